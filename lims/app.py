@@ -1,0 +1,79 @@
+"""The web service: FastAPI application factory.
+
+Public names: ``create_app``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
+
+from lims.db import check_database, database_status, make_engine
+from lims.settings import Settings, get_settings, load_configured_catalogue
+
+__all__ = ["create_app", "version"]
+
+_TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def version() -> str:
+    try:
+        return metadata.version("nbs-lab")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the application.
+
+    The catalogues are validated here and the database is checked when the app starts, so bad
+    configuration fails at start-up with a message naming the setting or file, line and field.
+    """
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings)
+    catalogue = load_configured_catalogue(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        check_database(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Newborn screening laboratory",
+        version=version(),
+        lifespan=lifespan,
+        description="MS/MS newborn screening: ingestion, QC, evaluation, review and release.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.catalogue = catalogue
+
+    @app.get("/health", tags=["system"])
+    def health() -> dict[str, object]:
+        """Service version and database status."""
+        db = database_status(engine)
+        return {"status": "ok" if db["status"] == "ok" else "degraded", "version": version(),
+                "database": db}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def landing(request: Request) -> HTMLResponse:
+        return _TEMPLATES.TemplateResponse(
+            request,
+            "index.html",
+            {
+                "version": version(),
+                "database": database_status(engine),
+                "n_analytes": len(catalogue.analytes),
+                "n_disorders": len(catalogue.disorders),
+            },
+        )
+
+    return app

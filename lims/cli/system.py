@@ -1,0 +1,58 @@
+"""``nbs serve``, ``nbs init-db``, ``nbs seed-demo``: run the service and prepare its database."""
+
+from __future__ import annotations
+
+import typer
+
+from lims.cli import app
+from lims.db import check_database, init_db, make_engine
+from lims.demo import seed_demo
+from lims.settings import get_settings, load_configured_catalogue, redact_url
+
+__all__ = ["init_db_command", "seed_demo_command", "serve_command"]
+
+
+@app.command("init-db")
+def init_db_command() -> None:
+    """Create (or bring up to date) the tables of the configured database."""
+    settings = get_settings()
+    engine = make_engine(settings)
+    init_db(engine)
+    typer.echo(f"database ready: {redact_url(settings.database_url)}")
+
+
+@app.command("seed-demo")
+def seed_demo_command(
+    force: bool = typer.Option(False, help="load the demo data even if the database has data"),
+) -> None:
+    """Load demo data (simulated submitters, users and plates) into an empty database."""
+    settings = get_settings()
+    engine = make_engine(settings)
+    init_db(engine)
+    summary = seed_demo(engine, force=force)
+    typer.echo(summary)
+
+
+@app.command("serve")
+def serve_command(
+    host: str = typer.Option(None, help="address to listen on (default NBS_HOST, 127.0.0.1)"),
+    port: int = typer.Option(None, help="port (default NBS_PORT, 8000)"),
+    demo: bool = typer.Option(False, "--demo", help="load demo data first if the database is empty"),
+) -> None:
+    """Start the web application and API on the configured database."""
+    import uvicorn
+
+    from lims.app import create_app
+
+    settings = get_settings()
+    load_configured_catalogue(settings)
+    engine = make_engine(settings)
+    check_database(engine)
+    init_db(engine)
+    if demo:
+        typer.echo(seed_demo(engine, force=False))
+    host = host or settings.host
+    port = port or settings.port
+    typer.echo(f"Newborn screening laboratory on {redact_url(settings.database_url)}")
+    typer.echo(f"Open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings, engine), host=host, port=port, log_level=settings.log_level)

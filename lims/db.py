@@ -1,0 +1,73 @@
+"""Database engine and sessions for the configured URL (SQLite file or PostgreSQL).
+
+Public names: ``make_engine``, ``check_database``, ``init_db``, ``database_status``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import SQLModel, create_engine
+
+from lims.errors import DatabaseUnavailableError
+from lims.settings import Settings, redact_url
+
+__all__ = ["check_database", "database_status", "init_db", "make_engine"]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(settings: Settings) -> Engine:
+    """An engine for ``settings.database_url``; creates the SQLite file's folder if needed."""
+    if settings.is_sqlite:
+        path = settings.sqlite_path()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            settings.database_url, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        settings.database_url, pool_pre_ping=True, connect_args={"connect_timeout": 5}
+    )
+
+
+def check_database(engine: Engine) -> None:
+    """Connect once; raise DatabaseUnavailableError naming NBS_DATABASE_URL if that fails."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        raise DatabaseUnavailableError(
+            f"NBS_DATABASE_URL={redact_url(str(engine.url.render_as_string(hide_password=False)))}"
+            f" cannot be reached: {reason}"
+        ) from None
+
+
+def database_status(engine: Engine) -> dict[str, str]:
+    """``{"status": "ok"|"unavailable", "backend": ..., "detail": ...}`` for the health check."""
+    try:
+        check_database(engine)
+    except DatabaseUnavailableError as exc:
+        return {"status": "unavailable", "backend": engine.url.get_backend_name(), "detail": str(exc)}
+    return {"status": "ok", "backend": engine.url.get_backend_name()}
+
+
+def init_db(engine: Engine) -> None:
+    """Create every table of the data model that does not exist yet."""
+    import lims.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+    check_database(engine)
+    SQLModel.metadata.create_all(engine)

@@ -1,0 +1,98 @@
+"""Settings read from the environment (prefix ``NBS_``) and an optional ``.env`` file.
+
+Public names: ``Settings``, ``get_settings``, ``redact_url``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from lims.errors import ConfigurationError
+from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV, Catalogue, load_catalogue
+
+__all__ = ["DEV_SECRET", "Settings", "get_settings", "load_configured_catalogue", "redact_url"]
+
+DEV_SECRET = "development-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Configuration of the service and the command line.
+
+    ``database_url`` is a SQLAlchemy URL: SQLite by default (a file under ``var/``), PostgreSQL
+    with ``postgresql+psycopg://user@host:5432/db``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NBS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///var/nbs.db"
+    secret_key: str = DEV_SECRET
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: A laboratory may replace the packaged catalogues with its own reviewed copies.
+    analytes_csv: Path = ANALYTES_CSV
+    disorders_csv: Path = DISORDERS_CSV
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {exc}") from None
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(f"unsupported database {url.get_backend_name()!r}; use sqlite or postgresql")
+        if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+            value = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("NBS_SECRET_KEY must be set to a secret of your own in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The database file for a file-based SQLite URL, else None."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database)
+
+
+def load_configured_catalogue(settings: Settings) -> Catalogue:
+    """The catalogues the settings name; a malformed row raises CatalogueError (file:line)."""
+    return load_catalogue(settings.analytes_csv, settings.disorders_csv)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings from the environment, read once; a bad value raises ConfigurationError."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"NBS_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from None

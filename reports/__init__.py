@@ -1,0 +1,12 @@
+"""Documents people act on (recall letters, result and QC reports, HL7), rendered from plain
+view models. No database, no web.
+
+Public names: ``ReportError``.
+"""
+
+
+class ReportError(Exception):
+    """A document cannot be rendered from the view model given."""
+
+
+__all__ = ["ReportError"]
