@@ -61,7 +61,8 @@ def database_status(engine: Engine) -> dict[str, str]:
     try:
         check_database(engine)
     except DatabaseUnavailableError as exc:
-        return {"status": "unavailable", "backend": engine.url.get_backend_name(), "detail": str(exc)}
+        backend = engine.url.get_backend_name()
+        return {"status": "unavailable", "backend": backend, "detail": str(exc)}
     return {"status": "ok", "backend": engine.url.get_backend_name()}
 
 

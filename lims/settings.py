@@ -49,7 +49,9 @@ class Settings(BaseSettings):
         except ArgumentError as exc:
             raise ValueError(f"not a database URL: {exc}") from None
         if url.get_backend_name() not in {"sqlite", "postgresql"}:
-            raise ValueError(f"unsupported database {url.get_backend_name()!r}; use sqlite or postgresql")
+            raise ValueError(
+                f"unsupported database {url.get_backend_name()!r}; use sqlite or postgresql"
+            )
         if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
             value = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         return value

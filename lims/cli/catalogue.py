@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import shutil
 import sys
-from enum import Enum
+from enum import StrEnum
 
 import typer
 
@@ -19,7 +19,7 @@ catalogue_app = typer.Typer(help="The reference catalogues of analytes and disor
 app.add_typer(catalogue_app, name="catalogue")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
 

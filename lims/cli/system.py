@@ -37,7 +37,9 @@ def seed_demo_command(
 def serve_command(
     host: str = typer.Option(None, help="address to listen on (default NBS_HOST, 127.0.0.1)"),
     port: int = typer.Option(None, help="port (default NBS_PORT, 8000)"),
-    demo: bool = typer.Option(False, "--demo", help="load demo data first if the database is empty"),
+    demo: bool = typer.Option(
+        False, "--demo", help="load demo data first if the database is empty"
+    ),
 ) -> None:
     """Start the web application and API on the configured database."""
     import uvicorn

@@ -1,0 +1,152 @@
+"""The foundation as a user meets it: the ``nbs`` command, start-up checks and the service."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lims.app import create_app
+from lims.db import make_engine
+from lims.settings import Settings
+from msms.catalogue import ANALYTES_CSV
+
+NBS = [sys.executable, "-m", "lims.cli"]
+
+
+def nbs(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([*NBS, *args], capture_output=True, text=True, env=full_env, cwd=cwd,
+                          timeout=timeout, check=False)
+
+
+def test_catalogue_csv_lists_48_analytes_and_46_disorders() -> None:
+    def rows(kind: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(nbs("catalogue", kind, "--format", "csv").stdout)))
+
+    analytes, disorders = rows("analytes"), rows("disorders")
+    assert len(analytes) == 48
+    assert len(disorders) == 46
+    assert {"C5DC+C6OH", "Phe", "Xle"} <= {row["code"] for row in analytes}
+    assert all(row["source"] or row["pop_provenance"] for row in analytes)
+    assert {"PKU", "MCAD", "MSUD"} <= {row["code"] for row in disorders}
+
+
+def test_catalogue_table_is_readable() -> None:
+    out = nbs("catalogue", "disorders").stdout
+    assert out.splitlines()[0].split()[:2] == ["code", "category"]
+    assert "(46 rows)" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("catalogue",), ("catalogue", "analytes"), ("catalogue", "disorders"), ("serve",),
+     ("init-db",), ("seed-demo",)],
+)
+def test_help_everywhere(args: tuple[str, ...]) -> None:
+    result = nbs(*args, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_usage_error_exits_2() -> None:
+    assert nbs("catalogue", "analytes", "--format", "xml").returncode == 2
+
+
+def test_unreachable_database_fails_at_start_up_naming_the_setting(tmp_path: Path) -> None:
+    url = "postgresql://nbs:secret@127.0.0.1:1/none"
+    result = nbs("serve", env={"NBS_DATABASE_URL": url}, cwd=tmp_path)
+    assert result.returncode == 3
+    assert "NBS_DATABASE_URL" in result.stderr
+    assert "cannot be reached" in result.stderr
+    assert "secret" not in result.stderr  # the password is redacted
+
+
+def test_malformed_database_url_names_the_setting(tmp_path: Path) -> None:
+    result = nbs("init-db", env={"NBS_DATABASE_URL": "mysql://x@y/z"}, cwd=tmp_path)
+    assert result.returncode == 3
+    assert "NBS_DATABASE_URL" in result.stderr and "unsupported database" in result.stderr
+
+
+def test_malformed_catalogue_row_fails_at_start_up_naming_file_line_field(tmp_path: Path) -> None:
+    lines = ANALYTES_CSV.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace(",13.0,6.0,30.0,", ",thirteen,6.0,30.0,")
+    bad = tmp_path / "analytes.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {"NBS_ANALYTES_CSV": str(bad), "NBS_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    for command in (("serve",), ("catalogue", "analytes")):
+        result = nbs(*command, env=env, cwd=tmp_path)
+        assert result.returncode == 3, result.stderr
+        assert f"{bad}:4, field 'pop_median_umol_l'" in result.stderr
+
+
+def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
+    result = nbs("init-db", env={"NBS_ENVIRONMENT": "production"}, cwd=tmp_path)
+    assert result.returncode == 3
+    assert "NBS_SECRET_KEY" in result.stderr
+
+
+def test_health_and_pages(database_url: str) -> None:
+    settings = Settings(database_url=database_url)
+    app = create_app(settings, make_engine(settings))
+    with TestClient(app) as client:
+        health = client.get("/health")
+        assert health.status_code == 200
+        body = health.json()
+        assert body["status"] == "ok"
+        assert body["database"]["status"] == "ok"
+        assert body["database"]["backend"] == database_url.split(":")[0].split("+")[0]
+        assert body["version"]
+        assert "/health" in client.get("/openapi.json").json()["paths"]
+        landing = client.get("/")
+        assert landing.status_code == 200
+        assert "Newborn screening laboratory" in landing.text
+
+
+def test_health_reports_a_lost_database() -> None:
+    settings = Settings(database_url="postgresql+psycopg://nbs@127.0.0.1:1/none")
+    app = create_app(settings, make_engine(settings))
+    client = TestClient(app)  # not entered: the start-up check would refuse to start
+    body = client.get("/health").json()
+    assert body["status"] == "degraded"
+    assert body["database"]["status"] == "unavailable"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_answers_health_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "NBS_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'nbs.db'}"}
+    proc = subprocess.Popen([*NBS, "serve", "--port", str(port), "--demo"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        status = None
+        while time.monotonic() < deadline and status is None:
+            if proc.poll() is not None:
+                pytest.fail(f"nbs serve exited: {proc.stdout.read() if proc.stdout else ''}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+                    status = resp.status
+            except OSError:
+                time.sleep(0.3)
+        assert status == 200
+        assert (tmp_path / "var" / "nbs.db").exists()
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert f"http://127.0.0.1:{port}/" in output
