@@ -1,0 +1,421 @@
+"""Diagnostic ratios between analytes: the ratio catalogue, ratio names, vectorised computation.
+
+A ratio is a sum of analytes over a sum of analytes, named with canonical codes (DESIGN §3):
+``Phe/Tyr``, ``C5DC+C6OH/C8`` (``C5DC+C6OH`` is one analyte, an isobar), ``(C16+C18:1)/C2``
+(a sum of two analytes goes in parentheses). Names are parsed by resolving every part through the
+analyte catalogue, so vendor aliases work (``C5DC/C8`` -> ``C5DC+C6OH/C8``, ``Leu/Ala`` ->
+``Xle/Ala``) and a ``+`` inside an isobar's code is never taken for a sum.
+
+The catalogue (``msms/data/ratios.csv``) lists each ratio with the disorders it serves and its
+source. A ratio whose denominator is zero or whose parts are missing, negative or not finite is a
+missing value with a recorded reason, never infinity.
+
+Public names: ``Ratio``, ``RatioError``, ``RATIOS_CSV``, ``load_ratios``, ``ratio_catalogue``,
+``parse_ratio``, ``format_ratio_name``, ``get_ratio``, ``ratio_values``, ``compute_ratios``,
+``REASON_COLUMNS``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from msms.catalogue import Catalogue, default_catalogue
+from msms.errors import DataError
+from msms.tables import PROFILE_ID
+
+__all__ = [
+    "RATIOS_CSV",
+    "REASON_COLUMNS",
+    "Ratio",
+    "RatioError",
+    "compute_ratios",
+    "format_ratio_name",
+    "get_ratio",
+    "load_ratios",
+    "parse_ratio",
+    "ratio_catalogue",
+    "ratio_values",
+]
+
+RATIOS_CSV = Path(str(resources.files("msms") / "data" / "ratios.csv"))
+_COLUMNS = ("name", "numerator", "denominator", "disorders", "source")
+#: Columns of the reasons table :func:`compute_ratios` returns.
+REASON_COLUMNS: tuple[str, ...] = ("row", PROFILE_ID, "ratio", "reason")
+
+# Status codes of one ratio value (see ratio_values); 0 means the value is defined.
+OK, NOT_MEASURED, MISSING, NOT_FINITE, NEGATIVE, ZERO_DENOMINATOR, OUT_OF_RANGE = range(7)
+
+
+class RatioError(DataError):
+    """A ratio name or a row of the ratio catalogue cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """A ratio of two sums of analytes (canonical codes); ``name`` is its canonical name."""
+
+    name: str
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+    disorders: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def analytes(self) -> tuple[str, ...]:
+        """Every analyte the ratio reads, numerator first."""
+        return self.numerator + self.denominator
+
+
+def _side_name(codes: Sequence[str]) -> str:
+    return codes[0] if len(codes) == 1 else "(" + "+".join(codes) + ")"
+
+
+def format_ratio_name(numerator: Sequence[str], denominator: Sequence[str]) -> str:
+    """The canonical name of a ratio of canonical codes: ``A/B``, ``(A+B)/C``, ``A/(B+C)``."""
+    if not numerator or not denominator:
+        raise RatioError("a ratio needs a numerator and a denominator")
+    return f"{_side_name(numerator)}/{_side_name(denominator)}"
+
+
+def _top_level_slashes(text: str) -> list[int]:
+    depth, positions = 0, []
+    for i, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "/" and depth == 0:
+            positions.append(i)
+    return positions
+
+
+def _resolve_side(text: str, catalogue: Catalogue) -> tuple[str, ...] | None:
+    """Canonical codes of one side (a sum), or None when some part names no analyte."""
+    side = text.strip()
+    if side.startswith("(") and side.endswith(")") and side.count("(") == 1:
+        side = side[1:-1].strip()
+    if not side or "(" in side or ")" in side:
+        return None
+    tokens = [t.strip() for t in side.split("+")]
+    codes: list[str] = []
+    i = 0
+    while i < len(tokens):
+        # longest run of tokens that names one analyte: "C5DC+C6OH" is an isobar, not a sum
+        for j in range(len(tokens), i, -1):
+            code = catalogue.try_resolve("+".join(tokens[i:j]))
+            if code is not None:
+                codes.append(code)
+                i = j
+                break
+        else:
+            return None
+    return tuple(codes)
+
+
+def parse_ratio(name: str, catalogue: Catalogue | None = None) -> Ratio:
+    """Parse a ratio name into canonical numerator and denominator codes.
+
+    Parameters
+    ----------
+    name
+        ``A/B`` where each side is an analyte code or alias, or a sum ``(A+B)``; the isobars whose
+        code holds a ``+`` (``C5DC+C6OH``) are recognised whole.
+    catalogue
+        The analyte catalogue used to resolve names (default: the packaged one).
+
+    Returns
+    -------
+    Ratio
+        With its canonical name, e.g. ``parse_ratio("C5DC/C8").name == "C5DC+C6OH/C8"``.
+
+    Raises
+    ------
+    RatioError
+        When no split of the name gives two sides made of known analytes, when more than one
+        does, or when an analyte appears twice.
+    """
+    catalogue = catalogue or default_catalogue()
+    text = name.strip()
+    parsed: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    for pos in _top_level_slashes(text):
+        num = _resolve_side(text[:pos], catalogue)
+        den = _resolve_side(text[pos + 1 :], catalogue)
+        if num is not None and den is not None:
+            parsed.append((num, den))
+    if not parsed:
+        raise RatioError(
+            f"{name!r} is not a ratio of known analytes (write A/B or (A+B)/C with analyte codes)",
+            field=name,
+        )
+    if len(set(parsed)) > 1:
+        options = ", ".join(format_ratio_name(n, d) for n, d in parsed)
+        raise RatioError(f"{name!r} is ambiguous: it could be {options}", field=name)
+    numerator, denominator = parsed[0]
+    every = numerator + denominator
+    if len(set(every)) != len(every):
+        raise RatioError(f"{name!r} uses an analyte twice", field=name)
+    return Ratio(format_ratio_name(numerator, denominator), numerator, denominator)
+
+
+def _codes(text: str, path: Path, line: int, field: str, catalogue: Catalogue) -> tuple[str, ...]:
+    codes = tuple(part.strip() for part in text.split(" + "))
+    for code in codes:
+        if code not in catalogue.codes:
+            raise RatioError(
+                f"{code!r} is not a canonical analyte code", file=str(path), line=line, field=field
+            )
+    return codes
+
+
+def load_ratios(
+    path: Path | str = RATIOS_CSV, catalogue: Catalogue | None = None
+) -> tuple[Ratio, ...]:
+    """Read and validate a ratio catalogue CSV.
+
+    Columns: ``name`` (canonical), ``numerator`` and ``denominator`` (canonical codes joined by
+    ``" + "``), ``disorders`` (catalogue codes joined by ``|``), ``source``. The name must parse to
+    the numerator and denominator given, and be the canonical spelling.
+
+    Raises
+    ------
+    RatioError
+        Naming the file, line and field of the first problem.
+    """
+    catalogue = catalogue or default_catalogue()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RatioError(f"cannot read: {exc}", file=str(path)) from None
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        raise RatioError("empty file", file=str(path), line=1)
+    header = rows[0]
+    missing = [c for c in _COLUMNS if c not in header]
+    if missing:
+        raise RatioError(
+            f"header lacks column(s) {', '.join(missing)}", file=str(path), line=1,
+            field=missing[0],
+        )
+    disorder_codes = {d.code for d in catalogue.disorders}
+    ratios: list[Ratio] = []
+    seen: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise RatioError(
+                f"has {len(row)} fields, the header has {len(header)}", file=str(path), line=line
+            )
+        record = dict(zip(header, row, strict=True))
+        name = record["name"].strip()
+        numerator = _codes(record["numerator"], path, line, "numerator", catalogue)
+        denominator = _codes(record["denominator"], path, line, "denominator", catalogue)
+        try:
+            parsed = parse_ratio(name, catalogue)
+        except RatioError as exc:
+            raise RatioError(exc.reason, file=str(path), line=line, field="name") from None
+        if (parsed.numerator, parsed.denominator) != (numerator, denominator):
+            raise RatioError(
+                f"{name!r} reads as {parsed.name}, not {format_ratio_name(numerator, denominator)}",
+                file=str(path), line=line, field="name",
+            )
+        if parsed.name != name:
+            raise RatioError(
+                f"write the canonical name {parsed.name!r}", file=str(path), line=line, field="name"
+            )
+        if name in seen:
+            raise RatioError(
+                f"duplicate ratio {name!r} (first on line {seen[name]})",
+                file=str(path), line=line, field="name",
+            )
+        seen[name] = line
+        disorders = tuple(d.strip() for d in record["disorders"].split("|") if d.strip())
+        unknown = [d for d in disorders if d not in disorder_codes]
+        if unknown:
+            raise RatioError(
+                f"unknown disorder code(s) {', '.join(unknown)}",
+                file=str(path), line=line, field="disorders",
+            )
+        source = record["source"].strip()
+        if not source:
+            raise RatioError("is empty", file=str(path), line=line, field="source")
+        ratios.append(Ratio(name, numerator, denominator, disorders, source))
+    if not ratios:
+        raise RatioError("holds no ratios", file=str(path))
+    return tuple(ratios)
+
+
+@cache
+def ratio_catalogue() -> tuple[Ratio, ...]:
+    """The packaged ratio catalogue (loaded once)."""
+    return load_ratios()
+
+
+def get_ratio(name: str, catalogue: Catalogue | None = None) -> Ratio:
+    """The catalogue entry a ratio name (any accepted spelling) denotes, else the parsed ratio."""
+    parsed = parse_ratio(name, catalogue)
+    for entry in ratio_catalogue():
+        if entry.name == parsed.name:
+            return entry
+    return parsed
+
+
+def _column(profiles: pd.DataFrame, code: str) -> np.ndarray:
+    series = profiles[code]
+    try:
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise DataError(
+            "holds values that are not numbers", field=code
+        ) from None
+
+
+def ratio_values(
+    profiles: pd.DataFrame,
+    ratio: Ratio,
+    columns: Mapping[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The values of one ratio and a status code per row (vectorised).
+
+    Parameters
+    ----------
+    profiles
+        One row per specimen, a column per analyte (canonical code, µmol/L).
+    ratio
+        The ratio to compute.
+    columns
+        Analyte values already converted to float arrays (a cache shared across ratios).
+
+    Returns
+    -------
+    (values, status)
+        ``values`` is float with NaN where the ratio is undefined; ``status`` is int8: 0 defined,
+        1 an analyte column is absent, 2 a value is missing, 3 a value is not finite, 4 a value is
+        negative, 5 the denominator is zero, 6 the quotient overflows (beyond float range).
+    """
+    n = len(profiles)
+    status = np.zeros(n, dtype=np.int8)
+    sums = []
+    with np.errstate(all="ignore"):
+        for side in (ratio.numerator, ratio.denominator):
+            total = np.zeros(n)
+            for code in side:
+                if columns is not None and code in columns:
+                    values = columns[code]
+                elif code in profiles.columns:
+                    values = _column(profiles, code)
+                else:
+                    status[status == OK] = NOT_MEASURED
+                    continue
+                missing = np.isnan(values)
+                status[(status == OK) & missing] = MISSING
+                status[(status == OK) & ~missing & ~np.isfinite(values)] = NOT_FINITE
+                status[(status == OK) & (values < 0)] = NEGATIVE
+                total = total + values
+            sums.append(total)
+        numerator, denominator = sums
+        status[(status == OK) & (denominator == 0)] = ZERO_DENOMINATOR
+        defined = status == OK
+        values = np.where(defined, numerator / np.where(defined, denominator, 1.0), np.nan)
+    overflow = defined & ~np.isfinite(values)
+    if overflow.any():
+        status[overflow] = OUT_OF_RANGE
+        values[overflow] = np.nan
+    return values, status
+
+
+def _first_failing_part(
+    ratio: Ratio, rows: np.ndarray, columns: Mapping[str, np.ndarray]
+) -> np.ndarray:
+    """A reason for each undefined row: the first part that is absent, missing or invalid."""
+    reasons = np.full(rows.size, "quotient beyond the floating-point range", dtype=object)
+    open_rows = np.ones(rows.size, dtype=bool)
+    for code in ratio.analytes:
+        if code not in columns:
+            reasons[open_rows] = f"{code} not measured"
+            return reasons
+        values = columns[code][rows]
+        missing = open_rows & np.isnan(values)
+        reasons[missing] = f"{code} missing"
+        open_rows &= ~missing
+        for mask, text in (
+            (open_rows & ~np.isfinite(values), "not finite"),
+            (open_rows & (values < 0), "negative"),
+        ):
+            reasons[mask] = [f"{code}={v:g} {text}" for v in values[mask]]
+            open_rows &= ~mask
+    with np.errstate(all="ignore"):
+        denominator = sum(columns[c][rows] for c in ratio.denominator if c in columns)
+    zero = open_rows & (np.asarray(denominator) == 0)
+    reasons[zero] = f"denominator {'+'.join(ratio.denominator)} is 0"
+    return reasons
+
+
+def compute_ratios(
+    profiles: pd.DataFrame, names: Iterable[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compute ratios for every profile (vectorised over rows).
+
+    Parameters
+    ----------
+    profiles
+        DESIGN §4.2 profiles: one row per specimen, analyte columns by canonical code (µmol/L).
+    names
+        Ratio names in any accepted spelling (default: the whole catalogue).
+
+    Returns
+    -------
+    (ratios, reasons)
+        ``ratios`` has the profiles' index and one float column per ratio, named canonically, NaN
+        where undefined. ``reasons`` has a row per undefined value with ``row`` (position),
+        ``specimen_id`` (from the profiles, else the index label), ``ratio`` and ``reason``
+        (e.g. ``C10 missing``, ``denominator C10 is 0``, ``C26:0-LPC not measured``).
+
+    Raises
+    ------
+    RatioError
+        For a name that is not a ratio of known analytes.
+    DataError
+        For an analyte column holding values that are not numbers.
+    """
+    ratios = ratio_catalogue() if names is None else tuple(get_ratio(n) for n in names)
+    columns: dict[str, np.ndarray] = {}
+    for code in dict.fromkeys(c for r in ratios for c in r.analytes):
+        if code in profiles.columns:
+            columns[code] = _column(profiles, code)
+    if PROFILE_ID in profiles.columns:
+        ids = profiles[PROFILE_ID].to_numpy()
+    else:
+        ids = profiles.index.to_numpy()
+    out: dict[str, np.ndarray] = {}
+    reason_parts: list[pd.DataFrame] = []
+    for ratio in ratios:
+        values, status = ratio_values(profiles, ratio, columns)
+        out[ratio.name] = values
+        bad = np.flatnonzero(status != OK)
+        if bad.size:
+            reason_parts.append(
+                pd.DataFrame(
+                    {
+                        "row": bad,
+                        PROFILE_ID: ids[bad],
+                        "ratio": ratio.name,
+                        "reason": _first_failing_part(ratio, bad, columns),
+                    }
+                )
+            )
+    table = pd.DataFrame(out, index=profiles.index)
+    if reason_parts:
+        reasons = pd.concat(reason_parts, ignore_index=True)
+    else:
+        reasons = pd.DataFrame({c: pd.Series(dtype=object) for c in REASON_COLUMNS})
+    return table, reasons
