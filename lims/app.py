@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
+from lims.api.errors import install_error_handlers
+from lims.api.router import api_router
 from lims.db import check_database, database_status, make_engine
 from lims.settings import Settings, get_settings, load_configured_catalogue
 
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.catalogue = catalogue
+    install_error_handlers(app)
+    app.include_router(api_router)
 
     @app.get("/health", tags=["system"])
     def health() -> dict[str, object]:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from lims.errors import DatabaseUnavailableError
 from lims.settings import Settings, redact_url
@@ -67,8 +67,8 @@ def database_status(engine: Engine) -> dict[str, str]:
 
 
 def init_db(engine: Engine) -> None:
-    """Create every table of the data model that does not exist yet."""
-    import lims.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+    """Create or migrate the tables of the data model (``alembic upgrade head``)."""
+    from lims.migrate import upgrade
 
     check_database(engine)
-    SQLModel.metadata.create_all(engine)
+    upgrade(engine)

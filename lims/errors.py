@@ -1,11 +1,27 @@
-"""Errors raised by the LIMS.
+"""Errors raised by the LIMS: one base class, subclasses that say what went wrong.
 
-Public names: ``LimsError``, ``ConfigurationError``, ``DatabaseUnavailableError``.
+``lims.api.errors`` maps each to an HTTP status in one place; the command line maps all of them
+to exit code 3.
+
+Public names: ``LimsError``, ``ConfigurationError``, ``DatabaseUnavailableError``,
+``InvalidInputError``, ``NotFoundError``, ``ConflictError``, ``IllegalTransitionError``,
+``AuthenticationError``, ``PermissionDeniedError``, ``ThrottledError``.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigurationError", "DatabaseUnavailableError", "LimsError"]
+__all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConflictError",
+    "DatabaseUnavailableError",
+    "IllegalTransitionError",
+    "InvalidInputError",
+    "LimsError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ThrottledError",
+]
 
 
 class LimsError(Exception):
@@ -18,3 +34,44 @@ class ConfigurationError(LimsError):
 
 class DatabaseUnavailableError(ConfigurationError):
     """The configured database cannot be reached."""
+
+
+class InvalidInputError(LimsError):
+    """An input was rejected; ``field`` names the field (and ``file``/``line`` where relevant)."""
+
+    def __init__(self, message: str, *, field: str | None = None, file: str | None = None,
+                 line: int | None = None) -> None:
+        self.field = field
+        self.file = file
+        self.line = line
+        where = ":".join(str(p) for p in (file, line) if p is not None)
+        prefix = ", ".join(p for p in (where, f"field {field}" if field else "") if p)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class NotFoundError(LimsError):
+    """The named record does not exist (or is outside the caller's scope)."""
+
+
+class ConflictError(LimsError):
+    """The request conflicts with what is stored (duplicate barcode, another file for a plate)."""
+
+
+class IllegalTransitionError(ConflictError):
+    """A workflow transition is not allowed from the record's current state."""
+
+
+class AuthenticationError(LimsError):
+    """Wrong or missing credentials."""
+
+
+class PermissionDeniedError(LimsError):
+    """The user's role may not do this."""
+
+
+class ThrottledError(LimsError):
+    """Too many failed sign-ins; ``retry_after_s`` says when to try again."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)

@@ -1,13 +1,58 @@
-"""The LIMS data model (SQLModel tables).
+"""The LIMS data model (SQLModel tables, DESIGN §7).
 
-Public names: ``SystemInfo``.
+Every time is timezone-aware UTC (``utcnow()``); SQLite stores it without an offset and it is
+read back as UTC.
+Result rows (``Result``) are written in bulk by the ingest pipeline, never one ORM object at a
+time; the audit table and the release table are append-only (enforced by database triggers that
+the initial migration creates).
+
+Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``AuditEvent``, ``Submitter``, ``Infant``,
+``Specimen``, ``RepeatRequest``, ``Run``, ``Result``, ``HeldWell``, ``Evaluation``,
+``DuplicateRequest``, ``Review``, ``Release``, ``Alert``, ``ControlResult``, ``ROLES``,
+``utcnow``.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-__all__ = ["SystemInfo"]
+__all__ = [
+    "ROLES",
+    "Alert",
+    "ApiToken",
+    "AuditEvent",
+    "ControlResult",
+    "DuplicateRequest",
+    "Evaluation",
+    "HeldWell",
+    "Infant",
+    "Release",
+    "RepeatRequest",
+    "Result",
+    "Review",
+    "Run",
+    "Specimen",
+    "Submitter",
+    "SystemInfo",
+    "User",
+    "utcnow",
+]
+
+#: The roles a user can hold (DESIGN §7).
+ROLES: tuple[str, ...] = ("technician", "reviewer", "follow_up", "submitter", "admin")
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def _json() -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class SystemInfo(SQLModel, table=True):
@@ -17,3 +62,285 @@ class SystemInfo(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=512)
+
+
+class Submitter(SQLModel, table=True):
+    """A submitting hospital or unit."""
+
+    __tablename__ = "submitter"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=200)
+    district: str = Field(default="", max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    """A person who signs in; ``submitter_id`` scopes a submitter user to its own babies."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    full_name: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    password_hash: str = Field(max_length=255)
+    submitter_id: int | None = Field(default=None, foreign_key="submitter.id")
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token issued at sign-in; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """One change or one read of a baby's record: who, when, what, before/after, why.
+
+    Append-only: database triggers refuse UPDATE and DELETE.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    user_id: int | None = Field(default=None)
+    username: str = Field(default="system", max_length=64)
+    action: str = Field(max_length=64)
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64)
+    infant_id: int | None = Field(default=None, index=True)
+    before: dict[str, Any] | None = _json()
+    after: dict[str, Any] | None = _json()
+    reason: str = Field(default="", max_length=1000)
+
+
+class Infant(SQLModel, table=True):
+    """A baby, with its mother and birth data. Twins are separate infants, never merged."""
+
+    __tablename__ = "infant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submitter_id: int = Field(foreign_key="submitter.id", index=True)
+    medical_record_number: str = Field(default="", max_length=64)
+    mother_name: str = Field(default="", max_length=200)
+    mother_id: str = Field(default="", max_length=64, index=True)
+    birth_at: datetime
+    sex: str = Field(default="U", max_length=1)
+    birth_weight_g: int | None = None
+    gestational_age_weeks: float | None = None
+    plurality: int = 1
+    birth_order: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Specimen(SQLModel, table=True):
+    """A dried-blood-spot card and the state of its workflow (lims.workflow)."""
+
+    __tablename__ = "specimen"
+
+    id: int | None = Field(default=None, primary_key=True)
+    barcode: str = Field(max_length=32, unique=True)
+    infant_id: int = Field(foreign_key="infant.id", index=True)
+    submitter_id: int = Field(foreign_key="submitter.id", index=True)
+    kind: str = Field(default="initial", max_length=24)
+    previous_specimen_id: int | None = Field(default=None, foreign_key="specimen.id")
+    collected_at: datetime
+    received_at: datetime
+    birth_weight_g: int | None = None
+    gestational_age_weeks: float | None = None
+    feeding: str = Field(default="unknown", max_length=16)
+    tpn: bool = False
+    transfused: bool = False
+    transfused_at: datetime | None = None
+    nicu: bool = False
+    unsatisfactory_code: str | None = Field(default=None, max_length=16)
+    state: str = Field(default="accessioned", max_length=24, index=True)
+    flagged: bool = False
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RepeatRequest(SQLModel, table=True):
+    """A request to the submitter for a new specimen from the same baby."""
+
+    __tablename__ = "repeat_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    infant_id: int = Field(foreign_key="infant.id", index=True)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    reason: str = Field(max_length=500)
+    status: str = Field(default="open", max_length=16)
+    fulfilled_by_specimen_id: int | None = Field(default=None, foreign_key="specimen.id")
+    requested_at: datetime = Field(default_factory=utcnow)
+
+
+class Run(SQLModel, table=True):
+    """One uploaded instrument file: a plate, its hash, format and QC decision."""
+
+    __tablename__ = "run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_sha256: str = Field(max_length=64, unique=True)
+    plate_id: str = Field(max_length=64, unique=True)
+    instrument_run_id: str = Field(default="", max_length=128)
+    file_name: str = Field(max_length=255)
+    format: str = Field(max_length=32)
+    uploaded_by: int | None = Field(default=None, foreign_key="app_user.id")
+    uploaded_at: datetime = Field(default_factory=utcnow)
+    qc_decision: str = Field(max_length=24)
+    qc_reasons: list[str] | None = _json()
+    n_wells: int = 0
+    n_results: int = 0
+    n_held: int = 0
+    cutoff_version: str = Field(default="", max_length=64)
+    model_version: str = Field(default="", max_length=64)
+
+
+class Result(SQLModel, table=True):
+    """Concentration of one analyte in one well: specimen x run x analyte x replicate."""
+
+    __tablename__ = "result"
+    __table_args__ = (Index("ix_result_specimen", "specimen_id", "analyte"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    specimen_id: int = Field(foreign_key="specimen.id")
+    well: str = Field(max_length=4)
+    replicate: int = 1
+    analyte: str = Field(max_length=32)
+    conc_umol_l: float | None = None
+
+
+class ControlResult(SQLModel, table=True):
+    """A control well's concentration: the history Westgard rules are evaluated over."""
+
+    __tablename__ = "control_result"
+    __table_args__ = (Index("ix_control_level_analyte", "sample_id", "analyte"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    well: str = Field(max_length=4)
+    sample_id: str = Field(max_length=64)
+    sample_type: str = Field(max_length=16)
+    analyte: str = Field(max_length=32)
+    conc_umol_l: float | None = None
+
+
+class HeldWell(SQLModel, table=True):
+    """A patient well whose barcode is not an accessioned card: held for a technician."""
+
+    __tablename__ = "held_well"
+    __table_args__ = (UniqueConstraint("run_id", "well"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    well: str = Field(max_length=4)
+    sample_id: str = Field(max_length=64)
+    reason: str = Field(max_length=200)
+    values: dict[str, Any] | None = _json()
+    status: str = Field(default="held", max_length=16)
+    resolved_by: int | None = Field(default=None, foreign_key="app_user.id")
+    resolved_at: datetime | None = None
+
+
+class Evaluation(SQLModel, table=True):
+    """One call (DESIGN §4.3): a specimen x disorder that is not normal, with versions."""
+
+    __tablename__ = "evaluation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    stage: str = Field(default="initial", max_length=16)
+    disorder: str = Field(max_length=32)
+    first_tier: str = Field(max_length=16)
+    reasons: str = Field(default="", max_length=2000)
+    score: float | None = None
+    second_tier_probability: float | None = None
+    final: str = Field(max_length=16)
+    time_critical: bool = False
+    action: str = Field(max_length=32)
+    cutoff_version: str = Field(default="", max_length=64)
+    model_version: str = Field(default="", max_length=64)
+    current: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DuplicateRequest(SQLModel, table=True):
+    """A worklist entry: re-punch this card twice on a later plate."""
+
+    __tablename__ = "duplicate_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    source_run_id: int = Field(foreign_key="run.id")
+    disorders: str = Field(max_length=500)
+    status: str = Field(default="open", max_length=16, index=True)
+    requested_at: datetime = Field(default_factory=utcnow)
+    completed_run_id: int | None = Field(default=None, foreign_key="run.id")
+    completed_at: datetime | None = None
+
+
+class Review(SQLModel, table=True):
+    """A reviewer's decision on a specimen (one row per decision, never edited)."""
+
+    __tablename__ = "review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    version: int = 1
+    decision: str = Field(max_length=32)
+    reason: str = Field(default="", max_length=1000)
+    reviewer_id: int = Field(foreign_key="app_user.id")
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+class Release(SQLModel, table=True):
+    """A released result (immutable; a correction is a new version that supersedes it)."""
+
+    __tablename__ = "release"
+    __table_args__ = (UniqueConstraint("specimen_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    version: int = 1
+    outcome: str = Field(max_length=32)
+    summary: dict[str, Any] | None = _json()
+    reason: str = Field(default="", max_length=1000)
+    released_by: int = Field(foreign_key="app_user.id")
+    released_at: datetime = Field(default_factory=utcnow)
+    supersedes_id: int | None = Field(default=None, foreign_key="release.id")
+
+
+class Alert(SQLModel, table=True):
+    """A time-critical result: open until a named person acknowledges it."""
+
+    __tablename__ = "alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    evaluation_id: int | None = Field(default=None, foreign_key="evaluation.id")
+    disorder: str = Field(max_length=32)
+    message: str = Field(max_length=1000)
+    opened_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default="open", max_length=16, index=True)
+    escalation_level: int = 0
+    escalated_at: datetime | None = None
+    acknowledged_by: int | None = Field(default=None, foreign_key="app_user.id")
+    acknowledged_by_name: str = Field(default="", max_length=200)
+    acknowledged_at: datetime | None = None
+    acknowledgement_note: str = Field(default="", max_length=1000)

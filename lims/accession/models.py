@@ -1,0 +1,131 @@
+"""Request and response models of accessioning (the XCreate / XPublic families).
+
+Public names: ``SubmitterCreate``, ``SubmitterPublic``, ``InfantCreate``, ``InfantPublic``,
+``SpecimenCreate``, ``SpecimenPublic``, ``UnsatisfactoryIn``, ``LinkSuggestion``,
+``RepeatRequestPublic``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "InfantCreate",
+    "InfantPublic",
+    "LinkSuggestion",
+    "RepeatRequestPublic",
+    "SpecimenCreate",
+    "SpecimenPublic",
+    "SubmitterCreate",
+    "SubmitterPublic",
+    "UnsatisfactoryIn",
+]
+
+Sex = Literal["M", "F", "U"]
+Kind = Literal["initial", "repeat", "preterm-serial", "post-transfusion"]
+Feeding = Literal["breast", "formula", "mixed", "tpn", "none", "unknown"]
+
+
+class SubmitterCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    district: str = Field(default="", max_length=100)
+
+
+class SubmitterPublic(SubmitterCreate):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+
+
+class InfantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    submitter_id: int
+    birth_at: datetime
+    sex: Sex = "U"
+    medical_record_number: str = Field(default="", max_length=64)
+    mother_name: str = Field(default="", max_length=200)
+    mother_id: str = Field(default="", max_length=64)
+    birth_weight_g: int | None = Field(default=None, ge=200, le=7000)
+    gestational_age_weeks: float | None = Field(default=None, ge=20, le=45)
+    plurality: int = Field(default=1, ge=1, le=8)
+    birth_order: int = Field(default=1, ge=1, le=8)
+
+
+class InfantPublic(InfantCreate):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+    id: int
+
+
+class SpecimenCreate(BaseModel):
+    """A card at accessioning. Name the baby by ``infant_id``, by ``previous_barcode`` (a
+    repeat card), or describe a new baby in ``infant``."""
+
+    model_config = ConfigDict(extra="forbid")
+    barcode: str = Field(min_length=1, max_length=32)
+    submitter_id: int
+    collected_at: datetime
+    received_at: datetime
+    kind: Kind | None = None
+    infant_id: int | None = None
+    previous_barcode: str | None = Field(default=None, max_length=32)
+    infant: InfantCreate | None = None
+    birth_weight_g: int | None = Field(default=None, ge=200, le=7000)
+    gestational_age_weeks: float | None = Field(default=None, ge=20, le=45)
+    feeding: Feeding = "unknown"
+    tpn: bool = False
+    transfused: bool = False
+    transfused_at: datetime | None = None
+    nicu: bool = False
+    unsatisfactory_code: str | None = Field(default=None, max_length=16)
+
+
+class SpecimenPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    barcode: str
+    infant_id: int
+    submitter_id: int
+    kind: str
+    previous_specimen_id: int | None
+    collected_at: datetime
+    received_at: datetime
+    birth_weight_g: int | None
+    gestational_age_weeks: float | None
+    feeding: str
+    tpn: bool
+    transfused: bool
+    nicu: bool
+    unsatisfactory_code: str | None
+    state: str
+    flagged: bool
+    version: int
+
+
+class UnsatisfactoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=16)
+    note: str = Field(default="", max_length=500)
+
+
+class LinkSuggestion(BaseModel):
+    """A possible match for a person to confirm; never merged automatically."""
+
+    infant_id: int
+    score: float
+    reasons: list[str]
+    twin: bool
+
+
+class RepeatRequestPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    infant_id: int
+    specimen_id: int
+    reason: str
+    status: str
+    fulfilled_by_specimen_id: int | None
+    requested_at: datetime

@@ -1,0 +1,77 @@
+"""Queries of accessioning: submitters, infants, specimens, repeat requests.
+
+Public names: ``specimen_by_barcode``, ``specimens_by_barcodes``, ``list_specimens``,
+``list_infants``, ``open_repeat_requests``, ``candidate_infants``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, or_, select
+
+from lims.models import Infant, RepeatRequest, Specimen
+
+__all__ = [
+    "candidate_infants",
+    "list_infants",
+    "list_specimens",
+    "open_repeat_requests",
+    "specimen_by_barcode",
+    "specimens_by_barcodes",
+]
+
+
+def specimen_by_barcode(session: Session, barcode: str) -> Specimen | None:
+    return session.exec(select(Specimen).where(Specimen.barcode == barcode)).first()
+
+
+def specimens_by_barcodes(session: Session, barcodes: Sequence[str]) -> dict[str, Specimen]:
+    if not barcodes:
+        return {}
+    rows = session.exec(select(Specimen).where(col(Specimen.barcode).in_(list(barcodes))))
+    return {s.barcode: s for s in rows}
+
+
+def list_specimens(session: Session, *, submitter_id: int | None, state: str | None,
+                   infant_id: int | None = None, limit: int = 100, offset: int = 0) -> list[
+                       Specimen]:
+    query = select(Specimen).order_by(col(Specimen.id))
+    if submitter_id is not None:
+        query = query.where(Specimen.submitter_id == submitter_id)
+    if state is not None:
+        query = query.where(Specimen.state == state)
+    if infant_id is not None:
+        query = query.where(Specimen.infant_id == infant_id)
+    return list(session.exec(query.offset(offset).limit(limit)))
+
+
+def list_infants(session: Session, *, submitter_id: int | None, limit: int = 100,
+                 offset: int = 0) -> list[Infant]:
+    query = select(Infant).order_by(col(Infant.id))
+    if submitter_id is not None:
+        query = query.where(Infant.submitter_id == submitter_id)
+    return list(session.exec(query.offset(offset).limit(limit)))
+
+
+def open_repeat_requests(session: Session, infant_id: int) -> list[RepeatRequest]:
+    return list(session.exec(select(RepeatRequest).where(
+        RepeatRequest.infant_id == infant_id, RepeatRequest.status == "open")))
+
+
+def candidate_infants(session: Session, infant: Infant, *, window: timedelta) -> list[Infant]:
+    """Other infants born within ``window`` that share the mother or the record number."""
+    born: datetime = infant.birth_at
+    conditions = []
+    if infant.mother_id:
+        conditions.append(Infant.mother_id == infant.mother_id)
+    if infant.mother_name:
+        conditions.append(Infant.mother_name == infant.mother_name)
+    if infant.medical_record_number:
+        conditions.append(Infant.medical_record_number == infant.medical_record_number)
+    if not conditions:
+        return []
+    return list(session.exec(select(Infant).where(
+        Infant.id != infant.id, or_(*conditions),
+        col(Infant.birth_at) >= born - window, col(Infant.birth_at) <= born + window)))

@@ -1,0 +1,152 @@
+"""Routes: submitters, infants, specimens (accessioning), unsatisfactory codes, linkage.
+
+Public names: ``router``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import col, select
+
+from lims.accession import repository, service
+from lims.accession.models import (
+    InfantCreate,
+    InfantPublic,
+    LinkSuggestion,
+    RepeatRequestPublic,
+    SpecimenCreate,
+    SpecimenPublic,
+    SubmitterCreate,
+    SubmitterPublic,
+    UnsatisfactoryIn,
+)
+from lims.api.deps import CurrentUser, SessionDep, actor, require
+from lims.models import Infant, RepeatRequest, Specimen, Submitter, User
+from lims.reference import unsatisfactory_codes
+from lims.workflow import SPECIMEN_STATES
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["accessioning"])
+Admin = Annotated[User, Depends(require("admin"))]
+Lab = Annotated[User, Depends(require("technician", "admin"))]
+SpecimenState = Literal[SPECIMEN_STATES]  # type: ignore[valid-type]
+Staff = Annotated[User, Depends(require("technician", "reviewer", "follow_up", "admin"))]
+
+
+def _scope(user: User) -> int | None:
+    return user.submitter_id if user.role == "submitter" else None
+
+
+@router.get("/submitters", response_model=list[SubmitterPublic])
+def list_submitters(session: SessionDep, user: CurrentUser) -> list[Submitter]:
+    """Submitting hospitals (a submitter user sees its own)."""
+    query = select(Submitter).order_by(col(Submitter.id))
+    if user.role == "submitter":
+        query = query.where(Submitter.id == user.submitter_id)
+    return list(session.exec(query))
+
+
+@router.post("/submitters", response_model=SubmitterPublic, status_code=201)
+def create_submitter(body: SubmitterCreate, session: SessionDep, user: Admin) -> Submitter:
+    """Add a submitting hospital or unit (admin)."""
+    submitter = service.create_submitter(session, actor(user), body)
+    session.commit()
+    return submitter
+
+
+@router.get("/unsatisfactory-codes")
+def list_unsatisfactory_codes(_user: CurrentUser) -> list[dict[str, str]]:
+    """The unsatisfactory-specimen codes (CLSI NBS01-style)."""
+    return [{"code": c.code, "description": c.description, "category": c.category,
+             "source": c.source} for c in unsatisfactory_codes().values()]
+
+
+@router.get("/infants", response_model=list[InfantPublic])
+def list_infants(session: SessionDep, user: CurrentUser,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> list[Infant]:
+    """Infants in the caller's scope."""
+    return repository.list_infants(session, submitter_id=_scope(user), limit=limit,
+                                   offset=offset)
+
+
+@router.post("/infants", response_model=InfantPublic, status_code=201)
+def create_infant(body: InfantCreate, session: SessionDep, user: Lab) -> Infant:
+    """Register a baby (usually done with its first card)."""
+    infant = service.create_infant(session, actor(user), body)
+    session.commit()
+    return infant
+
+
+@router.get("/infants/{infant_id}", response_model=InfantPublic)
+def get_infant(infant_id: int, session: SessionDep, user: CurrentUser) -> Infant:
+    """A baby's record (the read is audited)."""
+    infant = service.get_infant(session, actor(user), infant_id)
+    session.commit()
+    return infant
+
+
+@router.get("/infants/{infant_id}/link-suggestions", response_model=list[LinkSuggestion])
+def get_link_suggestions(infant_id: int, session: SessionDep, user: Staff) -> list[
+        LinkSuggestion]:
+    """Possible duplicates of this baby, for a person to check; never merged automatically."""
+    suggestions = service.link_suggestions(session, actor(user), infant_id)
+    session.commit()
+    return suggestions
+
+
+@router.get("/specimens", response_model=list[SpecimenPublic])
+def list_specimens(session: SessionDep, user: CurrentUser,
+                   state: SpecimenState | None = None,
+                   infant_id: int | None = None,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                   offset: Annotated[int, Query(ge=0)] = 0) -> list[Specimen]:
+    """Specimens in the caller's scope, optionally by state or infant."""
+    return repository.list_specimens(session, submitter_id=_scope(user), state=state,
+                                     infant_id=infant_id, limit=limit, offset=offset)
+
+
+@router.post("/specimens", response_model=SpecimenPublic, status_code=201,
+             responses={409: {"description": "card already accessioned"},
+                        422: {"description": "bad barcode or data"}})
+def accession_specimen(body: SpecimenCreate, session: SessionDep, user: Lab) -> Specimen:
+    """Accession a card: barcode checked, baby linked, unsatisfactory code recorded."""
+    specimen = service.accession(session, actor(user), body)
+    session.commit()
+    return specimen
+
+
+@router.get("/specimens/{specimen_id}", response_model=SpecimenPublic)
+def get_specimen(specimen_id: int, session: SessionDep, user: CurrentUser) -> Specimen:
+    """One specimen (the read is audited)."""
+    specimen = service.get_specimen(session, actor(user), specimen_id)
+    session.commit()
+    return specimen
+
+
+@router.post("/specimens/{specimen_id}/unsatisfactory", response_model=RepeatRequestPublic,
+             responses={409: {"description": "not in a state that can be rejected"}})
+def mark_unsatisfactory(specimen_id: int, body: UnsatisfactoryIn, session: SessionDep,
+                        user: Lab) -> RepeatRequest:
+    """Reject a card with an unsatisfactory code; a repeat specimen is requested."""
+    specimen = service.get_specimen(session, actor(user), specimen_id, audit=False)
+    request = service.mark_unsatisfactory(session, actor(user), specimen, body.code, body.note)
+    session.commit()
+    return request
+
+
+@router.get("/repeat-requests", response_model=list[RepeatRequestPublic])
+def list_repeat_requests(session: SessionDep, user: CurrentUser,
+                         status: Literal["open", "fulfilled"] | None = None
+                         ) -> list[RepeatRequest]:
+    """Requests for a new card (a submitter sees its own)."""
+    query = select(RepeatRequest).order_by(col(RepeatRequest.id))
+    if status is not None:
+        query = query.where(RepeatRequest.status == status)
+    if user.role == "submitter":
+        query = query.join(Infant, col(Infant.id) == RepeatRequest.infant_id).where(
+            Infant.submitter_id == user.submitter_id)
+    return list(session.exec(query.limit(500)))

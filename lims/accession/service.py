@@ -1,0 +1,247 @@
+"""Accessioning: submitters, infants and specimens (cards), unsatisfactory codes, linkage.
+
+Linkage is deterministic: a repeat card names its baby by ``previous_barcode`` or ``infant_id``;
+otherwise a new infant is created. Likely matches (same mother or record number, born within a
+day) are only *suggested* by ``link_suggestions``; nothing is merged automatically, and a
+suggestion between babies of a multiple birth is marked as a twin so it is never merged.
+
+Services flush, never commit; every change and every read of a baby's record is audited.
+A submitter user sees only its own infants and specimens (others are "not found").
+
+Public names: ``create_submitter``, ``accession``, ``mark_unsatisfactory``, ``get_infant``,
+``get_specimen``, ``create_infant``, ``link_suggestions``, ``check_scope``, ``as_utc``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from lims.accession import repository
+from lims.accession.models import InfantCreate, LinkSuggestion, SpecimenCreate, SubmitterCreate
+from lims.audit import Actor, record, snapshot
+from lims.errors import ConflictError, InvalidInputError, NotFoundError
+from lims.models import Infant, RepeatRequest, Specimen, Submitter, utcnow
+from lims.reference import BarcodeRule, barcode_rule, unsatisfactory_codes, workflow_config
+from lims.workflow import apply_transition
+
+__all__ = [
+    "accession",
+    "as_utc",
+    "check_scope",
+    "create_infant",
+    "create_submitter",
+    "get_infant",
+    "get_specimen",
+    "link_suggestions",
+    "mark_unsatisfactory",
+]
+
+_LINK_WINDOW = timedelta(days=1)
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC datetime; a naive one is taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def check_scope(actor: Actor, submitter_id: int, what: str) -> None:
+    """A submitter user may only touch its own submitter's records."""
+    if actor.role == "submitter" and actor.submitter_id != submitter_id:
+        raise NotFoundError(f"{what} not found")
+
+
+def create_submitter(session: Session, actor: Actor, data: SubmitterCreate) -> Submitter:
+    if session.exec(select(Submitter).where(Submitter.code == data.code)).first():
+        raise ConflictError(f"submitter code {data.code!r} already exists")
+    submitter = Submitter(**data.model_dump())
+    session.add(submitter)
+    session.flush()
+    record(session, actor, "create", "submitter", submitter.id, after=snapshot(submitter))
+    return submitter
+
+
+def _submitter(session: Session, submitter_id: int) -> Submitter:
+    submitter = session.get(Submitter, submitter_id)
+    if submitter is None:
+        raise NotFoundError(f"submitter {submitter_id} not found")
+    return submitter
+
+
+def create_infant(session: Session, actor: Actor, data: InfantCreate) -> Infant:
+    _submitter(session, data.submitter_id)
+    check_scope(actor, data.submitter_id, f"submitter {data.submitter_id}")
+    if data.birth_order > data.plurality:
+        raise InvalidInputError("birth_order is larger than plurality", field="birth_order")
+    values = data.model_dump()
+    values["birth_at"] = as_utc(data.birth_at)
+    infant = Infant(**values)
+    session.add(infant)
+    session.flush()
+    record(session, actor, "create", "infant", infant.id, infant_id=infant.id,
+           after=snapshot(infant))
+    return infant
+
+
+def get_infant(session: Session, actor: Actor, infant_id: int, *, audit: bool = True) -> Infant:
+    """An infant's record (the read is audited)."""
+    infant = session.get(Infant, infant_id)
+    if infant is None:
+        raise NotFoundError(f"infant {infant_id} not found")
+    check_scope(actor, infant.submitter_id, f"infant {infant_id}")
+    if audit:
+        record(session, actor, "read", "infant", infant_id, infant_id=infant_id)
+    return infant
+
+
+def get_specimen(session: Session, actor: Actor, specimen_id: int, *,
+                 audit: bool = True) -> Specimen:
+    """A specimen (the read is audited as a read of the baby's record)."""
+    specimen = session.get(Specimen, specimen_id)
+    if specimen is None:
+        raise NotFoundError(f"specimen {specimen_id} not found")
+    check_scope(actor, specimen.submitter_id, f"specimen {specimen_id}")
+    if audit:
+        record(session, actor, "read", "specimen", specimen_id, infant_id=specimen.infant_id)
+    return specimen
+
+
+def _link_infant(session: Session, actor: Actor, data: SpecimenCreate) -> tuple[
+        Infant, Specimen | None]:
+    """The infant this card belongs to (deterministic), and the previous card if named."""
+    named = [n for n in ("infant_id", "previous_barcode", "infant")
+             if getattr(data, n) is not None]
+    if len(named) != 1:
+        raise InvalidInputError(
+            "name the baby by exactly one of infant_id, previous_barcode or infant",
+            field="infant")
+    if data.previous_barcode is not None:
+        previous = repository.specimen_by_barcode(session, data.previous_barcode.strip())
+        if previous is None:
+            raise NotFoundError(f"previous card {data.previous_barcode!r} not found")
+        infant = session.get(Infant, previous.infant_id)
+        assert infant is not None
+        return infant, previous
+    if data.infant_id is not None:
+        infant = session.get(Infant, data.infant_id)
+        if infant is None:
+            raise NotFoundError(f"infant {data.infant_id} not found")
+        return infant, None
+    assert data.infant is not None
+    if data.infant.submitter_id != data.submitter_id:
+        raise InvalidInputError("the infant's submitter differs from the card's",
+                                field="infant.submitter_id")
+    return create_infant(session, actor, data.infant), None
+
+
+def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
+              rule: BarcodeRule | None = None) -> Specimen:
+    """Register a card: validate the barcode, link the baby, record an unsatisfactory code."""
+    rule = rule or barcode_rule()
+    barcode = rule.validate(data.barcode)
+    _submitter(session, data.submitter_id)
+    collected_at, received_at = as_utc(data.collected_at), as_utc(data.received_at)
+    if received_at < collected_at:
+        raise InvalidInputError("received before it was collected", field="received_at")
+    if repository.specimen_by_barcode(session, barcode) is not None:
+        raise ConflictError(f"card {barcode} is already accessioned")
+    if data.previous_barcode is not None:
+        rule.validate(data.previous_barcode, field="previous_barcode")
+    infant, previous = _link_infant(session, actor, data)
+    if collected_at < infant.birth_at:
+        raise InvalidInputError("collected before the baby's birth", field="collected_at")
+    kind = data.kind or ("repeat" if previous is not None or data.infant_id is not None
+                         else "initial")
+    code = data.unsatisfactory_code
+    if code is None and received_at - collected_at > timedelta(
+            days=workflow_config().max_transit_days):
+        code = "U09"
+    specimen = Specimen(
+        barcode=barcode, infant_id=infant.id, submitter_id=data.submitter_id, kind=kind,
+        previous_specimen_id=previous.id if previous else None,
+        collected_at=collected_at, received_at=received_at,
+        birth_weight_g=data.birth_weight_g or infant.birth_weight_g,
+        gestational_age_weeks=data.gestational_age_weeks or infant.gestational_age_weeks,
+        feeding=data.feeding, tpn=data.tpn or data.feeding == "tpn",
+        transfused=data.transfused,
+        transfused_at=as_utc(data.transfused_at) if data.transfused_at else None,
+        nicu=data.nicu,
+    )
+    session.add(specimen)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ConflictError(f"card {barcode} is already accessioned") from None
+    record(session, actor, "accession", "specimen", specimen.id, infant_id=infant.id,
+           after=snapshot(specimen))
+    for request in repository.open_repeat_requests(session, infant.id or 0):
+        request.status = "fulfilled"
+        request.fulfilled_by_specimen_id = specimen.id
+        session.add(request)
+        record(session, actor, "fulfil", "repeat_request", request.id, infant_id=infant.id,
+               after={"specimen_id": specimen.id})
+    if code is not None:
+        mark_unsatisfactory(session, actor, specimen, code)
+    return specimen
+
+
+def mark_unsatisfactory(session: Session, actor: Actor, specimen: Specimen, code: str,
+                        note: str = "") -> RepeatRequest:
+    """Record why a card cannot be tested and request a repeat specimen."""
+    known = unsatisfactory_codes()
+    if code not in known:
+        raise InvalidInputError(f"unknown unsatisfactory code {code!r}; one of "
+                                f"{', '.join(known)}", field="code")
+    reason = f"{code}: {known[code].description}" + (f" ({note})" if note else "")
+    apply_transition(session, actor, specimen, "mark_unsatisfactory", reason=reason)
+    specimen.unsatisfactory_code = code
+    session.add(specimen)
+    return request_repeat(session, actor, specimen, reason)
+
+
+def request_repeat(session: Session, actor: Actor, specimen: Specimen,
+                   reason: str) -> RepeatRequest:
+    """Ask the submitter for a new card from the same baby."""
+    assert specimen.id is not None
+    request = RepeatRequest(infant_id=specimen.infant_id, specimen_id=specimen.id,
+                            reason=reason, requested_at=utcnow())
+    session.add(request)
+    session.flush()
+    record(session, actor, "request_repeat", "repeat_request", request.id,
+           infant_id=specimen.infant_id, after=snapshot(request), reason=reason)
+    return request
+
+
+def link_suggestions(session: Session, actor: Actor, infant_id: int) -> list[LinkSuggestion]:
+    """Other infants that may be the same baby, for a person to look at (never merged)."""
+    infant = get_infant(session, actor, infant_id)
+    suggestions = []
+    for other in repository.candidate_infants(session, infant, window=_LINK_WINDOW):
+        if actor.role == "submitter" and other.submitter_id != actor.submitter_id:
+            continue
+        reasons, score = [], 0.0
+        if infant.mother_id and other.mother_id == infant.mother_id:
+            reasons.append("same mother id")
+            score += 0.4
+        if infant.mother_name and other.mother_name == infant.mother_name:
+            reasons.append("same mother name")
+            score += 0.2
+        if infant.medical_record_number and (
+                other.medical_record_number == infant.medical_record_number):
+            reasons.append("same medical record number")
+            score += 0.3
+        if other.sex == infant.sex:
+            reasons.append("same sex")
+            score += 0.05
+        if other.birth_at == infant.birth_at:
+            reasons.append("same birth time")
+            score += 0.05
+        twin = infant.plurality > 1 or other.plurality > 1
+        if twin:
+            reasons.append("multiple birth: twins are separate babies and are never merged")
+        assert other.id is not None
+        suggestions.append(LinkSuggestion(infant_id=other.id, score=round(min(score, 1.0), 2),
+                                          reasons=reasons, twin=twin))
+    return sorted(suggestions, key=lambda s: -s.score)

@@ -1,0 +1,17 @@
+"""The ``/api/v1`` router: every domain's routes.
+
+Public names: ``api_router``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from lims.accession.routes import router as accession_router
+from lims.auth.routes import router as auth_router
+
+__all__ = ["api_router"]
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(auth_router)
+api_router.include_router(accession_router)

@@ -1,0 +1,109 @@
+"""The specimen state machine: a typed transition table and one ``apply_transition``.
+
+States (``SPECIMEN_STATES``): a card is ``accessioned`` (or ``unsatisfactory``); results move it
+to ``awaiting_review``, or to ``awaiting_duplicate`` when the initial result is out of range and
+the card must be re-punched twice (DESIGN §6.4); a reviewer then releases it (``released``),
+requests a repeat specimen (``repeat_requested``) or refers the baby (``referred``). A correction
+moves a released specimen back to review as a new version; the old release stays visible.
+
+Every transition is checked (from-state, role, guard) and writes an audit event; an illegal one
+raises ``IllegalTransitionError`` (HTTP 409) or ``PermissionDeniedError`` (HTTP 403).
+
+Public names: ``Transition``, ``SPECIMEN_STATES``, ``SPECIMEN_TRANSITIONS``,
+``TRANSITIONS_BY_NAME``,
+``apply_transition``, ``allowed_transitions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from lims.audit import Actor, record
+from lims.errors import IllegalTransitionError, InvalidInputError, PermissionDeniedError
+from lims.models import Specimen, utcnow
+
+__all__ = [
+    "SPECIMEN_STATES",
+    "SPECIMEN_TRANSITIONS",
+    "TRANSITIONS_BY_NAME",
+    "Transition",
+    "allowed_transitions",
+    "apply_transition",
+]
+
+SPECIMEN_STATES: tuple[str, ...] = (
+    "accessioned", "unsatisfactory", "awaiting_duplicate", "awaiting_review", "released",
+    "repeat_requested", "referred",
+)
+
+Guard = Callable[[Specimen, str], str | None]
+
+
+def _needs_reason(_specimen: Specimen, reason: str) -> str | None:
+    return None if reason.strip() else "a reason is required"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One allowed move: from any of ``sources`` to ``target``, by one of ``roles``."""
+
+    name: str
+    sources: tuple[str, ...]
+    target: str
+    roles: tuple[str, ...]
+    guard: Guard | None = None
+    new_version: bool = False
+
+
+_LAB = ("technician", "admin")
+_REVIEW = ("reviewer", "admin")
+
+SPECIMEN_TRANSITIONS: tuple[Transition, ...] = (
+    Transition("mark_unsatisfactory", ("accessioned",), "unsatisfactory", _LAB),
+    Transition("record_results", ("accessioned",), "awaiting_review", _LAB),
+    Transition("request_duplicate", ("accessioned",), "awaiting_duplicate", _LAB),
+    Transition("record_duplicates", ("awaiting_duplicate",), "awaiting_review", _LAB),
+    Transition("release_normal", ("awaiting_review",), "released", _REVIEW),
+    Transition("override", ("awaiting_review",), "released", _REVIEW, _needs_reason),
+    Transition("request_repeat_specimen", ("awaiting_review",), "repeat_requested", _REVIEW),
+    Transition("refer", ("awaiting_review",), "referred", _REVIEW),
+    Transition("correct", ("released", "repeat_requested", "referred"), "awaiting_review",
+               _REVIEW, _needs_reason, new_version=True),
+)
+TRANSITIONS_BY_NAME: dict[str, Transition] = {t.name: t for t in SPECIMEN_TRANSITIONS}
+
+
+def allowed_transitions(state: str, role: str) -> list[str]:
+    """The names of the transitions ``role`` may apply from ``state``."""
+    return [t.name for t in SPECIMEN_TRANSITIONS if state in t.sources and role in t.roles]
+
+
+def apply_transition(session: Session, actor: Actor, specimen: Specimen, name: str, *,
+                     reason: str = "") -> Specimen:
+    """Move ``specimen`` along transition ``name`` and audit it (the caller commits)."""
+    transition = TRANSITIONS_BY_NAME.get(name)
+    if transition is None:
+        raise InvalidInputError(f"unknown transition {name!r}", field="transition")
+    if actor.role not in transition.roles:
+        raise PermissionDeniedError(f"role {actor.role} may not {name}")
+    if specimen.state not in transition.sources:
+        raise IllegalTransitionError(
+            f"specimen {specimen.barcode} is {specimen.state}; {name} needs "
+            f"{' or '.join(transition.sources)}")
+    if transition.guard is not None:
+        problem = transition.guard(specimen, reason)
+        if problem:
+            raise InvalidInputError(problem, field="reason")
+    before = {"state": specimen.state, "version": specimen.version}
+    specimen.state = transition.target
+    if transition.new_version:
+        specimen.version += 1
+    specimen.updated_at = utcnow()
+    session.add(specimen)
+    record(session, actor, name, "specimen", specimen.id, infant_id=specimen.infant_id,
+           before=before, after={"state": specimen.state, "version": specimen.version},
+           reason=reason)
+    return specimen
