@@ -31,6 +31,7 @@ app = typer.Typer(
 _COMMAND_MODULES = (
     "lims.cli.catalogue",
     "lims.cli.system",
+    "lims.cli.simulate",
 )
 
 for _module in _COMMAND_MODULES:
