@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from lims.api.errors import install_error_handlers
 from lims.api.router import api_router
 from lims.db import check_database, database_status, make_engine
+from lims.runs.pipeline import CoreProcessor, PlateProcessor
 from lims.settings import Settings, get_settings, load_configured_catalogue
 
 __all__ = ["create_app", "version"]
@@ -32,11 +33,13 @@ def version() -> str:
         return "0+unknown"
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, engine: Engine | None = None, *,
+               processor: PlateProcessor | None = None) -> FastAPI:
     """Build the application.
 
     The catalogues are validated here and the database is checked when the app starts, so bad
     configuration fails at start-up with a message naming the setting or file, line and field.
+    ``processor`` turns instrument files into results (default: the screening core).
     """
     settings = settings or get_settings()
     engine = engine or make_engine(settings)
@@ -57,6 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.catalogue = catalogue
+    app.state.processor = processor or CoreProcessor()
     install_error_handlers(app)
     app.include_router(api_router)
 

@@ -24,6 +24,7 @@ from lims.auth.service import hash_password, issue_token
 from lims.db import init_db, make_engine
 from lims.models import ROLES, Submitter, User
 from lims.settings import Settings
+from tests.lims.plates import CsvProcessor
 
 PASSWORD = "correct-horse-battery"
 
@@ -114,6 +115,6 @@ def world(engine: Engine) -> World:
 
 @pytest.fixture
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    app = create_app(settings, engine)
+    app = create_app(settings, engine, processor=CsvProcessor())
     with TestClient(app) as test_client:
         yield test_client

@@ -1,0 +1,60 @@
+"""Response models of runs, held wells and the duplicates worklist.
+
+Public names: ``RunPublic``, ``HeldWellPublic``, ``HeldWellResolve``, ``DuplicateRequestPublic``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["DuplicateRequestPublic", "HeldWellPublic", "HeldWellResolve", "RunPublic"]
+
+
+class RunPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    file_sha256: str
+    plate_id: str
+    instrument_run_id: str
+    file_name: str
+    format: str
+    uploaded_at: datetime
+    qc_decision: str
+    qc_reasons: list[str] | None
+    n_wells: int
+    n_results: int
+    n_held: int
+    cutoff_version: str
+    model_version: str
+
+
+class HeldWellPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    run_id: int
+    well: str
+    sample_id: str
+    reason: str
+    values: dict[str, Any] | None
+    status: str
+    resolved_at: datetime | None
+
+
+class HeldWellResolve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["discard"]
+    note: str = Field(min_length=1, max_length=500)
+
+
+class DuplicateRequestPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    specimen_id: int
+    barcode: str = ""
+    source_run_id: int
+    disorders: str
+    status: str
+    requested_at: datetime

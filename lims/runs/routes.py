@@ -1,0 +1,103 @@
+"""Routes: upload a run, list runs, held wells, the repeat-in-duplicate worklist.
+
+Public names: ``router``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, UploadFile
+from sqlmodel import col, select
+
+from lims.api.deps import SessionDep, actor, require
+from lims.audit import record, snapshot
+from lims.errors import ConflictError, NotFoundError
+from lims.models import DuplicateRequest, HeldWell, Run, Specimen, User, utcnow
+from lims.runs import repository
+from lims.runs.models import DuplicateRequestPublic, HeldWellPublic, HeldWellResolve, RunPublic
+from lims.runs.service import ingest_bytes
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["runs"])
+Lab = Annotated[User, Depends(require("technician", "admin"))]
+Staff = Annotated[User, Depends(require("technician", "reviewer", "admin"))]
+
+#: Largest instrument file accepted (bytes).
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+@router.post("/runs", response_model=RunPublic, status_code=201,
+             responses={200: {"description": "the same file was uploaded before",
+                              "model": RunPublic},
+                        409: {"description": "another file for this plate is stored"},
+                        422: {"description": "the file cannot be read"}})
+async def upload_run(file: UploadFile, request: Request, response: Response,
+                     user: Lab) -> Run:
+    """Upload an instrument file: read, quantify, QC, store and evaluate in one transaction.
+
+    Idempotent by the file's SHA-256: the same bytes answer 200 with the earlier run.
+    """
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ConflictError(f"file larger than {MAX_UPLOAD_BYTES} bytes")
+    outcome = ingest_bytes(request.app.state.engine, actor(user), data,
+                           file.filename or "upload", request.app.state.processor)
+    if not outcome.created:
+        response.status_code = 200
+    return outcome.run
+
+
+@router.get("/runs", response_model=list[RunPublic])
+def list_runs(session: SessionDep, _user: Staff) -> list[Run]:
+    """Runs, newest first."""
+    return list(session.exec(select(Run).order_by(col(Run.id).desc()).limit(200)))
+
+
+@router.get("/runs/{run_id}", response_model=RunPublic)
+def get_run(run_id: int, session: SessionDep, _user: Staff) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFoundError(f"run {run_id} not found")
+    return run
+
+
+@router.get("/runs/{run_id}/held-wells", response_model=list[HeldWellPublic])
+def list_held_wells(run_id: int, session: SessionDep, _user: Lab) -> list[HeldWell]:
+    """Patient wells held for a technician (unknown barcode or card not waiting)."""
+    return list(session.exec(select(HeldWell).where(HeldWell.run_id == run_id)
+                             .order_by(col(HeldWell.well))))
+
+
+@router.post("/held-wells/{held_id}/resolve", response_model=HeldWellPublic)
+def resolve_held_well(held_id: int, body: HeldWellResolve, session: SessionDep,
+                      user: Lab) -> HeldWell:
+    """Close a held well with a note (its values stay stored with the run)."""
+    held = session.get(HeldWell, held_id)
+    if held is None:
+        raise NotFoundError(f"held well {held_id} not found")
+    if held.status != "held":
+        raise ConflictError(f"held well {held_id} is already {held.status}")
+    before = snapshot(held)
+    held.status = "discarded"
+    held.resolved_by = user.id
+    held.resolved_at = utcnow()
+    session.add(held)
+    record(session, actor(user), "discard", "held_well", held.id, before=before,
+           after=snapshot(held), reason=body.note)
+    session.commit()
+    return held
+
+
+@router.get("/worklists/duplicates", response_model=list[DuplicateRequestPublic])
+def duplicates_worklist(session: SessionDep, _user: Lab) -> list[DuplicateRequestPublic]:
+    """Cards to re-punch twice on the next plate (initial result out of range)."""
+    requests: list[DuplicateRequest] = repository.open_duplicate_requests(session)
+    out = []
+    for r in requests:
+        specimen = session.get(Specimen, r.specimen_id)
+        item = DuplicateRequestPublic.model_validate(r)
+        item.barcode = specimen.barcode if specimen else ""
+        out.append(item)
+    return out

@@ -1,0 +1,288 @@
+"""Plate ingest: file -> read -> quantify -> QC -> store -> evaluate, in one transaction.
+
+Rules (DESIGN §10):
+
+- Idempotent by the file's SHA-256: the same bytes return the earlier run (even when ten
+  identical uploads race: the unique hash lets one in, the others find it).
+- A different file for a plate already stored is a ``ConflictError``, never an overwrite.
+- Patient wells whose barcode is not an accessioned card, or whose card is not waiting for
+  results, are *held* for a technician with the values kept; nothing is guessed.
+- Result rows are written in bulk (``insert().values`` / executemany), not as ORM objects.
+- Time-critical alerts are written in the same transaction as the results that raise them.
+- Initial results out of range go to the repeat-in-duplicate worklist; when the duplicates
+  arrive, the mean of the duplicate wells is evaluated and decides (DESIGN §6.4).
+
+Public names: ``IngestOutcome``, ``ingest``, ``ingest_bytes``, ``file_sha256``,
+``build_profiles``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from lims.accession.repository import specimens_by_barcodes
+from lims.alerts.service import open_alert
+from lims.audit import Actor, record, snapshot
+from lims.errors import ConflictError, InvalidInputError
+from lims.models import (
+    ControlResult,
+    DuplicateRequest,
+    Evaluation,
+    HeldWell,
+    Infant,
+    Result,
+    Run,
+    Specimen,
+    utcnow,
+)
+from lims.runs import repository
+from lims.runs.pipeline import PlateProcessor, check_calls, check_wells
+from lims.workflow import apply_transition
+from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
+
+__all__ = ["IngestOutcome", "build_profiles", "file_sha256", "ingest", "ingest_bytes"]
+
+_CONTROL_TYPES = ("blank", "qc_low", "qc_high", "qc_other", "calibrator", "proficiency")
+_STRONG_ACTIONS = ("immediate_referral",)
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """The stored run, and whether this upload created it (False: the same bytes again)."""
+
+    run: Run
+    created: bool
+
+
+def file_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes"}
+    return bool(value) and not pd.isna(value)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def build_profiles(specimens: list[Specimen], infants: dict[int, Infant],
+                   wells: pd.DataFrame) -> pd.DataFrame:
+    """Profiles (DESIGN §4.2): the mean over each specimen's wells, with its covariates."""
+    values = wells.pivot_table(index="sample_id", columns="analyte", values="conc_umol_l",
+                               aggfunc="mean")
+    rows = []
+    for specimen in specimens:
+        infant = infants[specimen.infant_id]
+        age_h = (specimen.collected_at - infant.birth_at).total_seconds() / 3600
+        rows.append({
+            PROFILE_ID: specimen.barcode,
+            "birth_weight_g": specimen.birth_weight_g,
+            "gestational_age_weeks": specimen.gestational_age_weeks,
+            "age_at_collection_hours": round(age_h, 2),
+            "sex": infant.sex,
+            "tpn": int(specimen.tpn),
+            "transfused": int(specimen.transfused),
+        })
+    covariates = pd.DataFrame(rows, columns=[PROFILE_ID, *COVARIATE_COLUMNS])
+    analyte_values = values.reset_index().rename(columns={"sample_id": PROFILE_ID})
+    analyte_values.columns.name = None
+    return covariates.merge(analyte_values, on=PROFILE_ID, how="left")
+
+
+def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
+           processor: PlateProcessor) -> IngestOutcome:
+    """Store one instrument file (the caller owns the transaction; see ``ingest_bytes``)."""
+    sha256 = file_sha256(data)
+    existing = repository.run_by_sha256(session, sha256)
+    if existing is not None:
+        return IngestOutcome(existing, False)
+    if not data:
+        raise InvalidInputError("the file is empty", file=file_name)
+    plate = processor.quantify(data, file_name,
+                               control_history=repository.control_history(session))
+    check_wells(plate)
+    _refuse_other_file_for_plate(session, plate.plate_id, sha256)
+    wells = plate.wells.copy()
+    wells["sample_id"] = wells["sample_id"].astype("str").str.strip()
+    run = Run(file_sha256=sha256, plate_id=plate.plate_id,
+              instrument_run_id=plate.instrument_run_id, file_name=file_name[:255],
+              format=plate.format, uploaded_by=actor.user_id, uploaded_at=utcnow(),
+              qc_decision=plate.qc_decision, qc_reasons=plate.qc_reasons + plate.issues,
+              n_wells=int(wells["well"].nunique()))
+    session.add(run)
+    session.flush()
+    assert run.id is not None
+    controls = wells[wells["sample_type"].isin(_CONTROL_TYPES)]
+    _bulk(session, ControlResult, [
+        {"run_id": run.id, "well": r.well, "sample_id": r.sample_id,
+         "sample_type": r.sample_type, "analyte": r.analyte,
+         "conc_umol_l": _number(r.conc_umol_l)}
+        for r in controls.itertuples(index=False)])
+    patients = wells[wells["sample_type"] == "patient"]
+    if plate.qc_decision == "reject":
+        record(session, actor, "ingest", "run", run.id, after=snapshot(run),
+               reason="plate rejected by QC; patient results not accepted: "
+                      + "; ".join(plate.qc_reasons))
+        return IngestOutcome(run, True)
+    _store_patients(session, actor, run, patients, processor)
+    session.add(run)
+    record(session, actor, "ingest", "run", run.id, after=snapshot(run))
+    return IngestOutcome(run, True)
+
+
+def _refuse_other_file_for_plate(session: Session, plate_id: str, sha256: str) -> None:
+    other = repository.run_by_plate(session, plate_id)
+    if other is not None and other.file_sha256 != sha256:
+        raise ConflictError(
+            f"plate {plate_id} is already stored from {other.file_name} (run {other.id}, "
+            f"sha256 {other.file_sha256[:12]}); a different file for the same plate is refused")
+
+
+def _bulk(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(model), rows)
+
+
+def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataFrame,
+                    processor: PlateProcessor) -> None:
+    assert run.id is not None
+    barcodes = sorted(patients["sample_id"].unique().tolist())
+    specimens = specimens_by_barcodes(session, barcodes)
+    waiting = repository.duplicate_requests_for(
+        session, [s.id for s in specimens.values() if s.state == "awaiting_duplicate" and s.id])
+    initial: list[Specimen] = []
+    duplicate: list[Specimen] = []
+    held: dict[str, str] = {}
+    for barcode in barcodes:
+        specimen = specimens.get(barcode)
+        if specimen is None:
+            held[barcode] = "unknown barcode: no accessioned card"
+        elif specimen.state == "accessioned":
+            initial.append(specimen)
+        elif specimen.state == "awaiting_duplicate" and specimen.id in waiting:
+            duplicate.append(specimen)
+        else:
+            held[barcode] = f"card is {specimen.state}; results are not accepted in that state"
+    held_rows = []
+    for barcode, reason in held.items():
+        for well, group in patients[patients["sample_id"] == barcode].groupby("well"):
+            held_rows.append({
+                "run_id": run.id, "well": str(well), "sample_id": barcode, "reason": reason,
+                "values": {str(a): _number(v) for a, v in zip(group["analyte"],
+                                                               group["conc_umol_l"],
+                                                               strict=True)},
+                "status": "held"})
+    _bulk(session, HeldWell, held_rows)
+    accepted = {s.barcode: s for s in initial + duplicate}
+    rows = patients[patients["sample_id"].isin(list(accepted))]
+    replicate = {
+        (barcode, well): i + 1
+        for barcode, group in rows.groupby("sample_id")
+        for i, well in enumerate(sorted(group["well"].unique()))
+    }
+    _bulk(session, Result, [
+        {"run_id": run.id, "specimen_id": accepted[r.sample_id].id, "well": r.well,
+         "replicate": replicate[(r.sample_id, r.well)], "analyte": r.analyte,
+         "conc_umol_l": _number(r.conc_umol_l)}
+        for r in rows.itertuples(index=False)])
+    run.n_results = len(rows)
+    run.n_held = len(held_rows)
+    if not accepted:
+        return
+    infant_ids = {s.infant_id for s in accepted.values()}
+    infants = {i: session.get(Infant, i) for i in infant_ids}
+    profiles = build_profiles(list(accepted.values()), infants, rows)  # type: ignore[arg-type]
+    evaluated = processor.evaluate(profiles)
+    check_calls(evaluated.calls)
+    run.cutoff_version = evaluated.cutoff_version[:64]
+    run.model_version = evaluated.model_version[:64]
+    if duplicate:
+        session.execute(update(Evaluation).where(
+            col(Evaluation.specimen_id).in_([s.id for s in duplicate])).values(current=False))
+    stage = {s.barcode: "duplicate" for s in duplicate} | {s.barcode: "initial" for s in initial}
+    calls = evaluated.calls[evaluated.calls[PROFILE_ID].isin(list(accepted))]
+    evaluation_rows = [{
+        "specimen_id": accepted[c[PROFILE_ID]].id, "run_id": run.id,
+        "stage": stage[c[PROFILE_ID]], "disorder": str(c["disorder"]),
+        "first_tier": str(c["first_tier"]), "reasons": str(c["reasons"] or "")[:2000],
+        "score": _number(c["score"]),
+        "second_tier_probability": _number(c["second_tier_probability"]),
+        "final": str(c["final"]), "time_critical": _truthy(c["time_critical"]),
+        "action": str(c["action"]), "cutoff_version": str(c["cutoff_version"] or "")[:64],
+        "model_version": str(c["model_version"] or "")[:64], "current": True,
+        "created_at": utcnow(),
+    } for c in calls.to_dict("records")]
+    stored: list[Any] = []
+    if evaluation_rows:
+        stored = list(session.execute(
+            insert(Evaluation).returning(col(Evaluation.id), col(Evaluation.specimen_id),
+                                         col(Evaluation.disorder)), evaluation_rows))
+    evaluation_id = {(sid, disorder): eid for eid, sid, disorder in stored}
+    barcode_of = {s.id: barcode for barcode, s in accepted.items()}
+    by_specimen: dict[str, list[dict[str, Any]]] = {}
+    for row in evaluation_rows:
+        by_specimen.setdefault(barcode_of[row["specimen_id"]], []).append(row)
+    for barcode, specimen in accepted.items():
+        mine = by_specimen.get(barcode, [])
+        actions = {r["action"] for r in mine}
+        specimen.flagged = any(r["final"] != "negative" or r["action"] != "none" for r in mine)
+        if stage[barcode] == "initial":
+            if "repeat_in_duplicate" in actions and not actions & set(_STRONG_ACTIONS):
+                apply_transition(session, actor, specimen, "request_duplicate",
+                                 reason=f"out of range on plate {run.plate_id}")
+                disorders = sorted({r["disorder"] for r in mine
+                                    if r["action"] == "repeat_in_duplicate"})
+                session.add(DuplicateRequest(specimen_id=specimen.id, source_run_id=run.id,
+                                             disorders=", ".join(disorders)[:500]))
+            else:
+                apply_transition(session, actor, specimen, "record_results",
+                                 reason=f"plate {run.plate_id}")
+        else:
+            request = waiting[specimen.id]  # type: ignore[index]
+            request.status = "completed"
+            request.completed_run_id = run.id
+            request.completed_at = utcnow()
+            session.add(request)
+            apply_transition(session, actor, specimen, "record_duplicates",
+                             reason=f"duplicates on plate {run.plate_id}")
+        for r in mine:
+            if r["time_critical"] and r["final"] == "positive":
+                open_alert(session, actor, specimen, disorder=r["disorder"],
+                           message=f"time-critical {r['disorder']} on card {barcode}: "
+                                   f"{r['reasons']}",
+                           evaluation_id=evaluation_id.get((specimen.id, r["disorder"])))
+
+
+def ingest_bytes(engine: Engine, actor: Actor, data: bytes, file_name: str,
+                 processor: PlateProcessor) -> IngestOutcome:
+    """Ingest in a transaction of its own: all of the plate or nothing.
+
+    When identical uploads race, the loser's insert hits the unique hash; it rolls back and
+    returns the winner's run.
+    """
+    sha256 = file_sha256(data)
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            outcome = ingest(session, actor, data, file_name, processor)
+            if outcome.created:
+                session.commit()
+            return outcome
+        except IntegrityError:
+            session.rollback()
+            existing = repository.run_by_sha256(session, sha256)
+            if existing is not None:
+                return IngestOutcome(existing, False)
+            raise ConflictError(
+                f"{file_name}: another file for the same plate was stored at the same time"
+            ) from None
