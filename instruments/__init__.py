@@ -1,9 +1,42 @@
 """Instrument adapters: vendor exports and mzML -> the measurements table of DESIGN §4.1, one
-module per format with ``read`` (and ``write`` for the virtual instrument).
+module per format with ``parse``/``read`` and ``write`` (used by the virtual instrument).
 
-Public names: ``InstrumentError``.
+Public names: ``read``, ``write``, ``formats``, ``detect``, ``PlateRun``, ``Issue``,
+``InstrumentError``, ``UnknownFormatError``, ``MalformedFileError``,
+``UnsupportedEncodingError``, ``ProfileError``, ``PlateMapError``, ``ValidationError``,
+``WriteError``, ``load_profile``, ``read_plate_map``.
 """
 
-from instruments.errors import InstrumentError
+from instruments.errors import (
+    InstrumentError,
+    MalformedFileError,
+    PlateMapError,
+    ProfileError,
+    UnknownFormatError,
+    UnsupportedEncodingError,
+    ValidationError,
+    WriteError,
+)
+from instruments.platemap import read_plate_map
+from instruments.profiles import load_profile
+from instruments.registry import detect, formats, read, write
+from instruments.run import Issue, PlateRun
 
-__all__ = ["InstrumentError"]
+__all__ = [
+    "InstrumentError",
+    "Issue",
+    "MalformedFileError",
+    "PlateMapError",
+    "PlateRun",
+    "ProfileError",
+    "UnknownFormatError",
+    "UnsupportedEncodingError",
+    "ValidationError",
+    "WriteError",
+    "detect",
+    "formats",
+    "load_profile",
+    "read",
+    "read_plate_map",
+    "write",
+]

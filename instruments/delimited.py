@@ -1,0 +1,314 @@
+"""Delimited text (CSV/TSV/semicolon) exports, wide or long, driven by a profile.
+
+- **wide**: one row per well; the profile's ``[columns]`` name the well, sample id, sample type
+  and plate columns; every other column (not in ``columns.ignore``) is an analyte, named by a
+  catalogue code or alias or the profile's ``[analytes]`` table. A header ``Phe [is_area]``
+  states the kind of its values explicitly; otherwise the kind is ``values.kind``.
+- **long**: one row per well and analyte, with ``columns.analyte`` and ``columns.value`` (and
+  optionally ``columns.kind`` and ``columns.unit``).
+
+Cells: the profile's null tokens are empty values (reported), censored tokens (``<LOD``) and
+``<number``/``>number`` follow ``values.censored`` (reported), ``decimal = ","`` reads decimal
+commas; anything else that is not a number is an error naming line and column.
+
+Public names: ``FORMAT``, ``DEFAULT_PROFILE``, ``detect``, ``parse``, ``read``, ``write``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from instruments.errors import MalformedFileError, ProfileError, WriteError
+from instruments.normalise import normalise
+from instruments.platemap import PlateMap
+from instruments.profiles import Profile, load_profile
+from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
+from instruments.run import PlateRun
+from instruments.sources import Source, decode_text, open_source
+from instruments.wells import format_well
+from msms.tables import MEASUREMENT_KINDS
+
+__all__ = ["DEFAULT_PROFILE", "FORMAT", "detect", "parse", "read", "write"]
+
+FORMAT = "delimited"
+DEFAULT_PROFILE = "generic_wide"
+_KIND_SUFFIX = re.compile(r"^(.*?)\s*\[(\w+)\]\s*$")
+_CENSORED_NUMBER = re.compile(r"^\s*([<>])\s*(.+?)\s*$")
+
+
+def detect(source: Source) -> bool:
+    """True for text whose first line splits into two or more fields on , ; tab or |."""
+    if source.is_directory or not source.data or b"\x00" in source.data[:4096]:
+        return False
+    head = source.data[:4096]
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = head.decode("cp1252", errors="strict")
+    first = text.splitlines()[0] if text.splitlines() else ""
+    if first.lstrip().startswith("<"):
+        return False
+    return any(len(first.split(d)) >= 2 for d in (",", ";", "\t", "|"))
+
+
+def _delimiter(first: str, prof: Profile) -> str:
+    if prof.delimiter != "auto":
+        return prof.delimiter
+    candidates = [";", "\t", "|"] if prof.decimal == "," else [",", "\t", ";", "|"]
+    counts = {d: first.count(d) for d in candidates}
+    best = max(candidates, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def parse(source: Any, *, profile: Profile | str | None = None, name: str | None = None
+          ) -> RawRun:
+    """Parse a delimited export into raw records, as the profile describes it."""
+    prof = load_profile(profile, default=DEFAULT_PROFILE)
+    src = open_source(source, name=name)
+    text, encoding = decode_text(src, prof.encodings)
+    raw = RawRun(format=FORMAT, source_file=src.name, run_id=src.stem, plate_id=src.stem)
+    raw.metadata.update({"encoding": encoding, "profile": prof.name})
+    lines = text.splitlines(keepends=True)
+    if len(lines) <= prof.skip_rows:
+        raise MalformedFileError("is empty (no header line)", file=src.name, line=1)
+    body = "".join(lines[prof.skip_rows:])
+    delimiter = _delimiter(lines[prof.skip_rows], prof)
+    reader = csv.reader(io.StringIO(body), delimiter=delimiter, strict=True)
+    offset = prof.skip_rows
+    try:
+        header = [h.strip() for h in next(reader)]
+    except (csv.Error, StopIteration) as exc:
+        raise MalformedFileError(f"cannot read the header: {exc}", file=src.name,
+                                 line=offset + 1) from None
+    header_line = offset + 1
+    folded = {h.casefold(): i for i, h in enumerate(header) if h}
+    if len(folded) != len([h for h in header if h]):
+        dupes = sorted({h for h in header if h and header.count(h) > 1})
+        raise MalformedFileError(f"column(s) named twice: {', '.join(dupes)}", file=src.name,
+                                 line=header_line, field=dupes[0] if dupes else None)
+    roles: dict[str, int] = {}
+    for role, column in prof.columns.items():
+        index = folded.get(column.casefold())
+        if index is None:
+            if role in ("well",) and prof.well_from_row_order:
+                continue
+            if role in ("well", "analyte", "value") or (
+                    role == "sample_id" and "sample_name" not in prof.columns):
+                raise ProfileError(
+                    f"the file has no column {column!r} (profile columns.{role}); its header "
+                    f"is {', '.join(h for h in header if h)}", file=src.name, line=header_line,
+                    field=column)
+            raw.warn(f"no column {column!r} (profile columns.{role})", line=header_line,
+                     field=column)
+            continue
+        roles[role] = index
+    if "well" not in roles and not prof.well_from_row_order:
+        raise ProfileError("the profile names no well column (columns.well) and does not place "
+                           "rows by order (wells.from_row_order)", file=prof.path,
+                           field="columns.well")
+    ignored = {c.casefold() for c in prof.ignore_columns}
+    role_indexes = set(roles.values())
+    analyte_cols: list[tuple[int, str, str]] = []
+    if prof.layout == "wide":
+        for i, h in enumerate(header):
+            if i in role_indexes or not h or h.casefold() in ignored:
+                continue
+            match = _KIND_SUFFIX.match(h)
+            compound, kind = (match.group(1), match.group(2)) if match else (h, prof.value_kind)
+            if kind not in MEASUREMENT_KINDS:
+                raw.error(f"kind {kind!r} in header {h!r} is not one of "
+                          f"{', '.join(MEASUREMENT_KINDS)}", line=header_line, field=h)
+                continue
+            analyte_cols.append((i, compound, kind))
+        if not analyte_cols:
+            raw.error("no analyte columns", line=header_line)
+    else:
+        unmapped = [h for i, h in enumerate(header)
+                    if h and i not in role_indexes and h.casefold() not in ignored]
+        if unmapped:
+            raw.error(f"unmapped column(s) {', '.join(unmapped)}: name them in the profile's "
+                      f"[columns] or columns.ignore", line=header_line, field=unmapped[0])
+    nulls = {t.strip().casefold() for t in prof.null_tokens}
+    censored_tokens = {t.strip().casefold() for t in prof.censored_tokens}
+    censored_seen: dict[str, list[int]] = {}
+    plates: set[str] = set()
+    row_number = 0
+
+    def value_of(cell: str, line: int, field: str) -> float | None:
+        token = cell.strip()
+        if token.casefold() in nulls:
+            return math.nan
+        number = parse_number(token, decimal=prof.decimal)
+        if number is not None:
+            return number
+        limit: float | None = None
+        if token.casefold() in censored_tokens:
+            pass
+        else:
+            match = _CENSORED_NUMBER.match(token)
+            limit = parse_number(match.group(2), decimal=prof.decimal) if match else None
+            if limit is None:
+                raw.error(f"{token!r} is not a number", line=line, field=field)
+                return None
+        censored_seen.setdefault(f"{field}: {token}", []).append(line)
+        if prof.censored == "zero":
+            return 0.0
+        if prof.censored in ("limit", "half-limit"):
+            if limit is None:
+                raw.error(f"{token!r} is censored without a number, and values.censored = "
+                          f"{prof.censored!r} needs one", line=line, field=field)
+                return None
+            return limit if prof.censored == "limit" else limit / 2
+        return math.nan
+
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise MalformedFileError(f"bad CSV: {exc}", file=src.name,
+                                     line=offset + reader.line_num) from None
+        line = offset + reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raw.error(f"has {len(row)} fields, the header has {len(header)}", line=line)
+            continue
+        row_number += 1
+
+        def cell(role: str, row: list[str] = row) -> str:
+            return row[roles[role]].strip() if role in roles else ""
+
+        s_id, s_name = cell("sample_id"), cell("sample_name")
+        if not (s_id or s_name):
+            raw.error("row without a sample id", line=line,
+                      field=prof.columns.get("sample_id") or prof.columns.get("sample_name"))
+            continue
+        if cell("plate_id"):
+            plates.add(cell("plate_id"))
+        position = cell("well")
+        common = {"sample_name": s_name or s_id, "sample_id": s_id, "position": position,
+                  "vendor_type": cell("sample_type"), "line": line, "source_row": line,
+                  "plate_id": cell("plate_id")}
+        if prof.layout == "wide":
+            for index, compound, kind in analyte_cols:
+                value = value_of(row[index], line, header[index])
+                if value is None:
+                    continue
+                unit = prof.value_unit if kind == "concentration" else COUNTS
+                raw.records.append(RawRecord(compound=compound, kind=kind, value=value,
+                                             unit=unit, field=header[index], **common))
+        else:
+            compound = cell("analyte")
+            if not compound:
+                raw.error("row without an analyte", line=line, field=prof.columns["analyte"])
+                continue
+            kind = cell("kind") or prof.value_kind
+            if kind not in MEASUREMENT_KINDS:
+                raw.error(f"kind {kind!r} is not one of {', '.join(MEASUREMENT_KINDS)}",
+                          line=line, field=prof.columns.get("kind"))
+                continue
+            value = value_of(cell("value"), line, prof.columns["value"])
+            if value is None:
+                continue
+            unit = cell("unit") or (prof.value_unit if kind == "concentration" else COUNTS)
+            raw.records.append(RawRecord(compound=compound, kind=kind, value=value, unit=unit,
+                                         field=prof.columns["value"], **common))
+    for where, lines_seen in censored_seen.items():
+        raw.warn(f"censored value {where.split(': ', 1)[1]!r} in {len(lines_seen)} row(s), "
+                 f"read as {prof.censored} (values.censored)", line=lines_seen[0],
+                 field=where.split(": ", 1)[0])
+    if len(plates) > 1:
+        raw.error(f"the file holds {len(plates)} plates ({', '.join(sorted(plates))}); "
+                  f"give one plate per file", field=prof.columns.get("plate_id"))
+    elif plates:
+        raw.plate_id = plates.pop()
+    if row_number == 0:
+        raw.error("the file holds no data rows", line=header_line + 1)
+    return raw
+
+
+def read(source: Any, *, profile: Profile | str | None = None,
+         plate_map: PlateMap | None = None, name: str | None = None) -> PlateRun:
+    """Parse and import a delimited export (see :func:`instruments.read`)."""
+    prof = load_profile(profile, default=DEFAULT_PROFILE)
+    return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map)
+
+
+def _num(value: float, decimal: str) -> str:
+    if math.isnan(value):
+        return ""
+    text = repr(float(value))
+    return text.replace(".", ",") if decimal == "," else text
+
+
+def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None,
+          encoding: str = "utf-8") -> None:
+    """Write a plate run as the profile lays it out (default ``generic_wide``).
+
+    Wide files get one column per analyte for the profile's value kind and ``Code [kind]``
+    columns for other kinds (``Phe [is_area]``).
+    """
+    prof = load_profile(profile, default=DEFAULT_PROFILE)
+    if prof.well_from_row_order:
+        raise WriteError(f"profile {prof.name!r} places rows by order and cannot carry wells; "
+                         f"use generic_wide or generic_long", field="profile")
+    m = run.measurements
+    if m.empty:
+        raise WriteError("the run holds no measurements", file=str(dest))
+    cols = prof.columns
+    delimiter = "," if prof.delimiter == "auto" and prof.decimal == "." else (
+        ";" if prof.delimiter == "auto" else prof.delimiter)
+    fmt = prof.well_format if prof.well_format not in ("auto", "vial") else "A01"
+    if prof.well_format == "vial":
+        fmt = "vial"
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    id_cols = [c for c in ("plate_id", "well", "sample_id", "sample_type") if c in cols]
+    samples = m[["plate_id", "well", "sample_id", "sample_type"]].drop_duplicates()
+    samples = samples.sort_values(["plate_id", "well"],
+                                  key=lambda s: s.map(lambda w: (w[0], int(w[1:])))
+                                  if s.name == "well" else s)
+
+    def ident(s: Any, role: str) -> str:
+        if role == "well":
+            return format_well(s.well, fmt, plate_size=prof.plate_size)
+        if role == "sample_type":
+            return prof.vendor_sample_type(s.sample_type)
+        return str(getattr(s, role))
+
+    if prof.layout == "wide":
+        keys = list(dict.fromkeys(zip(m["analyte"], m["kind"], strict=True)))
+        headers = [a if k == prof.value_kind else f"{a} [{k}]" for a, k in keys]
+        units = {k: u for k, u in zip(m["kind"], m["unit"], strict=True)}
+        if units.get("concentration", "umol/L") != "umol/L":
+            raise WriteError("concentrations must be in umol/L", field="unit")
+        values = {(r.plate_id, r.well, r.analyte, r.kind): r.value for r in
+                  m[["plate_id", "well", "analyte", "kind", "value"]].itertuples(index=False)}
+        writer.writerow([cols[c] for c in id_cols] + headers)
+        for s in samples.itertuples(index=False):
+            row = [ident(s, c) for c in id_cols]
+            row += [_num(values.get((s.plate_id, s.well, a, k), math.nan), prof.decimal)
+                    for a, k in keys]
+            writer.writerow(row)
+    else:
+        long_cols = [c for c in ("analyte", "kind", "value", "unit") if c in cols]
+        writer.writerow([cols[c] for c in id_cols + long_cols])
+        info = {(s.plate_id, s.well): s for s in samples.itertuples(index=False)}
+        for r in m.itertuples(index=False):
+            s = info[(r.plate_id, r.well)]
+            row = [ident(s, c) for c in id_cols]
+            extra = {"analyte": r.analyte, "kind": r.kind,
+                     "value": _num(r.value, prof.decimal), "unit": r.unit}
+            writer.writerow(row + [extra[c] for c in long_cols])
+    data = out.getvalue().encode(encoding)
+    if hasattr(dest, "write"):
+        dest.write(data)
+    else:
+        Path(dest).write_bytes(data)

@@ -1,0 +1,303 @@
+"""Waters MassLynx / TargetLynx text reports: "Quantify Compound Summary Report" (a block per
+compound, a row per sample) and "Quantify Sample Summary Report" (a block per sample, a row per
+compound).
+
+The files are tab-separated with CRLF line ends, often with trailing tabs on every line, in
+UTF-8 or Windows-1252 (``µ``, ``º``), with dates in the PC's locale (``17-sept-19``), vial
+positions ``tray:row,column`` (``1:A,3``) and rows in any order. Which columns hold values is the
+profile's ``[values.columns]`` table (default profile ``masslynx``: ``Area``, ``Height``,
+``IS Area``, ``Conc.``, ``uM``); other columns are read into nothing and reported once (info).
+
+Public names: ``FORMAT``, ``detect``, ``parse``, ``read``, ``write``, ``REPORT_TYPES``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from instruments.dates import iso, parse_datetime
+from instruments.errors import MalformedFileError, WriteError
+from instruments.normalise import normalise
+from instruments.platemap import PlateMap
+from instruments.profiles import Profile, load_profile
+from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
+from instruments.run import PlateRun
+from instruments.sources import Source, decode_text, open_source
+from instruments.wells import format_well
+
+__all__ = ["FORMAT", "REPORT_TYPES", "detect", "parse", "read", "write"]
+
+FORMAT = "masslynx"
+DEFAULT_PROFILE = "masslynx"
+REPORT_TYPES = {"compound": "Quantify Compound Summary Report",
+                "sample": "Quantify Sample Summary Report"}
+_COMPOUND = re.compile(r"^Compound\s+(\d+):\s*(.*?)\s*$")
+_SAMPLE = re.compile(r"^Sample Name:\s*(.*?)\s+Sample ID:\s*(.*?)\s*$")
+_PRINTED = re.compile(r"^Printed\s+(.*?)\s*$")
+_CONC_UNITS = {"um": "umol/L", "µm": "umol/L", "umol/l": "umol/L", "µmol/l": "umol/L"}
+_KIND_HEADERS = {"area": "Area", "height": "Height", "is_area": "IS Area",
+                 "concentration": "Conc.", "response": "Response"}
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        stripped = line.strip().strip("\t").strip()
+        if stripped:
+            return stripped
+    return ""
+
+
+def detect(source: Source) -> bool:
+    """True when the bytes start like a Quantify summary report."""
+    head = source.data[:4096]
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = head.decode("cp1252", errors="replace")
+    first = _first_line(text)
+    return any(first.startswith(title) for title in REPORT_TYPES.values())
+
+
+def _cells(line: str) -> list[str]:
+    return line.split("\t")
+
+
+def parse(source: Any, *, profile: Profile | str | None = None, name: str | None = None
+          ) -> RawRun:
+    """Parse a Compound or Sample Summary Report into raw records (no names mapped).
+
+    Raises :class:`MalformedFileError` when the text is not such a report.
+    """
+    prof = load_profile(profile, default=DEFAULT_PROFILE)
+    src = open_source(source, name=name)
+    text, encoding = decode_text(src, prof.encodings)
+    lines = text.splitlines()
+    first = _first_line(text)
+    report = next((k for k, title in REPORT_TYPES.items() if first.startswith(title)), None)
+    if report is None:
+        raise MalformedFileError(
+            "not a MassLynx Quantify Compound or Sample Summary Report (the first line should "
+            "name the report)", file=src.name, line=1)
+    raw = RawRun(format=FORMAT, source_file=src.name, run_id=src.stem, plate_id=src.stem)
+    raw.metadata.update({"report": REPORT_TYPES[report], "encoding": encoding})
+    value_columns = prof.value_columns or {h: k for k, h in _KIND_HEADERS.items()}
+    header: list[str] | None = None
+    block: str | None = None
+    block_line = 0
+    sample_name, sample_id = "", ""
+    block_rows: list[tuple[int, list[str]]] = []
+    unused: set[str] = set()
+    acquired: list[datetime] = []
+
+    def flush() -> None:
+        if header is not None and block is not None:
+            _emit(raw, report, header, block, block_line, block_rows, value_columns, prof,
+                  sample_name, sample_id, unused, acquired)
+        block_rows.clear()
+
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip().strip("\t").strip()
+        if not stripped:
+            continue
+        if number == 1 or stripped.startswith(REPORT_TYPES[report]):
+            continue
+        printed = _PRINTED.match(stripped)
+        if printed and block is None:
+            moment = parse_datetime(printed.group(1))
+            raw.metadata["printed_at"] = iso(moment) if moment else printed.group(1)
+            continue
+        match = _COMPOUND.match(stripped) if report == "compound" else _SAMPLE.match(stripped)
+        if match:
+            flush()
+            header = None
+            block_line = number
+            if report == "compound":
+                block = match.group(2)
+                if not block:
+                    raw.error("compound block without a name", line=number, field="compound")
+            else:
+                block = match.group(1)
+                sample_name, sample_id = match.group(1), match.group(2)
+            continue
+        cells = _cells(line)
+        if block is None:
+            raw.error(f"unexpected text before the first {report} block: {stripped[:40]!r}",
+                      line=number)
+            continue
+        if header is None:
+            if len(cells) > 1 and cells[0].strip() == "" and "Name" in [c.strip() for c in cells]:
+                header = [c.strip() for c in cells]
+                while header and header[-1] == "":
+                    header.pop()
+            else:
+                raw.error(f"expected the column header line of {block!r}", line=number)
+            continue
+        block_rows.append((number, cells))
+    flush()
+    if not raw.records and not any(i.severity == "error" for i in raw.issues):
+        raw.error("the report holds no data rows")
+    if unused:
+        names = sorted(unused)
+        more = f" and {len(names) - 12} more" if len(names) > 12 else ""
+        raw.info(f"{len(names)} column(s) not read: {', '.join(names[:12])}{more}",
+                 field="columns")
+    if acquired:
+        raw.metadata["acquired_at"] = iso(min(acquired))
+        raw.metadata["acquired_until"] = iso(max(acquired))
+    raw.metadata["compounds"] = str(len(raw.compounds))
+    raw.metadata["samples"] = str(len(raw.sample_names))
+    return raw
+
+
+def _emit(raw: RawRun, report: str, header: list[str], block: str, block_line: int,
+          rows: list[tuple[int, list[str]]], value_columns: dict[str, str], prof: Profile,
+          sample_name: str, sample_id: str, unused: set[str], acquired: list[datetime]) -> None:
+    index = {h: i for i, h in enumerate(header) if h}
+    if "Name" not in index:
+        raw.error("the header has no 'Name' column", line=block_line + 1)
+        return
+    present = [h for h in value_columns if h in index]
+    unused.update(h for h in index if h not in value_columns and h not in (
+        "Name", "Vial", "Type", "ID", "Acq.Date", "Acq.Time", "#"))
+    # a value column that is empty in every row of a block was not calculated: skip it
+    # (intensities stay: an empty Area everywhere is a compound never detected)
+    filled = {h for h in present
+              if value_columns[h] in ("area", "height")
+              or any(index[h] < len(c) and c[index[h]].strip() for _, c in rows)}
+    width = len(header)
+    for number, cells in rows:
+        extra = cells[width:]
+        if any(c.strip() for c in extra):
+            raw.error(f"has {len(cells)} fields, the header has {width}", line=number)
+            continue
+
+        def cell(name: str, cells: list[str] = cells) -> str:
+            i = index.get(name)
+            return cells[i].strip() if i is not None and i < len(cells) else ""
+
+        if report == "compound":
+            compound, s_name, s_id = block, cell("Name"), cell("ID")
+        else:
+            compound, s_name, s_id = cell("Name"), sample_name, sample_id or cell("ID")
+        if not compound:
+            raw.error("row without a compound name", line=number, field="Name")
+            continue
+        if not s_name:
+            raw.error("row without a sample name", line=number, field="Name")
+            continue
+        moment = parse_datetime(cell("Acq.Date"), cell("Acq.Time")) if cell("Acq.Date") else None
+        if moment is not None:
+            acquired.append(moment)
+        elif cell("Acq.Date"):
+            raw.warn(f"cannot read acquisition date {cell('Acq.Date')!r}", line=number,
+                     field="Acq.Date")
+        for column in present:
+            if column not in filled:
+                continue
+            text = cell(column)
+            kind = value_columns[column]
+            if text == "":
+                value = math.nan
+            else:
+                parsed = parse_number(text, decimal=prof.decimal)
+                if parsed is None:
+                    raw.error(f"{text!r} is not a number", line=number, field=column)
+                    continue
+                value = parsed
+            unit = COUNTS
+            if kind == "concentration":
+                unit = _CONC_UNITS.get(column.casefold(), prof.value_unit)
+            raw.records.append(RawRecord(
+                compound=compound, kind=kind, value=value, unit=unit, sample_name=s_name,
+                sample_id=s_id, position=cell("Vial"), vendor_type=cell("Type"), line=number,
+                source_row=number, field=column))
+
+
+def read(source: Any, *, profile: Profile | str | None = None,
+         plate_map: PlateMap | None = None, name: str | None = None) -> PlateRun:
+    """Parse and import a report (see :func:`instruments.read`)."""
+    prof = load_profile(profile, default=DEFAULT_PROFILE)
+    return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map)
+
+
+def _num(value: float) -> str:
+    return "" if math.isnan(value) else repr(float(value))
+
+
+def write(run: PlateRun, dest: Any, *, report: str = "compound",
+          profile: Profile | str | None = None, encoding: str = "utf-8",
+          printed_at: datetime | None = None) -> None:
+    """Write a plate run as a Compound (default) or Sample Summary Report.
+
+    One column per measurement kind present (``Area``, ``Height``, ``IS Area``, ``Conc.``,
+    ``Response``); positions as vials ``1:A,3``; sample types through the profile's
+    ``[sample_types]`` table; values with full precision (read back exactly).
+    """
+    if report not in REPORT_TYPES:
+        raise WriteError(f"report must be one of {', '.join(REPORT_TYPES)}", field="report")
+    prof = load_profile(profile, default=DEFAULT_PROFILE)
+    m = run.measurements
+    if m.empty:
+        raise WriteError("the run holds no measurements", file=str(dest))
+    kinds = [k for k in _KIND_HEADERS if k in set(m["kind"])]
+    analytes = list(dict.fromkeys(m["analyte"]))
+    samples = m[["plate_id", "well", "sample_id", "sample_type"]].drop_duplicates()
+    if samples["well"].duplicated().any():
+        raise WriteError("a MassLynx report holds one plate: wells repeat across plates",
+                         file=str(dest))
+    samples = samples.sort_values("well", key=lambda s: s.map(lambda w: (w[0], int(w[1:]))))
+    values = {(r.well, r.analyte, r.kind): r.value
+              for r in m[["well", "analyte", "kind", "value"]].itertuples(index=False)}
+    stamp = (printed_at or datetime(2000, 1, 1)).strftime("%a %b %d %H:%M:%S %Y")
+    acq = run.metadata.get("acquired_at", "")
+    acq_date, acq_time = "", ""
+    if acq:
+        try:
+            moment = datetime.fromisoformat(acq)
+            acq_date, acq_time = moment.strftime("%d-%b-%y"), moment.strftime("%H:%M:%S")
+        except ValueError:
+            pass
+    out = io.StringIO()
+    nl = "\r\n"
+    out.write(f"{REPORT_TYPES[report]} {nl}{nl}Printed {stamp}{nl}{nl}")
+    kind_headers = [_KIND_HEADERS[k] for k in kinds]
+    if report == "compound":
+        header = ["", "Name", "ID", "Type", "Vial", "Acq.Date", "Acq.Time", *kind_headers]
+        for n, analyte in enumerate(analytes, start=1):
+            out.write(f"Compound {n}:  {analyte}{nl}{nl}")
+            out.write("\t".join(header) + nl)
+            for i, s in enumerate(samples.itertuples(index=False), start=1):
+                cells = [values.get((s.well, analyte, k), math.nan) for k in kinds]
+                if not any((s.well, analyte, k) in values for k in kinds):
+                    continue
+                row = [str(i), f"{run.run_id}_{s.well}", s.sample_id,
+                       prof.vendor_sample_type(s.sample_type), format_well(s.well, "vial"),
+                       acq_date, acq_time]
+                row += [_num(v) for v in cells]
+                out.write("\t".join(row) + nl)
+            out.write(nl)
+    else:
+        header = ["", "#", "Name", "Vial", "Type", *kind_headers]
+        for s in samples.itertuples(index=False):
+            out.write(f"Sample Name: {run.run_id}_{s.well}   Sample ID: {s.sample_id}{nl}{nl}")
+            out.write("\t".join(header) + nl)
+            for n, analyte in enumerate(analytes, start=1):
+                if not any((s.well, analyte, k) in values for k in kinds):
+                    continue
+                row = [str(n), str(n), analyte, format_well(s.well, "vial"),
+                       prof.vendor_sample_type(s.sample_type)]
+                row += [_num(values.get((s.well, analyte, k), math.nan)) for k in kinds]
+                out.write("\t".join(row) + nl)
+            out.write(nl)
+    data = out.getvalue().encode(encoding)
+    if hasattr(dest, "write"):
+        dest.write(data)
+    else:
+        Path(dest).write_bytes(data)

@@ -1,0 +1,767 @@
+"""mzML plates read with pyteomics: FIA-MS/MS SRM chromatograms and precursor-ion /
+neutral-loss scan spectra, matched to a transition table by m/z, averaged over the flow-injection
+plateau.
+
+**What a plate is in mzML.** Instruments write one mzML per injection, so a plate is a
+directory or a ``.zip`` holding one mzML file per well plus ``samples.csv`` with the columns
+``file, well, sample_id, sample_type`` (optionally ``plate_id``). A single mzML file is one
+injection (one well); its well comes from the run id written ``<plate>_<well>``
+(``PLATE0001_A01``), its sample id from the mzML ``sampleList`` or the run id.
+
+**Matching.** A chromatogram with a precursor and a product isolation target (SRM, MS:1001473, or
+a selected-ion chromatogram with a product) is matched to the transition whose Q1 and Q3 are both
+within ``mzml.mz_tolerance`` and whose polarity agrees (polarity from the chromatogram's
+MS:1000130/MS:1000129; when absent a warning, or an error with ``mzml.require_polarity``).
+Chromatogram ids are never read for meaning. Precursor-ion spectra (MS:1000341) match the
+transitions whose Q3 is the scan's product m/z, neutral-loss spectra (MS:1000326 with
+MS:1000336) those whose Q1 - Q3 is the loss; each transition's intensity in a scan is the highest
+point within the tolerance (at least half the spectrum's point spacing) of its Q1.
+
+**Plateau.** Time arrays are read in the unit the file states (second, minute, millisecond,
+hour) and converted to minutes. The plateau is the contiguous run of points around the maximum of
+the summed matched signal that stays at or above ``mzml.plateau_fraction`` of the way from its
+minimum to its maximum (or the fixed window ``mzml.plateau_window_min``); each transition's value
+(kind ``area``, or ``is_area`` for an internal standard) is its mean intensity over the plateau.
+
+**Binary arrays** are decoded by cvParam accession, never by name: zlib, MS-Numpress linear,
+positive-integer and short-logged-float (with or without zlib) are decoded; other compressions
+are rejected with :class:`~instruments.errors.UnsupportedEncodingError`. A name that disagrees
+with the PSI-MS vocabulary for its accession is reported as a warning.
+
+Public names: ``FORMAT``, ``DEFAULT_PROFILE``, ``SAMPLE_LIST``, ``detect``, ``parse``, ``read``,
+``write``, ``plateau_mask``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import math
+import re
+import warnings
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from lxml import etree
+from pyteomics import mzml as _pyteomics_mzml
+
+from instruments import numpress
+from instruments.errors import (
+    InstrumentError,
+    MalformedFileError,
+    UnsupportedEncodingError,
+    WriteError,
+)
+from instruments.normalise import normalise
+from instruments.platemap import PlateMap
+from instruments.profiles import Profile, load_profile
+from instruments.raw import COUNTS, RawRecord, RawRun
+from instruments.run import PlateRun
+from instruments.sources import Source, open_source
+from instruments.transitions import Transition, TransitionTable, load_transitions
+from instruments.vocabulary import ACCESSIONS, is_compression, psi_ms, term_name
+from instruments.wells import well_sort_key
+
+__all__ = ["DEFAULT_PROFILE", "FORMAT", "SAMPLE_LIST", "detect", "parse", "plateau_mask",
+           "read", "write"]
+
+FORMAT = "mzml"
+DEFAULT_PROFILE = "mzml"
+SAMPLE_LIST = "samples.csv"
+
+_ARRAYS = {"MS:1000514": "m/z array", "MS:1000515": "intensity array",
+           "MS:1000595": "time array"}
+_DTYPES = {"MS:1000521": "<f4", "MS:1000523": "<f8", "MS:1000519": "<i4", "MS:1000522": "<i8"}
+_NUMPRESS = {"MS:1002312": (numpress.decode_linear, False),
+             "MS:1002313": (numpress.decode_pic, False),
+             "MS:1002314": (numpress.decode_slof, False),
+             "MS:1002746": (numpress.decode_linear, True),
+             "MS:1002747": (numpress.decode_pic, True),
+             "MS:1002748": (numpress.decode_slof, True)}
+_TIME_TO_MIN = {"UO:0000010": 1 / 60, "UO:0000031": 1.0, "UO:0000028": 1 / 60000,
+                "UO:0000032": 60.0}
+_RUN_ID = re.compile(rb"<run\b[^>]*?\bid=\"([^\"]*)\"")
+_SAMPLE_NAME = re.compile(rb"<sample\b[^>]*?\bname=\"([^\"]*)\"")
+_WELL_SUFFIX = re.compile(r"^(.*?)[_\-.]([A-Pa-p]\d{1,2})$")
+
+
+# ---------------------------------------------------------------- binary arrays (pyteomics) ---
+
+class _Reader(_pyteomics_mzml.MzML):
+    """pyteomics' MzML with binary arrays decoded by accession and their units kept."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.array_notes: list[str] = []
+        super().__init__(*args, **kwargs)
+
+    def _handle_binary(self, info: dict, **kwargs: Any) -> dict:  # noqa: C901
+        binary = info.pop("binary", "") or ""
+        name = unit = dtype = compression = None
+        for key in list(info):
+            acc = getattr(key, "accession", None)
+            if not acc:
+                continue
+            written = str(key)
+            if acc in _ARRAYS:
+                name, unit = _ARRAYS[acc], getattr(key, "unit_accession", None)
+            elif acc in _DTYPES:
+                dtype = _DTYPES[acc]
+            elif acc in _NUMPRESS or acc in ("MS:1000574", "MS:1000576", "MS:1003088") or (
+                    is_compression(acc)):
+                if compression is not None and compression != acc:
+                    raise UnsupportedEncodingError(
+                        f"binary array states two compressions ({compression}, {acc})")
+                compression = acc
+            else:
+                continue
+            expected = ACCESSIONS.get(acc) or term_name(acc)
+            if expected and written != expected and written != acc:
+                self.array_notes.append(
+                    f"cvParam {acc} is named {written!r} in the file but {expected!r} in the "
+                    f"PSI-MS vocabulary; decoded by accession")
+        if name is None:
+            return {}
+        return {name: _decode_array(binary, dtype, compression), f"{name} unit": unit}
+
+
+def _decode_array(text: str, dtype: str | None, compression: str | None) -> np.ndarray:
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=False)
+    except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
+        raise MalformedFileError(f"binary array is not base64: {exc}") from None
+    compression = compression or "MS:1000576"
+    if compression in _NUMPRESS:
+        decoder, zipped = _NUMPRESS[compression]
+        if zipped:
+            data = _inflate(data)
+        return decoder(data)
+    if compression in ("MS:1000574", "MS:1003088"):
+        data = _inflate(data)
+    elif compression != "MS:1000576":
+        raise UnsupportedEncodingError(
+            f"binary arrays compressed with {compression} ({term_name(compression)}) are not "
+            f"decoded; convert the file without it (e.g. msconvert --zlib)")
+    if dtype is None:
+        raise UnsupportedEncodingError("binary array states no data type (32/64-bit float or "
+                                       "integer)")
+    size = np.dtype(dtype).itemsize
+    if len(data) % size:
+        raise MalformedFileError(f"binary array of {len(data)} bytes is not a whole number of "
+                                 f"{size}-byte values")
+    return np.frombuffer(data, dtype=dtype).astype(np.float64)
+
+
+def _inflate(data: bytes) -> bytes:
+    try:
+        return zlib.decompress(data)
+    except zlib.error as exc:
+        raise MalformedFileError(f"zlib-compressed binary array is corrupt: {exc}") from None
+
+
+# ------------------------------------------------------------------------ one injection ---
+
+@dataclass
+class _Trace:
+    """A chromatogram or a per-transition series from scan spectra."""
+
+    label: str
+    index: int
+    transition: Transition
+    times_min: np.ndarray
+    intensity: np.ndarray
+
+
+@dataclass
+class _Injection:
+    name: str
+    run_id: str
+    sample_name: str
+    traces: list[_Trace] = field(default_factory=list)
+    tic: tuple[np.ndarray, np.ndarray] | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _find(mapping: Any, accession: str) -> Any:
+    """Depth-first search of pyteomics' nested dicts for a cvParam key by accession."""
+    if isinstance(mapping, dict):
+        for key, value in mapping.items():
+            if getattr(key, "accession", None) == accession:
+                return value
+        for value in mapping.values():
+            found = _find(value, accession)
+            if found is not None:
+                return found
+    elif isinstance(mapping, list):
+        for item in mapping:
+            found = _find(item, accession)
+            if found is not None:
+                return found
+    return None
+
+
+def _has(mapping: dict, accession: str) -> bool:
+    return any(getattr(k, "accession", None) == accession for k in mapping)
+
+
+def _target_mz(element: Any) -> float | None:
+    value = _find(element, "MS:1000827")
+    if value is None:
+        value = _find(element, "MS:1000744")
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _polarity(item: dict) -> str | None:
+    if _has(item, "MS:1000130"):
+        return "+"
+    if _has(item, "MS:1000129"):
+        return "-"
+    return None
+
+
+def _times(item: dict, label: str, raw: RawRun, where: str, index: int) -> np.ndarray | None:
+    times = item.get("time array")
+    if times is None:
+        raw.error(f"chromatogram {label!r} has no time array", file=where, line=index,
+                  field="time array")
+        return None
+    unit = item.get("time array unit")
+    factor = _TIME_TO_MIN.get(unit or "")
+    if factor is None:
+        raw.warn(f"chromatogram {label!r}: time unit {unit!r} is not stated or not a time unit; "
+                 f"times used as minutes only for a plateau window", file=where, line=index,
+                 field="time array")
+        factor = 1.0
+    return np.asarray(times, dtype=np.float64) * factor
+
+
+def _parse_injection(data: bytes, where: str, raw: RawRun, table: TransitionTable,
+                     prof: Profile) -> _Injection:
+    if b"<mzML" not in data[:4096]:
+        raise MalformedFileError("not an mzML document (no <mzML> element)", file=where, line=1)
+    run_match = _RUN_ID.search(data)
+    sample_match = _SAMPLE_NAME.search(data[: run_match.start()] if run_match else data)
+    run_id = run_match.group(1).decode("utf-8", "replace") if run_match else ""
+    sample_name = sample_match.group(1).decode("utf-8", "replace") if sample_match else ""
+    injection = _Injection(where, run_id, sample_name)
+    tol = prof.mz_tolerance
+    notes: list[str] = []
+
+    def elements(tag: str) -> list[dict]:
+        if f"<{tag} ".encode() not in data:
+            return []
+        reader = _Reader(io.BytesIO(data), cv=psi_ms(), use_index=False, read_schema=False,
+                         iterative=True, huge_tree=False)
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Non-indexed iterator")
+                return list(reader.iterfind(tag))
+        finally:
+            notes.extend(reader.array_notes)
+            reader.close()
+
+    try:
+        chroms = elements("chromatogram")
+        spectra = elements("spectrum")
+    except InstrumentError as exc:
+        raise type(exc)(exc.reason, file=where, line=exc.line, field=exc.field) from None
+    except etree.XMLSyntaxError as exc:
+        raise MalformedFileError(f"not well-formed XML: {exc.msg}", file=where,
+                                 line=exc.lineno) from None
+    for note in dict.fromkeys(notes):
+        raw.warn(note, file=where, field="binaryDataArray")
+    matched: dict[str, str] = {}
+    injection.counts = {"chromatograms": len(chroms), "spectra": len(spectra)}
+    for number, item in enumerate(chroms, start=1):
+        label = str(item.get("id", f"#{number}"))
+        if _has(item, "MS:1000235"):
+            times = _times(item, label, raw, where, number)
+            if times is not None and "intensity array" in item:
+                injection.tic = (times, np.asarray(item["intensity array"], dtype=np.float64))
+            continue
+        q1 = _target_mz(item.get("precursor"))
+        q3 = _target_mz(item.get("product"))
+        if q1 is None or q3 is None:
+            raw.info(f"chromatogram {label!r} has no precursor/product m/z; not read",
+                     file=where, line=number, field="chromatogram")
+            continue
+        polarity = _polarity(item)
+        if polarity is None:
+            if prof.require_polarity:
+                raw.error(f"chromatogram {label!r} states no polarity", file=where,
+                          line=number, field="polarity")
+                continue
+            raw.warn(f"chromatogram {label!r} states no polarity; matched on m/z only",
+                     file=where, line=number, field="polarity")
+        transition = table.match(q1, q3, polarity, tol)
+        if transition is None:
+            raw.info(f"chromatogram {label!r} (Q1={q1:g}, Q3={q3:g}, polarity "
+                     f"{polarity or '?'}) matches no transition of {table.name}; not read",
+                     file=where, line=number, field="chromatogram")
+            continue
+        if transition.name in matched:
+            raw.error(f"chromatograms {matched[transition.name]!r} and {label!r} both match "
+                      f"transition {transition.name}", file=where, line=number,
+                      field="chromatogram")
+            continue
+        times = _times(item, label, raw, where, number)
+        intensity = item.get("intensity array")
+        if times is None or intensity is None:
+            continue
+        if len(times) != len(intensity) or len(times) == 0:
+            raw.error(f"chromatogram {label!r} has {len(times)} times and {len(intensity)} "
+                      f"intensities", file=where, line=number, field="intensity array")
+            continue
+        matched[transition.name] = label
+        injection.traces.append(_Trace(label, number, transition, times,
+                                       np.asarray(intensity, dtype=np.float64)))
+    _scan_traces(spectra, injection, raw, where, table, prof, matched)
+    return injection
+
+
+def _scan_traces(spectra: list[dict], injection: _Injection, raw: RawRun, where: str,
+                 table: TransitionTable, prof: Profile, matched: dict[str, str]) -> None:
+    """Turn precursor-ion / neutral-loss scans into one series per matched transition."""
+    groups: dict[tuple[str, float], list[tuple[int, dict]]] = {}
+    for number, spec in enumerate(spectra, start=1):
+        if _has(spec, "MS:1000341"):
+            product = _target_mz(spec.get("productList"))
+            if product is None:
+                raw.error("precursor ion spectrum without a product m/z", file=where,
+                          line=number, field="productList")
+                continue
+            groups.setdefault(("precursor", round(product, 4)), []).append((number, spec))
+        elif _has(spec, "MS:1000326"):
+            loss = _find(spec, "MS:1000336")
+            try:
+                loss_mz = float(loss)
+            except (TypeError, ValueError):
+                raw.error("neutral loss spectrum without a 'neutral loss' (MS:1000336) value",
+                          file=where, line=number, field="neutral loss")
+                continue
+            groups.setdefault(("loss", round(loss_mz, 4)), []).append((number, spec))
+        else:
+            raw.info(f"spectrum {spec.get('id', number)!r} is neither a precursor-ion nor a "
+                     f"neutral-loss scan; not read", file=where, line=number, field="spectrum")
+    tol = prof.mz_tolerance
+    for (mode, mz), scans in groups.items():
+        times, mzs, ints = [], [], []
+        for number, spec in scans:
+            t = _find(spec, "MS:1000016")
+            unit = getattr(t, "unit_info", None)
+            factor = {"second": 1 / 60, "minute": 1.0, "millisecond": 1 / 60000,
+                      "hour": 60.0}.get(str(unit)) if unit else None
+            if t is None or factor is None:
+                raw.error("scan without a 'scan start time' in a known time unit", file=where,
+                          line=number, field="scan start time")
+                return
+            times.append(float(t) * factor)
+            mzs.append(np.asarray(spec.get("m/z array", []), dtype=np.float64))
+            ints.append(np.asarray(spec.get("intensity array", []), dtype=np.float64))
+        polarity = _polarity(scans[0][1])
+        lo = min((a.min() for a in mzs if a.size), default=math.inf)
+        hi = max((a.max() for a in mzs if a.size), default=-math.inf)
+        candidates = [t for t in table.transitions
+                      if (polarity is None or t.polarity == polarity) and lo - tol <= t.precursor_mz
+                      <= hi + tol and (abs(t.product_mz - mz) <= tol if mode == "precursor"
+                                       else abs(t.neutral_loss - mz) <= tol)]
+        order = np.argsort(times)
+        for t in candidates:
+            if t.name in matched:
+                raw.error(f"transition {t.name} is measured twice ({matched[t.name]!r} and a "
+                          f"{mode} scan)", file=where, field="spectrum")
+                continue
+            series = []
+            for i in order:
+                a, y = mzs[i], ints[i]
+                spacing = float(np.median(np.diff(a))) if a.size > 1 else 0.0
+                window = max(tol, spacing / 2)
+                hit = np.abs(a - t.precursor_mz) <= window
+                series.append(float(y[hit].max()) if hit.any() else math.nan)
+            if all(math.isnan(v) for v in series):
+                raw.warn(f"no data point within {tol} m/z of {t.name} ({t.precursor_mz:g}) in "
+                         f"the {mode} scans at {mz:g}", file=where, field="m/z array")
+            matched[t.name] = f"{mode} {mz:g}"
+            injection.traces.append(_Trace(
+                f"{mode} scan {mz:g}", scans[0][0], t, np.asarray(times)[order],
+                np.asarray(series, dtype=np.float64)))
+        if not candidates:
+            raw.info(f"{mode} scans at {mz:g} match no transition of {table.name}", file=where,
+                     field="spectrum")
+
+
+def plateau_mask(times_min: np.ndarray, signal: np.ndarray, *, fraction: float = 0.5,
+                 window_min: tuple[float, float] | None = None) -> np.ndarray:
+    """Boolean mask of the flow-injection plateau points.
+
+    With ``window_min`` the points inside that time window; otherwise the contiguous points
+    around the maximum whose signal is at least ``min + fraction * (max - min)``.
+    """
+    if window_min is not None:
+        return (times_min >= window_min[0]) & (times_min <= window_min[1])
+    finite = np.where(np.isfinite(signal), signal, -np.inf)
+    peak = int(np.argmax(finite))
+    lo, hi = float(np.nanmin(signal)), float(np.nanmax(signal))
+    if not hi > lo:
+        return np.isfinite(signal)
+    threshold = lo + fraction * (hi - lo)
+    above = finite >= threshold
+    start = peak
+    while start > 0 and above[start - 1]:
+        start -= 1
+    end = peak
+    while end < len(above) - 1 and above[end + 1]:
+        end += 1
+    mask = np.zeros(len(signal), dtype=bool)
+    mask[start:end + 1] = True
+    return mask
+
+
+def _plateau_values(injection: _Injection, raw: RawRun, prof: Profile) -> dict[str, float]:
+    """Mean intensity over the plateau per transition name."""
+    values: dict[str, float] = {}
+    if not injection.traces:
+        return values
+    reference = max(injection.traces, key=lambda t: len(t.times_min))
+    axis = reference.times_min
+    total = np.zeros(len(axis))
+    for trace in injection.traces:
+        y = np.where(np.isfinite(trace.intensity), trace.intensity, 0.0)
+        if len(trace.times_min) == len(axis) and np.array_equal(trace.times_min, axis):
+            total += y
+        else:
+            total += np.interp(axis, trace.times_min, y)
+    mask = plateau_mask(axis, total, fraction=prof.plateau_fraction,
+                        window_min=prof.plateau_window_min)
+    if not mask.any():
+        raw.error("no data points in the plateau window", file=injection.name,
+                  field="mzml.plateau_window_min")
+        return values
+    start, end = float(axis[mask].min()), float(axis[mask].max())
+    raw.metadata.setdefault("plateau_min", f"{start:.4g}-{end:.4g}")
+    for trace in injection.traces:
+        inside = (trace.times_min >= start) & (trace.times_min <= end)
+        points = trace.intensity[inside]
+        points = points[np.isfinite(points)]
+        values[trace.transition.name] = float(points.mean()) if points.size else math.nan
+    return values
+
+
+# ---------------------------------------------------------------------------- plates ---
+
+def detect(source: Source) -> bool:
+    """An mzML file, a directory or .zip holding mzML files."""
+    if source.is_directory:
+        assert source.path is not None
+        return any(p.suffix.lower() == ".mzml" for p in source.path.iterdir())
+    if source.data[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(source.data)) as archive:
+                return any(n.lower().endswith(".mzml") for n in archive.namelist())
+        except zipfile.BadZipFile:
+            return False
+    head = source.data[:4096]
+    return b"<mzML" in head or b"<indexedmzML" in head
+
+
+def _members(src: Source) -> Iterator[tuple[str, bytes]]:
+    if src.is_directory:
+        assert src.path is not None
+        for p in sorted(src.path.iterdir()):
+            if p.is_file():
+                yield p.name, p.read_bytes()
+    elif src.data[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(src.data)) as archive:
+            for info in archive.infolist():
+                if info.is_dir():
+                    continue
+                if info.file_size > 2_000_000_000:
+                    raise MalformedFileError(f"member {info.filename!r} is too large",
+                                             file=src.name)
+                yield info.filename, archive.read(info)
+    else:
+        yield "", src.data
+
+
+def _sample_list(text: str, where: str, raw: RawRun) -> dict[str, dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text))
+    fields = [f.strip() for f in (reader.fieldnames or [])]
+    for needed in ("file", "well"):
+        if needed not in fields:
+            raise MalformedFileError(f"the sample list lacks a {needed!r} column", file=where,
+                                     line=1, field=needed)
+    rows: dict[str, dict[str, str]] = {}
+    for number, row in enumerate(reader, start=2):
+        clean = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        if not clean.get("file"):
+            raw.error("row without a file name", file=where, line=number, field="file")
+            continue
+        if clean["file"] in rows:
+            raw.error(f"file {clean['file']!r} listed twice", file=where, line=number,
+                      field="file")
+            continue
+        clean["line"] = str(number)
+        rows[clean["file"]] = clean
+    return rows
+
+
+def parse(source: Any, *, profile: Profile | str | None = None, name: str | None = None,
+          transitions: TransitionTable | str | Path | None = None) -> RawRun:
+    """Parse an mzML plate (directory, .zip) or one mzML file into raw records."""
+    prof = load_profile(profile, default=DEFAULT_PROFILE)
+    table = load_transitions(transitions or prof.transitions)
+    table.check_resolvable(prof.mz_tolerance)
+    src = open_source(source, name=name)
+    raw = RawRun(format=FORMAT, source_file=src.name, run_id=src.stem, plate_id=src.stem)
+    raw.metadata.update({"transitions": table.name, "mz_tolerance": str(prof.mz_tolerance)})
+    members = list(_members(src))
+    single = len(members) == 1 and members[0][0] == ""
+    sample_rows: dict[str, dict[str, str]] = {}
+    list_name = f"{src.name}!{SAMPLE_LIST}"
+    texts = {n: d for n, d in members if Path(n).name.lower() == SAMPLE_LIST}
+    if texts:
+        data = next(iter(texts.values()))
+        try:
+            sample_rows = _sample_list(data.decode("utf-8-sig"), list_name, raw)
+        except UnicodeDecodeError:
+            raise MalformedFileError("the sample list is not UTF-8", file=list_name) from None
+    mzml_members = [(n, d) for n, d in members if single or n.lower().endswith(".mzml")]
+    if not mzml_members:
+        raise MalformedFileError("holds no mzML files", file=src.name)
+    if not single and not sample_rows:
+        raw.warn(f"no {SAMPLE_LIST}: wells are read from each run id (<plate>_<well>)",
+                 field=SAMPLE_LIST)
+    plates: set[str] = set()
+    chromatograms = 0
+    for member, data in mzml_members:
+        where = src.name if single else f"{src.name}!{member}"
+        injection = _parse_injection(data, where, raw, table, prof)
+        chromatograms += injection.counts["chromatograms"]
+        row = sample_rows.get(Path(member).name) or sample_rows.get(member)
+        if row is not None:
+            position, sample_id = row.get("well", ""), row.get("sample_id", "")
+            vendor_type = row.get("sample_type", "")
+            if row.get("plate_id"):
+                plates.add(row["plate_id"])
+        else:
+            match = _WELL_SUFFIX.match(injection.run_id)
+            if sample_rows:
+                raw.error(f"{member!r} is not in {SAMPLE_LIST}", file=where, field="file")
+                continue
+            if not match:
+                raw.error(f"cannot tell the well of run {injection.run_id!r}: name runs "
+                          f"<plate>_<well> or give {SAMPLE_LIST}", file=where, field="run@id")
+                continue
+            plates.add(match.group(1))
+            position = match.group(2)
+            sample_id = injection.sample_name or injection.run_id
+            vendor_type = ""
+            raw.info(f"well {position} taken from run id {injection.run_id!r}", file=where,
+                     field="run@id")
+        values = _plateau_values(injection, raw, prof)
+        analytes_here = {t.transition.analytes[0] for t in injection.traces
+                         if t.transition.role == "analyte"}
+        for trace in injection.traces:
+            t = trace.transition
+            if t.role == "is":
+                served = [a for a in t.analytes if a in analytes_here] or list(t.analytes)
+                compound = "IS:" + ",".join(served)
+            else:
+                compound = t.analytes[0]
+            raw.records.append(RawRecord(
+                compound=compound, kind="area", value=values.get(t.name, math.nan),
+                unit=COUNTS, sample_name=sample_id or injection.run_id, sample_id=sample_id,
+                position=position, vendor_type=vendor_type, line=trace.index,
+                source_row=trace.index, field=f"{trace.label}", source_file=where))
+    raw.metadata["injections"] = str(len(mzml_members))
+    raw.metadata["chromatograms"] = str(chromatograms)
+    if len(plates) == 1:
+        raw.plate_id = raw.run_id = plates.pop()
+    return raw
+
+
+def read(source: Any, *, profile: Profile | str | None = None,
+         plate_map: PlateMap | None = None, name: str | None = None,
+         transitions: TransitionTable | str | Path | None = None) -> PlateRun:
+    """Parse and import an mzML plate (see :func:`instruments.read`)."""
+    prof = load_profile(profile, default=DEFAULT_PROFILE)
+    return normalise(parse(source, profile=prof, name=name, transitions=transitions), prof,
+                     plate_map=plate_map)
+
+
+# ---------------------------------------------------------------------------- writer ---
+
+_NS = "http://psi.hupo.org/ms/mzml"
+
+
+def _cv(parent: Any, accession: str, value: str = "", unit: str | None = None) -> None:
+    attrs = {"cvRef": accession.split(":")[0].replace("MS", "MS"), "accession": accession,
+             "name": ACCESSIONS[accession], "value": value}
+    if unit is not None:
+        attrs.update({"unitCvRef": unit.split(":")[0], "unitAccession": unit,
+                      "unitName": ACCESSIONS[unit]})
+    etree.SubElement(parent, "cvParam", attrs)
+
+
+def _array(parent: Any, values: np.ndarray, kind: str, unit: str) -> None:
+    encoded = base64.b64encode(zlib.compress(np.asarray(values, dtype="<f8").tobytes()))
+    bda = etree.SubElement(parent, "binaryDataArray", encodedLength=str(len(encoded)))
+    _cv(bda, kind, unit=unit)
+    _cv(bda, "MS:1000574")
+    _cv(bda, "MS:1000523")
+    etree.SubElement(bda, "binary").text = encoded.decode("ascii")
+
+
+def _window(parent: Any, tag: str, mz: float) -> None:
+    element = etree.SubElement(parent, tag)
+    iso_window = etree.SubElement(element, "isolationWindow")
+    _cv(iso_window, "MS:1000827", repr(mz), "MS:1000040")
+    if tag == "precursor":
+        ions = etree.SubElement(element, "selectedIonList", count="1")
+        _cv(etree.SubElement(ions, "selectedIon"), "MS:1000744", repr(mz), "MS:1000040")
+        _cv(etree.SubElement(element, "activation"), "MS:1000133")
+
+
+def _injection_xml(run_id: str, sample_id: str, channels: list[tuple[Transition, float]],
+                   times: np.ndarray, shape: np.ndarray) -> bytes:
+    root = etree.Element("mzML", nsmap={None: _NS}, version="1.1.0")
+    cvs = etree.SubElement(root, "cvList", count="2")
+    etree.SubElement(cvs, "cv", id="MS", fullName="PSI-MS",
+                     URI="http://purl.obolibrary.org/obo/ms/psi-ms.obo")
+    etree.SubElement(cvs, "cv", id="UO", fullName="Unit Ontology",
+                     URI="http://purl.obolibrary.org/obo/uo.obo")
+    content = etree.SubElement(etree.SubElement(root, "fileDescription"), "fileContent")
+    _cv(content, "MS:1001473")
+    samples = etree.SubElement(root, "sampleList", count="1")
+    etree.SubElement(samples, "sample", id="sample1", name=sample_id)
+    software = etree.SubElement(etree.SubElement(root, "softwareList", count="1"), "software",
+                                id="nbs_lab", version="1")
+    etree.SubElement(software, "userParam", name="nbs-lab instruments.mzml writer")
+    ic = etree.SubElement(etree.SubElement(root, "instrumentConfigurationList", count="1"),
+                          "instrumentConfiguration", id="IC1")
+    _cv(ic, "MS:1000031")
+    dp = etree.SubElement(etree.SubElement(root, "dataProcessingList", count="1"),
+                          "dataProcessing", id="dp1")
+    _cv(etree.SubElement(dp, "processingMethod", order="0", softwareRef="nbs_lab"),
+        "MS:1000544")
+    run = etree.SubElement(root, "run", id=run_id, defaultInstrumentConfigurationRef="IC1",
+                           sampleRef="sample1")
+    chroms = etree.SubElement(run, "chromatogramList", count=str(len(channels) + 1),
+                              defaultDataProcessingRef="dp1")
+    tic = np.zeros_like(shape)
+    for _, value in channels:
+        tic = tic + value * shape
+    entries: list[tuple[str, np.ndarray, Transition | None]] = [("TIC", tic, None)]
+    entries += [(f"SRM Q1={t.precursor_mz} Q3={t.product_mz}", v * shape, t)
+                for t, v in channels]
+    for index, (label, intensity, t) in enumerate(entries):
+        c = etree.SubElement(chroms, "chromatogram", index=str(index), id=label,
+                             defaultArrayLength=str(len(times)))
+        if t is None:
+            _cv(c, "MS:1000235")
+        else:
+            _cv(c, "MS:1000130" if t.polarity == "+" else "MS:1000129")
+            _cv(c, "MS:1001473")
+            etree.SubElement(c, "userParam", name="compound", value=t.name)
+            _window(c, "precursor", t.precursor_mz)
+            _window(c, "product", t.product_mz)
+        arrays = etree.SubElement(c, "binaryDataArrayList", count="2")
+        _array(arrays, times, "MS:1000595", "UO:0000031")
+        _array(arrays, intensity, "MS:1000515", "MS:1000131")
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def _flat_top(points: int = 40, duration_min: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """A flow-injection profile whose plateau is exactly 1 and whose flanks stay below half."""
+    times = np.linspace(0.0, duration_min, points)
+    shape = np.zeros(points)
+    start, end = points // 4, points // 4 + points // 3
+    shape[start - 2:start] = (0.1, 0.3)
+    shape[start:end] = 1.0
+    shape[end:end + 2] = (0.3, 0.1)
+    return times, shape
+
+
+def write(run: PlateRun, dest: Any, *, transitions: TransitionTable | str | Path | None = None,
+          profile: Profile | str | None = None, points: int = 40) -> None:
+    """Write a plate run as an mzML plate: a ``.zip`` (``dest`` ending in .zip, or a binary
+    buffer) or a directory, with one mzML per well and ``samples.csv``.
+
+    Each area / is_area value becomes an SRM chromatogram whose flow-injection plateau mean is
+    exactly that value (64-bit floats, times in minutes). Analytes sharing an internal standard
+    must carry the same is_area value in a well (one IS chromatogram serves them).
+    """
+    prof = load_profile(profile, default=DEFAULT_PROFILE)
+    table = load_transitions(transitions or prof.transitions)
+    m = run.measurements
+    if m.empty:
+        raise WriteError("the run holds no measurements", file=str(dest))
+    bad = sorted(set(m["kind"]) - {"area", "is_area"})
+    if bad:
+        raise WriteError(f"mzML carries intensities only (area, is_area), not {', '.join(bad)}",
+                         field="kind")
+    times, shape = _flat_top(points)
+    files: list[tuple[str, bytes]] = []
+    sample_rows = []
+    samples = m[["plate_id", "well", "sample_id", "sample_type"]].drop_duplicates()
+    if samples[["plate_id", "well"]].duplicated().any():
+        raise WriteError("a well holds two samples", field="well")
+    for s in sorted(samples.itertuples(index=False),
+                    key=lambda s: (s.plate_id, well_sort_key(s.well))):
+        rows = m[(m["plate_id"] == s.plate_id) & (m["well"] == s.well)]
+        channels: dict[str, tuple[Transition, float, str]] = {}
+        for r in rows.itertuples(index=False):
+            if r.kind == "area":
+                t = table.analyte(r.analyte)
+                if t is None:
+                    raise WriteError(f"no transition for {r.analyte} in {table.name}",
+                                     field="analyte")
+            else:
+                t = table.internal_standard_for(r.analyte)
+                if t is None:
+                    raise WriteError(f"no internal standard for {r.analyte} in {table.name}",
+                                     field="analyte")
+            if t.name in channels:
+                prev = channels[t.name]
+                if not (prev[1] == r.value or (math.isnan(prev[1]) and math.isnan(r.value))):
+                    raise WriteError(
+                        f"well {s.well}: {t.name} serves {prev[2]} and {r.analyte} but their "
+                        f"is_area values differ ({prev[1]:g} vs {r.value:g})", field="value")
+                continue
+            if math.isnan(r.value):
+                continue
+            channels[t.name] = (t, float(r.value), r.analyte)
+        name = f"{s.plate_id}_{s.well}.mzML"
+        files.append((name, _injection_xml(f"{s.plate_id}_{s.well}", s.sample_id,
+                                           [(t, v) for t, v, _ in channels.values()],
+                                           times, shape)))
+        sample_rows.append([name, s.well, s.sample_id, s.sample_type, s.plate_id])
+    listing = io.StringIO()
+    writer = csv.writer(listing, lineterminator="\n")
+    writer.writerow(["file", "well", "sample_id", "sample_type", "plate_id"])
+    writer.writerows(sample_rows)
+    files.append((SAMPLE_LIST, listing.getvalue().encode("utf-8")))
+    as_zip = hasattr(dest, "write") or str(dest).lower().endswith(".zip")
+    if as_zip:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, data in files:
+                archive.writestr(name, data)
+        if hasattr(dest, "write"):
+            dest.write(buffer.getvalue())
+        else:
+            Path(dest).write_bytes(buffer.getvalue())
+        return
+    folder = Path(dest)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files:
+        (folder / name).write_bytes(data)

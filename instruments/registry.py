@@ -1,0 +1,154 @@
+"""The format registry: one module per format, registered by name, with automatic detection.
+
+``read(source, *, format="auto", profile=None, plate_map=None)`` dispatches to the registered
+reader (pandas ``read_*`` style: a path or binary buffer first, options as keywords);
+``write(run, dest, *, format, **options)`` to its writer. Detection asks every format in
+registration order whether it recognises the bytes and fails with
+:class:`~instruments.errors.UnknownFormatError` naming the file when none does.
+
+Public names: ``FormatSpec``, ``register``, ``formats``, ``detect``, ``read``, ``write``,
+``get_format``.
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from instruments.errors import InstrumentError, MalformedFileError, UnknownFormatError
+from instruments.platemap import PlateMap, read_plate_map
+from instruments.profiles import Profile, load_profile
+from instruments.run import PlateRun
+from instruments.sources import Source, open_source
+from msms.errors import MsmsError
+
+__all__ = ["FormatSpec", "detect", "formats", "get_format", "read", "register", "write"]
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """A registered format: its name, detector, reader, writer and default profile."""
+
+    name: str
+    detect: Callable[[Source], bool]
+    read: Callable[..., PlateRun]
+    write: Callable[..., None] | None
+    default_profile: str | None
+    description: str = ""
+
+
+_REGISTRY: dict[str, FormatSpec] = {}
+#: Low-level failures that arbitrary bytes can provoke in parsers; reported as malformed files.
+_LOW_LEVEL = (ValueError, KeyError, IndexError, TypeError, UnicodeError, zlib.error,
+              struct.error, zipfile.BadZipFile, EOFError, OverflowError, etree.LxmlError,
+              RecursionError, AttributeError)
+
+
+def register(spec: FormatSpec) -> None:
+    """Add (or replace) a format."""
+    _REGISTRY[spec.name] = spec
+
+
+def formats() -> list[str]:
+    """Names of the registered formats, in detection order."""
+    _ensure_loaded()
+    return list(_REGISTRY)
+
+
+def get_format(name: str) -> FormatSpec:
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownFormatError(
+            f"unknown format {name!r}; registered formats: {', '.join(_REGISTRY)}",
+            field="format") from None
+
+
+def _ensure_loaded() -> None:
+    if not _REGISTRY:
+        import instruments.formats  # noqa: F401  (registers the built-in formats)
+
+
+def detect(source: Any, *, name: str | None = None) -> str:
+    """The name of the format that recognises the file; UnknownFormatError when none does."""
+    _ensure_loaded()
+    src = open_source(source, name=name)
+    for spec in _REGISTRY.values():
+        try:
+            if spec.detect(src):
+                return spec.name
+        except _LOW_LEVEL:
+            continue
+    kind = "directory" if src.is_directory else f"{len(src.data)} bytes"
+    raise UnknownFormatError(
+        f"no reader recognises this file ({kind}); registered formats: "
+        f"{', '.join(_REGISTRY)}. Pass format=... (and a profile for delimited files)",
+        file=src.name)
+
+
+def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | None = None,
+         plate_map: str | Path | PlateMap | None = None, name: str | None = None) -> PlateRun:
+    """Read an instrument file into a :class:`~instruments.run.PlateRun`.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file object
+        The export (a directory or ``.zip`` for an mzML plate).
+    format : str
+        A registered format name, or ``"auto"`` to detect it (a profile that names its format
+        decides first).
+    profile : str, path or Profile, optional
+        A packaged profile name (``generic_wide``, ``rusp_rf``, ...) or a TOML path; default:
+        the format's own profile.
+    plate_map : path or PlateMap, optional
+        A puncher/LIMS map (well -> sample id, sample type) joined to the file.
+    name : str, optional
+        The file name to report for a buffer.
+
+    Raises
+    ------
+    InstrumentError
+        ``UnknownFormatError``, ``MalformedFileError``, ``UnsupportedEncodingError``,
+        ``ProfileError``, ``PlateMapError`` or ``ValidationError``, naming file, line and field.
+    """
+    _ensure_loaded()
+    src = open_source(source, name=name)
+    prof = load_profile(profile) if profile is not None else None
+    if format == "auto":
+        try:
+            fmt = detect(src)
+        except UnknownFormatError:
+            if prof is None:
+                raise
+            fmt = prof.format  # the profile says what the file is
+    else:
+        fmt = format
+    spec = get_format(fmt)
+    if prof is None:
+        prof = load_profile(None, default=spec.default_profile)
+    pm = None
+    if plate_map is not None:
+        pm = read_plate_map(plate_map, plate_size=prof.plate_size)
+    try:
+        return spec.read(src, profile=prof, plate_map=pm)
+    except MsmsError:
+        raise
+    except _LOW_LEVEL as exc:
+        raise MalformedFileError(f"cannot be read as {fmt}: {type(exc).__name__}: {exc}",
+                                 file=src.name) from exc
+
+
+def write(run: PlateRun, dest: Any, *, format: str, **options: Any) -> None:
+    """Write a plate run in a registered format (``options`` go to the format's writer)."""
+    spec = get_format(format)
+    if spec.write is None:
+        raise InstrumentError(f"format {format!r} has no writer", field="format")
+    spec.write(run, dest, **options)

@@ -1,0 +1,161 @@
+"""Transition tables: which (Q1, Q3, polarity) is which analyte or internal standard.
+
+A table is a CSV (``#`` lines are comments) with columns ``name, role, analytes, precursor_mz,
+product_mz, polarity``: ``role`` is ``analyte`` or ``is``; ``analytes`` names the analyte (or,
+for an internal standard, the ``;``-separated analytes it serves) by catalogue code. Packaged
+tables live in ``instruments/data/transitions/`` (``nbs_butylated``, ``nbs_underivatized``:
+defaults derived from the catalogue, which a laboratory must verify). Loading rejects unknown
+analytes and transitions too close to tell apart at the matching tolerance.
+
+Public names: ``Transition``, ``TransitionTable``, ``load_transitions``, ``TRANSITION_DIR``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from instruments.errors import ProfileError
+from msms.catalogue import Catalogue, default_catalogue
+
+__all__ = ["TRANSITION_DIR", "Transition", "TransitionTable", "load_transitions"]
+
+TRANSITION_DIR = Path(str(resources.files("instruments") / "data" / "transitions"))
+_COLUMNS = ("name", "role", "analytes", "precursor_mz", "product_mz", "polarity")
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One SRM transition: an analyte's, or an internal standard's (``analytes`` it serves)."""
+
+    name: str
+    role: str
+    analytes: tuple[str, ...]
+    precursor_mz: float
+    product_mz: float
+    polarity: str  # "+" or "-"
+    line: int
+
+    @property
+    def target(self) -> str:
+        """The compound spelling the importing step maps (``Phe`` or ``IS:C6,C8``)."""
+        return self.analytes[0] if self.role == "analyte" else "IS:" + ",".join(self.analytes)
+
+    @property
+    def neutral_loss(self) -> float:
+        return self.precursor_mz - self.product_mz
+
+
+@dataclass(frozen=True)
+class TransitionTable:
+    """A validated table; :meth:`match` finds the transition of a measured (Q1, Q3)."""
+
+    name: str
+    path: str
+    transitions: tuple[Transition, ...]
+
+    def match(self, precursor_mz: float, product_mz: float, polarity: str | None,
+              tolerance: float) -> Transition | None:
+        """The transition within ``tolerance`` m/z on both quadrupoles (and of the same
+        polarity when ``polarity`` is given), or None."""
+        for t in self.transitions:
+            if (abs(t.precursor_mz - precursor_mz) <= tolerance
+                    and abs(t.product_mz - product_mz) <= tolerance
+                    and (polarity is None or t.polarity == polarity)):
+                return t
+        return None
+
+    def internal_standard_for(self, analyte: str) -> Transition | None:
+        for t in self.transitions:
+            if t.role == "is" and analyte in t.analytes:
+                return t
+        return None
+
+    def analyte(self, code: str) -> Transition | None:
+        for t in self.transitions:
+            if t.role == "analyte" and t.analytes[0] == code:
+                return t
+        return None
+
+    def check_resolvable(self, tolerance: float) -> None:
+        """Raise ProfileError when two transitions could match the same measured pair."""
+        ts = self.transitions
+        for i, a in enumerate(ts):
+            for b in ts[i + 1:]:
+                if (a.polarity == b.polarity
+                        and abs(a.precursor_mz - b.precursor_mz) <= 2 * tolerance
+                        and abs(a.product_mz - b.product_mz) <= 2 * tolerance):
+                    raise ProfileError(
+                        f"transitions {a.name} (line {a.line}) and {b.name} cannot be told apart "
+                        f"at a tolerance of {tolerance} m/z", file=self.path, line=b.line,
+                        field="precursor_mz")
+
+
+def load_transitions(spec: str | Path | TransitionTable, *,
+                     catalogue: Catalogue | None = None) -> TransitionTable:
+    """Load a packaged table by name (``nbs_butylated``) or a CSV path, and validate it."""
+    if isinstance(spec, TransitionTable):
+        return spec
+    catalogue = catalogue or default_catalogue()
+    path = Path(spec)
+    if not (path.suffix.lower() == ".csv" or path.exists()):
+        path = TRANSITION_DIR / f"{spec}.csv"
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        names = ", ".join(sorted(p.stem for p in TRANSITION_DIR.glob("*.csv")))
+        raise ProfileError(f"no transition table {str(spec)!r} (packaged: {names})",
+                           file=where, field="mzml.transitions") from None
+    except UnicodeDecodeError:
+        raise ProfileError("transition tables must be UTF-8", file=where) from None
+    rows = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
+            if line.strip() and not line.lstrip().startswith("#")]
+    if not rows:
+        raise ProfileError("holds no transitions", file=where)
+    reader = csv.reader(io.StringIO("\n".join(line for _, line in rows)))
+    header = [h.strip() for h in next(reader)]
+    missing = [c for c in _COLUMNS if c not in header]
+    if missing:
+        raise ProfileError(f"header lacks {', '.join(missing)}", file=where, line=rows[0][0],
+                           field=missing[0])
+    transitions = []
+    for (number, _), row in zip(rows[1:], reader, strict=False):
+        if len(row) != len(header):
+            raise ProfileError(f"has {len(row)} fields, the header has {len(header)}",
+                               file=where, line=number)
+        values = {h: v.strip() for h, v in zip(header, row, strict=True)}
+        role = values["role"]
+        if role not in ("analyte", "is"):
+            raise ProfileError(f"role {role!r} must be 'analyte' or 'is'", file=where,
+                               line=number, field="role")
+        codes = []
+        for name in values["analytes"].split(";"):
+            code = catalogue.try_resolve(name.strip())
+            if code is None:
+                raise ProfileError(f"{name.strip()!r} is no catalogue analyte", file=where,
+                                   line=number, field="analytes")
+            codes.append(code)
+        if role == "analyte" and len(codes) != 1:
+            raise ProfileError("an analyte row names one analyte", file=where, line=number,
+                               field="analytes")
+        mz = []
+        for field in ("precursor_mz", "product_mz"):
+            try:
+                value = float(values[field])
+            except ValueError:
+                raise ProfileError(f"{values[field]!r} is not an m/z", file=where, line=number,
+                                   field=field) from None
+            if not value > 0:
+                raise ProfileError("m/z must be > 0", file=where, line=number, field=field)
+            mz.append(value)
+        polarity = values["polarity"]
+        if polarity not in ("+", "-"):
+            raise ProfileError(f"polarity {polarity!r} must be + or -", file=where, line=number,
+                               field="polarity")
+        transitions.append(Transition(values["name"], role, tuple(codes), mz[0], mz[1],
+                                      polarity, number))
+    return TransitionTable(path.stem, where, tuple(transitions))
