@@ -1,0 +1,109 @@
+"""Request and response models of review, release, corrections and alerts.
+
+Public names: ``DecisionIn``, ``ReleaseNormalsIn``, ``CorrectionIn``, ``ReleasePublic``,
+``ReviewItem``, ``CallView``, ``AlertPublic``, ``AcknowledgeIn``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AcknowledgeIn",
+    "AlertPublic",
+    "CallView",
+    "CorrectionIn",
+    "DecisionIn",
+    "ReleaseNormalsIn",
+    "ReleasePublic",
+    "ReviewItem",
+]
+
+Decision = Literal["release_normal", "request_repeat_specimen", "refer", "override"]
+
+
+class DecisionIn(BaseModel):
+    """A reviewer's decision; ``password`` is the reviewer's own, asked again to sign."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: Decision
+    reason: str = Field(default="", max_length=1000)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class ReleaseNormalsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(min_length=1, max_length=256)
+    limit: int = Field(default=500, ge=1, le=5000)
+
+
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=1000)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class ReleasePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    specimen_id: int
+    version: int
+    outcome: str
+    summary: dict[str, Any] | None
+    reason: str
+    released_by: int
+    released_at: datetime
+    supersedes_id: int | None
+
+
+class CallView(BaseModel):
+    disorder: str
+    stage: str
+    first_tier: str
+    final: str
+    reasons: str
+    score: float | None
+    second_tier_probability: float | None
+    time_critical: bool
+    action: str
+    cutoff_version: str
+    model_version: str
+
+
+class ReviewItem(BaseModel):
+    """A flagged specimen as the reviewer sees it."""
+
+    specimen_id: int
+    barcode: str
+    infant_id: int
+    state: str
+    version: int
+    covariates: dict[str, Any]
+    values_umol_l: dict[str, float | None]
+    percentiles: dict[str, float | None]
+    calls: list[CallView]
+    open_alerts: int
+    allowed_decisions: list[str]
+
+
+class AlertPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    specimen_id: int
+    disorder: str
+    message: str
+    opened_at: datetime
+    status: str
+    escalation_level: int
+    escalated_at: datetime | None
+    acknowledged_by_name: str
+    acknowledged_at: datetime | None
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    full_name: str = Field(min_length=1, max_length=200)
+    note: str = Field(default="", max_length=1000)
