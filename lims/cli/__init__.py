@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "lims.cli.catalogue",
     "lims.cli.system",
     "lims.cli.simulate",
+    "lims.cli.ingest",
 )
 
 for _module in _COMMAND_MODULES:
