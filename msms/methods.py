@@ -12,7 +12,8 @@ the first problem (an unknown analyte, a missing internal standard, a non-positi
 two compounds sharing one transition, ...).
 
 Public names: ``Transition``, ``InternalStandard``, ``AnalyteMethod``, ``Method``,
-``load_method``, ``default_method``, ``packaged_methods``, ``METHODS_DIR``, ``POLARITIES``.
+``load_method``, ``default_method``, ``packaged_methods``, ``METHODS_DIR``, ``POLARITIES``,
+``TomlSource`` (finds the line of a TOML key, for error messages), ``read_toml``.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ __all__ = [
     "AnalyteMethod",
     "InternalStandard",
     "Method",
+    "TomlSource",
     "Transition",
     "default_method",
     "load_method",
     "packaged_methods",
+    "read_toml",
 ]
 
 METHODS_DIR = Path(str(resources.files("msms") / "data" / "methods"))
@@ -188,16 +191,23 @@ class Method:
 # ---- loading ----------------------------------------------------------------------------------
 
 
-class _Source:
-    """The text of a TOML file, to find the line a key is written on (tomllib gives none)."""
+class TomlSource:
+    """The text of a TOML file, to find the line a key is written on (tomllib gives none).
+
+    Also used by the QC data loaders (``msms.qc``) so their errors name lines the same way.
+    """
 
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.lines = text.splitlines()
 
-    def line_of(self, table: str, key: str | None = None) -> int | None:
-        """The line of ``[table]`` (or of ``key = `` inside it), 1-based; None if not found."""
-        head = _table_header(table)
+    def line_of(self, table: str | tuple[str, ...], key: str | None = None) -> int | None:
+        """The line of ``[table]`` (or of ``key = `` inside it), 1-based; None if not found.
+
+        ``table`` is a tuple of name parts, or a string split at its first dot
+        (``"analytes.C8"``).
+        """
+        head = _table_header(_parts(table))
         start = None
         for number, line in enumerate(self.lines, start=1):
             if head.fullmatch(line.strip()):
@@ -214,21 +224,27 @@ class _Source:
                 return number
         return start
 
-    def error(self, message: str, table: str, key: str | None = None) -> DataError:
-        field = f"{table}.{key}" if key else table
+    def error(self, message: str, table: str | tuple[str, ...],
+              key: str | None = None) -> DataError:
+        """A DataError at ``table`` (and ``key``), with the line they are on."""
+        name = ".".join(_parts(table))
+        field = f"{name}.{key}" if key else name
         return DataError(message, file=self.path, line=self.line_of(table, key), field=field)
 
 
-def _table_header(table: str) -> re.Pattern[str]:
-    parts = table.split(".", 1)
-    if len(parts) == 1:
-        return re.compile(rf"\[\s*{re.escape(table)}\s*\]")
-    outer, inner = parts
-    quoted = rf'(?:{re.escape(inner)}|"{re.escape(inner)}"|\'{re.escape(inner)}\')'
-    return re.compile(rf"\[\s*{re.escape(outer)}\s*\.\s*{quoted}\s*\]")
+def _parts(table: str | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(table.split(".", 1)) if isinstance(table, str) else table
 
 
-def _check_keys(src: _Source, table: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+def _table_header(parts: tuple[str, ...]) -> re.Pattern[str]:
+    def part(name: str) -> str:
+        return rf'(?:{re.escape(name)}|"{re.escape(name)}"|\'{re.escape(name)}\')'
+
+    dotted = r"\s*\.\s*".join(part(p) for p in parts)
+    return re.compile(rf"\[\s*{dotted}\s*\]")
+
+
+def _check_keys(src: TomlSource, table: str, data: Mapping[str, Any], allowed: set[str]) -> None:
     for key in data:
         if key not in allowed:
             raise src.error(
@@ -236,7 +252,7 @@ def _check_keys(src: _Source, table: str, data: Mapping[str, Any], allowed: set[
             )
 
 
-def _text(src: _Source, table: str, data: Mapping[str, Any], key: str, *,
+def _text(src: TomlSource, table: str, data: Mapping[str, Any], key: str, *,
           required: bool = True, default: str = "") -> str:
     if key not in data:
         if required:
@@ -248,7 +264,7 @@ def _text(src: _Source, table: str, data: Mapping[str, Any], key: str, *,
     return value.strip()
 
 
-def _positive(src: _Source, table: str, data: Mapping[str, Any], key: str, *,
+def _positive(src: TomlSource, table: str, data: Mapping[str, Any], key: str, *,
               default: float | None = None) -> float:
     if key not in data:
         if default is None:
@@ -262,14 +278,14 @@ def _positive(src: _Source, table: str, data: Mapping[str, Any], key: str, *,
     return float(value)
 
 
-def _flag(src: _Source, table: str, data: Mapping[str, Any], key: str) -> bool:
+def _flag(src: TomlSource, table: str, data: Mapping[str, Any], key: str) -> bool:
     value = data.get(key, False)
     if not isinstance(value, bool):
         raise src.error(f"{key} must be true or false, got {value!r}", table, key)
     return value
 
 
-def _polarity(src: _Source, table: str, data: Mapping[str, Any]) -> str:
+def _polarity(src: TomlSource, table: str, data: Mapping[str, Any]) -> str:
     value = data.get("polarity", "positive")
     if value not in POLARITIES:
         raise src.error(f"polarity must be one of {', '.join(POLARITIES)}, got {value!r}",
@@ -277,7 +293,7 @@ def _polarity(src: _Source, table: str, data: Mapping[str, Any]) -> str:
     return str(value)
 
 
-def _internal_standard(src: _Source, name: str, data: Any) -> InternalStandard:
+def _internal_standard(src: TomlSource, name: str, data: Any) -> InternalStandard:
     table = f"internal_standards.{name}"
     if not isinstance(data, dict):
         raise src.error("must be a table", table)
@@ -296,7 +312,7 @@ def _internal_standard(src: _Source, name: str, data: Any) -> InternalStandard:
     )
 
 
-def _transitions(src: _Source, table: str, data: Mapping[str, Any]) -> tuple[Transition, ...]:
+def _transitions(src: TomlSource, table: str, data: Mapping[str, Any]) -> tuple[Transition, ...]:
     polarity = _polarity(src, table, data)
     if "transitions" in data:
         if "precursor_mz" in data or "product_mz" in data:
@@ -331,7 +347,7 @@ def _transitions(src: _Source, table: str, data: Mapping[str, Any]) -> tuple[Tra
     )
 
 
-def _check_distinct_transitions(src: _Source, method: Method) -> None:
+def _check_distinct_transitions(src: TomlSource, method: Method) -> None:
     """No two compounds may share a transition the instrument cannot tell apart."""
     seen: list[tuple[str, str, Transition]] = []
     for name, standard in method.internal_standards.items():
@@ -352,7 +368,7 @@ def _check_distinct_transitions(src: _Source, method: Method) -> None:
                 )
 
 
-def _parse(src: _Source, doc: Mapping[str, Any], catalogue: Catalogue) -> Method:
+def _parse(src: TomlSource, doc: Mapping[str, Any], catalogue: Catalogue) -> Method:
     for key in doc:
         if key not in ("method", "internal_standards", "analytes"):
             raise src.error(f"unknown table [{key}]", key)
@@ -459,23 +475,28 @@ def load_method(source: str | Path, *, catalogue: Catalogue | None = None) -> Me
     path = Path(source)
     if not path.suffix and str(source) in packaged_methods():
         path = METHODS_DIR / f"{source}.toml"
+    if not path.exists():
+        known = ", ".join(packaged_methods())
+        raise DataError(f"no such method file (packaged methods: {known})", file=str(path))
+    src, doc = read_toml(path)
+    return _parse(src, doc, catalogue)
+
+
+def read_toml(path: Path) -> tuple[TomlSource, dict[str, Any]]:
+    """Read a UTF-8 TOML file; a problem raises DataError naming the file (and line)."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        known = ", ".join(packaged_methods())
-        raise DataError(f"no such method file (packaged methods: {known})",
-                        file=str(path)) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 ({exc.reason})", file=str(path)) from None
     except OSError as exc:
-        raise DataError(f"cannot read: {exc.strerror}", file=str(path)) from None
+        raise DataError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise DataError(f"not valid TOML: {exc}", file=str(path),
                         line=int(match.group(1)) if match else None) from None
-    return _parse(_Source(str(path), text), doc, catalogue)
+    return TomlSource(str(path), text), doc
 
 
 @cache
