@@ -38,6 +38,7 @@ REPORT_TYPES = {"compound": "Quantify Compound Summary Report",
                 "sample": "Quantify Sample Summary Report"}
 _COMPOUND = re.compile(r"^Compound\s+(\d+):\s*(.*?)\s*$")
 _SAMPLE = re.compile(r"^Sample Name:\s*(.*?)\s+Sample ID:\s*(.*?)\s*$")
+_PLATE_WELL = re.compile(r"^(.+)_([A-P]\d{2})$")
 _PRINTED = re.compile(r"^Printed\s+(.*?)\s*$")
 _CONC_UNITS = {"um": "umol/L", "µm": "umol/L", "umol/l": "umol/L", "µmol/l": "umol/L"}
 _KIND_HEADERS = {"area": "Area", "height": "Height", "is_area": "IS Area",
@@ -151,6 +152,11 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
     if acquired:
         raw.metadata["acquired_at"] = iso(min(acquired))
         raw.metadata["acquired_until"] = iso(max(acquired))
+    prefixes = {m.group(1) for m in (_PLATE_WELL.match(n) for n in raw.sample_names) if m}
+    if len(prefixes) == 1 and all(_PLATE_WELL.match(n) for n in raw.sample_names):
+        raw.plate_id = raw.run_id = prefixes.pop()
+        raw.info(f"plate id {raw.plate_id!r} taken from the sample names (<plate>_<well>)",
+                 field="Name")
     raw.metadata["compounds"] = str(len(raw.compounds))
     raw.metadata["samples"] = str(len(raw.sample_names))
     return raw

@@ -624,16 +624,17 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
             if sample_rows:
                 raw.error(f"{member!r} is not in {SAMPLE_LIST}", file=where, field="file")
                 continue
-            if not match:
-                raw.error(f"cannot tell the well of run {injection.run_id!r}: name runs "
-                          f"<plate>_<well> or give {SAMPLE_LIST}", file=where, field="run@id")
-                continue
-            plates.add(match.group(1))
-            position = match.group(2)
             sample_id = injection.sample_name or injection.run_id
             vendor_type = ""
-            raw.info(f"well {position} taken from run id {injection.run_id!r}", file=where,
-                     field="run@id")
+            if match:
+                plates.add(match.group(1))
+                position = match.group(2)
+                raw.info(f"well {position} taken from run id {injection.run_id!r}",
+                         file=where, field="run@id")
+            else:
+                position = ""
+                raw.error(f"cannot tell the well of run {injection.run_id!r}: name runs "
+                          f"<plate>_<well> or give {SAMPLE_LIST}", file=where, field="run@id")
         values = _plateau_values(injection, raw, prof)
         analytes_here = {t.transition.analytes[0] for t in injection.traces
                          if t.transition.role == "analyte"}

@@ -94,6 +94,10 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
     for compound, target in mapping.items():
         line, field, file = first_seen[compound]
         if target is None:
+            if profile.unmapped_analytes == "ignore":
+                add("warning", f"unmapped analyte {compound!r} ignored "
+                               f"(validation.unmapped_analytes = \"ignore\")", line, field, file)
+                continue
             add("error", f"unmapped analyte {compound!r}: not a catalogue code or alias; map it "
                          f"in the profile's [analytes] table (or to \"ignore\")", line, field, file)
         elif target[0] == "ignore":

@@ -55,7 +55,7 @@ _SCHEMA: dict[str, set[str]] = {
     "sample_types": set(),
     "sample_type_patterns": set(),
     "analytes": set(),
-    "validation": {"require_blank", "require_controls", "allow_empty_values"},
+    "validation": {"require_blank", "require_controls", "unmapped_analytes"},
     "mzml": {"transitions", "mz_tolerance", "plateau_fraction", "plateau_window_min",
              "require_polarity"},
     "defaults": {"sample_type", "plate_id"},
@@ -94,7 +94,7 @@ class Profile:
     analytes: dict[str, str] = field(default_factory=dict)
     require_blank: bool = True
     require_controls: tuple[str, ...] = ("qc_low", "qc_high")
-    allow_empty_values: bool = False
+    unmapped_analytes: str = "error"
     transitions: str = "nbs_butylated"
     mz_tolerance: float = 0.3
     plateau_fraction: float = 0.5
@@ -308,9 +308,9 @@ def _build(raw: dict[str, Any], where: str, stem: str) -> Profile:
         for c in controls:
             _choice(c, SAMPLE_TYPES, where, "validation.require_controls")
         kw["require_controls"] = controls
-    if "allow_empty_values" in val:
-        kw["allow_empty_values"] = _bool(val["allow_empty_values"], where,
-                                         "validation.allow_empty_values")
+    if "unmapped_analytes" in val:
+        kw["unmapped_analytes"] = _choice(val["unmapped_analytes"], ("error", "ignore"), where,
+                                          "validation.unmapped_analytes")
     if "transitions" in mzml:
         kw["transitions"] = str(mzml["transitions"])
     if "mz_tolerance" in mzml:

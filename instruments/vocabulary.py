@@ -6,11 +6,13 @@ Public names: ``psi_ms``, ``term_name``, ``is_compression``, ``ACCESSIONS``.
 
 from __future__ import annotations
 
+import gzip
 from functools import cache
+from importlib import resources
 from typing import Any
 
 from psims.controlled_vocabulary import controlled_vocabulary as _cv
-from psims.controlled_vocabulary.vendor import _use_vendored_psims_obo
+from psims.controlled_vocabulary import vendor as _vendor
 
 __all__ = ["ACCESSIONS", "is_compression", "psi_ms", "term_name"]
 
@@ -63,7 +65,8 @@ ACCESSIONS: dict[str, str] = {
 @cache
 def psi_ms() -> Any:
     """The PSI-MS vocabulary (a psims ``ControlledVocabulary``), parsed once."""
-    with _use_vendored_psims_obo() as handle:
+    raw = (resources.files(_vendor) / "psi-ms.obo.gz").open("rb")
+    with raw, gzip.GzipFile(fileobj=raw) as handle:
         return _cv.ControlledVocabulary.from_obo(handle)
 
 

@@ -1,0 +1,131 @@
+"""mzML with pyteomics: SRM chromatograms matched by Q1/Q3, time units from the file, plateau
+averaging, precursor-ion scans, MS-Numpress decoded by accession, no network."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import numpy as np
+import pytest
+from pyteomics import mzml as pyteomics_mzml
+
+import instruments
+from instruments import mzml, numpress
+from instruments.errors import UnsupportedEncodingError, ValidationError
+from instruments.vocabulary import ACCESSIONS, psi_ms
+from tests.instruments.conftest import FIXTURES, PROFILES
+
+SYN = FIXTURES / "synthetic"
+MZ = FIXTURES / "mzml"
+
+
+def _table(tmp_path, rows):
+    path = tmp_path / "table.csv"
+    lines = ["name,role,analytes,precursor_mz,product_mz,polarity"]
+    lines += [f"{n},analyte,{a},{q1},{q3},+" for n, a, q1, q3 in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_vocabulary_names_match_psi_ms():
+    cv = psi_ms()
+    for accession, name in ACCESSIONS.items():
+        if accession.startswith("MS:"):
+            assert cv[accession].name == name, accession
+
+
+def test_fia_srm_file_matched_by_mz_and_plateau_mean():
+    raw = mzml.parse(SYN / "fia_mrm_psims.mzML")
+    assert [r.compound for r in raw.records] == ["Phe", "IS:Phe", "C8"]
+    assert raw.metadata["chromatograms"] == "4"  # TIC + 3 transitions
+    # independent check: the chromatogram read by pyteomics, plateau where the summed signal
+    # is at least half-way between its minimum and maximum
+    with pyteomics_mzml.MzML(str(SYN / "fia_mrm_psims.mzML"), cv=psi_ms()) as reader:
+        chroms = [c for c in reader.iterfind("chromatogram") if c["id"].startswith("SRM")]
+    total = sum(c["intensity array"].astype(float) for c in chroms)
+    threshold = total.min() + 0.5 * (total.max() - total.min())
+    expected = chroms[0]["intensity array"][total >= threshold].mean()
+    assert raw.records[0].value == pytest.approx(expected, rel=1e-9)
+    assert raw.metadata["plateau_min"] == "0.2697-0.4382"  # the time array is in minutes
+
+
+def test_single_injection_read_into_a_plate_run():
+    run = instruments.read(SYN / "fia_mrm_psims.mzML", profile=PROFILES / "single_injection.toml")
+    m = run.measurements
+    assert run.plate_id == "PLATE0001"
+    assert set(zip(m["analyte"], m["kind"], strict=True)) == {("Phe", "area"),
+                                                               ("Phe", "is_area"), ("C8", "area")}
+    assert set(m["well"]) == {"A01"}
+
+
+def test_default_profile_requires_blank_and_controls():
+    with pytest.raises(ValidationError, match="no blank"):
+        instruments.read(SYN / "fia_mrm_psims.mzML")
+
+
+def test_precursor_ion_scans():
+    raw = mzml.parse(SYN / "fia_prec85_psims.mzML")
+    compounds = [r.compound for r in raw.records]
+    assert "C2" in compounds and "C16" in compounds and "Phe" not in compounds
+    # every matched transition has Q3 85.028 and Q1 inside the 210-501 scan window
+    assert all(not c.startswith("IS:") or c in ("IS:C2", "IS:C3", "IS:C4,C3DC+C4OH")
+               or c.startswith("IS:") for c in compounds)
+    assert len(raw.records) == 37
+    c2 = next(r for r in raw.records if r.compound == "C2")
+    with pyteomics_mzml.MzML(str(SYN / "fia_prec85_psims.mzML"), cv=psi_ms()) as reader:
+        scans = list(reader)
+    at_260 = [s["intensity array"][np.abs(s["m/z array"] - 260.186) <= 0.5].max() for s in scans]
+    assert min(at_260) <= c2.value <= max(at_260)
+
+
+def test_chromatograms_in_seconds(tmp_path):
+    table = _table(tmp_path, [("P1", "Phe", 808.4924, 689.348), ("P2", "Tyr", 810.9089, 689.355),
+                              ("P3", "Met", 814.7737, 689.363)])
+    raw = mzml.parse(MZ / "pymzml_mini.chrom.mzML", transitions=table)
+    assert [r.compound for r in raw.records] == ["Phe", "Tyr", "Met"]  # 3 SRM transitions
+    plateau = raw.metadata["plateau_min"]
+    start = float(plateau.split("-")[0])
+    assert 3357.62 / 60 <= start <= 4525.15 / 60  # seconds in the file, minutes here
+
+
+def test_selected_ion_chromatogram_with_product(tmp_path):
+    table = _table(tmp_path, [("S", "Phe", 456.7, 678.9)])
+    raw = mzml.parse(MZ / "pyteomics_tiny.pwiz.1.1.mzML", transitions=table)
+    assert [r.compound for r in raw.records] == ["Phe"]
+    # intensities 10, 9, ..., 1: plateau points >= 5.5 are the first five
+    assert raw.records[0].value == pytest.approx(8.0)
+
+
+def test_numpress_decoded_by_accession(tmp_path):
+    text = (MZ / "pymzml_mini_numpress.chrom.mzML").read_text(encoding="latin-1")
+    binaries = re.findall(r"<binary>(.*?)</binary>", text)
+    times = numpress.decode_linear(base64.b64decode(binaries[0]))
+    counts = numpress.decode_pic(base64.b64decode(binaries[1]))
+    assert len(times) == len(counts) == 176
+    assert times[0] == pytest.approx(2302.53, abs=1e-3) and np.all(np.diff(times) > 0)
+    assert counts.max() == 856 and np.all(counts == np.round(counts)) and counts.min() == 0
+    # going by the (wrong) name would decode the intensities as linear prediction: rejected
+    with pytest.raises(UnsupportedEncodingError):
+        numpress.decode_linear(base64.b64decode(binaries[1]))
+    table = _table(tmp_path, [("N", "Phe", 739.361, 456.28)])
+    raw = mzml.parse(MZ / "pymzml_mini_numpress.chrom.mzML", transitions=table)
+    assert any("MS:1002313" in i.message and i.severity == "warning" for i in raw.issues)
+    assert raw.records[0].value >= 0
+
+
+def test_unknown_compression_is_rejected(tmp_path):
+    text = (SYN / "fia_mrm_psims.mzML").read_text(encoding="utf-8")
+    text = text.replace('accession="MS:1000574" name="zlib compression"',
+                        'accession="MS:1003089" name="truncation, delta prediction and zlib '
+                        'compression"')
+    path = tmp_path / "PLATE0001_A01.mzML"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UnsupportedEncodingError, match="MS:1003089"):
+        instruments.read(path, profile=PROFILES / "single_injection.toml")
+
+
+def test_numpress_roundtrip_of_known_values():
+    # positive-integer encoding of 0, 1, 255 written by hand: half-bytes 8 | 7 1 | 6 f f
+    data = bytes([0x87, 0x16, 0xFF])
+    assert numpress.decode_pic(data).tolist() == [0.0, 1.0, 255.0]
