@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS: tuple[str, ...] = ("bench.catalogue",)
+BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population")
 
 
 def main() -> int:

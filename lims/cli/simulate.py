@@ -15,6 +15,7 @@ import typer
 from lims.cli import app
 from msms.errors import DataError
 from msms.population import simulate_cohort, split_truth
+from msms.population.cohort import CHUNK_SIZE
 
 __all__ = ["cohort_command", "simulate_app", "write_cohort"]
 
@@ -22,7 +23,6 @@ simulate_app = typer.Typer(help="Simulated newborn cohorts and instrument plates
                            no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
 
-_PROGRESS_FROM = 200_000  # cohorts at least this large report progress on stderr
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -55,7 +55,7 @@ def cohort_command(
         help="Fraction of affected babies (enriched validation sets); default: birth prevalence."),
 ) -> None:
     """Simulate a newborn cohort: covariates, 48 analytes (µmol/L), disorders, false positives."""
-    show = n >= _PROGRESS_FROM
+    show = n > CHUNK_SIZE  # cohorts of several chunks report progress on stderr
 
     def progress(done: int, total: int) -> None:
         typer.echo(f"simulated {done:,} / {total:,} babies", err=True)

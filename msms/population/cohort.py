@@ -3,7 +3,8 @@
 ``simulate_cohort`` draws babies in fixed-size chunks; every chunk has its own random streams
 derived from the seed (``SeedSequence(seed, spawn_key=(chunk,))``), one per component
 (covariates, disorders, latent normals, spot, mechanisms). The same seed therefore gives the same
-frame, and a larger cohort starts with the babies of a smaller one.
+frame; a cohort of whole chunks is the start of any larger cohort with the same seed, and
+changing ``disorder_rate`` leaves the covariates of every baby unchanged.
 
 Public names: ``simulate_cohort``, ``split_truth``, ``draw_parts``, ``Parts``, ``TRUTH_COLUMNS``,
 ``CHUNK_SIZE``.
@@ -117,8 +118,8 @@ def _chunk_frame(parts: Parts, conc: np.ndarray, params: PopulationParams, seed:
     }
     missing = params.covariates.missing
     bw = cov.birth_weight_g.astype(float)
-    ga = np.round(cov.gestational_age_weeks, 1)
-    age = np.round(cov.age_at_collection_hours, 1)
+    ga = cov.gestational_age_weeks
+    age = cov.age_at_collection_hours
     draws = rng_missing.random((n, 3))
     if missing["birth_weight_g"] > 0:
         bw = np.where(draws[:, 0] < missing["birth_weight_g"], np.nan, bw)

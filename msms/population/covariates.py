@@ -90,7 +90,8 @@ def draw_covariates(rng: np.random.Generator, n: int, params: PopulationParams) 
         Population parameters (its ``covariates`` model is used).
     """
     model = params.covariates
-    ga = _draw_ga(rng, n, model)
+    # recorded precision (0.1 week, 0.1 h): effects and labels see what the record says
+    ga = np.round(_draw_ga(rng, n, model), 1)
     sex = rng.choice(3, size=n, p=np.array(model.sex_probabilities)).astype(np.int8)
     median = np.interp(ga, model.bw_anchor_weeks, model.bw_anchor_median_g)
     factor = np.where(sex == 0, model.bw_male_factor,
@@ -102,6 +103,7 @@ def draw_covariates(rng: np.random.Generator, n: int, params: PopulationParams) 
     n_nicu = int(nicu.sum())
     if n_nicu:
         age[nicu] = _draw_windows(rng, n_nicu, model.nicu_windows)
+    age = np.round(age, 1)
     tpn = rng.random(n) < _by_age(ga, model.tpn_by_age)
     lo, hi = model.tpn_intensity
     intensity = np.where(tpn, lo + (hi - lo) * rng.random(n), 0.0)

@@ -1,0 +1,84 @@
+"""``nbs simulate cohort`` end to end: files, truth split, determinism, usage errors."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from lims.cli import app
+from msms.catalogue import default_catalogue
+from msms.population import SIMULATED_DISORDERS, TRUTH_COLUMNS
+from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
+
+CODES = list(default_catalogue().codes)
+runner = CliRunner()
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["simulate", "cohort", *args])
+    return result.exit_code, result.output
+
+
+def test_cohort_with_truth_file(tmp_path: Path) -> None:
+    out, truth = tmp_path / "profiles.csv", tmp_path / "truth.csv"
+    code, output = _run("--n", "3000", "--seed", "5", "--out", str(out), "--truth", str(truth),
+                        "--disorder-rate", "0.1")
+    assert code == 0, output
+    with out.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header == [PROFILE_ID, *COVARIATE_COLUMNS, *CODES]
+    profiles = pd.read_csv(out)
+    truth_table = pd.read_csv(truth, keep_default_na=False)
+    assert list(truth_table.columns) == [PROFILE_ID, *TRUTH_COLUMNS]
+    assert len(profiles) == len(truth_table) == 3000
+    assert (profiles[PROFILE_ID] == truth_table[PROFILE_ID]).all()
+    affected = truth_table[truth_table["true_disorder"] != ""]
+    assert 200 < len(affected) < 400
+    assert set(affected["true_disorder"]) <= set(SIMULATED_DISORDERS)
+    assert set(affected["severity"]) <= {"mild", "moderate", "severe"}
+
+
+def test_without_truth_the_profiles_hold_only_the_contract_columns(tmp_path: Path) -> None:
+    out = tmp_path / "profiles.csv"
+    code, output = _run("--n", "200", "--seed", "1", "--out", str(out))
+    assert code == 0, output
+    assert list(pd.read_csv(out).columns) == [PROFILE_ID, *COVARIATE_COLUMNS, *CODES]
+
+
+def test_same_seed_same_bytes_different_seed_different(tmp_path: Path) -> None:
+    files = []
+    for name, seed in (("a", "11"), ("b", "11"), ("c", "12")):
+        path = tmp_path / f"{name}.csv"
+        assert _run("--n", "1500", "--seed", seed, "--out", str(path))[0] == 0
+        files.append(path.read_bytes())
+    assert files[0] == files[1]
+    assert files[0] != files[2]
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    out = str(tmp_path / "p.csv")
+    assert _run("--n", "10", "--out", out)[0] == 2  # no seed
+    assert _run("--n", "-1", "--seed", "1", "--out", out)[0] == 2
+    assert _run("--n", "10", "--seed", "1", "--out", out, "--disorder-rate", "2")[0] == 2
+
+
+def test_the_nbs_script_reports_progress_and_rejects_unwritable_output(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("nbs")
+    ok = subprocess.run([str(script), "simulate", "cohort", "--n", "60000", "--seed", "3",
+                         "--out", str(tmp_path / "big.csv")],
+                        capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "simulated 50,000 / 60,000 babies" in ok.stderr
+    assert "simulated 60,000 / 60,000 babies" in ok.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    bad = subprocess.run([str(script), "simulate", "cohort", "--n", "10", "--seed", "3",
+                          "--out", str(blocker / "p.csv")],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 3
+    assert "p.csv" in bad.stderr
