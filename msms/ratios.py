@@ -11,8 +11,9 @@ source. A ratio whose denominator is zero or whose parts are missing, negative o
 missing value with a recorded reason, never infinity.
 
 Public names: ``Ratio``, ``RatioError``, ``RATIOS_CSV``, ``load_ratios``, ``ratio_catalogue``,
-``parse_ratio``, ``format_ratio_name``, ``get_ratio``, ``ratio_values``, ``compute_ratios``,
-``REASON_COLUMNS``.
+``parse_ratio``, ``format_ratio_name``, ``get_ratio``, ``ratio_values``, ``undefined_reasons``,
+``compute_ratios``, ``REASON_COLUMNS`` and the status codes ``OK``, ``NOT_MEASURED``, ``MISSING``,
+``NOT_FINITE``, ``NEGATIVE``, ``ZERO_DENOMINATOR``, ``OUT_OF_RANGE``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ from msms.errors import DataError
 from msms.tables import PROFILE_ID
 
 __all__ = [
+    "MISSING",
+    "NEGATIVE",
+    "NOT_FINITE",
+    "NOT_MEASURED",
+    "OK",
+    "OUT_OF_RANGE",
     "RATIOS_CSV",
     "REASON_COLUMNS",
     "Ratio",
@@ -43,6 +50,8 @@ __all__ = [
     "parse_ratio",
     "ratio_catalogue",
     "ratio_values",
+    "undefined_reasons",
+    "ZERO_DENOMINATOR",
 ]
 
 RATIOS_CSV = Path(str(resources.files("msms") / "data" / "ratios.csv"))
@@ -333,10 +342,15 @@ def ratio_values(
     return values, status
 
 
-def _first_failing_part(
+def undefined_reasons(
     ratio: Ratio, rows: np.ndarray, columns: Mapping[str, np.ndarray]
 ) -> np.ndarray:
-    """A reason for each undefined row: the first part that is absent, missing or invalid."""
+    """Why a ratio is undefined at ``rows`` (positions), as an object array of strings.
+
+    The reason names the first part that is absent from ``columns`` (``C14:1 not measured``),
+    missing, not finite or negative; otherwise the denominator is zero (``denominator C10 is 0``)
+    or the quotient overflows.
+    """
     reasons = np.full(rows.size, "quotient beyond the floating-point range", dtype=object)
     open_rows = np.ones(rows.size, dtype=bool)
     for code in ratio.analytes:
@@ -409,7 +423,7 @@ def compute_ratios(
                         "row": bad,
                         PROFILE_ID: ids[bad],
                         "ratio": ratio.name,
-                        "reason": _first_failing_part(ratio, bad, columns),
+                        "reason": undefined_reasons(ratio, bad, columns),
                     }
                 )
             )

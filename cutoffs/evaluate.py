@@ -1,0 +1,530 @@
+"""First-tier evaluation: profiles x disorder rules -> the calls table (DESIGN §4.3), vectorised.
+
+For each rule and specimen:
+
+1. every marker gets a tier: 0 normal, 1 borderline, 2 positive, 3 critical, from the highest
+   level it is past in its direction (levels from the rule; a cutoff table, when given, supplies
+   a stratum-specific first level, see :func:`marker_levels`);
+2. the primary markers combine by the rule's logic: the call takes the k-th highest primary tier
+   (``all``: k = number of primaries, ``any``: k = 1, ``k_of_n``: k);
+3. secondary markers support: with none out of range a positive call is lowered to borderline
+   ("secondary markers in range"); a critical secondary raises an out-of-range call to critical; a
+   critical primary call stands alone;
+4. exclusions: a flag column (``tpn``, ``pivalate_exposure``) or another marker past a value caps a
+   positive call at borderline; critical calls are never capped;
+5. a marker that cannot be read (analyte missing, ratio undefined) is resolved both ways: when the
+   call is out of range either way it is reported (with a note), when it is normal either way it
+   is normal, otherwise the call is ``not_evaluable`` -- never a silent normal.
+
+Each step is monotone, so moving a marker further past its cutoff never lowers the tier.
+
+The action follows DESIGN §6.4 for the stage of testing (``initial`` or ``duplicate_mean``);
+``final`` maps the first tier (a second tier may overwrite it in a post-processing step).
+
+Public names: ``evaluate``, ``evaluate_markers``, ``marker_levels``, ``first_tier_final``,
+``CALL_COLUMNS``, ``TIERS``, ``FIRST_TIERS``, ``ACTIONS``, ``STAGES``, ``FINALS``,
+``PostProcess``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cutoffs.errors import CutoffError
+from cutoffs.markers import ABOVE_ALL, MarkerTable, marker_table, marker_table_from_values
+from cutoffs.profiles import numeric_column, specimen_ids
+from cutoffs.rules import DisorderRule, Exclusion, MarkerRule, RuleSet, default_rules
+from cutoffs.scores import BoundReference, Reference, TableReference, catalogue_reference
+from cutoffs.strata import Assignment
+from cutoffs.tables import CutoffTable
+from msms.tables import PROFILE_ID
+
+__all__ = [
+    "ACTIONS",
+    "CALL_COLUMNS",
+    "FINALS",
+    "FIRST_TIERS",
+    "STAGES",
+    "TIERS",
+    "PostProcess",
+    "evaluate",
+    "evaluate_markers",
+    "first_tier_final",
+    "marker_levels",
+]
+
+TIERS: tuple[str, ...] = ("normal", "borderline", "positive", "critical")
+NOT_EVALUABLE = "not_evaluable"
+FIRST_TIERS: tuple[str, ...] = (*TIERS, NOT_EVALUABLE)
+FINALS: tuple[str, ...] = ("negative", "borderline", "positive")
+ACTIONS: tuple[str, ...] = (
+    "none", "repeat_in_duplicate", "request_repeat_specimen", "immediate_referral",
+)
+#: ``initial``: a first test; ``duplicate_mean``: the mean of the in-duplicate repeat (§6.4).
+STAGES: tuple[str, ...] = ("initial", "duplicate_mean")
+CALL_COLUMNS: tuple[str, ...] = (
+    PROFILE_ID, "disorder", "first_tier", "reasons", "score", "second_tier_probability", "final",
+    "time_critical", "action", "cutoff_version", "model_version",
+)
+
+#: A post-processing step: (calls, profiles) -> calls (e.g. a second tier filling its columns).
+PostProcess = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+
+_NE = 4  # internal code of not_evaluable
+_FINAL_OF = np.array(["negative", "borderline", "positive", "positive", "borderline"], dtype=object)
+_TIER_NAMES = np.array(FIRST_TIERS, dtype=object)
+# action per internal tier code (0..4), per stage
+_ACTION_OF = {
+    "initial": {
+        False: ["none", "repeat_in_duplicate", "repeat_in_duplicate", "immediate_referral",
+                "repeat_in_duplicate"],
+        True: ["none", "repeat_in_duplicate", "immediate_referral", "immediate_referral",
+               "repeat_in_duplicate"],
+    },
+    "duplicate_mean": {
+        False: ["none", "request_repeat_specimen", "immediate_referral", "immediate_referral",
+                "repeat_in_duplicate"],
+        True: ["none", "request_repeat_specimen", "immediate_referral", "immediate_referral",
+               "repeat_in_duplicate"],
+    },
+}
+
+
+def first_tier_final(first_tier: pd.Series | np.ndarray) -> np.ndarray:
+    """``final`` before any second tier: normal -> negative, borderline -> borderline,
+    positive/critical -> positive; not_evaluable -> borderline (it must not be released as
+    negative)."""
+    codes = pd.Series(first_tier).map({name: i for i, name in enumerate(FIRST_TIERS)})
+    if codes.isna().any():
+        raise CutoffError("holds a value that is not a first-tier call", field="first_tier")
+    return _FINAL_OF[codes.to_numpy(dtype=int)]
+
+
+@dataclass
+class _Levels:
+    """Thresholds of one marker for every specimen (scalars or arrays; NaN = level absent)."""
+
+    borderline: float | np.ndarray
+    positive: float | np.ndarray
+    critical: float | np.ndarray
+
+    def by_code(self) -> tuple[tuple[int, float | np.ndarray], ...]:
+        return ((1, self.borderline), (2, self.positive), (3, self.critical))
+
+    def first(self) -> float | np.ndarray:
+        first = self.critical
+        for level in (self.positive, self.borderline):
+            first = np.where(np.isnan(level), first, level)
+        return first
+
+
+def _nan(value: float | None) -> float:
+    return np.nan if value is None else float(value)
+
+
+def marker_levels(
+    marker: MarkerRule, table_cutoff: np.ndarray | None
+) -> _Levels:
+    """Borderline / positive / critical thresholds of a rule marker for each specimen.
+
+    Without a table cutoff the rule's literature levels apply. A table cutoff ``c`` (the lab's
+    own percentile for the specimen's stratum; NaN where the table has no entry) becomes the
+    borderline level, and the positive and critical levels are kept unless ``c`` is already past
+    them (then they move to ``c``): a lab cutoff never lowers the positive or critical levels.
+    """
+    levels = marker.levels
+    b, p, c = _nan(levels.borderline), _nan(levels.positive), _nan(levels.critical)
+    if table_cutoff is None:
+        return _Levels(b, p, c)
+    cut = table_cutoff
+    have = ~np.isnan(cut)
+    further = np.fmax if marker.direction == "high" else np.fmin
+
+    def moved(level: float) -> float | np.ndarray:
+        if np.isnan(level):
+            return level
+        return np.where(have, further(level, cut), level)
+
+    return _Levels(np.where(have, cut, b), moved(p), moved(c))
+
+
+def _beyond(values: np.ndarray, level: float | np.ndarray, marker: MarkerRule) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        if marker.direction == "high":
+            return values >= level if marker.inclusive else values > level
+        return values <= level if marker.inclusive else values < level
+
+
+def _marker_tier(values: np.ndarray, levels: _Levels, marker: MarkerRule) -> np.ndarray:
+    tier = np.zeros(values.size, dtype=np.int8)
+    for code, level in levels.by_code():
+        if np.ndim(level) == 0 and np.isnan(level):
+            continue
+        tier[_beyond(values, level, marker)] = code
+    return tier
+
+
+def _combine(primary: np.ndarray, secondary: np.ndarray | None) -> np.ndarray:
+    """The call from the k-th highest primary tier and the highest secondary tier."""
+    if secondary is None:
+        return primary
+    supported = np.where(secondary >= 1, primary, np.minimum(primary, 1))
+    escalated = np.where((primary >= 1) & ((primary == 3) | (secondary == 3)), 3, supported)
+    return escalated.astype(np.int8)
+
+
+def _kth_highest(tiers: np.ndarray, k: int) -> np.ndarray:
+    if tiers.shape[0] == 1:
+        return tiers[0]
+    if k == 1:
+        return tiers.max(axis=0)
+    if k == tiers.shape[0]:
+        return tiers.min(axis=0)
+    return np.sort(tiers, axis=0)[tiers.shape[0] - k]
+
+
+def _fmt(value: float) -> str:
+    if not np.isfinite(value):
+        return str(value)
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}".rstrip("0").rstrip(".")
+    if magnitude == 0:
+        return "0"
+    return f"{value:.3g}"
+
+
+def _op(marker: MarkerRule) -> str:
+    if marker.direction == "high":
+        return ">=" if marker.inclusive else ">"
+    return "<=" if marker.inclusive else "<"
+
+
+@dataclass
+class _Context:
+    markers: MarkerTable
+    ids: np.ndarray
+    flags: dict[str, np.ndarray]
+    cutoffs: CutoffTable | None
+    assignment: Assignment | None
+    reference: BoundReference | None
+    _cut_cache: dict[tuple[str, str], np.ndarray | None]
+
+    def table_cutoff(self, name: str, direction: str) -> np.ndarray | None:
+        if self.cutoffs is None or self.assignment is None:
+            return None
+        key = (name, direction)
+        if key not in self._cut_cache:
+            cut = self.cutoffs.cutoffs(name, direction, self.assignment)
+            self._cut_cache[key] = None if np.isnan(cut).all() else cut
+        return self._cut_cache[key]
+
+
+def _level_at(level: float | np.ndarray, rows: np.ndarray) -> np.ndarray:
+    if np.ndim(level) == 0:
+        return np.full(rows.size, float(level))
+    return np.asarray(level)[rows]
+
+
+def _marker_pieces(
+    ctx: _Context, marker: MarkerRule, levels: _Levels, tier: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """'C8=0.61>0.30' for each output row where the marker is out of range, else ''."""
+    out = np.full(rows.size, "", dtype=object)
+    t = tier[rows]
+    fired = np.flatnonzero(t > 0)
+    if fired.size == 0:
+        return out
+    fired_rows = rows[fired]
+    values = ctx.markers.values[marker.name][fired_rows]
+    status = ctx.markers.status[marker.name][fired_rows]
+    exceeded = np.full(fired.size, np.nan)
+    for code, level in levels.by_code():
+        if np.ndim(level) == 0 and np.isnan(level):
+            continue
+        at = _level_at(level, fired_rows)
+        exceeded = np.where(t[fired] >= code, np.where(np.isnan(at), exceeded, at), exceeded)
+    op = _op(marker)
+    scores = None
+    if ctx.reference is not None:
+        shown = np.where(status == ABOVE_ALL, np.nan, values)
+        scores = ctx.reference.describe(marker.name, shown, fired_rows)
+    texts = []
+    for i in range(fired.size):
+        if status[i] == ABOVE_ALL:
+            den = "+".join(ctx.markers.ratios[marker.name].denominator) \
+                if marker.name in ctx.markers.ratios else "denominator"
+            text = f"{marker.name} above every level ({den}=0)"
+        else:
+            text = f"{marker.name}={_fmt(values[i])}{op}{_fmt(exceeded[i])}"
+            if scores is not None and scores[i]:
+                text += f" ({scores[i]})"
+        texts.append(text)
+    out[fired] = texts
+    return out
+
+
+def _exclusion_mask(ctx: _Context, exclusion: Exclusion) -> np.ndarray | None:
+    if exclusion.kind == "flag":
+        values = ctx.flags.get(exclusion.column)
+        if values is None:
+            return None
+        if isinstance(exclusion.equals, str):
+            return values == exclusion.equals
+        with np.errstate(invalid="ignore"):
+            return values == float(exclusion.equals)  # type: ignore[arg-type]
+    if exclusion.kind == "marker":
+        values = ctx.markers.values[exclusion.marker]
+        usable = ctx.markers.usable(exclusion.marker)
+        with np.errstate(invalid="ignore"):
+            past = values > exclusion.beyond if exclusion.direction == "high" \
+                else values < exclusion.beyond
+        return usable & past
+    return None
+
+
+def _exclusion_text(ctx: _Context, exclusion: Exclusion, rows: np.ndarray) -> list[str]:
+    if exclusion.kind == "flag":
+        values = ctx.flags[exclusion.column][rows]
+        shown = [v if isinstance(v, str) else _fmt(float(v)) for v in values]
+        return [f"capped at borderline: {exclusion.column}={v}" for v in shown]
+    values = ctx.markers.values[exclusion.marker][rows]
+    op = ">" if exclusion.direction == "high" else "<"
+    assert exclusion.beyond is not None
+    return [f"capped at borderline: {exclusion.marker}={_fmt(v)}{op}{_fmt(exclusion.beyond)}"
+            for v in values]
+
+
+def _evaluate_rule(
+    ctx: _Context, rule: DisorderRule, include_normal: bool, stage: str, version_suffix: str
+) -> pd.DataFrame | None:
+    n = ctx.markers.n
+    mk = ctx.markers
+    tiers: dict[str, np.ndarray] = {}
+    usable: dict[str, np.ndarray] = {}
+    levels_of: dict[str, _Levels] = {}
+    for marker in rule.markers:
+        levels = marker_levels(marker, ctx.table_cutoff(marker.name, marker.direction))
+        levels_of[marker.name] = levels
+        tiers[marker.name] = _marker_tier(mk.values[marker.name], levels, marker)
+        usable[marker.name] = mk.usable(marker.name)
+
+    def bound(markers: Sequence[MarkerRule], fill: int) -> np.ndarray:
+        return np.stack([np.where(usable[m.name], tiers[m.name], fill).astype(np.int8)
+                         for m in markers])
+
+    primary, secondary = rule.primary, rule.secondary
+    low_p = _kth_highest(bound(primary, 0), rule.k)
+    high_p = _kth_highest(bound(primary, 3), rule.k)
+    low_s = bound(secondary, 0).max(axis=0) if secondary else None
+    high_s = bound(secondary, 3).max(axis=0) if secondary else None
+    low = _combine(low_p, low_s)
+    high = _combine(high_p, high_s)
+    tier = np.where(low >= 1, low, np.where(high == 0, 0, _NE)).astype(np.int8)
+
+    capped_by: list[tuple[Exclusion, np.ndarray]] = []
+    for exclusion in rule.exclusions:
+        mask = _exclusion_mask(ctx, exclusion)
+        if mask is None or not mask.any():
+            continue
+        applies = mask & (tier >= 1) & (tier <= 2)
+        tier = np.where(mask & (tier == 2), 1, tier).astype(np.int8)
+        capped_by.append((exclusion, applies))
+
+    rows = np.arange(n) if include_normal else np.flatnonzero(tier != 0)
+    if rows.size == 0:
+        return None
+    t = tier[rows]
+
+    # score: the largest multiple of the first level among the primary markers
+    score = np.full(rows.size, np.nan)
+    for marker in primary:
+        values = mk.values[marker.name][rows]
+        first = _level_at(levels_of[marker.name].first(), rows)
+        with np.errstate(all="ignore"):
+            multiple = values / first if marker.direction == "high" else first / values
+        multiple = np.where(np.isfinite(multiple) & usable[marker.name][rows], multiple, np.nan)
+        score = np.fmax(score, multiple)
+
+    pieces = [_marker_pieces(ctx, m, levels_of[m.name], tiers[m.name], rows)
+              for m in rule.markers]
+    notes: list[np.ndarray] = []
+    downgraded = (low_s is not None) & (t == 1) & (low_p[rows] >= 2) & (low_s[rows] == 0) \
+        if low_s is not None else np.zeros(rows.size, dtype=bool)
+    if downgraded.any():
+        note = np.full(rows.size, "", dtype=object)
+        note[downgraded] = "secondary markers in range"
+        notes.append(note)
+    for exclusion, applies in capped_by:
+        hit = np.flatnonzero(applies[rows])
+        if hit.size:
+            note = np.full(rows.size, "", dtype=object)
+            note[hit] = _exclusion_text(ctx, exclusion, rows[hit])
+            notes.append(note)
+    unread = np.full(rows.size, "", dtype=object)
+    for marker in rule.markers:
+        missing = np.flatnonzero(~usable[marker.name][rows])
+        if missing.size:
+            sep = np.where(unread[missing] == "", "", ", ")
+            unread[missing] = unread[missing] + sep + mk.why_missing(marker.name, rows[missing])
+    has_unread = unread != ""
+    if has_unread.any():
+        prefix = np.where(t == _NE, "not evaluable: ", "unread: ")
+        notes.append(np.where(has_unread, prefix + unread, ""))
+    shared = rule.shares_first_tier_with
+    if shared:
+        note = np.full(rows.size, "", dtype=object)
+        note[t >= 1] = "first tier shared with " + ", ".join(shared)
+        notes.append(note)
+    columns = pieces + notes
+    reasons = ["; ".join(p for p in parts if p) for parts in zip(*columns, strict=True)]
+
+    actions = np.array(_ACTION_OF[stage][rule.time_critical], dtype=object)[t]
+    return pd.DataFrame(
+        {
+            PROFILE_ID: ctx.ids[rows],
+            "disorder": rule.code,
+            "first_tier": _TIER_NAMES[t],
+            "reasons": reasons,
+            "score": score,
+            "second_tier_probability": np.nan,
+            "final": _FINAL_OF[t],
+            "time_critical": rule.time_critical,
+            "action": actions,
+            "cutoff_version": rule.version + version_suffix,
+            "model_version": "",
+            "_row": rows,
+        }
+    )
+
+
+def _empty_calls() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in CALL_COLUMNS})
+    frame["score"] = frame["score"].astype(float)
+    frame["second_tier_probability"] = frame["second_tier_probability"].astype(float)
+    frame["time_critical"] = frame["time_critical"].astype(bool)
+    return frame
+
+
+def _run(
+    ctx: _Context, rules: RuleSet, include_normal: bool, stage: str,
+    cutoffs: CutoffTable | None,
+) -> pd.DataFrame:
+    if stage not in STAGES:
+        raise CutoffError(f"stage {stage!r} is not one of {', '.join(STAGES)}", field="stage")
+    suffix = f"+{cutoffs.version}" if cutoffs is not None else ""
+    parts = [p for rule in rules if (p := _evaluate_rule(ctx, rule, include_normal, stage,
+                                                         suffix)) is not None]
+    if not parts:
+        return _empty_calls()
+    calls = pd.concat(parts, ignore_index=True)
+    order = {code: i for i, code in enumerate(rules.codes)}
+    calls["_disorder_order"] = calls["disorder"].map(order)
+    calls = calls.sort_values(["_row", "_disorder_order"], kind="stable", ignore_index=True)
+    return calls[list(CALL_COLUMNS)]
+
+
+def _flags(profiles: pd.DataFrame, rules: RuleSet, file: str | None) -> dict[str, np.ndarray]:
+    flags: dict[str, np.ndarray] = {}
+    for rule in rules:
+        for exclusion in rule.exclusions:
+            column = exclusion.column
+            if exclusion.kind != "flag" or column in flags or column not in profiles.columns:
+                continue
+            if isinstance(exclusion.equals, str):
+                flags[column] = profiles[column].astype("string").fillna("").to_numpy(object)
+            else:
+                flags[column] = numeric_column(profiles, column, file=file)
+    return flags
+
+
+def evaluate(
+    profiles: pd.DataFrame,
+    rules: RuleSet | None = None,
+    cutoffs: CutoffTable | None = None,
+    *,
+    include_normal: bool = False,
+    stage: str = "initial",
+    reference: Reference | None = None,
+    postprocess: Sequence[PostProcess] = (),
+    file: str | None = None,
+) -> pd.DataFrame:
+    """Evaluate every profile against every rule (vectorised) and return the calls table.
+
+    Parameters
+    ----------
+    profiles
+        DESIGN §4.2: ``specimen_id``, covariates, one column per analyte (canonical code, µmol/L);
+        extra columns may hold exclusion flags (``pivalate_exposure``, ``mct_feeding``).
+    rules
+        Disorder rules (default: the packaged rules).
+    cutoffs
+        A laboratory cutoff table; its stratum-specific cutoff becomes each marker's first level.
+        None: the rules' literature levels.
+    include_normal
+        Also return normal calls (every specimen x disorder pair).
+    stage
+        ``initial`` (a first test: out of range -> repeat in duplicate unless critical or
+        time-critical positive) or ``duplicate_mean`` (the mean of the duplicates decides).
+    reference
+        Where covariate-adjusted percentiles and multiples of the median in the reasons come from
+        (default: the cutoff table when given, else the catalogue's population estimates).
+    postprocess
+        Steps applied in order to the calls, each ``(calls, profiles) -> calls``.
+    file
+        The profiles' file name for error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``CALL_COLUMNS``, one row per specimen and disorder that is not normal (all with
+        ``include_normal``), in profile then rule order.
+
+    Raises
+    ------
+    CutoffError
+        For a missing ``specimen_id`` or a value that is not a number (naming line and field).
+    """
+    rules = rules if rules is not None else default_rules()
+    file = file if file is not None else profiles.attrs.get("source_file")
+    ids = specimen_ids(profiles, file=file)
+    markers = marker_table(profiles, rules.markers(), file=file)
+    assignment = cutoffs.assign(profiles, file=file) if cutoffs is not None else None
+    if reference is None:
+        reference = TableReference(cutoffs) if cutoffs is not None else catalogue_reference()
+    ctx = _Context(markers, ids, _flags(profiles, rules, file), cutoffs, assignment,
+                   reference.bind(profiles, file=file), {})
+    calls = _run(ctx, rules, include_normal, stage, cutoffs)
+    for step in postprocess:
+        calls = step(calls, profiles)
+    return calls
+
+
+def evaluate_markers(
+    values: pd.DataFrame,
+    rules: RuleSet | None = None,
+    *,
+    include_normal: bool = False,
+    stage: str = "initial",
+) -> pd.DataFrame:
+    """Evaluate marker values given directly (one column per analyte or canonical ratio).
+
+    Ratios are taken as given, not computed from analytes (``+inf`` stands for a zero
+    denominator); ``specimen_id`` is used when present, else the index. Flag columns named by
+    exclusions are honoured. No cutoff table and no scores: the rules' levels only.
+    """
+    rules = rules if rules is not None else default_rules()
+    if PROFILE_ID in values.columns:
+        ids = specimen_ids(values)
+    else:
+        ids = values.index.astype(str).to_numpy(dtype=object)
+    markers = marker_table_from_values(values, rules.markers())
+    ctx = _Context(markers, ids, _flags(values, rules, None), None, None, None, {})
+    return _run(ctx, rules, include_normal, stage, None)
+

@@ -1,0 +1,155 @@
+"""Marker values for evaluation: analytes and ratios as float arrays with a status per row.
+
+A marker is an analyte code or a canonical ratio name. For comparisons against levels, a ratio
+whose denominator is 0 while its numerator is positive compares as +infinity (it is above every
+finite level; a 0/0 ratio stays undefined); reasons still call it undefined and say why.
+
+Public names: ``MarkerTable``, ``marker_table``, ``marker_table_from_values``, ``ABOVE_ALL``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cutoffs.errors import CutoffError
+from cutoffs.profiles import numeric_column
+from cutoffs.rules import resolve_marker
+from msms import ratios as r
+from msms.catalogue import Catalogue, default_catalogue
+
+__all__ = ["ABOVE_ALL", "MarkerTable", "marker_table", "marker_table_from_values"]
+
+#: Status of a ratio whose denominator is 0 and numerator positive: compares as +infinity.
+ABOVE_ALL = 7
+
+
+@dataclass
+class MarkerTable:
+    """Float values and int8 statuses (``msms.ratios`` codes; 0 = usable) per marker name."""
+
+    n: int
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    status: dict[str, np.ndarray] = field(default_factory=dict)
+    ratios: dict[str, r.Ratio] = field(default_factory=dict)
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def usable(self, name: str) -> np.ndarray:
+        """Rows where the marker can be compared with a level (a value, or above all)."""
+        status = self.status[name]
+        return (status == r.OK) | (status == ABOVE_ALL)
+
+    def why_missing(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """A short reason per row (positions) for a marker that is not usable there."""
+        if name in self.ratios:
+            ratio = self.ratios[name]
+            reasons = r.undefined_reasons(ratio, rows, self.columns)
+            return np.array([f"{name} undefined ({why})" for why in reasons], dtype=object)
+        status = self.status[name][rows]
+        values = self.values[name][rows]
+        out = np.empty(rows.size, dtype=object)
+        out[status == r.NOT_MEASURED] = f"{name} not measured"
+        out[status == r.MISSING] = f"{name} missing"
+        infinite = status == r.NOT_FINITE
+        out[infinite] = [f"{name}={v} not finite" for v in values[infinite]]
+        return out
+
+
+def _analyte_status(values: np.ndarray) -> np.ndarray:
+    status = np.zeros(values.size, dtype=np.int8)
+    missing = np.isnan(values)
+    status[missing] = r.MISSING
+    status[~missing & ~np.isfinite(values)] = r.NOT_FINITE
+    return status
+
+
+def _add_ratio(table: MarkerTable, name: str, catalogue: Catalogue) -> None:
+    ratio = r.parse_ratio(name, catalogue)
+    frame = pd.DataFrame(index=pd.RangeIndex(table.n))
+    values, status = r.ratio_values(frame, ratio, table.columns)
+    zero = status == r.ZERO_DENOMINATOR
+    if zero.any():
+        with np.errstate(all="ignore"):
+            numerator = sum(table.columns[c] for c in ratio.numerator)
+        above = zero & (np.asarray(numerator) > 0)
+        status = status.copy()
+        status[above] = ABOVE_ALL
+        values = values.copy()
+        values[above] = np.inf
+    table.values[name] = values
+    table.status[name] = status
+    table.ratios[name] = ratio
+
+
+def _build(
+    table: MarkerTable, names: Iterable[str], catalogue: Catalogue
+) -> MarkerTable:
+    for name in names:
+        if name in table.values:
+            continue
+        canonical, is_ratio = resolve_marker(name, catalogue)
+        if canonical != name:
+            raise CutoffError(f"marker {name!r} is not canonical (use {canonical!r})", field=name)
+        if is_ratio:
+            _add_ratio(table, name, catalogue)
+    return table
+
+
+def marker_table(
+    profiles: pd.DataFrame,
+    names: Iterable[str],
+    *,
+    file: str | None = None,
+    catalogue: Catalogue | None = None,
+) -> MarkerTable:
+    """Compute the named markers (canonical names) for every profile, vectorised.
+
+    Analyte columns absent from the profiles give status ``NOT_MEASURED`` for every row; a
+    value that is not a number raises CutoffError naming the line and field.
+    """
+    catalogue = catalogue or default_catalogue()
+    names = list(dict.fromkeys(names))
+    table = MarkerTable(len(profiles))
+    analytes: list[str] = []
+    for name in names:
+        canonical, is_ratio = resolve_marker(name, catalogue)
+        parts = r.parse_ratio(canonical, catalogue).analytes if is_ratio else (canonical,)
+        analytes.extend(parts)
+    for code in dict.fromkeys(analytes):
+        if code in profiles.columns:
+            values = numeric_column(profiles, code, file=file)
+            table.columns[code] = values
+            table.values[code] = values
+            table.status[code] = _analyte_status(values)
+        else:
+            table.values[code] = np.full(table.n, np.nan)
+            table.status[code] = np.full(table.n, r.NOT_MEASURED, dtype=np.int8)
+    return _build(table, names, catalogue)
+
+
+def marker_table_from_values(
+    values: pd.DataFrame | Mapping[str, np.ndarray], names: Iterable[str]
+) -> MarkerTable:
+    """A marker table from values given directly per marker (analytes and ratios alike).
+
+    Used to evaluate marker values that were computed elsewhere (and by the boundary tests, which
+    set each marker independently). ``+inf`` in a ratio column means "denominator 0"; a column
+    that is absent is ``NOT_MEASURED``.
+    """
+    frame = values if isinstance(values, pd.DataFrame) else pd.DataFrame(dict(values))
+    table = MarkerTable(len(frame))
+    for name in dict.fromkeys(names):
+        if name in frame.columns:
+            array = numeric_column(frame, name)
+            status = _analyte_status(array)
+            if "/" in name:
+                status[np.isposinf(array)] = ABOVE_ALL
+            table.values[name] = array
+            table.status[name] = status
+        else:
+            table.values[name] = np.full(table.n, np.nan)
+            table.status[name] = np.full(table.n, r.NOT_MEASURED, dtype=np.int8)
+    return table

@@ -1,0 +1,137 @@
+"""Profiles tables (DESIGN §4.2) as the evaluation reads them: reading, numeric columns, covariates.
+
+Every problem is a :class:`~cutoffs.errors.CutoffError` naming the file (when known), the line
+(header = line 1, so the first specimen is line 2) and the field.
+
+Public names: ``read_profiles``, ``numeric_column``, ``covariate_frame``, ``specimen_ids``.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cutoffs.errors import CutoffError
+from msms.tables import COVARIATE_COLUMNS, PROFILE_ID, SEXES
+
+__all__ = ["covariate_frame", "numeric_column", "read_profiles", "specimen_ids"]
+
+_FLAGS = ("tpn", "transfused")
+
+
+def read_profiles(path: Path | str) -> pd.DataFrame:
+    """Read a profiles CSV; every column is kept, ``specimen_id`` as text.
+
+    Raises
+    ------
+    CutoffError
+        If the file cannot be read, is not UTF-8, has no ``specimen_id`` column, repeats a column
+        name, or a row has the wrong number of fields.
+    """
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except OSError as exc:
+        raise CutoffError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise CutoffError(f"not UTF-8 ({exc.reason})", file=str(path)) from None
+    if not header:
+        raise CutoffError("empty file", file=str(path), line=1)
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise CutoffError(f"column {name!r} appears twice", file=str(path), line=1, field=name)
+        seen.add(name)
+    if PROFILE_ID not in header:
+        raise CutoffError("header lacks the specimen_id column", file=str(path), line=1,
+                          field=PROFILE_ID)
+    try:
+        frame = pd.read_csv(path, dtype={PROFILE_ID: str}, keep_default_na=True,
+                            encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CutoffError(f"not UTF-8 ({exc.reason})", file=str(path)) from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise CutoffError(f"not a well-formed CSV table: {exc}", file=str(path)) from None
+    blank = frame[PROFILE_ID].isna().to_numpy()
+    if blank.any():
+        line = int(np.flatnonzero(blank)[0]) + 2
+        raise CutoffError("is empty", file=str(path), line=line, field=PROFILE_ID)
+    frame.attrs["source_file"] = str(path)
+    return frame
+
+
+def _file(profiles: pd.DataFrame, file: str | None) -> str | None:
+    return file if file is not None else profiles.attrs.get("source_file")
+
+
+def numeric_column(profiles: pd.DataFrame, column: str, *, file: str | None = None) -> np.ndarray:
+    """One column as float64 (NaN for blanks); a value that is not a number is a CutoffError."""
+    series = profiles[column]
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    converted = pd.to_numeric(series, errors="coerce")
+    text = series.astype("string").str.strip()
+    present = (text.fillna("") != "").to_numpy(dtype=bool)
+    bad = converted.isna().to_numpy() & present
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise CutoffError(
+            f"{series.iloc[row]!r} is not a number",
+            file=_file(profiles, file), line=row + 2, field=column,
+        )
+    return converted.to_numpy(dtype=float, na_value=np.nan)
+
+
+def covariate_frame(profiles: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
+    """The covariates present (DESIGN §4.2), validated: numbers, tpn/transfused 0|1, sex M|F|U.
+
+    Missing columns are simply absent; blanks are NaN (``sex``: empty string).
+    """
+    out: dict[str, object] = {}
+    for column in COVARIATE_COLUMNS:
+        if column not in profiles.columns:
+            continue
+        if column == "sex":
+            sex = profiles[column].astype("string").fillna("").str.strip().str.upper()
+            bad = ~sex.isin(["", *SEXES])
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise CutoffError(
+                    f"{profiles[column].iloc[row]!r} is not one of {', '.join(SEXES)}",
+                    file=_file(profiles, file), line=row + 2, field=column,
+                )
+            out[column] = sex.to_numpy(dtype=object)
+            continue
+        values = numeric_column(profiles, column, file=file)
+        if column in _FLAGS:
+            bad = ~np.isnan(values) & (values != 0) & (values != 1)
+        else:
+            bad = ~np.isnan(values) & (~np.isfinite(values) | (values < 0))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            expected = "0 or 1" if column in _FLAGS else "a finite non-negative number"
+            raise CutoffError(
+                f"{values[row]!r} must be {expected}",
+                file=_file(profiles, file), line=row + 2, field=column,
+            )
+        out[column] = values
+    return pd.DataFrame(out, index=profiles.index)
+
+
+def specimen_ids(profiles: pd.DataFrame, *, file: str | None = None) -> np.ndarray:
+    """The specimen identifiers as an object array of strings (the column is required)."""
+    if PROFILE_ID not in profiles.columns:
+        raise CutoffError("the profiles lack the specimen_id column", file=_file(profiles, file),
+                          field=PROFILE_ID)
+    ids = profiles[PROFILE_ID]
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise CutoffError("is empty", file=_file(profiles, file), line=row + 2, field=PROFILE_ID)
+    return ids.astype(str).to_numpy(dtype=object)

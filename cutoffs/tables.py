@@ -1,0 +1,339 @@
+"""Cutoff tables: a laboratory's percentile cutoffs per marker and stratum, as versioned TOML.
+
+A table holds, for each marker (analyte or ratio) and stratum with enough screen-negative babies,
+the upper and lower percentile cutoffs with bootstrap confidence intervals, the median and a grid
+of quantiles (for covariate-adjusted percentiles and multiples of the median). It records what it
+was derived from (file, SHA-256, number of rows) and the strata definitions. ``nbs cutoffs derive``
+writes one (:func:`cutoffs.derive.derive_cutoffs`); evaluation uses it on top of the rules'
+literature levels (docs/evaluation.md: the table's cutoff becomes the marker's first level).
+
+Public names: ``CutoffEntry``, ``CutoffTable``, ``read_cutoff_table``, ``write_cutoff_table``,
+``QUANTILE_PROBS``, ``FORMAT``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cutoffs.errors import CutoffError
+from cutoffs.rules import resolve_marker
+from cutoffs.strata import OVERALL, Assignment, Strata, strata_from_mapping
+from msms.ratios import RatioError
+
+__all__ = [
+    "FORMAT",
+    "QUANTILE_PROBS",
+    "CutoffEntry",
+    "CutoffTable",
+    "read_cutoff_table",
+    "write_cutoff_table",
+]
+
+#: Identifies the file format (first key of every table file).
+FORMAT = "nbs-cutoff-table/1"
+#: Probabilities of the stored quantile grid (fractions, not percent).
+QUANTILE_PROBS: tuple[float, ...] = (
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999,
+)
+_ENTRY_KEYS = {"marker", "stratum", "n", "median", "upper", "upper_ci", "lower", "lower_ci",
+               "quantiles"}
+
+
+@dataclass(frozen=True, slots=True)
+class CutoffEntry:
+    """Percentile cutoffs of one marker in one stratum (values in the marker's unit)."""
+
+    marker: str
+    stratum: str
+    n: int
+    median: float
+    upper: float
+    upper_ci: tuple[float, float]
+    lower: float
+    lower_ci: tuple[float, float]
+    quantiles: tuple[float, ...]
+
+
+@dataclass
+class CutoffTable:
+    """A derived cutoff table; build with :func:`cutoffs.derive.derive_cutoffs` or read one."""
+
+    version: str
+    strata: Strata
+    entries: tuple[CutoffEntry, ...]
+    upper_percentile: float = 99.5
+    lower_percentile: float = 0.5
+    min_stratum_n: int = 1000
+    n_bootstrap: int = 200
+    confidence: float = 0.95
+    derived_from: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+    file: str | None = None
+    _index: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
+    _lookups: dict[tuple[str, tuple[int, ...]], np.ndarray] = field(default_factory=dict,
+                                                                   repr=False)
+
+    def __post_init__(self) -> None:
+        self._index = {(e.marker, e.stratum): i for i, e in enumerate(self.entries)}
+        self._arrays = {
+            "upper": np.array([e.upper for e in self.entries] + [np.nan]),
+            "lower": np.array([e.lower for e in self.entries] + [np.nan]),
+            "median": np.array([e.median for e in self.entries] + [np.nan]),
+        }
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e.marker for e in self.entries))
+
+    def entry(self, marker: str, stratum: str = OVERALL) -> CutoffEntry:
+        """The entry of a marker in a stratum (KeyError if the table has none)."""
+        return self.entries[self._index[(marker, stratum)]]
+
+    def assign(self, profiles: pd.DataFrame, *, file: str | None = None) -> Assignment:
+        """The strata of each specimen, for :meth:`entry_index`."""
+        return self.strata.assign(profiles, file=file)
+
+    def _lookup(self, marker: str, subset: tuple[int, ...]) -> np.ndarray:
+        key = (marker, subset)
+        cached = self._lookups.get(key)
+        if cached is not None:
+            return cached
+        sizes = [len(self.strata.dimensions[d].bins) for d in subset]
+        table = np.full(int(np.prod(sizes)) if sizes else 1, -1, dtype=np.int32)
+        for code in range(table.size):
+            bins, rest = [], code
+            for size in reversed(sizes):
+                bins.append(rest % size)
+                rest //= size
+            stratum = self.strata.key(subset, tuple(reversed(bins)))
+            table[code] = self._index.get((marker, stratum), -1)
+        self._lookups[key] = table
+        return table
+
+    def entry_index(self, marker: str, assignment: Assignment) -> np.ndarray:
+        """Index (into ``entries``) of the entry each specimen uses for ``marker``; -1 for none.
+
+        The most specific stratum with an entry wins; ``all`` is the fall-back.
+        """
+        index = np.full(assignment.n, -1, dtype=np.int32)
+        open_rows = np.arange(assignment.n)
+        for subset in self.strata.subsets():
+            if open_rows.size == 0:
+                break
+            lookup = self._lookup(marker, subset)
+            if (lookup < 0).all():
+                continue
+            codes = assignment.combined(subset)[open_rows]
+            found = np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1)
+            hit = found >= 0
+            index[open_rows[hit]] = found[hit]
+            open_rows = open_rows[~hit]
+        return index
+
+    def cutoffs(self, marker: str, direction: str, assignment: Assignment) -> np.ndarray:
+        """The upper (direction ``high``) or lower cutoff per specimen; NaN where none applies."""
+        index = self.entry_index(marker, assignment)
+        return self._arrays["upper" if direction == "high" else "lower"][index]
+
+    def medians(self, marker: str, assignment: Assignment) -> np.ndarray:
+        return self._arrays["median"][self.entry_index(marker, assignment)]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot write {value!r}")
+        return repr(float(f"{value:.6g}"))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_fmt(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__}")
+
+
+def write_cutoff_table(table: CutoffTable, path: Path | str) -> Path:
+    """Write a table as TOML (readable by :func:`read_cutoff_table`)."""
+    path = Path(path)
+    lines = [
+        "# Cutoff table: percentile cutoffs per marker and stratum (docs/evaluation.md).",
+        f"format = {_fmt(FORMAT)}",
+        f"version = {_fmt(table.version)}",
+        f"created = {_fmt(table.created)}",
+        f"upper_percentile = {_fmt(float(table.upper_percentile))}",
+        f"lower_percentile = {_fmt(float(table.lower_percentile))}",
+        f"min_stratum_n = {_fmt(int(table.min_stratum_n))}",
+        f"n_bootstrap = {_fmt(int(table.n_bootstrap))}",
+        f"confidence = {_fmt(float(table.confidence))}",
+        f"quantile_probs = {_fmt(list(QUANTILE_PROBS))}",
+        "",
+        "[derived_from]",
+    ]
+    lines += [f"{k} = {_fmt(v)}" for k, v in table.derived_from.items()]
+    strata = table.strata.to_mapping()
+    lines += ["", "[strata]", f"version = {_fmt(strata['version'])}",
+              f"max_depth = {_fmt(strata['max_depth'])}"]
+    for dimension in strata["dimension"]:
+        lines += ["", "[[strata.dimension]]", f"name = {_fmt(dimension['name'])}",
+                  f"column = {_fmt(dimension['column'])}", "bins = ["]
+        lines += [f"    {_fmt(b)}," for b in dimension["bins"]]
+        lines.append("]")
+    for e in table.entries:
+        lines += [
+            "",
+            "[[cutoff]]",
+            f"marker = {_fmt(e.marker)}",
+            f"stratum = {_fmt(e.stratum)}",
+            f"n = {_fmt(int(e.n))}",
+            f"median = {_fmt(float(e.median))}",
+            f"upper = {_fmt(float(e.upper))}",
+            f"upper_ci = {_fmt([float(v) for v in e.upper_ci])}",
+            f"lower = {_fmt(float(e.lower))}",
+            f"lower_ci = {_fmt([float(v) for v in e.lower_ci])}",
+            f"quantiles = {_fmt([float(v) for v in e.quantiles])}",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _need(mapping: dict[str, Any], key: str, kind: type | tuple[type, ...], file: str,
+          where: str) -> Any:
+    value = mapping.get(key)
+    if value is None:
+        raise CutoffError("is missing", file=file, field=f"{where}{key}")
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        raise CutoffError("has the wrong type", file=file, field=f"{where}{key}")
+    return value
+
+
+def _finite(values: Iterable[Any], file: str, key: str) -> list[float]:
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise CutoffError("must hold finite numbers", file=file, field=key)
+        out.append(float(v))
+    return out
+
+
+def read_cutoff_table(path: Path | str) -> CutoffTable:
+    """Read and validate a cutoff table TOML file.
+
+    Raises
+    ------
+    CutoffError
+        Naming the file and key of the first problem: an unknown marker or stratum, a
+        non-monotone quantile grid, a confidence interval that does not hold its cutoff, a stratum
+        smaller than the table's minimum, a duplicate entry.
+    """
+    path = Path(path)
+    file = str(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CutoffError(f"cannot read: {exc.strerror}", file=file) from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CutoffError(f"not valid UTF-8 TOML: {exc}", file=file) from None
+    if document.get("format") != FORMAT:
+        raise CutoffError(f"is not {FORMAT!r}", file=file, field="format")
+    allowed = {"format", "version", "created", "upper_percentile", "lower_percentile",
+               "min_stratum_n", "n_bootstrap", "confidence", "quantile_probs", "derived_from",
+               "strata", "cutoff"}
+    unknown = sorted(set(document) - allowed)
+    if unknown:
+        raise CutoffError(f"unknown key(s) {', '.join(unknown)}", file=file, field=unknown[0])
+    version = _need(document, "version", str, file, "")
+    upper_pct = float(_need(document, "upper_percentile", int | float, file, ""))
+    lower_pct = float(_need(document, "lower_percentile", int | float, file, ""))
+    if not 0 < lower_pct < 50 < upper_pct < 100:
+        raise CutoffError("needs 0 < lower < 50 < upper < 100", file=file,
+                          field="upper_percentile")
+    min_n = _need(document, "min_stratum_n", int, file, "")
+    probs = tuple(_finite(_need(document, "quantile_probs", list, file, ""), file,
+                          "quantile_probs"))
+    if probs != QUANTILE_PROBS:
+        raise CutoffError("differs from this version's quantile grid", file=file,
+                          field="quantile_probs")
+    strata = strata_from_mapping(_need(document, "strata", dict, file, ""), file=file)
+    known_strata = set(strata.keys())
+    entries = []
+    seen: set[tuple[str, str]] = set()
+    raw_entries = document.get("cutoff", [])
+    if not isinstance(raw_entries, list):
+        raise CutoffError("must be an array of tables", file=file, field="cutoff")
+    for i, raw in enumerate(raw_entries):
+        where = f"cutoff[{i}]."
+        if not isinstance(raw, dict):
+            raise CutoffError("must be a table", file=file, field=f"cutoff[{i}]")
+        extra = sorted(set(raw) - _ENTRY_KEYS)
+        if extra:
+            raise CutoffError(f"unknown key(s) {', '.join(extra)}", file=file,
+                              field=where + extra[0])
+        name = _need(raw, "marker", str, file, where)
+        try:
+            marker, _ = resolve_marker(name)
+        except RatioError:
+            raise CutoffError(f"{name!r} is neither a known analyte nor a ratio", file=file,
+                              field=where + "marker") from None
+        if marker != name:
+            raise CutoffError(f"write the canonical name {marker!r}", file=file,
+                              field=where + "marker")
+        stratum = _need(raw, "stratum", str, file, where)
+        if stratum not in known_strata:
+            raise CutoffError(f"unknown stratum {stratum!r}", file=file, field=where + "stratum")
+        if (marker, stratum) in seen:
+            raise CutoffError(f"a second entry for {marker} in {stratum}", file=file,
+                              field=where + "marker")
+        seen.add((marker, stratum))
+        n = _need(raw, "n", int, file, where)
+        if n < min_n:
+            raise CutoffError(f"n {n} is below min_stratum_n {min_n}", file=file,
+                              field=where + "n")
+        median, upper, lower = _finite(
+            [_need(raw, k, int | float, file, where) for k in ("median", "upper", "lower")],
+            file, where + "median",
+        )
+        upper_ci = _finite(_need(raw, "upper_ci", list, file, where), file, where + "upper_ci")
+        lower_ci = _finite(_need(raw, "lower_ci", list, file, where), file, where + "lower_ci")
+        quantiles = _finite(_need(raw, "quantiles", list, file, where), file, where + "quantiles")
+        if len(quantiles) != len(QUANTILE_PROBS) or any(
+            b < a for a, b in zip(quantiles, quantiles[1:], strict=False)
+        ):
+            raise CutoffError(f"needs {len(QUANTILE_PROBS)} non-decreasing values", file=file,
+                              field=where + "quantiles")
+        for key, ci, value in (("upper_ci", upper_ci, upper), ("lower_ci", lower_ci, lower)):
+            if len(ci) != 2 or not ci[0] <= value <= ci[1]:
+                raise CutoffError("must be [low, high] around the cutoff", file=file,
+                                  field=where + key)
+        if not lower <= median <= upper:
+            raise CutoffError("needs lower <= median <= upper", file=file, field=where + "median")
+        entries.append(CutoffEntry(marker, stratum, n, median, upper, (upper_ci[0], upper_ci[1]),
+                                   lower, (lower_ci[0], lower_ci[1]), tuple(quantiles)))
+    if not entries:
+        raise CutoffError("holds no cutoffs", file=file, field="cutoff")
+    derived_from = document.get("derived_from", {})
+    if not isinstance(derived_from, dict):
+        raise CutoffError("must be a table", file=file, field="derived_from")
+    n_boot = document.get("n_bootstrap", 0)
+    confidence = document.get("confidence", 0.95)
+    created = document.get("created", "")
+    return CutoffTable(
+        version=version, strata=strata, entries=tuple(entries), upper_percentile=upper_pct,
+        lower_percentile=lower_pct, min_stratum_n=min_n,
+        n_bootstrap=int(n_boot) if isinstance(n_boot, int) else 0,
+        confidence=float(confidence) if isinstance(confidence, int | float) else 0.95,
+        derived_from=dict(derived_from), created=str(created), file=file,
+    )
