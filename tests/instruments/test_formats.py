@@ -1,0 +1,210 @@
+"""Registry, detection, writers' round trips, delimited profiles, plate maps, validation, and
+arbitrary bytes (hypothesis): a typed error, never a crash or a partial result."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import instruments
+from instruments import quandata
+from instruments.errors import InstrumentError, PlateMapError, ProfileError, ValidationError
+from instruments.wells import format_well, parse_well
+from tests.instruments.builders import plate_run
+from tests.instruments.conftest import FIXTURES
+
+HEADER = "Plate,Well,Sample ID,Sample Type,Phe,Tyr,C8\n"
+CONTROLS = ("P1,A1,B1,blank,1.0,2.0,0.1\nP1,A2,QL1,qc_low,50,60,0.2\n"
+            "P1,A3,QH1,qc_high,500,300,2.0\n")
+
+
+@pytest.fixture(scope="module")
+def run():
+    return plate_run(seed=3, n_wells=24)
+
+
+def test_formats_registered():
+    assert instruments.formats() == ["mzml", "quandata", "masslynx", "delimited"]
+
+
+@pytest.mark.parametrize("fmt,suffix,options", [
+    ("masslynx", ".txt", {}), ("masslynx", ".txt", {"report": "sample"}),
+    ("masslynx", ".txt", {"encoding": "cp1252"}), ("quandata", ".xml", {}),
+    ("mzml", ".zip", {}), ("delimited", ".csv", {}),
+    ("delimited", ".csv", {"profile": "generic_long"}),
+])
+def test_writer_output_reads_back_identically(run, tmp_path, fmt, suffix, options):
+    path = tmp_path / f"plate{suffix}"
+    instruments.write(run, path, format=fmt, **options)
+    assert instruments.detect(path) == fmt
+    back = instruments.read(path, profile=options.get("profile"))
+    assert back.format == fmt
+    # values are written with full precision: equal within 1e-12 relative
+    assert back.same_measurements(run, rtol=1e-12)
+
+
+def test_mzml_plate_as_a_directory(run, tmp_path):
+    instruments.write(run, tmp_path / "plate", format="mzml")
+    assert (tmp_path / "plate" / "samples.csv").exists()
+    back = instruments.read(tmp_path / "plate")
+    assert back.same_measurements(run, rtol=1e-12)
+    assert len({r for r in back.measurements["source_file"]}) == 24
+
+
+def test_quandata_fixture():
+    raw = quandata.parse(FIXTURES / "masslynx" / "quandata.xml")
+    assert raw.compounds == ["CAT", "EC", "PLZ", "CAT_MS", "EC_MS", "PLZ_MS"]
+    assert raw.positions == ["1:A,2"] and raw.sample_names == ["130522_Std290920_96_Inj01"]
+    areas = {r.compound: r.value for r in raw.records if r.kind == "area"}
+    assert areas["CAT"] == 1728.543 and areas["PLZ_MS"] == 979674.938
+    heights = {r.compound: r.value for r in raw.records if r.kind == "height"}
+    assert heights["EC"] == 23360.0
+    assert [r.source_row for r in raw.records if r.kind == "area"] == [1, 2, 3, 4, 5, 6]
+    assert any("not calculated" in i.message for i in raw.issues)  # analconc all 0
+    with pytest.raises(ValidationError, match="unmapped analyte 'CAT'"):
+        instruments.read(FIXTURES / "masslynx" / "quandata.xml")
+
+
+def test_rusp_rf_layout():
+    text = ("id,GLY,ALA,PRO,VAL,XLE,PHE,TYR,C0,C02,C03,C05DC,C14OH,FC\n"
+            "S1,713,522,234,135.4,150.6,80.3,92,49,78.1,2.6,0.5,0.05,50\n"
+            "S2,973,1095,928,895.2,2069.3,411.2,58.1,23.7,21,1.5,0.61,0.01,23.7\n")
+    with pytest.raises(ValidationError, match="C0 concentration for well A01 given twice"):
+        instruments.read(text.encode(), profile="rusp_rf", name="rusp.csv")
+    text = text.replace(",FC\n", "\n").replace(",50\n", "\n").replace(",23.7\n", "\n")
+    run = instruments.read(text.encode(), profile="rusp_rf", name="rusp.csv")
+    m = run.measurements
+    s2 = m[m["sample_id"] == "S2"]
+    assert set(s2["well"]) == {"A02"}  # placed by row order
+    assert s2.set_index("analyte").loc["C5DC+C6OH", "value"] == 0.61
+    assert s2.set_index("analyte").loc["Xle", "value"] == 2069.3
+    assert set(m["unit"]) == {"umol/L"} and set(m["kind"]) == {"concentration"}
+
+
+def test_decimal_comma_semicolons_censored_and_numbered_wells(tmp_path):
+    profile = tmp_path / "lab.toml"
+    profile.write_text("""
+[profile]
+name = "lab"
+format = "delimited"
+[file]
+decimal = ","
+[columns]
+well = "Pos"
+sample_id = "Barcode"
+sample_type = "Typ"
+[values]
+censored = "half-limit"
+[wells]
+format = "column-major"
+[sample_types]
+"Probe" = "patient"
+"Leer" = "blank"
+"KL" = "qc_low"
+"KH" = "qc_high"
+""", encoding="utf-8")
+    data = ("Pos;Barcode;Typ;Phe;Tyr\n1;B1;Leer;<0,2;0,1\n2;K1;KL;50,5;60\n"
+            "3;K2;KH;500;300,25\n9;N1;Probe;88,75;NA\n").encode("cp1252")
+    run = instruments.read(data, profile=profile, name="lab.csv")
+    m = run.measurements.set_index(["sample_id", "analyte"])["value"]
+    assert m[("B1", "Phe")] == 0.1 and m[("K2", "Tyr")] == 300.25
+    assert math.isnan(m[("N1", "Tyr")])
+    wells = dict(zip(run.measurements["sample_id"], run.measurements["well"], strict=True))
+    assert wells["K1"] == "B01" and wells["N1"] == "A02"  # numbered down the columns
+    assert sum("censored" in i.message for i in run.issues) == 1
+
+
+@pytest.mark.parametrize("body,message,line,field", [
+    (HEADER + CONTROLS + "P1,A4,N1,patient,abc,1,1\n", "'abc' is not a number", 5, "Phe"),
+    (HEADER + CONTROLS + "P1,A3,N1,patient,1,1,1\n", "well A03 holds two samples", 5, "well"),
+    (HEADER + CONTROLS + "P1,I1,N1,patient,1,1,1\n", "outside a 96-well plate", 5, "well"),
+    (HEADER.replace("C8", "XYZ") + CONTROLS, "unmapped analyte 'XYZ'", 2, "XYZ"),
+    (HEADER + CONTROLS.replace("blank", "patient"), "no blank", None, "sample_type"),
+    (HEADER + CONTROLS + "P1,A4,N1,patient,1,1\n", "has 6 fields", 5, None),
+])
+def test_validation_errors_name_line_and_field(body, message, line, field):
+    with pytest.raises(ValidationError) as info:
+        instruments.read(body.encode(), name="plate.csv")
+    error = next(i for i in info.value.issues if i.severity == "error")
+    assert message in error.message
+    assert (error.file, error.line, error.field) == ("plate.csv", line, field)
+
+
+def test_plate_map_fills_barcodes_and_types(tmp_path):
+    body = "Well,Sample ID,Phe\nA1,,1\nA2,,50\nA3,,500\nA4,,80\n"
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text("well,barcode,sample_type,plate_id\nA01,B-1,blank,P9\n"
+                         "A02,QL-1,qc_low,P9\nA03,QH-1,qc_high,P9\nA04,NB123,patient,P9\n",
+                         encoding="utf-8")
+    with pytest.raises(ValidationError, match="row without a sample id"):
+        instruments.read(body.encode(), name="x.csv", plate_map=plate_map)
+    body = "Well,Sample ID,Phe\nA1,x1,1\nA2,x2,50\nA3,x3,500\nA4,x4,80\n"
+    with pytest.raises(ValidationError, match="plate map says 'B-1'"):
+        instruments.read(body.encode(), name="x.csv", plate_map=plate_map)
+    plate_map.write_text("well,sample_type\nA1,blank\nA2,qc_low\nA3,qc_high\nA4,patient\n",
+                         encoding="utf-8")
+    run = instruments.read(body.encode(), name="x.csv", plate_map=plate_map)
+    assert dict(zip(run.measurements["sample_id"], run.measurements["sample_type"],
+                    strict=True))["x4"] == "patient"
+    plate_map.write_text("well,sample_type\nA1,blank\nA1,qc_low\n", encoding="utf-8")
+    with pytest.raises(PlateMapError, match="already given on line 2"):
+        instruments.read(body.encode(), name="x.csv", plate_map=plate_map)
+
+
+def test_profile_errors_name_the_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[values]\ncensored = 'guess'\n", encoding="utf-8")
+    with pytest.raises(ProfileError) as info:
+        instruments.load_profile(bad)
+    assert info.value.field == "values.censored"
+    bad.write_text("[colums]\nwell = 'W'\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match="unknown table"):
+        instruments.load_profile(bad)
+
+
+@pytest.mark.parametrize("text,fmt,expected", [
+    ("A1", "auto", (None, "A01")), ("h12", "A01", (None, "H12")), ("1:A,3", "auto", ("1", "A03")),
+    ("2:F,8", "vial", ("2", "F08")), ("13", "row-major", (None, "B01")),
+    ("13", "column-major", (None, "E02")),
+])
+def test_well_spellings(text, fmt, expected):
+    assert parse_well(text, fmt=fmt) == expected
+
+
+def test_384_well_plates():
+    assert parse_well("P24", plate_size=384) == (None, "P24")
+    assert parse_well("384", fmt="row-major", plate_size=384) == (None, "P24")
+    with pytest.raises(ValueError):
+        parse_well("P24")
+    for well in ("A01", "H12", "C07"):
+        for fmt in ("A1", "A01", "vial", "row-major", "column-major"):
+            assert parse_well(format_well(well, fmt), fmt=fmt)[1] == well
+
+
+def test_unknown_format_is_a_clear_error():
+    with pytest.raises(instruments.UnknownFormatError, match="no reader recognises"):
+        instruments.read(b"\x00\x01\x02binary", name="x.bin")
+    with pytest.raises(instruments.UnknownFormatError, match="registered formats"):
+        instruments.read(b"a,b\n1,2\n", format="nope", name="x.csv")
+
+
+_PREFIXES = [b"", b"Quantify Compound Summary Report \r\n\r\nCompound 1:  Phe\r\n\r\n\tName\t",
+             b"Quantify Sample Summary Report\r\nSample Name: x   Sample ID: y\r\n",
+             b"<?xml version='1.0'?><QUANDATASET><SAMPLE name='a' vial='1:A,1'>",
+             b"<?xml version='1.0'?><mzML xmlns='http://psi.hupo.org/ms/mzml'><run id='P_A01'>",
+             b"PK\x03\x04", b"Well,Sample ID,Phe\n"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(prefix=st.sampled_from(_PREFIXES), body=st.binary(max_size=400))
+def test_arbitrary_bytes_give_a_typed_error(prefix, body):
+    try:
+        result = instruments.read(io.BytesIO(prefix + body), name="fuzz.dat")
+    except InstrumentError:
+        return
+    # anything accepted must be a complete, valid run
+    assert list(result.measurements.columns)[0] == "run_id" and len(result.measurements)
