@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import col, select
 
 from lims.api.deps import SessionDep, actor, require
@@ -42,8 +43,9 @@ async def upload_run(file: UploadFile, request: Request, response: Response,
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ConflictError(f"file larger than {MAX_UPLOAD_BYTES} bytes")
-    outcome = ingest_bytes(request.app.state.engine, actor(user), data,
-                           file.filename or "upload", request.app.state.processor)
+    outcome = await run_in_threadpool(
+        ingest_bytes, request.app.state.engine, actor(user), data, file.filename or "upload",
+        request.app.state.processor)
     if not outcome.created:
         response.status_code = 200
     return outcome.run

@@ -1,0 +1,105 @@
+"""The role matrix: every operation of the API, as every role, with valid requests: a role
+not allowed an operation never gets a 2xx. New operations must be added to ``ALLOWED``."""
+
+from __future__ import annotations
+
+from lims.models import ROLES
+from tests.lims.conftest import PASSWORD
+from tests.lims.helpers import card, specimen_body
+from tests.lims.plates import plate_csv
+from tests.lims.test_ingest import API, upload
+
+EVERYONE = set(ROLES)
+LAB = {"technician", "admin"}
+REVIEW = {"reviewer", "admin"}
+STAFF = {"technician", "reviewer", "follow_up", "admin"}
+
+#: (method, path) -> roles that may get a 2xx.
+ALLOWED: dict[tuple[str, str], set[str]] = {
+    ("POST", "/api/v1/auth/login"): EVERYONE,
+    ("GET", "/api/v1/auth/me"): EVERYONE,
+    ("GET", "/api/v1/users"): {"admin"},
+    ("POST", "/api/v1/users"): {"admin"},
+    ("GET", "/api/v1/submitters"): EVERYONE,
+    ("POST", "/api/v1/submitters"): {"admin"},
+    ("GET", "/api/v1/unsatisfactory-codes"): EVERYONE,
+    ("GET", "/api/v1/infants"): EVERYONE,
+    ("POST", "/api/v1/infants"): LAB,
+    ("GET", "/api/v1/infants/{infant_id}"): STAFF,  # the submitter's scope excludes it
+    ("GET", "/api/v1/infants/{infant_id}/link-suggestions"): STAFF,
+    ("GET", "/api/v1/specimens"): EVERYONE,
+    ("POST", "/api/v1/specimens"): LAB,
+    ("GET", "/api/v1/specimens/{specimen_id}"): STAFF,
+    ("POST", "/api/v1/specimens/{specimen_id}/unsatisfactory"): LAB,
+    ("GET", "/api/v1/repeat-requests"): EVERYONE,
+    ("POST", "/api/v1/runs"): LAB,
+    ("GET", "/api/v1/runs"): {"technician", "reviewer", "admin"},
+    ("GET", "/api/v1/runs/{run_id}"): {"technician", "reviewer", "admin"},
+    ("GET", "/api/v1/runs/{run_id}/held-wells"): LAB,
+    ("POST", "/api/v1/held-wells/{held_id}/resolve"): LAB,
+    ("GET", "/api/v1/worklists/duplicates"): LAB,
+    ("GET", "/api/v1/review/queue"): REVIEW,
+    ("POST", "/api/v1/specimens/{specimen_id}/decisions"): REVIEW,
+    ("POST", "/api/v1/review/release-normals"): REVIEW,
+    ("POST", "/api/v1/specimens/{specimen_id}/corrections"): REVIEW,
+    ("GET", "/api/v1/specimens/{specimen_id}/releases"): STAFF,
+    ("GET", "/api/v1/alerts"): STAFF,
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): {"reviewer", "follow_up", "admin"},
+    ("GET", "/health"): EVERYONE,
+}
+
+
+def _request(client, world, method, path, role, n):
+    south = world.submitter_ids[1]
+    url = path.format(infant_id=1, specimen_id=1, run_id=1, held_id=1, alert_id=1)
+    bodies = {
+        "/api/v1/auth/login": {"username": role, "password": PASSWORD},
+        "/api/v1/users": {"username": f"u{n}", "full_name": "U", "role": "technician",
+                          "password": "long-enough-password"},
+        "/api/v1/submitters": {"code": f"S{n}", "name": "Hospital"},
+        "/api/v1/infants": {"submitter_id": south, "birth_at": "2026-03-01T08:00:00Z"},
+        "/api/v1/specimens": specimen_body(card(500 + n), south),
+        "/api/v1/specimens/1/unsatisfactory": {"code": "U01"},
+        "/api/v1/held-wells/1/resolve": {"action": "discard", "note": "card lost"},
+        "/api/v1/specimens/1/decisions": {"decision": "refer", "reason": "r",
+                                          "password": PASSWORD},
+        "/api/v1/review/release-normals": {"password": PASSWORD},
+        "/api/v1/specimens/1/corrections": {"reason": "r", "password": PASSWORD},
+        "/api/v1/alerts/1/acknowledge": {"full_name": "Dr A"},
+    }
+    headers = world.auth(role)
+    if url == "/api/v1/runs" and method == "POST":
+        return client.post(url, headers=headers, files={"file": (
+            "p.csv", plate_csv(f"P-{n}", {}), "text/csv")})
+    if method == "POST":
+        return client.post(url, json=bodies[url], headers=headers)
+    return client.get(url, headers=headers)
+
+
+def test_every_operation_is_in_the_matrix(client):
+    operations = {(m.upper(), p) for p, item in client.get("/openapi.json").json()["paths"]
+                  .items() for m in item}
+    assert operations == set(ALLOWED)
+
+
+def test_no_unexpected_2xx(client, world):
+    tech = world.auth("technician")
+    south = world.submitter_ids[1]
+    specimen = client.post(f"{API}/specimens", json=specimen_body(card(1), south), headers=tech)
+    assert specimen.status_code == 201
+    run = upload(client, world, "p.csv", plate_csv("P-0", {card(1): {"Xle": 900},
+                                                           card(2): {}}))
+    assert run.json()["n_held"] == 1
+    n = 0
+    unexpected = []
+    for (method, path), allowed in sorted(ALLOWED.items()):
+        # forbidden roles first, so the allowed ones find the records as they were
+        for role in sorted(set(ROLES) - allowed) + sorted(allowed):
+            n += 1
+            response = _request(client, world, method, path, role, n)
+            assert response.status_code < 500, (method, path, role, response.text)
+            if role not in allowed and 200 <= response.status_code < 300:
+                unexpected.append((method, path, role, response.status_code))
+    assert unexpected == []
+    listed = client.get(f"{API}/specimens", headers=world.auth("submitter")).json()
+    assert all(s["submitter_id"] == world.submitter_ids[0] for s in listed)
