@@ -33,6 +33,7 @@ _COMMAND_MODULES = (
     "lims.cli.system",
     "lims.cli.simulate",
     "lims.cli.ingest",
+    "lims.cli.read",
 )
 
 for _module in _COMMAND_MODULES:
