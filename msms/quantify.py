@@ -36,7 +36,8 @@ import pandas as pd
 from msms.catalogue import Catalogue, default_catalogue
 from msms.errors import DataError
 from msms.methods import Method
-from msms.qc.internal_standard import ISCheck, check_internal_standards
+from msms.qc.grid import PlateGrid, plate_grid
+from msms.qc.internal_standard import check_internal_standards
 from msms.qc.report import Finding, ProcessingReport, StepReport
 from msms.qc.rules import QCRules, default_rules
 from msms.tables import (
@@ -70,7 +71,6 @@ PROFILE_EXTRA_COLUMNS: tuple[str, ...] = ("plate_id", "wells", "not_reportable")
 #: Unit spellings accepted for vendor concentrations (all equal to µmol/L).
 CONCENTRATION_UNITS: frozenset[str] = frozenset(
     {"umol/l", "µmol/l", "μmol/l", "um", "µm", "μm", "nmol/ml"})
-_INTENSITY = ("area", "height")
 _PREFER = ("method", "vendor")
 
 
@@ -137,40 +137,49 @@ def validate_measurements(
     m = measurements.loc[:, list(MEASUREMENT_COLUMNS)].copy()
     if m.empty:
         raise DataError("the measurements table is empty", field="value")
-    runs = m["run_id"].astype(str).unique()
+
+    def first(mask: Any) -> pd.Series:
+        return m[np.asarray(mask, dtype=bool)].iloc[0]
+
+    runs = [str(r) for r in pd.unique(m["run_id"])]
     if len(runs) != 1:
         raise DataError(f"measurements hold {len(runs)} runs ({', '.join(runs[:5])}); "
                         "quantify one plate at a time", field="run_id")
-    for column in ("well", "analyte", "kind", "sample_type"):
-        empty = m[column].isna() | (m[column].astype(str).str.strip() == "")
-        if empty.any():
-            raise DataError(f"{column} is empty", field=column, **_where(m[empty].iloc[0]))
-    for column, allowed in (("kind", MEASUREMENT_KINDS), ("sample_type", SAMPLE_TYPES)):
-        bad = ~m[column].isin(allowed)
-        if bad.any():
-            row = m[bad].iloc[0]
-            raise DataError(f"{row[column]!r} is not one of {', '.join(allowed)}",
-                            field=column, **_where(row))
     codes = set(catalogue.codes)
-    unknown = ~m["analyte"].isin(codes)
-    if unknown.any():
-        row = m[unknown].iloc[0]
-        hint = catalogue.try_resolve(str(row["analyte"]))
-        extra = f" (the canonical code is {hint!r})" if hint else ""
-        raise DataError(f"{row['analyte']!r} is not a canonical analyte code{extra}",
-                        field="analyte", **_where(row))
-    values = pd.to_numeric(m["value"], errors="coerce")
-    bad = values.isna() & m["value"].notna() & (m["value"].astype(str).str.strip() != "")
-    if bad.any():
-        row = m[bad].iloc[0]
-        raise DataError(f"{row['value']!r} is not a number", field="value", **_where(row))
-    values = values.astype(float)
+    allowed = {"kind": set(MEASUREMENT_KINDS), "sample_type": set(SAMPLE_TYPES),
+               "analyte": codes, "well": None}
+    for column, choices in allowed.items():
+        distinct = pd.unique(m[column])
+        empty = [v for v in distinct if not isinstance(v, str) or not v.strip()]
+        if empty:
+            row = first(m[column].isin(empty) | m[column].isna())
+            raise DataError(f"{column} is empty", field=column, **_where(row))
+        if choices is None:
+            continue
+        bad = [v for v in distinct if v not in choices]
+        if bad:
+            row = first(m[column] == bad[0])
+            if column == "analyte":
+                hint = catalogue.try_resolve(str(bad[0]))
+                extra = f" (the canonical code is {hint!r})" if hint else ""
+                raise DataError(f"{bad[0]!r} is not a canonical analyte code{extra}",
+                                field="analyte", **_where(row))
+            raise DataError(f"{bad[0]!r} is not one of {', '.join(sorted(choices))}",
+                            field=column, **_where(row))
+    if not pd.api.types.is_float_dtype(m["value"]):
+        values = pd.to_numeric(m["value"], errors="coerce")
+        text = m["value"].astype("string").fillna("").str.strip()
+        bad = values.isna() & (text != "")
+        if bad.any():
+            row = first(bad)
+            raise DataError(f"{row['value']!r} is not a number", field="value", **_where(row))
+        m["value"] = values.astype(float)
+    values = m["value"].to_numpy(dtype=float)
     bad = np.isinf(values) | (values < 0)
     if bad.any():
-        row = m[bad.to_numpy()].iloc[0]
+        row = first(bad)
         raise DataError(f"{row['value']!r} must be a finite number >= 0", field="value",
                         **_where(row))
-    m["value"] = values
     m["sample_id"] = m["sample_id"].astype("string").fillna("")
     per_well = m.drop_duplicates(["well", "sample_id", "sample_type"])
     clash = per_well["well"].duplicated(keep=False)
@@ -183,17 +192,18 @@ def validate_measurements(
                         **_where(rows.iloc[-1]))
     dup = m.duplicated(["well", "analyte", "kind"], keep="first")
     if dup.any():
-        row = m[dup].iloc[0]
-        first = m[(m.well == row.well) & (m.analyte == row.analyte) & (m.kind == row.kind)]
+        row = first(dup)
+        same = (m.well == row.well) & (m.analyte == row.analyte) & (m.kind == row.kind)
         raise DataError(
             f"well {row['well']} has {row['kind']} for {row['analyte']} twice (also source row "
-            f"{first.iloc[0]['source_row']})", field="value", **_where(row))
-    conc = m["kind"] == "concentration"
+            f"{first(same)['source_row']})", field="value", **_where(row))
+    conc = (m["kind"] == "concentration").to_numpy()
     if conc.any():
-        units = m.loc[conc, "unit"].astype("string").fillna("").str.strip().str.casefold()
-        bad_unit = ~units.isin(CONCENTRATION_UNITS)
-        if bad_unit.any():
-            row = m[conc][bad_unit.to_numpy()].iloc[0]
+        units = m.loc[conc, "unit"]
+        bad_units = [u for u in pd.unique(units)
+                     if not isinstance(u, str) or u.strip().casefold() not in CONCENTRATION_UNITS]
+        if bad_units:
+            row = first(conc & m["unit"].isin(bad_units).to_numpy())
             raise DataError(f"concentration unit {row['unit']!r} is not µmol/L", field="unit",
                             **_where(row))
     return m.reset_index(drop=True)
@@ -308,71 +318,79 @@ def profile_columns(analytes: Sequence[str]) -> list[str]:
     return [PROFILE_ID, *COVARIATE_COLUMNS, *analytes, *PROFILE_EXTRA_COLUMNS]
 
 
+@dataclass(frozen=True)
+class _Values:
+    """Concentrations on the plate grid and where they came from."""
+
+    conc: np.ndarray
+    present: np.ndarray
+    vendor: np.ndarray
+
+
 def _intensity_concentrations(
-    m: pd.DataFrame, method: Method, is_check: ISCheck
-) -> tuple[pd.DataFrame, list[Finding], dict[str, int]]:
-    """(well, analyte, conc_umol_l) from intensity / IS intensity x factor."""
-    keys = ["well", "analyte"]
-    intens = m[m["kind"].isin(_INTENSITY)]
-    # area before height: keep the area where a well has both
-    intens = intens.sort_values("kind").drop_duplicates(keys, keep="first")
-    n_height = int((intens["kind"] == "height").sum())
+    grid: PlateGrid, method: Method
+) -> tuple[np.ndarray, np.ndarray, list[Finding], dict[str, int]]:
+    """(conc, present) from intensity / IS intensity x IS concentration x response factor."""
+    area, has_area = grid.kind("area")
+    height, has_height = grid.kind("height")
+    intensity = np.where(has_area, area, height)  # area where a well has both
+    has_intensity = has_area | has_height
+    in_method = np.array([code in method for code in grid.analytes], dtype=bool)
     findings: list[Finding] = []
-    known = intens["analyte"].isin(method.codes)
-    if not known.all():
-        absent = sorted(set(intens.loc[~known, "analyte"]))
+    absent = [str(code) for code, ok, seen in
+              zip(grid.analytes, in_method, has_intensity.any(axis=0), strict=True)
+              if seen and not ok]
+    if absent:
         findings.append(Finding(
             step="intensities", severity="warning", code="analyte_not_in_method",
             message=f"method {method.name} has no entry for {', '.join(absent)}: their "
                     "intensities are not quantified",
             detail={"analytes": absent},
         ))
-    intens = intens[known]
-    factors = method.factors().set_index("analyte")["factor_umol_l"]
-    is_values = is_check.table.set_index(keys)["is_value"]
-    joined = intens[keys + ["value"]].join(is_values, on=keys)
-    usable_is = joined["is_value"].where(joined["is_value"] > 0)
-    joined["conc_umol_l"] = (joined["value"] / usable_is
-                             * joined["analyte"].map(factors).astype(float))
-    counts = {"intensity_pairs": len(joined), "height_used": n_height,
-              "without_internal_standard": int(usable_is.isna().sum())}
-    return joined[[*keys, "conc_umol_l"]], findings, counts
-
-
-def _vendor_concentrations(m: pd.DataFrame) -> pd.DataFrame:
-    rows = m[m["kind"] == "concentration"]
-    return rows[["well", "analyte", "value"]].rename(columns={"value": "conc_umol_l"})
+    factor = np.array([method.analyte(code).factor_umol_l if ok else np.nan
+                       for code, ok in zip(grid.analytes, in_method, strict=True)])
+    is_value, _ = grid.kind("is_area")
+    usable_is = np.where(is_value > 0, is_value, np.nan)
+    conc = intensity / usable_is * factor[None, :]
+    present = has_intensity & in_method[None, :]
+    counts = {"intensity_pairs": int(present.sum()),
+              "height_used": int((has_height & ~has_area & present).sum()),
+              "without_internal_standard": int((present & np.isnan(usable_is)).sum())}
+    return conc, present, findings, counts
 
 
 def _combine(
-    computed: pd.DataFrame, vendor: pd.DataFrame, prefer: str
-) -> tuple[pd.DataFrame, list[Finding], dict[str, Any]]:
-    keys = ["well", "analyte"]
-    both = computed.merge(vendor, on=keys, suffixes=("_method", "_vendor"))
+    grid: PlateGrid, computed: np.ndarray, computed_present: np.ndarray, prefer: str
+) -> tuple[_Values, list[Finding], dict[str, Any]]:
+    vendor, has_vendor = grid.kind("concentration")
+    both = computed_present & has_vendor
     findings: list[Finding] = []
-    counts: dict[str, Any] = {"method_values": len(computed), "vendor_values": len(vendor),
-                              "both": len(both)}
-    if len(both):
-        rel = ((both["conc_umol_l_vendor"] - both["conc_umol_l_method"])
-               / both["conc_umol_l_method"]).replace([np.inf, -np.inf], np.nan).abs()
-        per_analyte = rel.groupby(both["analyte"]).median().dropna()
+    counts: dict[str, Any] = {"method_values": int(computed_present.sum()),
+                              "vendor_values": int(has_vendor.sum()), "both": int(both.sum())}
+    if both.any():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel = np.abs(vendor - computed) / computed
+        rel = np.where(both & np.isfinite(rel), rel, np.nan)
+        finite = np.isfinite(rel)
         counts["median_abs_rel_difference_vendor_vs_method"] = (
-            float(rel.median()) if rel.notna().any() else None)
-        far = per_analyte[per_analyte > 0.05]
-        if len(far):
+            float(np.median(rel[finite])) if finite.any() else None)
+        far = {}
+        for j in np.flatnonzero(finite.any(axis=0)):
+            value = float(np.median(rel[finite[:, j], j]))
+            if value > 0.05:
+                far[str(grid.analytes[j])] = value
+        if far:
             findings.append(Finding(
                 step="concentrations", severity="info", code="vendor_differs_from_method",
                 message="vendor concentrations differ from the method's by a median of more "
                         "than 5% for " + ", ".join(f"{a} ({v:.0%})" for a, v in far.items()),
-                detail={"median_abs_rel_difference": far.to_dict()},
+                detail={"median_abs_rel_difference": far},
             ))
-    first, second = (computed, vendor) if prefer == "method" else (vendor, computed)
-    first = first.assign(source="method" if prefer == "method" else "vendor")
-    second = second.assign(source="vendor" if prefer == "method" else "method")
-    combined = pd.concat([first, second], ignore_index=True)
-    combined = combined.drop_duplicates(keys, keep="first")
-    counts["vendor_passed_through"] = int((combined["source"] == "vendor").sum())
-    return combined, findings, counts
+    use_vendor = has_vendor & (~computed_present if prefer == "method" else True)
+    values = _Values(np.where(use_vendor, vendor, computed), computed_present | has_vendor,
+                     use_vendor)
+    counts["vendor_passed_through"] = int(use_vendor.sum())
+    return values, findings, counts
 
 
 def quantify(
@@ -435,10 +453,11 @@ def quantify(
         findings=tuple(validate_findings),
     ))
 
-    is_check = check_internal_standards(m, rules=rules, method=method)
+    grid = plate_grid(m, catalogue=catalogue)
+    is_check = check_internal_standards(grid, rules=rules, method=method)
     steps.append(is_check.report)
 
-    computed, findings, counts = _intensity_concentrations(m, method, is_check)
+    computed, computed_present, findings, counts = _intensity_concentrations(grid, method)
     steps.append(StepReport(
         step="intensities",
         description="conc_umol_l = intensity / IS intensity x IS concentration x response "
@@ -447,17 +466,21 @@ def quantify(
         counts=counts, findings=tuple(findings),
     ))
 
-    combined, findings, counts = _combine(computed, _vendor_concentrations(m), prefer)
+    values, findings, counts = _combine(grid, computed, computed_present, prefer)
     steps.append(StepReport(
         step="concentrations",
         description="vendor concentrations pass through where no intensity pair exists",
         parameters={"prefer": prefer}, counts=counts, findings=tuple(findings),
     ))
 
-    concentrations = _concentration_table(
-        m, combined, is_check, run_id, plate_id,
-        {code: i for i, code in enumerate(catalogue.codes)})
-    profiles, step = _profiles(concentrations, catalogue, card_data, plate_id)
+    reportable = is_check.reportable & np.isfinite(values.conc)
+    reason = np.where(is_check.reportable & ~np.isfinite(values.conc), "no value",
+                      is_check.reason)
+    conc = np.where(reportable, values.conc, np.nan)
+    concentrations = _concentration_table(grid, values, conc, reportable, reason, run_id,
+                                          plate_id)
+    profiles, step = _profiles(grid, values.present, conc, reportable, reason, card_data,
+                               plate_id)
     steps.append(step)
     return QuantResult(
         profiles=profiles,
@@ -471,69 +494,69 @@ def quantify(
 
 
 def _concentration_table(
-    m: pd.DataFrame, combined: pd.DataFrame, is_check: ISCheck, run_id: str, plate_id: str,
-    analyte_order: dict[str, int],
+    grid: PlateGrid, values: _Values, conc: np.ndarray, reportable: np.ndarray,
+    reason: np.ndarray, run_id: str, plate_id: str,
 ) -> pd.DataFrame:
-    keys = ["well", "analyte"]
-    wells = m.drop_duplicates("well").set_index("well")[["sample_id", "sample_type"]]
-    table = combined.join(wells, on="well")
-    status = is_check.table.set_index(keys)[["reportable", "reason"]]
-    table = table.join(status, on=keys)
-    table["reportable"] = table["reportable"].fillna(True).astype(bool)
-    table["reason"] = table["reason"].fillna("").astype(object)
-    no_value = table["conc_umol_l"].isna() & table["reportable"]
-    table.loc[no_value, "reportable"] = False
-    table.loc[no_value, "reason"] = "no value"
-    table.loc[~table["reportable"], "conc_umol_l"] = np.nan
-    table["run_id"] = run_id
-    table["plate_id"] = plate_id
-    order = {w: i for i, w in enumerate(m["well"].drop_duplicates())}
-    table = table.assign(_w=table["well"].map(order), _a=table["analyte"].map(analyte_order))
-    table = table.sort_values(["_w", "_a"])
-    return table[list(CONCENTRATION_COLUMNS)].reset_index(drop=True)
+    w, a = np.nonzero(values.present)  # wells in plate order, analytes in catalogue order
+    return pd.DataFrame({
+        "run_id": run_id, "plate_id": plate_id, "well": grid.wells[w],
+        "sample_id": grid.sample_id[w], "sample_type": grid.sample_type[w],
+        "analyte": grid.analytes[a], "conc_umol_l": conc[w, a],
+        "source": np.where(values.vendor[w, a], "vendor", "method"),
+        "reportable": reportable[w, a], "reason": reason[w, a],
+    }, columns=list(CONCENTRATION_COLUMNS))
 
 
 def _profiles(
-    conc: pd.DataFrame, catalogue: Catalogue, card_data: pd.DataFrame | str | Path | None,
-    plate_id: str,
+    grid: PlateGrid, present: np.ndarray, conc: np.ndarray, reportable: np.ndarray,
+    reason: np.ndarray, card_data: pd.DataFrame | str | Path | None, plate_id: str,
 ) -> tuple[pd.DataFrame, StepReport]:
     findings: list[Finding] = []
-    patients = conc[conc["sample_type"] == "patient"]
-    analytes = [c for c in catalogue.codes if c in set(conc["analyte"])]
-    no_id = patients[patients["sample_id"] == ""]
-    if len(no_id):
-        raise DataError(f"patient well {no_id.iloc[0]['well']} has no sample_id: a profile "
+    rows = np.flatnonzero(grid.sample_type == "patient")
+    ids = grid.sample_id[rows]
+    no_id = [i for i, s in zip(rows, ids, strict=True) if not s]
+    if no_id:
+        raise DataError(f"patient well {grid.wells[no_id[0]]} has no sample_id: a profile "
                         "needs a specimen id (join a plate map)", field="sample_id")
-    values = patients.pivot_table(index="sample_id", columns="analyte", values="conc_umol_l",
-                                  aggfunc="mean", dropna=False)
-    values = values.reindex(columns=analytes)
-    wells = patients.drop_duplicates("well").groupby("sample_id", sort=False)["well"].agg(
-        lambda w: "|".join(w))
-    order = list(wells.index)
-    replicated = wells[wells.str.contains("|", regex=False)]
-    for specimen, ws in replicated.items():
-        findings.append(Finding(
-            step="profiles", severity="info", code="replicates_averaged",
-            message=f"specimen {specimen} is in wells {ws.replace('|', ', ')}: the profile "
-                    "holds the mean of its reportable values",
-            well=ws.split("|")[0], detail={"specimen_id": specimen},
-        ))
-    bad = patients[~patients["reportable"]]
-    # an analyte is not reportable for a specimen when no replicate has a reportable value
-    ok_any = patients.groupby(["sample_id", "analyte"])["reportable"].any()
-    bad = bad.join(ok_any.rename("any_ok"), on=["sample_id", "analyte"])
-    bad = bad[~bad["any_ok"]].drop_duplicates(["sample_id", "analyte"])
-    bad = bad.assign(note=bad["analyte"].astype(str) + ": " + bad["reason"].astype(str))
-    notes = bad.groupby("sample_id", sort=False)["note"].agg("; ".join)
-    profiles = values.reindex(order)
-    profiles.index.name = PROFILE_ID
-    profiles = profiles.reset_index()
-    profiles[PROFILE_ID] = profiles[PROFILE_ID].astype("string")
+    analytes = [str(a) for a in grid.analytes]
+    measured = present[rows].any(axis=0)
+    columns = [a for a, keep in zip(analytes, measured, strict=True) if keep]
+    values = pd.DataFrame(conc[rows][:, measured], columns=columns)
+    wells_of: dict[str, list[str]] = {}
+    for specimen, well in zip(ids, grid.wells[rows], strict=True):
+        wells_of.setdefault(str(specimen), []).append(str(well))
+    order = list(wells_of)
+    if len(order) < len(rows):
+        values = values.groupby(pd.Series(ids, dtype=object), sort=False).mean()
+        values = values.reindex(order)
+    else:
+        values.index = order
+    notes: dict[str, str] = {}
+    bad = present[rows] & ~reportable[rows]
+    ok = present[rows] & reportable[rows]
+    for specimen in dict.fromkeys(ids[bad.any(axis=1)]):
+        mine = np.flatnonzero(ids == specimen)
+        lacking = bad[mine].any(axis=0) & ~ok[mine].any(axis=0)
+        parts = []
+        for j in np.flatnonzero(lacking):
+            first_bad = rows[mine[bad[mine, j]][0]]
+            parts.append(f"{grid.analytes[j]}: {reason[first_bad, j]}")
+        if parts:
+            notes[str(specimen)] = "; ".join(parts)
+    for specimen, ws in wells_of.items():
+        if len(ws) > 1:
+            findings.append(Finding(
+                step="profiles", severity="info", code="replicates_averaged",
+                message=f"specimen {specimen} is in wells {', '.join(ws)}: the profile holds "
+                        "the mean of its reportable values",
+                well=ws[0], detail={"specimen_id": specimen},
+            ))
+    profiles = values.reset_index(drop=True)
+    profiles.insert(0, PROFILE_ID, pd.array(order, dtype="string"))
     profiles["plate_id"] = plate_id
-    profiles["wells"] = profiles[PROFILE_ID].map(wells)
-    note_of = notes.to_dict()
-    profiles["not_reportable"] = pd.array(
-        [note_of.get(s, "") for s in profiles[PROFILE_ID]], dtype="string")
+    profiles["wells"] = ["|".join(wells_of[s]) for s in order]
+    profiles["not_reportable"] = pd.array([notes.get(s, "") for s in order], dtype="string")
+    patients_wells = len(rows)
 
     card_counts: dict[str, Any] = {}
     if card_data is None:
@@ -563,14 +586,14 @@ def _profiles(
                         + ", ".join(without[:10]) + (" ..." if len(without) > 10 else ""),
                 detail={"specimen_ids": without},
             ))
-    profiles = profiles[profile_columns(analytes)]
+    profiles = profiles[profile_columns(columns)]
     step = StepReport(
         step="profiles",
         description="one row per patient specimen (DESIGN §4.2), covariates joined from card "
                     "data by specimen_id",
         parameters={"card_data": source},
-        counts={"specimens": len(profiles), "patient_wells": int(patients["well"].nunique()),
-                "analytes": len(analytes),
+        counts={"specimens": len(profiles), "patient_wells": patients_wells,
+                "analytes": len(columns),
                 "specimens_with_not_reportable_values": int((profiles["not_reportable"] != "")
                                                             .sum()),
                 **card_counts},

@@ -87,15 +87,19 @@ def check_carryover(
     types = conc.drop_duplicates("well").set_index("well")["sample_type"]
     pairs = [(prev, well) for prev, well in zip(order, order[1:], strict=False)
              if types[well] == "blank" and types[prev] != "blank"]
-    wide = conc.pivot_table(index="well", columns="analyte", values="conc_umol_l",
-                            aggfunc="first", dropna=False)
+    wanted = {w for pair in pairs for w in pair}
+    rows = conc[conc["well"].isin(wanted)]
+    value = dict(zip(zip(rows["well"].tolist(), rows["analyte"].tolist(), strict=True),
+                     rows["conc_umol_l"].tolist(), strict=True))
+    analytes = list(dict.fromkeys(rows["analyte"].tolist()))
     estimates = []
     for prev, blank in pairs:
-        before, after = wide.loc[prev], wide.loc[blank]
-        high = before >= rules.carryover_min_preceding_multiple_of_p99 * before.index.map(p99)
-        percent = (100.0 * after / before)[high.to_numpy() & (before > 0).to_numpy()]
-        for analyte, value in percent.dropna().items():
-            estimates.append((prev, blank, analyte, float(value)))
+        for analyte in analytes:
+            before = value.get((prev, analyte), np.nan)
+            after = value.get((blank, analyte), np.nan)
+            limit = rules.carryover_min_preceding_multiple_of_p99 * p99.get(analyte, np.nan)
+            if before > 0 and before >= limit and np.isfinite(after):
+                estimates.append((prev, blank, analyte, float(100.0 * after / before)))
     table = pd.DataFrame(estimates, columns=["preceding_well", "blank_well", "analyte",
                                              "carryover_percent"])
     findings: list[Finding] = []

@@ -303,19 +303,26 @@ def control_values(
                 step=step, severity="reject", code="control_level_missing",
                 message=f"no usable {level} control on the plate"))
 
-    rows = []
-    for r in controls[controls["well"].isin(list(well_lot))].itertuples():
-        lot = well_lot[r.well]
-        target = lot.targets.get(r.analyte)
-        if target is None:
-            continue
-        z = (r.conc_umol_l - target.mean_umol_l) / target.sd_umol_l
-        rows.append((run_id, lot.lot, r.analyte, r.conc_umol_l, r.well, lot.level,
-                     target.mean_umol_l, target.sd_umol_l, z))
-    values = pd.DataFrame(rows, columns=list(CONTROL_VALUE_COLUMNS))
+    matched = controls[controls["well"].isin(list(well_lot))]
+    lot_of = [well_lot[w] for w in matched["well"].tolist()]
+    targets = [lot.targets.get(a) for lot, a in zip(lot_of, matched["analyte"].tolist(),
+                                                    strict=True)]
+    keep = np.array([t is not None for t in targets], dtype=bool)
+    mean = np.array([t.mean_umol_l for t in targets if t is not None], dtype=float)
+    sd = np.array([t.sd_umol_l for t in targets if t is not None], dtype=float)
+    matched = matched[keep]
+    conc_values = matched["conc_umol_l"].to_numpy(dtype=float)
+    values = pd.DataFrame({
+        "run_id": run_id,
+        "lot": [lot.lot for lot, k in zip(lot_of, keep, strict=True) if k],
+        "analyte": matched["analyte"].to_numpy(), "conc_umol_l": conc_values,
+        "well": matched["well"].to_numpy(),
+        "level": [lot.level for lot, k in zip(lot_of, keep, strict=True) if k],
+        "target_mean_umol_l": mean, "target_sd_umol_l": sd, "z": (conc_values - mean) / sd,
+    }, columns=list(CONTROL_VALUE_COLUMNS))
     order = {w: i for i, w in enumerate(injection_order(values["well"], rules.injection_order))}
-    values = values.assign(_o=values["well"].map(order)).sort_values(["_o"], kind="stable")
-    values = values.drop(columns="_o").reset_index(drop=True)
+    values = values.iloc[np.argsort(values["well"].map(order).to_numpy(), kind="stable")]
+    values = values.reset_index(drop=True)
 
     # every analyte reported on the plate needs a usable value at each required level
     reported = set(conc.loc[conc["sample_type"] == "patient", "analyte"])
@@ -368,18 +375,15 @@ def evaluate_westgard(
     step = "westgard"
     actions = dict(rules.westgard_actions)
     active = [rule for rule, action in actions.items() if action != "off"]
-    history = (validate_control_history(history) if history is not None
-               else pd.DataFrame(columns=[*HISTORY_COLUMNS, "_line"]))
-    current_runs = set(values["run_id"])
-    history = history[~history["run_id"].isin(current_runs)]
+    past_by_series = _history_by_series(history, set(values["run_id"]),
+                                        rules.westgard_history_runs)
     seen: set[tuple[str, str, frozenset[str]]] = set()
     findings: list[Finding] = []
-    n_history_values = 0
 
     def add(rule: str, analyte: str, ids: list[str], labels: list[str], lot: str | None,
             wells: list[str]) -> None:
         key = (rule, analyte, frozenset(ids))
-        if key in seen or actions.get(rule, "off") == "off":
+        if key in seen or rule not in active:
             return
         seen.add(key)
         where = f"lot {lot}" if lot else "across materials"
@@ -391,48 +395,51 @@ def evaluate_westgard(
         ))
 
     usable = values[values["z"].notna()]
-    grouped_history = dict(tuple(history.groupby(["lot", "analyte"], sort=False)))
-    for (lot_id, analyte), current in usable.groupby(["lot", "analyte"], sort=False):
-        lot = lots.lots[lot_id]
-        target = lot.targets[analyte]
-        past = grouped_history.get((lot_id, analyte))
-        if past is None or not rules.westgard_history_runs:
-            past = history.iloc[0:0]
-        else:
-            keep = list(dict.fromkeys(past["run_id"]))[-rules.westgard_history_runs:]
-            past = past[past["run_id"].isin(keep) & past["conc_umol_l"].notna()]
-        past_z = ((past["conc_umol_l"] - target.mean_umol_l) / target.sd_umol_l).to_numpy(float)
+    lot_col = usable["lot"].tolist()
+    analyte_col = usable["analyte"].tolist()
+    well_col = usable["well"].tolist()
+    z_col = usable["z"].to_numpy(dtype=float)
+    series: dict[tuple[str, str], list[int]] = {}
+    by_analyte: dict[str, list[int]] = {}
+    for i, key in enumerate(zip(lot_col, analyte_col, strict=True)):
+        series.setdefault(key, []).append(i)
+        by_analyte.setdefault(key[1], []).append(i)
+
+    n_history_values = 0
+    for (lot_id, analyte), rows in series.items():
+        target = lots.lots[lot_id].targets[analyte]
+        past_runs, past_conc, past_lines = past_by_series.get(
+            (lot_id, analyte), ([], np.empty(0), []))
+        past_z = (past_conc - target.mean_umol_l) / target.sd_umol_l
         n_history_values += len(past_z)
-        z = np.concatenate([past_z, current["z"].to_numpy(float)])
-        is_current = np.r_[np.zeros(len(past_z), bool), np.ones(len(current), bool)]
-        ids = [f"{r}@line{ln}" for r, ln in zip(past["run_id"], past["_line"], strict=True)]
-        ids += list(current["well"])
-        labels = [f"{_z_label(v)} (run {r})" for v, r in zip(past_z, past["run_id"], strict=True)]
-        labels += [f"{_z_label(v)} ({w})" for v, w in zip(current["z"], current["well"],
-                                                          strict=True)]
+        z = np.concatenate([past_z, z_col[rows]])
+        if len(z) < 10 and not (np.abs(z) > 1.0).any():
+            continue  # no rule can fire
+        is_current = np.r_[np.zeros(len(past_z), bool), np.ones(len(rows), bool)]
+        ids = [f"{r}@line{ln}" for r, ln in zip(past_runs, past_lines, strict=True)]
+        ids += [well_col[i] for i in rows]
+        labels = [f"{_z_label(v)} (run {r})" for v, r in zip(past_z, past_runs, strict=True)]
+        labels += [f"{_z_label(z_col[i])} ({well_col[i]})" for i in rows]
         for v in westgard.across_runs(z, is_current, rules=active):
             pos = list(v.positions)
             add(v.rule, analyte, [ids[i] for i in pos], [labels[i] for i in pos], lot_id,
                 [ids[i] for i in pos if is_current[i]])
 
-    for analyte, current in usable.groupby("analyte", sort=False):
-        if len(current) < 2:
+    for analyte, rows in by_analyte.items():
+        zs = z_col[rows]
+        if len(rows) < 2 or not (np.abs(zs) > 1.0).any():
             continue
-        zs = current["z"].to_numpy()
-        wells = list(current["well"])
+        wells = [well_col[i] for i in rows]
         for v in westgard.within_run(zs):
-            if v.rule not in active:
-                continue
             pos = list(v.positions)
-            lots_involved = set(current["lot"].iloc[pos])
+            lots_involved = {lot_col[rows[i]] for i in pos}
             add(v.rule, analyte, [wells[i] for i in pos],
                 [f"{_z_label(zs[i])} ({wells[i]})" for i in pos],
                 next(iter(lots_involved)) if len(lots_involved) == 1 else None,
                 [wells[i] for i in pos])
 
-    counts = {"series": int(usable.groupby(["lot", "analyte"]).ngroups),
-              "current_values": len(usable), "history_values_used": n_history_values,
-              "violations": len(findings),
+    counts = {"series": len(series), "current_values": len(usable),
+              "history_values_used": n_history_values, "violations": len(findings),
               "rejections": sum(f.severity == "reject" for f in findings)}
     return StepReport(
         step=step,
@@ -440,3 +447,25 @@ def evaluate_westgard(
         parameters={"actions": actions, "history_runs": rules.westgard_history_runs},
         counts=counts, findings=tuple(findings),
     )
+
+
+def _history_by_series(
+    history: pd.DataFrame | None, current_runs: set[str], keep_runs: int
+) -> dict[tuple[str, str], tuple[list[str], np.ndarray, list[int]]]:
+    """Per (lot, analyte): the last ``keep_runs`` earlier runs' (run ids, values, lines)."""
+    if history is None or not keep_runs:
+        return {}
+    h = validate_control_history(history)
+    h = h[~h["run_id"].isin(current_runs) & h["conc_umol_l"].notna()]
+    grouped: dict[tuple[str, str], list[int]] = {}
+    for i, key in enumerate(zip(h["lot"].tolist(), h["analyte"].tolist(), strict=True)):
+        grouped.setdefault(key, []).append(i)
+    runs = h["run_id"].tolist()
+    conc = h["conc_umol_l"].to_numpy(dtype=float)
+    lines = h["_line"].tolist()
+    out = {}
+    for key, rows in grouped.items():
+        recent = set(list(dict.fromkeys(runs[i] for i in rows))[-keep_runs:])
+        rows = [i for i in rows if runs[i] in recent]
+        out[key] = ([runs[i] for i in rows], conc[rows], [lines[i] for i in rows])
+    return out

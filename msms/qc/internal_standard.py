@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from msms.methods import Method
+from msms.qc.grid import PlateGrid, plate_grid
 from msms.qc.report import Finding, StepReport
 from msms.qc.rules import QCRules, default_rules
 
@@ -30,15 +31,21 @@ IS_CHECK_COLUMNS: tuple[str, ...] = (
     "well", "sample_id", "sample_type", "analyte", "is_value", "plate_median", "fraction",
     "status", "reportable", "reason",
 )
-_INTENSITY = ("area", "height")
 
 
 @dataclass(frozen=True)
 class ISCheck:
-    """One row per (well, analyte) with a value to report (columns ``IS_CHECK_COLUMNS``)."""
+    """One row per (well, analyte) with a value to report (columns ``IS_CHECK_COLUMNS``).
+
+    ``grid``, ``reportable`` and ``reason`` hold the same verdicts as (wells x analytes)
+    arrays aligned with ``grid``.
+    """
 
     table: pd.DataFrame
     report: StepReport
+    grid: PlateGrid
+    reportable: np.ndarray
+    reason: np.ndarray
 
     def not_reportable(self) -> pd.DataFrame:
         """The rows whose status is ``low`` or ``missing``."""
@@ -46,7 +53,7 @@ class ISCheck:
 
 
 def check_internal_standards(
-    measurements: pd.DataFrame,
+    measurements: pd.DataFrame | PlateGrid,
     *,
     rules: QCRules | None = None,
     method: Method | None = None,
@@ -56,7 +63,7 @@ def check_internal_standards(
     Parameters
     ----------
     measurements
-        A validated measurements table (DESIGN §4.1) of one plate.
+        A validated measurements table (DESIGN §4.1) of one plate, or its :class:`PlateGrid`.
     rules
         Plate-QC rules (``is_low_fraction_of_plate_median``,
         ``is_max_fraction_of_wells_not_reportable``); default: the packaged rules.
@@ -72,42 +79,44 @@ def check_internal_standards(
     """
     rules = rules or default_rules()
     low_fraction = rules.is_low_fraction_of_plate_median
-    m = measurements
-    keys = ["well", "analyte"]
-    wells = m.drop_duplicates("well").set_index("well")[["sample_id", "sample_type"]]
+    grid = measurements if isinstance(measurements, PlateGrid) else plate_grid(measurements)
+    area, has_area = grid.kind("area")
+    _, has_height = grid.kind("height")
+    _, has_conc = grid.kind("concentration")
+    is_value, _ = grid.kind("is_area")
+    has_intensity = has_area | has_height
+    valued = has_intensity | has_conc
 
-    pairs = m.loc[m["kind"].isin((*_INTENSITY, "concentration")), keys].drop_duplicates()
-    intensity = m.loc[m["kind"].isin(_INTENSITY), keys].drop_duplicates()
-    pairs = pairs.merge(intensity.assign(has_intensity=True), on=keys, how="left")
-    pairs["has_intensity"] = pairs["has_intensity"].fillna(False).astype(bool)
-    is_rows = m[m["kind"] == "is_area"][[*keys, "value"]].rename(columns={"value": "is_value"})
-    table = pairs.merge(is_rows, on=keys, how="left")
-    table = table.join(wells, on="well")
+    usable = np.where(np.isfinite(is_value) & (is_value > 0), is_value, np.nan)
+    has_is_on_plate = np.isfinite(is_value).any(axis=0)
+    median = np.full(grid.shape[1], np.nan)
+    some = np.isfinite(usable).any(axis=0)
+    median[some] = np.nanmedian(usable[:, some], axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = usable / median[None, :]
 
-    usable = table["is_value"].where(np.isfinite(table["is_value"]) & (table["is_value"] > 0))
-    table["plate_median"] = usable.groupby(table["analyte"]).transform("median")
-    table["fraction"] = usable / table["plate_median"]
-    has_is_on_plate = table["is_value"].notna().groupby(table["analyte"]).transform("any")
-
-    status = np.full(len(table), "ok", dtype=object)
-    reason = np.full(len(table), "", dtype=object)
-    no_is_anywhere = ~has_is_on_plate.to_numpy()
-    unchecked = no_is_anywhere & ~table["has_intensity"].to_numpy()
-    status[unchecked] = "unchecked"
-    plate_missing = no_is_anywhere & table["has_intensity"].to_numpy()
+    status = np.full(grid.shape, "ok", dtype=object)
+    reason = np.full(grid.shape, "", dtype=object)
+    no_is_anywhere = ~has_is_on_plate[None, :]
+    status[no_is_anywhere & ~has_intensity] = "unchecked"
+    plate_missing = no_is_anywhere & has_intensity
     status[plate_missing] = "missing"
     reason[plate_missing] = "no internal-standard signal for this analyte on the plate"
-    well_missing = has_is_on_plate.to_numpy() & usable.isna().to_numpy()
+    well_missing = has_is_on_plate[None, :] & np.isnan(usable)
     status[well_missing] = "missing"
     reason[well_missing] = "internal standard missing in this well"
-    low = has_is_on_plate.to_numpy() & (table["fraction"] < low_fraction).to_numpy()
+    low = has_is_on_plate[None, :] & (fraction < low_fraction)
     status[low] = "low"
-    fractions = table["fraction"].to_numpy()
-    reason[low] = [f"internal standard low ({f:.0%} of the plate median)" for f in fractions[low]]
-    table["status"] = status
-    table["reportable"] = np.isin(status, ("ok", "unchecked"))
-    table["reason"] = reason
-    table = table[list(IS_CHECK_COLUMNS)].reset_index(drop=True)
+    reason[low] = [f"internal standard low ({f:.0%} of the plate median)" for f in fraction[low]]
+    reportable = (status == "ok") | (status == "unchecked")
+
+    w, a = np.nonzero(valued)
+    table = pd.DataFrame({
+        "well": grid.wells[w], "sample_id": grid.sample_id[w],
+        "sample_type": grid.sample_type[w], "analyte": grid.analytes[a],
+        "is_value": is_value[w, a], "plate_median": median[a], "fraction": fraction[w, a],
+        "status": status[w, a], "reportable": reportable[w, a], "reason": reason[w, a],
+    }, columns=list(IS_CHECK_COLUMNS))
 
     findings = _findings(table, rules, method)
     counts = {
@@ -129,7 +138,7 @@ def check_internal_standards(
         counts=counts,
         findings=tuple(findings),
     )
-    return ISCheck(table, report)
+    return ISCheck(table, report, grid, reportable & valued, reason)
 
 
 def _is_name(method: Method | None, analyte: str) -> str:

@@ -398,3 +398,17 @@ def test_the_report_records_every_step_and_is_json() -> None:
     assert data["steps"][2]["parameters"]["method"].startswith("nonderivatized")
     assert np.isnan(result.profiles.set_index("specimen_id").loc["S001", "C16"])
     assert medians(["C16"])["C16"] == pytest.approx(2.6)
+
+
+def test_a_replicate_with_a_good_is_keeps_the_analyte_reportable() -> None:
+    wells = [Well("A01", "S1", "patient", {"Phe": 50.0, "C8": 0.1}, is_factor={"C8": 0.05}),
+             Well("A02", "S1", "patient", {"Phe": 60.0, "C8": 0.2}),
+             Well("A03", "S2", "patient", {"Phe": 40.0, "C8": 0.1}),
+             Well("A04", "S3", "patient", {"Phe": 40.0, "C8": 0.1}),
+             Well("A05", "S4", "patient", {"Phe": 40.0, "C8": 0.1}, is_factor={"C8": 0.05})]
+    result = quantify(plate(wells), default_method())
+    profiles = result.profiles.set_index("specimen_id")
+    assert profiles.loc["S1", "C8"] == pytest.approx(0.2)   # only the good replicate
+    assert profiles.loc["S1", "Phe"] == pytest.approx(55.0)
+    assert profiles.loc["S1", "not_reportable"] == ""
+    assert profiles.loc["S4", "not_reportable"].startswith("C8: internal standard low")
