@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population")
+BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.instruments")
 
 
 def main() -> int:

@@ -1,0 +1,69 @@
+"""Instrument readers: read time of a 96-well plate per format, and the mzML reader against a
+bare lxml pass over the same bytes (iterparse + base64/zlib decoding of every array)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+import zipfile
+import zlib
+
+import numpy as np
+from lxml import etree
+
+import instruments
+from instruments.vocabulary import psi_ms
+from tests.instruments.builders import plate_run
+
+_NS = "{http://psi.hupo.org/ms/mzml}"
+
+
+def _best(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times) * 1000
+
+
+def _bare_lxml(data: bytes) -> int:
+    arrays = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if not name.endswith(".mzML"):
+                continue
+            for _, element in etree.iterparse(io.BytesIO(archive.read(name)),
+                                              tag=_NS + "binaryDataArray"):
+                raw = zlib.decompress(base64.b64decode(element.findtext(_NS + "binary")))
+                np.frombuffer(raw, dtype="<f8")
+                arrays += 1
+                element.clear()
+    return arrays
+
+
+def run() -> list[tuple[str, float, str, str]]:
+    psi_ms()  # the vocabulary is loaded once per process; not part of a plate's read time
+    plate = plate_run(seed=7)
+    rows: list[tuple[str, float, str, str]] = []
+    blobs: dict[str, tuple[bytes, str, dict]] = {}
+    for fmt, name, options in [("masslynx", "plate.txt", {}), ("quandata", "plate.xml", {}),
+                               ("delimited", "plate.csv", {}),
+                               ("delimited", "plate_long.csv", {"profile": "generic_long"}),
+                               ("mzml", "plate.zip", {})]:
+        buffer = io.BytesIO()
+        instruments.write(plate, buffer, format=fmt, **options)
+        blobs[name] = (buffer.getvalue(), fmt, options)
+    for name, (data, fmt, options) in blobs.items():
+        label = f"{fmt}{' long' if 'long' in name else ''}"
+        ms = _best(lambda d=data, n=name, o=options: instruments.read(
+            d, name=n, profile=o.get("profile")))
+        rows.append((f"instruments: read a 96-well plate, {label} ({len(data) // 1024} KiB)", ms,
+                     "ms", "-"))
+    data = blobs["plate.zip"][0]
+    mzml_ms = rows[-1][1]
+    bare_ms = _best(lambda: _bare_lxml(data))
+    rows.append(("instruments: bare lxml pass over the same mzML plate", bare_ms, "ms", "-"))
+    rows.append(("instruments: mzML reader / bare lxml pass", mzml_ms / bare_ms, "x", "<= 3"))
+    return rows
