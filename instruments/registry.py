@@ -74,7 +74,7 @@ def get_format(name: str) -> FormatSpec:
 
 def _ensure_loaded() -> None:
     if not _REGISTRY:
-        import instruments.formats  # noqa: F401  (registers the built-in formats)
+        import instruments.builtin  # noqa: F401  (registers the built-in formats)
 
 
 def detect(source: Any, *, name: str | None = None) -> str:
