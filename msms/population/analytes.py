@@ -13,7 +13,7 @@ and ``mechanisms`` the false-positive mechanisms (:mod:`msms.population.mechanis
 population meets the catalogue's median, p1 and p99.
 
 Public names: ``Marginals``, ``correlation_matrix``, ``latent_normals``, ``effect_matrix``,
-``covariate_offsets``, ``spot_offsets``, ``split_scale``.
+``covariate_offsets``, ``draw_spot``, ``spot_loadings``, ``spot_offsets``, ``split_scale``.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ __all__ = [
     "Marginals",
     "correlation_matrix",
     "covariate_offsets",
+    "draw_spot",
     "effect_matrix",
     "latent_normals",
+    "spot_loadings",
     "spot_offsets",
     "split_scale",
 ]
@@ -70,9 +72,13 @@ def latent_normals(rng: np.random.Generator, n: int, chol: np.ndarray) -> np.nda
     return rng.standard_normal((n, chol.shape[0])) @ chol.T
 
 
-def split_scale(z: np.ndarray, marginals: Marginals) -> np.ndarray:
-    """``mu + s(z) * z`` with ``s_low`` for z < 0 and ``s_high`` otherwise."""
-    return marginals.mu + z * np.where(z < 0, marginals.s_low, marginals.s_high)
+def split_scale(z: np.ndarray, marginals: Marginals, *, out: np.ndarray | None = None
+                ) -> np.ndarray:
+    """``mu + s(z) * z`` with ``s_low`` for z < 0 and ``s_high`` otherwise (``out`` may be z)."""
+    scale = np.where(z < 0, marginals.s_low, marginals.s_high)
+    result = np.multiply(z, scale, out=out)
+    result += marginals.mu
+    return result
 
 
 def effect_matrix(params: PopulationParams) -> np.ndarray:
@@ -92,17 +98,26 @@ def covariate_offsets(cov: Covariates, params: PopulationParams) -> np.ndarray:
     return covariate_terms(cov, params) @ effect_matrix(params)
 
 
-def spot_offsets(rng: np.random.Generator, cov: Covariates,
-                 params: PopulationParams) -> np.ndarray:
-    """Log-scale spot factor (blood volume and haematocrit) of every baby, shape (n, n_analytes).
-
-    Every analyte of a spot shares the volume term; the haematocrit term is weighted by the
-    analyte's loading (amino acids and C0 more than acylcarnitines).
-    """
+def draw_spot(rng: np.random.Generator, cov: Covariates, params: PopulationParams) -> np.ndarray:
+    """Spot factor of every baby, shape (n, 2): log blood-volume factor and haematocrit
+    deviation from the mean in units of 0.10 (transfused babies shifted up)."""
     spot = params.spot
     n = len(cov)
-    volume = spot.volume_sd_log * rng.standard_normal(n)
-    hct = (spot.haematocrit_mean + spot.haematocrit_sd * rng.standard_normal(n)
-           + spot.transfused_haematocrit_shift * cov.transfused)
-    loading = np.array([spot.loading_per_0_1[c] for c in params.analyte_codes])
-    return volume[:, None] + ((hct - spot.haematocrit_mean) / 0.10)[:, None] * loading[None, :]
+    out = np.empty((n, 2))
+    out[:, 0] = spot.volume_sd_log * rng.standard_normal(n)
+    out[:, 1] = (spot.haematocrit_sd * rng.standard_normal(n)
+                 + spot.transfused_haematocrit_shift * cov.transfused) / 0.10
+    return out
+
+
+def spot_loadings(params: PopulationParams) -> np.ndarray:
+    """Log effect of one unit of each spot column on each analyte, shape (2, n_analytes): every
+    analyte shares the volume; the haematocrit weighs amino acids and C0 more than others."""
+    loading = np.array([params.spot.loading_per_0_1[c] for c in params.analyte_codes])
+    return np.vstack([np.ones_like(loading), loading])
+
+
+def spot_offsets(rng: np.random.Generator, cov: Covariates,
+                 params: PopulationParams) -> np.ndarray:
+    """Log-scale spot factor (blood volume and haematocrit) of every baby, (n, n_analytes)."""
+    return draw_spot(rng, cov, params) @ spot_loadings(params)

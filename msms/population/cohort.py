@@ -6,8 +6,8 @@ derived from the seed (``SeedSequence(seed, spawn_key=(chunk,))``), one per comp
 frame; a cohort of whole chunks is the start of any larger cohort with the same seed, and
 changing ``disorder_rate`` leaves the covariates of every baby unchanged.
 
-Public names: ``simulate_cohort``, ``split_truth``, ``draw_parts``, ``Parts``, ``TRUTH_COLUMNS``,
-``CHUNK_SIZE``.
+Public names: ``simulate_cohort``, ``split_truth``, ``draw_parts``, ``Parts``, ``specimen_ids``,
+``TRUTH_COLUMNS``, ``CHUNK_SIZE``.
 """
 
 from __future__ import annotations
@@ -22,13 +22,19 @@ import pandas as pd
 from msms.errors import DataError
 from msms.population.analytes import (
     correlation_matrix,
-    covariate_offsets,
+    draw_spot,
+    effect_matrix,
     latent_normals,
     split_scale,
-    spot_offsets,
+    spot_loadings,
 )
 from msms.population.calibration import calibrate
-from msms.population.covariates import SEX_CODES, Covariates, draw_covariates
+from msms.population.covariates import (
+    SEX_CODES,
+    Covariates,
+    covariate_terms,
+    draw_covariates,
+)
 from msms.population.disorders import (
     DisorderDraw,
     apply_signatures,
@@ -45,7 +51,7 @@ from msms.population.params import SEVERITIES, PopulationParams, default_params
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
 __all__ = ["CHUNK_SIZE", "TRUTH_COLUMNS", "Parts", "draw_parts", "simulate_cohort",
-           "split_truth"]
+           "specimen_ids", "split_truth"]
 
 #: Truth columns appended after the analytes: disorder code, mechanisms, severity ("" if none).
 TRUTH_COLUMNS: tuple[str, ...] = ("true_disorder", "fp_mechanism", "severity")
@@ -62,22 +68,39 @@ class Parts:
     disorders: DisorderDraw
     z: np.ndarray  # correlated standard normals (n, n_analytes)
     offsets: np.ndarray  # covariate + spot + mechanism log offsets (n, n_analytes)
-    artefacts: np.ndarray  # spot + mechanism log offsets (n, n_analytes)
+    spot: np.ndarray  # spot factor columns (n, 2), see analytes.draw_spot
     labels: np.ndarray  # (n, n_labels) bool
     mechanisms: MechanismDraw
 
+    def artefacts(self, rows: np.ndarray, params: PopulationParams) -> np.ndarray:
+        """Spot + mechanism log offsets of some babies, shape (len(rows), n_analytes)."""
+        out = self.spot[rows] @ spot_loadings(params)
+        subset = MechanismDraw(present=self.mechanisms.present[rows],
+                               strength=self.mechanisms.strength[rows])
+        add_mechanism_offsets(out, subset, params)
+        return out
 
-_CHOLESKY: dict[int, np.ndarray] = {}
+
+@dataclass(frozen=True)
+class _Matrices:
+    chol: np.ndarray
+    effects: np.ndarray  # covariate terms and spot columns -> analytes
 
 
-def _cholesky(params: PopulationParams) -> np.ndarray:
-    key = id(params)
-    chol = _CHOLESKY.get(key)
-    if chol is None:
-        chol = np.linalg.cholesky(correlation_matrix(params))
-        _CHOLESKY.clear()
-        _CHOLESKY[key] = chol
-    return chol
+_MATRICES: dict[int, tuple[PopulationParams, _Matrices]] = {}
+
+
+def _matrices(params: PopulationParams) -> _Matrices:
+    cached = _MATRICES.get(id(params))
+    if cached is not None and cached[0] is params:
+        return cached[1]
+    matrices = _Matrices(
+        chol=np.linalg.cholesky(correlation_matrix(params)),
+        effects=np.vstack([effect_matrix(params), spot_loadings(params)]),
+    )
+    _MATRICES.clear()
+    _MATRICES[id(params)] = (params, matrices)
+    return matrices
 
 
 def draw_parts(seed: int, chunk: int, n: int, params: PopulationParams,
@@ -92,14 +115,26 @@ def draw_parts(seed: int, chunk: int, n: int, params: PopulationParams,
     for d, sig in enumerate(params.signatures):
         if sig.sex is not None:
             cov.sex[dis.disorder == d] = SEX_CODES.index(sig.sex)
-    z = latent_normals(rng_latent, n, _cholesky(params))
-    artefacts = spot_offsets(rng_spot, cov, params)
+    matrices = _matrices(params)
+    z = latent_normals(rng_latent, n, matrices.chol)
+    spot = draw_spot(rng_spot, cov, params)
+    offsets = np.concatenate([covariate_terms(cov, params), spot], axis=1) @ matrices.effects
     mech = draw_mechanisms(rng_mech, cov, params)
-    add_mechanism_offsets(artefacts, mech, params)
-    offsets = covariate_offsets(cov, params)
-    offsets += artefacts
-    return Parts(covariates=cov, disorders=dis, z=z, offsets=offsets, artefacts=artefacts,
+    add_mechanism_offsets(offsets, mech, params)
+    return Parts(covariates=cov, disorders=dis, z=z, offsets=offsets, spot=spot,
                  labels=label_flags(cov, params), mechanisms=mech)
+
+
+def specimen_ids(seed: int, start: int, n: int, width: int) -> np.ndarray:
+    """``SIM{seed}-{number}`` for babies ``start + 1 .. start + n``, numbers zero-padded."""
+    prefix = f"SIM{seed}-"
+    numbers = np.arange(start + 1, start + n + 1, dtype=np.int64)
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = (numbers[:, None] // powers[None, :]) % 10 + ord("0")
+    codepoints = np.empty((n, len(prefix) + width), dtype=np.uint32)
+    codepoints[:, :len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    codepoints[:, len(prefix):] = digits
+    return codepoints.view(f"U{len(prefix) + width}").ravel()
 
 
 def _report_decimals(params: PopulationParams) -> np.ndarray:
@@ -107,46 +142,67 @@ def _report_decimals(params: PopulationParams) -> np.ndarray:
     return (3 - np.floor(np.log10(params.median_umol_l))).astype(int)
 
 
-def _chunk_frame(parts: Parts, conc: np.ndarray, params: PopulationParams, seed: int,
-                 start: int, width: int, rng_missing: np.random.Generator) -> dict[str, object]:
-    cov = parts.covariates
-    n = len(cov)
-    decimals = _report_decimals(params)
-    columns: dict[str, object] = {
-        PROFILE_ID: np.array([f"SIM{seed}-{i:0{width}d}" for i in range(start + 1, start + n + 1)],
-                             dtype=object),
-    }
-    missing = params.covariates.missing
-    bw = cov.birth_weight_g.astype(float)
-    ga = cov.gestational_age_weeks
-    age = cov.age_at_collection_hours
-    draws = rng_missing.random((n, 3))
-    if missing["birth_weight_g"] > 0:
-        bw = np.where(draws[:, 0] < missing["birth_weight_g"], np.nan, bw)
-    if missing["gestational_age_weeks"] > 0:
-        ga = np.where(draws[:, 1] < missing["gestational_age_weeks"], np.nan, ga)
-    if missing["age_at_collection_hours"] > 0:
-        age = np.where(draws[:, 2] < missing["age_at_collection_hours"], np.nan, age)
-    values = {
-        "birth_weight_g": bw,
-        "gestational_age_weeks": ga,
-        "age_at_collection_hours": age,
-        "sex": np.array(SEX_CODES, dtype=object)[cov.sex],
-        "tpn": cov.tpn.astype(np.int64),
-        "transfused": cov.transfused.astype(np.int64),
-    }
-    for name in COVARIATE_COLUMNS:
-        columns[name] = values[name]
-    for j, code in enumerate(params.analyte_codes):
-        resolution = 10.0 ** -decimals[j]
-        columns[code] = np.maximum(np.round(conc[:, j], decimals[j]), resolution)
-    codes = np.array([*params.disorder_codes, ""], dtype=object)
-    dis = parts.disorders
-    columns["true_disorder"] = codes[np.where(dis.affected, dis.disorder, len(codes) - 1)]
-    columns["fp_mechanism"] = describe(parts.labels, parts.mechanisms, params)
-    severities = np.array([*SEVERITIES, ""], dtype=object)
-    columns["severity"] = severities[np.where(dis.severity >= 0, dis.severity, len(SEVERITIES))]
-    return columns
+class _Output:
+    """Preallocated columns of the whole cohort; chunks are written in place."""
+
+    def __init__(self, n: int, params: PopulationParams) -> None:
+        self.params = params
+        self.conc = np.empty((len(params.analyte_codes), n))  # one contiguous row per analyte
+        self.birth_weight_g = np.empty(n)
+        self.gestational_age_weeks = np.empty(n)
+        self.age_at_collection_hours = np.empty(n)
+        self.sex = np.empty(n, dtype=np.int8)
+        self.tpn = np.empty(n, dtype=np.int64)
+        self.transfused = np.empty(n, dtype=np.int64)
+        self.disorder = np.empty(n, dtype=np.int16)
+        self.severity = np.empty(n, dtype=np.int8)
+        self.fp_mechanism = np.empty(n, dtype=object)
+
+    def put(self, start: int, parts: Parts, conc: np.ndarray,
+            rng_missing: np.random.Generator) -> None:
+        cov, params = parts.covariates, self.params
+        n = len(cov)
+        end = start + n
+        block = self.conc[:, start:end]
+        block[...] = conc.T
+        for j, decimals in enumerate(_report_decimals(params)):
+            np.round(block[j], decimals, out=block[j])
+            np.maximum(block[j], 10.0 ** -decimals, out=block[j])
+        missing = params.covariates.missing
+        draws = rng_missing.random((n, 3))
+        for k, name in enumerate(("birth_weight_g", "gestational_age_weeks",
+                                  "age_at_collection_hours")):
+            values = getattr(cov, name).astype(float)
+            if missing[name] > 0:
+                values = np.where(draws[:, k] < missing[name], np.nan, values)
+            getattr(self, name)[start:end] = values
+        self.sex[start:end] = cov.sex
+        self.tpn[start:end] = cov.tpn
+        self.transfused[start:end] = cov.transfused
+        self.disorder[start:end] = parts.disorders.disorder
+        self.severity[start:end] = parts.disorders.severity
+        self.fp_mechanism[start:end] = describe(parts.labels, parts.mechanisms, params)
+
+    def frame(self, ids: np.ndarray) -> pd.DataFrame:
+        params = self.params
+        codes = np.array([*params.disorder_codes, ""], dtype=object)
+        severities = np.array([*SEVERITIES, ""], dtype=object)
+        head = pd.DataFrame({
+            PROFILE_ID: pd.array(ids, dtype="str"),
+            "birth_weight_g": pd.array(self.birth_weight_g, dtype="Int64"),
+            "gestational_age_weeks": self.gestational_age_weeks,
+            "age_at_collection_hours": self.age_at_collection_hours,
+            "sex": pd.array(np.array(SEX_CODES, dtype=object)[self.sex], dtype="str"),
+            "tpn": self.tpn,
+            "transfused": self.transfused,
+        }, columns=[PROFILE_ID, *COVARIATE_COLUMNS])
+        analytes = pd.DataFrame(self.conc.T, columns=list(params.analyte_codes), copy=False)
+        truth = pd.DataFrame({
+            "true_disorder": pd.array(codes[self.disorder], dtype="str"),
+            "fp_mechanism": pd.array(self.fp_mechanism, dtype="str"),
+            "severity": pd.array(severities[self.severity], dtype="str"),
+        }, columns=list(TRUTH_COLUMNS))
+        return pd.concat([head, analytes, truth], axis=1)
 
 
 def _check(n: object, seed: object, disorder_rate: object) -> None:
@@ -203,41 +259,22 @@ def simulate_cohort(
     _check(n, seed, disorder_rate)
     p = params if params is not None else default_params()
     marginals = calibrate(p)
-    width = max(7, len(str(n)))
-    pieces: list[dict[str, object]] = []
+    output = _Output(n, p)
     for chunk, start in enumerate(range(0, n, CHUNK_SIZE)):
         size = min(CHUNK_SIZE, n - start)
         parts = draw_parts(int(seed), chunk, size, p, disorder_rate)
-        log_conc = split_scale(parts.z, marginals)
+        log_conc = split_scale(parts.z, marginals, out=parts.z)
         log_conc += parts.offsets
         conc = np.exp(log_conc, out=log_conc)
-        apply_signatures(conc, parts.disorders, parts.artefacts,
+        affected = np.flatnonzero(parts.disorders.affected)
+        apply_signatures(conc, parts.disorders, affected, parts.artefacts(affected, p),
                          parts.covariates.age_at_collection_hours, p)
         rng_missing = np.random.Generator(np.random.PCG64(
             np.random.SeedSequence(int(seed), spawn_key=(chunk, 5))))
-        pieces.append(_chunk_frame(parts, conc, p, int(seed), start, width, rng_missing))
+        output.put(start, parts, conc, rng_missing)
         if progress is not None:
             progress(start + size, n)
-    names = [PROFILE_ID, *COVARIATE_COLUMNS, *p.analyte_codes, *TRUTH_COLUMNS]
-    if not pieces:
-        return pd.DataFrame({name: pd.Series([], dtype=_empty_dtype(name, p))
-                             for name in names})
-    data = {name: np.concatenate([piece[name] for piece in pieces]) for name in names}
-    frame = pd.DataFrame(data, columns=names)
-    frame["birth_weight_g"] = frame["birth_weight_g"].astype("Int64")
-    for name in (PROFILE_ID, "sex", *TRUTH_COLUMNS):
-        frame[name] = frame[name].astype("str")
-    return frame
-
-
-def _empty_dtype(name: str, params: PopulationParams) -> str:
-    if name in (PROFILE_ID, "sex", *TRUTH_COLUMNS):
-        return "str"
-    if name == "birth_weight_g":
-        return "Int64"
-    if name in ("tpn", "transfused"):
-        return "int64"
-    return "float64"
+    return output.frame(specimen_ids(int(seed), 0, n, max(7, len(str(n)))))
 
 
 def split_truth(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -94,8 +94,9 @@ def draw_disorders(rng: np.random.Generator, n: int, params: PopulationParams,
     return DisorderDraw(disorder=disorder, severity=severity, level=level)
 
 
-def apply_signatures(conc_umol_l: np.ndarray, draw: DisorderDraw, spot_log: np.ndarray,
-                     age_at_collection_hours: np.ndarray, params: PopulationParams) -> None:
+def apply_signatures(conc_umol_l: np.ndarray, draw: DisorderDraw, affected_rows: np.ndarray,
+                     artefacts_log: np.ndarray, age_at_collection_hours: np.ndarray,
+                     params: PopulationParams) -> None:
     """Turn affected babies' profiles into their disorder's signature, in place.
 
     Parameters
@@ -104,25 +105,29 @@ def apply_signatures(conc_umol_l: np.ndarray, draw: DisorderDraw, spot_log: np.n
         Concentrations (n, n_analytes) of the babies as if unaffected.
     draw
         The disorders drawn by :func:`draw_disorders`.
-    spot_log
-        Non-biological log offsets (spot factor and sampling artefacts) that still apply to the
-        primary marker, shape (n, n_analytes).
+    affected_rows
+        Row numbers of the affected babies (``np.flatnonzero(draw.affected)``).
+    artefacts_log
+        Log offsets that still apply to the primary marker (spot factor and mechanisms), one
+        row per entry of ``affected_rows``, shape (len(affected_rows), n_analytes).
     age_at_collection_hours
         Age of each baby at collection (for the signatures' age dependence).
     params
         Population parameters.
     """
+    disorder_of = draw.disorder[affected_rows]
     for d, sig in enumerate(params.signatures):
-        rows = np.flatnonzero(draw.disorder == d)
-        if not len(rows):
+        positions = np.flatnonzero(disorder_of == d)
+        if not len(positions):
             continue
+        rows = affected_rows[positions]
         j = params.index(sig.primary)
         anchor = params.p99_umol_l[j] if sig.direction == "high" else params.p1_umol_l[j]
         target = draw.level[rows] * anchor
         log_fold = np.log(target / params.median_umol_l[j])
         age_days = np.clip(age_at_collection_hours[rows] / 24.0, 0.25, 10.0)
         age_factor = np.exp(sig.age_log_fold_per_day * (age_days - 2.0))
-        conc_umol_l[rows, j] = target * np.exp(spot_log[rows, j])
+        conc_umol_l[rows, j] = target * np.exp(artefacts_log[positions, j])
         if sig.primary in sig.age_markers:
             conc_umol_l[rows, j] *= age_factor
         for code, exponent in sig.markers.items():

@@ -64,15 +64,19 @@ def draw_mechanisms(rng: np.random.Generator, cov: Covariates,
                     params: PopulationParams) -> MechanismDraw:
     """Draw the random mechanisms of every baby (one uniform and one strength per mechanism)."""
     n, m = len(cov), len(params.mechanisms)
-    u = rng.random((n, m))
-    strength = rng.random((n, m))
     present = np.zeros((n, m), dtype=bool)
+    strength = np.zeros((n, m))
     for k, mech in enumerate(params.mechanisms):
-        rate = np.full(n, mech.rate)
-        if mech.when is not None:
-            rate = np.where(condition_mask(cov, mech.when), mech.rate * mech.rate_multiplier, rate)
-        present[:, k] = u[:, k] < np.minimum(rate, 1.0)
-    return MechanismDraw(present=present, strength=np.where(present, strength, 0.0))
+        u = rng.random(n)
+        if mech.when is None:
+            present[:, k] = u < mech.rate
+        else:
+            rate = np.where(condition_mask(cov, mech.when),
+                            min(mech.rate * mech.rate_multiplier, 1.0), mech.rate)
+            present[:, k] = u < rate
+        rows = np.flatnonzero(present[:, k])
+        strength[rows, k] = rng.random(len(rows))
+    return MechanismDraw(present=present, strength=strength)
 
 
 def add_mechanism_offsets(log_offsets: np.ndarray, draw: MechanismDraw,
