@@ -133,8 +133,10 @@ def marker_levels(
 
     Without a table cutoff the rule's literature levels apply. A table cutoff ``c`` (the lab's
     own percentile for the specimen's stratum; NaN where the table has no entry) becomes the
-    borderline level, and the positive and critical levels are kept unless ``c`` is already past
-    them (then they move to ``c``): a lab cutoff never lowers the positive or critical levels.
+    borderline level, but never lies beyond the rule's positive level (else its critical level):
+    a stratum whose own percentile is past a literature positive level (say Phe in babies on
+    TPN) still calls such values at least borderline. The positive and critical levels are kept
+    unless ``c`` is already past them (then they move to ``c``): a lab cutoff never lowers them.
     """
     levels = marker.levels
     b, p, c = _nan(levels.borderline), _nan(levels.positive), _nan(levels.critical)
@@ -142,14 +144,18 @@ def marker_levels(
         return _Levels(b, p, c)
     cut = table_cutoff
     have = ~np.isnan(cut)
-    further = np.fmax if marker.direction == "high" else np.fmin
+    high = marker.direction == "high"
+    further = np.fmax if high else np.fmin
+    nearer = np.fmin if high else np.fmax
+    cap = p if not np.isnan(p) else c
+    first = nearer(cut, cap)  # fmin/fmax ignore a NaN cap
 
     def moved(level: float) -> float | np.ndarray:
         if np.isnan(level):
             return level
         return np.where(have, further(level, cut), level)
 
-    return _Levels(np.where(have, cut, b), moved(p), moved(c))
+    return _Levels(np.where(have, first, b), moved(p), moved(c))
 
 
 def _beyond(values: np.ndarray, level: float | np.ndarray, marker: MarkerRule) -> np.ndarray:

@@ -111,14 +111,19 @@ def test_out_of_range_with_an_unreadable_secondary_is_still_flagged():
 
 
 def test_zero_denominator_counts_as_above_every_level():
-    calls = evaluate(profiles({"C8": 0.6, "C10": 0.0, "C2": 60.0, "C12": 0.5}))
+    calls = evaluate(profiles({"C8": 0.6, "C10": 0.0, "C12": 0.2}, {"Cit": 0.0}))
     mcad = _call(calls, "S001", "MCAD")
     assert mcad["first_tier"] == "positive"
     assert "C8/C10 above every level (C10=0)" in mcad["reasons"]
+    pucd = _call(calls, "S002", "PUCD")  # Orn/Cit with Cit = 0 supports low Cit
+    assert pucd["first_tier"] == "positive"
+    assert "Orn/Cit above every level (Cit=0)" in pucd["reasons"]
+    # a low-direction ratio whose denominator is 0 is not low: CIT's Orn/Cit does not fire
+    assert "CIT" not in set(calls["disorder"])
     # 0/0 stays undefined
     calls = evaluate(profiles({"C8": 0.0, "C10": 0.0}))
-    assert "MCKAT" in set(calls["disorder"])
     assert _call(calls, "S001", "MCKAT")["first_tier"] == "not_evaluable"
+    assert "C8/C10 undefined (denominator C10 is 0)" in _call(calls, "S001", "MCKAT")["reasons"]
 
 
 def test_tpn_caps_amino_acid_positives_but_not_criticals():
@@ -198,9 +203,10 @@ def test_first_tier_final_mapping():
 
 
 def test_evaluate_markers_takes_marker_values_directly():
-    values = pd.DataFrame({"C8": [0.4, 0.4, 0.3], "C8/C10": [2.0, 1.0, 2.0], "C8/C2": 0.0})
+    values = pd.DataFrame({"C8": [0.4, 0.4, 0.3], "C8/C12": [2.0, 1.0, 2.0], "C8/C2": 0.0,
+                           "C8/C10": 1.0})
     calls = evaluate_markers(values, default_rules().subset(["MCAD"]))
     by_row = dict(zip(calls["specimen_id"], calls["first_tier"], strict=True))
     assert by_row == {"0": "positive", "1": "borderline", "2": "borderline"}
-    # the absent secondaries (C8/C12, C6, C10:1) are reported as unread
-    assert "unread: C8/C12 not measured" in calls["reasons"].iloc[1]
+    # the absent secondaries (C6, C10:1) are reported as unread
+    assert "unread: C6 not measured, C10:1 not measured" in calls["reasons"].iloc[1]
