@@ -32,8 +32,10 @@ _COMMAND_MODULES = (
     "lims.cli.catalogue",
     "lims.cli.system",
     "lims.cli.simulate",
+    "lims.cli.simulate_plate",
     "lims.cli.ingest",
     "lims.cli.read",
+    "lims.cli.quantify",
 )
 
 for _module in _COMMAND_MODULES:

@@ -57,7 +57,9 @@ CONTROL_VALUE_COLUMNS: tuple[str, ...] = (
     "run_id", "lot", "analyte", "conc_umol_l", "well", "level", "target_mean_umol_l",
     "target_sd_umol_l", "z",
 )
-#: Required columns of a control-history table (``acquired_at`` and ``well`` are optional).
+#: Columns of a control-history table. Instead of ``lot`` a table may give ``sample_id`` and
+#: ``sample_type`` (a control well as stored), resolved to a lot like this run's wells;
+#: ``acquired_at`` (ISO date-time, sorts the rows) and ``well`` are optional.
 HISTORY_COLUMNS: tuple[str, ...] = ("run_id", "lot", "analyte", "conc_umol_l")
 
 
@@ -177,12 +179,15 @@ def validate_control_history(history: pd.DataFrame, *, file: str | None = None) 
 
     Lines in errors count a header line, as in the CSV the table came from.
     """
-    missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
+    required = list(HISTORY_COLUMNS)
+    if "lot" not in history.columns and {"sample_id", "sample_type"} <= set(history.columns):
+        required = [c for c in required if c != "lot"] + ["sample_id", "sample_type"]
+    missing = [c for c in required if c not in history.columns]
     if missing:
         raise DataError(f"control history lacks column(s) {', '.join(missing)}", file=file,
                         line=1, field=missing[0])
     h = history.reset_index(drop=True).copy()
-    for column in ("run_id", "lot", "analyte"):
+    for column in [c for c in ("run_id", "lot", "analyte", "sample_type") if c in required]:
         empty = h[column].isna() | (h[column].astype(str).str.strip() == "")
         if empty.any():
             raise DataError("is empty", file=file, line=int(np.flatnonzero(empty)[0]) + 2,
@@ -376,7 +381,7 @@ def evaluate_westgard(
     actions = dict(rules.westgard_actions)
     active = [rule for rule, action in actions.items() if action != "off"]
     past_by_series = _history_by_series(history, set(values["run_id"]),
-                                        rules.westgard_history_runs)
+                                        rules.westgard_history_runs, lots, rules)
     seen: set[tuple[str, str, frozenset[str]]] = set()
     findings: list[Finding] = []
 
@@ -449,14 +454,37 @@ def evaluate_westgard(
     )
 
 
+def _history_lots(h: pd.DataFrame, lots: ControlLots, rules: QCRules) -> pd.Series:
+    """The lot of each history row: its ``lot``, or the lot its control well resolves to
+    (the sample id when it names a lot, else the only in-use lot of the level; "" if none)."""
+    if "lot" in h.columns:
+        return h["lot"]
+    levels = dict(rules.control_levels)
+
+    def resolve(sample_id: str, sample_type: str) -> str:
+        if sample_id in lots.lots:
+            return sample_id
+        level = levels.get(sample_type)
+        in_use = lots.in_use(level) if level else []
+        return in_use[0].lot if len(in_use) == 1 else ""
+
+    pairs = zip(h["sample_id"].astype(str).tolist(), h["sample_type"].astype(str).tolist(),
+                strict=True)
+    cache: dict[tuple[str, str], str] = {}
+    return pd.Series([cache.setdefault(p, resolve(*p)) for p in pairs], index=h.index,
+                     dtype=object)
+
+
 def _history_by_series(
-    history: pd.DataFrame | None, current_runs: set[str], keep_runs: int
+    history: pd.DataFrame | None, current_runs: set[str], keep_runs: int, lots: ControlLots,
+    rules: QCRules,
 ) -> dict[tuple[str, str], tuple[list[str], np.ndarray, list[int]]]:
     """Per (lot, analyte): the last ``keep_runs`` earlier runs' (run ids, values, lines)."""
-    if history is None or not keep_runs:
+    if history is None or not keep_runs or len(history) == 0:
         return {}
     h = validate_control_history(history)
-    h = h[~h["run_id"].isin(current_runs) & h["conc_umol_l"].notna()]
+    h = h.assign(lot=_history_lots(h, lots, rules))
+    h = h[~h["run_id"].isin(current_runs) & h["conc_umol_l"].notna() & (h["lot"] != "")]
     grouped: dict[tuple[str, str], list[int]] = {}
     for i, key in enumerate(zip(h["lot"].tolist(), h["analyte"].tolist(), strict=True)):
         grouped.setdefault(key, []).append(i)

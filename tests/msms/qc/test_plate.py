@@ -194,3 +194,17 @@ def test_the_qc_report_is_json_with_the_decision_and_control_values() -> None:
     assert phe["z"].item() == pytest.approx(2.5)
     # control values can be appended to a history table as they are
     assert set(HISTORY_COLUMNS) <= set(values.columns)
+
+
+def test_history_given_as_stored_control_wells_resolves_lots() -> None:
+    """A history of control wells (sample_id, sample_type) instead of lot numbers."""
+    wells = standard_wells(8, analytes=CODES, low_shift_sd={"Xle": 1.3})
+    history = _history(LOW_LOT, "Xle", [0.2, 1.2, 1.5, 1.1]).drop(columns=["lot"])
+    history["sample_id"] = ["QC-LOW", LOW_LOT, "QC-LOW", "QC-LOW"]  # some without lot number
+    history["sample_type"] = "qc_low"
+    history["well"] = "A02"
+    result = qc(wells, history=history)
+    assert result.decision.status == "reject"
+    assert result.decision.reasons[0].startswith("westgard: Xle 4-1s (lot VQC-L-2501)")
+    # an empty history is no history
+    assert qc(wells, history=history.iloc[0:0]).decision.status == "accept"
