@@ -292,3 +292,20 @@ def test_covariate_labels_follow_the_covariates(mechanism_cohort: pd.DataFrame) 
     }
     for name, mask in expected.items():
         assert np.array_equal(_has(frame, name).to_numpy(bool), mask.to_numpy(bool)), name
+
+
+def test_the_documentation_describes_every_parameter() -> None:
+    """docs/simulation.md names every covariate term, effect source, disorder and mechanism."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "simulation.md").read_text(
+        encoding="utf-8")
+    params = default_params()
+    for term in params.terms:
+        assert f"`{term.name}`" in doc, term.name
+    for effect in params.effects:
+        assert effect.source in doc, effect.source
+    for sig in params.signatures:
+        assert f"| {sig.code} | {sig.primary} |" in doc, sig.code
+    for name in FP_MECHANISMS:
+        assert f"`{name}`" in doc, name
+    for code in {d.code for d in default_catalogue().disorders} - set(SIMULATED_DISORDERS):
+        assert f"`{code}`" in doc, f"{code} is neither simulated nor explained"
