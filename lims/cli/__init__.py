@@ -36,6 +36,7 @@ _COMMAND_MODULES = (
     "lims.cli.ingest",
     "lims.cli.read",
     "lims.cli.quantify",
+    "lims.cli.cutoffs", "lims.cli.evaluate",
 )
 
 for _module in _COMMAND_MODULES:

@@ -1,0 +1,165 @@
+"""``nbs cutoffs derive|show``: a laboratory's own percentile cutoffs, and the tables in force.
+
+Public names: ``cutoffs_app``, ``derive_command``, ``show_command``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import shutil
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from cutoffs.derive import DEFAULT_MIN_STRATUM_N, derive_cutoffs
+from cutoffs.errors import CutoffError
+from cutoffs.profiles import read_profiles
+from cutoffs.rules import RULES_DIR, load_rules
+from cutoffs.strata import STRATA_TOML, load_strata
+from cutoffs.tables import read_cutoff_table, write_cutoff_table
+from lims.cli import app
+
+__all__ = ["cutoffs_app", "derive_command", "show_command"]
+
+cutoffs_app = typer.Typer(help="Cutoff tables: derive a laboratory's own, show the ones in force.",
+                          no_args_is_help=True)
+app.add_typer(cutoffs_app, name="cutoffs")
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise CutoffError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    return digest.hexdigest()
+
+
+@cutoffs_app.command("derive")
+def derive_command(
+    population: Path = typer.Argument(..., help="Profiles CSV of screen-negative babies."),
+    out: Path = typer.Option(..., "--out", help="Cutoff table (TOML) to write."),
+    upper_percentile: float = typer.Option(99.5, "--upper-percentile", min=50.0, max=100.0,
+                                           help="Upper cutoff percentile."),
+    lower_percentile: float = typer.Option(0.5, "--lower-percentile", min=0.0, max=50.0,
+                                           help="Lower cutoff percentile."),
+    min_stratum_n: int = typer.Option(DEFAULT_MIN_STRATUM_N, "--min-stratum-n", min=1,
+                                      help="Smallest stratum that gets its own cutoffs."),
+    bootstrap: int = typer.Option(200, "--bootstrap", min=0,
+                                  help="Bootstrap replicates for the confidence intervals."),
+    confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999,
+                                     help="Coverage of the confidence intervals."),
+    strata: Path = typer.Option(STRATA_TOML, "--strata", help="Strata definitions (TOML)."),
+    max_depth: int | None = typer.Option(None, "--max-depth", min=0,
+                                         help="Combine at most this many covariates per stratum."),
+    rules: Path = typer.Option(RULES_DIR, "--rules", help="Rule file or directory whose markers "
+                               "are included."),
+    version: str | None = typer.Option(None, "--version", help="Table version (default: "
+                                       "lab- and the population's SHA-256 prefix)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap."),
+) -> None:
+    """Derive percentile cutoffs per analyte, ratio and stratum from a laboratory's own
+    screen-negative population, with bootstrap confidence intervals."""
+    strata_def = load_strata(strata)
+    if max_depth is not None:
+        strata_def = dataclasses.replace(strata_def, max_depth=max_depth)
+    rule_set = load_rules(rules)
+    digest = _sha256(population)
+    frame = read_profiles(population)
+    typer.echo(f"read {len(frame):,} profiles from {population}", err=True)
+
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"strata combinations {done} / {total}", err=True)
+
+    table = derive_cutoffs(
+        frame, strata=strata_def, rules=rule_set, upper_percentile=upper_percentile,
+        lower_percentile=lower_percentile, min_stratum_n=min_stratum_n, n_bootstrap=bootstrap,
+        confidence=confidence, seed=seed, version=version, source=str(population),
+        digest=digest, progress=progress,
+    )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_cutoff_table(table, out)
+    except OSError as exc:
+        raise CutoffError(f"cannot write: {exc.strerror}", file=str(out)) from None
+    strata_used = len({e.stratum for e in table.entries})
+    typer.echo(f"{len(table.entries):,} cutoffs ({len(table.markers)} markers, {strata_used} "
+               f"strata) version {table.version} -> {out}", err=True)
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
+
+
+def _emit(header: list[str], rows: list[list[str]], fmt: Format) -> None:
+    if fmt is Format.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return
+    width = shutil.get_terminal_size((160, 24)).columns
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(header)]
+    widths[-1] = max(10, min(widths[-1], width - sum(w + 2 for w in widths[:-1])))
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c[:w].ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    typer.echo(line(header))
+    typer.echo(line(["-" * w for w in widths]))
+    for row in rows:
+        typer.echo(line(row))
+    typer.echo(f"({len(rows)} rows)")
+
+
+@cutoffs_app.command("show")
+def show_command(
+    table: Path | None = typer.Argument(None, help="A derived cutoff table (TOML); without it "
+                                        "the rules' literature levels are shown."),
+    marker: list[str] | None = typer.Option(None, "--marker", help="Only these markers "
+                                            "(repeatable)."),
+    stratum: str | None = typer.Option(None, "--stratum", help="Only this stratum, e.g. all."),
+    disorder: list[str] | None = typer.Option(None, "--disorder", help="Only these disorders "
+                                              "(literature levels; repeatable)."),
+    rules: Path = typer.Option(RULES_DIR, "--rules", help="Rule file or directory."),
+    fmt: Format = typer.Option(Format.table, "--format", help="table or csv"),
+) -> None:
+    """Print a cutoff table: a derived table's percentile cutoffs with confidence intervals, or
+    (without a file) every rule's literature levels with their sources."""
+    wanted = set(marker or [])
+    if table is None:
+        rule_set = load_rules(rules)
+        codes = set(disorder or [])
+        header = ["disorder", "version", "marker", "direction", "role", "borderline", "positive",
+                  "critical", "source"]
+        rows = [
+            [r.code, r.version, m.name, m.direction, m.role, _fmt(m.levels.borderline),
+             _fmt(m.levels.positive), _fmt(m.levels.critical), m.source]
+            for r in rule_set for m in r.markers
+            if (not codes or r.code in codes) and (not wanted or m.name in wanted)
+        ]
+        _emit(header, rows, fmt)
+        return
+    cut = read_cutoff_table(table)
+    typer.echo(f"# version {cut.version}; percentiles {cut.lower_percentile:g} / "
+               f"{cut.upper_percentile:g}; derived from {cut.derived_from}", err=True)
+    header = ["marker", "stratum", "n", "median", "lower", "lower_ci", "upper", "upper_ci"]
+    rows = [
+        [e.marker, e.stratum, str(e.n), _fmt(e.median), _fmt(e.lower),
+         f"{_fmt(e.lower_ci[0])}-{_fmt(e.lower_ci[1])}", _fmt(e.upper),
+         f"{_fmt(e.upper_ci[0])}-{_fmt(e.upper_ci[1])}"]
+        for e in cut.entries
+        if (not wanted or e.marker in wanted) and (stratum is None or e.stratum == stratum)
+    ]
+    _emit(header, rows, fmt)

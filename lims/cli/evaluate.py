@@ -1,0 +1,89 @@
+"""``nbs evaluate``: first-tier calls (DESIGN §4.3) for a profiles file.
+
+Public names: ``evaluate_command``, ``write_calls``, ``postprocess_steps``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import typer
+
+from cutoffs.errors import CutoffError
+from cutoffs.evaluate import PostProcess, evaluate
+from cutoffs.profiles import read_profiles
+from cutoffs.rules import RULES_DIR, load_rules
+from cutoffs.scores import TableReference, catalogue_reference, score
+from cutoffs.tables import read_cutoff_table
+from lims.cli import app
+
+__all__ = ["evaluate_command", "postprocess_steps", "write_calls"]
+
+
+class Stage(StrEnum):
+    initial = "initial"
+    duplicate_mean = "duplicate_mean"
+
+
+def write_calls(calls: pd.DataFrame, path: Path) -> None:
+    """Write a calls table as CSV: ``time_critical`` as true/false, missing numbers empty."""
+    out = calls.copy()
+    out["time_critical"] = np.where(out["time_critical"].astype(bool), "true", "false")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+    except OSError as exc:
+        raise CutoffError(f"cannot write: {exc.strerror}", file=str(path)) from None
+
+
+def postprocess_steps() -> list[PostProcess]:
+    """Post-processing steps applied after the first tier (none yet; a second tier adds one)."""
+    return []
+
+
+@app.command("evaluate")
+def evaluate_command(
+    profiles: Path = typer.Argument(..., help="Profiles CSV (DESIGN §4.2)."),
+    out: Path = typer.Option(..., "--out", help="Calls CSV to write (DESIGN §4.3)."),
+    cutoffs: Path | None = typer.Option(None, "--cutoffs", help="A laboratory cutoff table "
+                                        "(nbs cutoffs derive); default: the rules' literature "
+                                        "levels."),
+    include_all: bool = typer.Option(False, "--all", help="Write every specimen x disorder "
+                                     "pair, normal ones too."),
+    rules: Path = typer.Option(RULES_DIR, "--rules", help="Rule file or directory."),
+    stage: Stage = typer.Option(Stage.initial, "--stage", help="initial test, or the mean of "
+                                "the in-duplicate repeat (decides the action)."),
+    scores: Path | None = typer.Option(None, "--scores", help="Also write covariate-adjusted "
+                                       "percentiles and MoM of the flagged specimens (all with "
+                                       "--all)."),
+) -> None:
+    """Evaluate every profile against the disorder rules and write the calls."""
+    rule_set = load_rules(rules)
+    table = read_cutoff_table(cutoffs) if cutoffs is not None else None
+    frame = read_profiles(profiles)
+    calls = evaluate(frame, rule_set, table, include_normal=include_all, stage=stage.value,
+                     postprocess=postprocess_steps())
+    write_calls(calls, out)
+    flagged = calls[calls["first_tier"] != "normal"]
+    counts = flagged["first_tier"].value_counts()
+    summary = ", ".join(f"{counts[t]} {t}" for t in
+                        ("borderline", "positive", "critical", "not_evaluable") if t in counts)
+    typer.echo(f"{len(frame):,} profiles x {len(rule_set)} disorders: "
+               f"{flagged['specimen_id'].nunique():,} specimens flagged"
+               + (f" ({summary})" if summary else "") + f" -> {out}", err=True)
+    if scores is not None:
+        ids = set(flagged["specimen_id"])
+        rows = np.arange(len(frame)) if include_all else np.flatnonzero(
+            frame["specimen_id"].astype(str).isin(ids).to_numpy())
+        reference = TableReference(table) if table is not None else catalogue_reference()
+        markers = table.markers if table is not None else None
+        table_out = score(frame, reference, markers, rows=rows)
+        try:
+            scores.parent.mkdir(parents=True, exist_ok=True)
+            table_out.to_csv(scores, index=False, lineterminator="\n", float_format="%.6g")
+        except OSError as exc:
+            raise CutoffError(f"cannot write: {exc.strerror}", file=str(scores)) from None
+        typer.echo(f"{len(table_out):,} scores -> {scores}", err=True)
