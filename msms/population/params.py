@@ -9,7 +9,7 @@ catalogue: an unknown code, a missing key or a value out of range raises
 Public names: ``PopulationParams``, ``CovariateModel``, ``AgeWindow``, ``Term``, ``Effect``,
 ``SpotModel``, ``Factor``, ``ChainLength``, ``Signature``, ``Condition``, ``Label``,
 ``MechanismEffect``, ``Mechanism``, ``SEVERITIES``, ``PARAMS_DIR``, ``load_params``,
-``default_params``.
+``default_params``, ``parse_prevalence``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ __all__ = [
     "Term",
     "default_params",
     "load_params",
+    "parse_prevalence",
 ]
 
 PARAMS_DIR = Path(str(resources.files("msms") / "data" / "population"))
@@ -310,11 +311,15 @@ class _File:
             raise self.error(full, f"{full} must be {name}, got {value!r}")
         return value
 
+    def optional_number(self, table: Mapping[str, Any], key: str, where: str, *,
+                        low: float = -math.inf, high: float = math.inf) -> float | None:
+        if key not in table:
+            return None
+        return self.number(table, key, where, low=low, high=high)
+
     def number(self, table: Mapping[str, Any], key: str, where: str, *, low: float = -math.inf,
                high: float = math.inf, default: Any = ...) -> float:
         value = self.get(table, key, where, float, default)
-        if value is None:
-            return value
         full = f"{where}.{key}" if where else key
         if not (math.isfinite(value) and low <= value <= high):
             raise self.error(full, f"{full} = {value!r} must lie in [{low}, {high}]")
@@ -332,7 +337,7 @@ def _analytes(f: _File, values: Any, where: str, catalogue: Catalogue,
     if not isinstance(values, list) or not values:
         raise f.error(where, f"{where} must be a non-empty list of analyte codes")
     codes = catalogue.codes
-    out = []
+    out: list[str] = []
     for value in values:
         if allow_all and value == "*":
             out.extend(codes)
@@ -410,7 +415,7 @@ def _read_covariates(f: _File) -> CovariateModel:
             where = f"age_at_collection.{key}[{i}]"
             low = f.number(w, "low_hours", where, low=0.5, high=2000)
             high = f.number(w, "high_hours", where, low=low, high=2000)
-            mode = f.number(w, "mode_hours", where, low=low, high=high, default=None)
+            mode = f.optional_number(w, "mode_hours", where, low=low, high=high)
             out.append(AgeWindow(f.text_of(w, "name", where), low, high, mode,
                                  f.number(w, "probability", where, low=0, high=1)))
         _probabilities(f, [w.probability for w in out], f"age_at_collection.{key}")
@@ -593,10 +598,11 @@ def _read_disorders(f: _File, catalogue: Catalogue) -> tuple[tuple[Signature, ..
             prevalence_source = f.text_of(raw, "prevalence_source", where)
         else:
             text = known[code].birth_prevalence
-            prevalence = parse_prevalence(text)
-            if prevalence is None:
+            parsed = parse_prevalence(text)
+            if parsed is None:
                 raise f.error(where, f"the catalogue's birth_prevalence for {code} ({text!r}) "
                                      "has no 1:N figure; give prevalence_1_in and its source")
+            prevalence = parsed
             prevalence_source = f"catalogue birth_prevalence: {text}"
         signatures.append(Signature(
             code=code, primary=primary, direction=direction, levels=levels,

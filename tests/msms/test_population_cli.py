@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from lims.cli import app
@@ -67,6 +68,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert _run("--n", "10", "--seed", "1", "--out", out, "--disorder-rate", "2")[0] == 2
 
 
+@pytest.mark.slow
 def test_the_nbs_script_reports_progress_and_rejects_unwritable_output(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("nbs")
     ok = subprocess.run([str(script), "simulate", "cohort", "--n", "60000", "--seed", "3",
