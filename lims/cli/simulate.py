@@ -2,7 +2,7 @@
 
 The ``simulate`` group is shared: other modules add commands to ``simulate_app``.
 
-Public names: ``simulate_app``, ``cohort_command``, ``write_cohort``.
+Public names: ``simulate_app``, ``cohort_command``, ``configured_params``, ``write_cohort``.
 """
 
 from __future__ import annotations
@@ -13,16 +13,34 @@ import pandas as pd
 import typer
 
 from lims.cli import app
+from lims.settings import get_settings, load_configured_catalogue
+from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV
 from msms.errors import DataError
-from msms.population import simulate_cohort, split_truth
+from msms.population import (
+    PopulationParams,
+    default_params,
+    load_params,
+    simulate_cohort,
+    split_truth,
+)
 from msms.population.cohort import CHUNK_SIZE
 
-__all__ = ["cohort_command", "simulate_app", "write_cohort"]
+__all__ = ["cohort_command", "configured_params", "simulate_app", "write_cohort"]
 
 simulate_app = typer.Typer(help="Simulated newborn cohorts and instrument plates.",
                            no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
 
+
+
+def configured_params() -> PopulationParams:
+    """Population parameters checked against, and calibrated to, the configured catalogues
+    (``NBS_ANALYTES_CSV`` / ``NBS_DISORDERS_CSV``: a laboratory's own population figures)."""
+    settings = get_settings()
+    if (settings.analytes_csv.resolve() == ANALYTES_CSV.resolve()
+            and settings.disorders_csv.resolve() == DISORDERS_CSV.resolve()):
+        return default_params()
+    return load_params(catalogue=load_configured_catalogue(settings))
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -60,7 +78,7 @@ def cohort_command(
     def progress(done: int, total: int) -> None:
         typer.echo(f"simulated {done:,} / {total:,} babies", err=True)
 
-    frame = simulate_cohort(n, seed=seed, disorder_rate=disorder_rate,
+    frame = simulate_cohort(n, seed=seed, disorder_rate=disorder_rate, params=configured_params(),
                             progress=progress if show else None)
     if show:
         typer.echo(f"writing {out}", err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lims.cli import app
-from msms.catalogue import default_catalogue
+from msms.catalogue import ANALYTES_CSV, default_catalogue
 from msms.population import SIMULATED_DISORDERS, TRUTH_COLUMNS
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
@@ -84,3 +85,39 @@ def test_the_nbs_script_reports_progress_and_rejects_unwritable_output(tmp_path:
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 3
     assert "p.csv" in bad.stderr
+
+
+@pytest.mark.slow
+def test_a_configured_catalogue_sets_the_population_figures(tmp_path: Path) -> None:
+    """With NBS_ANALYTES_CSV the simulation calibrates to the laboratory's own figures."""
+    source = default_catalogue()
+    rows = list(csv.reader(ANALYTES_CSV.read_text(encoding="utf-8").splitlines()))
+    header = rows[0]
+    code_i, median_i = header.index("code"), header.index("pop_median_umol_l")
+    for row in rows[1:]:
+        if row[code_i] == "Phe":
+            row[median_i] = "70.0"
+    own = tmp_path / "analytes.csv"
+    with own.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    out = tmp_path / "p.csv"
+    env = {**os.environ, "NBS_ANALYTES_CSV": str(own)}
+    script = Path(sys.executable).with_name("nbs")
+    done = subprocess.run([str(script), "simulate", "cohort", "--n", "20000", "--seed", "1",
+                           "--out", str(out)], capture_output=True, text=True, env=env,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    median = pd.read_csv(out)["Phe"].median()
+    assert abs(median / 70.0 - 1) < 0.03
+    assert source.analyte("Phe").pop_median_umol_l == 52.0
+    # a catalogue without an analyte the parameters use is rejected, naming file and key
+    broken = tmp_path / "broken.csv"
+    with broken.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(r for r in rows if r[code_i] != "C10:2")
+    env["NBS_ANALYTES_CSV"] = str(broken)
+    bad = subprocess.run([str(script), "simulate", "cohort", "--n", "10", "--seed", "1",
+                          "--out", str(out)], capture_output=True, text=True, env=env,
+                         check=False)
+    assert bad.returncode == 3
+    assert "correlation.toml" in bad.stderr and "C10:2" in bad.stderr
+
