@@ -308,8 +308,8 @@ def _exclusion_text(ctx: _Context, exclusion: Exclusion, rows: np.ndarray) -> li
 
 
 def _evaluate_rule(
-    ctx: _Context, rule: DisorderRule, include_normal: bool, stage: str, version_suffix: str
-) -> pd.DataFrame | None:
+    ctx: _Context, rule: DisorderRule, rule_index: int, include_normal: bool, stage: str
+) -> dict[str, np.ndarray] | None:
     n = ctx.markers.n
     mk = ctx.markers
     tiers: dict[str, np.ndarray] = {}
@@ -392,22 +392,14 @@ def _evaluate_rule(
     reasons = ["; ".join(p for p in parts if p) for parts in zip(*columns, strict=True)]
 
     actions = np.array(_ACTION_OF[stage][rule.time_critical], dtype=object)[t]
-    return pd.DataFrame(
-        {
-            PROFILE_ID: ctx.ids[rows],
-            "disorder": rule.code,
-            "first_tier": _TIER_NAMES[t],
-            "reasons": reasons,
-            "score": score,
-            "second_tier_probability": np.nan,
-            "final": _FINAL_OF[t],
-            "time_critical": rule.time_critical,
-            "action": actions,
-            "cutoff_version": rule.version + version_suffix,
-            "model_version": "",
-            "_row": rows,
-        }
-    )
+    return {
+        "_row": rows,
+        "_rule": np.full(rows.size, rule_index, dtype=np.int32),
+        "first_tier": t,
+        "reasons": np.asarray(reasons, dtype=object),
+        "score": score,
+        "action": actions,
+    }
 
 
 def _empty_calls() -> pd.DataFrame:
@@ -425,15 +417,35 @@ def _run(
     if stage not in STAGES:
         raise CutoffError(f"stage {stage!r} is not one of {', '.join(STAGES)}", field="stage")
     suffix = f"+{cutoffs.version}" if cutoffs is not None else ""
-    parts = [p for rule in rules if (p := _evaluate_rule(ctx, rule, include_normal, stage,
-                                                         suffix)) is not None]
+    parts = [p for i, rule in enumerate(rules)
+             if (p := _evaluate_rule(ctx, rule, i, include_normal, stage)) is not None]
     if not parts:
         return _empty_calls()
-    calls = pd.concat(parts, ignore_index=True)
-    order = {code: i for i, code in enumerate(rules.codes)}
-    calls["_disorder_order"] = calls["disorder"].map(order)
-    calls = calls.sort_values(["_row", "_disorder_order"], kind="stable", ignore_index=True)
-    return calls[list(CALL_COLUMNS)]
+    merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    order = np.lexsort((merged["_rule"], merged["_row"]))
+    merged = {key: value[order] for key, value in merged.items()}
+    rule_list = list(rules)
+    codes = np.array([r.code for r in rule_list], dtype=object)
+    critical = np.array([r.time_critical for r in rule_list], dtype=bool)
+    versions = np.array([r.version + suffix for r in rule_list], dtype=object)
+    which, tier = merged["_rule"], merged["first_tier"]
+    n = tier.size
+    return pd.DataFrame(
+        {
+            PROFILE_ID: ctx.ids[merged["_row"]],
+            "disorder": codes[which],
+            "first_tier": _TIER_NAMES[tier],
+            "reasons": merged["reasons"],
+            "score": merged["score"],
+            "second_tier_probability": np.full(n, np.nan),
+            "final": _FINAL_OF[tier],
+            "time_critical": critical[which],
+            "action": merged["action"],
+            "cutoff_version": versions[which],
+            "model_version": np.full(n, "", dtype=object),
+        },
+        columns=list(CALL_COLUMNS),
+    )
 
 
 def _flags(profiles: pd.DataFrame, rules: RuleSet, file: str | None) -> dict[str, np.ndarray]:

@@ -66,10 +66,24 @@ def _analyte_status(values: np.ndarray) -> np.ndarray:
     return status
 
 
-def _add_ratio(table: MarkerTable, name: str, catalogue: Catalogue) -> None:
-    ratio = r.parse_ratio(name, catalogue)
-    frame = pd.DataFrame(index=pd.RangeIndex(table.n))
-    values, status = r.ratio_values(frame, ratio, table.columns)
+_RESOLVED: dict[tuple[str, int], tuple[Catalogue, str, r.Ratio | None]] = {}
+
+
+def _resolved(name: str, catalogue: Catalogue) -> tuple[str, r.Ratio | None]:
+    """Canonical name and parsed ratio (None for an analyte), cached per catalogue object."""
+    hit = _RESOLVED.get((name, id(catalogue)))
+    if hit is not None and hit[0] is catalogue:
+        return hit[1], hit[2]
+    canonical, is_ratio = resolve_marker(name, catalogue)
+    ratio = r.parse_ratio(canonical, catalogue) if is_ratio else None
+    if len(_RESOLVED) > 10_000:
+        _RESOLVED.clear()
+    _RESOLVED[(name, id(catalogue))] = (catalogue, canonical, ratio)
+    return canonical, ratio
+
+
+def _add_ratio(table: MarkerTable, name: str, ratio: r.Ratio) -> None:
+    values, status = r.ratio_values_from_arrays(ratio, table.columns, table.n)
     zero = status == r.ZERO_DENOMINATOR
     if zero.any():
         with np.errstate(all="ignore"):
@@ -90,11 +104,11 @@ def _build(
     for name in names:
         if name in table.values:
             continue
-        canonical, is_ratio = resolve_marker(name, catalogue)
+        canonical, ratio = _resolved(name, catalogue)
         if canonical != name:
             raise CutoffError(f"marker {name!r} is not canonical (use {canonical!r})", field=name)
-        if is_ratio:
-            _add_ratio(table, name, catalogue)
+        if ratio is not None:
+            _add_ratio(table, name, ratio)
     return table
 
 
@@ -115,9 +129,8 @@ def marker_table(
     table = MarkerTable(len(profiles))
     analytes: list[str] = []
     for name in names:
-        canonical, is_ratio = resolve_marker(name, catalogue)
-        parts = r.parse_ratio(canonical, catalogue).analytes if is_ratio else (canonical,)
-        analytes.extend(parts)
+        canonical, ratio = _resolved(name, catalogue)
+        analytes.extend(ratio.analytes if ratio is not None else (canonical,))
     for code in dict.fromkeys(analytes):
         if code in profiles.columns:
             values = numeric_column(profiles, code, file=file)

@@ -11,7 +11,8 @@ source. A ratio whose denominator is zero or whose parts are missing, negative o
 missing value with a recorded reason, never infinity.
 
 Public names: ``Ratio``, ``RatioError``, ``RATIOS_CSV``, ``load_ratios``, ``ratio_catalogue``,
-``parse_ratio``, ``format_ratio_name``, ``get_ratio``, ``ratio_values``, ``undefined_reasons``,
+``parse_ratio``, ``format_ratio_name``, ``get_ratio``, ``ratio_values``,
+``ratio_values_from_arrays``, ``undefined_reasons``,
 ``compute_ratios``, ``REASON_COLUMNS`` and the status codes ``OK``, ``NOT_MEASURED``, ``MISSING``,
 ``NOT_FINITE``, ``NEGATIVE``, ``ZERO_DENOMINATOR``, ``OUT_OF_RANGE``.
 """
@@ -50,6 +51,7 @@ __all__ = [
     "parse_ratio",
     "ratio_catalogue",
     "ratio_values",
+    "ratio_values_from_arrays",
     "undefined_reasons",
     "ZERO_DENOMINATOR",
 ]
@@ -311,18 +313,25 @@ def ratio_values(
         1 an analyte column is absent, 2 a value is missing, 3 a value is not finite, 4 a value is
         negative, 5 the denominator is zero, 6 the quotient overflows (beyond float range).
     """
-    n = len(profiles)
+    arrays: dict[str, np.ndarray] = dict(columns or {})
+    for code in ratio.analytes:
+        if code not in arrays and code in profiles.columns:
+            arrays[code] = _column(profiles, code)
+    return ratio_values_from_arrays(ratio, arrays, len(profiles))
+
+
+def ratio_values_from_arrays(
+    ratio: Ratio, columns: Mapping[str, np.ndarray], n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`ratio_values`, from float arrays per analyte code (absent code: not measured)."""
     status = np.zeros(n, dtype=np.int8)
     sums = []
     with np.errstate(all="ignore"):
         for side in (ratio.numerator, ratio.denominator):
             total = np.zeros(n)
             for code in side:
-                if columns is not None and code in columns:
-                    values = columns[code]
-                elif code in profiles.columns:
-                    values = _column(profiles, code)
-                else:
+                values = columns.get(code)
+                if values is None:
                     status[status == OK] = NOT_MEASURED
                     continue
                 missing = np.isnan(values)
