@@ -2,7 +2,8 @@
 
 The ``simulate`` group is shared: other modules add commands to ``simulate_app``.
 
-Public names: ``simulate_app``, ``cohort_command``, ``configured_params``, ``write_cohort``.
+Public names: ``simulate_app``, ``cohort_command``, ``configured_params``, ``write_cohort``,
+``write_csv``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from msms.population import (
 )
 from msms.population.cohort import CHUNK_SIZE
 
-__all__ = ["cohort_command", "configured_params", "simulate_app", "write_cohort"]
+__all__ = ["cohort_command", "configured_params", "simulate_app", "write_cohort", "write_csv"]
 
 simulate_app = typer.Typer(help="Simulated newborn cohorts and instrument plates.",
                            no_args_is_help=True)
@@ -43,12 +44,43 @@ def configured_params() -> PopulationParams:
     return load_params(catalogue=load_configured_catalogue(settings))
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+_ROWS_PER_WRITE = 100_000
+
+
+def _cells(column: pd.Series) -> list[str]:
+    """CSV cells of one column as pandas would write them (empty for missing values)."""
+    values = column.to_numpy(dtype=object, na_value=None)
+    if pd.api.types.is_float_dtype(column.dtype):
+        return ["" if v is None or v != v else repr(v) for v in values.tolist()]
+    if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        return ["" if v is None else str(v) for v in values.tolist()]
+    cells = ["" if v is None else str(v) for v in values.tolist()]
+    if any(("," in c or '"' in c or "\n" in c or "\r" in c) for c in cells):
+        cells = [f'"{c.replace(chr(34), chr(34) * 2)}"'
+                 if ("," in c or '"' in c or "\n" in c or "\r" in c) else c for c in cells]
+    return cells
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as CSV (header, no index, "\\n" line ends) several times faster than
+    ``DataFrame.to_csv`` for wide float tables: floats as their shortest repr, missing as ""."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(path, index=False, lineterminator="\n")
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(",".join(_header_cell(c) for c in frame.columns) + "\n")
+            for start in range(0, len(frame), _ROWS_PER_WRITE):
+                part = frame.iloc[start:start + _ROWS_PER_WRITE]
+                columns = [_cells(part[name]) for name in part.columns]
+                handle.write("".join(",".join(row) + "\n" for row in zip(*columns, strict=True)))
     except OSError as exc:
         raise DataError(f"cannot write: {exc.strerror}", file=str(path)) from None
+
+
+def _header_cell(name: object) -> str:
+    text = str(name)
+    if any(ch in text for ch in ',"\n\r'):
+        return f'"{text.replace(chr(34), chr(34) * 2)}"'
+    return text
 
 
 def write_cohort(frame: pd.DataFrame, out: Path, truth: Path | None) -> None:
@@ -56,9 +88,9 @@ def write_cohort(frame: pd.DataFrame, out: Path, truth: Path | None) -> None:
     columns (specimen_id, true_disorder, fp_mechanism, severity) to ``truth``. Without ``truth``
     the profiles file holds only the DESIGN §4.2 columns."""
     profiles, truth_table = split_truth(frame)
-    _write_csv(profiles, out)
+    write_csv(profiles, out)
     if truth is not None:
-        _write_csv(truth_table, truth)
+        write_csv(truth_table, truth)
 
 
 @simulate_app.command("cohort")

@@ -13,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from lims.cli import app
+from lims.cli.simulate import write_csv
 from msms.catalogue import ANALYTES_CSV, default_catalogue
-from msms.population import SIMULATED_DISORDERS, TRUTH_COLUMNS
+from msms.population import SIMULATED_DISORDERS, TRUTH_COLUMNS, simulate_cohort
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
 CODES = list(default_catalogue().codes)
@@ -121,3 +122,14 @@ def test_a_configured_catalogue_sets_the_population_figures(tmp_path: Path) -> N
     assert bad.returncode == 3
     assert "correlation.toml" in bad.stderr and "C10:2" in bad.stderr
 
+
+
+def test_fast_csv_writer_matches_pandas(tmp_path: Path) -> None:
+    frame = simulate_cohort(2_000, seed=6, disorder_rate=0.1)
+    frame.loc[3, "Phe"] = float("nan")
+    frame.loc[4, "birth_weight_g"] = pd.NA
+    frame.loc[5, "fp_mechanism"] = 'odd, "quoted"\nname'
+    ours = tmp_path / "ours.csv"
+    write_csv(frame, ours)
+    expected = frame.to_csv(index=False, lineterminator="\n")
+    assert ours.read_text(encoding="utf-8") == expected
