@@ -10,7 +10,8 @@ import importlib
 import sys
 import time
 
-BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.instruments")
+BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.instruments",
+                              "bench.quantify")
 
 
 def main() -> int:

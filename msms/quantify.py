@@ -36,8 +36,8 @@ import pandas as pd
 from msms.catalogue import Catalogue, default_catalogue
 from msms.errors import DataError
 from msms.methods import Method
-from msms.qc.grid import PlateGrid, plate_grid
-from msms.qc.internal_standard import check_internal_standards
+from msms.qc.grid import PlateGrid, TableCodes, plate_grid, table_codes
+from msms.qc.internal_standard import ISCheck, check_internal_standards
 from msms.qc.report import Finding, ProcessingReport, StepReport
 from msms.qc.rules import QCRules, default_rules
 from msms.tables import (
@@ -84,8 +84,9 @@ class QuantResult:
         One row per patient specimen (DESIGN §4.2) then ``PROFILE_EXTRA_COLUMNS``.
     concentrations
         ``CONCENTRATION_COLUMNS``, one row per (well, analyte) of every well on the plate.
-    internal_standards
-        The per-(well, analyte) IS check (:data:`msms.qc.internal_standard.IS_CHECK_COLUMNS`).
+    is_check
+        The internal-standard check; ``internal_standards`` is its per-(well, analyte) table
+        (:data:`msms.qc.internal_standard.IS_CHECK_COLUMNS`).
     report
         The processing report of each step.
     method
@@ -96,11 +97,15 @@ class QuantResult:
 
     profiles: pd.DataFrame
     concentrations: pd.DataFrame
-    internal_standards: pd.DataFrame
+    is_check: ISCheck
     report: ProcessingReport
     method: Method
     run_id: str
     plate_id: str
+
+    @property
+    def internal_standards(self) -> pd.DataFrame:
+        return self.is_check.table
 
 
 # ---- validation -------------------------------------------------------------------------------
@@ -130,7 +135,11 @@ def validate_measurements(
     DataError
         Naming the source file and row (from ``source_file``/``source_row``) and the field.
     """
-    catalogue = catalogue or default_catalogue()
+    return _validate(measurements, catalogue or default_catalogue())[0]
+
+
+def _validate(measurements: pd.DataFrame, catalogue: Catalogue) -> tuple[pd.DataFrame,
+                                                                         TableCodes]:
     missing = [c for c in MEASUREMENT_COLUMNS if c not in measurements.columns]
     if missing:
         raise DataError(f"measurements lack column(s) {', '.join(missing)}", field=missing[0])
@@ -145,26 +154,29 @@ def validate_measurements(
     if len(runs) != 1:
         raise DataError(f"measurements hold {len(runs)} runs ({', '.join(runs[:5])}); "
                         "quantify one plate at a time", field="run_id")
-    codes = set(catalogue.codes)
-    allowed = {"kind": set(MEASUREMENT_KINDS), "sample_type": set(SAMPLE_TYPES),
-               "analyte": codes, "well": None}
-    for column, choices in allowed.items():
-        distinct = pd.unique(m[column])
-        empty = [v for v in distinct if not isinstance(v, str) or not v.strip()]
-        if empty:
-            row = first(m[column].isin(empty) | m[column].isna())
+    codes = table_codes(m)
+    type_code, type_values = pd.factorize(m["sample_type"])
+    factorized = {"well": (codes.well_code, codes.wells, None),
+                  "analyte": (codes.analyte_code, codes.analytes, set(catalogue.codes)),
+                  "kind": (codes.kind_code, codes.kinds, set(MEASUREMENT_KINDS)),
+                  "sample_type": (type_code, type_values, set(SAMPLE_TYPES))}
+    for column, (code, distinct, choices) in factorized.items():
+        empty = [i for i, v in enumerate(distinct) if not isinstance(v, str) or not v.strip()]
+        if (code < 0).any() or empty:
+            row = first((code < 0) | np.isin(code, empty))
             raise DataError(f"{column} is empty", field=column, **_where(row))
         if choices is None:
             continue
-        bad = [v for v in distinct if v not in choices]
+        bad = [i for i, v in enumerate(distinct) if v not in choices]
         if bad:
-            row = first(m[column] == bad[0])
+            value = distinct[bad[0]]
+            row = first(code == bad[0])
             if column == "analyte":
-                hint = catalogue.try_resolve(str(bad[0]))
+                hint = catalogue.try_resolve(str(value))
                 extra = f" (the canonical code is {hint!r})" if hint else ""
-                raise DataError(f"{bad[0]!r} is not a canonical analyte code{extra}",
+                raise DataError(f"{value!r} is not a canonical analyte code{extra}",
                                 field="analyte", **_where(row))
-            raise DataError(f"{bad[0]!r} is not one of {', '.join(sorted(choices))}",
+            raise DataError(f"{value!r} is not one of {', '.join(sorted(choices))}",
                             field=column, **_where(row))
     if not pd.api.types.is_float_dtype(m["value"]):
         values = pd.to_numeric(m["value"], errors="coerce")
@@ -181,19 +193,22 @@ def validate_measurements(
         raise DataError(f"{row['value']!r} must be a finite number >= 0", field="value",
                         **_where(row))
     m["sample_id"] = m["sample_id"].astype("string").fillna("")
-    per_well = m.drop_duplicates(["well", "sample_id", "sample_type"])
-    clash = per_well["well"].duplicated(keep=False)
-    if clash.any():
-        rows = per_well[clash]
-        well = rows.iloc[0]["well"]
-        seen = ", ".join(f"{r.sample_id}/{r.sample_type}" for r in rows[rows.well == well]
-                         .itertuples())
+    well_code, wells = codes.well_code, codes.wells
+    sample_code = (pd.factorize(m["sample_id"])[0] * len(SAMPLE_TYPES) + type_code)
+    pairs = np.unique(well_code.astype(np.int64) * (sample_code.max() + 1) + sample_code)
+    per_well = np.bincount(pairs // (sample_code.max() + 1), minlength=len(wells))
+    if (per_well > 1).any():
+        well = wells[int(np.flatnonzero(per_well > 1)[0])]
+        rows = m[m["well"] == well].drop_duplicates(["sample_id", "sample_type"])
+        seen = ", ".join(f"{r.sample_id}/{r.sample_type}" for r in rows.itertuples())
         raise DataError(f"well {well} holds more than one sample ({seen})", field="sample_id",
                         **_where(rows.iloc[-1]))
-    dup = m.duplicated(["well", "analyte", "kind"], keep="first")
+    key = ((well_code.astype(np.int64) * len(codes.analytes) + codes.analyte_code)
+           * len(MEASUREMENT_KINDS) + codes.kind_code)
+    dup = pd.Series(key).duplicated(keep="first").to_numpy()
     if dup.any():
         row = first(dup)
-        same = (m.well == row.well) & (m.analyte == row.analyte) & (m.kind == row.kind)
+        same = key == key[int(np.flatnonzero(dup)[0])]
         raise DataError(
             f"well {row['well']} has {row['kind']} for {row['analyte']} twice (also source row "
             f"{first(same)['source_row']})", field="value", **_where(row))
@@ -206,7 +221,7 @@ def validate_measurements(
             row = first(conc & m["unit"].isin(bad_units).to_numpy())
             raise DataError(f"concentration unit {row['unit']!r} is not µmol/L", field="unit",
                             **_where(row))
-    return m.reset_index(drop=True)
+    return m.reset_index(drop=True), codes
 
 
 # ---- card data --------------------------------------------------------------------------------
@@ -308,6 +323,9 @@ def _covariate_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("tpn", "transfused"):
         out[column] = pd.array(out[column].tolist(), dtype="Int64")
     return out
+
+
+_NO_CARDS = _covariate_dtypes(pd.DataFrame({c: [] for c in (PROFILE_ID, *COVARIATE_COLUMNS)}))
 
 
 # ---- quantitation -----------------------------------------------------------------------------
@@ -434,10 +452,11 @@ def quantify(
         raise ValueError(f"prefer must be one of {_PREFER}, got {prefer!r}")
     rules = rules or default_rules()
     catalogue = catalogue or default_catalogue()
-    m = validate_measurements(measurements, catalogue=catalogue)
+    m, codes = _validate(measurements, catalogue)
     run_id, plate_id = str(m["run_id"].iloc[0]), str(m["plate_id"].iloc[0])
     steps: list[StepReport] = []
-    kinds = m["kind"].value_counts().to_dict()
+    kinds = {str(k): int(n) for k, n in zip(codes.kinds, np.bincount(codes.kind_code),
+                                              strict=True)}
     validate_findings: list[Finding] = []
     if "response" in kinds:
         validate_findings.append(Finding(
@@ -453,7 +472,7 @@ def quantify(
         findings=tuple(validate_findings),
     ))
 
-    grid = plate_grid(m, catalogue=catalogue)
+    grid = plate_grid(m, catalogue=catalogue, codes=codes)
     is_check = check_internal_standards(grid, rules=rules, method=method)
     steps.append(is_check.report)
 
@@ -485,7 +504,7 @@ def quantify(
     return QuantResult(
         profiles=profiles,
         concentrations=concentrations,
-        internal_standards=is_check.table,
+        is_check=is_check,
         report=ProcessingReport(tuple(steps)),
         method=method,
         run_id=run_id,
@@ -560,8 +579,7 @@ def _profiles(
 
     card_counts: dict[str, Any] = {}
     if card_data is None:
-        cards = _covariate_dtypes(pd.DataFrame({c: [] for c in (PROFILE_ID, *COVARIATE_COLUMNS)}))
-        source = None
+        cards, source = _NO_CARDS, None
     elif isinstance(card_data, pd.DataFrame):
         cards, source = card_data, "DataFrame"
         missing = [c for c in (PROFILE_ID, *COVARIATE_COLUMNS) if c not in cards.columns]

@@ -83,8 +83,10 @@ def check_carryover(
     step = "carryover"
     p99 = _p99(catalogue or default_catalogue())
     conc = concentrations
-    order = injection_order(conc["well"], rules.injection_order)
-    types = conc.drop_duplicates("well").set_index("well")["sample_type"]
+    first = ~conc["well"].duplicated()
+    types = dict(zip(conc.loc[first, "well"].tolist(), conc.loc[first, "sample_type"].tolist(),
+                     strict=True))
+    order = injection_order(list(types), rules.injection_order)
     pairs = [(prev, well) for prev, well in zip(order, order[1:], strict=False)
              if types[well] == "blank" and types[prev] != "blank"]
     wanted = {w for pair in pairs for w in pair}

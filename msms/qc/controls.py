@@ -325,12 +325,13 @@ def control_values(
         "level": [lot.level for lot, k in zip(lot_of, keep, strict=True) if k],
         "target_mean_umol_l": mean, "target_sd_umol_l": sd, "z": (conc_values - mean) / sd,
     }, columns=list(CONTROL_VALUE_COLUMNS))
-    order = {w: i for i, w in enumerate(injection_order(values["well"], rules.injection_order))}
+    order = {w: i for i, w in enumerate(injection_order(pd.unique(values["well"]),
+                                                          rules.injection_order))}
     values = values.iloc[np.argsort(values["well"].map(order).to_numpy(), kind="stable")]
     values = values.reset_index(drop=True)
 
     # every analyte reported on the plate needs a usable value at each required level
-    reported = set(conc.loc[conc["sample_type"] == "patient", "analyte"])
+    reported = set(pd.unique(conc.loc[conc["sample_type"] == "patient", "analyte"]))
     usable = values[values["z"].notna()]
     for level in rules.required_levels:
         if level not in present:

@@ -4,7 +4,7 @@ Quantitation and the internal-standard check pair values by (well, analyte); on 
 plain array arithmetic. Wells keep the order they first appear in; analytes follow the
 catalogue.
 
-Public names: ``PlateGrid``, ``plate_grid``.
+Public names: ``PlateGrid``, ``plate_grid``, ``TableCodes``, ``table_codes``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 
 from msms.catalogue import Catalogue, default_catalogue
-from msms.tables import MEASUREMENT_KINDS
 
-__all__ = ["PlateGrid", "plate_grid"]
+__all__ = ["PlateGrid", "TableCodes", "plate_grid", "table_codes"]
 
 
 @dataclass(frozen=True)
@@ -43,31 +42,56 @@ class PlateGrid:
         return np.full(self.shape, np.nan), np.zeros(self.shape, dtype=bool)
 
 
-def plate_grid(measurements: pd.DataFrame, *, catalogue: Catalogue | None = None) -> PlateGrid:
-    """Arrange a validated measurements table (one plate, no duplicate (well, analyte, kind))."""
+@dataclass(frozen=True)
+class TableCodes:
+    """Integer codes of a measurements table's well, analyte and kind columns
+    (``pandas.factorize``), so validation and the grid factorize once."""
+
+    well_code: np.ndarray
+    wells: np.ndarray
+    analyte_code: np.ndarray
+    analytes: np.ndarray
+    kind_code: np.ndarray
+    kinds: np.ndarray
+
+
+def table_codes(measurements: pd.DataFrame) -> TableCodes:
+    """Factorize the well, analyte and kind columns (order of first appearance; NA -> -1)."""
+    parts = []
+    for column in ("well", "analyte", "kind"):
+        code, uniques = pd.factorize(measurements[column])
+        parts += [np.asarray(code, dtype=np.intp), np.asarray(uniques, dtype=object)]
+    return TableCodes(*parts)
+
+
+def plate_grid(measurements: pd.DataFrame, *, catalogue: Catalogue | None = None,
+               codes: TableCodes | None = None) -> PlateGrid:
+    """Arrange a validated measurements table (one plate, no duplicate (well, analyte, kind)).
+
+    ``codes`` may pass the table's :func:`table_codes` when the caller has them.
+    """
     catalogue = catalogue or default_catalogue()
     m = measurements
-    well_codes, wells = pd.factorize(m["well"], sort=False)
-    present_analytes = set(pd.unique(m["analyte"]))
-    analytes = np.array([c for c in catalogue.codes if c in present_analytes], dtype=object)
-    position = {code: i for i, code in enumerate(analytes)}
-    analyte_codes = m["analyte"].map(position).to_numpy(dtype=np.intp)
+    codes = codes or table_codes(m)
+    rank = {code: i for i, code in enumerate(catalogue.codes)}
+    order = np.argsort([rank[a] for a in codes.analytes], kind="stable")
+    analytes = codes.analytes[order]
+    position = np.empty(len(order), dtype=np.intp)
+    position[order] = np.arange(len(order))
+    well_codes = codes.well_code
+    analyte_codes = position[codes.analyte_code]
     first = np.unique(well_codes, return_index=True)[1]
     sample_id = m["sample_id"].to_numpy(dtype=object)[first]
     sample_type = m["sample_type"].to_numpy(dtype=object)[first]
-    kinds = m["kind"].to_numpy(dtype=object)
     value = m["value"].to_numpy(dtype=float)
-    shape = (len(wells), len(analytes))
+    shape = (len(codes.wells), len(analytes))
     values: dict[str, np.ndarray] = {}
     present: dict[str, np.ndarray] = {}
-    for kind in MEASUREMENT_KINDS:
-        rows = kinds == kind
-        if not rows.any():
-            continue
+    for k, kind in enumerate(codes.kinds):
+        rows = codes.kind_code == k
         grid = np.full(shape, np.nan)
         mask = np.zeros(shape, dtype=bool)
         grid[well_codes[rows], analyte_codes[rows]] = value[rows]
         mask[well_codes[rows], analyte_codes[rows]] = True
-        values[kind], present[kind] = grid, mask
-    return PlateGrid(np.asarray(wells, dtype=object), analytes, sample_id, sample_type, values,
-                     present)
+        values[str(kind)], present[str(kind)] = grid, mask
+    return PlateGrid(codes.wells, analytes, sample_id, sample_type, values, present)

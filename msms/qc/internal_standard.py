@@ -13,7 +13,8 @@ Public names: ``check_internal_standards``, ``ISCheck``, ``IS_CHECK_COLUMNS``, `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -35,17 +36,35 @@ IS_CHECK_COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class ISCheck:
-    """One row per (well, analyte) with a value to report (columns ``IS_CHECK_COLUMNS``).
+    """The verdict per (well, analyte) as (wells x analytes) arrays aligned with ``grid``;
+    :attr:`table` has one row per (well, analyte) with a value to report
+    (``IS_CHECK_COLUMNS``)."""
 
-    ``grid``, ``reportable`` and ``reason`` hold the same verdicts as (wells x analytes)
-    arrays aligned with ``grid``.
-    """
-
-    table: pd.DataFrame
     report: StepReport
     grid: PlateGrid
-    reportable: np.ndarray
+    valued: np.ndarray
+    status: np.ndarray
     reason: np.ndarray
+    is_value: np.ndarray
+    plate_median: np.ndarray
+    fraction: np.ndarray
+
+    @property
+    def reportable(self) -> np.ndarray:
+        """True where a valued pair may be reported (status ``ok`` or ``unchecked``)."""
+        return self.valued & ((self.status == "ok") | (self.status == "unchecked"))
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        w, a = np.nonzero(self.valued)
+        g = self.grid
+        return pd.DataFrame({
+            "well": g.wells[w], "sample_id": g.sample_id[w], "sample_type": g.sample_type[w],
+            "analyte": g.analytes[a], "is_value": self.is_value[w, a],
+            "plate_median": self.plate_median[a], "fraction": self.fraction[w, a],
+            "status": self.status[w, a], "reportable": self.reportable[w, a],
+            "reason": self.reason[w, a],
+        }, columns=list(IS_CHECK_COLUMNS))
 
     def not_reportable(self) -> pd.DataFrame:
         """The rows whose status is ``low`` or ``missing``."""
@@ -73,14 +92,14 @@ def check_internal_standards(
     Returns
     -------
     ISCheck
-        The per-(well, analyte) table and a step report. A ``warning`` finding per well with a
-        low or missing IS; a ``reject`` finding per analyte whose results are not reportable in
-        more than the allowed fraction of wells.
+        The verdicts and a step report: a ``warning`` finding per well with a low or missing
+        IS; a ``reject`` finding per analyte whose results are not reportable in more than the
+        allowed fraction of wells.
     """
     rules = rules or default_rules()
     low_fraction = rules.is_low_fraction_of_plate_median
     grid = measurements if isinstance(measurements, PlateGrid) else plate_grid(measurements)
-    area, has_area = grid.kind("area")
+    _, has_area = grid.kind("area")
     _, has_height = grid.kind("height")
     _, has_conc = grid.kind("concentration")
     is_value, _ = grid.kind("is_area")
@@ -108,23 +127,17 @@ def check_internal_standards(
     low = has_is_on_plate[None, :] & (fraction < low_fraction)
     status[low] = "low"
     reason[low] = [f"internal standard low ({f:.0%} of the plate median)" for f in fraction[low]]
-    reportable = (status == "ok") | (status == "unchecked")
+    check = ISCheck(StepReport(STEP, ""), grid, valued, status, reason, is_value, median,
+                    fraction)
 
-    w, a = np.nonzero(valued)
-    table = pd.DataFrame({
-        "well": grid.wells[w], "sample_id": grid.sample_id[w],
-        "sample_type": grid.sample_type[w], "analyte": grid.analytes[a],
-        "is_value": is_value[w, a], "plate_median": median[a], "fraction": fraction[w, a],
-        "status": status[w, a], "reportable": reportable[w, a], "reason": reason[w, a],
-    }, columns=list(IS_CHECK_COLUMNS))
-
-    findings = _findings(table, rules, method)
+    bad = valued & ~check.reportable
+    checked = valued & (status != "unchecked")
     counts = {
-        "pairs_checked": int((table["status"] != "unchecked").sum()),
-        "pairs_unchecked": int((table["status"] == "unchecked").sum()),
-        "pairs_low": int((table["status"] == "low").sum()),
-        "pairs_missing": int((table["status"] == "missing").sum()),
-        "wells_affected": int(table.loc[~table["reportable"], "well"].nunique()),
+        "pairs_checked": int(checked.sum()),
+        "pairs_unchecked": int((valued & (status == "unchecked")).sum()),
+        "pairs_low": int((valued & (status == "low")).sum()),
+        "pairs_missing": int((valued & (status == "missing")).sum()),
+        "wells_affected": int(bad.any(axis=1).sum()),
     }
     report = StepReport(
         step=STEP,
@@ -136,9 +149,9 @@ def check_internal_standards(
             "rules": rules.label,
         },
         counts=counts,
-        findings=tuple(findings),
+        findings=tuple(_findings(check, bad, checked, rules, method)),
     )
-    return ISCheck(table, report, grid, reportable & valued, reason)
+    return replace(check, report=report)
 
 
 def _is_name(method: Method | None, analyte: str) -> str:
@@ -147,33 +160,36 @@ def _is_name(method: Method | None, analyte: str) -> str:
     return f"IS of {analyte}"
 
 
-def _findings(table: pd.DataFrame, rules: QCRules, method: Method | None) -> list[Finding]:
+def _findings(check: ISCheck, bad: np.ndarray, checked: np.ndarray, rules: QCRules,
+              method: Method | None) -> list[Finding]:
+    g = check.grid
     findings: list[Finding] = []
-    bad = table[~table["reportable"]]
-    for well, rows in bad.groupby("well", sort=True):
-        first = rows.iloc[0]
+    for w in np.flatnonzero(bad.any(axis=1)):
+        columns = np.flatnonzero(bad[w])
         by_reason: dict[str, list[str]] = {}
-        for row in rows.itertuples():
-            key = f"{_is_name(method, row.analyte)}: {row.reason}"
-            by_reason.setdefault(key, []).append(row.analyte)
+        for j in columns:
+            analyte = str(g.analytes[j])
+            key = f"{_is_name(method, analyte)}: {check.reason[w, j]}"
+            by_reason.setdefault(key, []).append(analyte)
         parts = [f"{why} -> {', '.join(codes)}" for why, codes in by_reason.items()]
+        all_low = bool((check.status[w, columns] == "low").all())
         findings.append(Finding(
-            step=STEP, severity="warning",
-            code="is_low" if (rows["status"] == "low").all() else "is_missing",
-            message=f"well {well} ({first.sample_type} {first.sample_id}): "
+            step=STEP, severity="warning", code="is_low" if all_low else "is_missing",
+            message=f"well {g.wells[w]} ({g.sample_type[w]} {g.sample_id[w]}): "
                     f"not reportable: {'; '.join(parts)}",
-            well=str(well),
-            detail={"analytes": list(rows["analyte"]), "sample_id": first.sample_id},
+            well=str(g.wells[w]),
+            detail={"analytes": [str(g.analytes[j]) for j in columns],
+                    "sample_id": str(g.sample_id[w])},
         ))
-    checked = table[table["status"] != "unchecked"]
-    if len(checked):
-        share = (~checked["reportable"]).groupby(checked["analyte"], sort=False).mean()
-        limit = rules.is_max_fraction_of_wells_not_reportable
-        for analyte, fraction in share[share > limit].items():
+    n_checked = checked.sum(axis=0)
+    limit = rules.is_max_fraction_of_wells_not_reportable
+    for j in np.flatnonzero(n_checked > 0):
+        fraction = float((bad[:, j] & checked[:, j]).sum() / n_checked[j])
+        if fraction > limit:
             findings.append(Finding(
                 step=STEP, severity="reject", code="is_plate_failure",
-                message=f"{analyte}: internal standard low or missing in {fraction:.0%} of wells "
-                        f"(limit {limit:.0%})",
-                analyte=str(analyte), detail={"fraction_of_wells": float(fraction)},
+                message=f"{g.analytes[j]}: internal standard low or missing in {fraction:.0%} "
+                        f"of wells (limit {limit:.0%})",
+                analyte=str(g.analytes[j]), detail={"fraction_of_wells": fraction},
             ))
     return findings

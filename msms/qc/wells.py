@@ -8,6 +8,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import numpy as np
+import pandas as pd
+
 __all__ = ["injection_order", "well_position"]
 
 _WELL = re.compile(r"([A-Pa-p])(\d{1,2})")
@@ -31,7 +34,8 @@ def injection_order(wells: Iterable[str], order: str = "row") -> list[str]:
     """
     if order not in ("row", "column"):
         raise ValueError(f"order must be 'row' or 'column', got {order!r}")
-    distinct = list(dict.fromkeys(wells))
+    values = wells if isinstance(wells, pd.Series | pd.Index | np.ndarray) else list(wells)
+    distinct = [str(w) for w in pd.unique(np.asarray(values, dtype=object))]
     if order == "row":
         return sorted(distinct, key=well_position)
     return sorted(distinct, key=lambda w: well_position(w)[::-1])
