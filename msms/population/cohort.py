@@ -111,10 +111,7 @@ def draw_parts(seed: int, chunk: int, n: int, params: PopulationParams,
         np.random.Generator(np.random.PCG64(s)) for s in streams
     )
     cov = draw_covariates(rng_cov, n, params)
-    dis = draw_disorders(rng_dis, n, params, disorder_rate)
-    for d, sig in enumerate(params.signatures):
-        if sig.sex is not None:
-            cov.sex[dis.disorder == d] = SEX_CODES.index(sig.sex)
+    dis = draw_disorders(rng_dis, n, params, disorder_rate, cov.sex)
     matrices = _matrices(params)
     z = latent_normals(rng_latent, n, matrices.chol)
     spot = draw_spot(rng_spot, cov, params)

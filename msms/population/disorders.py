@@ -54,7 +54,7 @@ def disorder_probabilities(params: PopulationParams, *, enriched: bool) -> np.nd
 
 
 def draw_disorders(rng: np.random.Generator, n: int, params: PopulationParams,
-                   disorder_rate: float | None) -> DisorderDraw:
+                   disorder_rate: float | None, sex: np.ndarray) -> DisorderDraw:
     """Draw who is affected, by what and how severely.
 
     Parameters
@@ -68,16 +68,37 @@ def draw_disorders(rng: np.random.Generator, n: int, params: PopulationParams,
     disorder_rate
         Fraction of babies affected (validation sets); ``None`` for the disorders' birth
         prevalence (about 1 in 1,850 overall with the packaged data).
+    sex
+        Sex codes of the babies (0 M, 1 F, 2 U; :data:`msms.population.covariates.SEX_CODES`).
+        A disorder restricted to one sex (X-ALD: boys) is drawn only among babies of that sex,
+        at a rate raised so that its share of the whole population is unchanged; babies of
+        unknown sex never get a sex-restricted disorder.
     """
     if disorder_rate is None:
         rate = float(sum(1.0 / s.prevalence_1_in for s in params.signatures))
     else:
         rate = float(disorder_rate)
     share = disorder_probabilities(params, enriched=disorder_rate is not None)
-    affected = rng.random(n) < rate
-    which = rng.choice(len(share), size=n, p=share)
+    sex_share = np.array(params.covariates.sex_probabilities)  # M, F, U
+    codes = ("M", "F", "U")
+    eligible = np.array([[sig.sex is None or sig.sex == g for sig in params.signatures]
+                         for g in codes])  # (3 sexes, n_disorders)
+    restricted_share = np.array([1.0 if sig.sex is None else sex_share[codes.index(sig.sex)]
+                                 for sig in params.signatures])
+    weights = eligible * (share / np.maximum(restricted_share, 1e-12))[None, :]
+    rate_by_sex = np.minimum(rate * weights.sum(axis=1), 1.0)
+    cumulative = np.cumsum(weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-300),
+                           axis=1)
+    affected_u = rng.random(n)
+    which_u = rng.random(n)
     sev_u = rng.random(n)
     level_u = rng.random(n)
+    affected = affected_u < rate_by_sex[sex]
+    which = np.empty(n, dtype=np.int64)
+    for g in range(len(codes)):
+        rows = sex == g
+        which[rows] = np.searchsorted(cumulative[g], which_u[rows], side="right")
+    which = np.minimum(which, len(share) - 1)
     disorder = np.where(affected, which, NO_DISORDER).astype(np.int16)
     severity = np.full(n, -1, dtype=np.int8)
     level = np.full(n, np.nan)

@@ -26,6 +26,7 @@ from msms.population import (
 )
 from msms.population.analytes import correlation_matrix
 from msms.population.cohort import CHUNK_SIZE
+from msms.population.disorders import disorder_probabilities
 from msms.population.params import PARAMS_DIR, parse_prevalence
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
@@ -176,7 +177,8 @@ def test_whole_chunks_start_a_larger_cohort() -> None:
 def test_disorder_rate_enriches_without_changing_covariates() -> None:
     plain = simulate_cohort(5_000, seed=9)
     enriched = simulate_cohort(5_000, seed=9, disorder_rate=0.2)
-    assert plain["gestational_age_weeks"].equals(enriched["gestational_age_weeks"])
+    for name in COVARIATE_COLUMNS:
+        assert plain[name].equals(enriched[name]), name
     rate = (enriched["true_disorder"] != "").mean()
     assert 0.17 < rate < 0.23
     affected = enriched[enriched["true_disorder"] != ""]
@@ -191,6 +193,11 @@ def test_x_linked_disorder_affects_boys() -> None:
     xald = frame[frame["true_disorder"] == "XALD"]
     assert len(xald) > 50
     assert (xald["sex"] == "M").all()
+    # drawn among boys at a raised rate, so its share of all babies is kept
+    share = (frame["true_disorder"] == "XALD").mean() / (frame["true_disorder"] != "").mean()
+    expected = disorder_probabilities(default_params(), enriched=True)[
+        SIMULATED_DISORDERS.index("XALD")]
+    assert abs(share - expected) < 0.3 * expected
 
 
 def test_empty_cohort_and_bad_arguments() -> None:
