@@ -538,8 +538,8 @@ def _profiles(
         raise DataError(f"patient well {grid.wells[no_id[0]]} has no sample_id: a profile "
                         "needs a specimen id (join a plate map)", field="sample_id")
     analytes = [str(a) for a in grid.analytes]
-    measured = present[rows].any(axis=0)
-    columns = [a for a, keep in zip(analytes, measured, strict=True) if keep]
+    measured = np.asarray(present[rows].any(axis=0), dtype=bool)
+    columns = [analytes[j] for j in np.flatnonzero(measured)]
     values = pd.DataFrame(conc[rows][:, measured], columns=columns)
     wells_of: dict[str, list[str]] = {}
     for specimen, well in zip(ids, grid.wells[rows], strict=True):

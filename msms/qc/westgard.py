@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "SERIES_RULES",
@@ -51,16 +52,16 @@ class Violation:
     positions: tuple[int, ...]
 
 
-def _array(z: Sequence[float]) -> np.ndarray:
+def _array(z: ArrayLike) -> np.ndarray:
     return np.asarray(z, dtype=float)
 
 
-def _single(z: Sequence[float], limit: float) -> Groups:
+def _single(z: ArrayLike, limit: float) -> Groups:
     values = _array(z)
     return [(int(i),) for i in np.flatnonzero(np.abs(values) > limit)]
 
 
-def _runs_beyond(z: Sequence[float], length: int, limit: float) -> Groups:
+def _runs_beyond(z: ArrayLike, length: int, limit: float) -> Groups:
     """Windows of ``length`` consecutive observations all above +limit or all below -limit."""
     values = _array(z)
     out: Groups = []
@@ -76,33 +77,33 @@ def _runs_beyond(z: Sequence[float], length: int, limit: float) -> Groups:
     return sorted(out)
 
 
-def rule_1_2s(z: Sequence[float]) -> Groups:
+def rule_1_2s(z: ArrayLike) -> Groups:
     """Each observation beyond ±2 SD."""
     return _single(z, 2.0)
 
 
-def rule_1_3s(z: Sequence[float]) -> Groups:
+def rule_1_3s(z: ArrayLike) -> Groups:
     """Each observation beyond ±3 SD."""
     return _single(z, 3.0)
 
 
-def rule_2_2s(z: Sequence[float]) -> Groups:
+def rule_2_2s(z: ArrayLike) -> Groups:
     """Each pair of consecutive observations beyond the same 2 SD limit."""
     return _runs_beyond(z, 2, 2.0)
 
 
-def rule_4_1s(z: Sequence[float]) -> Groups:
+def rule_4_1s(z: ArrayLike) -> Groups:
     """Each window of four consecutive observations beyond the same 1 SD limit."""
     return _runs_beyond(z, 4, 1.0)
 
 
-def rule_10_x(z: Sequence[float]) -> Groups:
+def rule_10_x(z: ArrayLike) -> Groups:
     """Each window of ten consecutive observations on the same side of the mean (z = 0 breaks a
     run)."""
     return _runs_beyond(z, 10, 0.0)
 
 
-def rule_r_4s(z: Sequence[float]) -> Groups:
+def rule_r_4s(z: ArrayLike) -> Groups:
     """Within one run: the highest observation above +2 SD and the lowest below −2 SD.
 
     ``z`` holds the observations of a single run (any materials); the group is
@@ -118,7 +119,7 @@ def rule_r_4s(z: Sequence[float]) -> Groups:
 
 
 #: The rules that run along a chronological series (R-4s is within-run only).
-SERIES_RULES: dict[str, Callable[[Sequence[float]], Groups]] = {
+SERIES_RULES: dict[str, Callable[[ArrayLike], Groups]] = {
     "1-2s": rule_1_2s,
     "1-3s": rule_1_3s,
     "2-2s": rule_2_2s,
@@ -128,8 +129,8 @@ SERIES_RULES: dict[str, Callable[[Sequence[float]], Groups]] = {
 
 
 def across_runs(
-    z: Sequence[float],
-    current: Sequence[bool],
+    z: ArrayLike,
+    current: ArrayLike,
     *,
     rules: Sequence[str] = ("1-2s", "1-3s", "2-2s", "R-4s", "4-1s", "10-x"),
 ) -> list[Violation]:
@@ -166,7 +167,7 @@ def across_runs(
     return out
 
 
-def within_run(z: Sequence[float]) -> list[Violation]:
+def within_run(z: ArrayLike) -> list[Violation]:
     """Across-material rules over all of one analyte's control observations in one run.
 
     ``2-2s``: two or more observations beyond the same 2 SD limit; ``R-4s``: one above +2 SD
