@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from msms.catalogue import default_catalogue
 from msms.errors import DataError
@@ -316,3 +318,25 @@ def test_the_documentation_describes_every_parameter() -> None:
         assert f"`{name}`" in doc, name
     for code in {d.code for d in default_catalogue().disorders} - set(SIMULATED_DISORDERS):
         assert f"`{code}`" in doc, f"{code} is neither simulated nor explained"
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(0, 300), seed=st.integers(0, 2**63),
+       rate=st.one_of(st.none(), st.floats(0.0, 1.0)))
+def test_any_seed_gives_a_consistent_table(n: int, seed: int, rate: float | None) -> None:
+    frame = simulate_cohort(n, seed=seed, disorder_rate=rate)
+    assert len(frame) == n
+    assert frame[PROFILE_ID].is_unique
+    values = frame[list(CODES)].to_numpy()
+    assert np.isfinite(values).all() and (values > 0).all()
+    affected = frame["true_disorder"] != ""
+    assert ((frame["severity"] != "") == affected).all()
+    if rate == 0.0:
+        assert not affected.any()
+    names = set(FP_MECHANISMS)
+    for text in frame["fp_mechanism"]:
+        assert not text or set(text.split(MECHANISM_SEPARATOR)) <= names
+    ga = frame["gestational_age_weeks"]
+    assert ((ga >= 23) & (ga <= 43)).all()
+    age = frame["age_at_collection_hours"]
+    assert ((age >= 6) & (age <= 720)).all()
