@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from msms.errors import DataError
 from msms.methods import default_method, load_method
@@ -412,3 +414,32 @@ def test_a_replicate_with_a_good_is_keeps_the_analyte_reportable() -> None:
     assert profiles.loc["S1", "Phe"] == pytest.approx(55.0)
     assert profiles.loc["S1", "not_reportable"] == ""
     assert profiles.loc["S4", "not_reportable"].startswith("C8: internal standard low")
+
+
+# ---- properties -------------------------------------------------------------------------------
+
+_conc = st.floats(min_value=1e-4, max_value=5e3, allow_nan=False)
+# IS factors within 0.6..1.6: every well stays above 30% of the plate median (reportable)
+_is_factor = st.floats(min_value=0.6, max_value=1.6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_conc, _conc, _is_factor), min_size=2, max_size=12),
+       st.floats(min_value=1e2, max_value=1e7), st.randoms(use_true_random=False))
+def test_any_plate_quantifies_exactly_and_row_order_never_matters(
+    wells: list[tuple[float, float, float]], is_counts: float, rnd: object
+) -> None:
+    built = [Well(f"A{i + 1:02d}", f"S{i}", "patient", {"Phe": phe, "C8": c8},
+                  is_factor={"Phe": f, "C8": f})
+             for i, (phe, c8, f) in enumerate(wells)]
+    m = plate(built, is_counts=is_counts)
+    result = quantify(m, default_method())
+    profiles = result.profiles.set_index("specimen_id")
+    for w in built:
+        for analyte, conc in w.conc.items():
+            assert profiles.loc[w.sample_id, analyte] == pytest.approx(conc, rel=1e-9)
+    shuffled = m.sample(frac=1.0, random_state=rnd.randint(0, 2**31))  # type: ignore[attr-defined]
+    again = quantify(shuffled.reset_index(drop=True), default_method()).profiles
+    pd.testing.assert_frame_equal(
+        again.set_index("specimen_id").sort_index()[["Phe", "C8"]],
+        profiles.sort_index()[["Phe", "C8"]])
