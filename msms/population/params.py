@@ -62,6 +62,7 @@ _CONDITION_COVARIATES = (
 _TERM_KINDS = {"sex": "female", "tpn": "tpn", "transfused": "transfused"}
 _SEXES = ("M", "F", "U")
 _Z99 = 2.3263478740408408  # standard-normal 99th percentile
+_INDEXED = re.compile(r"^(.*)\[(\d+)\]$")
 _NUMBER = re.compile(r"1\s*[:/]\s*([\d,]+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*per\s*10,?000")
 
 
@@ -271,26 +272,39 @@ class _File:
         self.lines = self.text.splitlines()
 
     def line_of(self, key: str) -> int | None:
-        """Best-effort line of a dotted key: its table header, then the key inside it."""
+        """Best-effort line of a dotted key such as ``disorder.MCAD.markers.C6`` or
+        ``effect[3].analytes``: its table header (the k-th ``[[array]]`` element for ``[k]``),
+        then each key inside it (one line per element of a multi-line inline array)."""
         parts = key.split(".")
-        start = 0
+        position: int | None = None
+        consumed = 0
         for depth in range(len(parts), 0, -1):
-            header = ".".join(parts[:depth])
-            for number, line in enumerate(self.lines):
-                stripped = line.strip()
-                if stripped in (f"[{header}]", f"[[{header}]]"):
-                    start = number
-                    rest = parts[depth:]
-                    if not rest:
-                        return number + 1
-                    return self._find_key(rest[0], start) or number + 1
-        return self._find_key(parts[-1], 0)
+            match = _INDEXED.match(parts[depth - 1])
+            last = match.group(1) if match else parts[depth - 1]
+            header = ".".join([*parts[:depth - 1], last])
+            found = [number for number, line in enumerate(self.lines)
+                     if line.strip() in (f"[{header}]", f"[[{header}]]")]
+            k = int(match.group(2)) if match else 0
+            if k < len(found):
+                position, consumed = found[k], depth
+                break
+        for part in parts[consumed:]:
+            match = _INDEXED.match(part)
+            line = self._find_key(match.group(1) if match else part, position or 0)
+            if line is None:
+                break
+            position = line
+            value = self.lines[line].split("=", 1)[1]
+            if match and value.count("[") > value.count("]"):  # a multi-line array
+                position = min(line + 1 + int(match.group(2)), len(self.lines) - 1)
+        return None if position is None else position + 1
 
     def _find_key(self, name: str, start: int) -> int | None:
+        """0-based number of the first line at or after ``start`` that assigns ``name``."""
         pattern = re.compile(rf'(^|[\s{{,])"?{re.escape(name)}"?\s*=')
         for number in range(start, len(self.lines)):
             if pattern.search(self.lines[number]):
-                return number + 1
+                return number
         return None
 
     def error(self, key: str, message: str) -> DataError:

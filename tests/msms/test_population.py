@@ -119,6 +119,9 @@ def test_unknown_effect_analyte_and_bad_probabilities_are_rejected(tmp_path: Pat
     with pytest.raises(DataError, match="C5x") as info:
         load_params(folder)
     assert info.value.file is not None and info.value.file.endswith("effects.toml")
+    assert info.value.line is not None
+    lines = (folder / "effects.toml").read_text(encoding="utf-8").splitlines()
+    assert "C5x" in lines[info.value.line - 1]
     folder = _copy_params(tmp_path / "b")
     _edit(folder / "covariates.toml", "probability = 0.550", "probability = 0.650")
     with pytest.raises(DataError, match="sum to"):
