@@ -1,0 +1,122 @@
+"""``nbs cutoffs derive|show`` and ``nbs evaluate`` end to end, as a laboratory uses them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cutoffs.errors import CutoffError
+from cutoffs.evaluate import CALL_COLUMNS
+from cutoffs.rules import default_rules
+from cutoffs.tables import read_cutoff_table
+from lims.cli import app
+from msms.population import simulate_cohort, split_truth
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    population, truth = split_truth(simulate_cohort(4000, seed=21))
+    population = population[truth["true_disorder"].eq("").to_numpy()]
+    population.to_csv(root / "population.csv", index=False)
+    cohort, truth = split_truth(simulate_cohort(300, seed=22, disorder_rate=0.2))
+    cohort.to_csv(root / "profiles.csv", index=False)
+    truth.to_csv(root / "truth.csv", index=False)
+    return root
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+def test_derive_show_evaluate(files):
+    table_path = files / "cutoffs.toml"
+    output = _ok("cutoffs", "derive", str(files / "population.csv"), "--out", str(table_path),
+                 "--min-stratum-n", "500", "--bootstrap", "50", "--version", "lab-cli-1")
+    assert "version lab-cli-1" in output
+    table = read_cutoff_table(table_path)
+    assert table.version == "lab-cli-1" and table.derived_from["file"] == "population.csv"
+    assert table.min_stratum_n == 500 and table.upper_percentile == 99.5
+
+    shown = _ok("cutoffs", "show", str(table_path), "--marker", "Phe", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(shown.split("\n", 1)[1] if shown.startswith("#")
+                                           else shown)))
+    assert rows and {r["marker"] for r in rows} == {"Phe"}
+    assert rows[0]["stratum"] == "all" and float(rows[0]["upper"]) > float(rows[0]["median"])
+
+    calls_path = files / "calls.csv"
+    output = _ok("evaluate", str(files / "profiles.csv"), "--out", str(calls_path), "--cutoffs",
+                 str(table_path), "--scores", str(files / "scores.csv"))
+    assert "300 profiles x 46 disorders" in output
+    with calls_path.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header == list(CALL_COLUMNS)
+    calls = pd.read_csv(calls_path, dtype=str, keep_default_na=False)
+    assert len(calls) > 0 and (calls["first_tier"] != "normal").all()
+    assert set(calls["time_critical"]) <= {"true", "false"}
+    assert calls["cutoff_version"].str.endswith("+lab-cli-1").all()
+    assert calls["second_tier_probability"].eq("").all() and calls["model_version"].eq("").all()
+    scores = pd.read_csv(files / "scores.csv")
+    assert set(scores["specimen_id"]) == set(calls["specimen_id"])
+
+
+def test_evaluate_all_pairs_with_literature_levels(files):
+    out = files / "all.csv"
+    _ok("evaluate", str(files / "profiles.csv"), "--out", str(out), "--all")
+    calls = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert len(calls) == 300 * len(default_rules())
+    assert calls["cutoff_version"].eq(default_rules().rule("PKU").version).all()
+    assert {"normal", "negative", "none"} <= set(calls["first_tier"]) | set(calls["final"]) | set(
+        calls["action"])
+
+
+def test_show_literature_levels():
+    output = _ok("cutoffs", "show", "--disorder", "PKU", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(output)))
+    assert [(r["marker"], r["positive"]) for r in rows] == [("Phe", "150"), ("Phe/Tyr", "1.7")]
+
+
+def test_rejected_input_names_file_line_and_field(files):
+    bad = files / "bad.csv"
+    frame = pd.read_csv(files / "profiles.csv").head(5)
+    frame["C8"] = frame["C8"].astype(object)
+    frame.loc[3, "C8"] = "high"
+    frame.to_csv(bad, index=False)
+    result = runner.invoke(app, ["evaluate", str(bad), "--out", str(files / "x.csv")])
+    assert isinstance(result.exception, CutoffError)
+    assert (result.exception.file, result.exception.line, result.exception.field) == (
+        str(bad), 5, "C8")
+    assert not (files / "x.csv").exists()  # nothing partial written
+
+
+@pytest.mark.slow
+def test_exit_code_three_through_the_nbs_command(files):
+    bad = files / "no_id.csv"
+    bad.write_text("id,Phe\n1,50\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "lims.cli", "evaluate", str(bad), "--out",
+                           str(files / "y.csv")], capture_output=True, text=True,
+                          env={**os.environ}, timeout=120, check=False)
+    assert done.returncode == 3
+    assert f"{bad}:1, field 'specimen_id'" in done.stderr
+
+
+def test_derive_rejects_a_too_small_population(files, tmp_path: Path):
+    small = tmp_path / "small.csv"
+    pd.read_csv(files / "population.csv").head(50).to_csv(small, index=False)
+    result = runner.invoke(app, ["cutoffs", "derive", str(small), "--out",
+                                 str(tmp_path / "c.toml")])
+    assert isinstance(result.exception, CutoffError)
+    assert result.exception.field == "min_stratum_n"
+    assert not (tmp_path / "c.toml").exists()
