@@ -9,21 +9,24 @@ the initial migration creates).
 Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``AuditEvent``, ``Submitter``, ``Infant``,
 ``Specimen``, ``RepeatRequest``, ``Run``, ``Result``, ``HeldWell``, ``Evaluation``,
 ``DuplicateRequest``, ``Review``, ``Release``, ``Alert``, ``ControlResult``, ``ROLES``,
-``utcnow``.
+``MAX_ID``, ``DbId``, ``utcnow``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "MAX_ID",
     "ROLES",
     "Alert",
     "ApiToken",
+    "DbId",
     "AuditEvent",
     "ControlResult",
     "DuplicateRequest",
@@ -44,6 +47,12 @@ __all__ = [
 
 #: The roles a user can hold (DESIGN §7).
 ROLES: tuple[str, ...] = ("technician", "reviewer", "follow_up", "submitter", "admin")
+
+
+#: The largest id the API accepts (32-bit signed, the smallest integer column of both databases).
+MAX_ID = 2_147_483_647
+#: An id in a request body.
+DbId = Annotated[int, PydanticField(ge=1, le=MAX_ID)]
 
 
 def utcnow() -> datetime:

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lims.models import DbId
+
 __all__ = [
     "InfantCreate",
     "InfantPublic",
@@ -43,7 +45,7 @@ class SubmitterPublic(SubmitterCreate):
 
 class InfantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    submitter_id: int
+    submitter_id: DbId
     birth_at: datetime
     sex: Sex = "U"
     medical_record_number: str = Field(default="", max_length=64)
@@ -66,11 +68,11 @@ class SpecimenCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     barcode: str = Field(min_length=1, max_length=32)
-    submitter_id: int
+    submitter_id: DbId
     collected_at: datetime
     received_at: datetime
     kind: Kind | None = None
-    infant_id: int | None = None
+    infant_id: DbId | None = None
     previous_barcode: str | None = Field(default=None, max_length=32)
     infant: InfantCreate | None = None
     birth_weight_g: int | None = Field(default=None, ge=200, le=7000)
@@ -87,8 +89,8 @@ class SpecimenPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     barcode: str
-    infant_id: int
-    submitter_id: int
+    infant_id: DbId
+    submitter_id: DbId
     kind: str
     previous_specimen_id: int | None
     collected_at: datetime
@@ -114,7 +116,7 @@ class UnsatisfactoryIn(BaseModel):
 class LinkSuggestion(BaseModel):
     """A possible match for a person to confirm; never merged automatically."""
 
-    infant_id: int
+    infant_id: DbId
     score: float
     reasons: list[str]
     twin: bool
@@ -123,7 +125,7 @@ class LinkSuggestion(BaseModel):
 class RepeatRequestPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    infant_id: int
+    infant_id: DbId
     specimen_id: int
     reason: str
     status: str

@@ -22,8 +22,8 @@ from lims.accession.models import (
     SubmitterPublic,
     UnsatisfactoryIn,
 )
-from lims.api.deps import CurrentUser, SessionDep, actor, require
-from lims.models import Infant, RepeatRequest, Specimen, Submitter, User
+from lims.api.deps import CurrentUser, PathId, SessionDep, actor, require
+from lims.models import MAX_ID, Infant, RepeatRequest, Specimen, Submitter, User
 from lims.reference import unsatisfactory_codes
 from lims.workflow import SPECIMEN_STATES
 
@@ -67,7 +67,7 @@ def list_unsatisfactory_codes(_user: CurrentUser) -> list[dict[str, str]]:
 @router.get("/infants", response_model=list[InfantPublic])
 def list_infants(session: SessionDep, user: CurrentUser,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> list[Infant]:
+                 offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[Infant]:
     """Infants in the caller's scope."""
     return repository.list_infants(session, submitter_id=_scope(user), limit=limit,
                                    offset=offset)
@@ -82,7 +82,7 @@ def create_infant(body: InfantCreate, session: SessionDep, user: Lab) -> Infant:
 
 
 @router.get("/infants/{infant_id}", response_model=InfantPublic)
-def get_infant(infant_id: int, session: SessionDep, user: CurrentUser) -> Infant:
+def get_infant(infant_id: PathId, session: SessionDep, user: CurrentUser) -> Infant:
     """A baby's record (the read is audited)."""
     infant = service.get_infant(session, actor(user), infant_id)
     session.commit()
@@ -90,7 +90,7 @@ def get_infant(infant_id: int, session: SessionDep, user: CurrentUser) -> Infant
 
 
 @router.get("/infants/{infant_id}/link-suggestions", response_model=list[LinkSuggestion])
-def get_link_suggestions(infant_id: int, session: SessionDep, user: Staff) -> list[
+def get_link_suggestions(infant_id: PathId, session: SessionDep, user: Staff) -> list[
         LinkSuggestion]:
     """Possible duplicates of this baby, for a person to check; never merged automatically."""
     suggestions = service.link_suggestions(session, actor(user), infant_id)
@@ -101,9 +101,9 @@ def get_link_suggestions(infant_id: int, session: SessionDep, user: Staff) -> li
 @router.get("/specimens", response_model=list[SpecimenPublic])
 def list_specimens(session: SessionDep, user: CurrentUser,
                    state: SpecimenState | None = None,
-                   infant_id: int | None = None,
+                   infant_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> list[Specimen]:
+                   offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[Specimen]:
     """Specimens in the caller's scope, optionally by state or infant."""
     return repository.list_specimens(session, submitter_id=_scope(user), state=state,
                                      infant_id=infant_id, limit=limit, offset=offset)
@@ -120,7 +120,7 @@ def accession_specimen(body: SpecimenCreate, session: SessionDep, user: Lab) -> 
 
 
 @router.get("/specimens/{specimen_id}", response_model=SpecimenPublic)
-def get_specimen(specimen_id: int, session: SessionDep, user: CurrentUser) -> Specimen:
+def get_specimen(specimen_id: PathId, session: SessionDep, user: CurrentUser) -> Specimen:
     """One specimen (the read is audited)."""
     specimen = service.get_specimen(session, actor(user), specimen_id)
     session.commit()
@@ -129,7 +129,7 @@ def get_specimen(specimen_id: int, session: SessionDep, user: CurrentUser) -> Sp
 
 @router.post("/specimens/{specimen_id}/unsatisfactory", response_model=RepeatRequestPublic,
              responses={409: {"description": "not in a state that can be rejected"}})
-def mark_unsatisfactory(specimen_id: int, body: UnsatisfactoryIn, session: SessionDep,
+def mark_unsatisfactory(specimen_id: PathId, body: UnsatisfactoryIn, session: SessionDep,
                         user: Lab) -> RepeatRequest:
     """Reject a card with an unsatisfactory code; a repeat specimen is requested."""
     specimen = service.get_specimen(session, actor(user), specimen_id, audit=False)

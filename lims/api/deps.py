@@ -1,7 +1,7 @@
 """Request dependencies: a database session, the signed-in user, role checks.
 
-Public names: ``get_session``, ``SessionDep``, ``current_user``, ``CurrentUser``, ``require``,
-``actor``.
+Public names: ``get_session``, ``SessionDep``, ``PathId``, ``current_user``, ``CurrentUser``,
+``require``, ``actor``.
 """
 
 from __future__ import annotations
@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from lims.audit import Actor
 from lims.auth.service import actor_for_token, actor_of
 from lims.errors import AuthenticationError, PermissionDeniedError
-from lims.models import User
+from lims.models import MAX_ID, User
 
-__all__ = ["CurrentUser", "SessionDep", "actor", "current_user", "get_session", "require"]
+__all__ = ["CurrentUser", "PathId", "SessionDep", "actor", "current_user", "get_session", "require"]
 
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /api/v1/auth/login")
 
@@ -30,6 +30,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+#: An id in a URL path.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def current_user(session: SessionDep, credentials: Annotated[

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from lims.errors import (
     AuthenticationError,
@@ -77,7 +77,13 @@ def install_error_handlers(app: FastAPI) -> None:
                              "error": "DatabaseBusy"}, status_code=503,
                             headers={"Retry-After": "1"})
 
+    async def unstorable(_request: Request, exc: Exception) -> JSONResponse:
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        return JSONResponse({"detail": f"a value cannot be stored: {reason}",
+                             "error": "InvalidInputError"}, status_code=422)
+
     app.add_exception_handler(LimsError, domain)
+    app.add_exception_handler(DataError, unstorable)
     app.add_exception_handler(MsmsError, domain)
     app.add_exception_handler(IntegrityError, integrity)
     app.add_exception_handler(OperationalError, busy)

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lims.models import DbId
+
 __all__ = ["LoginIn", "TokenOut", "UserCreate", "UserPublic"]
 
 Role = Literal["technician", "reviewer", "follow_up", "submitter", "admin"]
@@ -33,7 +35,7 @@ class UserCreate(BaseModel):
     full_name: str = Field(min_length=1, max_length=200)
     role: Role
     password: str = Field(min_length=10, max_length=256)
-    submitter_id: int | None = None
+    submitter_id: DbId | None = None
 
 
 class UserPublic(BaseModel):
@@ -42,5 +44,5 @@ class UserPublic(BaseModel):
     username: str
     full_name: str
     role: str
-    submitter_id: int | None
+    submitter_id: DbId | None
     active: bool

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from lims.alerts import service as alerts
-from lims.api.deps import CurrentUser, SessionDep, actor, require
+from lims.api.deps import CurrentUser, PathId, SessionDep, actor, require
 from lims.models import Alert, Release, Specimen, User
 from lims.review import service
 from lims.review.models import (
@@ -45,7 +45,7 @@ def review_queue(session: SessionDep, user: Reviewer,
              status_code=201,
              responses={401: {"description": "the signing password is wrong"},
                         409: {"description": "not awaiting review, or needs override"}})
-def decide(specimen_id: int, body: DecisionIn, session: SessionDep,
+def decide(specimen_id: PathId, body: DecisionIn, session: SessionDep,
            user: Reviewer) -> Release:
     """Decide: release normal, request a repeat specimen, refer, or override with a reason."""
     release = service.decide(session, user, specimen_id, body.decision, reason=body.reason,
@@ -64,7 +64,7 @@ def release_normals(body: ReleaseNormalsIn, session: SessionDep,
 
 
 @router.post("/specimens/{specimen_id}/corrections", response_model=dict[str, int | str])
-def correct(specimen_id: int, body: CorrectionIn, session: SessionDep,
+def correct(specimen_id: PathId, body: CorrectionIn, session: SessionDep,
             user: Reviewer) -> dict[str, int | str]:
     """Reopen a released result as a new version; the released one stays visible."""
     specimen: Specimen = service.correct(session, user, specimen_id, reason=body.reason,
@@ -74,7 +74,7 @@ def correct(specimen_id: int, body: CorrectionIn, session: SessionDep,
 
 
 @router.get("/specimens/{specimen_id}/releases", response_model=list[ReleasePublic])
-def list_releases(specimen_id: int, session: SessionDep, user: CurrentUser) -> list[Release]:
+def list_releases(specimen_id: PathId, session: SessionDep, user: CurrentUser) -> list[Release]:
     """Every released version of this specimen's result (a submitter sees its own)."""
     rows = service.releases(session, actor(user), specimen_id)
     session.commit()
@@ -92,7 +92,7 @@ def list_alerts(session: SessionDep, user: Staff,
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic,
              responses={409: {"description": "already acknowledged"}})
-def acknowledge(alert_id: int, body: AcknowledgeIn, session: SessionDep,
+def acknowledge(alert_id: PathId, body: AcknowledgeIn, session: SessionDep,
                 user: Responder) -> Alert:
     """A named person acknowledges the alert and takes it on."""
     alert = alerts.acknowledge(session, actor(user), alert_id, full_name=body.full_name,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import col, select
 
-from lims.api.deps import SessionDep, actor, require
+from lims.api.deps import PathId, SessionDep, actor, require
 from lims.audit import record, snapshot
 from lims.errors import ConflictError, NotFoundError
 from lims.models import DuplicateRequest, HeldWell, Run, Specimen, User, utcnow
@@ -58,7 +58,7 @@ def list_runs(session: SessionDep, _user: Staff) -> list[Run]:
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic)
-def get_run(run_id: int, session: SessionDep, _user: Staff) -> Run:
+def get_run(run_id: PathId, session: SessionDep, _user: Staff) -> Run:
     run = session.get(Run, run_id)
     if run is None:
         raise NotFoundError(f"run {run_id} not found")
@@ -66,14 +66,14 @@ def get_run(run_id: int, session: SessionDep, _user: Staff) -> Run:
 
 
 @router.get("/runs/{run_id}/held-wells", response_model=list[HeldWellPublic])
-def list_held_wells(run_id: int, session: SessionDep, _user: Lab) -> list[HeldWell]:
+def list_held_wells(run_id: PathId, session: SessionDep, _user: Lab) -> list[HeldWell]:
     """Patient wells held for a technician (unknown barcode or card not waiting)."""
     return list(session.exec(select(HeldWell).where(HeldWell.run_id == run_id)
                              .order_by(col(HeldWell.well))))
 
 
 @router.post("/held-wells/{held_id}/resolve", response_model=HeldWellPublic)
-def resolve_held_well(held_id: int, body: HeldWellResolve, session: SessionDep,
+def resolve_held_well(held_id: PathId, body: HeldWellResolve, session: SessionDep,
                       user: Lab) -> HeldWell:
     """Close a held well with a note (its values stay stored with the run)."""
     held = session.get(HeldWell, held_id)
