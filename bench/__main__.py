@@ -11,7 +11,8 @@ import sys
 import time
 
 BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.instruments",
-                              "bench.quantify")
+                              "bench.quantify",
+                              "bench.evaluate")
 
 
 def main() -> int:

@@ -28,8 +28,9 @@ Public names: ``evaluate``, ``evaluate_markers``, ``marker_levels``, ``first_tie
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -106,11 +107,13 @@ def first_tier_final(first_tier: pd.Series | np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Levels:
-    """Thresholds of one marker for every specimen (scalars or arrays; NaN = level absent)."""
+    """Thresholds of one marker (NaN = level absent): scalars, or arrays over the cutoff table's
+    entries that ``index`` maps each specimen to (position -1 holds NaN: no entry)."""
 
     borderline: float | np.ndarray
     positive: float | np.ndarray
     critical: float | np.ndarray
+    index: np.ndarray | None = None
 
     def by_code(self) -> tuple[tuple[int, float | np.ndarray], ...]:
         return ((1, self.borderline), (2, self.positive), (3, self.critical))
@@ -120,6 +123,20 @@ class _Levels:
         for level in (self.positive, self.borderline):
             first = np.where(np.isnan(level), first, level)
         return first
+
+    def full(self, level: float | np.ndarray) -> float | np.ndarray:
+        """A level for every specimen (a scalar stays a scalar)."""
+        if np.ndim(level) == 0 or self.index is None:
+            return level
+        return np.asarray(level)[self.index]
+
+    def at(self, level: float | np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """A level at the given specimen positions."""
+        if np.ndim(level) == 0:
+            return np.full(rows.size, float(level))
+        if self.index is None:
+            return np.asarray(level)[rows]
+        return np.asarray(level)[self.index[rows]]
 
 
 def _nan(value: float | None) -> float:
@@ -170,7 +187,7 @@ def _marker_tier(values: np.ndarray, levels: _Levels, marker: MarkerRule) -> np.
     for code, level in levels.by_code():
         if np.ndim(level) == 0 and np.isnan(level):
             continue
-        tier[_beyond(values, level, marker)] = code
+        tier[_beyond(values, levels.full(level), marker)] = code
     return tier
 
 
@@ -194,16 +211,24 @@ def _kth_highest(tiers: np.ndarray, k: int) -> np.ndarray:
 
 
 def _fmt(value: float) -> str:
-    if not np.isfinite(value):
-        return str(value)
-    magnitude = abs(value)
-    if magnitude >= 100:
-        return f"{value:.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}".rstrip("0").rstrip(".")
-    if magnitude == 0:
-        return "0"
-    return f"{value:.3g}"
+    return _fmt_many(np.array([value], dtype=float))[0]
+
+
+def _fmt_many(values: np.ndarray) -> list[str]:
+    """Numbers for reasons: 3 significant digits below 10, one decimal below 100, else whole."""
+    out = []
+    for x in values.tolist():
+        magnitude = abs(x)
+        if magnitude < 10:
+            out.append(f"{x:.3g}" if x != 0 else "0")
+        elif magnitude < 100:
+            text = f"{x:.1f}"
+            out.append(text[:-2] if text.endswith(".0") else text)
+        elif magnitude < math.inf:
+            out.append(f"{x:.0f}")
+        else:
+            out.append(str(x))
+    return out
 
 
 def _op(marker: MarkerRule) -> str:
@@ -220,22 +245,27 @@ class _Context:
     cutoffs: CutoffTable | None
     assignment: Assignment | None
     reference: BoundReference | None
-    _cut_cache: dict[tuple[str, str], np.ndarray | None]
+    _cut_cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray] | None] = field(
+        default_factory=dict)
+    #: (marker, direction, inclusive, levels) -> (levels, tiers, usable), shared across rules
+    tier_cache: dict[tuple[object, ...], tuple[_Levels, np.ndarray, np.ndarray]] = field(
+        default_factory=dict)
 
-    def table_cutoff(self, name: str, direction: str) -> np.ndarray | None:
+    def table_cutoff(self, name: str, direction: str
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(entry index per specimen, cutoff per entry with NaN last) or None without a table
+        entry for this marker."""
         if self.cutoffs is None or self.assignment is None:
             return None
         key = (name, direction)
         if key not in self._cut_cache:
-            cut = self.cutoffs.cutoffs(name, direction, self.assignment)
-            self._cut_cache[key] = None if np.isnan(cut).all() else cut
+            index = self.cutoffs.entry_index(name, self.assignment)
+            if (index < 0).all():
+                self._cut_cache[key] = None
+            else:
+                values = self.cutoffs.entry_values("upper" if direction == "high" else "lower")
+                self._cut_cache[key] = (index, values)
         return self._cut_cache[key]
-
-
-def _level_at(level: float | np.ndarray, rows: np.ndarray) -> np.ndarray:
-    if np.ndim(level) == 0:
-        return np.full(rows.size, float(level))
-    return np.asarray(level)[rows]
 
 
 def _marker_pieces(
@@ -254,24 +284,23 @@ def _marker_pieces(
     for code, level in levels.by_code():
         if np.ndim(level) == 0 and np.isnan(level):
             continue
-        at = _level_at(level, fired_rows)
+        at = levels.at(level, fired_rows)
         exceeded = np.where(t[fired] >= code, np.where(np.isnan(at), exceeded, at), exceeded)
     op = _op(marker)
-    scores = None
+    above = status == ABOVE_ALL
+    texts = np.empty(fired.size, dtype=object)
+    texts[:] = [f"{marker.name}={v}{op}{e}" for v, e in zip(_fmt_many(values),
+                                                           _fmt_many(exceeded), strict=True)]
     if ctx.reference is not None:
-        shown = np.where(status == ABOVE_ALL, np.nan, values)
-        scores = ctx.reference.describe(marker.name, shown, fired_rows)
-    texts = []
-    for i in range(fired.size):
-        if status[i] == ABOVE_ALL:
-            den = "+".join(ctx.markers.ratios[marker.name].denominator) \
-                if marker.name in ctx.markers.ratios else "denominator"
-            text = f"{marker.name} above every level ({den}=0)"
-        else:
-            text = f"{marker.name}={_fmt(values[i])}{op}{_fmt(exceeded[i])}"
-            if scores is not None and scores[i]:
-                text += f" ({scores[i]})"
-        texts.append(text)
+        scores = ctx.reference.describe(marker.name, np.where(above, np.nan, values), fired_rows)
+        with_score = np.array([bool(x) for x in scores], dtype=bool) & ~above
+        if with_score.any():
+            shown = np.asarray(scores, dtype=object)[with_score]
+            texts[with_score] = texts[with_score] + " (" + shown + ")"
+    if above.any():
+        ratio = ctx.markers.ratios.get(marker.name)
+        den = "+".join(ratio.denominator) if ratio is not None else "denominator"
+        texts[above] = f"{marker.name} above every level ({den}=0)"
     out[fired] = texts
     return out
 
@@ -298,13 +327,14 @@ def _exclusion_mask(ctx: _Context, exclusion: Exclusion) -> np.ndarray | None:
 def _exclusion_text(ctx: _Context, exclusion: Exclusion, rows: np.ndarray) -> list[str]:
     if exclusion.kind == "flag":
         values = ctx.flags[exclusion.column][rows]
-        shown = [v if isinstance(v, str) else _fmt(float(v)) for v in values]
+        shown = (list(values) if values.dtype == object
+                 else _fmt_many(np.asarray(values, dtype=float)))
         return [f"capped at borderline: {exclusion.column}={v}" for v in shown]
     values = ctx.markers.values[exclusion.marker][rows]
     op = ">" if exclusion.direction == "high" else "<"
     assert exclusion.beyond is not None
-    return [f"capped at borderline: {exclusion.marker}={_fmt(v)}{op}{_fmt(exclusion.beyond)}"
-            for v in values]
+    limit = _fmt(exclusion.beyond)
+    return [f"capped at borderline: {exclusion.marker}={v}{op}{limit}" for v in _fmt_many(values)]
 
 
 def _evaluate_rule(
@@ -316,10 +346,19 @@ def _evaluate_rule(
     usable: dict[str, np.ndarray] = {}
     levels_of: dict[str, _Levels] = {}
     for marker in rule.markers:
-        levels = marker_levels(marker, ctx.table_cutoff(marker.name, marker.direction))
-        levels_of[marker.name] = levels
-        tiers[marker.name] = _marker_tier(mk.values[marker.name], levels, marker)
-        usable[marker.name] = mk.usable(marker.name)
+        key = (marker.name, marker.direction, marker.inclusive, marker.levels)
+        cached = ctx.tier_cache.get(key)
+        if cached is None:
+            table = ctx.table_cutoff(marker.name, marker.direction)
+            if table is None:
+                levels = marker_levels(marker, None)
+            else:  # levels per table entry, mapped to specimens by the entry index
+                levels = marker_levels(marker, table[1])
+                levels.index = table[0]
+            cached = (levels, _marker_tier(mk.values[marker.name], levels, marker),
+                      mk.usable(marker.name))
+            ctx.tier_cache[key] = cached
+        levels_of[marker.name], tiers[marker.name], usable[marker.name] = cached
 
     def bound(markers: Sequence[MarkerRule], fill: int) -> np.ndarray:
         return np.stack([np.where(usable[m.name], tiers[m.name], fill).astype(np.int8)
@@ -352,7 +391,8 @@ def _evaluate_rule(
     score = np.full(rows.size, np.nan)
     for marker in primary:
         values = mk.values[marker.name][rows]
-        first = _level_at(levels_of[marker.name].first(), rows)
+        levels = levels_of[marker.name]
+        first = levels.at(levels.first(), rows)
         with np.errstate(all="ignore"):
             multiple = values / first if marker.direction == "high" else first / values
         multiple = np.where(np.isfinite(multiple) & usable[marker.name][rows], multiple, np.nan)
@@ -517,7 +557,7 @@ def evaluate(
     if reference is None:
         reference = TableReference(cutoffs) if cutoffs is not None else catalogue_reference()
     ctx = _Context(markers, ids, _flags(profiles, rules, file), cutoffs, assignment,
-                   reference.bind(profiles, file=file), {})
+                   reference.bind(profiles, file=file))
     calls = _run(ctx, rules, include_normal, stage, cutoffs)
     for step in postprocess:
         calls = step(calls, profiles)
@@ -543,6 +583,6 @@ def evaluate_markers(
     else:
         ids = values.index.astype(str).to_numpy(dtype=object)
     markers = marker_table_from_values(values, rules.markers())
-    ctx = _Context(markers, ids, _flags(values, rules, None), None, None, None, {})
+    ctx = _Context(markers, ids, _flags(values, rules, None), None, None, None)
     return _run(ctx, rules, include_normal, stage, None)
 

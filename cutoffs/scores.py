@@ -90,7 +90,15 @@ def format_score(percentile: float, mom: float) -> str:
 def _describe(bound: BoundReference, marker: str, values: np.ndarray, rows: np.ndarray
               ) -> list[str]:
     pct, mom, _, _ = bound.scores(marker, values, rows)
-    return [format_score(p, m) for p, m in zip(pct, mom, strict=True)]
+    out = []
+    for p, m in zip(pct.tolist(), mom.tolist(), strict=True):
+        if p != p and m != m:  # both NaN
+            out.append("")
+        elif p == p and m == m and _LOW < p < _HIGH and m < 10:
+            out.append(f"P{p:.1f}, {m:.2g} MoM")
+        else:
+            out.append(format_score(p, m))
+    return out
 
 
 def _interp_percentile(values: np.ndarray, grids: np.ndarray) -> np.ndarray:

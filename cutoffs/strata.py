@@ -165,6 +165,8 @@ class Assignment:
     codes: tuple[np.ndarray, ...]
     n: int
     _combined: dict[tuple[int, ...], np.ndarray] = field(default_factory=dict, repr=False)
+    #: Per-marker results of tables using this assignment (see CutoffTable.entry_index).
+    cache: dict[object, np.ndarray] = field(default_factory=dict, repr=False)
 
     def combined(self, subset: tuple[int, ...]) -> np.ndarray:
         """Mixed-radix code of the bins of ``subset`` per specimen (-1 if any is missing)."""

@@ -81,6 +81,8 @@ class CutoffTable:
     _index: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _lookups: dict[tuple[str, tuple[int, ...]], np.ndarray] = field(default_factory=dict,
                                                                    repr=False)
+    _layout_cache: tuple[list[tuple[int, ...]], np.ndarray, int] | None = field(default=None,
+                                                                               repr=False)
 
     def __post_init__(self) -> None:
         self._index = {(e.marker, e.stratum): i for i, e in enumerate(self.entries)}
@@ -102,42 +104,93 @@ class CutoffTable:
         """The strata of each specimen, for :meth:`entry_index`."""
         return self.strata.assign(profiles, file=file)
 
-    def _lookup(self, marker: str, subset: tuple[int, ...]) -> np.ndarray:
-        key = (marker, subset)
+    def _layout(self) -> tuple[list[tuple[int, ...]], np.ndarray, int]:
+        """Subsets (most specific first), the offset of each in the global stratum numbering,
+        and the number of strata."""
+        layout = getattr(self, "_layout_cache", None)
+        if layout is None:
+            subsets = self.strata.subsets()
+            sizes = [int(np.prod([len(self.strata.dimensions[d].bins) for d in subset]))
+                     if subset else 1 for subset in subsets]
+            offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+            layout = (subsets, offsets, int(sum(sizes)))
+            self._layout_cache = layout
+        return layout
+
+    def _entry_vector(self, marker: str) -> np.ndarray:
+        """Entry index per global stratum number for ``marker`` (-1: none), plus a trailing -1."""
+        key = (marker, ())
         cached = self._lookups.get(key)
         if cached is not None:
             return cached
-        sizes = [len(self.strata.dimensions[d].bins) for d in subset]
-        table = np.full(int(np.prod(sizes)) if sizes else 1, -1, dtype=np.int32)
-        for code in range(table.size):
-            bins, rest = [], code
-            for size in reversed(sizes):
-                bins.append(rest % size)
-                rest //= size
-            stratum = self.strata.key(subset, tuple(reversed(bins)))
-            table[code] = self._index.get((marker, stratum), -1)
-        self._lookups[key] = table
-        return table
+        subsets, offsets, total = self._layout()
+        vector = np.full(total + 1, -1, dtype=np.int32)
+        for subset, offset in zip(subsets, offsets, strict=True):
+            sizes = [len(self.strata.dimensions[d].bins) for d in subset]
+            for code in range(int(np.prod(sizes)) if sizes else 1):
+                bins, rest = [], code
+                for size in reversed(sizes):
+                    bins.append(rest % size)
+                    rest //= size
+                stratum = self.strata.key(subset, tuple(reversed(bins)))
+                vector[offset + code] = self._index.get((marker, stratum), -1)
+        self._lookups[key] = vector
+        return vector
+
+    def _choice(self, available: np.ndarray, assignment: Assignment) -> np.ndarray:
+        """Global stratum number each specimen uses, given which strata have an entry (the same
+        for every marker with the same availability); -1 (last) when none."""
+        key = (id(self), "choice", available.tobytes())
+        cached = assignment.cache.get(key)
+        if cached is not None:
+            return cached
+        subsets, offsets, total = self._layout()
+        choice: np.ndarray | None = None
+        open_rows: np.ndarray | None = None
+        for subset, offset in zip(subsets, offsets, strict=True):
+            size = (int(np.prod([len(self.strata.dimensions[d].bins) for d in subset]))
+                    if subset else 1)
+            here = available[offset:offset + size]
+            if not here.any():
+                continue
+            codes = assignment.combined(subset)
+            if open_rows is not None:
+                codes = codes[open_rows]
+            hit = codes >= 0
+            hit[hit] = here[codes[hit]]
+            found = np.where(hit, codes + offset, total)
+            if open_rows is None:
+                choice = found.astype(np.int64)
+                open_rows = np.flatnonzero(~hit)
+            else:
+                choice[open_rows[hit]] = found[hit]  # type: ignore[index]
+                open_rows = open_rows[~hit]
+            if open_rows.size == 0:
+                break
+        if choice is None:
+            choice = np.full(assignment.n, total, dtype=np.int64)
+        assignment.cache[key] = choice
+        return choice
 
     def entry_index(self, marker: str, assignment: Assignment) -> np.ndarray:
         """Index (into ``entries``) of the entry each specimen uses for ``marker``; -1 for none.
 
-        The most specific stratum with an entry wins; ``all`` is the fall-back.
+        The most specific stratum with an entry wins; ``all`` is the fall-back. The stratum
+        choice is shared by markers with entries in the same strata and cached on the
+        assignment.
         """
-        index = np.full(assignment.n, -1, dtype=np.int32)
-        open_rows = np.arange(assignment.n)
-        for subset in self.strata.subsets():
-            if open_rows.size == 0:
-                break
-            lookup = self._lookup(marker, subset)
-            if (lookup < 0).all():
-                continue
-            codes = assignment.combined(subset)[open_rows]
-            found = np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1)
-            hit = found >= 0
-            index[open_rows[hit]] = found[hit]
-            open_rows = open_rows[~hit]
+        key = (id(self), marker)
+        cached = assignment.cache.get(key)
+        if cached is not None:
+            return cached
+        vector = self._entry_vector(marker)
+        index = vector[self._choice(vector[:-1] >= 0, assignment)]
+        assignment.cache[key] = index
         return index
+
+    def entry_values(self, field_name: str) -> np.ndarray:
+        """Per-entry ``upper``, ``lower`` or ``median`` values, with NaN appended for index -1."""
+        return self._arrays[field_name]
 
     def cutoffs(self, marker: str, direction: str, assignment: Assignment) -> np.ndarray:
         """The upper (direction ``high``) or lower cutoff per specimen; NaN where none applies."""

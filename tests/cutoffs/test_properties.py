@@ -106,7 +106,7 @@ finite = st.floats(allow_nan=False, allow_infinity=False)
 maybe = st.one_of(finite, st.just(float("nan")), st.just(0.0))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     values=st.lists(st.lists(maybe, min_size=len(CODES), max_size=len(CODES)), min_size=1,
                     max_size=4),
