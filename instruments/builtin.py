@@ -13,7 +13,7 @@ __all__ = ["BUILTIN_FORMATS"]
 BUILTIN_FORMATS: tuple[FormatSpec, ...] = (
     FormatSpec("mzml", mzml.detect, mzml.read, mzml.write, mzml.DEFAULT_PROFILE,
                "mzML plate: a directory or .zip of per-injection mzML files with a sample list, "
-               "or one mzML file"),
+               "or one mzML file", uses_transitions=True),
     FormatSpec("quandata", quandata.detect, quandata.read, quandata.write,
                quandata.DEFAULT_PROFILE, "TargetLynx quandata.xml"),
     FormatSpec("masslynx", masslynx.detect, masslynx.read, masslynx.write,

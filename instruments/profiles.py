@@ -95,7 +95,7 @@ class Profile:
     require_blank: bool = True
     require_controls: tuple[str, ...] = ("qc_low", "qc_high")
     unmapped_analytes: str = "error"
-    transitions: str = "nbs_butylated"
+    transitions: str = "nonderivatized"
     mz_tolerance: float = 0.3
     plateau_fraction: float = 0.5
     plateau_window_min: tuple[float, float] | None = None

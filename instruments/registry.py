@@ -42,6 +42,8 @@ class FormatSpec:
     write: Callable[..., None] | None
     default_profile: str | None
     description: str = ""
+    #: True for formats that identify compounds by m/z (they take a ``transitions`` table)
+    uses_transitions: bool = False
 
 
 _REGISTRY: dict[str, FormatSpec] = {}
@@ -95,7 +97,8 @@ def detect(source: Any, *, name: str | None = None) -> str:
 
 
 def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | None = None,
-         plate_map: str | Path | PlateMap | None = None, name: str | None = None) -> PlateRun:
+         plate_map: str | Path | PlateMap | None = None, name: str | None = None,
+         transitions: Any = None) -> PlateRun:
     """Read an instrument file into a :class:`~instruments.run.PlateRun`.
 
     Parameters
@@ -112,6 +115,10 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
         A puncher/LIMS map (well -> sample id, sample type) joined to the file.
     name : str, optional
         The file name to report for a buffer.
+    transitions : Method, TransitionTable, str or path, optional
+        For formats that identify compounds by m/z (mzML): the quantitation method (or a
+        transition table) whose transitions the file is matched against; default: the profile's.
+        Formats that name their compounds ignore it.
 
     Raises
     ------
@@ -137,8 +144,9 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
     pm = None
     if plate_map is not None:
         pm = read_plate_map(plate_map, plate_size=prof.plate_size)
+    options = {"transitions": transitions} if spec.uses_transitions and transitions else {}
     try:
-        return spec.read(src, profile=prof, plate_map=pm)
+        return spec.read(src, profile=prof, plate_map=pm, **options)
     except MsmsError:
         raise
     except _LOW_LEVEL as exc:

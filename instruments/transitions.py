@@ -2,12 +2,13 @@
 
 A table is a CSV (``#`` lines are comments) with columns ``name, role, analytes, precursor_mz,
 product_mz, polarity``: ``role`` is ``analyte`` or ``is``; ``analytes`` names the analyte (or,
-for an internal standard, the ``;``-separated analytes it serves) by catalogue code. Packaged
-tables live in ``instruments/data/transitions/`` (``nbs_butylated``, ``nbs_underivatized``:
-defaults derived from the catalogue, which a laboratory must verify). Loading rejects unknown
-analytes and transitions too close to tell apart at the matching tolerance.
+for an internal standard, the ``;``-separated analytes it serves) by catalogue code. The packaged
+tables are the quantitation methods' own (``msms/data/methods``: ``nonderivatized``,
+``butylated``; defaults a laboratory must verify), so reading and quantifying always agree on
+which transition is which compound. Loading rejects unknown analytes and transitions too close to
+tell apart at the matching tolerance.
 
-Public names: ``Transition``, ``TransitionTable``, ``load_transitions``, ``TRANSITION_DIR``.
+Public names: ``Transition``, ``TransitionTable``, ``load_transitions``, ``from_method``.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from instruments.errors import ProfileError
 from msms.catalogue import Catalogue, default_catalogue
+from msms.methods import Method, default_method, load_method, packaged_methods
 
-__all__ = ["TRANSITION_DIR", "Transition", "TransitionTable", "load_transitions"]
+__all__ = ["Transition", "TransitionTable", "from_method", "load_transitions"]
 
-TRANSITION_DIR = Path(str(resources.files("instruments") / "data" / "transitions"))
 _COLUMNS = ("name", "role", "analytes", "precursor_mz", "product_mz", "polarity")
 
 
@@ -94,22 +94,51 @@ class TransitionTable:
                         field="precursor_mz")
 
 
-def load_transitions(spec: str | Path | TransitionTable, *,
+def from_method(method: Method) -> TransitionTable:
+    """A quantitation method's transitions as a table.
+
+    One row per analyte (its first transition) and one per internal standard, serving the
+    analytes the method assigns to it.
+    """
+    rows: list[Transition] = []
+    served: dict[str, list[str]] = {}
+    for entry in method:
+        served.setdefault(entry.internal_standard.name, []).append(entry.analyte)
+    for entry in method:
+        t = entry.transitions[0]
+        rows.append(Transition(entry.analyte, "analyte", (entry.analyte,), t.precursor_mz,
+                               t.product_mz, "+" if t.polarity == "positive" else "-",
+                               len(rows) + 1))
+    for name, analytes in served.items():
+        t = method.internal_standards[name].transition
+        rows.append(Transition(name, "is", tuple(analytes), t.precursor_mz, t.product_mz,
+                               "+" if t.polarity == "positive" else "-", len(rows) + 1))
+    return TransitionTable(f"method {method.name} {method.version}", method.source_file,
+                           tuple(rows))
+
+
+def load_transitions(spec: str | Path | TransitionTable | Method, *,
                      catalogue: Catalogue | None = None) -> TransitionTable:
-    """Load a packaged table by name (``nbs_butylated``) or a CSV path, and validate it."""
+    """A transition table from a method (a :class:`~msms.methods.Method`, or a packaged method's
+    name such as ``nonderivatized``), or from a laboratory's CSV (a path), validated."""
     if isinstance(spec, TransitionTable):
         return spec
+    if isinstance(spec, Method):
+        return from_method(spec)
+    if str(spec) in packaged_methods():
+        method = default_method(str(spec)) if catalogue is None else load_method(
+            str(spec), catalogue=catalogue)
+        return from_method(method)
     catalogue = catalogue or default_catalogue()
     path = Path(spec)
-    if not (path.suffix.lower() == ".csv" or path.exists()):
-        path = TRANSITION_DIR / f"{spec}.csv"
     where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        names = ", ".join(sorted(p.stem for p in TRANSITION_DIR.glob("*.csv")))
-        raise ProfileError(f"no transition table {str(spec)!r} (packaged: {names})",
-                           file=where, field="mzml.transitions") from None
+        raise ProfileError(
+            f"no transition table {str(spec)!r}: name a packaged method "
+            f"({', '.join(packaged_methods())}) or a CSV file",
+            file=where, field="mzml.transitions") from None
     except UnicodeDecodeError:
         raise ProfileError("transition tables must be UTF-8", file=where) from None
     rows = [(n, line) for n, line in enumerate(text.splitlines(), start=1)

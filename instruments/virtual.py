@@ -16,7 +16,7 @@ order row by row). Options inject faults for QC tests: control values shifted by
 internal-standard spikes that failed.
 
 Public names: ``InstrumentModel``, ``SimulatedPlate``, ``plate_layout``, ``simulate_plate``,
-``write_plate``, ``read_plate``, ``suffix``, ``method_transitions``, ``PLATE_FORMATS``,
+``write_plate``, ``read_plate``, ``suffix``, ``PLATE_FORMATS``,
 ``TRUTH_COLUMNS``.
 """
 
@@ -31,13 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from instruments import mzml
 from instruments.errors import InstrumentError
 from instruments.registry import read as registry_read
 from instruments.registry import write as registry_write
 from instruments.run import PlateRun, measurements_frame
-from instruments.transitions import Transition as TableTransition
-from instruments.transitions import TransitionTable
 from msms.catalogue import Catalogue, default_catalogue
 from msms.methods import Method, default_method
 from msms.qc.controls import ControlLots, default_control_lots
@@ -49,7 +46,6 @@ __all__ = [
     "TRUTH_COLUMNS",
     "InstrumentModel",
     "SimulatedPlate",
-    "method_transitions",
     "plate_layout",
     "read_plate",
     "simulate_plate",
@@ -126,29 +122,6 @@ def plate_layout() -> pd.DataFrame:
              "H10": "qc_low", "H11": "qc_high", "H12": "blank"}
     types = [fixed.get(w, "patient") for w in wells]
     return pd.DataFrame({"well": wells, "sample_type": types})
-
-
-def method_transitions(method: Method) -> TransitionTable:
-    """The method's transitions as an instruments transition table (for mzML).
-
-    One row per analyte (its first transition) and one per internal standard, serving the
-    analytes the method assigns to it.
-    """
-    rows: list[TableTransition] = []
-    served: dict[str, list[str]] = {}
-    for entry in method:
-        served.setdefault(entry.internal_standard.name, []).append(entry.analyte)
-    for entry in method:
-        t = entry.transitions[0]
-        rows.append(TableTransition(entry.analyte, "analyte", (entry.analyte,), t.precursor_mz,
-                                    t.product_mz, "+" if t.polarity == "positive" else "-",
-                                    len(rows) + 1))
-    for name, analytes in served.items():
-        t = method.internal_standards[name].transition
-        rows.append(TableTransition(name, "is", tuple(analytes), t.precursor_mz, t.product_mz,
-                                    "+" if t.polarity == "positive" else "-", len(rows) + 1))
-    return TransitionTable(f"method {method.name} {method.version}", method.source_file,
-                           tuple(rows))
 
 
 def _patients(n: int, seed: int, cohort: pd.DataFrame | None,
@@ -350,13 +323,12 @@ def write_plate(plate: SimulatedPlate, dest: str | Path, *, format: str) -> None
     registered, options, _ = _spec(format)
     options = dict(options)
     if registered == "mzml":
-        options["transitions"] = method_transitions(plate.method)
+        options["transitions"] = plate.method
     registry_write(plate.run, dest, format=registered, **options)
 
 
 def read_plate(source: str | Path, *, format: str, method: Method | None = None) -> PlateRun:
     """Read a plate the virtual instrument wrote (mzML needs the method's transitions)."""
     registered, _, options = _spec(format)
-    if registered == "mzml":
-        return mzml.read(source, transitions=method_transitions(method or default_method()))
-    return registry_read(source, format=registered, **options)
+    return registry_read(source, format=registered, transitions=method or default_method(),
+                         **options)

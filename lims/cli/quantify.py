@@ -16,10 +16,7 @@ import pandas as pd
 import typer
 
 import instruments
-from instruments import mzml
-from instruments.errors import UnknownFormatError
 from instruments.run import PlateRun
-from instruments.virtual import method_transitions
 from lims.cli import app
 from msms.errors import DataError
 from msms.methods import Method, load_method, packaged_methods
@@ -36,16 +33,8 @@ def read_run(file: Path, *, fmt: str, profile: str | None, plate_map: Path | Non
              method: Method) -> PlateRun:
     """Read an instrument file; an mzML plate is matched against the method's transitions
     (unless a profile names its own transition table)."""
-    name = fmt
-    if fmt == "auto" and profile is None:
-        try:
-            name = instruments.detect(file)
-        except UnknownFormatError:
-            name = "auto"
-    if name == "mzml" and profile is None:
-        pm = instruments.read_plate_map(plate_map) if plate_map is not None else None
-        return mzml.read(file, plate_map=pm, transitions=method_transitions(method))
-    return instruments.read(file, format=fmt, profile=profile, plate_map=plate_map)
+    return instruments.read(file, format=fmt, profile=profile, plate_map=plate_map,
+                            transitions=None if profile else method)
 
 
 def _write(path: Path, text: str) -> None:

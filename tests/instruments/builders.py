@@ -15,7 +15,7 @@ __all__ = ["plate_run"]
 
 def plate_run(*, seed: int = 1, plate_id: str = "PLATE0001", analytes: list[str] | None = None,
               kinds: tuple[str, ...] = ("area", "is_area"), n_wells: int = 96,
-              transitions: str = "nbs_butylated") -> PlateRun:
+              transitions: str = "butylated") -> PlateRun:
     """A plate run with ``n_wells`` wells: A01-A02 blanks, A03-A04 qc_low, A05-A06 qc_high."""
     rng = np.random.default_rng(seed)
     table = load_transitions(transitions)

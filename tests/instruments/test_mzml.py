@@ -13,6 +13,7 @@ from pyteomics import mzml as pyteomics_mzml
 import instruments
 from instruments import mzml, numpress
 from instruments.errors import UnsupportedEncodingError, ValidationError
+from instruments.transitions import load_transitions
 from instruments.vocabulary import ACCESSIONS, psi_ms
 from tests.instruments.conftest import FIXTURES, PROFILES
 
@@ -36,7 +37,7 @@ def test_vocabulary_names_match_psi_ms():
 
 
 def test_fia_srm_file_matched_by_mz_and_plateau_mean():
-    raw = mzml.parse(SYN / "fia_mrm_psims.mzML")
+    raw = mzml.parse(SYN / "fia_mrm_psims.mzML", transitions="butylated")
     assert [r.compound for r in raw.records] == ["Phe", "IS:Phe", "C8"]
     assert raw.metadata["chromatograms"] == "4"  # TIC + 3 transitions
     # independent check: the chromatogram read by pyteomics, plateau where the summed signal
@@ -65,13 +66,17 @@ def test_default_profile_requires_blank_and_controls():
 
 
 def test_precursor_ion_scans():
-    raw = mzml.parse(SYN / "fia_prec85_psims.mzML")
+    raw = mzml.parse(SYN / "fia_prec85_psims.mzML", transitions="butylated")
     compounds = [r.compound for r in raw.records]
     assert "C2" in compounds and "C16" in compounds and "Phe" not in compounds
     # every matched transition has Q3 85.028 and Q1 inside the 210-501 scan window
     assert all(not c.startswith("IS:") or c in ("IS:C2", "IS:C3", "IS:C4,C3DC+C4OH")
                or c.startswith("IS:") for c in compounds)
-    assert len(raw.records) == 37
+    # one record per transition of the method with Q3 = 85 whose Q1 lies in the 210-501 window
+    table = load_transitions("butylated")
+    expected = [t for t in table.transitions
+                if abs(t.product_mz - 85.0) <= 0.3 and 210 <= t.precursor_mz <= 501]
+    assert len(raw.records) == len(expected) == 38
     c2 = next(r for r in raw.records if r.compound == "C2")
     with pyteomics_mzml.MzML(str(SYN / "fia_prec85_psims.mzML"), cv=psi_ms()) as reader:
         scans = list(reader)

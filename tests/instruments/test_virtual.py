@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from instruments.errors import InstrumentError
+from instruments.transitions import from_method
 from instruments.virtual import (
     PLATE_FORMATS,
     TRUTH_COLUMNS,
     InstrumentModel,
     SimulatedPlate,
-    method_transitions,
     plate_layout,
     read_plate,
     simulate_plate,
@@ -152,7 +152,7 @@ def test_a_butylated_plate_reads_back_to_the_truth(tmp_path: Path) -> None:
 
 
 def test_method_transitions_for_mzml_are_resolvable() -> None:
-    table = method_transitions(default_method())
+    table = from_method(default_method())
     table.check_resolvable(0.3)
     d3c8 = next(t for t in table.transitions if t.name == "D3-C8")
     assert d3c8.role == "is" and {"C6", "C8", "C10"} <= set(d3c8.analytes)
