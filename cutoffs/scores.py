@@ -134,7 +134,8 @@ class _BoundTable:
 
     def __post_init__(self) -> None:
         entries = self.table.entries
-        self._grids = np.array([e.quantiles for e in entries] + [[np.nan] * len(QUANTILE_PROBS)])
+        blank = [np.nan] * len(QUANTILE_PROBS)
+        self._grids = np.array([list(e.quantiles) or blank for e in entries] + [blank])
         self._strata = np.array([e.stratum for e in entries] + [""], dtype=object)
         self._n = np.array([e.n for e in entries] + [0])
         self._medians = np.array([e.median for e in entries] + [np.nan])

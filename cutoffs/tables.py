@@ -45,12 +45,16 @@ QUANTILE_PROBS: tuple[float, ...] = (
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999,
 )
 _ENTRY_KEYS = {"marker", "stratum", "n", "median", "upper", "upper_ci", "lower", "lower_ci",
-               "quantiles"}
+               "quantiles", "source"}
+#: ``derived``: percentiles of a population (every number present); ``literature``: cutoffs
+#: entered by hand from cited sources (``source`` required; n, median, intervals, grid optional).
+KINDS = ("derived", "literature")
+_NAN2 = (math.nan, math.nan)
 
 
 @dataclass(frozen=True, slots=True)
 class CutoffEntry:
-    """Percentile cutoffs of one marker in one stratum (values in the marker's unit)."""
+    """Cutoffs of one marker in one stratum (values in the marker's unit; NaN = not given)."""
 
     marker: str
     stratum: str
@@ -61,6 +65,7 @@ class CutoffEntry:
     lower: float
     lower_ci: tuple[float, float]
     quantiles: tuple[float, ...]
+    source: str = ""
 
 
 @dataclass
@@ -78,6 +83,7 @@ class CutoffTable:
     derived_from: dict[str, Any] = field(default_factory=dict)
     created: str = ""
     file: str | None = None
+    kind: str = "derived"
     _index: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _lookups: dict[tuple[str, tuple[int, ...]], np.ndarray] = field(default_factory=dict,
                                                                    repr=False)
@@ -220,11 +226,12 @@ def _fmt(value: Any) -> str:
 
 
 def write_cutoff_table(table: CutoffTable, path: Path | str) -> Path:
-    """Write a table as TOML (readable by :func:`read_cutoff_table`)."""
+    """Write a table as TOML (readable by :func:`read_cutoff_table`); NaN numbers are left out."""
     path = Path(path)
     lines = [
-        "# Cutoff table: percentile cutoffs per marker and stratum (docs/evaluation.md).",
+        "# Cutoff table: cutoffs per marker and stratum (docs/evaluation.md).",
         f"format = {_fmt(FORMAT)}",
+        f"kind = {_fmt(table.kind)}",
         f"version = {_fmt(table.version)}",
         f"created = {_fmt(table.created)}",
         f"upper_percentile = {_fmt(float(table.upper_percentile))}",
@@ -246,19 +253,19 @@ def write_cutoff_table(table: CutoffTable, path: Path | str) -> Path:
         lines += [f"    {_fmt(b)}," for b in dimension["bins"]]
         lines.append("]")
     for e in table.entries:
-        lines += [
-            "",
-            "[[cutoff]]",
-            f"marker = {_fmt(e.marker)}",
-            f"stratum = {_fmt(e.stratum)}",
-            f"n = {_fmt(int(e.n))}",
-            f"median = {_fmt(float(e.median))}",
-            f"upper = {_fmt(float(e.upper))}",
-            f"upper_ci = {_fmt([float(v) for v in e.upper_ci])}",
-            f"lower = {_fmt(float(e.lower))}",
-            f"lower_ci = {_fmt([float(v) for v in e.lower_ci])}",
-            f"quantiles = {_fmt([float(v) for v in e.quantiles])}",
+        lines += ["", "[[cutoff]]", f"marker = {_fmt(e.marker)}", f"stratum = {_fmt(e.stratum)}"]
+        numbers: list[tuple[str, Any]] = [
+            ("n", int(e.n)), ("median", float(e.median)),
+            ("upper", float(e.upper)), ("upper_ci", [float(v) for v in e.upper_ci]),
+            ("lower", float(e.lower)), ("lower_ci", [float(v) for v in e.lower_ci]),
+            ("quantiles", [float(v) for v in e.quantiles]),
         ]
+        for key, value in numbers:
+            values = value if isinstance(value, list) else [value]
+            if values and all(isinstance(v, int) or math.isfinite(v) for v in values):
+                lines.append(f"{key} = {_fmt(value)}")
+        if e.source:
+            lines.append(f"source = {_fmt(e.source)}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -282,6 +289,75 @@ def _finite(values: Iterable[Any], file: str, key: str) -> list[float]:
     return out
 
 
+def _optional(raw: dict[str, Any], key: str, file: str, where: str) -> float:
+    if key not in raw:
+        return math.nan
+    return _finite([_need(raw, key, int | float, file, where)], file, where + key)[0]
+
+
+def _entry(raw: dict[str, Any], where: str, file: str, derived: bool, min_n: int,
+           known_strata: set[str], seen: set[tuple[str, str]]) -> CutoffEntry:
+    name = _need(raw, "marker", str, file, where)
+    try:
+        marker, _ = resolve_marker(name)
+    except RatioError:
+        raise CutoffError(f"{name!r} is neither a known analyte nor a ratio", file=file,
+                          field=where + "marker") from None
+    if marker != name:
+        raise CutoffError(f"write the canonical name {marker!r}", file=file,
+                          field=where + "marker")
+    stratum = _need(raw, "stratum", str, file, where)
+    if stratum not in known_strata:
+        raise CutoffError(f"unknown stratum {stratum!r}", file=file, field=where + "stratum")
+    if (marker, stratum) in seen:
+        raise CutoffError(f"a second entry for {marker} in {stratum}", file=file,
+                          field=where + "marker")
+    seen.add((marker, stratum))
+    source = raw.get("source", "")
+    if not isinstance(source, str):
+        raise CutoffError("must be a string", file=file, field=where + "source")
+    if derived:
+        for key in ("n", "median", "upper", "upper_ci", "lower", "lower_ci", "quantiles"):
+            _need(raw, key, object, file, where)
+    elif not source.strip():
+        raise CutoffError("a literature cutoff must cite its source", file=file,
+                          field=where + "source")
+    n = int(_need(raw, "n", int, file, where)) if "n" in raw else 0
+    if derived and n < min_n:
+        raise CutoffError(f"n {n} is below min_stratum_n {min_n}", file=file, field=where + "n")
+    median = _optional(raw, "median", file, where)
+    upper = _optional(raw, "upper", file, where)
+    lower = _optional(raw, "lower", file, where)
+    if math.isnan(upper) and math.isnan(lower):
+        raise CutoffError("needs an upper or a lower cutoff", file=file, field=where + "upper")
+    cis = {}
+    for key, value in (("upper_ci", upper), ("lower_ci", lower)):
+        if key not in raw:
+            cis[key] = _NAN2
+            continue
+        ci = _finite(_need(raw, key, list, file, where), file, where + key)
+        if len(ci) != 2 or math.isnan(value) or not ci[0] <= value <= ci[1]:
+            raise CutoffError("must be [low, high] around the cutoff", file=file,
+                              field=where + key)
+        cis[key] = (ci[0], ci[1])
+    quantiles: list[float] = []
+    if "quantiles" in raw:
+        quantiles = _finite(_need(raw, "quantiles", list, file, where), file, where + "quantiles")
+        if len(quantiles) != len(QUANTILE_PROBS) or any(
+            b < a for a, b in zip(quantiles, quantiles[1:], strict=False)
+        ):
+            raise CutoffError(f"needs {len(QUANTILE_PROBS)} non-decreasing values", file=file,
+                              field=where + "quantiles")
+    if not math.isnan(upper) and not math.isnan(lower) and not lower < upper:
+        raise CutoffError("needs lower < upper", file=file, field=where + "lower")
+    if not math.isnan(median) and (
+        (not math.isnan(lower) and median < lower) or (not math.isnan(upper) and median > upper)
+    ):
+        raise CutoffError("needs lower <= median <= upper", file=file, field=where + "median")
+    return CutoffEntry(marker, stratum, n, median, upper, cis["upper_ci"], lower,
+                       cis["lower_ci"], tuple(quantiles), source.strip())
+
+
 def read_cutoff_table(path: Path | str) -> CutoffTable:
     """Read and validate a cutoff table TOML file.
 
@@ -302,24 +378,32 @@ def read_cutoff_table(path: Path | str) -> CutoffTable:
         raise CutoffError(f"not valid UTF-8 TOML: {exc}", file=file) from None
     if document.get("format") != FORMAT:
         raise CutoffError(f"is not {FORMAT!r}", file=file, field="format")
-    allowed = {"format", "version", "created", "upper_percentile", "lower_percentile",
+    allowed = {"format", "kind", "version", "created", "upper_percentile", "lower_percentile",
                "min_stratum_n", "n_bootstrap", "confidence", "quantile_probs", "derived_from",
                "strata", "cutoff"}
     unknown = sorted(set(document) - allowed)
     if unknown:
         raise CutoffError(f"unknown key(s) {', '.join(unknown)}", file=file, field=unknown[0])
+    kind = document.get("kind", "derived")
+    if kind not in KINDS:
+        raise CutoffError(f"{kind!r} is not one of {', '.join(KINDS)}", file=file, field="kind")
+    derived = kind == "derived"
     version = _need(document, "version", str, file, "")
-    upper_pct = float(_need(document, "upper_percentile", int | float, file, ""))
-    lower_pct = float(_need(document, "lower_percentile", int | float, file, ""))
+    upper_pct = float(_need(document, "upper_percentile", int | float, file, "")
+                      if derived or "upper_percentile" in document else 99.5)
+    lower_pct = float(_need(document, "lower_percentile", int | float, file, "")
+                      if derived or "lower_percentile" in document else 0.5)
     if not 0 < lower_pct < 50 < upper_pct < 100:
         raise CutoffError("needs 0 < lower < 50 < upper < 100", file=file,
                           field="upper_percentile")
-    min_n = _need(document, "min_stratum_n", int, file, "")
-    probs = tuple(_finite(_need(document, "quantile_probs", list, file, ""), file,
-                          "quantile_probs"))
-    if probs != QUANTILE_PROBS:
-        raise CutoffError("differs from this version's quantile grid", file=file,
-                          field="quantile_probs")
+    min_n = (_need(document, "min_stratum_n", int, file, "")
+             if derived or "min_stratum_n" in document else 0)
+    if "quantile_probs" in document or derived:
+        probs = tuple(_finite(_need(document, "quantile_probs", list, file, ""), file,
+                              "quantile_probs"))
+        if probs != QUANTILE_PROBS:
+            raise CutoffError("differs from this version's quantile grid", file=file,
+                              field="quantile_probs")
     strata = strata_from_mapping(_need(document, "strata", dict, file, ""), file=file)
     known_strata = set(strata.keys())
     entries = []
@@ -335,46 +419,7 @@ def read_cutoff_table(path: Path | str) -> CutoffTable:
         if extra:
             raise CutoffError(f"unknown key(s) {', '.join(extra)}", file=file,
                               field=where + extra[0])
-        name = _need(raw, "marker", str, file, where)
-        try:
-            marker, _ = resolve_marker(name)
-        except RatioError:
-            raise CutoffError(f"{name!r} is neither a known analyte nor a ratio", file=file,
-                              field=where + "marker") from None
-        if marker != name:
-            raise CutoffError(f"write the canonical name {marker!r}", file=file,
-                              field=where + "marker")
-        stratum = _need(raw, "stratum", str, file, where)
-        if stratum not in known_strata:
-            raise CutoffError(f"unknown stratum {stratum!r}", file=file, field=where + "stratum")
-        if (marker, stratum) in seen:
-            raise CutoffError(f"a second entry for {marker} in {stratum}", file=file,
-                              field=where + "marker")
-        seen.add((marker, stratum))
-        n = _need(raw, "n", int, file, where)
-        if n < min_n:
-            raise CutoffError(f"n {n} is below min_stratum_n {min_n}", file=file,
-                              field=where + "n")
-        median, upper, lower = _finite(
-            [_need(raw, k, int | float, file, where) for k in ("median", "upper", "lower")],
-            file, where + "median",
-        )
-        upper_ci = _finite(_need(raw, "upper_ci", list, file, where), file, where + "upper_ci")
-        lower_ci = _finite(_need(raw, "lower_ci", list, file, where), file, where + "lower_ci")
-        quantiles = _finite(_need(raw, "quantiles", list, file, where), file, where + "quantiles")
-        if len(quantiles) != len(QUANTILE_PROBS) or any(
-            b < a for a, b in zip(quantiles, quantiles[1:], strict=False)
-        ):
-            raise CutoffError(f"needs {len(QUANTILE_PROBS)} non-decreasing values", file=file,
-                              field=where + "quantiles")
-        for key, ci, value in (("upper_ci", upper_ci, upper), ("lower_ci", lower_ci, lower)):
-            if len(ci) != 2 or not ci[0] <= value <= ci[1]:
-                raise CutoffError("must be [low, high] around the cutoff", file=file,
-                                  field=where + key)
-        if not lower <= median <= upper:
-            raise CutoffError("needs lower <= median <= upper", file=file, field=where + "median")
-        entries.append(CutoffEntry(marker, stratum, n, median, upper, (upper_ci[0], upper_ci[1]),
-                                   lower, (lower_ci[0], lower_ci[1]), tuple(quantiles)))
+        entries.append(_entry(raw, where, file, derived, min_n, known_strata, seen))
     if not entries:
         raise CutoffError("holds no cutoffs", file=file, field="cutoff")
     derived_from = document.get("derived_from", {})
@@ -388,5 +433,5 @@ def read_cutoff_table(path: Path | str) -> CutoffTable:
         lower_percentile=lower_pct, min_stratum_n=min_n,
         n_bootstrap=int(n_boot) if isinstance(n_boot, int) else 0,
         confidence=float(confidence) if isinstance(confidence, int | float) else 0.95,
-        derived_from=dict(derived_from), created=str(created), file=file,
+        derived_from=dict(derived_from), created=str(created), file=file, kind=kind,
     )

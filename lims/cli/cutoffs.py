@@ -99,7 +99,7 @@ def derive_command(
 
 
 def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.4g}"
+    return "" if value is None or value != value else f"{value:.4g}"
 
 
 def _emit(header: list[str], rows: list[list[str]], fmt: Format) -> None:
@@ -152,13 +152,20 @@ def show_command(
         _emit(header, rows, fmt)
         return
     cut = read_cutoff_table(table)
-    typer.echo(f"# version {cut.version}; percentiles {cut.lower_percentile:g} / "
-               f"{cut.upper_percentile:g}; derived from {cut.derived_from}", err=True)
-    header = ["marker", "stratum", "n", "median", "lower", "lower_ci", "upper", "upper_ci"]
+    if cut.kind == "derived":
+        typer.echo(f"# version {cut.version}; percentiles {cut.lower_percentile:g} / "
+                   f"{cut.upper_percentile:g}; derived from {cut.derived_from}", err=True)
+    else:
+        typer.echo(f"# version {cut.version}; literature cutoffs", err=True)
+    header = ["marker", "stratum", "n", "median", "lower", "lower_ci", "upper", "upper_ci",
+              "source"]
+
+    def interval(ci: tuple[float, float]) -> str:
+        return "" if ci[0] != ci[0] else f"{_fmt(ci[0])}-{_fmt(ci[1])}"
+
     rows = [
-        [e.marker, e.stratum, str(e.n), _fmt(e.median), _fmt(e.lower),
-         f"{_fmt(e.lower_ci[0])}-{_fmt(e.lower_ci[1])}", _fmt(e.upper),
-         f"{_fmt(e.upper_ci[0])}-{_fmt(e.upper_ci[1])}"]
+        [e.marker, e.stratum, str(e.n) if e.n else "", _fmt(e.median), _fmt(e.lower),
+         interval(e.lower_ci), _fmt(e.upper), interval(e.upper_ci), e.source]
         for e in cut.entries
         if (not wanted or e.marker in wanted) and (stratum is None or e.stratum == stratum)
     ]

@@ -238,3 +238,52 @@ def test_strata_definitions(tmp_path):
     with pytest.raises(CutoffError) as info:
         load_strata(bad)
     assert info.value.field == "dimension[0].bins[0]"
+
+
+LITERATURE = """
+format = "nbs-cutoff-table/1"
+kind = "literature"
+version = "lit-bw-1"
+
+[strata]
+max_depth = 1
+
+[[strata.dimension]]
+name = "birth_weight"
+column = "birth_weight_g"
+bins = [{ label = "<2500", upper = 2500.0 }, { label = ">=2500", lower = 2500.0 }]
+
+[[cutoff]]
+marker = "Phe"
+stratum = "birth_weight=<2500"
+upper = 140.0
+source = "a birth-weight-specific cutoff (cited here)"
+
+[[cutoff]]
+marker = "Phe"
+stratum = "all"
+upper = 110.0
+source = "the overall cutoff (cited here)"
+"""
+
+
+def test_a_literature_table_with_strata(tmp_path):
+    path = tmp_path / "literature.toml"
+    path.write_text(LITERATURE, encoding="utf-8")
+    table = read_cutoff_table(path)
+    assert table.kind == "literature" and table.entry("Phe").source
+    assert math.isnan(table.entry("Phe").median) and table.entry("Phe").quantiles == ()
+    frame = profiles({"Phe": 120.0}, {"Phe": 120.0}, {"Phe": 120.0})
+    frame["birth_weight_g"] = [2000.0, 3000.0, np.nan]
+    calls = evaluate(frame, RULES.subset(["PKU"]), table, include_normal=True)
+    assert calls["first_tier"].tolist() == ["normal", "borderline", "borderline"]
+    assert calls["cutoff_version"].iloc[0].endswith("+lit-bw-1")
+    # written back, it reads the same
+    again = read_cutoff_table(write_cutoff_table(table, tmp_path / "again.toml"))
+    assert again.entries == table.entries and again.kind == "literature"
+    unsourced = tmp_path / "unsourced.toml"
+    unsourced.write_text(LITERATURE.replace('source = "the overall cutoff (cited here)"\n', ""),
+                         encoding="utf-8")
+    with pytest.raises(CutoffError, match="cite its source") as info:
+        read_cutoff_table(unsourced)
+    assert info.value.field == "cutoff[1].source"
