@@ -283,7 +283,7 @@ def write(run: PlateRun, dest: Any, *, report: str = "compound",
                 cells = [values.get((s.well, analyte, k), math.nan) for k in kinds]
                 if not any((s.well, analyte, k) in values for k in kinds):
                     continue
-                row = [str(i), f"{run.run_id}_{s.well}", s.sample_id,
+                row = [str(i), f"{s.plate_id}_{s.well}", s.sample_id,
                        prof.vendor_sample_type(s.sample_type), format_well(s.well, "vial"),
                        acq_date, acq_time]
                 row += [_num(v) for v in cells]
@@ -292,7 +292,7 @@ def write(run: PlateRun, dest: Any, *, report: str = "compound",
     else:
         header = ["", "#", "Name", "Vial", "Type", *kind_headers]
         for s in samples.itertuples(index=False):
-            out.write(f"Sample Name: {run.run_id}_{s.well}   Sample ID: {s.sample_id}{nl}{nl}")
+            out.write(f"Sample Name: {s.plate_id}_{s.well}   Sample ID: {s.sample_id}{nl}{nl}")
             out.write("\t".join(header) + nl)
             for n, analyte in enumerate(analytes, start=1):
                 if not any((s.well, analyte, k) in values for k in kinds):

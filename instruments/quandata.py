@@ -166,7 +166,9 @@ def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None) -> 
     for attr, kind in prof.value_columns.items():
         attr_for[kind] = attr
     root = etree.Element("QUANDATASET", description="", version="1")
-    etree.SubElement(root, "DATASET", filename=f"{run.run_id}.qld")
+    # the dataset is named after the plate: that is what the reader takes as the plate id
+    plate_id = str(samples["plate_id"].iloc[0]) or run.plate_id
+    etree.SubElement(root, "DATASET", filename=f"{plate_id}.qld")
     group = etree.SubElement(etree.SubElement(root, "GROUPDATA", count="1"), "GROUP", id="1",
                              name=run.metadata.get("method", ""))
     sample_list = etree.SubElement(group, "SAMPLELISTDATA", count=str(len(samples)))
@@ -176,7 +178,7 @@ def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None) -> 
 
     for n, s in enumerate(samples.itertuples(index=False), start=1):
         el = etree.SubElement(sample_list, "SAMPLE", id=str(n), groupid="1",
-                              name=f"{run.run_id}_{s.well}",
+                              name=f"{s.plate_id}_{s.well}",
                               type=prof.vendor_sample_type(s.sample_type),
                               sampleid=s.sample_id, samplenumber=str(n),
                               vial=format_well(s.well, "vial"))

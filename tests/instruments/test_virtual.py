@@ -118,6 +118,9 @@ def _round_trip(plate: SimulatedPlate, fmt: str, tmp_path: Path) -> None:
     write_plate(plate, dest, format=fmt)
     run = read_plate(dest, format=fmt, method=plate.method)
     assert not [i for i in run.issues if i.severity == "error"]
+    # the plate keeps its identity (the LIMS detects conflicting uploads by plate id)
+    assert run.plate_id == plate.run.plate_id
+    assert set(run.measurements["plate_id"]) == {plate.run.plate_id}
     # the file carries the simulated intensities
     keys = ["well", "analyte", "kind"]
     back = run.measurements.set_index(keys)["value"].sort_index()
