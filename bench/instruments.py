@@ -13,8 +13,8 @@ import numpy as np
 from lxml import etree
 
 import instruments
+from instruments.virtual import simulate_plate
 from instruments.vocabulary import psi_ms
-from tests.instruments.builders import plate_run
 
 _NS = "{http://psi.hupo.org/ms/mzml}"
 
@@ -45,20 +45,21 @@ def _bare_lxml(data: bytes) -> int:
 
 def run() -> list[tuple[str, float, str, str]]:
     psi_ms()  # the vocabulary is loaded once per process; not part of a plate's read time
-    plate = plate_run(seed=7)
+    simulated = simulate_plate(seed=7)  # a realistic plate from the virtual instrument
+    plate = simulated.run
     rows: list[tuple[str, float, str, str]] = []
     blobs: dict[str, tuple[bytes, str, dict]] = {}
     for fmt, name, options in [("masslynx", "plate.txt", {}), ("quandata", "plate.xml", {}),
                                ("delimited", "plate.csv", {}),
                                ("delimited", "plate_long.csv", {"profile": "generic_long"}),
-                               ("mzml", "plate.zip", {})]:
+                               ("mzml", "plate.zip", {"transitions": simulated.method})]:
         buffer = io.BytesIO()
         instruments.write(plate, buffer, format=fmt, **options)
         blobs[name] = (buffer.getvalue(), fmt, options)
     for name, (data, fmt, options) in blobs.items():
         label = f"{fmt}{' long' if 'long' in name else ''}"
         ms = _best(lambda d=data, n=name, o=options: instruments.read(
-            d, name=n, profile=o.get("profile")))
+            d, name=n, profile=o.get("profile"), transitions=o.get("transitions")))
         rows.append((f"instruments: read a 96-well plate, {label} ({len(data) // 1024} KiB)", ms,
                      "ms", "-"))
     data = blobs["plate.zip"][0]
