@@ -1,30 +1,139 @@
 """Demo data for ``make run``: loaded once, into an empty database.
 
-Public names: ``seed_demo``.
+Submitters, one user per role (with a fresh random password, printed once), and several
+simulated 96-well plates (``instruments.virtual``) whose 89 patients are accessioned as cards and
+then ingested through the real pipeline, so the review queue holds flagged cases.
+
+Public names: ``seed_demo``, ``accession_cohort``, ``simulated_plate_file``, ``DEMO_PLATES``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
+import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from lims.models import SystemInfo
+from lims.accession.models import InfantCreate, SpecimenCreate, SubmitterCreate
+from lims.accession.service import accession, create_submitter
+from lims.audit import SYSTEM, Actor
+from lims.auth.service import create_user
+from lims.errors import ConfigurationError
+from lims.models import ROLES, Submitter, SystemInfo
+from lims.reference import barcode_rule
+from lims.runs.pipeline import CoreProcessor, PlateProcessor
+from lims.runs.service import ingest_bytes
 
-__all__ = ["seed_demo"]
+__all__ = ["DEMO_PLATES", "accession_cohort", "seed_demo", "simulated_plate_file"]
 
 _MARKER = "demo_loaded_at"
+#: (seed, instrument format) of each demo plate; the disorder rate makes flagged cases likely.
+DEMO_PLATES: tuple[tuple[int, str], ...] = ((101, "masslynx"), (102, "quandata"),
+                                            (103, "csv-wide"))
+DEMO_DISORDER_RATE = 0.06
+_SUBMITTERS = (("CITY-MAT", "City Maternity Hospital", "Central"),
+               ("NORTH-GEN", "North General Hospital NICU", "North"),
+               ("RIVER-CHC", "Riverside Community Health Centre", "South"))
 
 
-def seed_demo(engine: Engine, *, force: bool = False) -> str:
-    """Load the demo data unless it is already there; returns a one-line summary."""
-    with Session(engine) as session:
+def accession_cohort(session: Session, actor: Actor, cohort: pd.DataFrame,
+                     submitter_ids: list[int], *, first_card: int,
+                     born: datetime) -> pd.DataFrame:
+    """Accession one card per cohort row; returns the cohort with barcodes as specimen ids."""
+    rule = barcode_rule()
+    cohort = cohort.copy()
+    barcodes = []
+    for i, row in enumerate(cohort.itertuples(index=False)):
+        barcode = rule.make(f"{first_card + i:08d}")
+        submitter_id = submitter_ids[i % len(submitter_ids)]
+        birth_at = born + timedelta(minutes=37 * i)
+        age_h = float(row.age_at_collection_hours) if pd.notna(
+            row.age_at_collection_hours) else 48.0
+        weight = int(row.birth_weight_g) if pd.notna(row.birth_weight_g) else None
+        ga = float(row.gestational_age_weeks) if pd.notna(row.gestational_age_weeks) else None
+        sex = str(row.sex) if str(row.sex) in {"M", "F"} else "U"
+        collected = birth_at + timedelta(hours=age_h)
+        accession(session, actor, SpecimenCreate(
+            barcode=barcode, submitter_id=submitter_id, collected_at=collected,
+            received_at=collected + timedelta(days=2),
+            birth_weight_g=weight if weight is None or 200 <= weight <= 7000 else None,
+            gestational_age_weeks=ga if ga is None or 20 <= ga <= 45 else None,
+            tpn=bool(row.tpn == 1), transfused=bool(row.transfused == 1),
+            nicu=bool(weight is not None and weight < 2000),
+            infant=InfantCreate(submitter_id=submitter_id, birth_at=birth_at, sex=sex,  # type: ignore[arg-type]
+                                mother_name=f"Mother {first_card + i}",
+                                mother_id=f"M{first_card + i:08d}")))
+        barcodes.append(barcode)
+    cohort["specimen_id"] = barcodes
+    return cohort
+
+
+def simulated_plate_file(cohort: pd.DataFrame, *, seed: int, fmt: str, plate_id: str,
+                         folder: Path) -> Path:
+    """Render a simulated plate of ``cohort`` (89 patients) in ``fmt``; returns the file."""
+    from instruments.virtual import simulate_plate, suffix, write_plate
+
+    plate = simulate_plate(seed=seed, cohort=cohort, plate_id=plate_id)
+    path = folder / f"{plate_id}{suffix(fmt)}"
+    write_plate(plate, path, format=fmt)
+    return path
+
+
+def seed_demo(engine: Engine, *, force: bool = False,
+              processor: PlateProcessor | None = None) -> str:
+    """Load the demo data unless it is already there; returns a summary with the passwords."""
+    with Session(engine, expire_on_commit=False) as session:
         marker = session.get(SystemInfo, _MARKER)
         if marker is not None and not force:
             return f"demo data already loaded ({marker.value})"
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        session.merge(SystemInfo(key=_MARKER, value=stamp))
+        lines = []
+        submitter_ids = []
+        for code, name, district in _SUBMITTERS:
+            existing = session.exec(select(Submitter).where(Submitter.code == code)).first()
+            submitter = existing or create_submitter(
+                session, SYSTEM, SubmitterCreate(code=code, name=name, district=district))
+            assert submitter.id is not None
+            submitter_ids.append(submitter.id)
+        suffix_ = "" if marker is None else f"-{secrets.token_hex(2)}"
+        for role in ROLES:
+            password = secrets.token_urlsafe(12)
+            username = f"demo-{role}{suffix_}".replace("_", "-")
+            create_user(session, SYSTEM, username=username, password=password, role=role,
+                        full_name=f"Demo {role.replace('_', ' ').title()}",
+                        submitter_id=submitter_ids[0] if role == "submitter" else None)
+            lines.append(f"  {role:11} user {username:24} password {password}")
         session.commit()
-        loaded = session.exec(select(SystemInfo)).all()
-    return f"demo data loaded ({len(loaded)} system records)"
+    processor = processor or CoreProcessor()
+    plates = []
+    try:
+        from msms.population import simulate_cohort
+    except ImportError as exc:  # pragma: no cover - the core ships with the project
+        raise ConfigurationError(f"the population simulator is not available: {exc}") from None
+    stamp = datetime.now(UTC)
+    with TemporaryDirectory() as tmp:
+        for k, (seed, fmt) in enumerate(DEMO_PLATES):
+            cohort = simulate_cohort(89, seed=seed, disorder_rate=DEMO_DISORDER_RATE)
+            with Session(engine, expire_on_commit=False) as session:
+                first_card = 10_000_000 + seed * 1000
+                if marker is not None:  # forced again: fresh card numbers
+                    first_card += (1 + secrets.randbelow(799)) * 100_000
+                cohort = accession_cohort(session, SYSTEM, cohort, submitter_ids,
+                                          first_card=first_card,
+                                          born=stamp - timedelta(days=4 + k))
+                session.commit()
+            plate_id = f"DEMO-{seed}{suffix_}"
+            path = simulated_plate_file(cohort, seed=seed, fmt=fmt, plate_id=plate_id,
+                                        folder=Path(tmp))
+            outcome = ingest_bytes(engine, SYSTEM, path.read_bytes(), path.name, processor)
+            run = outcome.run
+            plates.append(f"  plate {run.plate_id} ({fmt}): qc={run.qc_decision} "
+                          f"results={run.n_results} held={run.n_held}")
+    with Session(engine) as session:
+        session.merge(SystemInfo(key=_MARKER, value=stamp.isoformat(timespec="seconds")))
+        session.commit()
+    return "\n".join(["demo data loaded", "users (passwords shown once):", *lines,
+                      "plates:", *plates])

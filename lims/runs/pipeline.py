@@ -3,9 +3,9 @@
 The ingest service (``lims.runs.service``) is written against the ``PlateProcessor`` protocol so
 the persistence rules (one transaction, idempotency, held wells, alerts) do not depend on how a
 file is read. ``CoreProcessor`` is the production processor: ``instruments.read`` ->
-``msms.quantify`` -> ``msms.qc`` -> ``cutoffs`` evaluation (and the second tier when a model is
-configured). Its imports are resolved when it is first used, so the LIMS starts even where a
-core module is not installed, and says which one is missing.
+``msms.quantify`` -> ``msms.qc.check_plate`` (with the control history the LIMS keeps) ->
+``cutoffs.evaluate``. Its imports are resolved when it is first used, so the LIMS starts
+even where a core module is not installed, and says which one is missing.
 
 Public names: ``QuantifiedPlate``, ``EvaluatedCalls``, ``PlateProcessor``, ``CoreProcessor``,
 ``WELL_COLUMNS``, ``CALL_COLUMNS``, ``check_wells``, ``check_calls``.
@@ -76,8 +76,9 @@ class PlateProcessor(Protocol):
         """Read ``data`` (the bytes of ``file_name``), quantify it and check the plate."""
         ...
 
-    def evaluate(self, profiles: pd.DataFrame) -> EvaluatedCalls:
-        """Evaluate profiles (DESIGN §4.2) against the cutoffs (and the second tier)."""
+    def evaluate(self, profiles: pd.DataFrame, *, stage: str = "initial") -> EvaluatedCalls:
+        """Evaluate profiles (DESIGN §4.2): ``stage`` is ``initial`` or ``duplicate`` (the
+        profiles are then the means of the duplicates, which decide)."""
         ...
 
 
@@ -109,11 +110,10 @@ class CoreProcessor:
     """The production processor over the pure core (instruments, msms, cutoffs)."""
 
     def __init__(self, *, format: str = "auto", method: str = "nonderivatized",
-                 cutoffs: Path | None = None, second_tier_model: Path | None = None) -> None:
+                 cutoffs: Path | None = None) -> None:
         self.format = format
         self.method = method
         self.cutoffs = cutoffs
-        self.second_tier_model = second_tier_model
 
     def quantify(self, data: bytes, file_name: str, *,
                  control_history: pd.DataFrame) -> QuantifiedPlate:
@@ -121,49 +121,31 @@ class CoreProcessor:
         quantify_module = _core("msms.quantify")
         methods = _core("msms.methods")
         qc = _core("msms.qc")
-        suffix = Path(file_name).suffix
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / (Path(file_name).name or f"upload{suffix}")
+            path = Path(tmp) / (Path(file_name).name or "upload")
             path.write_bytes(data)
             run = instruments.read(path, format=self.format)
-        method = methods.default_method(self.method)
-        quantified = quantify_module.quantify(run.measurements, method)
-        profiles = quantified.profiles if hasattr(quantified, "profiles") else quantified[0]
-        decision = qc.check_plate(run.measurements, profiles, history=control_history)
-        wells = _long_wells(run.measurements, profiles)
+        quant = quantify_module.quantify(run.measurements, methods.default_method(self.method))
+        history = control_history if len(control_history) else None
+        plate_qc = qc.check_plate(quant, history=history)
+        concentrations = quant.concentrations
+        wells = concentrations[list(WELL_COLUMNS)].copy()
+        if "reportable" in concentrations.columns:
+            wells.loc[~concentrations["reportable"].astype(bool), "conc_umol_l"] = float("nan")
+        decision = plate_qc.decision
         return QuantifiedPlate(
-            plate_id=str(run.plate_id), instrument_run_id=str(run.run_id),
-            format=str(run.format), wells=wells, qc_decision=str(decision.decision),
-            qc_reasons=[str(r) for r in decision.reasons],
-            issues=[str(i) for i in run.issues])
+            plate_id=str(quant.plate_id or run.plate_id), instrument_run_id=str(run.run_id),
+            format=str(run.format), wells=wells, qc_decision=str(decision.status),
+            qc_reasons=[*map(str, decision.reasons), *map(str, decision.warnings)],
+            issues=[str(i) for i in run.issues if getattr(i, "severity", "") != "info"])
 
-    def evaluate(self, profiles: pd.DataFrame) -> EvaluatedCalls:
+    def evaluate(self, profiles: pd.DataFrame, *, stage: str = "initial") -> EvaluatedCalls:
         cutoffs = _core("cutoffs")
-        table = cutoffs.default_cutoffs() if self.cutoffs is None else cutoffs.load_cutoffs(
-            self.cutoffs)
-        calls = cutoffs.evaluate(profiles, cutoffs.default_rules(), table)
-        model_version = ""
-        if self.second_tier_model is not None:
-            second_tier = _core("cutoffs.second_tier")
-            model = second_tier.load(self.second_tier_model)
-            calls = second_tier.apply(model, profiles, calls)
-            model_version = str(getattr(model, "version_", ""))
-        version = str(calls["cutoff_version"].iloc[0]) if len(calls) else str(
-            getattr(table, "version", ""))
-        return EvaluatedCalls(calls=calls, cutoff_version=version, model_version=model_version)
-
-
-def _long_wells(measurements: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
-    """Profiles (one row per well, analyte columns) -> the long well table."""
-    keys = measurements[["well", "sample_id", "sample_type"]].drop_duplicates("well")
-    analytes = [c for c in profiles.columns if c not in {PROFILE_ID, "well", "sample_id",
-                                                         "sample_type", "plate_id", "run_id"}]
-    wide = profiles.rename(columns={PROFILE_ID: "sample_id"})
-    id_columns = [c for c in ("well", "sample_id") if c in wide.columns]
-    long = wide.melt(id_vars=id_columns, value_vars=analytes, var_name="analyte",
-                     value_name="conc_umol_l")
-    if "well" not in long.columns:
-        long = long.merge(keys, on="sample_id", how="left")
-    else:
-        long = long.merge(keys[["well", "sample_type"]], on="well", how="left")
-    return long[list(WELL_COLUMNS)]
+        table = (cutoffs.default_cutoffs() if self.cutoffs is None
+                 else cutoffs.load_cutoffs(self.cutoffs))
+        calls = cutoffs.evaluate(profiles, cutoffs.default_rules(), table,
+                                 stage="duplicate_mean" if stage == "duplicate" else "initial")
+        rules_version = str(getattr(cutoffs.default_rules(), "version", ""))
+        version = (str(calls["cutoff_version"].iloc[0]) if len(calls)
+                   else str(getattr(table, "version", "") or rules_version))
+        return EvaluatedCalls(calls=calls, cutoff_version=version)

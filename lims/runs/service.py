@@ -202,16 +202,24 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
         return
     infant_ids = {s.infant_id for s in accepted.values()}
     infants = {i: session.get(Infant, i) for i in infant_ids}
-    profiles = build_profiles(list(accepted.values()), infants, rows)  # type: ignore[arg-type]
-    evaluated = processor.evaluate(profiles)
-    check_calls(evaluated.calls)
-    run.cutoff_version = evaluated.cutoff_version[:64]
-    run.model_version = evaluated.model_version[:64]
+    frames, versions = [], []
+    for group, stage_name in ((initial, "initial"), (duplicate, "duplicate")):
+        if not group:
+            continue
+        group_rows = rows[rows["sample_id"].isin([s.barcode for s in group])]
+        profiles = build_profiles(group, infants, group_rows)  # type: ignore[arg-type]
+        evaluated = processor.evaluate(profiles, stage=stage_name)
+        check_calls(evaluated.calls)
+        frames.append(evaluated.calls)
+        versions.append((evaluated.cutoff_version, evaluated.model_version))
+    run.cutoff_version = versions[0][0][:64]
+    run.model_version = versions[0][1][:64]
+    all_calls = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if duplicate:
         session.execute(update(Evaluation).where(
             col(Evaluation.specimen_id).in_([s.id for s in duplicate])).values(current=False))
     stage = {s.barcode: "duplicate" for s in duplicate} | {s.barcode: "initial" for s in initial}
-    calls = evaluated.calls[evaluated.calls[PROFILE_ID].isin(list(accepted))]
+    calls = all_calls[all_calls[PROFILE_ID].isin(list(accepted))]
     evaluation_rows = [{
         "specimen_id": accepted[c[PROFILE_ID]].id, "run_id": run.id,
         "stage": stage[c[PROFILE_ID]], "disorder": str(c["disorder"]),

@@ -66,7 +66,7 @@ class CsvProcessor:
                                qc_decision="reject" if reasons else "accept",
                                qc_reasons=reasons)
 
-    def evaluate(self, profiles: pd.DataFrame) -> EvaluatedCalls:
+    def evaluate(self, profiles: pd.DataFrame, *, stage: str = "initial") -> EvaluatedCalls:
         rows: list[dict[str, Any]] = []
         for p in profiles.to_dict("records"):
             if p["Phe"] > 120:

@@ -128,7 +128,7 @@ def test_unreadable_file_is_422_and_nothing_is_stored(client, world, engine):
 class FailingProcessor(CsvProcessor):
     """Fails while evaluating, after the run and results have been written."""
 
-    def evaluate(self, profiles):
+    def evaluate(self, profiles, *, stage="initial"):
         raise RuntimeError("evaluation crashed")
 
 

@@ -40,10 +40,10 @@ from lims.settings import Settings
 from tests.lims.plates import CsvProcessor
 
 class Stalls(CsvProcessor):
-    def evaluate(self, profiles):
+    def evaluate(self, profiles, *, stage="initial"):
         print("results written, evaluating", flush=True)
         time.sleep(60)
-        return super().evaluate(profiles)
+        return super().evaluate(profiles, stage=stage)
 
 engine = make_engine(Settings(database_url=sys.argv[1]))
 ingest_bytes(engine, SYSTEM, open(sys.argv[2], "rb").read(), "p.csv", Stalls())
