@@ -311,9 +311,9 @@ def _exclusion_mask(ctx: _Context, exclusion: Exclusion) -> np.ndarray | None:
         if values is None:
             return None
         if isinstance(exclusion.equals, str):
-            return values == exclusion.equals
+            return np.asarray(values == exclusion.equals, dtype=bool)
         with np.errstate(invalid="ignore"):
-            return values == float(exclusion.equals)  # type: ignore[arg-type]
+            return np.asarray(values == float(exclusion.equals or 0), dtype=bool)
     if exclusion.kind == "marker":
         values = ctx.markers.values[exclusion.marker]
         usable = ctx.markers.usable(exclusion.marker)
@@ -554,10 +554,15 @@ def evaluate(
     ids = specimen_ids(profiles, file=file)
     markers = marker_table(profiles, rules.markers(), file=file)
     assignment = cutoffs.assign(profiles, file=file) if cutoffs is not None else None
-    if reference is None:
-        reference = TableReference(cutoffs) if cutoffs is not None else catalogue_reference()
+    ref: Reference
+    if reference is not None:
+        ref = reference
+    elif cutoffs is not None:
+        ref = TableReference(cutoffs)
+    else:
+        ref = catalogue_reference()
     ctx = _Context(markers, ids, _flags(profiles, rules, file), cutoffs, assignment,
-                   reference.bind(profiles, file=file))
+                   ref.bind(profiles, file=file))
     calls = _run(ctx, rules, include_normal, stage, cutoffs)
     for step in postprocess:
         calls = step(calls, profiles)

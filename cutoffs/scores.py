@@ -67,7 +67,8 @@ class BoundReference(Protocol):
 class Reference(Protocol):
     """Something that can score values once it knows the specimens' covariates."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def bind(self, profiles: pd.DataFrame, *, file: str | None = None) -> BoundReference: ...
 
@@ -248,19 +249,21 @@ def score(
         ``mom`` = value / stratum median, ``stratum`` used, its size ``reference_n`` (0 for the
         catalogue), and the reference's name. Missing values give NaN scores.
     """
+    ref: Reference
     if isinstance(reference, CutoffTable):
-        reference = TableReference(reference)
-    reference = reference if reference is not None else catalogue_reference()
+        ref = TableReference(reference)
+    else:
+        ref = reference if reference is not None else catalogue_reference()
     if markers is None:
-        if isinstance(reference, TableReference):
-            markers = reference.table.markers
+        if isinstance(ref, TableReference):
+            markers = ref.table.markers
         else:
             markers = [a.code for a in default_catalogue().analytes if a.code in profiles.columns]
     markers = list(markers)
     ids = specimen_ids(profiles, file=file)
     positions = np.arange(len(profiles)) if rows is None else np.asarray(rows, dtype=int)
     table = marker_table(profiles, markers, file=file)
-    bound = reference.bind(profiles, file=file)
+    bound = ref.bind(profiles, file=file)
     parts = []
     for marker in markers:
         values = table.values[marker][positions]
@@ -268,7 +271,7 @@ def score(
         pct, mom, stratum, n = bound.scores(marker, values, positions)
         parts.append(pd.DataFrame({
             PROFILE_ID: ids[positions], "marker": marker, "value": values, "percentile": pct,
-            "mom": mom, "stratum": stratum, "reference_n": n, "reference": reference.name,
+            "mom": mom, "stratum": stratum, "reference_n": n, "reference": ref.name,
             "_row": positions,
         }))
     if not parts:

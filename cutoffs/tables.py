@@ -270,8 +270,7 @@ def write_cutoff_table(table: CutoffTable, path: Path | str) -> Path:
     return path
 
 
-def _need(mapping: dict[str, Any], key: str, kind: type | tuple[type, ...], file: str,
-          where: str) -> Any:
+def _need(mapping: dict[str, Any], key: str, kind: Any, file: str, where: str) -> Any:
     value = mapping.get(key)
     if value is None:
         raise CutoffError("is missing", file=file, field=f"{where}{key}")
