@@ -12,7 +12,8 @@ import time
 
 BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.instruments",
                               "bench.quantify",
-                              "bench.evaluate")
+                              "bench.evaluate",
+                              "bench.lims")
 
 
 def main() -> int:
