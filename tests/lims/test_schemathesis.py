@@ -14,7 +14,7 @@ from tests.lims.plates import plate_csv
 from tests.lims.test_ingest import API, upload
 
 #: Examples per operation; operations that hash or verify a password (Argon2) get fewer.
-EXAMPLES = 20
+EXAMPLES = 10
 SLOW_OPERATIONS = {"/api/v1/auth/login", "/api/v1/users", "/api/v1/specimens/{specimen_id}/"
                    "decisions", "/api/v1/review/release-normals",
                    "/api/v1/specimens/{specimen_id}/corrections"}
