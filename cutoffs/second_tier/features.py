@@ -1,0 +1,229 @@
+"""Profiles -> the second tier's feature matrix: log analytes, log ratios and covariates.
+
+Every catalogue analyte enters as ``log10(max(value, floor))`` where the floor is a fraction of
+the analyte's population p1 (a zero or a slightly negative blank-subtracted value means "below
+detection", not minus infinity). Every ratio of the ratio catalogue enters as the log10 of its
+floored sums, so a zero denominator gives a large, informative value rather than a gap; a missing
+analyte gives a missing feature (the gradient boosting routes missing values natively).
+Covariates enter as they are, ``sex`` as ``sex_male`` (1 M, 0 F, missing for U or empty).
+
+The :class:`FeatureSpec` records all of this (analytes, floors, ratio definitions, covariates)
+and travels in the model file, so a model always rebuilds exactly the features it was trained on.
+
+Public names: ``FeatureSpec``, ``default_feature_spec``, ``build_features``, ``feature_values``,
+``SEX_FEATURE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cutoffs.errors import CutoffError
+from cutoffs.second_tier.policy import Policy, default_policy
+from msms.catalogue import Catalogue, default_catalogue
+from msms.ratios import ratio_catalogue
+from msms.tables import PROFILE_ID
+
+__all__ = [
+    "SEX_FEATURE",
+    "FeatureSpec",
+    "build_features",
+    "default_feature_spec",
+    "feature_values",
+]
+
+SEX_FEATURE = "sex_male"
+_SEX_CODES = {"M": 1.0, "F": 0.0, "U": np.nan, "": np.nan}
+_FLAGS = ("tpn", "transfused")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What the feature matrix holds, in order: analytes, then ratios, then covariates.
+
+    ``floors_umol_l`` maps each analyte to its log floor; ``ratios`` maps each ratio name to its
+    (numerator codes, denominator codes); ``covariates`` are DESIGN §4.2 covariate columns.
+    """
+
+    analytes: tuple[str, ...]
+    floors_umol_l: Mapping[str, float]
+    ratios: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
+    covariates: tuple[str, ...]
+
+    @property
+    def covariate_features(self) -> tuple[str, ...]:
+        return tuple(SEX_FEATURE if c == "sex" else c for c in self.covariates)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self.analytes + tuple(self.ratios) + self.covariate_features
+
+    def kind(self, feature: str) -> str:
+        """``"analyte"``, ``"ratio"`` or ``"covariate"``."""
+        if feature in self.floors_umol_l:
+            return "analyte"
+        if feature in self.ratios:
+            return "ratio"
+        if feature in self.covariate_features:
+            return "covariate"
+        raise KeyError(feature)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain values for the model file's metadata."""
+        return {
+            "analytes": list(self.analytes),
+            "floors_umol_l": dict(self.floors_umol_l),
+            "ratios": {k: [list(n), list(d)] for k, (n, d) in self.ratios.items()},
+            "covariates": list(self.covariates),
+        }
+
+
+def default_feature_spec(
+    policy: Policy | None = None, catalogue: Catalogue | None = None
+) -> FeatureSpec:
+    """Every catalogue analyte and catalogue ratio, with the policy's covariates and floors."""
+    policy = policy or default_policy()
+    catalogue = catalogue or default_catalogue()
+    fraction = policy.log_floor_fraction_of_p1
+    floors = {}
+    for analyte in catalogue.analytes:
+        floor = fraction * analyte.pop_p1_umol_l
+        if not floor > 0:
+            raise CutoffError(
+                f"analyte {analyte.code} has no positive population p1 to set a log floor",
+                field="pop_p1_umol_l",
+            )
+        floors[analyte.code] = floor
+    ratios = {r.name: (r.numerator, r.denominator) for r in ratio_catalogue()}
+    return FeatureSpec(
+        analytes=tuple(floors),
+        floors_umol_l=floors,
+        ratios=ratios,
+        covariates=policy.covariates,
+    )
+
+
+def _bad_row(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _numeric(profiles: pd.DataFrame, column: str, source: str | None) -> np.ndarray:
+    series = profiles[column]
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    given = series.notna().to_numpy()
+    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        given &= series.astype(str).str.strip().ne("").to_numpy()
+    not_numbers = given & np.isnan(values)
+    if not_numbers.any():
+        row = _bad_row(not_numbers)
+        raise CutoffError(
+            f"{series.iloc[row]!r} is not a number", file=source, line=row + 2, field=column
+        )
+    infinite = np.isinf(values)
+    if infinite.any():
+        row = _bad_row(infinite)
+        raise CutoffError("is not finite", file=source, line=row + 2, field=column)
+    return values
+
+
+def feature_values(
+    profiles: pd.DataFrame, spec: FeatureSpec, *, source: str | None = None
+) -> np.ndarray:
+    """The feature matrix as float64, shape (n_profiles, len(spec.feature_names)).
+
+    Parameters
+    ----------
+    profiles
+        DESIGN §4.2 profiles (analyte columns by canonical code, µmol/L; covariates).
+    spec
+        The features to build.
+    source
+        The profiles' file name, for error messages (lines count the CSV header as line 1).
+
+    Raises
+    ------
+    CutoffError
+        When an analyte or covariate column is absent, or a value is not a finite number or not
+        a known code (sex M|F|U, flags 0|1), naming the file, line and column.
+    """
+    missing = [c for c in (*spec.analytes, *spec.covariates) if c not in profiles.columns]
+    if missing:
+        raise CutoffError(
+            f"profiles lack column(s) the second tier needs: {', '.join(missing)}",
+            file=source,
+            line=1,
+            field=missing[0],
+        )
+    n = len(profiles)
+    out = np.empty((n, len(spec.feature_names)), dtype=np.float64)
+    raw: dict[str, np.ndarray] = {}
+    for j, code in enumerate(spec.analytes):
+        values = _numeric(profiles, code, source)
+        raw[code] = values
+        with np.errstate(invalid="ignore"):
+            out[:, j] = np.log10(np.fmax(values, spec.floors_umol_l[code]))
+        out[np.isnan(values), j] = np.nan
+    offset = len(spec.analytes)
+    for j, (numerator, denominator) in enumerate(spec.ratios.values(), start=offset):
+        with np.errstate(invalid="ignore"):
+            top = sum(np.fmax(raw[c], spec.floors_umol_l[c]) for c in numerator)
+            bottom = sum(np.fmax(raw[c], spec.floors_umol_l[c]) for c in denominator)
+            value = np.log10(top) - np.log10(bottom)
+        gaps = np.zeros(n, dtype=bool)
+        for code in (*numerator, *denominator):
+            gaps |= np.isnan(raw[code])
+        value[gaps] = np.nan
+        out[:, j] = value
+    offset += len(spec.ratios)
+    for j, column in enumerate(spec.covariates, start=offset):
+        if column == "sex":
+            text = profiles[column].astype("string").fillna("").str.strip().str.upper()
+            codes = text.map(_SEX_CODES)
+            unknown = codes.isna() & ~text.isin(["U", ""])
+            if unknown.any():
+                row = _bad_row(unknown.to_numpy())
+                raise CutoffError(
+                    f"{profiles[column].iloc[row]!r} is not M, F or U",
+                    file=source, line=row + 2, field=column,
+                )
+            out[:, j] = codes.to_numpy(dtype=np.float64, na_value=np.nan)
+            continue
+        values = _numeric(profiles, column, source)
+        if column in _FLAGS:
+            wrong = ~np.isnan(values) & ~np.isin(values, (0.0, 1.0))
+            if wrong.any():
+                row = _bad_row(wrong)
+                raise CutoffError(
+                    f"{values[row]:g} is not 0 or 1", file=source, line=row + 2, field=column
+                )
+        out[:, j] = values
+    return out
+
+
+def build_features(
+    profiles: pd.DataFrame,
+    spec: FeatureSpec,
+    *,
+    disorders: pd.Series | np.ndarray | None = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """The feature matrix as a DataFrame (columns ``spec.feature_names``, profiles' index).
+
+    With ``disorders`` (one flagged disorder code per profile row), the frame starts with a
+    ``disorder`` column, the group column of
+    :class:`~cutoffs.second_tier.estimator.SecondTierClassifier`.
+    """
+    values = feature_values(profiles, spec, source=source)
+    frame = pd.DataFrame(values, columns=list(spec.feature_names), index=profiles.index)
+    if disorders is not None:
+        codes = np.asarray(disorders, dtype=object)
+        if len(codes) != len(frame):
+            raise ValueError("disorders must have one code per profile")
+        frame.insert(0, "disorder", codes)
+    if PROFILE_ID in frame.columns:  # pragma: no cover - a covariate can never be named so
+        raise ValueError(f"{PROFILE_ID} is not a feature")
+    return frame

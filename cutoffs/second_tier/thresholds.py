@@ -1,0 +1,283 @@
+"""Per-disorder decision thresholds chosen on out-of-fold probabilities (DESIGN §6.5).
+
+For each flagged disorder with enough training true positives, the threshold is the lowest of
+
+- ``safety_margin x`` the lowest probability any of its true positives received from a model
+  that did not see it (out-of-fold), and the same for the final model's probabilities, so every
+  training true positive stays positive with room to spare;
+- a tail bound: the lowest out-of-fold scores of the true positives are extrapolated (an
+  exponential lower tail on the log-odds scale, fitted to the ``k`` lowest, as in
+  peaks-over-threshold estimation) to the score a new true positive falls below with probability
+  ``tail_miss_probability``. The lowest of a few dozen cases is a noisy guide to where the next
+  case may fall; the bound widens the margin where the low tail is long.
+
+A result below the threshold means "no recall recommended". A disorder with fewer true positives
+than the minimum is scored but never filtered.
+
+Public names: ``DisorderThreshold``, ``fold_indices``, ``out_of_fold_probability``,
+``choose_thresholds``, ``tail_bound``, ``recall_recommended``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold
+
+from cutoffs.errors import CutoffError
+
+__all__ = [
+    "DisorderThreshold",
+    "choose_thresholds",
+    "fold_indices",
+    "out_of_fold_probability",
+    "recall_recommended",
+    "tail_bound",
+]
+
+_LOGIT_CLIP = 1e-7
+
+
+@dataclass(frozen=True)
+class DisorderThreshold:
+    """The second-tier decision for one flagged disorder.
+
+    ``filtered`` is False when the disorder had too few training true positives; then
+    ``threshold`` is 0 and nothing is filtered. ``lowest_true_positive_probability`` is the lowest
+    out-of-fold probability of a training true positive (NaN without any);
+    ``false_positives_below`` counts the training false positives whose out-of-fold probability
+    falls below the threshold (what the threshold would have filtered).
+    """
+
+    disorder: str
+    n_true_positive: int
+    n_false_positive: int
+    filtered: bool
+    threshold: float
+    lowest_true_positive_probability: float
+    false_positives_below: int
+    note: str
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("threshold", "lowest_true_positive_probability"):
+            value = out[key]
+            out[key] = None if np.isnan(value) else round(float(value), 6)
+        return out
+
+
+def fold_indices(
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    n_splits: int,
+    random_state: int,
+    units: np.ndarray | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds that spread each disorder's true and false positives over the folds.
+
+    With ``units`` (the specimen of each row), all rows of a specimen fall in the same fold, so
+    a profile flagged for several disorders is never both trained on and tested. A unit's label
+    is 1 when any of its rows is, its group that of such a row (else of its first row). Strata
+    are (group, label) pairs; pairs with fewer than ``n_splits`` units are merged per label, and
+    a merged stratum still too small joins the largest stratum of its label.
+
+    Raises
+    ------
+    CutoffError
+        When a label has fewer than ``n_splits`` units.
+    """
+    y = np.asarray(y).astype(np.int64)
+    groups = np.asarray(groups).astype(str)
+    if units is None:
+        unit_index = np.arange(len(y))
+        unit_y, unit_group = y, groups
+    else:
+        _, unit_index = np.unique(np.asarray(units).astype(str), return_inverse=True)
+        n_units = int(unit_index.max()) + 1 if len(unit_index) else 0
+        unit_y = np.zeros(n_units, dtype=np.int64)
+        np.maximum.at(unit_y, unit_index, y)
+        order = np.lexsort((np.arange(len(y)), -y))  # positives first, then row order
+        unit_group = np.empty(n_units, dtype=object)
+        first = np.unique(unit_index[order], return_index=True)[1]
+        unit_group[unit_index[order][first]] = groups[order][first]
+    labels = np.unique(unit_y)
+    if len(labels) < 2:
+        raise CutoffError("training needs both outcomes (true and false positives)",
+                          field="outcome")
+    for label in labels:
+        count = int((unit_y == label).sum())
+        if count < n_splits:
+            raise CutoffError(
+                f"{n_splits}-fold cross-validation needs at least {n_splits} specimens of each "
+                f"outcome; outcome {'true_positive' if label else 'false_positive'} has {count}",
+                field="outcome",
+            )
+    label_text = pd.Series(unit_y.astype(str))
+    strata = pd.Series(unit_group.astype(str)).str.cat(label_text, sep="|")
+    counts = strata.map(strata.value_counts())
+    strata = strata.where(counts >= n_splits, "~rare|" + label_text)
+    counts = strata.map(strata.value_counts())
+    for label in label_text.unique():
+        small = (strata == "~rare|" + label) & (counts < n_splits)
+        if small.any():
+            others = strata[(label_text == label) & ~small]
+            if len(others):
+                strata[small] = others.value_counts().idxmax()
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    folds = []
+    for _, test_units in splitter.split(np.zeros(len(strata)), strata.to_numpy()):
+        in_test = np.zeros(len(strata), dtype=bool)
+        in_test[test_units] = True
+        test_rows = in_test[unit_index]
+        folds.append((np.flatnonzero(~test_rows), np.flatnonzero(test_rows)))
+    return folds
+
+
+def out_of_fold_probability(
+    classifier: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    n_splits: int,
+    random_state: int,
+    units: np.ndarray | None = None,
+    fit_rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Probability of the positive class for every sample from a model fitted without it.
+
+    ``units`` keeps a specimen's rows in one fold (see :func:`fold_indices`); ``fit_rows``
+    (boolean) limits the rows a fold's model learns from (all rows are still predicted).
+    """
+    out = np.full(len(y), np.nan)
+    folds = fold_indices(y, groups, n_splits=n_splits, random_state=random_state, units=units)
+    for train, test in folds:
+        if fit_rows is not None:
+            train = train[np.asarray(fit_rows)[train]]
+        model = clone(classifier).fit(X.iloc[train], y[train])
+        positive = int(np.flatnonzero(model.classes_ == 1)[0]) if 1 in model.classes_ else 1
+        out[test] = model.predict_proba(X.iloc[test])[:, positive]
+    return out
+
+
+def _logit(probability: np.ndarray) -> np.ndarray:
+    p = np.clip(probability, _LOGIT_CLIP, 1 - _LOGIT_CLIP)
+    return np.log(p / (1 - p))
+
+
+def tail_bound(probability: np.ndarray, miss_probability: float) -> float:
+    """The probability below which a new true positive falls with ``miss_probability``.
+
+    The ``k`` lowest log-odds (``k`` = a quarter of the cases, 5 to 20) are treated as the tail
+    of an exponential distribution above the ``k+1``-th: its scale is the mean distance of the
+    ``k`` lowest from the ``k+1``-th, and a new case falls ``scale x log(k / (n x miss))`` below
+    the ``k+1``-th with probability ``miss``.
+
+    Parameters
+    ----------
+    probability
+        Out-of-fold probabilities of the training true positives (at least 6).
+    miss_probability
+        Accepted probability that one new true positive scores below the bound.
+    """
+    logits = np.sort(_logit(np.asarray(probability, dtype=np.float64)))
+    n = len(logits)
+    if n < 6:
+        raise ValueError("the tail bound needs at least 6 true positives")
+    k = min(max(5, n // 4), 20, n - 1)
+    scale = max(float(np.mean(logits[k] - logits[:k])), 1e-3)
+    bound = logits[k] - scale * np.log(k / (n * miss_probability))
+    return float(1 / (1 + np.exp(-bound)))
+
+
+def choose_thresholds(
+    probability: np.ndarray,
+    is_true_positive: np.ndarray,
+    groups: np.ndarray,
+    *,
+    min_true_positives: int,
+    safety_margin: float,
+    in_sample_probability: np.ndarray | None = None,
+    tail_miss_probability: float | None = None,
+) -> dict[str, DisorderThreshold]:
+    """One :class:`DisorderThreshold` per disorder in ``groups``.
+
+    Parameters
+    ----------
+    probability
+        Out-of-fold probability of being a true positive, per training sample.
+    is_true_positive
+        Boolean outcome per sample.
+    groups
+        Flagged disorder code per sample.
+    min_true_positives
+        Fewer true positives than this: the disorder is not filtered.
+    safety_margin
+        In (0, 1]: the threshold is this fraction of the lowest true-positive probability.
+    in_sample_probability
+        The final model's probabilities for the same samples; when given, the threshold is also
+        kept at or below ``safety_margin x`` their lowest true-positive value.
+    tail_miss_probability
+        When given, the threshold is also kept at or below :func:`tail_bound` of the
+        out-of-fold true-positive probabilities at this miss probability.
+    """
+    if not 0 < safety_margin <= 1:
+        raise ValueError(f"safety_margin must be in (0, 1], got {safety_margin}")
+    probability = np.asarray(probability, dtype=np.float64)
+    is_tp = np.asarray(is_true_positive, dtype=bool)
+    groups = np.asarray(groups).astype(str)
+    out: dict[str, DisorderThreshold] = {}
+    for disorder in np.unique(groups):
+        rows = groups == disorder
+        tp, fp = rows & is_tp, rows & ~is_tp
+        n_tp, n_fp = int(tp.sum()), int(fp.sum())
+        lowest = float(probability[tp].min()) if n_tp else np.nan
+        if n_tp < min_true_positives:
+            out[str(disorder)] = DisorderThreshold(
+                disorder=str(disorder), n_true_positive=n_tp, n_false_positive=n_fp,
+                filtered=False, threshold=0.0, lowest_true_positive_probability=lowest,
+                false_positives_below=0,
+                note=f"not filtered: {n_tp} training true positives < {min_true_positives}",
+            )
+            continue
+        guard = lowest
+        if in_sample_probability is not None:
+            guard = min(guard, float(np.asarray(in_sample_probability)[tp].min()))
+        threshold = safety_margin * guard
+        how = f"{safety_margin:g} x lowest true-positive probability {guard:.4g}"
+        if tail_miss_probability is not None:
+            tail = tail_bound(probability[tp], tail_miss_probability)
+            if tail < threshold:
+                threshold = tail
+                how = (f"tail bound at miss probability {tail_miss_probability:g} (below "
+                       f"{safety_margin:g} x lowest true-positive probability {guard:.4g})")
+        below = int((probability[fp] < threshold).sum())
+        out[str(disorder)] = DisorderThreshold(
+            disorder=str(disorder), n_true_positive=n_tp, n_false_positive=n_fp,
+            filtered=True, threshold=threshold, lowest_true_positive_probability=lowest,
+            false_positives_below=below,
+            note=f"threshold {threshold:.4g} = {how}",
+        )
+    return out
+
+
+def recall_recommended(
+    probability: np.ndarray,
+    groups: np.ndarray,
+    thresholds: Mapping[str, DisorderThreshold],
+) -> np.ndarray:
+    """True where the second tier keeps the recall (probability at or above the threshold, or
+    a disorder the second tier does not filter, or one it was not trained on)."""
+    probability = np.asarray(probability, dtype=np.float64)
+    groups = np.asarray(groups).astype(str)
+    level = np.zeros(len(groups))
+    for disorder, entry in thresholds.items():
+        if entry.filtered:
+            level[groups == disorder] = entry.threshold
+    return ~(probability < level)

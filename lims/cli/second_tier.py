@@ -1,0 +1,211 @@
+"""``nbs second-tier``: train, evaluate and inspect the second-tier model (DESIGN §5, §6.5).
+
+- ``train LABELLED.csv --out model.joblib [--report report.json]``: fit on labelled outcomes
+  (DESIGN §4.4), choose per-disorder thresholds, cross-validate, write the model file.
+- ``evaluate LABELLED.csv --model model.joblib [--report report.json]``: sensitivity and
+  false-positive reduction on other labelled outcomes.
+- ``show model.joblib``: the model's metadata and thresholds.
+- ``label --calls calls.csv --profiles profiles.csv --truth truth.csv --out labelled.csv``:
+  a labelled table from first-tier calls and the truth of a simulated cohort.
+
+Public names: ``second_tier_app``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+
+from cutoffs.errors import CutoffError
+from cutoffs.second_tier.apply import evaluate_labelled
+from cutoffs.second_tier.features import default_feature_spec
+from cutoffs.second_tier.labelled import label_screen_positives, read_labelled
+from cutoffs.second_tier.model_file import load_model, read_metadata, save_model
+from cutoffs.second_tier.policy import POLICY_TOML, load_policy
+from cutoffs.second_tier.training import stderr_progress, train_model
+from lims.cli import app
+from msms.tables import PROFILE_ID
+
+__all__ = ["second_tier_app"]
+
+second_tier_app = typer.Typer(
+    help="The machine-learned second tier: train on labelled outcomes, evaluate, inspect.",
+    no_args_is_help=True,
+)
+app.add_typer(second_tier_app, name="second-tier")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe values (NaN -> null)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _write_json(data: dict[str, Any], path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(_plain(data), indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise CutoffError(f"cannot write: {exc.strerror}", file=str(path)) from None
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _interval(values: list[float | None] | None) -> str:
+    if not values or values[0] is None or values[1] is None:
+        return ""
+    return f" [{100 * values[0]:.1f}-{100 * values[1]:.1f}]"
+
+
+def _metrics_table(metrics: dict[str, Any], title: str) -> None:
+    typer.echo(title)
+    typer.echo(f"{'disorder':10} {'TP':>5} {'kept':>7} {'FP':>6} {'removed':>8}  "
+               "sensitivity [CI]        FP reduction [CI]")
+    rows = [("overall", metrics["overall"]), *metrics["per_disorder"].items()]
+    for code, m in rows:
+        kept = m.get("true_positives_kept", m.get("true_positives_kept_mean"))
+        removed = m.get("false_positives_removed", m.get("false_positives_removed_mean"))
+        typer.echo(
+            f"{code:10} {m['true_positives']:>5} {kept:>7.1f} {m['false_positives']:>6} "
+            f"{removed:>8.1f}  {_pct(m['sensitivity']):>7}{_interval(m['sensitivity_interval']):16}"
+            f" {_pct(m['false_positive_reduction']):>7}"
+            f"{_interval(m['false_positive_reduction_interval'])}"
+        )
+
+
+@second_tier_app.command("train")
+def train_command(
+    labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (DESIGN §4.4)."),
+    out: Path = typer.Option(..., "--out", help="Model file to write (joblib)."),
+    report: Path | None = typer.Option(None, "--report", help="Also write the training "
+                                       "report (metadata, thresholds, CV metrics) as JSON."),
+    policy: Path = typer.Option(POLICY_TOML, "--policy", help="Second-tier policy (TOML)."),
+    validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the repeated "
+                                  "cross-validation and record its metrics (recommended)."),
+) -> None:
+    """Train the second tier on labelled screen positives and write the model file."""
+    rules = load_policy(policy)
+    table, digest = read_labelled(labelled)
+    typer.echo(f"{len(table):,} labelled screen positives from {labelled}", err=True)
+    model = train_model(
+        table, default_feature_spec(rules), rules, training_sha256=digest,
+        source=str(labelled), validate=validate, progress=stderr_progress,
+    )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_model(model, out)
+    except OSError as exc:
+        raise CutoffError(f"cannot write: {exc.strerror}", file=str(out)) from None
+    filtered = [t for t in model.thresholds.values() if t.filtered]
+    typer.echo(f"{model.version}: {len(filtered)} of {len(model.thresholds)} disorders "
+               f"filtered -> {out}", err=True)
+    if model.metadata["cv_metrics"] is not None:
+        _metrics_table(model.metadata["cv_metrics"], "cross-validated (held-out folds):")
+    if report is not None:
+        _write_json(model.metadata, report)
+        typer.echo(f"report -> {report}", err=True)
+
+
+@second_tier_app.command("evaluate")
+def evaluate_command(
+    labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (DESIGN §4.4) the model "
+                                    "was not trained on."),
+    model: Path = typer.Option(..., "--model", help="Model file (nbs second-tier train)."),
+    report: Path | None = typer.Option(None, "--report", help="Also write the metrics as JSON."),
+) -> None:
+    """Sensitivity and false-positive reduction of a model on labelled outcomes."""
+    loaded = load_model(model)
+    table, digest = read_labelled(labelled)
+    if digest == loaded.metadata.get("training_sha256"):
+        typer.echo("warning: this is the model's own training file; the figures are not an "
+                   "independent evaluation", err=True)
+    metrics = evaluate_labelled(loaded, table, source=str(labelled))
+    metrics["labelled_file"] = str(labelled)
+    metrics["labelled_sha256"] = digest
+    _metrics_table(metrics, f"{loaded.version} on {labelled}:")
+    if report is not None:
+        _write_json(metrics, report)
+        typer.echo(f"report -> {report}", err=True)
+
+
+@second_tier_app.command("show")
+def show_command(
+    model: Path = typer.Argument(..., help="Model file."),
+) -> None:
+    """Print a model's metadata and per-disorder thresholds (without loading the model)."""
+    meta = read_metadata(model)
+    for key in ("model_version", "trained_at", "training_file", "training_sha256",
+                "training_rows", "training_true_positives", "training_false_positives"):
+        typer.echo(f"{key}: {meta.get(key)}")
+    typer.echo(f"features: {len(meta.get('features', []))}")
+    typer.echo("versions: " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()))
+    typer.echo(f"{'disorder':10} {'TP':>5} {'FP':>6}  threshold  note")
+    for code, t in meta.get("thresholds", {}).items():
+        shown = f"{t['threshold']:.4g}" if t["filtered"] else "-"
+        typer.echo(f"{code:10} {t['n_true_positive']:>5} {t['n_false_positive']:>6}  "
+                   f"{shown:>9}  {t['note']}")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype={PROFILE_ID: str, "disorder": str, "first_tier": str,
+                                        "true_disorder": str, "sex": str},
+                           keep_default_na=False, na_values=[""])
+    except OSError as exc:
+        raise CutoffError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CutoffError(f"not a readable CSV table: {exc}", file=str(path)) from None
+
+
+@second_tier_app.command("label")
+def label_command(
+    calls: Path = typer.Option(..., "--calls", help="First-tier calls CSV (nbs evaluate)."),
+    profiles: Path = typer.Option(..., "--profiles", help="The profiles the calls came from."),
+    truth: Path = typer.Option(..., "--truth", help="Truth CSV of a simulated cohort "
+                               "(nbs simulate cohort --truth)."),
+    out: Path = typer.Option(..., "--out", help="Labelled outcomes CSV to write."),
+) -> None:
+    """Label simulated screen positives: true positive when the baby has the flagged disorder."""
+    call_table = _read_csv(calls)
+    for column in (PROFILE_ID, "disorder", "first_tier"):
+        if column not in call_table.columns:
+            raise CutoffError("calls lack this column", file=str(calls), line=1, field=column)
+    profile_table = _read_csv(profiles)
+    truth_table = _read_csv(truth)
+    for name, frame, path in (("profiles", profile_table, profiles), ("truth", truth_table,
+                                                                        truth)):
+        if PROFILE_ID not in frame.columns:
+            raise CutoffError(f"{name} lack this column", file=str(path), line=1,
+                              field=PROFILE_ID)
+    if "true_disorder" not in truth_table.columns:
+        raise CutoffError("truth lacks this column", file=str(truth), line=1,
+                          field="true_disorder")
+    truth_table["true_disorder"] = truth_table["true_disorder"].fillna("")
+    cohort = profile_table.merge(truth_table[[PROFILE_ID, "true_disorder"]], on=PROFILE_ID,
+                                 how="left", validate="one_to_one")
+    if cohort["true_disorder"].isna().any():
+        missing = cohort.loc[cohort["true_disorder"].isna(), PROFILE_ID].iloc[0]
+        raise CutoffError(f"no truth for specimen {missing!r}", file=str(truth),
+                          field=PROFILE_ID)
+    table = label_screen_positives(call_table, cohort, tiers=load_policy().scored_tiers)
+    table = table.drop(columns=["true_disorder"])
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False, lineterminator="\n")
+    except OSError as exc:
+        raise CutoffError(f"cannot write: {exc.strerror}", file=str(out)) from None
+    counts = table["outcome"].value_counts()
+    typer.echo(f"{len(table):,} screen positives ({counts.get('true_positive', 0):,} true, "
+               f"{counts.get('false_positive', 0):,} false) -> {out}", err=True)
