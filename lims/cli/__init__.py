@@ -37,6 +37,7 @@ _COMMAND_MODULES = (
     "lims.cli.read",
     "lims.cli.quantify",
     "lims.cli.cutoffs", "lims.cli.evaluate",
+    "lims.cli.second_tier",
 )
 
 for _module in _COMMAND_MODULES:
