@@ -109,6 +109,10 @@ class SecondTierClassifier(ClassifierMixin, BaseEstimator):
     min_cases : int, default=50
         A group gets a dedicated model when it has at least this many samples of each class;
         otherwise the pooled model scores it.
+    dedicated : list of str, default=None
+        When given, exactly these groups get a dedicated model (each needs samples of both
+        classes), whatever ``min_cases`` says. Cross-validation uses it so that every fold
+        routes a group to the same kind of model as the final fit does.
     random_state : int, RandomState instance or None, default=None
         Seeds the base estimators (when they take a ``random_state``).
     n_threads : int or None, default=1
@@ -144,12 +148,14 @@ class SecondTierClassifier(ClassifierMixin, BaseEstimator):
         *,
         group_feature: str | int | None = None,
         min_cases: int = 50,
+        dedicated: list[str] | None = None,
         random_state: int | np.random.RandomState | None = None,
         n_threads: int | None = 1,
     ) -> None:
         self.estimator = estimator
         self.group_feature = group_feature
         self.min_cases = min_cases
+        self.dedicated = dedicated
         self.random_state = random_state
         self.n_threads = n_threads
 
@@ -284,7 +290,11 @@ class SecondTierClassifier(ClassifierMixin, BaseEstimator):
                 n_positive = int(y_index[mask].sum())
                 counts = (int(mask.sum()) - n_positive, n_positive)
                 self.group_counts_[str(group)] = counts
-                if min(counts) >= self.min_cases:
+                if self.dedicated is not None:
+                    own = str(group) in self.dedicated and min(counts) >= 1
+                else:
+                    own = min(counts) >= self.min_cases
+                if own:
                     seed = int(group_seed.randint(np.iinfo(np.int32).max))
                     self.group_estimators_[str(group)] = self._fit_model(
                         seed, matrix[mask], y_index[mask]

@@ -114,7 +114,7 @@ def _bad_row(mask: np.ndarray) -> int:
 def _numeric(profiles: pd.DataFrame, column: str, source: str | None) -> np.ndarray:
     series = profiles[column]
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    given = series.notna().to_numpy()
+    given = series.notna().to_numpy().copy()
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         given &= series.astype(str).str.strip().ne("").to_numpy()
     not_numbers = given & np.isnan(values)

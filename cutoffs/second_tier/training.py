@@ -11,7 +11,8 @@ decisions, per disorder and overall, with Wilson score intervals.
 :class:`~cutoffs.second_tier.model_file.SecondTierModel` with its metadata.
 
 Public names: ``FittedSecondTier``, ``fit_second_tier``, ``cross_validate``, ``train_model``,
-``check_trainable``, ``fitting_rows``, ``outcome_metrics``, ``wilson_interval``, ``targets``.
+``check_trainable``, ``dedicated_disorders``, ``fitting_rows``, ``outcome_metrics``,
+``wilson_interval``, ``targets``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = [
     "FittedSecondTier",
     "check_trainable",
     "cross_validate",
+    "dedicated_disorders",
     "fit_second_tier",
     "fitting_rows",
     "outcome_metrics",
@@ -90,9 +92,21 @@ class FittedSecondTier:
     oof_probability: np.ndarray
 
 
-def _classifier(policy: Policy, seed: int) -> SecondTierClassifier:
+def dedicated_disorders(
+    groups: np.ndarray, y: np.ndarray, min_cases: int
+) -> list[str]:
+    """Disorders with at least ``min_cases`` training rows of each outcome: they get their own
+    model, in the final fit and in every cross-validation fold alike."""
+    frame = pd.DataFrame({"g": np.asarray(groups).astype(str), "y": np.asarray(y)})
+    counts = frame.groupby("g")["y"].agg(["sum", "count"])
+    enough = (counts["sum"] >= min_cases) & (counts["count"] - counts["sum"] >= min_cases)
+    return sorted(counts.index[enough])
+
+
+def _classifier(policy: Policy, seed: int, dedicated: list[str]) -> SecondTierClassifier:
     return SecondTierClassifier(
-        group_feature="disorder", min_cases=policy.min_cases_dedicated, random_state=seed
+        group_feature="disorder", min_cases=policy.min_cases_dedicated, dedicated=dedicated,
+        random_state=seed,
     )
 
 
@@ -108,7 +122,8 @@ def _fit(
     log_scale: Any,
 ) -> FittedSecondTier:
     groups = X["disorder"].to_numpy().astype(str)
-    classifier = _classifier(policy, seed)
+    dedicated = dedicated_disorders(groups[fit_rows], y[fit_rows], policy.min_cases_dedicated)
+    classifier = _classifier(policy, seed, dedicated)
     oof = out_of_fold_probability(
         classifier, X, y, groups, n_splits=policy.threshold_cv_splits, random_state=seed,
         units=units, fit_rows=fit_rows,
