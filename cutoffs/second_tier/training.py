@@ -11,6 +11,7 @@ decisions, per disorder and overall, with Wilson score intervals.
 :class:`~cutoffs.second_tier.model_file.SecondTierModel` with its metadata.
 
 Public names: ``FittedSecondTier``, ``fit_second_tier``, ``cross_validate``, ``train_model``,
+``assemble_model``,
 ``check_trainable``, ``dedicated_disorders``, ``fitting_rows``, ``outcome_metrics``,
 ``wilson_interval``, ``targets``.
 """
@@ -44,6 +45,7 @@ from cutoffs.second_tier.thresholds import (
 
 __all__ = [
     "FittedSecondTier",
+    "assemble_model",
     "check_trainable",
     "cross_validate",
     "dedicated_disorders",
@@ -378,6 +380,24 @@ def train_model(
         metrics = cross_validate(labelled, spec, policy, design=X, progress=progress)
     progress("fitting the final model")
     fitted = fit_second_tier(labelled, spec, policy, design=X)
+    return assemble_model(
+        fitted, labelled, spec, policy, training_sha256=training_sha256, source=source,
+        cv_metrics=metrics, now=now,
+    )
+
+
+def assemble_model(
+    fitted: FittedSecondTier,
+    labelled: pd.DataFrame,
+    spec: FeatureSpec,
+    policy: Policy,
+    *,
+    training_sha256: str,
+    source: str | None = None,
+    cv_metrics: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> SecondTierModel:
+    """A :class:`SecondTierModel` from a fitted second tier, with its metadata."""
     when = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     y = targets(labelled)
     metadata = {
@@ -392,7 +412,7 @@ def train_model(
         "feature_spec": spec.as_dict(),
         "dedicated_models": sorted(fitted.classifier.group_estimators_),
         "thresholds": {k: v.as_dict() for k, v in sorted(fitted.thresholds.items())},
-        "cv_metrics": metrics,
+        "cv_metrics": cv_metrics,
         "policy": policy.as_dict(),
         "versions": library_versions(),
     }
