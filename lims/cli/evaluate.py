@@ -19,6 +19,7 @@ from cutoffs.rules import RULES_DIR, load_rules
 from cutoffs.scores import TableReference, catalogue_reference, score
 from cutoffs.tables import read_cutoff_table
 from lims.cli import app
+from lims.cli.second_tier import second_tier_steps
 
 __all__ = ["evaluate_command", "postprocess_steps", "write_calls"]
 
@@ -56,6 +57,9 @@ def evaluate_command(
     rules: Path = typer.Option(RULES_DIR, "--rules", help="Rule file or directory."),
     stage: Stage = typer.Option(Stage.initial, "--stage", help="initial test, or the mean of "
                                 "the in-duplicate repeat (decides the action)."),
+    second_tier: Path | None = typer.Option(None, "--second-tier", help="Apply a second-tier "
+                                            "model (nbs second-tier train) to the screen "
+                                            "positives."),
     scores: Path | None = typer.Option(None, "--scores", help="Also write covariate-adjusted "
                                        "percentiles and MoM of the flagged specimens (all with "
                                        "--all)."),
@@ -65,7 +69,7 @@ def evaluate_command(
     table = read_cutoff_table(cutoffs) if cutoffs is not None else None
     frame = read_profiles(profiles)
     calls = evaluate(frame, rule_set, table, include_normal=include_all, stage=stage.value,
-                     postprocess=postprocess_steps())
+                     postprocess=postprocess_steps() + second_tier_steps(second_tier, profiles))
     write_calls(calls, out)
     flagged = calls[calls["first_tier"] != "normal"]
     counts = flagged["first_tier"].value_counts()
