@@ -1,24 +1,29 @@
 """Queries of accessioning: submitters, infants, specimens, repeat requests.
 
 Public names: ``specimen_by_barcode``, ``specimens_by_barcodes``, ``list_specimens``,
-``list_infants``, ``open_repeat_requests``, ``candidate_infants``.
+``specimen_rows``, ``SPECIMEN_PUBLIC_COLUMNS``, ``list_infants``, ``open_repeat_requests``,
+``candidate_infants``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, or_, select
 
 from lims.models import Infant, RepeatRequest, Specimen
 
 __all__ = [
+    "SPECIMEN_PUBLIC_COLUMNS",
     "candidate_infants",
     "list_infants",
     "list_specimens",
     "open_repeat_requests",
     "specimen_by_barcode",
+    "specimen_rows",
     "specimens_by_barcodes",
 ]
 
@@ -45,6 +50,33 @@ def list_specimens(session: Session, *, submitter_id: int | None, state: str | N
     if infant_id is not None:
         query = query.where(Specimen.infant_id == infant_id)
     return list(session.exec(query.offset(offset).limit(limit)))
+
+
+#: The columns a specimen is shown with (``SpecimenPublic``).
+SPECIMEN_PUBLIC_COLUMNS: tuple[str, ...] = (
+    "id", "barcode", "infant_id", "submitter_id", "kind", "previous_specimen_id",
+    "collected_at", "received_at", "birth_weight_g", "gestational_age_weeks", "feeding", "tpn",
+    "transfused", "nicu", "unsatisfactory_code", "state", "flagged", "version",
+)
+_SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
+
+
+def specimen_rows(session: Session, *, specimen_id: int | None = None,
+                  submitter_id: int | None = None, state: str | None = None,
+                  infant_id: int | None = None, limit: int = 100, offset: int = 0) -> list[
+                      dict[str, Any]]:
+    """Specimens as plain rows of ``SPECIMEN_PUBLIC_COLUMNS`` (one Core query, no ORM)."""
+    query = core_select(*(_SPECIMEN.c[c] for c in SPECIMEN_PUBLIC_COLUMNS))
+    if specimen_id is not None:
+        query = query.where(_SPECIMEN.c.id == specimen_id)
+    if submitter_id is not None:
+        query = query.where(_SPECIMEN.c.submitter_id == submitter_id)
+    if state is not None:
+        query = query.where(_SPECIMEN.c.state == state)
+    if infant_id is not None:
+        query = query.where(_SPECIMEN.c.infant_id == infant_id)
+    query = query.order_by(_SPECIMEN.c.id).offset(offset).limit(limit)
+    return [dict(r._mapping) for r in session.execute(query)]
 
 
 def list_infants(session: Session, *, submitter_id: int | None, limit: int = 100,

@@ -5,10 +5,11 @@ Public names: ``router``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from sqlmodel import col, select
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session, col, select
 
 from lims.accession import repository, service
 from lims.accession.models import (
@@ -23,6 +24,7 @@ from lims.accession.models import (
     UnsatisfactoryIn,
 )
 from lims.api.deps import CurrentUser, PathId, SessionDep, actor, require
+from lims.audit import Actor
 from lims.models import MAX_ID, Infant, RepeatRequest, Specimen, Submitter, User
 from lims.reference import unsatisfactory_codes
 from lims.workflow import SPECIMEN_STATES
@@ -99,14 +101,16 @@ def get_link_suggestions(infant_id: PathId, session: SessionDep, user: Staff) ->
 
 
 @router.get("/specimens", response_model=list[SpecimenPublic])
-def list_specimens(session: SessionDep, user: CurrentUser,
-                   state: SpecimenState | None = None,
-                   infant_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                   offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[Specimen]:
+async def list_specimens(session: SessionDep, user: CurrentUser,
+                         state: SpecimenState | None = None,
+                         infant_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                         limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                         offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[
+                             dict[str, Any]]:
     """Specimens in the caller's scope, optionally by state or infant."""
-    return repository.list_specimens(session, submitter_id=_scope(user), state=state,
-                                     infant_id=infant_id, limit=limit, offset=offset)
+    return await run_in_threadpool(
+        repository.specimen_rows, session, submitter_id=_scope(user), state=state,
+        infant_id=infant_id, limit=limit, offset=offset)
 
 
 @router.post("/specimens", response_model=SpecimenPublic, status_code=201,
@@ -119,12 +123,17 @@ def accession_specimen(body: SpecimenCreate, session: SessionDep, user: Lab) -> 
     return specimen
 
 
-@router.get("/specimens/{specimen_id}", response_model=SpecimenPublic)
-def get_specimen(specimen_id: PathId, session: SessionDep, user: CurrentUser) -> Specimen:
-    """One specimen (the read is audited)."""
-    specimen = service.get_specimen(session, actor(user), specimen_id)
+def _read_specimen(session: Session, who: Actor, specimen_id: int) -> dict[str, Any]:
+    row = service.read_specimen_row(session, who, specimen_id)
     session.commit()
-    return specimen
+    return row
+
+
+@router.get("/specimens/{specimen_id}", response_model=SpecimenPublic)
+async def get_specimen(specimen_id: PathId, session: SessionDep,
+                       user: CurrentUser) -> dict[str, Any]:
+    """One specimen (the read is audited)."""
+    return await run_in_threadpool(_read_specimen, session, actor(user), specimen_id)
 
 
 @router.post("/specimens/{specimen_id}/unsatisfactory", response_model=RepeatRequestPublic,

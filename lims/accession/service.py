@@ -9,12 +9,14 @@ Services flush, never commit; every change and every read of a baby's record is 
 A submitter user sees only its own infants and specimens (others are "not found").
 
 Public names: ``create_submitter``, ``accession``, ``mark_unsatisfactory``, ``get_infant``,
-``get_specimen``, ``create_infant``, ``link_suggestions``, ``check_scope``, ``as_utc``.
+``get_specimen``, ``read_specimen_row``, ``create_infant``, ``link_suggestions``,
+``check_scope``, ``as_utc``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -37,6 +39,7 @@ __all__ = [
     "get_specimen",
     "link_suggestions",
     "mark_unsatisfactory",
+    "read_specimen_row",
 ]
 
 _LINK_WINDOW = timedelta(days=1)
@@ -94,6 +97,18 @@ def get_infant(session: Session, actor: Actor, infant_id: int, *, audit: bool = 
     if audit:
         record(session, actor, "read", "infant", infant_id, infant_id=infant_id)
     return infant
+
+
+def read_specimen_row(session: Session, actor: Actor, specimen_id: int) -> dict[str, Any]:
+    """A specimen as a plain row (``repository.SPECIMEN_PUBLIC_COLUMNS``); the read is audited
+    like ``get_specimen``'s."""
+    rows = repository.specimen_rows(session, specimen_id=specimen_id, limit=1)
+    if not rows:
+        raise NotFoundError(f"specimen {specimen_id} not found")
+    row = rows[0]
+    check_scope(actor, row["submitter_id"], f"specimen {specimen_id}")
+    record(session, actor, "read", "specimen", specimen_id, infant_id=row["infant_id"])
+    return row
 
 
 def get_specimen(session: Session, actor: Actor, specimen_id: int, *,

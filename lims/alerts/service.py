@@ -4,13 +4,16 @@ acknowledges them, escalated after ``workflow.toml``'s ``alert_escalation_minute
 Escalation is computed from the clock whenever alerts are listed or ``escalate_overdue`` runs
 (``nbs`` or a scheduler); each escalation is audited.
 
-Public names: ``open_alert``, ``acknowledge``, ``escalate_overdue``, ``list_alerts``.
+Public names: ``open_alert``, ``acknowledge``, ``escalate_overdue``, ``list_alerts``,
+``alert_rows``, ``ALERT_PUBLIC_COLUMNS``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from lims.accession.service import check_scope
@@ -19,7 +22,16 @@ from lims.errors import ConflictError, InvalidInputError, NotFoundError
 from lims.models import Alert, Specimen, utcnow
 from lims.reference import workflow_config
 
-__all__ = ["acknowledge", "escalate_overdue", "list_alerts", "open_alert"]
+__all__ = ["ALERT_PUBLIC_COLUMNS", "acknowledge", "alert_rows", "escalate_overdue",
+           "list_alerts", "open_alert"]
+
+#: The columns an alert is shown with (``AlertPublic``).
+ALERT_PUBLIC_COLUMNS: tuple[str, ...] = (
+    "id", "specimen_id", "disorder", "message", "opened_at", "status", "escalation_level",
+    "escalated_at", "acknowledged_by_name", "acknowledged_at",
+)
+_ALERT = Alert.__table__  # type: ignore[attr-defined]
+_SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
 
 
 def open_alert(session: Session, actor: Actor, specimen: Specimen, *, disorder: str,
@@ -65,8 +77,15 @@ def escalate_overdue(session: Session, *, now: datetime | None = None,
     """Raise the escalation level of every open alert overdue for its next escalation."""
     now = now or utcnow()
     interval = timedelta(minutes=interval_minutes or workflow_config().alert_escalation_minutes)
-    escalated = []
-    for alert in session.exec(select(Alert).where(Alert.status == "open")):
+    escalated: list[Alert] = []
+    overdue = [alert_id for alert_id, opened_at, level in session.execute(
+        core_select(_ALERT.c.id, _ALERT.c.opened_at, _ALERT.c.escalation_level)
+        .where(_ALERT.c.status == "open"))
+        if int((now - opened_at) / interval) > level]
+    if not overdue:
+        return escalated
+    for alert in session.exec(select(Alert).where(Alert.status == "open",
+                                                  col(Alert.id).in_(overdue))):
         due_level = int((now - alert.opened_at) / interval)
         if due_level > alert.escalation_level:
             before = {"escalation_level": alert.escalation_level}
@@ -98,3 +117,16 @@ def list_alerts(session: Session, actor: Actor, *, status: str | None) -> list[A
             visible.append(a)
         return visible
     return alerts
+
+
+def alert_rows(session: Session, actor: Actor, *, status: str | None) -> list[dict[str, Any]]:
+    """``list_alerts`` as plain rows of ``ALERT_PUBLIC_COLUMNS`` (Core queries, no ORM
+    objects unless an alert is due for escalation)."""
+    escalate_overdue(session)
+    query = core_select(*(_ALERT.c[c] for c in ALERT_PUBLIC_COLUMNS)).order_by(_ALERT.c.id)
+    if status is not None:
+        query = query.where(_ALERT.c.status == status)
+    if actor.role == "submitter":
+        query = query.join(_SPECIMEN, _SPECIMEN.c.id == _ALERT.c.specimen_id).where(
+            _SPECIMEN.c.submitter_id == actor.submitter_id)
+    return [dict(r._mapping) for r in session.execute(query)]

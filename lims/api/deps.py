@@ -1,30 +1,52 @@
 """Request dependencies: a database session, the signed-in user, role checks.
 
+The chain is lean: the session is opened without touching the database, the signed-in user
+comes from a short-lived in-process cache keyed by the token's SHA-256 (``TokenCache``; one
+query joining token and user on a miss, run off the event loop), and role checks are plain
+comparisons, so a request crosses to a worker thread only for its own work.
+
 Public names: ``get_session``, ``SessionDep``, ``PathId``, ``current_user``, ``CurrentUser``,
-``require``, ``actor``.
+``require``, ``actor``, ``TokenCache``, ``token_cache``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, FastAPI, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from lims.audit import Actor
-from lims.auth.service import actor_for_token, actor_of
+from lims.auth.service import actor_of, token_digest, user_for_token_digest
 from lims.errors import AuthenticationError, PermissionDeniedError
 from lims.models import MAX_ID, User
 
-__all__ = ["CurrentUser", "PathId", "SessionDep", "actor", "current_user", "get_session", "require"]
+__all__ = [
+    "CurrentUser",
+    "PathId",
+    "SessionDep",
+    "TokenCache",
+    "actor",
+    "current_user",
+    "get_session",
+    "require",
+    "token_cache",
+]
 
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /api/v1/auth/login")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session on the app's engine; routes commit explicitly, anything else is rolled back."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session on the app's engine; routes commit explicitly, anything else is rolled back.
+
+    Opening a session does not touch the database, so this runs on the event loop.
+    """
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
@@ -34,20 +56,74 @@ SessionDep = Annotated[Session, Depends(get_session)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def current_user(session: SessionDep, credentials: Annotated[
+class TokenCache:
+    """Signed-in users by token SHA-256, each kept ``ttl_s`` seconds (and never past the
+    token's expiry); ``forget`` and ``clear`` drop entries when a token or user changes."""
+
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> User | None:
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            with self._lock:
+                self._entries.pop(digest, None)
+            return None
+        return User(**entry[1])
+
+    def put(self, digest: str, user: User, *, token_valid_s: float) -> None:
+        until = time.monotonic() + min(self.ttl_s, max(token_valid_s, 0.0))
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[digest] = (until, user.model_dump())
+
+    def forget(self, digest: str) -> None:
+        with self._lock:
+            self._entries.pop(digest, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def token_cache(app: FastAPI) -> TokenCache:
+    """The app's token cache (created on first use)."""
+    cache: TokenCache | None = getattr(app.state, "token_cache", None)
+    if cache is None:
+        cache = app.state.token_cache = TokenCache()
+    return cache
+
+
+def _look_up(engine: Engine, digest: str) -> tuple[User, float]:
+    with Session(engine) as session:
+        return user_for_token_digest(session, digest)
+
+
+async def current_user(request: Request, credentials: Annotated[
         HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("sign in first: Authorization: Bearer <token>")
-    return actor_for_token(session, credentials.credentials)
+    digest = token_digest(credentials.credentials)
+    cache = token_cache(request.app)
+    user = cache.get(digest)
+    if user is None:
+        user, valid_s = await run_in_threadpool(_look_up, request.app.state.engine, digest)
+        cache.put(digest, user, token_valid_s=valid_s)
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require(*roles: str) -> Callable[[User], User]:
+def require(*roles: str) -> Callable[[User], Coroutine[Any, Any, User]]:
     """A dependency that lets only ``roles`` through (HTTP 403 otherwise)."""
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in roles:
             raise PermissionDeniedError(f"role {user.role} may not do this; needs "
                                         f"{' or '.join(roles)}")

@@ -5,7 +5,8 @@ A user who fails to sign in ``MAX_FAILED_LOGINS`` times in a row is locked for
 Tokens are random; only their SHA-256 is stored.
 
 Public names: ``hash_password``, ``verify_password``, ``create_user``, ``authenticate``,
-``issue_token``, ``actor_for_token``, ``confirm_password``, ``actor_of``, ``MAX_FAILED_LOGINS``,
+``issue_token``, ``actor_for_token``, ``user_for_token_digest``, ``token_digest``,
+``confirm_password``, ``actor_of``, ``MAX_FAILED_LOGINS``,
 ``LOCKOUT_MINUTES``, ``TOKEN_HOURS``.
 """
 
@@ -18,7 +19,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from lims.audit import Actor, record, snapshot
 from lims.errors import (
@@ -41,6 +42,8 @@ __all__ = [
     "create_user",
     "hash_password",
     "issue_token",
+    "token_digest",
+    "user_for_token_digest",
     "verify_password",
 ]
 
@@ -125,8 +128,12 @@ def confirm_password(user: User, password: str | None) -> None:
         raise AuthenticationError("the password given to sign this release is wrong")
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """The SHA-256 of a bearer token (what the database stores)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+_digest = token_digest
 
 
 def issue_token(session: Session, user: User) -> str:
@@ -138,12 +145,21 @@ def issue_token(session: Session, user: User) -> str:
     return token
 
 
+def user_for_token_digest(session: Session, digest: str) -> tuple[User, float]:
+    """The user a valid, unexpired token (given by its SHA-256) belongs to, and how many
+    seconds the token stays valid; one query over token and user."""
+    row = session.exec(select(ApiToken.expires_at, User)
+                       .join(User, col(User.id) == ApiToken.user_id)
+                       .where(ApiToken.token_sha256 == digest)).first()
+    now = utcnow()
+    if row is None or row[0] <= now:
+        raise AuthenticationError("missing, unknown or expired token; sign in again")
+    expires_at, user = row
+    if not user.active:
+        raise AuthenticationError("this account is disabled")
+    return user, (expires_at - now).total_seconds()
+
+
 def actor_for_token(session: Session, token: str) -> User:
     """The user a valid, unexpired token belongs to."""
-    row = session.exec(select(ApiToken).where(ApiToken.token_sha256 == _digest(token))).first()
-    if row is None or row.expires_at <= utcnow():
-        raise AuthenticationError("missing, unknown or expired token; sign in again")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        raise AuthenticationError("this account is disabled")
-    return user
+    return user_for_token_digest(session, token_digest(token))[0]

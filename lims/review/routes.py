@@ -5,12 +5,15 @@ Public names: ``router``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
 
 from lims.alerts import service as alerts
 from lims.api.deps import CurrentUser, PathId, SessionDep, actor, require
+from lims.audit import Actor
 from lims.models import Alert, Release, Specimen, User
 from lims.review import service
 from lims.review.models import (
@@ -81,13 +84,18 @@ def list_releases(specimen_id: PathId, session: SessionDep, user: CurrentUser) -
     return rows
 
 
-@router.get("/alerts", response_model=list[AlertPublic])
-def list_alerts(session: SessionDep, user: Staff,
-                status: Literal["open", "acknowledged"] | None = None) -> list[Alert]:
-    """Time-critical alerts (overdue ones are escalated when listed)."""
-    rows = alerts.list_alerts(session, actor(user), status=status)
+def _alert_rows(session: Session, who: Actor, status: str | None) -> list[dict[str, Any]]:
+    rows = alerts.alert_rows(session, who, status=status)
     session.commit()
     return rows
+
+
+@router.get("/alerts", response_model=list[AlertPublic])
+async def list_alerts(session: SessionDep, user: Staff,
+                      status: Literal["open", "acknowledged"] | None = None) -> list[
+                          dict[str, Any]]:
+    """Time-critical alerts (overdue ones are escalated when listed)."""
+    return await run_in_threadpool(_alert_rows, session, actor(user), status)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic,

@@ -5,7 +5,7 @@ Public names: ``router``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from lims.api.deps import PathId, SessionDep, actor, require
 from lims.audit import record, snapshot
 from lims.errors import ConflictError, NotFoundError
-from lims.models import DuplicateRequest, HeldWell, Run, Specimen, User, utcnow
+from lims.models import HeldWell, Run, User, utcnow
 from lims.runs import repository
 from lims.runs.models import DuplicateRequestPublic, HeldWellPublic, HeldWellResolve, RunPublic
 from lims.runs.service import ingest_bytes
@@ -93,13 +93,6 @@ def resolve_held_well(held_id: PathId, body: HeldWellResolve, session: SessionDe
 
 
 @router.get("/worklists/duplicates", response_model=list[DuplicateRequestPublic])
-def duplicates_worklist(session: SessionDep, _user: Lab) -> list[DuplicateRequestPublic]:
+async def duplicates_worklist(session: SessionDep, _user: Lab) -> list[dict[str, Any]]:
     """Cards to re-punch twice on the next plate (initial result out of range)."""
-    requests: list[DuplicateRequest] = repository.open_duplicate_requests(session)
-    out = []
-    for r in requests:
-        specimen = session.get(Specimen, r.specimen_id)
-        item = DuplicateRequestPublic.model_validate(r)
-        item.barcode = specimen.barcode if specimen else ""
-        out.append(item)
-    return out
+    return await run_in_threadpool(repository.open_duplicate_rows, session)
