@@ -9,19 +9,25 @@ moves a released specimen back to review as a new version; the old release stays
 Every transition is checked (from-state, role, guard) and writes an audit event; an illegal one
 raises ``IllegalTransitionError`` (HTTP 409) or ``PermissionDeniedError`` (HTTP 403).
 
+``apply_transitions`` moves many specimens at once (the ingest of a plate): the same checks,
+one UPDATE statement (executemany) and one audit insert for all of them.
+
 Public names: ``Transition``, ``SPECIMEN_STATES``, ``SPECIMEN_TRANSITIONS``,
 ``TRANSITIONS_BY_NAME``,
-``apply_transition``, ``allowed_transitions``.
+``apply_transition``, ``apply_transitions``, ``allowed_transitions``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from lims.audit import Actor, record
+from lims.audit import Actor, AuditEntry, record, record_many
 from lims.errors import IllegalTransitionError, InvalidInputError, PermissionDeniedError
 from lims.models import Specimen, utcnow
 
@@ -32,6 +38,7 @@ __all__ = [
     "Transition",
     "allowed_transitions",
     "apply_transition",
+    "apply_transitions",
 ]
 
 SPECIMEN_STATES: tuple[str, ...] = (
@@ -81,9 +88,7 @@ def allowed_transitions(state: str, role: str) -> list[str]:
     return [t.name for t in SPECIMEN_TRANSITIONS if state in t.sources and role in t.roles]
 
 
-def apply_transition(session: Session, actor: Actor, specimen: Specimen, name: str, *,
-                     reason: str = "") -> Specimen:
-    """Move ``specimen`` along transition ``name`` and audit it (the caller commits)."""
+def _checked(actor: Actor, specimen: Specimen, name: str, reason: str) -> Transition:
     transition = TRANSITIONS_BY_NAME.get(name)
     if transition is None:
         raise InvalidInputError(f"unknown transition {name!r}", field="transition")
@@ -97,6 +102,13 @@ def apply_transition(session: Session, actor: Actor, specimen: Specimen, name: s
         problem = transition.guard(specimen, reason)
         if problem:
             raise InvalidInputError(problem, field="reason")
+    return transition
+
+
+def apply_transition(session: Session, actor: Actor, specimen: Specimen, name: str, *,
+                     reason: str = "") -> Specimen:
+    """Move ``specimen`` along transition ``name`` and audit it (the caller commits)."""
+    transition = _checked(actor, specimen, name, reason)
     before = {"state": specimen.state, "version": specimen.version}
     specimen.state = transition.target
     if transition.new_version:
@@ -107,3 +119,39 @@ def apply_transition(session: Session, actor: Actor, specimen: Specimen, name: s
            before=before, after={"state": specimen.state, "version": specimen.version},
            reason=reason)
     return specimen
+
+
+def apply_transitions(session: Session, actor: Actor,
+                      moves: Sequence[tuple[Specimen, str, str]], *,
+                      also: Mapping[int, Mapping[str, Any]] | None = None) -> None:
+    """Apply ``(specimen, transition name, reason)`` moves in bulk (the caller commits).
+
+    Every move is checked first as ``apply_transition`` checks it (nothing is written if one is
+    illegal); then one UPDATE per set of columns (executemany) and one audit insert. ``also``
+    gives, per specimen id, other columns to set in the same UPDATE (e.g. ``flagged``). The
+    specimen objects are updated to match, without a flush of their own.
+    """
+    checked = [(specimen, _checked(actor, specimen, name, reason), reason)
+               for specimen, name, reason in moves]
+    now = utcnow()
+    table = Specimen.__table__  # type: ignore[attr-defined]
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    entries = []
+    for specimen, transition, reason in checked:
+        assert specimen.id is not None
+        version = specimen.version + (1 if transition.new_version else 0)
+        values = {"state": transition.target, "version": version, "updated_at": now,
+                  **(also or {}).get(specimen.id, {})}
+        groups.setdefault(tuple(sorted(values)), []).append(
+            {"b_id": specimen.id, **{f"v_{k}": v for k, v in values.items()}})
+        entries.append(AuditEntry(
+            transition.name, "specimen", specimen.id, infant_id=specimen.infant_id,
+            before={"state": specimen.state, "version": specimen.version},
+            after={"state": transition.target, "version": version}, reason=reason))
+        for key, value in values.items():
+            set_committed_value(specimen, key, value)
+    for columns, params in groups.items():
+        statement = (update(table).where(table.c.id == bindparam("b_id"))
+                     .values({c: bindparam(f"v_{c}") for c in columns}))
+        session.execute(statement, params)
+    record_many(session, actor, entries)

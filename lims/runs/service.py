@@ -26,7 +26,7 @@ import pandas as pd
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from lims.accession.repository import specimens_by_barcodes
 from lims.alerts.service import open_alert
@@ -45,7 +45,7 @@ from lims.models import (
 )
 from lims.runs import repository
 from lims.runs.pipeline import PlateProcessor, check_calls, check_wells
-from lims.workflow import apply_transition
+from lims.workflow import apply_transitions
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
 __all__ = ["IngestOutcome", "build_profiles", "file_sha256", "ingest", "ingest_bytes"]
@@ -150,8 +150,9 @@ def _refuse_other_file_for_plate(session: Session, plate_id: str, sha256: str) -
 
 
 def _bulk(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Core executemany on the model's table (no ORM bookkeeping per row)."""
     if rows:
-        session.execute(insert(model), rows)
+        session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
 
 
 def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataFrame,
@@ -191,23 +192,25 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
         for barcode, group in rows.groupby("sample_id")
         for i, well in enumerate(sorted(group["well"].unique()))
     }
+    specimen_id = {barcode: s.id for barcode, s in accepted.items()}
     _bulk(session, Result, [
-        {"run_id": run.id, "specimen_id": accepted[r.sample_id].id, "well": r.well,
-         "replicate": replicate[(r.sample_id, r.well)], "analyte": r.analyte,
-         "conc_umol_l": _number(r.conc_umol_l)}
-        for r in rows.itertuples(index=False)])
+        {"run_id": run.id, "specimen_id": specimen_id[sample], "well": well,
+         "replicate": replicate[(sample, well)], "analyte": analyte,
+         "conc_umol_l": None if conc != conc else float(conc)}
+        for sample, well, analyte, conc in zip(
+            rows["sample_id"].tolist(), rows["well"].tolist(), rows["analyte"].tolist(),
+            rows["conc_umol_l"].astype("float64").tolist(), strict=True)])
     run.n_results = len(rows)
     run.n_held = len(held_rows)
     if not accepted:
         return
-    infant_ids = {s.infant_id for s in accepted.values()}
-    infants = {i: session.get(Infant, i) for i in infant_ids}
+    infants = _infants(session, {s.infant_id for s in accepted.values()})
     frames, versions = [], []
     for group, stage_name in ((initial, "initial"), (duplicate, "duplicate")):
         if not group:
             continue
         group_rows = rows[rows["sample_id"].isin([s.barcode for s in group])]
-        profiles = build_profiles(group, infants, group_rows)  # type: ignore[arg-type]
+        profiles = build_profiles(group, infants, group_rows)
         evaluated = processor.evaluate(profiles, stage=stage_name)
         check_calls(evaluated.calls)
         frames.append(evaluated.calls)
@@ -220,6 +223,7 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
             col(Evaluation.specimen_id).in_([s.id for s in duplicate])).values(current=False))
     stage = {s.barcode: "duplicate" for s in duplicate} | {s.barcode: "initial" for s in initial}
     calls = all_calls[all_calls[PROFILE_ID].isin(list(accepted))]
+    now = utcnow()
     evaluation_rows = [{
         "specimen_id": accepted[c[PROFILE_ID]].id, "run_id": run.id,
         "stage": stage[c[PROFILE_ID]], "disorder": str(c["disorder"]),
@@ -229,7 +233,7 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
         "final": str(c["final"]), "time_critical": _truthy(c["time_critical"]),
         "action": str(c["action"]), "cutoff_version": str(c["cutoff_version"] or "")[:64],
         "model_version": str(c["model_version"] or "")[:64], "current": True,
-        "created_at": utcnow(),
+        "created_at": now,
     } for c in calls.to_dict("records")]
     stored: list[Any] = []
     if evaluation_rows:
@@ -241,35 +245,50 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
     by_specimen: dict[str, list[dict[str, Any]]] = {}
     for row in evaluation_rows:
         by_specimen.setdefault(barcode_of[row["specimen_id"]], []).append(row)
+    moves: list[tuple[Specimen, str, str]] = []
+    flagged: dict[int, dict[str, Any]] = {}
+    duplicate_rows: list[dict[str, Any]] = []
     for barcode, specimen in accepted.items():
+        assert specimen.id is not None
         mine = by_specimen.get(barcode, [])
         actions = {r["action"] for r in mine}
-        specimen.flagged = any(r["final"] != "negative" or r["action"] != "none" for r in mine)
+        flagged[specimen.id] = {"flagged": any(r["final"] != "negative" or r["action"] != "none"
+                                               for r in mine)}
         if stage[barcode] == "initial":
             if "repeat_in_duplicate" in actions and not actions & set(_STRONG_ACTIONS):
-                apply_transition(session, actor, specimen, "request_duplicate",
-                                 reason=f"out of range on plate {run.plate_id}")
+                moves.append((specimen, "request_duplicate",
+                              f"out of range on plate {run.plate_id}"))
                 disorders = sorted({r["disorder"] for r in mine
                                     if r["action"] == "repeat_in_duplicate"})
-                session.add(DuplicateRequest(specimen_id=specimen.id, source_run_id=run.id,
-                                             disorders=", ".join(disorders)[:500]))
+                duplicate_rows.append({
+                    "specimen_id": specimen.id, "source_run_id": run.id,
+                    "disorders": ", ".join(disorders)[:500], "status": "open",
+                    "requested_at": now})
             else:
-                apply_transition(session, actor, specimen, "record_results",
-                                 reason=f"plate {run.plate_id}")
+                moves.append((specimen, "record_results", f"plate {run.plate_id}"))
         else:
-            request = waiting[specimen.id]  # type: ignore[index]
+            request = waiting[specimen.id]
             request.status = "completed"
             request.completed_run_id = run.id
-            request.completed_at = utcnow()
+            request.completed_at = now
             session.add(request)
-            apply_transition(session, actor, specimen, "record_duplicates",
-                             reason=f"duplicates on plate {run.plate_id}")
-        for r in mine:
+            moves.append((specimen, "record_duplicates",
+                          f"duplicates on plate {run.plate_id}"))
+    apply_transitions(session, actor, moves, also=flagged)
+    _bulk(session, DuplicateRequest, duplicate_rows)
+    for barcode, specimen in accepted.items():
+        for r in by_specimen.get(barcode, []):
             if r["time_critical"] and r["final"] == "positive":
                 open_alert(session, actor, specimen, disorder=r["disorder"],
                            message=f"time-critical {r['disorder']} on card {barcode}: "
                                    f"{r['reasons']}",
                            evaluation_id=evaluation_id.get((specimen.id, r["disorder"])))
+
+
+def _infants(session: Session, infant_ids: set[int]) -> dict[int, Infant]:
+    """The infants with these ids, in one query."""
+    return {i.id: i for i in session.exec(select(Infant).where(col(Infant.id).in_(
+        sorted(infant_ids)))) if i.id is not None}
 
 
 def ingest_bytes(engine: Engine, actor: Actor, data: bytes, file_name: str,
