@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from lims.api.errors import install_error_handlers
 from lims.api.router import api_router
 from lims.db import check_database, database_status, make_engine
-from lims.runs.pipeline import CoreProcessor, PlateProcessor
+from lims.runs.pipeline import CoreProcessor, PlateProcessor, second_tier_model
 from lims.settings import Settings, get_settings, load_configured_catalogue
 
 __all__ = ["create_app", "version"]
@@ -39,11 +39,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
 
     The catalogues are validated here and the database is checked when the app starts, so bad
     configuration fails at start-up with a message naming the setting or file, line and field.
-    ``processor`` turns instrument files into results (default: the screening core).
+    ``processor`` turns instrument files into results (default: the screening core, with the
+    second-tier model ``NBS_SECOND_TIER_MODEL`` names, checked and loaded here).
     """
     settings = settings or get_settings()
     engine = engine or make_engine(settings)
     catalogue = load_configured_catalogue(settings)
+    if processor is None:
+        processor = CoreProcessor(second_tier=second_tier_model(settings.second_tier_model,
+                                                                catalogue=catalogue))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -60,7 +64,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.settings = settings
     app.state.engine = engine
     app.state.catalogue = catalogue
-    app.state.processor = processor or CoreProcessor()
+    app.state.processor = processor
     install_error_handlers(app)
     app.include_router(api_router)
 

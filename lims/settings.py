@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     #: A laboratory may replace the packaged catalogues with its own reviewed copies.
     analytes_csv: Path = ANALYTES_CSV
     disorders_csv: Path = DISORDERS_CSV
+    #: A second-tier model file (``nbs second-tier train``); empty: no second tier.
+    second_tier_model: str = ""
 
     @field_validator("database_url")
     @classmethod

@@ -11,9 +11,9 @@ from lims.audit import SYSTEM
 from lims.cli import app
 from lims.db import init_db, make_engine
 from lims.errors import InvalidInputError
-from lims.runs.pipeline import CoreProcessor
+from lims.runs.pipeline import CoreProcessor, second_tier_model
 from lims.runs.service import ingest_bytes
-from lims.settings import get_settings
+from lims.settings import get_settings, load_configured_catalogue
 
 __all__ = ["ingest_command"]
 
@@ -29,10 +29,13 @@ def ingest_command(
     """
     if not file.is_file():
         raise InvalidInputError("no such file", file=str(file))
-    engine = make_engine(get_settings())
+    settings = get_settings()
+    model = second_tier_model(settings.second_tier_model,
+                              catalogue=load_configured_catalogue(settings))
+    engine = make_engine(settings)
     init_db(engine)
     outcome = ingest_bytes(engine, SYSTEM, file.read_bytes(), file.name,
-                           CoreProcessor(format=fmt))
+                           CoreProcessor(format=fmt, second_tier=model))
     run = outcome.run
     status = "stored" if outcome.created else "already stored"
     typer.echo(f"{status}: run {run.id} plate {run.plate_id} ({run.format}) qc={run.qc_decision}"

@@ -4,17 +4,23 @@ The ingest service (``lims.runs.service``) is written against the ``PlateProcess
 the persistence rules (one transaction, idempotency, held wells, alerts) do not depend on how a
 file is read. ``CoreProcessor`` is the production processor: ``instruments.read`` ->
 ``msms.quantify`` -> ``msms.qc.check_plate`` (with the control history the LIMS keeps) ->
-``cutoffs.evaluate``. Its imports are resolved when it is first used, so the LIMS starts
-even where a core module is not installed, and says which one is missing.
+``cutoffs.evaluate`` (with the second tier as a post-processing step when a model is
+configured). Its imports are resolved when it is first used, so the LIMS starts even where a
+core module is not installed, and says which one is missing.
+
+``second_tier_model`` loads the model file ``NBS_SECOND_TIER_MODEL`` names, once per process;
+a file that does not fit this installation (features, library versions) raises
+``ConfigurationError`` naming the setting, so the service does not start with it.
 
 Public names: ``QuantifiedPlate``, ``EvaluatedCalls``, ``PlateProcessor``, ``CoreProcessor``,
-``WELL_COLUMNS``, ``CALL_COLUMNS``, ``check_wells``, ``check_calls``.
+``WELL_COLUMNS``, ``CALL_COLUMNS``, ``check_wells``, ``check_calls``, ``second_tier_model``.
 """
 
 from __future__ import annotations
 
 import importlib
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +39,7 @@ __all__ = [
     "QuantifiedPlate",
     "check_calls",
     "check_wells",
+    "second_tier_model",
 ]
 
 #: One row per well and analyte, concentrations in µmol/L blood.
@@ -106,14 +113,55 @@ def _core(module: str) -> Any:
             "the LIMS cannot process instrument files without it") from None
 
 
+_MODELS: dict[tuple[str, float, int], Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def second_tier_model(path: str | Path | None, *, catalogue: Any = None) -> Any:
+    """The second-tier model in ``path`` (None when ``path`` is empty), loaded once per process
+    (again only if the file changes).
+
+    Raises
+    ------
+    ConfigurationError
+        Naming ``NBS_SECOND_TIER_MODEL`` when the file is missing, is not a model, or was made
+        for other features or library versions.
+    """
+    if path is None or not str(path).strip():
+        return None
+    file = Path(str(path).strip())
+    try:
+        stat = file.stat()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"NBS_SECOND_TIER_MODEL={file}: cannot read the model file ({exc.strerror})"
+        ) from None
+    key = (str(file.resolve()), stat.st_mtime, stat.st_size)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            model_file = _core("cutoffs.second_tier.model_file")
+            errors = _core("msms.errors")
+            try:
+                _MODELS[key] = model_file.load_model(file, catalogue=catalogue)
+            except errors.MsmsError as exc:
+                raise ConfigurationError(
+                    f"NBS_SECOND_TIER_MODEL={file}: the model does not fit this installation: "
+                    f"{exc}") from None
+        return _MODELS[key]
+
+
 class CoreProcessor:
-    """The production processor over the pure core (instruments, msms, cutoffs)."""
+    """The production processor over the pure core (instruments, msms, cutoffs).
+
+    ``second_tier`` is a loaded second-tier model (``second_tier_model``) or None.
+    """
 
     def __init__(self, *, format: str = "auto", method: str = "nonderivatized",
-                 cutoffs: Path | None = None) -> None:
+                 cutoffs: Path | None = None, second_tier: Any = None) -> None:
         self.format = format
         self.method = method
         self.cutoffs = cutoffs
+        self.second_tier = second_tier
 
     def quantify(self, data: bytes, file_name: str, *,
                  control_history: pd.DataFrame) -> QuantifiedPlate:
@@ -143,9 +191,15 @@ class CoreProcessor:
         cutoffs = _core("cutoffs")
         table = (cutoffs.default_cutoffs() if self.cutoffs is None
                  else cutoffs.load_cutoffs(self.cutoffs))
+        steps = []
+        if self.second_tier is not None:
+            apply = _core("cutoffs.second_tier.apply")
+            steps.append(apply.second_tier_step(self.second_tier))
         calls = cutoffs.evaluate(profiles, cutoffs.default_rules(), table,
-                                 stage="duplicate_mean" if stage == "duplicate" else "initial")
+                                 stage="duplicate_mean" if stage == "duplicate" else "initial",
+                                 postprocess=steps)
         rules_version = str(getattr(cutoffs.default_rules(), "version", ""))
         version = (str(calls["cutoff_version"].iloc[0]) if len(calls)
                    else str(getattr(table, "version", "") or rules_version))
-        return EvaluatedCalls(calls=calls, cutoff_version=version)
+        model_version = self.second_tier.version if self.second_tier is not None else ""
+        return EvaluatedCalls(calls=calls, cutoff_version=version, model_version=model_version)
