@@ -124,11 +124,13 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
     session.flush()
     assert run.id is not None
     controls = wells[wells["sample_type"].isin(_CONTROL_TYPES)]
-    _bulk(session, ControlResult, [
-        {"run_id": run.id, "well": r.well, "sample_id": r.sample_id,
-         "sample_type": r.sample_type, "analyte": r.analyte,
-         "conc_umol_l": _number(r.conc_umol_l)}
-        for r in controls.itertuples(index=False)])
+    _bulk_tuples(session, ControlResult, (
+        "run_id", "well", "sample_id", "sample_type", "analyte", "conc_umol_l"), [
+        (run.id, well, sample, kind, analyte, None if conc != conc else conc)
+        for well, sample, kind, analyte, conc in zip(
+            controls["well"].tolist(), controls["sample_id"].tolist(),
+            controls["sample_type"].tolist(), controls["analyte"].tolist(),
+            controls["conc_umol_l"].astype("float64").tolist(), strict=True)])
     patients = wells[wells["sample_type"] == "patient"]
     if plate.qc_decision == "reject":
         record(session, actor, "ingest", "run", run.id, after=snapshot(run),
@@ -153,6 +155,20 @@ def _bulk(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
     """Core executemany on the model's table (no ORM bookkeeping per row)."""
     if rows:
         session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+
+
+def _bulk_tuples(session: Session, model: type, columns: tuple[str, ...],
+                 rows: list[tuple[Any, ...]]) -> None:
+    """Plain values (int, float, str, None) straight to the driver's executemany: for the
+    thousands of result rows of a plate, without per-row parameter processing."""
+    if not rows:
+        return
+    connection = session.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    table = model.__table__.name  # type: ignore[attr-defined]
+    connection.exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})", rows)
 
 
 def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataFrame,
@@ -187,19 +203,16 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
     _bulk(session, HeldWell, held_rows)
     accepted = {s.barcode: s for s in initial + duplicate}
     rows = patients[patients["sample_id"].isin(list(accepted))]
-    replicate = {
-        (barcode, well): i + 1
-        for barcode, group in rows.groupby("sample_id")
-        for i, well in enumerate(sorted(group["well"].unique()))
-    }
+    # replicate: 1, 2, ... over each card's wells in well order
+    replicate = rows.groupby("sample_id")["well"].rank(method="dense").astype("int64")
     specimen_id = {barcode: s.id for barcode, s in accepted.items()}
-    _bulk(session, Result, [
-        {"run_id": run.id, "specimen_id": specimen_id[sample], "well": well,
-         "replicate": replicate[(sample, well)], "analyte": analyte,
-         "conc_umol_l": None if conc != conc else float(conc)}
-        for sample, well, analyte, conc in zip(
-            rows["sample_id"].tolist(), rows["well"].tolist(), rows["analyte"].tolist(),
-            rows["conc_umol_l"].astype("float64").tolist(), strict=True)])
+    _bulk_tuples(session, Result, (
+        "run_id", "specimen_id", "well", "replicate", "analyte", "conc_umol_l"), [
+        (run.id, specimen_id[sample], well, rep, analyte, None if conc != conc else conc)
+        for sample, well, rep, analyte, conc in zip(
+            rows["sample_id"].tolist(), rows["well"].tolist(), replicate.tolist(),
+            rows["analyte"].tolist(), rows["conc_umol_l"].astype("float64").tolist(),
+            strict=True)])
     run.n_results = len(rows)
     run.n_held = len(held_rows)
     if not accepted:
