@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
@@ -35,11 +35,14 @@ Staff = Annotated[User, Depends(require("technician", "reviewer", "follow_up", "
 
 
 @router.get("/review/queue", response_model=list[ReviewItem])
-def review_queue(session: SessionDep, user: Reviewer,
+def review_queue(request: Request, session: SessionDep, user: Reviewer,
                  flagged_only: bool = True,
                  limit: Annotated[int, Query(ge=1, le=500)] = 200) -> list[ReviewItem]:
-    """Flagged specimens awaiting review: values, covariates, calls, reasons, alerts."""
-    items = service.review_queue(session, actor(user), flagged_only=flagged_only, limit=limit)
+    """Flagged specimens awaiting review: values, covariate-adjusted percentiles, covariates,
+    calls (first tier, second-tier probability, final call, versions), reasons, alerts."""
+    reference = getattr(request.app.state.processor, "score_reference", None)
+    items = service.review_queue(session, actor(user), flagged_only=flagged_only, limit=limit,
+                                 reference=reference() if callable(reference) else None)
     session.commit()
     return items
 

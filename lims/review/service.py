@@ -8,26 +8,30 @@ password, immutable releases and corrections as new versions.
 - ``correct`` moves a decided specimen back to review as version n+1; the old release stays
   visible and the new one names it in ``supersedes_id``.
 
-Public names: ``review_queue``, ``decide``, ``release_normals``, ``correct``, ``releases``,
-``latest_values``.
+Public names: ``review_queue``, ``queue_percentiles``, ``decide``, ``release_normals``,
+``correct``, ``releases``, ``latest_values``.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from lims.accession.service import get_specimen, request_repeat
-from lims.audit import Actor, record, snapshot
+from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.auth.service import actor_of, confirm_password
 from lims.errors import IllegalTransitionError, InvalidInputError
 from lims.models import Alert, Evaluation, Infant, Release, Result, Review, Specimen, User, utcnow
 from lims.review.models import CallView, ReviewItem
 from lims.workflow import allowed_transitions, apply_transition
+from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
-__all__ = ["correct", "decide", "latest_values", "release_normals", "releases", "review_queue"]
+__all__ = ["correct", "decide", "latest_values", "queue_percentiles", "release_normals", "releases",
+           "review_queue"]
 
 _OUTCOME = {"release_normal": "normal", "override": "normal_by_override",
             "request_repeat_specimen": "repeat_specimen_requested", "refer": "referred"}
@@ -52,9 +56,33 @@ def latest_values(session: Session, specimen_ids: list[int]) -> dict[int, dict[s
     return out
 
 
+def queue_percentiles(rows: list[dict[str, Any]], reference: Any = None) -> dict[
+        str, dict[str, float | None]]:
+    """Covariate-adjusted percentiles of each queued specimen's values (``cutoffs.scores``).
+
+    ``rows`` hold ``specimen_id`` (the barcode), the covariates and one key per analyte;
+    ``reference`` is a cutoff table or ``cutoffs.scores`` reference (default: the catalogue's
+    population estimates). Returns ``{barcode: {analyte: percentile 0-100 or None}}``.
+    """
+    if not rows:
+        return {}
+    scores = importlib.import_module("cutoffs.scores")
+    profiles = pd.DataFrame(rows)
+    table = scores.score(profiles, reference)
+    out: dict[str, dict[str, float | None]] = {}
+    for barcode, marker, pct in zip(table[PROFILE_ID].tolist(), table["marker"].tolist(),
+                                    table["percentile"].tolist(), strict=True):
+        out.setdefault(str(barcode), {})[str(marker)] = (
+            None if pct is None or pct != pct else round(float(pct), 1))
+    return out
+
+
 def review_queue(session: Session, actor: Actor, *, flagged_only: bool = True,
-                 limit: int = 200, percentiles: Any = None) -> list[ReviewItem]:
-    """Specimens awaiting review (flagged first), with values, calls and alerts."""
+                 limit: int = 200, percentiles: bool = True,
+                 reference: Any = None) -> list[ReviewItem]:
+    """Specimens awaiting review (flagged first), with values, covariate-adjusted percentiles,
+    calls (first tier, second-tier probability, final call, versions) and alerts; every
+    specimen shown is an audited read."""
     query = select(Specimen).where(Specimen.state == "awaiting_review")
     if flagged_only:
         query = query.where(Specimen.flagged)
@@ -65,33 +93,43 @@ def review_queue(session: Session, actor: Actor, *, flagged_only: bool = True,
     calls: dict[int, list[Evaluation]] = {}
     if ids:
         for e in session.exec(select(Evaluation).where(col(Evaluation.specimen_id).in_(ids),
-                                                       Evaluation.current)):
+                                                       Evaluation.current)
+                              .order_by(col(Evaluation.id))):
             calls.setdefault(e.specimen_id, []).append(e)
     alerts: dict[int, int] = dict(session.exec(
         select(Alert.specimen_id, func.count()).where(col(Alert.specimen_id).in_(ids),
                                                       Alert.status == "open")
         .group_by(col(Alert.specimen_id))).all()) if ids else {}
+    infants = {i.id: i for i in session.exec(select(Infant).where(col(Infant.id).in_(
+        sorted({s.infant_id for s in specimens}))))} if specimens else {}
+    covariates: dict[int, dict[str, Any]] = {}
+    for s in specimens:
+        assert s.id is not None
+        infant = infants[s.infant_id]
+        age_h = round((s.collected_at - infant.birth_at).total_seconds() / 3600, 1)
+        covariates[s.id] = {"birth_weight_g": s.birth_weight_g,
+                            "gestational_age_weeks": s.gestational_age_weeks,
+                            "age_at_collection_hours": age_h, "sex": infant.sex, "tpn": s.tpn,
+                            "transfused": s.transfused, "nicu": s.nicu, "feeding": s.feeding}
+    rows = [
+        {PROFILE_ID: s.barcode, **{c: covariates[s.id][c] for c in COVARIATE_COLUMNS},
+         "tpn": int(s.tpn), "transfused": int(s.transfused),
+         **{a: (float("nan") if v is None else v) for a, v in values.get(s.id, {}).items()}}
+        for s in specimens if s.id is not None and values.get(s.id)]
+    pct = queue_percentiles(rows, reference) if percentiles else {}
     items = []
     for s in specimens:
         assert s.id is not None
-        infant = session.get(Infant, s.infant_id)
-        assert infant is not None
-        age_h = round((s.collected_at - infant.birth_at).total_seconds() / 3600, 1)
-        covariates = {"birth_weight_g": s.birth_weight_g,
-                      "gestational_age_weeks": s.gestational_age_weeks,
-                      "age_at_collection_hours": age_h, "sex": infant.sex, "tpn": s.tpn,
-                      "transfused": s.transfused, "nicu": s.nicu, "feeding": s.feeding}
-        pct = percentiles(s, covariates, values.get(s.id, {})) if percentiles else {}
         items.append(ReviewItem(
             specimen_id=s.id, barcode=s.barcode, infant_id=s.infant_id, state=s.state,
-            version=s.version, covariates=covariates, values_umol_l=values.get(s.id, {}),
-            percentiles=pct,
+            version=s.version, covariates=covariates[s.id], values_umol_l=values.get(s.id, {}),
+            percentiles=pct.get(s.barcode, {}),
             calls=[CallView.model_validate(e, from_attributes=True) for e in calls.get(s.id, [])],
             open_alerts=alerts.get(s.id, 0),
             allowed_decisions=[t for t in allowed_transitions(s.state, actor.role)
                                if t in _OUTCOME]))
-        record(session, actor, "read", "specimen", s.id, infant_id=s.infant_id,
-               reason="review queue")
+    record_many(session, actor, [AuditEntry("read", "specimen", s.id, infant_id=s.infant_id,
+                                            reason="review queue") for s in specimens])
     return items
 
 

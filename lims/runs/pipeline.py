@@ -163,6 +163,16 @@ class CoreProcessor:
         self.cutoffs = cutoffs
         self.second_tier = second_tier
 
+    def _cutoff_table(self) -> Any:
+        cutoffs = _core("cutoffs")
+        return (cutoffs.default_cutoffs() if self.cutoffs is None
+                else cutoffs.load_cutoffs(self.cutoffs))
+
+    def score_reference(self) -> Any:
+        """What the review queue's percentiles are relative to: the lab's cutoff table when
+        one is configured, else None (the catalogue's population estimates)."""
+        return self._cutoff_table()
+
     def quantify(self, data: bytes, file_name: str, *,
                  control_history: pd.DataFrame) -> QuantifiedPlate:
         instruments = _core("instruments")
@@ -189,8 +199,7 @@ class CoreProcessor:
 
     def evaluate(self, profiles: pd.DataFrame, *, stage: str = "initial") -> EvaluatedCalls:
         cutoffs = _core("cutoffs")
-        table = (cutoffs.default_cutoffs() if self.cutoffs is None
-                 else cutoffs.load_cutoffs(self.cutoffs))
+        table = self._cutoff_table()
         steps = []
         if self.second_tier is not None:
             apply = _core("cutoffs.second_tier.apply")
