@@ -34,6 +34,8 @@ _Z_CLIP = 8.0
 _MIN_FALSE_POSITIVES = 10
 _MIN_TRUE_POSITIVES = 3
 _OVERALL = ""
+#: Reasons are chosen among each disorder's most important features (the rest weigh little).
+_CANDIDATES = 24
 
 
 @dataclass
@@ -51,13 +53,15 @@ class Explainer:
 
     def group_index(self, disorders: np.ndarray) -> np.ndarray:
         """Row of the statistics tables for each disorder (unknown ones use the overall row)."""
-        lookup = {g: i for i, g in enumerate(self.groups)}
-        overall = lookup[_OVERALL]
-        return np.fromiter(
-            (lookup.get(d, overall) for d in np.asarray(disorders).astype(str)),
-            dtype=np.intp,
-            count=len(disorders),
-        )
+        codes = pd.Index(self.groups).get_indexer(np.asarray(disorders).astype(str))
+        codes = codes.astype(np.intp)
+        codes[codes < 0] = self.groups.index(_OVERALL)
+        return codes
+
+    def candidates(self, group: int) -> np.ndarray:
+        """The features considered for a group's reasons: its most important ones."""
+        order = np.argsort(-self.importance[group], kind="stable")
+        return np.sort(order[:_CANDIDATES])
 
 
 def _robust_stats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +201,8 @@ def fit_explainer(
 def top_contributions(
     explainer: Explainer, values: np.ndarray, disorders: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` features that contribute most to each row's score (vectorised).
+    """The ``k`` features that contribute most to each row's score (vectorised per disorder,
+    among the disorder's most important features).
 
     Parameters
     ----------
@@ -212,18 +217,30 @@ def top_contributions(
         ``index`` (n, k) feature positions, most important first; ``contribution`` (n, k)
         signed: positive looks like a true positive, negative like a false positive.
     """
-    k = min(k, values.shape[1])
-    if k == 0 or len(values) == 0:
-        return np.empty((len(values), k), dtype=np.intp), np.empty((len(values), k))
+    n = len(values)
+    k = min(k, values.shape[1], _CANDIDATES)
+    top = np.zeros((n, k), dtype=np.intp)
+    weight = np.zeros((n, k))
+    if k == 0 or n == 0:
+        return top, weight
     g = explainer.group_index(disorders)
-    z = (values - explainer.fp_median[g]) / explainer.fp_spread[g]
-    np.clip(z, -_Z_CLIP, _Z_CLIP, out=z)
-    contribution = np.nan_to_num(z * explainer.direction[g] * explainer.importance[g])
-    magnitude = np.abs(contribution)
-    top = np.argpartition(-magnitude, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(magnitude, top, axis=1), axis=1)
-    top = np.take_along_axis(top, order, axis=1)
-    return top, np.take_along_axis(contribution, top, axis=1)
+    for group in np.unique(g):
+        rows = np.flatnonzero(g == group)
+        features = explainer.candidates(int(group))
+        block = values[np.ix_(rows, features)].astype(np.float32)
+        block -= explainer.fp_median[group, features].astype(np.float32)
+        block /= explainer.fp_spread[group, features].astype(np.float32)
+        np.clip(block, -_Z_CLIP, _Z_CLIP, out=block)
+        block *= (explainer.direction[group, features]
+                  * explainer.importance[group, features]).astype(np.float32)
+        np.nan_to_num(block, copy=False)
+        magnitude = np.abs(block)
+        best = np.argpartition(-magnitude, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(magnitude, best, axis=1), axis=1)
+        best = np.take_along_axis(best, order, axis=1)
+        top[rows] = features[best]
+        weight[rows] = np.take_along_axis(block, best, axis=1)
+    return top, weight
 
 
 def _natural(value: float, log: bool) -> str:

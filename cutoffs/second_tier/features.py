@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 SEX_FEATURE = "sex_male"
-_SEX_CODES = {"M": 1.0, "F": 0.0, "U": np.nan, "": np.nan}
 _FLAGS = ("tpn", "transfused")
 
 
@@ -113,6 +112,15 @@ def _bad_row(mask: np.ndarray) -> int:
 
 def _numeric(profiles: pd.DataFrame, column: str, source: str | None) -> np.ndarray:
     series = profiles[column]
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+        series.dtype
+    ):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        infinite = np.isinf(values)
+        if infinite.any():
+            row = _bad_row(infinite)
+            raise CutoffError("is not finite", file=source, line=row + 2, field=column)
+        return values
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     given = series.notna().to_numpy().copy()
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
@@ -128,6 +136,25 @@ def _numeric(profiles: pd.DataFrame, column: str, source: str | None) -> np.ndar
         row = _bad_row(infinite)
         raise CutoffError("is not finite", file=source, line=row + 2, field=column)
     return values
+
+
+def _sex_codes(series: pd.Series, source: str | None) -> np.ndarray:
+    """1 for M, 0 for F, NaN for U or empty (case and surrounding spaces ignored)."""
+    raw = series.to_numpy(dtype=object, na_value="")
+    male, female = raw == "M", raw == "F"
+    other = ~(male | female | (raw == "U") | (raw == ""))
+    if other.any():  # the slow path: normalise spelling
+        text = pd.Series(raw[other]).astype(str).str.strip().str.upper().to_numpy()
+        male[other], female[other] = text == "M", text == "F"
+        unknown = ~np.isin(text, ("M", "F", "U", ""))
+        if unknown.any():
+            row = int(np.flatnonzero(other)[np.flatnonzero(unknown)[0]])
+            raise CutoffError(f"{series.iloc[row]!r} is not M, F or U", file=source,
+                              line=row + 2, field=series.name if isinstance(series.name, str)
+                              else "sex")
+    codes = np.full(len(raw), np.nan)
+    codes[male], codes[female] = 1.0, 0.0
+    return codes
 
 
 def feature_values(
@@ -168,29 +195,24 @@ def feature_values(
             out[:, j] = np.log10(np.fmax(values, spec.floors_umol_l[code]))
         out[np.isnan(values), j] = np.nan
     offset = len(spec.analytes)
-    for j, (numerator, denominator) in enumerate(spec.ratios.values(), start=offset):
+    position = {code: j for j, code in enumerate(spec.analytes)}
+
+    def log_sum(codes: tuple[str, ...]) -> np.ndarray:
+        if len(codes) == 1:  # already floored, logged and NaN where missing
+            return out[:, position[codes[0]]]
         with np.errstate(invalid="ignore"):
-            top = sum(np.fmax(raw[c], spec.floors_umol_l[c]) for c in numerator)
-            bottom = sum(np.fmax(raw[c], spec.floors_umol_l[c]) for c in denominator)
-            value = np.log10(top) - np.log10(bottom)
-        gaps = np.zeros(n, dtype=bool)
-        for code in (*numerator, *denominator):
-            gaps |= np.isnan(raw[code])
-        value[gaps] = np.nan
-        out[:, j] = value
+            total = sum(np.fmax(raw[c], spec.floors_umol_l[c]) for c in codes)
+            value = np.log10(total)
+        for code in codes:
+            value[np.isnan(raw[code])] = np.nan
+        return value
+
+    for j, (numerator, denominator) in enumerate(spec.ratios.values(), start=offset):
+        np.subtract(log_sum(numerator), log_sum(denominator), out=out[:, j])
     offset += len(spec.ratios)
     for j, column in enumerate(spec.covariates, start=offset):
         if column == "sex":
-            text = profiles[column].astype("string").fillna("").str.strip().str.upper()
-            codes = text.map(_SEX_CODES)
-            unknown = codes.isna() & ~text.isin(["U", ""])
-            if unknown.any():
-                row = _bad_row(unknown.to_numpy())
-                raise CutoffError(
-                    f"{profiles[column].iloc[row]!r} is not M, F or U",
-                    file=source, line=row + 2, field=column,
-                )
-            out[:, j] = codes.to_numpy(dtype=np.float64, na_value=np.nan)
+            out[:, j] = _sex_codes(profiles[column], source)
             continue
         values = _numeric(profiles, column, source)
         if column in _FLAGS:

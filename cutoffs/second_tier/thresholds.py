@@ -9,13 +9,14 @@ For each flagged disorder with enough training true positives, the threshold is 
   exponential lower tail on the log-odds scale, fitted to the ``k`` lowest, as in
   peaks-over-threshold estimation) to the score a new true positive falls below with probability
   ``tail_miss_probability``. The lowest of a few dozen cases is a noisy guide to where the next
-  case may fall; the bound widens the margin where the low tail is long.
+  case may fall; the bound widens the margin where the low tail is long, and where a disorder's
+  training cases show no tail at all it assumes the median tail of the others.
 
 A result below the threshold means "no recall recommended". A disorder with fewer true positives
 than the minimum is scored but never filtered.
 
 Public names: ``DisorderThreshold``, ``fold_indices``, ``out_of_fold_probability``,
-``choose_thresholds``, ``tail_bound``, ``recall_recommended``.
+``choose_thresholds``, ``tail_bound``, ``tail_scale``, ``recall_recommended``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "out_of_fold_probability",
     "recall_recommended",
     "tail_bound",
+    "tail_scale",
 ]
 
 _LOGIT_CLIP = 1e-7
@@ -171,13 +173,30 @@ def _logit(probability: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def tail_bound(probability: np.ndarray, miss_probability: float) -> float:
+def _tail(probability: np.ndarray) -> tuple[np.ndarray, int, float]:
+    """Sorted log-odds, ``k`` and the exponential scale of the ``k`` lowest above the k+1-th."""
+    logits = np.sort(_logit(np.asarray(probability, dtype=np.float64)))
+    n = len(logits)
+    if n < 6:
+        raise ValueError("the tail bound needs at least 6 true positives")
+    k = min(max(5, n // 4), 20, n - 1)
+    return logits, k, float(np.mean(logits[k] - logits[:k]))
+
+
+def tail_scale(probability: np.ndarray) -> float:
+    """The fitted scale (log-odds units) of the low tail of true-positive probabilities."""
+    return _tail(probability)[2]
+
+
+def tail_bound(
+    probability: np.ndarray, miss_probability: float, *, scale_floor: float = 0.0
+) -> float:
     """The probability below which a new true positive falls with ``miss_probability``.
 
     The ``k`` lowest log-odds (``k`` = a quarter of the cases, 5 to 20) are treated as the tail
-    of an exponential distribution above the ``k+1``-th: its scale is the mean distance of the
-    ``k`` lowest from the ``k+1``-th, and a new case falls ``scale x log(k / (n x miss))`` below
-    the ``k+1``-th with probability ``miss``.
+    of an exponential distribution below the ``k+1``-th: its scale is their mean distance from
+    the ``k+1``-th (at least ``scale_floor``), and a new case falls ``scale x log(k / (n x
+    miss))`` below the ``k+1``-th with probability ``miss``.
 
     Parameters
     ----------
@@ -185,14 +204,15 @@ def tail_bound(probability: np.ndarray, miss_probability: float) -> float:
         Out-of-fold probabilities of the training true positives (at least 6).
     miss_probability
         Accepted probability that one new true positive scores below the bound.
+    scale_floor
+        Smallest scale to use. Trees give every clearly separated training case the same,
+        saturated probability, so a disorder whose training cases were all clear shows no tail
+        at all, while its next, milder case may score far lower; the floor (the median scale of
+        all disorders, in :func:`choose_thresholds`) borrows the tail other disorders show.
     """
-    logits = np.sort(_logit(np.asarray(probability, dtype=np.float64)))
-    n = len(logits)
-    if n < 6:
-        raise ValueError("the tail bound needs at least 6 true positives")
-    k = min(max(5, n // 4), 20, n - 1)
-    scale = max(float(np.mean(logits[k] - logits[:k])), 1e-3)
-    bound = logits[k] - scale * np.log(k / (n * miss_probability))
+    logits, k, scale = _tail(probability)
+    scale = max(scale, scale_floor, 1e-3)
+    bound = logits[k] - scale * np.log(k / (len(logits) * miss_probability))
     return float(1 / (1 + np.exp(-bound)))
 
 
@@ -225,7 +245,8 @@ def choose_thresholds(
         kept at or below ``safety_margin x`` their lowest true-positive value.
     tail_miss_probability
         When given, the threshold is also kept at or below :func:`tail_bound` of the
-        out-of-fold true-positive probabilities at this miss probability.
+        out-of-fold true-positive probabilities at this miss probability, with the median tail
+        scale of the filtered disorders as the floor of each disorder's scale.
     """
     if not 0 < safety_margin <= 1:
         raise ValueError(f"safety_margin must be in (0, 1], got {safety_margin}")
@@ -233,6 +254,11 @@ def choose_thresholds(
     is_tp = np.asarray(is_true_positive, dtype=bool)
     groups = np.asarray(groups).astype(str)
     out: dict[str, DisorderThreshold] = {}
+    scales = [
+        tail_scale(probability[(groups == d) & is_tp]) for d in np.unique(groups)
+        if int(((groups == d) & is_tp).sum()) >= max(min_true_positives, 6)
+    ]
+    floor = float(np.median(scales)) if scales else 0.0
     for disorder in np.unique(groups):
         rows = groups == disorder
         tp, fp = rows & is_tp, rows & ~is_tp
@@ -252,7 +278,7 @@ def choose_thresholds(
         threshold = safety_margin * guard
         how = f"{safety_margin:g} x lowest true-positive probability {guard:.4g}"
         if tail_miss_probability is not None:
-            tail = tail_bound(probability[tp], tail_miss_probability)
+            tail = tail_bound(probability[tp], tail_miss_probability, scale_floor=floor)
             if tail < threshold:
                 threshold = tail
                 how = (f"tail bound at miss probability {tail_miss_probability:g} (below "

@@ -10,11 +10,16 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from cutoffs.second_tier.estimator import SecondTierClassifier, default_base_estimator
+from cutoffs.second_tier.estimator import (
+    SecondTierClassifier,
+    _Quantiser,
+    default_base_estimator,
+)
 
 
 def _fast() -> SecondTierClassifier:
-    base = default_base_estimator().set_params(max_iter=20, min_samples_leaf=2)
+    base = default_base_estimator().set_params(max_iter=20, min_samples_leaf=2,
+                                               class_weight="balanced")
     return SecondTierClassifier(base, random_state=0)
 
 
@@ -102,13 +107,19 @@ def test_rejects_missing_group_values_and_bad_parameters():
 
 
 def test_quantised_columns_bin_like_gradient_boosting_itself():
-    """Without class weights, pre-binning changes nothing: HGB would have made the same bins."""
+    """With class weights, features are pre-binned (scikit-learn's weighted binning is slow);
+    the bins are those histogram gradient boosting makes itself without weights."""
     rng = np.random.default_rng(4)
     X = rng.lognormal(size=(3000, 4))
     X[rng.random(X.shape) < 0.05] = np.nan
     y = (np.nan_to_num(X[:, 0]) + rng.normal(scale=0.5, size=3000) > 1.5).astype(int)
-    base = default_base_estimator().set_params(class_weight=None, max_iter=30)
-    ours = SecondTierClassifier(base, random_state=0).fit(X, y)
-    seed = ours.pooled_estimator_[1].random_state
-    plain = clone(base).set_params(random_state=seed).fit(X, y)
-    assert np.allclose(ours.predict_proba(X), plain.predict_proba(X))
+    base = default_base_estimator().set_params(max_iter=30, random_state=0)
+    codes = _Quantiser(base.max_bins).fit(X).transform(X)
+    assert np.allclose(clone(base).fit(codes, y).predict_proba(codes),
+                       clone(base).fit(X, y).predict_proba(X))
+    weighted = SecondTierClassifier(base.set_params(class_weight="balanced"),
+                                    random_state=0).fit(X, y)
+    assert weighted.pooled_estimator_[0] is not None
+    assert (weighted.predict(X) == y).mean() > 0.8
+    plain = SecondTierClassifier(default_base_estimator(), random_state=0).fit(X, y)
+    assert plain.pooled_estimator_[0] is None

@@ -19,6 +19,7 @@ from cutoffs.second_tier.thresholds import (
     fold_indices,
     recall_recommended,
     tail_bound,
+    tail_scale,
 )
 from cutoffs.second_tier.training import fitting_rows, outcome_metrics, wilson_interval
 from msms.catalogue import default_catalogue
@@ -255,3 +256,24 @@ def test_policy_errors_name_the_file_and_key(tmp_path: Path, old, new, key):
     with pytest.raises(CutoffError) as info:
         load_policy(path)
     assert info.value.file == str(path) and info.value.field == key
+
+
+def test_a_disorder_without_a_visible_tail_borrows_the_median_tail():
+    """Trees give all clearly separated cases the same probability; the next, milder case may
+    score far lower. A disorder whose training cases show no tail assumes the others' tail."""
+    rng = np.random.default_rng(2)
+    tight = np.full(23, 0.993) + rng.normal(0, 1e-4, 23)
+    others = [1 / (1 + np.exp(-rng.normal(2.0, 2.5, size=40))) for _ in range(3)]
+    probability = np.concatenate([tight, *others, np.full(30, 0.001)])
+    groups = np.array(["NKH"] * 23 + [c for c in ("A", "B", "C") for _ in range(40)]
+                      + ["NKH"] * 30)
+    is_tp = np.array([True] * (23 + 120) + [False] * 30)
+    alone = tail_bound(tight, 0.001)
+    thresholds = choose_thresholds(probability, is_tp, groups, min_true_positives=15,
+                                   safety_margin=0.5, tail_miss_probability=0.001)
+    floor = float(np.median([tail_scale(tight), *(tail_scale(o) for o in others)]))
+    assert alone > 0.4  # on its own the tight cluster would allow a threshold near 0.5
+    assert thresholds["NKH"].threshold == pytest.approx(
+        tail_bound(tight, 0.001, scale_floor=floor))
+    assert thresholds["NKH"].threshold < alone / 1.5
+    assert "tail bound" in thresholds["NKH"].note
