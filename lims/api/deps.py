@@ -110,10 +110,11 @@ async def current_user(request: Request, credentials: Annotated[
         raise AuthenticationError("sign in first: Authorization: Bearer <token>")
     digest = token_digest(credentials.credentials)
     cache = token_cache(request.app)
-    user = cache.get(digest)
-    if user is None:
-        user, valid_s = await run_in_threadpool(_look_up, request.app.state.engine, digest)
-        cache.put(digest, user, token_valid_s=valid_s)
+    cached = cache.get(digest)
+    if cached is not None:
+        return cached
+    user, valid_s = await run_in_threadpool(_look_up, request.app.state.engine, digest)
+    cache.put(digest, user, token_valid_s=valid_s)
     return user
 
 

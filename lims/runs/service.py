@@ -237,7 +237,7 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
     stage = {s.barcode: "duplicate" for s in duplicate} | {s.barcode: "initial" for s in initial}
     calls = all_calls[all_calls[PROFILE_ID].isin(list(accepted))]
     now = utcnow()
-    evaluation_rows = [{
+    evaluation_rows: list[dict[str, Any]] = [{
         "specimen_id": accepted[c[PROFILE_ID]].id, "run_id": run.id,
         "stage": stage[c[PROFILE_ID]], "disorder": str(c["disorder"]),
         "first_tier": str(c["first_tier"]), "reasons": str(c["reasons"] or "")[:2000],
