@@ -13,6 +13,7 @@ import time
 BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.instruments",
                               "bench.quantify",
                               "bench.evaluate",
+                              "bench.second_tier",
                               "bench.lims")
 
 
