@@ -158,6 +158,13 @@ class SecondTierClassifier(ClassifierMixin, BaseEstimator):
         Column names of ``X`` in ``fit`` when it was a DataFrame with string column names.
     """
 
+    classes_: np.ndarray
+    groups_: np.ndarray
+    pooled_estimator_: tuple[Any, Any]
+    group_estimators_: dict[str, Any]
+    group_counts_: dict[str, tuple[int, int]]
+    _pooled_categorical_: bool
+
     def __init__(
         self,
         estimator: Any = None,
@@ -300,8 +307,8 @@ class SecondTierClassifier(ClassifierMixin, BaseEstimator):
         self.pooled_estimator_ = self._fit_model(
             int(seeds[0]), self._pooled_design(matrix, groups), y_index, **params
         )
-        self.group_estimators_: dict[str, Any] = {}
-        self.group_counts_: dict[str, tuple[int, int]] = {}
+        self.group_estimators_ = {}
+        self.group_counts_ = {}
         if groups is not None:
             group_seed = np.random.RandomState(int(seeds[1]))
             for group in self.groups_:
