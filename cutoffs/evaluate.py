@@ -39,7 +39,7 @@ from cutoffs.errors import CutoffError
 from cutoffs.markers import ABOVE_ALL, MarkerTable, marker_table, marker_table_from_values
 from cutoffs.profiles import numeric_column, specimen_ids
 from cutoffs.rules import DisorderRule, Exclusion, MarkerRule, RuleSet, default_rules
-from cutoffs.scores import BoundReference, Reference, TableReference, catalogue_reference
+from cutoffs.scores import BoundReference, Reference, default_reference
 from cutoffs.strata import Assignment
 from cutoffs.tables import CutoffTable
 from msms.tables import PROFILE_ID
@@ -532,7 +532,8 @@ def evaluate(
         time-critical positive) or ``duplicate_mean`` (the mean of the duplicates decides).
     reference
         Where covariate-adjusted percentiles and multiples of the median in the reasons come from
-        (default: the cutoff table when given, else the catalogue's population estimates).
+        (default: the cutoff table when given, with the covariate model for markers it has no
+        entry for; else the covariate model, ``cutoffs.scores.default_reference``).
     postprocess
         Steps applied in order to the calls, each ``(calls, profiles) -> calls``.
     file
@@ -554,13 +555,7 @@ def evaluate(
     ids = specimen_ids(profiles, file=file)
     markers = marker_table(profiles, rules.markers(), file=file)
     assignment = cutoffs.assign(profiles, file=file) if cutoffs is not None else None
-    ref: Reference
-    if reference is not None:
-        ref = reference
-    elif cutoffs is not None:
-        ref = TableReference(cutoffs)
-    else:
-        ref = catalogue_reference()
+    ref: Reference = reference if reference is not None else default_reference(cutoffs)
     ctx = _Context(markers, ids, _flags(profiles, rules, file), cutoffs, assignment,
                    ref.bind(profiles, file=file))
     calls = _run(ctx, rules, include_normal, stage, cutoffs)

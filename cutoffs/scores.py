@@ -1,17 +1,26 @@
 """Covariate-adjusted scores: each value's percentile and multiple of the median (MoM) among
 babies like this one.
 
-Two references:
+References:
 
-- a derived cutoff table (:class:`TableReference`): the quantile grid and median of the most
-  specific stratum (birth weight, gestational age, age at collection, TPN, ...) that has enough
-  screen-negative babies, falling back to all babies; percentiles interpolate the grid;
-- the catalogue (:func:`catalogue_reference`): a log-normal per analyte fitted to the catalogue's
-  population median and p99 (estimates, one stratum, analytes only) -- for when a laboratory has
-  not derived its own table yet.
+- a laboratory's cutoff table (:class:`TableReference`): the quantile grid and median of the
+  most specific stratum (birth weight, gestational age, age at collection, TPN, ...) that has
+  enough screen-negative babies, falling back to all babies; percentiles interpolate the grid;
+- the covariate model (:class:`ModelReference`, :mod:`cutoffs.covariate_model`): the default
+  when there is no table -- the catalogue's population figures at a reference condition moved by
+  the population model's cited covariate effects (birth weight, gestational age, age at
+  collection, sex, TPN), for analytes and ratios; estimates a laboratory replaces with its own
+  table;
+- :class:`FallbackReference`: a table first, the covariate model for markers the table has no
+  entry for (what :func:`default_reference` gives when a table is in force);
+- the catalogue alone (:func:`catalogue_reference`): a log-normal per analyte through the
+  catalogue's population median and p99, one stratum, no covariates (kept for comparison).
 
-Public names: ``Reference``, ``BoundReference``, ``TableReference``, ``CatalogueReference``,
-``catalogue_reference``, ``score``, ``format_score``, ``SCORE_COLUMNS``.
+Every scored row names its reference and the stratum (or, for the model, the covariates) used.
+
+Public names: ``Reference``, ``BoundReference``, ``MarkerScores``, ``TableReference``,
+``ModelReference``, ``FallbackReference``, ``CatalogueReference``, ``catalogue_reference``,
+``model_reference``, ``default_reference``, ``score``, ``format_score``, ``SCORE_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from cutoffs.covariate_model import BoundCovariates, CovariateScoreModel, default_covariate_model
 from cutoffs.markers import marker_table
 from cutoffs.profiles import specimen_ids
 from cutoffs.strata import OVERALL, Assignment
@@ -36,10 +46,15 @@ __all__ = [
     "SCORE_COLUMNS",
     "BoundReference",
     "CatalogueReference",
+    "FallbackReference",
+    "MarkerScores",
+    "ModelReference",
     "Reference",
     "TableReference",
     "catalogue_reference",
+    "default_reference",
     "format_score",
+    "model_reference",
     "score",
 ]
 
@@ -50,13 +65,27 @@ _LOW, _HIGH = 100 * QUANTILE_PROBS[0], 100 * QUANTILE_PROBS[-1]
 _Z99 = 2.3263478740408408  # standard normal quantile of 0.99
 
 
-class BoundReference(Protocol):
-    """A reference bound to one set of specimens (their strata are known)."""
+@dataclass
+class MarkerScores:
+    """Scores of one marker's values: arrays aligned with the values scored."""
 
-    def scores(
-        self, marker: str, values: np.ndarray, rows: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(percentile 0-100, MoM, stratum name, reference n) for ``values`` at ``rows``."""
+    percentile: np.ndarray  # 0-100, NaN where there is no score
+    mom: np.ndarray  # value / median of babies like this one
+    stratum: np.ndarray  # object: the stratum, or the covariates the model used ('' if none)
+    reference_n: np.ndarray  # babies in the stratum (0: not a laboratory population)
+    reference: np.ndarray  # object: the reference's name ('' where it has no entry)
+
+
+class BoundReference(Protocol):
+    """A reference bound to one set of specimens (their strata or covariates are known)."""
+
+    def percentile_mom(self, marker: str, values: np.ndarray, rows: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Percentile (0-100) and MoM of ``values`` at the specimen positions ``rows``."""
+        ...
+
+    def scores(self, marker: str, values: np.ndarray, rows: np.ndarray) -> MarkerScores:
+        """Everything :func:`score` reports for ``values`` at ``rows``."""
         ...
 
     def describe(self, marker: str, values: np.ndarray, rows: np.ndarray) -> list[str]:
@@ -71,6 +100,10 @@ class Reference(Protocol):
     def name(self) -> str: ...
 
     def bind(self, profiles: pd.DataFrame, *, file: str | None = None) -> BoundReference: ...
+
+    def default_markers(self, profiles: pd.DataFrame) -> list[str]:
+        """The markers :func:`score` reports when none are named."""
+        ...
 
 
 def format_score(percentile: float, mom: float) -> str:
@@ -90,7 +123,7 @@ def format_score(percentile: float, mom: float) -> str:
 
 def _describe(bound: BoundReference, marker: str, values: np.ndarray, rows: np.ndarray
               ) -> list[str]:
-    pct, mom, _, _ = bound.scores(marker, values, rows)
+    pct, mom = bound.percentile_mom(marker, values, rows)
     out = []
     for p, m in zip(pct.tolist(), mom.tolist(), strict=True):
         if p != p and m != m:  # both NaN
@@ -141,14 +174,19 @@ class _BoundTable:
         self._n = np.array([e.n for e in entries] + [0])
         self._medians = np.array([e.median for e in entries] + [np.nan])
 
-    def scores(self, marker: str, values: np.ndarray, rows: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def percentile_mom(self, marker: str, values: np.ndarray, rows: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
         index = self.table.entry_index(marker, self.assignment)[rows]
         median = self._medians[index]
         with np.errstate(all="ignore"):
             mom = np.where(median > 0, values / median, np.nan)
-        pct = _interp_percentile(values, self._grids[index])
-        return pct, mom, self._strata[index], self._n[index]
+        return _interp_percentile(values, self._grids[index]), mom
+
+    def scores(self, marker: str, values: np.ndarray, rows: np.ndarray) -> MarkerScores:
+        index = self.table.entry_index(marker, self.assignment)[rows]
+        pct, mom = self.percentile_mom(marker, values, rows)
+        name = np.where(index >= 0, f"cutoffs {self.table.version}", "").astype(object)
+        return MarkerScores(pct, mom, self._strata[index], self._n[index], name)
 
     def describe(self, marker: str, values: np.ndarray, rows: np.ndarray) -> list[str]:
         return _describe(self, marker, values, rows)
@@ -156,7 +194,7 @@ class _BoundTable:
 
 @dataclass
 class TableReference:
-    """Scores against a derived cutoff table's strata."""
+    """Scores against a laboratory cutoff table's strata."""
 
     table: CutoffTable
 
@@ -166,6 +204,117 @@ class TableReference:
 
     def bind(self, profiles: pd.DataFrame, *, file: str | None = None) -> _BoundTable:
         return _BoundTable(self.table, self.table.assign(profiles, file=file))
+
+    def default_markers(self, profiles: pd.DataFrame) -> list[str]:
+        return list(self.table.markers)
+
+
+@dataclass
+class _BoundModel:
+    name: str
+    bound: BoundCovariates
+
+    def percentile_mom(self, marker: str, values: np.ndarray, rows: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        return self.bound.percentile_mom(marker, values, rows)
+
+    def scores(self, marker: str, values: np.ndarray, rows: np.ndarray) -> MarkerScores:
+        pct, mom = self.percentile_mom(marker, values, rows)
+        n = values.size
+        if marker in self.bound.model.markers:
+            stratum = self.bound.describe_rows(rows)
+            name = np.full(n, self.name, dtype=object)
+        else:
+            stratum = np.full(n, "", dtype=object)
+            name = stratum.copy()
+        return MarkerScores(pct, mom, stratum, np.zeros(n, dtype=int), name)
+
+    def describe(self, marker: str, values: np.ndarray, rows: np.ndarray) -> list[str]:
+        return _describe(self, marker, values, rows)
+
+
+@dataclass
+class ModelReference:
+    """Scores against the covariate model (:mod:`cutoffs.covariate_model`; estimates)."""
+
+    model: CovariateScoreModel
+
+    @property
+    def name(self) -> str:
+        return f"covariate model {self.model.version} (population-model estimates)"
+
+    def bind(self, profiles: pd.DataFrame, *, file: str | None = None) -> _BoundModel:
+        return _BoundModel(self.name, self.model.bind(profiles, file=file))
+
+    def default_markers(self, profiles: pd.DataFrame) -> list[str]:
+        return self.model.marker_names(profiles.columns)
+
+
+class _BoundFallback:
+    """The primary reference's scores; the fallback's where the primary has none."""
+
+    def __init__(self, primary: BoundReference, fallback: Reference, profiles: pd.DataFrame,
+                 file: str | None) -> None:
+        self.primary = primary
+        self._fallback = fallback
+        self._profiles = profiles
+        self._file = file
+        self._bound: BoundReference | None = None
+
+    def _second(self) -> BoundReference:
+        if self._bound is None:  # bound only when needed: a full table rarely needs it
+            self._bound = self._fallback.bind(self._profiles, file=self._file)
+        return self._bound
+
+    @staticmethod
+    def _need(pct: np.ndarray, mom: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return np.isnan(pct) & np.isnan(mom) & ~np.isnan(values)
+
+    def percentile_mom(self, marker: str, values: np.ndarray, rows: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        pct, mom = self.primary.percentile_mom(marker, values, rows)
+        need = self._need(pct, mom, values)
+        if need.any():
+            pct, mom = pct.copy(), mom.copy()
+            pct[need], mom[need] = self._second().percentile_mom(marker, values[need],
+                                                                 rows[need])
+        return pct, mom
+
+    def scores(self, marker: str, values: np.ndarray, rows: np.ndarray) -> MarkerScores:
+        first = self.primary.scores(marker, values, rows)
+        need = self._need(first.percentile, first.mom, values)
+        if need.any():
+            second = self._second().scores(marker, values[need], rows[need])
+            for name in ("percentile", "mom", "stratum", "reference_n", "reference"):
+                column = getattr(first, name).copy()
+                column[need] = getattr(second, name)
+                setattr(first, name, column)
+        return first
+
+    def describe(self, marker: str, values: np.ndarray, rows: np.ndarray) -> list[str]:
+        return _describe(self, marker, values, rows)
+
+
+@dataclass
+class FallbackReference:
+    """``primary`` (a laboratory table) first; ``fallback`` (the covariate model) for the
+    values the primary cannot score (no entry for the marker)."""
+
+    primary: Reference
+    fallback: Reference
+
+    @property
+    def name(self) -> str:
+        return f"{self.primary.name}, else {self.fallback.name}"
+
+    def bind(self, profiles: pd.DataFrame, *, file: str | None = None) -> _BoundFallback:
+        return _BoundFallback(self.primary.bind(profiles, file=file), self.fallback, profiles,
+                              file)
+
+    def default_markers(self, profiles: pd.DataFrame) -> list[str]:
+        names = dict.fromkeys(_markers_of(self.primary, profiles))
+        names.update(dict.fromkeys(_markers_of(self.fallback, profiles)))
+        return list(names)
 
 
 def _normal_cdf(z: np.ndarray) -> np.ndarray:
@@ -189,12 +338,14 @@ class CatalogueReference:
     def bind(self, profiles: pd.DataFrame, *, file: str | None = None) -> CatalogueReference:
         return self
 
-    def scores(self, marker: str, values: np.ndarray, rows: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        n = values.size
+    def default_markers(self, profiles: pd.DataFrame) -> list[str]:
+        return [a.code for a in default_catalogue().analytes if a.code in profiles.columns]
+
+    def percentile_mom(self, marker: str, values: np.ndarray, rows: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
         if marker not in self.median:
-            nan = np.full(n, np.nan)
-            return nan, nan.copy(), np.full(n, "", dtype=object), np.zeros(n, dtype=int)
+            nan = np.full(values.size, np.nan)
+            return nan, nan.copy()
         median, sigma = self.median[marker], self.sigma[marker]
         with np.errstate(all="ignore"):
             mom = values / median
@@ -202,7 +353,15 @@ class CatalogueReference:
                          -np.inf)
         pct = np.where(np.isfinite(values), 100 * _normal_cdf(z), np.nan)
         pct = np.where(np.isneginf(z) & np.isfinite(values), 0.0, pct)
-        return pct, mom, np.full(n, OVERALL, dtype=object), np.zeros(n, dtype=int)
+        return pct, mom
+
+    def scores(self, marker: str, values: np.ndarray, rows: np.ndarray) -> MarkerScores:
+        pct, mom = self.percentile_mom(marker, values, rows)
+        n = values.size
+        known = marker in self.median
+        return MarkerScores(pct, mom, np.full(n, OVERALL if known else "", dtype=object),
+                            np.zeros(n, dtype=int),
+                            np.full(n, self.name if known else "", dtype=object))
 
     def describe(self, marker: str, values: np.ndarray, rows: np.ndarray) -> list[str]:
         return _describe(self, marker, values, rows)
@@ -210,7 +369,7 @@ class CatalogueReference:
 
 @cache
 def catalogue_reference() -> CatalogueReference:
-    """The packaged catalogue as a reference (analytes only; ratios get no score)."""
+    """The packaged catalogue alone as a reference (analytes only, no covariates)."""
     median, sigma = {}, {}
     for analyte in default_catalogue().analytes:
         m, p99 = analyte.pop_median_umol_l, analyte.pop_p99_umol_l
@@ -218,6 +377,27 @@ def catalogue_reference() -> CatalogueReference:
             median[analyte.code] = m
             sigma[analyte.code] = math.log(p99 / m) / _Z99
     return CatalogueReference(median, sigma)
+
+
+@cache
+def model_reference() -> ModelReference:
+    """The packaged covariate model as a reference (``cutoffs/data/covariate_model.toml``)."""
+    return ModelReference(default_covariate_model())
+
+
+def default_reference(cutoffs: CutoffTable | None = None) -> Reference:
+    """What scores are relative to: a laboratory's table when one is in force (the covariate
+    model for markers it has no entry for), else the covariate model."""
+    if cutoffs is None:
+        return model_reference()
+    return FallbackReference(TableReference(cutoffs), model_reference())
+
+
+def _markers_of(reference: Reference, profiles: pd.DataFrame) -> list[str]:
+    chooser = getattr(reference, "default_markers", None)
+    if chooser is not None:
+        return list(chooser(profiles))
+    return [a.code for a in default_catalogue().analytes if a.code in profiles.columns]
 
 
 def score(
@@ -235,31 +415,29 @@ def score(
     profiles
         DESIGN §4.2 profiles (covariates choose the stratum).
     reference
-        A cutoff table (or :class:`TableReference`), or the catalogue reference (default).
+        A reference, or a cutoff table (scored as :func:`default_reference` of it: the table,
+        then the covariate model for markers it lacks); default: the covariate model.
     markers
-        Canonical analyte codes or ratio names (default: the reference table's markers, or every
-        catalogue analyte present in the profiles).
+        Canonical analyte codes or ratio names (default: the reference's markers that the
+        profiles allow -- a table's markers, the model's analytes and ratios).
     rows
         Positions of the specimens to score (default: all).
 
     Returns
     -------
     pandas.DataFrame
-        ``SCORE_COLUMNS``: ``percentile`` 0-100 (clipped to the grid, 0.1-99.9, for a table),
-        ``mom`` = value / stratum median, ``stratum`` used, its size ``reference_n`` (0 for the
-        catalogue), and the reference's name. Missing values give NaN scores.
+        ``SCORE_COLUMNS``: ``percentile`` 0-100 (clipped to the grid, 0.1-99.9, for a table or
+        the model), ``mom`` = value / median of babies like this one, ``stratum`` used (for the
+        model: the covariates it used), its size ``reference_n`` (0 when the reference is not a
+        laboratory population), and the name of the reference that scored the row ('' where no
+        reference has the marker). Missing values give NaN scores.
     """
     ref: Reference
-    if isinstance(reference, CutoffTable):
-        ref = TableReference(reference)
+    if isinstance(reference, CutoffTable) or reference is None:
+        ref = default_reference(reference)
     else:
-        ref = reference if reference is not None else catalogue_reference()
-    if markers is None:
-        if isinstance(ref, TableReference):
-            markers = ref.table.markers
-        else:
-            markers = [a.code for a in default_catalogue().analytes if a.code in profiles.columns]
-    markers = list(markers)
+        ref = reference
+    markers = _markers_of(ref, profiles) if markers is None else list(markers)
     ids = specimen_ids(profiles, file=file)
     positions = np.arange(len(profiles)) if rows is None else np.asarray(rows, dtype=int)
     table = marker_table(profiles, markers, file=file)
@@ -268,11 +446,11 @@ def score(
     for marker in markers:
         values = table.values[marker][positions]
         values = np.where(np.isfinite(values), values, np.nan)
-        pct, mom, stratum, n = bound.scores(marker, values, positions)
+        got = bound.scores(marker, values, positions)
         parts.append(pd.DataFrame({
-            PROFILE_ID: ids[positions], "marker": marker, "value": values, "percentile": pct,
-            "mom": mom, "stratum": stratum, "reference_n": n, "reference": ref.name,
-            "_row": positions,
+            PROFILE_ID: ids[positions], "marker": marker, "value": values,
+            "percentile": got.percentile, "mom": got.mom, "stratum": got.stratum,
+            "reference_n": got.reference_n, "reference": got.reference, "_row": positions,
         }))
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})

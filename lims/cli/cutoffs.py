@@ -1,6 +1,7 @@
-"""``nbs cutoffs derive|show``: a laboratory's own percentile cutoffs, and the tables in force.
+"""``nbs cutoffs derive|show|covariate-model``: a laboratory's own percentile cutoffs, the
+tables in force, and the default covariate model for scores.
 
-Public names: ``cutoffs_app``, ``derive_command``, ``show_command``.
+Public names: ``cutoffs_app``, ``derive_command``, ``show_command``, ``covariate_model_command``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from pathlib import Path
 
 import typer
 
+from cutoffs.covariate_model import (
+    COVARIATE_MODEL_TOML,
+    DEFAULT_N,
+    DEFAULT_SEED,
+    build_covariate_model,
+    write_covariate_model,
+)
 from cutoffs.derive import DEFAULT_MIN_STRATUM_N, derive_cutoffs
 from cutoffs.errors import CutoffError
 from cutoffs.profiles import read_profiles
@@ -23,7 +31,7 @@ from cutoffs.strata import STRATA_TOML, load_strata
 from cutoffs.tables import read_cutoff_table, write_cutoff_table
 from lims.cli import app
 
-__all__ = ["cutoffs_app", "derive_command", "show_command"]
+__all__ = ["covariate_model_command", "cutoffs_app", "derive_command", "show_command"]
 
 cutoffs_app = typer.Typer(help="Cutoff tables: derive a laboratory's own, show the ones in force.",
                           no_args_is_help=True)
@@ -170,3 +178,31 @@ def show_command(
         if (not wanted or e.marker in wanted) and (stratum is None or e.stratum == stratum)
     ]
     _emit(header, rows, fmt)
+
+
+@cutoffs_app.command("covariate-model")
+def covariate_model_command(
+    out: Path = typer.Option(COVARIATE_MODEL_TOML, "--out", help="Model file (TOML) to write; "
+                             "default: the packaged one."),
+    n: int = typer.Option(DEFAULT_N, "--n", min=10_000, help="Babies in the simulated cohort."),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", min=0, help="Seed of the cohort."),
+    rules: Path = typer.Option(RULES_DIR, "--rules", help="Rule file or directory whose "
+                               "markers are included."),
+) -> None:
+    """Recompute the default covariate model for scores (used when a laboratory has no cutoff
+    table) from an unaffected cohort simulated with the population model: reference-condition
+    medians and quantile grids per analyte and ratio, with the cited covariate effects.
+    Estimates, not real babies: a laboratory's own table takes precedence."""
+    rule_set = load_rules(rules)
+
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"simulated {done:,} / {total:,} babies", err=True)
+
+    model = build_covariate_model(n=n, seed=seed, rules=rule_set, progress=progress)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_covariate_model(model, out)
+    except OSError as exc:
+        raise CutoffError(f"cannot write: {exc.strerror}", file=str(out)) from None
+    typer.echo(f"{len(model.markers)} markers, {len(model.terms)} covariate terms, version "
+               f"{model.version} -> {out}", err=True)

@@ -16,7 +16,7 @@ from cutoffs.errors import CutoffError
 from cutoffs.evaluate import PostProcess, evaluate
 from cutoffs.profiles import read_profiles
 from cutoffs.rules import RULES_DIR, load_rules
-from cutoffs.scores import TableReference, catalogue_reference, score
+from cutoffs.scores import default_reference, score
 from cutoffs.tables import read_cutoff_table
 from lims.cli import app
 from lims.cli.second_tier import second_tier_steps
@@ -62,7 +62,8 @@ def evaluate_command(
                                             "positives."),
     scores: Path | None = typer.Option(None, "--scores", help="Also write covariate-adjusted "
                                        "percentiles and MoM of the flagged specimens (all with "
-                                       "--all)."),
+                                       "--all), against the cutoff table, else the default "
+                                       "covariate model."),
 ) -> None:
     """Evaluate every profile against the disorder rules and write the calls."""
     rule_set = load_rules(rules)
@@ -82,9 +83,7 @@ def evaluate_command(
         ids = set(flagged["specimen_id"])
         rows = np.arange(len(frame)) if include_all else np.flatnonzero(
             frame["specimen_id"].astype(str).isin(ids).to_numpy())
-        reference = TableReference(table) if table is not None else catalogue_reference()
-        markers = table.markers if table is not None else None
-        table_out = score(frame, reference, markers, rows=rows)
+        table_out = score(frame, default_reference(table), rows=rows)
         try:
             scores.parent.mkdir(parents=True, exist_ok=True)
             table_out.to_csv(scores, index=False, lineterminator="\n", float_format="%.6g")

@@ -59,13 +59,14 @@ def test_catalogue_reference_is_a_log_normal_through_median_and_p99():
     analyte = default_catalogue().analyte("Phe")
     frame = profiles({"Phe": analyte.pop_median_umol_l}, {"Phe": analyte.pop_p99_umol_l},
                      {"Phe": 0.0})
-    scores = score(frame, None, ["Phe", "Phe/Tyr"])
+    scores = score(frame, catalogue_reference(), ["Phe", "Phe/Tyr"])
     phe = scores[scores["marker"] == "Phe"]
     assert phe["percentile"].tolist()[:2] == pytest.approx([50.0, 99.0], abs=0.01)
     assert phe["percentile"].iloc[2] == 0.0
     assert phe["mom"].iloc[1] == pytest.approx(analyte.pop_p99_umol_l / analyte.pop_median_umol_l)
-    # ratios have no catalogue reference
-    assert scores.loc[scores["marker"] == "Phe/Tyr", "percentile"].isna().all()
+    # ratios have no catalogue reference (the covariate model scores them)
+    ratio = scores[scores["marker"] == "Phe/Tyr"]
+    assert ratio["percentile"].isna().all() and ratio["reference"].eq("").all()
     assert catalogue_reference().name == "catalogue population estimates"
 
 
