@@ -1,7 +1,8 @@
 """``nbs cutoffs derive|show|covariate-model``: a laboratory's own percentile cutoffs, the
 tables in force, and the default covariate model for scores.
 
-Public names: ``cutoffs_app``, ``derive_command``, ``show_command``, ``covariate_model_command``.
+Public names: ``cutoffs_app``, ``derive_command``, ``show_command``, ``covariate_model_command``,
+``describe_derived_from``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from cutoffs.strata import STRATA_TOML, load_strata
 from cutoffs.tables import read_cutoff_table, write_cutoff_table
 from lims.cli import app
 
-__all__ = ["covariate_model_command", "cutoffs_app", "derive_command", "show_command"]
+__all__ = ["covariate_model_command", "cutoffs_app", "derive_command", "describe_derived_from",
+           "show_command"]
 
 cutoffs_app = typer.Typer(help="Cutoff tables: derive a laboratory's own, show the ones in force.",
                           no_args_is_help=True)
@@ -106,6 +108,22 @@ def derive_command(
                f"strata) version {table.version} -> {out}", err=True)
 
 
+def describe_derived_from(derived_from: dict[str, object]) -> str:
+    """``population.csv (99,943 babies, SHA-256 4ed838b1...)`` from a table's ``derived_from``."""
+    known = ("file", "n", "sha256")
+    details = []
+    n = derived_from.get("n")
+    if isinstance(n, int) and not isinstance(n, bool):
+        details.append(f"{n:,} babies")
+    elif n is not None:
+        details.append(f"n {n}")
+    if derived_from.get("sha256"):
+        details.append(f"SHA-256 {derived_from['sha256']}")
+    details += [f"{key} {value}" for key, value in derived_from.items() if key not in known]
+    name = str(derived_from.get("file") or "a population")
+    return f"{name} ({', '.join(details)})" if details else name
+
+
 def _fmt(value: float | None) -> str:
     return "" if value is None or value != value else f"{value:.4g}"
 
@@ -161,8 +179,10 @@ def show_command(
         return
     cut = read_cutoff_table(table)
     if cut.kind == "derived":
+        created = f"; created {cut.created}" if cut.created else ""
         typer.echo(f"# version {cut.version}; percentiles {cut.lower_percentile:g} / "
-                   f"{cut.upper_percentile:g}; derived from {cut.derived_from}", err=True)
+                   f"{cut.upper_percentile:g}; derived from "
+                   f"{describe_derived_from(cut.derived_from)}{created}", err=True)
     else:
         typer.echo(f"# version {cut.version}; literature cutoffs", err=True)
     header = ["marker", "stratum", "n", "median", "lower", "lower_ci", "upper", "upper_ci",

@@ -1,4 +1,4 @@
-"""Scores against the covariate model and a table, through the CLI."""
+"""Scores against the covariate model and a table, and ``nbs cutoffs show``, through the CLI."""
 
 from __future__ import annotations
 
@@ -56,6 +56,18 @@ def test_scores_with_a_table_keep_the_table_first(files):
     scores = pd.read_csv(files / "scores2.csv", keep_default_na=False)
     assert scores["reference"].eq("cutoffs lab-s-1").all()
     assert scores["reference_n"].astype(int).ge(1000).all()
+
+
+def test_show_prints_what_a_table_was_derived_from_readably(files):
+    table = files / "shown.toml"
+    _ok("cutoffs", "derive", str(files / "population.csv"), "--out", str(table),
+        "--min-stratum-n", "1000", "--bootstrap", "0", "--version", "lab-show-1")
+    output = _ok("cutoffs", "show", str(table), "--marker", "Phe")
+    header = next(line for line in output.splitlines() if line.startswith("#"))
+    assert "{" not in header and "'" not in header
+    n = len(pd.read_csv(files / "population.csv"))
+    assert f"derived from population.csv ({n:,} babies, SHA-256 " in header
+    assert "version lab-show-1; percentiles 0.5 / 99.5" in header and "created 20" in header
 
 
 def test_the_covariate_model_command_regenerates_a_model(tmp_path: Path):
