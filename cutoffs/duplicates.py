@@ -12,7 +12,7 @@ Public names: ``DuplicateDecision``, ``decide_duplicates``, ``mean_of_duplicates
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,7 @@ import pandas as pd
 
 from cutoffs.errors import CutoffError
 from cutoffs.evaluate import TIERS
-from cutoffs.profiles import numeric_column, specimen_ids
+from cutoffs.profiles import covariate_frame, numeric_column, specimen_ids
 from cutoffs.rules import MarkerRule
 from msms.catalogue import default_catalogue
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
@@ -110,36 +110,83 @@ def decide_duplicates(
     )
 
 
-def mean_of_duplicates(duplicates: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
-    """One profile per specimen from its two in-duplicate repeats (analytes averaged).
+def _lines(positions: Sequence[int] | np.ndarray) -> str:
+    numbers = [str(int(p) + 2) for p in positions]  # header = line 1
+    return ("line " if len(numbers) == 1 else "lines ") + ", ".join(numbers)
 
-    Covariates and other columns are taken from the first row of each specimen. Evaluate the
-    result with ``evaluate(..., stage="duplicate_mean")``.
+
+def _agreeing(duplicates: pd.DataFrame, column: str, file: str | None) -> np.ndarray:
+    """A column as values that compare equal when the records agree (NaN / '' = blank)."""
+    series = duplicates[column]
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return numeric_column(duplicates, column, file=file)
+    return series.astype("string").fillna("").str.strip().to_numpy(dtype=object)
+
+
+def mean_of_duplicates(duplicates: pd.DataFrame, *, file: str | None = None,
+                       agree: Iterable[str] = ()) -> pd.DataFrame:
+    """One profile per specimen from its two in-duplicate repeats (DESIGN §6.4).
+
+    Each analyte of the result is the mean of the specimen's two values; it is missing when
+    either value is missing (the rule needs both duplicates, so evaluation then reports the
+    marker as unread). The covariates (DESIGN §4.2) and the columns in ``agree`` (e.g. exclusion
+    flags such as ``pivalate_exposure``) belong to the card and must be the same in both rows
+    (blank in both, or equal); other columns are taken from the first row. The specimens keep
+    the order of their first rows. Evaluate the result with
+    ``evaluate(..., stage="duplicate_mean")``.
 
     Raises
     ------
     CutoffError
-        When a specimen does not have exactly two rows (naming the specimen and a line).
+        When a specimen does not have exactly two rows, its two rows disagree on a covariate or
+        an ``agree`` column, or a value is not a number -- naming the file, the lines and the
+        field.
     """
-    ids = pd.Series(specimen_ids(duplicates, file=file), index=duplicates.index)
-    counts = ids.value_counts()
-    wrong = counts[counts != 2]
-    if not wrong.empty:
-        specimen = wrong.index[0]
-        line = int(np.flatnonzero((ids == specimen).to_numpy())[0]) + 2
-        raise CutoffError(f"specimen {specimen!r} has {wrong.iloc[0]} duplicate rows, not 2",
-                          file=file, line=line, field=PROFILE_ID)
-    codes = [c for c in default_catalogue().codes if c in duplicates.columns]
-    numeric = pd.DataFrame({c: numeric_column(duplicates, c, file=file) for c in codes},
-                           index=duplicates.index)
-    numeric[PROFILE_ID] = ids
-    means = numeric.groupby(PROFILE_ID, sort=False)[codes].mean()
-    firsts = duplicates.assign(**{PROFILE_ID: ids}).drop_duplicates(PROFILE_ID).set_index(
-        PROFILE_ID)
-    out = firsts.drop(columns=codes)
-    for code in codes:
-        out[code] = means[code]
-    out = out.reset_index()
+    file = file if file is not None else duplicates.attrs.get("source_file")
+    ids = specimen_ids(duplicates, file=file)
+    codes, uniques = pd.factorize(pd.Series(ids, dtype=object))
+    counts = np.bincount(codes, minlength=len(uniques))
+    wrong = np.flatnonzero(counts != 2)
+    if wrong.size:
+        first_bad = wrong[np.argmin([np.flatnonzero(codes == w)[0] for w in wrong])]
+        rows = np.flatnonzero(codes == first_bad)
+        raise CutoffError(
+            f"specimen {uniques[first_bad]!r} has {rows.size} duplicate "
+            f"row{'' if rows.size == 1 else 's'} ({_lines(rows)}), not 2: "
+            "the mean of the in-duplicate repeat needs both results of every specimen",
+            file=file, line=int(rows[0]) + 2, field=PROFILE_ID)
+    order = np.lexsort((np.arange(codes.size), codes))  # per specimen: its two rows in order
+    first, second = order[0::2], order[1::2]
+    keep = np.argsort(first, kind="stable")  # specimens in the order of their first rows
+    first, second = first[keep], second[keep]
+
+    covariates = covariate_frame(duplicates, file=file)  # validates them, naming the line
+    columns = [*covariates.columns, *[c for c in dict.fromkeys(agree)
+                                      if c in duplicates.columns and c not in covariates]]
+    for column in columns:
+        values = (covariates[column].to_numpy() if column in covariates
+                  else _agreeing(duplicates, column, file))
+        a, b = values[first], values[second]
+        same = a == b
+        if values.dtype != object:
+            same |= np.isnan(a.astype(float)) & np.isnan(b.astype(float))
+        if not same.all():
+            k = int(np.flatnonzero(~same)[0])
+            shown = ["blank" if (x == "" or (isinstance(x, float) and math.isnan(x)))
+                     else f"{x:g}" if isinstance(x, float) else str(x) for x in (a[k], b[k])]
+            raise CutoffError(
+                f"the duplicates of specimen {ids[first[k]]!r} disagree ({shown[0]} on line "
+                f"{first[k] + 2}, {shown[1]} on line {second[k] + 2}); both results of a card "
+                f"must carry the same {column}",
+                file=file, line=int(first[k]) + 2, field=column)
+
+    analytes = [c for c in default_catalogue().codes if c in duplicates.columns]
+    out = duplicates.iloc[first].reset_index(drop=True)
+    out[PROFILE_ID] = ids[first]
+    for code in analytes:
+        values = numeric_column(duplicates, code, file=file)
+        out[code] = (values[first] + values[second]) / 2
+    out.attrs = {}  # rows of the result are not lines of the file
     leading = [PROFILE_ID, *[c for c in COVARIATE_COLUMNS if c in out.columns]]
     rest = [c for c in out.columns if c not in leading]
     return out[leading + rest]

@@ -1,6 +1,11 @@
 """``nbs evaluate``: first-tier calls (DESIGN §4.3) for a profiles file.
 
-Public names: ``evaluate_command``, ``write_calls``, ``postprocess_steps``.
+With ``--stage duplicate_mean`` the file may hold the two in-duplicate results of each specimen
+(two rows with the same ``specimen_id``): they are averaged and the mean is evaluated (DESIGN
+§6.4, :func:`cutoffs.duplicates.mean_of_duplicates`); a file with one row per specimen holds
+the means already.
+
+Public names: ``evaluate_command``, ``write_calls``, ``postprocess_steps``, ``flag_columns``.
 """
 
 from __future__ import annotations
@@ -12,16 +17,17 @@ import numpy as np
 import pandas as pd
 import typer
 
+from cutoffs.duplicates import mean_of_duplicates
 from cutoffs.errors import CutoffError
 from cutoffs.evaluate import PostProcess, evaluate
 from cutoffs.profiles import read_profiles
-from cutoffs.rules import RULES_DIR, load_rules
+from cutoffs.rules import RULES_DIR, RuleSet, load_rules
 from cutoffs.scores import default_reference, score
 from cutoffs.tables import read_cutoff_table
 from lims.cli import app
 from lims.cli.second_tier import second_tier_steps
 
-__all__ = ["evaluate_command", "postprocess_steps", "write_calls"]
+__all__ = ["evaluate_command", "flag_columns", "postprocess_steps", "write_calls"]
 
 
 class Stage(StrEnum):
@@ -40,6 +46,18 @@ def write_calls(calls: pd.DataFrame, path: Path) -> None:
         raise CutoffError(f"cannot write: {exc.strerror}", file=str(path)) from None
 
 
+def flag_columns(rules: RuleSet) -> list[str]:
+    """Profile columns the rules' exclusions read (``pivalate_exposure``, ``mct_feeding``, ...):
+    like the covariates, they belong to the card and must agree between its duplicates."""
+    return list(dict.fromkeys(e.column for r in rules for e in r.exclusions
+                              if e.kind == "flag" and e.column))
+
+
+def _repeated(frame: pd.DataFrame) -> pd.Series:
+    ids = frame["specimen_id"].astype(str)
+    return ids[ids.duplicated(keep=False)]
+
+
 def postprocess_steps() -> list[PostProcess]:
     """Post-processing steps applied after the first tier (none yet; a second tier adds one)."""
     return []
@@ -56,7 +74,8 @@ def evaluate_command(
                                      "pair, normal ones too."),
     rules: Path = typer.Option(RULES_DIR, "--rules", help="Rule file or directory."),
     stage: Stage = typer.Option(Stage.initial, "--stage", help="initial test, or the mean of "
-                                "the in-duplicate repeat (decides the action)."),
+                                "the in-duplicate repeat (decides the action): the two rows of "
+                                "each specimen are averaged (one row each: already means)."),
     second_tier: Path | None = typer.Option(None, "--second-tier", help="Apply a second-tier "
                                             "model (nbs second-tier train) to the screen "
                                             "positives."),
@@ -69,6 +88,20 @@ def evaluate_command(
     rule_set = load_rules(rules)
     table = read_cutoff_table(cutoffs) if cutoffs is not None else None
     frame = read_profiles(profiles)
+    repeated = _repeated(frame)
+    if stage is Stage.duplicate_mean and len(repeated):
+        n_rows = len(frame)
+        frame = mean_of_duplicates(frame, file=str(profiles), agree=flag_columns(rule_set))
+        typer.echo(f"{n_rows:,} rows: the mean of the duplicates of {len(frame):,} specimens "
+                   "is evaluated", err=True)
+    elif len(repeated):
+        example = repeated.iloc[0]
+        lines = [str(int(i) + 2) for i in np.flatnonzero(
+            frame["specimen_id"].astype(str).to_numpy() == example)]
+        typer.echo(f"warning: {profiles}: {repeated.nunique():,} specimen_id(s) appear more "
+                   f"than once (e.g. {example!r} on lines {', '.join(lines)}); each row is "
+                   "evaluated alone -- use --stage duplicate_mean to average an in-duplicate "
+                   "repeat", err=True)
     calls = evaluate(frame, rule_set, table, include_normal=include_all, stage=stage.value,
                      postprocess=postprocess_steps() + second_tier_steps(second_tier, profiles))
     write_calls(calls, out)
