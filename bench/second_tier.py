@@ -4,16 +4,16 @@
 The labelled screen positives are the first-tier calls (``evaluate``, literature levels) of
 simulated cohorts with an enriched disorder rate, labelled by the simulation's truth. Training is
 what ``nbs second-tier train --no-validate`` does: out-of-fold probabilities for the thresholds
-(5 folds), the final fit and the explainer; the repeated cross-validation that ``train`` adds by
-default refits the whole procedure ``repeats x folds`` times and is timed separately for one
-repeat. Scoring covers features, probabilities, decisions and the top contributing features of
-1,000,000 profiles (100,000 simulated profiles repeated ten times), each for a flagged disorder
-drawn from the labelled set; reason texts are built only for calls, not timed here.
+(5 folds), the final fit and the explainer. ``nbs second-tier train`` as run by default also
+cross-validates the whole procedure (3 repeats x 5 folds, the fits spread over the cores); that
+is timed on its own row. Scoring covers features, probabilities, decisions and the top
+contributing features of 1,000,000 profiles (100,000 simulated profiles repeated ten times),
+each for a flagged disorder drawn from the labelled set; reason texts are built only for calls,
+not timed here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import numpy as np
@@ -26,8 +26,8 @@ from cutoffs.second_tier.labelled import label_screen_positives, validate_labell
 from cutoffs.second_tier.policy import default_policy
 from cutoffs.second_tier.training import (
     assemble_model,
-    cross_validate,
     fit_second_tier,
+    train_model,
 )
 from msms.population import simulate_cohort, split_truth
 
@@ -58,10 +58,10 @@ def run() -> list[tuple[str, float, str, str]]:
     train_s = time.perf_counter() - start
     model = assemble_model(fitted, labelled, spec, policy, training_sha256="0" * 64)
 
-    one_repeat = dataclasses.replace(policy, validation_cv_repeats=1)
     start = time.perf_counter()
-    cross_validate(labelled, spec, one_repeat)
-    cv_s = time.perf_counter() - start
+    validated = train_model(labelled, spec, policy, training_sha256="0" * 64)
+    full_s = time.perf_counter() - start
+    reduction = validated.metadata["cv_metrics"]["overall"]["false_positive_reduction"]
 
     base, _ = split_truth(simulate_cohort(N_SCORED // 10, seed=7))
     profiles = pd.concat([base] * 10, ignore_index=True)
@@ -76,8 +76,10 @@ def run() -> list[tuple[str, float, str, str]]:
     return [
         (f"second tier: train on {N_LABELLED:,} screen positives ({true_positives:,} true)",
          train_s, "s", "< 60"),
-        ("second tier: cross-validation, 1 repeat x 5 folds (train adds 3 by default)", cv_s,
+        ("second tier: nbs second-tier train as run by default (with 3 x 5-fold CV)", full_s,
          "s", "-"),
+        ("second tier: cross-validated false-positive reduction at 100% sensitivity",
+         100 * reduction, "%", "goal >= 50"),
         ("second tier: disorders filtered by the trained model", float(filtered), "count", "-"),
         ("second tier: score 1,000,000 profiles (features, p, decision, top 3)", score_s, "s",
          "< 10"),

@@ -119,8 +119,11 @@ def score(
         frame = pd.DataFrame(values, columns=columns[1:], copy=False)
         frame.insert(0, "disorder", disorders[start:stop])
         probability[start:stop] = model.classifier.predict_proba(frame)[:, 1]
+        decided = recall_recommended(
+            probability[start:stop], disorders[start:stop], model.thresholds
+        )
         index, contribution = top_contributions(
-            model.explainer, values, disorders[start:stop], k
+            model.explainer, values, disorders[start:stop], k, prefer=decided
         )
         top_index[start:stop] = index
         top_contribution[start:stop] = contribution
@@ -134,6 +137,18 @@ def score(
         top_contribution=top_contribution,
         top_values=top_values,
     )
+
+
+def _significant(values: np.ndarray, digits: int) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits (a probability of 1.7e-07 stays
+    1.7e-07 rather than becoming 0)."""
+    values = np.asarray(values, dtype=np.float64)
+    out = values.copy()
+    nonzero = np.isfinite(values) & (values != 0)
+    magnitude = np.floor(np.log10(np.abs(values[nonzero])))
+    scale = 10.0 ** (digits - 1 - magnitude)
+    out[nonzero] = np.round(values[nonzero] * scale) / scale
+    return out
 
 
 def _append(reasons: pd.Series, extra: list[str]) -> list[str]:
@@ -212,20 +227,20 @@ def apply_second_tier(
         p, t = result.probability[i], result.threshold[i]
         entry = model.thresholds.get(code)
         if entry is None:
-            head = f"second tier: p={p:.3f}; not filtered ({code} not in the training data)"
+            head = f"second tier: p={p:.3g}; not filtered ({code} not in the training data)"
         elif not entry.filtered:
-            head = (f"second tier: p={p:.3f}; not filtered ({entry.n_true_positive} training "
+            head = (f"second tier: p={p:.3g}; not filtered ({entry.n_true_positive} training "
                     f"true positives < {model.policy.min_true_positives})")
         elif negative[i]:
-            head = f"second tier: no recall recommended (p={p:.3f} < {t:.3f})"
+            head = f"second tier: no recall recommended (p={p:.3g} < {t:.3g})"
         elif protected[i] and not result.keep[i]:
-            head = (f"second tier: p={p:.3f} < {t:.3f}, but a {tiers[i]} result is never "
+            head = (f"second tier: p={p:.3g} < {t:.3g}, but a {tiers[i]} result is never "
                     "downgraded")
         else:
-            head = f"second tier: recall stands (p={p:.3f} >= {t:.3f})"
+            head = f"second tier: recall stands (p={p:.3g} >= {t:.3g})"
         texts.append(f"{head}; top features: {top[i]}" if top[i] else head)
     index = out.index[scored]
-    out.loc[index, "second_tier_probability"] = np.round(result.probability, 4)
+    out.loc[index, "second_tier_probability"] = _significant(result.probability, 4)
     out.loc[index, "model_version"] = model.version
     out.loc[index, "reasons"] = _append(out.loc[index, "reasons"], texts)
     down = index[negative]
@@ -260,7 +275,8 @@ def evaluate_labelled(
     if "first_tier" in labelled.columns:
         keep |= labelled["first_tier"].isin(model.policy.never_downgrade_tiers).to_numpy()
     metrics = outcome_metrics(
-        keep, targets(labelled) == 1, disorders, confidence=model.policy.confidence
+        keep, targets(labelled) == 1, disorders, confidence=model.policy.confidence,
+        units=labelled[PROFILE_ID].astype(str).to_numpy(),
     )
     metrics["model_version"] = model.version
     metrics["rows"] = len(labelled)

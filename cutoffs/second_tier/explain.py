@@ -199,7 +199,12 @@ def fit_explainer(
 
 
 def top_contributions(
-    explainer: Explainer, values: np.ndarray, disorders: np.ndarray, k: int
+    explainer: Explainer,
+    values: np.ndarray,
+    disorders: np.ndarray,
+    k: int,
+    *,
+    prefer: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` features that contribute most to each row's score (vectorised per disorder,
     among the disorder's most important features).
@@ -210,6 +215,10 @@ def top_contributions(
         Feature matrix (n, n_features) in the explainer's feature order (log scale as built).
     disorders
         Flagged disorder per row.
+    prefer
+        Optional boolean per row: the decision (True: recall stands). Features that point the
+        way of the decision come first (by size), then the others, so a "no recall" result
+        names first what makes it look like a false positive; without it, by size alone.
 
     Returns
     -------
@@ -235,6 +244,9 @@ def top_contributions(
                   * explainer.importance[group, features]).astype(np.float32)
         np.nan_to_num(block, copy=False)
         magnitude = np.abs(block)
+        if prefer is not None:
+            side = np.where(np.asarray(prefer, dtype=bool)[rows], 1.0, -1.0).astype(np.float32)
+            magnitude += np.float32(2 * _Z_CLIP) * (block * side[:, None] > 0)
         best = np.argpartition(-magnitude, k - 1, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(magnitude, best, axis=1), axis=1)
         best = np.take_along_axis(best, order, axis=1)

@@ -69,7 +69,7 @@ class DisorderThreshold:
         out = asdict(self)
         for key in ("threshold", "lowest_true_positive_probability"):
             value = out[key]
-            out[key] = None if np.isnan(value) else round(float(value), 6)
+            out[key] = None if np.isnan(value) else float(f"{float(value):.6g}")
         return out
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
 from cutoffs.errors import CutoffError
 from cutoffs.second_tier.estimator import SecondTierClassifier
@@ -205,13 +206,25 @@ def _rate(kept: float, n: float) -> float | None:
 
 
 def outcome_metrics(
-    keep: np.ndarray, is_true_positive: np.ndarray, groups: np.ndarray, *, confidence: float
+    keep: np.ndarray,
+    is_true_positive: np.ndarray,
+    groups: np.ndarray,
+    *,
+    confidence: float,
+    units: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Sensitivity and false-positive reduction of a set of keep/filter decisions.
 
     Returns ``{"overall": {...}, "per_disorder": {code: {...}}}`` where each entry holds
     ``true_positives``, ``true_positives_kept``, ``false_positives``, ``false_positives_removed``,
     ``sensitivity``, ``false_positive_reduction`` and their Wilson intervals.
+
+    With ``units`` (the specimen of each row), ``overall`` also counts families:
+    ``specimens_without_true_positive`` (screen-positive specimens none of whose calls is a true
+    positive: the babies a false-positive recall frightens), how many of them are
+    ``no_longer_recalled`` (every call filtered) and that share, ``recall_reduction``. A call of
+    a baby confirmed with another disorder (citrullinaemia flagged for argininosuccinic aciduria
+    too) is a false positive of its disorder but not a false recall of the baby.
     """
     keep = np.asarray(keep, dtype=bool)
     is_tp = np.asarray(is_true_positive, dtype=bool)
@@ -233,8 +246,19 @@ def outcome_metrics(
             "false_positive_reduction_interval": list(wilson_interval(removed, n_fp, confidence)),
         }
 
+    overall = entry(np.ones(len(groups), dtype=bool))
+    if units is not None:
+        per_unit = pd.DataFrame({"unit": np.asarray(units).astype(str), "tp": is_tp,
+                                 "keep": keep}).groupby("unit", sort=False)
+        babies = per_unit.agg(tp=("tp", "any"), keep=("keep", "any"))
+        unaffected = babies[~babies["tp"]]
+        n, spared = len(unaffected), int((~unaffected["keep"]).sum())
+        overall["specimens_without_true_positive"] = n
+        overall["no_longer_recalled"] = spared
+        overall["recall_reduction"] = _rate(spared, n)
+        overall["recall_reduction_interval"] = list(wilson_interval(spared, n, confidence))
     return {
-        "overall": entry(np.ones(len(groups), dtype=bool)),
+        "overall": overall,
         "per_disorder": {g: entry(groups == g) for g in sorted(set(groups))},
     }
 
@@ -267,10 +291,47 @@ def _summarise(repeats: list[dict[str, Any]], confidence: float) -> dict[str, An
         }
 
     disorders = repeats[0]["per_disorder"].keys()
+    overall = combine([r["overall"] for r in repeats])
+    if "specimens_without_true_positive" in repeats[0]["overall"]:
+        n = repeats[0]["overall"]["specimens_without_true_positive"]
+        spared = [r["overall"]["no_longer_recalled"] for r in repeats]
+        mean = float(np.mean(spared))
+        overall["specimens_without_true_positive"] = n
+        overall["no_longer_recalled_mean"] = mean
+        overall["recall_reduction"] = _rate(mean, n)
+        overall["recall_reduction_range"] = [min(spared) / n, max(spared) / n] if n else None
+        overall["recall_reduction_interval"] = list(wilson_interval(mean, n, confidence))
     return {
-        "overall": combine([r["overall"] for r in repeats]),
+        "overall": overall,
         "per_disorder": {d: combine([r["per_disorder"][d] for r in repeats]) for d in disorders},
     }
+
+
+def _protected(labelled: pd.DataFrame, policy: Policy) -> np.ndarray:
+    """Rows whose first tier the policy never downgrades (none without a first_tier column)."""
+    if "first_tier" not in labelled.columns:
+        return np.zeros(len(labelled), dtype=bool)
+    return labelled["first_tier"].isin(policy.never_downgrade_tiers).to_numpy()
+
+
+def _held_out_keep(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    units: np.ndarray,
+    fit_rows: np.ndarray,
+    policy: Policy,
+    seed: int,
+    train: np.ndarray,
+    test: np.ndarray,
+) -> np.ndarray:
+    """The decisions for a held-out fold of a model (and thresholds) trained on the rest."""
+    fitted = _fit(
+        X.iloc[train], y[train], units[train], fit_rows[train],
+        policy, seed, explain=False, log_scale=None,
+    )
+    probability = fitted.classifier.predict_proba(X.iloc[test])[:, 1]
+    groups = X["disorder"].to_numpy().astype(str)[test]
+    return recall_recommended(probability, groups, fitted.thresholds)
 
 
 def cross_validate(
@@ -281,38 +342,43 @@ def cross_validate(
     source: str | None = None,
     design: pd.DataFrame | None = None,
     progress: Progress = _quiet,
+    n_jobs: int = -1,
 ) -> dict[str, Any]:
     """Repeated stratified cross-validation of the whole training procedure.
 
     Each repeat splits the labelled cases into ``policy.validation_cv_splits`` folds; for each
     fold the classifier and thresholds are trained on the others (thresholds on their own inner
-    out-of-fold probabilities) and applied to it. Decisions pooled over a repeat's folds give one
-    sensitivity and false-positive reduction per disorder; the report gives the mean over repeats,
-    the range across them and a Wilson interval.
+    out-of-fold probabilities) and applied to it; results the policy never downgrades are kept.
+    Decisions pooled over a repeat's folds give one sensitivity and false-positive reduction per
+    disorder; the report gives the mean over repeats, the range across them and a Wilson
+    interval. The ``repeats x folds`` fits are independent and run in ``n_jobs`` processes
+    (-1: one per core); the result does not depend on it.
     """
     X = _design(labelled, spec, source) if design is None else design
     y = targets(labelled)
     units = _units(labelled)
     fit_rows = fitting_rows(labelled)
     groups = X["disorder"].to_numpy().astype(str)
-    repeats = []
-    total = policy.validation_cv_repeats * policy.validation_cv_splits
-    done = 0
+    protected = _protected(labelled, policy)
+    tasks = []
     for repeat in range(policy.validation_cv_repeats):
         seed = policy.random_state + 1009 * (repeat + 1)
-        keep = np.ones(len(y), dtype=bool)
         for train, test in fold_indices(
             y, groups, n_splits=policy.validation_cv_splits, random_state=seed, units=units
         ):
-            fitted = _fit(
-                X.iloc[train], y[train], units[train], fit_rows[train],
-                policy, seed, explain=False, log_scale=None,
-            )
-            probability = fitted.classifier.predict_proba(X.iloc[test])[:, 1]
-            keep[test] = recall_recommended(probability, groups[test], fitted.thresholds)
-            done += 1
-            progress(f"cross-validation: fold {done}/{total}")
-        repeats.append(outcome_metrics(keep, y == 1, groups, confidence=policy.confidence))
+            tasks.append((repeat, seed, train, test))
+    keeps = [np.ones(len(y), dtype=bool) for _ in range(policy.validation_cv_repeats)]
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_held_out_keep)(X, y, units, fit_rows, policy, seed, train, test)
+        for _, seed, train, test in tasks
+    )
+    for done, ((repeat, _, _, test), keep) in enumerate(zip(tasks, results, strict=True), 1):
+        keeps[repeat][test] = keep | protected[test]
+        progress(f"cross-validation: fold {done}/{len(tasks)}")
+    repeats = [
+        outcome_metrics(keep, y == 1, groups, confidence=policy.confidence, units=units)
+        for keep in keeps
+    ]
     summary = _summarise(repeats, policy.confidence)
     summary["scheme"] = {
         "repeats": policy.validation_cv_repeats,

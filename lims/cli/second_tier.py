@@ -93,6 +93,15 @@ def _metrics_table(metrics: dict[str, Any], title: str) -> None:
             f" {_pct(m['false_positive_reduction']):>7}"
             f"{_interval(m['false_positive_reduction_interval'])}"
         )
+    overall = metrics["overall"]
+    if "specimens_without_true_positive" in overall:
+        spared = overall.get("no_longer_recalled", overall.get("no_longer_recalled_mean"))
+        typer.echo(
+            f"babies without a confirmed disorder among their calls: "
+            f"{overall['specimens_without_true_positive']:,}; no longer recalled: {spared:,.1f} "
+            f"({_pct(overall['recall_reduction'])}"
+            f"{_interval(overall['recall_reduction_interval'])})"
+        )
 
 
 @second_tier_app.command("train")

@@ -30,7 +30,12 @@ from cutoffs.second_tier.model_file import (
 )
 from cutoffs.second_tier.policy import POLICY_TOML, default_policy
 from cutoffs.second_tier.thresholds import recall_recommended
-from cutoffs.second_tier.training import assemble_model, fit_second_tier, fitting_rows
+from cutoffs.second_tier.training import (
+    assemble_model,
+    cross_validate,
+    fit_second_tier,
+    fitting_rows,
+)
 from lims.cli import app
 from msms.population import simulate_cohort, split_truth
 
@@ -183,6 +188,29 @@ def test_top_contributions_point_at_the_disorders_markers(model, labelled):
     assert names_phe.mean() >= 0.5, names
 
 
+def test_the_reasons_of_a_decision_lead_with_the_features_that_support_it(model, labelled):
+    result = score(model, labelled, labelled["disorder"].to_numpy())
+    filtered = ~result.keep
+    assert filtered.any() and result.keep.any()
+    first = result.top_contribution[:, 0]
+    # wherever a filtered result has a feature against recall among its candidates, it is named
+    # first; a kept result names first a feature for recall where it has one
+    plain = score(model, labelled, labelled["disorder"].to_numpy(), top_features=24)
+    has_against = (plain.top_contribution < 0).any(axis=1)
+    has_for = (plain.top_contribution > 0).any(axis=1)
+    assert (first[filtered & has_against] < 0).all()
+    assert (first[result.keep & has_for] > 0).all()
+
+
+def test_probabilities_keep_four_significant_digits_in_the_calls(model, first_tier):
+    profiles, calls = first_tier
+    out = apply_second_tier(calls, profiles, model)
+    scored = out[out["second_tier_probability"].notna()]
+    raw = score(model, profiles.set_index("specimen_id").loc[scored["specimen_id"]]
+                .reset_index(), scored["disorder"].to_numpy(), top_features=0).probability
+    assert np.allclose(scored["second_tier_probability"].to_numpy(), raw, rtol=5e-4, atol=0)
+
+
 def test_evaluate_labelled_reports_sensitivity_and_reduction(model, labelled):
     metrics = evaluate_labelled(model, labelled)
     assert metrics["rows"] == len(labelled)
@@ -190,6 +218,21 @@ def test_evaluate_labelled_reports_sensitivity_and_reduction(model, labelled):
     assert overall["true_positives"] == int(labelled["outcome"].eq("true_positive").sum())
     assert 0 <= overall["false_positive_reduction"] <= 1
     assert set(metrics["per_disorder"]) == set(labelled["disorder"])
+    babies = labelled.groupby("specimen_id")["outcome"].agg(
+        lambda o: not o.eq("true_positive").any())
+    assert overall["specimens_without_true_positive"] == int(babies.sum())
+    assert 0 <= overall["no_longer_recalled"] <= overall["specimens_without_true_positive"]
+
+
+def test_cross_validation_keeps_protected_results_and_does_not_depend_on_processes(labelled):
+    spec = default_feature_spec()
+    critical = labelled.assign(first_tier="critical")
+    metrics = cross_validate(critical, spec, FAST, n_jobs=1)
+    assert metrics["overall"]["false_positive_reduction"] == 0  # nothing critical is filtered
+    one = cross_validate(labelled, spec, FAST, n_jobs=1)
+    two = cross_validate(labelled, spec, FAST, n_jobs=2)
+    assert one == two
+    assert one["overall"]["specimens_without_true_positive"] > 0
 
 
 # -- the model file -------------------------------------------------------------------------

@@ -152,6 +152,31 @@ def test_outcome_metrics_count_per_disorder_and_overall():
     assert low < 2 / 3 < high
 
 
+def test_outcome_metrics_count_the_babies_a_false_recall_would_frighten():
+    # specimen S1: a true positive and a false positive of a sibling disorder -> not counted;
+    # S2: two false positives, both filtered -> no longer recalled; S3: one of two filtered
+    units = np.array(["S1", "S1", "S2", "S2", "S3", "S3"])
+    is_tp = np.array([True, False, False, False, False, False])
+    keep = np.array([True, False, False, False, False, True])
+    groups = np.array(["A", "B", "A", "B", "A", "B"])
+    overall = outcome_metrics(keep, is_tp, groups, confidence=0.95, units=units)["overall"]
+    assert overall["specimens_without_true_positive"] == 2
+    assert overall["no_longer_recalled"] == 1
+    assert overall["recall_reduction"] == 0.5
+    assert "specimens_without_true_positive" not in outcome_metrics(
+        keep, is_tp, groups, confidence=0.95)["overall"]
+
+
+def test_thresholds_keep_their_significant_digits_in_reports():
+    tiny = np.concatenate([np.full(20, 1e-6), np.linspace(0.5, 0.9, 20)])
+    is_tp = np.arange(40) < 20
+    entry = choose_thresholds(np.r_[tiny, np.full(20, 1e-9)], np.r_[is_tp, np.zeros(20, bool)],
+                              np.array(["A"] * 60), min_true_positives=6,
+                              safety_margin=0.5)["A"]
+    assert entry.threshold == pytest.approx(5e-7)
+    assert entry.as_dict()["threshold"] == pytest.approx(5e-7)  # not rounded to 0
+
+
 def test_wilson_interval():
     low, high = wilson_interval(50, 50, 0.95)
     assert high == 1.0 and 0.92 < low < 0.94  # the classic 92.9%
