@@ -111,11 +111,18 @@ def _entry(marker: str, stratum: str, values: np.ndarray, upper_q: float, lower_
     lower = float(x[_rank(lower_q, n) - 1])
     quantiles = tuple(float(x[_rank(p, n) - 1]) for p in QUANTILE_PROBS)
     median = float(x[_rank(0.5, n) - 1])
-    upper_ci = bootstrap_quantile_ci(x, upper_q, n_bootstrap=n_bootstrap, confidence=confidence,
-                                     rng=rng)
-    lower_ci = bootstrap_quantile_ci(x, lower_q, n_bootstrap=n_bootstrap, confidence=confidence,
-                                     rng=rng)
+    upper_ci = _holding(upper, bootstrap_quantile_ci(
+        x, upper_q, n_bootstrap=n_bootstrap, confidence=confidence, rng=rng))
+    lower_ci = _holding(lower, bootstrap_quantile_ci(
+        x, lower_q, n_bootstrap=n_bootstrap, confidence=confidence, rng=rng))
     return CutoffEntry(marker, stratum, n, median, upper, upper_ci, lower, lower_ci, quantiles)
+
+
+def _holding(value: float, interval: tuple[float, float]) -> tuple[float, float]:
+    """The interval widened, where needed, to hold its own estimate: with few replicates a
+    percentile-bootstrap interval can miss the cutoff it belongs to, and a table must not state
+    an interval that leaves out its cutoff."""
+    return min(interval[0], value), max(interval[1], value)
 
 
 def derive_cutoffs(

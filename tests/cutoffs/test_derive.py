@@ -60,6 +60,18 @@ def test_bootstrap_interval_covers_the_true_quantile():
     assert 170 <= hits <= 200  # about 95% coverage
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_a_derived_table_with_few_replicates_reads_back(tmp_path, seed):
+    # with a handful of bootstrap replicates a percentile interval can miss its own estimate;
+    # the table must still hold every cutoff inside its interval and read back
+    table = derive_cutoffs(_population(600, seed), markers=["Phe", "Tyr", "Phe/Tyr"],
+                           n_bootstrap=3, seed=seed, min_stratum_n=100)
+    for entry in table.entries:
+        assert entry.upper_ci[0] <= entry.upper <= entry.upper_ci[1]
+        assert entry.lower_ci[0] <= entry.lower <= entry.lower_ci[1]
+    read_cutoff_table(write_cutoff_table(table, tmp_path / "few.toml"))
+
+
 def test_percentiles_and_strata():
     population = _population(20_000)
     table = derive_cutoffs(population, markers=["Phe", "C8", "C8/C10"], min_stratum_n=2000,
