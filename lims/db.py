@@ -5,6 +5,8 @@ Public names: ``make_engine``, ``check_database``, ``init_db``, ``database_statu
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
@@ -27,12 +29,44 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _prepare_sqlite_file(url: str, path: Path) -> None:
+    """Create the SQLite file's folder if needed; raise naming NBS_DATABASE_URL if it is unusable.
+
+    The folder may not be creatable (``/proc/x``), a file may stand where a folder is needed
+    (``Makefile/x.db``), the path may be a folder, or the folder may not be writable.
+    """
+    def unusable(problem: str) -> DatabaseUnavailableError:
+        return DatabaseUnavailableError(
+            f"NBS_DATABASE_URL={redact_url(url)} cannot be used: {problem}"
+        )
+
+    folder = path.parent
+    blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise unusable(f"{blocking} is a file, not a folder, so {path} cannot be created")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise unusable(f"the folder {folder} cannot be created: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise unusable(f"{path} is a folder, not a database file")
+    if path.exists():
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise unusable(f"the database file {path} is not readable and writable")
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        raise unusable(f"the folder {folder} is not writable, so {path.name} cannot be created")
+
+
 def make_engine(settings: Settings) -> Engine:
-    """An engine for ``settings.database_url``; creates the SQLite file's folder if needed."""
+    """An engine for ``settings.database_url``; creates the SQLite file's folder if needed.
+
+    An unusable SQLite path (a folder that cannot be created, a file in the way, no write
+    permission) raises DatabaseUnavailableError naming NBS_DATABASE_URL and the problem.
+    """
     if settings.is_sqlite:
         path = settings.sqlite_path()
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _prepare_sqlite_file(settings.database_url, path)
         engine = create_engine(
             settings.database_url, connect_args={"check_same_thread": False, "timeout": 30}
         )

@@ -72,6 +72,30 @@ def test_unreachable_database_fails_at_start_up_naming_the_setting(tmp_path: Pat
     assert "secret" not in result.stderr  # the password is redacted
 
 
+@pytest.mark.parametrize(
+    ("command", "database", "problem"),
+    [
+        ("serve", "/proc/nbs-none/y.db", "the folder /proc/nbs-none cannot be created"),
+        ("init-db", "/proc/nbs-none/y.db", "the folder /proc/nbs-none cannot be created"),
+        ("init-db", "blocker/x.db", "blocker is a file, not a folder"),
+        ("serve", "blocker/sub/x.db", "blocker is a file, not a folder"),
+        ("init-db", "folder", "folder is a folder, not a database file"),
+    ],
+)
+def test_unusable_sqlite_path_fails_at_start_up_naming_the_setting(
+    tmp_path: Path, command: str, database: str, problem: str
+) -> None:
+    (tmp_path / "blocker").write_text("not a folder\n", encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    url = f"sqlite:///{database}"  # relative to the working folder, or absolute
+    result = nbs(command, env={"NBS_DATABASE_URL": url}, cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"NBS_DATABASE_URL={url} cannot be used" in result.stderr
+    assert problem in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "folder"]
+
+
 def test_malformed_database_url_names_the_setting(tmp_path: Path) -> None:
     result = nbs("init-db", env={"NBS_DATABASE_URL": "mysql://x@y/z"}, cwd=tmp_path)
     assert result.returncode == 3
