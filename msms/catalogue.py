@@ -5,7 +5,8 @@ The catalogues are package data copied from the shared reference (``msms/data/an
 line and field of the first problem.
 
 Public names: ``Analyte``, ``Disorder``, ``Catalogue``, ``load_catalogue``, ``analytes``,
-``disorders``, ``resolve``, ``ANALYTES_CSV``, ``DISORDERS_CSV``.
+``disorders``, ``resolve``, ``default_catalogue``, ``ANALYTES_CSV``, ``DISORDERS_CSV``,
+``ANALYTE_CLASSES``, ``DISORDER_CATEGORIES``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from msms.errors import CatalogueError, UnknownAnalyteError
 __all__ = [
     "ANALYTES_CSV",
     "DISORDERS_CSV",
+    "DISORDER_CATEGORIES",
     "Analyte",
     "Catalogue",
     "Disorder",
@@ -46,6 +48,23 @@ _ANALYTE_COLUMNS = (
     "butyl_precursor_mz", "butyl_product_mz", "isobars", "internal_standard",
     "pop_median_umol_l", "pop_p1_umol_l", "pop_p99_umol_l", "pop_provenance",
     "example_cutoffs", "source",
+)
+#: The disorder categories of the packaged catalogue; a cutoff rule file exists for each.
+DISORDER_CATEGORIES = frozenset({
+    "amino_acid", "urea_cycle", "organic_acid", "fatty_acid_oxidation", "peroxisomal",
+    "immunodeficiency", "acquired",
+})
+_DISORDER_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]*")
+#: LOINC answer codes as the packaged catalogue writes them: LA, up to five digits, check digit.
+_LOINC_ANSWER = re.compile(r"LA\d{1,5}-\d")
+_TIME_CRITICAL = re.compile(r"(yes|no|n/a)(?:\s*\([^()]*\))?", re.IGNORECASE)
+_DIRECTION = re.compile(r"\b(?:high|low)\b", re.IGNORECASE)
+#: Acylcarnitine-like tokens in marker text: C8, C5DC, C14:1, C16:1OH, C26:0-LPC (a "+"-joined
+#: sum is checked by its first part: C16:1OH+C17 names C16:1OH; C17 is not on the panel).
+_MARKER_TOKEN = re.compile(r"(?<![\w:+-])C\d[\w:-]*")
+_DISORDER_REQUIRED = (
+    "code", "name", "category", "primary_markers", "typical_cutoffs", "rusp_status",
+    "confirmatory_tests",
 )
 _DISORDER_COLUMNS = (
     "code", "name", "category", "loinc_answer", "primary_markers", "secondary_markers_ratios",
@@ -262,21 +281,111 @@ def _parse_analyte(row: dict[str, str], path: Path, line: int) -> Analyte:
     )
 
 
-def _parse_time_critical(text: str) -> bool | None:
-    value = text.strip().casefold()
-    if value.startswith("yes"):
-        return True
-    if value.startswith("no"):
-        return False
-    return None
+def _parse_time_critical(row: dict[str, str], path: Path, line: int) -> bool | None:
+    """``Yes`` / ``No`` (optionally with a note in brackets), ``n/a ...`` or empty (None).
+
+    A stated Yes or No needs its ``time_critical_source``.
+    """
+    text = row["time_critical"].strip()
+    if not text:
+        return None
+    match = _TIME_CRITICAL.fullmatch(text)
+    if match is None:
+        raise CatalogueError(
+            f"{text!r} is not Yes, No or n/a (optionally followed by a note in brackets)",
+            file=str(path), line=line, field="time_critical",
+        )
+    answer = match.group(1).casefold()
+    if answer == "n/a":
+        return None
+    if not row["time_critical_source"].strip():
+        raise CatalogueError(
+            f"is empty, but time_critical says {text!r}; give the source of that statement",
+            file=str(path), line=line, field="time_critical_source",
+        )
+    return answer == "yes"
 
 
-def _parse_disorder(row: dict[str, str], path: Path, line: int) -> Disorder:
+def _marker_analyte(token: str, index: dict[str, str]) -> str | None:
+    """The analyte a marker token names: a code, an alias, or one part of a summed code
+    (``C4OH`` is measured as ``C3DC+C4OH``)."""
+    code = index.get(_key(token))
+    if code is not None:
+        return code
+    return next((c for c in dict.fromkeys(index.values()) if "+" in c
+                 and _key(token) in (_key(part) for part in c.split("+"))), None)
+
+
+def _check_marker_analytes(row: dict[str, str], field: str, path: Path, line: int,
+                           index: dict[str, str]) -> None:
+    """Every acylcarnitine-like token (``C8``, ``C5DC``, ``C14:1/C2``, ``C26:0-LPC``) of a marker
+    field names an analyte of the analyte catalogue."""
+    for token in _MARKER_TOKEN.findall(row[field]):
+        if _marker_analyte(token, index) is None:
+            close = difflib.get_close_matches(_key(token), list(index), n=3, cutoff=0.6)
+            hint = sorted({index[c] for c in close})
+            suggestion = f"; did you mean {', '.join(hint)}?" if hint else ""
+            raise CatalogueError(
+                f"{token!r} names no analyte of the analyte catalogue{suggestion}",
+                file=str(path), line=line, field=field,
+            )
+
+
+def _primary_markers(row: dict[str, str], path: Path, line: int, index: dict[str, str]) -> str:
+    """Each ``;``-separated primary marker says its direction (high or low) and names analytes
+    of the analyte catalogue."""
+    text = _required(row, "primary_markers", path, line)
+    for part in text.split(";"):
+        if not _DIRECTION.search(part):
+            raise CatalogueError(
+                f"marker {part.strip()!r} says neither 'high' nor 'low'",
+                file=str(path), line=line, field="primary_markers",
+            )
+    _check_marker_analytes(row, "primary_markers", path, line, index)
+    return text
+
+
+def _parse_disorder(row: dict[str, str], path: Path, line: int,
+                    analyte_index: dict[str, str]) -> Disorder:
     fields = {name: row[name].strip() for name in _DISORDER_COLUMNS}
-    for name in ("code", "name", "category", "primary_markers"):
+    for name in _DISORDER_REQUIRED:
         _required(row, name, path, line)
-    fields["time_critical"] = _parse_time_critical(fields["time_critical"])  # type: ignore[assignment]
-    return Disorder(**fields)  # type: ignore[arg-type]
+    if not _DISORDER_CODE.fullmatch(fields["code"]):
+        raise CatalogueError(
+            f"{fields['code']!r} is not a disorder code (capital letters, digits and '-',"
+            " e.g. PKU, H-PHE, 3MCC)", file=str(path), line=line, field="code",
+        )
+    if fields["category"] not in DISORDER_CATEGORIES:
+        raise CatalogueError(
+            f"{fields['category']!r} is not one of {', '.join(sorted(DISORDER_CATEGORIES))}",
+            file=str(path), line=line, field="category",
+        )
+    if fields["loinc_answer"] and not _LOINC_ANSWER.fullmatch(fields["loinc_answer"]):
+        raise CatalogueError(
+            f"{fields['loinc_answer']!r} is not a LOINC answer code (LA then digits, '-' and a"
+            " check digit, e.g. LA12520-5)", file=str(path), line=line, field="loinc_answer",
+        )
+    _primary_markers(row, path, line, analyte_index)
+    _check_marker_analytes(row, "secondary_markers_ratios", path, line, analyte_index)
+    return Disorder(
+        code=fields["code"],
+        name=fields["name"],
+        category=fields["category"],
+        loinc_answer=fields["loinc_answer"],
+        primary_markers=fields["primary_markers"],
+        secondary_markers_ratios=fields["secondary_markers_ratios"],
+        typical_cutoffs=fields["typical_cutoffs"],
+        cutoff_source=fields["cutoff_source"],
+        birth_prevalence=fields["birth_prevalence"],
+        prevalence_source=fields["prevalence_source"],
+        prevalence_china=fields["prevalence_china"],
+        prevalence_china_source=fields["prevalence_china_source"],
+        rusp_status=fields["rusp_status"],
+        time_critical=_parse_time_critical(row, path, line),
+        time_critical_source=fields["time_critical_source"],
+        confirmatory_tests=fields["confirmatory_tests"],
+        notes=fields["notes"],
+    )
 
 
 def load_catalogue(
@@ -285,6 +394,9 @@ def load_catalogue(
     """Read and validate both catalogues.
 
     Codes must be unique, and every alias (compared case-insensitively) may name only one analyte.
+    Disorder codes, names and LOINC answer codes are unique; each disorder's category is one of
+    :data:`DISORDER_CATEGORIES`, its time_critical Yes / No (with a source) / n/a / empty, and its
+    primary markers state a direction; acylcarnitine codes in the marker fields name analytes.
     Raises :class:`CatalogueError` naming the file, line and field of the first problem.
     """
     a_path, d_path = Path(analytes_csv), Path(disorders_csv)
@@ -309,15 +421,18 @@ def load_catalogue(
             seen_lines.setdefault(key, line)
         analyte_list.append(analyte)
     disorder_list: list[Disorder] = []
-    disorder_lines: dict[str, int] = {}
+    disorder_lines: dict[tuple[str, str], int] = {}
     for line, row in _read_rows(d_path, _DISORDER_COLUMNS):
-        disorder = _parse_disorder(row, d_path, line)
-        if disorder.code in disorder_lines:
-            raise CatalogueError(
-                f"duplicate code {disorder.code!r} (first on line {disorder_lines[disorder.code]})",
-                file=str(d_path), line=line, field="code",
-            )
-        disorder_lines[disorder.code] = line
+        disorder = _parse_disorder(row, d_path, line, index)
+        for field, value in (("code", disorder.code), ("name", disorder.name),
+                             ("loinc_answer", disorder.loinc_answer)):
+            first = disorder_lines.get((field, _key(value)))
+            if value and first is not None:
+                raise CatalogueError(
+                    f"duplicate {field} {value!r} (first on line {first})",
+                    file=str(d_path), line=line, field=field,
+                )
+            disorder_lines[(field, _key(value))] = line
         disorder_list.append(disorder)
     if not analyte_list:
         raise CatalogueError("holds no analytes", file=str(a_path))

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from lims.app import create_app
 from lims.db import make_engine
 from lims.settings import Settings
-from msms.catalogue import ANALYTES_CSV
+from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV
 
 NBS = [sys.executable, "-m", "lims.cli"]
 
@@ -112,6 +112,31 @@ def test_malformed_catalogue_row_fails_at_start_up_naming_file_line_field(tmp_pa
         result = nbs(*command, env=env, cwd=tmp_path)
         assert result.returncode == 3, result.stderr
         assert f"{bad}:4, field 'pop_median_umol_l'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("time_critical", "maybe", "'maybe' is not Yes, No or n/a"),
+     ("category", "metabolic", "'metabolic' is not one of"),
+     ("loinc_answer", "LA1252O-5", "is not a LOINC answer code")],
+)
+def test_malformed_disorder_row_fails_at_start_up_naming_file_line_field(
+    tmp_path: Path, field: str, value: str, message: str
+) -> None:
+    rows = list(csv.DictReader(io.StringIO(DISORDERS_CSV.read_text(encoding="utf-8"))))
+    rows[0][field] = value
+    bad = tmp_path / "disorders.csv"
+    with bad.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    env = {"NBS_DISORDERS_CSV": str(bad), "NBS_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    for command in (("serve",), ("catalogue", "disorders")):
+        result = nbs(*command, env=env, cwd=tmp_path)
+        assert result.returncode == 3, result.stderr
+        assert f"{bad}:2, field '{field}': " in result.stderr
+        assert message in result.stderr
+    assert not (tmp_path / "x.db").exists()
 
 
 def test_production_refuses_the_default_secret(tmp_path: Path) -> None:

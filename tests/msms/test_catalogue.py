@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from msms.catalogue import (
     ANALYTES_CSV,
+    DISORDER_CATEGORIES,
     DISORDERS_CSV,
     default_catalogue,
     load_catalogue,
@@ -118,6 +119,100 @@ def test_malformed_analyte_row_names_file_line_and_field(
     assert message in text
     if field != "pop_p99_umol_l":
         assert f"field '{field}'" in text
+
+
+def test_packaged_disorders_pass_the_checks_they_are_held_to() -> None:
+    catalogue = default_catalogue()
+    packaged = list(csv.DictReader(io.StringIO(DISORDERS_CSV.read_text(encoding="utf-8"))))
+    assert {row["category"] for row in packaged} == DISORDER_CATEGORIES
+    assert {d.category for d in catalogue.disorders} == DISORDER_CATEGORIES
+    answers = [d.loinc_answer for d in catalogue.disorders if d.loinc_answer]
+    assert len(answers) == 42 and len(set(answers)) == 42
+    assert catalogue.disorder("PKU").loinc_answer == "LA12520-5"
+    assert catalogue.disorder("XALD").time_critical is False  # "No (not time-critical; ...)"
+    assert catalogue.disorder("ADA").time_critical is None  # empty
+    assert sum(d.time_critical is True for d in catalogue.disorders) == 14  # the "Yes" rows
+
+
+# (line, field, value, message): line 2 is PKU (time_critical No), 3 is H-PHE (n/a),
+# 5 MSUD, 28 GA1, 31 MCAD.
+MALFORMED_DISORDERS = [
+    (2, "time_critical", "maybe", "'maybe' is not Yes, No or n/a"),
+    (2, "time_critical", "Nope", "'Nope' is not Yes, No or n/a"),
+    (2, "time_critical", "yes, probably", "is not Yes, No or n/a"),
+    (2, "time_critical_source", "", "is empty, but time_critical says 'No'"),
+    (2, "category", "metabolic", "'metabolic' is not one of acquired, amino_acid"),
+    (2, "category", "Amino_acid", "is not one of"),
+    (2, "category", "", "is empty"),
+    (5, "loinc_answer", "LA21168", "'LA21168' is not a LOINC answer code"),
+    (5, "loinc_answer", "21168-2", "is not a LOINC answer code"),
+    (5, "loinc_answer", "LA211680-2", "is not a LOINC answer code"),
+    (5, "loinc_answer", "la21168-2", "is not a LOINC answer code"),
+    (5, "loinc_answer", "LA12520-5", "duplicate loinc_answer 'LA12520-5' (first on line 2)"),
+    (5, "code", "msud", "'msud' is not a disorder code"),
+    (5, "code", "MSUD 1", "is not a disorder code"),
+    (5, "name", "Phenylketonuria (PAH deficiency)", "duplicate name"),
+    (5, "name", " ", "is empty"),
+    (5, "primary_markers", "", "is empty"),
+    (5, "primary_markers", "Xle (Leu+Ile) high; Val", "marker 'Val' says neither"),
+    (31, "primary_markers", "C9 high", "'C9' names no analyte of the analyte catalogue"),
+    (31, "secondary_markers_ratios", "C8/C11 high", "'C11' names no analyte"),
+    (28, "primary_markers", "C5DX high", "'C5DX' names no analyte"),
+    (5, "typical_cutoffs", "", "is empty"),
+    (5, "rusp_status", "", "is empty"),
+    (5, "confirmatory_tests", "", "is empty"),
+]
+
+
+@pytest.mark.parametrize(("line", "field", "value", "message"), MALFORMED_DISORDERS)
+def test_malformed_disorder_row_names_file_line_and_field(
+    tmp_path: Path, line: int, field: str, value: str, message: str
+) -> None:
+    bad = tmp_path / "disorders.csv"
+    _rewrite(DISORDERS_CSV, bad, line, field, value)
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(ANALYTES_CSV, bad)
+    text = str(info.value)
+    assert text.startswith(f"{bad}:{line}, field '{field}': "), text
+    assert message in text
+
+
+def test_every_disorder_field_is_checked() -> None:
+    """Each field with a rule has a malformed example above; the rest are free text."""
+    free_text = {"secondary_markers_ratios", "cutoff_source", "birth_prevalence",
+                 "prevalence_source", "prevalence_china", "prevalence_china_source", "notes"}
+    header = DISORDERS_CSV.read_text(encoding="utf-8").splitlines()[0].split(",")
+    tested = {field for _, field, _, _ in MALFORMED_DISORDERS}
+    assert set(header) - tested <= free_text
+
+
+def test_disorder_markers_must_be_in_the_analyte_catalogue(tmp_path: Path) -> None:
+    """A laboratory's analyte catalogue without C10:2 cannot be paired with a disorder
+    catalogue that screens DERED by C10:2."""
+    lines = ANALYTES_CSV.read_text(encoding="utf-8").splitlines()
+    without = tmp_path / "analytes.csv"
+    without.write_text("\n".join(x for x in lines if not x.startswith("C10:2,")) + "\n",
+                       encoding="utf-8")
+    dered = next(i for i, x in enumerate(DISORDERS_CSV.read_text(encoding="utf-8").splitlines(),
+                                         start=1) if x.startswith("DERED,"))
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(without, DISORDERS_CSV)
+    assert str(info.value).startswith(f"{DISORDERS_CSV}:{dered}, field 'primary_markers': "
+                                      "'C10:2' names no analyte")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [("time_critical", "YES", True), ("time_critical", "no (adrenal surveillance)", False),
+     ("time_critical", "N/A", None), ("loinc_answer", "LA33-6", "LA33-6"),
+     ("primary_markers", "C4OH high", "C4OH high"),  # measured as C3DC+C4OH
+     ("primary_markers", "C5-DC high", "C5-DC high")],  # an alias
+)
+def test_well_formed_disorder_variants_load(tmp_path: Path, field: str, value: str,
+                                           expected: object) -> None:
+    good = tmp_path / "disorders.csv"
+    _rewrite(DISORDERS_CSV, good, 2, field, value)
+    assert getattr(load_catalogue(ANALYTES_CSV, good).disorder("PKU"), field) == expected
 
 
 def test_duplicate_disorder_code_is_rejected(tmp_path: Path) -> None:

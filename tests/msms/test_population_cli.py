@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -112,15 +113,17 @@ def test_a_configured_catalogue_sets_the_population_figures(tmp_path: Path) -> N
     assert abs(median / 70.0 - 1) < 0.03
     assert source.analyte("Phe").pop_median_umol_l == 52.0
     # a catalogue without an analyte the parameters use is rejected, naming file and key
+    # (C8:1: no disorder names it, so the disorder catalogue still loads)
     broken = tmp_path / "broken.csv"
     with broken.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(r for r in rows if r[code_i] != "C10:2")
+        csv.writer(handle, lineterminator="\n").writerows(r for r in rows if r[code_i] != "C8:1")
     env["NBS_ANALYTES_CSV"] = str(broken)
     bad = subprocess.run([str(script), "simulate", "cohort", "--n", "10", "--seed", "1",
                           "--out", str(out)], capture_output=True, text=True, env=env,
                          check=False)
     assert bad.returncode == 3
-    assert "correlation.toml" in bad.stderr and "C10:2" in bad.stderr
+    assert re.search(r"effects\.toml:\d+, field 'effect\[\d+\]\.analytes'", bad.stderr)
+    assert "unknown analyte code 'C8:1'" in bad.stderr
 
 
 
