@@ -199,3 +199,38 @@ def test_serve_answers_health_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
     assert f"http://127.0.0.1:{port}/" in output
+
+
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    repo = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True,
+                          cwd=repo, timeout=120, check=False)
+
+
+def test_bench_help_lists_the_benchmarks_without_running_them() -> None:
+    from bench.__main__ import BENCHMARKS
+
+    result = _bench("--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m bench")
+    for module in BENCHMARKS:
+        assert f"  {module.removeprefix('bench.')} " in result.stdout
+    assert "took" not in result.stderr  # nothing ran
+    listed = _bench("--list").stdout.split("\n")
+    assert [line.split()[0] for line in listed if line and not line.startswith(" ")] == [
+        m.removeprefix("bench.") for m in BENCHMARKS]
+
+
+def test_bench_runs_only_the_named_benchmarks() -> None:
+    result = _bench("catalogue")
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.splitlines()[1:]
+    assert rows and all(row.startswith("catalogue: ") for row in rows)
+    assert result.stderr.count(" took ") == 1
+
+
+def test_bench_unknown_name_is_a_usage_error() -> None:
+    result = _bench("catalogue", "populaton")
+    assert result.returncode == 2
+    assert "unknown benchmark 'populaton'" in result.stderr and "population" in result.stderr
+    assert result.stdout == ""
