@@ -6,7 +6,7 @@ for a low marker) and keeps only the baby's spot factor; the other markers of th
 with it as powers of the primary's fold over the catalogue median, so ratios follow.
 
 Public names: ``DisorderDraw``, ``disorder_probabilities``, ``draw_disorders``,
-``apply_signatures``, ``NO_DISORDER``.
+``apply_signatures``, ``allocate_by_sex``, ``NO_DISORDER``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from msms.population.params import PopulationParams
 __all__ = [
     "NO_DISORDER",
     "DisorderDraw",
+    "allocate_by_sex",
     "apply_signatures",
     "disorder_probabilities",
     "draw_disorders",
@@ -53,6 +54,93 @@ def disorder_probabilities(params: PopulationParams, *, enriched: bool) -> np.nd
     return share
 
 
+def allocate_by_sex(share: np.ndarray, rate: float, sex_probabilities: np.ndarray,
+                    restricted_to: list[int | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Affected rate per sex and each sex's disorder mix, so that a fraction ``rate`` of all
+    babies is affected and each disorder keeps its ``share`` of them wherever that is possible.
+
+    Parameters
+    ----------
+    share
+        Share of the affected babies per disorder (sums to 1).
+    rate
+        Fraction of all babies affected, in [0, 1].
+    sex_probabilities
+        Probability of each sex code (M, F, U).
+    restricted_to
+        Per disorder, the sex code it is restricted to (X-ALD: boys), or None.
+
+    Returns
+    -------
+    rate_by_sex, mix
+        ``rate_by_sex[g]`` is the affected rate among babies of sex ``g`` (at most 1), with
+        ``sum(sex_probabilities * rate_by_sex) == rate``; ``mix[g, d]`` is the probability that
+        an affected baby of sex ``g`` has disorder ``d`` (rows sum to 1; 0 where ineligible).
+
+    A sex-restricted disorder is drawn only in its sex, at a rate raised by 1 / P(sex) so that its
+    share of all babies is kept. When that would make a sex's affected rate exceed 1 (a high
+    ``rate``), the unrestricted disorders of that sex are moved to the other sexes (water-filling:
+    equal rates among the sexes that still have room), so the totals are kept. Only when the
+    restricted disorders alone exceed a sex's babies are their shares scaled down to fit, and the
+    rest goes to the unrestricted disorders.
+    """
+    n_sexes, n_disorders = len(sex_probabilities), len(share)
+    wanted = rate * np.asarray(share, dtype=float)  # fraction of all babies, per disorder
+    restricted = np.zeros((n_sexes, n_disorders), dtype=bool)
+    for d, g in enumerate(restricted_to):
+        if g is not None:
+            restricted[g, d] = True
+    unrestricted = ~restricted.any(axis=0)
+    p = np.asarray(sex_probabilities, dtype=float)
+    # restricted disorders: their rate within their own sex, scaled down if they alone overflow
+    within = np.zeros((n_sexes, n_disorders))
+    for g in range(n_sexes):
+        if p[g] > 0:
+            within[g] = np.where(restricted[g], wanted / p[g], 0.0)
+    demand = within.sum(axis=1)
+    overflow = demand > 1.0
+    within[overflow] /= demand[overflow, None]
+    restricted_rate = np.minimum(demand, 1.0)
+    # unrestricted disorders fill what remains of the total, at equal rates where there is room
+    room = 1.0 - restricted_rate
+    total_unrestricted = max(rate - float(p @ restricted_rate), 0.0)
+    level = _water_level(p, room, total_unrestricted)
+    unrestricted_rate = np.minimum(room, level)
+    unrestricted_wanted = float(wanted[unrestricted].sum())
+    if unrestricted_wanted > 0:
+        within[:, unrestricted] = (unrestricted_rate[:, None]
+                                   * (wanted[unrestricted] / unrestricted_wanted)[None, :])
+    rate_by_sex = within.sum(axis=1)
+    rate_by_sex[rate_by_sex > 1.0 - 1e-12] = 1.0  # rounding must not spare a baby at rate 1
+    mix = within / np.maximum(within.sum(axis=1, keepdims=True), 1e-300)
+    return rate_by_sex, mix
+
+
+def _water_level(p: np.ndarray, room: np.ndarray, total: float) -> float:
+    """The rate L with ``sum(p * min(room, L)) == total`` (or the largest room if none fits)."""
+    capped = np.zeros(len(p), dtype=bool)
+    while True:
+        free = float(p[~capped].sum())
+        if free <= 0:
+            return float(room.max(initial=0.0))
+        level = (total - float(p[capped] @ room[capped])) / free
+        newly = ~capped & (room < level)
+        if not newly.any():
+            return level
+        capped |= newly
+
+
+def _cumulative(mix: np.ndarray) -> np.ndarray:
+    """Per-row cumulative probabilities ending at exactly 1 from each row's last eligible
+    disorder on, so that a uniform draw in [0, 1) never picks a disorder of probability 0."""
+    cumulative = np.cumsum(mix, axis=1)
+    for g in range(len(mix)):
+        positive = np.flatnonzero(mix[g] > 0)
+        if len(positive):
+            cumulative[g, positive[-1]:] = 1.0
+    return cumulative
+
+
 def draw_disorders(rng: np.random.Generator, n: int, params: PopulationParams,
                    disorder_rate: float | None, sex: np.ndarray) -> DisorderDraw:
     """Draw who is affected, by what and how severely.
@@ -66,29 +154,26 @@ def draw_disorders(rng: np.random.Generator, n: int, params: PopulationParams,
     params
         Population parameters.
     disorder_rate
-        Fraction of babies affected (validation sets); ``None`` for the disorders' birth
-        prevalence (about 1 in 1,850 overall with the packaged data).
+        Fraction of babies affected (validation sets), any value in [0, 1]; ``None`` for the
+        disorders' birth prevalence (about 1 in 1,850 overall with the packaged data).
     sex
         Sex codes of the babies (0 M, 1 F, 2 U; :data:`msms.population.covariates.SEX_CODES`).
         A disorder restricted to one sex (X-ALD: boys) is drawn only among babies of that sex,
         at a rate raised so that its share of the whole population is unchanged; babies of
-        unknown sex never get a sex-restricted disorder.
+        unknown sex never get a sex-restricted disorder. When the raised rate would exceed 1,
+        :func:`allocate_by_sex` moves the other disorders to the other sexes, so the affected
+        fraction is still ``disorder_rate`` (at 1, every baby is affected).
     """
     if disorder_rate is None:
         rate = float(sum(1.0 / s.prevalence_1_in for s in params.signatures))
     else:
         rate = float(disorder_rate)
     share = disorder_probabilities(params, enriched=disorder_rate is not None)
-    sex_share = np.array(params.covariates.sex_probabilities)  # M, F, U
     codes = ("M", "F", "U")
-    eligible = np.array([[sig.sex is None or sig.sex == g for sig in params.signatures]
-                         for g in codes])  # (3 sexes, n_disorders)
-    restricted_share = np.array([1.0 if sig.sex is None else sex_share[codes.index(sig.sex)]
-                                 for sig in params.signatures])
-    weights = eligible * (share / np.maximum(restricted_share, 1e-12))[None, :]
-    rate_by_sex = np.minimum(rate * weights.sum(axis=1), 1.0)
-    cumulative = np.cumsum(weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-300),
-                           axis=1)
+    rate_by_sex, mix = allocate_by_sex(
+        share, rate, np.array(params.covariates.sex_probabilities),
+        [None if sig.sex is None else codes.index(sig.sex) for sig in params.signatures])
+    cumulative = _cumulative(mix)
     affected_u = rng.random(n)
     which_u = rng.random(n)
     sev_u = rng.random(n)

@@ -28,7 +28,7 @@ from msms.population import (
 )
 from msms.population.analytes import correlation_matrix
 from msms.population.cohort import CHUNK_SIZE
-from msms.population.disorders import disorder_probabilities
+from msms.population.disorders import allocate_by_sex, disorder_probabilities
 from msms.population.params import PARAMS_DIR, parse_prevalence
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
@@ -343,3 +343,67 @@ def test_any_seed_gives_a_consistent_table(n: int, seed: int, rate: float | None
     assert ((ga >= 23) & (ga <= 43)).all()
     age = frame["age_at_collection_hours"]
     assert ((age >= 6) & (age <= 720)).all()
+
+
+# ----------------------------------------------------------------------------- disorder rate
+def _restricted_to(params: object) -> list[int | None]:
+    codes = ("M", "F", "U")
+    return [None if sig.sex is None else codes.index(sig.sex)
+            for sig in params.signatures]  # type: ignore[attr-defined]
+
+
+@settings(max_examples=200, deadline=None)
+@given(rate=st.one_of(st.floats(0.0, 1.0), st.floats(0.9, 1.0), st.just(1.0)),
+       shares=st.lists(st.floats(0.01, 1.0), min_size=2, max_size=8),
+       restricted=st.lists(st.sampled_from([None, None, 0, 1]), min_size=8, max_size=8),
+       sexes=st.tuples(st.floats(0.05, 1.0), st.floats(0.05, 1.0), st.floats(0.0, 0.05)))
+def test_allocation_by_sex_keeps_the_rate_and_the_shares(
+    rate: float, shares: list[float], restricted: list[int | None],
+    sexes: tuple[float, float, float]
+) -> None:
+    share = np.array(shares) / sum(shares)
+    restricted_to = restricted[:len(share)]
+    restricted_to[0] = None  # at least one disorder any baby can have
+    p = np.array(sexes) / sum(sexes)
+    rate_by_sex, mix = allocate_by_sex(share, rate, p, restricted_to)
+    assert float(p @ rate_by_sex) == pytest.approx(rate, abs=1e-9)
+    assert ((rate_by_sex >= 0) & (rate_by_sex <= 1)).all()
+    for g in range(3):
+        ineligible = [d for d, r in enumerate(restricted_to) if r is not None and r != g]
+        assert (mix[g, ineligible] == 0).all()
+        if rate_by_sex[g] > 0:
+            assert mix[g].sum() == pytest.approx(1.0)
+    fits = all(rate * share[[d for d, r in enumerate(restricted_to) if r == g]].sum() <= p[g]
+               for g in range(3))
+    if fits:  # every disorder keeps its share of all babies
+        totals = (p[:, None] * rate_by_sex[:, None] * mix).sum(axis=0)
+        np.testing.assert_allclose(totals, rate * share, atol=1e-9)
+
+
+def test_allocation_without_a_binding_cap_raises_the_restricted_rate_only() -> None:
+    params = default_params()
+    share = disorder_probabilities(params, enriched=True)
+    p = np.array(params.covariates.sex_probabilities)
+    rate_by_sex, mix = allocate_by_sex(share, 0.05, p, _restricted_to(params))
+    xald = SIMULATED_DISORDERS.index("XALD")
+    assert rate_by_sex[1] == pytest.approx(0.05 * (1 - share[xald]))
+    assert rate_by_sex[0] == pytest.approx(0.05 * (1 - share[xald] + share[xald] / p[0]))
+    assert mix[1, xald] == 0 and mix[2, xald] == 0
+
+
+@pytest.mark.parametrize("rate", [1.0, 0.999, 0.99, 0.95, 0.92])
+def test_affected_fraction_is_the_disorder_rate_near_1(rate: float) -> None:
+    """Near 1 the boys' rate is capped; the other disorders move to girls so the total is R."""
+    n = 20_000
+    frame = simulate_cohort(n, seed=12, disorder_rate=rate)
+    affected = int((frame["true_disorder"] != "").sum())
+    sd = (n * rate * (1 - rate)) ** 0.5
+    assert abs(affected - n * rate) <= 4 * sd + 1, (rate, affected)
+    xald = frame["true_disorder"] == "XALD"
+    assert xald.any() and (frame.loc[xald, "sex"] == "M").all()
+    expected = rate * disorder_probabilities(default_params(), enriched=True)[
+        SIMULATED_DISORDERS.index("XALD")]
+    assert abs(xald.mean() - expected) < 0.15 * expected
+    if rate == 1.0:
+        assert affected == n
+

@@ -136,3 +136,18 @@ def test_fast_csv_writer_matches_pandas(tmp_path: Path) -> None:
     write_csv(frame, ours)
     expected = frame.to_csv(index=False, lineterminator="\n")
     assert ours.read_text(encoding="utf-8") == expected
+
+
+def test_disorder_rate_1_affects_every_baby(tmp_path: Path) -> None:
+    """Every one of 1,000 babies is affected at --disorder-rate 1 (X-ALD's boys-only share
+    does not leave girls unaffected), and the same seed still gives the same bytes."""
+    out, truth = tmp_path / "p.csv", tmp_path / "t.csv"
+    args = ["simulate", "cohort", "--n", "1000", "--seed", "3", "--disorder-rate", "1",
+            "--out", str(out), "--truth", str(truth)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(truth, keep_default_na=False)
+    assert len(frame) == 1000 and (frame["true_disorder"] != "").all()
+    first = out.read_bytes(), truth.read_bytes()
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert (out.read_bytes(), truth.read_bytes()) == first
