@@ -83,7 +83,8 @@ def check_database(engine: Engine) -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        orig = getattr(exc, "orig", None)
+        reason = str(orig if orig else exc).strip().splitlines()[0]
         raise DatabaseUnavailableError(
             f"NBS_DATABASE_URL={redact_url(str(engine.url.render_as_string(hide_password=False)))}"
             f" cannot be reached: {reason}"
