@@ -95,12 +95,12 @@ def allocate_by_sex(share: np.ndarray, rate: float, sex_probabilities: np.ndarra
     # restricted disorders: their rate within their own sex, scaled down if they alone overflow
     within = np.zeros((n_sexes, n_disorders))
     for g in range(n_sexes):
-        if p[g] > 0:
-            within[g] = np.where(restricted[g], wanted / p[g], 0.0)
-    demand = within.sum(axis=1)
-    overflow = demand > 1.0
-    within[overflow] /= demand[overflow, None]
-    restricted_rate = np.minimum(demand, 1.0)
+        demand = float(wanted[restricted[g]].sum())  # as a fraction of all babies
+        if demand <= 0 or p[g] <= 0:
+            continue
+        scale = demand if demand > p[g] else float(p[g])  # overflowing: fill the sex exactly
+        within[g, restricted[g]] = wanted[restricted[g]] / scale
+    restricted_rate = np.minimum(within.sum(axis=1), 1.0)
     # unrestricted disorders fill what remains of the total, at equal rates where there is room
     room = 1.0 - restricted_rate
     total_unrestricted = max(rate - float(p @ restricted_rate), 0.0)
@@ -112,7 +112,8 @@ def allocate_by_sex(share: np.ndarray, rate: float, sex_probabilities: np.ndarra
                                    * (wanted[unrestricted] / unrestricted_wanted)[None, :])
     rate_by_sex = within.sum(axis=1)
     rate_by_sex[rate_by_sex > 1.0 - 1e-12] = 1.0  # rounding must not spare a baby at rate 1
-    mix = within / np.maximum(within.sum(axis=1, keepdims=True), 1e-300)
+    totals = within.sum(axis=1, keepdims=True)
+    mix = np.divide(within, totals, out=np.zeros_like(within), where=totals > 0)
     return rate_by_sex, mix
 
 
@@ -121,7 +122,7 @@ def _water_level(p: np.ndarray, room: np.ndarray, total: float) -> float:
     capped = np.zeros(len(p), dtype=bool)
     while True:
         free = float(p[~capped].sum())
-        if free <= 0:
+        if free <= 1e-12:  # no sex with babies has room left
             return float(room.max(initial=0.0))
         level = (total - float(p[capped] @ room[capped])) / free
         newly = ~capped & (room < level)
