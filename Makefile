@@ -1,5 +1,6 @@
 # Two commands run everything: `make run` and `make test`. Both set themselves up on a fresh
 # clone (a .venv with the project installed) and skip what is already done.
+# `make bench` runs every benchmark; `make bench BENCH="population quantify"` runs those only.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -30,7 +31,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .ruff_cache
