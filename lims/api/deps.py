@@ -3,7 +3,9 @@
 The chain is lean: the session is opened without touching the database, the signed-in user
 comes from a short-lived in-process cache keyed by the token's SHA-256 (``TokenCache``; one
 query joining token and user on a miss, run off the event loop), and role checks are plain
-comparisons, so a request crosses to a worker thread only for its own work.
+comparisons, so a request crosses to a worker thread only for its own work. The signed-in
+user's request also names the database in which a wrong signing password is counted
+(``lims.auth.service.use_signing_database``).
 
 Public names: ``get_session``, ``SessionDep``, ``PathId``, ``current_user``, ``CurrentUser``,
 ``require``, ``actor``, ``TokenCache``, ``token_cache``.
@@ -23,7 +25,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from lims.audit import Actor
-from lims.auth.service import actor_of, token_digest, user_for_token_digest
+from lims.auth.service import (
+    actor_of,
+    token_digest,
+    use_signing_database,
+    user_for_token_digest,
+)
 from lims.errors import AuthenticationError, PermissionDeniedError
 from lims.models import MAX_ID, User
 
@@ -109,6 +116,8 @@ async def current_user(request: Request, credentials: Annotated[
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("sign in first: Authorization: Bearer <token>")
     digest = token_digest(credentials.credentials)
+    # a signature (release) in this request counts failed passwords in the app's database
+    use_signing_database(request.app.state.engine)
     cache = token_cache(request.app)
     cached = cache.get(digest)
     if cached is not None:
