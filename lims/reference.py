@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from lims.errors import InvalidInputError
+from lims.models import ROLES
 
 __all__ = [
     "DATA",
@@ -102,6 +103,13 @@ class WorkflowConfig:
     version: str
     alert_escalation_minutes: int
     max_transit_days: int
+    #: Roles to notify at escalation level 1, 2, ...; levels beyond use the last entry.
+    alert_escalation_notify: tuple[tuple[str, ...], ...] = (("reviewer", "follow_up"),)
+
+    def notify_roles(self, level: int) -> tuple[str, ...]:
+        """The roles to notify when an alert reaches escalation ``level`` (1, 2, ...)."""
+        steps = self.alert_escalation_notify
+        return steps[min(max(level, 1), len(steps)) - 1]
 
 
 def _toml(path: Path) -> dict[str, object]:
@@ -158,14 +166,31 @@ def unsatisfactory_codes(path: Path = DATA / "unsatisfactory_codes.csv") -> dict
     return codes
 
 
+def _notify_roles(data: dict[str, object], path: Path) -> tuple[tuple[str, ...], ...]:
+    field = "alert_escalation_notify"
+    steps = data.get(field, [["reviewer", "follow_up"]])
+    if not isinstance(steps, list) or not steps or not all(
+            isinstance(step, list) and step and all(isinstance(r, str) for r in step)
+            for step in steps):
+        raise InvalidInputError("a list of role lists, one per escalation level, e.g. "
+                                '[["reviewer", "follow_up"], ["admin"]]', field=field,
+                                file=str(path))
+    unknown = sorted({r for step in steps for r in step} - set(ROLES))
+    if unknown:
+        raise InvalidInputError(f"unknown role {', '.join(unknown)}; roles are "
+                                f"{', '.join(ROLES)}", field=field, file=str(path))
+    return tuple(tuple(step) for step in steps)
+
+
 @cache
 def workflow_config(path: Path = DATA / "workflow.toml") -> WorkflowConfig:
     """The workflow intervals from ``path``."""
     data = _toml(path)
     config = WorkflowConfig(
         version=str(_require(data, "version", str, path)),
-        alert_escalation_minutes=int(_require(data, "alert_escalation_minutes", int, path)),
-        max_transit_days=int(_require(data, "max_transit_days", int, path)),
+        alert_escalation_minutes=int(_require(data, "alert_escalation_minutes", int, path)),  # type: ignore[call-overload]
+        max_transit_days=int(_require(data, "max_transit_days", int, path)),  # type: ignore[call-overload]
+        alert_escalation_notify=_notify_roles(data, path),
     )
     if config.alert_escalation_minutes <= 0:
         raise InvalidInputError("must be positive", field="alert_escalation_minutes",

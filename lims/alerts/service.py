@@ -2,28 +2,31 @@
 acknowledges them, escalated after ``workflow.toml``'s ``alert_escalation_minutes``.
 
 Escalation is computed from the clock whenever alerts are listed or ``escalate_overdue`` runs
-(``nbs`` or a scheduler); each escalation is audited.
+(``nbs alerts escalate``, the service's periodic task); each escalation is audited with who is
+to be notified (``workflow.toml``'s ``alert_escalation_notify``). Acknowledgement and
+escalation are conditional updates, so concurrent requests cannot overwrite each other.
 
-Public names: ``open_alert``, ``acknowledge``, ``escalate_overdue``, ``list_alerts``,
+Public names: ``open_alert``, ``acknowledge``, ``escalate_overdue``, ``Escalation``,
 ``alert_rows``, ``ALERT_PUBLIC_COLUMNS``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select as core_select
-from sqlmodel import Session, col, select
+from sqlalchemy import update
+from sqlmodel import Session
 
-from lims.accession.service import check_scope
-from lims.audit import SYSTEM, Actor, record, snapshot
+from lims.audit import SYSTEM, Actor, AuditEntry, record, record_many, snapshot
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
-from lims.models import Alert, Specimen, utcnow
+from lims.models import Alert, Specimen, User, utcnow
 from lims.reference import workflow_config
 
-__all__ = ["ALERT_PUBLIC_COLUMNS", "acknowledge", "alert_rows", "escalate_overdue",
-           "list_alerts", "open_alert"]
+__all__ = ["ALERT_PUBLIC_COLUMNS", "Escalation", "acknowledge", "alert_rows",
+           "escalate_overdue", "open_alert"]
 
 #: The columns an alert is shown with (``AlertPublic``).
 ALERT_PUBLIC_COLUMNS: tuple[str, ...] = (
@@ -32,6 +35,7 @@ ALERT_PUBLIC_COLUMNS: tuple[str, ...] = (
 )
 _ALERT = Alert.__table__  # type: ignore[attr-defined]
 _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
+_USER = User.__table__  # type: ignore[attr-defined]
 
 
 def open_alert(session: Session, actor: Actor, specimen: Specimen, *, disorder: str,
@@ -49,74 +53,111 @@ def open_alert(session: Session, actor: Actor, specimen: Specimen, *, disorder: 
 
 def acknowledge(session: Session, actor: Actor, alert_id: int, *, full_name: str,
                 note: str = "") -> Alert:
-    """A named person takes responsibility for the alert."""
+    """A named person takes responsibility for the alert.
+
+    One conditional ``UPDATE ... WHERE acknowledged_at IS NULL``: when people acknowledge at
+    the same time, exactly one succeeds and the others get ``ConflictError`` naming who did.
+    """
+    name = full_name.strip()
+    if not name:
+        raise InvalidInputError("the acknowledging person must be named", field="full_name")
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise NotFoundError(f"alert {alert_id} not found")
-    if alert.status == "acknowledged":
-        raise ConflictError(f"alert {alert_id} was already acknowledged by "
-                            f"{alert.acknowledged_by_name}")
-    if not full_name.strip():
-        raise InvalidInputError("the acknowledging person must be named", field="full_name")
     before = snapshot(alert)
-    alert.status = "acknowledged"
-    alert.acknowledged_by = actor.user_id
-    alert.acknowledged_by_name = full_name.strip()
-    alert.acknowledged_at = utcnow()
-    alert.acknowledgement_note = note
-    session.add(alert)
-    specimen = session.get(Specimen, alert.specimen_id)
-    record(session, actor, "acknowledge", "alert", alert.id,
-           infant_id=specimen.infant_id if specimen else None, before=before,
-           after=snapshot(alert), reason=note)
+    taken = session.execute(
+        update(_ALERT)
+        .where(_ALERT.c.id == alert_id, _ALERT.c.acknowledged_at.is_(None))
+        .values(status="acknowledged", acknowledged_by=actor.user_id,
+                acknowledged_by_name=name, acknowledged_at=utcnow(),
+                acknowledgement_note=note))
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        by = session.execute(core_select(_ALERT.c.acknowledged_by_name)
+                             .where(_ALERT.c.id == alert_id)).scalar_one()
+        raise ConflictError(f"alert {alert_id} was already acknowledged by {by}")
+    session.refresh(alert)
+    infant_id = session.execute(core_select(_SPECIMEN.c.infant_id)
+                                .where(_SPECIMEN.c.id == alert.specimen_id)).scalar()
+    record(session, actor, "acknowledge", "alert", alert.id, infant_id=infant_id,
+           before=before, after=snapshot(alert), reason=note)
     return alert
 
 
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """One alert raised to ``escalation_level``, and who is to be notified (by role, and the
+    active users holding those roles)."""
+
+    alert_id: int
+    specimen_id: int
+    infant_id: int | None
+    disorder: str
+    opened_at: datetime
+    previous_level: int
+    escalation_level: int
+    notify_roles: tuple[str, ...]
+    notify_users: tuple[str, ...]
+
+
+def _users_by_role(session: Session) -> dict[str, list[str]]:
+    users: dict[str, list[str]] = {}
+    for username, role in session.execute(
+            core_select(_USER.c.username, _USER.c.role)
+            .where(_USER.c.active.is_(True)).order_by(_USER.c.username)):
+        users.setdefault(role, []).append(username)
+    return users
+
+
 def escalate_overdue(session: Session, *, now: datetime | None = None,
-                     interval_minutes: int | None = None) -> list[Alert]:
-    """Raise the escalation level of every open alert overdue for its next escalation."""
+                     interval_minutes: int | None = None,
+                     actor: Actor = SYSTEM) -> list[Escalation]:
+    """Raise the escalation level of every open alert overdue for its next escalation.
+
+    Level n is due ``n`` intervals (``workflow.toml``'s ``alert_escalation_minutes``) after
+    the alert opened. Each raise is a conditional update (still open, level still lower), so
+    a scheduler, the command line and a listing escalating at once raise an alert once; each
+    is audited with the roles ``alert_escalation_notify`` names for its level and the active
+    users holding them.
+    """
     now = now or utcnow()
-    interval = timedelta(minutes=interval_minutes or workflow_config().alert_escalation_minutes)
-    escalated: list[Alert] = []
-    overdue = [alert_id for alert_id, opened_at, level in session.execute(
-        core_select(_ALERT.c.id, _ALERT.c.opened_at, _ALERT.c.escalation_level)
-        .where(_ALERT.c.status == "open"))
-        if int((now - opened_at) / interval) > level]
-    if not overdue:
-        return escalated
-    for alert in session.exec(select(Alert).where(Alert.status == "open",
-                                                  col(Alert.id).in_(overdue))):
-        due_level = int((now - alert.opened_at) / interval)
-        if due_level > alert.escalation_level:
-            before = {"escalation_level": alert.escalation_level}
-            alert.escalation_level = due_level
-            alert.escalated_at = now
-            session.add(alert)
-            record(session, SYSTEM, "escalate", "alert", alert.id, before=before,
-                   after={"escalation_level": due_level},
-                   reason=f"open for more than {due_level} x {interval}")
-            escalated.append(alert)
+    config = workflow_config()
+    interval = timedelta(minutes=interval_minutes or config.alert_escalation_minutes)
+    due = [(row, int((now - row.opened_at) / interval)) for row in session.execute(
+        core_select(_ALERT.c.id, _ALERT.c.specimen_id, _ALERT.c.disorder, _ALERT.c.opened_at,
+                    _ALERT.c.escalation_level, _SPECIMEN.c.infant_id)
+        .join(_SPECIMEN, _SPECIMEN.c.id == _ALERT.c.specimen_id)
+        .where(_ALERT.c.status == "open", _ALERT.c.acknowledged_at.is_(None))
+        .order_by(_ALERT.c.id))]
+    due = [(row, level) for row, level in due if level > row.escalation_level]
+    if not due:
+        return []
+    users = _users_by_role(session)
+    escalated: list[Escalation] = []
+    entries: list[AuditEntry] = []
+    for row, level in due:
+        raised = session.execute(
+            update(_ALERT)
+            .where(_ALERT.c.id == row.id, _ALERT.c.status == "open",
+                   _ALERT.c.acknowledged_at.is_(None), _ALERT.c.escalation_level < level)
+            .values(escalation_level=level, escalated_at=now))
+        if raised.rowcount != 1:  # type: ignore[attr-defined]
+            continue  # acknowledged or escalated meanwhile
+        roles = config.notify_roles(level)
+        names = tuple(u for role in roles for u in users.get(role, []))
+        escalated.append(Escalation(
+            alert_id=row.id, specimen_id=row.specimen_id, infant_id=row.infant_id,
+            disorder=row.disorder, opened_at=row.opened_at,
+            previous_level=row.escalation_level, escalation_level=level,
+            notify_roles=roles, notify_users=names))
+        entries.append(AuditEntry(
+            "escalate", "alert", row.id, infant_id=row.infant_id,
+            before={"escalation_level": row.escalation_level},
+            after={"escalation_level": level, "notify_roles": list(roles),
+                   "notify_users": list(names)},
+            reason=f"{row.disorder} alert open for more than {level} x {interval}; "
+                   f"notify {', '.join(roles)}"))
+    record_many(session, actor, entries)
     return escalated
-
-
-def list_alerts(session: Session, actor: Actor, *, status: str | None) -> list[Alert]:
-    escalate_overdue(session)
-    query = select(Alert).order_by(col(Alert.id))
-    if status is not None:
-        query = query.where(Alert.status == status)
-    alerts = list(session.exec(query))
-    if actor.role == "submitter":
-        specimens = {a.specimen_id: session.get(Specimen, a.specimen_id) for a in alerts}
-        visible = []
-        for a in alerts:
-            specimen = specimens[a.specimen_id]
-            try:
-                check_scope(actor, specimen.submitter_id if specimen else -1, "alert")
-            except NotFoundError:
-                continue
-            visible.append(a)
-        return visible
-    return alerts
 
 
 def alert_rows(session: Session, actor: Actor, *, status: str | None) -> list[dict[str, Any]]:
