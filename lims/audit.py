@@ -3,11 +3,19 @@
 Events are written with Core inserts in the caller's transaction (``record``: one row now;
 ``record_many``: one executemany), never as ORM objects waiting for a flush.
 
-Public names: ``Actor``, ``SYSTEM``, ``AuditEntry``, ``record``, ``record_many``, ``snapshot``.
+A list read (a page of specimens, infants, repeat requests or alerts) is one event
+(``record_list_read``, action ``read_list``): ``after`` holds the ids of the records read, the
+infants they belong to and the filters asked for; ``infant_id`` is set when they all belong to
+one baby. "Who read baby X" is therefore the events with ``infant_id`` X plus the ``read_list``
+events whose ``after["infant_ids"]`` holds X.
+
+Public names: ``Actor``, ``SYSTEM``, ``AuditEntry``, ``record``, ``record_many``,
+``record_list_read``, ``snapshot``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,7 +25,8 @@ from sqlmodel import Session, SQLModel
 
 from lims.models import AuditEvent, utcnow
 
-__all__ = ["SYSTEM", "Actor", "AuditEntry", "record", "record_many", "snapshot"]
+__all__ = ["SYSTEM", "Actor", "AuditEntry", "record", "record_list_read", "record_many",
+           "snapshot"]
 
 _TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
 
@@ -84,3 +93,16 @@ def record_many(session: Session, actor: Actor, entries: list[AuditEntry]) -> No
     if entries:
         at = utcnow()
         session.execute(insert(_TABLE), [_row(actor, e, at) for e in entries])
+
+
+def record_list_read(session: Session, actor: Actor, entity: str, ids: list[int],
+                     infant_ids: Iterable[int | None], *,
+                     filters: Mapping[str, object] | None = None) -> None:
+    """One audit event for a list read of ``entity`` records (nothing when none were read)."""
+    if not ids:
+        return
+    infants = sorted({i for i in infant_ids if i is not None})
+    after = {"ids": ids, "infant_ids": infants,
+             "filters": {k: _plain(v) for k, v in (filters or {}).items() if v is not None}}
+    record(session, actor, "read_list", entity, "list",
+           infant_id=infants[0] if len(infants) == 1 else None, after=after)

@@ -1,8 +1,8 @@
 """Queries of accessioning: submitters, infants, specimens, repeat requests.
 
 Public names: ``specimen_by_barcode``, ``specimens_by_barcodes``, ``list_specimens``,
-``specimen_rows``, ``SPECIMEN_PUBLIC_COLUMNS``, ``list_infants``, ``open_repeat_requests``,
-``candidate_infants``.
+``specimen_rows``, ``SPECIMEN_PUBLIC_COLUMNS``, ``list_infants``, ``list_repeat_requests``,
+``open_repeat_requests``, ``candidate_infants``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ __all__ = [
     "SPECIMEN_PUBLIC_COLUMNS",
     "candidate_infants",
     "list_infants",
+    "list_repeat_requests",
     "list_specimens",
     "open_repeat_requests",
     "specimen_by_barcode",
@@ -85,6 +86,17 @@ def list_infants(session: Session, *, submitter_id: int | None, limit: int = 100
     if submitter_id is not None:
         query = query.where(Infant.submitter_id == submitter_id)
     return list(session.exec(query.offset(offset).limit(limit)))
+
+
+def list_repeat_requests(session: Session, *, submitter_id: int | None, status: str | None,
+                         limit: int = 500) -> list[RepeatRequest]:
+    query = select(RepeatRequest).order_by(col(RepeatRequest.id))
+    if status is not None:
+        query = query.where(RepeatRequest.status == status)
+    if submitter_id is not None:
+        query = query.join(Infant, col(Infant.id) == RepeatRequest.infant_id).where(
+            Infant.submitter_id == submitter_id)
+    return list(session.exec(query.limit(limit)))
 
 
 def open_repeat_requests(session: Session, infant_id: int) -> list[RepeatRequest]:

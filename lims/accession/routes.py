@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 
-from lims.accession import repository, service
+from lims.accession import service
 from lims.accession.models import (
     InfantCreate,
     InfantPublic,
@@ -36,10 +36,6 @@ Admin = Annotated[User, Depends(require("admin"))]
 Lab = Annotated[User, Depends(require("technician", "admin"))]
 SpecimenState = Literal[SPECIMEN_STATES]  # type: ignore[valid-type]
 Staff = Annotated[User, Depends(require("technician", "reviewer", "follow_up", "admin"))]
-
-
-def _scope(user: User) -> int | None:
-    return user.submitter_id if user.role == "submitter" else None
 
 
 @router.get("/submitters", response_model=list[SubmitterPublic])
@@ -70,9 +66,10 @@ def list_unsatisfactory_codes(_user: CurrentUser) -> list[dict[str, str]]:
 def list_infants(session: SessionDep, user: CurrentUser,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100,
                  offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[Infant]:
-    """Infants in the caller's scope."""
-    return repository.list_infants(session, submitter_id=_scope(user), limit=limit,
-                                   offset=offset)
+    """Infants in the caller's scope (the read is audited)."""
+    infants = service.list_infants(session, actor(user), limit=limit, offset=offset)
+    session.commit()
+    return infants
 
 
 @router.post("/infants", response_model=InfantPublic, status_code=201)
@@ -107,10 +104,9 @@ async def list_specimens(session: SessionDep, user: CurrentUser,
                          limit: Annotated[int, Query(ge=1, le=500)] = 100,
                          offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[
                              dict[str, Any]]:
-    """Specimens in the caller's scope, optionally by state or infant."""
-    return await run_in_threadpool(
-        repository.specimen_rows, session, submitter_id=_scope(user), state=state,
-        infant_id=infant_id, limit=limit, offset=offset)
+    """Specimens in the caller's scope, optionally by state or infant (the read is audited)."""
+    return await run_in_threadpool(_list_specimens, session, actor(user), state, infant_id,
+                                   limit, offset)
 
 
 @router.post("/specimens", response_model=SpecimenPublic, status_code=201,
@@ -121,6 +117,14 @@ def accession_specimen(body: SpecimenCreate, session: SessionDep, user: Lab) -> 
     specimen = service.accession(session, actor(user), body)
     session.commit()
     return specimen
+
+
+def _list_specimens(session: Session, who: Actor, state: str | None, infant_id: int | None,
+                    limit: int, offset: int) -> list[dict[str, Any]]:
+    rows = service.list_specimen_rows(session, who, state=state, infant_id=infant_id,
+                                      limit=limit, offset=offset)
+    session.commit()
+    return rows
 
 
 def _read_specimen(session: Session, who: Actor, specimen_id: int) -> dict[str, Any]:
@@ -151,11 +155,7 @@ def mark_unsatisfactory(specimen_id: PathId, body: UnsatisfactoryIn, session: Se
 def list_repeat_requests(session: SessionDep, user: CurrentUser,
                          status: Literal["open", "fulfilled"] | None = None
                          ) -> list[RepeatRequest]:
-    """Requests for a new card (a submitter sees its own)."""
-    query = select(RepeatRequest).order_by(col(RepeatRequest.id))
-    if status is not None:
-        query = query.where(RepeatRequest.status == status)
-    if user.role == "submitter":
-        query = query.join(Infant, col(Infant.id) == RepeatRequest.infant_id).where(
-            Infant.submitter_id == user.submitter_id)
-    return list(session.exec(query.limit(500)))
+    """Requests for a new card (a submitter sees its own; the read is audited)."""
+    requests = service.list_repeat_requests(session, actor(user), status=status)
+    session.commit()
+    return requests

@@ -9,8 +9,8 @@ Services flush, never commit; every change and every read of a baby's record is 
 A submitter user sees only its own infants and specimens (others are "not found").
 
 Public names: ``create_submitter``, ``accession``, ``mark_unsatisfactory``, ``get_infant``,
-``get_specimen``, ``read_specimen_row``, ``create_infant``, ``link_suggestions``,
-``check_scope``, ``as_utc``.
+``get_specimen``, ``read_specimen_row``, ``list_specimen_rows``, ``list_infants``,
+``list_repeat_requests``, ``create_infant``, ``link_suggestions``, ``check_scope``, ``as_utc``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from lims.accession import repository
 from lims.accession.models import InfantCreate, LinkSuggestion, SpecimenCreate, SubmitterCreate
-from lims.audit import Actor, record, snapshot
+from lims.audit import Actor, record, record_list_read, snapshot
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
 from lims.models import Infant, RepeatRequest, Specimen, Submitter, utcnow
 from lims.reference import BarcodeRule, barcode_rule, unsatisfactory_codes, workflow_config
@@ -38,6 +38,9 @@ __all__ = [
     "get_infant",
     "get_specimen",
     "link_suggestions",
+    "list_infants",
+    "list_repeat_requests",
+    "list_specimen_rows",
     "mark_unsatisfactory",
     "read_specimen_row",
 ]
@@ -48,6 +51,11 @@ _LINK_WINDOW = timedelta(days=1)
 def as_utc(value: datetime) -> datetime:
     """An aware UTC datetime; a naive one is taken to be UTC already."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _scope(actor: Actor) -> int | None:
+    """The submitter a submitter user is limited to (None: every submitter)."""
+    return actor.submitter_id if actor.role == "submitter" else None
 
 
 def check_scope(actor: Actor, submitter_id: int, what: str) -> None:
@@ -109,6 +117,41 @@ def read_specimen_row(session: Session, actor: Actor, specimen_id: int) -> dict[
     check_scope(actor, row["submitter_id"], f"specimen {specimen_id}")
     record(session, actor, "read", "specimen", specimen_id, infant_id=row["infant_id"])
     return row
+
+
+def list_specimen_rows(session: Session, actor: Actor, *, state: str | None = None,
+                       infant_id: int | None = None, limit: int = 100,
+                       offset: int = 0) -> list[dict[str, Any]]:
+    """Specimens in the actor's scope as plain rows; the read is one audit event."""
+    rows = repository.specimen_rows(session, submitter_id=_scope(actor), state=state,
+                                    infant_id=infant_id, limit=limit, offset=offset)
+    record_list_read(session, actor, "specimen", [r["id"] for r in rows],
+                     (r["infant_id"] for r in rows),
+                     filters={"state": state, "infant_id": infant_id, "limit": limit,
+                              "offset": offset})
+    return rows
+
+
+def list_infants(session: Session, actor: Actor, *, limit: int = 100,
+                 offset: int = 0) -> list[Infant]:
+    """Infants in the actor's scope; the read is one audit event."""
+    infants = repository.list_infants(session, submitter_id=_scope(actor), limit=limit,
+                                      offset=offset)
+    ids = [i.id for i in infants if i.id is not None]
+    record_list_read(session, actor, "infant", ids, ids,
+                     filters={"limit": limit, "offset": offset})
+    return infants
+
+
+def list_repeat_requests(session: Session, actor: Actor, *,
+                         status: str | None = None) -> list[RepeatRequest]:
+    """Requests for a new card in the actor's scope; the read is one audit event."""
+    requests = repository.list_repeat_requests(session, submitter_id=_scope(actor),
+                                               status=status)
+    record_list_read(session, actor, "repeat_request",
+                     [r.id for r in requests if r.id is not None],
+                     (r.infant_id for r in requests), filters={"status": status})
+    return requests
 
 
 def get_specimen(session: Session, actor: Actor, specimen_id: int, *,
@@ -259,4 +302,7 @@ def link_suggestions(session: Session, actor: Actor, infant_id: int) -> list[Lin
         assert other.id is not None
         suggestions.append(LinkSuggestion(infant_id=other.id, score=round(min(score, 1.0), 2),
                                           reasons=reasons, twin=twin))
+    shown = [s.infant_id for s in suggestions]
+    record_list_read(session, actor, "infant", shown, shown,
+                     filters={"link_suggestions_for": infant_id})
     return sorted(suggestions, key=lambda s: -s.score)

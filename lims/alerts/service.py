@@ -20,7 +20,15 @@ from sqlalchemy import select as core_select
 from sqlalchemy import update
 from sqlmodel import Session
 
-from lims.audit import SYSTEM, Actor, AuditEntry, record, record_many, snapshot
+from lims.audit import (
+    SYSTEM,
+    Actor,
+    AuditEntry,
+    record,
+    record_list_read,
+    record_many,
+    snapshot,
+)
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
 from lims.models import Alert, Specimen, User, utcnow
 from lims.reference import workflow_config
@@ -161,13 +169,18 @@ def escalate_overdue(session: Session, *, now: datetime | None = None,
 
 
 def alert_rows(session: Session, actor: Actor, *, status: str | None) -> list[dict[str, Any]]:
-    """``list_alerts`` as plain rows of ``ALERT_PUBLIC_COLUMNS`` (Core queries, no ORM
-    objects unless an alert is due for escalation)."""
+    """Alerts in the actor's scope as plain rows of ``ALERT_PUBLIC_COLUMNS`` (Core queries, no
+    ORM objects), after escalating overdue ones; the read is one audit event naming the alerts
+    and their babies."""
     escalate_overdue(session)
-    query = core_select(*(_ALERT.c[c] for c in ALERT_PUBLIC_COLUMNS)).order_by(_ALERT.c.id)
+    query = (core_select(*(_ALERT.c[c] for c in ALERT_PUBLIC_COLUMNS), _SPECIMEN.c.infant_id)
+             .join(_SPECIMEN, _SPECIMEN.c.id == _ALERT.c.specimen_id).order_by(_ALERT.c.id))
     if status is not None:
         query = query.where(_ALERT.c.status == status)
     if actor.role == "submitter":
-        query = query.join(_SPECIMEN, _SPECIMEN.c.id == _ALERT.c.specimen_id).where(
-            _SPECIMEN.c.submitter_id == actor.submitter_id)
-    return [dict(r._mapping) for r in session.execute(query)]
+        query = query.where(_SPECIMEN.c.submitter_id == actor.submitter_id)
+    rows = [dict(r._mapping) for r in session.execute(query)]
+    infant_ids = [row.pop("infant_id") for row in rows]
+    record_list_read(session, actor, "alert", [r["id"] for r in rows], infant_ids,
+                     filters={"status": status})
+    return rows

@@ -112,5 +112,5 @@ def test_alert_open_until_a_named_person_acknowledges(client, world, plate, engi
         alert = session.exec(select(Alert)).one()
         assert alert.escalation_level == 2
         actions = [e.action for e in session.exec(
-            select(AuditEvent).where(AuditEvent.entity == "alert"))]
-        assert actions == ["open", "escalate", "acknowledge"]
+            select(AuditEvent).where(AuditEvent.entity == "alert").order_by(AuditEvent.id))]
+        assert actions == ["open", "read_list", "escalate", "acknowledge"]
