@@ -4,7 +4,7 @@ Every time is timezone-aware UTC (``utcnow()``); SQLite stores it without an off
 read back as UTC.
 Result rows (``Result``) are written in bulk by the ingest pipeline, never one ORM object at a
 time; the audit table and the release table are append-only (enforced by database triggers that
-the initial migration creates).
+the migrations create: UPDATE and DELETE refused on both databases, TRUNCATE on PostgreSQL).
 
 Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``AuditEvent``, ``Submitter``, ``Infant``,
 ``Specimen``, ``RepeatRequest``, ``Run``, ``Result``, ``HeldWell``, ``Evaluation``,
@@ -204,7 +204,8 @@ class Run(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     file_sha256: str = Field(max_length=64, unique=True)
-    plate_id: str = Field(max_length=64, unique=True)
+    #: One run per plate: a unique index (``ix_run_plate_id``, as migration 0001 made it).
+    plate_id: str = Field(max_length=64, unique=True, index=True)
     instrument_run_id: str = Field(default="", max_length=128)
     file_name: str = Field(max_length=255)
     format: str = Field(max_length=32)
