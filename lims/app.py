@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
+from lims.alerts.scheduler import periodic_escalation
 from lims.api.errors import install_error_handlers
 from lims.api.router import api_router
 from lims.db import check_database, database_status, make_engine
@@ -39,6 +40,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
 
     The catalogues are validated here and the database is checked when the app starts, so bad
     configuration fails at start-up with a message naming the setting or file, line and field.
+    While it runs, overdue alerts are escalated every ``NBS_ALERT_ESCALATION_CHECK_SECONDS``
+    (``lims.alerts.scheduler``).
     ``processor`` turns instrument files into results (default: the screening core, with the
     second-tier model ``NBS_SECOND_TIER_MODEL`` names, checked and loaded here).
     """
@@ -52,7 +55,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         check_database(engine)
-        yield
+        async with periodic_escalation(engine, settings.alert_escalation_every_s()):
+            yield
         engine.dispose()
 
     app = FastAPI(

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -20,6 +20,8 @@ from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV, Catalogue, load_catalogu
 __all__ = ["DEV_SECRET", "Settings", "get_settings", "load_configured_catalogue", "redact_url"]
 
 DEV_SECRET = "development-only-secret-change-me"
+#: How often the running service escalates overdue alerts unless told otherwise.
+DEFAULT_ESCALATION_CHECK_S = 60.0
 
 
 class Settings(BaseSettings):
@@ -42,6 +44,9 @@ class Settings(BaseSettings):
     disorders_csv: Path = DISORDERS_CSV
     #: A second-tier model file (``nbs second-tier train``); empty: no second tier.
     second_tier_model: str = ""
+    #: Seconds between the service's escalations of overdue alerts; unset: every 60 s (off when
+    #: ``environment`` is ``test``); 0: off (escalate with ``nbs alerts escalate`` instead).
+    alert_escalation_check_seconds: float | None = Field(default=None, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -63,6 +68,13 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("NBS_SECRET_KEY must be set to a secret of your own in production")
         return self
+
+    def alert_escalation_every_s(self) -> float | None:
+        """How often the running service escalates overdue alerts (None: it does not)."""
+        every = self.alert_escalation_check_seconds
+        if every is None:
+            return None if self.environment == "test" else DEFAULT_ESCALATION_CHECK_S
+        return every or None
 
     @property
     def is_sqlite(self) -> bool:

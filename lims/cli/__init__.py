@@ -34,6 +34,7 @@ _COMMAND_MODULES = (
     "lims.cli.simulate",
     "lims.cli.simulate_plate",
     "lims.cli.ingest",
+    "lims.cli.alerts",
     "lims.cli.read",
     "lims.cli.quantify",
     "lims.cli.cutoffs", "lims.cli.evaluate",

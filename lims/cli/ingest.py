@@ -1,5 +1,9 @@
-"""``nbs ingest FILE``: a run into the LIMS (idempotent by file hash), and ``nbs alerts
-escalate``: escalate overdue time-critical alerts (for a scheduler)."""
+"""``nbs ingest FILE [--format FMT] [--actor NAME]``: a run into the LIMS (idempotent by file
+hash), audited as ``--actor`` (default: the OS user running it). Overdue time-critical alerts
+are escalated by ``nbs alerts escalate`` (``lims.cli.alerts``).
+
+Public names: ``ingest_command``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from pathlib import Path
 
 import typer
 
-from lims.audit import SYSTEM
 from lims.cli import app
+from lims.cli.actor import ActorOption, cli_actor
 from lims.db import init_db, make_engine
 from lims.errors import InvalidInputError
 from lims.runs.pipeline import CoreProcessor, second_tier_model
@@ -22,10 +26,12 @@ __all__ = ["ingest_command"]
 def ingest_command(
     file: Path = typer.Argument(..., help="instrument file (vendor export or mzML)"),
     fmt: str = typer.Option("auto", "--format", help="instrument format, or auto-detect"),
+    actor: ActorOption = None,
 ) -> None:
     """Read, quantify, check, store and evaluate one plate in one transaction.
 
     The same bytes again print the earlier run; a different file for a stored plate is refused.
+    The audit trail records the run, its results and alerts as done by ``--actor``.
     """
     if not file.is_file():
         raise InvalidInputError("no such file", file=str(file))
@@ -34,7 +40,7 @@ def ingest_command(
                               catalogue=load_configured_catalogue(settings))
     engine = make_engine(settings)
     init_db(engine)
-    outcome = ingest_bytes(engine, SYSTEM, file.read_bytes(), file.name,
+    outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name,
                            CoreProcessor(format=fmt, second_tier=model))
     run = outcome.run
     status = "stored" if outcome.created else "already stored"

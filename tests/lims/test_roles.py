@@ -45,6 +45,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/specimens/{specimen_id}/releases"): STAFF,
     ("GET", "/api/v1/alerts"): STAFF,
     ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): {"reviewer", "follow_up", "admin"},
+    ("POST", "/api/v1/alerts/escalate"): {"reviewer", "follow_up", "admin"},
     ("GET", "/health"): EVERYONE,
 }
 
@@ -66,6 +67,7 @@ def _request(client, world, method, path, role, n):
         "/api/v1/review/release-normals": {"password": PASSWORD},
         "/api/v1/specimens/1/corrections": {"reason": "r", "password": PASSWORD},
         "/api/v1/alerts/1/acknowledge": {"full_name": "Dr A"},
+        "/api/v1/alerts/escalate": None,
     }
     headers = world.auth(role)
     if url == "/api/v1/runs" and method == "POST":

@@ -1,0 +1,64 @@
+"""The service's periodic escalation of overdue alerts.
+
+``periodic_escalation(engine, every_s)`` is an async context manager for the app's lifespan: it
+runs ``escalate_now`` at start-up and then every ``every_s`` seconds in a worker thread, logs
+each escalation (logger ``lims.alerts``) and keeps running if one pass fails. ``every_s`` None
+or 0: nothing runs (the default in tests, see ``Settings.alert_escalation_every_s``).
+
+Public names: ``periodic_escalation``, ``escalate_now``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from lims.alerts.service import Escalation, escalate_overdue
+from lims.audit import SYSTEM, Actor
+
+__all__ = ["escalate_now", "periodic_escalation"]
+
+log = logging.getLogger("lims.alerts")
+
+
+def escalate_now(engine: Engine, actor: Actor = SYSTEM) -> list[Escalation]:
+    """Escalate every overdue alert in a transaction of its own; what was escalated."""
+    with Session(engine) as session:
+        escalated = escalate_overdue(session, actor=actor)
+        session.commit()
+    for e in escalated:
+        log.warning("alert %s (%s, specimen %s) escalated to level %s: notify %s (%s)",
+                    e.alert_id, e.disorder, e.specimen_id, e.escalation_level,
+                    ", ".join(e.notify_roles), ", ".join(e.notify_users) or "no active user")
+    return escalated
+
+
+async def _every(engine: Engine, every_s: float) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(escalate_now, engine)
+        except Exception:  # a lost database must not stop the next pass
+            log.exception("escalating overdue alerts failed; trying again in %s s", every_s)
+        await asyncio.sleep(every_s)
+
+
+@asynccontextmanager
+async def periodic_escalation(engine: Engine, every_s: float | None) -> AsyncIterator[
+        asyncio.Task[None] | None]:
+    """Escalate overdue alerts every ``every_s`` seconds while the block runs."""
+    if not every_s:
+        yield None
+        return
+    task = asyncio.create_task(_every(engine, every_s), name="nbs-alert-escalation")
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

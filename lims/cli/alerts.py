@@ -1,0 +1,81 @@
+"""``nbs alerts``: time-critical alerts from the command line.
+
+- ``list [--status open|acknowledged|all]``: the alerts (overdue ones are escalated first, as
+  the API does); the read is audited under ``--actor``.
+- ``escalate``: escalate every overdue open alert now and print each escalation with who is to
+  be notified (``workflow.toml``'s ``alert_escalation_notify``); exit 0 also when nothing was
+  due. For a scheduler (cron, a systemd timer) when the service's own periodic escalation
+  (``NBS_ALERT_ESCALATION_CHECK_SECONDS``) is off.
+
+Public names: ``alerts_app``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from lims.alerts.scheduler import escalate_now
+from lims.alerts.service import alert_rows
+from lims.cli import app
+from lims.cli.actor import ActorOption, cli_actor
+from lims.db import init_db, make_engine
+from lims.settings import get_settings
+
+__all__ = ["alerts_app"]
+
+alerts_app = typer.Typer(help="Time-critical alerts: list them, escalate overdue ones.",
+                         no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+class Status(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    all = "all"
+
+
+def _engine() -> Engine:
+    settings = get_settings()
+    engine = make_engine(settings)
+    init_db(engine)
+    return engine
+
+
+@alerts_app.command("list")
+def list_command(
+    status: Status = typer.Option(Status.open, help="which alerts"),
+    actor: ActorOption = None,
+) -> None:
+    """The time-critical alerts, oldest first."""
+    engine = _engine()
+    with Session(engine) as session:
+        rows = alert_rows(session, cli_actor(actor),
+                          status=None if status is Status.all else status.value)
+        session.commit()
+    engine.dispose()
+    typer.echo(f"{'id':>5} {'specimen':>8} {'disorder':10} {'opened (UTC)':17} "
+               f"{'status':12} {'level':>5} acknowledged by")
+    for r in rows:
+        typer.echo(f"{r['id']:>5} {r['specimen_id']:>8} {r['disorder']:10} "
+                   f"{r['opened_at']:%Y-%m-%d %H:%M} {r['status']:12} "
+                   f"{r['escalation_level']:>5} {r['acknowledged_by_name']}")
+    typer.echo(f"({len(rows)} alerts)")
+
+
+@alerts_app.command("escalate")
+def escalate_command(actor: ActorOption = None) -> None:
+    """Escalate every overdue open alert and print what was escalated."""
+    engine = _engine()
+    escalated = escalate_now(engine, cli_actor(actor))
+    engine.dispose()
+    for e in escalated:
+        typer.echo(f"alert {e.alert_id} ({e.disorder}, specimen {e.specimen_id}, opened "
+                   f"{e.opened_at:%Y-%m-%d %H:%M} UTC): level {e.previous_level} -> "
+                   f"{e.escalation_level}; notify {', '.join(e.notify_roles)}"
+                   f" ({', '.join(e.notify_users) or 'no active user holds these roles'})")
+    typer.echo(f"escalated {len(escalated)} alert(s)" if escalated
+               else "no alert is overdue")
