@@ -20,7 +20,12 @@ from lims.api.errors import install_error_handlers
 from lims.api.router import api_router
 from lims.db import check_database, database_status, make_engine
 from lims.runs.pipeline import CoreProcessor, PlateProcessor, second_tier_model
-from lims.settings import Settings, get_settings, load_configured_catalogue
+from lims.settings import (
+    Settings,
+    get_settings,
+    load_configured_catalogue,
+    load_configured_rules,
+)
 
 __all__ = ["create_app", "version"]
 
@@ -38,7 +43,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
                processor: PlateProcessor | None = None) -> FastAPI:
     """Build the application.
 
-    The catalogues are validated here and the database is checked when the app starts, so bad
+    The catalogues and the rule files (barcode rule, unsatisfactory codes, workflow; put in
+    force here) are validated here and the database is checked when the app starts, so bad
     configuration fails at start-up with a message naming the setting or file, line and field.
     While it runs, overdue alerts are escalated every ``NBS_ALERT_ESCALATION_CHECK_SECONDS``
     (``lims.alerts.scheduler``).
@@ -48,6 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     settings = settings or get_settings()
     engine = engine or make_engine(settings)
     catalogue = load_configured_catalogue(settings)
+    load_configured_rules(settings)
     if processor is None:
         processor = CoreProcessor(second_tier=second_tier_model(settings.second_tier_model,
                                                                 catalogue=catalogue))

@@ -1,8 +1,19 @@
-"""The laboratory's own rule data (``lims/data/``): card barcode rule, unsatisfactory-specimen
-codes and workflow intervals, loaded into typed objects. Bad rows name file, line and field.
+"""The laboratory's own rule data: card barcode rule, unsatisfactory-specimen codes and
+workflow intervals, loaded into typed objects and validated (a bad value names the file, line and
+field).
 
-Public names: ``BarcodeRule``, ``UnsatisfactoryCode``, ``WorkflowConfig``, ``barcode_rule``,
-``unsatisfactory_codes``, ``workflow_config``, ``luhn_check_digit``, ``DATA``.
+The packaged files in ``lims/data/`` are the defaults; a laboratory names its own with
+``NBS_BARCODE_RULE``, ``NBS_UNSATISFACTORY_CODES`` and ``NBS_WORKFLOW`` (``lims.settings``
+loads and checks them at start-up with ``load_rules`` and makes them the active rules with
+``use_rules``). ``barcode_rule()``, ``unsatisfactory_codes()`` and ``workflow_config()`` return
+the active rules (the packaged ones until ``use_rules`` is called); given a path they load that
+file instead.
+
+Public names: ``BarcodeRule``, ``UnsatisfactoryCode``, ``WorkflowConfig``, ``LabRules``,
+``load_rules``, ``use_rules``, ``active_rules``, ``barcode_rule``, ``unsatisfactory_codes``,
+``workflow_config``, ``load_barcode_rule``, ``load_unsatisfactory_codes``,
+``load_workflow_config``, ``luhn_check_digit``, ``DATA``, ``BARCODE_TOML``,
+``UNSATISFACTORY_CSV``, ``WORKFLOW_TOML``.
 """
 
 from __future__ import annotations
@@ -19,18 +30,34 @@ from lims.errors import InvalidInputError
 from lims.models import ROLES
 
 __all__ = [
+    "BARCODE_TOML",
     "DATA",
+    "UNSATISFACTORY_CSV",
+    "WORKFLOW_TOML",
     "BarcodeRule",
+    "LabRules",
     "UnsatisfactoryCode",
     "WorkflowConfig",
+    "active_rules",
     "barcode_rule",
+    "load_barcode_rule",
+    "load_rules",
+    "load_unsatisfactory_codes",
+    "load_workflow_config",
     "luhn_check_digit",
     "unsatisfactory_codes",
+    "use_rules",
     "workflow_config",
 ]
 
 DATA = Path(str(resources.files("lims") / "data"))
+BARCODE_TOML = DATA / "barcode.toml"
+UNSATISFACTORY_CSV = DATA / "unsatisfactory_codes.csv"
+WORKFLOW_TOML = DATA / "workflow.toml"
 _CHECKS = ("luhn", "mod11", "none")
+#: The longest unsatisfactory code a specimen can store (``Specimen.unsatisfactory_code``).
+_MAX_CODE = 16
+_CODE_COLUMNS = ("code", "description", "category", "source")
 
 
 def luhn_check_digit(digits: str) -> int:
@@ -69,6 +96,9 @@ class BarcodeRule:
                 field=field)
         if self.check_digit != "none":
             digits = "".join(ch for ch in value if ch.isdigit())
+            if len(digits) < 2:
+                raise InvalidInputError(f"{value!r} has no digits to carry a check digit "
+                                        f"({self.check_digit})", field=field)
             body, check = digits[:-1], int(digits[-1])
             expected = (luhn_check_digit(body) if self.check_digit == "luhn"
                         else _mod11_check_digit(body))
@@ -82,7 +112,9 @@ class BarcodeRule:
         """``body`` with its check digit appended (for simulated cards)."""
         if self.check_digit == "none":
             return body
-        check = luhn_check_digit(body) if self.check_digit == "luhn" else _mod11_check_digit(body)
+        digits = "".join(ch for ch in body if ch.isdigit())  # as ``validate`` reads them
+        check = (luhn_check_digit(digits) if self.check_digit == "luhn"
+                 else _mod11_check_digit(digits))
         return f"{body}{check}"
 
 
@@ -105,6 +137,11 @@ class WorkflowConfig:
     max_transit_days: int
     #: Roles to notify at escalation level 1, 2, ...; levels beyond use the last entry.
     alert_escalation_notify: tuple[tuple[str, ...], ...] = (("reviewer", "follow_up"),)
+    #: The unsatisfactory code given to a card that took longer than ``max_transit_days``.
+    late_arrival_code: str = "U09"
+    #: How far in the future a collection or receipt time may be (the clocks of the
+    #: submitter's and the laboratory's computers differ a little).
+    max_clock_skew_minutes: int = 5
 
     def notify_roles(self, level: int) -> tuple[str, ...]:
         """The roles to notify when an alert reaches escalation ``level`` (1, 2, ...)."""
@@ -112,87 +149,180 @@ class WorkflowConfig:
         return steps[min(max(level, 1), len(steps)) - 1]
 
 
-def _toml(path: Path) -> dict[str, object]:
+@dataclass(frozen=True, slots=True)
+class LabRules:
+    """The rule data in force: barcode rule, unsatisfactory codes, workflow intervals."""
+
+    barcode: BarcodeRule
+    unsatisfactory_codes: dict[str, UnsatisfactoryCode]
+    workflow: WorkflowConfig
+
+
+def _text(path: Path) -> str:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInputError(str(exc), file=str(path)) from None
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInputError("no such file", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot be read: {exc}", file=str(path)) from None
 
 
-def _require(data: dict[str, object], key: str, kind: type, path: Path) -> object:
-    value = data.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise InvalidInputError(f"missing or not a {kind.__name__}", field=key, file=str(path))
-    return value
+class _Toml:
+    """A TOML file's table, with the line each top-level key is set on (for messages)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        text = _text(path)
+        try:
+            self.data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            found = re.search(r"line (\d+)", str(exc))
+            raise InvalidInputError(f"not valid TOML: {exc}", file=str(path),
+                                    line=int(found.group(1)) if found else None) from None
+        self._lines: dict[str, int] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            key = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", line)
+            if key and key.group(1) not in self._lines:
+                self._lines[key.group(1)] = number
+
+    def error(self, key: str, message: str) -> InvalidInputError:
+        return InvalidInputError(message, field=key, file=str(self.path),
+                                 line=self._lines.get(key))
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, "missing, or not a non-empty string")
+        return value
+
+    def integer(self, key: str, *, minimum: int, default: int | None = None) -> int:
+        value = self.data.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.error(key, "missing, or not a whole number")
+        if value < minimum:
+            raise self.error(key, f"must be at least {minimum}, not {value}")
+        return value
 
 
 @cache
-def barcode_rule(path: Path = DATA / "barcode.toml") -> BarcodeRule:
-    """The card barcode rule from ``path``."""
-    data = _toml(path)
-    rule = BarcodeRule(
-        version=str(_require(data, "version", str, path)),
-        description=str(data.get("description", "")),
-        pattern=str(_require(data, "pattern", str, path)),
-        check_digit=str(_require(data, "check_digit", str, path)),
-    )
+def load_barcode_rule(path: Path = BARCODE_TOML) -> BarcodeRule:
+    """The card barcode rule in ``path`` (TOML: version, description, pattern, check_digit)."""
+    toml = _Toml(path)
+    rule = BarcodeRule(version=toml.text("version"),
+                       description=str(toml.data.get("description", "")),
+                       pattern=toml.text("pattern"), check_digit=toml.text("check_digit"))
     if rule.check_digit not in _CHECKS:
-        raise InvalidInputError(f"one of {', '.join(_CHECKS)}", field="check_digit", file=str(path))
+        raise toml.error("check_digit", f"{rule.check_digit!r} is not one of "
+                                        f"{', '.join(_CHECKS)}")
     try:
         re.compile(rule.pattern)
     except re.error as exc:
-        raise InvalidInputError(f"bad regular expression: {exc}", field="pattern",
-                                file=str(path)) from None
+        raise toml.error("pattern", f"bad regular expression: {exc}") from None
     return rule
 
 
 @cache
-def unsatisfactory_codes(path: Path = DATA / "unsatisfactory_codes.csv") -> dict[
+def load_unsatisfactory_codes(path: Path = UNSATISFACTORY_CSV) -> dict[
         str, UnsatisfactoryCode]:
-    """The unsatisfactory-specimen codes by code."""
+    """The unsatisfactory-specimen codes in ``path`` (CSV: code, description, category,
+    source), by code."""
+    rows = csv.DictReader(_text(path).splitlines())
+    missing = [c for c in _CODE_COLUMNS if c not in (rows.fieldnames or [])]
+    if missing:
+        raise InvalidInputError(f"the header lacks {', '.join(missing)}; it needs "
+                                f"{', '.join(_CODE_COLUMNS)}", field=missing[0],
+                                file=str(path), line=1)
     codes: dict[str, UnsatisfactoryCode] = {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        for line, row in enumerate(reader, start=2):
-            for field in ("code", "description", "category", "source"):
-                if not (row.get(field) or "").strip():
-                    raise InvalidInputError("empty", field=field, file=str(path), line=line)
-            if row["code"] in codes:
-                raise InvalidInputError(f"duplicate code {row['code']}", field="code",
-                                        file=str(path), line=line)
-            codes[row["code"]] = UnsatisfactoryCode(
-                row["code"], row["description"], row["category"], row["source"])
+    for line, row in enumerate(rows, start=2):
+        values = {c: (row.get(c) or "").strip() for c in _CODE_COLUMNS}
+        for field in _CODE_COLUMNS:
+            if not values[field]:
+                raise InvalidInputError("empty", field=field, file=str(path), line=line)
+        code = values["code"]
+        if len(code) > _MAX_CODE:
+            raise InvalidInputError(f"{code!r} is longer than {_MAX_CODE} characters",
+                                    field="code", file=str(path), line=line)
+        if code in codes:
+            raise InvalidInputError(f"duplicate code {code}", field="code", file=str(path),
+                                    line=line)
+        codes[code] = UnsatisfactoryCode(code, values["description"], values["category"],
+                                         values["source"])
+    if not codes:
+        raise InvalidInputError("no codes", file=str(path), line=2)
     return codes
 
 
-def _notify_roles(data: dict[str, object], path: Path) -> tuple[tuple[str, ...], ...]:
+def _notify_roles(toml: _Toml) -> tuple[tuple[str, ...], ...]:
     field = "alert_escalation_notify"
-    steps = data.get(field, [["reviewer", "follow_up"]])
+    steps = toml.data.get(field, [["reviewer", "follow_up"]])
     if not isinstance(steps, list) or not steps or not all(
             isinstance(step, list) and step and all(isinstance(r, str) for r in step)
             for step in steps):
-        raise InvalidInputError("a list of role lists, one per escalation level, e.g. "
-                                '[["reviewer", "follow_up"], ["admin"]]', field=field,
-                                file=str(path))
+        raise toml.error(field, "a list of role lists, one per escalation level, e.g. "
+                                '[["reviewer", "follow_up"], ["admin"]]')
     unknown = sorted({r for step in steps for r in step} - set(ROLES))
     if unknown:
-        raise InvalidInputError(f"unknown role {', '.join(unknown)}; roles are "
-                                f"{', '.join(ROLES)}", field=field, file=str(path))
+        raise toml.error(field, f"unknown role {', '.join(unknown)}; roles are "
+                                f"{', '.join(ROLES)}")
     return tuple(tuple(step) for step in steps)
 
 
 @cache
-def workflow_config(path: Path = DATA / "workflow.toml") -> WorkflowConfig:
-    """The workflow intervals from ``path``."""
-    data = _toml(path)
-    config = WorkflowConfig(
-        version=str(_require(data, "version", str, path)),
-        alert_escalation_minutes=int(_require(data, "alert_escalation_minutes", int, path)),  # type: ignore[call-overload]
-        max_transit_days=int(_require(data, "max_transit_days", int, path)),  # type: ignore[call-overload]
-        alert_escalation_notify=_notify_roles(data, path),
+def load_workflow_config(path: Path = WORKFLOW_TOML) -> WorkflowConfig:
+    """The workflow intervals in ``path`` (TOML)."""
+    toml = _Toml(path)
+    return WorkflowConfig(
+        version=toml.text("version"),
+        alert_escalation_minutes=toml.integer("alert_escalation_minutes", minimum=1),
+        max_transit_days=toml.integer("max_transit_days", minimum=1),
+        alert_escalation_notify=_notify_roles(toml),
+        late_arrival_code=toml.text("late_arrival_code", "U09"),
+        max_clock_skew_minutes=toml.integer("max_clock_skew_minutes", minimum=0, default=5),
     )
-    if config.alert_escalation_minutes <= 0:
-        raise InvalidInputError("must be positive", field="alert_escalation_minutes",
-                                file=str(path))
-    return config
+
+
+def load_rules(barcode: Path = BARCODE_TOML, unsatisfactory: Path = UNSATISFACTORY_CSV,
+               workflow: Path = WORKFLOW_TOML) -> LabRules:
+    """Load and check the three files, and what one refers to in another (the workflow's
+    ``late_arrival_code`` must be one of the unsatisfactory codes)."""
+    rules = LabRules(load_barcode_rule(Path(barcode)),
+                     load_unsatisfactory_codes(Path(unsatisfactory)),
+                     load_workflow_config(Path(workflow)))
+    if rules.workflow.late_arrival_code not in rules.unsatisfactory_codes:
+        raise _Toml(Path(workflow)).error(
+            "late_arrival_code", f"{rules.workflow.late_arrival_code!r} is not one of the "
+            f"unsatisfactory codes in {unsatisfactory}")
+    return rules
+
+
+_active: LabRules | None = None
+
+
+def use_rules(rules: LabRules | None) -> None:
+    """Make ``rules`` the rules in force for this process (None: the packaged ones)."""
+    global _active
+    _active = rules
+
+
+def active_rules() -> LabRules:
+    """The rules in force (``use_rules``), else the packaged ones."""
+    global _active
+    if _active is None:
+        _active = load_rules()
+    return _active
+
+
+def barcode_rule(path: Path | None = None) -> BarcodeRule:
+    """The card barcode rule in force (or the one in ``path``)."""
+    return active_rules().barcode if path is None else load_barcode_rule(Path(path))
+
+
+def unsatisfactory_codes(path: Path | None = None) -> dict[str, UnsatisfactoryCode]:
+    """The unsatisfactory-specimen codes in force (or those in ``path``), by code."""
+    return (active_rules().unsatisfactory_codes if path is None
+            else load_unsatisfactory_codes(Path(path)))
+
+
+def workflow_config(path: Path | None = None) -> WorkflowConfig:
+    """The workflow intervals in force (or those in ``path``)."""
+    return active_rules().workflow if path is None else load_workflow_config(Path(path))

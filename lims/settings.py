@@ -1,10 +1,12 @@
 """Settings read from the environment (prefix ``NBS_``) and an optional ``.env`` file.
 
-Public names: ``Settings``, ``get_settings``, ``redact_url``.
+Public names: ``Settings``, ``get_settings``, ``load_configured_catalogue``,
+``load_configured_rules``, ``redact_url``, ``DEV_SECRET``, ``DEFAULT_ESCALATION_CHECK_S``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -14,10 +16,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from lims.errors import ConfigurationError
+from lims.errors import ConfigurationError, InvalidInputError
+from lims.reference import (
+    BARCODE_TOML,
+    UNSATISFACTORY_CSV,
+    WORKFLOW_TOML,
+    LabRules,
+    load_barcode_rule,
+    load_rules,
+    load_unsatisfactory_codes,
+    load_workflow_config,
+    use_rules,
+)
 from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV, Catalogue, load_catalogue
 
-__all__ = ["DEV_SECRET", "Settings", "get_settings", "load_configured_catalogue", "redact_url"]
+__all__ = ["DEFAULT_ESCALATION_CHECK_S", "DEV_SECRET", "Settings", "get_settings",
+           "load_configured_catalogue", "load_configured_rules", "redact_url"]
 
 DEV_SECRET = "development-only-secret-change-me"
 #: How often the running service escalates overdue alerts unless told otherwise.
@@ -42,6 +56,11 @@ class Settings(BaseSettings):
     #: A laboratory may replace the packaged catalogues with its own reviewed copies.
     analytes_csv: Path = ANALYTES_CSV
     disorders_csv: Path = DISORDERS_CSV
+    #: A laboratory's own rule data (``lims.reference``): card barcode rule (TOML),
+    #: unsatisfactory-specimen codes (CSV), workflow intervals (TOML).
+    barcode_rule: Path = BARCODE_TOML
+    unsatisfactory_codes: Path = UNSATISFACTORY_CSV
+    workflow: Path = WORKFLOW_TOML
     #: A second-tier model file (``nbs second-tier train``); empty: no second tier.
     second_tier_model: str = ""
     #: Seconds between the service's escalations of overdue alerts; unset: every 60 s (off when
@@ -91,6 +110,29 @@ class Settings(BaseSettings):
 def load_configured_catalogue(settings: Settings) -> Catalogue:
     """The catalogues the settings name; a malformed row raises CatalogueError (file:line)."""
     return load_catalogue(settings.analytes_csv, settings.disorders_csv)
+
+
+def load_configured_rules(settings: Settings) -> LabRules:
+    """Load and check the rule files the settings name and put them in force
+    (``lims.reference.use_rules``); a bad file raises ConfigurationError naming the setting,
+    the file, the line and the field."""
+    files: tuple[tuple[str, Path, Callable[[Path], object]], ...] = (
+        ("NBS_BARCODE_RULE", settings.barcode_rule, load_barcode_rule),
+        ("NBS_UNSATISFACTORY_CODES", settings.unsatisfactory_codes, load_unsatisfactory_codes),
+        ("NBS_WORKFLOW", settings.workflow, load_workflow_config),
+    )
+    for setting, path, load in files:
+        try:
+            load(path)
+        except InvalidInputError as exc:
+            raise ConfigurationError(f"{setting}={path}: {exc}") from None
+    try:
+        rules = load_rules(settings.barcode_rule, settings.unsatisfactory_codes,
+                           settings.workflow)
+    except InvalidInputError as exc:
+        raise ConfigurationError(f"NBS_WORKFLOW={settings.workflow}: {exc}") from None
+    use_rules(rules)
+    return rules
 
 
 def redact_url(url: str) -> str:

@@ -213,9 +213,9 @@ def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
     kind = data.kind or ("repeat" if previous is not None or data.infant_id is not None
                          else "initial")
     code = data.unsatisfactory_code
-    if code is None and received_at - collected_at > timedelta(
-            days=workflow_config().max_transit_days):
-        code = "U09"
+    workflow = workflow_config()
+    if code is None and received_at - collected_at > timedelta(days=workflow.max_transit_days):
+        code = workflow.late_arrival_code
     specimen = Specimen(
         barcode=barcode, infant_id=infant.id, submitter_id=data.submitter_id, kind=kind,
         previous_specimen_id=previous.id if previous else None,

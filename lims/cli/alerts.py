@@ -23,7 +23,7 @@ from lims.alerts.service import alert_rows
 from lims.cli import app
 from lims.cli.actor import ActorOption, cli_actor
 from lims.db import init_db, make_engine
-from lims.settings import get_settings
+from lims.settings import get_settings, load_configured_rules
 
 __all__ = ["alerts_app"]
 
@@ -40,6 +40,7 @@ class Status(StrEnum):
 
 def _engine() -> Engine:
     settings = get_settings()
+    load_configured_rules(settings)
     engine = make_engine(settings)
     init_db(engine)
     return engine

@@ -17,7 +17,7 @@ from lims.db import init_db, make_engine
 from lims.errors import InvalidInputError
 from lims.runs.pipeline import CoreProcessor, second_tier_model
 from lims.runs.service import ingest_bytes
-from lims.settings import get_settings, load_configured_catalogue
+from lims.settings import get_settings, load_configured_catalogue, load_configured_rules
 
 __all__ = ["ingest_command"]
 
@@ -36,6 +36,7 @@ def ingest_command(
     if not file.is_file():
         raise InvalidInputError("no such file", file=str(file))
     settings = get_settings()
+    load_configured_rules(settings)
     model = second_tier_model(settings.second_tier_model,
                               catalogue=load_configured_catalogue(settings))
     engine = make_engine(settings)

@@ -7,7 +7,12 @@ import typer
 from lims.cli import app
 from lims.db import check_database, init_db, make_engine
 from lims.demo import seed_demo
-from lims.settings import get_settings, load_configured_catalogue, redact_url
+from lims.settings import (
+    get_settings,
+    load_configured_catalogue,
+    load_configured_rules,
+    redact_url,
+)
 
 __all__ = ["init_db_command", "seed_demo_command", "serve_command"]
 
@@ -27,6 +32,7 @@ def seed_demo_command(
 ) -> None:
     """Load demo data (simulated submitters, users and plates) into an empty database."""
     settings = get_settings()
+    load_configured_rules(settings)
     engine = make_engine(settings)
     init_db(engine)
     summary = seed_demo(engine, force=force)
@@ -48,6 +54,7 @@ def serve_command(
 
     settings = get_settings()
     load_configured_catalogue(settings)
+    load_configured_rules(settings)
     engine = make_engine(settings)
     check_database(engine)
     init_db(engine)
