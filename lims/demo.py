@@ -23,7 +23,7 @@ from lims.accession.service import accession, create_submitter
 from lims.audit import SYSTEM, Actor
 from lims.auth.service import create_user
 from lims.errors import ConfigurationError
-from lims.models import ROLES, Submitter, SystemInfo
+from lims.models import ROLES, Submitter, SystemInfo, utcnow
 from lims.reference import barcode_rule
 from lims.runs.pipeline import CoreProcessor, PlateProcessor
 from lims.runs.service import ingest_bytes
@@ -40,26 +40,37 @@ _SUBMITTERS = (("CITY-MAT", "City Maternity Hospital", "Central"),
                ("RIVER-CHC", "Riverside Community Health Centre", "South"))
 
 
+#: Days a simulated card takes from collection to the laboratory.
+_TRANSIT = timedelta(days=2)
+
+
 def accession_cohort(session: Session, actor: Actor, cohort: pd.DataFrame,
                      submitter_ids: list[int], *, first_card: int,
-                     born: datetime) -> pd.DataFrame:
-    """Accession one card per cohort row; returns the cohort with barcodes as specimen ids."""
+                     born: datetime, now: datetime | None = None) -> pd.DataFrame:
+    """Accession one card per cohort row; returns the cohort with barcodes as specimen ids.
+
+    Babies are born from ``born`` on, 37 minutes apart; a baby whose card (collected at its
+    simulated age, received two days later) would arrive after ``now`` (default: the clock) is
+    born earlier instead, so no collection or receipt time lies in the future.
+    """
     rule = barcode_rule()
     cohort = cohort.copy()
+    now = now or utcnow()
     barcodes = []
     for i, row in enumerate(cohort.itertuples(index=False)):
         barcode = rule.make(f"{first_card + i:08d}")
         submitter_id = submitter_ids[i % len(submitter_ids)]
-        birth_at = born + timedelta(minutes=37 * i)
         age_h = float(row.age_at_collection_hours) if pd.notna(
             row.age_at_collection_hours) else 48.0
+        latest_birth = now - _TRANSIT - timedelta(hours=age_h + 1)
+        birth_at = min(born + timedelta(minutes=37 * i), latest_birth)
         weight = int(row.birth_weight_g) if pd.notna(row.birth_weight_g) else None
         ga = float(row.gestational_age_weeks) if pd.notna(row.gestational_age_weeks) else None
         sex = str(row.sex) if str(row.sex) in {"M", "F"} else "U"
         collected = birth_at + timedelta(hours=age_h)
         accession(session, actor, SpecimenCreate(
             barcode=barcode, submitter_id=submitter_id, collected_at=collected,
-            received_at=collected + timedelta(days=2),
+            received_at=collected + _TRANSIT,
             birth_weight_g=weight if weight is None or 200 <= weight <= 7000 else None,
             gestational_age_weeks=ga if ga is None or 20 <= ga <= 45 else None,
             tpn=bool(row.tpn == 1), transfused=bool(row.transfused == 1),

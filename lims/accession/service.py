@@ -81,8 +81,23 @@ def _submitter(session: Session, submitter_id: int) -> Submitter:
     return submitter
 
 
-def create_infant(session: Session, actor: Actor, data: InfantCreate) -> Infant:
+def _not_in_future(value: datetime, field: str) -> datetime:
+    """``value`` as UTC, refused if later than now plus the clock-skew allowance
+    (``workflow.toml``'s ``max_clock_skew_minutes``)."""
+    value = as_utc(value)
+    skew = timedelta(minutes=workflow_config().max_clock_skew_minutes)
+    if value > utcnow() + skew:
+        raise InvalidInputError(
+            f"{value.isoformat(timespec='minutes')} is in the future (more than "
+            f"{skew.total_seconds() / 60:g} minutes ahead of the laboratory's clock)",
+            field=field)
+    return value
+
+
+def create_infant(session: Session, actor: Actor, data: InfantCreate, *,
+                  field: str = "birth_at") -> Infant:
     _submitter(session, data.submitter_id)
+    _not_in_future(data.birth_at, field)
     check_scope(actor, data.submitter_id, f"submitter {data.submitter_id}")
     if data.birth_order > data.plurality:
         raise InvalidInputError("birth_order is larger than plurality", field="birth_order")
@@ -179,6 +194,11 @@ def _link_infant(session: Session, actor: Actor, data: SpecimenCreate) -> tuple[
         previous = repository.specimen_by_barcode(session, data.previous_barcode.strip())
         if previous is None:
             raise NotFoundError(f"previous card {data.previous_barcode!r} not found")
+        if previous.submitter_id != data.submitter_id:
+            raise InvalidInputError(
+                f"the previous card {previous.barcode} was sent by submitter "
+                f"{previous.submitter_id}, this card by submitter {data.submitter_id}; a card "
+                "may only name its own submitter's baby", field="previous_barcode")
         infant = session.get(Infant, previous.infant_id)
         assert infant is not None
         return infant, previous
@@ -186,12 +206,17 @@ def _link_infant(session: Session, actor: Actor, data: SpecimenCreate) -> tuple[
         infant = session.get(Infant, data.infant_id)
         if infant is None:
             raise NotFoundError(f"infant {data.infant_id} not found")
+        if infant.submitter_id != data.submitter_id:
+            raise InvalidInputError(
+                f"infant {data.infant_id} belongs to submitter {infant.submitter_id}, this "
+                f"card is from submitter {data.submitter_id}; a card may only name its own "
+                "submitter's baby", field="infant_id")
         return infant, None
     assert data.infant is not None
     if data.infant.submitter_id != data.submitter_id:
         raise InvalidInputError("the infant's submitter differs from the card's",
                                 field="infant.submitter_id")
-    return create_infant(session, actor, data.infant), None
+    return create_infant(session, actor, data.infant, field="infant.birth_at"), None
 
 
 def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
@@ -200,7 +225,10 @@ def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
     rule = rule or barcode_rule()
     barcode = rule.validate(data.barcode)
     _submitter(session, data.submitter_id)
-    collected_at, received_at = as_utc(data.collected_at), as_utc(data.received_at)
+    collected_at = _not_in_future(data.collected_at, "collected_at")
+    received_at = _not_in_future(data.received_at, "received_at")
+    transfused_at = (_not_in_future(data.transfused_at, "transfused_at")
+                     if data.transfused_at else None)
     if received_at < collected_at:
         raise InvalidInputError("received before it was collected", field="received_at")
     if repository.specimen_by_barcode(session, barcode) is not None:
@@ -216,6 +244,7 @@ def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
     workflow = workflow_config()
     if code is None and received_at - collected_at > timedelta(days=workflow.max_transit_days):
         code = workflow.late_arrival_code
+    assert infant.id is not None
     specimen = Specimen(
         barcode=barcode, infant_id=infant.id, submitter_id=data.submitter_id, kind=kind,
         previous_specimen_id=previous.id if previous else None,
@@ -224,7 +253,7 @@ def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
         gestational_age_weeks=data.gestational_age_weeks or infant.gestational_age_weeks,
         feeding=data.feeding, tpn=data.tpn or data.feeding == "tpn",
         transfused=data.transfused,
-        transfused_at=as_utc(data.transfused_at) if data.transfused_at else None,
+        transfused_at=transfused_at,
         nicu=data.nicu,
     )
     session.add(specimen)
