@@ -12,8 +12,10 @@ ratio whose definition varies between programs) are not used and are reported.
 Wells whose internal standard is low or missing (:mod:`msms.qc.internal_standard`) have no
 reportable result for the analytes that IS serves: the value is NaN, the ``concentrations`` table
 says why (``reportable``, ``reason``), and the profiles table lists the analytes in its
-``not_reportable`` column (``analyte: reason`` joined by ``; ``). The processing report records
-every step.
+``not_reportable`` column (``analyte: reason`` joined by ``; ``). A patient or control well that
+lacks analytes of the method the rest of the plate has (:mod:`msms.qc.completeness`) has no
+reportable result at all: the pairs it lacks appear in ``concentrations`` as NaN (``not measured
+in this well``) and its profile note names the well. The processing report records every step.
 
 Public names: ``quantify``, ``QuantResult``, ``validate_measurements``, ``read_card_data``,
 ``validate_card_data``, ``profile_columns``, ``CONCENTRATION_COLUMNS``, ``PROFILE_EXTRA_COLUMNS``,
@@ -36,6 +38,7 @@ import pandas as pd
 from msms.catalogue import Catalogue, default_catalogue
 from msms.errors import DataError
 from msms.methods import Method
+from msms.qc.completeness import Completeness, check_completeness
 from msms.qc.grid import PlateGrid, TableCodes, plate_grid, table_codes
 from msms.qc.internal_standard import ISCheck, check_internal_standards
 from msms.qc.report import Finding, ProcessingReport, StepReport
@@ -475,6 +478,8 @@ def quantify(
     grid = plate_grid(m, catalogue=catalogue, codes=codes)
     is_check = check_internal_standards(grid, rules=rules, method=method)
     steps.append(is_check.report)
+    completeness = check_completeness(grid, method, rules=rules)
+    steps.append(completeness.report)
 
     computed, computed_present, findings, counts = _intensity_concentrations(grid, method)
     steps.append(StepReport(
@@ -492,14 +497,18 @@ def quantify(
         parameters={"prefer": prefer}, counts=counts, findings=tuple(findings),
     ))
 
-    reportable = is_check.reportable & np.isfinite(values.conc)
+    incomplete = completeness.incomplete[:, None]
+    reportable = is_check.reportable & np.isfinite(values.conc) & ~incomplete
     reason = np.where(is_check.reportable & ~np.isfinite(values.conc), "no value",
                       is_check.reason)
+    reason = np.where(completeness.missing, "not measured in this well", reason)
+    reason = np.where(incomplete & (reason == ""), completeness.reason[:, None], reason)
     conc = np.where(reportable, values.conc, np.nan)
-    concentrations = _concentration_table(grid, values, conc, reportable, reason, run_id,
+    shown = values.present | completeness.missing
+    concentrations = _concentration_table(grid, values, shown, conc, reportable, reason, run_id,
                                           plate_id)
-    profiles, step = _profiles(grid, values.present, conc, reportable, reason, card_data,
-                               plate_id)
+    profiles, step = _profiles(grid, shown, conc, reportable, reason, card_data, plate_id,
+                               completeness)
     steps.append(step)
     return QuantResult(
         profiles=profiles,
@@ -513,10 +522,10 @@ def quantify(
 
 
 def _concentration_table(
-    grid: PlateGrid, values: _Values, conc: np.ndarray, reportable: np.ndarray,
-    reason: np.ndarray, run_id: str, plate_id: str,
+    grid: PlateGrid, values: _Values, shown: np.ndarray, conc: np.ndarray,
+    reportable: np.ndarray, reason: np.ndarray, run_id: str, plate_id: str,
 ) -> pd.DataFrame:
-    w, a = np.nonzero(values.present)  # wells in plate order, analytes in catalogue order
+    w, a = np.nonzero(shown)  # wells in plate order, analytes in catalogue order
     return pd.DataFrame({
         "run_id": run_id, "plate_id": plate_id, "well": grid.wells[w],
         "sample_id": grid.sample_id[w], "sample_type": grid.sample_type[w],
@@ -529,6 +538,7 @@ def _concentration_table(
 def _profiles(
     grid: PlateGrid, present: np.ndarray, conc: np.ndarray, reportable: np.ndarray,
     reason: np.ndarray, card_data: pd.DataFrame | str | Path | None, plate_id: str,
+    completeness: Completeness,
 ) -> tuple[pd.DataFrame, StepReport]:
     findings: list[Finding] = []
     rows = np.flatnonzero(grid.sample_type == "patient")
@@ -559,6 +569,12 @@ def _profiles(
         parts = []
         for j in np.flatnonzero(lacking):
             first_bad = rows[mine[bad[mine, j]][0]]
+            if completeness.incomplete[first_bad]:
+                # one note for the whole well, not one per analyte
+                note = f"{grid.wells[first_bad]}: {completeness.reason[first_bad]}"
+                if note not in parts:
+                    parts.append(note)
+                continue
             parts.append(f"{grid.analytes[j]}: {reason[first_bad, j]}")
         if parts:
             notes[str(specimen)] = "; ".join(parts)

@@ -2,7 +2,8 @@
 materials by lot with Westgard multirules over their history, and the plate decision, each step
 recording what it did in a processing report.
 
-Modules: ``rules`` (limits as data), ``internal_standard``, ``blanks``, ``controls``,
+Modules: ``rules`` (limits as data), ``internal_standard``, ``completeness`` (every analyte of
+the method in every patient and control well), ``blanks``, ``controls``,
 ``westgard`` (pure rules over z-scores), ``decision``, ``report``, ``plate`` (all steps in one
 call), ``wells``.
 

@@ -1,5 +1,6 @@
-"""Plate QC in one call: internal standards (from quantitation), blanks, carryover, control
-values and Westgard rules, then the decision (DESIGN §6.2).
+"""Plate QC in one call: internal standards and well completeness (from quantitation), the
+method's analytes all measured, blanks, carryover, control values and Westgard rules, then the
+decision (DESIGN §6.2).
 
 Public names: ``check_plate``, ``PlateQC``.
 """
@@ -15,6 +16,7 @@ import pandas as pd
 
 from msms.catalogue import Catalogue, default_catalogue
 from msms.qc.blanks import check_blanks, check_carryover
+from msms.qc.completeness import check_method_coverage
 from msms.qc.controls import (
     ControlLots,
     control_values,
@@ -84,8 +86,9 @@ def check_plate(
     Parameters
     ----------
     quant
-        What :func:`msms.quantify.quantify` returned for the plate (its internal-standard step
-        is part of the decision).
+        What :func:`msms.quantify.quantify` returned for the plate (its internal-standard and
+        completeness steps are part of the decision; an analyte of ``quant.method`` that no
+        patient or control well measured rejects the plate).
     lots
         Control lots (default: the packaged virtual-instrument lots).
     history
@@ -102,12 +105,13 @@ def check_plate(
     lots = lots or default_control_lots()
     catalogue = catalogue or default_catalogue()
     conc = quant.concentrations
+    coverage = check_method_coverage(quant.is_check.grid, quant.method)
     blanks = check_blanks(conc, rules, catalogue=catalogue)
     carryover = check_carryover(conc, rules, catalogue=catalogue)
     values, controls = control_values(conc, lots, rules, run_id=quant.run_id,
                                       run_date=run_date)
     westgard = evaluate_westgard(values, lots, rules, history=history)
-    report = quant.report + ProcessingReport((blanks, carryover, controls, westgard))
+    report = quant.report + ProcessingReport((coverage, blanks, carryover, controls, westgard))
     return PlateQC(
         decision=decide(report),
         report=report,

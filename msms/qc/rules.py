@@ -1,5 +1,5 @@
-"""Plate-QC rules as data: internal-standard, blank, carryover and control limits and the action
-each Westgard rule triggers (``msms/data/qc/plate_rules.toml``).
+"""Plate-QC rules as data: internal-standard, completeness, blank, carryover and control limits
+and the action each Westgard rule triggers (``msms/data/qc/plate_rules.toml``).
 
 Public names: ``QCRules``, ``load_rules``, ``default_rules``, ``RULES_TOML``, ``WESTGARD_RULES``,
 ``ACTIONS``, ``INJECTION_ORDERS``.
@@ -46,6 +46,7 @@ class QCRules:
     notice: str
     is_low_fraction_of_plate_median: float
     is_max_fraction_of_wells_not_reportable: float
+    completeness_max_fraction_of_wells_incomplete: float
     blank_min_count: int
     blank_warn_fraction_of_p99: float
     blank_reject_fraction_of_p99: float
@@ -152,6 +153,8 @@ def _parse(src: TomlSource, doc: Mapping[str, Any]) -> QCRules:
             "internal_standard", "low_fraction_of_plate_median", high=1.0),
         is_max_fraction_of_wells_not_reportable=r.number(
             "internal_standard", "max_fraction_of_wells_not_reportable", high=1.0),
+        completeness_max_fraction_of_wells_incomplete=r.number(
+            "completeness", "max_fraction_of_wells_incomplete", high=1.0),
         blank_min_count=int(r.number("blanks", "min_count", integer=True)),
         blank_warn_fraction_of_p99=blank_warn,
         blank_reject_fraction_of_p99=blank_reject,

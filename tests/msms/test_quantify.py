@@ -393,11 +393,11 @@ def test_the_report_records_every_step_and_is_json() -> None:
     wells[4].is_factor = {"C16": 0.2}
     result = quantify(plate(wells), default_method())
     steps = [s.step for s in result.report.steps]
-    assert steps == ["validate", "internal_standard", "intensities", "concentrations",
-                     "profiles"]
+    assert steps == ["validate", "internal_standard", "completeness", "intensities",
+                     "concentrations", "profiles"]
     data = json.loads(result.report.to_json())
     assert data["steps"][1]["counts"]["pairs_low"] == 1
-    assert data["steps"][2]["parameters"]["method"].startswith("nonderivatized")
+    assert data["steps"][3]["parameters"]["method"].startswith("nonderivatized")
     assert np.isnan(result.profiles.set_index("specimen_id").loc["S001", "C16"])
     assert medians(["C16"])["C16"] == pytest.approx(2.6)
 

@@ -7,7 +7,8 @@ instrument would (area = conc / factor x IS counts), so every expected concentra
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import pandas as pd
 
@@ -29,6 +30,19 @@ class Well:
     is_factor: Mapping[str, float] = field(default_factory=dict)
     #: analytes whose IS row is absent in this well
     no_is: Iterable[str] = ()
+
+
+def method_for(analytes: Iterable[str], method: Method | None = None) -> Method:
+    """The packaged method narrowed to ``analytes``: a small panel whose plates are complete."""
+    method = method or default_method()
+    keep = set(analytes)
+    return replace(method, analytes=MappingProxyType(
+        {code: entry for code, entry in method.analytes.items() if code in keep}))
+
+
+def wells_analytes(wells: Iterable[Well]) -> set[str]:
+    """Every analyte any of ``wells`` holds."""
+    return {a for w in wells for a in w.conc}
 
 
 def medians(analytes: Iterable[str] | None = None, scale: float = 1.0) -> dict[str, float]:
