@@ -4,7 +4,11 @@ Rules (DESIGN §10):
 
 - Idempotent by the file's SHA-256: the same bytes return the earlier run (even when ten
   identical uploads race: the unique hash lets one in, the others find it).
-- A different file for a plate already stored is a ``ConflictError``, never an overwrite.
+- A different file for a plate already stored is a ``ConflictError``, never an overwrite --
+  unless the stored run was rejected by QC (e.g. a truncated export): then the new file is
+  ingested and the rejected run stays recorded as rejected, with its control values and its
+  audit trail, under a retired plate key (``P-1~rejected-run-7``; the unique plate id of the
+  schema leaves no other way) and a note naming the file that superseded it.
 - Patient wells whose barcode is not an accessioned card, or whose card is not waiting for
   results, are *held* for a technician with the values kept; nothing is guessed.
 - Result rows are written in bulk (``insert().values`` / executemany), not as ORM objects.
@@ -13,7 +17,7 @@ Rules (DESIGN §10):
   arrive, the mean of the duplicate wells is evaluated and decides (DESIGN §6.4).
 
 Public names: ``IngestOutcome``, ``ingest``, ``ingest_bytes``, ``file_sha256``,
-``build_profiles``.
+``build_profiles``, ``retired_plate_key``.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ from lims.runs.pipeline import PlateProcessor, check_calls, check_wells
 from lims.workflow import apply_transitions
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
-__all__ = ["IngestOutcome", "build_profiles", "file_sha256", "ingest", "ingest_bytes"]
+__all__ = ["IngestOutcome", "build_profiles", "file_sha256", "ingest", "ingest_bytes",
+           "retired_plate_key"]
 
 _CONTROL_TYPES = ("blank", "qc_low", "qc_high", "qc_other", "calibrator", "proficiency")
 _STRONG_ACTIONS = ("immediate_referral",)
@@ -112,7 +117,7 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
     plate = processor.quantify(data, file_name,
                                control_history=repository.control_history(session))
     check_wells(plate)
-    _refuse_other_file_for_plate(session, plate.plate_id, sha256)
+    _refuse_other_file_for_plate(session, actor, plate.plate_id, sha256, file_name)
     wells = plate.wells.copy()
     wells["sample_id"] = wells["sample_id"].astype("str").str.strip()
     run = Run(file_sha256=sha256, plate_id=plate.plate_id,
@@ -143,12 +148,40 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
     return IngestOutcome(run, True)
 
 
-def _refuse_other_file_for_plate(session: Session, plate_id: str, sha256: str) -> None:
+def retired_plate_key(plate_id: str, run_id: int) -> str:
+    """The plate key a QC-rejected run keeps once another file for its plate is stored."""
+    suffix = f"~rejected-run-{run_id}"
+    return plate_id[:64 - len(suffix)] + suffix
+
+
+def _refuse_other_file_for_plate(session: Session, actor: Actor, plate_id: str, sha256: str,
+                                 file_name: str) -> None:
+    """A plate holds one accepted file. A run rejected by QC does not lock its plate id: it is
+    retired (kept, still rejected) so that the corrected file can be stored."""
     other = repository.run_by_plate(session, plate_id)
-    if other is not None and other.file_sha256 != sha256:
+    if other is None or other.file_sha256 == sha256:
+        return
+    if other.qc_decision != "reject":
         raise ConflictError(
             f"plate {plate_id} is already stored from {other.file_name} (run {other.id}, "
             f"sha256 {other.file_sha256[:12]}); a different file for the same plate is refused")
+    assert other.id is not None
+    before = snapshot(other)
+    retired = retired_plate_key(plate_id, other.id)
+    note = (f"superseded: plate {plate_id} was uploaded again as {file_name[:120]} (sha256 "
+            f"{sha256[:12]}); this rejected run stays recorded as {retired}")
+    table = Run.__table__  # type: ignore[attr-defined]
+    # guarded: when two new files race for the plate, only one retires the rejected run
+    moved = session.execute(
+        update(table).where(table.c.id == other.id, table.c.plate_id == plate_id,
+                            table.c.qc_decision == "reject")
+        .values(plate_id=retired, qc_reasons=[*(other.qc_reasons or []), note]))
+    if moved.rowcount != 1:
+        raise ConflictError(
+            f"{file_name}: another file for plate {plate_id} was stored at the same time")
+    session.refresh(other)
+    record(session, actor, "supersede", "run", other.id, before=before, after=snapshot(other),
+           reason=f"plate {plate_id} rejected by QC; a new file is ingested for it")
 
 
 def _bulk(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
