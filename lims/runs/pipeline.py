@@ -2,7 +2,8 @@
 
 The ingest service (``lims.runs.service``) is written against the ``PlateProcessor`` protocol so
 the persistence rules (one transaction, idempotency, held wells, alerts) do not depend on how a
-file is read. ``CoreProcessor`` is the production processor: ``instruments.read`` ->
+file is read. ``CoreProcessor`` is the production processor: ``instruments.read`` (of the
+uploaded bytes, under the uploaded file's name, so errors name that file) ->
 ``msms.quantify`` -> ``msms.qc.check_plate`` (with the control history the LIMS keeps) ->
 ``cutoffs.evaluate`` (with the second tier as a post-processing step when a model is
 configured). Its imports are resolved when it is first used, so the LIMS starts even where a
@@ -19,7 +20,6 @@ Public names: ``QuantifiedPlate``, ``EvaluatedCalls``, ``PlateProcessor``, ``Cor
 from __future__ import annotations
 
 import importlib
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,10 +179,9 @@ class CoreProcessor:
         quantify_module = _core("msms.quantify")
         methods = _core("msms.methods")
         qc = _core("msms.qc")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / (Path(file_name).name or "upload")
-            path.write_bytes(data)
-            run = instruments.read(path, format=self.format)
+        # the bytes themselves, named as uploaded: reader errors and issues name the user's file
+        run = instruments.read(data, format=self.format,
+                               name=Path(file_name).name or "upload")
         quant = quantify_module.quantify(run.measurements, methods.default_method(self.method))
         history = control_history if len(control_history) else None
         plate_qc = qc.check_plate(quant, history=history)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import col, select
 
@@ -33,16 +33,20 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
              responses={200: {"description": "the same file was uploaded before",
                               "model": RunPublic},
                         409: {"description": "another file for this plate is stored"},
+                        413: {"description": "the file is larger than the upload limit"},
                         422: {"description": "the file cannot be read"}})
 async def upload_run(file: UploadFile, request: Request, response: Response,
                      user: Lab) -> Run:
     """Upload an instrument file: read, quantify, QC, store and evaluate in one transaction.
 
-    Idempotent by the file's SHA-256: the same bytes answer 200 with the earlier run.
+    Idempotent by the file's SHA-256: the same bytes answer 200 with the earlier run. A file
+    for a plate whose stored run was rejected by QC is ingested; the rejected run stays.
     """
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ConflictError(f"file larger than {MAX_UPLOAD_BYTES} bytes")
+        # the size of an HTTP request body, not a business rule: answered here, at the edge
+        raise HTTPException(413, f"{file.filename or 'the file'} is larger than the upload "
+                                 f"limit of {MAX_UPLOAD_BYTES} bytes")
     outcome = await run_in_threadpool(
         ingest_bytes, request.app.state.engine, actor(user), data, file.filename or "upload",
         request.app.state.processor)
