@@ -85,7 +85,12 @@ class ReviewItem(BaseModel):
     values_umol_l: dict[str, float | None]
     percentiles: dict[str, float | None]
     calls: list[CallView]
+    #: ``no_recall``: the second tier cleared every call (flagged by the first tier; the
+    #: reviewer accepts or overrides); ``recall``: a call still stands after it; None: it
+    #: scored none of the calls (no model, or disorders it does not filter).
+    second_tier_recommendation: Literal["no_recall", "recall"] | None = None
     open_alerts: int
+    #: exactly the decisions ``POST /specimens/{id}/decisions`` accepts now
     allowed_decisions: list[str]
 
 

@@ -1,24 +1,33 @@
 """Review and release: the queue of flagged specimens, decisions signed with the reviewer's
 password, immutable releases and corrections as new versions.
 
-- ``release_normal`` is for unflagged specimens; releasing a flagged one as normal is an
-  ``override`` and needs a reason.
+- ``allowed_decisions`` is the one rule for what a reviewer may decide, used both to offer
+  decisions in the queue and to accept them: ``release_normal`` when no current call stands
+  (every ``final`` is negative), ``override`` (release as normal against a standing call, with a
+  reason) when one does; ``request_repeat_specimen`` and ``refer`` always.
+- A specimen flagged by the first tier whose calls the second tier all cleared ("no recall
+  recommended") stays in the queue with that recommendation shown; the reviewer may release it
+  as normal, one specimen at a time (the release says it followed the second tier), or act
+  against it. ``release_normals`` (the bulk release) takes only specimens with no first-tier
+  flag at all.
 - Every decision writes a ``Review`` row and a ``Release`` (the result reported), both
   append-only; ``request_repeat_specimen`` also asks the submitter for a new card.
 - ``correct`` moves a decided specimen back to review as version n+1; the old release stays
   visible and the new one names it in ``supersedes_id``.
 
 Public names: ``review_queue``, ``queue_percentiles``, ``decide``, ``release_normals``,
-``correct``, ``releases``, ``latest_values``.
+``correct``, ``releases``, ``latest_values``, ``allowed_decisions``,
+``second_tier_recommendation``.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func
+from sqlalchemy import and_, exists, func, not_, or_
 from sqlmodel import Session, col, select
 
 from lims.accession.service import get_specimen, request_repeat
@@ -30,11 +39,54 @@ from lims.review.models import CallView, ReviewItem
 from lims.workflow import allowed_transitions, apply_transition
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
-__all__ = ["correct", "decide", "latest_values", "queue_percentiles", "release_normals", "releases",
-           "review_queue"]
+__all__ = ["allowed_decisions", "correct", "decide", "latest_values", "queue_percentiles",
+           "release_normals", "releases", "review_queue", "second_tier_recommendation"]
 
 _OUTCOME = {"release_normal": "normal", "override": "normal_by_override",
             "request_repeat_specimen": "repeat_specimen_requested", "refer": "referred"}
+
+
+def _standing(calls: Sequence[Evaluation]) -> list[Evaluation]:
+    """The current calls that still recommend action (final borderline or positive)."""
+    return [c for c in calls if c.final != "negative"]
+
+
+def allowed_decisions(specimen: Specimen, calls: Sequence[Evaluation], role: str) -> list[str]:
+    """The decisions ``role`` may take now on ``specimen``, given its current ``calls``: what
+    the queue offers is exactly what ``decide`` accepts."""
+    standing = bool(_standing(calls))
+    out = []
+    for name in allowed_transitions(specimen.state, role):
+        if name not in _OUTCOME:
+            continue
+        if (name == "release_normal" and standing) or (name == "override" and not standing):
+            continue
+        out.append(name)
+    return out
+
+
+def second_tier_recommendation(calls: Sequence[Evaluation]) -> str | None:
+    """``no_recall`` when the second tier scored the specimen's calls and none still stands,
+    ``recall`` when a call stands after it, None when it scored none of them."""
+    if not any(c.second_tier_probability is not None for c in calls):
+        return None
+    return "recall" if _standing(calls) else "no_recall"
+
+
+def _current_calls(session: Session, specimen_ids: list[int]) -> dict[int, list[Evaluation]]:
+    calls: dict[int, list[Evaluation]] = {}
+    if specimen_ids:
+        for e in session.exec(select(Evaluation).where(
+                col(Evaluation.specimen_id).in_(specimen_ids), Evaluation.current)
+                .order_by(col(Evaluation.id))):
+            calls.setdefault(e.specimen_id, []).append(e)
+    return calls
+
+
+def _first_tier_flag() -> Any:
+    """SQL: the specimen has a current call out of range in the first tier."""
+    return exists().where(and_(col(Evaluation.specimen_id) == col(Specimen.id),
+                               col(Evaluation.current), Evaluation.first_tier != "normal"))
 
 
 def latest_values(session: Session, specimen_ids: list[int]) -> dict[int, dict[str, float | None]]:
@@ -85,17 +137,14 @@ def review_queue(session: Session, actor: Actor, *, flagged_only: bool = True,
     specimen shown is an audited read."""
     query = select(Specimen).where(Specimen.state == "awaiting_review")
     if flagged_only:
-        query = query.where(Specimen.flagged)
+        # the stored flag, or a first-tier call (rows stored before second-tier negatives
+        # were flagged)
+        query = query.where(or_(col(Specimen.flagged), _first_tier_flag()))
     specimens = list(session.exec(query.order_by(col(Specimen.flagged).desc(),
                                                  col(Specimen.id)).limit(limit)))
     ids = [s.id for s in specimens if s.id is not None]
     values = latest_values(session, ids)
-    calls: dict[int, list[Evaluation]] = {}
-    if ids:
-        for e in session.exec(select(Evaluation).where(col(Evaluation.specimen_id).in_(ids),
-                                                       Evaluation.current)
-                              .order_by(col(Evaluation.id))):
-            calls.setdefault(e.specimen_id, []).append(e)
+    calls = _current_calls(session, ids)
     alerts: dict[int, int] = dict(session.exec(
         select(Alert.specimen_id, func.count()).where(col(Alert.specimen_id).in_(ids),
                                                       Alert.status == "open")
@@ -125,9 +174,9 @@ def review_queue(session: Session, actor: Actor, *, flagged_only: bool = True,
             version=s.version, covariates=covariates[s.id], values_umol_l=values.get(s.id, {}),
             percentiles=pct.get(s.barcode, {}),
             calls=[CallView.model_validate(e, from_attributes=True) for e in calls.get(s.id, [])],
+            second_tier_recommendation=second_tier_recommendation(calls.get(s.id, [])),
             open_alerts=alerts.get(s.id, 0),
-            allowed_decisions=[t for t in allowed_transitions(s.state, actor.role)
-                               if t in _OUTCOME]))
+            allowed_decisions=allowed_decisions(s, calls.get(s.id, []), actor.role)))
     record_many(session, actor, [AuditEntry("read", "specimen", s.id, infant_id=s.infant_id,
                                             reason="review queue") for s in specimens])
     return items
@@ -170,13 +219,20 @@ def decide(session: Session, user: User, specimen_id: int, decision: str, *, rea
     specimen = get_specimen(session, actor, specimen_id, audit=False)
     if decision not in _OUTCOME:
         raise InvalidInputError(f"unknown decision {decision!r}", field="decision")
-    if decision == "release_normal" and specimen.flagged:
+    assert specimen.id is not None
+    calls = _current_calls(session, [specimen.id]).get(specimen.id, [])
+    standing = _standing(calls)
+    if decision == "release_normal" and standing:
         raise IllegalTransitionError(
-            f"specimen {specimen.barcode} is flagged; release it as normal with an override "
-            "and a reason")
-    if decision == "override" and not specimen.flagged:
-        raise IllegalTransitionError(f"specimen {specimen.barcode} is not flagged; "
+            f"specimen {specimen.barcode} has a standing call ("
+            + ", ".join(f"{c.disorder} {c.final}" for c in standing)
+            + "); release it as normal with an override and a reason")
+    if decision == "override" and not standing:
+        raise IllegalTransitionError(f"specimen {specimen.barcode} has no standing call; "
                                      "release it as normal")
+    if decision == "release_normal" and calls and not reason.strip():
+        reason = ("reviewer accepted the second tier's recommendation (no recall) for "
+                  + ", ".join(sorted({c.disorder for c in calls})))[:1000]
     apply_transition(session, actor, specimen, decision, reason=reason)
     assert actor.user_id is not None
     session.add(Review(specimen_id=specimen_id, version=specimen.version, decision=decision,
@@ -187,11 +243,16 @@ def decide(session: Session, user: User, specimen_id: int, decision: str, *, rea
 
 
 def release_normals(session: Session, user: User, *, password: str, limit: int) -> list[int]:
-    """Release every unflagged specimen awaiting review; returns their ids."""
+    """Release every unflagged specimen awaiting review; returns their ids.
+
+    A specimen with a current first-tier call is never released in bulk, whatever the second
+    tier recommends: each needs the reviewer's own decision (``decide``).
+    """
     confirm_password(user, password)
     actor = actor_of(user)
     specimens = session.exec(select(Specimen).where(
-        Specimen.state == "awaiting_review", col(Specimen.flagged).is_(False))
+        Specimen.state == "awaiting_review", col(Specimen.flagged).is_(False),
+        not_(_first_tier_flag()))
         .order_by(col(Specimen.id)).limit(limit)).all()
     for specimen in specimens:
         apply_transition(session, actor, specimen, "release_normal")

@@ -15,6 +15,9 @@ Rules (DESIGN §10):
 - Time-critical alerts are written in the same transaction as the results that raise them.
 - Initial results out of range go to the repeat-in-duplicate worklist; when the duplicates
   arrive, the mean of the duplicate wells is evaluated and decides (DESIGN §6.4).
+- A specimen is *flagged* when any of its calls is out of range in the first tier, even when the
+  second tier recommends no recall (``final = negative``): that recommendation is for the
+  reviewer to see and accept or override, one specimen at a time, never a bulk release.
 
 Public names: ``IngestOutcome``, ``ingest``, ``ingest_bytes``, ``file_sha256``,
 ``build_profiles``, ``retired_plate_key``.
@@ -298,8 +301,7 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
         assert specimen.id is not None
         mine = by_specimen.get(barcode, [])
         actions = {r["action"] for r in mine}
-        flagged[specimen.id] = {"flagged": any(r["final"] != "negative" or r["action"] != "none"
-                                               for r in mine)}
+        flagged[specimen.id] = {"flagged": any(_flags(r) for r in mine)}
         if stage[barcode] == "initial":
             if "repeat_in_duplicate" in actions and not actions & set(_STRONG_ACTIONS):
                 moves.append((specimen, "request_duplicate",
@@ -329,6 +331,13 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
                            message=f"time-critical {r['disorder']} on card {barcode}: "
                                    f"{r['reasons']}",
                            evaluation_id=evaluation_id.get((specimen.id, r["disorder"])))
+
+
+def _flags(call: dict[str, Any]) -> bool:
+    """A call puts its specimen in front of a reviewer: out of range in the first tier (a
+    second-tier negative included), or a final call or action other than normal."""
+    return (call["first_tier"] != "normal" or call["final"] != "negative"
+            or call["action"] != "none")
 
 
 def _infants(session: Session, infant_ids: set[int]) -> dict[int, Infant]:
