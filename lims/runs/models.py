@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["DuplicateRequestPublic", "HeldWellPublic", "HeldWellResolve", "RunPublic"]
 
@@ -41,12 +41,26 @@ class HeldWellPublic(BaseModel):
     values: dict[str, Any] | None
     status: str
     resolved_at: datetime | None
+    #: the card the well was attached to (``status == "attached"``), else None
+    specimen_id: int | None = None
 
 
 class HeldWellResolve(BaseModel):
+    """``discard`` the held well, or ``attach`` it to the card accessioned with ``barcode``
+    (the well's own barcode: its values become that card's results and are evaluated)."""
+
     model_config = ConfigDict(extra="forbid")
-    action: Literal["discard"]
+    action: Literal["discard", "attach"]
     note: str = Field(min_length=1, max_length=500)
+    barcode: str | None = Field(default=None, min_length=1, max_length=32)
+
+    @model_validator(mode="after")
+    def _barcode_for_attach(self) -> HeldWellResolve:
+        if self.action == "attach" and not (self.barcode or "").strip():
+            raise ValueError("attach needs the barcode of the card to attach the well to")
+        if self.action == "discard" and self.barcode is not None:
+            raise ValueError("discard takes no barcode")
+        return self
 
 
 class DuplicateRequestPublic(BaseModel):

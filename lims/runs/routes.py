@@ -12,10 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import col, select
 
 from lims.api.deps import PathId, SessionDep, actor, require
-from lims.audit import record, snapshot
-from lims.errors import ConflictError, NotFoundError
-from lims.models import HeldWell, Run, User, utcnow
+from lims.errors import NotFoundError
+from lims.models import Run, User
 from lims.runs import repository
+from lims.runs.held import attach_held_well, discard_held_well, held_well_rows
 from lims.runs.models import DuplicateRequestPublic, HeldWellPublic, HeldWellResolve, RunPublic
 from lims.runs.service import ingest_bytes
 
@@ -70,30 +70,31 @@ def get_run(run_id: PathId, session: SessionDep, _user: Staff) -> Run:
 
 
 @router.get("/runs/{run_id}/held-wells", response_model=list[HeldWellPublic])
-def list_held_wells(run_id: PathId, session: SessionDep, _user: Lab) -> list[HeldWell]:
-    """Patient wells held for a technician (unknown barcode or card not waiting)."""
-    return list(session.exec(select(HeldWell).where(HeldWell.run_id == run_id)
-                             .order_by(col(HeldWell.well))))
+def list_held_wells(run_id: PathId, session: SessionDep, _user: Lab) -> list[dict[str, Any]]:
+    """Patient wells held for a technician (unknown barcode or card not waiting), with the
+    card each attached well went to."""
+    return held_well_rows(session, run_id)
 
 
-@router.post("/held-wells/{held_id}/resolve", response_model=HeldWellPublic)
-def resolve_held_well(held_id: PathId, body: HeldWellResolve, session: SessionDep,
-                      user: Lab) -> HeldWell:
-    """Close a held well with a note (its values stay stored with the run)."""
-    held = session.get(HeldWell, held_id)
-    if held is None:
-        raise NotFoundError(f"held well {held_id} not found")
-    if held.status != "held":
-        raise ConflictError(f"held well {held_id} is already {held.status}")
-    before = snapshot(held)
-    held.status = "discarded"
-    held.resolved_by = user.id
-    held.resolved_at = utcnow()
-    session.add(held)
-    record(session, actor(user), "discard", "held_well", held.id, before=before,
-           after=snapshot(held), reason=body.note)
+@router.post("/held-wells/{held_id}/resolve", response_model=HeldWellPublic,
+             responses={404: {"description": "no such held well, or no card with the barcode"},
+                        409: {"description": "resolved already, or the card is not waiting"},
+                        422: {"description": "the barcode is not the well's"}})
+def resolve_held_well(held_id: PathId, body: HeldWellResolve, request: Request,
+                      session: SessionDep, user: Lab) -> dict[str, Any]:
+    """Resolve a held well: ``discard`` it with a note (its values stay stored with the run),
+    or ``attach`` it to the card accessioned later with its barcode: its values (and the run's
+    other held wells of that barcode) become the card's results and are evaluated like an
+    ingest, in one transaction, audited."""
+    if body.action == "attach":
+        assert body.barcode is not None
+        wells = attach_held_well(session, actor(user), held_id, barcode=body.barcode,
+                                 note=body.note, processor=request.app.state.processor)
+        run_id = wells[0].run_id
+    else:
+        run_id = discard_held_well(session, actor(user), held_id, note=body.note).run_id
     session.commit()
-    return held
+    return next(r for r in held_well_rows(session, run_id) if r["id"] == held_id)
 
 
 @router.get("/worklists/duplicates", response_model=list[DuplicateRequestPublic])

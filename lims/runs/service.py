@@ -20,7 +20,8 @@ Rules (DESIGN §10):
   reviewer to see and accept or override, one specimen at a time, never a bulk release.
 
 Public names: ``IngestOutcome``, ``ingest``, ``ingest_bytes``, ``file_sha256``,
-``build_profiles``, ``retired_plate_key``.
+``build_profiles``, ``retired_plate_key``, ``store_results``, ``evaluate_stored`` (the last two
+are shared with attaching held wells, ``lims.runs.held``).
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ from lims.runs.pipeline import PlateProcessor, check_calls, check_wells
 from lims.workflow import apply_transitions
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
-__all__ = ["IngestOutcome", "build_profiles", "file_sha256", "ingest", "ingest_bytes",
-           "retired_plate_key"]
+__all__ = ["IngestOutcome", "build_profiles", "evaluate_stored", "file_sha256", "ingest",
+           "ingest_bytes", "retired_plate_key", "store_results"]
 
 _CONTROL_TYPES = ("blank", "qc_low", "qc_high", "qc_other", "calibrator", "proficiency")
 _STRONG_ACTIONS = ("immediate_referral",)
@@ -239,9 +240,21 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
     _bulk(session, HeldWell, held_rows)
     accepted = {s.barcode: s for s in initial + duplicate}
     rows = patients[patients["sample_id"].isin(list(accepted))]
+    store_results(session, run, rows, accepted)
+    run.n_results = len(rows)
+    run.n_held = len(held_rows)
+    if not accepted:
+        return
+    evaluate_stored(session, actor, run, rows, initial, duplicate, waiting, processor,
+              source=f"plate {run.plate_id}")
+
+
+def store_results(session: Session, run: Run, rows: pd.DataFrame,
+                   specimens: dict[str, Specimen]) -> None:
+    """Result rows of ``specimens`` (by barcode) from a run's patient wells, in bulk."""
     # replicate: 1, 2, ... over each card's wells in well order
     replicate = rows.groupby("sample_id")["well"].rank(method="dense").astype("int64")
-    specimen_id = {barcode: s.id for barcode, s in accepted.items()}
+    specimen_id = {barcode: s.id for barcode, s in specimens.items()}
     _bulk_tuples(session, Result, (
         "run_id", "specimen_id", "well", "replicate", "analyte", "conc_umol_l"), [
         (run.id, specimen_id[sample], well, rep, analyte, None if conc != conc else conc)
@@ -249,10 +262,16 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
             rows["sample_id"].tolist(), rows["well"].tolist(), replicate.tolist(),
             rows["analyte"].tolist(), rows["conc_umol_l"].astype("float64").tolist(),
             strict=True)])
-    run.n_results = len(rows)
-    run.n_held = len(held_rows)
-    if not accepted:
-        return
+
+
+def evaluate_stored(session: Session, actor: Actor, run: Run, rows: pd.DataFrame,
+              initial: list[Specimen], duplicate: list[Specimen],
+              waiting: dict[int, DuplicateRequest], processor: PlateProcessor, *,
+              source: str) -> None:
+    """Evaluate the stored results ``rows`` of these cards and apply what the calls say:
+    evaluations, transitions (audited), the duplicates worklist and time-critical alerts."""
+    assert run.id is not None
+    accepted = {s.barcode: s for s in initial + duplicate}
     infants = _infants(session, {s.infant_id for s in accepted.values()})
     frames, versions = [], []
     for group, stage_name in ((initial, "initial"), (duplicate, "duplicate")):
@@ -264,8 +283,8 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
         check_calls(evaluated.calls)
         frames.append(evaluated.calls)
         versions.append((evaluated.cutoff_version, evaluated.model_version))
-    run.cutoff_version = versions[0][0][:64]
-    run.model_version = versions[0][1][:64]
+    run.cutoff_version = run.cutoff_version or versions[0][0][:64]
+    run.model_version = run.model_version or versions[0][1][:64]
     all_calls = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if duplicate:
         session.execute(update(Evaluation).where(
@@ -304,8 +323,7 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
         flagged[specimen.id] = {"flagged": any(_flags(r) for r in mine)}
         if stage[barcode] == "initial":
             if "repeat_in_duplicate" in actions and not actions & set(_STRONG_ACTIONS):
-                moves.append((specimen, "request_duplicate",
-                              f"out of range on plate {run.plate_id}"))
+                moves.append((specimen, "request_duplicate", f"out of range on {source}"))
                 disorders = sorted({r["disorder"] for r in mine
                                     if r["action"] == "repeat_in_duplicate"})
                 duplicate_rows.append({
@@ -313,15 +331,14 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
                     "disorders": ", ".join(disorders)[:500], "status": "open",
                     "requested_at": now})
             else:
-                moves.append((specimen, "record_results", f"plate {run.plate_id}"))
+                moves.append((specimen, "record_results", source))
         else:
             request = waiting[specimen.id]
             request.status = "completed"
             request.completed_run_id = run.id
             request.completed_at = now
             session.add(request)
-            moves.append((specimen, "record_duplicates",
-                          f"duplicates on plate {run.plate_id}"))
+            moves.append((specimen, "record_duplicates", f"duplicates on {source}"))
     apply_transitions(session, actor, moves, also=flagged)
     _bulk(session, DuplicateRequest, duplicate_rows)
     for barcode, specimen in accepted.items():

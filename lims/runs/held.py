@@ -1,0 +1,142 @@
+"""Held wells: patient wells an ingest could not give to a card, resolved by a technician.
+
+A well is held when its barcode is not an accessioned card (or the card was not waiting for
+results); its values stay with the run. A technician then either
+
+- **discards** it with a note (the values stay stored with the run), or
+- **attaches** it to the card accessioned later with that barcode: the well's values (and those
+  of any other held well of the same run with that barcode, its replicates) become the card's
+  results on that run and are evaluated as an ingest would (calls, transitions, the duplicates
+  worklist, time-critical alerts), in the caller's one transaction, each step audited. The
+  barcode must be the well's own: a held well is never relabelled to another card.
+
+No column records which card a well was attached to: the ``result`` rows of (run, well) name
+it (``held_well_rows``), and the ``attach`` audit event records it.
+
+Public names: ``attach_held_well``, ``discard_held_well``, ``held_well_rows``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select as core_select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from lims.audit import Actor, record, snapshot
+from lims.errors import ConflictError, IllegalTransitionError, InvalidInputError, NotFoundError
+from lims.models import HeldWell, Result, Run, Specimen, utcnow
+from lims.runs.pipeline import PlateProcessor
+from lims.runs.service import evaluate_stored, store_results
+
+__all__ = ["attach_held_well", "discard_held_well", "held_well_rows"]
+
+_COLUMNS = ("id", "run_id", "well", "sample_id", "reason", "values", "status", "resolved_at")
+
+
+def _open(session: Session, held_id: int) -> HeldWell:
+    held = session.get(HeldWell, held_id)
+    if held is None:
+        raise NotFoundError(f"held well {held_id} not found")
+    if held.status != "held":
+        raise ConflictError(f"held well {held_id} is already {held.status}")
+    return held
+
+
+def _claim(session: Session, actor: Actor, wells: list[HeldWell], status: str) -> None:
+    """Move ``wells`` from held to ``status``; a well another request resolved meanwhile is a
+    conflict (the guarded UPDATE finds it no longer held)."""
+    table = HeldWell.__table__  # type: ignore[attr-defined]
+    now = utcnow()
+    done = session.execute(
+        update(table).where(table.c.id.in_([w.id for w in wells]), table.c.status == "held")
+        .values(status=status, resolved_by=actor.user_id, resolved_at=now))
+    if done.rowcount != len(wells):
+        raise ConflictError("the held well was resolved by someone else meanwhile")
+    for well in wells:
+        session.refresh(well)
+
+
+def discard_held_well(session: Session, actor: Actor, held_id: int, *, note: str) -> HeldWell:
+    """Close a held well with a note; its values stay stored with the run."""
+    held = _open(session, held_id)
+    before = snapshot(held)
+    _claim(session, actor, [held], "discarded")
+    record(session, actor, "discard", "held_well", held.id, before=before,
+           after=snapshot(held), reason=note)
+    return held
+
+
+def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: str, note: str,
+                     processor: PlateProcessor) -> list[HeldWell]:
+    """Attach a held well (and the run's other held wells of that barcode) to the card accessioned
+    with ``barcode``: store them as its results and evaluate them. Returns the wells attached.
+
+    Raises
+    ------
+    InvalidInputError
+        ``barcode`` is not the well's sample id (field ``barcode``).
+    NotFoundError
+        No held well ``held_id``, or no card with that barcode (accession it first).
+    ConflictError
+        The well is resolved already, or the card is not waiting for its first results.
+    """
+    held = _open(session, held_id)
+    barcode = barcode.strip()
+    if barcode != held.sample_id.strip():
+        raise InvalidInputError(
+            f"held well {held.well} holds sample {held.sample_id!r}; it can be attached only to "
+            "the card with that barcode (a well is never relabelled)", field="barcode")
+    specimen = session.exec(select(Specimen).where(Specimen.barcode == barcode)
+                            .with_for_update()).first()
+    if specimen is None:
+        raise NotFoundError(f"no card with barcode {barcode}; accession the card first")
+    if specimen.state != "accessioned":
+        raise IllegalTransitionError(
+            f"card {barcode} is {specimen.state}; a held well is attached only to a card "
+            "waiting for its first results")
+    run = session.get(Run, held.run_id)
+    assert run is not None and specimen.id is not None
+    if run.qc_decision == "reject":  # rejected plates hold no wells; kept as a guard
+        raise ConflictError(f"run {run.id} was rejected by QC; its wells cannot be reported")
+    wells = list(session.exec(select(HeldWell).where(
+        HeldWell.run_id == held.run_id, HeldWell.sample_id == held.sample_id,
+        HeldWell.status == "held").order_by(col(HeldWell.well))))
+    before = {w.id: snapshot(w) for w in wells}
+    _claim(session, actor, wells, "attached")
+    rows = pd.DataFrame([
+        {"well": w.well, "sample_id": barcode, "sample_type": "patient", "analyte": analyte,
+         "conc_umol_l": float("nan") if value is None else float(value)}
+        for w in wells for analyte, value in (w.values or {}).items()],
+        columns=["well", "sample_id", "sample_type", "analyte", "conc_umol_l"])
+    if rows.empty:
+        raise ConflictError(f"held well {held.well} has no values to attach")
+    store_results(session, run, rows, {barcode: specimen})
+    run.n_results += len(rows)
+    session.add(run)
+    listed = ", ".join(w.well for w in wells)
+    for well in wells:
+        record(session, actor, "attach", "held_well", well.id, infant_id=specimen.infant_id,
+               before=before[well.id],
+               after={**(snapshot(well) or {}), "specimen_id": specimen.id, "barcode": barcode},
+               reason=note)
+    evaluate_stored(session, actor, run, rows, [specimen], [], {}, processor,
+                    source=f"held well(s) {listed} of plate {run.plate_id} attached: {note}"[:900])
+    return wells
+
+
+def held_well_rows(session: Session, run_id: int) -> list[dict[str, Any]]:
+    """A run's held wells as plain rows, each with the card it was attached to (or None)."""
+    wells = list(session.exec(select(HeldWell).where(HeldWell.run_id == run_id)
+                              .order_by(col(HeldWell.well))))
+    attached = [w.well for w in wells if w.status == "attached"]
+    owner: dict[str, int] = {}
+    if attached:
+        table = Result.__table__  # type: ignore[attr-defined]
+        owner = {well: specimen_id for well, specimen_id in session.execute(
+            core_select(table.c.well, table.c.specimen_id).distinct()
+            .where(table.c.run_id == run_id, table.c.well.in_(attached)))}
+    return [{**{c: getattr(w, c) for c in _COLUMNS}, "specimen_id": owner.get(w.well)}
+            for w in wells]
