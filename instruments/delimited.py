@@ -97,13 +97,19 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
         if index is None:
             if role in ("well",) and prof.well_from_row_order:
                 continue
-            if role in ("well", "analyte", "value") or (
-                    role == "sample_id" and "sample_name" not in prof.columns):
+            if role in ("well", "analyte", "value"):
                 raise ProfileError(
                     f"the file has no column {column!r} (profile columns.{role}); its header "
                     f"is {', '.join(h for h in header if h)}", file=src.name, line=header_line,
                     field=column)
-            raw.warn(f"no column {column!r} (profile columns.{role})", line=header_line,
+            if role in ("sample_id", "sample_name") and prof.well_from_row_order:
+                raise ProfileError(
+                    f"the file has no column {column!r} (profile columns.{role}): rows placed "
+                    f"by order (wells.from_row_order) need their sample ids", file=src.name,
+                    line=header_line, field=column)
+            hint = (": sample ids must come from a plate map (well -> barcode)"
+                    if role == "sample_id" and "sample_name" not in prof.columns else "")
+            raw.warn(f"no column {column!r} (profile columns.{role}){hint}", line=header_line,
                      field=column)
             continue
         roles[role] = index
@@ -186,8 +192,11 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
             return row[roles[role]].strip() if role in roles else ""
 
         s_id, s_name = cell("sample_id"), cell("sample_name")
-        if not (s_id or s_name):
-            raw.error("row without a sample id", line=line,
+        if not (s_id or s_name) and prof.well_from_row_order:
+            # rows placed by order are told apart by their ids; a barcode from a plate map is
+            # joined later (normalise), so an empty id is only an error here
+            raw.error("row without a sample id (rows are placed on the plate by order: "
+                      "wells.from_row_order)", line=line,
                       field=prof.columns.get("sample_id") or prof.columns.get("sample_name"))
             continue
         if cell("plate_id"):

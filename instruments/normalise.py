@@ -147,7 +147,10 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
     def plate_for(tray: str | None) -> str:
         return f"{base_plate}-{tray}" if len(trays) > 1 and tray is not None else base_plate
 
-    # 3. samples per well: id and type
+    # 3. samples per well: id and type (a well without an id in the file takes the plate
+    # map's barcode; neither is an error naming the well's first line)
+    id_field = (profile.columns.get("sample_id") or profile.columns.get("sample_name")
+                or "sample_id")
     samples: dict[tuple[str, str], dict[str, Any]] = {}
     for rec in raw.records:
         key = rec.position if not profile.well_from_row_order else rec.sample_name
@@ -188,6 +191,14 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
                 sample["file"])
         if not sample_id:
             sample_id = sample["name"]
+        if not sample_id:
+            why = ("and the plate map has no barcode for it" if entry is not None else
+                   "and the plate map does not list the well" if plate_map is not None else
+                   "and no plate map gives one (--plate-map MAP.csv: well, barcode)")
+            add("error", f"well {well} has no sample id: the file gives none {why}",
+                sample["line"], id_field, sample["file"])
+            sample["sample_id"], sample["sample_type"] = "", sample_type or "unknown"
+            continue
         if sample_type is None:
             add("warning", f"well {well} ({sample_id!r}): sample type "
                            f"{sample['vendor_type']!r} is not mapped; set to 'unknown'",

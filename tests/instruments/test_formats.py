@@ -140,8 +140,19 @@ def test_plate_map_fills_barcodes_and_types(tmp_path):
     plate_map.write_text("well,barcode,sample_type,plate_id\nA01,B-1,blank,P9\n"
                          "A02,QL-1,qc_low,P9\nA03,QH-1,qc_high,P9\nA04,NB123,patient,P9\n",
                          encoding="utf-8")
-    with pytest.raises(ValidationError, match="row without a sample id"):
-        instruments.read(body.encode(), name="x.csv", plate_map=plate_map)
+    # the export has an id column but no barcodes: the plate map's barcodes and types fill it
+    run = instruments.read(body.encode(), name="x.csv", plate_map=plate_map)
+    samples = run.samples.set_index("well")
+    assert samples.loc["A04", "sample_id"] == "NB123" and run.plate_id == "P9"
+    assert samples["sample_type"].tolist() == ["blank", "qc_low", "qc_high", "patient"]
+    assert run.measurements.set_index("sample_id").loc["QH-1", "value"] == 500
+    # without a plate map an empty id is an error naming file, line and field, per well
+    with pytest.raises(ValidationError) as info:
+        instruments.read(body.encode(), name="x.csv")
+    errors = [i for i in info.value.issues if "has no sample id" in i.message]
+    assert [(e.file, e.line, e.field) for e in errors][:2] == [("x.csv", 2, "Sample ID"),
+                                                               ("x.csv", 3, "Sample ID")]
+    assert "--plate-map" in errors[0].message and len(errors) == 4
     body = "Well,Sample ID,Phe\nA1,x1,1\nA2,x2,50\nA3,x3,500\nA4,x4,80\n"
     with pytest.raises(ValidationError, match="plate map says 'B-1'"):
         instruments.read(body.encode(), name="x.csv", plate_map=plate_map)
@@ -153,6 +164,32 @@ def test_plate_map_fills_barcodes_and_types(tmp_path):
     plate_map.write_text("well,sample_type\nA1,blank\nA1,qc_low\n", encoding="utf-8")
     with pytest.raises(PlateMapError, match="already given on line 2"):
         instruments.read(body.encode(), name="x.csv", plate_map=plate_map)
+
+
+def test_plate_map_gives_the_ids_of_a_file_without_an_id_column(tmp_path):
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text("well,barcode,sample_type\nA01,B-1,blank\nA02,QL-1,qc_low\n"
+                         "A03,QH-1,qc_high\nA04,NB123,patient\n", encoding="utf-8")
+    profile = tmp_path / "puncher.toml"
+    profile.write_text('[profile]\nname = "puncher"\n[columns]\nwell = "Pos"\n',
+                       encoding="utf-8")
+    body = b"Pos,Phe,Tyr\nA1,1,2\nA2,50,60\nA3,500,300\nA4,80,90\nA5,70,75\n"
+    with pytest.raises(ValidationError) as info:
+        instruments.read(body, name="ids.csv", profile=profile, plate_map=plate_map)
+    error = next(i for i in info.value.issues if i.severity == "error")
+    # A05 is in neither the file nor the map
+    assert (error.file, error.line, error.field) == ("ids.csv", 6, "sample_id")
+    assert "well A05 has no sample id" in error.message and "does not list" in error.message
+    plate_map.write_text(plate_map.read_text(encoding="utf-8") + "A05,NB124,patient\n",
+                         encoding="utf-8")
+    run = instruments.read(body, name="ids.csv", profile=profile, plate_map=plate_map)
+    assert dict(zip(run.samples["well"], run.samples["sample_id"], strict=True)) == {
+        "A01": "B-1", "A02": "QL-1", "A03": "QH-1", "A04": "NB123", "A05": "NB124"}
+    # the generic wide profile without its 'Sample ID' column: a warning, the map fills it
+    generic = b"Well,Phe,Tyr\nA1,1,2\nA2,50,60\nA3,500,300\nA4,80,90\nA5,70,75\n"
+    run = instruments.read(generic, name="ids.csv", plate_map=plate_map)
+    assert set(run.samples["sample_id"]) == {"B-1", "QL-1", "QH-1", "NB123", "NB124"}
+    assert any("must come from a plate map" in i.message for i in run.issues)
 
 
 def test_profile_errors_name_the_key(tmp_path):
