@@ -20,7 +20,8 @@ BUILTIN_FORMATS: tuple[FormatSpec, ...] = (
                masslynx.DEFAULT_PROFILE,
                "MassLynx Quantify Compound/Sample Summary Report (text)"),
     FormatSpec("delimited", delimited.detect, delimited.read, delimited.write,
-               delimited.DEFAULT_PROFILE, "CSV/TSV (wide or long) driven by a profile"),
+               delimited.DEFAULT_PROFILE, "CSV/TSV (wide or long) driven by a profile",
+               choose_profile=delimited.choose_profile),
 )
 
 for _spec in BUILTIN_FORMATS:

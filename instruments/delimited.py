@@ -11,7 +11,11 @@ Cells: the profile's null tokens are empty values (reported), censored tokens (`
 ``<number``/``>number`` follow ``values.censored`` (reported), ``decimal = ","`` reads decimal
 commas; anything else that is not a number is an error naming line and column.
 
-Public names: ``FORMAT``, ``DEFAULT_PROFILE``, ``detect``, ``parse``, ``read``, ``write``.
+Without a profile, :func:`instruments.read` takes the packaged profile whose header fits
+(:func:`~instruments.profile_choice.choose_profile`: long, wide, RUSP_RF).
+
+Public names: ``FORMAT``, ``DEFAULT_PROFILE``, ``choose_profile``, ``detect``, ``parse``,
+``read``, ``write``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 from instruments.errors import MalformedFileError, ProfileError, WriteError
 from instruments.normalise import normalise
 from instruments.platemap import PlateMap
+from instruments.profile_choice import choose_profile, delimiter_for
 from instruments.profiles import Profile, load_profile
 from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
 from instruments.run import PlateRun
@@ -33,7 +38,7 @@ from instruments.sources import Source, decode_text, open_source
 from instruments.wells import format_well
 from msms.tables import MEASUREMENT_KINDS
 
-__all__ = ["DEFAULT_PROFILE", "FORMAT", "detect", "parse", "read", "write"]
+__all__ = ["DEFAULT_PROFILE", "FORMAT", "choose_profile", "detect", "parse", "read", "write"]
 
 FORMAT = "delimited"
 DEFAULT_PROFILE = "generic_wide"
@@ -56,15 +61,6 @@ def detect(source: Source) -> bool:
     return any(len(first.split(d)) >= 2 for d in (",", ";", "\t", "|"))
 
 
-def _delimiter(first: str, prof: Profile) -> str:
-    if prof.delimiter != "auto":
-        return prof.delimiter
-    candidates = [";", "\t", "|"] if prof.decimal == "," else [",", "\t", ";", "|"]
-    counts = {d: first.count(d) for d in candidates}
-    best = max(candidates, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
 def parse(source: Any, *, profile: Profile | str | None = None, name: str | None = None
           ) -> RawRun:
     """Parse a delimited export into raw records, as the profile describes it."""
@@ -77,7 +73,7 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
     if len(lines) <= prof.skip_rows:
         raise MalformedFileError("is empty (no header line)", file=src.name, line=1)
     body = "".join(lines[prof.skip_rows:])
-    delimiter = _delimiter(lines[prof.skip_rows], prof)
+    delimiter = delimiter_for(lines[prof.skip_rows], prof)
     reader = csv.reader(io.StringIO(body), delimiter=delimiter, strict=True)
     offset = prof.skip_rows
     try:

@@ -44,6 +44,9 @@ class FormatSpec:
     description: str = ""
     #: True for formats that identify compounds by m/z (they take a ``transitions`` table)
     uses_transitions: bool = False
+    #: picks the profile from the file when the caller gives none (delimited: by its header);
+    #: None: ``default_profile``
+    choose_profile: Callable[[Source], Profile] | None = None
 
 
 _REGISTRY: dict[str, FormatSpec] = {}
@@ -110,7 +113,8 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
         decides first).
     profile : str, path or Profile, optional
         A packaged profile name (``generic_wide``, ``rusp_rf``, ...) or a TOML path; default:
-        the format's own profile.
+        the format's own profile (for delimited files the packaged profile whose header fits:
+        ``generic_long``, ``generic_wide`` or ``rusp_rf``).
     plate_map : path or PlateMap, optional
         A puncher/LIMS map (well -> sample id, sample type) joined to the file.
     name : str, optional
@@ -140,7 +144,8 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
         fmt = format
     spec = get_format(fmt)
     if prof is None:
-        prof = load_profile(None, default=spec.default_profile)
+        prof = (spec.choose_profile(src) if spec.choose_profile is not None
+                else load_profile(None, default=spec.default_profile))
     pm = None
     if plate_map is not None:
         pm = read_plate_map(plate_map, plate_size=prof.plate_size)

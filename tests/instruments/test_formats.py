@@ -192,6 +192,29 @@ def test_plate_map_gives_the_ids_of_a_file_without_an_id_column(tmp_path):
     assert any("must come from a plate map" in i.message for i in run.issues)
 
 
+def test_auto_detection_chooses_the_profile_the_header_fits(run):
+    wide, long = io.BytesIO(), io.BytesIO()
+    instruments.write(run, wide, format="delimited")
+    instruments.write(run, long, format="delimited", profile="generic_long")
+    back = instruments.read(long.getvalue(), name="long.csv")
+    assert back.metadata["profile"] == "generic_long" and back.same_measurements(run)
+    back = instruments.read(wide.getvalue(), name="wide.csv", format="delimited")
+    assert back.metadata["profile"] == "generic_wide" and back.same_measurements(run)
+    rusp = b"id,GLY,ALA,PHE\nS1,713,522,80.3\nS2,973,1095,411.2\n"
+    assert instruments.read(rusp, name="rusp.csv").metadata["profile"] == "rusp_rf"
+
+
+def test_auto_detection_says_which_profiles_it_tried():
+    with pytest.raises(ProfileError) as info:
+        instruments.read(b"Pos;Code;Reading\n1;Phe;2\n", name="odd.csv")
+    error = info.value
+    assert (error.file, error.line, error.field) == ("odd.csv", 1, "profile")
+    for expected in ("generic_long (long: needs 'Well', 'Analyte', 'Value'",
+                     "generic_wide (wide: needs 'Well' and analyte columns",
+                     "rusp_rf", "--profile PROFILE.toml"):
+        assert expected in str(error)
+
+
 def test_profile_errors_name_the_key(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[values]\ncensored = 'guess'\n", encoding="utf-8")

@@ -126,6 +126,19 @@ def test_bad_inputs_exit_3_naming_file_line_and_field(simulated: Path, tmp_path:
     assert not (tmp_path / "p.csv").exists()
 
 
+@pytest.mark.parametrize("fmt", ["csv-long", "csv-wide"])
+def test_delimited_plates_quantify_with_format_auto(fmt: str, tmp_path: Path) -> None:
+    plate, truth = tmp_path / "x.csv", tmp_path / "truth.csv"
+    assert nbs("simulate", "plate", "--format", fmt, "--seed", 5, "--out", plate,
+               "--truth", truth).exit_code == 0
+    out = tmp_path / "p.csv"
+    result = nbs("quantify", plate, "--out", out)  # neither --format nor --profile
+    assert result.exit_code == 0, result.output
+    profiles = pd.read_csv(out, dtype={"specimen_id": str})
+    assert len(profiles) == 89
+    assert np.median(_errors(profiles, pd.read_csv(truth, dtype={"sample_id": str}))) < 0.05
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", "plate", "--format", "pdf", "--seed", "1",
                                  "--out", str(tmp_path / "x")])
