@@ -1,8 +1,9 @@
 """``nbs quantify FILE [--format ...] [--card-data cards.csv] --out profiles.csv
-[--qc-report qc.json]``: an instrument export -> concentrations (µmol/L) through the internal
-standards -> plate QC -> the profiles table of DESIGN §4.2.
+[--qc-report qc.json] [--errors issues.csv]``: an instrument export -> concentrations (µmol/L)
+through the internal standards -> plate QC -> the profiles table of DESIGN §4.2.
 
-A rejected plate writes its QC report but no profiles, and exits with status 3.
+A rejected plate writes its QC report but no profiles, and exits with status 3. A file the reader
+rejects prints its errors as ``nbs read`` does (``--errors FILE`` writes them all).
 
 Public names: ``quantify_command``, ``read_run``.
 """
@@ -18,6 +19,7 @@ import typer
 import instruments
 from instruments.run import PlateRun
 from lims.cli import app
+from lims.cli.read import read_or_report
 from msms.errors import DataError
 from msms.methods import Method, load_method, packaged_methods
 from msms.qc import check_plate, load_control_lots, load_rules, read_control_history
@@ -73,6 +75,8 @@ def quantify_command(
                                "vendor concentration: method or vendor"),
     out: Path = typer.Option(..., "--out", help="profiles CSV to write (DESIGN §4.2)"),
     qc_report: Path = typer.Option(None, "--qc-report", help="QC report JSON to write"),
+    errors: Path = typer.Option(None, "--errors", help="write every issue found while reading "
+                                "(severity, file, line, field, message) to this CSV"),
     concentrations: Path = typer.Option(None, "--concentrations", help="also write every "
                                         "well's concentrations (long CSV)"),
 ) -> None:
@@ -83,7 +87,8 @@ def quantify_command(
     rules = load_rules(qc_rules) if qc_rules is not None else None
     lots = load_control_lots(control_lots) if control_lots is not None else None
     history = read_control_history(control_history) if control_history is not None else None
-    run = read_run(file, fmt=fmt, profile=profile, plate_map=plate_map, method=method)
+    run = read_or_report(lambda: read_run(file, fmt=fmt, profile=profile, plate_map=plate_map,
+                                          method=method), errors=errors)
     for issue in run.issues:
         if issue.severity == "warning":
             typer.echo(f"nbs: {issue}", err=True)
