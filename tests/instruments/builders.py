@@ -1,16 +1,22 @@
-"""Readable builders of plate runs for the instrument tests and benchmarks: a 96-well plate as
-the virtual instrument makes one (blanks, low and high controls, patients; analyte areas and
-internal-standard areas, one IS value per IS compound and well)."""
+"""Readable builders for the instrument tests and benchmarks: a 96-well plate run as the virtual
+instrument makes one (blanks, low and high controls, patients; analyte areas and
+internal-standard areas, one IS value per IS compound and well), and an FIA neutral-loss scan
+injection written as a real mzML file with psims."""
 
 from __future__ import annotations
 
+import gc
+import warnings
+from pathlib import Path
+
 import numpy as np
+from psims.mzml.writer import MzMLWriter
 
 from instruments.run import PlateRun, measurements_frame
 from instruments.transitions import load_transitions
 from instruments.wells import plate_wells
 
-__all__ = ["plate_run"]
+__all__ = ["FLOW_INJECTION_SHAPE", "neutral_loss_mzml", "plate_run"]
 
 
 def plate_run(*, seed: int = 1, plate_id: str = "PLATE0001", analytes: list[str] | None = None,
@@ -48,3 +54,59 @@ def plate_run(*, seed: int = 1, plate_id: str = "PLATE0001", analytes: list[str]
                                  kind="concentration", source_file="", source_row=0))
     return PlateRun(run_id=plate_id, plate_id=plate_id, format="virtual", source_file="",
                     metadata={}, measurements=measurements_frame(rows))
+
+
+#: A flow-injection profile over 20 scans: exactly 1 on the plateau, below half on the flanks.
+FLOW_INJECTION_SHAPE = np.array([0.0] * 4 + [0.1, 0.3] + [1.0] * 8 + [0.3, 0.1] + [0.0] * 4)
+
+
+def neutral_loss_mzml(path: Path, peaks: dict[float, float], *, loss: float | None = 102.068,
+                      window: tuple[float, float] = (140.0, 250.0), run_id: str = "PLATE0001_A01",
+                      baseline: float = 10.0) -> Path:
+    """Write one FIA injection of constant-neutral-loss scans (MS:1000326 with the loss as
+    MS:1000336, positive, times in minutes) with psims.
+
+    Each scan is a profile spectrum on a 0.5 m/z grid over ``window`` plus a point at every
+    m/z of ``peaks``; a peak's intensity is its amplitude times ``FLOW_INJECTION_SHAPE`` at the
+    scan, every other point ``baseline`` times the shape. ``loss=None`` leaves MS:1000336 out.
+    """
+    grid = np.arange(window[0], window[1] + 0.25, 0.5)
+    centres = np.array(sorted(peaks))
+    keep = np.all(np.abs(grid[:, None] - centres[None, :]) > 0.6, axis=1)
+    mz = np.concatenate([grid[keep], centres])
+    order = np.argsort(mz)
+    amplitude = np.concatenate([np.full(keep.sum(), baseline), [peaks[c] for c in centres]])
+    times = np.linspace(0.0, 1.5, len(FLOW_INJECTION_SHAPE))
+    # psims leaves its bundled unit ontology file open when it loads the vocabularies: that
+    # ResourceWarning is psims' own, silenced here and collected before leaving
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        _write_neutral_loss(path, mz[order], amplitude[order], times, loss, window, run_id)
+        gc.collect()
+    return path
+
+
+def _write_neutral_loss(path: Path, mz: np.ndarray, amplitude: np.ndarray, times: np.ndarray,
+                        loss: float | None, window: tuple[float, float], run_id: str) -> None:
+    with MzMLWriter(open(path, "wb"), close=True) as out:
+        out.controlled_vocabularies()
+        out.file_description(["constant neutral loss spectrum"])
+        out.software_list([{"id": "psims", "version": "1", "params": ["python-psims"]}])
+        components = out.ComponentList([
+            out.Source(1, ["electrospray ionization"]), out.Analyzer(2, ["quadrupole"]),
+            out.Analyzer(3, ["quadrupole"]), out.Analyzer(4, ["quadrupole"]),
+            out.Detector(5, ["electron multiplier"])])
+        out.instrument_configuration_list([out.InstrumentConfiguration(
+            id="IC1", component_list=components)])
+        out.data_processing_list([out.DataProcessing([out.ProcessingMethod(
+            order=0, software_reference="psims", params=["Conversion to mzML"])], id="dp")])
+        with (out.run(id=run_id, instrument_configuration="IC1"),
+              out.spectrum_list(count=len(times))):
+            for number, (t, factor) in enumerate(zip(times, FLOW_INJECTION_SHAPE, strict=True),
+                                                 start=1):
+                params: list = ["constant neutral loss spectrum", {"ms level": 2}]
+                if loss is not None:
+                    params.append({"neutral loss": loss, "unit_accession": "MS:1000040"})
+                out.write_spectrum(mz, amplitude * factor, id=f"function=1 process=0 scan={number}",
+                                   centroided=False, scan_start_time=float(t), params=params,
+                                   scan_window_list=[window])

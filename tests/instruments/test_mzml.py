@@ -15,6 +15,7 @@ from instruments import mzml, numpress
 from instruments.errors import UnsupportedEncodingError, ValidationError
 from instruments.transitions import load_transitions
 from instruments.vocabulary import ACCESSIONS, psi_ms
+from tests.instruments.builders import neutral_loss_mzml
 from tests.instruments.conftest import FIXTURES, PROFILES
 
 SYN = FIXTURES / "synthetic"
@@ -82,6 +83,40 @@ def test_precursor_ion_scans():
         scans = list(reader)
     at_260 = [s["intensity array"][np.abs(s["m/z array"] - 260.186) <= 0.5].max() for s in scans]
     assert min(at_260) <= c2.value <= max(at_260)
+
+
+def test_neutral_loss_scans(tmp_path):
+    # butylated amino acids lose butyl formate (102.068): one scan series measures them all
+    table = load_transitions("butylated")
+    expected = [t for t in table.transitions
+                if abs(t.neutral_loss - 102.068) <= 0.3 and 140 <= t.precursor_mz <= 250]
+    assert len(expected) == 14  # 8 amino acids and their 6 internal standards
+    peaks = {t.precursor_mz: 1000.0 * (n + 1) for n, t in enumerate(expected)}
+    peaks[260.186] = 5.0e5  # C2 (precursor-of-85): outside the scan window, not read
+    path = neutral_loss_mzml(tmp_path / "PLATE0001_A01.mzML", peaks, window=(140.0, 270.0))
+    raw = mzml.parse(path, transitions="butylated")
+    assert sorted(r.compound for r in raw.records) == sorted(t.target for t in expected)
+    # a peak's plateau (shape exactly 1) holds its amplitude: the mean is that amplitude
+    by_name = {t.target: peaks[t.precursor_mz] for t in expected}
+    for record in raw.records:
+        assert record.value == pytest.approx(by_name[record.compound], rel=1e-12)
+        assert record.field == "loss scan 102.068" and record.line == 1
+    assert raw.metadata["plateau_min"] == "0.4737-1.026"  # scans 7-14 of 20 over 1.5 min
+    run = instruments.read(path, profile=PROFILES / "single_injection.toml")
+    m = run.measurements.set_index(["analyte", "kind"])["value"]
+    assert m[("Phe", "area")] == pytest.approx(by_name["Phe"], rel=1e-12)
+    assert m[("Val", "is_area")] == m[("Pro", "is_area")] == pytest.approx(
+        by_name["IS:Pro,Val,Oxp"], rel=1e-12)  # D8-Val serves Pro, Val and Oxp
+    assert set(run.measurements["well"]) == {"A01"}
+
+
+def test_neutral_loss_scan_without_its_loss_is_an_error(tmp_path):
+    path = neutral_loss_mzml(tmp_path / "PLATE0001_A01.mzML", {222.149: 100.0}, loss=None)
+    with pytest.raises(ValidationError) as info:
+        instruments.read(path, profile=PROFILES / "single_injection.toml")
+    error = next(i for i in info.value.issues if i.severity == "error")
+    assert (error.file, error.line, error.field) == (str(path), 1, "neutral loss")
+    assert "MS:1000336" in error.message
 
 
 def test_chromatograms_in_seconds(tmp_path):
