@@ -5,8 +5,9 @@ plateau.
 **What a plate is in mzML.** Instruments write one mzML per injection, so a plate is a
 directory or a ``.zip`` holding one mzML file per well plus ``samples.csv`` with the columns
 ``file, well, sample_id, sample_type`` (optionally ``plate_id``). A single mzML file is one
-injection (one well); its well comes from the run id written ``<plate>_<well>``
-(``PLATE0001_A01``), its sample id from the mzML ``sampleList`` or the run id.
+injection (one well). Without ``samples.csv`` an injection's well comes from a plate map with a
+``file`` column (the same columns), else from the run id written ``<plate>_<well>``
+(``PLATE0001_A01``), with the sample id from the mzML ``sampleList`` or the run id.
 
 **Matching.** A chromatogram with a precursor and a product isolation target (SRM, MS:1001473, or
 a selected-ion chromatogram with a product) is matched to the transition whose Q1 and Q3 are both
@@ -581,9 +582,21 @@ def _sample_list(text: str, where: str, raw: RawRun) -> dict[str, dict[str, str]
     return rows
 
 
+def _map_rows(plate_map: PlateMap) -> dict[str, dict[str, str]]:
+    """A plate map's ``file`` column as sample-list rows (file -> well, id, type, plate)."""
+    return {name: {"file": name, "well": e.well, "sample_id": e.sample_id,
+                   "sample_type": e.sample_type, "plate_id": e.plate_id, "line": str(e.line)}
+            for name, e in plate_map.by_file().items()}
+
+
 def parse(source: Any, *, profile: Profile | str | None = None, name: str | None = None,
-          transitions: TransitionTable | str | Path | None = None) -> RawRun:
-    """Parse an mzML plate (directory, .zip) or one mzML file into raw records."""
+          transitions: TransitionTable | str | Path | None = None,
+          plate_map: PlateMap | None = None) -> RawRun:
+    """Parse an mzML plate (directory, .zip) or one mzML file into raw records.
+
+    Each injection's well comes from the plate's ``samples.csv``, else from a plate map that
+    names files (its ``file`` column), else from a run id ``<plate>_<well>``.
+    """
     prof = load_profile(profile, default=DEFAULT_PROFILE)
     table = load_transitions(transitions or prof.transitions)
     table.check_resolvable(prof.mz_tolerance)
@@ -601,6 +614,9 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
             sample_rows = _sample_list(data.decode("utf-8-sig"), list_name, raw)
         except UnicodeDecodeError:
             raise MalformedFileError("the sample list is not UTF-8", file=list_name) from None
+    listing = SAMPLE_LIST
+    if not sample_rows and plate_map is not None and plate_map.by_file():
+        sample_rows, listing = _map_rows(plate_map), f"the plate map {plate_map.file}"
     mzml_members = [(n, d) for n, d in members if single or n.lower().endswith(".mzml")]
     if not mzml_members:
         raise MalformedFileError("holds no mzML files", file=src.name)
@@ -608,12 +624,14 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
         raw.warn(f"no {SAMPLE_LIST}: wells are read from each run id (<plate>_<well>)",
                  field=SAMPLE_LIST)
     plates: set[str] = set()
-    chromatograms = 0
+    chromatograms = spectra = 0
     for member, data in mzml_members:
         where = src.name if single else f"{src.name}!{member}"
         injection = _parse_injection(data, where, raw, table, prof)
         chromatograms += injection.counts["chromatograms"]
-        row = sample_rows.get(Path(member).name) or sample_rows.get(member)
+        spectra += injection.counts["spectra"]
+        file_name = Path(src.name).name if single else Path(member).name
+        row = sample_rows.get(file_name) or sample_rows.get(member)
         if row is not None:
             position, sample_id = row.get("well", ""), row.get("sample_id", "")
             vendor_type = row.get("sample_type", "")
@@ -622,7 +640,7 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
         else:
             match = _WELL_SUFFIX.match(injection.run_id)
             if sample_rows:
-                raw.error(f"{member!r} is not in {SAMPLE_LIST}", file=where, field="file")
+                raw.error(f"{file_name!r} is not in {listing}", file=where, field="file")
                 continue
             sample_id = injection.sample_name or injection.run_id
             vendor_type = ""
@@ -633,8 +651,14 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
                          file=where, field="run@id")
             else:
                 position = ""
-                raw.error(f"cannot tell the well of run {injection.run_id!r}: name runs "
-                          f"<plate>_<well> or give {SAMPLE_LIST}", file=where, field="run@id")
+                how = (f"give a plate map naming the file (columns file, well, sample_id, "
+                       f"sample_type; nbs read --plate-map MAP.csv, or plate_map=...), put it "
+                       f"in a directory or .zip with {SAMPLE_LIST}, or name the run "
+                       f"<plate>_<well>" if single else
+                       f"list it in {SAMPLE_LIST} (file, well, sample_id, sample_type), give a "
+                       f"plate map with a file column, or name the run <plate>_<well>")
+                raw.error(f"cannot tell the well of run {injection.run_id!r}: {how}",
+                          file=where, field="run@id")
         values = _plateau_values(injection, raw, prof)
         analytes_here = {t.transition.analytes[0] for t in injection.traces
                          if t.transition.role == "analyte"}
@@ -650,6 +674,12 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
                 unit=COUNTS, sample_name=sample_id or injection.run_id, sample_id=sample_id,
                 position=position, vendor_type=vendor_type, line=trace.index,
                 source_row=trace.index, field=f"{trace.label}", source_file=where))
+    if not raw.records and chromatograms + spectra and not any(
+            i.severity == "error" for i in raw.issues):
+        raw.error(f"no chromatogram or scan matches a transition of {table.name} (the notes "
+                  f"give each one's Q1/Q3): give the laboratory's transition table (profile "
+                  f"key mzml.transitions, or transitions=... in instruments.read)",
+                  field="mzml.transitions")
     raw.metadata["injections"] = str(len(mzml_members))
     raw.metadata["chromatograms"] = str(chromatograms)
     if len(plates) == 1:
@@ -662,8 +692,8 @@ def read(source: Any, *, profile: Profile | str | None = None,
          transitions: TransitionTable | str | Path | None = None) -> PlateRun:
     """Parse and import an mzML plate (see :func:`instruments.read`)."""
     prof = load_profile(profile, default=DEFAULT_PROFILE)
-    return normalise(parse(source, profile=prof, name=name, transitions=transitions), prof,
-                     plate_map=plate_map)
+    return normalise(parse(source, profile=prof, name=name, transitions=transitions,
+                           plate_map=plate_map), prof, plate_map=plate_map)
 
 
 # ---------------------------------------------------------------------------- writer ---

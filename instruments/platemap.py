@@ -3,7 +3,9 @@ that lacks barcodes or sample types.
 
 A plate map is a CSV (UTF-8, optional byte-order mark, comma/semicolon/tab) with a header
 naming ``well`` and at least one of ``sample_id`` (alias ``barcode``) and ``sample_type``, and
-optionally ``plate_id``. Wells may be written ``A1``, ``A01`` or ``1:A,3``.
+optionally ``plate_id`` and ``file`` (for mzML: the injection file measured in that well, so a
+single mzML file, or a plate without ``samples.csv``, can be placed). Wells may be written
+``A1``, ``A01`` or ``1:A,3``.
 
 Public names: ``PlateMap``, ``PlateMapEntry``, ``read_plate_map``, ``write_plate_map``.
 """
@@ -25,7 +27,7 @@ from msms.tables import SAMPLE_TYPES
 __all__ = ["PlateMap", "PlateMapEntry", "read_plate_map", "write_plate_map"]
 
 _ALIASES = {"barcode": "sample_id", "specimen_id": "sample_id", "type": "sample_type",
-            "position": "well", "plate": "plate_id"}
+            "position": "well", "plate": "plate_id", "filename": "file"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class PlateMapEntry:
     sample_type: str
     plate_id: str
     line: int
+    #: the mzML injection file of the well (file name without folders), or ""
+    file: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,10 @@ class PlateMap:
 
     def get(self, well: str) -> PlateMapEntry | None:
         return self.entries.get(well)
+
+    def by_file(self) -> dict[str, PlateMapEntry]:
+        """Entries that name an injection file, by that file name (empty when none do)."""
+        return {e.file: e for e in self.entries.values() if e.file}
 
 
 def read_plate_map(source: Any, *, plate_size: int = 96) -> PlateMap:
@@ -73,6 +81,7 @@ def read_plate_map(source: Any, *, plate_size: int = 96) -> PlateMap:
         raise PlateMapError("header needs 'sample_id' (or 'barcode') or 'sample_type'",
                             file=src.name, line=1)
     entries: dict[str, PlateMapEntry] = {}
+    files: dict[str, int] = {}
     for number, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -91,8 +100,13 @@ def read_plate_map(source: Any, *, plate_size: int = 96) -> PlateMap:
         if well in entries:
             raise PlateMapError(f"well {well} already given on line {entries[well].line}",
                                 file=src.name, line=number, field="well")
+        injection = Path(values.get("file", "").replace("\\", "/")).name
+        if injection and injection in files:
+            raise PlateMapError(f"file {injection!r} already given on line {files[injection]}",
+                                file=src.name, line=number, field="file")
+        files[injection] = number
         entries[well] = PlateMapEntry(well, values.get("sample_id", ""), sample_type,
-                                      values.get("plate_id", ""), number)
+                                      values.get("plate_id", ""), number, injection)
     if not entries:
         raise PlateMapError("holds no wells", file=src.name, line=2)
     return PlateMap(entries, src.name)
@@ -103,6 +117,9 @@ def write_plate_map(entries: list[PlateMapEntry] | PlateMap, dest: str | Path) -
     items = list(entries.entries.values()) if isinstance(entries, PlateMap) else list(entries)
     with open(dest, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["plate_id", "well", "sample_id", "sample_type"])
+        with_files = any(e.file for e in items)
+        writer.writerow(["plate_id", "well", "sample_id", "sample_type"]
+                        + (["file"] if with_files else []))
         for e in sorted(items, key=lambda e: well_sort_key(e.well)):
-            writer.writerow([e.plate_id, e.well, e.sample_id, e.sample_type])
+            writer.writerow([e.plate_id, e.well, e.sample_id, e.sample_type]
+                            + ([e.file] if with_files else []))

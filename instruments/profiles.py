@@ -21,6 +21,7 @@ from typing import Any
 
 from instruments.errors import ProfileError
 from instruments.wells import PLATE_SIZES, WELL_FORMATS
+from msms.methods import packaged_methods
 from msms.tables import MEASUREMENT_KINDS, SAMPLE_TYPES
 
 __all__ = [
@@ -177,6 +178,15 @@ def _resolve_path(spec: str | Path) -> Path:
         field="profile")
 
 
+def _transitions_path(spec: str, where: str) -> str:
+    """A packaged method's name as is; a relative CSV path found next to the profile file is
+    taken from there (else it is left relative to the working directory)."""
+    if spec in packaged_methods() or Path(spec).is_absolute() or where.startswith("<"):
+        return spec
+    beside = Path(where).parent / spec
+    return str(beside) if beside.exists() else spec
+
+
 def load_profile(spec: str | Path | Profile | None, *, default: str | None = None) -> Profile:
     """Load and validate a profile from a packaged name or a TOML path.
 
@@ -312,7 +322,7 @@ def _build(raw: dict[str, Any], where: str, stem: str) -> Profile:
         kw["unmapped_analytes"] = _choice(val["unmapped_analytes"], ("error", "ignore"), where,
                                           "validation.unmapped_analytes")
     if "transitions" in mzml:
-        kw["transitions"] = str(mzml["transitions"])
+        kw["transitions"] = _transitions_path(str(mzml["transitions"]), where)
     if "mz_tolerance" in mzml:
         kw["mz_tolerance"] = _number(mzml["mz_tolerance"], where, "mzml.mz_tolerance")
     if "plateau_fraction" in mzml:

@@ -69,3 +69,27 @@ def test_nbs_read_prints_twenty_errors_and_writes_all_with_errors(tmp_path):
     assert set(cells["field"]) == {"Analyte", "Kind", "Unit"}
     assert sorted(set(cells["line"])) == list(range(2, len(run.measurements) + 2))
     assert not (tmp_path / "m.csv").exists()
+
+
+def test_nbs_read_places_a_single_mzml_injection_with_a_plate_map(tmp_path):
+    (tmp_path / "table.csv").write_text(
+        "name,role,analytes,precursor_mz,product_mz,polarity\n"
+        "S,analyte,Phe,456.7,678.9,+\n", encoding="utf-8")
+    (tmp_path / "lab.toml").write_text(
+        '[profile]\nname = "lab"\nformat = "mzml"\n[mzml]\ntransitions = "table.csv"\n'
+        '[validation]\nrequire_blank = false\nrequire_controls = []\n', encoding="utf-8")
+    (tmp_path / "map.csv").write_text("file,well,barcode,sample_type\n"
+                                      "pyteomics_tiny.pwiz.1.1.mzML,A05,NB9,patient\n",
+                                      encoding="utf-8")
+    fixture = FIXTURES / "mzml" / "pyteomics_tiny.pwiz.1.1.mzML"
+    out = tmp_path / "m.csv"
+    done = subprocess.run([*NBS, "read", str(fixture), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3 and "--plate-map" in done.stderr
+    done = subprocess.run([*NBS, "read", str(fixture), "--plate-map", str(tmp_path / "map.csv"),
+                           "--profile", str(tmp_path / "lab.toml"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out)
+    assert table[["well", "sample_id", "analyte", "value"]].values.tolist() == [
+        ["A05", "NB9", "Phe", 8.0]]

@@ -12,7 +12,7 @@ from pyteomics import mzml as pyteomics_mzml
 
 import instruments
 from instruments import mzml, numpress
-from instruments.errors import UnsupportedEncodingError, ValidationError
+from instruments.errors import PlateMapError, UnsupportedEncodingError, ValidationError
 from instruments.transitions import load_transitions
 from instruments.vocabulary import ACCESSIONS, psi_ms
 from tests.instruments.builders import neutral_loss_mzml
@@ -135,6 +135,74 @@ def test_selected_ion_chromatogram_with_product(tmp_path):
     assert [r.compound for r in raw.records] == ["Phe"]
     # intensities 10, 9, ..., 1: plateau points >= 5.5 are the first five
     assert raw.records[0].value == pytest.approx(8.0)
+
+
+def _lab_profile(tmp_path, table):
+    """A laboratory's profile for single injections: its own transition table (next to the
+    profile), no blank or controls required."""
+    profile = tmp_path / "lab.toml"
+    profile.write_text(f'[profile]\nname = "lab"\nformat = "mzml"\n[mzml]\n'
+                       f'transitions = "{table.name}"\n[validation]\nrequire_blank = false\n'
+                       f'require_controls = []\n', encoding="utf-8")
+    return profile
+
+
+def test_a_single_injection_without_a_well_says_how_to_place_it():
+    for fixture in ("pymzml_mini.chrom.mzML", "pyteomics_tiny.pwiz.1.1.mzML"):
+        with pytest.raises(ValidationError) as info:
+            instruments.read(MZ / fixture)
+        error = next(i for i in info.value.issues if i.severity == "error")
+        assert (error.file, error.field) == (str(MZ / fixture), "run@id")
+        assert "cannot tell the well of run" in error.message
+        for hint in ("plate map naming the file", "--plate-map", "samples.csv",
+                     "<plate>_<well>"):
+            assert hint in error.message
+
+
+def test_a_single_injection_placed_by_a_plate_map(tmp_path):
+    table = _table(tmp_path, [("P1", "Phe", 808.4924, 689.348), ("P2", "Tyr", 810.9089, 689.355),
+                              ("P3", "Met", 814.7737, 689.363)])
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text("file,well,barcode,sample_type,plate_id\n"
+                         "pymzml_mini.chrom.mzML,C07,NB0042,patient,SRM-1\n", encoding="utf-8")
+    fixture = MZ / "pymzml_mini.chrom.mzML"
+    # placed, but the packaged method's transitions match none of its chromatograms
+    with pytest.raises(ValidationError) as info:
+        instruments.read(fixture, plate_map=plate_map)
+    error = next(i for i in info.value.issues if i.severity == "error")
+    assert error.field == "mzml.transitions"
+    assert "no chromatogram or scan matches" in error.message
+    run = instruments.read(fixture, plate_map=plate_map, profile=_lab_profile(tmp_path, table))
+    m = run.measurements
+    assert run.plate_id == "SRM-1" and set(m["well"]) == {"C07"}
+    assert set(m["sample_id"]) == {"NB0042"} and set(m["sample_type"]) == {"patient"}
+    expected = {r.compound: r.value for r in mzml.parse(fixture, transitions=table).records}
+    got = dict(zip(m["analyte"], m["value"], strict=True))
+    assert list(got) == list(expected)  # Met's points lie outside the plateau: NaN in both
+    np.testing.assert_array_equal(list(got.values()), list(expected.values()))
+    assert set(m["source_file"]) == {str(fixture)}
+    # a plate map that names one file twice, or does not name this file: errors naming it
+    plate_map.write_text("file,well,barcode\nx.mzML,C07,NB1\nx.mzML,C08,NB2\n",
+                         encoding="utf-8")
+    with pytest.raises(PlateMapError) as info:
+        instruments.read(fixture, plate_map=plate_map)
+    assert (info.value.line, info.value.field) == (3, "file")
+    plate_map.write_text("file,well,barcode\nother.mzML,C07,NB0042\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="'pymzml_mini.chrom.mzML' is not in the plate map"):
+        instruments.read(fixture, plate_map=plate_map, profile=_lab_profile(tmp_path, table))
+
+
+def test_a_fixture_read_as_a_plate_with_its_sample_list(tmp_path):
+    table = _table(tmp_path, [("S", "Phe", 456.7, 678.9)])
+    plate = tmp_path / "plate"
+    plate.mkdir()
+    (plate / "tiny.mzML").write_bytes((MZ / "pyteomics_tiny.pwiz.1.1.mzML").read_bytes())
+    (plate / "samples.csv").write_text("file,well,sample_id,sample_type\n"
+                                       "tiny.mzML,B02,NB7,patient\n", encoding="utf-8")
+    run = instruments.read(plate, profile=_lab_profile(tmp_path, table))
+    row = run.measurements.iloc[0]
+    assert (row["well"], row["sample_id"], row["analyte"]) == ("B02", "NB7", "Phe")
+    assert row["value"] == pytest.approx(8.0) and len(run.measurements) == 1
 
 
 def test_numpress_decoded_by_accession(tmp_path):
