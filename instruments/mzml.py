@@ -27,7 +27,9 @@ minimum to its maximum (or the fixed window ``mzml.plateau_window_min``); each t
 **Binary arrays** are decoded by cvParam accession, never by name: zlib, MS-Numpress linear,
 positive-integer and short-logged-float (with or without zlib) are decoded; other compressions
 are rejected with :class:`~instruments.errors.UnsupportedEncodingError`. A name that disagrees
-with the PSI-MS vocabulary for its accession is reported as a warning.
+with the PSI-MS vocabulary for its accession is reported as a warning. Each injection is read by
+:class:`~instruments.mzml_elements.InjectionReader` (pyteomics over one lxml tree); the writer is
+:mod:`instruments.mzml_writer`.
 
 Public names: ``FORMAT``, ``DEFAULT_PROFILE``, ``SAMPLE_LIST``, ``detect``, ``parse``, ``read``,
 ``write``, ``plateau_mask``.
@@ -35,15 +37,11 @@ Public names: ``FORMAT``, ``DEFAULT_PROFILE``, ``SAMPLE_LIST``, ``detect``, ``pa
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 import math
 import re
-import warnings
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,15 +49,10 @@ from typing import Any
 
 import numpy as np
 from lxml import etree
-from pyteomics import mzml as _pyteomics_mzml
 
-from instruments import numpress
-from instruments.errors import (
-    InstrumentError,
-    MalformedFileError,
-    UnsupportedEncodingError,
-    WriteError,
-)
+from instruments.errors import InstrumentError, MalformedFileError
+from instruments.mzml_elements import TIME_TO_MIN, InjectionReader
+from instruments.mzml_writer import DEFAULT_PROFILE, SAMPLE_LIST, write
 from instruments.normalise import normalise
 from instruments.platemap import PlateMap
 from instruments.profiles import Profile, load_profile
@@ -67,188 +60,15 @@ from instruments.raw import COUNTS, RawRecord, RawRun
 from instruments.run import PlateRun
 from instruments.sources import Source, open_source
 from instruments.transitions import Transition, TransitionTable, load_transitions
-from instruments.vocabulary import ACCESSIONS, is_compression, psi_ms, term_name
-from instruments.wells import well_sort_key
 
 __all__ = ["DEFAULT_PROFILE", "FORMAT", "SAMPLE_LIST", "detect", "parse", "plateau_mask",
            "read", "write"]
 
 FORMAT = "mzml"
-DEFAULT_PROFILE = "mzml"
-SAMPLE_LIST = "samples.csv"
 
-_ARRAYS = {"MS:1000514": "m/z array", "MS:1000515": "intensity array",
-           "MS:1000595": "time array"}
-_DTYPES = {"MS:1000521": "<f4", "MS:1000523": "<f8", "MS:1000519": "<i4", "MS:1000522": "<i8"}
-_NUMPRESS = {"MS:1002312": (numpress.decode_linear, False),
-             "MS:1002313": (numpress.decode_pic, False),
-             "MS:1002314": (numpress.decode_slof, False),
-             "MS:1002746": (numpress.decode_linear, True),
-             "MS:1002747": (numpress.decode_pic, True),
-             "MS:1002748": (numpress.decode_slof, True)}
-_TIME_TO_MIN = {"UO:0000010": 1 / 60, "UO:0000031": 1.0, "UO:0000028": 1 / 60000,
-                "UO:0000032": 60.0}
 _RUN_ID = re.compile(rb"<run\b[^>]*?\bid=\"([^\"]*)\"")
 _SAMPLE_NAME = re.compile(rb"<sample\b[^>]*?\bname=\"([^\"]*)\"")
-_GROUPS = re.compile(rb"<referenceableParamGroupList\b.*?</referenceableParamGroupList>", re.S)
 _WELL_SUFFIX = re.compile(r"^(.*?)[_\-.]([A-Pa-p]\d{1,2})$")
-
-
-# ---------------------------------------------------------------- binary arrays (pyteomics) ---
-
-class _Reader(_pyteomics_mzml.MzML):
-    """pyteomics' MzML reader whose chromatogram and spectrum elements are turned into the few
-    fields this module needs straight from the lxml element (pyteomics' generic conversion to
-    nested dicts costs ~3 ms per chromatogram), binary arrays decoded by accession."""
-
-    def __init__(self, *args: Any, groups: dict[str, list[tuple[str, str, str]]] | None = None,
-                 **kwargs: Any) -> None:
-        self.array_notes: list[str] = []
-        self.param_groups = groups or {}
-        super().__init__(*args, **kwargs)
-
-    def _get_info_smart(self, element: Any, **kwargs: Any) -> Any:
-        tag = element.tag.rsplit("}", 1)[-1]
-        if tag in ("chromatogram", "spectrum"):
-            return _element_info(element, self.param_groups, self.array_notes)
-        return super()._get_info_smart(element, **kwargs)
-
-
-def _params(element: Any, ns: str, groups: dict[str, list[tuple[str, str, str]]]
-            ) -> list[tuple[str, str, str]]:
-    """(accession, name, value) of an element's own cvParams and referenced param groups;
-    the unit accession rides in the value slot of a synthetic ``unit:`` entry."""
-    out: list[tuple[str, str, str]] = []
-    for child in element:
-        if child.tag == ns + "cvParam":
-            out.append((child.get("accession", ""), child.get("name", ""),
-                        child.get("value", "")))
-            if child.get("unitAccession"):
-                out.append(("unit:" + child.get("accession", ""), "",
-                            child.get("unitAccession", "")))
-        elif child.tag == ns + "referenceableParamGroupRef":
-            out.extend(groups.get(child.get("ref", ""), []))
-    return out
-
-
-def _window_mz(element: Any, ns: str) -> float | None:
-    found: dict[str, str] = {}
-    for cv in element.iter(ns + "cvParam"):
-        acc = cv.get("accession")
-        if acc in ("MS:1000827", "MS:1000744") and acc not in found:
-            found[acc] = cv.get("value", "")
-    for acc in ("MS:1000827", "MS:1000744"):
-        if acc in found:
-            try:
-                return float(found[acc])
-            except ValueError:
-                raise MalformedFileError(f"m/z {found[acc]!r} is not a number",
-                                         field=acc) from None
-    return None
-
-
-def _element_info(element: Any, groups: dict[str, list[tuple[str, str, str]]],
-                  notes: list[str]) -> dict[str, Any]:
-    tag = element.tag
-    ns = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
-    params = _params(element, ns, groups)
-    info: dict[str, Any] = {"id": element.get("id", ""), "precursor": None, "product": None,
-                            "scan_time_min": None, "neutral_loss": None}
-    for child in element:
-        local = child.tag[len(ns):]
-        if local in ("precursor", "product"):
-            info[local] = _window_mz(child, ns)
-        elif local in ("precursorList", "productList"):
-            first = child.find(ns + local[:-4])
-            if first is not None:
-                info[local[:-4]] = _window_mz(first, ns)
-        elif local == "scanList":
-            params.extend(_params(child, ns, groups))
-            for scan in child.iter(ns + "scan"):
-                params.extend(_params(scan, ns, groups))
-        elif local == "binaryDataArrayList":
-            for bda in child.iter(ns + "binaryDataArray"):
-                _array_info(bda, ns, groups, notes, info)
-    values = {acc: value for acc, _, value in params}
-    info["acc"] = set(values)
-    if "MS:1000016" in values:
-        factor = _TIME_TO_MIN.get(values.get("unit:MS:1000016", ""))
-        try:
-            info["scan_time_min"] = float(values["MS:1000016"]) * factor if factor else None
-        except ValueError:
-            info["scan_time_min"] = None
-    if "MS:1000336" in values:
-        try:
-            info["neutral_loss"] = float(values["MS:1000336"])
-        except ValueError:
-            info["neutral_loss"] = None
-    return info
-
-
-def _array_info(bda: Any, ns: str, groups: dict[str, list[tuple[str, str, str]]],
-                notes: list[str], info: dict[str, Any]) -> None:
-    name = unit = dtype = compression = None
-    for acc, written, value in _params(bda, ns, groups):
-        if acc.startswith("unit:"):
-            if acc[5:] in _ARRAYS:
-                unit = value
-            continue
-        if acc in _ARRAYS:
-            name = _ARRAYS[acc]
-        elif acc in _DTYPES:
-            dtype = _DTYPES[acc]
-        elif acc in _NUMPRESS or acc in ("MS:1000574", "MS:1000576", "MS:1003088") or (
-                is_compression(acc)):
-            if compression is not None and compression != acc:
-                raise UnsupportedEncodingError(
-                    f"binary array states two compressions ({compression}, {acc})")
-            compression = acc
-        else:
-            continue
-        expected = ACCESSIONS.get(acc) or term_name(acc)
-        if expected and written and written != expected:
-            notes.append(f"cvParam {acc} is named {written!r} in the file but {expected!r} in "
-                         f"the PSI-MS vocabulary; decoded by accession")
-    if name is None:
-        return
-    binary = bda.find(ns + "binary")
-    info[name] = _decode_array((binary.text or "") if binary is not None else "", dtype,
-                               compression)
-    info[f"{name} unit"] = unit
-
-
-def _decode_array(text: str, dtype: str | None, compression: str | None) -> np.ndarray:
-    try:
-        data = base64.b64decode(text.encode("ascii"), validate=False)
-    except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
-        raise MalformedFileError(f"binary array is not base64: {exc}") from None
-    compression = compression or "MS:1000576"
-    if compression in _NUMPRESS:
-        decoder, zipped = _NUMPRESS[compression]
-        if zipped:
-            data = _inflate(data)
-        return decoder(data)
-    if compression in ("MS:1000574", "MS:1003088"):
-        data = _inflate(data)
-    elif compression != "MS:1000576":
-        raise UnsupportedEncodingError(
-            f"binary arrays compressed with {compression} ({term_name(compression)}) are not "
-            f"decoded; convert the file without it (e.g. msconvert --zlib)")
-    if dtype is None:
-        raise UnsupportedEncodingError("binary array states no data type (32/64-bit float or "
-                                       "integer)")
-    size = np.dtype(dtype).itemsize
-    if len(data) % size:
-        raise MalformedFileError(f"binary array of {len(data)} bytes is not a whole number of "
-                                 f"{size}-byte values")
-    return np.frombuffer(data, dtype=dtype).astype(np.float64)
-
-
-def _inflate(data: bytes) -> bytes:
-    try:
-        return zlib.decompress(data)
-    except zlib.error as exc:
-        raise MalformedFileError(f"zlib-compressed binary array is corrupt: {exc}") from None
 
 
 # ------------------------------------------------------------------------ one injection ---
@@ -274,21 +94,6 @@ class _Injection:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _param_groups(data: bytes, where: str) -> dict[str, list[tuple[str, str, str]]]:
-    """The file's referenceableParamGroups (id -> params), parsed from the header."""
-    match = _GROUPS.search(data)
-    if not match:
-        return {}
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    try:
-        element = etree.fromstring(match.group(0), parser)
-    except etree.XMLSyntaxError as exc:
-        raise MalformedFileError(f"bad referenceableParamGroupList: {exc.msg}",
-                                 file=where) from None
-    return {g.get("id", ""): _params(g, "", {}) for g in element
-            if g.tag == "referenceableParamGroup"}
-
-
 def _has(item: dict, accession: str) -> bool:
     return accession in item["acc"]
 
@@ -308,13 +113,13 @@ def _times(item: dict, label: str, raw: RawRun, where: str, index: int) -> np.nd
                   field="time array")
         return None
     unit = item.get("time array unit")
-    factor = _TIME_TO_MIN.get(unit or "")
+    factor = TIME_TO_MIN.get(unit or "")
     if factor is None:
         raw.warn(f"chromatogram {label!r}: time unit {unit!r} is not stated or not a time unit; "
                  f"times used as minutes only for a plateau window", file=where, line=index,
                  field="time array")
         factor = 1.0
-    return np.asarray(times, dtype=np.float64) * factor
+    return times if factor == 1.0 else times * factor
 
 
 def _parse_injection(data: bytes, where: str, raw: RawRun, table: TransitionTable,
@@ -327,30 +132,20 @@ def _parse_injection(data: bytes, where: str, raw: RawRun, table: TransitionTabl
     sample_name = sample_match.group(1).decode("utf-8", "replace") if sample_match else ""
     injection = _Injection(where, run_id, sample_name)
     tol = prof.mz_tolerance
-    notes: list[str] = []
-    groups = _param_groups(data, where)
-
-    def elements(tag: str) -> list[dict]:
-        if f"<{tag} ".encode() not in data:
-            return []
-        reader = _Reader(io.BytesIO(data), cv=psi_ms(), use_index=False, read_schema=False,
-                         iterative=True, huge_tree=False, groups=groups)
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Non-indexed iterator")
-                return list(reader.iterfind(tag))
-        finally:
-            notes.extend(reader.array_notes)
-            reader.close()
-
+    reader = None
     try:
-        chroms = elements("chromatogram")
-        spectra = elements("spectrum")
+        reader = InjectionReader(data)
+        chroms = reader.elements("chromatogram")
+        spectra = reader.elements("spectrum")
     except InstrumentError as exc:
         raise type(exc)(exc.reason, file=where, line=exc.line, field=exc.field) from None
     except etree.XMLSyntaxError as exc:
         raise MalformedFileError(f"not well-formed XML: {exc.msg}", file=where,
                                  line=exc.lineno) from None
+    finally:
+        if reader is not None:
+            notes = reader.array_notes
+            reader.close()
     for note in dict.fromkeys(notes):
         raw.warn(note, file=where, field="binaryDataArray")
     matched: dict[str, str] = {}
@@ -495,19 +290,27 @@ def plateau_mask(times_min: np.ndarray, signal: np.ndarray, *, fraction: float =
 
 
 def _plateau_values(injection: _Injection, raw: RawRun, prof: Profile) -> dict[str, float]:
-    """Mean intensity over the plateau per transition name."""
+    """Mean intensity over the plateau per transition name (NaN points left out).
+
+    Traces on the injection's common time axis (the usual case: every chromatogram of an FIA
+    injection shares one time array) are summed and averaged as one matrix; any other trace is
+    interpolated onto the axis for the sum and averaged over its own points in the plateau.
+    """
     values: dict[str, float] = {}
-    if not injection.traces:
+    traces = injection.traces
+    if not traces:
         return values
-    reference = max(injection.traces, key=lambda t: len(t.times_min))
-    axis = reference.times_min
-    total = np.zeros(len(axis))
-    for trace in injection.traces:
+    axis = max(traces, key=lambda t: len(t.times_min)).times_min
+    on_axis = [t for t in traces if t.times_min is axis or (
+        len(t.times_min) == len(axis) and np.array_equal(t.times_min, axis))]
+    others = [t for t in traces if not any(t is o for o in on_axis)] if len(on_axis) < len(
+        traces) else []
+    stack = np.vstack([t.intensity for t in on_axis])
+    finite = np.isfinite(stack)
+    total = np.where(finite, stack, 0.0).sum(axis=0)
+    for trace in others:
         y = np.where(np.isfinite(trace.intensity), trace.intensity, 0.0)
-        if len(trace.times_min) == len(axis) and np.array_equal(trace.times_min, axis):
-            total += y
-        else:
-            total += np.interp(axis, trace.times_min, y)
+        total += np.interp(axis, trace.times_min, y)
     mask = plateau_mask(axis, total, fraction=prof.plateau_fraction,
                         window_min=prof.plateau_window_min)
     if not mask.any():
@@ -516,9 +319,15 @@ def _plateau_values(injection: _Injection, raw: RawRun, prof: Profile) -> dict[s
         return values
     start, end = float(axis[mask].min()), float(axis[mask].max())
     raw.metadata.setdefault("plateau_min", f"{start:.4g}-{end:.4g}")
-    for trace in injection.traces:
-        inside = (trace.times_min >= start) & (trace.times_min <= end)
-        points = trace.intensity[inside]
+    inside = (axis >= start) & (axis <= end)
+    counts = finite[:, inside].sum(axis=1)
+    sums = np.where(finite[:, inside], stack[:, inside], 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), math.nan)
+    for trace, mean in zip(on_axis, means.tolist(), strict=True):
+        values[trace.transition.name] = mean
+    for trace in others:
+        points = trace.intensity[(trace.times_min >= start) & (trace.times_min <= end)]
         points = points[np.isfinite(points)]
         values[trace.transition.name] = float(points.mean()) if points.size else math.nan
     return values
@@ -694,172 +503,3 @@ def read(source: Any, *, profile: Profile | str | None = None,
     prof = load_profile(profile, default=DEFAULT_PROFILE)
     return normalise(parse(source, profile=prof, name=name, transitions=transitions,
                            plate_map=plate_map), prof, plate_map=plate_map)
-
-
-# ---------------------------------------------------------------------------- writer ---
-
-_NS = "http://psi.hupo.org/ms/mzml"
-
-
-def _cv(parent: Any, accession: str, value: str = "", unit: str | None = None) -> None:
-    attrs = {"cvRef": accession.split(":")[0].replace("MS", "MS"), "accession": accession,
-             "name": ACCESSIONS[accession], "value": value}
-    if unit is not None:
-        attrs.update({"unitCvRef": unit.split(":")[0], "unitAccession": unit,
-                      "unitName": ACCESSIONS[unit]})
-    etree.SubElement(parent, "cvParam", attrs)
-
-
-def _array(parent: Any, values: np.ndarray, kind: str, unit: str) -> None:
-    encoded = base64.b64encode(zlib.compress(np.asarray(values, dtype="<f8").tobytes()))
-    bda = etree.SubElement(parent, "binaryDataArray", encodedLength=str(len(encoded)))
-    _cv(bda, kind, unit=unit)
-    _cv(bda, "MS:1000574")
-    _cv(bda, "MS:1000523")
-    etree.SubElement(bda, "binary").text = encoded.decode("ascii")
-
-
-def _window(parent: Any, tag: str, mz: float) -> None:
-    element = etree.SubElement(parent, tag)
-    iso_window = etree.SubElement(element, "isolationWindow")
-    _cv(iso_window, "MS:1000827", repr(mz), "MS:1000040")
-    if tag == "precursor":
-        ions = etree.SubElement(element, "selectedIonList", count="1")
-        _cv(etree.SubElement(ions, "selectedIon"), "MS:1000744", repr(mz), "MS:1000040")
-        _cv(etree.SubElement(element, "activation"), "MS:1000133")
-
-
-def _injection_xml(run_id: str, sample_id: str, channels: list[tuple[Transition, float]],
-                   times: np.ndarray, shape: np.ndarray) -> bytes:
-    root = etree.Element("mzML", nsmap={None: _NS}, version="1.1.0")
-    cvs = etree.SubElement(root, "cvList", count="2")
-    etree.SubElement(cvs, "cv", id="MS", fullName="PSI-MS",
-                     URI="http://purl.obolibrary.org/obo/ms/psi-ms.obo")
-    etree.SubElement(cvs, "cv", id="UO", fullName="Unit Ontology",
-                     URI="http://purl.obolibrary.org/obo/uo.obo")
-    content = etree.SubElement(etree.SubElement(root, "fileDescription"), "fileContent")
-    _cv(content, "MS:1001473")
-    samples = etree.SubElement(root, "sampleList", count="1")
-    etree.SubElement(samples, "sample", id="sample1", name=sample_id)
-    software = etree.SubElement(etree.SubElement(root, "softwareList", count="1"), "software",
-                                id="nbs_lab", version="1")
-    etree.SubElement(software, "userParam", name="nbs-lab instruments.mzml writer")
-    ic = etree.SubElement(etree.SubElement(root, "instrumentConfigurationList", count="1"),
-                          "instrumentConfiguration", id="IC1")
-    _cv(ic, "MS:1000031")
-    dp = etree.SubElement(etree.SubElement(root, "dataProcessingList", count="1"),
-                          "dataProcessing", id="dp1")
-    _cv(etree.SubElement(dp, "processingMethod", order="0", softwareRef="nbs_lab"),
-        "MS:1000544")
-    run = etree.SubElement(root, "run", id=run_id, defaultInstrumentConfigurationRef="IC1",
-                           sampleRef="sample1")
-    chroms = etree.SubElement(run, "chromatogramList", count=str(len(channels) + 1),
-                              defaultDataProcessingRef="dp1")
-    tic = np.zeros_like(shape)
-    for _, value in channels:
-        tic = tic + value * shape
-    entries: list[tuple[str, np.ndarray, Transition | None]] = [("TIC", tic, None)]
-    entries += [(f"SRM Q1={t.precursor_mz} Q3={t.product_mz}", v * shape, t)
-                for t, v in channels]
-    for index, (label, intensity, t) in enumerate(entries):
-        c = etree.SubElement(chroms, "chromatogram", index=str(index), id=label,
-                             defaultArrayLength=str(len(times)))
-        if t is None:
-            _cv(c, "MS:1000235")
-        else:
-            _cv(c, "MS:1000130" if t.polarity == "+" else "MS:1000129")
-            _cv(c, "MS:1001473")
-            etree.SubElement(c, "userParam", name="compound", value=t.name)
-            _window(c, "precursor", t.precursor_mz)
-            _window(c, "product", t.product_mz)
-        arrays = etree.SubElement(c, "binaryDataArrayList", count="2")
-        _array(arrays, times, "MS:1000595", "UO:0000031")
-        _array(arrays, intensity, "MS:1000515", "MS:1000131")
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
-
-
-def _flat_top(points: int = 40, duration_min: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
-    """A flow-injection profile whose plateau is exactly 1 and whose flanks stay below half."""
-    times = np.linspace(0.0, duration_min, points)
-    shape = np.zeros(points)
-    start, end = points // 4, points // 4 + points // 3
-    shape[start - 2:start] = (0.1, 0.3)
-    shape[start:end] = 1.0
-    shape[end:end + 2] = (0.3, 0.1)
-    return times, shape
-
-
-def write(run: PlateRun, dest: Any, *, transitions: TransitionTable | str | Path | None = None,
-          profile: Profile | str | None = None, points: int = 40) -> None:
-    """Write a plate run as an mzML plate: a ``.zip`` (``dest`` ending in .zip, or a binary
-    buffer) or a directory, with one mzML per well and ``samples.csv``.
-
-    Each area / is_area value becomes an SRM chromatogram whose flow-injection plateau mean is
-    exactly that value (64-bit floats, times in minutes). Analytes sharing an internal standard
-    must carry the same is_area value in a well (one IS chromatogram serves them).
-    """
-    prof = load_profile(profile, default=DEFAULT_PROFILE)
-    table = load_transitions(transitions or prof.transitions)
-    m = run.measurements
-    if m.empty:
-        raise WriteError("the run holds no measurements", file=str(dest))
-    bad = sorted(set(m["kind"]) - {"area", "is_area"})
-    if bad:
-        raise WriteError(f"mzML carries intensities only (area, is_area), not {', '.join(bad)}",
-                         field="kind")
-    times, shape = _flat_top(points)
-    files: list[tuple[str, bytes]] = []
-    sample_rows = []
-    samples = m[["plate_id", "well", "sample_id", "sample_type"]].drop_duplicates()
-    if samples[["plate_id", "well"]].duplicated().any():
-        raise WriteError("a well holds two samples", field="well")
-    for s in sorted(samples.itertuples(index=False),
-                    key=lambda s: (s.plate_id, well_sort_key(s.well))):
-        rows = m[(m["plate_id"] == s.plate_id) & (m["well"] == s.well)]
-        channels: dict[str, tuple[Transition, float, str]] = {}
-        for r in rows.itertuples(index=False):
-            if r.kind == "area":
-                t = table.analyte(r.analyte)
-                if t is None:
-                    raise WriteError(f"no transition for {r.analyte} in {table.name}",
-                                     field="analyte")
-            else:
-                t = table.internal_standard_for(r.analyte)
-                if t is None:
-                    raise WriteError(f"no internal standard for {r.analyte} in {table.name}",
-                                     field="analyte")
-            if t.name in channels:
-                prev = channels[t.name]
-                if not (prev[1] == r.value or (math.isnan(prev[1]) and math.isnan(r.value))):
-                    raise WriteError(
-                        f"well {s.well}: {t.name} serves {prev[2]} and {r.analyte} but their "
-                        f"is_area values differ ({prev[1]:g} vs {r.value:g})", field="value")
-                continue
-            if math.isnan(r.value):
-                continue
-            channels[t.name] = (t, float(r.value), r.analyte)
-        name = f"{s.plate_id}_{s.well}.mzML"
-        files.append((name, _injection_xml(f"{s.plate_id}_{s.well}", s.sample_id,
-                                           [(t, v) for t, v, _ in channels.values()],
-                                           times, shape)))
-        sample_rows.append([name, s.well, s.sample_id, s.sample_type, s.plate_id])
-    listing = io.StringIO()
-    writer = csv.writer(listing, lineterminator="\n")
-    writer.writerow(["file", "well", "sample_id", "sample_type", "plate_id"])
-    writer.writerows(sample_rows)
-    files.append((SAMPLE_LIST, listing.getvalue().encode("utf-8")))
-    as_zip = hasattr(dest, "write") or str(dest).lower().endswith(".zip")
-    if as_zip:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, data in files:
-                archive.writestr(name, data)
-        if hasattr(dest, "write"):
-            dest.write(buffer.getvalue())
-        else:
-            Path(dest).write_bytes(buffer.getvalue())
-        return
-    folder = Path(dest)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in files:
-        (folder / name).write_bytes(data)

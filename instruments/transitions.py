@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import csv
 import io
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from instruments.errors import ProfileError
@@ -57,16 +59,30 @@ class TransitionTable:
     path: str
     transitions: tuple[Transition, ...]
 
+    @cached_property
+    def _by_precursor(self) -> tuple[list[float], list[int]]:
+        """Precursor m/z in ascending order and the table index of each (for :meth:`match`)."""
+        order = sorted(range(len(self.transitions)),
+                       key=lambda i: self.transitions[i].precursor_mz)
+        return [self.transitions[i].precursor_mz for i in order], order
+
     def match(self, precursor_mz: float, product_mz: float, polarity: str | None,
               tolerance: float) -> Transition | None:
         """The transition within ``tolerance`` m/z on both quadrupoles (and of the same
-        polarity when ``polarity`` is given), or None."""
-        for t in self.transitions:
-            if (abs(t.precursor_mz - precursor_mz) <= tolerance
+        polarity when ``polarity`` is given), or None; the first in table order when several
+        are (a bisection on Q1, then the exact checks)."""
+        keys, order = self._by_precursor
+        slack = tolerance * (1 + 1e-9) + 1e-12  # never narrower than the exact test below
+        found = None
+        for j in range(bisect_left(keys, precursor_mz - slack),
+                       bisect_right(keys, precursor_mz + slack)):
+            i = order[j]
+            t = self.transitions[i]
+            if ((found is None or i < found) and abs(t.precursor_mz - precursor_mz) <= tolerance
                     and abs(t.product_mz - product_mz) <= tolerance
                     and (polarity is None or t.polarity == polarity)):
-                return t
-        return None
+                found = i
+        return None if found is None else self.transitions[found]
 
     def internal_standard_for(self, analyte: str) -> Transition | None:
         for t in self.transitions:

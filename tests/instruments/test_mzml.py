@@ -12,7 +12,12 @@ from pyteomics import mzml as pyteomics_mzml
 
 import instruments
 from instruments import mzml, numpress
-from instruments.errors import PlateMapError, UnsupportedEncodingError, ValidationError
+from instruments.errors import (
+    MalformedFileError,
+    PlateMapError,
+    UnsupportedEncodingError,
+    ValidationError,
+)
 from instruments.transitions import load_transitions
 from instruments.vocabulary import ACCESSIONS, psi_ms
 from tests.instruments.builders import neutral_loss_mzml
@@ -64,6 +69,31 @@ def test_single_injection_read_into_a_plate_run():
 def test_default_profile_requires_blank_and_controls():
     with pytest.raises(ValidationError, match="no blank"):
         instruments.read(SYN / "fia_mrm_psims.mzML")
+
+
+def test_chromatograms_are_found_wherever_the_document_puts_them(tmp_path):
+    text = (SYN / "fia_mrm_psims.mzML").read_text(encoding="utf-8")
+    expected = [r.compound for r in mzml.parse(SYN / "fia_mrm_psims.mzML",
+                                               transitions="butylated").records]
+    # a start tag inside a comment is no chromatogram
+    commented = text.replace("<run ", "<!-- <chromatogram id='old'> --><run ", 1)
+    path = tmp_path / "PLATE0001_A01.mzML"
+    path.write_text(commented, encoding="utf-8")
+    assert [r.compound for r in mzml.parse(path, transitions="butylated").records] == expected
+    # a chromatogram outside run/chromatogramList is an error naming its line, never skipped
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if 'id="SRM SIC Q1=344.3' in line)
+    end = next(i for i in range(start, len(lines)) if "</chromatogram>" in lines[i])
+    moved = lines[start:end + 1]
+    rest = lines[:start] + lines[end + 1:]
+    run_end = next(i for i, line in enumerate(rest) if "</run>" in line)
+    misplaced = "".join(rest[:run_end + 1] + moved + rest[run_end + 1:])
+    path.write_text(misplaced, encoding="utf-8")
+    with pytest.raises(MalformedFileError) as info:
+        mzml.parse(path, transitions="butylated")
+    error = info.value
+    assert "chromatogram element outside run/chromatogramList" in error.reason
+    assert (error.file, error.line, error.field) == (str(path), run_end + 2, "chromatogram")
 
 
 def test_precursor_ion_scans():
