@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
+from functools import lru_cache
 
 __all__ = ["iso", "parse_date", "parse_datetime"]
 
@@ -67,8 +68,11 @@ def parse_date(text: str) -> date | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def parse_datetime(day: str, clock: str = "") -> datetime | None:
-    """Combine a date cell and a time cell (``10:38:48``), or parse a ctime-style stamp."""
+    """Combine a date cell and a time cell (``10:38:48``), or parse a ctime-style stamp.
+
+    Cached: a report repeats the same few acquisition stamps in every compound block."""
     match = _CTIME.match(day)
     if match and not clock:
         month = _MONTHS.get(match.group(1).casefold())

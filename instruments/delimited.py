@@ -140,6 +140,7 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
     censored_seen: dict[str, list[int]] = {}
     plates: set[str] = set()
     row_number = 0
+    by_order = prof.well_from_row_order
 
     def value_of(cell: str, line: int, field: str) -> float | None:
         token = cell.strip()
@@ -168,63 +169,73 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
             return limit if prof.censored == "limit" else limit / 2
         return math.nan
 
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise MalformedFileError(f"bad CSV: {exc}", file=src.name,
-                                     line=offset + reader.line_num) from None
-        line = offset + reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raw.error(f"has {len(row)} fields, the header has {len(header)}", line=line)
-            continue
-        row_number += 1
-
-        def cell(role: str, row: list[str] = row) -> str:
-            return row[roles[role]].strip() if role in roles else ""
-
-        s_id, s_name = cell("sample_id"), cell("sample_name")
-        if not (s_id or s_name) and prof.well_from_row_order:
-            # rows placed by order are told apart by their ids; a barcode from a plate map is
-            # joined later (normalise), so an empty id is only an error here
-            raw.error("row without a sample id (rows are placed on the plate by order: "
-                      "wells.from_row_order)", line=line,
-                      field=prof.columns.get("sample_id") or prof.columns.get("sample_name"))
-            continue
-        if cell("plate_id"):
-            plates.add(cell("plate_id"))
-        position = cell("well")
-        common = {"sample_name": s_name or s_id, "sample_id": s_id, "position": position,
-                  "vendor_type": cell("sample_type"), "line": line, "source_row": line,
-                  "plate_id": cell("plate_id")}
-        if prof.layout == "wide":
-            for index, compound, kind in analyte_cols:
-                value = value_of(row[index], line, header[index])
-                if value is None:
-                    continue
-                unit = prof.value_unit if kind == "concentration" else COUNTS
-                raw.records.append(RawRecord(compound=compound, kind=kind, value=value,
-                                             unit=unit, field=header[index], **common))
-        else:
-            compound = cell("analyte")
+    width = len(header)
+    i_id, i_name, i_type, i_plate, i_well, i_analyte, i_kind, i_value, i_unit = (
+        roles.get(r) for r in ("sample_id", "sample_name", "sample_type", "plate_id", "well",
+                               "analyte", "kind", "value", "unit"))
+    id_field = prof.columns.get("sample_id") or prof.columns.get("sample_name")
+    wide = prof.layout == "wide"
+    wide_cols = [(i, compound, kind, header[i],
+                  prof.value_unit if kind == "concentration" else COUNTS)
+                 for i, compound, kind in analyte_cols]
+    decimal = prof.decimal
+    records = raw.records
+    try:
+        for row in reader:
+            line = offset + reader.line_num
+            if len(row) != width:
+                if "".join(row).strip():
+                    raw.error(f"has {len(row)} fields, the header has {width}", line=line)
+                continue
+            if not "".join(row).strip():
+                continue
+            row_number += 1
+            s_id = row[i_id].strip() if i_id is not None else ""
+            s_name = row[i_name].strip() if i_name is not None else ""
+            if not (s_id or s_name) and by_order:
+                # rows placed by order are told apart by their ids; a barcode from a plate map
+                # is joined later (normalise), so an empty id is only an error here
+                raw.error("row without a sample id (rows are placed on the plate by order: "
+                          "wells.from_row_order)", line=line, field=id_field)
+                continue
+            plate = row[i_plate].strip() if i_plate is not None else ""
+            if plate:
+                plates.add(plate)
+            position = row[i_well].strip() if i_well is not None else ""
+            vendor_type = row[i_type].strip() if i_type is not None else ""
+            s_name = s_name or s_id
+            if wide:
+                for index, compound, kind, field, unit in wide_cols:
+                    cell = row[index].strip()
+                    value = (parse_number(cell, decimal=decimal)
+                             if cell.casefold() not in nulls else math.nan)
+                    if value is None:
+                        value = value_of(cell, line, field)
+                        if value is None:
+                            continue
+                    records.append(RawRecord(compound, kind, value, unit, s_name, s_id,
+                                             position, vendor_type, line, line, field, plate))
+                continue
+            compound = row[i_analyte].strip() if i_analyte is not None else ""
             if not compound:
                 raw.error("row without an analyte", line=line, field=prof.columns["analyte"])
                 continue
-            kind = cell("kind") or prof.value_kind
+            kind = (row[i_kind].strip() if i_kind is not None else "") or prof.value_kind
             if kind not in MEASUREMENT_KINDS:
                 raw.error(f"kind {kind!r} is not one of {', '.join(MEASUREMENT_KINDS)}",
                           line=line, field=prof.columns.get("kind"))
                 continue
-            value = value_of(cell("value"), line, prof.columns["value"])
+            value = value_of(row[i_value] if i_value is not None else "", line,
+                             prof.columns["value"])
             if value is None:
                 continue
-            unit = cell("unit") or (prof.value_unit if kind == "concentration" else COUNTS)
-            raw.records.append(RawRecord(compound=compound, kind=kind, value=value, unit=unit,
-                                         field=prof.columns["value"], **common))
+            unit = (row[i_unit].strip() if i_unit is not None else "") or (
+                prof.value_unit if kind == "concentration" else COUNTS)
+            records.append(RawRecord(compound, kind, value, unit, s_name, s_id, position,
+                                     vendor_type, line, line, prof.columns["value"], plate))
+    except csv.Error as exc:
+        raise MalformedFileError(f"bad CSV: {exc}", file=src.name,
+                                 line=offset + reader.line_num) from None
     for where, lines_seen in censored_seen.items():
         raw.warn(f"censored value {where.split(': ', 1)[1]!r} in {len(lines_seen)} row(s), "
                  f"read as {prof.censored} (values.censored)", line=lines_seen[0],

@@ -96,11 +96,12 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
     block_rows: list[tuple[int, list[str]]] = []
     unused: set[str] = set()
     acquired: list[datetime] = []
+    names: dict[str, None] = {}  # sample names with a value, in order of appearance
 
     def flush() -> None:
         if header is not None and block is not None:
             _emit(raw, report, header, block, block_line, block_rows, value_columns, prof,
-                  sample_name, sample_id, unused, acquired)
+                  sample_name, sample_id, unused, acquired, names)
         block_rows.clear()
 
     for number, line in enumerate(lines, start=1):
@@ -152,19 +153,20 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
     if acquired:
         raw.metadata["acquired_at"] = iso(min(acquired))
         raw.metadata["acquired_until"] = iso(max(acquired))
-    prefixes = {m.group(1) for m in (_PLATE_WELL.match(n) for n in raw.sample_names) if m}
-    if len(prefixes) == 1 and all(_PLATE_WELL.match(n) for n in raw.sample_names):
+    prefixes = {m.group(1) for m in (_PLATE_WELL.match(n) for n in names) if m}
+    if len(prefixes) == 1 and all(_PLATE_WELL.match(n) for n in names):
         raw.plate_id = raw.run_id = prefixes.pop()
         raw.info(f"plate id {raw.plate_id!r} taken from the sample names (<plate>_<well>)",
                  field="Name")
-    raw.metadata["compounds"] = str(len(raw.compounds))
-    raw.metadata["samples"] = str(len(raw.sample_names))
+    raw.metadata["compounds"] = str(len(dict.fromkeys(r.compound for r in raw.records)))
+    raw.metadata["samples"] = str(len(names))
     return raw
 
 
 def _emit(raw: RawRun, report: str, header: list[str], block: str, block_line: int,
           rows: list[tuple[int, list[str]]], value_columns: dict[str, str], prof: Profile,
-          sample_name: str, sample_id: str, unused: set[str], acquired: list[datetime]) -> None:
+          sample_name: str, sample_id: str, unused: set[str], acquired: list[datetime],
+          names: dict[str, None]) -> None:
     index = {h: i for i, h in enumerate(header) if h}
     if "Name" not in index:
         raw.error("the header has no 'Name' column", line=block_line + 1)
@@ -178,52 +180,54 @@ def _emit(raw: RawRun, report: str, header: list[str], block: str, block_line: i
               if value_columns[h] in ("area", "height")
               or any(index[h] < len(c) and c[index[h]].strip() for _, c in rows)}
     width = len(header)
+    # the columns each row needs, by position ("" when the report has no such column)
+    where = [index.get(h) for h in ("Name", "ID", "Vial", "Type", "Acq.Date", "Acq.Time")]
+    i_name, i_id, i_vial, i_type, i_date, i_time = (i if i is not None else width
+                                                    for i in where)
+    values_at = [(column, index[column], value_columns[column],
+                  _CONC_UNITS.get(column.casefold(), prof.value_unit)
+                  if value_columns[column] == "concentration" else COUNTS)
+                 for column in present if column in filled]
+    decimal = prof.decimal
+    records = raw.records
     for number, cells in rows:
-        extra = cells[width:]
-        if any(c.strip() for c in extra):
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
             raw.error(f"has {len(cells)} fields, the header has {width}", line=number)
             continue
-
-        def cell(name: str, cells: list[str] = cells) -> str:
-            i = index.get(name)
-            return cells[i].strip() if i is not None and i < len(cells) else ""
-
+        if len(cells) <= width:
+            cells = cells + [""] * (width + 1 - len(cells))
+        name, s_id, vial = cells[i_name].strip(), cells[i_id].strip(), cells[i_vial].strip()
+        vendor_type, day = cells[i_type].strip(), cells[i_date].strip()
         if report == "compound":
-            compound, s_name, s_id = block, cell("Name"), cell("ID")
+            compound, s_name = block, name
         else:
-            compound, s_name, s_id = cell("Name"), sample_name, sample_id or cell("ID")
+            compound, s_name, s_id = name, sample_name, sample_id or s_id
         if not compound:
             raw.error("row without a compound name", line=number, field="Name")
             continue
         if not s_name:
             raw.error("row without a sample name", line=number, field="Name")
             continue
-        moment = parse_datetime(cell("Acq.Date"), cell("Acq.Time")) if cell("Acq.Date") else None
-        if moment is not None:
-            acquired.append(moment)
-        elif cell("Acq.Date"):
-            raw.warn(f"cannot read acquisition date {cell('Acq.Date')!r}", line=number,
-                     field="Acq.Date")
-        for column in present:
-            if column not in filled:
-                continue
-            text = cell(column)
-            kind = value_columns[column]
+        if day:
+            moment = parse_datetime(day, cells[i_time].strip())
+            if moment is not None:
+                acquired.append(moment)
+            else:
+                raw.warn(f"cannot read acquisition date {day!r}", line=number,
+                         field="Acq.Date")
+        for column, i, kind, unit in values_at:
+            text = cells[i].strip()
             if text == "":
                 value = math.nan
             else:
-                parsed = parse_number(text, decimal=prof.decimal)
+                parsed = parse_number(text, decimal=decimal)
                 if parsed is None:
                     raw.error(f"{text!r} is not a number", line=number, field=column)
                     continue
                 value = parsed
-            unit = COUNTS
-            if kind == "concentration":
-                unit = _CONC_UNITS.get(column.casefold(), prof.value_unit)
-            raw.records.append(RawRecord(
-                compound=compound, kind=kind, value=value, unit=unit, sample_name=s_name,
-                sample_id=s_id, position=cell("Vial"), vendor_type=cell("Type"), line=number,
-                source_row=number, field=column))
+            records.append(RawRecord(compound, kind, value, unit, s_name, s_id, vial,
+                                     vendor_type, number, number, column))
+        names[s_name] = None
 
 
 def read(source: Any, *, profile: Profile | str | None = None,

@@ -58,7 +58,7 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
         raise MalformedFileError("the root element is not QUANDATASET", file=src.name,
                                  line=getattr(root, "sourceline", None))
     raw = RawRun(format=FORMAT, source_file=src.name, run_id=src.stem, plate_id=src.stem)
-    dataset = root.find("DATASET")
+    dataset = _child(root, "DATASET")
     if dataset is not None:
         raw.metadata["dataset"] = dataset.get("filename", "")
         created = parse_datetime(dataset.get("creationdate", ""), dataset.get("creationtime", ""))
@@ -67,11 +67,12 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
         stem = Path(dataset.get("filename", "").replace("\\", "/")).stem
         if stem:
             raw.run_id = raw.plate_id = stem
-    method = root.find(".//METHODDATA")
+    method = next(root.iter("METHODDATA"), None)  # lxml walks in C; find(".//") in Python
     if method is not None and method.get("filename"):
         raw.metadata["method"] = method.get("filename", "")
     value_attrs = prof.value_columns or {"area": "area", "height": "height",
                                          "analconc": "concentration"}
+    peak_attrs = [(attr, f"PEAK@{attr}", kind) for attr, kind in value_attrs.items()]
     pending: list[tuple[RawRecord, str]] = []
     peak_number = 0
     acquired: list[datetime] = []
@@ -88,45 +89,42 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
                           ("msmethodname", "ms_method")):
             if sample.get(key) and meta not in raw.metadata:
                 raw.metadata[meta] = sample.get(key, "")
+        s_id, vial, vendor_type = (sample.get("sampleid", ""), sample.get("vial", ""),
+                                   sample.get("type", ""))
         for compound in sample.iter("COMPOUND"):
             c_name = compound.get("name", "")
             if not c_name:
                 raw.error("COMPOUND without a name", line=compound.sourceline,
                           field="COMPOUND@name")
                 continue
-            peak = compound.find("PEAK")
+            peak = _child(compound, "PEAK")
             if peak is None:
                 raw.warn(f"compound {c_name!r} of sample {s_name!r} has no PEAK",
                          line=compound.sourceline, field="PEAK")
                 continue
             peak_number += 1
             missing = peak.get("peakmissing", "0") == "1"
-            sources = [(peak, attr, kind) for attr, kind in value_attrs.items()]
-            ispeak = peak.find("ISPEAK")
+            line = peak.sourceline or 0
+            sources = [(peak, line, attr, field, kind) for attr, field, kind in peak_attrs]
+            ispeak = _child(peak, "ISPEAK")
             if ispeak is not None and ispeak.get("area") not in (None, ""):
-                sources.append((ispeak, "area", "is_area"))
-            for element, attr, kind in sources:
+                sources.append((ispeak, ispeak.sourceline or 0, "area", "ISPEAK@area",
+                                "is_area"))
+            for element, where, attr, field, kind in sources:
                 text = element.get(attr)
                 if text is None:
                     continue
-                field = f"{element.tag}@{attr}"
-                if text.strip().casefold() in ("", "nan") or missing:
+                if missing or text.strip().casefold() in ("", "nan"):
                     value = math.nan
                 else:
                     parsed = parse_number(text)
                     if parsed is None:
-                        raw.error(f"{text!r} is not a number", line=element.sourceline,
-                                  field=field)
+                        raw.error(f"{text!r} is not a number", line=where, field=field)
                         continue
                     value = parsed
                 unit = prof.value_unit if kind == "concentration" else COUNTS
-                rec = RawRecord(compound=c_name, kind=kind, value=value, unit=unit,
-                                sample_name=s_name, sample_id=sample.get("sampleid", ""),
-                                position=sample.get("vial", ""),
-                                vendor_type=sample.get("type", ""),
-                                line=element.sourceline or 0, source_row=peak_number,
-                                field=field)
-                pending.append((rec, kind))
+                pending.append((RawRecord(c_name, kind, value, unit, s_name, s_id, vial,
+                                          vendor_type, where, peak_number, field), kind))
     # vendor concentrations that are 0 everywhere were never calculated (no calibration)
     conc = [r for r, k in pending if k == "concentration"]
     skip_conc = bool(conc) and all(r.value == 0 or math.isnan(r.value) for r in conc)
@@ -139,6 +137,15 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
     if not raw.records and not any(i.severity == "error" for i in raw.issues):
         raw.error("the document holds no PEAK values")
     return raw
+
+
+def _child(element: Any, tag: str) -> Any:
+    """The first child with this tag, or None (a walk over the children: lxml's ``find()``
+    goes through its Python path layer, several times slower for one or two children)."""
+    for child in element:
+        if child.tag == tag:
+            return child
+    return None
 
 
 def read(source: Any, *, profile: Profile | str | None = None,

@@ -98,7 +98,12 @@ def parse_number(text: str, *, decimal: str = ".") -> float | None:
         if "." in cell:
             return None
         cell = cell.replace(",", ".")
-    if not _NUMBER.match(cell):
+    # float() is the fast path; what it takes beyond a plain number (digit-group underscores,
+    # spelled-out infinities and NaN, non-ASCII digits) is refused as the pattern refuses it
+    try:
+        value = float(cell)
+    except ValueError:
         return None
-    value = float(cell)
-    return value if math.isfinite(value) else None
+    if math.isfinite(value) and cell.isascii() and "_" not in cell:
+        return value
+    return value if _NUMBER.match(cell) and math.isfinite(value) else None

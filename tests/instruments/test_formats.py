@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 import instruments
 from instruments import quandata
 from instruments.errors import InstrumentError, PlateMapError, ProfileError, ValidationError
+from instruments.raw import parse_number
 from instruments.wells import format_well, parse_well
 from tests.instruments.builders import plate_run
 from tests.instruments.conftest import FIXTURES
@@ -268,3 +270,30 @@ def test_arbitrary_bytes_give_a_typed_error(prefix, body):
         return
     # anything accepted must be a complete, valid run
     assert list(result.measurements.columns)[0] == "run_id" and len(result.measurements)
+
+
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _reference_number(text: str, decimal: str) -> float | None:
+    """parse_number as its pattern defines it (the reader takes a faster path)."""
+    cell = text.strip()
+    if decimal == ",":
+        if "." in cell:
+            return None
+        cell = cell.replace(",", ".")
+    if not _PLAIN_NUMBER.match(cell):
+        return None
+    value = float(cell)
+    return value if math.isfinite(value) else None
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.one_of(
+    st.text(max_size=12),
+    st.from_regex(r"\A\s?[+-]?[0-9_.,]{0,6}([eE][+-]?[0-9_]{0,3})?\s?\Z"),
+    st.sampled_from(["inf", "-Infinity", "nan", "NaN", "1_000", "1e999", "٣", "1,5", "1.5",
+                     ".5", "5.", "+.5e-3", "0x10", " 7 ", "1e", ",5"])),
+    decimal=st.sampled_from([".", ","]))
+def test_parse_number_accepts_exactly_plain_numbers(text, decimal):
+    assert parse_number(text, decimal=decimal) == _reference_number(text, decimal)
