@@ -18,14 +18,15 @@ Public names: ``normalise``.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from typing import Any
+
+import numpy as np
 
 from instruments.errors import ProfileError, ValidationError
 from instruments.platemap import PlateMap
 from instruments.profiles import IGNORE, IS_PREFIX, Profile
-from instruments.raw import COUNTS, UNIT_SYNONYMS, RawRun
+from instruments.raw import COUNTS, UNIT_SYNONYMS, RawRecord, RawRun
 from instruments.run import Issue, PlateRun, measurements_frame
 from instruments.wells import parse_well
 from msms.catalogue import Catalogue, default_catalogue
@@ -75,24 +76,36 @@ def _unit(unit: str) -> str | None:
 
 def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = None,
               catalogue: Catalogue | None = None) -> PlateRun:
-    """Map, validate and build the plate run; raise ValidationError when any error is found."""
+    """Map, validate and build the plate run; raise ValidationError when any error is found.
+
+    Names, positions, units and samples are resolved once per distinct value (a plate repeats
+    each of them hundreds of times), then one pass over the records builds the table's columns.
+    """
     catalogue = catalogue or default_catalogue()
     issues: list[Issue] = list(raw.issues)
     src = raw.source_file
+    records = raw.records
+    by_order = profile.well_from_row_order
 
     def add(severity: str, message: str, line: int | None = None, field: str | None = None,
             file: str | None = None) -> None:
         issues.append(Issue(severity, file or src, line, field, message))
 
+    # first record of each compound and of each position (or, placed by order, each sample)
+    first_compound: dict[str, RawRecord] = {}
+    first_key: dict[str, RawRecord] = {}
+    for rec in records:
+        if rec.compound not in first_compound:
+            first_compound[rec.compound] = rec
+        key = rec.sample_name if by_order else rec.position
+        if key not in first_key:
+            first_key[key] = rec
+
     # 1. compounds -> analytes
     mapping: dict[str, tuple[str, tuple[str, ...]] | None] = {}
-    first_seen: dict[str, tuple[int, str, str]] = {}
-    for rec in raw.records:
-        if rec.compound not in mapping:
-            mapping[rec.compound] = _targets(rec.compound, profile, catalogue)
-            first_seen[rec.compound] = (rec.line, rec.field, rec.source_file or src)
-    for compound, target in mapping.items():
-        line, field, file = first_seen[compound]
+    for compound, rec in first_compound.items():
+        target = mapping[compound] = _targets(compound, profile, catalogue)
+        line, field, file = rec.line, rec.field, rec.source_file or src
         if target is None:
             if profile.unmapped_analytes == "ignore":
                 add("warning", f"unmapped analyte {compound!r} ignored "
@@ -105,35 +118,25 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
 
     # 2. wells and trays
     positions: dict[str, tuple[str | None, str] | None] = {}
-    order: list[str] = []
-    for rec in raw.records:
-        key = rec.position if not profile.well_from_row_order else rec.sample_name
-        if key in positions:
-            continue
-        order.append(key)
-        if profile.well_from_row_order:
-            number = len(order)
+    for number, (key, rec) in enumerate(first_key.items(), start=1):
+        positions[key] = None
+        if by_order:
             try:
-                well = parse_well(str(number), fmt=profile.well_order,
-                                  plate_size=profile.plate_size)
+                positions[key] = parse_well(str(number), fmt=profile.well_order,
+                                            plate_size=profile.plate_size)
             except ValueError as exc:
                 add("error", f"sample {rec.sample_name!r} is row {number}: {exc}", rec.line,
                     rec.field, rec.source_file or None)
-                positions[key] = None
-                continue
-            positions[key] = well
             continue
         if not rec.position.strip():
             add("error", f"sample {rec.sample_name!r} has no well position", rec.line,
                 "well", rec.source_file or None)
-            positions[key] = None
             continue
         try:
             positions[key] = parse_well(rec.position, fmt=profile.well_format,
                                         plate_size=profile.plate_size)
         except ValueError as exc:
             add("error", str(exc), rec.line, "well", rec.source_file or None)
-            positions[key] = None
     trays = sorted({p[0] for p in positions.values() if p and p[0] is not None})
     base_plate = (profile.default_plate_id or raw.plate_id or raw.run_id or "plate")
     if plate_map is not None:
@@ -143,78 +146,55 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
     if len(trays) > 1:
         add("warning", f"positions span autosampler trays {', '.join(trays)}: each tray is a "
                        f"plate of its own (plate ids {base_plate}-<tray>)", None, "well")
-
-    def plate_for(tray: str | None) -> str:
-        return f"{base_plate}-{tray}" if len(trays) > 1 and tray is not None else base_plate
+    # position key -> (plate, well)
+    placed: dict[str, tuple[str, str]] = {
+        key: (f"{base_plate}-{pos[0]}" if len(trays) > 1 and pos[0] is not None
+              else base_plate, pos[1])
+        for key, pos in positions.items() if pos is not None}
 
     # 3. samples per well: id and type (a well without an id in the file takes the plate
     # map's barcode; neither is an error naming the well's first line)
     id_field = (profile.columns.get("sample_id") or profile.columns.get("sample_name")
                 or "sample_id")
     samples: dict[tuple[str, str], dict[str, Any]] = {}
-    for rec in raw.records:
-        key = rec.position if not profile.well_from_row_order else rec.sample_name
-        pos = positions.get(key)
-        if pos is None:
-            continue
-        plate, well = plate_for(pos[0]), pos[1]
-        sample = samples.get((plate, well))
+    idents: dict[tuple[str, str], str] = {}  # (position key, sample) pairs already checked
+    for rec in records:
+        key = rec.sample_name if by_order else rec.position
         ident = rec.sample_id or rec.sample_name
-        if sample is None:
-            samples[(plate, well)] = {"name": rec.sample_name, "id": rec.sample_id,
-                                      "vendor_type": rec.vendor_type, "line": rec.line,
-                                      "file": rec.source_file or src}
-        elif (sample["id"] or sample["name"]) != ident:
-            add("error", f"well {well} holds two samples: {sample['id'] or sample['name']!r} "
-                         f"(line {sample['line']}) and {ident!r}", rec.line, "well",
-                rec.source_file or None)
-    for (_plate, well), sample in samples.items():
-        entry = plate_map.get(well) if plate_map is not None else None
-        sample_id = sample["id"]
-        sample_type = profile.sample_type_for(sample["vendor_type"], sample["name"])
-        if entry is not None:
-            if entry.sample_id:
-                if sample_id and sample_id != entry.sample_id:
-                    add("error", f"well {well}: the file says sample {sample_id!r}, the plate "
-                                 f"map says {entry.sample_id!r}", entry.line, "sample_id",
-                        plate_map.file if plate_map else None)
-                sample_id = entry.sample_id
-            if entry.sample_type:
-                if sample_type not in (None, "unknown", entry.sample_type):
-                    add("warning", f"well {well}: the file's sample type {sample_type!r} "
-                                   f"differs from the plate map's {entry.sample_type!r}; the "
-                                   f"plate map is used", entry.line, "sample_type",
-                        plate_map.file if plate_map else None)
-                sample_type = entry.sample_type
-        elif plate_map is not None:
-            add("warning", f"well {well} is not in the plate map", sample["line"], "well",
-                sample["file"])
-        if not sample_id:
-            sample_id = sample["name"]
-        if not sample_id:
-            why = ("and the plate map has no barcode for it" if entry is not None else
-                   "and the plate map does not list the well" if plate_map is not None else
-                   "and no plate map gives one (--plate-map MAP.csv: well, barcode)")
-            add("error", f"well {well} has no sample id: the file gives none {why}",
-                sample["line"], id_field, sample["file"])
-            sample["sample_id"], sample["sample_type"] = "", sample_type or "unknown"
+        if idents.get((key, ident)) is not None:
             continue
-        if sample_type is None:
-            add("warning", f"well {well} ({sample_id!r}): sample type "
-                           f"{sample['vendor_type']!r} is not mapped; set to 'unknown'",
-                sample["line"], "sample_type", sample["file"])
-            sample_type = "unknown"
-        sample["sample_id"], sample["sample_type"] = sample_id, sample_type
+        idents[(key, ident)] = ident
+        place = placed.get(key)
+        if place is None:
+            continue
+        sample = samples.get(place)
+        if sample is None:
+            samples[place] = {"name": rec.sample_name, "id": rec.sample_id,
+                              "vendor_type": rec.vendor_type, "line": rec.line,
+                              "file": rec.source_file or src}
+        elif (sample["id"] or sample["name"]) != ident:
+            add("error", f"well {place[1]} holds two samples: "
+                         f"{sample['id'] or sample['name']!r} (line {sample['line']}) and "
+                         f"{ident!r}", rec.line, "well", rec.source_file or None)
+    for (_plate, well), sample in samples.items():
+        _identify(sample, well, profile, plate_map, id_field, add)
 
-    # 4. values
-    rows: list[dict[str, Any]] = []
-    seen: dict[tuple[str, str, str, str], tuple[float, int]] = {}
+    # 4. values, into the table's columns
+    units: dict[str, str | None] = {}
+    well_number = {place: n for n, place in enumerate(samples)}
+    well_col: list[int] = []  # the row's well, as its number in ``samples``
+    analyte_col: list[str] = []
+    value_col: list[float] = []
+    unit_col: list[str] = []
+    kind_col: list[str] = []
+    file_col: list[str] = []
+    row_col: list[int] = []
+    seen: dict[tuple[tuple[str, str], str, str], tuple[float, int]] = {}
     empty: dict[tuple[str, str], list[tuple[str, int, str]]] = defaultdict(list)
-    for rec in raw.records:
-        target = mapping.get(rec.compound)
-        key = rec.position if not profile.well_from_row_order else rec.sample_name
-        pos = positions.get(key)
-        if target is None or target[0] == "ignore" or pos is None:
+    for rec in records:
+        target = mapping[rec.compound]
+        place = placed.get(rec.sample_name if by_order else rec.position)
+        if target is None or place is None or target[0] == "ignore":
             continue
         role, codes = target
         kind = rec.kind
@@ -225,36 +205,39 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
                     rec.source_file or None)
                 continue
             kind = "is_area"
-        unit = _unit(rec.unit)
+        unit = units.get(rec.unit, "")
+        if unit == "":
+            unit = units[rec.unit] = _unit(rec.unit)
         if unit is None:
             add("error", f"unit {rec.unit!r} is not µmol/L; concentrations must be in µmol/L "
                          f"blood", rec.line, rec.field, rec.source_file or None)
             continue
-        plate, well = plate_for(pos[0]), pos[1]
-        sample = samples[(plate, well)]
-        if math.isnan(rec.value):
-            empty[(rec.compound, rec.field)].append((well, rec.line, rec.source_file or src))
+        value = rec.value
+        file = rec.source_file or src
+        if value != value:  # NaN: no peak
+            empty[(rec.compound, rec.field)].append((place[1], rec.line, file))
         for code in codes:
-            dup_key = (plate, well, code, kind)
-            if dup_key in seen:
-                prev_value, prev_line = seen[dup_key]
-                same = (prev_value == rec.value
-                        or (math.isnan(prev_value) and math.isnan(rec.value)))
-                if same:
-                    add("info", f"{code} {kind} for well {well} given twice (line {prev_line}); "
-                                f"kept once", rec.line, rec.field, rec.source_file or None)
+            dup_key = (place, code, kind)
+            prev = seen.get(dup_key)
+            if prev is not None:
+                prev_value, prev_line = prev
+                if prev_value == value or (prev_value != prev_value and value != value):
+                    add("info", f"{code} {kind} for well {place[1]} given twice (line "
+                                f"{prev_line}); kept once", rec.line, rec.field,
+                        rec.source_file or None)
                 else:
-                    add("error", f"{code} {kind} for well {well} given twice with different "
-                                 f"values ({prev_value:g} on line {prev_line}, {rec.value:g})",
-                        rec.line, rec.field, rec.source_file or None)
+                    add("error", f"{code} {kind} for well {place[1]} given twice with "
+                                 f"different values ({prev_value:g} on line {prev_line}, "
+                                 f"{value:g})", rec.line, rec.field, rec.source_file or None)
                 continue
-            seen[dup_key] = (rec.value, rec.line)
-            rows.append({
-                "run_id": raw.run_id, "plate_id": plate, "well": well,
-                "sample_id": sample["sample_id"], "sample_type": sample["sample_type"],
-                "analyte": code, "value": rec.value, "unit": unit, "kind": kind,
-                "source_file": rec.source_file or src, "source_row": rec.source_row,
-            })
+            seen[dup_key] = (value, rec.line)
+            well_col.append(well_number[place])
+            analyte_col.append(code)
+            value_col.append(value)
+            unit_col.append(unit)
+            kind_col.append(kind)
+            file_col.append(file)
+            row_col.append(rec.source_row)
 
     for (compound, field), where in empty.items():
         wells = ", ".join(w for w, _, _ in where[:6]) + (" ..." if len(where) > 6 else "")
@@ -262,7 +245,7 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
             where[0][1], field, where[0][2])
 
     # 5. plate-level checks
-    if not rows and not any(i.severity == "error" for i in issues):
+    if not value_col and not any(i.severity == "error" for i in issues):
         add("error", "no measurements: the file holds no value for any mapped analyte")
     plates = sorted({p for p, _ in samples})
     for plate in plates:
@@ -281,8 +264,62 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
     if len(trays) > 1:
         metadata["trays"] = ",".join(trays)
     metadata.setdefault("profile", profile.name)
-    measurements = measurements_frame(rows)
+    rows = np.asarray(well_col, dtype=np.intp)
+
+    def per_well(values: list[str]) -> np.ndarray:
+        column = np.empty(len(values), dtype=object)
+        column[:] = values
+        return column[rows]
+
+    measurements = measurements_frame({
+        "run_id": [raw.run_id] * len(value_col),
+        "plate_id": per_well([p for p, _ in samples]), "well": per_well([w for _, w in samples]),
+        "sample_id": per_well([s["sample_id"] for s in samples.values()]),
+        "sample_type": per_well([s["sample_type"] for s in samples.values()]),
+        "analyte": analyte_col,
+        "value": value_col, "unit": unit_col, "kind": kind_col, "source_file": file_col,
+        "source_row": row_col})
     return PlateRun(run_id=raw.run_id, plate_id=base_plate, format=raw.format,
                     source_file=src, metadata=metadata, measurements=measurements,
                     issues=tuple(issues))
 
+
+def _identify(sample: dict[str, Any], well: str, profile: Profile, plate_map: PlateMap | None,
+              id_field: str, add: Any) -> None:
+    """Set ``sample_id`` and ``sample_type`` of one well from the file and the plate map."""
+    entry = plate_map.get(well) if plate_map is not None else None
+    sample_id = sample["id"]
+    sample_type = profile.sample_type_for(sample["vendor_type"], sample["name"])
+    if entry is not None:
+        if entry.sample_id:
+            if sample_id and sample_id != entry.sample_id:
+                add("error", f"well {well}: the file says sample {sample_id!r}, the plate "
+                             f"map says {entry.sample_id!r}", entry.line, "sample_id",
+                    plate_map.file if plate_map else None)
+            sample_id = entry.sample_id
+        if entry.sample_type:
+            if sample_type not in (None, "unknown", entry.sample_type):
+                add("warning", f"well {well}: the file's sample type {sample_type!r} "
+                               f"differs from the plate map's {entry.sample_type!r}; the "
+                               f"plate map is used", entry.line, "sample_type",
+                    plate_map.file if plate_map else None)
+            sample_type = entry.sample_type
+    elif plate_map is not None:
+        add("warning", f"well {well} is not in the plate map", sample["line"], "well",
+            sample["file"])
+    if not sample_id:
+        sample_id = sample["name"]
+    if not sample_id:
+        why = ("and the plate map has no barcode for it" if entry is not None else
+               "and the plate map does not list the well" if plate_map is not None else
+               "and no plate map gives one (--plate-map MAP.csv: well, barcode)")
+        add("error", f"well {well} has no sample id: the file gives none {why}",
+            sample["line"], id_field, sample["file"])
+        sample["sample_id"], sample["sample_type"] = "", sample_type or "unknown"
+        return
+    if sample_type is None:
+        add("warning", f"well {well} ({sample_id!r}): sample type "
+                       f"{sample['vendor_type']!r} is not mapped; set to 'unknown'",
+            sample["line"], "sample_type", sample["file"])
+        sample_type = "unknown"
+    sample["sample_id"], sample["sample_type"] = sample_id, sample_type

@@ -53,11 +53,16 @@ def empty_measurements() -> pd.DataFrame:
     return measurements_frame([])
 
 
-def measurements_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+def measurements_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame | Mapping[str, Any]
+                       ) -> pd.DataFrame:
     """Build a measurements table with exactly ``MEASUREMENT_COLUMNS`` in order and fixed dtypes.
 
-    ``value`` is float64, ``source_row`` int64, everything else a string.
+    ``rows`` is an iterable of row mappings, a DataFrame, or a mapping of every column name to
+    its values (the fast path the readers use). ``value`` is float64, ``source_row`` int64,
+    everything else a string.
     """
+    if isinstance(rows, Mapping) and not isinstance(rows, pd.DataFrame):
+        return _from_columns(rows)
     frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     missing = [c for c in MEASUREMENT_COLUMNS if c not in frame.columns]
     if missing and len(frame):
@@ -74,6 +79,24 @@ def measurements_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.D
             data[column] = (frame[column].astype("str") if column in frame
                             else pd.Series([], dtype="str"))
     return pd.DataFrame(data, columns=list(MEASUREMENT_COLUMNS)).reset_index(drop=True)
+
+
+def _from_columns(columns: Mapping[str, Any]) -> pd.DataFrame:
+    missing = [c for c in MEASUREMENT_COLUMNS if c not in columns]
+    if missing:
+        raise ValueError(f"measurement columns lack {', '.join(missing)}")
+    data: dict[str, Any] = {}
+    for column in MEASUREMENT_COLUMNS:
+        values = columns[column]
+        if column in _FLOAT_COLUMNS:
+            data[column] = np.asarray(values, dtype="float64")
+        elif column in _INT_COLUMNS:
+            data[column] = np.asarray(values, dtype="int64")
+        else:
+            cells = np.empty(len(values), dtype=object)
+            cells[:] = values
+            data[column] = pd.array(cells, dtype="str")  # converts any non-string cell
+    return pd.DataFrame(data, columns=list(MEASUREMENT_COLUMNS))
 
 
 @dataclass(frozen=True)
