@@ -146,9 +146,9 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
     if not raw.records and not any(i.severity == "error" for i in raw.issues):
         raw.error("the report holds no data rows")
     if unused:
-        names = sorted(unused)
-        more = f" and {len(names) - 12} more" if len(names) > 12 else ""
-        raw.info(f"{len(names)} column(s) not read: {', '.join(names[:12])}{more}",
+        unread = sorted(unused)
+        more = f" and {len(unread) - 12} more" if len(unread) > 12 else ""
+        raw.info(f"{len(unread)} column(s) not read: {', '.join(unread[:12])}{more}",
                  field="columns")
     if acquired:
         raw.metadata["acquired_at"] = iso(min(acquired))

@@ -123,3 +123,24 @@ def test_read_mass_15ngly_with_a_profile():
 def test_not_a_report():
     with pytest.raises(MalformedFileError):
         masslynx.parse(b"Some other text\r\n", name="x.txt")
+
+
+def test_plate_id_from_sample_names_survives_columns_the_reader_does_not_use(tmp_path):
+    # a report with a column the reader skips (here "RT") still takes its plate id from the
+    # <plate>_<well> sample names
+    from instruments.virtual import simulate_plate, write_plate
+
+    path = tmp_path / "plate.txt"
+    write_plate(simulate_plate(seed=3, plate_id="VP000003"), path, format="masslynx")
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cells = line.split("\t")
+        if len(cells) > 2 and cells[1] == "Name":
+            cells.append("RT")
+        elif len(cells) > 2 and cells[1].startswith("VP000003_"):
+            cells.append("0.61")
+        lines.append("\t".join(cells))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = instruments.read(path)
+    assert set(run.measurements["plate_id"]) == {"VP000003"}
+    assert any("column(s) not read: RT" in issue.message for issue in run.issues)
