@@ -3,9 +3,7 @@
 The chain is lean: the session is opened without touching the database, the signed-in user
 comes from a short-lived in-process cache keyed by the token's SHA-256 (``TokenCache``; one
 query joining token and user on a miss, run off the event loop), and role checks are plain
-comparisons, so a request crosses to a worker thread only for its own work. The signed-in
-user's request also names the database in which a wrong signing password is counted
-(``lims.auth.service.use_signing_database``).
+comparisons, so a request crosses to a worker thread only for its own work.
 
 Public names: ``get_session``, ``SessionDep``, ``PathId``, ``current_user``, ``CurrentUser``,
 ``require``, ``actor``, ``TokenCache``, ``token_cache``.
@@ -28,7 +26,6 @@ from lims.audit import Actor
 from lims.auth.service import (
     actor_of,
     token_digest,
-    use_signing_database,
     user_for_token_digest,
 )
 from lims.errors import AuthenticationError, PermissionDeniedError
@@ -116,8 +113,6 @@ async def current_user(request: Request, credentials: Annotated[
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("sign in first: Authorization: Bearer <token>")
     digest = token_digest(credentials.credentials)
-    # a signature (release) in this request counts failed passwords in the app's database
-    use_signing_database(request.app.state.engine)
     cache = token_cache(request.app)
     cached = cache.get(digest)
     if cached is not None:

@@ -8,7 +8,7 @@ Tokens are random; only their SHA-256 is stored.
 
 Public names: ``hash_password``, ``verify_password``, ``create_user``, ``authenticate``,
 ``issue_token``, ``actor_for_token``, ``user_for_token_digest``, ``token_digest``,
-``confirm_password``, ``use_signing_database``, ``count_failure``, ``FailureCount``,
+``confirm_password``, ``count_failure``, ``FailureCount``,
 ``actor_of``, ``MAX_FAILED_LOGINS``, ``LOCKOUT_MINUTES``, ``TOKEN_HOURS``.
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +32,6 @@ from sqlmodel import Session, col, select
 from lims.audit import Actor, record, snapshot
 from lims.errors import (
     AuthenticationError,
-    ConfigurationError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
@@ -55,7 +53,6 @@ __all__ = [
     "hash_password",
     "issue_token",
     "token_digest",
-    "use_signing_database",
     "user_for_token_digest",
     "verify_password",
 ]
@@ -204,29 +201,14 @@ def authenticate(session: Session, username: str, password: str) -> User:
     return user
 
 
-#: The database ``confirm_password`` counts failed signatures in, for the current request
-#: (set by the API's signed-in-user dependency; ``signing_database`` sets it elsewhere).
-_SIGNING_ENGINE: ContextVar[Engine | None] = ContextVar("nbs_signing_engine", default=None)
-
-
-def use_signing_database(engine: Engine) -> None:
-    """Count failed signatures of the current request (or thread of work) in ``engine``."""
-    _SIGNING_ENGINE.set(engine)
-
-
-def confirm_password(user: User, password: str | None, *, engine: Engine | None = None) -> None:
+def confirm_password(user: User, password: str | None, engine: Engine) -> None:
     """Re-check the signed-in user's password before a signature (release).
 
     A wrong password counts as a failed sign-in (the same ``MAX_FAILED_LOGINS`` and
     ``LOCKOUT_MINUTES``); a locked account cannot sign (``ThrottledError``, HTTP 429). The
-    count and its audit event are committed in a transaction of their own, so they stay when
-    the refused request is rolled back. ``engine`` defaults to the request's database
-    (``use_signing_database``).
+    count and its audit event are committed in ``engine`` in a transaction of their own, so
+    they stay when the refused request is rolled back.
     """
-    engine = engine or _SIGNING_ENGINE.get()
-    if engine is None:
-        raise ConfigurationError("confirm_password needs the database to count failed "
-                                 "signatures; call use_signing_database(engine) first")
     assert user.id is not None
     now = utcnow()
     with Session(engine) as session:

@@ -73,6 +73,18 @@ class CallView(BaseModel):
     model_version: str
 
 
+class MarkerScore(BaseModel):
+    """Where a value sits among babies like this one (``cutoffs.scores``)."""
+
+    percentile: float | None
+    #: value / median of babies like this one
+    mom: float | None
+    #: the stratum of the lab's cutoff table, or the covariates the covariate model used
+    stratum: str
+    #: the cutoff table or covariate model that scored the value
+    reference: str
+
+
 class ReviewItem(BaseModel):
     """A flagged specimen as the reviewer sees it."""
 
@@ -83,7 +95,10 @@ class ReviewItem(BaseModel):
     version: int
     covariates: dict[str, Any]
     values_umol_l: dict[str, float | None]
+    #: percentile (0-100) of each analyte and ratio among babies like this one
     percentiles: dict[str, float | None]
+    #: the same with the multiple of the median and what the value was compared with
+    scores: dict[str, MarkerScore] = {}
     calls: list[CallView]
     #: ``no_recall``: the second tier cleared every call (flagged by the first tier; the
     #: reviewer accepts or overrides); ``recall``: a call still stands after it; None: it

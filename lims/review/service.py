@@ -15,8 +15,8 @@ password, immutable releases and corrections as new versions.
 - ``correct`` moves a decided specimen back to review as version n+1; the old release stays
   visible and the new one names it in ``supersedes_id``.
 
-Public names: ``review_queue``, ``queue_percentiles``, ``decide``, ``release_normals``,
-``correct``, ``releases``, ``latest_values``, ``allowed_decisions``,
+Public names: ``review_queue``, ``queue_scores``, ``queue_percentiles``, ``decide``,
+``release_normals``, ``correct``, ``releases``, ``latest_values``, ``allowed_decisions``,
 ``second_tier_recommendation``.
 """
 
@@ -35,12 +35,13 @@ from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.auth.service import actor_of, confirm_password
 from lims.errors import IllegalTransitionError, InvalidInputError
 from lims.models import Alert, Evaluation, Infant, Release, Result, Review, Specimen, User, utcnow
-from lims.review.models import CallView, ReviewItem
+from lims.review.models import CallView, MarkerScore, ReviewItem
 from lims.workflow import allowed_transitions, apply_transition
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
 __all__ = ["allowed_decisions", "correct", "decide", "latest_values", "queue_percentiles",
-           "release_normals", "releases", "review_queue", "second_tier_recommendation"]
+           "queue_scores", "release_normals", "releases", "review_queue",
+           "second_tier_recommendation"]
 
 _OUTCOME = {"release_normal": "normal", "override": "normal_by_override",
             "request_repeat_specimen": "repeat_specimen_requested", "refer": "referred"}
@@ -108,25 +109,40 @@ def latest_values(session: Session, specimen_ids: list[int]) -> dict[int, dict[s
     return out
 
 
-def queue_percentiles(rows: list[dict[str, Any]], reference: Any = None) -> dict[
-        str, dict[str, float | None]]:
-    """Covariate-adjusted percentiles of each queued specimen's values (``cutoffs.scores``).
+def _rounded(value: Any, digits: int) -> float | None:
+    return None if value is None or value != value else round(float(value), digits)
+
+
+def queue_scores(rows: list[dict[str, Any]], reference: Any = None) -> dict[
+        str, dict[str, MarkerScore]]:
+    """Covariate-adjusted scores of each queued specimen's analytes and ratios
+    (``cutoffs.scores``).
 
     ``rows`` hold ``specimen_id`` (the barcode), the covariates and one key per analyte;
-    ``reference`` is a cutoff table or ``cutoffs.scores`` reference (default: the catalogue's
-    population estimates). Returns ``{barcode: {analyte: percentile 0-100 or None}}``.
+    ``reference`` is a cutoff table or ``cutoffs.scores`` reference (default: the covariate
+    model of population estimates). Returns ``{barcode: {marker: MarkerScore}}``.
     """
     if not rows:
         return {}
     scores = importlib.import_module("cutoffs.scores")
-    profiles = pd.DataFrame(rows)
-    table = scores.score(profiles, reference)
-    out: dict[str, dict[str, float | None]] = {}
-    for barcode, marker, pct in zip(table[PROFILE_ID].tolist(), table["marker"].tolist(),
-                                    table["percentile"].tolist(), strict=True):
-        out.setdefault(str(barcode), {})[str(marker)] = (
-            None if pct is None or pct != pct else round(float(pct), 1))
+    table = scores.score(pd.DataFrame(rows), reference)
+    out: dict[str, dict[str, MarkerScore]] = {}
+    for barcode, marker, pct, mom, stratum, name in zip(
+            table[PROFILE_ID].tolist(), table["marker"].tolist(), table["percentile"].tolist(),
+            table["mom"].tolist(), table["stratum"].tolist(), table["reference"].tolist(),
+            strict=True):
+        out.setdefault(str(barcode), {})[str(marker)] = MarkerScore(
+            percentile=_rounded(pct, 1), mom=_rounded(mom, 3), stratum=str(stratum),
+            reference=str(name))
     return out
+
+
+def queue_percentiles(rows: list[dict[str, Any]], reference: Any = None) -> dict[
+        str, dict[str, float | None]]:
+    """Percentiles only: ``{barcode: {marker: percentile 0-100 or None}}`` (see
+    :func:`queue_scores`)."""
+    return {barcode: {marker: entry.percentile for marker, entry in markers.items()}
+            for barcode, markers in queue_scores(rows, reference).items()}
 
 
 def review_queue(session: Session, actor: Actor, *, flagged_only: bool = True,
@@ -165,14 +181,15 @@ def review_queue(session: Session, actor: Actor, *, flagged_only: bool = True,
          "tpn": int(s.tpn), "transfused": int(s.transfused),
          **{a: (float("nan") if v is None else v) for a, v in values.get(s.id, {}).items()}}
         for s in specimens if s.id is not None and values.get(s.id)]
-    pct = queue_percentiles(rows, reference) if percentiles else {}
+    scored = queue_scores(rows, reference) if percentiles else {}
     items = []
     for s in specimens:
         assert s.id is not None
         items.append(ReviewItem(
             specimen_id=s.id, barcode=s.barcode, infant_id=s.infant_id, state=s.state,
             version=s.version, covariates=covariates[s.id], values_umol_l=values.get(s.id, {}),
-            percentiles=pct.get(s.barcode, {}),
+            percentiles={m: e.percentile for m, e in scored.get(s.barcode, {}).items()},
+            scores=scored.get(s.barcode, {}),
             calls=[CallView.model_validate(e, from_attributes=True) for e in calls.get(s.id, [])],
             second_tier_recommendation=second_tier_recommendation(calls.get(s.id, [])),
             open_alerts=alerts.get(s.id, 0),
@@ -214,7 +231,7 @@ def _release(session: Session, actor: Actor, specimen: Specimen, decision: str,
 def decide(session: Session, user: User, specimen_id: int, decision: str, *, reason: str,
            password: str) -> Release:
     """Apply a reviewer's decision, signed by re-entering the password."""
-    confirm_password(user, password)
+    confirm_password(user, password, session.get_bind())
     actor = actor_of(user)
     specimen = get_specimen(session, actor, specimen_id, audit=False)
     if decision not in _OUTCOME:
@@ -248,7 +265,7 @@ def release_normals(session: Session, user: User, *, password: str, limit: int) 
     A specimen with a current first-tier call is never released in bulk, whatever the second
     tier recommends: each needs the reviewer's own decision (``decide``).
     """
-    confirm_password(user, password)
+    confirm_password(user, password, session.get_bind())
     actor = actor_of(user)
     specimens = session.exec(select(Specimen).where(
         Specimen.state == "awaiting_review", col(Specimen.flagged).is_(False),
@@ -266,7 +283,7 @@ def release_normals(session: Session, user: User, *, password: str, limit: int) 
 def correct(session: Session, user: User, specimen_id: int, *, reason: str,
             password: str) -> Specimen:
     """Reopen a decided specimen as a new version (the old release stays as it was)."""
-    confirm_password(user, password)
+    confirm_password(user, password, session.get_bind())
     actor = actor_of(user)
     specimen = get_specimen(session, actor, specimen_id, audit=False)
     apply_transition(session, actor, specimen, "correct", reason=reason)

@@ -169,8 +169,9 @@ class CoreProcessor:
                 else cutoffs.load_cutoffs(self.cutoffs))
 
     def score_reference(self) -> Any:
-        """What the review queue's percentiles are relative to: the lab's cutoff table when
-        one is configured, else None (the catalogue's population estimates)."""
+        """What the review queue's scores are relative to: the lab's cutoff table when one is
+        configured (markers it lacks, and babies of strata it lacks, fall back to the covariate
+        model), else the covariate model of population estimates (``cutoffs.scores``)."""
         return self._cutoff_table()
 
     def quantify(self, data: bytes, file_name: str, *,

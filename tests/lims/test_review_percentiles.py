@@ -1,7 +1,6 @@
-"""The review queue's covariate-adjusted percentiles: against the catalogue's log-normal
-estimates (worked out here from the catalogue's median and p99), and against a cutoff table
-derived from a simulated population, where a preterm baby's values are placed among preterm
-babies."""
+"""The review queue's covariate-adjusted scores: against the covariate model of population
+estimates (the default), and against a cutoff table derived from a simulated population, where a
+preterm baby's values are placed among preterm babies."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from cutoffs import write_cutoffs
+from cutoffs.covariate_model import default_covariate_model
 from cutoffs.derive import derive_cutoffs
 from cutoffs.scores import score
 from lims.app import create_app
@@ -21,42 +21,42 @@ from lims.audit import SYSTEM
 from lims.demo import accession_cohort, simulated_plate_file
 from lims.models import Infant, Result, Specimen
 from lims.runs.pipeline import CoreProcessor
-from msms.catalogue import default_catalogue
 from msms.population import simulate_cohort, split_truth
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 from tests.lims.helpers import card
 from tests.lims.plates import plate_csv
 from tests.lims.test_ingest import API, accession, upload
 
-_Z99 = 2.3263478740408408  # standard normal quantile of 0.99
 
-
-def catalogue_percentile(analyte: str, value: float) -> float:
-    """100 x Phi(ln(value / median) / sigma), sigma = ln(p99 / median) / z(0.99)."""
-    entry = default_catalogue().analyte(analyte)
-    sigma = math.log(entry.pop_p99_umol_l / entry.pop_median_umol_l) / _Z99
-    z = math.log(value / entry.pop_median_umol_l) / sigma
-    return 50 * (1 + math.erf(z / math.sqrt(2)))
-
-
-def test_percentiles_against_the_catalogue_estimates(client, world):
+def test_scores_against_the_covariate_model(client, world, engine):
     accession(client, world, 1, 2)
     response = upload(client, world, "p.csv", plate_csv(
         "P-PCT", {card(1): {"Phe": 110, "Tyr": 60}, card(2): {"Xle": 800, "Phe": 52}}))
     assert response.status_code == 201, response.text
     queue = client.get(f"{API}/review/queue", params={"flagged_only": False},
                        headers=world.auth("reviewer")).json()
-    by_card = {item["barcode"]: item["percentiles"] for item in queue}
-    assert set(by_card) == {card(1), card(2)}
-    expected = {card(1): {"Phe": 110.0, "Tyr": 60.0, "Xle": 150.0},
-                card(2): {"Phe": 52.0, "Tyr": 70.0, "Xle": 800.0}}
-    for barcode, values in expected.items():
-        assert set(by_card[barcode]) == set(values)
-        for analyte, value in values.items():
-            assert by_card[barcode][analyte] == pytest.approx(
-                catalogue_percentile(analyte, value), abs=0.051), (barcode, analyte)
-    assert by_card[card(2)]["Phe"] == 50.0  # at the catalogue median
-    assert by_card[card(2)]["Xle"] > 99.9 and by_card[card(1)]["Phe"] > 99
+    shown = {item["barcode"]: item for item in queue}
+    assert set(shown) == {card(1), card(2)}
+    # the same numbers as cutoffs.scores with its default reference, the covariate model,
+    # worked out here from the values and covariates stored in the tables
+    profiles = _profiles_from_the_database(engine, sorted(shown))
+    expected = score(profiles)
+    model = default_covariate_model()
+    assert expected["reference"].str.contains(model.version).all()
+    for row in expected.itertuples(index=False):
+        entry = shown[row.specimen_id]["scores"][row.marker]
+        assert entry["reference"] == row.reference and entry["stratum"] == row.stratum
+        assert shown[row.specimen_id]["percentiles"][row.marker] == entry["percentile"]
+        if math.isnan(row.percentile):
+            assert entry["percentile"] is None
+        else:
+            assert entry["percentile"] == pytest.approx(row.percentile, abs=0.051)
+            assert entry["mom"] == pytest.approx(row.mom, abs=5e-4)
+    for barcode in shown:  # analytes and the ratios they allow
+        assert {"Phe", "Tyr", "Xle", "Phe/Tyr", "Xle/Phe"} <= set(shown[barcode]["scores"])
+    assert shown[card(2)]["scores"]["Xle"]["percentile"] > 99.5
+    assert shown[card(1)]["scores"]["Phe/Tyr"]["mom"] > 1.5  # Phe 110 over Tyr 60
+    assert 35 < shown[card(2)]["scores"]["Phe"]["percentile"] < 65  # near the median
 
 
 @pytest.fixture(scope="module")
