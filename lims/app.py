@@ -1,10 +1,11 @@
 """The web service: FastAPI application factory.
 
-Public names: ``create_app``.
+Public names: ``create_app``, ``settle``, ``version``.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
@@ -27,7 +28,7 @@ from lims.settings import (
     load_configured_rules,
 )
 
-__all__ = ["create_app", "version"]
+__all__ = ["create_app", "settle", "version"]
 
 _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -100,3 +101,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
         )
 
     return app
+
+
+def settle(processor: PlateProcessor) -> None:
+    """Ready a serving process: load the screening core now, then freeze the heap.
+
+    ``processor.prepare()`` (when it has one) imports the core and loads its data once, so the
+    first upload does not pay for it and a missing core module stops start-up. ``gc.freeze()``
+    then moves everything alive (the libraries' long-lived objects) out of the garbage
+    collector's reach: a full collection no longer walks them, which otherwise added about 90 ms
+    to one plate upload in four (``make bench``). Objects made later are collected as usual.
+    """
+    prepare = getattr(processor, "prepare", None)
+    if callable(prepare):
+        prepare()
+    gc.collect()
+    gc.freeze()
+

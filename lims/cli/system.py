@@ -50,7 +50,7 @@ def serve_command(
     """Start the web application and API on the configured database."""
     import uvicorn
 
-    from lims.app import create_app
+    from lims.app import create_app, settle
 
     settings = get_settings()
     load_configured_catalogue(settings)
@@ -64,4 +64,6 @@ def serve_command(
     port = port or settings.port
     typer.echo(f"Newborn screening laboratory on {redact_url(settings.database_url)}")
     typer.echo(f"Open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings, engine), host=host, port=port, log_level=settings.log_level)
+    app = create_app(settings, engine)
+    settle(app.state.processor)
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level)

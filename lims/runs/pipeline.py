@@ -163,6 +163,17 @@ class CoreProcessor:
         self.cutoffs = cutoffs
         self.second_tier = second_tier
 
+    def prepare(self) -> None:
+        """Import the core and load what it reads once (method, rules, cutoff table, covariate
+        model), so that the first upload does not pay for it and a missing core module stops
+        start-up, named, instead of the first upload."""
+        for module in ("instruments", "msms.quantify", "msms.qc", "cutoffs.scores"):
+            _core(module)
+        _core("msms.methods").default_method(self.method)
+        _core("cutoffs").default_rules()
+        self._cutoff_table()
+        _core("cutoffs.covariate_model").default_covariate_model()
+
     def _cutoff_table(self) -> Any:
         cutoffs = _core("cutoffs")
         return (cutoffs.default_cutoffs() if self.cutoffs is None
