@@ -20,7 +20,12 @@ from lims.alerts.scheduler import periodic_escalation
 from lims.api.errors import install_error_handlers
 from lims.api.router import api_router
 from lims.db import check_database, database_status, make_engine
-from lims.runs.pipeline import CoreProcessor, PlateProcessor, second_tier_model
+from lims.runs.pipeline import (
+    CoreProcessor,
+    PlateProcessor,
+    cutoff_table_path,
+    second_tier_model,
+)
 from lims.settings import (
     Settings,
     get_settings,
@@ -50,15 +55,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     While it runs, overdue alerts are escalated every ``NBS_ALERT_ESCALATION_CHECK_SECONDS``
     (``lims.alerts.scheduler``).
     ``processor`` turns instrument files into results (default: the screening core, with the
-    second-tier model ``NBS_SECOND_TIER_MODEL`` names, checked and loaded here).
+    cutoff table ``NBS_CUTOFFS`` and the second-tier model ``NBS_SECOND_TIER_MODEL`` name,
+    checked and loaded here).
     """
     settings = settings or get_settings()
     engine = engine or make_engine(settings)
     catalogue = load_configured_catalogue(settings)
     load_configured_rules(settings)
     if processor is None:
-        processor = CoreProcessor(second_tier=second_tier_model(settings.second_tier_model,
-                                                                catalogue=catalogue))
+        processor = CoreProcessor(
+            cutoffs=cutoff_table_path(settings.cutoffs),
+            second_tier=second_tier_model(settings.second_tier_model, catalogue=catalogue))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

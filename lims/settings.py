@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     workflow: Path = WORKFLOW_TOML
     #: A second-tier model file (``nbs second-tier train``); empty: no second tier.
     second_tier_model: str = ""
+    #: The laboratory's cutoff table (``nbs cutoffs derive``, or a literature table); empty:
+    #: the rules' cited literature levels, and the covariate model for scores.
+    cutoffs: str = ""
     #: Seconds between the service's escalations of overdue alerts; unset: every 60 s (off when
     #: ``environment`` is ``test``); 0: off (escalate with ``nbs alerts escalate`` instead).
     alert_escalation_check_seconds: float | None = Field(default=None, ge=0)

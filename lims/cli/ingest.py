@@ -15,7 +15,7 @@ from lims.cli import app
 from lims.cli.actor import ActorOption, cli_actor
 from lims.db import init_db, make_engine
 from lims.errors import InvalidInputError
-from lims.runs.pipeline import CoreProcessor, second_tier_model
+from lims.runs.pipeline import CoreProcessor, cutoff_table_path, second_tier_model
 from lims.runs.service import ingest_bytes
 from lims.settings import get_settings, load_configured_catalogue, load_configured_rules
 
@@ -41,8 +41,9 @@ def ingest_command(
                               catalogue=load_configured_catalogue(settings))
     engine = make_engine(settings)
     init_db(engine)
-    outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name,
-                           CoreProcessor(format=fmt, second_tier=model))
+    processor = CoreProcessor(format=fmt, cutoffs=cutoff_table_path(settings.cutoffs),
+                              second_tier=model)
+    outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name, processor)
     run = outcome.run
     status = "stored" if outcome.created else "already stored"
     typer.echo(f"{status}: run {run.id} plate {run.plate_id} ({run.format}) qc={run.qc_decision}"

@@ -14,7 +14,8 @@ a file that does not fit this installation (features, library versions) raises
 ``ConfigurationError`` naming the setting, so the service does not start with it.
 
 Public names: ``QuantifiedPlate``, ``EvaluatedCalls``, ``PlateProcessor``, ``CoreProcessor``,
-``WELL_COLUMNS``, ``CALL_COLUMNS``, ``check_wells``, ``check_calls``, ``second_tier_model``.
+``WELL_COLUMNS``, ``CALL_COLUMNS``, ``check_wells``, ``check_calls``, ``second_tier_model``,
+``cutoff_table_path``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "QuantifiedPlate",
     "check_calls",
     "check_wells",
+    "cutoff_table_path",
     "second_tier_model",
 ]
 
@@ -117,6 +119,26 @@ _MODELS: dict[tuple[str, float, int], Any] = {}
 _MODELS_LOCK = threading.Lock()
 
 
+def cutoff_table_path(setting: str | Path | None) -> Path | None:
+    """The cutoff table ``NBS_CUTOFFS`` names (None when empty), checked by reading it.
+
+    Raises
+    ------
+    ConfigurationError
+        Naming ``NBS_CUTOFFS`` and the file's own error (file, key) when it cannot be read or
+        is not a valid cutoff table.
+    """
+    if setting is None or not str(setting).strip():
+        return None
+    file = Path(str(setting).strip())
+    errors = _core("msms.errors")
+    try:
+        _core("cutoffs").load_cutoffs(file)
+    except errors.MsmsError as exc:
+        raise ConfigurationError(f"NBS_CUTOFFS={file}: {exc}") from None
+    return file
+
+
 def second_tier_model(path: str | Path | None, *, catalogue: Any = None) -> Any:
     """The second-tier model in ``path`` (None when ``path`` is empty), loaded once per process
     (again only if the file changes).
@@ -175,9 +197,13 @@ class CoreProcessor:
         _core("cutoffs.covariate_model").default_covariate_model()
 
     def _cutoff_table(self) -> Any:
-        cutoffs = _core("cutoffs")
-        return (cutoffs.default_cutoffs() if self.cutoffs is None
-                else cutoffs.load_cutoffs(self.cutoffs))
+        """The cutoff table, read once per processor: every plate of a process is evaluated
+        against the same version, and a changed file takes effect at the next start."""
+        if not hasattr(self, "_table"):
+            cutoffs = _core("cutoffs")
+            self._table = (cutoffs.default_cutoffs() if self.cutoffs is None
+                           else cutoffs.load_cutoffs(self.cutoffs))
+        return self._table
 
     def score_reference(self) -> Any:
         """What the review queue's scores are relative to: the lab's cutoff table when one is
