@@ -52,11 +52,11 @@ import numpy as np
 import pandas as pd
 
 from cutoffs.errors import CutoffError
-from cutoffs.markers import marker_table
+from cutoffs.markers import default_markers, marker_table
 from cutoffs.profiles import covariate_frame
 from cutoffs.rules import RuleSet, default_rules, resolve_marker
 from msms.catalogue import ANALYTES_CSV, default_catalogue
-from msms.ratios import RatioError, parse_ratio, ratio_catalogue
+from msms.ratios import RatioError, parse_ratio
 from msms.tables import COVARIATE_COLUMNS, SEXES
 
 if TYPE_CHECKING:  # the population model is imported only to build a model, not to score
@@ -338,20 +338,6 @@ def _model_terms(params: PopulationParams, effects: np.ndarray) -> list[tuple[in
     return out
 
 
-def _default_markers(columns: Iterable[str], rules: RuleSet) -> list[str]:
-    present = set(columns)
-    names = dict.fromkeys(a.code for a in default_catalogue().analytes if a.code in present)
-    for ratio in ratio_catalogue():
-        if set(ratio.analytes) <= present:
-            names[ratio.name] = None
-    for name in rules.markers():
-        canonical, is_ratio = resolve_marker(name)
-        parts = parse_ratio(canonical).analytes if is_ratio else (canonical,)
-        if set(parts) <= present:
-            names[canonical] = None
-    return list(names)
-
-
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -405,7 +391,7 @@ def build_covariate_model(
                                 birth_weight_by_age=_bw_anchors(p))
     terms = draft.bind(profiles).terms()
     means = terms.mean(axis=0)
-    names = list(markers) if markers is not None else _default_markers(profiles.columns, rules)
+    names = list(markers) if markers is not None else default_markers(profiles.columns, rules)
     table = marker_table(profiles, names)
     catalogue = default_catalogue()
 

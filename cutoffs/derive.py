@@ -27,12 +27,10 @@ import numpy as np
 import pandas as pd
 
 from cutoffs.errors import CutoffError
-from cutoffs.markers import marker_table
-from cutoffs.rules import RuleSet, default_rules, resolve_marker
+from cutoffs.markers import default_markers, marker_table
+from cutoffs.rules import RuleSet, default_rules
 from cutoffs.strata import Strata, default_strata
 from cutoffs.tables import QUANTILE_PROBS, CutoffEntry, CutoffTable
-from msms.catalogue import default_catalogue
-from msms.ratios import parse_ratio, ratio_catalogue
 
 __all__ = [
     "DEFAULT_MIN_STRATUM_N",
@@ -86,21 +84,6 @@ def population_digest(population: pd.DataFrame) -> str:
     hashed = pd.util.hash_pandas_object(population, index=False).to_numpy()
     digest.update(hashed.tobytes())
     return digest.hexdigest()
-
-
-def _default_markers(population: pd.DataFrame, rules: RuleSet) -> list[str]:
-    analytes = [a.code for a in default_catalogue().analytes if a.code in population.columns]
-    names = dict.fromkeys(analytes)
-    present = set(population.columns)
-    for ratio in ratio_catalogue():
-        if set(ratio.analytes) <= present:
-            names[ratio.name] = None
-    for name in rules.markers():
-        canonical, is_ratio = resolve_marker(name)
-        parts = parse_ratio(canonical).analytes if is_ratio else (canonical,)
-        if set(parts) <= present:
-            names[canonical] = None
-    return list(names)
 
 
 def _entry(marker: str, stratum: str, values: np.ndarray, upper_q: float, lower_q: float,
@@ -189,7 +172,7 @@ def derive_cutoffs(
         )
     rules = rules if rules is not None else default_rules()
     strata = strata if strata is not None else default_strata()
-    names = list(markers) if markers is not None else _default_markers(population, rules)
+    names = list(markers) if markers is not None else default_markers(population.columns, rules)
     file = population.attrs.get("source_file")
     table = marker_table(population, names, file=file)
     assignment = strata.assign(population, file=file)

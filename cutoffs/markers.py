@@ -4,7 +4,8 @@ A marker is an analyte code or a canonical ratio name. For comparisons against l
 whose denominator is 0 while its numerator is positive compares as +infinity (it is above every
 finite level; a 0/0 ratio stays undefined); reasons still call it undefined and say why.
 
-Public names: ``MarkerTable``, ``marker_table``, ``marker_table_from_values``, ``ABOVE_ALL``.
+Public names: ``MarkerTable``, ``marker_table``, ``marker_table_from_values``,
+``default_markers``, ``ABOVE_ALL``.
 """
 
 from __future__ import annotations
@@ -17,14 +18,31 @@ import pandas as pd
 
 from cutoffs.errors import CutoffError
 from cutoffs.profiles import numeric_column
-from cutoffs.rules import resolve_marker
+from cutoffs.rules import RuleSet, resolve_marker
 from msms import ratios as r
 from msms.catalogue import Catalogue, default_catalogue
 
-__all__ = ["ABOVE_ALL", "MarkerTable", "marker_table", "marker_table_from_values"]
+__all__ = ["ABOVE_ALL", "MarkerTable", "default_markers", "marker_table",
+           "marker_table_from_values"]
 
 #: Status of a ratio whose denominator is 0 and numerator positive: compares as +infinity.
 ABOVE_ALL = 7
+
+
+def default_markers(columns: Iterable[str], rules: RuleSet) -> list[str]:
+    """The markers a population with these columns allows: the catalogue's analytes, the ratio
+    catalogue's ratios and the rules' markers whose analytes are all present (in that order)."""
+    present = set(columns)
+    names = dict.fromkeys(a.code for a in default_catalogue().analytes if a.code in present)
+    for ratio in r.ratio_catalogue():
+        if set(ratio.analytes) <= present:
+            names[ratio.name] = None
+    for name in rules.markers():
+        canonical, is_ratio = resolve_marker(name)
+        parts = r.parse_ratio(canonical).analytes if is_ratio else (canonical,)
+        if set(parts) <= present:
+            names[canonical] = None
+    return list(names)
 
 
 @dataclass

@@ -32,7 +32,7 @@ from cutoffs.second_tier.explain import format_contributions, top_contributions
 from cutoffs.second_tier.features import feature_values
 from cutoffs.second_tier.model_file import SecondTierModel
 from cutoffs.second_tier.thresholds import recall_recommended
-from cutoffs.second_tier.training import outcome_metrics, targets
+from cutoffs.second_tier.training import outcome_metrics, protected_rows, targets
 from msms.tables import PROFILE_ID
 
 __all__ = ["Scores", "apply_second_tier", "evaluate_labelled", "score", "second_tier_step"]
@@ -112,6 +112,7 @@ def score(
     top_index = np.empty((n, k), dtype=np.intp)
     top_contribution = np.empty((n, k))
     top_values = np.empty((n, k))
+    keep = np.empty(n, dtype=bool)
     columns = ["disorder", *model.spec.feature_names]
     for start in range(0, n, chunk_rows):
         stop = min(n, start + chunk_rows)
@@ -119,16 +120,15 @@ def score(
         frame = pd.DataFrame(values, columns=columns[1:], copy=False)
         frame.insert(0, "disorder", disorders[start:stop])
         probability[start:stop] = model.classifier.predict_proba(frame)[:, 1]
-        decided = recall_recommended(
+        keep[start:stop] = recall_recommended(
             probability[start:stop], disorders[start:stop], model.thresholds
         )
         index, contribution = top_contributions(
-            model.explainer, values, disorders[start:stop], k, prefer=decided
+            model.explainer, values, disorders[start:stop], k, prefer=keep[start:stop]
         )
         top_index[start:stop] = index
         top_contribution[start:stop] = contribution
         top_values[start:stop] = np.take_along_axis(values, index, axis=1)
-    keep = recall_recommended(probability, disorders, model.thresholds)
     return Scores(
         probability=probability,
         keep=keep,
@@ -271,9 +271,7 @@ def evaluate_labelled(
     """
     disorders = labelled["disorder"].astype(str).to_numpy()
     result = score(model, labelled, disorders, top_features=0, source=source)
-    keep = result.keep.copy()
-    if "first_tier" in labelled.columns:
-        keep |= labelled["first_tier"].isin(model.policy.never_downgrade_tiers).to_numpy()
+    keep = result.keep | protected_rows(labelled, model.policy)
     metrics = outcome_metrics(
         keep, targets(labelled) == 1, disorders, confidence=model.policy.confidence,
         units=labelled[PROFILE_ID].astype(str).to_numpy(),

@@ -13,6 +13,7 @@ decisions, per disorder and overall, with Wilson score intervals.
 Public names: ``FittedSecondTier``, ``fit_second_tier``, ``cross_validate``, ``train_model``,
 ``assemble_model``,
 ``check_trainable``, ``dedicated_disorders``, ``fitting_rows``, ``outcome_metrics``,
+``protected_rows``,
 ``wilson_interval``, ``targets``.
 """
 
@@ -53,6 +54,7 @@ __all__ = [
     "fit_second_tier",
     "fitting_rows",
     "outcome_metrics",
+    "protected_rows",
     "targets",
     "train_model",
     "wilson_interval",
@@ -307,7 +309,7 @@ def _summarise(repeats: list[dict[str, Any]], confidence: float) -> dict[str, An
     }
 
 
-def _protected(labelled: pd.DataFrame, policy: Policy) -> np.ndarray:
+def protected_rows(labelled: pd.DataFrame, policy: Policy) -> np.ndarray:
     """Rows whose first tier the policy never downgrades (none without a first_tier column)."""
     if "first_tier" not in labelled.columns:
         return np.zeros(len(labelled), dtype=bool)
@@ -359,7 +361,7 @@ def cross_validate(
     units = _units(labelled)
     fit_rows = fitting_rows(labelled)
     groups = X["disorder"].to_numpy().astype(str)
-    protected = _protected(labelled, policy)
+    protected = protected_rows(labelled, policy)
     tasks = []
     for repeat in range(policy.validation_cv_repeats):
         seed = policy.random_state + 1009 * (repeat + 1)

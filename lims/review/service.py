@@ -15,7 +15,7 @@ password, immutable releases and corrections as new versions.
 - ``correct`` moves a decided specimen back to review as version n+1; the old release stays
   visible and the new one names it in ``supersedes_id``.
 
-Public names: ``review_queue``, ``queue_scores``, ``queue_percentiles``, ``decide``,
+Public names: ``review_queue``, ``queue_scores``, ``decide``,
 ``release_normals``, ``correct``, ``releases``, ``latest_values``, ``allowed_decisions``,
 ``second_tier_recommendation``.
 """
@@ -39,9 +39,8 @@ from lims.review.models import CallView, MarkerScore, ReviewItem
 from lims.workflow import allowed_transitions, apply_transition
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
-__all__ = ["allowed_decisions", "correct", "decide", "latest_values", "queue_percentiles",
-           "queue_scores", "release_normals", "releases", "review_queue",
-           "second_tier_recommendation"]
+__all__ = ["allowed_decisions", "correct", "decide", "latest_values", "queue_scores",
+           "release_normals", "releases", "review_queue", "second_tier_recommendation"]
 
 _OUTCOME = {"release_normal": "normal", "override": "normal_by_override",
             "request_repeat_specimen": "repeat_specimen_requested", "refer": "referred"}
@@ -135,14 +134,6 @@ def queue_scores(rows: list[dict[str, Any]], reference: Any = None) -> dict[
             percentile=_rounded(pct, 1), mom=_rounded(mom, 3), stratum=str(stratum),
             reference=str(name))
     return out
-
-
-def queue_percentiles(rows: list[dict[str, Any]], reference: Any = None) -> dict[
-        str, dict[str, float | None]]:
-    """Percentiles only: ``{barcode: {marker: percentile 0-100 or None}}`` (see
-    :func:`queue_scores`)."""
-    return {barcode: {marker: entry.percentile for marker, entry in markers.items()}
-            for barcode, markers in queue_scores(rows, reference).items()}
 
 
 def review_queue(session: Session, actor: Actor, *, flagged_only: bool = True,

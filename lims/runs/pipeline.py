@@ -20,6 +20,7 @@ Public names: ``QuantifiedPlate``, ``EvaluatedCalls``, ``PlateProcessor``, ``Cor
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 from dataclasses import dataclass, field
@@ -133,10 +134,17 @@ def cutoff_table_path(setting: str | Path | None) -> Path | None:
     file = Path(str(setting).strip())
     errors = _core("msms.errors")
     try:
-        _core("cutoffs").load_cutoffs(file)
+        _cutoff_table_once(str(file.resolve()))
     except errors.MsmsError as exc:
         raise ConfigurationError(f"NBS_CUTOFFS={file}: {exc}") from None
     return file
+
+
+@functools.cache
+def _cutoff_table_once(resolved_path: str) -> Any:
+    """A cutoff table file, read once per process: every plate of a process is evaluated
+    against the same version, and a changed file takes effect at the next start."""
+    return _core("cutoffs").load_cutoffs(resolved_path)
 
 
 def second_tier_model(path: str | Path | None, *, catalogue: Any = None) -> Any:
@@ -197,13 +205,9 @@ class CoreProcessor:
         _core("cutoffs.covariate_model").default_covariate_model()
 
     def _cutoff_table(self) -> Any:
-        """The cutoff table, read once per processor: every plate of a process is evaluated
-        against the same version, and a changed file takes effect at the next start."""
-        if not hasattr(self, "_table"):
-            cutoffs = _core("cutoffs")
-            self._table = (cutoffs.default_cutoffs() if self.cutoffs is None
-                           else cutoffs.load_cutoffs(self.cutoffs))
-        return self._table
+        if self.cutoffs is None:
+            return _core("cutoffs").default_cutoffs()
+        return _cutoff_table_once(str(Path(self.cutoffs).resolve()))
 
     def score_reference(self) -> Any:
         """What the review queue's scores are relative to: the lab's cutoff table when one is

@@ -246,7 +246,7 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
     if not accepted:
         return
     evaluate_stored(session, actor, run, rows, initial, duplicate, waiting, processor,
-              source=f"plate {run.plate_id}")
+                    source=f"plate {run.plate_id}")
 
 
 def store_results(session: Session, run: Run, rows: pd.DataFrame,
@@ -265,9 +265,9 @@ def store_results(session: Session, run: Run, rows: pd.DataFrame,
 
 
 def evaluate_stored(session: Session, actor: Actor, run: Run, rows: pd.DataFrame,
-              initial: list[Specimen], duplicate: list[Specimen],
-              waiting: dict[int, DuplicateRequest], processor: PlateProcessor, *,
-              source: str) -> None:
+                   initial: list[Specimen], duplicate: list[Specimen],
+                   waiting: dict[int, DuplicateRequest], processor: PlateProcessor, *,
+                   source: str) -> None:
     """Evaluate the stored results ``rows`` of these cards and apply what the calls say:
     evaluations, transitions (audited), the duplicates worklist and time-critical alerts."""
     assert run.id is not None
