@@ -28,7 +28,7 @@ from instruments.platemap import PlateMap
 from instruments.profiles import IGNORE, IS_PREFIX, Profile
 from instruments.raw import COUNTS, UNIT_SYNONYMS, RawRecord, RawRun
 from instruments.run import Issue, PlateRun, measurements_frame
-from instruments.wells import parse_well
+from instruments.wells import parse_well, well_sort_key
 from msms.catalogue import Catalogue, default_catalogue
 
 __all__ = ["normalise"]
@@ -178,6 +178,8 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
                          f"{ident!r}", rec.line, "well", rec.source_file or None)
     for (_plate, well), sample in samples.items():
         _identify(sample, well, profile, plate_map, id_field, add)
+    if plate_map is not None and len(trays) <= 1:
+        _check_mapped_wells_present(plate_map, {well for _plate, well in samples}, add)
 
     # 4. values, into the table's columns
     units: dict[str, str | None] = {}
@@ -282,6 +284,21 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
     return PlateRun(run_id=raw.run_id, plate_id=base_plate, format=raw.format,
                     source_file=src, metadata=metadata, measurements=measurements,
                     issues=tuple(issues))
+
+
+def _check_mapped_wells_present(plate_map: PlateMap, wells: set[str], add: Any) -> None:
+    """Every well the plate map puts a sample in must be in the file: a file cut between two
+    wells otherwise reads as a smaller, complete plate (DESIGN §10, nothing partial is stored)."""
+    absent = [e for e in plate_map.entries.values()
+              if (e.sample_id or e.sample_type) and e.well not in wells]
+    if not absent:
+        return
+    absent.sort(key=lambda e: well_sort_key(e.well))
+    listed = ", ".join(e.well for e in absent[:12])
+    more = f" and {len(absent) - 12} more" if len(absent) > 12 else ""
+    add("error", f"the plate map lists {len(absent)} well(s) the file lacks: {listed}{more} "
+                 f"(a file cut short, or the map of another plate)", absent[0].line, "well",
+        plate_map.file)
 
 
 def _identify(sample: dict[str, Any], well: str, profile: Profile, plate_map: PlateMap | None,

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import instruments
+from instruments.platemap import PlateMapEntry, write_plate_map
 from instruments import quandata
 from instruments.errors import InstrumentError, PlateMapError, ProfileError, ValidationError
 from instruments.raw import parse_number
@@ -166,6 +167,38 @@ def test_plate_map_fills_barcodes_and_types(tmp_path):
     plate_map.write_text("well,sample_type\nA1,blank\nA1,qc_low\n", encoding="utf-8")
     with pytest.raises(PlateMapError, match="already given on line 2"):
         instruments.read(body.encode(), name="x.csv", plate_map=plate_map)
+
+
+@pytest.mark.parametrize("fmt,suffix", [("delimited", ".csv"), ("masslynx", ".txt")])
+def test_a_file_cut_between_wells_is_refused_against_its_plate_map(run, tmp_path, fmt, suffix):
+    """Cut at a well boundary, an export looks like a smaller complete plate; the puncher's plate
+    map knows better, and nothing of the file is accepted."""
+    path = tmp_path / f"plate{suffix}"
+    instruments.write(run, path, format=fmt)
+    samples = run.samples
+    plate_map = tmp_path / "map.csv"
+    write_plate_map(
+        [PlateMapEntry(w, i, t, run.plate_id, 0)
+         for w, i, t in zip(samples["well"], samples["sample_id"], samples["sample_type"],
+                            strict=True)], plate_map)
+    assert instruments.read(path, plate_map=plate_map).same_measurements(run, rtol=1e-12)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    last_wells = set(samples["well"].iloc[-2:])
+    # drop the last two wells' lines (the long and MassLynx layouts list a well on many lines)
+    kept = [ln for ln in lines if not any(f",{w}," in ln or f"\t{w}\t" in ln
+                                         or f"_{w}" in ln for w in last_wells)]
+    assert len(kept) < len(lines)
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_text("".join(kept), encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        instruments.read(cut, plate_map=plate_map)
+    error = next(i for i in info.value.issues if "the file lacks" in i.message)
+    map_lines = plate_map.read_text(encoding="utf-8").splitlines()
+    first_absent = min(last_wells, key=lambda w: next(
+        n for n, ln in enumerate(map_lines, start=1) if f",{w}," in ln))
+    assert error.file.endswith("map.csv") and error.field == "well"
+    assert f",{first_absent}," in map_lines[error.line - 1]
+    assert all(w in error.message for w in last_wells) and "2 well(s)" in error.message
 
 
 def test_plate_map_gives_the_ids_of_a_file_without_an_id_column(tmp_path):
