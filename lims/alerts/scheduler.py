@@ -39,26 +39,32 @@ def escalate_now(engine: Engine, actor: Actor = SYSTEM) -> list[Escalation]:
     return escalated
 
 
-async def _every(engine: Engine, every_s: float) -> None:
-    while True:
+async def _every(engine: Engine, every_s: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
         try:
             await asyncio.to_thread(escalate_now, engine)
         except Exception:  # a lost database must not stop the next pass
             log.exception("escalating overdue alerts failed; trying again in %s s", every_s)
-        await asyncio.sleep(every_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
 
 
 @asynccontextmanager
 async def periodic_escalation(engine: Engine, every_s: float | None) -> AsyncIterator[
         asyncio.Task[None] | None]:
-    """Escalate overdue alerts every ``every_s`` seconds while the block runs."""
+    """Escalate overdue alerts every ``every_s`` seconds while the block runs.
+
+    On leaving the block a pass under way is finished, not abandoned: its worker thread could
+    not be stopped anyway, and it would still hold a database connection (and its transaction)
+    after the service had closed the engine.
+    """
     if not every_s:
         yield None
         return
-    task = asyncio.create_task(_every(engine, every_s), name="nbs-alert-escalation")
+    stop = asyncio.Event()
+    task = asyncio.create_task(_every(engine, every_s, stop), name="nbs-alert-escalation")
     try:
         yield task
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        await task

@@ -3,12 +3,15 @@ service's periodic task and ``POST /alerts/escalate``; ``nbs ingest --actor``.""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from lims.alerts import scheduler
 from lims.app import create_app
 from lims.audit import SYSTEM
 from lims.cli.actor import os_user_name
@@ -77,6 +80,28 @@ def test_the_running_service_escalates_on_its_own(world, engine, settings, clien
     [event] = _events(engine, "escalate")
     assert event.username == "system" and event.after["notify_roles"] == [
         "reviewer", "follow_up", "admin"]
+
+
+def test_stopping_the_service_finishes_the_escalation_pass_under_way(monkeypatch):
+    """The worker thread of a pass cannot be cancelled: leaving it running would keep its
+    database connection past the engine's disposal (and the pass's transaction open)."""
+    started, finished = threading.Event(), threading.Event()
+
+    def slow_pass(_engine):
+        started.set()
+        time.sleep(0.3)
+        finished.set()
+        return []
+
+    monkeypatch.setattr(scheduler, "escalate_now", slow_pass)
+
+    async def run_and_stop() -> None:
+        async with scheduler.periodic_escalation(None, 10.0):  # type: ignore[arg-type]
+            while not started.is_set():
+                await asyncio.sleep(0.01)
+        assert finished.is_set()  # the block is left only once the pass is done
+
+    asyncio.run(run_and_stop())
 
 
 def test_tests_run_without_the_periodic_task(world, engine, settings, client):

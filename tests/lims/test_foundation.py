@@ -147,7 +147,8 @@ def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
 
 def test_health_and_pages(database_url: str) -> None:
     settings = Settings(database_url=database_url)
-    app = create_app(settings, make_engine(settings))
+    engine = make_engine(settings)
+    app = create_app(settings, engine)
     with TestClient(app) as client:
         health = client.get("/health")
         assert health.status_code == 200
@@ -160,6 +161,7 @@ def test_health_and_pages(database_url: str) -> None:
         landing = client.get("/")
         assert landing.status_code == 200
         assert "Newborn screening laboratory" in landing.text
+    engine.dispose()  # its pooled connection would otherwise be closed by the garbage collector
 
 
 def test_health_reports_a_lost_database() -> None:
