@@ -11,13 +11,16 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import create_engine
 
-from lims.errors import DatabaseUnavailableError
+from lims.errors import ConfigurationError, DatabaseUnavailableError
 from lims.settings import Settings, redact_url
 
 __all__ = ["check_database", "database_status", "init_db", "make_engine"]
+
+#: PostgreSQL's SQLSTATE for a statement the connected role lacks the privilege for.
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -106,4 +109,13 @@ def init_db(engine: Engine) -> None:
     from lims.migrate import upgrade
 
     check_database(engine)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+            raise
+        raise ConfigurationError(
+            f"NBS_DATABASE_URL={redact_url(engine.url.render_as_string(hide_password=False))}: "
+            f"the database needs a migration its user {engine.url.username!r} may not run; run "
+            f"nbs init-db as the owner of the tables (with --service-role for the service's "
+            f"role)") from None

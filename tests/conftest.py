@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,9 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-@pytest.fixture(scope="session")
-def postgres_schema_url() -> Iterator[str]:
-    """A URL whose connections use a fresh, empty schema on the PostgreSQL server."""
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """A URL whose connections use a new, empty schema, dropped afterwards."""
     schema = f"nbs_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -39,6 +40,21 @@ def postgres_schema_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """A URL whose connections use a fresh, empty schema on the PostgreSQL server (one per test
+    session)."""
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_own_schema_url() -> Iterator[str]:
+    """Like ``postgres_schema_url``, but a schema of the test's own."""
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

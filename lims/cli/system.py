@@ -7,6 +7,7 @@ import typer
 from lims.cli import app
 from lims.db import check_database, init_db, make_engine
 from lims.demo import seed_demo
+from lims.service_role import grant_service_role, owns_append_only_tables
 from lims.settings import (
     get_settings,
     load_configured_catalogue,
@@ -18,12 +19,21 @@ __all__ = ["init_db_command", "seed_demo_command", "serve_command"]
 
 
 @app.command("init-db")
-def init_db_command() -> None:
+def init_db_command(
+    service_role: str = typer.Option(
+        None, "--service-role", metavar="ROLE",
+        help="PostgreSQL: grant ROLE what the service needs (read and write the data, only "
+             "read and append the audit trail and releases) and run the service as ROLE"),
+) -> None:
     """Create (or bring up to date) the tables of the configured database."""
     settings = get_settings()
     engine = make_engine(settings)
     init_db(engine)
     typer.echo(f"database ready: {redact_url(settings.database_url)}")
+    if service_role:
+        grant_service_role(engine, service_role)
+        typer.echo(f"role {service_role} granted: read and write the data; audit_event and "
+                   f"release only read and appended; no table it can alter, drop or truncate")
 
 
 @app.command("seed-demo")
@@ -64,6 +74,10 @@ def serve_command(
     port = port or settings.port
     typer.echo(f"Newborn screening laboratory on {redact_url(settings.database_url)}")
     typer.echo(f"Open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    if owns_append_only_tables(engine):
+        typer.echo("warning: the service's database user owns the audit tables and could "
+                   "disable their append-only triggers; run it as a role granted with "
+                   "nbs init-db --service-role ROLE", err=True)
     app = create_app(settings, engine)
     settle(app.state.processor)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
