@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import instruments
-from instruments.platemap import PlateMapEntry, write_plate_map
 from instruments import quandata
 from instruments.errors import InstrumentError, PlateMapError, ProfileError, ValidationError
+from instruments.platemap import PlateMapEntry, write_plate_map
 from instruments.raw import parse_number
 from instruments.wells import format_well, parse_well
 from tests.instruments.builders import plate_run
