@@ -75,10 +75,12 @@ class _TimedProcessor(CoreProcessor):
 
     last_quantify_s = 0.0
 
-    def quantify(self, data, file_name, *, control_history):  # type: ignore[no-untyped-def]
+    def quantify(self, data, file_name, *, control_history,  # type: ignore[no-untyped-def]
+                 plate_map=None):
         start = time.perf_counter()
         try:
-            return super().quantify(data, file_name, control_history=control_history)
+            return super().quantify(data, file_name, control_history=control_history,
+                                    plate_map=plate_map)
         finally:
             self.last_quantify_s = time.perf_counter() - start
 

@@ -58,11 +58,12 @@ class PlateMap:
         return {e.file: e for e in self.entries.values() if e.file}
 
 
-def read_plate_map(source: Any, *, plate_size: int = 96) -> PlateMap:
-    """Read and validate a plate map; errors name file, line and field."""
+def read_plate_map(source: Any, *, plate_size: int = 96, name: str | None = None) -> PlateMap:
+    """Read and validate a plate map (a path, bytes or a binary file; ``name`` is what errors
+    call it); errors name file, line and field."""
     if isinstance(source, PlateMap):
         return source
-    src = open_source(source)
+    src = open_source(source, name=name)
     text, _ = decode_text(src)
     lines = text.splitlines()
     if not lines:

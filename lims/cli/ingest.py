@@ -1,6 +1,7 @@
-"""``nbs ingest FILE [--format FMT] [--actor NAME]``: a run into the LIMS (idempotent by file
-hash), audited as ``--actor`` (default: the OS user running it). Overdue time-critical alerts
-are escalated by ``nbs alerts escalate`` (``lims.cli.alerts``).
+"""``nbs ingest FILE [--format FMT] [--plate-map MAP.csv] [--actor NAME]``: a run into the
+LIMS (idempotent by file hash, with a plate map by both files' hashes), audited as ``--actor``
+(default: the OS user running it). Overdue time-critical alerts are escalated by ``nbs alerts
+escalate`` (``lims.cli.alerts``).
 
 Public names: ``ingest_command``.
 """
@@ -15,7 +16,12 @@ from lims.cli import app
 from lims.cli.actor import ActorOption, cli_actor
 from lims.db import init_db, make_engine
 from lims.errors import InvalidInputError
-from lims.runs.pipeline import CoreProcessor, cutoff_table_path, second_tier_model
+from lims.runs.pipeline import (
+    CoreProcessor,
+    PlateMapUpload,
+    cutoff_table_path,
+    second_tier_model,
+)
 from lims.runs.service import ingest_bytes
 from lims.settings import get_settings, load_configured_catalogue, load_configured_rules
 
@@ -26,6 +32,9 @@ __all__ = ["ingest_command"]
 def ingest_command(
     file: Path = typer.Argument(..., help="instrument file (vendor export or mzML)"),
     fmt: str = typer.Option("auto", "--format", help="instrument format, or auto-detect"),
+    plate_map: Path = typer.Option(None, "--plate-map", help="MAP.csv: the puncher's plate "
+                                   "map (well, barcode, sample_type); fills barcodes the "
+                                   "export lacks and refuses an export missing a mapped well"),
     actor: ActorOption = None,
 ) -> None:
     """Read, quantify, check, store and evaluate one plate in one transaction.
@@ -33,8 +42,9 @@ def ingest_command(
     The same bytes again print the earlier run; a different file for a stored plate is refused.
     The audit trail records the run, its results and alerts as done by ``--actor``.
     """
-    if not file.is_file():
-        raise InvalidInputError("no such file", file=str(file))
+    for path in (file, plate_map):
+        if path is not None and not path.is_file():
+            raise InvalidInputError("no such file", file=str(path))
     settings = get_settings()
     load_configured_rules(settings)
     model = second_tier_model(settings.second_tier_model,
@@ -43,7 +53,10 @@ def ingest_command(
     init_db(engine)
     processor = CoreProcessor(format=fmt, cutoffs=cutoff_table_path(settings.cutoffs),
                               second_tier=model)
-    outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name, processor)
+    map_upload = (None if plate_map is None
+                  else PlateMapUpload(plate_map.name, plate_map.read_bytes()))
+    outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name, processor,
+                           plate_map=map_upload)
     run = outcome.run
     status = "stored" if outcome.created else "already stored"
     typer.echo(f"{status}: run {run.id} plate {run.plate_id} ({run.format}) qc={run.qc_decision}"

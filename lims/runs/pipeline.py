@@ -37,6 +37,7 @@ __all__ = [
     "WELL_COLUMNS",
     "CoreProcessor",
     "EvaluatedCalls",
+    "PlateMapUpload",
     "PlateProcessor",
     "QuantifiedPlate",
     "check_calls",
@@ -78,12 +79,22 @@ class EvaluatedCalls:
     percentiles: pd.DataFrame | None = None
 
 
+@dataclass(frozen=True)
+class PlateMapUpload:
+    """A plate map sent with an instrument file: its name (for errors) and its bytes."""
+
+    name: str
+    data: bytes
+
+
 class PlateProcessor(Protocol):
     """What the ingest pipeline needs from the screening core."""
 
-    def quantify(self, data: bytes, file_name: str, *,
-                 control_history: pd.DataFrame) -> QuantifiedPlate:
-        """Read ``data`` (the bytes of ``file_name``), quantify it and check the plate."""
+    def quantify(self, data: bytes, file_name: str, *, control_history: pd.DataFrame,
+                 plate_map: PlateMapUpload | None = None) -> QuantifiedPlate:
+        """Read ``data`` (the bytes of ``file_name``; ``plate_map`` the puncher's map of the
+        plate, when the export lacks barcodes or must be checked against it), quantify it and
+        check the plate."""
         ...
 
     def evaluate(self, profiles: pd.DataFrame, *, stage: str = "initial") -> EvaluatedCalls:
@@ -215,15 +226,17 @@ class CoreProcessor:
         model), else the covariate model of population estimates (``cutoffs.scores``)."""
         return self._cutoff_table()
 
-    def quantify(self, data: bytes, file_name: str, *,
-                 control_history: pd.DataFrame) -> QuantifiedPlate:
+    def quantify(self, data: bytes, file_name: str, *, control_history: pd.DataFrame,
+                 plate_map: PlateMapUpload | None = None) -> QuantifiedPlate:
         instruments = _core("instruments")
         quantify_module = _core("msms.quantify")
         methods = _core("msms.methods")
         qc = _core("msms.qc")
+        plate = None if plate_map is None else instruments.read_plate_map(
+            plate_map.data, name=Path(plate_map.name).name or "plate-map")
         # the bytes themselves, named as uploaded: reader errors and issues name the user's file
         run = instruments.read(data, format=self.format,
-                               name=Path(file_name).name or "upload")
+                               name=Path(file_name).name or "upload", plate_map=plate)
         quant = quantify_module.quantify(run.measurements, methods.default_method(self.method))
         history = control_history if len(control_history) else None
         plate_qc = qc.check_plate(quant, history=history)

@@ -17,6 +17,7 @@ from lims.models import Run, User
 from lims.runs import repository
 from lims.runs.held import attach_held_well, discard_held_well, held_well_rows
 from lims.runs.models import DuplicateRequestPublic, HeldWellPublic, HeldWellResolve, RunPublic
+from lims.runs.pipeline import PlateMapUpload
 from lims.runs.service import ingest_bytes
 
 __all__ = ["router"]
@@ -36,23 +37,36 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
                         413: {"description": "the file is larger than the upload limit"},
                         422: {"description": "the file cannot be read"}})
 async def upload_run(file: UploadFile, request: Request, response: Response,
-                     user: Lab) -> Run:
+                     user: Lab, plate_map: UploadFile | None = None) -> Run:
     """Upload an instrument file: read, quantify, QC, store and evaluate in one transaction.
 
-    Idempotent by the file's SHA-256: the same bytes answer 200 with the earlier run. A file
-    for a plate whose stored run was rejected by QC is ingested; the rejected run stays.
+    ``plate_map`` (optional): the puncher's plate map (CSV: ``well`` and ``barcode`` and/or
+    ``sample_type``), which fills barcodes the export lacks and refuses an export that lacks a
+    well it lists. Idempotent by the file's SHA-256 (with a map, of both files): the same
+    upload answers 200 with the earlier run. A file for a plate whose stored run was rejected
+    by QC is ingested; the rejected run stays.
     """
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        # the size of an HTTP request body, not a business rule: answered here, at the edge
-        raise HTTPException(413, f"{file.filename or 'the file'} is larger than the upload "
-                                 f"limit of {MAX_UPLOAD_BYTES} bytes")
+    data = await _read_limited(file, "the file")
+    map_upload = None
+    if plate_map is not None:
+        map_upload = PlateMapUpload(plate_map.filename or "plate-map.csv",
+                                    await _read_limited(plate_map, "the plate map"))
     outcome = await run_in_threadpool(
-        ingest_bytes, request.app.state.engine, actor(user), data, file.filename or "upload",
-        request.app.state.processor)
+        lambda: ingest_bytes(request.app.state.engine, actor(user), data,
+                             file.filename or "upload", request.app.state.processor,
+                             plate_map=map_upload))
     if not outcome.created:
         response.status_code = 200
     return outcome.run
+
+
+async def _read_limited(upload: UploadFile, what: str) -> bytes:
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        # the size of an HTTP request body, not a business rule: answered here, at the edge
+        raise HTTPException(413, f"{upload.filename or what} is larger than the upload "
+                                 f"limit of {MAX_UPLOAD_BYTES} bytes")
+    return data
 
 
 @router.get("/runs", response_model=list[RunPublic])

@@ -52,12 +52,12 @@ from lims.models import (
     utcnow,
 )
 from lims.runs import repository
-from lims.runs.pipeline import PlateProcessor, check_calls, check_wells
+from lims.runs.pipeline import PlateMapUpload, PlateProcessor, check_calls, check_wells
 from lims.workflow import apply_transitions
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
 __all__ = ["IngestOutcome", "build_profiles", "evaluate_stored", "file_sha256", "ingest",
-           "ingest_bytes", "retired_plate_key", "store_results"]
+           "ingest_bytes", "retired_plate_key", "store_results", "upload_sha256"]
 
 _CONTROL_TYPES = ("blank", "qc_low", "qc_high", "qc_other", "calibrator", "proficiency")
 _STRONG_ACTIONS = ("immediate_referral",)
@@ -73,6 +73,16 @@ class IngestOutcome:
 
 def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def upload_sha256(data: bytes, plate_map: PlateMapUpload | None = None) -> str:
+    """The upload's identity: the file's SHA-256, or with a plate map the SHA-256 of both
+    files' hashes, so the same export with another map is another upload (a conflict for a
+    stored plate), never the earlier run."""
+    if plate_map is None:
+        return file_sha256(data)
+    both = f"file:{file_sha256(data)}\nplate-map:{file_sha256(plate_map.data)}\n"
+    return file_sha256(both.encode("ascii"))
 
 
 def _truthy(value: Any) -> bool:
@@ -110,15 +120,19 @@ def build_profiles(specimens: list[Specimen], infants: dict[int, Infant],
 
 
 def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
-           processor: PlateProcessor) -> IngestOutcome:
-    """Store one instrument file (the caller owns the transaction; see ``ingest_bytes``)."""
-    sha256 = file_sha256(data)
+           processor: PlateProcessor, *, plate_map: PlateMapUpload | None = None
+           ) -> IngestOutcome:
+    """Store one instrument file, with the plate's map when given (the caller owns the
+    transaction; see ``ingest_bytes``)."""
+    sha256 = upload_sha256(data, plate_map)
     existing = repository.run_by_sha256(session, sha256)
     if existing is not None:
         return IngestOutcome(existing, False)
     if not data:
         raise InvalidInputError("the file is empty", file=file_name)
-    plate = processor.quantify(data, file_name,
+    if plate_map is not None and not plate_map.data:
+        raise InvalidInputError("the plate map is empty", file=plate_map.name)
+    plate = processor.quantify(data, file_name, plate_map=plate_map,
                                control_history=repository.control_history(session))
     check_wells(plate)
     _refuse_other_file_for_plate(session, actor, plate.plate_id, sha256, file_name)
@@ -364,16 +378,17 @@ def _infants(session: Session, infant_ids: set[int]) -> dict[int, Infant]:
 
 
 def ingest_bytes(engine: Engine, actor: Actor, data: bytes, file_name: str,
-                 processor: PlateProcessor) -> IngestOutcome:
+                 processor: PlateProcessor, *, plate_map: PlateMapUpload | None = None
+                 ) -> IngestOutcome:
     """Ingest in a transaction of its own: all of the plate or nothing.
 
     When identical uploads race, the loser's insert hits the unique hash; it rolls back and
     returns the winner's run.
     """
-    sha256 = file_sha256(data)
+    sha256 = upload_sha256(data, plate_map)
     with Session(engine, expire_on_commit=False) as session:
         try:
-            outcome = ingest(session, actor, data, file_name, processor)
+            outcome = ingest(session, actor, data, file_name, processor, plate_map=plate_map)
             if outcome.created:
                 session.commit()
             return outcome

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from lims.errors import InvalidInputError
-from lims.runs.pipeline import WELL_COLUMNS, EvaluatedCalls, QuantifiedPlate
+from lims.runs.pipeline import WELL_COLUMNS, EvaluatedCalls, PlateMapUpload, QuantifiedPlate
 
 CUTOFF_VERSION = "test-cutoffs-1"
 NORMAL = {"Phe": 55.0, "Xle": 150.0, "Tyr": 70.0}
@@ -46,8 +46,11 @@ class CsvProcessor:
     def __init__(self) -> None:
         self.quantified = 0
 
-    def quantify(self, data: bytes, file_name: str, *,
-                 control_history: pd.DataFrame) -> QuantifiedPlate:
+    def quantify(self, data: bytes, file_name: str, *, control_history: pd.DataFrame,
+                 plate_map: PlateMapUpload | None = None) -> QuantifiedPlate:
+        if plate_map is not None:
+            raise InvalidInputError("the test plates carry their barcodes; no plate map",
+                                    file=plate_map.name)
         text = data.decode("utf-8", errors="strict")
         first, _, body = text.partition("\n")
         if not first.startswith("# plate_id="):

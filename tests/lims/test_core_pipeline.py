@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
@@ -16,6 +17,8 @@ from lims.demo import accession_cohort, seed_demo, simulated_plate_file
 from lims.models import Evaluation, Result, Specimen, User
 from lims.runs.pipeline import CoreProcessor
 from msms.population import simulate_cohort
+from tests.conftest import ROOT
+from tests.lims.test_foundation import nbs
 from tests.lims.test_ingest import API
 
 
@@ -61,3 +64,81 @@ def test_seed_demo_loads_users_and_flagged_plates(engine):
         flagged = session.exec(select(func.count()).select_from(Specimen)
                                .where(Specimen.flagged)).one()
         assert flagged >= 3
+
+
+def _without_barcodes(path, folder, name):
+    """The export with its Sample ID cells emptied, and the puncher's plate map of it."""
+    plate = pd.read_csv(path, dtype=str, keep_default_na=False)
+    plate_map = folder / f"{name}-map.csv"
+    plate[["Well", "Sample ID", "Sample Type"]].rename(columns={
+        "Well": "well", "Sample ID": "barcode", "Sample Type": "sample_type"}).to_csv(
+        plate_map, index=False)
+    plate["Sample ID"] = ""
+    export = folder / f"{name}.csv"
+    plate.to_csv(export, index=False)
+    return export, plate_map, plate
+
+
+def test_an_export_without_barcodes_is_stored_with_its_plate_map(settings, engine, world,
+                                                                 tmp_path):
+    cohort = simulate_cohort(89, seed=8, disorder_rate=0.1)
+    with Session(engine) as session:
+        cohort = accession_cohort(session, SYSTEM, cohort, world.submitter_ids,
+                                  first_card=30_000_000, born=datetime(2026, 3, 1, tzinfo=UTC))
+        session.commit()
+    path = simulated_plate_file(cohort, seed=8, fmt="csv-wide", plate_id="VP-8",
+                                folder=tmp_path)
+    export, plate_map, plate = _without_barcodes(path, tmp_path, "VP-8")
+    tech = world.auth("technician")
+
+    def upload(map_path=None, file=export):
+        files = {"file": (file.name, file.read_bytes())}
+        if map_path is not None:
+            files["plate_map"] = (map_path.name, map_path.read_bytes())
+        return client.post(f"{API}/runs", files=files, headers=tech)
+
+    with TestClient(create_app(settings, engine, processor=CoreProcessor())) as client:
+        refused = upload()
+        assert refused.status_code == 422 and "has no sample id" in refused.text
+        stored = upload(plate_map)
+        assert stored.status_code == 201, stored.text
+        run = stored.json()
+        assert run["n_held"] == 0 and run["n_results"] > 89 * 30
+        again = upload(plate_map)
+        assert again.status_code == 200 and again.json()["id"] == run["id"]
+        # the same export with another map is another upload for a stored plate: a conflict
+        other = tmp_path / "other-map.csv"
+        other.write_text(plate_map.read_text(encoding="utf-8").replace(
+            str(cohort["specimen_id"].iloc[0]), "SWAPPED"), encoding="utf-8")
+        assert upload(other).status_code == 409
+        # a file cut after a whole well, sent with its map, is refused and stores nothing
+        cut = tmp_path / "VP-8-cut.csv"
+        plate.iloc[:-1].to_csv(cut, index=False)
+        runs_before = client.get(f"{API}/runs", headers=tech).json()
+        short = upload(plate_map, file=cut)
+        assert short.status_code == 422
+        assert "VP-8-map.csv" in short.text and "the file lacks" in short.text
+        assert client.get(f"{API}/runs", headers=tech).json() == runs_before
+    with Session(engine) as session:
+        barcodes = set(session.exec(select(Specimen.barcode).where(
+            Specimen.state != "accessioned")).all())
+    assert barcodes == set(cohort["specimen_id"])
+
+
+def test_nbs_ingest_takes_the_plate_map(settings, engine, world, tmp_path):
+    cohort = simulate_cohort(89, seed=9, disorder_rate=0.1)
+    with Session(engine) as session:
+        cohort = accession_cohort(session, SYSTEM, cohort, world.submitter_ids,
+                                  first_card=31_000_000, born=datetime(2026, 3, 1, tzinfo=UTC))
+        session.commit()
+    path = simulated_plate_file(cohort, seed=9, fmt="csv-wide", plate_id="VP-9",
+                                folder=tmp_path)
+    export, plate_map, _ = _without_barcodes(path, tmp_path, "VP-9")
+    env = {"NBS_DATABASE_URL": settings.database_url}
+    missing = nbs("ingest", str(export), "--plate-map", str(tmp_path / "none.csv"), env=env,
+                  cwd=ROOT, timeout=180)
+    assert missing.returncode == 3 and "none.csv" in missing.stderr
+    done = nbs("ingest", str(export), "--plate-map", str(plate_map), env=env, cwd=ROOT,
+               timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "stored: run" in done.stdout and "held=0" in done.stdout
