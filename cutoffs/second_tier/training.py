@@ -4,16 +4,17 @@
 disorder's threshold on out-of-fold probabilities (:mod:`~cutoffs.second_tier.thresholds`) and
 fits the explainer. :func:`cross_validate` repeats the *whole* procedure (thresholds included) on
 stratified folds and scores the held-out folds, so the reported sensitivity and false-positive
-reduction are those of unseen cases. :func:`outcome_metrics` counts both for any set of
-decisions, per disorder and overall, with Wilson score intervals.
+reduction are those of unseen cases; its ``trade_off`` gives the same overall figures for the
+thresholds each tail bound of :data:`TRADE_OFF_TAIL_BOUNDS` would have chosen, the price of a
+looser or tighter policy on the laboratory's own data. :func:`outcome_metrics` counts both for
+any set of decisions, per disorder and overall, with Wilson score intervals.
 
 :func:`train_model` does all of it and returns a
 :class:`~cutoffs.second_tier.model_file.SecondTierModel` with its metadata.
 
-Public names: ``FittedSecondTier``, ``fit_second_tier``, ``cross_validate``, ``train_model``,
-``assemble_model``,
-``check_trainable``, ``dedicated_disorders``, ``fitting_rows``, ``outcome_metrics``,
-``protected_rows``,
+Public names: ``TRADE_OFF_TAIL_BOUNDS``, ``FittedSecondTier``, ``fit_second_tier``,
+``cross_validate``, ``train_model``, ``assemble_model``, ``check_trainable``,
+``dedicated_disorders``, ``fitting_rows``, ``outcome_metrics``, ``protected_rows``,
 ``wilson_interval``, ``targets``.
 """
 
@@ -46,6 +47,7 @@ from cutoffs.second_tier.thresholds import (
 )
 
 __all__ = [
+    "TRADE_OFF_TAIL_BOUNDS",
     "FittedSecondTier",
     "assemble_model",
     "check_trainable",
@@ -316,6 +318,11 @@ def protected_rows(labelled: pd.DataFrame, policy: Policy) -> np.ndarray:
     return labelled["first_tier"].isin(policy.never_downgrade_tiers).to_numpy()
 
 
+#: Tail bounds the cross-validation also reports the decisions of (None: no tail bound, only
+#: the safety margin), so a laboratory sees what a looser or tighter policy would cost.
+TRADE_OFF_TAIL_BOUNDS: tuple[float | None, ...] = (0.001, 0.003, 0.01, 0.03, None)
+
+
 def _held_out_keep(
     X: pd.DataFrame,
     y: np.ndarray,
@@ -325,15 +332,47 @@ def _held_out_keep(
     seed: int,
     train: np.ndarray,
     test: np.ndarray,
-) -> np.ndarray:
-    """The decisions for a held-out fold of a model (and thresholds) trained on the rest."""
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The decisions for a held-out fold of a model (and thresholds) trained on the rest: with
+    the policy's thresholds, and with those of each :data:`TRADE_OFF_TAIL_BOUNDS` (chosen from
+    the same inner out-of-fold probabilities)."""
     fitted = _fit(
         X.iloc[train], y[train], units[train], fit_rows[train],
         policy, seed, explain=False, log_scale=None,
     )
     probability = fitted.classifier.predict_proba(X.iloc[test])[:, 1]
-    groups = X["disorder"].to_numpy().astype(str)[test]
-    return recall_recommended(probability, groups, fitted.thresholds)
+    all_groups = X["disorder"].to_numpy().astype(str)
+    groups = all_groups[test]
+    in_sample = fitted.classifier.predict_proba(X.iloc[train])[:, 1]
+    alternatives = [
+        recall_recommended(probability, groups, choose_thresholds(
+            fitted.oof_probability, y[train] == 1, all_groups[train],
+            min_true_positives=policy.min_true_positives, safety_margin=policy.safety_margin,
+            in_sample_probability=in_sample, tail_miss_probability=tail))
+        for tail in TRADE_OFF_TAIL_BOUNDS
+    ]
+    return recall_recommended(probability, groups, fitted.thresholds), alternatives
+
+
+def _trade_off(keeps: list[list[np.ndarray]], y: np.ndarray, groups: np.ndarray,
+               units: np.ndarray, confidence: float) -> list[dict[str, Any]]:
+    """One row per tail bound: the cross-validated true positives lost and reductions."""
+    rows = []
+    for k, tail in enumerate(TRADE_OFF_TAIL_BOUNDS):
+        repeats = [outcome_metrics(keep[k], y == 1, groups, confidence=confidence, units=units)
+                   for keep in keeps]
+        overall = _summarise(repeats, confidence)["overall"]
+        rows.append({
+            "tail_miss_probability": tail,
+            "true_positives": overall["true_positives"],
+            "true_positives_lost_mean": overall["true_positives"]
+            - overall["true_positives_kept_mean"],
+            "true_positives_lost_any_repeat": overall["true_positives_lost_any_repeat"],
+            "sensitivity": overall["sensitivity"],
+            "false_positive_reduction": overall["false_positive_reduction"],
+            "recall_reduction": overall.get("recall_reduction"),
+        })
+    return rows
 
 
 def cross_validate(
@@ -370,18 +409,24 @@ def cross_validate(
         ):
             tasks.append((repeat, seed, train, test))
     keeps = [np.ones(len(y), dtype=bool) for _ in range(policy.validation_cv_repeats)]
+    alternative_keeps = [[np.ones(len(y), dtype=bool) for _ in TRADE_OFF_TAIL_BOUNDS]
+                         for _ in range(policy.validation_cv_repeats)]
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_held_out_keep)(X, y, units, fit_rows, policy, seed, train, test)
         for _, seed, train, test in tasks
     )
-    for done, ((repeat, _, _, test), keep) in enumerate(zip(tasks, results, strict=True), 1):
+    for done, ((repeat, _, _, test), (keep, alternatives)) in enumerate(
+            zip(tasks, results, strict=True), 1):
         keeps[repeat][test] = keep | protected[test]
+        for k, alternative in enumerate(alternatives):
+            alternative_keeps[repeat][k][test] = alternative | protected[test]
         progress(f"cross-validation: fold {done}/{len(tasks)}")
     repeats = [
         outcome_metrics(keep, y == 1, groups, confidence=policy.confidence, units=units)
         for keep in keeps
     ]
     summary = _summarise(repeats, policy.confidence)
+    summary["trade_off"] = _trade_off(alternative_keeps, y, groups, units, policy.confidence)
     summary["scheme"] = {
         "repeats": policy.validation_cv_repeats,
         "folds": policy.validation_cv_splits,

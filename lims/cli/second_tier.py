@@ -104,6 +104,23 @@ def _metrics_table(metrics: dict[str, Any], title: str) -> None:
         )
 
 
+def _trade_off_table(rows: list[dict[str, Any]], policy_tail: float | None) -> None:
+    if not rows:
+        return
+    typer.echo("trade-off (cross-validated; the policy's tail_miss_probability sets which row "
+               "applies):")
+    typer.echo(f"{'tail bound':>12} {'TP lost (mean)':>15} {'any repeat':>11} "
+               f"{'FP reduction':>13} {'babies spared':>14}")
+    for row in rows:
+        tail = row["tail_miss_probability"]
+        label = "none" if tail is None else f"{tail:g}"
+        mark = "  <- policy" if tail == policy_tail else ""
+        typer.echo(f"{label:>12} {row['true_positives_lost_mean']:>15.1f} "
+                   f"{row['true_positives_lost_any_repeat']:>11} "
+                   f"{_pct(row['false_positive_reduction']):>13} "
+                   f"{_pct(row['recall_reduction']):>14}{mark}")
+
+
 @second_tier_app.command("train")
 def train_command(
     labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (DESIGN §4.4)."),
@@ -132,6 +149,8 @@ def train_command(
                f"filtered -> {out}", err=True)
     if model.metadata["cv_metrics"] is not None:
         _metrics_table(model.metadata["cv_metrics"], "cross-validated (held-out folds):")
+        _trade_off_table(model.metadata["cv_metrics"].get("trade_off", []),
+                         rules.tail_miss_probability)
     if report is not None:
         _write_json(model.metadata, report)
         typer.echo(f"report -> {report}", err=True)

@@ -4,6 +4,8 @@ the model file (metadata, refusal) and the command line."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import re
 from pathlib import Path
 
 import joblib
@@ -31,6 +33,7 @@ from cutoffs.second_tier.model_file import (
 from cutoffs.second_tier.policy import POLICY_TOML, default_policy
 from cutoffs.second_tier.thresholds import recall_recommended
 from cutoffs.second_tier.training import (
+    TRADE_OFF_TAIL_BOUNDS,
     assemble_model,
     cross_validate,
     fit_second_tier,
@@ -235,6 +238,22 @@ def test_cross_validation_keeps_protected_results_and_does_not_depend_on_process
     assert one["overall"]["specimens_without_true_positive"] > 0
 
 
+def test_cross_validation_reports_the_trade_off_of_other_tail_bounds(labelled):
+    policy = dataclasses.replace(FAST, tail_miss_probability=0.01)
+    metrics = cross_validate(labelled, default_feature_spec(), policy, n_jobs=1)
+    rows = metrics["trade_off"]
+    assert [r["tail_miss_probability"] for r in rows] == list(TRADE_OFF_TAIL_BOUNDS)
+    # the row of the policy's own tail bound is the policy's result
+    [own] = [r for r in rows if r["tail_miss_probability"] == 0.01]
+    assert own["false_positive_reduction"] == metrics["overall"]["false_positive_reduction"]
+    assert own["sensitivity"] == metrics["overall"]["sensitivity"]
+    # a looser bound never keeps more true positives nor removes fewer false positives
+    for tighter, looser in itertools.pairwise(rows):
+        assert looser["true_positives_lost_mean"] >= tighter["true_positives_lost_mean"]
+        assert looser["false_positive_reduction"] >= tighter["false_positive_reduction"]
+    assert rows[-1]["false_positive_reduction"] > rows[0]["false_positive_reduction"]
+
+
 # -- the model file -------------------------------------------------------------------------
 
 
@@ -329,6 +348,8 @@ def test_cli_label_train_show_evaluate(tmp_path, cohort, first_tier):
                                  str(_fast_policy_file(tmp_path))])
     assert result.exit_code == 0, result.output
     assert "cross-validated (held-out folds):" in result.output
+    assert "trade-off (cross-validated" in result.output
+    assert re.search(r"^ +0\.001 .*<- policy$", result.output, re.MULTILINE)
     meta = read_metadata(model_path)
     assert meta["training_sha256"] == digest
     assert meta["cv_metrics"]["scheme"] == {
