@@ -66,29 +66,32 @@ def test_seed_demo_loads_users_and_flagged_plates(engine):
         assert flagged >= 3
 
 
-def _without_barcodes(path, folder, name):
-    """The export with its Sample ID cells emptied, and the puncher's plate map of it."""
+def _plate_without_barcodes(engine, world, folder, *, seed: int, first_card: int):
+    """An accessioned 89-baby cohort, its plate as a wide CSV whose Sample ID cells are empty,
+    and the puncher's plate map of it: (cohort, export, map, the plate's rows)."""
+    cohort = simulate_cohort(89, seed=seed, disorder_rate=0.1)
+    with Session(engine) as session:
+        cohort = accession_cohort(session, SYSTEM, cohort, world.submitter_ids,
+                                  first_card=first_card, born=datetime(2026, 3, 1, tzinfo=UTC))
+        session.commit()
+    name = f"VP-{seed}"
+    path = simulated_plate_file(cohort, seed=seed, fmt="csv-wide", plate_id=name,
+                                folder=folder)
     plate = pd.read_csv(path, dtype=str, keep_default_na=False)
     plate_map = folder / f"{name}-map.csv"
     plate[["Well", "Sample ID", "Sample Type"]].rename(columns={
         "Well": "well", "Sample ID": "barcode", "Sample Type": "sample_type"}).to_csv(
         plate_map, index=False)
     plate["Sample ID"] = ""
-    export = folder / f"{name}.csv"
+    export = folder / f"{name}-export.csv"
     plate.to_csv(export, index=False)
-    return export, plate_map, plate
+    return cohort, export, plate_map, plate
 
 
 def test_an_export_without_barcodes_is_stored_with_its_plate_map(settings, engine, world,
                                                                  tmp_path):
-    cohort = simulate_cohort(89, seed=8, disorder_rate=0.1)
-    with Session(engine) as session:
-        cohort = accession_cohort(session, SYSTEM, cohort, world.submitter_ids,
-                                  first_card=30_000_000, born=datetime(2026, 3, 1, tzinfo=UTC))
-        session.commit()
-    path = simulated_plate_file(cohort, seed=8, fmt="csv-wide", plate_id="VP-8",
-                                folder=tmp_path)
-    export, plate_map, plate = _without_barcodes(path, tmp_path, "VP-8")
+    cohort, export, plate_map, plate = _plate_without_barcodes(
+        engine, world, tmp_path, seed=8, first_card=30_000_000)
     tech = world.auth("technician")
 
     def upload(map_path=None, file=export):
@@ -126,14 +129,8 @@ def test_an_export_without_barcodes_is_stored_with_its_plate_map(settings, engin
 
 
 def test_nbs_ingest_takes_the_plate_map(settings, engine, world, tmp_path):
-    cohort = simulate_cohort(89, seed=9, disorder_rate=0.1)
-    with Session(engine) as session:
-        cohort = accession_cohort(session, SYSTEM, cohort, world.submitter_ids,
-                                  first_card=31_000_000, born=datetime(2026, 3, 1, tzinfo=UTC))
-        session.commit()
-    path = simulated_plate_file(cohort, seed=9, fmt="csv-wide", plate_id="VP-9",
-                                folder=tmp_path)
-    export, plate_map, _ = _without_barcodes(path, tmp_path, "VP-9")
+    _, export, plate_map, _ = _plate_without_barcodes(
+        engine, world, tmp_path, seed=9, first_card=31_000_000)
     env = {"NBS_DATABASE_URL": settings.database_url}
     missing = nbs("ingest", str(export), "--plate-map", str(tmp_path / "none.csv"), env=env,
                   cwd=ROOT, timeout=180)

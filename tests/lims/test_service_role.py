@@ -7,11 +7,12 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from lims.app import create_app
@@ -27,22 +28,29 @@ from tests.lims.test_end_to_end import test_a_plate_from_card_to_released_result
 pytestmark = pytest.mark.postgres
 
 
+@contextmanager
+def login_role(owner: Engine, url: str) -> Iterator[tuple[str, str]]:
+    """A new login role, and ``url`` with it as the user; the role and its grants are dropped
+    afterwards (roles belong to the whole server, not to the test's schema)."""
+    role = f"nbs_svc_{uuid.uuid4().hex[:10]}"
+    with owner.begin() as connection:
+        connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+    try:
+        yield role, make_url(url).set(username=role).render_as_string(hide_password=False)
+    finally:
+        with owner.begin() as connection:
+            connection.execute(text(f"DROP OWNED BY {role}"))
+            connection.execute(text(f"DROP ROLE {role}"))
+
+
 @pytest.fixture
 def service(postgres_own_schema_url: str) -> Iterator[tuple[str, str, str]]:
     """(owner's URL, service role, the role's URL) on a freshly migrated schema."""
     owner = make_engine(Settings(database_url=postgres_own_schema_url))
     init_db(owner)
-    role = f"nbs_svc_{uuid.uuid4().hex[:10]}"
-    with owner.begin() as connection:
-        connection.execute(text(f"CREATE ROLE {role} LOGIN"))
-    url = make_url(postgres_own_schema_url).set(username=role)
-    try:
-        yield postgres_own_schema_url, role, url.render_as_string(hide_password=False)
-    finally:
-        with owner.begin() as connection:
-            connection.execute(text(f"DROP OWNED BY {role}"))
-            connection.execute(text(f"DROP ROLE {role}"))
-        owner.dispose()
+    with login_role(owner, postgres_own_schema_url) as (role, role_url):
+        yield postgres_own_schema_url, role, role_url
+    owner.dispose()
 
 
 def test_the_workflow_runs_as_the_service_role_which_cannot_touch_the_audit_trail(service):
@@ -95,24 +103,16 @@ def test_a_role_that_cannot_be_granted_is_a_clear_error(service, tmp_path):
 def test_the_service_role_cannot_migrate_and_says_who_can(postgres_own_schema_url):
     owner = make_engine(Settings(database_url=postgres_own_schema_url))
     upgrade(owner, "0001")
-    role = f"nbs_svc_{uuid.uuid4().hex[:10]}"
-    with owner.begin() as connection:
-        connection.execute(text(f"CREATE ROLE {role} LOGIN"))
-    try:
+    with login_role(owner, postgres_own_schema_url) as (role, role_url):
         grant_service_role(owner, role)
-        url = make_url(postgres_own_schema_url).set(username=role)
-        engine = make_engine(Settings(database_url=url.render_as_string(hide_password=False)))
+        engine = make_engine(Settings(database_url=role_url))
         with pytest.raises(ConfigurationError, match=f"its user '{role}' may not run; run nbs "
                                                      f"init-db as the owner"):
             init_db(engine)
         engine.dispose()
         init_db(owner)  # the owner can
         assert current_revision(owner) != "0001"
-    finally:
-        with owner.begin() as connection:
-            connection.execute(text(f"DROP OWNED BY {role}"))
-            connection.execute(text(f"DROP ROLE {role}"))
-        owner.dispose()
+    owner.dispose()
 
 
 def test_nbs_init_db_grants_the_role(service):
