@@ -4,7 +4,7 @@ module per format with ``parse``/``read`` and ``write`` (used by the virtual ins
 Public names: ``read``, ``write``, ``formats``, ``detect``, ``PlateRun``, ``Issue``,
 ``InstrumentError``, ``UnknownFormatError``, ``MalformedFileError``,
 ``UnsupportedEncodingError``, ``ProfileError``, ``PlateMapError``, ``ValidationError``,
-``WriteError``, ``load_profile``, ``read_plate_map``.
+``WriteError``, ``load_profile``, ``read_plate_map``, ``Source``.
 """
 
 from instruments.errors import (
@@ -21,6 +21,7 @@ from instruments.platemap import read_plate_map
 from instruments.profiles import load_profile
 from instruments.registry import detect, formats, read, write
 from instruments.run import Issue, PlateRun
+from instruments.sources import Source
 
 __all__ = [
     "InstrumentError",
@@ -29,6 +30,7 @@ __all__ = [
     "PlateMapError",
     "PlateRun",
     "ProfileError",
+    "Source",
     "UnknownFormatError",
     "UnsupportedEncodingError",
     "ValidationError",

@@ -100,7 +100,7 @@ def detect(source: Any, *, name: str | None = None) -> str:
 
 
 def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | None = None,
-         plate_map: str | Path | PlateMap | None = None, name: str | None = None,
+         plate_map: str | Path | PlateMap | Source | None = None, name: str | None = None,
          transitions: Any = None) -> PlateRun:
     """Read an instrument file into a :class:`~instruments.run.PlateRun`.
 
@@ -115,8 +115,9 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
         A packaged profile name (``generic_wide``, ``rusp_rf``, ...) or a TOML path; default:
         the format's own profile (for delimited files the packaged profile whose header fits:
         ``generic_long``, ``generic_wide`` or ``rusp_rf``).
-    plate_map : path or PlateMap, optional
-        A puncher/LIMS map (well -> sample id, sample type) joined to the file.
+    plate_map : path, Source or PlateMap, optional
+        A puncher/LIMS map (well -> sample id, sample type) joined to the file; a path or a
+        ``Source`` (name and bytes) is read with the profile's plate size.
     name : str, optional
         The file name to report for a buffer.
     transitions : Method, TransitionTable, str or path, optional

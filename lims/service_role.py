@@ -8,7 +8,9 @@ could therefore still rewrite the audit trail. Run ``nbs init-db --service-role 
 owner, then run the service with ``NBS_DATABASE_URL`` naming ``ROLE``: it does not own any table,
 has no UPDATE, DELETE or TRUNCATE privilege on the append-only tables, and cannot create,
 alter or drop tables. Run it again after every migration (``nbs init-db`` with a newer release),
-so new tables are granted too.
+so new tables are granted too. On PostgreSQL 14 and older every role (``PUBLIC``) may create
+tables in the ``public`` schema; revoke that (``REVOKE CREATE ON SCHEMA public FROM PUBLIC``)
+where the tables live there, since it is not this command's to take from other roles.
 
 SQLite has no roles: the file's permissions are what protect it.
 
@@ -53,18 +55,18 @@ def grant_service_role(engine: Engine, role: str) -> list[str]:
             f"--service-role {role!r} is not a plain role name (lower-case letters, digits, _)")
     with engine.begin() as connection:
         exists = connection.execute(
-            text("SELECT rolcanlogin FROM pg_roles WHERE rolname = :role"), {"role": role}
-        ).first()
+            text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}).first()
         if exists is None:
             raise ConfigurationError(
                 f"--service-role {role}: no such role; create it first, e.g. "
                 f"CREATE ROLE {role} LOGIN PASSWORD '...'")
         schema = connection.execute(text("SELECT current_schema()")).scalar_one()
         tables = sorted(inspect(connection).get_table_names(schema=schema))
-        owner = _owner_of(connection, schema, APPEND_ONLY_TABLES[0])
-        if owner == role:
+        if _could_lift_triggers(connection, schema, role):
             raise ConfigurationError(
-                f"--service-role {role} owns the tables; the service must run as another role")
+                f"--service-role {role} owns the tables, is a member of their owner or is a "
+                f"superuser, so it could lift the append-only triggers; the service must run "
+                f"as another role")
         statements = _statements(role, schema, tables)
         for statement in statements:
             connection.execute(text(statement))
@@ -96,12 +98,29 @@ def _owner_of(connection: Connection, schema: str, table: str) -> str | None:
     ).scalar_one_or_none()
 
 
+def _could_lift_triggers(connection: Connection, schema: str, role: str) -> bool:
+    """A superuser, the owner of an append-only table or a member of that owner."""
+    superuser = connection.execute(
+        text("SELECT rolsuper FROM pg_roles WHERE rolname = :role"), {"role": role}
+    ).scalar_one_or_none()
+    if superuser:
+        return True
+    for table in APPEND_ONLY_TABLES:
+        owner = _owner_of(connection, schema, table)
+        if owner is not None and connection.execute(
+                text("SELECT pg_has_role(:role, :owner, 'USAGE')"),
+                {"role": role, "owner": owner}).scalar_one():
+            return True
+    return False
+
+
 def owns_append_only_tables(engine: Engine) -> bool:
-    """True when the service's own database user owns an append-only table (PostgreSQL), and
-    so could disable the triggers that keep the audit trail unchanged."""
+    """True when the service's own database user owns an append-only table, is a member of its
+    owner or is a superuser (PostgreSQL), and so could disable the triggers that keep the
+    audit trail unchanged."""
     if engine.dialect.name != "postgresql":
         return False
     with engine.connect() as connection:
         schema = connection.execute(text("SELECT current_schema()")).scalar_one()
         user = connection.execute(text("SELECT current_user")).scalar_one()
-        return any(_owner_of(connection, schema, t) == user for t in APPEND_ONLY_TABLES)
+        return _could_lift_triggers(connection, schema, user)

@@ -318,8 +318,9 @@ def protected_rows(labelled: pd.DataFrame, policy: Policy) -> np.ndarray:
     return labelled["first_tier"].isin(policy.never_downgrade_tiers).to_numpy()
 
 
-#: Tail bounds the cross-validation also reports the decisions of (None: no tail bound, only
-#: the safety margin), so a laboratory sees what a looser or tighter policy would cost.
+#: Tail bounds the cross-validation also reports the decisions of, besides the policy's own
+#: (None: no tail bound, only the safety margin), so a laboratory sees what a looser or tighter
+#: policy would cost.
 TRADE_OFF_TAIL_BOUNDS: tuple[float | None, ...] = (0.001, 0.003, 0.01, 0.03, None)
 
 
@@ -334,8 +335,8 @@ def _held_out_keep(
     test: np.ndarray,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """The decisions for a held-out fold of a model (and thresholds) trained on the rest: with
-    the policy's thresholds, and with those of each :data:`TRADE_OFF_TAIL_BOUNDS` (chosen from
-    the same inner out-of-fold probabilities)."""
+    the policy's thresholds, and with those of each bound of :func:`_trade_off_bounds` (chosen
+    from the same inner out-of-fold probabilities)."""
     fitted = _fit(
         X.iloc[train], y[train], units[train], fit_rows[train],
         policy, seed, explain=False, log_scale=None,
@@ -349,16 +350,24 @@ def _held_out_keep(
             fitted.oof_probability, y[train] == 1, all_groups[train],
             min_true_positives=policy.min_true_positives, safety_margin=policy.safety_margin,
             in_sample_probability=in_sample, tail_miss_probability=tail))
-        for tail in TRADE_OFF_TAIL_BOUNDS
+        for tail in _trade_off_bounds(policy)
     ]
     return recall_recommended(probability, groups, fitted.thresholds), alternatives
 
 
-def _trade_off(keeps: list[list[np.ndarray]], y: np.ndarray, groups: np.ndarray,
-               units: np.ndarray, confidence: float) -> list[dict[str, Any]]:
+def _trade_off_bounds(policy: Policy) -> tuple[float | None, ...]:
+    """:data:`TRADE_OFF_TAIL_BOUNDS` with the policy's own bound, tightest first (None last)."""
+    bounds = {b for b in (*TRADE_OFF_TAIL_BOUNDS, policy.tail_miss_probability)
+              if b is not None}
+    return (*sorted(bounds), None)
+
+
+def _trade_off(keeps: list[list[np.ndarray]], bounds: tuple[float | None, ...], y: np.ndarray,
+               groups: np.ndarray, units: np.ndarray, confidence: float
+               ) -> list[dict[str, Any]]:
     """One row per tail bound: the cross-validated true positives lost and reductions."""
     rows = []
-    for k, tail in enumerate(TRADE_OFF_TAIL_BOUNDS):
+    for k, tail in enumerate(bounds):
         repeats = [outcome_metrics(keep[k], y == 1, groups, confidence=confidence, units=units)
                    for keep in keeps]
         overall = _summarise(repeats, confidence)["overall"]
@@ -409,7 +418,8 @@ def cross_validate(
         ):
             tasks.append((repeat, seed, train, test))
     keeps = [np.ones(len(y), dtype=bool) for _ in range(policy.validation_cv_repeats)]
-    alternative_keeps = [[np.ones(len(y), dtype=bool) for _ in TRADE_OFF_TAIL_BOUNDS]
+    bounds = _trade_off_bounds(policy)
+    alternative_keeps = [[np.ones(len(y), dtype=bool) for _ in bounds]
                          for _ in range(policy.validation_cv_repeats)]
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_held_out_keep)(X, y, units, fit_rows, policy, seed, train, test)
@@ -426,7 +436,8 @@ def cross_validate(
         for keep in keeps
     ]
     summary = _summarise(repeats, policy.confidence)
-    summary["trade_off"] = _trade_off(alternative_keeps, y, groups, units, policy.confidence)
+    summary["trade_off"] = _trade_off(alternative_keeps, bounds, y, groups, units,
+                                      policy.confidence)
     summary["scheme"] = {
         "repeats": policy.validation_cv_repeats,
         "folds": policy.validation_cv_splits,

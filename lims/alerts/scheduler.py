@@ -25,6 +25,8 @@ from lims.audit import SYSTEM, Actor
 __all__ = ["escalate_now", "periodic_escalation"]
 
 log = logging.getLogger("lims.alerts")
+#: How long shutdown waits for an escalation pass under way (a lock wait can hold one).
+_SHUTDOWN_WAIT_S = 30.0
 
 
 def escalate_now(engine: Engine, actor: Actor = SYSTEM) -> list[Escalation]:
@@ -56,7 +58,8 @@ async def periodic_escalation(engine: Engine, every_s: float | None) -> AsyncIte
 
     On leaving the block a pass under way is finished, not abandoned: its worker thread could
     not be stopped anyway, and it would still hold a database connection (and its transaction)
-    after the service had closed the engine.
+    after the service had closed the engine. The wait is bounded (30 s) and logged when it runs
+    out.
     """
     if not every_s:
         yield None
@@ -67,4 +70,8 @@ async def periodic_escalation(engine: Engine, every_s: float | None) -> AsyncIte
         yield task
     finally:
         stop.set()
-        await task
+        try:  # shielded: cancelling the shutdown must not cancel the pass under way
+            await asyncio.wait_for(asyncio.shield(task), _SHUTDOWN_WAIT_S)
+        except TimeoutError:
+            log.warning("an escalation pass was still running %s s after shutdown began; "
+                        "it was left to finish on its own", _SHUTDOWN_WAIT_S)

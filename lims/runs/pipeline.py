@@ -232,9 +232,10 @@ class CoreProcessor:
         quantify_module = _core("msms.quantify")
         methods = _core("msms.methods")
         qc = _core("msms.qc")
-        plate = None if plate_map is None else instruments.read_plate_map(
-            plate_map.data, name=Path(plate_map.name).name or "plate-map")
-        # the bytes themselves, named as uploaded: reader errors and issues name the user's file
+        # the bytes themselves, named as uploaded: reader errors and issues name the user's
+        # files (the map is read with the plate size of the profile that reads the export)
+        plate = None if plate_map is None else instruments.Source(
+            Path(plate_map.name).name or "plate-map", plate_map.data)
         run = instruments.read(data, format=self.format,
                                name=Path(file_name).name or "upload", plate_map=plate)
         quant = quantify_module.quantify(run.measurements, methods.default_method(self.method))

@@ -155,14 +155,18 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
             controls["sample_type"].tolist(), controls["analyte"].tolist(),
             controls["conc_umol_l"].astype("float64").tolist(), strict=True)])
     patients = wells[wells["sample_type"] == "patient"]
+    # what the run was made of: with a plate map, file_sha256 is the hash of both files
+    sources: dict[str, Any] = {} if plate_map is None else {
+        "export_sha256": file_sha256(data), "plate_map": plate_map.name[:255],
+        "plate_map_sha256": file_sha256(plate_map.data)}
     if plate.qc_decision == "reject":
-        record(session, actor, "ingest", "run", run.id, after=snapshot(run),
+        record(session, actor, "ingest", "run", run.id, after={**snapshot(run), **sources},
                reason="plate rejected by QC; patient results not accepted: "
                       + "; ".join(plate.qc_reasons))
         return IngestOutcome(run, True)
     _store_patients(session, actor, run, patients, processor)
     session.add(run)
-    record(session, actor, "ingest", "run", run.id, after=snapshot(run))
+    record(session, actor, "ingest", "run", run.id, after={**snapshot(run), **sources})
     return IngestOutcome(run, True)
 
 
@@ -182,7 +186,8 @@ def _refuse_other_file_for_plate(session: Session, actor: Actor, plate_id: str, 
     if other.qc_decision != "reject":
         raise ConflictError(
             f"plate {plate_id} is already stored from {other.file_name} (run {other.id}, "
-            f"sha256 {other.file_sha256[:12]}); a different file for the same plate is refused")
+            f"sha256 {other.file_sha256[:12]}); a different file for the same plate, or the "
+            f"same file with another plate map, is refused")
     assert other.id is not None
     before = snapshot(other)
     retired = retired_plate_key(plate_id, other.id)

@@ -4,6 +4,7 @@ demo seed loads users and flagged plates."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -14,7 +15,7 @@ from sqlmodel import Session, func, select
 from lims.app import create_app
 from lims.audit import SYSTEM
 from lims.demo import accession_cohort, seed_demo, simulated_plate_file
-from lims.models import Evaluation, Result, Specimen, User
+from lims.models import AuditEvent, Evaluation, Result, Specimen, User
 from lims.runs.pipeline import CoreProcessor
 from msms.population import simulate_cohort
 from tests.conftest import ROOT
@@ -126,6 +127,12 @@ def test_an_export_without_barcodes_is_stored_with_its_plate_map(settings, engin
         barcodes = set(session.exec(select(Specimen.barcode).where(
             Specimen.state != "accessioned")).all())
     assert barcodes == set(cohort["specimen_id"])
+    with Session(engine) as session:
+        [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "ingest")).all()
+    assert event.after["plate_map"] == "VP-8-map.csv"
+    assert event.after["plate_map_sha256"] == hashlib.sha256(plate_map.read_bytes()).hexdigest()
+    assert event.after["export_sha256"] == hashlib.sha256(export.read_bytes()).hexdigest()
+    assert event.after["file_sha256"] == run["file_sha256"] != event.after["export_sha256"]
 
 
 def test_nbs_ingest_takes_the_plate_map(settings, engine, world, tmp_path):

@@ -92,6 +92,8 @@ def test_a_role_that_cannot_be_granted_is_a_clear_error(service, tmp_path):
     owner = make_engine(Settings(database_url=owner_url))
     with pytest.raises(ConfigurationError, match="no such role; create it first"):
         grant_service_role(owner, "nbs_nobody_" + uuid.uuid4().hex[:8])
+    with pytest.raises(ConfigurationError, match="is a superuser"):
+        grant_service_role(owner, make_url(owner_url).username or "postgres")
     with pytest.raises(ConfigurationError, match="not a plain role name"):
         grant_service_role(owner, 'x"; DROP TABLE audit_event; --')
     sqlite = make_engine(Settings(database_url=f"sqlite:///{tmp_path / 'nbs.db'}"))
