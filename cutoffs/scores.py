@@ -312,8 +312,8 @@ class FallbackReference:
                               file)
 
     def default_markers(self, profiles: pd.DataFrame) -> list[str]:
-        names = dict.fromkeys(_markers_of(self.primary, profiles))
-        names.update(dict.fromkeys(_markers_of(self.fallback, profiles)))
+        names = dict.fromkeys(self.primary.default_markers(profiles))
+        names.update(dict.fromkeys(self.fallback.default_markers(profiles)))
         return list(names)
 
 
@@ -393,13 +393,6 @@ def default_reference(cutoffs: CutoffTable | None = None) -> Reference:
     return FallbackReference(TableReference(cutoffs), model_reference())
 
 
-def _markers_of(reference: Reference, profiles: pd.DataFrame) -> list[str]:
-    chooser = getattr(reference, "default_markers", None)
-    if chooser is not None:
-        return list(chooser(profiles))
-    return [a.code for a in default_catalogue().analytes if a.code in profiles.columns]
-
-
 def score(
     profiles: pd.DataFrame,
     reference: Reference | CutoffTable | None = None,
@@ -437,7 +430,7 @@ def score(
         ref = default_reference(reference)
     else:
         ref = reference
-    markers = _markers_of(ref, profiles) if markers is None else list(markers)
+    markers = ref.default_markers(profiles) if markers is None else list(markers)
     ids = specimen_ids(profiles, file=file)
     positions = np.arange(len(profiles)) if rows is None else np.asarray(rows, dtype=int)
     table = marker_table(profiles, markers, file=file)

@@ -32,7 +32,12 @@ from cutoffs.second_tier.explain import format_contributions, top_contributions
 from cutoffs.second_tier.features import feature_values
 from cutoffs.second_tier.model_file import SecondTierModel
 from cutoffs.second_tier.thresholds import recall_recommended
-from cutoffs.second_tier.training import outcome_metrics, protected_rows, targets
+from cutoffs.second_tier.training import (
+    outcome_metrics,
+    protected_rows,
+    specimen_units,
+    targets,
+)
 from msms.tables import PROFILE_ID
 
 __all__ = ["Scores", "apply_second_tier", "evaluate_labelled", "score", "second_tier_step"]
@@ -274,7 +279,7 @@ def evaluate_labelled(
     keep = result.keep | protected_rows(labelled, model.policy)
     metrics = outcome_metrics(
         keep, targets(labelled) == 1, disorders, confidence=model.policy.confidence,
-        units=labelled[PROFILE_ID].astype(str).to_numpy(),
+        units=specimen_units(labelled),
     )
     metrics["model_version"] = model.version
     metrics["rows"] = len(labelled)

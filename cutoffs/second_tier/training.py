@@ -15,6 +15,7 @@ any set of decisions, per disorder and overall, with Wilson score intervals.
 Public names: ``TRADE_OFF_TAIL_BOUNDS``, ``FittedSecondTier``, ``fit_second_tier``,
 ``cross_validate``, ``train_model``, ``assemble_model``, ``check_trainable``,
 ``dedicated_disorders``, ``fitting_rows``, ``outcome_metrics``, ``protected_rows``,
+``specimen_units``,
 ``wilson_interval``, ``targets``.
 """
 
@@ -45,6 +46,7 @@ from cutoffs.second_tier.thresholds import (
     out_of_fold_probability,
     recall_recommended,
 )
+from msms.tables import PROFILE_ID
 
 __all__ = [
     "TRADE_OFF_TAIL_BOUNDS",
@@ -57,6 +59,7 @@ __all__ = [
     "fitting_rows",
     "outcome_metrics",
     "protected_rows",
+    "specimen_units",
     "targets",
     "train_model",
     "wilson_interval",
@@ -97,6 +100,8 @@ class FittedSecondTier:
     thresholds: dict[str, DisorderThreshold]
     explainer: Explainer
     oof_probability: np.ndarray
+    #: the final classifier's probabilities for its own training rows
+    in_sample_probability: np.ndarray
 
 
 def dedicated_disorders(
@@ -149,7 +154,8 @@ def _fit(
                       random_state=seed)
         if explain else None
     )
-    return FittedSecondTier(classifier, thresholds, explainer, oof)  # type: ignore[arg-type]
+    return FittedSecondTier(classifier, thresholds, explainer, oof,  # type: ignore[arg-type]
+                            in_sample)
 
 
 def _log_scale(spec: FeatureSpec) -> np.ndarray:
@@ -185,13 +191,14 @@ def fit_second_tier(
     """
     X = _design(labelled, spec, source) if design is None else design
     return _fit(
-        X, targets(labelled), _units(labelled), fitting_rows(labelled), policy,
+        X, targets(labelled), specimen_units(labelled), fitting_rows(labelled), policy,
         policy.random_state, explain=True, log_scale=_log_scale(spec),
     )
 
 
-def _units(labelled: pd.DataFrame) -> np.ndarray:
-    return labelled["specimen_id"].astype(str).to_numpy()
+def specimen_units(labelled: pd.DataFrame) -> np.ndarray:
+    """The specimen of each labelled row (the unit folds keep together and families count)."""
+    return labelled[PROFILE_ID].astype(str).to_numpy()
 
 
 def wilson_interval(successes: float, n: float, confidence: float) -> tuple[float, float]:
@@ -333,10 +340,10 @@ def _held_out_keep(
     seed: int,
     train: np.ndarray,
     test: np.ndarray,
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The decisions for a held-out fold of a model (and thresholds) trained on the rest: with
-    the policy's thresholds, and with those of each bound of :func:`_trade_off_bounds` (chosen
-    from the same inner out-of-fold probabilities)."""
+) -> list[np.ndarray]:
+    """The decisions for a held-out fold of a model trained on the rest, one per bound of
+    :func:`_trade_off_bounds` (the policy's among them), with thresholds chosen from the same
+    inner out-of-fold probabilities."""
     fitted = _fit(
         X.iloc[train], y[train], units[train], fit_rows[train],
         policy, seed, explain=False, log_scale=None,
@@ -344,15 +351,13 @@ def _held_out_keep(
     probability = fitted.classifier.predict_proba(X.iloc[test])[:, 1]
     all_groups = X["disorder"].to_numpy().astype(str)
     groups = all_groups[test]
-    in_sample = fitted.classifier.predict_proba(X.iloc[train])[:, 1]
-    alternatives = [
+    return [
         recall_recommended(probability, groups, choose_thresholds(
             fitted.oof_probability, y[train] == 1, all_groups[train],
             min_true_positives=policy.min_true_positives, safety_margin=policy.safety_margin,
-            in_sample_probability=in_sample, tail_miss_probability=tail))
+            in_sample_probability=fitted.in_sample_probability, tail_miss_probability=tail))
         for tail in _trade_off_bounds(policy)
     ]
-    return recall_recommended(probability, groups, fitted.thresholds), alternatives
 
 
 def _trade_off_bounds(policy: Policy) -> tuple[float | None, ...]:
@@ -406,7 +411,7 @@ def cross_validate(
     """
     X = _design(labelled, spec, source) if design is None else design
     y = targets(labelled)
-    units = _units(labelled)
+    units = specimen_units(labelled)
     fit_rows = fitting_rows(labelled)
     groups = X["disorder"].to_numpy().astype(str)
     protected = protected_rows(labelled, policy)
@@ -417,7 +422,6 @@ def cross_validate(
             y, groups, n_splits=policy.validation_cv_splits, random_state=seed, units=units
         ):
             tasks.append((repeat, seed, train, test))
-    keeps = [np.ones(len(y), dtype=bool) for _ in range(policy.validation_cv_repeats)]
     bounds = _trade_off_bounds(policy)
     alternative_keeps = [[np.ones(len(y), dtype=bool) for _ in bounds]
                          for _ in range(policy.validation_cv_repeats)]
@@ -425,15 +429,16 @@ def cross_validate(
         delayed(_held_out_keep)(X, y, units, fit_rows, policy, seed, train, test)
         for _, seed, train, test in tasks
     )
-    for done, ((repeat, _, _, test), (keep, alternatives)) in enumerate(
+    for done, ((repeat, _, _, test), alternatives) in enumerate(
             zip(tasks, results, strict=True), 1):
-        keeps[repeat][test] = keep | protected[test]
         for k, alternative in enumerate(alternatives):
             alternative_keeps[repeat][k][test] = alternative | protected[test]
         progress(f"cross-validation: fold {done}/{len(tasks)}")
+    policy_bound = bounds.index(policy.tail_miss_probability)
     repeats = [
-        outcome_metrics(keep, y == 1, groups, confidence=policy.confidence, units=units)
-        for keep in keeps
+        outcome_metrics(keep[policy_bound], y == 1, groups, confidence=policy.confidence,
+                        units=units)
+        for keep in alternative_keeps
     ]
     summary = _summarise(repeats, policy.confidence)
     summary["trade_off"] = _trade_off(alternative_keeps, bounds, y, groups, units,

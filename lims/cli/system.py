@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from lims.cli import app
-from lims.db import check_database, init_db, make_engine
+from lims.db import init_db, make_engine
 from lims.demo import seed_demo
 from lims.service_role import grant_service_role, owns_append_only_tables
 from lims.settings import (
@@ -66,8 +66,7 @@ def serve_command(
     load_configured_catalogue(settings)
     load_configured_rules(settings)
     engine = make_engine(settings)
-    check_database(engine)
-    init_db(engine)
+    init_db(engine)  # checks the database can be reached first
     if demo:
         typer.echo(seed_demo(engine, force=False))
     host = host or settings.host

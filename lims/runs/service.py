@@ -75,13 +75,13 @@ def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def upload_sha256(data: bytes, plate_map: PlateMapUpload | None = None) -> str:
+def upload_sha256(export_sha256: str, plate_map_sha256: str | None = None) -> str:
     """The upload's identity: the file's SHA-256, or with a plate map the SHA-256 of both
     files' hashes, so the same export with another map is another upload (a conflict for a
     stored plate), never the earlier run."""
-    if plate_map is None:
-        return file_sha256(data)
-    both = f"file:{file_sha256(data)}\nplate-map:{file_sha256(plate_map.data)}\n"
+    if plate_map_sha256 is None:
+        return export_sha256
+    both = f"file:{export_sha256}\nplate-map:{plate_map_sha256}\n"
     return file_sha256(both.encode("ascii"))
 
 
@@ -124,7 +124,9 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
            ) -> IngestOutcome:
     """Store one instrument file, with the plate's map when given (the caller owns the
     transaction; see ``ingest_bytes``)."""
-    sha256 = upload_sha256(data, plate_map)
+    export_sha256 = file_sha256(data)
+    map_sha256 = None if plate_map is None else file_sha256(plate_map.data)
+    sha256 = upload_sha256(export_sha256, map_sha256)
     existing = repository.run_by_sha256(session, sha256)
     if existing is not None:
         return IngestOutcome(existing, False)
@@ -157,8 +159,8 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
     patients = wells[wells["sample_type"] == "patient"]
     # what the run was made of: with a plate map, file_sha256 is the hash of both files
     sources: dict[str, Any] = {} if plate_map is None else {
-        "export_sha256": file_sha256(data), "plate_map": plate_map.name[:255],
-        "plate_map_sha256": file_sha256(plate_map.data)}
+        "export_sha256": export_sha256, "plate_map": plate_map.name[:255],
+        "plate_map_sha256": map_sha256}
     if plate.qc_decision == "reject":
         record(session, actor, "ingest", "run", run.id, after={**snapshot(run), **sources},
                reason="plate rejected by QC; patient results not accepted: "
@@ -390,7 +392,6 @@ def ingest_bytes(engine: Engine, actor: Actor, data: bytes, file_name: str,
     When identical uploads race, the loser's insert hits the unique hash; it rolls back and
     returns the winner's run.
     """
-    sha256 = upload_sha256(data, plate_map)
     with Session(engine, expire_on_commit=False) as session:
         try:
             outcome = ingest(session, actor, data, file_name, processor, plate_map=plate_map)
@@ -399,7 +400,9 @@ def ingest_bytes(engine: Engine, actor: Actor, data: bytes, file_name: str,
             return outcome
         except IntegrityError:
             session.rollback()
-            existing = repository.run_by_sha256(session, sha256)
+            existing = repository.run_by_sha256(session, upload_sha256(
+                file_sha256(data),
+                None if plate_map is None else file_sha256(plate_map.data)))
             if existing is not None:
                 return IngestOutcome(existing, False)
             raise ConflictError(

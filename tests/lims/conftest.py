@@ -23,6 +23,7 @@ from lims.app import create_app
 from lims.auth.service import hash_password, issue_token
 from lims.db import init_db, make_engine
 from lims.models import ROLES, Submitter, User
+from lims.service_role import APPEND_ONLY_TABLES
 from lims.settings import Settings
 from tests.lims.plates import CsvProcessor
 
@@ -51,20 +52,17 @@ def postgres_migrated(postgres_schema_url: str) -> str:
     return postgres_schema_url
 
 
-#: Append-only tables: their BEFORE TRUNCATE triggers (migration 0002) refuse TRUNCATE.
-APPEND_ONLY = ("audit_event", "release")
-
-
 def truncate_all(engine: Engine) -> None:
-    """Empty every table between tests: the tables' owner lifts the truncate triggers of the
-    append-only tables inside the transaction (what a DBA resetting a database would do)."""
+    """Empty every table between tests: the tables' owner lifts the truncate triggers
+    (migration 0002) of the append-only tables inside the transaction (what a DBA resetting a
+    database would do)."""
     with engine.begin() as connection:
         tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
-        for table in APPEND_ONLY:
+        for table in APPEND_ONLY_TABLES:
             connection.execute(text(f'ALTER TABLE "{table}" DISABLE TRIGGER {table}_no_truncate'))
         connection.execute(text(
             "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        for table in APPEND_ONLY:
+        for table in APPEND_ONLY_TABLES:
             connection.execute(text(f'ALTER TABLE "{table}" ENABLE TRIGGER {table}_no_truncate'))
 
 
