@@ -357,6 +357,8 @@ class InjectionReader(_pyteomics_mzml.MzML):
         """
         root = self._tree.getroot()
         name = tag.encode()
+        if b"<" + name not in self._data:  # one early-stopping scan where the tag is absent
+            return []
         # start tags named exactly ``tag`` (not ``<tagList``)
         tags = self._data.count(b"<" + name) - self._data.count(b"<" + name + b"List")
         if not tags:

@@ -87,15 +87,13 @@ class Completeness:
 
     ``incomplete[w]``: a checked well lacking some analyte the plate has (none of its results is
     reportable); ``missing[w, a]``: the pairs it lacks; ``reason[w]``: why, for the
-    concentrations table ('' for complete wells); ``incomplete_wells``: well -> the analytes it
-    lacks.
+    concentrations table ('' for complete wells).
     """
 
     report: StepReport
     incomplete: np.ndarray
     missing: np.ndarray
     reason: np.ndarray
-    incomplete_wells: dict[str, tuple[str, ...]]
 
 
 def check_completeness(grid: PlateGrid, method: Method | None = None, *,
@@ -131,11 +129,9 @@ def check_completeness(grid: PlateGrid, method: Method | None = None, *,
     incomplete = missing.any(axis=1)
     reason = np.full(len(grid.wells), "", dtype=object)
     findings: list[Finding] = []
-    listed: dict[str, tuple[str, ...]] = {}
     for w in np.flatnonzero(incomplete):
         lacking = [str(grid.analytes[j]) for j in np.flatnonzero(missing[w])]
         well = str(grid.wells[w])
-        listed[well] = tuple(lacking)
         reason[w] = f"well incomplete: {_listing(lacking, 6)} not measured"
         findings.append(Finding(
             step=STEP, severity="warning", code="well_incomplete",
@@ -180,7 +176,7 @@ def check_completeness(grid: PlateGrid, method: Method | None = None, *,
                 "pairs_missing": int(missing.sum())},
         findings=tuple(findings),
     )
-    return Completeness(report, incomplete, missing, reason, listed)
+    return Completeness(report, incomplete, missing, reason)
 
 
 def check_method_coverage(grid: PlateGrid, method: Method) -> StepReport:
