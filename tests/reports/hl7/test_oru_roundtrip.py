@@ -122,7 +122,7 @@ def test_text_escape_keeps_line_breaks_as_line_feeds(text: str) -> None:
 def test_awkward_names_and_free_text_validate_and_read_back(family, given_name, mother,
                                                             text) -> None:
     view = result(baby=replace(result().baby, name=PersonName(family, given_name)),
-                  mother=Mother(PersonName(mother)), recommendation=text + " ",
+                  mother=Mother(PersonName(mother)), recommendation="Note: " + text,
                   conditions_tested=("PKU",))
     message = build_oru(view)
     strict(message)
@@ -131,7 +131,7 @@ def test_awkward_names_and_free_text_validate_and_read_back(family, given_name, 
     assert components(by_name["NK1"].field(2))[0] == mother
     narrative = next(s for s in segments(message)
                      if s.name == "OBX" and s.field(3).startswith("57724-7"))
-    assert components(narrative.field(5))[0] == (text + " ").replace("\r\n", "\n").replace(
+    assert components(narrative.field(5))[0] == "Note: " + text.replace("\r\n", "\n").replace(
         "\r", "\n")
 
 
