@@ -224,6 +224,7 @@ class MllpServer:
         self.idle_timeout, self.max_bytes = idle_timeout, max_bytes
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def port(self) -> int:
@@ -243,6 +244,10 @@ class MllpServer:
             server.close()
             for writer in list(self._connections):
                 writer.close()
+            if self._tasks:  # let each connection see its end, then stop what is left
+                _, pending = await asyncio.wait(set(self._tasks), timeout=5)
+                for task in pending:
+                    task.cancel()
             await server.wait_closed()
 
     async def __aenter__(self) -> MllpServer:
@@ -271,6 +276,9 @@ class MllpServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._connections.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         try:
             while True:
                 body = await asyncio.wait_for(read_frame(reader, max_bytes=self.max_bytes),
@@ -283,6 +291,8 @@ class MllpServer:
             _log.info("MLLP connection closed: %s", exc or type(exc).__name__)
         finally:
             self._connections.discard(writer)
+            if task is not None:
+                self._tasks.discard(task)
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()

@@ -22,6 +22,7 @@ Public names: ``Encoding``, ``RawSegment``, ``escape``, ``escape_text``, ``unesc
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -179,12 +180,10 @@ def parse_dtm(text: str, default_tz: tzinfo = UTC) -> datetime:
 def format_number(value: float) -> str:
     """An NM value: plain decimal with at most six significant digits (``0.00645``, ``77.5``,
     ``1200``), never an exponent. Raises ValueError for NaN or infinity."""
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{value} is not a number HL7 can carry")
-    if float(value).is_integer() and abs(value) < 1e6:
-        return str(int(value))
     text = f"{value:.6g}"
-    if "e" in text:
+    if "e" in text or "n" in text:  # an exponent, or nan / inf
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a number HL7 can carry")
         text = np.format_float_positional(value, precision=6, unique=True, fractional=False,
                                           trim="-")
     return text

@@ -19,6 +19,7 @@ Public names: ``parse_oml``, ``MessageHeader``, ``read_header``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from types import MappingProxyType
@@ -52,8 +53,10 @@ class MessageHeader:
 
 def read_header(text: str) -> MessageHeader | None:
     """The MSH of a received message, or None when it has no readable MSH."""
+    start = text.lstrip("\r\n\x0b ")
+    first = re.split(r"[\r\n]", start, maxsplit=1)[0]  # only the MSH is needed
     try:
-        encoding, segments = split_message(text)
+        encoding, segments = split_message(first)
     except ValueError:
         return None
     msh = segments[0]

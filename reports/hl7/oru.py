@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from reports.hl7.codes import Coded, CodeTables, default_codes
 from reports.hl7.er7 import escape, escape_text, format_dtm, format_number
@@ -46,6 +47,7 @@ __all__ = ["build_oru"]
 #: The result panels in the order they are reported.
 _RESULT_PANELS = ("panel.amino_acid", "panel.acylcarnitine", "panel.fatty_acid_oxidation",
                   "panel.organic_acid", "panel.x_ald", "panel.scid")
+_FLAGS = frozenset(FLAGS)
 _FEEDING_ANSWERS = {
     "breast": ("answer.breast_milk",), "formula": ("answer.lactose_formula",),
     "mixed": ("answer.breast_milk", "answer.lactose_formula"), "tpn": ("answer.tpn",),
@@ -59,6 +61,8 @@ class _Context:
 
     codes: CodeTables
     status: str
+    #: OBX-9 to OBX-23 (result status, observation time, performing organisation).
+    tail: str
     observed: str
     performer: str
     placer: str
@@ -102,10 +106,9 @@ class _Group:
             reference: str = "", flag: str = "") -> None:
         sub = self._counts.get(identifier, 0) + 1
         self._counts[identifier] = sub
-        ctx = self.ctx
         self.segments.append(
             f"OBX|{len(self.segments) + 1}|{value_type}|{identifier}|{sub}|{value}|{units}"
-            f"|{reference}|{flag}|||{ctx.status}|||{ctx.observed}|||||||||{ctx.performer}")
+            f"|{reference}|{flag}{self.ctx.tail}")
 
     def coded(self, question: Coded, answer: Coded) -> None:
         self.add("CWE", question.cwe, answer.cwe)
@@ -227,6 +230,7 @@ def _card(ctx: _Context, result: ResultMessage) -> _Group:
     return group
 
 
+@lru_cache(maxsize=4096)
 def _range(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
         return f"{format_number(low)}-{format_number(high)}"
@@ -241,13 +245,13 @@ def _measurements(ctx: _Context, groups: dict[str, _Group], items: Iterable[Meas
                   ratio: bool) -> None:
     codes = ctx.codes
     table = codes.ratios if ratio else codes.analytes
-    unit = codes["unit.ratio" if ratio else "unit.umol_l"]
+    unit = codes["unit.ratio" if ratio else "unit.umol_l"].cwe
     for item in items:
         entry = table.get(item.code)
         if entry is None:
             kind = "ratio" if ratio else "analyte"
             raise Hl7Error(f"{item.code!r} is not a catalogue {kind}")
-        if item.flag not in FLAGS:
+        if item.flag not in _FLAGS:
             raise Hl7Error(f"{item.code}: abnormal flag {item.flag!r} is not one of "
                            f"{', '.join(f for f in FLAGS if f)}")
         try:
@@ -255,7 +259,7 @@ def _measurements(ctx: _Context, groups: dict[str, _Group], items: Iterable[Meas
             reference = _range(item.reference_low, item.reference_high)
         except ValueError as exc:
             raise Hl7Error(f"{item.code}: {exc}") from None
-        groups[entry.panel].add("NM", entry.coded.cwe, value, unit.cwe, reference, item.flag)
+        groups[entry.panel].add("NM", entry.coded.cwe, value, unit, reference, item.flag)
 
 
 def _results(ctx: _Context, result: ResultMessage) -> dict[str, _Group]:
@@ -284,11 +288,15 @@ def _context(result: ResultMessage, codes: CodeTables) -> _Context:
         raise Hl7Error("filler_order_number is empty (ORC-3/OBR-3)")
     lab = _hd(result.sending_facility)
     provider = result.ordering_provider
+    status = "C" if result.corrected else "F"
+    observed = _dtm(result.card.collected_at, "card.collected_at")
+    performer = escape(result.sending_facility.namespace)
     return _Context(
         codes=codes,
-        status="C" if result.corrected else "F",
-        observed=_dtm(result.card.collected_at, "card.collected_at"),
-        performer=escape(result.sending_facility.namespace),
+        status=status,
+        tail=f"|||{status}|||{observed}|||||||||{performer}",
+        observed=observed,
+        performer=performer,
         placer=(f"{escape(result.placer_order_number)}^{escape(result.submitter.code)}"
                 if result.placer_order_number else ""),
         filler=f"{escape(result.filler_order_number)}^{lab}",
