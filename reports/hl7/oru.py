@@ -172,6 +172,8 @@ def _summary(ctx: _Context, result: ResultMessage) -> _Group:
     codes, card = ctx.codes, result.card
     group = _Group(ctx)
     quality = card.quality
+    if not quality.acceptable and not quality.code:
+        raise Hl7Error("an unsatisfactory specimen needs the laboratory's code (OBX 57718-9)")
     group.coded(codes["obs.sample_quality"], codes["answer.acceptable"] if quality.acceptable
                 else Coded(quality.code, quality.description, codes["system.local"].code))
     group.coded(codes["obs.overall"], _overall(result, codes))

@@ -121,6 +121,16 @@ def test_card_data_values() -> None:
     assert ("57718-9", "U03") in rows
 
 
+def test_a_message_without_mother_or_results_still_validates() -> None:
+    message = build_oru(result(mother=None, analytes=(), ratios=(), interpretations=(),
+                               recommendation="", ordering_provider=None,
+                               placer_order_number=""))
+    strict(message)
+    assert "NK1" not in {s.name for s in segments(message)}
+    panels = [components(s.field(4))[0] for s in segments(message) if s.name == "OBR"]
+    assert panels == ["57128-1", "57717-1"]
+
+
 def test_overall_interpretation_follows_the_calls() -> None:
     def overall(*calls: Interpretation) -> str:
         rows = obx_rows(build_oru(result(interpretations=calls)))
@@ -141,6 +151,7 @@ def test_overall_interpretation_follows_the_calls() -> None:
     ({"conditions_tested": ("XYZ",)}, "conditions_tested"),
     ({"filler_order_number": ""}, "filler_order_number"),
     ({"version": 0}, "version 0"),
+    ({"card": replace(result().card, quality=SpecimenQuality(False))}, "unsatisfactory"),
 ])
 def test_a_view_model_that_cannot_be_sent_is_refused_by_name(change, words) -> None:
     with pytest.raises(Hl7Error, match=re.escape(words)):
