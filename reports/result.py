@@ -160,9 +160,9 @@ def _entry_cells(entry: tuple[str, DisorderResult | None], at: tuple[int, int], 
     if r is None:
         commands += [("SPAN", (first, row), (first + 2, row)),
                      ("LINEBELOW", (first, row), (first + 2, row), 0.5, COLOURS.rule)]
-        return [cell(text, st.cell_bold), "", ""]
+        return [cell(text, st.compact_bold), "", ""]
     c = words.common
-    style = st.cell_bold if r.flagged else st.cell
+    style = st.compact_bold if r.flagged else st.compact
     if r.flagged:
         colour = COLOURS.red_fill if r.final == "positive" else COLOURS.amber_fill
         commands.append(("BACKGROUND", (first, row), (first + 2, row), colour))
@@ -177,7 +177,7 @@ def _all_disorders(result: SpecimenResult, words: Wording, st: Styles,
     entries = _all_rows(result, words)
     half = (len(entries) + 1) // 2
     column = (width - 6) / 2
-    widths = [0.6 * column, 0.17 * column, 0.23 * column]
+    widths = [0.62 * column, 0.15 * column, 0.23 * column]
     head = [cell(h, st.cell_head) for h in (c.disorder, c.result, c.action)]
     data: list[list[Flowable | str]] = [[*head, "", *head]]
     commands: list[tuple[object, ...]] = [("BACKGROUND", (0, 0), (2, 0), COLOURS.header_fill),

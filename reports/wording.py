@@ -227,6 +227,11 @@ class Levels(_Text):
     other: str
 
 
+class Severities(_Text):
+    warning: str
+    reject: str
+
+
 class QcText(_Text):
     title: str
     run: str
@@ -258,6 +263,10 @@ class QcText(_Text):
     lj_note: str
     findings_heading: str
     none: str
+    severity: str
+    check: str
+    message: str
+    severities: Severities
     decisions: QcDecisions
     sample_types: SampleTypes
     statuses: WellStatuses
@@ -300,6 +309,8 @@ class BulletinText(_Text):
     source: str
     no_data: str
     indicators_version: str
+    status: str
+    group: str
     directions: Directions
 
 

@@ -62,16 +62,17 @@ class PlateWell:
 
 def plate_map(wells: Sequence[PlateWell], *, rows: int, columns: int, width: float) -> Drawing:
     """A plate drawn as ``rows`` x ``columns`` circles with row letters and column numbers."""
-    pitch = min((width - 16) / columns, 36.0)
+    pitch = min((width - 16) / columns, 30.0)
     radius = pitch * 0.43
     height = rows * pitch + 14
     drawing = Drawing(width, height)
-    left, top = 16.0, height - 12
+    left, top = max(16.0, (width - columns * pitch) / 2), height - 12
     for c in range(columns):
         text(drawing, left + (c + 0.5) * pitch, top + 3, str(c + 1), 7, anchor="middle",
              colour=COLOURS.muted)
     for r in range(rows):
-        text(drawing, 6, top - (r + 0.5) * pitch - 2.5, chr(ord("A") + r), 7, anchor="middle",
+        text(drawing, left - 10, top - (r + 0.5) * pitch - 2.5, chr(ord("A") + r), 7,
+             anchor="middle",
              colour=COLOURS.muted)
     for well in wells:
         cx = left + (well.column + 0.5) * pitch
@@ -84,7 +85,8 @@ def plate_map(wells: Sequence[PlateWell], *, rows: int, columns: int, width: flo
                 drawing.add(Line(cx - d, cy - sign * d, cx + d, cy + sign * d,
                                  strokeColor=COLOURS.red, strokeWidth=1))
         if well.label:
-            text(drawing, cx, cy - 2.2, well.label, 6.2 if pitch > 30 else 5.5, anchor="middle")
+            text(drawing, cx, cy - 2.2, well.label, 6.2 if pitch >= 28 else 5.5, anchor="middle",
+                 colour=COLOURS.red if well.cross else COLOURS.ink, bold=well.cross)
     return drawing
 
 
@@ -149,11 +151,11 @@ def levey_jennings(points: Sequence[LJPoint], *, mean: float, sd: float, title: 
                    mean_label: str = "mean") -> Drawing:
     """A Levey-Jennings chart in SD units: lines at the mean and ±1, 2, 3 SD (labelled with
     their values), the points in order, this run's points filled, rule breakers red and named.
-    Points beyond ±4 SD sit on the edge as triangles."""
+    Points beyond ±3.8 SD sit on the edge as triangles."""
     drawing = Drawing(width, height)
     x0, x1 = 26.0, width - 26.0
-    y_bottom, y_top = 10.0, height - 22.0
-    span = 4.4
+    y_bottom, y_top = 8.0, height - 18.0
+    span = 3.8
 
     def y_of(z: float) -> float:
         return y_bottom + (max(-span, min(span, z)) + span) / (2 * span) * (y_top - y_bottom)
@@ -174,8 +176,9 @@ def levey_jennings(points: Sequence[LJPoint], *, mean: float, sd: float, title: 
             drawing.add(Circle(x, y, 2.0, fillColor=colour if point.current else COLOURS.white,
                                strokeColor=colour, strokeWidth=0.8))
         if point.flags:
-            text(drawing, x, min(y + 4, y_top + 2), ",".join(point.flags), 5.5, anchor="middle",
-                 colour=COLOURS.red, bold=True)
+            near_end = x > x1 - 24
+            text(drawing, x - 4 if near_end else x, min(y + 4, y_top + 2), ",".join(point.flags),
+                 5.5, anchor="end" if near_end else "middle", colour=COLOURS.red, bold=True)
     return drawing
 
 
@@ -244,17 +247,21 @@ class StripRow:
     high: float | None
     value: float | None
     target: float | None = None
+    fmt: Callable[[float], str] | None = None
 
 
 def strip_chart(rows: Sequence[StripRow], *, width: float, fmt: Callable[[float], str]) -> Drawing:
     """One line per row from the lowest to the highest unit, a tick at the median, a dot for
-    this unit and a diamond at the target, each row on its own scale."""
+    this unit and a diamond at the target, each row on its own scale (values printed with the
+    row's ``fmt``, else ``fmt``)."""
     row_h = 17.0
     height = len(rows) * row_h + 4
     drawing = Drawing(width, height)
     label_w = min(width * 0.34, 170.0)
     x0, x1 = label_w + 30, width - 34
+    default = fmt
     for i, row in enumerate(rows):
+        fmt = row.fmt or default
         y = height - (i + 1) * row_h + 6
         text(drawing, label_w, y - 2.5, _fit(row.label, 7, label_w), 7, anchor="end")
         points = [v for v in (row.low, row.high, row.value, row.target) if v is not None]

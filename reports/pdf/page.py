@@ -69,6 +69,10 @@ class Styles:
     cell: ParagraphStyle
     cell_bold: ParagraphStyle
     cell_head: ParagraphStyle
+    small_cell: ParagraphStyle
+    small_head: ParagraphStyle
+    compact: ParagraphStyle
+    compact_bold: ParagraphStyle
     banner: ParagraphStyle
     banner_text: ParagraphStyle
     centre: ParagraphStyle
@@ -81,22 +85,27 @@ def styles(lang: Lang) -> Styles:
     wrap = "CJK" if lang == "zh-CN" else None
 
     def style(name: str, size: float, *, bold: bool = False, colour: Any = COLOURS.ink,
-              before: float = 0, after: float = 0, align: int = TA_LEFT) -> ParagraphStyle:
+              before: float = 0, after: float = 0, align: int = TA_LEFT,
+              keep: bool = False) -> ParagraphStyle:
         return ParagraphStyle(
             name, fontName=LATIN_BOLD if bold else LATIN, fontSize=size, leading=size * 1.35,
             textColor=colour, spaceBefore=before, spaceAfter=after, alignment=align,
-            wordWrap=wrap,
+            wordWrap=wrap, keepWithNext=int(keep),
         )
 
     return Styles(
         title=style("title", 15, bold=True, after=4),
-        h1=style("h1", 11, bold=True, colour=COLOURS.accent, before=9, after=3),
-        h2=style("h2", 9.5, bold=True, before=5, after=2),
+        h1=style("h1", 11, bold=True, colour=COLOURS.accent, before=9, after=3, keep=True),
+        h2=style("h2", 9.5, bold=True, before=5, after=2, keep=True),
         body=style("body", 9, after=3),
         small=style("small", 7.5, colour=COLOURS.muted, after=2),
         cell=style("cell", 8),
         cell_bold=style("cell_bold", 8, bold=True),
         cell_head=style("cell_head", 7.5, bold=True, colour=COLOURS.muted),
+        small_cell=style("small_cell", 6.8),
+        compact=style("compact", 7.3),
+        compact_bold=style("compact_bold", 7.3, bold=True),
+        small_head=style("small_head", 6.3, bold=True, colour=COLOURS.muted),
         banner=style("banner", 14, bold=True, colour=COLOURS.white),
         banner_text=style("banner_text", 10, colour=COLOURS.white),
         centre=style("centre", 8, align=TA_CENTER),

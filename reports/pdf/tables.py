@@ -80,13 +80,13 @@ def info_table(pairs: Sequence[tuple[str, str]], width: float, st: Styles, *,
 
 def data_table(header: Sequence[str], rows: Sequence[Sequence[Cell]], widths: Sequence[float],
                st: Styles, *, row_fills: Mapping[int, Any] | None = None,
-               right: Sequence[int] = (), cell_style: ParagraphStyle | None = None) -> Table:
+               right: Sequence[int] = (), cell_style: ParagraphStyle | None = None,
+               head_style: ParagraphStyle | None = None) -> Table:
     """A table with a shaded header row repeated on each page, zebra rows and optional row
     fills (``{row index (0 = first data row): colour}``); ``right`` aligns those columns."""
     body_style = cell_style or st.cell
     right_style = ParagraphStyle(f"{body_style.name}-right", parent=body_style, alignment=2)
-    data: list[list[Flowable]] = [[cell(h, st.cell_head, w) for h, w in zip(header, widths,
-                                                                            strict=True)]]
+    data: list[list[Flowable]] = [[cell(h, head_style or st.cell_head) for h in header]]
     for row in rows:
         data.append([cell(v, right_style if i in right else body_style, widths[i])
                      for i, v in enumerate(row)])

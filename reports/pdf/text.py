@@ -6,7 +6,8 @@ a result report): a line may break at a space, and before or after any CJK chara
 before closing punctuation (``，。）`` ...) and after opening punctuation (``（《“`` ...). A word
 longer than the line is cut where it must. Each run is set in its font
 (``reports.pdf.fonts``; Latin bold when the style's font is bold). ``Text`` splits between
-lines across pages.
+lines across pages; in a style that keeps with the next flowable (a heading) it moves to the
+next page unless 60 pt remain below it.
 
 Public names: ``Text``.
 """
@@ -97,6 +98,10 @@ class Text(Flowable):
         self.size, self.leading = style.fontSize, style.leading
         self.bold = bold or style.fontName == LATIN_BOLD
         self.spaceBefore, self.spaceAfter = style.spaceBefore, style.spaceAfter
+        # A heading (a style that keeps with the next flowable) starts a new page rather than
+        # end one: it needs room for itself and a few lines below it.
+        self.reserve = 60.0 if getattr(style, "keepWithNext", 0) else 0.0
+        self.keepWithNext = 0
         self._chars = [(char, name, _width(char, name, self.size))
                        for font, segment in runs(text)
                        for name in (face(font, bold=self.bold),)
@@ -119,9 +124,13 @@ class Text(Flowable):
         lines = self._layout(avail_width)
         self.width = avail_width
         self.height = len(lines) * self.leading
+        if self.reserve and avail_height < self.height + self.reserve:
+            return self.width, avail_height + 1  # too tall here: the frame moves it on
         return self.width, self.height
 
     def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        if self.reserve:
+            return []
         lines = self._layout(avail_width)
         fit = int(avail_height // self.leading)
         if fit < 1 or fit >= len(lines):
