@@ -319,7 +319,7 @@ def render_bulletin(bulletin: Bulletin) -> bytes:
                   end=words.date(bulletin.period_end))
     story: list[Flowable] = [
         *correction_box(bulletin.document, words, width, st),
-        para(f"{t.title}: {bulletin.programme}", st.title),
+        para(words.label(t.title, bulletin.programme), st.title),
         para(period, st.body, bold=True),
         *_programme(bulletin, words, st, width, definitions),
         *_districts(bulletin, words, st, width, definitions),

@@ -86,7 +86,7 @@ def _head(letter: RecallLetter, words: Wording, st: Styles, width: float) -> lis
                                                              due=words.date(letter.due_by))
     fill_colour = COLOURS.red if letter.time_critical else COLOURS.amber
     recipient = (fill(t.to_family, baby=letter.baby.name) if family
-                 else f"{t.to}: {letter.clinic.name}")
+                 else words.label(t.to, letter.clinic.name))
     lines = [
         para(t.title_family if family else t.title_clinic, st.title),
         para(recipient, st.body, bold=True),
@@ -180,7 +180,7 @@ def render_recall_letter(letter: RecallLetter) -> bytes:
     story: list[Flowable] = [
         *correction_box(letter.document, words, width, st),
         *_head(letter, words, st, width),
-        para(f"{t.case}: {letter.case_id}", st.small),
+        para(words.label(t.case, letter.case_id), st.small),
         info_table(identity_pairs(letter.baby, letter.specimen, words), width, st),
         *_found(letter, words, st),
         *_results(letter, words, st, width),

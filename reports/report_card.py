@@ -124,14 +124,14 @@ def render_report_card(card: ReportCard) -> bytes:
                                partial(fmt_measure, i, words=words)))
     overall = ("-" if card.position is None else
                f"{fill(t.rank_of, rank=card.position, count=card.unit_count)} "
-               f"({b.mean_rank}: {fmt_number(card.mean_rank, decimals=1)})")
+               f"({words.label(b.mean_rank, fmt_number(card.mean_rank, decimals=1))})")
     where = card.unit.name + (f" · {card.unit.district}" if card.unit.district else "")
     story: list[Flowable] = [
         *correction_box(card.document, words, width, st),
-        para(f"{t.title}: {where}", st.title),
+        para(words.label(t.title, where), st.title),
         para(f"{card.programme} · " + fill(b.period, start=words.date(card.period_start),
                                            end=words.date(card.period_end)), st.body, bold=True),
-        para(f"{b.ranking_heading}: {overall}", st.body),
+        para(words.label(b.ranking_heading, overall), st.body),
         Spacer(1, 4),
         data_table([b.indicator, t.this_unit, b.n, t.programme_median, b.target, t.rank,
                     t.status], rows, [w * width for w in (0.27, 0.12, 0.1, 0.14, 0.1, 0.15,

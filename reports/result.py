@@ -246,7 +246,7 @@ def render_result_report(report: ResultReport) -> bytes:
     story: list[Flowable] = [
         *correction_box(report.document, words, width, st),
         para(t.title, st.title),
-        para(f"{t.to}: {submitter.name}" + (f" ({submitter.district})"
+        para(words.label(t.to, submitter.name) + (f" ({submitter.district})"
                                             if submitter.district else ""), st.body, bold=True),
         *_specimen_section(report.result, words, st, width),
         *_limitations(words, st),
@@ -287,7 +287,7 @@ def render_batch_report(report: BatchResultReport) -> bytes:
     story: list[Flowable] = [
         *correction_box(report.document, words, width, st),
         para(t.batch_title, st.title),
-        para(f"{t.to}: {report.submitter.name}", st.body, bold=True),
+        para(words.label(t.to, report.submitter.name), st.body, bold=True),
         *_batch_summary(report, words, st, width),
     ]
     for number, result in enumerate(report.results, start=1):

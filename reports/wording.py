@@ -121,6 +121,7 @@ class CommonText(_Text):
     disorder: str
     result: str
     action: str
+    colon: str
     sex_values: SexValues
     specimen_kinds: SpecimenKinds
     tiers: Tiers
@@ -388,6 +389,10 @@ class Wording(_Text):
         yield "result.notes.sources", self.result.notes.sources
         for name, group in self.group.items():
             yield f"group.{name}.sources", group.sources
+
+    def label(self, label: str, value: str) -> str:
+        """``label: value`` with this language's colon."""
+        return f"{label}{self.common.colon}{value}"
 
     def disorder_name(self, code: str) -> str:
         """The disorder's name in this language (the catalogue's code if it has none)."""
