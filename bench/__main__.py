@@ -21,7 +21,8 @@ BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.ins
                               "bench.quantify",
                               "bench.evaluate",
                               "bench.second_tier",
-                              "bench.lims")
+                              "bench.lims",
+                              "bench.reports")
 
 
 def _short(module: str) -> str:
