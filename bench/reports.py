@@ -4,7 +4,9 @@ records included).
 
 - Result reports: 1,000 view models (every one of the 46 disorders called, one in ten with an
   out-of-range MCAD call and its markers, names and card numbers varying), rendered one PDF
-  each, in English and in Chinese (CPU-bound: run one after another in this process).
+  each, in English and in Chinese, one after another in this process. Rendering is CPU-bound,
+  so the process's CPU time is reported beside the wall time: on the shared machine other jobs
+  stretch the wall time, not the work.
 - Bulletin: a month of 100,000 first specimens from 60 submitting units in 8 districts is
   simulated (numpy; each unit has its own coverage, unsatisfactory and early-collection rates,
   transit times and recall compliance), the programme measures are computed per unit, per
@@ -213,21 +215,22 @@ def result_reports(count: int, lang: Lang) -> list[ResultReport]:
     return out
 
 
-def _time_reports(lang: Lang) -> tuple[float, int]:
+def _time_reports(lang: Lang) -> tuple[float, float, int]:
+    """Wall and CPU seconds to render the reports, and their total size."""
     models = result_reports(REPORTS, lang)
     render_result_report(models[0])  # fonts loaded, wording read
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     size = sum(len(render_result_report(m)) for m in models)
-    return time.perf_counter() - start, size
+    return time.perf_counter() - start, time.process_time() - cpu, size
 
 
 def run() -> list[tuple[str, float, str, str]]:
     rows: list[tuple[str, float, str, str]] = []
     for lang in ("en", "zh-CN"):
-        seconds, size = _time_reports(lang)
-        rows += [(f"reports: {REPORTS:,} result reports ({lang})", seconds, "s", "< 30 s"),
-                 (f"reports: result report ({lang}), mean per PDF", 1000 * seconds / REPORTS,
-                  "ms", ""),
+        seconds, cpu, size = _time_reports(lang)
+        rows += [(f"reports: {REPORTS:,} result reports ({lang}), wall", seconds, "s", "< 30 s"),
+                 (f"reports: {REPORTS:,} result reports ({lang}), CPU of this process", cpu,
+                  "s", "< 30 s"),
                  (f"reports: result report ({lang}), mean PDF size", size / REPORTS / 1024,
                   "KiB", "")]
     month = simulate_month()

@@ -144,11 +144,15 @@ class Text(Flowable):
         canvas = self.canv
         canvas.setFillColor(self.style.textColor)
         descent = (self.leading - self.size) / 2 + 0.22 * self.size
+        text = canvas.beginText()
+        current = None
         for index, (pieces, line_width) in enumerate(self._lines):
             x = {1: (self.width - line_width) / 2,
                  2: self.width - line_width}.get(self.style.alignment, 0.0)
-            y = self.height - (index + 1) * self.leading + descent
+            text.setTextOrigin(x, self.height - (index + 1) * self.leading + descent)
             for font, segment in pieces:
-                canvas.setFont(font, self.size)
-                canvas.drawString(x, y, segment)
-                x += stringWidth(segment, font, self.size)
+                if font != current:
+                    text.setFont(font, self.size)
+                    current = font
+                text.textOut(segment)
+        canvas.drawText(text)
