@@ -115,17 +115,27 @@ class Bulletin(ViewModel):
         return self
 
 
-def fmt_measure(indicator: Indicator, value: float | None, words: Wording) -> str:
-    """A measure as printed: ``0.42 %`` / ``12.5 %``, ``26.0 h``, ``5.5 d``, ``3``."""
+def fmt_measure(indicator: Indicator, value: float | None, words: Wording, *,
+                bare: bool = False) -> str:
+    """A measure as printed: ``0.42%`` / ``12.5%``, ``26.0 h``, ``5.5 d``, ``3``; ``bare``
+    leaves out the hours and days unit (the wide tables give it in the column heading)."""
     if value is None:
         return "-"
     if indicator.unit == "%":
         return f"{value:.2f}%" if abs(value) < 1 else f"{value:.1f}%"
-    if indicator.unit == "h":
-        return fill(words.common.hours, value=f"{value:.1f}")
-    if indicator.unit == "d":
-        return fill(words.common.days, value=f"{value:.1f}")
+    if indicator.unit in ("h", "d"):
+        unit = words.common.hours if indicator.unit == "h" else words.common.days
+        return f"{value:.1f}" if bare else fill(unit, value=f"{value:.1f}")
     return f"{value:.0f}"
+
+
+def _heading(indicator: Indicator, words: Wording, lang: Lang) -> str:
+    """An indicator's column heading in the wide tables, with its unit of time."""
+    name = indicator.text("name", lang)
+    if indicator.unit not in ("h", "d"):
+        return name
+    unit = words.common.hours if indicator.unit == "h" else words.common.days
+    return f"{name}, {fill(unit, value='').strip()}"
 
 
 def _value(unit: UnitMeasures, code: str) -> float | None:
@@ -200,13 +210,14 @@ def _programme(bulletin: Bulletin, words: Wording, st: Styles, width: float,
 
 
 def _wide_table(heading: str, first: list[str], lead: list[float],
-                rows: list[tuple[list[str], dict[str, str]]], st: Styles, width: float,
-                definitions: IndicatorSet, lang: Lang, *, right_from: int) -> list[Flowable]:
+                rows: list[tuple[list[str], dict[str, str]]], words: Wording, st: Styles,
+                width: float, definitions: IndicatorSet, lang: Lang, *,
+                right_from: int) -> list[Flowable]:
     """Leading columns (``lead``: their shares of the width) then one column per indicator;
     columns from ``right_from`` on are right-aligned (the district and ranking tables)."""
     rest = (1 - sum(lead)) / len(definitions.indicator)
     widths = [w * width for w in [*lead, *([rest] * len(definitions.indicator))]]
-    header = [*first, *(i.text("name", lang) for i in definitions.indicator)]
+    header = [*first, *(_heading(i, words, lang) for i in definitions.indicator)]
     body = [[*lead_cells, *(cells.get(i.code, "-") for i in definitions.indicator)]
             for lead_cells, cells in rows]
     return [para(heading, st.h1),
@@ -220,10 +231,11 @@ def _districts(bulletin: Bulletin, words: Wording, st: Styles, width: float,
         return []
     lang = bulletin.document.lang
     rows = [([d.name, f"{_n(d):,}" if _n(d) is not None else "-"],
-             {i.code: fmt_measure(i, _value(d, i.code), words) for i in definitions.indicator})
+             {i.code: fmt_measure(i, _value(d, i.code), words, bare=True)
+              for i in definitions.indicator})
             for d in bulletin.districts]
     return _wide_table(words.bulletin.districts_heading, [words.common.district, "n"],
-                       [0.13, 0.06], rows, st, width, definitions, lang, right_from=1)
+                       [0.13, 0.06], rows, words, st, width, definitions, lang, right_from=1)
 
 
 def _n(unit: UnitMeasures) -> int | None:
@@ -238,13 +250,13 @@ def _ranking(bulletin: Bulletin, words: Wording, st: Styles, width: float,
     for r in ranking(bulletin.units, definitions):
         cells = {}
         for i in definitions.indicator:
-            text = fmt_measure(i, _value(r.unit, i.code), words)
+            text = fmt_measure(i, _value(r.unit, i.code), words, bare=True)
             cells[i.code] = f"{text} ({r.ranks[i.code]})" if i.code in r.ranks else text
         mean = "-" if r.mean_rank is None else f"{r.mean_rank:.1f}"
         rows.append(([str(r.position), r.unit.name, r.unit.district, mean], cells))
     return [*_wide_table(t.ranking_heading, [t.rank, t.unit, words.common.district, t.mean_rank],
-                         [0.035, 0.13, 0.065, 0.05], rows, st, width, definitions, lang,
-                         right_from=3),
+                         [0.035, 0.13, 0.065, 0.05], rows, words, st, width, definitions,
+                         lang, right_from=3),
             para(t.ranking_note, st.small)]
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.platypus import Flowable, ListFlowable, ListItem, Table, TableStyle
+from reportlab.platypus import Flowable, ListFlowable, ListItem, Spacer, Table, TableStyle
 
 from reports.models import DocumentInfo
 from reports.pdf.page import COLOURS, Styles, para
@@ -152,4 +152,4 @@ def correction_box(info: DocumentInfo, words: Wording, width: float, st: Styles)
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]))
-    return [box]
+    return [box, Spacer(1, 8)]

@@ -68,7 +68,7 @@ def test_a_bulletin_over_a_simulated_month_prints_the_measures_computed_directly
     for code, name in month.units.name.items():
         cells = [fmt_measure(defs.get("unsatisfactory_rate"), unsat[code], words),
                  fmt_measure(defs.get("early_collection"), early[code], words),
-                 fmt_measure(defs.get("transit_time"), transit[code], words)]
+                 fmt_measure(defs.get("transit_time"), transit[code], words, bare=True)]
         row_start = text.index(squash(name))
         row = text[row_start:row_start + 400]
         for value in cells:
