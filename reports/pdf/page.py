@@ -37,6 +37,7 @@ __all__ = ["COLOURS", "MARGIN", "Colours", "PageSetup", "Styles", "draw_text", "
 MARGIN = 16 * mm
 _TOP = 24 * mm
 _BOTTOM = 20 * mm
+_FOOTER_Y = _BOTTOM - 14  # the footer's baseline; its rule lies 5 pt below the frame
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ class _NumberedCanvas(Canvas):
     def _footer(self, number: int, total: int) -> None:
         width, _ = self._pagesize
         setup = self._setup
-        y = _BOTTOM - 10
+        y = _FOOTER_Y
         self.saveState()
         self.setStrokeColor(COLOURS.rule)
         self.setLineWidth(0.6)
