@@ -22,7 +22,8 @@ BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.ins
                               "bench.evaluate",
                               "bench.second_tier",
                               "bench.lims",
-                              "bench.hl7")
+                              "bench.hl7",
+                              "bench.reports")
 
 
 def _short(module: str) -> str:
