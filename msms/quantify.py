@@ -17,7 +17,7 @@ lacks analytes of the method the rest of the plate has (:mod:`msms.qc.completene
 reportable result at all: the pairs it lacks appear in ``concentrations`` as NaN (``not measured
 in this well``) and its profile note names the well. The processing report records every step.
 
-Public names: ``quantify``, ``QuantResult``, ``validate_measurements``, ``read_card_data``,
+Public names: ``quantify``, ``QuantResult``, ``read_card_data``,
 ``validate_card_data``, ``profile_columns``, ``CONCENTRATION_COLUMNS``, ``PROFILE_EXTRA_COLUMNS``,
 ``CONCENTRATION_UNITS``.
 """
@@ -61,7 +61,6 @@ __all__ = [
     "quantify",
     "read_card_data",
     "validate_card_data",
-    "validate_measurements",
 ]
 
 #: The long table of every (well, analyte) result, patients, blanks and controls alike.
@@ -124,25 +123,15 @@ def _where(row: pd.Series | Any) -> dict[str, Any]:
     return {"file": file, "line": line}
 
 
-def validate_measurements(
-    measurements: pd.DataFrame, *, catalogue: Catalogue | None = None
-) -> pd.DataFrame:
-    """Check a measurements table (DESIGN §4.1) of one plate and return a clean copy.
+def _validate(measurements: pd.DataFrame, catalogue: Catalogue) -> tuple[pd.DataFrame,
+                                                                         TableCodes]:
+    """Check a measurements table (the measurements contract) of one plate; a clean copy.
 
     Checks: every column of ``MEASUREMENT_COLUMNS``; one run; kinds, sample types and canonical
     analyte codes; numeric, finite-or-missing, non-negative values; one sample per well; no
-    duplicate (well, analyte, kind). ``value`` becomes float.
-
-    Raises
-    ------
-    DataError
-        Naming the source file and row (from ``source_file``/``source_row``) and the field.
+    duplicate (well, analyte, kind). ``value`` becomes float. A problem raises DataError naming
+    the source file and row (from ``source_file``/``source_row``) and the field.
     """
-    return _validate(measurements, catalogue or default_catalogue())[0]
-
-
-def _validate(measurements: pd.DataFrame, catalogue: Catalogue) -> tuple[pd.DataFrame,
-                                                                         TableCodes]:
     missing = [c for c in MEASUREMENT_COLUMNS if c not in measurements.columns]
     if missing:
         raise DataError(f"measurements lack column(s) {', '.join(missing)}", field=missing[0])

@@ -66,11 +66,6 @@ class ISCheck:
             "reason": self.reason[w, a],
         }, columns=list(IS_CHECK_COLUMNS))
 
-    def not_reportable(self) -> pd.DataFrame:
-        """The rows whose status is ``low`` or ``missing``."""
-        return self.table[~self.table["reportable"]]
-
-
 def check_internal_standards(
     measurements: pd.DataFrame | PlateGrid,
     *,
