@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from instruments.errors import ProfileError
+from instruments.formats import formats
 from instruments.wells import PLATE_SIZES, WELL_FORMATS
 from msms.methods import packaged_methods
 from msms.tables import MEASUREMENT_KINDS, SAMPLE_TYPES
@@ -236,7 +237,7 @@ def _build(raw: dict[str, Any], where: str, stem: str) -> Profile:
     kw["description"] = str(prof.get("description", ""))
     kw["version"] = str(prof.get("version", ""))
     if "format" in prof:
-        kw["format"] = _choice(prof["format"], {"delimited", "masslynx", "quandata", "mzml"},
+        kw["format"] = _choice(prof["format"], set(formats()),
                                where, "profile.format")
     if "encodings" in file_:
         kw["encodings"] = _str_list(file_["encodings"], where, "file.encodings")
