@@ -12,9 +12,9 @@ Two checks catch that:
   first appear) is incomplete or lacks internal-standard rows the other wells have: the
   signature of a file cut short, whether it lists well by well (the last well half done) or
   compound by compound (the last wells lack the last compounds).
-- :func:`check_method_coverage` (run by :func:`msms.qc.check_plate`, step ``method_coverage``):
-  an analyte of the method that no patient or control well measured rejects the plate, naming the
-  analytes.
+- :func:`check_method_coverage` (run by :func:`msms.qc.plate.check_plate`, step
+  ``method_coverage``): an analyte of the method that no patient or control well measured
+  rejects the plate, naming the analytes.
 
 A pair is *measured* when the file has a finite intensity (area or height) or a vendor
 concentration for it (a missing or low internal standard is the IS check's: only the analytes it
