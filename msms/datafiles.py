@@ -12,7 +12,8 @@ words. Writing builds plain values and goes through :func:`write_toml` (comments
 
 Public names: ``Schema``, ``LenientSchema``, ``DataFile``, ``read_toml``, ``load_toml``,
 ``dump_toml``, ``write_toml``, ``line_of``, ``key_lines``, ``key_text``, ``field_name``, ``Loc``,
-``Text``, ``Positive``, ``NonNegative``, ``Count``, ``Range``, ``Fraction``, ``ErrorType``.
+``Text``, ``Positive``, ``NonNegative``, ``Count``, ``Range``, ``Fraction``, ``not_below``,
+``ErrorType``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from pydantic import (
     GetCoreSchemaHandler,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 from pydantic_core import core_schema
 
@@ -58,6 +61,7 @@ __all__ = [
     "key_lines",
     "key_text",
     "line_of",
+    "not_below",
     "load_toml",
     "read_toml",
     "write_toml",
@@ -119,6 +123,17 @@ def _non_negative(value: float) -> float:
     if not value >= 0:
         raise ValueError(f"must be >= 0, got {value!r}")
     return value
+
+
+def not_below(field: str, other: str) -> Any:
+    """A validator for a schema: ``field`` must not be below ``other``, a key declared before
+    it (``_high = not_below("high_hours", "low_hours")``)."""
+    def check(value: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get(other)
+        if value is not None and low is not None and value < low:
+            raise ValueError(f"must not be below {other} ({low:g}), got {value!r}")
+        return value
+    return field_validator(field)(check)
 
 
 #: A number from 0 to 1.
@@ -424,7 +439,7 @@ def _message(error: Mapping[str, Any], schema: type[BaseModel], where: Loc) -> s
         return f"must be one of {error['ctx']['expected']}, got {value!r}"
     if kind == "string_too_short":
         return f"must be a non-empty string, got {value!r}"
-    if kind == "too_short":
+    if kind == "too_short" and not value:
         return "must not be empty"
     if kind == "finite_number":
         return f"must be a finite number, got {value!r}"

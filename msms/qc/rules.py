@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from msms.datafiles import (
     Count,
@@ -26,6 +26,7 @@ from msms.datafiles import (
     Range,
     Text,
     load_toml,
+    not_below,
 )
 
 __all__ = [
@@ -78,15 +79,6 @@ class QCRules:
 Action = Literal["off", "warning", "reject"]
 
 
-def _at_least_warn(value: float, info: ValidationInfo) -> float:
-    """A reject limit is no lower than the warning limit before it in the table."""
-    warn = next((v for k, v in info.data.items() if k.startswith("warn_")), None)
-    if warn is not None and value < warn:
-        raise ValueError(f"must lie in [{warn:g}, inf] (not below the warning limit), "
-                         f"got {value!r}")
-    return value
-
-
 class _Head(LenientSchema):
     name: Text
     version: Text
@@ -107,7 +99,7 @@ class _Blanks(LenientSchema):
     min_count: Count
     warn_fraction_of_p99: NonNegative
     reject_fraction_of_p99: NonNegative
-    _reject = field_validator("reject_fraction_of_p99")(_at_least_warn)
+    _reject = not_below("reject_fraction_of_p99", "warn_fraction_of_p99")
 
 
 class _Carryover(LenientSchema):
@@ -115,7 +107,7 @@ class _Carryover(LenientSchema):
     min_preceding_multiple_of_p99: NonNegative
     warn_percent: Annotated[float, Range(0, 100)]
     reject_percent: Annotated[float, Range(0, 100)]
-    _reject = field_validator("reject_percent")(_at_least_warn)
+    _reject = not_below("reject_percent", "warn_percent")
 
 
 class _Controls(LenientSchema):

@@ -67,7 +67,7 @@ def _line(path: Path, needle: str) -> int:
         ('"4-1s" = "reject"', '"4-1s" = "panic"', "westgard.actions.4-1s", "must be one of"),
         ('"10-x" = "warning"', '"12-x" = "warning"', "westgard.actions.12-x", "unknown Westgard"),
         ("reject_fraction_of_p99 = 0.50", "reject_fraction_of_p99 = 0.05",
-         "blanks.reject_fraction_of_p99", "must lie in"),
+         "blanks.reject_fraction_of_p99", "must not be below warn_fraction_of_p99"),
         ("history_runs = 20", "history_runs = 2.5", "westgard.history_runs", "integer"),
         ('required_levels = ["low", "high"]', 'required_levels = ["low", "mid"]',
          "controls.required_levels", "not a value of levels"),
