@@ -12,7 +12,8 @@ words. Writing builds plain values and goes through :func:`write_toml` (comments
 
 Public names: ``Schema``, ``LenientSchema``, ``DataFile``, ``read_toml``, ``load_toml``,
 ``dump_toml``, ``write_toml``, ``line_of``, ``key_lines``, ``key_text``, ``field_name``, ``Loc``,
-``Text``, ``Positive``, ``NonNegative``, ``Count``, ``Range``, ``Fraction``, ``not_below``,
+``Text``, ``Positive``, ``NonNegative``, ``Count``, ``Range``, ``OneOf``, ``Fraction``,
+``not_below``,
 ``ErrorType``.
 """
 
@@ -51,6 +52,7 @@ __all__ = [
     "LenientSchema",
     "Loc",
     "NonNegative",
+    "OneOf",
     "Positive",
     "Range",
     "Fraction",
@@ -98,18 +100,40 @@ class LenientSchema(Schema):
 
 @dataclass(frozen=True)
 class Range:
-    """A number in ``[low, high]``, as annotation metadata: ``Annotated[float, Range(0, 1)]``."""
+    """A number in ``[low, high]`` (``(low, high]`` with ``open_low``), as annotation metadata:
+    ``Annotated[float, Range(0, 1)]``."""
 
     low: float
     high: float
+    open_low: bool = False
 
     def __get_pydantic_core_schema__(self, source: Any,
                                      handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_after_validator_function(self._check, handler(source))
 
     def _check(self, value: float) -> float:
-        if not self.low <= value <= self.high:
-            raise ValueError(f"must lie in [{self.low:g}, {self.high:g}], got {value!r}")
+        above = value > self.low if self.open_low else value >= self.low
+        if not (above and value <= self.high):
+            bracket = "(" if self.open_low else "["
+            raise ValueError(f"must lie in {bracket}{self.low:g}, {self.high:g}], got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A value among ``choices`` (a tuple declared elsewhere), as annotation metadata:
+    ``Annotated[str, OneOf(COVARIATE_COLUMNS)]``."""
+
+    choices: tuple[Any, ...]
+
+    def __get_pydantic_core_schema__(self, source: Any,
+                                     handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def _check(self, value: Any) -> Any:
+        if value not in self.choices:
+            raise ValueError(f"must be one of {', '.join(map(str, self.choices))}, "
+                             f"got {value!r}")
         return value
 
 
