@@ -100,12 +100,13 @@ class LenientSchema(Schema):
 
 @dataclass(frozen=True)
 class Range:
-    """A number in ``[low, high]`` (``(low, high]`` with ``open_low``), as annotation metadata:
-    ``Annotated[float, Range(0, 1)]``."""
+    """A number in ``[low, high]`` (open at an end with ``open_low`` / ``open_high``), as
+    annotation metadata: ``Annotated[float, Range(0, 1)]``."""
 
     low: float
     high: float
     open_low: bool = False
+    open_high: bool = False
 
     def __get_pydantic_core_schema__(self, source: Any,
                                      handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
@@ -113,9 +114,11 @@ class Range:
 
     def _check(self, value: float) -> float:
         above = value > self.low if self.open_low else value >= self.low
-        if not (above and value <= self.high):
-            bracket = "(" if self.open_low else "["
-            raise ValueError(f"must lie in {bracket}{self.low:g}, {self.high:g}], got {value!r}")
+        below = value < self.high if self.open_high else value <= self.high
+        if not (above and below):
+            left, right = "([" [not self.open_low], ")]" [not self.open_high]
+            raise ValueError(f"must lie in {left}{self.low:g}, {self.high:g}{right}, "
+                             f"got {value!r}")
         return value
 
 

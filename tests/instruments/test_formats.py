@@ -263,7 +263,7 @@ def test_profile_errors_name_the_key(tmp_path):
         instruments.load_profile(bad)
     assert info.value.field == "values.censored"
     bad.write_text("[colums]\nwell = 'W'\n", encoding="utf-8")
-    with pytest.raises(ProfileError, match="unknown table"):
+    with pytest.raises(ProfileError, match="unknown key 'colums'"):
         instruments.load_profile(bad)
 
 
