@@ -116,6 +116,8 @@ class Range:
         above = value > self.low if self.open_low else value >= self.low
         below = value < self.high if self.open_high else value <= self.high
         if not (above and below):
+            if self.high == math.inf and not self.open_low:
+                raise ValueError(f"must be at least {self.low:g}, got {value!r}")
             left, right = "([" [not self.open_low], ")]" [not self.open_high]
             raise ValueError(f"must lie in {left}{self.low:g}, {self.high:g}{right}, "
                              f"got {value!r}")
@@ -426,6 +428,8 @@ def read_toml(path: str | Path, *, error: ErrorType = DataError) -> DataFile:
     name = str(path)
     try:
         raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise error("no such file", file=name) from None
     except OSError as exc:
         raise error(f"cannot read: {exc.strerror or exc}", file=name) from None
     try:
