@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from cutoffs.errors import CutoffError
 from msms.datafiles import Count, LenientSchema, OneOf, Range, Text, load_toml
@@ -72,13 +72,23 @@ class Policy:
         }
 
 
-Tier = Literal["borderline", "positive", "critical"]
 AtLeast2 = Annotated[int, Range(2, math.inf)]
 
 
+def _tiers(values: list[str]) -> list[str]:
+    unknown = [v for v in values if v not in TIERS[1:4]]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not one of {', '.join(TIERS[1:4])}")
+    return values
+
+
+#: First-tier results a policy may name (errors name the list).
+Tiers = Annotated[list[str], AfterValidator(_tiers)]
+
+
 class _Scope(LenientSchema):
-    scored_tiers: Annotated[list[Tier], Field(min_length=1)]
-    never_downgrade_tiers: list[Tier]
+    scored_tiers: Annotated[Tiers, Field(min_length=1)]
+    never_downgrade_tiers: Tiers
 
 
 class _Model(LenientSchema):
