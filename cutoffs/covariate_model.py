@@ -163,7 +163,7 @@ class CovariateScoreModel:
 
     @property
     def covariates(self) -> tuple[str, ...]:
-        """The covariates the terms read, in DESIGN §4.2 order."""
+        """The covariates the terms read, in docs/architecture.md "Profiles" order."""
         used = {t.covariate for t in self.terms}
         return tuple(c for c in _COVARIATES if c in used)
 

@@ -1,11 +1,11 @@
 """Disorder rules: versioned, cited data (TOML) loaded into validated, frozen objects.
 
-A rule says how the first tier calls one catalogue disorder (DESIGN §6.3): its markers (analytes
-or ratios) with a direction, a role (primary or secondary) and borderline / positive / critical
-levels; how the primary markers combine (``all``, ``any`` or ``k_of_n``); exclusions; whether the
-disorder is time-critical; the recommended action and the confirmatory tests. The packaged rules
-live in ``cutoffs/data/rules/*.toml`` (one file per disorder category); docs/evaluation.md
-describes the format and the semantics.
+A rule says how the first tier calls one catalogue disorder (docs/evaluation.md): its markers
+(analytes or ratios) with a direction, a role (primary or secondary) and borderline / positive /
+critical levels; how the primary markers combine (``all``, ``any`` or ``k_of_n``); exclusions;
+whether the disorder is time-critical; the recommended action and the confirmatory tests. The
+packaged rules live in ``cutoffs/data/rules/*.toml`` (one file per disorder category);
+docs/evaluation.md describes the format and the semantics.
 
 Loading checks everything (a schema per file, :mod:`msms.datafiles`, then the catalogue) and
 raises :class:`~cutoffs.errors.CutoffError` naming the file, line and key

@@ -397,7 +397,7 @@ def score(
     Parameters
     ----------
     profiles
-        DESIGN §4.2 profiles (covariates choose the stratum).
+        docs/architecture.md "Profiles" profiles (covariates choose the stratum).
     reference
         A reference, or a cutoff table (scored as :func:`default_reference` of it: the table,
         then the covariate model for markers it lacks); default: the covariate model.

@@ -3,7 +3,7 @@ readers support, with the truth it was made from.
 
 A plate holds blanks, low and high control materials (at their lot targets) and patients (a
 simulated cohort, :func:`msms.population.simulate_cohort`). Every well is spiked with the method's
-internal standards; the signals follow isotope dilution (DESIGN §6.1)::
+internal standards; the signals follow isotope dilution (docs/quantitation.md)::
 
     sensitivity[well, analyte] = IS signal[well, IS] / (IS conc x response factor)
     area = (conc + background) x sensitivity x (1 + analytical noise) + carryover
@@ -94,7 +94,7 @@ class SimulatedPlate:
 
     ``truth`` has ``TRUTH_COLUMNS``, one column per analyte (true µmol/L; controls at their lot
     values, blanks 0) and the cohort's truth columns; ``cards`` has ``specimen_id`` and the
-    covariates (DESIGN §4.2) of the patients.
+    covariates (docs/architecture.md "Profiles") of the patients.
     """
 
     run: PlateRun

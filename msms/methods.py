@@ -1,5 +1,5 @@
 """Quantitation methods as data: per analyte its transition(s), internal standard, the internal
-standard's concentration and a response factor (DESIGN §6.1).
+standard's concentration and a response factor (docs/quantitation.md).
 
 A method is a TOML file with a ``[method]`` header (name, version, ``verified``), a table of
 ``[internal_standards."NAME"]`` (transition, ``conc_umol_l`` referred to blood) and a table of

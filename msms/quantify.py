@@ -1,5 +1,5 @@
 """Quantitation: measurement intensities -> µmol/L blood through the internal standard, and the
-profiles table of DESIGN §4.2 (DESIGN §6.1).
+profiles table (docs/architecture.md "Profiles"; docs/quantitation.md).
 
 ``conc_umol_l = intensity / IS intensity x IS concentration x response factor`` per (well,
 analyte), with the method's IS concentration and response factor. Intensities are ``area`` rows
@@ -68,7 +68,8 @@ CONCENTRATION_COLUMNS: tuple[str, ...] = (
     "run_id", "plate_id", "well", "sample_id", "sample_type", "analyte", "conc_umol_l",
     "source", "reportable", "reason",
 )
-#: Columns the profiles table carries after the analytes (DESIGN §4.2 "extra columns").
+#: Columns the profiles table carries after the analytes (extra columns of the profiles
+#: contract, docs/architecture.md "Profiles").
 PROFILE_EXTRA_COLUMNS: tuple[str, ...] = ("plate_id", "wells", "not_reportable")
 #: Unit spellings accepted for vendor concentrations (all equal to µmol/L).
 CONCENTRATION_UNITS: frozenset[str] = frozenset(
@@ -83,7 +84,8 @@ class QuantResult:
     Attributes
     ----------
     profiles
-        One row per patient specimen (DESIGN §4.2) then ``PROFILE_EXTRA_COLUMNS``.
+        One row per patient specimen (docs/architecture.md "Profiles") then
+        ``PROFILE_EXTRA_COLUMNS``.
     concentrations
         ``CONCENTRATION_COLUMNS``, one row per (well, analyte) of every well on the plate.
     is_check
@@ -417,7 +419,8 @@ def quantify(
     Parameters
     ----------
     measurements
-        The plate's measurements (DESIGN §4.1), e.g. ``instruments.read(...).measurements``.
+        The plate's measurements (docs/architecture.md "Measurements"), e.g.
+        ``instruments.read(...).measurements``.
     method
         The quantitation method (:func:`msms.methods.load_method`).
     card_data
@@ -457,7 +460,7 @@ def quantify(
                     "intensities with internal standards, or vendor concentrations",
         ))
     steps.append(StepReport(
-        step="validate", description="check the measurements table (DESIGN §4.1)",
+        step="validate", description="check the measurements table",
         parameters={"run_id": run_id, "plate_id": plate_id},
         counts={"rows": len(m), "wells": int(m["well"].nunique()),
                 "analytes": int(m["analyte"].nunique()), "kinds": kinds},
@@ -612,8 +615,8 @@ def _profiles(
     profiles = profiles[profile_columns(columns)]
     step = StepReport(
         step="profiles",
-        description="one row per patient specimen (DESIGN §4.2), covariates joined from card "
-                    "data by specimen_id",
+        description="one row per patient specimen, covariates joined from card data by "
+                    "specimen_id",
         parameters={"card_data": source},
         counts={"specimens": len(profiles), "patient_wells": patients_wells,
                 "analytes": len(columns),

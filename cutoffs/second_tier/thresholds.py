@@ -1,4 +1,4 @@
-"""Per-disorder decision thresholds chosen on out-of-fold probabilities (DESIGN §6.5).
+"""Per-disorder decision thresholds chosen on out-of-fold probabilities (docs/second_tier.md).
 
 For each flagged disorder with enough training true positives, the threshold is the lowest of
 

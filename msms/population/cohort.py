@@ -1,4 +1,4 @@
-"""Simulated newborn cohorts: profiles (DESIGN §4.2) with their truth.
+"""Simulated newborn cohorts: profiles (docs/architecture.md "Profiles") with their truth.
 
 ``simulate_cohort`` draws babies in fixed-size chunks; every chunk has its own random streams
 derived from the seed (``SeedSequence(seed, spawn_key=(chunk,))``), one per component
@@ -193,7 +193,7 @@ def split_truth(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split a simulated cohort into (profiles without truth, truth table).
 
     The truth table has ``specimen_id`` and :data:`TRUTH_COLUMNS`; the profiles keep every other
-    column in order (DESIGN §4.2).
+    column in order (docs/architecture.md "Profiles").
     """
     missing = [c for c in (PROFILE_ID, *TRUTH_COLUMNS) if c not in frame.columns]
     if missing:

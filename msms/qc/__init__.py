@@ -1,4 +1,4 @@
-"""Plate quality control (DESIGN §6.2): internal standards, blanks and carryover, control
+"""Plate quality control (docs/quantitation.md): internal standards, blanks and carryover, control
 materials by lot with Westgard multirules over their history, and the plate decision, each step
 recording what it did in a processing report.
 

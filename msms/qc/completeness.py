@@ -1,5 +1,5 @@
 """Completeness of a plate against its quantitation method: every analyte of the method measured in
-every patient and control well (DESIGN §6.2, §10 "nothing partial is stored").
+every patient and control well (docs/quantitation.md; nothing partial is stored).
 
 A truncated or partly exported file still parses: a MassLynx summary cut inside its third compound
 block holds Ala, Arg and part of Cit; a long CSV cut at a line end holds its last well half done.

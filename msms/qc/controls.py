@@ -1,5 +1,5 @@
 """Control materials: lots with target means and SDs as data, each control well's z-scores, and the
-Westgard multirules over each control's history (Levey-Jennings; DESIGN §6.2).
+Westgard multirules over each control's history (Levey-Jennings; docs/quantitation.md).
 
 A control well is matched to its lot by ``sample_id`` (the lot number); a well without a lot
 number gets the only in-use lot of its level, which the report says. History is an explicit
