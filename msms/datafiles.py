@@ -25,14 +25,13 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import tomli_w
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     GetCoreSchemaHandler,
@@ -77,11 +76,8 @@ _BARE = re.compile(r"[A-Za-z0-9_-]+")
 _SCALAR = re.compile(r"[^,\]}\n#]*")  # a number, boolean or date: up to what follows it
 
 
-class ErrorType(Protocol):
-    """What a loader raises: an exception type taking the message and where it is."""
-
-    def __call__(self, message: str, *, file: str | None = ..., line: int | None = ...,
-                 field: str | None = ...) -> Exception: ...
+#: What a loader raises: an exception type taking the message and ``file``, ``line``, ``field``.
+ErrorType = Callable[..., Exception]
 
 
 class Schema(BaseModel):
@@ -98,8 +94,19 @@ class LenientSchema(Schema):
     model_config = ConfigDict(extra="ignore")
 
 
+class _Check:
+    """Annotation metadata that checks a value after its type (see Range, OneOf)."""
+
+    def __get_pydantic_core_schema__(self, source: Any,
+                                     handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def check(self, value: Any) -> Any:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class Range:
+class Range(_Check):
     """A number in ``[low, high]`` (open at an end with ``open_low`` / ``open_high``), as
     annotation metadata: ``Annotated[float, Range(0, 1)]``."""
 
@@ -108,50 +115,30 @@ class Range:
     open_low: bool = False
     open_high: bool = False
 
-    def __get_pydantic_core_schema__(self, source: Any,
-                                     handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self._check, handler(source))
-
-    def _check(self, value: float) -> float:
+    def check(self, value: float) -> float:
         above = value > self.low if self.open_low else value >= self.low
         below = value < self.high if self.open_high else value <= self.high
-        if not (above and below):
-            if self.high == math.inf and not self.open_low:
-                raise ValueError(f"must be at least {self.low:g}, got {value!r}")
-            left, right = "([" [not self.open_low], ")]" [not self.open_high]
-            raise ValueError(f"must lie in {left}{self.low:g}, {self.high:g}{right}, "
-                             f"got {value!r}")
-        return value
+        if above and below:
+            return value
+        if self.high == math.inf:
+            bound = f"> {self.low:g}" if self.open_low else f"at least {self.low:g}"
+            raise ValueError(f"must be {bound}, got {value!r}")
+        left, right = "([" [not self.open_low], ")]" [not self.open_high]
+        raise ValueError(f"must lie in {left}{self.low:g}, {self.high:g}{right}, got {value!r}")
 
 
 @dataclass(frozen=True)
-class OneOf:
+class OneOf(_Check):
     """A value among ``choices`` (a tuple declared elsewhere), as annotation metadata:
     ``Annotated[str, OneOf(COVARIATE_COLUMNS)]``."""
 
     choices: tuple[Any, ...]
 
-    def __get_pydantic_core_schema__(self, source: Any,
-                                     handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self._check, handler(source))
-
-    def _check(self, value: Any) -> Any:
+    def check(self, value: Any) -> Any:
         if value not in self.choices:
             raise ValueError(f"must be one of {', '.join(map(str, self.choices))}, "
                              f"got {value!r}")
         return value
-
-
-def _positive(value: float) -> float:
-    if not value > 0:
-        raise ValueError(f"must be > 0, got {value!r}")
-    return value
-
-
-def _non_negative(value: float) -> float:
-    if not value >= 0:
-        raise ValueError(f"must be >= 0, got {value!r}")
-    return value
 
 
 def not_below(field: str, other: str) -> Any:
@@ -170,11 +157,11 @@ Fraction = Annotated[float, Range(0, 1)]
 #: A non-empty string (surrounding blanks removed).
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 #: A finite number > 0.
-Positive = Annotated[float, AfterValidator(_positive)]
+Positive = Annotated[float, Range(0, math.inf, open_low=True)]
 #: A finite number >= 0.
-NonNegative = Annotated[float, AfterValidator(_non_negative)]
+NonNegative = Annotated[float, Range(0, math.inf)]
 #: A whole number >= 0.
-Count = Annotated[int, AfterValidator(_non_negative)]
+Count = Annotated[int, Range(0, math.inf)]
 
 
 # ---- where a key is written ---------------------------------------------------------------------
@@ -484,29 +471,21 @@ def _message(error: Mapping[str, Any], schema: type[BaseModel], where: Loc) -> s
 
 def _allowed_keys(schema: Any, loc: Loc) -> list[str]:
     """The keys the schema allows at ``loc`` (empty when it cannot tell)."""
-    current = schema
     for part in (*loc, None):
-        while True:
-            origin, args = typing.get_origin(current), typing.get_args(current)
-            if origin is Annotated:
-                current = args[0]
-            elif origin in (typing.Union, types.UnionType):
-                current = next((a for a in args if a is not type(None)), None)
-            else:
-                break
+        while typing.get_origin(schema) in (Annotated, typing.Union, types.UnionType):
+            schema = next(a for a in typing.get_args(schema) if a is not type(None))
+        fields = ({f.alias or n: f for n, f in schema.model_fields.items()}
+                  if isinstance(schema, type) and issubclass(schema, BaseModel) else None)
         if part is None:
-            break
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            fields = {f.alias or n: f for n, f in current.model_fields.items()}
+            return sorted(fields or ())
+        if fields is not None:
             if part not in fields:
                 return []
-            current = fields[part].annotation
-        elif origin in (list, tuple, dict):
-            current = args[-1] if origin is dict else args[0]
+            schema = fields[part].annotation
+        elif typing.get_origin(schema) in (list, tuple, dict):
+            schema = typing.get_args(schema)[-1 if typing.get_origin(schema) is dict else 0]
         else:
             return []
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return sorted(f.alias or n for n, f in current.model_fields.items())
     return []
 
 

@@ -83,15 +83,30 @@ _NUMBER = re.compile(r"1\s*[:/]\s*([\d,]+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*per\s*10,
 
 
 # ----------------------------------------------------------------------------- data classes
-@dataclass(frozen=True)
-class AgeWindow:
+Weeks = Annotated[float, Range(20, 45)]
+Hours = Annotated[float, Range(0.5, 2000)]
+Covariate = Literal["gestational_age_weeks", "birth_weight_g", "age_at_collection_hours", "tpn",
+                    "transfused"]
+
+
+class AgeWindow(LenientSchema):
     """One window of the age-at-collection mixture (triangular with a mode, else log-uniform)."""
 
-    name: str
-    low_hours: float
-    high_hours: float
-    mode_hours: float | None
-    probability: float
+    name: Text
+    low_hours: Hours
+    high_hours: Hours
+    mode_hours: Hours | None = None
+    probability: Fraction
+    _high = not_below("high_hours", "low_hours")
+
+    @field_validator("mode_hours")
+    @classmethod
+    def _mode_inside(cls, value: float | None, info: ValidationInfo) -> float | None:
+        low, high = info.data.get("low_hours"), info.data.get("high_hours")
+        if value is not None and low is not None and high is not None \
+                and not low <= value <= high:
+            raise ValueError(f"must lie in [{low:g}, {high:g}], got {value!r}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -150,22 +165,20 @@ class SpotModel:
     loading_per_0_1: Mapping[str, float]  # per analyte code, log change per +0.10 haematocrit
 
 
-@dataclass(frozen=True)
-class Factor:
+class Factor(LenientSchema):
     """A latent factor of the Gaussian copula with its loadings per analyte."""
 
-    name: str
-    loadings: Mapping[str, float]
-    source: str
+    name: Text
+    loadings: dict[str, Annotated[float, Range(-1, 1)]]
+    source: Text
 
 
-@dataclass(frozen=True)
-class ChainLength:
+class ChainLength(LenientSchema):
     """Chain-length kernel correlating neighbouring acylcarnitines."""
 
-    length_scale_carbons: float
-    loading: float
-    carbons: Mapping[str, float]
+    length_scale_carbons: Annotated[float, Range(0.1, 50)]
+    loading: Fraction
+    carbons: dict[str, Annotated[float, Range(0, 40)]]
 
 
 @dataclass(frozen=True)
@@ -186,14 +199,19 @@ class Signature:
     source: str
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(LenientSchema):
     """A test on one covariate: ``below``, ``above`` or ``equals`` a number."""
 
-    covariate: str
+    covariate: Covariate
     below: float | None = None
     above: float | None = None
     equals: float | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        if sum(x is not None for x in (self.below, self.above, self.equals)) != 1:
+            raise ValueError("needs exactly one of below, above, equals")
+        return self
 
 
 @dataclass(frozen=True)
@@ -269,10 +287,6 @@ class PopulationParams:
 
 
 # ----------------------------------------------------------------------------- schemas
-Weeks = Annotated[float, Range(20, 45)]
-Hours = Annotated[float, Range(0.5, 2000)]
-Covariate = Literal["gestational_age_weeks", "birth_weight_g", "age_at_collection_hours", "tpn",
-                    "transfused"]
 
 
 def _check_sum(probabilities: list[float]) -> None:
@@ -334,28 +348,10 @@ class _Sex(LenientSchema):
     probabilities: _SexProbabilities
 
 
-class _Window(LenientSchema):
-    name: Text
-    low_hours: Hours
-    high_hours: Hours
-    mode_hours: Hours | None = None
-    probability: Fraction
-    _high = not_below("high_hours", "low_hours")
-
-    @field_validator("mode_hours")
-    @classmethod
-    def _mode_inside(cls, value: float | None, info: ValidationInfo) -> float | None:
-        low, high = info.data.get("low_hours"), info.data.get("high_hours")
-        if value is not None and low is not None and high is not None \
-                and not low <= value <= high:
-            raise ValueError(f"must lie in [{low:g}, {high:g}], got {value!r}")
-        return value
-
-
 class _AgeAtCollection(LenientSchema):
     nicu_below_weeks: Weeks
-    windows: Annotated[list[_Window], AfterValidator(_sums_to_one)]
-    nicu_windows: Annotated[list[_Window], AfterValidator(_sums_to_one)]
+    windows: Annotated[list[AgeWindow], AfterValidator(_sums_to_one)]
+    nicu_windows: Annotated[list[AgeWindow], AfterValidator(_sums_to_one)]
 
 
 class _ByAge(LenientSchema):
@@ -430,23 +426,11 @@ class EffectsFile(LenientSchema):
     spot: _Spot
 
 
-class _Factor(LenientSchema):
-    name: Text
-    loadings: dict[str, Annotated[float, Range(-1, 1)]]
-    source: Text
-
-
-class _ChainLength(LenientSchema):
-    length_scale_carbons: Annotated[float, Range(0.1, 50)]
-    loading: Fraction
-    carbons: dict[str, Annotated[float, Range(0, 40)]]
-
-
 class CorrelationFile(LenientSchema):
     """``correlation.toml``: latent factors and the chain-length kernel of the copula."""
 
-    factor: list[_Factor]
-    chain_length: _ChainLength
+    factor: list[Factor]
+    chain_length: ChainLength
 
 
 def _pair(value: tuple[float, float]) -> tuple[float, float]:
@@ -504,21 +488,8 @@ class DisordersFile(LenientSchema):
     disorder: Annotated[dict[str, _Signature], Field(min_length=1)]
 
 
-class _Condition(LenientSchema):
-    covariate: Covariate
-    below: float | None = None
-    above: float | None = None
-    equals: float | None = None
-
-    @model_validator(mode="after")
-    def _one_test(self) -> _Condition:
-        if sum(x is not None for x in (self.below, self.above, self.equals)) != 1:
-            raise ValueError("needs exactly one of below, above, equals")
-        return self
-
-
 class _Label(LenientSchema):
-    any: list[_Condition]
+    any: list[Condition]
     source: Text
 
 
@@ -531,7 +502,7 @@ class _MechanismEffect(LenientSchema):
 class _Mechanism(LenientSchema):
     rate: Annotated[float, Range(0, 0.5)]
     rate_multiplier: Annotated[float, Range(0, 100)] = 1.0
-    when: _Condition | None = None
+    when: Condition | None = None
     effects: list[_MechanismEffect]
     source: Text
     rate_source: Text
@@ -567,15 +538,6 @@ def _analyte_map(file: DataFile, values: Mapping[str, float], loc: Loc,
     return dict(values)
 
 
-def _condition(raw: _Condition) -> Condition:
-    return Condition(raw.covariate, raw.below, raw.above, raw.equals)
-
-
-def _windows(rows: list[_Window]) -> tuple[AgeWindow, ...]:
-    return tuple(AgeWindow(w.name, w.low_hours, w.high_hours, w.mode_hours, w.probability)
-                 for w in rows)
-
-
 def _read_covariates(file: DataFile) -> CovariateModel:
     d = file.validate(CovariatesFile)
     bw, sex, age = d.birth_weight, d.sex.probabilities, d.age_at_collection
@@ -587,7 +549,7 @@ def _read_covariates(file: DataFile) -> CovariateModel:
         bw_min_g=bw.min_g, bw_max_g=bw.max_g,
         sex_probabilities=(sex.M, sex.F, sex.U),
         nicu_below_weeks=age.nicu_below_weeks,
-        windows=_windows(age.windows), nicu_windows=_windows(age.nicu_windows),
+        windows=tuple(age.windows), nicu_windows=tuple(age.nicu_windows),
         tpn_by_age=tuple((r.below_weeks, r.probability) for r in d.tpn.probability_by_age),
         tpn_intensity=(d.tpn.intensity_low, d.tpn.intensity_high),
         transfused_by_age=tuple((r.below_weeks, r.probability)
@@ -642,13 +604,10 @@ def _read_effects(file: DataFile, catalogue: Catalogue) -> tuple[tuple[Term, ...
 def _read_correlation(file: DataFile, catalogue: Catalogue) -> tuple[tuple[Factor, ...],
                                                                      ChainLength]:
     d = file.validate(CorrelationFile)
-    factors = tuple(
-        Factor(f.name, _analyte_map(file, f.loadings, ("factor", i, "loadings"), catalogue),
-               f.source)
-        for i, f in enumerate(d.factor))
-    chain = ChainLength(d.chain_length.length_scale_carbons, d.chain_length.loading,
-                        _analyte_map(file, d.chain_length.carbons, ("chain_length", "carbons"),
-                                     catalogue))
+    for i, f in enumerate(d.factor):
+        _analyte_map(file, f.loadings, ("factor", i, "loadings"), catalogue)
+    _analyte_map(file, d.chain_length.carbons, ("chain_length", "carbons"), catalogue)
+    factors, chain = tuple(d.factor), d.chain_length
     total = {code: 0.0 for code in catalogue.codes}
     for factor in factors:
         for code, loading in factor.loadings.items():
@@ -720,12 +679,12 @@ def _read_disorders(file: DataFile, catalogue: Catalogue) -> tuple[tuple[Signatu
 def _read_mechanisms(file: DataFile, catalogue: Catalogue) -> tuple[tuple[Label, ...],
                                                                     tuple[Mechanism, ...]]:
     d = file.validate(MechanismsFile)
-    labels = tuple(Label(name, tuple(_condition(c) for c in raw.any), raw.source)
+    labels = tuple(Label(name, tuple(raw.any), raw.source)
                    for name, raw in d.label.items())
     mechanisms = tuple(
         Mechanism(
             name=name, rate=raw.rate, rate_multiplier=raw.rate_multiplier,
-            when=None if raw.when is None else _condition(raw.when),
+            when=raw.when,
             effects=tuple(
                 MechanismEffect(_analytes(file, e.analytes,
                                           ("mechanism", name, "effects", i, "analytes"),
