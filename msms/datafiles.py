@@ -13,8 +13,7 @@ words. Writing builds plain values and goes through :func:`write_toml` (comments
 Public names: ``Schema``, ``LenientSchema``, ``DataFile``, ``read_toml``, ``load_toml``,
 ``dump_toml``, ``write_toml``, ``line_of``, ``key_lines``, ``key_text``, ``field_name``, ``Loc``,
 ``Text``, ``Positive``, ``NonNegative``, ``Count``, ``Range``, ``OneOf``, ``Fraction``,
-``not_below``,
-``ErrorType``.
+``not_below``, ``ErrorType``.
 """
 
 from __future__ import annotations
@@ -396,11 +395,11 @@ class DataFile:
                                field=field if field is not None else field_name(loc) or None)
 
     def validate(self, schema: type[M], data: Any = None, *, loc: Loc = (),
-                 label: str | None = None, context: Any = None) -> M:
+                 label: str | None = None) -> M:
         """``data`` (default: the whole file) as ``schema``; ``loc`` is where ``data`` sits in
         the file, ``label`` a name shown for it instead (``rule[PKU]``)."""
         try:
-            return schema.model_validate(self.data if data is None else data, context=context)
+            return schema.model_validate(self.data if data is None else data)
         except ValidationError as exc:
             problems = [(tuple(e["loc"]), e) for e in exc.errors()]
             where, first = min(problems, key=lambda p: self.line((*loc, *p[0])) or 1 << 60)
@@ -432,11 +431,11 @@ def read_toml(path: str | Path, *, error: ErrorType = DataError) -> DataFile:
     return DataFile(name, text, data, error)
 
 
-def load_toml(path: str | Path, schema: type[M], *, error: ErrorType = DataError,
-              context: Any = None) -> tuple[M, DataFile]:
+def load_toml(path: str | Path, schema: type[M], *,
+              error: ErrorType = DataError) -> tuple[M, DataFile]:
     """Read a TOML file as ``schema``: the validated model and the file (for further checks)."""
     file = read_toml(path, error=error)
-    return file.validate(schema, context=context), file
+    return file.validate(schema), file
 
 
 _KINDS = {"float": "a number", "int": "an integer", "bool": "true or false", "string": "a string",

@@ -525,7 +525,8 @@ def _analytes(file: DataFile, values: list[str], loc: Loc, catalogue: Catalogue,
             continue
         if value not in catalogue.codes:
             raise file.error(f"unknown analyte code {value!r} in {field_name(loc)} (canonical "
-                             "codes of the catalogue, e.g. 'C5DC+C6OH')", *loc, i)
+                             "codes of the catalogue, e.g. 'C5DC+C6OH')", *loc, i,
+                             field=field_name(loc))
         out.append(value)
     return tuple(dict.fromkeys(out))
 
