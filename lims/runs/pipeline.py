@@ -240,7 +240,12 @@ class CoreProcessor:
                                name=Path(file_name).name or "upload", plate_map=plate)
         quant = quantify_module.quantify(run.measurements, methods.default_method(self.method))
         history = control_history if len(control_history) else None
-        plate_qc = qc.check_plate(quant, history=history)
+        acquired = run.metadata.get("acquired_at", "")
+        try:  # the control lots' expiry is checked against the run's date, as nbs quantify does
+            run_date = pd.Timestamp(acquired).date() if acquired else None
+        except ValueError:
+            run_date = None
+        plate_qc = qc.check_plate(quant, history=history, run_date=run_date)
         concentrations = quant.concentrations
         wells = concentrations[list(WELL_COLUMNS)].copy()
         if "reportable" in concentrations.columns:
