@@ -23,7 +23,6 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from lims.errors import InvalidInputError
@@ -50,7 +49,7 @@ __all__ = [
     "workflow_config",
 ]
 
-DATA = Path(str(resources.files("lims") / "data"))
+DATA = Path(__file__).resolve().parent / "data"
 BARCODE_TOML = DATA / "barcode.toml"
 UNSATISFACTORY_CSV = DATA / "unsatisfactory_codes.csv"
 WORKFLOW_TOML = DATA / "workflow.toml"

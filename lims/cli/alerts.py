@@ -20,7 +20,6 @@ from sqlmodel import Session
 
 from lims.alerts.scheduler import escalate_now
 from lims.alerts.service import alert_rows
-from lims.cli import app
 from lims.cli.actor import ActorOption, cli_actor
 from lims.db import init_db, make_engine
 from lims.settings import get_settings, load_configured_rules
@@ -29,7 +28,6 @@ __all__ = ["alerts_app"]
 
 alerts_app = typer.Typer(help="Time-critical alerts: list them, escalate overdue ones.",
                          no_args_is_help=True)
-app.add_typer(alerts_app, name="alerts")
 
 
 class Status(StrEnum):

@@ -9,14 +9,12 @@ from enum import StrEnum
 
 import typer
 
-from lims.cli import app
 from lims.settings import get_settings, load_configured_catalogue
 
 __all__ = ["catalogue_app"]
 
 catalogue_app = typer.Typer(help="The reference catalogues of analytes and disorders.",
                             no_args_is_help=True)
-app.add_typer(catalogue_app, name="catalogue")
 
 
 class Format(StrEnum):

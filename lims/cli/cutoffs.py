@@ -30,14 +30,12 @@ from cutoffs.profiles import read_profiles
 from cutoffs.rules import RULES_DIR, load_rules
 from cutoffs.strata import STRATA_TOML, load_strata
 from cutoffs.tables import read_cutoff_table, write_cutoff_table
-from lims.cli import app
 
 __all__ = ["covariate_model_command", "cutoffs_app", "derive_command", "describe_derived_from",
            "show_command"]
 
 cutoffs_app = typer.Typer(help="Cutoff tables: derive a laboratory's own, show the ones in force.",
                           no_args_is_help=True)
-app.add_typer(cutoffs_app, name="cutoffs")
 
 
 class Format(StrEnum):

@@ -1,6 +1,6 @@
 """``nbs simulate cohort``: synthetic newborn profiles (DESIGN §4.2) with their truth.
 
-The ``simulate`` group is shared: other modules add commands to ``simulate_app``.
+The ``simulate`` group also holds ``nbs simulate plate`` (``lims.cli.simulate_plate``).
 
 Public names: ``simulate_app``, ``cohort_command``, ``configured_params``, ``write_cohort``,
 ``write_csv``.
@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from lims.cli import app
 from lims.settings import get_settings, load_configured_catalogue
 from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV
 from msms.errors import DataError
@@ -30,7 +29,6 @@ __all__ = ["cohort_command", "configured_params", "simulate_app", "write_cohort"
 
 simulate_app = typer.Typer(help="Simulated newborn cohorts and instrument plates.",
                            no_args_is_help=True)
-app.add_typer(simulate_app, name="simulate")
 
 
 

@@ -40,9 +40,8 @@ def review_queue(request: Request, session: SessionDep, user: Reviewer,
                  limit: Annotated[int, Query(ge=1, le=500)] = 200) -> list[ReviewItem]:
     """Flagged specimens awaiting review: values, covariate-adjusted percentiles, covariates,
     calls (first tier, second-tier probability, final call, versions), reasons, alerts."""
-    reference = getattr(request.app.state.processor, "score_reference", None)
-    items = service.review_queue(session, actor(user), flagged_only=flagged_only, limit=limit,
-                                 reference=reference() if callable(reference) else None)
+    items = service.review_queue(session, actor(user), request.app.state.pipeline,
+                                 flagged_only=flagged_only, limit=limit)
     session.commit()
     return items
 

@@ -22,7 +22,6 @@ Public names: ``review_queue``, ``queue_scores``, ``decide``,
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,9 +34,10 @@ from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.auth.service import actor_of, confirm_password
 from lims.errors import IllegalTransitionError, InvalidInputError
 from lims.models import Alert, Evaluation, Infant, Release, Result, Review, Specimen, User, utcnow
+from lims.pipeline import Screening, card_covariates, well_means
 from lims.review.models import CallView, MarkerScore, ReviewItem
 from lims.workflow import allowed_transitions, apply_transition
-from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
+from msms.tables import PROFILE_ID
 
 __all__ = ["allowed_decisions", "correct", "decide", "latest_values", "queue_scores",
            "release_normals", "releases", "review_queue", "second_tier_recommendation"]
@@ -96,15 +96,15 @@ def latest_values(session: Session, specimen_ids: list[int]) -> dict[int, dict[s
     latest = (select(Result.specimen_id, func.max(Result.run_id).label("run_id"))
               .where(col(Result.specimen_id).in_(specimen_ids))
               .group_by(col(Result.specimen_id)).subquery())
-    rows = session.exec(
-        select(Result.specimen_id, Result.analyte, func.avg(Result.conc_umol_l))
+    rows = pd.DataFrame(session.exec(
+        select(Result.specimen_id, Result.analyte, Result.conc_umol_l)
         .join(latest, (col(Result.specimen_id) == latest.c.specimen_id)
-              & (col(Result.run_id) == latest.c.run_id))
-        .group_by(col(Result.specimen_id), col(Result.analyte)))
+              & (col(Result.run_id) == latest.c.run_id))).all(),
+        columns=["sample_id", "analyte", "conc_umol_l"])
     out: dict[int, dict[str, float | None]] = {}
-    for specimen_id, analyte, mean in rows:
-        out.setdefault(specimen_id, {})[analyte] = None if mean is None else round(
-            float(mean), 4)
+    for (specimen_id, analyte), mean in well_means(rows.astype({"conc_umol_l": "float64"})
+                                                   ).items():
+        out.setdefault(int(specimen_id), {})[str(analyte)] = _rounded(mean, 4)
     return out
 
 
@@ -112,19 +112,17 @@ def _rounded(value: Any, digits: int) -> float | None:
     return None if value is None or value != value else round(float(value), digits)
 
 
-def queue_scores(rows: list[dict[str, Any]], reference: Any = None) -> dict[
+def queue_scores(rows: list[dict[str, Any]], pipeline: Screening) -> dict[
         str, dict[str, MarkerScore]]:
-    """Covariate-adjusted scores of each queued specimen's analytes and ratios
-    (``cutoffs.scores``).
+    """Covariate-adjusted scores of each queued specimen's analytes and ratios, as the
+    pipeline scores them (against the lab's cutoff table, else the covariate model).
 
-    ``rows`` hold ``specimen_id`` (the barcode), the covariates and one key per analyte;
-    ``reference`` is a cutoff table or ``cutoffs.scores`` reference (default: the covariate
-    model of population estimates). Returns ``{barcode: {marker: MarkerScore}}``.
+    ``rows`` hold ``specimen_id`` (the barcode), the covariates and one key per analyte.
+    Returns ``{barcode: {marker: MarkerScore}}``.
     """
     if not rows:
         return {}
-    scores = importlib.import_module("cutoffs.scores")
-    table = scores.score(pd.DataFrame(rows), reference)
+    table = pipeline.score(pd.DataFrame(rows))
     out: dict[str, dict[str, MarkerScore]] = {}
     for barcode, marker, pct, mom, stratum, name in zip(
             table[PROFILE_ID].tolist(), table["marker"].tolist(), table["percentile"].tolist(),
@@ -136,12 +134,11 @@ def queue_scores(rows: list[dict[str, Any]], reference: Any = None) -> dict[
     return out
 
 
-def review_queue(session: Session, actor: Actor, *, flagged_only: bool = True,
-                 limit: int = 200, percentiles: bool = True,
-                 reference: Any = None) -> list[ReviewItem]:
+def review_queue(session: Session, actor: Actor, pipeline: Screening | None, *,
+                 flagged_only: bool = True, limit: int = 200) -> list[ReviewItem]:
     """Specimens awaiting review (flagged first), with values, covariate-adjusted percentiles,
     calls (first tier, second-tier probability, final call, versions) and alerts; every
-    specimen shown is an audited read."""
+    specimen shown is an audited read. ``pipeline`` scores the values (None: no scores)."""
     query = select(Specimen).where(Specimen.state == "awaiting_review")
     if flagged_only:
         # the stored flag, or a first-tier call (rows stored before second-tier negatives
@@ -158,27 +155,21 @@ def review_queue(session: Session, actor: Actor, *, flagged_only: bool = True,
         .group_by(col(Alert.specimen_id))).all()) if ids else {}
     infants = {i.id: i for i in session.exec(select(Infant).where(col(Infant.id).in_(
         sorted({s.infant_id for s in specimens}))))} if specimens else {}
-    covariates: dict[int, dict[str, Any]] = {}
-    for s in specimens:
-        assert s.id is not None
-        infant = infants[s.infant_id]
-        age_h = round((s.collected_at - infant.birth_at).total_seconds() / 3600, 1)
-        covariates[s.id] = {"birth_weight_g": s.birth_weight_g,
-                            "gestational_age_weeks": s.gestational_age_weeks,
-                            "age_at_collection_hours": age_h, "sex": infant.sex, "tpn": s.tpn,
-                            "transfused": s.transfused, "nicu": s.nicu, "feeding": s.feeding}
+    covariates = {s.id: card_covariates(s, infants[s.infant_id]) for s in specimens}
     rows = [
-        {PROFILE_ID: s.barcode, **{c: covariates[s.id][c] for c in COVARIATE_COLUMNS},
-         "tpn": int(s.tpn), "transfused": int(s.transfused),
+        {PROFILE_ID: s.barcode, **covariates[s.id],
          **{a: (float("nan") if v is None else v) for a, v in values.get(s.id, {}).items()}}
         for s in specimens if s.id is not None and values.get(s.id)]
-    scored = queue_scores(rows, reference) if percentiles else {}
+    scored = queue_scores(rows, pipeline) if pipeline is not None else {}
     items = []
     for s in specimens:
         assert s.id is not None
         items.append(ReviewItem(
             specimen_id=s.id, barcode=s.barcode, infant_id=s.infant_id, state=s.state,
-            version=s.version, covariates=covariates[s.id], values_umol_l=values.get(s.id, {}),
+            version=s.version,
+            covariates={**covariates[s.id], "tpn": s.tpn, "transfused": s.transfused,
+                        "nicu": s.nicu, "feeding": s.feeding},
+            values_umol_l=values.get(s.id, {}),
             percentiles={m: e.percentile for m, e in scored.get(s.barcode, {}).items()},
             scores=scored.get(s.barcode, {}),
             calls=[CallView.model_validate(e, from_attributes=True) for e in calls.get(s.id, [])],

@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, IllegalTransitionError, InvalidInputError, NotFoundError
 from lims.models import HeldWell, Result, Run, Specimen, utcnow
-from lims.runs.pipeline import PlateProcessor
+from lims.pipeline import Screening, profiles_from_wells
 from lims.runs.service import evaluate_stored, store_results
 
 __all__ = ["attach_held_well", "discard_held_well", "held_well_rows"]
@@ -70,7 +70,7 @@ def discard_held_well(session: Session, actor: Actor, held_id: int, *, note: str
 
 
 def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: str, note: str,
-                     processor: PlateProcessor) -> list[HeldWell]:
+                     pipeline: Screening) -> list[HeldWell]:
     """Attach a held well (and the run's other held wells of that barcode) to the card accessioned
     with ``barcode``: store them as its results and evaluate them. Returns the wells attached.
 
@@ -122,7 +122,8 @@ def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: s
                before=before[well.id],
                after={**(snapshot(well) or {}), "specimen_id": specimen.id, "barcode": barcode},
                reason=note)
-    evaluate_stored(session, actor, run, rows, [specimen], [], {}, processor,
+    evaluate_stored(session, actor, run, profiles_from_wells(rows), [specimen], [], {},
+                    pipeline,
                     source=f"held well(s) {listed} of plate {run.plate_id} attached: {note}"[:900])
     return wells
 

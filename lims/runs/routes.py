@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, Upload
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import col, select
 
+from instruments import Source
 from lims.api.deps import PathId, SessionDep, actor, require
 from lims.errors import NotFoundError
 from lims.models import Run, User
 from lims.runs import repository
 from lims.runs.held import attach_held_well, discard_held_well, held_well_rows
 from lims.runs.models import DuplicateRequestPublic, HeldWellPublic, HeldWellResolve, RunPublic
-from lims.runs.pipeline import PlateMapUpload
 from lims.runs.service import ingest_bytes
 
 __all__ = ["router"]
@@ -49,11 +49,11 @@ async def upload_run(file: UploadFile, request: Request, response: Response,
     data = await _read_limited(file, "the file")
     map_upload = None
     if plate_map is not None:
-        map_upload = PlateMapUpload(plate_map.filename or "plate-map.csv",
-                                    await _read_limited(plate_map, "the plate map"))
+        map_upload = Source(plate_map.filename or "plate-map.csv",
+                            await _read_limited(plate_map, "the plate map"))
     outcome = await run_in_threadpool(
         lambda: ingest_bytes(request.app.state.engine, actor(user), data,
-                             file.filename or "upload", request.app.state.processor,
+                             file.filename or "upload", request.app.state.pipeline,
                              plate_map=map_upload))
     if not outcome.created:
         response.status_code = 200
@@ -103,7 +103,7 @@ def resolve_held_well(held_id: PathId, body: HeldWellResolve, request: Request,
     if body.action == "attach":
         assert body.barcode is not None
         wells = attach_held_well(session, actor(user), held_id, barcode=body.barcode,
-                                 note=body.note, processor=request.app.state.processor)
+                                 note=body.note, pipeline=request.app.state.pipeline)
         run_id = wells[0].run_id
     else:
         run_id = discard_held_well(session, actor(user), held_id, note=body.note).run_id

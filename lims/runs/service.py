@@ -36,6 +36,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from instruments import Source
 from lims.accession.repository import specimens_by_barcodes
 from lims.alerts.service import open_alert
 from lims.audit import Actor, record, snapshot
@@ -51,13 +52,14 @@ from lims.models import (
     Specimen,
     utcnow,
 )
+from lims.pipeline import Screening, card_covariates, with_covariates
 from lims.runs import repository
-from lims.runs.pipeline import PlateMapUpload, PlateProcessor, check_calls, check_wells
+from lims.vocabulary import QcDecision, Stage
 from lims.workflow import apply_transitions
-from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
+from msms.tables import PROFILE_ID
 
-__all__ = ["IngestOutcome", "build_profiles", "evaluate_stored", "file_sha256", "ingest",
-           "ingest_bytes", "retired_plate_key", "store_results", "upload_sha256"]
+__all__ = ["IngestOutcome", "evaluate_stored", "file_sha256", "ingest", "ingest_bytes",
+           "retired_plate_key", "store_results", "upload_sha256"]
 
 _CONTROL_TYPES = ("blank", "qc_low", "qc_high", "qc_other", "calibrator", "proficiency")
 _STRONG_ACTIONS = ("immediate_referral",)
@@ -95,33 +97,8 @@ def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def build_profiles(specimens: list[Specimen], infants: dict[int, Infant],
-                   wells: pd.DataFrame) -> pd.DataFrame:
-    """Profiles (DESIGN §4.2): the mean over each specimen's wells, with its covariates."""
-    values = wells.pivot_table(index="sample_id", columns="analyte", values="conc_umol_l",
-                               aggfunc="mean")
-    rows = []
-    for specimen in specimens:
-        infant = infants[specimen.infant_id]
-        age_h = (specimen.collected_at - infant.birth_at).total_seconds() / 3600
-        rows.append({
-            PROFILE_ID: specimen.barcode,
-            "birth_weight_g": specimen.birth_weight_g,
-            "gestational_age_weeks": specimen.gestational_age_weeks,
-            "age_at_collection_hours": round(age_h, 2),
-            "sex": infant.sex,
-            "tpn": int(specimen.tpn),
-            "transfused": int(specimen.transfused),
-        })
-    covariates = pd.DataFrame(rows, columns=[PROFILE_ID, *COVARIATE_COLUMNS])
-    analyte_values = values.reset_index().rename(columns={"sample_id": PROFILE_ID})
-    analyte_values.columns.name = None
-    return covariates.merge(analyte_values, on=PROFILE_ID, how="left")
-
-
 def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
-           processor: PlateProcessor, *, plate_map: PlateMapUpload | None = None
-           ) -> IngestOutcome:
+           pipeline: Screening, *, plate_map: Source | None = None) -> IngestOutcome:
     """Store one instrument file, with the plate's map when given (the caller owns the
     transaction; see ``ingest_bytes``)."""
     export_sha256 = file_sha256(data)
@@ -134,16 +111,15 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
         raise InvalidInputError("the file is empty", file=file_name)
     if plate_map is not None and not plate_map.data:
         raise InvalidInputError("the plate map is empty", file=plate_map.name)
-    plate = processor.quantify(data, file_name, plate_map=plate_map,
-                               control_history=repository.control_history(session))
-    check_wells(plate)
+    plate = pipeline.screen(data, file_name, plate_map=plate_map,
+                            control_history=repository.control_history(session))
     _refuse_other_file_for_plate(session, actor, plate.plate_id, sha256, file_name)
     wells = plate.wells.copy()
     wells["sample_id"] = wells["sample_id"].astype("str").str.strip()
     run = Run(file_sha256=sha256, plate_id=plate.plate_id,
               instrument_run_id=plate.instrument_run_id, file_name=file_name[:255],
               format=plate.format, uploaded_by=actor.user_id, uploaded_at=utcnow(),
-              qc_decision=plate.qc_decision, qc_reasons=plate.qc_reasons + plate.issues,
+              qc_decision=plate.qc_decision, qc_reasons=[*plate.qc_reasons, *plate.issues],
               n_wells=int(wells["well"].nunique()))
     session.add(run)
     session.flush()
@@ -161,12 +137,12 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
     sources: dict[str, Any] = {} if plate_map is None else {
         "export_sha256": export_sha256, "plate_map": plate_map.name[:255],
         "plate_map_sha256": map_sha256}
-    if plate.qc_decision == "reject":
+    if plate.qc_decision == QcDecision.reject:
         record(session, actor, "ingest", "run", run.id, after={**snapshot(run), **sources},
                reason="plate rejected by QC; patient results not accepted: "
                       + "; ".join(plate.qc_reasons))
         return IngestOutcome(run, True)
-    _store_patients(session, actor, run, patients, processor)
+    _store_patients(session, actor, run, patients, plate.profiles, pipeline)
     session.add(run)
     record(session, actor, "ingest", "run", run.id, after={**snapshot(run), **sources})
     return IngestOutcome(run, True)
@@ -230,7 +206,7 @@ def _bulk_tuples(session: Session, model: type, columns: tuple[str, ...],
 
 
 def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataFrame,
-                    processor: PlateProcessor) -> None:
+                    profiles: pd.DataFrame, pipeline: Screening) -> None:
     assert run.id is not None
     barcodes = sorted(patients["sample_id"].unique().tolist())
     specimens = specimens_by_barcodes(session, barcodes)
@@ -266,7 +242,7 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
     run.n_held = len(held_rows)
     if not accepted:
         return
-    evaluate_stored(session, actor, run, rows, initial, duplicate, waiting, processor,
+    evaluate_stored(session, actor, run, profiles, initial, duplicate, waiting, pipeline,
                     source=f"plate {run.plate_id}")
 
 
@@ -285,23 +261,22 @@ def store_results(session: Session, run: Run, rows: pd.DataFrame,
             strict=True)])
 
 
-def evaluate_stored(session: Session, actor: Actor, run: Run, rows: pd.DataFrame,
-                   initial: list[Specimen], duplicate: list[Specimen],
-                   waiting: dict[int, DuplicateRequest], processor: PlateProcessor, *,
-                   source: str) -> None:
-    """Evaluate the stored results ``rows`` of these cards and apply what the calls say:
-    evaluations, transitions (audited), the duplicates worklist and time-critical alerts."""
+def evaluate_stored(session: Session, actor: Actor, run: Run, profiles: pd.DataFrame,
+                    initial: list[Specimen], duplicate: list[Specimen],
+                    waiting: dict[int, DuplicateRequest], pipeline: Screening, *,
+                    source: str) -> None:
+    """Evaluate the ``profiles`` of these cards (their stored results: the mean of each
+    card's wells) and apply what the calls say: evaluations, transitions (audited), the
+    duplicates worklist and time-critical alerts."""
     assert run.id is not None
     accepted = {s.barcode: s for s in initial + duplicate}
     infants = _infants(session, {s.infant_id for s in accepted.values()})
     frames, versions = [], []
-    for group, stage_name in ((initial, "initial"), (duplicate, "duplicate")):
+    for group, stage_name in ((initial, Stage.initial), (duplicate, Stage.duplicate_mean)):
         if not group:
             continue
-        group_rows = rows[rows["sample_id"].isin([s.barcode for s in group])]
-        profiles = build_profiles(group, infants, group_rows)
-        evaluated = processor.evaluate(profiles, stage=stage_name)
-        check_calls(evaluated.calls)
+        covariates = {s.barcode: card_covariates(s, infants[s.infant_id]) for s in group}
+        evaluated = pipeline.evaluate(with_covariates(profiles, covariates), stage=stage_name)
         frames.append(evaluated.calls)
         versions.append((evaluated.cutoff_version, evaluated.model_version))
     run.cutoff_version = run.cutoff_version or versions[0][0][:64]
@@ -385,8 +360,7 @@ def _infants(session: Session, infant_ids: set[int]) -> dict[int, Infant]:
 
 
 def ingest_bytes(engine: Engine, actor: Actor, data: bytes, file_name: str,
-                 processor: PlateProcessor, *, plate_map: PlateMapUpload | None = None
-                 ) -> IngestOutcome:
+                 pipeline: Screening, *, plate_map: Source | None = None) -> IngestOutcome:
     """Ingest in a transaction of its own: all of the plate or nothing.
 
     When identical uploads race, the loser's insert hits the unique hash; it rolls back and
@@ -394,7 +368,7 @@ def ingest_bytes(engine: Engine, actor: Actor, data: bytes, file_name: str,
     """
     with Session(engine, expire_on_commit=False) as session:
         try:
-            outcome = ingest(session, actor, data, file_name, processor, plate_map=plate_map)
+            outcome = ingest(session, actor, data, file_name, pipeline, plate_map=plate_map)
             if outcome.created:
                 session.commit()
             return outcome

@@ -20,7 +20,7 @@ from lims.audit import SYSTEM
 from lims.cli import app
 from lims.demo import accession_cohort, seed_demo, simulated_plate_file
 from lims.models import AuditEvent, Evaluation, Result, Specimen, User
-from lims.runs.pipeline import CoreProcessor
+from lims.pipeline import ScreeningPipeline
 from lims.runs.service import ingest_bytes
 from msms.population import simulate_cohort
 from tests.conftest import ROOT
@@ -36,7 +36,7 @@ def test_virtual_plate_through_the_real_core(settings, engine, world, tmp_path):
         session.commit()
     path = simulated_plate_file(cohort, seed=7, fmt="masslynx", plate_id="VP-7",
                                 folder=tmp_path)
-    app = create_app(settings, engine, processor=CoreProcessor())
+    app = create_app(settings, engine, pipeline=ScreeningPipeline())
     with TestClient(app) as client:
         response = client.post(f"{API}/runs", files={"file": (path.name, path.read_bytes())},
                                headers=world.auth("technician"))
@@ -106,7 +106,7 @@ def test_an_export_without_barcodes_is_stored_with_its_plate_map(settings, engin
             files["plate_map"] = (map_path.name, map_path.read_bytes())
         return client.post(f"{API}/runs", files=files, headers=tech)
 
-    with TestClient(create_app(settings, engine, processor=CoreProcessor())) as client:
+    with TestClient(create_app(settings, engine, pipeline=ScreeningPipeline())) as client:
         refused = upload()
         assert refused.status_code == 422 and "has no sample id" in refused.text
         stored = upload(plate_map)
@@ -173,7 +173,7 @@ def test_ingest_checks_the_control_lots_against_the_run_date(settings, engine, w
     assert quantified.exit_code == 0, quantified.output
     expected = json.loads(report.read_text(encoding="utf-8"))["decision"]
     assert expected["status"] == "accept_with_warnings"
-    run = ingest_bytes(engine, SYSTEM, path.read_bytes(), path.name, CoreProcessor()).run
+    run = ingest_bytes(engine, SYSTEM, path.read_bytes(), path.name, ScreeningPipeline()).run
     assert run.qc_decision == expected["status"]
     expired = [r for r in run.qc_reasons or [] if "expired on 2027-12-31" in r]
     assert expired and expired == [w for w in expected["warnings"] if "expired" in w]

@@ -10,8 +10,9 @@ from sqlmodel import Session, select
 from lims.audit import SYSTEM
 from lims.models import Alert, AuditEvent, ControlResult, Evaluation, Result, Run
 from lims.runs.service import ingest_bytes
+from lims.vocabulary import Stage
 from tests.lims.helpers import card, specimen_body
-from tests.lims.plates import CsvProcessor, plate_csv
+from tests.lims.plates import CsvPipeline, plate_csv
 
 API = "/api/v1"
 
@@ -125,10 +126,10 @@ def test_unreadable_file_is_422_and_nothing_is_stored(client, world, engine):
     assert count(engine, Run) == 0
 
 
-class FailingProcessor(CsvProcessor):
+class FailingPipeline(CsvPipeline):
     """Fails while evaluating, after the run and results have been written."""
 
-    def evaluate(self, profiles, *, stage="initial"):
+    def evaluate(self, profiles, *, stage=Stage.initial):
         raise RuntimeError("evaluation crashed")
 
 
@@ -137,7 +138,7 @@ def test_a_failure_mid_ingest_leaves_no_partial_plate(client, world, engine):
     audit_before = count(engine, AuditEvent)
     with pytest.raises(RuntimeError):
         ingest_bytes(engine, SYSTEM, plate_csv("P-X", {card(9): {}}), "p.csv",
-                     FailingProcessor())
+                     FailingPipeline())
     assert count(engine, Run) == 0 and count(engine, Result) == 0
     assert count(engine, ControlResult) == 0 and count(engine, AuditEvent) == audit_before
 

@@ -16,7 +16,7 @@ from lims.models import ControlResult, Result, Run
 from lims.runs.service import ingest_bytes
 from tests.conftest import ROOT
 from tests.lims.helpers import card
-from tests.lims.plates import CsvProcessor, plate_csv
+from tests.lims.plates import CsvPipeline, plate_csv
 from tests.lims.test_ingest import API, accession, count, upload
 
 
@@ -37,9 +37,9 @@ from lims.audit import SYSTEM
 from lims.db import make_engine
 from lims.runs.service import ingest_bytes
 from lims.settings import Settings
-from tests.lims.plates import CsvProcessor
+from tests.lims.plates import CsvPipeline
 
-class Stalls(CsvProcessor):
+class Stalls(CsvPipeline):
     def evaluate(self, profiles, *, stage="initial"):
         print("results written, evaluating", flush=True)
         time.sleep(60)
@@ -74,5 +74,5 @@ def test_kill_9_during_ingest_leaves_no_partial_plate(client, world, engine, set
     assert count(engine, ControlResult) == 0
     specimens = client.get(f"{API}/specimens", headers=world.auth("admin")).json()
     assert {s["state"] for s in specimens} == {"accessioned"}
-    outcome = ingest_bytes(engine, SYSTEM, data, "p.csv", CsvProcessor())
+    outcome = ingest_bytes(engine, SYSTEM, data, "p.csv", CsvPipeline())
     assert outcome.created and outcome.run.n_results == 6

@@ -67,7 +67,7 @@ def plate_cohort(model_path) -> pd.DataFrame:
 @pytest.fixture
 def reviewed(settings, engine, world, tmp_path, model_path, plate_cohort):
     """The plate ingested with the second tier; the app's client."""
-    configured = settings.model_copy(update={"second_tier_model": str(model_path)})
+    configured = settings.model_copy(update={"second_tier_model": model_path})
     cohort = plate_cohort.copy()
     with Session(engine) as session:
         accession_cohort(session, SYSTEM, cohort, world.submitter_ids, first_card=22_000_000,
