@@ -17,8 +17,7 @@ from sqlalchemy.engine import Engine
 
 from lims import __version__
 from lims.alerts.scheduler import periodic_escalation
-from lims.api.errors import install_error_handlers
-from lims.api.router import api_router
+from lims.api import api_router, install_error_handlers
 from lims.db import check_database, database_status, make_engine
 from lims.pipeline import Screening, ScreeningPipeline
 from lims.settings import (

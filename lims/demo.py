@@ -16,17 +16,19 @@ from tempfile import TemporaryDirectory
 
 import pandas as pd
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from instruments.virtual import simulate_plate, suffix, write_plate
-from lims.accession.models import InfantCreate, SpecimenCreate, SubmitterCreate
+from lims.accession.repository import submitter_by_code
+from lims.accession.schemas import InfantCreate, SpecimenCreate, SubmitterCreate
 from lims.accession.service import accession, create_submitter
 from lims.audit import SYSTEM, Actor
 from lims.auth.service import create_user
-from lims.models import ROLES, Submitter, SystemInfo, utcnow
+from lims.models import SystemInfo, utcnow
 from lims.pipeline import Screening, ScreeningPipeline
 from lims.reference import barcode_rule
 from lims.runs.service import ingest_bytes
+from lims.vocabulary import Role
 from msms.population import simulate_cohort
 
 __all__ = ["DEMO_PLATES", "accession_cohort", "seed_demo", "simulated_plate_file"]
@@ -106,18 +108,18 @@ def seed_demo(engine: Engine, *, force: bool = False,
         lines = []
         submitter_ids = []
         for code, name, district in _SUBMITTERS:
-            existing = session.exec(select(Submitter).where(Submitter.code == code)).first()
+            existing = submitter_by_code(session, code)
             submitter = existing or create_submitter(
                 session, SYSTEM, SubmitterCreate(code=code, name=name, district=district))
             assert submitter.id is not None
             submitter_ids.append(submitter.id)
         suffix_ = "" if marker is None else f"-{secrets.token_hex(2)}"
-        for role in ROLES:
+        for role in Role:
             password = secrets.token_urlsafe(12)
             username = f"demo-{role}{suffix_}".replace("_", "-")
             create_user(session, SYSTEM, username=username, password=password, role=role,
                         full_name=f"Demo {role.replace('_', ' ').title()}",
-                        submitter_id=submitter_ids[0] if role == "submitter" else None)
+                        submitter_id=submitter_ids[0] if role == Role.submitter else None)
             lines.append(f"  {role:11} user {username:24} password {password}")
         session.commit()
     pipeline = pipeline or ScreeningPipeline()

@@ -99,3 +99,11 @@ def _call(specimen_id: str, disorder: str, tier: str, reasons: str, action: str,
             "reasons": reasons, "score": None, "second_tier_probability": None,
             "final": "positive", "time_critical": time_critical, "action": action,
             "cutoff_version": CUTOFF_VERSION, "model_version": ""}
+
+
+class FailingPipeline(CsvPipeline):
+    """Fails while evaluating, after the run and results have been written."""
+
+    def evaluate(self, profiles: pd.DataFrame, *,
+                 stage: Stage = Stage.initial) -> EvaluatedCalls:
+        raise RuntimeError("evaluation crashed")

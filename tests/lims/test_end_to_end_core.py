@@ -16,8 +16,7 @@ from lims.demo import simulated_plate_file
 from lims.pipeline import ScreeningPipeline
 from msms.population import simulate_cohort
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import card
-from tests.lims.test_end_to_end import sign_in
+from tests.lims.helpers import card, sign_in
 
 API = "/api/v1"
 BORN = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)

@@ -22,9 +22,8 @@ from lims.reference import (
 )
 from lims.settings import Settings, load_configured_rules
 from tests.conftest import ROOT
-from tests.lims.helpers import BIRTH, card, specimen_body
+from tests.lims.helpers import BIRTH, card, nbs, specimen_body
 from tests.lims.plates import CsvPipeline
-from tests.lims.test_foundation import nbs
 
 API = "/api/v1"
 #: A card format of another laboratory: "NB", seven digits, a mod 11 check digit.

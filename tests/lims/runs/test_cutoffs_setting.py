@@ -20,8 +20,7 @@ from lims.errors import ConfigurationError
 from lims.models import Evaluation, Run
 from msms.population import simulate_cohort, split_truth
 from tests.conftest import ROOT
-from tests.lims.test_foundation import nbs
-from tests.lims.test_ingest import API
+from tests.lims.helpers import API, nbs
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,8 @@ from sqlmodel import Session, select
 from lims.audit import Actor
 from lims.models import Alert, AuditEvent, DuplicateRequest, Evaluation, HeldWell, Result, Specimen
 from lims.runs.held import attach_held_well
-from tests.lims.helpers import card
-from tests.lims.plates import plate_csv
-from tests.lims.test_ingest import API, FailingPipeline, accession, count, upload
+from tests.lims.helpers import API, accession, card, count, upload
+from tests.lims.plates import FailingPipeline, plate_csv
 
 
 def _resolve(client, world, held_id, **body):  # noqa: ANN202 - a test helper

@@ -33,7 +33,7 @@ from lims.models import (
 from lims.pipeline import ScreeningPipeline
 from lims.runs import routes
 from msms.population import simulate_cohort
-from tests.lims.test_ingest import API, count
+from tests.lims.helpers import API, count
 
 PLATE = "VP-8"
 

@@ -24,8 +24,7 @@ from lims.pipeline import ScreeningPipeline
 from lims.runs.service import ingest_bytes
 from msms.population import simulate_cohort
 from tests.conftest import ROOT
-from tests.lims.test_foundation import nbs
-from tests.lims.test_ingest import API
+from tests.lims.helpers import API, nbs
 
 
 def test_virtual_plate_through_the_real_core(settings, engine, world, tmp_path):

@@ -4,7 +4,6 @@ the evaluations and shown in the review queue; a model that does not fit stops s
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from cutoffs.evaluate import evaluate
 from cutoffs.second_tier.features import default_feature_spec
 from cutoffs.second_tier.labelled import label_screen_positives, validate_labelled
 from cutoffs.second_tier.model_file import load_model, save_model
-from cutoffs.second_tier.policy import default_policy
 from cutoffs.second_tier.training import train_model
 from lims.app import create_app
 from lims.audit import SYSTEM
@@ -25,14 +23,7 @@ from lims.demo import accession_cohort, simulated_plate_file
 from lims.errors import ConfigurationError
 from lims.models import Evaluation, Run
 from msms.population import simulate_cohort, split_truth
-from tests.lims.test_ingest import API
-
-#: A quick policy for a small training set (few folds, one repeat, a low minimum count, a loose
-#: tail bound so that the small model filters something).
-FAST = dataclasses.replace(
-    default_policy(), min_true_positives=6, threshold_cv_splits=3, validation_cv_splits=3,
-    validation_cv_repeats=1, tail_miss_probability=0.5,
-)
+from tests.lims.helpers import API, FAST
 
 
 @pytest.fixture(scope="module")

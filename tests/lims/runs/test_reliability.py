@@ -15,9 +15,8 @@ from lims.audit import SYSTEM
 from lims.models import ControlResult, Result, Run
 from lims.runs.service import ingest_bytes
 from tests.conftest import ROOT
-from tests.lims.helpers import card
+from tests.lims.helpers import API, accession, card, count, upload
 from tests.lims.plates import CsvPipeline, plate_csv
-from tests.lims.test_ingest import API, accession, count, upload
 
 
 def test_ten_parallel_identical_uploads_store_one_run(client, world, engine):

@@ -20,10 +20,8 @@ from lims.models import Alert, AuditEvent, Run
 from lims.settings import Settings
 from msms.population import simulate_cohort
 from tests.conftest import ROOT
+from tests.lims.helpers import API, accession, nbs, open_alert
 from tests.lims.plates import CsvPipeline
-from tests.lims.test_alerts import open_alert
-from tests.lims.test_foundation import nbs
-from tests.lims.test_ingest import API, accession
 
 
 def _level(engine, alert_id: int) -> int:

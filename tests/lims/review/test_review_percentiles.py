@@ -22,9 +22,8 @@ from lims.demo import accession_cohort, simulated_plate_file
 from lims.models import Infant, Result, Specimen
 from msms.population import simulate_cohort, split_truth
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
-from tests.lims.helpers import card
+from tests.lims.helpers import API, accession, card, upload
 from tests.lims.plates import plate_csv
-from tests.lims.test_ingest import API, accession, upload
 
 
 def test_scores_against_the_covariate_model(client, world, engine):
