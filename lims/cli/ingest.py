@@ -14,11 +14,11 @@ import typer
 
 from instruments import Source
 from lims.cli.actor import ActorOption, cli_actor
-from lims.db import init_db, make_engine
+from lims.cli.common import open_database
 from lims.errors import InvalidInputError
 from lims.pipeline import ScreeningPipeline
 from lims.runs.service import ingest_bytes
-from lims.settings import get_settings, load_configured_rules
+from lims.settings import get_settings
 
 __all__ = ["ingest_command"]
 
@@ -40,10 +40,8 @@ def ingest_command(
         if path is not None and not path.is_file():
             raise InvalidInputError("no such file", file=str(path))
     settings = get_settings()
-    load_configured_rules(settings)
     pipeline = ScreeningPipeline.from_settings(settings, format=fmt)
-    engine = make_engine(settings)
-    init_db(engine)
+    engine = open_database(settings)
     map_upload = None if plate_map is None else Source(plate_map.name, plate_map.read_bytes())
     outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name, pipeline,
                            plate_map=map_upload)

@@ -1,14 +1,18 @@
-"""``nbs serve``, ``nbs init-db``, ``nbs seed-demo``: run the service and prepare its database."""
+"""``nbs serve``, ``nbs init-db``, ``nbs seed-demo``: run the service and prepare its database.
+
+Public names: ``init_db_command``, ``seed_demo_command``, ``serve_command``.
+"""
 
 from __future__ import annotations
 
 import typer
 
+from lims.cli.common import open_database
 from lims.db import init_db, make_engine
 from lims.demo import seed_demo
 from lims.pipeline import ScreeningPipeline
 from lims.service_role import grant_service_role, owns_append_only_tables
-from lims.settings import get_settings, load_configured_rules, redact_url
+from lims.settings import get_settings, redact_url
 
 __all__ = ["init_db_command", "seed_demo_command", "serve_command"]
 
@@ -35,9 +39,7 @@ def seed_demo_command(
 ) -> None:
     """Load demo data (simulated submitters, users and plates) into an empty database."""
     settings = get_settings()
-    load_configured_rules(settings)
-    engine = make_engine(settings)
-    init_db(engine)
+    engine = open_database(settings)
     summary = seed_demo(engine, force=force, pipeline=ScreeningPipeline.from_settings(settings))
     typer.echo(summary)
 
@@ -55,10 +57,8 @@ def serve_command(
     from lims.app import create_app, settle
 
     settings = get_settings()
-    load_configured_rules(settings)
     pipeline = ScreeningPipeline.from_settings(settings)  # catalogues, cutoff table, model
-    engine = make_engine(settings)
-    init_db(engine)  # checks the database can be reached first
+    engine = open_database(settings)
     if demo:
         typer.echo(seed_demo(engine, force=False, pipeline=pipeline))
     host = host or settings.host
