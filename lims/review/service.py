@@ -37,7 +37,14 @@ from lims.models import Evaluation, Release, Review, Specimen, User, utcnow
 from lims.pipeline import Screening, card_covariates, well_means
 from lims.review import repository
 from lims.review.schemas import CallView, MarkerScore, ReviewItem
-from lims.vocabulary import Decision, Final, Recommendation, ReleaseOutcome, Transition
+from lims.vocabulary import (
+    Decision,
+    Final,
+    Recommendation,
+    ReleaseOutcome,
+    SpecimenState,
+    Transition,
+)
 from lims.workflow import allowed_transitions, apply_transition
 from msms.tables import PROFILE_ID
 
@@ -132,7 +139,8 @@ def review_queue(session: Session, actor: Actor, pipeline: Screening | None, *,
         assert s.id is not None
         mine = calls.get(s.id, [])
         items.append(ReviewItem(
-            specimen_id=s.id, barcode=s.barcode, infant_id=s.infant_id, state=s.state,
+            specimen_id=s.id, barcode=s.barcode, infant_id=s.infant_id,
+            state=SpecimenState(s.state),
             version=s.version,
             covariates={**covariates[s.id], "tpn": s.tpn, "transfused": s.transfused,
                         "nicu": s.nicu, "feeding": s.feeding},

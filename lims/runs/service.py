@@ -292,7 +292,7 @@ def evaluate_stored(session: Session, actor: Actor, run: Run, profiles: pd.DataF
                 open_alert(session, actor, specimen, disorder=r["disorder"],
                            message=f"time-critical {r['disorder']} on card "
                                    f"{specimen.barcode}: {r['reasons']}",
-                           evaluation_id=evaluation_id.get((specimen.id, r["disorder"])))
+                           evaluation_id=evaluation_id.get((r["specimen_id"], r["disorder"])))
 
 
 def _flags(call: dict[str, Any]) -> bool:
