@@ -1,4 +1,4 @@
-"""The LIMS data model (SQLModel tables; docs/lims.md "Data model").
+"""The LIMS data model (SQLModel tables; docs/lims.md "Layout").
 
 Every time is timezone-aware UTC (``utcnow()``); SQLite stores it without an offset and it is
 read back as UTC.

@@ -42,7 +42,7 @@ __all__ = [
 
 
 class Role(StrEnum):
-    """What a user may do (docs/lims.md "Roles")."""
+    """What a user may do (docs/lims.md "Rules", "Users")."""
 
     technician = "technician"
     reviewer = "reviewer"

@@ -2,7 +2,7 @@
 
 States (``lims.vocabulary.SpecimenState``): a card is ``accessioned`` (or ``unsatisfactory``);
 results move it to ``awaiting_review``, or to ``awaiting_duplicate`` when the initial result is
-out of range and the card must be re-punched twice (docs/lims.md "Workflow"); a reviewer then
+out of range and the card must be re-punched twice (docs/lims.md "Rules"); a reviewer then
 releases it (``released``),
 requests a repeat specimen (``repeat_requested``) or refers the baby (``referred``). A correction
 moves a released specimen back to review as a new version; the old release stays visible.

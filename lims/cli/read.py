@@ -1,5 +1,6 @@
 """``nbs read FILE [--format ...] [--profile ...] [--plate-map ...] --out measurements.csv
-[--errors issues.csv]``: an instrument export to the measurements table of DESIGN §4.1.
+[--errors issues.csv]``: an instrument export to the measurements table (docs/architecture.md
+"Measurements").
 
 A rejected file prints its first ``MAX_PRINTED`` errors (file:line, field: message) and how many
 more there are; ``--errors FILE`` writes every issue (errors, warnings, notes) as CSV, whether

@@ -1,7 +1,8 @@
-"""``nbs second-tier``: train, evaluate and inspect the second-tier model (DESIGN §5, §6.5).
+"""``nbs second-tier``: train, evaluate and inspect the second-tier model (docs/second_tier.md).
 
 - ``train LABELLED.csv --out model.joblib [--report report.json]``: fit on labelled outcomes
-  (DESIGN §4.4), choose per-disorder thresholds, cross-validate, write the model file.
+  (docs/architecture.md "Labelled outcomes"), choose per-disorder thresholds, cross-validate,
+  write the model file.
 - ``evaluate LABELLED.csv --model model.joblib [--report report.json]``: sensitivity and
   false-positive reduction on other labelled outcomes.
 - ``show model.joblib``: the model's metadata and thresholds.
@@ -113,7 +114,8 @@ def _trade_off_table(rows: list[dict[str, Any]], policy_tail: float | None) -> N
 
 @second_tier_app.command("train")
 def train_command(
-    labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (DESIGN §4.4)."),
+    labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (docs/architecture.md "
+                                    "'Labelled outcomes')."),
     out: Path = typer.Option(..., "--out", help="Model file to write (joblib)."),
     report: Path | None = typer.Option(None, "--report", help="Also write the training "
                                        "report (metadata, thresholds, CV metrics) as JSON."),
@@ -148,8 +150,8 @@ def train_command(
 
 @second_tier_app.command("evaluate")
 def evaluate_command(
-    labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (DESIGN §4.4) the model "
-                                    "was not trained on."),
+    labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (docs/architecture.md "
+                                    "'Labelled outcomes') the model was not trained on."),
     model: Path = typer.Option(..., "--model", help="Model file (nbs second-tier train)."),
     report: Path | None = typer.Option(None, "--report", help="Also write the metrics as JSON."),
 ) -> None:

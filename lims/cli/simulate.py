@@ -1,4 +1,5 @@
-"""``nbs simulate cohort``: synthetic newborn profiles (DESIGN §4.2) with their truth.
+"""``nbs simulate cohort``: synthetic newborn profiles (docs/architecture.md "Profiles") with
+their truth.
 
 The ``simulate`` group also holds ``nbs simulate plate`` (``lims.cli.simulate_plate``).
 
@@ -84,7 +85,7 @@ def _header_cell(name: object) -> str:
 def write_cohort(frame: pd.DataFrame, out: Path, truth: Path | None) -> None:
     """Write a simulated cohort: profiles to ``out`` and, when ``truth`` is given, the truth
     columns (specimen_id, true_disorder, fp_mechanism, severity) to ``truth``. Without ``truth``
-    the profiles file holds only the DESIGN §4.2 columns."""
+    the profiles file holds only the profile columns (docs/architecture.md "Profiles")."""
     profiles, truth_table = split_truth(frame)
     write_csv(profiles, out)
     if truth is not None:
@@ -95,7 +96,8 @@ def write_cohort(frame: pd.DataFrame, out: Path, truth: Path | None) -> None:
 def cohort_command(
     n: int = typer.Option(..., "--n", min=0, help="Number of babies."),
     seed: int = typer.Option(..., "--seed", min=0, help="Random seed: same seed, same file."),
-    out: Path = typer.Option(..., "--out", help="Profiles CSV to write (DESIGN §4.2)."),
+    out: Path = typer.Option(..., "--out", help="Profiles CSV to write (docs/architecture.md "
+                             "'Profiles')."),
     truth: Path | None = typer.Option(
         None, "--truth", help="Also write specimen_id,true_disorder,fp_mechanism,severity here."),
     disorder_rate: float | None = typer.Option(

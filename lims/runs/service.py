@@ -1,7 +1,7 @@
 """Plate ingest: file -> screening pipeline (read, quantify, QC) -> store -> evaluate, in one
 transaction.
 
-Rules (docs/lims.md "Ingest"):
+Rules (docs/lims.md "Rules"):
 
 - Idempotent by the file's SHA-256: the same bytes return the earlier run (even when ten
   identical uploads race: the unique hash lets one in, the others find it).

@@ -1,5 +1,5 @@
-"""Reliability (DESIGN §10): ten parallel identical uploads store one run; ``kill -9`` during an
-ingest leaves no partial plate."""
+"""Reliability (docs/lims.md "Rules"): ten parallel identical uploads store one run; ``kill -9``
+during an ingest leaves no partial plate."""
 
 from __future__ import annotations
 
