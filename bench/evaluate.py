@@ -1,4 +1,4 @@
-"""First-tier evaluation of 1,000,000 profiles for every disorder (DESIGN §9: under 30 s on
+"""First-tier evaluation of 1,000,000 profiles for every disorder (target: under 30 s on
 2 cores), with a laboratory cutoff table (strata) and with the rules' literature levels; one
 96-well plate; deriving a table from 100,000 babies.
 
