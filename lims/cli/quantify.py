@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
+import instruments
 from lims.cli.common import EXIT_REJECTED
 from lims.cli.read import read_or_report
 from lims.pipeline import ScreeningPipeline
@@ -26,7 +27,6 @@ from msms.methods import load_method, packaged_methods
 from msms.qc import load_control_lots, load_rules, read_control_history
 
 __all__ = ["quantify_command"]
-
 
 
 def _write(path: Path, text: str) -> None:
