@@ -281,9 +281,10 @@ def control_values(
                 step=step, severity="info", code="lot_assumed", well=row.well,
                 message=f"well {row.well}: sample id {row.sample_id!r} names no lot; took the "
                         f"in-use {level} lot {lot.lot}"))
-        if run_date is not None and lot.expires is not None and run_date > lot.expires:
+        if (run_date is not None and lot.expires is not None and run_date > lot.expires
+                and rules.expired_lot_action != "off"):
             findings.append(Finding(
-                step=step, severity="warning", code="lot_expired", well=row.well,
+                step=step, severity=rules.expired_lot_action, code="lot_expired", well=row.well,
                 message=f"well {row.well}: lot {lot.lot} expired on {lot.expires.isoformat()}"))
         well_lot[row.well] = lot
 

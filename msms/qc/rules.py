@@ -69,6 +69,7 @@ class QCRules:
     control_levels: Mapping[str, str]
     westgard_history_runs: int
     westgard_actions: Mapping[str, str]
+    expired_lot_action: str = "reject"
     source_file: str = ""
 
     @property
@@ -113,6 +114,7 @@ class _Carryover(LenientSchema):
 class _Controls(LenientSchema):
     levels: Annotated[dict[str, str], Field(min_length=1)]
     required_levels: list[str] = []
+    expired_lot: Action = "reject"
 
 
 class _Westgard(LenientSchema):
@@ -162,6 +164,7 @@ def _rules(file: DataFile, doc: QCRulesFile) -> QCRules:
         westgard_history_runs=doc.westgard.history_runs,
         westgard_actions=MappingProxyType(
             {rule: doc.westgard.actions.get(rule, "off") for rule in WESTGARD_RULES}),
+        expired_lot_action=doc.controls.expired_lot,
         source_file=file.path,
     )
 

@@ -155,7 +155,7 @@ def test_nbs_ingest_takes_the_plate_map(settings, engine, world, tmp_path):
 def test_ingest_checks_the_control_lots_against_the_run_date(settings, engine, world,
                                                              tmp_path):
     """A plate run after its control lots expired gets the QC decision nbs quantify gives the
-    same file: accepted with a warning naming each expired lot (docs/quantitation.md)."""
+    same file: rejected, naming each expired lot (docs/quantitation.md)."""
     cohort = simulate_cohort(89, seed=12, disorder_rate=0.0)
     with Session(engine) as session:
         cohort = accession_cohort(session, SYSTEM, cohort, world.submitter_ids,
@@ -169,10 +169,10 @@ def test_ingest_checks_the_control_lots_against_the_run_date(settings, engine, w
     quantified = CliRunner().invoke(app, ["quantify", str(path), "--out",
                                           str(tmp_path / "profiles.csv"), "--qc-report",
                                           str(report)])
-    assert quantified.exit_code == 0, quantified.output
+    assert quantified.exit_code == 3, quantified.output
     expected = json.loads(report.read_text(encoding="utf-8"))["decision"]
-    assert expected["status"] == "accept_with_warnings"
+    assert expected["status"] == "reject"
     run = ingest_bytes(engine, SYSTEM, path.read_bytes(), path.name, ScreeningPipeline()).run
     assert run.qc_decision == expected["status"]
     expired = [r for r in run.qc_reasons or [] if "expired on 2027-12-31" in r]
-    assert expired and expired == [w for w in expected["warnings"] if "expired" in w]
+    assert expired and expired == [w for w in expected["reasons"] if "expired" in w]

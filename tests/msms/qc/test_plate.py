@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from msms.qc.controls import HISTORY_COLUMNS
+from msms.qc.rules import load_rules
 from msms.qc.plate import check_plate
 from msms.quantify import quantify
 from tests.msms.qc.builders import (
@@ -147,12 +148,19 @@ def test_a_control_labelled_with_the_wrong_levels_lot_rejects() -> None:
     assert any("lot VQC-H-2501 is a high control" in r for r in result.decision.reasons)
 
 
-def test_an_expired_lot_warns() -> None:
+def test_an_expired_lot_rejects_unless_the_rules_say_warn() -> None:
+    import dataclasses
     import datetime as dt
 
     result = qc(standard_wells(8, analytes=CODES), run_date=dt.date(2028, 1, 5))
-    assert result.decision.status == "accept_with_warnings"
-    assert all("expired on 2027-12-31" in w for w in result.decision.warnings)
+    assert result.decision.status == "reject"
+    assert any("expired on 2027-12-31" in r for r in result.decision.reasons)
+    warn = dataclasses.replace(load_rules(), expired_lot_action="warning")
+    warned = qc(standard_wells(8, analytes=CODES), run_date=dt.date(2028, 1, 5), rules=warn)
+    assert warned.decision.status == "accept_with_warnings"
+    assert all("expired on 2027-12-31" in w for w in warned.decision.warnings)
+    on_time = qc(standard_wells(8, analytes=CODES), run_date=dt.date(2027, 12, 31))
+    assert on_time.decision.status == "accept"
 
 
 def test_a_contaminated_blank() -> None:
