@@ -5,6 +5,9 @@ otherwise a new infant is created. Likely matches (same mother or record number,
 day) are only *suggested* by ``link_suggestions``; nothing is merged automatically, and a
 suggestion between babies of a multiple birth is marked as a twin so it is never merged.
 
+A card opens or updates the baby's follow-up case (``lims.followup.service``): an
+unsatisfactory card opens one, the baby's next card is the repeat its open cases wait for.
+
 Services flush, never commit; every change and every read of a baby's record is audited.
 A submitter user sees only its own infants and specimens (others are "not found").
 
@@ -31,6 +34,7 @@ from lims.accession.schemas import (
 )
 from lims.audit import Actor, record, record_list_read, snapshot
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
+from lims.followup.service import on_card_accessioned, on_unsatisfactory
 from lims.models import Infant, RepeatRequest, Specimen, Submitter, utcnow
 from lims.reference import BarcodeRule, barcode_rule, unsatisfactory_codes, workflow_config
 from lims.vocabulary import Feeding, RepeatRequestStatus, Role, SpecimenKind, Transition
@@ -285,6 +289,8 @@ def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
                after={"specimen_id": specimen.id})
     if code is not None:
         mark_unsatisfactory(session, actor, specimen, code)
+    else:
+        on_card_accessioned(session, actor, specimen)
     return specimen
 
 
@@ -299,6 +305,7 @@ def mark_unsatisfactory(session: Session, actor: Actor, specimen: Specimen, code
     apply_transition(session, actor, specimen, Transition.mark_unsatisfactory, reason=reason)
     specimen.unsatisfactory_code = code
     session.add(specimen)
+    on_unsatisfactory(session, actor, specimen, reason)
     return request_repeat(session, actor, specimen, reason)
 
 
