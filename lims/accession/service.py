@@ -66,14 +66,21 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: The submitter id nothing belongs to: a clinic user reaches babies only through the
+#: follow-up cases referred to its clinic (``lims.followup``), not through these records.
+_NO_SUBMITTER = 0
+
+
 def _scope(actor: Actor) -> int | None:
     """The submitter a submitter user is limited to (None: every submitter)."""
+    if actor.role == Role.clinic:
+        return _NO_SUBMITTER
     return actor.submitter_id if actor.role == Role.submitter else None
 
 
 def check_scope(actor: Actor, submitter_id: int, what: str) -> None:
-    """A submitter user may only touch its own submitter's records."""
-    if actor.role == Role.submitter and actor.submitter_id != submitter_id:
+    """A submitter user may only touch its own submitter's records (a clinic user none)."""
+    if actor.role in (Role.submitter, Role.clinic) and _scope(actor) != submitter_id:
         raise NotFoundError(f"{what} not found")
 
 

@@ -13,7 +13,7 @@ that may not apply it, ``PermissionDeniedError`` (403); a guard's refusal,
 
 Public names: ``CaseMove``, ``CASE_TRANSITIONS``, ``CASE_TRANSITIONS_BY_NAME``,
 ``CaseTransitionError``, ``NO_DIAGNOSIS``, ``allowed_case_transitions``,
-``apply_case_transition``, ``due_for``, ``case_facts``.
+``check_case_transition``, ``apply_case_transition``, ``due_for``, ``case_facts``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from lims.vocabulary import CaseState, CaseTransition, OutcomeClass, Role
 
 __all__ = ["CASE_TRANSITIONS", "CASE_TRANSITIONS_BY_NAME", "NO_DIAGNOSIS", "CaseMove",
            "CaseTransitionError", "allowed_case_transitions", "apply_case_transition",
-           "case_facts", "due_for"]
+           "case_facts", "check_case_transition", "due_for"]
 
 Details = Mapping[str, Any]
 CaseGuard = Callable[[FollowUpCase, Details], tuple[str, str] | None]
@@ -156,7 +156,9 @@ def due_for(case: FollowUpCase, entered_at: datetime, *,
     return rule.action, entered_at + timedelta(hours=rule.hours)
 
 
-def _checked(actor: Actor, case: FollowUpCase, name: str, details: Details) -> CaseMove:
+def check_case_transition(actor: Actor, case: FollowUpCase, name: str,
+                          details: Details) -> CaseMove:
+    """The move ``name`` if ``actor`` may apply it to ``case`` now (else the typed error)."""
     move = CASE_TRANSITIONS_BY_NAME.get(name)
     if move is None:
         raise InvalidInputError(f"unknown case transition {name!r}; one of "
@@ -184,7 +186,7 @@ def apply_case_transition(session: Session, actor: Actor, case: FollowUpCase, na
     """Move ``case`` along transition ``name`` at ``at`` (default now), set what is due next,
     and audit it with the state and due date before and after (the caller commits)."""
     details = {**(details or {}), "reason": reason}
-    move = _checked(actor, case, name, details)
+    move = check_case_transition(actor, case, name, details)
     at = at or utcnow()
     before = {"state": case.state, "due_action": case.due_action,
               "due_at": case.due_at.isoformat() if case.due_at else None}

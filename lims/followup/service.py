@@ -28,7 +28,12 @@ from lims.alerts.service import open_alert
 from lims.audit import Actor, record, record_list_read, snapshot
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
 from lims.followup import repository
-from lims.followup.machine import allowed_case_transitions, apply_case_transition, due_for
+from lims.followup.machine import (
+    allowed_case_transitions,
+    apply_case_transition,
+    check_case_transition,
+    due_for,
+)
 from lims.followup.schemas import (
     CaseCreate,
     CaseDetail,
@@ -417,6 +422,8 @@ def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn)
     if body.disorder is not None and body.disorder not in catalogue():
         raise InvalidInputError(f"{body.disorder!r} is not a catalogue disorder code",
                                 field="disorder")
+    check_case_transition(actor, case, body.transition, {
+        **body.model_dump(exclude={"transition", "at"}), "reason": body.reason})
     details = _effects(session, actor, case, body, at)
     if body.transition == CaseTransition.diagnose:
         # checked by the machine's guard first, recorded after it accepted
