@@ -51,7 +51,7 @@ def _hours(value: float) -> timedelta:
 
 
 def _cards(year: Year, n: int, rng: np.random.Generator) -> None:
-    births = rng.uniform(0, 365 * 24, n)
+    births = np.sort(rng.uniform(0, 365 * 24, n))  # cards arrive, and get ids, in time order
     ages = np.where(rng.random(n) < 0.05, rng.uniform(6, 23.9, n), rng.gamma(9.0, 5.0, n))
     transit = rng.gamma(4.0, 12.0, n)
     unsat = rng.random(n) < 0.008
