@@ -22,6 +22,7 @@ BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.ins
                               "bench.evaluate",
                               "bench.second_tier",
                               "bench.lims",
+                              "bench.followup",
                               "bench.hl7",
                               "bench.reports")
 

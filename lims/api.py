@@ -16,6 +16,7 @@ from lims.accession.routes import router as accession_router
 from lims.alerts.routes import router as alerts_router
 from lims.auth.routes import router as auth_router
 from lims.errors import AuthenticationError, LimsError, ThrottledError, http_status
+from lims.followup.routes import router as followup_router
 from lims.review.routes import router as review_router
 from lims.runs.routes import router as runs_router
 from msms.errors import MsmsError
@@ -23,13 +24,14 @@ from msms.errors import MsmsError
 __all__ = ["api_router", "install_error_handlers"]
 
 api_router = APIRouter(prefix="/api/v1")
-for _router in (auth_router, accession_router, runs_router, review_router, alerts_router):
+for _router in (auth_router, accession_router, runs_router, review_router, alerts_router,
+                followup_router):
     api_router.include_router(_router)
 
 
 def _body(exc: Exception) -> dict[str, object]:
     body: dict[str, object] = {"detail": str(exc), "error": type(exc).__name__}
-    for attr in ("field", "file", "line"):
+    for attr in ("field", "file", "line", "allowed"):
         value = getattr(exc, attr, None)
         if value is not None:
             body[attr] = value

@@ -19,6 +19,7 @@ from lims import __version__
 from lims.alerts.scheduler import periodic_escalation
 from lims.api import api_router, install_error_handlers
 from lims.db import check_database, database_status, make_engine
+from lims.followup.outcomes import configured_pipeline
 from lims.pipeline import Screening, ScreeningPipeline
 from lims.settings import (
     Settings,
@@ -48,18 +49,22 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     (``lims.alerts.scheduler``).
     ``pipeline`` turns instrument files into results (default: the screening pipeline the
     settings configure, with the cutoff table ``NBS_CUTOFFS`` and the second-tier model
-    ``NBS_SECOND_TIER_MODEL`` name, read here).
+    ``NBS_SECOND_TIER_MODEL`` name, read here; once the database is checked, the model
+    registry's active model takes the setting's place, ``lims.followup.outcomes``).
     """
     settings = settings or get_settings()
     engine = engine or make_engine(settings)
     catalogue = load_configured_catalogue(settings)
     load_configured_rules(settings)
+    configured = pipeline is None
     if pipeline is None:
         pipeline = ScreeningPipeline.from_settings(settings, catalogue=catalogue)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         check_database(engine)
+        if configured:  # the model registry's active second-tier model, when one is active
+            app_.state.pipeline = configured_pipeline(settings, engine, catalogue=catalogue)
         async with periodic_escalation(engine, settings.alert_escalation_every_s()):
             yield
         engine.dispose()

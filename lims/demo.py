@@ -4,7 +4,11 @@ Submitters, one user per role (with a fresh random password, printed once), and 
 simulated 96-well plates (``instruments.virtual``) whose 89 patients are accessioned as cards and
 then ingested through the real pipeline, so the review queue holds flagged cases.
 
-Public names: ``seed_demo``, ``accession_cohort``, ``simulated_plate_file``, ``DEMO_PLATES``.
+Follow-up: a clinic (the demo clinic user tied to it, the demo reviewer a director) and cases
+in every state (``seed_cases``).
+
+Public names: ``seed_demo``, ``seed_cases``, ``accession_cohort``, ``simulated_plate_file``,
+``DEMO_PLATES``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from tempfile import TemporaryDirectory
 
 import pandas as pd
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from instruments.virtual import simulate_plate, suffix, write_plate
 from lims.accession.repository import submitter_by_code
@@ -24,14 +28,26 @@ from lims.accession.schemas import InfantCreate, SpecimenCreate, SubmitterCreate
 from lims.accession.service import accession, create_submitter
 from lims.audit import SYSTEM, Actor
 from lims.auth.service import create_user
-from lims.models import SystemInfo, utcnow
+from lims.followup import service as followup_service
+from lims.followup.schemas import CaseCreate, ClinicCreate, ContactIn, TransitionIn, VisitIn
+from lims.models import Director, Specimen, SystemInfo, User, utcnow
 from lims.pipeline import Screening, ScreeningPipeline
 from lims.reference import barcode_rule
 from lims.runs.service import ingest_bytes
-from lims.vocabulary import Role
+from lims.vocabulary import (
+    CaseState,
+    CaseTransition,
+    ContactMethod,
+    ContactResult,
+    OutcomeClass,
+    Role,
+    SpecimenState,
+    VisitKind,
+)
 from msms.population import simulate_cohort
 
-__all__ = ["DEMO_PLATES", "accession_cohort", "seed_demo", "simulated_plate_file"]
+__all__ = ["DEMO_PLATES", "accession_cohort", "seed_cases", "seed_demo",
+           "simulated_plate_file"]
 
 _MARKER = "demo_loaded_at"
 #: (seed, instrument format) of each demo plate; the disorder rate makes flagged cases likely.
@@ -143,8 +159,78 @@ def seed_demo(engine: Engine, *, force: bool = False,
             run = outcome.run
             plates.append(f"  plate {run.plate_id} ({fmt}): qc={run.qc_decision} "
                           f"results={run.n_results} held={run.n_held}")
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
+        cases = seed_cases(session, first_card=10_900_000 + (0 if marker is None else
+                                                            secrets.randbelow(90_000) * 10))
         session.merge(SystemInfo(key=_MARKER, value=stamp.isoformat(timespec="seconds")))
         session.commit()
     return "\n".join(["demo data loaded", "users (passwords shown once):", *lines,
-                      "plates:", *plates])
+                      "plates:", *plates, f"follow-up cases: {cases}"])
+
+
+#: The follow-up steps a demo case is taken through, one case per end state.
+_CASE_STEPS: tuple[tuple[str, ...], ...] = (
+    (), ("contact",), ("contact", "repeat"), ("contact", "refer"),
+    ("contact", "refer", "diagnose_fp"), ("contact", "refer", "diagnose", "treat"),
+    ("contact", "refer", "diagnose", "treat", "visit"), ("contact", "repeat", "normal"))
+
+
+def _demo_step(session: Session, case_id: int, step: str, clinic_id: int, barcode: str) -> None:
+    fu = followup_service
+    move = {"refer": TransitionIn(transition=CaseTransition.refer, clinic_id=clinic_id),
+            "diagnose_fp": TransitionIn(transition=CaseTransition.diagnose,
+                                        outcome=OutcomeClass.false_positive),
+            "diagnose": TransitionIn(transition=CaseTransition.diagnose,
+                                     outcome=OutcomeClass.confirmed, disorder="MSUD"),
+            "treat": TransitionIn(transition=CaseTransition.start_treatment,
+                                  description="leucine-free formula")}
+    if step == "contact":
+        fu.record_contact(session, SYSTEM, case_id, ContactIn(
+            method=ContactMethod.phone, contacted="mother", result=ContactResult.reached))
+    elif step == "repeat":
+        case = fu.get_case(session, SYSTEM, case_id, audit=False)
+        first = session.get(Specimen, case.specimen_id)
+        assert first is not None
+        now = utcnow()
+        accession(session, SYSTEM, SpecimenCreate(
+            barcode=barcode, submitter_id=first.submitter_id, infant_id=first.infant_id,
+            collected_at=now - timedelta(days=1), received_at=now))
+    elif step == "normal":
+        case = fu.get_case(session, SYSTEM, case_id, audit=False)
+        repeat = session.get(Specimen, case.repeat_specimen_id)
+        assert repeat is not None
+        fu.on_released_normal(session, Actor(None, "demo", "reviewer"), [repeat])
+    elif step == "visit":
+        fu.record_visit(session, SYSTEM, case_id, VisitIn(kind=VisitKind.metabolic_control,
+                                                          findings="Leu 210 umol/L"))
+    else:
+        fu.transition(session, SYSTEM, case_id, move[step])
+
+
+def seed_cases(session: Session, *, first_card: int) -> str:
+    """Follow-up cases in every state on the demo's cards (opened by hand, then taken through
+    the steps of ``_CASE_STEPS``), a clinic, the demo clinic user tied to it and the demo
+    reviewer made a director."""
+    clinic = followup_service.create_clinic(session, SYSTEM, ClinicCreate(
+        code=f"METAB-{first_card % 100_000}", name="Children's Metabolic Clinic",
+        district="Central", phone="+86 10 5555 0100"))
+    assert clinic.id is not None
+    for user in session.exec(select(User).where(col(User.username).like("demo-%"))):
+        if user.role == Role.clinic and user.id is not None:
+            followup_service.assign_clinic_user(session, SYSTEM, clinic.id, user.id)
+        if user.role == Role.reviewer and user.id is not None and not session.get(
+                Director, user.id):
+            followup_service.grant_director(session, SYSTEM, user.id)
+    cards = session.exec(select(Specimen).where(
+        Specimen.state == SpecimenState.awaiting_review).order_by(col(Specimen.id))
+        .limit(len(_CASE_STEPS))).all()
+    rule = barcode_rule()
+    for k, (specimen, steps) in enumerate(zip(cards, _CASE_STEPS, strict=False)):
+        assert specimen.id is not None
+        case = followup_service.open_case(session, SYSTEM, CaseCreate(
+            specimen_id=specimen.id, suspected=["MSUD"], note="demo case"))
+        assert case.id is not None
+        for step in steps:
+            _demo_step(session, case.id, step, clinic.id, rule.make(f"{first_card + k:08d}"))
+    states = [c["state"] for c in followup_service.list_cases(session, SYSTEM, limit=500)]
+    return ", ".join(f"{s} {states.count(s)}" for s in CaseState if s in states)

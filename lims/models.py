@@ -10,7 +10,9 @@ Columns that hold a vocabulary are text; their values come from ``lims.vocabular
 Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``AuditEvent``, ``Submitter``, ``Infant``,
 ``Specimen``, ``RepeatRequest``, ``Run``, ``Result``, ``HeldWell``, ``Evaluation``,
 ``DuplicateRequest``, ``Review``, ``Release``, ``Alert``, ``ControlResult``, ``ROLES``,
-``MAX_ID``, ``DbId``, ``utcnow``.
+``MAX_ID``, ``DbId``, ``utcnow``; follow-up (docs/followup.md): ``Clinic``, ``ClinicUser``,
+``Director``, ``FollowUpCase``, ``ContactAttempt``, ``Diagnosis``, ``Treatment``,
+``FollowUpVisit``, ``ModelRecord``.
 """
 
 from __future__ import annotations
@@ -57,6 +59,15 @@ __all__ = [
     "SystemInfo",
     "User",
     "utcnow",
+    "Clinic",
+    "ClinicUser",
+    "ContactAttempt",
+    "Diagnosis",
+    "Director",
+    "FollowUpCase",
+    "FollowUpVisit",
+    "ModelRecord",
+    "Treatment",
 ]
 
 #: The roles a user can hold (``lims.vocabulary.Role``).
@@ -369,3 +380,167 @@ class Alert(SQLModel, table=True):
     acknowledged_by_name: str = Field(default="", max_length=200)
     acknowledged_at: datetime | None = None
     acknowledgement_note: str = Field(default="", max_length=1000)
+
+
+# ---- follow-up: cases from a released result to an outcome (docs/followup.md) ------------
+
+#: Indexes the programme measures read by (specimens received in a month, releases in time).
+Index("ix_specimen_received_at", Specimen.__table__.c.received_at)  # type: ignore[attr-defined]
+
+
+class Clinic(SQLModel, table=True):
+    """A clinic that receives babies referred for diagnostic evaluation."""
+
+    __tablename__ = "clinic"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=200)
+    district: str = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ClinicUser(SQLModel, table=True):
+    """Ties a user of role ``clinic`` to the clinic whose referred cases it sees."""
+
+    __tablename__ = "clinic_user"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    clinic_id: int = Field(foreign_key="clinic.id", index=True)
+    assigned_at: datetime = Field(default_factory=utcnow)
+
+
+class Director(SQLModel, table=True):
+    """A reviewer with the laboratory director's authority (activates second-tier models)."""
+
+    __tablename__ = "director"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    granted_by_name: str = Field(max_length=64)
+    granted_at: datetime = Field(default_factory=utcnow)
+
+
+class FollowUpCase(SQLModel, table=True):
+    """A baby's follow-up for one referral group: suspected disorders, state, what is due by
+    when, and the dates of each step (the programme measures read them)."""
+
+    __tablename__ = "followup_case"
+    __table_args__ = (Index("ix_case_state_due", "state", "due_at"),
+                      Index("ix_case_infant_group", "infant_id", "referral_group"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    infant_id: int = Field(foreign_key="infant.id")
+    submitter_id: int = Field(foreign_key="submitter.id", index=True)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    referral_group: str = Field(max_length=32)
+    reason: str = Field(max_length=16)
+    suspected: list[str] | None = _json()
+    time_critical: bool = False
+    state: str = Field(max_length=24)
+    opened_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    due_action: str = Field(default="", max_length=32)
+    due_at: datetime | None = None
+    reminded_due_at: datetime | None = None
+    first_contact_at: datetime | None = None
+    repeat_specimen_id: int | None = Field(default=None, foreign_key="specimen.id")
+    repeat_received_at: datetime | None = None
+    referred_at: datetime | None = None
+    clinic_id: int | None = Field(default=None, foreign_key="clinic.id", index=True)
+    appointment_at: datetime | None = None
+    outcome: str | None = Field(default=None, max_length=24)
+    diagnosed_disorder: str | None = Field(default=None, max_length=32)
+    diagnosed_at: datetime | None = None
+    treatment_started_at: datetime | None = None
+    closed_at: datetime | None = None
+    second_tier: dict[str, Any] | None = _json()
+    note: str = Field(default="", max_length=1000)
+
+
+class ContactAttempt(SQLModel, table=True):
+    """One attempt to reach the family or clinician: who, how, when, with what result."""
+
+    __tablename__ = "contact_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="followup_case.id", index=True)
+    at: datetime
+    method: str = Field(max_length=16)
+    contacted: str = Field(max_length=200)
+    result: str = Field(max_length=16)
+    note: str = Field(default="", max_length=1000)
+    recorded_by: int | None = Field(default=None, foreign_key="app_user.id")
+    recorded_by_name: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class Diagnosis(SQLModel, table=True):
+    """A case's outcome as recorded: the class, the disorder found, the confirmatory tests."""
+
+    __tablename__ = "diagnosis"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="followup_case.id", index=True)
+    outcome: str = Field(max_length=24)
+    disorder: str | None = Field(default=None, max_length=32)
+    confirmatory_tests: str = Field(default="", max_length=1000)
+    diagnosed_at: datetime
+    note: str = Field(default="", max_length=1000)
+    recorded_by: int | None = Field(default=None, foreign_key="app_user.id")
+    recorded_by_name: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class Treatment(SQLModel, table=True):
+    """Treatment started for a confirmed case."""
+
+    __tablename__ = "treatment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="followup_case.id", index=True)
+    started_at: datetime
+    description: str = Field(max_length=1000)
+    recorded_by: int | None = Field(default=None, foreign_key="app_user.id")
+    recorded_by_name: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class FollowUpVisit(SQLModel, table=True):
+    """A long-term follow-up visit (growth, development, metabolic control)."""
+
+    __tablename__ = "followup_visit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="followup_case.id", index=True)
+    kind: str = Field(max_length=24)
+    visit_at: datetime
+    findings: str = Field(default="", max_length=2000)
+    next_due_at: datetime | None = None
+    recorded_by: int | None = Field(default=None, foreign_key="app_user.id")
+    recorded_by_name: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class ModelRecord(SQLModel, table=True):
+    """A registered second-tier model file: checked on held-back outcomes, activated only by a
+    director; one is active at a time."""
+
+    __tablename__ = "model_registry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(max_length=64, unique=True)
+    file_path: str = Field(max_length=500)
+    file_sha256: str = Field(max_length=64)
+    status: str = Field(max_length=16, index=True)
+    trained_at: datetime | None = None
+    registered_at: datetime = Field(default_factory=utcnow)
+    registered_by_name: str = Field(max_length=64)
+    training_rows: int = 0
+    holdout_rows: int = 0
+    holdout_metrics: dict[str, Any] | None = _json()
+    check_passed: bool = False
+    check_note: str = Field(default="", max_length=1000)
+    activated_at: datetime | None = None
+    activated_by: int | None = Field(default=None, foreign_key="app_user.id")
+    retired_at: datetime | None = None

@@ -218,6 +218,17 @@ class ScreeningPipeline:
             lambda path: load_model(path, catalogue=catalogue))
         return cls(cutoffs=table, second_tier=model, catalogue=catalogue, **options)
 
+    def with_second_tier(self, path: Path, *, source: str) -> ScreeningPipeline:
+        """This pipeline with the second-tier model in ``path`` instead (the model registry's
+        active model, docs/followup.md "Model registry"), read as ``from_settings`` reads
+        ``NBS_SECOND_TIER_MODEL``: a file that does not read or fit raises
+        ``ConfigurationError`` naming ``source``."""
+        model = _configured(source, path, lambda p: load_model(p, catalogue=self.catalogue))
+        return ScreeningPipeline(method=self.method, rules=self.rules, cutoffs=self.cutoffs,
+                                 second_tier=model, qc_rules=self.qc_rules,
+                                 control_lots=self.control_lots, catalogue=self.catalogue,
+                                 format=self.format, prefer=self.prefer)
+
     # ---- the plate -------------------------------------------------------------------------
 
     def read(self, source: Any, *, name: str | None = None, profile: str | None = None,

@@ -10,7 +10,9 @@ here for the LIMS; a test checks that they match.
 Public names: ``Role``, ``SpecimenState``, ``SpecimenKind``, ``Sex``, ``Feeding``,
 ``Transition``, ``Decision``, ``ReleaseOutcome``, ``Recommendation``, ``EvaluationStage``,
 ``RepeatRequestStatus``, ``DuplicateRequestStatus``, ``HeldWellStatus``, ``HeldWellAction``,
-``AlertStatus``, ``QcDecision``, ``Stage``, ``FirstTier``, ``Final``, ``Action``.
+``AlertStatus``, ``QcDecision``, ``Stage``, ``FirstTier``, ``Final``, ``Action``,
+``CaseState``, ``CaseTransition``, ``CaseReason``, ``OutcomeClass``, ``ContactMethod``,
+``ContactResult``, ``VisitKind``, ``ModelStatus``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ __all__ = [
     "SpecimenState",
     "Stage",
     "Transition",
+    "CaseState",
+    "CaseTransition",
+    "CaseReason",
+    "OutcomeClass",
+    "ContactMethod",
+    "ContactResult",
+    "VisitKind",
+    "ModelStatus",
 ]
 
 
@@ -49,6 +59,8 @@ class Role(StrEnum):
     follow_up = "follow_up"
     submitter = "submitter"
     admin = "admin"
+    #: A user tied to a clinic: sees the follow-up cases referred to it (docs/followup.md).
+    clinic = "clinic"
 
 
 class SpecimenState(StrEnum):
@@ -206,3 +218,94 @@ class Action(StrEnum):
     repeat_in_duplicate = "repeat_in_duplicate"
     request_repeat_specimen = "request_repeat_specimen"
     immediate_referral = "immediate_referral"
+
+
+# ---- follow-up (docs/followup.md) ---------------------------------------------------------
+
+
+class CaseState(StrEnum):
+    """Where a follow-up case is (``lims.followup.machine.CASE_TRANSITIONS``)."""
+
+    opened = "opened"
+    contacted = "contacted"
+    repeat_received = "repeat_received"
+    referred = "referred"
+    diagnosed = "diagnosed"
+    treatment = "treatment"
+    long_term_follow_up = "long_term_follow_up"
+    closed = "closed"
+
+
+class CaseTransition(StrEnum):
+    """The moves of a follow-up case."""
+
+    contact = "contact"
+    receive_repeat = "receive_repeat"
+    refer = "refer"
+    diagnose = "diagnose"
+    close_not_confirmed = "close_not_confirmed"
+    start_treatment = "start_treatment"
+    start_long_term_follow_up = "start_long_term_follow_up"
+    close = "close"
+
+
+class CaseReason(StrEnum):
+    """Why a case was opened: a released result's referral or repeat request, an
+    unsatisfactory card, or by hand."""
+
+    referral = "referral"
+    repeat_specimen = "repeat_specimen"
+    unsatisfactory = "unsatisfactory"
+    manual = "manual"
+
+
+class OutcomeClass(StrEnum):
+    """A case's outcome (the diagnosis, or why there is none)."""
+
+    confirmed = "confirmed"
+    carrier = "carrier"
+    false_positive = "false_positive"
+    transient_maternal = "transient_maternal"
+    prematurity_tpn = "prematurity_tpn"
+    normal_repeat = "normal_repeat"
+    lost_to_follow_up = "lost_to_follow_up"
+    deceased = "deceased"
+    moved = "moved"
+    declined = "declined"
+
+
+class ContactMethod(StrEnum):
+    """How a contact was attempted."""
+
+    phone = "phone"
+    sms = "sms"
+    letter = "letter"
+    home_visit = "home_visit"
+    in_person = "in_person"
+    other = "other"
+
+
+class ContactResult(StrEnum):
+    """What a contact attempt achieved (``reached`` moves an opened case to contacted)."""
+
+    reached = "reached"
+    no_answer = "no_answer"
+    message_left = "message_left"
+    wrong_number = "wrong_number"
+    refused = "refused"
+
+
+class VisitKind(StrEnum):
+    """What a long-term follow-up visit checks."""
+
+    growth = "growth"
+    development = "development"
+    metabolic_control = "metabolic_control"
+
+
+class ModelStatus(StrEnum):
+    """A registered second-tier model: a candidate until a director activates it."""
+
+    candidate = "candidate"
+    active = "active"
+    retired = "retired"

@@ -5,6 +5,9 @@ otherwise a new infant is created. Likely matches (same mother or record number,
 day) are only *suggested* by ``link_suggestions``; nothing is merged automatically, and a
 suggestion between babies of a multiple birth is marked as a twin so it is never merged.
 
+A card opens or updates the baby's follow-up case (``lims.followup.service``): an
+unsatisfactory card opens one, the baby's next card is the repeat its open cases wait for.
+
 Services flush, never commit; every change and every read of a baby's record is audited.
 A submitter user sees only its own infants and specimens (others are "not found").
 
@@ -31,6 +34,7 @@ from lims.accession.schemas import (
 )
 from lims.audit import Actor, record, record_list_read, snapshot
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
+from lims.followup.service import on_card_accessioned, on_unsatisfactory
 from lims.models import Infant, RepeatRequest, Specimen, Submitter, utcnow
 from lims.reference import BarcodeRule, barcode_rule, unsatisfactory_codes, workflow_config
 from lims.vocabulary import Feeding, RepeatRequestStatus, Role, SpecimenKind, Transition
@@ -62,14 +66,21 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: The submitter id nothing belongs to: a clinic user reaches babies only through the
+#: follow-up cases referred to its clinic (``lims.followup``), not through these records.
+_NO_SUBMITTER = 0
+
+
 def _scope(actor: Actor) -> int | None:
     """The submitter a submitter user is limited to (None: every submitter)."""
+    if actor.role == Role.clinic:
+        return _NO_SUBMITTER
     return actor.submitter_id if actor.role == Role.submitter else None
 
 
 def check_scope(actor: Actor, submitter_id: int, what: str) -> None:
-    """A submitter user may only touch its own submitter's records."""
-    if actor.role == Role.submitter and actor.submitter_id != submitter_id:
+    """A submitter user may only touch its own submitter's records (a clinic user none)."""
+    if actor.role in (Role.submitter, Role.clinic) and _scope(actor) != submitter_id:
         raise NotFoundError(f"{what} not found")
 
 
@@ -285,6 +296,8 @@ def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
                after={"specimen_id": specimen.id})
     if code is not None:
         mark_unsatisfactory(session, actor, specimen, code)
+    else:
+        on_card_accessioned(session, actor, specimen)
     return specimen
 
 
@@ -299,6 +312,7 @@ def mark_unsatisfactory(session: Session, actor: Actor, specimen: Specimen, code
     apply_transition(session, actor, specimen, Transition.mark_unsatisfactory, reason=reason)
     specimen.unsatisfactory_code = code
     session.add(specimen)
+    on_unsatisfactory(session, actor, specimen, reason)
     return request_repeat(session, actor, specimen, reason)
 
 

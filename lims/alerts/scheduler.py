@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from lims.alerts.service import Escalation, escalate_overdue
 from lims.audit import SYSTEM, Actor
+from lims.followup.service import remind_overdue
 
 __all__ = ["escalate_now", "periodic_escalation"]
 
@@ -30,8 +31,11 @@ _SHUTDOWN_WAIT_S = 30.0
 
 
 def escalate_now(engine: Engine, actor: Actor = SYSTEM) -> list[Escalation]:
-    """Escalate every overdue alert in a transaction of its own; what was escalated."""
+    """Raise a reminder for each newly overdue follow-up case (an alert,
+    ``lims.followup.service.remind_overdue``), then escalate every overdue alert, in a
+    transaction of its own; what was escalated."""
     with Session(engine) as session:
+        remind_overdue(session, actor)
         escalated = escalate_overdue(session, actor=actor)
         session.commit()
     for e in escalated:

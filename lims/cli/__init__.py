@@ -15,10 +15,12 @@ import typer
 
 from lims.cli import (
     alerts,
+    cases,
     catalogue,
     cutoffs,
     evaluate,
     ingest,
+    outcomes,
     quantify,
     read,
     second_tier,
@@ -47,6 +49,9 @@ simulate.simulate_app.command("plate")(simulate_plate.plate_command)
 app.add_typer(simulate.simulate_app, name="simulate")
 app.command("ingest")(ingest.ingest_command)
 app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(cases.cases_app, name="cases")
+app.add_typer(outcomes.outcomes_app, name="outcomes")
+app.add_typer(outcomes.programme_app, name="programme")
 app.command("read")(read.read_command)
 app.command("quantify")(quantify.quantify_command)
 app.add_typer(cutoffs.cutoffs_app, name="cutoffs")

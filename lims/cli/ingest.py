@@ -1,7 +1,8 @@
 """``nbs ingest FILE [--format FMT] [--plate-map MAP.csv] [--actor NAME]``: a run into the
 LIMS (idempotent by file hash, with a plate map by both files' hashes), audited as ``--actor``
 (default: the OS user running it). Overdue time-critical alerts are escalated by ``nbs alerts
-escalate`` (``lims.cli.alerts``).
+escalate`` (``lims.cli.alerts``). The plate is screened with the model registry's active
+second-tier model when one is active (``lims.followup.outcomes.configured_pipeline``).
 
 Public names: ``ingest_command``.
 """
@@ -16,7 +17,7 @@ from instruments import Source
 from lims.cli.actor import ActorOption, cli_actor
 from lims.cli.common import open_database
 from lims.errors import InvalidInputError
-from lims.pipeline import ScreeningPipeline
+from lims.followup.outcomes import configured_pipeline
 from lims.runs.service import ingest_bytes
 from lims.settings import get_settings
 
@@ -40,8 +41,8 @@ def ingest_command(
         if path is not None and not path.is_file():
             raise InvalidInputError("no such file", file=str(path))
     settings = get_settings()
-    pipeline = ScreeningPipeline.from_settings(settings, format=fmt)
     engine = open_database(settings)
+    pipeline = configured_pipeline(settings, engine, format=fmt)
     map_upload = None if plate_map is None else Source(plate_map.name, plate_map.read_bytes())
     outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name, pipeline,
                            plate_map=map_upload)

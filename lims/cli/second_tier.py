@@ -3,6 +3,9 @@
 - ``train LABELLED.csv --out model.joblib [--report report.json]``: fit on labelled outcomes
   (docs/architecture.md "Labelled outcomes"), choose per-disorder thresholds, cross-validate,
   write the model file.
+- ``train --from-db --out model.joblib [--holdout-fraction F]``: the same on the laboratory's
+  own resolved follow-up cases, a share of them held back; the model is registered as a
+  candidate with its check on the held-back cases (docs/followup.md "Model registry").
 - ``evaluate LABELLED.csv --model model.joblib [--report report.json]``: sensitivity and
   false-positive reduction on other labelled outcomes.
 - ``show model.joblib``: the model's metadata and thresholds.
@@ -23,14 +26,18 @@ from typing import Any
 
 import pandas as pd
 import typer
+from sqlmodel import Session
 
 from cutoffs.errors import CutoffError
 from cutoffs.second_tier.apply import evaluate_labelled
 from cutoffs.second_tier.features import default_feature_spec
 from cutoffs.second_tier.labelled import label_screen_positives, read_labelled
 from cutoffs.second_tier.model_file import load_model, read_metadata, save_model
-from cutoffs.second_tier.policy import POLICY_TOML, load_policy
+from cutoffs.second_tier.policy import POLICY_TOML, Policy, load_policy
 from cutoffs.second_tier.training import stderr_progress, train_model
+from lims.cli.actor import ActorOption, cli_actor
+from lims.cli.common import open_database
+from lims.followup.outcomes import train_from_database
 from msms.tables import PROFILE_ID
 
 __all__ = ["second_tier_app"]
@@ -114,17 +121,30 @@ def _trade_off_table(rows: list[dict[str, Any]], policy_tail: float | None) -> N
 
 @second_tier_app.command("train")
 def train_command(
-    labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (docs/architecture.md "
-                                    "'Labelled outcomes')."),
+    labelled: Path | None = typer.Argument(None, help="Labelled outcomes CSV "
+                                           "(docs/architecture.md 'Labelled outcomes')."),
     out: Path = typer.Option(..., "--out", help="Model file to write (joblib)."),
     report: Path | None = typer.Option(None, "--report", help="Also write the training "
                                        "report (metadata, thresholds, CV metrics) as JSON."),
     policy: Path = typer.Option(POLICY_TOML, "--policy", help="Second-tier policy (TOML)."),
     validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the repeated "
                                   "cross-validation and record its metrics (recommended)."),
+    from_db: bool = typer.Option(False, "--from-db", help="Train on the laboratory's own "
+                                 "resolved follow-up cases instead of a file, and register "
+                                 "the model as a candidate (docs/followup.md)."),
+    holdout_fraction: float = typer.Option(0.25, "--holdout-fraction", min=0.05, max=0.9,
+                                           help="With --from-db: the share of cases held "
+                                           "back to check the model on."),
+    actor: ActorOption = None,
 ) -> None:
     """Train the second tier on labelled screen positives and write the model file."""
     rules = load_policy(policy)
+    if from_db == (labelled is not None):
+        raise typer.BadParameter("give a labelled CSV or --from-db, not both")
+    if from_db:
+        _train_from_db(out, rules, validate, holdout_fraction, actor)
+        return
+    assert labelled is not None
     table, digest = read_labelled(labelled)
     typer.echo(f"{len(table):,} labelled screen positives from {labelled}", err=True)
     model = train_model(
@@ -146,6 +166,23 @@ def train_command(
     if report is not None:
         _write_json(model.metadata, report)
         typer.echo(f"report -> {report}", err=True)
+
+
+def _train_from_db(out: Path, rules: Policy, validate: bool, holdout_fraction: float,
+                   actor: str | None) -> None:
+    engine = open_database()
+    with Session(engine, expire_on_commit=False) as session:
+        row = train_from_database(session, cli_actor(actor), out,
+                                  holdout_fraction=holdout_fraction, policy=rules,
+                                  validate=validate, progress=stderr_progress)
+        session.commit()
+    engine.dispose()
+    typer.echo(f"{row.version}: trained on {row.training_rows:,} rows, checked on "
+               f"{row.holdout_rows:,} held-back rows -> {out}", err=True)
+    typer.echo(f"registered as candidate {row.id}: "
+               f"{'passed' if row.check_passed else 'did not pass'} its check "
+               f"({row.check_note}); a director activates it (POST /api/v1/models/{row.id}"
+               "/activate)")
 
 
 @second_tier_app.command("evaluate")

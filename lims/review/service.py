@@ -12,6 +12,8 @@ password, immutable releases and corrections as new versions.
   flag at all.
 - Every decision writes a ``Review`` row and a ``Release`` (the result reported), both
   append-only; ``request_repeat_specimen`` also asks the submitter for a new card.
+- A referral or a repeat request opens the baby's follow-up case in the same transaction, and
+  a normal release of a repeat card closes the case waiting on it (``lims.followup.service``).
 - ``correct`` moves a decided specimen back to review as version n+1; the old release stays
   visible and the new one names it in ``supersedes_id``.
 
@@ -33,6 +35,7 @@ from lims.alerts.repository import open_counts
 from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.auth.service import confirm_password
 from lims.errors import IllegalTransitionError
+from lims.followup.service import on_release, on_released_normal
 from lims.models import Evaluation, Release, Review, Specimen, User, utcnow
 from lims.pipeline import Screening, card_covariates, well_means
 from lims.review import repository
@@ -209,6 +212,7 @@ def decide(session: Session, user: User, specimen_id: int, decision: Decision, *
     apply_transition(session, actor, specimen, decision, reason=reason)
     if decision == Decision.request_repeat_specimen:
         request_repeat(session, actor, specimen, reason or "reviewer requested a repeat card")
+    on_release(session, actor, specimen, decision, calls)
     return _release(session, actor, specimen, decision, reason)
 
 
@@ -224,6 +228,7 @@ def release_normals(session: Session, user: User, *, password: str, limit: int) 
     for specimen in specimens:
         apply_transition(session, actor, specimen, Transition.release_normal)
         _release(session, actor, specimen, Decision.release_normal, "")
+    on_released_normal(session, actor, specimens)
     return [s.id for s in specimens if s.id is not None]
 
 

@@ -20,7 +20,7 @@ _COMMITTERS = {"routes.py", "alerts/scheduler.py", "auth/service.py", "runs/serv
 
 
 def test_the_domains():
-    assert DOMAINS == ["accession", "alerts", "auth", "review", "runs"]
+    assert DOMAINS == ["accession", "alerts", "auth", "followup", "review", "runs"]
 
 
 @pytest.mark.parametrize("domain", DOMAINS)

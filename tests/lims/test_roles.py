@@ -12,6 +12,7 @@ EVERYONE = set(ROLES)
 LAB = {"technician", "admin"}
 REVIEW = {"reviewer", "admin"}
 STAFF = {"technician", "reviewer", "follow_up", "admin"}
+FOLLOW_UP = {"follow_up", "admin"}
 
 #: (method, path) -> roles that may get a 2xx.
 ALLOWED: dict[tuple[str, str], set[str]] = {
@@ -46,12 +47,32 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): {"reviewer", "follow_up", "admin"},
     ("POST", "/api/v1/alerts/escalate"): {"reviewer", "follow_up", "admin"},
     ("GET", "/health"): EVERYONE,
+    ("GET", "/api/v1/cases"): EVERYONE,
+    ("POST", "/api/v1/cases"): FOLLOW_UP,
+    ("GET", "/api/v1/cases/overdue"): STAFF | {"clinic"},
+    ("POST", "/api/v1/cases/remind"): FOLLOW_UP,
+    ("GET", "/api/v1/cases/{case_id}"): STAFF,  # another submitter's baby, no clinic yet
+    ("POST", "/api/v1/cases/{case_id}/contacts"): FOLLOW_UP,
+    ("POST", "/api/v1/cases/{case_id}/transitions"): FOLLOW_UP,  # a contacted case: refer
+    ("POST", "/api/v1/cases/{case_id}/visits"): set(),  # the case is not in treatment
+    ("GET", "/api/v1/cases/{case_id}/letter"): FOLLOW_UP,
+    ("POST", "/api/v1/specimens/{specimen_id}/second-tier"): REVIEW,
+    ("GET", "/api/v1/clinics"): STAFF | {"clinic"},
+    ("POST", "/api/v1/clinics"): FOLLOW_UP,
+    ("POST", "/api/v1/clinics/{clinic_id}/users"): {"admin"},
+    ("POST", "/api/v1/directors"): {"admin"},
+    ("GET", "/api/v1/models"): REVIEW,
+    ("POST", "/api/v1/models/{model_id}/activate"): set(),  # no model is registered
+    ("GET", "/api/v1/programme/measures"): {"follow_up", "reviewer", "admin"},
 }
 
 
 def _request(client, world, method, path, role, n):
     south = world.submitter_ids[1]
-    url = path.format(infant_id=1, specimen_id=1, run_id=1, held_id=1, alert_id=1)
+    url = path.format(infant_id=1, specimen_id=1, run_id=1, held_id=1, alert_id=1, case_id=1,
+                      clinic_id=1, model_id=1)
+    if path == "/api/v1/programme/measures":
+        url += "?month=2026-03"
     bodies = {
         "/api/v1/auth/login": {"username": role, "password": PASSWORD},
         "/api/v1/users": {"username": f"u{n}", "full_name": "U", "role": "technician",
@@ -67,6 +88,17 @@ def _request(client, world, method, path, role, n):
         "/api/v1/specimens/1/corrections": {"reason": "r", "password": PASSWORD},
         "/api/v1/alerts/1/acknowledge": {"full_name": "Dr A"},
         "/api/v1/alerts/escalate": None,
+        "/api/v1/cases": {"specimen_id": 1, "suspected": ["MSUD"]},
+        "/api/v1/cases/remind": None,
+        "/api/v1/cases/1/contacts": {"method": "phone", "contacted": "mother",
+                                     "result": "reached"},
+        "/api/v1/cases/1/transitions": {"transition": "refer", "clinic_id": 1},
+        "/api/v1/cases/1/visits": {"kind": "growth"},
+        "/api/v1/specimens/1/second-tier": [{"disorder": "MSUD", "decision": "referral"}],
+        "/api/v1/clinics": {"code": f"C{n}", "name": "Clinic"},
+        "/api/v1/clinics/1/users": {"user_id": 6},
+        "/api/v1/directors": {"user_id": 2},
+        "/api/v1/models/1/activate": {"password": PASSWORD},
     }
     headers = world.auth(role)
     if url == "/api/v1/runs" and method == "POST":

@@ -1,0 +1,61 @@
+"""``nbs outcomes export --out labelled.csv``: the laboratory's resolved follow-up cases as
+labelled outcomes (docs/architecture.md "Labelled outcomes", plus ``first_tier``,
+``outcome_class`` and ``case_id``; docs/followup.md "Outcomes"), and ``nbs programme measures
+--month YYYY-MM``: the month's programme measures.
+
+Public names: ``outcomes_app``, ``programme_app``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+from sqlmodel import Session
+
+from lims.cli.common import TableFormat, emit_table, open_database
+from lims.errors import InvalidInputError
+from lims.followup.outcomes import labelled_outcomes
+from lims.followup.programme import programme_measures
+
+__all__ = ["outcomes_app", "programme_app"]
+
+outcomes_app = typer.Typer(help="Outcomes of follow-up as labelled data.", no_args_is_help=True)
+programme_app = typer.Typer(help="Programme measures from the follow-up cases.",
+                            no_args_is_help=True)
+
+
+@outcomes_app.command("export")
+def export_command(out: Path = typer.Option(..., "--out", help="labelled CSV to write")) -> None:
+    """Write every resolved case's suspected disorders with their outcome."""
+    engine = open_database()
+    with Session(engine) as session:
+        table = labelled_outcomes(session)
+    engine.dispose()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False, lineterminator="\n")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write: {exc.strerror}", file=str(out)) from None
+    counts = table["outcome"].value_counts() if len(table) else {}
+    typer.echo(f"{len(table):,} labelled outcomes ({counts.get('true_positive', 0):,} true, "
+               f"{counts.get('false_positive', 0):,} false positives) -> {out}", err=True)
+
+
+@programme_app.command("measures")
+def measures_command(month: str = typer.Option(..., "--month", help="YYYY-MM"),
+                     fmt: TableFormat = typer.Option(TableFormat.table, "--format")) -> None:
+    """The programme's measures of a month (value, n, numerator)."""
+    try:
+        day = dt.datetime.strptime(month, "%Y-%m").date()
+    except ValueError:
+        raise InvalidInputError(f"{month!r} is not a month (YYYY-MM)", field="month") from None
+    engine = open_database()
+    with Session(engine) as session:
+        result = programme_measures(session, day)
+    engine.dispose()
+    emit_table(["measure", "value", "n", "numerator"],
+               [[code, "" if m.value is None else f"{m.value:.3f}", str(m.n),
+                 "" if m.numerator is None else str(m.numerator)]
+                for code, m in result.programme.items()], fmt)

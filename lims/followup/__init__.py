@@ -1,0 +1,10 @@
+"""Follow-up: a case per baby and referral group from a released referral, repeat request or
+unsatisfactory card to a closed outcome; contacts, referral to a clinic, diagnosis, treatment and
+long-term visits; due dates and reminders; outcomes as labelled data, the second-tier model
+registry, and the programme measures (docs/followup.md).
+
+Modules: ``rules`` (the cited due-date and visit data), ``machine`` (the case state machine),
+``schemas``, ``repository`` (every query), ``service`` (cases), ``outcomes`` (labelled outcomes,
+training from the database, the model registry), ``measures`` (pure measure functions),
+``programme`` (the measures from the database), ``routes``.
+"""

@@ -1,0 +1,210 @@
+"""The follow-up case state machine: a typed transition table, guards, and one entry point,
+``apply_case_transition``, that checks, moves, stamps the step's date, sets what is due next and
+writes the audit event.
+
+States (``lims.vocabulary.CaseState``): ``opened -> contacted -> repeat_received | referred
+-> diagnosed -> treatment -> long_term_follow_up -> closed``; a normal repeat closes a case from
+``repeat_received`` (outcome ``normal_repeat``); a case whose family cannot be found, has moved,
+declined or whose baby died is diagnosed with that outcome from any earlier state; a case
+diagnosed as not confirmed is closed without treatment. An illegal transition raises
+``CaseTransitionError`` (HTTP 409) naming the transitions allowed from the case's state; a role
+that may not apply it, ``PermissionDeniedError`` (403); a guard's refusal,
+``InvalidInputError`` (422) naming the field.
+
+Public names: ``CaseMove``, ``CASE_TRANSITIONS``, ``CASE_TRANSITIONS_BY_NAME``,
+``CaseTransitionError``, ``NO_DIAGNOSIS``, ``allowed_case_transitions``,
+``check_case_transition``, ``apply_case_transition``, ``due_for``, ``case_facts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from lims.audit import Actor, record
+from lims.errors import IllegalTransitionError, InvalidInputError, PermissionDeniedError
+from lims.followup.rules import CaseFacts, FollowUpRules, followup_rules
+from lims.models import FollowUpCase, utcnow
+from lims.vocabulary import CaseState, CaseTransition, OutcomeClass, Role
+
+__all__ = ["CASE_TRANSITIONS", "CASE_TRANSITIONS_BY_NAME", "NO_DIAGNOSIS", "CaseMove",
+           "CaseTransitionError", "allowed_case_transitions", "apply_case_transition",
+           "case_facts", "check_case_transition", "due_for"]
+
+Details = Mapping[str, Any]
+CaseGuard = Callable[[FollowUpCase, Details], tuple[str, str] | None]
+
+#: Outcomes that end a case without a diagnosis: allowed from any state before a diagnosis.
+NO_DIAGNOSIS: tuple[OutcomeClass, ...] = (
+    OutcomeClass.lost_to_follow_up, OutcomeClass.deceased, OutcomeClass.moved,
+    OutcomeClass.declined)
+
+
+class CaseTransitionError(IllegalTransitionError):
+    """A case transition not allowed from the case's state; ``allowed`` names those that are."""
+
+    def __init__(self, message: str, allowed: list[str]) -> None:
+        self.allowed = allowed
+        super().__init__(message)
+
+
+def _needs_clinic(_case: FollowUpCase, details: Details) -> tuple[str, str] | None:
+    return None if details.get("clinic_id") else ("name the clinic", "clinic_id")
+
+
+def _diagnosis(case: FollowUpCase, details: Details) -> tuple[str, str] | None:
+    outcome = details.get("outcome")
+    if outcome not in tuple(OutcomeClass) or outcome == OutcomeClass.normal_repeat:
+        return ("an outcome class is required (normal_repeat is recorded by closing the case "
+                "on a normal repeat)", "outcome")
+    if outcome == OutcomeClass.confirmed and not details.get("disorder"):
+        return "a confirmed diagnosis names the disorder found", "disorder"
+    if case.state != CaseState.referred and outcome not in NO_DIAGNOSIS:
+        return (f"a case not referred for evaluation can only end as "
+                f"{', '.join(NO_DIAGNOSIS)}; refer it to a clinic first", "outcome")
+    return None
+
+
+def _confirmed(case: FollowUpCase, _details: Details) -> tuple[str, str] | None:
+    if case.outcome == OutcomeClass.confirmed:
+        return None
+    return f"treatment follows a confirmed diagnosis, not {case.outcome}", "outcome"
+
+
+def _closable(case: FollowUpCase, details: Details) -> tuple[str, str] | None:
+    if case.state == CaseState.diagnosed and case.outcome == OutcomeClass.confirmed:
+        return "a confirmed case is closed after treatment and follow-up", "state"
+    if case.state == CaseState.long_term_follow_up and not str(
+            details.get("reason", "")).strip():
+        return "say why long-term follow-up ends", "reason"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseMove:
+    """One allowed move: from any of ``sources`` to ``target`` by one of ``roles``; ``stamp``
+    is the case's date column the move sets (first time only)."""
+
+    name: CaseTransition
+    sources: tuple[CaseState, ...]
+    target: CaseState
+    roles: tuple[Role, ...]
+    guard: CaseGuard | None = None
+    stamp: str | None = None
+
+
+_S, _T, _R = CaseState, CaseTransition, Role
+_FU = (_R.follow_up, _R.admin)
+_CLINIC = (_R.clinic, _R.follow_up, _R.admin)
+_BEFORE_DIAGNOSIS = (_S.opened, _S.contacted, _S.repeat_received, _S.referred)
+
+CASE_TRANSITIONS: tuple[CaseMove, ...] = (
+    CaseMove(_T.contact, (_S.opened,), _S.contacted, _FU, stamp="first_contact_at"),
+    CaseMove(_T.receive_repeat, (_S.opened, _S.contacted), _S.repeat_received,
+             (_R.technician, *_FU), stamp="repeat_received_at"),
+    CaseMove(_T.refer, (_S.contacted, _S.repeat_received), _S.referred, _FU, _needs_clinic,
+             stamp="referred_at"),
+    CaseMove(_T.diagnose, _BEFORE_DIAGNOSIS, _S.diagnosed, _CLINIC, _diagnosis,
+             stamp="diagnosed_at"),
+    CaseMove(_T.close_not_confirmed, (_S.repeat_received,), _S.closed,
+             (_R.reviewer, *_FU), stamp="closed_at"),
+    CaseMove(_T.start_treatment, (_S.diagnosed,), _S.treatment, _CLINIC, _confirmed,
+             stamp="treatment_started_at"),
+    CaseMove(_T.start_long_term_follow_up, (_S.treatment,), _S.long_term_follow_up, _CLINIC),
+    CaseMove(_T.close, (_S.diagnosed, _S.long_term_follow_up), _S.closed, _FU, _closable,
+             stamp="closed_at"),
+)
+CASE_TRANSITIONS_BY_NAME: dict[str, CaseMove] = {t.name: t for t in CASE_TRANSITIONS}
+
+
+def allowed_case_transitions(state: str, role: str | None = None) -> list[CaseTransition]:
+    """The transitions from ``state`` (that ``role`` may apply, when given)."""
+    return [t.name for t in CASE_TRANSITIONS
+            if state in t.sources and (role is None or role in t.roles)]
+
+
+def case_facts(case: FollowUpCase) -> CaseFacts:
+    """What the due-date rules look at."""
+    disorders = tuple(case.suspected or ()) + (
+        (case.diagnosed_disorder,) if case.diagnosed_disorder else ())
+    return CaseFacts(state=case.state, reason=case.reason, time_critical=case.time_critical,
+                     disorders=disorders, group=case.referral_group, outcome=case.outcome)
+
+
+def due_for(case: FollowUpCase, entered_at: datetime, *,
+            last_visits: Mapping[str, datetime] | None = None,
+            rules: FollowUpRules | None = None) -> tuple[str, datetime | None]:
+    """What is due next on ``case`` (in the state it entered at ``entered_at``) and by when:
+    the first due row that applies, or in long-term follow-up the earliest next visit of the
+    disorder's schedule (each kind counted from its last visit, else from ``entered_at``)."""
+    rules = rules or followup_rules()
+    if case.state == CaseState.long_term_follow_up:
+        schedule = rules.visit_schedule(case.diagnosed_disorder, case.referral_group)
+        visits = last_visits or {}
+        if not schedule:
+            return "", None
+        kind, due = min(((k, visits.get(k, entered_at) + timedelta(days=d))
+                         for k, d in schedule.items()), key=lambda item: item[1])
+        return f"visit:{kind}", due
+    rule = rules.due_rule(case_facts(case))
+    if rule is None:
+        return "", None
+    return rule.action, entered_at + timedelta(hours=rule.hours)
+
+
+def check_case_transition(actor: Actor, case: FollowUpCase, name: str,
+                          details: Details) -> CaseMove:
+    """The move ``name`` if ``actor`` may apply it to ``case`` now (else the typed error)."""
+    move = CASE_TRANSITIONS_BY_NAME.get(name)
+    if move is None:
+        raise InvalidInputError(f"unknown case transition {name!r}; one of "
+                                f"{', '.join(CaseTransition)}", field="transition")
+    if actor.role not in move.roles:
+        raise PermissionDeniedError(f"role {actor.role} may not {name} a case; needs "
+                                    f"{' or '.join(move.roles)}")
+    if case.state not in move.sources:
+        allowed = [str(t) for t in allowed_case_transitions(case.state)]
+        raise CaseTransitionError(
+            f"case {case.id} is {case.state}; {name} needs {' or '.join(move.sources)}. "
+            f"Allowed from {case.state}: {', '.join(allowed) or 'none (the case is closed)'}",
+            allowed)
+    if move.guard is not None:
+        problem = move.guard(case, details)
+        if problem:
+            raise InvalidInputError(problem[0], field=problem[1])
+    return move
+
+
+def apply_case_transition(session: Session, actor: Actor, case: FollowUpCase, name: str, *,
+                          details: Details | None = None, at: datetime | None = None,
+                          reason: str = "",
+                          last_visits: Mapping[str, datetime] | None = None) -> FollowUpCase:
+    """Move ``case`` along transition ``name`` at ``at`` (default now), set what is due next,
+    and audit it with the state and due date before and after (the caller commits)."""
+    details = {**(details or {}), "reason": reason}
+    move = check_case_transition(actor, case, name, details)
+    at = at or utcnow()
+    before = {"state": case.state, "due_action": case.due_action,
+              "due_at": case.due_at.isoformat() if case.due_at else None}
+    case.state = move.target
+    if move.stamp is not None and getattr(case, move.stamp) is None:
+        setattr(case, move.stamp, at)
+    case.due_action, case.due_at = due_for(case, at, last_visits=last_visits)
+    case.updated_at = utcnow()
+    session.add(case)
+    session.flush()
+    record(session, actor, name, "followup_case", case.id, infant_id=case.infant_id,
+           before=before,
+           after={"state": case.state, "due_action": case.due_action,
+                  "due_at": case.due_at.isoformat() if case.due_at else None,
+                  **{k: _plain(v) for k, v in details.items() if k != "reason" and v is not None}},
+           reason=reason)
+    return case
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -1,0 +1,198 @@
+"""The programme measures as pure functions over plain rows (docs/followup.md "Measures"): the
+same functions serve the API (``GET /programme/measures``), the monthly bulletin and the
+report cards, each grouping the rows as it needs (programme, submitter, district, disorder).
+
+A measure is a ``Measure``: its value (a percentage for a proportion, a median in its unit, a
+count), ``n`` (what it is over) and, for a proportion, the numerator. A measure over no rows
+has value None.
+
+Specimens (a frame of ``SPECIMEN_COLUMNS``): the cards received in the month. Case rows
+(``CaseRow``): the cases opened from the start of the month less the follow-up limit up to its
+end; each measure picks its own cohort (the case's opening, diagnosis or treatment in the
+month, or its follow-up limit falling in it).
+
+Public names: ``Measure``, ``SPECIMEN_COLUMNS``, ``CaseRow``, ``Month``, ``SCREEN_POSITIVE``,
+``RESOLVED``, ``NOT_CONFIRMED``, ``proportion``, ``median``, ``specimen_measures``,
+``case_measures``, ``confirmed_by_disorder``, ``month_of``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+
+from lims.vocabulary import CaseReason, OutcomeClass
+
+__all__ = ["NOT_CONFIRMED", "RESOLVED", "SCREEN_POSITIVE", "CaseRow", "Measure", "Month",
+           "SPECIMEN_COLUMNS", "case_measures", "confirmed_by_disorder", "median", "month_of",
+           "proportion", "specimen_measures"]
+
+#: Cases opened by a screen result (the recalled babies).
+SCREEN_POSITIVE: tuple[str, ...] = (CaseReason.referral, CaseReason.repeat_specimen)
+#: Outcomes that are a final resolution: the disorder confirmed or ruled out.
+RESOLVED: tuple[str, ...] = (
+    OutcomeClass.confirmed, OutcomeClass.carrier, OutcomeClass.false_positive,
+    OutcomeClass.transient_maternal, OutcomeClass.prematurity_tpn, OutcomeClass.normal_repeat)
+#: Resolutions that are not the screened disorder (the false positives of the screen).
+NOT_CONFIRMED: tuple[str, ...] = tuple(o for o in RESOLVED if o != OutcomeClass.confirmed)
+_HOURS_PER_DAY = 24.0
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    value: float | None
+    n: int
+    numerator: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Month:
+    """A calendar month in UTC: ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+    def holds(self, moment: datetime | None) -> bool:
+        return moment is not None and self.start <= moment < self.end
+
+
+def month_of(day: date) -> Month:
+    """The month holding ``day``."""
+    start = datetime(day.year, day.month, 1, tzinfo=UTC)
+    end = datetime(day.year + day.month // 12, day.month % 12 + 1, 1, tzinfo=UTC)
+    return Month(start, end)
+
+
+#: The columns of the specimen frame ``specimen_measures`` reads: one row per card received in
+#: the month: its submitter, whether it is the baby's first card, whether it was
+#: unsatisfactory, age at collection and transit (hours), age at its first release (hours; NaN
+#: before release).
+SPECIMEN_COLUMNS: tuple[str, ...] = ("submitter_id", "initial", "unsatisfactory",
+                                     "age_at_collection_h", "transit_h", "age_at_result_h")
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """A case with the dates of its steps and its baby's birth."""
+
+    id: int
+    infant_id: int
+    submitter_id: int
+    reason: str
+    suspected: tuple[str, ...]
+    opened_at: datetime
+    birth_at: datetime
+    first_contact_at: datetime | None = None
+    repeat_received_at: datetime | None = None
+    diagnosed_at: datetime | None = None
+    treatment_started_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = None
+    diagnosed_disorder: str | None = None
+
+    @property
+    def resolved_at(self) -> datetime | None:
+        """When the case reached a final resolution (None: not resolved)."""
+        if self.outcome not in RESOLVED:
+            return None
+        return self.closed_at if self.outcome == OutcomeClass.normal_repeat else (
+            self.diagnosed_at)
+
+
+def proportion(numerator: int, n: int) -> Measure:
+    """100 x numerator / n, in %."""
+    return Measure(100.0 * numerator / n if n else None, n, numerator)
+
+
+def median(values: Iterable[float]) -> Measure:
+    """The median of ``values`` (None when there are none)."""
+    kept = [v for v in values if v is not None]
+    return Measure(statistics.median(kept) if kept else None, len(kept))
+
+
+def _hours(later: datetime, earlier: datetime) -> float:
+    return (later - earlier).total_seconds() / 3600.0
+
+
+def _median_of(values: pd.Series) -> Measure:
+    kept = values.dropna()
+    return Measure(float(kept.median()) if len(kept) else None, int(len(kept)))
+
+
+def specimen_measures(frame: pd.DataFrame) -> dict[str, Measure]:
+    """The card measures of a frame of ``SPECIMEN_COLUMNS``: unsatisfactory rate (all cards),
+    early collection (< 24 h) and median age at collection (h) of first cards, median transit
+    (h) of all cards, median age at the first card's release (days)."""
+    first = frame[frame["initial"].astype(bool)]
+    return {
+        "unsatisfactory_rate": proportion(int(frame["unsatisfactory"].astype(bool).sum()),
+                                          len(frame)),
+        "early_collection": proportion(int((first["age_at_collection_h"] < 24).sum()),
+                                       len(first)),
+        "age_at_collection": _median_of(first["age_at_collection_h"]),
+        "transit_time": _median_of(frame["transit_h"]),
+        "time_to_result": _median_of(first["age_at_result_h"] / _HOURS_PER_DAY),
+    }
+
+
+def _opened(cases: Sequence[CaseRow], month: Month,
+            keep: Callable[[CaseRow], bool] = lambda c: True) -> list[CaseRow]:
+    return [c for c in cases if month.holds(c.opened_at) and keep(c)]
+
+
+def case_measures(cases: Sequence[CaseRow], month: Month, *, screened: int,
+                  recall_window_days: int, follow_up_limit_days: int,
+                  disorder: str | None = None) -> dict[str, Measure]:
+    """The case measures of ``month`` (of the cases suspecting ``disorder`` when given;
+    ``screened`` is the babies screened, the first cards received in the month)."""
+    positive = _opened(cases, month, lambda c: c.reason in SCREEN_POSITIVE)
+    recalls = _opened(cases, month, lambda c: c.reason in (
+        CaseReason.repeat_specimen, CaseReason.unsatisfactory))
+    window = timedelta(days=recall_window_days)
+    limit = timedelta(days=follow_up_limit_days)
+    due_limit = [c for c in cases if c.reason in SCREEN_POSITIVE
+                 and month.holds(c.opened_at + limit)]
+    resolved = [c for c in positive if c.outcome in RESOLVED]
+
+    def found(c: CaseRow) -> bool:
+        return c.outcome == OutcomeClass.confirmed and (
+            disorder is None or c.diagnosed_disorder == disorder)
+
+    confirmed = [c for c in cases if found(c) and month.holds(c.diagnosed_at)]
+    treated = [c for c in cases if c.outcome == OutcomeClass.confirmed
+               and month.holds(c.treatment_started_at)]
+    return {
+        "recall_rate": proportion(len({c.infant_id for c in positive}), screened),
+        "recall_compliance": proportion(sum(
+            c.repeat_received_at is not None and c.repeat_received_at - c.opened_at <= window
+            for c in recalls), len(recalls)),
+        "time_to_contact": median(_hours(c.first_contact_at, c.opened_at)
+                                  for c in _opened(cases, month) if c.first_contact_at),
+        "time_to_diagnosis": median(_hours(c.diagnosed_at, c.birth_at) / _HOURS_PER_DAY
+                                    for c in confirmed if c.diagnosed_at),
+        "time_to_treatment": median(_hours(c.treatment_started_at, c.birth_at) / _HOURS_PER_DAY
+                                    for c in treated if c.treatment_started_at),
+        "lost_to_follow_up": proportion(sum(
+            c.resolved_at is None or c.resolved_at > c.opened_at + limit for c in due_limit),
+            len(due_limit)),
+        "confirmed_cases": Measure(float(len(confirmed)), len(confirmed)),
+        "ppv": proportion(sum(found(c) for c in resolved), len(resolved)),
+        "false_positive_rate": proportion(
+            sum(c.outcome in NOT_CONFIRMED or (c.outcome == OutcomeClass.confirmed
+                                               and not found(c)) for c in resolved),
+            screened),
+    }
+
+
+def confirmed_by_disorder(cases: Sequence[CaseRow], month: Month) -> dict[str, int]:
+    """Confirmed diagnoses recorded in the month, by the disorder found."""
+    counts: dict[str, int] = {}
+    for c in cases:
+        if c.outcome == OutcomeClass.confirmed and month.holds(c.diagnosed_at) and (
+                c.diagnosed_disorder):
+            counts[c.diagnosed_disorder] = counts.get(c.diagnosed_disorder, 0) + 1
+    return dict(sorted(counts.items()))

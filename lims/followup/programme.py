@@ -1,0 +1,114 @@
+"""The programme measures of a month from the database (docs/followup.md "Measures"): one
+place that the API (``GET /programme/measures``), the monthly bulletin and the report cards
+use. The rows come from ``lims.followup.repository``; the arithmetic is the pure functions of
+``lims.followup.measures``.
+
+Public names: ``ProgrammeMeasures``, ``programme_measures``, ``INDICATOR_CODES``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlmodel import Session
+
+from lims.followup import repository
+from lims.followup.measures import (
+    SPECIMEN_COLUMNS,
+    CaseRow,
+    Measure,
+    Month,
+    case_measures,
+    confirmed_by_disorder,
+    month_of,
+    specimen_measures,
+)
+from lims.followup.rules import FollowUpRules, followup_rules
+from reports.indicators import indicators
+
+__all__ = ["INDICATOR_CODES", "ProgrammeMeasures", "programme_measures"]
+
+#: The measures the bulletin's indicator definitions (reports/data/indicators.toml) name.
+INDICATOR_CODES: tuple[str, ...] = indicators().codes
+
+Measures = dict[str, Measure]
+
+
+@dataclass(frozen=True)
+class ProgrammeMeasures:
+    """A month's measures: the programme's, and per submitter (code), district and suspected
+    disorder; the confirmed diagnoses by the disorder found."""
+
+    month: date
+    rules_version: str
+    programme: Measures
+    by_submitter: dict[str, Measures] = field(default_factory=dict)
+    by_district: dict[str, Measures] = field(default_factory=dict)
+    by_disorder: dict[str, Measures] = field(default_factory=dict)
+    confirmed_by_disorder: dict[str, int] = field(default_factory=dict)
+
+    def indicator_measures(self, measures: Measures) -> Measures:
+        """Only the measures the bulletin's indicators define (``INDICATOR_CODES``)."""
+        return {k: v for k, v in measures.items() if k in INDICATOR_CODES}
+
+
+def _case_rows(session: Session, month: Month, limit_days: int) -> list[CaseRow]:
+    rows = repository.case_measure_rows(session, month.start - timedelta(days=limit_days),
+                                        month.end)
+    return [CaseRow(
+        id=r["id"], infant_id=r["infant_id"], submitter_id=r["submitter_id"],
+        reason=r["reason"], suspected=tuple(r["suspected"] or ()), opened_at=r["opened_at"],
+        birth_at=r["birth_at"], first_contact_at=r["first_contact_at"],
+        repeat_received_at=r["repeat_received_at"], diagnosed_at=r["diagnosed_at"],
+        treatment_started_at=r["treatment_started_at"], closed_at=r["closed_at"],
+        outcome=r["outcome"], diagnosed_disorder=r["diagnosed_disorder"]) for r in rows]
+
+
+def _all(frame: pd.DataFrame, cases: list[CaseRow], month: Month, rules: FollowUpRules,
+         disorder: str | None = None) -> Measures:
+    screened = int(frame["initial"].sum())
+    return {**specimen_measures(frame),
+            **case_measures(cases, month, screened=screened,
+                            recall_window_days=rules.recall_window_days,
+                            follow_up_limit_days=rules.follow_up_limit_days,
+                            disorder=disorder)}
+
+
+def programme_measures(session: Session, month: date, *,
+                       rules: FollowUpRules | None = None) -> ProgrammeMeasures:
+    """The measures of the calendar month holding ``month`` (UTC)."""
+    rules = rules or followup_rules()
+    span = month_of(month)
+    frame = pd.DataFrame(repository.specimen_measure_rows(session, span.start, span.end),
+                         columns=list(SPECIMEN_COLUMNS)).astype(
+        {"age_at_collection_h": "float64", "transit_h": "float64",
+         "age_at_result_h": "float64"})
+    cases = _case_rows(session, span, rules.follow_up_limit_days)
+    submitters = repository.submitters(session)
+    by_submitter: dict[str, Measures] = {}
+    by_district: dict[str, Measures] = {}
+    districts: dict[str, list[int]] = {}
+    for submitter_id, (code, district) in sorted(submitters.items()):
+        districts.setdefault(district or "-", []).append(submitter_id)
+        mine = frame[frame["submitter_id"] == submitter_id]
+        by_submitter[code] = _all(mine, [c for c in cases if c.submitter_id == submitter_id],
+                                  span, rules)
+    for district, ids in sorted(districts.items()):
+        chosen = set(ids)
+        by_district[district] = _all(frame[frame["submitter_id"].isin(ids)],
+                                     [c for c in cases if c.submitter_id in chosen], span,
+                                     rules)
+    screened = int(frame["initial"].sum())
+    codes = sorted({d for c in cases for d in c.suspected})
+    by_disorder = {d: case_measures(
+        [c for c in cases if d in c.suspected], span, screened=screened,
+        recall_window_days=rules.recall_window_days,
+        follow_up_limit_days=rules.follow_up_limit_days, disorder=d) for d in codes}
+    return ProgrammeMeasures(
+        month=span.start.date(), rules_version=rules.version,
+        programme=_all(frame, cases, span, rules), by_submitter=by_submitter,
+        by_district=by_district, by_disorder=by_disorder,
+        confirmed_by_disorder=confirmed_by_disorder(cases, span))
+

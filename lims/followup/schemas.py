@@ -1,0 +1,251 @@
+"""Request and response models of follow-up: cases, contact attempts, transitions, visits,
+clinics, the recall letter's data, the model registry and the programme measures.
+
+Public names: ``CaseCreate``, ``CasePublic``, ``CaseDetail``, ``ContactIn``, ``ContactPublic``,
+``TransitionIn``, ``VisitIn``, ``VisitPublic``, ``DiagnosisPublic``, ``TreatmentPublic``,
+``ClinicCreate``, ``ClinicPublic``, ``ClinicUserIn``, ``DirectorIn``, ``SecondTierUpdate``,
+``CaseLetterView``, ``ModelPublic``, ``ActivateIn``, ``MeasurePublic``, ``MeasuresPublic``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lims.models import DbId
+from lims.vocabulary import (
+    CaseReason,
+    CaseState,
+    CaseTransition,
+    ContactMethod,
+    ContactResult,
+    ModelStatus,
+    OutcomeClass,
+    VisitKind,
+)
+
+__all__ = ["ActivateIn", "CaseCreate", "CaseDetail", "CaseLetterView", "CasePublic",
+           "ClinicCreate", "ClinicPublic", "ClinicUserIn", "ContactIn", "ContactPublic",
+           "DiagnosisPublic", "DirectorIn", "MeasurePublic", "MeasuresPublic", "ModelPublic",
+           "SecondTierUpdate", "TransitionIn", "TreatmentPublic", "VisitIn", "VisitPublic"]
+
+_Code = Field(min_length=1, max_length=32)
+
+
+class CaseCreate(BaseModel):
+    """A case opened by hand: the card that prompted it and the suspected disorders."""
+
+    model_config = ConfigDict(extra="forbid")
+    specimen_id: DbId
+    suspected: list[str] = Field(min_length=1, max_length=20)
+    note: str = Field(default="", max_length=1000)
+
+
+class CasePublic(BaseModel):
+    """A case's status (what a submitter sees of its own babies' cases)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    infant_id: int
+    submitter_id: int
+    specimen_id: int
+    referral_group: str
+    reason: CaseReason
+    suspected: list[str] | None
+    time_critical: bool
+    state: CaseState
+    opened_at: datetime
+    due_action: str
+    due_at: datetime | None
+    clinic_id: int | None
+    appointment_at: datetime | None
+    outcome: OutcomeClass | None
+    diagnosed_disorder: str | None
+    closed_at: datetime | None
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: datetime | None = None
+    method: ContactMethod
+    contacted: str = Field(min_length=1, max_length=200)
+    result: ContactResult
+    note: str = Field(default="", max_length=1000)
+
+
+class ContactPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: datetime
+    method: ContactMethod
+    contacted: str
+    result: ContactResult
+    note: str
+    recorded_by_name: str
+
+
+class DiagnosisPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    outcome: OutcomeClass
+    disorder: str | None
+    confirmatory_tests: str
+    diagnosed_at: datetime
+    note: str
+    recorded_by_name: str
+
+
+class TreatmentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    started_at: datetime
+    description: str
+    recorded_by_name: str
+
+
+class VisitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: VisitKind
+    visit_at: datetime | None = None
+    findings: str = Field(default="", max_length=2000)
+
+
+class VisitPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    kind: VisitKind
+    visit_at: datetime
+    findings: str
+    next_due_at: datetime | None
+    recorded_by_name: str
+
+
+class TransitionIn(BaseModel):
+    """A transition and what it records: ``refer`` a clinic (and appointment), ``diagnose`` an
+    outcome (and the disorder found, the confirmatory tests), ``start_treatment`` a
+    description; ``at`` when it happened (default now)."""
+
+    model_config = ConfigDict(extra="forbid")
+    transition: CaseTransition
+    at: datetime | None = None
+    reason: str = Field(default="", max_length=1000)
+    clinic_id: DbId | None = None
+    appointment_at: datetime | None = None
+    outcome: OutcomeClass | None = None
+    disorder: str | None = Field(default=None, max_length=32)
+    confirmatory_tests: str = Field(default="", max_length=1000)
+    description: str = Field(default="", max_length=1000)
+
+
+class CaseDetail(CasePublic):
+    """A case with its log, for follow-up staff and the clinic it is referred to."""
+
+    first_contact_at: datetime | None
+    repeat_specimen_id: int | None
+    repeat_received_at: datetime | None
+    referred_at: datetime | None
+    diagnosed_at: datetime | None
+    treatment_started_at: datetime | None
+    second_tier: dict[str, Any] | None
+    note: str
+    contacts: list[ContactPublic]
+    diagnoses: list[DiagnosisPublic]
+    treatments: list[TreatmentPublic]
+    visits: list[VisitPublic]
+    allowed_transitions: list[CaseTransition]
+
+
+class ClinicCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    district: str = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=64)
+
+
+class ClinicPublic(ClinicCreate):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+
+
+class ClinicUserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: DbId
+
+
+class DirectorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: DbId
+
+
+class SecondTierUpdate(BaseModel):
+    """A second-tier result for one of a card's disorders (docs/architecture.md "Calls")."""
+
+    disorder: str = _Code
+    probability: float | None = Field(default=None, ge=0, le=1)
+    decision: str = Field(min_length=1, max_length=32)
+    reason_code: str = Field(default="", max_length=64)
+    model_version: str = Field(default="", max_length=64)
+
+
+class CaseLetterView(BaseModel):
+    """What a recall letter about a case says: the baby, the card, the suspected disorders with
+    the values against the cutoffs, what to do and by when, who to contact."""
+
+    case_id: int
+    state: CaseState
+    reason: CaseReason
+    referral_group: str
+    time_critical: bool
+    baby: dict[str, Any]
+    submitter: dict[str, Any]
+    specimen: dict[str, Any]
+    suspected: list[dict[str, str]]
+    calls: list[dict[str, Any]]
+    values_umol_l: dict[str, float | None]
+    due_action: str
+    due_at: datetime | None
+    clinic: dict[str, Any] | None
+    appointment_at: datetime | None
+
+
+class ModelPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    version: str
+    file_path: str
+    file_sha256: str
+    status: ModelStatus
+    trained_at: datetime | None
+    registered_at: datetime
+    registered_by_name: str
+    training_rows: int
+    holdout_rows: int
+    holdout_metrics: dict[str, Any] | None
+    check_passed: bool
+    check_note: str
+    activated_at: datetime | None
+
+
+class ActivateIn(BaseModel):
+    """A director's signature: the password again."""
+
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(min_length=1, max_length=200)
+
+
+class MeasurePublic(BaseModel):
+    value: float | None
+    n: int
+    numerator: int | None = None
+
+
+class MeasuresPublic(BaseModel):
+    """The programme measures of a month: the programme's, and per submitter, district and
+    suspected disorder (docs/followup.md "Measures")."""
+
+    month: date
+    rules_version: str
+    programme: dict[str, MeasurePublic]
+    by_submitter: dict[str, dict[str, MeasurePublic]]
+    by_district: dict[str, dict[str, MeasurePublic]]
+    by_disorder: dict[str, dict[str, MeasurePublic]]

@@ -1,0 +1,532 @@
+"""Follow-up cases: opened when a result is released with a referral or a repeat request or a
+card is unsatisfactory (in the same transaction), or by hand; updated when the baby's next card
+arrives, when that card's result is released and when a second-tier result comes; moved through
+the case state machine (``lims.followup.machine``) by follow-up staff and clinics; reminded when
+overdue (an alert, escalated as alerts are, ``lims.alerts``).
+
+Scope: ``follow_up``, ``reviewer``, ``technician`` and ``admin`` see every case; a ``clinic``
+user only the cases referred to its clinic; a ``submitter`` user only its own babies' cases,
+as status (``CasePublic``). Anything else is "not found". Every read of a case is audited.
+
+Public names: ``on_release``, ``on_released_normal``, ``on_unsatisfactory``,
+``on_card_accessioned``, ``record_second_tier``, ``open_case``, ``record_contact``,
+``transition``, ``record_visit``, ``get_case``, ``case_detail``, ``list_cases``,
+``overdue_cases``, ``remind_overdue``, ``create_clinic``,
+``list_clinics``, ``assign_clinic_user``, ``grant_director``, ``referral_group``, ``catalogue``,
+``clinic_scope``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from lims.alerts.service import open_alert
+from lims.audit import Actor, record, record_list_read, snapshot
+from lims.errors import ConflictError, InvalidInputError, NotFoundError
+from lims.followup import repository
+from lims.followup.machine import (
+    allowed_case_transitions,
+    apply_case_transition,
+    check_case_transition,
+    due_for,
+)
+from lims.followup.schemas import (
+    CaseCreate,
+    CaseDetail,
+    CasePublic,
+    ClinicCreate,
+    ContactIn,
+    ContactPublic,
+    DiagnosisPublic,
+    SecondTierUpdate,
+    TransitionIn,
+    TreatmentPublic,
+    VisitIn,
+    VisitPublic,
+)
+from lims.models import (
+    Clinic,
+    ClinicUser,
+    ContactAttempt,
+    Diagnosis,
+    Director,
+    Evaluation,
+    FollowUpCase,
+    FollowUpVisit,
+    Specimen,
+    Treatment,
+    User,
+    utcnow,
+)
+from lims.vocabulary import (
+    CaseReason,
+    CaseState,
+    CaseTransition,
+    ContactResult,
+    Decision,
+    Final,
+    FirstTier,
+    OutcomeClass,
+    Role,
+)
+from msms.catalogue import Disorder, disorders
+
+__all__ = ["assign_clinic_user", "case_detail", "catalogue", "clinic_scope",
+           "create_clinic", "get_case", "grant_director", "list_cases", "list_clinics",
+           "on_card_accessioned", "on_release", "on_released_normal", "on_unsatisfactory",
+           "open_case", "overdue_cases", "record_contact", "record_second_tier",
+           "record_visit", "referral_group", "remind_overdue", "transition"]
+
+#: The referral group of an unsatisfactory card (no disorder is suspected).
+UNSATISFACTORY_GROUP = "unsatisfactory"
+_UNSPECIFIED = "unspecified"
+#: How far ahead of the clock a recorded time may be (clocks differ a little).
+_SKEW = timedelta(minutes=5)
+_REASON_RANK = {CaseReason.referral: 3, CaseReason.repeat_specimen: 2,
+                CaseReason.unsatisfactory: 1, CaseReason.manual: 0}
+
+
+def catalogue() -> dict[str, Disorder]:
+    return {d.code: d for d in disorders()}
+
+
+def referral_group(disorder: str) -> str:
+    """A disorder's referral group: its category in the disorder catalogue."""
+    found = catalogue().get(disorder)
+    return found.category if found is not None else _UNSPECIFIED
+
+
+def clinic_scope(session: Session, actor: Actor) -> int | None:
+    """The clinic a clinic user is limited to (-1: none assigned, so it sees nothing)."""
+    if actor.role != Role.clinic:
+        return None
+    return repository.clinic_of_user(session, actor.user_id) or -1
+
+
+def _submitter_scope(actor: Actor) -> int | None:
+    return actor.submitter_id if actor.role == Role.submitter else None
+
+
+# ---- opening and updating cases (hooks of release, accessioning and the second tier) --------
+
+
+def _open(session: Session, actor: Actor, specimen: Specimen, group: str, reason: CaseReason,
+          suspected: list[str], time_critical: bool, note: str = "") -> FollowUpCase:
+    """A new case, or the baby's open case of this group updated (suspected disorders added,
+    the stronger reason kept), with what is due."""
+    assert specimen.id is not None
+    existing = next((c for c in repository.open_cases_of_infant(session, specimen.infant_id)
+                     if c.referral_group == group), None)
+    now = utcnow()
+    if existing is not None:
+        before = snapshot(existing)
+        merged = list(dict.fromkeys([*(existing.suspected or []), *suspected]))
+        existing.suspected = merged
+        existing.time_critical = existing.time_critical or time_critical
+        if _REASON_RANK[reason] > _REASON_RANK[CaseReason(existing.reason)]:
+            existing.reason = reason
+        existing.due_action, existing.due_at = due_for(existing, now)
+        existing.updated_at = now
+        session.add(existing)
+        session.flush()
+        record(session, actor, "update", "followup_case", existing.id,
+               infant_id=existing.infant_id, before=before, after=snapshot(existing),
+               reason=f"card {specimen.barcode}: {reason}")
+        return existing
+    case = FollowUpCase(infant_id=specimen.infant_id, submitter_id=specimen.submitter_id,
+                        specimen_id=specimen.id, referral_group=group, reason=reason,
+                        suspected=suspected, time_critical=time_critical,
+                        state=CaseState.opened, opened_at=now, updated_at=now, note=note)
+    case.due_action, case.due_at = due_for(case, now)
+    session.add(case)
+    session.flush()
+    record(session, actor, "open", "followup_case", case.id, infant_id=case.infant_id,
+           after=snapshot(case), reason=f"card {specimen.barcode}: {reason}")
+    return case
+
+
+def _groups(calls: Sequence[Evaluation]) -> dict[str, tuple[list[str], bool]]:
+    """Suspected disorders and time-criticality per referral group: the calls that stand
+    (final not negative), else those flagged by the first tier."""
+    chosen = [c for c in calls if c.final != Final.negative] or [
+        c for c in calls if c.first_tier not in (FirstTier.normal, FirstTier.not_evaluable)]
+    groups: dict[str, tuple[list[str], bool]] = {}
+    for call in chosen:
+        codes, critical = groups.get(referral_group(call.disorder), ([], False))
+        if call.disorder not in codes:
+            codes.append(call.disorder)
+        groups[referral_group(call.disorder)] = (codes, critical or bool(call.time_critical))
+    return groups or {_UNSPECIFIED: ([], False)}
+
+
+def on_release(session: Session, actor: Actor, specimen: Specimen, decision: Decision,
+               calls: Sequence[Evaluation]) -> list[FollowUpCase]:
+    """After a release: a referral or a repeat request opens (or updates) the baby's case of
+    each referral group the calls suspect; a normal result closes the cases waiting on this
+    card as a repeat (``on_released_normal``)."""
+    if decision in (Decision.release_normal, Decision.override):
+        return on_released_normal(session, actor, [specimen])
+    reason = (CaseReason.referral if decision == Decision.refer
+              else CaseReason.repeat_specimen)
+    return [_open(session, actor, specimen, group, reason, codes, critical)
+            for group, (codes, critical) in _groups(calls).items()]
+
+
+def on_released_normal(session: Session, actor: Actor,
+                       specimens: Sequence[Specimen]) -> list[FollowUpCase]:
+    """A repeat card released as normal closes the cases waiting on it: not confirmed
+    (outcome ``normal_repeat``)."""
+    closed = []
+    for case in repository.cases_of_repeat_specimens(
+            session, [s.id for s in specimens if s.id is not None]):
+        case.outcome = OutcomeClass.normal_repeat
+        closed.append(apply_case_transition(
+            session, actor, case, CaseTransition.close_not_confirmed,
+            details={"outcome": OutcomeClass.normal_repeat},
+            reason="the repeat specimen was normal: not confirmed"))
+    return closed
+
+
+def on_unsatisfactory(session: Session, actor: Actor, specimen: Specimen,
+                      reason: str) -> FollowUpCase:
+    """An unsatisfactory card opens (or updates) the baby's unsatisfactory-specimen case."""
+    return _open(session, actor, specimen, UNSATISFACTORY_GROUP, CaseReason.unsatisfactory,
+                 [], False, note=reason[:1000])
+
+
+def on_card_accessioned(session: Session, actor: Actor, specimen: Specimen) -> list[
+        FollowUpCase]:
+    """The baby's next card: every case of the baby waiting for one receives it."""
+    if specimen.id is None:
+        return []
+    moved = []
+    for case in repository.cases_awaiting_repeat(session, specimen.infant_id):
+        if case.specimen_id == specimen.id:
+            continue
+        case.repeat_specimen_id = specimen.id
+        moved.append(apply_case_transition(
+            session, actor, case, CaseTransition.receive_repeat,
+            details={"repeat_specimen_id": specimen.id}, at=specimen.received_at,
+            reason=f"card {specimen.barcode} received"))
+    return moved
+
+
+def record_second_tier(session: Session, actor: Actor, specimen_id: int,
+                       results: Sequence[SecondTierUpdate]) -> list[FollowUpCase]:
+    """Record a card's second-tier results on the baby's open cases of the disorders' groups
+    (``second_tier`` per disorder: probability, decision, reason code, model version); a
+    ``referral`` decision makes the case a referral. Audited per case."""
+    specimen = session.get(Specimen, specimen_id)
+    if specimen is None:
+        raise NotFoundError(f"specimen {specimen_id} not found")
+    by_group: dict[str, list[SecondTierUpdate]] = {}
+    for result in results:
+        by_group.setdefault(referral_group(result.disorder), []).append(result)
+    updated = []
+    for case in repository.open_cases_of_infant(session, specimen.infant_id):
+        mine = by_group.get(case.referral_group)
+        if not mine:
+            continue
+        before = {"second_tier": case.second_tier, "reason": case.reason}
+        case.second_tier = {**(case.second_tier or {}),
+                            **{r.disorder: r.model_dump(exclude={"disorder"}) for r in mine}}
+        if any(r.decision == "referral" for r in mine):
+            case.reason = CaseReason.referral
+            case.due_action, case.due_at = due_for(case, utcnow())
+        case.suspected = list(dict.fromkeys([*(case.suspected or []),
+                                             *(r.disorder for r in mine)]))
+        case.updated_at = utcnow()
+        session.add(case)
+        session.flush()
+        record(session, actor, "second_tier", "followup_case", case.id,
+               infant_id=case.infant_id, before=before,
+               after={"second_tier": case.second_tier, "reason": case.reason})
+        updated.append(case)
+    return updated
+
+
+def open_case(session: Session, actor: Actor, data: CaseCreate) -> FollowUpCase:
+    """Open a case by hand for the baby of a card (suspected disorders of one group)."""
+    specimen = session.get(Specimen, data.specimen_id)
+    if specimen is None:
+        raise NotFoundError(f"specimen {data.specimen_id} not found")
+    known = catalogue()
+    unknown = [d for d in data.suspected if d not in known]
+    if unknown:
+        raise InvalidInputError(f"{unknown[0]!r} is not a catalogue disorder code",
+                                field="suspected")
+    groups = {known[d].category for d in data.suspected}
+    if len(groups) > 1:
+        raise InvalidInputError(f"the disorders belong to several referral groups "
+                                f"({', '.join(sorted(groups))}); open one case per group",
+                                field="suspected")
+    critical = any(known[d].time_critical for d in data.suspected)
+    return _open(session, actor, specimen, groups.pop(), CaseReason.manual,
+                 list(dict.fromkeys(data.suspected)), critical, note=data.note)
+
+
+# ---- reading cases ---------------------------------------------------------------------------
+
+
+def get_case(session: Session, actor: Actor, case_id: int, *, audit: bool = True) -> (
+        FollowUpCase):
+    """A case in the actor's scope (else "not found"); the read is audited."""
+    case = session.get(FollowUpCase, case_id)
+    submitter = _submitter_scope(actor)
+    clinic = clinic_scope(session, actor)
+    if (case is None or (submitter is not None and case.submitter_id != submitter)
+            or (clinic is not None and case.clinic_id != clinic)):
+        raise NotFoundError(f"case {case_id} not found")
+    if audit:
+        record(session, actor, "read", "followup_case", case_id, infant_id=case.infant_id)
+    return case
+
+
+def case_detail(session: Session, actor: Actor, case_id: int) -> CaseDetail | CasePublic:
+    """A case with its contacts, diagnoses, treatments, visits and the transitions the actor
+    may apply; a submitter gets the status only."""
+    case = get_case(session, actor, case_id)
+    if actor.role == Role.submitter:
+        return CasePublic.model_validate(case)
+    return CaseDetail(
+        **CasePublic.model_validate(case).model_dump(),
+        first_contact_at=case.first_contact_at, repeat_specimen_id=case.repeat_specimen_id,
+        repeat_received_at=case.repeat_received_at, referred_at=case.referred_at,
+        diagnosed_at=case.diagnosed_at, treatment_started_at=case.treatment_started_at,
+        second_tier=case.second_tier, note=case.note,
+        contacts=[ContactPublic.model_validate(c) for c in repository.contacts(session,
+                                                                               case_id)],
+        diagnoses=[DiagnosisPublic.model_validate(d)
+                   for d in repository.diagnoses(session, case_id)],
+        treatments=[TreatmentPublic.model_validate(t)
+                    for t in repository.treatments(session, case_id)],
+        visits=[VisitPublic.model_validate(v) for v in repository.visits(session, case_id)],
+        allowed_transitions=allowed_case_transitions(case.state, actor.role))
+
+
+def list_cases(session: Session, actor: Actor, *, state: str | None = None,
+               infant_id: int | None = None, limit: int = 100,
+               offset: int = 0) -> list[dict[str, Any]]:
+    """Cases in the actor's scope, newest first; the read is one audit event."""
+    rows = repository.case_rows(session, submitter_id=_submitter_scope(actor),
+                                clinic_id=clinic_scope(session, actor), state=state,
+                                infant_id=infant_id, limit=limit, offset=offset)
+    record_list_read(session, actor, "followup_case", [r["id"] for r in rows],
+                     (r["infant_id"] for r in rows),
+                     filters={"state": state, "infant_id": infant_id, "limit": limit,
+                              "offset": offset})
+    return rows
+
+
+def overdue_cases(session: Session, actor: Actor, *, now: datetime | None = None,
+                  limit: int = 200) -> list[dict[str, Any]]:
+    """The overdue worklist: open cases in the actor's scope past their due date, most
+    overdue first; the read is one audit event."""
+    rows = repository.overdue_rows(session, now or utcnow(),
+                                   submitter_id=_submitter_scope(actor),
+                                   clinic_id=clinic_scope(session, actor), limit=limit)
+    record_list_read(session, actor, "followup_case", [r["id"] for r in rows],
+                     (r["infant_id"] for r in rows), filters={"overdue": True})
+    return rows
+
+
+def remind_overdue(session: Session, actor: Actor, *, now: datetime | None = None,
+                   limit: int = 1000) -> list[int]:
+    """Raise a reminder for every case newly overdue: an alert on the case's card (open until a
+    named person acknowledges it, escalated as every alert is), once per due date. Returns the
+    alerts' ids."""
+    now = now or utcnow()
+    alerts = []
+    for row in repository.overdue_rows(session, now, limit=limit):
+        if not repository.mark_reminded(session, row["id"], row["due_at"]):
+            continue
+        specimen = session.get(Specimen, row["specimen_id"])
+        assert specimen is not None
+        label = ", ".join(row["suspected"] or []) or row["referral_group"]
+        alert = open_alert(
+            session, actor, specimen, disorder=(row["suspected"] or [row["referral_group"]])[0],
+            message=(f"follow-up case {row['id']} ({label}) is overdue: {row['due_action']} "
+                     f"was due {row['due_at'].isoformat(timespec='minutes')}"),
+            evaluation_id=None)
+        alerts.append(alert.id)
+    return [a for a in alerts if a is not None]
+
+
+# ---- working a case --------------------------------------------------------------------------
+
+
+def _checked_at(value: datetime | None, field: str) -> datetime:
+    now = utcnow()
+    if value is None:
+        return now
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value > now + _SKEW:
+        raise InvalidInputError("lies in the future", field=field)
+    return value
+
+
+def _staff_name(actor: Actor) -> str:
+    return actor.username
+
+
+def record_contact(session: Session, actor: Actor, case_id: int,
+                   data: ContactIn) -> ContactAttempt:
+    """Log a contact attempt (who, how, when, result); the first that reaches the family moves
+    an opened case to contacted."""
+    case = get_case(session, actor, case_id, audit=False)
+    if case.state == CaseState.closed:
+        raise ConflictError(f"case {case_id} is closed")
+    at = _checked_at(data.at, "at")
+    attempt = ContactAttempt(case_id=case_id, at=at, method=data.method,
+                             contacted=data.contacted, result=data.result, note=data.note,
+                             recorded_by=actor.user_id, recorded_by_name=_staff_name(actor))
+    session.add(attempt)
+    session.flush()
+    record(session, actor, "contact_attempt", "followup_case", case_id,
+           infant_id=case.infant_id, after=snapshot(attempt), reason=data.note)
+    if data.result == ContactResult.reached and case.state == CaseState.opened:
+        apply_case_transition(session, actor, case, CaseTransition.contact, at=at,
+                              details={"contacted": data.contacted, "method": data.method})
+    return attempt
+
+
+def _effects(session: Session, actor: Actor, case: FollowUpCase, body: TransitionIn,
+             at: datetime) -> dict[str, Any]:
+    """What a transition records besides the move: the clinic and appointment of a referral,
+    the diagnosis row, the treatment row. Returns the details the audit event shows."""
+    name = body.transition
+    if name == CaseTransition.refer:
+        if body.clinic_id is None or session.get(Clinic, body.clinic_id) is None:
+            raise InvalidInputError(f"clinic {body.clinic_id} not found", field="clinic_id")
+        case.clinic_id, case.appointment_at = body.clinic_id, body.appointment_at
+        return {"clinic_id": body.clinic_id, "appointment_at": body.appointment_at}
+    if name == CaseTransition.diagnose:
+        details = {"outcome": body.outcome, "disorder": body.disorder}
+        return details
+    if name == CaseTransition.start_treatment and not body.description.strip():
+        raise InvalidInputError("describe the treatment", field="description")
+    if name == CaseTransition.close_not_confirmed:
+        case.outcome = OutcomeClass.normal_repeat
+    return {"description": body.description or None}
+
+
+def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn) -> (
+        FollowUpCase):
+    """Apply a transition to a case in the actor's scope, with what it records."""
+    case = get_case(session, actor, case_id, audit=False)
+    at = _checked_at(body.at, "at")
+    if body.disorder is not None and body.disorder not in catalogue():
+        raise InvalidInputError(f"{body.disorder!r} is not a catalogue disorder code",
+                                field="disorder")
+    check_case_transition(actor, case, body.transition, {
+        **body.model_dump(exclude={"transition", "at"}), "reason": body.reason})
+    details = _effects(session, actor, case, body, at)
+    if body.transition == CaseTransition.diagnose:
+        # checked by the machine's guard first, recorded after it accepted
+        apply_case_transition(session, actor, case, body.transition, details=details, at=at,
+                              reason=body.reason)
+        case.outcome, case.diagnosed_disorder = body.outcome, body.disorder
+        case.due_action, case.due_at = due_for(case, at)
+        session.add(Diagnosis(case_id=case_id, outcome=str(body.outcome),
+                              disorder=body.disorder,
+                              confirmatory_tests=body.confirmatory_tests, diagnosed_at=at,
+                              note=body.reason, recorded_by=actor.user_id,
+                              recorded_by_name=_staff_name(actor)))
+        session.add(case)
+        session.flush()
+        return case
+    apply_case_transition(session, actor, case, body.transition, details=details, at=at,
+                          reason=body.reason,
+                          last_visits=repository.last_visits(session, case_id))
+    if body.transition == CaseTransition.start_treatment:
+        session.add(Treatment(case_id=case_id, started_at=at, description=body.description,
+                              recorded_by=actor.user_id, recorded_by_name=_staff_name(actor)))
+        session.flush()
+    return case
+
+
+def record_visit(session: Session, actor: Actor, case_id: int, data: VisitIn) -> FollowUpVisit:
+    """Record a long-term follow-up visit; the first one starts long-term follow-up. The next
+    visit of each kind is due by the disorder's schedule."""
+    case = get_case(session, actor, case_id, audit=False)
+    at = _checked_at(data.visit_at, "visit_at")
+    if case.state == CaseState.treatment:
+        apply_case_transition(session, actor, case, CaseTransition.start_long_term_follow_up,
+                              at=at)
+    if case.state != CaseState.long_term_follow_up:
+        raise ConflictError(f"case {case_id} is {case.state}; visits are recorded during "
+                            "treatment and long-term follow-up")
+    visit = FollowUpVisit(case_id=case_id, kind=data.kind, visit_at=at, findings=data.findings,
+                          recorded_by=actor.user_id, recorded_by_name=_staff_name(actor))
+    session.add(visit)
+    session.flush()
+    last = repository.last_visits(session, case_id)
+    before = {"due_action": case.due_action,
+              "due_at": case.due_at.isoformat() if case.due_at else None}
+    case.due_action, case.due_at = due_for(case, case.updated_at, last_visits=last)
+    visit.next_due_at = case.due_at
+    session.add_all([case, visit])
+    session.flush()
+    record(session, actor, "visit", "followup_case", case_id, infant_id=case.infant_id,
+           before=before, after={**(snapshot(visit) or {}), "due_action": case.due_action})
+    return visit
+
+
+# ---- clinics and directors -------------------------------------------------------------------
+
+
+def create_clinic(session: Session, actor: Actor, data: ClinicCreate) -> Clinic:
+    if repository.clinic_by_code(session, data.code) is not None:
+        raise ConflictError(f"clinic code {data.code!r} already exists")
+    clinic = Clinic(**data.model_dump())
+    session.add(clinic)
+    session.flush()
+    record(session, actor, "create", "clinic", clinic.id, after=snapshot(clinic))
+    return clinic
+
+
+def list_clinics(session: Session) -> list[Clinic]:
+    return repository.list_clinics(session)
+
+
+def _user(session: Session, user_id: int, role: Role) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"user {user_id} not found")
+    if user.role != role:
+        raise InvalidInputError(f"user {user.username} has role {user.role}, not {role}",
+                                field="user_id")
+    return user
+
+
+def assign_clinic_user(session: Session, actor: Actor, clinic_id: int,
+                       user_id: int) -> ClinicUser:
+    """Tie a ``clinic`` user to a clinic (replacing an earlier tie)."""
+    if session.get(Clinic, clinic_id) is None:
+        raise NotFoundError(f"clinic {clinic_id} not found")
+    _user(session, user_id, Role.clinic)
+    row = session.get(ClinicUser, user_id)
+    before = snapshot(row)
+    row = row or ClinicUser(user_id=user_id, clinic_id=clinic_id)
+    row.clinic_id, row.assigned_at = clinic_id, utcnow()
+    session.add(row)
+    session.flush()
+    record(session, actor, "assign_clinic", "app_user", user_id, before=before,
+           after=snapshot(row))
+    return row
+
+
+def grant_director(session: Session, actor: Actor, user_id: int) -> Director:
+    """Give a reviewer the laboratory director's authority."""
+    _user(session, user_id, Role.reviewer)
+    if session.get(Director, user_id) is not None:
+        raise ConflictError(f"user {user_id} is already a director")
+    row = Director(user_id=user_id, granted_by_name=actor.username, granted_at=utcnow())
+    session.add(row)
+    session.flush()
+    record(session, actor, "grant_director", "app_user", user_id, after=snapshot(row))
+    return row
