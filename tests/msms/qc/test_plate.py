@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from msms.qc.controls import HISTORY_COLUMNS
-from msms.qc.rules import load_rules
 from msms.qc.plate import check_plate
+from msms.qc.rules import load_rules
 from msms.quantify import quantify
 from tests.msms.qc.builders import (
     HIGH_LOT,
