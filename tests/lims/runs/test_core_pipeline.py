@@ -22,6 +22,7 @@ from lims.demo import accession_cohort, seed_demo, simulated_plate_file
 from lims.models import AuditEvent, Evaluation, Result, Specimen, User
 from lims.pipeline import ScreeningPipeline
 from lims.runs.service import ingest_bytes
+from lims.vocabulary import Role
 from msms.population import simulate_cohort
 from tests.conftest import ROOT
 from tests.lims.helpers import API, nbs
@@ -61,11 +62,11 @@ def test_virtual_plate_through_the_real_core(settings, engine, world, tmp_path):
 @pytest.mark.slow
 def test_seed_demo_loads_users_and_flagged_plates(engine):
     summary = seed_demo(engine)
-    assert summary.count(" password ") == 5
+    assert summary.count(" password ") == len(Role)  # one user per role
     assert summary.count("qc=accept") == 3
     assert seed_demo(engine).startswith("demo data already loaded")
     with Session(engine) as session:
-        assert len(session.exec(select(User)).all()) == 5
+        assert len(session.exec(select(User)).all()) == len(Role)
         flagged = session.exec(select(func.count()).select_from(Specimen)
                                .where(Specimen.flagged)).one()
         assert flagged >= 3
