@@ -232,6 +232,8 @@ class PopulationParams:
     mechanisms: tuple[Mechanism, ...]
     versions: Mapping[str, str] = field(default_factory=dict)
     directory: Path = PARAMS_DIR
+    #: covariate terms whose effects also move an affected baby's primary marker
+    primary_terms: tuple[str, ...] = ()
 
     @property
     def disorder_codes(self) -> tuple[str, ...]:
@@ -568,6 +570,20 @@ def parse_prevalence(text: str) -> float | None:
     return 10_000 / per_10k if per_10k > 0 else None
 
 
+def _primary_terms(f: _File, terms: tuple[Term, ...]) -> tuple[str, ...]:
+    """``defaults.primary_terms``: covariate terms (effects.toml) that still move an affected
+    baby's primary marker (an external load such as TPN adds to the metabolic block)."""
+    defaults = f.table(f.data, "defaults")
+    raw = defaults.get("primary_terms", [])
+    known = {t.name for t in terms}
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x in known for x in raw):
+        raise f.error("defaults.primary_terms", "defaults.primary_terms must list terms of "
+                      f"effects.toml ({', '.join(sorted(known))})")
+    if raw:
+        f.text_of(defaults, "primary_terms_source", "defaults")
+    return tuple(raw)
+
+
 def _read_disorders(f: _File, catalogue: Catalogue) -> tuple[tuple[Signature, ...], float]:
     d = f.data
     defaults = f.table(d, "defaults")
@@ -714,6 +730,7 @@ def load_params(directory: Path | str | None = None, *,
         covariates=covariates, terms=terms, effects=effects, spot=spot, factors=factors,
         chain=chain, signatures=signatures, enriched_floor_share=floor, labels=labels,
         mechanisms=mechanisms, versions=versions, directory=folder,
+        primary_terms=_primary_terms(files["disorders"], terms),
     )
 
 
