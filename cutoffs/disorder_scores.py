@@ -1,26 +1,28 @@
 """Disorder scores: one number per specimen and disorder that weighs all of the disorder's
-markers against babies like this one and against the range seen in confirmed cases.
+markers against babies like this one.
 
 For each marker *m* of a disorder's signature (``cutoffs/data/signatures.csv``):
 
 1. its **normal position** z: the value's covariate-adjusted position among babies like this
    one, as a standard-normal score -- inside the reference's quantile grid the normal quantile
    of the interpolated percentile, beyond the grid extended on the log scale with the tail's
-   slope (so a value 10x past the p99.9 keeps counting). The reference is the laboratory's
-   cutoff table (its stratum's grid) where it has the marker, else the covariate model;
-2. **signed** by the disorder's direction for the marker (+1 high, -1 low);
-3. **placed toward the disease range**: divided by the position, for this baby, of the
-   published disease anchor (``cutoffs/data/disease_ranges.csv``: the median of detected cases,
-   else their highest low percentile), at least the normal p99 (z = 2.33); where no range is
-   published the anchor is ``DEFAULT_ANCHOR_Z`` normal SDs (an estimate). 0 is the normal
-   median, 1 the disease anchor; clipped to [``LOW_CLIP``, ``HIGH_CLIP``];
-4. combined as the signature's **weighted mean** over the markers that can be read.
+   slope (a value 10x past the p99.9 keeps counting: nothing is clipped). The reference is the
+   laboratory's cutoff table (its stratum's grid) where it has the marker, else the covariate
+   model;
+2. **signed** by the disorder's direction for the marker (+1 high, -1 low): y = sign x z;
+3. **combined** with the disorder's :class:`ScoreSpec` (fitted by :mod:`cutoffs.score_weights`
+   on the laboratory's screen-negative population): ``sum(w_m y_m) / scale`` with non-negative
+   weights w and ``scale`` the spread of that sum among screen-negative babies, so the score is
+   in normal SDs (about N(0, 1) among them). A ``guarded`` score is the larger of that and the
+   highest signed position of a primary marker, so a strong primary marker is never diluted.
 
-Pure and vectorised over a profiles DataFrame; nothing here calls a disorder: cutoffs per
+Weights are never negative, so a marker moving further toward the disease never lowers the
+score. A marker that cannot be read adds nothing (its y is taken as 0, the normal median); with
+none readable the score is missing. Pure and vectorised over a profiles DataFrame; cutoffs per
 disorder come from :mod:`cutoffs.score_cutoffs` (docs/first_tier_scores.md).
 
-Public names: ``NormalPositions``, ``DisorderScores``, ``disorder_scores``,
-``DEFAULT_ANCHOR_Z``, ``LOW_CLIP``, ``HIGH_CLIP``, ``MIN_ANCHOR_Z``.
+Public names: ``NormalPositions``, ``ScoreSpec``, ``DisorderScores``, ``disorder_scores``,
+``marker_positions``, ``METHODS``, ``ABOVE_ALL_Z``.
 """
 
 from __future__ import annotations
@@ -33,20 +35,15 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from cutoffs.covariate_model import CovariateScoreModel, default_covariate_model
-from cutoffs.disease_ranges import DiseaseRange, default_disease_ranges, disease_anchor
-from cutoffs.markers import marker_table
-from cutoffs.signatures import Signature, default_signatures
+from cutoffs.markers import ABOVE_ALL, marker_table
+from cutoffs.score_spec import METHODS, ScoreSpec
 from cutoffs.tables import QUANTILE_PROBS, CutoffTable
 
-__all__ = ["DEFAULT_ANCHOR_Z", "HIGH_CLIP", "LOW_CLIP", "MIN_ANCHOR_Z", "DisorderScores",
-           "NormalPositions", "disorder_scores"]
+__all__ = ["ABOVE_ALL_Z", "METHODS", "DisorderScores", "NormalPositions", "ScoreSpec",
+           "disorder_scores", "marker_positions"]
 
-#: Disease anchor, in normal SDs, of a marker without a published disease range (estimate).
-DEFAULT_ANCHOR_Z = 4.0
-#: A published anchor is never placed closer to the normal median than the normal p99.
-MIN_ANCHOR_Z = float(ndtri(0.99))
-#: Bounds of one marker's placement (0 normal median, 1 disease anchor).
-LOW_CLIP, HIGH_CLIP = -1.0, 3.0
+#: Position given to a ratio whose denominator is 0 and numerator positive (above every level).
+ABOVE_ALL_Z = 40.0
 
 
 def _z_from_grid(x: np.ndarray, log_grid: np.ndarray, z_grid: np.ndarray) -> np.ndarray:
@@ -110,60 +107,75 @@ class NormalPositions:
         return out
 
 
+def marker_positions(profiles: pd.DataFrame, names: Iterable[str], *,
+                     table: CutoffTable | None = None,
+                     model: CovariateScoreModel | None = None,
+                     file: str | None = None) -> dict[str, np.ndarray]:
+    """Normal position z of every named marker for every specimen (NaN where unread; a ratio
+    above every level, zero denominator, at ``ABOVE_ALL_Z``)."""
+    names = list(dict.fromkeys(names))
+    normal = NormalPositions(profiles, table, model or default_covariate_model(), file)
+    values = marker_table(profiles, names, file=file)
+    rows = np.arange(len(profiles))
+    out = {}
+    for name in names:
+        usable = values.usable(name)
+        z = normal.z(name, np.where(usable, values.values[name], np.nan), rows)
+        z[values.status[name] == ABOVE_ALL] = ABOVE_ALL_Z
+        out[name] = z
+    return out
+
+
 @dataclass
 class DisorderScores:
-    """Scores per specimen (rows, in profile order) and disorder (columns), with each
-    disorder's per-marker placements for the reasons."""
+    """Scores per specimen (rows, in profile order) and disorder (columns), with what each
+    marker contributed and every marker's normal position, for the reasons."""
 
     scores: pd.DataFrame
-    markers: dict[str, tuple[str, ...]]
-    placements: dict[str, np.ndarray]  # disorder -> (n, n_markers) placements, NaN unread
+    specs: dict[str, ScoreSpec]
+    contributions: dict[str, np.ndarray]  # disorder -> (n, n_markers)
     positions: dict[str, np.ndarray]  # marker -> normal score z per specimen
 
     def top_markers(self, disorder: str, row: int, k: int = 2) -> list[tuple[str, float]]:
-        """The ``k`` markers that push this specimen's score up most, with their percentile
-        among babies like it (0-100)."""
-        placed = self.placements[disorder][row]
-        order = [i for i in np.argsort(-np.nan_to_num(placed, nan=-np.inf))
-                 if not np.isnan(placed[i])]
+        """The ``k`` markers that push this specimen's score up most (signed position where
+        the score is guarded), with their percentile among babies like it (0-100)."""
+        spec = self.specs[disorder]
+        push = self.contributions[disorder][row].copy()
+        if spec.method == "guarded":
+            signed = np.array([s * self.positions[m][row] for m, s in zip(spec.markers,
+                                                                         spec.signs, strict=True)])
+            push = np.where(np.asarray(spec.primary), np.fmax(push, signed), push)
         out = []
-        for i in order[:k]:
-            name = self.markers[disorder][i]
-            out.append((name, float(100 * ndtr(self.positions[name][row]))))
+        for i in np.argsort(-np.nan_to_num(push, nan=-np.inf))[:k]:
+            z = self.positions[spec.markers[i]][row]
+            if np.isnan(z):
+                continue
+            out.append((spec.markers[i], float(100 * ndtr(z))))
         return out
 
 
-def _placement(sign: int, z: np.ndarray, anchor_z: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        placed = np.clip(sign * z / anchor_z, LOW_CLIP, HIGH_CLIP)
-    return placed
-
-
-def disorder_scores(
-    profiles: pd.DataFrame,
-    *,
-    table: CutoffTable | None = None,
-    model: CovariateScoreModel | None = None,
-    signatures: Mapping[str, Signature] | None = None,
-    ranges: Iterable[DiseaseRange] | None = None,
-    disorders: Iterable[str] | None = None,
-    file: str | None = None,
-) -> DisorderScores:
-    """Score every specimen for every disorder (see the module docstring).
+def disorder_scores(profiles: pd.DataFrame, specs: Mapping[str, ScoreSpec], *,
+                    table: CutoffTable | None = None, model: CovariateScoreModel | None = None,
+                    disorders: Iterable[str] | None = None,
+                    positions: Mapping[str, np.ndarray] | None = None,
+                    file: str | None = None) -> DisorderScores:
+    """Score every specimen for every disorder of ``specs`` (see the module docstring).
 
     Parameters
     ----------
     profiles
-        DESIGN §4.2 profiles (covariates and analyte columns).
-    table
-        A laboratory's derived cutoff table (its strata's grids take precedence).
-    model
-        Covariate model for the markers and specimens the table does not cover (default:
-        the packaged model).
-    signatures, ranges
-        Disorder signatures and disease ranges (default: the packaged data).
+        Profiles (covariates and analyte columns; the profiles contract, docs/architecture.md
+        "Profiles").
+    specs
+        Per disorder, how its markers combine (:func:`cutoffs.score_weights.fit_score_specs`,
+        or the score section of a cutoff table).
+    table, model
+        The laboratory's cutoff table (its strata's grids take precedence) and the covariate
+        model for the markers and specimens the table does not cover (default: packaged).
     disorders
-        Disorder codes to score (default: every signature).
+        Disorder codes to score (default: every spec).
+    positions
+        Marker positions already computed for these profiles (:func:`marker_positions`).
 
     Returns
     -------
@@ -171,36 +183,13 @@ def disorder_scores(
         ``scores``: float DataFrame (profile index, one column per disorder), NaN where none
         of the disorder's markers can be read.
     """
-    signatures = default_signatures() if signatures is None else signatures
-    ranges = default_disease_ranges() if ranges is None else tuple(ranges)
-    codes = list(signatures) if disorders is None else list(disorders)
-    normal = NormalPositions(profiles, table, model or default_covariate_model(), file)
-    names = list(dict.fromkeys(m.name for c in codes for m in signatures[c].markers))
-    values = marker_table(profiles, names, file=file)
-    n = len(profiles)
-    rows = np.arange(n)
-    positions = {name: normal.z(name, np.where(values.usable(name), values.values[name],
-                                               np.nan), rows) for name in names}
+    codes = list(specs) if disorders is None else list(disorders)
+    names = [m for c in codes for m in specs[c].markers]
+    if positions is None:
+        positions = marker_positions(profiles, names, table=table, model=model, file=file)
     out: dict[str, np.ndarray] = {}
-    placements: dict[str, np.ndarray] = {}
+    contributions: dict[str, np.ndarray] = {}
     for code in codes:
-        sig = signatures[code]
-        placed = np.full((n, len(sig.markers)), np.nan)
-        weights = np.array([m.weight for m in sig.markers])
-        for i, marker in enumerate(sig.markers):
-            anchor = disease_anchor(ranges, code, marker.name)
-            if anchor is None:
-                anchor_z = np.full(n, DEFAULT_ANCHOR_Z)
-            else:
-                anchor_z = marker.sign * normal.z(marker.name, np.full(n, anchor[0]), rows)
-                anchor_z = np.where(np.isfinite(anchor_z), anchor_z, DEFAULT_ANCHOR_Z)
-                anchor_z = np.maximum(anchor_z, MIN_ANCHOR_Z)
-            placed[:, i] = _placement(marker.sign, positions[marker.name], anchor_z)
-        read = ~np.isnan(placed)
-        total = (read * weights).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[code] = np.where(total > 0, np.nansum(placed * weights, axis=1) / total, np.nan)
-        placements[code] = placed
-    scores = pd.DataFrame(out, index=profiles.index)
-    return DisorderScores(scores, {c: signatures[c].marker_names for c in codes}, placements,
-                          positions)
+        out[code], contributions[code] = specs[code].score(positions)
+    return DisorderScores(pd.DataFrame(out, index=profiles.index),
+                          {c: specs[c] for c in codes}, contributions, dict(positions))
