@@ -35,7 +35,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from cutoffs.covariate_model import CovariateScoreModel, default_covariate_model
-from cutoffs.markers import ABOVE_ALL, marker_table
+from cutoffs.markers import ABOVE_ALL, MarkerTable, marker_table
 from cutoffs.score_spec import METHODS, ScoreSpec
 from cutoffs.tables import QUANTILE_PROBS, CutoffTable
 
@@ -47,7 +47,8 @@ ABOVE_ALL_Z = 40.0
 
 
 def _z_from_grid(x: np.ndarray, log_grid: np.ndarray, z_grid: np.ndarray) -> np.ndarray:
-    """Normal score of log values ``x`` in one grid, extended linearly beyond its ends."""
+    """Normal score of log values ``x`` in one increasing log grid, interpolated inside and
+    extended linearly beyond the ends with the slope from the median to that end."""
     grid = log_grid + np.arange(log_grid.size) * 1e-12  # ties: keep the grid increasing
     mid = int(np.searchsorted(z_grid, 0.0))
     with np.errstate(all="ignore"):
@@ -80,6 +81,22 @@ class NormalPositions:
                             if self.table is not None else None)
         self._model_z = ndtri(np.asarray(self.model.probs))
         self._table_z = ndtri(np.asarray(QUANTILE_PROBS))
+        self._grids: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _table_grids(self) -> tuple[np.ndarray, np.ndarray]:
+        """Log quantile grid of every table entry (a last row for "no entry") and whether it
+        can be used (a full grid of positive values)."""
+        if self._grids is None:
+            assert self.table is not None
+            width = len(QUANTILE_PROBS)
+            grids = np.ones((len(self.table.entries) + 1, width))
+            valid = np.zeros(len(self.table.entries) + 1, dtype=bool)
+            for i, entry in enumerate(self.table.entries):
+                if len(entry.quantiles) == width and min(entry.quantiles) > 0:
+                    grids[i] = np.log(np.asarray(entry.quantiles))
+                    valid[i] = True
+            self._grids = (grids, valid)
+        return self._grids
 
     def z(self, marker: str, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Normal score of ``values`` (one per position in ``rows``); NaN where no reference
@@ -92,13 +109,17 @@ class NormalPositions:
         todo = np.ones(values.size, dtype=bool)
         if self.table is not None and self._assignment is not None:
             index = self.table.entry_index(marker, self._assignment)[rows]
-            for entry_index in np.unique(index[index >= 0]):
-                grid = self.table.entries[int(entry_index)].quantiles
-                if len(grid) != len(QUANTILE_PROBS) or min(grid) <= 0:
-                    continue
-                at = index == entry_index
-                out[at] = _z_from_grid(logs[at], np.log(np.asarray(grid)), self._table_z)
-                todo[at] = False
+            grids, valid = self._table_grids()
+            usable = valid[index]
+            order = np.flatnonzero(usable)
+            order = order[np.argsort(index[order], kind="stable")]
+            groups = index[order]
+            starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if order.size \
+                else np.array([], dtype=int)
+            for start, end in zip(starts, np.r_[starts[1:], order.size], strict=True):
+                at = order[start:end]
+                out[at] = _z_from_grid(logs[at], grids[groups[start]], self._table_z)
+            todo[usable] = False
         entry = self.model.markers.get(marker)
         if entry is not None and todo.any():
             offsets = self._bound.offsets(marker, rows[todo])
@@ -110,12 +131,15 @@ class NormalPositions:
 def marker_positions(profiles: pd.DataFrame, names: Iterable[str], *,
                      table: CutoffTable | None = None,
                      model: CovariateScoreModel | None = None,
+                     values: MarkerTable | None = None,
                      file: str | None = None) -> dict[str, np.ndarray]:
     """Normal position z of every named marker for every specimen (NaN where unread; a ratio
-    above every level, zero denominator, at ``ABOVE_ALL_Z``)."""
+    above every level, zero denominator, at ``ABOVE_ALL_Z``). ``values``: the markers already
+    computed for these profiles (every name), else they are computed here."""
     names = list(dict.fromkeys(names))
     normal = NormalPositions(profiles, table, model or default_covariate_model(), file)
-    values = marker_table(profiles, names, file=file)
+    if values is None or any(n not in values.values for n in names):
+        values = marker_table(profiles, names, file=file)
     rows = np.arange(len(profiles))
     out = {}
     for name in names:
@@ -128,29 +152,41 @@ def marker_positions(profiles: pd.DataFrame, names: Iterable[str], *,
 
 @dataclass
 class DisorderScores:
-    """Scores per specimen (rows, in profile order) and disorder (columns), with what each
-    marker contributed and every marker's normal position, for the reasons."""
+    """Scores per specimen (in profile order) and disorder, with every marker's normal
+    position, for the reasons."""
 
-    scores: pd.DataFrame
+    values: dict[str, np.ndarray]  # disorder -> score per specimen
+    index: pd.Index
     specs: dict[str, ScoreSpec]
-    contributions: dict[str, np.ndarray]  # disorder -> (n, n_markers)
     positions: dict[str, np.ndarray]  # marker -> normal score z per specimen
 
-    def top_markers(self, disorder: str, row: int, k: int = 2) -> list[tuple[str, float]]:
-        """The ``k`` markers that push this specimen's score up most (signed position where
-        the score is guarded), with their percentile among babies like it (0-100)."""
+    @property
+    def scores(self) -> pd.DataFrame:
+        """Float DataFrame: profile index, one column per disorder."""
+        return pd.DataFrame(self.values, index=self.index)
+
+    def push(self, disorder: str, rows: np.ndarray) -> np.ndarray:
+        """How much each marker pushes the score up at ``rows`` (rows x markers): its weighted
+        signed position, or for a guarded score's primary its own position when larger; NaN
+        where the marker is unread."""
         spec = self.specs[disorder]
-        push = self.contributions[disorder][row].copy()
+        y = np.column_stack([sign * self.positions[m][rows]
+                             for m, sign in zip(spec.markers, spec.signs, strict=True)])
+        push = y * (np.asarray(spec.weights) / spec.scale)
         if spec.method == "guarded":
-            signed = np.array([s * self.positions[m][row] for m, s in zip(spec.markers,
-                                                                         spec.signs, strict=True)])
-            push = np.where(np.asarray(spec.primary), np.fmax(push, signed), push)
+            push = np.where(np.asarray(spec.primary), np.fmax(push, y), push)
+        return push
+
+    def top_markers(self, disorder: str, row: int, k: int = 2) -> list[tuple[str, float]]:
+        """The ``k`` markers that push this specimen's score up most, with their percentile
+        among babies like it (0-100)."""
+        spec = self.specs[disorder]
+        push = self.push(disorder, np.array([row]))[0]
         out = []
         for i in np.argsort(-np.nan_to_num(push, nan=-np.inf))[:k]:
             z = self.positions[spec.markers[i]][row]
-            if np.isnan(z):
-                continue
-            out.append((spec.markers[i], float(100 * ndtr(z))))
+            if not np.isnan(z):
+                out.append((spec.markers[i], float(100 * ndtr(z))))
         return out
 
 
@@ -158,6 +194,7 @@ def disorder_scores(profiles: pd.DataFrame, specs: Mapping[str, ScoreSpec], *,
                     table: CutoffTable | None = None, model: CovariateScoreModel | None = None,
                     disorders: Iterable[str] | None = None,
                     positions: Mapping[str, np.ndarray] | None = None,
+                    values: MarkerTable | None = None,
                     file: str | None = None) -> DisorderScores:
     """Score every specimen for every disorder of ``specs`` (see the module docstring).
 
@@ -176,6 +213,9 @@ def disorder_scores(profiles: pd.DataFrame, specs: Mapping[str, ScoreSpec], *,
         Disorder codes to score (default: every spec).
     positions
         Marker positions already computed for these profiles (:func:`marker_positions`).
+    values
+        Marker values already computed for these profiles (:func:`cutoffs.markers.
+        marker_table`).
 
     Returns
     -------
@@ -186,10 +226,7 @@ def disorder_scores(profiles: pd.DataFrame, specs: Mapping[str, ScoreSpec], *,
     codes = list(specs) if disorders is None else list(disorders)
     names = [m for c in codes for m in specs[c].markers]
     if positions is None:
-        positions = marker_positions(profiles, names, table=table, model=model, file=file)
-    out: dict[str, np.ndarray] = {}
-    contributions: dict[str, np.ndarray] = {}
-    for code in codes:
-        out[code], contributions[code] = specs[code].score(positions)
-    return DisorderScores(pd.DataFrame(out, index=profiles.index),
-                          {c: specs[c] for c in codes}, contributions, dict(positions))
+        positions = marker_positions(profiles, names, table=table, model=model,
+                                     values=values, file=file)
+    out = {code: specs[code].score(positions) for code in codes}
+    return DisorderScores(out, profiles.index, {c: specs[c] for c in codes}, dict(positions))

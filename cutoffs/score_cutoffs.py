@@ -146,7 +146,7 @@ def range_floors(specs: Mapping[str, ScoreSpec], signatures: Mapping[str, Signat
                               for m in placed), 0.0, 1.0))
         positions = {m: np.array([signs[m] * placed[m] if m in placed else
                                   signs[m] * t * shift[m]]) for m in spec.markers}
-        floor = float(spec.score(positions)[0][0])
+        floor = float(spec.score(positions)[0])
         (floors if floor >= minimum else overlapping)[code] = floor
     return floors, overlapping
 

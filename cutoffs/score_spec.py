@@ -39,24 +39,27 @@ class ScoreSpec:
         w = np.where(read, np.asarray(self.weights), 0.0)
         return float(np.sqrt(max(w @ np.asarray(self.covariance) @ w, 1e-24)))
 
-    def score(self, positions: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and the per-marker contributions (n, markers) from marker positions.
+    def score(self, positions: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Scores from marker positions (NaN where no marker can be read).
 
         Where markers cannot be read, the sum of the others is divided by its own spread among
         screen-negative babies, so a missing marker neither dilutes nor inflates the score."""
         y = np.column_stack([sign * positions[m] for m, sign in zip(self.markers, self.signs,
                                                                     strict=True)])
         read = ~np.isnan(y)
-        pattern = read @ (1 << np.arange(read.shape[1], dtype=np.int64))
-        scale = np.ones(len(y))
-        for code in np.unique(pattern).tolist():
-            mask = ((code >> np.arange(read.shape[1])) & 1).astype(bool)
-            if mask.any():
-                scale[pattern == code] = self._scale(mask)
-        contributions = np.where(read, y, 0.0) * np.asarray(self.weights) / scale[:, None]
-        score = contributions.sum(axis=1)
+        weights = np.asarray(self.weights)
+        score = np.where(read, y, 0.0) @ weights
+        partial = np.flatnonzero(~read.all(axis=1))
+        scale = np.full(len(y), self.scale)
+        if partial.size:
+            pattern = read[partial] @ (1 << np.arange(read.shape[1], dtype=np.int64))
+            for code in np.unique(pattern).tolist():
+                mask = ((code >> np.arange(read.shape[1])) & 1).astype(bool)
+                scale[partial[pattern == code]] = self._scale(mask) if mask.any() else 1.0
+        score /= scale
         if self.method == "guarded":
             primary = np.where(read[:, list(self.primary)], y[:, list(self.primary)], -np.inf)
             score = np.maximum(score, primary.max(axis=1))
-        score[~read.any(axis=1)] = np.nan
-        return score, contributions
+        if partial.size:
+            score[~read.any(axis=1)] = np.nan
+        return score

@@ -26,7 +26,9 @@ import pandas as pd
 
 from cutoffs.errors import CutoffError
 from cutoffs.rules import resolve_marker
+from cutoffs.score_table import ScoreSection, read_score_section, score_section_lines
 from cutoffs.strata import OVERALL, Assignment, Strata, strata_from_mapping
+from msms.catalogue import default_catalogue
 from msms.ratios import RatioError
 
 __all__ = [
@@ -84,6 +86,8 @@ class CutoffTable:
     created: str = ""
     file: str | None = None
     kind: str = "derived"
+    #: per-disorder scores and their cutoffs (docs/first_tier_scores.md); None: per marker
+    scores: ScoreSection | None = None
     _index: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _lookups: dict[tuple[str, tuple[int, ...]], np.ndarray] = field(default_factory=dict,
                                                                    repr=False)
@@ -266,6 +270,8 @@ def write_cutoff_table(table: CutoffTable, path: Path | str) -> Path:
                 lines.append(f"{key} = {_fmt(value)}")
         if e.source:
             lines.append(f"source = {_fmt(e.source)}")
+    if table.scores is not None:
+        lines += score_section_lines(table.scores)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -379,7 +385,7 @@ def read_cutoff_table(path: Path | str) -> CutoffTable:
         raise CutoffError(f"is not {FORMAT!r}", file=file, field="format")
     allowed = {"format", "kind", "version", "created", "upper_percentile", "lower_percentile",
                "min_stratum_n", "n_bootstrap", "confidence", "quantile_probs", "derived_from",
-               "strata", "cutoff"}
+               "strata", "cutoff", "score"}
     unknown = sorted(set(document) - allowed)
     if unknown:
         raise CutoffError(f"unknown key(s) {', '.join(unknown)}", file=file, field=unknown[0])
@@ -427,10 +433,17 @@ def read_cutoff_table(path: Path | str) -> CutoffTable:
     n_boot = document.get("n_bootstrap", 0)
     confidence = document.get("confidence", 0.95)
     created = document.get("created", "")
+    scores = (read_score_section(document["score"], file, _disorder_codes())
+              if "score" in document else None)
     return CutoffTable(
         version=version, strata=strata, entries=tuple(entries), upper_percentile=upper_pct,
         lower_percentile=lower_pct, min_stratum_n=min_n,
         n_bootstrap=int(n_boot) if isinstance(n_boot, int) else 0,
         confidence=float(confidence) if isinstance(confidence, int | float) else 0.95,
         derived_from=dict(derived_from), created=str(created), file=file, kind=kind,
+        scores=scores,
     )
+
+
+def _disorder_codes() -> set[str]:
+    return {d.code for d in default_catalogue().disorders}
