@@ -112,7 +112,10 @@ class NormalPositions:
             grids, valid = self._table_grids()
             usable = valid[index]
             order = np.flatnonzero(usable)
-            order = order[np.argsort(index[order], kind="stable")]
+            keys = index[order]
+            if len(grids) < np.iinfo(np.int16).max:  # a stable sort of int16 is a radix sort
+                keys = keys.astype(np.int16)
+            order = order[np.argsort(keys, kind="stable")]
             groups = index[order]
             starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if order.size \
                 else np.array([], dtype=int)

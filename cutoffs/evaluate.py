@@ -392,7 +392,7 @@ def _evaluate_rule(
     if on_score:
         assert ctx.scores is not None
         disorder_score = ctx.scores.values[rule.code]
-        unread = ~np.stack([usable[m.name] for m in primary]).all(axis=0)
+        unread = np.asarray(~np.stack([usable[m.name] for m in primary]).all(axis=0))
         tier = score_tier(disorder_score, ctx.score_cutoffs[rule.code], low_p,
                           bound(rule.markers, 0), unread)
     else:

@@ -132,7 +132,8 @@ def range_floors(specs: Mapping[str, ScoreSpec], signatures: Mapping[str, Signat
         Floors to use, and the floors below ``minimum`` (per disorder).
     """
     ranges = tuple(ranges)
-    floors, overlapping = {}, {}
+    floors: dict[str, float] = {}
+    overlapping: dict[str, float] = {}
     for code, spec in specs.items():
         low = {r.marker: r.lowest[1] for r in ranges
                if r.disorder == code and r.cohort == "detected" and r.marker in spec.markers}
