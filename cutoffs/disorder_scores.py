@@ -82,6 +82,26 @@ class NormalPositions:
         self._model_z = ndtri(np.asarray(self.model.probs))
         self._table_z = ndtri(np.asarray(QUANTILE_PROBS))
         self._grids: tuple[np.ndarray, np.ndarray] | None = None
+        self._group_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray,
+                                                       tuple[np.ndarray, np.ndarray,
+                                                             np.ndarray]]] = {}
+
+    def _groups(self, choice: np.ndarray, rows: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions in ``rows`` grouped by stratum number: (order, group starts, numbers);
+        cached per (choice, rows) pair, which markers with the same strata share."""
+        key = (id(choice), id(rows))
+        cached = self._group_cache.get(key)
+        if cached is not None and cached[0] is choice and cached[1] is rows:
+            return cached[2]
+        numbers = choice[rows]
+        order = np.argsort(numbers, kind="stable")
+        sorted_numbers = numbers[order]
+        starts = np.flatnonzero(np.r_[True, sorted_numbers[1:] != sorted_numbers[:-1]]) \
+            if order.size else np.array([], dtype=np.int64)
+        groups = (order, starts, sorted_numbers[starts])
+        self._group_cache[key] = (choice, rows, groups)
+        return groups
 
     def _table_grids(self) -> tuple[np.ndarray, np.ndarray]:
         """Log quantile grid of every table entry (a last row for "no entry") and whether it
@@ -108,21 +128,17 @@ class NormalPositions:
         out = np.full(values.size, np.nan)
         todo = np.ones(values.size, dtype=bool)
         if self.table is not None and self._assignment is not None:
-            index = self.table.entry_index(marker, self._assignment)[rows]
+            choice, vector = self.table.strata_of(marker, self._assignment)
             grids, valid = self._table_grids()
-            usable = valid[index]
-            order = np.flatnonzero(usable)
-            keys = index[order]
-            if len(grids) < np.iinfo(np.int16).max:  # a stable sort of int16 is a radix sort
-                keys = keys.astype(np.int16)
-            order = order[np.argsort(keys, kind="stable")]
-            groups = index[order]
-            starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if order.size \
-                else np.array([], dtype=int)
-            for start, end in zip(starts, np.r_[starts[1:], order.size], strict=True):
+            order, starts, numbers = self._groups(choice, rows)
+            for start, end, number in zip(starts, np.r_[starts[1:], order.size], numbers,
+                                          strict=True):
+                index = vector[number]
+                if index < 0 or not valid[index]:
+                    continue
                 at = order[start:end]
-                out[at] = _z_from_grid(logs[at], grids[groups[start]], self._table_z)
-            todo[usable] = False
+                out[at] = _z_from_grid(logs[at], grids[index], self._table_z)
+                todo[at] = False
         entry = self.model.markers.get(marker)
         if entry is not None and todo.any():
             offsets = self._bound.offsets(marker, rows[todo])

@@ -44,22 +44,30 @@ class ScoreSpec:
 
         Where markers cannot be read, the sum of the others is divided by its own spread among
         screen-negative babies, so a missing marker neither dilutes nor inflates the score."""
-        y = np.column_stack([sign * positions[m] for m, sign in zip(self.markers, self.signs,
-                                                                    strict=True)])
-        read = ~np.isnan(y)
-        weights = np.asarray(self.weights)
-        score = np.where(read, y, 0.0) @ weights
-        partial = np.flatnonzero(~read.all(axis=1))
-        scale = np.full(len(y), self.scale)
+        n = len(positions[self.markers[0]])
+        score = np.zeros(n)
+        read_all = np.ones(n, dtype=bool)
+        best = np.full(n, -np.inf) if self.method == "guarded" else None
+        for m, sign, w, primary in zip(self.markers, self.signs, self.weights, self.primary,
+                                       strict=True):
+            z = positions[m]
+            read = ~np.isnan(z)
+            read_all &= read
+            score += np.where(read, z, 0.0) * (sign * w)
+            if best is not None and primary:
+                np.fmax(best, sign * z, out=best)
+        score /= self.scale
+        partial = np.flatnonzero(~read_all)
         if partial.size:
-            pattern = read[partial] @ (1 << np.arange(read.shape[1], dtype=np.int64))
+            read = np.column_stack([~np.isnan(positions[m][partial]) for m in self.markers])
+            pattern = read @ (1 << np.arange(read.shape[1], dtype=np.int64))
             for code in np.unique(pattern).tolist():
                 mask = ((code >> np.arange(read.shape[1])) & 1).astype(bool)
-                scale[partial[pattern == code]] = self._scale(mask) if mask.any() else 1.0
-        score /= scale
-        if self.method == "guarded":
-            primary = np.where(read[:, list(self.primary)], y[:, list(self.primary)], -np.inf)
-            score = np.maximum(score, primary.max(axis=1))
-        if partial.size:
-            score[~read.any(axis=1)] = np.nan
+                rows = partial[pattern == code]
+                if mask.any():
+                    score[rows] *= self.scale / self._scale(mask)
+                else:
+                    score[rows] = np.nan
+        if best is not None:
+            score = np.where(np.isnan(score), score, np.fmax(score, best))
         return score

@@ -48,13 +48,13 @@ def score_tier(score: np.ndarray, cutoff: float, primary_kth: np.ndarray,
     primary_unread
         Whether a primary marker cannot be read.
     """
-    critical = (marker_tiers == 3).any(axis=0)
     with np.errstate(invalid="ignore"):
         above = score > cutoff
-    tier = np.where(above, np.where(primary_kth >= 2, 2, 1), 0)
-    tier = np.where(critical, 3, tier)
-    unknown = (tier == 0) & (primary_unread | np.isnan(score))
-    return np.where(unknown, _NE, tier).astype(np.int8)
+    tier = above.astype(np.int8)
+    tier += above & (primary_kth >= 2)
+    tier[marker_tiers.max(axis=0) == 3] = 3
+    tier[(tier == 0) & (primary_unread | np.isnan(score))] = _NE
+    return tier
 
 
 def _percentiles(z: np.ndarray) -> list[str]:

@@ -198,6 +198,14 @@ class CutoffTable:
         assignment.cache[key] = index
         return index
 
+    def strata_of(self, marker: str, assignment: Assignment) -> tuple[np.ndarray, np.ndarray]:
+        """(the global stratum number each specimen uses for ``marker``, the entry index of
+        each global stratum number with -1 last): specimens with the same number share an
+        entry, and the first array is shared (cached) by markers with entries in the same
+        strata."""
+        vector = self._entry_vector(marker)
+        return self._choice(vector[:-1] >= 0, assignment), vector
+
     def entry_values(self, field_name: str) -> np.ndarray:
         """Per-entry ``upper``, ``lower`` or ``median`` values, with NaN appended for index -1."""
         return self._arrays[field_name]
