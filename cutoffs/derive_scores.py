@@ -122,6 +122,7 @@ def derive_score_section(
         Profiles of confirmed cases with a ``disorder`` column: each disorder's cutoff is kept
         below its lowest case's score less ``case_margin``.
     """
+    packaged = signatures is None and ranges is None  # the provenance names the files
     signatures = signatures if signatures is not None else default_signatures()
     ranges = tuple(ranges) if ranges is not None else default_disease_ranges()
     methods = methods if methods is not None else default_score_methods()
@@ -147,8 +148,9 @@ def derive_score_section(
     section = ScoreSection(
         target_flag_rate=float(target_flag_rate), tail_share=float(q),
         flag_rate=float(flag_scores(scores, cutoffs).to_numpy().any(axis=1).mean()),
-        n=int(len(population)), signatures_sha256=file_sha256(SIGNATURES_CSV),
-        disease_ranges_sha256=file_sha256(DISEASE_RANGES_CSV))
+        n=int(len(population)),
+        signatures_sha256=file_sha256(SIGNATURES_CSV) if packaged else "custom signatures",
+        disease_ranges_sha256=file_sha256(DISEASE_RANGES_CSV) if packaged else "custom ranges")
     for code, spec in specs.items():
         floor, source = floors.get(code, (float("nan"), ""))
         section.disorders[code] = ScoreCutoff(spec, cutoffs[code], own.get(code, q),
