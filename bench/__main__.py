@@ -21,7 +21,9 @@ BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.ins
                               "bench.quantify",
                               "bench.evaluate", "bench.first_tier_scores",
                               "bench.second_tier",
-                              "bench.lims")
+                              "bench.lims",
+                              "bench.hl7",
+                              "bench.reports")
 
 
 def _short(module: str) -> str:

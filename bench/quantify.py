@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from instruments.virtual import PLATE_FORMATS, read_plate, simulate_plate, suffix, write_plate
-from msms.qc import check_plate
+from msms.qc.plate import check_plate
 from msms.quantify import quantify
 
 TARGET = "< 100 ms"

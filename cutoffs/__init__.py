@@ -1,12 +1,12 @@
 """Disorder rules, cutoff tables, evaluation, covariate-adjusted scores and the second tier.
 
-The first tier (docs/evaluation.md): ``evaluate(profiles, rules, cutoffs)`` returns the calls
-table of DESIGN §4.3; rules are cited TOML data (``default_rules``); a laboratory's own cutoff
-table comes from ``derive_cutoffs`` (``nbs cutoffs derive``) and is read with ``load_cutoffs``.
-Without a table (``default_cutoffs()`` is None) the rules' literature levels apply.
-Covariate-adjusted scores (``score``) are relative to ``default_reference(table)``: the lab's
-table when given, else the packaged covariate model (``default_covariate_model``, estimates
-from the population model; regenerate with ``build_covariate_model``).
+The first tier (docs/evaluation.md): ``evaluate(profiles, rules, cutoffs)`` returns the calls table
+(docs/architecture.md "Calls"); rules are cited TOML data (``default_rules``); a laboratory's own
+cutoff table comes from ``derive_cutoffs`` (``nbs cutoffs derive``) and is read with
+``load_cutoffs``. Without a table (``default_cutoffs()`` is None) the rules' literature levels
+apply. Covariate-adjusted scores (``score``) are relative to ``default_reference(table)``: the lab's
+table when given, else the packaged covariate model (``default_covariate_model``, estimates from the
+population model; regenerate with ``build_covariate_model``).
 
 Public names: ``CutoffError``, ``evaluate``, ``evaluate_markers``, ``default_rules``,
 ``load_rules``, ``RuleSet``, ``default_cutoffs``, ``load_cutoffs``, ``write_cutoffs``,

@@ -27,8 +27,9 @@ missing, or a missing age at collection or TPN flag, the term takes its populati
 Every scored row says what the model used (``BW=1200 g; GA=30 w; age=36 h; sex=F; TPN=1``,
 imputed values with ``~``, unknown ones with ``?``).
 
-Public names: ``CovariateScoreModel``, ``ModelTerm``, ``MarkerModel``, ``BoundCovariates``,
-``build_covariate_model``, ``load_covariate_model``, ``write_covariate_model``,
+Public names: ``CovariateScoreModel``, ``CovariateModelFile`` (the file's schema),
+``ModelTerm``, ``MarkerModel``, ``BoundCovariates``, ``build_covariate_model``,
+``load_covariate_model``, ``write_covariate_model``,
 ``default_covariate_model``, ``COVARIATE_MODEL_TOML``, ``FORMAT``, ``MODEL_PROBS``,
 ``DEFAULT_N``, ``DEFAULT_SEED``.
 """
@@ -39,23 +40,35 @@ import datetime as _dt
 import hashlib
 import json
 import math
-import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import AfterValidator, Field
 
 from cutoffs.errors import CutoffError
 from cutoffs.markers import default_markers, marker_table
 from cutoffs.profiles import covariate_frame
 from cutoffs.rules import RuleSet, default_rules, resolve_marker
 from msms.catalogue import ANALYTES_CSV, default_catalogue
+from msms.datafiles import (
+    DataFile,
+    NonNegative,
+    OneOf,
+    Positive,
+    Range,
+    Schema,
+    Text,
+    load_toml,
+    read_toml,
+    write_toml,
+)
+from msms.errors import DataError
 from msms.ratios import RatioError, parse_ratio
 from msms.tables import COVARIATE_COLUMNS, SEXES
 
@@ -69,6 +82,7 @@ __all__ = [
     "FORMAT",
     "MODEL_PROBS",
     "BoundCovariates",
+    "CovariateModelFile",
     "CovariateScoreModel",
     "MarkerModel",
     "ModelTerm",
@@ -149,7 +163,7 @@ class CovariateScoreModel:
 
     @property
     def covariates(self) -> tuple[str, ...]:
-        """The covariates the terms read, in DESIGN §4.2 order."""
+        """The covariates the terms read, in docs/architecture.md "Profiles" order."""
         used = {t.covariate for t in self.terms}
         return tuple(c for c in _COVARIATES if c in used)
 
@@ -472,10 +486,9 @@ def _combined_digest(files: list[Path]) -> str:
 
 
 def _term_description(params: PopulationParams, name: str) -> str:
-    path = Path(params.directory) / "effects.toml"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
+        data = read_toml(Path(params.directory) / "effects.toml").data
+    except DataError:
         return ""
     return str(data.get("terms", {}).get(name, {}).get("description", ""))
 
@@ -489,144 +502,135 @@ def _round_effect(value: float) -> float:
 
 
 # ----------------------------------------------------------------------------- files
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_fmt(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__}")
+_HEADER = """\
+Covariate model for scores when a laboratory has no cutoff table of its own
+(docs/evaluation.md section 6). ESTIMATES computed from the simulated population model
+(docs/simulation.md), not from real babies; a laboratory's derived cutoff table takes
+precedence. Regenerate with the command in [provenance] generator.
 
-
-def _key(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+ln value = ln median + sum over terms of term(covariates) * effect + residual;
+`median` and `quantiles` (at `quantile_probs`) describe the reference condition (term,
+>= 2500 g, collected at 24-72 h, no TPN, sex not counted); `effects` are log-scale
+changes per unit of each term (msms/data/population/effects.toml, with its sources).
+birth_weight_by_age: (gestational age weeks, median birth weight g), imputes a missing BW or GA.
+"""
 
 
 def write_covariate_model(model: CovariateScoreModel, path: Path | str) -> Path:
     """Write a model as TOML (readable by :func:`load_covariate_model`)."""
-    path = Path(path)
-    lines = [
-        "# Covariate model for scores when a laboratory has no cutoff table of its own",
-        "# (docs/evaluation.md section 6). ESTIMATES computed from the simulated population model",
-        "# (docs/simulation.md), not from real babies; a laboratory's derived cutoff table takes",
-        "# precedence. Regenerate with the command in [provenance] generator.",
-        "#",
-        "# ln value = ln median + sum over terms of term(covariates) * effect + residual;",
-        "# `median` and `quantiles` (at `quantile_probs`) describe the reference condition (term,",
-        "# >= 2500 g, collected at 24-72 h, no TPN, sex not counted); `effects` are log-scale",
-        "# changes per unit of each term (msms/data/population/effects.toml, with its sources).",
-        f"format = {_fmt(FORMAT)}",
-        f"version = {_fmt(model.version)}",
-        f"quantile_probs = {_fmt(list(model.probs))}",
-        "# (gestational age weeks, median birth weight g): imputes a missing BW or GA",
-        f"birth_weight_by_age = {_fmt([list(a) for a in model.birth_weight_by_age])}",
-        "",
-        "[provenance]",
-    ]
-    lines += [f"{_key(k)} = {_fmt(v)}" for k, v in model.provenance.items()]
-    for term in model.terms:
-        lines += ["", "[[term]]", f"name = {_fmt(term.name)}",
-                  f"covariate = {_fmt(term.covariate)}", f"kind = {_fmt(term.kind)}"]
-        if term.kind == "clip":
-            lines += [f"origin = {_fmt(float(term.origin))}", f"scale = {_fmt(float(term.scale))}"]
-            if math.isfinite(term.cap):
-                lines.append(f"cap = {_fmt(float(term.cap))}")
-        if term.kind == "flag":
-            lines.append(f"intensity = {_fmt(float(term.intensity))}")
-        lines.append(f"population_mean = {_fmt(float(term.population_mean))}")
-        if term.description:
-            lines.append(f"description = {_fmt(term.description)}")
     names = [t.name for t in model.terms]
-    for entry in model.markers.values():
-        effects = {t: e for t, e in zip(names, entry.effects, strict=True) if e != 0}
-        lines += ["", "[[marker]]", f"name = {_fmt(entry.name)}",
-                  f"median = {_fmt(float(entry.median))}",
-                  f"quantiles = {_fmt([float(v) for v in entry.quantiles])}",
-                  f"effects = {_fmt(effects) if effects else '{}'}"]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    document = {
+        "format": FORMAT, "version": model.version, "quantile_probs": list(model.probs),
+        "birth_weight_by_age": [list(a) for a in model.birth_weight_by_age],
+        "provenance": dict(model.provenance),
+        "term": [
+            {"name": t.name, "covariate": t.covariate, "kind": t.kind,
+             "origin": float(t.origin) if t.kind == "clip" else None,
+             "scale": float(t.scale) if t.kind == "clip" else None,
+             "cap": float(t.cap) if t.kind == "clip" and math.isfinite(t.cap) else None,
+             "intensity": float(t.intensity) if t.kind == "flag" else None,
+             "population_mean": float(t.population_mean), "description": t.description or None}
+            for t in model.terms
+        ],
+        "marker": [
+            {"name": m.name, "median": float(m.median),
+             "quantiles": [float(v) for v in m.quantiles],
+             "effects": {t: e for t, e in zip(names, m.effects, strict=True) if e != 0}}
+            for m in model.markers.values()
+        ],
+    }
+    return write_toml(document, path, comment=_HEADER)
 
 
-class _Source:
-    """The text of a model file with errors that name its file, line and key."""
+def _increasing_pairs(pairs: list[list[float]]) -> list[list[float]]:
+    for a, b in zip(pairs, pairs[1:], strict=False):
+        if b[0] <= a[0] or b[1] <= a[1]:
+            raise ValueError("must be [weeks, grams] pairs, both increasing")
+    return pairs
 
-    def __init__(self, path: Path) -> None:
-        self.file = str(path)
+
+def _increasing_fractions(probs: list[float]) -> list[float]:
+    if len(probs) < 2 or not all(0 < a < b < 1 for a, b in zip(probs, probs[1:], strict=False)):
+        raise ValueError("quantile_probs must be increasing fractions in (0, 1)")
+    return probs
+
+
+class _TermEntry(Schema):
+    name: Text
+    covariate: Annotated[str, OneOf(_COVARIATES)]
+    kind: Annotated[str, OneOf(_KINDS)]
+    origin: float = 0.0
+    scale: float = 1.0
+    cap: NonNegative = math.inf
+    intensity: Annotated[float, Range(0, 10)] = 1.0
+    population_mean: Annotated[float, Range(-1, 100)] = 0.0
+    description: str = ""
+
+
+class _MarkerEntry(Schema):
+    name: Text
+    median: Annotated[float, Range(1e-300, math.inf)]
+    quantiles: list[Positive]
+    effects: dict[str, Annotated[float, Range(-20, 20)]] = {}
+
+
+class CovariateModelFile(Schema):
+    """The layout of a covariate model file (see :func:`write_covariate_model`)."""
+
+    format: Literal["nbs-covariate-model/1"]
+    version: Text
+    quantile_probs: Annotated[list[float], AfterValidator(_increasing_fractions)]
+    birth_weight_by_age: Annotated[
+        list[Annotated[list[float], Field(min_length=2, max_length=2)]],
+        AfterValidator(_increasing_pairs)] = []
+    provenance: dict[str, Any] = {}
+    term: list[_TermEntry] = []
+    marker: Annotated[list[_MarkerEntry], Field(min_length=1)]
+
+
+def _terms(file: DataFile, doc: CovariateModelFile) -> tuple[ModelTerm, ...]:
+    terms: list[ModelTerm] = []
+    for i, t in enumerate(doc.term):
+        if t.name in {x.name for x in terms}:
+            raise file.error(f"term {t.name!r} appears twice", "term", i, "name")
+        if (t.kind == "female") != (t.covariate == "sex"):
+            raise file.error(f"kind {t.kind!r}: 'female' reads sex, and only it does", "term",
+                             i, "kind")
+        if t.kind == "flag" and t.covariate not in ("tpn", "transfused"):
+            raise file.error("a flag term reads tpn or transfused", "term", i, "covariate")
+        terms.append(ModelTerm(t.name, t.covariate, t.kind, t.origin, t.scale, t.cap,
+                               t.intensity, t.population_mean, t.description))
+    return tuple(terms)
+
+
+def _markers(file: DataFile, doc: CovariateModelFile,
+             names: list[str]) -> dict[str, MarkerModel]:
+    markers: dict[str, MarkerModel] = {}
+    for i, m in enumerate(doc.marker):
         try:
-            self.text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CutoffError(f"cannot read: {exc.strerror}", file=self.file) from None
-        except UnicodeDecodeError as exc:
-            raise CutoffError(f"not UTF-8 ({exc.reason})", file=self.file) from None
-        try:
-            self.data = tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as exc:
-            raise CutoffError(f"not valid TOML: {exc}", file=self.file,
-                              line=getattr(exc, "lineno", None)) from None
-        self.lines = self.text.splitlines()
-
-    def line(self, array: str | None, index: int = 0, key: str | None = None) -> int | None:
-        start = 0
-        if array is not None:
-            headers = [i for i, text in enumerate(self.lines) if text.strip() == f"[[{array}]]"]
-            if index >= len(headers):
-                return None
-            start = headers[index]
-        if key is None:
-            return start + 1
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        for number in range(start, len(self.lines)):
-            if pattern.match(self.lines[number]):
-                return number + 1
-            if number > start and self.lines[number].startswith("[") and array is not None:
-                break
-        return start + 1 if array is not None else None
-
-    def error(self, message: str, where: str, *, array: str | None = None, index: int = 0,
-              key: str | None = None) -> CutoffError:
-        return CutoffError(message, file=self.file, line=self.line(array, index, key),
-                           field=where)
-
-
-def _number(raw: Mapping[str, Any], key: str, src: _Source, where: str, array: str | None,
-            index: int, *, low: float = -math.inf, high: float = math.inf,
-            default: float | None = None) -> float:
-    value = raw.get(key, default)
-    full = f"{where}.{key}" if where else key
-    if value is None:
-        raise src.error(f"missing key {key!r}", full, array=array, index=index)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise src.error(f"{value!r} is not a number", full, array=array, index=index, key=key)
-    if not (low <= float(value) <= high) or math.isnan(float(value)):
-        raise src.error(f"{value!r} must lie in [{low:g}, {high:g}]", full, array=array,
-                        index=index, key=key)
-    return float(value)
-
-
-def _text(raw: Mapping[str, Any], key: str, src: _Source, where: str, array: str | None,
-          index: int, *, default: str | None = None) -> str:
-    value = raw.get(key, default)
-    full = f"{where}.{key}" if where else key
-    if not isinstance(value, str) or (default is None and not value):
-        raise src.error(f"missing or not text: {key!r}", full, array=array, index=index, key=key)
-    return value
-
-
-def _unknown(raw: Mapping[str, Any], allowed: set[str], src: _Source, where: str,
-             array: str | None, index: int) -> None:
-    extra = sorted(set(raw) - allowed)
-    if extra:
-        raise src.error(f"unknown key(s) {', '.join(extra)}", f"{where}.{extra[0]}",
-                        array=array, index=index, key=extra[0])
+            canonical, _ = resolve_marker(m.name)
+        except (RatioError, KeyError) as exc:
+            raise file.error(f"unknown marker {m.name!r} ({exc})", "marker", i, "name") from None
+        if canonical != m.name:
+            raise file.error(f"marker {m.name!r} is not canonical (use {canonical!r})",
+                             "marker", i, "name")
+        if m.name in markers:
+            raise file.error(f"marker {m.name!r} appears twice", "marker", i, "name")
+        grid = m.quantiles
+        if len(grid) != len(doc.quantile_probs) or any(
+                b < a for a, b in zip(grid, grid[1:], strict=False)):
+            raise file.error(f"quantiles must be {len(doc.quantile_probs)} positive "
+                             "non-decreasing numbers (one per quantile_probs)", "marker", i,
+                             "quantiles")
+        for term_name in m.effects:
+            if term_name not in names:
+                raise file.error(f"effect of unknown term {term_name!r}", "marker", i,
+                                 "effects", term_name)
+        # strictly increasing for interpolation: break ties by a relative 1e-12 step
+        values = np.asarray(grid, dtype=float) * (1 + 1e-12 * np.arange(len(grid)))
+        markers[m.name] = MarkerModel(m.name, m.median, tuple(values.tolist()),
+                                      tuple(m.effects.get(t, 0.0) for t in names))
+    return markers
 
 
 def load_covariate_model(path: Path | str | None = None) -> CovariateScoreModel:
@@ -638,118 +642,13 @@ def load_covariate_model(path: Path | str | None = None) -> CovariateScoreModel:
         Naming the file, line and key of the first problem: wrong format, unknown keys or
         markers, grids that are not increasing, effects of unknown terms.
     """
-    src = _Source(Path(path) if path is not None else COVARIATE_MODEL_TOML)
-    d = src.data
-    _unknown(d, {"format", "version", "quantile_probs", "birth_weight_by_age", "provenance",
-                 "term", "marker"}, src, "", None, 0)
-    if d.get("format") != FORMAT:
-        raise src.error(f"format must be {FORMAT!r}, got {d.get('format')!r}", "format",
-                        key="format")
-    version = _text(d, "version", src, "", None, 0)
-    probs = d.get("quantile_probs")
-    if (not isinstance(probs, list) or len(probs) < 2
-            or not all(isinstance(q, int | float) and not isinstance(q, bool) for q in probs)
-            or not all(0 < a < b < 1 for a, b in zip(probs, probs[1:], strict=False))):
-        raise src.error("quantile_probs must be increasing fractions in (0, 1)",
-                        "quantile_probs", key="quantile_probs")
-    anchors_raw = d.get("birth_weight_by_age", [])
-    anchors: list[tuple[float, float]] = []
-    if not isinstance(anchors_raw, list):
-        raise src.error("must be a list of [weeks, grams]", "birth_weight_by_age",
-                        key="birth_weight_by_age")
-    for pair in anchors_raw:
-        if (not isinstance(pair, list) or len(pair) != 2
-                or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in pair)
-                or (anchors and (pair[0] <= anchors[-1][0] or pair[1] <= anchors[-1][1]))):
-            raise src.error("must be [weeks, grams] pairs, both increasing",
-                            "birth_weight_by_age", key="birth_weight_by_age")
-        anchors.append((float(pair[0]), float(pair[1])))
-    provenance = d.get("provenance", {})
-    if not isinstance(provenance, dict):
-        raise src.error("must be a table", "provenance", key="provenance")
-
-    terms: list[ModelTerm] = []
-    raw_terms = d.get("term", [])
-    if not isinstance(raw_terms, list):
-        raise src.error("must be an array of tables [[term]]", "term", key="term")
-    for i, raw in enumerate(raw_terms):
-        where = f"term[{i}]"
-        _unknown(raw, {"name", "covariate", "kind", "origin", "scale", "cap", "intensity",
-                       "population_mean", "description"}, src, where, "term", i)
-        name = _text(raw, "name", src, where, "term", i)
-        if name in {t.name for t in terms}:
-            raise src.error(f"term {name!r} appears twice", f"{where}.name", array="term",
-                            index=i, key="name")
-        covariate = _text(raw, "covariate", src, where, "term", i)
-        if covariate not in _COVARIATES:
-            raise src.error(f"{covariate!r} is not one of {', '.join(_COVARIATES)}",
-                            f"{where}.covariate", array="term", index=i, key="covariate")
-        kind = _text(raw, "kind", src, where, "term", i)
-        if kind not in _KINDS or (kind == "female") != (covariate == "sex"):
-            raise src.error(f"kind {kind!r} must be one of {', '.join(_KINDS)} ('female' reads "
-                            "sex, and only it does)", f"{where}.kind", array="term", index=i,
-                            key="kind")
-        if kind == "flag" and covariate not in ("tpn", "transfused"):
-            raise src.error("a flag term reads tpn or transfused", f"{where}.covariate",
-                            array="term", index=i, key="covariate")
-        terms.append(ModelTerm(
-            name, covariate, kind,
-            origin=_number(raw, "origin", src, where, "term", i, default=0.0),
-            scale=_number(raw, "scale", src, where, "term", i, default=1.0),
-            cap=_number(raw, "cap", src, where, "term", i, low=0, default=math.inf),
-            intensity=_number(raw, "intensity", src, where, "term", i, low=0, high=10,
-                              default=1.0),
-            population_mean=_number(raw, "population_mean", src, where, "term", i, low=-1,
-                                    high=100, default=0.0),
-            description=_text(raw, "description", src, where, "term", i, default=""),
-        ))
-    names = [t.name for t in terms]
-
-    markers: dict[str, MarkerModel] = {}
-    raw_markers = d.get("marker", [])
-    if not isinstance(raw_markers, list) or not raw_markers:
-        raise src.error("needs at least one [[marker]]", "marker")
-    for i, raw in enumerate(raw_markers):
-        where = f"marker[{i}]"
-        _unknown(raw, {"name", "median", "quantiles", "effects"}, src, where, "marker", i)
-        name = _text(raw, "name", src, where, "marker", i)
-        try:
-            canonical, _ = resolve_marker(name)
-        except (RatioError, KeyError) as exc:
-            raise src.error(f"unknown marker {name!r} ({exc})", f"{where}.name",
-                            array="marker", index=i, key="name") from None
-        if canonical != name:
-            raise src.error(f"marker {name!r} is not canonical (use {canonical!r})",
-                            f"{where}.name", array="marker", index=i, key="name")
-        if name in markers:
-            raise src.error(f"marker {name!r} appears twice", f"{where}.name", array="marker",
-                            index=i, key="name")
-        median = _number(raw, "median", src, where, "marker", i, low=1e-300)
-        grid = raw.get("quantiles")
-        if (not isinstance(grid, list) or len(grid) != len(probs)
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0
-                           and math.isfinite(v) for v in grid)
-                or any(b < a for a, b in zip(grid, grid[1:], strict=False))):
-            raise src.error(f"quantiles must be {len(probs)} positive non-decreasing numbers "
-                            "(one per quantile_probs)", f"{where}.quantiles", array="marker",
-                            index=i, key="quantiles")
-        raw_effects = raw.get("effects", {})
-        if not isinstance(raw_effects, dict):
-            raise src.error("must be a table term = number", f"{where}.effects",
-                            array="marker", index=i, key="effects")
-        for term_name in raw_effects:
-            if term_name not in names:
-                raise src.error(f"effect of unknown term {term_name!r}",
-                                f"{where}.effects.{term_name}", array="marker", index=i,
-                                key="effects")
-        effects = tuple(_number(raw_effects, t, src, f"{where}.effects", "marker", i,
-                                low=-20, high=20, default=0.0) for t in names)
-        # strictly increasing for interpolation: break ties by a relative 1e-12 step
-        values = np.asarray(grid, dtype=float)
-        values = values * (1 + 1e-12 * np.arange(values.size))
-        markers[name] = MarkerModel(name, median, tuple(values.tolist()), effects)
-    return CovariateScoreModel(version, tuple(terms), markers, tuple(float(q) for q in probs),
-                               tuple(anchors), dict(provenance), src.file)
+    doc, file = load_toml(COVARIATE_MODEL_TOML if path is None else path, CovariateModelFile,
+                          error=CutoffError)
+    terms = _terms(file, doc)
+    markers = _markers(file, doc, [t.name for t in terms])
+    return CovariateScoreModel(
+        doc.version, terms, markers, tuple(doc.quantile_probs),
+        tuple((a[0], a[1]) for a in doc.birth_weight_by_age), dict(doc.provenance), file.path)
 
 
 @cache

@@ -130,7 +130,8 @@ def derive_cutoffs(
     Parameters
     ----------
     population
-        Profiles (DESIGN §4.2) of screen-negative babies; covariate columns choose the strata.
+        Profiles (docs/architecture.md "Profiles") of screen-negative babies; covariate
+        columns choose the strata.
     markers
         Canonical analyte codes and ratio names (default: every catalogue analyte present, every
         catalogue ratio they allow, and every marker the rules read).

@@ -128,7 +128,7 @@ class NormalPositions:
         out = np.full(values.size, np.nan)
         todo = np.ones(values.size, dtype=bool)
         if self.table is not None and self._assignment is not None:
-            choice, vector = self.table.strata_of(marker, self._assignment)
+            choice, vector = self.table.stratum_numbers(marker, self._assignment)
             grids, valid = self._table_grids()
             order, starts, numbers = self._groups(choice, rows)
             for start, end, number in zip(starts, np.r_[starts[1:], order.size], numbers,

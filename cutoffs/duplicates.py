@@ -1,4 +1,4 @@
-"""The repeat-in-duplicate rule (DESIGN §6.4) as pure functions.
+"""The repeat-in-duplicate rule (docs/evaluation.md) as pure functions.
 
 An out-of-range initial result is repeated in duplicate from the same card and the mean of the
 two duplicates decides: back in range -> no action; borderline -> request a repeat specimen;
@@ -125,15 +125,15 @@ def _agreeing(duplicates: pd.DataFrame, column: str, file: str | None) -> np.nda
 
 def mean_of_duplicates(duplicates: pd.DataFrame, *, file: str | None = None,
                        agree: Iterable[str] = ()) -> pd.DataFrame:
-    """One profile per specimen from its two in-duplicate repeats (DESIGN §6.4).
+    """One profile per specimen from its two in-duplicate repeats (docs/evaluation.md).
 
-    Each analyte of the result is the mean of the specimen's two values; it is missing when
-    either value is missing (the rule needs both duplicates, so evaluation then reports the
-    marker as unread). The covariates (DESIGN §4.2) and the columns in ``agree`` (e.g. exclusion
-    flags such as ``pivalate_exposure``) belong to the card and must be the same in both rows
-    (blank in both, or equal); other columns are taken from the first row. The specimens keep
-    the order of their first rows. Evaluate the result with
-    ``evaluate(..., stage="duplicate_mean")``.
+    Each analyte of the result is the mean of the specimen's two values; it is missing when either
+    value is missing (the rule needs both duplicates, so evaluation then reports the marker as
+    unread). The covariates (docs/architecture.md "Profiles") and the columns in ``agree`` (e.g.
+    exclusion flags such as ``pivalate_exposure``) belong to the card and must be the same in both
+    rows (blank in both, or equal); other columns are taken from the first row. The specimens keep
+    the order of their first rows. Evaluate the result with ``evaluate(...,
+    stage="duplicate_mean")``.
 
     Raises
     ------

@@ -1,4 +1,5 @@
-"""First-tier evaluation: profiles x disorder rules -> the calls table (DESIGN §4.3), vectorised.
+"""First-tier evaluation: profiles x disorder rules -> the calls table, vectorised
+(docs/architecture.md "Calls").
 
 For each rule and specimen:
 
@@ -18,7 +19,7 @@ For each rule and specimen:
 
 Each step is monotone, so moving a marker further past its cutoff never lowers the tier.
 
-The action follows DESIGN §6.4 for the stage of testing (``initial`` or ``duplicate_mean``);
+The action follows docs/evaluation.md for the stage of testing (``initial`` or ``duplicate_mean``);
 ``final`` maps the first tier (a second tier may overwrite it in a post-processing step).
 
 Public names: ``evaluate``, ``evaluate_markers``, ``marker_levels``, ``first_tier_final``,
@@ -67,7 +68,8 @@ FINALS: tuple[str, ...] = ("negative", "borderline", "positive")
 ACTIONS: tuple[str, ...] = (
     "none", "repeat_in_duplicate", "request_repeat_specimen", "immediate_referral",
 )
-#: ``initial``: a first test; ``duplicate_mean``: the mean of the in-duplicate repeat (§6.4).
+#: ``initial``: a first test; ``duplicate_mean``: the mean of the in-duplicate repeat
+#: (docs/evaluation.md).
 STAGES: tuple[str, ...] = ("initial", "duplicate_mean")
 CALL_COLUMNS: tuple[str, ...] = (
     PROFILE_ID, "disorder", "first_tier", "reasons", "score", "second_tier_probability", "final",
@@ -543,8 +545,9 @@ def evaluate(
     Parameters
     ----------
     profiles
-        DESIGN §4.2: ``specimen_id``, covariates, one column per analyte (canonical code, µmol/L);
-        extra columns may hold exclusion flags (``pivalate_exposure``, ``mct_feeding``).
+        The profiles contract (docs/architecture.md "Profiles"): ``specimen_id``, covariates, one
+        column per analyte (canonical code, µmol/L); extra columns may hold exclusion flags
+        (``pivalate_exposure``, ``mct_feeding``).
     rules
         Disorder rules (default: the packaged rules).
     cutoffs

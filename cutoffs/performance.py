@@ -33,7 +33,7 @@ def first_tier_performance(
     Parameters
     ----------
     calls
-        DESIGN §4.3 calls (normal rows may be absent).
+        docs/architecture.md "Calls" calls (normal rows may be absent).
     truth
         ``specimen_id``, ``true_disorder`` (code or empty) and optionally ``severity``
         (mild|moderate|severe); babies without a disorder are the unaffected.

@@ -1,4 +1,5 @@
-"""Profiles tables (DESIGN §4.2) as the evaluation reads them: reading, numeric columns, covariates.
+"""Profiles tables (docs/architecture.md "Profiles") as the evaluation reads them: reading,
+numeric columns, covariates.
 
 Every problem is a :class:`~cutoffs.errors.CutoffError` naming the file (when known), the line
 (header = line 1, so the first specimen is line 2) and the field.
@@ -113,7 +114,8 @@ def numeric_column(profiles: pd.DataFrame, column: str, *, file: str | None = No
 
 
 def covariate_frame(profiles: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
-    """The covariates present (DESIGN §4.2), validated: numbers, tpn/transfused 0|1, sex M|F|U.
+    """The covariates present (docs/architecture.md "Profiles"), validated: numbers,
+    tpn/transfused 0|1, sex M|F|U.
 
     Missing columns are simply absent; blanks are NaN (``sex``: empty string).
     """

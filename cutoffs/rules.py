@@ -1,36 +1,38 @@
 """Disorder rules: versioned, cited data (TOML) loaded into validated, frozen objects.
 
-A rule says how the first tier calls one catalogue disorder (DESIGN §6.3): its markers (analytes
-or ratios) with a direction, a role (primary or secondary) and borderline / positive / critical
-levels; how the primary markers combine (``all``, ``any`` or ``k_of_n``); exclusions; whether the
-disorder is time-critical; the recommended action and the confirmatory tests. The packaged rules
-live in ``cutoffs/data/rules/*.toml`` (one file per disorder category); docs/evaluation.md
-describes the format and the semantics.
+A rule says how the first tier calls one catalogue disorder (docs/evaluation.md): its markers
+(analytes or ratios) with a direction, a role (primary or secondary) and borderline / positive /
+critical levels; how the primary markers combine (``all``, ``any`` or ``k_of_n``); exclusions;
+whether the disorder is time-critical; the recommended action and the confirmatory tests. The
+packaged rules live in ``cutoffs/data/rules/*.toml`` (one file per disorder category);
+docs/evaluation.md describes the format and the semantics.
 
-Loading checks everything and raises :class:`~cutoffs.errors.CutoffError` naming the file and
-the key (``rule[PKU].marker[1].levels``) of the first problem: unknown disorder, analyte or ratio,
+Loading checks everything (a schema per file, :mod:`msms.datafiles`, then the catalogue) and
+raises :class:`~cutoffs.errors.CutoffError` naming the file, line and key
+(``rule[PKU].marker[1].levels``) of the first problem: unknown disorder, analyte or ratio,
 levels not monotone in the marker's direction, unknown keys (typos), a time-critical flag that
 contradicts the catalogue.
 
 Public names: ``Levels``, ``MarkerRule``, ``Exclusion``, ``DisorderRule``, ``RuleSet``,
-``load_rules``, ``default_rules``, ``RULES_DIR``, ``DIRECTIONS``, ``ROLES``, ``LOGICS``,
-``EXCLUSION_KINDS``, ``resolve_marker``.
+``RulesFile`` (a file's schema), ``load_rules``, ``default_rules``, ``RULES_DIR``,
+``DIRECTIONS``, ``ROLES``, ``LOGICS``, ``EXCLUSION_KINDS``, ``resolve_marker``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field
 
 from cutoffs.errors import CutoffError
 from msms.catalogue import Catalogue, default_catalogue
+from msms.datafiles import DataFile, NonNegative, Schema, Text, load_toml
 from msms.ratios import RatioError, parse_ratio
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "Levels",
     "MarkerRule",
     "RuleSet",
+    "RulesFile",
     "default_rules",
     "load_rules",
     "resolve_marker",
@@ -58,17 +61,12 @@ LOGICS = ("all", "any", "k_of_n")
 EXCLUSION_KINDS = ("shares_first_tier", "flag", "marker")
 LEVEL_NAMES = ("borderline", "positive", "critical")
 
-_RULE_KEYS = {
-    "code", "version", "logic", "k", "time_critical", "action_on_positive",
-    "confirmatory_tests", "citations", "marker", "exclusion", "notes",
-}
-_MARKER_KEYS = {"name", "direction", "role", "levels", "inclusive", "source"}
 _EXCLUSION_KEYS = {
     "shares_first_tier": {"kind", "with", "note"},
     "flag": {"kind", "column", "equals", "effect", "note"},
     "marker": {"kind", "name", "direction", "beyond", "effect", "note"},
 }
-_EFFECTS = ("cap_borderline",)
+Direction = Literal["high", "low"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,223 +210,201 @@ def resolve_marker(name: str, catalogue: Catalogue | None = None) -> tuple[str, 
     return parse_ratio(name, catalogue).name, True
 
 
-class _Reader:
-    """Typed access to one TOML table with errors naming the file and key."""
-
-    def __init__(self, file: str, key: str, table: Mapping[str, Any], allowed: set[str]):
-        self.file, self.key, self.table = file, key, table
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            raise self.error(f"unknown key(s) {', '.join(unknown)}", unknown[0])
-
-    def error(self, message: str, key: str | None = None) -> CutoffError:
-        where = f"{self.key}.{key}" if key else self.key
-        return CutoffError(message, file=self.file, field=where)
-
-    def text(self, key: str, *, required: bool = True, default: str = "") -> str:
-        value = self.table.get(key)
-        if value is None:
-            if required:
-                raise self.error("is missing", key)
-            return default
-        if not isinstance(value, str) or (required and not value.strip()):
-            raise self.error("must be a non-empty string", key)
-        return value.strip()
-
-    def choice(self, key: str, options: tuple[str, ...], default: str | None = None) -> str:
-        value = self.table.get(key, default)
-        if value not in options:
-            raise self.error(f"{value!r} is not one of {', '.join(options)}", key)
-        return str(value)
-
-    def boolean(self, key: str, default: bool | None = None) -> bool:
-        value = self.table.get(key, default)
-        if not isinstance(value, bool):
-            raise self.error("must be true or false", key)
-        return value
-
-    def number(self, key: str, *, required: bool = True) -> float | None:
-        value = self.table.get(key)
-        if value is None and not required:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error("must be a number", key)
-        value = float(value)
-        if not math.isfinite(value):
-            raise self.error("must be finite", key)
-        return value
-
-    def tables(self, key: str) -> list[Mapping[str, Any]]:
-        value = self.table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.error("must be an array of tables", key)
-        return value
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        value = self.table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise self.error("must be a list of non-empty strings", key)
-        return tuple(v.strip() for v in value)
+class _LevelsEntry(Schema):
+    borderline: NonNegative | None = None
+    positive: NonNegative | None = None
+    critical: NonNegative | None = None
 
 
-def _levels(reader: _Reader, direction: str, is_ratio: bool) -> Levels:
-    raw = reader.table.get("levels")
-    if not isinstance(raw, dict):
-        raise reader.error("must be a table {borderline, positive, critical}", "levels")
-    sub = _Reader(reader.file, f"{reader.key}.levels", raw, set(LEVEL_NAMES))
-    values = {name: sub.number(name, required=False) for name in LEVEL_NAMES}
+class _MarkerEntry(Schema):
+    name: Text
+    direction: Direction
+    role: Literal["primary", "secondary"]
+    levels: _LevelsEntry
+    inclusive: bool = False
+    source: Text
+
+
+def _number_or_text(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"must be a number or a string, got {value!r}")
+    return value
+
+
+class _ExclusionEntry(Schema):
+    kind: Literal["shares_first_tier", "flag", "marker"]
+    note: Text
+    with_: Annotated[list[Text], Field(alias="with")] = []
+    column: Text | None = None
+    equals: Annotated[Any, AfterValidator(_number_or_text)] = 1
+    effect: Literal["cap_borderline"] = "cap_borderline"
+    name: Text | None = None
+    direction: Direction | None = None
+    beyond: float | None = None
+
+
+class _RuleEntry(Schema):
+    code: Text
+    version: Text
+    logic: Literal["all", "any", "k_of_n"]
+    k: float | None = None
+    time_critical: bool
+    action_on_positive: Text
+    confirmatory_tests: Text | None = None
+    citations: list[Text] = []
+    marker: list[_MarkerEntry] = []
+    exclusion: list[_ExclusionEntry] = []
+    notes: str = ""
+
+
+class RulesFile(Schema):
+    """The layout of a rules file: ``version`` and ``[[rule]]`` tables (docs/evaluation.md)."""
+
+    version: Text
+    category: str = ""
+    description: str = ""
+    rule: list[dict[str, Any]] = []
+
+
+class _Rule:
+    """Reads one ``[[rule]]`` of a file; errors name it ``rule[CODE]`` once its code is known."""
+
+    def __init__(self, file: DataFile, index: int, raw: dict[str, Any], codes: set[str]) -> None:
+        self.file, self.index = file, index
+        code = raw.get("code")
+        self.label = (f"rule[{code.strip()}]" if isinstance(code, str) and code.strip() in codes
+                      else f"rule[{index}]")
+        self.entry = file.validate(_RuleEntry, raw, loc=("rule", index), label=self.label)
+
+    def error(self, message: str, *loc: str | int) -> Exception:
+        return self.file.error(message, "rule", self.index, *loc,
+                               field=self.label + "".join(
+                                   f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc))
+
+
+def _levels(rule: _Rule, i: int, marker: _MarkerEntry) -> Levels:
+    values = {name: getattr(marker.levels, name) for name in LEVEL_NAMES}
     present = [(n, v) for n, v in values.items() if v is not None]
     if not present:
-        raise sub.error("needs at least one of borderline, positive, critical")
+        raise rule.error("needs at least one of borderline, positive, critical", "marker", i,
+                         "levels")
     for name, value in present:
-        if value < 0:
-            raise sub.error("must not be negative", name)
-        if value == 0 and direction == "low":
-            raise sub.error("a low level of 0 can never be passed", name)
+        if value == 0 and marker.direction == "low":
+            raise rule.error("a low level of 0 can never be passed", "marker", i, "levels", name)
     for (lower_name, lower), (upper_name, upper) in zip(present, present[1:], strict=False):
-        ok = upper > lower if direction == "high" else upper < lower
-        if not ok:
-            relation = "above" if direction == "high" else "below"
-            raise sub.error(
-                f"{upper_name} {upper:g} must lie {relation} {lower_name} {lower:g} "
-                f"for a {direction} marker",
-                upper_name,
-            )
+        if not (upper > lower if marker.direction == "high" else upper < lower):
+            relation = "above" if marker.direction == "high" else "below"
+            raise rule.error(f"{upper_name} {upper:g} must lie {relation} {lower_name} {lower:g} "
+                             f"for a {marker.direction} marker", "marker", i, "levels", upper_name)
     return Levels(**values)
 
 
-def _marker(reader: _Reader, catalogue: Catalogue) -> MarkerRule:
-    raw_name = reader.text("name")
+def _marker(rule: _Rule, i: int, marker: _MarkerEntry, catalogue: Catalogue) -> MarkerRule:
     try:
-        name, is_ratio = resolve_marker(raw_name, catalogue)
+        name, is_ratio = resolve_marker(marker.name, catalogue)
     except RatioError:
-        raise reader.error(f"{raw_name!r} is neither a known analyte nor a ratio of known analytes",
-                           "name") from None
-    direction = reader.choice("direction", DIRECTIONS)
-    return MarkerRule(
-        name=name,
-        is_ratio=is_ratio,
-        direction=direction,
-        role=reader.choice("role", ROLES),
-        levels=_levels(reader, direction, is_ratio),
-        inclusive=reader.boolean("inclusive", False),
-        source=reader.text("source"),
-    )
+        raise rule.error(f"{marker.name!r} is neither a known analyte nor a ratio of known "
+                         "analytes", "marker", i, "name") from None
+    return MarkerRule(name=name, is_ratio=is_ratio, direction=marker.direction, role=marker.role,
+                      levels=_levels(rule, i, marker), inclusive=marker.inclusive,
+                      source=marker.source)
 
 
-def _exclusion(reader: _Reader, catalogue: Catalogue, codes: set[str]) -> Exclusion:
-    kind = reader.choice("kind", EXCLUSION_KINDS)
-    reader = _Reader(reader.file, reader.key, reader.table, _EXCLUSION_KEYS[kind])
-    note = reader.text("note")
-    if kind == "shares_first_tier":
-        with_codes = reader.strings("with")
-        if not with_codes:
-            raise reader.error("names no disorder", "with")
-        unknown = [c for c in with_codes if c not in codes]
+def _exclusion(rule: _Rule, i: int, codes: set[str], catalogue: Catalogue) -> Exclusion:
+    entry = rule.entry.exclusion[i]
+    written = set(rule.file.data["rule"][rule.index]["exclusion"][i])
+    unknown = sorted(written - _EXCLUSION_KEYS[entry.kind])
+    if unknown:
+        raise rule.error(f"unknown key {unknown[0]!r} for a {entry.kind} exclusion (allowed: "
+                         f"{', '.join(sorted(_EXCLUSION_KEYS[entry.kind]))})", "exclusion", i,
+                         unknown[0])
+    if entry.kind == "shares_first_tier":
+        if not entry.with_:
+            raise rule.error("names no disorder", "exclusion", i, "with")
+        unknown = [c for c in entry.with_ if c not in codes]
         if unknown:
-            raise reader.error(f"unknown disorder code(s) {', '.join(unknown)}", "with")
-        return Exclusion(kind, note, shares_with=with_codes)
-    effect = reader.choice("effect", _EFFECTS, "cap_borderline")
-    if kind == "flag":
-        equals = reader.table.get("equals", 1)
-        if isinstance(equals, bool) or not isinstance(equals, int | float | str):
-            raise reader.error("must be a number or a string", "equals")
-        return Exclusion(kind, note, column=reader.text("column"), equals=equals, effect=effect)
-    raw_name = reader.text("name")
+            raise rule.error(f"unknown disorder code(s) {', '.join(unknown)}", "exclusion", i,
+                             "with")
+        return Exclusion(entry.kind, entry.note, shares_with=tuple(entry.with_))
+    for key in ("column",) if entry.kind == "flag" else ("name", "direction", "beyond"):
+        if getattr(entry, key) is None:
+            raise rule.error(f"missing key {key!r}", "exclusion", i, key)
+    if entry.kind == "flag":
+        return Exclusion(entry.kind, entry.note, column=entry.column or "", equals=entry.equals,
+                         effect=entry.effect)
+    assert entry.name is not None and entry.direction is not None
     try:
-        name, is_ratio = resolve_marker(raw_name, catalogue)
+        name, is_ratio = resolve_marker(entry.name, catalogue)
     except RatioError:
-        raise reader.error(f"{raw_name!r} is neither a known analyte nor a ratio", "name") from None
-    return Exclusion(
-        kind, note, marker=name, marker_is_ratio=is_ratio,
-        direction=reader.choice("direction", DIRECTIONS), beyond=reader.number("beyond"),
-        effect=effect,
-    )
+        raise rule.error(f"{entry.name!r} is neither a known analyte nor a ratio", "exclusion",
+                         i, "name") from None
+    return Exclusion(entry.kind, entry.note, marker=name, marker_is_ratio=is_ratio,
+                     direction=entry.direction, beyond=entry.beyond, effect=entry.effect)
 
 
 def _analytes_of(name: str, is_ratio: bool, catalogue: Catalogue) -> set[str]:
-    if not is_ratio:
-        return {name}
-    ratio = parse_ratio(name, catalogue)
-    return set(ratio.analytes)
+    return set(parse_ratio(name, catalogue).analytes) if is_ratio else {name}
 
 
-def _rule(
-    reader: _Reader, catalogue: Catalogue, codes: set[str], file: str
-) -> DisorderRule:
-    code = reader.text("code")
-    if code not in codes:
-        raise reader.error(f"{code!r} is not a disorder of the catalogue", "code")
-    reader.key = f"rule[{code}]"
-    disorder = catalogue.disorder(code)
-    markers = []
-    for i, table in enumerate(reader.tables("marker")):
-        sub = _Reader(file, f"{reader.key}.marker[{i}]", table, _MARKER_KEYS)
-        markers.append(_marker(sub, catalogue))
+def _exclusions(rule: _Rule, markers: list[MarkerRule], codes: set[str],
+                catalogue: Catalogue) -> tuple[Exclusion, ...]:
+    out = []
+    for i in range(len(rule.entry.exclusion)):
+        exclusion = _exclusion(rule, i, codes, catalogue)
+        if exclusion.kind == "shares_first_tier" and rule.entry.code in exclusion.shares_with:
+            raise rule.error("a rule cannot share its first tier with itself", "exclusion", i,
+                             "with")
+        if exclusion.kind == "marker":
+            used = set().union(*(_analytes_of(m.name, m.is_ratio, catalogue) for m in markers))
+            both = used & _analytes_of(exclusion.marker, exclusion.marker_is_ratio, catalogue)
+            if both:
+                raise rule.error(f"the exclusion marker {exclusion.marker} reads "
+                                 f"{', '.join(sorted(both))}, which the rule's markers read too",
+                                 "exclusion", i, "name")
+        out.append(exclusion)
+    return tuple(out)
+
+
+def _k(rule: _Rule, n_primary: int) -> int:
+    entry = rule.entry
+    if entry.logic != "k_of_n":
+        if entry.k is not None:
+            raise rule.error("only a k_of_n rule takes k", "k")
+        return n_primary if entry.logic == "all" else 1
+    if entry.k is None or entry.k != int(entry.k) or not 1 <= entry.k <= n_primary:
+        raise rule.error(f"must be a whole number from 1 to {n_primary}", "k")
+    return int(entry.k)
+
+
+def _rule(rule: _Rule, catalogue: Catalogue, codes: set[str]) -> DisorderRule:
+    entry = rule.entry
+    if entry.code not in codes:
+        raise rule.error(f"{entry.code!r} is not a disorder of the catalogue", "code")
+    disorder = catalogue.disorder(entry.code)
+    markers = [_marker(rule, i, m, catalogue) for i, m in enumerate(entry.marker)]
     if not markers:
-        raise reader.error("has no markers", "marker")
+        raise rule.error("has no markers", "marker")
     names = [m.name for m in markers]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise reader.error(f"marker {duplicated[0]} appears twice", "marker")
+        raise rule.error(f"marker {duplicated[0]} appears twice", "marker")
     primary = [m for m in markers if m.role == "primary"]
     if not primary:
-        raise reader.error("needs at least one primary marker", "marker")
-    logic = reader.choice("logic", LOGICS)
-    if logic == "k_of_n":
-        k_value = reader.number("k")
-        assert k_value is not None
-        if k_value != int(k_value) or not 1 <= k_value <= len(primary):
-            raise reader.error(f"must be a whole number from 1 to {len(primary)}", "k")
-        k = int(k_value)
-    else:
-        if "k" in reader.table:
-            raise reader.error("only a k_of_n rule takes k", "k")
-        k = len(primary) if logic == "all" else 1
-    exclusions = []
-    for i, table in enumerate(reader.tables("exclusion")):
-        sub = _Reader(file, f"{reader.key}.exclusion[{i}]", table,
-                      {"kind", "with", "note", "column", "equals", "effect", "name", "direction",
-                       "beyond"})
-        exclusion = _exclusion(sub, catalogue, codes)
-        if exclusion.kind == "shares_first_tier" and code in exclusion.shares_with:
-            raise sub.error("a rule cannot share its first tier with itself", "with")
-        if exclusion.kind == "marker":
-            used = set().union(*(_analytes_of(m.name, m.is_ratio, catalogue) for m in markers))
-            own = _analytes_of(exclusion.marker, exclusion.marker_is_ratio, catalogue)
-            if used & own:
-                raise sub.error(
-                    f"the exclusion marker {exclusion.marker} reads "
-                    f"{', '.join(sorted(used & own))}, which the rule's markers read too",
-                    "name",
-                )
-        exclusions.append(exclusion)
-    time_critical = reader.boolean("time_critical")
-    if disorder.time_critical is not None and disorder.time_critical != time_critical:
-        raise reader.error(
+        raise rule.error("needs at least one primary marker", "marker")
+    k = _k(rule, len(primary))
+    exclusions = _exclusions(rule, markers, codes, catalogue)
+    if disorder.time_critical is not None and disorder.time_critical != entry.time_critical:
+        raise rule.error(
             f"the catalogue says time_critical = {str(disorder.time_critical).lower()}",
-            "time_critical",
-        )
-    citations = reader.strings("citations")
-    if not citations:
-        raise reader.error("must cite at least one source", "citations")
-    version = reader.text("version")
+            "time_critical")
+    if not entry.citations:
+        raise rule.error("must cite at least one source", "citations")
     return DisorderRule(
-        code=code,
-        name=disorder.name,
-        version=version,
-        logic=logic,
-        k=k,
-        markers=tuple(markers),
-        exclusions=tuple(exclusions),
-        time_critical=time_critical,
-        action_on_positive=reader.text("action_on_positive"),
-        confirmatory_tests=reader.text(
-            "confirmatory_tests", required=False, default=disorder.confirmatory_tests
-        ),
-        citations=citations,
-        file=file,
-        notes=reader.text("notes", required=False),
+        code=entry.code, name=disorder.name, version=entry.version, logic=entry.logic, k=k,
+        markers=tuple(markers), exclusions=exclusions, time_critical=entry.time_critical,
+        action_on_positive=entry.action_on_positive,
+        confirmatory_tests=entry.confirmatory_tests or disorder.confirmatory_tests,
+        citations=tuple(entry.citations), file=rule.file.path, notes=entry.notes.strip(),
     )
 
 
@@ -442,7 +418,7 @@ def load_rules(
     Raises
     ------
     CutoffError
-        Naming the file and key of the first problem; a disorder may have only one rule.
+        Naming the file, line and key of the first problem; a disorder may have only one rule.
     """
     catalogue = catalogue or default_catalogue()
     path = Path(source)
@@ -454,29 +430,17 @@ def load_rules(
     seen: dict[str, str] = {}
     versions: list[str] = []
     digest = hashlib.sha256()
-    for file in files:
-        try:
-            raw = file.read_bytes()
-            document = tomllib.loads(raw.decode("utf-8"))
-        except OSError as exc:
-            raise CutoffError(f"cannot read: {exc.strerror}", file=str(file)) from None
-        except UnicodeDecodeError as exc:
-            raise CutoffError(f"not UTF-8 ({exc.reason})", file=str(file)) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise CutoffError(f"not valid TOML: {exc}", file=str(file)) from None
-        digest.update(file.name.encode() + b"\0" + raw)
-        top = _Reader(str(file), "", document, {"version", "category", "description", "rule"})
-        version = top.text("version")
-        versions.append(version)
-        for i, table in enumerate(top.tables("rule")):
-            reader = _Reader(str(file), f"rule[{i}]", table, _RULE_KEYS)
-            rule = _rule(reader, catalogue, codes, str(file))
+    for path_of_file in files:
+        doc, file = load_toml(path_of_file, RulesFile, error=CutoffError)
+        digest.update(path_of_file.name.encode() + b"\0" + file.text.encode("utf-8"))
+        versions.append(doc.version)
+        for i, raw in enumerate(doc.rule):
+            rule = _rule(_Rule(file, i, raw, codes), catalogue, codes)
             if rule.code in seen:
-                raise CutoffError(
-                    f"a second rule for {rule.code} (the first is in {seen[rule.code]})",
-                    file=str(file), field=f"rule[{rule.code}].code",
-                )
-            seen[rule.code] = str(file)
+                raise file.error(f"a second rule for {rule.code} (the first is in "
+                                 f"{seen[rule.code]})", "rule", i, "code",
+                                 field=f"rule[{rule.code}].code")
+            seen[rule.code] = file.path
             rules.append(rule)
     if not rules:
         raise CutoffError("holds no rules", file=str(path))

@@ -33,6 +33,7 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 from cutoffs.covariate_model import BoundCovariates, CovariateScoreModel, default_covariate_model
 from cutoffs.markers import marker_table
@@ -317,16 +318,6 @@ class FallbackReference:
         return list(names)
 
 
-def _normal_cdf(z: np.ndarray) -> np.ndarray:
-    """Standard normal CDF (Abramowitz & Stegun 7.1.26 erf, |error| < 1.5e-7)."""
-    x = np.abs(z) / math.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741
-                + t * (-1.453152027 + t * 1.061405429))))
-    erf = 1.0 - poly * np.exp(-x * x)
-    return 0.5 * (1.0 + np.sign(z) * erf)
-
-
 @dataclass
 class CatalogueReference:
     """Log-normal per analyte from the catalogue's population median and p99 (estimates)."""
@@ -351,7 +342,7 @@ class CatalogueReference:
             mom = values / median
             z = np.where(values > 0, np.log(np.where(values > 0, values, 1.0) / median) / sigma,
                          -np.inf)
-        pct = np.where(np.isfinite(values), 100 * _normal_cdf(z), np.nan)
+        pct = np.where(np.isfinite(values), 100 * ndtr(z), np.nan)
         pct = np.where(np.isneginf(z) & np.isfinite(values), 0.0, pct)
         return pct, mom
 
@@ -406,7 +397,7 @@ def score(
     Parameters
     ----------
     profiles
-        DESIGN §4.2 profiles (covariates choose the stratum).
+        docs/architecture.md "Profiles" profiles (covariates choose the stratum).
     reference
         A reference, or a cutoff table (scored as :func:`default_reference` of it: the table,
         then the covariate model for markers it lacks); default: the covariate model.

@@ -6,27 +6,27 @@ covariate-adjusted scores are computed per stratum; a specimen uses the most spe
 has an entry, preferring earlier dimensions when two strata are equally specific, and falls back
 to ``all``.
 
-Public names: ``Bin``, ``Dimension``, ``Strata``, ``Assignment``, ``load_strata``,
-``default_strata``, ``STRATA_TOML``, ``OVERALL``.
+Public names: ``Bin``, ``Dimension``, ``Strata``, ``Assignment``, ``StrataFile`` (the schema),
+``strata_of``, ``load_strata``, ``default_strata``, ``STRATA_TOML``, ``OVERALL``.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
-import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
 from cutoffs.errors import CutoffError
 from cutoffs.profiles import numeric_column
+from msms.datafiles import Count, DataFile, Schema, Text, load_toml
 
 __all__ = [
     "OVERALL",
@@ -35,9 +35,10 @@ __all__ = [
     "Bin",
     "Dimension",
     "Strata",
+    "StrataFile",
     "default_strata",
     "load_strata",
-    "strata_from_mapping",
+    "strata_of",
 ]
 
 STRATA_TOML = Path(str(resources.files("cutoffs") / "data" / "strata.toml"))
@@ -184,77 +185,57 @@ class Assignment:
         return code
 
 
-def _number(value: Any, file: str, key: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise CutoffError("must be a finite number", file=file, field=key)
-    return float(value)
+class _Bin(Schema):
+    label: Text
+    lower: float | None = None
+    upper: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Bin:
+        if self.lower is not None and self.upper is not None and not self.lower < self.upper:
+            raise ValueError("needs lower < upper")
+        return self
 
 
-def strata_from_mapping(document: Mapping[str, Any], *, file: str = "<strata>") -> Strata:
-    """Build and validate strata from their TOML form; errors name the file and key."""
-    allowed = {"version", "max_depth", "dimension"}
-    unknown = sorted(set(document) - allowed)
-    if unknown:
-        raise CutoffError(f"unknown key(s) {', '.join(unknown)}", file=file, field=unknown[0])
-    depth = document.get("max_depth", 2)
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
-        raise CutoffError("must be a whole number >= 0", file=file, field="max_depth")
-    raw = document.get("dimension", [])
-    if not isinstance(raw, list):
-        raise CutoffError("must be an array of tables", file=file, field="dimension")
-    dimensions = []
+class _Dimension(Schema):
+    name: Text
+    column: Text
+    bins: Annotated[list[_Bin], Field(min_length=1)]
+
+
+class StrataFile(Schema):
+    """The layout of strata definitions (a file, or the ``[strata]`` of a cutoff table)."""
+
+    version: str = ""
+    max_depth: Count = 2
+    dimension: list[_Dimension] = []
+
+
+def strata_of(file: DataFile, doc: StrataFile, *loc: str) -> Strata:
+    """The strata ``doc`` read from ``file`` (at key path ``loc``), with unique names and labels
+    (errors name the file, line and key)."""
     names: set[str] = set()
-    for i, table in enumerate(raw):
-        key = f"dimension[{i}]"
-        if not isinstance(table, dict) or set(table) - {"name", "column", "bins"}:
-            raise CutoffError("must be a table with name, column, bins", file=file, field=key)
-        name, column = table.get("name"), table.get("column")
-        for sub, value in (("name", name), ("column", column)):
-            if not isinstance(value, str) or not value.strip():
-                raise CutoffError("must be a non-empty string", file=file, field=f"{key}.{sub}")
-        assert isinstance(name, str) and isinstance(column, str)
-        if name in names or any(c in name for c in "&="):
-            raise CutoffError(f"{name!r} is a duplicate or holds '&' or '='", file=file,
-                              field=f"{key}.name")
-        names.add(name)
-        bins = []
-        raw_bins = table.get("bins")
-        if not isinstance(raw_bins, list) or not raw_bins:
-            raise CutoffError("needs at least one bin", file=file, field=f"{key}.bins")
+    for i, dimension in enumerate(doc.dimension):
+        if dimension.name in names or any(c in dimension.name for c in "&="):
+            raise file.error(f"{dimension.name!r} is a duplicate or holds '&' or '='", *loc,
+                             "dimension", i, "name")
+        names.add(dimension.name)
         labels: set[str] = set()
-        for j, b in enumerate(raw_bins):
-            bkey = f"{key}.bins[{j}]"
-            if not isinstance(b, dict) or set(b) - {"label", "lower", "upper"}:
-                raise CutoffError("must be {label, lower, upper}", file=file, field=bkey)
-            label = b.get("label")
-            if not isinstance(label, str) or not label or label in labels or "&" in label:
-                raise CutoffError("needs a unique label without '&'", file=file,
-                                  field=f"{bkey}.label")
-            labels.add(label)
-            lower = _number(b.get("lower"), file, f"{bkey}.lower")
-            upper = _number(b.get("upper"), file, f"{bkey}.upper")
-            if lower is not None and upper is not None and not lower < upper:
-                raise CutoffError("needs lower < upper", file=file, field=bkey)
-            bins.append(Bin(label, lower, upper))
-        dimensions.append(Dimension(name, column, tuple(bins)))
-    version = document.get("version", "")
-    if not isinstance(version, str):
-        raise CutoffError("must be a string", file=file, field="version")
-    return Strata(tuple(dimensions), depth, version)
+        for j, b in enumerate(dimension.bins):
+            if b.label in labels or "&" in b.label:
+                raise file.error("needs a unique label without '&'", *loc, "dimension", i,
+                                 "bins", j, "label")
+            labels.add(b.label)
+    return Strata(
+        tuple(Dimension(d.name, d.column, tuple(Bin(b.label, b.lower, b.upper) for b in d.bins))
+              for d in doc.dimension),
+        doc.max_depth, doc.version)
 
 
 def load_strata(path: Path | str = STRATA_TOML) -> Strata:
     """Read strata definitions from TOML (see ``cutoffs/data/strata.toml``)."""
-    path = Path(path)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CutoffError(f"cannot read: {exc.strerror}", file=str(path)) from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise CutoffError(f"not valid UTF-8 TOML: {exc}", file=str(path)) from None
-    return strata_from_mapping(document, file=str(path))
+    doc, file = load_toml(path, StrataFile, error=CutoffError)
+    return strata_of(file, doc)
 
 
 @cache

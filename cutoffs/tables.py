@@ -7,28 +7,32 @@ was derived from (file, SHA-256, number of rows) and the strata definitions. ``n
 writes one (:func:`cutoffs.derive.derive_cutoffs`); evaluation uses it on top of the rules'
 literature levels (docs/evaluation.md: the table's cutoff becomes the marker's first level).
 
-Public names: ``CutoffEntry``, ``CutoffTable``, ``read_cutoff_table``, ``write_cutoff_table``,
+Public names: ``CutoffEntry``, ``CutoffTable``, ``CutoffTableFile`` (the file's schema),
+``read_cutoff_table``, ``write_cutoff_table``,
 ``QUANTILE_PROBS``, ``FORMAT``.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from cutoffs.errors import CutoffError
 from cutoffs.rules import resolve_marker
-from cutoffs.score_table import ScoreSection, read_score_section, score_section_lines
-from cutoffs.strata import OVERALL, Assignment, Strata, strata_from_mapping
-from msms.catalogue import default_catalogue
+from cutoffs.score_table import (
+    ScoreSection,
+    ScoreSectionFile,
+    score_section_mapping,
+    score_section_of,
+)
+from cutoffs.strata import OVERALL, Assignment, Strata, StrataFile, strata_of
+from msms.datafiles import Count, DataFile, Schema, Text, load_toml, write_toml
 from msms.ratios import RatioError
 
 __all__ = [
@@ -36,6 +40,7 @@ __all__ = [
     "QUANTILE_PROBS",
     "CutoffEntry",
     "CutoffTable",
+    "CutoffTableFile",
     "read_cutoff_table",
     "write_cutoff_table",
 ]
@@ -46,8 +51,6 @@ FORMAT = "nbs-cutoff-table/1"
 QUANTILE_PROBS: tuple[float, ...] = (
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999,
 )
-_ENTRY_KEYS = {"marker", "stratum", "n", "median", "upper", "upper_ci", "lower", "lower_ci",
-               "quantiles", "source"}
 #: ``derived``: percentiles of a population (every number present); ``literature``: cutoffs
 #: entered by hand from cited sources (``source`` required; n, median, intervals, grid optional).
 KINDS = ("derived", "literature")
@@ -198,7 +201,8 @@ class CutoffTable:
         assignment.cache[key] = index
         return index
 
-    def strata_of(self, marker: str, assignment: Assignment) -> tuple[np.ndarray, np.ndarray]:
+    def stratum_numbers(self, marker: str, assignment: Assignment
+                        ) -> tuple[np.ndarray, np.ndarray]:
         """(the global stratum number each specimen uses for ``marker``, the entry index of
         each global stratum number with -1 last): specimens with the same number share an
         entry, and the first array is shared (cached) by markers with entries in the same
@@ -219,156 +223,135 @@ class CutoffTable:
         return self._arrays["median"][self.entry_index(marker, assignment)]
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"cannot write {value!r}")
-        return repr(float(f"{value:.6g}"))
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_fmt(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__}")
+def _number(value: float) -> float | None:
+    """A number as written: six significant digits; NaN (not given) is left out."""
+    return float(f"{value:.6g}") if math.isfinite(value) else None
+
+
+def _numbers(values: Iterable[float]) -> list[float] | None:
+    out = [float(f"{float(v):.6g}") for v in values]
+    return out if out and all(math.isfinite(v) for v in out) else None
 
 
 def write_cutoff_table(table: CutoffTable, path: Path | str) -> Path:
     """Write a table as TOML (readable by :func:`read_cutoff_table`); NaN numbers are left out."""
-    path = Path(path)
-    lines = [
-        "# Cutoff table: cutoffs per marker and stratum (docs/evaluation.md).",
-        f"format = {_fmt(FORMAT)}",
-        f"kind = {_fmt(table.kind)}",
-        f"version = {_fmt(table.version)}",
-        f"created = {_fmt(table.created)}",
-        f"upper_percentile = {_fmt(float(table.upper_percentile))}",
-        f"lower_percentile = {_fmt(float(table.lower_percentile))}",
-        f"min_stratum_n = {_fmt(int(table.min_stratum_n))}",
-        f"n_bootstrap = {_fmt(int(table.n_bootstrap))}",
-        f"confidence = {_fmt(float(table.confidence))}",
-        f"quantile_probs = {_fmt(list(QUANTILE_PROBS))}",
-        "",
-        "[derived_from]",
-    ]
-    lines += [f"{k} = {_fmt(v)}" for k, v in table.derived_from.items()]
-    strata = table.strata.to_mapping()
-    lines += ["", "[strata]", f"version = {_fmt(strata['version'])}",
-              f"max_depth = {_fmt(strata['max_depth'])}"]
-    for dimension in strata["dimension"]:
-        lines += ["", "[[strata.dimension]]", f"name = {_fmt(dimension['name'])}",
-                  f"column = {_fmt(dimension['column'])}", "bins = ["]
-        lines += [f"    {_fmt(b)}," for b in dimension["bins"]]
-        lines.append("]")
-    for e in table.entries:
-        lines += ["", "[[cutoff]]", f"marker = {_fmt(e.marker)}", f"stratum = {_fmt(e.stratum)}"]
-        numbers: list[tuple[str, Any]] = [
-            ("n", int(e.n)), ("median", float(e.median)),
-            ("upper", float(e.upper)), ("upper_ci", [float(v) for v in e.upper_ci]),
-            ("lower", float(e.lower)), ("lower_ci", [float(v) for v in e.lower_ci]),
-            ("quantiles", [float(v) for v in e.quantiles]),
-        ]
-        for key, value in numbers:
-            values = value if isinstance(value, list) else [value]
-            if values and all(isinstance(v, int) or math.isfinite(v) for v in values):
-                lines.append(f"{key} = {_fmt(value)}")
-        if e.source:
-            lines.append(f"source = {_fmt(e.source)}")
+    document = {
+        "format": FORMAT, "kind": table.kind, "version": table.version,
+        "created": table.created,
+        "upper_percentile": float(table.upper_percentile),
+        "lower_percentile": float(table.lower_percentile),
+        "min_stratum_n": int(table.min_stratum_n), "n_bootstrap": int(table.n_bootstrap),
+        "confidence": float(table.confidence), "quantile_probs": list(QUANTILE_PROBS),
+        "derived_from": table.derived_from,
+        "strata": table.strata.to_mapping(),
+        "cutoff": [
+            {"marker": e.marker, "stratum": e.stratum, "n": int(e.n),
+             "median": _number(e.median), "upper": _number(e.upper),
+             "upper_ci": _numbers(e.upper_ci), "lower": _number(e.lower),
+             "lower_ci": _numbers(e.lower_ci), "quantiles": _numbers(e.quantiles),
+             "source": e.source or None}
+            for e in table.entries
+        ],
+    }
     if table.scores is not None:
-        lines += score_section_lines(table.scores)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+        document["score"] = score_section_mapping(table.scores)
+    return write_toml(document, path,
+                      comment="Cutoff table: cutoffs per marker and stratum (docs/evaluation.md).")
 
 
-def _need(mapping: dict[str, Any], key: str, kind: Any, file: str, where: str) -> Any:
-    value = mapping.get(key)
-    if value is None:
-        raise CutoffError("is missing", file=file, field=f"{where}{key}")
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-        raise CutoffError("has the wrong type", file=file, field=f"{where}{key}")
-    return value
+class _Entry(Schema):
+    marker: Text
+    stratum: Text
+    n: Count | None = None
+    median: float | None = None
+    upper: float | None = None
+    upper_ci: list[float] | None = None
+    lower: float | None = None
+    lower_ci: list[float] | None = None
+    quantiles: list[float] | None = None
+    source: str = ""
 
 
-def _finite(values: Iterable[Any], file: str, key: str) -> list[float]:
-    out = []
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise CutoffError("must hold finite numbers", file=file, field=key)
-        out.append(float(v))
-    return out
+class CutoffTableFile(Schema):
+    """The layout of a cutoff table file (docs/evaluation.md)."""
+
+    format: Literal["nbs-cutoff-table/1"]
+    kind: Literal["derived", "literature"] = "derived"
+    version: str
+    created: str = ""
+    upper_percentile: float | None = None
+    lower_percentile: float | None = None
+    min_stratum_n: Count | None = None
+    n_bootstrap: Count = 0
+    confidence: float = 0.95
+    quantile_probs: list[float] | None = None
+    derived_from: dict[str, Any] = {}
+    strata: StrataFile
+    cutoff: list[_Entry] = []
+    score: ScoreSectionFile | None = None
 
 
-def _optional(raw: dict[str, Any], key: str, file: str, where: str) -> float:
-    if key not in raw:
-        return math.nan
-    return _finite([_need(raw, key, int | float, file, where)], file, where + key)[0]
-
-
-def _entry(raw: dict[str, Any], where: str, file: str, derived: bool, min_n: int,
+def _entry(file: DataFile, i: int, raw: _Entry, derived: bool, min_n: int,
            known_strata: set[str], seen: set[tuple[str, str]]) -> CutoffEntry:
-    name = _need(raw, "marker", str, file, where)
+    def error(message: str, key: str) -> Exception:
+        return file.error(message, "cutoff", i, key)
+
     try:
-        marker, _ = resolve_marker(name)
+        marker, _ = resolve_marker(raw.marker)
     except RatioError:
-        raise CutoffError(f"{name!r} is neither a known analyte nor a ratio", file=file,
-                          field=where + "marker") from None
-    if marker != name:
-        raise CutoffError(f"write the canonical name {marker!r}", file=file,
-                          field=where + "marker")
-    stratum = _need(raw, "stratum", str, file, where)
-    if stratum not in known_strata:
-        raise CutoffError(f"unknown stratum {stratum!r}", file=file, field=where + "stratum")
-    if (marker, stratum) in seen:
-        raise CutoffError(f"a second entry for {marker} in {stratum}", file=file,
-                          field=where + "marker")
-    seen.add((marker, stratum))
-    source = raw.get("source", "")
-    if not isinstance(source, str):
-        raise CutoffError("must be a string", file=file, field=where + "source")
+        raise error(f"{raw.marker!r} is neither a known analyte nor a ratio", "marker") from None
+    if marker != raw.marker:
+        raise error(f"write the canonical name {marker!r}", "marker")
+    if raw.stratum not in known_strata:
+        raise error(f"unknown stratum {raw.stratum!r}", "stratum")
+    if (marker, raw.stratum) in seen:
+        raise error(f"a second entry for {marker} in {raw.stratum}", "marker")
+    seen.add((marker, raw.stratum))
     if derived:
         for key in ("n", "median", "upper", "upper_ci", "lower", "lower_ci", "quantiles"):
-            _need(raw, key, object, file, where)
-    elif not source.strip():
-        raise CutoffError("a literature cutoff must cite its source", file=file,
-                          field=where + "source")
-    n = int(_need(raw, "n", int, file, where)) if "n" in raw else 0
+            if getattr(raw, key) is None:
+                raise error(f"missing key {key!r}", key)
+    elif not raw.source.strip():
+        raise error("a literature cutoff must cite its source", "source")
+    n = raw.n or 0
     if derived and n < min_n:
-        raise CutoffError(f"n {n} is below min_stratum_n {min_n}", file=file, field=where + "n")
-    median = _optional(raw, "median", file, where)
-    upper = _optional(raw, "upper", file, where)
-    lower = _optional(raw, "lower", file, where)
+        raise error(f"n {n} is below min_stratum_n {min_n}", "n")
+    nan = math.nan
+    median, upper, lower = (nan if v is None else v for v in (raw.median, raw.upper, raw.lower))
     if math.isnan(upper) and math.isnan(lower):
-        raise CutoffError("needs an upper or a lower cutoff", file=file, field=where + "upper")
+        raise error("needs an upper or a lower cutoff", "upper")
     cis = {}
-    for key, value in (("upper_ci", upper), ("lower_ci", lower)):
-        if key not in raw:
-            cis[key] = _NAN2
-            continue
-        ci = _finite(_need(raw, key, list, file, where), file, where + key)
-        if len(ci) != 2 or math.isnan(value) or not ci[0] <= value <= ci[1]:
-            raise CutoffError("must be [low, high] around the cutoff", file=file,
-                              field=where + key)
-        cis[key] = (ci[0], ci[1])
-    quantiles: list[float] = []
-    if "quantiles" in raw:
-        quantiles = _finite(_need(raw, "quantiles", list, file, where), file, where + "quantiles")
-        if len(quantiles) != len(QUANTILE_PROBS) or any(
-            b < a for a, b in zip(quantiles, quantiles[1:], strict=False)
-        ):
-            raise CutoffError(f"needs {len(QUANTILE_PROBS)} non-decreasing values", file=file,
-                              field=where + "quantiles")
+    for key, ci, value in (("upper_ci", raw.upper_ci, upper), ("lower_ci", raw.lower_ci, lower)):
+        if ci is not None and (len(ci) != 2 or math.isnan(value) or not ci[0] <= value <= ci[1]):
+            raise error("must be [low, high] around the cutoff", key)
+        cis[key] = _NAN2 if ci is None else (ci[0], ci[1])
+    quantiles = raw.quantiles or []
+    if raw.quantiles is not None and (len(quantiles) != len(QUANTILE_PROBS) or any(
+            b < a for a, b in zip(quantiles, quantiles[1:], strict=False))):
+        raise error(f"needs {len(QUANTILE_PROBS)} non-decreasing values", "quantiles")
     if not math.isnan(upper) and not math.isnan(lower) and not lower < upper:
-        raise CutoffError("needs lower < upper", file=file, field=where + "lower")
+        raise error("needs lower < upper", "lower")
     if not math.isnan(median) and (
         (not math.isnan(lower) and median < lower) or (not math.isnan(upper) and median > upper)
     ):
-        raise CutoffError("needs lower <= median <= upper", file=file, field=where + "median")
-    return CutoffEntry(marker, stratum, n, median, upper, cis["upper_ci"], lower,
-                       cis["lower_ci"], tuple(quantiles), source.strip())
+        raise error("needs lower <= median <= upper", "median")
+    return CutoffEntry(marker, raw.stratum, n, median, upper, cis["upper_ci"], lower,
+                       cis["lower_ci"], tuple(quantiles), raw.source.strip())
+
+
+def _settings(file: DataFile, doc: CutoffTableFile) -> tuple[float, float, int]:
+    """Percentiles and minimum stratum size (required in a derived table)."""
+    derived = doc.kind == "derived"
+    for key in ("upper_percentile", "lower_percentile", "min_stratum_n", "quantile_probs"):
+        if derived and getattr(doc, key) is None:
+            raise file.error(f"missing key {key!r}", key)
+    upper = 99.5 if doc.upper_percentile is None else doc.upper_percentile
+    lower = 0.5 if doc.lower_percentile is None else doc.lower_percentile
+    if not 0 < lower < 50 < upper < 100:
+        raise file.error("needs 0 < lower < 50 < upper < 100", "upper_percentile")
+    if doc.quantile_probs is not None and tuple(doc.quantile_probs) != QUANTILE_PROBS:
+        raise file.error("differs from this version's quantile grid", "quantile_probs")
+    return upper, lower, doc.min_stratum_n or 0
 
 
 def read_cutoff_table(path: Path | str) -> CutoffTable:
@@ -377,81 +360,23 @@ def read_cutoff_table(path: Path | str) -> CutoffTable:
     Raises
     ------
     CutoffError
-        Naming the file and key of the first problem: an unknown marker or stratum, a
+        Naming the file, line and key of the first problem: an unknown marker or stratum, a
         non-monotone quantile grid, a confidence interval that does not hold its cutoff, a stratum
         smaller than the table's minimum, a duplicate entry.
     """
-    path = Path(path)
-    file = str(path)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CutoffError(f"cannot read: {exc.strerror}", file=file) from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise CutoffError(f"not valid UTF-8 TOML: {exc}", file=file) from None
-    if document.get("format") != FORMAT:
-        raise CutoffError(f"is not {FORMAT!r}", file=file, field="format")
-    allowed = {"format", "kind", "version", "created", "upper_percentile", "lower_percentile",
-               "min_stratum_n", "n_bootstrap", "confidence", "quantile_probs", "derived_from",
-               "strata", "cutoff", "score"}
-    unknown = sorted(set(document) - allowed)
-    if unknown:
-        raise CutoffError(f"unknown key(s) {', '.join(unknown)}", file=file, field=unknown[0])
-    kind = document.get("kind", "derived")
-    if kind not in KINDS:
-        raise CutoffError(f"{kind!r} is not one of {', '.join(KINDS)}", file=file, field="kind")
-    derived = kind == "derived"
-    version = _need(document, "version", str, file, "")
-    upper_pct = float(_need(document, "upper_percentile", int | float, file, "")
-                      if derived or "upper_percentile" in document else 99.5)
-    lower_pct = float(_need(document, "lower_percentile", int | float, file, "")
-                      if derived or "lower_percentile" in document else 0.5)
-    if not 0 < lower_pct < 50 < upper_pct < 100:
-        raise CutoffError("needs 0 < lower < 50 < upper < 100", file=file,
-                          field="upper_percentile")
-    min_n = (_need(document, "min_stratum_n", int, file, "")
-             if derived or "min_stratum_n" in document else 0)
-    if "quantile_probs" in document or derived:
-        probs = tuple(_finite(_need(document, "quantile_probs", list, file, ""), file,
-                              "quantile_probs"))
-        if probs != QUANTILE_PROBS:
-            raise CutoffError("differs from this version's quantile grid", file=file,
-                              field="quantile_probs")
-    strata = strata_from_mapping(_need(document, "strata", dict, file, ""), file=file)
+    doc, file = load_toml(path, CutoffTableFile, error=CutoffError)
+    upper_pct, lower_pct, min_n = _settings(file, doc)
+    strata = strata_of(file, doc.strata, "strata")
     known_strata = set(strata.keys())
-    entries = []
     seen: set[tuple[str, str]] = set()
-    raw_entries = document.get("cutoff", [])
-    if not isinstance(raw_entries, list):
-        raise CutoffError("must be an array of tables", file=file, field="cutoff")
-    for i, raw in enumerate(raw_entries):
-        where = f"cutoff[{i}]."
-        if not isinstance(raw, dict):
-            raise CutoffError("must be a table", file=file, field=f"cutoff[{i}]")
-        extra = sorted(set(raw) - _ENTRY_KEYS)
-        if extra:
-            raise CutoffError(f"unknown key(s) {', '.join(extra)}", file=file,
-                              field=where + extra[0])
-        entries.append(_entry(raw, where, file, derived, min_n, known_strata, seen))
+    entries = tuple(_entry(file, i, raw, doc.kind == "derived", min_n, known_strata, seen)
+                    for i, raw in enumerate(doc.cutoff))
     if not entries:
-        raise CutoffError("holds no cutoffs", file=file, field="cutoff")
-    derived_from = document.get("derived_from", {})
-    if not isinstance(derived_from, dict):
-        raise CutoffError("must be a table", file=file, field="derived_from")
-    n_boot = document.get("n_bootstrap", 0)
-    confidence = document.get("confidence", 0.95)
-    created = document.get("created", "")
-    scores = (read_score_section(document["score"], file, _disorder_codes())
-              if "score" in document else None)
+        raise file.error("holds no cutoffs", "cutoff")
     return CutoffTable(
-        version=version, strata=strata, entries=tuple(entries), upper_percentile=upper_pct,
-        lower_percentile=lower_pct, min_stratum_n=min_n,
-        n_bootstrap=int(n_boot) if isinstance(n_boot, int) else 0,
-        confidence=float(confidence) if isinstance(confidence, int | float) else 0.95,
-        derived_from=dict(derived_from), created=str(created), file=file, kind=kind,
-        scores=scores,
+        version=doc.version, strata=strata, entries=entries, upper_percentile=upper_pct,
+        lower_percentile=lower_pct, min_stratum_n=min_n, n_bootstrap=doc.n_bootstrap,
+        confidence=doc.confidence, derived_from=dict(doc.derived_from), created=doc.created,
+        file=file.path, kind=doc.kind,
+        scores=score_section_of(file, doc.score) if doc.score is not None else None,
     )
-
-
-def _disorder_codes() -> set[str]:
-    return {d.code for d in default_catalogue().disorders}

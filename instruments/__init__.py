@@ -1,5 +1,6 @@
-"""Instrument adapters: vendor exports and mzML -> the measurements table of DESIGN §4.1, one
-module per format with ``parse``/``read`` and ``write`` (used by the virtual instrument).
+"""Instrument adapters: vendor exports and mzML -> the measurements table (docs/architecture.md
+"Measurements"), one module per format with ``parse``/``read`` and ``write`` (used by the virtual
+instrument).
 
 Public names: ``read``, ``write``, ``formats``, ``detect``, ``PlateRun``, ``Issue``,
 ``InstrumentError``, ``UnknownFormatError``, ``MalformedFileError``,

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from instruments.errors import MalformedFileError, ProfileError, WriteError
+from instruments.formats import FormatSpec, Rendering, register
 from instruments.normalise import normalise
 from instruments.platemap import PlateMap
 from instruments.profile_choice import choose_profile, delimiter_for
@@ -328,3 +329,11 @@ def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None,
         dest.write(data)
     else:
         Path(dest).write_bytes(data)
+
+
+register(FormatSpec(
+    FORMAT, detect, read, write, DEFAULT_PROFILE, "CSV/TSV (wide or long) driven by a profile",
+    detect_order=90, choose_profile=choose_profile,
+    renderings=(Rendering("csv-wide", ".csv", {"profile": "generic_wide"}),
+                Rendering("csv-long", ".csv", {"profile": "generic_long"})),
+))

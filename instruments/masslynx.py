@@ -22,6 +22,7 @@ from typing import Any
 
 from instruments.dates import iso, parse_datetime
 from instruments.errors import MalformedFileError, WriteError
+from instruments.formats import FormatSpec, Rendering, register
 from instruments.normalise import normalise
 from instruments.platemap import PlateMap
 from instruments.profiles import Profile, load_profile
@@ -311,3 +312,11 @@ def write(run: PlateRun, dest: Any, *, report: str = "compound",
         dest.write(data)
     else:
         Path(dest).write_bytes(data)
+
+
+register(FormatSpec(
+    FORMAT, detect, read, write, DEFAULT_PROFILE,
+    "MassLynx Quantify Compound/Sample Summary Report (text)", detect_order=30,
+    renderings=(Rendering("masslynx", ".txt", {"report": "compound"}),
+                Rendering("masslynx-sample", ".txt", {"report": "sample"})),
+))

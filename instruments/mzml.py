@@ -51,6 +51,7 @@ import numpy as np
 from lxml import etree
 
 from instruments.errors import InstrumentError, MalformedFileError
+from instruments.formats import FormatSpec, Rendering, register
 from instruments.mzml_elements import TIME_TO_MIN, InjectionReader
 from instruments.mzml_writer import DEFAULT_PROFILE, SAMPLE_LIST, write
 from instruments.normalise import normalise
@@ -503,3 +504,11 @@ def read(source: Any, *, profile: Profile | str | None = None,
     prof = load_profile(profile, default=DEFAULT_PROFILE)
     return normalise(parse(source, profile=prof, name=name, transitions=transitions,
                            plate_map=plate_map), prof, plate_map=plate_map)
+
+
+register(FormatSpec(
+    FORMAT, detect, read, write, DEFAULT_PROFILE,
+    "mzML plate: a directory or .zip of per-injection mzML files with a sample list, or one "
+    "mzML file", detect_order=10, uses_transitions=True,
+    renderings=(Rendering("mzml", ".zip"),),
+))

@@ -288,7 +288,7 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
 
 def _check_mapped_wells_present(plate_map: PlateMap, wells: set[str], add: Any) -> None:
     """Every well the plate map puts a sample in must be in the file: a file cut between two
-    wells otherwise reads as a smaller, complete plate (DESIGN §10, nothing partial is stored)."""
+    wells otherwise reads as a smaller, complete plate (nothing partial is stored)."""
     absent = [e for e in plate_map.entries.values()
               if (e.sample_id or e.sample_type) and e.well not in wells]
     if not absent:

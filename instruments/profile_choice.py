@@ -111,8 +111,9 @@ def profile_misfit(source: Source, prof: Profile) -> str | None:
     return None
 
 
-def choose_profile(source: Source) -> Profile:
-    """The first profile of ``AUTO_PROFILES`` whose header fits (see the module docstring)."""
+def choose_profile(source: Source) -> str:
+    """The name of the first profile of ``AUTO_PROFILES`` whose header fits (see the module
+    docstring)."""
     tried = []
     for name in AUTO_PROFILES:
         prof = load_profile(name)
@@ -121,7 +122,7 @@ def choose_profile(source: Source) -> Profile:
         except InstrumentError:
             misfit = "cannot read a header line"
         if misfit is None:
-            return prof
+            return name
         needs = ", ".join(repr(c) for c in _required(prof))
         extra = " and analyte columns" if prof.layout == "wide" else ""
         tried.append(f"{name} ({prof.layout}: needs {needs}{extra}; {misfit})")

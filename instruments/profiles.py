@@ -3,24 +3,29 @@ names mean (column mapping, sample-type map, analyte aliases, encodings, decimal
 format, null and censored tokens, validation rules, mzML transition table and tolerances).
 
 Packaged profiles live in ``instruments/data/profiles/<name>.toml``; :func:`load_profile` takes a
-packaged name, a path, or ``None`` for a format's default profile. Every key is checked: an
-unknown key or a bad value is a :class:`~instruments.errors.ProfileError` naming the file and key.
+packaged name, a path, or ``None`` for a format's default profile. Every key is checked
+(``ProfileFile``, :mod:`msms.datafiles`): an unknown key or a bad value is a
+:class:`~instruments.errors.ProfileError` naming the file, line and key.
 
-Public names: ``Profile``, ``load_profile``, ``packaged_profiles``, ``PROFILE_DIR``,
-``CENSORED_POLICIES``, ``IS_PREFIX``, ``IGNORE``.
+Public names: ``Profile``, ``ProfileFile`` (the file's schema), ``load_profile``,
+``packaged_profiles``, ``PROFILE_DIR``, ``CENSORED_POLICIES``, ``IS_PREFIX``, ``IGNORE``.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator
 
 from instruments.errors import ProfileError
+from instruments.formats import formats
 from instruments.wells import PLATE_SIZES, WELL_FORMATS
+from msms.datafiles import Count, DataFile, OneOf, Positive, Range, Schema, Text, load_toml
 from msms.methods import packaged_methods
 from msms.tables import MEASUREMENT_KINDS, SAMPLE_TYPES
 
@@ -30,6 +35,7 @@ __all__ = [
     "IS_PREFIX",
     "PROFILE_DIR",
     "Profile",
+    "ProfileFile",
     "load_profile",
     "packaged_profiles",
 ]
@@ -47,21 +53,6 @@ IGNORE = "ignore"
 
 _ROLES = ("well", "sample_id", "sample_name", "sample_type", "plate_id", "analyte", "value",
           "kind", "unit")
-_SCHEMA: dict[str, set[str]] = {
-    "profile": {"name", "description", "format", "version", "source"},
-    "file": {"encodings", "delimiter", "decimal", "layout", "skip_rows", "header_row"},
-    "columns": set(_ROLES) | {"ignore"},
-    "values": {"kind", "unit", "null_tokens", "censored_tokens", "censored", "columns"},
-    "wells": {"format", "plate_size", "from_row_order", "order"},
-    "sample_types": set(),
-    "sample_type_patterns": set(),
-    "analytes": set(),
-    "validation": {"require_blank", "require_controls", "unmapped_analytes"},
-    "mzml": {"transitions", "mz_tolerance", "plateau_fraction", "plateau_window_min",
-             "require_polarity"},
-    "defaults": {"sample_type", "plate_id"},
-}
-_FREE_TABLES = {"sample_types", "sample_type_patterns", "analytes"}
 
 
 @dataclass(frozen=True)
@@ -136,36 +127,6 @@ def packaged_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
 
 
-def _fail(message: str, path: str, key: str | None = None) -> ProfileError:
-    return ProfileError(message, file=path, field=key)
-
-
-def _str_list(value: Any, path: str, key: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _fail("must be a list of strings", path, key)
-    return tuple(value)
-
-
-def _choice(value: Any, choices: tuple[str, ...] | set[str], path: str, key: str) -> str:
-    if value not in choices:
-        raise _fail(f"{value!r} is not one of {', '.join(sorted(choices))}", path, key)
-    return str(value)
-
-
-def _bool(value: Any, path: str, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail("must be true or false", path, key)
-    return value
-
-
-def _number(value: Any, path: str, key: str, *, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail("must be a number", path, key)
-    if positive and not value > 0:
-        raise _fail("must be > 0", path, key)
-    return float(value)
-
-
 def _resolve_path(spec: str | Path) -> Path:
     path = Path(spec)
     if path.suffix.lower() == ".toml" or path.exists():
@@ -187,8 +148,168 @@ def _transitions_path(spec: str, where: str) -> str:
     return str(beside) if beside.exists() else spec
 
 
+SampleType = Annotated[str, OneOf(SAMPLE_TYPES)]
+Kind = Annotated[str, OneOf(MEASUREMENT_KINDS)]
+
+
+def _registered(name: str) -> str:
+    if name not in formats():
+        raise ValueError(f"must be one of {', '.join(formats())}, got {name!r}")
+    return name
+
+
+def _encodings(names: list[str]) -> list[str]:
+    for name in names:
+        try:
+            "".encode(name)
+        except LookupError:
+            raise ValueError(f"unknown encoding {name!r}") from None
+    return names
+
+
+def _window(window: list[float]) -> list[float]:
+    if len(window) != 2 or not 0 <= window[0] < window[1]:
+        raise ValueError("must be [start, end] in minutes with start < end")
+    return window
+
+
+class _Head(Schema):
+    name: str | None = None
+    description: str = ""
+    format: Annotated[str, AfterValidator(_registered)] | None = None
+    version: Annotated[Any, AfterValidator(str)] = ""
+    source: str = ""
+
+
+class _File(Schema):
+    encodings: Annotated[list[str], AfterValidator(_encodings)] | None = None
+    delimiter: Literal["auto", ",", ";", "\t", "|"] | None = None
+    decimal: Literal[".", ","] | None = None
+    layout: Literal["wide", "long"] | None = None
+    skip_rows: Count | None = None
+    header_row: Count | None = None
+
+
+class _Columns(Schema):
+    well: Text | None = None
+    sample_id: Text | None = None
+    sample_name: Text | None = None
+    sample_type: Text | None = None
+    plate_id: Text | None = None
+    analyte: Text | None = None
+    value: Text | None = None
+    kind: Text | None = None
+    unit: Text | None = None
+    ignore: list[str] | None = None
+
+
+class _Values(Schema):
+    kind: Kind | None = None
+    unit: Annotated[Any, AfterValidator(str)] = None
+    columns: dict[str, Kind] | None = None
+    null_tokens: list[str] | None = None
+    censored_tokens: list[str] | None = None
+    censored: Annotated[str, OneOf(CENSORED_POLICIES)] | None = None
+
+
+class _Wells(Schema):
+    format: Annotated[str, OneOf(WELL_FORMATS)] | None = None
+    plate_size: Annotated[int, OneOf(tuple(sorted(PLATE_SIZES)))] | None = None
+    from_row_order: bool | None = None
+    order: Literal["row-major", "column-major"] | None = None
+
+
+class _Validation(Schema):
+    require_blank: bool | None = None
+    require_controls: list[SampleType] | None = None
+    unmapped_analytes: Literal["error", "ignore"] | None = None
+
+
+class _Mzml(Schema):
+    transitions: Annotated[Any, AfterValidator(str)] = None
+    mz_tolerance: Positive | None = None
+    plateau_fraction: Annotated[float, Range(0, 1, open_low=True, open_high=True)] | None = None
+    plateau_window_min: Annotated[list[float], AfterValidator(_window)] | None = None
+    require_polarity: bool | None = None
+
+
+class _Defaults(Schema):
+    sample_type: SampleType | None = None
+    plate_id: Annotated[Any, AfterValidator(str)] = None
+
+
+class ProfileFile(Schema):
+    """The layout of a profile file; ``docs/instruments.md`` says what each key means."""
+
+    profile: _Head = _Head()
+    file: _File = _File()
+    columns: _Columns = _Columns()
+    values: _Values = _Values()
+    wells: _Wells = _Wells()
+    sample_types: dict[str, SampleType] = {}
+    sample_type_patterns: dict[str, SampleType] = {}
+    analytes: dict[str, str] = {}
+    validation: _Validation = _Validation()
+    mzml: _Mzml = _Mzml()
+    defaults: _Defaults = _Defaults()
+
+
+#: Where each key of a profile file goes in :class:`Profile` (keys not listed keep their name).
+_RENAMES = {
+    ("columns", "ignore"): "ignore_columns", ("values", "kind"): "value_kind",
+    ("values", "unit"): "value_unit", ("values", "columns"): "value_columns",
+    ("wells", "format"): "well_format", ("wells", "from_row_order"): "well_from_row_order",
+    ("wells", "order"): "well_order", ("defaults", "sample_type"): "default_sample_type",
+    ("defaults", "plate_id"): "default_plate_id",
+}
+_TUPLES = {"encodings", "ignore_columns", "null_tokens", "censored_tokens", "require_controls"}
+
+
+def _build(file: DataFile, doc: ProfileFile, stem: str) -> Profile:
+    kw: dict[str, Any] = {"path": file.path, "name": doc.profile.name or stem}
+    for section in ("profile", "file", "values", "wells", "validation", "mzml", "defaults"):
+        written = getattr(doc, section).model_dump(exclude_none=True)
+        for key, value in written.items():
+            if (section, key) in (("profile", "name"), ("profile", "source"),
+                                  ("file", "header_row")):
+                continue
+            name = _RENAMES.get((section, key), key)
+            kw[name] = tuple(value) if name in _TUPLES else value
+    columns = doc.columns.model_dump(exclude_none=True)
+    if "ignore" in columns:
+        kw["ignore_columns"] = tuple(columns.pop("ignore"))
+    kw["columns"] = columns
+    if kw.get("well_format") in ("row-major", "column-major"):
+        kw["well_order"] = kw["well_format"]
+    if "plateau_window_min" in kw:
+        kw["plateau_window_min"] = tuple(kw["plateau_window_min"])
+    if "transitions" in kw:
+        kw["transitions"] = _transitions_path(kw["transitions"], file.path)
+    patterns = []
+    for pattern, canonical in doc.sample_type_patterns.items():
+        try:
+            patterns.append((re.compile(pattern), canonical))
+        except re.error as exc:
+            raise file.error(f"bad regular expression: {exc}", "sample_type_patterns",
+                             pattern) from None
+    kw.update(sample_types=dict(doc.sample_types), sample_type_patterns=tuple(patterns),
+              analytes=dict(doc.analytes))
+    if kw.get("layout") == "long":
+        for role in ("analyte", "value"):
+            if role not in columns:
+                raise file.error(f"a long layout needs columns.{role}", "columns", role)
+    return Profile(**kw)
+
+
+@cache
+def _packaged(path: Path) -> Profile:
+    doc, file = load_toml(path, ProfileFile, error=ProfileError)
+    return _build(file, doc, path.stem)
+
+
 def load_profile(spec: str | Path | Profile | None, *, default: str | None = None) -> Profile:
-    """Load and validate a profile from a packaged name or a TOML path.
+    """Load and validate a profile from a packaged name or a TOML path (a packaged profile is
+    read once).
 
     ``spec=None`` loads ``default`` (a packaged name); a :class:`Profile` is returned as is.
     """
@@ -199,154 +320,7 @@ def load_profile(spec: str | Path | Profile | None, *, default: str | None = Non
             return Profile(name="builtin", path="<builtin>")
         spec = default
     path = _resolve_path(spec)
-    where = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError("no such file", file=where) from None
-    except UnicodeDecodeError:
-        raise ProfileError("profile files must be UTF-8", file=where) from None
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        raise ProfileError(f"not valid TOML: {exc}", file=where, line=line) from None
-    return _build(raw, where, path.stem)
-
-
-def _build(raw: dict[str, Any], where: str, stem: str) -> Profile:
-    for table, value in raw.items():
-        if table not in _SCHEMA:
-            raise _fail(f"unknown table [{table}]; known: {', '.join(sorted(_SCHEMA))}", where,
-                        table)
-        if not isinstance(value, dict):
-            raise _fail("must be a table", where, table)
-        if table in _FREE_TABLES:
-            for key, target in value.items():
-                if not isinstance(target, str):
-                    raise _fail("must map to a string", where, f"{table}.{key}")
-            continue
-        for key in value:
-            if key not in _SCHEMA[table]:
-                raise _fail(f"unknown key; known: {', '.join(sorted(_SCHEMA[table]))}", where,
-                            f"{table}.{key}")
-    kw: dict[str, Any] = {"path": where}
-    prof, file_, cols = raw.get("profile", {}), raw.get("file", {}), raw.get("columns", {})
-    values, wells, val = raw.get("values", {}), raw.get("wells", {}), raw.get("validation", {})
-    mzml, defaults = raw.get("mzml", {}), raw.get("defaults", {})
-    kw["name"] = str(prof.get("name", stem))
-    kw["description"] = str(prof.get("description", ""))
-    kw["version"] = str(prof.get("version", ""))
-    if "format" in prof:
-        kw["format"] = _choice(prof["format"], {"delimited", "masslynx", "quandata", "mzml"},
-                               where, "profile.format")
-    if "encodings" in file_:
-        kw["encodings"] = _str_list(file_["encodings"], where, "file.encodings")
-        for enc in kw["encodings"]:
-            try:
-                "".encode(enc)
-            except LookupError:
-                raise _fail(f"unknown encoding {enc!r}", where, "file.encodings") from None
-    if "delimiter" in file_:
-        kw["delimiter"] = _choice(file_["delimiter"], {"auto", ",", ";", "\t", "|"}, where,
-                                  "file.delimiter")
-    if "decimal" in file_:
-        kw["decimal"] = _choice(file_["decimal"], {".", ","}, where, "file.decimal")
-    if "layout" in file_:
-        kw["layout"] = _choice(file_["layout"], {"wide", "long"}, where, "file.layout")
-    if "skip_rows" in file_:
-        skip = file_["skip_rows"]
-        if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
-            raise _fail("must be a whole number >= 0", where, "file.skip_rows")
-        kw["skip_rows"] = skip
-    columns = {}
-    for role in _ROLES:
-        if role in cols:
-            if not isinstance(cols[role], str) or not cols[role]:
-                raise _fail("must be a column header", where, f"columns.{role}")
-            columns[role] = cols[role]
-    kw["columns"] = columns
-    if "ignore" in cols:
-        kw["ignore_columns"] = _str_list(cols["ignore"], where, "columns.ignore")
-    if "kind" in values:
-        kw["value_kind"] = _choice(values["kind"], MEASUREMENT_KINDS, where, "values.kind")
-    if "unit" in values:
-        kw["value_unit"] = str(values["unit"])
-    if "columns" in values:
-        vc = values["columns"]
-        if not isinstance(vc, dict):
-            raise _fail("must be a table of header = kind", where, "values.columns")
-        for header, kind in vc.items():
-            _choice(kind, MEASUREMENT_KINDS, where, f"values.columns.{header}")
-        kw["value_columns"] = dict(vc)
-    if "null_tokens" in values:
-        kw["null_tokens"] = _str_list(values["null_tokens"], where, "values.null_tokens")
-    if "censored_tokens" in values:
-        kw["censored_tokens"] = _str_list(values["censored_tokens"], where,
-                                          "values.censored_tokens")
-    if "censored" in values:
-        kw["censored"] = _choice(values["censored"], CENSORED_POLICIES, where, "values.censored")
-    if "format" in wells:
-        kw["well_format"] = _choice(wells["format"], WELL_FORMATS, where, "wells.format")
-    if "plate_size" in wells:
-        if wells["plate_size"] not in PLATE_SIZES:
-            raise _fail(f"must be one of {sorted(PLATE_SIZES)}", where, "wells.plate_size")
-        kw["plate_size"] = wells["plate_size"]
-    if "from_row_order" in wells:
-        kw["well_from_row_order"] = _bool(wells["from_row_order"], where, "wells.from_row_order")
-    if "order" in wells:
-        kw["well_order"] = _choice(wells["order"], ("row-major", "column-major"), where,
-                                   "wells.order")
-    if kw.get("well_format") in ("row-major", "column-major"):
-        kw["well_order"] = kw["well_format"]
-    sample_types = {}
-    for vendor, canonical in raw.get("sample_types", {}).items():
-        sample_types[vendor] = _choice(canonical, SAMPLE_TYPES, where, f"sample_types.{vendor}")
-    kw["sample_types"] = sample_types
-    patterns = []
-    for pattern, canonical in raw.get("sample_type_patterns", {}).items():
-        _choice(canonical, SAMPLE_TYPES, where, f"sample_type_patterns.{pattern}")
-        try:
-            patterns.append((re.compile(pattern), canonical))
-        except re.error as exc:
-            raise _fail(f"bad regular expression: {exc}", where,
-                        f"sample_type_patterns.{pattern}") from None
-    kw["sample_type_patterns"] = tuple(patterns)
-    kw["analytes"] = dict(raw.get("analytes", {}))
-    if "require_blank" in val:
-        kw["require_blank"] = _bool(val["require_blank"], where, "validation.require_blank")
-    if "require_controls" in val:
-        controls = _str_list(val["require_controls"], where, "validation.require_controls")
-        for c in controls:
-            _choice(c, SAMPLE_TYPES, where, "validation.require_controls")
-        kw["require_controls"] = controls
-    if "unmapped_analytes" in val:
-        kw["unmapped_analytes"] = _choice(val["unmapped_analytes"], ("error", "ignore"), where,
-                                          "validation.unmapped_analytes")
-    if "transitions" in mzml:
-        kw["transitions"] = _transitions_path(str(mzml["transitions"]), where)
-    if "mz_tolerance" in mzml:
-        kw["mz_tolerance"] = _number(mzml["mz_tolerance"], where, "mzml.mz_tolerance")
-    if "plateau_fraction" in mzml:
-        frac = _number(mzml["plateau_fraction"], where, "mzml.plateau_fraction")
-        if frac >= 1:
-            raise _fail("must be between 0 and 1", where, "mzml.plateau_fraction")
-        kw["plateau_fraction"] = frac
-    if "plateau_window_min" in mzml:
-        window = mzml["plateau_window_min"]
-        if (not isinstance(window, list) or len(window) != 2
-                or not all(isinstance(w, (int, float)) for w in window)
-                or not 0 <= window[0] < window[1]):
-            raise _fail("must be [start, end] in minutes with start < end", where,
-                        "mzml.plateau_window_min")
-        kw["plateau_window_min"] = (float(window[0]), float(window[1]))
-    if "require_polarity" in mzml:
-        kw["require_polarity"] = _bool(mzml["require_polarity"], where, "mzml.require_polarity")
-    if "sample_type" in defaults:
-        kw["default_sample_type"] = _choice(defaults["sample_type"], SAMPLE_TYPES, where,
-                                            "defaults.sample_type")
-    if "plate_id" in defaults:
-        kw["default_plate_id"] = str(defaults["plate_id"])
-    if kw.get("layout") == "long":
-        for role in ("analyte", "value"):
-            if role not in columns:
-                raise _fail(f"a long layout needs columns.{role}", where, f"columns.{role}")
-    return Profile(**kw)
+    if path.parent == PROFILE_DIR:
+        return _packaged(path)
+    doc, file = load_toml(path, ProfileFile, error=ProfileError)
+    return _build(file, doc, path.stem)

@@ -21,6 +21,7 @@ from lxml import etree
 
 from instruments.dates import iso, parse_datetime
 from instruments.errors import MalformedFileError, WriteError
+from instruments.formats import FormatSpec, Rendering, register
 from instruments.normalise import normalise
 from instruments.platemap import PlateMap
 from instruments.profiles import Profile, load_profile
@@ -210,3 +211,9 @@ def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None) -> 
         dest.write(data)
     else:
         Path(dest).write_bytes(data)
+
+
+register(FormatSpec(
+    FORMAT, detect, read, write, DEFAULT_PROFILE, "TargetLynx quandata.xml", detect_order=20,
+    renderings=(Rendering("quandata", ".xml"),),
+))

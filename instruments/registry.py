@@ -1,9 +1,10 @@
-"""The format registry: one module per format, registered by name, with automatic detection.
+"""Reading and writing through the format registry (:mod:`instruments.formats`): one module per
+format, each registering itself, with automatic detection.
 
 ``read(source, *, format="auto", profile=None, plate_map=None)`` dispatches to the registered
 reader (pandas ``read_*`` style: a path or binary buffer first, options as keywords);
 ``write(run, dest, *, format, **options)`` to its writer. Detection asks every format in
-registration order whether it recognises the bytes and fails with
+detection order whether it recognises the bytes and fails with
 :class:`~instruments.errors.UnknownFormatError` naming the file when none does.
 
 Public names: ``FormatSpec``, ``register``, ``formats``, ``detect``, ``read``, ``write``,
@@ -15,14 +16,15 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+# the built-in formats register themselves when imported (instruments.formats)
+from instruments import delimited, masslynx, mzml, quandata  # noqa: F401
 from instruments.errors import InstrumentError, MalformedFileError, UnknownFormatError
+from instruments.formats import FormatSpec, formats, get_format, register, specs
 from instruments.platemap import PlateMap, read_plate_map
 from instruments.profiles import Profile, load_profile
 from instruments.run import PlateRun
@@ -32,61 +34,16 @@ from msms.errors import MsmsError
 __all__ = ["FormatSpec", "detect", "formats", "get_format", "read", "register", "write"]
 
 
-@dataclass(frozen=True)
-class FormatSpec:
-    """A registered format: its name, detector, reader, writer and default profile."""
-
-    name: str
-    detect: Callable[[Source], bool]
-    read: Callable[..., PlateRun]
-    write: Callable[..., None] | None
-    default_profile: str | None
-    description: str = ""
-    #: True for formats that identify compounds by m/z (they take a ``transitions`` table)
-    uses_transitions: bool = False
-    #: picks the profile from the file when the caller gives none (delimited: by its header);
-    #: None: ``default_profile``
-    choose_profile: Callable[[Source], Profile] | None = None
-
-
-_REGISTRY: dict[str, FormatSpec] = {}
 #: Low-level failures that arbitrary bytes can provoke in parsers; reported as malformed files.
 _LOW_LEVEL = (ValueError, KeyError, IndexError, TypeError, UnicodeError, zlib.error,
               struct.error, zipfile.BadZipFile, EOFError, OverflowError, etree.LxmlError,
               RecursionError, AttributeError)
 
 
-def register(spec: FormatSpec) -> None:
-    """Add (or replace) a format."""
-    _REGISTRY[spec.name] = spec
-
-
-def formats() -> list[str]:
-    """Names of the registered formats, in detection order."""
-    _ensure_loaded()
-    return list(_REGISTRY)
-
-
-def get_format(name: str) -> FormatSpec:
-    _ensure_loaded()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownFormatError(
-            f"unknown format {name!r}; registered formats: {', '.join(_REGISTRY)}",
-            field="format") from None
-
-
-def _ensure_loaded() -> None:
-    if not _REGISTRY:
-        import instruments.builtin  # noqa: F401  (registers the built-in formats)
-
-
 def detect(source: Any, *, name: str | None = None) -> str:
     """The name of the format that recognises the file; UnknownFormatError when none does."""
-    _ensure_loaded()
     src = open_source(source, name=name)
-    for spec in _REGISTRY.values():
+    for spec in specs():
         try:
             if spec.detect(src):
                 return spec.name
@@ -95,7 +52,7 @@ def detect(source: Any, *, name: str | None = None) -> str:
     kind = "directory" if src.is_directory else f"{len(src.data)} bytes"
     raise UnknownFormatError(
         f"no reader recognises this file ({kind}); registered formats: "
-        f"{', '.join(_REGISTRY)}. Pass format=... (and a profile for delimited files)",
+        f"{', '.join(formats())}. Pass format=... (and a profile for delimited files)",
         file=src.name)
 
 
@@ -131,7 +88,6 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
         ``UnknownFormatError``, ``MalformedFileError``, ``UnsupportedEncodingError``,
         ``ProfileError``, ``PlateMapError`` or ``ValidationError``, naming file, line and field.
     """
-    _ensure_loaded()
     src = open_source(source, name=name)
     prof = load_profile(profile) if profile is not None else None
     if format == "auto":
@@ -145,8 +101,8 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
         fmt = format
     spec = get_format(fmt)
     if prof is None:
-        prof = (spec.choose_profile(src) if spec.choose_profile is not None
-                else load_profile(None, default=spec.default_profile))
+        chosen = spec.choose_profile(src) if spec.choose_profile is not None else None
+        prof = load_profile(chosen, default=spec.default_profile)
     pm = None
     if plate_map is not None:
         pm = read_plate_map(plate_map, plate_size=prof.plate_size)

@@ -1,5 +1,5 @@
-"""What every reader returns: a plate run (metadata, the measurements table of DESIGN §4.1 and
-the issues found while reading).
+"""What every reader returns: a plate run (metadata, the measurements table of
+docs/architecture.md "Measurements" and the issues found while reading).
 
 Public names: ``Issue``, ``PlateRun``, ``SEVERITIES``, ``empty_measurements``,
 ``measurements_frame``.
@@ -49,7 +49,7 @@ class Issue:
 
 
 def empty_measurements() -> pd.DataFrame:
-    """A measurements table with the DESIGN §4.1 columns and no rows."""
+    """A measurements table with the docs/architecture.md "Measurements" columns and no rows."""
     return measurements_frame([])
 
 

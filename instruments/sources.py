@@ -6,11 +6,10 @@ Public names: ``Source``, ``open_source``, ``decode_text``, ``DEFAULT_ENCODINGS`
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from instruments.errors import InstrumentError, MalformedFileError
 
@@ -100,8 +99,3 @@ def decode_text(source: Source, encodings: tuple[str, ...] | list[str] = DEFAULT
             raise InstrumentError(f"unknown text encoding {encoding!r}", file=source.name,
                                   field="encoding") from None
     raise MalformedFileError(f"is not text in any of {', '.join(encodings)}", file=source.name)
-
-
-def as_buffer(source: Source) -> IO[bytes]:
-    """A fresh binary buffer over the source's bytes."""
-    return io.BytesIO(source.data)

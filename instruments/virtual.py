@@ -3,7 +3,7 @@ readers support, with the truth it was made from.
 
 A plate holds blanks, low and high control materials (at their lot targets) and patients (a
 simulated cohort, :func:`msms.population.simulate_cohort`). Every well is spiked with the method's
-internal standards; the signals follow isotope dilution (DESIGN §6.1)::
+internal standards; the signals follow isotope dilution (docs/quantitation.md)::
 
     sensitivity[well, analyte] = IS signal[well, IS] / (IS conc x response factor)
     area = (conc + background) x sensitivity x (1 + analytical noise) + carryover
@@ -26,13 +26,13 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from instruments.errors import InstrumentError
-from instruments.registry import read as registry_read
+from instruments.formats import FormatSpec, Rendering, specs
+from instruments.registry import read as registry_read  # registers the formats
 from instruments.registry import write as registry_write
 from instruments.run import PlateRun, measurements_frame
 from msms.catalogue import Catalogue, default_catalogue
@@ -57,18 +57,11 @@ __all__ = [
 TRUTH_COLUMNS: tuple[str, ...] = ("well", "sample_id", "sample_type", "lot")
 _COHORT_TRUTH = ("true_disorder", "fp_mechanism", "severity")
 
-#: The plate formats the virtual instrument writes: name -> (registered format, writer options,
-#: reader options). Delimited files need a profile to be read.
-PLATE_FORMATS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
-    "masslynx": ("masslynx", {"report": "compound"}, {}),
-    "masslynx-sample": ("masslynx", {"report": "sample"}, {}),
-    "quandata": ("quandata", {}, {}),
-    "mzml": ("mzml", {}, {}),
-    "csv-wide": ("delimited", {"profile": "generic_wide"}, {"profile": "generic_wide"}),
-    "csv-long": ("delimited", {"profile": "generic_long"}, {"profile": "generic_long"}),
+#: The plates the virtual instrument writes, by name: every rendering of every registered format
+#: (:class:`instruments.formats.Rendering`), as (format, rendering).
+PLATE_FORMATS: dict[str, tuple[FormatSpec, Rendering]] = {
+    rendering.name: (spec, rendering) for spec in specs() for rendering in spec.renderings
 }
-_SUFFIX = {"masslynx": ".txt", "masslynx-sample": ".txt", "quandata": ".xml", "mzml": ".zip",
-           "csv-wide": ".csv", "csv-long": ".csv"}
 
 
 @dataclass(frozen=True)
@@ -101,7 +94,7 @@ class SimulatedPlate:
 
     ``truth`` has ``TRUTH_COLUMNS``, one column per analyte (true µmol/L; controls at their lot
     values, blanks 0) and the cohort's truth columns; ``cards`` has ``specimen_id`` and the
-    covariates (DESIGN §4.2) of the patients.
+    covariates (docs/architecture.md "Profiles") of the patients.
     """
 
     run: PlateRun
@@ -304,7 +297,7 @@ def simulate_plate(
                           method=method, seed=seed)
 
 
-def _spec(fmt: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+def _spec(fmt: str) -> tuple[FormatSpec, Rendering]:
     try:
         return PLATE_FORMATS[fmt]
     except KeyError:
@@ -314,21 +307,20 @@ def _spec(fmt: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
 
 def suffix(fmt: str) -> str:
     """The usual file suffix of a plate format (``.zip`` for mzML)."""
-    _spec(fmt)
-    return _SUFFIX[fmt]
+    return _spec(fmt)[1].suffix
 
 
 def write_plate(plate: SimulatedPlate, dest: str | Path, *, format: str) -> None:
     """Write the plate in one of ``PLATE_FORMATS`` through :func:`instruments.write`."""
-    registered, options, _ = _spec(format)
-    options = dict(options)
-    if registered == "mzml":
+    spec, rendering = _spec(format)
+    options = dict(rendering.options)
+    if spec.uses_transitions:
         options["transitions"] = plate.method
-    registry_write(plate.run, dest, format=registered, **options)
+    registry_write(plate.run, dest, format=spec.name, **options)
 
 
 def read_plate(source: str | Path, *, format: str, method: Method | None = None) -> PlateRun:
     """Read a plate the virtual instrument wrote (mzML needs the method's transitions)."""
-    registered, _, options = _spec(format)
-    return registry_read(source, format=registered, transitions=method or default_method(),
-                         **options)
+    spec, rendering = _spec(format)
+    return registry_read(source, format=spec.name, transitions=method or default_method(),
+                         profile=rendering.options.get("profile"))

@@ -9,7 +9,11 @@ loads and checks them at start-up with ``load_rules`` and makes them the active 
 the active rules (the packaged ones until ``use_rules`` is called); given a path they load that
 file instead.
 
+The two TOML files are read through :mod:`msms.datafiles` (schemas ``BarcodeRuleFile`` and
+``WorkflowFile``).
+
 Public names: ``BarcodeRule``, ``UnsatisfactoryCode``, ``WorkflowConfig``, ``LabRules``,
+``BarcodeRuleFile``, ``WorkflowFile``,
 ``load_rules``, ``use_rules``, ``active_rules``, ``barcode_rule``, ``unsatisfactory_codes``,
 ``workflow_config``, ``load_barcode_rule``, ``load_unsatisfactory_codes``,
 ``load_workflow_config``, ``luhn_check_digit``, ``DATA``, ``BARCODE_TOML``,
@@ -19,15 +23,19 @@ Public names: ``BarcodeRule``, ``UnsatisfactoryCode``, ``WorkflowConfig``, ``Lab
 from __future__ import annotations
 
 import csv
+import math
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
 
 from lims.errors import InvalidInputError
 from lims.models import ROLES
+from msms.datafiles import Count, OneOf, Range, Schema, Text, load_toml, read_toml
 
 __all__ = [
     "BARCODE_TOML",
@@ -35,9 +43,11 @@ __all__ = [
     "UNSATISFACTORY_CSV",
     "WORKFLOW_TOML",
     "BarcodeRule",
+    "BarcodeRuleFile",
     "LabRules",
     "UnsatisfactoryCode",
     "WorkflowConfig",
+    "WorkflowFile",
     "active_rules",
     "barcode_rule",
     "load_barcode_rule",
@@ -167,58 +177,37 @@ def _text(path: Path) -> str:
         raise InvalidInputError(f"cannot be read: {exc}", file=str(path)) from None
 
 
-class _Toml:
-    """A TOML file's table, with the line each top-level key is set on (for messages)."""
+class BarcodeRuleFile(Schema):
+    """The layout of a barcode rule file (``lims/data/barcode.toml``)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        text = _text(path)
-        try:
-            self.data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            found = re.search(r"line (\d+)", str(exc))
-            raise InvalidInputError(f"not valid TOML: {exc}", file=str(path),
-                                    line=int(found.group(1)) if found else None) from None
-        self._lines: dict[str, int] = {}
-        for number, line in enumerate(text.splitlines(), start=1):
-            key = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", line)
-            if key and key.group(1) not in self._lines:
-                self._lines[key.group(1)] = number
+    version: Text
+    description: str = ""
+    pattern: Text
+    check_digit: Annotated[str, OneOf(_CHECKS)]
 
-    def error(self, key: str, message: str) -> InvalidInputError:
-        return InvalidInputError(message, field=key, file=str(self.path),
-                                 line=self._lines.get(key))
 
-    def text(self, key: str, default: str | None = None) -> str:
-        value = self.data.get(key, default)
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, "missing, or not a non-empty string")
-        return value
+class WorkflowFile(Schema):
+    """The layout of a workflow file (``lims/data/workflow.toml``)."""
 
-    def integer(self, key: str, *, minimum: int, default: int | None = None) -> int:
-        value = self.data.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.error(key, "missing, or not a whole number")
-        if value < minimum:
-            raise self.error(key, f"must be at least {minimum}, not {value}")
-        return value
+    version: Text
+    alert_escalation_minutes: Annotated[int, Range(1, math.inf)]
+    max_transit_days: Annotated[int, Range(1, math.inf)]
+    alert_escalation_notify: Annotated[
+        list[Annotated[list[str], Field(min_length=1)]], Field(min_length=1)
+    ] = [["reviewer", "follow_up"]]
+    late_arrival_code: Text = "U09"
+    max_clock_skew_minutes: Count = 5
 
 
 @cache
 def load_barcode_rule(path: Path = BARCODE_TOML) -> BarcodeRule:
     """The card barcode rule in ``path`` (TOML: version, description, pattern, check_digit)."""
-    toml = _Toml(path)
-    rule = BarcodeRule(version=toml.text("version"),
-                       description=str(toml.data.get("description", "")),
-                       pattern=toml.text("pattern"), check_digit=toml.text("check_digit"))
-    if rule.check_digit not in _CHECKS:
-        raise toml.error("check_digit", f"{rule.check_digit!r} is not one of "
-                                        f"{', '.join(_CHECKS)}")
+    doc, file = load_toml(path, BarcodeRuleFile, error=InvalidInputError)
     try:
-        re.compile(rule.pattern)
+        re.compile(doc.pattern)
     except re.error as exc:
-        raise toml.error("pattern", f"bad regular expression: {exc}") from None
-    return rule
+        raise file.error(f"bad regular expression: {exc}", "pattern") from None
+    return BarcodeRule(doc.version, doc.description, doc.pattern, doc.check_digit)
 
 
 @cache
@@ -252,32 +241,21 @@ def load_unsatisfactory_codes(path: Path = UNSATISFACTORY_CSV) -> dict[
     return codes
 
 
-def _notify_roles(toml: _Toml) -> tuple[tuple[str, ...], ...]:
-    field = "alert_escalation_notify"
-    steps = toml.data.get(field, [["reviewer", "follow_up"]])
-    if not isinstance(steps, list) or not steps or not all(
-            isinstance(step, list) and step and all(isinstance(r, str) for r in step)
-            for step in steps):
-        raise toml.error(field, "a list of role lists, one per escalation level, e.g. "
-                                '[["reviewer", "follow_up"], ["admin"]]')
-    unknown = sorted({r for step in steps for r in step} - set(ROLES))
-    if unknown:
-        raise toml.error(field, f"unknown role {', '.join(unknown)}; roles are "
-                                f"{', '.join(ROLES)}")
-    return tuple(tuple(step) for step in steps)
-
-
 @cache
 def load_workflow_config(path: Path = WORKFLOW_TOML) -> WorkflowConfig:
     """The workflow intervals in ``path`` (TOML)."""
-    toml = _Toml(path)
+    doc, file = load_toml(path, WorkflowFile, error=InvalidInputError)
+    unknown = sorted({r for step in doc.alert_escalation_notify for r in step} - set(ROLES))
+    if unknown:
+        raise file.error(f"unknown role {', '.join(unknown)}; roles are {', '.join(ROLES)}",
+                         "alert_escalation_notify")
     return WorkflowConfig(
-        version=toml.text("version"),
-        alert_escalation_minutes=toml.integer("alert_escalation_minutes", minimum=1),
-        max_transit_days=toml.integer("max_transit_days", minimum=1),
-        alert_escalation_notify=_notify_roles(toml),
-        late_arrival_code=toml.text("late_arrival_code", "U09"),
-        max_clock_skew_minutes=toml.integer("max_clock_skew_minutes", minimum=0, default=5),
+        version=doc.version,
+        alert_escalation_minutes=doc.alert_escalation_minutes,
+        max_transit_days=doc.max_transit_days,
+        alert_escalation_notify=tuple(tuple(step) for step in doc.alert_escalation_notify),
+        late_arrival_code=doc.late_arrival_code,
+        max_clock_skew_minutes=doc.max_clock_skew_minutes,
     )
 
 
@@ -289,9 +267,9 @@ def load_rules(barcode: Path = BARCODE_TOML, unsatisfactory: Path = UNSATISFACTO
                      load_unsatisfactory_codes(Path(unsatisfactory)),
                      load_workflow_config(Path(workflow)))
     if rules.workflow.late_arrival_code not in rules.unsatisfactory_codes:
-        raise _Toml(Path(workflow)).error(
-            "late_arrival_code", f"{rules.workflow.late_arrival_code!r} is not one of the "
-            f"unsatisfactory codes in {unsatisfactory}")
+        raise read_toml(workflow, error=InvalidInputError).error(
+            f"{rules.workflow.late_arrival_code!r} is not one of the unsatisfactory codes in "
+            f"{unsatisfactory}", "late_arrival_code")
     return rules
 
 

@@ -1,5 +1,5 @@
 """Quantitation: measurement intensities -> µmol/L blood through the internal standard, and the
-profiles table of DESIGN §4.2 (DESIGN §6.1).
+profiles table (docs/architecture.md "Profiles"; docs/quantitation.md).
 
 ``conc_umol_l = intensity / IS intensity x IS concentration x response factor`` per (well,
 analyte), with the method's IS concentration and response factor. Intensities are ``area`` rows
@@ -17,7 +17,7 @@ lacks analytes of the method the rest of the plate has (:mod:`msms.qc.completene
 reportable result at all: the pairs it lacks appear in ``concentrations`` as NaN (``not measured
 in this well``) and its profile note names the well. The processing report records every step.
 
-Public names: ``quantify``, ``QuantResult``, ``validate_measurements``, ``read_card_data``,
+Public names: ``quantify``, ``QuantResult``, ``read_card_data``,
 ``validate_card_data``, ``profile_columns``, ``CONCENTRATION_COLUMNS``, ``PROFILE_EXTRA_COLUMNS``,
 ``CONCENTRATION_UNITS``.
 """
@@ -61,7 +61,6 @@ __all__ = [
     "quantify",
     "read_card_data",
     "validate_card_data",
-    "validate_measurements",
 ]
 
 #: The long table of every (well, analyte) result, patients, blanks and controls alike.
@@ -69,7 +68,8 @@ CONCENTRATION_COLUMNS: tuple[str, ...] = (
     "run_id", "plate_id", "well", "sample_id", "sample_type", "analyte", "conc_umol_l",
     "source", "reportable", "reason",
 )
-#: Columns the profiles table carries after the analytes (DESIGN §4.2 "extra columns").
+#: Columns the profiles table carries after the analytes (extra columns of the profiles
+#: contract, docs/architecture.md "Profiles").
 PROFILE_EXTRA_COLUMNS: tuple[str, ...] = ("plate_id", "wells", "not_reportable")
 #: Unit spellings accepted for vendor concentrations (all equal to µmol/L).
 CONCENTRATION_UNITS: frozenset[str] = frozenset(
@@ -84,7 +84,8 @@ class QuantResult:
     Attributes
     ----------
     profiles
-        One row per patient specimen (DESIGN §4.2) then ``PROFILE_EXTRA_COLUMNS``.
+        One row per patient specimen (docs/architecture.md "Profiles") then
+        ``PROFILE_EXTRA_COLUMNS``.
     concentrations
         ``CONCENTRATION_COLUMNS``, one row per (well, analyte) of every well on the plate.
     is_check
@@ -124,25 +125,15 @@ def _where(row: pd.Series | Any) -> dict[str, Any]:
     return {"file": file, "line": line}
 
 
-def validate_measurements(
-    measurements: pd.DataFrame, *, catalogue: Catalogue | None = None
-) -> pd.DataFrame:
-    """Check a measurements table (DESIGN §4.1) of one plate and return a clean copy.
+def _validate(measurements: pd.DataFrame, catalogue: Catalogue) -> tuple[pd.DataFrame,
+                                                                         TableCodes]:
+    """Check a measurements table (the measurements contract) of one plate; a clean copy.
 
     Checks: every column of ``MEASUREMENT_COLUMNS``; one run; kinds, sample types and canonical
     analyte codes; numeric, finite-or-missing, non-negative values; one sample per well; no
-    duplicate (well, analyte, kind). ``value`` becomes float.
-
-    Raises
-    ------
-    DataError
-        Naming the source file and row (from ``source_file``/``source_row``) and the field.
+    duplicate (well, analyte, kind). ``value`` becomes float. A problem raises DataError naming
+    the source file and row (from ``source_file``/``source_row``) and the field.
     """
-    return _validate(measurements, catalogue or default_catalogue())[0]
-
-
-def _validate(measurements: pd.DataFrame, catalogue: Catalogue) -> tuple[pd.DataFrame,
-                                                                         TableCodes]:
     missing = [c for c in MEASUREMENT_COLUMNS if c not in measurements.columns]
     if missing:
         raise DataError(f"measurements lack column(s) {', '.join(missing)}", field=missing[0])
@@ -428,7 +419,8 @@ def quantify(
     Parameters
     ----------
     measurements
-        The plate's measurements (DESIGN §4.1), e.g. ``instruments.read(...).measurements``.
+        The plate's measurements (docs/architecture.md "Measurements"), e.g.
+        ``instruments.read(...).measurements``.
     method
         The quantitation method (:func:`msms.methods.load_method`).
     card_data
@@ -468,7 +460,7 @@ def quantify(
                     "intensities with internal standards, or vendor concentrations",
         ))
     steps.append(StepReport(
-        step="validate", description="check the measurements table (DESIGN §4.1)",
+        step="validate", description="check the measurements table",
         parameters={"run_id": run_id, "plate_id": plate_id},
         counts={"rows": len(m), "wells": int(m["well"].nunique()),
                 "analytes": int(m["analyte"].nunique()), "kinds": kinds},
@@ -623,8 +615,8 @@ def _profiles(
     profiles = profiles[profile_columns(columns)]
     step = StepReport(
         step="profiles",
-        description="one row per patient specimen (DESIGN §4.2), covariates joined from card "
-                    "data by specimen_id",
+        description="one row per patient specimen, covariates joined from card data by "
+                    "specimen_id",
         parameters={"card_data": source},
         counts={"specimens": len(profiles), "patient_wells": patients_wells,
                 "analytes": len(columns),

@@ -1,10 +1,10 @@
 """Diagnostic ratios between analytes: the ratio catalogue, ratio names, vectorised computation.
 
-A ratio is a sum of analytes over a sum of analytes, named with canonical codes (DESIGN §3):
-``Phe/Tyr``, ``C5DC+C6OH/C8`` (``C5DC+C6OH`` is one analyte, an isobar), ``(C16+C18:1)/C2``
-(a sum of two analytes goes in parentheses). Names are parsed by resolving every part through the
-analyte catalogue, so vendor aliases work (``C5DC/C8`` -> ``C5DC+C6OH/C8``, ``Leu/Ala`` ->
-``Xle/Ala``) and a ``+`` inside an isobar's code is never taken for a sum.
+A ratio is a sum of analytes over a sum of analytes, named with canonical codes
+(``msms/data/ratios.csv``): ``Phe/Tyr``, ``C5DC+C6OH/C8`` (``C5DC+C6OH`` is one analyte, an isobar),
+``(C16+C18:1)/C2`` (a sum of two analytes goes in parentheses). Names are parsed by resolving every
+part through the analyte catalogue, so vendor aliases work (``C5DC/C8`` -> ``C5DC+C6OH/C8``,
+``Leu/Ala`` -> ``Xle/Ala``) and a ``+`` inside an isobar's code is never taken for a sum.
 
 The catalogue (``msms/data/ratios.csv``) lists each ratio with the disorders it serves and its
 source. A ratio whose denominator is zero or whose parts are missing, negative or not finite is a
@@ -391,7 +391,8 @@ def compute_ratios(
     Parameters
     ----------
     profiles
-        DESIGN §4.2 profiles: one row per specimen, analyte columns by canonical code (µmol/L).
+        Profiles (docs/architecture.md "Profiles"): one row per specimen, analyte columns by
+        canonical code (µmol/L).
     names
         Ratio names in any accepted spelling (default: the whole catalogue).
 

@@ -1,4 +1,5 @@
-"""Column contracts of the tables the core passes around (DESIGN §4).
+"""Column contracts of the tables the core passes around (docs/architecture.md "Measurements",
+"Profiles", "Calls").
 
 Public names: ``MEASUREMENT_COLUMNS``, ``SAMPLE_TYPES``, ``MEASUREMENT_KINDS``,
 ``COVARIATE_COLUMNS``, ``SEXES``, ``PROFILE_ID``.
@@ -15,7 +16,8 @@ __all__ = [
     "SEXES",
 ]
 
-#: DESIGN §4.1: the long measurements table every instrument reader produces.
+#: The long measurements table every instrument reader produces (docs/architecture.md
+#: "Measurements").
 MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "run_id", "plate_id", "well", "sample_id", "sample_type", "analyte", "value", "unit",
     "kind", "source_file", "source_row",
@@ -28,7 +30,8 @@ SAMPLE_TYPES: tuple[str, ...] = (
 #: What a measurement's ``value`` is.
 MEASUREMENT_KINDS: tuple[str, ...] = ("concentration", "area", "height", "is_area", "response")
 
-#: DESIGN §4.2: the identifier and covariates that open a profiles table, in order.
+#: The identifier and covariates that open a profiles table, in order (docs/architecture.md
+#: "Profiles").
 PROFILE_ID = "specimen_id"
 COVARIATE_COLUMNS: tuple[str, ...] = (
     "birth_weight_g", "gestational_age_weeks", "age_at_collection_hours", "sex", "tpn",

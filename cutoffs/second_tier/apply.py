@@ -1,4 +1,5 @@
-"""Scoring profiles and combining the second tier with first-tier calls (DESIGN §4.3, §6.5).
+"""Scoring profiles and combining the second tier with first-tier calls (docs/second_tier.md;
+the calls contract, docs/architecture.md "Calls").
 
 :func:`score` gives, for profiles each flagged for one disorder, the probability of a true
 positive, whether the recall stands (:func:`~cutoffs.second_tier.thresholds.recall_recommended`)
@@ -98,7 +99,7 @@ def score(
     model
         A trained model.
     profiles
-        DESIGN §4.2 profiles, one row per scored result.
+        docs/architecture.md "Profiles" profiles, one row per scored result.
     disorders
         The flagged disorder of each row.
     top_features
@@ -178,9 +179,10 @@ def apply_second_tier(
     Parameters
     ----------
     calls
-        DESIGN §4.3 calls from the first tier.
+        docs/architecture.md "Calls" calls from the first tier.
     profiles
-        The DESIGN §4.2 profiles the calls were made from (matched by ``specimen_id``).
+        The profiles the calls were made from (docs/architecture.md "Profiles"; matched by
+        ``specimen_id``).
     model
         A trained second-tier model.
     source

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from cutoffs.second_tier.estimator import SecondTierClassifier
+from cutoffs.second_tier.thresholds import log_odds
 
 __all__ = ["Explainer", "fit_explainer", "format_contributions", "top_contributions"]
 
@@ -79,11 +80,6 @@ def _robust_stats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.nan_to_num(median), spread
 
 
-def _logit(probability: np.ndarray) -> np.ndarray:
-    p = np.clip(probability, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
 def _importance(
     model: SecondTierClassifier, X: pd.DataFrame, reference: np.ndarray, max_samples: int,
     random_state: int,
@@ -104,7 +100,7 @@ def _importance(
     values = X.drop(columns=["disorder"]).to_numpy(dtype=np.float64)
     columns = list(X.columns)
     n = len(values)
-    baseline = _logit(model.predict_proba(X)[:, 1])
+    baseline = log_odds(model.predict_proba(X)[:, 1])
     shift = np.zeros(n_features)
     batch = max(1, 2_000_000 // max(1, n * n_features))
     for first in range(0, n_features, batch):
@@ -114,7 +110,7 @@ def _importance(
             stacked[b * n:(b + 1) * n, f] = reference[:, f]
         frame = pd.DataFrame(stacked, columns=columns[1:])
         frame.insert(0, "disorder", np.tile(disorders, len(features)))
-        moved = _logit(model.predict_proba(frame)[:, 1])
+        moved = log_odds(model.predict_proba(frame)[:, 1])
         for b, f in enumerate(features):
             shift[f] = np.mean(np.abs(baseline - moved[b * n:(b + 1) * n]))
     total = shift.sum()

@@ -45,7 +45,8 @@ class FeatureSpec:
     """What the feature matrix holds, in order: analytes, then ratios, then covariates.
 
     ``floors_umol_l`` maps each analyte to its log floor; ``ratios`` maps each ratio name to its
-    (numerator codes, denominator codes); ``covariates`` are DESIGN §4.2 covariate columns.
+    (numerator codes, denominator codes); ``covariates`` are covariate columns of the profiles
+    contract (docs/architecture.md "Profiles").
     """
 
     analytes: tuple[str, ...]
@@ -165,7 +166,8 @@ def feature_values(
     Parameters
     ----------
     profiles
-        DESIGN §4.2 profiles (analyte columns by canonical code, µmol/L; covariates).
+        Profiles (docs/architecture.md "Profiles": analyte columns by canonical code, µmol/L;
+        covariates).
     spec
         The features to build.
     source

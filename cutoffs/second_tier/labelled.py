@@ -1,9 +1,11 @@
-"""Labelled outcomes (DESIGN §4.4): screen positives with the outcome follow-up established.
+"""Labelled outcomes (docs/architecture.md "Labelled outcomes"): screen positives with the outcome
+follow-up established.
 
-A labelled table is a profiles table (DESIGN §4.2) plus ``disorder`` (the flagged disorder, a
-catalogue code) and ``outcome`` (``true_positive`` or ``false_positive``); ``first_tier`` may be
-present. In the LIMS the rows come from cases whose diagnosis has been recorded; for validation
-they are built from a simulated cohort's calls and truth with :func:`label_screen_positives`.
+A labelled table is a profiles table (docs/architecture.md "Profiles") plus ``disorder`` (the
+flagged disorder, a catalogue code) and ``outcome`` (``true_positive`` or ``false_positive``);
+``first_tier`` may be present. In the LIMS the rows come from cases whose diagnosis has been
+recorded; for validation they are built from a simulated cohort's calls and truth with
+:func:`label_screen_positives`.
 
 Public names: ``OUTCOMES``, ``LABELLED_COLUMNS``, ``read_labelled``, ``validate_labelled``,
 ``label_screen_positives``, ``sha256_of``.
@@ -116,12 +118,12 @@ def label_screen_positives(
 
     Each call in ``tiers`` becomes a row: the specimen's profile, ``disorder`` (the flagged
     one), ``first_tier`` and ``outcome`` = ``true_positive`` when the baby's ``true_disorder``
-    is the flagged disorder, else ``false_positive`` (DESIGN §4.4).
+    is the flagged disorder, else ``false_positive`` (docs/architecture.md "Labelled outcomes").
 
     Parameters
     ----------
     calls
-        DESIGN §4.3 calls (``specimen_id``, ``disorder``, ``first_tier``, ...).
+        docs/architecture.md "Calls" calls (``specimen_id``, ``disorder``, ``first_tier``, ...).
     cohort
         Profiles with the truth column ``true_disorder`` (empty when unaffected).
     """

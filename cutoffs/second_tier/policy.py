@@ -1,28 +1,32 @@
 """The second-tier policy: scope, safety rules, threshold and validation settings (data).
 
 The packaged policy is ``cutoffs/second_tier/data/policy.toml``; a laboratory can pass its own
-file. Loading validates every key and raises :class:`~cutoffs.errors.CutoffError` naming the
-file and key of the first problem.
+file. Loading validates every key (``PolicyFile``, :mod:`msms.datafiles`) and raises
+:class:`~cutoffs.errors.CutoffError` naming the file, line and key of the first problem.
 
-Public names: ``Policy``, ``load_policy``, ``default_policy``, ``POLICY_TOML``, ``TIERS``.
+Public names: ``Policy``, ``PolicyFile``, ``load_policy``, ``default_policy``, ``POLICY_TOML``,
+``TIERS``.
 """
 
 from __future__ import annotations
 
-import tomllib
+import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
 
 from cutoffs.errors import CutoffError
+from msms.datafiles import Count, LenientSchema, OneOf, Range, Text, load_toml
 from msms.tables import COVARIATE_COLUMNS
 
-__all__ = ["POLICY_TOML", "TIERS", "Policy", "default_policy", "load_policy"]
+__all__ = ["POLICY_TOML", "TIERS", "Policy", "PolicyFile", "default_policy", "load_policy"]
 
 POLICY_TOML = Path(str(resources.files("cutoffs.second_tier") / "data" / "policy.toml"))
-#: First-tier values of the calls table (DESIGN §4.3) a result can have.
+#: First-tier values of the calls table (docs/architecture.md "Calls") a result can have.
 TIERS = ("normal", "borderline", "positive", "critical", "not_evaluable")
 
 
@@ -68,42 +72,62 @@ class Policy:
         }
 
 
-class _Reader:
-    def __init__(self, data: dict[str, Any], file: str) -> None:
-        self.data = data
-        self.file = file
+AtLeast2 = Annotated[int, Range(2, math.inf)]
 
-    def fail(self, key: str, message: str) -> CutoffError:
-        return CutoffError(message, file=self.file, field=key)
 
-    def get(self, key: str) -> Any:
-        node: Any = self.data
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise self.fail(key, "is missing")
-            node = node[part]
-        return node
+def _tiers(values: list[str]) -> list[str]:
+    unknown = [v for v in values if v not in TIERS[1:4]]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not one of {', '.join(TIERS[1:4])}")
+    return values
 
-    def integer(self, key: str, minimum: int) -> int:
-        value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(key, f"must be an integer >= {minimum}, got {value!r}")
-        return value
 
-    def number(self, key: str, low: float, high: float) -> float:
-        value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low < value <= high:
-            raise self.fail(key, f"must be a number in ({low}, {high}], got {value!r}")
-        return float(value)
+#: First-tier results a policy may name (errors name the list).
+Tiers = Annotated[list[str], AfterValidator(_tiers)]
 
-    def words(self, key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
-        value = self.get(key)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, "must be a list of strings")
-        unknown = [v for v in value if v not in allowed]
-        if unknown:
-            raise self.fail(key, f"{unknown[0]!r} is not one of {', '.join(allowed)}")
-        return tuple(value)
+
+class _Scope(LenientSchema):
+    scored_tiers: Annotated[Tiers, Field(min_length=1)]
+    never_downgrade_tiers: Tiers
+
+
+class _Model(LenientSchema):
+    min_cases_dedicated: AtLeast2
+    random_state: Count
+
+
+class _Thresholds(LenientSchema):
+    min_true_positives: Annotated[int, Range(6, math.inf)]
+    safety_margin: Annotated[float, Range(0, 1, open_low=True)]
+    tail_miss_probability: Annotated[float, Range(0, 0.5, open_low=True)]
+    cv_splits: AtLeast2
+
+
+class _Validation(LenientSchema):
+    cv_splits: AtLeast2
+    cv_repeats: Annotated[int, Range(1, math.inf)]
+    confidence: Annotated[float, Range(0.5, 0.999, open_low=True)]
+
+
+class _Explain(LenientSchema):
+    top_features: Count
+
+
+class _Features(LenientSchema):
+    covariates: list[Annotated[str, OneOf(COVARIATE_COLUMNS)]]
+    log_floor_fraction_of_p1: Annotated[float, Range(0, 1, open_low=True)]
+
+
+class PolicyFile(LenientSchema):
+    """The layout of a policy file (``policy.toml`` says what each setting means)."""
+
+    version: Text
+    scope: _Scope
+    model: _Model
+    thresholds: _Thresholds
+    validation: _Validation
+    explain: _Explain
+    features: _Features
 
 
 def load_policy(path: Path | str = POLICY_TOML) -> Policy:
@@ -112,48 +136,33 @@ def load_policy(path: Path | str = POLICY_TOML) -> Policy:
     Raises
     ------
     CutoffError
-        Naming the file and key of the first missing or invalid setting.
+        Naming the file, line and key of the first missing or invalid setting.
     """
-    file = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CutoffError(f"cannot read: {exc.strerror}", file=file) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CutoffError(f"not valid TOML: {exc}", file=file) from None
-    r = _Reader(data, file)
-    version = r.get("version")
-    if not isinstance(version, str) or not version.strip():
-        raise r.fail("version", "must be a non-empty string")
-    scored = r.words("scope.scored_tiers", TIERS[1:4])
-    if not scored:
-        raise r.fail("scope.scored_tiers", "must name at least one tier")
-    protected = r.words("scope.never_downgrade_tiers", TIERS[1:4])
-    if "critical" in scored and "critical" not in protected:
-        raise r.fail("scope.never_downgrade_tiers", "must include 'critical' (DESIGN §6.5)")
-    min_tp = r.integer("thresholds.min_true_positives", 6)
-    splits = r.integer("thresholds.cv_splits", 2)
-    if min_tp < splits:
-        raise r.fail(
-            "thresholds.min_true_positives", f"must be at least thresholds.cv_splits ({splits})"
-        )
+    doc, file = load_toml(path, PolicyFile, error=CutoffError)
+    scope, thresholds, validation = doc.scope, doc.thresholds, doc.validation
+    if "critical" in scope.scored_tiers and "critical" not in scope.never_downgrade_tiers:
+        raise file.error("must include 'critical': no critical result waits for the second "
+                         "tier (docs/second_tier.md)", "scope", "never_downgrade_tiers")
+    if thresholds.min_true_positives < thresholds.cv_splits:
+        raise file.error(f"must be at least thresholds.cv_splits ({thresholds.cv_splits})",
+                         "thresholds", "min_true_positives")
     return Policy(
-        version=version.strip(),
-        scored_tiers=scored,
-        never_downgrade_tiers=protected,
-        min_cases_dedicated=r.integer("model.min_cases_dedicated", 2),
-        random_state=r.integer("model.random_state", 0),
-        min_true_positives=min_tp,
-        safety_margin=r.number("thresholds.safety_margin", 0.0, 1.0),
-        tail_miss_probability=r.number("thresholds.tail_miss_probability", 0.0, 0.5),
-        threshold_cv_splits=splits,
-        validation_cv_splits=r.integer("validation.cv_splits", 2),
-        validation_cv_repeats=r.integer("validation.cv_repeats", 1),
-        confidence=r.number("validation.confidence", 0.5, 0.999),
-        top_features=r.integer("explain.top_features", 0),
-        covariates=r.words("features.covariates", COVARIATE_COLUMNS),
-        log_floor_fraction_of_p1=r.number("features.log_floor_fraction_of_p1", 0.0, 1.0),
-        source_file=file,
+        version=doc.version,
+        scored_tiers=tuple(scope.scored_tiers),
+        never_downgrade_tiers=tuple(scope.never_downgrade_tiers),
+        min_cases_dedicated=doc.model.min_cases_dedicated,
+        random_state=doc.model.random_state,
+        min_true_positives=thresholds.min_true_positives,
+        safety_margin=thresholds.safety_margin,
+        tail_miss_probability=thresholds.tail_miss_probability,
+        threshold_cv_splits=thresholds.cv_splits,
+        validation_cv_splits=validation.cv_splits,
+        validation_cv_repeats=validation.cv_repeats,
+        confidence=validation.confidence,
+        top_features=doc.explain.top_features,
+        covariates=tuple(doc.features.covariates),
+        log_floor_fraction_of_p1=doc.features.log_floor_fraction_of_p1,
+        source_file=file.path,
     )
 
 

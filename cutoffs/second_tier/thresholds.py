@@ -1,4 +1,4 @@
-"""Per-disorder decision thresholds chosen on out-of-fold probabilities (DESIGN §6.5).
+"""Per-disorder decision thresholds chosen on out-of-fold probabilities (docs/second_tier.md).
 
 For each flagged disorder with enough training true positives, the threshold is the lowest of
 
@@ -16,19 +16,21 @@ A result below the threshold means "no recall recommended". A disorder with fewe
 than the minimum is scored but never filtered.
 
 Public names: ``DisorderThreshold``, ``fold_indices``, ``out_of_fold_probability``,
-``choose_thresholds``, ``tail_bound``, ``tail_scale``, ``recall_recommended``.
+``choose_thresholds``, ``tail_bound``, ``tail_scale``, ``recall_recommended``, ``log_odds``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import logit
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
 from cutoffs.errors import CutoffError
 
@@ -36,6 +38,7 @@ __all__ = [
     "DisorderThreshold",
     "choose_thresholds",
     "fold_indices",
+    "log_odds",
     "out_of_fold_probability",
     "recall_recommended",
     "tail_bound",
@@ -83,62 +86,36 @@ def fold_indices(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified folds that spread each disorder's true and false positives over the folds.
 
-    With ``units`` (the specimen of each row), all rows of a specimen fall in the same fold, so
-    a profile flagged for several disorders is never both trained on and tested. A unit's label
-    is 1 when any of its rows is, its group that of such a row (else of its first row). Strata
-    are (group, label) pairs; pairs with fewer than ``n_splits`` units are merged per label, and
-    a merged stratum still too small joins the largest stratum of its label.
+    scikit-learn's ``StratifiedGroupKFold`` over strata of (disorder, outcome): with ``units``
+    (the specimen of each row) all rows of a specimen fall in the same fold, so a profile flagged
+    for several disorders is never both trained on and tested. A (disorder, outcome) pair with
+    fewer than ``n_splits`` rows is stratified by its outcome alone.
 
     Raises
     ------
     CutoffError
-        When a label has fewer than ``n_splits`` units.
+        When an outcome has fewer than ``n_splits`` specimens (or rows, without ``units``).
     """
     y = np.asarray(y).astype(np.int64)
-    groups = np.asarray(groups).astype(str)
-    if units is None:
-        unit_index = np.arange(len(y))
-        unit_y, unit_group = y, groups
-    else:
-        _, unit_index = np.unique(np.asarray(units).astype(str), return_inverse=True)
-        n_units = int(unit_index.max()) + 1 if len(unit_index) else 0
-        unit_y = np.zeros(n_units, dtype=np.int64)
-        np.maximum.at(unit_y, unit_index, y)
-        order = np.lexsort((np.arange(len(y)), -y))  # positives first, then row order
-        unit_group = np.empty(n_units, dtype=object)
-        first = np.unique(unit_index[order], return_index=True)[1]
-        unit_group[unit_index[order][first]] = groups[order][first]
-    labels = np.unique(unit_y)
-    if len(labels) < 2:
+    label = pd.Series(y.astype(str))
+    unit = pd.Series(np.arange(len(y)) if units is None else np.asarray(units).astype(str))
+    per_label = unit.groupby(label).nunique()
+    if len(per_label) < 2:
         raise CutoffError("training needs both outcomes (true and false positives)",
                           field="outcome")
-    for label in labels:
-        count = int((unit_y == label).sum())
+    for value, count in per_label.items():
         if count < n_splits:
             raise CutoffError(
                 f"{n_splits}-fold cross-validation needs at least {n_splits} specimens of each "
-                f"outcome; outcome {'true_positive' if label else 'false_positive'} has {count}",
-                field="outcome",
+                f"outcome; outcome {'true_positive' if value == '1' else 'false_positive'} has "
+                f"{count}", field="outcome",
             )
-    label_text = pd.Series(unit_y.astype(str))
-    strata = pd.Series(unit_group.astype(str)).str.cat(label_text, sep="|")
-    counts = strata.map(strata.value_counts())
-    strata = strata.where(counts >= n_splits, "~rare|" + label_text)
-    counts = strata.map(strata.value_counts())
-    for label in label_text.unique():
-        small = (strata == "~rare|" + label) & (counts < n_splits)
-        if small.any():
-            others = strata[(label_text == label) & ~small]
-            if len(others):
-                strata[small] = others.value_counts().idxmax()
-    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
-    folds = []
-    for _, test_units in splitter.split(np.zeros(len(strata)), strata.to_numpy()):
-        in_test = np.zeros(len(strata), dtype=bool)
-        in_test[test_units] = True
-        test_rows = in_test[unit_index]
-        folds.append((np.flatnonzero(~test_rows), np.flatnonzero(test_rows)))
-    return folds
+    strata = pd.Series(np.asarray(groups).astype(str)).str.cat(label, sep="|")
+    strata = strata.where(strata.map(strata.value_counts()) >= n_splits, label)
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    with warnings.catch_warnings():  # a stratum smaller than n_splits cannot be in every fold
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        return list(splitter.split(np.zeros(len(y)), strata.to_numpy(), unit.to_numpy()))
 
 
 def out_of_fold_probability(
@@ -168,14 +145,14 @@ def out_of_fold_probability(
     return out
 
 
-def _logit(probability: np.ndarray) -> np.ndarray:
-    p = np.clip(probability, _LOGIT_CLIP, 1 - _LOGIT_CLIP)
-    return np.log(p / (1 - p))
+def log_odds(probability: np.ndarray) -> np.ndarray:
+    """The log-odds of probabilities clipped to [1e-7, 1 - 1e-7] (finite at 0 and 1)."""
+    return np.asarray(logit(np.clip(probability, _LOGIT_CLIP, 1 - _LOGIT_CLIP)))
 
 
 def _tail(probability: np.ndarray) -> tuple[np.ndarray, int, float]:
     """Sorted log-odds, ``k`` and the exponential scale of the ``k`` lowest above the k+1-th."""
-    logits = np.sort(_logit(np.asarray(probability, dtype=np.float64)))
+    logits = np.sort(log_odds(np.asarray(probability, dtype=np.float64)))
     n = len(logits)
     if n < 6:
         raise ValueError("the tail bound needs at least 6 true positives")

@@ -22,7 +22,8 @@ from lims.cli import app
 from lims.cli.read import read_or_report
 from msms.errors import DataError
 from msms.methods import Method, load_method, packaged_methods
-from msms.qc import check_plate, load_control_lots, load_rules, read_control_history
+from msms.qc import load_control_lots, load_rules, read_control_history
+from msms.qc.plate import check_plate
 from msms.quantify import quantify
 
 __all__ = ["quantify_command", "read_run"]
@@ -54,8 +55,8 @@ def _csv(frame: pd.DataFrame) -> str:
 @app.command("quantify")
 def quantify_command(
     file: Path = typer.Argument(..., help="instrument export (a directory or .zip for mzML)"),
-    fmt: str = typer.Option("auto", "--format", help="auto, or one of: mzml, quandata, "
-                            "masslynx, delimited"),
+    fmt: str = typer.Option("auto", "--format", help="auto, or one of: "
+                            f"{', '.join(instruments.formats())}"),
     profile: str = typer.Option(None, "--profile", help="reader profile name or PROFILE.toml"),
     plate_map: Path = typer.Option(None, "--plate-map", help="MAP.csv: well, sample_id, "
                                    "sample_type"),

@@ -4,7 +4,7 @@ The ingest service (``lims.runs.service``) is written against the ``PlateProcess
 the persistence rules (one transaction, idempotency, held wells, alerts) do not depend on how a
 file is read. ``CoreProcessor`` is the production processor: ``instruments.read`` (of the
 uploaded bytes, under the uploaded file's name, so errors name that file) ->
-``msms.quantify`` -> ``msms.qc.check_plate`` (with the control history the LIMS keeps) ->
+``msms.quantify`` -> ``msms.qc.plate.check_plate`` (with the control history the LIMS keeps) ->
 ``cutoffs.evaluate`` (with the second tier as a post-processing step when a model is
 configured). Its imports are resolved when it is first used, so the LIMS starts even where a
 core module is not installed, and says which one is missing.
@@ -231,7 +231,7 @@ class CoreProcessor:
         instruments = _core("instruments")
         quantify_module = _core("msms.quantify")
         methods = _core("msms.methods")
-        qc = _core("msms.qc")
+        qc = _core("msms.qc.plate")
         # the bytes themselves, named as uploaded: reader errors and issues name the user's
         # files (the map is read with the plate size of the profile that reads the export)
         plate = None if plate_map is None else instruments.Source(

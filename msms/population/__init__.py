@@ -1,5 +1,6 @@
-"""Synthetic newborn-screening population (DESIGN §4.2): covariates, analytes, disorders and
-false-positive mechanisms, every parameter read from ``msms/data/population/*.toml``.
+"""Synthetic newborn-screening population (profiles, docs/architecture.md "Profiles"):
+covariates, analytes, disorders and false-positive mechanisms, every parameter read from
+``msms/data/population/*.toml``.
 
 Typical use::
 

@@ -13,7 +13,7 @@ and ``mechanisms`` the false-positive mechanisms (:mod:`msms.population.mechanis
 population meets the catalogue's median, p1 and p99.
 
 Public names: ``Marginals``, ``correlation_matrix``, ``latent_normals``, ``effect_matrix``,
-``covariate_offsets``, ``draw_spot``, ``spot_loadings``, ``spot_offsets``, ``split_scale``.
+``draw_spot``, ``spot_loadings``, ``split_scale``.
 """
 
 from __future__ import annotations
@@ -22,18 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from msms.population.covariates import Covariates, covariate_terms
+from msms.population.covariates import Covariates
 from msms.population.params import PopulationParams
 
 __all__ = [
     "Marginals",
     "correlation_matrix",
-    "covariate_offsets",
     "draw_spot",
     "effect_matrix",
     "latent_normals",
     "spot_loadings",
-    "spot_offsets",
     "split_scale",
 ]
 
@@ -93,11 +91,6 @@ def effect_matrix(params: PopulationParams) -> np.ndarray:
     return out
 
 
-def covariate_offsets(cov: Covariates, params: PopulationParams) -> np.ndarray:
-    """Log-scale covariate effects of every baby on every analyte, shape (n, n_analytes)."""
-    return covariate_terms(cov, params) @ effect_matrix(params)
-
-
 def draw_spot(rng: np.random.Generator, cov: Covariates, params: PopulationParams) -> np.ndarray:
     """Spot factor of every baby, shape (n, 2): log blood-volume factor and haematocrit
     deviation from the mean in units of 0.10 (transfused babies shifted up)."""
@@ -115,9 +108,3 @@ def spot_loadings(params: PopulationParams) -> np.ndarray:
     analyte shares the volume; the haematocrit weighs amino acids and C0 more than others."""
     loading = np.array([params.spot.loading_per_0_1[c] for c in params.analyte_codes])
     return np.vstack([np.ones_like(loading), loading])
-
-
-def spot_offsets(rng: np.random.Generator, cov: Covariates,
-                 params: PopulationParams) -> np.ndarray:
-    """Log-scale spot factor (blood volume and haematocrit) of every baby, (n, n_analytes)."""
-    return draw_spot(rng, cov, params) @ spot_loadings(params)

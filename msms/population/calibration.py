@@ -17,6 +17,7 @@ import numpy as np
 
 from msms.population.analytes import Marginals
 from msms.population.params import PopulationParams
+from msms.population.parts import draw_parts
 
 __all__ = ["CALIBRATION_SEED", "CALIBRATION_SIZE", "calibrate"]
 
@@ -81,8 +82,6 @@ def calibrate(params: PopulationParams) -> Marginals:
     cached = _cache.get(params)
     if cached is not None:
         return cached
-    from msms.population.cohort import draw_parts  # cohort imports this module
-
     parts = draw_parts(CALIBRATION_SEED, 0, CALIBRATION_SIZE, params, disorder_rate=0.0)
     marginals = solve_marginals(parts.z, parts.offsets, params)
     _cache[params] = marginals

@@ -1,4 +1,4 @@
-"""Simulated newborn cohorts: profiles (DESIGN §4.2) with their truth.
+"""Simulated newborn cohorts: profiles (docs/architecture.md "Profiles") with their truth.
 
 ``simulate_cohort`` draws babies in fixed-size chunks; every chunk has its own random streams
 derived from the seed (``SeedSequence(seed, spawn_key=(chunk,))``), one per component
@@ -6,126 +6,35 @@ derived from the seed (``SeedSequence(seed, spawn_key=(chunk,))``), one per comp
 frame; a cohort of whole chunks is the start of any larger cohort with the same seed, and
 changing ``disorder_rate`` leaves the covariates of every baby unchanged.
 
-Public names: ``simulate_cohort``, ``split_truth``, ``draw_parts``, ``Parts``, ``specimen_ids``,
-``TRUTH_COLUMNS``, ``CHUNK_SIZE``.
+Public names: ``simulate_cohort``, ``split_truth``, ``specimen_ids``, ``TRUTH_COLUMNS``,
+``CHUNK_SIZE``.
 """
 
 from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from msms.errors import DataError
-from msms.population.analytes import (
-    correlation_matrix,
-    draw_spot,
-    effect_matrix,
-    latent_normals,
-    split_scale,
-    spot_loadings,
-)
+from msms.population.analytes import split_scale
 from msms.population.calibration import calibrate
-from msms.population.covariates import (
-    SEX_CODES,
-    Covariates,
-    covariate_terms,
-    draw_covariates,
-)
-from msms.population.disorders import (
-    DisorderDraw,
-    apply_signatures,
-    draw_disorders,
-)
-from msms.population.mechanisms import (
-    MechanismDraw,
-    add_mechanism_offsets,
-    describe,
-    draw_mechanisms,
-    label_flags,
-)
+from msms.population.covariates import SEX_CODES
+from msms.population.disorders import apply_signatures
+from msms.population.mechanisms import describe
 from msms.population.params import SEVERITIES, PopulationParams, default_params
+from msms.population.parts import Parts, draw_parts
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
-__all__ = ["CHUNK_SIZE", "TRUTH_COLUMNS", "Parts", "draw_parts", "simulate_cohort",
-           "specimen_ids", "split_truth"]
+__all__ = ["CHUNK_SIZE", "TRUTH_COLUMNS", "simulate_cohort", "specimen_ids", "split_truth"]
 
 #: Truth columns appended after the analytes: disorder code, mechanisms, severity ("" if none).
 TRUTH_COLUMNS: tuple[str, ...] = ("true_disorder", "fp_mechanism", "severity")
 
 #: Babies per chunk (part of the random-stream layout: changing it changes the cohorts).
 CHUNK_SIZE = 50_000
-
-
-@dataclass
-class Parts:
-    """The random parts of one chunk before the marginals are applied."""
-
-    covariates: Covariates
-    disorders: DisorderDraw
-    z: np.ndarray  # correlated standard normals (n, n_analytes)
-    offsets: np.ndarray  # covariate + spot + mechanism log offsets (n, n_analytes)
-    spot: np.ndarray  # spot factor columns (n, 2), see analytes.draw_spot
-    labels: np.ndarray  # (n, n_labels) bool
-    mechanisms: MechanismDraw
-
-    def artefacts(self, rows: np.ndarray, params: PopulationParams) -> np.ndarray:
-        """Log offsets that still move an affected baby's primary marker, shape
-        (len(rows), n_analytes): spot, mechanisms and the ``primary_terms`` covariate effects."""
-        out = self.spot[rows] @ spot_loadings(params)
-        if params.primary_terms:
-            names = [t.name for t in params.terms]
-            keep = [names.index(t) for t in params.primary_terms]
-            terms = covariate_terms(self.covariates, params)[rows][:, keep]
-            out += terms @ effect_matrix(params)[keep]
-        subset = MechanismDraw(present=self.mechanisms.present[rows],
-                               strength=self.mechanisms.strength[rows])
-        add_mechanism_offsets(out, subset, params)
-        return out
-
-
-@dataclass(frozen=True)
-class _Matrices:
-    chol: np.ndarray
-    effects: np.ndarray  # covariate terms and spot columns -> analytes
-
-
-_MATRICES: dict[int, tuple[PopulationParams, _Matrices]] = {}
-
-
-def _matrices(params: PopulationParams) -> _Matrices:
-    cached = _MATRICES.get(id(params))
-    if cached is not None and cached[0] is params:
-        return cached[1]
-    matrices = _Matrices(
-        chol=np.linalg.cholesky(correlation_matrix(params)),
-        effects=np.vstack([effect_matrix(params), spot_loadings(params)]),
-    )
-    _MATRICES.clear()
-    _MATRICES[id(params)] = (params, matrices)
-    return matrices
-
-
-def draw_parts(seed: int, chunk: int, n: int, params: PopulationParams,
-               disorder_rate: float | None) -> Parts:
-    """Draw chunk ``chunk`` of ``n`` babies of the cohort with this ``seed``."""
-    streams = np.random.SeedSequence(seed, spawn_key=(chunk,)).spawn(5)
-    rng_cov, rng_dis, rng_latent, rng_spot, rng_mech = (
-        np.random.Generator(np.random.PCG64(s)) for s in streams
-    )
-    cov = draw_covariates(rng_cov, n, params)
-    dis = draw_disorders(rng_dis, n, params, disorder_rate, cov.sex)
-    matrices = _matrices(params)
-    z = latent_normals(rng_latent, n, matrices.chol)
-    spot = draw_spot(rng_spot, cov, params)
-    offsets = np.concatenate([covariate_terms(cov, params), spot], axis=1) @ matrices.effects
-    mech = draw_mechanisms(rng_mech, cov, params)
-    add_mechanism_offsets(offsets, mech, params)
-    return Parts(covariates=cov, disorders=dis, z=z, offsets=offsets, spot=spot,
-                 labels=label_flags(cov, params), mechanisms=mech)
 
 
 def specimen_ids(seed: int, start: int, n: int, width: int) -> np.ndarray:
@@ -284,7 +193,7 @@ def split_truth(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split a simulated cohort into (profiles without truth, truth table).
 
     The truth table has ``specimen_id`` and :data:`TRUTH_COLUMNS`; the profiles keep every other
-    column in order (DESIGN §4.2).
+    column in order (docs/architecture.md "Profiles").
     """
     missing = [c for c in (PROFILE_ID, *TRUTH_COLUMNS) if c not in frame.columns]
     if missing:

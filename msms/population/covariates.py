@@ -1,4 +1,4 @@
-"""Drawing the covariates of simulated newborns jointly (DESIGN §4.2 columns).
+"""Drawing the covariates of simulated newborns jointly (docs/architecture.md "Profiles" columns).
 
 Gestational age comes first; birth weight follows it (log-normal around a gestational-age
 median, scaled by sex); age at collection, TPN and transfusion depend on prematurity. The

@@ -16,18 +16,36 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from msms.catalogue import Catalogue, default_catalogue
-from msms.errors import DataError
+from msms.datafiles import (
+    DataFile,
+    Fraction,
+    LenientSchema,
+    Loc,
+    NonNegative,
+    Range,
+    Text,
+    field_name,
+    not_below,
+    read_toml,
+)
 
 __all__ = [
     "PARAMS_DIR",
@@ -60,22 +78,35 @@ _CONDITION_COVARIATES = (
     "gestational_age_weeks", "birth_weight_g", "age_at_collection_hours", "tpn", "transfused",
 )
 _TERM_KINDS = {"sex": "female", "tpn": "tpn", "transfused": "transfused"}
-_SEXES = ("M", "F", "U")
 _Z99 = 2.3263478740408408  # standard-normal 99th percentile
-_INDEXED = re.compile(r"^(.*)\[(\d+)\]$")
 _NUMBER = re.compile(r"1\s*[:/]\s*([\d,]+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*per\s*10,?000")
 
 
 # ----------------------------------------------------------------------------- data classes
-@dataclass(frozen=True)
-class AgeWindow:
+Weeks = Annotated[float, Range(20, 45)]
+Hours = Annotated[float, Range(0.5, 2000)]
+Covariate = Literal["gestational_age_weeks", "birth_weight_g", "age_at_collection_hours", "tpn",
+                    "transfused"]
+
+
+class AgeWindow(LenientSchema):
     """One window of the age-at-collection mixture (triangular with a mode, else log-uniform)."""
 
-    name: str
-    low_hours: float
-    high_hours: float
-    mode_hours: float | None
-    probability: float
+    name: Text
+    low_hours: Hours
+    high_hours: Hours
+    mode_hours: Hours | None = None
+    probability: Fraction
+    _high = not_below("high_hours", "low_hours")
+
+    @field_validator("mode_hours")
+    @classmethod
+    def _mode_inside(cls, value: float | None, info: ValidationInfo) -> float | None:
+        low, high = info.data.get("low_hours"), info.data.get("high_hours")
+        if value is not None and low is not None and high is not None \
+                and not low <= value <= high:
+            raise ValueError(f"must lie in [{low:g}, {high:g}], got {value!r}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -134,22 +165,20 @@ class SpotModel:
     loading_per_0_1: Mapping[str, float]  # per analyte code, log change per +0.10 haematocrit
 
 
-@dataclass(frozen=True)
-class Factor:
+class Factor(LenientSchema):
     """A latent factor of the Gaussian copula with its loadings per analyte."""
 
-    name: str
-    loadings: Mapping[str, float]
-    source: str
+    name: Text
+    loadings: dict[str, Annotated[float, Range(-1, 1)]]
+    source: Text
 
 
-@dataclass(frozen=True)
-class ChainLength:
+class ChainLength(LenientSchema):
     """Chain-length kernel correlating neighbouring acylcarnitines."""
 
-    length_scale_carbons: float
-    loading: float
-    carbons: Mapping[str, float]
+    length_scale_carbons: Annotated[float, Range(0.1, 50)]
+    loading: Fraction
+    carbons: dict[str, Annotated[float, Range(0, 40)]]
 
 
 @dataclass(frozen=True)
@@ -170,14 +199,19 @@ class Signature:
     source: str
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(LenientSchema):
     """A test on one covariate: ``below``, ``above`` or ``equals`` a number."""
 
-    covariate: str
+    covariate: Covariate
     below: float | None = None
     above: float | None = None
     equals: float | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        if sum(x is not None for x in (self.below, self.above, self.equals)) != 1:
+            raise ValueError("needs exactly one of below, above, equals")
+        return self
 
 
 @dataclass(frozen=True)
@@ -254,297 +288,331 @@ class PopulationParams:
         return np.log(self.p99_umol_l / self.p1_umol_l) / (2 * _Z99)
 
 
+# ----------------------------------------------------------------------------- schemas
+
+
+def _check_sum(probabilities: list[float]) -> None:
+    total = sum(probabilities)
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"probabilities sum to {total:.6g}, not 1")
+
+
+def _sums_to_one(rows: list[Any]) -> list[Any]:
+    """Rows with a ``probability`` whose probabilities sum to 1."""
+    _check_sum([row.probability for row in rows])
+    return rows
+
+
+class _Band(LenientSchema):
+    low_weeks: Weeks
+    high_weeks: Weeks
+    probability: Fraction
+    _high = not_below("high_weeks", "low_weeks")
+
+
+class _GestationalAge(LenientSchema):
+    bands: Annotated[list[_Band], AfterValidator(_sums_to_one)]
+
+
+class _Anchor(LenientSchema):
+    gestational_age_weeks: Weeks
+    median_g: Annotated[float, Range(100, 7000)]
+
+
+def _increasing_weeks(anchors: list[_Anchor]) -> list[_Anchor]:
+    weeks = [a.gestational_age_weeks for a in anchors]
+    if len(weeks) < 2 or any(b <= a for a, b in zip(weeks, weeks[1:], strict=False)):
+        raise ValueError("needs >= 2 anchors with increasing weeks")
+    return anchors
+
+
+class _BirthWeight(LenientSchema):
+    median_by_age: Annotated[list[_Anchor], AfterValidator(_increasing_weeks)]
+    sd_log: Fraction
+    male_factor: Annotated[float, Range(0.5, 1.5)]
+    female_factor: Annotated[float, Range(0.5, 1.5)]
+    min_g: Annotated[float, Range(100, 2000)]
+    max_g: Annotated[float, Range(3000, 10000)]
+
+
+class _SexProbabilities(LenientSchema):
+    M: Fraction
+    F: Fraction
+    U: Fraction
+
+    @model_validator(mode="after")
+    def _sum(self) -> _SexProbabilities:
+        _check_sum([self.M, self.F, self.U])
+        return self
+
+
+class _Sex(LenientSchema):
+    probabilities: _SexProbabilities
+
+
+class _AgeAtCollection(LenientSchema):
+    nicu_below_weeks: Weeks
+    windows: Annotated[list[AgeWindow], AfterValidator(_sums_to_one)]
+    nicu_windows: Annotated[list[AgeWindow], AfterValidator(_sums_to_one)]
+
+
+class _ByAge(LenientSchema):
+    below_weeks: Annotated[float, Range(20, 100)]
+    probability: Fraction
+
+
+def _covers_every_baby(rows: list[_ByAge]) -> list[_ByAge]:
+    weeks = [r.below_weeks for r in rows]
+    if not weeks or any(b <= a for a, b in zip(weeks, weeks[1:], strict=False)) or weeks[-1] < 45:
+        raise ValueError("below_weeks must increase and the last band cover every baby (>= 45)")
+    return rows
+
+
+class _Flag(LenientSchema):
+    probability_by_age: Annotated[list[_ByAge], AfterValidator(_covers_every_baby)]
+
+
+class _Tpn(_Flag):
+    intensity_low: Annotated[float, Range(0, 5)]
+    intensity_high: Annotated[float, Range(0, 5)]
+    _high = not_below("intensity_high", "intensity_low")
+
+
+class _Missing(LenientSchema):
+    birth_weight_g: Annotated[float, Range(0, 0.5)]
+    gestational_age_weeks: Annotated[float, Range(0, 0.5)]
+    age_at_collection_hours: Annotated[float, Range(0, 0.5)]
+
+
+class CovariatesFile(LenientSchema):
+    """``covariates.toml``: the joint distribution of the covariates."""
+
+    gestational_age: _GestationalAge
+    birth_weight: _BirthWeight
+    sex: _Sex
+    age_at_collection: _AgeAtCollection
+    tpn: _Tpn
+    transfused: _Flag
+    missing: _Missing
+
+
+class _Term(LenientSchema):
+    covariate: Text
+    origin: float | None = None
+    scale: float | None = None
+    cap: NonNegative | None = None
+
+
+class _Effect(LenientSchema):
+    term: Text
+    size_sd: Annotated[float, Range(-5, 5)]
+    analytes: Annotated[list[str], Field(min_length=1)]
+    source: Text
+    size_source: Text
+
+
+class _Spot(LenientSchema):
+    volume_sd_log: Annotated[float, Range(0, 0.5)]
+    haematocrit_mean: Annotated[float, Range(0.2, 0.8)]
+    haematocrit_sd: Annotated[float, Range(0, 0.2)]
+    transfused_haematocrit_shift: Annotated[float, Range(-0.3, 0.3)]
+    loading_per_0_1_by_class: dict[str, Annotated[float, Range(-1, 1)]]
+    loading_per_0_1: dict[str, Annotated[float, Range(-1, 1)]] = {}
+
+
+class EffectsFile(LenientSchema):
+    """``effects.toml``: covariate terms, their effects on analytes, the spot factor."""
+
+    terms: dict[str, _Term]
+    effect: list[_Effect]
+    spot: _Spot
+
+
+class CorrelationFile(LenientSchema):
+    """``correlation.toml``: latent factors and the chain-length kernel of the copula."""
+
+    factor: list[Factor]
+    chain_length: ChainLength
+
+
+def _pair(value: tuple[float, float]) -> tuple[float, float]:
+    if not 0 < min(value) <= max(value) <= 1000:
+        raise ValueError("must be [low, high] positive multiples")
+    return min(value), max(value)
+
+
+#: ``[low, high]`` multiples of the reference percentile, in either order.
+Multiples = Annotated[tuple[float, float], BeforeValidator(lambda v: tuple(v)
+                                                           if isinstance(v, list) else v),
+                      AfterValidator(_pair)]
+
+
+class _Levels(LenientSchema):
+    mild: Multiples
+    moderate: Multiples
+    severe: Multiples
+
+
+class _Weights(LenientSchema):
+    mild: Fraction
+    moderate: Fraction
+    severe: Fraction
+
+    @model_validator(mode="after")
+    def _sum(self) -> _Weights:
+        _check_sum([self.mild, self.moderate, self.severe])
+        return self
+
+
+class _Defaults(LenientSchema):
+    severity_weights: _Weights
+    enriched_floor_share: Fraction
+    primary_terms: list[Text] = []
+    primary_terms_source: Text | None = None
+
+
+class _Signature(LenientSchema):
+    severity_weights: _Weights | None = None
+    primary: Text
+    direction: Literal["high", "low"]
+    levels: _Levels
+    markers: dict[str, Annotated[float, Range(-3, 3)]] = {}
+    age_log_fold_per_day: Annotated[float, Range(-2, 2)] = 0.0
+    age_markers: list[str] | None = None
+    sex: Literal["M", "F"] | None = None
+    prevalence_1_in: Annotated[float, Range(1, 1e9)] | None = None
+    prevalence_source: Text | None = None
+    source: Text
+
+
+class DisordersFile(LenientSchema):
+    """``disorders.toml``: how each simulated disorder shows in the profile."""
+
+    defaults: _Defaults
+    disorder: Annotated[dict[str, _Signature], Field(min_length=1)]
+
+
+class _Label(LenientSchema):
+    any: list[Condition]
+    source: Text
+
+
+class _MechanismEffect(LenientSchema):
+    analytes: Annotated[list[str], Field(min_length=1)]
+    fold_at_weakest: Annotated[float, Range(0.01, 100)]
+    fold_at_strongest: Annotated[float, Range(0.01, 100)]
+
+
+class _Mechanism(LenientSchema):
+    rate: Annotated[float, Range(0, 0.5)]
+    rate_multiplier: Annotated[float, Range(0, 100)] = 1.0
+    when: Condition | None = None
+    effects: list[_MechanismEffect]
+    source: Text
+    rate_source: Text
+
+
+class MechanismsFile(LenientSchema):
+    """``mechanisms.toml``: false-positive labels and random mechanisms."""
+
+    label: dict[str, _Label]
+    mechanism: dict[str, _Mechanism]
+
+
 # ----------------------------------------------------------------------------- reading
-class _File:
-    """One TOML file with error helpers that name the file, line and key."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise DataError(f"cannot read: {exc.strerror}", file=str(path)) from None
-        except UnicodeDecodeError as exc:
-            raise DataError(f"not UTF-8 ({exc.reason})", file=str(path)) from None
-        try:
-            self.data = tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as exc:
-            line = getattr(exc, "lineno", None)
-            raise DataError(f"not valid TOML: {exc}", file=str(path), line=line) from None
-        self.lines = self.text.splitlines()
-
-    def line_of(self, key: str) -> int | None:
-        """Best-effort line of a dotted key such as ``disorder.MCAD.markers.C6`` or
-        ``effect[3].analytes``: its table header (the k-th ``[[array]]`` element for ``[k]``),
-        then each key inside it (one line per element of a multi-line inline array)."""
-        parts = key.split(".")
-        position: int | None = None
-        consumed = 0
-        for depth in range(len(parts), 0, -1):
-            match = _INDEXED.match(parts[depth - 1])
-            last = match.group(1) if match else parts[depth - 1]
-            header = ".".join([*parts[:depth - 1], last])
-            found = [number for number, line in enumerate(self.lines)
-                     if line.strip() in (f"[{header}]", f"[[{header}]]")]
-            k = int(match.group(2)) if match else 0
-            if k < len(found):
-                position, consumed = found[k], depth
-                break
-        for part in parts[consumed:]:
-            match = _INDEXED.match(part)
-            line = self._find_key(match.group(1) if match else part, position or 0)
-            if line is None:
-                break
-            position = line
-            value = self.lines[line].split("=", 1)[1]
-            if match and value.count("[") > value.count("]"):  # a multi-line array
-                position = min(line + 1 + int(match.group(2)), len(self.lines) - 1)
-        return None if position is None else position + 1
-
-    def _find_key(self, name: str, start: int) -> int | None:
-        """0-based number of the first line at or after ``start`` that assigns ``name``."""
-        pattern = re.compile(rf'(^|[\s{{,])"?{re.escape(name)}"?\s*=')
-        for number in range(start, len(self.lines)):
-            if pattern.search(self.lines[number]):
-                return number
-        return None
-
-    def error(self, key: str, message: str) -> DataError:
-        return DataError(message, file=str(self.path), line=self.line_of(key), field=key)
-
-    def get(self, table: Mapping[str, Any], key: str, where: str, kind: type | tuple = object,
-            default: Any = ...) -> Any:
-        full = f"{where}.{key}" if where else key
-        if key not in table:
-            if default is not ...:
-                return default
-            raise self.error(where or key, f"missing key {full!r}")
-        value = table[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is float and isinstance(value, bool)):
-            name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            raise self.error(full, f"{full} must be {name}, got {value!r}")
-        return value
-
-    def optional_number(self, table: Mapping[str, Any], key: str, where: str, *,
-                        low: float = -math.inf, high: float = math.inf) -> float | None:
-        if key not in table:
-            return None
-        return self.number(table, key, where, low=low, high=high)
-
-    def number(self, table: Mapping[str, Any], key: str, where: str, *, low: float = -math.inf,
-               high: float = math.inf, default: Any = ...) -> float:
-        value = self.get(table, key, where, float, default)
-        full = f"{where}.{key}" if where else key
-        if not (math.isfinite(value) and low <= value <= high):
-            raise self.error(full, f"{full} = {value!r} must lie in [{low}, {high}]")
-        return float(value)
-
-    def table(self, table: Mapping[str, Any], key: str, where: str = "") -> dict[str, Any]:
-        return self.get(table, key, where, dict)
-
-    def text_of(self, table: Mapping[str, Any], key: str, where: str, default: Any = ...) -> str:
-        return self.get(table, key, where, str, default)
-
-
-def _analytes(f: _File, values: Any, where: str, catalogue: Catalogue,
+def _analytes(file: DataFile, values: list[str], loc: Loc, catalogue: Catalogue,
               allow_all: bool = False) -> tuple[str, ...]:
-    if not isinstance(values, list) or not values:
-        raise f.error(where, f"{where} must be a non-empty list of analyte codes")
-    codes = catalogue.codes
     out: list[str] = []
-    for value in values:
+    for i, value in enumerate(values):
         if allow_all and value == "*":
-            out.extend(codes)
+            out.extend(catalogue.codes)
             continue
-        if value not in codes:
-            raise f.error(where, f"unknown analyte code {value!r} in {where} "
-                                 f"(canonical codes of the catalogue, e.g. 'C5DC+C6OH')")
+        if value not in catalogue.codes:
+            raise file.error(f"unknown analyte code {value!r} in {field_name(loc)} (canonical "
+                             "codes of the catalogue, e.g. 'C5DC+C6OH')", *loc, i,
+                             field=field_name(loc))
         out.append(value)
     return tuple(dict.fromkeys(out))
 
 
-def _analyte_map(f: _File, values: Any, where: str, catalogue: Catalogue, *, low: float = -math.inf,
-                 high: float = math.inf) -> dict[str, float]:
-    if not isinstance(values, dict):
-        raise f.error(where, f"{where} must be a table of analyte code = number")
-    out = {}
+def _analyte_map(file: DataFile, values: Mapping[str, float], loc: Loc,
+                 catalogue: Catalogue) -> dict[str, float]:
     for code in values:
         if code not in catalogue.codes:
-            raise f.error(f"{where}.{code}", f"unknown analyte code {code!r} in {where}")
-        out[code] = f.number(values, code, where, low=low, high=high)
-    return out
+            raise file.error(f"unknown analyte code {code!r} in {field_name(loc)}", *loc, code)
+    return dict(values)
 
 
-def _probabilities(f: _File, probs: list[float], where: str) -> None:
-    total = sum(probs)
-    if abs(total - 1.0) > 1e-6:
-        raise f.error(where, f"probabilities in {where} sum to {total:.6g}, not 1")
-
-
-def _condition(f: _File, raw: Any, where: str) -> Condition:
-    if not isinstance(raw, dict):
-        raise f.error(where, f"{where} must be a table {{covariate = ..., below|above|equals = x}}")
-    covariate = f.text_of(raw, "covariate", where)
-    if covariate not in _CONDITION_COVARIATES:
-        raise f.error(where, f"{where}.covariate {covariate!r} is not one of "
-                             f"{', '.join(_CONDITION_COVARIATES)}")
-    tests = {k: f.number(raw, k, where) for k in ("below", "above", "equals") if k in raw}
-    if len(tests) != 1:
-        raise f.error(where, f"{where} needs exactly one of below, above, equals")
-    return Condition(covariate=covariate, **tests)
-
-
-# ----------------------------------------------------------------------------- sections
-def _read_covariates(f: _File) -> CovariateModel:
-    d = f.data
-    ga = f.table(d, "gestational_age")
-    bands = []
-    for i, band in enumerate(f.get(ga, "bands", "gestational_age", list)):
-        w = f"gestational_age.bands[{i}]"
-        low = f.number(band, "low_weeks", w, low=20, high=45)
-        high = f.number(band, "high_weeks", w, low=low, high=45)
-        bands.append((low, high, f.number(band, "probability", w, low=0, high=1)))
-    _probabilities(f, [b[2] for b in bands], "gestational_age.bands")
-
-    bw = f.table(d, "birth_weight")
-    anchors = f.get(bw, "median_by_age", "birth_weight", list)
-    weeks, medians = [], []
-    for i, a in enumerate(anchors):
-        w = f"birth_weight.median_by_age[{i}]"
-        weeks.append(f.number(a, "gestational_age_weeks", w, low=20, high=45))
-        medians.append(f.number(a, "median_g", w, low=100, high=7000))
-    if len(weeks) < 2 or any(b <= a for a, b in zip(weeks, weeks[1:], strict=False)):
-        raise f.error("birth_weight.median_by_age", "needs >= 2 anchors with increasing weeks")
-
-    sex = f.table(d, "sex")
-    sex_p = f.table(sex, "probabilities", "sex")
-    sex_probs = tuple(f.number(sex_p, s, "sex.probabilities", low=0, high=1) for s in _SEXES)
-    _probabilities(f, list(sex_probs), "sex.probabilities")
-
-    age = f.table(d, "age_at_collection")
-
-    def windows(key: str) -> tuple[AgeWindow, ...]:
-        out = []
-        for i, w in enumerate(f.get(age, key, "age_at_collection", list)):
-            where = f"age_at_collection.{key}[{i}]"
-            low = f.number(w, "low_hours", where, low=0.5, high=2000)
-            high = f.number(w, "high_hours", where, low=low, high=2000)
-            mode = f.optional_number(w, "mode_hours", where, low=low, high=high)
-            out.append(AgeWindow(f.text_of(w, "name", where), low, high, mode,
-                                 f.number(w, "probability", where, low=0, high=1)))
-        _probabilities(f, [w.probability for w in out], f"age_at_collection.{key}")
-        return tuple(out)
-
-    def by_age(section: str) -> tuple[tuple[float, float], ...]:
-        table = f.table(d, section)
-        out = []
-        for i, row in enumerate(f.get(table, "probability_by_age", section, list)):
-            where = f"{section}.probability_by_age[{i}]"
-            out.append((f.number(row, "below_weeks", where, low=20, high=100),
-                        f.number(row, "probability", where, low=0, high=1)))
-        if any(b[0] <= a[0] for a, b in zip(out, out[1:], strict=False)) or out[-1][0] < 45:
-            raise f.error(f"{section}.probability_by_age",
-                          "below_weeks must increase and the last band cover every baby (>= 45)")
-        return tuple(out)
-
-    tpn = f.table(d, "tpn")
-    lo = f.number(tpn, "intensity_low", "tpn", low=0, high=5)
-    hi = f.number(tpn, "intensity_high", "tpn", low=lo, high=5)
-    missing_t = f.table(d, "missing")
-    missing = {k: f.number(missing_t, k, "missing", low=0, high=0.5)
-               for k in ("birth_weight_g", "gestational_age_weeks", "age_at_collection_hours")}
+def _read_covariates(file: DataFile) -> CovariateModel:
+    d = file.validate(CovariatesFile)
+    bw, sex, age = d.birth_weight, d.sex.probabilities, d.age_at_collection
     return CovariateModel(
-        ga_bands=tuple(bands),
-        bw_anchor_weeks=tuple(weeks),
-        bw_anchor_median_g=tuple(medians),
-        bw_sd_log=f.number(bw, "sd_log", "birth_weight", low=0, high=1),
-        bw_male_factor=f.number(bw, "male_factor", "birth_weight", low=0.5, high=1.5),
-        bw_female_factor=f.number(bw, "female_factor", "birth_weight", low=0.5, high=1.5),
-        bw_min_g=f.number(bw, "min_g", "birth_weight", low=100, high=2000),
-        bw_max_g=f.number(bw, "max_g", "birth_weight", low=3000, high=10000),
-        sex_probabilities=sex_probs,  # type: ignore[arg-type]
-        nicu_below_weeks=f.number(age, "nicu_below_weeks", "age_at_collection", low=20, high=45),
-        windows=windows("windows"),
-        nicu_windows=windows("nicu_windows"),
-        tpn_by_age=by_age("tpn"),
-        tpn_intensity=(lo, hi),
-        transfused_by_age=by_age("transfused"),
-        missing=missing,
+        ga_bands=tuple((b.low_weeks, b.high_weeks, b.probability) for b in d.gestational_age.bands),
+        bw_anchor_weeks=tuple(a.gestational_age_weeks for a in bw.median_by_age),
+        bw_anchor_median_g=tuple(a.median_g for a in bw.median_by_age),
+        bw_sd_log=bw.sd_log, bw_male_factor=bw.male_factor, bw_female_factor=bw.female_factor,
+        bw_min_g=bw.min_g, bw_max_g=bw.max_g,
+        sex_probabilities=(sex.M, sex.F, sex.U),
+        nicu_below_weeks=age.nicu_below_weeks,
+        windows=tuple(age.windows), nicu_windows=tuple(age.nicu_windows),
+        tpn_by_age=tuple((r.below_weeks, r.probability) for r in d.tpn.probability_by_age),
+        tpn_intensity=(d.tpn.intensity_low, d.tpn.intensity_high),
+        transfused_by_age=tuple((r.below_weeks, r.probability)
+                                for r in d.transfused.probability_by_age),
+        missing=d.missing.model_dump(),
     )
 
 
-def _read_effects(f: _File, catalogue: Catalogue) -> tuple[tuple[Term, ...], tuple[Effect, ...],
-                                                          SpotModel]:
-    d = f.data
+def _read_effects(file: DataFile, catalogue: Catalogue) -> tuple[tuple[Term, ...],
+                                                                 tuple[Effect, ...], SpotModel]:
+    d = file.validate(EffectsFile)
     terms = []
-    for name, raw in f.table(d, "terms").items():
-        where = f"terms.{name}"
-        covariate = f.text_of(raw, "covariate", where)
-        if covariate in _TERM_KINDS:
-            terms.append(Term(name, covariate, _TERM_KINDS[covariate]))
+    for name, raw in d.terms.items():
+        if raw.covariate in _TERM_KINDS:
+            terms.append(Term(name, raw.covariate, _TERM_KINDS[raw.covariate]))
             continue
-        if covariate not in _CONDITION_COVARIATES:
-            raise f.error(where, f"{where}.covariate {covariate!r} is not a numeric covariate")
-        terms.append(Term(name, covariate, "clip", f.number(raw, "origin", where),
-                          f.number(raw, "scale", where),
-                          f.number(raw, "cap", where, low=0, default=math.inf)))
+        if raw.covariate not in _CONDITION_COVARIATES:
+            raise file.error(f"{raw.covariate!r} is not a numeric covariate", "terms", name,
+                             "covariate")
+        for key in ("origin", "scale"):
+            if getattr(raw, key) is None:
+                raise file.error(f"missing key {key!r}", "terms", name, key)
+        terms.append(Term(name, raw.covariate, "clip", raw.origin or 0.0, raw.scale or 0.0,
+                          math.inf if raw.cap is None else raw.cap))
     names = {t.name for t in terms}
     effects = []
-    for i, raw in enumerate(f.get(d, "effect", "", list)):
-        where = f"effect[{i}]"
-        term = f.text_of(raw, "term", where)
-        if term not in names:
-            raise f.error(where, f"{where}.term {term!r} is not one of {', '.join(sorted(names))}")
+    for i, raw_effect in enumerate(d.effect):
+        if raw_effect.term not in names:
+            raise file.error(f"term {raw_effect.term!r} is not one of "
+                             f"{', '.join(sorted(names))}", "effect", i, "term")
         effects.append(Effect(
-            term=term,
-            size_sd=f.number(raw, "size_sd", where, low=-5, high=5),
-            analytes=_analytes(f, raw.get("analytes"), f"{where}.analytes", catalogue),
-            source=f.text_of(raw, "source", where),
-            size_source=f.text_of(raw, "size_source", where),
+            term=raw_effect.term, size_sd=raw_effect.size_sd,
+            analytes=_analytes(file, raw_effect.analytes, ("effect", i, "analytes"), catalogue),
+            source=raw_effect.source, size_source=raw_effect.size_source,
         ))
-    spot = f.table(d, "spot")
-    by_class = f.table(spot, "loading_per_0_1_by_class", "spot")
-    overrides = _analyte_map(f, spot.get("loading_per_0_1", {}), "spot.loading_per_0_1",
-                             catalogue, low=-1, high=1)
+    spot = d.spot
+    overrides = _analyte_map(file, spot.loading_per_0_1, ("spot", "loading_per_0_1"), catalogue)
     loadings = {}
     for a in catalogue.analytes:
         if a.code in overrides:
             loadings[a.code] = overrides[a.code]
+        elif a.analyte_class in spot.loading_per_0_1_by_class:
+            loadings[a.code] = spot.loading_per_0_1_by_class[a.analyte_class]
         else:
-            loadings[a.code] = f.number(by_class, a.analyte_class, "spot.loading_per_0_1_by_class",
-                                        low=-1, high=1)
-    model = SpotModel(
-        volume_sd_log=f.number(spot, "volume_sd_log", "spot", low=0, high=0.5),
-        haematocrit_mean=f.number(spot, "haematocrit_mean", "spot", low=0.2, high=0.8),
-        haematocrit_sd=f.number(spot, "haematocrit_sd", "spot", low=0, high=0.2),
-        transfused_haematocrit_shift=f.number(spot, "transfused_haematocrit_shift", "spot",
-                                              low=-0.3, high=0.3),
-        loading_per_0_1=loadings,
-    )
+            raise file.error(f"missing key {a.analyte_class!r}", "spot",
+                             "loading_per_0_1_by_class", a.analyte_class)
+    model = SpotModel(spot.volume_sd_log, spot.haematocrit_mean, spot.haematocrit_sd,
+                      spot.transfused_haematocrit_shift, loadings)
     return tuple(terms), tuple(effects), model
 
 
-def _read_correlation(f: _File, catalogue: Catalogue) -> tuple[tuple[Factor, ...], ChainLength]:
-    d = f.data
-    factors = []
-    for i, raw in enumerate(f.get(d, "factor", "", list)):
-        where = f"factor[{i}]"
-        factors.append(Factor(
-            name=f.text_of(raw, "name", where),
-            loadings=_analyte_map(f, raw.get("loadings"), f"{where}.loadings", catalogue,
-                                  low=-1, high=1),
-            source=f.text_of(raw, "source", where),
-        ))
-    chain_t = f.table(d, "chain_length")
-    chain = ChainLength(
-        length_scale_carbons=f.number(chain_t, "length_scale_carbons", "chain_length",
-                                      low=0.1, high=50),
-        loading=f.number(chain_t, "loading", "chain_length", low=0, high=1),
-        carbons=_analyte_map(f, chain_t.get("carbons"), "chain_length.carbons", catalogue,
-                             low=0, high=40),
-    )
+def _read_correlation(file: DataFile, catalogue: Catalogue) -> tuple[tuple[Factor, ...],
+                                                                     ChainLength]:
+    d = file.validate(CorrelationFile)
+    for i, f in enumerate(d.factor):
+        _analyte_map(file, f.loadings, ("factor", i, "loadings"), catalogue)
+    _analyte_map(file, d.chain_length.carbons, ("chain_length", "carbons"), catalogue)
+    factors, chain = tuple(d.factor), d.chain_length
     total = {code: 0.0 for code in catalogue.codes}
     for factor in factors:
         for code, loading in factor.loadings.items():
@@ -553,9 +621,9 @@ def _read_correlation(f: _File, catalogue: Catalogue) -> tuple[tuple[Factor, ...
         total[code] += chain.loading**2
     for code, value in total.items():
         if value >= 0.98:
-            raise f.error("factor", f"squared loadings of {code} sum to {value:.3f}; they must "
-                                    "stay below 0.98 to leave the analyte its own variance")
-    return tuple(factors), chain
+            raise file.error(f"squared loadings of {code} sum to {value:.3f}; they must stay "
+                             "below 0.98 to leave the analyte its own variance", "factor")
+    return factors, chain
 
 
 def parse_prevalence(text: str) -> float | None:
@@ -570,127 +638,86 @@ def parse_prevalence(text: str) -> float | None:
     return 10_000 / per_10k if per_10k > 0 else None
 
 
-def _primary_terms(f: _File, terms: tuple[Term, ...]) -> tuple[str, ...]:
+def _primary_terms(file: DataFile, d: DisordersFile, terms: tuple[Term, ...]
+                   ) -> tuple[str, ...]:
     """``defaults.primary_terms``: covariate terms (effects.toml) that still move an affected
     baby's primary marker (an external load such as TPN adds to the metabolic block)."""
-    defaults = f.table(f.data, "defaults")
-    raw = defaults.get("primary_terms", [])
     known = {t.name for t in terms}
-    if not isinstance(raw, list) or not all(isinstance(x, str) and x in known for x in raw):
-        raise f.error("defaults.primary_terms", "defaults.primary_terms must list terms of "
-                      f"effects.toml ({', '.join(sorted(known))})")
-    if raw:
-        f.text_of(defaults, "primary_terms_source", "defaults")
-    return tuple(raw)
+    for i, name in enumerate(d.defaults.primary_terms):
+        if name not in known:
+            raise file.error(f"{name!r} is not a term of effects.toml "
+                             f"({', '.join(sorted(known))})", "defaults", "primary_terms", i)
+    if d.defaults.primary_terms and d.defaults.primary_terms_source is None:
+        raise file.error("missing key 'primary_terms_source'", "defaults",
+                         "primary_terms_source")
+    return tuple(d.defaults.primary_terms)
 
 
-def _read_disorders(f: _File, catalogue: Catalogue) -> tuple[tuple[Signature, ...], float]:
-    d = f.data
-    defaults = f.table(d, "defaults")
-    default_weights = _severity_weights(f, f.table(defaults, "severity_weights", "defaults"),
-                                        "defaults.severity_weights")
-    floor = f.number(defaults, "enriched_floor_share", "defaults", low=0, high=1)
+def _weights(raw: _Weights) -> tuple[float, float, float]:
+    return raw.mild, raw.moderate, raw.severe
+
+
+def _read_disorders(file: DataFile, catalogue: Catalogue) -> tuple[tuple[Signature, ...], float]:
+    d = file.validate(DisordersFile)
+    default_weights = _weights(d.defaults.severity_weights)
     known = {dis.code: dis for dis in catalogue.disorders}
     signatures = []
-    for code, raw in f.table(d, "disorder").items():
-        where = f"disorder.{code}"
+    for code, raw in d.disorder.items():
+        loc = ("disorder", code)
         if code not in known:
-            raise f.error(where, f"unknown disorder code {code!r} (not in the catalogue)")
-        primary = f.text_of(raw, "primary", where)
-        _analytes(f, [primary], f"{where}.primary", catalogue)
-        direction = f.text_of(raw, "direction", where)
-        if direction not in ("high", "low"):
-            raise f.error(f"{where}.direction", f"{where}.direction must be 'high' or 'low'")
-        levels_t = f.table(raw, "levels", where)
-        levels = {}
-        for severity in SEVERITIES:
-            pair = f.get(levels_t, severity, f"{where}.levels", list)
-            if (len(pair) != 2
-                    or not all(isinstance(x, int | float) and not isinstance(x, bool)
-                               for x in pair)
-                    or not 0 < min(pair) <= max(pair) <= 1000):
-                raise f.error(f"{where}.levels.{severity}",
-                              f"{where}.levels.{severity} must be [low, high] positive multiples")
-            levels[severity] = (float(min(pair)), float(max(pair)))
-        weights = (_severity_weights(f, raw["severity_weights"], f"{where}.severity_weights")
-                   if "severity_weights" in raw else default_weights)
-        markers = _analyte_map(f, raw.get("markers", {}), f"{where}.markers", catalogue,
-                               low=-3, high=3)
-        if primary in markers:
-            raise f.error(f"{where}.markers", f"{where}.markers must not repeat the primary")
-        age_markers = (_analytes(f, raw["age_markers"], f"{where}.age_markers", catalogue)
-                       if "age_markers" in raw else (primary,))
-        sex = f.text_of(raw, "sex", where, default=None)
-        if sex is not None and sex not in ("M", "F"):
-            raise f.error(f"{where}.sex", f"{where}.sex must be 'M' or 'F'")
-        if "prevalence_1_in" in raw:
-            prevalence = f.number(raw, "prevalence_1_in", where, low=1, high=1e9)
-            prevalence_source = f.text_of(raw, "prevalence_source", where)
+            raise file.error(f"unknown disorder code {code!r} (not in the catalogue)", *loc)
+        _analytes(file, [raw.primary], (*loc, "primary"), catalogue)
+        markers = _analyte_map(file, raw.markers, (*loc, "markers"), catalogue)
+        if raw.primary in markers:
+            raise file.error("markers must not repeat the primary", *loc, "markers")
+        age_markers = ((raw.primary,) if raw.age_markers is None
+                       else _analytes(file, raw.age_markers, (*loc, "age_markers"), catalogue))
+        if raw.prevalence_1_in is not None:
+            if raw.prevalence_source is None:
+                raise file.error("missing key 'prevalence_source'", *loc, "prevalence_source")
+            prevalence, prevalence_source = raw.prevalence_1_in, raw.prevalence_source
         else:
             text = known[code].birth_prevalence
             parsed = parse_prevalence(text)
             if parsed is None:
-                raise f.error(where, f"the catalogue's birth_prevalence for {code} ({text!r}) "
-                                     "has no 1:N figure; give prevalence_1_in and its source")
-            prevalence = parsed
-            prevalence_source = f"catalogue birth_prevalence: {text}"
+                raise file.error(f"the catalogue's birth_prevalence for {code} ({text!r}) has no "
+                                 "1:N figure; give prevalence_1_in and its source", *loc)
+            prevalence, prevalence_source = parsed, f"catalogue birth_prevalence: {text}"
+        levels = raw.levels
         signatures.append(Signature(
-            code=code, primary=primary, direction=direction, levels=levels,
-            severity_weights=weights, markers=markers,
-            age_log_fold_per_day=f.number(raw, "age_log_fold_per_day", where, low=-2, high=2,
-                                          default=0.0),
-            age_markers=age_markers, sex=sex, prevalence_1_in=prevalence,
-            prevalence_source=prevalence_source, source=f.text_of(raw, "source", where),
+            code=code, primary=raw.primary, direction=raw.direction,
+            levels={"mild": levels.mild, "moderate": levels.moderate, "severe": levels.severe},
+            severity_weights=(default_weights if raw.severity_weights is None
+                              else _weights(raw.severity_weights)),
+            markers=markers, age_log_fold_per_day=raw.age_log_fold_per_day,
+            age_markers=age_markers, sex=raw.sex, prevalence_1_in=prevalence,
+            prevalence_source=prevalence_source, source=raw.source,
         ))
-    if not signatures:
-        raise f.error("disorder", "no [disorder.*] signatures")
-    return tuple(signatures), floor
+    return tuple(signatures), d.defaults.enriched_floor_share
 
 
-def _severity_weights(f: _File, raw: Any, where: str) -> tuple[float, float, float]:
-    if not isinstance(raw, dict):
-        raise f.error(where, f"{where} must be a table mild/moderate/severe = weight")
-    weights = tuple(f.number(raw, s, where, low=0, high=1) for s in SEVERITIES)
-    _probabilities(f, list(weights), where)
-    return weights  # type: ignore[return-value]
-
-
-def _read_mechanisms(f: _File, catalogue: Catalogue) -> tuple[tuple[Label, ...],
-                                                             tuple[Mechanism, ...]]:
-    d = f.data
-    labels = []
-    for name, raw in f.table(d, "label").items():
-        where = f"label.{name}"
-        conditions = f.get(raw, "any", where, list)
-        labels.append(Label(name, tuple(_condition(f, c, f"{where}.any[{i}]")
-                                        for i, c in enumerate(conditions)),
-                            f.text_of(raw, "source", where)))
-    mechanisms = []
-    for name, raw in f.table(d, "mechanism").items():
-        where = f"mechanism.{name}"
-        effects = []
-        for i, e in enumerate(f.get(raw, "effects", where, list)):
-            w = f"{where}.effects[{i}]"
-            effects.append(MechanismEffect(
-                analytes=_analytes(f, e.get("analytes"), f"{w}.analytes", catalogue,
-                                   allow_all=True),
-                fold_at_weakest=f.number(e, "fold_at_weakest", w, low=0.01, high=100),
-                fold_at_strongest=f.number(e, "fold_at_strongest", w, low=0.01, high=100),
-            ))
-        when = _condition(f, raw["when"], f"{where}.when") if "when" in raw else None
-        mechanisms.append(Mechanism(
-            name=name,
-            rate=f.number(raw, "rate", where, low=0, high=0.5),
-            rate_multiplier=f.number(raw, "rate_multiplier", where, low=0, high=100, default=1.0),
-            when=when,
-            effects=tuple(effects),
-            source=f.text_of(raw, "source", where),
-            rate_source=f.text_of(raw, "rate_source", where),
-        ))
+def _read_mechanisms(file: DataFile, catalogue: Catalogue) -> tuple[tuple[Label, ...],
+                                                                    tuple[Mechanism, ...]]:
+    d = file.validate(MechanismsFile)
+    labels = tuple(Label(name, tuple(raw.any), raw.source)
+                   for name, raw in d.label.items())
+    mechanisms = tuple(
+        Mechanism(
+            name=name, rate=raw.rate, rate_multiplier=raw.rate_multiplier,
+            when=raw.when,
+            effects=tuple(
+                MechanismEffect(_analytes(file, e.analytes,
+                                          ("mechanism", name, "effects", i, "analytes"),
+                                          catalogue, allow_all=True),
+                                e.fold_at_weakest, e.fold_at_strongest)
+                for i, e in enumerate(raw.effects)),
+            source=raw.source, rate_source=raw.rate_source,
+        )
+        for name, raw in d.mechanism.items())
     names = [x.name for x in labels] + [m.name for m in mechanisms]
     if len(set(names)) != len(names):
-        raise f.error("mechanism", "label and mechanism names must be unique")
-    return tuple(labels), tuple(mechanisms)
+        raise file.error("label and mechanism names must be unique", "mechanism")
+    return labels, mechanisms
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -713,7 +740,7 @@ def load_params(directory: Path | str | None = None, *,
     """
     folder = Path(directory) if directory is not None else PARAMS_DIR
     cat = catalogue if catalogue is not None else default_catalogue()
-    files = {name: _File(folder / f"{name}.toml")
+    files = {name: read_toml(folder / f"{name}.toml")
              for name in ("covariates", "effects", "correlation", "disorders", "mechanisms")}
     covariates = _read_covariates(files["covariates"])
     terms, effects, spot = _read_effects(files["effects"], cat)
@@ -730,7 +757,8 @@ def load_params(directory: Path | str | None = None, *,
         covariates=covariates, terms=terms, effects=effects, spot=spot, factors=factors,
         chain=chain, signatures=signatures, enriched_floor_share=floor, labels=labels,
         mechanisms=mechanisms, versions=versions, directory=folder,
-        primary_terms=_primary_terms(files["disorders"], terms),
+        primary_terms=_primary_terms(files["disorders"],
+                                     files["disorders"].validate(DisordersFile), terms),
     )
 
 

@@ -1,13 +1,14 @@
-"""Plate quality control (DESIGN §6.2): internal standards, blanks and carryover, control
+"""Plate quality control (docs/quantitation.md): internal standards, blanks and carryover, control
 materials by lot with Westgard multirules over their history, and the plate decision, each step
 recording what it did in a processing report.
 
 Modules: ``rules`` (limits as data), ``internal_standard``, ``completeness`` (every analyte of
 the method in every patient and control well), ``blanks``, ``controls``,
 ``westgard`` (pure rules over z-scores), ``decision``, ``report``, ``plate`` (all steps in one
-call), ``wells``.
+call: ``msms.qc.plate.check_plate``, after :func:`msms.quantify.quantify`, which runs the steps
+of this package it needs; so this package does not import it), ``wells``.
 
-Public names: ``check_plate``, ``PlateQC``, ``Decision``, ``decide``, ``QCRules``,
+Public names: ``Decision``, ``decide``, ``QCRules``,
 ``load_rules``, ``default_rules``, ``ControlLots``, ``load_control_lots``,
 ``default_control_lots``, ``read_control_history``, ``ProcessingReport``, ``StepReport``,
 ``Finding``.
@@ -27,11 +28,9 @@ __all__ = [
     "ControlLots",
     "Decision",
     "Finding",
-    "PlateQC",
     "ProcessingReport",
     "QCRules",
     "StepReport",
-    "check_plate",
     "decide",
     "default_control_lots",
     "default_rules",
@@ -40,11 +39,3 @@ __all__ = [
     "read_control_history",
 ]
 
-
-def __getattr__(name: str) -> object:
-    # check_plate needs msms.quantify, which imports msms.qc submodules: load it lazily
-    if name in ("check_plate", "PlateQC"):
-        from msms.qc import plate
-
-        return getattr(plate, name)
-    raise AttributeError(f"module 'msms.qc' has no attribute {name!r}")

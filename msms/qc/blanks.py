@@ -1,4 +1,4 @@
-"""Blanks and carryover (DESIGN §6.2).
+"""Blanks and carryover (docs/quantitation.md).
 
 A blank well (extraction solution with internal standards, no blood) is quantified like any well;
 its apparent concentration should be far below the decision levels. The reference is the

@@ -1,5 +1,5 @@
 """Completeness of a plate against its quantitation method: every analyte of the method measured in
-every patient and control well (DESIGN §6.2, §10 "nothing partial is stored").
+every patient and control well (docs/quantitation.md; nothing partial is stored).
 
 A truncated or partly exported file still parses: a MassLynx summary cut inside its third compound
 block holds Ala, Arg and part of Cit; a long CSV cut at a line end holds its last well half done.
@@ -12,9 +12,9 @@ Two checks catch that:
   first appear) is incomplete or lacks internal-standard rows the other wells have: the
   signature of a file cut short, whether it lists well by well (the last well half done) or
   compound by compound (the last wells lack the last compounds).
-- :func:`check_method_coverage` (run by :func:`msms.qc.check_plate`, step ``method_coverage``):
-  an analyte of the method that no patient or control well measured rejects the plate, naming the
-  analytes.
+- :func:`check_method_coverage` (run by :func:`msms.qc.plate.check_plate`, step
+  ``method_coverage``): an analyte of the method that no patient or control well measured
+  rejects the plate, naming the analytes.
 
 A pair is *measured* when the file has a finite intensity (area or height) or a vendor
 concentration for it (a missing or low internal standard is the IS check's: only the analytes it

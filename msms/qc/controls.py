@@ -1,5 +1,5 @@
 """Control materials: lots with target means and SDs as data, each control well's z-scores, and the
-Westgard multirules over each control's history (Levey-Jennings; DESIGN §6.2).
+Westgard multirules over each control's history (Levey-Jennings; docs/quantitation.md).
 
 A control well is matched to its lot by ``sample_id`` (the lot number); a well without a lot
 number gets the only in-use lot of its level, which the report says. History is an explicit
@@ -7,7 +7,8 @@ table of earlier runs' control values (``HISTORY_COLUMNS``, chronological; ``acq
 it when present), not a database; :func:`control_values` returns this run's values in the same
 shape so a caller can append them.
 
-Public names: ``Target``, ``ControlLot``, ``ControlLots``, ``load_control_lots``,
+Public names: ``Target``, ``ControlLot``, ``ControlLots``, ``ControlLotsFile`` (the file's
+schema), ``load_control_lots``,
 ``default_control_lots``, ``CONTROL_LOTS_TOML``, ``control_values``, ``evaluate_westgard``,
 ``read_control_history``, ``validate_control_history``, ``CONTROL_VALUE_COLUMNS``,
 ``HISTORY_COLUMNS``.
@@ -16,21 +17,21 @@ Public names: ``Target``, ``ControlLot``, ``ControlLots``, ``load_control_lots``
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from msms.catalogue import Catalogue, default_catalogue
+from msms.datafiles import DataFile, LenientSchema, Positive, Schema, Text, load_toml
 from msms.errors import DataError
-from msms.methods import TomlSource, read_toml
 from msms.qc import westgard
 from msms.qc.report import Finding, StepReport
 from msms.qc.rules import QCRules
@@ -42,6 +43,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "ControlLot",
     "ControlLots",
+    "ControlLotsFile",
     "Target",
     "control_values",
     "default_control_lots",
@@ -98,71 +100,55 @@ class ControlLots:
         return [lot for lot in self.lots.values() if lot.level == level and lot.in_use]
 
 
-def _parse_lots(src: TomlSource, doc: Mapping[str, Any], catalogue: Catalogue) -> ControlLots:
-    head = doc.get("control_lots")
-    if not isinstance(head, dict):
-        raise DataError("has no [control_lots] table", file=src.path, field="control_lots")
-    version = head.get("version")
-    if not isinstance(version, str) or not version.strip():
-        raise src.error("version must be a non-empty string", "control_lots", "version")
-    raw = doc.get("lots")
-    if not isinstance(raw, dict) or not raw:
-        raise DataError("has no [lots.\"LOT\"] entries", file=src.path, field="lots")
+class _Target(Schema):
+    mean_umol_l: Positive
+    sd_umol_l: Positive
+
+
+class _Lot(Schema):
+    level: Text
+    material: str = ""
+    expires: dt.date | None = None
+    in_use: bool = False
+    verified: bool = False
+    targets: Annotated[dict[str, _Target], Field(min_length=1)]
+
+
+class _Head(LenientSchema):
+    version: Text
+    notice: str = ""
+
+
+class ControlLotsFile(LenientSchema):
+    """The layout of a control-lots file (``msms/data/qc/control_lots.toml``)."""
+
+    control_lots: _Head
+    lots: Annotated[dict[str, _Lot], Field(min_length=1)]
+
+
+def _lots(file: DataFile, doc: ControlLotsFile, catalogue: Catalogue) -> ControlLots:
     lots: dict[str, ControlLot] = {}
-    for lot_id, data in raw.items():
-        table = ("lots", lot_id)
-        if not isinstance(data, dict):
-            raise src.error("must be a table", table)
-        for key in data:
-            if key not in {"level", "material", "expires", "in_use", "verified", "targets"}:
-                raise src.error(f"unknown key {key!r}", table, key)
-        level = data.get("level")
-        if not isinstance(level, str) or not level:
-            raise src.error("level must be a non-empty string", table, "level")
-        expires = data.get("expires")
-        if expires is not None and not isinstance(expires, dt.date):
-            raise src.error(f"expires must be a TOML date (2027-12-31), got {expires!r}", table,
-                            "expires")
-        for key in ("in_use", "verified"):
-            if not isinstance(data.get(key, False), bool):
-                raise src.error(f"{key} must be true or false", table, key)
-        targets_raw = data.get("targets")
-        if not isinstance(targets_raw, dict) or not targets_raw:
-            raise src.error("has no targets", table)
+    for lot_id, lot in doc.lots.items():
         targets: dict[str, Target] = {}
-        ttable = ("lots", lot_id, "targets")
-        for key, value in targets_raw.items():
+        for key, target in lot.targets.items():
             code = catalogue.try_resolve(key)
             if code is None or code != key:
                 hint = f"; use the canonical code {code!r}" if code else ""
-                raise src.error(f"unknown analyte {key!r}{hint}", ttable, _toml_key(key))
-            if not isinstance(value, dict) or set(value) != {"mean_umol_l", "sd_umol_l"}:
-                raise src.error("must be { mean_umol_l = ..., sd_umol_l = ... }", ttable,
-                                _toml_key(key))
-            mean, sd = value["mean_umol_l"], value["sd_umol_l"]
-            if not all(isinstance(v, int | float) and not isinstance(v, bool)
-                       and math.isfinite(v) and v > 0 for v in (mean, sd)):
-                raise src.error(f"mean and SD must be numbers > 0, got {mean!r}, {sd!r}", ttable,
-                                _toml_key(key))
-            targets[code] = Target(float(mean), float(sd))
+                raise file.error(f"unknown analyte {key!r}{hint}", "lots", lot_id, "targets", key)
+            targets[code] = Target(target.mean_umol_l, target.sd_umol_l)
         lots[lot_id] = ControlLot(
-            lot=lot_id, level=level, material=str(data.get("material", "")), expires=expires,
-            in_use=bool(data.get("in_use", False)), verified=bool(data.get("verified", False)),
-            targets=MappingProxyType(targets),
+            lot=lot_id, level=lot.level, material=lot.material, expires=lot.expires,
+            in_use=lot.in_use, verified=lot.verified, targets=MappingProxyType(targets),
         )
-    return ControlLots(version=version, notice=str(head.get("notice", "")),
-                       lots=MappingProxyType(lots), source_file=src.path)
-
-
-def _toml_key(key: str) -> str:
-    return key if all(c.isalnum() or c in "_-" for c in key) else f'"{key}"'
+    return ControlLots(version=doc.control_lots.version, notice=doc.control_lots.notice,
+                       lots=MappingProxyType(lots), source_file=file.path)
 
 
 def load_control_lots(path: str | Path = CONTROL_LOTS_TOML, *,
                       catalogue: Catalogue | None = None) -> ControlLots:
     """Read and validate a control-lots file; problems raise DataError with file, line, key."""
-    src, doc = read_toml(Path(path))
-    return _parse_lots(src, doc, catalogue or default_catalogue())
+    doc, file = load_toml(path, ControlLotsFile)
+    return _lots(file, doc, catalogue or default_catalogue())
 
 
 @cache

@@ -1,4 +1,4 @@
-"""The plate decision: accept, accept with warnings, or reject, with reasons (DESIGN §6.2).
+"""The plate decision: accept, accept with warnings, or reject, with reasons (docs/quantitation.md).
 
 Any ``reject`` finding rejects the plate; otherwise any ``warning`` finding accepts it with
 warnings; otherwise it is accepted. ``info`` findings never change the decision.

@@ -1,5 +1,5 @@
 """Internal-standard signal per well: a well whose IS is missing or low has no reportable result
-for the analytes that IS serves (DESIGN §6.2).
+for the analytes that IS serves (docs/quantitation.md).
 
 An IS intensity row (``kind = "is_area"``) names the analyte it serves, so the check runs per
 (well, analyte). The reference is the plate median of the same IS over all wells (blanks and
@@ -66,11 +66,6 @@ class ISCheck:
             "reason": self.reason[w, a],
         }, columns=list(IS_CHECK_COLUMNS))
 
-    def not_reportable(self) -> pd.DataFrame:
-        """The rows whose status is ``low`` or ``missing``."""
-        return self.table[~self.table["reportable"]]
-
-
 def check_internal_standards(
     measurements: pd.DataFrame | PlateGrid,
     *,
@@ -82,7 +77,8 @@ def check_internal_standards(
     Parameters
     ----------
     measurements
-        A validated measurements table (DESIGN §4.1) of one plate, or its :class:`PlateGrid`.
+        A validated measurements table (docs/architecture.md "Measurements") of one plate, or
+        its :class:`PlateGrid`.
     rules
         Plate-QC rules (``is_low_fraction_of_plate_median``,
         ``is_max_fraction_of_wells_not_reportable``); default: the packaged rules.

@@ -1,6 +1,6 @@
 """Plate QC in one call: internal standards and well completeness (from quantitation), the
 method's analytes all measured, blanks, carryover, control values and Westgard rules, then the
-decision (DESIGN §6.2).
+decision (docs/quantitation.md).
 
 Public names: ``check_plate``, ``PlateQC``.
 """

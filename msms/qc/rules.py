@@ -1,23 +1,33 @@
 """Plate-QC rules as data: internal-standard, completeness, blank, carryover and control limits
 and the action each Westgard rule triggers (``msms/data/qc/plate_rules.toml``).
 
-Public names: ``QCRules``, ``load_rules``, ``default_rules``, ``RULES_TOML``, ``WESTGARD_RULES``,
-``ACTIONS``, ``INJECTION_ORDERS``.
+Public names: ``QCRules``, ``QCRulesFile`` (the file's schema), ``load_rules``,
+``default_rules``, ``RULES_TOML``, ``WESTGARD_RULES``, ``ACTIONS``, ``INJECTION_ORDERS``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Literal
 
-from msms.errors import DataError
-from msms.methods import TomlSource, read_toml
+from pydantic import Field
+
+from msms.datafiles import (
+    Count,
+    DataFile,
+    Fraction,
+    LenientSchema,
+    NonNegative,
+    Range,
+    Text,
+    load_toml,
+    not_below,
+)
 
 __all__ = [
     "ACTIONS",
@@ -25,6 +35,7 @@ __all__ = [
     "RULES_TOML",
     "WESTGARD_RULES",
     "QCRules",
+    "QCRulesFile",
     "default_rules",
     "load_rules",
 ]
@@ -65,116 +76,100 @@ class QCRules:
         return f"{self.name} {self.version}" + ("" if self.verified else " (unverified)")
 
 
-class _Reader:
-    def __init__(self, src: TomlSource, doc: Mapping[str, Any]) -> None:
-        self.src = src
-        self.doc = doc
-
-    def table(self, name: str) -> Mapping[str, Any]:
-        value = self.doc.get(name)
-        if not isinstance(value, dict):
-            raise DataError(f"has no [{name}] table", file=self.src.path, field=name)
-        return value
-
-    def number(self, table: str, key: str, *, low: float = 0.0, high: float = math.inf,
-               integer: bool = False) -> float:
-        data = self.table(table)
-        if key not in data:
-            raise self.src.error(f"missing {key!r}", table)
-        value = data[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or (
-                integer and not isinstance(value, int)):
-            kind = "an integer" if integer else "a number"
-            raise self.src.error(f"{key} must be {kind}, got {value!r}", table, key)
-        if not (math.isfinite(value) and low <= value <= high):
-            raise self.src.error(f"{key} must lie in [{low:g}, {high:g}], got {value!r}",
-                                 table, key)
-        return value
-
-    def text(self, table: str, key: str, *, choices: tuple[str, ...] | None = None,
-             required: bool = True) -> str:
-        data = self.table(table)
-        value = data.get(key, None if required else "")
-        if not isinstance(value, str) or (required and not value.strip()):
-            raise self.src.error(f"{key} must be a non-empty string, got {value!r}", table, key)
-        if choices is not None and value not in choices:
-            raise self.src.error(f"{key} must be one of {', '.join(choices)}, got {value!r}",
-                                 table, key)
-        return value
-
-    def flag(self, table: str, key: str) -> bool:
-        value = self.table(table).get(key, False)
-        if not isinstance(value, bool):
-            raise self.src.error(f"{key} must be true or false, got {value!r}", table, key)
-        return value
+Action = Literal["off", "warning", "reject"]
 
 
-def _parse(src: TomlSource, doc: Mapping[str, Any]) -> QCRules:
-    r = _Reader(src, doc)
-    blank_warn = r.number("blanks", "warn_fraction_of_p99")
-    blank_reject = r.number("blanks", "reject_fraction_of_p99", low=blank_warn)
-    carry_warn = r.number("carryover", "warn_percent", high=100)
-    carry_reject = r.number("carryover", "reject_percent", low=carry_warn, high=100)
+class _Head(LenientSchema):
+    name: Text
+    version: Text
+    verified: bool = False
+    notice: str = ""
 
-    controls = r.table("controls")
-    levels_raw = controls.get("levels")
-    if not isinstance(levels_raw, dict) or not levels_raw or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in levels_raw.items()):
-        raise src.error("levels must map sample types to level names", "controls", "levels")
-    required = controls.get("required_levels", [])
-    if not isinstance(required, list) or not all(isinstance(x, str) for x in required):
-        raise src.error("required_levels must be a list of level names", "controls",
-                        "required_levels")
-    unknown = [x for x in required if x not in levels_raw.values()]
+
+class _InternalStandard(LenientSchema):
+    low_fraction_of_plate_median: Fraction
+    max_fraction_of_wells_not_reportable: Fraction
+
+
+class _Completeness(LenientSchema):
+    max_fraction_of_wells_incomplete: Fraction
+
+
+class _Blanks(LenientSchema):
+    min_count: Count
+    warn_fraction_of_p99: NonNegative
+    reject_fraction_of_p99: NonNegative
+    _reject = not_below("reject_fraction_of_p99", "warn_fraction_of_p99")
+
+
+class _Carryover(LenientSchema):
+    injection_order: Literal["row", "column"]
+    min_preceding_multiple_of_p99: NonNegative
+    warn_percent: Annotated[float, Range(0, 100)]
+    reject_percent: Annotated[float, Range(0, 100)]
+    _reject = not_below("reject_percent", "warn_percent")
+
+
+class _Controls(LenientSchema):
+    levels: Annotated[dict[str, str], Field(min_length=1)]
+    required_levels: list[str] = []
+
+
+class _Westgard(LenientSchema):
+    history_runs: Count
+    actions: dict[str, Action]
+
+
+class QCRulesFile(LenientSchema):
+    """The layout of a plate-QC rules file (``msms/data/qc/plate_rules.toml``)."""
+
+    rules: _Head
+    internal_standard: _InternalStandard
+    completeness: _Completeness
+    blanks: _Blanks
+    carryover: _Carryover
+    controls: _Controls
+    westgard: _Westgard
+
+
+def _rules(file: DataFile, doc: QCRulesFile) -> QCRules:
+    unknown = [x for x in doc.controls.required_levels if x not in doc.controls.levels.values()]
     if unknown:
-        raise src.error(f"required level {unknown[0]!r} is not a value of levels", "controls",
-                        "required_levels")
-
-    westgard = r.table("westgard")
-    actions_raw = westgard.get("actions")
-    if not isinstance(actions_raw, dict):
-        raise DataError("has no [westgard.actions] table", file=src.path,
-                        field="westgard.actions")
-    for rule, action in actions_raw.items():
+        raise file.error(f"required level {unknown[0]!r} is not a value of levels", "controls",
+                         "required_levels")
+    for rule in doc.westgard.actions:
         if rule not in WESTGARD_RULES:
-            raise src.error(f"unknown Westgard rule {rule!r} (known: {', '.join(WESTGARD_RULES)})",
-                            "westgard.actions", f'"{rule}"')
-        if action not in ACTIONS:
-            raise src.error(f"action must be one of {', '.join(ACTIONS)}, got {action!r}",
-                            "westgard.actions", f'"{rule}"')
-    actions = {rule: actions_raw.get(rule, "off") for rule in WESTGARD_RULES}
-
+            raise file.error(f"unknown Westgard rule {rule!r} (known: "
+                             f"{', '.join(WESTGARD_RULES)})", "westgard", "actions", rule)
+    head, blanks, carryover = doc.rules, doc.blanks, doc.carryover
     return QCRules(
-        name=r.text("rules", "name"),
-        version=r.text("rules", "version"),
-        verified=r.flag("rules", "verified"),
-        notice=r.text("rules", "notice", required=False),
-        is_low_fraction_of_plate_median=r.number(
-            "internal_standard", "low_fraction_of_plate_median", high=1.0),
-        is_max_fraction_of_wells_not_reportable=r.number(
-            "internal_standard", "max_fraction_of_wells_not_reportable", high=1.0),
-        completeness_max_fraction_of_wells_incomplete=r.number(
-            "completeness", "max_fraction_of_wells_incomplete", high=1.0),
-        blank_min_count=int(r.number("blanks", "min_count", integer=True)),
-        blank_warn_fraction_of_p99=blank_warn,
-        blank_reject_fraction_of_p99=blank_reject,
-        injection_order=r.text("carryover", "injection_order", choices=INJECTION_ORDERS),
-        carryover_min_preceding_multiple_of_p99=r.number(
-            "carryover", "min_preceding_multiple_of_p99"),
-        carryover_warn_percent=carry_warn,
-        carryover_reject_percent=carry_reject,
-        required_levels=tuple(required),
-        control_levels=MappingProxyType(dict(levels_raw)),
-        westgard_history_runs=int(r.number("westgard", "history_runs", low=0, integer=True)),
-        westgard_actions=MappingProxyType(actions),
-        source_file=src.path,
+        name=head.name, version=head.version, verified=head.verified,
+        notice=head.notice,
+        is_low_fraction_of_plate_median=doc.internal_standard.low_fraction_of_plate_median,
+        is_max_fraction_of_wells_not_reportable=(
+            doc.internal_standard.max_fraction_of_wells_not_reportable),
+        completeness_max_fraction_of_wells_incomplete=(
+            doc.completeness.max_fraction_of_wells_incomplete),
+        blank_min_count=blanks.min_count,
+        blank_warn_fraction_of_p99=blanks.warn_fraction_of_p99,
+        blank_reject_fraction_of_p99=blanks.reject_fraction_of_p99,
+        injection_order=carryover.injection_order,
+        carryover_min_preceding_multiple_of_p99=carryover.min_preceding_multiple_of_p99,
+        carryover_warn_percent=carryover.warn_percent,
+        carryover_reject_percent=carryover.reject_percent,
+        required_levels=tuple(doc.controls.required_levels),
+        control_levels=MappingProxyType(dict(doc.controls.levels)),
+        westgard_history_runs=doc.westgard.history_runs,
+        westgard_actions=MappingProxyType(
+            {rule: doc.westgard.actions.get(rule, "off") for rule in WESTGARD_RULES}),
+        source_file=file.path,
     )
 
 
 def load_rules(path: str | Path = RULES_TOML) -> QCRules:
     """Read and validate plate-QC rules; a problem raises DataError naming file, line and key."""
-    src, doc = read_toml(Path(path))
-    return _parse(src, doc)
+    doc, file = load_toml(path, QCRulesFile)
+    return _rules(file, doc)
 
 
 @cache

@@ -1,4 +1,4 @@
-"""The repeat-in-duplicate rule (DESIGN §6.4): initial and duplicate values -> decision."""
+"""The repeat-in-duplicate rule (docs/evaluation.md): initial and duplicate values -> decision."""
 
 from __future__ import annotations
 

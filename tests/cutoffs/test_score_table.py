@@ -4,11 +4,13 @@ true case that screening found is flagged."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import tomli_w
 
 from cutoffs.derive import derive_cutoffs
 from cutoffs.derive_scores import derive_score_section, load_score_methods
@@ -95,19 +97,21 @@ def test_every_published_case_found_by_screening_is_flagged(table):
         assert (row.specimen_id, row.disorder) in flagged, row.specimen_id
 
 
-@pytest.mark.parametrize(("old", "new", "field"), [
-    ('method = "sum"', 'method = "mean"', "method"),
-    ("weights = [1.0", "weights = [-1.0", "weights"),
-    ("signs = [1", "signs = [2", "signs"),
-    ('code = "PKU"', 'code = "PKUX"', "code"),
+@pytest.mark.parametrize(("key", "value", "field"), [
+    ("method", "mean", "score.disorder[0].method"),
+    ("weights", [-1.0, 0.5], "score.disorder[0].weights[0]"),
+    ("signs", [2, 1], "score.disorder[0].signs[0]"),
+    ("code", "PKUX", "score.disorder[0].code"),
+    ("markers", ["Phe", "Phe/Xyz"], "score.disorder[0].markers[1]"),
+    ("covariance", [[1.0, 2.0], [2.0, 1.0]], "score.disorder[0].covariance"),
 ])
-def test_bad_score_sections_name_the_key(table, tmp_path, old, new, field):
+def test_bad_score_sections_name_file_line_and_key(table, tmp_path, key, value, field):
     path = tmp_path / "t.toml"
     write_cutoff_table(table, path)
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    document = tomllib.loads(path.read_text(encoding="utf-8"))
+    document["score"]["disorder"][0][key] = value
+    path.write_text(tomli_w.dumps(document), encoding="utf-8")
     with pytest.raises(CutoffError) as info:
         read_cutoff_table(path)
-    assert info.value.field is not None and info.value.field.endswith(field)
-    assert info.value.field.startswith("score.disorder[")
+    assert info.value.field == field and info.value.file == str(path)
+    assert info.value.line is not None

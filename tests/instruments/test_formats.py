@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 import instruments
 from instruments import quandata
 from instruments.errors import InstrumentError, PlateMapError, ProfileError, ValidationError
+from instruments.formats import specs
 from instruments.platemap import PlateMapEntry, write_plate_map
+from instruments.profiles import packaged_profiles
 from instruments.raw import parse_number
 from instruments.wells import format_well, parse_well
 from tests.instruments.builders import plate_run
@@ -30,16 +32,20 @@ def run():
     return plate_run(seed=3, n_wells=24)
 
 
-def test_formats_registered():
-    assert instruments.formats() == ["mzml", "quandata", "masslynx", "delimited"]
+def test_every_registered_format_reads_writes_and_renders_a_plate():
+    names = instruments.formats()
+    assert names[-1] == "delimited"  # the catch-all for text tables is asked last
+    for spec in specs():
+        assert spec.write is not None and spec.renderings, spec.name
+        assert spec.default_profile in packaged_profiles(), spec.name
 
 
-@pytest.mark.parametrize("fmt,suffix,options", [
-    ("masslynx", ".txt", {}), ("masslynx", ".txt", {"report": "sample"}),
-    ("masslynx", ".txt", {"encoding": "cp1252"}), ("quandata", ".xml", {}),
-    ("mzml", ".zip", {}), ("delimited", ".csv", {}),
-    ("delimited", ".csv", {"profile": "generic_long"}),
-])
+#: every rendering of every registered format, and MassLynx in Windows-1252
+RENDERINGS = [(spec.name, r.suffix, dict(r.options)) for spec in specs() for r in spec.renderings]
+
+
+@pytest.mark.parametrize("fmt,suffix,options",
+                         [*RENDERINGS, ("masslynx", ".txt", {"encoding": "cp1252"})])
 def test_writer_output_reads_back_identically(run, tmp_path, fmt, suffix, options):
     path = tmp_path / f"plate{suffix}"
     instruments.write(run, path, format=fmt, **options)
@@ -257,7 +263,7 @@ def test_profile_errors_name_the_key(tmp_path):
         instruments.load_profile(bad)
     assert info.value.field == "values.censored"
     bad.write_text("[colums]\nwell = 'W'\n", encoding="utf-8")
-    with pytest.raises(ProfileError, match="unknown table"):
+    with pytest.raises(ProfileError, match="unknown key 'colums'"):
         instruments.load_profile(bad)
 
 

@@ -22,8 +22,8 @@ from instruments.virtual import (
     write_plate,
 )
 from msms.methods import default_method, load_method
-from msms.qc import check_plate
 from msms.qc.controls import default_control_lots
+from msms.qc.plate import check_plate
 from msms.quantify import quantify
 from msms.tables import COVARIATE_COLUMNS
 

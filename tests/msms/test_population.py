@@ -133,7 +133,7 @@ def test_missing_key_and_bad_toml_are_rejected(tmp_path: Path) -> None:
     _edit(folder / "mechanisms.toml", "rate = 3.0e-4\n", "")
     with pytest.raises(DataError, match="rate") as info:
         load_params(folder)
-    assert info.value.field == "mechanism.pivalate_exposure"
+    assert info.value.field == "mechanism.pivalate_exposure.rate"
     folder = _copy_params(tmp_path / "b")
     _edit(folder / "correlation.toml", "[chain_length]", "[chain_length")
     with pytest.raises(DataError, match="not valid TOML"):

@@ -20,9 +20,9 @@ import instruments
 from instruments.errors import InstrumentError
 from instruments.virtual import SimulatedPlate, simulate_plate, suffix, write_plate
 from msms.methods import default_method
-from msms.qc import check_plate
 from msms.qc.completeness import check_completeness, check_method_coverage
 from msms.qc.grid import plate_grid
+from msms.qc.plate import check_plate
 from msms.quantify import quantify
 from tests.msms.qc.builders import method_for, plate, standard_wells
 

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from msms.qc import check_plate
 from msms.qc.controls import HISTORY_COLUMNS
+from msms.qc.plate import check_plate
 from msms.quantify import quantify
 from tests.msms.qc.builders import (
     HIGH_LOT,
