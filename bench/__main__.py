@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     names = _listing("  ")
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Run the benchmarks (DESIGN §9) and print their figures: name, value, unit "
+        description="Run the benchmarks and print their figures: name, value, unit "
                     "and target. Progress and each benchmark's duration go to stderr.",
         epilog=f"benchmarks (in the order they run):\n{names}\n\n"
                "examples:\n  python -m bench                      all of them (make bench)\n"

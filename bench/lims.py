@@ -31,15 +31,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 from sqlmodel import Session
 
+from instruments import Source
 from lims.app import settle
 from lims.audit import SYSTEM
 from lims.auth.service import create_user, issue_token
 from lims.db import init_db, make_engine
 from lims.demo import accession_cohort, simulated_plate_file
 from lims.models import Submitter
-from lims.runs.pipeline import CoreProcessor
+from lims.pipeline import ScreenedPlate, ScreeningPipeline
 from lims.runs.service import ingest_bytes
 from lims.settings import Settings
 from msms.population import simulate_cohort
@@ -70,17 +72,17 @@ def _prepare(folder: Path) -> tuple[Settings, list[int]]:
     return settings, ids
 
 
-class _TimedProcessor(CoreProcessor):
-    """The core processor, noting how long reading + quantifying + QC took."""
+class _TimedPipeline(ScreeningPipeline):
+    """The screening pipeline, noting how long reading + quantifying + QC took."""
 
     last_quantify_s = 0.0
 
-    def quantify(self, data, file_name, *, control_history,  # type: ignore[no-untyped-def]
-                 plate_map=None):
+    def screen(self, data: bytes, name: str, *, control_history: pd.DataFrame,
+               plate_map: Source | None = None) -> ScreenedPlate:
         start = time.perf_counter()
         try:
-            return super().quantify(data, file_name, control_history=control_history,
-                                    plate_map=plate_map)
+            return super().screen(data, name, control_history=control_history,
+                                  plate_map=plate_map)
         finally:
             self.last_quantify_s = time.perf_counter() - start
 
@@ -88,7 +90,7 @@ class _TimedProcessor(CoreProcessor):
 def _ingest(settings: Settings, submitter_ids: list[int], folder: Path) -> tuple[
         list[float], list[float]]:
     engine = make_engine(settings)
-    processor = _TimedProcessor()
+    pipeline = _TimedPipeline.from_settings(settings)
     files = []
     for k in range(PLATES + 1):
         cohort = simulate_cohort(89, seed=500 + k, disorder_rate=0.05)
@@ -99,17 +101,17 @@ def _ingest(settings: Settings, submitter_ids: list[int], folder: Path) -> tuple
             session.commit()
         files.append(simulated_plate_file(cohort, seed=500 + k, fmt="masslynx",
                                           plate_id=f"BENCH-{k}", folder=folder))
-    settle(processor)  # as nbs serve does before it serves
+    settle(pipeline)  # as nbs serve does before it serves
     times, lims_side = [], []
     for k, path in enumerate(files):
         data = path.read_bytes()
         start = time.perf_counter()
-        outcome = ingest_bytes(engine, SYSTEM, data, path.name, processor)
+        outcome = ingest_bytes(engine, SYSTEM, data, path.name, pipeline)
         elapsed = time.perf_counter() - start
         assert outcome.created
         if k:  # the first plate warms imports and caches
             times.append(elapsed * 1000)
-            lims_side.append((elapsed - processor.last_quantify_s) * 1000)
+            lims_side.append((elapsed - pipeline.last_quantify_s) * 1000)
     engine.dispose()
     return times, lims_side
 
@@ -124,7 +126,7 @@ def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     code = ("import uvicorn; from lims.app import create_app, settle;"
             " from lims.settings import Settings;"
             f"app = create_app(Settings(database_url={settings.database_url!r}));"
-            " settle(app.state.processor);"
+            " settle(app.state.pipeline);"
             "uvicorn.run(app,"
             f" host='127.0.0.1', port={port}, log_level='warning', access_log=False,"
             f" workers=1, http={HTTP!r}, loop={LOOP!r})")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import metadata
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -16,16 +15,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
+from lims import __version__
 from lims.alerts.scheduler import periodic_escalation
-from lims.api.errors import install_error_handlers
-from lims.api.router import api_router
+from lims.api import api_router, install_error_handlers
 from lims.db import check_database, database_status, make_engine
-from lims.runs.pipeline import (
-    CoreProcessor,
-    PlateProcessor,
-    cutoff_table_path,
-    second_tier_model,
-)
+from lims.pipeline import Screening, ScreeningPipeline
 from lims.settings import (
     Settings,
     get_settings,
@@ -39,14 +33,12 @@ _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
 def version() -> str:
-    try:
-        return metadata.version("nbs-lab")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
+    """The service's version (``lims.__version__``)."""
+    return __version__
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None, *,
-               processor: PlateProcessor | None = None) -> FastAPI:
+               pipeline: Screening | None = None) -> FastAPI:
     """Build the application.
 
     The catalogues and the rule files (barcode rule, unsatisfactory codes, workflow; put in
@@ -54,18 +46,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     configuration fails at start-up with a message naming the setting or file, line and field.
     While it runs, overdue alerts are escalated every ``NBS_ALERT_ESCALATION_CHECK_SECONDS``
     (``lims.alerts.scheduler``).
-    ``processor`` turns instrument files into results (default: the screening core, with the
-    cutoff table ``NBS_CUTOFFS`` and the second-tier model ``NBS_SECOND_TIER_MODEL`` name,
-    checked and loaded here).
+    ``pipeline`` turns instrument files into results (default: the screening pipeline the
+    settings configure, with the cutoff table ``NBS_CUTOFFS`` and the second-tier model
+    ``NBS_SECOND_TIER_MODEL`` name, read here).
     """
     settings = settings or get_settings()
     engine = engine or make_engine(settings)
     catalogue = load_configured_catalogue(settings)
     load_configured_rules(settings)
-    if processor is None:
-        processor = CoreProcessor(
-            cutoffs=cutoff_table_path(settings.cutoffs),
-            second_tier=second_tier_model(settings.second_tier_model, catalogue=catalogue))
+    if pipeline is None:
+        pipeline = ScreeningPipeline.from_settings(settings, catalogue=catalogue)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -83,7 +73,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.settings = settings
     app.state.engine = engine
     app.state.catalogue = catalogue
-    app.state.processor = processor
+    app.state.pipeline = pipeline
     install_error_handlers(app)
     app.include_router(api_router)
 
@@ -110,18 +100,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     return app
 
 
-def settle(processor: PlateProcessor) -> None:
-    """Ready a serving process: load the screening core now, then freeze the heap.
+def settle(pipeline: Screening) -> None:
+    """Ready a serving process: load what the screening pipeline reads lazily, then freeze the
+    heap.
 
-    ``processor.prepare()`` (when it has one) imports the core and loads its data once, so the
-    first upload does not pay for it and a missing core module stops start-up. ``gc.freeze()``
+    ``ScreeningPipeline.prepare`` loads the covariate model behind the scores now,
+    so the first upload does not pay for it (the core itself is imported with this module, so
+    a missing core module stops start-up). ``gc.freeze()``
     then moves everything alive (the libraries' long-lived objects) out of the garbage
     collector's reach: a full collection no longer walks them, which otherwise added about 90 ms
     to one plate upload in four (``make bench``). Objects made later are collected as usual.
     """
-    prepare = getattr(processor, "prepare", None)
-    if callable(prepare):
-        prepare()
+    if isinstance(pipeline, ScreeningPipeline):
+        pipeline.prepare()
     gc.collect()
     gc.freeze()
 

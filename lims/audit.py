@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
 
-from lims.models import AuditEvent, utcnow
+from lims.models import AuditEvent, User, utcnow
 
 __all__ = ["SYSTEM", "Actor", "AuditEntry", "record", "record_list_read", "record_many",
            "snapshot"]
@@ -39,6 +39,12 @@ class Actor:
     username: str
     role: str
     submitter_id: int | None = None
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        """The audit identity of a signed-in user."""
+        assert user.id is not None
+        return cls(user.id, user.username, user.role, user.submitter_id)
 
 
 SYSTEM = Actor(user_id=None, username="system", role="admin")

@@ -16,17 +16,20 @@ from tempfile import TemporaryDirectory
 
 import pandas as pd
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from lims.accession.models import InfantCreate, SpecimenCreate, SubmitterCreate
+from instruments.virtual import simulate_plate, suffix, write_plate
+from lims.accession.repository import submitter_by_code
+from lims.accession.schemas import InfantCreate, SpecimenCreate, SubmitterCreate
 from lims.accession.service import accession, create_submitter
 from lims.audit import SYSTEM, Actor
 from lims.auth.service import create_user
-from lims.errors import ConfigurationError
-from lims.models import ROLES, Submitter, SystemInfo, utcnow
+from lims.models import SystemInfo, utcnow
+from lims.pipeline import Screening, ScreeningPipeline
 from lims.reference import barcode_rule
-from lims.runs.pipeline import CoreProcessor, PlateProcessor
 from lims.runs.service import ingest_bytes
+from lims.vocabulary import Role
+from msms.population import simulate_cohort
 
 __all__ = ["DEMO_PLATES", "accession_cohort", "seed_demo", "simulated_plate_file"]
 
@@ -86,8 +89,6 @@ def accession_cohort(session: Session, actor: Actor, cohort: pd.DataFrame,
 def simulated_plate_file(cohort: pd.DataFrame, *, seed: int, fmt: str, plate_id: str,
                          folder: Path) -> Path:
     """Render a simulated plate of ``cohort`` (89 patients) in ``fmt``; returns the file."""
-    from instruments.virtual import simulate_plate, suffix, write_plate
-
     plate = simulate_plate(seed=seed, cohort=cohort, plate_id=plate_id)
     path = folder / f"{plate_id}{suffix(fmt)}"
     write_plate(plate, path, format=fmt)
@@ -95,8 +96,11 @@ def simulated_plate_file(cohort: pd.DataFrame, *, seed: int, fmt: str, plate_id:
 
 
 def seed_demo(engine: Engine, *, force: bool = False,
-              processor: PlateProcessor | None = None) -> str:
-    """Load the demo data unless it is already there; returns a summary with the passwords."""
+              pipeline: Screening | None = None) -> str:
+    """Load the demo data unless it is already there; returns a summary with the passwords.
+
+    The plates go through ``pipeline`` (default: the screening pipeline with the packaged
+    rules and literature levels)."""
     with Session(engine, expire_on_commit=False) as session:
         marker = session.get(SystemInfo, _MARKER)
         if marker is not None and not force:
@@ -104,26 +108,22 @@ def seed_demo(engine: Engine, *, force: bool = False,
         lines = []
         submitter_ids = []
         for code, name, district in _SUBMITTERS:
-            existing = session.exec(select(Submitter).where(Submitter.code == code)).first()
+            existing = submitter_by_code(session, code)
             submitter = existing or create_submitter(
                 session, SYSTEM, SubmitterCreate(code=code, name=name, district=district))
             assert submitter.id is not None
             submitter_ids.append(submitter.id)
         suffix_ = "" if marker is None else f"-{secrets.token_hex(2)}"
-        for role in ROLES:
+        for role in Role:
             password = secrets.token_urlsafe(12)
             username = f"demo-{role}{suffix_}".replace("_", "-")
             create_user(session, SYSTEM, username=username, password=password, role=role,
                         full_name=f"Demo {role.replace('_', ' ').title()}",
-                        submitter_id=submitter_ids[0] if role == "submitter" else None)
+                        submitter_id=submitter_ids[0] if role == Role.submitter else None)
             lines.append(f"  {role:11} user {username:24} password {password}")
         session.commit()
-    processor = processor or CoreProcessor()
+    pipeline = pipeline or ScreeningPipeline()
     plates = []
-    try:
-        from msms.population import simulate_cohort
-    except ImportError as exc:  # pragma: no cover - the core ships with the project
-        raise ConfigurationError(f"the population simulator is not available: {exc}") from None
     stamp = datetime.now(UTC)
     with TemporaryDirectory() as tmp:
         for k, (seed, fmt) in enumerate(DEMO_PLATES):
@@ -139,7 +139,7 @@ def seed_demo(engine: Engine, *, force: bool = False,
             plate_id = f"DEMO-{seed}{suffix_}"
             path = simulated_plate_file(cohort, seed=seed, fmt=fmt, plate_id=plate_id,
                                         folder=Path(tmp))
-            outcome = ingest_bytes(engine, SYSTEM, path.read_bytes(), path.name, processor)
+            outcome = ingest_bytes(engine, SYSTEM, path.read_bytes(), path.name, pipeline)
             run = outcome.run
             plates.append(f"  plate {run.plate_id} ({fmt}): qc={run.qc_decision} "
                           f"results={run.n_results} held={run.n_held}")

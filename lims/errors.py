@@ -1,16 +1,19 @@
-"""Errors raised by the LIMS: one base class, subclasses that say what went wrong.
-
-``lims.api.errors`` maps each to an HTTP status in one place; the command line maps all of them
-to exit code 3.
+"""Errors raised by the LIMS: one base class, subclasses that say what went wrong, and the HTTP
+status each one answers (``HTTP_STATUS``, the one place; ``lims.api`` turns them into
+responses). The command line maps all of them to exit code 3.
 
 Public names: ``LimsError``, ``ConfigurationError``, ``DatabaseUnavailableError``,
 ``InvalidInputError``, ``NotFoundError``, ``ConflictError``, ``IllegalTransitionError``,
-``AuthenticationError``, ``PermissionDeniedError``, ``ThrottledError``.
+``AuthenticationError``, ``PermissionDeniedError``, ``ThrottledError``, ``HTTP_STATUS``,
+``http_status``.
 """
 
 from __future__ import annotations
 
+from msms.errors import MsmsError
+
 __all__ = [
+    "HTTP_STATUS",
     "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
@@ -21,6 +24,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "ThrottledError",
+    "http_status",
 ]
 
 
@@ -75,3 +79,23 @@ class ThrottledError(LimsError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         self.retry_after_s = retry_after_s
         super().__init__(message)
+
+
+#: The HTTP status of each error, most specific first (the core's errors name a rejected
+#: input). A business conflict is never a 500.
+HTTP_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (ThrottledError, 429),
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidInputError, 422),
+    (MsmsError, 422),
+    (ConfigurationError, 503),
+    (LimsError, 400),
+)
+
+
+def http_status(exc: Exception) -> int:
+    """The HTTP status that answers ``exc`` (500 for an error that is not a domain error)."""
+    return next((code for kind, code in HTTP_STATUS if isinstance(exc, kind)), 500)

@@ -1,10 +1,11 @@
-"""The LIMS data model (SQLModel tables, DESIGN §7).
+"""The LIMS data model (SQLModel tables; docs/lims.md "Layout").
 
 Every time is timezone-aware UTC (``utcnow()``); SQLite stores it without an offset and it is
 read back as UTC.
 Result rows (``Result``) are written in bulk by the ingest pipeline, never one ORM object at a
 time; the audit table and the release table are append-only (enforced by database triggers that
 the migrations create: UPDATE and DELETE refused on both databases, TRUNCATE on PostgreSQL).
+Columns that hold a vocabulary are text; their values come from ``lims.vocabulary``.
 
 Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``AuditEvent``, ``Submitter``, ``Infant``,
 ``Specimen``, ``RepeatRequest``, ``Run``, ``Result``, ``HeldWell``, ``Evaluation``,
@@ -20,6 +21,19 @@ from typing import Annotated, Any
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from lims.vocabulary import (
+    AlertStatus,
+    DuplicateRequestStatus,
+    EvaluationStage,
+    Feeding,
+    HeldWellStatus,
+    RepeatRequestStatus,
+    Role,
+    Sex,
+    SpecimenKind,
+    SpecimenState,
+)
 
 __all__ = [
     "MAX_ID",
@@ -45,8 +59,8 @@ __all__ = [
     "utcnow",
 ]
 
-#: The roles a user can hold (DESIGN §7).
-ROLES: tuple[str, ...] = ("technician", "reviewer", "follow_up", "submitter", "admin")
+#: The roles a user can hold (``lims.vocabulary.Role``).
+ROLES: tuple[str, ...] = tuple(Role)
 
 
 #: The largest id the API accepts (32-bit signed, the smallest integer column of both databases).
@@ -147,7 +161,7 @@ class Infant(SQLModel, table=True):
     mother_name: str = Field(default="", max_length=200)
     mother_id: str = Field(default="", max_length=64, index=True)
     birth_at: datetime
-    sex: str = Field(default="U", max_length=1)
+    sex: str = Field(default=Sex.U, max_length=1)
     birth_weight_g: int | None = None
     gestational_age_weeks: float | None = None
     plurality: int = 1
@@ -164,19 +178,19 @@ class Specimen(SQLModel, table=True):
     barcode: str = Field(max_length=32, unique=True)
     infant_id: int = Field(foreign_key="infant.id", index=True)
     submitter_id: int = Field(foreign_key="submitter.id", index=True)
-    kind: str = Field(default="initial", max_length=24)
+    kind: str = Field(default=SpecimenKind.initial, max_length=24)
     previous_specimen_id: int | None = Field(default=None, foreign_key="specimen.id")
     collected_at: datetime
     received_at: datetime
     birth_weight_g: int | None = None
     gestational_age_weeks: float | None = None
-    feeding: str = Field(default="unknown", max_length=16)
+    feeding: str = Field(default=Feeding.unknown, max_length=16)
     tpn: bool = False
     transfused: bool = False
     transfused_at: datetime | None = None
     nicu: bool = False
     unsatisfactory_code: str | None = Field(default=None, max_length=16)
-    state: str = Field(default="accessioned", max_length=24, index=True)
+    state: str = Field(default=SpecimenState.accessioned, max_length=24, index=True)
     flagged: bool = False
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
@@ -192,7 +206,7 @@ class RepeatRequest(SQLModel, table=True):
     infant_id: int = Field(foreign_key="infant.id", index=True)
     specimen_id: int = Field(foreign_key="specimen.id", index=True)
     reason: str = Field(max_length=500)
-    status: str = Field(default="open", max_length=16)
+    status: str = Field(default=RepeatRequestStatus.open, max_length=16)
     fulfilled_by_specimen_id: int | None = Field(default=None, foreign_key="specimen.id")
     requested_at: datetime = Field(default_factory=utcnow)
 
@@ -262,20 +276,21 @@ class HeldWell(SQLModel, table=True):
     sample_id: str = Field(max_length=64)
     reason: str = Field(max_length=200)
     values: dict[str, Any] | None = _json()
-    status: str = Field(default="held", max_length=16)
+    status: str = Field(default=HeldWellStatus.held, max_length=16)
     resolved_by: int | None = Field(default=None, foreign_key="app_user.id")
     resolved_at: datetime | None = None
 
 
 class Evaluation(SQLModel, table=True):
-    """One call (DESIGN §4.3): a specimen x disorder that is not normal, with versions."""
+    """One call (docs/architecture.md "Calls"): a specimen x disorder that is not normal, with
+    versions."""
 
     __tablename__ = "evaluation"
 
     id: int | None = Field(default=None, primary_key=True)
     specimen_id: int = Field(foreign_key="specimen.id", index=True)
     run_id: int = Field(foreign_key="run.id", index=True)
-    stage: str = Field(default="initial", max_length=16)
+    stage: str = Field(default=EvaluationStage.initial, max_length=16)
     disorder: str = Field(max_length=32)
     first_tier: str = Field(max_length=16)
     reasons: str = Field(default="", max_length=2000)
@@ -299,7 +314,7 @@ class DuplicateRequest(SQLModel, table=True):
     specimen_id: int = Field(foreign_key="specimen.id", index=True)
     source_run_id: int = Field(foreign_key="run.id")
     disorders: str = Field(max_length=500)
-    status: str = Field(default="open", max_length=16, index=True)
+    status: str = Field(default=DuplicateRequestStatus.open, max_length=16, index=True)
     requested_at: datetime = Field(default_factory=utcnow)
     completed_run_id: int | None = Field(default=None, foreign_key="run.id")
     completed_at: datetime | None = None
@@ -347,7 +362,7 @@ class Alert(SQLModel, table=True):
     disorder: str = Field(max_length=32)
     message: str = Field(max_length=1000)
     opened_at: datetime = Field(default_factory=utcnow)
-    status: str = Field(default="open", max_length=16, index=True)
+    status: str = Field(default=AlertStatus.open, max_length=16, index=True)
     escalation_level: int = 0
     escalated_at: datetime | None = None
     acknowledged_by: int | None = Field(default=None, foreign_key="app_user.id")

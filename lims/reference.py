@@ -27,7 +27,6 @@ import math
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -60,7 +59,7 @@ __all__ = [
     "workflow_config",
 ]
 
-DATA = Path(str(resources.files("lims") / "data"))
+DATA = Path(__file__).resolve().parent / "data"
 BARCODE_TOML = DATA / "barcode.toml"
 UNSATISFACTORY_CSV = DATA / "unsatisfactory_codes.csv"
 WORKFLOW_TOML = DATA / "workflow.toml"

@@ -62,13 +62,19 @@ class Settings(BaseSettings):
     unsatisfactory_codes: Path = UNSATISFACTORY_CSV
     workflow: Path = WORKFLOW_TOML
     #: A second-tier model file (``nbs second-tier train``); empty: no second tier.
-    second_tier_model: str = ""
+    second_tier_model: Path | None = None
     #: The laboratory's cutoff table (``nbs cutoffs derive``, or a literature table); empty:
     #: the rules' cited literature levels, and the covariate model for scores.
-    cutoffs: str = ""
+    cutoffs: Path | None = None
     #: Seconds between the service's escalations of overdue alerts; unset: every 60 s (off when
     #: ``environment`` is ``test``); 0: off (escalate with ``nbs alerts escalate`` instead).
     alert_escalation_check_seconds: float | None = Field(default=None, ge=0)
+
+    @field_validator("second_tier_model", "cutoffs", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """An empty setting names no file."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("database_url")
     @classmethod

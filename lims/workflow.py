@@ -1,8 +1,9 @@
 """The specimen state machine: a typed transition table and one ``apply_transition``.
 
-States (``SPECIMEN_STATES``): a card is ``accessioned`` (or ``unsatisfactory``); results move it
-to ``awaiting_review``, or to ``awaiting_duplicate`` when the initial result is out of range and
-the card must be re-punched twice (DESIGN §6.4); a reviewer then releases it (``released``),
+States (``lims.vocabulary.SpecimenState``): a card is ``accessioned`` (or ``unsatisfactory``);
+results move it to ``awaiting_review``, or to ``awaiting_duplicate`` when the initial result is
+out of range and the card must be re-punched twice (docs/lims.md "Rules"); a reviewer then
+releases it (``released``),
 requests a repeat specimen (``repeat_requested``) or refers the baby (``referred``). A correction
 moves a released specimen back to review as a new version; the old release stays visible.
 
@@ -12,9 +13,11 @@ raises ``IllegalTransitionError`` (HTTP 409) or ``PermissionDeniedError`` (HTTP 
 ``apply_transitions`` moves many specimens at once (the ingest of a plate): the same checks,
 one UPDATE statement (executemany) and one audit insert for all of them.
 
-Public names: ``Transition``, ``SPECIMEN_STATES``, ``SPECIMEN_TRANSITIONS``,
-``TRANSITIONS_BY_NAME``,
-``apply_transition``, ``apply_transitions``, ``allowed_transitions``.
+The transition names are ``lims.vocabulary.Transition``; each is declared once, in
+``SPECIMEN_TRANSITIONS``.
+
+Public names: ``Move``, ``SPECIMEN_TRANSITIONS``, ``TRANSITIONS_BY_NAME``, ``apply_transition``,
+``apply_transitions``, ``allowed_transitions``.
 """
 
 from __future__ import annotations
@@ -30,21 +33,16 @@ from sqlmodel import Session
 from lims.audit import Actor, AuditEntry, record, record_many
 from lims.errors import IllegalTransitionError, InvalidInputError, PermissionDeniedError
 from lims.models import Specimen, utcnow
+from lims.vocabulary import Role, SpecimenState, Transition
 
 __all__ = [
-    "SPECIMEN_STATES",
     "SPECIMEN_TRANSITIONS",
     "TRANSITIONS_BY_NAME",
-    "Transition",
+    "Move",
     "allowed_transitions",
     "apply_transition",
     "apply_transitions",
 ]
-
-SPECIMEN_STATES: tuple[str, ...] = (
-    "accessioned", "unsatisfactory", "awaiting_duplicate", "awaiting_review", "released",
-    "repeat_requested", "referred",
-)
 
 Guard = Callable[[Specimen, str], str | None]
 
@@ -54,41 +52,43 @@ def _needs_reason(_specimen: Specimen, reason: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Transition:
-    """One allowed move: from any of ``sources`` to ``target``, by one of ``roles``."""
+class Move:
+    """One allowed transition: from any of ``sources`` to ``target``, by one of ``roles``."""
 
-    name: str
-    sources: tuple[str, ...]
-    target: str
-    roles: tuple[str, ...]
+    name: Transition
+    sources: tuple[SpecimenState, ...]
+    target: SpecimenState
+    roles: tuple[Role, ...]
     guard: Guard | None = None
     new_version: bool = False
 
 
-_LAB = ("technician", "admin")
-_REVIEW = ("reviewer", "admin")
+_LAB = (Role.technician, Role.admin)
+_REVIEW = (Role.reviewer, Role.admin)
+_S = SpecimenState
+_T = Transition
 
-SPECIMEN_TRANSITIONS: tuple[Transition, ...] = (
-    Transition("mark_unsatisfactory", ("accessioned",), "unsatisfactory", _LAB),
-    Transition("record_results", ("accessioned",), "awaiting_review", _LAB),
-    Transition("request_duplicate", ("accessioned",), "awaiting_duplicate", _LAB),
-    Transition("record_duplicates", ("awaiting_duplicate",), "awaiting_review", _LAB),
-    Transition("release_normal", ("awaiting_review",), "released", _REVIEW),
-    Transition("override", ("awaiting_review",), "released", _REVIEW, _needs_reason),
-    Transition("request_repeat_specimen", ("awaiting_review",), "repeat_requested", _REVIEW),
-    Transition("refer", ("awaiting_review",), "referred", _REVIEW),
-    Transition("correct", ("released", "repeat_requested", "referred"), "awaiting_review",
-               _REVIEW, _needs_reason, new_version=True),
+SPECIMEN_TRANSITIONS: tuple[Move, ...] = (
+    Move(_T.mark_unsatisfactory, (_S.accessioned,), _S.unsatisfactory, _LAB),
+    Move(_T.record_results, (_S.accessioned,), _S.awaiting_review, _LAB),
+    Move(_T.request_duplicate, (_S.accessioned,), _S.awaiting_duplicate, _LAB),
+    Move(_T.record_duplicates, (_S.awaiting_duplicate,), _S.awaiting_review, _LAB),
+    Move(_T.release_normal, (_S.awaiting_review,), _S.released, _REVIEW),
+    Move(_T.override, (_S.awaiting_review,), _S.released, _REVIEW, _needs_reason),
+    Move(_T.request_repeat_specimen, (_S.awaiting_review,), _S.repeat_requested, _REVIEW),
+    Move(_T.refer, (_S.awaiting_review,), _S.referred, _REVIEW),
+    Move(_T.correct, (_S.released, _S.repeat_requested, _S.referred), _S.awaiting_review,
+         _REVIEW, _needs_reason, new_version=True),
 )
-TRANSITIONS_BY_NAME: dict[str, Transition] = {t.name: t for t in SPECIMEN_TRANSITIONS}
+TRANSITIONS_BY_NAME: dict[str, Move] = {t.name: t for t in SPECIMEN_TRANSITIONS}
 
 
-def allowed_transitions(state: str, role: str) -> list[str]:
-    """The names of the transitions ``role`` may apply from ``state``."""
+def allowed_transitions(state: str, role: str) -> list[Transition]:
+    """The transitions ``role`` may apply from ``state``."""
     return [t.name for t in SPECIMEN_TRANSITIONS if state in t.sources and role in t.roles]
 
 
-def _checked(actor: Actor, specimen: Specimen, name: str, reason: str) -> Transition:
+def _checked(actor: Actor, specimen: Specimen, name: str, reason: str) -> Move:
     transition = TRANSITIONS_BY_NAME.get(name)
     if transition is None:
         raise InvalidInputError(f"unknown transition {name!r}", field="transition")

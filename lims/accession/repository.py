@@ -1,8 +1,8 @@
 """Queries of accessioning: submitters, infants, specimens, repeat requests.
 
-Public names: ``specimen_by_barcode``, ``specimens_by_barcodes``, ``list_specimens``,
-``specimen_rows``, ``SPECIMEN_PUBLIC_COLUMNS``, ``list_infants``, ``list_repeat_requests``,
-``open_repeat_requests``, ``candidate_infants``.
+Public names: ``submitter_by_code``, ``list_submitters``, ``specimen_by_barcode``,
+``specimens_by_barcodes``, ``specimen_rows``, ``SPECIMEN_PUBLIC_COLUMNS``, ``list_infants``,
+``infants_by_ids``, ``list_repeat_requests``, ``open_repeat_requests``, ``candidate_infants``.
 """
 
 from __future__ import annotations
@@ -14,23 +14,41 @@ from typing import Any
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, or_, select
 
-from lims.models import Infant, RepeatRequest, Specimen
+from lims.models import Infant, RepeatRequest, Specimen, Submitter
+from lims.vocabulary import RepeatRequestStatus
 
 __all__ = [
     "SPECIMEN_PUBLIC_COLUMNS",
     "candidate_infants",
+    "infants_by_ids",
     "list_infants",
     "list_repeat_requests",
-    "list_specimens",
+    "list_submitters",
     "open_repeat_requests",
     "specimen_by_barcode",
     "specimen_rows",
     "specimens_by_barcodes",
+    "submitter_by_code",
 ]
 
 
-def specimen_by_barcode(session: Session, barcode: str) -> Specimen | None:
-    return session.exec(select(Specimen).where(Specimen.barcode == barcode)).first()
+def submitter_by_code(session: Session, code: str) -> Submitter | None:
+    return session.exec(select(Submitter).where(Submitter.code == code)).first()
+
+
+def list_submitters(session: Session, *, submitter_id: int | None) -> list[Submitter]:
+    """Every submitter, or only ``submitter_id`` when given."""
+    query = select(Submitter).order_by(col(Submitter.id))
+    if submitter_id is not None:
+        query = query.where(Submitter.id == submitter_id)
+    return list(session.exec(query))
+
+
+def specimen_by_barcode(session: Session, barcode: str, *,
+                        for_update: bool = False) -> Specimen | None:
+    """The card with ``barcode``; ``for_update`` locks its row until the transaction ends."""
+    query = select(Specimen).where(Specimen.barcode == barcode)
+    return session.exec(query.with_for_update() if for_update else query).first()
 
 
 def specimens_by_barcodes(session: Session, barcodes: Sequence[str]) -> dict[str, Specimen]:
@@ -38,19 +56,6 @@ def specimens_by_barcodes(session: Session, barcodes: Sequence[str]) -> dict[str
         return {}
     rows = session.exec(select(Specimen).where(col(Specimen.barcode).in_(list(barcodes))))
     return {s.barcode: s for s in rows}
-
-
-def list_specimens(session: Session, *, submitter_id: int | None, state: str | None,
-                   infant_id: int | None = None, limit: int = 100, offset: int = 0) -> list[
-                       Specimen]:
-    query = select(Specimen).order_by(col(Specimen.id))
-    if submitter_id is not None:
-        query = query.where(Specimen.submitter_id == submitter_id)
-    if state is not None:
-        query = query.where(Specimen.state == state)
-    if infant_id is not None:
-        query = query.where(Specimen.infant_id == infant_id)
-    return list(session.exec(query.offset(offset).limit(limit)))
 
 
 #: The columns a specimen is shown with (``SpecimenPublic``).
@@ -88,6 +93,14 @@ def list_infants(session: Session, *, submitter_id: int | None, limit: int = 100
     return list(session.exec(query.offset(offset).limit(limit)))
 
 
+def infants_by_ids(session: Session, infant_ids: Sequence[int]) -> dict[int, Infant]:
+    """The infants with these ids, in one query."""
+    if not infant_ids:
+        return {}
+    return {i.id: i for i in session.exec(select(Infant).where(col(Infant.id).in_(
+        sorted(set(infant_ids))))) if i.id is not None}
+
+
 def list_repeat_requests(session: Session, *, submitter_id: int | None, status: str | None,
                          limit: int = 500) -> list[RepeatRequest]:
     query = select(RepeatRequest).order_by(col(RepeatRequest.id))
@@ -101,7 +114,8 @@ def list_repeat_requests(session: Session, *, submitter_id: int | None, status: 
 
 def open_repeat_requests(session: Session, infant_id: int) -> list[RepeatRequest]:
     return list(session.exec(select(RepeatRequest).where(
-        RepeatRequest.infant_id == infant_id, RepeatRequest.status == "open")))
+        RepeatRequest.infant_id == infant_id,
+        RepeatRequest.status == RepeatRequestStatus.open)))
 
 
 def candidate_infants(session: Session, infant: Infant, *, window: timedelta) -> list[Infant]:

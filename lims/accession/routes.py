@@ -5,14 +5,14 @@ Public names: ``router``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from lims.accession import service
-from lims.accession.models import (
+from lims.accession.schemas import (
     InfantCreate,
     InfantPublic,
     LinkSuggestion,
@@ -23,34 +23,31 @@ from lims.accession.models import (
     SubmitterPublic,
     UnsatisfactoryIn,
 )
-from lims.api.deps import CurrentUser, PathId, SessionDep, actor, require
 from lims.audit import Actor
+from lims.deps import CurrentUser, PathId, SessionDep, require
 from lims.models import MAX_ID, Infant, RepeatRequest, Specimen, Submitter, User
 from lims.reference import unsatisfactory_codes
-from lims.workflow import SPECIMEN_STATES
+from lims.vocabulary import RepeatRequestStatus, Role, SpecimenState
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["accessioning"])
-Admin = Annotated[User, Depends(require("admin"))]
-Lab = Annotated[User, Depends(require("technician", "admin"))]
-SpecimenState = Literal[SPECIMEN_STATES]  # type: ignore[valid-type]
-Staff = Annotated[User, Depends(require("technician", "reviewer", "follow_up", "admin"))]
+Admin = Annotated[User, Depends(require(Role.admin))]
+Lab = Annotated[User, Depends(require(Role.technician, Role.admin))]
+Staff = Annotated[User, Depends(require(Role.technician, Role.reviewer, Role.follow_up,
+                                        Role.admin))]
 
 
 @router.get("/submitters", response_model=list[SubmitterPublic])
 def list_submitters(session: SessionDep, user: CurrentUser) -> list[Submitter]:
     """Submitting hospitals (a submitter user sees its own)."""
-    query = select(Submitter).order_by(col(Submitter.id))
-    if user.role == "submitter":
-        query = query.where(Submitter.id == user.submitter_id)
-    return list(session.exec(query))
+    return service.list_submitters(session, Actor.of(user))
 
 
 @router.post("/submitters", response_model=SubmitterPublic, status_code=201)
 def create_submitter(body: SubmitterCreate, session: SessionDep, user: Admin) -> Submitter:
     """Add a submitting hospital or unit (admin)."""
-    submitter = service.create_submitter(session, actor(user), body)
+    submitter = service.create_submitter(session, Actor.of(user), body)
     session.commit()
     return submitter
 
@@ -67,7 +64,7 @@ def list_infants(session: SessionDep, user: CurrentUser,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100,
                  offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[Infant]:
     """Infants in the caller's scope (the read is audited)."""
-    infants = service.list_infants(session, actor(user), limit=limit, offset=offset)
+    infants = service.list_infants(session, Actor.of(user), limit=limit, offset=offset)
     session.commit()
     return infants
 
@@ -75,7 +72,7 @@ def list_infants(session: SessionDep, user: CurrentUser,
 @router.post("/infants", response_model=InfantPublic, status_code=201)
 def create_infant(body: InfantCreate, session: SessionDep, user: Lab) -> Infant:
     """Register a baby (usually done with its first card)."""
-    infant = service.create_infant(session, actor(user), body)
+    infant = service.create_infant(session, Actor.of(user), body)
     session.commit()
     return infant
 
@@ -83,7 +80,7 @@ def create_infant(body: InfantCreate, session: SessionDep, user: Lab) -> Infant:
 @router.get("/infants/{infant_id}", response_model=InfantPublic)
 def get_infant(infant_id: PathId, session: SessionDep, user: CurrentUser) -> Infant:
     """A baby's record (the read is audited)."""
-    infant = service.get_infant(session, actor(user), infant_id)
+    infant = service.get_infant(session, Actor.of(user), infant_id)
     session.commit()
     return infant
 
@@ -92,7 +89,7 @@ def get_infant(infant_id: PathId, session: SessionDep, user: CurrentUser) -> Inf
 def get_link_suggestions(infant_id: PathId, session: SessionDep, user: Staff) -> list[
         LinkSuggestion]:
     """Possible duplicates of this baby, for a person to check; never merged automatically."""
-    suggestions = service.link_suggestions(session, actor(user), infant_id)
+    suggestions = service.link_suggestions(session, Actor.of(user), infant_id)
     session.commit()
     return suggestions
 
@@ -105,7 +102,7 @@ async def list_specimens(session: SessionDep, user: CurrentUser,
                          offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[
                              dict[str, Any]]:
     """Specimens in the caller's scope, optionally by state or infant (the read is audited)."""
-    return await run_in_threadpool(_list_specimens, session, actor(user), state, infant_id,
+    return await run_in_threadpool(_list_specimens, session, Actor.of(user), state, infant_id,
                                    limit, offset)
 
 
@@ -114,7 +111,7 @@ async def list_specimens(session: SessionDep, user: CurrentUser,
                         422: {"description": "bad barcode or data"}})
 def accession_specimen(body: SpecimenCreate, session: SessionDep, user: Lab) -> Specimen:
     """Accession a card: barcode checked, baby linked, unsatisfactory code recorded."""
-    specimen = service.accession(session, actor(user), body)
+    specimen = service.accession(session, Actor.of(user), body)
     session.commit()
     return specimen
 
@@ -137,7 +134,7 @@ def _read_specimen(session: Session, who: Actor, specimen_id: int) -> dict[str, 
 async def get_specimen(specimen_id: PathId, session: SessionDep,
                        user: CurrentUser) -> dict[str, Any]:
     """One specimen (the read is audited)."""
-    return await run_in_threadpool(_read_specimen, session, actor(user), specimen_id)
+    return await run_in_threadpool(_read_specimen, session, Actor.of(user), specimen_id)
 
 
 @router.post("/specimens/{specimen_id}/unsatisfactory", response_model=RepeatRequestPublic,
@@ -145,17 +142,17 @@ async def get_specimen(specimen_id: PathId, session: SessionDep,
 def mark_unsatisfactory(specimen_id: PathId, body: UnsatisfactoryIn, session: SessionDep,
                         user: Lab) -> RepeatRequest:
     """Reject a card with an unsatisfactory code; a repeat specimen is requested."""
-    specimen = service.get_specimen(session, actor(user), specimen_id, audit=False)
-    request = service.mark_unsatisfactory(session, actor(user), specimen, body.code, body.note)
+    specimen = service.get_specimen(session, Actor.of(user), specimen_id, audit=False)
+    request = service.mark_unsatisfactory(session, Actor.of(user), specimen, body.code, body.note)
     session.commit()
     return request
 
 
 @router.get("/repeat-requests", response_model=list[RepeatRequestPublic])
 def list_repeat_requests(session: SessionDep, user: CurrentUser,
-                         status: Literal["open", "fulfilled"] | None = None
+                         status: RepeatRequestStatus | None = None
                          ) -> list[RepeatRequest]:
     """Requests for a new card (a submitter sees its own; the read is audited)."""
-    requests = service.list_repeat_requests(session, actor(user), status=status)
+    requests = service.list_repeat_requests(session, Actor.of(user), status=status)
     session.commit()
     return requests

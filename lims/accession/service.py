@@ -8,9 +8,10 @@ suggestion between babies of a multiple birth is marked as a twin so it is never
 Services flush, never commit; every change and every read of a baby's record is audited.
 A submitter user sees only its own infants and specimens (others are "not found").
 
-Public names: ``create_submitter``, ``accession``, ``mark_unsatisfactory``, ``get_infant``,
-``get_specimen``, ``read_specimen_row``, ``list_specimen_rows``, ``list_infants``,
-``list_repeat_requests``, ``create_infant``, ``link_suggestions``, ``check_scope``, ``as_utc``.
+Public names: ``create_submitter``, ``list_submitters``, ``accession``, ``mark_unsatisfactory``,
+``request_repeat``, ``get_infant``, ``get_specimen``, ``read_specimen_row``,
+``list_specimen_rows``, ``list_infants``, ``list_repeat_requests``, ``create_infant``,
+``link_suggestions``, ``check_scope``, ``as_utc``.
 """
 
 from __future__ import annotations
@@ -19,14 +20,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from lims.accession import repository
-from lims.accession.models import InfantCreate, LinkSuggestion, SpecimenCreate, SubmitterCreate
+from lims.accession.schemas import (
+    InfantCreate,
+    LinkSuggestion,
+    SpecimenCreate,
+    SubmitterCreate,
+)
 from lims.audit import Actor, record, record_list_read, snapshot
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
 from lims.models import Infant, RepeatRequest, Specimen, Submitter, utcnow
 from lims.reference import BarcodeRule, barcode_rule, unsatisfactory_codes, workflow_config
+from lims.vocabulary import Feeding, RepeatRequestStatus, Role, SpecimenKind, Transition
 from lims.workflow import apply_transition
 
 __all__ = [
@@ -41,8 +48,10 @@ __all__ = [
     "list_infants",
     "list_repeat_requests",
     "list_specimen_rows",
+    "list_submitters",
     "mark_unsatisfactory",
     "read_specimen_row",
+    "request_repeat",
 ]
 
 _LINK_WINDOW = timedelta(days=1)
@@ -55,17 +64,22 @@ def as_utc(value: datetime) -> datetime:
 
 def _scope(actor: Actor) -> int | None:
     """The submitter a submitter user is limited to (None: every submitter)."""
-    return actor.submitter_id if actor.role == "submitter" else None
+    return actor.submitter_id if actor.role == Role.submitter else None
 
 
 def check_scope(actor: Actor, submitter_id: int, what: str) -> None:
     """A submitter user may only touch its own submitter's records."""
-    if actor.role == "submitter" and actor.submitter_id != submitter_id:
+    if actor.role == Role.submitter and actor.submitter_id != submitter_id:
         raise NotFoundError(f"{what} not found")
 
 
+def list_submitters(session: Session, actor: Actor) -> list[Submitter]:
+    """Submitting hospitals (a submitter user sees its own)."""
+    return repository.list_submitters(session, submitter_id=_scope(actor))
+
+
 def create_submitter(session: Session, actor: Actor, data: SubmitterCreate) -> Submitter:
-    if session.exec(select(Submitter).where(Submitter.code == data.code)).first():
+    if repository.submitter_by_code(session, data.code) is not None:
         raise ConflictError(f"submitter code {data.code!r} already exists")
     submitter = Submitter(**data.model_dump())
     session.add(submitter)
@@ -238,8 +252,8 @@ def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
     infant, previous = _link_infant(session, actor, data)
     if collected_at < infant.birth_at:
         raise InvalidInputError("collected before the baby's birth", field="collected_at")
-    kind = data.kind or ("repeat" if previous is not None or data.infant_id is not None
-                         else "initial")
+    kind = data.kind or (SpecimenKind.repeat if previous is not None or data.infant_id is not None
+                         else SpecimenKind.initial)
     code = data.unsatisfactory_code
     workflow = workflow_config()
     if code is None and received_at - collected_at > timedelta(days=workflow.max_transit_days):
@@ -251,7 +265,7 @@ def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
         collected_at=collected_at, received_at=received_at,
         birth_weight_g=data.birth_weight_g or infant.birth_weight_g,
         gestational_age_weeks=data.gestational_age_weeks or infant.gestational_age_weeks,
-        feeding=data.feeding, tpn=data.tpn or data.feeding == "tpn",
+        feeding=data.feeding, tpn=data.tpn or data.feeding == Feeding.tpn,
         transfused=data.transfused,
         transfused_at=transfused_at,
         nicu=data.nicu,
@@ -264,7 +278,7 @@ def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
     record(session, actor, "accession", "specimen", specimen.id, infant_id=infant.id,
            after=snapshot(specimen))
     for request in repository.open_repeat_requests(session, infant.id or 0):
-        request.status = "fulfilled"
+        request.status = RepeatRequestStatus.fulfilled
         request.fulfilled_by_specimen_id = specimen.id
         session.add(request)
         record(session, actor, "fulfil", "repeat_request", request.id, infant_id=infant.id,
@@ -282,7 +296,7 @@ def mark_unsatisfactory(session: Session, actor: Actor, specimen: Specimen, code
         raise InvalidInputError(f"unknown unsatisfactory code {code!r}; one of "
                                 f"{', '.join(known)}", field="code")
     reason = f"{code}: {known[code].description}" + (f" ({note})" if note else "")
-    apply_transition(session, actor, specimen, "mark_unsatisfactory", reason=reason)
+    apply_transition(session, actor, specimen, Transition.mark_unsatisfactory, reason=reason)
     specimen.unsatisfactory_code = code
     session.add(specimen)
     return request_repeat(session, actor, specimen, reason)
@@ -306,7 +320,7 @@ def link_suggestions(session: Session, actor: Actor, infant_id: int) -> list[Lin
     infant = get_infant(session, actor, infant_id)
     suggestions = []
     for other in repository.candidate_infants(session, infant, window=_LINK_WINDOW):
-        if actor.role == "submitter" and other.submitter_id != actor.submitter_id:
+        if actor.role == Role.submitter and other.submitter_id != actor.submitter_id:
             continue
         reasons, score = [], 0.0
         if infant.mother_id and other.mother_id == infant.mother_id:

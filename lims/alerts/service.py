@@ -7,7 +7,7 @@ to be notified (``workflow.toml``'s ``alert_escalation_notify``). Acknowledgemen
 escalation are conditional updates, so concurrent requests cannot overwrite each other.
 
 Public names: ``open_alert``, ``acknowledge``, ``escalate_overdue``, ``Escalation``,
-``alert_rows``, ``ALERT_PUBLIC_COLUMNS``.
+``alert_rows``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select as core_select
-from sqlalchemy import update
 from sqlmodel import Session
 
+from lims.alerts import repository
 from lims.audit import (
     SYSTEM,
     Actor,
@@ -30,20 +29,11 @@ from lims.audit import (
     snapshot,
 )
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
-from lims.models import Alert, Specimen, User, utcnow
+from lims.models import Alert, Specimen, utcnow
 from lims.reference import workflow_config
+from lims.vocabulary import Role
 
-__all__ = ["ALERT_PUBLIC_COLUMNS", "Escalation", "acknowledge", "alert_rows",
-           "escalate_overdue", "open_alert"]
-
-#: The columns an alert is shown with (``AlertPublic``).
-ALERT_PUBLIC_COLUMNS: tuple[str, ...] = (
-    "id", "specimen_id", "disorder", "message", "opened_at", "status", "escalation_level",
-    "escalated_at", "acknowledged_by_name", "acknowledged_at",
-)
-_ALERT = Alert.__table__  # type: ignore[attr-defined]
-_SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
-_USER = User.__table__  # type: ignore[attr-defined]
+__all__ = ["Escalation", "acknowledge", "alert_rows", "escalate_overdue", "open_alert"]
 
 
 def open_alert(session: Session, actor: Actor, specimen: Specimen, *, disorder: str,
@@ -63,8 +53,8 @@ def acknowledge(session: Session, actor: Actor, alert_id: int, *, full_name: str
                 note: str = "") -> Alert:
     """A named person takes responsibility for the alert.
 
-    One conditional ``UPDATE ... WHERE acknowledged_at IS NULL``: when people acknowledge at
-    the same time, exactly one succeeds and the others get ``ConflictError`` naming who did.
+    One conditional update: when people acknowledge at the same time, exactly one succeeds and
+    the others get ``ConflictError`` naming who did.
     """
     name = full_name.strip()
     if not name:
@@ -73,20 +63,13 @@ def acknowledge(session: Session, actor: Actor, alert_id: int, *, full_name: str
     if alert is None:
         raise NotFoundError(f"alert {alert_id} not found")
     before = snapshot(alert)
-    taken = session.execute(
-        update(_ALERT)
-        .where(_ALERT.c.id == alert_id, _ALERT.c.acknowledged_at.is_(None))
-        .values(status="acknowledged", acknowledged_by=actor.user_id,
-                acknowledged_by_name=name, acknowledged_at=utcnow(),
-                acknowledgement_note=note))
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        by = session.execute(core_select(_ALERT.c.acknowledged_by_name)
-                             .where(_ALERT.c.id == alert_id)).scalar_one()
-        raise ConflictError(f"alert {alert_id} was already acknowledged by {by}")
+    if not repository.acknowledge(session, alert_id, user_id=actor.user_id, name=name,
+                                  note=note, at=utcnow()):
+        raise ConflictError(f"alert {alert_id} was already acknowledged by "
+                            f"{repository.acknowledged_by(session, alert_id)}")
     session.refresh(alert)
-    infant_id = session.execute(core_select(_SPECIMEN.c.infant_id)
-                                .where(_SPECIMEN.c.id == alert.specimen_id)).scalar()
-    record(session, actor, "acknowledge", "alert", alert.id, infant_id=infant_id,
+    record(session, actor, "acknowledge", "alert", alert.id,
+           infant_id=repository.infant_of_specimen(session, alert.specimen_id),
            before=before, after=snapshot(alert), reason=note)
     return alert
 
@@ -107,15 +90,6 @@ class Escalation:
     notify_users: tuple[str, ...]
 
 
-def _users_by_role(session: Session) -> dict[str, list[str]]:
-    users: dict[str, list[str]] = {}
-    for username, role in session.execute(
-            core_select(_USER.c.username, _USER.c.role)
-            .where(_USER.c.active.is_(True)).order_by(_USER.c.username)):
-        users.setdefault(role, []).append(username)
-    return users
-
-
 def escalate_overdue(session: Session, *, now: datetime | None = None,
                      interval_minutes: int | None = None,
                      actor: Actor = SYSTEM) -> list[Escalation]:
@@ -130,25 +104,15 @@ def escalate_overdue(session: Session, *, now: datetime | None = None,
     now = now or utcnow()
     config = workflow_config()
     interval = timedelta(minutes=interval_minutes or config.alert_escalation_minutes)
-    due = [(row, int((now - row.opened_at) / interval)) for row in session.execute(
-        core_select(_ALERT.c.id, _ALERT.c.specimen_id, _ALERT.c.disorder, _ALERT.c.opened_at,
-                    _ALERT.c.escalation_level, _SPECIMEN.c.infant_id)
-        .join(_SPECIMEN, _SPECIMEN.c.id == _ALERT.c.specimen_id)
-        .where(_ALERT.c.status == "open", _ALERT.c.acknowledged_at.is_(None))
-        .order_by(_ALERT.c.id))]
-    due = [(row, level) for row, level in due if level > row.escalation_level]
+    due = [(row, level) for row in repository.open_alerts(session)
+           if (level := int((now - row.opened_at) / interval)) > row.escalation_level]
     if not due:
         return []
-    users = _users_by_role(session)
+    users = repository.active_users_by_role(session)
     escalated: list[Escalation] = []
     entries: list[AuditEntry] = []
     for row, level in due:
-        raised = session.execute(
-            update(_ALERT)
-            .where(_ALERT.c.id == row.id, _ALERT.c.status == "open",
-                   _ALERT.c.acknowledged_at.is_(None), _ALERT.c.escalation_level < level)
-            .values(escalation_level=level, escalated_at=now))
-        if raised.rowcount != 1:  # type: ignore[attr-defined]
+        if not repository.raise_level(session, row.id, level, now):
             continue  # acknowledged or escalated meanwhile
         roles = config.notify_roles(level)
         names = tuple(u for role in roles for u in users.get(role, []))
@@ -169,17 +133,13 @@ def escalate_overdue(session: Session, *, now: datetime | None = None,
 
 
 def alert_rows(session: Session, actor: Actor, *, status: str | None) -> list[dict[str, Any]]:
-    """Alerts in the actor's scope as plain rows of ``ALERT_PUBLIC_COLUMNS`` (Core queries, no
-    ORM objects), after escalating overdue ones; the read is one audit event naming the alerts
-    and their babies."""
+    """Alerts in the actor's scope as plain rows of ``repository.ALERT_PUBLIC_COLUMNS`` (Core
+    queries, no ORM objects), after escalating overdue ones; the read is one audit event naming
+    the alerts and their babies."""
     escalate_overdue(session)
-    query = (core_select(*(_ALERT.c[c] for c in ALERT_PUBLIC_COLUMNS), _SPECIMEN.c.infant_id)
-             .join(_SPECIMEN, _SPECIMEN.c.id == _ALERT.c.specimen_id).order_by(_ALERT.c.id))
-    if status is not None:
-        query = query.where(_ALERT.c.status == status)
-    if actor.role == "submitter":
-        query = query.where(_SPECIMEN.c.submitter_id == actor.submitter_id)
-    rows = [dict(r._mapping) for r in session.execute(query)]
+    rows = repository.alert_rows(
+        session, status=status,
+        submitter_id=actor.submitter_id if actor.role == Role.submitter else None)
     infant_ids = [row.pop("infant_id") for row in rows]
     record_list_read(session, actor, "alert", [r["id"] for r in rows], infant_ids,
                      filters={"status": status})

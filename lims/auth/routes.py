@@ -8,18 +8,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from sqlmodel import col, select
 
-from lims.api.deps import CurrentUser, SessionDep, actor, require
+from lims.audit import Actor
 from lims.auth import service
-from lims.auth.models import LoginIn, TokenOut, UserCreate, UserPublic
+from lims.auth.schemas import LoginIn, TokenOut, UserCreate, UserPublic
+from lims.deps import CurrentUser, SessionDep, require
 from lims.errors import AuthenticationError, ThrottledError
 from lims.models import User
+from lims.vocabulary import Role
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["auth"])
-Admin = Annotated[User, Depends(require("admin"))]
+Admin = Annotated[User, Depends(require(Role.admin))]
 
 
 @router.post("/auth/login", response_model=TokenOut,
@@ -34,7 +35,7 @@ def login(body: LoginIn, session: SessionDep) -> TokenOut:
         raise
     token = service.issue_token(session, user)
     session.commit()
-    return TokenOut(access_token=token, role=user.role, username=user.username)
+    return TokenOut(access_token=token, role=Role(user.role), username=user.username)
 
 
 @router.get("/auth/me", response_model=UserPublic)
@@ -46,12 +47,12 @@ def me(user: CurrentUser) -> User:
 @router.get("/users", response_model=list[UserPublic])
 def list_users(session: SessionDep, _user: Admin) -> list[User]:
     """Every user (admin)."""
-    return list(session.exec(select(User).order_by(col(User.id))))
+    return service.list_users(session)
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)
 def create_user(body: UserCreate, session: SessionDep, user: Admin) -> User:
     """Add a user (admin)."""
-    created = service.create_user(session, actor(user), **body.model_dump())
+    created = service.create_user(session, Actor.of(user), **body.model_dump())
     session.commit()
     return created

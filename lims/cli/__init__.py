@@ -1,19 +1,32 @@
-"""The ``nbs`` command line (DESIGN §5).
+"""The ``nbs`` command line (docs/architecture.md "Command line").
 
 Exit codes: 0 success, 2 usage error, 3 an input or setting was rejected (the message names the
-file and line or field, or the setting). Each command group lives in its own module and is
-registered in ``_COMMAND_MODULES``.
+file and line or field, or the setting). Each command or command group lives in a module of its
+own and is registered on ``app`` here, in the order ``nbs --help`` lists them.
 
 Public names: ``app``, ``main``.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import typer
 
+from lims.cli import (
+    alerts,
+    catalogue,
+    cutoffs,
+    evaluate,
+    ingest,
+    quantify,
+    read,
+    second_tier,
+    simulate,
+    simulate_plate,
+    system,
+)
+from lims.cli.common import EXIT_REJECTED
 from lims.errors import LimsError
 from msms.errors import MsmsError
 
@@ -26,25 +39,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-#: Modules that add their commands to ``app`` when imported.
-_COMMAND_MODULES = (
-    "lims.cli.catalogue",
-    "lims.cli.system",
-    "lims.cli.simulate",
-    "lims.cli.simulate_plate",
-    "lims.cli.ingest",
-    "lims.cli.alerts",
-    "lims.cli.read",
-    "lims.cli.quantify",
-    "lims.cli.cutoffs", "lims.cli.evaluate",
-    "lims.cli.second_tier",
-)
-
-for _module in _COMMAND_MODULES:
-    importlib.import_module(_module)
-
-EXIT_REJECTED = 3
+app.add_typer(catalogue.catalogue_app, name="catalogue")
+app.command("init-db")(system.init_db_command)
+app.command("seed-demo")(system.seed_demo_command)
+app.command("serve")(system.serve_command)
+simulate.simulate_app.command("plate")(simulate_plate.plate_command)
+app.add_typer(simulate.simulate_app, name="simulate")
+app.command("ingest")(ingest.ingest_command)
+app.add_typer(alerts.alerts_app, name="alerts")
+app.command("read")(read.read_command)
+app.command("quantify")(quantify.quantify_command)
+app.add_typer(cutoffs.cutoffs_app, name="cutoffs")
+app.command("evaluate")(evaluate.evaluate_command)
+app.add_typer(second_tier.second_tier_app, name="second-tier")
 
 
 def main() -> None:

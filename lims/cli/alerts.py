@@ -15,21 +15,17 @@ from __future__ import annotations
 from enum import StrEnum
 
 import typer
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from lims.alerts.scheduler import escalate_now
 from lims.alerts.service import alert_rows
-from lims.cli import app
 from lims.cli.actor import ActorOption, cli_actor
-from lims.db import init_db, make_engine
-from lims.settings import get_settings, load_configured_rules
+from lims.cli.common import open_database, print_table
 
 __all__ = ["alerts_app"]
 
 alerts_app = typer.Typer(help="Time-critical alerts: list them, escalate overdue ones.",
                          no_args_is_help=True)
-app.add_typer(alerts_app, name="alerts")
 
 
 class Status(StrEnum):
@@ -38,39 +34,29 @@ class Status(StrEnum):
     all = "all"
 
 
-def _engine() -> Engine:
-    settings = get_settings()
-    load_configured_rules(settings)
-    engine = make_engine(settings)
-    init_db(engine)
-    return engine
-
-
 @alerts_app.command("list")
 def list_command(
     status: Status = typer.Option(Status.open, help="which alerts"),
     actor: ActorOption = None,
 ) -> None:
     """The time-critical alerts, oldest first."""
-    engine = _engine()
+    engine = open_database()
     with Session(engine) as session:
         rows = alert_rows(session, cli_actor(actor),
                           status=None if status is Status.all else status.value)
         session.commit()
     engine.dispose()
-    typer.echo(f"{'id':>5} {'specimen':>8} {'disorder':10} {'opened (UTC)':17} "
-               f"{'status':12} {'level':>5} acknowledged by")
-    for r in rows:
-        typer.echo(f"{r['id']:>5} {r['specimen_id']:>8} {r['disorder']:10} "
-                   f"{r['opened_at']:%Y-%m-%d %H:%M} {r['status']:12} "
-                   f"{r['escalation_level']:>5} {r['acknowledged_by_name']}")
-    typer.echo(f"({len(rows)} alerts)")
+    print_table(["id", "specimen", "disorder", "opened (UTC)", "status", "level",
+                 "acknowledged by"],
+                [[r["id"], r["specimen_id"], r["disorder"], f"{r['opened_at']:%Y-%m-%d %H:%M}",
+                  r["status"], r["escalation_level"], r["acknowledged_by_name"]] for r in rows],
+                noun="alerts")
 
 
 @alerts_app.command("escalate")
 def escalate_command(actor: ActorOption = None) -> None:
     """Escalate every overdue open alert and print what was escalated."""
-    engine = _engine()
+    engine = open_database()
     escalated = escalate_now(engine, cli_actor(actor))
     engine.dispose()
     for e in escalated:

@@ -1,49 +1,19 @@
-"""``nbs catalogue analytes|disorders``: the reference catalogues as a table or CSV."""
+"""``nbs catalogue analytes|disorders``: the reference catalogues as a table or CSV.
+
+Public names: ``catalogue_app``, ``analytes_command``, ``disorders_command``.
+"""
 
 from __future__ import annotations
 
-import csv
-import shutil
-import sys
-from enum import StrEnum
-
 import typer
 
-from lims.cli import app
+from lims.cli.common import TableFormat, emit_table
 from lims.settings import get_settings, load_configured_catalogue
 
 __all__ = ["catalogue_app"]
 
 catalogue_app = typer.Typer(help="The reference catalogues of analytes and disorders.",
                             no_args_is_help=True)
-app.add_typer(catalogue_app, name="catalogue")
-
-
-class Format(StrEnum):
-    table = "table"
-    csv = "csv"
-
-
-def _emit(header: list[str], rows: list[list[str]], fmt: Format, table_columns: list[int]) -> None:
-    if fmt is Format.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return
-    width = shutil.get_terminal_size((120, 24)).columns
-    cols = [header[i] for i in table_columns]
-    body = [[row[i] for i in table_columns] for row in rows]
-    widths = [max(len(c), *(len(r[j]) for r in body)) for j, c in enumerate(cols)]
-    widths[-1] = max(10, min(widths[-1], width - sum(w + 2 for w in widths[:-1])))
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c[:w].ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    typer.echo(line(cols))
-    typer.echo(line(["-" * w for w in widths]))
-    for r in body:
-        typer.echo(line(r))
-    typer.echo(f"({len(rows)} rows)")
 
 
 def _fmt(value: float | None) -> str:
@@ -52,7 +22,8 @@ def _fmt(value: float | None) -> str:
 
 @catalogue_app.command("analytes")
 def analytes_command(
-    fmt: Format = typer.Option(Format.table, "--format", help="table on a terminal, or csv"),
+    fmt: TableFormat = typer.Option(TableFormat.table, "--format",
+                                    help="table on a terminal, or csv"),
 ) -> None:
     """List the analytes: code, class, aliases, population median/p1/p99 (µmol/L), source."""
     header = ["code", "name", "class", "aliases", "nonderiv_precursor_mz", "internal_standard",
@@ -63,12 +34,13 @@ def analytes_command(
          _fmt(a.pop_p99_umol_l), a.pop_provenance, a.source]
         for a in load_configured_catalogue(get_settings()).analytes
     ]
-    _emit(header, rows, fmt, [0, 2, 6, 7, 8, 1])
+    emit_table(header, rows, fmt, shown=[0, 2, 6, 7, 8, 1])
 
 
 @catalogue_app.command("disorders")
 def disorders_command(
-    fmt: Format = typer.Option(Format.table, "--format", help="table on a terminal, or csv"),
+    fmt: TableFormat = typer.Option(TableFormat.table, "--format",
+                                    help="table on a terminal, or csv"),
 ) -> None:
     """List the disorders: code, category, markers, time-critical flag, example cutoffs, sources."""
     header = ["code", "name", "category", "loinc_answer", "primary_markers",
@@ -84,4 +56,4 @@ def disorders_command(
          d.confirmatory_tests]
         for d in load_configured_catalogue(get_settings()).disorders
     ]
-    _emit(header, rows, fmt, [0, 2, 6, 4, 1])
+    emit_table(header, rows, fmt, shown=[0, 2, 6, 4, 1])

@@ -7,12 +7,8 @@ Public names: ``cutoffs_app``, ``derive_command``, ``show_command``, ``covariate
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
-import shutil
-import sys
-from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -30,7 +26,7 @@ from cutoffs.profiles import read_profiles
 from cutoffs.rules import RULES_DIR, load_rules
 from cutoffs.strata import STRATA_TOML, load_strata
 from cutoffs.tables import read_cutoff_table, write_cutoff_table
-from lims.cli import app
+from lims.cli.common import TableFormat, emit_table
 from lims.cli.cutoffs_scores import add_score_section, parse_disorder_targets
 
 __all__ = ["covariate_model_command", "cutoffs_app", "derive_command", "describe_derived_from",
@@ -38,12 +34,6 @@ __all__ = ["covariate_model_command", "cutoffs_app", "derive_command", "describe
 
 cutoffs_app = typer.Typer(help="Cutoff tables: derive a laboratory's own, show the ones in force.",
                           no_args_is_help=True)
-app.add_typer(cutoffs_app, name="cutoffs")
-
-
-class Format(StrEnum):
-    table = "table"
-    csv = "csv"
 
 
 def _sha256(path: Path) -> str:
@@ -148,27 +138,6 @@ def _fmt(value: float | None) -> str:
     return "" if value is None or value != value else f"{value:.4g}"
 
 
-def _emit(header: list[str], rows: list[list[str]], fmt: Format) -> None:
-    if fmt is Format.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return
-    width = shutil.get_terminal_size((160, 24)).columns
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(header)]
-    widths[-1] = max(10, min(widths[-1], width - sum(w + 2 for w in widths[:-1])))
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c[:w].ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    typer.echo(line(header))
-    typer.echo(line(["-" * w for w in widths]))
-    for row in rows:
-        typer.echo(line(row))
-    typer.echo(f"({len(rows)} rows)")
-
-
 @cutoffs_app.command("show")
 def show_command(
     table: Path | None = typer.Argument(None, help="A derived cutoff table (TOML); without it "
@@ -179,7 +148,7 @@ def show_command(
     disorder: list[str] | None = typer.Option(None, "--disorder", help="Only these disorders "
                                               "(literature levels; repeatable)."),
     rules: Path = typer.Option(RULES_DIR, "--rules", help="Rule file or directory."),
-    fmt: Format = typer.Option(Format.table, "--format", help="table or csv"),
+    fmt: TableFormat = typer.Option(TableFormat.table, "--format", help="table or csv"),
 ) -> None:
     """Print a cutoff table: a derived table's percentile cutoffs with confidence intervals, or
     (without a file) every rule's literature levels with their sources."""
@@ -195,7 +164,7 @@ def show_command(
             for r in rule_set for m in r.markers
             if (not codes or r.code in codes) and (not wanted or m.name in wanted)
         ]
-        _emit(header, rows, fmt)
+        emit_table(header, rows, fmt)
         return
     cut = read_cutoff_table(table)
     if cut.kind == "derived":
@@ -217,7 +186,7 @@ def show_command(
         for e in cut.entries
         if (not wanted or e.marker in wanted) and (stratum is None or e.stratum == stratum)
     ]
-    _emit(header, rows, fmt)
+    emit_table(header, rows, fmt)
 
 
 @cutoffs_app.command("covariate-model")

@@ -1,16 +1,19 @@
-"""``nbs evaluate``: first-tier calls (DESIGN §4.3) for a profiles file.
+"""``nbs evaluate``: the calls (docs/architecture.md "Calls") for a profiles file, through the
+screening pipeline (``lims.pipeline``): the first tier against the cutoff table, then the second
+tier when a model is given. ``--cutoffs`` and ``--second-tier`` default to the settings
+``NBS_CUTOFFS`` and ``NBS_SECOND_TIER_MODEL`` (empty: the rules' literature levels, no second
+tier), so the command evaluates as ``nbs ingest`` and the service do.
 
 With ``--stage duplicate_mean`` the file may hold the two in-duplicate results of each specimen
-(two rows with the same ``specimen_id``): they are averaged and the mean is evaluated (DESIGN
-§6.4, :func:`cutoffs.duplicates.mean_of_duplicates`); a file with one row per specimen holds
-the means already.
+(two rows with the same ``specimen_id``): they are averaged and the mean is evaluated
+(docs/evaluation.md, :func:`cutoffs.duplicates.mean_of_duplicates`); a file with one row per
+specimen holds the means already.
 
-Public names: ``evaluate_command``, ``write_calls``, ``postprocess_steps``, ``flag_columns``.
+Public names: ``evaluate_command``, ``write_calls``, ``flag_columns``.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -18,20 +21,13 @@ import pandas as pd
 import typer
 
 from cutoffs.duplicates import mean_of_duplicates
-from cutoffs.evaluate import PostProcess, evaluate
 from cutoffs.profiles import read_profiles, write_table
 from cutoffs.rules import RULES_DIR, RuleSet, load_rules
-from cutoffs.scores import default_reference, score
-from cutoffs.tables import read_cutoff_table
-from lims.cli import app
-from lims.cli.second_tier import second_tier_steps
+from lims.pipeline import ScreeningPipeline
+from lims.settings import get_settings
+from lims.vocabulary import Stage
 
-__all__ = ["evaluate_command", "flag_columns", "postprocess_steps", "write_calls"]
-
-
-class Stage(StrEnum):
-    initial = "initial"
-    duplicate_mean = "duplicate_mean"
+__all__ = ["evaluate_command", "flag_columns", "write_calls"]
 
 
 def write_calls(calls: pd.DataFrame, path: Path) -> None:
@@ -56,20 +52,14 @@ def _repeated(frame: pd.DataFrame) -> pd.Series:
     return ids[ids.duplicated(keep=False)]
 
 
-def postprocess_steps() -> list[PostProcess]:
-    """Post-processing steps applied after the first tier (none yet; a second tier adds one)."""
-    return []
-
-
-@app.command("evaluate")
 def evaluate_command(
     profiles: Path = typer.Argument(..., help="Profiles, CSV or .parquet (the profiles "
                                     "contract, docs/architecture.md 'Profiles')."),
     out: Path = typer.Option(..., "--out", help="Calls to write, CSV or .parquet (the calls "
                              "contract, docs/architecture.md 'Calls')."),
     cutoffs: Path | None = typer.Option(None, "--cutoffs", help="A laboratory cutoff table "
-                                        "(nbs cutoffs derive); default: the rules' literature "
-                                        "levels."),
+                                        "(nbs cutoffs derive); default: NBS_CUTOFFS, else the "
+                                        "rules' literature levels."),
     include_all: bool = typer.Option(False, "--all", help="Write every specimen x disorder "
                                      "pair, normal ones too."),
     rules: Path = typer.Option(RULES_DIR, "--rules", help="Rule file or directory."),
@@ -78,7 +68,8 @@ def evaluate_command(
                                 "each specimen are averaged (one row each: already means)."),
     second_tier: Path | None = typer.Option(None, "--second-tier", help="Apply a second-tier "
                                             "model (nbs second-tier train) to the screen "
-                                            "positives."),
+                                            "positives; default: NBS_SECOND_TIER_MODEL, else "
+                                            "none."),
     scores: Path | None = typer.Option(None, "--scores", help="Also write covariate-adjusted "
                                        "percentiles and MoM of the flagged specimens (all with "
                                        "--all), against the cutoff table, else the default "
@@ -86,7 +77,8 @@ def evaluate_command(
 ) -> None:
     """Evaluate every profile against the disorder rules and write the calls."""
     rule_set = load_rules(rules)
-    table = read_cutoff_table(cutoffs) if cutoffs is not None else None
+    pipeline = ScreeningPipeline.from_settings(get_settings(), cutoffs=cutoffs,
+                                               second_tier=second_tier, rules=rule_set)
     frame = read_profiles(profiles)
     repeated = _repeated(frame)
     if stage is Stage.duplicate_mean and len(repeated):
@@ -102,8 +94,8 @@ def evaluate_command(
                    f"than once (e.g. {example!r} on lines {', '.join(lines)}); each row is "
                    "evaluated alone -- use --stage duplicate_mean to average an in-duplicate "
                    "repeat", err=True)
-    calls = evaluate(frame, rule_set, table, include_normal=include_all, stage=stage.value,
-                     postprocess=postprocess_steps() + second_tier_steps(second_tier, profiles))
+    calls = pipeline.evaluate(frame, stage=stage, include_normal=include_all,
+                              source=str(profiles)).calls
     write_calls(calls, out)
     flagged = calls[calls["first_tier"] != "normal"]
     counts = flagged["first_tier"].value_counts()
@@ -116,6 +108,6 @@ def evaluate_command(
         ids = set(flagged["specimen_id"])
         rows = np.arange(len(frame)) if include_all else np.flatnonzero(
             frame["specimen_id"].astype(str).isin(ids).to_numpy())
-        table_out = score(frame, default_reference(table), rows=rows)
+        table_out = pipeline.score(frame, rows=rows)
         write_table(table_out, scores)
         typer.echo(f"{len(table_out):,} scores -> {scores}", err=True)

@@ -12,23 +12,17 @@ from pathlib import Path
 
 import typer
 
-from lims.cli import app
+from instruments import Source
 from lims.cli.actor import ActorOption, cli_actor
-from lims.db import init_db, make_engine
+from lims.cli.common import open_database
 from lims.errors import InvalidInputError
-from lims.runs.pipeline import (
-    CoreProcessor,
-    PlateMapUpload,
-    cutoff_table_path,
-    second_tier_model,
-)
+from lims.pipeline import ScreeningPipeline
 from lims.runs.service import ingest_bytes
-from lims.settings import get_settings, load_configured_catalogue, load_configured_rules
+from lims.settings import get_settings
 
 __all__ = ["ingest_command"]
 
 
-@app.command("ingest")
 def ingest_command(
     file: Path = typer.Argument(..., help="instrument file (vendor export or mzML)"),
     fmt: str = typer.Option("auto", "--format", help="instrument format, or auto-detect"),
@@ -46,16 +40,10 @@ def ingest_command(
         if path is not None and not path.is_file():
             raise InvalidInputError("no such file", file=str(path))
     settings = get_settings()
-    load_configured_rules(settings)
-    model = second_tier_model(settings.second_tier_model,
-                              catalogue=load_configured_catalogue(settings))
-    engine = make_engine(settings)
-    init_db(engine)
-    processor = CoreProcessor(format=fmt, cutoffs=cutoff_table_path(settings.cutoffs),
-                              second_tier=model)
-    map_upload = (None if plate_map is None
-                  else PlateMapUpload(plate_map.name, plate_map.read_bytes()))
-    outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name, processor,
+    pipeline = ScreeningPipeline.from_settings(settings, format=fmt)
+    engine = open_database(settings)
+    map_upload = None if plate_map is None else Source(plate_map.name, plate_map.read_bytes())
+    outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name, pipeline,
                            plate_map=map_upload)
     run = outcome.run
     status = "stored" if outcome.created else "already stored"

@@ -1,5 +1,6 @@
 """``nbs read FILE [--format ...] [--profile ...] [--plate-map ...] --out measurements.csv
-[--errors issues.csv]``: an instrument export to the measurements table of DESIGN §4.1.
+[--errors issues.csv]``: an instrument export to the measurements table (docs/architecture.md
+"Measurements").
 
 A rejected file prints its first ``MAX_PRINTED`` errors (file:line, field: message) and how many
 more there are; ``--errors FILE`` writes every issue (errors, warnings, notes) as CSV, whether
@@ -23,7 +24,7 @@ import typer
 
 import instruments
 from instruments.run import Issue, PlateRun
-from lims.cli import app
+from lims.cli.common import EXIT_REJECTED
 from msms.errors import DataError
 
 __all__ = ["ISSUE_COLUMNS", "MAX_PRINTED", "check_writable", "read_command", "read_or_report",
@@ -33,7 +34,6 @@ __all__ = ["ISSUE_COLUMNS", "MAX_PRINTED", "check_writable", "read_command", "re
 MAX_PRINTED = 20
 #: Columns of the ``--errors`` CSV.
 ISSUE_COLUMNS = ("severity", "file", "line", "field", "message")
-_EXIT_REJECTED = 3
 
 
 def check_writable(path: Path, option: str) -> None:
@@ -94,7 +94,7 @@ def read_or_report(read: Callable[[], PlateRun], *, errors: Path | None) -> Plat
         source = next((i.file for i in exc.issues if i.file), "the file")
         typer.echo(f"nbs: error: {source} rejected: {len(found)} error(s), {warnings} "
                    f"warning(s); nothing written", err=True)
-        raise typer.Exit(_EXIT_REJECTED) from None
+        raise typer.Exit(EXIT_REJECTED) from None
     except instruments.InstrumentError as exc:
         if errors is not None:
             write_issues([Issue("error", exc.file, exc.line, exc.field, exc.reason)], errors)
@@ -104,7 +104,6 @@ def read_or_report(read: Callable[[], PlateRun], *, errors: Path | None) -> Plat
     return run
 
 
-@app.command("read")
 def read_command(
     file: Path = typer.Argument(..., help="instrument export (a directory or .zip for mzML)"),
     fmt: str = typer.Option("auto", "--format", help="auto, or one of: "

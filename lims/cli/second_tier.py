@@ -1,16 +1,17 @@
-"""``nbs second-tier``: train, evaluate and inspect the second-tier model (DESIGN §5, §6.5).
+"""``nbs second-tier``: train, evaluate and inspect the second-tier model (docs/second_tier.md).
 
 - ``train LABELLED.csv --out model.joblib [--report report.json]``: fit on labelled outcomes
-  (DESIGN §4.4), choose per-disorder thresholds, cross-validate, write the model file.
+  (docs/architecture.md "Labelled outcomes"), choose per-disorder thresholds, cross-validate,
+  write the model file.
 - ``evaluate LABELLED.csv --model model.joblib [--report report.json]``: sensitivity and
   false-positive reduction on other labelled outcomes.
 - ``show model.joblib``: the model's metadata and thresholds.
 - ``label --calls calls.csv --profiles profiles.csv --truth truth.csv --out labelled.csv``:
   a labelled table from first-tier calls and the truth of a simulated cohort.
 
-``nbs evaluate --second-tier model.joblib`` applies a model through :func:`second_tier_steps`.
+``nbs evaluate --second-tier model.joblib`` applies a model (``lims.pipeline``).
 
-Public names: ``second_tier_app``, ``second_tier_steps``.
+Public names: ``second_tier_app``.
 """
 
 from __future__ import annotations
@@ -24,30 +25,20 @@ import pandas as pd
 import typer
 
 from cutoffs.errors import CutoffError
-from cutoffs.evaluate import PostProcess
-from cutoffs.second_tier.apply import evaluate_labelled, second_tier_step
+from cutoffs.second_tier.apply import evaluate_labelled
 from cutoffs.second_tier.features import default_feature_spec
 from cutoffs.second_tier.labelled import label_screen_positives, read_labelled
 from cutoffs.second_tier.model_file import load_model, read_metadata, save_model
 from cutoffs.second_tier.policy import POLICY_TOML, load_policy
 from cutoffs.second_tier.training import stderr_progress, train_model
-from lims.cli import app
 from msms.tables import PROFILE_ID
 
-__all__ = ["second_tier_app", "second_tier_steps"]
+__all__ = ["second_tier_app"]
 
 second_tier_app = typer.Typer(
     help="The machine-learned second tier: train on labelled outcomes, evaluate, inspect.",
     no_args_is_help=True,
 )
-app.add_typer(second_tier_app, name="second-tier")
-
-
-def second_tier_steps(model: Path | None, profiles: Path) -> list[PostProcess]:
-    """The evaluation post-processing steps for ``--second-tier`` (none without a model)."""
-    if model is None:
-        return []
-    return [second_tier_step(load_model(model), source=str(profiles))]
 
 
 def _plain(value: Any) -> Any:
@@ -123,7 +114,8 @@ def _trade_off_table(rows: list[dict[str, Any]], policy_tail: float | None) -> N
 
 @second_tier_app.command("train")
 def train_command(
-    labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (DESIGN §4.4)."),
+    labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (docs/architecture.md "
+                                    "'Labelled outcomes')."),
     out: Path = typer.Option(..., "--out", help="Model file to write (joblib)."),
     report: Path | None = typer.Option(None, "--report", help="Also write the training "
                                        "report (metadata, thresholds, CV metrics) as JSON."),
@@ -158,8 +150,8 @@ def train_command(
 
 @second_tier_app.command("evaluate")
 def evaluate_command(
-    labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (DESIGN §4.4) the model "
-                                    "was not trained on."),
+    labelled: Path = typer.Argument(..., help="Labelled outcomes CSV (docs/architecture.md "
+                                    "'Labelled outcomes') the model was not trained on."),
     model: Path = typer.Option(..., "--model", help="Model file (nbs second-tier train)."),
     report: Path | None = typer.Option(None, "--report", help="Also write the metrics as JSON."),
 ) -> None:

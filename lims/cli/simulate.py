@@ -1,6 +1,7 @@
-"""``nbs simulate cohort``: synthetic newborn profiles (DESIGN §4.2) with their truth.
+"""``nbs simulate cohort``: synthetic newborn profiles (docs/architecture.md "Profiles") with
+their truth.
 
-The ``simulate`` group is shared: other modules add commands to ``simulate_app``.
+The ``simulate`` group also holds ``nbs simulate plate`` (``lims.cli.simulate_plate``).
 
 Public names: ``simulate_app``, ``cohort_command``, ``configured_params``, ``write_cohort``,
 ``write_csv``.
@@ -13,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from lims.cli import app
 from lims.settings import get_settings, load_configured_catalogue
 from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV
 from msms.errors import DataError
@@ -30,7 +30,6 @@ __all__ = ["cohort_command", "configured_params", "simulate_app", "write_cohort"
 
 simulate_app = typer.Typer(help="Simulated newborn cohorts and instrument plates.",
                            no_args_is_help=True)
-app.add_typer(simulate_app, name="simulate")
 
 
 
@@ -86,7 +85,7 @@ def _header_cell(name: object) -> str:
 def write_cohort(frame: pd.DataFrame, out: Path, truth: Path | None) -> None:
     """Write a simulated cohort: profiles to ``out`` and, when ``truth`` is given, the truth
     columns (specimen_id, true_disorder, fp_mechanism, severity) to ``truth``. Without ``truth``
-    the profiles file holds only the DESIGN §4.2 columns."""
+    the profiles file holds only the profile columns (docs/architecture.md "Profiles")."""
     profiles, truth_table = split_truth(frame)
     write_csv(profiles, out)
     if truth is not None:
@@ -97,7 +96,8 @@ def write_cohort(frame: pd.DataFrame, out: Path, truth: Path | None) -> None:
 def cohort_command(
     n: int = typer.Option(..., "--n", min=0, help="Number of babies."),
     seed: int = typer.Option(..., "--seed", min=0, help="Random seed: same seed, same file."),
-    out: Path = typer.Option(..., "--out", help="Profiles CSV to write (DESIGN §4.2)."),
+    out: Path = typer.Option(..., "--out", help="Profiles CSV to write (docs/architecture.md "
+                             "'Profiles')."),
     truth: Path | None = typer.Option(
         None, "--truth", help="Also write specimen_id,true_disorder,fp_mechanism,severity here."),
     disorder_rate: float | None = typer.Option(

@@ -12,14 +12,12 @@ from pathlib import Path
 import typer
 
 from instruments.virtual import PLATE_FORMATS, simulate_plate, write_plate
-from lims.cli.simulate import simulate_app
 from msms.errors import DataError
 from msms.methods import load_method, packaged_methods
 
 __all__ = ["plate_command"]
 
 
-@simulate_app.command("plate")
 def plate_command(
     fmt: str = typer.Option(..., "--format", help=f"one of: {', '.join(PLATE_FORMATS)}"),
     seed: int = typer.Option(..., "--seed", min=0, help="random seed: same seed, same file"),

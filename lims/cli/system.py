@@ -1,24 +1,22 @@
-"""``nbs serve``, ``nbs init-db``, ``nbs seed-demo``: run the service and prepare its database."""
+"""``nbs serve``, ``nbs init-db``, ``nbs seed-demo``: run the service and prepare its database.
+
+Public names: ``init_db_command``, ``seed_demo_command``, ``serve_command``.
+"""
 
 from __future__ import annotations
 
 import typer
 
-from lims.cli import app
+from lims.cli.common import open_database
 from lims.db import init_db, make_engine
 from lims.demo import seed_demo
+from lims.pipeline import ScreeningPipeline
 from lims.service_role import grant_service_role, owns_append_only_tables
-from lims.settings import (
-    get_settings,
-    load_configured_catalogue,
-    load_configured_rules,
-    redact_url,
-)
+from lims.settings import get_settings, redact_url
 
 __all__ = ["init_db_command", "seed_demo_command", "serve_command"]
 
 
-@app.command("init-db")
 def init_db_command(
     service_role: str = typer.Option(
         None, "--service-role", metavar="ROLE",
@@ -36,20 +34,16 @@ def init_db_command(
                    f"release only read and appended; no table it can alter, drop or truncate")
 
 
-@app.command("seed-demo")
 def seed_demo_command(
     force: bool = typer.Option(False, help="load the demo data even if the database has data"),
 ) -> None:
     """Load demo data (simulated submitters, users and plates) into an empty database."""
     settings = get_settings()
-    load_configured_rules(settings)
-    engine = make_engine(settings)
-    init_db(engine)
-    summary = seed_demo(engine, force=force)
+    engine = open_database(settings)
+    summary = seed_demo(engine, force=force, pipeline=ScreeningPipeline.from_settings(settings))
     typer.echo(summary)
 
 
-@app.command("serve")
 def serve_command(
     host: str = typer.Option(None, help="address to listen on (default NBS_HOST, 127.0.0.1)"),
     port: int = typer.Option(None, help="port (default NBS_PORT, 8000)"),
@@ -63,12 +57,10 @@ def serve_command(
     from lims.app import create_app, settle
 
     settings = get_settings()
-    load_configured_catalogue(settings)
-    load_configured_rules(settings)
-    engine = make_engine(settings)
-    init_db(engine)  # checks the database can be reached first
+    pipeline = ScreeningPipeline.from_settings(settings)  # catalogues, cutoff table, model
+    engine = open_database(settings)
     if demo:
-        typer.echo(seed_demo(engine, force=False))
+        typer.echo(seed_demo(engine, force=False, pipeline=pipeline))
     host = host or settings.host
     port = port or settings.port
     typer.echo(f"Newborn screening laboratory on {redact_url(settings.database_url)}")
@@ -77,6 +69,6 @@ def serve_command(
         typer.echo("warning: the service's database user owns the audit tables and could "
                    "disable their append-only triggers; run it as a role granted with "
                    "nbs init-db --service-role ROLE", err=True)
-    app = create_app(settings, engine)
-    settle(app.state.processor)
+    app = create_app(settings, engine, pipeline=pipeline)
+    settle(pipeline)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level)

@@ -1,48 +1,41 @@
-"""Routes: review queue, decisions, batch release of normals, corrections, releases, alerts.
+"""Routes: review queue, decisions, batch release of normals, corrections, releases.
 
 Public names: ``router``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session
+from fastapi import APIRouter, Depends, Query
 
-from lims.alerts import service as alerts
-from lims.api.deps import CurrentUser, PathId, SessionDep, actor, require
 from lims.audit import Actor
-from lims.models import Alert, Release, Specimen, User
+from lims.deps import CurrentUser, PathId, PipelineDep, SessionDep, require
+from lims.models import Release, Specimen, User
 from lims.review import service
-from lims.review.models import (
-    AcknowledgeIn,
-    AlertPublic,
+from lims.review.schemas import (
     CorrectionIn,
     DecisionIn,
     ReleaseNormalsIn,
     ReleasePublic,
     ReviewItem,
 )
+from lims.vocabulary import Role
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["review"])
-Reviewer = Annotated[User, Depends(require("reviewer", "admin"))]
-Responder = Annotated[User, Depends(require("reviewer", "follow_up", "admin"))]
-Staff = Annotated[User, Depends(require("technician", "reviewer", "follow_up", "admin"))]
+Reviewer = Annotated[User, Depends(require(Role.reviewer, Role.admin))]
 
 
 @router.get("/review/queue", response_model=list[ReviewItem])
-def review_queue(request: Request, session: SessionDep, user: Reviewer,
+def review_queue(session: SessionDep, pipeline: PipelineDep, user: Reviewer,
                  flagged_only: bool = True,
                  limit: Annotated[int, Query(ge=1, le=500)] = 200) -> list[ReviewItem]:
     """Flagged specimens awaiting review: values, covariate-adjusted percentiles, covariates,
     calls (first tier, second-tier probability, final call, versions), reasons, alerts."""
-    reference = getattr(request.app.state.processor, "score_reference", None)
-    items = service.review_queue(session, actor(user), flagged_only=flagged_only, limit=limit,
-                                 reference=reference() if callable(reference) else None)
+    items = service.review_queue(session, Actor.of(user), pipeline,
+                                 flagged_only=flagged_only, limit=limit)
     session.commit()
     return items
 
@@ -82,33 +75,6 @@ def correct(specimen_id: PathId, body: CorrectionIn, session: SessionDep,
 @router.get("/specimens/{specimen_id}/releases", response_model=list[ReleasePublic])
 def list_releases(specimen_id: PathId, session: SessionDep, user: CurrentUser) -> list[Release]:
     """Every released version of this specimen's result (a submitter sees its own)."""
-    rows = service.releases(session, actor(user), specimen_id)
+    rows = service.releases(session, Actor.of(user), specimen_id)
     session.commit()
     return rows
-
-
-def _alert_rows(session: Session, who: Actor, status: str | None) -> list[dict[str, Any]]:
-    rows = alerts.alert_rows(session, who, status=status)
-    session.commit()
-    return rows
-
-
-@router.get("/alerts", response_model=list[AlertPublic])
-async def list_alerts(session: SessionDep, user: Staff,
-                      status: Literal["open", "acknowledged"] | None = None) -> list[
-                          dict[str, Any]]:
-    """Time-critical alerts (overdue ones are escalated when listed)."""
-    return await run_in_threadpool(_alert_rows, session, actor(user), status)
-
-
-@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic,
-             responses={409: {"description": "already acknowledged"}})
-def acknowledge(alert_id: PathId, body: AcknowledgeIn, session: SessionDep,
-                user: Responder) -> Alert:
-    """A named person acknowledges the alert and takes it on."""
-    alert = alerts.acknowledge(session, actor(user), alert_id, full_name=body.full_name,
-                               note=body.note)
-    session.commit()
-    return alert
-
-

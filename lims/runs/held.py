@@ -21,56 +21,56 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select as core_select
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from lims.accession.repository import specimen_by_barcode
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, IllegalTransitionError, InvalidInputError, NotFoundError
-from lims.models import HeldWell, Result, Run, Specimen, utcnow
-from lims.runs.pipeline import PlateProcessor
-from lims.runs.service import evaluate_stored, store_results
+from lims.models import HeldWell, Run, utcnow
+from lims.pipeline import WELL_COLUMNS, Screening, profiles_from_wells
+from lims.runs import repository
+from lims.runs.service import evaluate_stored
+from lims.vocabulary import HeldWellStatus, QcDecision, SpecimenState
 
 __all__ = ["attach_held_well", "discard_held_well", "held_well_rows"]
-
-_COLUMNS = ("id", "run_id", "well", "sample_id", "reason", "values", "status", "resolved_at")
 
 
 def _open(session: Session, held_id: int) -> HeldWell:
     held = session.get(HeldWell, held_id)
     if held is None:
         raise NotFoundError(f"held well {held_id} not found")
-    if held.status != "held":
+    if held.status != HeldWellStatus.held:
         raise ConflictError(f"held well {held_id} is already {held.status}")
     return held
 
 
-def _claim(session: Session, actor: Actor, wells: list[HeldWell], status: str) -> None:
+def _claim(session: Session, actor: Actor, wells: list[HeldWell],
+           status: HeldWellStatus) -> None:
     """Move ``wells`` from held to ``status``; a well another request resolved meanwhile is a
     conflict (the guarded UPDATE finds it no longer held)."""
-    table = HeldWell.__table__  # type: ignore[attr-defined]
-    now = utcnow()
-    done = session.execute(
-        update(table).where(table.c.id.in_([w.id for w in wells]), table.c.status == "held")
-        .values(status=status, resolved_by=actor.user_id, resolved_at=now))
-    if done.rowcount != len(wells):
+    if not repository.claim_held_wells(session, wells, status, actor.user_id, utcnow()):
         raise ConflictError("the held well was resolved by someone else meanwhile")
     for well in wells:
         session.refresh(well)
+
+
+def held_well_rows(session: Session, run_id: int) -> list[dict[str, Any]]:
+    """A run's held wells as plain rows, each with the card it was attached to (or None)."""
+    return repository.held_well_rows(session, run_id)
 
 
 def discard_held_well(session: Session, actor: Actor, held_id: int, *, note: str) -> HeldWell:
     """Close a held well with a note; its values stay stored with the run."""
     held = _open(session, held_id)
     before = snapshot(held)
-    _claim(session, actor, [held], "discarded")
+    _claim(session, actor, [held], HeldWellStatus.discarded)
     record(session, actor, "discard", "held_well", held.id, before=before,
            after=snapshot(held), reason=note)
     return held
 
 
 def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: str, note: str,
-                     processor: PlateProcessor) -> list[HeldWell]:
+                     pipeline: Screening) -> list[HeldWell]:
     """Attach a held well (and the run's other held wells of that barcode) to the card accessioned
     with ``barcode``: store them as its results and evaluate them. Returns the wells attached.
 
@@ -89,31 +89,27 @@ def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: s
         raise InvalidInputError(
             f"held well {held.well} holds sample {held.sample_id!r}; it can be attached only to "
             "the card with that barcode (a well is never relabelled)", field="barcode")
-    specimen = session.exec(select(Specimen).where(Specimen.barcode == barcode)
-                            .with_for_update()).first()
+    specimen = specimen_by_barcode(session, barcode, for_update=True)
     if specimen is None:
         raise NotFoundError(f"no card with barcode {barcode}; accession the card first")
-    if specimen.state != "accessioned":
+    if specimen.state != SpecimenState.accessioned:
         raise IllegalTransitionError(
             f"card {barcode} is {specimen.state}; a held well is attached only to a card "
             "waiting for its first results")
     run = session.get(Run, held.run_id)
-    assert run is not None and specimen.id is not None
-    if run.qc_decision == "reject":  # rejected plates hold no wells; kept as a guard
+    assert run is not None and run.id is not None and specimen.id is not None
+    if run.qc_decision == QcDecision.reject:  # rejected plates hold no wells; kept as a guard
         raise ConflictError(f"run {run.id} was rejected by QC; its wells cannot be reported")
-    wells = list(session.exec(select(HeldWell).where(
-        HeldWell.run_id == held.run_id, HeldWell.sample_id == held.sample_id,
-        HeldWell.status == "held").order_by(col(HeldWell.well))))
+    wells = repository.held_wells_of(session, run.id, held.sample_id)
     before = {w.id: snapshot(w) for w in wells}
-    _claim(session, actor, wells, "attached")
+    _claim(session, actor, wells, HeldWellStatus.attached)
     rows = pd.DataFrame([
-        {"well": w.well, "sample_id": barcode, "sample_type": "patient", "analyte": analyte,
-         "conc_umol_l": float("nan") if value is None else float(value)}
+        (w.well, barcode, "patient", analyte, float("nan") if value is None else float(value))
         for w in wells for analyte, value in (w.values or {}).items()],
-        columns=["well", "sample_id", "sample_type", "analyte", "conc_umol_l"])
+        columns=list(WELL_COLUMNS))
     if rows.empty:
         raise ConflictError(f"held well {held.well} has no values to attach")
-    store_results(session, run, rows, {barcode: specimen})
+    repository.insert_results(session, run.id, rows, {barcode: specimen.id})
     run.n_results += len(rows)
     session.add(run)
     listed = ", ".join(w.well for w in wells)
@@ -122,21 +118,7 @@ def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: s
                before=before[well.id],
                after={**(snapshot(well) or {}), "specimen_id": specimen.id, "barcode": barcode},
                reason=note)
-    evaluate_stored(session, actor, run, rows, [specimen], [], {}, processor,
+    evaluate_stored(session, actor, run, profiles_from_wells(rows), [specimen], [], {},
+                    pipeline,
                     source=f"held well(s) {listed} of plate {run.plate_id} attached: {note}"[:900])
     return wells
-
-
-def held_well_rows(session: Session, run_id: int) -> list[dict[str, Any]]:
-    """A run's held wells as plain rows, each with the card it was attached to (or None)."""
-    wells = list(session.exec(select(HeldWell).where(HeldWell.run_id == run_id)
-                              .order_by(col(HeldWell.well))))
-    attached = [w.well for w in wells if w.status == "attached"]
-    owner: dict[str, int] = {}
-    if attached:
-        table = Result.__table__  # type: ignore[attr-defined]
-        owner = {well: specimen_id for well, specimen_id in session.execute(
-            core_select(table.c.well, table.c.specimen_id).distinct()
-            .where(table.c.run_id == run_id, table.c.well.in_(attached)))}
-    return [{**{c: getattr(w, c) for c in _COLUMNS}, "specimen_id": owner.get(w.well)}
-            for w in wells]

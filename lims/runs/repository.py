@@ -1,31 +1,65 @@
-"""Queries of runs: by hash or plate, control history, worklists, held wells.
+"""Queries of runs: by hash or plate, the control history, bulk writes of a plate's results,
+controls, held wells and evaluations, the duplicates worklist and held wells.
 
-Public names: ``run_by_sha256``, ``run_by_plate``, ``control_history``, ``open_duplicate_requests``,
-``open_duplicate_rows``, ``duplicate_requests_for``.
+Result and control rows go to the driver's ``executemany`` as plain tuples (``_insert_tuples``),
+other rows as Core inserts: no ORM object per row.
+
+Public names: ``run_by_sha256``, ``run_by_plate``, ``list_runs``, ``retire_run``,
+``control_history``, ``insert_controls``, ``insert_results``, ``insert_held_wells``,
+``insert_evaluations``, ``insert_duplicate_requests``, ``retire_evaluations``,
+``duplicate_requests_for``, ``open_duplicate_rows``, ``held_wells_of``, ``claim_held_wells``,
+``held_well_rows``, ``HISTORY_RUNS``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import CursorResult, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from lims.models import ControlResult, DuplicateRequest, Run, Specimen
+from lims.models import (
+    ControlResult,
+    DuplicateRequest,
+    Evaluation,
+    HeldWell,
+    Result,
+    Run,
+    Specimen,
+)
+from lims.vocabulary import DuplicateRequestStatus, HeldWellStatus, QcDecision
 
 __all__ = [
+    "HISTORY_RUNS",
+    "claim_held_wells",
     "control_history",
     "duplicate_requests_for",
-    "open_duplicate_requests",
+    "held_well_rows",
+    "held_wells_of",
+    "insert_controls",
+    "insert_duplicate_requests",
+    "insert_evaluations",
+    "insert_held_wells",
+    "insert_results",
+    "list_runs",
     "open_duplicate_rows",
+    "retire_evaluations",
+    "retire_run",
     "run_by_plate",
     "run_by_sha256",
 ]
 
 #: Westgard 10-x needs the last ten; keep a few more for charts.
 HISTORY_RUNS = 20
+_RUN = Run.__table__  # type: ignore[attr-defined]
+_HELD = HeldWell.__table__  # type: ignore[attr-defined]
+_HISTORY_COLUMNS = ("run_id", "well", "sample_id", "sample_type", "analyte", "conc_umol_l")
+_HELD_COLUMNS = ("id", "run_id", "well", "sample_id", "reason", "values", "status",
+                 "resolved_at")
 
 
 def run_by_sha256(session: Session, sha256: str) -> Run | None:
@@ -36,24 +70,112 @@ def run_by_plate(session: Session, plate_id: str) -> Run | None:
     return session.exec(select(Run).where(Run.plate_id == plate_id)).first()
 
 
+def list_runs(session: Session, *, limit: int = 200) -> list[Run]:
+    """Runs, newest first."""
+    return list(session.exec(select(Run).order_by(col(Run.id).desc()).limit(limit)))
+
+
+def retire_run(session: Session, run: Run, plate_key: str, reasons: list[str]) -> bool:
+    """Move a QC-rejected run to ``plate_key`` with ``reasons``; False when another request
+    moved it (or it is no longer rejected) meanwhile."""
+    moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(_RUN).where(_RUN.c.id == run.id, _RUN.c.plate_id == run.plate_id,
+                           _RUN.c.qc_decision == QcDecision.reject)
+        .values(plate_id=plate_key, qc_reasons=reasons))
+    return moved.rowcount == 1
+
+
 def control_history(session: Session, runs: int = HISTORY_RUNS) -> pd.DataFrame:
     """Control-well concentrations of the last ``runs`` accepted runs, oldest first."""
-    recent = list(session.exec(select(Run.id).where(Run.qc_decision != "reject")
+    recent = list(session.exec(select(Run.id).where(Run.qc_decision != QcDecision.reject)
                                .order_by(col(Run.id).desc()).limit(runs)))
-    columns = ["run_id", "well", "sample_id", "sample_type", "analyte", "conc_umol_l"]
     if not recent:
         return pd.DataFrame({c: pd.Series([], dtype="float64" if c == "conc_umol_l" else "str")
-                             for c in columns})
+                             for c in _HISTORY_COLUMNS})
     table = ControlResult.__table__  # type: ignore[attr-defined]
-    rows = session.execute(core_select(*(table.c[c] for c in columns))
+    rows = session.execute(core_select(*(table.c[c] for c in _HISTORY_COLUMNS))
                            .where(table.c.run_id.in_(recent))
                            .order_by(table.c.run_id, table.c.id)).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    return pd.DataFrame([tuple(r) for r in rows], columns=list(_HISTORY_COLUMNS))
 
 
-def open_duplicate_requests(session: Session) -> list[DuplicateRequest]:
-    return list(session.exec(select(DuplicateRequest).where(DuplicateRequest.status == "open")
-                             .order_by(col(DuplicateRequest.id))))
+def _insert_tuples(session: Session, model: type, columns: tuple[str, ...],
+                   rows: list[tuple[Any, ...]]) -> None:
+    """Plain values (int, float, str, None) straight to the driver's executemany: for the
+    thousands of result rows of a plate, without per-row parameter processing."""
+    if not rows:
+        return
+    connection = session.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    table = model.__table__.name  # type: ignore[attr-defined]
+    connection.exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})", rows)
+
+
+def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Core executemany on the model's table (no ORM bookkeeping per row)."""
+    if rows:
+        session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+
+
+def _values(frame: pd.DataFrame) -> list[float | None]:
+    return [None if v != v else v for v in frame["conc_umol_l"].astype("float64").tolist()]
+
+
+def insert_controls(session: Session, run_id: int, controls: pd.DataFrame) -> None:
+    """A run's control wells (``well, sample_id, sample_type, analyte, conc_umol_l``)."""
+    _insert_tuples(session, ControlResult, _HISTORY_COLUMNS, list(zip(
+        [run_id] * len(controls), controls["well"].tolist(), controls["sample_id"].tolist(),
+        controls["sample_type"].tolist(), controls["analyte"].tolist(), _values(controls),
+        strict=True)))
+
+
+def insert_results(session: Session, run_id: int, rows: pd.DataFrame,
+                   specimen_ids: dict[str, int]) -> None:
+    """Result rows of patient wells (``sample_id`` a barcode of ``specimen_ids``); replicates
+    1, 2, ... over each card's wells in well order."""
+    replicate = rows.groupby("sample_id")["well"].rank(method="dense").astype("int64")
+    _insert_tuples(session, Result, (
+        "run_id", "specimen_id", "well", "replicate", "analyte", "conc_umol_l"), list(zip(
+            [run_id] * len(rows), [specimen_ids[s] for s in rows["sample_id"].tolist()],
+            rows["well"].tolist(), replicate.tolist(), rows["analyte"].tolist(),
+            _values(rows), strict=True)))
+
+
+def insert_held_wells(session: Session, rows: list[dict[str, Any]]) -> None:
+    _insert(session, HeldWell, rows)
+
+
+def insert_duplicate_requests(session: Session, rows: list[dict[str, Any]]) -> None:
+    _insert(session, DuplicateRequest, rows)
+
+
+def insert_evaluations(session: Session, rows: list[dict[str, Any]]) -> dict[
+        tuple[int, str], int]:
+    """Store evaluations; their ids by (specimen id, disorder)."""
+    if not rows:
+        return {}
+    stored = session.execute(insert(Evaluation).returning(
+        col(Evaluation.id), col(Evaluation.specimen_id), col(Evaluation.disorder)), rows)
+    return {(specimen_id, disorder): id_ for id_, specimen_id, disorder in stored}
+
+
+def retire_evaluations(session: Session, specimen_ids: Sequence[int]) -> None:
+    """The specimens' stored evaluations are no longer current (the duplicates decide)."""
+    session.execute(update(Evaluation).where(col(Evaluation.specimen_id).in_(
+        list(specimen_ids))).values(current=False))
+
+
+def duplicate_requests_for(session: Session, specimen_ids: Sequence[int]) -> dict[
+        int, DuplicateRequest]:
+    """The open duplicate requests of these specimens, by specimen id."""
+    if not specimen_ids:
+        return {}
+    rows = session.exec(select(DuplicateRequest).where(
+        col(DuplicateRequest.specimen_id).in_(list(specimen_ids)),
+        DuplicateRequest.status == DuplicateRequestStatus.open))
+    return {r.specimen_id: r for r in rows}
 
 
 def open_duplicate_rows(session: Session) -> list[dict[str, Any]]:
@@ -64,15 +186,39 @@ def open_duplicate_rows(session: Session) -> list[dict[str, Any]]:
                          requests.c.source_run_id, requests.c.disorders, requests.c.status,
                          requests.c.requested_at)
              .join(specimens, specimens.c.id == requests.c.specimen_id)
-             .where(requests.c.status == "open").order_by(requests.c.id))
+             .where(requests.c.status == DuplicateRequestStatus.open)
+             .order_by(requests.c.id))
     return [dict(r._mapping) for r in session.execute(query)]
 
 
-def duplicate_requests_for(session: Session, specimen_ids: Sequence[int]) -> dict[
-        int, DuplicateRequest]:
-    if not specimen_ids:
-        return {}
-    rows = session.exec(select(DuplicateRequest).where(
-        col(DuplicateRequest.specimen_id).in_(list(specimen_ids)),
-        DuplicateRequest.status == "open"))
-    return {r.specimen_id: r for r in rows}
+def held_wells_of(session: Session, run_id: int, sample_id: str) -> list[HeldWell]:
+    """A run's wells of ``sample_id`` still held, in well order."""
+    return list(session.exec(select(HeldWell).where(
+        HeldWell.run_id == run_id, HeldWell.sample_id == sample_id,
+        HeldWell.status == HeldWellStatus.held).order_by(col(HeldWell.well))))
+
+
+def claim_held_wells(session: Session, wells: list[HeldWell], status: HeldWellStatus,
+                     user_id: int | None, at: datetime) -> bool:
+    """Move ``wells`` from held to ``status`` in one guarded UPDATE; False (nothing changed
+    that counts) when another request resolved one of them meanwhile."""
+    done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(_HELD).where(_HELD.c.id.in_([w.id for w in wells]),
+                            _HELD.c.status == HeldWellStatus.held)
+        .values(status=status, resolved_by=user_id, resolved_at=at))
+    return done.rowcount == len(wells)
+
+
+def held_well_rows(session: Session, run_id: int) -> list[dict[str, Any]]:
+    """A run's held wells as plain rows, each with the card it was attached to (or None)."""
+    wells = list(session.exec(select(HeldWell).where(HeldWell.run_id == run_id)
+                              .order_by(col(HeldWell.well))))
+    attached = [w.well for w in wells if w.status == HeldWellStatus.attached]
+    owner: dict[str, int] = {}
+    if attached:
+        table = Result.__table__  # type: ignore[attr-defined]
+        owner = {well: specimen_id for well, specimen_id in session.execute(
+            core_select(table.c.well, table.c.specimen_id).distinct()
+            .where(table.c.run_id == run_id, table.c.well.in_(attached)))}
+    return [{**{c: getattr(w, c) for c in _HELD_COLUMNS}, "specimen_id": owner.get(w.well)}
+            for w in wells]

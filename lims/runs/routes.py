@@ -9,22 +9,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import col, select
 
-from lims.api.deps import PathId, SessionDep, actor, require
-from lims.errors import NotFoundError
+from instruments import Source
+from lims.audit import Actor
+from lims.deps import PathId, PipelineDep, SessionDep, require
 from lims.models import Run, User
-from lims.runs import repository
+from lims.runs import service
 from lims.runs.held import attach_held_well, discard_held_well, held_well_rows
-from lims.runs.models import DuplicateRequestPublic, HeldWellPublic, HeldWellResolve, RunPublic
-from lims.runs.pipeline import PlateMapUpload
-from lims.runs.service import ingest_bytes
+from lims.runs.schemas import (
+    DuplicateRequestPublic,
+    HeldWellPublic,
+    HeldWellResolve,
+    RunPublic,
+)
+from lims.vocabulary import HeldWellAction, Role
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["runs"])
-Lab = Annotated[User, Depends(require("technician", "admin"))]
-Staff = Annotated[User, Depends(require("technician", "reviewer", "admin"))]
+Lab = Annotated[User, Depends(require(Role.technician, Role.admin))]
+Staff = Annotated[User, Depends(require(Role.technician, Role.reviewer, Role.admin))]
 
 #: Largest instrument file accepted (bytes).
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -37,7 +41,8 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
                         413: {"description": "the file is larger than the upload limit"},
                         422: {"description": "the file cannot be read"}})
 async def upload_run(file: UploadFile, request: Request, response: Response,
-                     user: Lab, plate_map: UploadFile | None = None) -> Run:
+                     pipeline: PipelineDep, user: Lab,
+                     plate_map: UploadFile | None = None) -> Run:
     """Upload an instrument file: read, quantify, QC, store and evaluate in one transaction.
 
     ``plate_map`` (optional): the puncher's plate map (CSV: ``well`` and ``barcode`` and/or
@@ -49,12 +54,12 @@ async def upload_run(file: UploadFile, request: Request, response: Response,
     data = await _read_limited(file, "the file")
     map_upload = None
     if plate_map is not None:
-        map_upload = PlateMapUpload(plate_map.filename or "plate-map.csv",
-                                    await _read_limited(plate_map, "the plate map"))
+        map_upload = Source(plate_map.filename or "plate-map.csv",
+                            await _read_limited(plate_map, "the plate map"))
     outcome = await run_in_threadpool(
-        lambda: ingest_bytes(request.app.state.engine, actor(user), data,
-                             file.filename or "upload", request.app.state.processor,
-                             plate_map=map_upload))
+        lambda: service.ingest_bytes(request.app.state.engine, Actor.of(user), data,
+                                     file.filename or "upload", pipeline,
+                                     plate_map=map_upload))
     if not outcome.created:
         response.status_code = 200
     return outcome.run
@@ -72,15 +77,12 @@ async def _read_limited(upload: UploadFile, what: str) -> bytes:
 @router.get("/runs", response_model=list[RunPublic])
 def list_runs(session: SessionDep, _user: Staff) -> list[Run]:
     """Runs, newest first."""
-    return list(session.exec(select(Run).order_by(col(Run.id).desc()).limit(200)))
+    return service.list_runs(session)
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic)
 def get_run(run_id: PathId, session: SessionDep, _user: Staff) -> Run:
-    run = session.get(Run, run_id)
-    if run is None:
-        raise NotFoundError(f"run {run_id} not found")
-    return run
+    return service.get_run(session, run_id)
 
 
 @router.get("/runs/{run_id}/held-wells", response_model=list[HeldWellPublic])
@@ -94,19 +96,19 @@ def list_held_wells(run_id: PathId, session: SessionDep, _user: Lab) -> list[dic
              responses={404: {"description": "no such held well, or no card with the barcode"},
                         409: {"description": "resolved already, or the card is not waiting"},
                         422: {"description": "the barcode is not the well's"}})
-def resolve_held_well(held_id: PathId, body: HeldWellResolve, request: Request,
-                      session: SessionDep, user: Lab) -> dict[str, Any]:
+def resolve_held_well(held_id: PathId, body: HeldWellResolve, session: SessionDep,
+                      pipeline: PipelineDep, user: Lab) -> dict[str, Any]:
     """Resolve a held well: ``discard`` it with a note (its values stay stored with the run),
     or ``attach`` it to the card accessioned later with its barcode: its values (and the run's
     other held wells of that barcode) become the card's results and are evaluated like an
     ingest, in one transaction, audited."""
-    if body.action == "attach":
+    if body.action == HeldWellAction.attach:
         assert body.barcode is not None
-        wells = attach_held_well(session, actor(user), held_id, barcode=body.barcode,
-                                 note=body.note, processor=request.app.state.processor)
+        wells = attach_held_well(session, Actor.of(user), held_id, barcode=body.barcode,
+                                 note=body.note, pipeline=pipeline)
         run_id = wells[0].run_id
     else:
-        run_id = discard_held_well(session, actor(user), held_id, note=body.note).run_id
+        run_id = discard_held_well(session, Actor.of(user), held_id, note=body.note).run_id
     session.commit()
     return next(r for r in held_well_rows(session, run_id) if r["id"] == held_id)
 
@@ -114,4 +116,4 @@ def resolve_held_well(held_id: PathId, body: HeldWellResolve, request: Request,
 @router.get("/worklists/duplicates", response_model=list[DuplicateRequestPublic])
 async def duplicates_worklist(session: SessionDep, _user: Lab) -> list[dict[str, Any]]:
     """Cards to re-punch twice on the next plate (initial result out of range)."""
-    return await run_in_threadpool(repository.open_duplicate_rows, session)
+    return await run_in_threadpool(service.duplicates_worklist, session)

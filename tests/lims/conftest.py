@@ -25,7 +25,7 @@ from lims.db import init_db, make_engine
 from lims.models import ROLES, Submitter, User
 from lims.service_role import APPEND_ONLY_TABLES
 from lims.settings import Settings
-from tests.lims.plates import CsvProcessor
+from tests.lims.plates import CsvPipeline
 
 PASSWORD = "correct-horse-battery"
 
@@ -123,6 +123,6 @@ def world(engine: Engine) -> World:
 
 @pytest.fixture
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    app = create_app(settings, engine, processor=CsvProcessor())
+    app = create_app(settings, engine, pipeline=CsvPipeline())
     with TestClient(app) as test_client:
         yield test_client

@@ -1,13 +1,32 @@
-"""Readable builders for LIMS tests."""
+"""Readable builders and helpers for LIMS tests: cards, accessioning and uploads through the
+API, the ``nbs`` command in a subprocess, table counts."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from cutoffs.second_tier.policy import default_policy
+from lims.models import Alert, utcnow
 from lims.reference import barcode_rule
 
+API = "/api/v1"
 BIRTH = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+NBS = [sys.executable, "-m", "lims.cli"]
+#: A quick second-tier policy for a small training set (few folds, one repeat, a low minimum
+#: count, a loose tail bound so that the small model filters something).
+FAST = dataclasses.replace(
+    default_policy(), min_true_positives=6, threshold_cv_splits=3, validation_cv_splits=3,
+    validation_cv_repeats=1, tail_miss_probability=0.5,
+)
 
 
 def card(n: int) -> str:
@@ -30,3 +49,52 @@ def specimen_body(barcode: str, submitter_id: int, *, infant: dict[str, Any] | N
                                     "mother_name": "Li Na", "mother_id": "M-1"}
     body.update(extra)
     return body
+
+
+def accession(client, world, *numbers):  # type: ignore[no-untyped-def]
+    """Accession cards ``card(n)`` for the first submitter; their specimens by ``n``."""
+    tech, north = world.auth("technician"), world.submitter_ids[0]
+    out = {}
+    for n in numbers:
+        response = client.post(f"{API}/specimens", json=specimen_body(card(n), north),
+                               headers=tech)
+        assert response.status_code == 201, response.text
+        out[n] = response.json()
+    return out
+
+
+def upload(client, world, name, data, role="technician"):  # type: ignore[no-untyped-def]
+    return client.post(f"{API}/runs", files={"file": (name, data, "text/csv")},
+                       headers=world.auth(role))
+
+
+def count(engine, model):  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def sign_in(client, username, password):  # type: ignore[no-untyped-def]
+    response = client.post(f"{API}/auth/login", json={"username": username,
+                                                      "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def open_alert(engine, specimen_id: int, *, age: timedelta = timedelta(0),  # type: ignore[no-untyped-def]
+               disorder: str = "MSUD") -> int:
+    """An open alert on a specimen, opened ``age`` ago (written as ingest would)."""
+    with Session(engine) as session:
+        alert = Alert(specimen_id=specimen_id, disorder=disorder,
+                      message=f"{disorder}: time-critical", opened_at=utcnow() - age)
+        session.add(alert)
+        session.commit()
+        assert alert.id is not None
+        return alert.id
+
+
+def nbs(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``nbs`` in a subprocess with ``env`` added to the environment."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([*NBS, *args], capture_output=True, text=True, env=full_env, cwd=cwd,
+                          timeout=timeout, check=False)

@@ -1,7 +1,8 @@
-"""A small plate processor for LIMS tests: plates as CSV of concentrations, two rules.
+"""A small screening pipeline for LIMS tests: plates as CSV of concentrations, two rules.
 
-It keeps the ``PlateProcessor`` contract (lims.runs.pipeline) so the LIMS's persistence rules
-are tested on their own; the screening core has tests of its own. File format::
+It keeps the ``Screening`` contract (``lims.pipeline``) so the LIMS's persistence rules are
+tested on plates of a few wells; the real pipeline is tested with whole simulated plates
+(``tests/lims/runs/test_core_pipeline.py``). File format::
 
     # plate_id=PLATE-1
     well,sample_id,sample_type,analyte,conc_umol_l
@@ -19,8 +20,11 @@ from typing import Any
 
 import pandas as pd
 
+from cutoffs import CALL_COLUMNS, score
+from instruments import Source
 from lims.errors import InvalidInputError
-from lims.runs.pipeline import WELL_COLUMNS, EvaluatedCalls, PlateMapUpload, QuantifiedPlate
+from lims.pipeline import WELL_COLUMNS, EvaluatedCalls, ScreenedPlate, profiles_from_wells
+from lims.vocabulary import QcDecision, Stage
 
 CUTOFF_VERSION = "test-cutoffs-1"
 NORMAL = {"Phe": 55.0, "Xle": 150.0, "Tyr": 70.0}
@@ -40,14 +44,15 @@ def plate_csv(plate_id: str, patients: dict[str, dict[str, float]] | list[
     return ("\n".join(lines) + "\n").encode()
 
 
-class CsvProcessor:
-    """Reads ``plate_csv`` files; evaluates the two rules above."""
+class CsvPipeline:
+    """Reads ``plate_csv`` files; evaluates the two rules above; scores as the real pipeline
+    does without a cutoff table."""
 
     def __init__(self) -> None:
         self.quantified = 0
 
-    def quantify(self, data: bytes, file_name: str, *, control_history: pd.DataFrame,
-                 plate_map: PlateMapUpload | None = None) -> QuantifiedPlate:
+    def screen(self, data: bytes, file_name: str, *, control_history: pd.DataFrame,
+               plate_map: Source | None = None) -> ScreenedPlate:
         if plate_map is not None:
             raise InvalidInputError("the test plates carry their barcodes; no plate map",
                                     file=plate_map.name)
@@ -64,12 +69,15 @@ class CsvProcessor:
             if low_high and not low_high[0] <= row.conc_umol_l <= low_high[1]:
                 reasons.append(f"{row.sample_id} {row.analyte}={row.conc_umol_l} outside "
                                f"{low_high[0]}-{low_high[1]} (1-3s)")
-        return QuantifiedPlate(plate_id=first.split("=", 1)[1].strip(), instrument_run_id="",
-                               format="test-csv", wells=wells,
-                               qc_decision="reject" if reasons else "accept",
-                               qc_reasons=reasons)
+        patients = wells[wells["sample_type"] == "patient"]
+        return ScreenedPlate(plate_id=first.split("=", 1)[1].strip(), instrument_run_id="",
+                             format="test-csv", wells=wells,
+                             profiles=profiles_from_wells(patients),
+                             qc_decision=QcDecision.reject if reasons else QcDecision.accept,
+                             qc_reasons=tuple(reasons))
 
-    def evaluate(self, profiles: pd.DataFrame, *, stage: str = "initial") -> EvaluatedCalls:
+    def evaluate(self, profiles: pd.DataFrame, *,
+                 stage: Stage = Stage.initial) -> EvaluatedCalls:
         rows: list[dict[str, Any]] = []
         for p in profiles.to_dict("records"):
             if p["Phe"] > 120:
@@ -78,11 +86,11 @@ class CsvProcessor:
             if p["Xle"] > 400:
                 rows.append(_call(p["specimen_id"], "MSUD", "critical",
                                   f"Xle={p['Xle']:.0f}>400", "immediate_referral", True))
-        calls = pd.DataFrame(rows, columns=[
-            "specimen_id", "disorder", "first_tier", "reasons", "score",
-            "second_tier_probability", "final", "time_critical", "action", "cutoff_version",
-            "model_version"])
+        calls = pd.DataFrame(rows, columns=list(CALL_COLUMNS))
         return EvaluatedCalls(calls=calls, cutoff_version=CUTOFF_VERSION)
+
+    def score(self, profiles: pd.DataFrame) -> pd.DataFrame:
+        return score(profiles)
 
 
 def _call(specimen_id: str, disorder: str, tier: str, reasons: str, action: str,
@@ -91,3 +99,11 @@ def _call(specimen_id: str, disorder: str, tier: str, reasons: str, action: str,
             "reasons": reasons, "score": None, "second_tier_probability": None,
             "final": "positive", "time_critical": time_critical, "action": action,
             "cutoff_version": CUTOFF_VERSION, "model_version": ""}
+
+
+class FailingPipeline(CsvPipeline):
+    """Fails while evaluating, after the run and results have been written."""
+
+    def evaluate(self, profiles: pd.DataFrame, *,
+                 stage: Stage = Stage.initial) -> EvaluatedCalls:
+        raise RuntimeError("evaluation crashed")

@@ -7,9 +7,7 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from lims.models import AuditEvent
-from tests.lims.helpers import card, specimen_body
-from tests.lims.test_alerts import open_alert
-from tests.lims.test_ingest import API, accession
+from tests.lims.helpers import API, accession, card, open_alert, specimen_body
 
 
 def _list_reads(engine, entity: str) -> list[AuditEvent]:

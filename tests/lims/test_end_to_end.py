@@ -5,17 +5,8 @@ result."""
 from __future__ import annotations
 
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import card, specimen_body
+from tests.lims.helpers import API, card, sign_in, specimen_body
 from tests.lims.plates import plate_csv
-
-API = "/api/v1"
-
-
-def sign_in(client, username, password):
-    response = client.post(f"{API}/auth/login", json={"username": username,
-                                                      "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def test_a_plate_from_card_to_released_result(client, world):

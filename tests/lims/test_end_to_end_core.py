@@ -13,11 +13,10 @@ from fastapi.testclient import TestClient
 
 from lims.app import create_app
 from lims.demo import simulated_plate_file
-from lims.runs.pipeline import CoreProcessor
+from lims.pipeline import ScreeningPipeline
 from msms.population import simulate_cohort
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import card
-from tests.lims.test_end_to_end import sign_in
+from tests.lims.helpers import card, sign_in
 
 API = "/api/v1"
 BORN = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
@@ -60,7 +59,7 @@ def _by_state(client, admin, state: str) -> set[str]:
 
 def test_plates_from_cards_to_released_results_through_the_real_core(settings, engine, world,
                                                                       tmp_path):
-    app = create_app(settings, engine, processor=CoreProcessor())
+    app = create_app(settings, engine, pipeline=ScreeningPipeline())
     with TestClient(app) as client:
         tech, reviewer, follow_up, clerk, admin = (
             sign_in(client, role, PASSWORD)

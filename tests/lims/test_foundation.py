@@ -19,15 +19,7 @@ from lims.app import create_app
 from lims.db import make_engine
 from lims.settings import Settings
 from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV
-
-NBS = [sys.executable, "-m", "lims.cli"]
-
-
-def nbs(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([*NBS, *args], capture_output=True, text=True, env=full_env, cwd=cwd,
-                          timeout=timeout, check=False)
+from tests.lims.helpers import NBS, nbs
 
 
 def test_catalogue_csv_lists_48_analytes_and_46_disorders() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from lims.models import ROLES
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import card, specimen_body
+from tests.lims.helpers import API, card, specimen_body, upload
 from tests.lims.plates import plate_csv
-from tests.lims.test_ingest import API, upload
 
 EVERYONE = set(ROLES)
 LAB = {"technician", "admin"}

@@ -22,9 +22,8 @@ from lims.reference import (
 )
 from lims.settings import Settings, load_configured_rules
 from tests.conftest import ROOT
-from tests.lims.helpers import BIRTH, card, specimen_body
-from tests.lims.plates import CsvProcessor
-from tests.lims.test_foundation import nbs
+from tests.lims.helpers import BIRTH, card, nbs, specimen_body
+from tests.lims.plates import CsvPipeline
 
 API = "/api/v1"
 #: A card format of another laboratory: "NB", seven digits, a mod 11 check digit.
@@ -65,7 +64,7 @@ def test_a_lab_s_own_rules_are_used(settings, engine, world, tmp_path):
         "workflow": _write(tmp_path, "workflow.toml", _workflow(
             max_transit_days="3", late_arrival_code='"L01"')),
     })
-    with TestClient(create_app(lab, engine, processor=CsvProcessor())) as client:
+    with TestClient(create_app(lab, engine, pipeline=CsvPipeline())) as client:
         tech = world.auth("technician")
         barcode = BarcodeRule("x", "", r"^NB[0-9]{8}$", "mod11").make("NB1234567")
         ok = client.post(f"{API}/specimens", json=specimen_body(barcode, world.submitter_ids[0]),

@@ -9,9 +9,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.lims.helpers import card, specimen_body
+from tests.lims.helpers import API, card, specimen_body, upload
 from tests.lims.plates import plate_csv
-from tests.lims.test_ingest import API, upload
 
 #: Examples per operation; operations that hash or verify a password (Argon2) get fewer.
 EXAMPLES = 10

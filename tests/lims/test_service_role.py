@@ -22,7 +22,7 @@ from lims.migrate import current_revision, upgrade
 from lims.service_role import APPEND_ONLY_TABLES, grant_service_role, owns_append_only_tables
 from lims.settings import Settings
 from tests.lims.conftest import make_world
-from tests.lims.plates import CsvProcessor
+from tests.lims.plates import CsvPipeline
 from tests.lims.test_end_to_end import test_a_plate_from_card_to_released_result as workflow
 
 pytestmark = pytest.mark.postgres
@@ -65,7 +65,7 @@ def test_the_workflow_runs_as_the_service_role_which_cannot_touch_the_audit_trai
     assert not owns_append_only_tables(engine)
     init_db(engine)  # at the newest revision already: nothing to do, and allowed
     world = make_world(engine)
-    with TestClient(create_app(settings, engine, processor=CsvProcessor())) as client:
+    with TestClient(create_app(settings, engine, pipeline=CsvPipeline())) as client:
         workflow(client, world)
     with engine.connect() as connection:
         events = connection.execute(text("SELECT count(*) FROM audit_event")).scalar_one()

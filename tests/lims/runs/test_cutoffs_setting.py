@@ -20,8 +20,7 @@ from lims.errors import ConfigurationError
 from lims.models import Evaluation, Run
 from msms.population import simulate_cohort, split_truth
 from tests.conftest import ROOT
-from tests.lims.test_foundation import nbs
-from tests.lims.test_ingest import API
+from tests.lims.helpers import API, nbs
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +44,9 @@ def _plate(engine, world, folder: Path, seed: int, first_card: int) -> Path:
 
 def test_a_plate_is_evaluated_against_the_configured_table(settings, engine, world, tmp_path,
                                                             cutoff_file):
-    configured = settings.model_copy(update={"cutoffs": str(cutoff_file)})
+    configured = settings.model_copy(update={"cutoffs": cutoff_file})
     app = create_app(configured, engine)
-    assert app.state.processor.cutoffs == cutoff_file
+    assert app.state.pipeline.cutoffs.version == "lab-test-7"
     path = _plate(engine, world, tmp_path, 41, 22_000_000)
     with TestClient(app) as client:
         response = client.post(f"{API}/runs", files={"file": (path.name, path.read_bytes())},
@@ -79,5 +78,5 @@ def test_a_table_that_does_not_read_stops_start_up(settings, engine, tmp_path, c
         "upper = ", "upper = \"high\" # ", 1), encoding="utf-8")
     for path, words in ((broken, "broken.toml"), (tmp_path / "absent.toml", "absent.toml")):
         with pytest.raises(ConfigurationError, match="NBS_CUTOFFS=") as error:
-            create_app(settings.model_copy(update={"cutoffs": str(path)}), engine)
+            create_app(settings.model_copy(update={"cutoffs": path}), engine)
         assert words in str(error.value)

@@ -1,28 +1,36 @@
-"""Request and response models of review, release, corrections and alerts.
+"""Request and response models of review, release and corrections.
 
 Public names: ``DecisionIn``, ``ReleaseNormalsIn``, ``CorrectionIn``, ``ReleasePublic``,
-``ReviewItem``, ``CallView``, ``AlertPublic``, ``AcknowledgeIn``.
+``ReviewItem``, ``CallView``, ``MarkerScore``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lims.vocabulary import (
+    Action,
+    Decision,
+    EvaluationStage,
+    Final,
+    FirstTier,
+    Recommendation,
+    ReleaseOutcome,
+    SpecimenState,
+)
+
 __all__ = [
-    "AcknowledgeIn",
-    "AlertPublic",
     "CallView",
     "CorrectionIn",
     "DecisionIn",
+    "MarkerScore",
     "ReleaseNormalsIn",
     "ReleasePublic",
     "ReviewItem",
 ]
-
-Decision = Literal["release_normal", "request_repeat_specimen", "refer", "override"]
 
 
 class DecisionIn(BaseModel):
@@ -51,7 +59,7 @@ class ReleasePublic(BaseModel):
     id: int
     specimen_id: int
     version: int
-    outcome: str
+    outcome: ReleaseOutcome
     summary: dict[str, Any] | None
     reason: str
     released_by: int
@@ -61,14 +69,14 @@ class ReleasePublic(BaseModel):
 
 class CallView(BaseModel):
     disorder: str
-    stage: str
-    first_tier: str
-    final: str
+    stage: EvaluationStage
+    first_tier: FirstTier
+    final: Final
     reasons: str
     score: float | None
     second_tier_probability: float | None
     time_critical: bool
-    action: str
+    action: Action
     cutoff_version: str
     model_version: str
 
@@ -91,7 +99,7 @@ class ReviewItem(BaseModel):
     specimen_id: int
     barcode: str
     infant_id: int
-    state: str
+    state: SpecimenState
     version: int
     covariates: dict[str, Any]
     values_umol_l: dict[str, float | None]
@@ -103,27 +111,7 @@ class ReviewItem(BaseModel):
     #: ``no_recall``: the second tier cleared every call (flagged by the first tier; the
     #: reviewer accepts or overrides); ``recall``: a call still stands after it; None: it
     #: scored none of the calls (no model, or disorders it does not filter).
-    second_tier_recommendation: Literal["no_recall", "recall"] | None = None
+    second_tier_recommendation: Recommendation | None = None
     open_alerts: int
     #: exactly the decisions ``POST /specimens/{id}/decisions`` accepts now
-    allowed_decisions: list[str]
-
-
-class AlertPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    specimen_id: int
-    disorder: str
-    message: str
-    opened_at: datetime
-    status: str
-    escalation_level: int
-    escalated_at: datetime | None
-    acknowledged_by_name: str
-    acknowledged_at: datetime | None
-
-
-class AcknowledgeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    full_name: str = Field(min_length=1, max_length=200)
-    note: str = Field(default="", max_length=1000)
+    allowed_decisions: list[Decision]

@@ -12,9 +12,8 @@ from sqlmodel import Session, select
 from lims.audit import Actor
 from lims.models import Alert, AuditEvent, DuplicateRequest, Evaluation, HeldWell, Result, Specimen
 from lims.runs.held import attach_held_well
-from tests.lims.helpers import card
-from tests.lims.plates import plate_csv
-from tests.lims.test_ingest import API, FailingProcessor, accession, count, upload
+from tests.lims.helpers import API, accession, card, count, upload
+from tests.lims.plates import FailingPipeline, plate_csv
 
 
 def _resolve(client, world, held_id, **body):  # noqa: ANN202 - a test helper
@@ -132,7 +131,7 @@ def test_a_failure_while_attaching_leaves_nothing_changed(client, world, engine,
         technician = world.users["technician"]
         attach_held_well(session, Actor(technician.id, technician.username, "technician"),
                          held["A04"]["id"], barcode=card(50), note="n",
-                         processor=FailingProcessor())
+                         pipeline=FailingPipeline())
     assert count(engine, Result) == results_before and count(engine, AuditEvent) == audit_before
     after = {h["well"]: h["status"] for h in _held(client, world, plate["id"])}
     assert after == {"A04": "held", "A05": "held", "A06": "held"}

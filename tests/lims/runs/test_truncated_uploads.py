@@ -30,10 +30,10 @@ from lims.models import (
     Run,
     Specimen,
 )
+from lims.pipeline import ScreeningPipeline
 from lims.runs import routes
-from lims.runs.pipeline import CoreProcessor
 from msms.population import simulate_cohort
-from tests.lims.test_ingest import API, count
+from tests.lims.helpers import API, count
 
 PLATE = "VP-8"
 
@@ -54,7 +54,7 @@ def accessioned(engine, world, cohort) -> pd.DataFrame:
 
 @pytest.fixture
 def core(settings, engine):
-    app = create_app(settings, engine, processor=CoreProcessor())
+    app = create_app(settings, engine, pipeline=ScreeningPipeline())
     with TestClient(app) as client:
         yield client
 

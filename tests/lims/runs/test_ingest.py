@@ -4,37 +4,13 @@ duplicates worklist, alerts in the same transaction."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from lims.audit import SYSTEM
 from lims.models import Alert, AuditEvent, ControlResult, Evaluation, Result, Run
 from lims.runs.service import ingest_bytes
-from tests.lims.helpers import card, specimen_body
-from tests.lims.plates import CsvProcessor, plate_csv
-
-API = "/api/v1"
-
-
-def accession(client, world, *numbers):
-    tech, north = world.auth("technician"), world.submitter_ids[0]
-    out = {}
-    for n in numbers:
-        response = client.post(f"{API}/specimens", json=specimen_body(card(n), north),
-                               headers=tech)
-        assert response.status_code == 201, response.text
-        out[n] = response.json()
-    return out
-
-
-def upload(client, world, name, data, role="technician"):
-    return client.post(f"{API}/runs", files={"file": (name, data, "text/csv")},
-                       headers=world.auth(role))
-
-
-def count(engine, model):
-    with Session(engine) as session:
-        return session.exec(select(func.count()).select_from(model)).one()
+from tests.lims.helpers import API, accession, card, count, upload
+from tests.lims.plates import FailingPipeline, plate_csv
 
 
 def test_ingest_stores_holds_and_is_idempotent(client, world, engine):
@@ -125,19 +101,12 @@ def test_unreadable_file_is_422_and_nothing_is_stored(client, world, engine):
     assert count(engine, Run) == 0
 
 
-class FailingProcessor(CsvProcessor):
-    """Fails while evaluating, after the run and results have been written."""
-
-    def evaluate(self, profiles, *, stage="initial"):
-        raise RuntimeError("evaluation crashed")
-
-
 def test_a_failure_mid_ingest_leaves_no_partial_plate(client, world, engine):
     accession(client, world, 9)
     audit_before = count(engine, AuditEvent)
     with pytest.raises(RuntimeError):
         ingest_bytes(engine, SYSTEM, plate_csv("P-X", {card(9): {}}), "p.csv",
-                     FailingProcessor())
+                     FailingPipeline())
     assert count(engine, Run) == 0 and count(engine, Result) == 0
     assert count(engine, ControlResult) == 0 and count(engine, AuditEvent) == audit_before
 

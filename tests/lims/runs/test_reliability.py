@@ -1,5 +1,5 @@
-"""Reliability (DESIGN §10): ten parallel identical uploads store one run; ``kill -9`` during an
-ingest leaves no partial plate."""
+"""Reliability (docs/lims.md "Rules"): ten parallel identical uploads store one run; ``kill -9``
+during an ingest leaves no partial plate."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from lims.audit import SYSTEM
 from lims.models import ControlResult, Result, Run
 from lims.runs.service import ingest_bytes
 from tests.conftest import ROOT
-from tests.lims.helpers import card
-from tests.lims.plates import CsvProcessor, plate_csv
-from tests.lims.test_ingest import API, accession, count, upload
+from tests.lims.helpers import API, accession, card, count, upload
+from tests.lims.plates import CsvPipeline, plate_csv
 
 
 def test_ten_parallel_identical_uploads_store_one_run(client, world, engine):
@@ -37,9 +36,9 @@ from lims.audit import SYSTEM
 from lims.db import make_engine
 from lims.runs.service import ingest_bytes
 from lims.settings import Settings
-from tests.lims.plates import CsvProcessor
+from tests.lims.plates import CsvPipeline
 
-class Stalls(CsvProcessor):
+class Stalls(CsvPipeline):
     def evaluate(self, profiles, *, stage="initial"):
         print("results written, evaluating", flush=True)
         time.sleep(60)
@@ -74,5 +73,5 @@ def test_kill_9_during_ingest_leaves_no_partial_plate(client, world, engine, set
     assert count(engine, ControlResult) == 0
     specimens = client.get(f"{API}/specimens", headers=world.auth("admin")).json()
     assert {s["state"] for s in specimens} == {"accessioned"}
-    outcome = ingest_bytes(engine, SYSTEM, data, "p.csv", CsvProcessor())
+    outcome = ingest_bytes(engine, SYSTEM, data, "p.csv", CsvPipeline())
     assert outcome.created and outcome.run.n_results == 6

@@ -5,22 +5,26 @@ demo seed loads users and flagged plates."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
+from typer.testing import CliRunner
 
+from instruments.virtual import simulate_plate, write_plate
 from lims.app import create_app
 from lims.audit import SYSTEM
+from lims.cli import app
 from lims.demo import accession_cohort, seed_demo, simulated_plate_file
 from lims.models import AuditEvent, Evaluation, Result, Specimen, User
-from lims.runs.pipeline import CoreProcessor
+from lims.pipeline import ScreeningPipeline
+from lims.runs.service import ingest_bytes
 from msms.population import simulate_cohort
 from tests.conftest import ROOT
-from tests.lims.test_foundation import nbs
-from tests.lims.test_ingest import API
+from tests.lims.helpers import API, nbs
 
 
 def test_virtual_plate_through_the_real_core(settings, engine, world, tmp_path):
@@ -31,7 +35,7 @@ def test_virtual_plate_through_the_real_core(settings, engine, world, tmp_path):
         session.commit()
     path = simulated_plate_file(cohort, seed=7, fmt="masslynx", plate_id="VP-7",
                                 folder=tmp_path)
-    app = create_app(settings, engine, processor=CoreProcessor())
+    app = create_app(settings, engine, pipeline=ScreeningPipeline())
     with TestClient(app) as client:
         response = client.post(f"{API}/runs", files={"file": (path.name, path.read_bytes())},
                                headers=world.auth("technician"))
@@ -101,7 +105,7 @@ def test_an_export_without_barcodes_is_stored_with_its_plate_map(settings, engin
             files["plate_map"] = (map_path.name, map_path.read_bytes())
         return client.post(f"{API}/runs", files=files, headers=tech)
 
-    with TestClient(create_app(settings, engine, processor=CoreProcessor())) as client:
+    with TestClient(create_app(settings, engine, pipeline=ScreeningPipeline())) as client:
         refused = upload()
         assert refused.status_code == 422 and "has no sample id" in refused.text
         stored = upload(plate_map)
@@ -146,3 +150,29 @@ def test_nbs_ingest_takes_the_plate_map(settings, engine, world, tmp_path):
                timeout=180)
     assert done.returncode == 0, done.stderr
     assert "stored: run" in done.stdout and "held=0" in done.stdout
+
+
+def test_ingest_checks_the_control_lots_against_the_run_date(settings, engine, world,
+                                                             tmp_path):
+    """A plate run after its control lots expired gets the QC decision nbs quantify gives the
+    same file: accepted with a warning naming each expired lot (docs/quantitation.md)."""
+    cohort = simulate_cohort(89, seed=12, disorder_rate=0.0)
+    with Session(engine) as session:
+        cohort = accession_cohort(session, SYSTEM, cohort, world.submitter_ids,
+                                  first_card=32_000_000, born=datetime(2026, 3, 1, tzinfo=UTC))
+        session.commit()
+    plate = simulate_plate(seed=12, cohort=cohort, plate_id="EXPIRED-12")
+    plate.run.metadata["acquired_at"] = "2028-01-05T08:00:00"  # the lots expire 2027-12-31
+    path = tmp_path / "EXPIRED-12.txt"
+    write_plate(plate, path, format="masslynx")
+    report = tmp_path / "qc.json"
+    quantified = CliRunner().invoke(app, ["quantify", str(path), "--out",
+                                          str(tmp_path / "profiles.csv"), "--qc-report",
+                                          str(report)])
+    assert quantified.exit_code == 0, quantified.output
+    expected = json.loads(report.read_text(encoding="utf-8"))["decision"]
+    assert expected["status"] == "accept_with_warnings"
+    run = ingest_bytes(engine, SYSTEM, path.read_bytes(), path.name, ScreeningPipeline()).run
+    assert run.qc_decision == expected["status"]
+    expired = [r for r in run.qc_reasons or [] if "expired on 2027-12-31" in r]
+    assert expired and expired == [w for w in expected["warnings"] if "expired" in w]

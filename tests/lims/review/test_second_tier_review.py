@@ -26,8 +26,7 @@ from lims.demo import accession_cohort, simulated_plate_file
 from lims.models import Evaluation, Release, Review, Specimen
 from msms.population import simulate_cohort, split_truth
 from tests.lims.conftest import PASSWORD
-from tests.lims.test_ingest import API
-from tests.lims.test_second_tier_ingest import FAST
+from tests.lims.helpers import API, FAST
 
 #: The quick policy of the ingest test with thresholds at the lowest out-of-fold true-positive
 #: probability (no extra margin), so that a plate of 89 holds several second-tier negatives; the
@@ -67,7 +66,7 @@ def plate_cohort(model_path) -> pd.DataFrame:
 @pytest.fixture
 def reviewed(settings, engine, world, tmp_path, model_path, plate_cohort):
     """The plate ingested with the second tier; the app's client."""
-    configured = settings.model_copy(update={"second_tier_model": str(model_path)})
+    configured = settings.model_copy(update={"second_tier_model": model_path})
     cohort = plate_cohort.copy()
     with Session(engine) as session:
         accession_cohort(session, SYSTEM, cohort, world.submitter_ids, first_card=22_000_000,

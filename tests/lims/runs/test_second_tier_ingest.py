@@ -4,7 +4,6 @@ the evaluations and shown in the review queue; a model that does not fit stops s
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,24 +15,15 @@ from sqlmodel import Session, select
 from cutoffs.evaluate import evaluate
 from cutoffs.second_tier.features import default_feature_spec
 from cutoffs.second_tier.labelled import label_screen_positives, validate_labelled
-from cutoffs.second_tier.model_file import save_model
-from cutoffs.second_tier.policy import default_policy
+from cutoffs.second_tier.model_file import load_model, save_model
 from cutoffs.second_tier.training import train_model
 from lims.app import create_app
 from lims.audit import SYSTEM
 from lims.demo import accession_cohort, simulated_plate_file
 from lims.errors import ConfigurationError
 from lims.models import Evaluation, Run
-from lims.runs.pipeline import second_tier_model
 from msms.population import simulate_cohort, split_truth
-from tests.lims.test_ingest import API
-
-#: A quick policy for a small training set (few folds, one repeat, a low minimum count, a loose
-#: tail bound so that the small model filters something).
-FAST = dataclasses.replace(
-    default_policy(), min_true_positives=6, threshold_cv_splits=3, validation_cv_splits=3,
-    validation_cv_repeats=1, tail_miss_probability=0.5,
-)
+from tests.lims.helpers import API, FAST
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +39,8 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_plate_is_evaluated_with_the_second_tier(settings, engine, world, tmp_path, model_path):
-    model = second_tier_model(model_path)
-    configured = settings.model_copy(update={"second_tier_model": str(model_path)})
+    model = load_model(model_path)
+    configured = settings.model_copy(update={"second_tier_model": model_path})
     cohort = simulate_cohort(89, seed=23, disorder_rate=0.25)
     with Session(engine) as session:
         cohort = accession_cohort(session, SYSTEM, cohort, world.submitter_ids,
@@ -59,7 +49,7 @@ def test_plate_is_evaluated_with_the_second_tier(settings, engine, world, tmp_pa
     path = simulated_plate_file(cohort, seed=23, fmt="masslynx", plate_id="ST-23",
                                 folder=tmp_path)
     app = create_app(configured, engine)
-    assert app.state.processor.second_tier is model  # loaded once per process
+    assert app.state.pipeline.second_tier.version == model.version  # loaded at start-up
     with TestClient(app) as client:
         response = client.post(f"{API}/runs", files={"file": (path.name, path.read_bytes())},
                                headers=world.auth("technician"))
@@ -105,7 +95,7 @@ def _tampered(source: Path, target: Path, change) -> Path:  # type: ignore[no-un
 def test_a_model_that_does_not_fit_stops_start_up(settings, engine, model_path, tmp_path,
                                                   change, message):
     bad = _tampered(model_path, tmp_path / "bad.joblib", change)
-    configured = settings.model_copy(update={"second_tier_model": str(bad)})
+    configured = settings.model_copy(update={"second_tier_model": bad})
     with pytest.raises(ConfigurationError, match="NBS_SECOND_TIER_MODEL") as info:
         create_app(configured, engine)
     assert message in str(info.value) and str(bad) in str(info.value)
@@ -113,11 +103,11 @@ def test_a_model_that_does_not_fit_stops_start_up(settings, engine, model_path, 
 
 def test_a_missing_model_file_stops_start_up(settings, engine, tmp_path):
     configured = settings.model_copy(
-        update={"second_tier_model": str(tmp_path / "absent.joblib")})
+        update={"second_tier_model": tmp_path / "absent.joblib"})
     with pytest.raises(ConfigurationError, match="NBS_SECOND_TIER_MODEL=.*absent.joblib"):
         create_app(configured, engine)
 
 
 def test_no_model_configured_means_no_second_tier(settings, engine):
-    assert settings.second_tier_model == ""
-    assert create_app(settings, engine).state.processor.second_tier is None
+    assert settings.second_tier_model is None
+    assert create_app(settings, engine).state.pipeline.second_tier is None

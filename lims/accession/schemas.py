@@ -8,11 +8,11 @@ Public names: ``SubmitterCreate``, ``SubmitterPublic``, ``InfantCreate``, ``Infa
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lims.models import DbId
+from lims.vocabulary import Feeding, RepeatRequestStatus, Sex, SpecimenKind, SpecimenState
 
 __all__ = [
     "InfantCreate",
@@ -25,11 +25,6 @@ __all__ = [
     "SubmitterPublic",
     "UnsatisfactoryIn",
 ]
-
-Sex = Literal["M", "F", "U"]
-Kind = Literal["initial", "repeat", "preterm-serial", "post-transfusion"]
-Feeding = Literal["breast", "formula", "mixed", "tpn", "none", "unknown"]
-
 
 class SubmitterCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -47,7 +42,7 @@ class InfantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     submitter_id: DbId
     birth_at: datetime
-    sex: Sex = "U"
+    sex: Sex = Sex.U
     medical_record_number: str = Field(default="", max_length=64)
     mother_name: str = Field(default="", max_length=200)
     mother_id: str = Field(default="", max_length=64)
@@ -71,13 +66,13 @@ class SpecimenCreate(BaseModel):
     submitter_id: DbId
     collected_at: datetime
     received_at: datetime
-    kind: Kind | None = None
+    kind: SpecimenKind | None = None
     infant_id: DbId | None = None
     previous_barcode: str | None = Field(default=None, max_length=32)
     infant: InfantCreate | None = None
     birth_weight_g: int | None = Field(default=None, ge=200, le=7000)
     gestational_age_weeks: float | None = Field(default=None, ge=20, le=45)
-    feeding: Feeding = "unknown"
+    feeding: Feeding = Feeding.unknown
     tpn: bool = False
     transfused: bool = False
     transfused_at: datetime | None = None
@@ -91,18 +86,18 @@ class SpecimenPublic(BaseModel):
     barcode: str
     infant_id: DbId
     submitter_id: DbId
-    kind: str
+    kind: SpecimenKind
     previous_specimen_id: int | None
     collected_at: datetime
     received_at: datetime
     birth_weight_g: int | None
     gestational_age_weeks: float | None
-    feeding: str
+    feeding: Feeding
     tpn: bool
     transfused: bool
     nicu: bool
     unsatisfactory_code: str | None
-    state: str
+    state: SpecimenState
     flagged: bool
     version: int
 
@@ -128,6 +123,6 @@ class RepeatRequestPublic(BaseModel):
     infant_id: DbId
     specimen_id: int
     reason: str
-    status: str
+    status: RepeatRequestStatus
     fulfilled_by_specimen_id: int | None
     requested_at: datetime

@@ -1,4 +1,5 @@
-"""Request dependencies: a database session, the signed-in user, role checks.
+"""Request dependencies every route may use: a database session, the signed-in user, role
+checks, the screening pipeline.
 
 The chain is lean: the session is opened without touching the database, the signed-in user
 comes from a short-lived in-process cache keyed by the token's SHA-256 (``TokenCache``; one
@@ -6,7 +7,7 @@ query joining token and user on a miss, run off the event loop), and role checks
 comparisons, so a request crosses to a worker thread only for its own work.
 
 Public names: ``get_session``, ``SessionDep``, ``PathId``, ``current_user``, ``CurrentUser``,
-``require``, ``actor``, ``TokenCache``, ``token_cache``.
+``require``, ``get_pipeline``, ``PipelineDep``, ``TokenCache``, ``token_cache``.
 """
 
 from __future__ import annotations
@@ -22,22 +23,20 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from lims.audit import Actor
-from lims.auth.service import (
-    actor_of,
-    token_digest,
-    user_for_token_digest,
-)
 from lims.errors import AuthenticationError, PermissionDeniedError
 from lims.models import MAX_ID, User
+from lims.pipeline import Screening
+from lims.tokens import token_digest, user_for_token_digest
+from lims.vocabulary import Role
 
 __all__ = [
     "CurrentUser",
     "PathId",
+    "PipelineDep",
     "SessionDep",
     "TokenCache",
-    "actor",
     "current_user",
+    "get_pipeline",
     "get_session",
     "require",
     "token_cache",
@@ -125,7 +124,7 @@ async def current_user(request: Request, credentials: Annotated[
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require(*roles: str) -> Callable[[User], Coroutine[Any, Any, User]]:
+def require(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
     """A dependency that lets only ``roles`` through (HTTP 403 otherwise)."""
 
     async def check(user: CurrentUser) -> User:
@@ -137,5 +136,10 @@ def require(*roles: str) -> Callable[[User], Coroutine[Any, Any, User]]:
     return check
 
 
-def actor(user: User) -> Actor:
-    return actor_of(user)
+def get_pipeline(request: Request) -> Screening:
+    """The app's screening pipeline (``lims.app.create_app``)."""
+    pipeline: Screening = request.app.state.pipeline
+    return pipeline
+
+
+PipelineDep = Annotated[Screening, Depends(get_pipeline)]

@@ -10,20 +10,8 @@ import pytest
 from sqlmodel import Session, select
 
 from lims.alerts.service import escalate_overdue
-from lims.models import Alert, AuditEvent, utcnow
-from tests.lims.test_ingest import API, accession
-
-
-def open_alert(engine, specimen_id: int, *, age: timedelta = timedelta(0),
-               disorder: str = "MSUD") -> int:
-    """An open alert on a specimen, opened ``age`` ago (written as ingest would)."""
-    with Session(engine) as session:
-        alert = Alert(specimen_id=specimen_id, disorder=disorder,
-                      message=f"{disorder}: time-critical", opened_at=utcnow() - age)
-        session.add(alert)
-        session.commit()
-        assert alert.id is not None
-        return alert.id
+from lims.models import Alert, AuditEvent
+from tests.lims.helpers import API, accession, open_alert
 
 
 @pytest.fixture

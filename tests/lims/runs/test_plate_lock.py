@@ -9,9 +9,8 @@ from sqlmodel import Session, select
 
 from lims.models import AuditEvent, ControlResult, Result, Run
 from lims.runs.service import retired_plate_key
-from tests.lims.helpers import card
+from tests.lims.helpers import API, accession, card, count, upload
 from tests.lims.plates import plate_csv
-from tests.lims.test_ingest import API, accession, count, upload
 
 
 def test_a_rejected_plate_gives_way_to_the_corrected_file(client, world, engine):

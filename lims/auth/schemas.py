@@ -5,16 +5,12 @@ Public names: ``LoginIn``, ``TokenOut``, ``UserCreate``, ``UserPublic``.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from lims.models import DbId
+from lims.vocabulary import Role
 
 __all__ = ["LoginIn", "TokenOut", "UserCreate", "UserPublic"]
-
-Role = Literal["technician", "reviewer", "follow_up", "submitter", "admin"]
-
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -25,7 +21,7 @@ class LoginIn(BaseModel):
 class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
-    role: str
+    role: Role
     username: str
 
 
@@ -43,6 +39,6 @@ class UserPublic(BaseModel):
     id: int
     username: str
     full_name: str
-    role: str
+    role: Role
     submitter_id: DbId | None
     active: bool

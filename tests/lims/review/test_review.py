@@ -12,9 +12,8 @@ from sqlmodel import Session, select
 from lims.alerts.service import escalate_overdue
 from lims.models import Alert, AuditEvent, utcnow
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import card
+from tests.lims.helpers import API, accession, card, upload
 from tests.lims.plates import plate_csv
-from tests.lims.test_ingest import API, accession, upload
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from lims.audit import SYSTEM
 from lims.demo import accession_cohort
 from lims.models import Infant, Specimen, utcnow
 from msms.population import simulate_cohort
-from tests.lims.helpers import card, specimen_body
-from tests.lims.test_ingest import API, accession, count
+from tests.lims.helpers import API, accession, card, count, specimen_body
 
 
 def _post(client, world, body):

@@ -20,10 +20,8 @@ from lims.models import Alert, AuditEvent, Run
 from lims.settings import Settings
 from msms.population import simulate_cohort
 from tests.conftest import ROOT
-from tests.lims.plates import CsvProcessor
-from tests.lims.test_alerts import open_alert
-from tests.lims.test_foundation import nbs
-from tests.lims.test_ingest import API, accession
+from tests.lims.helpers import API, accession, nbs, open_alert
+from tests.lims.plates import CsvPipeline
 
 
 def _level(engine, alert_id: int) -> int:
@@ -72,7 +70,7 @@ def test_the_running_service_escalates_on_its_own(world, engine, settings, clien
     cards = accession(client, world, 1)
     alert_id = open_alert(engine, cards[1]["id"], age=timedelta(minutes=125))
     asked = settings.model_copy(update={"alert_escalation_check_seconds": 0.05})
-    with TestClient(create_app(asked, engine, processor=CsvProcessor())):
+    with TestClient(create_app(asked, engine, pipeline=CsvPipeline())):
         deadline = time.monotonic() + 20
         while _level(engine, alert_id) == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -108,7 +106,7 @@ def test_tests_run_without_the_periodic_task(world, engine, settings, client):
     cards = accession(client, world, 1)
     alert_id = open_alert(engine, cards[1]["id"], age=timedelta(minutes=125))
     assert settings.alert_escalation_every_s() is None
-    with TestClient(create_app(settings, engine, processor=CsvProcessor())):
+    with TestClient(create_app(settings, engine, pipeline=CsvPipeline())):
         time.sleep(0.3)
     assert _level(engine, alert_id) == 0
     assert Settings(environment="development").alert_escalation_every_s() == 60.0

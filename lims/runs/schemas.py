@@ -6,9 +6,11 @@ Public names: ``RunPublic``, ``HeldWellPublic``, ``HeldWellResolve``, ``Duplicat
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lims.vocabulary import DuplicateRequestStatus, HeldWellAction, HeldWellStatus, QcDecision
 
 __all__ = ["DuplicateRequestPublic", "HeldWellPublic", "HeldWellResolve", "RunPublic"]
 
@@ -22,7 +24,7 @@ class RunPublic(BaseModel):
     file_name: str
     format: str
     uploaded_at: datetime
-    qc_decision: str
+    qc_decision: QcDecision
     qc_reasons: list[str] | None
     n_wells: int
     n_results: int
@@ -39,7 +41,7 @@ class HeldWellPublic(BaseModel):
     sample_id: str
     reason: str
     values: dict[str, Any] | None
-    status: str
+    status: HeldWellStatus
     resolved_at: datetime | None
     #: the card the well was attached to (``status == "attached"``), else None
     specimen_id: int | None = None
@@ -50,15 +52,15 @@ class HeldWellResolve(BaseModel):
     (the well's own barcode: its values become that card's results and are evaluated)."""
 
     model_config = ConfigDict(extra="forbid")
-    action: Literal["discard", "attach"]
+    action: HeldWellAction
     note: str = Field(min_length=1, max_length=500)
     barcode: str | None = Field(default=None, min_length=1, max_length=32)
 
     @model_validator(mode="after")
     def _barcode_for_attach(self) -> HeldWellResolve:
-        if self.action == "attach" and not (self.barcode or "").strip():
+        if self.action == HeldWellAction.attach and not (self.barcode or "").strip():
             raise ValueError("attach needs the barcode of the card to attach the well to")
-        if self.action == "discard" and self.barcode is not None:
+        if self.action == HeldWellAction.discard and self.barcode is not None:
             raise ValueError("discard takes no barcode")
         return self
 
@@ -70,5 +72,5 @@ class DuplicateRequestPublic(BaseModel):
     barcode: str = ""
     source_run_id: int
     disorders: str
-    status: str
+    status: DuplicateRequestStatus
     requested_at: datetime

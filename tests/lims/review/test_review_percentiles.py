@@ -20,12 +20,10 @@ from lims.app import create_app
 from lims.audit import SYSTEM
 from lims.demo import accession_cohort, simulated_plate_file
 from lims.models import Infant, Result, Specimen
-from lims.runs.pipeline import CoreProcessor
 from msms.population import simulate_cohort, split_truth
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
-from tests.lims.helpers import card
+from tests.lims.helpers import API, accession, card, upload
 from tests.lims.plates import plate_csv
-from tests.lims.test_ingest import API, accession, upload
 
 
 def test_scores_against_the_covariate_model(client, world, engine):
@@ -102,7 +100,8 @@ def test_percentiles_adjusted_by_a_derived_table(settings, engine, world, tmp_pa
         session.commit()
     path = simulated_plate_file(cards, seed=31, fmt="masslynx", plate_id="PCT-31",
                                 folder=tmp_path)
-    app = create_app(settings, engine, processor=CoreProcessor(cutoffs=cutoff_file))
+    configured = settings.model_copy(update={"cutoffs": cutoff_file})
+    app = create_app(configured, engine)
     with TestClient(app) as client:
         response = client.post(f"{API}/runs", files={"file": (path.name, path.read_bytes())},
                                headers=world.auth("technician"))
@@ -111,7 +110,7 @@ def test_percentiles_adjusted_by_a_derived_table(settings, engine, world, tmp_pa
                            headers=world.auth("reviewer")).json()
     assert len(queue) == 89 - len(client.get(
         f"{API}/worklists/duplicates", headers=world.auth("technician")).json())
-    table = CoreProcessor(cutoffs=cutoff_file).score_reference()
+    table = app.state.pipeline.cutoffs
     shown = {item["barcode"]: item["percentiles"] for item in queue}
     profiles = _profiles_from_the_database(engine, sorted(shown))
     expected = score(profiles, table)

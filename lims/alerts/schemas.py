@@ -1,0 +1,48 @@
+"""Request and response models of alerts: listing, acknowledgement, escalation.
+
+Public names: ``AlertPublic``, ``AcknowledgeIn``, ``EscalationPublic``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lims.vocabulary import AlertStatus
+
+__all__ = ["AcknowledgeIn", "AlertPublic", "EscalationPublic"]
+
+
+class AlertPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    specimen_id: int
+    disorder: str
+    message: str
+    opened_at: datetime
+    status: AlertStatus
+    escalation_level: int
+    escalated_at: datetime | None
+    acknowledged_by_name: str
+    acknowledged_at: datetime | None
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    full_name: str = Field(min_length=1, max_length=200)
+    note: str = Field(default="", max_length=1000)
+
+
+class EscalationPublic(BaseModel):
+    """An alert raised to ``escalation_level``, and who is to be notified."""
+
+    model_config = ConfigDict(from_attributes=True)
+    alert_id: int
+    specimen_id: int
+    disorder: str
+    opened_at: datetime
+    previous_level: int
+    escalation_level: int
+    notify_roles: list[str]
+    notify_users: list[str]

@@ -1,0 +1,77 @@
+"""What the ``nbs`` commands share: the exit status of a rejected input, the database set-up of
+the commands that use the LIMS, and tables on the terminal (``rich``) or as CSV.
+
+Public names: ``EXIT_REJECTED``, ``TableFormat``, ``open_database``, ``print_table``,
+``emit_table``.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from lims.db import init_db, make_engine
+from lims.settings import Settings, get_settings, load_configured_rules
+
+__all__ = ["EXIT_REJECTED", "TableFormat", "emit_table", "open_database", "print_table"]
+
+#: docs/architecture.md "Command line": the exit status when an input or a setting is rejected.
+EXIT_REJECTED = 3
+
+
+class TableFormat(StrEnum):
+    """How a command prints a table: aligned for a person, or CSV for a program."""
+
+    table = "table"
+    csv = "csv"
+
+
+def open_database(settings: Settings | None = None) -> Engine:
+    """The configured database, migrated, with the laboratory's rule files checked and put in
+    force first (a bad file or an unreachable database stops the command, named)."""
+    settings = settings or get_settings()
+    load_configured_rules(settings)
+    engine = make_engine(settings)
+    init_db(engine)
+    return engine
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[object]], *,
+                noun: str = "rows") -> None:
+    """``rows`` aligned under ``header`` on stdout, one line each (the last column's cells
+    end in an ellipsis where the terminal is too narrow), then how many there are."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max([len(name), *(len(row[j]) for row in cells)])
+              for j, name in enumerate(header)]
+    terminal = shutil.get_terminal_size((160, 24)).columns
+    # the last column takes what is left, at least 10 characters: a narrow terminal wraps the
+    # line, as it would a line of plain text, instead of losing a column
+    widths[-1] = min(widths[-1], max(10, terminal - sum(widths[:-1]) - 2 * len(widths[:-1])))
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name, width in zip(header, widths, strict=True):
+        table.add_column(name, no_wrap=True, overflow="ellipsis", width=width)
+    for row in cells:
+        table.add_row(*row)
+    console = Console(width=max(terminal, sum(widths) + 2 * len(widths)), markup=False,
+                      highlight=False, emoji=False)
+    console.print(table)
+    console.print(f"({len(rows)} {noun})")
+
+
+def emit_table(header: Sequence[str], rows: Sequence[Sequence[str]], fmt: TableFormat, *,
+               shown: Sequence[int] | None = None) -> None:
+    """Every column as CSV, or the ``shown`` columns (all by default) as a table."""
+    if fmt is TableFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return
+    keep = list(shown) if shown is not None else list(range(len(header)))
+    print_table([header[i] for i in keep], [[row[i] for i in keep] for row in rows])

@@ -1,0 +1,83 @@
+"""Queries of review: the queue, a specimen's current calls, the values of its latest run,
+releases.
+
+Public names: ``queue``, ``releasable``, ``current_calls``, ``latest_results``,
+``latest_release``, ``releases``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import and_, exists, func, not_, or_
+from sqlmodel import Session, col, select
+
+from lims.models import Evaluation, Release, Result, Specimen
+from lims.vocabulary import FirstTier, SpecimenState
+
+__all__ = ["current_calls", "latest_release", "latest_results", "queue", "releasable",
+           "releases"]
+
+
+def _first_tier_flag() -> Any:
+    """SQL: the specimen has a current call out of range in the first tier."""
+    return exists().where(and_(col(Evaluation.specimen_id) == col(Specimen.id),
+                               col(Evaluation.current),
+                               col(Evaluation.first_tier) != FirstTier.normal))
+
+
+def queue(session: Session, *, flagged_only: bool, limit: int) -> list[Specimen]:
+    """Specimens awaiting review, flagged first; only flagged ones with ``flagged_only`` (the
+    stored flag, or a first-tier call: rows stored before second-tier negatives were
+    flagged)."""
+    query = select(Specimen).where(Specimen.state == SpecimenState.awaiting_review)
+    if flagged_only:
+        query = query.where(or_(col(Specimen.flagged), _first_tier_flag()))
+    return list(session.exec(query.order_by(col(Specimen.flagged).desc(), col(Specimen.id))
+                             .limit(limit)))
+
+
+def releasable(session: Session, *, limit: int) -> list[Specimen]:
+    """Specimens awaiting review with no flag and no first-tier call: the bulk release's."""
+    return list(session.exec(select(Specimen).where(
+        Specimen.state == SpecimenState.awaiting_review, col(Specimen.flagged).is_(False),
+        not_(_first_tier_flag())).order_by(col(Specimen.id)).limit(limit)))
+
+
+def current_calls(session: Session, specimen_ids: Sequence[int]) -> dict[
+        int, list[Evaluation]]:
+    """The current calls of each specimen, in the order they were stored."""
+    calls: dict[int, list[Evaluation]] = {}
+    if specimen_ids:
+        for e in session.exec(select(Evaluation).where(
+                col(Evaluation.specimen_id).in_(list(specimen_ids)), col(Evaluation.current))
+                .order_by(col(Evaluation.id))):
+            calls.setdefault(e.specimen_id, []).append(e)
+    return calls
+
+
+def latest_results(session: Session, specimen_ids: Sequence[int]) -> pd.DataFrame:
+    """The result rows of each specimen's latest run: ``sample_id`` (the specimen id),
+    ``analyte``, ``conc_umol_l``."""
+    latest = (select(Result.specimen_id, func.max(Result.run_id).label("run_id"))
+              .where(col(Result.specimen_id).in_(list(specimen_ids)))
+              .group_by(col(Result.specimen_id)).subquery())
+    rows = session.exec(
+        select(Result.specimen_id, Result.analyte, Result.conc_umol_l)
+        .join(latest, (col(Result.specimen_id) == latest.c.specimen_id)
+              & (col(Result.run_id) == latest.c.run_id))).all()
+    return pd.DataFrame(rows, columns=["sample_id", "analyte", "conc_umol_l"]).astype(
+        {"conc_umol_l": "float64"})
+
+
+def latest_release(session: Session, specimen_id: int) -> Release | None:
+    return session.exec(select(Release).where(Release.specimen_id == specimen_id)
+                        .order_by(col(Release.version).desc())).first()
+
+
+def releases(session: Session, specimen_id: int) -> list[Release]:
+    """Every released version of a specimen's result, oldest first."""
+    return list(session.exec(select(Release).where(Release.specimen_id == specimen_id)
+                             .order_by(col(Release.version))))
