@@ -1,11 +1,13 @@
 """Disease ranges: the values of a marker seen in confirmed cases of a disorder, as published.
 
 Data: ``cutoffs/data/disease_ranges.csv`` (``disorder, marker, cohort, min, p1, p5, p10, p50,
-p90, p99, max, n_cases, specimen_age, source, notes``), one row per disorder, marker and cohort
-(``detected`` cases, cases a programme ``missed`` as ``false_negative``, or ``all``), with
-whatever statistics the source gives (µmol/L blood, or the ratio). A disorder score places a
-value between the normal population and the ``detected`` range (:func:`disease_anchor`);
-:func:`compare_simulated` says where simulated cases fall against the same ranges.
+p90, p99, max, n_cases, specimen_age, source, notes``), one row per disorder, marker, cohort
+(``detected`` cases, cases a programme ``missed`` as ``false_negative``, or ``all``) and
+source, with whatever statistics the source gives (µmol/L blood, or the ratio). Several case
+series may describe the same disorder and marker. A disorder score places a value between the
+normal population and the ``detected`` range of the largest series that gives a median
+(:func:`disease_anchor`); :func:`compare_simulated` says where simulated cases fall against
+every range.
 
 Public names: ``DiseaseRange``, ``load_disease_ranges``, ``default_disease_ranges``,
 ``disease_anchor``, ``compare_simulated``, ``DISEASE_RANGES_CSV``, ``STATISTICS``,
@@ -113,17 +115,17 @@ def _range(row: dict[str, str], line: int, file: str) -> DiseaseRange:
 def load_disease_ranges(path: Path | str | None = None) -> tuple[DiseaseRange, ...]:
     """Read and validate a disease-ranges CSV (default: the packaged one); errors name the file,
     line and field (unknown disorder or marker, a non-positive or decreasing statistic, a
-    duplicate disorder/marker/cohort)."""
+    second row for the same disorder, marker, cohort and source)."""
     path = Path(path) if path is not None else DISEASE_RANGES_CSV
     file = str(path)
     out: list[DiseaseRange] = []
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, str]] = set()
     for line, row in read_rows(path, _COLUMNS):
         item = _range(row, line, file)
-        key = (item.disorder, item.marker, item.cohort)
+        key = (item.disorder, item.marker, item.cohort, item.source)
         if key in seen:
-            raise CutoffError(f"second row for {item.disorder} {item.marker} {item.cohort}",
-                              file=file, line=line, field="marker")
+            raise CutoffError(f"second row for {item.disorder} {item.marker} {item.cohort} "
+                              "from the same source", file=file, line=line, field="source")
         seen.add(key)
         out.append(item)
     return tuple(out)
@@ -138,16 +140,20 @@ def default_disease_ranges() -> tuple[DiseaseRange, ...]:
 def disease_anchor(ranges: Iterable[DiseaseRange], disorder: str, marker: str
                    ) -> tuple[float, str] | None:
     """The value a score treats as "in the disease range" for this disorder and marker, and
-    which statistic it is: the median of detected cases, else the highest low percentile given
-    (p10, p5, p1, min); None when no detected range is published."""
-    for item in ranges:
-        if item.disorder == disorder and item.marker == marker and item.cohort == "detected":
-            if 50.0 in item.percentiles:
-                return item.percentiles[50.0], "p50"
-            low = [p for p in item.percentiles if p < 50.0]
-            if low:
-                p = max(low)
-                return item.percentiles[p], "min" if p == 0 else f"p{p:g}"
+    which statistic it is: the median of the largest detected series that gives one (the first
+    in file order among equals), else the highest low percentile given (p10, p5, p1, min) by
+    the largest detected series; None when no detected range is published."""
+    detected = [r for r in ranges
+                if r.disorder == disorder and r.marker == marker and r.cohort == "detected"]
+    with_median = [r for r in detected if 50.0 in r.percentiles]
+    if with_median:
+        best = max(with_median, key=lambda r: r.n_cases or 0)
+        return best.percentiles[50.0], "p50"
+    for item in sorted(detected, key=lambda r: -(r.n_cases or 0)):
+        low = [p for p in item.percentiles if p < 50.0]
+        if low:
+            p = max(low)
+            return item.percentiles[p], "min" if p == 0 else f"p{p:g}"
     return None
 
 
@@ -206,6 +212,8 @@ def compare_simulated(profiles: pd.DataFrame, truth: pd.DataFrame,
             below, above = float(np.mean(values < lo)), float(np.mean(values > hi))
             described = ", ".join(f"{'min' if p == 0 else 'max' if p == 100 else f'p{p:g}'} "
                                   f"{v:g}" for p, v in item.percentiles.items())
+            if item.n_cases is not None:
+                described += f" (n {item.n_cases})"
             rows.append({
                 "disorder": item.disorder, "marker": item.marker, "severity": group,
                 "n_simulated": int(values.size), "published": described,

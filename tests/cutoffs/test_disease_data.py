@@ -33,9 +33,30 @@ def test_packaged_disease_ranges_load_with_sources():
 
 def test_anchor_prefers_the_median_then_the_highest_low_percentile():
     ranges = default_disease_ranges()
-    assert disease_anchor(ranges, "MCAD", "C8") == (8.4, "p50")
+    # four MCAD C8 series (16, 221, 31 and 47 cases): the largest one with a median
+    assert disease_anchor(ranges, "MCAD", "C8") == (8.6, "p50")
     assert disease_anchor(ranges, "BKT", "C5:1") == (0.15, "p5")
+    assert disease_anchor(ranges, "MSUD", "Xle/Phe") == (9.0, "min")
     assert disease_anchor(ranges, "PKU", "Phe") is None
+
+
+def test_several_series_of_one_marker_load_and_missed_cases_never_anchor():
+    ranges = default_disease_ranges()
+    mcad = [r for r in ranges if (r.disorder, r.marker, r.cohort) == ("MCAD", "C8", "detected")]
+    assert sorted(r.n_cases or 0 for r in mcad) == [16, 31, 47, 221]
+    assert len({r.source for r in mcad}) == len(mcad)
+    missed = [r for r in ranges if r.disorder == "TYR1" and r.cohort == "false_negative"]
+    assert missed and missed[0].percentiles[50.0] == 1.08
+    assert disease_anchor(ranges, "TYR1", "SUAC") == (14.1, "p50")
+
+
+def test_a_second_row_from_the_same_source_is_refused(tmp_path):
+    lines = DISEASE_RANGES_CSV.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "disease_ranges.csv"
+    path.write_text("\n".join([*lines, lines[-1]]) + "\n", encoding="utf-8")
+    with pytest.raises(CutoffError) as info:
+        load_disease_ranges(path)
+    assert info.value.field == "source" and info.value.line == len(lines) + 1
 
 
 def _edited(tmp_path: Path, source: Path, old: str, new: str) -> Path:
