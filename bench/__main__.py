@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.instruments",
                               "bench.quantify",
-                              "bench.evaluate",
+                              "bench.evaluate", "bench.first_tier_scores",
                               "bench.second_tier",
                               "bench.lims",
                               "bench.followup",

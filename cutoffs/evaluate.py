@@ -36,10 +36,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cutoffs.disorder_scores import DisorderScores, disorder_scores
 from cutoffs.errors import CutoffError
 from cutoffs.markers import ABOVE_ALL, MarkerTable, marker_table, marker_table_from_values
 from cutoffs.profiles import numeric_column, specimen_ids
 from cutoffs.rules import DisorderRule, Exclusion, MarkerRule, RuleSet, default_rules
+from cutoffs.score_tiers import score_reason, score_tier
 from cutoffs.scores import BoundReference, Reference, default_reference
 from cutoffs.strata import Assignment
 from cutoffs.tables import CutoffTable
@@ -247,6 +249,9 @@ class _Context:
     cutoffs: CutoffTable | None
     assignment: Assignment | None
     reference: BoundReference | None
+    #: disorder scores and their cutoffs when the table has a score section
+    scores: DisorderScores | None = None
+    score_cutoffs: dict[str, float] = field(default_factory=dict)
     _cut_cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray] | None] = field(
         default_factory=dict)
     #: (marker, direction, inclusive, levels) -> (levels, tiers, usable), shared across rules
@@ -339,6 +344,22 @@ def _exclusion_text(ctx: _Context, exclusion: Exclusion, rows: np.ndarray) -> li
     return [f"capped at borderline: {exclusion.marker}={v}{op}{limit}" for v in _fmt_many(values)]
 
 
+def _rule_score(ctx: _Context, rule: DisorderRule, levels_of: dict[str, _Levels],
+                usable: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Without a score section: the largest multiple of the first level among the primary
+    markers (value / level for a high marker, level / value for a low one)."""
+    score = np.full(rows.size, np.nan)
+    for marker in rule.primary:
+        values = ctx.markers.values[marker.name][rows]
+        levels = levels_of[marker.name]
+        first = levels.at(levels.first(), rows)
+        with np.errstate(all="ignore"):
+            multiple = values / first if marker.direction == "high" else first / values
+        multiple = np.where(np.isfinite(multiple) & usable[marker.name][rows], multiple, np.nan)
+        score = np.fmax(score, multiple)
+    return score
+
+
 def _evaluate_rule(
     ctx: _Context, rule: DisorderRule, rule_index: int, include_normal: bool, stage: str
 ) -> dict[str, np.ndarray] | None:
@@ -368,12 +389,20 @@ def _evaluate_rule(
 
     primary, secondary = rule.primary, rule.secondary
     low_p = _kth_highest(bound(primary, 0), rule.k)
-    high_p = _kth_highest(bound(primary, 3), rule.k)
     low_s = bound(secondary, 0).max(axis=0) if secondary else None
-    high_s = bound(secondary, 3).max(axis=0) if secondary else None
-    low = _combine(low_p, low_s)
-    high = _combine(high_p, high_s)
-    tier = np.where(low >= 1, low, np.where(high == 0, 0, _NE)).astype(np.int8)
+    on_score = ctx.scores is not None and rule.code in ctx.score_cutoffs
+    if on_score:
+        assert ctx.scores is not None
+        disorder_score = ctx.scores.values[rule.code]
+        unread = np.asarray(~np.stack([usable[m.name] for m in primary]).all(axis=0))
+        tier = score_tier(disorder_score, ctx.score_cutoffs[rule.code], low_p,
+                          bound(rule.markers, 0), unread)
+    else:
+        high_p = _kth_highest(bound(primary, 3), rule.k)
+        high_s = bound(secondary, 3).max(axis=0) if secondary else None
+        low = _combine(low_p, low_s)
+        high = _combine(high_p, high_s)
+        tier = np.where(low >= 1, low, np.where(high == 0, 0, _NE)).astype(np.int8)
 
     capped_by: list[tuple[Exclusion, np.ndarray]] = []
     for exclusion in rule.exclusions:
@@ -389,22 +418,18 @@ def _evaluate_rule(
         return None
     t = tier[rows]
 
-    # score: the largest multiple of the first level among the primary markers
-    score = np.full(rows.size, np.nan)
-    for marker in primary:
-        values = mk.values[marker.name][rows]
-        levels = levels_of[marker.name]
-        first = levels.at(levels.first(), rows)
-        with np.errstate(all="ignore"):
-            multiple = values / first if marker.direction == "high" else first / values
-        multiple = np.where(np.isfinite(multiple) & usable[marker.name][rows], multiple, np.nan)
-        score = np.fmax(score, multiple)
+    score = _rule_score(ctx, rule, levels_of, usable, rows) if not on_score \
+        else disorder_score[rows]
 
     pieces = [_marker_pieces(ctx, m, levels_of[m.name], tiers[m.name], rows)
               for m in rule.markers]
     notes: list[np.ndarray] = []
+    if on_score:
+        assert ctx.scores is not None
+        pieces.insert(0, score_reason(ctx.scores, rule.code, ctx.score_cutoffs[rule.code],
+                                      rows))
     downgraded = (low_s is not None) & (t == 1) & (low_p[rows] >= 2) & (low_s[rows] == 0) \
-        if low_s is not None else np.zeros(rows.size, dtype=bool)
+        & (not on_score) if low_s is not None else np.zeros(rows.size, dtype=bool)
     if downgraded.any():
         note = np.full(rows.size, "", dtype=object)
         note[downgraded] = "secondary markers in range"
@@ -561,6 +586,12 @@ def evaluate(
     ref: Reference = reference if reference is not None else default_reference(cutoffs)
     ctx = _Context(markers, ids, _flags(profiles, rules, file), cutoffs, assignment,
                    ref.bind(profiles, file=file))
+    if cutoffs is not None and cutoffs.scores is not None:
+        section = cutoffs.scores
+        codes = [c for c in section.disorders if c in set(rules.codes)]
+        ctx.scores = disorder_scores(profiles, section.specs, table=cutoffs, disorders=codes,
+                                     values=markers, file=file)
+        ctx.score_cutoffs = {c: section.disorders[c].cutoff for c in codes}
     calls = _run(ctx, rules, include_normal, stage, cutoffs)
     for step in postprocess:
         calls = step(calls, profiles)

@@ -4,7 +4,8 @@ numeric columns, covariates.
 Every problem is a :class:`~cutoffs.errors.CutoffError` naming the file (when known), the line
 (header = line 1, so the first specimen is line 2) and the field.
 
-Public names: ``read_profiles``, ``numeric_column``, ``covariate_frame``, ``specimen_ids``.
+Public names: ``read_profiles``, ``numeric_column``, ``covariate_frame``, ``specimen_ids``,
+``write_table``.
 """
 
 from __future__ import annotations
@@ -18,21 +19,44 @@ import pandas as pd
 from cutoffs.errors import CutoffError
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID, SEXES
 
-__all__ = ["covariate_frame", "numeric_column", "read_profiles", "specimen_ids"]
+__all__ = ["covariate_frame", "numeric_column", "read_profiles", "specimen_ids", "write_table"]
 
 _FLAGS = ("tpn", "transfused")
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except OSError as exc:
+        raise CutoffError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    except (ValueError, TypeError) as exc:
+        raise CutoffError(f"not a readable Parquet table: {exc}", file=str(path)) from None
+    if PROFILE_ID not in frame.columns:
+        raise CutoffError("lacks the specimen_id column", file=str(path), field=PROFILE_ID)
+    ids = frame[PROFILE_ID]
+    blank = (ids.isna() | ids.astype("string").str.strip().eq("")).to_numpy(dtype=bool)
+    if blank.any():
+        raise CutoffError("is empty", file=str(path), line=int(np.flatnonzero(blank)[0]) + 2,
+                          field=PROFILE_ID)
+    frame[PROFILE_ID] = ids.astype(str)
+    frame.attrs["source_file"] = str(path)
+    return frame
+
+
 def read_profiles(path: Path | str) -> pd.DataFrame:
-    """Read a profiles CSV; every column is kept, ``specimen_id`` as text.
+    """Read a profiles table, CSV or Parquet (by the ``.parquet`` extension); every column is
+    kept, ``specimen_id`` as text. Line numbers in later errors count a header line, as in a
+    CSV file (row 1 is line 2).
 
     Raises
     ------
     CutoffError
-        If the file cannot be read, is not UTF-8, has no ``specimen_id`` column, repeats a column
-        name, or a row has the wrong number of fields.
+        If the file cannot be read, is not UTF-8 CSV or Parquet, has no ``specimen_id`` column,
+        repeats a column name, or a row has the wrong number of fields.
     """
     path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        return _read_parquet(path)
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             header = next(csv.reader(handle), None)
@@ -137,3 +161,17 @@ def specimen_ids(profiles: pd.DataFrame, *, file: str | None = None) -> np.ndarr
         row = int(np.flatnonzero(missing)[0])
         raise CutoffError("is empty", file=_file(profiles, file), line=row + 2, field=PROFILE_ID)
     return ids.astype(str).to_numpy(dtype=object)
+
+
+def write_table(frame: pd.DataFrame, path: Path | str) -> None:
+    """Write a table as Parquet (``.parquet``) or CSV (any other name; missing numbers empty,
+    six significant digits)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() == ".parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+    except OSError as exc:
+        raise CutoffError(f"cannot write: {exc.strerror}", file=str(path)) from None

@@ -25,6 +25,12 @@ import pandas as pd
 
 from cutoffs.errors import CutoffError
 from cutoffs.rules import resolve_marker
+from cutoffs.score_table import (
+    ScoreSection,
+    ScoreSectionFile,
+    score_section_mapping,
+    score_section_of,
+)
 from cutoffs.strata import OVERALL, Assignment, Strata, StrataFile, strata_of
 from msms.datafiles import Count, DataFile, Schema, Text, load_toml, write_toml
 from msms.ratios import RatioError
@@ -83,6 +89,8 @@ class CutoffTable:
     created: str = ""
     file: str | None = None
     kind: str = "derived"
+    #: per-disorder scores and their cutoffs (docs/first_tier_scores.md); None: per marker
+    scores: ScoreSection | None = None
     _index: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _lookups: dict[tuple[str, tuple[int, ...]], np.ndarray] = field(default_factory=dict,
                                                                    repr=False)
@@ -193,6 +201,15 @@ class CutoffTable:
         assignment.cache[key] = index
         return index
 
+    def stratum_numbers(self, marker: str, assignment: Assignment
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """(the global stratum number each specimen uses for ``marker``, the entry index of
+        each global stratum number with -1 last): specimens with the same number share an
+        entry, and the first array is shared (cached) by markers with entries in the same
+        strata."""
+        vector = self._entry_vector(marker)
+        return self._choice(vector[:-1] >= 0, assignment), vector
+
     def entry_values(self, field_name: str) -> np.ndarray:
         """Per-entry ``upper``, ``lower`` or ``median`` values, with NaN appended for index -1."""
         return self._arrays[field_name]
@@ -236,6 +253,8 @@ def write_cutoff_table(table: CutoffTable, path: Path | str) -> Path:
             for e in table.entries
         ],
     }
+    if table.scores is not None:
+        document["score"] = score_section_mapping(table.scores)
     return write_toml(document, path,
                       comment="Cutoff table: cutoffs per marker and stratum (docs/evaluation.md).")
 
@@ -269,6 +288,7 @@ class CutoffTableFile(Schema):
     derived_from: dict[str, Any] = {}
     strata: StrataFile
     cutoff: list[_Entry] = []
+    score: ScoreSectionFile | None = None
 
 
 def _entry(file: DataFile, i: int, raw: _Entry, derived: bool, min_n: int,
@@ -358,4 +378,5 @@ def read_cutoff_table(path: Path | str) -> CutoffTable:
         lower_percentile=lower_pct, min_stratum_n=min_n, n_bootstrap=doc.n_bootstrap,
         confidence=doc.confidence, derived_from=dict(doc.derived_from), created=doc.created,
         file=file.path, kind=doc.kind,
+        scores=score_section_of(file, doc.score) if doc.score is not None else None,
     )

@@ -27,6 +27,7 @@ from cutoffs.rules import RULES_DIR, load_rules
 from cutoffs.strata import STRATA_TOML, load_strata
 from cutoffs.tables import read_cutoff_table, write_cutoff_table
 from lims.cli.common import TableFormat, emit_table
+from lims.cli.cutoffs_scores import add_score_section, parse_disorder_targets
 
 __all__ = ["covariate_model_command", "cutoffs_app", "derive_command", "describe_derived_from",
            "show_command"]
@@ -68,9 +69,24 @@ def derive_command(
     version: str | None = typer.Option(None, "--version", help="Table version (default: "
                                        "lab- and the population's SHA-256 prefix)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap."),
+    target_flag_rate: float | None = typer.Option(
+        None, "--target-flag-rate", min=0.0, max=0.5,
+        help="Also derive disorder scores and one score cutoff per disorder so that this share "
+             "of the population (e.g. 0.015) is flagged for any disorder."),
+    disorder_target: list[str] = typer.Option(
+        [], "--disorder-target", help="CODE=RATE: this disorder's own share of babies to flag "
+                                      "(repeatable)."),
+    cases: Path | None = typer.Option(
+        None, "--cases", help="Confirmed cases (profiles with a disorder column, or labelled "
+                              "outcomes): each disorder's cutoff stays below its cases."),
+    range_floors: bool = typer.Option(
+        True, "--range-floors/--no-range-floors",
+        help="Keep each cutoff below the score at the low end of the published disease range."),
 ) -> None:
     """Derive percentile cutoffs per analyte, ratio and stratum from a laboratory's own
-    screen-negative population, with bootstrap confidence intervals."""
+    screen-negative population, with bootstrap confidence intervals; with
+    --target-flag-rate also the disorder scores and their cutoffs."""
+    own_targets = parse_disorder_targets(disorder_target)
     strata_def = load_strata(strata)
     if max_depth is not None:
         strata_def = dataclasses.replace(strata_def, max_depth=max_depth)
@@ -88,6 +104,10 @@ def derive_command(
         confidence=confidence, seed=seed, version=version, source=str(population),
         digest=digest, progress=progress,
     )
+    if target_flag_rate is not None:
+        add_score_section(table, frame, target=target_flag_rate,
+                          disorder_targets=own_targets, cases=cases,
+                          range_floors=range_floors)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_cutoff_table(table, out)

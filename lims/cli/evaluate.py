@@ -21,8 +21,7 @@ import pandas as pd
 import typer
 
 from cutoffs.duplicates import mean_of_duplicates
-from cutoffs.errors import CutoffError
-from cutoffs.profiles import read_profiles
+from cutoffs.profiles import read_profiles, write_table
 from cutoffs.rules import RULES_DIR, RuleSet, load_rules
 from lims.pipeline import ScreeningPipeline
 from lims.settings import get_settings
@@ -32,14 +31,13 @@ __all__ = ["evaluate_command", "flag_columns", "write_calls"]
 
 
 def write_calls(calls: pd.DataFrame, path: Path) -> None:
-    """Write a calls table as CSV: ``time_critical`` as true/false, missing numbers empty."""
-    out = calls.copy()
-    out["time_critical"] = np.where(out["time_critical"].astype(bool), "true", "false")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        out.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
-    except OSError as exc:
-        raise CutoffError(f"cannot write: {exc.strerror}", file=str(path)) from None
+    """Write a calls table as Parquet (``.parquet``: ``time_critical`` boolean) or CSV
+    (``time_critical`` as true/false, missing numbers empty)."""
+    out = calls
+    if path.suffix.lower() != ".parquet":
+        out = calls.copy()
+        out["time_critical"] = np.where(out["time_critical"].astype(bool), "true", "false")
+    write_table(out, path)
 
 
 def flag_columns(rules: RuleSet) -> list[str]:
@@ -55,10 +53,10 @@ def _repeated(frame: pd.DataFrame) -> pd.Series:
 
 
 def evaluate_command(
-    profiles: Path = typer.Argument(..., help="Profiles CSV (docs/architecture.md "
-                                    "'Profiles')."),
-    out: Path = typer.Option(..., "--out", help="Calls CSV to write (docs/architecture.md "
-                             "'Calls')."),
+    profiles: Path = typer.Argument(..., help="Profiles, CSV or .parquet (the profiles "
+                                    "contract, docs/architecture.md 'Profiles')."),
+    out: Path = typer.Option(..., "--out", help="Calls to write, CSV or .parquet (the calls "
+                             "contract, docs/architecture.md 'Calls')."),
     cutoffs: Path | None = typer.Option(None, "--cutoffs", help="A laboratory cutoff table "
                                         "(nbs cutoffs derive); default: NBS_CUTOFFS, else the "
                                         "rules' literature levels."),
@@ -111,9 +109,5 @@ def evaluate_command(
         rows = np.arange(len(frame)) if include_all else np.flatnonzero(
             frame["specimen_id"].astype(str).isin(ids).to_numpy())
         table_out = pipeline.score(frame, rows=rows)
-        try:
-            scores.parent.mkdir(parents=True, exist_ok=True)
-            table_out.to_csv(scores, index=False, lineterminator="\n", float_format="%.6g")
-        except OSError as exc:
-            raise CutoffError(f"cannot write: {exc.strerror}", file=str(scores)) from None
+        write_table(table_out, scores)
         typer.echo(f"{len(table_out):,} scores -> {scores}", err=True)

@@ -266,6 +266,8 @@ class PopulationParams:
     mechanisms: tuple[Mechanism, ...]
     versions: Mapping[str, str] = field(default_factory=dict)
     directory: Path = PARAMS_DIR
+    #: covariate terms whose effects also move an affected baby's primary marker
+    primary_terms: tuple[str, ...] = ()
 
     @property
     def disorder_codes(self) -> tuple[str, ...]:
@@ -465,6 +467,8 @@ class _Weights(LenientSchema):
 class _Defaults(LenientSchema):
     severity_weights: _Weights
     enriched_floor_share: Fraction
+    primary_terms: list[Text] = []
+    primary_terms_source: Text | None = None
 
 
 class _Signature(LenientSchema):
@@ -634,6 +638,21 @@ def parse_prevalence(text: str) -> float | None:
     return 10_000 / per_10k if per_10k > 0 else None
 
 
+def _primary_terms(file: DataFile, d: DisordersFile, terms: tuple[Term, ...]
+                   ) -> tuple[str, ...]:
+    """``defaults.primary_terms``: covariate terms (effects.toml) that still move an affected
+    baby's primary marker (an external load such as TPN adds to the metabolic block)."""
+    known = {t.name for t in terms}
+    for i, name in enumerate(d.defaults.primary_terms):
+        if name not in known:
+            raise file.error(f"{name!r} is not a term of effects.toml "
+                             f"({', '.join(sorted(known))})", "defaults", "primary_terms", i)
+    if d.defaults.primary_terms and d.defaults.primary_terms_source is None:
+        raise file.error("missing key 'primary_terms_source'", "defaults",
+                         "primary_terms_source")
+    return tuple(d.defaults.primary_terms)
+
+
 def _weights(raw: _Weights) -> tuple[float, float, float]:
     return raw.mild, raw.moderate, raw.severe
 
@@ -738,6 +757,8 @@ def load_params(directory: Path | str | None = None, *,
         covariates=covariates, terms=terms, effects=effects, spot=spot, factors=factors,
         chain=chain, signatures=signatures, enriched_floor_share=floor, labels=labels,
         mechanisms=mechanisms, versions=versions, directory=folder,
+        primary_terms=_primary_terms(files["disorders"],
+                                     files["disorders"].validate(DisordersFile), terms),
     )
 
 

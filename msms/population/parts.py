@@ -45,8 +45,14 @@ class Parts:
     mechanisms: MechanismDraw
 
     def artefacts(self, rows: np.ndarray, params: PopulationParams) -> np.ndarray:
-        """Spot + mechanism log offsets of some babies, shape (len(rows), n_analytes)."""
+        """Log offsets that still move an affected baby's primary marker, shape
+        (len(rows), n_analytes): spot, mechanisms and the ``primary_terms`` covariate effects."""
         out = self.spot[rows] @ spot_loadings(params)
+        if params.primary_terms:
+            names = [t.name for t in params.terms]
+            keep = [names.index(t) for t in params.primary_terms]
+            terms = covariate_terms(self.covariates, params)[rows][:, keep]
+            out += terms @ effect_matrix(params)[keep]
         subset = MechanismDraw(present=self.mechanisms.present[rows],
                                strength=self.mechanisms.strength[rows])
         add_mechanism_offsets(out, subset, params)

@@ -45,7 +45,7 @@ def check_blanks(
             step=step, severity="warning", code="blank_missing",
             message=f"{n_blanks} blank well(s) on the plate, at least {rules.blank_min_count} "
                     "expected: contamination and carryover are not checked"))
-    fraction = blanks["conc_umol_l"] / blanks["analyte"].map(p99)
+    fraction = blanks["conc_umol_l"] / blanks["analyte"].map(p99).astype(float)
     worst = float(fraction.max()) if fraction.notna().any() else None
     for severity, limit in (("reject", rules.blank_reject_fraction_of_p99),
                             ("warning", rules.blank_warn_fraction_of_p99)):

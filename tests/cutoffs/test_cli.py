@@ -120,3 +120,54 @@ def test_derive_rejects_a_too_small_population(files, tmp_path: Path):
     assert isinstance(result.exception, CutoffError)
     assert result.exception.field == "min_stratum_n"
     assert not (tmp_path / "c.toml").exists()
+
+
+def test_derive_with_a_target_flag_rate_then_evaluate_parquet(files):
+    table_path = files / "scored.toml"
+    cases = files / "cases.csv"
+    cohort = pd.read_csv(files / "profiles.csv", dtype={"specimen_id": str})
+    truth = pd.read_csv(files / "truth.csv", dtype={"specimen_id": str}, keep_default_na=False)
+    mcad = cohort[truth["true_disorder"].eq("MCAD").to_numpy()].assign(disorder="MCAD")
+    mcad.to_csv(cases, index=False)
+    result = runner.invoke(app, ["cutoffs", "derive", str(files / "population.csv"), "--out",
+                                 str(table_path), "--min-stratum-n", "500", "--bootstrap", "0",
+                                 "--target-flag-rate", "0.02", "--disorder-target",
+                                 "XALD=0.004", "--cases", str(cases)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "expected on the derivation population" in result.output
+    xald = next(line.split() for line in result.output.splitlines() if line.startswith("XALD "))
+    assert 0.2 < float(xald[3]) < 0.6  # flagged % of the derivation population
+    table = read_cutoff_table(table_path)
+    assert table.scores is not None and table.scores.disorders["XALD"].tail_share == 0.004
+    if len(mcad):
+        assert table.scores.disorders["MCAD"].floor_source.startswith("confirmed cases")
+
+    parquet_in = files / "profiles.parquet"
+    cohort.to_parquet(parquet_in, index=False)
+    _ok("evaluate", str(parquet_in), "--out", str(files / "calls.parquet"), "--cutoffs",
+        str(table_path))
+    _ok("evaluate", str(files / "profiles.csv"), "--out", str(files / "calls2.csv"), "--cutoffs",
+        str(table_path))
+    from_parquet = pd.read_parquet(files / "calls.parquet")
+    from_csv = pd.read_csv(files / "calls2.csv", dtype={"specimen_id": str})
+    assert list(from_parquet.columns) == list(CALL_COLUMNS)
+    assert from_parquet.time_critical.dtype == bool
+    assert from_parquet.specimen_id.tolist() == from_csv.specimen_id.tolist()
+    assert from_parquet.reasons.tolist() == from_csv.reasons.tolist()
+    assert from_parquet.score.to_numpy() == pytest.approx(from_csv.score.to_numpy(), rel=1e-5,
+                                                          nan_ok=True)
+
+
+def test_bad_disorder_target_and_parquet_without_specimen_id_are_refused(files):
+    result = runner.invoke(app, ["cutoffs", "derive", str(files / "population.csv"), "--out",
+                                 str(files / "x.toml"), "--min-stratum-n", "500",
+                                 "--bootstrap", "0", "--target-flag-rate", "0.02",
+                                 "--disorder-target", "NOPE=0.1"])
+    assert isinstance(result.exception, CutoffError)
+    assert result.exception.field == "--disorder-target" and "NOPE" in str(result.exception)
+    assert not (files / "x.toml").exists()
+    bad = files / "bad.parquet"
+    pd.DataFrame({"Phe": [50.0]}).to_parquet(bad)
+    result = runner.invoke(app, ["evaluate", str(bad), "--out", str(files / "y.csv")])
+    assert isinstance(result.exception, CutoffError)
+    assert result.exception.field == "specimen_id" and result.exception.file == str(bad)
