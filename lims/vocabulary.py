@@ -10,7 +10,8 @@ here for the LIMS; a test checks that they match.
 Public names: ``Role``, ``SpecimenState``, ``SpecimenKind``, ``Sex``, ``Feeding``,
 ``Transition``, ``Decision``, ``ReleaseOutcome``, ``Recommendation``, ``EvaluationStage``,
 ``RepeatRequestStatus``, ``DuplicateRequestStatus``, ``HeldWellStatus``, ``HeldWellAction``,
-``AlertStatus``, ``QcDecision``, ``Stage``, ``FirstTier``, ``Final``, ``Action``.
+``AlertStatus``, ``QcDecision``, ``Stage``, ``FirstTier``, ``Final``, ``Action``,
+``OutboxStatus``, ``InboundAction``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ __all__ = [
     "FirstTier",
     "HeldWellAction",
     "HeldWellStatus",
+    "InboundAction",
+    "OutboxStatus",
     "QcDecision",
     "Recommendation",
     "ReleaseOutcome",
@@ -206,3 +209,20 @@ class Action(StrEnum):
     repeat_in_duplicate = "repeat_in_duplicate"
     request_repeat_specimen = "request_repeat_specimen"
     immediate_referral = "immediate_referral"
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbound HL7 message is (``lims.interfaces``, docs/hl7.md "Statuses")."""
+
+    pending = "pending"
+    sending = "sending"
+    delivered = "delivered"
+    parked = "parked"
+
+
+class InboundAction(StrEnum):
+    """What an accepted card-data message or CSV row did to the card it names."""
+
+    created = "created"
+    updated = "updated"
+    unchanged = "unchanged"

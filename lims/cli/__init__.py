@@ -18,6 +18,7 @@ from lims.cli import (
     catalogue,
     cutoffs,
     evaluate,
+    hl7,
     ingest,
     quantify,
     read,
@@ -47,6 +48,7 @@ simulate.simulate_app.command("plate")(simulate_plate.plate_command)
 app.add_typer(simulate.simulate_app, name="simulate")
 app.command("ingest")(ingest.ingest_command)
 app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(hl7.hl7_app, name="hl7")
 app.command("read")(read.read_command)
 app.command("quantify")(quantify.quantify_command)
 app.add_typer(cutoffs.cutoffs_app, name="cutoffs")

@@ -14,6 +14,8 @@ password, immutable releases and corrections as new versions.
   append-only; ``request_repeat_specimen`` also asks the submitter for a new card.
 - ``correct`` moves a decided specimen back to review as version n+1; the old release stays
   visible and the new one names it in ``supersedes_id``.
+- Every release queues its HL7 result message (``lims.interfaces.service.enqueue_release``)
+  in the same transaction.
 
 Public names: ``review_queue``, ``queue_scores``, ``decide``, ``release_normals``, ``correct``,
 ``releases``, ``latest_values``, ``allowed_decisions``, ``second_tier_recommendation``.
@@ -33,6 +35,7 @@ from lims.alerts.repository import open_counts
 from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.auth.service import confirm_password
 from lims.errors import IllegalTransitionError
+from lims.interfaces.service import enqueue_release
 from lims.models import Evaluation, Release, Review, Specimen, User, utcnow
 from lims.pipeline import Screening, card_covariates, well_means
 from lims.review import repository
@@ -183,6 +186,7 @@ def _release(session: Session, actor: Actor, specimen: Specimen, decision: Decis
     session.flush()
     record(session, actor, "release", "release", release.id, infant_id=specimen.infant_id,
            after=snapshot(release), reason=reason)
+    enqueue_release(session, actor, specimen, release)  # its HL7 message, in this transaction
     return release
 
 

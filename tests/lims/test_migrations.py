@@ -14,7 +14,7 @@ from lims.models import AuditEvent
 
 
 def test_migrated_to_head_and_idempotent(engine):
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0005"
     init_db(engine)  # running it again changes nothing
     tables = set(inspect(engine).get_table_names())
     assert {"specimen", "result", "run", "audit_event", "release", "alert"} <= tables

@@ -24,7 +24,7 @@ from tests.conftest import POSTGRES_URL
 
 
 def test_migration_head_matches_the_models(engine):
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0005"
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, SQLModel.metadata)
@@ -99,7 +99,7 @@ def test_0002_downgrades_and_upgrades_again(empty_engine):
         with empty_engine.begin() as connection:
             connection.execute(text("TRUNCATE audit_event"))
     upgrade(empty_engine)
-    assert current_revision(empty_engine) == "0002"
+    assert current_revision(empty_engine) == "0005"
     with empty_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
