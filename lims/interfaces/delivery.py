@@ -8,8 +8,8 @@ and sends that endpoint's due messages one at a time, oldest first, over one con
    longer than a send may take, and a lapsed claim is due again: a worker that stopped
    mid-delivery, even killed, leaves nothing stuck);
 2. send it (``MllpClient``) and wait for its acknowledgment;
-3. record the outcome in a transaction of its own, only while the claim is still this
-   worker's:
+3. record the outcome, only while the claim is still this worker's, and claim the next
+   message, in one transaction:
 
    - AA or CA whose MSA-2 is the message's control id: ``delivered``, with the
      acknowledgment's code, MSA-2 and text;
@@ -87,8 +87,9 @@ class DeliveryPolicy:
     @property
     def claim_s(self) -> float:
         """How long a claim lasts: longer than connecting, writing and waiting for the
-        acknowledgment can take (each bounded by its timeout), with a margin."""
-        return self.connect_timeout_s + 2 * self.ack_timeout_s + 10.0
+        acknowledgment can take (each bounded by its timeout), plus one acknowledgment
+        timeout for recording the outcome."""
+        return self.connect_timeout_s + 3 * self.ack_timeout_s
 
 
 @dataclass
@@ -111,12 +112,17 @@ class PassReport:
         self.unreachable += other.unreachable
 
 
+def _claim_in(session: Session, submitter_id: int, worker: str,
+              policy: DeliveryPolicy) -> repository.Claimed | None:
+    now = utcnow()
+    return repository.claim_next(session, submitter_id, worker=worker, now=now,
+                                 until=now + timedelta(seconds=policy.claim_s))
+
+
 def _claim(engine: Engine, submitter_id: int, worker: str,
            policy: DeliveryPolicy) -> repository.Claimed | None:
-    now = utcnow()
     with Session(engine) as session:
-        claimed = repository.claim_next(session, submitter_id, worker=worker, now=now,
-                                        until=now + timedelta(seconds=policy.claim_s))
+        claimed = _claim_in(session, submitter_id, worker, policy)
         session.commit()
     return claimed
 
@@ -144,16 +150,18 @@ def _outcome(claimed: repository.Claimed, ack: Acknowledgment,
 
 
 def _acknowledged(engine: Engine, endpoint: Hl7Endpoint, claimed: repository.Claimed,
-                  ack: Acknowledgment, worker: str, policy: DeliveryPolicy,
-                  recovered: bool) -> str | None:
-    """Record an acknowledgment; the new status (None: the claim had lapsed)."""
+                  ack: Acknowledgment, worker: str, policy: DeliveryPolicy, *,
+                  recovered: bool, then_claim: bool) -> tuple[str | None,
+                                                              repository.Claimed | None]:
+    """Record an acknowledgment and, with ``then_claim``, claim the endpoint's next message in
+    the same transaction; the new status (None: the claim had lapsed) and the next claim."""
     status, values = _outcome(claimed, ack, policy)
     with Session(engine) as session:
         if not repository.finish(session, claimed.id, worker=worker, status=status, **values):
             session.rollback()
             log.warning("message %s: acknowledged %s, but its claim had lapsed; the outcome "
                         "is left to the worker holding it", claimed.control_id, ack.code)
-            return None
+            return None, None
         if status != OutboxStatus.pending:
             record(session, Actor(None, f"hl7 delivery {worker}"[:64], Role.admin),
                    "deliver" if status == OutboxStatus.delivered else "park",
@@ -163,8 +171,10 @@ def _acknowledged(engine: Engine, endpoint: Hl7Endpoint, claimed: repository.Cla
                           "error": values.get("last_error", "")})
         if not recovered and endpoint.id is not None:
             repository.endpoint_recovered(session, endpoint.id)
+        following = (_claim_in(session, endpoint.submitter_id, worker, policy)
+                     if then_claim else None)
         session.commit()
-    return status
+    return status, following
 
 
 def _unreachable(engine: Engine, endpoint: Hl7Endpoint, claimed: repository.Claimed,
@@ -188,11 +198,9 @@ async def _endpoint_pass(engine: Engine, endpoint: Hl7Endpoint, policy: Delivery
     recovered = endpoint.failures == 0
     async with MllpClient(endpoint.host, endpoint.port, connect_timeout=policy.connect_timeout_s,
                           ack_timeout=policy.ack_timeout_s) as client:
-        while not stopped():
-            claimed = await asyncio.to_thread(_claim, engine, endpoint.submitter_id, worker,
-                                              policy)
-            if claimed is None:
-                break
+        claimed = None if stopped() else await asyncio.to_thread(
+            _claim, engine, endpoint.submitter_id, worker, policy)
+        while claimed is not None:
             try:
                 ack = await client.send(claimed.body)
             except MllpError as exc:
@@ -203,8 +211,9 @@ async def _endpoint_pass(engine: Engine, endpoint: Hl7Endpoint, policy: Delivery
                             f"{retry_at:%H:%M:%S}")
                 report.unreachable.append(f"{endpoint.host}:{endpoint.port}: {exc}")
                 break
-            status = await asyncio.to_thread(_acknowledged, engine, endpoint, claimed, ack,
-                                             worker, policy, recovered)
+            status, claimed = await asyncio.to_thread(
+                _acknowledged, engine, endpoint, claimed, ack, worker, policy,
+                recovered=recovered, then_claim=not stopped())
             recovered = True
             if status == OutboxStatus.delivered:
                 report.delivered += 1
