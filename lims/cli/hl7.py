@@ -21,10 +21,12 @@ import asyncio
 import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from lims.accession.repository import submitter_by_code
@@ -35,10 +37,20 @@ from lims.interfaces import inbound, service
 from lims.interfaces.delivery import DeliveryPolicy, deliver_once, worker_name
 from lims.interfaces.listener import listener
 from lims.interfaces.schemas import EndpointCreate, EndpointUpdate
-from lims.settings import get_settings
+from lims.settings import Settings, get_settings
 from lims.vocabulary import OutboxStatus
 
 __all__ = ["hl7_app"]
+
+@contextlib.contextmanager
+def _database(settings: Settings | None = None) -> Iterator[Engine]:
+    """The configured database, its connections closed however the command ends."""
+    engine = open_database(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
 
 hl7_app = typer.Typer(help="HL7 v2.5.1: result messages out (ORU^R01), card data in "
                            "(OML^O21, CSV), MLLP.", no_args_is_help=True)
@@ -53,13 +65,11 @@ def export_command(
     actor: ActorOption = None,
 ) -> None:
     """The ORU^R01 result message of a released specimen, as queued for delivery."""
-    engine = open_database()
-    with Session(engine) as session:
+    with _database() as engine, Session(engine, expire_on_commit=False) as session:
         found = service.find_specimen(session, specimen)
         assert found.id is not None
         message = service.message_of_release(session, cli_actor(actor), found.id, version)
         session.commit()
-    engine.dispose()
     if not message.body:
         raise NotFoundError(f"message {message.control_id} could not be built: "
                             f"{message.last_error}")
@@ -86,20 +96,19 @@ def send_command(
 ) -> None:
     """Deliver the outbox to the submitters' endpoints over MLLP (one pass, or --loop)."""
     settings = get_settings()
-    engine = open_database(settings)
     policy, worker, stop = DeliveryPolicy.from_settings(settings), worker_name(), (
         _stop_on_signals())
-    while True:
-        report = deliver_once(engine, policy, worker=worker, stopped=stop.is_set)
-        if report.attempted or not loop:
-            typer.echo(f"delivered {report.delivered}, to retry {report.retried}, parked "
-                       f"{report.parked}" + "".join(f"; unreachable {u}"
-                                                    for u in report.unreachable))
-        if not loop or stop.is_set():
-            break
-        if report.delivered + report.retried + report.parked == 0:
-            stop.wait(every)
-    engine.dispose()
+    with _database(settings) as engine:
+        while True:
+            report = deliver_once(engine, policy, worker=worker, stopped=stop.is_set)
+            if report.attempted or not loop:
+                typer.echo(f"delivered {report.delivered}, to retry {report.retried}, parked "
+                           f"{report.parked}" + "".join(f"; unreachable {u}"
+                                                        for u in report.unreachable))
+            if not loop or stop.is_set():
+                break
+            if report.delivered + report.retried + report.parked == 0:
+                stop.wait(every)
 
 
 @hl7_app.command("listen")
@@ -109,9 +118,7 @@ def listen_command(
                              help="port (0: any free port, printed)"),
 ) -> None:
     """Take OML^O21 orders (card data) over MLLP until stopped, answering AA, AE or AR."""
-    engine = open_database()
-
-    async def serve() -> None:
+    async def serve(engine: Engine) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -120,9 +127,8 @@ def listen_command(
             typer.echo(f"listening for HL7 orders on {host}:{server.port}", err=True)
             await stop.wait()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
-    engine.dispose()
+    with _database() as engine, contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(engine))
 
 
 @hl7_app.command("outbox")
@@ -133,13 +139,11 @@ def outbox_command(
     actor: ActorOption = None,
 ) -> None:
     """Result messages and their delivery, newest first."""
-    engine = open_database()
-    with Session(engine) as session:
+    with _database() as engine, Session(engine, expire_on_commit=False) as session:
         specimen_id = service.find_specimen(session, specimen).id if specimen else None
         rows = service.outbox(session, cli_actor(actor), status=status, specimen_id=specimen_id,
                               limit=limit)
         session.commit()
-    engine.dispose()
     print_table(["id", "specimen", "version", "control id", "status", "attempts", "ack",
                  "delivered (UTC)", "last error"],
                 [[r["id"], r["specimen_id"], r["version"], r["control_id"], r["status"],
@@ -152,21 +156,17 @@ def outbox_command(
 def resend_command(message_id: int = typer.Argument(..., min=1),
                    actor: ActorOption = None) -> None:
     """Send a parked message again."""
-    engine = open_database()
-    with Session(engine) as session:
+    with _database() as engine, Session(engine, expire_on_commit=False) as session:
         message = service.resend(session, cli_actor(actor), message_id)
         session.commit()
-    engine.dispose()
     typer.echo(f"message {message_id} ({message.control_id}) is {message.status} again")
 
 
 @hl7_app.command("endpoints")
 def endpoints_command() -> None:
     """Every submitter's endpoint and its delivery state."""
-    engine = open_database()
-    with Session(engine) as session:
+    with _database() as engine, Session(engine, expire_on_commit=False) as session:
         rows = service.list_endpoints(session)
-    engine.dispose()
     print_table(["id", "submitter", "host:port", "application", "facility", "time zone",
                  "enabled", "failures", "last error"],
                 [[e.id, e.submitter_id, f"{e.host}:{e.port}", e.receiving_application,
@@ -188,11 +188,10 @@ def endpoint_command(
     actor: ActorOption = None,
 ) -> None:
     """Give a submitter its endpoint, or change it (only the options given)."""
-    engine = open_database()
     given = {k: v for k, v in {"host": host, "port": port, "receiving_application": application,
                                "receiving_facility": facility, "time_zone": time_zone,
                                "enabled": enabled}.items() if v is not None}
-    with Session(engine) as session:
+    with _database() as engine, Session(engine, expire_on_commit=False) as session:
         found = submitter_by_code(session, submitter)
         if found is None or found.id is None:
             raise InvalidInputError(f"no submitter with code {submitter!r}", field="submitter")
@@ -215,7 +214,6 @@ def endpoint_command(
                    f"{endpoint.host}:{endpoint.port} ({endpoint.receiving_application}/"
                    f"{endpoint.receiving_facility}, {endpoint.time_zone}, "
                    f"{'enabled' if endpoint.enabled else 'disabled'})")
-    engine.dispose()
 
 
 @hl7_app.command("cards")
@@ -224,10 +222,8 @@ def cards_command(file: Path = typer.Argument(..., help="a submitter's card-data
     """Create or update the cards of a submitter's CSV, all of them or none."""
     if not file.is_file():
         raise InvalidInputError("no such file", file=str(file))
-    engine = open_database()
-    with Session(engine) as session:
+    with _database() as engine, Session(engine, expire_on_commit=False) as session:
         outcome = inbound.import_cards(session, cli_actor(actor), file.read_bytes(), str(file))
         session.commit()
-    engine.dispose()
     typer.echo(f"{file}: {outcome.created} created, {outcome.updated} updated, "
                f"{outcome.unchanged} unchanged")

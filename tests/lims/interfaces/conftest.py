@@ -5,10 +5,12 @@ port), released specimens, a quick delivery policy."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session
@@ -18,6 +20,7 @@ from lims.interfaces.delivery import DeliveryPolicy
 from lims.interfaces.mllp import MllpServer
 from lims.interfaces.schemas import EndpointCreate
 from lims.interfaces.service import create_endpoint
+from lims.settings import Settings
 from reports.hl7 import MessageError, ack_for, build_ack, read_header
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card, upload
@@ -26,6 +29,14 @@ from tests.lims.plates import plate_csv
 #: Retries within a test's patience.
 QUICK = DeliveryPolicy(retry_initial_s=0.05, retry_max_s=0.2, max_application_errors=3,
                        connect_timeout_s=1.0, ack_timeout_s=2.0)
+
+
+def sqlite_file(sqlite_template: Path, tmp_path: Path) -> Settings:
+    """Settings for a migrated SQLite file of the test's own: for the tests that run ``nbs``
+    processes (slow to start) on one database only."""
+    path = tmp_path / "nbs.db"
+    shutil.copy(sqlite_template, path)
+    return Settings(database_url=f"sqlite:///{path}", environment="test")
 
 
 def answer(text: str, code: str = "AA", *, control_id: str | None = None) -> str:

@@ -12,7 +12,6 @@ order) are tested on both databases in ``test_outbox.py``."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -45,7 +44,7 @@ from lims.settings import Settings
 from lims.vocabulary import SpecimenState
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import card
-from tests.lims.interfaces.conftest import Receiver, answer
+from tests.lims.interfaces.conftest import Receiver, answer, sqlite_file
 
 N_SPECIMENS, N_CORRECTIONS, BATCH = 995, 5, 200
 #: Quick retries and short timeouts (a claim lapses after 1 + 3 x 2 s).
@@ -144,10 +143,8 @@ class Holding:
 
 @pytest.fixture
 def settings(sqlite_template: Path, tmp_path: Path) -> Settings:
-    """A migrated SQLite file (this test only; see the module's docstring)."""
-    path = tmp_path / "nbs.db"
-    shutil.copy(sqlite_template, path)
-    return Settings(database_url=f"sqlite:///{path}", environment="test")
+    """A SQLite file (see the module's docstring)."""
+    return sqlite_file(sqlite_template, tmp_path)
 
 
 @pytest.mark.slow
