@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, update
+from sqlalchemy import and_, bindparam, exists, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -118,11 +119,34 @@ def endpoint_recovered(session: Session, endpoint_id: int) -> None:
         failures=0, retry_at=None, last_error=""))
 
 
-def _due(table: Any, now: datetime) -> Any:
+def _due(table: Any, now: Any) -> Any:
     """SQL: a message that may be claimed now: pending and due, or sending under a claim that
     has lapsed (its worker stopped)."""
     return or_(and_(table.c.status == OutboxStatus.pending, table.c.next_attempt_at <= now),
                and_(table.c.status == OutboxStatus.sending, table.c.claimed_until < now))
+
+
+@cache
+def _claim_statement() -> Any:
+    """The claim, built once (its parameters bound at each call: ``submitter``, ``now``,
+    ``until``, ``worker``), so the database driver and SQLAlchemy reuse it."""
+    when = _M.c.next_attempt_at.type
+    now = bindparam("now", type_=when)
+    candidate = _M.alias("candidate")
+    earlier = _M.alias("earlier")
+    blocked = exists().where(earlier.c.specimen_id == candidate.c.specimen_id,
+                             earlier.c.version < candidate.c.version,
+                             earlier.c.status.in_([OutboxStatus.pending, OutboxStatus.sending]))
+    first = (core_select(candidate.c.id)
+             .where(candidate.c.submitter_id == bindparam("submitter"), _due(candidate, now),
+                    ~blocked)
+             .order_by(candidate.c.id).limit(1).scalar_subquery())
+    return (update(_M).where(_M.c.id == first, _due(_M, now))
+            .values(status=OutboxStatus.sending, claimed_by=bindparam("worker"),
+                    claimed_until=bindparam("until", type_=when),
+                    attempts=_M.c.attempts + 1, last_attempt_at=now)
+            .returning(_M.c.id, _M.c.control_id, _M.c.body, _M.c.specimen_id, _M.c.version,
+                       _M.c.infant_id, _M.c.attempts, _M.c.application_errors))
 
 
 def claim_next(session: Session, submitter_id: int, *, worker: str, now: datetime,
@@ -133,20 +157,8 @@ def claim_next(session: Session, submitter_id: int, *, worker: str, now: datetim
     A later version of a specimen waits while an earlier one is pending or being sent, so a
     correction never overtakes the result it corrects.
     """
-    candidate = _M.alias("candidate")
-    earlier = _M.alias("earlier")
-    blocked = exists().where(earlier.c.specimen_id == candidate.c.specimen_id,
-                             earlier.c.version < candidate.c.version,
-                             earlier.c.status.in_([OutboxStatus.pending, OutboxStatus.sending]))
-    first = (core_select(candidate.c.id)
-             .where(candidate.c.submitter_id == submitter_id, _due(candidate, now), ~blocked)
-             .order_by(candidate.c.id).limit(1).scalar_subquery())
-    row = session.execute(
-        update(_M).where(_M.c.id == first, _due(_M, now))
-        .values(status=OutboxStatus.sending, claimed_by=worker, claimed_until=until,
-                attempts=_M.c.attempts + 1, last_attempt_at=now)
-        .returning(_M.c.id, _M.c.control_id, _M.c.body, _M.c.specimen_id, _M.c.version,
-                   _M.c.infant_id, _M.c.attempts, _M.c.application_errors)).first()
+    row = session.execute(_claim_statement(), {"submitter": submitter_id, "now": now,
+                                               "until": until, "worker": worker}).first()
     return None if row is None else Claimed(*row)
 
 

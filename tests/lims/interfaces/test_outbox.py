@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -24,6 +25,9 @@ from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API
 from tests.lims.interfaces.conftest import QUICK, answer, release
 from tests.reports.hl7.builders import strict
+
+#: Waits long enough to see that nothing is tried before its time, on a busy machine.
+PATIENT = replace(QUICK, retry_initial_s=0.6, retry_max_s=1.2)
 
 
 def messages(engine) -> list[OutboundMessage]:
@@ -177,22 +181,22 @@ def test_ae_is_retried_with_backoff_then_parked_and_sent_again_on_request(
     release(client, world, "P-1", {1: {}})
     [queued] = messages(engine)
     receiver.reply = lambda text: answer(text, "AE")
-    for errors in range(1, QUICK.max_application_errors):
-        assert deliver_once(engine, QUICK).retried == 1
+    for errors in range(1, PATIENT.max_application_errors):
+        assert deliver_once(engine, PATIENT).retried == 1
         waiting = message(engine, queued.id)
         assert (waiting.status, waiting.application_errors) == ("pending", errors)
         assert waiting.next_attempt_at > utcnow()
-        assert deliver_once(engine, QUICK).attempted == 0  # not before its time
-        time.sleep(QUICK.backoff(errors).total_seconds())
-    assert deliver_once(engine, QUICK).parked == 1
+        assert deliver_once(engine, PATIENT).attempted == 0  # not before its time
+        time.sleep(PATIENT.backoff(errors).total_seconds())
+    assert deliver_once(engine, PATIENT).parked == 1
     parked = message(engine, queued.id)
     assert parked.status == "parked" and parked.ack_code == "AE"
     assert "application error (AE), 3 of 3" in parked.last_error
     receiver.reply = answer
     resent = client.post(f"{API}/hl7/outbox/{queued.id}/resend", headers=world.auth("admin"))
     assert resent.status_code == 200 and resent.json()["status"] == "pending"
-    assert deliver_once(engine, QUICK).delivered == 1
-    assert receiver.received == [queued.body] * (QUICK.max_application_errors + 1)
+    assert deliver_once(engine, PATIENT).delivered == 1
+    assert receiver.received == [queued.body] * (PATIENT.max_application_errors + 1)
     again = client.post(f"{API}/hl7/outbox/{queued.id}/resend", headers=world.auth("admin"))
     assert again.status_code == 409
 
@@ -215,16 +219,16 @@ def test_an_unreachable_endpoint_waits_with_backoff_and_loses_nothing(
     release(client, world, "P-1", {1: {}, 2: {}})
     receiver.stop()
     for failures in (1, 2):
-        report = deliver_once(engine, QUICK)
+        report = deliver_once(engine, PATIENT)
         assert len(report.unreachable) == 1
         with Session(engine) as session:
             state = session.get(Hl7Endpoint, endpoint.id)
             assert state.failures == failures and "cannot connect" in state.last_error
-        assert deliver_once(engine, QUICK).attempted == 0  # the endpoint waits
-        time.sleep(QUICK.backoff(failures).total_seconds())
+        assert deliver_once(engine, PATIENT).attempted == 0  # the endpoint waits
+        time.sleep(PATIENT.backoff(failures).total_seconds())
     assert {m.status for m in messages(engine)} == {"pending"}
     receiver.start()
-    assert deliver_once(engine, QUICK).delivered == 2
+    assert deliver_once(engine, PATIENT).delivered == 2
     with Session(engine) as session:
         assert session.get(Hl7Endpoint, endpoint.id).failures == 0
     assert receiver.count() == 2
