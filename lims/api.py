@@ -17,6 +17,7 @@ from lims.alerts.routes import router as alerts_router
 from lims.auth.routes import router as auth_router
 from lims.errors import AuthenticationError, LimsError, ThrottledError, http_status
 from lims.followup.routes import router as followup_router
+from lims.interfaces.routes import router as hl7_router
 from lims.review.routes import router as review_router
 from lims.runs.routes import router as runs_router
 from msms.errors import MsmsError
@@ -25,7 +26,7 @@ __all__ = ["api_router", "install_error_handlers"]
 
 api_router = APIRouter(prefix="/api/v1")
 for _router in (auth_router, accession_router, runs_router, review_router, alerts_router,
-                followup_router):
+                followup_router, hl7_router):
     api_router.include_router(_router)
 
 

@@ -20,6 +20,8 @@ from lims.alerts.scheduler import periodic_escalation
 from lims.api import api_router, install_error_handlers
 from lims.db import check_database, database_status, make_engine
 from lims.followup.outcomes import configured_pipeline
+from lims.interfaces.delivery import DeliveryPolicy
+from lims.interfaces.scheduler import periodic_delivery
 from lims.pipeline import Screening, ScreeningPipeline
 from lims.settings import (
     Settings,
@@ -46,7 +48,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     force here) are validated here and the database is checked when the app starts, so bad
     configuration fails at start-up with a message naming the setting or file, line and field.
     While it runs, overdue alerts are escalated every ``NBS_ALERT_ESCALATION_CHECK_SECONDS``
-    (``lims.alerts.scheduler``).
+    (``lims.alerts.scheduler``) and the HL7 outbox is delivered every
+    ``NBS_HL7_DELIVERY_CHECK_SECONDS`` (``lims.interfaces.scheduler``).
     ``pipeline`` turns instrument files into results (default: the screening pipeline the
     settings configure, with the cutoff table ``NBS_CUTOFFS`` and the second-tier model
     ``NBS_SECOND_TIER_MODEL`` name, read here; once the database is checked, the model
@@ -65,7 +68,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
         check_database(engine)
         if configured:  # the model registry's active second-tier model, when one is active
             app_.state.pipeline = configured_pipeline(settings, engine, catalogue=catalogue)
-        async with periodic_escalation(engine, settings.alert_escalation_every_s()):
+        async with periodic_escalation(engine, settings.alert_escalation_every_s()), \
+                periodic_delivery(engine, DeliveryPolicy.from_settings(settings),
+                                  settings.hl7_delivery_every_s()):
             yield
         engine.dispose()
 

@@ -12,7 +12,8 @@ Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``AuditEvent``, ``Submitte
 ``DuplicateRequest``, ``Review``, ``Release``, ``Alert``, ``ControlResult``, ``ROLES``,
 ``MAX_ID``, ``DbId``, ``utcnow``; follow-up (docs/followup.md): ``Clinic``, ``ClinicUser``,
 ``Director``, ``FollowUpCase``, ``ContactAttempt``, ``Diagnosis``, ``Treatment``,
-``FollowUpVisit``, ``ModelRecord``.
+``FollowUpVisit``, ``ModelRecord``; HL7 interfaces (docs/hl7.md): ``Hl7Endpoint``,
+``OutboundMessage``, ``InboundMessage``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from lims.vocabulary import (
     EvaluationStage,
     Feeding,
     HeldWellStatus,
+    OutboxStatus,
     RepeatRequestStatus,
     Role,
     Sex,
@@ -48,7 +50,10 @@ __all__ = [
     "DuplicateRequest",
     "Evaluation",
     "HeldWell",
+    "Hl7Endpoint",
+    "InboundMessage",
     "Infant",
+    "OutboundMessage",
     "Release",
     "RepeatRequest",
     "Result",
@@ -544,3 +549,82 @@ class ModelRecord(SQLModel, table=True):
     activated_at: datetime | None = None
     activated_by: int | None = Field(default=None, foreign_key="app_user.id")
     retired_at: datetime | None = None
+
+
+# ---- HL7 interfaces (lims.interfaces; docs/hl7.md "In the LIMS") --------------------------------
+
+
+class Hl7Endpoint(SQLModel, table=True):
+    """A submitter's HL7 endpoint: where its result messages go over MLLP, the names its
+    messages use (``receiving_facility`` is also how its own orders name it in MSH-4), the time
+    zone of its times written without an offset; and the state of delivery to it (consecutive
+    connection failures, when to connect again, the last problem)."""
+
+    __tablename__ = "hl7_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submitter_id: int = Field(foreign_key="submitter.id", unique=True)
+    host: str = Field(max_length=255)
+    port: int
+    receiving_application: str = Field(default="", max_length=20)
+    receiving_facility: str = Field(max_length=20, unique=True)
+    time_zone: str = Field(default="UTC", max_length=64)
+    enabled: bool = True
+    failures: int = 0
+    retry_at: datetime | None = None
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboundMessage(SQLModel, table=True):
+    """The outbox: one HL7 message per released version of a specimen's result (unique), its
+    text as built at release, and its delivery (``lims.vocabulary.OutboxStatus``): attempts,
+    the claim of the worker sending it, the acknowledgment received."""
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (UniqueConstraint("specimen_id", "version"),
+                      Index("ix_outbound_queue", "submitter_id", "status", "next_attempt_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    specimen_id: int = Field(foreign_key="specimen.id")
+    version: int
+    #: The release it reports (no foreign key: a release row is never removed, and a key
+    #: would make ``TRUNCATE release`` fail on the key before the append-only trigger).
+    release_id: int
+    submitter_id: int = Field(foreign_key="submitter.id")
+    infant_id: int = Field(foreign_key="infant.id")
+    message_type: str = Field(default="ORU^R01", max_length=16)
+    control_id: str = Field(max_length=20, unique=True)
+    body: str = ""
+    status: str = Field(default=OutboxStatus.pending, max_length=16, index=True)
+    attempts: int = 0
+    application_errors: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = None
+    last_attempt_at: datetime | None = None
+    last_error: str = Field(default="", max_length=1000)
+    ack_code: str = Field(default="", max_length=2)
+    ack_control_id: str = Field(default="", max_length=64)
+    ack_text: str = ""
+    delivered_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class InboundMessage(SQLModel, table=True):
+    """An accepted card-data message (OML^O21): the sender's control id (unique per
+    submitter, so a message sent again changes nothing), its SHA-256, the card it created or
+    updated."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("submitter_id", "control_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submitter_id: int = Field(foreign_key="submitter.id")
+    control_id: str = Field(max_length=64)
+    message_type: str = Field(default="OML^O21", max_length=16)
+    sha256: str = Field(max_length=64)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    action: str = Field(max_length=16)
+    received_at: datetime = Field(default_factory=utcnow)

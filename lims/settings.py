@@ -1,7 +1,8 @@
 """Settings read from the environment (prefix ``NBS_``) and an optional ``.env`` file.
 
 Public names: ``Settings``, ``get_settings``, ``load_configured_catalogue``,
-``load_configured_rules``, ``redact_url``, ``DEV_SECRET``, ``DEFAULT_ESCALATION_CHECK_S``.
+``load_configured_rules``, ``redact_url``, ``DEV_SECRET``, ``DEFAULT_ESCALATION_CHECK_S``,
+``DEFAULT_HL7_DELIVERY_CHECK_S``.
 """
 
 from __future__ import annotations
@@ -30,12 +31,17 @@ from lims.reference import (
 )
 from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV, Catalogue, load_catalogue
 
-__all__ = ["DEFAULT_ESCALATION_CHECK_S", "DEV_SECRET", "Settings", "get_settings",
-           "load_configured_catalogue", "load_configured_rules", "redact_url"]
+__all__ = ["DEFAULT_ESCALATION_CHECK_S", "DEFAULT_HL7_DELIVERY_CHECK_S", "DEV_SECRET",
+           "Settings", "get_settings", "load_configured_catalogue", "load_configured_rules",
+           "redact_url"]
 
 DEV_SECRET = "development-only-secret-change-me"
 #: How often the running service escalates overdue alerts unless told otherwise.
 DEFAULT_ESCALATION_CHECK_S = 60.0
+#: How often the running service delivers the HL7 outbox unless told otherwise.
+DEFAULT_HL7_DELIVERY_CHECK_S = 5.0
+#: An HL7 hierarchic designator: a name of 1-20 characters, optionally ``^OID^ISO``.
+_HD = r"^[^|^~\\&]{1,20}(\^[0-9.]{1,199}\^ISO)?$"
 
 
 class Settings(BaseSettings):
@@ -69,6 +75,23 @@ class Settings(BaseSettings):
     #: Seconds between the service's escalations of overdue alerts; unset: every 60 s (off when
     #: ``environment`` is ``test``); 0: off (escalate with ``nbs alerts escalate`` instead).
     alert_escalation_check_seconds: float | None = Field(default=None, ge=0)
+    #: HL7 (docs/hl7.md "In the LIMS"): seconds between the service's delivery passes over
+    #: the outbox; unset: every 5 s (off when ``environment`` is ``test``); 0: off (run
+    #: ``nbs hl7 send --loop`` instead).
+    hl7_delivery_check_seconds: float | None = Field(default=None, ge=0)
+    #: The laboratory's own names in the messages it sends (MSH-3, MSH-4): ``NAME`` or
+    #: ``NAME^OID^ISO`` (an HL7 HD, the name at most 20 characters).
+    hl7_sending_application: str = Field(default="NBSLAB", pattern=_HD)
+    hl7_sending_facility: str = Field(default="NBS Lab", pattern=_HD)
+    #: MSH-11: P production, T training, D debugging.
+    hl7_processing_id: Literal["P", "T", "D"] = "P"
+    #: Retries: the first wait after a failure, doubled after each further one up to the
+    #: longest; a message answered AE this many times is parked (docs/hl7.md "Retries").
+    hl7_retry_initial_seconds: float = Field(default=30.0, gt=0)
+    hl7_retry_max_seconds: float = Field(default=1800.0, gt=0)
+    hl7_max_application_errors: int = Field(default=5, ge=1)
+    hl7_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    hl7_ack_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("second_tier_model", "cutoffs", mode="before")
     @classmethod
@@ -102,6 +125,13 @@ class Settings(BaseSettings):
         every = self.alert_escalation_check_seconds
         if every is None:
             return None if self.environment == "test" else DEFAULT_ESCALATION_CHECK_S
+        return every or None
+
+    def hl7_delivery_every_s(self) -> float | None:
+        """How often the running service delivers the HL7 outbox (None: it does not)."""
+        every = self.hl7_delivery_check_seconds
+        if every is None:
+            return None if self.environment == "test" else DEFAULT_HL7_DELIVERY_CHECK_S
         return every or None
 
     @property

@@ -12,7 +12,7 @@ Public names: ``Role``, ``SpecimenState``, ``SpecimenKind``, ``Sex``, ``Feeding`
 ``RepeatRequestStatus``, ``DuplicateRequestStatus``, ``HeldWellStatus``, ``HeldWellAction``,
 ``AlertStatus``, ``QcDecision``, ``Stage``, ``FirstTier``, ``Final``, ``Action``,
 ``CaseState``, ``CaseTransition``, ``CaseReason``, ``OutcomeClass``, ``ContactMethod``,
-``ContactResult``, ``VisitKind``, ``ModelStatus``.
+``ContactResult``, ``VisitKind``, ``ModelStatus``, ``OutboxStatus``, ``InboundAction``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ __all__ = [
     "FirstTier",
     "HeldWellAction",
     "HeldWellStatus",
+    "InboundAction",
+    "OutboxStatus",
     "QcDecision",
     "Recommendation",
     "ReleaseOutcome",
@@ -309,3 +311,20 @@ class ModelStatus(StrEnum):
     candidate = "candidate"
     active = "active"
     retired = "retired"
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbound HL7 message is (``lims.interfaces``, docs/hl7.md "Statuses")."""
+
+    pending = "pending"
+    sending = "sending"
+    delivered = "delivered"
+    parked = "parked"
+
+
+class InboundAction(StrEnum):
+    """What an accepted card-data message or CSV row did to the card it names."""
+
+    created = "created"
+    updated = "updated"
+    unchanged = "unchanged"

@@ -14,7 +14,7 @@ A submitter user sees only its own infants and specimens (others are "not found"
 Public names: ``create_submitter``, ``list_submitters``, ``accession``, ``mark_unsatisfactory``,
 ``request_repeat``, ``get_infant``, ``get_specimen``, ``read_specimen_row``,
 ``list_specimen_rows``, ``list_infants``, ``list_repeat_requests``, ``create_infant``,
-``link_suggestions``, ``check_scope``, ``as_utc``.
+``link_suggestions``, ``check_scope``, ``as_utc``, ``update_card``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,14 @@ from lims.errors import ConflictError, InvalidInputError, NotFoundError
 from lims.followup.service import on_card_accessioned, on_unsatisfactory
 from lims.models import Infant, RepeatRequest, Specimen, Submitter, utcnow
 from lims.reference import BarcodeRule, barcode_rule, unsatisfactory_codes, workflow_config
-from lims.vocabulary import Feeding, RepeatRequestStatus, Role, SpecimenKind, Transition
+from lims.vocabulary import (
+    Feeding,
+    RepeatRequestStatus,
+    Role,
+    SpecimenKind,
+    SpecimenState,
+    Transition,
+)
 from lims.workflow import apply_transition
 
 __all__ = [
@@ -56,6 +63,7 @@ __all__ = [
     "mark_unsatisfactory",
     "read_specimen_row",
     "request_repeat",
+    "update_card",
 ]
 
 _LINK_WINDOW = timedelta(days=1)
@@ -363,3 +371,59 @@ def link_suggestions(session: Session, actor: Actor, infant_id: int) -> list[Lin
     record_list_read(session, actor, "infant", shown, shown,
                      filters={"link_suggestions_for": infant_id})
     return sorted(suggestions, key=lambda s: -s.score)
+
+
+_CARD_FIELDS = ("collected_at", "birth_weight_g", "gestational_age_weeks", "feeding", "tpn",
+                "transfused", "transfused_at", "nicu")
+_BABY_FIELDS = ("birth_at", "sex", "medical_record_number", "mother_name", "mother_id",
+                "birth_weight_g", "gestational_age_weeks", "plurality", "birth_order")
+
+
+def update_card(session: Session, actor: Actor, specimen: Specimen,
+                data: SpecimenCreate) -> bool:
+    """Change a card's data (and its baby's, from ``data.infant``) before it is tested, with
+    the form's checks; the receipt time stays. Returns whether anything changed (audited with
+    before and after)."""
+    if specimen.submitter_id != data.submitter_id:
+        raise InvalidInputError(f"card {specimen.barcode} was sent by submitter "
+                                f"{specimen.submitter_id}, not {data.submitter_id}",
+                                field="submitter_id")
+    if specimen.state != SpecimenState.accessioned:
+        raise ConflictError(f"card {specimen.barcode} is {specimen.state}: its card data can "
+                            "no longer change")
+    infant = session.get(Infant, specimen.infant_id)
+    assert infant is not None
+    card = {"collected_at": _not_in_future(data.collected_at, "collected_at"),
+            "transfused_at": (_not_in_future(data.transfused_at, "transfused_at")
+                              if data.transfused_at else None),
+            **{k: getattr(data, k) for k in _CARD_FIELDS
+               if k not in ("collected_at", "transfused_at")}}
+    card["tpn"] = data.tpn or data.feeding == Feeding.tpn
+    if data.kind is not None:
+        card["kind"] = data.kind
+    baby = {}
+    if data.infant is not None:
+        baby = {k: getattr(data.infant, k) for k in _BABY_FIELDS}
+        baby["birth_at"] = _not_in_future(data.infant.birth_at, "infant.birth_at")
+        if data.infant.birth_order > data.infant.plurality:
+            raise InvalidInputError("birth_order is larger than plurality", field="birth_order")
+    if card["collected_at"] < baby.get("birth_at", as_utc(infant.birth_at)):
+        raise InvalidInputError("collected before the baby's birth", field="collected_at")
+    before = {"specimen": snapshot(specimen), "infant": snapshot(infant)}
+    changed = False
+    for row, values in ((specimen, card), (infant, baby)):
+        for key, value in values.items():
+            old = getattr(row, key)
+            if isinstance(old, datetime) and isinstance(value, datetime):
+                old = as_utc(old)
+            if old != value:
+                setattr(row, key, value)
+                changed = True
+    if changed:
+        specimen.updated_at = utcnow()
+        session.add_all([specimen, infant])
+        session.flush()
+        record(session, actor, "update", "specimen", specimen.id, infant_id=infant.id,
+               before=before, after={"specimen": snapshot(specimen),
+                                     "infant": snapshot(infant)})
+    return changed

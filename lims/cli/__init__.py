@@ -19,6 +19,7 @@ from lims.cli import (
     catalogue,
     cutoffs,
     evaluate,
+    hl7,
     ingest,
     outcomes,
     quantify,
@@ -52,6 +53,7 @@ app.add_typer(alerts.alerts_app, name="alerts")
 app.add_typer(cases.cases_app, name="cases")
 app.add_typer(outcomes.outcomes_app, name="outcomes")
 app.add_typer(outcomes.programme_app, name="programme")
+app.add_typer(hl7.hl7_app, name="hl7")
 app.command("read")(read.read_command)
 app.command("quantify")(quantify.quantify_command)
 app.add_typer(cutoffs.cutoffs_app, name="cutoffs")

@@ -16,6 +16,8 @@ password, immutable releases and corrections as new versions.
   a normal release of a repeat card closes the case waiting on it (``lims.followup.service``).
 - ``correct`` moves a decided specimen back to review as version n+1; the old release stays
   visible and the new one names it in ``supersedes_id``.
+- Every release queues its HL7 result message (``lims.interfaces.service.enqueue_release``)
+  in the same transaction.
 
 Public names: ``review_queue``, ``queue_scores``, ``decide``, ``release_normals``, ``correct``,
 ``releases``, ``latest_values``, ``allowed_decisions``, ``second_tier_recommendation``.
@@ -36,6 +38,7 @@ from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.auth.service import confirm_password
 from lims.errors import IllegalTransitionError
 from lims.followup.service import on_release, on_released_normal
+from lims.interfaces.service import enqueue_release
 from lims.models import Evaluation, Release, Review, Specimen, User, utcnow
 from lims.pipeline import Screening, card_covariates, well_means
 from lims.review import repository
@@ -186,6 +189,7 @@ def _release(session: Session, actor: Actor, specimen: Specimen, decision: Decis
     session.flush()
     record(session, actor, "release", "release", release.id, infant_id=specimen.infant_id,
            after=snapshot(release), reason=reason)
+    enqueue_release(session, actor, specimen, release)  # its HL7 message, in this transaction
     return release
 
 

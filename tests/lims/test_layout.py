@@ -14,13 +14,16 @@ DOMAINS = sorted(p.name for p in LIMS.iterdir() if (p / "routes.py").exists())
 _QUERY = re.compile(r"\b(select|update|insert|exists)\(|session\.(exec|execute)\(")
 #: Modules that own a transaction: the routes; besides them only the periodic escalation
 #: (``escalate_now``), a signature's failure count, kept when the refused request is rolled back
-#: (``confirm_password``), and a plate's ingest, all of it or nothing, with the race between
-#: identical uploads resolved after the rollback (``ingest_bytes``).
-_COMMITTERS = {"routes.py", "alerts/scheduler.py", "auth/service.py", "runs/service.py"}
+#: (``confirm_password``), a plate's ingest, all of it or nothing, with the race between
+#: identical uploads resolved after the rollback (``ingest_bytes``), the HL7 delivery worker
+#: (a claim, then each outcome, in transactions of their own) and the inbound MLLP listener
+#: (one transaction per order).
+_COMMITTERS = {"routes.py", "alerts/scheduler.py", "auth/service.py", "runs/service.py",
+               "interfaces/delivery.py", "interfaces/listener.py"}
 
 
 def test_the_domains():
-    assert DOMAINS == ["accession", "alerts", "auth", "followup", "review", "runs"]
+    assert DOMAINS == ["accession", "alerts", "auth", "followup", "interfaces", "review", "runs"]
 
 
 @pytest.mark.parametrize("domain", DOMAINS)

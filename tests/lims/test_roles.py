@@ -7,6 +7,9 @@ from lims.models import ROLES
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, card, specimen_body, upload
 from tests.lims.plates import plate_csv
+from tests.reports.hl7.builders import REFERENCE
+
+MN = (REFERENCE / "002_MN_OML_O21_NBS.hl7").read_text(encoding="utf-8").replace("\n", "\r")
 
 EVERYONE = set(ROLES)
 LAB = {"technician", "admin"}
@@ -46,6 +49,14 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/alerts"): STAFF,
     ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): {"reviewer", "follow_up", "admin"},
     ("POST", "/api/v1/alerts/escalate"): {"reviewer", "follow_up", "admin"},
+    ("GET", "/api/v1/hl7/endpoints"): {"admin"},
+    ("POST", "/api/v1/hl7/endpoints"): {"admin"},
+    ("PATCH", "/api/v1/hl7/endpoints/{endpoint_id}"): {"admin"},
+    ("GET", "/api/v1/hl7/outbox"): {"technician", "reviewer", "admin"},
+    ("GET", "/api/v1/hl7/outbox/{message_id}"): {"technician", "reviewer", "admin"},
+    ("POST", "/api/v1/hl7/outbox/{message_id}/resend"): {"admin"},
+    ("POST", "/api/v1/hl7/orders"): {"technician", "admin", "submitter"},
+    ("POST", "/api/v1/hl7/cards"): {"technician", "admin", "submitter"},
     ("GET", "/health"): EVERYONE,
     ("GET", "/api/v1/cases"): EVERYONE,
     ("POST", "/api/v1/cases"): FOLLOW_UP,
@@ -70,7 +81,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
 def _request(client, world, method, path, role, n):
     south = world.submitter_ids[1]
     url = path.format(infant_id=1, specimen_id=1, run_id=1, held_id=1, alert_id=1, case_id=1,
-                      clinic_id=1, model_id=1)
+                      clinic_id=1, model_id=1, endpoint_id=1, message_id=1)
     if path == "/api/v1/programme/measures":
         url += "?month=2026-03"
     bodies = {
@@ -99,11 +110,25 @@ def _request(client, world, method, path, role, n):
         "/api/v1/clinics/1/users": {"user_id": 6},
         "/api/v1/directors": {"user_id": 2},
         "/api/v1/models/1/activate": {"password": PASSWORD},
+        "/api/v1/hl7/endpoints": {"submitter_id": south, "host": "127.0.0.1", "port": 2575,
+                                  "receiving_facility": f"F{n}"},
+        "/api/v1/hl7/endpoints/1": {"port": 2576},
+        "/api/v1/hl7/outbox/1/resend": None,
     }
     headers = world.auth(role)
     if url == "/api/v1/runs" and method == "POST":
         return client.post(url, headers=headers, files={"file": (
             "p.csv", plate_csv(f"P-{n}", {}), "text/csv")})
+    if url == "/api/v1/hl7/orders":
+        return client.post(url, content=MN.encode(), headers={**headers,
+                                                                "Content-Type": "text/plain"})
+    if url == "/api/v1/hl7/cards":
+        return client.post(url, headers=headers, files={"file": ("cards.csv", (
+            "barcode,submitter,collected_at,birth_at\n"
+            f"{card(700 + n)},SOUTH,2026-03-02T08:00:00+00:00,2026-03-01T08:00:00+00:00\n"
+        ).encode(), "text/csv")})
+    if method == "PATCH":
+        return client.patch(url, json=bodies[url], headers=headers)
     if method == "POST":
         return client.post(url, json=bodies[url], headers=headers)
     return client.get(url, headers=headers)

@@ -1,0 +1,185 @@
+"""The HL7 outbox and the submitters' endpoints (docs/hl7.md "In the LIMS").
+
+- ``enqueue_release`` is called by the release service in the release's own transaction: it
+  builds the release's ORU^R01 from the stored data (``lims.interfaces.results``) and adds it to
+  the outbox, unique per (specimen, version), so a released version is queued exactly once and
+  survives any restart. A message that cannot be built never stops the release: it is stored
+  parked with the reason, and ``resend`` builds it again.
+- endpoints (one per submitter) are data, managed by admins; every change is audited.
+- ``outbox`` lists messages with their delivery status; ``resend`` puts a parked message back
+  in the queue.
+
+Services flush, never commit.
+
+Public names: ``enqueue_release``, ``list_endpoints``, ``create_endpoint``, ``update_endpoint``,
+``outbox``, ``get_message``, ``resend``, ``message_of_release``, ``find_specimen``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from lims.accession import repository as accession_repository
+from lims.audit import Actor, record, record_list_read, snapshot
+from lims.errors import ConflictError, NotFoundError
+from lims.interfaces import repository
+from lims.interfaces.results import Sender, control_id, result_message
+from lims.interfaces.schemas import EndpointCreate, EndpointUpdate
+from lims.models import Hl7Endpoint, OutboundMessage, Release, Specimen, Submitter, utcnow
+from lims.settings import get_settings
+from lims.vocabulary import OutboxStatus
+from reports.hl7 import Hl7Error, build_oru
+
+__all__ = ["create_endpoint", "enqueue_release", "find_specimen", "get_message",
+           "list_endpoints", "message_of_release", "outbox", "resend", "update_endpoint"]
+
+
+def _build(session: Session, specimen: Specimen, release: Release) -> tuple[str, str]:
+    """(the message text, "") or ("", why it could not be built)."""
+    try:
+        view = result_message(session, specimen, release,
+                              sender=Sender.from_settings(get_settings()))
+        return build_oru(view), ""
+    except Hl7Error as exc:
+        return "", f"the message could not be built: {exc}"[:1000]
+
+
+def enqueue_release(session: Session, actor: Actor, specimen: Specimen,
+                    release: Release) -> OutboundMessage:
+    """Queue the ORU^R01 of ``release`` (a correction when its version is above 1)."""
+    assert specimen.id is not None and release.id is not None
+    body, error = _build(session, specimen, release)
+    message = OutboundMessage(
+        specimen_id=specimen.id, version=release.version, release_id=release.id,
+        submitter_id=specimen.submitter_id, infant_id=specimen.infant_id,
+        control_id=control_id(specimen.id, release.version), body=body,
+        status=OutboxStatus.pending if body else OutboxStatus.parked, last_error=error,
+        next_attempt_at=utcnow())
+    session.add(message)
+    session.flush()
+    record(session, actor, "enqueue", "outbound_message", message.id,
+           infant_id=specimen.infant_id,
+           after={"specimen_id": specimen.id, "version": release.version,
+                  "control_id": message.control_id, "status": message.status,
+                  "error": error})
+    return message
+
+
+def list_endpoints(session: Session) -> list[Hl7Endpoint]:
+    return repository.endpoints(session)
+
+
+def _check_facility(session: Session, facility: str, endpoint_id: int | None) -> None:
+    other = repository.endpoint_by_facility(session, facility)
+    if other is not None and other.id != endpoint_id:
+        raise ConflictError(f"receiving facility {facility!r} is already the endpoint of "
+                            f"submitter {other.submitter_id}")
+
+
+def create_endpoint(session: Session, actor: Actor, data: EndpointCreate) -> Hl7Endpoint:
+    """A submitter's endpoint (one per submitter)."""
+    if session.get(Submitter, data.submitter_id) is None:
+        raise NotFoundError(f"submitter {data.submitter_id} not found")
+    if repository.endpoint_for_submitter(session, data.submitter_id) is not None:
+        raise ConflictError(f"submitter {data.submitter_id} has an endpoint already; change "
+                            "it instead")
+    _check_facility(session, data.receiving_facility, None)
+    endpoint = Hl7Endpoint(**data.model_dump())
+    session.add(endpoint)
+    session.flush()
+    record(session, actor, "create", "hl7_endpoint", endpoint.id, after=snapshot(endpoint))
+    return endpoint
+
+
+def update_endpoint(session: Session, actor: Actor, endpoint_id: int,
+                    data: EndpointUpdate) -> Hl7Endpoint:
+    """Change an endpoint; a new host or port clears its failures (deliver at once)."""
+    endpoint = repository.endpoint_by_id(session, endpoint_id)
+    if endpoint is None:
+        raise NotFoundError(f"endpoint {endpoint_id} not found")
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "receiving_facility" in changes:
+        _check_facility(session, changes["receiving_facility"], endpoint.id)
+    before = snapshot(endpoint)
+    moved = any(k in changes and changes[k] != getattr(endpoint, k) for k in ("host", "port"))
+    for key, value in changes.items():
+        setattr(endpoint, key, value)
+    if moved or changes.get("enabled"):
+        endpoint.failures, endpoint.retry_at, endpoint.last_error = 0, None, ""
+    endpoint.updated_at = utcnow()
+    session.add(endpoint)
+    session.flush()
+    record(session, actor, "update", "hl7_endpoint", endpoint.id, before=before,
+           after=snapshot(endpoint))
+    return endpoint
+
+
+def outbox(session: Session, actor: Actor, *, status: str | None = None,
+           specimen_id: int | None = None, submitter_id: int | None = None, limit: int = 100,
+           offset: int = 0) -> list[dict[str, Any]]:
+    """Messages with their delivery, newest first; the read is one audit event."""
+    rows = repository.outbox_rows(session, status=status, specimen_id=specimen_id,
+                                  submitter_id=submitter_id, limit=limit, offset=offset)
+    record_list_read(session, actor, "outbound_message", [r["id"] for r in rows],
+                     (r["infant_id"] for r in rows),
+                     filters={"status": status, "specimen_id": specimen_id,
+                              "submitter_id": submitter_id, "limit": limit, "offset": offset})
+    return rows
+
+
+def get_message(session: Session, actor: Actor, message_id: int) -> OutboundMessage:
+    """One message with its text and acknowledgment (an audited read of the baby's record)."""
+    message = repository.message_by_id(session, message_id)
+    if message is None:
+        raise NotFoundError(f"message {message_id} not found")
+    record(session, actor, "read", "outbound_message", message_id, infant_id=message.infant_id)
+    return message
+
+
+def message_of_release(session: Session, actor: Actor, specimen_id: int,
+                       version: int | None = None) -> OutboundMessage:
+    """The message of a released version of a specimen (the latest by default); audited."""
+    message = (repository.latest_message(session, specimen_id) if version is None
+               else repository.message_for(session, specimen_id, version))
+    if message is None:
+        which = "any released version" if version is None else f"version {version}"
+        raise NotFoundError(f"specimen {specimen_id} has no HL7 message for {which} (is it "
+                            "released?)")
+    record(session, actor, "read", "outbound_message", message.id, infant_id=message.infant_id)
+    return message
+
+
+def resend(session: Session, actor: Actor, message_id: int) -> OutboundMessage:
+    """Put a parked message back in the queue, due now (built again if it never was)."""
+    message = repository.message_by_id(session, message_id)
+    if message is None:
+        raise NotFoundError(f"message {message_id} not found")
+    if message.status != OutboxStatus.parked:
+        raise ConflictError(f"message {message_id} is {message.status}; only a parked message "
+                            "is sent again")
+    body = None
+    if not message.body:
+        specimen = session.get(Specimen, message.specimen_id)
+        release = session.get(Release, message.release_id)
+        assert specimen is not None and release is not None
+        body, error = _build(session, specimen, release)
+        if error:
+            raise ConflictError(f"message {message_id}: {error}")
+    if not repository.requeue(session, message_id, now=utcnow(), body=body):
+        raise ConflictError(f"message {message_id} is no longer parked")
+    session.refresh(message)
+    record(session, actor, "resend", "outbound_message", message_id,
+           infant_id=message.infant_id, after={"status": message.status})
+    return message
+
+
+def find_specimen(session: Session, reference: str) -> Specimen:
+    """A specimen by its card's barcode, else by its id."""
+    specimen = accession_repository.specimen_by_barcode(session, reference.strip())
+    if specimen is None and reference.strip().isdigit():
+        specimen = session.get(Specimen, int(reference))
+    if specimen is None:
+        raise NotFoundError(f"no card with barcode {reference!r} and no specimen with that id")
+    return specimen
