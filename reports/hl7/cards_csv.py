@@ -130,6 +130,16 @@ def read_cards_csv(source: Path | str | io.TextIOBase, *,
         except OSError as exc:
             raise CardFileError(f"cannot read: {exc.strerror or exc}", file=name, line=1) from None
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _records(reader, name, default_tz)
+    except csv.Error as exc:
+        detail = ("a line break inside a cell that is not quoted" if "new-line" in str(exc)
+                  else str(exc))
+        raise CardFileError(f"is not a well-formed CSV: {detail}", file=name,
+                            line=reader.line_num + 1) from None
+
+
+def _records(reader: csv.DictReader, name: str, default_tz: tzinfo) -> list[AccessionRecord]:
     unknown = [c for c in reader.fieldnames or [] if c not in CARD_COLUMNS]
     missing = [c for c in _REQUIRED if c not in (reader.fieldnames or [])]
     if unknown or missing:

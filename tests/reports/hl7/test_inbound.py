@@ -3,6 +3,7 @@ ACKs that answer them."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -177,3 +178,14 @@ def test_a_card_file_with_a_duplicate_or_unknown_column_is_refused(tmp_path) -> 
     path.write_text("barcode,submitter,collected_at,birth_at,colour\n", encoding="utf-8")
     with pytest.raises(CardFileError, match="unknown column"):
         read_cards_csv(path)
+
+
+def test_a_card_stream_that_is_not_well_formed_csv_is_refused_naming_its_line() -> None:
+    stream = io.StringIO(CSV_HEADER + "9,H\r,2023-05-06T06:00,2023-05-04,M,,,,,,,\n")
+    stream.name = "cards.csv"
+    with pytest.raises(CardFileError, match="well-formed CSV") as caught:
+        read_cards_csv(stream)
+    assert caught.value.line == 2 and "cards.csv" in str(caught.value)
+    with pytest.raises(CardFileError, match="well-formed CSV") as caught:
+        read_cards_csv(io.StringIO("barcode\rsubmitter\n"))
+    assert caught.value.line == 1
