@@ -104,5 +104,5 @@ def test_a_broken_indicator_file_names_its_line(tmp_path: Path) -> None:
                                  1), encoding="utf-8")
     with pytest.raises(ReportDataError) as err:
         load_indicators(path)
-    assert err.value.field == "indicator.1.better"
+    assert err.value.field == "indicator[1].better"
     assert path.read_text(encoding="utf-8").splitlines()[err.value.line - 1] == 'better = "down"'  # type: ignore[operator]
