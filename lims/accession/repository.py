@@ -2,7 +2,8 @@
 
 Public names: ``submitter_by_code``, ``list_submitters``, ``specimen_by_barcode``,
 ``specimens_by_barcodes``, ``specimen_rows``, ``SPECIMEN_PUBLIC_COLUMNS``, ``list_infants``,
-``infants_by_ids``, ``list_repeat_requests``, ``open_repeat_requests``, ``candidate_infants``.
+``infants_by_ids``, ``list_repeat_requests``, ``open_repeat_requests``, ``candidate_infants``,
+``search_specimen_rows``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "list_repeat_requests",
     "list_submitters",
     "open_repeat_requests",
+    "search_specimen_rows",
     "specimen_by_barcode",
     "specimen_rows",
     "specimens_by_barcodes",
@@ -133,3 +135,28 @@ def candidate_infants(session: Session, infant: Infant, *, window: timedelta) ->
     return list(session.exec(select(Infant).where(
         Infant.id != infant.id, or_(*conditions),
         col(Infant.birth_at) >= born - window, col(Infant.birth_at) <= born + window)))
+
+
+_INFANT = Infant.__table__  # type: ignore[attr-defined]
+
+
+def search_specimen_rows(session: Session, text: str, *, submitter_id: int | None,
+                         limit: int = 50) -> list[dict[str, Any]]:
+    """Specimens whose barcode starts with ``text``, or whose baby's record number or mother's
+    id is ``text``, or whose mother's name contains it (any case); newest first, as rows of
+    ``SPECIMEN_PUBLIC_COLUMNS`` with the baby's ``mother_name``, ``mother_id``,
+    ``medical_record_number`` and ``birth_at``."""
+    needle = text.strip()
+    like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = (core_select(*(_SPECIMEN.c[c] for c in SPECIMEN_PUBLIC_COLUMNS),
+                         _INFANT.c.mother_name, _INFANT.c.mother_id,
+                         _INFANT.c.medical_record_number, _INFANT.c.birth_at)
+             .join(_INFANT, _INFANT.c.id == _SPECIMEN.c.infant_id)
+             .where(or_(_SPECIMEN.c.barcode.like(f"{like}%", escape="\\"),
+                        _INFANT.c.medical_record_number == needle,
+                        _INFANT.c.mother_id == needle,
+                        _INFANT.c.mother_name.ilike(f"%{like}%", escape="\\"))))
+    if submitter_id is not None:
+        query = query.where(_SPECIMEN.c.submitter_id == submitter_id)
+    query = query.order_by(_SPECIMEN.c.id.desc()).limit(limit)
+    return [dict(r._mapping) for r in session.execute(query)]
