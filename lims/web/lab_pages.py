@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from instruments import Source
 from lims.accession import service as accession
@@ -86,7 +86,8 @@ async def accession_card(request: Request, current: Lab) -> HTMLResponse:
             request, lambda s: accession.accession(s, actor, data))
     except FORM_ERRORS as exc:
         context = await run_in_threadpool(_accession_context, request, current)
-        return render(request, "accession.html", current, status_code=422, form=dict(form),
+        return render(request, "accession.html", current, status_code=http_status(exc),
+                      form=dict(form),
                       error=error_message(exc), **context)
     context = await run_in_threadpool(_accession_context, request, current)
     return render(request, "accession.html", current, status_code=201, form={},
@@ -96,6 +97,13 @@ async def accession_card(request: Request, current: Lab) -> HTMLResponse:
 @router.post("/lab/accession/import", response_class=HTMLResponse)
 async def import_card_file(request: Request, current: Lab) -> HTMLResponse:
     form = await form_of(request)
+    try:
+        return await _import_card_file(request, current, form)
+    finally:
+        await form.close()
+
+
+async def _import_card_file(request: Request, current: Page, form: FormData) -> HTMLResponse:
     check_csrf(request, current, form)
     upload = form.get("file")
     actor = Actor.of(current.user)
@@ -109,8 +117,8 @@ async def import_card_file(request: Request, current: Lab) -> HTMLResponse:
             raise InvalidInputError(f"larger than {MAX_UPLOAD_BYTES} bytes", file=name)
         imported = await in_session_async(request, lambda s: import_cards(s, actor, data, name))
     except FORM_ERRORS as exc:
-        return render(request, "accession.html", current, status_code=422, form={},
-                      import_error=error_message(exc), **context)
+        return render(request, "accession.html", current, status_code=http_status(exc),
+                      form={}, import_error=error_message(exc), **context)
     return render(request, "accession.html", current, form={}, imported=imported, **context)
 
 
@@ -141,6 +149,13 @@ async def _file(upload: object, what: str) -> Source | None:
 @router.post("/lab/runs", response_class=HTMLResponse)
 async def upload_run(request: Request, current: Lab) -> Response:
     form = await form_of(request)
+    try:
+        return await _upload_run(request, current, form)
+    finally:
+        await form.close()
+
+
+async def _upload_run(request: Request, current: Page, form: FormData) -> Response:
     check_csrf(request, current, form)
     actor = Actor.of(current.user)
     try:
@@ -154,7 +169,7 @@ async def upload_run(request: Request, current: Lab) -> Response:
                                       plate_map=plate_map))
     except FORM_ERRORS as exc:
         listed = await in_session_async(request, runs.list_runs)
-        return render(request, "runs.html", current, status_code=422, runs=listed,
+        return render(request, "runs.html", current, status_code=http_status(exc), runs=listed,
                       error=error_message(exc))
     target = f"/lab/runs/{outcome.run.id}" + ("" if outcome.created else "?again=1")
     if request.headers.get("HX-Request"):
