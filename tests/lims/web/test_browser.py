@@ -82,14 +82,14 @@ def browser() -> Iterator[object]:
 
 
 def _cohort(folder: Path) -> tuple[pd.DataFrame, Path]:
-    """89 babies born five days ago, their cards (barcodes) and the card CSV of all but the
+    """89 babies whose cards were collected two days ago, their cards (barcodes) and the card CSV of all but the
     first."""
     cohort = simulate_cohort(89, seed=5, disorder_rate=0.08)
-    born = (utcnow() - timedelta(days=5)).replace(second=0, microsecond=0)
+    sent = (utcnow() - timedelta(days=2)).replace(second=0, microsecond=0)
     rows = []
     for i, row in enumerate(cohort.itertuples(index=False)):
-        birth = born + timedelta(minutes=7 * i)
-        collected = birth + timedelta(hours=float(row.age_at_collection_hours))
+        collected = sent - timedelta(minutes=7 * i)
+        birth = collected - timedelta(hours=float(row.age_at_collection_hours))
         weight = int(row.birth_weight_g) if 200 <= row.birth_weight_g <= 7000 else ""
         ga = round(float(row.gestational_age_weeks), 1) \
             if 20 <= row.gestational_age_weeks <= 45 else ""
@@ -142,6 +142,7 @@ def test_a_technicians_and_a_reviewers_day_in_the_browser(served, browser, tmp_p
             route.abort()
 
     context.route("**/*", only_the_app)
+    context.set_default_timeout(20_000)
     page = context.new_page()
 
     # the technician: one card on the form, the others from the card CSV
@@ -157,11 +158,13 @@ def test_a_technicians_and_a_reviewers_day_in_the_browser(served, browser, tmp_p
     page.fill("input[name=birth_at]", _local(first["birth_at"]))
     page.fill("input[name=mother_name]", "Li Na")
     page.click("#accession-submit")
-    page.wait_for_selector("#accessioned")
+    page.wait_for_selector("#accessioned, p.error")
+    assert page.locator("p.error").count() == 0, page.inner_text("p.error")
     _shot(page, lang, "01-accessioned")
     page.set_input_files("input[name=file]", str(csv))
     page.click("#import-submit")
-    page.wait_for_selector("#imported")
+    page.wait_for_selector("#imported, #import-error")
+    assert page.locator("#import-error").count() == 0, page.inner_text("#import-error")
     assert "88" in page.inner_text("#imported")
 
     # the run: upload, the plate and its QC, the sign-off
