@@ -82,8 +82,8 @@ def browser() -> Iterator[object]:
 
 
 def _cohort(folder: Path) -> tuple[pd.DataFrame, Path]:
-    """89 babies whose cards were collected two days ago, their cards (barcodes) and the card CSV of all but the
-    first."""
+    """89 babies whose cards were collected two days ago, their cards (barcodes) and the card
+    CSV of all but the first."""
     cohort = simulate_cohort(89, seed=5, disorder_rate=0.08)
     sent = (utcnow() - timedelta(days=2)).replace(second=0, microsecond=0)
     rows = []
