@@ -1,5 +1,6 @@
 """The markers behind a call, read from its reasons as the first tier writes them
-(``C8=0.61>0.30; C8/C10=4.2>2.0``: marker, value, direction, cutoff), joined with where each
+(``C8=0.61>0.30; C3=38.1>7 (>P99.9, 22 MoM)``: marker, value, direction, cutoff, an optional
+note), joined with where each
 value sits among babies like this one (percentile, multiple of the median).
 
 Public names: ``Marker``, ``markers_of``.
@@ -16,7 +17,7 @@ __all__ = ["Marker", "markers_of"]
 
 _REASON = re.compile(
     r"^\s*(?P<marker>[^=<>;]+?)\s*=\s*(?P<value>[-+0-9.eE]+)\s*(?P<op>[<>]=?)\s*"
-    r"(?P<cutoff>[-+0-9.eE]+)\s*$")
+    r"(?P<cutoff>[-+0-9.eE]+)\s*(?:\((?P<note>[^)]*)\))?\s*$")
 
 
 @dataclass(frozen=True)
