@@ -193,6 +193,7 @@ def test_a_technicians_and_a_reviewers_day_in_the_browser(served, browser, tmp_p
     links.first.click()
     page.wait_for_selector("#decision-form")
     assert page.locator("section.call").count() >= 1
+    assert page.locator("table.markers tbody tr").count() >= 1
     _shot(page, lang, "05-specimen")
     page.check("input[name=decision][value=refer]")
     page.fill("textarea[name=reason]", "confirmatory testing")
