@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -21,11 +22,14 @@ from lims.audit import Actor
 from lims.deps import PathId
 from lims.errors import InvalidInputError, http_status
 from lims.interfaces.inbound import import_cards
+from lims.pipeline import Screening
 from lims.reference import barcode_rule, unsatisfactory_codes
 from lims.runs import plate
 from lims.runs import service as runs
+from lims.runs.held import attach_held_well, discard_held_well
 from lims.runs.routes import MAX_UPLOAD_BYTES
-from lims.vocabulary import Feeding, RepeatRequestStatus, Role, Sex
+from lims.runs.schemas import HeldWellResolve
+from lims.vocabulary import Feeding, HeldWellAction, RepeatRequestStatus, Role, Sex
 from lims.web.context import (
     FORM_ERRORS,
     Page,
@@ -214,3 +218,39 @@ def worklists(request: Request, current: Lab) -> HTMLResponse:
     actor = Actor.of(current.user)
     return render(request, "worklists.html", current,
                   **in_session(request, lambda s: _worklists(s, actor)))
+
+
+def _resolve(session: Session, actor: Actor, held_id: int, body: HeldWellResolve,
+             pipeline: Screening) -> None:
+    if body.action == HeldWellAction.attach:
+        assert body.barcode is not None
+        attach_held_well(session, actor, held_id, barcode=body.barcode, note=body.note,
+                         pipeline=pipeline)
+    else:
+        discard_held_well(session, actor, held_id, note=body.note)
+
+
+@router.post("/lab/held-wells/{held_id}/resolve", response_class=HTMLResponse)
+async def resolve_held_well(request: Request, held_id: PathId, current: Lab) -> Response:
+    """Attach a held well to the card accessioned since with its barcode (its values become
+    the card's results and are evaluated), or discard it, with a note."""
+    form = await form_of(request)
+    check_csrf(request, current, form)
+    actor, pipeline = Actor.of(current.user), request.app.state.pipeline
+    try:
+        try:
+            action = optional(form, "action") or ""
+            body = HeldWellResolve.model_validate({
+                "action": action, "note": optional(form, "note") or "",
+                "barcode": optional(form, "barcode") if action == HeldWellAction.attach
+                else None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InvalidInputError(first["msg"], field=".".join(
+                str(p) for p in first["loc"]) or "action") from None
+        await in_session_async(request, lambda s: _resolve(s, actor, held_id, body, pipeline))
+    except FORM_ERRORS as exc:
+        lists = await in_session_async(request, lambda s: _worklists(s, actor))
+        return render(request, "worklists.html", current, status_code=http_status(exc),
+                      error=error_message(exc), **lists)
+    return RedirectResponse("/lab/worklists", status_code=303)

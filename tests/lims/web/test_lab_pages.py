@@ -142,3 +142,29 @@ def test_the_reviewer_decides_with_the_signature_and_releases_the_normals(web, w
                      headers={"HX-Request": "true", "X-CSRF-Token": csrf})
     assert acked.status_code == 200 and "MSUD" not in acked.text
     assert web.get("/lab/specimens/999999").status_code == 404
+
+
+def test_held_wells_are_attached_or_discarded_from_the_worklist(web, world):
+    csrf = sign_in_page(web, "technician")
+    assert _accession(web, csrf, card(1)).status_code == 201
+    _upload(web, csrf, "h.csv", plate_csv("H-1", {card(1): {}, card(7): {}, card(8): {}}))
+    lists = web.get("/lab/worklists").text
+    held = dict((sample, held_id) for held_id, sample in re.findall(
+        r'data-held="(\d+)">.*?<td>[A-H]\d\d</td><td>([0-9A-Z-]+)</td>', lists, re.S))
+    assert set(held) == {card(7), card(8)}
+    early = web.post(f"/lab/held-wells/{held[card(7)]}/resolve", data={
+        "csrf_token": csrf, "action": "attach", "barcode": card(7), "note": "card arrived"})
+    assert early.status_code == 404 and "worklist-error" in early.text  # not accessioned yet
+    assert _accession(web, csrf, card(7)).status_code == 201
+    attached = web.post(f"/lab/held-wells/{held[card(7)]}/resolve", data={
+        "csrf_token": csrf, "action": "attach", "barcode": card(7), "note": "card arrived"})
+    assert attached.status_code == 200 and card(7) not in attached.text.split(
+        'id="held-wells"')[1].split("</table>")[0]
+    no_note = web.post(f"/lab/held-wells/{held[card(8)]}/resolve", data={
+        "csrf_token": csrf, "action": "discard", "barcode": card(8), "note": ""})
+    assert no_note.status_code == 422
+    discarded = web.post(f"/lab/held-wells/{held[card(8)]}/resolve", data={
+        "csrf_token": csrf, "action": "discard", "barcode": card(8), "note": "punched by mistake"})
+    remaining = discarded.text.split('id="held-wells"')[1].split("</table>")[0]
+    assert "Nothing waiting" in remaining
+    assert "awaiting_review" in web.get("/lab/search", params={"q": card(7)}).text
