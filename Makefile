@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export NBS_DATABASE_URL ?= sqlite:///var/nbs.db
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench lint install clean browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,14 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: lint
+# The browser tests drive Debian's Chromium (never a browser downloaded by Playwright), with a
+# CJK font so that the Chinese pages' screenshots are legible.
+browser:
+	@test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		 chromium fonts-wqy-microhei)
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

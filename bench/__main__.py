@@ -24,6 +24,7 @@ BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.ins
                               "bench.lims",
                               "bench.followup",
                               "bench.hl7",
+                              "bench.web",
                               "bench.reports")
 
 

@@ -426,18 +426,23 @@ def score(
     positions = np.arange(len(profiles)) if rows is None else np.asarray(rows, dtype=int)
     table = marker_table(profiles, markers, file=file)
     bound = ref.bind(profiles, file=file)
-    parts = []
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in (
+        PROFILE_ID, "marker", "value", "percentile", "mom", "stratum", "reference_n",
+        "reference", "_row")}
     for marker in markers:
         values = table.values[marker][positions]
         values = np.where(np.isfinite(values), values, np.nan)
         got = bound.scores(marker, values, positions)
-        parts.append(pd.DataFrame({
-            PROFILE_ID: ids[positions], "marker": marker, "value": values,
-            "percentile": got.percentile, "mom": got.mom, "stratum": got.stratum,
-            "reference_n": got.reference_n, "reference": got.reference, "_row": positions,
-        }))
-    if not parts:
+        n = positions.size
+        for name, column in ((PROFILE_ID, ids[positions]),
+                             ("marker", np.full(n, marker, dtype=object)), ("value", values),
+                             ("percentile", got.percentile), ("mom", got.mom),
+                             ("stratum", got.stratum), ("reference_n", got.reference_n),
+                             ("reference", got.reference), ("_row", positions)):
+            columns[name].append(np.asarray(column))
+    if not markers:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
-    out = pd.concat(parts, ignore_index=True).sort_values("_row", kind="stable",
-                                                          ignore_index=True)
+    # one frame built from whole columns: a frame per marker costs more than the scores
+    out = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()}
+                       ).sort_values("_row", kind="stable", ignore_index=True)
     return out[list(SCORE_COLUMNS)]

@@ -29,6 +29,7 @@ from lims.settings import (
     load_configured_catalogue,
     load_configured_rules,
 )
+from lims.web import install_web
 
 __all__ = ["create_app", "settle", "version"]
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
         version=version(),
         lifespan=lifespan,
         description="MS/MS newborn screening: ingestion, QC, evaluation, review and release.",
+        docs_url=None, redoc_url=None,  # served by lims.web from the app's own files
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.pipeline = pipeline
     install_error_handlers(app)
     app.include_router(api_router)
+    install_web(app, settings)
 
     @app.get("/health", tags=["system"])
     def health() -> dict[str, object]:

@@ -9,24 +9,28 @@ infants they belong to and the filters asked for; ``infant_id`` is set when they
 one baby. "Who read baby X" is therefore the events with ``infant_id`` X plus the ``read_list``
 events whose ``after["infant_ids"]`` holds X.
 
+``audit_trail`` reads the trail back, filtered (by baby in both of these ways).
+
 Public names: ``Actor``, ``SYSTEM``, ``AuditEntry``, ``record``, ``record_many``,
-``record_list_read``, ``snapshot``.
+``record_list_read``, ``snapshot``, ``audit_trail``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import and_, insert, or_, text
+from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel
 
 from lims.models import AuditEvent, User, utcnow
 
-__all__ = ["SYSTEM", "Actor", "AuditEntry", "record", "record_list_read", "record_many",
-           "snapshot"]
+__all__ = ["SYSTEM", "Actor", "AuditEntry", "audit_trail", "record", "record_list_read",
+           "record_many", "snapshot"]
 
 _TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
 
@@ -112,3 +116,39 @@ def record_list_read(session: Session, actor: Actor, entity: str, ids: list[int]
              "filters": {k: _plain(v) for k, v in (filters or {}).items() if v is not None}}
     record(session, actor, "read_list", entity, "list",
            infant_id=infants[0] if len(infants) == 1 else None, after=after)
+
+
+def _lists_infant(dialect: str, infant_id: int) -> Any:
+    """SQL: a ``read_list`` event whose ``after["infant_ids"]`` holds ``infant_id``."""
+    table = _TABLE.name
+    if dialect == "postgresql":
+        return text(f"(CAST({table}.after AS jsonb) -> 'infant_ids') @> "
+                    "CAST(:audit_infant_ids AS jsonb)").bindparams(
+            audit_infant_ids=json.dumps([infant_id]))
+    return text(f"EXISTS (SELECT 1 FROM json_each({table}.after, '$.infant_ids') AS listed "
+                "WHERE listed.value = :audit_infant_id)").bindparams(audit_infant_id=infant_id)
+
+
+def audit_trail(session: Session, *, infant_id: int | None = None, username: str | None = None,
+                action: str | None = None, since: datetime | None = None,
+                until: datetime | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Audit events, newest first, as plain rows: those of one baby (``infant_id``: the events
+    naming it, and the list reads whose babies include it), of one user, of one action, in a
+    time window (``since`` inclusive, ``until`` exclusive)."""
+    query = core_select(_TABLE)
+    if infant_id is not None:
+        dialect = session.get_bind().dialect.name
+        query = query.where(or_(_TABLE.c.infant_id == infant_id,
+                                and_(_TABLE.c.action == "read_list",
+                                     _TABLE.c.infant_id.is_(None),
+                                     _lists_infant(dialect, infant_id))))
+    if username:
+        query = query.where(_TABLE.c.username == username)
+    if action:
+        query = query.where(_TABLE.c.action == action)
+    if since is not None:
+        query = query.where(_TABLE.c.at >= since)
+    if until is not None:
+        query = query.where(_TABLE.c.at < until)
+    query = query.order_by(_TABLE.c.id.desc()).limit(limit)
+    return [dict(r._mapping) for r in session.execute(query)]

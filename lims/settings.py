@@ -32,10 +32,14 @@ from lims.reference import (
 from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV, Catalogue, load_catalogue
 
 __all__ = ["DEFAULT_ESCALATION_CHECK_S", "DEFAULT_HL7_DELIVERY_CHECK_S", "DEV_SECRET",
+           "MIN_SECRET_LENGTH",
            "Settings", "get_settings", "load_configured_catalogue", "load_configured_rules",
            "redact_url"]
 
 DEV_SECRET = "development-only-secret-change-me"
+#: The shortest secret key accepted in production (e.g. ``python -c "import secrets;
+#: print(secrets.token_urlsafe(32))"`` gives 43 characters).
+MIN_SECRET_LENGTH = 32
 #: How often the running service escalates overdue alerts unless told otherwise.
 DEFAULT_ESCALATION_CHECK_S = 60.0
 #: How often the running service delivers the HL7 outbox unless told otherwise.
@@ -118,6 +122,9 @@ class Settings(BaseSettings):
     def _no_default_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("NBS_SECRET_KEY must be set to a secret of your own in production")
+        if self.environment == "production" and len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise ValueError(f"NBS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters "
+                             "in production (it signs the web pages' session cookies)")
         return self
 
     def alert_escalation_every_s(self) -> float | None:

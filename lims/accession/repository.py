@@ -2,7 +2,8 @@
 
 Public names: ``submitter_by_code``, ``list_submitters``, ``specimen_by_barcode``,
 ``specimens_by_barcodes``, ``specimen_rows``, ``SPECIMEN_PUBLIC_COLUMNS``, ``list_infants``,
-``infants_by_ids``, ``list_repeat_requests``, ``open_repeat_requests``, ``candidate_infants``.
+``infants_by_ids``, ``list_repeat_requests``, ``open_repeat_requests``, ``candidate_infants``,
+``search_specimen_rows``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, or_, select
 
@@ -25,6 +27,7 @@ __all__ = [
     "list_repeat_requests",
     "list_submitters",
     "open_repeat_requests",
+    "search_specimen_rows",
     "specimen_by_barcode",
     "specimen_rows",
     "specimens_by_barcodes",
@@ -133,3 +136,42 @@ def candidate_infants(session: Session, infant: Infant, *, window: timedelta) ->
     return list(session.exec(select(Infant).where(
         Infant.id != infant.id, or_(*conditions),
         col(Infant.birth_at) >= born - window, col(Infant.birth_at) <= born + window)))
+
+
+_INFANT = Infant.__table__  # type: ignore[attr-defined]
+
+
+def search_specimen_rows(session: Session, text: str, *, submitter_id: int | None,
+                         limit: int = 50) -> list[dict[str, Any]]:
+    """Specimens whose barcode starts with ``text``, or whose baby's record number or mother's
+    id is ``text``, or whose mother's name contains it (any case); newest first, as rows of
+    ``SPECIMEN_PUBLIC_COLUMNS`` with the baby's ``mother_name``, ``mother_id``,
+    ``medical_record_number`` and ``birth_at``.
+
+    Two queries, each on its own table's terms: the barcode prefix as a range on the unique
+    barcode index, the babies' fields on the infant table alone, then their specimens by the
+    infant index (an ``OR`` across the join would read every specimen)."""
+    needle = text.strip()
+    if not needle:
+        return []
+    like = needle.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    after = needle[:-1] + chr(ord(needle[-1]) + 1)
+    columns = (*(_SPECIMEN.c[c] for c in SPECIMEN_PUBLIC_COLUMNS), _INFANT.c.mother_name,
+               _INFANT.c.mother_id, _INFANT.c.medical_record_number, _INFANT.c.birth_at)
+    babies = core_select(_INFANT.c.id).where(or_(
+        _INFANT.c.medical_record_number == needle, _INFANT.c.mother_id == needle,
+        func.lower(_INFANT.c.mother_name).like(f"%{like}%", escape="\\")))
+    if submitter_id is not None:
+        babies = babies.where(_INFANT.c.submitter_id == submitter_id)
+    by_baby = _SPECIMEN.c.infant_id.in_(
+        babies.order_by(_INFANT.c.id.desc()).limit(limit).scalar_subquery())
+    by_barcode = (_SPECIMEN.c.barcode >= needle) & (_SPECIMEN.c.barcode < after)
+    rows: dict[int, dict[str, Any]] = {}
+    for condition in (by_barcode, by_baby):
+        query = (core_select(*columns).join(_INFANT, _INFANT.c.id == _SPECIMEN.c.infant_id)
+                 .where(condition))
+        if submitter_id is not None:
+            query = query.where(_SPECIMEN.c.submitter_id == submitter_id)
+        for r in session.execute(query.order_by(_SPECIMEN.c.id.desc()).limit(limit)):
+            rows[r.id] = dict(r._mapping)
+    return [rows[k] for k in sorted(rows, reverse=True)[:limit]]

@@ -14,7 +14,7 @@ A submitter user sees only its own infants and specimens (others are "not found"
 Public names: ``create_submitter``, ``list_submitters``, ``accession``, ``mark_unsatisfactory``,
 ``request_repeat``, ``get_infant``, ``get_specimen``, ``read_specimen_row``,
 ``list_specimen_rows``, ``list_infants``, ``list_repeat_requests``, ``create_infant``,
-``link_suggestions``, ``check_scope``, ``as_utc``, ``update_card``.
+``link_suggestions``, ``check_scope``, ``as_utc``, ``update_card``, ``search_specimens``.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ __all__ = [
     "list_repeat_requests",
     "list_specimen_rows",
     "list_submitters",
+    "search_specimens",
     "mark_unsatisfactory",
     "read_specimen_row",
     "request_repeat",
@@ -177,6 +178,19 @@ def list_specimen_rows(session: Session, actor: Actor, *, state: str | None = No
                      (r["infant_id"] for r in rows),
                      filters={"state": state, "infant_id": infant_id, "limit": limit,
                               "offset": offset})
+    return rows
+
+
+def search_specimens(session: Session, actor: Actor, text: str, *,
+                     limit: int = 50) -> list[dict[str, Any]]:
+    """Cards found by barcode (its start), the baby's record number, the mother's id or name,
+    in the actor's scope; the read is one audit event naming what was searched."""
+    if not text.strip():
+        return []
+    rows = repository.search_specimen_rows(session, text, submitter_id=_scope(actor),
+                                           limit=limit)
+    record_list_read(session, actor, "specimen", [r["id"] for r in rows],
+                     (r["infant_id"] for r in rows), filters={"search": text.strip()})
     return rows
 
 

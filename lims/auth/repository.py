@@ -4,7 +4,8 @@ Failures are counted by one atomic ``UPDATE ... RETURNING`` (``count_failure``),
 wrong passwords cannot lose counts.
 
 Public names: ``FailureCount``, ``PasswordState``, ``user_by_username``, ``list_users``,
-``password_state``, ``count_failure``, ``clear_failures``, ``locked_until``.
+``password_state``, ``count_failure``, ``clear_failures``, ``locked_until``,
+``set_password_hash``, ``delete_token``, ``delete_tokens_of``.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, literal, or_, update
+from sqlalchemy import ColumnElement, case, delete, literal, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from lims.models import User
+from lims.models import ApiToken, User
 
-__all__ = ["FailureCount", "PasswordState", "clear_failures", "count_failure", "list_users",
-           "locked_until", "password_state", "user_by_username"]
+__all__ = ["FailureCount", "PasswordState", "clear_failures", "count_failure", "delete_token",
+           "delete_tokens_of", "list_users", "locked_until", "password_state",
+           "set_password_hash", "user_by_username"]
 
 _USER = User.__table__  # type: ignore[attr-defined]
+_TOKEN = ApiToken.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +99,21 @@ def clear_failures(session: Session, user_id: int, now: datetime) -> bool:
 def locked_until(session: Session, user_id: int) -> datetime | None:
     return session.execute(core_select(_USER.c.locked_until)
                            .where(_USER.c.id == user_id)).scalar_one_or_none()
+
+
+def set_password_hash(session: Session, user_id: int, password_hash: str) -> None:
+    session.execute(update(_USER).where(_USER.c.id == user_id)
+                    .values(password_hash=password_hash))
+
+
+def delete_token(session: Session, digest: str) -> None:
+    """Forget one token (by its SHA-256): it signs nothing in any more."""
+    session.execute(delete(_TOKEN).where(_TOKEN.c.token_sha256 == digest))
+
+
+def delete_tokens_of(session: Session, user_id: int, *, keep: str | None = None) -> None:
+    """Forget every token of a user but ``keep`` (a SHA-256)."""
+    query = delete(_TOKEN).where(_TOKEN.c.user_id == user_id)
+    if keep is not None:
+        query = query.where(_TOKEN.c.token_sha256 != keep)
+    session.execute(query)

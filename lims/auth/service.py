@@ -9,7 +9,8 @@ and every refusal is audited. Tokens are random; only their SHA-256 is stored
 (``lims.tokens``).
 
 Public names: ``hash_password``, ``verify_password``, ``create_user``, ``authenticate``,
-``confirm_password``, ``issue_token``, ``list_users``, ``MAX_FAILED_LOGINS``,
+``confirm_password``, ``issue_token``, ``revoke_token``, ``change_password``, ``list_users``,
+``MAX_FAILED_LOGINS``,
 ``LOCKOUT_MINUTES``, ``MIN_PASSWORD_LENGTH``.
 """
 
@@ -37,7 +38,7 @@ from lims.errors import (
     ThrottledError,
 )
 from lims.models import ApiToken, Submitter, User, utcnow
-from lims.tokens import new_token
+from lims.tokens import new_token, token_digest
 from lims.vocabulary import Role
 
 __all__ = [
@@ -45,11 +46,13 @@ __all__ = [
     "MAX_FAILED_LOGINS",
     "MIN_PASSWORD_LENGTH",
     "authenticate",
+    "change_password",
     "confirm_password",
     "create_user",
     "hash_password",
     "issue_token",
     "list_users",
+    "revoke_token",
     "verify_password",
 ]
 
@@ -114,6 +117,8 @@ class _Attempt:
 
 _SIGN_IN = _Attempt("login_refused_locked", "login_failed", "sign-ins",
                     "wrong username or password")
+_CHANGE = _Attempt("password_change_refused_locked", "password_change_failed",
+                   "password entries", "the current password is wrong")
 _SIGNATURE = _Attempt("signature_refused_locked", "signature_failed", "password entries",
                       "the password given to sign this release is wrong")
 
@@ -195,3 +200,29 @@ def issue_token(session: Session, user: User) -> str:
     token, digest, expires_at = new_token()
     session.add(ApiToken(token_sha256=digest, user_id=user.id, expires_at=expires_at))
     return token
+
+
+def revoke_token(session: Session, user: User, token: str) -> None:
+    """Sign out: the token stops working at once (audited)."""
+    repository.delete_token(session, token_digest(token))
+    record(session, Actor.of(user), "logout", "user", user.id)
+
+
+def change_password(session: Session, user: User, *, current: str, new: str,
+                    keep_token: str | None = None) -> None:
+    """Replace the user's password after checking the current one (a wrong one counts as a
+    failed sign-in); every other token of the user stops working (``keep_token`` stays)."""
+    assert user.id is not None
+    state = repository.password_state(session, user.id)
+    if state is None or not state.active:
+        raise AuthenticationError("this account is disabled")
+    _check_password(session, user, state, current, _CHANGE)
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise InvalidInputError(f"at least {MIN_PASSWORD_LENGTH} characters",
+                                field="new_password")
+    if new == current:
+        raise InvalidInputError("the new password is the current one", field="new_password")
+    repository.set_password_hash(session, user.id, hash_password(new))
+    repository.delete_tokens_of(session, user.id,
+                                keep=token_digest(keep_token) if keep_token else None)
+    record(session, Actor.of(user), "password_change", "user", user.id)

@@ -13,7 +13,7 @@ Public names: ``on_release``, ``on_released_normal``, ``on_unsatisfactory``,
 ``transition``, ``record_visit``, ``get_case``, ``case_detail``, ``list_cases``,
 ``overdue_cases``, ``remind_overdue``, ``create_clinic``,
 ``list_clinics``, ``assign_clinic_user``, ``grant_director``, ``referral_group``, ``catalogue``,
-``clinic_scope``.
+``clinic_scope``, ``is_director``.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ from lims.vocabulary import (
 from msms.catalogue import Disorder, disorders
 
 __all__ = ["assign_clinic_user", "case_detail", "catalogue", "clinic_scope",
-           "create_clinic", "get_case", "grant_director", "list_cases", "list_clinics",
+           "create_clinic", "get_case", "grant_director", "is_director", "list_cases",
+           "list_clinics",
            "on_card_accessioned", "on_release", "on_released_normal", "on_unsatisfactory",
            "open_case", "overdue_cases", "record_contact", "record_second_tier",
            "record_visit", "referral_group", "remind_overdue", "transition"]
@@ -518,6 +519,11 @@ def assign_clinic_user(session: Session, actor: Actor, clinic_id: int,
     record(session, actor, "assign_clinic", "app_user", user_id, before=before,
            after=snapshot(row))
     return row
+
+
+def is_director(session: Session, user_id: int | None) -> bool:
+    """Whether the user is one of the programme's directors."""
+    return repository.is_director(session, user_id)
 
 
 def grant_director(session: Session, actor: Actor, user_id: int) -> Director:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, exists, func, not_, or_
+from sqlalchemy import and_, case, exists, func, not_, or_
 from sqlmodel import Session, col, select
 
 from lims.models import Evaluation, Release, Result, Specimen
@@ -28,15 +28,22 @@ def _first_tier_flag() -> Any:
                                col(Evaluation.first_tier) != FirstTier.normal))
 
 
+def _time_critical() -> Any:
+    """SQL: the specimen has a current time-critical call."""
+    return exists().where(and_(col(Evaluation.specimen_id) == col(Specimen.id),
+                               col(Evaluation.current), col(Evaluation.time_critical)))
+
+
 def queue(session: Session, *, flagged_only: bool, limit: int) -> list[Specimen]:
-    """Specimens awaiting review, flagged first; only flagged ones with ``flagged_only`` (the
-    stored flag, or a first-tier call: rows stored before second-tier negatives were
-    flagged)."""
+    """Specimens awaiting review: time-critical first, then flagged, then the others, each in
+    arrival order; only flagged ones with ``flagged_only`` (the stored flag, or a first-tier
+    call: rows stored before second-tier negatives were flagged)."""
     query = select(Specimen).where(Specimen.state == SpecimenState.awaiting_review)
     if flagged_only:
         query = query.where(or_(col(Specimen.flagged), _first_tier_flag()))
-    return list(session.exec(query.order_by(col(Specimen.flagged).desc(), col(Specimen.id))
-                             .limit(limit)))
+    critical = case((_time_critical(), 0), else_=1)
+    return list(session.exec(query.order_by(critical, col(Specimen.flagged).desc(),
+                                            col(Specimen.id)).limit(limit)))
 
 
 def releasable(session: Session, *, limit: int) -> list[Specimen]:

@@ -19,8 +19,9 @@ password, immutable releases and corrections as new versions.
 - Every release queues its HL7 result message (``lims.interfaces.service.enqueue_release``)
   in the same transaction.
 
-Public names: ``review_queue``, ``queue_scores``, ``decide``, ``release_normals``, ``correct``,
-``releases``, ``latest_values``, ``allowed_decisions``, ``second_tier_recommendation``.
+Public names: ``review_queue``, ``review_item``, ``queue_scores``, ``decide``,
+``release_normals``, ``correct``, ``releases``, ``latest_values``, ``allowed_decisions``,
+``second_tier_recommendation``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ from lims.workflow import allowed_transitions, apply_transition
 from msms.tables import PROFILE_ID
 
 __all__ = ["allowed_decisions", "correct", "decide", "latest_values", "queue_scores",
-           "release_normals", "releases", "review_queue", "second_tier_recommendation"]
+           "release_normals", "releases", "review_item", "review_queue",
+           "second_tier_recommendation"]
 
 _OUTCOME = {Decision.release_normal: ReleaseOutcome.normal,
             Decision.override: ReleaseOutcome.normal_by_override,
@@ -125,10 +127,24 @@ def queue_scores(rows: list[dict[str, Any]], pipeline: Screening) -> dict[
 
 def review_queue(session: Session, actor: Actor, pipeline: Screening | None, *,
                  flagged_only: bool = True, limit: int = 200) -> list[ReviewItem]:
-    """Specimens awaiting review (flagged first), with values, covariate-adjusted percentiles,
-    calls (first tier, second-tier probability, final call, versions) and alerts; every
-    specimen shown is an audited read. ``pipeline`` scores the values (None: no scores)."""
+    """Specimens awaiting review (time-critical first, then flagged), with values,
+    covariate-adjusted percentiles, calls (first tier, second-tier probability, final call,
+    versions) and alerts; every specimen shown is an audited read. ``pipeline`` scores the
+    values (None: no scores)."""
     specimens = repository.queue(session, flagged_only=flagged_only, limit=limit)
+    return _items(session, actor, pipeline, specimens, "review queue")
+
+
+def review_item(session: Session, actor: Actor, pipeline: Screening | None,
+                specimen_id: int) -> ReviewItem:
+    """One specimen as the review queue shows it, whatever its state (the decisions offered
+    are those its state allows); the read is audited."""
+    specimen = get_specimen(session, actor, specimen_id, audit=False)
+    return _items(session, actor, pipeline, [specimen], "specimen page")[0]
+
+
+def _items(session: Session, actor: Actor, pipeline: Screening | None,
+           specimens: list[Specimen], why: str) -> list[ReviewItem]:
     ids = [s.id for s in specimens if s.id is not None]
     values = latest_values(session, ids)
     calls = repository.current_calls(session, ids)
@@ -158,7 +174,7 @@ def review_queue(session: Session, actor: Actor, pipeline: Screening | None, *,
             open_alerts=alerts.get(s.id, 0),
             allowed_decisions=allowed_decisions(s, mine, actor.role)))
     record_many(session, actor, [AuditEntry("read", "specimen", s.id, infant_id=s.infant_id,
-                                            reason="review queue") for s in specimens])
+                                            reason=why) for s in specimens])
     return items
 
 

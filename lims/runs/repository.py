@@ -8,7 +8,8 @@ Public names: ``run_by_sha256``, ``run_by_plate``, ``list_runs``, ``retire_run``
 ``control_history``, ``insert_controls``, ``insert_results``, ``insert_held_wells``,
 ``insert_evaluations``, ``insert_duplicate_requests``, ``retire_evaluations``,
 ``duplicate_requests_for``, ``open_duplicate_rows``, ``held_wells_of``, ``claim_held_wells``,
-``held_well_rows``, ``HISTORY_RUNS``.
+``held_well_rows``, ``HISTORY_RUNS``, ``patient_wells``, ``control_wells``,
+``time_critical_specimens``, ``open_held_well_rows``, ``qc_sign_off_events``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from lims.models import (
+    AuditEvent,
     ControlResult,
     DuplicateRequest,
     Evaluation,
@@ -38,6 +40,7 @@ __all__ = [
     "claim_held_wells",
     "control_history",
     "duplicate_requests_for",
+    "control_wells",
     "held_well_rows",
     "held_wells_of",
     "insert_controls",
@@ -47,10 +50,14 @@ __all__ = [
     "insert_results",
     "list_runs",
     "open_duplicate_rows",
+    "open_held_well_rows",
+    "patient_wells",
+    "qc_sign_off_events",
     "retire_evaluations",
     "retire_run",
     "run_by_plate",
     "run_by_sha256",
+    "time_critical_specimens",
 ]
 
 #: Westgard 10-x needs the last ten; keep a few more for charts.
@@ -222,3 +229,49 @@ def held_well_rows(session: Session, run_id: int) -> list[dict[str, Any]]:
             .where(table.c.run_id == run_id, table.c.well.in_(attached)))}
     return [{**{c: getattr(w, c) for c in _HELD_COLUMNS}, "specimen_id": owner.get(w.well)}
             for w in wells]
+
+
+_RESULT = Result.__table__  # type: ignore[attr-defined]
+_CONTROL = ControlResult.__table__  # type: ignore[attr-defined]
+_SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
+_EVALUATION = Evaluation.__table__  # type: ignore[attr-defined]
+
+
+def patient_wells(session: Session, run_id: int) -> list[dict[str, Any]]:
+    """A run's patient wells with their card: ``well``, ``specimen_id``, ``barcode``,
+    ``state``, ``flagged``."""
+    query = (core_select(_RESULT.c.well, _RESULT.c.specimen_id, _SPECIMEN.c.barcode,
+                         _SPECIMEN.c.state, _SPECIMEN.c.flagged).distinct()
+             .join(_SPECIMEN, _SPECIMEN.c.id == _RESULT.c.specimen_id)
+             .where(_RESULT.c.run_id == run_id))
+    return [dict(r._mapping) for r in session.execute(query)]
+
+
+def control_wells(session: Session, run_id: int) -> list[dict[str, Any]]:
+    """A run's control, blank and calibrator wells: ``well``, ``sample_id``, ``sample_type``."""
+    query = (core_select(_CONTROL.c.well, _CONTROL.c.sample_id, _CONTROL.c.sample_type)
+             .distinct().where(_CONTROL.c.run_id == run_id))
+    return [dict(r._mapping) for r in session.execute(query)]
+
+
+def time_critical_specimens(session: Session, run_id: int) -> set[int]:
+    """The specimens with a current time-critical call from this run."""
+    return set(session.execute(core_select(_EVALUATION.c.specimen_id).distinct().where(
+        _EVALUATION.c.run_id == run_id, _EVALUATION.c.current.is_(True),
+        _EVALUATION.c.time_critical.is_(True))).scalars())
+
+
+def open_held_well_rows(session: Session, *, limit: int = 500) -> list[dict[str, Any]]:
+    """Held wells not yet resolved, across runs, oldest first, with the run's plate."""
+    query = (core_select(*(_HELD.c[c] for c in _HELD_COLUMNS), _RUN.c.plate_id)
+             .join(_RUN, _RUN.c.id == _HELD.c.run_id)
+             .where(_HELD.c.status == HeldWellStatus.held)
+             .order_by(_HELD.c.id).limit(limit))
+    return [dict(r._mapping) for r in session.execute(query)]
+
+
+def qc_sign_off_events(session: Session, run_id: int) -> list[AuditEvent]:
+    """The technicians' QC sign-offs of a run (audit events), oldest first."""
+    return list(session.exec(select(AuditEvent).where(
+        AuditEvent.entity == "run", AuditEvent.entity_id == str(run_id),
+        col(AuditEvent.action).in_(["qc_accept", "qc_reject"])).order_by(col(AuditEvent.id))))

@@ -1,0 +1,104 @@
+"""A plate as the technician sees it after an upload: each well of the 96 with its sample type
+and status, and the technician's QC sign-off.
+
+- ``plate_view`` lays the run's wells out as rows A-H and columns 1-12 (a 384-well plate's
+  wells beyond H12 are listed apart): patient wells with their card, its state and whether it
+  is flagged or time-critical; control, blank and calibrator wells; held wells (unknown barcode
+  or card not waiting); empty positions.
+- ``sign_off`` records the technician's decision on the plate's QC with a reason, audited:
+  ``accept`` confirms the automatic decision (accepted, or accepted with warnings);
+  ``reject`` confirms a plate QC rejected (no patient result stored). Rejecting a plate whose
+  patient results are stored is refused: withdrawing stored results is not a transition of the
+  specimen workflow.
+
+Public names: ``ROWS``, ``COLUMNS``, ``plate_view``, ``sign_off``, ``sign_offs``,
+``open_held_wells``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from lims.audit import Actor, record
+from lims.errors import ConflictError, InvalidInputError
+from lims.runs import repository
+from lims.runs.service import get_run
+from lims.vocabulary import HeldWellStatus, QcDecision
+
+__all__ = ["COLUMNS", "ROWS", "open_held_wells", "plate_view", "sign_off", "sign_offs"]
+
+ROWS = "ABCDEFGH"
+COLUMNS = tuple(range(1, 13))
+
+
+def _well_name(row: str, column: int) -> str:
+    return f"{row}{column:02d}"
+
+
+def plate_view(session: Session, run_id: int) -> dict[str, Any]:
+    """The run, its wells by position (``wells[well]``: ``kind`` patient | control | blank |
+    held | empty, ``label``, ``status`` and the card's ``specimen_id`` for patient wells), and
+    counts by kind."""
+    run = get_run(session, run_id)
+    wells: dict[str, dict[str, Any]] = {}
+    critical = repository.time_critical_specimens(session, run_id)
+    for row in repository.patient_wells(session, run_id):
+        status = ("critical" if row["specimen_id"] in critical
+                  else "flagged" if row["flagged"] else "")
+        wells[row["well"]] = {"kind": "patient", "label": row["barcode"],
+                              "specimen_id": row["specimen_id"], "state": row["state"],
+                              "status": status}
+    for row in repository.control_wells(session, run_id):
+        kind = "blank" if row["sample_type"] == "blank" else "control"
+        wells[row["well"]] = {"kind": kind, "label": row["sample_id"],
+                              "sample_type": row["sample_type"], "status": ""}
+    for row in repository.held_well_rows(session, run_id):
+        if row["status"] == HeldWellStatus.held:
+            wells[row["well"]] = {"kind": "held", "label": row["sample_id"],
+                                  "status": row["reason"], "held_id": row["id"]}
+    grid = [[(_well_name(r, c), wells.get(_well_name(r, c), {"kind": "empty", "label": "",
+                                                            "status": ""}))
+             for c in COLUMNS] for r in ROWS]
+    inside = {name for line in grid for name, _ in line}
+    counts: dict[str, int] = {}
+    for info in wells.values():
+        counts[info["kind"]] = counts.get(info["kind"], 0) + 1
+    return {"run": run, "grid": grid, "counts": counts,
+            "outside": {k: v for k, v in sorted(wells.items()) if k not in inside},
+            "sign_offs": sign_offs(session, run_id)}
+
+
+def sign_offs(session: Session, run_id: int) -> list[dict[str, Any]]:
+    """The technicians' QC sign-offs of the run, oldest first."""
+    return [{"decision": "accept" if e.action == "qc_accept" else "reject",
+             "by": e.username, "at": e.at, "reason": e.reason}
+            for e in repository.qc_sign_off_events(session, run_id)]
+
+
+def sign_off(session: Session, actor: Actor, run_id: int, *, accept: bool,
+             reason: str) -> dict[str, Any]:
+    """Record the technician's QC decision on the plate, with a reason (audited)."""
+    run = get_run(session, run_id)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInputError("give a reason for the plate's QC decision", field="reason")
+    if len(reason) > 1000:
+        raise InvalidInputError("at most 1000 characters", field="reason")
+    if accept and run.qc_decision == QcDecision.reject:
+        raise ConflictError(f"plate {run.plate_id} was rejected by QC ("
+                            + "; ".join(run.qc_reasons or []) + "); upload a new run of it")
+    if not accept and run.n_results:
+        raise ConflictError(f"plate {run.plate_id} has {run.n_results} patient results stored; "
+                            "a plate whose results are stored cannot be rejected here (withdrawing "
+                            "stored results is not part of the workflow)")
+    record(session, actor, "qc_accept" if accept else "qc_reject", "run", run.id,
+           after={"qc_decision": run.qc_decision}, reason=reason)
+    return {"decision": "accept" if accept else "reject", "by": actor.username,
+            "reason": reason}
+
+
+def open_held_wells(session: Session) -> list[dict[str, Any]]:
+    """Held wells waiting for a technician, across runs, oldest first."""
+    return repository.open_held_well_rows(session)

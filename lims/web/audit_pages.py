@@ -1,0 +1,63 @@
+"""The audit view: who read or changed a baby's record, filterable by baby, user, action and
+dates; for admins and the programme's directors. Reading the trail is itself audited.
+
+Public names: ``router``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session
+
+from lims.audit import Actor, audit_trail, record
+from lims.errors import InvalidInputError
+from lims.followup.service import is_director
+from lims.models import MAX_ID
+from lims.vocabulary import Role
+from lims.web.context import Page, PageError, in_session, page, render, shown_on_page
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+Current = Annotated[Page, Depends(page)]
+
+
+def _day(value: str, field: str) -> datetime | None:
+    if not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip() + "T00:00:00+00:00")
+    except ValueError:
+        raise InvalidInputError(f"not a date (YYYY-MM-DD): {value!r}", field=field) from None
+
+
+def _trail(session: Session, current: Page, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    if current.role != Role.admin and not (current.role == Role.reviewer
+                                           and is_director(session, current.user.id)):
+        raise PageError(403, "the audit trail is for admins and directors")
+    rows = audit_trail(session, **filters)
+    record(session, Actor.of(current.user), "read_audit", "audit_event", "list",
+           infant_id=filters.get("infant_id"),
+           after={k: (v.isoformat() if isinstance(v, datetime) else v)
+                  for k, v in filters.items() if v not in (None, "")})
+    return rows
+
+
+@router.get("/lab/audit", response_class=HTMLResponse)
+def audit_page(request: Request, current: Current,
+               infant_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+               username: str = "", action: str = "", since: str = "",
+               until: str = "") -> HTMLResponse:
+    with shown_on_page():
+        start, end = _day(since, "since"), _day(until, "until")
+        filters: dict[str, Any] = {
+            "infant_id": infant_id, "username": username.strip() or None,
+            "action": action.strip() or None, "since": start,
+            "until": end + timedelta(days=1) if end else None}
+        rows = in_session(request, lambda s: _trail(s, current, filters))
+    return render(request, "audit.html", current, rows=rows, infant_id=infant_id or "",
+                  username=username, action=action, since=since, until=until)

@@ -1,0 +1,213 @@
+"""What every page needs: the signed-in user from the session cookie, the page's language, the
+CSRF check, the role check and rendering a template in the page's language.
+
+A page that needs a signed-in user redirects to ``/login`` without one; a user whose role may
+not see a page gets a 403 page. Domain errors raised by a form's service call are shown on the
+page (``error_message``), never as a server error.
+
+Public names: ``WebState``, ``Page``, ``SignInRequired``, ``install_state``, ``page``,
+``pages_for``, ``render``, ``check_csrf``, ``form_of``, ``error_message``, ``lang_of``,
+``PageError``, ``shown_on_page``, ``FORM_ERRORS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from lims.deps import token_cache
+from lims.errors import AuthenticationError, LimsError, http_status
+from lims.models import User
+from lims.settings import Settings
+from lims.tokens import token_digest, user_for_token_digest
+from lims.vocabulary import Role
+from lims.web.i18n import LOCALES, load_translations, negotiate
+from lims.web.navigation import alert_roles, navigation
+from lims.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    LANG_COOKIE,
+    SESSION_COOKIE,
+    CookieSigner,
+    same_token,
+)
+from msms.errors import MsmsError
+
+__all__ = ["FORM_ERRORS", "Page", "PageError", "SignInRequired", "WebState", "check_csrf",
+           "error_message", "form_of", "in_session", "in_session_async", "install_state",
+           "lang_of", "page", "pages_for", "render", "shown_on_page"]
+
+T = TypeVar("T")
+TEMPLATES = Path(__file__).parent / "templates"
+#: Errors a form's service call may raise and the page shows.
+FORM_ERRORS: tuple[type[Exception], ...] = (LimsError, MsmsError)
+
+
+class SignInRequired(Exception):
+    """No valid session: the page redirects to the sign-in form."""
+
+
+@dataclass
+class WebState:
+    """Built once per app: the cookie signer and one template environment per language."""
+
+    settings: Settings
+    signer: CookieSigner
+    environments: dict[str, Environment] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings) -> WebState:
+        state = cls(settings, CookieSigner(settings.secret_key))
+        for locale, translations in load_translations().items():
+            env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                              autoescape=select_autoescape(default=True),
+                              extensions=["jinja2.ext.i18n"], auto_reload=False)
+            env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+            state.environments[locale] = env
+        return state
+
+
+def install_state(app: FastAPI, settings: Settings) -> None:
+    app.state.web = WebState.build(settings)
+
+
+def _state(request: Request) -> WebState:
+    state: WebState = request.app.state.web
+    return state
+
+
+def lang_of(request: Request) -> str:
+    return negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+
+
+@dataclass
+class Page:
+    """The signed-in user of a page, the session's token and CSRF token, the language."""
+
+    user: User
+    token: str
+    csrf: str
+    locale: str
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+
+def _look_up(request: Request, digest: str) -> tuple[User, float]:
+    with Session(request.app.state.engine) as session:
+        return user_for_token_digest(session, digest)
+
+
+async def _page(request: Request) -> Page:
+    state = _state(request)
+    token = state.signer.loads(request.cookies.get(SESSION_COOKIE))
+    if token is None:
+        raise SignInRequired()
+    digest = token_digest(token)
+    cache = token_cache(request.app)
+    user = cache.get(digest)
+    if user is None:
+        try:
+            found, valid_s = await run_in_threadpool(_look_up, request, digest)
+        except AuthenticationError:
+            raise SignInRequired() from None
+        cache.put(digest, found, token_valid_s=valid_s)
+        user = found
+    return Page(user=user, token=token, csrf=state.signer.csrf_for(token),
+                locale=lang_of(request))
+
+
+async def page(request: Request) -> Page:
+    """Dependency: the signed-in user's page (redirects to the sign-in form without one)."""
+    return await _page(request)
+
+
+def pages_for(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Page]]:
+    """Dependency: as ``page``, for ``roles`` only (a 403 page for the others)."""
+
+    async def check(request: Request) -> Page:
+        current = await _page(request)
+        if current.role not in roles:
+            raise PageError(403, f"role {current.role} may not see this page")
+        return current
+
+    return check
+
+
+async def form_of(request: Request) -> FormData:
+    return await request.form()
+
+
+def check_csrf(request: Request, current: Page, form: FormData | None) -> None:
+    """Refuse a state-changing request whose CSRF token (form field or header) is not the
+    session's."""
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and form is not None:
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if not same_token(current.csrf, given):
+        raise PageError(403, "the form is stale or was not sent by this site (CSRF token "
+                             "missing or wrong); reload the page")
+
+
+def in_session(request: Request, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a session of the app's database and commit (reads are audited, so a
+    page that reads commits too); a domain error rolls everything back."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        out = work(session)
+        session.commit()
+        return out
+
+
+async def in_session_async(request: Request, work: Callable[[Session], T]) -> T:
+    """``in_session`` off the event loop."""
+    return await run_in_threadpool(in_session, request, work)
+
+
+def error_message(exc: Exception) -> str:
+    """A domain error as shown on a page (its message names the file, line and field)."""
+    return str(exc)
+
+
+class PageError(Exception):
+    """A page that cannot be shown: its status and the reason, rendered as an error page."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@contextmanager
+def shown_on_page() -> Iterator[None]:
+    """Turn a domain error raised while building a page into an error page with its status."""
+    try:
+        yield
+    except FORM_ERRORS as exc:
+        raise PageError(http_status(exc), error_message(exc)) from exc
+
+
+def render(request: Request, template: str, current: Page | None, *, status_code: int = 200,
+           locale: str | None = None, **context: Any) -> HTMLResponse:
+    """The template in the page's language, with the navigation of the user's role."""
+    state = _state(request)
+    locale = locale or (current.locale if current else lang_of(request))
+    env = state.environments[locale]
+    html = env.get_template(template).render(
+        request=request, page=current, user=current.user if current else None,
+        csrf=current.csrf if current else "", locale=locale, locales=LOCALES,
+        navigation=navigation(current.role) if current else [],
+        show_alerts=bool(current and current.role in alert_roles()),
+        csrf_field=CSRF_FIELD, csrf_header=CSRF_HEADER, path=request.url.path, **context)
+    return HTMLResponse(html, status_code=status_code)
+

@@ -1,0 +1,81 @@
+"""HTML form fields to the domains' request models: an accession card from the accession
+form. A value the model refuses is an ``InvalidInputError`` naming the form's field.
+
+Public names: ``specimen_from_form``, ``optional``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from lims.accession.schemas import SpecimenCreate
+from lims.errors import InvalidInputError
+
+__all__ = ["optional", "specimen_from_form"]
+
+#: Times in the form are the laboratory's clock in UTC (``datetime-local`` inputs have no zone).
+_UTC = "+00:00"
+
+
+def optional(form: FormData, name: str) -> str | None:
+    """The field's text, or None when it is absent or blank."""
+    value = form.get(name)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()
+
+
+def _time(form: FormData, name: str) -> str | None:
+    value = optional(form, name)
+    if value is None:
+        return None
+    return value if value.endswith(("Z", _UTC)) or "+" in value[10:] else value + _UTC
+
+
+def _flag(form: FormData, name: str) -> bool:
+    return optional(form, name) in {"1", "on", "true", "yes"}
+
+
+def specimen_from_form(form: FormData) -> SpecimenCreate:
+    """The card the accession form describes: a new baby, or a repeat card naming the earlier
+    card's barcode."""
+    body: dict[str, Any] = {
+        "barcode": optional(form, "barcode") or "",
+        "submitter_id": optional(form, "submitter_id"),
+        "collected_at": _time(form, "collected_at"),
+        "received_at": _time(form, "received_at"),
+        "birth_weight_g": optional(form, "birth_weight_g"),
+        "gestational_age_weeks": optional(form, "gestational_age_weeks"),
+        "feeding": optional(form, "feeding") or "unknown",
+        "tpn": _flag(form, "tpn"),
+        "transfused": _flag(form, "transfused"),
+        "transfused_at": _time(form, "transfused_at"),
+        "nicu": _flag(form, "nicu"),
+        "unsatisfactory_code": optional(form, "unsatisfactory_code"),
+    }
+    previous = optional(form, "previous_barcode")
+    if previous:
+        body["previous_barcode"] = previous
+    else:
+        body["infant"] = {
+            "submitter_id": body["submitter_id"],
+            "birth_at": _time(form, "birth_at"),
+            "sex": optional(form, "sex") or "U",
+            "medical_record_number": optional(form, "medical_record_number") or "",
+            "mother_name": optional(form, "mother_name") or "",
+            "mother_id": optional(form, "mother_id") or "",
+            "birth_weight_g": body["birth_weight_g"],
+            "gestational_age_weeks": body["gestational_age_weeks"],
+            "plurality": optional(form, "plurality") or 1,
+            "birth_order": optional(form, "birth_order") or 1,
+        }
+    try:
+        return SpecimenCreate.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        field = where.removeprefix("infant.")
+        raise InvalidInputError(first["msg"], field=field) from None

@@ -1,0 +1,256 @@
+"""The technician's pages: accession a card (barcode check, card fields, unsatisfactory codes)
+and import a card CSV; search cards; upload a run and see the plate (wells by sample type and
+status, QC summary, sign-off); the worklists (held wells, duplicates, repeat requests).
+
+Public names: ``router``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.datastructures import FormData, UploadFile
+
+from instruments import Source
+from lims.accession import service as accession
+from lims.audit import Actor
+from lims.deps import PathId
+from lims.errors import InvalidInputError, http_status
+from lims.interfaces.inbound import import_cards
+from lims.pipeline import Screening
+from lims.reference import barcode_rule, unsatisfactory_codes
+from lims.runs import plate
+from lims.runs import service as runs
+from lims.runs.held import attach_held_well, discard_held_well
+from lims.runs.routes import MAX_UPLOAD_BYTES
+from lims.runs.schemas import HeldWellResolve
+from lims.vocabulary import Feeding, HeldWellAction, RepeatRequestStatus, Role, Sex
+from lims.web.context import (
+    FORM_ERRORS,
+    Page,
+    check_csrf,
+    error_message,
+    form_of,
+    in_session,
+    in_session_async,
+    pages_for,
+    render,
+    shown_on_page,
+)
+from lims.web.forms import optional, specimen_from_form
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+Lab = Annotated[Page, Depends(pages_for(Role.technician, Role.admin))]
+Staff = Annotated[Page, Depends(pages_for(Role.technician, Role.reviewer, Role.follow_up,
+                                          Role.admin))]
+
+
+def _accession_context(request: Request, current: Page) -> dict[str, Any]:
+    submitters = in_session(request, lambda s: accession.list_submitters(
+        s, Actor.of(current.user)))
+    return {"submitters": submitters, "codes": list(unsatisfactory_codes().values()),
+            "feedings": list(Feeding), "sexes": list(Sex)}
+
+
+@router.get("/lab/accession", response_class=HTMLResponse)
+def accession_form(request: Request, current: Lab) -> HTMLResponse:
+    return render(request, "accession.html", current, form={},
+                  **_accession_context(request, current))
+
+
+@router.get("/lab/accession/barcode", response_class=HTMLResponse)
+def check_barcode(request: Request, current: Lab, barcode: str = "") -> HTMLResponse:
+    """The barcode rule's verdict on a typed barcode (htmx, as the technician types)."""
+    message, ok = "", False
+    if barcode.strip():
+        try:
+            barcode_rule().validate(barcode.strip())
+            ok = True
+        except InvalidInputError as exc:
+            message = str(exc)
+    return render(request, "_barcode_check.html", current, ok=ok, message=message,
+                  barcode=barcode.strip())
+
+
+@router.post("/lab/accession", response_class=HTMLResponse)
+async def accession_card(request: Request, current: Lab) -> HTMLResponse:
+    form = await form_of(request)
+    check_csrf(request, current, form)
+    actor = Actor.of(current.user)
+    try:
+        data = specimen_from_form(form)
+        specimen = await in_session_async(
+            request, lambda s: accession.accession(s, actor, data))
+    except FORM_ERRORS as exc:
+        context = await run_in_threadpool(_accession_context, request, current)
+        return render(request, "accession.html", current, status_code=http_status(exc),
+                      form=dict(form),
+                      error=error_message(exc), **context)
+    context = await run_in_threadpool(_accession_context, request, current)
+    return render(request, "accession.html", current, status_code=201, form={},
+                  created=specimen, **context)
+
+
+@router.post("/lab/accession/import", response_class=HTMLResponse)
+async def import_card_file(request: Request, current: Lab) -> HTMLResponse:
+    form = await form_of(request)
+    try:
+        return await _import_card_file(request, current, form)
+    finally:
+        await form.close()
+
+
+async def _import_card_file(request: Request, current: Page, form: FormData) -> HTMLResponse:
+    check_csrf(request, current, form)
+    upload = form.get("file")
+    actor = Actor.of(current.user)
+    context = await run_in_threadpool(_accession_context, request, current)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return render(request, "accession.html", current, status_code=422, form={},
+                      import_error="choose a card CSV file", **context)
+    data, name = await upload.read(MAX_UPLOAD_BYTES + 1), upload.filename
+    try:
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise InvalidInputError(f"larger than {MAX_UPLOAD_BYTES} bytes", file=name)
+        imported = await in_session_async(request, lambda s: import_cards(s, actor, data, name))
+    except FORM_ERRORS as exc:
+        return render(request, "accession.html", current, status_code=http_status(exc),
+                      form={}, import_error=error_message(exc), **context)
+    return render(request, "accession.html", current, form={}, imported=imported, **context)
+
+
+@router.get("/lab/search", response_class=HTMLResponse)
+def search(request: Request, current: Staff, q: str = "") -> HTMLResponse:
+    actor = Actor.of(current.user)
+    rows = in_session(request, lambda s: accession.search_specimens(s, actor, q[:200]))
+    template = "_search_results.html" if request.headers.get("HX-Request") else "search.html"
+    return render(request, template, current, q=q, rows=rows)
+
+
+@router.get("/lab/runs", response_class=HTMLResponse)
+def runs_page(request: Request, current: Lab) -> HTMLResponse:
+    listed = in_session(request, runs.list_runs)
+    return render(request, "runs.html", current, runs=listed)
+
+
+async def _file(upload: object, what: str) -> Source | None:
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InvalidInputError(f"{what} is larger than the upload limit of "
+                                f"{MAX_UPLOAD_BYTES} bytes", file=upload.filename)
+    return Source(upload.filename, data)
+
+
+@router.post("/lab/runs", response_class=HTMLResponse)
+async def upload_run(request: Request, current: Lab) -> Response:
+    form = await form_of(request)
+    try:
+        return await _upload_run(request, current, form)
+    finally:
+        await form.close()
+
+
+async def _upload_run(request: Request, current: Page, form: FormData) -> Response:
+    check_csrf(request, current, form)
+    actor = Actor.of(current.user)
+    try:
+        export = await _file(form.get("file"), "the instrument file")
+        if export is None:
+            raise InvalidInputError("choose the instrument's export file", field="file")
+        plate_map = await _file(form.get("plate_map"), "the plate map")
+        outcome = await run_in_threadpool(
+            lambda: runs.ingest_bytes(request.app.state.engine, actor, export.data,
+                                      export.name, request.app.state.pipeline,
+                                      plate_map=plate_map))
+    except FORM_ERRORS as exc:
+        listed = await in_session_async(request, runs.list_runs)
+        return render(request, "runs.html", current, status_code=http_status(exc), runs=listed,
+                      error=error_message(exc))
+    target = f"/lab/runs/{outcome.run.id}" + ("" if outcome.created else "?again=1")
+    if request.headers.get("HX-Request"):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/lab/runs/{run_id}", response_class=HTMLResponse)
+def plate_page(request: Request, run_id: PathId, current: Lab, again: int = 0) -> HTMLResponse:
+    with shown_on_page():
+        view = in_session(request, lambda s: plate.plate_view(s, run_id))
+    return render(request, "plate.html", current, again=bool(again), **view)
+
+
+@router.post("/lab/runs/{run_id}/qc", response_class=HTMLResponse)
+async def plate_sign_off(request: Request, run_id: PathId, current: Lab) -> Response:
+    form = await form_of(request)
+    check_csrf(request, current, form)
+    actor = Actor.of(current.user)
+    accept = optional(form, "decision") == "accept"
+    reason = optional(form, "reason") or ""
+    try:
+        await in_session_async(request, lambda s: plate.sign_off(s, actor, run_id,
+                                                                 accept=accept, reason=reason))
+    except FORM_ERRORS as exc:
+        with shown_on_page():
+            view = await in_session_async(request, lambda s: plate.plate_view(s, run_id))
+        return render(request, "plate.html", current, status_code=http_status(exc),
+                      error=error_message(exc), **view)
+    return RedirectResponse(f"/lab/runs/{run_id}", status_code=303)
+
+
+def _worklists(session: Session, actor: Actor) -> dict[str, Any]:
+    return {"held": plate.open_held_wells(session),
+            "duplicates": runs.duplicates_worklist(session),
+            "repeats": accession.list_repeat_requests(session, actor,
+                                                      status=RepeatRequestStatus.open)}
+
+
+@router.get("/lab/worklists", response_class=HTMLResponse)
+def worklists(request: Request, current: Lab) -> HTMLResponse:
+    actor = Actor.of(current.user)
+    return render(request, "worklists.html", current,
+                  **in_session(request, lambda s: _worklists(s, actor)))
+
+
+def _resolve(session: Session, actor: Actor, held_id: int, body: HeldWellResolve,
+             pipeline: Screening) -> None:
+    if body.action == HeldWellAction.attach:
+        assert body.barcode is not None
+        attach_held_well(session, actor, held_id, barcode=body.barcode, note=body.note,
+                         pipeline=pipeline)
+    else:
+        discard_held_well(session, actor, held_id, note=body.note)
+
+
+@router.post("/lab/held-wells/{held_id}/resolve", response_class=HTMLResponse)
+async def resolve_held_well(request: Request, held_id: PathId, current: Lab) -> Response:
+    """Attach a held well to the card accessioned since with its barcode (its values become
+    the card's results and are evaluated), or discard it, with a note."""
+    form = await form_of(request)
+    check_csrf(request, current, form)
+    actor, pipeline = Actor.of(current.user), request.app.state.pipeline
+    try:
+        try:
+            action = optional(form, "action") or ""
+            body = HeldWellResolve.model_validate({
+                "action": action, "note": optional(form, "note") or "",
+                "barcode": optional(form, "barcode") if action == HeldWellAction.attach
+                else None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InvalidInputError(first["msg"], field=".".join(
+                str(p) for p in first["loc"]) or "action") from None
+        await in_session_async(request, lambda s: _resolve(s, actor, held_id, body, pipeline))
+    except FORM_ERRORS as exc:
+        lists = await in_session_async(request, lambda s: _worklists(s, actor))
+        return render(request, "worklists.html", current, status_code=http_status(exc),
+                      error=error_message(exc), **lists)
+    return RedirectResponse("/lab/worklists", status_code=303)

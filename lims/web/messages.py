@@ -1,0 +1,55 @@
+"""The words the pages translate that are not literal in a template: the vocabularies' values
+shown as labels, the navigation's labels, the kinds of well. ``message_ids`` lists them, so
+that the catalogue test (``tests/lims/web/test_i18n.py``) asks each language for all of them.
+
+Public names: ``DYNAMIC_VOCABULARIES``, ``WELL_KINDS``, ``message_ids``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from babel.messages.extract import extract_from_dir
+
+from lims.vocabulary import (
+    Action,
+    AlertStatus,
+    Decision,
+    Feeding,
+    Final,
+    FirstTier,
+    QcDecision,
+    Recommendation,
+    ReleaseOutcome,
+    Role,
+    Sex,
+    SpecimenKind,
+    SpecimenState,
+)
+from lims.web.navigation import NAVIGATION
+
+__all__ = ["DYNAMIC_VOCABULARIES", "WELL_KINDS", "message_ids"]
+
+#: Enums whose values the templates pass through ``_()``.
+DYNAMIC_VOCABULARIES: tuple[type[StrEnum], ...] = (
+    Action, AlertStatus, Decision, Feeding, Final, FirstTier, QcDecision, Recommendation,
+    ReleaseOutcome, Role, SpecimenKind, SpecimenState)
+#: The kinds of well the plate view counts (``lims.runs.plate``).
+WELL_KINDS = ("patient", "control", "blank", "held", "empty")
+
+
+def message_ids() -> set[str]:
+    """Every message the pages may ask a catalogue for."""
+    from pathlib import Path
+
+    ids = {str(v) for enum in DYNAMIC_VOCABULARIES for v in enum}
+    ids |= {f"sex {s}" for s in Sex}
+    ids |= {item.label for item in NAVIGATION}
+    ids |= set(WELL_KINDS)
+    templates = Path(__file__).parent / "templates"
+    for _name, _line, message, _comments, _context in extract_from_dir(
+            str(templates), method_map=[("**.html", "jinja2")],
+            options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
+        if isinstance(message, str):
+            ids.add(message)
+    return ids

@@ -1,0 +1,169 @@
+"""The reviewer's pages: the queue (time-critical first), a specimen (card data, covariates,
+each flagged disorder with its markers, value against cutoff, percentile and multiple of the
+median, the disorder score and second-tier result), the decision signed with the re-entered
+password, the bulk release of normals; and the time-critical alerts banner with its
+acknowledgement.
+
+Public names: ``router``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from lims.accession import service as accession
+from lims.alerts import service as alerts
+from lims.audit import Actor
+from lims.deps import PathId
+from lims.errors import InvalidInputError, http_status
+from lims.models import User
+from lims.pipeline import Screening
+from lims.review import service as review
+from lims.vocabulary import AlertStatus, Decision, Role
+from lims.web.context import (
+    FORM_ERRORS,
+    Page,
+    check_csrf,
+    error_message,
+    form_of,
+    in_session,
+    in_session_async,
+    pages_for,
+    render,
+    shown_on_page,
+)
+from lims.web.forms import optional
+from lims.web.markers import markers_of
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+Reviewer = Annotated[Page, Depends(pages_for(Role.reviewer, Role.admin))]
+Responder = Annotated[Page, Depends(pages_for(Role.reviewer, Role.follow_up, Role.admin))]
+Staff = Annotated[Page, Depends(pages_for(Role.technician, Role.reviewer, Role.follow_up,
+                                          Role.admin))]
+
+
+def _pipeline(request: Request) -> Screening:
+    pipeline: Screening = request.app.state.pipeline
+    return pipeline
+
+
+@router.get("/lab/review", response_class=HTMLResponse)
+def queue_page(request: Request, current: Reviewer, done: str = "") -> HTMLResponse:
+    actor, pipeline = Actor.of(current.user), _pipeline(request)
+    items = in_session(request, lambda s: review.review_queue(s, actor, pipeline))
+    return render(request, "queue.html", current, items=items, done=done)
+
+
+def _specimen(session: Session, actor: Actor, pipeline: Screening,
+              specimen_id: int) -> dict[str, Any]:
+    card = accession.read_specimen_row(session, actor, specimen_id)
+    infant = accession.get_infant(session, actor, card["infant_id"], audit=False)
+    item = review.review_item(session, actor, pipeline, specimen_id)
+    calls = []
+    for call in item.calls:
+        markers, other = markers_of(call.reasons, item.scores)
+        calls.append({"call": call, "markers": markers, "other": other})
+    return {"card": card, "infant": infant, "item": item, "calls": calls,
+            "releases": review.releases(session, actor, specimen_id)}
+
+
+@router.get("/lab/specimens/{specimen_id}", response_class=HTMLResponse)
+def specimen_page(request: Request, specimen_id: PathId, current: Staff) -> HTMLResponse:
+    actor, pipeline = Actor.of(current.user), _pipeline(request)
+    with shown_on_page():
+        view = in_session(request, lambda s: _specimen(s, actor, pipeline, specimen_id))
+    return render(request, "specimen.html", current, **view)
+
+
+def _decide(session: Session, user: User, specimen_id: int, decision: Decision, reason: str,
+            password: str) -> None:
+    review.decide(session, user, specimen_id, decision, reason=reason, password=password)
+
+
+@router.post("/lab/specimens/{specimen_id}/decide", response_class=HTMLResponse)
+async def decide(request: Request, specimen_id: PathId, current: Reviewer) -> Response:
+    form = await form_of(request)
+    check_csrf(request, current, form)
+    user = current.user
+    try:
+        choice = optional(form, "decision") or ""
+        if choice not in tuple(Decision):
+            raise InvalidInputError("choose a decision", field="decision")
+        reason = (optional(form, "reason") or "")[:1000]
+        if choice in (Decision.override, Decision.refer, Decision.request_repeat_specimen) \
+                and not reason:
+            raise InvalidInputError("give a reason for this decision", field="reason")
+        password = str(form.get("password") or "")
+        await in_session_async(request, lambda s: _decide(s, user, specimen_id,
+                                                          Decision(choice), reason, password))
+    except FORM_ERRORS as exc:
+        actor, pipeline = Actor.of(user), _pipeline(request)
+        with shown_on_page():
+            view = await in_session_async(
+                request, lambda s: _specimen(s, actor, pipeline, specimen_id))
+        return render(request, "specimen.html", current, status_code=http_status(exc),
+                      error=error_message(exc), **view)
+    return RedirectResponse(f"/lab/specimens/{specimen_id}?decided=1", status_code=303)
+
+
+@router.post("/lab/review/release-normals", response_class=HTMLResponse)
+async def release_normals(request: Request, current: Reviewer) -> Response:
+    form = await form_of(request)
+    check_csrf(request, current, form)
+    user, password = current.user, str(form.get("password") or "")
+    try:
+        released = await in_session_async(
+            request, lambda s: review.release_normals(s, user, password=password, limit=5000))
+    except FORM_ERRORS as exc:
+        actor, pipeline = Actor.of(user), _pipeline(request)
+        items = await in_session_async(request, lambda s: review.review_queue(s, actor,
+                                                                              pipeline))
+        return render(request, "queue.html", current, status_code=http_status(exc),
+                      items=items, error=error_message(exc))
+    return RedirectResponse(f"/lab/review?done={len(released)}", status_code=303)
+
+
+def _open_alerts(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    return alerts.alert_rows(session, actor, status=AlertStatus.open)
+
+
+@router.get("/lab/alerts/banner", response_class=HTMLResponse)
+def alerts_banner(request: Request, current: Responder) -> HTMLResponse:
+    """The open time-critical alerts, on every page of the roles that handle them (htmx)."""
+    actor = Actor.of(current.user)
+    rows = in_session(request, lambda s: _open_alerts(s, actor))
+    return render(request, "_alerts_banner.html", current, alerts=rows)
+
+
+@router.get("/lab/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, current: Responder) -> HTMLResponse:
+    actor = Actor.of(current.user)
+    rows = in_session(request, lambda s: alerts.alert_rows(s, actor, status=None))
+    return render(request, "alerts.html", current, alerts=rows)
+
+
+@router.post("/lab/alerts/{alert_id}/acknowledge", response_class=HTMLResponse)
+async def acknowledge(request: Request, alert_id: PathId, current: Responder) -> Response:
+    form = await form_of(request)
+    check_csrf(request, current, form)
+    actor = Actor.of(current.user)
+    full_name = optional(form, "full_name") or current.user.full_name
+    note = (optional(form, "note") or "")[:1000]
+    try:
+        await in_session_async(request, lambda s: alerts.acknowledge(
+            s, actor, alert_id, full_name=full_name, note=note))
+    except FORM_ERRORS as exc:
+        rows = await in_session_async(request, lambda s: alerts.alert_rows(s, actor,
+                                                                           status=None))
+        return render(request, "alerts.html", current, status_code=http_status(exc),
+                      alerts=rows, error=error_message(exc))
+    if request.headers.get("HX-Request"):
+        rows = await in_session_async(request, lambda s: _open_alerts(s, actor))
+        return render(request, "_alerts_banner.html", current, alerts=rows)
+    return RedirectResponse("/lab/alerts", status_code=303)
