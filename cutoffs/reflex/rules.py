@@ -75,6 +75,7 @@ class _Group(LenientSchema):
 class _Safety(LenientSchema):
     mild_miss_bound: Annotated[float, Range(0, 0.5)]
     margin: Annotated[float, Range(0, 1, open_low=True)]
+    score_margin_sd: Annotated[float, Range(0, 5)]
     mild_miss_bound_by_disorder: dict[str, Annotated[float, Range(0, 0.5)]] = {}
 
 
@@ -138,6 +139,7 @@ class ReflexRules:
     mild_miss_bound: float
     mild_miss_bound_by_disorder: dict[str, float]
     margin: float
+    score_margin_sd: float
     repeat_reason_normal: str
     repeat_reason_still_flagged: str
     source_file: str = ""
@@ -235,7 +237,7 @@ def load_reflex_rules(path: Path | str = REFLEX_RULES_TOML,
         groups=tuple(groups), reason_codes=dict(doc.reason_codes),
         mild_miss_bound=doc.safety.mild_miss_bound,
         mild_miss_bound_by_disorder=dict(doc.safety.mild_miss_bound_by_disorder),
-        margin=doc.safety.margin,
+        margin=doc.safety.margin, score_margin_sd=doc.safety.score_margin_sd,
         repeat_reason_normal=doc.repeat.reason_code_normal,
         repeat_reason_still_flagged=doc.repeat.reason_code_still_flagged,
         source_file=file.path)
