@@ -40,6 +40,10 @@ def apply_reflex(calls: pd.DataFrame, profiles: pd.DataFrame, calibrated: Calibr
     out["reason_code"] = ""
     if out.empty:
         return out
+    flagged_ids = set(calls.loc[calls["first_tier"].astype(str) != "normal", PROFILE_ID]
+                      .astype(str))
+    keep = profiles[PROFILE_ID].astype(str).isin(flagged_ids).to_numpy()
+    profiles = profiles[keep].reset_index(drop=True)  # decide on the flagged specimens only
     ids = profiles[PROFILE_ID].astype(str)
     previous = (profiles["previous_specimen_id"].astype("string").fillna("")
                 if "previous_specimen_id" in profiles.columns else pd.Series("", index=ids.index))

@@ -40,7 +40,7 @@ __all__ = ["AWAITING", "GROUP_COLUMNS", "LITERATURE", "Calibration", "decide_gro
 
 #: The decision while a reflex assay has not been run yet.
 AWAITING = "awaiting_second_tier"
-GROUP_COLUMNS = (PROFILE_ID, "group", "tier", "excess", "disorders", "decision",
+GROUP_COLUMNS = (PROFILE_ID, "group", "tier", "excess", "disorder", "decision",
                  "reason_code", "stage")
 _TIER = {"normal": 0, "not_evaluable": 1, "borderline": 1, "positive": 2, "critical": 3}
 
@@ -71,7 +71,8 @@ LITERATURE = Calibration()
 
 def group_flags(calls: pd.DataFrame, rules: ReflexRules,
                 score_cutoffs: dict[str, float] | None = None) -> pd.DataFrame:
-    """One row per specimen and flagged group: highest tier (0-3), score excess, disorders."""
+    """One row per specimen and flagged group: highest tier (0-3), score excess, and the
+    disorder of the highest tier."""
     group_of = rules.group_of()
     flagged = calls[calls["first_tier"].astype(str) != "normal"]
     if flagged.empty:
@@ -83,18 +84,17 @@ def group_flags(calls: pd.DataFrame, rules: ReflexRules,
         "group": disorder.map(group_of).fillna("").to_numpy(),
         "tier": flagged["first_tier"].astype(str).map(_TIER).to_numpy(),
         "excess": (flagged["score"].astype(float) - cut).to_numpy(),
-        "disorders": disorder.to_numpy(),
-    })
+        "disorder": disorder.to_numpy(),
+    }).sort_values("tier", ascending=False, kind="stable")
     out = frame.groupby([PROFILE_ID, "group"], sort=False).agg(
-        tier=("tier", "max"), excess=("excess", "max"),
-        disorders=("disorders", lambda s: "|".join(s)))
+        tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"))
     return out.reset_index()
 
 
 def _values(profiles: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
     if column not in profiles.columns:
         return np.full(len(rows), np.nan)
-    return numeric_column(profiles.iloc[rows], column)
+    return numeric_column(profiles[[column]].iloc[rows], column)
 
 
 def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows: np.ndarray,
@@ -218,12 +218,11 @@ def decide_repeat(first: pd.DataFrame, repeat_calls: pd.DataFrame,
     frame = pd.DataFrame({
         PROFILE_ID: calls[PROFILE_ID].astype(str), "group": calls["group"],
         "tier": calls["first_tier"].astype(str).map(_TIER),
-        "excess": calls["score"].astype(float) - cut, "disorders": calls["disorder"],
-        "_first": calls["_first"]})
+        "excess": calls["score"].astype(float) - cut, "disorder": calls["disorder"],
+        "_first": calls["_first"]}).sort_values("tier", ascending=False, kind="stable")
     flags = frame.groupby([PROFILE_ID, "group"], sort=False).agg(
-        tier=("tier", "max"), excess=("excess", "max"),
-        disorders=("disorders", lambda s: "|".join(s)), _first=("_first", "first")
-    ).reset_index()
+        tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"),
+        _first=("_first", "first")).reset_index()
     decided = _decide(flags.drop(columns="_first"), repeat_profiles, rules, calibration,
                       repeat=True)
     decided[PROFILE_ID] = flags["_first"].to_numpy()
