@@ -73,3 +73,21 @@ def test_a_bad_calibration_file_is_refused(files, tmp_path):
     result = runner.invoke(app, ["evaluate", str(files / "first.csv"), "--out",
                                  str(tmp_path / "x.csv"), "--reflex", str(bad)])
     assert result.exit_code != 0
+
+
+def test_second_tier_label_and_train_accept_the_optional_columns(files, tmp_path):
+    first, _ = simulate_screening(3000, seed=32, disorder_rate=0.3)
+    truth_columns = ["true_disorder", "fp_mechanism", "severity"]
+    profiles = tmp_path / "profiles.csv"
+    first.drop(columns=truth_columns).to_csv(profiles, index=False)
+    first[["specimen_id", *truth_columns]].to_csv(tmp_path / "truth.csv", index=False)
+    calls = tmp_path / "calls.csv"
+    for args in (["evaluate", str(profiles), "--out", str(calls)],
+                 ["second-tier", "label", "--calls", str(calls), "--profiles", str(profiles),
+                  "--truth", str(tmp_path / "truth.csv"), "--out", str(tmp_path / "l.csv")],
+                 ["second-tier", "train", str(tmp_path / "l.csv"), "--out",
+                  str(tmp_path / "m.joblib"), "--no-validate"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args[0], result.output, result.exception)
+    labelled = pd.read_csv(tmp_path / "l.csv")
+    assert {"infant_id", "MCA", "C5-PIV", "pivalate_exposure"} <= set(labelled.columns)
