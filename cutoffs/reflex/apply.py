@@ -13,7 +13,7 @@ import pandas as pd
 
 from cutoffs.evaluate import PostProcess
 from cutoffs.reflex.calibrate import CalibratedReflex
-from cutoffs.reflex.decide import _decide, group_flags
+from cutoffs.reflex.decide import decide_flags, group_flags
 from cutoffs.reflex.rules import ReflexRules, default_reflex_rules
 from cutoffs.tables import CutoffTable
 from msms.tables import PROFILE_ID
@@ -50,8 +50,8 @@ def apply_reflex(calls: pd.DataFrame, profiles: pd.DataFrame, calibrated: Calibr
     is_repeat = dict(zip(ids, previous.to_numpy() != "", strict=True))
     flags = group_flags(calls, rules, cuts)
     repeat_rows = flags[PROFILE_ID].map(is_repeat).fillna(False).to_numpy(dtype=bool)
-    parts = [_decide(flags[~repeat_rows], profiles, rules, calibrated.calibration, False),
-             _decide(flags[repeat_rows], profiles, rules, calibrated.calibration, True)]
+    parts = [decide_flags(flags[~repeat_rows], profiles, rules, calibrated.calibration, False),
+             decide_flags(flags[repeat_rows], profiles, rules, calibrated.calibration, True)]
     decided = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
         len(p) for p in parts) else parts[0]
     key = pd.MultiIndex.from_arrays([decided[PROFILE_ID].astype(str), decided["group"]])

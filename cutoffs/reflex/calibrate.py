@@ -23,6 +23,7 @@ Public names: ``calibrate_reflex``, ``CalibratedReflex``, ``write_calibration``,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -63,8 +64,6 @@ class CalibratedReflex:
     @property
     def version(self) -> str:
         digest = json.dumps(self.as_dict(), sort_keys=True).encode("utf-8")
-        import hashlib
-
         return f"reflex {self.rules_version} {hashlib.sha256(digest).hexdigest()[:8]}"
 
     def as_dict(self) -> dict[str, Any]:

@@ -18,8 +18,8 @@ On a repeat specimen the same steps run on the new card, a repeat-specimen outco
 referral, and a group whose score excess is below the calibrated repeat level (at most 0: the
 cutoff) is cleared (``REPEAT_NORMAL``).
 
-Public names: ``Calibration``, ``LITERATURE``, ``group_flags``, ``decide_groups``,
-``decide_repeat``, ``AWAITING``, ``GROUP_COLUMNS``.
+Public names: ``Calibration``, ``LITERATURE``, ``group_flags``, ``decide_flags``,
+``decide_groups``, ``decide_repeat``, ``AWAITING``, ``GROUP_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from cutoffs.profiles import numeric_column
 from cutoffs.reflex.rules import Group, ReflexRules
 from msms.tables import PROFILE_ID
 
-__all__ = ["AWAITING", "GROUP_COLUMNS", "LITERATURE", "Calibration", "decide_groups",
-           "decide_repeat", "group_flags"]
+__all__ = ["AWAITING", "GROUP_COLUMNS", "LITERATURE", "Calibration", "decide_flags",
+           "decide_groups", "decide_repeat", "group_flags"]
 
 #: The decision while a reflex assay has not been run yet.
 AWAITING = "awaiting_second_tier"
@@ -158,8 +158,10 @@ def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows:
     return decision, reason
 
 
-def _decide(flags: pd.DataFrame, profiles: pd.DataFrame, rules: ReflexRules,
+def decide_flags(flags: pd.DataFrame, profiles: pd.DataFrame, rules: ReflexRules,
             calibration: Calibration, repeat: bool) -> pd.DataFrame:
+    """Decide every (specimen, group) row of ``flags`` (:func:`group_flags`); ``repeat``: the
+    rows are repeat specimens."""
     out = flags.copy()
     out["decision"] = ""
     out["reason_code"] = ""
@@ -191,7 +193,7 @@ def decide_groups(calls: pd.DataFrame, profiles: pd.DataFrame, rules: ReflexRule
     table) give the score excess, without them no score-based clearing applies.
     Returns ``GROUP_COLUMNS``.
     """
-    return _decide(group_flags(calls, rules, score_cutoffs), profiles, rules, calibration,
+    return decide_flags(group_flags(calls, rules, score_cutoffs), profiles, rules, calibration,
                    repeat=False)
 
 
@@ -223,7 +225,7 @@ def decide_repeat(first: pd.DataFrame, repeat_calls: pd.DataFrame,
     flags = frame.groupby([PROFILE_ID, "group"], sort=False).agg(
         tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"),
         _first=("_first", "first")).reset_index()
-    decided = _decide(flags.drop(columns="_first"), repeat_profiles, rules, calibration,
+    decided = decide_flags(flags.drop(columns="_first"), repeat_profiles, rules, calibration,
                       repeat=True)
     decided[PROFILE_ID] = flags["_first"].to_numpy()
     return decided

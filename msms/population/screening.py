@@ -189,7 +189,7 @@ def _second_tier(parts: Parts, spec: _Specimen, rng: np.random.Generator,
     k = mech_index[st.split_mechanism]
     mech_log = _mechanism_offsets(
         MechanismDraw(spec.mech.present[:, [k]], spec.mech.strength[:, [k]]),
-        replace_mechanisms(params, k), len(params.analyte_codes), spec.mech_scale[[k]])[:, j]
+        _only_mechanism(params, k), len(params.analyte_codes), spec.mech_scale[[k]])[:, j]
     own = spec.pre[:, j] / np.exp(mech_log)
     pivaloyl = spec.pre[:, j] - own
     excess = np.maximum(spec.conc[:, j] - spec.pre[:, j], 0.0)
@@ -209,7 +209,7 @@ def _second_tier(parts: Parts, spec: _Specimen, rng: np.random.Generator,
     return result
 
 
-def replace_mechanisms(params: PopulationParams, k: int) -> PopulationParams:
+def _only_mechanism(params: PopulationParams, k: int) -> PopulationParams:
     """``params`` with only mechanism ``k`` (for one mechanism's offsets)."""
     return replace(params, mechanisms=(params.mechanisms[k],))
 
