@@ -9,7 +9,7 @@ A group is *flagged* when any of its disorders has a call other than normal. In 
    ``BYPASS``), never waiting for the second tier;
 2. a reflex assay that is not in the profile: ``awaiting_second_tier`` (the assay is to be run);
 3. the group's rules in order, each ``assay >= level x scale`` (the scale is calibrated, at most
-   1 on referral rules, exactly 1 on clearing rules);
+   1 on referral rules, exactly 1 on clearing rules) or a recorded context flag equal to 1;
 4. otherwise: cleared when the group's score excess (the highest disorder score less its
    cutoff, in SD) is below the calibrated clearing level; else the group's ``otherwise``
    (``first_tier``: positive -> referral, borderline -> repeat specimen).
@@ -135,9 +135,12 @@ def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows:
             missing |= np.isnan(v)
         settle(missing, AWAITING, "NO_RESULT")
         for rule in group.rules:
-            lvl = calibration.level(group.code, rule.outcome, rule.level)
-            with np.errstate(invalid="ignore"):
-                hit = values[rule.assay] >= lvl
+            if rule.context:
+                hit = _values(profiles, rows, rule.context) == 1
+            else:
+                lvl = calibration.level(group.code, rule.outcome, rule.level)
+                with np.errstate(invalid="ignore"):
+                    hit = values[rule.assay] >= lvl
             outcome = rule.outcome
             if repeat and outcome == "repeat_specimen":
                 outcome = "referral"

@@ -54,7 +54,8 @@ class _Bypass(LenientSchema):
 
 
 class _Rule(LenientSchema):
-    assay: Text
+    assay: Text | None = None
+    context: Literal["pivalate_exposure", "maternal_b12_low"] | None = None
     at_least: Positive | None = None
     outcome: Outcome
     reason_code: Text
@@ -105,12 +106,14 @@ class Bypass:
 
 @dataclass(frozen=True)
 class Rule:
-    """If ``assay`` >= ``level`` (µmol/L) the group's decision is ``outcome``."""
+    """If ``assay`` >= ``level`` (µmol/L), or the context flag ``context`` is 1, the group's
+    decision is ``outcome``."""
 
     assay: str
     level: float
     outcome: str
     reason_code: str
+    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -212,9 +215,15 @@ def load_reflex_rules(path: Path | str = REFLEX_RULES_TOML,
             bypasses.append(Bypass(b.marker, float(level), high, b.source))
         rules = []
         for k, r in enumerate(g.rule):
+            if (r.assay is None) == (r.context is None):
+                raise file.error("give exactly one of assay and context", "group", i, "rule", k)
+            if r.context is not None:
+                rules.append(Rule("", 1.0, r.outcome, r.reason_code, r.context))
+                continue
             if r.assay not in g.assays:
                 raise file.error(f"assay {r.assay!r} is not among the group's assays",
                                  "group", i, "rule", k, "assay")
+            assert r.assay is not None
             level = r.at_least if r.at_least is not None else assays[r.assay].cutoff_umol_l
             rules.append(Rule(r.assay, float(level), r.outcome, r.reason_code))
         groups.append(Group(g.code, g.name, tuple(g.disorders), tuple(g.assays),

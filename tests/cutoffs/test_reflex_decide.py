@@ -35,11 +35,13 @@ def test_c3_rules_in_order_and_maternal_b12_is_its_own_outcome():
         {"specimen_id": "e", **base, "MCA": 0.2, "MMA": 40.0, "tHcy": 6.0},
         {"specimen_id": "f", **base, "MCA": np.nan, "MMA": 0.5, "tHcy": 6.0},
         {"specimen_id": "g", "C3": 16.0, "C2": 20.0, "MCA": 0.2, "MMA": 0.5, "tHcy": 6.0},
+        {"specimen_id": "h", **base, "MCA": 0.2, "MMA": 0.5, "tHcy": 6.0,
+         "maternal_b12_low": 1},
     ])
-    calls = _calls([(s, "MUT", "positive", 5.0) for s in "abcdefg"]
+    calls = _calls([(s, "MUT", "positive", 5.0) for s in "abcdefgh"]
                    + [("a", "PA", "borderline", 4.0)])
     out = decide_groups(calls, profiles, RULES)
-    assert set(out["group"]) == {"C3"} and len(out) == 7  # PA and MUT: one C3 group per baby
+    assert set(out["group"]) == {"C3"} and len(out) == 8  # PA and MUT: one C3 group per baby
     assert _decision(out, "a", "C3") == ("referral", "C3_MCA_HIGH")
     assert _decision(out, "b", "C3") == ("maternal_b12", "C3_B12_PATTERN")
     assert _decision(out, "c", "C3") == ("maternal_b12", "C3_B12_PATTERN")
@@ -47,6 +49,7 @@ def test_c3_rules_in_order_and_maternal_b12_is_its_own_outcome():
     assert _decision(out, "e", "C3") == ("referral", "C3_MMA_VERY_HIGH")
     assert _decision(out, "f", "C3") == ("awaiting_second_tier", "NO_RESULT")
     assert _decision(out, "g", "C3") == ("referral", "BYPASS")  # C3/C2 = 0.8 >= 0.75
+    assert _decision(out, "h", "C3") == ("maternal_b12", "C3_B12_CONTEXT")  # recorded context
 
 
 def test_bypass_and_critical_never_wait_for_the_second_tier():

@@ -31,8 +31,9 @@ def test_bypass_levels_of_the_literature():
 
 def test_rule_levels_default_to_the_assay_cutoffs():
     c3 = default_reflex_rules().group("C3")
-    assert [(r.assay, r.level, r.outcome) for r in c3.rules] == [
-        ("MCA", 1.0, "referral"), ("MMA", 25.0, "referral"), ("MMA", 5.0, "maternal_b12"),
+    assert [(r.assay or r.context, r.level, r.outcome) for r in c3.rules] == [
+        ("MCA", 1.0, "referral"), ("MMA", 25.0, "referral"),
+        ("maternal_b12_low", 1.0, "maternal_b12"), ("MMA", 5.0, "maternal_b12"),
         ("tHcy", 15.0, "maternal_b12")]
     assert default_reflex_rules().mild_bound("MSUD") == 0.02
     assert default_reflex_rules().mild_bound("PA") == 0.05
@@ -54,6 +55,8 @@ def _edited(tmp_path: Path, old: str, new: str) -> Path:
     ('marker = "C5"', 'marker = "C5X"', "unknown analyte"),
     ('mild_miss_bound = 0.05', 'mild_miss_bound = 0.9', "must lie in"),
     ('outcome = "maternal_b12"', 'outcome = "discharge"', "outcome"),
+    ('context = "maternal_b12_low"', 'context = "maternal_b12_low"\nassay = "MMA"',
+     "exactly one of assay and context"),
 ])
 def test_a_bad_file_is_refused_naming_file_and_line(tmp_path, old, new, message):
     path = _edited(tmp_path, old, new)
