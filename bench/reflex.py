@@ -3,7 +3,8 @@ second-tier columns (target under 10 s), on 2 cores.
 
 The profiles are 100,000 babies of ``simulate_screening`` at birth prevalence (second-tier
 assays, context) repeated ten times with their own ids; the cutoff table with disorder scores is
-derived first from 100,000 other babies (not timed). Timed: the reflex decision over the first
+derived first from 100,000 other babies (not timed), and the reflex levels are fixed example
+levels (their values do not change the work done). Timed: the reflex decision over the first
 tier's calls (``apply_reflex``: groups, bypass levels, assay rules, reason codes on every call),
 and the whole of scoring and deciding (``evaluate`` with the reflex step).
 """
