@@ -22,6 +22,8 @@ import typer
 
 from cutoffs.duplicates import mean_of_duplicates
 from cutoffs.profiles import read_profiles, write_table
+from cutoffs.reflex.apply import apply_reflex
+from cutoffs.reflex.calibrate import read_calibration
 from cutoffs.rules import RULES_DIR, RuleSet, load_rules
 from lims.pipeline import ScreeningPipeline
 from lims.settings import get_settings
@@ -74,6 +76,10 @@ def evaluate_command(
                                        "percentiles and MoM of the flagged specimens (all with "
                                        "--all), against the cutoff table, else the default "
                                        "covariate model."),
+    reflex: Path | None = typer.Option(None, "--reflex", help="Calibrated reflex levels "
+                                       "(cutoffs.reflex.calibrate): the calls gain decision "
+                                       "and reason_code per referral group from the profiles' "
+                                       "second-tier, context and earlier-specimen columns."),
 ) -> None:
     """Evaluate every profile against the disorder rules and write the calls."""
     rule_set = load_rules(rules)
@@ -96,6 +102,8 @@ def evaluate_command(
                    "repeat", err=True)
     calls = pipeline.evaluate(frame, stage=stage, include_normal=include_all,
                               source=str(profiles)).calls
+    if reflex is not None:
+        calls = apply_reflex(calls, frame, read_calibration(reflex), pipeline.cutoffs)
     write_calls(calls, out)
     flagged = calls[calls["first_tier"] != "normal"]
     counts = flagged["first_tier"].value_counts()

@@ -1,0 +1,232 @@
+"""Choosing the reflex levels on a calibration population (never on the test population).
+
+For each referral group, on the calibration population's flagged babies whose true disorder
+is in the group (its cases):
+
+- the *scale* of the referral and maternal-B12 rule levels: the largest of 1, 0.9, ... 0.1
+  such that, with the levels raised by the safety margin (levels x scale / margin), no
+  moderate or severe case is cleared and each disorder's mild cases are cleared no more often
+  than its bound (``reflex_rules.toml [safety]``);
+- the *clearing level* of a group with ``clear_below_score``: the score excess of its lowest
+  non-mild case that no rule refers, less ``score_margin_sd``, lowered further so that no
+  disorder's mild cases are cleared beyond the bound;
+- the *repeat level*: at most 0 (the cutoff), at least ``score_margin_sd`` below the lowest
+  repeat-specimen excess of a non-mild case, lowered further for the mild bound.
+
+A group whose cases cannot be protected even at scale 0.1 keeps 0.1 and is reported in
+``notes``. The result records the rules' version, the bounds and what was measured on the
+calibration set (mild cases cleared per disorder).
+
+Public names: ``calibrate_reflex``, ``CalibratedReflex``, ``write_calibration``,
+``read_calibration``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cutoffs.errors import CutoffError
+from cutoffs.evaluate import evaluate
+from cutoffs.reflex.decide import Calibration
+from cutoffs.reflex.outcomes import run_flow, truth_of
+from cutoffs.reflex.rules import ReflexRules
+from cutoffs.tables import CutoffTable
+from msms.tables import PROFILE_ID
+
+__all__ = ["CalibratedReflex", "calibrate_reflex", "read_calibration", "write_calibration"]
+
+_SCALES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
+_CLEARED = ("clear",)
+
+
+@dataclass(frozen=True)
+class CalibratedReflex:
+    """Calibrated levels and their record (version, bounds, calibration measures)."""
+
+    calibration: Calibration
+    rules_version: str
+    rules_sha256: str
+    cutoff_version: str
+    mild_miss_bound: float
+    mild_miss_bound_by_disorder: dict[str, float]
+    n_calibration: int
+    mild_cleared: dict[str, list[int]] = field(default_factory=dict)  # disorder -> [k, n]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def version(self) -> str:
+        digest = json.dumps(self.as_dict(), sort_keys=True).encode("utf-8")
+        return f"reflex {self.rules_version} {hashlib.sha256(digest).hexdigest()[:8]}"
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.calibration
+        return {"scale": c.scale, "clear_below": c.clear_below,
+                "repeat_clear_below": c.repeat_clear_below,
+                "rules_version": self.rules_version, "rules_sha256": self.rules_sha256,
+                "cutoff_version": self.cutoff_version, "mild_miss_bound": self.mild_miss_bound,
+                "mild_miss_bound_by_disorder": self.mild_miss_bound_by_disorder,
+                "n_calibration": self.n_calibration, "mild_cleared": self.mild_cleared,
+                "notes": self.notes}
+
+
+def write_calibration(calibrated: CalibratedReflex, path: Path | str) -> Path:
+    """Write the calibrated levels as JSON (with the version)."""
+    out = Path(path)
+    out.write_text(json.dumps({"version": calibrated.version, **calibrated.as_dict()},
+                              indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return out
+
+
+def read_calibration(path: Path | str) -> CalibratedReflex:
+    """Read calibrated levels written by :func:`write_calibration`."""
+    name = str(path)
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        c = Calibration({k: float(v) for k, v in doc["scale"].items()},
+                        {k: float(v) for k, v in doc["clear_below"].items()},
+                        {k: float(v) for k, v in doc["repeat_clear_below"].items()})
+        return CalibratedReflex(c, doc["rules_version"], doc["rules_sha256"],
+                                doc["cutoff_version"], float(doc["mild_miss_bound"]),
+                                dict(doc["mild_miss_bound_by_disorder"]),
+                                int(doc["n_calibration"]), dict(doc["mild_cleared"]),
+                                list(doc["notes"]))
+    except FileNotFoundError:
+        raise CutoffError("no such file", file=name) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CutoffError(f"not a reflex calibration file: {exc}", file=name) from None
+
+
+def _cases(flow: pd.DataFrame, rules: ReflexRules, truth: pd.DataFrame) -> pd.DataFrame:
+    out = flow.join(truth.set_index(PROFILE_ID), on=PROFILE_ID)
+    members = {g.code: set(g.disorders) for g in rules.groups}
+    case = np.array([d in members[g] for d, g in zip(out["true_disorder"], out["group"],
+                                                      strict=True)], dtype=bool)
+    return out[case]
+
+
+def _mild_allowed(cases: pd.DataFrame, rules: ReflexRules) -> dict[str, int]:
+    mild = cases[cases["severity"] == "mild"]
+    return {d: int(math.floor(rules.mild_bound(d) * n))
+            for d, n in mild["true_disorder"].value_counts().items()}
+
+
+def _safe(cases: pd.DataFrame, allowed: dict[str, int], column: str) -> bool:
+    cleared = cases[cases[column].isin(_CLEARED)]
+    if (cleared["severity"] != "mild").any():
+        return False
+    counts = cleared["true_disorder"].value_counts()
+    return all(int(k) <= allowed.get(str(d), 0) for d, k in counts.items())
+
+
+def _level_below(values: np.ndarray, severity: np.ndarray, disorders: np.ndarray,
+                 allowed: dict[str, int], margin: float, cap: float) -> float:
+    """A level such that no non-mild value lies below it + margin and each disorder's mild
+    values below it are at most ``allowed``."""
+    level = cap
+    non_mild = values[severity != "mild"]
+    if len(non_mild):
+        level = min(level, float(np.min(non_mild)) - margin)
+    for d in np.unique(disorders[severity == "mild"]):
+        v = np.sort(values[(severity == "mild") & (disorders == d)])
+        k = allowed.get(str(d), 0)
+        if k < len(v):
+            level = min(level, float(v[k]))
+    return level
+
+
+def _down(level: float) -> float:
+    """Rounded down to 4 decimals (rounding must never clear a case the level keeps)."""
+    return math.floor(level * 1e4) / 1e4
+
+
+def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTable,
+                     rules: ReflexRules) -> CalibratedReflex:
+    """Choose the reflex levels on a labelled calibration population (first cards and repeat
+    specimens of :func:`msms.population.screening.simulate_screening`, truth included)."""
+    truth = truth_of(first)
+    calls = evaluate(first, cutoffs=table)
+    flagged = set(calls.loc[calls["first_tier"] != "normal", PROFILE_ID].astype(str))
+    sub = repeat[repeat["previous_specimen_id"].astype(str).isin(flagged)]
+    repeat_calls = evaluate(sub, cutoffs=table, include_normal=True)
+    scale: dict[str, float] = {}
+    clear_below: dict[str, float] = {}
+    repeat_below: dict[str, float] = {}
+    notes: list[str] = []
+    for group in rules.groups:
+        has_scale = any(r.outcome in ("referral", "maternal_b12") for r in group.rules)
+        chosen = None
+        for s in (_SCALES if has_scale else (1.0,)):
+            probe = Calibration(scale={group.code: s / rules.margin})
+            flow = run_flow(first, repeat, table, rules, probe, first_calls=calls,
+                            repeat_calls=repeat_calls)
+            cases = _cases(flow[flow["group"] == group.code], rules, truth)
+            allowed = _mild_allowed(cases, rules)
+            if _safe(cases, allowed, "reflex_decision"):
+                chosen = (s, flow, cases, allowed)
+                break
+        if chosen is None:
+            notes.append(f"{group.code}: a moderate or severe calibration case is cleared even "
+                         f"at scale {_SCALES[-1]}")
+            s = _SCALES[-1]
+            flow = run_flow(first, repeat, table, rules, Calibration(scale={group.code: s}),
+                            first_calls=calls, repeat_calls=repeat_calls)
+            cases = _cases(flow[flow["group"] == group.code], rules, truth)
+            allowed = _mild_allowed(cases, rules)
+            chosen = (s, flow, cases, allowed)
+        s, flow, cases, allowed = chosen
+        if has_scale:
+            scale[group.code] = s
+        left = dict(allowed)
+        cleared_now = cases[cases["reflex_decision"].isin(_CLEARED)]
+        for d, k in cleared_now["true_disorder"].value_counts().items():
+            left[str(d)] = left.get(str(d), 0) - int(k)
+        if group.clear_below_score:
+            open_ = cases[cases["reflex_reason_code"].isin(
+                [group.otherwise_reason_code, "FIRST_TIER_BORDERLINE", "FIRST_TIER_POSITIVE"])]
+            level = _level_below(open_["excess"].to_numpy(float), open_["severity"].to_numpy(),
+                                 open_["true_disorder"].to_numpy(), left,
+                                 rules.score_margin_sd, math.inf)
+            if math.isfinite(level) and level > 0:
+                clear_below[group.code] = _down(level)
+                taken = open_[open_["excess"] < level]
+                for d, k in taken["true_disorder"].value_counts().items():
+                    left[str(d)] = left.get(str(d), 0) - int(k)
+        # the repeat: cases sent for a repeat, their repeat excess
+        sent = cases[cases["reflex_decision"] == "repeat_specimen"]
+        if len(sent):
+            ids = set(sent[PROFILE_ID])
+            link = repeat.loc[repeat["previous_specimen_id"].astype(str).isin(ids),
+                              [PROFILE_ID, "previous_specimen_id"]]
+            rc = repeat_calls.merge(link, on=PROFILE_ID)
+            members = set(group.disorders)
+            rc = rc[rc["disorder"].isin(members)]
+            cut = rc["disorder"].map({c: v.cutoff for c, v in table.scores.disorders.items()}
+                                     if table.scores is not None else {}).astype(float)
+            rc = rc.assign(excess=rc["score"].astype(float) - cut)
+            worst = rc.groupby("previous_specimen_id")["excess"].max()
+            info = sent.set_index(PROFILE_ID)
+            excess = worst.reindex(info.index).to_numpy(float)
+            excess = np.where(np.isnan(excess), -math.inf, excess)
+            level = _level_below(excess, info["severity"].to_numpy(),
+                                 info["true_disorder"].to_numpy(), left,
+                                 rules.score_margin_sd, 0.0)
+            repeat_below[group.code] = _down(level) if math.isfinite(level) else -1e9
+    calibration = Calibration(scale, clear_below, repeat_below)
+    final = _cases(run_flow(first, repeat, table, rules, calibration, first_calls=calls,
+                            repeat_calls=repeat_calls), rules, truth)
+    mild_cleared: dict[str, list[int]] = {}
+    for d, part in final[final["severity"] == "mild"].groupby("true_disorder"):
+        mild_cleared[str(d)] = [int(part["decision"].isin(_CLEARED).sum()), int(len(part))]
+    if (final[final["severity"] != "mild"]["decision"].isin(_CLEARED)).any():
+        notes.append("a moderate or severe calibration case is still cleared")
+    return CalibratedReflex(calibration, rules.version, rules.sha256, table.version,
+                            rules.mild_miss_bound, dict(rules.mild_miss_bound_by_disorder),
+                            int(len(first)), mild_cleared, notes)

@@ -1,0 +1,234 @@
+"""The reflex decision: per baby and referral group, clear (with a reason code), repeat
+specimen, referral, or maternal B12 deficiency (a maternal work-up), from the first-tier calls,
+the second-tier assays of the same card, bypass levels and, for a repeat specimen, its own
+first tier and assays.
+
+A group is *flagged* when any of its disorders has a call other than normal. In order:
+
+1. a critical call, or a marker past a bypass level: **referral** at once (``CRITICAL``,
+   ``BYPASS``), never waiting for the second tier;
+2. a reflex assay that is not in the profile: ``awaiting_second_tier`` (the assay is to be run);
+3. the group's rules in order, each ``assay >= level x scale`` (the scale is calibrated, at most
+   1 on referral rules, exactly 1 on clearing rules) or a recorded context flag equal to 1;
+4. otherwise: cleared when the group's score excess (the highest disorder score less its
+   cutoff, in SD) is below the calibrated clearing level; else the group's ``otherwise``
+   (``first_tier``: positive -> referral, borderline -> repeat specimen).
+
+On a repeat specimen the same steps run on the new card, a repeat-specimen outcome becomes a
+referral, and a group whose score excess is below the calibrated repeat level (at most 0: the
+cutoff) is cleared (``REPEAT_NORMAL``).
+
+Public names: ``Calibration``, ``LITERATURE``, ``group_flags``, ``decide_flags``,
+``decide_groups``, ``decide_repeat``, ``AWAITING``, ``GROUP_COLUMNS``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cutoffs.markers import marker_table
+from cutoffs.profiles import numeric_column
+from cutoffs.reflex.rules import Group, ReflexRules
+from msms.tables import PROFILE_ID
+
+__all__ = ["AWAITING", "GROUP_COLUMNS", "LITERATURE", "Calibration", "decide_flags",
+           "decide_groups", "decide_repeat", "group_flags"]
+
+#: The decision while a reflex assay has not been run yet.
+AWAITING = "awaiting_second_tier"
+GROUP_COLUMNS = (PROFILE_ID, "group", "tier", "excess", "disorder", "decision",
+                 "reason_code", "stage")
+_TIER = {"normal": 0, "not_evaluable": 1, "borderline": 1, "positive": 2, "critical": 3}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Levels chosen on a calibration population (``cutoffs.reflex.calibrate``).
+
+    ``scale``: per group, the factor (<= 1) on the levels of its referral and maternal-B12
+    rules; ``clear_below``: per group, the score excess (SD above the cutoff) below which a
+    flagged baby with no positive rule is cleared at once; ``repeat_clear_below``: per group,
+    the excess (<= 0) a repeat specimen must stay below to be cleared.
+    """
+
+    scale: dict[str, float] = field(default_factory=dict)
+    clear_below: dict[str, float] = field(default_factory=dict)
+    repeat_clear_below: dict[str, float] = field(default_factory=dict)
+
+    def level(self, group: str, rule_outcome: str, level: float) -> float:
+        if rule_outcome in ("referral", "maternal_b12"):
+            return level * self.scale.get(group, 1.0)
+        return level
+
+
+#: The literature levels: no score clearing, a repeat cleared below the cutoff.
+LITERATURE = Calibration()
+
+
+def group_flags(calls: pd.DataFrame, rules: ReflexRules,
+                score_cutoffs: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per specimen and flagged group: highest tier (0-3), score excess, and the
+    disorder of the highest tier."""
+    group_of = rules.group_of()
+    flagged = calls[calls["first_tier"].astype(str) != "normal"]
+    if flagged.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in GROUP_COLUMNS[:5]})
+    disorder = flagged["disorder"].astype(str)
+    cut = disorder.map(score_cutoffs or {}).astype(float)
+    frame = pd.DataFrame({
+        PROFILE_ID: flagged[PROFILE_ID].astype(str).to_numpy(),
+        "group": disorder.map(group_of).fillna("").to_numpy(),
+        "tier": flagged["first_tier"].astype(str).map(_TIER).to_numpy(),
+        "excess": (flagged["score"].astype(float) - cut).to_numpy(),
+        "disorder": disorder.to_numpy(),
+    }).sort_values("tier", ascending=False, kind="stable")
+    out = frame.groupby([PROFILE_ID, "group"], sort=False).agg(
+        tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"))
+    return out.reset_index()
+
+
+def _values(profiles: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
+    if column not in profiles.columns:
+        return np.full(len(rows), np.nan)
+    return numeric_column(profiles[[column]].iloc[rows], column)
+
+
+def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows: np.ndarray,
+                  calibration: Calibration, repeat: bool,
+                  repeat_reason_normal: str, repeat_reason_flagged: str
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    n = len(sub)
+    decision = np.full(n, "", dtype=object)
+    reason = np.full(n, "", dtype=object)
+    open_ = np.ones(n, dtype=bool)
+
+    def settle(mask: np.ndarray, what: str, why: str) -> None:
+        hit = mask & open_
+        decision[hit] = what
+        reason[hit] = why
+        open_[hit] = False
+
+    tier = sub["tier"].to_numpy()
+    excess = sub["excess"].to_numpy(dtype=float)
+    settle(tier >= 3, "referral", "CRITICAL")
+    if group.bypass:
+        markers = marker_table(profiles.iloc[rows], [b.marker for b in group.bypass])
+        for b in group.bypass:
+            v = markers.values[b.marker]
+            usable = markers.usable(b.marker)
+            with np.errstate(invalid="ignore"):
+                past = usable & ((v >= b.level) if b.high else (v <= b.level))
+            settle(past, "referral", "BYPASS")
+    if repeat:
+        level = calibration.repeat_clear_below.get(group.code, 0.0)
+        with np.errstate(invalid="ignore"):
+            normal = np.where(np.isnan(excess), tier == 0, excess < level)
+        settle(normal, "clear", repeat_reason_normal)
+    if group.assays:
+        values = {a: _values(profiles, rows, a) for a in group.assays}
+        missing = np.zeros(n, dtype=bool)
+        for v in values.values():
+            missing |= np.isnan(v)
+        settle(missing, AWAITING, "NO_RESULT")
+        for rule in group.rules:
+            if rule.context:
+                hit = _values(profiles, rows, rule.context) == 1
+            else:
+                lvl = calibration.level(group.code, rule.outcome, rule.level)
+                with np.errstate(invalid="ignore"):
+                    hit = values[rule.assay] >= lvl
+            outcome = rule.outcome
+            if repeat and outcome == "repeat_specimen":
+                outcome = "referral"
+            settle(hit, outcome, rule.reason_code)
+    if repeat:
+        settle(np.ones(n, dtype=bool), "referral", repeat_reason_flagged)
+        return decision, reason
+    if group.clear_below_score:
+        level = calibration.clear_below.get(group.code, math.nan)
+        if not math.isnan(level):
+            with np.errstate(invalid="ignore"):
+                settle(excess < level, "clear", "SCORE_BELOW_CLEAR")
+    if group.otherwise == "first_tier":
+        settle(tier >= 2, "referral", "FIRST_TIER_POSITIVE")
+        settle(np.ones(n, dtype=bool), "repeat_specimen", "FIRST_TIER_BORDERLINE")
+    else:
+        settle(np.ones(n, dtype=bool), group.otherwise, group.otherwise_reason_code)
+    return decision, reason
+
+
+def decide_flags(flags: pd.DataFrame, profiles: pd.DataFrame, rules: ReflexRules,
+            calibration: Calibration, repeat: bool) -> pd.DataFrame:
+    """Decide every (specimen, group) row of ``flags`` (:func:`group_flags`); ``repeat``: the
+    rows are repeat specimens."""
+    out = flags.copy()
+    out["decision"] = ""
+    out["reason_code"] = ""
+    out["stage"] = "repeat" if repeat else "reflex"
+    if out.empty:
+        return out.reindex(columns=list(GROUP_COLUMNS))
+    position = pd.Index(profiles[PROFILE_ID].astype(str))
+    for group in rules.groups:
+        mask = (out["group"] == group.code).to_numpy()
+        if not mask.any():
+            continue
+        sub = out.loc[mask]
+        rows = position.get_indexer(sub[PROFILE_ID])
+        decision, reason = _decide_group(group, sub, profiles, rows, calibration, repeat,
+                                         rules.repeat_reason_normal,
+                                         rules.repeat_reason_still_flagged)
+        out.loc[mask, "decision"] = decision
+        out.loc[mask, "reason_code"] = reason
+    return out[list(GROUP_COLUMNS)]
+
+
+def decide_groups(calls: pd.DataFrame, profiles: pd.DataFrame, rules: ReflexRules,
+                  calibration: Calibration = LITERATURE,
+                  score_cutoffs: dict[str, float] | None = None) -> pd.DataFrame:
+    """The reflex decision of every flagged (specimen, group) of ``calls``.
+
+    ``profiles`` holds the specimens' analytes and, where run, the second-tier assay columns
+    (docs/architecture.md "Profiles"); ``score_cutoffs`` (disorder -> score cutoff of the
+    table) give the score excess, without them no score-based clearing applies.
+    Returns ``GROUP_COLUMNS``.
+    """
+    return decide_flags(group_flags(calls, rules, score_cutoffs), profiles, rules, calibration,
+                   repeat=False)
+
+
+def decide_repeat(first: pd.DataFrame, repeat_calls: pd.DataFrame,
+                  repeat_profiles: pd.DataFrame, rules: ReflexRules,
+                  calibration: Calibration = LITERATURE,
+                  score_cutoffs: dict[str, float] | None = None) -> pd.DataFrame:
+    """The decision on the repeat specimens of the groups ``first`` sent for one.
+
+    ``repeat_calls`` must hold every disorder of those groups for each repeat specimen
+    (``evaluate(..., include_normal=True)``) so that a normal repeat is seen as such;
+    ``repeat_profiles`` link to the first card by ``previous_specimen_id``. Returns
+    ``GROUP_COLUMNS`` with the first card's ``specimen_id``.
+    """
+    wanted = first[first["decision"] == "repeat_specimen"][[PROFILE_ID, "group"]]
+    link = dict(zip(repeat_profiles[PROFILE_ID].astype(str),
+                    repeat_profiles["previous_specimen_id"].astype(str), strict=True))
+    group_of = rules.group_of()
+    calls = repeat_calls.copy()
+    calls["_first"] = calls[PROFILE_ID].astype(str).map(link)
+    calls["group"] = calls["disorder"].astype(str).map(group_of)
+    calls = calls.merge(wanted.rename(columns={PROFILE_ID: "_first"}), on=["_first", "group"])
+    cut = calls["disorder"].astype(str).map(score_cutoffs or {}).astype(float)
+    frame = pd.DataFrame({
+        PROFILE_ID: calls[PROFILE_ID].astype(str), "group": calls["group"],
+        "tier": calls["first_tier"].astype(str).map(_TIER),
+        "excess": calls["score"].astype(float) - cut, "disorder": calls["disorder"],
+        "_first": calls["_first"]}).sort_values("tier", ascending=False, kind="stable")
+    flags = frame.groupby([PROFILE_ID, "group"], sort=False).agg(
+        tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"),
+        _first=("_first", "first")).reset_index()
+    decided = decide_flags(flags.drop(columns="_first"), repeat_profiles, rules, calibration,
+                      repeat=True)
+    decided[PROFILE_ID] = flags["_first"].to_numpy()
+    return decided

@@ -1,0 +1,258 @@
+"""The reflex rules (``cutoffs/data/reflex_rules.toml``): referral groups, the second-tier
+assays each runs on the same card, bypass levels that refer at once, and ordered decision rules
+with their reason codes. Loading validates every key and cross-reference (disorder and assay
+codes, reason codes, markers) and names the file, line and key of the first problem.
+
+Public names: ``ReflexRules``, ``Group``, ``Bypass``, ``Rule``, ``load_reflex_rules``,
+``default_reflex_rules``, ``REFLEX_RULES_TOML``, ``OUTCOMES``, ``DECISIONS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from cutoffs.errors import CutoffError
+from msms.catalogue import default_catalogue
+from msms.datafiles import LenientSchema, Range, Text, load_toml
+from msms.errors import UnknownAnalyteError
+from msms.second_tier_assays import SecondTierAssay, second_tier_assays
+
+__all__ = [
+    "DECISIONS",
+    "OUTCOMES",
+    "REFLEX_RULES_TOML",
+    "Bypass",
+    "Group",
+    "ReflexRules",
+    "Rule",
+    "default_reflex_rules",
+    "load_reflex_rules",
+]
+
+REFLEX_RULES_TOML = Path(str(resources.files("cutoffs") / "data" / "reflex_rules.toml"))
+#: What a baby's group can end as; ``maternal_b12`` is a maternal work-up, never a normal.
+DECISIONS: tuple[str, ...] = ("clear", "repeat_specimen", "referral", "maternal_b12")
+#: What a rule may decide (the decisions, and ``first_tier`` for ``otherwise``).
+OUTCOMES: tuple[str, ...] = (*DECISIONS, "first_tier")
+
+Outcome = Literal["clear", "repeat_specimen", "referral", "maternal_b12"]
+Positive = Annotated[float, Range(0, float("inf"), open_low=True)]
+
+
+class _Bypass(LenientSchema):
+    marker: Text
+    at_least: Positive | None = None
+    at_most: Positive | None = None
+    source: Text
+
+
+class _Rule(LenientSchema):
+    assay: Text | None = None
+    context: Literal["pivalate_exposure", "maternal_b12_low"] | None = None
+    at_least: Positive | None = None
+    outcome: Outcome
+    reason_code: Text
+
+
+class _Group(LenientSchema):
+    code: Text
+    name: Text
+    disorders: Annotated[list[str], Field(min_length=1)]
+    assays: list[str]
+    otherwise: Literal["clear", "repeat_specimen", "referral", "first_tier"]
+    otherwise_reason_code: str = "NO_SECOND_TIER"
+    clear_below_score: bool = False
+    bypass: list[_Bypass] = []
+    rule: list[_Rule] = []
+
+
+class _Safety(LenientSchema):
+    mild_miss_bound: Annotated[float, Range(0, 0.5)]
+    margin: Annotated[float, Range(0, 1, open_low=True)]
+    score_margin_sd: Annotated[float, Range(0, 5)]
+    mild_miss_bound_by_disorder: dict[str, Annotated[float, Range(0, 0.5)]] = {}
+
+
+class _Repeat(LenientSchema):
+    still_flagged: Literal["referral"]
+    reason_code_normal: Text
+    reason_code_still_flagged: Text
+
+
+class _File(LenientSchema):
+    version: Text
+    safety: _Safety
+    repeat: _Repeat
+    reason_codes: dict[str, str]
+    group: Annotated[list[_Group], Field(min_length=1)]
+
+
+@dataclass(frozen=True)
+class Bypass:
+    """A marker level past which the group is referred at once (``at_least`` or ``at_most``)."""
+
+    marker: str
+    level: float
+    high: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """If ``assay`` >= ``level`` (µmol/L), or the context flag ``context`` is 1, the group's
+    decision is ``outcome``."""
+
+    assay: str
+    level: float
+    outcome: str
+    reason_code: str
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    """A referral group: disorders, reflex assays, bypass levels and ordered rules."""
+
+    code: str
+    name: str
+    disorders: tuple[str, ...]
+    assays: tuple[str, ...]
+    bypass: tuple[Bypass, ...]
+    rules: tuple[Rule, ...]
+    otherwise: str
+    otherwise_reason_code: str
+    clear_below_score: bool
+
+
+@dataclass(frozen=True)
+class ReflexRules:
+    """The reflex rules of one file; ``version`` and ``sha256`` identify it on every call."""
+
+    version: str
+    sha256: str
+    groups: tuple[Group, ...]
+    reason_codes: dict[str, str]
+    mild_miss_bound: float
+    mild_miss_bound_by_disorder: dict[str, float]
+    margin: float
+    score_margin_sd: float
+    repeat_reason_normal: str
+    repeat_reason_still_flagged: str
+    source_file: str = ""
+
+    def group_of(self) -> dict[str, str]:
+        """Disorder code -> referral group code."""
+        return {d: g.code for g in self.groups for d in g.disorders}
+
+    def group(self, code: str) -> Group:
+        for g in self.groups:
+            if g.code == code:
+                return g
+        raise KeyError(code)
+
+    def mild_bound(self, disorder: str) -> float:
+        """The mild-case miss bound of ``disorder``."""
+        return self.mild_miss_bound_by_disorder.get(disorder, self.mild_miss_bound)
+
+    def bypass_markers(self) -> list[str]:
+        return list(dict.fromkeys(b.marker for g in self.groups for b in g.bypass))
+
+
+def load_reflex_rules(path: Path | str = REFLEX_RULES_TOML,
+                      assays: dict[str, SecondTierAssay] | None = None) -> ReflexRules:
+    """Read and validate a reflex-rules file.
+
+    Every catalogue disorder must belong to exactly one group; assays must be in the assay
+    catalogue and a rule's assay among its group's; reason codes must be declared; bypass
+    markers must be analytes or ratios of the catalogue.
+
+    Raises
+    ------
+    CutoffError
+        Naming the file, line and key of the first problem.
+    """
+    doc, file = load_toml(path, _File, error=CutoffError)
+    assays = assays if assays is not None else second_tier_assays()
+    catalogue = default_catalogue()
+    codes = {d.code for d in catalogue.disorders}
+    seen: dict[str, str] = {}
+    groups: list[Group] = []
+    for i, g in enumerate(doc.group):
+        if g.code in {x.code for x in groups}:
+            raise file.error(f"duplicate group code {g.code!r}", "group", i, "code")
+        for d in g.disorders:
+            if d not in codes:
+                raise file.error(f"unknown disorder code {d!r}", "group", i, "disorders")
+            if d in seen:
+                raise file.error(f"{d} is already in group {seen[d]}", "group", i, "disorders")
+            seen[d] = g.code
+        for a in g.assays:
+            if a not in assays:
+                raise file.error(f"unknown second-tier assay {a!r}", "group", i, "assays")
+        for code in (g.otherwise_reason_code, *(r.reason_code for r in g.rule)):
+            if code not in doc.reason_codes:
+                raise file.error(f"undeclared reason code {code!r}", "group", i)
+        bypasses = []
+        for k, b in enumerate(g.bypass):
+            if (b.at_least is None) == (b.at_most is None):
+                raise file.error("give exactly one of at_least and at_most",
+                                 "group", i, "bypass", k)
+            for part in b.marker.split("/"):
+                try:
+                    catalogue.resolve(part)
+                except UnknownAnalyteError as exc:
+                    raise file.error(str(exc), "group", i, "bypass", k, "marker") from None
+            high = b.at_least is not None
+            level = b.at_least if b.at_least is not None else b.at_most
+            assert level is not None
+            bypasses.append(Bypass(b.marker, float(level), high, b.source))
+        rules = []
+        for k, r in enumerate(g.rule):
+            if (r.assay is None) == (r.context is None):
+                raise file.error("give exactly one of assay and context", "group", i, "rule", k)
+            if r.context is not None:
+                rules.append(Rule("", 1.0, r.outcome, r.reason_code, r.context))
+                continue
+            if r.assay not in g.assays:
+                raise file.error(f"assay {r.assay!r} is not among the group's assays",
+                                 "group", i, "rule", k, "assay")
+            assert r.assay is not None
+            level = r.at_least if r.at_least is not None else assays[r.assay].cutoff_umol_l
+            rules.append(Rule(r.assay, float(level), r.outcome, r.reason_code))
+        groups.append(Group(g.code, g.name, tuple(g.disorders), tuple(g.assays),
+                            tuple(bypasses), tuple(rules), g.otherwise,
+                            g.otherwise_reason_code, g.clear_below_score))
+    missing = sorted(codes - set(seen))
+    if missing:
+        raise file.error(f"disorder(s) in no group: {', '.join(missing)}", "group")
+    for d in doc.safety.mild_miss_bound_by_disorder:
+        if d not in codes:
+            raise file.error(f"unknown disorder code {d!r}", "safety",
+                             "mild_miss_bound_by_disorder", d)
+    for code in ("CRITICAL", "BYPASS", "SCORE_BELOW_CLEAR", "NO_SECOND_TIER", "NO_RESULT",
+                 "FIRST_TIER_POSITIVE", "FIRST_TIER_BORDERLINE", doc.repeat.reason_code_normal,
+                 doc.repeat.reason_code_still_flagged):
+        if code not in doc.reason_codes:
+            raise file.error(f"reason code {code!r} must be declared", "reason_codes")
+    return ReflexRules(
+        version=doc.version, sha256=hashlib.sha256(file.text.encode("utf-8")).hexdigest(),
+        groups=tuple(groups), reason_codes=dict(doc.reason_codes),
+        mild_miss_bound=doc.safety.mild_miss_bound,
+        mild_miss_bound_by_disorder=dict(doc.safety.mild_miss_bound_by_disorder),
+        margin=doc.safety.margin, score_margin_sd=doc.safety.score_margin_sd,
+        repeat_reason_normal=doc.repeat.reason_code_normal,
+        repeat_reason_still_flagged=doc.repeat.reason_code_still_flagged,
+        source_file=file.path)
+
+
+@cache
+def default_reflex_rules() -> ReflexRules:
+    """The packaged reflex rules (loaded once)."""
+    return load_reflex_rules()

@@ -1,0 +1,93 @@
+"""``nbs evaluate --reflex``: a profiles file with second-tier, context and earlier-specimen
+columns is evaluated with them; the calls gain decision and reason_code."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cutoffs.reflex.calibrate import CalibratedReflex, write_calibration
+from cutoffs.reflex.decide import Calibration
+from cutoffs.reflex.rules import DECISIONS, default_reflex_rules
+from lims.cli import app
+from msms.population.screening import second_tier_columns, simulate_screening
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reflex_cli")
+    first, repeat = simulate_screening(1500, seed=31, disorder_rate=0.3)
+    truth = ["true_disorder", "fp_mechanism", "severity"]
+    first.drop(columns=truth).to_csv(root / "first.csv", index=False)
+    first.drop(columns=[*truth, *second_tier_columns()]).to_csv(root / "plain.csv", index=False)
+    both = pd.concat([first.head(200), repeat.head(200)]).drop(columns=truth)
+    both.to_csv(root / "both.csv", index=False)
+    rules = default_reflex_rules()
+    calibrated = CalibratedReflex(Calibration(), rules.version, rules.sha256, "literature",
+                                  rules.mild_miss_bound, dict(rules.mild_miss_bound_by_disorder),
+                                  0)
+    write_calibration(calibrated, root / "cal.json")
+    return root
+
+
+def _calls(files, name):
+    out = files / f"{name}-calls.csv"
+    result = runner.invoke(app, ["evaluate", str(files / f"{name}.csv"), "--out", str(out),
+                                 "--reflex", str(files / "cal.json")])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return pd.read_csv(out, keep_default_na=False)
+
+
+def test_calls_gain_decision_and_reason_code(files):
+    calls = _calls(files, "first")
+    assert {"decision", "reason_code"} <= set(calls.columns)
+    flagged = calls[calls["first_tier"] != "normal"]
+    assert len(flagged) > 50
+    assert set(flagged["decision"]) <= set(DECISIONS)
+    assert (flagged["reason_code"] != "").all()
+    assert flagged["reasons"].str.contains("mild-case miss bound").all()
+    assert flagged["model_version"].str.contains("reflex ").all()
+
+
+def test_without_second_tier_columns_the_assay_groups_await_their_assay(files):
+    calls = _calls(files, "plain")
+    c3 = calls[calls["disorder"].isin(["PA", "MUT"]) & (calls["first_tier"] == "positive")]
+    assert len(c3)
+    assert set(c3["decision"]) <= {"awaiting_second_tier", "referral"}
+
+
+def test_a_repeat_specimen_is_decided_as_a_repeat(files):
+    calls = _calls(files, "both")
+    repeats = calls[calls["specimen_id"].str.contains("-R")]
+    flagged = repeats[repeats["first_tier"] != "normal"]
+    assert len(flagged)
+    assert not flagged["decision"].eq("repeat_specimen").any()
+
+
+def test_a_bad_calibration_file_is_refused(files, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}", encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", str(files / "first.csv"), "--out",
+                                 str(tmp_path / "x.csv"), "--reflex", str(bad)])
+    assert result.exit_code != 0
+
+
+def test_second_tier_label_and_train_accept_the_optional_columns(files, tmp_path):
+    first, _ = simulate_screening(3000, seed=32, disorder_rate=0.3)
+    truth_columns = ["true_disorder", "fp_mechanism", "severity"]
+    profiles = tmp_path / "profiles.csv"
+    first.drop(columns=truth_columns).to_csv(profiles, index=False)
+    first[["specimen_id", *truth_columns]].to_csv(tmp_path / "truth.csv", index=False)
+    calls = tmp_path / "calls.csv"
+    for args in (["evaluate", str(profiles), "--out", str(calls)],
+                 ["second-tier", "label", "--calls", str(calls), "--profiles", str(profiles),
+                  "--truth", str(tmp_path / "truth.csv"), "--out", str(tmp_path / "l.csv")],
+                 ["second-tier", "train", str(tmp_path / "l.csv"), "--out",
+                  str(tmp_path / "m.joblib"), "--no-validate"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args[0], result.output, result.exception)
+    labelled = pd.read_csv(tmp_path / "l.csv")
+    assert {"infant_id", "MCA", "C5-PIV", "pivalate_exposure"} <= set(labelled.columns)

@@ -1,0 +1,108 @@
+"""The reflex decision on hand-made calls and profiles: bypass, awaiting results, ordered rules,
+maternal B12 as its own outcome, the first-tier fallback, and the repeat specimen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cutoffs.reflex.decide import Calibration, decide_groups, decide_repeat
+from cutoffs.reflex.rules import default_reflex_rules
+
+RULES = default_reflex_rules()
+
+
+def _calls(rows):
+    return pd.DataFrame(rows, columns=["specimen_id", "disorder", "first_tier", "score"])
+
+
+def _profiles(rows):
+    return pd.DataFrame(rows)
+
+
+def _decision(out, specimen, group):
+    row = out[(out["specimen_id"] == specimen) & (out["group"] == group)].iloc[0]
+    return row["decision"], row["reason_code"]
+
+
+def test_c3_rules_in_order_and_maternal_b12_is_its_own_outcome():
+    base = {"C3": 6.0, "C2": 20.0}
+    profiles = _profiles([
+        {"specimen_id": "a", **base, "MCA": 3.1, "MMA": 0.5, "tHcy": 6.0},
+        {"specimen_id": "b", **base, "MCA": 0.2, "MMA": 8.0, "tHcy": 6.0},
+        {"specimen_id": "c", **base, "MCA": 0.2, "MMA": 0.5, "tHcy": 22.0},
+        {"specimen_id": "d", **base, "MCA": 0.2, "MMA": 0.5, "tHcy": 6.0},
+        {"specimen_id": "e", **base, "MCA": 0.2, "MMA": 40.0, "tHcy": 6.0},
+        {"specimen_id": "f", **base, "MCA": np.nan, "MMA": 0.5, "tHcy": 6.0},
+        {"specimen_id": "g", "C3": 16.0, "C2": 20.0, "MCA": 0.2, "MMA": 0.5, "tHcy": 6.0},
+        {"specimen_id": "h", **base, "MCA": 0.2, "MMA": 0.5, "tHcy": 6.0,
+         "maternal_b12_low": 1},
+    ])
+    calls = _calls([(s, "MUT", "positive", 5.0) for s in "abcdefgh"]
+                   + [("a", "PA", "borderline", 4.0)])
+    out = decide_groups(calls, profiles, RULES)
+    assert set(out["group"]) == {"C3"} and len(out) == 8  # PA and MUT: one C3 group per baby
+    assert _decision(out, "a", "C3") == ("referral", "C3_MCA_HIGH")
+    assert _decision(out, "b", "C3") == ("maternal_b12", "C3_B12_PATTERN")
+    assert _decision(out, "c", "C3") == ("maternal_b12", "C3_B12_PATTERN")
+    assert _decision(out, "d", "C3") == ("clear", "C3_SECOND_TIER_NORMAL")
+    assert _decision(out, "e", "C3") == ("referral", "C3_MMA_VERY_HIGH")
+    assert _decision(out, "f", "C3") == ("awaiting_second_tier", "NO_RESULT")
+    assert _decision(out, "g", "C3") == ("referral", "BYPASS")  # C3/C2 = 0.8 >= 0.75
+    assert _decision(out, "h", "C3") == ("maternal_b12", "C3_B12_CONTEXT")  # recorded context
+
+
+def test_bypass_and_critical_never_wait_for_the_second_tier():
+    profiles = _profiles([{"specimen_id": "a", "C5": 6.2, "C0": 30.0, "C3": 1.0},
+                          {"specimen_id": "b", "C5": 1.2, "C0": 30.0, "C3": 1.0}])
+    calls = _calls([("a", "IVA", "positive", 9.0), ("b", "IVA", "critical", 9.0)])
+    out = decide_groups(calls, profiles, RULES)  # no isomer columns at all
+    assert _decision(out, "a", "C5") == ("referral", "BYPASS")
+    assert _decision(out, "b", "C5") == ("referral", "CRITICAL")
+
+
+def test_pivaloylcarnitine_clears_and_calibration_lowers_referral_levels_only():
+    profiles = _profiles([
+        {"specimen_id": "a", "C5": 1.5, "C5-IV": 0.05, "C5-2MB": 0.1, "C5-PIV": 1.3},
+        {"specimen_id": "b", "C5": 1.5, "C5-IV": 0.35, "C5-2MB": 0.1, "C5-PIV": 1.0},
+    ])
+    calls = _calls([("a", "IVA", "positive", 6.0), ("b", "IVA", "positive", 6.0)])
+    out = decide_groups(calls, profiles, RULES)
+    assert _decision(out, "a", "C5") == ("clear", "C5_PIVALOYL")
+    assert _decision(out, "b", "C5") == ("clear", "C5_PIVALOYL")  # 0.35 < 0.4
+    lowered = decide_groups(calls, profiles, RULES, Calibration(scale={"C5": 0.8}))
+    assert _decision(lowered, "b", "C5") == ("referral", "C5_ISOVALERYL_HIGH")  # >= 0.32
+    assert _decision(lowered, "a", "C5") == ("clear", "C5_PIVALOYL")
+
+
+def test_groups_without_an_assay_follow_the_first_tier_or_the_calibrated_score():
+    profiles = _profiles([{"specimen_id": s, "C8": 0.5, "C0": 20.0, "Cit": 30.0}
+                          for s in "abc"])
+    calls = _calls([("a", "PKU", "positive", 5.0), ("b", "PKU", "borderline", 4.0),
+                    ("c", "MCAD", "borderline", 3.5)])
+    cuts = {"PKU": 3.0, "MCAD": 3.2}
+    out = decide_groups(calls, profiles, RULES, score_cutoffs=cuts)
+    assert _decision(out, "a", "PHE") == ("referral", "FIRST_TIER_POSITIVE")
+    assert _decision(out, "b", "PHE") == ("repeat_specimen", "FIRST_TIER_BORDERLINE")
+    assert _decision(out, "c", "FAO") == ("repeat_specimen", "NO_SECOND_TIER")
+    cleared = decide_groups(calls, profiles, RULES, Calibration(clear_below={"FAO": 0.5}),
+                            score_cutoffs=cuts)
+    assert _decision(cleared, "c", "FAO") == ("clear", "SCORE_BELOW_CLEAR")  # 0.3 < 0.5
+
+
+def test_repeat_specimen_clears_when_normal_and_refers_when_still_flagged():
+    first = pd.DataFrame({"specimen_id": ["a", "b"], "group": ["FAO", "FAO"],
+                          "decision": ["repeat_specimen"] * 2})
+    repeat_profiles = _profiles([
+        {"specimen_id": "ra", "previous_specimen_id": "a", "C8": 0.1},
+        {"specimen_id": "rb", "previous_specimen_id": "b", "C8": 0.4}])
+    repeat_calls = _calls([("ra", "MCAD", "normal", 1.0), ("ra", "VLCAD", "normal", 0.0),
+                           ("rb", "MCAD", "borderline", 4.0), ("rb", "VLCAD", "normal", 0.0)])
+    cuts = {"MCAD": 3.2, "VLCAD": 3.0}
+    out = decide_repeat(first, repeat_calls, repeat_profiles, RULES, score_cutoffs=cuts)
+    assert _decision(out, "a", "FAO") == ("clear", "REPEAT_NORMAL")
+    assert _decision(out, "b", "FAO") == ("referral", "REPEAT_STILL_ABNORMAL")
+    # a calibrated repeat level below the cutoff keeps a near-cutoff repeat (excess -2.2)
+    strict = decide_repeat(first, repeat_calls, repeat_profiles, RULES,
+                           Calibration(repeat_clear_below={"FAO": -2.5}), score_cutoffs=cuts)
+    assert _decision(strict, "a", "FAO") == ("referral", "REPEAT_STILL_ABNORMAL")
