@@ -10,6 +10,7 @@ Public names: ``LimsError``, ``ConfigurationError``, ``DatabaseUnavailableError`
 
 from __future__ import annotations
 
+from instruments.errors import ArchiveTooLargeError
 from msms.errors import MsmsError
 
 __all__ = [
@@ -82,7 +83,8 @@ class ThrottledError(LimsError):
 
 
 #: The HTTP status of each error, most specific first (the core's errors name a rejected
-#: input). A business conflict is never a 500.
+#: input; an archive that inflates past its limits is too large, 413). A business conflict
+#: is never a 500.
 HTTP_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ThrottledError, 429),
     (AuthenticationError, 401),
@@ -90,6 +92,7 @@ HTTP_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (InvalidInputError, 422),
+    (ArchiveTooLargeError, 413),
     (MsmsError, 422),
     (ConfigurationError, 503),
     (LimsError, 400),

@@ -40,7 +40,7 @@ from cutoffs.evaluate import evaluate
 from cutoffs.scores import Reference
 from cutoffs.second_tier.apply import second_tier_step
 from cutoffs.second_tier.model_file import SecondTierModel, load_model
-from instruments import PlateRun, Source
+from instruments import ArchiveLimits, PlateRun, Source
 from lims.errors import ConfigurationError
 from lims.models import Infant, Specimen
 from lims.settings import Settings, load_configured_catalogue
@@ -177,14 +177,16 @@ class ScreeningPipeline:
 
     ``cutoffs`` None: the rules' cited literature levels (and the covariate model for scores);
     ``second_tier`` None: no second tier. ``qc_rules``, ``control_lots`` None: the packaged
-    ones. ``format`` is the instrument format files are read as (``auto``: detected).
+    ones. ``format`` is the instrument format files are read as (``auto``: detected);
+    ``archive_limits`` the size limits of a plate read from a zip or directory (None: the
+    defaults of ``instruments.archive``).
     """
 
     def __init__(self, *, method: Method | None = None, rules: RuleSet | None = None,
                  cutoffs: CutoffTable | None = None, second_tier: SecondTierModel | None = None,
                  qc_rules: QCRules | None = None, control_lots: ControlLots | None = None,
                  catalogue: Catalogue | None = None, format: str = "auto",
-                 prefer: str = "method") -> None:
+                 prefer: str = "method", archive_limits: ArchiveLimits | None = None) -> None:
         self.method = method or default_method()
         self.rules = rules or default_rules()
         self.cutoffs = cutoffs
@@ -194,6 +196,7 @@ class ScreeningPipeline:
         self.catalogue = catalogue
         self.format = format
         self.prefer = prefer
+        self.archive_limits = archive_limits
 
     @classmethod
     def from_settings(cls, settings: Settings, *, cutoffs: Path | None = None,
@@ -216,6 +219,7 @@ class ScreeningPipeline:
         model = None if model_file is None else _configured(
             "--second-tier" if second_tier else "NBS_SECOND_TIER_MODEL", model_file,
             lambda path: load_model(path, catalogue=catalogue))
+        options.setdefault("archive_limits", settings.archive_limits())
         return cls(cutoffs=table, second_tier=model, catalogue=catalogue, **options)
 
     def with_second_tier(self, path: Path, *, source: str) -> ScreeningPipeline:
@@ -227,7 +231,8 @@ class ScreeningPipeline:
         return ScreeningPipeline(method=self.method, rules=self.rules, cutoffs=self.cutoffs,
                                  second_tier=model, qc_rules=self.qc_rules,
                                  control_lots=self.control_lots, catalogue=self.catalogue,
-                                 format=self.format, prefer=self.prefer)
+                                 format=self.format, prefer=self.prefer,
+                                 archive_limits=self.archive_limits)
 
     # ---- the plate -------------------------------------------------------------------------
 
@@ -236,7 +241,7 @@ class ScreeningPipeline:
         """Read an instrument file; an mzML plate is matched against the method's transitions
         (unless a reader profile names its own)."""
         return instruments.read(source, format=self.format, profile=profile, name=name,
-                                plate_map=plate_map,
+                                plate_map=plate_map, limits=self.archive_limits,
                                 transitions=None if profile else self.method)
 
     def quantify(self, run: PlateRun, *,
