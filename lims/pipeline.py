@@ -42,6 +42,7 @@ from cutoffs.second_tier.apply import second_tier_step
 from cutoffs.second_tier.model_file import SecondTierModel, load_model
 from instruments import ArchiveLimits, PlateRun, Source
 from lims.errors import ConfigurationError
+from lims.lengths import check_plate_lengths
 from lims.models import Infant, Specimen
 from lims.settings import Settings, load_configured_catalogue
 from lims.vocabulary import QcDecision, Stage
@@ -266,6 +267,8 @@ class ScreeningPipeline:
         if plate_map is not None:  # read with the plate size of the profile reading the export
             plate_map = Source(Path(plate_map.name).name or "plate-map", plate_map.data)
         run = self.read(data, name=Path(name).name or "upload", plate_map=plate_map)
+        check_plate_lengths(Path(name).name or "upload", run.plate_id, run.run_id,
+                            run.measurements)
         quantified = self.quantify(run)
         decision = self.check(run, quantified, history=control_history).decision
         return ScreenedPlate(
