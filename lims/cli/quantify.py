@@ -22,6 +22,7 @@ from lims.cli.common import EXIT_REJECTED
 from lims.cli.read import read_or_report
 from lims.pipeline import ScreeningPipeline
 from lims.settings import get_settings, load_configured_catalogue
+from msms import csvsafe
 from msms.errors import DataError
 from msms.methods import load_method, packaged_methods
 from msms.qc import load_control_lots, load_rules, read_control_history
@@ -38,7 +39,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def _csv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n", float_format="%.6g")
+    return csvsafe.frame_to_csv(frame, lineterminator="\n", float_format="%.6g") or ""
 
 
 def quantify_command(
