@@ -105,7 +105,9 @@ class Profile:
         case-insensitive), then the fallback name patterns (``[sample_type_patterns]``), then
         the profile's default; None when nothing says."""
         for text in (sample_name, sample_id):
-            for pattern, sample_type in self.sample_name_types if text else ():
+            if not text:
+                continue
+            for pattern, sample_type in self.sample_name_types:
                 if pattern.search(text.strip()):
                     return sample_type
         if vendor_value:
