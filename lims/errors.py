@@ -4,7 +4,8 @@ responses). The command line maps all of them to exit code 3.
 
 Public names: ``LimsError``, ``ConfigurationError``, ``DatabaseUnavailableError``,
 ``InvalidInputError``, ``NotFoundError``, ``ConflictError``, ``IllegalTransitionError``,
-``AuthenticationError``, ``PermissionDeniedError``, ``ThrottledError``, ``HTTP_STATUS``,
+``AuthenticationError``, ``PermissionDeniedError``, ``ThrottledError``,
+``PayloadTooLargeError``, ``HTTP_STATUS``,
 ``http_status``.
 """
 
@@ -23,6 +24,7 @@ __all__ = [
     "InvalidInputError",
     "LimsError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "ThrottledError",
     "http_status",
@@ -74,6 +76,10 @@ class PermissionDeniedError(LimsError):
     """The user's role may not do this."""
 
 
+class PayloadTooLargeError(LimsError):
+    """An uploaded file or a request body is larger than its limit."""
+
+
 class ThrottledError(LimsError):
     """Too many failed sign-ins; ``retry_after_s`` says when to try again."""
 
@@ -92,6 +98,7 @@ HTTP_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (InvalidInputError, 422),
+    (PayloadTooLargeError, 413),
     (ArchiveTooLargeError, 413),
     (MsmsError, 422),
     (ConfigurationError, 503),
