@@ -78,7 +78,8 @@ def quantify_command(
         method=load_method(method_name), format=fmt, prefer=prefer,
         qc_rules=load_rules(qc_rules) if qc_rules is not None else None,
         control_lots=load_control_lots(control_lots) if control_lots is not None else None,
-        catalogue=load_configured_catalogue(get_settings()))
+        catalogue=load_configured_catalogue(get_settings()),
+        archive_limits=get_settings().archive_limits())
     history = read_control_history(control_history) if control_history is not None else None
     run = read_or_report(lambda: pipeline.read(file, profile=profile, plate_map=plate_map),
                          errors=errors)

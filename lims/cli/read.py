@@ -24,6 +24,7 @@ import typer
 import instruments
 from instruments.run import Issue, PlateRun
 from lims.cli.common import EXIT_REJECTED
+from lims.settings import get_settings
 from msms import csvsafe
 from msms.errors import DataError
 
@@ -119,8 +120,10 @@ def read_command(
     check_writable(out, "--out")
     if errors is not None:
         check_writable(errors, "--errors")
+    limits = get_settings().archive_limits()  # NBS_ARCHIVE_*: a zip is read within them
     run = read_or_report(lambda: instruments.read(file, format=fmt, profile=profile,
-                                                  plate_map=plate_map), errors=errors)
+                                                  plate_map=plate_map, limits=limits),
+                         errors=errors)
     for issue in run.issues:
         if issue.severity == "warning":
             typer.echo(f"nbs: {issue}", err=True)

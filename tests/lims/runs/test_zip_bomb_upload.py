@@ -12,7 +12,7 @@ from lims.models import Run
 from lims.pipeline import ScreeningPipeline
 from lims.settings import Settings
 from tests.instruments.test_archive_limits import bomb
-from tests.lims.helpers import API, count
+from tests.lims.helpers import API, count, nbs
 
 
 def test_a_zip_bomb_upload_is_413_and_stores_nothing(settings, engine, world):
@@ -37,3 +37,13 @@ def test_the_archive_limits_are_settings(monkeypatch):
     monkeypatch.setenv("NBS_ARCHIVE_MAX_RATIO", "1")
     with pytest.raises(ValueError, match="archive_max_ratio"):
         Settings()
+
+
+def test_nbs_read_refuses_a_bomb_within_the_configured_limits(tmp_path):
+    path = tmp_path / "bomb.zip"
+    path.write_bytes(bomb())
+    done = nbs("read", str(path), "--out", str(tmp_path / "m.csv"),
+               env={"NBS_ARCHIVE_MAX_MEMBER_MIB": "256", "NBS_ARCHIVE_MAX_RATIO": "100"})
+    assert done.returncode == 3
+    assert "field 'compression ratio'" in done.stderr and "P1_A01.mzML" in done.stderr
+    assert not (tmp_path / "m.csv").exists()
