@@ -30,8 +30,9 @@ def check_length(model: type[SQLModel], column: str, value: object, *, field: st
     text = "" if value is None else str(value)
     if limit is not None and len(text) > limit:
         name = field or column
-        raise InvalidInputError(f"{text[:20]!r}... is {len(text)} characters, more than the "
-                                f"{limit} a {name} may have", field=name, file=file, line=line)
+        shown = repr(text[:24]) + ("..." if len(text) > 24 else "")
+        raise InvalidInputError(f"{shown} is {len(text)} characters, more than the {limit} a "
+                                f"{name} may have", field=name, file=file, line=line)
 
 
 def _line(value: object) -> int | None:
