@@ -10,6 +10,7 @@ import io
 import pandas as pd
 
 from instruments.virtual import simulate_plate, write_plate
+from lims.cli.common import TableFormat, emit_table
 from msms.csvsafe import FORMULA_START
 from tests.lims.helpers import nbs
 
@@ -73,3 +74,9 @@ def test_nbs_evaluate_neutralises_formula_specimen_ids(tmp_path):
     ids = {r[rows[0].index("specimen_id")] for r in rows[1:]}
     assert ids == {"'" + CMD, "'" + SUM, "NB1"}
     _no_formula(rows)
+
+
+def test_listings_as_csv_neutralise_their_cells(capsys):
+    emit_table(["barcode", "note", "delta"], [[CMD, SUM, "-2.5"]], TableFormat.csv)
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows == [["barcode", "note", "delta"], ["'" + CMD, "'" + SUM, "-2.5"]]
