@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 
 BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.instruments",
+                              "bench.archive",
                               "bench.quantify",
                               "bench.evaluate", "bench.first_tier_scores",
                               "bench.second_tier", "bench.reflex",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cutoffs.errors import CutoffError
+from msms import csvsafe
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID, SEXES
 
 __all__ = ["covariate_frame", "numeric_column", "read_profiles", "specimen_ids", "write_table"]
@@ -165,13 +166,13 @@ def specimen_ids(profiles: pd.DataFrame, *, file: str | None = None) -> np.ndarr
 
 def write_table(frame: pd.DataFrame, path: Path | str) -> None:
     """Write a table as Parquet (``.parquet``) or CSV (any other name; missing numbers empty,
-    six significant digits)."""
+    six significant digits, formula-like text neutralised: ``msms.csvsafe``)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix.lower() == ".parquet":
             frame.to_parquet(path, index=False)
         else:
-            frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+            csvsafe.frame_to_csv(frame, path, lineterminator="\n", float_format="%.6g")
     except OSError as exc:
         raise CutoffError(f"cannot write: {exc.strerror}", file=str(path)) from None

@@ -5,10 +5,13 @@ instrument).
 Public names: ``read``, ``write``, ``formats``, ``detect``, ``PlateRun``, ``Issue``,
 ``InstrumentError``, ``UnknownFormatError``, ``MalformedFileError``,
 ``UnsupportedEncodingError``, ``ProfileError``, ``PlateMapError``, ``ValidationError``,
-``WriteError``, ``load_profile``, ``read_plate_map``, ``Source``.
+``WriteError``, ``ArchiveTooLargeError``, ``ArchiveLimits``, ``load_profile``,
+``read_plate_map``, ``Source``.
 """
 
+from instruments.archive import ArchiveLimits
 from instruments.errors import (
+    ArchiveTooLargeError,
     InstrumentError,
     MalformedFileError,
     PlateMapError,
@@ -25,6 +28,8 @@ from instruments.run import Issue, PlateRun
 from instruments.sources import Source
 
 __all__ = [
+    "ArchiveLimits",
+    "ArchiveTooLargeError",
     "InstrumentError",
     "Issue",
     "MalformedFileError",

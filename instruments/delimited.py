@@ -37,6 +37,7 @@ from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
 from instruments.run import PlateRun
 from instruments.sources import Source, decode_text, open_source
 from instruments.wells import format_well
+from msms import csvsafe
 from msms.tables import MEASUREMENT_KINDS
 
 __all__ = ["DEFAULT_PROFILE", "FORMAT", "choose_profile", "detect", "parse", "read", "write"]
@@ -286,7 +287,7 @@ def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None,
     if prof.well_format == "vial":
         fmt = "vial"
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer = csvsafe.writer(out, delimiter=delimiter, lineterminator="\n")
     id_cols = [c for c in ("plate_id", "well", "sample_id", "sample_type") if c in cols]
     samples = m[["plate_id", "well", "sample_id", "sample_type"]].drop_duplicates()
     samples = samples.sort_values(["plate_id", "well"],

@@ -8,7 +8,8 @@ format), ``UnsupportedEncodingError`` (a binary encoding or compression the read
 at, such as an unknown MS-Numpress variant), ``ProfileError`` (a profile TOML or transition table
 is wrong), ``PlateMapError`` (a plate map is wrong), ``ValidationError`` (the file was read but
 the plate cannot be accepted; ``issues`` holds every problem found), ``WriteError`` (a plate run
-cannot be written in the requested format).
+cannot be written in the requested format), ``ArchiveTooLargeError`` (a plate archive inflates
+beyond a size limit: refused before it is read).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from instruments.run import Issue
 
 __all__ = [
+    "ArchiveTooLargeError",
     "InstrumentError",
     "MalformedFileError",
     "PlateMapError",
@@ -43,6 +45,11 @@ class UnknownFormatError(InstrumentError):
 
 class MalformedFileError(InstrumentError):
     """The bytes are not a well-formed file of the format (truncated, wrong structure, bad XML)."""
+
+
+class ArchiveTooLargeError(MalformedFileError):
+    """A plate archive (or one of its files) inflates beyond a size limit, or is compressed
+    more than a real export is (a zip bomb); refused before the excess is inflated."""
 
 
 class UnsupportedEncodingError(InstrumentError):

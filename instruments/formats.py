@@ -47,6 +47,8 @@ class FormatSpec:
     detect_order: int = 50
     #: True for formats that identify compounds by m/z (they take a ``transitions`` table)
     uses_transitions: bool = False
+    #: True for formats read from a directory or zip of files (they take archive ``limits``)
+    reads_archives: bool = False
     #: the name of the packaged profile the file fits, when the caller gives none (delimited:
     #: chosen by its header); None: ``default_profile``
     choose_profile: Callable[[Source], str] | None = None

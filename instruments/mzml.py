@@ -42,7 +42,6 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ from typing import Any
 import numpy as np
 from lxml import etree
 
+from instruments.archive import ArchiveLimits, PlateFiles, open_plate_files
 from instruments.errors import InstrumentError, MalformedFileError
 from instruments.formats import FormatSpec, Rendering, register
 from instruments.mzml_elements import TIME_TO_MIN, InjectionReader
@@ -351,25 +351,6 @@ def detect(source: Source) -> bool:
     return b"<mzML" in head or b"<indexedmzML" in head
 
 
-def _members(src: Source) -> Iterator[tuple[str, bytes]]:
-    if src.is_directory:
-        assert src.path is not None
-        for p in sorted(src.path.iterdir()):
-            if p.is_file():
-                yield p.name, p.read_bytes()
-    elif src.data[:4] == b"PK\x03\x04":
-        with zipfile.ZipFile(io.BytesIO(src.data)) as archive:
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
-                if info.file_size > 2_000_000_000:
-                    raise MalformedFileError(f"member {info.filename!r} is too large",
-                                             file=src.name)
-                yield info.filename, archive.read(info)
-    else:
-        yield "", src.data
-
-
 def _sample_list(text: str, where: str, raw: RawRun) -> dict[str, dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text))
     fields = [f.strip() for f in (reader.fieldnames or [])]
@@ -401,11 +382,12 @@ def _map_rows(plate_map: PlateMap) -> dict[str, dict[str, str]]:
 
 def parse(source: Any, *, profile: Profile | str | None = None, name: str | None = None,
           transitions: TransitionTable | str | Path | None = None,
-          plate_map: PlateMap | None = None) -> RawRun:
+          plate_map: PlateMap | None = None, limits: ArchiveLimits | None = None) -> RawRun:
     """Parse an mzML plate (directory, .zip) or one mzML file into raw records.
 
     Each injection's well comes from the plate's ``samples.csv``, else from a plate map that
-    names files (its ``file`` column), else from a run id ``<plate>_<well>``.
+    names files (its ``file`` column), else from a run id ``<plate>_<well>``. A directory or
+    zip is read within ``limits`` (:mod:`instruments.archive`; default ``DEFAULT_LIMITS``).
     """
     prof = load_profile(profile, default=DEFAULT_PROFILE)
     table = load_transitions(transitions or prof.transitions)
@@ -413,21 +395,26 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
     src = open_source(source, name=name)
     raw = RawRun(format=FORMAT, source_file=src.name, run_id=src.stem, plate_id=src.stem)
     raw.metadata.update({"transitions": table.name, "mz_tolerance": str(prof.mz_tolerance)})
-    members = list(_members(src))
-    single = len(members) == 1 and members[0][0] == ""
+    with open_plate_files(src, limits) as files:
+        return _parse_members(files, src, raw, table, prof, plate_map)
+
+
+def _parse_members(files: PlateFiles, src: Source, raw: RawRun, table: TransitionTable,
+                   prof: Profile, plate_map: PlateMap | None) -> RawRun:
+    """Read the sample list, then each mzML member in turn (one in memory at a time)."""
+    single = files.single
     sample_rows: dict[str, dict[str, str]] = {}
     list_name = f"{src.name}!{SAMPLE_LIST}"
-    texts = {n: d for n, d in members if Path(n).name.lower() == SAMPLE_LIST}
-    if texts:
-        data = next(iter(texts.values()))
+    lists = [n for n in files.names if Path(n).name.lower() == SAMPLE_LIST]
+    if lists:
         try:
-            sample_rows = _sample_list(data.decode("utf-8-sig"), list_name, raw)
+            sample_rows = _sample_list(files.read(lists[0]).decode("utf-8-sig"), list_name, raw)
         except UnicodeDecodeError:
             raise MalformedFileError("the sample list is not UTF-8", file=list_name) from None
     listing = SAMPLE_LIST
     if not sample_rows and plate_map is not None and plate_map.by_file():
         sample_rows, listing = _map_rows(plate_map), f"the plate map {plate_map.file}"
-    mzml_members = [(n, d) for n, d in members if single or n.lower().endswith(".mzml")]
+    mzml_members = [n for n in files.names if single or n.lower().endswith(".mzml")]
     if not mzml_members:
         raise MalformedFileError("holds no mzML files", file=src.name)
     if not single and not sample_rows:
@@ -435,9 +422,9 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
                  field=SAMPLE_LIST)
     plates: set[str] = set()
     chromatograms = spectra = 0
-    for member, data in mzml_members:
+    for member in mzml_members:
         where = src.name if single else f"{src.name}!{member}"
-        injection = _parse_injection(data, where, raw, table, prof)
+        injection = _parse_injection(files.read(member), where, raw, table, prof)
         chromatograms += injection.counts["chromatograms"]
         spectra += injection.counts["spectra"]
         file_name = Path(src.name).name if single else Path(member).name
@@ -499,16 +486,17 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
 
 def read(source: Any, *, profile: Profile | str | None = None,
          plate_map: PlateMap | None = None, name: str | None = None,
-         transitions: TransitionTable | str | Path | None = None) -> PlateRun:
+         transitions: TransitionTable | str | Path | None = None,
+         limits: ArchiveLimits | None = None) -> PlateRun:
     """Parse and import an mzML plate (see :func:`instruments.read`)."""
     prof = load_profile(profile, default=DEFAULT_PROFILE)
     return normalise(parse(source, profile=prof, name=name, transitions=transitions,
-                           plate_map=plate_map), prof, plate_map=plate_map)
+                           plate_map=plate_map, limits=limits), prof, plate_map=plate_map)
 
 
 register(FormatSpec(
     FORMAT, detect, read, write, DEFAULT_PROFILE,
     "mzML plate: a directory or .zip of per-injection mzML files with a sample list, or one "
-    "mzML file", detect_order=10, uses_transitions=True,
+    "mzML file", detect_order=10, uses_transitions=True, reads_archives=True,
     renderings=(Rendering("mzml", ".zip"),),
 ))

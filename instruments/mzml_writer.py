@@ -9,7 +9,6 @@ Public names: ``write``, ``SAMPLE_LIST`` (the plate's sample list, ``samples.csv
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import math
 import zipfile
@@ -26,6 +25,7 @@ from instruments.run import PlateRun
 from instruments.transitions import Transition, TransitionTable, load_transitions
 from instruments.vocabulary import ACCESSIONS
 from instruments.wells import well_sort_key
+from msms import csvsafe
 
 __all__ = ["DEFAULT_PROFILE", "SAMPLE_LIST", "write"]
 
@@ -178,7 +178,7 @@ def write(run: PlateRun, dest: Any, *, transitions: TransitionTable | str | Path
                                            times, shape)))
         sample_rows.append([name, s.well, s.sample_id, s.sample_type, s.plate_id])
     listing = io.StringIO()
-    writer = csv.writer(listing, lineterminator="\n")
+    writer = csvsafe.writer(listing, lineterminator="\n")
     writer.writerow(["file", "well", "sample_id", "sample_type", "plate_id"])
     writer.writerows(sample_rows)
     files.append((SAMPLE_LIST, listing.getvalue().encode("utf-8")))

@@ -10,7 +10,8 @@ any error makes :func:`normalise` raise :class:`~instruments.errors.ValidationEr
 - every position is a well on the plate (``A01``..``H12`` or ``P24``), one sample per well;
 - no (plate, well, analyte, kind) twice with different values;
 - concentrations are in µmol/L; empty values are warnings (no peak), never numbers;
-- the plate has a blank and the required controls (profile ``[validation]``);
+- a plate without a blank or a required control (profile ``[validation]``) is a warning, not an
+  error: the plate is read, and plate QC (``msms.qc.plate``) judges its composition;
 - a plate map, when given, agrees with the file (barcodes) and fills what the file lacks.
 
 Public names: ``normalise``.
@@ -253,13 +254,16 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
     for plate in plates:
         types = {s["sample_type"] for (p, _), s in samples.items() if p == plate}
         label = f"plate {plate}" if len(plates) > 1 else "the plate"
+        # the plate's composition is plate QC's to judge (it rejects a plate without a
+        # required control level): the reader reads the plate and warns
         if profile.require_blank and "blank" not in types:
-            add("error", f"{label} has no blank well (validation.require_blank)", None,
-                "sample_type")
+            add("warning", f"{label} has no blank well (validation.require_blank); plate QC "
+                           f"judges it", None, "sample_type")
         for control in profile.require_controls:
             if control not in types:
-                add("error", f"{label} has no {control} control well "
-                             f"(validation.require_controls)", None, "sample_type")
+                add("warning", f"{label} has no {control} control well "
+                               f"(validation.require_controls); plate QC judges it", None,
+                    "sample_type")
     if any(i.severity == "error" for i in issues):
         raise ValidationError(issues)
     metadata = dict(raw.metadata)
@@ -306,7 +310,7 @@ def _identify(sample: dict[str, Any], well: str, profile: Profile, plate_map: Pl
     """Set ``sample_id`` and ``sample_type`` of one well from the file and the plate map."""
     entry = plate_map.get(well) if plate_map is not None else None
     sample_id = sample["id"]
-    sample_type = profile.sample_type_for(sample["vendor_type"], sample["name"])
+    sample_type = profile.sample_type_for(sample["vendor_type"], sample["name"], sample["id"])
     if entry is not None:
         if entry.sample_id:
             if sample_id and sample_id != entry.sample_id:

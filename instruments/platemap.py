@@ -22,6 +22,7 @@ from typing import Any
 from instruments.errors import PlateMapError
 from instruments.sources import decode_text, open_source
 from instruments.wells import parse_well, well_sort_key
+from msms import csvsafe
 from msms.tables import SAMPLE_TYPES
 
 __all__ = ["PlateMap", "PlateMapEntry", "read_plate_map", "write_plate_map"]
@@ -117,7 +118,7 @@ def write_plate_map(entries: list[PlateMapEntry] | PlateMap, dest: str | Path) -
     """Write a plate map CSV that :func:`read_plate_map` reads back."""
     items = list(entries.entries.values()) if isinstance(entries, PlateMap) else list(entries)
     with open(dest, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = csvsafe.writer(handle, lineterminator="\n")
         with_files = any(e.file for e in items)
         writer.writerow(["plate_id", "well", "sample_id", "sample_type"]
                         + (["file"] if with_files else []))

@@ -83,6 +83,7 @@ class Profile:
     well_order: str = "row-major"
     sample_types: dict[str, str] = field(default_factory=dict)
     sample_type_patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
+    sample_name_types: tuple[tuple[re.Pattern[str], str], ...] = ()
     analytes: dict[str, str] = field(default_factory=dict)
     require_blank: bool = True
     require_controls: tuple[str, ...] = ("qc_low", "qc_high")
@@ -95,10 +96,20 @@ class Profile:
     default_sample_type: str | None = None
     default_plate_id: str | None = None
 
-    def sample_type_for(self, vendor_value: str | None, sample_name: str | None
-                        ) -> str | None:
-        """Canonical sample type from the vendor's value (exact, then case-insensitive), then
-        from the name patterns, then the profile's default; None when nothing says."""
+    def sample_type_for(self, vendor_value: str | None, sample_name: str | None,
+                        sample_id: str | None = None) -> str | None:
+        """Canonical sample type from the sample-name patterns that decide first
+        (``[sample_name_types]``, matched against the sample name and then the sample id:
+        exports whose type column says only ``QC`` and whose names carry the level,
+        ``QC-HIGH-L2301``), then the vendor's value (exact, then
+        case-insensitive), then the fallback name patterns (``[sample_type_patterns]``), then
+        the profile's default; None when nothing says."""
+        for text in (sample_name, sample_id):
+            if not text:
+                continue
+            for pattern, sample_type in self.sample_name_types:
+                if pattern.search(text.strip()):
+                    return sample_type
         if vendor_value:
             value = vendor_value.strip()
             if value in SAMPLE_TYPES:
@@ -248,6 +259,7 @@ class ProfileFile(Schema):
     wells: _Wells = _Wells()
     sample_types: dict[str, SampleType] = {}
     sample_type_patterns: dict[str, SampleType] = {}
+    sample_name_types: dict[str, SampleType] = {}
     analytes: dict[str, str] = {}
     validation: _Validation = _Validation()
     mzml: _Mzml = _Mzml()
@@ -285,15 +297,16 @@ def _build(file: DataFile, doc: ProfileFile, stem: str) -> Profile:
         kw["plateau_window_min"] = tuple(kw["plateau_window_min"])
     if "transitions" in kw:
         kw["transitions"] = _transitions_path(kw["transitions"], file.path)
-    patterns = []
-    for pattern, canonical in doc.sample_type_patterns.items():
-        try:
-            patterns.append((re.compile(pattern), canonical))
-        except re.error as exc:
-            raise file.error(f"bad regular expression: {exc}", "sample_type_patterns",
-                             pattern) from None
-    kw.update(sample_types=dict(doc.sample_types), sample_type_patterns=tuple(patterns),
-              analytes=dict(doc.analytes))
+    compiled: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {}
+    for table in ("sample_type_patterns", "sample_name_types"):
+        patterns = []
+        for pattern, canonical in getattr(doc, table).items():
+            try:
+                patterns.append((re.compile(pattern), canonical))
+            except re.error as exc:
+                raise file.error(f"bad regular expression: {exc}", table, pattern) from None
+        compiled[table] = tuple(patterns)
+    kw.update(sample_types=dict(doc.sample_types), analytes=dict(doc.analytes), **compiled)
     if kw.get("layout") == "long":
         for role in ("analyte", "value"):
             if role not in columns:

@@ -23,6 +23,7 @@ from lxml import etree
 
 # the built-in formats register themselves when imported (instruments.formats)
 from instruments import delimited, masslynx, mzml, quandata  # noqa: F401
+from instruments.archive import ArchiveLimits
 from instruments.errors import InstrumentError, MalformedFileError, UnknownFormatError
 from instruments.formats import FormatSpec, formats, get_format, register, specs
 from instruments.platemap import PlateMap, read_plate_map
@@ -58,7 +59,7 @@ def detect(source: Any, *, name: str | None = None) -> str:
 
 def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | None = None,
          plate_map: str | Path | PlateMap | Source | None = None, name: str | None = None,
-         transitions: Any = None) -> PlateRun:
+         transitions: Any = None, limits: ArchiveLimits | None = None) -> PlateRun:
     """Read an instrument file into a :class:`~instruments.run.PlateRun`.
 
     Parameters
@@ -81,12 +82,16 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
         For formats that identify compounds by m/z (mzML): the quantitation method (or a
         transition table) whose transitions the file is matched against; default: the profile's.
         Formats that name their compounds ignore it.
+    limits : ArchiveLimits, optional
+        For formats read from a directory or zip (mzML): the size limits of its files
+        (:mod:`instruments.archive`; default ``DEFAULT_LIMITS``). Others ignore it.
 
     Raises
     ------
     InstrumentError
         ``UnknownFormatError``, ``MalformedFileError``, ``UnsupportedEncodingError``,
-        ``ProfileError``, ``PlateMapError`` or ``ValidationError``, naming file, line and field.
+        ``ProfileError``, ``PlateMapError``, ``ValidationError`` or ``ArchiveTooLargeError``,
+        naming file, line and field.
     """
     src = open_source(source, name=name)
     prof = load_profile(profile) if profile is not None else None
@@ -106,7 +111,10 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
     pm = None
     if plate_map is not None:
         pm = read_plate_map(plate_map, plate_size=prof.plate_size)
-    options = {"transitions": transitions} if spec.uses_transitions and transitions else {}
+    options: dict[str, Any] = (
+        {"transitions": transitions} if spec.uses_transitions and transitions else {})
+    if spec.reads_archives and limits is not None:
+        options["limits"] = limits
     try:
         return spec.read(src, profile=prof, plate_map=pm, **options)
     except MsmsError:

@@ -8,9 +8,13 @@ Public names: ``api_router``, ``install_error_handlers``.
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
 
 from lims.accession.routes import router as accession_router
 from lims.alerts.routes import router as alerts_router
@@ -65,11 +69,27 @@ async def _unstorable(_request: Request, exc: Exception) -> JSONResponse:
                          "error": "InvalidInputError"}, status_code=422)
 
 
+async def _framework(request: Request, exc: Exception) -> Response:
+    """The framework's own refusals under ``/api`` (a body that cannot be parsed, an unknown
+    path or method) in the body every other error has; elsewhere FastAPI's."""
+    assert isinstance(exc, HTTPException)
+    if not request.url.path.startswith(api_router.prefix + "/"):
+        return await http_exception_handler(request, exc)
+    try:
+        kind = HTTPStatus(exc.status_code).phrase.replace(" ", "")
+    except ValueError:
+        kind = "HTTPError"
+    return JSONResponse({"detail": str(exc.detail), "error": kind},
+                        status_code=exc.status_code, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers on ``app``: domain and core errors, and the database's refusals
-    (a unique key: 409; a value it cannot store: 422; busy: 503)."""
+    """Register the handlers on ``app``: domain and core errors, the database's refusals
+    (a unique key: 409; a value it cannot store: 422; busy: 503), and the framework's own
+    refusals under ``/api`` in the same body (``lims.contract.ErrorBody``)."""
     app.add_exception_handler(LimsError, _domain)
     app.add_exception_handler(MsmsError, _domain)
     app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(OperationalError, _busy)
+    app.add_exception_handler(HTTPException, _framework)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from lims import __version__
 from lims.alerts.scheduler import periodic_escalation
 from lims.api import api_router, install_error_handlers
+from lims.contract import install_contract
 from lims.db import check_database, database_status, make_engine
 from lims.followup.outcomes import configured_pipeline
 from lims.interfaces.delivery import DeliveryPolicy
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     install_error_handlers(app)
     app.include_router(api_router)
     install_web(app, settings)
+    install_contract(app)
 
     @app.get("/health", tags=["system"])
     def health() -> dict[str, object]:

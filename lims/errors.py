@@ -4,12 +4,14 @@ responses). The command line maps all of them to exit code 3.
 
 Public names: ``LimsError``, ``ConfigurationError``, ``DatabaseUnavailableError``,
 ``InvalidInputError``, ``NotFoundError``, ``ConflictError``, ``IllegalTransitionError``,
-``AuthenticationError``, ``PermissionDeniedError``, ``ThrottledError``, ``HTTP_STATUS``,
+``AuthenticationError``, ``PermissionDeniedError``, ``ThrottledError``,
+``PayloadTooLargeError``, ``HTTP_STATUS``,
 ``http_status``.
 """
 
 from __future__ import annotations
 
+from instruments.errors import ArchiveTooLargeError
 from msms.errors import MsmsError
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "InvalidInputError",
     "LimsError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "ThrottledError",
     "http_status",
@@ -73,6 +76,10 @@ class PermissionDeniedError(LimsError):
     """The user's role may not do this."""
 
 
+class PayloadTooLargeError(LimsError):
+    """An uploaded file or a request body is larger than its limit."""
+
+
 class ThrottledError(LimsError):
     """Too many failed sign-ins; ``retry_after_s`` says when to try again."""
 
@@ -82,7 +89,8 @@ class ThrottledError(LimsError):
 
 
 #: The HTTP status of each error, most specific first (the core's errors name a rejected
-#: input). A business conflict is never a 500.
+#: input; an archive that inflates past its limits is too large, 413). A business conflict
+#: is never a 500.
 HTTP_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ThrottledError, 429),
     (AuthenticationError, 401),
@@ -90,6 +98,8 @@ HTTP_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (InvalidInputError, 422),
+    (PayloadTooLargeError, 413),
+    (ArchiveTooLargeError, 413),
     (MsmsError, 422),
     (ConfigurationError, 503),
     (LimsError, 400),

@@ -40,8 +40,9 @@ from cutoffs.evaluate import evaluate
 from cutoffs.scores import Reference
 from cutoffs.second_tier.apply import second_tier_step
 from cutoffs.second_tier.model_file import SecondTierModel, load_model
-from instruments import PlateRun, Source
+from instruments import ArchiveLimits, PlateRun, Source
 from lims.errors import ConfigurationError
+from lims.lengths import check_plate_lengths
 from lims.models import Infant, Specimen
 from lims.settings import Settings, load_configured_catalogue
 from lims.vocabulary import QcDecision, Stage
@@ -177,14 +178,16 @@ class ScreeningPipeline:
 
     ``cutoffs`` None: the rules' cited literature levels (and the covariate model for scores);
     ``second_tier`` None: no second tier. ``qc_rules``, ``control_lots`` None: the packaged
-    ones. ``format`` is the instrument format files are read as (``auto``: detected).
+    ones. ``format`` is the instrument format files are read as (``auto``: detected);
+    ``archive_limits`` the size limits of a plate read from a zip or directory (None: the
+    defaults of ``instruments.archive``).
     """
 
     def __init__(self, *, method: Method | None = None, rules: RuleSet | None = None,
                  cutoffs: CutoffTable | None = None, second_tier: SecondTierModel | None = None,
                  qc_rules: QCRules | None = None, control_lots: ControlLots | None = None,
                  catalogue: Catalogue | None = None, format: str = "auto",
-                 prefer: str = "method") -> None:
+                 prefer: str = "method", archive_limits: ArchiveLimits | None = None) -> None:
         self.method = method or default_method()
         self.rules = rules or default_rules()
         self.cutoffs = cutoffs
@@ -194,6 +197,7 @@ class ScreeningPipeline:
         self.catalogue = catalogue
         self.format = format
         self.prefer = prefer
+        self.archive_limits = archive_limits
 
     @classmethod
     def from_settings(cls, settings: Settings, *, cutoffs: Path | None = None,
@@ -216,6 +220,7 @@ class ScreeningPipeline:
         model = None if model_file is None else _configured(
             "--second-tier" if second_tier else "NBS_SECOND_TIER_MODEL", model_file,
             lambda path: load_model(path, catalogue=catalogue))
+        options.setdefault("archive_limits", settings.archive_limits())
         return cls(cutoffs=table, second_tier=model, catalogue=catalogue, **options)
 
     def with_second_tier(self, path: Path, *, source: str) -> ScreeningPipeline:
@@ -227,7 +232,8 @@ class ScreeningPipeline:
         return ScreeningPipeline(method=self.method, rules=self.rules, cutoffs=self.cutoffs,
                                  second_tier=model, qc_rules=self.qc_rules,
                                  control_lots=self.control_lots, catalogue=self.catalogue,
-                                 format=self.format, prefer=self.prefer)
+                                 format=self.format, prefer=self.prefer,
+                                 archive_limits=self.archive_limits)
 
     # ---- the plate -------------------------------------------------------------------------
 
@@ -236,7 +242,7 @@ class ScreeningPipeline:
         """Read an instrument file; an mzML plate is matched against the method's transitions
         (unless a reader profile names its own)."""
         return instruments.read(source, format=self.format, profile=profile, name=name,
-                                plate_map=plate_map,
+                                plate_map=plate_map, limits=self.archive_limits,
                                 transitions=None if profile else self.method)
 
     def quantify(self, run: PlateRun, *,
@@ -261,6 +267,8 @@ class ScreeningPipeline:
         if plate_map is not None:  # read with the plate size of the profile reading the export
             plate_map = Source(Path(plate_map.name).name or "plate-map", plate_map.data)
         run = self.read(data, name=Path(name).name or "upload", plate_map=plate_map)
+        check_plate_lengths(Path(name).name or "upload", run.plate_id, run.run_id,
+                            run.measurements)
         quantified = self.quantify(run)
         decision = self.check(run, quantified, history=control_history).decision
         return ScreenedPlate(

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from instruments.archive import MIB, ArchiveLimits
 from lims.errors import ConfigurationError, InvalidInputError
 from lims.reference import (
     BARCODE_TOML,
@@ -96,6 +97,12 @@ class Settings(BaseSettings):
     hl7_max_application_errors: int = Field(default=5, ge=1)
     hl7_connect_timeout_seconds: float = Field(default=10.0, gt=0)
     hl7_ack_timeout_seconds: float = Field(default=30.0, gt=0)
+    #: Size limits of a plate read from a zip or directory (mzML; docs/instruments.md
+    #: "Archive limits"): one file and all files uncompressed (MiB), and a file's compression
+    #: ratio. Past a limit the upload is refused (413) before it is inflated.
+    archive_max_member_mib: int = Field(default=64, gt=0)
+    archive_max_total_mib: int = Field(default=1024, gt=0)
+    archive_max_ratio: float = Field(default=200.0, gt=1)
 
     @field_validator("second_tier_model", "cutoffs", mode="before")
     @classmethod
@@ -140,6 +147,12 @@ class Settings(BaseSettings):
         if every is None:
             return None if self.environment == "test" else DEFAULT_HL7_DELIVERY_CHECK_S
         return every or None
+
+    def archive_limits(self) -> ArchiveLimits:
+        """The size limits of plate archives these settings give."""
+        return ArchiveLimits(max_member_bytes=self.archive_max_member_mib * MIB,
+                             max_total_bytes=self.archive_max_total_mib * MIB,
+                             max_ratio=self.archive_max_ratio)
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,7 +7,6 @@ Public names: ``EXIT_REJECTED``, ``TableFormat``, ``open_database``, ``print_tab
 
 from __future__ import annotations
 
-import csv
 import shutil
 import sys
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from lims.db import init_db, make_engine
 from lims.settings import Settings, get_settings, load_configured_rules
+from msms import csvsafe
 
 __all__ = ["EXIT_REJECTED", "TableFormat", "emit_table", "open_database", "print_table"]
 
@@ -69,7 +69,7 @@ def emit_table(header: Sequence[str], rows: Sequence[Sequence[str]], fmt: TableF
                shown: Sequence[int] | None = None) -> None:
     """Every column as CSV, or the ``shown`` columns (all by default) as a table."""
     if fmt is TableFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csvsafe.writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
         return

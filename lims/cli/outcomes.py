@@ -18,6 +18,7 @@ from lims.cli.common import TableFormat, emit_table, open_database
 from lims.errors import InvalidInputError
 from lims.followup.outcomes import labelled_outcomes
 from lims.followup.programme import programme_measures
+from msms import csvsafe
 
 __all__ = ["outcomes_app", "programme_app"]
 
@@ -35,7 +36,7 @@ def export_command(out: Path = typer.Option(..., "--out", help="labelled CSV to 
     engine.dispose()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False, lineterminator="\n")
+        csvsafe.frame_to_csv(table, out, lineterminator="\n")
     except OSError as exc:
         raise InvalidInputError(f"cannot write: {exc.strerror}", file=str(out)) from None
     counts = table["outcome"].value_counts() if len(table) else {}

@@ -22,6 +22,7 @@ from lims.cli.common import EXIT_REJECTED
 from lims.cli.read import read_or_report
 from lims.pipeline import ScreeningPipeline
 from lims.settings import get_settings, load_configured_catalogue
+from msms import csvsafe
 from msms.errors import DataError
 from msms.methods import load_method, packaged_methods
 from msms.qc import load_control_lots, load_rules, read_control_history
@@ -38,7 +39,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def _csv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n", float_format="%.6g")
+    return csvsafe.frame_to_csv(frame, lineterminator="\n", float_format="%.6g") or ""
 
 
 def quantify_command(
@@ -77,7 +78,8 @@ def quantify_command(
         method=load_method(method_name), format=fmt, prefer=prefer,
         qc_rules=load_rules(qc_rules) if qc_rules is not None else None,
         control_lots=load_control_lots(control_lots) if control_lots is not None else None,
-        catalogue=load_configured_catalogue(get_settings()))
+        catalogue=load_configured_catalogue(get_settings()),
+        archive_limits=get_settings().archive_limits())
     history = read_control_history(control_history) if control_history is not None else None
     run = read_or_report(lambda: pipeline.read(file, profile=profile, plate_map=plate_map),
                          errors=errors)

@@ -13,7 +13,6 @@ Public names: ``read_command``, ``ISSUE_COLUMNS``, ``MAX_PRINTED``, ``check_writ
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import tempfile
@@ -25,6 +24,8 @@ import typer
 import instruments
 from instruments.run import Issue, PlateRun
 from lims.cli.common import EXIT_REJECTED
+from lims.settings import get_settings
+from msms import csvsafe
 from msms.errors import DataError
 
 __all__ = ["ISSUE_COLUMNS", "MAX_PRINTED", "check_writable", "read_command", "read_or_report",
@@ -65,7 +66,7 @@ def write_output(path: Path, data: str, option: str) -> None:
 def write_issues(issues: Sequence[Issue], path: Path) -> None:
     """Every issue as a CSV row (``ISSUE_COLUMNS``), in the order found."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvsafe.writer(out, lineterminator="\n")
     writer.writerow(ISSUE_COLUMNS)
     for i in issues:
         writer.writerow([i.severity, i.file or "", "" if i.line is None else i.line,
@@ -119,11 +120,13 @@ def read_command(
     check_writable(out, "--out")
     if errors is not None:
         check_writable(errors, "--errors")
+    limits = get_settings().archive_limits()  # NBS_ARCHIVE_*: a zip is read within them
     run = read_or_report(lambda: instruments.read(file, format=fmt, profile=profile,
-                                                  plate_map=plate_map), errors=errors)
+                                                  plate_map=plate_map, limits=limits),
+                         errors=errors)
     for issue in run.issues:
         if issue.severity == "warning":
             typer.echo(f"nbs: {issue}", err=True)
-    write_output(out, run.measurements.to_csv(index=False, lineterminator="\n"), "--out")
+    write_output(out, csvsafe.frame_to_csv(run.measurements, lineterminator="\n") or "", "--out")
     typer.echo(f"{run.format}: plate {run.plate_id}, {run.measurements['well'].nunique()} wells, "
                f"{len(run.measurements)} measurements -> {out}", err=True)

@@ -38,6 +38,7 @@ from cutoffs.second_tier.training import stderr_progress, train_model
 from lims.cli.actor import ActorOption, cli_actor
 from lims.cli.common import open_database
 from lims.followup.outcomes import train_from_database
+from msms import csvsafe
 from msms.tables import PROFILE_ID
 
 __all__ = ["second_tier_app"]
@@ -270,7 +271,7 @@ def label_command(
     table = table.drop(columns=["true_disorder"])
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False, lineterminator="\n")
+        csvsafe.frame_to_csv(table, out, lineterminator="\n")
     except OSError as exc:
         raise CutoffError(f"cannot write: {exc.strerror}", file=str(out)) from None
     counts = table["outcome"].value_counts()

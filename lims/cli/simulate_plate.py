@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from instruments.virtual import PLATE_FORMATS, simulate_plate, write_plate
+from msms import csvsafe
 from msms.errors import DataError
 from msms.methods import load_method, packaged_methods
 
@@ -47,7 +48,7 @@ def plate_command(
         for path, frame in ((truth, plate.truth), (cards, plate.cards)):
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                frame.to_csv(path, index=False, lineterminator="\n")
+                csvsafe.frame_to_csv(frame, path, lineterminator="\n")
     except OSError as exc:
         raise DataError(f"cannot write: {exc.strerror or exc}",
                         file=str(exc.filename or out)) from None

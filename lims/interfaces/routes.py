@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from lims.audit import Actor
 from lims.deps import PathId, SessionDep, require
+from lims.errors import PayloadTooLargeError
 from lims.interfaces import inbound, service
 from lims.interfaces.schemas import (
     CardImport,
@@ -114,7 +115,7 @@ async def _body(request: Request) -> bytes:
     async for chunk in request.stream():
         data += chunk
         if len(data) > MAX_BYTES:
-            raise HTTPException(413, f"the message is larger than {MAX_BYTES} bytes")
+            raise PayloadTooLargeError(f"the message is larger than {MAX_BYTES} bytes")
     return bytes(data)
 
 
@@ -123,9 +124,11 @@ async def _body(request: Request) -> bytes:
                  "text/plain": {"schema": {"type": "string"}}}}},
              responses={200: {"description": "AA: the order was taken",
                               "content": {HL7_MEDIA_TYPE: {}}},
-                        400: {"description": "AR: not an order this laboratory takes"},
+                        400: {"description": "AR: not an order this laboratory takes",
+                              "content": {HL7_MEDIA_TYPE: {"schema": {"type": "string"}}}},
                         422: {"description": "AE: a value was refused (ERR names the "
-                                             "segment and field); nothing was stored"}})
+                                             "segment and field); nothing was stored",
+                              "content": {HL7_MEDIA_TYPE: {"schema": {"type": "string"}}}}})
 async def receive_order(request: Request, session: SessionDep, user: Sender) -> Response:
     """Take a hospital's card data as an HL7 v2.5.1 OML^O21 order (the request body); the
     answer is the acknowledgment (AA, AE or AR)."""
@@ -142,8 +145,8 @@ async def import_cards(file: UploadFile, session: SessionDep, user: Sender) -> C
     created or updated, or none."""
     data = await file.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise HTTPException(413, f"{file.filename or 'the file'} is larger than {MAX_BYTES} "
-                                 "bytes")
+        raise PayloadTooLargeError(f"{file.filename or 'the file'} is larger than "
+                                   f"{MAX_BYTES} bytes")
 
     def take() -> CardImport:
         outcome = inbound.import_cards(session, Actor.of(user), data,

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from instruments import Source
 from lims.audit import Actor
 from lims.deps import PathId, PipelineDep, SessionDep, require
+from lims.errors import PayloadTooLargeError
 from lims.models import Run, User
 from lims.runs import service
 from lims.runs.held import attach_held_well, discard_held_well, held_well_rows
@@ -69,8 +70,8 @@ async def _read_limited(upload: UploadFile, what: str) -> bytes:
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         # the size of an HTTP request body, not a business rule: answered here, at the edge
-        raise HTTPException(413, f"{upload.filename or what} is larger than the upload "
-                                 f"limit of {MAX_UPLOAD_BYTES} bytes")
+        raise PayloadTooLargeError(f"{upload.filename or what} is larger than the upload "
+                                   f"limit of {MAX_UPLOAD_BYTES} bytes")
     return data
 
 

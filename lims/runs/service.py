@@ -41,6 +41,7 @@ from lims.accession.repository import infants_by_ids, specimens_by_barcodes
 from lims.alerts.service import open_alert
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
+from lims.lengths import check_plate_lengths
 from lims.models import DuplicateRequest, Run, Specimen, utcnow
 from lims.pipeline import ScreenedPlate, Screening, card_covariates, with_covariates
 from lims.runs import repository
@@ -131,6 +132,7 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
         raise InvalidInputError("the plate map is empty", file=plate_map.name)
     plate = pipeline.screen(data, file_name, plate_map=plate_map,
                             control_history=repository.control_history(session))
+    check_plate_lengths(file_name, plate.plate_id, plate.instrument_run_id, plate.wells)
     _refuse_other_file_for_plate(session, actor, plate.plate_id, sha256, file_name)
     wells = plate.wells.assign(sample_id=plate.wells["sample_id"].astype("str").str.strip())
     run = _store_run(session, plate, wells, sha256, file_name, actor)

@@ -16,7 +16,7 @@ from instruments.run import PlateRun, measurements_frame
 from instruments.transitions import load_transitions
 from instruments.wells import plate_wells
 
-__all__ = ["FLOW_INJECTION_SHAPE", "neutral_loss_mzml", "plate_run"]
+__all__ = ["FLOW_INJECTION_SHAPE", "neutral_loss_mzml", "plate_run", "zip_bomb"]
 
 
 def plate_run(*, seed: int = 1, plate_id: str = "PLATE0001", analytes: list[str] | None = None,
@@ -110,3 +110,27 @@ def _write_neutral_loss(path: Path, mz: np.ndarray, amplitude: np.ndarray, times
                 out.write_spectrum(mz, amplitude * factor, id=f"function=1 process=0 scan={number}",
                                    centroided=False, scan_start_time=float(t), params=params,
                                    scan_window_list=[window])
+
+
+def zip_bomb(members: dict[str, int], *, extra: dict[str, bytes] | None = None,
+             level: int = 9) -> bytes:
+    """A zip whose members are ``size`` bytes of mzML-looking text then zeros (each compresses
+    about a thousand to one at ``level`` 9, two hundred at 1), written in 1 MiB chunks, and
+    ``extra`` members as given."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    chunk = bytes(2**20)
+    head = b'<?xml version="1.0"?>\n<mzML xmlns="http://psi.hupo.org/ms/mzml">'
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+        for name, size in members.items():
+            with archive.open(name, "w", force_zip64=True) as member:
+                member.write(head)
+                left = size - len(head)
+                while left > 0:
+                    member.write(chunk[:left])
+                    left -= len(chunk)
+    return out.getvalue()

@@ -132,7 +132,6 @@ format = "column-major"
     (HEADER + CONTROLS + "P1,A3,N1,patient,1,1,1\n", "well A03 holds two samples", 5, "well"),
     (HEADER + CONTROLS + "P1,I1,N1,patient,1,1,1\n", "outside a 96-well plate", 5, "well"),
     (HEADER.replace("C8", "XYZ") + CONTROLS, "unmapped analyte 'XYZ'", 2, "XYZ"),
-    (HEADER + CONTROLS.replace("blank", "patient"), "no blank", None, "sample_type"),
     (HEADER + CONTROLS + "P1,A4,N1,patient,1,1\n", "has 6 fields", 5, None),
 ])
 def test_validation_errors_name_line_and_field(body, message, line, field):
@@ -141,6 +140,14 @@ def test_validation_errors_name_line_and_field(body, message, line, field):
     error = next(i for i in info.value.issues if i.severity == "error")
     assert message in error.message
     assert (error.file, error.line, error.field) == ("plate.csv", line, field)
+
+
+def test_a_plate_without_a_blank_is_read_with_a_warning_for_plate_qc():
+    run = instruments.read((HEADER + CONTROLS.replace("blank", "patient")).encode(),
+                           name="plate.csv")
+    [warning] = [i for i in run.issues if "no blank" in i.message]
+    assert (warning.severity, warning.field) == ("warning", "sample_type")
+    assert "plate QC judges it" in warning.message
 
 
 def test_plate_map_fills_barcodes_and_types(tmp_path):
