@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     #: The laboratory's cutoff table (``nbs cutoffs derive``, or a literature table); empty:
     #: the rules' cited literature levels, and the covariate model for scores.
     cutoffs: Path | None = None
+    #: The laboratory as its documents name it (``lims.documents.laboratory``); empty: the
+    #: packaged ``lims/documents/data/laboratory.toml``.
+    laboratory: Path | None = None
     #: Seconds between the service's escalations of overdue alerts; unset: every 60 s (off when
     #: ``environment`` is ``test``); 0: off (escalate with ``nbs alerts escalate`` instead).
     alert_escalation_check_seconds: float | None = Field(default=None, ge=0)
@@ -93,7 +96,7 @@ class Settings(BaseSettings):
     hl7_connect_timeout_seconds: float = Field(default=10.0, gt=0)
     hl7_ack_timeout_seconds: float = Field(default=30.0, gt=0)
 
-    @field_validator("second_tier_model", "cutoffs", mode="before")
+    @field_validator("second_tier_model", "cutoffs", "laboratory", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         """An empty setting names no file."""
