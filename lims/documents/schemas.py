@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lims.models import DbId
 from lims.vocabulary import DocumentKind, DocumentLanguage, LetterAudience
@@ -18,7 +18,7 @@ __all__ = ["MONTH", "BatchRequest", "BulletinRequest", "CardRequest", "Correctio
            "DocumentPublic", "LanguageIn", "LetterRequest", "QcRequest", "ResultRequest"]
 
 #: A calendar month, ``YYYY-MM``.
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$"
 
 
 class _In(BaseModel):
@@ -40,6 +40,13 @@ class BatchRequest(_In):
     submitter_id: DbId
     #: The day (UTC) the results were released.
     released_on: date
+
+    @field_validator("released_on")
+    @classmethod
+    def _plausible(cls, value: date) -> date:
+        if not 1900 <= value.year <= 2199:
+            raise ValueError("a release day between the years 1900 and 2199")
+        return value
 
 
 class QcRequest(_In):

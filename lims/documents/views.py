@@ -10,7 +10,7 @@ batch), the QC report of a run. ``reports`` renders them; nothing here renders o
   normal; a release as normal (by the reviewer, or an override) reports every final negative
   with no action, as the HL7 result does (``lims.interfaces.results``).
 
-Public names: ``ViewError``, ``markers_of``, ``baby_view``, ``specimen_view``,
+Public names: ``ViewError``, ``markers_of``, ``rule_markers``, ``baby_view``, ``specimen_view``,
 ``letter_view``, ``specimen_result``, ``qc_view``.
 """
 
@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
+from cutoffs import default_rules
 from lims.documents import repository
 from lims.documents.laboratory import LabText
 from lims.errors import InvalidInputError
@@ -37,8 +38,9 @@ from lims.models import (
     Submitter,
     User,
 )
+from lims.pipeline import well_means
 from lims.review import repository as review_repository
-from lims.vocabulary import CaseReason, Final, FirstTier, QcDecision, ReleaseOutcome
+from lims.vocabulary import Action, CaseReason, Final, FirstTier, QcDecision, ReleaseOutcome
 from msms.catalogue import default_catalogue
 from msms.methods import default_method
 from msms.qc.controls import ControlLots, default_control_lots
@@ -48,7 +50,7 @@ from reports.letter import RecallLetter, ReferralClinic, SuspectedDisorder
 from reports.qc import ControlSeries, ControlValue, QcFinding, QcReport, SeriesPoint, Well
 from reports.result import DisorderResult, SpecimenResult
 
-__all__ = ["ViewError", "baby_view", "letter_view", "markers_of", "qc_view",
+__all__ = ["ViewError", "baby_view", "rule_markers", "letter_view", "markers_of", "qc_view",
            "specimen_result", "specimen_view"]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -84,6 +86,29 @@ def markers_of(reasons: str, tier: str | None = None) -> tuple[rm.MarkerValue, .
             direction="high" if match["op"].startswith(">") else "low",
             unit="" if "/" in match["marker"] else "µmol/L",
             tier=tier if tier in ("borderline", "positive", "critical") else None))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _card_values(session: Session, specimen_id: int) -> dict[str, float]:
+    """The card's mean concentration per analyte on its latest run."""
+    means = well_means(review_repository.latest_results(session, [specimen_id]))
+    return {str(analyte): float(v) for (_, analyte), v in means.items()
+            if v is not None and math.isfinite(float(v))}
+
+
+def rule_markers(code: str, values: dict[str, float]) -> tuple[rm.MarkerValue, ...]:
+    """A disorder's analyte markers (its cited rule, ``cutoffs/data/rules``) with the card's
+    values against the rule's first level: a letter about a case opened by hand, whose
+    specimen has no call of that disorder, still shows why."""
+    rules = default_rules()
+    if code not in rules.codes:
+        return ()
+    out = []
+    for marker in rules.rule(code).markers:
+        levels = [v for _, v in marker.levels.items()]
+        if marker.name in values and levels:
+            out.append(rm.MarkerValue(marker=marker.name, value=values[marker.name],
+                                      cutoff=levels[0], direction=marker.direction))  # type: ignore[arg-type]
     return tuple(out)
 
 
@@ -141,9 +166,10 @@ def _letter_tier(call: Evaluation) -> str:
 def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentInfo,
                 text: LabText, audience: str, signed_by: str) -> RecallLetter:
     """The recall letter of ``case`` to its clinic (or the follow-up service before one is
-    assigned) or to the family."""
+    assigned) or to the family: immediate referral for a referral (or a case opened by hand
+    whose calls ask for one), else a repeat specimen."""
     suspected = list(case.suspected or [])
-    if case.reason not in (CaseReason.referral, CaseReason.repeat_specimen) or not suspected:
+    if not suspected:
         raise ViewError(f"case {case.id} ({case.reason}) suspects no disorder: a recall "
                         "letter is about a screen result that suspects one", field="case_id")
     specimen = session.get(Specimen, case.specimen_id)
@@ -152,26 +178,30 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
     assert specimen is not None and infant is not None and submitter is not None
     calls = review_repository.current_calls(session, [case.specimen_id]).get(
         case.specimen_id, [])
+    by_code = {c.disorder: c for c in calls}
+    values = _card_values(session, case.specimen_id)
     disorders = []
-    for call in calls:
-        if call.disorder not in suspected:
-            continue
-        tier = _letter_tier(call)
-        markers = markers_of(call.reasons, tier)
+    for code in suspected:
+        call = by_code.get(code)
+        tier = _letter_tier(call) if call is not None else "positive"
+        markers = (markers_of(call.reasons, tier) if call is not None else ()) or (
+            rule_markers(code, values))
         if markers:
-            disorders.append(SuspectedDisorder(code=call.disorder, first_tier=tier,  # type: ignore[arg-type]
+            disorders.append(SuspectedDisorder(code=code, first_tier=tier,  # type: ignore[arg-type]
                                                markers=markers))
     if not disorders:
-        raise ViewError(f"case {case.id}: no current call of {', '.join(suspected)} names "
-                        "values against cutoffs", field="case_id")
+        raise ViewError(f"case {case.id}: neither a current call of {', '.join(suspected)} "
+                        "nor the card's values give a value against a cutoff", field="case_id")
     clinic = session.get(Clinic, case.clinic_id) if case.clinic_id else None
+    referral = case.reason == CaseReason.referral or (
+        case.reason == CaseReason.manual and any(
+            c.action == Action.immediate_referral for c in calls if c.disorder in suspected))
     return RecallLetter(
         document=document, laboratory=text.laboratory(),
         audience=audience,  # type: ignore[arg-type]
         case_id=f"CASE-{case.id:06d}", baby=baby_view(infant, text),
         specimen=specimen_view(specimen, infant, submitter), disorders=tuple(disorders),
-        action=("immediate_referral" if case.reason == CaseReason.referral
-                else "request_repeat_specimen"),
+        action="immediate_referral" if referral else "request_repeat_specimen",
         time_critical=bool(case.time_critical),
         due_by=aware(case.due_at or case.opened_at),
         clinic=(ReferralClinic(name=clinic.name, phone=clinic.phone) if clinic is not None
