@@ -31,8 +31,17 @@ def month_start(day: date) -> date:
     return day.replace(day=1)
 
 
+def _numerator(m: LimsMeasure) -> int | None:
+    """The numerator the bulletin prints: none over no rows, and none when the month's cases
+    outnumber its cards (a recall this month of a card received last month), where the value
+    is printed as computed."""
+    if m.numerator is None or not m.n or m.numerator > m.n:
+        return None
+    return m.numerator
+
+
 def _measures(values: dict[str, LimsMeasure], codes: tuple[str, ...]) -> dict[str, Measure]:
-    return {code: Measure(value=m.value, n=m.n, numerator=m.numerator)
+    return {code: Measure(value=m.value, n=m.n, numerator=_numerator(m))
             for code, m in values.items() if code in codes}
 
 
