@@ -24,7 +24,8 @@ BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.ins
                               "bench.lims",
                               "bench.followup",
                               "bench.hl7",
-                              "bench.reports")
+                              "bench.reports",
+                              "bench.documents")
 
 
 def _short(module: str) -> str:
