@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lims.errors import ConfigurationError
-from lims.settings import Settings
+from lims.settings import Settings, get_settings
 from reports.datafile import ReportDataError, load_toml
 from reports.models import LANGUAGES, Contact, Laboratory, Lang
 
@@ -96,5 +96,5 @@ def _cached(path: Path) -> LaboratoryFile:
 
 def laboratory(settings: Settings | None = None) -> LaboratoryFile:
     """The laboratory file in force (``NBS_LABORATORY``, else the packaged one), read once."""
-    path = (settings or Settings()).laboratory
+    path = (settings or get_settings()).laboratory
     return _cached(path or LABORATORY_TOML)
