@@ -1,8 +1,10 @@
 """``nbs report``: documents from the LIMS to PDF files (docs/reports.md "In the LIMS").
 
 - ``letter CASE [--audience clinic|family]``: a follow-up case's recall letter.
-- ``result SPECIMEN``: a released specimen's result report; ``batch SUBMITTER --released-on
-  DAY``: a submitter's results released that day (UTC), in one report.
+- ``result SPECIMEN``: a released specimen's result report; ``results --released-on DAY
+  --out-dir DIR [--submitter ID] [--workers N]``: each specimen released that day (UTC) its own
+  report, rendered by N processes; ``batch SUBMITTER --released-on DAY``: a submitter's results
+  released that day, in one report.
 - ``qc RUN``: a run's QC report.
 - ``bulletin --month YYYY-MM``: the programme bulletin; ``card SUBMITTER --month YYYY-MM``: a
   submitting unit's report card.
@@ -85,17 +87,52 @@ def result_command(specimen: int, out: Out, language: Language = None,
     _write(lambda s, a: service.issue_result(s, a, specimen, language=language), out, actor)
 
 
+@report_app.command("results")
+def results_command(
+        released_on: Annotated[str, typer.Option("--released-on", metavar="DAY",
+                                                 help="YYYY-MM-DD (UTC)")],
+        out_dir: Annotated[Path, typer.Option("--out-dir", file_okay=False,
+                                              help="where the PDFs go")],
+        submitter: Annotated[int | None, typer.Option(help="one submitter's (its id)")] = None,
+        workers: Annotated[int, typer.Option(min=1, max=64, help="processes rendering")] = 1,
+        language: Language = None, actor: ActorOption = None) -> None:
+    """The result report of each specimen released on a day, one PDF each
+    (``<document id>-v<version>.pdf``)."""
+    day = _day(released_on)
+    engine = open_database()
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            who = cli_actor(actor)
+            ids = service.released_between(session, who, day, day, submitter_id=submitter)
+            issued = service.issue_results(session, who, ids, language=language,
+                                           workers=workers)
+            session.commit()
+    finally:
+        engine.dispose()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for got in issued:
+        doc = got.document
+        (out_dir / f"{doc.document_id}-v{doc.version}.pdf").write_bytes(doc.content)
+    new = sum(got.created for got in issued)
+    typer.echo(f"{len(issued)} result reports ({new} issued, {len(issued) - new} stored) "
+               f"-> {out_dir}")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(f"--released-on {text!r}: a day as YYYY-MM-DD",
+                                field="released_on") from None
+
+
 @report_app.command("batch")
 def batch_command(submitter: int, out: Out,
                   released_on: Annotated[str, typer.Option("--released-on", metavar="DAY",
                                                            help="YYYY-MM-DD (UTC)")],
                   language: Language = None, actor: ActorOption = None) -> None:
     """A submitter's results released on a day, in one report (the submitter's id)."""
-    try:
-        day = date.fromisoformat(released_on)
-    except ValueError:
-        raise InvalidInputError(f"--released-on {released_on!r}: a day as YYYY-MM-DD",
-                                field="released_on") from None
+    day = _day(released_on)
     _write(lambda s, a: service.issue_batch(s, a, submitter, day, language=language), out,
            actor)
 

@@ -104,14 +104,16 @@ def latest_releases(session: Session, specimen_ids: Sequence[int]) -> dict[int, 
     return {r.specimen_id: r for r in rows}
 
 
-def released_on(session: Session, submitter_id: int, start: datetime, end: datetime) -> list[
-        Specimen]:
-    """A submitter's specimens with a release in ``[start, end)``, by barcode."""
+def released_on(session: Session, submitter_id: int | None, start: datetime,
+                end: datetime) -> list[Specimen]:
+    """The specimens (of a submitter, or all) with a release in ``[start, end)``, by
+    barcode."""
     ids = select(Release.specimen_id).where(col(Release.released_at) >= start,
                                             col(Release.released_at) < end)
-    return list(session.exec(select(Specimen).where(
-        Specimen.submitter_id == submitter_id, col(Specimen.id).in_(ids))
-        .order_by(col(Specimen.barcode))))
+    query = select(Specimen).where(col(Specimen.id).in_(ids))
+    if submitter_id is not None:
+        query = query.where(Specimen.submitter_id == submitter_id)
+    return list(session.exec(query.order_by(col(Specimen.barcode))))
 
 
 def run_wells(session: Session, run_id: int) -> list[tuple[str, str, int]]:

@@ -19,7 +19,8 @@ replaces (docs/reports.md "In the LIMS").
   records cannot make a letter is audited as such and the release goes on.
 
 Public names: ``Issued``, ``VIEWERS``, ``CORRECTORS``, ``issue_letter``, ``issue_result``,
-``issue_batch``, ``issue_qc``, ``issue_bulletin``, ``issue_card``, ``reprint``, ``correct``,
+``issue_results``, ``released_between``, ``issue_batch``, ``issue_qc``, ``issue_bulletin``,
+``issue_card``, ``reprint``, ``correct``,
 ``list_documents``, ``versions``, ``set_language``, ``on_cases_opened``, ``document_id_for``.
 """
 
@@ -29,7 +30,8 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -39,6 +41,7 @@ from lims.audit import Actor, record
 from lims.documents import repository
 from lims.documents.bulletins import bulletin_view, card_view, month_start
 from lims.documents.laboratory import LaboratoryFile, laboratory
+from lims.documents.pool import render_all
 from lims.documents.views import (
     ViewError,
     letter_view,
@@ -73,7 +76,8 @@ from reports.result import (
 
 __all__ = ["CORRECTORS", "VIEWERS", "Issued", "correct", "document_id_for", "issue_batch",
            "issue_bulletin", "issue_card", "issue_letter", "issue_qc", "issue_result",
-           "list_documents", "on_cases_opened", "reprint", "set_language", "versions"]
+           "issue_results", "list_documents", "on_cases_opened", "released_between", "reprint",
+           "set_language", "versions"]
 
 _K, _R = DocumentKind, Role
 #: Who may see (and ask for) each kind of document; clinic and submitter users within their
@@ -114,6 +118,8 @@ class _Subject:
     language: str
     render: Callable[[DocumentInfo], bytes]
     ids: dict[str, Any] = field(default_factory=dict)
+    #: The view model alone, for documents rendered in a pool (``issue_results``).
+    view: Callable[[DocumentInfo], ResultReport] | None = None
 
 
 def document_id_for(kind: DocumentKind, key: str, language: str) -> str:
@@ -141,12 +147,17 @@ def _signer(session: Session, actor: Actor) -> str:
     return user.full_name if user is not None else actor.username
 
 
-def _rendered(render: Callable[[], bytes]) -> bytes:
-    """The PDF, a refused view model answered as invalid input (422), not a server error."""
+_T = TypeVar("_T")
+
+
+def _built(make: Callable[[], _T]) -> _T:
+    """A view model or a PDF; a refused view model is invalid input (422), not a server
+    error."""
     try:
-        return render()
+        return make()
     except (ValidationError, ReportError) as exc:
         raise ViewError(f"the records cannot make this document: {exc}") from None
+
 
 
 # ---- subjects --------------------------------------------------------------------------------
@@ -183,16 +194,16 @@ def _result(session: Session, actor: Actor, specimen_id: int, language: str | No
         raise ConflictError(f"specimen {specimen.barcode} has no released result to report")
     lang = _language(lab, language, session.get(Submitter, specimen.submitter_id))
 
-    def render(info: DocumentInfo) -> bytes:
-        current = repository.latest_releases(session, [specimen_id])[specimen_id]
-        return render_result_report(ResultReport(
+    def view(info: DocumentInfo) -> ResultReport:
+        return ResultReport(
             document=info, laboratory=lab.text(info.lang).laboratory(),
-            result=specimen_result(session, specimen, current, text=lab.text(info.lang))))
+            result=specimen_result(session, specimen, release, text=lab.text(info.lang)))
 
     return _Subject(_K.result_report,
-                    document_id_for(_K.result_report, f"{specimen_id:06d}", lang), lang, render,
+                    document_id_for(_K.result_report, f"{specimen_id:06d}", lang), lang,
+                    lambda info: render_result_report(view(info)),
                     {"specimen_id": specimen_id, "submitter_id": specimen.submitter_id,
-                     "infant_id": specimen.infant_id})
+                     "infant_id": specimen.infant_id}, view=view)
 
 
 def _day(day: date) -> tuple[datetime, datetime]:
@@ -280,16 +291,26 @@ def _audit(session: Session, actor: Actor, action: str, doc: IssuedDocument,
                   "replaces_id": doc.replaces_id}, reason=reason)
 
 
-def _store(session: Session, actor: Actor, subject: _Subject, *, version: int = 1,
-           replaces: IssuedDocument | None = None, reason: str = "") -> IssuedDocument:
-    now = utcnow()
-    info = DocumentInfo(
-        document_id=subject.document_id, version=version, issued_at=now,
+def _info(subject: _Subject, *, version: int = 1, replaces: IssuedDocument | None = None,
+          reason: str = "") -> DocumentInfo:
+    return DocumentInfo(
+        document_id=subject.document_id, version=version, issued_at=utcnow(),
         lang=subject.language,  # type: ignore[arg-type]
         replaces=None if replaces is None else DocumentRef(
             document_id=replaces.document_id, version=replaces.version, sha256=replaces.sha256),
         correction_reason=reason or None)
-    pdf = _rendered(lambda: subject.render(info))
+
+
+def _store(session: Session, actor: Actor, subject: _Subject, *, version: int = 1,
+           replaces: IssuedDocument | None = None, reason: str = "") -> IssuedDocument:
+    info = _info(subject, version=version, replaces=replaces, reason=reason)
+    pdf = _built(lambda: subject.render(info))
+    return _save(session, actor, subject, info, pdf, replaces=replaces, reason=reason)
+
+
+def _save(session: Session, actor: Actor, subject: _Subject, info: DocumentInfo, pdf: bytes,
+          *, replaces: IssuedDocument | None = None, reason: str = "") -> IssuedDocument:
+    version, now = info.version, info.issued_at
     row: dict[str, Any] = {
         "document_id": subject.document_id, "kind": subject.kind, "version": version,
         "replaces_id": None if replaces is None else replaces.id,
@@ -326,6 +347,42 @@ def issue_result(session: Session, actor: Actor, specimen_id: int, *,
     """The result report of a released specimen."""
     _allow(actor, _K.result_report, VIEWERS, "issue")
     return _issue(session, actor, _result(session, actor, specimen_id, language, laboratory()))
+
+
+def issue_results(session: Session, actor: Actor, specimen_ids: Sequence[int], *,
+                  language: str | None = None, workers: int = 1) -> list[Issued]:
+    """The result report of each specimen (in order), as ``issue_result`` would give it one
+    by one, in the caller's transaction; the new ones are rendered by ``workers`` processes
+    (``lims.documents.pool``; the same bytes as rendered here)."""
+    _allow(actor, _K.result_report, VIEWERS, "issue")
+    lab = laboratory()
+    found: dict[int, Issued] = {}
+    pending: list[tuple[int, _Subject, DocumentInfo, ResultReport]] = []
+    for specimen_id in dict.fromkeys(specimen_ids):
+        subject = _result(session, actor, specimen_id, language, lab)
+        existing = repository.latest_version(session, subject.document_id)
+        if existing is not None:
+            _audit(session, actor, "reprint", existing)
+            found[specimen_id] = Issued(existing, created=False)
+            continue
+        assert subject.view is not None
+        info, view = _info(subject), subject.view
+        pending.append((specimen_id, subject, info, _built(partial(view, info))))
+    pdfs = render_all([p[3] for p in pending], render_result_report, workers=workers)
+    for (specimen_id, subject, info, _), pdf in zip(pending, pdfs, strict=True):
+        found[specimen_id] = Issued(_save(session, actor, subject, info, pdf), created=True)
+    return [found[i] for i in specimen_ids]
+
+
+def released_between(session: Session, actor: Actor, start: date, end: date, *,
+                     submitter_id: int | None = None) -> list[int]:
+    """The specimens with a release on the days ``start`` to ``end`` (UTC), of one submitter
+    or all (a submitter user: its own), by barcode."""
+    if actor.role == Role.submitter:
+        submitter_id = actor.submitter_id or -1
+    first, last = _day(start)[0], _day(end)[1]
+    return [s.id for s in repository.released_on(session, submitter_id, first, last)
+            if s.id is not None]
 
 
 def issue_batch(session: Session, actor: Actor, submitter_id: int, day: date, *,

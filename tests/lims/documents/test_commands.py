@@ -12,10 +12,12 @@ from typer.testing import CliRunner
 
 from lims.cli import app
 from lims.errors import InvalidInputError, NotFoundError
-from lims.models import AuditEvent
+from lims.models import AuditEvent, IssuedDocument
 from lims.settings import get_settings
+from tests.lims.conftest import PASSWORD
 from tests.lims.documents.test_documents import _referred
-from tests.lims.helpers import card
+from tests.lims.helpers import API, accession, card, upload
+from tests.lims.plates import plate_csv
 from tests.reports.pdfcheck import assert_contains
 
 
@@ -66,3 +68,36 @@ def test_nbs_report_writes_reprints_and_corrects(client, world, engine, run, tmp
             AuditEvent.entity == "issued_document", AuditEvent.action == "reprint")
             .order_by(col(AuditEvent.id))).all()
     assert "night-desk" in names
+
+
+def test_nbs_report_results_renders_a_days_reports_in_worker_processes(client, world, engine,
+                                                                       run, tmp_path):
+    accession(client, world, 1, 2, 3)
+    assert upload(client, world, "P-R.csv", plate_csv("P-R", {card(1): {}, card(2): {},
+                                                               card(3): {}})).status_code == 201
+    released = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
+                           headers=world.auth("reviewer")).json()["released_specimen_ids"]
+    first = released[0]
+    one = client.post(f"{API}/documents/results", json={"specimen_id": first},
+                      headers=world.auth("reviewer"))
+    assert one.status_code == 201
+    day = f"{datetime.now(UTC):%Y-%m-%d}"
+    done = run("report", "results", "--released-on", day, "--out-dir", str(tmp_path / "r"),
+               "--workers", "2")
+    assert done.exit_code == 0, done.output
+    assert done.stdout.startswith("3 result reports (2 issued, 1 stored)"), done.stdout
+    files = sorted((tmp_path / "r").glob("RES-*.pdf"))
+    assert len(files) == 3
+    assert (tmp_path / "r" / f"RES-{first:06d}-en-v1.pdf").read_bytes() == one.content
+    with Session(engine) as session:
+        for path in files:
+            doc_id, version = path.stem.rsplit("-v", 1)
+            stored = session.exec(select(IssuedDocument).where(
+                IssuedDocument.document_id == doc_id)).one()
+            assert int(version) == stored.version and path.read_bytes() == stored.content
+            assert hashlib.sha256(stored.content).hexdigest() == stored.sha256
+    assert_contains(b"".join(p.read_bytes() for p in files[:1]), "SCREEN NEGATIVE")
+    again = run("report", "results", "--released-on", day, "--out-dir", str(tmp_path / "s"))
+    assert again.stdout.startswith("3 result reports (0 issued, 3 stored)"), again.stdout
+    assert [p.read_bytes() for p in sorted((tmp_path / "s").glob("*.pdf"))] == [
+        p.read_bytes() for p in files]  # the stored versions, not issued again
