@@ -27,7 +27,8 @@ BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.ins
                               "bench.followup",
                               "bench.hl7",
                               "bench.web",
-                              "bench.reports")
+                              "bench.reports",
+                              "bench.documents")
 
 
 def _short(module: str) -> str:

@@ -50,8 +50,8 @@ def _hours(value: float) -> timedelta:
     return timedelta(hours=float(value))
 
 
-def _cards(year: Year, n: int, rng: np.random.Generator) -> None:
-    births = np.sort(rng.uniform(0, 365 * 24, n))  # cards arrive, and get ids, in time order
+def _cards(year: Year, n: int, rng: np.random.Generator, days: float = 365.0) -> None:
+    births = np.sort(rng.uniform(0, days * 24, n))  # cards arrive, and get ids, in time order
     ages = np.where(rng.random(n) < 0.05, rng.uniform(6, 23.9, n), rng.gamma(9.0, 5.0, n))
     transit = rng.gamma(4.0, 12.0, n)
     unsat = rng.random(n) < 0.008
@@ -141,14 +141,16 @@ def _cases(year: Year, rng: np.random.Generator, case_rate: float) -> None:
                                     str(rng.choice(codes)), rng))
 
 
-def simulate_year(n_cards: int, *, seed: int = 2025, case_rate: float = 0.01) -> Year:
-    """``n_cards`` first cards born over the year, ``case_rate`` of them recalled (and every
-    unsatisfactory one), each case driven through its states by a seeded random process."""
+def simulate_year(n_cards: int, *, seed: int = 2025, case_rate: float = 0.01,
+                  days: float = 365.0) -> Year:
+    """``n_cards`` first cards born over the year (over its first ``days`` days), ``case_rate``
+    of them recalled (and every unsatisfactory one), each case driven through its states by a
+    seeded random process."""
     rng = np.random.default_rng(seed)
     year = Year(submitters=[{"id": i + 1, "code": code, "name": f"Hospital {code}",
                              "district": district}
                             for i, (code, district) in enumerate(_SUBMITTERS)])
-    _cards(year, n_cards, rng)
+    _cards(year, n_cards, rng, days)
     _cases(year, rng, case_rate)
     return year
 

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from lims.accession.routes import router as accession_router
 from lims.alerts.routes import router as alerts_router
 from lims.auth.routes import router as auth_router
+from lims.documents.routes import router as documents_router
 from lims.errors import AuthenticationError, LimsError, ThrottledError, http_status
 from lims.followup.routes import router as followup_router
 from lims.interfaces.routes import router as hl7_router
@@ -30,7 +31,7 @@ __all__ = ["api_router", "install_error_handlers"]
 
 api_router = APIRouter(prefix="/api/v1")
 for _router in (auth_router, accession_router, runs_router, review_router, alerts_router,
-                followup_router, hl7_router):
+                followup_router, hl7_router, documents_router):
     api_router.include_router(_router)
 
 

@@ -13,7 +13,8 @@ Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``AuditEvent``, ``Submitte
 ``MAX_ID``, ``DbId``, ``utcnow``; follow-up (docs/followup.md): ``Clinic``, ``ClinicUser``,
 ``Director``, ``FollowUpCase``, ``ContactAttempt``, ``Diagnosis``, ``Treatment``,
 ``FollowUpVisit``, ``ModelRecord``; HL7 interfaces (docs/hl7.md): ``Hl7Endpoint``,
-``OutboundMessage``, ``InboundMessage``.
+``OutboundMessage``, ``InboundMessage``; documents (docs/reports.md "In the LIMS"):
+``IssuedDocument``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import Field as PydanticField
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from lims.vocabulary import (
@@ -52,6 +53,7 @@ __all__ = [
     "HeldWell",
     "Hl7Endpoint",
     "InboundMessage",
+    "IssuedDocument",
     "Infant",
     "OutboundMessage",
     "Release",
@@ -112,6 +114,8 @@ class Submitter(SQLModel, table=True):
     code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=200)
     district: str = Field(default="", max_length=100)
+    #: The language of the documents issued to it (``lims.vocabulary.DocumentLanguage``).
+    document_language: str = Field(default="en", max_length=8)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -628,3 +632,37 @@ class InboundMessage(SQLModel, table=True):
     specimen_id: int = Field(foreign_key="specimen.id", index=True)
     action: str = Field(max_length=16)
     received_at: datetime = Field(default_factory=utcnow)
+
+
+# ---- documents (lims.documents; docs/reports.md "In the LIMS") ---------------------------------
+
+
+class IssuedDocument(SQLModel, table=True):
+    """One issued version of a document: what it is about (kind, subject ids, language), its
+    bytes and their SHA-256, who issued it and when. A correction is a new row with the next
+    ``version`` naming the one it replaces; rows are never changed (append-only: database
+    triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "issued_document"
+    __table_args__ = (UniqueConstraint("document_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16)
+    version: int = 1
+    replaces_id: int | None = Field(default=None, foreign_key="issued_document.id")
+    language: str = Field(max_length=8)
+    audience: str = Field(default="", max_length=8)
+    specimen_id: int | None = Field(default=None, foreign_key="specimen.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="followup_case.id", index=True)
+    run_id: int | None = Field(default=None, foreign_key="run.id")
+    submitter_id: int | None = Field(default=None, foreign_key="submitter.id", index=True)
+    infant_id: int | None = Field(default=None, foreign_key="infant.id")
+    period: str = Field(default="", max_length=10)
+    sha256: str = Field(max_length=64)
+    size_bytes: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    correction_reason: str = Field(default="", max_length=1000)
+    issued_by: int | None = Field(default=None, foreign_key="app_user.id")
+    issued_by_name: str = Field(max_length=64)
+    issued_at: datetime = Field(default_factory=utcnow)

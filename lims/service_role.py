@@ -29,7 +29,7 @@ from lims.errors import ConfigurationError
 __all__ = ["APPEND_ONLY_TABLES", "grant_service_role", "owns_append_only_tables"]
 
 #: Tables whose rows are never changed or removed once written.
-APPEND_ONLY_TABLES = ("audit_event", "release")
+APPEND_ONLY_TABLES = ("audit_event", "release", "issued_document")
 #: Written only by migrations.
 _MIGRATION_TABLES = ("alembic_version",)
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_$]{0,62}")

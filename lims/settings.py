@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     #: The laboratory's cutoff table (``nbs cutoffs derive``, or a literature table); empty:
     #: the rules' cited literature levels, and the covariate model for scores.
     cutoffs: Path | None = None
+    #: The laboratory as its documents name it (``lims.documents.laboratory``); empty: the
+    #: packaged ``lims/documents/data/laboratory.toml``.
+    laboratory: Path | None = None
     #: Seconds between the service's escalations of overdue alerts; unset: every 60 s (off when
     #: ``environment`` is ``test``); 0: off (escalate with ``nbs alerts escalate`` instead).
     alert_escalation_check_seconds: float | None = Field(default=None, ge=0)
@@ -104,7 +107,7 @@ class Settings(BaseSettings):
     archive_max_total_mib: int = Field(default=1024, gt=0)
     archive_max_ratio: float = Field(default=200.0, gt=1)
 
-    @field_validator("second_tier_model", "cutoffs", mode="before")
+    @field_validator("second_tier_model", "cutoffs", "laboratory", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         """An empty setting names no file."""

@@ -12,7 +12,8 @@ Public names: ``Role``, ``SpecimenState``, ``SpecimenKind``, ``Sex``, ``Feeding`
 ``RepeatRequestStatus``, ``DuplicateRequestStatus``, ``HeldWellStatus``, ``HeldWellAction``,
 ``AlertStatus``, ``QcDecision``, ``Stage``, ``FirstTier``, ``Final``, ``Action``,
 ``CaseState``, ``CaseTransition``, ``CaseReason``, ``OutcomeClass``, ``ContactMethod``,
-``ContactResult``, ``VisitKind``, ``ModelStatus``, ``OutboxStatus``, ``InboundAction``.
+``ContactResult``, ``VisitKind``, ``ModelStatus``, ``OutboxStatus``, ``InboundAction``,
+``DocumentKind``, ``LetterAudience``, ``DocumentLanguage``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ __all__ = [
     "Action",
     "AlertStatus",
     "Decision",
+    "DocumentKind",
+    "DocumentLanguage",
     "DuplicateRequestStatus",
     "EvaluationStage",
     "Feeding",
@@ -31,6 +34,7 @@ __all__ = [
     "HeldWellAction",
     "HeldWellStatus",
     "InboundAction",
+    "LetterAudience",
     "OutboxStatus",
     "QcDecision",
     "Recommendation",
@@ -328,3 +332,28 @@ class InboundAction(StrEnum):
     created = "created"
     updated = "updated"
     unchanged = "unchanged"
+
+
+class DocumentKind(StrEnum):
+    """A document the LIMS issues (``lims.documents``, docs/reports.md "In the LIMS")."""
+
+    recall_letter = "recall_letter"
+    result_report = "result_report"
+    batch_report = "batch_report"
+    qc_report = "qc_report"
+    bulletin = "bulletin"
+    report_card = "report_card"
+
+
+class LetterAudience(StrEnum):
+    """Whom a recall letter is written to."""
+
+    clinic = "clinic"
+    family = "family"
+
+
+class DocumentLanguage(StrEnum):
+    """The languages documents are written in (``reports.models.LANGUAGES``)."""
+
+    en = "en"
+    zh_CN = "zh-CN"

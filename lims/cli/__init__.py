@@ -24,6 +24,7 @@ from lims.cli import (
     outcomes,
     quantify,
     read,
+    report,
     second_tier,
     simulate,
     simulate_plate,
@@ -54,6 +55,7 @@ app.add_typer(cases.cases_app, name="cases")
 app.add_typer(outcomes.outcomes_app, name="outcomes")
 app.add_typer(outcomes.programme_app, name="programme")
 app.add_typer(hl7.hl7_app, name="hl7")
+app.add_typer(report.report_app, name="report")
 app.command("read")(read.read_command)
 app.command("quantify")(quantify.quantify_command)
 app.add_typer(cutoffs.cutoffs_app, name="cutoffs")

@@ -17,7 +17,8 @@ password, immutable releases and corrections as new versions.
 - ``correct`` moves a decided specimen back to review as version n+1; the old release stays
   visible and the new one names it in ``supersedes_id``.
 - Every release queues its HL7 result message (``lims.interfaces.service.enqueue_release``)
-  in the same transaction.
+  in the same transaction; a case opened for a referral gets its recall letter to the clinic
+  (``lims.documents.service.on_cases_opened``) in it too.
 
 Public names: ``review_queue``, ``review_item``, ``queue_scores``, ``decide``,
 ``release_normals``, ``correct``, ``releases``, ``latest_values``, ``allowed_decisions``,
@@ -37,6 +38,7 @@ from lims.accession.service import get_specimen, request_repeat
 from lims.alerts.repository import open_counts
 from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.auth.service import confirm_password
+from lims.documents.service import on_cases_opened
 from lims.errors import IllegalTransitionError
 from lims.followup.service import on_release, on_released_normal
 from lims.interfaces.service import enqueue_release
@@ -232,8 +234,10 @@ def decide(session: Session, user: User, specimen_id: int, decision: Decision, *
     apply_transition(session, actor, specimen, decision, reason=reason)
     if decision == Decision.request_repeat_specimen:
         request_repeat(session, actor, specimen, reason or "reviewer requested a repeat card")
-    on_release(session, actor, specimen, decision, calls)
-    return _release(session, actor, specimen, decision, reason)
+    cases = on_release(session, actor, specimen, decision, calls)
+    release = _release(session, actor, specimen, decision, reason)
+    on_cases_opened(session, actor, cases)  # a referral's recall letter, in this transaction
+    return release
 
 
 def release_normals(session: Session, user: User, *, password: str, limit: int) -> list[int]:

@@ -23,7 +23,8 @@ _COMMITTERS = {"routes.py", "alerts/scheduler.py", "auth/service.py", "runs/serv
 
 
 def test_the_domains():
-    assert DOMAINS == ["accession", "alerts", "auth", "followup", "interfaces", "review", "runs"]
+    assert DOMAINS == ["accession", "alerts", "auth", "documents", "followup", "interfaces",
+                       "review", "runs"]
 
 
 @pytest.mark.parametrize("domain", DOMAINS)

@@ -75,13 +75,28 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/models"): REVIEW,
     ("POST", "/api/v1/models/{model_id}/activate"): set(),  # no model is registered
     ("GET", "/api/v1/programme/measures"): {"follow_up", "reviewer", "admin"},
+    # documents: each kind has its roles (lims.documents.service.VIEWERS), a clinic and a
+    # submitter user within their scope only
+    ("GET", "/api/v1/documents"): EVERYONE,
+    ("GET", "/api/v1/documents/{document_row_id}"): EVERYONE,
+    ("GET", "/api/v1/documents/{document_row_id}/versions"): EVERYONE,
+    ("POST", "/api/v1/documents/letters"): {"follow_up", "reviewer", "admin", "clinic"},
+    ("POST", "/api/v1/documents/results"): STAFF | {"submitter"},
+    ("POST", "/api/v1/documents/results/batch"): STAFF | {"submitter"},
+    ("POST", "/api/v1/documents/qc"): {"technician", "reviewer", "admin"},
+    ("POST", "/api/v1/documents/bulletins"): {"follow_up", "reviewer", "admin"},
+    ("POST", "/api/v1/documents/report-cards"): {"follow_up", "reviewer", "admin", "submitter"},
+    ("POST", "/api/v1/documents/{document_row_id}/corrections"): {"follow_up", "reviewer",
+                                                                  "admin"},
+    ("PUT", "/api/v1/submitters/{submitter_id}/document-language"): {"admin"},
 }
 
 
 def _request(client, world, method, path, role, n):
     south = world.submitter_ids[1]
     url = path.format(infant_id=1, specimen_id=1, run_id=1, held_id=1, alert_id=1, case_id=1,
-                      clinic_id=1, model_id=1, endpoint_id=1, message_id=1)
+                      clinic_id=1, model_id=1, endpoint_id=1, message_id=1,
+                      document_row_id=1, submitter_id=south)
     if path == "/api/v1/programme/measures":
         url += "?month=2026-03"
     bodies = {
@@ -114,6 +129,14 @@ def _request(client, world, method, path, role, n):
                                   "receiving_facility": f"F{n}"},
         "/api/v1/hl7/endpoints/1": {"port": 2576},
         "/api/v1/hl7/outbox/1/resend": None,
+        "/api/v1/documents/letters": {"case_id": 1},
+        "/api/v1/documents/results": {"specimen_id": 1},
+        "/api/v1/documents/results/batch": {"submitter_id": south, "released_on": "2026-03-02"},
+        "/api/v1/documents/qc": {"run_id": 1},
+        "/api/v1/documents/bulletins": {"month": "2026-03"},
+        "/api/v1/documents/report-cards": {"submitter_id": south, "month": "2026-03"},
+        "/api/v1/documents/1/corrections": {"reason": "a figure was wrong"},
+        f"/api/v1/submitters/{south}/document-language": {"language": "zh-CN"},
     }
     headers = world.auth(role)
     if url == "/api/v1/runs" and method == "POST":
@@ -129,6 +152,8 @@ def _request(client, world, method, path, role, n):
         ).encode(), "text/csv")})
     if method == "PATCH":
         return client.patch(url, json=bodies[url], headers=headers)
+    if method == "PUT":
+        return client.put(url, json=bodies[url], headers=headers)
     if method == "POST":
         return client.post(url, json=bodies[url], headers=headers)
     return client.get(url, headers=headers)

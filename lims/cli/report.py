@@ -1,0 +1,195 @@
+"""``nbs report``: documents from the LIMS to PDF files (docs/reports.md "In the LIMS").
+
+- ``letter CASE [--audience clinic|family]``: a follow-up case's recall letter.
+- ``result SPECIMEN``: a released specimen's result report; ``results --released-on DAY
+  --out-dir DIR [--submitter ID] [--workers N]``: each specimen released that day (UTC) its own
+  report, rendered by N processes; ``batch SUBMITTER --released-on DAY``: a submitter's results
+  released that day, in one report.
+- ``qc RUN``: a run's QC report.
+- ``bulletin --month YYYY-MM``: the programme bulletin; ``card SUBMITTER --month YYYY-MM``: a
+  submitting unit's report card.
+- ``reprint DOCUMENT``: a stored version's bytes; ``correct DOCUMENT --reason TEXT``: a new
+  version; ``list``: the issued documents.
+
+Each writes the PDF to ``--out`` and prints the document id, version and SHA-256. A document
+already issued is not issued again: its stored bytes are written. ``--language en|zh-CN``
+overrides the submitter's language. Every command is audited as ``--actor``.
+
+Public names: ``report_app``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from lims.audit import Actor
+from lims.cli.actor import ActorOption, cli_actor
+from lims.cli.common import TableFormat, emit_table, open_database
+from lims.documents import service
+from lims.documents.schemas import MONTH
+from lims.errors import InvalidInputError
+from lims.models import IssuedDocument
+from lims.vocabulary import DocumentKind, DocumentLanguage, LetterAudience
+
+__all__ = ["report_app"]
+
+report_app = typer.Typer(help="Documents to PDF: recall letters, result reports, QC reports, "
+                              "the monthly bulletin and report cards.", no_args_is_help=True)
+Out = Annotated[Path, typer.Option("--out", help="the PDF file to write", dir_okay=False)]
+Language = Annotated[DocumentLanguage | None, typer.Option(
+    "--language", help="the document's language (default: the submitter's, else the "
+                       "laboratory's)")]
+Month = Annotated[str, typer.Option("--month", metavar="YYYY-MM", help="the calendar month")]
+
+
+def _month(text: str) -> date:
+    if not re.match(MONTH, text):
+        raise InvalidInputError(f"--month {text!r}: a month as YYYY-MM", field="month")
+    return date.fromisoformat(f"{text}-01")
+
+
+def _write(work: Callable[[Session, Actor], IssuedDocument | service.Issued], out: Path,
+           actor: str | None) -> None:
+    engine = open_database()
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            got = work(session, cli_actor(actor))
+            session.commit()
+    finally:
+        engine.dispose()
+    doc = got.document if isinstance(got, service.Issued) else got
+    out.write_bytes(doc.content)
+    new = "issued" if isinstance(got, service.Issued) and got.created else (
+        "corrected" if doc.version > 1 and not isinstance(got, service.Issued) else "stored")
+    typer.echo(f"{new}: {doc.document_id} version {doc.version} sha256 {doc.sha256} "
+               f"({doc.size_bytes} bytes) -> {out}")
+
+
+@report_app.command("letter")
+def letter_command(case: int, out: Out, audience: LetterAudience = LetterAudience.clinic,
+                   language: Language = None, actor: ActorOption = None) -> None:
+    """A follow-up case's recall letter, to its clinic or to the family."""
+    _write(lambda s, a: service.issue_letter(s, a, case, audience=audience, language=language),
+           out, actor)
+
+
+@report_app.command("result")
+def result_command(specimen: int, out: Out, language: Language = None,
+                   actor: ActorOption = None) -> None:
+    """A released specimen's result report (the specimen's id)."""
+    _write(lambda s, a: service.issue_result(s, a, specimen, language=language), out, actor)
+
+
+@report_app.command("results")
+def results_command(
+        released_on: Annotated[str, typer.Option("--released-on", metavar="DAY",
+                                                 help="YYYY-MM-DD (UTC)")],
+        out_dir: Annotated[Path, typer.Option("--out-dir", file_okay=False,
+                                              help="where the PDFs go")],
+        submitter: Annotated[int | None, typer.Option(help="one submitter's (its id)")] = None,
+        workers: Annotated[int, typer.Option(min=1, max=64, help="processes rendering")] = 1,
+        language: Language = None, actor: ActorOption = None) -> None:
+    """The result report of each specimen released on a day, one PDF each
+    (``<document id>-v<version>.pdf``)."""
+    day = _day(released_on)
+    engine = open_database()
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            who = cli_actor(actor)
+            ids = service.released_between(session, who, day, day, submitter_id=submitter)
+            issued = service.issue_results(session, who, ids, language=language,
+                                           workers=workers)
+            session.commit()
+    finally:
+        engine.dispose()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for got in issued:
+        doc = got.document
+        (out_dir / f"{doc.document_id}-v{doc.version}.pdf").write_bytes(doc.content)
+    new = sum(got.created for got in issued)
+    typer.echo(f"{len(issued)} result reports ({new} issued, {len(issued) - new} stored) "
+               f"-> {out_dir}")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(f"--released-on {text!r}: a day as YYYY-MM-DD",
+                                field="released_on") from None
+
+
+@report_app.command("batch")
+def batch_command(submitter: int, out: Out,
+                  released_on: Annotated[str, typer.Option("--released-on", metavar="DAY",
+                                                           help="YYYY-MM-DD (UTC)")],
+                  language: Language = None, actor: ActorOption = None) -> None:
+    """A submitter's results released on a day, in one report (the submitter's id)."""
+    day = _day(released_on)
+    _write(lambda s, a: service.issue_batch(s, a, submitter, day, language=language), out,
+           actor)
+
+
+@report_app.command("qc")
+def qc_command(run: int, out: Out, language: Language = None,
+               actor: ActorOption = None) -> None:
+    """A run's QC report (the run's id)."""
+    _write(lambda s, a: service.issue_qc(s, a, run, language=language), out, actor)
+
+
+@report_app.command("bulletin")
+def bulletin_command(month: Month, out: Out, language: Language = None,
+                     actor: ActorOption = None) -> None:
+    """The programme bulletin of a month."""
+    first = _month(month)
+    _write(lambda s, a: service.issue_bulletin(s, a, first, language=language), out, actor)
+
+
+@report_app.command("card")
+def card_command(submitter: int, month: Month, out: Out, language: Language = None,
+                 actor: ActorOption = None) -> None:
+    """A submitting unit's report card for a month (the submitter's id)."""
+    first = _month(month)
+    _write(lambda s, a: service.issue_card(s, a, submitter, first, language=language), out,
+           actor)
+
+
+@report_app.command("reprint")
+def reprint_command(document: int, out: Out, actor: ActorOption = None) -> None:
+    """A stored version's bytes, as issued (the id ``nbs report list`` shows)."""
+    _write(lambda s, a: service.reprint(s, a, document), out, actor)
+
+
+@report_app.command("correct")
+def correct_command(document: int, out: Out,
+                    reason: Annotated[str, typer.Option("--reason", help="why")],
+                    actor: ActorOption = None) -> None:
+    """A corrected version, built from the records as they are now."""
+    _write(lambda s, a: service.correct(s, a, document, reason), out, actor)
+
+
+@report_app.command("list")
+def list_command(kind: DocumentKind = typer.Option(None, help="only this kind"),
+                 limit: int = typer.Option(100, min=1, max=10_000),
+                 fmt: TableFormat = typer.Option(TableFormat.table, "--format"),
+                 actor: ActorOption = None) -> None:
+    """The issued documents, newest first."""
+    engine = open_database()
+    try:
+        with Session(engine) as session:
+            rows = service.list_documents(session, cli_actor(actor), kind=kind, limit=limit)
+            session.commit()
+    finally:
+        engine.dispose()
+    emit_table(["id", "document", "version", "kind", "language", "sha256", "issued (UTC)",
+                "by"],
+               [[str(r["id"]), r["document_id"], str(r["version"]), r["kind"], r["language"],
+                 r["sha256"][:16], f"{r['issued_at']:%Y-%m-%d %H:%M}", r["issued_by_name"]]
+                for r in rows], fmt)

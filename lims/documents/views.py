@@ -1,0 +1,361 @@
+"""The view models of the case and specimen documents, built from the database: the recall
+letter of a follow-up case, the result report of a released specimen (and a submitter's
+batch), the QC report of a run. ``reports`` renders them; nothing here renders or stores.
+
+- A baby is named as the card names a newborn (the LIMS keeps no name): "Baby girl of
+  <mother>" in the document's language (``lims.documents.laboratory``).
+- The values against the cutoffs are the call's own reasons (``C8=0.61>0.3``: marker, value,
+  direction, cutoff), as ``cutoffs.evaluate`` wrote them.
+- A result report lists every disorder of the catalogue: a disorder without a current call is
+  normal; a release as normal (by the reviewer, or an override) reports every final negative
+  with no action, as the HL7 result does (``lims.interfaces.results``).
+
+Public names: ``ViewError``, ``markers_of``, ``rule_markers``, ``baby_view``, ``specimen_view``,
+``letter_view``, ``specimen_result``, ``qc_view``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from cutoffs import default_rules
+from lims.documents import repository
+from lims.documents.laboratory import LabText
+from lims.errors import InvalidInputError
+from lims.models import (
+    Clinic,
+    Evaluation,
+    FollowUpCase,
+    Infant,
+    Release,
+    Run,
+    Specimen,
+    Submitter,
+    User,
+)
+from lims.pipeline import well_means
+from lims.review import repository as review_repository
+from lims.vocabulary import Action, CaseReason, Final, FirstTier, QcDecision, ReleaseOutcome
+from msms.catalogue import default_catalogue
+from msms.methods import default_method
+from msms.qc.controls import ControlLots, default_control_lots
+from msms.qc.rules import default_rules as default_qc_rules
+from reports import models as rm
+from reports.letter import RecallLetter, ReferralClinic, SuspectedDisorder
+from reports.qc import ControlSeries, ControlValue, QcFinding, QcReport, SeriesPoint, Well
+from reports.result import DisorderResult, SpecimenResult
+
+__all__ = ["ViewError", "baby_view", "rule_markers", "letter_view", "markers_of", "qc_view",
+           "specimen_result", "specimen_view"]
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_PIECE = re.compile(rf"(?P<marker>[A-Za-z0-9:+\-/]+)=(?P<value>{_NUMBER})"
+                    rf"(?P<op>>=|<=|>|<)(?P<cutoff>{_NUMBER})")
+_AS_NORMAL = (ReleaseOutcome.normal, ReleaseOutcome.normal_by_override)
+_SAMPLE_TYPES = ("patient", "blank", "qc_low", "qc_high", "qc_other", "calibrator",
+                 "proficiency", "unknown")
+#: Charts drawn in a QC report: the analytes whose controls lie furthest from their targets.
+QC_CHARTS = 6
+
+
+class ViewError(InvalidInputError):
+    """The records cannot make this document (e.g. a letter about a case suspecting nothing)."""
+
+
+def aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def markers_of(reasons: str, tier: str | None = None) -> tuple[rm.MarkerValue, ...]:
+    """The markers a call's reasons name with their values and cutoffs."""
+    out = []
+    for piece in reasons.split(";"):
+        match = _PIECE.search(piece)
+        if match is None:
+            continue
+        value, cutoff = float(match["value"]), float(match["cutoff"])
+        if not (math.isfinite(value) and math.isfinite(cutoff)):
+            continue
+        out.append(rm.MarkerValue(
+            marker=match["marker"], value=value, cutoff=cutoff,
+            direction="high" if match["op"].startswith(">") else "low",
+            unit="" if "/" in match["marker"] else "µmol/L",
+            tier=tier if tier in ("borderline", "positive", "critical") else None))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _card_values(session: Session, specimen_id: int) -> dict[str, float]:
+    """The card's mean concentration per analyte on its latest run."""
+    means = well_means(review_repository.latest_results(session, [specimen_id]))
+    return {str(analyte): float(v) for (_, analyte), v in means.items()
+            if v is not None and math.isfinite(float(v))}
+
+
+def rule_markers(code: str, values: dict[str, float]) -> tuple[rm.MarkerValue, ...]:
+    """A disorder's analyte markers (its cited rule, ``cutoffs/data/rules``) with the card's
+    values against the rule's first level: a letter about a case opened by hand, whose
+    specimen has no call of that disorder, still shows why."""
+    rules = default_rules()
+    if code not in rules.codes:
+        return ()
+    out = []
+    for marker in rules.rule(code).markers:
+        levels = [v for _, v in marker.levels.items()]
+        if marker.name in values and levels:
+            out.append(rm.MarkerValue(marker=marker.name, value=values[marker.name],
+                                      cutoff=levels[0], direction=marker.direction))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def baby_view(infant: Infant, text: LabText) -> rm.Baby:
+    weight = infant.birth_weight_g
+    weeks = infant.gestational_age_weeks
+    return rm.Baby(
+        name=text.baby_name(infant.mother_name, infant.sex),
+        sex=infant.sex if infant.sex in ("M", "F") else "U",  # type: ignore[arg-type]
+        birth_at=aware(infant.birth_at),
+        birth_weight_g=weight if weight is not None and 0 < weight < 10_000 else None,
+        gestational_age_weeks=weeks if weeks is not None and 15 < weeks < 50 else None,
+        mother_name=infant.mother_name, infant_id=f"INF-{infant.id:06d}",
+        medical_record_number=infant.medical_record_number)
+
+
+def _notes(specimen: Specimen, infant: Infant) -> tuple[rm.SpecimenNote, ...]:
+    notes: list[rm.SpecimenNote] = []
+    hours = (aware(specimen.collected_at) - aware(infant.birth_at)).total_seconds() / 3600
+    weeks = specimen.gestational_age_weeks or infant.gestational_age_weeks
+    weight = specimen.birth_weight_g or infant.birth_weight_g
+    if hours < 24:
+        notes.append("early_collection")
+    if weeks is not None and weeks < 37:
+        notes.append("preterm")
+    if weight is not None and weight < 2500:
+        notes.append("low_birth_weight")
+    if specimen.tpn:
+        notes.append("tpn")
+    if specimen.transfused:
+        notes.append("transfused")
+    if specimen.unsatisfactory_code:
+        notes.append("unsatisfactory")
+    return tuple(notes)
+
+
+def submitter_view(submitter: Submitter) -> rm.Submitter:
+    return rm.Submitter(code=submitter.code, name=submitter.name, district=submitter.district)
+
+
+def specimen_view(specimen: Specimen, infant: Infant, submitter: Submitter) -> rm.Specimen:
+    return rm.Specimen(
+        specimen_id=f"SPC-{specimen.id:06d}", card_barcode=specimen.barcode,
+        kind=specimen.kind.replace("-", "_"),  # type: ignore[arg-type]
+        collected_at=aware(specimen.collected_at), received_at=aware(specimen.received_at),
+        submitter=submitter_view(submitter), notes=_notes(specimen, infant))
+
+
+def _letter_tier(call: Evaluation) -> str:
+    if call.first_tier in (FirstTier.borderline, FirstTier.positive, FirstTier.critical):
+        return call.first_tier
+    return "positive" if call.final == Final.positive else "borderline"
+
+
+def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentInfo,
+                text: LabText, audience: str, signed_by: str) -> RecallLetter:
+    """The recall letter of ``case`` to its clinic (or the follow-up service before one is
+    assigned) or to the family: immediate referral for a referral (or a case opened by hand
+    whose calls ask for one), else a repeat specimen."""
+    suspected = list(case.suspected or [])
+    if not suspected:
+        raise ViewError(f"case {case.id} ({case.reason}) suspects no disorder: a recall "
+                        "letter is about a screen result that suspects one", field="case_id")
+    specimen = session.get(Specimen, case.specimen_id)
+    infant = session.get(Infant, case.infant_id)
+    submitter = session.get(Submitter, case.submitter_id)
+    assert specimen is not None and infant is not None and submitter is not None
+    calls = review_repository.current_calls(session, [case.specimen_id]).get(
+        case.specimen_id, [])
+    by_code = {c.disorder: c for c in calls}
+    values = _card_values(session, case.specimen_id)
+    disorders = []
+    for code in suspected:
+        call = by_code.get(code)
+        tier = _letter_tier(call) if call is not None else "positive"
+        markers = (markers_of(call.reasons, tier) if call is not None else ()) or (
+            rule_markers(code, values))
+        if markers:
+            disorders.append(SuspectedDisorder(code=code, first_tier=tier,  # type: ignore[arg-type]
+                                               markers=markers))
+    if not disorders:
+        raise ViewError(f"case {case.id}: neither a current call of {', '.join(suspected)} "
+                        "nor the card's values give a value against a cutoff", field="case_id")
+    clinic = session.get(Clinic, case.clinic_id) if case.clinic_id else None
+    referral = case.reason == CaseReason.referral or (
+        case.reason == CaseReason.manual and any(
+            c.action == Action.immediate_referral for c in calls if c.disorder in suspected))
+    return RecallLetter(
+        document=document, laboratory=text.laboratory(),
+        audience=audience,  # type: ignore[arg-type]
+        case_id=f"CASE-{case.id:06d}", baby=baby_view(infant, text),
+        specimen=specimen_view(specimen, infant, submitter), disorders=tuple(disorders),
+        action="immediate_referral" if referral else "request_repeat_specimen",
+        time_critical=bool(case.time_critical),
+        due_by=aware(case.due_at or case.opened_at),
+        clinic=(ReferralClinic(name=clinic.name, phone=clinic.phone) if clinic is not None
+                else ReferralClinic(name=text.followup_service, phone=text.phone)),
+        contacts=text.contact_list(), signed_by=signed_by)
+
+
+def _disorder_results(calls: Sequence[Evaluation], outcome: str) -> tuple[DisorderResult, ...]:
+    by_code = {c.disorder: c for c in calls}
+    normal = outcome in _AS_NORMAL
+    out = []
+    for disorder in default_catalogue().disorders:
+        call = by_code.get(disorder.code)
+        if call is None:
+            out.append(DisorderResult(code=disorder.code, first_tier="normal",
+                                      final="negative", action="none"))
+            continue
+        p = call.second_tier_probability
+        out.append(DisorderResult(
+            code=disorder.code, first_tier=call.first_tier,  # type: ignore[arg-type]
+            final="negative" if normal else call.final,  # type: ignore[arg-type]
+            action="none" if normal else call.action,  # type: ignore[arg-type]
+            reasons=call.reasons,
+            second_tier_probability=p if p is not None and 0 <= p <= 1 else None,
+            markers=markers_of(call.reasons, call.first_tier)))
+    return tuple(out)
+
+
+def specimen_result(session: Session, specimen: Specimen, release: Release, *,
+                    text: LabText) -> SpecimenResult:
+    """A released version of a specimen's result, over every disorder of the catalogue."""
+    assert specimen.id is not None
+    infant = session.get(Infant, specimen.infant_id)
+    submitter = session.get(Submitter, specimen.submitter_id)
+    releaser = session.get(User, release.released_by)
+    assert infant is not None and submitter is not None
+    calls = review_repository.current_calls(session, [specimen.id]).get(specimen.id, [])
+    cutoffs = sorted({c.cutoff_version for c in calls if c.cutoff_version})
+    models = sorted({c.model_version for c in calls if c.model_version})
+    return SpecimenResult(
+        baby=baby_view(infant, text), specimen=specimen_view(specimen, infant, submitter),
+        results=_disorder_results(calls, release.outcome),
+        method=f"MS/MS, {default_method().label}",
+        cutoff_version=", ".join(cutoffs) or "disorder rules, literature levels",
+        model_version=", ".join(models) or None,
+        released_by=releaser.full_name if releaser is not None else str(release.released_by),
+        released_at=aware(release.released_at))
+
+
+# ---- the run QC report -----------------------------------------------------------------------
+
+
+def _sample_type(value: str) -> str:
+    return value if value in _SAMPLE_TYPES else "unknown"
+
+
+def _z_flags(z: float) -> tuple[str, ...]:
+    if abs(z) > 3:
+        return ("1-3s",)
+    if abs(z) > 2:
+        return ("1-2s",)
+    return ()
+
+
+def _plate_size(wells: Sequence[str]) -> tuple[int, int]:
+    big = any(w[0] > "H" or int(w[1:]) > 12 for w in wells)
+    return (16, 24) if big else (8, 12)
+
+
+def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabText) -> QcReport:
+    """The QC report of ``run``: its wells, its controls against their lots' targets, the
+    control series of the analytes furthest from target, the plate QC's findings and
+    decision."""
+    assert run.id is not None
+    rejected = run.qc_decision == QcDecision.reject
+    wells: dict[str, Well] = {}
+    for well, barcode, _ in repository.run_wells(session, run.id):
+        wells.setdefault(well, Well(well=well, sample_type="patient", sample_id=barcode,
+                                    status="rejected" if rejected else "ok"))
+    for held in repository.held_wells(session, run.id):
+        wells.setdefault(held.well, Well(well=held.well, sample_type="patient",
+                                         sample_id=held.sample_id, status="warning"))
+    lots = default_control_lots()
+    levels = dict(default_qc_rules().control_levels)
+    controls: list[ControlValue] = []
+    worst: dict[str, float] = {}
+    control_rows = repository.run_controls(session, run.id)
+    lot_of: dict[str, str] = {}
+    types: dict[str, tuple[str, str]] = {}
+    for row in control_rows:
+        level = levels.get(row.sample_type)
+        lot = lots.lots.get(row.sample_id) if level else None
+        if level and lot is None:
+            in_use = lots.in_use(level)
+            lot = in_use[0] if len(in_use) == 1 else None
+        target = lot.targets.get(row.analyte) if lot is not None else None
+        if lot is not None:
+            lot_of[row.sample_id] = lot.lot
+        if (lot is not None and target is not None and row.conc_umol_l is not None
+                and math.isfinite(row.conc_umol_l)):
+            z = (row.conc_umol_l - target.mean_umol_l) / target.sd_umol_l
+            controls.append(ControlValue(
+                lot=lot.lot, level=lot.level if lot.level in ("low", "high") else "other",  # type: ignore[arg-type]
+                analyte=row.analyte, well=row.well, value_umol_l=row.conc_umol_l,
+                target_mean_umol_l=target.mean_umol_l, target_sd_umol_l=target.sd_umol_l,
+                flags=_z_flags(z)))
+            worst[row.analyte] = max(worst.get(row.analyte, 0.0), abs(z))
+        types[row.well] = (_sample_type(row.sample_type), row.sample_id)
+    for well, (sample_type, sample_id) in types.items():
+        z = max((abs(c.z) for c in controls if c.well == well), default=0.0)
+        status = "rejected" if z > 3 else "warning" if z > 2 else "ok"
+        wells.setdefault(well, Well(well=well, sample_type=sample_type,  # type: ignore[arg-type]
+                                    sample_id=sample_id, status=status))  # type: ignore[arg-type]
+    charted = sorted(worst, key=lambda a: (-worst[a], a))[:QC_CHARTS]
+    series = _series(session, run.id, charted, lots, lot_of)
+    decision = run.qc_decision if run.qc_decision in ("accept", "accept_with_warnings",
+                                                      "reject") else "reject"
+    uploader = session.get(User, run.uploaded_by) if run.uploaded_by else None
+    decided_by = (f"{uploader.full_name}: plate QC ({default_qc_rules().label})" if uploader
+                  else f"plate QC ({default_qc_rules().label})")
+    rows, columns = _plate_size(list(wells))
+    return QcReport(
+        document=document, laboratory=text.laboratory(), run_id=f"RUN-{run.id:06d}",
+        plate_id=run.plate_id, instrument=f"{run.format}: {run.file_name}"[:200],
+        method=default_method().label, rules=default_qc_rules().label,
+        plate_rows=rows, plate_columns=columns,
+        wells=tuple(sorted(wells.values(), key=lambda w: w.position)) or (
+            Well(well="A01", sample_type="empty", status="empty"),),
+        controls=tuple(controls), series=series,
+        findings=tuple(QcFinding(severity="reject" if rejected else "warning",
+                                 code="plate_qc", message=m[:500])
+                       for m in (run.qc_reasons or []) if m.strip()),
+        decision=decision,  # type: ignore[arg-type]
+        decided_by=decided_by, decided_at=aware(run.uploaded_at))
+
+
+def _series(session: Session, run_id: int, analytes: list[str], lots: ControlLots,
+            lot_of: dict[str, str]) -> tuple[ControlSeries, ...]:
+    points: dict[tuple[str, str], list[SeriesPoint]] = {}
+    for run, sample_id, _, analyte, value in repository.control_series(session, run_id,
+                                                                       analytes):
+        lot = lot_of.get(sample_id) or (sample_id if sample_id in lots.lots else None)
+        if lot is None or value is None or not math.isfinite(value):
+            continue
+        points.setdefault((lot, analyte), []).append(SeriesPoint(
+            run_id=f"RUN-{run:06d}", value_umol_l=value, current=run == run_id))
+    out = []
+    for (lot, analyte), series in sorted(points.items()):
+        target = lots.lots[lot].targets.get(analyte)
+        if target is None:
+            continue
+        level = lots.lots[lot].level
+        out.append(ControlSeries(
+            lot=lot, level=level if level in ("low", "high") else "other",  # type: ignore[arg-type]
+            analyte=analyte, mean_umol_l=target.mean_umol_l, sd_umol_l=target.sd_umol_l,
+            points=tuple(series[-30:])))
+    return tuple(out)
