@@ -15,6 +15,7 @@ import typer
 
 from lims.cli import (
     alerts,
+    audit,
     cases,
     catalogue,
     cutoffs,
@@ -50,6 +51,7 @@ simulate.simulate_app.command("plate")(simulate_plate.plate_command)
 app.add_typer(simulate.simulate_app, name="simulate")
 app.command("ingest")(ingest.ingest_command)
 app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(audit.audit_app, name="audit")
 app.add_typer(cases.cases_app, name="cases")
 app.add_typer(outcomes.outcomes_app, name="outcomes")
 app.add_typer(outcomes.programme_app, name="programme")
