@@ -34,6 +34,7 @@ from sqlmodel import Session
 from lims.accession.repository import infants_by_ids
 from lims.accession.service import get_specimen, request_repeat
 from lims.alerts.repository import open_counts
+from lims.alerts.service import close_for_override
 from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.auth.service import confirm_password
 from lims.errors import IllegalTransitionError
@@ -216,6 +217,8 @@ def decide(session: Session, user: User, specimen_id: int, decision: Decision, *
     apply_transition(session, actor, specimen, decision, reason=reason)
     if decision == Decision.request_repeat_specimen:
         request_repeat(session, actor, specimen, reason or "reviewer requested a repeat card")
+    if decision == Decision.override:
+        close_for_override(session, actor, specimen, full_name=user.full_name, reason=reason)
     on_release(session, actor, specimen, decision, calls)
     return _release(session, actor, specimen, decision, reason)
 
