@@ -9,7 +9,8 @@ and every refusal is audited. Tokens are random; only their SHA-256 is stored
 (``lims.tokens``).
 
 Public names: ``hash_password``, ``verify_password``, ``create_user``, ``authenticate``,
-``confirm_password``, ``issue_token``, ``list_users``, ``MAX_FAILED_LOGINS``,
+``confirm_password``, ``issue_token``, ``list_users``, ``user_named``, ``reset_password``,
+``deactivate``, ``unlock``, ``MAX_FAILED_LOGINS``,
 ``LOCKOUT_MINUTES``, ``MIN_PASSWORD_LENGTH``.
 """
 
@@ -37,7 +38,7 @@ from lims.errors import (
     ThrottledError,
 )
 from lims.models import ApiToken, Submitter, User, utcnow
-from lims.tokens import new_token
+from lims.tokens import new_token, revoke_tokens
 from lims.vocabulary import Role
 
 __all__ = [
@@ -47,9 +48,13 @@ __all__ = [
     "authenticate",
     "confirm_password",
     "create_user",
+    "deactivate",
     "hash_password",
     "issue_token",
     "list_users",
+    "reset_password",
+    "unlock",
+    "user_named",
     "verify_password",
 ]
 
@@ -95,6 +100,57 @@ def create_user(session: Session, actor: Actor, *, username: str, password: str,
     session.flush()
     record(session, actor, "create", "user", user.id, after=snapshot(user))
     return user
+
+
+def user_named(session: Session, username: str) -> User:
+    """The user called ``username`` (NotFoundError otherwise)."""
+    user = repository.user_by_username(session, username)
+    if user is None:
+        raise NotFoundError(f"no user {username!r}")
+    return user
+
+
+def reset_password(session: Session, actor: Actor, username: str, password: str) -> list[str]:
+    """Give ``username`` a new password, clear its failed sign-ins and lock, and revoke its
+    tokens (audited ``reset_password``); the revoked tokens' digests."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInputError(f"at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    user = user_named(session, username)
+    user.password_hash = hash_password(password)
+    user.failed_logins, user.locked_until = 0, None
+    session.add(user)
+    session.flush()
+    assert user.id is not None
+    revoked = revoke_tokens(session, user_id=user.id)
+    record(session, actor, "reset_password", "user", user.id,
+           after={"tokens_revoked": len(revoked)})
+    return revoked
+
+
+def deactivate(session: Session, actor: Actor, user: User) -> list[str]:
+    """Deactivate ``user`` (it can no longer sign in or sign) and revoke its tokens (audited
+    ``deactivate``); the revoked tokens' digests."""
+    assert user.id is not None
+    before = snapshot(user)
+    user.active = False
+    session.add(user)
+    session.flush()
+    revoked = revoke_tokens(session, user_id=user.id)
+    record(session, actor, "deactivate", "user", user.id, before=before,
+           after={**snapshot(user), "tokens_revoked": len(revoked)})  # type: ignore[dict-item]
+    return revoked
+
+
+def unlock(session: Session, actor: Actor, user: User) -> None:
+    """Clear ``user``'s failed sign-ins and lock, so it can sign in and sign again (audited
+    ``unlock``, with the lock it cleared)."""
+    assert user.id is not None
+    before = {"failed_logins": user.failed_logins,
+              "locked_until": user.locked_until.isoformat() if user.locked_until else None}
+    user.failed_logins, user.locked_until = 0, None
+    session.add(user)
+    session.flush()
+    record(session, actor, "unlock", "user", user.id, before=before)
 
 
 def list_users(session: Session) -> list[User]:

@@ -29,6 +29,7 @@ from lims.cli import (
     simulate,
     simulate_plate,
     system,
+    users,
 )
 from lims.cli.common import EXIT_REJECTED
 from lims.errors import LimsError
@@ -47,6 +48,7 @@ app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.command("init-db")(system.init_db_command)
 app.command("seed-demo")(system.seed_demo_command)
 app.command("serve")(system.serve_command)
+app.add_typer(users.users_app, name="users")
 simulate.simulate_app.command("plate")(simulate_plate.plate_command)
 app.add_typer(simulate.simulate_app, name="simulate")
 app.command("ingest")(ingest.ingest_command)
