@@ -16,6 +16,7 @@ import typer
 from lims.cli import (
     alerts,
     audit,
+    backup,
     cases,
     catalogue,
     cutoffs,
@@ -49,6 +50,8 @@ app.command("init-db")(system.init_db_command)
 app.command("seed-demo")(system.seed_demo_command)
 app.command("serve")(system.serve_command)
 app.add_typer(users.users_app, name="users")
+app.command("backup")(backup.backup_command)
+app.command("restore")(backup.restore_command)
 simulate.simulate_app.command("plate")(simulate_plate.plate_command)
 app.add_typer(simulate.simulate_app, name="simulate")
 app.command("ingest")(ingest.ingest_command)
