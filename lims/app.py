@@ -23,6 +23,7 @@ from lims.followup.outcomes import configured_pipeline
 from lims.interfaces.delivery import DeliveryPolicy
 from lims.interfaces.scheduler import periodic_delivery
 from lims.pipeline import Screening, ScreeningPipeline
+from lims.security import SecurityMiddleware
 from lims.settings import (
     Settings,
     get_settings,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.pipeline = pipeline
     install_error_handlers(app)
     app.include_router(api_router)
+    app.add_middleware(SecurityMiddleware)
 
     @app.get("/health", tags=["system"])
     def health() -> dict[str, object]:
