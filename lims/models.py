@@ -7,7 +7,8 @@ time; the audit table and the release table are append-only (enforced by databas
 the migrations create: UPDATE and DELETE refused on both databases, TRUNCATE on PostgreSQL).
 Columns that hold a vocabulary are text; their values come from ``lims.vocabulary``.
 
-Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``AuditEvent``, ``AuditChain``,
+Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``LoginThrottle``, ``AuditEvent``,
+``AuditChain``,
 ``Submitter``, ``Infant``,
 ``Specimen``, ``RepeatRequest``, ``Run``, ``Result``, ``HeldWell``, ``Evaluation``,
 ``DuplicateRequest``, ``Review``, ``Release``, ``Alert``, ``ControlResult``, ``ROLES``,
@@ -47,6 +48,7 @@ __all__ = [
     "ApiToken",
     "DbId",
     "AuditChain",
+    "LoginThrottle",
     "AuditEvent",
     "ControlResult",
     "DuplicateRequest",
@@ -144,6 +146,21 @@ class ApiToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per client address (``scope`` ``client``) and per username
+    that is no active user (``account``; a user's own count is on ``app_user``)."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=16)
+    key: str = Field(max_length=255)
+    failures: int = 0
+    window_started: datetime
+    locked_until: datetime | None = None
 
 
 class AuditEvent(SQLModel, table=True):

@@ -29,10 +29,11 @@ Admin = Annotated[User, Depends(require(Role.admin))]
 @router.post("/auth/login", response_model=TokenOut,
              responses={401: {"description": "wrong credentials"},
                         429: {"description": "too many failures"}})
-def login(body: LoginIn, session: SessionDep) -> TokenOut:
+def login(body: LoginIn, request: Request, session: SessionDep) -> TokenOut:
     """Exchange username and password for a bearer token."""
+    client = request.client.host if request.client is not None else None
     try:
-        user = service.authenticate(session, body.username, body.password)
+        user = service.authenticate(session, body.username, body.password, client=client)
     except (AuthenticationError, ThrottledError):
         session.commit()  # keep the failure count and the audit event
         raise

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -42,6 +42,7 @@ from lims.tokens import new_token, revoke_tokens
 from lims.vocabulary import Role
 
 __all__ = [
+    "CLIENT_MAX_FAILURES",
     "LOCKOUT_MINUTES",
     "MAX_FAILED_LOGINS",
     "MIN_PASSWORD_LENGTH",
@@ -60,6 +61,9 @@ __all__ = [
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT_MINUTES = 15
+#: Wrong passwords from one client address (any usernames) within ``LOCKOUT_MINUTES`` that
+#: lock the address out of signing in for ``LOCKOUT_MINUTES``.
+CLIENT_MAX_FAILURES = 50
 MIN_PASSWORD_LENGTH = 10
 
 _HASHER = PasswordHasher()
@@ -150,6 +154,7 @@ def unlock(session: Session, actor: Actor, user: User) -> None:
     user.failed_logins, user.locked_until = 0, None
     session.add(user)
     session.flush()
+    repository.clear_throttle(session, "account", user.username)
     record(session, actor, "unlock", "user", user.id, before=before)
 
 
@@ -208,23 +213,60 @@ def _check_password(session: Session, user: User, state: PasswordState, password
     raise AuthenticationError(attempt.wrong)
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
+def authenticate(session: Session, username: str, password: str, *,
+                 client: str | None = None) -> User:
     """The active user with these credentials; counts failures and locks after too many.
 
     Parallel wrong passwords lock the account after ``MAX_FAILED_LOGINS`` of them: the others
-    get ``ThrottledError``. The caller commits on failure too, so the count and the audit event
-    are kept.
+    get ``ThrottledError``. A username that is no active user is counted and locked the same
+    way (``login_throttle``), so the answers do not tell who exists. Every wrong password from
+    ``client`` (its address) is counted too, whichever username it names: the
+    ``CLIENT_MAX_FAILURES``-th within ``LOCKOUT_MINUTES`` locks the client out of signing in
+    for ``LOCKOUT_MINUTES``. The caller commits on failure too, so the counts and the audit
+    events are kept.
     """
+    now, lockout = utcnow(), timedelta(minutes=LOCKOUT_MINUTES)
+    if client is not None:
+        client_lock = repository.throttle_lock(session, "client", client, now)
+        if client_lock is not None:
+            _record_unknown(session, username, "login_refused_locked", client)
+            raise _throttled(client_lock, now, _SIGN_IN.what)
     user = repository.user_by_username(session, username)
-    if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
-        raise AuthenticationError("wrong username or password")
-    state = PasswordState(user.password_hash, user.active, user.locked_until)
-    _check_password(session, user, state, password, _SIGN_IN)
+    try:
+        if user is None or not user.active:
+            _unknown_user(session, username, password, client, now)
+        state = PasswordState(user.password_hash, user.active, user.locked_until)
+        _check_password(session, user, state, password, _SIGN_IN)
+    except AuthenticationError:
+        if client is not None:
+            repository.count_throttled(session, "client", client, now,
+                                       limit=CLIENT_MAX_FAILURES, lockout=lockout)
+        raise
     set_committed_value(user, "failed_logins", 0)
     set_committed_value(user, "locked_until", None)
     record(session, Actor.of(user), "login", "user", user.id)
     return user
+
+
+def _record_unknown(session: Session, username: str, action: str, client: str | None) -> None:
+    record(session, Actor(None, username[:64] or "?", ""), action, "login", username[:64],
+           after={"client": client})
+
+
+def _unknown_user(session: Session, username: str, password: str, client: str | None,
+                  now: datetime) -> NoReturn:
+    """Answer a username that is no active user as a known one with a wrong password is
+    answered: counted, locked after ``MAX_FAILED_LOGINS``, refused while locked."""
+    verify_password(_DUMMY_HASH, password)
+    count = repository.count_throttled(session, "account", username, now,
+                                       limit=MAX_FAILED_LOGINS,
+                                       lockout=timedelta(minutes=LOCKOUT_MINUTES))
+    if count is None:
+        _record_unknown(session, username, _SIGN_IN.refused, client)
+        raise _throttled(repository.throttle_lock(session, "account", username, now), now,
+                         _SIGN_IN.what)
+    _record_unknown(session, username, _SIGN_IN.failed, client)
+    raise AuthenticationError(_SIGN_IN.wrong)
 
 
 def confirm_password(user: User, password: str | None, bind: Engine | Connection) -> None:

@@ -1,6 +1,7 @@
 """The audit trail's hash chain (lims.audit_chain): each event's place (``seq``) and hash
 (``chain_hash``), and the chain's head (``audit_chain``); the events already stored are
-chained in the order they were written (by id).
+chained in the order they were written (by id). Failed sign-ins counted per client and per
+unknown username (``login_throttle``).
 
 The append-only triggers are lifted for the back-fill only, inside the migration's
 transaction (on PostgreSQL as the tables' owner, on SQLite by dropping and re-creating them).
@@ -13,6 +14,7 @@ Create Date: 2026-12-02 14:30:00
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
 from alembic import op
 from sqlalchemy import select, update
 
@@ -40,6 +42,17 @@ def upgrade() -> None:
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("chain_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "login_throttle",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scope", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("window_started", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("locked_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("scope", "key"),
     )
     seq, digest = _chain_existing_events()
     op.execute(sa.text("INSERT INTO audit_chain (id, seq, chain_hash) VALUES (1, :seq, :hash)")
@@ -72,6 +85,7 @@ def _chain_existing_events() -> tuple[int, str]:
 
 
 def downgrade() -> None:
+    op.drop_table("login_throttle")
     op.drop_table("audit_chain")
     op.drop_index("ix_audit_event_seq", table_name="audit_event")
     op.drop_column("audit_event", "chain_hash")
