@@ -12,6 +12,7 @@ import typer
 
 from lims.backup import backup, restore
 from lims.cli.audit import EXIT_BROKEN
+from lims.cli.progress import step
 from lims.settings import get_settings
 
 __all__ = ["backup_command", "restore_command"]
@@ -21,14 +22,17 @@ def backup_command(file: Path = typer.Argument(..., help="the backup to write (m
                                                "exist): a SQLite file, or a pg_dump archive")
                    ) -> None:
     """Back up the configured database while the service runs (one consistent copy)."""
-    typer.echo(backup(get_settings(), file))
+    with step(f"backing up to {file}"):
+        made = backup(get_settings(), file)
+    typer.echo(made)
 
 
 def restore_command(file: Path = typer.Argument(..., help="a backup made by nbs backup")
                     ) -> None:
     """Restore a backup into the new database NBS_DATABASE_URL names, then verify its audit
     chain (exit 1 if it is broken)."""
-    restored = restore(get_settings(), file)
+    with step(f"restoring {file} and verifying its audit chain"):
+        restored = restore(get_settings(), file)
     typer.echo(f"restored {file}: {restored.releases} releases")
     chain = restored.chain
     if not chain.intact:

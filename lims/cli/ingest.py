@@ -16,6 +16,7 @@ import typer
 from instruments import Source
 from lims.cli.actor import ActorOption, cli_actor
 from lims.cli.common import EXIT_REJECTED, open_database
+from lims.cli.progress import step
 from lims.errors import InvalidInputError
 from lims.followup.outcomes import configured_pipeline
 from lims.runs.service import ingest_bytes
@@ -46,8 +47,9 @@ def ingest_command(
     engine = open_database(settings)
     pipeline = configured_pipeline(settings, engine, format=fmt)
     map_upload = None if plate_map is None else Source(plate_map.name, plate_map.read_bytes())
-    outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name, pipeline,
-                           plate_map=map_upload)
+    with step(f"reading, checking, storing and evaluating {file.name}"):
+        outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name,
+                               pipeline, plate_map=map_upload)
     run = outcome.run
     status = "stored" if outcome.created else "already stored"
     typer.echo(f"{status}: run {run.id} plate {run.plate_id} ({run.format}) qc={run.qc_decision}"
