@@ -5,7 +5,10 @@ Writing: the chain's head (``audit_chain``: one row holding the last position ``
 last ``chain_hash``) is claimed with ``UPDATE ... RETURNING`` before events are written. That update
 takes PostgreSQL's row lock (and SQLite's write lock) until the transaction ends, so
 transactions writing audit events chain them one after the other, never from the same head;
-a transaction that rolls back leaves the head as it was. ``link`` computes each event's
+a transaction that rolls back leaves the head as it was. A transaction of its own opened while
+another of the same thread holds the head (``auth.service.confirm_password`` commits the
+signature's audit apart) would wait for it: such a transaction runs before the request writes
+any event. ``link`` computes each event's
 ``seq`` (one more than the previous) and ``chain_hash``; ``advance`` moves the head.
 
 Verifying: ``verify`` walks the events in ``seq`` order and recomputes every hash. The first

@@ -21,8 +21,8 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
-@pytest.mark.parametrize("environment", ["production", "test"])
-@pytest.mark.parametrize("command", [("serve", "--port", "1", "--demo"), ("seed-demo",)])
+@pytest.mark.parametrize(("environment", "command"), [
+    ("production", ("serve", "--port", "1", "--demo")), ("test", ("seed-demo",))])
 def test_demo_is_refused_outside_development(own_database_url: str, tmp_path: Path,
                                              environment: str, command: tuple[str, ...]) -> None:
     env = {**PRODUCTION, "NBS_ENVIRONMENT": environment, "NBS_DATABASE_URL": own_database_url}
