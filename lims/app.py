@@ -24,6 +24,7 @@ from lims.followup.outcomes import configured_pipeline
 from lims.interfaces.delivery import DeliveryPolicy
 from lims.interfaces.scheduler import periodic_delivery
 from lims.pipeline import Screening, ScreeningPipeline
+from lims.security import SecurityMiddleware
 from lims.settings import (
     Settings,
     get_settings,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(api_router)
     install_web(app, settings)
     install_contract(app)
+    app.add_middleware(SecurityMiddleware)
 
     @app.get("/health", tags=["system"])
     def health() -> dict[str, object]:

@@ -1,7 +1,8 @@
 """The append-only audit trail: every change and every read of a baby's record.
 
 Events are written with Core inserts in the caller's transaction (``record``: one row now;
-``record_many``: one executemany), never as ORM objects waiting for a flush.
+``record_many``: one executemany), never as ORM objects waiting for a flush. Each event is
+chained to the one before it by its hash (``lims.audit_chain``; ``nbs audit verify``).
 
 A list read (a page of specimens, infants, repeat requests or alerts) is one event
 (``record_list_read``, action ``read_list``): ``after`` holds the ids of the records read, the
@@ -27,6 +28,7 @@ from sqlalchemy import and_, insert, or_, text
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel
 
+from lims.audit_chain import advance, claim_head, link
 from lims.models import AuditEvent, User, utcnow
 
 __all__ = ["SYSTEM", "Actor", "AuditEntry", "audit_trail", "record", "record_list_read",
@@ -73,9 +75,18 @@ def record(session: Session, actor: Actor, action: str, entity: str, entity_id: 
            after: dict[str, Any] | None = None, reason: str = "") -> None:
     """Write one audit event in the session's transaction (committed with the change it
     describes)."""
-    session.execute(insert(_TABLE), [_row(actor, AuditEntry(
+    _write(session, [_row(actor, AuditEntry(
         action, entity, entity_id, infant_id=infant_id, before=before, after=after,
         reason=reason), utcnow())])
+
+
+def _write(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert event rows chained after the head (claimed, so locked, until the transaction
+    ends) and move the head past them."""
+    head = claim_head(session)
+    new_head = link(head, rows)
+    session.execute(insert(_TABLE), rows)
+    advance(session, new_head)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +113,7 @@ def record_many(session: Session, actor: Actor, entries: list[AuditEntry]) -> No
     """Write several audit events by one actor in one statement (same transaction)."""
     if entries:
         at = utcnow()
-        session.execute(insert(_TABLE), [_row(actor, e, at) for e in entries])
+        _write(session, [_row(actor, e, at) for e in entries])
 
 
 def record_list_read(session: Session, actor: Actor, entity: str, ids: list[int],

@@ -6,7 +6,8 @@ comes from a short-lived in-process cache keyed by the token's SHA-256 (``TokenC
 query joining token and user on a miss, run off the event loop), and role checks are plain
 comparisons, so a request crosses to a worker thread only for its own work.
 
-Public names: ``get_session``, ``SessionDep``, ``PathId``, ``current_user``, ``CurrentUser``,
+Public names: ``bearer``, ``get_session``, ``SessionDep``, ``PathId``, ``current_user``,
+``CurrentUser``,
 ``require``, ``get_pipeline``, ``PipelineDep``, ``TokenCache``, ``token_cache``.
 """
 
@@ -31,6 +32,7 @@ from lims.vocabulary import Role
 
 __all__ = [
     "CurrentUser",
+    "bearer",
     "PathId",
     "PipelineDep",
     "SessionDep",
@@ -42,7 +44,7 @@ __all__ = [
     "token_cache",
 ]
 
-_bearer = HTTPBearer(auto_error=False, description="the token from POST /api/v1/auth/login")
+bearer = HTTPBearer(auto_error=False, description="the token from POST /api/v1/auth/login")
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -108,7 +110,7 @@ def _look_up(engine: Engine, digest: str) -> tuple[User, float]:
 
 
 async def current_user(request: Request, credentials: Annotated[
-        HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+        HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("sign in first: Authorization: Bearer <token>")
     digest = token_digest(credentials.credentials)

@@ -7,7 +7,9 @@ time; the audit table and the release table are append-only (enforced by databas
 the migrations create: UPDATE and DELETE refused on both databases, TRUNCATE on PostgreSQL).
 Columns that hold a vocabulary are text; their values come from ``lims.vocabulary``.
 
-Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``AuditEvent``, ``Submitter``, ``Infant``,
+Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``LoginThrottle``, ``AuditEvent``,
+``AuditChain``,
+``Submitter``, ``Infant``,
 ``Specimen``, ``RepeatRequest``, ``Run``, ``Result``, ``HeldWell``, ``Evaluation``,
 ``DuplicateRequest``, ``Review``, ``Release``, ``Alert``, ``ControlResult``, ``ROLES``,
 ``MAX_ID``, ``DbId``, ``utcnow``; follow-up (docs/followup.md): ``Clinic``, ``ClinicUser``,
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import Field as PydanticField
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from lims.vocabulary import (
@@ -46,6 +48,8 @@ __all__ = [
     "Alert",
     "ApiToken",
     "DbId",
+    "AuditChain",
+    "LoginThrottle",
     "AuditEvent",
     "ControlResult",
     "DuplicateRequest",
@@ -148,6 +152,21 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime
 
 
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per client address (``scope`` ``client``) and per username
+    that is no active user (``account``; a user's own count is on ``app_user``)."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=16)
+    key: str = Field(max_length=255)
+    failures: int = 0
+    window_started: datetime
+    locked_until: datetime | None = None
+
+
 class AuditEvent(SQLModel, table=True):
     """One change or one read of a baby's record: who, when, what, before/after, why.
 
@@ -168,6 +187,20 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] | None = _json()
     after: dict[str, Any] | None = _json()
     reason: str = Field(default="", max_length=1000)
+    #: The event's place in the hash chain and its hash (``lims.audit_chain``).
+    seq: int | None = Field(default=None, sa_type=BigInteger, unique=True, index=True)
+    chain_hash: str | None = Field(default=None, max_length=64)
+
+
+class AuditChain(SQLModel, table=True):
+    """The head of the audit trail's hash chain: one row (id 1), the last event's place and
+    hash, claimed (row-locked) by every transaction that writes audit events."""
+
+    __tablename__ = "audit_chain"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(default=0, sa_type=BigInteger)
+    chain_hash: str = Field(max_length=64)
 
 
 class Infant(SQLModel, table=True):

@@ -60,6 +60,7 @@ __all__ = [
     "profile_columns",
     "quantify",
     "read_card_data",
+    "absent_card_columns",
     "validate_card_data",
 ]
 
@@ -254,6 +255,14 @@ def read_card_data(path: str | Path) -> pd.DataFrame:
     return validate_card_data(header, rows, file=str(path))
 
 
+def absent_card_columns(header: Sequence[str]) -> list[str]:
+    """The covariate columns (``COVARIATE_COLUMNS``) a card-data header lacks: accepted, the
+    covariates left empty, but worth a warning (scores and rules then use no weight, no
+    gestational age, ...)."""
+    names = {h.strip() for h in header}
+    return [c for c in COVARIATE_COLUMNS if c not in names]
+
+
 def validate_card_data(header: Sequence[str], rows: Sequence[tuple[int, Sequence[str]]], *,
                        file: str | None = None) -> pd.DataFrame:
     """Validate card-data rows (``(line, cells)``) under ``header``; see :func:`read_card_data`."""
@@ -281,8 +290,9 @@ def validate_card_data(header: Sequence[str], rows: Sequence[tuple[int, Sequence
         for column in COVARIATE_COLUMNS:
             raw = cells[index[column]].strip() if column in present else ""
             records[column].append(_card_value(column, raw, file, line))
-    frame = pd.DataFrame(records)
-    return _covariate_dtypes(frame)
+    frame = _covariate_dtypes(pd.DataFrame(records))
+    frame.attrs["absent_columns"] = absent_card_columns(header)
+    return frame
 
 
 def _card_value(column: str, raw: str, file: str | None, line: int) -> Any:
@@ -596,6 +606,13 @@ def _profiles(
         cards = _covariate_dtypes(cards[[PROFILE_ID, *COVARIATE_COLUMNS]])
     else:
         cards, source = read_card_data(card_data), str(card_data)
+        absent = list(cards.attrs.get("absent_columns", []))
+        if absent:
+            findings.append(Finding(
+                step="profiles", severity="warning", code="card_columns_absent",
+                message=f"{source} lacks card column(s) {', '.join(absent)}: those "
+                        f"covariates are left empty",
+                detail={"columns": absent}))
     profiles = profiles.merge(cards[[PROFILE_ID, *COVARIATE_COLUMNS]], on=PROFILE_ID,
                               how="left")
     if source is not None:

@@ -53,6 +53,14 @@ def infant_of_specimen(session: Session, specimen_id: int) -> int | None:
                            .where(_SPECIMEN.c.id == specimen_id)).scalar()
 
 
+def open_alerts_of_infant(session: Session, infant_id: int) -> list[int]:
+    """The ids of the baby's open, unacknowledged alerts (on any of its specimens)."""
+    return list(session.execute(
+        core_select(_ALERT.c.id).join(_SPECIMEN, _SPECIMEN.c.id == _ALERT.c.specimen_id)
+        .where(_SPECIMEN.c.infant_id == infant_id, *_STILL_OPEN)
+        .order_by(_ALERT.c.id)).scalars())
+
+
 def open_alerts(session: Session) -> Sequence[Row[Any]]:
     """Every open, unacknowledged alert with its baby, oldest first."""
     return session.execute(

@@ -6,8 +6,8 @@ Escalation is computed from the clock whenever alerts are listed or ``escalate_o
 to be notified (``workflow.toml``'s ``alert_escalation_notify``). Acknowledgement and
 escalation are conditional updates, so concurrent requests cannot overwrite each other.
 
-Public names: ``open_alert``, ``acknowledge``, ``escalate_overdue``, ``Escalation``,
-``alert_rows``.
+Public names: ``open_alert``, ``acknowledge``, ``close_for_override``, ``escalate_overdue``,
+``Escalation``, ``alert_rows``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from lims.models import Alert, Specimen, utcnow
 from lims.reference import workflow_config
 from lims.vocabulary import Role
 
-__all__ = ["Escalation", "acknowledge", "alert_rows", "escalate_overdue", "open_alert"]
+__all__ = ["Escalation", "acknowledge", "alert_rows", "close_for_override", "escalate_overdue",
+           "open_alert"]
 
 
 def open_alert(session: Session, actor: Actor, specimen: Specimen, *, disorder: str,
@@ -72,6 +73,27 @@ def acknowledge(session: Session, actor: Actor, alert_id: int, *, full_name: str
            infant_id=repository.infant_of_specimen(session, alert.specimen_id),
            before=before, after=snapshot(alert), reason=note)
     return alert
+
+
+def close_for_override(session: Session, actor: Actor, specimen: Specimen, *, full_name: str,
+                       reason: str) -> list[int]:
+    """Close the baby's open time-critical alerts when a reviewer overrides the calls to
+    normal: each is acknowledged by the reviewer with the override's reason (a conditional
+    update, as ``acknowledge``; one taken meanwhile is left to whoever took it) and audited
+    (action ``close_by_override``). Returns the ids closed."""
+    assert specimen.id is not None
+    note = f"closed by the override of specimen {specimen.barcode}: {reason}"[:1000]
+    closed = []
+    for alert_id in repository.open_alerts_of_infant(session, specimen.infant_id):
+        if repository.acknowledge(session, alert_id, user_id=actor.user_id, name=full_name,
+                                  note=note, at=utcnow()):
+            closed.append(alert_id)
+    if closed:
+        record_many(session, actor, [AuditEntry(
+            "close_by_override", "alert", alert_id, infant_id=specimen.infant_id,
+            after={"status": "acknowledged", "override_of_specimen": specimen.id},
+            reason=note) for alert_id in closed])
+    return closed
 
 
 @dataclass(frozen=True, slots=True)

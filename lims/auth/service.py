@@ -10,7 +10,7 @@ and every refusal is audited. Tokens are random; only their SHA-256 is stored
 
 Public names: ``hash_password``, ``verify_password``, ``create_user``, ``authenticate``,
 ``confirm_password``, ``issue_token``, ``revoke_token``, ``change_password``, ``list_users``,
-``MAX_FAILED_LOGINS``,
+``user_named``, ``reset_password``, ``deactivate``, ``unlock``, ``MAX_FAILED_LOGINS``,
 ``LOCKOUT_MINUTES``, ``MIN_PASSWORD_LENGTH``.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -38,10 +38,11 @@ from lims.errors import (
     ThrottledError,
 )
 from lims.models import ApiToken, Submitter, User, utcnow
-from lims.tokens import new_token, token_digest
+from lims.tokens import new_token, revoke_tokens, token_digest
 from lims.vocabulary import Role
 
 __all__ = [
+    "CLIENT_MAX_FAILURES",
     "LOCKOUT_MINUTES",
     "MAX_FAILED_LOGINS",
     "MIN_PASSWORD_LENGTH",
@@ -49,15 +50,22 @@ __all__ = [
     "change_password",
     "confirm_password",
     "create_user",
+    "deactivate",
     "hash_password",
     "issue_token",
     "list_users",
+    "reset_password",
     "revoke_token",
+    "unlock",
+    "user_named",
     "verify_password",
 ]
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT_MINUTES = 15
+#: Wrong passwords from one client address (any usernames) within ``LOCKOUT_MINUTES`` that
+#: lock the address out of signing in for ``LOCKOUT_MINUTES``.
+CLIENT_MAX_FAILURES = 50
 MIN_PASSWORD_LENGTH = 10
 
 _HASHER = PasswordHasher()
@@ -98,6 +106,58 @@ def create_user(session: Session, actor: Actor, *, username: str, password: str,
     session.flush()
     record(session, actor, "create", "user", user.id, after=snapshot(user))
     return user
+
+
+def user_named(session: Session, username: str) -> User:
+    """The user called ``username`` (NotFoundError otherwise)."""
+    user = repository.user_by_username(session, username)
+    if user is None:
+        raise NotFoundError(f"no user {username!r}")
+    return user
+
+
+def reset_password(session: Session, actor: Actor, username: str, password: str) -> list[str]:
+    """Give ``username`` a new password, clear its failed sign-ins and lock, and revoke its
+    tokens (audited ``reset_password``); the revoked tokens' digests."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInputError(f"at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    user = user_named(session, username)
+    user.password_hash = hash_password(password)
+    user.failed_logins, user.locked_until = 0, None
+    session.add(user)
+    session.flush()
+    assert user.id is not None
+    revoked = revoke_tokens(session, user_id=user.id)
+    record(session, actor, "reset_password", "user", user.id,
+           after={"tokens_revoked": len(revoked)})
+    return revoked
+
+
+def deactivate(session: Session, actor: Actor, user: User) -> list[str]:
+    """Deactivate ``user`` (it can no longer sign in or sign) and revoke its tokens (audited
+    ``deactivate``); the revoked tokens' digests."""
+    assert user.id is not None
+    before = snapshot(user)
+    user.active = False
+    session.add(user)
+    session.flush()
+    revoked = revoke_tokens(session, user_id=user.id)
+    record(session, actor, "deactivate", "user", user.id, before=before,
+           after={**snapshot(user), "tokens_revoked": len(revoked)})  # type: ignore[dict-item]
+    return revoked
+
+
+def unlock(session: Session, actor: Actor, user: User) -> None:
+    """Clear ``user``'s failed sign-ins and lock, so it can sign in and sign again (audited
+    ``unlock``, with the lock it cleared)."""
+    assert user.id is not None
+    before = {"failed_logins": user.failed_logins,
+              "locked_until": user.locked_until.isoformat() if user.locked_until else None}
+    user.failed_logins, user.locked_until = 0, None
+    session.add(user)
+    session.flush()
+    repository.clear_throttle(session, "account", user.username)
+    record(session, actor, "unlock", "user", user.id, before=before)
 
 
 def list_users(session: Session) -> list[User]:
@@ -157,23 +217,60 @@ def _check_password(session: Session, user: User, state: PasswordState, password
     raise AuthenticationError(attempt.wrong)
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
+def authenticate(session: Session, username: str, password: str, *,
+                 client: str | None = None) -> User:
     """The active user with these credentials; counts failures and locks after too many.
 
     Parallel wrong passwords lock the account after ``MAX_FAILED_LOGINS`` of them: the others
-    get ``ThrottledError``. The caller commits on failure too, so the count and the audit event
-    are kept.
+    get ``ThrottledError``. A username that is no active user is counted and locked the same
+    way (``login_throttle``), so the answers do not tell who exists. Every wrong password from
+    ``client`` (its address) is counted too, whichever username it names: the
+    ``CLIENT_MAX_FAILURES``-th within ``LOCKOUT_MINUTES`` locks the client out of signing in
+    for ``LOCKOUT_MINUTES``. The caller commits on failure too, so the counts and the audit
+    events are kept.
     """
+    now, lockout = utcnow(), timedelta(minutes=LOCKOUT_MINUTES)
+    if client is not None:
+        client_lock = repository.throttle_lock(session, "client", client, now)
+        if client_lock is not None:
+            _record_unknown(session, username, "login_refused_locked", client)
+            raise _throttled(client_lock, now, _SIGN_IN.what)
     user = repository.user_by_username(session, username)
-    if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
-        raise AuthenticationError("wrong username or password")
-    state = PasswordState(user.password_hash, user.active, user.locked_until)
-    _check_password(session, user, state, password, _SIGN_IN)
+    try:
+        if user is None or not user.active:
+            _unknown_user(session, username, password, client, now)
+        state = PasswordState(user.password_hash, user.active, user.locked_until)
+        _check_password(session, user, state, password, _SIGN_IN)
+    except AuthenticationError:
+        if client is not None:
+            repository.count_throttled(session, "client", client, now,
+                                       limit=CLIENT_MAX_FAILURES, lockout=lockout)
+        raise
     set_committed_value(user, "failed_logins", 0)
     set_committed_value(user, "locked_until", None)
     record(session, Actor.of(user), "login", "user", user.id)
     return user
+
+
+def _record_unknown(session: Session, username: str, action: str, client: str | None) -> None:
+    record(session, Actor(None, username[:64] or "?", ""), action, "login", username[:64],
+           after={"client": client})
+
+
+def _unknown_user(session: Session, username: str, password: str, client: str | None,
+                  now: datetime) -> NoReturn:
+    """Answer a username that is no active user as a known one with a wrong password is
+    answered: counted, locked after ``MAX_FAILED_LOGINS``, refused while locked."""
+    verify_password(_DUMMY_HASH, password)
+    count = repository.count_throttled(session, "account", username, now,
+                                       limit=MAX_FAILED_LOGINS,
+                                       lockout=timedelta(minutes=LOCKOUT_MINUTES))
+    if count is None:
+        _record_unknown(session, username, _SIGN_IN.refused, client)
+        raise _throttled(repository.throttle_lock(session, "account", username, now), now,
+                         _SIGN_IN.what)
+    _record_unknown(session, username, _SIGN_IN.failed, client)
+    raise AuthenticationError(_SIGN_IN.wrong)
 
 
 def confirm_password(user: User, password: str | None, bind: Engine | Connection) -> None:

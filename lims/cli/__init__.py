@@ -15,6 +15,8 @@ import typer
 
 from lims.cli import (
     alerts,
+    audit,
+    backup,
     cases,
     catalogue,
     cutoffs,
@@ -29,6 +31,7 @@ from lims.cli import (
     simulate,
     simulate_plate,
     system,
+    users,
 )
 from lims.cli.common import EXIT_REJECTED
 from lims.errors import LimsError
@@ -47,10 +50,14 @@ app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.command("init-db")(system.init_db_command)
 app.command("seed-demo")(system.seed_demo_command)
 app.command("serve")(system.serve_command)
+app.add_typer(users.users_app, name="users")
+app.command("backup")(backup.backup_command)
+app.command("restore")(backup.restore_command)
 simulate.simulate_app.command("plate")(simulate_plate.plate_command)
 app.add_typer(simulate.simulate_app, name="simulate")
 app.command("ingest")(ingest.ingest_command)
 app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(audit.audit_app, name="audit")
 app.add_typer(cases.cases_app, name="cases")
 app.add_typer(outcomes.outcomes_app, name="outcomes")
 app.add_typer(outcomes.programme_app, name="programme")

@@ -12,12 +12,15 @@ import sys
 from collections.abc import Sequence
 from enum import StrEnum
 
+import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from lims.db import init_db, make_engine
-from lims.settings import Settings, get_settings, load_configured_rules
+from lims.db import check_database, init_db, make_engine
+from lims.errors import DatabaseUnavailableError
+from lims.migrate import current_revision
+from lims.settings import Settings, get_settings, load_configured_rules, redact_url
 from msms import csvsafe
 
 __all__ = ["EXIT_REJECTED", "TableFormat", "emit_table", "open_database", "print_table"]
@@ -33,13 +36,34 @@ class TableFormat(StrEnum):
     csv = "csv"
 
 
-def open_database(settings: Settings | None = None) -> Engine:
-    """The configured database, migrated, with the laboratory's rule files checked and put in
-    force first (a bad file or an unreachable database stops the command, named)."""
+def open_database(settings: Settings | None = None, *, quiet: bool = False) -> Engine:
+    """The configured database, brought up to date, with the laboratory's rule files checked
+    and put in force first (a bad file or an unreachable database stops the command, named).
+
+    Says on stderr which database it uses (unless ``quiet``). Only ``nbs init-db`` creates a
+    database: a SQLite file that does not exist, or a database without the LIMS tables, stops
+    the command naming NBS_DATABASE_URL (so a command run in another folder does not quietly
+    start an empty ``./var/nbs.db``).
+    """
     settings = settings or get_settings()
     load_configured_rules(settings)
+    where = redact_url(settings.database_url)
+    path = settings.sqlite_path()
+    if path is not None and not path.exists():
+        raise DatabaseUnavailableError(
+            f"NBS_DATABASE_URL={where} cannot be used: no database at {path.resolve()}; "
+            f"create it with nbs init-db, or set NBS_DATABASE_URL to the laboratory's database")
     engine = make_engine(settings)
+    check_database(engine)
+    if current_revision(engine) is None:
+        engine.dispose()
+        raise DatabaseUnavailableError(
+            f"NBS_DATABASE_URL={where} cannot be used: the database has no LIMS tables; "
+            f"create them with nbs init-db")
     init_db(engine)
+    if not quiet:
+        shown = f"{where} ({path.resolve()})" if path is not None else where
+        typer.echo(f"nbs: database {shown}", err=True)
     return engine
 
 

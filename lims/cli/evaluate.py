@@ -25,6 +25,7 @@ from cutoffs.profiles import read_profiles, write_table
 from cutoffs.reflex.apply import apply_reflex
 from cutoffs.reflex.calibrate import read_calibration
 from cutoffs.rules import RULES_DIR, RuleSet, load_rules
+from lims.cli.progress import step
 from lims.pipeline import ScreeningPipeline
 from lims.settings import get_settings
 from lims.vocabulary import Stage
@@ -85,7 +86,8 @@ def evaluate_command(
     rule_set = load_rules(rules)
     pipeline = ScreeningPipeline.from_settings(get_settings(), cutoffs=cutoffs,
                                                second_tier=second_tier, rules=rule_set)
-    frame = read_profiles(profiles)
+    with step(f"reading {profiles}"):
+        frame = read_profiles(profiles)
     repeated = _repeated(frame)
     if stage is Stage.duplicate_mean and len(repeated):
         n_rows = len(frame)
@@ -100,11 +102,14 @@ def evaluate_command(
                    f"than once (e.g. {example!r} on lines {', '.join(lines)}); each row is "
                    "evaluated alone -- use --stage duplicate_mean to average an in-duplicate "
                    "repeat", err=True)
-    calls = pipeline.evaluate(frame, stage=stage, include_normal=include_all,
-                              source=str(profiles)).calls
+    with step(f"evaluating {len(frame):,} profiles x {len(rule_set)} disorders"):
+        calls = pipeline.evaluate(frame, stage=stage, include_normal=include_all,
+                                  source=str(profiles)).calls
     if reflex is not None:
-        calls = apply_reflex(calls, frame, read_calibration(reflex), pipeline.cutoffs)
-    write_calls(calls, out)
+        with step("applying the reflex second tier"):
+            calls = apply_reflex(calls, frame, read_calibration(reflex), pipeline.cutoffs)
+    with step(f"writing {len(calls):,} calls to {out}"):
+        write_calls(calls, out)
     flagged = calls[calls["first_tier"] != "normal"]
     counts = flagged["first_tier"].value_counts()
     summary = ", ".join(f"{counts[t]} {t}" for t in
@@ -116,6 +121,7 @@ def evaluate_command(
         ids = set(flagged["specimen_id"])
         rows = np.arange(len(frame)) if include_all else np.flatnonzero(
             frame["specimen_id"].astype(str).isin(ids).to_numpy())
-        table_out = pipeline.score(frame, rows=rows)
+        with step(f"scoring {len(rows):,} profiles"):
+            table_out = pipeline.score(frame, rows=rows)
         write_table(table_out, scores)
         typer.echo(f"{len(table_out):,} scores -> {scores}", err=True)

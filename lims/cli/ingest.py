@@ -15,11 +15,13 @@ import typer
 
 from instruments import Source
 from lims.cli.actor import ActorOption, cli_actor
-from lims.cli.common import open_database
+from lims.cli.common import EXIT_REJECTED, open_database
+from lims.cli.progress import step
 from lims.errors import InvalidInputError
 from lims.followup.outcomes import configured_pipeline
 from lims.runs.service import ingest_bytes
 from lims.settings import get_settings
+from lims.vocabulary import QcDecision
 
 __all__ = ["ingest_command"]
 
@@ -35,6 +37,7 @@ def ingest_command(
     """Read, quantify, check, store and evaluate one plate in one transaction.
 
     The same bytes again print the earlier run; a different file for a stored plate is refused.
+    A plate that QC rejects is stored as rejected and the command exits 3 with the reasons.
     The audit trail records the run, its results and alerts as done by ``--actor``.
     """
     for path in (file, plate_map):
@@ -44,9 +47,17 @@ def ingest_command(
     engine = open_database(settings)
     pipeline = configured_pipeline(settings, engine, format=fmt)
     map_upload = None if plate_map is None else Source(plate_map.name, plate_map.read_bytes())
-    outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name, pipeline,
-                           plate_map=map_upload)
+    with step(f"reading, checking, storing and evaluating {file.name}"):
+        outcome = ingest_bytes(engine, cli_actor(actor), file.read_bytes(), file.name,
+                               pipeline, plate_map=map_upload)
     run = outcome.run
     status = "stored" if outcome.created else "already stored"
     typer.echo(f"{status}: run {run.id} plate {run.plate_id} ({run.format}) qc={run.qc_decision}"
                f" results={run.n_results} held={run.n_held} sha256={run.file_sha256}")
+    if run.qc_decision == QcDecision.reject:
+        for reason in run.qc_reasons or []:
+            typer.echo(f"nbs: QC reject: {reason}", err=True)
+        typer.echo(f"nbs: error: plate {run.plate_id} rejected by QC "
+                   f"({len(run.qc_reasons or [])} reason(s)): its control values are kept, no "
+                   f"patient results were stored; the cards wait for another run", err=True)
+        raise typer.Exit(EXIT_REJECTED)

@@ -87,6 +87,9 @@ def quantify_command(
         if issue.severity == "warning":
             typer.echo(f"nbs: {issue}", err=True)
     result = pipeline.quantify(run, card_data=card_data)
+    for finding in result.report.step("profiles").findings:
+        if finding.severity == "warning":
+            typer.echo(f"nbs: warning: {finding.message}", err=True)
     qc = pipeline.check(run, result, history=history)
     if qc_report is not None:
         report = qc.to_dict()

@@ -36,6 +36,7 @@ from sqlmodel import Session
 from lims.accession.repository import infants_by_ids
 from lims.accession.service import get_specimen, request_repeat
 from lims.alerts.repository import open_counts
+from lims.alerts.service import close_for_override
 from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.auth.service import confirm_password
 from lims.documents.service import on_cases_opened
@@ -234,6 +235,8 @@ def decide(session: Session, user: User, specimen_id: int, decision: Decision, *
     apply_transition(session, actor, specimen, decision, reason=reason)
     if decision == Decision.request_repeat_specimen:
         request_repeat(session, actor, specimen, reason or "reviewer requested a repeat card")
+    if decision == Decision.override:
+        close_for_override(session, actor, specimen, full_name=user.full_name, reason=reason)
     cases = on_release(session, actor, specimen, decision, calls)
     release = _release(session, actor, specimen, decision, reason)
     on_cases_opened(session, actor, cases)  # a referral's recall letter, in this transaction

@@ -67,10 +67,11 @@ def test_unreachable_database_fails_at_start_up_naming_the_setting(tmp_path: Pat
 @pytest.mark.parametrize(
     ("command", "database", "problem"),
     [
-        ("serve", "/proc/nbs-none/y.db", "the folder /proc/nbs-none cannot be created"),
+        ("serve", "/proc/nbs-none/y.db", "no database at /proc/nbs-none/y.db; create it with "
+                                         "nbs init-db"),
         ("init-db", "/proc/nbs-none/y.db", "the folder /proc/nbs-none cannot be created"),
         ("init-db", "blocker/x.db", "blocker is a file, not a folder"),
-        ("serve", "blocker/sub/x.db", "blocker is a file, not a folder"),
+        ("serve", "blocker/sub/x.db", "no database at"),
         ("init-db", "folder", "folder is a folder, not a database file"),
     ],
 )
@@ -174,6 +175,7 @@ def _free_port() -> int:
 def test_serve_answers_health_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "NBS_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'nbs.db'}"}
+    assert nbs("init-db", env=env, cwd=tmp_path).returncode == 0
     proc = subprocess.Popen([*NBS, "serve", "--port", str(port), "--demo"], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

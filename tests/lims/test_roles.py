@@ -23,6 +23,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/auth/me"): EVERYONE,
     ("GET", "/api/v1/users"): {"admin"},
     ("POST", "/api/v1/users"): {"admin"},
+    ("POST", "/api/v1/users/{user_id}/deactivate"): {"admin"},
+    ("POST", "/api/v1/users/{user_id}/unlock"): {"admin"},
+    ("POST", "/api/v1/auth/logout"): EVERYONE,
     ("GET", "/api/v1/submitters"): EVERYONE,
     ("POST", "/api/v1/submitters"): {"admin"},
     ("GET", "/api/v1/unsatisfactory-codes"): EVERYONE,
@@ -96,7 +99,8 @@ def _request(client, world, method, path, role, n):
     south = world.submitter_ids[1]
     url = path.format(infant_id=1, specimen_id=1, run_id=1, held_id=1, alert_id=1, case_id=1,
                       clinic_id=1, model_id=1, endpoint_id=1, message_id=1,
-                      document_row_id=1, submitter_id=south)
+                      document_row_id=1, submitter_id=south,
+                      user_id=999)  # no such user: deactivating one would end its role's calls
     if path == "/api/v1/programme/measures":
         url += "?month=2026-03"
     bodies = {
@@ -137,8 +141,14 @@ def _request(client, world, method, path, role, n):
         "/api/v1/documents/report-cards": {"submitter_id": south, "month": "2026-03"},
         "/api/v1/documents/1/corrections": {"reason": "a figure was wrong"},
         f"/api/v1/submitters/{south}/document-language": {"language": "zh-CN"},
+        "/api/v1/auth/logout": None,
+        "/api/v1/users/999/deactivate": None,
+        "/api/v1/users/999/unlock": None,
     }
     headers = world.auth(role)
+    if url == "/api/v1/auth/logout":  # a token of its own, so the role's other calls go on
+        fresh = client.post(f"{API}/auth/login", json={"username": role, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {fresh.json()['access_token']}"}
     if url == "/api/v1/runs" and method == "POST":
         return client.post(url, headers=headers, files={"file": (
             "p.csv", plate_csv(f"P-{n}", {}), "text/csv")})

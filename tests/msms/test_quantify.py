@@ -443,3 +443,17 @@ def test_any_plate_quantifies_exactly_and_row_order_never_matters(
     pd.testing.assert_frame_equal(
         again.set_index("specimen_id").sort_index()[["Phe", "C8"]],
         profiles.sort_index()[["Phe", "C8"]])
+
+
+def test_card_data_without_optional_columns_is_a_warning_naming_them(tmp_path: Path) -> None:
+    header, *rows = CARDS.splitlines()
+    kept = [i for i, name in enumerate(header.split(","))
+            if name not in ("birth_weight_g", "transfused")]
+    cut = "\n".join(",".join(line.split(",")[i] for i in kept) for line in (header, *rows))
+    m = plate(standard_wells(3, analytes=["Phe"]))
+    result = quantify(m, default_method(), card_data=_cards(tmp_path, cut + "\n"))
+    [absent] = [f for f in result.report.step("profiles").findings
+                if f.code == "card_columns_absent"]
+    assert absent.severity == "warning"
+    assert "lacks card column(s) birth_weight_g, transfused" in absent.message
+    assert result.profiles["birth_weight_g"].isna().all()
