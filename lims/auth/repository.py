@@ -5,8 +5,8 @@ wrong passwords cannot lose counts.
 
 Public names: ``FailureCount``, ``PasswordState``, ``user_by_username``, ``list_users``,
 ``password_state``, ``count_failure``, ``clear_failures``, ``locked_until``,
-``set_password_hash``, ``delete_token``, ``delete_tokens_of``, ``throttle_lock``, ``count_throttled``,
-``clear_throttle`` (per client, per unknown username).
+``set_password_hash``, ``delete_token``, ``delete_tokens_of``, ``throttle_lock``,
+``count_throttled``, ``clear_throttle`` (per client, per unknown username).
 """
 
 from __future__ import annotations
