@@ -5,22 +5,39 @@ Public names: ``CASE_PUBLIC_COLUMNS``, ``OPEN_STATES``, ``open_cases_of_infant``
 ``cases_awaiting_repeat``, ``cases_of_repeat_specimens``, ``case_rows``, ``overdue_rows``,
 ``mark_reminded``, ``contacts``, ``diagnoses``, ``treatments``, ``visits``, ``last_visits``,
 ``clinic_of_user``, ``is_director``, ``clinic_by_code``, ``list_clinics``,
-``specimen_measure_rows``, ``case_measure_rows``, ``submitters``, ``labelled_case_rows``,
-``specimens_by_ids``, ``models``, ``model_by_version``, ``active_model``, ``retire_active``.
+``case_measure_rows``, ``submitters``, ``labelled_case_rows``,
+``specimens_by_ids``, ``models``, ``model_by_version``, ``active_model``, ``retire_active``;
+the per-card figures: ``card_rows``, ``refresh_card_measures``, ``rebuild_card_measures``,
+``specimen_ids_of_infants``, ``card_hour_counts``, ``card_figures_in_hours``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, case, func, update
+from sqlalchemy import (
+    CursorResult,
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    true,
+    update,
+)
 from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from lims.models import (
+    CardMeasure,
     Clinic,
     ClinicUser,
     ContactAttempt,
@@ -37,17 +54,20 @@ from lims.models import (
 )
 from lims.vocabulary import CaseState, ModelStatus, SpecimenKind
 
-__all__ = ["CASE_PUBLIC_COLUMNS", "OPEN_STATES", "active_model", "case_measure_rows",
+__all__ = ["CASE_PUBLIC_COLUMNS", "OPEN_STATES", "active_model", "card_figures_in_hours",
+           "card_hour_counts", "card_rows", "case_measure_rows", "rebuild_card_measures",
+           "refresh_card_measures", "specimen_ids_of_infants",
            "case_rows", "cases_awaiting_repeat", "cases_of_repeat_specimens", "clinic_by_code",
            "clinic_of_user", "contacts", "diagnoses", "is_director", "labelled_case_rows",
            "last_visits", "list_clinics", "mark_reminded", "model_by_version", "models",
-           "open_cases_of_infant", "overdue_rows", "retire_active", "specimen_measure_rows",
+           "open_cases_of_infant", "overdue_rows", "retire_active",
            "specimens_by_ids", "submitters", "treatments", "visits"]
 
 _CASE = FollowUpCase.__table__  # type: ignore[attr-defined]
 _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
 _INFANT = Infant.__table__  # type: ignore[attr-defined]
 _RELEASE = Release.__table__  # type: ignore[attr-defined]
+_CARD = CardMeasure.__table__  # type: ignore[attr-defined]
 #: Every state but closed.
 OPEN_STATES: tuple[str, ...] = tuple(s for s in CaseState if s != CaseState.closed)
 #: The columns a case is listed with (``CasePublic``).
@@ -177,33 +197,6 @@ def submitters(session: Session) -> dict[int, tuple[str, str]]:
         select(Submitter.id, Submitter.code, Submitter.district)) if i is not None}
 
 
-def _hours(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:
-    """SQL: hours from ``earlier`` to ``later`` (numbers, so no datetime is parsed per row)."""
-    if dialect == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 24.0
-    return func.extract("epoch", later - earlier) / 3600.0
-
-
-def specimen_measure_rows(session: Session, start: datetime, end: datetime) -> list[
-        tuple[Any, ...]]:
-    """One row per card received in ``[start, end)``: submitter id, whether it is a first card,
-    whether it is unsatisfactory, age at collection (h), transit (h), age at its first release
-    (h, None before release)."""
-    dialect = session.get_bind().dialect.name
-    first = and_(_RELEASE.c.specimen_id == _SPECIMEN.c.id, _RELEASE.c.version == 1)
-    query = (core_select(
-        _SPECIMEN.c.submitter_id,
-        case((_SPECIMEN.c.kind == SpecimenKind.initial, 1), else_=0),
-        case((_SPECIMEN.c.unsatisfactory_code.is_(None), 0), else_=1),
-        _hours(_SPECIMEN.c.collected_at, _INFANT.c.birth_at, dialect),
-        _hours(_SPECIMEN.c.received_at, _SPECIMEN.c.collected_at, dialect),
-        _hours(_RELEASE.c.released_at, _INFANT.c.birth_at, dialect))
-        .select_from(_SPECIMEN.join(_INFANT, _INFANT.c.id == _SPECIMEN.c.infant_id)
-                     .outerjoin(_RELEASE, first))
-        .where(_SPECIMEN.c.received_at >= start, _SPECIMEN.c.received_at < end))
-    return [tuple(r) for r in session.execute(query)]
-
-
 def case_measure_rows(session: Session, opened_from: datetime, end: datetime) -> list[
         dict[str, Any]]:
     """Cases opened in ``[opened_from, end)`` with their baby's birth and the dates of each
@@ -253,3 +246,113 @@ def retire_active(session: Session, at: datetime) -> list[int]:
             ModelRecord.__table__.c.id.in_(ids))  # type: ignore[attr-defined]
             .values(status=ModelStatus.retired, retired_at=at))
     return ids
+
+
+# ---- the per-card figures of the programme measures (lims.followup.card_measures) ----------
+
+def _hours(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:
+    """SQL: hours from ``earlier`` to ``later`` (numbers, so no datetime is parsed per row)."""
+    if dialect == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 24.0
+    return func.extract("epoch", later - earlier) / 3600.0
+
+
+def _hour(hours: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """SQL: the whole hour of a figure (any rounding that never decreases would do: the hours
+    only have to be in the order of the figures)."""
+    if dialect == "sqlite":
+        return cast(hours, Integer)
+    return cast(func.floor(hours), Integer)
+
+
+def _month(moment: Any, dialect: str) -> ColumnElement[Any]:
+    """SQL: ``yyyymm`` of a time, in UTC."""
+    if dialect == "sqlite":
+        return cast(func.strftime("%Y%m", moment), Integer)
+    return cast(func.to_char(func.timezone("UTC", moment), "YYYYMM"), Integer)
+
+
+def card_rows(dialect: str, specimen_ids: Collection[int] | None = None) -> Select[Any]:
+    """The ``card_measure`` rows of the specimens (all when None), computed from the specimen,
+    its baby and its first release."""
+    age = _hours(_SPECIMEN.c.collected_at, _INFANT.c.birth_at, dialect)
+    transit = _hours(_SPECIMEN.c.received_at, _SPECIMEN.c.collected_at, dialect)
+    result = _hours(_RELEASE.c.released_at, _INFANT.c.birth_at, dialect)
+    first = and_(_RELEASE.c.specimen_id == _SPECIMEN.c.id, _RELEASE.c.version == 1)
+    query = (core_select(
+        _SPECIMEN.c.id, _month(_SPECIMEN.c.received_at, dialect), _SPECIMEN.c.submitter_id,
+        _SPECIMEN.c.kind == SpecimenKind.initial, _SPECIMEN.c.unsatisfactory_code.is_not(None),
+        age, _hour(age, dialect), transit, _hour(transit, dialect), result,
+        _hour(result, dialect))
+        .select_from(_SPECIMEN.join(_INFANT, _INFANT.c.id == _SPECIMEN.c.infant_id)
+                     .outerjoin(_RELEASE, first)))
+    if specimen_ids is not None:
+        query = query.where(_SPECIMEN.c.id.in_(list(specimen_ids)))
+    return query
+
+
+_CARD_COLUMNS = ("specimen_id", "month", "submitter_id", "initial", "unsatisfactory",
+                 "age_at_collection_h", "age_bin", "transit_h", "transit_bin",
+                 "age_at_result_h", "result_bin")
+_CHUNK = 500
+
+
+def refresh_card_measures(connection: Connection, specimen_ids: Iterable[int]) -> None:
+    """Compute again the ``card_measure`` rows of these specimens (a specimen no longer there
+    loses its row)."""
+    ids = sorted(set(specimen_ids))
+    dialect = connection.dialect.name
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        connection.execute(delete(_CARD).where(_CARD.c.specimen_id.in_(chunk)))
+        connection.execute(insert(_CARD).from_select(list(_CARD_COLUMNS),
+                                                     card_rows(dialect, chunk)))
+
+
+def rebuild_card_measures(connection: Connection) -> None:
+    """Compute every ``card_measure`` row again (after cards were written in bulk with Core)."""
+    connection.execute(delete(_CARD))
+    connection.execute(insert(_CARD).from_select(list(_CARD_COLUMNS),
+                                                 card_rows(connection.dialect.name)))
+
+
+def specimen_ids_of_infants(connection: Connection, infant_ids: Collection[int]) -> list[int]:
+    return list(connection.execute(core_select(_SPECIMEN.c.id).where(
+        _SPECIMEN.c.infant_id.in_(sorted(infant_ids)))).scalars())
+
+
+#: Per figure: its column, its whole-hour column, whether it is of first cards only, and the
+#: extra count each hour carries (early collection, unsatisfactory cards).
+_FIGURES: dict[str, tuple[Any, Any, bool, Any]] = {
+    "age_at_collection": (_CARD.c.age_at_collection_h, _CARD.c.age_bin, True,
+                          case((_CARD.c.age_at_collection_h < 24, 1), else_=0)),
+    "transit": (_CARD.c.transit_h, _CARD.c.transit_bin, False,
+                case((_CARD.c.unsatisfactory, 1), else_=0)),
+    "age_at_result": (_CARD.c.age_at_result_h, _CARD.c.result_bin, True, literal(0)),
+}
+
+
+def _figure_filter(figure: str, month: int) -> list[ColumnElement[Any]]:
+    _, hour, first_only, _ = _FIGURES[figure]
+    where = [_CARD.c.month == month, hour.is_not(None)]
+    return where + ([_CARD.c.initial == true()] if first_only else [])
+
+
+def card_hour_counts(session: Session, month: int, figure: str) -> list[tuple[int, int, int, int]]:
+    """Per submitter and whole hour of ``figure`` (``_FIGURES``) in ``month`` (``yyyymm``): the
+    cards and the extra count, read from the index alone."""
+    _, hour, _, extra = _FIGURES[figure]
+    query = (core_select(_CARD.c.submitter_id, hour, func.count(), func.sum(extra))
+             .where(*_figure_filter(figure, month)).group_by(_CARD.c.submitter_id, hour))
+    return [(s, h, int(n), int(k or 0)) for s, h, n, k in session.execute(query)]
+
+
+def card_figures_in_hours(session: Session, month: int, figure: str,
+                          submitter_ids: Collection[int], hours: Collection[int]) -> list[
+        tuple[int, int, float]]:
+    """Submitter, whole hour and value of ``figure`` of the month's cards in these hours."""
+    value, hour, _, _ = _FIGURES[figure]
+    query = (core_select(_CARD.c.submitter_id, hour, value)
+             .where(*_figure_filter(figure, month),
+                    _CARD.c.submitter_id.in_(sorted(submitter_ids)), hour.in_(sorted(hours))))
+    return [(s, h, float(v)) for s, h, v in session.execute(query)]
