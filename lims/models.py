@@ -13,7 +13,8 @@ Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``AuditEvent``, ``Submitte
 ``MAX_ID``, ``DbId``, ``utcnow``; follow-up (docs/followup.md): ``Clinic``, ``ClinicUser``,
 ``Director``, ``FollowUpCase``, ``ContactAttempt``, ``Diagnosis``, ``Treatment``,
 ``FollowUpVisit``, ``ModelRecord``; HL7 interfaces (docs/hl7.md): ``Hl7Endpoint``,
-``OutboundMessage``, ``InboundMessage``; programme measures: ``CardMeasure``.
+``OutboundMessage``, ``InboundMessage``; programme measures: ``CardMeasure``,
+``CardHourCount``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "ROLES",
     "Alert",
     "ApiToken",
+    "CardHourCount",
     "CardMeasure",
     "DbId",
     "AuditEvent",
@@ -423,6 +425,21 @@ class CardMeasure(SQLModel, table=True):
     transit_bin: int
     age_at_result_h: float | None = None
     result_bin: int | None = None
+
+
+class CardHourCount(SQLModel, table=True):
+    """Per month, figure (``age_at_collection``, ``transit``, ``age_at_result``), submitter and
+    whole hour of the figure: the cards of ``card_measure`` in that hour and the extra count
+    the measures need (early collections, unsatisfactory cards), kept up to date with it."""
+
+    __tablename__ = "card_hour_count"
+
+    month: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    figure: str = Field(primary_key=True, max_length=24)
+    submitter_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hour: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    cards: int
+    extra: int
 
 
 class Clinic(SQLModel, table=True):

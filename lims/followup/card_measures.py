@@ -9,9 +9,10 @@ bulk with Core (the simulated year of the tests and benchmark) are followed by
 ``repository.rebuild_card_measures``; migration 0008 fills the table from the cards already
 there.
 
-Read: counts and exact medians without reading every card of the month. The indexes give,
-per submitter, the number of cards in each whole hour of a figure; the hour that holds a
-group's middle card(s) is found from these counts and only that hour's cards are read. The
+Read: counts and exact medians without reading every card of the month. ``card_hour_count``
+holds, per month, figure, submitter and whole hour of the figure, the number of cards (kept
+up to date with ``card_measure``); the hour that holds a group's middle card(s) and its place
+in that hour are found from these counts, and only those values are read, from the index. The
 figures are the SQL expressions the measures were computed with before, so the results are
 the same, on SQLite and PostgreSQL.
 
@@ -83,26 +84,18 @@ _Counts = dict[int, dict[int, tuple[int, int]]]
 Groups = Mapping[str, Collection[int] | None]
 
 
-def _counts(session: Session, month: int, figure: str) -> _Counts:
-    counts: _Counts = {}
-    for submitter_id, hour, n, extra in repository.card_hour_counts(session, month, figure):
-        counts.setdefault(submitter_id, {})[hour] = (n, extra)
-    return counts
-
-
 def _total(counts: _Counts, submitters: Collection[int] | None, which: int) -> int:
     """The cards (``which`` 0) or the extra count (1) of the submitters (None: all)."""
     return sum(c[which] for s, hours in counts.items()
                if submitters is None or s in submitters for c in hours.values())
 
 
-def _middle(counts: _Counts, submitters: Collection[int] | None) -> tuple[int, list[
-        tuple[int, int]]]:
+def _middle(counts: _Counts, submitters: Collection[int]) -> tuple[int, list[tuple[int, int]]]:
     """The number of cards of the submitters and, for the middle card(s) of their sorted
     figures, the hour that holds each and its place among that hour's cards."""
     merged: dict[int, int] = {}
     for s, hours in counts.items():
-        if submitters is None or s in submitters:
+        if s in submitters:
             for hour, (n, _) in hours.items():
                 merged[hour] = merged.get(hour, 0) + n
     n = sum(merged.values())
@@ -115,22 +108,17 @@ def _middle(counts: _Counts, submitters: Collection[int] | None) -> tuple[int, l
     return n, places
 
 
-def _medians(session: Session, month: int, figure: str, counts: _Counts, groups: Groups,
-             scale: float = 1.0) -> dict[str, Measure]:
+def _medians(session: Session, month: int, figure: str, counts: _Counts,
+             groups: Mapping[str, Collection[int]], scale: float = 1.0) -> dict[str, Measure]:
     """Each group's median of the figure divided by ``scale`` (as pandas takes it: the mean of
-    the two middle values of an even count), reading only the hours that hold it."""
+    the two middle values of an even count), reading only the middle values."""
     wanted = {g: _middle(counts, ids) for g, ids in groups.items()}
-    hours = {hour for _, places in wanted.values() for hour, _ in places}
-    figures: dict[int, list[tuple[int, float]]] = {}
-    if hours:
-        for s, hour, value in repository.card_figures_in_hours(session, month, figure,
-                                                                list(counts), hours):
-            figures.setdefault(hour, []).append((s, value))
+    asked = [(groups[g], hour, place) for g, (_, places) in wanted.items()
+             for hour, place in places]
+    values = iter(repository.card_figures_at(session, month, figure, asked))
     medians: dict[str, Measure] = {}
     for group, (n, places) in wanted.items():
-        ids = groups[group]
-        middle = [sorted(v for s, v in figures[hour] if ids is None or s in ids)[place] / scale
-                  for hour, place in places]
+        middle = [next(values) / scale for _ in places]
         if len(middle) == 2:
             medians[group] = Measure((middle[0] + middle[1]) / 2, n)
         else:
@@ -145,12 +133,17 @@ def month_card_measures(session: Session, month: Month, groups: Groups) -> dict[
     cards), early collection (< 24 h) and median age at collection (h) of first cards, median
     transit (h) of all cards, median age at the first card's release (days)."""
     key = month.start.year * 100 + month.start.month
-    age = _counts(session, key, "age_at_collection")
-    transit = _counts(session, key, "transit")
-    result = _counts(session, key, "age_at_result")
-    ages = _medians(session, key, "age_at_collection", age, groups)
-    transits = _medians(session, key, "transit", transit, groups)
-    results = _medians(session, key, "age_at_result", result, groups, _HOURS_PER_DAY)
+    counts: dict[str, _Counts] = {f: {} for f in ("age_at_collection", "transit",
+                                                  "age_at_result")}
+    for figure, submitter_id, hour, n, extra in repository.card_hour_counts(session, key):
+        counts[figure].setdefault(submitter_id, {})[hour] = (n, extra)
+    everyone = {s for by_submitter in counts.values() for s in by_submitter}
+    chosen = {g: everyone if ids is None else ids for g, ids in groups.items()}
+    age, transit = counts["age_at_collection"], counts["transit"]
+    ages = _medians(session, key, "age_at_collection", age, chosen)
+    transits = _medians(session, key, "transit", transit, chosen)
+    results = _medians(session, key, "age_at_result", counts["age_at_result"], chosen,
+                       _HOURS_PER_DAY)
     out: dict[str, CardMeasures] = {}
     for group, ids in groups.items():
         screened = _total(age, ids, 0)

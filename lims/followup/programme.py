@@ -53,15 +53,11 @@ class ProgrammeMeasures:
 
 
 def _case_rows(session: Session, month: Month, limit_days: int) -> list[CaseRow]:
-    rows = repository.case_measure_rows(session, month.start - timedelta(days=limit_days),
-                                        month.end)
-    return [CaseRow(
-        id=r["id"], infant_id=r["infant_id"], submitter_id=r["submitter_id"],
-        reason=r["reason"], suspected=tuple(r["suspected"] or ()), opened_at=r["opened_at"],
-        birth_at=r["birth_at"], first_contact_at=r["first_contact_at"],
-        repeat_received_at=r["repeat_received_at"], diagnosed_at=r["diagnosed_at"],
-        treatment_started_at=r["treatment_started_at"], closed_at=r["closed_at"],
-        outcome=r["outcome"], diagnosed_disorder=r["diagnosed_disorder"]) for r in rows]
+    """The cases the month's measures read (``repository.case_measure_rows``)."""
+    rows = repository.case_measure_rows(session, month.start, month.end,
+                                        timedelta(days=limit_days))
+    return [CaseRow(i, infant, submitter, reason, tuple(suspected or ()), *rest)
+            for i, infant, submitter, reason, suspected, *rest in rows]
 
 
 def _all(card: CardMeasures, cases: list[CaseRow], month: Month, rules: FollowUpRules,
@@ -92,7 +88,8 @@ def programme_measures(session: Session, month: date, *,
     by_district = {d: _all(cards[f"d:{d}"], [c for c in cases if c.submitter_id in ids], span,
                            rules) for d, ids in sorted(districts.items())}
     screened = cards[""].screened
-    codes = sorted({d for c in cases for d in c.suspected})
+    codes = sorted(repository.suspected_codes(
+        session, span.start - timedelta(days=rules.follow_up_limit_days), span.end))
     by_disorder = {d: case_measures(
         [c for c in cases if d in c.suspected], span, screened=screened,
         recall_window_days=rules.recall_window_days,

@@ -5,21 +5,24 @@ Public names: ``CASE_PUBLIC_COLUMNS``, ``OPEN_STATES``, ``open_cases_of_infant``
 ``cases_awaiting_repeat``, ``cases_of_repeat_specimens``, ``case_rows``, ``overdue_rows``,
 ``mark_reminded``, ``contacts``, ``diagnoses``, ``treatments``, ``visits``, ``last_visits``,
 ``clinic_of_user``, ``is_director``, ``clinic_by_code``, ``list_clinics``,
-``case_measure_rows``, ``submitters``, ``labelled_case_rows``,
+``CASE_MEASURE_COLUMNS``, ``case_measure_rows``, ``suspected_codes``, ``submitters``,
+``labelled_case_rows``,
 ``specimens_by_ids``, ``models``, ``model_by_version``, ``active_model``, ``retire_active``;
 the per-card figures: ``card_rows``, ``refresh_card_measures``, ``rebuild_card_measures``,
-``specimen_ids_of_infants``, ``card_hour_counts``, ``card_figures_in_hours``.
+``specimen_ids_of_infants``, ``card_hour_counts``, ``card_figures_at``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     CursorResult,
     Integer,
+    String,
     and_,
     case,
     cast,
@@ -27,16 +30,21 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     true,
+    union_all,
     update,
 )
 from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from lims.models import (
+    CardHourCount,
     CardMeasure,
     Clinic,
     ClinicUser,
@@ -54,9 +62,10 @@ from lims.models import (
 )
 from lims.vocabulary import CaseState, ModelStatus, SpecimenKind
 
-__all__ = ["CASE_PUBLIC_COLUMNS", "OPEN_STATES", "active_model", "card_figures_in_hours",
+__all__ = ["CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN_STATES", "active_model",
+           "card_figures_at",
            "card_hour_counts", "card_rows", "case_measure_rows", "rebuild_card_measures",
-           "refresh_card_measures", "specimen_ids_of_infants",
+           "refresh_card_measures", "specimen_ids_of_infants", "suspected_codes",
            "case_rows", "cases_awaiting_repeat", "cases_of_repeat_specimens", "clinic_by_code",
            "clinic_of_user", "contacts", "diagnoses", "is_director", "labelled_case_rows",
            "last_visits", "list_clinics", "mark_reminded", "model_by_version", "models",
@@ -68,6 +77,7 @@ _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
 _INFANT = Infant.__table__  # type: ignore[attr-defined]
 _RELEASE = Release.__table__  # type: ignore[attr-defined]
 _CARD = CardMeasure.__table__  # type: ignore[attr-defined]
+_HOURS = CardHourCount.__table__  # type: ignore[attr-defined]
 #: Every state but closed.
 OPEN_STATES: tuple[str, ...] = tuple(s for s in CaseState if s != CaseState.closed)
 #: The columns a case is listed with (``CasePublic``).
@@ -197,18 +207,38 @@ def submitters(session: Session) -> dict[int, tuple[str, str]]:
         select(Submitter.id, Submitter.code, Submitter.district)) if i is not None}
 
 
-def case_measure_rows(session: Session, opened_from: datetime, end: datetime) -> list[
-        dict[str, Any]]:
-    """Cases opened in ``[opened_from, end)`` with their baby's birth and the dates of each
-    step, as plain rows."""
-    columns = ("id", "infant_id", "submitter_id", "reason", "suspected", "time_critical",
-               "opened_at", "first_contact_at", "repeat_received_at", "referred_at",
-               "diagnosed_at", "treatment_started_at", "closed_at", "outcome",
-               "diagnosed_disorder")
-    query = (core_select(*(_CASE.c[c] for c in columns), _INFANT.c.birth_at)
-             .join(_INFANT, _INFANT.c.id == _CASE.c.infant_id)
-             .where(_CASE.c.opened_at >= opened_from, _CASE.c.opened_at < end))
-    return [dict(r._mapping) for r in session.execute(query)]
+#: The case columns the programme measures read, in the order of ``measures.CaseRow``'s fields
+#: (with the baby's birth after ``opened_at``).
+CASE_MEASURE_COLUMNS: tuple[str, ...] = (
+    "id", "infant_id", "submitter_id", "reason", "suspected", "opened_at", "birth_at",
+    "first_contact_at", "repeat_received_at", "diagnosed_at", "treatment_started_at",
+    "closed_at", "outcome", "diagnosed_disorder")
+
+
+def case_measure_rows(session: Session, start: datetime, end: datetime,
+                      limit: timedelta) -> list[tuple[Any, ...]]:
+    """The cases a month ``[start, end)``'s measures read (``CASE_MEASURE_COLUMNS``): opened in
+    the month, or ``limit`` before it (the follow-up limit falls in the month), or opened
+    within ``limit`` before its end and diagnosed or treated in it."""
+    c = _CASE.c
+
+    def within(column: Any) -> ColumnElement[bool]:
+        return and_(column >= start, column < end)
+
+    query = (core_select(*(_INFANT.c.birth_at if n == "birth_at" else c[n]
+                           for n in CASE_MEASURE_COLUMNS))
+             .join(_INFANT, _INFANT.c.id == c.infant_id)
+             .where(c.opened_at >= start - limit, c.opened_at < end,
+                    or_(c.opened_at >= start, c.opened_at < end - limit,
+                        within(c.diagnosed_at), within(c.treatment_started_at))))
+    return [tuple(r) for r in session.execute(query).all()]
+
+
+def suspected_codes(session: Session, opened_from: datetime, end: datetime) -> set[str]:
+    """The disorders suspected by the cases opened in ``[opened_from, end)``."""
+    lists = session.execute(core_select(cast(_CASE.c.suspected, String)).distinct().where(
+        _CASE.c.opened_at >= opened_from, _CASE.c.opened_at < end)).scalars()
+    return {code for text in lists if text for code in json.loads(text) or ()}
 
 
 def labelled_case_rows(session: Session, outcomes: Sequence[str]) -> list[FollowUpCase]:
@@ -297,30 +327,6 @@ _CARD_COLUMNS = ("specimen_id", "month", "submitter_id", "initial", "unsatisfact
 _CHUNK = 500
 
 
-def refresh_card_measures(connection: Connection, specimen_ids: Iterable[int]) -> None:
-    """Compute again the ``card_measure`` rows of these specimens (a specimen no longer there
-    loses its row)."""
-    ids = sorted(set(specimen_ids))
-    dialect = connection.dialect.name
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        connection.execute(delete(_CARD).where(_CARD.c.specimen_id.in_(chunk)))
-        connection.execute(insert(_CARD).from_select(list(_CARD_COLUMNS),
-                                                     card_rows(dialect, chunk)))
-
-
-def rebuild_card_measures(connection: Connection) -> None:
-    """Compute every ``card_measure`` row again (after cards were written in bulk with Core)."""
-    connection.execute(delete(_CARD))
-    connection.execute(insert(_CARD).from_select(list(_CARD_COLUMNS),
-                                                 card_rows(connection.dialect.name)))
-
-
-def specimen_ids_of_infants(connection: Connection, infant_ids: Collection[int]) -> list[int]:
-    return list(connection.execute(core_select(_SPECIMEN.c.id).where(
-        _SPECIMEN.c.infant_id.in_(sorted(infant_ids)))).scalars())
-
-
 #: Per figure: its column, its whole-hour column, whether it is of first cards only, and the
 #: extra count each hour carries (early collection, unsatisfactory cards).
 _FIGURES: dict[str, tuple[Any, Any, bool, Any]] = {
@@ -332,27 +338,97 @@ _FIGURES: dict[str, tuple[Any, Any, bool, Any]] = {
 }
 
 
-def _figure_filter(figure: str, month: int) -> list[ColumnElement[Any]]:
-    _, hour, first_only, _ = _FIGURES[figure]
-    where = [_CARD.c.month == month, hour.is_not(None)]
-    return where + ([_CARD.c.initial == true()] if first_only else [])
+HourKey = tuple[int, str, int, int]
 
 
-def card_hour_counts(session: Session, month: int, figure: str) -> list[tuple[int, int, int, int]]:
-    """Per submitter and whole hour of ``figure`` (``_FIGURES``) in ``month`` (``yyyymm``): the
-    cards and the extra count, read from the index alone."""
-    _, hour, _, extra = _FIGURES[figure]
-    query = (core_select(_CARD.c.submitter_id, hour, func.count(), func.sum(extra))
-             .where(*_figure_filter(figure, month)).group_by(_CARD.c.submitter_id, hour))
-    return [(s, h, int(n), int(k or 0)) for s, h, n, k in session.execute(query)]
+def _hour_counts(connection: Connection, chunk: Sequence[int]) -> dict[HourKey, tuple[int, int]]:
+    """Per (month, figure, submitter, hour): the cards of these specimens and the extra count."""
+    counts: dict[HourKey, tuple[int, int]] = {}
+    for figure, (_, hour, first_only, extra) in _FIGURES.items():
+        where = [_CARD.c.specimen_id.in_(chunk), hour.is_not(None)]
+        query = (core_select(_CARD.c.month, _CARD.c.submitter_id, hour, func.count(),
+                             func.sum(extra))
+                 .where(*where, *([_CARD.c.initial == true()] if first_only else []))
+                 .group_by(_CARD.c.month, _CARD.c.submitter_id, hour))
+        for month, submitter_id, h, n, k in connection.execute(query):
+            counts[(month, figure, submitter_id, h)] = (int(n), int(k or 0))
+    return counts
 
 
-def card_figures_in_hours(session: Session, month: int, figure: str,
-                          submitter_ids: Collection[int], hours: Collection[int]) -> list[
-        tuple[int, int, float]]:
-    """Submitter, whole hour and value of ``figure`` of the month's cards in these hours."""
-    value, hour, _, _ = _FIGURES[figure]
-    query = (core_select(_CARD.c.submitter_id, hour, value)
-             .where(*_figure_filter(figure, month),
-                    _CARD.c.submitter_id.in_(sorted(submitter_ids)), hour.in_(sorted(hours))))
-    return [(s, h, float(v)) for s, h, v in session.execute(query)]
+def _add_hour_counts(connection: Connection,
+                     deltas: dict[HourKey, tuple[int, int]]) -> None:
+    """Add to ``card_hour_count`` (an upsert, so concurrent writers add up)."""
+    rows = [{"month": m, "figure": f, "submitter_id": s, "hour": h, "cards": n, "extra": k}
+            for (m, f, s, h), (n, k) in sorted(deltas.items()) if n or k]
+    if not rows:
+        return
+    make = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    statement = make(_HOURS)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=["month", "figure", "submitter_id", "hour"],
+        set_={"cards": _HOURS.c.cards + statement.excluded.cards,
+              "extra": _HOURS.c.extra + statement.excluded.extra}), rows)
+
+
+def refresh_card_measures(connection: Connection, specimen_ids: Iterable[int]) -> None:
+    """Compute again the ``card_measure`` rows of these specimens (a specimen no longer there
+    loses its row) and move their counts in ``card_hour_count``."""
+    ids = sorted(set(specimen_ids))
+    dialect = connection.dialect.name
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        before = _hour_counts(connection, chunk)
+        connection.execute(delete(_CARD).where(_CARD.c.specimen_id.in_(chunk)))
+        connection.execute(insert(_CARD).from_select(list(_CARD_COLUMNS),
+                                                     card_rows(dialect, chunk)))
+        deltas = {key: (n, k) for key, (n, k) in _hour_counts(connection, chunk).items()}
+        for key, (n, k) in before.items():
+            n_new, k_new = deltas.get(key, (0, 0))
+            deltas[key] = (n_new - n, k_new - k)
+        _add_hour_counts(connection, deltas)
+
+
+def rebuild_card_measures(connection: Connection) -> None:
+    """Compute every ``card_measure`` row and hour count again (after cards were written in
+    bulk with Core)."""
+    connection.execute(delete(_CARD))
+    connection.execute(insert(_CARD).from_select(list(_CARD_COLUMNS),
+                                                 card_rows(connection.dialect.name)))
+    connection.execute(delete(_HOURS))
+    for figure, (_, hour, first_only, extra) in _FIGURES.items():
+        connection.execute(insert(_HOURS).from_select(
+            ["month", "figure", "submitter_id", "hour", "cards", "extra"],
+            core_select(_CARD.c.month, literal(figure), _CARD.c.submitter_id, hour,
+                        func.count(), func.coalesce(func.sum(extra), 0))
+            .where(hour.is_not(None), *([_CARD.c.initial == true()] if first_only else []))
+            .group_by(_CARD.c.month, _CARD.c.submitter_id, hour)))
+
+
+def specimen_ids_of_infants(connection: Connection, infant_ids: Collection[int]) -> list[int]:
+    return list(connection.execute(core_select(_SPECIMEN.c.id).where(
+        _SPECIMEN.c.infant_id.in_(sorted(infant_ids)))).scalars())
+
+
+def card_hour_counts(session: Session, month: int) -> list[tuple[str, int, int, int, int]]:
+    """Figure, submitter, whole hour, cards and extra count of ``month`` (``yyyymm``)."""
+    h = _HOURS.c
+    return [tuple(r) for r in session.execute(
+        core_select(h.figure, h.submitter_id, h.hour, h.cards, h.extra)
+        .where(h.month == month, h.cards > 0)).all()]
+
+
+def card_figures_at(session: Session, month: int, figure: str,
+                    places: Sequence[tuple[Collection[int], int, int]]) -> list[float]:
+    """For each (submitters, whole hour, place): the value of ``figure`` (``_FIGURES``) that
+    comes at ``place`` (from 0) among the sorted values of the submitters' cards of ``month``
+    in that hour; one statement, each value read from the index."""
+    if not places:
+        return []
+    value, hour, first_only, _ = _FIGURES[figure]
+    parts = [core_select(literal(i).label("i"), value.label("v"))
+             .where(_CARD.c.month == month, hour == h, _CARD.c.submitter_id.in_(sorted(ids)),
+                    *([_CARD.c.initial == true()] if first_only else []))
+             .order_by(value).limit(1).offset(place).subquery()
+             for i, (ids, h, place) in enumerate(places)]
+    found = dict(session.execute(union_all(*(core_select(p.c.i, p.c.v) for p in parts))).all())
+    return [float(found[i]) for i in range(len(places))]

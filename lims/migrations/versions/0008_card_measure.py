@@ -1,7 +1,8 @@
 """The per-card figures of the programme measures (docs/followup.md "Measures"): one row per
 specimen with the month it was received, hours from birth to collection, from collection to
-receipt and from birth to its first release, each with its whole hour, and the indexes that
-count a month's cards per hour; filled from the cards already there.
+receipt and from birth to its first release, each with its whole hour; and the cards per
+month, figure, submitter and whole hour (``card_hour_count``); both filled from the cards
+already there.
 
 Revision ID: 0008
 Revises: 0005
@@ -11,6 +12,7 @@ Create Date: 2026-12-02 14:30:00
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0008"
@@ -44,6 +46,25 @@ def _fill(dialect: str) -> str:
         "LEFT OUTER JOIN release r ON r.specimen_id = s.id AND r.version = 1")
 
 
+#: Per figure: its hour column, whether of first cards only, the extra count.
+_FIGURES = {
+    "age_at_collection": ("age_bin", True,
+                          "CASE WHEN age_at_collection_h < 24 THEN 1 ELSE 0 END"),
+    "transit": ("transit_bin", False, "CASE WHEN unsatisfactory THEN 1 ELSE 0 END"),
+    "age_at_result": ("result_bin", True, "0"),
+}
+
+
+def _count(figure: str) -> str:
+    hour, first_only, extra = _FIGURES[figure]
+    initial = " AND initial" if first_only else ""
+    return (
+        "INSERT INTO card_hour_count (month, figure, submitter_id, hour, cards, extra) "
+        f"SELECT month, '{figure}', submitter_id, {hour}, count(*), coalesce(sum({extra}), 0) "
+        f"FROM card_measure WHERE {hour} IS NOT NULL{initial} "
+        f"GROUP BY month, submitter_id, {hour}")
+
+
 def upgrade() -> None:
     op.create_table(
         "card_measure",
@@ -67,9 +88,22 @@ def upgrade() -> None:
                     ["month", "submitter_id", "transit_bin", "transit_h", "unsatisfactory"])
     op.create_index("ix_card_measure_result", "card_measure",
                     ["month", "initial", "submitter_id", "result_bin", "age_at_result_h"])
+    op.create_table(
+        "card_hour_count",
+        sa.Column("month", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("figure", sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+        sa.Column("submitter_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("hour", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("cards", sa.Integer(), nullable=False),
+        sa.Column("extra", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("month", "figure", "submitter_id", "hour"),
+    )
+    for figure in _FIGURES:
+        op.execute(_count(figure))
 
 
 def downgrade() -> None:
+    op.drop_table("card_hour_count")
     op.drop_index("ix_card_measure_result", table_name="card_measure")
     op.drop_index("ix_card_measure_transit", table_name="card_measure")
     op.drop_index("ix_card_measure_age", table_name="card_measure")

@@ -34,6 +34,13 @@ def _afresh(engine):  # type: ignore[no-untyped-def]
         return sorted(tuple(r) for r in connection.execute(card_rows(engine.dialect.name)))
 
 
+def _hour_counts(engine):  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(text(
+            "SELECT month, figure, submitter_id, hour, cards, extra FROM card_hour_count "
+            "WHERE cards > 0 ORDER BY month, figure, submitter_id, hour"))]
+
+
 def test_the_figures_follow_the_cards_through_the_service(client, world, engine):
     cards = accession(client, world, 1, 2, 3, 4)
     assert len(_kept(engine)) == 4
@@ -53,8 +60,13 @@ def test_the_figures_follow_the_cards_through_the_service(client, world, engine)
         body["infant"]["birth_at"] = (BIRTH - timedelta(hours=5)).isoformat()
         assert update_card(session, SYSTEM, specimen, SpecimenCreate.model_validate(body))
         session.commit()
-    kept = _kept(engine)
+    kept, counts = _kept(engine), _hour_counts(engine)
     assert kept == _afresh(engine)
+    assert sum(c[4] for c in counts if c[1] == "transit") == 4
+    assert sum(c[5] for c in counts if c[1] == "transit") == 1  # one unsatisfactory card
+    with engine.begin() as connection:
+        rebuild_card_measures(connection)
+    assert (_kept(engine), _hour_counts(engine)) == (kept, counts)
     by_id = {row[0]: row for row in kept}
     assert by_id[cards[4]["id"]][4] and not by_id[cards[1]["id"]][4]  # unsatisfactory
     assert by_id[cards[1]["id"]][9] is not None and by_id[cards[3]["id"]][9] is None  # released
