@@ -16,6 +16,7 @@ from sqlmodel import Session
 from lims.followup import repository
 from lims.followup.card_measures import CardMeasures, month_card_measures
 from lims.followup.measures import (
+    SCREEN_POSITIVE,
     CaseRow,
     Measure,
     Month,
@@ -55,7 +56,7 @@ class ProgrammeMeasures:
 def _case_rows(session: Session, month: Month, limit_days: int) -> list[CaseRow]:
     """The cases the month's measures read (``repository.case_measure_rows``)."""
     rows = repository.case_measure_rows(session, month.start, month.end,
-                                        timedelta(days=limit_days))
+                                        timedelta(days=limit_days), SCREEN_POSITIVE)
     return [CaseRow(i, infant, submitter, reason, tuple(suspected or ()), *rest)
             for i, infant, submitter, reason, suspected, *rest in rows]
 

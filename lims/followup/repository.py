@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -32,7 +33,6 @@ from sqlalchemy import (
     literal,
     or_,
     true,
-    union_all,
     update,
 )
 from sqlalchemy import select as core_select
@@ -215,11 +215,12 @@ CASE_MEASURE_COLUMNS: tuple[str, ...] = (
     "closed_at", "outcome", "diagnosed_disorder")
 
 
-def case_measure_rows(session: Session, start: datetime, end: datetime,
-                      limit: timedelta) -> list[tuple[Any, ...]]:
+def case_measure_rows(session: Session, start: datetime, end: datetime, limit: timedelta,
+                      screen_positive: Sequence[str]) -> list[tuple[Any, ...]]:
     """The cases a month ``[start, end)``'s measures read (``CASE_MEASURE_COLUMNS``): opened in
-    the month, or ``limit`` before it (the follow-up limit falls in the month), or opened
-    within ``limit`` before its end and diagnosed or treated in it."""
+    the month, or opened ``limit`` before it for one of the ``screen_positive`` reasons (their
+    follow-up limit falls in the month), or opened within ``limit`` before its end and
+    diagnosed or treated in it."""
     c = _CASE.c
 
     def within(column: Any) -> ColumnElement[bool]:
@@ -229,7 +230,8 @@ def case_measure_rows(session: Session, start: datetime, end: datetime,
                            for n in CASE_MEASURE_COLUMNS))
              .join(_INFANT, _INFANT.c.id == c.infant_id)
              .where(c.opened_at >= start - limit, c.opened_at < end,
-                    or_(c.opened_at >= start, c.opened_at < end - limit,
+                    or_(c.opened_at >= start,
+                        and_(c.opened_at < end - limit, c.reason.in_(list(screen_positive))),
                         within(c.diagnosed_at), within(c.treatment_started_at))))
     return [tuple(r) for r in session.execute(query).all()]
 
@@ -417,18 +419,25 @@ def card_hour_counts(session: Session, month: int) -> list[tuple[str, int, int, 
         .where(h.month == month, h.cards > 0)).all()]
 
 
+def _figure_at(figure: str) -> Select[Any]:
+    """SQL: the value of ``figure`` at place ``:place`` among the sorted values of the cards of
+    submitters ``:submitters`` received in ``:month``, in whole hour ``:hour``."""
+    value, hour, first_only, _ = _FIGURES[figure]
+    return (core_select(value)
+            .where(_CARD.c.month == bindparam("month"), hour == bindparam("hour"),
+                   _CARD.c.submitter_id.in_(bindparam("submitters", expanding=True)),
+                   *([_CARD.c.initial == true()] if first_only else []))
+            .order_by(value).limit(1).offset(bindparam("place")))
+
+
+_FIGURE_AT = {figure: _figure_at(figure) for figure in _FIGURES}
+
+
 def card_figures_at(session: Session, month: int, figure: str,
                     places: Sequence[tuple[Collection[int], int, int]]) -> list[float]:
     """For each (submitters, whole hour, place): the value of ``figure`` (``_FIGURES``) that
     comes at ``place`` (from 0) among the sorted values of the submitters' cards of ``month``
-    in that hour; one statement, each value read from the index."""
-    if not places:
-        return []
-    value, hour, first_only, _ = _FIGURES[figure]
-    parts = [core_select(literal(i).label("i"), value.label("v"))
-             .where(_CARD.c.month == month, hour == h, _CARD.c.submitter_id.in_(sorted(ids)),
-                    *([_CARD.c.initial == true()] if first_only else []))
-             .order_by(value).limit(1).offset(place).subquery()
-             for i, (ids, h, place) in enumerate(places)]
-    found = dict(session.execute(union_all(*(core_select(p.c.i, p.c.v) for p in parts))).all())
-    return [float(found[i]) for i in range(len(places))]
+    in that hour, read from the index."""
+    return [float(session.execute(_FIGURE_AT[figure], {
+        "month": month, "hour": h, "submitters": sorted(ids), "place": place}).scalar_one())
+        for ids, h, place in places]
