@@ -3,14 +3,16 @@
 
 The year (``bench.followup_year``: cards born over the year with their collection, receipt and
 release, cases driven through their states by a seeded random process) is written in bulk and
-not timed. Timed, each repeated: ``overdue_cases`` (the worklist of 200 most overdue open
-cases, with its audit insert and commit) and ``programme_measures`` of one month (every
-measure for the programme, each submitter, district and suspected disorder), cycling over the
-months. Target: p95 < 200 ms each.
+not timed; the simulation's records are released before timing. Timed, each repeated:
+``overdue_cases`` (the worklist of 200 most overdue open cases, with its audit insert and
+commit) and ``programme_measures`` of one month (every measure for the programme, each
+submitter, district and suspected disorder), cycling over the months. Target: p95 < 200 ms
+each.
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import tempfile
@@ -44,8 +46,13 @@ def run() -> list[tuple[str, float, str, str]]:
         start = time.perf_counter()
         year = simulate_year(CARDS, seed=1, case_rate=CASE_RATE)
         load_year(engine, year)
-        print(f"  built {len(year.specimens):,} cards and {len(year.cases):,} cases in "
+        n_cards, n_cases = len(year.specimens), len(year.cases)
+        print(f"  built {n_cards:,} cards and {n_cases:,} cases in "
               f"{time.perf_counter() - start:.0f} s", file=sys.stderr)
+        # The simulation's own records (millions of Python objects) are not part of the
+        # service: released before timing, so the collector's passes over them are not timed.
+        del year
+        gc.collect()
         worklist, measures = [], []
         with Session(engine) as session:
             for k in range(REPEATS):
@@ -59,8 +66,8 @@ def run() -> list[tuple[str, float, str, str]]:
         engine.dispose()
     assert rows and result.programme["transit_time"].n > 0
     return [
-        ("followup: cards / cases in the database", float(len(year.specimens)), "cards",
-         f"{len(year.cases):,} cases"),
+        ("followup: cards / cases in the database", float(n_cards), "cards",
+         f"{n_cases:,} cases"),
         ("followup: overdue worklist (200 rows), p50", statistics.median(worklist), "ms", ""),
         ("followup: overdue worklist (200 rows), p95", _p(worklist, 95), "ms", "< 200"),
         ("followup: programme measures of a month, p50", statistics.median(measures), "ms", ""),

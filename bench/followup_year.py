@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
+from lims.followup.repository import rebuild_card_measures
 from lims.followup.service import referral_group
 from lims.models import FollowUpCase, Infant, Release, Specimen, Submitter, User
 from lims.vocabulary import CaseReason, CaseState, OutcomeClass
@@ -174,7 +175,8 @@ def _batches(engine: Engine, table: Any, rows: list[dict[str, Any]], size: int =
 
 
 def load_year(engine: Engine, year: Year, *, now: datetime | None = None) -> None:
-    """Write the year to a migrated, empty database in bulk (one release user added)."""
+    """Write the year to a migrated, empty database in bulk (one release user added), then
+    the cards' figures of the programme measures (``repository.rebuild_card_measures``)."""
     now = now or datetime.now(UTC)
     _batches(engine, Submitter.__table__, [{**s, "created_at": now} for s in year.submitters])
     with engine.begin() as connection:
@@ -193,3 +195,5 @@ def load_year(engine: Engine, year: Year, *, now: datetime | None = None) -> Non
         {**_DEFAULTS["case"], **{d: None for d in _CASE_DATES}, **r, "updated_at": now,
          "due_at": (r["opened_at"] + timedelta(days=3)) if r["state"] != CaseState.closed
          else None} for r in year.cases])
+    with engine.begin() as connection:
+        rebuild_card_measures(connection)

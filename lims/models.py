@@ -16,7 +16,7 @@ Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``LoginThrottle``, ``Audit
 ``Director``, ``FollowUpCase``, ``ContactAttempt``, ``Diagnosis``, ``Treatment``,
 ``FollowUpVisit``, ``ModelRecord``; HL7 interfaces (docs/hl7.md): ``Hl7Endpoint``,
 ``OutboundMessage``, ``InboundMessage``; documents (docs/reports.md "In the LIMS"):
-``IssuedDocument``.
+``IssuedDocument``; programme measures: ``CardMeasure``, ``CardHourCount``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ __all__ = [
     "ROLES",
     "Alert",
     "ApiToken",
+    "CardHourCount",
+    "CardMeasure",
     "DbId",
     "AuditChain",
     "LoginThrottle",
@@ -428,6 +430,52 @@ class Alert(SQLModel, table=True):
 
 #: Indexes the programme measures read by (specimens received in a month, releases in time).
 Index("ix_specimen_received_at", Specimen.__table__.c.received_at)  # type: ignore[attr-defined]
+
+
+class CardMeasure(SQLModel, table=True):
+    """A card's figures for the programme measures, one row per specimen, kept up to date from
+    the specimen, its baby and its first release (``lims.followup.card_measures``): the month
+    it was received (``yyyymm``, UTC), hours from birth to collection, from collection to
+    receipt, from birth to the first release (None before release), and each figure's whole
+    hour (``*_bin``: the indexes count the cards per hour, so a median reads only the cards of
+    the hour that holds it)."""
+
+    __tablename__ = "card_measure"
+    __table_args__ = (
+        Index("ix_card_measure_age", "month", "initial", "submitter_id", "age_bin",
+              "age_at_collection_h"),
+        Index("ix_card_measure_transit", "month", "submitter_id", "transit_bin", "transit_h",
+              "unsatisfactory"),
+        Index("ix_card_measure_result", "month", "initial", "submitter_id", "result_bin",
+              "age_at_result_h"),
+    )
+
+    specimen_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    month: int
+    submitter_id: int
+    initial: bool
+    unsatisfactory: bool
+    age_at_collection_h: float
+    age_bin: int
+    transit_h: float
+    transit_bin: int
+    age_at_result_h: float | None = None
+    result_bin: int | None = None
+
+
+class CardHourCount(SQLModel, table=True):
+    """Per month, figure (``age_at_collection``, ``transit``, ``age_at_result``), submitter and
+    whole hour of the figure: the cards of ``card_measure`` in that hour and the extra count
+    the measures need (early collections, unsatisfactory cards), kept up to date with it."""
+
+    __tablename__ = "card_hour_count"
+
+    month: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    figure: str = Field(primary_key=True, max_length=24)
+    submitter_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hour: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    cards: int
+    extra: int
 
 
 class Clinic(SQLModel, table=True):

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pandas as pd
 
@@ -38,8 +38,6 @@ import instruments
 from cutoffs import CutoffTable, RuleSet, default_reference, default_rules, load_cutoffs, score
 from cutoffs.evaluate import evaluate
 from cutoffs.scores import Reference
-from cutoffs.second_tier.apply import second_tier_step
-from cutoffs.second_tier.model_file import SecondTierModel, load_model
 from instruments import ArchiveLimits, PlateRun, Source
 from lims.errors import ConfigurationError
 from lims.lengths import check_plate_lengths
@@ -53,6 +51,9 @@ from msms.qc import ControlLots, QCRules
 from msms.qc.plate import PlateQC, check_plate
 from msms.quantify import QuantResult, quantify
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
+
+if TYPE_CHECKING:
+    from cutoffs.second_tier.model_file import SecondTierModel
 
 __all__ = [
     "WELL_COLUMNS",
@@ -165,6 +166,20 @@ def with_covariates(profiles: pd.DataFrame,
     return cards.merge(values, on=PROFILE_ID, how="left")
 
 
+def _load_model(path: Path, catalogue: Catalogue | None) -> SecondTierModel:
+    """Read a second-tier model file (its modules load only when a model is used: they bring
+    the model-training libraries with them)."""
+    from cutoffs.second_tier.model_file import load_model
+
+    return load_model(path, catalogue=catalogue)
+
+
+def _second_tier_step(model: SecondTierModel, source: str | None) -> Callable[..., Any]:
+    from cutoffs.second_tier.apply import second_tier_step
+
+    return second_tier_step(model, source=source)
+
+
 def _configured(setting: str, path: Path, load: Callable[[Path], _T]) -> _T:
     """``load(path)``; an error names the setting (or option) that named the file."""
     try:
@@ -219,7 +234,7 @@ class ScreeningPipeline:
             "--cutoffs" if cutoffs else "NBS_CUTOFFS", table_file, load_cutoffs)
         model = None if model_file is None else _configured(
             "--second-tier" if second_tier else "NBS_SECOND_TIER_MODEL", model_file,
-            lambda path: load_model(path, catalogue=catalogue))
+            lambda path: _load_model(path, catalogue))
         options.setdefault("archive_limits", settings.archive_limits())
         return cls(cutoffs=table, second_tier=model, catalogue=catalogue, **options)
 
@@ -228,7 +243,7 @@ class ScreeningPipeline:
         active model, docs/followup.md "Model registry"), read as ``from_settings`` reads
         ``NBS_SECOND_TIER_MODEL``: a file that does not read or fit raises
         ``ConfigurationError`` naming ``source``."""
-        model = _configured(source, path, lambda p: load_model(p, catalogue=self.catalogue))
+        model = _configured(source, path, lambda p: _load_model(p, self.catalogue))
         return ScreeningPipeline(method=self.method, rules=self.rules, cutoffs=self.cutoffs,
                                  second_tier=model, qc_rules=self.qc_rules,
                                  control_lots=self.control_lots, catalogue=self.catalogue,
@@ -286,7 +301,7 @@ class ScreeningPipeline:
         """The calls for ``profiles``, then the second tier's (``source`` names the file in
         errors)."""
         steps = [] if self.second_tier is None else [
-            second_tier_step(self.second_tier, source=source)]
+            _second_tier_step(self.second_tier, source)]
         calls = evaluate(profiles, self.rules, self.cutoffs, include_normal=include_normal,
                          stage=stage, reference=self.reference, postprocess=steps,
                          file=source)

@@ -1,79 +1,61 @@
 """The ``nbs`` command line (docs/architecture.md "Command line").
 
-Exit codes: 0 success, 2 usage error, 3 an input or setting was rejected (the message names the
-file and line or field, or the setting). Each command or command group lives in a module of its
-own and is registered on ``app`` here, in the order ``nbs --help`` lists them.
+Exit codes: 0 success, 1 a broken audit chain, 2 usage error, 3 an input or setting was rejected
+(the message names the file and line or field, or the setting) or a plate QC rejected. The
+commands are registered on ``app`` in ``lims.cli.commands``, one module per command or group.
+``nbs evaluate`` loads its own module only, not the others (the database service, the web app,
+model training), which would take longer to import than evaluating a plate; it parses and
+behaves as in the whole app.
 
-Public names: ``app``, ``main``.
+Public names: ``app`` (loaded when first asked for), ``main``.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
-from lims.cli import (
-    alerts,
-    audit,
-    backup,
-    cases,
-    catalogue,
-    cutoffs,
-    evaluate,
-    hl7,
-    ingest,
-    outcomes,
-    quantify,
-    read,
-    report,
-    second_tier,
-    simulate,
-    simulate_plate,
-    system,
-    users,
-)
 from lims.cli.common import EXIT_REJECTED
 from lims.errors import LimsError
 from msms.errors import MsmsError
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    name="nbs",
-    help="Newborn-screening laboratory: instruments, quantitation, evaluation, LIMS.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.add_typer(catalogue.catalogue_app, name="catalogue")
-app.command("init-db")(system.init_db_command)
-app.command("seed-demo")(system.seed_demo_command)
-app.command("serve")(system.serve_command)
-app.add_typer(users.users_app, name="users")
-app.command("backup")(backup.backup_command)
-app.command("restore")(backup.restore_command)
-simulate.simulate_app.command("plate")(simulate_plate.plate_command)
-app.add_typer(simulate.simulate_app, name="simulate")
-app.command("ingest")(ingest.ingest_command)
-app.add_typer(alerts.alerts_app, name="alerts")
-app.add_typer(audit.audit_app, name="audit")
-app.add_typer(cases.cases_app, name="cases")
-app.add_typer(outcomes.outcomes_app, name="outcomes")
-app.add_typer(outcomes.programme_app, name="programme")
-app.add_typer(hl7.hl7_app, name="hl7")
-app.add_typer(report.report_app, name="report")
-app.command("read")(read.read_command)
-app.command("quantify")(quantify.quantify_command)
-app.add_typer(cutoffs.cutoffs_app, name="cutoffs")
-app.command("evaluate")(evaluate.evaluate_command)
-app.add_typer(second_tier.second_tier_app, name="second-tier")
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from lims.cli.commands import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _evaluate_app() -> typer.Typer:
+    """An ``nbs`` with ``evaluate`` alone, parsed as in the whole app (a group of commands)."""
+    from lims.cli.evaluate import evaluate_command
+
+    single = typer.Typer(name="nbs", no_args_is_help=True, pretty_exceptions_enable=False,
+                         add_completion=False)
+
+    @single.callback()
+    def _nbs() -> None:
+        """Newborn-screening laboratory: instruments, quantitation, evaluation, LIMS."""
+
+    single.command("evaluate")(evaluate_command)
+    return single
 
 
 def main() -> None:
     """Entry point of the ``nbs`` script."""
     try:
-        app()
+        if sys.argv[1:2] == ["evaluate"]:
+            _evaluate_app()()
+        else:
+            from lims.cli.commands import app
+
+            app()
     except (MsmsError, LimsError) as exc:
         typer.echo(f"nbs: error: {exc}", err=True)
         sys.exit(EXIT_REJECTED)

@@ -51,7 +51,9 @@ def flag_columns(rules: RuleSet) -> list[str]:
 
 
 def _repeated(frame: pd.DataFrame) -> pd.Series:
-    ids = frame["specimen_id"].astype(str)
+    ids = frame["specimen_id"]
+    if pd.api.types.infer_dtype(ids, skipna=False) != "string":  # already text: no copy
+        ids = ids.astype(str)
     return ids[ids.duplicated(keep=False)]
 
 

@@ -6,5 +6,10 @@ registry, and the programme measures (docs/followup.md).
 Modules: ``rules`` (the cited due-date and visit data), ``machine`` (the case state machine),
 ``schemas``, ``repository`` (every query), ``service`` (cases), ``outcomes`` (labelled outcomes,
 training from the database, the model registry), ``measures`` (pure measure functions),
-``programme`` (the measures from the database), ``routes``.
+``card_measures`` (the per-card figures the measures read, kept up to date), ``programme``
+(the measures from the database), ``routes``.
 """
+
+# The per-card figures of the programme measures follow every flush of the service's sessions
+# (lims.followup.card_measures registers the hook when it is imported).
+from lims.followup import card_measures as card_measures  # noqa: E402

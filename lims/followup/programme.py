@@ -11,19 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import pandas as pd
 from sqlmodel import Session
 
 from lims.followup import repository
+from lims.followup.card_measures import CardMeasures, month_card_measures
 from lims.followup.measures import (
-    SPECIMEN_COLUMNS,
+    SCREEN_POSITIVE,
     CaseRow,
     Measure,
     Month,
     case_measures,
     confirmed_by_disorder,
     month_of,
-    specimen_measures,
 )
 from lims.followup.rules import FollowUpRules, followup_rules
 from reports.indicators import indicators
@@ -55,22 +54,17 @@ class ProgrammeMeasures:
 
 
 def _case_rows(session: Session, month: Month, limit_days: int) -> list[CaseRow]:
-    rows = repository.case_measure_rows(session, month.start - timedelta(days=limit_days),
-                                        month.end)
-    return [CaseRow(
-        id=r["id"], infant_id=r["infant_id"], submitter_id=r["submitter_id"],
-        reason=r["reason"], suspected=tuple(r["suspected"] or ()), opened_at=r["opened_at"],
-        birth_at=r["birth_at"], first_contact_at=r["first_contact_at"],
-        repeat_received_at=r["repeat_received_at"], diagnosed_at=r["diagnosed_at"],
-        treatment_started_at=r["treatment_started_at"], closed_at=r["closed_at"],
-        outcome=r["outcome"], diagnosed_disorder=r["diagnosed_disorder"]) for r in rows]
+    """The cases the month's measures read (``repository.case_measure_rows``)."""
+    rows = repository.case_measure_rows(session, month.start, month.end,
+                                        timedelta(days=limit_days), SCREEN_POSITIVE)
+    return [CaseRow(i, infant, submitter, reason, tuple(suspected or ()), *rest)
+            for i, infant, submitter, reason, suspected, *rest in rows]
 
 
-def _all(frame: pd.DataFrame, cases: list[CaseRow], month: Month, rules: FollowUpRules,
+def _all(card: CardMeasures, cases: list[CaseRow], month: Month, rules: FollowUpRules,
          disorder: str | None = None) -> Measures:
-    screened = int(frame["initial"].sum())
-    return {**specimen_measures(frame),
-            **case_measures(cases, month, screened=screened,
+    return {**card.measures,
+            **case_measures(cases, month, screened=card.screened,
                             recall_window_days=rules.recall_window_days,
                             follow_up_limit_days=rules.follow_up_limit_days,
                             disorder=disorder)}
@@ -81,34 +75,29 @@ def programme_measures(session: Session, month: date, *,
     """The measures of the calendar month holding ``month`` (UTC)."""
     rules = rules or followup_rules()
     span = month_of(month)
-    frame = pd.DataFrame(repository.specimen_measure_rows(session, span.start, span.end),
-                         columns=list(SPECIMEN_COLUMNS)).astype(
-        {"age_at_collection_h": "float64", "transit_h": "float64",
-         "age_at_result_h": "float64"})
     cases = _case_rows(session, span, rules.follow_up_limit_days)
-    submitters = repository.submitters(session)
-    by_submitter: dict[str, Measures] = {}
-    by_district: dict[str, Measures] = {}
-    districts: dict[str, list[int]] = {}
-    for submitter_id, (code, district) in sorted(submitters.items()):
-        districts.setdefault(district or "-", []).append(submitter_id)
-        mine = frame[frame["submitter_id"] == submitter_id]
-        by_submitter[code] = _all(mine, [c for c in cases if c.submitter_id == submitter_id],
-                                  span, rules)
-    for district, ids in sorted(districts.items()):
-        chosen = set(ids)
-        by_district[district] = _all(frame[frame["submitter_id"].isin(ids)],
-                                     [c for c in cases if c.submitter_id in chosen], span,
-                                     rules)
-    screened = int(frame["initial"].sum())
-    codes = sorted({d for c in cases for d in c.suspected})
+    submitters = sorted(repository.submitters(session).items())
+    districts: dict[str, set[int]] = {}
+    for submitter_id, (_, district) in submitters:
+        districts.setdefault(district or "-", set()).add(submitter_id)
+    groups: dict[str, set[int] | None] = {
+        "": None, **{f"s:{i}": {i} for i, _ in submitters},
+        **{f"d:{d}": ids for d, ids in districts.items()}}
+    cards = month_card_measures(session, span, groups)
+    by_submitter = {code: _all(cards[f"s:{i}"], [c for c in cases if c.submitter_id == i],
+                               span, rules) for i, (code, _) in submitters}
+    by_district = {d: _all(cards[f"d:{d}"], [c for c in cases if c.submitter_id in ids], span,
+                           rules) for d, ids in sorted(districts.items())}
+    screened = cards[""].screened
+    codes = sorted(repository.suspected_codes(
+        session, span.start - timedelta(days=rules.follow_up_limit_days), span.end))
     by_disorder = {d: case_measures(
         [c for c in cases if d in c.suspected], span, screened=screened,
         recall_window_days=rules.recall_window_days,
         follow_up_limit_days=rules.follow_up_limit_days, disorder=d) for d in codes}
     return ProgrammeMeasures(
         month=span.start.date(), rules_version=rules.version,
-        programme=_all(frame, cases, span, rules), by_submitter=by_submitter,
+        programme=_all(cards[""], cases, span, rules), by_submitter=by_submitter,
         by_district=by_district, by_disorder=by_disorder,
         confirmed_by_disorder=confirmed_by_disorder(cases, span))
 

@@ -5,22 +5,47 @@ Public names: ``CASE_PUBLIC_COLUMNS``, ``OPEN_STATES``, ``open_cases_of_infant``
 ``cases_awaiting_repeat``, ``cases_of_repeat_specimens``, ``case_rows``, ``overdue_rows``,
 ``mark_reminded``, ``contacts``, ``diagnoses``, ``treatments``, ``visits``, ``last_visits``,
 ``clinic_of_user``, ``is_director``, ``clinic_by_code``, ``list_clinics``,
-``specimen_measure_rows``, ``case_measure_rows``, ``submitters``, ``labelled_case_rows``,
-``specimens_by_ids``, ``models``, ``model_by_version``, ``active_model``, ``retire_active``.
+``CASE_MEASURE_COLUMNS``, ``case_measure_rows``, ``suspected_codes``, ``submitters``,
+``labelled_case_rows``,
+``specimens_by_ids``, ``models``, ``model_by_version``, ``active_model``, ``retire_active``;
+the per-card figures: ``card_rows``, ``refresh_card_measures``, ``rebuild_card_measures``,
+``specimen_ids_of_infants``, ``card_hour_counts``, ``card_figures_at``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+import json
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, case, func, update
+from sqlalchemy import (
+    CursorResult,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    true,
+    update,
+)
 from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from lims.models import (
+    CardHourCount,
+    CardMeasure,
     Clinic,
     ClinicUser,
     ContactAttempt,
@@ -37,17 +62,22 @@ from lims.models import (
 )
 from lims.vocabulary import CaseState, ModelStatus, SpecimenKind
 
-__all__ = ["CASE_PUBLIC_COLUMNS", "OPEN_STATES", "active_model", "case_measure_rows",
+__all__ = ["CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN_STATES", "active_model",
+           "card_figures_at",
+           "card_hour_counts", "card_rows", "case_measure_rows", "rebuild_card_measures",
+           "refresh_card_measures", "specimen_ids_of_infants", "suspected_codes",
            "case_rows", "cases_awaiting_repeat", "cases_of_repeat_specimens", "clinic_by_code",
            "clinic_of_user", "contacts", "diagnoses", "is_director", "labelled_case_rows",
            "last_visits", "list_clinics", "mark_reminded", "model_by_version", "models",
-           "open_cases_of_infant", "overdue_rows", "retire_active", "specimen_measure_rows",
+           "open_cases_of_infant", "overdue_rows", "retire_active",
            "specimens_by_ids", "submitters", "treatments", "visits"]
 
 _CASE = FollowUpCase.__table__  # type: ignore[attr-defined]
 _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
 _INFANT = Infant.__table__  # type: ignore[attr-defined]
 _RELEASE = Release.__table__  # type: ignore[attr-defined]
+_CARD = CardMeasure.__table__  # type: ignore[attr-defined]
+_HOURS = CardHourCount.__table__  # type: ignore[attr-defined]
 #: Every state but closed.
 OPEN_STATES: tuple[str, ...] = tuple(s for s in CaseState if s != CaseState.closed)
 #: The columns a case is listed with (``CasePublic``).
@@ -177,45 +207,40 @@ def submitters(session: Session) -> dict[int, tuple[str, str]]:
         select(Submitter.id, Submitter.code, Submitter.district)) if i is not None}
 
 
-def _hours(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:
-    """SQL: hours from ``earlier`` to ``later`` (numbers, so no datetime is parsed per row)."""
-    if dialect == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 24.0
-    return func.extract("epoch", later - earlier) / 3600.0
+#: The case columns the programme measures read, in the order of ``measures.CaseRow``'s fields
+#: (with the baby's birth after ``opened_at``).
+CASE_MEASURE_COLUMNS: tuple[str, ...] = (
+    "id", "infant_id", "submitter_id", "reason", "suspected", "opened_at", "birth_at",
+    "first_contact_at", "repeat_received_at", "diagnosed_at", "treatment_started_at",
+    "closed_at", "outcome", "diagnosed_disorder")
 
 
-def specimen_measure_rows(session: Session, start: datetime, end: datetime) -> list[
-        tuple[Any, ...]]:
-    """One row per card received in ``[start, end)``: submitter id, whether it is a first card,
-    whether it is unsatisfactory, age at collection (h), transit (h), age at its first release
-    (h, None before release)."""
-    dialect = session.get_bind().dialect.name
-    first = and_(_RELEASE.c.specimen_id == _SPECIMEN.c.id, _RELEASE.c.version == 1)
-    query = (core_select(
-        _SPECIMEN.c.submitter_id,
-        case((_SPECIMEN.c.kind == SpecimenKind.initial, 1), else_=0),
-        case((_SPECIMEN.c.unsatisfactory_code.is_(None), 0), else_=1),
-        _hours(_SPECIMEN.c.collected_at, _INFANT.c.birth_at, dialect),
-        _hours(_SPECIMEN.c.received_at, _SPECIMEN.c.collected_at, dialect),
-        _hours(_RELEASE.c.released_at, _INFANT.c.birth_at, dialect))
-        .select_from(_SPECIMEN.join(_INFANT, _INFANT.c.id == _SPECIMEN.c.infant_id)
-                     .outerjoin(_RELEASE, first))
-        .where(_SPECIMEN.c.received_at >= start, _SPECIMEN.c.received_at < end))
-    return [tuple(r) for r in session.execute(query)]
+def case_measure_rows(session: Session, start: datetime, end: datetime, limit: timedelta,
+                      screen_positive: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The cases a month ``[start, end)``'s measures read (``CASE_MEASURE_COLUMNS``): opened in
+    the month, or opened ``limit`` before it for one of the ``screen_positive`` reasons (their
+    follow-up limit falls in the month), or opened within ``limit`` before its end and
+    diagnosed or treated in it."""
+    c = _CASE.c
+
+    def within(column: Any) -> ColumnElement[bool]:
+        return and_(column >= start, column < end)
+
+    query = (core_select(*(_INFANT.c.birth_at if n == "birth_at" else c[n]
+                           for n in CASE_MEASURE_COLUMNS))
+             .join(_INFANT, _INFANT.c.id == c.infant_id)
+             .where(c.opened_at >= start - limit, c.opened_at < end,
+                    or_(c.opened_at >= start,
+                        and_(c.opened_at < end - limit, c.reason.in_(list(screen_positive))),
+                        within(c.diagnosed_at), within(c.treatment_started_at))))
+    return [tuple(r) for r in session.execute(query).all()]
 
 
-def case_measure_rows(session: Session, opened_from: datetime, end: datetime) -> list[
-        dict[str, Any]]:
-    """Cases opened in ``[opened_from, end)`` with their baby's birth and the dates of each
-    step, as plain rows."""
-    columns = ("id", "infant_id", "submitter_id", "reason", "suspected", "time_critical",
-               "opened_at", "first_contact_at", "repeat_received_at", "referred_at",
-               "diagnosed_at", "treatment_started_at", "closed_at", "outcome",
-               "diagnosed_disorder")
-    query = (core_select(*(_CASE.c[c] for c in columns), _INFANT.c.birth_at)
-             .join(_INFANT, _INFANT.c.id == _CASE.c.infant_id)
-             .where(_CASE.c.opened_at >= opened_from, _CASE.c.opened_at < end))
-    return [dict(r._mapping) for r in session.execute(query)]
+def suspected_codes(session: Session, opened_from: datetime, end: datetime) -> set[str]:
+    """The disorders suspected by the cases opened in ``[opened_from, end)``."""
+    lists = session.execute(core_select(cast(_CASE.c.suspected, String)).distinct().where(
+        _CASE.c.opened_at >= opened_from, _CASE.c.opened_at < end)).scalars()
+    return {code for text in lists if text for code in json.loads(text) or ()}
 
 
 def labelled_case_rows(session: Session, outcomes: Sequence[str]) -> list[FollowUpCase]:
@@ -253,3 +278,166 @@ def retire_active(session: Session, at: datetime) -> list[int]:
             ModelRecord.__table__.c.id.in_(ids))  # type: ignore[attr-defined]
             .values(status=ModelStatus.retired, retired_at=at))
     return ids
+
+
+# ---- the per-card figures of the programme measures (lims.followup.card_measures) ----------
+
+def _hours(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:
+    """SQL: hours from ``earlier`` to ``later`` (numbers, so no datetime is parsed per row)."""
+    if dialect == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 24.0
+    return func.extract("epoch", later - earlier) / 3600.0
+
+
+def _hour(hours: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """SQL: the whole hour of a figure (any rounding that never decreases would do: the hours
+    only have to be in the order of the figures)."""
+    if dialect == "sqlite":
+        return cast(hours, Integer)
+    return cast(func.floor(hours), Integer)
+
+
+def _month(moment: Any, dialect: str) -> ColumnElement[Any]:
+    """SQL: ``yyyymm`` of a time, in UTC."""
+    if dialect == "sqlite":
+        return cast(func.strftime("%Y%m", moment), Integer)
+    return cast(func.to_char(func.timezone("UTC", moment), "YYYYMM"), Integer)
+
+
+def card_rows(dialect: str, specimen_ids: Collection[int] | None = None) -> Select[Any]:
+    """The ``card_measure`` rows of the specimens (all when None), computed from the specimen,
+    its baby and its first release."""
+    age = _hours(_SPECIMEN.c.collected_at, _INFANT.c.birth_at, dialect)
+    transit = _hours(_SPECIMEN.c.received_at, _SPECIMEN.c.collected_at, dialect)
+    result = _hours(_RELEASE.c.released_at, _INFANT.c.birth_at, dialect)
+    first = and_(_RELEASE.c.specimen_id == _SPECIMEN.c.id, _RELEASE.c.version == 1)
+    query = (core_select(
+        _SPECIMEN.c.id, _month(_SPECIMEN.c.received_at, dialect), _SPECIMEN.c.submitter_id,
+        _SPECIMEN.c.kind == SpecimenKind.initial, _SPECIMEN.c.unsatisfactory_code.is_not(None),
+        age, _hour(age, dialect), transit, _hour(transit, dialect), result,
+        _hour(result, dialect))
+        .select_from(_SPECIMEN.join(_INFANT, _INFANT.c.id == _SPECIMEN.c.infant_id)
+                     .outerjoin(_RELEASE, first)))
+    if specimen_ids is not None:
+        query = query.where(_SPECIMEN.c.id.in_(list(specimen_ids)))
+    return query
+
+
+_CARD_COLUMNS = ("specimen_id", "month", "submitter_id", "initial", "unsatisfactory",
+                 "age_at_collection_h", "age_bin", "transit_h", "transit_bin",
+                 "age_at_result_h", "result_bin")
+_CHUNK = 500
+
+
+#: Per figure: its column, its whole-hour column, whether it is of first cards only, and the
+#: extra count each hour carries (early collection, unsatisfactory cards).
+_FIGURES: dict[str, tuple[Any, Any, bool, Any]] = {
+    "age_at_collection": (_CARD.c.age_at_collection_h, _CARD.c.age_bin, True,
+                          case((_CARD.c.age_at_collection_h < 24, 1), else_=0)),
+    "transit": (_CARD.c.transit_h, _CARD.c.transit_bin, False,
+                case((_CARD.c.unsatisfactory, 1), else_=0)),
+    "age_at_result": (_CARD.c.age_at_result_h, _CARD.c.result_bin, True, literal(0)),
+}
+
+
+HourKey = tuple[int, str, int, int]
+
+
+def _hour_counts(connection: Connection, chunk: Sequence[int]) -> dict[HourKey, tuple[int, int]]:
+    """Per (month, figure, submitter, hour): the cards of these specimens and the extra count."""
+    counts: dict[HourKey, tuple[int, int]] = {}
+    for figure, (_, hour, first_only, extra) in _FIGURES.items():
+        where = [_CARD.c.specimen_id.in_(chunk), hour.is_not(None)]
+        query = (core_select(_CARD.c.month, _CARD.c.submitter_id, hour, func.count(),
+                             func.sum(extra))
+                 .where(*where, *([_CARD.c.initial == true()] if first_only else []))
+                 .group_by(_CARD.c.month, _CARD.c.submitter_id, hour))
+        for month, submitter_id, h, n, k in connection.execute(query):
+            counts[(month, figure, submitter_id, h)] = (int(n), int(k or 0))
+    return counts
+
+
+def _add_hour_counts(connection: Connection,
+                     deltas: dict[HourKey, tuple[int, int]]) -> None:
+    """Add to ``card_hour_count`` (an upsert, so concurrent writers add up)."""
+    rows = [{"month": m, "figure": f, "submitter_id": s, "hour": h, "cards": n, "extra": k}
+            for (m, f, s, h), (n, k) in sorted(deltas.items()) if n or k]
+    if not rows:
+        return
+    make = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    statement = make(_HOURS)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=["month", "figure", "submitter_id", "hour"],
+        set_={"cards": _HOURS.c.cards + statement.excluded.cards,
+              "extra": _HOURS.c.extra + statement.excluded.extra}), rows)
+
+
+def refresh_card_measures(connection: Connection, specimen_ids: Iterable[int]) -> None:
+    """Compute again the ``card_measure`` rows of these specimens (a specimen no longer there
+    loses its row) and move their counts in ``card_hour_count``."""
+    ids = sorted(set(specimen_ids))
+    dialect = connection.dialect.name
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        before = _hour_counts(connection, chunk)
+        connection.execute(delete(_CARD).where(_CARD.c.specimen_id.in_(chunk)))
+        connection.execute(insert(_CARD).from_select(list(_CARD_COLUMNS),
+                                                     card_rows(dialect, chunk)))
+        deltas = {key: (n, k) for key, (n, k) in _hour_counts(connection, chunk).items()}
+        for key, (n, k) in before.items():
+            n_new, k_new = deltas.get(key, (0, 0))
+            deltas[key] = (n_new - n, k_new - k)
+        _add_hour_counts(connection, deltas)
+
+
+def rebuild_card_measures(connection: Connection) -> None:
+    """Compute every ``card_measure`` row and hour count again (after cards were written in
+    bulk with Core)."""
+    connection.execute(delete(_CARD))
+    connection.execute(insert(_CARD).from_select(list(_CARD_COLUMNS),
+                                                 card_rows(connection.dialect.name)))
+    connection.execute(delete(_HOURS))
+    for figure, (_, hour, first_only, extra) in _FIGURES.items():
+        connection.execute(insert(_HOURS).from_select(
+            ["month", "figure", "submitter_id", "hour", "cards", "extra"],
+            core_select(_CARD.c.month, literal(figure), _CARD.c.submitter_id, hour,
+                        func.count(), func.coalesce(func.sum(extra), 0))
+            .where(hour.is_not(None), *([_CARD.c.initial == true()] if first_only else []))
+            .group_by(_CARD.c.month, _CARD.c.submitter_id, hour)))
+
+
+def specimen_ids_of_infants(connection: Connection, infant_ids: Collection[int]) -> list[int]:
+    return list(connection.execute(core_select(_SPECIMEN.c.id).where(
+        _SPECIMEN.c.infant_id.in_(sorted(infant_ids)))).scalars())
+
+
+def card_hour_counts(session: Session, month: int) -> list[tuple[str, int, int, int, int]]:
+    """Figure, submitter, whole hour, cards and extra count of ``month`` (``yyyymm``)."""
+    h = _HOURS.c
+    return [tuple(r) for r in session.execute(
+        core_select(h.figure, h.submitter_id, h.hour, h.cards, h.extra)
+        .where(h.month == month, h.cards > 0)).all()]
+
+
+def _figure_at(figure: str) -> Select[Any]:
+    """SQL: the value of ``figure`` at place ``:place`` among the sorted values of the cards of
+    submitters ``:submitters`` received in ``:month``, in whole hour ``:hour``."""
+    value, hour, first_only, _ = _FIGURES[figure]
+    return (core_select(value)
+            .where(_CARD.c.month == bindparam("month"), hour == bindparam("hour"),
+                   _CARD.c.submitter_id.in_(bindparam("submitters", expanding=True)),
+                   *([_CARD.c.initial == true()] if first_only else []))
+            .order_by(value).limit(1).offset(bindparam("place")))
+
+
+_FIGURE_AT = {figure: _figure_at(figure) for figure in _FIGURES}
+
+
+def card_figures_at(session: Session, month: int, figure: str,
+                    places: Sequence[tuple[Collection[int], int, int]]) -> list[float]:
+    """For each (submitters, whole hour, place): the value of ``figure`` (``_FIGURES``) that
+    comes at ``place`` (from 0) among the sorted values of the submitters' cards of ``month``
+    in that hour, read from the index."""
+    return [float(session.execute(_FIGURE_AT[figure], {
+        "month": month, "hour": h, "submitters": sorted(ids), "place": place}).scalar_one())
+        for ids, h, place in places]
