@@ -40,8 +40,13 @@ def test_nbs_hl7_listen_takes_orders_over_mllp(settings, engine, world, tmp_path
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stderr is not None
-        line = process.stderr.readline()
-        port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))  # type: ignore[union-attr]
+        found = None
+        for _ in range(10):  # after the line naming the database, the listening address
+            found = re.search(r"127\.0\.0\.1:(\d+)", process.stderr.readline())
+            if found:
+                break
+        assert found, "nbs hl7 listen did not say where it listens"
+        port = int(found.group(1))
         order = (REFERENCE / "002_MN_OML_O21_NBS.hl7").read_text(encoding="utf-8")
 
         async def send() -> str:
