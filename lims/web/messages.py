@@ -18,6 +18,7 @@ from lims.vocabulary import (
     Feeding,
     Final,
     FirstTier,
+    OutboxStatus,
     QcDecision,
     Recommendation,
     ReleaseOutcome,
@@ -32,8 +33,8 @@ __all__ = ["DYNAMIC_VOCABULARIES", "WELL_KINDS", "message_ids"]
 
 #: Enums whose values the templates pass through ``_()``.
 DYNAMIC_VOCABULARIES: tuple[type[StrEnum], ...] = (
-    Action, AlertStatus, Decision, Feeding, Final, FirstTier, QcDecision, Recommendation,
-    ReleaseOutcome, Role, SpecimenKind, SpecimenState)
+    Action, AlertStatus, Decision, Feeding, Final, FirstTier, OutboxStatus, QcDecision,
+    Recommendation, ReleaseOutcome, Role, SpecimenKind, SpecimenState)
 #: The kinds of well the plate view counts (``lims.runs.plate``).
 WELL_KINDS = ("patient", "control", "blank", "held", "empty")
 

@@ -33,6 +33,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/lab/worklists", "Worklists", _LAB),
     NavItem("/lab/review", "Review queue", _REVIEW),
     NavItem("/lab/alerts", "Alerts", frozenset({Role.reviewer, Role.follow_up, Role.admin})),
+    NavItem("/lab/messages", "Result messages",
+            frozenset({Role.technician, Role.reviewer, Role.admin})),
     NavItem("/lab/audit", "Audit trail", frozenset({Role.admin})),
 )
 
