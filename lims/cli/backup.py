@@ -29,8 +29,9 @@ def backup_command(file: Path = typer.Argument(..., help="the backup to write (m
 
 def restore_command(file: Path = typer.Argument(..., help="a backup made by nbs backup")
                     ) -> None:
-    """Restore a backup into the new database NBS_DATABASE_URL names, then verify its audit
-    chain (exit 1 if it is broken)."""
+    """Restore a backup into a new database (NBS_DATABASE_URL) and verify its audit chain.
+
+    Exits 1 if the restored audit chain is broken."""
     with step(f"restoring {file} and verifying its audit chain"):
         restored = restore(get_settings(), file)
     typer.echo(f"restored {file}: {restored.releases} releases")
