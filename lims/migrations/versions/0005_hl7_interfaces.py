@@ -8,7 +8,7 @@ row per accepted order (unique ``submitter_id, control_id``, so an order sent ag
 nothing).
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-08 10:00:00
 """
 

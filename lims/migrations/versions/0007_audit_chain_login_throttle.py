@@ -7,7 +7,7 @@ The append-only triggers are lifted for the back-fill only, inside the migration
 transaction (on PostgreSQL as the tables' owner, on SQLite by dropping and re-creating them).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 14:30:00
 """
 

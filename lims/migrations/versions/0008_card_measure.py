@@ -5,7 +5,7 @@ month, figure, submitter and whole hour (``card_hour_count``); both filled from 
 already there.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-02 14:30:00
 """
 
