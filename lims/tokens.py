@@ -35,12 +35,14 @@ def new_token() -> tuple[str, str, datetime]:
     return token, token_digest(token), utcnow() + timedelta(hours=TOKEN_HOURS)
 
 
-def revoke_tokens(session: Session, *, user_id: int | None = None,
-                  digest: str | None = None) -> list[str]:
-    """Delete the tokens of ``user_id``, or the one token ``digest``; their digests (for the
-    service's cache of signed-in users)."""
+def revoke_tokens(session: Session, *, user_id: int | None = None, digest: str | None = None,
+                  keep: str | None = None) -> list[str]:
+    """Delete the tokens of ``user_id`` (all but the one whose digest is ``keep``), or the one
+    token ``digest``; their digests (for the service's cache of signed-in users)."""
     table = ApiToken.__table__  # type: ignore[attr-defined]
     where = table.c.user_id == user_id if user_id is not None else table.c.token_sha256 == digest
+    if keep is not None:
+        where = where & (table.c.token_sha256 != keep)
     return list(session.execute(delete(table).where(where)
                                 .returning(table.c.token_sha256)).scalars())
 

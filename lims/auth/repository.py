@@ -5,8 +5,8 @@ wrong passwords cannot lose counts.
 
 Public names: ``FailureCount``, ``PasswordState``, ``user_by_username``, ``list_users``,
 ``password_state``, ``count_failure``, ``clear_failures``, ``locked_until``,
-``set_password_hash``, ``delete_token``, ``delete_tokens_of``, ``throttle_lock``,
-``count_throttled``, ``clear_throttle`` (per client, per unknown username).
+``set_password_hash``, ``throttle_lock``, ``count_throttled``, ``clear_throttle`` (per
+client, per unknown username).
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from lims.models import ApiToken, LoginThrottle, User
+from lims.models import LoginThrottle, User
 
 __all__ = ["FailureCount", "PasswordState", "clear_failures", "clear_throttle", "count_failure",
-           "count_throttled", "delete_token", "delete_tokens_of", "list_users", "locked_until",
+           "count_throttled", "list_users", "locked_until",
            "password_state", "set_password_hash", "throttle_lock", "user_by_username"]
 
 _USER = User.__table__  # type: ignore[attr-defined]
-_TOKEN = ApiToken.__table__  # type: ignore[attr-defined]
 _THROTTLE = LoginThrottle.__table__  # type: ignore[attr-defined]
 
 
@@ -151,14 +150,3 @@ def set_password_hash(session: Session, user_id: int, password_hash: str) -> Non
                     .values(password_hash=password_hash))
 
 
-def delete_token(session: Session, digest: str) -> None:
-    """Forget one token (by its SHA-256): it signs nothing in any more."""
-    session.execute(delete(_TOKEN).where(_TOKEN.c.token_sha256 == digest))
-
-
-def delete_tokens_of(session: Session, user_id: int, *, keep: str | None = None) -> None:
-    """Forget every token of a user but ``keep`` (a SHA-256)."""
-    query = delete(_TOKEN).where(_TOKEN.c.user_id == user_id)
-    if keep is not None:
-        query = query.where(_TOKEN.c.token_sha256 != keep)
-    session.execute(query)

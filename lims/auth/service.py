@@ -301,7 +301,7 @@ def issue_token(session: Session, user: User) -> str:
 
 def revoke_token(session: Session, user: User, token: str) -> None:
     """Sign out: the token stops working at once (audited)."""
-    repository.delete_token(session, token_digest(token))
+    revoke_tokens(session, digest=token_digest(token))
     record(session, Actor.of(user), "logout", "user", user.id)
 
 
@@ -320,6 +320,6 @@ def change_password(session: Session, user: User, *, current: str, new: str,
     if new == current:
         raise InvalidInputError("the new password is the current one", field="new_password")
     repository.set_password_hash(session, user.id, hash_password(new))
-    repository.delete_tokens_of(session, user.id,
-                                keep=token_digest(keep_token) if keep_token else None)
+    revoke_tokens(session, user_id=user.id,
+                  keep=token_digest(keep_token) if keep_token else None)
     record(session, Actor.of(user), "password_change", "user", user.id)
