@@ -8,7 +8,7 @@ messages to an MLLP listener on 127.0.0.1 in the same process.
 
 A full result message here carries every catalogue analyte (48) and ratio (39), an
 interpretation for every disorder (46, two of them positive) and the 42 conditions tested:
-about 190 segments, 30 KB. The target is DESIGN §9's: 10,000 messages in under 10 s.
+about 190 segments, 30 KB. The target: 10,000 messages in under 10 s.
 """
 
 from __future__ import annotations

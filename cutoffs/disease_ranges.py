@@ -178,7 +178,8 @@ def compare_simulated(profiles: pd.DataFrame, truth: pd.DataFrame,
     Parameters
     ----------
     profiles
-        Profiles of simulated babies (DESIGN §4.2 columns), aligned row by row with ``truth``.
+        Profiles of simulated babies (the profile columns, docs/architecture.md "Profiles"),
+        aligned row by row with ``truth``.
     truth
         ``true_disorder`` and ``severity`` per baby (``msms.population.split_truth``).
     ranges

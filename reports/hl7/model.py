@@ -44,7 +44,7 @@ Call = Literal["normal", "borderline", "positive"]
 FEEDINGS: tuple[str, ...] = ("breast", "formula", "mixed", "tpn", "none", "unknown")
 #: Specimen kinds (the LIMS's).
 KINDS: tuple[str, ...] = ("initial", "repeat", "preterm-serial", "post-transfusion")
-#: Final calls of a disorder (the evaluation's ``final`` column, DESIGN's calls contract).
+#: Final calls of a disorder (the evaluation's ``final`` column, docs/architecture.md "Calls").
 CALLS: tuple[str, ...] = ("normal", "borderline", "positive")
 #: Abnormal flags a measurement may carry (HL7 table 0078); "" for none.
 FLAGS: tuple[str, ...] = ("", "N", "L", "H", "LL", "HH", "A", "AA")
