@@ -109,17 +109,15 @@ async def import_card_file(request: Request, current: Lab) -> HTMLResponse:
 
 async def _import_card_file(request: Request, current: Page, form: FormData) -> HTMLResponse:
     check_csrf(request, current, form)
-    upload = form.get("file")
     actor = Actor.of(current.user)
     context = await run_in_threadpool(_accession_context, request, current)
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return render(request, "accession.html", current, status_code=422, form={},
-                      import_error="choose a card CSV file", **context)
-    data, name = await upload.read(MAX_UPLOAD_BYTES + 1), upload.filename
     try:
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise InvalidInputError(f"larger than {MAX_UPLOAD_BYTES} bytes", file=name)
-        imported = await in_session_async(request, lambda s: import_cards(s, actor, data, name))
+        source = await _file(form.get("file"), "the card file")
+        if source is None:
+            return render(request, "accession.html", current, status_code=422, form={},
+                          import_error="choose a card CSV file", **context)
+        imported = await in_session_async(
+            request, lambda s: import_cards(s, actor, source.data, source.name))
     except FORM_ERRORS as exc:
         return render(request, "accession.html", current, status_code=http_status(exc),
                       form={}, import_error=error_message(exc), **context)
