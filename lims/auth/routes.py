@@ -9,13 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from sqlmodel import Session
 
 from lims.audit import Actor, record
 from lims.auth import service
 from lims.auth.schemas import LoginIn, TokenOut, UserCreate, UserPublic
 from lims.deps import CurrentUser, PathId, SessionDep, bearer, require, token_cache
-from lims.errors import AuthenticationError, NotFoundError, ThrottledError
+from lims.errors import AuthenticationError, ThrottledError
 from lims.models import User
 from lims.tokens import revoke_tokens, token_digest
 from lims.vocabulary import Role
@@ -73,7 +72,7 @@ def list_users(session: SessionDep, _user: Admin) -> list[User]:
 def deactivate_user(user_id: PathId, request: Request, session: SessionDep,
                     admin: Admin) -> User:
     """Deactivate a user (admin): it can no longer sign in or sign, its tokens are revoked."""
-    user = _user(session, user_id)
+    user = service.user_by_id(session, user_id)
     revoked = service.deactivate(session, Actor.of(admin), user)
     session.commit()
     cache = token_cache(request.app)
@@ -86,16 +85,9 @@ def deactivate_user(user_id: PathId, request: Request, session: SessionDep,
              responses={404: {"description": "no such user"}})
 def unlock_user(user_id: PathId, session: SessionDep, admin: Admin) -> User:
     """Clear a user's lock after failed sign-ins or signatures (admin), so it can sign again."""
-    user = _user(session, user_id)
+    user = service.user_by_id(session, user_id)
     service.unlock(session, Actor.of(admin), user)
     session.commit()
-    return user
-
-
-def _user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"user {user_id} not found")
     return user
 
 

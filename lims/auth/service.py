@@ -108,6 +108,14 @@ def create_user(session: Session, actor: Actor, *, username: str, password: str,
     return user
 
 
+def user_by_id(session: Session, user_id: int) -> User:
+    """The user with this id (NotFoundError otherwise)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"user {user_id} not found")
+    return user
+
+
 def user_named(session: Session, username: str) -> User:
     """The user called ``username`` (NotFoundError otherwise)."""
     user = repository.user_by_username(session, username)
