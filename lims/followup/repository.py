@@ -160,13 +160,16 @@ BOARD_COLUMNS: tuple[str, ...] = (
 
 def board_counts(session: Session, now: datetime, *, submitter_id: int | None = None,
                  clinic_id: int | None = None) -> dict[str, tuple[int, int]]:
-    """Per state: the cases in it and how many of them are past their due date (one
-    grouped query)."""
-    overdue = func.sum(case((and_(_CASE.c.state.in_(OPEN_STATES), _CASE.c.due_at < now), 1),
-                            else_=0))
+    """Per state: the cases in it and how many of them are past their due date (one grouped
+    query over the index ``ix_case_state_due``; a closed case is never overdue)."""
+    overdue = func.sum(case((_CASE.c.due_at < now, 1), else_=0))
     query = _scoped(core_select(_CASE.c.state, func.count(), overdue), submitter_id, clinic_id)
-    return {state: (int(n), int(late or 0)) for state, n, late in session.execute(
-        query.group_by(_CASE.c.state))}
+    return {state: (int(n), 0 if state == CaseState.closed else int(late or 0))
+            for state, n, late in session.execute(query.group_by(_CASE.c.state))}
+
+
+def _ids(session: Session, query: Select[Any], limit: int, offset: int) -> list[int]:
+    return [i for (i,) in session.execute(query.limit(limit).offset(offset))]
 
 
 def board_rows(session: Session, now: datetime, *, state: str | None = None,
@@ -175,8 +178,26 @@ def board_rows(session: Session, now: datetime, *, state: str | None = None,
                offset: int = 0) -> list[dict[str, Any]]:
     """Cases as rows of ``BOARD_COLUMNS``: of one state (else every open state), or only those
     past their due date; the most overdue first (cases with nothing due last), closed cases
-    the most recently closed first."""
+    the most recently closed first. The page of cases is chosen on the case table alone (the
+    index ``ix_case_state_due``), then joined to its card, baby, submitter and clinic."""
     c = _CASE.c
+    chosen = _scoped(core_select(c.id), submitter_id, clinic_id)
+    chosen = chosen.where(c.state == state if state is not None else c.state.in_(OPEN_STATES))
+    if overdue_only:
+        chosen = chosen.where(c.due_at < now)
+    if state == CaseState.closed:
+        ids = _ids(session, chosen.order_by(c.closed_at.desc(), c.id.desc()), limit, offset)
+    else:
+        # the dated cases in the index's order, then those with nothing due
+        dated = chosen.where(c.due_at.is_not(None))
+        ids = _ids(session, dated.order_by(c.due_at, c.id), limit, offset)
+        if len(ids) < limit and not overdue_only:
+            before = offset + len(ids) if ids else int(session.execute(
+                core_select(func.count()).select_from(dated.subquery())).scalar_one())
+            ids += _ids(session, chosen.where(c.due_at.is_(None)).order_by(c.id),
+                        limit - len(ids), max(0, offset - before))
+    if not ids:
+        return []
     query = (core_select(*(c[n] for n in CASE_PUBLIC_COLUMNS), _SPECIMEN.c.barcode,
                          _INFANT.c.mother_name, _INFANT.c.medical_record_number,
                          _SUBMITTER.c.code.label("submitter_code"),
@@ -184,19 +205,10 @@ def board_rows(session: Session, now: datetime, *, state: str | None = None,
              .select_from(_CASE.join(_SPECIMEN, _SPECIMEN.c.id == c.specimen_id)
                           .join(_INFANT, _INFANT.c.id == c.infant_id)
                           .join(_SUBMITTER, _SUBMITTER.c.id == c.submitter_id)
-                          .outerjoin(_CLINIC, _CLINIC.c.id == c.clinic_id)))
-    query = _scoped(query, submitter_id, clinic_id)
-    if state is not None:
-        query = query.where(c.state == state)
-    else:
-        query = query.where(c.state.in_(OPEN_STATES))
-    if overdue_only:
-        query = query.where(c.due_at < now)
-    if state == CaseState.closed:
-        query = query.order_by(c.closed_at.desc(), c.id.desc())
-    else:
-        query = query.order_by(c.due_at.is_(None), c.due_at, c.id)
-    return [dict(r._mapping) for r in session.execute(query.limit(limit).offset(offset))]
+                          .outerjoin(_CLINIC, _CLINIC.c.id == c.clinic_id))
+             .where(c.id.in_(ids)))
+    rows = {r.id: dict(r._mapping) for r in session.execute(query)}
+    return [rows[i] for i in ids]
 
 
 def mark_reminded(session: Session, case_id: int, due_at: datetime) -> bool:

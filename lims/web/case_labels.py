@@ -4,13 +4,14 @@ long-term schedule) and the referral groups (the disorder catalogue's categories
 ``lims.web.messages.message_ids`` includes them, so that the catalogue test asks each language
 for all of them.
 
-Public names: ``CASE_VOCABULARIES``, ``due_actions``, ``referral_groups``,
+Public names: ``CASE_VOCABULARIES``, ``due_actions``, ``referral_groups``, ``board_labels``,
 ``case_message_ids``.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cache
 
 from lims.followup.rules import followup_rules
 from lims.followup.service import UNSATISFACTORY_GROUP, UNSPECIFIED_GROUP, catalogue
@@ -25,7 +26,8 @@ from lims.vocabulary import (
     VisitKind,
 )
 
-__all__ = ["CASE_VOCABULARIES", "case_message_ids", "due_actions", "referral_groups"]
+__all__ = ["CASE_VOCABULARIES", "board_labels", "case_message_ids", "due_actions",
+           "referral_groups"]
 
 #: Enums whose values the case pages pass through ``_()``.
 CASE_VOCABULARIES: tuple[type[StrEnum], ...] = (
@@ -41,6 +43,14 @@ def due_actions() -> set[str]:
 def referral_groups() -> set[str]:
     """Every referral group: the catalogue's categories, unsatisfactory cards, unspecified."""
     return {d.category for d in catalogue().values()} | {UNSATISFACTORY_GROUP, UNSPECIFIED_GROUP}
+
+
+@cache
+def board_labels() -> tuple[str, ...]:
+    """The values a case board's rows show through a translation: reasons, states, outcomes,
+    what is due, referral groups."""
+    values = {str(v) for enum in (CaseReason, CaseState, OutcomeClass) for v in enum}
+    return tuple(sorted(values | due_actions() | referral_groups()))
 
 
 def case_message_ids() -> set[str]:

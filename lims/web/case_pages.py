@@ -44,6 +44,7 @@ from lims.vocabulary import (
     VisitKind,
 )
 from lims.web.case_forms import transition_from_form, visit_from_form
+from lims.web.case_labels import board_labels
 from lims.web.context import (
     FORM_ERRORS,
     Page,
@@ -62,6 +63,8 @@ __all__ = ["Follow", "TimelineEntry", "case_page", "case_router", "document_lang
 
 #: The cases one page of a single state lists.
 PAGE_SIZE = 100
+#: The board lists the most overdue cases and the first cases of each open state.
+OVERDUE, PER_STATE = 25, 10
 #: Transitions applied by another form than the transition form (a contact that reaches the
 #: family, the repeat card, the first visit).
 _OTHER_FORMS = (CaseTransition.contact, CaseTransition.receive_repeat,
@@ -216,9 +219,10 @@ def case_router(follow: Follow, roles: tuple[Role, ...]) -> APIRouter:
         chosen = state or None
         with shown_on_page():
             view = in_session(request, lambda s: board.case_board(
-                s, actor, state=chosen, limit=PAGE_SIZE, offset=max(0, offset)))
+                s, actor, state=chosen, per_state=PER_STATE, overdue_limit=OVERDUE,
+                limit=PAGE_SIZE, offset=max(0, offset)))
         return render(request, "case_board.html", current, follow=follow, board=view,
-                      states=board.BOARD_STATES)
+                      states=board.BOARD_STATES, label_values=board_labels())
 
     @router.get(prefix + "/cases/{case_id}", response_class=HTMLResponse)
     def read_case(request: Request, case_id: PathId, current: Page = worker) -> HTMLResponse:

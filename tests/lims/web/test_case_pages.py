@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from lims.auth.service import create_user
+from lims.followup import repository
 from lims.audit import SYSTEM
 from lims.models import (
     AuditEvent,
@@ -181,11 +182,15 @@ def test_the_board_lists_each_state_with_the_overdue_cases_first(client, web, wo
     cases = [_referral(client, world, n, plate=f"P-{n}")[1]["id"] for n in (1, 2, 3)]
     now = utcnow()
     with Session(engine) as session:
-        for case_id, hours in zip(cases, (-2, -30, 5), strict=True):
+        for case_id, hours in zip(cases, (-2, -30, None), strict=True):
             row = session.get(FollowUpCase, case_id)
-            row.due_at = now + timedelta(hours=hours)
+            row.due_at = None if hours is None else now + timedelta(hours=hours)
             session.add(row)
         session.commit()
+        # pages of a state: the dated cases by due date, then those with nothing due
+        pages = [[r["id"] for r in repository.board_rows(session, now, state="opened",
+                                                         limit=2, offset=k)] for k in (0, 1, 2)]
+    assert pages == [[cases[1], cases[0]], [cases[0], cases[2]], [cases[2]]]
     sign_in_page(web, "follow_up")
     html = web.get("/followup").text
     overdue = html.split('id="overdue-cases"')[1].split("</table>")[0]
