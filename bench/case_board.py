@@ -102,7 +102,7 @@ def _sign_in(client: TestClient, username: str) -> None:
     assert response.status_code == 200, response.text
 
 
-def _p95(client: TestClient, path: str) -> float:
+def _times(client: TestClient, path: str) -> list[float]:
     times = []
     for k in range(REQUESTS):
         start = time.perf_counter()
@@ -111,7 +111,7 @@ def _p95(client: TestClient, path: str) -> float:
         assert response.status_code == 200, (path, response.status_code)
         if k >= WARM:
             times.append(elapsed)
-    return _percentile(times, 95)
+    return times
 
 
 def run() -> list[tuple[str, float, str, str]]:
@@ -141,12 +141,15 @@ def run() -> list[tuple[str, float, str, str]]:
             board = client.get("/followup").text
             case = re.search(r'href="/followup/cases/(\d+)"', board)
             assert case and "overdue" in board, "the board lists no case"
-            for name, path in (("case board page (/followup) p95", "/followup"),
-                               ("one state's page (/followup?state=opened) p95",
+            for name, path in (("case board page (/followup)", "/followup"),
+                               ("one state's page (/followup?state=opened)",
                                 "/followup?state=opened"),
-                               ("case page (/followup/cases/{id}) p95",
+                               ("case page (/followup/cases/{id})",
                                 f"/followup/cases/{case.group(1)}")):
-                rows.append((name, _p95(client, path), "ms", f"< {TARGET_MS:.0f}"))
+                times = _times(client, path)
+                rows.append((f"{name} p50", _percentile(times, 50), "ms", ""))
+                rows.append((f"{name} p95", _percentile(times, 95), "ms",
+                             f"< {TARGET_MS:.0f}"))
         engine.dispose()
     return rows
 
