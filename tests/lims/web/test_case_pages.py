@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, col, func, select
 
+from lims.audit import SYSTEM
 from lims.auth.service import create_user
 from lims.followup import repository
-from lims.audit import SYSTEM
 from lims.models import (
     AuditEvent,
     ContactAttempt,
@@ -28,7 +28,7 @@ from lims.models import (
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card, specimen_body, upload
 from tests.lims.plates import plate_csv
-from tests.lims.web.conftest import csrf_of, sign_in_page
+from tests.lims.web.conftest import sign_in_page
 
 OTHER_PASSWORD = "another-long-password"
 
