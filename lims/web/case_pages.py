@@ -30,6 +30,7 @@ from lims.documents import service as documents
 from lims.errors import NotFoundError, http_status
 from lims.followup import board, service
 from lims.followup.machine import NO_DIAGNOSIS, allowed_case_transitions
+from lims.followup.schemas import CaseDetail
 from lims.models import IssuedDocument
 from lims.vocabulary import (
     CaseState,
@@ -149,6 +150,17 @@ def pdf_download(doc: IssuedDocument) -> Response:
         "X-Document-Sha256": doc.sha256})
 
 
+def _offered(case: CaseDetail, transitions: list[CaseTransition]) -> list[CaseTransition]:
+    """The transitions a form is offered for: those the state allows whose guard on the case
+    itself holds (treatment after a confirmed diagnosis; a confirmed case is not closed before
+    its treatment); the machine checks them again when one is applied."""
+    confirmed = case.outcome == OutcomeClass.confirmed
+    return [t for t in transitions
+            if not (t == CaseTransition.start_treatment and not confirmed)
+            and not (t == CaseTransition.close and case.state == CaseState.diagnosed
+                     and confirmed)]
+
+
 def _case_view(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
     record = board.case_record(session, actor, case_id)
     letters = documents.list_documents(session, actor, kind=DocumentKind.recall_letter,
@@ -161,7 +173,7 @@ def _case_view(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
         "letters": letters, "released": released,
         "newest_letters": {next(d["id"] for d in letters if d["document_id"] == key)
                            for key in {d["document_id"] for d in letters}},
-        "transitions": [t for t in allowed if t not in _OTHER_FORMS],
+        "transitions": _offered(case, [t for t in allowed if t not in _OTHER_FORMS]),
         "can_receive_repeat": CaseTransition.receive_repeat in allowed,
         "can_visit": actor.role in _VISITORS and case.state in (
             CaseState.treatment, CaseState.long_term_follow_up),

@@ -171,6 +171,7 @@ def test_a_referral_from_release_to_a_closed_case_in_the_browser(served, browser
     page.click("#diagnose-submit")
     page.wait_for_selector("#done")
     assert _state(page) == "diagnosed"
+    assert page.locator("#form-start_treatment").count() == 0  # not confirmed: no treatment
     report = _download(page, "#cards .result-report")
     assert report.startswith(b"%PDF")
     letter = _download(page, "#letters tr[data-document] .letter-download")

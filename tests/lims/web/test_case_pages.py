@@ -144,6 +144,7 @@ def test_a_referral_from_the_board_to_a_closed_case(client, web, world, engine):
                       confirmatory_tests="plasma allo-isoleucine 12 umol/L",
                       reason="seen with the mother")
     assert diagnosed.status_code == 200 and _state(diagnosed.text) == "diagnosed"
+    assert 'id="form-start_treatment"' in diagnosed.text
     treated = _post(web, f"/clinic/cases/{case_id}/transitions", clinic_csrf,
                     transition="start_treatment", description="leucine-free formula")
     assert _state(treated.text) == "treatment"
