@@ -27,6 +27,7 @@ BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.ins
                               "bench.followup",
                               "bench.hl7",
                               "bench.web",
+                              "bench.case_board",
                               "bench.reports",
                               "bench.documents")
 

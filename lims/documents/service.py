@@ -11,7 +11,8 @@ replaces (docs/reports.md "In the LIMS").
 - The language is the request's, else the submitter's ``document_language``, else the
   laboratory file's ``default_language``.
 - Who may see and issue what (``VIEWERS``): a clinic user only the letters of the cases
-  referred to its clinic, a submitter user only its own results, batches and report cards;
+  referred to its clinic and the result reports of those cases' babies, a submitter user
+  only its own results, batches and report cards;
   a document outside the user's scope is "not found". Corrections: the laboratory's roles
   (``CORRECTORS``).
 - ``on_cases_opened`` is the release's hook: a case opened for a referral gets its recall
@@ -50,7 +51,7 @@ from lims.documents.views import (
     submitter_view,
 )
 from lims.errors import ConflictError, NotFoundError, PermissionDeniedError
-from lims.followup.service import clinic_scope, get_case
+from lims.followup.service import clinic_scope, clinic_sees_infant, get_case
 from lims.models import (
     FollowUpCase,
     IssuedDocument,
@@ -84,7 +85,8 @@ _K, _R = DocumentKind, Role
 #: scope only.
 VIEWERS: dict[str, tuple[str, ...]] = {
     _K.recall_letter: (_R.follow_up, _R.reviewer, _R.admin, _R.clinic),
-    _K.result_report: (_R.technician, _R.reviewer, _R.follow_up, _R.admin, _R.submitter),
+    _K.result_report: (_R.technician, _R.reviewer, _R.follow_up, _R.admin, _R.submitter,
+                       _R.clinic),
     _K.batch_report: (_R.technician, _R.reviewer, _R.follow_up, _R.admin, _R.submitter),
     _K.qc_report: (_R.technician, _R.reviewer, _R.admin),
     _K.bulletin: (_R.follow_up, _R.reviewer, _R.admin),
@@ -183,12 +185,22 @@ def _letter(session: Session, actor: Actor, case_id: int, audience: str,
                              "audience": audience})
 
 
+def _check_card_scope(session: Session, actor: Actor, specimen: Specimen, what: str) -> None:
+    """A submitter user reaches its own cards; a clinic user the cards of the babies whose
+    cases are referred to its clinic (else "not found")."""
+    if actor.role == Role.clinic:
+        if not clinic_sees_infant(session, actor, specimen.infant_id):
+            raise NotFoundError(f"{what} not found")
+        return
+    check_scope(actor, specimen.submitter_id, what)
+
+
 def _result(session: Session, actor: Actor, specimen_id: int, language: str | None,
             lab: LaboratoryFile) -> _Subject:
     specimen = session.get(Specimen, specimen_id)
     if specimen is None:
         raise NotFoundError(f"specimen {specimen_id} not found")
-    check_scope(actor, specimen.submitter_id, f"specimen {specimen_id}")
+    _check_card_scope(session, actor, specimen, f"specimen {specimen_id}")
     release = repository.latest_releases(session, [specimen_id]).get(specimen_id)
     if release is None:
         raise ConflictError(f"specimen {specimen.barcode} has no released result to report")
@@ -421,9 +433,14 @@ def _visible(session: Session, actor: Actor, doc_id: int) -> IssuedDocument:
         raise NotFoundError(f"document {doc_id} not found")
     _allow(actor, doc.kind, VIEWERS, "see")
     if actor.role == Role.clinic:
-        if doc.case_id is None:
+        if doc.case_id is not None:
+            get_case(session, actor, doc.case_id, audit=False)
+        elif doc.kind == _K.result_report and doc.specimen_id is not None:
+            specimen = session.get(Specimen, doc.specimen_id)
+            assert specimen is not None
+            _check_card_scope(session, actor, specimen, f"document {doc_id}")
+        else:
             raise NotFoundError(f"document {doc_id} not found")
-        get_case(session, actor, doc.case_id, audit=False)
     if actor.role == Role.submitter:
         if doc.submitter_id is None:
             raise NotFoundError(f"document {doc_id} not found")

@@ -4,7 +4,8 @@ long-term visits; due dates and reminders; outcomes as labelled data, the second
 registry, and the programme measures (docs/followup.md).
 
 Modules: ``rules`` (the cited due-date and visit data), ``machine`` (the case state machine),
-``schemas``, ``repository`` (every query), ``service`` (cases), ``outcomes`` (labelled outcomes,
+``schemas``, ``repository`` (every query), ``service`` (cases), ``board`` (the case board and
+a case's record, for the pages), ``outcomes`` (labelled outcomes,
 training from the database, the model registry), ``measures`` (pure measure functions),
 ``card_measures`` (the per-card figures the measures read, kept up to date), ``programme``
 (the measures from the database), ``routes``.

@@ -8,6 +8,8 @@ Public names: ``CASE_PUBLIC_COLUMNS``, ``OPEN_STATES``, ``open_cases_of_infant``
 ``CASE_MEASURE_COLUMNS``, ``case_measure_rows``, ``suspected_codes``, ``submitters``,
 ``labelled_case_rows``,
 ``specimens_by_ids``, ``models``, ``model_by_version``, ``active_model``, ``retire_active``;
+the case board and a case's record: ``BOARD_COLUMNS``, ``board_counts``, ``board_rows``,
+``infant_cards``, ``releases_of``, ``clinic_has_infant``;
 the per-card figures: ``card_rows``, ``refresh_card_measures``, ``rebuild_card_measures``,
 ``specimen_ids_of_infants``, ``card_hour_counts``, ``card_figures_at``.
 """
@@ -62,7 +64,9 @@ from lims.models import (
 )
 from lims.vocabulary import CaseState, ModelStatus, SpecimenKind
 
-__all__ = ["CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN_STATES", "active_model",
+__all__ = ["BOARD_COLUMNS", "CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN_STATES",
+           "active_model", "board_counts", "board_rows", "clinic_has_infant", "infant_cards",
+           "releases_of",
            "card_figures_at",
            "card_hour_counts", "card_rows", "case_measure_rows", "rebuild_card_measures",
            "refresh_card_measures", "specimen_ids_of_infants", "suspected_codes",
@@ -78,6 +82,8 @@ _INFANT = Infant.__table__  # type: ignore[attr-defined]
 _RELEASE = Release.__table__  # type: ignore[attr-defined]
 _CARD = CardMeasure.__table__  # type: ignore[attr-defined]
 _HOURS = CardHourCount.__table__  # type: ignore[attr-defined]
+_SUBMITTER = Submitter.__table__  # type: ignore[attr-defined]
+_CLINIC = Clinic.__table__  # type: ignore[attr-defined]
 #: Every state but closed.
 OPEN_STATES: tuple[str, ...] = tuple(s for s in CaseState if s != CaseState.closed)
 #: The columns a case is listed with (``CasePublic``).
@@ -145,6 +151,66 @@ def overdue_rows(session: Session, now: datetime, *, submitter_id: int | None = 
         query.order_by(_CASE.c.due_at, _CASE.c.id).limit(limit))]
 
 
+#: The columns of a case on the case board: the case's, its card's barcode, the baby's mother
+#: and record number, the submitter's code and the clinic's name.
+BOARD_COLUMNS: tuple[str, ...] = (
+    *CASE_PUBLIC_COLUMNS, "barcode", "mother_name", "medical_record_number", "submitter_code",
+    "clinic_name")
+
+
+def board_counts(session: Session, now: datetime, *, submitter_id: int | None = None,
+                 clinic_id: int | None = None) -> dict[str, tuple[int, int]]:
+    """Per state: the cases in it and how many of them are past their due date (one grouped
+    query over the index ``ix_case_state_due``; a closed case is never overdue)."""
+    overdue = func.sum(case((_CASE.c.due_at < now, 1), else_=0))
+    query = _scoped(core_select(_CASE.c.state, func.count(), overdue), submitter_id, clinic_id)
+    return {state: (int(n), 0 if state == CaseState.closed else int(late or 0))
+            for state, n, late in session.execute(query.group_by(_CASE.c.state))}
+
+
+def _ids(session: Session, query: Select[Any], limit: int, offset: int) -> list[int]:
+    return [i for (i,) in session.execute(query.limit(limit).offset(offset))]
+
+
+def board_rows(session: Session, now: datetime, *, state: str | None = None,
+               overdue_only: bool = False, submitter_id: int | None = None,
+               clinic_id: int | None = None, limit: int = 20,
+               offset: int = 0) -> list[dict[str, Any]]:
+    """Cases as rows of ``BOARD_COLUMNS``: of one state (else every open state), or only those
+    past their due date; the most overdue first (cases with nothing due last), closed cases
+    the most recently closed first. The page of cases is chosen on the case table alone (the
+    index ``ix_case_state_due``), then joined to its card, baby, submitter and clinic."""
+    c = _CASE.c
+    chosen = _scoped(core_select(c.id), submitter_id, clinic_id)
+    chosen = chosen.where(c.state == state if state is not None else c.state.in_(OPEN_STATES))
+    if overdue_only:
+        chosen = chosen.where(c.due_at < now)
+    if state == CaseState.closed:
+        ids = _ids(session, chosen.order_by(c.closed_at.desc(), c.id.desc()), limit, offset)
+    else:
+        # the dated cases in the index's order, then those with nothing due
+        dated = chosen.where(c.due_at.is_not(None))
+        ids = _ids(session, dated.order_by(c.due_at, c.id), limit, offset)
+        if len(ids) < limit and not overdue_only:
+            before = offset + len(ids) if ids else int(session.execute(
+                core_select(func.count()).select_from(dated.subquery())).scalar_one())
+            ids += _ids(session, chosen.where(c.due_at.is_(None)).order_by(c.id),
+                        limit - len(ids), max(0, offset - before))
+    if not ids:
+        return []
+    query = (core_select(*(c[n] for n in CASE_PUBLIC_COLUMNS), _SPECIMEN.c.barcode,
+                         _INFANT.c.mother_name, _INFANT.c.medical_record_number,
+                         _SUBMITTER.c.code.label("submitter_code"),
+                         _CLINIC.c.name.label("clinic_name"))
+             .select_from(_CASE.join(_SPECIMEN, _SPECIMEN.c.id == c.specimen_id)
+                          .join(_INFANT, _INFANT.c.id == c.infant_id)
+                          .join(_SUBMITTER, _SUBMITTER.c.id == c.submitter_id)
+                          .outerjoin(_CLINIC, _CLINIC.c.id == c.clinic_id))
+             .where(c.id.in_(ids)))
+    rows = {r.id: dict(r._mapping) for r in session.execute(query)}
+    return [rows[i] for i in ids]
+
+
 def mark_reminded(session: Session, case_id: int, due_at: datetime) -> bool:
     """Record that the reminder for this due date is raised, unless someone did already."""
     done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
@@ -180,6 +246,32 @@ def last_visits(session: Session, case_id: int) -> dict[str, datetime]:
     return {kind: at for kind, at in session.exec(
         select(FollowUpVisit.kind, func.max(FollowUpVisit.visit_at))
         .where(FollowUpVisit.case_id == case_id).group_by(col(FollowUpVisit.kind)))}
+
+
+def infant_cards(session: Session, infant_id: int) -> list[dict[str, Any]]:
+    """The baby's cards, oldest first: id, barcode, kind, collection and receipt, state,
+    unsatisfactory code."""
+    s = _SPECIMEN.c
+    return [dict(r._mapping) for r in session.execute(
+        core_select(s.id, s.barcode, s.kind, s.collected_at, s.received_at, s.state,
+                    s.unsatisfactory_code)
+        .where(s.infant_id == infant_id).order_by(s.received_at, s.id))]
+
+
+def releases_of(session: Session, specimen_ids: Sequence[int]) -> list[Release]:
+    """Every released version of these cards, oldest first."""
+    if not specimen_ids:
+        return []
+    return list(session.exec(select(Release).where(
+        col(Release.specimen_id).in_(list(specimen_ids)))
+        .order_by(col(Release.released_at), col(Release.id))))
+
+
+def clinic_has_infant(session: Session, clinic_id: int, infant_id: int) -> bool:
+    """Whether one of the baby's cases is referred to the clinic."""
+    return session.execute(core_select(_CASE.c.id).where(
+        _CASE.c.clinic_id == clinic_id, _CASE.c.infant_id == infant_id).limit(1)).first() \
+        is not None
 
 
 def clinic_of_user(session: Session, user_id: int | None) -> int | None:

@@ -10,10 +10,10 @@ as status (``CasePublic``). Anything else is "not found". Every read of a case i
 
 Public names: ``on_release``, ``on_released_normal``, ``on_unsatisfactory``,
 ``on_card_accessioned``, ``record_second_tier``, ``open_case``, ``record_contact``,
-``transition``, ``record_visit``, ``get_case``, ``case_detail``, ``list_cases``,
-``overdue_cases``, ``remind_overdue``, ``create_clinic``,
+``link_repeat_specimen``, ``transition``, ``record_visit``, ``get_case``, ``case_detail``,
+``list_cases``, ``overdue_cases``, ``remind_overdue``, ``create_clinic``,
 ``list_clinics``, ``assign_clinic_user``, ``grant_director``, ``referral_group``, ``catalogue``,
-``clinic_scope``, ``is_director``.
+``clinic_scope``, ``clinic_sees_infant``, ``submitter_scope``, ``is_director``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from lims.accession.repository import specimen_by_barcode
 from lims.alerts.service import open_alert
 from lims.audit import Actor, record, record_list_read, snapshot
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
@@ -71,20 +72,24 @@ from lims.vocabulary import (
     Final,
     FirstTier,
     OutcomeClass,
+    ReleaseOutcome,
     Role,
 )
 from msms.catalogue import Disorder, disorders
 
-__all__ = ["assign_clinic_user", "case_detail", "catalogue", "clinic_scope",
-           "create_clinic", "get_case", "grant_director", "is_director", "list_cases",
+__all__ = ["UNSATISFACTORY_GROUP", "UNSPECIFIED_GROUP", "assign_clinic_user", "case_detail",
+           "catalogue", "clinic_scope", "clinic_sees_infant", "create_clinic", "get_case",
+           "grant_director", "is_director", "link_repeat_specimen", "list_cases",
            "list_clinics",
            "on_card_accessioned", "on_release", "on_released_normal", "on_unsatisfactory",
            "open_case", "overdue_cases", "record_contact", "record_second_tier",
-           "record_visit", "referral_group", "remind_overdue", "transition"]
+           "record_visit", "referral_group", "remind_overdue", "submitter_scope",
+           "transition"]
 
 #: The referral group of an unsatisfactory card (no disorder is suspected).
 UNSATISFACTORY_GROUP = "unsatisfactory"
-_UNSPECIFIED = "unspecified"
+#: The referral group of a case whose calls name no disorder of the catalogue.
+UNSPECIFIED_GROUP = "unspecified"
 #: How far ahead of the clock a recorded time may be (clocks differ a little).
 _SKEW = timedelta(minutes=5)
 _REASON_RANK = {CaseReason.referral: 3, CaseReason.repeat_specimen: 2,
@@ -98,7 +103,7 @@ def catalogue() -> dict[str, Disorder]:
 def referral_group(disorder: str) -> str:
     """A disorder's referral group: its category in the disorder catalogue."""
     found = catalogue().get(disorder)
-    return found.category if found is not None else _UNSPECIFIED
+    return found.category if found is not None else UNSPECIFIED_GROUP
 
 
 def clinic_scope(session: Session, actor: Actor) -> int | None:
@@ -108,7 +113,14 @@ def clinic_scope(session: Session, actor: Actor) -> int | None:
     return repository.clinic_of_user(session, actor.user_id) or -1
 
 
-def _submitter_scope(actor: Actor) -> int | None:
+def clinic_sees_infant(session: Session, actor: Actor, infant_id: int) -> bool:
+    """Whether a clinic user's clinic has one of the baby's cases (other roles: True)."""
+    clinic = clinic_scope(session, actor)
+    return clinic is None or repository.clinic_has_infant(session, clinic, infant_id)
+
+
+def submitter_scope(actor: Actor) -> int | None:
+    """The submitter a submitter user is limited to (None: not a submitter user)."""
     return actor.submitter_id if actor.role == Role.submitter else None
 
 
@@ -161,7 +173,7 @@ def _groups(calls: Sequence[Evaluation]) -> dict[str, tuple[list[str], bool]]:
         if call.disorder not in codes:
             codes.append(call.disorder)
         groups[referral_group(call.disorder)] = (codes, critical or bool(call.time_critical))
-    return groups or {_UNSPECIFIED: ([], False)}
+    return groups or {UNSPECIFIED_GROUP: ([], False)}
 
 
 def on_release(session: Session, actor: Actor, specimen: Specimen, decision: Decision,
@@ -277,7 +289,7 @@ def get_case(session: Session, actor: Actor, case_id: int, *, audit: bool = True
         FollowUpCase):
     """A case in the actor's scope (else "not found"); the read is audited."""
     case = session.get(FollowUpCase, case_id)
-    submitter = _submitter_scope(actor)
+    submitter = submitter_scope(actor)
     clinic = clinic_scope(session, actor)
     if (case is None or (submitter is not None and case.submitter_id != submitter)
             or (clinic is not None and case.clinic_id != clinic)):
@@ -313,7 +325,7 @@ def list_cases(session: Session, actor: Actor, *, state: str | None = None,
                infant_id: int | None = None, limit: int = 100,
                offset: int = 0) -> list[dict[str, Any]]:
     """Cases in the actor's scope, newest first; the read is one audit event."""
-    rows = repository.case_rows(session, submitter_id=_submitter_scope(actor),
+    rows = repository.case_rows(session, submitter_id=submitter_scope(actor),
                                 clinic_id=clinic_scope(session, actor), state=state,
                                 infant_id=infant_id, limit=limit, offset=offset)
     record_list_read(session, actor, "followup_case", [r["id"] for r in rows],
@@ -328,7 +340,7 @@ def overdue_cases(session: Session, actor: Actor, *, now: datetime | None = None
     """The overdue worklist: open cases in the actor's scope past their due date, most
     overdue first; the read is one audit event."""
     rows = repository.overdue_rows(session, now or utcnow(),
-                                   submitter_id=_submitter_scope(actor),
+                                   submitter_id=submitter_scope(actor),
                                    clinic_id=clinic_scope(session, actor), limit=limit)
     record_list_read(session, actor, "followup_case", [r["id"] for r in rows],
                      (r["infant_id"] for r in rows), filters={"overdue": True})
@@ -393,6 +405,37 @@ def record_contact(session: Session, actor: Actor, case_id: int,
         apply_case_transition(session, actor, case, CaseTransition.contact, at=at,
                               details={"contacted": data.contacted, "method": data.method})
     return attempt
+
+
+def link_repeat_specimen(session: Session, actor: Actor, case_id: int,
+                         barcode: str) -> FollowUpCase:
+    """Record the baby's repeat card on a case waiting for one (by its barcode): the case
+    receives it at the card's receipt time, as when the card is accessioned naming the earlier
+    one. A card already released normal closes the case as not confirmed at once."""
+    case = get_case(session, actor, case_id, audit=False)
+    barcode = barcode.strip()
+    specimen = specimen_by_barcode(session, barcode) if barcode else None
+    if specimen is None or specimen.id is None:
+        raise InvalidInputError(f"no card with barcode {barcode!r} is accessioned",
+                                field="barcode")
+    if specimen.infant_id != case.infant_id:
+        raise InvalidInputError(
+            f"card {barcode} belongs to another baby's record; a repeat card is accessioned "
+            "naming the earlier card's barcode", field="barcode")
+    if specimen.id == case.specimen_id:
+        raise InvalidInputError(f"card {barcode} is the card this case was opened on",
+                                field="barcode")
+    check_case_transition(actor, case, CaseTransition.receive_repeat, {})
+    case.repeat_specimen_id = specimen.id
+    apply_case_transition(session, actor, case, CaseTransition.receive_repeat,
+                          details={"repeat_specimen_id": specimen.id},
+                          at=_checked_at(specimen.received_at, "barcode"),
+                          reason=f"card {barcode} recorded as the repeat")
+    latest = repository.releases_of(session, [specimen.id])
+    if latest and latest[-1].outcome in (ReleaseOutcome.normal,
+                                         ReleaseOutcome.normal_by_override):
+        on_released_normal(session, actor, [specimen])
+    return case
 
 
 def _effects(session: Session, actor: Actor, case: FollowUpCase, body: TransitionIn,

@@ -1,20 +1,22 @@
 """HTML form fields to the domains' request models: an accession card from the accession
 form. A value the model refuses is an ``InvalidInputError`` naming the form's field.
 
-Public names: ``specimen_from_form``, ``optional``.
+Public names: ``specimen_from_form``, ``optional``, ``form_time``, ``validated``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from lims.accession.schemas import SpecimenCreate
 from lims.errors import InvalidInputError
 
-__all__ = ["optional", "specimen_from_form"]
+__all__ = ["form_time", "optional", "specimen_from_form", "validated"]
+
+M = TypeVar("M", bound=BaseModel)
 
 #: Times in the form are the laboratory's clock in UTC (``datetime-local`` inputs have no zone).
 _UTC = "+00:00"
@@ -28,7 +30,8 @@ def optional(form: FormData, name: str) -> str | None:
     return value.strip()
 
 
-def _time(form: FormData, name: str) -> str | None:
+def form_time(form: FormData, name: str) -> str | None:
+    """A ``datetime-local`` field as an ISO time in UTC (None when blank)."""
     value = optional(form, name)
     if value is None:
         return None
@@ -45,14 +48,14 @@ def specimen_from_form(form: FormData) -> SpecimenCreate:
     body: dict[str, Any] = {
         "barcode": optional(form, "barcode") or "",
         "submitter_id": optional(form, "submitter_id"),
-        "collected_at": _time(form, "collected_at"),
-        "received_at": _time(form, "received_at"),
+        "collected_at": form_time(form, "collected_at"),
+        "received_at": form_time(form, "received_at"),
         "birth_weight_g": optional(form, "birth_weight_g"),
         "gestational_age_weeks": optional(form, "gestational_age_weeks"),
         "feeding": optional(form, "feeding") or "unknown",
         "tpn": _flag(form, "tpn"),
         "transfused": _flag(form, "transfused"),
-        "transfused_at": _time(form, "transfused_at"),
+        "transfused_at": form_time(form, "transfused_at"),
         "nicu": _flag(form, "nicu"),
         "unsatisfactory_code": optional(form, "unsatisfactory_code"),
     }
@@ -62,7 +65,7 @@ def specimen_from_form(form: FormData) -> SpecimenCreate:
     else:
         body["infant"] = {
             "submitter_id": body["submitter_id"],
-            "birth_at": _time(form, "birth_at"),
+            "birth_at": form_time(form, "birth_at"),
             "sex": optional(form, "sex") or "U",
             "medical_record_number": optional(form, "medical_record_number") or "",
             "mother_name": optional(form, "mother_name") or "",
@@ -72,10 +75,15 @@ def specimen_from_form(form: FormData) -> SpecimenCreate:
             "plurality": optional(form, "plurality") or 1,
             "birth_order": optional(form, "birth_order") or 1,
         }
+    return validated(SpecimenCreate, body, nested="infant.")
+
+
+def validated(model: type[M], body: dict[str, Any], *, nested: str = "") -> M:
+    """``body`` as ``model``; its first refused value is an ``InvalidInputError`` naming the
+    form's field (a field of a ``nested`` part named as on the form)."""
     try:
-        return SpecimenCreate.model_validate(body)
+        return model.model_validate(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        field = where.removeprefix("infant.")
-        raise InvalidInputError(first["msg"], field=field) from None
+        raise InvalidInputError(first["msg"], field=where.removeprefix(nested)) from None

@@ -27,6 +27,7 @@ from lims.vocabulary import (
     SpecimenKind,
     SpecimenState,
 )
+from lims.web.case_labels import case_message_ids
 from lims.web.navigation import NAVIGATION
 
 __all__ = ["DYNAMIC_VOCABULARIES", "WELL_KINDS", "message_ids"]
@@ -47,6 +48,7 @@ def message_ids() -> set[str]:
     ids |= {f"sex {s}" for s in Sex}
     ids |= {item.label for item in NAVIGATION}
     ids |= set(WELL_KINDS)
+    ids |= case_message_ids()
     templates = Path(__file__).parent / "templates"
     for _name, _line, message, _comments, _context in extract_from_dir(
             str(templates), method_map=[("**.html", "jinja2")],

@@ -36,6 +36,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/lab/messages", "Result messages",
             frozenset({Role.technician, Role.reviewer, Role.admin})),
     NavItem("/lab/audit", "Audit trail", frozenset({Role.admin})),
+    NavItem("/followup", "Case board", frozenset({Role.follow_up, Role.admin})),
+    NavItem("/clinic", "Referred cases", frozenset({Role.clinic})),
 )
 
 

@@ -84,7 +84,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/documents/{document_row_id}"): EVERYONE,
     ("GET", "/api/v1/documents/{document_row_id}/versions"): EVERYONE,
     ("POST", "/api/v1/documents/letters"): {"follow_up", "reviewer", "admin", "clinic"},
-    ("POST", "/api/v1/documents/results"): STAFF | {"submitter"},
+    ("POST", "/api/v1/documents/results"): STAFF | {"submitter", "clinic"},
     ("POST", "/api/v1/documents/results/batch"): STAFF | {"submitter"},
     ("POST", "/api/v1/documents/qc"): {"technician", "reviewer", "admin"},
     ("POST", "/api/v1/documents/bulletins"): {"follow_up", "reviewer", "admin"},
