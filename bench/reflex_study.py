@@ -10,7 +10,11 @@
 - D (test enriched, 300,000 babies, seed 8, 5% affected): cases cleared by severity.
 
 Nothing is chosen on C or D. The literature levels (no calibration) are measured on the same
-babies. ``python -m bench reflex_study`` prints every table (about 5-8 minutes on 2 cores).
+babies, and so is each population's *oracle* (``cutoffs.reflex.calibrate.oracle_reflex``: every
+level at that population's own lowest classic case, no margin, mild cases unprotected), the
+limit the data allow at 100% classic sensitivity. ``python -m bench reflex_study`` prints every
+table, and the per-group tables of docs/second_tier.md as markdown (about 10-20 minutes on 2
+cores).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import pandas as pd
 from cutoffs.derive import derive_cutoffs
 from cutoffs.derive_scores import derive_score_section
 from cutoffs.evaluate import evaluate
-from cutoffs.reflex.calibrate import calibrate_reflex
+from cutoffs.reflex.calibrate import calibrate_reflex, oracle_reflex
 from cutoffs.reflex.decide import LITERATURE
 from cutoffs.reflex.measure import measure_flow
 from cutoffs.reflex.outcomes import run_flow, truth_of
@@ -52,24 +56,63 @@ def _measure(first, repeat, table, rules, calibration, births):
     return measure_flow(flow, truth_of(first), rules, births)
 
 
-def study(n_c: int = N_C, n_d: int = N_D) -> dict[str, object]:
+def study(n_c: int = N_C, n_d: int = N_D, n_b: int = N_B, table=None) -> dict[str, object]:
     rules = default_reflex_rules()
     start = time.perf_counter()
-    table = _table()
+    table = table if table is not None else _table()
     _say(f"A: table {time.perf_counter() - start:.0f} s")
-    cal_first, cal_repeat = simulate_screening(N_B, seed=11, disorder_rate=0.05)
+    cal_first, cal_repeat = simulate_screening(n_b, seed=11, disorder_rate=0.05)
     calibrated = calibrate_reflex(cal_first, cal_repeat, table, rules)
     del cal_first, cal_repeat
     _say(f"B: calibrated {time.perf_counter() - start:.0f} s: {calibrated.as_dict()}")
     out: dict[str, object] = {"calibrated": calibrated}
     for name, n, rate, seed in (("C", n_c, None, 7), ("D", n_d, 0.05, 8)):
         first, repeat = simulate_screening(n, seed=seed, disorder_rate=rate)
+        oracle = oracle_reflex(first, repeat, table, rules)
+        out[f"{name} oracle levels"] = oracle
+        _say(f"{name} oracle: {time.perf_counter() - start:.0f} s: {oracle.as_dict()}")
         for label, calibration in (("calibrated", calibrated.calibration),
-                                   ("literature", LITERATURE)):
+                                   ("literature", LITERATURE),
+                                   ("oracle", oracle.calibration)):
             out[f"{name} {label}"] = _measure(first, repeat, table, rules, calibration, n)
             _say(f"{name} {label}: {time.perf_counter() - start:.0f} s")
         del first, repeat
     return out
+
+
+def _pct(v: float, digits: int = 1) -> str:
+    return "-" if v != v else f"{100 * v:.{digits}f}"
+
+
+def markdown(result: dict[str, object]) -> str:
+    """The per-group tables of docs/second_tier.md: calibrated [oracle] figures."""
+    def frame(key: str) -> pd.DataFrame:
+        value = result[key]
+        assert isinstance(value, pd.DataFrame)
+        return value.set_index("group")
+
+    c, co = frame("C calibrated"), frame("C oracle")
+    lines = ["| group | unaffected flagged | FP cut % [oracle] | repeat or referred after reflex,"
+             " % births [oracle] | referred after repeat, % births [oracle] | cases referred /"
+             " flagged | maternal B12 found | PPV % [oracle] |", "|---" * 8 + "|"]
+    for g in c.index:
+        r, o = c.loc[g], co.loc[g]
+        lines.append(
+            f"| {g} | {int(r.unaffected_flagged):,} | {_pct(r.fp_cut)} [{_pct(o.fp_cut)}] | "
+            f"{_pct(r.reflex_open_per_births, 3)} [{_pct(o.reflex_open_per_births, 3)}] | "
+            f"{_pct(r.referred_per_births, 4)} [{_pct(o.referred_per_births, 4)}] | "
+            f"{int(r.cases_referred)} / {int(r.cases_flagged)} | {int(r.maternal_b12_found)} | "
+            f"{_pct(r.ppv)} [{_pct(o.ppv)}] |")
+    d, do = frame("D calibrated"), frame("D oracle")
+    lines += ["", "| group | mild cleared | moderate cleared | severe cleared | FP cut % [oracle]"
+              " | PPV % enriched [oracle] |", "|---" * 6 + "|"]
+    for g in d.index:
+        r, o = d.loc[g], do.loc[g]
+        lines.append(
+            f"| {g} | {int(r.cleared_mild)} of {int(r.mild_flagged)} | {int(r.cleared_moderate)}"
+            f" of {int(r.moderate_flagged)} | {int(r.cleared_severe)} of {int(r.severe_flagged)}"
+            f" | {_pct(r.fp_cut)} [{_pct(o.fp_cut)}] | {_pct(r.ppv)} [{_pct(o.ppv)}] |")
+    return "\n".join(lines)
 
 
 def run() -> list[tuple[str, float, str, str]]:
@@ -78,7 +121,9 @@ def run() -> list[tuple[str, float, str, str]]:
     result = study()
     rows: list[tuple[str, float, str, str]] = []
     for key, frame in result.items():
-        if key == "calibrated":
+        if not isinstance(frame, pd.DataFrame):
+            if key != "calibrated":
+                print(f"\n{key}: {frame.as_dict()}")  # type: ignore[attr-defined]
             continue
         assert isinstance(frame, pd.DataFrame)
         print(f"\n{key}\n{frame.to_string(index=False, float_format=lambda v: f'{v:.5g}')}")
@@ -91,8 +136,11 @@ def run() -> list[tuple[str, float, str, str]]:
                          100 * float(by.loc["all", "referred_per_births"]), "% births",
                          "<= 0.1"))
         else:
+            if key.endswith("oracle"):
+                continue
             rows.append((f"reflex {key}: moderate or severe cases cleared",
                          float(by.loc["all", "cleared_moderate"] + by.loc["all",
                                                                        "cleared_severe"]),
                          "cases", "0"))
+    print("\n" + markdown(result))
     return rows

@@ -11,14 +11,21 @@ is in the group (its cases):
   non-mild case that no rule refers, less ``score_margin_sd``, lowered further so that no
   disorder's mild cases are cleared beyond the bound;
 - the *repeat level*: at most 0 (the cutoff), at least ``score_margin_sd`` below the lowest
-  repeat-specimen excess of a non-mild case, lowered further for the mild bound.
+  repeat-specimen excess of a non-mild case, lowered further for the mild bound; and, for each
+  disorder of the group with non-mild cases sent for a repeat, the same taken on its own
+  cases' repeat excess of its own score (``repeat_clear_below_disorder``): a disorder whose
+  cases' markers fall with age then no longer sets the level of the whole group.
+
+:func:`oracle_reflex` chooses the same levels on the population it is measured on, each at its
+lowest classic (moderate or severe) case, with no margin and mild cases unprotected: the limit
+that population allows at 100% classic sensitivity (issue 15's "oracle"), never a level to use.
 
 A group whose cases cannot be protected even at scale 0.1 keeps 0.1 and is reported in
 ``notes``. The result records the rules' version, the bounds and what was measured on the
 calibration set (mild cases cleared per disorder).
 
-Public names: ``calibrate_reflex``, ``CalibratedReflex``, ``write_calibration``,
-``read_calibration``.
+Public names: ``calibrate_reflex``, ``oracle_reflex``, ``CalibratedReflex``,
+``write_calibration``, ``read_calibration``, ``ORACLE_SCALES``.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +49,12 @@ from cutoffs.reflex.rules import ReflexRules
 from cutoffs.tables import CutoffTable
 from msms.tables import PROFILE_ID
 
-__all__ = ["CalibratedReflex", "calibrate_reflex", "read_calibration", "write_calibration"]
+__all__ = ["ORACLE_SCALES", "CalibratedReflex", "calibrate_reflex", "oracle_reflex",
+           "read_calibration", "write_calibration"]
 
 _SCALES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
+#: The oracle may also raise an assay level above the literature's, up to 8 times.
+ORACLE_SCALES = (8.0, 6.0, 5.0, 4.0, 3.0, 2.5, 2.0, 1.75, 1.5, 1.3, 1.2, 1.1, *_SCALES)
 _CLEARED = ("clear",)
 
 
@@ -70,6 +81,7 @@ class CalibratedReflex:
         c = self.calibration
         return {"scale": c.scale, "clear_below": c.clear_below,
                 "repeat_clear_below": c.repeat_clear_below,
+                "repeat_clear_below_disorder": c.repeat_clear_below_disorder,
                 "rules_version": self.rules_version, "rules_sha256": self.rules_sha256,
                 "cutoff_version": self.cutoff_version, "mild_miss_bound": self.mild_miss_bound,
                 "mild_miss_bound_by_disorder": self.mild_miss_bound_by_disorder,
@@ -92,7 +104,9 @@ def read_calibration(path: Path | str) -> CalibratedReflex:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
         c = Calibration({k: float(v) for k, v in doc["scale"].items()},
                         {k: float(v) for k, v in doc["clear_below"].items()},
-                        {k: float(v) for k, v in doc["repeat_clear_below"].items()})
+                        {k: float(v) for k, v in doc["repeat_clear_below"].items()},
+                        {k: float(v) for k, v in
+                         doc.get("repeat_clear_below_disorder", {}).items()})
         return CalibratedReflex(c, doc["rules_version"], doc["rules_sha256"],
                                 doc["cutoff_version"], float(doc["mild_miss_bound"]),
                                 dict(doc["mild_miss_bound_by_disorder"]),
@@ -147,38 +161,51 @@ def _down(level: float) -> float:
     return math.floor(level * 1e4) / 1e4
 
 
+def _group_calls(calls: pd.DataFrame, group_disorders: set[str]) -> pd.DataFrame:
+    return calls[calls["disorder"].astype(str).isin(group_disorders)]
+
+
 def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTable,
-                     rules: ReflexRules) -> CalibratedReflex:
+                     rules: ReflexRules, *, scales: Sequence[float] = _SCALES
+                     ) -> CalibratedReflex:
     """Choose the reflex levels on a labelled calibration population (first cards and repeat
-    specimens of :func:`msms.population.screening.simulate_screening`, truth included)."""
+    specimens of :func:`msms.population.screening.simulate_screening`, truth included).
+    ``scales``: the factors tried on the referral rules' levels, largest first."""
     truth = truth_of(first)
     calls = evaluate(first, cutoffs=table)
     flagged = set(calls.loc[calls["first_tier"] != "normal", PROFILE_ID].astype(str))
     sub = repeat[repeat["previous_specimen_id"].astype(str).isin(flagged)]
     repeat_calls = evaluate(sub, cutoffs=table, include_normal=True)
+    cuts = ({c: v.cutoff for c, v in table.scores.disorders.items()}
+            if table.scores is not None else {})
     scale: dict[str, float] = {}
     clear_below: dict[str, float] = {}
     repeat_below: dict[str, float] = {}
+    repeat_below_disorder: dict[str, float] = {}
     notes: list[str] = []
     for group in rules.groups:
         has_scale = any(r.outcome in ("referral", "maternal_b12") for r in group.rules)
+        members = set(group.disorders)
+        # the group's calls only: its decision does not depend on the other groups
+        own_calls = _group_calls(calls, members)
+        own_repeat = _group_calls(repeat_calls, members)
         chosen = None
-        for s in (_SCALES if has_scale else (1.0,)):
+        for s in (tuple(scales) if has_scale else (1.0,)):
             probe = Calibration(scale={group.code: s / rules.margin})
-            flow = run_flow(first, repeat, table, rules, probe, first_calls=calls,
-                            repeat_calls=repeat_calls)
-            cases = _cases(flow[flow["group"] == group.code], rules, truth)
+            flow = run_flow(first, repeat, table, rules, probe, first_calls=own_calls,
+                            repeat_calls=own_repeat)
+            cases = _cases(flow, rules, truth)
             allowed = _mild_allowed(cases, rules)
             if _safe(cases, allowed, "reflex_decision"):
                 chosen = (s, flow, cases, allowed)
                 break
         if chosen is None:
+            s = min(scales)
             notes.append(f"{group.code}: a moderate or severe calibration case is cleared even "
-                         f"at scale {_SCALES[-1]}")
-            s = _SCALES[-1]
+                         f"at scale {s}")
             flow = run_flow(first, repeat, table, rules, Calibration(scale={group.code: s}),
-                            first_calls=calls, repeat_calls=repeat_calls)
-            cases = _cases(flow[flow["group"] == group.code], rules, truth)
+                            first_calls=own_calls, repeat_calls=own_repeat)
+            cases = _cases(flow, rules, truth)
             allowed = _mild_allowed(cases, rules)
             chosen = (s, flow, cases, allowed)
         s, flow, cases, allowed = chosen
@@ -205,21 +232,30 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
             ids = set(sent[PROFILE_ID])
             link = repeat.loc[repeat["previous_specimen_id"].astype(str).isin(ids),
                               [PROFILE_ID, "previous_specimen_id"]]
-            rc = repeat_calls.merge(link, on=PROFILE_ID)
-            members = set(group.disorders)
-            rc = rc[rc["disorder"].isin(members)]
-            cut = rc["disorder"].map({c: v.cutoff for c, v in table.scores.disorders.items()}
-                                     if table.scores is not None else {}).astype(float)
-            rc = rc.assign(excess=rc["score"].astype(float) - cut)
+            rc = own_repeat.merge(link, on=PROFILE_ID)
+            rc = rc.assign(excess=rc["score"].astype(float)
+                           - rc["disorder"].map(cuts).astype(float))
             worst = rc.groupby("previous_specimen_id")["excess"].max()
             info = sent.set_index(PROFILE_ID)
+            severity = info["severity"].to_numpy()
+            disorders = info["true_disorder"].to_numpy()
             excess = worst.reindex(info.index).to_numpy(float)
             excess = np.where(np.isnan(excess), -math.inf, excess)
-            level = _level_below(excess, info["severity"].to_numpy(),
-                                 info["true_disorder"].to_numpy(), left,
-                                 rules.score_margin_sd, 0.0)
+            level = _level_below(excess, severity, disorders, left, rules.score_margin_sd, 0.0)
             repeat_below[group.code] = _down(level) if math.isfinite(level) else -1e9
-    calibration = Calibration(scale, clear_below, repeat_below)
+            # each disorder's own level, on its own cases' repeat excess of its own score
+            own = rc.set_index(["previous_specimen_id", "disorder"])["excess"]
+            for d in sorted(set(disorders[severity != "mild"])):
+                mine = disorders == d
+                keys = pd.MultiIndex.from_arrays([info.index[mine], np.full(mine.sum(), d)])
+                values = own.reindex(keys).to_numpy(float)
+                values = np.where(np.isnan(values), -math.inf, values)
+                level_d = _level_below(values, severity[mine], disorders[mine], left,
+                                       rules.score_margin_sd, 0.0)
+                level_d = _down(level_d) if math.isfinite(level_d) else -1e9
+                if level_d > repeat_below[group.code]:
+                    repeat_below_disorder[str(d)] = level_d
+    calibration = Calibration(scale, clear_below, repeat_below, repeat_below_disorder)
     final = _cases(run_flow(first, repeat, table, rules, calibration, first_calls=calls,
                             repeat_calls=repeat_calls), rules, truth)
     mild_cleared: dict[str, list[int]] = {}
@@ -230,3 +266,17 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
     return CalibratedReflex(calibration, rules.version, rules.sha256, table.version,
                             rules.mild_miss_bound, dict(rules.mild_miss_bound_by_disorder),
                             int(len(first)), mild_cleared, notes)
+
+
+def oracle_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTable,
+                  rules: ReflexRules) -> CalibratedReflex:
+    """The levels a population itself allows at 100% classic sensitivity: chosen on the
+    population they are measured on, each at its lowest classic (moderate or severe) case,
+    with no safety margin, mild cases unprotected, assay levels free to rise above the
+    literature's (:data:`ORACLE_SCALES`) and score clearing in every group. A limit to report
+    next to the calibrated figures, never levels to use."""
+    groups = tuple(replace(g, clear_below_score=True) for g in rules.groups)
+    oracle = replace(rules, groups=groups, margin=1.0, score_margin_sd=0.0,
+                     mild_miss_bound=1.0,
+                     mild_miss_bound_by_disorder={d: 1.0 for g in groups for d in g.disorders})
+    return calibrate_reflex(first, repeat, table, oracle, scales=ORACLE_SCALES)

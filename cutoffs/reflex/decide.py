@@ -16,7 +16,11 @@ A group is *flagged* when any of its disorders has a call other than normal. In 
 
 On a repeat specimen the same steps run on the new card, a repeat-specimen outcome becomes a
 referral, and a group whose score excess is below the calibrated repeat level (at most 0: the
-cutoff) is cleared (``REPEAT_NORMAL``).
+cutoff) is cleared (``REPEAT_NORMAL``). Where the calibration has a repeat level for a disorder
+(``repeat_clear_below_disorder``), that disorder's score is held to its own level and the
+group's level applies to its other disorders: the group is cleared when every disorder's repeat
+excess is below its level (a disorder whose cases' markers change with age, such as MCAD's C8,
+no longer sets the level of the whole group).
 
 Public names: ``Calibration``, ``LITERATURE``, ``group_flags``, ``decide_flags``,
 ``decide_groups``, ``decide_repeat``, ``AWAITING``, ``GROUP_COLUMNS``.
@@ -58,6 +62,15 @@ class Calibration:
     scale: dict[str, float] = field(default_factory=dict)
     clear_below: dict[str, float] = field(default_factory=dict)
     repeat_clear_below: dict[str, float] = field(default_factory=dict)
+    repeat_clear_below_disorder: dict[str, float] = field(default_factory=dict)
+
+    def repeat_shift(self, group: str, disorder: str) -> float:
+        """How far ``disorder``'s own repeat level lies above its group's (0 without one): a
+        repeat excess less this shift is compared with the group's level."""
+        own = self.repeat_clear_below_disorder.get(disorder)
+        if own is None:
+            return 0.0
+        return own - self.repeat_clear_below.get(group, 0.0)
 
     def level(self, group: str, rule_outcome: str, level: float) -> float:
         if rule_outcome in ("referral", "maternal_b12"):
@@ -69,21 +82,36 @@ class Calibration:
 LITERATURE = Calibration()
 
 
+def _repeat_shifts(calibration: Calibration | None, groups: pd.Series,
+                   disorders: pd.Series) -> np.ndarray:
+    """Per call, the shift of its disorder's repeat level from its group's (0 when none)."""
+    if calibration is None or not calibration.repeat_clear_below_disorder:
+        return np.zeros(len(disorders))
+    return np.fromiter((calibration.repeat_shift(g, d) for g, d in
+                        zip(groups.to_numpy(), disorders.to_numpy(), strict=True)),
+                       dtype=float, count=len(disorders))
+
+
 def group_flags(calls: pd.DataFrame, rules: ReflexRules,
-                score_cutoffs: dict[str, float] | None = None) -> pd.DataFrame:
+                score_cutoffs: dict[str, float] | None = None,
+                repeat_levels: Calibration | None = None) -> pd.DataFrame:
     """One row per specimen and flagged group: highest tier (0-3), score excess, and the
-    disorder of the highest tier."""
+    disorder of the highest tier. With ``repeat_levels`` (the calls are repeat specimens) each
+    disorder's excess is taken relative to its own repeat level
+    (:meth:`Calibration.repeat_shift`)."""
     group_of = rules.group_of()
     flagged = calls[calls["first_tier"].astype(str) != "normal"]
     if flagged.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in GROUP_COLUMNS[:5]})
     disorder = flagged["disorder"].astype(str)
+    group = disorder.map(group_of).fillna("")
     cut = disorder.map(score_cutoffs or {}).astype(float)
+    shift = _repeat_shifts(repeat_levels, group, disorder)
     frame = pd.DataFrame({
         PROFILE_ID: flagged[PROFILE_ID].astype(str).to_numpy(),
-        "group": disorder.map(group_of).fillna("").to_numpy(),
+        "group": group.to_numpy(),
         "tier": flagged["first_tier"].astype(str).map(_TIER).to_numpy(),
-        "excess": (flagged["score"].astype(float) - cut).to_numpy(),
+        "excess": (flagged["score"].astype(float) - cut).to_numpy() - shift,
         "disorder": disorder.to_numpy(),
     }).sort_values("tier", ascending=False, kind="stable")
     out = frame.groupby([PROFILE_ID, "group"], sort=False).agg(
@@ -209,7 +237,8 @@ def decide_repeat(first: pd.DataFrame, repeat_calls: pd.DataFrame,
     ``repeat_calls`` must hold every disorder of those groups for each repeat specimen
     (``evaluate(..., include_normal=True)``) so that a normal repeat is seen as such;
     ``repeat_profiles`` link to the first card by ``previous_specimen_id``. Returns
-    ``GROUP_COLUMNS`` with the first card's ``specimen_id``.
+    ``GROUP_COLUMNS`` with the first card's ``specimen_id``; ``excess`` is the repeat's, relative
+    to the group's repeat level where a disorder has its own (:meth:`Calibration.repeat_shift`).
     """
     wanted = first[first["decision"] == "repeat_specimen"][[PROFILE_ID, "group"]]
     link = dict(zip(repeat_profiles[PROFILE_ID].astype(str),
@@ -220,10 +249,12 @@ def decide_repeat(first: pd.DataFrame, repeat_calls: pd.DataFrame,
     calls["group"] = calls["disorder"].astype(str).map(group_of)
     calls = calls.merge(wanted.rename(columns={PROFILE_ID: "_first"}), on=["_first", "group"])
     cut = calls["disorder"].astype(str).map(score_cutoffs or {}).astype(float)
+    shift = _repeat_shifts(calibration, calls["group"].astype(str),
+                           calls["disorder"].astype(str))
     frame = pd.DataFrame({
         PROFILE_ID: calls[PROFILE_ID].astype(str), "group": calls["group"],
         "tier": calls["first_tier"].astype(str).map(_TIER),
-        "excess": calls["score"].astype(float) - cut, "disorder": calls["disorder"],
+        "excess": calls["score"].astype(float) - cut - shift, "disorder": calls["disorder"],
         "_first": calls["_first"]}).sort_values("tier", ascending=False, kind="stable")
     flags = frame.groupby([PROFILE_ID, "group"], sort=False).agg(
         tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"),
