@@ -50,9 +50,20 @@ def _table():
     return table
 
 
-def _measure(first, repeat, table, rules, calibration, births):
+def _calls(first, repeat, table):
+    """The first cards' calls and every disorder of the flagged babies' repeat specimens."""
     calls = evaluate(first, cutoffs=table)
-    flow = run_flow(first, repeat, table, rules, calibration, first_calls=calls)
+    flagged = set(calls.loc[calls["first_tier"] != "normal", "specimen_id"].astype(str))
+    sub = repeat[repeat["previous_specimen_id"].astype(str).isin(flagged)]
+    return calls, evaluate(sub, cutoffs=table, include_normal=True)
+
+
+def _measure(first, repeat, table, rules, calibration, births, calls, repeat_calls):
+    flagged = set(calls["specimen_id"].astype(str))
+    first = first[first["specimen_id"].astype(str).isin(flagged)].reset_index(drop=True)
+    repeat = repeat[repeat["previous_specimen_id"].astype(str).isin(flagged)]
+    flow = run_flow(first, repeat, table, rules, calibration, first_calls=calls,
+                    repeat_calls=repeat_calls)
     return measure_flow(flow, truth_of(first), rules, births)
 
 
@@ -68,13 +79,16 @@ def study(n_c: int = N_C, n_d: int = N_D, n_b: int = N_B, table=None) -> dict[st
     out: dict[str, object] = {"calibrated": calibrated}
     for name, n, rate, seed in (("C", n_c, None, 7), ("D", n_d, 0.05, 8)):
         first, repeat = simulate_screening(n, seed=seed, disorder_rate=rate)
-        oracle = oracle_reflex(first, repeat, table, rules)
+        calls, repeat_calls = _calls(first, repeat, table)
+        oracle = oracle_reflex(first, repeat, table, rules, first_calls=calls,
+                               repeat_calls=repeat_calls)
         out[f"{name} oracle levels"] = oracle
         _say(f"{name} oracle: {time.perf_counter() - start:.0f} s: {oracle.as_dict()}")
         for label, calibration in (("calibrated", calibrated.calibration),
                                    ("literature", LITERATURE),
                                    ("oracle", oracle.calibration)):
-            out[f"{name} {label}"] = _measure(first, repeat, table, rules, calibration, n)
+            out[f"{name} {label}"] = _measure(first, repeat, table, rules, calibration, n,
+                                              calls, repeat_calls)
             _say(f"{name} {label}: {time.perf_counter() - start:.0f} s")
         del first, repeat
     return out

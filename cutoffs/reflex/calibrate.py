@@ -12,9 +12,10 @@ is in the group (its cases):
   disorder's mild cases are cleared beyond the bound;
 - the *repeat level*: at most 0 (the cutoff), at least ``score_margin_sd`` below the lowest
   repeat-specimen excess of a non-mild case, lowered further for the mild bound; and, for each
-  disorder of the group with non-mild cases sent for a repeat, the same taken on its own
-  cases' repeat excess of its own score (``repeat_clear_below_disorder``): a disorder whose
-  cases' markers fall with age then no longer sets the level of the whole group.
+  disorder of the group with at least ``min_cases_own_level`` (20) non-mild cases sent for a
+  repeat, the same taken on its own cases' repeat excess of its own score
+  (``repeat_clear_below_disorder``): a disorder whose cases' markers fall with age then no
+  longer sets the level of the whole group.
 
 :func:`oracle_reflex` chooses the same levels on the population it is measured on, each at its
 lowest classic (moderate or severe) case, with no margin and mild cases unprotected: the limit
@@ -166,16 +167,25 @@ def _group_calls(calls: pd.DataFrame, group_disorders: set[str]) -> pd.DataFrame
 
 
 def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTable,
-                     rules: ReflexRules, *, scales: Sequence[float] = _SCALES
-                     ) -> CalibratedReflex:
+                     rules: ReflexRules, *, scales: Sequence[float] = _SCALES,
+                     repeat_cap: float = 0.0, first_calls: pd.DataFrame | None = None,
+                     repeat_calls: pd.DataFrame | None = None) -> CalibratedReflex:
     """Choose the reflex levels on a labelled calibration population (first cards and repeat
     specimens of :func:`msms.population.screening.simulate_screening`, truth included).
-    ``scales``: the factors tried on the referral rules' levels, largest first."""
-    truth = truth_of(first)
-    calls = evaluate(first, cutoffs=table)
+    ``scales``: the factors tried on the referral rules' levels, largest first;
+    ``repeat_cap``: the highest repeat level (score excess; 0, the cutoff). ``first_calls``
+    and ``repeat_calls`` (every disorder of the flagged babies' repeat specimens,
+    ``include_normal=True``) may be passed when already computed."""
+    births = len(first)
+    calls = first_calls if first_calls is not None else evaluate(first, cutoffs=table)
     flagged = set(calls.loc[calls["first_tier"] != "normal", PROFILE_ID].astype(str))
-    sub = repeat[repeat["previous_specimen_id"].astype(str).isin(flagged)]
-    repeat_calls = evaluate(sub, cutoffs=table, include_normal=True)
+    # only the flagged babies' cards take part in the decisions below
+    first = first[first[PROFILE_ID].astype(str).isin(flagged)].reset_index(drop=True)
+    repeat = repeat[repeat["previous_specimen_id"].astype(str).isin(flagged)].reset_index(
+        drop=True)
+    truth = truth_of(first)
+    if repeat_calls is None:
+        repeat_calls = evaluate(repeat, cutoffs=table, include_normal=True)
     cuts = ({c: v.cutoff for c, v in table.scores.disorders.items()}
             if table.scores is not None else {})
     scale: dict[str, float] = {}
@@ -235,26 +245,47 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
             rc = own_repeat.merge(link, on=PROFILE_ID)
             rc = rc.assign(excess=rc["score"].astype(float)
                            - rc["disorder"].map(cuts).astype(float))
-            worst = rc.groupby("previous_specimen_id")["excess"].max()
+            table_ = rc.pivot_table(index="previous_specimen_id", columns="disorder",
+                                    values="excess", aggfunc="max", dropna=False)
             info = sent.set_index(PROFILE_ID)
+            table_ = table_.reindex(index=info.index)
+            # an unreadable repeat score is decided on its first tier, whatever the level
+            read = table_.notna().any(axis=1).to_numpy()
+            info, table_ = info[read], table_[read]
             severity = info["severity"].to_numpy()
             disorders = info["true_disorder"].to_numpy()
-            excess = worst.reindex(info.index).to_numpy(float)
-            excess = np.where(np.isnan(excess), -math.inf, excess)
-            level = _level_below(excess, severity, disorders, left, rules.score_margin_sd, 0.0)
-            repeat_below[group.code] = _down(level) if math.isfinite(level) else -1e9
-            # each disorder's own level, on its own cases' repeat excess of its own score
-            own = rc.set_index(["previous_specimen_id", "disorder"])["excess"]
-            for d in sorted(set(disorders[severity != "mild"])):
+            # 1. each disorder with enough cases: its own level, on its own score
+            levels: dict[str, float] = {}
+            counts = pd.Series(disorders[severity != "mild"]).value_counts()
+            for d in sorted(counts.index[counts >= rules.min_cases_own_level]):
+                if d not in table_.columns:
+                    continue
                 mine = disorders == d
-                keys = pd.MultiIndex.from_arrays([info.index[mine], np.full(mine.sum(), d)])
-                values = own.reindex(keys).to_numpy(float)
-                values = np.where(np.isnan(values), -math.inf, values)
+                values = table_.loc[mine, d].to_numpy(float)
+                values = np.where(np.isnan(values), math.inf, values)  # kept by the group level
                 level_d = _level_below(values, severity[mine], disorders[mine], left,
-                                       rules.score_margin_sd, 0.0)
-                level_d = _down(level_d) if math.isfinite(level_d) else -1e9
-                if level_d > repeat_below[group.code]:
-                    repeat_below_disorder[str(d)] = level_d
+                                       rules.score_margin_sd, repeat_cap)
+                if math.isfinite(level_d):
+                    levels[str(d)] = _down(level_d)
+            # 2. the group's level, for the other disorders: every case not already kept by an
+            # own-level score must stay at least the margin above it on the other scores
+            own_cols = [d for d in table_.columns if d in levels]
+            other_cols = [d for d in table_.columns if d not in levels]
+            kept = np.zeros(len(info), dtype=bool)
+            if own_cols:
+                shifted = table_[own_cols].to_numpy(float) - np.array([levels[d]
+                                                                       for d in own_cols])
+                with np.errstate(invalid="ignore"):
+                    kept = np.nan_to_num(shifted, nan=-math.inf).max(axis=1) >= \
+                        rules.score_margin_sd
+            # (a case with no other readable score is decided on its own score alone)
+            excess = (table_[other_cols].max(axis=1).to_numpy(float) if other_cols
+                      else np.full(len(info), math.inf))
+            excess = np.where(kept, math.inf, np.nan_to_num(excess, nan=math.inf))
+            level = _level_below(excess, severity, disorders, left, rules.score_margin_sd,
+                                 repeat_cap)
+            repeat_below[group.code] = _down(level) if math.isfinite(level) else -1e9
+            repeat_below_disorder.update(levels)
     calibration = Calibration(scale, clear_below, repeat_below, repeat_below_disorder)
     final = _cases(run_flow(first, repeat, table, rules, calibration, first_calls=calls,
                             repeat_calls=repeat_calls), rules, truth)
@@ -265,18 +296,22 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
         notes.append("a moderate or severe calibration case is still cleared")
     return CalibratedReflex(calibration, rules.version, rules.sha256, table.version,
                             rules.mild_miss_bound, dict(rules.mild_miss_bound_by_disorder),
-                            int(len(first)), mild_cleared, notes)
+                            int(births), mild_cleared, notes)
 
 
 def oracle_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTable,
-                  rules: ReflexRules) -> CalibratedReflex:
+                  rules: ReflexRules, *, first_calls: pd.DataFrame | None = None,
+                  repeat_calls: pd.DataFrame | None = None) -> CalibratedReflex:
     """The levels a population itself allows at 100% classic sensitivity: chosen on the
     population they are measured on, each at its lowest classic (moderate or severe) case,
     with no safety margin, mild cases unprotected, assay levels free to rise above the
-    literature's (:data:`ORACLE_SCALES`) and score clearing in every group. A limit to report
+    literature's (:data:`ORACLE_SCALES`), score clearing in every group and repeat levels free
+    to rise above the cutoff. A limit to report
     next to the calibrated figures, never levels to use."""
     groups = tuple(replace(g, clear_below_score=True) for g in rules.groups)
     oracle = replace(rules, groups=groups, margin=1.0, score_margin_sd=0.0,
-                     mild_miss_bound=1.0,
+                     mild_miss_bound=1.0, min_cases_own_level=1,
                      mild_miss_bound_by_disorder={d: 1.0 for g in groups for d in g.disorders})
-    return calibrate_reflex(first, repeat, table, oracle, scales=ORACLE_SCALES)
+    return calibrate_reflex(first, repeat, table, oracle, scales=ORACLE_SCALES,
+                            repeat_cap=math.inf, first_calls=first_calls,
+                            repeat_calls=repeat_calls)

@@ -10,9 +10,11 @@ A group is *flagged* when any of its disorders has a call other than normal. In 
 2. a reflex assay that is not in the profile: ``awaiting_second_tier`` (the assay is to be run);
 3. the group's rules in order, each ``assay >= level x scale`` (the scale is calibrated, at most
    1 on referral rules, exactly 1 on clearing rules) or a recorded context flag equal to 1;
-4. otherwise: cleared when the group's score excess (the highest disorder score less its
-   cutoff, in SD) is below the calibrated clearing level; else the group's ``otherwise``
-   (``first_tier``: positive -> referral, borderline -> repeat specimen).
+4. otherwise: the group's ``otherwise_informed`` (clear) when every flagged disorder is one
+   its assays inform (a normal succinylacetone excludes tyrosinaemia type 1, not type 2);
+   cleared when the group's score excess (the highest disorder score less its cutoff, in SD)
+   is below the calibrated clearing level; else the group's ``otherwise`` (``first_tier``:
+   positive -> referral, borderline -> repeat specimen).
 
 On a repeat specimen the same steps run on the new card, a repeat-specimen outcome becomes a
 referral, and a group whose score excess is below the calibrated repeat level (at most 0: the
@@ -95,8 +97,9 @@ def _repeat_shifts(calibration: Calibration | None, groups: pd.Series,
 def group_flags(calls: pd.DataFrame, rules: ReflexRules,
                 score_cutoffs: dict[str, float] | None = None,
                 repeat_levels: Calibration | None = None) -> pd.DataFrame:
-    """One row per specimen and flagged group: highest tier (0-3), score excess, and the
-    disorder of the highest tier. With ``repeat_levels`` (the calls are repeat specimens) each
+    """One row per specimen and flagged group: highest tier (0-3), score excess, the
+    disorder of the highest tier, and ``informed`` (every flagged disorder is one the group's
+    assays inform). With ``repeat_levels`` (the calls are repeat specimens) each
     disorder's excess is taken relative to its own repeat level
     (:meth:`Calibration.repeat_shift`)."""
     group_of = rules.group_of()
@@ -114,9 +117,14 @@ def group_flags(calls: pd.DataFrame, rules: ReflexRules,
         "excess": (flagged["score"].astype(float) - cut).to_numpy() - shift,
         "disorder": disorder.to_numpy(),
     }).sort_values("tier", ascending=False, kind="stable")
+    informed = {d for g in rules.groups for d in g.informed}
+    frame["uninformed"] = ~frame["disorder"].isin(informed).to_numpy()
     out = frame.groupby([PROFILE_ID, "group"], sort=False).agg(
-        tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"))
-    return out.reset_index()
+        tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"),
+        uninformed=("uninformed", "any"))
+    out = out.reset_index()
+    out["informed"] = ~out.pop("uninformed").to_numpy(dtype=bool)
+    return out
 
 
 def _values(profiles: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
@@ -176,11 +184,14 @@ def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows:
     if repeat:
         settle(np.ones(n, dtype=bool), "referral", repeat_reason_flagged)
         return decision, reason
-    if group.clear_below_score:
-        level = calibration.clear_below.get(group.code, math.nan)
-        if not math.isnan(level):
-            with np.errstate(invalid="ignore"):
-                settle(excess < level, "clear", "SCORE_BELOW_CLEAR")
+    if group.otherwise_informed and "informed" in sub.columns:
+        settle(sub["informed"].to_numpy(dtype=bool), group.otherwise_informed,
+               group.otherwise_informed_reason_code)
+    # a clearing level is calibrated for the clear_below_score groups (and by the oracle for all)
+    level = calibration.clear_below.get(group.code, math.nan)
+    if not math.isnan(level):
+        with np.errstate(invalid="ignore"):
+            settle(excess < level, "clear", "SCORE_BELOW_CLEAR")
     if group.otherwise == "first_tier":
         settle(tier >= 2, "referral", "FIRST_TIER_POSITIVE")
         settle(np.ones(n, dtype=bool), "repeat_specimen", "FIRST_TIER_BORDERLINE")
