@@ -267,16 +267,22 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
                                        rules.score_margin_sd, repeat_cap)
                 if math.isfinite(level_d):
                     levels[str(d)] = _down(level_d)
+                    taken = (severity[mine] == "mild") & (values < level_d)
+                    left[str(d)] = left.get(str(d), 0) - int(taken.sum())
             # 2. the group's level, for the other disorders: every case not already kept by an
             # own-level score must stay at least the margin above it on the other scores
             own_cols = [d for d in table_.columns if d in levels]
             other_cols = [d for d in table_.columns if d not in levels]
-            kept = np.zeros(len(info), dtype=bool)
+            # a case of an own-level disorder is decided on its own score (its level kept the
+            # non-mild ones, the mild ones within the bound)
+            kept = np.array([d in levels and not math.isnan(v) for d, v in zip(
+                disorders, [table_.iloc[i][d] if d in table_.columns else math.nan
+                            for i, d in enumerate(disorders)], strict=True)], dtype=bool)
             if own_cols:
                 shifted = table_[own_cols].to_numpy(float) - np.array([levels[d]
                                                                        for d in own_cols])
                 with np.errstate(invalid="ignore"):
-                    kept = np.nan_to_num(shifted, nan=-math.inf).max(axis=1) >= \
+                    kept |= np.nan_to_num(shifted, nan=-math.inf).max(axis=1) >= \
                         rules.score_margin_sd
             # (a case with no other readable score is decided on its own score alone)
             excess = (table_[other_cols].max(axis=1).to_numpy(float) if other_cols
@@ -284,7 +290,9 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
             excess = np.where(kept, math.inf, np.nan_to_num(excess, nan=math.inf))
             level = _level_below(excess, severity, disorders, left, rules.score_margin_sd,
                                  repeat_cap)
-            repeat_below[group.code] = _down(level) if math.isfinite(level) else -1e9
+            # not finite: -inf, nothing may be cleared; +inf (the oracle), nothing to protect
+            repeat_below[group.code] = (_down(level) if math.isfinite(level)
+                                        else math.copysign(1e9, level))
             repeat_below_disorder.update(levels)
     calibration = Calibration(scale, clear_below, repeat_below, repeat_below_disorder)
     final = _cases(run_flow(first, repeat, table, rules, calibration, first_calls=calls,
