@@ -6,7 +6,8 @@ is in the group (its cases):
 - the *scale* of the referral and maternal-B12 rule levels: the largest of 1, 0.9, ... 0.1
   such that, with the levels raised by the safety margin (levels x scale / margin), no
   moderate or severe case is cleared and each disorder's mild cases are cleared no more often
-  than its bound (``reflex_rules.toml [safety]``);
+  than its bound (``reflex_rules.toml [safety]``); then, in a group with several such assays,
+  each assay's own scale (``rule_scale``), raised from the group's as far as stays safe;
 - the *clearing level* of a group with ``clear_below_score``: the score excess of its lowest
   non-mild case that no rule refers, less ``score_margin_sd``, lowered further so that no
   disorder's mild cases are cleared beyond the bound;
@@ -83,6 +84,7 @@ class CalibratedReflex:
         return {"scale": c.scale, "clear_below": c.clear_below,
                 "repeat_clear_below": c.repeat_clear_below,
                 "repeat_clear_below_disorder": c.repeat_clear_below_disorder,
+                "rule_scale": c.rule_scale,
                 "rules_version": self.rules_version, "rules_sha256": self.rules_sha256,
                 "cutoff_version": self.cutoff_version, "mild_miss_bound": self.mild_miss_bound,
                 "mild_miss_bound_by_disorder": self.mild_miss_bound_by_disorder,
@@ -107,7 +109,8 @@ def read_calibration(path: Path | str) -> CalibratedReflex:
                         {k: float(v) for k, v in doc["clear_below"].items()},
                         {k: float(v) for k, v in doc["repeat_clear_below"].items()},
                         {k: float(v) for k, v in
-                         doc.get("repeat_clear_below_disorder", {}).items()})
+                         doc.get("repeat_clear_below_disorder", {}).items()},
+                        {k: float(v) for k, v in doc.get("rule_scale", {}).items()})
         return CalibratedReflex(c, doc["rules_version"], doc["rules_sha256"],
                                 doc["cutoff_version"], float(doc["mild_miss_bound"]),
                                 dict(doc["mild_miss_bound_by_disorder"]),
@@ -192,6 +195,7 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
     clear_below: dict[str, float] = {}
     repeat_below: dict[str, float] = {}
     repeat_below_disorder: dict[str, float] = {}
+    rule_scale: dict[str, float] = {}
     notes: list[str] = []
     for group in rules.groups:
         has_scale = any(r.outcome in ("referral", "maternal_b12") for r in group.rules)
@@ -221,6 +225,24 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
         s, flow, cases, allowed = chosen
         if has_scale:
             scale[group.code] = s
+            # each assay's own scale: as high as is safe with the others' (the group's first)
+            assays = list(dict.fromkeys(r.assay for r in group.rules if r.assay
+                                        and r.outcome in ("referral", "maternal_b12")))
+            own: dict[str, float] = {}
+            for assay in assays if len(assays) > 1 else []:
+                for t in (x for x in scales if x > s):
+                    trial = {**own, f"{group.code}:{assay}": t}
+                    probe = Calibration(scale={group.code: s / rules.margin},
+                                        rule_scale={k: v / rules.margin
+                                                    for k, v in trial.items()})
+                    flow_t = run_flow(first, repeat, table, rules, probe,
+                                      first_calls=own_calls, repeat_calls=own_repeat)
+                    cases_t = _cases(flow_t, rules, truth)
+                    if _safe(cases_t, allowed, "reflex_decision"):
+                        own = trial
+                        flow, cases = flow_t, cases_t
+                        break
+            rule_scale.update(own)
         left = dict(allowed)
         cleared_now = cases[cases["reflex_decision"].isin(_CLEARED)]
         for d, k in cleared_now["true_disorder"].value_counts().items():
@@ -294,7 +316,8 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
             repeat_below[group.code] = (_down(level) if math.isfinite(level)
                                         else math.copysign(1e9, level))
             repeat_below_disorder.update(levels)
-    calibration = Calibration(scale, clear_below, repeat_below, repeat_below_disorder)
+    calibration = Calibration(scale, clear_below, repeat_below, repeat_below_disorder,
+                              rule_scale)
     final = _cases(run_flow(first, repeat, table, rules, calibration, first_calls=calls,
                             repeat_calls=repeat_calls), rules, truth)
     mild_cleared: dict[str, list[int]] = {}

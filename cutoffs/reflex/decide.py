@@ -56,15 +56,19 @@ class Calibration:
     """Levels chosen on a calibration population (``cutoffs.reflex.calibrate``).
 
     ``scale``: per group, the factor (<= 1) on the levels of its referral and maternal-B12
-    rules; ``clear_below``: per group, the score excess (SD above the cutoff) below which a
-    flagged baby with no positive rule is cleared at once; ``repeat_clear_below``: per group,
-    the excess (<= 0) a repeat specimen must stay below to be cleared.
+    rules; ``rule_scale``: per ``GROUP:ASSAY``, an assay's own factor where the calibration
+    could keep it higher than the group's (only the assay the mild cases need is lowered);
+    ``clear_below``: per group, the score excess (SD above the cutoff) below which a flagged
+    baby with no positive rule is cleared at once; ``repeat_clear_below``: per group, the
+    excess (<= 0) a repeat specimen must stay below to be cleared;
+    ``repeat_clear_below_disorder``: a disorder's own repeat level.
     """
 
     scale: dict[str, float] = field(default_factory=dict)
     clear_below: dict[str, float] = field(default_factory=dict)
     repeat_clear_below: dict[str, float] = field(default_factory=dict)
     repeat_clear_below_disorder: dict[str, float] = field(default_factory=dict)
+    rule_scale: dict[str, float] = field(default_factory=dict)
 
     def repeat_shift(self, group: str, disorder: str) -> float:
         """How far ``disorder``'s own repeat level lies above its group's (0 without one): a
@@ -74,9 +78,12 @@ class Calibration:
             return 0.0
         return own - self.repeat_clear_below.get(group, 0.0)
 
-    def level(self, group: str, rule_outcome: str, level: float) -> float:
+    def level(self, group: str, rule_outcome: str, level: float, assay: str = "") -> float:
+        """A rule's level: referral and maternal-B12 levels times the assay's own scale
+        (``rule_scale``, key ``GROUP:ASSAY``) where calibrated, else the group's."""
         if rule_outcome in ("referral", "maternal_b12"):
-            return level * self.scale.get(group, 1.0)
+            factor = self.rule_scale.get(f"{group}:{assay}", self.scale.get(group, 1.0))
+            return level * factor
         return level
 
 
@@ -174,7 +181,7 @@ def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows:
             if rule.context:
                 hit = _values(profiles, rows, rule.context) == 1
             else:
-                lvl = calibration.level(group.code, rule.outcome, rule.level)
+                lvl = calibration.level(group.code, rule.outcome, rule.level, rule.assay)
                 with np.errstate(invalid="ignore"):
                     hit = values[rule.assay] >= lvl
             outcome = rule.outcome
