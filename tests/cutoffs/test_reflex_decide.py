@@ -145,3 +145,20 @@ def test_a_normal_assay_clears_only_a_baby_flagged_for_the_disorders_it_informs(
     raised = profiles.assign(**{"SUAC-2T": [5.0, 5.0]})
     assert _decision(decide_groups(calls, raised, RULES), "a", "TYR") == (
         "referral", "TYR_SUAC_HIGH")
+
+
+def test_an_assay_s_own_scale_overrides_its_group_s():
+    profiles = _profiles([
+        {"specimen_id": "a", "C5": 1.0, "C5-IV": 0.05, "C5-2MB": 0.35, "C5-PIV": 0.0},
+        {"specimen_id": "b", "C5": 1.0, "C5-IV": 0.35, "C5-2MB": 0.05, "C5-PIV": 0.0},
+    ])
+    calls = _calls([("a", "IVA", "positive", 6.0), ("b", "IVA", "positive", 6.0)])
+    group = Calibration(scale={"C5": 0.8})
+    assert _decision(decide_groups(calls, profiles, RULES, group), "a", "C5") == (
+        "referral", "C5_2MB_HIGH")  # 0.35 >= 0.32
+    own = Calibration(scale={"C5": 0.8}, rule_scale={"C5:C5-2MB": 1.0})
+    assert own.level("C5", "referral", 0.4, "C5-2MB") == 0.4
+    assert own.level("C5", "referral", 0.4, "C5-IV") == 0.4 * 0.8
+    out = decide_groups(calls, profiles, RULES, own)
+    assert _decision(out, "a", "C5") == ("clear", "C5_ISOMERS_NORMAL")  # 0.35 < 0.4
+    assert _decision(out, "b", "C5") == ("referral", "C5_ISOVALERYL_HIGH")  # 0.35 >= 0.32
