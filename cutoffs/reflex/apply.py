@@ -47,11 +47,13 @@ def apply_reflex(calls: pd.DataFrame, profiles: pd.DataFrame, calibrated: Calibr
     ids = profiles[PROFILE_ID].astype(str)
     previous = (profiles["previous_specimen_id"].astype("string").fillna("")
                 if "previous_specimen_id" in profiles.columns else pd.Series("", index=ids.index))
-    is_repeat = dict(zip(ids, previous.to_numpy() != "", strict=True))
-    flags = group_flags(calls, rules, cuts)
-    repeat_rows = flags[PROFILE_ID].map(is_repeat).fillna(False).to_numpy(dtype=bool)
-    parts = [decide_flags(flags[~repeat_rows], profiles, rules, calibrated.calibration, False),
-             decide_flags(flags[repeat_rows], profiles, rules, calibrated.calibration, True)]
+    repeat_ids = set(ids[(previous != "").to_numpy()])
+    on_repeat = calls[PROFILE_ID].astype(str).isin(repeat_ids).to_numpy()
+    calibration = calibrated.calibration
+    parts = [decide_flags(group_flags(calls[~on_repeat], rules, cuts), profiles, rules,
+                          calibration, False),
+             decide_flags(group_flags(calls[on_repeat], rules, cuts, calibration), profiles,
+                          rules, calibration, True)]
     decided = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
         len(p) for p in parts) else parts[0]
     key = pd.MultiIndex.from_arrays([decided[PROFILE_ID].astype(str), decided["group"]])

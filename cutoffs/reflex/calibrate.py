@@ -6,19 +6,28 @@ is in the group (its cases):
 - the *scale* of the referral and maternal-B12 rule levels: the largest of 1, 0.9, ... 0.1
   such that, with the levels raised by the safety margin (levels x scale / margin), no
   moderate or severe case is cleared and each disorder's mild cases are cleared no more often
-  than its bound (``reflex_rules.toml [safety]``);
+  than its bound (``reflex_rules.toml [safety]``); then, in a group with several such assays,
+  each assay's own scale (``rule_scale``), raised from the group's as far as stays safe;
 - the *clearing level* of a group with ``clear_below_score``: the score excess of its lowest
   non-mild case that no rule refers, less ``score_margin_sd``, lowered further so that no
   disorder's mild cases are cleared beyond the bound;
 - the *repeat level*: at most 0 (the cutoff), at least ``score_margin_sd`` below the lowest
-  repeat-specimen excess of a non-mild case, lowered further for the mild bound.
+  repeat-specimen excess of a non-mild case, lowered further for the mild bound; and, for each
+  disorder of the group with at least ``min_cases_own_level`` (20) non-mild cases sent for a
+  repeat, the same taken on its own cases' repeat excess of its own score
+  (``repeat_clear_below_disorder``): a disorder whose cases' markers fall with age then no
+  longer sets the level of the whole group.
+
+:func:`oracle_reflex` chooses the same levels on the population it is measured on, each at its
+lowest classic (moderate or severe) case, with no margin and mild cases unprotected: the limit
+that population allows at 100% classic sensitivity (issue 15's "oracle"), never a level to use.
 
 A group whose cases cannot be protected even at scale 0.1 keeps 0.1 and is reported in
 ``notes``. The result records the rules' version, the bounds and what was measured on the
 calibration set (mild cases cleared per disorder).
 
-Public names: ``calibrate_reflex``, ``CalibratedReflex``, ``write_calibration``,
-``read_calibration``.
+Public names: ``calibrate_reflex``, ``oracle_reflex``, ``CalibratedReflex``,
+``write_calibration``, ``read_calibration``, ``ORACLE_SCALES``.
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +51,12 @@ from cutoffs.reflex.rules import ReflexRules
 from cutoffs.tables import CutoffTable
 from msms.tables import PROFILE_ID
 
-__all__ = ["CalibratedReflex", "calibrate_reflex", "read_calibration", "write_calibration"]
+__all__ = ["ORACLE_SCALES", "CalibratedReflex", "calibrate_reflex", "oracle_reflex",
+           "read_calibration", "write_calibration"]
 
 _SCALES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
+#: The oracle may also raise an assay level above the literature's, up to 8 times.
+ORACLE_SCALES = (8.0, 6.0, 5.0, 4.0, 3.0, 2.5, 2.0, 1.75, 1.5, 1.3, 1.2, 1.1, *_SCALES)
 _CLEARED = ("clear",)
 
 
@@ -70,6 +83,8 @@ class CalibratedReflex:
         c = self.calibration
         return {"scale": c.scale, "clear_below": c.clear_below,
                 "repeat_clear_below": c.repeat_clear_below,
+                "repeat_clear_below_disorder": c.repeat_clear_below_disorder,
+                "rule_scale": c.rule_scale,
                 "rules_version": self.rules_version, "rules_sha256": self.rules_sha256,
                 "cutoff_version": self.cutoff_version, "mild_miss_bound": self.mild_miss_bound,
                 "mild_miss_bound_by_disorder": self.mild_miss_bound_by_disorder,
@@ -92,7 +107,10 @@ def read_calibration(path: Path | str) -> CalibratedReflex:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
         c = Calibration({k: float(v) for k, v in doc["scale"].items()},
                         {k: float(v) for k, v in doc["clear_below"].items()},
-                        {k: float(v) for k, v in doc["repeat_clear_below"].items()})
+                        {k: float(v) for k, v in doc["repeat_clear_below"].items()},
+                        {k: float(v) for k, v in
+                         doc.get("repeat_clear_below_disorder", {}).items()},
+                        {k: float(v) for k, v in doc.get("rule_scale", {}).items()})
         return CalibratedReflex(c, doc["rules_version"], doc["rules_sha256"],
                                 doc["cutoff_version"], float(doc["mild_miss_bound"]),
                                 dict(doc["mild_miss_bound_by_disorder"]),
@@ -147,43 +165,84 @@ def _down(level: float) -> float:
     return math.floor(level * 1e4) / 1e4
 
 
+def _group_calls(calls: pd.DataFrame, group_disorders: set[str]) -> pd.DataFrame:
+    return calls[calls["disorder"].astype(str).isin(group_disorders)]
+
+
 def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTable,
-                     rules: ReflexRules) -> CalibratedReflex:
+                     rules: ReflexRules, *, scales: Sequence[float] = _SCALES,
+                     repeat_cap: float = 0.0, first_calls: pd.DataFrame | None = None,
+                     repeat_calls: pd.DataFrame | None = None) -> CalibratedReflex:
     """Choose the reflex levels on a labelled calibration population (first cards and repeat
-    specimens of :func:`msms.population.screening.simulate_screening`, truth included)."""
-    truth = truth_of(first)
-    calls = evaluate(first, cutoffs=table)
+    specimens of :func:`msms.population.screening.simulate_screening`, truth included).
+    ``scales``: the factors tried on the referral rules' levels, largest first;
+    ``repeat_cap``: the highest repeat level (score excess; 0, the cutoff). ``first_calls``
+    and ``repeat_calls`` (every disorder of the flagged babies' repeat specimens,
+    ``include_normal=True``) may be passed when already computed."""
+    births = len(first)
+    calls = first_calls if first_calls is not None else evaluate(first, cutoffs=table)
     flagged = set(calls.loc[calls["first_tier"] != "normal", PROFILE_ID].astype(str))
-    sub = repeat[repeat["previous_specimen_id"].astype(str).isin(flagged)]
-    repeat_calls = evaluate(sub, cutoffs=table, include_normal=True)
+    # only the flagged babies' cards take part in the decisions below
+    first = first[first[PROFILE_ID].astype(str).isin(flagged)].reset_index(drop=True)
+    repeat = repeat[repeat["previous_specimen_id"].astype(str).isin(flagged)].reset_index(
+        drop=True)
+    truth = truth_of(first)
+    if repeat_calls is None:
+        repeat_calls = evaluate(repeat, cutoffs=table, include_normal=True)
+    cuts = ({c: v.cutoff for c, v in table.scores.disorders.items()}
+            if table.scores is not None else {})
     scale: dict[str, float] = {}
     clear_below: dict[str, float] = {}
     repeat_below: dict[str, float] = {}
+    repeat_below_disorder: dict[str, float] = {}
+    rule_scale: dict[str, float] = {}
     notes: list[str] = []
     for group in rules.groups:
         has_scale = any(r.outcome in ("referral", "maternal_b12") for r in group.rules)
+        members = set(group.disorders)
+        # the group's calls only: its decision does not depend on the other groups
+        own_calls = _group_calls(calls, members)
+        own_repeat = _group_calls(repeat_calls, members)
         chosen = None
-        for s in (_SCALES if has_scale else (1.0,)):
+        for s in (tuple(scales) if has_scale else (1.0,)):
             probe = Calibration(scale={group.code: s / rules.margin})
-            flow = run_flow(first, repeat, table, rules, probe, first_calls=calls,
-                            repeat_calls=repeat_calls)
-            cases = _cases(flow[flow["group"] == group.code], rules, truth)
+            flow = run_flow(first, repeat, table, rules, probe, first_calls=own_calls,
+                            repeat_calls=own_repeat)
+            cases = _cases(flow, rules, truth)
             allowed = _mild_allowed(cases, rules)
             if _safe(cases, allowed, "reflex_decision"):
                 chosen = (s, flow, cases, allowed)
                 break
         if chosen is None:
+            s = min(scales)
             notes.append(f"{group.code}: a moderate or severe calibration case is cleared even "
-                         f"at scale {_SCALES[-1]}")
-            s = _SCALES[-1]
+                         f"at scale {s}")
             flow = run_flow(first, repeat, table, rules, Calibration(scale={group.code: s}),
-                            first_calls=calls, repeat_calls=repeat_calls)
-            cases = _cases(flow[flow["group"] == group.code], rules, truth)
+                            first_calls=own_calls, repeat_calls=own_repeat)
+            cases = _cases(flow, rules, truth)
             allowed = _mild_allowed(cases, rules)
             chosen = (s, flow, cases, allowed)
         s, flow, cases, allowed = chosen
         if has_scale:
             scale[group.code] = s
+            # each assay's own scale: as high as is safe with the others' (the group's first)
+            assays = list(dict.fromkeys(r.assay for r in group.rules if r.assay
+                                        and r.outcome in ("referral", "maternal_b12")))
+            own: dict[str, float] = {}
+            for assay in assays if len(assays) > 1 else []:
+                for t in (x for x in scales if x > s):
+                    trial = {**own, f"{group.code}:{assay}": t}
+                    probe = Calibration(scale={group.code: s / rules.margin},
+                                        rule_scale={k: v / rules.margin
+                                                    for k, v in trial.items()})
+                    flow_t = run_flow(first, repeat, table, rules, probe,
+                                      first_calls=own_calls, repeat_calls=own_repeat)
+                    cases_t = _cases(flow_t, rules, truth)
+                    if _safe(cases_t, allowed, "reflex_decision"):
+                        own = trial
+                        flow, cases = flow_t, cases_t
+                        break
+            rule_scale.update(own)
         left = dict(allowed)
         cleared_now = cases[cases["reflex_decision"].isin(_CLEARED)]
         for d, k in cleared_now["true_disorder"].value_counts().items():
@@ -205,21 +264,60 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
             ids = set(sent[PROFILE_ID])
             link = repeat.loc[repeat["previous_specimen_id"].astype(str).isin(ids),
                               [PROFILE_ID, "previous_specimen_id"]]
-            rc = repeat_calls.merge(link, on=PROFILE_ID)
-            members = set(group.disorders)
-            rc = rc[rc["disorder"].isin(members)]
-            cut = rc["disorder"].map({c: v.cutoff for c, v in table.scores.disorders.items()}
-                                     if table.scores is not None else {}).astype(float)
-            rc = rc.assign(excess=rc["score"].astype(float) - cut)
-            worst = rc.groupby("previous_specimen_id")["excess"].max()
+            rc = own_repeat.merge(link, on=PROFILE_ID)
+            rc = rc.assign(excess=rc["score"].astype(float)
+                           - rc["disorder"].map(cuts).astype(float))
+            table_ = rc.pivot_table(index="previous_specimen_id", columns="disorder",
+                                    values="excess", aggfunc="max", dropna=False)
             info = sent.set_index(PROFILE_ID)
-            excess = worst.reindex(info.index).to_numpy(float)
-            excess = np.where(np.isnan(excess), -math.inf, excess)
-            level = _level_below(excess, info["severity"].to_numpy(),
-                                 info["true_disorder"].to_numpy(), left,
-                                 rules.score_margin_sd, 0.0)
-            repeat_below[group.code] = _down(level) if math.isfinite(level) else -1e9
-    calibration = Calibration(scale, clear_below, repeat_below)
+            table_ = table_.reindex(index=info.index)
+            # an unreadable repeat score is decided on its first tier, whatever the level
+            read = table_.notna().any(axis=1).to_numpy()
+            info, table_ = info[read], table_[read]
+            severity = info["severity"].to_numpy()
+            disorders = info["true_disorder"].to_numpy()
+            # 1. each disorder with enough cases: its own level, on its own score
+            levels: dict[str, float] = {}
+            counts = pd.Series(disorders[severity != "mild"]).value_counts()
+            for d in sorted(counts.index[counts >= rules.min_cases_own_level]):
+                if d not in table_.columns:
+                    continue
+                mine = disorders == d
+                values = table_.loc[mine, d].to_numpy(float)
+                values = np.where(np.isnan(values), math.inf, values)  # kept by the group level
+                level_d = _level_below(values, severity[mine], disorders[mine], left,
+                                       rules.score_margin_sd, repeat_cap)
+                if math.isfinite(level_d):
+                    levels[str(d)] = _down(level_d)
+                    taken = (severity[mine] == "mild") & (values < level_d)
+                    left[str(d)] = left.get(str(d), 0) - int(taken.sum())
+            # 2. the group's level, for the other disorders: every case not already kept by an
+            # own-level score must stay at least the margin above it on the other scores
+            own_cols = [d for d in table_.columns if d in levels]
+            other_cols = [d for d in table_.columns if d not in levels]
+            # a case of an own-level disorder is decided on its own score (its level kept the
+            # non-mild ones, the mild ones within the bound)
+            kept = np.array([d in levels and not math.isnan(v) for d, v in zip(
+                disorders, [table_.iloc[i][d] if d in table_.columns else math.nan
+                            for i, d in enumerate(disorders)], strict=True)], dtype=bool)
+            if own_cols:
+                shifted = table_[own_cols].to_numpy(float) - np.array([levels[d]
+                                                                       for d in own_cols])
+                with np.errstate(invalid="ignore"):
+                    kept |= np.nan_to_num(shifted, nan=-math.inf).max(axis=1) >= \
+                        rules.score_margin_sd
+            # (a case with no other readable score is decided on its own score alone)
+            excess = (table_[other_cols].max(axis=1).to_numpy(float) if other_cols
+                      else np.full(len(info), math.inf))
+            excess = np.where(kept, math.inf, np.nan_to_num(excess, nan=math.inf))
+            level = _level_below(excess, severity, disorders, left, rules.score_margin_sd,
+                                 repeat_cap)
+            # not finite: -inf, nothing may be cleared; +inf (the oracle), nothing to protect
+            repeat_below[group.code] = (_down(level) if math.isfinite(level)
+                                        else math.copysign(1e9, level))
+            repeat_below_disorder.update(levels)
+    calibration = Calibration(scale, clear_below, repeat_below, repeat_below_disorder,
+                              rule_scale)
     final = _cases(run_flow(first, repeat, table, rules, calibration, first_calls=calls,
                             repeat_calls=repeat_calls), rules, truth)
     mild_cleared: dict[str, list[int]] = {}
@@ -229,4 +327,22 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
         notes.append("a moderate or severe calibration case is still cleared")
     return CalibratedReflex(calibration, rules.version, rules.sha256, table.version,
                             rules.mild_miss_bound, dict(rules.mild_miss_bound_by_disorder),
-                            int(len(first)), mild_cleared, notes)
+                            int(births), mild_cleared, notes)
+
+
+def oracle_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTable,
+                  rules: ReflexRules, *, first_calls: pd.DataFrame | None = None,
+                  repeat_calls: pd.DataFrame | None = None) -> CalibratedReflex:
+    """The levels a population itself allows at 100% classic sensitivity: chosen on the
+    population they are measured on, each at its lowest classic (moderate or severe) case,
+    with no safety margin, mild cases unprotected, assay levels free to rise above the
+    literature's (:data:`ORACLE_SCALES`), score clearing in every group and repeat levels free
+    to rise above the cutoff. A limit to report
+    next to the calibrated figures, never levels to use."""
+    groups = tuple(replace(g, clear_below_score=True) for g in rules.groups)
+    oracle = replace(rules, groups=groups, margin=1.0, score_margin_sd=0.0,
+                     mild_miss_bound=1.0, min_cases_own_level=1,
+                     mild_miss_bound_by_disorder={d: 1.0 for g in groups for d in g.disorders})
+    return calibrate_reflex(first, repeat, table, oracle, scales=ORACLE_SCALES,
+                            repeat_cap=math.inf, first_calls=first_calls,
+                            repeat_calls=repeat_calls)

@@ -10,13 +10,19 @@ A group is *flagged* when any of its disorders has a call other than normal. In 
 2. a reflex assay that is not in the profile: ``awaiting_second_tier`` (the assay is to be run);
 3. the group's rules in order, each ``assay >= level x scale`` (the scale is calibrated, at most
    1 on referral rules, exactly 1 on clearing rules) or a recorded context flag equal to 1;
-4. otherwise: cleared when the group's score excess (the highest disorder score less its
-   cutoff, in SD) is below the calibrated clearing level; else the group's ``otherwise``
-   (``first_tier``: positive -> referral, borderline -> repeat specimen).
+4. otherwise: the group's ``otherwise_informed`` (clear) when every flagged disorder is one
+   its assays inform (a normal succinylacetone excludes tyrosinaemia type 1, not type 2);
+   cleared when the group's score excess (the highest disorder score less its cutoff, in SD)
+   is below the calibrated clearing level; else the group's ``otherwise`` (``first_tier``:
+   positive -> referral, borderline -> repeat specimen).
 
 On a repeat specimen the same steps run on the new card, a repeat-specimen outcome becomes a
 referral, and a group whose score excess is below the calibrated repeat level (at most 0: the
-cutoff) is cleared (``REPEAT_NORMAL``).
+cutoff) is cleared (``REPEAT_NORMAL``). Where the calibration has a repeat level for a disorder
+(``repeat_clear_below_disorder``), that disorder's score is held to its own level and the
+group's level applies to its other disorders: the group is cleared when every disorder's repeat
+excess is below its level (a disorder whose cases' markers change with age, such as MCAD's C8,
+no longer sets the level of the whole group).
 
 Public names: ``Calibration``, ``LITERATURE``, ``group_flags``, ``decide_flags``,
 ``decide_groups``, ``decide_repeat``, ``AWAITING``, ``GROUP_COLUMNS``.
@@ -50,18 +56,34 @@ class Calibration:
     """Levels chosen on a calibration population (``cutoffs.reflex.calibrate``).
 
     ``scale``: per group, the factor (<= 1) on the levels of its referral and maternal-B12
-    rules; ``clear_below``: per group, the score excess (SD above the cutoff) below which a
-    flagged baby with no positive rule is cleared at once; ``repeat_clear_below``: per group,
-    the excess (<= 0) a repeat specimen must stay below to be cleared.
+    rules; ``rule_scale``: per ``GROUP:ASSAY``, an assay's own factor where the calibration
+    could keep it higher than the group's (only the assay the mild cases need is lowered);
+    ``clear_below``: per group, the score excess (SD above the cutoff) below which a flagged
+    baby with no positive rule is cleared at once; ``repeat_clear_below``: per group, the
+    excess (<= 0) a repeat specimen must stay below to be cleared;
+    ``repeat_clear_below_disorder``: a disorder's own repeat level.
     """
 
     scale: dict[str, float] = field(default_factory=dict)
     clear_below: dict[str, float] = field(default_factory=dict)
     repeat_clear_below: dict[str, float] = field(default_factory=dict)
+    repeat_clear_below_disorder: dict[str, float] = field(default_factory=dict)
+    rule_scale: dict[str, float] = field(default_factory=dict)
 
-    def level(self, group: str, rule_outcome: str, level: float) -> float:
+    def repeat_shift(self, group: str, disorder: str) -> float:
+        """How far ``disorder``'s own repeat level lies above its group's (0 without one): a
+        repeat excess less this shift is compared with the group's level."""
+        own = self.repeat_clear_below_disorder.get(disorder)
+        if own is None:
+            return 0.0
+        return own - self.repeat_clear_below.get(group, 0.0)
+
+    def level(self, group: str, rule_outcome: str, level: float, assay: str = "") -> float:
+        """A rule's level: referral and maternal-B12 levels times the assay's own scale
+        (``rule_scale``, key ``GROUP:ASSAY``) where calibrated, else the group's."""
         if rule_outcome in ("referral", "maternal_b12"):
-            return level * self.scale.get(group, 1.0)
+            factor = self.rule_scale.get(f"{group}:{assay}", self.scale.get(group, 1.0))
+            return level * factor
         return level
 
 
@@ -69,26 +91,47 @@ class Calibration:
 LITERATURE = Calibration()
 
 
+def _repeat_shifts(calibration: Calibration | None, groups: pd.Series,
+                   disorders: pd.Series) -> np.ndarray:
+    """Per call, the shift of its disorder's repeat level from its group's (0 when none)."""
+    if calibration is None or not calibration.repeat_clear_below_disorder:
+        return np.zeros(len(disorders))
+    return np.fromiter((calibration.repeat_shift(g, d) for g, d in
+                        zip(groups.to_numpy(), disorders.to_numpy(), strict=True)),
+                       dtype=float, count=len(disorders))
+
+
 def group_flags(calls: pd.DataFrame, rules: ReflexRules,
-                score_cutoffs: dict[str, float] | None = None) -> pd.DataFrame:
-    """One row per specimen and flagged group: highest tier (0-3), score excess, and the
-    disorder of the highest tier."""
+                score_cutoffs: dict[str, float] | None = None,
+                repeat_levels: Calibration | None = None) -> pd.DataFrame:
+    """One row per specimen and flagged group: highest tier (0-3), score excess, the
+    disorder of the highest tier, and ``informed`` (every flagged disorder is one the group's
+    assays inform). With ``repeat_levels`` (the calls are repeat specimens) each
+    disorder's excess is taken relative to its own repeat level
+    (:meth:`Calibration.repeat_shift`)."""
     group_of = rules.group_of()
     flagged = calls[calls["first_tier"].astype(str) != "normal"]
     if flagged.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in GROUP_COLUMNS[:5]})
     disorder = flagged["disorder"].astype(str)
+    group = disorder.map(group_of).fillna("")
     cut = disorder.map(score_cutoffs or {}).astype(float)
+    shift = _repeat_shifts(repeat_levels, group, disorder)
     frame = pd.DataFrame({
         PROFILE_ID: flagged[PROFILE_ID].astype(str).to_numpy(),
-        "group": disorder.map(group_of).fillna("").to_numpy(),
+        "group": group.to_numpy(),
         "tier": flagged["first_tier"].astype(str).map(_TIER).to_numpy(),
-        "excess": (flagged["score"].astype(float) - cut).to_numpy(),
+        "excess": (flagged["score"].astype(float) - cut).to_numpy() - shift,
         "disorder": disorder.to_numpy(),
     }).sort_values("tier", ascending=False, kind="stable")
+    informed = {d for g in rules.groups for d in g.informed}
+    frame["uninformed"] = ~frame["disorder"].isin(informed).to_numpy()
     out = frame.groupby([PROFILE_ID, "group"], sort=False).agg(
-        tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"))
-    return out.reset_index()
+        tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"),
+        uninformed=("uninformed", "any"))
+    out = out.reset_index()
+    out["informed"] = ~out.pop("uninformed").to_numpy(dtype=bool)
+    return out
 
 
 def _values(profiles: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
@@ -138,7 +181,7 @@ def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows:
             if rule.context:
                 hit = _values(profiles, rows, rule.context) == 1
             else:
-                lvl = calibration.level(group.code, rule.outcome, rule.level)
+                lvl = calibration.level(group.code, rule.outcome, rule.level, rule.assay)
                 with np.errstate(invalid="ignore"):
                     hit = values[rule.assay] >= lvl
             outcome = rule.outcome
@@ -148,11 +191,14 @@ def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows:
     if repeat:
         settle(np.ones(n, dtype=bool), "referral", repeat_reason_flagged)
         return decision, reason
-    if group.clear_below_score:
-        level = calibration.clear_below.get(group.code, math.nan)
-        if not math.isnan(level):
-            with np.errstate(invalid="ignore"):
-                settle(excess < level, "clear", "SCORE_BELOW_CLEAR")
+    if group.otherwise_informed and "informed" in sub.columns:
+        settle(sub["informed"].to_numpy(dtype=bool), group.otherwise_informed,
+               group.otherwise_informed_reason_code)
+    # a clearing level is calibrated for the clear_below_score groups (and by the oracle for all)
+    level = calibration.clear_below.get(group.code, math.nan)
+    if not math.isnan(level):
+        with np.errstate(invalid="ignore"):
+            settle(excess < level, "clear", "SCORE_BELOW_CLEAR")
     if group.otherwise == "first_tier":
         settle(tier >= 2, "referral", "FIRST_TIER_POSITIVE")
         settle(np.ones(n, dtype=bool), "repeat_specimen", "FIRST_TIER_BORDERLINE")
@@ -209,7 +255,8 @@ def decide_repeat(first: pd.DataFrame, repeat_calls: pd.DataFrame,
     ``repeat_calls`` must hold every disorder of those groups for each repeat specimen
     (``evaluate(..., include_normal=True)``) so that a normal repeat is seen as such;
     ``repeat_profiles`` link to the first card by ``previous_specimen_id``. Returns
-    ``GROUP_COLUMNS`` with the first card's ``specimen_id``.
+    ``GROUP_COLUMNS`` with the first card's ``specimen_id``; ``excess`` is the repeat's, relative
+    to the group's repeat level where a disorder has its own (:meth:`Calibration.repeat_shift`).
     """
     wanted = first[first["decision"] == "repeat_specimen"][[PROFILE_ID, "group"]]
     link = dict(zip(repeat_profiles[PROFILE_ID].astype(str),
@@ -220,10 +267,12 @@ def decide_repeat(first: pd.DataFrame, repeat_calls: pd.DataFrame,
     calls["group"] = calls["disorder"].astype(str).map(group_of)
     calls = calls.merge(wanted.rename(columns={PROFILE_ID: "_first"}), on=["_first", "group"])
     cut = calls["disorder"].astype(str).map(score_cutoffs or {}).astype(float)
+    shift = _repeat_shifts(calibration, calls["group"].astype(str),
+                           calls["disorder"].astype(str))
     frame = pd.DataFrame({
         PROFILE_ID: calls[PROFILE_ID].astype(str), "group": calls["group"],
         "tier": calls["first_tier"].astype(str).map(_TIER),
-        "excess": calls["score"].astype(float) - cut, "disorder": calls["disorder"],
+        "excess": calls["score"].astype(float) - cut - shift, "disorder": calls["disorder"],
         "_first": calls["_first"]}).sort_values("tier", ascending=False, kind="stable")
     flags = frame.groupby([PROFILE_ID, "group"], sort=False).agg(
         tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"),

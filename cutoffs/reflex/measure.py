@@ -29,10 +29,14 @@ _REFERRED = ("referral", "maternal_b12")
 
 def _row(name: str, part: pd.DataFrame, births: int) -> dict[str, object]:
     un = part[part["unaffected"]]
-    babies = un.groupby(PROFILE_ID).agg(
-        cleared=("decision", lambda s: bool(s.eq("clear").all())),
-        reflex_open=("reflex_decision", lambda s: bool(s.isin(_OPEN).any())),
-        referred=("decision", lambda s: bool(s.isin(_REFERRED).any())))
+    flags = pd.DataFrame({  # per (baby, group) row, then per baby: all / any
+        PROFILE_ID: un[PROFILE_ID].to_numpy(),
+        "cleared": un["decision"].eq("clear").to_numpy(),
+        "reflex_open": un["reflex_decision"].isin(_OPEN).to_numpy(),
+        "referred": un["decision"].isin(_REFERRED).to_numpy()})
+    babies = flags.groupby(PROFILE_ID).agg(cleared=("cleared", "all"),
+                                           reflex_open=("reflex_open", "any"),
+                                           referred=("referred", "any"))
     cases = part[part["case"]]
     referred = part[part["decision"].isin(_REFERRED)]
     true_referred = int(referred["case"].sum())

@@ -68,6 +68,8 @@ class _Group(LenientSchema):
     assays: list[str]
     otherwise: Literal["clear", "repeat_specimen", "referral", "first_tier"]
     otherwise_reason_code: str = "NO_SECOND_TIER"
+    otherwise_informed: Literal["clear"] | None = None
+    otherwise_informed_reason_code: str | None = None
     clear_below_score: bool = False
     bypass: list[_Bypass] = []
     rule: list[_Rule] = []
@@ -77,6 +79,7 @@ class _Safety(LenientSchema):
     mild_miss_bound: Annotated[float, Range(0, 0.5)]
     margin: Annotated[float, Range(0, 1, open_low=True)]
     score_margin_sd: Annotated[float, Range(0, 5)]
+    min_cases_own_level: Annotated[int, Range(1, 10_000)] = 20
     mild_miss_bound_by_disorder: dict[str, Annotated[float, Range(0, 0.5)]] = {}
 
 
@@ -129,6 +132,12 @@ class Group:
     otherwise: str
     otherwise_reason_code: str
     clear_below_score: bool
+    #: The group's disorders that its assays inform (assay catalogue ``informs``).
+    informed: tuple[str, ...] = ()
+    #: The decision when no rule matched and every flagged disorder is informed by the assays
+    #: run (their normal result excludes it), with its reason code; "" = ``otherwise``.
+    otherwise_informed: str = ""
+    otherwise_informed_reason_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,9 @@ class ReflexRules:
     repeat_reason_normal: str
     repeat_reason_still_flagged: str
     source_file: str = ""
+    #: A disorder gets its own calibrated repeat level only with at least this many moderate
+    #: or severe calibration cases sent for a repeat (else its group's level applies).
+    min_cases_own_level: int = 20
 
     def group_of(self) -> dict[str, str]:
         """Disorder code -> referral group code."""
@@ -199,6 +211,15 @@ def load_reflex_rules(path: Path | str = REFLEX_RULES_TOML,
         for code in (g.otherwise_reason_code, *(r.reason_code for r in g.rule)):
             if code not in doc.reason_codes:
                 raise file.error(f"undeclared reason code {code!r}", "group", i)
+        if (g.otherwise_informed is None) != (g.otherwise_informed_reason_code is None):
+            raise file.error("give both otherwise_informed and otherwise_informed_reason_code",
+                             "group", i)
+        if (g.otherwise_informed_reason_code is not None
+                and g.otherwise_informed_reason_code not in doc.reason_codes):
+            raise file.error(f"undeclared reason code {g.otherwise_informed_reason_code!r}",
+                             "group", i, "otherwise_informed_reason_code")
+        informed = tuple(d for d in g.disorders
+                         if any(d in assays[a].informs for a in g.assays))
         bypasses = []
         for k, b in enumerate(g.bypass):
             if (b.at_least is None) == (b.at_most is None):
@@ -228,7 +249,8 @@ def load_reflex_rules(path: Path | str = REFLEX_RULES_TOML,
             rules.append(Rule(r.assay, float(level), r.outcome, r.reason_code))
         groups.append(Group(g.code, g.name, tuple(g.disorders), tuple(g.assays),
                             tuple(bypasses), tuple(rules), g.otherwise,
-                            g.otherwise_reason_code, g.clear_below_score))
+                            g.otherwise_reason_code, g.clear_below_score, informed,
+                            g.otherwise_informed or "", g.otherwise_informed_reason_code or ""))
     missing = sorted(codes - set(seen))
     if missing:
         raise file.error(f"disorder(s) in no group: {', '.join(missing)}", "group")
@@ -249,7 +271,7 @@ def load_reflex_rules(path: Path | str = REFLEX_RULES_TOML,
         margin=doc.safety.margin, score_margin_sd=doc.safety.score_margin_sd,
         repeat_reason_normal=doc.repeat.reason_code_normal,
         repeat_reason_still_flagged=doc.repeat.reason_code_still_flagged,
-        source_file=file.path)
+        source_file=file.path, min_cases_own_level=doc.safety.min_cases_own_level)
 
 
 @cache

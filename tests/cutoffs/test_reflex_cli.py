@@ -3,11 +3,13 @@ columns is evaluated with them; the calls gain decision and reason_code."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cutoffs.reflex.calibrate import CalibratedReflex, write_calibration
+from cutoffs.reflex.calibrate import CalibratedReflex, read_calibration, write_calibration
 from cutoffs.reflex.decide import Calibration
 from cutoffs.reflex.rules import DECISIONS, default_reflex_rules
 from lims.cli import app
@@ -91,3 +93,22 @@ def test_second_tier_label_and_train_accept_the_optional_columns(files, tmp_path
         assert result.exit_code == 0, (args[0], result.output, result.exception)
     labelled = pd.read_csv(tmp_path / "l.csv")
     assert {"infant_id", "MCA", "C5-PIV", "pivalate_exposure"} <= set(labelled.columns)
+
+
+def test_a_calibration_file_from_before_the_own_levels_reads_without_them(tmp_path):
+    rules = default_reflex_rules()
+    calibrated = CalibratedReflex(
+        Calibration(scale={"C5": 0.7}, repeat_clear_below={"FAO": -1.5},
+                    repeat_clear_below_disorder={"VLCAD": -0.9},
+                    rule_scale={"C5:C5-2MB": 0.9}),
+        rules.version, rules.sha256, "literature", rules.mild_miss_bound,
+        dict(rules.mild_miss_bound_by_disorder), 0)
+    path = write_calibration(calibrated, tmp_path / "cal.json")
+    again = read_calibration(path)
+    assert again.calibration == calibrated.calibration and again.version == calibrated.version
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    del doc["repeat_clear_below_disorder"], doc["rule_scale"]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    old = read_calibration(path).calibration
+    assert old.repeat_clear_below_disorder == {} and old.rule_scale == {}
+    assert old.scale == {"C5": 0.7}

@@ -106,3 +106,59 @@ def test_repeat_specimen_clears_when_normal_and_refers_when_still_flagged():
     strict = decide_repeat(first, repeat_calls, repeat_profiles, RULES,
                            Calibration(repeat_clear_below={"FAO": -2.5}), score_cutoffs=cuts)
     assert _decision(strict, "a", "FAO") == ("referral", "REPEAT_STILL_ABNORMAL")
+
+
+def test_a_disorder_with_its_own_repeat_level_is_held_to_it_and_the_others_to_the_group():
+    first = pd.DataFrame({"specimen_id": ["a", "b", "c"], "group": ["FAO"] * 3,
+                          "decision": ["repeat_specimen"] * 3})
+    repeat_profiles = _profiles([{"specimen_id": f"r{s}", "previous_specimen_id": s, "C8": 0.1}
+                                 for s in "abc"])
+    cuts = {"MCAD": 3.0, "VLCAD": 3.0}
+    repeat_calls = _calls([
+        ("ra", "MCAD", "normal", 1.5), ("ra", "VLCAD", "normal", 1.0),   # excess -1.5, -2.0
+        ("rb", "MCAD", "normal", 0.5), ("rb", "VLCAD", "normal", 2.2),   # -2.5, -0.8
+        ("rc", "MCAD", "normal", 0.5), ("rc", "VLCAD", "normal", 0.9)])  # -2.5, -2.1
+    calibration = Calibration(repeat_clear_below={"FAO": -2.0},
+                              repeat_clear_below_disorder={"VLCAD": -0.5})
+    assert calibration.repeat_shift("FAO", "VLCAD") == 1.5
+    assert calibration.repeat_shift("FAO", "MCAD") == 0.0
+    out = decide_repeat(first, repeat_calls, repeat_profiles, RULES, calibration,
+                        score_cutoffs=cuts)
+    # a: MCAD -1.5 is not below the group's -2.0: kept (before, VLCAD's -2.0 did not matter)
+    assert _decision(out, "a", "FAO") == ("referral", "REPEAT_STILL_ABNORMAL")
+    # b: VLCAD -0.8 is below its own -0.5 and MCAD -2.5 below the group's: cleared
+    assert _decision(out, "b", "FAO") == ("clear", "REPEAT_NORMAL")
+    assert _decision(out, "c", "FAO") == ("clear", "REPEAT_NORMAL")
+    without = decide_repeat(first, repeat_calls, repeat_profiles, RULES,
+                            Calibration(repeat_clear_below={"FAO": -2.0}), score_cutoffs=cuts)
+    assert _decision(without, "b", "FAO") == ("referral", "REPEAT_STILL_ABNORMAL")
+
+
+def test_a_normal_assay_clears_only_a_baby_flagged_for_the_disorders_it_informs():
+    profiles = _profiles([{"specimen_id": s, "Tyr": 400.0, "SUAC": 1.0, "SUAC-2T": 0.3}
+                          for s in "ab"])
+    calls = _calls([("a", "TYR1", "borderline", 3.5),
+                    ("b", "TYR1", "borderline", 3.5), ("b", "TYR2", "borderline", 3.4)])
+    out = decide_groups(calls, profiles, RULES)
+    assert _decision(out, "a", "TYR") == ("clear", "TYR_SUAC_EXCLUDES_TYR1")
+    assert _decision(out, "b", "TYR") == ("repeat_specimen", "TYR_SUAC_NORMAL")
+    raised = profiles.assign(**{"SUAC-2T": [5.0, 5.0]})
+    assert _decision(decide_groups(calls, raised, RULES), "a", "TYR") == (
+        "referral", "TYR_SUAC_HIGH")
+
+
+def test_an_assay_s_own_scale_overrides_its_group_s():
+    profiles = _profiles([
+        {"specimen_id": "a", "C5": 1.0, "C5-IV": 0.05, "C5-2MB": 0.35, "C5-PIV": 0.0},
+        {"specimen_id": "b", "C5": 1.0, "C5-IV": 0.35, "C5-2MB": 0.05, "C5-PIV": 0.0},
+    ])
+    calls = _calls([("a", "IVA", "positive", 6.0), ("b", "IVA", "positive", 6.0)])
+    group = Calibration(scale={"C5": 0.8})
+    assert _decision(decide_groups(calls, profiles, RULES, group), "a", "C5") == (
+        "referral", "C5_2MB_HIGH")  # 0.35 >= 0.32
+    own = Calibration(scale={"C5": 0.8}, rule_scale={"C5:C5-2MB": 1.0})
+    assert own.level("C5", "referral", 0.4, "C5-2MB") == 0.4
+    assert own.level("C5", "referral", 0.4, "C5-IV") == 0.4 * 0.8
+    out = decide_groups(calls, profiles, RULES, own)
+    assert _decision(out, "a", "C5") == ("clear", "C5_ISOMERS_NORMAL")  # 0.35 < 0.4
+    assert _decision(out, "b", "C5") == ("referral", "C5_ISOVALERYL_HIGH")  # 0.35 >= 0.32

@@ -39,6 +39,15 @@ def test_rule_levels_default_to_the_assay_cutoffs():
     assert default_reflex_rules().mild_bound("PA") == 0.05
 
 
+def test_the_disorders_each_group_s_assays_inform():
+    rules = default_reflex_rules()
+    assert rules.group("TYR").informed == ("TYR1",)  # succinylacetone: type 1 only
+    assert rules.group("MET").informed == ("HCY",)
+    assert rules.group("TYR").otherwise_informed == "clear"
+    assert rules.group("FAO").informed == () and rules.group("FAO").otherwise_informed == ""
+    assert rules.min_cases_own_level == 20
+
+
 def _edited(tmp_path: Path, old: str, new: str) -> Path:
     text = REFLEX_RULES_TOML.read_text(encoding="utf-8")
     assert old in text
@@ -57,6 +66,10 @@ def _edited(tmp_path: Path, old: str, new: str) -> Path:
     ('outcome = "maternal_b12"', 'outcome = "discharge"', "outcome"),
     ('context = "maternal_b12_low"', 'context = "maternal_b12_low"\nassay = "MMA"',
      "exactly one of assay and context"),
+    ('otherwise_informed_reason_code = "TYR_SUAC_EXCLUDES_TYR1"\n', '',
+     "give both otherwise_informed and otherwise_informed_reason_code"),
+    ('otherwise_informed_reason_code = "TYR_SUAC_EXCLUDES_TYR1"',
+     'otherwise_informed_reason_code = "TYR_X"', "undeclared reason code 'TYR_X'"),
 ])
 def test_a_bad_file_is_refused_naming_file_and_line(tmp_path, old, new, message):
     path = _edited(tmp_path, old, new)
