@@ -37,8 +37,8 @@ from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
 from instruments.run import PlateRun
 from instruments.sources import Source, decode_text, open_source
 from instruments.wells import format_well
-from msms.catalogue import Catalogue
 from msms import csvsafe
+from msms.catalogue import Catalogue
 from msms.tables import MEASUREMENT_KINDS
 
 __all__ = ["DEFAULT_PROFILE", "FORMAT", "choose_profile", "detect", "parse", "read", "write"]

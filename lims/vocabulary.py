@@ -9,7 +9,8 @@ here for the LIMS; a test checks that they match.
 
 Public names: ``Role``, ``SpecimenState``, ``SpecimenKind``, ``Sex``, ``Feeding``,
 ``Transition``, ``Decision``, ``ReleaseOutcome``, ``Recommendation``, ``EvaluationStage``,
-``RepeatRequestStatus``, ``DuplicateRequestStatus``, ``ReflexRequestStatus``, ``ReflexDecision``, ``HeldWellStatus``, ``HeldWellAction``,
+``RepeatRequestStatus``, ``DuplicateRequestStatus``, ``ReflexRequestStatus``,
+``ReflexDecision``, ``HeldWellStatus``, ``HeldWellAction``,
 ``AlertStatus``, ``QcDecision``, ``Stage``, ``FirstTier``, ``Final``, ``Action``,
 ``CaseState``, ``CaseTransition``, ``CaseReason``, ``OutcomeClass``, ``ContactMethod``,
 ``ContactResult``, ``VisitKind``, ``ModelStatus``, ``OutboxStatus``, ``InboundAction``,

@@ -5,8 +5,9 @@ A method is a TOML file with a ``[method]`` header (name, version, ``verified``)
 ``[internal_standards."NAME"]`` (transition, ``conc_umol_l`` referred to blood) and a table of
 ``[analytes.CODE]`` (transition or ``transitions = [...]``, ``internal_standard``,
 ``response_factor``, and for a chromatographic method ``retention_time_min``, which tells
-isomers of one transition apart). Two defaults ship with the package (``nonderivatized`` and ``butylated``);
-they are marked ``verified = false`` and a laboratory must check them against its kit insert.
+isomers of one transition apart). Two defaults ship with the package (``nonderivatized`` and
+``butylated``); they are marked ``verified = false`` and a laboratory must check them
+against its kit insert.
 
 Loading validates every entry against the analyte catalogue and names the file, line and key of
 the first problem (an unknown analyte, a missing internal standard, a non-positive concentration,

@@ -265,7 +265,7 @@ def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
     profiles = _profiles(session, matched)
     decided = decide_groups(calls[calls["first_tier"] != "normal"], profiles, reflex.rules,
                             reflex.calibration, _cuts(pipeline))
-    before = {}
+    before: dict[int, list[ReflexDecisionRecord]] = {}
     for old in repository.current_decisions(session, list(barcode_of)):
         before.setdefault(old.specimen_id, []).append(old)
     rows = _decision_rows(decided, matched, reflex, run.id)
