@@ -36,6 +36,7 @@ import pandas as pd
 
 import instruments
 from cutoffs import CutoffTable, RuleSet, default_reference, default_rules, load_cutoffs, score
+from cutoffs.errors import CutoffError
 from cutoffs.evaluate import evaluate
 from cutoffs.reflex.calibrate import read_calibration
 from cutoffs.reflex.decide import LITERATURE, Calibration
@@ -127,9 +128,10 @@ class Reflex:
         rules = rules or default_reflex_rules()
         calibrated = read_calibration(path)
         if calibrated.rules_sha256 != rules.sha256:
-            raise ConfigurationError(
-                f"{path}: calibrated on reflex rules {calibrated.rules_version} "
-                f"({calibrated.rules_sha256[:8]}), not on {rules.version} ({rules.sha256[:8]})")
+            raise CutoffError(
+                f"calibrated on reflex rules {calibrated.rules_version} "
+                f"({calibrated.rules_sha256[:8]}), not on {rules.version} ({rules.sha256[:8]})",
+                file=str(path))
         return cls(rules, calibrated.calibration, calibrated.version)
 
 
