@@ -20,9 +20,20 @@ from lims.models import (
     SecondTierRun,
     Specimen,
 )
+from tests.conftest import ROOT
 from tests.lims.helpers import API, accession, card, count, upload
 from tests.lims.reflex.plates import ReflexCsvPipeline, first_tier_plate, second_tier_export
 
+FIXTURE = ROOT / "tests" / "data" / "instruments" / "synthetic" / "second_tier_panel_masslynx.txt"
+#: what the fixture was simulated from (``second_tier_export(dir, FIXTURE_VALUES)``): card ->
+#: second-tier true values, the other assays at their reference median
+FIXTURE_VALUES = {
+    card(1): {"SUAC-2T": 0.4},                 # normal: repeat specimen (TYR)
+    card(2): {"aIle": 6.0},                    # MSUD: referral
+    card(6): {},                               # C3 assays normal: clear
+    card(7): {"MMA": 9.0, "tHcy": 22.0},       # maternal B12 pattern
+    card(3): {},                               # not waiting: not stored
+}
 #: card number -> first-tier values (the other markers normal)
 CARDS = {
     1: {"Tyr": 420.0},            # TYR1 positive: waits for succinylacetone
@@ -92,15 +103,10 @@ def test_flagged_cards_wait_and_bypass_levels_never_do(reflex_client, world, eng
     assert len(events) == 4
 
 
-def test_second_tier_run_decides_stores_and_audits(reflex_client, world, engine, tmp_path):
+def test_second_tier_run_decides_stores_and_audits(reflex_client, world, engine):
     _first_tier(reflex_client, world, engine)
-    export = second_tier_export(tmp_path, {
-        card(1): {"SUAC-2T": 0.4},                 # normal: repeat specimen (TYR)
-        card(2): {"aIle": 6.0},                    # MSUD: referral
-        card(6): {},                               # C3 assays normal: clear
-        card(7): {"MMA": 9.0, "tHcy": 22.0},       # maternal B12 pattern
-        card(3): {},                               # not waiting: not stored
-    })
+    # the virtual instrument's MassLynx export of the panel (tests/data/instruments/PROVENANCE.md)
+    export = FIXTURE.read_bytes()
     response = reflex_client.post(f"{API}/second-tier-runs",
                                   files={"file": ("ST-1.txt", export, "text/plain")},
                                   headers=world.auth("technician"))
