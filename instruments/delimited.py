@@ -38,6 +38,7 @@ from instruments.run import PlateRun
 from instruments.sources import Source, decode_text, open_source
 from instruments.wells import format_well
 from msms import csvsafe
+from msms.catalogue import Catalogue
 from msms.tables import MEASUREMENT_KINDS
 
 __all__ = ["DEFAULT_PROFILE", "FORMAT", "choose_profile", "detect", "parse", "read", "write"]
@@ -253,10 +254,12 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
 
 
 def read(source: Any, *, profile: Profile | str | None = None,
-         plate_map: PlateMap | None = None, name: str | None = None) -> PlateRun:
+         plate_map: PlateMap | None = None, name: str | None = None,
+         catalogue: Catalogue | None = None) -> PlateRun:
     """Parse and import a delimited export (see :func:`instruments.read`)."""
     prof = load_profile(profile, default=DEFAULT_PROFILE)
-    return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map)
+    return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map,
+                     catalogue=catalogue)
 
 
 def _num(value: float, decimal: str) -> str:

@@ -30,6 +30,7 @@ from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
 from instruments.run import PlateRun
 from instruments.sources import Source, decode_text, open_source
 from instruments.wells import format_well
+from msms.catalogue import Catalogue
 
 __all__ = ["FORMAT", "REPORT_TYPES", "detect", "parse", "read", "write"]
 
@@ -232,10 +233,12 @@ def _emit(raw: RawRun, report: str, header: list[str], block: str, block_line: i
 
 
 def read(source: Any, *, profile: Profile | str | None = None,
-         plate_map: PlateMap | None = None, name: str | None = None) -> PlateRun:
+         plate_map: PlateMap | None = None, name: str | None = None,
+         catalogue: Catalogue | None = None) -> PlateRun:
     """Parse and import a report (see :func:`instruments.read`)."""
     prof = load_profile(profile, default=DEFAULT_PROFILE)
-    return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map)
+    return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map,
+                     catalogue=catalogue)
 
 
 def _num(value: float) -> str:

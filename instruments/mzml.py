@@ -61,6 +61,7 @@ from instruments.raw import COUNTS, RawRecord, RawRun
 from instruments.run import PlateRun
 from instruments.sources import Source, open_source
 from instruments.transitions import Transition, TransitionTable, load_transitions
+from msms.catalogue import Catalogue
 
 __all__ = ["DEFAULT_PROFILE", "FORMAT", "SAMPLE_LIST", "detect", "parse", "plateau_mask",
            "read", "write"]
@@ -487,11 +488,12 @@ def _parse_members(files: PlateFiles, src: Source, raw: RawRun, table: Transitio
 def read(source: Any, *, profile: Profile | str | None = None,
          plate_map: PlateMap | None = None, name: str | None = None,
          transitions: TransitionTable | str | Path | None = None,
-         limits: ArchiveLimits | None = None) -> PlateRun:
+         limits: ArchiveLimits | None = None, catalogue: Catalogue | None = None) -> PlateRun:
     """Parse and import an mzML plate (see :func:`instruments.read`)."""
     prof = load_profile(profile, default=DEFAULT_PROFILE)
     return normalise(parse(source, profile=prof, name=name, transitions=transitions,
-                           plate_map=plate_map, limits=limits), prof, plate_map=plate_map)
+                           plate_map=plate_map, limits=limits), prof, plate_map=plate_map,
+                     catalogue=catalogue)
 
 
 register(FormatSpec(

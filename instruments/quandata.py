@@ -29,6 +29,7 @@ from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
 from instruments.run import PlateRun
 from instruments.sources import Source, open_source
 from instruments.wells import format_well
+from msms.catalogue import Catalogue
 
 __all__ = ["DEFAULT_PROFILE", "FORMAT", "detect", "parse", "read", "write"]
 
@@ -150,10 +151,12 @@ def _child(element: Any, tag: str) -> Any:
 
 
 def read(source: Any, *, profile: Profile | str | None = None,
-         plate_map: PlateMap | None = None, name: str | None = None) -> PlateRun:
+         plate_map: PlateMap | None = None, name: str | None = None,
+         catalogue: Catalogue | None = None) -> PlateRun:
     """Parse and import quandata.xml (see :func:`instruments.read`)."""
     prof = load_profile(profile, default=DEFAULT_PROFILE)
-    return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map)
+    return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map,
+                     catalogue=catalogue)
 
 
 def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None) -> None:

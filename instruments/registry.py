@@ -30,6 +30,7 @@ from instruments.platemap import PlateMap, read_plate_map
 from instruments.profiles import Profile, load_profile
 from instruments.run import PlateRun
 from instruments.sources import Source, open_source
+from msms.catalogue import Catalogue
 from msms.errors import MsmsError
 
 __all__ = ["FormatSpec", "detect", "formats", "get_format", "read", "register", "write"]
@@ -59,7 +60,8 @@ def detect(source: Any, *, name: str | None = None) -> str:
 
 def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | None = None,
          plate_map: str | Path | PlateMap | Source | None = None, name: str | None = None,
-         transitions: Any = None, limits: ArchiveLimits | None = None) -> PlateRun:
+         transitions: Any = None, limits: ArchiveLimits | None = None,
+         catalogue: Catalogue | None = None) -> PlateRun:
     """Read an instrument file into a :class:`~instruments.run.PlateRun`.
 
     Parameters
@@ -85,6 +87,9 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
     limits : ArchiveLimits, optional
         For formats read from a directory or zip (mzML): the size limits of its files
         (:mod:`instruments.archive`; default ``DEFAULT_LIMITS``). Others ignore it.
+    catalogue : Catalogue, optional
+        The analyte catalogue compound names are mapped through (default: the packaged one;
+        for a second-tier run the panel's, :func:`msms.second_tier_panel.second_tier_catalogue`).
 
     Raises
     ------
@@ -115,6 +120,8 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
         {"transitions": transitions} if spec.uses_transitions and transitions else {})
     if spec.reads_archives and limits is not None:
         options["limits"] = limits
+    if catalogue is not None:
+        options["catalogue"] = catalogue
     try:
         return spec.read(src, profile=prof, plate_map=pm, **options)
     except MsmsError:

@@ -23,6 +23,7 @@ from lims.documents.routes import router as documents_router
 from lims.errors import AuthenticationError, LimsError, ThrottledError, http_status
 from lims.followup.routes import router as followup_router
 from lims.interfaces.routes import router as hl7_router
+from lims.reflex.routes import router as reflex_router
 from lims.review.routes import router as review_router
 from lims.runs.routes import router as runs_router
 from msms.errors import MsmsError
@@ -31,7 +32,7 @@ __all__ = ["api_router", "install_error_handlers"]
 
 api_router = APIRouter(prefix="/api/v1")
 for _router in (auth_router, accession_router, runs_router, review_router, alerts_router,
-                followup_router, hl7_router, documents_router):
+                followup_router, hl7_router, documents_router, reflex_router):
     api_router.include_router(_router)
 
 

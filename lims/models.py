@@ -35,6 +35,7 @@ from lims.vocabulary import (
     Feeding,
     HeldWellStatus,
     OutboxStatus,
+    ReflexRequestStatus,
     RepeatRequestStatus,
     Role,
     Sex,
@@ -62,11 +63,15 @@ __all__ = [
     "IssuedDocument",
     "Infant",
     "OutboundMessage",
+    "ReflexDecisionRecord",
+    "ReflexRequest",
     "Release",
     "RepeatRequest",
     "Result",
     "Review",
     "Run",
+    "SecondTierResult",
+    "SecondTierRun",
     "Specimen",
     "Submitter",
     "SystemInfo",
@@ -243,6 +248,15 @@ class Specimen(SQLModel, table=True):
     tpn: bool = False
     transfused: bool = False
     transfused_at: datetime | None = None
+    #: Context the reflex second tier reads (docs/second_tier.md "In the LIMS"): parenteral
+    #: nutrition's start and stop, a pivalate antibiotic or nipple balm, the mother's vitamin
+    #: B12 status and diet, a known maternal disorder.
+    tpn_started_at: datetime | None = None
+    tpn_stopped_at: datetime | None = None
+    pivalate_exposure: bool = False
+    maternal_b12_low: bool = False
+    maternal_diet: str = Field(default="", max_length=32)
+    maternal_disorder: str = Field(default="", max_length=200)
     nicu: bool = False
     unsatisfactory_code: str | None = Field(default=None, max_length=16)
     state: str = Field(default=SpecimenState.accessioned, max_length=24, index=True)
@@ -373,6 +387,79 @@ class DuplicateRequest(SQLModel, table=True):
     requested_at: datetime = Field(default_factory=utcnow)
     completed_run_id: int | None = Field(default=None, foreign_key="run.id")
     completed_at: datetime | None = None
+
+
+class SecondTierRun(SQLModel, table=True):
+    """One uploaded second-tier run (the panel of ``msms.second_tier_panel``): its hash,
+    plate, format and what was done with its wells."""
+
+    __tablename__ = "second_tier_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_sha256: str = Field(max_length=64, unique=True)
+    plate_id: str = Field(max_length=64)
+    instrument_run_id: str = Field(default="", max_length=128)
+    file_name: str = Field(max_length=255)
+    format: str = Field(max_length=32)
+    method_version: str = Field(default="", max_length=64)
+    reflex_version: str = Field(default="", max_length=64)
+    uploaded_by: int | None = Field(default=None, foreign_key="app_user.id")
+    uploaded_at: datetime = Field(default_factory=utcnow)
+    n_specimens: int = 0
+    n_results: int = 0
+    #: barcode -> why its wells were not stored (not on the reflex worklist, unknown card)
+    unmatched: dict[str, Any] | None = _json()
+
+
+class SecondTierResult(SQLModel, table=True):
+    """One second-tier assay's concentration in one well of a second-tier run."""
+
+    __tablename__ = "second_tier_result"
+    __table_args__ = (Index("ix_second_tier_result_specimen", "specimen_id", "assay"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="second_tier_run.id", index=True)
+    specimen_id: int = Field(foreign_key="specimen.id")
+    well: str = Field(max_length=4)
+    assay: str = Field(max_length=32)
+    conc_umol_l: float | None = None
+
+
+class ReflexRequest(SQLModel, table=True):
+    """A reflex worklist entry: run these second-tier assays on this card."""
+
+    __tablename__ = "reflex_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    source_run_id: int = Field(foreign_key="run.id")
+    groups: str = Field(max_length=200)
+    assays: str = Field(max_length=500)
+    time_critical: bool = False
+    status: str = Field(default=ReflexRequestStatus.open, max_length=16, index=True)
+    requested_at: datetime = Field(default_factory=utcnow)
+    completed_run_id: int | None = Field(default=None, foreign_key="second_tier_run.id")
+    completed_at: datetime | None = None
+
+
+class ReflexDecisionRecord(SQLModel, table=True):
+    """The reflex decision on one card's referral group (``cutoffs.reflex``): made at the
+    first tier (bypass, no assay, waiting) or on the second-tier run; a newer one retires it
+    (``current``)."""
+
+    __tablename__ = "reflex_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    specimen_id: int = Field(foreign_key="specimen.id", index=True)
+    second_tier_run_id: int | None = Field(default=None, foreign_key="second_tier_run.id")
+    group_code: str = Field(max_length=16)
+    disorder: str = Field(max_length=32)
+    decision: str = Field(max_length=24)
+    reason_code: str = Field(max_length=32)
+    reason: str = Field(default="", max_length=500)
+    version: str = Field(default="", max_length=64)
+    current: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Review(SQLModel, table=True):

@@ -20,7 +20,7 @@ the persistence rules may give a small implementation of their own.
 
 Public names: ``ScreeningPipeline``, ``Screening``, ``ScreenedPlate``, ``EvaluatedCalls``,
 ``WELL_COLUMNS``, ``well_means``, ``profiles_from_wells``, ``card_covariates``,
-``with_covariates``, ``run_date``.
+``with_covariates``, ``run_date``, ``Reflex``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ import pandas as pd
 
 import instruments
 from cutoffs import CutoffTable, RuleSet, default_reference, default_rules, load_cutoffs, score
+from cutoffs.errors import CutoffError
 from cutoffs.evaluate import evaluate
+from cutoffs.reflex.calibrate import read_calibration
+from cutoffs.reflex.decide import LITERATURE, Calibration
+from cutoffs.reflex.rules import ReflexRules, default_reflex_rules
 from cutoffs.scores import Reference
 from instruments import ArchiveLimits, PlateRun, Source
 from lims.errors import ConfigurationError
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "WELL_COLUMNS",
     "EvaluatedCalls",
+    "Reflex",
     "ScreenedPlate",
     "Screening",
     "ScreeningPipeline",
@@ -99,6 +104,35 @@ class EvaluatedCalls:
     calls: pd.DataFrame
     cutoff_version: str
     model_version: str = ""
+
+
+@dataclass(frozen=True)
+class Reflex:
+    """The reflex second tier the LIMS applies (docs/second_tier.md "In the LIMS"): the rules,
+    the calibrated levels (``LITERATURE``: the rules' own) and the version every decision
+    records."""
+
+    rules: ReflexRules
+    calibration: Calibration
+    version: str
+
+    @classmethod
+    def literature(cls, rules: ReflexRules | None = None) -> Reflex:
+        rules = rules or default_reflex_rules()
+        return cls(rules, LITERATURE, f"reflex {rules.version} literature")
+
+    @classmethod
+    def from_file(cls, path: Path, rules: ReflexRules | None = None) -> Reflex:
+        """Calibrated levels (``cutoffs.reflex.calibrate.write_calibration``); refused when
+        they were calibrated on other rules."""
+        rules = rules or default_reflex_rules()
+        calibrated = read_calibration(path)
+        if calibrated.rules_sha256 != rules.sha256:
+            raise CutoffError(
+                f"calibrated on reflex rules {calibrated.rules_version} "
+                f"({calibrated.rules_sha256[:8]}), not on {rules.version} ({rules.sha256[:8]})",
+                file=str(path))
+        return cls(rules, calibrated.calibration, calibrated.version)
 
 
 class Screening(Protocol):
@@ -202,7 +236,8 @@ class ScreeningPipeline:
                  cutoffs: CutoffTable | None = None, second_tier: SecondTierModel | None = None,
                  qc_rules: QCRules | None = None, control_lots: ControlLots | None = None,
                  catalogue: Catalogue | None = None, format: str = "auto",
-                 prefer: str = "method", archive_limits: ArchiveLimits | None = None) -> None:
+                 prefer: str = "method", archive_limits: ArchiveLimits | None = None,
+                 reflex: Reflex | None = None) -> None:
         self.method = method or default_method()
         self.rules = rules or default_rules()
         self.cutoffs = cutoffs
@@ -213,6 +248,7 @@ class ScreeningPipeline:
         self.format = format
         self.prefer = prefer
         self.archive_limits = archive_limits
+        self.reflex = reflex
 
     @classmethod
     def from_settings(cls, settings: Settings, *, cutoffs: Path | None = None,
@@ -236,6 +272,11 @@ class ScreeningPipeline:
             "--second-tier" if second_tier else "NBS_SECOND_TIER_MODEL", model_file,
             lambda path: _load_model(path, catalogue))
         options.setdefault("archive_limits", settings.archive_limits())
+        if settings.reflex_calibration is not None:
+            options.setdefault("reflex", _configured(
+                "NBS_REFLEX_CALIBRATION", settings.reflex_calibration, Reflex.from_file))
+        elif settings.reflex:
+            options.setdefault("reflex", Reflex.literature())
         return cls(cutoffs=table, second_tier=model, catalogue=catalogue, **options)
 
     def with_second_tier(self, path: Path, *, source: str) -> ScreeningPipeline:
@@ -248,7 +289,7 @@ class ScreeningPipeline:
                                  second_tier=model, qc_rules=self.qc_rules,
                                  control_lots=self.control_lots, catalogue=self.catalogue,
                                  format=self.format, prefer=self.prefer,
-                                 archive_limits=self.archive_limits)
+                                 archive_limits=self.archive_limits, reflex=self.reflex)
 
     # ---- the plate -------------------------------------------------------------------------
 

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     workflow: Path = WORKFLOW_TOML
     #: A second-tier model file (``nbs second-tier train``); empty: no second tier.
     second_tier_model: Path | None = None
+    #: The reflex second tier (docs/second_tier.md "In the LIMS"): on, a card flagged in a
+    #: referral group with reflex assays waits for the second-tier run (``awaiting_second_tier``).
+    reflex: bool = False
+    #: Calibrated reflex levels (``cutoffs.reflex.calibrate.write_calibration``); empty: the
+    #: literature levels of ``cutoffs/data/reflex_rules.toml``. Setting it turns ``reflex`` on.
+    reflex_calibration: Path | None = None
     #: The laboratory's cutoff table (``nbs cutoffs derive``, or a literature table); empty:
     #: the rules' cited literature levels, and the covariate model for scores.
     cutoffs: Path | None = None
@@ -107,7 +113,8 @@ class Settings(BaseSettings):
     archive_max_total_mib: int = Field(default=1024, gt=0)
     archive_max_ratio: float = Field(default=200.0, gt=1)
 
-    @field_validator("second_tier_model", "cutoffs", "laboratory", mode="before")
+    @field_validator("second_tier_model", "cutoffs", "laboratory", "reflex_calibration",
+                     mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         """An empty setting names no file."""

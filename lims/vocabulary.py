@@ -9,7 +9,8 @@ here for the LIMS; a test checks that they match.
 
 Public names: ``Role``, ``SpecimenState``, ``SpecimenKind``, ``Sex``, ``Feeding``,
 ``Transition``, ``Decision``, ``ReleaseOutcome``, ``Recommendation``, ``EvaluationStage``,
-``RepeatRequestStatus``, ``DuplicateRequestStatus``, ``HeldWellStatus``, ``HeldWellAction``,
+``RepeatRequestStatus``, ``DuplicateRequestStatus``, ``ReflexRequestStatus``,
+``ReflexDecision``, ``HeldWellStatus``, ``HeldWellAction``,
 ``AlertStatus``, ``QcDecision``, ``Stage``, ``FirstTier``, ``Final``, ``Action``,
 ``CaseState``, ``CaseTransition``, ``CaseReason``, ``OutcomeClass``, ``ContactMethod``,
 ``ContactResult``, ``VisitKind``, ``ModelStatus``, ``OutboxStatus``, ``InboundAction``,
@@ -38,6 +39,8 @@ __all__ = [
     "OutboxStatus",
     "QcDecision",
     "Recommendation",
+    "ReflexDecision",
+    "ReflexRequestStatus",
     "ReleaseOutcome",
     "RepeatRequestStatus",
     "Role",
@@ -75,6 +78,8 @@ class SpecimenState(StrEnum):
     accessioned = "accessioned"
     unsatisfactory = "unsatisfactory"
     awaiting_duplicate = "awaiting_duplicate"
+    #: flagged in a referral group with reflex assays: waits for the second-tier run
+    awaiting_second_tier = "awaiting_second_tier"
     awaiting_review = "awaiting_review"
     released = "released"
     repeat_requested = "repeat_requested"
@@ -112,6 +117,8 @@ class Transition(StrEnum):
     record_results = "record_results"
     request_duplicate = "request_duplicate"
     record_duplicates = "record_duplicates"
+    request_second_tier = "request_second_tier"
+    record_second_tier = "record_second_tier"
     release_normal = "release_normal"
     override = "override"
     request_repeat_specimen = "request_repeat_specimen"
@@ -224,6 +231,25 @@ class Action(StrEnum):
     repeat_in_duplicate = "repeat_in_duplicate"
     request_repeat_specimen = "request_repeat_specimen"
     immediate_referral = "immediate_referral"
+
+
+class ReflexRequestStatus(StrEnum):
+    """A card on the reflex worklist: open until its second-tier results are stored."""
+
+    open = "open"
+    completed = "completed"
+
+
+class ReflexDecision(StrEnum):
+    """The reflex second tier's decision on a card's referral group (``cutoffs.reflex.rules
+    .DECISIONS``, and ``awaiting_second_tier`` while an assay is not run): ``maternal_b12`` is
+    a maternal work-up, never a normal."""
+
+    clear = "clear"
+    repeat_specimen = "repeat_specimen"
+    referral = "referral"
+    maternal_b12 = "maternal_b12"
+    awaiting_second_tier = "awaiting_second_tier"
 
 
 # ---- follow-up (docs/followup.md) ---------------------------------------------------------

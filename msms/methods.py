@@ -4,8 +4,10 @@ standard's concentration and a response factor (docs/quantitation.md).
 A method is a TOML file with a ``[method]`` header (name, version, ``verified``), a table of
 ``[internal_standards."NAME"]`` (transition, ``conc_umol_l`` referred to blood) and a table of
 ``[analytes.CODE]`` (transition or ``transitions = [...]``, ``internal_standard``,
-``response_factor``). Two defaults ship with the package (``nonderivatized`` and ``butylated``);
-they are marked ``verified = false`` and a laboratory must check them against its kit insert.
+``response_factor``, and for a chromatographic method ``retention_time_min``, which tells
+isomers of one transition apart). Two defaults ship with the package (``nonderivatized`` and
+``butylated``); they are marked ``verified = false`` and a laboratory must check them
+against its kit insert.
 
 Loading validates every entry against the analyte catalogue and names the file, line and key of
 the first problem (an unknown analyte, a missing internal standard, a non-positive concentration,
@@ -52,6 +54,8 @@ POLARITIES = ("positive", "negative")
 #: Two compounds whose precursor and product m/z both lie within this distance (unit resolution
 #: of a triple quadrupole) cannot be told apart by the instrument.
 _SAME_TRANSITION_MZ = 0.5
+#: Two compounds of one transition eluting at least this far apart (minutes) are separated.
+_SAME_RETENTION_MIN = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,9 @@ class Transition:
     product_mz: float
     polarity: str = "positive"
     label: str = ""
+    #: Where a chromatographic (LC-MS/MS) method elutes the compound; isomers sharing one
+    #: transition (the C5 acylcarnitines) are told apart by it. None for flow injection.
+    retention_time_min: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +209,7 @@ class _AnalyteEntry(Schema):
     product_mz: Positive | None = None
     transitions: Annotated[list[_TransitionEntry], Field(min_length=1)] | None = None
     polarity: Polarity = "positive"
+    retention_time_min: Positive | None = None
     internal_standard: Text
     response_factor: Positive = 1.0
     verified: bool = False
@@ -231,13 +239,14 @@ def _transitions(file: DataFile, code: str, entry: _AnalyteEntry) -> tuple[Trans
         if entry.precursor_mz is not None or entry.product_mz is not None:
             raise file.error("give either precursor_mz/product_mz or transitions, not both",
                              "analytes", code, "transitions")
-        return tuple(Transition(t.precursor_mz, t.product_mz, entry.polarity, t.label)
-                     for t in entry.transitions)
+        return tuple(Transition(t.precursor_mz, t.product_mz, entry.polarity, t.label,
+                                entry.retention_time_min) for t in entry.transitions)
     for key in ("precursor_mz", "product_mz"):
         if getattr(entry, key) is None:
             raise file.error(f"missing key {key!r}", "analytes", code, key)
     assert entry.precursor_mz is not None and entry.product_mz is not None
-    return (Transition(entry.precursor_mz, entry.product_mz, entry.polarity),)
+    return (Transition(entry.precursor_mz, entry.product_mz, entry.polarity,
+                       retention_time_min=entry.retention_time_min),)
 
 
 def _check_distinct_transitions(file: DataFile, method: Method) -> None:
@@ -252,6 +261,9 @@ def _check_distinct_transitions(file: DataFile, method: Method) -> None:
         for name_b, table_b, tb in seen[i + 1:]:
             if name_a == name_b or ta.polarity != tb.polarity:
                 continue
+            if (ta.retention_time_min is not None and tb.retention_time_min is not None
+                    and abs(ta.retention_time_min - tb.retention_time_min) >= _SAME_RETENTION_MIN):
+                continue  # separated by the chromatography
             if (abs(ta.precursor_mz - tb.precursor_mz) < _SAME_TRANSITION_MZ
                     and abs(ta.product_mz - tb.product_mz) < _SAME_TRANSITION_MZ):
                 raise file.error(

@@ -76,6 +76,13 @@ class SpecimenCreate(BaseModel):
     tpn: bool = False
     transfused: bool = False
     transfused_at: datetime | None = None
+    #: Context the reflex second tier reads (docs/second_tier.md "In the LIMS").
+    tpn_started_at: datetime | None = None
+    tpn_stopped_at: datetime | None = None
+    pivalate_exposure: bool = False
+    maternal_b12_low: bool = False
+    maternal_diet: str = Field(default="", max_length=32)
+    maternal_disorder: str = Field(default="", max_length=200)
     nicu: bool = False
     unsatisfactory_code: str | None = Field(default=None, max_length=16)
 

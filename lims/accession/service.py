@@ -266,6 +266,22 @@ def _link_infant(session: Session, actor: Actor, data: SpecimenCreate) -> tuple[
     return create_infant(session, actor, data.infant, field="infant.birth_at"), None
 
 
+def _context(data: SpecimenCreate) -> dict[str, Any]:
+    """The card's reflex context (docs/second_tier.md "In the LIMS"), checked."""
+    started = (_not_in_future(data.tpn_started_at, "tpn_started_at")
+               if data.tpn_started_at else None)
+    stopped = (_not_in_future(data.tpn_stopped_at, "tpn_stopped_at")
+               if data.tpn_stopped_at else None)
+    if started and stopped and stopped < started:
+        raise InvalidInputError("parenteral nutrition stopped before it started",
+                                field="tpn_stopped_at")
+    return {"tpn_started_at": started, "tpn_stopped_at": stopped,
+            "pivalate_exposure": data.pivalate_exposure,
+            "maternal_b12_low": data.maternal_b12_low,
+            "maternal_diet": data.maternal_diet.strip(),
+            "maternal_disorder": data.maternal_disorder.strip()}
+
+
 def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
               rule: BarcodeRule | None = None) -> Specimen:
     """Register a card: validate the barcode, link the baby, record an unsatisfactory code."""
@@ -302,6 +318,7 @@ def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
         transfused=data.transfused,
         transfused_at=transfused_at,
         nicu=data.nicu,
+        **_context(data),
     )
     session.add(specimen)
     try:

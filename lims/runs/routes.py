@@ -25,7 +25,7 @@ from lims.runs.schemas import (
 )
 from lims.vocabulary import HeldWellAction, Role
 
-__all__ = ["router"]
+__all__ = ["MAX_UPLOAD_BYTES", "read_limited", "router"]
 
 router = APIRouter(tags=["runs"])
 Lab = Annotated[User, Depends(require(Role.technician, Role.admin))]
@@ -52,11 +52,11 @@ async def upload_run(file: UploadFile, request: Request, response: Response,
     upload answers 200 with the earlier run. A file for a plate whose stored run was rejected
     by QC is ingested; the rejected run stays.
     """
-    data = await _read_limited(file, "the file")
+    data = await read_limited(file, "the file")
     map_upload = None
     if plate_map is not None:
         map_upload = Source(plate_map.filename or "plate-map.csv",
-                            await _read_limited(plate_map, "the plate map"))
+                            await read_limited(plate_map, "the plate map"))
     outcome = await run_in_threadpool(
         lambda: service.ingest_bytes(request.app.state.engine, Actor.of(user), data,
                                      file.filename or "upload", pipeline,
@@ -66,7 +66,8 @@ async def upload_run(file: UploadFile, request: Request, response: Response,
     return outcome.run
 
 
-async def _read_limited(upload: UploadFile, what: str) -> bytes:
+async def read_limited(upload: UploadFile, what: str) -> bytes:
+    """The upload's bytes; larger than ``MAX_UPLOAD_BYTES``: ``PayloadTooLargeError``."""
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         # the size of an HTTP request body, not a business rule: answered here, at the edge

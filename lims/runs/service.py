@@ -16,6 +16,9 @@ Rules (docs/lims.md "Rules"):
 - Time-critical alerts are written in the same transaction as the results that raise them.
 - Initial results out of range go to the repeat-in-duplicate worklist; when the duplicates
   arrive, the mean of the duplicate wells is evaluated and decides.
+- With the reflex second tier on (``NBS_REFLEX``), a card about to go to review whose flagged
+  referral group waits for a reflex assay (and none is referred at once) goes to
+  ``awaiting_second_tier`` and the reflex worklist instead (``lims.reflex.service``).
 - A specimen is *flagged* when any of its calls is out of range in the first tier, even when the
   second tier recommends no recall (``final = negative``): that recommendation is for the
   reviewer to see and accept or override, one specimen at a time, never a bulk release.
@@ -44,6 +47,7 @@ from lims.errors import ConflictError, InvalidInputError, NotFoundError
 from lims.lengths import check_plate_lengths
 from lims.models import DuplicateRequest, Run, Specimen, utcnow
 from lims.pipeline import ScreenedPlate, Screening, card_covariates, with_covariates
+from lims.reflex.service import hold_for_second_tier
 from lims.runs import repository
 from lims.vocabulary import (
     Action,
@@ -287,7 +291,12 @@ def evaluate_stored(session: Session, actor: Actor, run: Run, profiles: pd.DataF
     by_specimen: dict[int | None, list[dict[str, Any]]] = {}
     for row in rows:
         by_specimen.setdefault(row["specimen_id"], []).append(row)
-    _move(session, actor, run, initial, duplicate, waiting, by_specimen, source)
+    assert run.id is not None
+    second_tier = hold_for_second_tier(  # the reflex second tier (docs/second_tier.md)
+        session, actor, run.id, calls, profiles,
+        [s for s in initial if not _to_duplicates(by_specimen.get(s.id, []))] + duplicate,
+        pipeline)
+    _move(session, actor, run, initial, duplicate, waiting, by_specimen, source, second_tier)
     for specimen in initial + duplicate:
         for r in by_specimen.get(specimen.id, []):
             if r["time_critical"] and r["final"] == Final.positive:
@@ -304,12 +313,19 @@ def _flags(call: dict[str, Any]) -> bool:
             or call["action"] != Action.none)
 
 
+def _to_duplicates(calls: list[dict[str, Any]]) -> bool:
+    """An initial card out of range and not referred at once is re-punched in duplicate."""
+    actions = {r["action"] for r in calls}
+    return Action.repeat_in_duplicate in actions and Action.immediate_referral not in actions
+
+
 def _move(session: Session, actor: Actor, run: Run, initial: list[Specimen],
           duplicate: list[Specimen], waiting: dict[int, DuplicateRequest],
-          calls: dict[int | None, list[dict[str, Any]]], source: str) -> None:
+          calls: dict[int | None, list[dict[str, Any]]], source: str,
+          second_tier: set[int] | frozenset[int] = frozenset()) -> None:
     """Move each card as its calls say (audited) and fill the duplicates worklist: an initial
     card out of range (and not referred at once) is re-punched in duplicate; a card's
-    duplicates complete its request."""
+    duplicates complete its request; a card in ``second_tier`` waits for the second tier."""
     now = utcnow()
     moves: list[tuple[Specimen, str, str]] = []
     flagged: dict[int, dict[str, Any]] = {}
@@ -317,9 +333,8 @@ def _move(session: Session, actor: Actor, run: Run, initial: list[Specimen],
     for specimen in initial:
         assert specimen.id is not None
         mine = calls.get(specimen.id, [])
-        actions = {r["action"] for r in mine}
         flagged[specimen.id] = {"flagged": any(_flags(r) for r in mine)}
-        if Action.repeat_in_duplicate in actions and Action.immediate_referral not in actions:
+        if _to_duplicates(mine):
             moves.append((specimen, Transition.request_duplicate, f"out of range on {source}"))
             disorders = sorted({r["disorder"] for r in mine
                                 if r["action"] == Action.repeat_in_duplicate})
@@ -327,6 +342,8 @@ def _move(session: Session, actor: Actor, run: Run, initial: list[Specimen],
                 "specimen_id": specimen.id, "source_run_id": run.id,
                 "disorders": ", ".join(disorders)[:500],
                 "status": DuplicateRequestStatus.open, "requested_at": now})
+        elif specimen.id in second_tier:
+            moves.append((specimen, Transition.request_second_tier, f"reflex assays; {source}"))
         else:
             moves.append((specimen, Transition.record_results, source))
     for specimen in duplicate:
@@ -337,7 +354,8 @@ def _move(session: Session, actor: Actor, run: Run, initial: list[Specimen],
         request.completed_run_id = run.id
         request.completed_at = now
         session.add(request)
-        moves.append((specimen, Transition.record_duplicates, f"duplicates on {source}"))
+        moves.append((specimen, Transition.request_second_tier if specimen.id in second_tier
+                      else Transition.record_duplicates, f"duplicates on {source}"))
     apply_transitions(session, actor, moves, also=flagged)
     repository.insert_duplicate_requests(session, duplicate_rows)
 

@@ -21,6 +21,7 @@ from lims.vocabulary import (
     OutboxStatus,
     QcDecision,
     Recommendation,
+    ReflexDecision,
     ReleaseOutcome,
     Role,
     Sex,
@@ -35,7 +36,7 @@ __all__ = ["DYNAMIC_VOCABULARIES", "WELL_KINDS", "message_ids"]
 #: Enums whose values the templates pass through ``_()``.
 DYNAMIC_VOCABULARIES: tuple[type[StrEnum], ...] = (
     Action, AlertStatus, Decision, Feeding, Final, FirstTier, OutboxStatus, QcDecision,
-    Recommendation, ReleaseOutcome, Role, SpecimenKind, SpecimenState)
+    Recommendation, ReflexDecision, ReleaseOutcome, Role, SpecimenKind, SpecimenState)
 #: The kinds of well the plate view counts (``lims.runs.plate``).
 WELL_KINDS = ("patient", "control", "blank", "held", "empty")
 

@@ -31,6 +31,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/lab/search", "Search", _STAFF),
     NavItem("/lab/runs", "Runs", _LAB),
     NavItem("/lab/worklists", "Worklists", _LAB),
+    NavItem("/lab/reflex", "Second tier", _LAB),
     NavItem("/lab/review", "Review queue", _REVIEW),
     NavItem("/lab/alerts", "Alerts", frozenset({Role.reviewer, Role.follow_up, Role.admin})),
     NavItem("/lab/messages", "Result messages",

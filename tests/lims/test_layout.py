@@ -24,7 +24,7 @@ _COMMITTERS = {"routes.py", "alerts/scheduler.py", "auth/service.py", "runs/serv
 
 def test_the_domains():
     assert DOMAINS == ["accession", "alerts", "auth", "documents", "followup", "interfaces",
-                       "review", "runs"]
+                       "reflex", "review", "runs"]
 
 
 @pytest.mark.parametrize("domain", DOMAINS)

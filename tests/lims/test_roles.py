@@ -44,6 +44,11 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/runs/{run_id}/held-wells"): LAB,
     ("POST", "/api/v1/held-wells/{held_id}/resolve"): LAB,
     ("GET", "/api/v1/worklists/duplicates"): LAB,
+    ("GET", "/api/v1/worklists/reflex"): LAB,
+    ("POST", "/api/v1/second-tier-runs"): LAB,
+    ("GET", "/api/v1/second-tier-runs"): {"technician", "reviewer", "admin"},
+    ("GET", "/api/v1/second-tier-runs/{run_id}"): {"technician", "reviewer", "admin"},
+    ("GET", "/api/v1/specimens/{specimen_id}/reflex"): {"technician", "reviewer", "admin"},
     ("GET", "/api/v1/review/queue"): REVIEW,
     ("POST", "/api/v1/specimens/{specimen_id}/decisions"): REVIEW,
     ("POST", "/api/v1/review/release-normals"): REVIEW,
@@ -152,6 +157,9 @@ def _request(client, world, method, path, role, n):
     if url == "/api/v1/runs" and method == "POST":
         return client.post(url, headers=headers, files={"file": (
             "p.csv", plate_csv(f"P-{n}", {}), "text/csv")})
+    if url == "/api/v1/second-tier-runs" and method == "POST":  # not a run: 422 when allowed
+        return client.post(url, headers=headers, files={"file": (
+            "st.txt", b"not a second-tier run", "text/plain")})
     if url == "/api/v1/hl7/orders":
         return client.post(url, content=MN.encode(), headers={**headers,
                                                                 "Content-Type": "text/plain"})

@@ -1,0 +1,141 @@
+"""Queries of the reflex second tier: the reflex worklist, second-tier runs and results, the
+reflex decisions, and the first-tier calls and results a decision is made from.
+
+Public names: ``open_request_rows``, ``open_requests_for``, ``insert_requests``,
+``run_by_sha256``, ``list_runs``, ``insert_results``, ``results_of``, ``current_decisions``,
+``insert_decisions``, ``retire_decisions``, ``current_calls``, ``first_tier_results``,
+``specimens_by_ids``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy import select as core_select
+from sqlmodel import Session, col, select
+
+from lims.models import (
+    Evaluation,
+    ReflexDecisionRecord,
+    ReflexRequest,
+    Result,
+    SecondTierResult,
+    SecondTierRun,
+    Specimen,
+)
+from lims.vocabulary import ReflexRequestStatus
+
+__all__ = ["current_calls", "current_decisions", "first_tier_results", "insert_decisions",
+           "insert_requests", "insert_results", "list_runs", "open_request_rows",
+           "open_requests_for", "results_of", "retire_decisions", "run_by_sha256",
+           "specimens_by_ids"]
+
+_REQUEST = ReflexRequest.__table__  # type: ignore[attr-defined]
+_SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
+_DECISION = ReflexDecisionRecord.__table__  # type: ignore[attr-defined]
+_RESULT = SecondTierResult.__table__  # type: ignore[attr-defined]
+
+
+def open_request_rows(session: Session, *, limit: int = 1000) -> list[dict[str, Any]]:
+    """The reflex worklist: open requests with their card, time-critical first, then the
+    oldest request (then the earliest collected card)."""
+    query = (core_select(_REQUEST.c.id, _REQUEST.c.specimen_id, _SPECIMEN.c.barcode,
+                         _SPECIMEN.c.collected_at, _SPECIMEN.c.received_at,
+                         _REQUEST.c.source_run_id, _REQUEST.c.groups, _REQUEST.c.assays,
+                         _REQUEST.c.time_critical, _REQUEST.c.status,
+                         _REQUEST.c.requested_at)
+             .join(_SPECIMEN, _SPECIMEN.c.id == _REQUEST.c.specimen_id)
+             .where(_REQUEST.c.status == ReflexRequestStatus.open)
+             .order_by(_REQUEST.c.time_critical.desc(), _REQUEST.c.requested_at,
+                       _SPECIMEN.c.collected_at, _REQUEST.c.id)
+             .limit(limit))
+    return [dict(r._mapping) for r in session.execute(query)]
+
+
+def open_requests_for(session: Session, specimen_ids: Sequence[int]) -> dict[int, ReflexRequest]:
+    """The open reflex request of each of these cards."""
+    if not specimen_ids:
+        return {}
+    rows = session.exec(select(ReflexRequest).where(
+        col(ReflexRequest.specimen_id).in_(sorted(set(specimen_ids))),
+        ReflexRequest.status == ReflexRequestStatus.open))
+    return {r.specimen_id: r for r in rows}
+
+
+def insert_requests(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(_REQUEST), rows)
+
+
+def run_by_sha256(session: Session, sha256: str) -> SecondTierRun | None:
+    return session.exec(select(SecondTierRun).where(SecondTierRun.file_sha256 == sha256)).first()
+
+
+def list_runs(session: Session, *, limit: int = 200) -> list[SecondTierRun]:
+    return list(session.exec(select(SecondTierRun).order_by(
+        col(SecondTierRun.id).desc()).limit(limit)))
+
+
+def insert_results(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(_RESULT), rows)
+
+
+def results_of(session: Session, specimen_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Second-tier results of these cards: specimen_id, run_id, well, assay, conc_umol_l."""
+    if not specimen_ids:
+        return []
+    query = (core_select(_RESULT.c.specimen_id, _RESULT.c.run_id, _RESULT.c.well,
+                         _RESULT.c.assay, _RESULT.c.conc_umol_l)
+             .where(_RESULT.c.specimen_id.in_(sorted(set(specimen_ids))))
+             .order_by(_RESULT.c.run_id, _RESULT.c.well, _RESULT.c.id))
+    return [dict(r._mapping) for r in session.execute(query)]
+
+
+def current_decisions(session: Session, specimen_ids: Sequence[int]
+                      ) -> list[ReflexDecisionRecord]:
+    if not specimen_ids:
+        return []
+    return list(session.exec(select(ReflexDecisionRecord).where(
+        col(ReflexDecisionRecord.specimen_id).in_(sorted(set(specimen_ids))),
+        col(ReflexDecisionRecord.current).is_(True)).order_by(col(ReflexDecisionRecord.id))))
+
+
+def insert_decisions(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(_DECISION), rows)
+
+
+def retire_decisions(session: Session, specimen_ids: Sequence[int]) -> None:
+    if specimen_ids:
+        session.execute(update(_DECISION).where(
+            _DECISION.c.specimen_id.in_(sorted(set(specimen_ids))),
+            _DECISION.c.current.is_(True)).values(current=False))
+
+
+def current_calls(session: Session, specimen_ids: Sequence[int]) -> list[Evaluation]:
+    """The current first-tier calls (evaluations) of these cards."""
+    if not specimen_ids:
+        return []
+    return list(session.exec(select(Evaluation).where(
+        col(Evaluation.specimen_id).in_(sorted(set(specimen_ids))),
+        col(Evaluation.current).is_(True)).order_by(col(Evaluation.id))))
+
+
+def first_tier_results(session: Session, specimen_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Every stored first-tier well value of these cards: specimen_id, analyte, conc_umol_l."""
+    if not specimen_ids:
+        return []
+    table = Result.__table__  # type: ignore[attr-defined]
+    query = (core_select(table.c.specimen_id, table.c.analyte, table.c.conc_umol_l)
+             .where(table.c.specimen_id.in_(sorted(set(specimen_ids)))))
+    return [dict(r._mapping) for r in session.execute(query)]
+
+
+def specimens_by_ids(session: Session, specimen_ids: Sequence[int]) -> dict[int, Specimen]:
+    if not specimen_ids:
+        return {}
+    return {s.id: s for s in session.exec(select(Specimen).where(
+        col(Specimen.id).in_(sorted(set(specimen_ids))))) if s.id is not None}

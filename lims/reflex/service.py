@@ -1,0 +1,328 @@
+"""The reflex second tier in the LIMS (docs/second_tier.md "In the LIMS").
+
+- **At the first tier** (``hold_for_second_tier``, called by the plate ingest for the cards
+  about to go to review): the reflex decision of every flagged referral group
+  (``cutoffs.reflex.decide.decide_groups``, with the card's context) is stored; a card with a
+  group waiting for a reflex assay (``awaiting_second_tier``) and no group referred at once (a
+  critical call or a marker past a bypass level: ``CRITICAL``, ``BYPASS``) waits for the second
+  tier: it goes on the reflex worklist with the assays to run on the same card, time-critical
+  first, then oldest. A card with a group referred at once never waits.
+- **The second-tier run** (``import_run``): read and quantified by the same readers as a
+  plate (``lims.reflex.panel``); its wells are attached to the waiting cards by barcode, each
+  card is decided again with its first-tier calls, its first-tier values, its context and its
+  second-tier results (clear with a reason code, repeat specimen, referral, or maternal B12
+  deficiency), the decisions are stored (the earlier ones retired) and audited with the values
+  they were made from, and a card with no group still waiting moves to review
+  (``record_second_tier``). Wells of a card that is not waiting are not stored; the run
+  records why. The same bytes return the earlier run; a file that does not read stores
+  nothing.
+
+Public names: ``ImportOutcome``, ``hold_for_second_tier``, ``import_run``, ``worklist``,
+``list_runs``, ``get_run``, ``specimen_reflex``, ``context_of``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlmodel import Session
+
+from cutoffs.reflex.decide import AWAITING, decide_groups
+from cutoffs.reflex.outcomes import score_cutoffs
+from lims.accession.repository import specimens_by_barcodes
+from lims.audit import Actor, AuditEntry, record, record_many, snapshot
+from lims.errors import InvalidInputError, NotFoundError
+from lims.models import Evaluation, ReflexDecisionRecord, SecondTierRun, Specimen, utcnow
+from lims.pipeline import Reflex, Screening, well_means
+from lims.reflex import repository
+from lims.reflex.panel import read_second_tier
+from lims.vocabulary import ReflexRequestStatus, SpecimenState, Transition
+from lims.workflow import apply_transitions
+from msms.tables import PROFILE_ID
+
+__all__ = ["ImportOutcome", "context_of", "get_run", "hold_for_second_tier", "import_run",
+           "list_runs", "specimen_reflex", "worklist"]
+
+#: Reason codes of a group referred at once: such a card never waits for the second tier.
+_AT_ONCE = ("CRITICAL", "BYPASS")
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """The stored second-tier run, and whether this upload created it."""
+
+    run: SecondTierRun
+    created: bool
+
+
+def context_of(specimen: Specimen) -> dict[str, int]:
+    """The card's context as profile columns (docs/architecture.md "Profiles"): parenteral
+    nutrition (running, or stopped after collection), a pivalate exposure, the mother's low
+    vitamin B12 status."""
+    tpn = specimen.tpn or (specimen.tpn_started_at is not None
+                           and specimen.tpn_started_at <= specimen.collected_at
+                           and (specimen.tpn_stopped_at is None
+                                or specimen.tpn_stopped_at >= specimen.collected_at))
+    return {"tpn": int(bool(tpn)), "pivalate_exposure": int(specimen.pivalate_exposure),
+            "maternal_b12_low": int(specimen.maternal_b12_low)}
+
+
+def _reflex(pipeline: Screening) -> Reflex | None:
+    reflex = getattr(pipeline, "reflex", None)
+    return reflex if isinstance(reflex, Reflex) else None
+
+
+def _cuts(pipeline: Screening) -> dict[str, float] | None:
+    return score_cutoffs(getattr(pipeline, "cutoffs", None))
+
+
+def _with_context(profiles: pd.DataFrame, specimens: dict[str, Specimen]) -> pd.DataFrame:
+    ids = profiles[PROFILE_ID].astype(str).str.strip()
+    mine = profiles[ids.isin(list(specimens)).to_numpy()].copy()
+    mine[PROFILE_ID] = ids[mine.index].to_numpy(dtype=object)
+    context = pd.DataFrame([{PROFILE_ID: b, **context_of(s)} for b, s in specimens.items()])
+    mine = mine.drop(columns=[c for c in context.columns if c != PROFILE_ID and c in mine])
+    return mine.merge(context, on=PROFILE_ID, how="left").reset_index(drop=True)
+
+
+def _decision_rows(decided: pd.DataFrame, specimens: dict[str, Specimen], reflex: Reflex,
+                   run_id: int | None) -> list[dict[str, Any]]:
+    now = utcnow()
+    texts = reflex.rules.reason_codes
+    return [{"specimen_id": specimens[str(r[PROFILE_ID])].id, "second_tier_run_id": run_id,
+             "group_code": str(r["group"])[:16], "disorder": str(r["disorder"])[:32],
+             "decision": str(r["decision"]), "reason_code": str(r["reason_code"])[:32],
+             "reason": texts.get(str(r["reason_code"]), "")[:500],
+             "version": reflex.version[:64], "current": True, "created_at": now}
+            for r in decided.to_dict("records")]
+
+
+def _plain(rows: Sequence[dict[str, Any]] | Sequence[ReflexDecisionRecord]) -> list[dict[str, str]]:
+    out = []
+    for r in rows:
+        get = r.get if isinstance(r, dict) else (lambda k, _r=r: getattr(_r, k))
+        out.append({"group": str(get("group_code")), "decision": str(get("decision")),
+                    "reason_code": str(get("reason_code"))})
+    return out
+
+
+def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame,
+                         profiles: pd.DataFrame, specimens: Sequence[Specimen],
+                         pipeline: Screening) -> set[int]:
+    """Store the first tier's reflex decisions of these cards (about to go to review) and put
+    the ones that wait on the reflex worklist; returns their ids (the caller moves them to
+    ``awaiting_second_tier``). Nothing happens when the pipeline has no reflex second tier."""
+    reflex = _reflex(pipeline)
+    by_barcode = {s.barcode: s for s in specimens}
+    if reflex is None or not by_barcode or calls.empty:
+        return set()
+    mine = calls[calls[PROFILE_ID].astype(str).isin(list(by_barcode))]
+    mine = mine[mine["first_tier"].astype(str) != "normal"]
+    if mine.empty:
+        return set()
+    decided = decide_groups(mine, _with_context(profiles, by_barcode), reflex.rules,
+                            reflex.calibration, _cuts(pipeline))
+    if decided.empty:
+        return set()
+    rows = _decision_rows(decided, by_barcode, reflex, None)
+    ids = sorted({r["specimen_id"] for r in rows})
+    repository.retire_decisions(session, ids)
+    repository.insert_decisions(session, rows)
+    group_of = reflex.rules.group_of()
+    now = utcnow()
+    requests, waiting, entries = [], set(), []
+    for barcode, part in decided.groupby(PROFILE_ID, sort=True):
+        specimen = by_barcode[str(barcode)]
+        assert specimen.id is not None
+        awaiting = part[part["decision"] == AWAITING]
+        at_once = part["reason_code"].isin(_AT_ONCE).any()
+        if not awaiting.empty and not at_once:
+            groups = [str(g) for g in awaiting["group"]]
+            assays = list(dict.fromkeys(a for g in groups for a in reflex.rules.group(g).assays))
+            calls_of = mine[(mine[PROFILE_ID].astype(str) == barcode)
+                            & mine["disorder"].astype(str).map(group_of).isin(groups)]
+            critical = bool(calls_of["time_critical"].astype(str).str.lower()
+                            .isin(["true", "1"]).any())
+            requests.append({"specimen_id": specimen.id, "source_run_id": run_id,
+                             "groups": ", ".join(groups)[:200],
+                             "assays": ", ".join(assays)[:500], "time_critical": critical,
+                             "status": ReflexRequestStatus.open, "requested_at": now})
+            waiting.add(specimen.id)
+        entries.append(AuditEntry(
+            "reflex_decision", "specimen", specimen.id, infant_id=specimen.infant_id,
+            after={"decisions": _plain([r for r in rows if r["specimen_id"] == specimen.id]),
+                   "version": reflex.version,
+                   "waits": specimen.id in waiting, "context": context_of(specimen)},
+            reason=f"first tier, run {run_id}"))
+    repository.insert_requests(session, requests)
+    record_many(session, actor, entries)
+    return waiting
+
+
+def _first_tier_calls(calls: list[Evaluation], barcodes: dict[int, str]) -> pd.DataFrame:
+    return pd.DataFrame({
+        PROFILE_ID: [barcodes[c.specimen_id] for c in calls],
+        "disorder": [c.disorder for c in calls],
+        "first_tier": [c.first_tier for c in calls],
+        "score": [np.nan if c.score is None else float(c.score) for c in calls],
+        "time_critical": [c.time_critical for c in calls]})
+
+
+def _profiles(session: Session, specimens: dict[str, Specimen]) -> pd.DataFrame:
+    """Each card's first-tier values (mean of its stored wells), context and second-tier
+    results (per assay, the latest run that measured it: mean of its wells)."""
+    barcode_of = {s.id: b for b, s in specimens.items()}
+    ids = [s.id for s in specimens.values() if s.id is not None]
+    first = pd.DataFrame(repository.first_tier_results(session, ids),
+                         columns=["specimen_id", "analyte", "conc_umol_l"])
+    first["sample_id"] = first["specimen_id"].map(barcode_of)
+    frames = [well_means(first).unstack("analyte")] if len(first) else []
+    second = pd.DataFrame(repository.results_of(session, ids),
+                          columns=["specimen_id", "run_id", "well", "assay", "conc_umol_l"])
+    second = second.dropna(subset=["conc_umol_l"])
+    if len(second):
+        latest = second.groupby(["specimen_id", "assay"])["run_id"].transform("max")
+        second = second[second["run_id"] == latest].rename(columns={"assay": "analyte"})
+        second["sample_id"] = second["specimen_id"].map(barcode_of)
+        frames.append(well_means(second).unstack("analyte"))
+    values = (pd.concat(frames, axis=1) if frames else pd.DataFrame(index=pd.Index(
+        [], name="sample_id")))
+    values = values.reindex(list(specimens))
+    values.columns.name = None
+    values = values.rename_axis(PROFILE_ID).reset_index()
+    context = pd.DataFrame([{PROFILE_ID: b, **context_of(s)} for b, s in specimens.items()])
+    return context.merge(values, on=PROFILE_ID, how="left")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def import_run(session: Session, actor: Actor, data: bytes, file_name: str,
+               pipeline: Screening) -> ImportOutcome:
+    """Store a second-tier run, attach its wells to the waiting cards and decide them again
+    (the caller commits). Raises the reader's error, or ``InvalidInputError``, before anything
+    is stored."""
+    sha256 = _sha256(data)
+    existing = repository.run_by_sha256(session, sha256)
+    if existing is not None:
+        return ImportOutcome(existing, False)
+    if not data:
+        raise InvalidInputError("the file is empty", file=file_name)
+    plate = read_second_tier(data, file_name, limits=getattr(pipeline, "archive_limits", None))
+    reflex = _reflex(pipeline) or Reflex.literature()
+    barcodes = sorted(set(plate.wells["sample_id"]))
+    found = specimens_by_barcodes(session, barcodes)
+    requests = repository.open_requests_for(
+        session, [s.id for s in found.values() if s.id is not None])
+    matched: dict[str, Specimen] = {}
+    unmatched: dict[str, str] = {}
+    for barcode in barcodes:
+        specimen = found.get(barcode)
+        if specimen is None:
+            unmatched[barcode] = "unknown barcode: no accessioned card"
+        elif (specimen.state != SpecimenState.awaiting_second_tier
+              or specimen.id not in requests):
+            unmatched[barcode] = f"card is {specimen.state}, not on the reflex worklist"
+        else:
+            matched[barcode] = specimen
+    run = SecondTierRun(file_sha256=sha256, plate_id=plate.plate_id[:64],
+                        instrument_run_id=plate.instrument_run_id[:128],
+                        file_name=file_name[:255], format=plate.format[:32],
+                        method_version=plate.method_version, reflex_version=reflex.version[:64],
+                        uploaded_by=actor.user_id, uploaded_at=utcnow(), unmatched=unmatched)
+    session.add(run)
+    session.flush()
+    assert run.id is not None
+    wells = plate.wells[plate.wells["sample_id"].isin(list(matched))]
+    repository.insert_results(session, [
+        {"run_id": run.id, "specimen_id": matched[r["sample_id"]].id, "well": r["well"][:4],
+         "assay": r["assay"][:32],
+         "conc_umol_l": None if pd.isna(r["conc_umol_l"]) else float(r["conc_umol_l"])}
+        for r in wells.to_dict("records")])
+    run.n_results = len(wells)
+    run.n_specimens = len(matched)
+    if matched:
+        _decide_again(session, actor, run, matched, requests, reflex, pipeline)
+    session.add(run)
+    record(session, actor, "second_tier_import", "second_tier_run", run.id,
+           after=snapshot(run), reason=f"second-tier run {run.plate_id} ({run.file_name})")
+    session.flush()
+    return ImportOutcome(run, True)
+
+
+def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
+                  matched: dict[str, Specimen], requests: dict[int, Any], reflex: Reflex,
+                  pipeline: Screening) -> None:
+    assert run.id is not None
+    barcode_of = {s.id: b for b, s in matched.items() if s.id is not None}
+    calls = _first_tier_calls(repository.current_calls(session, list(barcode_of)), barcode_of)
+    profiles = _profiles(session, matched)
+    decided = decide_groups(calls[calls["first_tier"] != "normal"], profiles, reflex.rules,
+                            reflex.calibration, _cuts(pipeline))
+    before: dict[int, list[ReflexDecisionRecord]] = {}
+    for old in repository.current_decisions(session, list(barcode_of)):
+        before.setdefault(old.specimen_id, []).append(old)
+    rows = _decision_rows(decided, matched, reflex, run.id)
+    repository.retire_decisions(session, list(barcode_of))
+    repository.insert_decisions(session, rows)
+    assays = {a for g in reflex.rules.groups for a in g.assays}
+    now = utcnow()
+    moves, entries = [], []
+    for barcode, specimen in matched.items():
+        assert specimen.id is not None
+        mine = [r for r in rows if r["specimen_id"] == specimen.id]
+        waits = any(r["decision"] == AWAITING for r in mine)
+        values = profiles[profiles[PROFILE_ID] == barcode]
+        used = {a: round(float(values[a].iloc[0]), 4) for a in sorted(assays)
+                if a in values and not pd.isna(values[a].iloc[0])}
+        entries.append(AuditEntry(
+            "second_tier_decision", "specimen", specimen.id, infant_id=specimen.infant_id,
+            before={"decisions": _plain(before.get(specimen.id, [])), "state": specimen.state},
+            after={"decisions": _plain(mine), "second_tier": used,
+                   "context": context_of(specimen), "version": reflex.version,
+                   "still_waiting": waits},
+            reason=f"second-tier run {run.plate_id} ({run.file_name})"))
+        if not waits:
+            request = requests[specimen.id]
+            request.status = ReflexRequestStatus.completed
+            request.completed_run_id = run.id
+            request.completed_at = now
+            session.add(request)
+            moves.append((specimen, Transition.record_second_tier,
+                          f"second-tier run {run.plate_id}"))
+    record_many(session, actor, entries)
+    apply_transitions(session, actor, moves)
+
+
+def worklist(session: Session) -> list[dict[str, Any]]:
+    """The reflex worklist: cards waiting for second-tier assays, time-critical first, then
+    oldest."""
+    return repository.open_request_rows(session)
+
+
+def list_runs(session: Session) -> list[SecondTierRun]:
+    return repository.list_runs(session)
+
+
+def get_run(session: Session, run_id: int) -> SecondTierRun:
+    run = session.get(SecondTierRun, run_id)
+    if run is None:
+        raise NotFoundError(f"second-tier run {run_id} not found")
+    return run
+
+
+def specimen_reflex(session: Session, specimen_id: int) -> dict[str, Any]:
+    """A card's current reflex decisions and its second-tier results."""
+    specimen = session.get(Specimen, specimen_id)
+    if specimen is None:
+        raise NotFoundError(f"specimen {specimen_id} not found")
+    return {"specimen_id": specimen_id, "barcode": specimen.barcode, "state": specimen.state,
+            "context": context_of(specimen),
+            "decisions": repository.current_decisions(session, [specimen_id]),
+            "results": repository.results_of(session, [specimen_id])}

@@ -1,0 +1,85 @@
+"""Plates for the reflex tests: a first-tier CSV plate (``tests/lims/plates.py``'s format)
+with the markers the reflex groups follow, a small pipeline that flags them, and a second-tier
+run written by the virtual instrument in a vendor format with the second-tier panel's method.
+
+First-tier rules of ``ReflexCsvPipeline`` (on top of ``CsvPipeline``'s Phe and Xle > 400
+critical): Xle 250-400 -> MSUD positive (time-critical), Tyr > 300 -> TYR1 positive, C3 > 5 ->
+PA positive, C5 > 0.6 -> IVA positive; each asks for a repeat specimen (no duplicates), so the
+card goes straight to review or to the second tier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cutoffs import CALL_COLUMNS
+from instruments.virtual import simulate_plate, suffix, write_plate
+from lims.pipeline import WELL_COLUMNS, EvaluatedCalls, Reflex
+from lims.vocabulary import Stage
+from msms.second_tier_panel import second_tier_catalogue, second_tier_method
+from tests.lims.plates import CUTOFF_VERSION, CsvPipeline, _call
+
+NORMAL = {"Phe": 55.0, "Xle": 150.0, "Tyr": 70.0, "C3": 2.0, "C5": 0.15}
+_WELLS = [f"{r}{c:02d}" for r in "ABCDEFGH" for c in range(1, 13)]
+
+
+def first_tier_plate(plate_id: str, patients: dict[str, dict[str, float]]) -> bytes:
+    lines = [f"# plate_id={plate_id}", ",".join(WELL_COLUMNS),
+             "A01,QC-LOW,qc_low,Phe,60", "A02,QC-HIGH,qc_high,Phe,300"]
+    for well, (barcode, overrides) in zip(_WELLS[2:], patients.items(), strict=False):
+        for analyte, normal in NORMAL.items():
+            lines.append(f"{well},{barcode},patient,{analyte},{overrides.get(analyte, normal)}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+class ReflexCsvPipeline(CsvPipeline):
+    """``CsvPipeline`` with the reflex second tier on (literature levels) and the rules above."""
+
+    cutoffs = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reflex = Reflex.literature()
+
+    def evaluate(self, profiles: pd.DataFrame, *,
+                 stage: Stage = Stage.initial) -> EvaluatedCalls:
+        base = super().evaluate(profiles, stage=stage).calls
+        rows: list[dict[str, Any]] = base.to_dict("records")
+        for p in profiles.to_dict("records"):
+            sid = p["specimen_id"]
+            if 250 < p["Xle"] <= 400:
+                rows.append(_call(sid, "MSUD", "positive", f"Xle={p['Xle']:.0f}>250",
+                                  "request_repeat_specimen", True))
+            if p.get("Tyr", 0) > 300:
+                rows.append(_call(sid, "TYR1", "positive", f"Tyr={p['Tyr']:.0f}>300",
+                                  "request_repeat_specimen", False))
+            if p.get("C3", 0) > 5:
+                rows.append(_call(sid, "PA", "positive", f"C3={p['C3']:.1f}>5",
+                                  "request_repeat_specimen", False))
+            if p.get("C5", 0) > 0.6:
+                rows.append(_call(sid, "IVA", "positive", f"C5={p['C5']:.2f}>0.6",
+                                  "request_repeat_specimen", False))
+        return EvaluatedCalls(pd.DataFrame(rows, columns=list(CALL_COLUMNS)), CUTOFF_VERSION)
+
+
+def second_tier_export(directory: Path, values: dict[str, dict[str, float]], *,
+                       plate_id: str = "ST-1", seed: int = 5, format: str = "masslynx") -> bytes:
+    """A second-tier run of the cards ``values`` names (barcode -> assay -> true µmol/L; the
+    other assays at their reference median), simulated by the virtual instrument with the
+    panel's method and written in ``format``: blanks and controls, then one well per card."""
+    method, catalogue = second_tier_method(), second_tier_catalogue()
+    medians = {a: catalogue.analyte(a).pop_median_umol_l for a in method.codes}
+    rows = [{"specimen_id": b, **medians, **v} for b, v in values.items()]
+    rows += [{"specimen_id": f"FILL{i:03d}", **medians} for i in range(89 - len(rows))]
+    plate = simulate_plate(seed=seed, method=method, catalogue=catalogue,
+                           cohort=pd.DataFrame(rows), plate_id=plate_id)
+    m = plate.run.measurements
+    keep = (m["sample_type"] != "patient") | m["sample_id"].isin(list(values))
+    run = dataclasses.replace(plate.run, measurements=m[keep].reset_index(drop=True))
+    path = directory / f"{plate_id}{suffix(format)}"
+    write_plate(dataclasses.replace(plate, run=run), path, format=format)
+    return path.read_bytes()
