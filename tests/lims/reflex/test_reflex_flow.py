@@ -28,7 +28,7 @@ FIXTURE = ROOT / "tests" / "data" / "instruments" / "synthetic" / "second_tier_p
 #: what the fixture was simulated from (``second_tier_export(dir, FIXTURE_VALUES)``): card ->
 #: second-tier true values, the other assays at their reference median
 FIXTURE_VALUES = {
-    card(1): {"SUAC-2T": 0.4},                 # normal: repeat specimen (TYR)
+    card(1): {"SUAC-2T": 0.4},                 # normal: clears a TYR1-only flag
     card(2): {"aIle": 6.0},                    # MSUD: referral
     card(6): {},                               # C3 assays normal: clear
     card(7): {"MMA": 9.0, "tHcy": 22.0},       # maternal B12 pattern
@@ -116,7 +116,7 @@ def test_second_tier_run_decides_stores_and_audits(reflex_client, world, engine)
     assert run["n_specimens"] == 4 and run["n_results"] == 4 * 11
     assert run["unmatched"] == {card(3): "card is awaiting_review, not on the reflex worklist"}
 
-    assert _decisions(engine, card(1)) == {"TYR": ("repeat_specimen", "TYR_SUAC_NORMAL", run["id"])}
+    assert _decisions(engine, card(1)) == {"TYR": ("clear", "TYR_SUAC_EXCLUDES_TYR1", run["id"])}
     assert _decisions(engine, card(2)) == {"BCAA": ("referral", "BCAA_AILE_HIGH", run["id"])}
     assert _decisions(engine, card(6)) == {"C3": ("clear", "C3_SECOND_TIER_NORMAL", run["id"])}
     assert _decisions(engine, card(7)) == {"C3": ("maternal_b12", "C3_B12_PATTERN", run["id"])}
