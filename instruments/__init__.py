@@ -27,9 +27,9 @@ from instruments.errors import (
     ValidationError,
     WriteError,
 )
+from instruments.formats import formats
 from instruments.platemap import read_plate_map
 from instruments.profiles import load_profile
-from instruments.formats import formats
 from instruments.run import Issue, PlateRun
 from instruments.sources import Source
 
