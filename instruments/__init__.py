@@ -7,13 +7,7 @@ Public names: ``read``, ``write``, ``formats``, ``detect``, ``PlateRun``, ``Issu
 ``UnsupportedEncodingError``, ``ProfileError``, ``PlateMapError``, ``ValidationError``,
 ``WriteError``, ``ArchiveTooLargeError``, ``ArchiveLimits``, ``load_profile``,
 ``read_plate_map``, ``Source``.
-
-The readers (``read``, ``write``, ``detect``: :mod:`instruments.registry`, with lxml, pyteomics
-and psims for mzML) load on first use, so that code needing only the errors or the types (the
-screening pipeline evaluating profiles, ``nbs evaluate``) does not import them.
 """
-
-from typing import TYPE_CHECKING, Any
 
 from instruments.archive import ArchiveLimits
 from instruments.errors import (
@@ -27,9 +21,9 @@ from instruments.errors import (
     ValidationError,
     WriteError,
 )
-from instruments.formats import formats
 from instruments.platemap import read_plate_map
 from instruments.profiles import load_profile
+from instruments.registry import detect, formats, read, write
 from instruments.run import Issue, PlateRun
 from instruments.sources import Source
 
@@ -54,17 +48,3 @@ __all__ = [
     "read_plate_map",
     "write",
 ]
-
-if TYPE_CHECKING:
-    from instruments.registry import detect, read, write
-else:
-    def __getattr__(name: str) -> Any:
-        """``read``, ``write`` and ``detect`` from :mod:`instruments.registry`, imported on
-        first use."""
-        if name in ("detect", "read", "write"):
-            from instruments import registry
-            value = getattr(registry, name)
-            globals()[name] = value
-            return value
-        raise AttributeError(f"module 'instruments' has no attribute {name!r}")
-

@@ -64,16 +64,8 @@ def register(spec: FormatSpec) -> None:
     _REGISTRY[spec.name] = spec
 
 
-def _builtin() -> None:
-    """Register the built-in formats (their modules register themselves when imported; the
-    readers bring lxml, pyteomics and psims, so they load on first use, not with the
-    package)."""
-    import instruments.registry  # noqa: F401
-
-
 def specs() -> list[FormatSpec]:
     """The registered formats in detection order."""
-    _builtin()
     return sorted(_REGISTRY.values(), key=lambda spec: spec.detect_order)
 
 
@@ -84,7 +76,6 @@ def formats() -> list[str]:
 
 def get_format(name: str) -> FormatSpec:
     """The registered format ``name``; UnknownFormatError naming the registered ones."""
-    _builtin()
     try:
         return _REGISTRY[name]
     except KeyError:
