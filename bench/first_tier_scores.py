@@ -128,6 +128,62 @@ def _margin(b: _Set, scores: pd.DataFrame) -> tuple[float, dict[float, int]]:
     return chosen, missed
 
 
+def _pooled_tail_floors(b: _Set, scores: pd.DataFrame, k: float) -> dict[str, float]:
+    """Floors from B's classic cases with the lower tail pooled across disorders: per disorder
+    its median less k times (median - 5th percentile)."""
+    out = {}
+    for code in scores.columns:
+        v = scores[code].to_numpy()[b.classic & (b.disorder == code)]
+        v = v[np.isfinite(v)]
+        if v.size >= 20:
+            median, low = np.quantile(v, 0.5), np.quantile(v, 0.05)
+            out[code] = float(median - k * (median - low))
+    return out
+
+
+def _tail_spreads(b: _Set, scores: pd.DataFrame) -> np.ndarray:
+    """B's classic cases in units of their disorder's (median - 5th percentile) below its
+    median (pooled over disorders)."""
+    out = []
+    for code in scores.columns:
+        v = scores[code].to_numpy()[b.classic & (b.disorder == code)]
+        v = v[np.isfinite(v)]
+        if v.size >= 20:
+            median, low = np.quantile(v, 0.5), np.quantile(v, 0.05)
+            out.append((median - v) / (median - low))
+    return np.concatenate(out)
+
+
+def _case_floor_study(b: _Set, c: _Set, sa: pd.DataFrame, sb: pd.DataFrame,
+                      sc: pd.DataFrame) -> pd.DataFrame:
+    """How far below B's classic cases the cutoffs must go to find every classic case of C:
+    floors from B's pooled case tail (at B's lowest case and its 99.99th and 99.9th
+    percentiles), and cutoffs placed at B's lowest case per disorder with one margin chosen so
+    that A's flag rate is the target (per-disorder tail shares instead of a shared one)."""
+    rows = []
+    spread = _tail_spreads(b, sb)
+    for name, k in (("B's lowest case", spread.max()), ("99.99th pct", np.quantile(spread, 0.9999)),
+                    ("99.9th pct", np.quantile(spread, 0.999))):
+        cut, _ = derive_score_cutoffs(sa, TARGET, floors=_pooled_tail_floors(b, sb, k))
+        rows.append({"cutoffs": f"1.5% target, floors from B's pooled case tail ({name}, "
+                                f"k={k:.2f})", **_summary(c, sc, cut)})
+    lowest = case_floors(sb[b.classic], b.disorder[b.classic])
+    for target in (TARGET, 0.02):
+        base, _ = derive_score_cutoffs(sa, target)
+        lo, hi = -3.0, 3.0
+        for _ in range(30):
+            margin = (lo + hi) / 2
+            cut = {**base, **{d: v - margin for d, v in lowest.items()}}
+            if flag_scores(sa, cut).to_numpy().any(axis=1).mean() > target:
+                hi = margin
+            else:
+                lo = margin
+        cut = {**base, **{d: v - lo for d, v in lowest.items()}}
+        rows.append({"cutoffs": f"each at B's lowest case less {lo:.2f} (A flagged "
+                                f"{100 * target:g}%)", **_summary(c, sc, cut)})
+    return pd.DataFrame(rows)
+
+
 def _duplicate_means(profiles: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """The mean of two more measurements of the same card: analytical noise only."""
     model = InstrumentModel()
@@ -262,6 +318,7 @@ def report() -> dict[str, object]:
     per = _per_disorder(c, sc, variants, today, recall, choice)
     oracle = oracle_cutoffs(sc[c.classic], c.disorder[c.classic])
     return {
+        "case_floor_study": _case_floor_study(b, c, sa, sb, sc),
         "methods_on_calibration": _methods_on_b(b, a_scores, b_scores),
         "calibration_oracle_pct": (100 * b_oracles).round(3),
         "per_disorder": per,

@@ -49,20 +49,35 @@ _THREADS = 2
 ABOVE_ALL_Z = 40.0
 
 
+#: Log-scale reach of the padding points that carry the tail slopes (no positive float's log
+#: is beyond +-745, so every finite value falls inside).
+_SPAN = 1e6
+
+
+def _padded_grid(log_grid: np.ndarray, z_grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grid with one point far beyond each end on the line of that tail's slope (from the
+    median to the end), so that one ``np.interp`` interpolates inside and extends beyond."""
+    grid = log_grid + np.arange(log_grid.size) * 1e-12  # ties: keep the grid increasing
+    mid = int(np.searchsorted(z_grid, 0.0))
+    upper = z_grid[-1] / max(grid[-1] - grid[mid], 1e-9)
+    lower = z_grid[0] / min(grid[0] - grid[mid], -1e-9)
+    xp = np.concatenate(([grid[0] - _SPAN], grid, [grid[-1] + _SPAN]))
+    fp = np.concatenate(([z_grid[0] - _SPAN * lower], z_grid, [z_grid[-1] + _SPAN * upper]))
+    return xp, fp
+
+
+def _z_padded(x: np.ndarray, padded: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Normal score of log values ``x`` on a padded grid (:func:`_padded_grid`); NaN stays NaN,
+    -inf (a value <= 0) stays -inf."""
+    z = np.interp(x, padded[0], padded[1])
+    z[np.isneginf(x)] = -np.inf
+    return z
+
+
 def _z_from_grid(x: np.ndarray, log_grid: np.ndarray, z_grid: np.ndarray) -> np.ndarray:
     """Normal score of log values ``x`` in one increasing log grid, interpolated inside and
     extended linearly beyond the ends with the slope from the median to that end."""
-    grid = log_grid + np.arange(log_grid.size) * 1e-12  # ties: keep the grid increasing
-    mid = int(np.searchsorted(z_grid, 0.0))
-    with np.errstate(all="ignore"):
-        z = np.interp(x, grid, z_grid)
-        upper = z_grid[-1] / max(grid[-1] - grid[mid], 1e-9)
-        lower = z_grid[0] / min(grid[0] - grid[mid], -1e-9)
-        above, below = x > grid[-1], x < grid[0]
-        z[above] = z_grid[-1] + (x[above] - grid[-1]) * upper
-        z[below] = z_grid[0] + (x[below] - grid[0]) * lower
-    z[np.isnan(x)] = np.nan
-    return z
+    return _z_padded(np.asarray(x, dtype=float), _padded_grid(log_grid, z_grid))
 
 
 @dataclass
@@ -85,6 +100,7 @@ class NormalPositions:
         self._model_z = ndtri(np.asarray(self.model.probs))
         self._table_z = ndtri(np.asarray(QUANTILE_PROBS))
         self._grids: tuple[np.ndarray, np.ndarray] | None = None
+        self._padded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._group_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray,
                                                        tuple[np.ndarray, np.ndarray,
                                                              np.ndarray]]] = {}
@@ -140,7 +156,10 @@ class NormalPositions:
                 if index < 0 or not valid[index]:
                     continue
                 at = order[start:end]
-                out[at] = _z_from_grid(logs[at], grids[index], self._table_z)
+                padded = self._padded.get(index)
+                if padded is None:
+                    padded = self._padded[index] = _padded_grid(grids[index], self._table_z)
+                out[at] = _z_padded(logs[at], padded)
                 todo[at] = False
         entry = self.model.markers.get(marker)
         if entry is not None and todo.any():

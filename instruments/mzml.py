@@ -52,7 +52,6 @@ from lxml import etree
 from instruments.archive import ArchiveLimits, PlateFiles, open_plate_files
 from instruments.errors import InstrumentError, MalformedFileError
 from instruments.formats import FormatSpec, Rendering, register
-from instruments.mzml_elements import TIME_TO_MIN, InjectionReader
 from instruments.mzml_writer import DEFAULT_PROFILE, SAMPLE_LIST, write
 from instruments.normalise import normalise
 from instruments.platemap import PlateMap
@@ -114,6 +113,8 @@ def _times(item: dict, label: str, raw: RawRun, where: str, index: int) -> np.nd
         raw.error(f"chromatogram {label!r} has no time array", file=where, line=index,
                   field="time array")
         return None
+    from instruments.mzml_elements import TIME_TO_MIN
+
     unit = item.get("time array unit")
     factor = TIME_TO_MIN.get(unit or "")
     if factor is None:
@@ -133,6 +134,9 @@ def _parse_injection(data: bytes, where: str, raw: RawRun, table: TransitionTabl
     run_id = run_match.group(1).decode("utf-8", "replace") if run_match else ""
     sample_name = sample_match.group(1).decode("utf-8", "replace") if sample_match else ""
     injection = _Injection(where, run_id, sample_name)
+    # pyteomics and psims (2 s of imports) load with the first mzML read, not with the package
+    from instruments.mzml_elements import InjectionReader
+
     tol = prof.mz_tolerance
     reader = None
     try:

@@ -1,5 +1,7 @@
 """The PSI-MS controlled vocabulary, loaded once per process from the copy bundled with psims,
-with no network access (psims' own resolver is told not to go online either).
+with no network access (psims' own resolver is told not to go online either). psims (about 1 s
+to import) is imported with the first use of the vocabulary, not with the module, so that the
+package's readers load without it.
 
 Public names: ``psi_ms``, ``term_name``, ``is_compression``, ``ACCESSIONS``.
 """
@@ -11,13 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from psims.controlled_vocabulary import controlled_vocabulary as _cv
-from psims.controlled_vocabulary import vendor as _vendor
-
 __all__ = ["ACCESSIONS", "is_compression", "psi_ms", "term_name"]
-
-# psims would try the internet first and fall back to its bundled files: never go online.
-_cv.obo_cache.use_remote = False
 
 #: The accessions the mzML reader and writer use, with their PSI-MS names (checked against the
 #: vocabulary by the tests).
@@ -65,9 +61,13 @@ ACCESSIONS: dict[str, str] = {
 @cache
 def psi_ms() -> Any:
     """The PSI-MS vocabulary (a psims ``ControlledVocabulary``), parsed once."""
-    raw = (resources.files(_vendor) / "psi-ms.obo.gz").open("rb")
+    from psims.controlled_vocabulary import controlled_vocabulary, vendor
+
+    # psims would try the internet first and fall back to its bundled files: never go online.
+    controlled_vocabulary.obo_cache.use_remote = False
+    raw = (resources.files(vendor) / "psi-ms.obo.gz").open("rb")
     with raw, gzip.GzipFile(fileobj=raw) as handle:
-        return _cv.ControlledVocabulary.from_obo(handle)
+        return controlled_vocabulary.ControlledVocabulary.from_obo(handle)
 
 
 def term_name(accession: str) -> str | None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import rtoml
 import tomli_w
 from pydantic import (
     BaseModel,
@@ -408,6 +409,16 @@ class DataFile:
             raise self.error(_message(first, schema, where), *loc, *where, field=name) from None
 
 
+def _parse_toml(text: str) -> dict[str, Any]:
+    """The TOML document in ``text``: parsed by rtoml (fast; the same values and types as
+    tomllib on every TOML file of the repository and on derived cutoff tables), and by tomllib
+    when rtoml refuses it, so that tomllib decides what is an error and words it."""
+    try:
+        return dict(rtoml.loads(text))
+    except Exception:  # noqa: BLE001 - any refusal: let tomllib parse or explain
+        return tomllib.loads(text)
+
+
 def read_toml(path: str | Path, *, error: ErrorType = DataError) -> DataFile:
     """Read a UTF-8 TOML file; a file that cannot be read or is not TOML raises ``error``
     naming the file (and the line of a syntax error)."""
@@ -423,7 +434,7 @@ def read_toml(path: str | Path, *, error: ErrorType = DataError) -> DataFile:
     except UnicodeDecodeError as exc:
         raise error(f"not UTF-8 ({exc.reason})", file=name) from None
     try:
-        data = tomllib.loads(text)
+        data = _parse_toml(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise error(f"not valid TOML: {exc}", file=name,
