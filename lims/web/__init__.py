@@ -14,7 +14,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from lims.settings import Settings
-from lims.web import audit_pages, auth_pages, lab_pages, message_pages, review_pages
+from lims.web import (
+    audit_pages,
+    auth_pages,
+    lab_pages,
+    message_pages,
+    programme_pages,
+    review_pages,
+    submitter_pages,
+)
 from lims.web.context import PageError, SignInRequired, install_state, render
 
 __all__ = ["STATIC_DIR", "install_web"]
@@ -41,7 +49,8 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, the static files and their error pages to ``app``."""
     install_state(app, settings)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (auth_pages, lab_pages, review_pages, audit_pages, message_pages):
+    for module in (auth_pages, lab_pages, review_pages, audit_pages, message_pages,
+                   submitter_pages, programme_pages):
         app.include_router(module.router)
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(PageError, _page_error)
