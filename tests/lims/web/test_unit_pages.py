@@ -86,4 +86,6 @@ def test_the_unit_pages_in_chinese(web, world):
     sign_in_page(web, "submitter")
     web.cookies.set("nbs_lang", "zh_CN")
     home = web.get("/unit")
-    assert home.status_code == 200 and "重采" in home.text or "复查" in home.text
+    assert home.status_code == 200
+    assert "待确认的危急结果通知" in home.text and "不合格血片" in home.text
+    assert "Time-critical notices" not in home.text
