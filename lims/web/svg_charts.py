@@ -71,7 +71,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, fmt: Callable[[float | None], 
 def trend_chart(points: Sequence[tuple[str, float | None]], *, title: str,
                 fmt: Callable[[float | None], str]) -> Markup:
     """A line through the months' values (a gap where a month has none), each point labelled."""
-    width, height, left, right, top_pad, bottom_pad = 300, 130, 10, 10, 24, 22
+    width, height, left, right, top_pad, bottom_pad = 300, 130, 20, 24, 24, 22
     top = _scale([v for _, v in points])
     step = (width - left - right) / max(len(points) - 1, 1)
 
