@@ -28,7 +28,8 @@ BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.ins
                               "bench.hl7",
                               "bench.web",
                               "bench.reports",
-                              "bench.documents")
+                              "bench.documents",
+                              "bench.programme_pages")
 
 
 def _short(module: str) -> str:

@@ -124,13 +124,13 @@ def import_births(session: Session, actor: Actor, data: bytes, name: str) -> int
 
 def births_of_month(session: Session, month: date) -> dict[int, int]:
     """The live births recorded for the month holding ``month``, by submitter id."""
-    rows = session.exec(select(LiveBirths.submitter_id, LiveBirths.births).where(  # type: ignore[call-overload]
+    rows = session.execute(select(col(LiveBirths.submitter_id), col(LiveBirths.births)).where(
         col(LiveBirths.month) == month_key(month)))
     return {int(s): int(b) for s, b in rows}
 
 
 def _satisfactory_first_cards(session: Session, key: int) -> dict[int, int]:
-    query = (select(CardMeasure.submitter_id, func.count())
+    query = (select(col(CardMeasure.submitter_id), func.count())
              .where(col(CardMeasure.month) == key, col(CardMeasure.initial).is_(True),
                     col(CardMeasure.unsatisfactory).is_(False))
              .group_by(col(CardMeasure.submitter_id)))

@@ -66,9 +66,9 @@ def _card_rows(session: Session, code: str, key: int,
         where.append(col(cm.initial).is_(True))
     if code == "time_to_result":
         where.append(col(cm.age_at_result_h).is_not(None))
-    query = (select(cm.specimen_id, Specimen.barcode, Submitter.code, Specimen.received_at,
-                    cm.unsatisfactory, cm.age_at_collection_h, cm.transit_h,
-                    cm.age_at_result_h)
+    query = (select(col(cm.specimen_id), col(Specimen.barcode), col(Submitter.code),
+                    col(Specimen.received_at), col(cm.unsatisfactory),
+                    col(cm.age_at_collection_h), col(cm.transit_h), col(cm.age_at_result_h))
              .join(Specimen, col(Specimen.id) == col(cm.specimen_id))
              .join(Submitter, col(Submitter.id) == col(cm.submitter_id))
              .where(*where))
@@ -120,8 +120,8 @@ def _case_rows(session: Session, code: str, day: date,
     rows, counts = cohorts[code]
     ids = [c.id for c in rows]
     cards = {int(i): (int(s), b, u, r) for i, s, b, u, r in session.execute(
-        select(FollowUpCase.id, Specimen.id, Specimen.barcode, Submitter.code,
-               Specimen.received_at)
+        select(col(FollowUpCase.id), col(Specimen.id), col(Specimen.barcode),
+               col(Submitter.code), col(Specimen.received_at))
         .join(Specimen, col(Specimen.id) == col(FollowUpCase.specimen_id))
         .join(Submitter, col(Submitter.id) == col(FollowUpCase.submitter_id))
         .where(col(FollowUpCase.id).in_(ids)))} if ids else {}

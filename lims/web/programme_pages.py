@@ -54,7 +54,7 @@ from lims.web.lab_pages import read_upload
 from lims.web.svg_charts import Bar, bar_chart, trend_chart
 from reports.bulletin import Bulletin, Measure, UnitMeasures, fmt_measure, ranking, unit_medians
 from reports.indicators import Indicator, indicators
-from reports.models import DocumentInfo
+from reports.models import DocumentInfo, Lang
 from reports.wording import Wording, wording
 
 __all__ = ["TREND_MONTHS", "bulletin_context", "doc_lang", "month_of_text", "pdf_response",
@@ -72,7 +72,7 @@ def _programme_user(session: Session, current: Page) -> None:
         raise PageError(403, "the programme's pages are for admins and directors")
 
 
-def doc_lang(locale: str) -> str:
+def doc_lang(locale: str) -> Lang:
     """A page's locale as a document language."""
     return "zh-CN" if locale == "zh_CN" else "en"
 
@@ -100,7 +100,7 @@ def _value(unit: UnitMeasures, code: str) -> float | None:
 
 
 def _measure_rows(bulletin: Bulletin, previous: dict[str, float | None], words: Wording,
-                  lang: str) -> list[dict[str, Any]]:
+                  lang: Lang) -> list[dict[str, Any]]:
     definitions = indicators()
     medians = unit_medians(bulletin.units, definitions)
     rows = []
@@ -134,7 +134,7 @@ def _bars(units: tuple[UnitMeasures, ...], i: Indicator, month: date, kind: str)
 
 
 def _charts(bulletin: Bulletin, trend: list[tuple[date, dict[str, float | None]]],
-            words: Wording, lang: str, labels: dict[str, str]) -> list[dict[str, Any]]:
+            words: Wording, lang: Lang, labels: dict[str, str]) -> list[dict[str, Any]]:
     definitions = indicators()
     medians = unit_medians(bulletin.units, definitions)
     month = bulletin.period_start
@@ -164,8 +164,8 @@ def bulletin_context(session: Session, month: date, locale: str,
                      labels: dict[str, str]) -> dict[str, Any]:
     """Everything the bulletin page shows for the month holding ``month``."""
     lang = doc_lang(locale)
-    words = wording(lang)  # type: ignore[arg-type]
-    info = DocumentInfo(document_id="page", issued_at=utcnow(), lang=lang)  # type: ignore[arg-type]
+    words = wording(lang)
+    info = DocumentInfo(document_id="page", issued_at=utcnow(), lang=lang)
     bulletin = bulletin_view(session, month, document=info, lab=laboratory())
     definitions = indicators()
     codes = set(bulletin.charts)

@@ -114,7 +114,7 @@ def _baby(session: Session, current: Page, infant_id: int) -> dict[str, Any]:
         results[specimen_id] = specimen_result(session, specimen, release, text=text)
     cases = list_cases(session, actor, infant_id=infant_id)
     return {"infant": infant, "cards": cards, "releases": releases, "results": results,
-            "cases": cases, "words": wording(doc_lang(current.locale))}  # type: ignore[arg-type]
+            "cases": cases, "words": wording(doc_lang(current.locale))}
 
 
 @router.get("/unit/babies/{infant_id}", response_class=HTMLResponse)
@@ -168,10 +168,9 @@ def _card(session: Session, current: Page, month_text: str) -> dict[str, Any]:
     unit = session.get(Submitter, actor.submitter_id)
     assert unit is not None
     lang = doc_lang(current.locale)
-    info = DocumentInfo(document_id="page", issued_at=utcnow(),
-                        lang=lang)  # type: ignore[arg-type]
+    info = DocumentInfo(document_id="page", issued_at=utcnow(), lang=lang)
     card = card_view(session, month, unit.code, document=info, lab=laboratory())
-    words, definitions = wording(lang), indicators()  # type: ignore[arg-type]
+    words, definitions = wording(lang), indicators()
     rows = []
     for i in definitions.indicator:
         m = card.unit.measures.get(i.code)
