@@ -94,8 +94,8 @@ def run() -> list[tuple[str, float, str, str]]:
                         role="admin", full_name="Bench Admin")
             create_user(session, SYSTEM, username="bench-unit", password=PASSWORD,
                         role="submitter", full_name="Bench Unit", submitter_id=units[0])
-            open_cases = session.exec(select(func.count()).select_from(FollowUpCase).where(
-                col(FollowUpCase.state) != CaseState.closed)).one()
+            open_cases = int(session.execute(select(func.count()).select_from(
+                FollowUpCase).where(col(FollowUpCase.state) != CaseState.closed)).scalar_one())
             session.commit()
         print(f"  built {n_cards:,} cards, {n_cases:,} cases ({open_cases:,} open) in "
               f"{time.perf_counter() - start:.0f} s", file=sys.stderr)

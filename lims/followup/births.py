@@ -24,14 +24,14 @@ from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from lims.accession.repository import submitter_by_code
 from lims.audit import Actor, record
 from lims.errors import InvalidInputError, NotFoundError
+from lims.followup import repository
 from lims.followup.measures import Measure, proportion
-from lims.models import CardMeasure, LiveBirths, Submitter, utcnow
+from lims.models import LiveBirths, Submitter, utcnow
 
 __all__ = ["BIRTHS_COLUMNS", "births_of_month", "coverage", "import_births", "month_key",
            "record_births"]
@@ -124,17 +124,7 @@ def import_births(session: Session, actor: Actor, data: bytes, name: str) -> int
 
 def births_of_month(session: Session, month: date) -> dict[int, int]:
     """The live births recorded for the month holding ``month``, by submitter id."""
-    rows = session.execute(select(col(LiveBirths.submitter_id), col(LiveBirths.births)).where(
-        col(LiveBirths.month) == month_key(month)))
-    return {int(s): int(b) for s, b in rows}
-
-
-def _satisfactory_first_cards(session: Session, key: int) -> dict[int, int]:
-    query = (select(col(CardMeasure.submitter_id), func.count())
-             .where(col(CardMeasure.month) == key, col(CardMeasure.initial).is_(True),
-                    col(CardMeasure.unsatisfactory).is_(False))
-             .group_by(col(CardMeasure.submitter_id)))
-    return {int(s): int(n) for s, n in session.execute(query)}
+    return repository.live_births_of_month(session, month_key(month))
 
 
 def coverage(session: Session, month: date,
@@ -144,7 +134,7 @@ def coverage(session: Session, month: date,
     births = births_of_month(session, month)
     if not births:
         return None
-    screened = _satisfactory_first_cards(session, month_key(month))
+    screened = repository.satisfactory_first_cards(session, month_key(month))
     out: dict[str, Measure] = {}
     for group, ids in groups.items():
         reported = [s for s in births if ids is None or s in ids]

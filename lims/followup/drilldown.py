@@ -15,15 +15,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from lims.errors import NotFoundError
+from lims.followup import repository
 from lims.followup.births import month_key
 from lims.followup.measures import CaseRow, case_cohorts, month_of
 from lims.followup.programme import month_case_rows
 from lims.followup.rules import followup_rules
-from lims.models import CardMeasure, FollowUpCase, Specimen, Submitter
 
 __all__ = ["CARD_INDICATORS", "Drill", "DrillRow", "drill_down"]
 
@@ -58,22 +57,11 @@ class Drill:
 
 def _card_rows(session: Session, code: str, key: int,
                submitters: Collection[int] | None) -> list[DrillRow]:
-    cm = CardMeasure
-    where: list[ColumnElement[bool]] = [col(cm.month) == key]
-    if submitters is not None:
-        where.append(col(cm.submitter_id).in_(list(submitters)))
-    if code != "unsatisfactory_rate" and code != "transit_time":
-        where.append(col(cm.initial).is_(True))
-    if code == "time_to_result":
-        where.append(col(cm.age_at_result_h).is_not(None))
-    query = (select(col(cm.specimen_id), col(Specimen.barcode), col(Submitter.code),
-                    col(Specimen.received_at), col(cm.unsatisfactory),
-                    col(cm.age_at_collection_h), col(cm.transit_h), col(cm.age_at_result_h))
-             .join(Specimen, col(Specimen.id) == col(cm.specimen_id))
-             .join(Submitter, col(Submitter.id) == col(cm.submitter_id))
-             .where(*where))
+    rows = repository.card_drill_rows(
+        session, key, submitters, first_only=code not in ("unsatisfactory_rate", "transit_time"),
+        released_only=code == "time_to_result")
     out = []
-    for sid, barcode, unit, received, unsat, age, transit, result in session.execute(query):
+    for sid, barcode, unit, received, unsat, age, transit, result in rows:
         figure: float | None = None
         counted: bool | None = None
         if code == "unsatisfactory_rate":
@@ -118,13 +106,7 @@ def _case_rows(session: Session, code: str, day: date,
     if code not in cohorts:
         raise NotFoundError(f"no programme measure {code!r}")
     rows, counts = cohorts[code]
-    ids = [c.id for c in rows]
-    cards = {int(i): (int(s), b, u, r) for i, s, b, u, r in session.execute(
-        select(col(FollowUpCase.id), col(Specimen.id), col(Specimen.barcode),
-               col(Submitter.code), col(Specimen.received_at))
-        .join(Specimen, col(Specimen.id) == col(FollowUpCase.specimen_id))
-        .join(Submitter, col(Submitter.id) == col(FollowUpCase.submitter_id))
-        .where(col(FollowUpCase.id).in_(ids)))} if ids else {}
+    cards = repository.cards_of_cases(session, [c.id for c in rows])
     out = []
     for c in rows:
         sid, barcode, unit, received = cards[c.id]
