@@ -73,12 +73,14 @@ def _all(card: CardMeasures, cases: list[CaseRow], month: Month, rules: FollowUp
 
 
 def programme_measures(session: Session, month: date, *,
-                       rules: FollowUpRules | None = None) -> ProgrammeMeasures:
-    """The measures of the calendar month holding ``month`` (UTC)."""
+                       rules: FollowUpRules | None = None,
+                       programme_only: bool = False) -> ProgrammeMeasures:
+    """The measures of the calendar month holding ``month`` (UTC); ``programme_only``: the
+    programme's alone (no submitter, district or disorder; the bulletin page's trend)."""
     rules = rules or followup_rules()
     span = month_of(month)
     cases = month_case_rows(session, span, rules.follow_up_limit_days)
-    submitters = sorted(repository.submitters(session).items())
+    submitters = [] if programme_only else sorted(repository.submitters(session).items())
     districts: dict[str, set[int]] = {}
     for submitter_id, (_, district) in submitters:
         districts.setdefault(district or "-", set()).add(submitter_id)
@@ -94,7 +96,7 @@ def programme_measures(session: Session, month: date, *,
     by_district = {d: _all(cards[f"d:{d}"], [c for c in cases if c.submitter_id in ids], span,
                            rules) for d, ids in sorted(districts.items())}
     screened = cards[""].screened
-    codes = sorted(repository.suspected_codes(
+    codes = [] if programme_only else sorted(repository.suspected_codes(
         session, span.start - timedelta(days=rules.follow_up_limit_days), span.end))
     by_disorder = {d: case_measures(
         [c for c in cases if d in c.suspected], span, screened=screened,

@@ -171,7 +171,8 @@ def bulletin_context(session: Session, month: date, locale: str,
     codes = set(bulletin.charts)
     trend = []
     for k in range(TREND_MONTHS - 1, 0, -1):
-        computed = programme_measures(session, _back(bulletin.period_start, k)).programme
+        computed = programme_measures(session, _back(bulletin.period_start, k),
+                                      programme_only=True).programme
         trend.append((_back(bulletin.period_start, k),
                       {c: m.value for c, m in computed.items() if c in codes or k == 1}))
     this = {c: m.value for c, m in bulletin.programme_measures.items()}
