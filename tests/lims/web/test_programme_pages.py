@@ -78,6 +78,20 @@ def test_the_bulletin_page_shows_the_pdfs_figures_and_drills_down(web, year):
     assert web.get("/programme/bulletin", params={"month": "June"}).status_code == 422
 
 
+def test_the_chinese_bulletin_page_shows_the_chinese_pdfs_figures(web, year):
+    csrf = sign_in_page(web, "admin")
+    web.cookies.set("nbs_lang", "zh_CN")
+    page = web.get("/programme/bulletin", params={"month": MONTH})
+    assert page.status_code == 200 and "项目指标" in page.text
+    values = [v for v in _cells(page.text, "programme-measures") if v != "-"]
+    assert any("小时" in v or "天" in v for v in values)
+    pdf = web.post("/programme/bulletin/pdf", data={"csrf_token": csrf, "month": MONTH})
+    assert pdf.headers["x-document-id"] == f"BUL-{MONTH}-zh-CN"
+    text = squash(" ".join(page_texts(pdf.content)))
+    for value in values:
+        assert squash(value) in text, value
+
+
 def test_live_births_on_the_page_give_coverage(web, year):
     csrf = sign_in_page(web, "director")
     form = web.get("/programme/births", params={"month": MONTH})
