@@ -4,8 +4,8 @@ use. The rows come from ``lims.followup.repository``; the arithmetic is the pure
 ``lims.followup.measures``. Coverage is there for a month whose live births were recorded
 (``lims.followup.births``), for the groups of the units that reported them.
 
-Public names: ``ProgrammeMeasures``, ``programme_measures``, ``month_case_rows``,
-``INDICATOR_CODES``.
+Public names: ``ProgrammeMeasures``, ``programme_measures``, ``programme_trend``,
+``month_case_rows``, ``INDICATOR_CODES``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from lims.followup.measures import (
 from lims.followup.rules import FollowUpRules, followup_rules
 from reports.indicators import indicators
 
-__all__ = ["INDICATOR_CODES", "ProgrammeMeasures", "month_case_rows", "programme_measures"]
+__all__ = ["INDICATOR_CODES", "ProgrammeMeasures", "month_case_rows", "programme_measures",
+           "programme_trend"]
 
 #: The measures the bulletin's indicator definitions (reports/data/indicators.toml) name.
 INDICATOR_CODES: tuple[str, ...] = indicators().codes
@@ -73,14 +74,12 @@ def _all(card: CardMeasures, cases: list[CaseRow], month: Month, rules: FollowUp
 
 
 def programme_measures(session: Session, month: date, *,
-                       rules: FollowUpRules | None = None,
-                       programme_only: bool = False) -> ProgrammeMeasures:
-    """The measures of the calendar month holding ``month`` (UTC); ``programme_only``: the
-    programme's alone (no submitter, district or disorder; the bulletin page's trend)."""
+                       rules: FollowUpRules | None = None) -> ProgrammeMeasures:
+    """The measures of the calendar month holding ``month`` (UTC)."""
     rules = rules or followup_rules()
     span = month_of(month)
     cases = month_case_rows(session, span, rules.follow_up_limit_days)
-    submitters = [] if programme_only else sorted(repository.submitters(session).items())
+    submitters = sorted(repository.submitters(session).items())
     districts: dict[str, set[int]] = {}
     for submitter_id, (_, district) in submitters:
         districts.setdefault(district or "-", set()).add(submitter_id)
@@ -96,7 +95,7 @@ def programme_measures(session: Session, month: date, *,
     by_district = {d: _all(cards[f"d:{d}"], [c for c in cases if c.submitter_id in ids], span,
                            rules) for d, ids in sorted(districts.items())}
     screened = cards[""].screened
-    codes = [] if programme_only else sorted(repository.suspected_codes(
+    codes = sorted(repository.suspected_codes(
         session, span.start - timedelta(days=rules.follow_up_limit_days), span.end))
     by_disorder = {d: case_measures(
         [c for c in cases if d in c.suspected], span, screened=screened,
@@ -108,3 +107,28 @@ def programme_measures(session: Session, month: date, *,
         by_district=by_district, by_disorder=by_disorder,
         confirmed_by_disorder=confirmed_by_disorder(cases, span))
 
+
+
+def programme_trend(session: Session, months: list[date], *,
+                    rules: FollowUpRules | None = None) -> dict[date, Measures]:
+    """The programme's measures of each month (by its first day), as ``programme_measures``
+    gives them, reading the cases of all the months in one query: the rows of a span of months
+    hold every month's (``repository.case_measure_rows``), and each month keeps those opened
+    from its start less the follow-up limit to its end, the only ones its measures count."""
+    if not months:
+        return {}
+    rules = rules or followup_rules()
+    spans = sorted({month_of(m).start: month_of(m) for m in months}.values(),
+                   key=lambda span: span.start)
+    limit = timedelta(days=rules.follow_up_limit_days)
+    rows = month_case_rows(session, Month(spans[0].start, spans[-1].end),
+                           rules.follow_up_limit_days)
+    out: dict[date, Measures] = {}
+    for span in spans:
+        cases = [c for c in rows if span.start - limit <= c.opened_at < span.end]
+        cards = month_card_measures(session, span, {"": None})
+        covered = births.coverage(session, span.start.date(), {"": None}) or {}
+        if "" in covered:
+            cards[""].measures["coverage"] = covered[""]
+        out[span.start.date()] = _all(cards[""], cases, span, rules)
+    return out

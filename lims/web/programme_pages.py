@@ -32,7 +32,7 @@ from lims.documents.repository import submitters as all_submitters
 from lims.errors import InvalidInputError, NotFoundError, http_status
 from lims.followup.births import births_of_month, import_births, record_births
 from lims.followup.drilldown import drill_down
-from lims.followup.programme import programme_measures
+from lims.followup.programme import programme_trend
 from lims.followup.service import is_director
 from lims.models import Submitter, utcnow
 from lims.vocabulary import Role
@@ -168,13 +168,10 @@ def bulletin_context(session: Session, month: date, locale: str,
     info = DocumentInfo(document_id="page", issued_at=utcnow(), lang=lang)
     bulletin = bulletin_view(session, month, document=info, lab=laboratory())
     definitions = indicators()
-    codes = set(bulletin.charts)
-    trend = []
-    for k in range(TREND_MONTHS - 1, 0, -1):
-        computed = programme_measures(session, _back(bulletin.period_start, k),
-                                      programme_only=True).programme
-        trend.append((_back(bulletin.period_start, k),
-                      {c: m.value for c, m in computed.items() if c in codes or k == 1}))
+    earlier = programme_trend(session, [_back(bulletin.period_start, k)
+                                        for k in range(TREND_MONTHS - 1, 0, -1)])
+    trend = [(month, {c: m.value for c, m in computed.items()})
+             for month, computed in sorted(earlier.items())]
     this = {c: m.value for c, m in bulletin.programme_measures.items()}
     previous = trend[-1][1] if trend else {}
     trend.append((bulletin.period_start, this))
