@@ -1,6 +1,7 @@
 """The programme's pages, for admins and the programme's directors: the monthly bulletin
 (the programme's measures against their targets and last month, the ranking of the units,
-charts by unit and district drawn as inline SVG, the trend over the last months) and its PDF;
+charts by unit and district drawn as inline SVG, the trend over the last months, loaded just
+after the page) and its PDF;
 each measure drills down to the specimens behind it; the live births each unit reported (the
 coverage's denominator), typed in or imported from a CSV.
 
@@ -8,7 +9,7 @@ The page is built from the same view model as the PDF (``lims.documents.bulletin
 .bulletin_view``) and prints its figures with the PDF's own formatting
 (``reports.bulletin.fmt_measure``), so the two show the same numbers.
 
-Public names: ``router``, ``bulletin_context``, ``TREND_MONTHS``, ``doc_lang``,
+Public names: ``router``, ``bulletin_context``, ``trend_context``, ``TREND_MONTHS``, ``doc_lang``,
 ``month_of_text``, ``pdf_response``.
 """
 
@@ -58,7 +59,7 @@ from reports.models import DocumentInfo, Lang
 from reports.wording import Wording, wording
 
 __all__ = ["TREND_MONTHS", "bulletin_context", "doc_lang", "month_of_text", "pdf_response",
-           "router"]
+           "router", "trend_context"]
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Page, Depends(pages_for(Role.admin, Role.reviewer))]
@@ -133,8 +134,8 @@ def _bars(units: tuple[UnitMeasures, ...], i: Indicator, month: date, kind: str)
             for u in ordered]
 
 
-def _charts(bulletin: Bulletin, trend: list[tuple[date, dict[str, float | None]]],
-            words: Wording, lang: Lang, labels: dict[str, str]) -> list[dict[str, Any]]:
+def _charts(bulletin: Bulletin, words: Wording, lang: Lang,
+            labels: dict[str, str]) -> list[dict[str, Any]]:
     definitions = indicators()
     medians = unit_medians(bulletin.units, definitions)
     month = bulletin.period_start
@@ -154,27 +155,21 @@ def _charts(bulletin: Bulletin, trend: list[tuple[date, dict[str, float | None]]
                                target_label=labels["target"]),
             "districts": bar_chart(_bars(bulletin.districts, i, month, "district"), title=name,
                                    fmt=fmt, no_data=labels["no_data"], target=i.target,
-                                   target_label=labels["target"]),
-            "trend": trend_chart([(f"{m:%m}", values.get(code)) for m, values in trend],
-                                 title=name, fmt=fmt)})
+                                   target_label=labels["target"])})
     return out
 
 
 def bulletin_context(session: Session, month: date, locale: str,
                      labels: dict[str, str]) -> dict[str, Any]:
-    """Everything the bulletin page shows for the month holding ``month``."""
+    """Everything the bulletin page shows for the month holding ``month`` (the trend comes
+    after, from ``trend_context``)."""
     lang = doc_lang(locale)
     words = wording(lang)
     info = DocumentInfo(document_id="page", issued_at=utcnow(), lang=lang)
     bulletin = bulletin_view(session, month, document=info, lab=laboratory())
     definitions = indicators()
-    earlier = programme_trend(session, [_back(bulletin.period_start, k)
-                                        for k in range(TREND_MONTHS - 1, 0, -1)])
-    trend = [(month, {c: m.value for c, m in computed.items()})
-             for month, computed in sorted(earlier.items())]
-    this = {c: m.value for c, m in bulletin.programme_measures.items()}
-    previous = trend[-1][1] if trend else {}
-    trend.append((bulletin.period_start, this))
+    last = _back(bulletin.period_start, 1)
+    previous = {c: m.value for c, m in programme_trend(session, [last])[last].items()}
     ranked = []
     for r in ranking(bulletin.units, definitions):
         ranked.append({
@@ -190,9 +185,30 @@ def bulletin_context(session: Session, month: date, locale: str,
                 for i in definitions.indicator]
     return {"month": bulletin.period_start, "bulletin": bulletin, "headings": headings,
             "measures": _measure_rows(bulletin, previous, words, lang), "ranking": ranked,
-            "districts": districts, "charts": _charts(bulletin, trend, words, lang, labels),
-            "indicators_version": definitions.version,
-            "previous_month": _back(bulletin.period_start, 1)}
+            "districts": districts, "charts": _charts(bulletin, words, lang, labels),
+            "indicators_version": definitions.version, "previous_month": last}
+
+
+def trend_context(session: Session, month: date, locale: str) -> dict[str, Any]:
+    """The programme's value of each charted indicator in the ``TREND_MONTHS`` months up to
+    the one holding ``month``, as line charts."""
+    lang = doc_lang(locale)
+    words, definitions = wording(lang), indicators()
+    first = month.replace(day=1)
+    trend = sorted(programme_trend(session, [_back(first, k) for k in
+                                             range(TREND_MONTHS - 1, -1, -1)]).items())
+    charts = []
+    for code in Bulletin.model_fields["charts"].default:
+        i = definitions.get(code)
+
+        def fmt(v: float | None, i: Indicator = i) -> str:
+            return fmt_measure(i, v, words)
+
+        points = [(f"{m:%Y-%m}"[2:], values[code].value if code in values else None)
+                  for m, values in trend]
+        charts.append({"code": code, "name": i.text("name", lang),
+                       "svg": trend_chart(points, title=i.text("name", lang), fmt=fmt)})
+    return {"month": first, "trend": charts}
 
 
 @cache
@@ -213,6 +229,20 @@ def _read_bulletin(session: Session, current: Page, month: date,
     context = bulletin_context(session, month, current.locale, labels)
     record(session, Actor.of(current.user), "read_bulletin", "bulletin", f"{month:%Y-%m}")
     return context
+
+
+def _read_trend(session: Session, current: Page, month: date) -> dict[str, Any]:
+    _programme_user(session, current)
+    return trend_context(session, month, current.locale)
+
+
+@router.get("/programme/bulletin/trend", response_class=HTMLResponse)
+def bulletin_trend(request: Request, current: Staff, month: str = "") -> HTMLResponse:
+    """The trend charts (the bulletin page loads them after it is shown)."""
+    with shown_on_page():
+        first = month_of_text(month)
+        context = in_session(request, lambda s: _read_trend(s, current, first))
+    return render(request, "_programme_trend.html", current, **context)
 
 
 @router.get("/programme/bulletin", response_class=HTMLResponse)

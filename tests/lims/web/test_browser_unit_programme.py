@@ -109,6 +109,8 @@ def test_a_submitter_and_the_programme_in_the_browser(served_with_results, brows
     assert page.locator("#ranking tbody tr").count() == 2
     assert page.locator("section.charts svg").count() >= 3
     assert page.locator("section.charts svg rect.bar").count() >= 1
+    page.wait_for_selector("#trend svg.trend")
+    assert page.locator("#trend svg.trend").count() == 4
     _shot(page, lang, "14-programme-bulletin")
     page.click("#programme-measures tr[data-code='unsatisfactory_rate'] a")
     page.wait_for_selector("#drill")

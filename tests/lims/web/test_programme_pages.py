@@ -49,7 +49,12 @@ def test_the_bulletin_page_shows_the_pdfs_figures_and_drills_down(web, year):
     csrf = sign_in_page(web, "admin")
     page = web.get("/programme/bulletin", params={"month": MONTH})
     assert page.status_code == 200, page.text
-    assert page.text.count("<svg") >= 3 * 4  # by unit, by district, trend for 4 charts
+    assert page.text.count("<svg") >= 2 * 4  # by unit and by district for 4 charts
+    assert 'hx-get="/programme/bulletin/trend?month=' in page.text
+    trend = web.get("/programme/bulletin/trend", params={"month": MONTH})
+    assert trend.status_code == 200 and "<html" not in trend.text
+    assert trend.text.count('class="chart trend"') == 4
+    assert trend.text.count('class="point"') >= 4 * 5  # six months, a value in most
     values = [v for v in _cells(page.text, "programme-measures") if v != "-"]
     assert len(values) >= 8
     pdf = web.post("/programme/bulletin/pdf", data={"csrf_token": csrf, "month": MONTH})
