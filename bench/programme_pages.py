@@ -1,15 +1,15 @@
-"""Programme and submitting-unit pages: the monthly bulletin page (measures against last month,
-ranking, SVG charts), its six-month trend and a unit's report card page, p95 over repeated requests with about
-10,000 open follow-up cases, on a SQLite file.
+"""Programme and submitting-unit pages: the monthly bulletin page (measures against last
+month, ranking, SVG charts), its six-month trend and a unit's report card page, p95 over
+repeated requests with about 10,000 open follow-up cases, on a SQLite file.
 
 The bulletin page and its trend charts (loaded by the page just after it is shown) are timed
-apart. The database holds a simulated year (``bench.followup_year``: 400,000 cards over six units and
-three districts, about 36,000 follow-up cases of which about 10,000 open), written in bulk and
-not timed; live births are recorded for every unit and month (so coverage is computed). An
-admin and a submitter user sign in through the form; each page is requested 30 times in the
-app's own process (the first 5 not counted), sequentially, with the session cookie, as the
-browser would, cycling over the year's months. Every read is audited, as in service. Target:
-p95 < 300 ms.
+apart. The database holds a simulated year (``bench.followup_year``: 400,000 cards over six
+units and three districts, about 39,000 follow-up cases of which about 12,000 open), written in
+bulk and not timed; live births are recorded for every unit and month (so coverage is
+computed). An admin and a submitter user sign in through the form; each page is requested 30
+times in the app's own process (the first 5 not counted), sequentially, with the session
+cookie, as the browser would, cycling over the year's months. Every read is audited, as in
+service. Target: p95 < 300 ms.
 """
 
 from __future__ import annotations
