@@ -29,7 +29,8 @@ BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.ins
                               "bench.web",
                               "bench.case_board",
                               "bench.reports",
-                              "bench.documents")
+                              "bench.documents",
+                              "bench.programme_pages")
 
 
 def _short(module: str) -> str:

@@ -16,7 +16,7 @@ Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``LoginThrottle``, ``Audit
 ``Director``, ``FollowUpCase``, ``ContactAttempt``, ``Diagnosis``, ``Treatment``,
 ``FollowUpVisit``, ``ModelRecord``; HL7 interfaces (docs/hl7.md): ``Hl7Endpoint``,
 ``OutboundMessage``, ``InboundMessage``; documents (docs/reports.md "In the LIMS"):
-``IssuedDocument``; programme measures: ``CardMeasure``, ``CardHourCount``.
+``IssuedDocument``; programme measures: ``CardMeasure``, ``CardHourCount``, ``LiveBirths``.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ __all__ = [
     "ApiToken",
     "CardHourCount",
     "CardMeasure",
+    "LiveBirths",
     "DbId",
     "AuditChain",
     "LoginThrottle",
@@ -834,3 +835,18 @@ class IssuedDocument(SQLModel, table=True):
     issued_by: int | None = Field(default=None, foreign_key="app_user.id")
     issued_by_name: str = Field(max_length=64)
     issued_at: datetime = Field(default_factory=utcnow)
+
+
+class LiveBirths(SQLModel, table=True):
+    """The live births a submitting unit reported for a month (``yyyymm``): the denominator of
+    the coverage measure (docs/followup.md "Measures"). Recording a month again replaces the
+    figure (audited with the one it replaces)."""
+
+    __tablename__ = "live_births"
+
+    submitter_id: int = Field(foreign_key="submitter.id", primary_key=True,
+                              sa_column_kwargs={"autoincrement": False})
+    month: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    births: int = Field(ge=0)
+    recorded_by_name: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow)

@@ -72,9 +72,10 @@ _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
 
 def specimen_rows(session: Session, *, specimen_id: int | None = None,
                   submitter_id: int | None = None, state: str | None = None,
-                  infant_id: int | None = None, limit: int = 100, offset: int = 0) -> list[
-                      dict[str, Any]]:
-    """Specimens as plain rows of ``SPECIMEN_PUBLIC_COLUMNS`` (one Core query, no ORM)."""
+                  infant_id: int | None = None, limit: int = 100, offset: int = 0,
+                  newest_first: bool = False) -> list[dict[str, Any]]:
+    """Specimens as plain rows of ``SPECIMEN_PUBLIC_COLUMNS`` (one Core query, no ORM), by
+    id (the newest first when asked)."""
     query = core_select(*(_SPECIMEN.c[c] for c in SPECIMEN_PUBLIC_COLUMNS))
     if specimen_id is not None:
         query = query.where(_SPECIMEN.c.id == specimen_id)
@@ -84,7 +85,8 @@ def specimen_rows(session: Session, *, specimen_id: int | None = None,
         query = query.where(_SPECIMEN.c.state == state)
     if infant_id is not None:
         query = query.where(_SPECIMEN.c.infant_id == infant_id)
-    query = query.order_by(_SPECIMEN.c.id).offset(offset).limit(limit)
+    order = _SPECIMEN.c.id.desc() if newest_first else _SPECIMEN.c.id
+    query = query.order_by(order).offset(offset).limit(limit)
     return [dict(r._mapping) for r in session.execute(query)]
 
 

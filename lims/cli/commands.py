@@ -12,6 +12,7 @@ from lims.cli import (
     alerts,
     audit,
     backup,
+    births,
     cases,
     catalogue,
     cutoffs,
@@ -53,6 +54,7 @@ app.add_typer(alerts.alerts_app, name="alerts")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(cases.cases_app, name="cases")
 app.add_typer(outcomes.outcomes_app, name="outcomes")
+outcomes.programme_app.command("births")(births.births_command)
 app.add_typer(outcomes.programme_app, name="programme")
 app.add_typer(hl7.hl7_app, name="hl7")
 app.add_typer(report.report_app, name="report")

@@ -10,6 +10,8 @@
   submitting unit's report card.
 - ``reprint DOCUMENT``: a stored version's bytes; ``correct DOCUMENT --reason TEXT``: a new
   version; ``list``: the issued documents.
+- ``language SUBMITTER en|zh-CN``: the language of the documents issued to a submitter (as
+  ``PUT /submitters/{id}/document-language``).
 
 Each writes the PDF to ``--out`` and prints the document id, version and SHA-256. A document
 already issued is not issued again: its stored bytes are written. ``--language en|zh-CN``
@@ -159,6 +161,21 @@ def card_command(submitter: int, month: Month, out: Out, language: Language = No
     first = _month(month)
     _write(lambda s, a: service.issue_card(s, a, submitter, first, language=language), out,
            actor)
+
+
+@report_app.command("language")
+def language_command(submitter: int, language: DocumentLanguage,
+                     actor: ActorOption = None) -> None:
+    """Set the language of the documents issued to a submitter (the submitter's id)."""
+    engine = open_database()
+    try:
+        with Session(engine) as session:
+            row = service.set_language(session, cli_actor(actor), submitter, language)
+            code, chosen = row.code, row.document_language
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(f"submitter {submitter} ({code}): documents in {chosen}")
 
 
 @report_app.command("reprint")

@@ -1,8 +1,8 @@
 """The monthly bulletin and the report cards from the programme measures the LIMS computes
 (``lims.followup.programme.programme_measures``: the same numbers as ``GET
 /programme/measures``), keeping the measures the bulletin's indicator definitions name
-(``reports/data/indicators.toml``). Coverage needs the live births of the area, which the LIMS
-does not hold, so the bulletin prints it as not available.
+(``reports/data/indicators.toml``). Coverage is over the live births the units reported
+(``lims.followup.births``); a month without them prints coverage as not available.
 
 Public names: ``bulletin_view``, ``card_view``, ``month_start``.
 """

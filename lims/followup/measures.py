@@ -12,8 +12,8 @@ end; each measure picks its own cohort (the case's opening, diagnosis or treatme
 month, or its follow-up limit falling in it).
 
 Public names: ``Measure``, ``SPECIMEN_COLUMNS``, ``CaseRow``, ``Month``, ``SCREEN_POSITIVE``,
-``RESOLVED``, ``NOT_CONFIRMED``, ``proportion``, ``median``, ``specimen_measures``,
-``case_measures``, ``confirmed_by_disorder``, ``month_of``.
+``RESOLVED``, ``NOT_CONFIRMED``, ``Cohort``, ``proportion``, ``median``,
+``specimen_measures``, ``case_cohorts``, ``case_measures``, ``confirmed_by_disorder``, ``month_of``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import pandas as pd
 
 from lims.vocabulary import CaseReason, OutcomeClass
 
-__all__ = ["NOT_CONFIRMED", "RESOLVED", "SCREEN_POSITIVE", "CaseRow", "Measure", "Month",
-           "SPECIMEN_COLUMNS", "case_measures", "confirmed_by_disorder", "median", "month_of",
-           "proportion", "specimen_measures"]
+__all__ = ["NOT_CONFIRMED", "RESOLVED", "SCREEN_POSITIVE", "CaseRow", "Cohort", "Measure",
+           "Month", "SPECIMEN_COLUMNS", "case_cohorts", "case_measures", "confirmed_by_disorder",
+           "median", "month_of", "proportion", "specimen_measures"]
 
 #: Cases opened by a screen result (the recalled babies).
 SCREEN_POSITIVE: tuple[str, ...] = (CaseReason.referral, CaseReason.repeat_specimen)
@@ -144,11 +144,17 @@ def _opened(cases: Sequence[CaseRow], month: Month,
     return [c for c in cases if month.holds(c.opened_at) and keep(c)]
 
 
-def case_measures(cases: Sequence[CaseRow], month: Month, *, screened: int,
-                  recall_window_days: int, follow_up_limit_days: int,
-                  disorder: str | None = None) -> dict[str, Measure]:
-    """The case measures of ``month`` (of the cases suspecting ``disorder`` when given;
-    ``screened`` is the babies screened, the first cards received in the month)."""
+#: A case measure's cohort: the cases it is over and, for a proportion, which of them count
+#: in its numerator (None: a median or count over the cases).
+Cohort = tuple[list[CaseRow], Callable[[CaseRow], bool] | None]
+
+
+def case_cohorts(cases: Sequence[CaseRow], month: Month, *, recall_window_days: int,
+                 follow_up_limit_days: int,
+                 disorder: str | None = None) -> dict[str, Cohort]:
+    """The cases each case measure of ``month`` is over (``case_measures`` computes from
+    them; the programme pages list them). ``recall_rate`` and ``false_positive_rate`` are over
+    the babies screened: their cohort is the cases of their numerator."""
     positive = _opened(cases, month, lambda c: c.reason in SCREEN_POSITIVE)
     recalls = _opened(cases, month, lambda c: c.reason in (
         CaseReason.repeat_specimen, CaseReason.unsatisfactory))
@@ -162,29 +168,58 @@ def case_measures(cases: Sequence[CaseRow], month: Month, *, screened: int,
         return c.outcome == OutcomeClass.confirmed and (
             disorder is None or c.diagnosed_disorder == disorder)
 
+    def not_found(c: CaseRow) -> bool:
+        return c.outcome in NOT_CONFIRMED or (c.outcome == OutcomeClass.confirmed
+                                              and not found(c))
+
     confirmed = [c for c in cases if found(c) and month.holds(c.diagnosed_at)]
     treated = [c for c in cases if c.outcome == OutcomeClass.confirmed
                and month.holds(c.treatment_started_at)]
     return {
-        "recall_rate": proportion(len({c.infant_id for c in positive}), screened),
-        "recall_compliance": proportion(sum(
-            c.repeat_received_at is not None and c.repeat_received_at - c.opened_at <= window
-            for c in recalls), len(recalls)),
+        "recall_rate": (positive, None),
+        "recall_compliance": (recalls, lambda c: c.repeat_received_at is not None
+                              and c.repeat_received_at - c.opened_at <= window),
+        "time_to_contact": ([c for c in _opened(cases, month) if c.first_contact_at], None),
+        "time_to_diagnosis": ([c for c in confirmed if c.diagnosed_at], None),
+        "time_to_treatment": ([c for c in treated if c.treatment_started_at], None),
+        "lost_to_follow_up": (due_limit, lambda c: c.resolved_at is None
+                              or c.resolved_at > c.opened_at + limit),
+        "confirmed_cases": (confirmed, None),
+        "ppv": (resolved, found),
+        "false_positive_rate": ([c for c in resolved if not_found(c)], None),
+    }
+
+
+def case_measures(cases: Sequence[CaseRow], month: Month, *, screened: int,
+                  recall_window_days: int, follow_up_limit_days: int,
+                  disorder: str | None = None) -> dict[str, Measure]:
+    """The case measures of ``month`` (of the cases suspecting ``disorder`` when given;
+    ``screened`` is the babies screened, the first cards received in the month)."""
+    cohorts = case_cohorts(cases, month, recall_window_days=recall_window_days,
+                           follow_up_limit_days=follow_up_limit_days, disorder=disorder)
+
+    def share(code: str) -> Measure:
+        rows, counts = cohorts[code]
+        assert counts is not None
+        return proportion(sum(counts(c) for c in rows), len(rows))
+
+    confirmed = cohorts["confirmed_cases"][0]
+    return {
+        "recall_rate": proportion(len({c.infant_id for c in cohorts["recall_rate"][0]}),
+                                  screened),
+        "recall_compliance": share("recall_compliance"),
         "time_to_contact": median(_hours(c.first_contact_at, c.opened_at)
-                                  for c in _opened(cases, month) if c.first_contact_at),
+                                  for c in cohorts["time_to_contact"][0]
+                                  if c.first_contact_at),
         "time_to_diagnosis": median(_hours(c.diagnosed_at, c.birth_at) / _HOURS_PER_DAY
-                                    for c in confirmed if c.diagnosed_at),
+                                    for c in cohorts["time_to_diagnosis"][0] if c.diagnosed_at),
         "time_to_treatment": median(_hours(c.treatment_started_at, c.birth_at) / _HOURS_PER_DAY
-                                    for c in treated if c.treatment_started_at),
-        "lost_to_follow_up": proportion(sum(
-            c.resolved_at is None or c.resolved_at > c.opened_at + limit for c in due_limit),
-            len(due_limit)),
+                                    for c in cohorts["time_to_treatment"][0]
+                                    if c.treatment_started_at),
+        "lost_to_follow_up": share("lost_to_follow_up"),
         "confirmed_cases": Measure(float(len(confirmed)), len(confirmed)),
-        "ppv": proportion(sum(found(c) for c in resolved), len(resolved)),
-        "false_positive_rate": proportion(
-            sum(c.outcome in NOT_CONFIRMED or (c.outcome == OutcomeClass.confirmed
-                                               and not found(c)) for c in resolved),
-            screened),
+        "ppv": share("ppv"),
+        "false_positive_rate": proportion(len(cohorts["false_positive_rate"][0]), screened),
     }
 
 

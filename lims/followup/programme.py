@@ -1,9 +1,11 @@
 """The programme measures of a month from the database (docs/followup.md "Measures"): one
 place that the API (``GET /programme/measures``), the monthly bulletin and the report cards
 use. The rows come from ``lims.followup.repository``; the arithmetic is the pure functions of
-``lims.followup.measures``.
+``lims.followup.measures``. Coverage is there for a month whose live births were recorded
+(``lims.followup.births``), for the groups of the units that reported them.
 
-Public names: ``ProgrammeMeasures``, ``programme_measures``, ``INDICATOR_CODES``.
+Public names: ``ProgrammeMeasures``, ``programme_measures``, ``programme_trend``,
+``month_case_rows``, ``INDICATOR_CODES``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session
 
-from lims.followup import repository
+from lims.followup import births, repository
 from lims.followup.card_measures import CardMeasures, month_card_measures
 from lims.followup.measures import (
     SCREEN_POSITIVE,
@@ -27,7 +29,8 @@ from lims.followup.measures import (
 from lims.followup.rules import FollowUpRules, followup_rules
 from reports.indicators import indicators
 
-__all__ = ["INDICATOR_CODES", "ProgrammeMeasures", "programme_measures"]
+__all__ = ["INDICATOR_CODES", "ProgrammeMeasures", "month_case_rows", "programme_measures",
+           "programme_trend"]
 
 #: The measures the bulletin's indicator definitions (reports/data/indicators.toml) name.
 INDICATOR_CODES: tuple[str, ...] = indicators().codes
@@ -53,7 +56,7 @@ class ProgrammeMeasures:
         return {k: v for k, v in measures.items() if k in INDICATOR_CODES}
 
 
-def _case_rows(session: Session, month: Month, limit_days: int) -> list[CaseRow]:
+def month_case_rows(session: Session, month: Month, limit_days: int) -> list[CaseRow]:
     """The cases the month's measures read (``repository.case_measure_rows``)."""
     rows = repository.case_measure_rows(session, month.start, month.end,
                                         timedelta(days=limit_days), SCREEN_POSITIVE)
@@ -75,7 +78,7 @@ def programme_measures(session: Session, month: date, *,
     """The measures of the calendar month holding ``month`` (UTC)."""
     rules = rules or followup_rules()
     span = month_of(month)
-    cases = _case_rows(session, span, rules.follow_up_limit_days)
+    cases = month_case_rows(session, span, rules.follow_up_limit_days)
     submitters = sorted(repository.submitters(session).items())
     districts: dict[str, set[int]] = {}
     for submitter_id, (_, district) in submitters:
@@ -84,6 +87,9 @@ def programme_measures(session: Session, month: date, *,
         "": None, **{f"s:{i}": {i} for i, _ in submitters},
         **{f"d:{d}": ids for d, ids in districts.items()}}
     cards = month_card_measures(session, span, groups)
+    covered = births.coverage(session, span.start.date(), groups) or {}
+    for group, measure in covered.items():
+        cards[group].measures["coverage"] = measure
     by_submitter = {code: _all(cards[f"s:{i}"], [c for c in cases if c.submitter_id == i],
                                span, rules) for i, (code, _) in submitters}
     by_district = {d: _all(cards[f"d:{d}"], [c for c in cases if c.submitter_id in ids], span,
@@ -101,3 +107,28 @@ def programme_measures(session: Session, month: date, *,
         by_district=by_district, by_disorder=by_disorder,
         confirmed_by_disorder=confirmed_by_disorder(cases, span))
 
+
+
+def programme_trend(session: Session, months: list[date], *,
+                    rules: FollowUpRules | None = None) -> dict[date, Measures]:
+    """The programme's measures of each month (by its first day), as ``programme_measures``
+    gives them, reading the cases of all the months in one query: the rows of a span of months
+    hold every month's (``repository.case_measure_rows``), and each month keeps those opened
+    from its start less the follow-up limit to its end, the only ones its measures count."""
+    if not months:
+        return {}
+    rules = rules or followup_rules()
+    spans = sorted({month_of(m).start: month_of(m) for m in months}.values(),
+                   key=lambda span: span.start)
+    limit = timedelta(days=rules.follow_up_limit_days)
+    rows = month_case_rows(session, Month(spans[0].start, spans[-1].end),
+                           rules.follow_up_limit_days)
+    out: dict[date, Measures] = {}
+    for span in spans:
+        cases = [c for c in rows if span.start - limit <= c.opened_at < span.end]
+        cards = month_card_measures(session, span, {"": None})
+        covered = births.coverage(session, span.start.date(), {"": None}) or {}
+        if "" in covered:
+            cards[""].measures["coverage"] = covered[""]
+        out[span.start.date()] = _all(cards[""], cases, span, rules)
+    return out

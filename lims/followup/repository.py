@@ -11,7 +11,9 @@ Public names: ``CASE_PUBLIC_COLUMNS``, ``OPEN_STATES``, ``open_cases_of_infant``
 the case board and a case's record: ``BOARD_COLUMNS``, ``board_counts``, ``board_rows``,
 ``infant_cards``, ``releases_of``, ``clinic_has_infant``;
 the per-card figures: ``card_rows``, ``refresh_card_measures``, ``rebuild_card_measures``,
-``specimen_ids_of_infants``, ``card_hour_counts``, ``card_figures_at``.
+``specimen_ids_of_infants``, ``card_hour_counts``, ``card_figures_at``; live births and the
+rows behind a measure: ``live_births_of_month``, ``satisfactory_first_cards``,
+``card_drill_rows``, ``cards_of_cases``.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from lims.models import (
     FollowUpCase,
     FollowUpVisit,
     Infant,
+    LiveBirths,
     ModelRecord,
     Release,
     Specimen,
@@ -74,7 +77,9 @@ __all__ = ["BOARD_COLUMNS", "CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN
            "clinic_of_user", "contacts", "diagnoses", "is_director", "labelled_case_rows",
            "last_visits", "list_clinics", "mark_reminded", "model_by_version", "models",
            "open_cases_of_infant", "overdue_rows", "retire_active",
-           "specimens_by_ids", "submitters", "treatments", "visits"]
+           "specimens_by_ids", "submitters", "treatments", "visits",
+           "card_drill_rows", "cards_of_cases", "live_births_of_month",
+           "satisfactory_first_cards"]
 
 _CASE = FollowUpCase.__table__  # type: ignore[attr-defined]
 _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
@@ -533,3 +538,55 @@ def card_figures_at(session: Session, month: int, figure: str,
     return [float(session.execute(_FIGURE_AT[figure], {
         "month": month, "hour": h, "submitters": sorted(ids), "place": place}).scalar_one())
         for ids, h, place in places]
+
+
+# ---- live births and the rows behind a measure (lims.followup.births, .drilldown) ----------
+
+def live_births_of_month(session: Session, key: int) -> dict[int, int]:
+    """The live births recorded for the month ``key`` (yyyymm), by submitter id."""
+    rows = session.execute(select(col(LiveBirths.submitter_id), col(LiveBirths.births)).where(
+        col(LiveBirths.month) == key))
+    return {int(s): int(b) for s, b in rows}
+
+
+def satisfactory_first_cards(session: Session, key: int) -> dict[int, int]:
+    """Per submitter, the first cards received in the month ``key`` that were satisfactory."""
+    query = (select(col(CardMeasure.submitter_id), func.count())
+             .where(col(CardMeasure.month) == key, col(CardMeasure.initial).is_(True),
+                    col(CardMeasure.unsatisfactory).is_(False))
+             .group_by(col(CardMeasure.submitter_id)))
+    return {int(s): int(n) for s, n in session.execute(query)}
+
+
+def card_drill_rows(session: Session, key: int, submitters: Collection[int] | None, *,
+                    first_only: bool, released_only: bool) -> list[tuple[Any, ...]]:
+    """The ``card_measure`` rows of the month ``key`` (of the submitters; None: all) with the
+    card's barcode, unit code and receipt: (specimen id, barcode, unit, received_at,
+    unsatisfactory, age at collection h, transit h, age at result h)."""
+    cm = CardMeasure
+    where: list[ColumnElement[bool]] = [col(cm.month) == key]
+    if submitters is not None:
+        where.append(col(cm.submitter_id).in_(list(submitters)))
+    if first_only:
+        where.append(col(cm.initial).is_(True))
+    if released_only:
+        where.append(col(cm.age_at_result_h).is_not(None))
+    query = (core_select(col(cm.specimen_id), col(Specimen.barcode), col(Submitter.code),
+                    col(Specimen.received_at), col(cm.unsatisfactory),
+                    col(cm.age_at_collection_h), col(cm.transit_h), col(cm.age_at_result_h))
+             .join(Specimen, col(Specimen.id) == col(cm.specimen_id))
+             .join(Submitter, col(Submitter.id) == col(cm.submitter_id))
+             .where(*where))
+    return [tuple(r) for r in session.execute(query)]
+
+
+def cards_of_cases(session: Session, case_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+    """Per case, the card that opened it: (specimen id, barcode, unit code, received_at)."""
+    if not case_ids:
+        return {}
+    query = (core_select(col(FollowUpCase.id), col(Specimen.id), col(Specimen.barcode),
+                         col(Submitter.code), col(Specimen.received_at))
+             .join(Specimen, col(Specimen.id) == col(FollowUpCase.specimen_id))
+             .join(Submitter, col(Submitter.id) == col(FollowUpCase.submitter_id))
+             .where(col(FollowUpCase.id).in_(list(case_ids))))
+    return {int(i): (int(s), b, u, r) for i, s, b, u, r in session.execute(query)}

@@ -21,8 +21,10 @@ from lims.web import (
     followup_pages,
     lab_pages,
     message_pages,
+    programme_pages,
     reflex_pages,
     review_pages,
+    submitter_pages,
 )
 from lims.web.context import PageError, SignInRequired, install_state, render
 
@@ -51,7 +53,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     install_state(app, settings)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (auth_pages, lab_pages, review_pages, audit_pages, message_pages,
-                   followup_pages, clinic_pages, reflex_pages):
+                   followup_pages, clinic_pages, reflex_pages, submitter_pages, programme_pages):
         app.include_router(module.router)
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(PageError, _page_error)

@@ -2,7 +2,7 @@
 and import a card CSV; search cards; upload a run and see the plate (wells by sample type and
 status, QC summary, sign-off); the worklists (held wells, duplicates, repeat requests).
 
-Public names: ``router``.
+Public names: ``router``, ``read_upload``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from lims.web.context import (
 )
 from lims.web.forms import optional, specimen_from_form
 
-__all__ = ["router"]
+__all__ = ["read_upload", "router"]
 
 router = APIRouter(include_in_schema=False)
 Lab = Annotated[Page, Depends(pages_for(Role.technician, Role.admin))]
@@ -112,7 +112,7 @@ async def _import_card_file(request: Request, current: Page, form: FormData) -> 
     actor = Actor.of(current.user)
     context = await run_in_threadpool(_accession_context, request, current)
     try:
-        source = await _file(form.get("file"), "the card file")
+        source = await read_upload(form.get("file"), "the card file")
         if source is None:
             return render(request, "accession.html", current, status_code=422, form={},
                           import_error="choose a card CSV file", **context)
@@ -138,7 +138,7 @@ def runs_page(request: Request, current: Lab) -> HTMLResponse:
     return render(request, "runs.html", current, runs=listed)
 
 
-async def _file(upload: object, what: str) -> Source | None:
+async def read_upload(upload: object, what: str) -> Source | None:
     if not isinstance(upload, UploadFile) or not upload.filename:
         return None
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
@@ -161,10 +161,10 @@ async def _upload_run(request: Request, current: Page, form: FormData) -> Respon
     check_csrf(request, current, form)
     actor = Actor.of(current.user)
     try:
-        export = await _file(form.get("file"), "the instrument file")
+        export = await read_upload(form.get("file"), "the instrument file")
         if export is None:
             raise InvalidInputError("choose the instrument's export file", field="file")
-        plate_map = await _file(form.get("plate_map"), "the plate map")
+        plate_map = await read_upload(form.get("plate_map"), "the plate map")
         outcome = await run_in_threadpool(
             lambda: runs.ingest_bytes(request.app.state.engine, actor, export.data,
                                       export.name, request.app.state.pipeline,

@@ -39,6 +39,11 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/lab/audit", "Audit trail", frozenset({Role.admin})),
     NavItem("/followup", "Case board", frozenset({Role.follow_up, Role.admin})),
     NavItem("/clinic", "Referred cases", frozenset({Role.clinic})),
+    NavItem("/unit", "My unit", frozenset({Role.submitter})),
+    NavItem("/unit/report-card", "Report card", frozenset({Role.submitter})),
+    #: admins and directors (reviewers granted the authority; others get a 403 page)
+    NavItem("/programme/bulletin", "Programme bulletin", frozenset({Role.admin, Role.reviewer})),
+    NavItem("/programme/births", "Live births", frozenset({Role.admin, Role.reviewer})),
 )
 
 

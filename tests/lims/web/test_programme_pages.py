@@ -1,0 +1,129 @@
+"""The programme's pages on SQLite and PostgreSQL over a simulated year
+(``bench.followup_year``): the bulletin page's figures are the PDF's (read back with pypdf),
+each indicator drills down to as many specimens as its n, live births recorded on the page give
+coverage; admins and directors only; CSRF on the forms."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import Session
+
+from bench.followup_year import YEAR, load_year, simulate_year
+from lims.auth.service import issue_token
+from lims.models import Director, User
+from tests.lims.conftest import password_hash
+from tests.lims.web.conftest import sign_in_page
+from tests.reports.pdfcheck import page_texts, squash
+
+MONTH = f"{YEAR}-06"
+
+
+@pytest.fixture
+def year(engine):  # type: ignore[no-untyped-def]
+    simulated = simulate_year(3_000, seed=11, case_rate=0.04)
+    load_year(engine, simulated)
+    with Session(engine) as session:
+        for name, role, submitter in (("admin", "admin", None), ("unit", "submitter", 1),
+                                      ("director", "reviewer", None),
+                                      ("reviewer", "reviewer", None)):
+            user = User(username=name, full_name=name.title(), role=role,
+                        password_hash=password_hash(), submitter_id=submitter)
+            session.add(user)
+            session.flush()
+            issue_token(session, user)
+            if name == "director":
+                session.add(Director(user_id=user.id, granted_by_name="test"))
+        session.commit()
+    return simulated
+
+
+def _cells(html: str, table: str) -> list[str]:
+    body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r'<td class="num value">(.*?)</td>', body)
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in cells]
+
+
+def test_the_bulletin_page_shows_the_pdfs_figures_and_drills_down(web, year):
+    csrf = sign_in_page(web, "admin")
+    page = web.get("/programme/bulletin", params={"month": MONTH})
+    assert page.status_code == 200, page.text
+    assert page.text.count("<svg") >= 2 * 4  # by unit and by district for 4 charts
+    assert 'hx-get="/programme/bulletin/trend?month=' in page.text
+    trend = web.get("/programme/bulletin/trend", params={"month": MONTH})
+    assert trend.status_code == 200 and "<html" not in trend.text
+    assert trend.text.count('class="chart trend"') == 4
+    assert trend.text.count('class="point"') >= 4 * 5  # six months, a value in most
+    values = [v for v in _cells(page.text, "programme-measures") if v != "-"]
+    assert len(values) >= 8
+    pdf = web.post("/programme/bulletin/pdf", data={"csrf_token": csrf, "month": MONTH})
+    assert pdf.status_code == 200 and pdf.headers["x-document-id"] == f"BUL-{MONTH}-en"
+    text = squash(" ".join(page_texts(pdf.content)))
+    for value in values:
+        assert squash(value) in text, value
+    ranked = re.findall(r'<tr data-unit="(S\d)"', page.text)
+    assert sorted(ranked) == [s["code"] for s in year.submitters]
+    for code in ranked:
+        assert code in text or f"Hospital {code}" in text
+    # drill-down: the rows behind a measure are its n (and numerator)
+    row = page.text.split('data-code="unsatisfactory_rate"', 1)[1].split("</tr>", 1)[0]
+    counts = re.search(r'class="num counts">([\d,]+) / ([\d,]+)<', row)
+    assert counts, row
+    drill = web.get("/programme/indicators/unsatisfactory_rate", params={"month": MONTH})
+    assert drill.status_code == 200
+    total = re.search(r'id="drill-total">(\d+)<', drill.text)
+    counted = re.search(r'id="drill-counted">(\d+)<', drill.text)
+    assert total and counted
+    assert (counted.group(1), total.group(1)) == tuple(c.replace(",", "") for c in counts.groups())
+    unit = web.get("/programme/indicators/recall_compliance",
+                   params={"month": MONTH, "unit": "S1"})
+    assert unit.status_code == 200 and "Hospital S1" in unit.text
+    assert web.get("/programme/indicators/nonsense", params={"month": MONTH}).status_code == 404
+    assert web.get("/programme/bulletin", params={"month": "June"}).status_code == 422
+
+
+def test_the_chinese_bulletin_page_shows_the_chinese_pdfs_figures(web, year):
+    csrf = sign_in_page(web, "admin")
+    web.cookies.set("nbs_lang", "zh_CN")
+    page = web.get("/programme/bulletin", params={"month": MONTH})
+    assert page.status_code == 200 and "项目指标" in page.text
+    values = [v for v in _cells(page.text, "programme-measures") if v != "-"]
+    assert any("小时" in v or "天" in v for v in values)
+    pdf = web.post("/programme/bulletin/pdf", data={"csrf_token": csrf, "month": MONTH})
+    assert pdf.headers["x-document-id"] == f"BUL-{MONTH}-zh-CN"
+    text = squash(" ".join(page_texts(pdf.content)))
+    for value in values:
+        assert squash(value) in text, value
+
+
+def test_live_births_on_the_page_give_coverage(web, year):
+    csrf = sign_in_page(web, "director")
+    form = web.get("/programme/births", params={"month": MONTH})
+    assert form.status_code == 200
+    assert web.post("/programme/births", data={"csrf_token": "forged", "month": MONTH,
+                                               "births_1": "300"}).status_code == 403
+    bad = web.post("/programme/births", data={"csrf_token": csrf, "month": MONTH,
+                                              "births_1": "many"})
+    assert bad.status_code == 422 and "births_1" in bad.text
+    saved = web.post("/programme/births", data={"csrf_token": csrf, "month": MONTH,
+                                                **{f"births_{s['id']}": "300"
+                                                   for s in year.submitters}})
+    assert saved.status_code == 200 and 'id="births-saved"' in saved.text
+    refused = web.post("/programme/births/import", data={"csrf_token": csrf, "month": MONTH},
+                       files={"file": ("b.csv", b"submitter,month,live_births\nS1,2025-06,x\n",
+                                       "text/csv")})
+    assert refused.status_code == 422 and "b.csv:2" in refused.text
+    page = web.get("/programme/bulletin", params={"month": MONTH})
+    row = page.text.split('data-code="coverage"', 1)[1].split("</tr>", 1)[0]
+    assert re.search(r"/ 1,800<", row), row
+
+
+def test_the_programme_pages_are_for_admins_and_directors(web, year):
+    sign_in_page(web, "reviewer")
+    assert web.get("/programme/bulletin", params={"month": MONTH}).status_code == 403
+    assert web.get("/programme/births").status_code == 403
+    web.cookies.clear()
+    sign_in_page(web, "unit")
+    assert web.get("/programme/bulletin", params={"month": MONTH}).status_code == 403
+    assert web.get("/programme/indicators/ppv", params={"month": MONTH}).status_code == 403
