@@ -26,6 +26,7 @@ from lims.errors import ConflictError, InvalidInputError
 from lims.runs import repository
 from lims.runs.service import get_run
 from lims.vocabulary import HeldWellStatus, QcDecision
+from msms.qc.rules import default_rules as default_qc_rules
 
 __all__ = ["COLUMNS", "ROWS", "open_held_wells", "plate_view", "sign_off", "sign_offs"]
 
@@ -39,8 +40,9 @@ def _well_name(row: str, column: int) -> str:
 
 def plate_view(session: Session, run_id: int) -> dict[str, Any]:
     """The run, its wells by position (``wells[well]``: ``kind`` patient | control | blank |
-    held | empty, ``label``, ``status`` and the card's ``specimen_id`` for patient wells), and
-    counts by kind."""
+    held | empty, ``label``, ``status``, the card's ``specimen_id`` for patient wells, and the
+    stored internal-standard signal ``is_signal`` with ``is_low`` when it is low or missing),
+    counts by kind, and the wells whose internal standard is low or missing."""
     run = get_run(session, run_id)
     wells: dict[str, dict[str, Any]] = {}
     critical = repository.time_critical_specimens(session, run_id)
@@ -58,6 +60,10 @@ def plate_view(session: Session, run_id: int) -> dict[str, Any]:
         if row["status"] == HeldWellStatus.held:
             wells[row["well"]] = {"kind": "held", "label": row["sample_id"],
                                   "status": row["reason"], "held_id": row["id"]}
+    for name, signal in repository.well_signal(session, run_id).items():
+        if name in wells:
+            wells[name]["is_signal"] = signal
+            wells[name]["is_low"] = signal.status in ("low", "missing")
     grid = [[(_well_name(r, c), wells.get(_well_name(r, c), {"kind": "empty", "label": "",
                                                             "status": ""}))
              for c in COLUMNS] for r in ROWS]
@@ -66,6 +72,9 @@ def plate_view(session: Session, run_id: int) -> dict[str, Any]:
     for info in wells.values():
         counts[info["kind"]] = counts.get(info["kind"], 0) + 1
     return {"run": run, "grid": grid, "counts": counts,
+            "is_low": sorted(k for k, v in wells.items() if v.get("is_low")),
+            "is_limit": default_qc_rules().is_low_fraction_of_plate_median,
+            "has_is_signal": any("is_signal" in v for v in wells.values()),
             "outside": {k: v for k, v in sorted(wells.items()) if k not in inside},
             "sign_offs": sign_offs(session, run_id)}
 

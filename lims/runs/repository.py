@@ -5,7 +5,8 @@ Result and control rows go to the driver's ``executemany`` as plain tuples (``_i
 other rows as Core inserts: no ORM object per row.
 
 Public names: ``run_by_sha256``, ``run_by_plate``, ``list_runs``, ``retire_run``,
-``control_history``, ``insert_controls``, ``insert_results``, ``insert_held_wells``,
+``control_history``, ``chart_history``, ``insert_controls``, ``insert_results``,
+``insert_well_signal``, ``well_signal``, ``insert_held_wells``,
 ``insert_evaluations``, ``insert_duplicate_requests``, ``retire_evaluations``,
 ``duplicate_requests_for``, ``open_duplicate_rows``, ``held_wells_of``, ``claim_held_wells``,
 ``held_well_rows``, ``HISTORY_RUNS``, ``patient_wells``, ``control_wells``,
@@ -32,11 +33,13 @@ from lims.models import (
     Result,
     Run,
     Specimen,
+    WellSignal,
 )
 from lims.vocabulary import DuplicateRequestStatus, HeldWellStatus, QcDecision
 
 __all__ = [
     "HISTORY_RUNS",
+    "chart_history",
     "claim_held_wells",
     "control_history",
     "duplicate_requests_for",
@@ -48,6 +51,7 @@ __all__ = [
     "insert_evaluations",
     "insert_held_wells",
     "insert_results",
+    "insert_well_signal",
     "list_runs",
     "open_duplicate_rows",
     "open_held_well_rows",
@@ -58,6 +62,7 @@ __all__ = [
     "run_by_plate",
     "run_by_sha256",
     "time_critical_specimens",
+    "well_signal",
 ]
 
 #: Westgard 10-x needs the last ten; keep a few more for charts.
@@ -106,6 +111,22 @@ def control_history(session: Session, runs: int = HISTORY_RUNS) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in rows], columns=list(_HISTORY_COLUMNS))
 
 
+def chart_history(session: Session, run_id: int, shown: int,
+                  judged: int) -> tuple[pd.DataFrame, list[int]]:
+    """Control-well values of ``run_id`` and of the ``judged`` accepted runs before it, oldest
+    first (run ids as text), and the runs to show: the last ``shown`` of them and ``run_id``."""
+    earlier = list(session.exec(select(Run.id).where(
+        col(Run.id) < run_id, Run.qc_decision != QcDecision.reject)
+        .order_by(col(Run.id).desc()).limit(judged)))
+    chosen = sorted(int(r) for r in [*earlier, run_id] if r is not None)
+    table = ControlResult.__table__  # type: ignore[attr-defined]
+    rows = session.execute(core_select(*(table.c[c] for c in _HISTORY_COLUMNS))
+                           .where(table.c.run_id.in_(chosen))
+                           .order_by(table.c.run_id, table.c.id)).all()
+    frame = pd.DataFrame([(str(r[0]), *r[1:]) for r in rows], columns=list(_HISTORY_COLUMNS))
+    return frame, [*chosen[:-1][-shown:], run_id] if shown else [run_id]
+
+
 def _insert_tuples(session: Session, model: type, columns: tuple[str, ...],
                    rows: list[tuple[Any, ...]]) -> None:
     """Plain values (int, float, str, None) straight to the driver's executemany: for the
@@ -136,6 +157,22 @@ def insert_controls(session: Session, run_id: int, controls: pd.DataFrame) -> No
         [run_id] * len(controls), controls["well"].tolist(), controls["sample_id"].tolist(),
         controls["sample_type"].tolist(), controls["analyte"].tolist(), _values(controls),
         strict=True)))
+
+
+def insert_well_signal(session: Session, run_id: int, signal: pd.DataFrame) -> None:
+    """A run's internal-standard signal per well (``msms.qc.internal_standard.well_signal``)."""
+    fractions = [None if v != v else v for v in signal["fraction"].astype("float64").tolist()]
+    _insert_tuples(session, WellSignal, (
+        "run_id", "well", "internal_standard", "fraction", "status"), list(zip(
+            [run_id] * len(signal), signal["well"].tolist(),
+            [str(s)[:64] for s in signal["internal_standard"].tolist()], fractions,
+            signal["status"].tolist(), strict=True)))
+
+
+def well_signal(session: Session, run_id: int) -> dict[str, WellSignal]:
+    """A run's internal-standard signal by well (empty for a run stored without it)."""
+    return {w.well: w for w in session.exec(select(WellSignal).where(
+        WellSignal.run_id == run_id))}
 
 
 def insert_results(session: Session, run_id: int, rows: pd.DataFrame,
