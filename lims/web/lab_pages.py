@@ -216,11 +216,11 @@ def westgard_flags(charts: RunCharts) -> list[dict[str, Any]]:
             key = (v.rule, s.analyte, "" if v.across_materials else s.lot)
             row = rows.setdefault(key, {
                 "rule": v.rule, "severity": v.severity, "analyte": s.analyte,
-                "lot": s.lot, "across": v.across_materials, "values": values,
+                "lot": s.lot, "across": v.across_materials, "observations": values,
                 "chart": chart_id(s)})
             if v.across_materials and row["lot"] != s.lot:
                 row["lot"] += f", {s.lot}"
-                row["values"] += f"; {values}"
+                row["observations"] += f"; {values}"
     order = {rule: i for i, rule in enumerate(WESTGARD_RULES)}
     return sorted(rows.values(), key=lambda r: (r["severity"] != "reject", r["analyte"],
                                                  order[r["rule"]], r["lot"]))
