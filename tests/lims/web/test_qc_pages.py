@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 from tests.lims.helpers import card
+from tests.lims.plates import plate_csv
 from tests.lims.runs.test_qc_charts import HIGH, low_at
 from tests.lims.web.conftest import sign_in_page
 from tests.lims.web.test_lab_pages import _accession, _upload
-from tests.lims.plates import plate_csv
 
 
 def _plates(web, csrf, *zs):  # type: ignore[no-untyped-def]
