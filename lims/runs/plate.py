@@ -7,9 +7,8 @@ and status, and the technician's QC sign-off.
   or card not waiting); empty positions.
 - ``sign_off`` records the technician's decision on the plate's QC with a reason, audited:
   ``accept`` confirms the automatic decision (accepted, or accepted with warnings);
-  ``reject`` confirms a plate QC rejected (no patient result stored). Rejecting a plate whose
-  patient results are stored is refused: withdrawing stored results is not a transition of the
-  specimen workflow.
+  ``reject`` confirms a plate QC rejected (no patient result stored). A plate whose patient
+  results are stored is rejected by withdrawing it (``lims.runs.withdrawal``).
 
 Public names: ``ROWS``, ``COLUMNS``, ``plate_view``, ``sign_off``, ``sign_offs``,
 ``open_held_wells``.
@@ -80,8 +79,9 @@ def plate_view(session: Session, run_id: int) -> dict[str, Any]:
 
 
 def sign_offs(session: Session, run_id: int) -> list[dict[str, Any]]:
-    """The technicians' QC sign-offs of the run, oldest first."""
-    return [{"decision": "accept" if e.action == "qc_accept" else "reject",
+    """The technicians' QC sign-offs and withdrawals of the run, oldest first."""
+    names = {"qc_accept": "accept", "qc_reject": "reject", "qc_withdraw": "withdraw"}
+    return [{"decision": names.get(e.action, "reject"),
              "by": e.username, "at": e.at, "reason": e.reason}
             for e in repository.qc_sign_off_events(session, run_id)]
 
@@ -98,10 +98,10 @@ def sign_off(session: Session, actor: Actor, run_id: int, *, accept: bool,
     if accept and run.qc_decision == QcDecision.reject:
         raise ConflictError(f"plate {run.plate_id} was rejected by QC ("
                             + "; ".join(run.qc_reasons or []) + "); upload a new run of it")
-    if not accept and run.n_results:
+    if not accept and run.n_results and run.qc_decision != QcDecision.reject:
         raise ConflictError(f"plate {run.plate_id} has {run.n_results} patient results stored; "
-                            "a plate whose results are stored cannot be rejected here (withdrawing "
-                            "stored results is not part of the workflow)")
+                            "to reject it, withdraw the plate (its unreleased results are "
+                            "withdrawn and the cards wait for a new run)")
     record(session, actor, "qc_accept" if accept else "qc_reject", "run", run.id,
            after={"qc_decision": run.qc_decision}, reason=reason)
     return {"decision": "accept" if accept else "reject", "by": actor.username,

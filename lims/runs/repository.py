@@ -4,7 +4,7 @@ controls, held wells and evaluations, the duplicates worklist and held wells.
 Result and control rows go to the driver's ``executemany`` as plain tuples (``_insert_tuples``),
 other rows as Core inserts: no ORM object per row.
 
-Public names: ``run_by_sha256``, ``run_by_plate``, ``list_runs``, ``retire_run``,
+Public names: ``run_by_sha256``, ``run_by_plate``, ``list_runs``, ``retire_run``, ``reject_run``,
 ``control_history``, ``chart_history``, ``insert_controls``, ``insert_results``,
 ``insert_well_signal``, ``well_signal``, ``insert_held_wells``,
 ``insert_evaluations``, ``insert_duplicate_requests``, ``retire_evaluations``,
@@ -58,6 +58,7 @@ __all__ = [
     "patient_wells",
     "qc_sign_off_events",
     "retire_evaluations",
+    "reject_run",
     "retire_run",
     "run_by_plate",
     "run_by_sha256",
@@ -95,6 +96,15 @@ def retire_run(session: Session, run: Run, plate_key: str, reasons: list[str]) -
                            _RUN.c.qc_decision == QcDecision.reject)
         .values(plate_id=plate_key, qc_reasons=reasons))
     return moved.rowcount == 1
+
+
+def reject_run(session: Session, run: Run, reasons: list[str]) -> bool:
+    """Reject a run that is not rejected, with ``reasons``; False when another request
+    rejected it meanwhile."""
+    done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(_RUN).where(_RUN.c.id == run.id, _RUN.c.qc_decision != QcDecision.reject)
+        .values(qc_decision=QcDecision.reject, qc_reasons=reasons))
+    return done.rowcount == 1
 
 
 def control_history(session: Session, runs: int = HISTORY_RUNS) -> pd.DataFrame:
@@ -308,7 +318,8 @@ def open_held_well_rows(session: Session, *, limit: int = 500) -> list[dict[str,
 
 
 def qc_sign_off_events(session: Session, run_id: int) -> list[AuditEvent]:
-    """The technicians' QC sign-offs of a run (audit events), oldest first."""
+    """The technicians' QC sign-offs and withdrawals of a run (audit events), oldest first."""
     return list(session.exec(select(AuditEvent).where(
         AuditEvent.entity == "run", AuditEvent.entity_id == str(run_id),
-        col(AuditEvent.action).in_(["qc_accept", "qc_reject"])).order_by(col(AuditEvent.id))))
+        col(AuditEvent.action).in_(["qc_accept", "qc_reject", "qc_withdraw"]))
+        .order_by(col(AuditEvent.id))))

@@ -31,6 +31,7 @@ from lims.runs.held import attach_held_well, discard_held_well
 from lims.runs.levey_jennings import RunCharts, chart_id, run_charts
 from lims.runs.routes import MAX_UPLOAD_BYTES
 from lims.runs.schemas import HeldWellResolve
+from lims.runs.withdrawal import withdraw_run
 from lims.vocabulary import Feeding, HeldWellAction, RepeatRequestStatus, Role, Sex
 from lims.web.context import (
     FORM_ERRORS,
@@ -244,6 +245,23 @@ async def plate_sign_off(request: Request, run_id: PathId, current: Lab) -> Resp
     try:
         await in_session_async(request, lambda s: plate.sign_off(s, actor, run_id,
                                                                  accept=accept, reason=reason))
+    except FORM_ERRORS as exc:
+        with shown_on_page():
+            view = await in_session_async(request, lambda s: _plate_context(s, run_id))
+        return render(request, "plate.html", current, status_code=http_status(exc),
+                      error=error_message(exc), **view)
+    return RedirectResponse(f"/lab/runs/{run_id}", status_code=303)
+
+
+@router.post("/lab/runs/{run_id}/withdraw", response_class=HTMLResponse)
+async def plate_withdraw(request: Request, run_id: PathId, current: Lab) -> Response:
+    """Withdraw a plate whose results are stored, with a reason (``lims.runs.withdrawal``)."""
+    form = await form_of(request)
+    check_csrf(request, current, form)
+    actor = Actor.of(current.user)
+    reason = optional(form, "reason") or ""
+    try:
+        await in_session_async(request, lambda s: withdraw_run(s, actor, run_id, reason=reason))
     except FORM_ERRORS as exc:
         with shown_on_page():
             view = await in_session_async(request, lambda s: _plate_context(s, run_id))

@@ -53,3 +53,26 @@ def test_the_plate_page_charts_the_controls_with_their_westgard_flags(web, world
 def test_the_plate_page_is_for_the_laboratory(web, world):
     sign_in_page(web, "reviewer")
     assert web.get("/lab/runs/1").status_code in (403, 404)
+
+
+def test_a_plate_is_withdrawn_from_its_page(web, world):
+    csrf = sign_in_page(web, "technician")
+    assert _accession(web, csrf, card(1)).status_code == 201
+    url, = _plates(web, csrf, 0.0)
+    page = web.get(url).text
+    assert 'id="withdraw-form"' in page
+    reject = web.post(f"{url}/qc", data={"csrf_token": csrf, "decision": "reject",
+                                         "reason": "smudged"})
+    assert reject.status_code == 409 and "withdraw the plate" in reject.text
+    assert web.post(f"{url}/withdraw", data={"csrf_token": "forged",
+                                             "reason": "smudged"}).status_code == 403
+    empty = web.post(f"{url}/withdraw", data={"csrf_token": csrf, "reason": " "})
+    assert empty.status_code == 422 and "give a reason" in empty.text
+    done = web.post(f"{url}/withdraw", data={"csrf_token": csrf, "reason": "smudged punches"})
+    assert done.status_code == 200 and done.url.path == url
+    assert 'id="qc-decision">reject' in done.text
+    assert "withdrawn" in done.text and "smudged punches" in done.text
+    assert 'id="withdraw-form"' not in done.text
+    assert "accessioned" in web.get("/lab/search", params={"q": card(1)}).text
+    chinese = web.get(url, headers={"Accept-Language": "zh-CN"}).text
+    assert "已撤回" in chinese
