@@ -336,6 +336,16 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
     uploader = session.get(User, run.uploaded_by) if run.uploaded_by else None
     decided_by = (f"{uploader.full_name}: plate QC ({default_qc_rules().label})" if uploader
                   else f"plate QC ({default_qc_rules().label})")
+    decided_at = aware(run.uploaded_at)
+    signed = runs_repository.qc_sign_off_events(session, run.id)
+    if signed:  # the technician's sign-off, or the plate's withdrawal, decides last
+        last = signed[-1]
+        signer = session.get(User, last.user_id) if last.user_id else None
+        what = {"qc_accept": "accepted", "qc_reject": "rejected",
+                "qc_withdraw": "withdrawn"}.get(last.action, last.action)
+        decided_by = (f"{signer.full_name if signer else last.username}: {what} "
+                      f"({last.reason})")[:300]
+        decided_at = aware(last.at)
     signal = runs_repository.well_signal(session, run.id)
     wells = {name: w.model_copy(update={"is_signal_pct": _signal_pct(signal[name])})
              if name in signal else w for name, w in wells.items()}
@@ -353,7 +363,7 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
                                  code="plate_qc", message=m[:500])
                        for m in (run.qc_reasons or []) if m.strip()),
         decision=decision,  # type: ignore[arg-type]
-        decided_by=decided_by, decided_at=aware(run.uploaded_at))
+        decided_by=decided_by, decided_at=decided_at)
 
 
 def _series(series: LJSeries, run_key: str) -> ControlSeries:

@@ -175,10 +175,10 @@ def levey_jennings(
             flags=tuple(r for r in WESTGARD_RULES if r in flags.get(i, ())))
             for i in keep)
         found = []
-        for rule, run_id, members, across in violations.get((lot, analyte), []):
+        for rule, run_id, involved, across in violations.get((lot, analyte), []):
             found.append(LJViolation(
                 rule=rule, severity="reject" if actions[rule] == "reject" else "warning",
-                run_id=run_id, points=tuple(position[r] for r in members if r in position),
+                run_id=run_id, points=tuple(position[r] for r in involved if r in position),
                 across_materials=across))
         out.append(LJSeries(lot=lot, level=lots.lots[lot].level, analyte=analyte,
                             mean_umol_l=target.mean_umol_l, sd_umol_l=target.sd_umol_l,

@@ -11,6 +11,7 @@ from lims.models import AuditEvent, DuplicateRequest, Evaluation, HeldWell
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card, upload
 from tests.lims.plates import plate_csv
+from tests.reports.pdfcheck import assert_contains, assert_pages_sound
 
 
 def _state(client, world, specimen):  # type: ignore[no-untyped-def]
@@ -99,3 +100,15 @@ def test_a_released_result_is_not_withdrawn(client, world, engine):
     with Session(engine) as session:
         assert not session.exec(select(AuditEvent).where(
             AuditEvent.action == "qc_withdraw")).all()
+
+
+def test_the_qc_report_of_a_withdrawn_plate_names_who_withdrew_it(client, world):
+    accession(client, world, 7)
+    run = upload(client, world, "q.csv", plate_csv("P-Q", {card(7): {}})).json()
+    assert _withdraw(client, world, run["id"], reason="wrong extraction buffer").status_code == 200
+    qc = client.post(f"{API}/documents/qc", json={"run_id": run["id"]},
+                     headers=world.auth("technician"))
+    assert qc.status_code == 201, qc.text
+    assert_contains(qc.content, "withdrawn (wrong extraction buffer)",
+                    "withdrawn by technician: wrong extraction buffer")
+    assert_pages_sound(qc.content)
