@@ -5,6 +5,7 @@ internal-standard signal (read back, rendered to images)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -23,6 +24,7 @@ from msms.population import simulate_cohort
 from msms.qc.controls import default_control_lots
 from tests.lims.helpers import API, accession, card, upload
 from tests.lims.plates import plate_csv
+from tests.lims.web.conftest import sign_in_page
 from tests.reports.pdfcheck import assert_contains, assert_pages_sound, page_texts
 
 LOW = default_control_lots().lots["VQC-L-2501"].targets["Phe"]
@@ -114,9 +116,17 @@ def test_each_wells_internal_standard_signal_is_stored_and_reported(settings, en
     assert signal["C07"].internal_standard
     others = [w.fraction for name, w in signal.items() if name != "C07" and w.fraction]
     assert min(others) > 0.5 and max(others) < 2
-    with TestClient(create_app(settings, engine, pipeline=ScreeningPipeline())) as client:
+    with TestClient(create_app(settings, engine, pipeline=ScreeningPipeline()),
+                    base_url="https://testserver") as client:
         qc = client.post(f"{API}/documents/qc", json={"run_id": run.id},
                          headers=world.auth("technician"))
+        sign_in_page(client, "technician")
+        page = client.get(f"/lab/runs/{run.id}").text
+    ringed = re.findall(r'class="well [a-z ]*is-low"[^>]*data-well="([A-H]\d\d)"', page)
+    assert ringed == ["C07"]
+    assert re.search(r'id="is-low">[^<]*30%[^<]*C07</p>', page)
+    # the real plate's controls are charted, the low and the high lot of each analyte
+    assert 'id="lj-VQC-L-2501-' in page and 'id="lj-VQC-H-2501-' in page
     assert qc.status_code == 201, qc.text
     assert_contains(qc.content, "Wells below 30% of the plate median: C07")
     assert_pages_sound(qc.content)
