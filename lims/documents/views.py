@@ -325,10 +325,9 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
         wells.setdefault(well, Well(well=well, sample_type=sample_type,  # type: ignore[arg-type]
                                     sample_id=sample_id, status=status))  # type: ignore[arg-type]
     charts = run_charts(session, run.id, lots=lots)
-    series = tuple(_series(s, charts.key) for s in charts.chosen(
-        max(QC_CHARTS, min(len(charts.flagged()), QC_MAX_CHARTS))))
-    flags = {(s.lot, s.analyte, p.well): p.flags for s in charts.series for p in s.points
-             if p.run_id == charts.key}
+    series = tuple(_series(s, charts.key) for s in charts.charts(charts.chosen(
+        max(QC_CHARTS, min(len(charts.flagged()), QC_MAX_CHARTS)))))
+    flags = {(s.lot, s.analyte, p.well): p.flags for s in charts.current for p in s.points}
     controls = [c.model_copy(update={"flags": flags.get((c.lot, c.analyte, c.well), c.flags)})
                 for c in controls]
     decision = run.qc_decision if run.qc_decision in ("accept", "accept_with_warnings",

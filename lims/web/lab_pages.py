@@ -194,9 +194,9 @@ def _plate_context(session: Session, run_id: int, analyte: str = "") -> dict[str
     else the flagged ones and those furthest from target) and the run's Westgard flags."""
     view = plate.plate_view(session, run_id)
     charts = run_charts(session, run_id)
-    chosen = ([s for s in charts.series if s.analyte == analyte] if analyte
+    chosen = ([s for s in charts.current if s.analyte == analyte] if analyte
               else charts.chosen(max(PAGE_CHARTS, len(charts.flagged()))))
-    return {**view, "charts": [lj_chart(s, run_id) for s in chosen],
+    return {**view, "charts": [lj_chart(s, run_id) for s in charts.charts(chosen)],
             "chart_analytes": charts.analytes(), "analyte": analyte,
             "flags": westgard_flags(charts)}
 
@@ -209,7 +209,7 @@ def _point_label(point: LJPoint, run_key: str) -> str:
 def westgard_flags(charts: RunCharts) -> list[dict[str, Any]]:
     """The rules the run broke, one row per violation (a violation across materials once)."""
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for s in charts.series:
+    for s in charts.current:
         for v in s.violations:
             if v.run_id != charts.key:
                 continue

@@ -86,12 +86,37 @@ def _series_rows(history: pd.DataFrame, lots: ControlLots, rules: QCRules) -> pd
     return h.assign(well=h["well"].fillna("").astype(str))
 
 
+def _along(z: np.ndarray, runs: np.ndarray, active: Sequence[str], keep_runs: int,
+           judged: set[int]) -> list[tuple[str, int, list[int]]]:
+    """The violations along one series as ``westgard.across_runs`` finds them when each run is
+    judged over the ``keep_runs`` runs before it: (rule, run, positions). A group of
+    consecutive values is judged with the run of its last value, and only when its first value
+    lies within that run's history; R-4s within each run; only for the ``judged`` runs."""
+    ordinal = {r: k for k, r in enumerate(sorted(set(runs.tolist())))}
+    out: list[tuple[str, int, list[int]]] = []
+    for rule in active:
+        if rule == "R-4s":
+            continue
+        for group in westgard.SERIES_RULES[rule](z):
+            last, first = int(runs[group[-1]]), int(runs[group[0]])
+            if last in judged and ordinal[last] - ordinal[first] <= keep_runs:
+                out.append((rule, last, list(group)))
+    if "R-4s" in active:
+        for run in judged & set(ordinal):
+            rows = np.flatnonzero(runs == run)
+            if len(rows) > 1:
+                out.extend(("R-4s", run, [int(rows[p]) for p in g])
+                           for g in westgard.rule_r_4s(z[rows]))
+    return out
+
+
 def levey_jennings(
     history: pd.DataFrame,
     lots: ControlLots,
     rules: QCRules,
     *,
     runs: Sequence[str] | None = None,
+    judged: Sequence[str] | None = None,
 ) -> list[LJSeries]:
     """The Levey-Jennings series of every lot x analyte in ``history``, with Westgard flags.
 
@@ -106,6 +131,9 @@ def levey_jennings(
     runs
         The runs whose points the series show (default: all); earlier runs of ``history`` only
         serve as the history they are judged against.
+    judged
+        The runs whose rules are worked out (default: those shown); the others' points carry
+        no flags (a page that needs only its own run's flags saves the rest).
 
     Returns
     -------
@@ -114,71 +142,79 @@ def levey_jennings(
     """
     actions = dict(rules.westgard_actions)
     active = [rule for rule in WESTGARD_RULES if actions.get(rule, "off") != "off"]
-    h = _series_rows(history, lots, rules)
-    order = list(dict.fromkeys(h["run_id"].tolist()))
+    h = _series_rows(history, lots, rules).reset_index(drop=True)
+    # plain lists: the rows are indexed by position throughout
+    run_ids = h["run_id"].astype(str).tolist()
+    lot_of = h["lot"].astype(str).tolist()
+    analyte_of = h["analyte"].astype(str).tolist()
+    conc = h["conc_umol_l"].to_numpy(dtype=float)
+    well_of = h["well"].tolist()
+    order = list(dict.fromkeys(run_ids))
+    run_index = {r: i for i, r in enumerate(order)}
+    run_pos = np.array([run_index[r] for r in run_ids], dtype=int)
     shown = set(order if runs is None else runs)
+    judge = shown if judged is None else set(judged)
+    judged_pos = {i for i, r in enumerate(order) if r in judge}
     z_all = np.array([
         (c - lots.lots[lot].targets[a].mean_umol_l) / lots.lots[lot].targets[a].sd_umol_l
-        for lot, a, c in zip(h["lot"].tolist(), h["analyte"].tolist(),
-                             h["conc_umol_l"].tolist(), strict=True)], dtype=float)
-    h = h.assign(_z=z_all, _run=h["run_id"].map({r: i for i, r in enumerate(order)}))
+        for lot, a, c in zip(lot_of, analyte_of, conc.tolist(), strict=True)], dtype=float)
     flags: dict[int, set[str]] = {}
     violations: dict[tuple[str, str], list[tuple[str, str, tuple[int, ...], bool]]] = {}
+    keep_runs = rules.westgard_history_runs
 
-    def flag(rows: list[int], rule: str) -> None:
+    def flag(rows: Sequence[int], rule: str) -> None:
         for row in rows:
             flags.setdefault(row, set()).add(rule)
 
-    groups = {key: list(g.index) for key, g in h.groupby(["lot", "analyte"], sort=False)}
-    for (lot, analyte), index in groups.items():
-        series = h.loc[index]
-        run_pos = series["_run"].to_numpy()
-        z = series["_z"].to_numpy(dtype=float)
-        for run in sorted(set(run_pos.tolist())):
-            if order[run] not in shown:
-                continue
-            earlier = sorted({r for r in run_pos.tolist() if r < run})
-            window = set(earlier[-rules.westgard_history_runs:]) | {run}
-            rows = [i for i, r in enumerate(run_pos.tolist()) if r in window]
-            current = run_pos[rows] == run
-            for v in westgard.across_runs(z[rows], current, rules=active):
-                members = [rows[p] for p in v.positions]
-                flag([index[m] for m in members if run_pos[m] == run], v.rule)
-                violations.setdefault((lot, analyte), []).append(
-                    (v.rule, order[run], tuple(index[m] for m in members), False))
+    groups: dict[tuple[str, str], list[int]] = {}
+    by_run_analyte: dict[tuple[int, str], list[int]] = {}
+    for i, key in enumerate(zip(lot_of, analyte_of, strict=True)):
+        groups.setdefault(key, []).append(i)
+        by_run_analyte.setdefault((int(run_pos[i]), key[1]), []).append(i)
 
-    for (run, analyte), g in h.groupby(["_run", "analyte"], sort=False):
-        if order[int(run)] not in shown or len(g) < 2:
+    for (lot, analyte), index in groups.items():
+        for rule, run, members in _along(z_all[index], run_pos[index], active, keep_runs,
+                                         judged_pos):
+            rows = [index[m] for m in members]
+            flag([m for m in rows if run_pos[m] == run], rule)
+            violations.setdefault((lot, analyte), []).append(
+                (rule, order[run], tuple(rows), False))
+
+    for (run, analyte), members_all in by_run_analyte.items():
+        if order[run] not in judge or len(members_all) < 2:
             continue
-        for v in westgard.within_run(g["_z"].to_numpy(dtype=float)):
+        zs = z_all[members_all]
+        if not (np.abs(zs) > 1.0).any():
+            continue
+        for v in westgard.within_run(zs):
             if v.rule not in active:
                 continue
-            members = [g.index[p] for p in v.positions]
-            if len({h.at[m, "lot"] for m in members}) < 2:
+            members = [members_all[p] for p in v.positions]
+            involved = sorted({lot_of[m] for m in members})
+            if len(involved) < 2:
                 continue  # one lot's own values: judged along its series above
             flag(members, v.rule)
-            for lot in sorted({h.at[m, "lot"] for m in members}):
-                mine = tuple(m for m in members if h.at[m, "lot"] == lot)
+            for lot in involved:
                 violations.setdefault((lot, analyte), []).append(
-                    (v.rule, order[int(run)], mine, True))
+                    (v.rule, order[run], tuple(m for m in members if lot_of[m] == lot), True))
 
     out = []
     for (lot, analyte), index in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        keep = [i for i in index if order[int(h.at[i, "_run"])] in shown]
+        keep = [i for i in index if order[run_pos[i]] in shown]
         if not keep:
             continue
         position = {i: n for n, i in enumerate(keep)}
         target = lots.lots[lot].targets[analyte]
         points = tuple(LJPoint(
-            run_id=str(h.at[i, "run_id"]), well=str(h.at[i, "well"]),
-            value_umol_l=float(h.at[i, "conc_umol_l"]), z=float(h.at[i, "_z"]),
-            flags=tuple(r for r in WESTGARD_RULES if r in flags.get(i, ())))
+            run_id=run_ids[i], well=str(well_of[i]), value_umol_l=float(conc[i]),
+            z=float(z_all[i]), flags=tuple(r for r in WESTGARD_RULES if r in flags.get(i, ())))
             for i in keep)
         found = []
-        for rule, run_id, involved, across in violations.get((lot, analyte), []):
+        for rule, run_id, involved_rows, across in violations.get((lot, analyte), []):
             found.append(LJViolation(
                 rule=rule, severity="reject" if actions[rule] == "reject" else "warning",
-                run_id=run_id, points=tuple(position[r] for r in involved if r in position),
+                run_id=run_id,
+                points=tuple(position[r] for r in involved_rows if r in position),
                 across_materials=across))
         out.append(LJSeries(lot=lot, level=lots.lots[lot].level, analyte=analyte,
                             mean_umol_l=target.mean_umol_l, sd_umol_l=target.sd_umol_l,

@@ -51,16 +51,22 @@ def test_series_flag_each_run_as_it_was_judged(client, world, engine):
     with Session(engine) as session:
         charts = run_charts(session, third)
         early = run_charts(session, first)
-    low = next(s for s in charts.series if s.lot == "VQC-L-2501" and s.analyte == "Phe")
+    whole = charts.charts(charts.current)
+    low = next(s for s in whole if s.lot == "VQC-L-2501" and s.analyte == "Phe")
     assert [int(p.run_id) for p in low.points] == [first, second, third]
     assert [p.z for p in low.points] == pytest.approx([0.1, 2.3, 2.1])
     assert low.flags_of(str(third)) == ("1-2s", "2-2s")
     assert low.flags_of(str(second)) == ("1-2s",)      # the first beyond 2 SD only warns
     assert [s.lot for s in charts.flagged()] == ["VQC-L-2501"]
-    high = next(s for s in charts.series if s.lot == "VQC-H-2501")
+    high = next(s for s in whole if s.lot == "VQC-H-2501")
     assert high.flags_of(str(third)) == ()
     # an earlier run's chart stops at that run
-    assert [len(s.points) for s in early.series] == [1, 1]
+    assert [len(s.points) for s in early.charts(early.current)] == [1, 1]
+    # the run's own flags without the whole series: the same as the whole series gives
+    mine = next(s for s in charts.current if s.lot == "VQC-L-2501")
+    assert mine.flags_of(str(third)) == ("1-2s", "2-2s")
+    assert mine.flags_of(str(second)) == ()            # not worked out
+    assert [v.points for v in mine.violations if v.rule == "2-2s"] == [(1, 2)]
     assert early.flagged() == []
 
 
@@ -72,11 +78,11 @@ def test_a_rejected_run_is_no_history(client, world, engine):
     with Session(engine) as session:
         charts = run_charts(session, last)
         own = run_charts(session, rejected.json()["id"])
-    low = next(s for s in charts.series if s.lot == "VQC-L-2501")
+    low = next(s for s in charts.charts(charts.current) if s.lot == "VQC-L-2501")
     assert [int(p.run_id) for p in low.points] == [first, last]
     assert low.flags_of(str(last)) == ("1-2s", "2-2s")
     # the rejected run's own chart shows it after the accepted run before it
-    low_own = next(s for s in own.series if s.lot == "VQC-L-2501")
+    low_own = next(s for s in own.charts(own.current) if s.lot == "VQC-L-2501")
     assert [int(p.run_id) for p in low_own.points] == [first, rejected.json()["id"]]
     assert "1-3s" in low_own.flags_of(str(rejected.json()["id"]))
 

@@ -162,3 +162,11 @@ def test_stored_control_wells_resolve_to_their_lot() -> None:
     series = levey_jennings(data, lots(), default_rules())
     assert [(s.lot, s.points[0].flags) for s in series] == [("H1", ("1-2s", "1-3s")),
                                                            ("L1", ())]
+
+
+def test_judged_limits_the_runs_whose_rules_are_worked_out() -> None:
+    data = history({"L1": [0.1]}, {"L1": [2.3]}, {"L1": [2.1]})
+    s = one(levey_jennings(data, lots(), default_rules(), judged=["R03"]))
+    assert [p.run_id for p in s.points] == ["R01", "R02", "R03"]
+    assert s.flags_of("R02") == () and s.points[1].flags == ()
+    assert s.flags_of("R03") == ("1-2s", "2-2s")
