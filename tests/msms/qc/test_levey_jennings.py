@@ -9,10 +9,13 @@ from types import MappingProxyType
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from msms.qc.controls import ControlLot, ControlLots, Target
 from msms.qc.levey_jennings import LJSeries, levey_jennings
 from msms.qc.rules import default_rules
+from msms.qc.westgard import across_runs
 
 TARGET = Target(100.0, 10.0)
 
@@ -170,3 +173,22 @@ def test_judged_limits_the_runs_whose_rules_are_worked_out() -> None:
     assert [p.run_id for p in s.points] == ["R01", "R02", "R03"]
     assert s.flags_of("R02") == () and s.points[1].flags == ()
     assert s.flags_of("R03") == ("1-2s", "2-2s")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.floats(min_value=-4, max_value=4), min_size=1, max_size=2),
+                min_size=1, max_size=30),
+       st.integers(min_value=1, max_value=12))
+def test_flags_agree_with_judging_each_run_over_its_own_window(runs: list[list[float]],
+                                                                keep: int) -> None:
+    """Each run's flags are what ``westgard.across_runs`` finds over that run's history
+    window (the ``keep`` runs before it) with the run's values as the current ones."""
+    rules = dataclasses.replace(default_rules(), westgard_history_runs=keep)
+    active = [r for r, a in rules.westgard_actions.items() if a != "off"]
+    s = one(levey_jennings(history(*({"L1": zs} for zs in runs)), lots(), rules))
+    for n in range(len(runs)):
+        window = runs[max(0, n - keep):n + 1]
+        z = [v for zs in window for v in zs]
+        current = [False] * (len(z) - len(runs[n])) + [True] * len(runs[n])
+        expected = {v.rule for v in across_runs(z, current, rules=active)}
+        assert set(s.flags_of(f"R{n + 1:02d}")) == expected, (n, window)
