@@ -321,7 +321,8 @@ class ControlResult(SQLModel, table=True):
 
 class WellSignal(SQLModel, table=True):
     """A well's internal-standard signal on its run (``msms.qc.internal_standard.well_signal``):
-    the lowest fraction of the plate median over its standards, which standard, the status."""
+    what the well holds, the lowest fraction of the plate median over its standards, which
+    standard, the status. Kept for every well, also of a plate QC rejected."""
 
     __tablename__ = "well_signal"
     __table_args__ = (UniqueConstraint("run_id", "well"),)
@@ -329,6 +330,8 @@ class WellSignal(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="run.id", index=True)
     well: str = Field(max_length=4)
+    sample_id: str = Field(default="", max_length=64)
+    sample_type: str = Field(default="", max_length=16)
     internal_standard: str = Field(max_length=64)
     fraction: float | None = None
     status: str = Field(max_length=16)

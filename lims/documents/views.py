@@ -346,6 +346,10 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
                       f"({last.reason})")[:300]
         decided_at = aware(last.at)
     signal = runs_repository.well_signal(session, run.id)
+    for name, sig in signal.items():  # a QC-rejected plate stores no patient well
+        wells.setdefault(name, Well(
+            well=name, sample_type=_sample_type(sig.sample_type),  # type: ignore[arg-type]
+            sample_id=sig.sample_id, status="rejected" if rejected else "ok"))
     wells = {name: w.model_copy(update={"is_signal_pct": _signal_pct(signal[name])})
              if name in signal else w for name, w in wells.items()}
     rows, columns = _plate_size(list(wells))

@@ -30,6 +30,8 @@ from msms.qc.rules import default_rules as default_qc_rules
 __all__ = ["COLUMNS", "ROWS", "open_held_wells", "plate_view", "sign_off", "sign_offs"]
 
 ROWS = "ABCDEFGH"
+_KIND = {"blank": "blank", "qc_low": "control", "qc_high": "control", "qc_other": "control",
+         "calibrator": "control", "proficiency": "control"}
 COLUMNS = tuple(range(1, 13))
 
 
@@ -60,9 +62,11 @@ def plate_view(session: Session, run_id: int) -> dict[str, Any]:
             wells[row["well"]] = {"kind": "held", "label": row["sample_id"],
                                   "status": row["reason"], "held_id": row["id"]}
     for name, signal in repository.well_signal(session, run_id).items():
-        if name in wells:
-            wells[name]["is_signal"] = signal
-            wells[name]["is_low"] = signal.status in ("low", "missing")
+        # a QC-rejected plate stores no patient well: its wells come from their IS signal
+        wells.setdefault(name, {"kind": _KIND.get(signal.sample_type, "patient"),
+                                "label": signal.sample_id, "status": ""})
+        wells[name]["is_signal"] = signal
+        wells[name]["is_low"] = signal.status in ("low", "missing")
     grid = [[(_well_name(r, c), wells.get(_well_name(r, c), {"kind": "empty", "label": "",
                                                             "status": ""}))
              for c in COLUMNS] for r in ROWS]

@@ -173,8 +173,11 @@ def insert_well_signal(session: Session, run_id: int, signal: pd.DataFrame) -> N
     """A run's internal-standard signal per well (``msms.qc.internal_standard.well_signal``)."""
     fractions = [None if v != v else v for v in signal["fraction"].astype("float64").tolist()]
     _insert_tuples(session, WellSignal, (
-        "run_id", "well", "internal_standard", "fraction", "status"), list(zip(
+        "run_id", "well", "sample_id", "sample_type", "internal_standard", "fraction",
+        "status"), list(zip(
             [run_id] * len(signal), signal["well"].tolist(),
+            [str(s).strip()[:64] for s in signal["sample_id"].tolist()],
+            [str(s)[:16] for s in signal["sample_type"].tolist()],
             [str(s)[:64] for s in signal["internal_standard"].tolist()], fractions,
             signal["status"].tolist(), strict=True)))
 

@@ -16,7 +16,7 @@ from msms.qc.levey_jennings import LJSeries
 __all__ = ["LJChart", "lj_chart"]
 
 WIDTH, HEIGHT = 460, 190
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 10, 24
+LEFT, RIGHT, TOP, BOTTOM = 82, 12, 10, 24
 Z_EDGE = 4.0
 
 

@@ -1,5 +1,6 @@
-"""Each well's internal-standard signal on its run (table ``well_signal``: the lowest fraction
-of the plate median over the well's internal standards, which standard, the status), stored on
+"""Each well's internal-standard signal on its run (table ``well_signal``: the well's sample id
+and type, the lowest fraction of the plate median over the well's internal standards, which
+standard, the status), stored on
 ingest for the plate map of the plate page and the run QC report. Runs stored before this
 revision have none: their plate maps show no signal.
 
@@ -26,6 +27,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("well", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column("sample_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("sample_type", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("internal_standard", sqlmodel.sql.sqltypes.AutoString(length=64),
                   nullable=False),
         sa.Column("fraction", sa.Float(), nullable=True),
