@@ -2,7 +2,7 @@
 uvicorn on SQLite with the real pipeline, as ``test_browser.py``): a simulated plate with one
 well's internal standard failing and a shifted control is uploaded; the page shows the ringed
 well, the Levey-Jennings charts drawn as inline SVG with a Westgard flag, in English and
-Chinese; the plate is then withdrawn from the page. Screenshots go to
+Chinese. Screenshots go to
 ``test-artefacts/browser/qc/``. Every request stays on the app's host."""
 
 from __future__ import annotations
