@@ -10,7 +10,9 @@ Public names: ``run_by_sha256``, ``run_by_plate``, ``list_runs``, ``retire_run``
 ``insert_evaluations``, ``insert_duplicate_requests``, ``retire_evaluations``,
 ``duplicate_requests_for``, ``open_duplicate_rows``, ``held_wells_of``, ``claim_held_wells``,
 ``held_well_rows``, ``HISTORY_RUNS``, ``patient_wells``, ``control_wells``,
-``time_critical_specimens``, ``open_held_well_rows``, ``qc_sign_off_events``.
+``time_critical_specimens``, ``open_held_well_rows``, ``qc_sign_off_events``; for a
+withdrawal: ``latest_on_run``, ``requests_completed_on``, ``set_calls_current``,
+``withdraw_open_requests``, ``held_wells_of_run``.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ __all__ = [
     "duplicate_requests_for",
     "control_wells",
     "held_well_rows",
+    "held_wells_of_run",
+    "latest_on_run",
+    "requests_completed_on",
+    "set_calls_current",
+    "withdraw_open_requests",
     "held_wells_of",
     "insert_controls",
     "insert_duplicate_requests",
@@ -105,6 +112,45 @@ def reject_run(session: Session, run: Run, reasons: list[str]) -> bool:
         update(_RUN).where(_RUN.c.id == run.id, _RUN.c.qc_decision != QcDecision.reject)
         .values(qc_decision=QcDecision.reject, qc_reasons=reasons))
     return done.rowcount == 1
+
+
+def latest_on_run(session: Session, run_id: int) -> list[Specimen]:
+    """The cards with results on ``run_id`` and none on a later run, by id."""
+    here = select(Result.specimen_id).where(Result.run_id == run_id).distinct()
+    later = select(Result.specimen_id).where(Result.run_id > run_id).distinct()
+    return list(session.exec(select(Specimen).where(
+        col(Specimen.id).in_(here), col(Specimen.id).not_in(later)).order_by(col(Specimen.id))))
+
+
+def requests_completed_on(session: Session, run_id: int) -> dict[int, DuplicateRequest]:
+    """The duplicate requests ``run_id`` completed, by specimen id."""
+    return {r.specimen_id: r for r in session.exec(select(DuplicateRequest).where(
+        DuplicateRequest.completed_run_id == run_id))}
+
+
+def set_calls_current(session: Session, run_id: int, specimen_ids: Sequence[int],
+                      current: bool) -> None:
+    """Mark the calls ``run_id`` made for these cards current or not."""
+    if specimen_ids:
+        session.execute(update(Evaluation).where(
+            col(Evaluation.run_id) == run_id, col(Evaluation.specimen_id).in_(
+                list(specimen_ids))).values(current=current))
+
+
+def withdraw_open_requests(session: Session, run_id: int, specimen_ids: Sequence[int]) -> None:
+    """The open duplicate requests ``run_id`` made for these cards are withdrawn."""
+    if specimen_ids:
+        session.execute(update(DuplicateRequest).where(
+            col(DuplicateRequest.source_run_id) == run_id,
+            col(DuplicateRequest.specimen_id).in_(list(specimen_ids)),
+            col(DuplicateRequest.status) == DuplicateRequestStatus.open)
+            .values(status=DuplicateRequestStatus.withdrawn))
+
+
+def held_wells_of_run(session: Session, run_id: int) -> list[HeldWell]:
+    """A run's wells still held."""
+    return list(session.exec(select(HeldWell).where(
+        HeldWell.run_id == run_id, HeldWell.status == HeldWellStatus.held)))
 
 
 def control_history(session: Session, runs: int = HISTORY_RUNS) -> pd.DataFrame:

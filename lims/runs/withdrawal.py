@@ -23,12 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError, PermissionDeniedError
-from lims.models import DuplicateRequest, Evaluation, HeldWell, Result, Specimen, utcnow
+from lims.models import utcnow
 from lims.runs import repository
 from lims.runs.service import get_run
 from lims.vocabulary import (
@@ -59,14 +58,6 @@ class Withdrawal:
     held_discarded: int = 0
 
 
-def _latest_here(session: Session, run_id: int) -> list[Specimen]:
-    """The cards with results on ``run_id`` whose latest results are that run's."""
-    here = select(Result.specimen_id).where(Result.run_id == run_id).distinct()
-    later = select(Result.specimen_id).where(Result.run_id > run_id).distinct()
-    return list(session.exec(select(Specimen).where(
-        col(Specimen.id).in_(here), col(Specimen.id).not_in(later)).order_by(col(Specimen.id))))
-
-
 def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str) -> Withdrawal:
     """Reject a stored plate and withdraw its unreleased results (the caller commits)."""
     if actor.role not in WITHDRAW_ROLES:
@@ -79,7 +70,7 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str) ->
         raise InvalidInputError("at most 900 characters", field="reason")
     if run.qc_decision == QcDecision.reject:
         raise ConflictError(f"plate {run.plate_id} is already rejected; nothing to withdraw")
-    cards = _latest_here(session, run_id)
+    cards = repository.latest_on_run(session, run_id)
     decided = [c for c in cards if c.state not in _UNDECIDED]
     if decided:
         names = ", ".join(f"{c.barcode} ({c.state})" for c in decided[:20])
@@ -89,8 +80,7 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str) ->
             f"from it for {names}{more}. A released result is not withdrawn; correct it "
             "(POST /specimens/{id}/corrections, with a reason), then withdraw the plate")
     before = snapshot(run)
-    completed = {r.specimen_id: r for r in session.exec(select(DuplicateRequest).where(
-        DuplicateRequest.completed_run_id == run_id))}
+    completed = repository.requests_completed_on(session, run_id)
     moves, to_new, to_duplicates, sources = [], [], [], []
     note = f"plate {run.plate_id} withdrawn: {reason}"
     for card in cards:
@@ -110,21 +100,11 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str) ->
     apply_transitions(session, actor, moves,
                       also={c.id: {"flagged": False} for c in cards if c.id is not None})
     ids = [c.id for c in cards if c.id is not None]
-    if ids:
-        session.execute(update(Evaluation).where(
-            col(Evaluation.run_id) == run_id, col(Evaluation.specimen_id).in_(ids))
-            .values(current=False))
-        session.execute(update(DuplicateRequest).where(
-            col(DuplicateRequest.source_run_id) == run_id,
-            col(DuplicateRequest.specimen_id).in_(ids),
-            col(DuplicateRequest.status) == DuplicateRequestStatus.open)
-            .values(status=DuplicateRequestStatus.withdrawn))
+    repository.set_calls_current(session, run_id, ids, False)
+    repository.withdraw_open_requests(session, run_id, ids)
     for specimen_id, source_run in sources:
-        session.execute(update(Evaluation).where(
-            col(Evaluation.run_id) == source_run, col(Evaluation.specimen_id) == specimen_id)
-            .values(current=True))
-    held = list(session.exec(select(HeldWell).where(
-        HeldWell.run_id == run_id, HeldWell.status == HeldWellStatus.held)))
+        repository.set_calls_current(session, source_run, [specimen_id], True)
+    held = repository.held_wells_of_run(session, run_id)
     if held:
         repository.claim_held_wells(session, held, HeldWellStatus.discarded, actor.user_id,
                                     utcnow())
