@@ -10,10 +10,10 @@ Columns that hold a vocabulary are text; their values come from ``lims.vocabular
 Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``LoginThrottle``, ``AuditEvent``,
 ``AuditChain``,
 ``Submitter``, ``Infant``,
-``Specimen``, ``RepeatRequest``, ``Run``, ``Result``, ``HeldWell``, ``Evaluation``,
-``DuplicateRequest``, ``Review``, ``Release``, ``Alert``, ``ControlResult``, ``ROLES``,
-``MAX_ID``, ``DbId``, ``utcnow``; follow-up (docs/followup.md): ``Clinic``, ``ClinicUser``,
-``Director``, ``FollowUpCase``, ``ContactAttempt``, ``Diagnosis``, ``Treatment``,
+``Specimen``, ``RepeatRequest``, ``Run``, ``Result``, ``HeldWell``, ``WellSignal``,
+``Evaluation``, ``DuplicateRequest``, ``Review``, ``Release``, ``Alert``, ``ControlResult``,
+``ROLES``, ``MAX_ID``, ``DbId``, ``utcnow``; follow-up (docs/followup.md): ``Clinic``,
+``ClinicUser``, ``Director``, ``FollowUpCase``, ``ContactAttempt``, ``Diagnosis``, ``Treatment``,
 ``FollowUpVisit``, ``ModelRecord``; HL7 interfaces (docs/hl7.md): ``Hl7Endpoint``,
 ``OutboundMessage``, ``InboundMessage``; documents (docs/reports.md "In the LIMS"):
 ``IssuedDocument``; programme measures: ``CardMeasure``, ``CardHourCount``, ``LiveBirths``.
@@ -332,6 +332,24 @@ class ControlResult(SQLModel, table=True):
     sample_type: str = Field(max_length=16)
     analyte: str = Field(max_length=32)
     conc_umol_l: float | None = None
+
+
+class WellSignal(SQLModel, table=True):
+    """A well's internal-standard signal on its run (``msms.qc.internal_standard.well_signal``):
+    what the well holds, the lowest fraction of the plate median over its standards, which
+    standard, the status. Kept for every well, also of a plate QC rejected."""
+
+    __tablename__ = "well_signal"
+    __table_args__ = (UniqueConstraint("run_id", "well"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    well: str = Field(max_length=4)
+    sample_id: str = Field(default="", max_length=64)
+    sample_type: str = Field(default="", max_length=16)
+    internal_standard: str = Field(max_length=64)
+    fraction: float | None = None
+    status: str = Field(max_length=16)
 
 
 class HeldWell(SQLModel, table=True):

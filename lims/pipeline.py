@@ -52,6 +52,7 @@ from msms.catalogue import Catalogue
 from msms.errors import MsmsError
 from msms.methods import Method, default_method
 from msms.qc import ControlLots, QCRules
+from msms.qc.internal_standard import well_signal
 from msms.qc.plate import PlateQC, check_plate
 from msms.quantify import QuantResult, quantify
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
@@ -83,7 +84,9 @@ class ScreenedPlate:
     """A plate read, quantified and checked: what the LIMS stores for a run.
 
     ``wells`` holds at least ``WELL_COLUMNS`` (a value that is not reportable is NaN);
-    ``profiles`` one row per patient specimen (``specimen_id`` then one column per analyte).
+    ``profiles`` one row per patient specimen (``specimen_id`` then one column per analyte);
+    ``is_signal`` each well's internal-standard signal
+    (``msms.qc.internal_standard.WELL_SIGNAL_COLUMNS``; None when the screening gives none).
     """
 
     plate_id: str
@@ -94,6 +97,7 @@ class ScreenedPlate:
     qc_decision: QcDecision
     qc_reasons: tuple[str, ...] = ()
     issues: tuple[str, ...] = ()
+    is_signal: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -333,7 +337,8 @@ class ScreeningPipeline:
             wells=quantified.concentrations, profiles=quantified.profiles,
             qc_decision=QcDecision(decision.status),
             qc_reasons=(*decision.reasons, *decision.warnings),
-            issues=tuple(str(i) for i in run.issues if i.severity != "info"))
+            issues=tuple(str(i) for i in run.issues if i.severity != "info"),
+            is_signal=well_signal(quantified.is_check, quantified.method))
 
     # ---- the profiles ----------------------------------------------------------------------
 

@@ -124,6 +124,8 @@ class Transition(StrEnum):
     request_repeat_specimen = "request_repeat_specimen"
     refer = "refer"
     correct = "correct"
+    withdraw_results = "withdraw_results"
+    withdraw_duplicates = "withdraw_duplicates"
 
 
 class Decision(StrEnum):
@@ -166,10 +168,12 @@ class RepeatRequestStatus(StrEnum):
 
 
 class DuplicateRequestStatus(StrEnum):
-    """A card on the duplicates worklist: open until its duplicates are stored."""
+    """A card on the duplicates worklist: open until its duplicates are stored; withdrawn
+    with the plate whose results asked for them (``lims.runs.withdrawal``)."""
 
     open = "open"
     completed = "completed"
+    withdrawn = "withdrawn"
 
 
 class HeldWellStatus(StrEnum):

@@ -37,13 +37,17 @@ from lims.models import (
     Specimen,
     Submitter,
     User,
+    WellSignal,
 )
 from lims.pipeline import well_means
 from lims.review import repository as review_repository
+from lims.runs import repository as runs_repository
+from lims.runs.levey_jennings import run_charts
 from lims.vocabulary import Action, CaseReason, Final, FirstTier, QcDecision, ReleaseOutcome
 from msms.catalogue import default_catalogue
 from msms.methods import default_method
-from msms.qc.controls import ControlLots, default_control_lots
+from msms.qc.controls import default_control_lots
+from msms.qc.levey_jennings import LJSeries
 from msms.qc.rules import default_rules as default_qc_rules
 from reports import models as rm
 from reports.letter import RecallLetter, ReferralClinic, SuspectedDisorder
@@ -59,8 +63,10 @@ _PIECE = re.compile(rf"(?P<marker>[A-Za-z0-9:+\-/]+)=(?P<value>{_NUMBER})"
 _AS_NORMAL = (ReleaseOutcome.normal, ReleaseOutcome.normal_by_override)
 _SAMPLE_TYPES = ("patient", "blank", "qc_low", "qc_high", "qc_other", "calibrator",
                  "proficiency", "unknown")
-#: Charts drawn in a QC report: the analytes whose controls lie furthest from their targets.
+#: Charts drawn in a QC report: every series the run flagged (at most ``QC_MAX_CHARTS``), and
+#: at least ``QC_CHARTS``, filled with those furthest from their targets.
 QC_CHARTS = 6
+QC_MAX_CHARTS = 12
 
 
 class ViewError(InvalidInputError):
@@ -266,15 +272,23 @@ def _z_flags(z: float) -> tuple[str, ...]:
     return ()
 
 
+def _signal_pct(signal: WellSignal) -> float | None:
+    """A well's internal-standard signal as % of the plate median; 0 when a standard is
+    missing; None when none was checked (vendor concentrations)."""
+    if signal.status == "missing":
+        return 0.0
+    return None if signal.fraction is None else round(100 * signal.fraction, 1)
+
+
 def _plate_size(wells: Sequence[str]) -> tuple[int, int]:
     big = any(w[0] > "H" or int(w[1:]) > 12 for w in wells)
     return (16, 24) if big else (8, 12)
 
 
 def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabText) -> QcReport:
-    """The QC report of ``run``: its wells, its controls against their lots' targets, the
-    control series of the analytes furthest from target, the plate QC's findings and
-    decision."""
+    """The QC report of ``run``: its wells with their internal-standard signal, its controls
+    against their lots' targets with the Westgard rules they broke, the Levey-Jennings series
+    the run flagged and those furthest from target, the plate QC's findings and decision."""
     assert run.id is not None
     rejected = run.qc_decision == QcDecision.reject
     wells: dict[str, Well] = {}
@@ -287,9 +301,7 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
     lots = default_control_lots()
     levels = dict(default_qc_rules().control_levels)
     controls: list[ControlValue] = []
-    worst: dict[str, float] = {}
     control_rows = repository.run_controls(session, run.id)
-    lot_of: dict[str, str] = {}
     types: dict[str, tuple[str, str]] = {}
     for row in control_rows:
         level = levels.get(row.sample_type)
@@ -298,8 +310,6 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
             in_use = lots.in_use(level)
             lot = in_use[0] if len(in_use) == 1 else None
         target = lot.targets.get(row.analyte) if lot is not None else None
-        if lot is not None:
-            lot_of[row.sample_id] = lot.lot
         if (lot is not None and target is not None and row.conc_umol_l is not None
                 and math.isfinite(row.conc_umol_l)):
             z = (row.conc_umol_l - target.mean_umol_l) / target.sd_umol_l
@@ -308,26 +318,47 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
                 analyte=row.analyte, well=row.well, value_umol_l=row.conc_umol_l,
                 target_mean_umol_l=target.mean_umol_l, target_sd_umol_l=target.sd_umol_l,
                 flags=_z_flags(z)))
-            worst[row.analyte] = max(worst.get(row.analyte, 0.0), abs(z))
         types[row.well] = (_sample_type(row.sample_type), row.sample_id)
     for well, (sample_type, sample_id) in types.items():
         z = max((abs(c.z) for c in controls if c.well == well), default=0.0)
         status = "rejected" if z > 3 else "warning" if z > 2 else "ok"
         wells.setdefault(well, Well(well=well, sample_type=sample_type,  # type: ignore[arg-type]
                                     sample_id=sample_id, status=status))  # type: ignore[arg-type]
-    charted = sorted(worst, key=lambda a: (-worst[a], a))[:QC_CHARTS]
-    series = _series(session, run.id, charted, lots, lot_of)
+    charts = run_charts(session, run.id, lots=lots)
+    series = tuple(_series(s, charts.key) for s in charts.charts(charts.chosen(
+        max(QC_CHARTS, min(len(charts.flagged()), QC_MAX_CHARTS)))))
+    flags = {(s.lot, s.analyte, p.well): p.flags for s in charts.current for p in s.points}
+    controls = [c.model_copy(update={"flags": flags.get((c.lot, c.analyte, c.well), c.flags)})
+                for c in controls]
     decision = run.qc_decision if run.qc_decision in ("accept", "accept_with_warnings",
                                                       "reject") else "reject"
     uploader = session.get(User, run.uploaded_by) if run.uploaded_by else None
     decided_by = (f"{uploader.full_name}: plate QC ({default_qc_rules().label})" if uploader
                   else f"plate QC ({default_qc_rules().label})")
+    decided_at = aware(run.uploaded_at)
+    signed = runs_repository.qc_sign_off_events(session, run.id)
+    if signed:  # the technician's sign-off, or the plate's withdrawal, decides last
+        last = signed[-1]
+        signer = session.get(User, last.user_id) if last.user_id else None
+        what = {"qc_accept": "accepted", "qc_reject": "rejected",
+                "qc_withdraw": "withdrawn"}.get(last.action, last.action)
+        decided_by = (f"{signer.full_name if signer else last.username}: {what} "
+                      f"({last.reason})")[:300]
+        decided_at = aware(last.at)
+    signal = runs_repository.well_signal(session, run.id)
+    for name, sig in signal.items():  # a QC-rejected plate stores no patient well
+        wells.setdefault(name, Well(
+            well=name, sample_type=_sample_type(sig.sample_type),  # type: ignore[arg-type]
+            sample_id=sig.sample_id, status="rejected" if rejected else "ok"))
+    wells = {name: w.model_copy(update={"is_signal_pct": _signal_pct(signal[name])})
+             if name in signal else w for name, w in wells.items()}
     rows, columns = _plate_size(list(wells))
     return QcReport(
         document=document, laboratory=text.laboratory(), run_id=f"RUN-{run.id:06d}",
         plate_id=run.plate_id, instrument=f"{run.format}: {run.file_name}"[:200],
         method=default_method().label, rules=default_qc_rules().label,
         plate_rows=rows, plate_columns=columns,
+        is_limit_pct=100 * default_qc_rules().is_low_fraction_of_plate_median,
         wells=tuple(sorted(wells.values(), key=lambda w: w.position)) or (
             Well(well="A01", sample_type="empty", status="empty"),),
         controls=tuple(controls), series=series,
@@ -335,27 +366,16 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
                                  code="plate_qc", message=m[:500])
                        for m in (run.qc_reasons or []) if m.strip()),
         decision=decision,  # type: ignore[arg-type]
-        decided_by=decided_by, decided_at=aware(run.uploaded_at))
+        decided_by=decided_by, decided_at=decided_at)
 
 
-def _series(session: Session, run_id: int, analytes: list[str], lots: ControlLots,
-            lot_of: dict[str, str]) -> tuple[ControlSeries, ...]:
-    points: dict[tuple[str, str], list[SeriesPoint]] = {}
-    for run, sample_id, _, analyte, value in repository.control_series(session, run_id,
-                                                                       analytes):
-        lot = lot_of.get(sample_id) or (sample_id if sample_id in lots.lots else None)
-        if lot is None or value is None or not math.isfinite(value):
-            continue
-        points.setdefault((lot, analyte), []).append(SeriesPoint(
-            run_id=f"RUN-{run:06d}", value_umol_l=value, current=run == run_id))
-    out = []
-    for (lot, analyte), series in sorted(points.items()):
-        target = lots.lots[lot].targets.get(analyte)
-        if target is None:
-            continue
-        level = lots.lots[lot].level
-        out.append(ControlSeries(
-            lot=lot, level=level if level in ("low", "high") else "other",  # type: ignore[arg-type]
-            analyte=analyte, mean_umol_l=target.mean_umol_l, sd_umol_l=target.sd_umol_l,
-            points=tuple(series[-30:])))
-    return tuple(out)
+def _series(series: LJSeries, run_key: str) -> ControlSeries:
+    """A Levey-Jennings series of the run (``lims.runs.levey_jennings``) as the report draws
+    it: each point with the Westgard rules its run broke."""
+    level = series.level
+    return ControlSeries(
+        lot=series.lot, level=level if level in ("low", "high") else "other",  # type: ignore[arg-type]
+        analyte=series.analyte, mean_umol_l=series.mean_umol_l, sd_umol_l=series.sd_umol_l,
+        points=tuple(SeriesPoint(run_id=f"RUN-{int(p.run_id):06d}", value_umol_l=p.value_umol_l,
+                                 current=p.run_id == run_key, flags=p.flags)
+                     for p in series.points))

@@ -14,8 +14,8 @@ import pandas as pd
 from sqlalchemy import and_, case, exists, func, not_, or_
 from sqlmodel import Session, col, select
 
-from lims.models import Evaluation, Release, Result, Specimen
-from lims.vocabulary import FirstTier, SpecimenState
+from lims.models import Evaluation, Release, Result, Run, Specimen
+from lims.vocabulary import FirstTier, QcDecision, SpecimenState
 
 __all__ = ["current_calls", "latest_release", "latest_results", "queue", "releasable",
            "releases"]
@@ -66,10 +66,13 @@ def current_calls(session: Session, specimen_ids: Sequence[int]) -> dict[
 
 
 def latest_results(session: Session, specimen_ids: Sequence[int]) -> pd.DataFrame:
-    """The result rows of each specimen's latest run: ``sample_id`` (the specimen id),
+    """The result rows of each specimen's latest run that is not rejected (a withdrawn plate's
+    results are kept with it, no longer the card's): ``sample_id`` (the specimen id),
     ``analyte``, ``conc_umol_l``."""
     latest = (select(Result.specimen_id, func.max(Result.run_id).label("run_id"))
-              .where(col(Result.specimen_id).in_(list(specimen_ids)))
+              .join(Run, col(Run.id) == col(Result.run_id))
+              .where(col(Result.specimen_id).in_(list(specimen_ids)),
+                     Run.qc_decision != QcDecision.reject)
               .group_by(col(Result.specimen_id)).subquery())
     rows = session.exec(
         select(Result.specimen_id, Result.analyte, Result.conc_umol_l)

@@ -7,9 +7,8 @@ and status, and the technician's QC sign-off.
   or card not waiting); empty positions.
 - ``sign_off`` records the technician's decision on the plate's QC with a reason, audited:
   ``accept`` confirms the automatic decision (accepted, or accepted with warnings);
-  ``reject`` confirms a plate QC rejected (no patient result stored). Rejecting a plate whose
-  patient results are stored is refused: withdrawing stored results is not a transition of the
-  specimen workflow.
+  ``reject`` confirms a plate QC rejected (no patient result stored). A plate whose patient
+  results are stored is rejected by withdrawing it (``lims.runs.withdrawal``).
 
 Public names: ``ROWS``, ``COLUMNS``, ``plate_view``, ``sign_off``, ``sign_offs``,
 ``open_held_wells``.
@@ -26,10 +25,13 @@ from lims.errors import ConflictError, InvalidInputError
 from lims.runs import repository
 from lims.runs.service import get_run
 from lims.vocabulary import HeldWellStatus, QcDecision
+from msms.qc.rules import default_rules as default_qc_rules
 
 __all__ = ["COLUMNS", "ROWS", "open_held_wells", "plate_view", "sign_off", "sign_offs"]
 
 ROWS = "ABCDEFGH"
+_KIND = {"blank": "blank", "qc_low": "control", "qc_high": "control", "qc_other": "control",
+         "calibrator": "control", "proficiency": "control"}
 COLUMNS = tuple(range(1, 13))
 
 
@@ -39,8 +41,9 @@ def _well_name(row: str, column: int) -> str:
 
 def plate_view(session: Session, run_id: int) -> dict[str, Any]:
     """The run, its wells by position (``wells[well]``: ``kind`` patient | control | blank |
-    held | empty, ``label``, ``status`` and the card's ``specimen_id`` for patient wells), and
-    counts by kind."""
+    held | empty, ``label``, ``status``, the card's ``specimen_id`` for patient wells, and the
+    stored internal-standard signal ``is_signal`` with ``is_low`` when it is low or missing),
+    counts by kind, and the wells whose internal standard is low or missing."""
     run = get_run(session, run_id)
     wells: dict[str, dict[str, Any]] = {}
     critical = repository.time_critical_specimens(session, run_id)
@@ -58,6 +61,12 @@ def plate_view(session: Session, run_id: int) -> dict[str, Any]:
         if row["status"] == HeldWellStatus.held:
             wells[row["well"]] = {"kind": "held", "label": row["sample_id"],
                                   "status": row["reason"], "held_id": row["id"]}
+    for name, signal in repository.well_signal(session, run_id).items():
+        # a QC-rejected plate stores no patient well: its wells come from their IS signal
+        wells.setdefault(name, {"kind": _KIND.get(signal.sample_type, "patient"),
+                                "label": signal.sample_id, "status": ""})
+        wells[name]["is_signal"] = signal
+        wells[name]["is_low"] = signal.status in ("low", "missing")
     grid = [[(_well_name(r, c), wells.get(_well_name(r, c), {"kind": "empty", "label": "",
                                                             "status": ""}))
              for c in COLUMNS] for r in ROWS]
@@ -66,13 +75,17 @@ def plate_view(session: Session, run_id: int) -> dict[str, Any]:
     for info in wells.values():
         counts[info["kind"]] = counts.get(info["kind"], 0) + 1
     return {"run": run, "grid": grid, "counts": counts,
+            "is_low": sorted(k for k, v in wells.items() if v.get("is_low")),
+            "is_limit": default_qc_rules().is_low_fraction_of_plate_median,
+            "has_is_signal": any("is_signal" in v for v in wells.values()),
             "outside": {k: v for k, v in sorted(wells.items()) if k not in inside},
             "sign_offs": sign_offs(session, run_id)}
 
 
 def sign_offs(session: Session, run_id: int) -> list[dict[str, Any]]:
-    """The technicians' QC sign-offs of the run, oldest first."""
-    return [{"decision": "accept" if e.action == "qc_accept" else "reject",
+    """The technicians' QC sign-offs and withdrawals of the run, oldest first."""
+    names = {"qc_accept": "accept", "qc_reject": "reject", "qc_withdraw": "withdraw"}
+    return [{"decision": names.get(e.action, "reject"),
              "by": e.username, "at": e.at, "reason": e.reason}
             for e in repository.qc_sign_off_events(session, run_id)]
 
@@ -89,10 +102,10 @@ def sign_off(session: Session, actor: Actor, run_id: int, *, accept: bool,
     if accept and run.qc_decision == QcDecision.reject:
         raise ConflictError(f"plate {run.plate_id} was rejected by QC ("
                             + "; ".join(run.qc_reasons or []) + "); upload a new run of it")
-    if not accept and run.n_results:
+    if not accept and run.n_results and run.qc_decision != QcDecision.reject:
         raise ConflictError(f"plate {run.plate_id} has {run.n_results} patient results stored; "
-                            "a plate whose results are stored cannot be rejected here (withdrawing "
-                            "stored results is not part of the workflow)")
+                            "to reject it, withdraw the plate (its unreleased results are "
+                            "withdrawn and the cards wait for a new run)")
     record(session, actor, "qc_accept" if accept else "qc_reject", "run", run.id,
            after={"qc_decision": run.qc_decision}, reason=reason)
     return {"decision": "accept" if accept else "reject", "by": actor.username,

@@ -4,12 +4,15 @@ controls, held wells and evaluations, the duplicates worklist and held wells.
 Result and control rows go to the driver's ``executemany`` as plain tuples (``_insert_tuples``),
 other rows as Core inserts: no ORM object per row.
 
-Public names: ``run_by_sha256``, ``run_by_plate``, ``list_runs``, ``retire_run``,
-``control_history``, ``insert_controls``, ``insert_results``, ``insert_held_wells``,
+Public names: ``run_by_sha256``, ``run_by_plate``, ``list_runs``, ``retire_run``, ``reject_run``,
+``control_history``, ``chart_history``, ``insert_controls``, ``insert_results``,
+``insert_well_signal``, ``well_signal``, ``insert_held_wells``,
 ``insert_evaluations``, ``insert_duplicate_requests``, ``retire_evaluations``,
 ``duplicate_requests_for``, ``open_duplicate_rows``, ``held_wells_of``, ``claim_held_wells``,
 ``held_well_rows``, ``HISTORY_RUNS``, ``patient_wells``, ``control_wells``,
-``time_critical_specimens``, ``open_held_well_rows``, ``qc_sign_off_events``.
+``time_critical_specimens``, ``open_held_well_rows``, ``qc_sign_off_events``; for a
+withdrawal: ``latest_on_run``, ``requests_completed_on``, ``set_calls_current``,
+``withdraw_open_requests``, ``held_wells_of_run``.
 """
 
 from __future__ import annotations
@@ -32,32 +35,42 @@ from lims.models import (
     Result,
     Run,
     Specimen,
+    WellSignal,
 )
 from lims.vocabulary import DuplicateRequestStatus, HeldWellStatus, QcDecision
 
 __all__ = [
     "HISTORY_RUNS",
+    "chart_history",
     "claim_held_wells",
     "control_history",
     "duplicate_requests_for",
     "control_wells",
     "held_well_rows",
+    "held_wells_of_run",
+    "latest_on_run",
+    "requests_completed_on",
+    "set_calls_current",
+    "withdraw_open_requests",
     "held_wells_of",
     "insert_controls",
     "insert_duplicate_requests",
     "insert_evaluations",
     "insert_held_wells",
     "insert_results",
+    "insert_well_signal",
     "list_runs",
     "open_duplicate_rows",
     "open_held_well_rows",
     "patient_wells",
     "qc_sign_off_events",
     "retire_evaluations",
+    "reject_run",
     "retire_run",
     "run_by_plate",
     "run_by_sha256",
     "time_critical_specimens",
+    "well_signal",
 ]
 
 #: Westgard 10-x needs the last ten; keep a few more for charts.
@@ -92,6 +105,54 @@ def retire_run(session: Session, run: Run, plate_key: str, reasons: list[str]) -
     return moved.rowcount == 1
 
 
+def reject_run(session: Session, run: Run, reasons: list[str]) -> bool:
+    """Reject a run that is not rejected, with ``reasons``; False when another request
+    rejected it meanwhile."""
+    done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(_RUN).where(_RUN.c.id == run.id, _RUN.c.qc_decision != QcDecision.reject)
+        .values(qc_decision=QcDecision.reject, qc_reasons=reasons))
+    return done.rowcount == 1
+
+
+def latest_on_run(session: Session, run_id: int) -> list[Specimen]:
+    """The cards with results on ``run_id`` and none on a later run, by id."""
+    here = select(Result.specimen_id).where(Result.run_id == run_id).distinct()
+    later = select(Result.specimen_id).where(Result.run_id > run_id).distinct()
+    return list(session.exec(select(Specimen).where(
+        col(Specimen.id).in_(here), col(Specimen.id).not_in(later)).order_by(col(Specimen.id))))
+
+
+def requests_completed_on(session: Session, run_id: int) -> dict[int, DuplicateRequest]:
+    """The duplicate requests ``run_id`` completed, by specimen id."""
+    return {r.specimen_id: r for r in session.exec(select(DuplicateRequest).where(
+        DuplicateRequest.completed_run_id == run_id))}
+
+
+def set_calls_current(session: Session, run_id: int, specimen_ids: Sequence[int],
+                      current: bool) -> None:
+    """Mark the calls ``run_id`` made for these cards current or not."""
+    if specimen_ids:
+        session.execute(update(Evaluation).where(
+            col(Evaluation.run_id) == run_id, col(Evaluation.specimen_id).in_(
+                list(specimen_ids))).values(current=current))
+
+
+def withdraw_open_requests(session: Session, run_id: int, specimen_ids: Sequence[int]) -> None:
+    """The open duplicate requests ``run_id`` made for these cards are withdrawn."""
+    if specimen_ids:
+        session.execute(update(DuplicateRequest).where(
+            col(DuplicateRequest.source_run_id) == run_id,
+            col(DuplicateRequest.specimen_id).in_(list(specimen_ids)),
+            col(DuplicateRequest.status) == DuplicateRequestStatus.open)
+            .values(status=DuplicateRequestStatus.withdrawn))
+
+
+def held_wells_of_run(session: Session, run_id: int) -> list[HeldWell]:
+    """A run's wells still held."""
+    return list(session.exec(select(HeldWell).where(
+        HeldWell.run_id == run_id, HeldWell.status == HeldWellStatus.held)))
+
+
 def control_history(session: Session, runs: int = HISTORY_RUNS) -> pd.DataFrame:
     """Control-well concentrations of the last ``runs`` accepted runs, oldest first."""
     recent = list(session.exec(select(Run.id).where(Run.qc_decision != QcDecision.reject)
@@ -104,6 +165,22 @@ def control_history(session: Session, runs: int = HISTORY_RUNS) -> pd.DataFrame:
                            .where(table.c.run_id.in_(recent))
                            .order_by(table.c.run_id, table.c.id)).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=list(_HISTORY_COLUMNS))
+
+
+def chart_history(session: Session, run_id: int, shown: int,
+                  judged: int) -> tuple[pd.DataFrame, list[int]]:
+    """Control-well values of ``run_id`` and of the ``judged`` accepted runs before it, oldest
+    first (run ids as text), and the runs to show: the last ``shown`` of them and ``run_id``."""
+    earlier = list(session.exec(select(Run.id).where(
+        col(Run.id) < run_id, Run.qc_decision != QcDecision.reject)
+        .order_by(col(Run.id).desc()).limit(judged)))
+    chosen = sorted(int(r) for r in [*earlier, run_id] if r is not None)
+    table = ControlResult.__table__  # type: ignore[attr-defined]
+    rows = session.execute(core_select(*(table.c[c] for c in _HISTORY_COLUMNS))
+                           .where(table.c.run_id.in_(chosen))
+                           .order_by(table.c.run_id, table.c.id)).all()
+    frame = pd.DataFrame([(str(r[0]), *r[1:]) for r in rows], columns=list(_HISTORY_COLUMNS))
+    return frame, [*chosen[:-1][-shown:], run_id] if shown else [run_id]
 
 
 def _insert_tuples(session: Session, model: type, columns: tuple[str, ...],
@@ -136,6 +213,25 @@ def insert_controls(session: Session, run_id: int, controls: pd.DataFrame) -> No
         [run_id] * len(controls), controls["well"].tolist(), controls["sample_id"].tolist(),
         controls["sample_type"].tolist(), controls["analyte"].tolist(), _values(controls),
         strict=True)))
+
+
+def insert_well_signal(session: Session, run_id: int, signal: pd.DataFrame) -> None:
+    """A run's internal-standard signal per well (``msms.qc.internal_standard.well_signal``)."""
+    fractions = [None if v != v else v for v in signal["fraction"].astype("float64").tolist()]
+    _insert_tuples(session, WellSignal, (
+        "run_id", "well", "sample_id", "sample_type", "internal_standard", "fraction",
+        "status"), list(zip(
+            [run_id] * len(signal), signal["well"].tolist(),
+            [str(s).strip()[:64] for s in signal["sample_id"].tolist()],
+            [str(s)[:16] for s in signal["sample_type"].tolist()],
+            [str(s)[:64] for s in signal["internal_standard"].tolist()], fractions,
+            signal["status"].tolist(), strict=True)))
+
+
+def well_signal(session: Session, run_id: int) -> dict[str, WellSignal]:
+    """A run's internal-standard signal by well (empty for a run stored without it)."""
+    return {w.well: w for w in session.exec(select(WellSignal).where(
+        WellSignal.run_id == run_id))}
 
 
 def insert_results(session: Session, run_id: int, rows: pd.DataFrame,
@@ -271,7 +367,8 @@ def open_held_well_rows(session: Session, *, limit: int = 500) -> list[dict[str,
 
 
 def qc_sign_off_events(session: Session, run_id: int) -> list[AuditEvent]:
-    """The technicians' QC sign-offs of a run (audit events), oldest first."""
+    """The technicians' QC sign-offs and withdrawals of a run (audit events), oldest first."""
     return list(session.exec(select(AuditEvent).where(
         AuditEvent.entity == "run", AuditEvent.entity_id == str(run_id),
-        col(AuditEvent.action).in_(["qc_accept", "qc_reject"])).order_by(col(AuditEvent.id))))
+        col(AuditEvent.action).in_(["qc_accept", "qc_reject", "qc_withdraw"]))
+        .order_by(col(AuditEvent.id))))

@@ -1,4 +1,5 @@
-"""Routes: upload a run, list runs, held wells, the repeat-in-duplicate worklist.
+"""Routes: upload a run, list runs, withdraw a run, held wells, the repeat-in-duplicate
+worklist.
 
 Public names: ``router``.
 """
@@ -15,14 +16,17 @@ from lims.audit import Actor
 from lims.deps import PathId, PipelineDep, SessionDep, require
 from lims.errors import PayloadTooLargeError
 from lims.models import Run, User
-from lims.runs import service
+from lims.runs import service, withdrawal
 from lims.runs.held import attach_held_well, discard_held_well, held_well_rows
 from lims.runs.schemas import (
     DuplicateRequestPublic,
     HeldWellPublic,
     HeldWellResolve,
     RunPublic,
+    WithdrawalPublic,
+    WithdrawalRequest,
 )
+from lims.runs.withdrawal import Withdrawal
 from lims.vocabulary import HeldWellAction, Role
 
 __all__ = ["MAX_UPLOAD_BYTES", "read_limited", "router"]
@@ -85,6 +89,22 @@ def list_runs(session: SessionDep, _user: Staff) -> list[Run]:
 @router.get("/runs/{run_id}", response_model=RunPublic)
 def get_run(run_id: PathId, session: SessionDep, _user: Staff) -> Run:
     return service.get_run(session, run_id)
+
+
+@router.post("/runs/{run_id}/withdrawal", response_model=WithdrawalPublic,
+             responses={404: {"description": "no such run"},
+                        409: {"description": "already rejected, or a reviewer has decided on "
+                                             "results from it (correct those first)"},
+                        422: {"description": "no reason given"}})
+def withdraw_run(run_id: PathId, body: WithdrawalRequest, session: SessionDep,
+                 user: Lab) -> Withdrawal:
+    """Withdraw a plate whose results are stored: the run is rejected, with the reason, and
+    the cards whose latest results it holds go back to waiting for a new run (or for their
+    duplicates). Refused when a reviewer has released or decided any of them: correct those
+    results (``POST /specimens/{id}/corrections``) instead. Audited."""
+    done = withdrawal.withdraw_run(session, Actor.of(user), run_id, reason=body.reason)
+    session.commit()
+    return done
 
 
 @router.get("/runs/{run_id}/held-wells", response_model=list[HeldWellPublic])

@@ -1,6 +1,7 @@
 """Response models of runs, held wells and the duplicates worklist.
 
-Public names: ``RunPublic``, ``HeldWellPublic``, ``HeldWellResolve``, ``DuplicateRequestPublic``.
+Public names: ``RunPublic``, ``HeldWellPublic``, ``HeldWellResolve``, ``DuplicateRequestPublic``,
+``WithdrawalRequest``, ``WithdrawalPublic``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lims.vocabulary import DuplicateRequestStatus, HeldWellAction, HeldWellStatus, QcDecision
 
-__all__ = ["DuplicateRequestPublic", "HeldWellPublic", "HeldWellResolve", "RunPublic"]
+__all__ = ["DuplicateRequestPublic", "HeldWellPublic", "HeldWellResolve", "RunPublic",
+           "WithdrawalPublic", "WithdrawalRequest"]
 
 
 class RunPublic(BaseModel):
@@ -63,6 +65,24 @@ class HeldWellResolve(BaseModel):
         if self.action == HeldWellAction.discard and self.barcode is not None:
             raise ValueError("discard takes no barcode")
         return self
+
+
+class WithdrawalRequest(BaseModel):
+    """Why the plate is withdrawn (audited, and added to the run's QC reasons)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=900)
+
+
+class WithdrawalPublic(BaseModel):
+    """A withdrawal: the run, the cards back to waiting for a new run and those back to waiting
+    for their duplicates (barcodes), the held wells discarded."""
+
+    model_config = ConfigDict(from_attributes=True)
+    run_id: int
+    to_new_run: list[str]
+    to_duplicates: list[str]
+    held_discarded: int
 
 
 class DuplicateRequestPublic(BaseModel):

@@ -159,7 +159,8 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
 
 def _store_run(session: Session, plate: ScreenedPlate, wells: pd.DataFrame, sha256: str,
                file_name: str, actor: Actor) -> Run:
-    """The run row and the plate's control values (Westgard's history)."""
+    """The run row, the plate's control values (Westgard's history) and each well's
+    internal-standard signal."""
     run = Run(file_sha256=sha256, plate_id=plate.plate_id,
               instrument_run_id=plate.instrument_run_id, file_name=file_name[:255],
               format=plate.format, uploaded_by=actor.user_id, uploaded_at=utcnow(),
@@ -169,6 +170,8 @@ def _store_run(session: Session, plate: ScreenedPlate, wells: pd.DataFrame, sha2
     session.flush()
     assert run.id is not None
     repository.insert_controls(session, run.id, wells[wells["sample_type"].isin(_CONTROL_TYPES)])
+    if plate.is_signal is not None:
+        repository.insert_well_signal(session, run.id, plate.is_signal)
     return run
 
 

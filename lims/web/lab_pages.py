@@ -1,6 +1,7 @@
 """The technician's pages: accession a card (barcode check, card fields, unsatisfactory codes)
 and import a card CSV; search cards; upload a run and see the plate (wells by sample type and
-status, QC summary, sign-off); the worklists (held wells, duplicates, repeat requests).
+status with their internal-standard signal, QC summary, Levey-Jennings charts with the Westgard
+flags, sign-off, withdrawal); the worklists (held wells, duplicates, repeat requests).
 
 Public names: ``router``, ``read_upload``.
 """
@@ -27,8 +28,10 @@ from lims.reference import barcode_rule, unsatisfactory_codes
 from lims.runs import plate
 from lims.runs import service as runs
 from lims.runs.held import attach_held_well, discard_held_well
+from lims.runs.levey_jennings import RunCharts, chart_id, run_charts
 from lims.runs.routes import MAX_UPLOAD_BYTES
 from lims.runs.schemas import HeldWellResolve
+from lims.runs.withdrawal import withdraw_run
 from lims.vocabulary import Feeding, HeldWellAction, RepeatRequestStatus, Role, Sex
 from lims.web.context import (
     FORM_ERRORS,
@@ -43,6 +46,9 @@ from lims.web.context import (
     shown_on_page,
 )
 from lims.web.forms import optional, specimen_from_form
+from lims.web.lj_chart import lj_chart
+from msms.qc.levey_jennings import LJPoint
+from msms.qc.rules import WESTGARD_RULES
 
 __all__ = ["read_upload", "router"]
 
@@ -179,10 +185,53 @@ async def _upload_run(request: Request, current: Page, form: FormData) -> Respon
     return RedirectResponse(target, status_code=303)
 
 
+#: Charts on the plate page when no analyte is chosen: the flagged series first.
+PAGE_CHARTS = 6
+
+
+def _plate_context(session: Session, run_id: int, analyte: str = "") -> dict[str, Any]:
+    """The plate view with its Levey-Jennings charts (``analyte``: that analyte's series,
+    else the flagged ones and those furthest from target) and the run's Westgard flags."""
+    view = plate.plate_view(session, run_id)
+    charts = run_charts(session, run_id)
+    chosen = ([s for s in charts.current if s.analyte == analyte] if analyte
+              else charts.chosen(max(PAGE_CHARTS, len(charts.flagged()))))
+    return {**view, "charts": [lj_chart(s, run_id) for s in charts.charts(chosen)],
+            "chart_analytes": charts.analytes(), "analyte": analyte,
+            "flags": westgard_flags(charts)}
+
+
+def _point_label(point: LJPoint, run_key: str) -> str:
+    where = point.well if point.run_id == run_key else f"RUN-{int(point.run_id):06d}"
+    return f"{point.z:+.2f} ({where})"
+
+
+def westgard_flags(charts: RunCharts) -> list[dict[str, Any]]:
+    """The rules the run broke, one row per violation (a violation across materials once)."""
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for s in charts.current:
+        for v in s.violations:
+            if v.run_id != charts.key:
+                continue
+            values = ", ".join(_point_label(s.points[i], charts.key) for i in v.points)
+            key = (v.rule, s.analyte, "" if v.across_materials else s.lot)
+            row = rows.setdefault(key, {
+                "rule": v.rule, "severity": v.severity, "analyte": s.analyte,
+                "lot": s.lot, "across": v.across_materials, "observations": values,
+                "chart": chart_id(s)})
+            if v.across_materials and row["lot"] != s.lot:
+                row["lot"] += f", {s.lot}"
+                row["observations"] += f"; {values}"
+    order = {rule: i for i, rule in enumerate(WESTGARD_RULES)}
+    return sorted(rows.values(), key=lambda r: (r["severity"] != "reject", r["analyte"],
+                                                 order[r["rule"]], r["lot"]))
+
+
 @router.get("/lab/runs/{run_id}", response_class=HTMLResponse)
-def plate_page(request: Request, run_id: PathId, current: Lab, again: int = 0) -> HTMLResponse:
+def plate_page(request: Request, run_id: PathId, current: Lab, again: int = 0,
+               analyte: str = "") -> HTMLResponse:
     with shown_on_page():
-        view = in_session(request, lambda s: plate.plate_view(s, run_id))
+        view = in_session(request, lambda s: _plate_context(s, run_id, analyte[:32]))
     return render(request, "plate.html", current, again=bool(again), **view)
 
 
@@ -198,7 +247,24 @@ async def plate_sign_off(request: Request, run_id: PathId, current: Lab) -> Resp
                                                                  accept=accept, reason=reason))
     except FORM_ERRORS as exc:
         with shown_on_page():
-            view = await in_session_async(request, lambda s: plate.plate_view(s, run_id))
+            view = await in_session_async(request, lambda s: _plate_context(s, run_id))
+        return render(request, "plate.html", current, status_code=http_status(exc),
+                      error=error_message(exc), **view)
+    return RedirectResponse(f"/lab/runs/{run_id}", status_code=303)
+
+
+@router.post("/lab/runs/{run_id}/withdraw", response_class=HTMLResponse)
+async def plate_withdraw(request: Request, run_id: PathId, current: Lab) -> Response:
+    """Withdraw a plate whose results are stored, with a reason (``lims.runs.withdrawal``)."""
+    form = await form_of(request)
+    check_csrf(request, current, form)
+    actor = Actor.of(current.user)
+    reason = optional(form, "reason") or ""
+    try:
+        await in_session_async(request, lambda s: withdraw_run(s, actor, run_id, reason=reason))
+    except FORM_ERRORS as exc:
+        with shown_on_page():
+            view = await in_session_async(request, lambda s: _plate_context(s, run_id))
         return render(request, "plate.html", current, status_code=http_status(exc),
                       error=error_message(exc), **view)
     return RedirectResponse(f"/lab/runs/{run_id}", status_code=303)

@@ -10,8 +10,8 @@ shape so a caller can append them.
 Public names: ``Target``, ``ControlLot``, ``ControlLots``, ``ControlLotsFile`` (the file's
 schema), ``load_control_lots``,
 ``default_control_lots``, ``CONTROL_LOTS_TOML``, ``control_values``, ``evaluate_westgard``,
-``read_control_history``, ``validate_control_history``, ``CONTROL_VALUE_COLUMNS``,
-``HISTORY_COLUMNS``.
+``read_control_history``, ``validate_control_history``, ``history_lots``,
+``CONTROL_VALUE_COLUMNS``, ``HISTORY_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ __all__ = [
     "control_values",
     "default_control_lots",
     "evaluate_westgard",
+    "history_lots",
     "load_control_lots",
     "read_control_history",
     "validate_control_history",
@@ -442,7 +443,7 @@ def evaluate_westgard(
     )
 
 
-def _history_lots(h: pd.DataFrame, lots: ControlLots, rules: QCRules) -> pd.Series:
+def history_lots(h: pd.DataFrame, lots: ControlLots, rules: QCRules) -> pd.Series:
     """The lot of each history row: its ``lot``, or the lot its control well resolves to
     (the sample id when it names a lot, else the only in-use lot of the level; "" if none)."""
     if "lot" in h.columns:
@@ -471,7 +472,7 @@ def _history_by_series(
     if history is None or not keep_runs or len(history) == 0:
         return {}
     h = validate_control_history(history)
-    h = h.assign(lot=_history_lots(h, lots, rules))
+    h = h.assign(lot=history_lots(h, lots, rules))
     h = h[~h["run_id"].isin(current_runs) & h["conc_umol_l"].notna() & (h["lot"] != "")]
     grouped: dict[tuple[str, str], list[int]] = {}
     for i, key in enumerate(zip(h["lot"].tolist(), h["analyte"].tolist(), strict=True)):

@@ -8,7 +8,10 @@ median), ``missing`` (no IS row, a zero or non-finite value, or no IS for that a
 a plate that has intensities for it) or ``unchecked`` (the plate carries only vendor
 concentrations for that analyte and no IS signal: nothing to check).
 
-Public names: ``check_internal_standards``, ``ISCheck``, ``IS_CHECK_COLUMNS``, ``IS_STATUSES``.
+``well_signal`` sums a well up for the plate map: its lowest signal over its internal standards.
+
+Public names: ``check_internal_standards``, ``ISCheck``, ``IS_CHECK_COLUMNS``, ``IS_STATUSES``,
+``well_signal``, ``WELL_SIGNAL_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from msms.qc.grid import PlateGrid, plate_grid
 from msms.qc.report import Finding, StepReport
 from msms.qc.rules import QCRules, default_rules
 
-__all__ = ["IS_CHECK_COLUMNS", "IS_STATUSES", "ISCheck", "check_internal_standards"]
+__all__ = ["IS_CHECK_COLUMNS", "IS_STATUSES", "WELL_SIGNAL_COLUMNS", "ISCheck",
+           "check_internal_standards", "well_signal"]
 
 STEP = "internal_standard"
 IS_STATUSES: tuple[str, ...] = ("ok", "low", "missing", "unchecked")
@@ -189,3 +193,37 @@ def _findings(check: ISCheck, bad: np.ndarray, checked: np.ndarray, rules: QCRul
                 analyte=str(g.analytes[j]), detail={"fraction_of_wells": fraction},
             ))
     return findings
+
+
+#: Columns of :func:`well_signal`.
+WELL_SIGNAL_COLUMNS: tuple[str, ...] = ("well", "sample_id", "sample_type", "internal_standard",
+                                        "fraction", "status")
+_WORST = {"missing": 3, "low": 2, "ok": 1, "unchecked": 0}
+
+
+def well_signal(check: ISCheck, method: Method | None = None) -> pd.DataFrame:
+    """Each well's internal-standard signal in one row: the lowest fraction of the plate median
+    over the internal standards of the analytes it has values for, the standard it belongs to,
+    and the well's worst status (``missing`` > ``low`` > ``ok`` > ``unchecked``; ``fraction``
+    NaN where no standard was checked or one is missing)."""
+    g = check.grid
+    rows = []
+    for w in range(g.shape[0]):
+        columns = np.flatnonzero(check.valued[w])
+        if not len(columns):
+            continue
+        statuses = [str(check.status[w, j]) for j in columns]
+        worst = max(statuses, key=_WORST.__getitem__)
+        fractions = check.fraction[w, columns].astype(float)
+        finite = np.isfinite(fractions)
+        if worst == "missing":
+            j = int(columns[statuses.index("missing")])
+            fraction = float("nan")
+        elif finite.any():
+            j = int(columns[np.flatnonzero(finite)[np.argmin(fractions[finite])]])
+            fraction = float(check.fraction[w, j])
+        else:
+            j, fraction = int(columns[0]), float("nan")
+        rows.append((str(g.wells[w]), str(g.sample_id[w]), str(g.sample_type[w]),
+                     _is_name(method, str(g.analytes[j])), fraction, worst))
+    return pd.DataFrame(rows, columns=list(WELL_SIGNAL_COLUMNS))

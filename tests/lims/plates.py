@@ -28,16 +28,17 @@ from lims.vocabulary import QcDecision, Stage
 
 CUTOFF_VERSION = "test-cutoffs-1"
 NORMAL = {"Phe": 55.0, "Xle": 150.0, "Tyr": 70.0}
-QC_RANGE = {"qc_low": {"Phe": (40.0, 80.0)}, "qc_high": {"Phe": (250.0, 350.0)}}
+QC_RANGE = {"qc_low": {"Phe": (40.0, 80.0)}, "qc_high": {"Phe": (200.0, 350.0)}}
 _WELLS = [f"{r}{c:02d}" for r in "ABCDEFGH" for c in range(1, 13)]
 
 
 def plate_csv(plate_id: str, patients: dict[str, dict[str, float]] | list[
-        tuple[str, dict[str, float]]], *, qc_low_phe: float = 60.0) -> bytes:
+        tuple[str, dict[str, float]]], *, qc_low_phe: float = 60.0,
+        qc_high_phe: float = 300.0) -> bytes:
     """A plate: two controls, then one well per (barcode, overrides) pair."""
     items = list(patients.items()) if isinstance(patients, dict) else list(patients)
     lines = [f"# plate_id={plate_id}", ",".join(WELL_COLUMNS)]
-    lines += [f"A01,QC-LOW,qc_low,Phe,{qc_low_phe}", "A02,QC-HIGH,qc_high,Phe,300"]
+    lines += [f"A01,QC-LOW,qc_low,Phe,{qc_low_phe}", f"A02,QC-HIGH,qc_high,Phe,{qc_high_phe}"]
     for well, (barcode, overrides) in zip(_WELLS[2:], items, strict=False):
         for analyte, normal in NORMAL.items():
             lines.append(f"{well},{barcode},patient,{analyte},{overrides.get(analyte, normal)}")

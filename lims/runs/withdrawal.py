@@ -1,0 +1,120 @@
+"""Withdrawing a plate whose results are stored: the plate is rejected after the fact (a
+technician or an admin, with a reason, audited) and its unreleased results stop counting.
+
+- The cards whose latest results the plate holds go back to waiting for a new run: a card
+  tested first on this plate to ``accessioned`` (its duplicates request from this plate, if
+  any, is withdrawn); a card whose duplicates were on this plate to ``awaiting_duplicate``,
+  its request open again and the calls of its first plate current again. Their flags are
+  cleared and this plate's calls are no longer current.
+- Nothing is withdrawn when any of those cards has been decided by a reviewer (released,
+  repeat specimen requested, referred): a released result is never silently withdrawn; it is
+  corrected (``POST /specimens/{id}/corrections``), which keeps the release and makes a new
+  version. The refusal names the cards.
+- The plate's result rows stay stored with the run, as a QC-rejected run's do; the run is
+  ``reject`` with the reason among its QC reasons, so its plate id takes a new file
+  (``lims.runs.service``) and its controls are no longer Westgard history. Wells still held
+  are discarded.
+- Cards whose latest results come from a later plate are not touched.
+
+Public names: ``WITHDRAW_ROLES``, ``Withdrawal``, ``withdraw_run``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from lims.audit import Actor, record, snapshot
+from lims.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from lims.models import utcnow
+from lims.runs import repository
+from lims.runs.service import get_run
+from lims.vocabulary import (
+    DuplicateRequestStatus,
+    HeldWellStatus,
+    QcDecision,
+    Role,
+    SpecimenState,
+    Transition,
+)
+from lims.workflow import apply_transitions
+
+__all__ = ["WITHDRAW_ROLES", "Withdrawal", "withdraw_run"]
+
+#: Who may withdraw a plate: those who sign off its QC.
+WITHDRAW_ROLES = (Role.technician, Role.admin)
+_UNDECIDED = (SpecimenState.awaiting_review, SpecimenState.awaiting_duplicate)
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What a withdrawal did: the run, the cards back to ``accessioned`` and those back to
+    ``awaiting_duplicate`` (by barcode), the held wells discarded."""
+
+    run_id: int
+    to_new_run: list[str] = field(default_factory=list)
+    to_duplicates: list[str] = field(default_factory=list)
+    held_discarded: int = 0
+
+
+def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str) -> Withdrawal:
+    """Reject a stored plate and withdraw its unreleased results (the caller commits)."""
+    if actor.role not in WITHDRAW_ROLES:
+        raise PermissionDeniedError(f"role {actor.role} may not withdraw a plate")
+    run = get_run(session, run_id)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInputError("give a reason for withdrawing the plate", field="reason")
+    if len(reason) > 900:
+        raise InvalidInputError("at most 900 characters", field="reason")
+    if run.qc_decision == QcDecision.reject:
+        raise ConflictError(f"plate {run.plate_id} is already rejected; nothing to withdraw")
+    cards = repository.latest_on_run(session, run_id)
+    decided = [c for c in cards if c.state not in _UNDECIDED]
+    if decided:
+        names = ", ".join(f"{c.barcode} ({c.state})" for c in decided[:20])
+        more = f" and {len(decided) - 20} more" if len(decided) > 20 else ""
+        raise ConflictError(
+            f"plate {run.plate_id} cannot be withdrawn: a reviewer has decided on results "
+            f"from it for {names}{more}. A released result is not withdrawn; correct it "
+            "(POST /specimens/{id}/corrections, with a reason), then withdraw the plate")
+    before = snapshot(run)
+    completed = repository.requests_completed_on(session, run_id)
+    moves, to_new, to_duplicates, sources = [], [], [], []
+    note = f"plate {run.plate_id} withdrawn: {reason}"
+    for card in cards:
+        assert card.id is not None
+        request = completed.get(card.id)
+        if request is not None and card.state == SpecimenState.awaiting_review:
+            moves.append((card, Transition.withdraw_duplicates, note))
+            to_duplicates.append(card.barcode)
+            request.status = DuplicateRequestStatus.open
+            request.completed_run_id = None
+            request.completed_at = None
+            session.add(request)
+            sources.append((card.id, request.source_run_id))
+        else:
+            moves.append((card, Transition.withdraw_results, note))
+            to_new.append(card.barcode)
+    apply_transitions(session, actor, moves,
+                      also={c.id: {"flagged": False} for c in cards if c.id is not None})
+    ids = [c.id for c in cards if c.id is not None]
+    repository.set_calls_current(session, run_id, ids, False)
+    repository.withdraw_open_requests(session, run_id, ids)
+    for specimen_id, source_run in sources:
+        repository.set_calls_current(session, source_run, [specimen_id], True)
+    held = repository.held_wells_of_run(session, run_id)
+    if held:
+        repository.claim_held_wells(session, held, HeldWellStatus.discarded, actor.user_id,
+                                    utcnow())
+    reasons = [*(run.qc_reasons or []), f"withdrawn by {actor.username}: {reason}"]
+    # guarded: of two withdrawals at once, one rejects the run and the other is refused
+    if not repository.reject_run(session, run, reasons):
+        raise ConflictError(f"plate {run.plate_id} was rejected meanwhile")
+    session.refresh(run)
+    record(session, actor, "qc_withdraw", "run", run.id, before=before,
+           after={**(snapshot(run) or {}), "to_new_run": to_new,
+                  "to_duplicates": to_duplicates, "held_discarded": len(held)},
+           reason=reason)
+    return Withdrawal(run_id, to_new, to_duplicates, len(held))
