@@ -176,7 +176,10 @@ def test_judged_limits_the_runs_whose_rules_are_worked_out() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.floats(min_value=-4, max_value=4), min_size=1, max_size=2),
+# z-scores to 3 decimals: a value stored as target + z * SD gives its z back (a tiny z comes
+# back as 0, on neither side of the mean, and 10-x would differ for no real reason)
+@given(st.lists(st.lists(st.floats(min_value=-4, max_value=4).map(lambda z: round(z, 3)),
+                         min_size=1, max_size=2),
                 min_size=1, max_size=30),
        st.integers(min_value=1, max_value=12))
 def test_flags_agree_with_judging_each_run_over_its_own_window(runs: list[list[float]],
