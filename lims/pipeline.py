@@ -35,7 +35,15 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import pandas as pd
 
 import instruments
-from cutoffs import CutoffTable, RuleSet, default_reference, default_rules, load_cutoffs, score
+from cutoffs import (
+    CutoffTable,
+    RuleSet,
+    default_reference,
+    default_rules,
+    load_cutoffs,
+    reference_quantiles,
+    score,
+)
 from cutoffs.evaluate import evaluate
 from cutoffs.scores import Reference
 from instruments import ArchiveLimits, PlateRun, Source
@@ -116,6 +124,12 @@ class Screening(Protocol):
 
     def score(self, profiles: pd.DataFrame) -> pd.DataFrame:
         """Covariate-adjusted percentile and multiple of the median of each marker."""
+        ...
+
+    def quantiles(self, profiles: pd.DataFrame, markers: list[str],
+                  probs: tuple[float, ...]) -> pd.DataFrame:
+        """The values at ``probs`` of each marker among babies like each specimen, from the
+        reference ``score`` uses (``cutoffs.scores.reference_quantiles``)."""
         ...
 
 
@@ -321,6 +335,12 @@ class ScreeningPipeline:
         """Covariate-adjusted percentile and multiple of the median of each specimen's markers
         (``rows``: positions of the specimens to score; default all)."""
         return score(profiles, self.reference, rows=rows)
+
+    def quantiles(self, profiles: pd.DataFrame, markers: list[str],
+                  probs: tuple[float, ...]) -> pd.DataFrame:
+        """The reference distribution of ``markers`` among babies like each specimen: the
+        values at ``probs`` (fractions) of the reference ``score`` uses."""
+        return reference_quantiles(profiles, self.reference, markers, probs)
 
     def prepare(self) -> None:
         """Load now what the first plate would otherwise load (the covariate model behind the
