@@ -36,6 +36,7 @@ from lims.tokens import token_digest, user_for_token_digest
 from lims.vocabulary import Role
 from lims.web.i18n import LOCALES, load_translations, negotiate
 from lims.web.navigation import alert_roles, navigation
+from lims.web.phrases import install as install_phrases
 from lims.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -78,6 +79,7 @@ class WebState:
                               extensions=["jinja2.ext.i18n"], auto_reload=False)
             env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
             env.filters["lab_time"] = shown_in
+            install_phrases(env, translations.gettext, shown_in)
             state.environments[locale] = env
         return state
 

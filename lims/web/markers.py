@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cutoffs.phrases import split_outside
 from lims.review.schemas import MarkerScore
 
 __all__ = ["Marker", "markers_of"]
@@ -35,7 +36,7 @@ def markers_of(reasons: str, scores: dict[str, MarkerScore]) -> tuple[list[Marke
     """The markers a call's reasons name, and the reasons that are not a marker against a
     cutoff (shown as written)."""
     markers, other = [], []
-    for part in (p for p in reasons.split(";") if p.strip()):
+    for part in split_outside(reasons, ";"):
         match = _REASON.match(part)
         if match is None:
             other.append(part.strip())

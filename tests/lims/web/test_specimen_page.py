@@ -154,3 +154,70 @@ def test_an_unknown_time_zone_stops_start_up_naming_the_setting(monkeypatch):
             get_settings()
     finally:
         get_settings.cache_clear()
+
+
+class _NotedPipeline(CsvPipeline):
+    """The test pipeline, its calls carrying the notes the real tiers write."""
+
+    NOTES = ("secondary markers in range; second tier: p=0.213; not filtered (MSUD not in the "
+             "training data); top features: Xle=950 (FP median 180; for recall); "
+             "unread: Leu missing, Xle/Phe undefined (Phe missing)")
+
+    def evaluate(self, profiles, *, stage=None):  # type: ignore[no-untyped-def]
+        out = super().evaluate(profiles) if stage is None else super().evaluate(profiles,
+                                                                                 stage=stage)
+        out.calls["reasons"] = out.calls["reasons"] + "; " + self.NOTES
+        return out
+
+
+@pytest.fixture
+def noted(settings: Settings, engine) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    app = create_app(settings, engine, pipeline=_NotedPipeline())
+    with TestClient(app, base_url="https://testserver") as client:
+        yield client
+
+
+_ENGLISH = ("time-critical", "on card", "secondary markers", "second tier", "not filtered",
+            "training data", "top features", "FP median", "for recall", "unread", "missing")
+
+
+def test_alerts_and_reasons_are_shown_in_chinese_without_english_left(noted, world):
+    ids = _baby_with_a_repeat(noted)
+    sign_in_page(noted, "reviewer")
+    english = noted.get(f"/lab/specimens/{ids[card(3)]}").text
+    assert "secondary markers in range" in english and "not filtered (MSUD" in english
+    assert "time-critical MSUD on card" in noted.get("/lab/alerts").text
+    noted.cookies.set("nbs_lang", "zh_CN")
+    page = noted.get(f"/lab/specimens/{ids[card(3)]}").text
+    reasons = " ".join(re.findall(r'<p class="muted reason">(.*?)</p>', page))
+    assert "次要标志物在范围内" in reasons and "训练数据中没有 MSUD" in reasons
+    assert "Leu 缺失" in reasons and "Xle/Phe 无法计算（Phe 缺失）" in reasons
+    assert "Xle=950（假阳性中位数 180；支持召回）" in reasons
+    banner = noted.get("/lab/alerts/banner").text
+    alerts = noted.get("/lab/alerts").text
+    for text in (reasons, banner, alerts):
+        assert not [w for w in _ENGLISH if w in text], text
+    assert f"危急：卡片 {card(3)} 的 MSUD：Xle=950&gt;400" in banner
+
+
+def test_stored_texts_no_phrase_wrote_are_shown_as_written():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from lims.alerts.messages import ALERT_MESSAGES
+    from lims.review.service import REVIEW_REASONS
+    from lims.web.context import lab_time
+    from lims.web.i18n import load_translations
+    from lims.web.phrases import Phrases
+
+    zh = Phrases(load_translations()["zh_CN"].gettext, lab_time(ZoneInfo("Asia/Shanghai")))
+    assert zh.review_reason("the mother called") == "the mother called"
+    assert zh.review_reason(REVIEW_REASONS.text("accepted_no_recall", disorders="PKU")) \
+        == "审核者接受二级筛查对 PKU 的建议（不召回）"
+    due = datetime(2026, 3, 5, 8, 0, tzinfo=UTC).isoformat(timespec="minutes")
+    message = ALERT_MESSAGES.text("followup_overdue", case=12, label="PKU",
+                                  due_action="first_contact", due_at=due)
+    assert zh.alert_message(message) == (
+        "随访病例 12（PKU）已逾期：first_contact 应于 2026-03-05 16:00 Asia/Shanghai 完成")
+    assert zh.reasons("Phe=180>120; a note of the lab's own") == \
+        "Phe=180>120; a note of the lab's own"
