@@ -25,8 +25,8 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from lims.accession.repository import infants_by_ids
-from lims.audit import Actor, record_list_read
 from lims.accession.service import check_scope
+from lims.audit import Actor, record_list_read
 from lims.models import Specimen
 from lims.pipeline import Screening, card_covariates
 from lims.review.service import latest_values

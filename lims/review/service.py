@@ -59,8 +59,8 @@ from lims.vocabulary import (
 from lims.workflow import allowed_transitions, apply_transition
 from msms.tables import PROFILE_ID
 
-__all__ = ["REVIEW_REASONS", "allowed_decisions", "correct", "decide", "latest_values", "queue_scores",
-           "release_normals", "releases", "review_item", "review_queue",
+__all__ = ["REVIEW_REASONS", "allowed_decisions", "correct", "decide", "latest_values",
+           "queue_scores", "release_normals", "releases", "review_item", "review_queue",
            "second_tier_recommendation"]
 
 #: The reasons a decision is recorded with when the reviewer gives none (English, read back as

@@ -144,7 +144,7 @@ class TrendChart:
     x_ticks: tuple[tuple[float, str], ...]
 
 
-_TW, _TH, _TL, _TR, _TT, _TB = 320, 180, 52, 12, 10, 150
+_TW, _TH, _TL, _TR, _TT, _TB = 320, 190, 52, 12, 24, 160
 
 
 def trend_chart(marker: str, specimens: Sequence[TrendSpecimen], current_id: int,

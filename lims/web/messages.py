@@ -1,7 +1,8 @@
 """The words the pages translate that are not literal in a template: the vocabularies' values
 shown as labels, the navigation's labels, the kinds of well, the phrases stored texts are read
-back as (``lims.web.phrases``: reasons, alert messages, decision reasons). ``message_ids`` lists them, so
-that the catalogue test (``tests/lims/web/test_i18n.py``) asks each language for all of them.
+back as (``lims.web.phrases``: reasons, alert messages, decision reasons). ``message_ids``
+lists them, so that the catalogue test (``tests/lims/web/test_i18n.py``) asks each language
+for all of them.
 
 Public names: ``DYNAMIC_VOCABULARIES``, ``WELL_KINDS``, ``message_ids``.
 """

@@ -10,6 +10,7 @@ Public names: ``router``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -26,8 +27,8 @@ from lims.pipeline import Screening
 from lims.review import population
 from lims.review import repository as review_repository
 from lims.review import service as review
+from lims.review.schemas import CallView
 from lims.vocabulary import AlertStatus, Decision, Role, Transition
-from lims.workflow import allowed_transitions
 from lims.web.context import (
     FORM_ERRORS,
     Page,
@@ -41,8 +42,9 @@ from lims.web.context import (
     shown_on_page,
 )
 from lims.web.forms import optional
-from lims.web.marker_charts import population_chart, trend_chart
-from lims.web.markers import markers_of
+from lims.web.marker_charts import PopulationChart, population_chart, trend_chart
+from lims.web.markers import Marker, markers_of
+from lims.workflow import allowed_transitions
 
 __all__ = ["router"]
 
@@ -65,12 +67,23 @@ def queue_page(request: Request, current: Reviewer, done: str = "") -> HTMLRespo
     return render(request, "queue.html", current, items=items, done=done)
 
 
+@dataclass
+class _Call:
+    """A flagged disorder as the specimen page shows it."""
+
+    call: CallView
+    markers: list[Marker]
+    #: the reasons that are not a marker against a cutoff
+    other: list[str]
+    chart: PopulationChart | None = None
+
+
 def _trend(session: Session, actor: Actor, pipeline: Screening, specimen: Specimen,
-           calls: list[dict[str, Any]]) -> dict[str, Any]:
+           calls: list[_Call]) -> dict[str, Any]:
     """The baby's specimens with the markers flagged on this one (else on any of them), each
     marker's chart with the cutoff the latest call naming it used."""
     specimens = population.baby_specimens(session, actor, specimen)
-    cutoffs = {m.marker: m.cutoff for entry in calls for m in entry["markers"]}
+    cutoffs = {m.marker: m.cutoff for entry in calls for m in entry.markers}
     if not cutoffs:
         others = review_repository.current_calls(
             session, [s.id for s in specimens if s.id is not None])
@@ -89,16 +102,13 @@ def _specimen(session: Session, actor: Actor, pipeline: Screening,
     infant = accession.get_infant(session, actor, card["infant_id"], audit=False)
     specimen = accession.get_specimen(session, actor, specimen_id, audit=False)
     item = review.review_item(session, actor, pipeline, specimen_id)
-    calls = []
-    for call in item.calls:
-        markers, other = markers_of(call.reasons, item.scores)
-        calls.append({"call": call, "markers": markers, "other": other})
+    calls = [_Call(call, *markers_of(call.reasons, item.scores)) for call in item.calls]
     rows = population.profile_rows([specimen], {card["infant_id"]: infant},
                                    {specimen_id: item.values_umol_l})
-    drawn = population.bands(pipeline, rows, [m.marker for e in calls for m in e["markers"]])
+    drawn = population.bands(pipeline, rows, [m.marker for e in calls for m in e.markers])
     for entry in calls:
-        entry["chart"] = (population_chart(entry["markers"], drawn.get(specimen.barcode, {}))
-                          if entry["markers"] else None)
+        if entry.markers:
+            entry.chart = population_chart(entry.markers, drawn.get(specimen.barcode, {}))
     return {"card": card, "infant": infant, "item": item, "calls": calls,
             "trend": _trend(session, actor, pipeline, specimen, calls),
             "can_correct": Transition.correct in allowed_transitions(specimen.state,
