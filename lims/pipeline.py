@@ -122,8 +122,9 @@ class Screening(Protocol):
         """The calls for ``profiles`` (docs/architecture.md "Profiles")."""
         ...
 
-    def score(self, profiles: pd.DataFrame) -> pd.DataFrame:
-        """Covariate-adjusted percentile and multiple of the median of each marker."""
+    def score(self, profiles: pd.DataFrame, markers: list[str] | None = None) -> pd.DataFrame:
+        """Covariate-adjusted percentile and multiple of the median of each marker (of
+        ``markers`` only when given)."""
         ...
 
     def quantiles(self, profiles: pd.DataFrame, markers: list[str],
@@ -331,10 +332,12 @@ class ScreeningPipeline:
         strata it lacks), else the covariate model of population estimates."""
         return default_reference(self.cutoffs)
 
-    def score(self, profiles: pd.DataFrame, *, rows: Any = None) -> pd.DataFrame:
+    def score(self, profiles: pd.DataFrame, markers: list[str] | None = None, *,
+              rows: Any = None) -> pd.DataFrame:
         """Covariate-adjusted percentile and multiple of the median of each specimen's markers
-        (``rows``: positions of the specimens to score; default all)."""
-        return score(profiles, self.reference, rows=rows)
+        (``markers``: those only, default the reference's; ``rows``: positions of the
+        specimens to score; default all)."""
+        return score(profiles, self.reference, markers, rows=rows)
 
     def quantiles(self, profiles: pd.DataFrame, markers: list[str],
                   probs: tuple[float, ...]) -> pd.DataFrame:

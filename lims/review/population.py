@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session, col, select
 
+from cutoffs.rules import resolve_marker
 from lims.accession.repository import infants_by_ids
 from lims.accession.service import check_scope
 from lims.audit import Actor, record_list_read
@@ -31,6 +32,7 @@ from lims.models import Specimen
 from lims.pipeline import Screening, card_covariates
 from lims.review.service import latest_values
 from lims.vocabulary import Role
+from msms.errors import MsmsError
 from msms.tables import PROFILE_ID
 
 __all__ = ["CHART_PROBS", "TREND_PROBS", "TrendSpecimen", "baby_specimens", "baby_trend", "bands",
@@ -72,6 +74,18 @@ def profile_rows(specimens: Sequence[Specimen], infants: dict[int, Any],
         for s in specimens if s.id is not None and values.get(s.id)]
 
 
+def _known(markers: Sequence[str]) -> list[str]:
+    """The analytes and ratios among ``markers`` (each once), in their order."""
+    out = []
+    for name in dict.fromkeys(markers):
+        try:
+            resolve_marker(name)
+        except (MsmsError, KeyError):
+            continue
+        out.append(name)
+    return out
+
+
 def _number(value: Any) -> float | None:
     return None if value is None or value != value else float(value)
 
@@ -79,9 +93,10 @@ def _number(value: Any) -> float | None:
 def bands(pipeline: Screening, rows: list[dict[str, Any]], markers: Sequence[str],
           probs: tuple[float, ...] = CHART_PROBS) -> dict[str, dict[str, Band]]:
     """``{barcode: {marker: {probability: value}}}``, only the values the reference has."""
-    if not rows or not markers:
+    known = _known(markers)
+    if not rows or not known:
         return {}
-    table = pipeline.quantiles(pd.DataFrame(rows), list(dict.fromkeys(markers)), probs)
+    table = pipeline.quantiles(pd.DataFrame(rows), known, probs)
     out: dict[str, dict[str, Band]] = {}
     for barcode, marker, p, value in zip(
             table[PROFILE_ID].tolist(), table["marker"].tolist(),
@@ -112,11 +127,10 @@ def baby_trend(session: Session, pipeline: Screening, specimens: Sequence[Specim
     infants = infants_by_ids(session, [s.infant_id for s in specimens])
     values = latest_values(session, [s.id for s in specimens if s.id is not None])
     rows = profile_rows(specimens, infants, values)
-    wanted = list(dict.fromkeys(markers))
+    wanted = _known(markers)
     scored: dict[tuple[str, str], tuple[float | None, float | None]] = {}
     if rows and wanted:
-        table = pipeline.score(pd.DataFrame(rows))
-        table = table[table["marker"].isin(wanted)]
+        table = pipeline.score(pd.DataFrame(rows), wanted)
         for barcode, marker, value, pct in zip(
                 table[PROFILE_ID].tolist(), table["marker"].tolist(), table["value"].tolist(),
                 table["percentile"].tolist(), strict=True):
@@ -126,7 +140,7 @@ def baby_trend(session: Session, pipeline: Screening, specimens: Sequence[Specim
     for s in specimens:
         assert s.id is not None
         age = card_covariates(s, infants[s.infant_id])["age_at_collection_hours"]
-        mine = {m: scored.get((s.barcode, m), (None, None)) for m in wanted}
+        mine = {m: scored.get((s.barcode, m), (None, None)) for m in dict.fromkeys(markers)}
         out.append(TrendSpecimen(
             specimen_id=s.id, barcode=s.barcode, kind=s.kind, state=s.state,
             collected_at=s.collected_at, age_hours=float(age),

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from cutoffs.phrases import split_outside
+from cutoffs.reason_phrases import REASONS
 from lims.review.schemas import MarkerScore
 
 __all__ = ["Marker", "markers_of"]
@@ -37,7 +38,7 @@ def markers_of(reasons: str, scores: dict[str, MarkerScore]) -> tuple[list[Marke
     cutoff (shown as written)."""
     markers, other = [], []
     for part in split_outside(reasons, ";"):
-        match = _REASON.match(part)
+        match = None if REASONS.parse(part) else _REASON.match(part)  # a note is no marker
         if match is None:
             other.append(part.strip())
             continue

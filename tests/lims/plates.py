@@ -89,8 +89,8 @@ class CsvPipeline:
         calls = pd.DataFrame(rows, columns=list(CALL_COLUMNS))
         return EvaluatedCalls(calls=calls, cutoff_version=CUTOFF_VERSION)
 
-    def score(self, profiles: pd.DataFrame) -> pd.DataFrame:
-        return score(profiles)
+    def score(self, profiles: pd.DataFrame, markers: list[str] | None = None) -> pd.DataFrame:
+        return score(profiles, markers=markers)
 
     def quantiles(self, profiles: pd.DataFrame, markers: list[str],
                   probs: tuple[float, ...]) -> pd.DataFrame:
