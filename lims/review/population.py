@@ -8,9 +8,10 @@
   the card it names, ``lims.accession.service``), oldest collection first; the read is one
   audited list read.
 - ``baby_trend``: those specimens, each with its age at collection, its values and
-  percentiles of the markers asked for (ratios included) and its own reference band.
+  percentiles of the markers asked for (ratios included) and its own reference bands (what
+  the specimen page draws for the specimen itself too).
 
-Public names: ``CHART_PROBS``, ``TREND_PROBS``, ``TrendSpecimen``, ``profile_rows``, ``bands``,
+Public names: ``CHART_PROBS``, ``TrendSpecimen``, ``profile_rows``, ``bands``,
 ``baby_specimens``, ``baby_trend``.
 """
 
@@ -35,14 +36,12 @@ from lims.vocabulary import Role
 from msms.errors import MsmsError
 from msms.tables import PROFILE_ID
 
-__all__ = ["CHART_PROBS", "TREND_PROBS", "TrendSpecimen", "baby_specimens", "baby_trend", "bands",
+__all__ = ["CHART_PROBS", "TrendSpecimen", "baby_specimens", "baby_trend", "bands",
            "profile_rows"]
 
 #: The percentiles a marker's band is drawn with (fractions): P0.1-P99.9, P1-P99, P5-P95,
 #: P25-P75 and the median.
 CHART_PROBS: tuple[float, ...] = (0.001, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 0.999)
-#: The band of each specimen in the trend: P1, the median, P99.
-TREND_PROBS: tuple[float, ...] = (0.01, 0.5, 0.99)
 
 Band = dict[float, float]
 
@@ -60,7 +59,7 @@ class TrendSpecimen:
     #: marker -> value (µmol/L, or the ratio), None when not measured
     values: dict[str, float | None] = field(default_factory=dict)
     percentiles: dict[str, float | None] = field(default_factory=dict)
-    #: marker -> {probability: value} at ``TREND_PROBS``
+    #: marker -> {probability: value} at ``CHART_PROBS``
     bands: dict[str, Band] = field(default_factory=dict)
 
 
@@ -135,7 +134,7 @@ def baby_trend(session: Session, pipeline: Screening, specimens: Sequence[Specim
                 table[PROFILE_ID].tolist(), table["marker"].tolist(), table["value"].tolist(),
                 table["percentile"].tolist(), strict=True):
             scored[(str(barcode), str(marker))] = (_number(value), _number(pct))
-    drawn = bands(pipeline, rows, wanted, TREND_PROBS)
+    drawn = bands(pipeline, rows, wanted, CHART_PROBS)
     out = []
     for s in specimens:
         assert s.id is not None

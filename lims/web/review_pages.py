@@ -81,7 +81,7 @@ class _Call:
 def _trend(session: Session, actor: Actor, pipeline: Screening, specimen: Specimen,
            calls: list[_Call]) -> dict[str, Any]:
     """The baby's specimens with the markers flagged on this one (else on any of them), each
-    marker's chart with the cutoff the latest call naming it used."""
+    marker's chart with the cutoff the latest call naming it used (this one's first)."""
     specimens = population.baby_specimens(session, actor, specimen)
     cutoffs = {m.marker: m.cutoff for entry in calls for m in entry.markers}
     if not cutoffs:
@@ -103,14 +103,13 @@ def _specimen(session: Session, actor: Actor, pipeline: Screening,
     specimen = accession.get_specimen(session, actor, specimen_id, audit=False)
     item = review.review_item(session, actor, pipeline, specimen_id)
     calls = [_Call(call, *markers_of(call.reasons, item.scores)) for call in item.calls]
-    rows = population.profile_rows([specimen], {card["infant_id"]: infant},
-                                   {specimen_id: item.values_umol_l})
-    drawn = population.bands(pipeline, rows, [m.marker for e in calls for m in e.markers])
-    for entry in calls:
+    trend = _trend(session, actor, pipeline, specimen, calls)
+    mine = next((t for t in trend["specimens"] if t.specimen_id == specimen_id), None)
+    for entry in calls:  # the bands of this specimen, drawn for the trend too
         if entry.markers:
-            entry.chart = population_chart(entry.markers, drawn.get(specimen.barcode, {}))
+            entry.chart = population_chart(entry.markers, mine.bands if mine else {})
     return {"card": card, "infant": infant, "item": item, "calls": calls,
-            "trend": _trend(session, actor, pipeline, specimen, calls),
+            "trend": trend,
             "can_correct": Transition.correct in allowed_transitions(specimen.state,
                                                                     actor.role),
             "releases": review.releases(session, actor, specimen_id)}
