@@ -34,8 +34,9 @@ _WIDTH, _LEFT, _RIGHT, _ROW = 640, 110, 20, 44
 
 
 def _number(value: float) -> str:
-    """A value as the axis labels print it (three significant digits)."""
-    return f"{value:.3g}"
+    """A value as the axis labels print it (three significant digits, whole numbers from
+    1000 up)."""
+    return f"{value:.0f}" if value >= 1000 else f"{value:.3g}"
 
 
 @dataclass(frozen=True)
