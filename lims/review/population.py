@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from cutoffs.rules import resolve_marker
 from lims.accession.repository import infants_by_ids
@@ -31,6 +31,7 @@ from lims.accession.service import check_scope
 from lims.audit import Actor, record_list_read
 from lims.models import Specimen
 from lims.pipeline import Screening, card_covariates
+from lims.review.repository import specimens_of_infant
 from lims.review.service import latest_values
 from lims.vocabulary import Role
 from msms.errors import MsmsError
@@ -110,10 +111,9 @@ def baby_specimens(session: Session, actor: Actor, specimen: Specimen) -> list[S
     """Every specimen of ``specimen``'s baby (this one included), oldest collection first;
     the read is one audited list read."""
     check_scope(actor, specimen.submitter_id, f"specimen {specimen.id}")
-    query = select(Specimen).where(col(Specimen.infant_id) == specimen.infant_id)
-    if actor.role in (Role.submitter, Role.clinic):  # its own cards only, as check_scope
-        query = query.where(col(Specimen.submitter_id) == specimen.submitter_id)
-    specimens = sorted(session.exec(query), key=lambda s: (s.collected_at, s.id or 0))
+    own = actor.role in (Role.submitter, Role.clinic)  # its own cards only, as check_scope
+    specimens = specimens_of_infant(session, specimen.infant_id,
+                                    submitter_id=specimen.submitter_id if own else None)
     record_list_read(session, actor, "specimen", [s.id for s in specimens if s.id is not None],
                      [specimen.infant_id], filters={"infant_id": specimen.infant_id})
     return specimens
