@@ -10,7 +10,8 @@ population model; regenerate with ``build_covariate_model``).
 
 Public names: ``CutoffError``, ``evaluate``, ``evaluate_markers``, ``default_rules``,
 ``load_rules``, ``RuleSet``, ``default_cutoffs``, ``load_cutoffs``, ``write_cutoffs``,
-``CutoffTable``, ``derive_cutoffs``, ``score``, ``default_reference``, ``CovariateScoreModel``,
+``CutoffTable``, ``derive_cutoffs``, ``score``, ``reference_quantiles``, ``default_reference``,
+``CovariateScoreModel``,
 ``default_covariate_model``, ``load_covariate_model``, ``build_covariate_model``,
 ``decide_duplicates``, ``mean_of_duplicates``, ``read_profiles``, ``first_tier_final``,
 ``CALL_COLUMNS``.
@@ -30,7 +31,7 @@ from cutoffs.errors import CutoffError
 from cutoffs.evaluate import CALL_COLUMNS, evaluate, evaluate_markers, first_tier_final
 from cutoffs.profiles import read_profiles
 from cutoffs.rules import RuleSet, default_rules, load_rules
-from cutoffs.scores import default_reference, score
+from cutoffs.scores import default_reference, reference_quantiles, score
 from cutoffs.tables import CutoffTable
 from cutoffs.tables import read_cutoff_table as load_cutoffs
 from cutoffs.tables import write_cutoff_table as write_cutoffs
@@ -56,6 +57,7 @@ __all__ = [
     "load_rules",
     "mean_of_duplicates",
     "read_profiles",
+    "reference_quantiles",
     "score",
     "write_cutoffs",
 ]

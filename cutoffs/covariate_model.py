@@ -279,6 +279,20 @@ class BoundCovariates:
         """Percentile and MoM of ``values`` (one per position in ``rows``)."""
         return self.model.percentile_mom(marker, values, self.offsets(marker, rows))
 
+    def quantiles(self, marker: str, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The values at ``probs`` (fractions) among babies like each specimen at ``rows``
+        (the grid moved by each one's covariates; NaN outside the grid or for a marker the
+        model lacks), the inverse of ``percentile_mom``'s percentile."""
+        probs = np.asarray(probs, dtype=float)
+        out = np.full((rows.size, probs.size), np.nan)
+        if marker not in self.model.markers:
+            return out
+        pct = self.model._pct
+        inside = (100 * probs >= pct[0]) & (100 * probs <= pct[-1])
+        log_values = np.interp(100 * probs[inside], pct, self.model._log_grid[marker])
+        out[:, inside] = np.exp(log_values[None, :] + self.offsets(marker, rows)[:, None])
+        return out
+
     def describe_rows(self, rows: np.ndarray) -> np.ndarray:
         """What the model used for each specimen at ``rows``, e.g. ``BW=1200 g; GA=30 w;
         age=36 h; sex=F; TPN=1`` (``~`` imputed, ``?`` unknown)."""

@@ -40,6 +40,7 @@ from cutoffs.disorder_scores import DisorderScores, disorder_scores
 from cutoffs.errors import CutoffError
 from cutoffs.markers import ABOVE_ALL, MarkerTable, marker_table, marker_table_from_values
 from cutoffs.profiles import numeric_column, specimen_ids
+from cutoffs.reason_phrases import REASONS
 from cutoffs.rules import DisorderRule, Exclusion, MarkerRule, RuleSet, default_rules
 from cutoffs.score_tiers import score_reason, score_tier
 from cutoffs.scores import BoundReference, Reference, default_reference
@@ -336,12 +337,13 @@ def _exclusion_text(ctx: _Context, exclusion: Exclusion, rows: np.ndarray) -> li
         values = ctx.flags[exclusion.column][rows]
         shown = (list(values) if values.dtype == object
                  else _fmt_many(np.asarray(values, dtype=float)))
-        return [f"capped at borderline: {exclusion.column}={v}" for v in shown]
+        return [REASONS.text("capped", condition=f"{exclusion.column}={v}") for v in shown]
     values = ctx.markers.values[exclusion.marker][rows]
     op = ">" if exclusion.direction == "high" else "<"
     assert exclusion.beyond is not None
     limit = _fmt(exclusion.beyond)
-    return [f"capped at borderline: {exclusion.marker}={v}{op}{limit}" for v in _fmt_many(values)]
+    return [REASONS.text("capped", condition=f"{exclusion.marker}={v}{op}{limit}")
+            for v in _fmt_many(values)]
 
 
 def _rule_score(ctx: _Context, rule: DisorderRule, levels_of: dict[str, _Levels],
@@ -432,7 +434,7 @@ def _evaluate_rule(
         & (not on_score) if low_s is not None else np.zeros(rows.size, dtype=bool)
     if downgraded.any():
         note = np.full(rows.size, "", dtype=object)
-        note[downgraded] = "secondary markers in range"
+        note[downgraded] = REASONS.text("secondary_in_range")
         notes.append(note)
     for exclusion, applies in capped_by:
         hit = np.flatnonzero(applies[rows])
@@ -448,12 +450,14 @@ def _evaluate_rule(
             unread[missing] = unread[missing] + sep + mk.why_missing(marker.name, rows[missing])
     has_unread = unread != ""
     if has_unread.any():
-        prefix = np.where(t == _NE, "not evaluable: ", "unread: ")
-        notes.append(np.where(has_unread, prefix + unread, ""))
+        notes.append(np.array([
+            REASONS.text("not_evaluable" if tier == _NE else "unread", missing=text)
+            if text else "" for tier, text in zip(t.tolist(), unread.tolist(), strict=True)],
+            dtype=object))
     shared = rule.shares_first_tier_with
     if shared:
         note = np.full(rows.size, "", dtype=object)
-        note[t >= 1] = "first tier shared with " + ", ".join(shared)
+        note[t >= 1] = REASONS.text("shared_first_tier", disorders=", ".join(shared))
         notes.append(note)
     columns = pieces + notes
     reasons = ["; ".join(p for p in parts if p) for parts in zip(*columns, strict=True)]

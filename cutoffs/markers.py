@@ -18,6 +18,7 @@ import pandas as pd
 
 from cutoffs.errors import CutoffError
 from cutoffs.profiles import numeric_column
+from cutoffs.reason_phrases import MISSING
 from cutoffs.rules import RuleSet, resolve_marker
 from msms import ratios as r
 from msms.catalogue import Catalogue, default_catalogue
@@ -65,14 +66,16 @@ class MarkerTable:
         if name in self.ratios:
             ratio = self.ratios[name]
             reasons = r.undefined_reasons(ratio, rows, self.columns)
-            return np.array([f"{name} undefined ({why})" for why in reasons], dtype=object)
+            return np.array([MISSING.text("ratio_undefined", marker=name, why=why)
+                             for why in reasons], dtype=object)
         status = self.status[name][rows]
         values = self.values[name][rows]
         out = np.empty(rows.size, dtype=object)
-        out[status == r.NOT_MEASURED] = f"{name} not measured"
-        out[status == r.MISSING] = f"{name} missing"
+        out[status == r.NOT_MEASURED] = MISSING.text("not_measured", marker=name)
+        out[status == r.MISSING] = MISSING.text("missing", marker=name)
         infinite = status == r.NOT_FINITE
-        out[infinite] = [f"{name}={v} not finite" for v in values[infinite]]
+        out[infinite] = [MISSING.text("not_finite", marker=name, value=v)
+                         for v in values[infinite]]
         return out
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from cutoffs.disorder_scores import DisorderScores
+from cutoffs.reason_phrases import REASONS
 
 __all__ = ["score_reason", "score_tier"]
 
@@ -89,4 +90,4 @@ def score_reason(scores: DisorderScores, disorder: str, cutoff: float, rows: np.
     for extra in tops[1:]:
         joined = np.where(extra == "", joined, joined + ", " + extra)
     out = np.where(joined == "", out, out + " (" + joined + ")")
-    return np.where(np.isnan(values), "score not computable (no marker readable)", out)
+    return np.where(np.isnan(values), REASONS.text("score_not_computable"), out)

@@ -20,7 +20,8 @@ Every scored row names its reference and the stratum (or, for the model, the cov
 
 Public names: ``Reference``, ``BoundReference``, ``MarkerScores``, ``TableReference``,
 ``ModelReference``, ``FallbackReference``, ``CatalogueReference``, ``catalogue_reference``,
-``model_reference``, ``default_reference``, ``score``, ``format_score``, ``SCORE_COLUMNS``.
+``model_reference``, ``default_reference``, ``score``, ``reference_quantiles``,
+``format_score``, ``SCORE_COLUMNS``, ``QUANTILE_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from cutoffs.covariate_model import BoundCovariates, CovariateScoreModel, default_covariate_model
 from cutoffs.markers import marker_table
@@ -44,6 +45,7 @@ from msms.catalogue import default_catalogue
 from msms.tables import PROFILE_ID
 
 __all__ = [
+    "QUANTILE_COLUMNS",
     "SCORE_COLUMNS",
     "BoundReference",
     "CatalogueReference",
@@ -56,9 +58,12 @@ __all__ = [
     "default_reference",
     "format_score",
     "model_reference",
+    "reference_quantiles",
     "score",
 ]
 
+#: The columns of :func:`reference_quantiles`.
+QUANTILE_COLUMNS: tuple[str, ...] = (PROFILE_ID, "marker", "probability", "value")
 SCORE_COLUMNS: tuple[str, ...] = (
     PROFILE_ID, "marker", "value", "percentile", "mom", "stratum", "reference_n", "reference",
 )
@@ -91,6 +96,12 @@ class BoundReference(Protocol):
 
     def describe(self, marker: str, values: np.ndarray, rows: np.ndarray) -> list[str]:
         """Short text per value, e.g. ``P99.6, 5.2 MoM`` ('' where the reference has none)."""
+        ...
+
+    def quantiles(self, marker: str, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The values at ``probs`` (fractions) among babies like each specimen at ``rows``:
+        shape ``(rows, probs)``, the inverse of ``percentile_mom``'s percentile (NaN where the
+        reference has no distribution for the marker, or outside its grid)."""
         ...
 
 
@@ -161,6 +172,18 @@ def _interp_percentile(values: np.ndarray, grids: np.ndarray) -> np.ndarray:
     return out
 
 
+def _invert_grid(grids: np.ndarray, grid_probs: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """The values at ``probs`` of each row's quantile grid, interpolated linearly as
+    ``_interp_percentile`` interpolates percentiles (NaN outside the grid or for a blank
+    grid)."""
+    out = np.full((grids.shape[0], probs.size), np.nan)
+    inside = (probs >= grid_probs[0]) & (probs <= grid_probs[-1])
+    for i, grid in enumerate(grids):
+        if not np.isnan(grid).any():
+            out[i, inside] = np.interp(probs[inside], grid_probs, grid)
+    return out
+
+
 @dataclass
 class _BoundTable:
     table: CutoffTable
@@ -182,6 +205,10 @@ class _BoundTable:
         with np.errstate(all="ignore"):
             mom = np.where(median > 0, values / median, np.nan)
         return _interp_percentile(values, self._grids[index]), mom
+
+    def quantiles(self, marker: str, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        index = self.table.entry_index(marker, self.assignment)[rows]
+        return _invert_grid(self._grids[index], np.asarray(QUANTILE_PROBS), probs)
 
     def scores(self, marker: str, values: np.ndarray, rows: np.ndarray) -> MarkerScores:
         index = self.table.entry_index(marker, self.assignment)[rows]
@@ -229,6 +256,9 @@ class _BoundModel:
             stratum = np.full(n, "", dtype=object)
             name = stratum.copy()
         return MarkerScores(pct, mom, stratum, np.zeros(n, dtype=int), name)
+
+    def quantiles(self, marker: str, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return self.bound.quantiles(marker, probs, rows)
 
     def describe(self, marker: str, values: np.ndarray, rows: np.ndarray) -> list[str]:
         return _describe(self, marker, values, rows)
@@ -292,6 +322,16 @@ class _BoundFallback:
                 setattr(first, name, column)
         return first
 
+    def quantiles(self, marker: str, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The primary's where it scores the marker (for these specimens), else the
+        fallback's: the same choice ``percentile_mom`` makes for a value."""
+        out = self.primary.quantiles(marker, probs, rows)
+        probe = np.ones(rows.size)  # any finite value: is the primary scoring here at all?
+        need = self._need(*self.primary.percentile_mom(marker, probe, rows), probe)
+        if need.any():
+            out[need] = self._second().quantiles(marker, probs, rows[need])
+        return out
+
     def describe(self, marker: str, values: np.ndarray, rows: np.ndarray) -> list[str]:
         return _describe(self, marker, values, rows)
 
@@ -345,6 +385,12 @@ class CatalogueReference:
         pct = np.where(np.isfinite(values), 100 * ndtr(z), np.nan)
         pct = np.where(np.isneginf(z) & np.isfinite(values), 0.0, pct)
         return pct, mom
+
+    def quantiles(self, marker: str, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        if marker not in self.median:
+            return np.full((rows.size, probs.size), np.nan)
+        values = self.median[marker] * np.exp(self.sigma[marker] * ndtri(probs))
+        return np.broadcast_to(values, (rows.size, probs.size)).copy()
 
     def scores(self, marker: str, values: np.ndarray, rows: np.ndarray) -> MarkerScores:
         pct, mom = self.percentile_mom(marker, values, rows)
@@ -446,3 +492,45 @@ def score(
     out = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()}
                        ).sort_values("_row", kind="stable", ignore_index=True)
     return out[list(SCORE_COLUMNS)]
+
+
+def reference_quantiles(
+    profiles: pd.DataFrame,
+    reference: Reference | CutoffTable | None,
+    markers: Iterable[str],
+    probs: Iterable[float],
+    *,
+    rows: np.ndarray | None = None,
+    file: str | None = None,
+) -> pd.DataFrame:
+    """The reference distribution of each marker among babies like each specimen: the values
+    at ``probs`` (fractions, e.g. 0.01 for P1) of the reference :func:`score` uses, so that a
+    value equal to the quantile at ``p`` scores percentile ``100 p``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``QUANTILE_COLUMNS``: one row per specimen, marker and probability; ``value`` NaN where
+        the reference has no distribution for the marker (or ``p`` lies outside its grid).
+    """
+    ref: Reference
+    if isinstance(reference, CutoffTable) or reference is None:
+        ref = default_reference(reference)
+    else:
+        ref = reference
+    names = list(markers)
+    p = np.asarray(list(probs), dtype=float)
+    ids = specimen_ids(profiles, file=file)
+    positions = np.arange(len(profiles)) if rows is None else np.asarray(rows, dtype=int)
+    bound = ref.bind(profiles, file=file)
+    parts = []
+    for marker in names:
+        grid = bound.quantiles(marker, p, positions)
+        parts.append(pd.DataFrame({
+            PROFILE_ID: np.repeat(ids[positions], p.size),
+            "marker": marker,
+            "probability": np.tile(p, positions.size),
+            "value": grid.reshape(-1)}))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in QUANTILE_COLUMNS})
+    return pd.concat(parts, ignore_index=True)[list(QUANTILE_COLUMNS)]

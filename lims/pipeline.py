@@ -35,7 +35,15 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import pandas as pd
 
 import instruments
-from cutoffs import CutoffTable, RuleSet, default_reference, default_rules, load_cutoffs, score
+from cutoffs import (
+    CutoffTable,
+    RuleSet,
+    default_reference,
+    default_rules,
+    load_cutoffs,
+    reference_quantiles,
+    score,
+)
 from cutoffs.errors import CutoffError
 from cutoffs.evaluate import evaluate
 from cutoffs.reflex.calibrate import read_calibration
@@ -152,8 +160,15 @@ class Screening(Protocol):
         """The calls for ``profiles`` (docs/architecture.md "Profiles")."""
         ...
 
-    def score(self, profiles: pd.DataFrame) -> pd.DataFrame:
-        """Covariate-adjusted percentile and multiple of the median of each marker."""
+    def score(self, profiles: pd.DataFrame, markers: list[str] | None = None) -> pd.DataFrame:
+        """Covariate-adjusted percentile and multiple of the median of each marker (of
+        ``markers`` only when given)."""
+        ...
+
+    def quantiles(self, profiles: pd.DataFrame, markers: list[str],
+                  probs: tuple[float, ...]) -> pd.DataFrame:
+        """The values at ``probs`` of each marker among babies like each specimen, from the
+        reference ``score`` uses (``cutoffs.scores.reference_quantiles``)."""
         ...
 
 
@@ -363,10 +378,18 @@ class ScreeningPipeline:
         strata it lacks), else the covariate model of population estimates."""
         return default_reference(self.cutoffs)
 
-    def score(self, profiles: pd.DataFrame, *, rows: Any = None) -> pd.DataFrame:
+    def score(self, profiles: pd.DataFrame, markers: list[str] | None = None, *,
+              rows: Any = None) -> pd.DataFrame:
         """Covariate-adjusted percentile and multiple of the median of each specimen's markers
-        (``rows``: positions of the specimens to score; default all)."""
-        return score(profiles, self.reference, rows=rows)
+        (``markers``: those only, default the reference's; ``rows``: positions of the
+        specimens to score; default all)."""
+        return score(profiles, self.reference, markers, rows=rows)
+
+    def quantiles(self, profiles: pd.DataFrame, markers: list[str],
+                  probs: tuple[float, ...]) -> pd.DataFrame:
+        """The reference distribution of ``markers`` among babies like each specimen: the
+        values at ``probs`` (fractions) of the reference ``score`` uses."""
+        return reference_quantiles(profiles, self.reference, markers, probs)
 
     def prepare(self) -> None:
         """Load now what the first plate would otherwise load (the covariate model behind the

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -112,6 +113,9 @@ class Settings(BaseSettings):
     archive_max_member_mib: int = Field(default=64, gt=0)
     archive_max_total_mib: int = Field(default=1024, gt=0)
     archive_max_ratio: float = Field(default=200.0, gt=1)
+    #: The laboratory's time zone, an IANA name (``UTC``, ``Asia/Shanghai``): the web pages
+    #: show times in it and name it; stored times stay UTC.
+    time_zone: str = "UTC"
 
     @field_validator("second_tier_model", "cutoffs", "laboratory", "reflex_calibration",
                      mode="before")
@@ -119,6 +123,17 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         """An empty setting names no file."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        name = value.strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as UTC or "
+                             "Asia/Shanghai") from None
+        return name
 
     @field_validator("database_url")
     @classmethod

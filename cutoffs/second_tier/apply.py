@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from cutoffs.errors import CutoffError
+from cutoffs.reason_phrases import REASONS
 from cutoffs.second_tier.explain import format_contributions, top_contributions
 from cutoffs.second_tier.features import feature_values
 from cutoffs.second_tier.model_file import SecondTierModel
@@ -234,18 +235,21 @@ def apply_second_tier(
         p, t = result.probability[i], result.threshold[i]
         entry = model.thresholds.get(code)
         if entry is None:
-            head = f"second tier: p={p:.3g}; not filtered ({code} not in the training data)"
+            head = "; ".join((REASONS.text("second_tier_p", p=f"{p:.3g}"),
+                              REASONS.text("not_filtered_untrained", disorder=code)))
         elif not entry.filtered:
-            head = (f"second tier: p={p:.3g}; not filtered ({entry.n_true_positive} training "
-                    f"true positives < {model.policy.min_true_positives})")
+            head = "; ".join((REASONS.text("second_tier_p", p=f"{p:.3g}"), REASONS.text(
+                "not_filtered_few", n=entry.n_true_positive,
+                minimum=model.policy.min_true_positives)))
         elif negative[i]:
-            head = f"second tier: no recall recommended (p={p:.3g} < {t:.3g})"
+            head = REASONS.text("second_tier_no_recall", p=f"{p:.3g}", threshold=f"{t:.3g}")
         elif protected[i] and not result.keep[i]:
-            head = (f"second tier: p={p:.3g} < {t:.3g}, but a {tiers[i]} result is never "
-                    "downgraded")
+            head = REASONS.text("second_tier_protected", p=f"{p:.3g}", threshold=f"{t:.3g}",
+                                tier=tiers[i])
         else:
-            head = f"second tier: recall stands (p={p:.3g} >= {t:.3g})"
-        texts.append(f"{head}; top features: {top[i]}" if top[i] else head)
+            head = REASONS.text("second_tier_recall", p=f"{p:.3g}", threshold=f"{t:.3g}")
+        texts.append("; ".join((head, REASONS.text("top_features", features=top[i])))
+                     if top[i] else head)
     index = out.index[scored]
     out.loc[index, "second_tier_probability"] = _significant(result.probability, 4)
     out.loc[index, "model_version"] = model.version

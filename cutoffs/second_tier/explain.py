@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cutoffs.reason_phrases import FEATURES
 from cutoffs.second_tier.estimator import SecondTierClassifier
 from cutoffs.second_tier.thresholds import log_odds
 
@@ -276,7 +277,8 @@ def format_contributions(
             log = bool(explainer.log_scale[position])
             value = _natural(values[row, position], log)
             median = _natural(explainer.fp_median[g[row], position], log)
-            side = "for recall" if weight > 0 else "against recall"
-            parts.append(f"{explainer.features[position]}={value} (FP median {median}; {side})")
+            parts.append(FEATURES.text("for_recall" if weight > 0 else "against_recall",
+                                       feature=explainer.features[position], value=value,
+                                       median=median))
         texts.append(", ".join(parts))
     return texts

@@ -25,6 +25,7 @@ from typing import Any
 from sqlmodel import Session
 
 from lims.accession.repository import specimen_by_barcode
+from lims.alerts.messages import ALERT_MESSAGES
 from lims.alerts.service import open_alert
 from lims.audit import Actor, record, record_list_read, snapshot
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
@@ -362,8 +363,9 @@ def remind_overdue(session: Session, actor: Actor, *, now: datetime | None = Non
         label = ", ".join(row["suspected"] or []) or row["referral_group"]
         alert = open_alert(
             session, actor, specimen, disorder=(row["suspected"] or [row["referral_group"]])[0],
-            message=(f"follow-up case {row['id']} ({label}) is overdue: {row['due_action']} "
-                     f"was due {row['due_at'].isoformat(timespec='minutes')}"),
+            message=ALERT_MESSAGES.text(
+                "followup_overdue", case=row["id"], label=label, due_action=row["due_action"],
+                due_at=row["due_at"].isoformat(timespec="minutes")),
             evaluation_id=None)
         alerts.append(alert.id)
     return [a for a in alerts if a is not None]

@@ -2,7 +2,7 @@
 releases.
 
 Public names: ``queue``, ``releasable``, ``current_calls``, ``latest_results``,
-``latest_release``, ``releases``.
+``latest_release``, ``releases``, ``specimens_of_infant``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from lims.models import Evaluation, Release, Result, Run, Specimen
 from lims.vocabulary import FirstTier, QcDecision, SpecimenState
 
 __all__ = ["current_calls", "latest_release", "latest_results", "queue", "releasable",
-           "releases"]
+           "releases", "specimens_of_infant"]
 
 
 def _first_tier_flag() -> Any:
@@ -91,3 +91,12 @@ def releases(session: Session, specimen_id: int) -> list[Release]:
     """Every released version of a specimen's result, oldest first."""
     return list(session.exec(select(Release).where(Release.specimen_id == specimen_id)
                              .order_by(col(Release.version))))
+
+
+def specimens_of_infant(session: Session, infant_id: int, *,
+                        submitter_id: int | None = None) -> list[Specimen]:
+    """A baby's specimens, oldest collection first (``submitter_id``'s only when given)."""
+    query = select(Specimen).where(col(Specimen.infant_id) == infant_id)
+    if submitter_id is not None:
+        query = query.where(col(Specimen.submitter_id) == submitter_id)
+    return list(session.exec(query.order_by(col(Specimen.collected_at), col(Specimen.id))))

@@ -22,7 +22,7 @@ password, immutable releases and corrections as new versions.
 
 Public names: ``review_queue``, ``review_item``, ``queue_scores``, ``decide``,
 ``release_normals``, ``correct``, ``releases``, ``latest_values``, ``allowed_decisions``,
-``second_tier_recommendation``.
+``second_tier_recommendation``, ``REVIEW_REASONS``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session
 
+from cutoffs.phrases import Phrasebook
 from lims.accession.repository import infants_by_ids
 from lims.accession.service import get_specimen, request_repeat
 from lims.alerts.repository import open_counts
@@ -58,9 +59,17 @@ from lims.vocabulary import (
 from lims.workflow import allowed_transitions, apply_transition
 from msms.tables import PROFILE_ID
 
-__all__ = ["allowed_decisions", "correct", "decide", "latest_values", "queue_scores",
-           "release_normals", "releases", "review_item", "review_queue",
+__all__ = ["REVIEW_REASONS", "allowed_decisions", "correct", "decide", "latest_values",
+           "queue_scores", "release_normals", "releases", "review_item", "review_queue",
            "second_tier_recommendation"]
+
+#: The reasons a decision is recorded with when the reviewer gives none (English, read back as
+#: phrases by the pages: ``cutoffs.phrases``).
+REVIEW_REASONS = Phrasebook((
+    ("accepted_no_recall",
+     "reviewer accepted the second tier's recommendation (no recall) for {disorders}"),
+    ("repeat_requested", "reviewer requested a repeat card"),
+))
 
 _OUTCOME = {Decision.release_normal: ReleaseOutcome.normal,
             Decision.override: ReleaseOutcome.normal_by_override,
@@ -230,11 +239,12 @@ def decide(session: Session, user: User, specimen_id: int, decision: Decision, *
         raise IllegalTransitionError(f"specimen {specimen.barcode} has no standing call; "
                                      "release it as normal")
     if decision == Decision.release_normal and calls and not reason.strip():
-        reason = ("reviewer accepted the second tier's recommendation (no recall) for "
-                  + ", ".join(sorted({c.disorder for c in calls})))[:1000]
+        reason = REVIEW_REASONS.text("accepted_no_recall", disorders=", ".join(
+            sorted({c.disorder for c in calls})))[:1000]
     apply_transition(session, actor, specimen, decision, reason=reason)
     if decision == Decision.request_repeat_specimen:
-        request_repeat(session, actor, specimen, reason or "reviewer requested a repeat card")
+        request_repeat(session, actor, specimen,
+                       reason or REVIEW_REASONS.text("repeat_requested"))
     if decision == Decision.override:
         close_for_override(session, actor, specimen, full_name=user.full_name, reason=reason)
     cases = on_release(session, actor, specimen, decision, calls)

@@ -41,6 +41,7 @@ from sqlmodel import Session
 
 from instruments import Source
 from lims.accession.repository import infants_by_ids, specimens_by_barcodes
+from lims.alerts.messages import ALERT_MESSAGES
 from lims.alerts.service import open_alert
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
@@ -304,8 +305,9 @@ def evaluate_stored(session: Session, actor: Actor, run: Run, profiles: pd.DataF
         for r in by_specimen.get(specimen.id, []):
             if r["time_critical"] and r["final"] == Final.positive:
                 open_alert(session, actor, specimen, disorder=r["disorder"],
-                           message=f"time-critical {r['disorder']} on card "
-                                   f"{specimen.barcode}: {r['reasons']}",
+                           message=ALERT_MESSAGES.text(
+                               "time_critical", disorder=r["disorder"],
+                               barcode=specimen.barcode, reasons=r["reasons"]),
                            evaluation_id=evaluation_id.get((r["specimen_id"], r["disorder"])))
 
 

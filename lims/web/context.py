@@ -1,5 +1,6 @@
 """What every page needs: the signed-in user from the session cookie, the page's language, the
-CSRF check, the role check and rendering a template in the page's language.
+CSRF check, the role check and rendering a template in the page's language, with times shown
+in the laboratory's time zone (the ``lab_time`` filter).
 
 A page that needs a signed-in user redirects to ``/login`` without one; a user whose role may
 not see a page gets a 403 page. Domain errors raised by a form's service call are shown on the
@@ -7,7 +8,7 @@ page (``error_message``), never as a server error.
 
 Public names: ``WebState``, ``Page``, ``SignInRequired``, ``install_state``, ``page``,
 ``pages_for``, ``render``, ``check_csrf``, ``form_of``, ``error_message``, ``lang_of``,
-``PageError``, ``shown_on_page``, ``FORM_ERRORS``.
+``PageError``, ``shown_on_page``, ``FORM_ERRORS``, ``lab_time``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -33,6 +36,7 @@ from lims.tokens import token_digest, user_for_token_digest
 from lims.vocabulary import Role
 from lims.web.i18n import LOCALES, load_translations, negotiate
 from lims.web.navigation import alert_roles, navigation
+from lims.web.phrases import install as install_phrases
 from lims.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -45,7 +49,7 @@ from msms.errors import MsmsError
 
 __all__ = ["FORM_ERRORS", "Page", "PageError", "SignInRequired", "WebState", "check_csrf",
            "error_message", "form_of", "in_session", "in_session_async", "install_state",
-           "lang_of", "page", "pages_for", "render", "shown_on_page"]
+           "lab_time", "lang_of", "page", "pages_for", "render", "shown_on_page"]
 
 T = TypeVar("T")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -68,13 +72,30 @@ class WebState:
     @classmethod
     def build(cls, settings: Settings) -> WebState:
         state = cls(settings, CookieSigner(settings.secret_key))
+        shown_in = lab_time(ZoneInfo(settings.time_zone))
         for locale, translations in load_translations().items():
             env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
                               autoescape=select_autoescape(default=True),
                               extensions=["jinja2.ext.i18n"], auto_reload=False)
             env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+            env.filters["lab_time"] = shown_in
+            install_phrases(env, translations.gettext, shown_in)
             state.environments[locale] = env
         return state
+
+
+def lab_time(zone: ZoneInfo) -> Callable[..., str]:
+    """The template filter ``lab_time``: a stored time (UTC; a naive one is read as UTC) shown
+    in the laboratory's time zone (``NBS_TIME_ZONE``), the zone named: ``2026-03-03 04:00
+    Asia/Shanghai``; '' for no time."""
+
+    def shown(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        if value is None:
+            return ""
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return f"{aware.astimezone(zone).strftime(fmt)} {zone.key}"
+
+    return shown
 
 
 def install_state(app: FastAPI, settings: Settings) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cutoffs.phrases import split_outside
+from cutoffs.reason_phrases import REASONS
 from lims.review.schemas import MarkerScore
 
 __all__ = ["Marker", "markers_of"]
@@ -35,8 +37,8 @@ def markers_of(reasons: str, scores: dict[str, MarkerScore]) -> tuple[list[Marke
     """The markers a call's reasons name, and the reasons that are not a marker against a
     cutoff (shown as written)."""
     markers, other = [], []
-    for part in (p for p in reasons.split(";") if p.strip()):
-        match = _REASON.match(part)
+    for part in split_outside(reasons, ";"):
+        match = None if REASONS.parse(part) else _REASON.match(part)  # a note is no marker
         if match is None:
             other.append(part.strip())
             continue

@@ -1,6 +1,8 @@
 """The words the pages translate that are not literal in a template: the vocabularies' values
-shown as labels, the navigation's labels, the kinds of well. ``message_ids`` lists them, so
-that the catalogue test (``tests/lims/web/test_i18n.py``) asks each language for all of them.
+shown as labels, the navigation's labels, the kinds of well, the phrases stored texts are read
+back as (``lims.web.phrases``: reasons, alert messages, decision reasons). ``message_ids``
+lists them, so that the catalogue test (``tests/lims/web/test_i18n.py``) asks each language
+for all of them.
 
 Public names: ``DYNAMIC_VOCABULARIES``, ``WELL_KINDS``, ``message_ids``.
 """
@@ -30,6 +32,7 @@ from lims.vocabulary import (
 )
 from lims.web.case_labels import case_message_ids
 from lims.web.navigation import NAVIGATION
+from lims.web.phrases import PHRASEBOOKS
 
 __all__ = ["DYNAMIC_VOCABULARIES", "WELL_KINDS", "message_ids"]
 
@@ -50,6 +53,7 @@ def message_ids() -> set[str]:
     ids |= {item.label for item in NAVIGATION}
     ids |= set(WELL_KINDS)
     ids |= case_message_ids()
+    ids |= {phrase.msgid for book in PHRASEBOOKS for phrase in book}
     templates = Path(__file__).parent / "templates"
     for _name, _line, message, _comments, _context in extract_from_dir(
             str(templates), method_map=[("**.html", "jinja2")],

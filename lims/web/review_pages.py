@@ -1,14 +1,16 @@
 """The reviewer's pages: the queue (time-critical first), a specimen (card data, covariates,
 each flagged disorder with its markers, value against cutoff, percentile and multiple of the
-median, the disorder score and second-tier result), the decision signed with the re-entered
-password, the bulk release of normals; and the time-critical alerts banner with its
-acknowledgement.
+median, drawn against babies like this one, the disorder score and second-tier result, the
+baby's specimens as a trend), the decision and the correction of a released result, each
+signed with the re-entered password, the bulk release of normals; and the time-critical alerts
+banner with its acknowledgement.
 
 Public names: ``router``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,10 +22,13 @@ from lims.alerts import service as alerts
 from lims.audit import Actor
 from lims.deps import PathId
 from lims.errors import InvalidInputError, http_status
-from lims.models import User
+from lims.models import Specimen, User
 from lims.pipeline import Screening
+from lims.review import population
+from lims.review import repository as review_repository
 from lims.review import service as review
-from lims.vocabulary import AlertStatus, Decision, Role
+from lims.review.schemas import CallView
+from lims.vocabulary import AlertStatus, Decision, Role, Transition
 from lims.web.context import (
     FORM_ERRORS,
     Page,
@@ -37,7 +42,9 @@ from lims.web.context import (
     shown_on_page,
 )
 from lims.web.forms import optional
-from lims.web.markers import markers_of
+from lims.web.marker_charts import PopulationChart, population_chart, trend_chart
+from lims.web.markers import Marker, markers_of
+from lims.workflow import allowed_transitions
 
 __all__ = ["router"]
 
@@ -60,16 +67,51 @@ def queue_page(request: Request, current: Reviewer, done: str = "") -> HTMLRespo
     return render(request, "queue.html", current, items=items, done=done)
 
 
+@dataclass
+class _Call:
+    """A flagged disorder as the specimen page shows it."""
+
+    call: CallView
+    markers: list[Marker]
+    #: the reasons that are not a marker against a cutoff
+    other: list[str]
+    chart: PopulationChart | None = None
+
+
+def _trend(session: Session, actor: Actor, pipeline: Screening, specimen: Specimen,
+           calls: list[_Call]) -> dict[str, Any]:
+    """The baby's specimens with the markers flagged on this one (else on any of them), each
+    marker's chart with the cutoff the latest call naming it used (this one's first)."""
+    specimens = population.baby_specimens(session, actor, specimen)
+    cutoffs = {m.marker: m.cutoff for entry in calls for m in entry.markers}
+    if not cutoffs:
+        others = review_repository.current_calls(
+            session, [s.id for s in specimens if s.id is not None])
+        for s in specimens:  # oldest first: a later call's cutoff replaces an earlier one
+            for call in others.get(s.id or 0, []):
+                cutoffs.update({m.marker: m.cutoff for m in markers_of(call.reasons, {})[0]})
+    rows = population.baby_trend(session, pipeline, specimens, list(cutoffs))
+    charts = [trend_chart(marker, rows, specimen.id or 0, cutoff)
+              for marker, cutoff in cutoffs.items()] if len(rows) > 1 else []
+    return {"specimens": rows, "markers": list(cutoffs), "charts": charts}
+
+
 def _specimen(session: Session, actor: Actor, pipeline: Screening,
               specimen_id: int) -> dict[str, Any]:
     card = accession.read_specimen_row(session, actor, specimen_id)
     infant = accession.get_infant(session, actor, card["infant_id"], audit=False)
+    specimen = accession.get_specimen(session, actor, specimen_id, audit=False)
     item = review.review_item(session, actor, pipeline, specimen_id)
-    calls = []
-    for call in item.calls:
-        markers, other = markers_of(call.reasons, item.scores)
-        calls.append({"call": call, "markers": markers, "other": other})
+    calls = [_Call(call, *markers_of(call.reasons, item.scores)) for call in item.calls]
+    trend = _trend(session, actor, pipeline, specimen, calls)
+    mine = next((t for t in trend["specimens"] if t.specimen_id == specimen_id), None)
+    for entry in calls:  # the bands of this specimen, drawn for the trend too
+        if entry.markers:
+            entry.chart = population_chart(entry.markers, mine.bands if mine else {})
     return {"card": card, "infant": infant, "item": item, "calls": calls,
+            "trend": trend,
+            "can_correct": Transition.correct in allowed_transitions(specimen.state,
+                                                                    actor.role),
             "releases": review.releases(session, actor, specimen_id)}
 
 
@@ -103,13 +145,38 @@ async def decide(request: Request, specimen_id: PathId, current: Reviewer) -> Re
         await in_session_async(request, lambda s: _decide(s, user, specimen_id,
                                                           Decision(choice), reason, password))
     except FORM_ERRORS as exc:
-        actor, pipeline = Actor.of(user), _pipeline(request)
-        with shown_on_page():
-            view = await in_session_async(
-                request, lambda s: _specimen(s, actor, pipeline, specimen_id))
-        return render(request, "specimen.html", current, status_code=http_status(exc),
-                      error=error_message(exc), **view)
+        return await _form_error(request, current, specimen_id, exc)
     return RedirectResponse(f"/lab/specimens/{specimen_id}?decided=1", status_code=303)
+
+
+async def _form_error(request: Request, current: Page, specimen_id: int,
+                      exc: Exception) -> HTMLResponse:
+    """The specimen page again, with the error of the form that failed."""
+    actor, pipeline = Actor.of(current.user), _pipeline(request)
+    with shown_on_page():
+        view = await in_session_async(
+            request, lambda s: _specimen(s, actor, pipeline, specimen_id))
+    return render(request, "specimen.html", current, status_code=http_status(exc),
+                  error=error_message(exc), **view)
+
+
+@router.post("/lab/specimens/{specimen_id}/correct", response_class=HTMLResponse)
+async def correct(request: Request, specimen_id: PathId, current: Reviewer) -> Response:
+    """Reopen a released result as a new version (``POST /specimens/{id}/corrections``),
+    signed with the re-entered password; the transition is audited with its reason."""
+    form = await form_of(request)
+    check_csrf(request, current, form)
+    user = current.user
+    try:
+        reason = (optional(form, "reason") or "")[:1000]
+        if not reason:
+            raise InvalidInputError("give a reason for the correction", field="reason")
+        password = str(form.get("password") or "")
+        await in_session_async(request, lambda s: review.correct(
+            s, user, specimen_id, reason=reason, password=password))
+    except FORM_ERRORS as exc:
+        return await _form_error(request, current, specimen_id, exc)
+    return RedirectResponse(f"/lab/specimens/{specimen_id}?corrected=1", status_code=303)
 
 
 @router.post("/lab/review/release-normals", response_class=HTMLResponse)

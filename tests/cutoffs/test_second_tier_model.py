@@ -391,3 +391,26 @@ def test_cli_rejects_bad_labelled_files_with_exit_3(tmp_path):
         finally:
             sys.argv = argv
     assert info.value.code == 3
+
+
+def test_every_part_of_the_reasons_is_a_marker_or_a_phrase_read_back(model, first_tier):
+    from cutoffs.phrases import split_outside
+    from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
+
+    profiles, calls = first_tier
+    out = apply_second_tier(calls, profiles, model)
+    marker = re.compile(r"^[^=<>;]+=[-+0-9.eE]+\s*[<>]=?\s*[-+0-9.eE]+(\s*\([^)]*\))?$")
+    seen = set()
+    for reasons in out["reasons"]:
+        for part in split_outside(reasons, ";"):
+            if marker.match(part):
+                continue
+            found = REASONS.parse(part)
+            assert found is not None, part
+            seen.add(found[0].code)
+            if "missing" in found[1]:
+                assert all(MISSING.parse(m) for m in found[1]["missing"].split(", ")), part
+            if "features" in found[1]:
+                items = split_outside(found[1]["features"], ",")
+                assert items and all(FEATURES.parse(f) for f in items), part
+    assert {"second_tier_no_recall", "top_features"} <= seen

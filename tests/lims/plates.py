@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from cutoffs import CALL_COLUMNS, score
+from cutoffs import CALL_COLUMNS, reference_quantiles, score
 from instruments import Source
 from lims.errors import InvalidInputError
 from lims.pipeline import WELL_COLUMNS, EvaluatedCalls, ScreenedPlate, profiles_from_wells
@@ -90,8 +90,12 @@ class CsvPipeline:
         calls = pd.DataFrame(rows, columns=list(CALL_COLUMNS))
         return EvaluatedCalls(calls=calls, cutoff_version=CUTOFF_VERSION)
 
-    def score(self, profiles: pd.DataFrame) -> pd.DataFrame:
-        return score(profiles)
+    def score(self, profiles: pd.DataFrame, markers: list[str] | None = None) -> pd.DataFrame:
+        return score(profiles, markers=markers)
+
+    def quantiles(self, profiles: pd.DataFrame, markers: list[str],
+                  probs: tuple[float, ...]) -> pd.DataFrame:
+        return reference_quantiles(profiles, None, markers, probs)
 
 
 def _call(specimen_id: str, disorder: str, tier: str, reasons: str, action: str,

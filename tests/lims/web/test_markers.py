@@ -17,3 +17,11 @@ def test_markers_with_and_without_the_scores_note_and_other_reasons():
     assert (markers[0].percentile, markers[0].mom) == (99.9, 21.7)
     assert markers[1].percentile is None
     assert other == ["first tier shared with MUT, CBLAB"]
+
+
+def test_a_note_holding_a_comparison_is_not_a_marker():
+    markers, other = markers_of("C0=4.1<7; capped at borderline: C0=4.1<10; second tier: "
+                                "p=0.3; top features: C0=4.1 (FP median 9; for recall)", {})
+    assert [m.marker for m in markers] == ["C0"]
+    assert other == ["capped at borderline: C0=4.1<10", "second tier: p=0.3",
+                     "top features: C0=4.1 (FP median 9; for recall)"]

@@ -1,0 +1,21 @@
+"""The messages alerts are opened with: English text in ``alert.message`` (what the API and
+the audit trail show), written with phrases that read it back as a code and fields, so that
+the pages show it in their own language (``cutoffs.phrases``; ``lims.web.phrases``).
+
+Public names: ``ALERT_MESSAGES``.
+"""
+
+from __future__ import annotations
+
+from cutoffs.phrases import Phrasebook
+
+__all__ = ["ALERT_MESSAGES"]
+
+ALERT_MESSAGES = Phrasebook((
+    #: a time-critical result (``lims.runs.service``); ``reasons`` are the call's
+    ("time_critical", "time-critical {disorder} on card {barcode}: {reasons}"),
+    #: a follow-up case past its due date (``lims.followup.service.remind_overdue``)
+    ("followup_overdue",
+     "follow-up case {case} ({label}) is overdue: {due_action} was due {due_at}"),
+), fields={"barcode": r"\S+", "case": r"\d+", "disorder": r"\S+", "due_action": r"\S+",
+           "due_at": r"\S+"})

@@ -1,0 +1,87 @@
+"""Texts the system stores in English, shown in the page's language: a call's reasons, an
+alert's message, the reason a decision was recorded with. Each is read back as a phrase (a
+code and its fields) by the phrasebook that wrote it (``cutoffs.phrases``) and rendered
+through the catalogue; a field that is itself a phrase (the reasons of an alert, the items of
+``unread: ...``) is rendered the same way. A text no phrase wrote (a reviewer's own words, a
+marker against its cutoff) is shown as written.
+
+The templates use the filters ``reasons``, ``reason``, ``alert_message`` and
+``review_reason`` (``install``).
+
+Public names: ``PHRASEBOOKS``, ``Phrases``, ``install``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from jinja2 import Environment
+
+from cutoffs.phrases import Phrasebook, split_outside
+from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
+from lims.alerts.messages import ALERT_MESSAGES
+from lims.review.service import REVIEW_REASONS
+
+__all__ = ["PHRASEBOOKS", "Phrases", "install"]
+
+#: Every phrasebook whose texts the pages show (their messages are in the catalogues).
+PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGES,
+                                       REVIEW_REASONS)
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """Renders stored texts with one language's ``gettext`` and the lab's ``time`` filter."""
+
+    gettext: Callable[[str], str]
+    time: Callable[..., str]
+
+    def phrase(self, book: Phrasebook, text: str) -> str:
+        found = book.parse(text)
+        if found is None:
+            return text
+        phrase, fields = found
+        return self.gettext(phrase.msgid) % {k: self._field(k, v) for k, v in fields.items()}
+
+    def _field(self, name: str, value: str) -> str:
+        if name == "missing":
+            return ", ".join(self.phrase(MISSING, m) for m in split_outside(value, ","))
+        if name == "why":
+            return self.phrase(MISSING, value)
+        if name == "features":
+            return ", ".join(self.phrase(FEATURES, f) for f in split_outside(value, ","))
+        if name == "reasons":
+            return self.reasons(value)
+        if name in ("tier", "due_action"):
+            return self.gettext(value)
+        if name == "due_at":
+            try:
+                return self.time(datetime.fromisoformat(value))
+            except ValueError:
+                return value
+        return value
+
+    def reasons(self, text: str) -> str:
+        """A call's reasons, part by part."""
+        return "; ".join(self.reason(part) for part in split_outside(text, ";"))
+
+    def reason(self, part: str) -> str:
+        """One part of a call's reasons."""
+        return self.phrase(REASONS, part)
+
+    def alert_message(self, text: str) -> str:
+        return self.phrase(ALERT_MESSAGES, text)
+
+    def review_reason(self, text: str) -> str:
+        return self.phrase(REVIEW_REASONS, text)
+
+
+def install(env: Environment, gettext: Callable[[str], str], time: Callable[..., str]) -> None:
+    """The filters of ``Phrases`` in one language's template environment."""
+    phrases = Phrases(gettext, time)
+    env.filters["reasons"] = phrases.reasons
+    env.filters["reason"] = phrases.reason
+    env.filters["alert_message"] = phrases.alert_message
+    env.filters["review_reason"] = phrases.review_reason
