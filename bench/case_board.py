@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from bench.pages import PASSWORD, percentile, sign_in
 from lims.app import create_app
 from lims.audit import SYSTEM
 from lims.auth.service import create_user
@@ -36,17 +37,12 @@ CLOSED_CASES = 2_000
 REQUESTS = 60
 WARM = 10
 TARGET_MS = 300.0
-PASSWORD = "bench-password-long"
 _GROUPS = (("amino_acid", ["MSUD"]), ("organic_acid", ["PA", "MUT"]),
            ("fatty_acid_oxidation", ["MCAD"]), ("unsatisfactory", []))
 _OPEN = [s for s in CaseState if s != CaseState.closed]
 _REFERRED = {CaseState.referred, CaseState.diagnosed, CaseState.treatment,
              CaseState.long_term_follow_up}
 
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def _cases(engine, submitter_ids: list[int], clinic_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
@@ -89,17 +85,6 @@ def _cases(engine, submitter_ids: list[int], clinic_ids: list[int]) -> None:  # 
         connection.execute(insert(FollowUpCase.__table__), cases)  # type: ignore[attr-defined]
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
-
-
-def _sign_in(client: TestClient, username: str) -> None:
-    form = client.get("/login")
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": _csrf(form.text), "next": "/lab"})
-    assert response.status_code == 200, response.text
 
 
 def _times(client: TestClient, path: str) -> list[float]:
@@ -137,7 +122,7 @@ def run() -> list[tuple[str, float, str, str]]:
             ("case board: open / closed cases", float(OPEN_CASES), "cases",
              f"{CLOSED_CASES:,} closed")]
         with TestClient(app, base_url="https://testserver") as client:
-            _sign_in(client, "bench-fu")
+            sign_in(client, "bench-fu")
             board = client.get("/followup").text
             case = re.search(r'href="/followup/cases/(\d+)"', board)
             assert case and "overdue" in board, "the board lists no case"
@@ -147,8 +132,8 @@ def run() -> list[tuple[str, float, str, str]]:
                                ("case page (/followup/cases/{id})",
                                 f"/followup/cases/{case.group(1)}")):
                 times = _times(client, path)
-                rows.append((f"{name} p50", _percentile(times, 50), "ms", ""))
-                rows.append((f"{name} p95", _percentile(times, 95), "ms",
+                rows.append((f"{name} p50", percentile(times, 50), "ms", ""))
+                rows.append((f"{name} p95", percentile(times, 95), "ms",
                              f"< {TARGET_MS:.0f}"))
         engine.dispose()
     return rows

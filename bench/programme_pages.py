@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from bench.followup_year import YEAR, load_year, simulate_year
+from bench.pages import PASSWORD, percentile, sign_in
 from lims.app import create_app
 from lims.audit import SYSTEM
 from lims.auth.service import create_user
@@ -42,23 +43,8 @@ CASE_RATE = 0.09
 REQUESTS = 30
 WARM = 5
 TARGET_MS = 300.0
-PASSWORD = "bench-password-long"
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
-def _sign_in(client: TestClient, username: str) -> None:
-    import re
-
-    form = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": token.group(1), "next": "/lab"})
-    assert response.status_code == 200, response.text
 
 
 def _timed(client: TestClient, path: str) -> list[float]:
@@ -102,22 +88,22 @@ def run() -> list[tuple[str, float, str, str]]:
               f"{time.perf_counter() - start:.0f} s", file=sys.stderr)
         app = create_app(settings, engine, pipeline=CsvPipeline())
         with TestClient(app, base_url="https://testserver") as client:
-            _sign_in(client, "bench-admin")
+            sign_in(client, "bench-admin")
             bulletin = _timed(client, "/programme/bulletin")
             trend = _timed(client, "/programme/bulletin/trend")
             client.cookies.clear()
-            _sign_in(client, "bench-unit")
+            sign_in(client, "bench-unit")
             card = _timed(client, "/unit/report-card")
         engine.dispose()
     return [
         ("programme pages: cards / open cases in the database", float(n_cards), "cards",
          f"{open_cases:,} open of {n_cases:,} cases"),
         ("programme pages: bulletin page, p50", statistics.median(bulletin), "ms", ""),
-        ("programme pages: bulletin page, p95", _percentile(bulletin, 95), "ms",
+        ("programme pages: bulletin page, p95", percentile(bulletin, 95), "ms",
          f"< {TARGET_MS:.0f}"),
         ("programme pages: bulletin trend (6 months), p50", statistics.median(trend), "ms", ""),
-        ("programme pages: bulletin trend (6 months), p95", _percentile(trend, 95), "ms", ""),
+        ("programme pages: bulletin trend (6 months), p95", percentile(trend, 95), "ms", ""),
         ("programme pages: unit report card page, p50", statistics.median(card), "ms", ""),
-        ("programme pages: unit report card page, p95", _percentile(card, 95), "ms",
+        ("programme pages: unit report card page, p95", percentile(card, 95), "ms",
          f"< {TARGET_MS:.0f}"),
     ]

@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from bench.pages import PASSWORD, percentile, sign_in
 from lims.app import create_app, settle
 from lims.audit import SYSTEM
 from lims.auth.service import create_user
@@ -40,12 +41,7 @@ PLATES = 4
 REQUESTS = 60
 WARM = 10
 TARGET_MS = 200.0
-PASSWORD = "bench-password-long"
 
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def _filler(engine, submitter_id: int) -> None:  # type: ignore[no-untyped-def]
@@ -72,17 +68,6 @@ def _filler(engine, submitter_id: int) -> None:  # type: ignore[no-untyped-def]
         connection.execute(insert(Specimen.__table__), specimens)  # type: ignore[attr-defined]
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
-
-
-def _sign_in(client: TestClient, username: str) -> None:
-    form = client.get("/login")
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": _csrf(form.text), "next": "/lab"})
-    assert response.status_code == 200, response.text
 
 
 def _p95(client: TestClient, path: str) -> float:
@@ -94,7 +79,7 @@ def _p95(client: TestClient, path: str) -> float:
         assert response.status_code == 200, (path, response.status_code)
         if k >= WARM:
             times.append(elapsed)
-    return _percentile(times, 95)
+    return percentile(times, 95)
 
 
 def run() -> list[tuple[str, float, str, str]]:
@@ -131,7 +116,7 @@ def run() -> list[tuple[str, float, str, str]]:
         app = create_app(settings, engine, pipeline=pipeline)
         rows = []
         with TestClient(app, base_url="https://testserver") as client:
-            _sign_in(client, "bench-reviewer")
+            sign_in(client, "bench-reviewer")
             queue = client.get("/lab/review").text
             specimen = re.search(r'href="/lab/specimens/(\d+)"', queue)
             assert specimen, "the queue is empty"
@@ -140,7 +125,7 @@ def run() -> list[tuple[str, float, str, str]]:
                                ("web search by mother's name p95", "/lab/search?q=Mother%2099999")):
                 rows.append((name, _p95(client, path), "ms", f"< {TARGET_MS:.0f}"))
             client.cookies.clear()
-            _sign_in(client, "bench-tech")
+            sign_in(client, "bench-tech")
             rows.append(("web plate page p95", _p95(client, f"/lab/runs/{run_ids[-1]}"), "ms",
                          f"< {TARGET_MS:.0f}"))
         engine.dispose()

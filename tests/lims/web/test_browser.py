@@ -121,16 +121,9 @@ def _sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped
     page.wait_for_url(f"{base}/lab")
 
 
-def _local(value: str) -> str:
-    return value.rstrip("Z")
-
-
-@pytest.mark.parametrize("lang", ["en", "zh-CN"])
-def test_a_technicians_and_a_reviewers_day_in_the_browser(served, browser, tmp_path, lang):
-    base, _submitters = served
-    cohort, csv = _cohort(tmp_path)
-    plate = simulated_plate_file(cohort, seed=5, fmt="masslynx", plate_id=f"WEB-{lang}",
-                                 folder=tmp_path)
+def offline_page(browser, base: str, lang: str):  # type: ignore[no-untyped-def]
+    """A 1280 px page in ``lang`` whose requests to any host but ``base`` are refused and
+    listed in the returned list (the offline check)."""
     context = browser.new_context(locale=lang, viewport={"width": 1280, "height": 900})
     foreign: list[str] = []
 
@@ -143,7 +136,20 @@ def test_a_technicians_and_a_reviewers_day_in_the_browser(served, browser, tmp_p
 
     context.route("**/*", only_the_app)
     context.set_default_timeout(20_000)
-    page = context.new_page()
+    return context.new_page(), foreign
+
+
+def _local(value: str) -> str:
+    return value.rstrip("Z")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_a_technicians_and_a_reviewers_day_in_the_browser(served, browser, tmp_path, lang):
+    base, _submitters = served
+    cohort, csv = _cohort(tmp_path)
+    plate = simulated_plate_file(cohort, seed=5, fmt="masslynx", plate_id=f"WEB-{lang}",
+                                 folder=tmp_path)
+    page, foreign = offline_page(browser, base, lang)
 
     # the technician: one card on the form, the others from the card CSV
     _sign_in(page, base, "technician")
@@ -215,5 +221,5 @@ def test_a_technicians_and_a_reviewers_day_in_the_browser(served, browser, tmp_p
         page.goto(f"{base}/redoc")
         page.wait_for_selector("redoc .api-info, [role=navigation]", timeout=30_000)
         _shot(page, lang, "08-redoc")
-    context.close()
+    page.context.close()
     assert foreign == [], f"requests to other hosts: {foreign}"

@@ -25,7 +25,13 @@ from tests.lims.conftest import make_world
 from tests.lims.documents.test_documents import _referred
 from tests.lims.helpers import API, card, specimen_body
 from tests.lims.plates import CsvPipeline
-from tests.lims.web.test_browser import _free_port, _shot, _sign_in, browser  # noqa: F401
+from tests.lims.web.test_browser import (  # noqa: F401
+    _free_port,
+    _shot,
+    _sign_in,
+    browser,
+    offline_page,
+)
 
 pytest.importorskip("playwright.sync_api")
 
@@ -66,19 +72,7 @@ def test_a_submitter_and_the_programme_in_the_browser(served_with_results, brows
                                                       lang):
     base = served_with_results["base"]
     ours, theirs = served_with_results["ours"], served_with_results["theirs"]
-    context = browser.new_context(locale=lang, viewport={"width": 1280, "height": 900})
-    foreign: list[str] = []
-
-    def only_the_app(route) -> None:  # type: ignore[no-untyped-def]
-        if route.request.url.startswith(base):
-            route.continue_()
-        else:
-            foreign.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_the_app)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    page, foreign = offline_page(browser, base, lang)
 
     _sign_in(page, base, "submitter")
     page.goto(f"{base}/unit")
@@ -116,5 +110,5 @@ def test_a_submitter_and_the_programme_in_the_browser(served_with_results, brows
     page.wait_for_selector("#drill")
     assert page.locator("#drill tbody tr").count() >= 2
     _shot(page, lang, "15-programme-drill-down")
-    context.close()
+    page.context.close()
     assert foreign == [], f"requests to other hosts: {foreign}"

@@ -31,7 +31,13 @@ from lims.runs.service import ingest_bytes
 from lims.settings import Settings
 from msms.population import simulate_cohort
 from tests.lims.conftest import PASSWORD
-from tests.lims.web.test_browser import _shot, _sign_in, browser, served  # noqa: F401
+from tests.lims.web.test_browser import (  # noqa: F401
+    _shot,
+    _sign_in,
+    browser,
+    offline_page,
+    served,
+)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -84,20 +90,7 @@ def test_a_referral_from_release_to_a_closed_case_in_the_browser(served, browser
     base, submitters = served
     database = tmp_path / "nbs.db"  # the served app's file (test_browser.served)
     clinic_id = _plate_and_clinic(database, tmp_path, submitters[0], lang)
-    context = browser.new_context(locale=lang, viewport={"width": 1280, "height": 900},
-                                  accept_downloads=True)
-    foreign: list[str] = []
-
-    def only_the_app(route) -> None:  # type: ignore[no-untyped-def]
-        if route.request.url.startswith(base):
-            route.continue_()
-        else:
-            foreign.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_the_app)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    page, foreign = offline_page(browser, base, lang)  # downloads accepted (the default)
     shot = lang
 
     # the reviewer refers a flagged baby: the release opens the case and its letter
@@ -191,7 +184,7 @@ def test_a_referral_from_release_to_a_closed_case_in_the_browser(served, browser
                  "closed"):
         assert kind in kinds, kind
     _shot(page, shot, "15-case-closed")
-    context.close()
+    page.context.close()
     assert foreign == [], f"requests to other hosts: {foreign}"
     engine = make_engine(Settings(database_url=f"sqlite:///{database}", environment="test"))
     with Session(engine) as session:

@@ -10,7 +10,13 @@ from __future__ import annotations
 import pytest
 
 from instruments.virtual import simulate_plate, write_plate
-from tests.lims.web.test_browser import ARTEFACTS, _sign_in, browser, served  # noqa: F401
+from tests.lims.web.test_browser import (  # noqa: F401
+    ARTEFACTS,
+    _sign_in,
+    browser,
+    offline_page,
+    served,
+)
 
 pytest.importorskip("playwright.sync_api")
 
@@ -22,19 +28,7 @@ def test_the_plate_qc_in_the_browser(served, browser, tmp_path, lang):  # noqa: 
                            control_shifts={"A02": {"C8": 3.6}})
     path = tmp_path / f"QCB-{lang}.txt"
     write_plate(plate, path, format="masslynx")
-    context = browser.new_context(locale=lang, viewport={"width": 1280, "height": 900})
-    foreign: list[str] = []
-
-    def only_the_app(route) -> None:  # type: ignore[no-untyped-def]
-        if route.request.url.startswith(base):
-            route.continue_()
-        else:
-            foreign.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_the_app)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    page, foreign = offline_page(browser, base, lang)
     _sign_in(page, base, "technician")
     page.goto(f"{base}/lab/runs")
     page.set_input_files("#upload-form input[name=file]", str(path))
@@ -51,5 +45,5 @@ def test_the_plate_qc_in_the_browser(served, browser, tmp_path, lang):  # noqa: 
     folder = ARTEFACTS / "qc" / lang
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / "plate-qc.png"), full_page=True)
-    context.close()
+    page.context.close()
     assert foreign == []
