@@ -44,10 +44,14 @@ def edit(message: str, name: str, occurrence: int, number: int, value: str) -> s
     return "\r".join(lines) + "\r"
 
 
+# one clock reading for the module: two orders built a second apart must carry the same times
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
 def recent(message: str, control_id: str, **changes: str) -> str:
     """The order with a birth three days ago and a collection yesterday (so the card is not
     late), a new control id, and OBX values changed (``OBX1="1800"``)."""
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = NOW
     message = edit(message, "PID", 1, 7, format_dtm(now - timedelta(days=3)))
     message = edit(message, "SPM", 1, 17, format_dtm(now - timedelta(days=1)))
     message = edit(message, "MSH", 1, 10, control_id)
