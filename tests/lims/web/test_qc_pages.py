@@ -47,6 +47,7 @@ def test_the_plate_page_charts_the_controls_with_their_westgard_flags(web, world
     assert "No internal-standard signal was stored" in page
     chinese = web.get(third, headers={"Accept-Language": "zh-CN"}).text
     assert "Levey-Jennings质控图" in chinese and "本批次的Westgard标记" in chinese
+    assert "靶值" in chinese  # a control's target value, not a programme goal (目标)
     assert "2-2s" in chinese.split('id="westgard-flags"')[1]
 
 
