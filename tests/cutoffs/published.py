@@ -22,6 +22,11 @@ KNOWN_GAPS: dict[str, str] = {
         "other marker), lies below the MSUD borderline level of 300 umol/L and below the MSUD "
         "score cutoff"
     ),
+    "GA1-Poland2023-lowest": (
+        "C5DC 0.23 umol/L, the lowest of 15 GA1 babies found by screening in Poland (the source "
+        "gives no other marker), lies below the GA1 borderline level of 0.30 umol/L and below the "
+        "GA1 score cutoff"
+    ),
 }
 
 
