@@ -5,7 +5,6 @@ true case that screening found is flagged."""
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,8 +18,7 @@ from cutoffs.evaluate import evaluate
 from cutoffs.score_tiers import score_tier
 from cutoffs.tables import CutoffTable, read_cutoff_table, write_cutoff_table
 from msms.population import simulate_cohort, split_truth
-
-PUBLISHED = Path(__file__).resolve().parents[1] / "data" / "published_cases.csv"
+from tests.cutoffs.published import case_params, is_flagged, read_cases
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +85,15 @@ def test_duplicate_means_decide_on_the_score(table, cohort):
     assert borderline.action.eq("request_repeat_specimen").all()
 
 
-def test_every_published_case_found_by_screening_is_flagged(table):
-    cases = pd.read_csv(PUBLISHED, dtype={"sex": str}).rename(columns={"case_id": "specimen_id"})
-    calls = evaluate(cases, cutoffs=table)
-    flagged = set(zip(calls.specimen_id, calls.disorder, strict=True))
-    found = cases[cases.screening_outcome.ne("missed")]
-    assert len(found) >= 1
-    for row in found.itertuples():
-        assert (row.specimen_id, row.disorder) in flagged, row.specimen_id
+@pytest.fixture(scope="module")
+def published_calls(table) -> pd.DataFrame:
+    return evaluate(read_cases(), cutoffs=table)
+
+
+@pytest.mark.parametrize("specimen_id", case_params())
+def test_every_published_case_found_by_screening_is_flagged(published_calls, specimen_id):
+    disorder = read_cases().set_index("specimen_id").at[specimen_id, "disorder"]
+    assert is_flagged(published_calls, specimen_id, disorder), (specimen_id, disorder)
 
 
 @pytest.mark.parametrize(("key", "value", "field"), [
