@@ -14,10 +14,11 @@ Public names: ``Text``.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.lib.rl_accel import escapePDF, fp_str
+from reportlab.pdfbase.pdfmetrics import getFont, stringWidth, unicode2T1
 from reportlab.platypus import Flowable
 
 from reports.pdf.fonts import CJK, LATIN_BOLD, face, runs
@@ -34,6 +35,30 @@ Line = tuple[tuple[tuple[str, str], ...], float]  # ((font name, segment), ...),
 @cache
 def _width(char: str, font: str, size: float) -> float:
     return stringWidth(char, font, size)
+
+
+Chars = tuple[tuple[str, str, float], ...]  # (character, font name, width)
+
+
+@lru_cache(maxsize=8192)
+def _measured(text: str, bold: bool, size: float) -> Chars:
+    """Each character of ``text`` with the font that sets it and its width; the documents
+    repeat most of their texts (labels, headings, disorder names), so a text is measured once
+    per process."""
+    return tuple((char, name, _width(char, name, size))
+                 for font, segment in runs(text)
+                 for name in (face(font, bold=bold),)
+                 for char in segment)
+
+
+@lru_cache(maxsize=8192)
+def _laid_out(text: str, bold: bool, size: float, width: float) -> tuple[Line, ...]:
+    """The lines of ``text`` wrapped to ``width`` (once per process for a text, font and
+    width)."""
+    chars = _measured(text, bold, size)
+    if sum(w for _, _, w in chars) <= width and not any(c == "\n" for c, _, _ in chars):
+        return (_segments(_strip(list(chars))),)
+    return tuple(_break_lines(list(chars), width))
 
 
 def _can_break(before: str, font_before: str, after: str, font_after: str) -> bool:
@@ -102,21 +127,13 @@ class Text(Flowable):
         # end one: it needs room for itself and a few lines below it.
         self.reserve = 60.0 if getattr(style, "keepWithNext", 0) else 0.0
         self.keepWithNext = 0
-        self._chars = [(char, name, _width(char, name, self.size))
-                       for font, segment in runs(text)
-                       for name in (face(font, bold=self.bold),)
-                       for char in segment]
         self._lines = lines or []
         self._fixed = lines is not None
         self._for_width: float | None = None
 
     def _layout(self, width: float) -> list[Line]:
         if not self._fixed and self._for_width != width:
-            total = sum(w for _, _, w in self._chars)
-            if total <= width and not any(c == "\n" for c, _, _ in self._chars):
-                self._lines = [_segments(_strip(self._chars))]
-            else:
-                self._lines = _break_lines(self._chars, width)
+            self._lines = list(_laid_out(self.text, self.bold, self.size, width))
             self._for_width = width
         return self._lines
 
@@ -141,18 +158,54 @@ class Text(Flowable):
         return [first, rest]
 
     def draw(self) -> None:
+        """The lines as one PDF text object, written as reportlab's text object writes it
+        (the same operators, byte for byte) without its per-call bookkeeping."""
         canvas = self.canv
         canvas.setFillColor(self.style.textColor)
+        doc = canvas._doc
         descent = (self.leading - self.size) / 2 + 0.22 * self.size
-        text = canvas.beginText()
-        current = None
+        tf = f"{fp_str(self.size)} Tf {fp_str(self.size * 1.2)} TL"
+        code = ["BT", _ORIGIN]
+        current, subset = None, -1
         for index, (pieces, line_width) in enumerate(self._lines):
             x = {1: (self.width - line_width) / 2,
                  2: self.width - line_width}.get(self.style.alignment, 0.0)
-            text.setTextOrigin(x, self.height - (index + 1) * self.leading + descent)
-            for font, segment in pieces:
-                if font != current:
-                    text.setFont(font, self.size)
-                    current = font
-                text.textOut(segment)
-        canvas.drawText(text)
+            code.append(f"1 0 0 1 {fp_str(x, self.height - (index + 1) * self.leading + descent)}"
+                        " Tm")
+            for name, segment in pieces:
+                font = getFont(name)
+                if name != current:
+                    current = name
+                    if font._dynamicFont:
+                        subset = -1
+                    else:
+                        code.append(f"{doc.getInternalFontName(name)} {tf}")
+                if not font._dynamicFont:
+                    code.append(_shown(name, segment))
+                    continue
+                shown = []
+                for part, chunk in font.splitString(segment, doc):
+                    if part != subset:
+                        shown.append(f"{font.getSubsetInternalName(part, doc)} {tf}")
+                        subset = part
+                    shown.append(f"({escapePDF(chunk)}) Tj")
+                code.append(" ".join(shown))
+        code.append("ET")
+        canvas._code.append(" ".join(code))
+
+
+#: The origin a new reportlab text object starts with.
+_ORIGIN = f"1 0 0 1 {fp_str(0, 0)} Tm"
+
+
+@lru_cache(maxsize=8192)
+def _shown(name: str, segment: str) -> str:
+    """The operators that show ``segment`` in the base font ``name`` (as reportlab writes
+    them); a base font's encoding is fixed, so each segment is encoded once per process."""
+    font = getFont(name)
+    shown = []
+    for used, chunk in unicode2T1(segment, [font, *font.substitutionFonts]):
+        if used is not font:
+            raise ValueError(f"{name} cannot set {segment!r}")
+        shown.append(f"({escapePDF(chunk)}) Tj")
+    return " ".join(shown)
