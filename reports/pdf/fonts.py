@@ -16,7 +16,7 @@ Public names: ``LATIN``, ``LATIN_BOLD``, ``CJK``, ``SYMBOL``, ``CJK_FONT_FILE``,
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -27,6 +27,7 @@ from reportlab.pdfbase.rl_codecs import RL_Codecs
 from reportlab.pdfbase.ttfonts import TTFont
 
 from reports import ReportError
+from reports.pdf import subsets
 
 __all__ = [
     "CJK",
@@ -59,28 +60,12 @@ def register_fonts() -> None:
         font = TTFont(CJK, str(CJK_FONT_FILE))
     except OSError as exc:
         raise ReportError(f"{CJK_FONT_FILE}: cannot read the CJK font ({exc})") from None
-    _memoise_subsets(font)
+    subsets.memoise(font)  # cut and compressed once per process
     pdfmetrics.registerFont(font)
     # The face has no bold: bold CJK text is set in the same face (headings differ by size).
     for bold in (0, 1):
         for italic in (0, 1):
             addMapping(CJK, bold, italic, CJK)
-
-
-def _memoise_subsets(font: TTFont) -> None:
-    """Keep the embedded subsets reportlab cuts from the 4 MB face, by the characters they hold.
-
-    reportlab cuts a new subset font (up to 256 characters, in order of first use) for every
-    document; the same characters give the same bytes, and most subsets of the documents (their
-    labels and headings) recur, so they are cut once per process (about 5 ms each).
-    """
-    cut = font.face.makeSubset
-
-    @lru_cache(maxsize=1024)
-    def subset(characters: tuple[int, ...]) -> bytes:
-        return bytes(cut(list(characters)))
-
-    font.face.makeSubset = lambda characters: subset(tuple(characters))
 
 
 @cache

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from functools import cache, lru_cache
 
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.rl_accel import escapePDF, fp_str
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase.pdfmetrics import getFont, stringWidth, unicode2T1
 from reportlab.platypus import Flowable
 
