@@ -15,6 +15,7 @@ Public names: ``Text``.
 from __future__ import annotations
 
 from functools import cache, lru_cache
+from typing import Any
 
 from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.lib.styles import ParagraphStyle
@@ -156,6 +157,19 @@ class Text(Flowable):
         rest = Text(self.text, self.style, bold=self.bold, lines=lines[fit:])
         first.spaceAfter, rest.spaceBefore = 0, 0
         return [first, rest]
+
+    def drawOn(self, canvas: Any, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        """``Flowable.drawOn`` (save the graphics state, move the origin, draw, restore) without
+        copying the canvas's whole state: drawing a text changes only its fill colour."""
+        x = self._hAlignAdjust(x, _sW)
+        fill, state = canvas._fillColorObj, canvas._extgstate
+        canvas._extgstate = state.pushCopy()
+        canvas._code += ("q", f"{fp_str(1, 0, 0, 1, x, y)} cm")
+        self.canv = canvas
+        self.draw()
+        del self.canv
+        canvas._code.append("Q")
+        canvas._fillColorObj, canvas._extgstate = fill, state
 
     def draw(self) -> None:
         """The lines as one PDF text object, written as reportlab's text object writes it
