@@ -2,7 +2,8 @@
 
 reportlab embeds a TrueType face as subsets of up to 256 characters, in the order a document
 first uses them, and for each subset cuts a font file from the 4 MB face (about 5 ms),
-compresses it (about 1 ms for the 28 KB of a subset) and writes a compressed ToUnicode map.
+compresses it (about 1 ms for the 28 KB of a subset), writes a compressed ToUnicode map and
+formats the widths of its characters.
 The same characters in the same order give the same bytes, and most subsets of the documents
 (their labels, headings and disorder names) recur from one document to the next, so these are
 kept by the characters they hold and each document gets new PDF objects around the kept bytes:
@@ -17,6 +18,7 @@ import zlib
 from functools import lru_cache
 from typing import Any
 
+from reportlab import rl_config
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfbase.ttfonts import (
     FF_NONSYMBOLIC,
@@ -29,6 +31,20 @@ from reportlab.pdfbase.ttfonts import (
 __all__ = ["memoise"]
 
 _FLATE = pdfdoc.PDFZCompress.pdfname
+
+
+class _FormattedOnce(pdfdoc.PDFArray):
+    """An array of numbers, formatted once: its bytes depend on no document."""
+
+    def __init__(self, sequence: Any) -> None:
+        super().__init__(sequence)
+        self._formatted: dict[tuple[Any, ...], bytes] = {}
+
+    def format(self, document: Any, IND: bytes = b"\n ") -> bytes:  # noqa: N803 (reportlab's)
+        key = (rl_config.pdfMultiLine, IND)
+        if key not in self._formatted:
+            self._formatted[key] = super().format(document, IND)
+        return self._formatted[key]
 
 
 def memoise(font: TTFont) -> None:
@@ -47,8 +63,8 @@ def memoise(font: TTFont) -> None:
         return text, zlib.compress(text.encode("utf8"))
 
     @lru_cache(maxsize=1024)
-    def widths(characters: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(map(face.getCharWidth, characters))
+    def widths(characters: tuple[int, ...]) -> _FormattedOnce:
+        return _FormattedOnce(map(face.getCharWidth, characters))
 
     def stream(raw: bytes | str, compressed: bytes, doc: Any) -> pdfdoc.PDFStream:
         """A stream of ``raw``, compressed as reportlab would (when the document compresses)."""
@@ -98,7 +114,7 @@ def memoise(font: TTFont) -> None:
             pdf_font.BaseFont = base
             pdf_font.FirstChar = 0
             pdf_font.LastChar = len(subset) - 1
-            pdf_font.Widths = pdfdoc.PDFArray(list(widths(characters)))
+            pdf_font.Widths = widths(characters)
             pdf_font.ToUnicode = doc.Reference(stream(*to_unicode(base, characters), doc),
                                                "toUnicodeCMap:" + base)
             pdf_font.FontDescriptor = add_subset_objects(doc, base, subset)

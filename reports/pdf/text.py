@@ -17,12 +17,13 @@ from __future__ import annotations
 from functools import cache, lru_cache
 from typing import Any
 
-from reportlab.lib.rl_accel import escapePDF, fp_str
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.pdfbase.pdfmetrics import getFont, stringWidth, unicode2T1
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
 from reports.pdf.fonts import CJK, LATIN_BOLD, face, runs
+from reports.pdf.operators import ORIGIN, fill_colour, font_size, set_font, show
 
 __all__ = ["Text"]
 
@@ -172,14 +173,14 @@ class Text(Flowable):
         canvas._fillColorObj, canvas._extgstate = fill, state
 
     def draw(self) -> None:
-        """The lines as one PDF text object, written as reportlab's text object writes it
-        (the same operators, byte for byte) without its per-call bookkeeping."""
+        """The lines as one PDF text object (``reports.pdf.operators``: the operators
+        reportlab's text object writes)."""
         canvas = self.canv
-        canvas.setFillColor(self.style.textColor)
+        fill_colour(canvas, self.style.textColor)
         doc = canvas._doc
         descent = (self.leading - self.size) / 2 + 0.22 * self.size
-        tf = f"{fp_str(self.size)} Tf {fp_str(self.size * 1.2)} TL"
-        code = ["BT", _ORIGIN]
+        size_ops = font_size(self.size)
+        code = ["BT", ORIGIN]
         current, subset = None, -1
         for index, (pieces, line_width) in enumerate(self._lines):
             x = {1: (self.width - line_width) / 2,
@@ -187,39 +188,11 @@ class Text(Flowable):
             code.append(f"1 0 0 1 {fp_str(x, self.height - (index + 1) * self.leading + descent)}"
                         " Tm")
             for name, segment in pieces:
-                font = getFont(name)
                 if name != current:
-                    current = name
-                    if font._dynamicFont:
-                        subset = -1
-                    else:
-                        code.append(f"{doc.getInternalFontName(name)} {tf}")
-                if not font._dynamicFont:
-                    code.append(_shown(name, segment))
-                    continue
-                shown = []
-                for part, chunk in font.splitString(segment, doc):
-                    if part != subset:
-                        shown.append(f"{font.getSubsetInternalName(part, doc)} {tf}")
-                        subset = part
-                    shown.append(f"({escapePDF(chunk)}) Tj")
-                code.append(" ".join(shown))
+                    current, subset = name, -1
+                    if (selected := set_font(doc, name, size_ops)) is not None:
+                        code.append(selected)
+                shown, subset = show(doc, name, segment, size_ops, subset)
+                code.append(shown)
         code.append("ET")
         canvas._code.append(" ".join(code))
-
-
-#: The origin a new reportlab text object starts with.
-_ORIGIN = f"1 0 0 1 {fp_str(0, 0)} Tm"
-
-
-@lru_cache(maxsize=8192)
-def _shown(name: str, segment: str) -> str:
-    """The operators that show ``segment`` in the base font ``name`` (as reportlab writes
-    them); a base font's encoding is fixed, so each segment is encoded once per process."""
-    font = getFont(name)
-    shown = []
-    for used, chunk in unicode2T1(segment, [font, *font.substitutionFonts]):
-        if used is not font:
-            raise ValueError(f"{name} cannot set {segment!r}")
-        shown.append(f"({escapePDF(chunk)}) Tj")
-    return " ".join(shown)
