@@ -139,6 +139,10 @@ class Text(Flowable):
             self._for_width = width
         return self._lines
 
+    def wrapOn(self, canv: Any, aW: float, aH: float) -> tuple[float, float]:  # noqa: N802, N803
+        """``Flowable.wrapOn`` without lending the canvas: wrapping a text needs none."""
+        return self.wrap(aW, aH)
+
     def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
         lines = self._layout(avail_width)
         self.width = avail_width
