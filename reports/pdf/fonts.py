@@ -16,7 +16,7 @@ Public names: ``LATIN``, ``LATIN_BOLD``, ``CJK``, ``SYMBOL``, ``CJK_FONT_FILE``,
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -113,6 +113,12 @@ def runs(text: str) -> list[tuple[str, str]]:
     """``text`` cut into ``(font, segment)`` runs, ``font`` being ``LATIN``, ``CJK`` or
     ``SYMBOL``. Characters no font holds become ``[U+XXXX]`` in a Latin run.
     """
+    return list(_runs(text))
+
+
+@lru_cache(maxsize=4096)
+def _runs(text: str) -> tuple[tuple[str, str], ...]:
+    """The runs of a text, kept: the header, footer and labels of every page recur."""
     out: list[tuple[str, str]] = []
     for char in text:
         char = _SUBSTITUTES.get(char, char)
@@ -123,7 +129,7 @@ def runs(text: str) -> list[tuple[str, str]]:
             out[-1] = (font, out[-1][1] + char)
         else:
             out.append((font, char))
-    return out
+    return tuple(out)
 
 
 def uncovered(text: str) -> list[str]:
