@@ -77,5 +77,5 @@ def fill_colour(canvas: Any, colour: Any) -> None:
         return
     canvas._fillColorObj = colour
     canvas._code.append(_rgb(colour.red, colour.green, colour.blue))
-    if colour.alpha is not None and colour.alpha != canvas._extgstate.getValue("ca"):
-        canvas.setFillAlpha(colour.alpha)
+    if colour.alpha is not None:
+        canvas.setFillAlpha(colour.alpha)  # (which also makes the PDF version 1.4)

@@ -9,6 +9,10 @@ longer than the line is cut where it must. Each run is set in its font
 lines across pages; in a style that keeps with the next flowable (a heading) it moves to the
 next page unless 60 pt remain below it.
 
+The documents repeat most of their texts (labels, headings, the disorder names), so a text's
+measured characters and its lines at a width are kept per process, and its lines are written
+as one text object through ``reports.pdf.operators``.
+
 Public names: ``Text``.
 """
 

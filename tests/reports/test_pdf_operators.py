@@ -1,6 +1,6 @@
 """The documents' shortcuts through reportlab write what reportlab writes: ``Text`` draws its
-lines as reportlab's text object would, and the CJK face's kept subsets embed the font objects
-reportlab itself embeds."""
+lines as reportlab's text object would, the header and footer text as ``drawString`` would,
+and the CJK face's kept subsets embed the font objects reportlab itself embeds."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
-from reports.pdf.fonts import CJK, LATIN, LATIN_BOLD, register_fonts
-from reports.pdf.page import COLOURS
+from reports.pdf.fonts import CJK, LATIN, LATIN_BOLD, face, register_fonts, runs, string_width
+from reports.pdf.page import COLOURS, draw_text
 from reports.pdf.text import Text
 from reports.wording import _texts, wording
 
@@ -87,6 +87,42 @@ def test_text_writes_the_operators_reportlabs_text_object_writes() -> None:
     ours, theirs = _page(Text, given), _page(_ReportlabText, given)
     assert re.search(rb"/F\d\+1 ", ours)  # the CJK face's second subset is used
     assert ours == theirs
+
+
+def _reportlab_draw_text(canvas: Canvas, x: float, y: float, text: str, size: float, *,
+                         bold: bool, anchor: str, colour: object) -> None:
+    """``draw_text`` through the canvas's own state, ``setFont`` and ``drawString``."""
+    width = string_width(text, size, bold=bold)
+    x0 = x - width if anchor == "end" else x - width / 2 if anchor == "middle" else x
+    canvas.saveState()
+    canvas.setFillColor(colour)
+    for font, segment in runs(text):
+        name = face(font, bold=bold)
+        canvas.setFont(name, size)
+        canvas.drawString(x0, y, segment)
+        x0 += canvas.stringWidth(segment, name, size)
+    canvas.restoreState()
+
+
+def test_page_text_writes_what_set_font_and_draw_string_write() -> None:
+    register_fonts()
+    lines = [("江南市新生儿疾病筛查中心", 9, True, "start", COLOURS.accent),
+             ("Document RES-000001 version 2 · 文件 · issued 2025-03-04 09:10", 7, False,
+              "start", COLOURS.muted),
+             ("第 1 页，共 2 页 · β ≥ 0.3", 7.5, True, "end", COLOURS.ink),
+             (_CHINESE[:300], 6, False, "middle", COLOURS.red)]
+
+    def page(draw: object) -> bytes:
+        buffer = io.BytesIO()
+        canvas = Canvas(buffer, invariant=1)
+        for index, (text, size, bold, anchor, colour) in enumerate(lines):
+            draw(canvas, 300, 800 - 20 * index, text, size,  # type: ignore[operator]
+                 bold=bold, anchor=anchor, colour=colour)
+        canvas.showPage()
+        canvas.save()
+        return buffer.getvalue()
+
+    assert page(draw_text) == page(_reportlab_draw_text)
 
 
 def test_kept_subsets_embed_what_reportlab_embeds(monkeypatch: pytest.MonkeyPatch) -> None:
