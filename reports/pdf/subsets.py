@@ -3,11 +3,12 @@
 reportlab embeds a TrueType face as subsets of up to 256 characters, in the order a document
 first uses them, and for each subset cuts a font file from the 4 MB face (about 5 ms),
 compresses it (about 1 ms for the 28 KB of a subset), writes a compressed ToUnicode map and
-formats the widths of its characters.
-The same characters in the same order give the same bytes, and most subsets of the documents
-(their labels, headings and disorder names) recur from one document to the next, so these are
-kept by the characters they hold and each document gets new PDF objects around the kept bytes:
-the same objects, with the same bytes, as reportlab writes.
+formats the widths of its characters. The same characters in the same order give the same
+bytes, and most subsets of the documents (their labels, headings and disorder names) recur from
+one document to the next, so these are kept by the characters they hold and each document gets
+new PDF objects around the kept bytes: the same objects, with the same bytes, as reportlab
+writes. At most 512 subsets are kept (some 25 MB with their compressed copies); a subset
+holding a new name is cut afresh.
 
 Public names: ``memoise``.
 """
@@ -52,17 +53,17 @@ def memoise(font: TTFont) -> None:
     face = font.face
     cut = face.makeSubset
 
-    @lru_cache(maxsize=1024)
+    @lru_cache(maxsize=512)
     def font_file(characters: tuple[int, ...]) -> tuple[bytes, bytes]:
         raw = bytes(cut(list(characters)))
         return raw, zlib.compress(raw)
 
-    @lru_cache(maxsize=1024)
+    @lru_cache(maxsize=512)
     def to_unicode(name: str, characters: tuple[int, ...]) -> tuple[str, bytes]:
         text = makeToUnicodeCMap(name, list(characters))
         return text, zlib.compress(text.encode("utf8"))
 
-    @lru_cache(maxsize=1024)
+    @lru_cache(maxsize=512)
     def widths(characters: tuple[int, ...]) -> _FormattedOnce:
         return _FormattedOnce(map(face.getCharWidth, characters))
 
