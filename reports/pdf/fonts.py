@@ -27,6 +27,7 @@ from reportlab.pdfbase.rl_codecs import RL_Codecs
 from reportlab.pdfbase.ttfonts import TTFont
 
 from reports import ReportError
+from reports.pdf import subsets
 
 __all__ = [
     "CJK",
@@ -59,28 +60,12 @@ def register_fonts() -> None:
         font = TTFont(CJK, str(CJK_FONT_FILE))
     except OSError as exc:
         raise ReportError(f"{CJK_FONT_FILE}: cannot read the CJK font ({exc})") from None
-    _memoise_subsets(font)
+    subsets.memoise(font)  # cut and compressed once per process
     pdfmetrics.registerFont(font)
     # The face has no bold: bold CJK text is set in the same face (headings differ by size).
     for bold in (0, 1):
         for italic in (0, 1):
             addMapping(CJK, bold, italic, CJK)
-
-
-def _memoise_subsets(font: TTFont) -> None:
-    """Keep the embedded subsets reportlab cuts from the 4 MB face, by the characters they hold.
-
-    reportlab cuts a new subset font (up to 256 characters, in order of first use) for every
-    document; the same characters give the same bytes, and most subsets of the documents (their
-    labels and headings) recur, so they are cut once per process (about 5 ms each).
-    """
-    cut = font.face.makeSubset
-
-    @lru_cache(maxsize=1024)
-    def subset(characters: tuple[int, ...]) -> bytes:
-        return bytes(cut(list(characters)))
-
-    font.face.makeSubset = lambda characters: subset(tuple(characters))
 
 
 @cache
@@ -128,6 +113,12 @@ def runs(text: str) -> list[tuple[str, str]]:
     """``text`` cut into ``(font, segment)`` runs, ``font`` being ``LATIN``, ``CJK`` or
     ``SYMBOL``. Characters no font holds become ``[U+XXXX]`` in a Latin run.
     """
+    return list(_runs(text))
+
+
+@lru_cache(maxsize=4096)
+def _runs(text: str) -> tuple[tuple[str, str], ...]:
+    """The runs of a text, kept: the header, footer and labels of every page recur."""
     out: list[tuple[str, str]] = []
     for char in text:
         char = _SUBSTITUTES.get(char, char)
@@ -138,7 +129,7 @@ def runs(text: str) -> list[tuple[str, str]]:
             out[-1] = (font, out[-1][1] + char)
         else:
             out.append((font, char))
-    return out
+    return tuple(out)
 
 
 def uncovered(text: str) -> list[str]:

@@ -21,13 +21,16 @@ from typing import Any
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
 
 from reports.models import DocumentInfo, Laboratory, Lang
 from reports.pdf.fonts import LATIN, LATIN_BOLD, face, register_fonts, runs, string_width
+from reports.pdf.operators import fill_colour, font_size, set_font, show
 from reports.pdf.text import Text
 from reports.wording import Wording, fill
 
@@ -120,17 +123,27 @@ def para(text: str, style: ParagraphStyle, *, bold: bool = False) -> Text:
 
 def draw_text(canvas: Canvas, x: float, y: float, text: str, size: float, *,
               bold: bool = False, anchor: str = "start", colour: Any = COLOURS.ink) -> None:
-    """``text`` drawn on a canvas at ``(x, y)``, each run in its face; anchor start|end|middle."""
+    """``text`` drawn on a canvas at ``(x, y)``, each run in its face; anchor start|end|middle.
+
+    The operators are those of ``saveState``, ``setFillColor``, then ``setFont`` and
+    ``drawString`` per run, and ``restoreState`` (``reports.pdf.operators``)."""
     width = string_width(text, size, bold=bold)
     x0 = x - width if anchor == "end" else x - width / 2 if anchor == "middle" else x
-    canvas.saveState()
-    canvas.setFillColor(colour)
+    doc, code = canvas._doc, canvas._code
+    fill, state = canvas._fillColorObj, canvas._extgstate
+    canvas._extgstate = state.pushCopy()
+    code.append("q")
+    fill_colour(canvas, colour)
+    size_ops = font_size(size)
     for font, segment in runs(text):
         name = face(font, bold=bold)
-        canvas.setFont(name, size)
-        canvas.drawString(x0, y, segment)
-        x0 += canvas.stringWidth(segment, name, size)
-    canvas.restoreState()
+        if (selected := set_font(doc, name, size_ops)) is not None:
+            code.append(f"BT {selected} ET")
+        shown, _ = show(doc, name, segment, size_ops, -1)
+        code.append(f"BT 1 0 0 1 {fp_str(x0, y)} Tm {shown} T* ET")
+        x0 += stringWidth(segment, name, size)
+    code.append("Q")
+    canvas._fillColorObj, canvas._extgstate = fill, state
 
 
 def page_size(*, wide: bool = False) -> tuple[float, float]:

@@ -9,18 +9,25 @@ longer than the line is cut where it must. Each run is set in its font
 lines across pages; in a style that keeps with the next flowable (a heading) it moves to the
 next page unless 60 pt remain below it.
 
+The documents repeat most of their texts (labels, headings, the disorder names), so a text's
+measured characters and its lines at a width are kept per process, and its lines are written
+as one text object through ``reports.pdf.operators``.
+
 Public names: ``Text``.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
 from reports.pdf.fonts import CJK, LATIN_BOLD, face, runs
+from reports.pdf.operators import ORIGIN, fill_colour, font_size, set_font, show
 
 __all__ = ["Text"]
 
@@ -34,6 +41,30 @@ Line = tuple[tuple[tuple[str, str], ...], float]  # ((font name, segment), ...),
 @cache
 def _width(char: str, font: str, size: float) -> float:
     return stringWidth(char, font, size)
+
+
+Chars = tuple[tuple[str, str, float], ...]  # (character, font name, width)
+
+
+@lru_cache(maxsize=8192)
+def _measured(text: str, bold: bool, size: float) -> Chars:
+    """Each character of ``text`` with the font that sets it and its width; the documents
+    repeat most of their texts (labels, headings, disorder names), so a text is measured once
+    per process."""
+    return tuple((char, name, _width(char, name, size))
+                 for font, segment in runs(text)
+                 for name in (face(font, bold=bold),)
+                 for char in segment)
+
+
+@lru_cache(maxsize=8192)
+def _laid_out(text: str, bold: bool, size: float, width: float) -> tuple[Line, ...]:
+    """The lines of ``text`` wrapped to ``width`` (once per process for a text, font and
+    width)."""
+    chars = _measured(text, bold, size)
+    if sum(w for _, _, w in chars) <= width and not any(c == "\n" for c, _, _ in chars):
+        return (_segments(_strip(list(chars))),)
+    return tuple(_break_lines(list(chars), width))
 
 
 def _can_break(before: str, font_before: str, after: str, font_after: str) -> bool:
@@ -102,23 +133,19 @@ class Text(Flowable):
         # end one: it needs room for itself and a few lines below it.
         self.reserve = 60.0 if getattr(style, "keepWithNext", 0) else 0.0
         self.keepWithNext = 0
-        self._chars = [(char, name, _width(char, name, self.size))
-                       for font, segment in runs(text)
-                       for name in (face(font, bold=self.bold),)
-                       for char in segment]
         self._lines = lines or []
         self._fixed = lines is not None
         self._for_width: float | None = None
 
     def _layout(self, width: float) -> list[Line]:
         if not self._fixed and self._for_width != width:
-            total = sum(w for _, _, w in self._chars)
-            if total <= width and not any(c == "\n" for c, _, _ in self._chars):
-                self._lines = [_segments(_strip(self._chars))]
-            else:
-                self._lines = _break_lines(self._chars, width)
+            self._lines = list(_laid_out(self.text, self.bold, self.size, width))
             self._for_width = width
         return self._lines
+
+    def wrapOn(self, canv: Any, aW: float, aH: float) -> tuple[float, float]:  # noqa: N802, N803
+        """``Flowable.wrapOn`` without lending the canvas: wrapping a text needs none."""
+        return self.wrap(aW, aH)
 
     def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
         lines = self._layout(avail_width)
@@ -140,19 +167,40 @@ class Text(Flowable):
         first.spaceAfter, rest.spaceBefore = 0, 0
         return [first, rest]
 
+    def drawOn(self, canvas: Any, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        """``Flowable.drawOn`` (save the graphics state, move the origin, draw, restore) without
+        copying the canvas's whole state: drawing a text changes only its fill colour."""
+        x = self._hAlignAdjust(x, _sW)
+        fill, state = canvas._fillColorObj, canvas._extgstate
+        canvas._extgstate = state.pushCopy()
+        canvas._code += ("q", f"{fp_str(1, 0, 0, 1, x, y)} cm")
+        self.canv = canvas
+        self.draw()
+        del self.canv
+        canvas._code.append("Q")
+        canvas._fillColorObj, canvas._extgstate = fill, state
+
     def draw(self) -> None:
+        """The lines as one PDF text object (``reports.pdf.operators``: the operators
+        reportlab's text object writes)."""
         canvas = self.canv
-        canvas.setFillColor(self.style.textColor)
+        fill_colour(canvas, self.style.textColor)
+        doc = canvas._doc
         descent = (self.leading - self.size) / 2 + 0.22 * self.size
-        text = canvas.beginText()
-        current = None
+        size_ops = font_size(self.size)
+        code = ["BT", ORIGIN]
+        current, subset = None, -1
         for index, (pieces, line_width) in enumerate(self._lines):
             x = {1: (self.width - line_width) / 2,
                  2: self.width - line_width}.get(self.style.alignment, 0.0)
-            text.setTextOrigin(x, self.height - (index + 1) * self.leading + descent)
-            for font, segment in pieces:
-                if font != current:
-                    text.setFont(font, self.size)
-                    current = font
-                text.textOut(segment)
-        canvas.drawText(text)
+            code.append(f"1 0 0 1 {fp_str(x, self.height - (index + 1) * self.leading + descent)}"
+                        " Tm")
+            for name, segment in pieces:
+                if name != current:
+                    current, subset = name, -1
+                    if (selected := set_font(doc, name, size_ops)) is not None:
+                        code.append(selected)
+                shown, subset = show(doc, name, segment, size_ops, subset)
+                code.append(shown)
+        code.append("ET")
+        canvas._code.append(" ".join(code))
