@@ -44,6 +44,7 @@ from lims.web.context import (
     form_of,
     in_session,
     in_session_async,
+    lab_zone,
     pages_for,
     render,
     shown_on_page,
@@ -93,7 +94,7 @@ async def accession_card(request: Request, current: Lab) -> HTMLResponse:
     check_csrf(request, current, form)
     actor = Actor.of(current.user)
     try:
-        data = specimen_from_form(form)
+        data = specimen_from_form(form, lab_zone(request))
         specimen = await in_session_async(
             request, lambda s: accession.accession(s, actor, data))
     except FORM_ERRORS as exc:
