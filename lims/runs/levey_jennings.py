@@ -105,12 +105,15 @@ def chart_key(lot: str, analyte: str) -> str:
 
 
 def run_charts(session: Session, run_id: int, *, lots: ControlLots | None = None,
-               rules: QCRules | None = None) -> RunCharts:
-    """The Levey-Jennings series of ``run_id``'s control lots and analytes."""
+               rules: QCRules | None = None, own_flags_only: bool = False) -> RunCharts:
+    """The Levey-Jennings series of ``run_id``'s control lots and analytes (``own_flags_only``:
+    only the history this run is judged over is read, not what judging every shown run
+    takes, so ``RunCharts.charts`` would leave the earlier runs' flags out)."""
     lots = lots or default_control_lots()
     rules = rules or default_qc_rules()
-    history, runs = repository.chart_history(session, run_id, rules.westgard_history_runs,
-                                             2 * rules.westgard_history_runs)
+    keep = rules.westgard_history_runs
+    history, runs = repository.chart_history(session, run_id, keep,
+                                             keep if own_flags_only else 2 * keep)
     shown = tuple(str(r) for r in runs)
     current = () if history.empty else tuple(
         s for s in levey_jennings(history, lots, rules, runs=shown, judged=[str(run_id)])

@@ -36,33 +36,36 @@ def _point_label(point: LJPoint, run_key: str) -> str:
     return f"{point.z:+.2f} ({where})"
 
 
-def judge(session: Session, run_id: int) -> list[WestgardVerdict]:
-    """The verdicts on ``run_id``'s control values (not stored), by analyte, lot, then rule."""
-    charts = run_charts(session, run_id)
+def _rows(session: Session, run_id: int) -> list[dict[str, Any]]:
+    """The verdicts on ``run_id``'s control values as plain rows, by analyte, lot, rule."""
+    charts = run_charts(session, run_id, own_flags_only=True)
     key = charts.key
-    out: list[WestgardVerdict] = []
+    out: list[dict[str, Any]] = []
     for s in charts.current:
         own = [p for p in s.points if p.run_id == key]
         worst = max(own, key=lambda p: abs(p.z)).z if own else 0.0
-        base: dict[str, Any] = {"run_id": run_id, "lot": s.lot[:64], "level": s.level[:16],
-                "analyte": s.analyte[:32], "z": worst}
+        base = {"run_id": run_id, "lot": s.lot[:64], "level": s.level[:16],
+                "analyte": s.analyte[:32], "z": worst, "across_materials": False,
+                "observations": ""}
         broken = [v for v in s.violations if v.run_id == key]
         if not broken:
-            out.append(WestgardVerdict(**base, rule="", decision=ACCEPT))
+            out.append({**base, "rule": "", "decision": ACCEPT})
         for v in broken:
             values = ", ".join(_point_label(s.points[i], key) for i in v.points)
-            out.append(WestgardVerdict(**base, rule=v.rule, decision=v.severity,
-                                       across_materials=v.across_materials,
-                                       observations=values[:1000]))
+            out.append({**base, "rule": v.rule, "decision": v.severity,
+                        "across_materials": v.across_materials,
+                        "observations": values[:1000]})
     return out
 
 
-def store_verdicts(session: Session, run_id: int) -> list[WestgardVerdict]:
+def judge(session: Session, run_id: int) -> list[WestgardVerdict]:
+    """The verdicts on ``run_id``'s control values (not stored), by analyte, lot, then rule."""
+    return [WestgardVerdict(**row) for row in _rows(session, run_id)]
+
+
+def store_verdicts(session: Session, run_id: int) -> None:
     """Judge ``run_id`` (its control values stored) and store its verdicts."""
-    verdicts = judge(session, run_id)
-    repository.insert_westgard_verdicts(session, [
-        v.model_dump(exclude={"id"}) for v in verdicts])
-    return verdicts
+    repository.insert_westgard_verdicts(session, _rows(session, run_id))
 
 
 def run_verdicts(session: Session, run_id: int) -> list[WestgardVerdict]:
