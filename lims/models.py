@@ -352,6 +352,26 @@ class WellSignal(SQLModel, table=True):
     status: str = Field(max_length=16)
 
 
+class WestgardVerdict(SQLModel, table=True):
+    """The Westgard verdict on one control lot x analyte of a run, judged at ingest over the
+    accepted runs before it (``lims.runs.westgard_verdicts``): a rule the run broke with its
+    action (``decision`` warning | reject) and the values involved, or ``rule`` empty and
+    ``decision`` accept when it broke none; ``z`` is the run's value furthest from target."""
+
+    __tablename__ = "westgard_verdict"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    lot: str = Field(max_length=64)
+    level: str = Field(default="", max_length=16)
+    analyte: str = Field(max_length=32)
+    rule: str = Field(default="", max_length=8)
+    decision: str = Field(max_length=8)
+    z: float
+    across_materials: bool = False
+    observations: str = Field(default="", max_length=1000)
+
+
 class HeldWell(SQLModel, table=True):
     """A patient well whose barcode is not an accessioned card: held for a technician."""
 

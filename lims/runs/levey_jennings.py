@@ -8,7 +8,10 @@ ingest, ``lims.runs.repository.control_history``); each shown run is judged over
 flags are worked out for every series (``RunCharts.current``); whole series only for the
 analytes charted (``RunCharts.charts``), which keeps the plate page quick.
 
-Public names: ``RunCharts``, ``run_charts``, ``chart_id``.
+``series_charts`` charts the chosen series alone (the plate page, whose run's own flags were
+stored at ingest, ``lims.runs.westgard_verdicts``).
+
+Public names: ``RunCharts``, ``run_charts``, ``series_charts``, ``chart_id``, ``chart_key``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from msms.qc.levey_jennings import LJSeries, levey_jennings
 from msms.qc.rules import QCRules
 from msms.qc.rules import default_rules as default_qc_rules
 
-__all__ = ["RunCharts", "chart_id", "run_charts"]
+__all__ = ["RunCharts", "chart_id", "chart_key", "run_charts", "series_charts"]
 
 
 @dataclass(frozen=True)
@@ -61,28 +64,56 @@ class RunCharts:
     def charts(self, series: Sequence[LJSeries]) -> list[LJSeries]:
         """Whole series (the runs before this one, then this one) of ``series``, in order."""
         wanted = [(s.lot, s.analyte) for s in series]
-        if not wanted:
-            return []
         analytes = {a for _, a in wanted}
         frame = self.history[self.history["analyte"].isin(list(analytes))]
-        whole = {(s.lot, s.analyte): s
-                 for s in levey_jennings(frame, self.lots, self.rules, runs=self.shown)}
-        return [whole[k] for k in wanted if k in whole]
+        return _whole(frame, self.shown, wanted, self.lots, self.rules)
+
+
+def _whole(frame: pd.DataFrame, shown: Sequence[str], wanted: Sequence[tuple[str, str]],
+           lots: ControlLots, rules: QCRules) -> list[LJSeries]:
+    if not wanted or frame.empty:
+        return []
+    whole = {(s.lot, s.analyte): s for s in levey_jennings(frame, lots, rules, runs=shown)}
+    return [whole[k] for k in wanted if k in whole]
+
+
+def series_charts(session: Session, run_id: int, wanted: Sequence[tuple[str, str]], *,
+                  lots: ControlLots | None = None,
+                  rules: QCRules | None = None) -> list[LJSeries]:
+    """The whole series of the ``wanted`` (lot, analyte) of ``run_id``, in that order: their
+    analytes' control values read in one query, each shown run judged over the runs before
+    it for the points' flags."""
+    lots = lots or default_control_lots()
+    rules = rules or default_qc_rules()
+    if not wanted:
+        return []
+    history, runs = repository.chart_history(
+        session, run_id, rules.westgard_history_runs, 2 * rules.westgard_history_runs,
+        analytes=sorted({a for _, a in wanted}))
+    return _whole(history, tuple(str(r) for r in runs), wanted, lots, rules)
 
 
 def chart_id(series: LJSeries) -> str:
     """A stable HTML id of a series' chart."""
-    safe = "".join(c if c.isalnum() else "-" for c in f"{series.lot}-{series.analyte}")
+    return chart_key(series.lot, series.analyte)
+
+
+def chart_key(lot: str, analyte: str) -> str:
+    """The HTML id of the chart of ``lot`` x ``analyte``."""
+    safe = "".join(c if c.isalnum() else "-" for c in f"{lot}-{analyte}")
     return f"lj-{safe}"
 
 
 def run_charts(session: Session, run_id: int, *, lots: ControlLots | None = None,
-               rules: QCRules | None = None) -> RunCharts:
-    """The Levey-Jennings series of ``run_id``'s control lots and analytes."""
+               rules: QCRules | None = None, own_flags_only: bool = False) -> RunCharts:
+    """The Levey-Jennings series of ``run_id``'s control lots and analytes (``own_flags_only``:
+    only the history this run is judged over is read, not what judging every shown run
+    takes, so ``RunCharts.charts`` would leave the earlier runs' flags out)."""
     lots = lots or default_control_lots()
     rules = rules or default_qc_rules()
-    history, runs = repository.chart_history(session, run_id, rules.westgard_history_runs,
-                                             2 * rules.westgard_history_runs)
+    keep = rules.westgard_history_runs
+    history, runs = repository.chart_history(session, run_id, keep,
+                                             keep if own_flags_only else 2 * keep)
     shown = tuple(str(r) for r in runs)
     current = () if history.empty else tuple(
         s for s in levey_jennings(history, lots, rules, runs=shown, judged=[str(run_id)])

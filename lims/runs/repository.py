@@ -6,7 +6,8 @@ other rows as Core inserts: no ORM object per row.
 
 Public names: ``run_by_sha256``, ``run_by_plate``, ``list_runs``, ``retire_run``, ``reject_run``,
 ``control_history``, ``chart_history``, ``insert_controls``, ``insert_results``,
-``insert_well_signal``, ``well_signal``, ``insert_held_wells``,
+``insert_well_signal``, ``well_signal``, ``insert_westgard_verdicts``,
+``westgard_verdicts``, ``insert_held_wells``,
 ``insert_evaluations``, ``insert_duplicate_requests``, ``retire_evaluations``,
 ``duplicate_requests_for``, ``open_duplicate_rows``, ``held_wells_of``, ``claim_held_wells``,
 ``held_well_rows``, ``HISTORY_RUNS``, ``patient_wells``, ``control_wells``,
@@ -36,6 +37,7 @@ from lims.models import (
     Run,
     Specimen,
     WellSignal,
+    WestgardVerdict,
 )
 from lims.vocabulary import DuplicateRequestStatus, HeldWellStatus, QcDecision
 
@@ -71,6 +73,8 @@ __all__ = [
     "run_by_sha256",
     "time_critical_specimens",
     "well_signal",
+    "westgard_verdicts",
+    "insert_westgard_verdicts",
 ]
 
 #: Westgard 10-x needs the last ten; keep a few more for charts.
@@ -167,20 +171,35 @@ def control_history(session: Session, runs: int = HISTORY_RUNS) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in rows], columns=list(_HISTORY_COLUMNS))
 
 
-def chart_history(session: Session, run_id: int, shown: int,
-                  judged: int) -> tuple[pd.DataFrame, list[int]]:
+def chart_history(session: Session, run_id: int, shown: int, judged: int,
+                  analytes: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[int]]:
     """Control-well values of ``run_id`` and of the ``judged`` accepted runs before it, oldest
-    first (run ids as text), and the runs to show: the last ``shown`` of them and ``run_id``."""
-    earlier = list(session.exec(select(Run.id).where(
-        col(Run.id) < run_id, Run.qc_decision != QcDecision.reject)
-        .order_by(col(Run.id).desc()).limit(judged)))
-    chosen = sorted(int(r) for r in [*earlier, run_id] if r is not None)
+    first (run ids as text), only of ``analytes`` when given, in one query; and the runs to
+    show: the last ``shown`` of those with values and ``run_id``."""
     table = ControlResult.__table__  # type: ignore[attr-defined]
-    rows = session.execute(core_select(*(table.c[c] for c in _HISTORY_COLUMNS))
-                           .where(table.c.run_id.in_(chosen))
-                           .order_by(table.c.run_id, table.c.id)).all()
+    earlier = (core_select(_RUN.c.id).where(_RUN.c.id < run_id,
+                                            _RUN.c.qc_decision != QcDecision.reject)
+               .order_by(_RUN.c.id.desc()).limit(judged))
+    query = (core_select(*(table.c[c] for c in _HISTORY_COLUMNS))
+             .where((table.c.run_id == run_id) | table.c.run_id.in_(earlier))
+             .order_by(table.c.run_id, table.c.id))
+    if analytes is not None:
+        query = query.where(table.c.analyte.in_(list(analytes)))
+    rows = session.execute(query).all()
     frame = pd.DataFrame([(str(r[0]), *r[1:]) for r in rows], columns=list(_HISTORY_COLUMNS))
-    return frame, [*chosen[:-1][-shown:], run_id] if shown else [run_id]
+    before = sorted({int(r[0]) for r in rows if r[0] != run_id})
+    return frame, [*before[-shown:], run_id] if shown else [run_id]
+
+
+def insert_westgard_verdicts(session: Session, rows: list[dict[str, Any]]) -> None:
+    """A run's Westgard verdicts (``lims.runs.westgard_verdicts``)."""
+    _insert(session, WestgardVerdict, rows)
+
+
+def westgard_verdicts(session: Session, run_id: int) -> list[WestgardVerdict]:
+    """A run's stored Westgard verdicts, in the order stored."""
+    return list(session.exec(select(WestgardVerdict).where(
+        WestgardVerdict.run_id == run_id).order_by(col(WestgardVerdict.id))))
 
 
 def _insert_tuples(session: Session, model: type, columns: tuple[str, ...],

@@ -50,6 +50,7 @@ from lims.models import DuplicateRequest, Run, Specimen, utcnow
 from lims.pipeline import ScreenedPlate, Screening, card_covariates, with_covariates
 from lims.reflex.service import hold_for_second_tier
 from lims.runs import repository
+from lims.runs.westgard_verdicts import store_verdicts
 from lims.vocabulary import (
     Action,
     DuplicateRequestStatus,
@@ -160,8 +161,8 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
 
 def _store_run(session: Session, plate: ScreenedPlate, wells: pd.DataFrame, sha256: str,
                file_name: str, actor: Actor) -> Run:
-    """The run row, the plate's control values (Westgard's history) and each well's
-    internal-standard signal."""
+    """The run row, the plate's control values (Westgard's history) with the Westgard verdicts
+    on them, and each well's internal-standard signal."""
     run = Run(file_sha256=sha256, plate_id=plate.plate_id,
               instrument_run_id=plate.instrument_run_id, file_name=file_name[:255],
               format=plate.format, uploaded_by=actor.user_id, uploaded_at=utcnow(),
@@ -171,6 +172,7 @@ def _store_run(session: Session, plate: ScreenedPlate, wells: pd.DataFrame, sha2
     session.flush()
     assert run.id is not None
     repository.insert_controls(session, run.id, wells[wells["sample_type"].isin(_CONTROL_TYPES)])
+    store_verdicts(session, run.id)
     if plate.is_signal is not None:
         repository.insert_well_signal(session, run.id, plate.is_signal)
     return run

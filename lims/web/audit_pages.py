@@ -6,8 +6,9 @@ Public names: ``router``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -18,7 +19,15 @@ from lims.errors import InvalidInputError
 from lims.followup.service import is_director
 from lims.models import MAX_ID
 from lims.vocabulary import Role
-from lims.web.context import Page, PageError, in_session, page, render, shown_on_page
+from lims.web.context import (
+    Page,
+    PageError,
+    in_session,
+    lab_zone,
+    page,
+    render,
+    shown_on_page,
+)
 
 __all__ = ["router"]
 
@@ -26,13 +35,16 @@ router = APIRouter(include_in_schema=False)
 Current = Annotated[Page, Depends(page)]
 
 
-def _day(value: str, field: str) -> datetime | None:
+def _day(value: str, field: str, zone: ZoneInfo, *, after: int = 0) -> datetime | None:
+    """The start of a day of the laboratory's calendar (``zone``; ``after`` days later), in
+    UTC."""
     if not value.strip():
         return None
     try:
-        return datetime.fromisoformat(value.strip() + "T00:00:00+00:00")
+        day = date.fromisoformat(value.strip()) + timedelta(days=after)
     except ValueError:
         raise InvalidInputError(f"not a date (YYYY-MM-DD): {value!r}", field=field) from None
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
 def _trail(session: Session, current: Page, filters: dict[str, Any]) -> list[dict[str, Any]]:
@@ -53,11 +65,12 @@ def audit_page(request: Request, current: Current,
                username: str = "", action: str = "", since: str = "",
                until: str = "") -> HTMLResponse:
     with shown_on_page():
-        start, end = _day(since, "since"), _day(until, "until")
+        zone = lab_zone(request)
+        start, end = _day(since, "since", zone), _day(until, "until", zone, after=1)
         filters: dict[str, Any] = {
             "infant_id": infant_id, "username": username.strip() or None,
             "action": action.strip() or None, "since": start,
-            "until": end + timedelta(days=1) if end else None}
+            "until": end}
         rows = in_session(request, lambda s: _trail(s, current, filters))
     return render(request, "audit.html", current, rows=rows, infant_id=infant_id or "",
                   username=username, action=action, since=since, until=until)

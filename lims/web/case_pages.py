@@ -54,6 +54,7 @@ from lims.web.context import (
     form_of,
     in_session,
     in_session_async,
+    lab_zone,
     pages_for,
     render,
     shown_on_page,
@@ -247,7 +248,9 @@ def case_router(follow: Follow, roles: tuple[Role, ...]) -> APIRouter:
 
         form = await form_of(request)
         done = str(form.get("transition") or "")
-        return await case_form(request, current, follow, case_id, work, transition_from_form,
+        zone = lab_zone(request)
+        return await case_form(request, current, follow, case_id, work,
+                               lambda form: transition_from_form(form, zone),
                                done if done in tuple(CaseTransition) else "transition")
 
     @router.post(prefix + "/cases/{case_id}/visits", response_class=HTMLResponse)
@@ -255,8 +258,9 @@ def case_router(follow: Follow, roles: tuple[Role, ...]) -> APIRouter:
         def work(session: Session, actor: Actor, body: Any) -> object:
             return service.record_visit(session, actor, case_id, body)
 
-        return await case_form(request, current, follow, case_id, work, visit_from_form,
-                               "visit")
+        zone = lab_zone(request)
+        return await case_form(request, current, follow, case_id, work,
+                               lambda form: visit_from_form(form, zone), "visit")
 
     @router.get(prefix + "/documents/{document_id}")
     def download(request: Request, document_id: PathId, current: Page = worker) -> Response:

@@ -1,6 +1,7 @@
 """What every page needs: the signed-in user from the session cookie, the page's language, the
 CSRF check, the role check and rendering a template in the page's language, with times shown
-in the laboratory's time zone (the ``lab_time`` filter).
+in the laboratory's time zone (the ``lab_time`` filter; ``time_zone`` names it to every
+template, and the forms read their times in it: ``lab_zone``).
 
 A page that needs a signed-in user redirects to ``/login`` without one; a user whose role may
 not see a page gets a 403 page. Domain errors raised by a form's service call are shown on the
@@ -8,7 +9,7 @@ page (``error_message``), never as a server error.
 
 Public names: ``WebState``, ``Page``, ``SignInRequired``, ``install_state``, ``page``,
 ``pages_for``, ``render``, ``check_csrf``, ``form_of``, ``error_message``, ``lang_of``,
-``PageError``, ``shown_on_page``, ``FORM_ERRORS``, ``lab_time``.
+``PageError``, ``shown_on_page``, ``FORM_ERRORS``, ``lab_time``, ``lab_zone``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -49,7 +50,7 @@ from msms.errors import MsmsError
 
 __all__ = ["FORM_ERRORS", "Page", "PageError", "SignInRequired", "WebState", "check_csrf",
            "error_message", "form_of", "in_session", "in_session_async", "install_state",
-           "lab_time", "lang_of", "page", "pages_for", "render", "shown_on_page"]
+           "lab_time", "lab_zone", "lang_of", "page", "pages_for", "render", "shown_on_page"]
 
 T = TypeVar("T")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -89,13 +90,20 @@ def lab_time(zone: ZoneInfo) -> Callable[..., str]:
     in the laboratory's time zone (``NBS_TIME_ZONE``), the zone named: ``2026-03-03 04:00
     Asia/Shanghai``; '' for no time."""
 
-    def shown(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    def shown(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         if value is None:
             return ""
+        if not isinstance(value, datetime):
+            return value.strftime(fmt)  # a day is the laboratory's day already
         aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
         return f"{aware.astimezone(zone).strftime(fmt)} {zone.key}"
 
     return shown
+
+
+def lab_zone(request: Request) -> ZoneInfo:
+    """The laboratory's time zone (``NBS_TIME_ZONE``): the forms' times are its clock."""
+    return ZoneInfo(_state(request).settings.time_zone)
 
 
 def install_state(app: FastAPI, settings: Settings) -> None:
@@ -229,6 +237,7 @@ def render(request: Request, template: str, current: Page | None, *, status_code
         csrf=current.csrf if current else "", locale=locale, locales=LOCALES,
         navigation=navigation(current.role) if current else [],
         show_alerts=bool(current and current.role in alert_roles()),
-        csrf_field=CSRF_FIELD, csrf_header=CSRF_HEADER, path=request.url.path, **context)
+        csrf_field=CSRF_FIELD, csrf_header=CSRF_HEADER, path=request.url.path,
+        time_zone=state.settings.time_zone, **context)
     return HTMLResponse(html, status_code=status_code)
 

@@ -25,7 +25,7 @@ from lims.followup import service
 from lims.vocabulary import DocumentKind, DocumentLanguage, LetterAudience, Role
 from lims.web.case_forms import contact_from_form
 from lims.web.case_pages import Follow, case_form, case_router
-from lims.web.context import Page, pages_for
+from lims.web.context import Page, lab_zone, pages_for
 from lims.web.forms import optional
 
 __all__ = ["FOLLOW", "router"]
@@ -42,8 +42,9 @@ async def add_contact(request: Request, case_id: PathId, current: Coordinator) -
     def work(session: Session, actor: Actor, body: Any) -> object:
         return service.record_contact(session, actor, case_id, body)
 
-    return await case_form(request, current, FOLLOW, case_id, work, contact_from_form,
-                           "contact_attempt")
+    zone = lab_zone(request)
+    return await case_form(request, current, FOLLOW, case_id, work,
+                           lambda form: contact_from_form(form, zone), "contact_attempt")
 
 
 @router.post("/followup/cases/{case_id}/repeat", response_class=HTMLResponse)

@@ -6,7 +6,9 @@ Public names: ``specimen_from_form``, ``optional``, ``form_time``, ``validated``
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
@@ -18,8 +20,6 @@ __all__ = ["form_time", "optional", "specimen_from_form", "validated"]
 
 M = TypeVar("M", bound=BaseModel)
 
-#: Times in the form are the laboratory's clock in UTC (``datetime-local`` inputs have no zone).
-_UTC = "+00:00"
 
 
 def optional(form: FormData, name: str) -> str | None:
@@ -30,32 +30,39 @@ def optional(form: FormData, name: str) -> str | None:
     return value.strip()
 
 
-def form_time(form: FormData, name: str) -> str | None:
-    """A ``datetime-local`` field as an ISO time in UTC (None when blank)."""
+def form_time(form: FormData, name: str, zone: ZoneInfo) -> str | None:
+    """A ``datetime-local`` field, the laboratory's clock in ``zone`` (the input has no zone;
+    a value that names its offset keeps it), as an ISO time in UTC; None when blank. A value
+    that is no time is passed on as typed, for the model to refuse naming the field."""
     value = optional(form, name)
     if value is None:
         return None
-    return value if value.endswith(("Z", _UTC)) or "+" in value[10:] else value + _UTC
+    try:
+        typed = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    local = typed if typed.tzinfo is not None else typed.replace(tzinfo=zone)
+    return local.astimezone(UTC).isoformat()
 
 
 def _flag(form: FormData, name: str) -> bool:
     return optional(form, name) in {"1", "on", "true", "yes"}
 
 
-def specimen_from_form(form: FormData) -> SpecimenCreate:
+def specimen_from_form(form: FormData, zone: ZoneInfo) -> SpecimenCreate:
     """The card the accession form describes: a new baby, or a repeat card naming the earlier
-    card's barcode."""
+    card's barcode; its times typed on the laboratory's clock in ``zone``."""
     body: dict[str, Any] = {
         "barcode": optional(form, "barcode") or "",
         "submitter_id": optional(form, "submitter_id"),
-        "collected_at": form_time(form, "collected_at"),
-        "received_at": form_time(form, "received_at"),
+        "collected_at": form_time(form, "collected_at", zone),
+        "received_at": form_time(form, "received_at", zone),
         "birth_weight_g": optional(form, "birth_weight_g"),
         "gestational_age_weeks": optional(form, "gestational_age_weeks"),
         "feeding": optional(form, "feeding") or "unknown",
         "tpn": _flag(form, "tpn"),
         "transfused": _flag(form, "transfused"),
-        "transfused_at": form_time(form, "transfused_at"),
+        "transfused_at": form_time(form, "transfused_at", zone),
         "nicu": _flag(form, "nicu"),
         "unsatisfactory_code": optional(form, "unsatisfactory_code"),
     }
@@ -65,7 +72,7 @@ def specimen_from_form(form: FormData) -> SpecimenCreate:
     else:
         body["infant"] = {
             "submitter_id": body["submitter_id"],
-            "birth_at": form_time(form, "birth_at"),
+            "birth_at": form_time(form, "birth_at", zone),
             "sex": optional(form, "sex") or "U",
             "medical_record_number": optional(form, "medical_record_number") or "",
             "mother_name": optional(form, "mother_name") or "",

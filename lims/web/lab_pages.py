@@ -8,6 +8,7 @@ Public names: ``router``, ``read_upload``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -23,14 +24,16 @@ from lims.audit import Actor
 from lims.deps import PathId
 from lims.errors import InvalidInputError, http_status
 from lims.interfaces.inbound import import_cards
+from lims.models import WestgardVerdict
 from lims.pipeline import Screening
 from lims.reference import barcode_rule, unsatisfactory_codes
 from lims.runs import plate
 from lims.runs import service as runs
 from lims.runs.held import attach_held_well, discard_held_well
-from lims.runs.levey_jennings import RunCharts, chart_id, run_charts
+from lims.runs.levey_jennings import chart_key, series_charts
 from lims.runs.routes import MAX_UPLOAD_BYTES
 from lims.runs.schemas import HeldWellResolve
+from lims.runs.westgard_verdicts import ranked_series, run_verdicts
 from lims.runs.withdrawal import withdraw_run
 from lims.vocabulary import Feeding, HeldWellAction, RepeatRequestStatus, Role, Sex
 from lims.web.context import (
@@ -41,13 +44,13 @@ from lims.web.context import (
     form_of,
     in_session,
     in_session_async,
+    lab_zone,
     pages_for,
     render,
     shown_on_page,
 )
 from lims.web.forms import optional, specimen_from_form
 from lims.web.lj_chart import lj_chart
-from msms.qc.levey_jennings import LJPoint
 from msms.qc.rules import WESTGARD_RULES
 
 __all__ = ["read_upload", "router"]
@@ -91,7 +94,7 @@ async def accession_card(request: Request, current: Lab) -> HTMLResponse:
     check_csrf(request, current, form)
     actor = Actor.of(current.user)
     try:
-        data = specimen_from_form(form)
+        data = specimen_from_form(form, lab_zone(request))
         specimen = await in_session_async(
             request, lambda s: accession.accession(s, actor, data))
     except FORM_ERRORS as exc:
@@ -191,37 +194,35 @@ PAGE_CHARTS = 6
 
 def _plate_context(session: Session, run_id: int, analyte: str = "") -> dict[str, Any]:
     """The plate view with its Levey-Jennings charts (``analyte``: that analyte's series,
-    else the flagged ones and those furthest from target) and the run's Westgard flags."""
+    else the flagged ones and those furthest from target) and the run's Westgard flags, as
+    judged at ingest (``lims.runs.westgard_verdicts``)."""
     view = plate.plate_view(session, run_id)
-    charts = run_charts(session, run_id)
-    chosen = ([s for s in charts.current if s.analyte == analyte] if analyte
-              else charts.chosen(max(PAGE_CHARTS, len(charts.flagged()))))
-    return {**view, "charts": [lj_chart(s, run_id) for s in charts.charts(chosen)],
-            "chart_analytes": charts.analytes(), "analyte": analyte,
-            "flags": westgard_flags(charts)}
+    verdicts = run_verdicts(session, run_id)
+    ranked = ranked_series(verdicts)
+    flagged = {(v.lot, v.analyte) for v in verdicts if v.rule}
+    chosen = ([k for k in sorted(ranked, key=lambda k: k[0]) if k[1] == analyte] if analyte
+              else ranked[:max(PAGE_CHARTS, len(flagged))])
+    return {**view, "charts": [lj_chart(s, run_id) for s in series_charts(
+                session, run_id, chosen)],
+            "chart_analytes": sorted({a for _, a in ranked}), "analyte": analyte,
+            "flags": westgard_flags(verdicts)}
 
 
-def _point_label(point: LJPoint, run_key: str) -> str:
-    where = point.well if point.run_id == run_key else f"RUN-{int(point.run_id):06d}"
-    return f"{point.z:+.2f} ({where})"
-
-
-def westgard_flags(charts: RunCharts) -> list[dict[str, Any]]:
+def westgard_flags(verdicts: Sequence[WestgardVerdict]) -> list[dict[str, Any]]:
     """The rules the run broke, one row per violation (a violation across materials once)."""
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for s in charts.current:
-        for v in s.violations:
-            if v.run_id != charts.key:
-                continue
-            values = ", ".join(_point_label(s.points[i], charts.key) for i in v.points)
-            key = (v.rule, s.analyte, "" if v.across_materials else s.lot)
-            row = rows.setdefault(key, {
-                "rule": v.rule, "severity": v.severity, "analyte": s.analyte,
-                "lot": s.lot, "across": v.across_materials, "observations": values,
-                "chart": chart_id(s)})
-            if v.across_materials and row["lot"] != s.lot:
-                row["lot"] += f", {s.lot}"
-                row["observations"] += f"; {values}"
+    for v in verdicts:
+        if not v.rule:
+            continue
+        key = (v.rule, v.analyte, "" if v.across_materials else v.lot, v.observations
+               if not v.across_materials else "")
+        row = rows.setdefault(key, {
+            "rule": v.rule, "severity": v.decision, "analyte": v.analyte, "lot": v.lot,
+            "across": v.across_materials, "observations": v.observations,
+            "chart": chart_key(v.lot, v.analyte)})
+        if v.across_materials and row["lot"] != v.lot:
+            row["lot"] += f", {v.lot}"
+            row["observations"] += f"; {v.observations}"
     order = {rule: i for i, rule in enumerate(WESTGARD_RULES)}
     return sorted(rows.values(), key=lambda r: (r["severity"] != "reject", r["analyte"],
                                                  order[r["rule"]], r["lot"]))
