@@ -190,8 +190,12 @@ class HeldWellAction(StrEnum):
 
 
 class AlertStatus(StrEnum):
+    """A time-critical alert: open until a named person acknowledges it; withdrawn with the
+    plate whose result raised it (``lims.runs.withdrawal``)."""
+
     open = "open"
     acknowledged = "acknowledged"
+    withdrawn = "withdrawn"
 
 
 class QcDecision(StrEnum):
@@ -238,10 +242,12 @@ class Action(StrEnum):
 
 
 class ReflexRequestStatus(StrEnum):
-    """A card on the reflex worklist: open until its second-tier results are stored."""
+    """A card on the reflex worklist: open until its second-tier results are stored;
+    withdrawn with the plate whose results asked for them (``lims.runs.withdrawal``)."""
 
     open = "open"
     completed = "completed"
+    withdrawn = "withdrawn"
 
 
 class ReflexDecision(StrEnum):

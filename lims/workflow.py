@@ -10,8 +10,8 @@ releases it (``released``),
 requests a repeat specimen (``repeat_requested``) or refers the baby (``referred``). A correction
 moves a released specimen back to review as a new version; the old release stays visible.
 Withdrawing a plate (``lims.runs.withdrawal``) moves the cards whose latest results it holds
-back: to ``accessioned`` (awaiting a new run), or to ``awaiting_duplicate`` when the plate
-held their duplicates.
+back, from review or from waiting for the second tier: to ``accessioned`` (awaiting a new
+run), or to ``awaiting_duplicate`` when the plate held their duplicates.
 
 Every transition is checked (from-state, role, guard) and writes an audit event; an illegal one
 raises ``IllegalTransitionError`` (HTTP 409) or ``PermissionDeniedError`` (HTTP 403).
@@ -89,10 +89,10 @@ SPECIMEN_TRANSITIONS: tuple[Move, ...] = (
     Move(_T.correct, (_S.released, _S.repeat_requested, _S.referred), _S.awaiting_review,
          _REVIEW, _needs_reason, new_version=True),
     # a plate withdrawn (lims.runs.withdrawal): its unreleased results no longer count
-    Move(_T.withdraw_results, (_S.awaiting_review, _S.awaiting_duplicate), _S.accessioned, _LAB,
-         _needs_reason),
-    Move(_T.withdraw_duplicates, (_S.awaiting_review,), _S.awaiting_duplicate, _LAB,
-         _needs_reason),
+    Move(_T.withdraw_results, (_S.awaiting_review, _S.awaiting_duplicate,
+                               _S.awaiting_second_tier), _S.accessioned, _LAB, _needs_reason),
+    Move(_T.withdraw_duplicates, (_S.awaiting_review, _S.awaiting_second_tier),
+         _S.awaiting_duplicate, _LAB, _needs_reason),
 )
 TRANSITIONS_BY_NAME: dict[str, Move] = {t.name: t for t in SPECIMEN_TRANSITIONS}
 

@@ -431,6 +431,7 @@ def update_card(session: Session, actor: Actor, specimen: Specimen,
             **{k: getattr(data, k) for k in _CARD_FIELDS
                if k not in ("collected_at", "transfused_at")}}
     card["tpn"] = data.tpn or data.feeding == Feeding.tpn
+    card |= _context(data)
     if data.kind is not None:
         card["kind"] = data.kind
     baby = {}

@@ -3,7 +3,7 @@ overwrite each other), the overdue open alerts, alert rows for listing.
 
 Public names: ``ALERT_PUBLIC_COLUMNS``, ``acknowledge``, ``acknowledged_by``,
 ``infant_of_specimen``, ``open_alerts``, ``raise_level``, ``active_users_by_role``,
-``alert_rows``, ``open_counts``.
+``alert_rows``, ``open_counts``; for a withdrawn plate: ``open_alerts_of_run``, ``withdraw``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from typing import Any
 
 from sqlalchemy import CursorResult, Row, func, update
 from sqlalchemy import select as core_select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from lims.models import Alert, Specimen, User
+from lims.models import Alert, Evaluation, Specimen, User
 from lims.vocabulary import AlertStatus
 
 __all__ = ["ALERT_PUBLIC_COLUMNS", "acknowledge", "acknowledged_by", "active_users_by_role",
-           "alert_rows", "infant_of_specimen", "open_alerts", "open_counts", "raise_level"]
+           "alert_rows", "infant_of_specimen", "open_alerts", "open_alerts_of_run", "open_counts",
+           "raise_level", "withdraw"]
 
 #: The columns an alert is shown with (``AlertPublic``).
 ALERT_PUBLIC_COLUMNS: tuple[str, ...] = (
@@ -30,6 +31,7 @@ ALERT_PUBLIC_COLUMNS: tuple[str, ...] = (
 _ALERT = Alert.__table__  # type: ignore[attr-defined]
 _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
 _USER = User.__table__  # type: ignore[attr-defined]
+_EVALUATION = Evaluation.__table__  # type: ignore[attr-defined]
 _STILL_OPEN = (_ALERT.c.status == AlertStatus.open, _ALERT.c.acknowledged_at.is_(None))
 
 
@@ -37,7 +39,7 @@ def acknowledge(session: Session, alert_id: int, *, user_id: int | None, name: s
                 note: str, at: datetime) -> bool:
     """Mark the alert acknowledged unless someone did already (False then)."""
     taken: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(_ALERT).where(_ALERT.c.id == alert_id, _ALERT.c.acknowledged_at.is_(None))
+        update(_ALERT).where(_ALERT.c.id == alert_id, *_STILL_OPEN)
         .values(status=AlertStatus.acknowledged, acknowledged_by=user_id,
                 acknowledged_by_name=name, acknowledged_at=at, acknowledgement_note=note))
     return taken.rowcount == 1
@@ -59,6 +61,28 @@ def open_alerts_of_infant(session: Session, infant_id: int) -> list[int]:
         core_select(_ALERT.c.id).join(_SPECIMEN, _SPECIMEN.c.id == _ALERT.c.specimen_id)
         .where(_SPECIMEN.c.infant_id == infant_id, *_STILL_OPEN)
         .order_by(_ALERT.c.id)).scalars())
+
+
+def open_alerts_of_run(session: Session, run_id: int,
+                       specimen_ids: Sequence[int]) -> list[Alert]:
+    """The open, unacknowledged alerts raised from ``run_id``'s calls on these cards."""
+    if not specimen_ids:
+        return []
+    raised = core_select(_EVALUATION.c.id).where(_EVALUATION.c.run_id == run_id)
+    return list(session.exec(select(Alert).where(
+        col(Alert.evaluation_id).in_(raised), col(Alert.specimen_id).in_(list(specimen_ids)),
+        col(Alert.status) == AlertStatus.open, col(Alert.acknowledged_at).is_(None))
+        .order_by(col(Alert.id))))
+
+
+def withdraw(session: Session, alert_id: int, *, user_id: int | None, name: str, note: str,
+             at: datetime) -> bool:
+    """Mark the alert withdrawn unless someone acknowledged it meanwhile (False then)."""
+    done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(_ALERT).where(_ALERT.c.id == alert_id, *_STILL_OPEN)
+        .values(status=AlertStatus.withdrawn, acknowledged_by=user_id,
+                acknowledged_by_name=name, acknowledged_at=at, acknowledgement_note=note))
+    return done.rowcount == 1
 
 
 def open_alerts(session: Session) -> Sequence[Row[Any]]:

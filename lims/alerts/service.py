@@ -6,12 +6,16 @@ Escalation is computed from the clock whenever alerts are listed or ``escalate_o
 to be notified (``workflow.toml``'s ``alert_escalation_notify``). Acknowledgement and
 escalation are conditional updates, so concurrent requests cannot overwrite each other.
 
+A plate withdrawn after its results were stored withdraws the open alerts its calls raised
+(``withdraw_for_run``: status ``withdrawn``, who, when and why, audited).
+
 Public names: ``open_alert``, ``acknowledge``, ``close_for_override``, ``escalate_overdue``,
-``Escalation``, ``alert_rows``.
+``Escalation``, ``alert_rows``, ``withdraw_for_run``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,10 +35,10 @@ from lims.audit import (
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
 from lims.models import Alert, Specimen, utcnow
 from lims.reference import workflow_config
-from lims.vocabulary import Role
+from lims.vocabulary import AlertStatus, Role
 
 __all__ = ["Escalation", "acknowledge", "alert_rows", "close_for_override", "escalate_overdue",
-           "open_alert"]
+           "open_alert", "withdraw_for_run"]
 
 
 def open_alert(session: Session, actor: Actor, specimen: Specimen, *, disorder: str,
@@ -63,6 +67,9 @@ def acknowledge(session: Session, actor: Actor, alert_id: int, *, full_name: str
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise NotFoundError(f"alert {alert_id} not found")
+    if alert.status == AlertStatus.withdrawn:
+        raise ConflictError(f"alert {alert_id} was withdrawn with its plate: "
+                            f"{alert.acknowledgement_note}")
     before = snapshot(alert)
     if not repository.acknowledge(session, alert_id, user_id=actor.user_id, name=name,
                                   note=note, at=utcnow()):
@@ -94,6 +101,31 @@ def close_for_override(session: Session, actor: Actor, specimen: Specimen, *, fu
             after={"status": "acknowledged", "override_of_specimen": specimen.id},
             reason=note) for alert_id in closed])
     return closed
+
+
+def withdraw_for_run(session: Session, actor: Actor, run_id: int, specimen_ids: Sequence[int],
+                     *, note: str) -> list[int]:
+    """Withdraw the open alerts raised from ``run_id``'s calls on these cards (their plate is
+    withdrawn, lims.runs.withdrawal): each is marked ``withdrawn`` by the actor with ``note``
+    (a conditional update: one a person acknowledged meanwhile stays theirs), audited (action
+    ``withdraw``, before and after). Returns the ids withdrawn."""
+    note = note[:1000]
+    withdrawn: list[int] = []
+    entries = []
+    for alert in repository.open_alerts_of_run(session, run_id, specimen_ids):
+        assert alert.id is not None
+        before = snapshot(alert)
+        if not repository.withdraw(session, alert.id, user_id=actor.user_id,
+                                   name=actor.username, note=note, at=utcnow()):
+            continue
+        session.refresh(alert)
+        withdrawn.append(alert.id)
+        entries.append(AuditEntry(
+            "withdraw", "alert", alert.id,
+            infant_id=repository.infant_of_specimen(session, alert.specimen_id),
+            before=before, after=snapshot(alert), reason=note))
+    record_many(session, actor, entries)
+    return withdrawn
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ alerts_app = typer.Typer(help="Time-critical alerts: list them, escalate overdue
 class Status(StrEnum):
     open = "open"
     acknowledged = "acknowledged"
+    withdrawn = "withdrawn"
     all = "all"
 
 

@@ -120,12 +120,14 @@ class VisitPublic(BaseModel):
 
 
 class TransitionIn(BaseModel):
-    """A transition and what it records: ``refer`` a clinic (and appointment), ``diagnose`` an
-    outcome (and the disorder found, the confirmatory tests), ``start_treatment`` a
-    description; ``at`` when it happened (default now)."""
+    """A transition and what it records: ``receive_repeat`` the repeat card's ``barcode``
+    (linked to the case, received at the card's receipt time), ``refer`` a clinic (and
+    appointment), ``diagnose`` an outcome (and the disorder found, the confirmatory tests),
+    ``start_treatment`` a description; ``at`` when it happened (default now)."""
 
     model_config = ConfigDict(extra="forbid")
     transition: CaseTransition
+    barcode: str | None = Field(default=None, max_length=32)
     at: datetime | None = None
     reason: str = Field(default="", max_length=1000)
     clinic_id: DbId | None = None

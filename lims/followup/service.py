@@ -462,14 +462,27 @@ def _effects(session: Session, actor: Actor, case: FollowUpCase, body: Transitio
 
 def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn) -> (
         FollowUpCase):
-    """Apply a transition to a case in the actor's scope, with what it records."""
+    """Apply a transition to a case in the actor's scope, with what it records.
+    ``receive_repeat`` names the repeat card (``barcode``) and links it
+    (``link_repeat_specimen``: an unknown card, another baby's or the case's own is refused);
+    it is received at the card's receipt time, so ``at`` is not taken with it."""
+    if body.transition == CaseTransition.receive_repeat:
+        if not (body.barcode or "").strip():
+            raise InvalidInputError("name the repeat card: give its barcode", field="barcode")
+        if body.at is not None:
+            raise InvalidInputError("the repeat is received at its card's receipt time; "
+                                    "leave at out", field="at")
+        return link_repeat_specimen(session, actor, case_id, body.barcode or "")
+    if body.barcode is not None:
+        raise InvalidInputError(f"a barcode is given only with receive_repeat, not with "
+                                f"{body.transition}", field="barcode")
     case = get_case(session, actor, case_id, audit=False)
     at = _checked_at(body.at, "at")
     if body.disorder is not None and body.disorder not in catalogue():
         raise InvalidInputError(f"{body.disorder!r} is not a catalogue disorder code",
                                 field="disorder")
     check_case_transition(actor, case, body.transition, {
-        **body.model_dump(exclude={"transition", "at"}), "reason": body.reason})
+        **body.model_dump(exclude={"transition", "at", "barcode"}), "reason": body.reason})
     details = _effects(session, actor, case, body, at)
     if body.transition == CaseTransition.diagnose:
         # checked by the machine's guard first, recorded after it accepted

@@ -120,7 +120,10 @@ def _form(card: AccessionRecord, submitter_id: int, barcode: str,
         infant=infant,
         birth_weight_g=card.birth_weight_g, gestational_age_weeks=card.gestational_age_weeks,
         feeding=Feeding(card.feeding), tpn=card.tpn, transfused=card.transfused,
-        transfused_at=card.transfused_at, nicu=card.nicu)
+        transfused_at=card.transfused_at, nicu=card.nicu,
+        tpn_started_at=card.tpn_started_at, tpn_stopped_at=card.tpn_stopped_at,
+        pivalate_exposure=card.pivalate_exposure, maternal_b12_low=card.maternal_b12_low,
+        maternal_diet=card.maternal_diet, maternal_disorder=card.maternal_disorder)
 
 
 def _key(field: str | None) -> str | None:

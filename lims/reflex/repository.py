@@ -4,7 +4,7 @@ reflex decisions, and the first-tier calls and results a decision is made from.
 Public names: ``open_request_rows``, ``open_requests_for``, ``insert_requests``,
 ``run_by_sha256``, ``list_runs``, ``insert_results``, ``results_of``, ``current_decisions``,
 ``insert_decisions``, ``retire_decisions``, ``current_calls``, ``first_tier_results``,
-``specimens_by_ids``.
+``specimens_by_ids``, ``withdraw_open_requests``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from lims.vocabulary import ReflexRequestStatus
 __all__ = ["current_calls", "current_decisions", "first_tier_results", "insert_decisions",
            "insert_requests", "insert_results", "list_runs", "open_request_rows",
            "open_requests_for", "results_of", "retire_decisions", "run_by_sha256",
-           "specimens_by_ids"]
+           "specimens_by_ids", "withdraw_open_requests"]
 
 _REQUEST = ReflexRequest.__table__  # type: ignore[attr-defined]
 _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
@@ -67,6 +67,17 @@ def open_requests_for(session: Session, specimen_ids: Sequence[int]) -> dict[int
 def insert_requests(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.execute(insert(_REQUEST), rows)
+
+
+def withdraw_open_requests(session: Session, run_id: int, specimen_ids: Sequence[int]) -> None:
+    """The open reflex requests ``run_id`` made for these cards are withdrawn (the plate is
+    withdrawn, ``lims.runs.withdrawal``)."""
+    if specimen_ids:
+        session.execute(update(_REQUEST).where(
+            _REQUEST.c.source_run_id == run_id,
+            _REQUEST.c.specimen_id.in_(sorted(set(specimen_ids))),
+            _REQUEST.c.status == ReflexRequestStatus.open)
+            .values(status=ReflexRequestStatus.withdrawn))
 
 
 def run_by_sha256(session: Session, sha256: str) -> SecondTierRun | None:

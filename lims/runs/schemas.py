@@ -76,13 +76,16 @@ class WithdrawalRequest(BaseModel):
 
 class WithdrawalPublic(BaseModel):
     """A withdrawal: the run, the cards back to waiting for a new run and those back to waiting
-    for their duplicates (barcodes), the held wells discarded."""
+    for their duplicates (barcodes), the held wells discarded, the cards taken off the reflex
+    worklist (barcodes) and the time-critical alerts withdrawn (ids)."""
 
     model_config = ConfigDict(from_attributes=True)
     run_id: int
     to_new_run: list[str]
     to_duplicates: list[str]
     held_discarded: int
+    off_reflex_worklist: list[str]
+    alerts_withdrawn: list[int]
 
 
 class DuplicateRequestPublic(BaseModel):

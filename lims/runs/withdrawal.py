@@ -1,11 +1,19 @@
 """Withdrawing a plate whose results are stored: the plate is rejected after the fact (a
 technician or an admin, with a reason, audited) and its unreleased results stop counting.
 
-- The cards whose latest results the plate holds go back to waiting for a new run: a card
-  tested first on this plate to ``accessioned`` (its duplicates request from this plate, if
-  any, is withdrawn); a card whose duplicates were on this plate to ``awaiting_duplicate``,
-  its request open again and the calls of its first plate current again. Their flags are
-  cleared and this plate's calls are no longer current.
+- The cards whose latest results the plate holds (in review, waiting for duplicates or
+  waiting for the second tier) go back to waiting for a new run: a card tested first on this
+  plate to ``accessioned`` (its duplicates request from this plate, if any, is withdrawn); a
+  card whose duplicates were on this plate to ``awaiting_duplicate``, its request open again
+  and the calls of its first plate current again. Their flags are cleared and this plate's
+  calls are no longer current.
+- The reflex second tier these results asked for stops: the reflex requests from this plate
+  still open are ``withdrawn`` (off the reflex worklist) and the cards' current reflex
+  decisions are retired; a new first-tier result decides again. Second-tier results already
+  stored stay with their run.
+- The time-critical alerts this plate's calls raised on those cards and nobody acknowledged
+  are ``withdrawn`` (who, when, the plate and the reason; ``lims.alerts.service
+  .withdraw_for_run``), each audited. An alert a person acknowledged stays as it is.
 - Nothing is withdrawn when any of those cards has been decided by a reviewer (released,
   repeat specimen requested, referred): a released result is never silently withdrawn; it is
   corrected (``POST /specimens/{id}/corrections``), which keeps the release and makes a new
@@ -25,9 +33,11 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from lims.alerts.service import withdraw_for_run
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from lims.models import utcnow
+from lims.reflex import repository as reflex_repository
 from lims.runs import repository
 from lims.runs.service import get_run
 from lims.vocabulary import (
@@ -44,18 +54,25 @@ __all__ = ["WITHDRAW_ROLES", "Withdrawal", "withdraw_run"]
 
 #: Who may withdraw a plate: those who sign off its QC.
 WITHDRAW_ROLES = (Role.technician, Role.admin)
-_UNDECIDED = (SpecimenState.awaiting_review, SpecimenState.awaiting_duplicate)
+_UNDECIDED = (SpecimenState.awaiting_review, SpecimenState.awaiting_duplicate,
+              SpecimenState.awaiting_second_tier)
+#: A card whose duplicates a plate completed is past its duplicates: in review or waiting for
+#: the second tier.
+_PAST_DUPLICATES = (SpecimenState.awaiting_review, SpecimenState.awaiting_second_tier)
 
 
 @dataclass(frozen=True)
 class Withdrawal:
     """What a withdrawal did: the run, the cards back to ``accessioned`` and those back to
-    ``awaiting_duplicate`` (by barcode), the held wells discarded."""
+    ``awaiting_duplicate`` (by barcode), the held wells discarded, the cards taken off the
+    reflex worklist (by barcode) and the alerts withdrawn (by id)."""
 
     run_id: int
     to_new_run: list[str] = field(default_factory=list)
     to_duplicates: list[str] = field(default_factory=list)
     held_discarded: int = 0
+    off_reflex_worklist: list[str] = field(default_factory=list)
+    alerts_withdrawn: list[int] = field(default_factory=list)
 
 
 def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str) -> Withdrawal:
@@ -80,13 +97,14 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str) ->
             f"from it for {names}{more}. A released result is not withdrawn; correct it "
             "(POST /specimens/{id}/corrections, with a reason), then withdraw the plate")
     before = snapshot(run)
+    off_reflex = [c.barcode for c in cards if c.state == SpecimenState.awaiting_second_tier]
     completed = repository.requests_completed_on(session, run_id)
     moves, to_new, to_duplicates, sources = [], [], [], []
     note = f"plate {run.plate_id} withdrawn: {reason}"
     for card in cards:
         assert card.id is not None
         request = completed.get(card.id)
-        if request is not None and card.state == SpecimenState.awaiting_review:
+        if request is not None and card.state in _PAST_DUPLICATES:
             moves.append((card, Transition.withdraw_duplicates, note))
             to_duplicates.append(card.barcode)
             request.status = DuplicateRequestStatus.open
@@ -104,6 +122,9 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str) ->
     repository.withdraw_open_requests(session, run_id, ids)
     for specimen_id, source_run in sources:
         repository.set_calls_current(session, source_run, [specimen_id], True)
+    reflex_repository.withdraw_open_requests(session, run_id, ids)
+    reflex_repository.retire_decisions(session, ids)
+    alerts = withdraw_for_run(session, actor, run_id, ids, note=note)
     held = repository.held_wells_of_run(session, run_id)
     if held:
         repository.claim_held_wells(session, held, HeldWellStatus.discarded, actor.user_id,
@@ -115,6 +136,7 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str) ->
     session.refresh(run)
     record(session, actor, "qc_withdraw", "run", run.id, before=before,
            after={**(snapshot(run) or {}), "to_new_run": to_new,
-                  "to_duplicates": to_duplicates, "held_discarded": len(held)},
+                  "to_duplicates": to_duplicates, "held_discarded": len(held),
+                  "off_reflex_worklist": off_reflex, "alerts_withdrawn": alerts},
            reason=reason)
-    return Withdrawal(run_id, to_new, to_duplicates, len(held))
+    return Withdrawal(run_id, to_new, to_duplicates, len(held), off_reflex, alerts)

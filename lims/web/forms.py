@@ -64,6 +64,12 @@ def specimen_from_form(form: FormData, zone: ZoneInfo) -> SpecimenCreate:
         "transfused": _flag(form, "transfused"),
         "transfused_at": form_time(form, "transfused_at", zone),
         "nicu": _flag(form, "nicu"),
+        "tpn_started_at": form_time(form, "tpn_started_at"),
+        "tpn_stopped_at": form_time(form, "tpn_stopped_at"),
+        "pivalate_exposure": _flag(form, "pivalate_exposure"),
+        "maternal_b12_low": _flag(form, "maternal_b12_low"),
+        "maternal_diet": optional(form, "maternal_diet") or "",
+        "maternal_disorder": optional(form, "maternal_disorder") or "",
         "unsatisfactory_code": optional(form, "unsatisfactory_code"),
     }
     previous = optional(form, "previous_barcode")

@@ -1,6 +1,7 @@
 """The words the pages translate that are not literal in a template: the vocabularies' values
 shown as labels, the navigation's labels, the kinds of well, the phrases stored texts are read
-back as (``lims.web.phrases``: reasons, alert messages, decision reasons). ``message_ids``
+back as (``lims.web.phrases``: reasons, alert messages, decision reasons), the reflex rules'
+words for their reason codes (the specimen page's second tier). ``message_ids``
 lists them, so that the catalogue test (``tests/lims/web/test_i18n.py``) asks each language
 for all of them.
 
@@ -13,6 +14,7 @@ from enum import StrEnum
 
 from babel.messages.extract import extract_from_dir
 
+from cutoffs.reflex.rules import default_reflex_rules
 from lims.vocabulary import (
     Action,
     AlertStatus,
@@ -54,6 +56,7 @@ def message_ids() -> set[str]:
     ids |= set(WELL_KINDS)
     ids |= case_message_ids()
     ids |= {phrase.msgid for book in PHRASEBOOKS for phrase in book}
+    ids |= set(default_reflex_rules().reason_codes.values())
     templates = Path(__file__).parent / "templates"
     for _name, _line, message, _comments, _context in extract_from_dir(
             str(templates), method_map=[("**.html", "jinja2")],

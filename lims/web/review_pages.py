@@ -1,9 +1,10 @@
 """The reviewer's pages: the queue (time-critical first), a specimen (card data, covariates,
 each flagged disorder with its markers, value against cutoff, percentile and multiple of the
 median, drawn against babies like this one, the disorder score and second-tier result, the
-baby's specimens as a trend), the decision and the correction of a released result, each
-signed with the re-entered password, the bulk release of normals; and the time-critical alerts
-banner with its acknowledgement.
+reflex second tier's assays against their levels and its decision per referral group
+(``lims.reflex.summary``), the baby's specimens as a trend), the decision and the correction
+of a released result, each signed with the re-entered password, the bulk release of normals;
+and the time-critical alerts banner with its acknowledgement.
 
 Public names: ``router``.
 """
@@ -24,6 +25,7 @@ from lims.deps import PathId
 from lims.errors import InvalidInputError, http_status
 from lims.models import Specimen, User
 from lims.pipeline import Screening
+from lims.reflex.summary import second_tier_of
 from lims.review import population
 from lims.review import repository as review_repository
 from lims.review import service as review
@@ -109,7 +111,7 @@ def _specimen(session: Session, actor: Actor, pipeline: Screening,
         if entry.markers:
             entry.chart = population_chart(entry.markers, mine.bands if mine else {})
     return {"card": card, "infant": infant, "item": item, "calls": calls,
-            "trend": trend,
+            "trend": trend, "second_tier": second_tier_of(session, specimen_id, pipeline),
             "can_correct": Transition.correct in allowed_transitions(specimen.state,
                                                                     actor.role),
             "releases": review.releases(session, actor, specimen_id)}

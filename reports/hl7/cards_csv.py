@@ -7,7 +7,10 @@ a time is in ``default_tz``), ``sex`` (M, F, U), ``baby_family_name``, ``baby_gi
 ``birth_weight_g`` (whole grams), ``gestational_age_weeks``, ``feeding`` (breast, formula, mixed,
 tpn, none, unknown), ``tpn``, ``transfused``, ``nicu``, ``multiple_birth`` (1/0, yes/no,
 true/false), ``transfused_at``, ``kind`` (initial, repeat), ``birth_order``,
-``placer_order_number``. An unknown column, a malformed value or a bar code given twice raises
+``placer_order_number``; the context the reflex second tier reads: ``tpn_started_at``,
+``tpn_stopped_at`` (times), ``pivalate_exposure`` (an antibiotic with pivalate, or a pivalate
+nipple balm), ``maternal_b12_low`` (flags), ``maternal_diet`` (e.g. vegan, vegetarian),
+``maternal_disorder`` (text). An unknown column, a malformed value or a bar code given twice raises
 :class:`CardFileError` naming the file, line and column; nothing from the file is returned then.
 
 Public names: ``read_cards_csv``, ``CardFileError``, ``CARD_COLUMNS``.
@@ -34,7 +37,9 @@ CARD_COLUMNS: tuple[str, ...] = (
     *_REQUIRED, "sex", "baby_family_name", "baby_given_name", "medical_record_number",
     "mother_family_name", "mother_given_name", "mother_id", "birth_weight_g",
     "gestational_age_weeks", "feeding", "tpn", "transfused", "transfused_at", "nicu", "kind",
-    "multiple_birth", "birth_order", "placer_order_number",
+    "multiple_birth", "birth_order", "placer_order_number", "tpn_started_at",
+    "tpn_stopped_at", "pivalate_exposure", "maternal_b12_low", "maternal_diet",
+    "maternal_disorder",
 )
 _TRUE, _FALSE = {"1", "y", "yes", "true"}, {"0", "n", "no", "false"}
 
@@ -90,7 +95,9 @@ def _parsers(tz: tzinfo) -> dict[str, Callable[[str], Any]]:
             "sex": _choice("M", "F", "U"), "birth_weight_g": _whole,
             "gestational_age_weeks": _weeks, "feeding": _choice(*FEEDINGS), "tpn": _flag,
             "transfused": _flag, "nicu": _flag, "multiple_birth": _flag,
-            "kind": _choice("initial", "repeat"), "birth_order": _whole}
+            "kind": _choice("initial", "repeat"), "birth_order": _whole,
+            "tpn_started_at": time, "tpn_stopped_at": time, "pivalate_exposure": _flag,
+            "maternal_b12_low": _flag}
 
 
 def _record(row: dict[str, str], line: int, file: str, tz: tzinfo) -> AccessionRecord:

@@ -6,8 +6,10 @@ PID-24, PID-25; the NK1 whose relationship is MTH (the mother: NK1-2, NK1-33); O
 placer order number); SPM-17 (collection, else OBR-7; required); and the card-data
 observations by their LOINC codes: 57723-9 bar code (required), 57721-3 reason, 8339-4 birth
 weight (g or kg), 57714-8 gestational age (weeks or days), 67704-7 feeding, 57713-0 NICU and
-transfusion, 62317-3 transfusion date. Observations with other codes (a programme's own
-questions) are skipped.
+transfusion, 62317-3 transfusion date; and the context the reflex second tier reads, under the
+laboratory's local codes (system ``L``; ``concepts.csv``): NBS-TPN-START and NBS-TPN-STOP
+(times), NBS-PIVALATE and NBS-MAT-B12-LOW (Y or N), NBS-MAT-DIET and NBS-MAT-DISORDER (text).
+Observations with other codes (a programme's own questions) are skipped.
 
 Anything else is refused with a :class:`MessageError` naming the segment, its occurrence, the
 field and repetition (``OBX[4]-5``), with the ACK code to answer: ``AR`` for a message we do not
@@ -227,6 +229,11 @@ class _Answers:
         self.obs = {concept: code(concept) for concept in (
             "obs.barcode", "obs.reason", "obs.birth_weight", "obs.gestational_age",
             "obs.feeding", "obs.infant_factors", "obs.transfusion_date")}
+        #: the reflex context: local question code -> (record field, kind of value)
+        self.context = {code(f"obs.{key}"): (key, kind) for key, kind in (
+            ("tpn_started", "time"), ("tpn_stopped", "time"), ("pivalate_exposure", "flag"),
+            ("maternal_b12_low", "flag"), ("maternal_diet", "text"),
+            ("maternal_disorder", "text"))}
 
 
 def _coded(reader: _Reader, obx: RawSegment, table: dict[str, str], what: str) -> str:
@@ -237,9 +244,34 @@ def _coded(reader: _Reader, obx: RawSegment, table: dict[str, str], what: str) -
     return table[answer]
 
 
+_FIELD = {"tpn_started": "tpn_started_at", "tpn_stopped": "tpn_stopped_at"}
+_YES_NO = {"Y": True, "N": False}
+
+
+def _context(reader: _Reader, obx: RawSegment, code: str, key: str, kind: str) -> None:
+    """One context observation: a time, a Y/N flag (HL7 table 0136) or a text."""
+    name = _FIELD.get(key, key)
+    if name in reader.values:
+        raise MessageError(f"observation {code} is given twice", _where(obx, 3))
+    value = (reader.parts(obx, 5) or [""])[0].strip()
+    if not value:
+        raise MessageError(f"observation {code} has no value", _where(obx, 5), code=101)
+    if kind == "time":
+        reader.take(name, reader.time(value, _where(obx, 5)), _where(obx, 5))
+    elif kind == "flag":
+        if value not in _YES_NO:
+            raise MessageError(f"{value!r} is not Y or N", _where(obx, 5), code=103)
+        reader.take(name, _YES_NO[value], _where(obx, 5))
+    else:
+        reader.take(name, value, _where(obx, 5))
+
+
 def _observation(reader: _Reader, obx: RawSegment, answers: _Answers,
                  feeding: set[str]) -> None:
     code = (reader.parts(obx, 3) or [""])[0]
+    if code in answers.context:
+        _context(reader, obx, code, *answers.context[code])
+        return
     obs = answers.obs
     single = {obs["obs.barcode"]: "barcode", obs["obs.reason"]: "kind",
               obs["obs.birth_weight"]: "birth_weight_g",

@@ -50,6 +50,13 @@ class AccessionRecord:
     transfused: bool = False
     transfused_at: datetime | None = None
     nicu: bool = False
+    #: The context the reflex second tier reads (docs/second_tier.md "In the LIMS").
+    tpn_started_at: datetime | None = None
+    tpn_stopped_at: datetime | None = None
+    pivalate_exposure: bool = False
+    maternal_b12_low: bool = False
+    maternal_diet: str = ""
+    maternal_disorder: str = ""
     kind: Literal["initial", "repeat"] | None = None
     multiple_birth: bool | None = None
     birth_order: int | None = None

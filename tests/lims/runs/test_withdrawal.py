@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from lims.models import AuditEvent, DuplicateRequest, Evaluation, HeldWell
+from lims.models import Alert, AuditEvent, DuplicateRequest, Evaluation, HeldWell
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card, upload
 from tests.lims.plates import plate_csv
@@ -36,7 +36,8 @@ def test_a_withdrawn_plate_sends_its_cards_back_for_a_new_run(client, world, eng
     done = _withdraw(client, world, run["id"])
     assert done.status_code == 200, done.text
     assert done.json() == {"run_id": run["id"], "to_new_run": [card(1), card(2)],
-                           "to_duplicates": [], "held_discarded": 1}
+                           "to_duplicates": [], "held_discarded": 1,
+                           "off_reflex_worklist": [], "alerts_withdrawn": []}
     assert _state(client, world, cards[1]) == ("accessioned", False)
     assert _state(client, world, cards[2]) == ("accessioned", False)
     stored = client.get(f"{API}/runs/{run['id']}", headers=world.auth("technician")).json()
@@ -112,3 +113,23 @@ def test_the_qc_report_of_a_withdrawn_plate_names_who_withdrew_it(client, world)
     assert_contains(qc.content, "withdrawn (wrong extraction buffer)",
                     "withdrawn by technician: wrong extraction buffer")
     assert_pages_sound(qc.content)
+
+
+def test_an_alert_acknowledged_before_the_withdrawal_stays_acknowledged(client, world, engine):
+    cards = accession(client, world, 11, 12)
+    run = upload(client, world, "a.csv", plate_csv("P-A", {card(11): {"Xle": 900},
+                                                           card(12): {"Xle": 800}})).json()
+    with Session(engine) as session:
+        alerts = {a.specimen_id: a.id for a in session.exec(select(Alert))}
+    first, second = alerts[cards[11]["id"]], alerts[cards[12]["id"]]
+    taken = client.post(f"{API}/alerts/{first}/acknowledge",
+                        json={"full_name": "Dr Zhou"}, headers=world.auth("reviewer"))
+    assert taken.status_code == 200, taken.text
+    done = _withdraw(client, world, run["id"], reason="plate swapped")
+    assert done.status_code == 200, done.text
+    assert done.json()["alerts_withdrawn"] == [second]
+    with Session(engine) as session:
+        rows = {a.id: (a.status, a.acknowledged_by_name, a.acknowledgement_note)
+                for a in session.exec(select(Alert))}
+    assert rows == {first: ("acknowledged", "Dr Zhou", ""),
+                    second: ("withdrawn", "technician", "plate P-A withdrawn: plate swapped")}

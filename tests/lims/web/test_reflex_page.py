@@ -53,3 +53,63 @@ def test_only_the_laboratory_sees_the_reflex_page(reflex_web, world):
     sign_in_page(reflex_web, "reviewer")
     assert reflex_web.get("/lab/reflex").status_code == 403
     assert 'href="/lab/reflex"' not in reflex_web.get("/lab").text
+
+
+def _section(html: str, table: str) -> str:
+    return html.split(f'id="{table}"')[1].split("</table>")[0]
+
+
+def test_the_specimen_page_shows_the_second_tier(reflex_web, world, tmp_path):
+    cards = accession(reflex_web, world, 1, 6, 7)
+    plate = first_tier_plate("P-S", {card(1): {"Tyr": 420.0}, card(6): {"C3": 8.0},
+                                     card(7): {"C3": 8.0}})
+    assert upload(reflex_web, world, "p-s.csv", plate).status_code == 201
+    sign_in_page(reflex_web, "reviewer")
+    waiting = reflex_web.get(f"/lab/specimens/{cards[1]['id']}")
+    assert waiting.status_code == 200
+    decisions = _section(waiting.text, "second-tier-decisions")
+    assert 'data-decision="awaiting_second_tier"' in decisions and "NO_RESULT" in decisions
+    assert "a reflex assay result is missing: repeat specimen" in decisions
+    assays = _section(waiting.text, "second-tier-assays")
+    assert 'data-assay="SUAC-2T"' in assays and "not measured yet" in assays
+
+    # the run: succinylacetone well below its level clears card 1; card 6 has a methylcitrate
+    # past its referral level, card 7 a methylmalonate raised alone (maternal B12 pattern)
+    export = second_tier_export(tmp_path, {card(1): {"SUAC-2T": 0.4},
+                                           card(6): {"MCA": 9.0},
+                                           card(7): {"MMA": 9.0, "tHcy": 22.0}})
+    stored = reflex_web.post("/api/v1/second-tier-runs", files={"file": ("st.txt", export)},
+                             headers=world.auth("technician"))
+    assert stored.status_code == 201, stored.text
+    run_id = stored.json()["id"]
+
+    cleared = reflex_web.get(f"/lab/specimens/{cards[1]['id']}").text
+    row = _section(cleared, "second-tier-decisions")
+    assert 'data-group="TYR" data-decision="clear"' in row
+    assert "succinylacetone normal and only tyrosinaemia type 1 flagged" in row
+    assert "TYR_SUAC_EXCLUDES_TYR1" in row
+    suac = _section(cleared, "second-tier-assays").split('data-assay="SUAC-2T"')[1]
+    suac = suac.split("</tr>")[0]
+    value = float(suac.split("<td>")[1].split()[0])
+    assert 0.2 < value < 0.8 and f"run {run_id}, 1 wells" in suac
+    assert "&ge; 2.0 &rarr; referral" in suac and "(reached)" not in suac
+
+    referred = reflex_web.get(f"/lab/specimens/{cards[6]['id']}").text
+    assert 'data-group="C3" data-decision="referral"' in referred
+    mca = _section(referred, "second-tier-assays").split('data-assay="MCA"')[1].split("</tr>")[0]
+    assert "(reached)" in mca and "referral" in mca
+
+    b12 = reflex_web.get(f"/lab/specimens/{cards[7]['id']}",
+                         headers={"Accept-Language": "zh-CN"}).text
+    assert "反射式二级检测" in b12
+    assert 'data-decision="maternal_b12"' in b12 and "母亲维生素B12缺乏模式" in b12
+    assert "C3_B12_PATTERN" in b12
+
+
+def test_a_card_without_a_second_tier_shows_none(reflex_web, world):
+    cards = accession(reflex_web, world, 3)
+    assert upload(reflex_web, world, "p-n.csv",
+                  first_tier_plate("P-N", {card(3): {}})).status_code == 201
+    sign_in_page(reflex_web, "reviewer")
+    page = reflex_web.get(f"/lab/specimens/{cards[3]['id']}")
+    assert page.status_code == 200 and 'id="second-tier"' not in page.text

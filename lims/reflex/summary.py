@@ -1,0 +1,133 @@
+"""A card's second tier as the specimen page shows it: each reflex assay of its referral groups
+with the card's value (the mean of its wells on the latest second-tier run that measured it)
+against the levels the rules compare it with (each rule's level, calibrated where the
+laboratory calibrated it, and what reaching it decides), and each group's current decision
+with its reason code and the rules' words for it.
+
+The levels are those of the reflex second tier the service runs now; when a decision was made
+under another version, ``SecondTier.other_versions`` names it.
+
+Public names: ``AssayLevel``, ``AssayRow``, ``DecisionRow``, ``SecondTier``, ``second_tier_of``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from lims.pipeline import Reflex, Screening
+from lims.reflex import repository
+from lims.vocabulary import ReflexDecision
+from msms.second_tier_assays import second_tier_assays
+
+__all__ = ["AssayLevel", "AssayRow", "DecisionRow", "SecondTier", "second_tier_of"]
+
+
+@dataclass(frozen=True)
+class AssayLevel:
+    """One rule on an assay: at or above ``level`` (µmol/L) the group's decision is
+    ``outcome`` (``reason_code``); ``reached`` when the card's value is there."""
+
+    group: str
+    level: float
+    outcome: str
+    reason_code: str
+    reached: bool
+
+
+@dataclass(frozen=True)
+class AssayRow:
+    """A reflex assay of the card's groups: its value (None while not measured), the run it
+    comes from and the levels it is compared with."""
+
+    assay: str
+    name: str
+    value: float | None
+    run_id: int | None
+    wells: int
+    levels: list[AssayLevel] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """A referral group's current reflex decision."""
+
+    group: str
+    disorder: str
+    decision: str
+    reason_code: str
+    reason: str
+    version: str
+    second_tier_run_id: int | None
+
+
+@dataclass(frozen=True)
+class SecondTier:
+    """What the specimen page shows of the card's second tier (``decisions`` empty: none)."""
+
+    decisions: list[DecisionRow]
+    assays: list[AssayRow]
+    #: the version whose levels ``assays`` shows
+    version: str
+    #: versions of stored decisions other than ``version``
+    other_versions: list[str]
+
+    @property
+    def waiting(self) -> bool:
+        return any(d.decision == ReflexDecision.awaiting_second_tier for d in self.decisions)
+
+
+def _latest_values(rows: list[dict[str, Any]]) -> dict[str, tuple[float, int, int]]:
+    """Per assay: the mean of its wells on the latest run that measured it, the run, the
+    number of wells."""
+    by_assay: dict[str, dict[int, list[float]]] = {}
+    for r in rows:
+        if r["conc_umol_l"] is None:
+            continue
+        runs = by_assay.setdefault(str(r["assay"]), {})
+        runs.setdefault(int(r["run_id"]), []).append(float(r["conc_umol_l"]))
+    out = {}
+    for assay, runs in by_assay.items():
+        run_id = max(runs)
+        values = runs[run_id]
+        out[assay] = (sum(values) / len(values), run_id, len(values))
+    return out
+
+
+def second_tier_of(session: Session, specimen_id: int, pipeline: Screening) -> SecondTier:
+    """The card's current reflex decisions and the assays of their groups, valued."""
+    reflex = getattr(pipeline, "reflex", None)
+    if not isinstance(reflex, Reflex):
+        reflex = Reflex.literature()
+    rules, calibration = reflex.rules, reflex.calibration
+    stored = repository.current_decisions(session, [specimen_id])
+    decisions = [DecisionRow(d.group_code, d.disorder, d.decision, d.reason_code,
+                             rules.reason_codes.get(d.reason_code, d.reason), d.version,
+                             d.second_tier_run_id) for d in stored]
+    values = _latest_values(repository.results_of(session, [specimen_id]))
+    catalogue = second_tier_assays()
+    codes = {g.code for g in rules.groups}
+    groups = [rules.group(c) for c in dict.fromkeys(d.group for d in decisions) if c in codes]
+    assays = list(dict.fromkeys([a for g in groups for a in g.assays] + sorted(values)))
+    rows = []
+    for assay in assays:
+        value, run_id, wells = values.get(assay, (None, None, 0))
+        levels = []
+        for group in groups:
+            for rule in group.rules:
+                if rule.assay != assay:
+                    continue
+                level = calibration.level(group.code, rule.outcome, rule.level, assay)
+                levels.append(AssayLevel(group.code, round(level, 4), rule.outcome,
+                                         rule.reason_code, value is not None and value >= level))
+        known = catalogue.get(assay)
+        if not levels and known is not None:
+            levels.append(AssayLevel("", known.cutoff_umol_l, "", "",
+                                     value is not None and value >= known.cutoff_umol_l))
+        rows.append(AssayRow(assay, known.name if known else assay,
+                             None if value is None else round(value, 4), run_id, wells,
+                             levels))
+    others = sorted({d.version for d in decisions} - {reflex.version})
+    return SecondTier(decisions, rows, reflex.version, others)
