@@ -7,9 +7,12 @@ may have changed have their count raised, in the same transaction:
 * a card (specimen) added, changed in a figure, moved or deleted, a first release, a baby's
   birth time: the months of the cards' ``card_measure`` rows, before and after
   (``lims.followup.card_measures`` reports them, ``card_months_changed``);
-* a case added, deleted or changed in a column the measures read: every month whose measures
-  read it, from the month it was opened to the month of its follow-up limit (for its opening
-  before and after the change); a baby's birth time: the months of the baby's cases;
+* a case added or deleted, or its opening or suspected disorders changed: every month whose
+  measures read it, from the month it was opened to the month of its follow-up limit (for its
+  opening before and after; the disorders a month lists are those of these cases); another
+  column the measures read changed: only the months of the cohorts it can be in (the month it
+  was opened, of its follow-up limit, of its diagnosis and treatment before and after); a
+  baby's birth time: every month of each of the baby's cases;
 * a unit's live births: that month;
 * a submitting unit added, deleted or given another code or district: every month.
 
@@ -48,6 +51,11 @@ __all__ = ["card_months_changed", "month_key", "store", "stored"]
 _CASE_FIELDS = ("infant_id", "submitter_id", "reason", "suspected", "opened_at",
                 "first_contact_at", "repeat_received_at", "diagnosed_at",
                 "treatment_started_at", "closed_at", "outcome", "diagnosed_disorder")
+#: The case columns that move a case between the months whose measures read it, or change the
+#: disorders a month lists.
+_CASE_SPAN_FIELDS = ("opened_at", "suspected")
+#: The case dates that place a case in a month's cohort besides its opening and follow-up limit.
+_CASE_COHORT_DATES = ("diagnosed_at", "treatment_started_at")
 #: The submitter columns the measures group by.
 _SUBMITTER_FIELDS = ("code", "district")
 
@@ -86,18 +94,31 @@ def card_months_changed(connection: Connection, months: Collection[int]) -> None
     repository.months_changed(connection, months)
 
 
+def _limit() -> timedelta:
+    return timedelta(days=followup_rules().follow_up_limit_days)
+
+
 def _case_months(openings: Iterable[datetime]) -> set[int]:
-    limit = timedelta(days=followup_rules().follow_up_limit_days)
-    months: set[int] = set()
+    limit, months = _limit(), set()
     for opened in openings:
         months |= _months_of_case(opened, limit)
     return months
+
+
+def _cohort_months(case: FollowUpCase) -> set[int]:
+    """The months of the cohorts a case whose opening and disorders did not change can be in:
+    its opening, its follow-up limit, its diagnosis and treatment (before and after)."""
+    limit = _limit()
+    moments = [case.opened_at, case.opened_at + limit,
+               *(v for f in _CASE_COHORT_DATES for v in _values(case, f))]
+    return {month_key(m) for m in moments}
 
 
 @event.listens_for(OrmSession, "after_flush")
 def _count_changes(session: OrmSession, _context: Any) -> None:
     """After a flush, count a change to every month whose measures it may have changed."""
     openings: list[datetime] = []
+    cohorts: set[int] = set()
     births: set[int] = set()
     infants: set[int] = set()
     every = False
@@ -109,15 +130,17 @@ def _count_changes(session: OrmSession, _context: Any) -> None:
         elif isinstance(obj, Submitter):
             every = True
     for obj in session.dirty:
-        if isinstance(obj, FollowUpCase) and _history(obj, _CASE_FIELDS):
+        if isinstance(obj, FollowUpCase) and _history(obj, _CASE_SPAN_FIELDS):
             openings += _values(obj, "opened_at")
+        elif isinstance(obj, FollowUpCase) and _history(obj, _CASE_FIELDS):
+            cohorts |= _cohort_months(obj)
         elif isinstance(obj, LiveBirths) and _history(obj, ("births", "month")):
             births.update(_values(obj, "month"))
         elif isinstance(obj, Submitter) and _history(obj, _SUBMITTER_FIELDS):
             every = True
         elif isinstance(obj, Infant) and obj.id is not None and _history(obj, ("birth_at",)):
             infants.add(obj.id)
-    if not (openings or births or infants or every):
+    if not (openings or cohorts or births or infants or every):
         return
     connection = session.connection()
     if every:
@@ -125,7 +148,7 @@ def _count_changes(session: OrmSession, _context: Any) -> None:
         return
     if infants:
         openings += repository.case_openings_of_infants(connection, infants)
-    repository.months_changed(connection, _case_months(openings) | births)
+    repository.months_changed(connection, _case_months(openings) | cohorts | births)
 
 
 def stored(session: Session, month: date, rules_version: str) -> tuple[

@@ -7,7 +7,7 @@ refresh`` computes the months whose data changed."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -23,6 +23,7 @@ from tests.lims.documents.test_commands import run  # noqa: F401  (the fixture)
 
 MONTHS = [date(YEAR, m, 1) for m in range(3, 10)]
 ACTOR = Actor(None, "registrar", "admin")
+MARCH = datetime(YEAR, 3, 1, tzinfo=UTC)
 
 
 def _all_as_computed(engine) -> None:  # type: ignore[no-untyped-def]
@@ -62,14 +63,31 @@ def test_the_stored_measures_follow_every_kind_of_change(engine):
         session.add(infant)
         session.commit()
     _all_as_computed(engine)
+    limit = timedelta(days=followup_rules().follow_up_limit_days)
+    before = {m: _version(engine, m) for m in MONTHS}
     with Session(engine) as session:
         case = session.exec(select(FollowUpCase).where(
-            col(FollowUpCase.outcome).is_(None)).order_by(col(FollowUpCase.id))
-            .offset(20).limit(1)).one()
+            col(FollowUpCase.outcome).is_(None), col(FollowUpCase.opened_at) >= MARCH
+        ).order_by(col(FollowUpCase.id)).limit(1)).one()
         case.outcome, case.diagnosed_disorder = OutcomeClass.false_positive, None
-        case.diagnosed_at = case.opened_at + timedelta(days=3)
+        case.diagnosed_at = case.opened_at + timedelta(days=40)
+        cohorts = {m.replace(day=1) for m in (case.opened_at.date(), case.diagnosed_at.date(),
+                                              (case.opened_at + limit).date())}
         session.add(case)
         session.commit()
+    assert {m for m in MONTHS if _version(engine, m) != before[m]} == cohorts & set(MONTHS)
+    _all_as_computed(engine)
+    before = {m: _version(engine, m) for m in MONTHS}
+    with Session(engine) as session:
+        case = session.exec(select(FollowUpCase).where(
+            col(FollowUpCase.opened_at) >= MARCH).order_by(col(FollowUpCase.id))
+            .offset(5).limit(1)).one()
+        case.suspected = [*(case.suspected or []), "MSUD"]
+        session.add(case)
+        session.commit()
+        opened = case.opened_at
+    span = {m for m in MONTHS if opened.date().replace(day=1) <= m <= (opened + limit).date()}
+    assert {m for m in MONTHS if _version(engine, m) != before[m]} == span
     _all_as_computed(engine)
     with Session(engine) as session:
         unit = session.get(Submitter, 2)
