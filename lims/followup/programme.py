@@ -184,6 +184,34 @@ def refresh_measures(session: Session, months: Iterable[date] | None = None, *,
 
 def programme_trend(session: Session, months: list[date]) -> dict[date, Measures]:
     """The programme's measures of each month (by its first day), as ``programme_measures``
-    gives them (stored, or computed and stored)."""
-    return {m.replace(day=1): programme_measures(session, m).programme
-            for m in sorted(set(months))}
+    gives them: the stored ones where they stand for the month's data; the others computed,
+    the programme's alone (not stored), reading the cases of all those months in one query:
+    the rows of a span of months hold every month's (``repository.case_measure_rows``), and
+    each month keeps those opened from its start less the follow-up limit to its end, the only
+    ones its measures count."""
+    if not months:
+        return {}
+    rules = followup_rules()
+    out: dict[date, Measures] = {}
+    spans = []
+    for span in sorted({month_of(m).start: month_of(m) for m in months}.values(),
+                       key=lambda span: span.start):
+        _, data = stored_measures.stored(session, span.start.date(), rules.version)
+        kept = None if data is None else _decode(data)
+        if kept is not None:
+            out[span.start.date()] = kept.programme
+        else:
+            spans.append(span)
+    if not spans:
+        return dict(sorted(out.items()))
+    limit = timedelta(days=rules.follow_up_limit_days)
+    rows = month_case_rows(session, Month(spans[0].start, spans[-1].end),
+                           rules.follow_up_limit_days)
+    for span in spans:
+        cases = [c for c in rows if span.start - limit <= c.opened_at < span.end]
+        cards = month_card_measures(session, span, {"": None})
+        covered = births.coverage(session, span.start.date(), {"": None}) or {}
+        if "" in covered:
+            cards[""].measures["coverage"] = covered[""]
+        out[span.start.date()] = _all(cards[""], cases, span, rules)
+    return dict(sorted(out.items()))
