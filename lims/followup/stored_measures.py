@@ -126,7 +126,7 @@ def _count_changes(session: OrmSession, _context: Any) -> None:
         if isinstance(obj, FollowUpCase):
             openings += _values(obj, "opened_at")
         elif isinstance(obj, LiveBirths):
-            births.update(_values(obj, "month"))
+            births |= set(_values(obj, "month"))
         elif isinstance(obj, Submitter):
             every = True
     for obj in session.dirty:
@@ -135,7 +135,7 @@ def _count_changes(session: OrmSession, _context: Any) -> None:
         elif isinstance(obj, FollowUpCase) and _history(obj, _CASE_FIELDS):
             cohorts |= _cohort_months(obj)
         elif isinstance(obj, LiveBirths) and _history(obj, ("births", "month")):
-            births.update(_values(obj, "month"))
+            births |= set(_values(obj, "month"))
         elif isinstance(obj, Submitter) and _history(obj, _SUBMITTER_FIELDS):
             every = True
         elif isinstance(obj, Infant) and obj.id is not None and _history(obj, ("birth_at",)):
