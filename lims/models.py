@@ -888,3 +888,20 @@ class LiveBirths(SQLModel, table=True):
     births: int = Field(ge=0)
     recorded_by_name: str = Field(max_length=64)
     recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class ProgrammeMonth(SQLModel, table=True):
+    """A month's programme measures (``yyyymm``), computed once and kept until the data behind
+    them change (``lims.followup.stored_measures``): ``version`` counts the changes to the
+    month's cards, cases and live births; the measures stored were computed at
+    ``computed_version`` with the follow-up rules of ``rules_version``, so they stand for the
+    month while the two versions are equal and the rules are the same."""
+
+    __tablename__ = "programme_month"
+
+    month: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    version: int = 0
+    computed_version: int | None = None
+    rules_version: str = Field(default="", max_length=64)
+    measures: dict[str, Any] | None = _json()
+    computed_at: datetime | None = None

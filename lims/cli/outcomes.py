@@ -1,7 +1,9 @@
 """``nbs outcomes export --out labelled.csv``: the laboratory's resolved follow-up cases as
 labelled outcomes (docs/architecture.md "Labelled outcomes", plus ``first_tier``,
-``outcome_class`` and ``case_id``; docs/followup.md "Outcomes"), and ``nbs programme measures
---month YYYY-MM``: the month's programme measures.
+``outcome_class`` and ``case_id``; docs/followup.md "Outcomes"), ``nbs programme measures
+--month YYYY-MM``: the month's programme measures, and ``nbs programme refresh [--month
+YYYY-MM] [--force]``: compute and store the months' measures whose data changed (docs/followup.md
+"Stored measures").
 
 Public names: ``outcomes_app``, ``programme_app``.
 """
@@ -17,7 +19,7 @@ from sqlmodel import Session
 from lims.cli.common import TableFormat, emit_table, open_database
 from lims.errors import InvalidInputError
 from lims.followup.outcomes import labelled_outcomes
-from lims.followup.programme import programme_measures
+from lims.followup.programme import programme_measures, refresh_measures
 from msms import csvsafe
 
 __all__ = ["outcomes_app", "programme_app"]
@@ -44,19 +46,43 @@ def export_command(out: Path = typer.Option(..., "--out", help="labelled CSV to 
                f"{counts.get('false_positive', 0):,} false positives) -> {out}", err=True)
 
 
+def _month(text: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise InvalidInputError(f"{text!r} is not a month (YYYY-MM)", field="month") from None
+
+
 @programme_app.command("measures")
 def measures_command(month: str = typer.Option(..., "--month", help="YYYY-MM"),
                      fmt: TableFormat = typer.Option(TableFormat.table, "--format")) -> None:
     """The programme's measures of a month (value, n, numerator)."""
-    try:
-        day = dt.datetime.strptime(month, "%Y-%m").date()
-    except ValueError:
-        raise InvalidInputError(f"{month!r} is not a month (YYYY-MM)", field="month") from None
+    day = _month(month)
     engine = open_database()
     with Session(engine) as session:
         result = programme_measures(session, day)
+        session.commit()
     engine.dispose()
     emit_table(["measure", "value", "n", "numerator"],
                [[code, "" if m.value is None else f"{m.value:.3f}", str(m.n),
                  "" if m.numerator is None else str(m.numerator)]
                 for code, m in result.programme.items()], fmt)
+
+
+@programme_app.command("refresh")
+def refresh_command(
+        month: list[str] = typer.Option([], "--month",
+                                        help="YYYY-MM (repeatable; default: every month)"),
+        force: bool = typer.Option(False, "--force",
+                                   help="compute them even where the stored ones stand")) -> None:
+    """Compute and store the programme measures of the months whose data changed since."""
+    months = [_month(m) for m in month] or None
+    engine = open_database()
+    try:
+        with Session(engine) as session:
+            done = refresh_measures(session, months, force=force)
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(f"{len(done)} month(s) computed and stored"
+               + (f": {', '.join(f'{m:%Y-%m}' for m in done)}" if done else ""))

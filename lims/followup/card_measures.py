@@ -4,8 +4,10 @@ specimen with its figures, and the hook that keeps that table up to date.
 Kept up to date: after every ORM flush that adds a specimen or a first release, changes a
 card's receipt, collection, kind, submitter, baby or unsatisfactory code, or a baby's birth
 time, the rows of the specimens touched are computed again from the specimen, its baby and its
-first release (``repository.refresh_card_measures``), in the same transaction. Cards written in
-bulk with Core (the simulated year of the tests and benchmark) are followed by
+first release (``repository.refresh_card_measures``), in the same transaction, and the
+months of their rows before and after have a change counted (``lims.followup
+.stored_measures``). Cards written in bulk with Core (the simulated year of the tests and
+benchmark) are followed by
 ``repository.rebuild_card_measures``; migration 0008 fills the table from the cards already
 there.
 
@@ -29,7 +31,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
-from lims.followup import repository
+from lims.followup import repository, stored_measures
 from lims.followup.measures import Measure, Month, proportion
 from lims.models import Infant, Release, Specimen
 
@@ -67,7 +69,8 @@ def _refresh_touched(session: OrmSession, _context: Any) -> None:
     connection = session.connection()
     if infants:
         ids |= set(repository.specimen_ids_of_infants(connection, infants))
-    repository.refresh_card_measures(connection, ids)
+    stored_measures.card_months_changed(connection,
+                                        repository.refresh_card_measures(connection, ids))
 
 
 @dataclass(frozen=True, slots=True)

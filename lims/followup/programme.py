@@ -4,18 +4,25 @@ use. The rows come from ``lims.followup.repository``; the arithmetic is the pure
 ``lims.followup.measures``. Coverage is there for a month whose live births were recorded
 (``lims.followup.births``), for the groups of the units that reported them.
 
-Public names: ``ProgrammeMeasures``, ``programme_measures``, ``programme_trend``,
-``month_case_rows``, ``INDICATOR_CODES``.
+A month's measures are computed once and stored until the data behind them change
+(``lims.followup.stored_measures``): ``programme_measures`` gives the stored ones when they
+stand for the data, else computes them (``computed_measures``) and stores them;
+``refresh_measures`` computes the months asked (``nbs programme refresh``).
+
+Public names: ``ProgrammeMeasures``, ``programme_measures``, ``computed_measures``,
+``refresh_measures``, ``programme_trend``, ``month_case_rows``, ``INDICATOR_CODES``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
-from lims.followup import births, repository
+from lims.followup import births, repository, stored_measures
 from lims.followup.card_measures import CardMeasures, month_card_measures
 from lims.followup.measures import (
     SCREEN_POSITIVE,
@@ -29,8 +36,8 @@ from lims.followup.measures import (
 from lims.followup.rules import FollowUpRules, followup_rules
 from reports.indicators import indicators
 
-__all__ = ["INDICATOR_CODES", "ProgrammeMeasures", "month_case_rows", "programme_measures",
-           "programme_trend"]
+__all__ = ["INDICATOR_CODES", "ProgrammeMeasures", "computed_measures", "month_case_rows",
+           "programme_measures", "programme_trend", "refresh_measures"]
 
 #: The measures the bulletin's indicator definitions (reports/data/indicators.toml) name.
 INDICATOR_CODES: tuple[str, ...] = indicators().codes
@@ -73,9 +80,9 @@ def _all(card: CardMeasures, cases: list[CaseRow], month: Month, rules: FollowUp
                             disorder=disorder)}
 
 
-def programme_measures(session: Session, month: date, *,
-                       rules: FollowUpRules | None = None) -> ProgrammeMeasures:
-    """The measures of the calendar month holding ``month`` (UTC)."""
+def computed_measures(session: Session, month: date, *,
+                      rules: FollowUpRules | None = None) -> ProgrammeMeasures:
+    """The measures of the calendar month holding ``month`` (UTC), computed from the data."""
     rules = rules or followup_rules()
     span = month_of(month)
     cases = month_case_rows(session, span, rules.follow_up_limit_days)
@@ -108,22 +115,98 @@ def programme_measures(session: Session, month: date, *,
         confirmed_by_disorder=confirmed_by_disorder(cases, span))
 
 
+#: The layout of the stored measures (a change to it makes every stored month stale).
+_LAYOUT = 1
 
-def programme_trend(session: Session, months: list[date], *,
-                    rules: FollowUpRules | None = None) -> dict[date, Measures]:
+
+def _encode_measures(measures: Measures) -> dict[str, list[Any]]:
+    return {code: [m.value, m.n, m.numerator] for code, m in measures.items()}
+
+
+def _decode_measures(data: dict[str, list[Any]]) -> Measures:
+    return {code: Measure(value, n, numerator) for code, (value, n, numerator) in data.items()}
+
+
+def _encode(computed: ProgrammeMeasures) -> dict[str, Any]:
+    return {"layout": _LAYOUT, "month": f"{computed.month:%Y-%m-%d}",
+            "rules_version": computed.rules_version,
+            "programme": _encode_measures(computed.programme),
+            **{name: {k: _encode_measures(v) for k, v in getattr(computed, name).items()}
+               for name in ("by_submitter", "by_district", "by_disorder")},
+            "confirmed_by_disorder": computed.confirmed_by_disorder}
+
+
+def _decode(data: dict[str, Any]) -> ProgrammeMeasures | None:
+    if data.get("layout") != _LAYOUT:
+        return None
+    return ProgrammeMeasures(
+        month=date.fromisoformat(data["month"]), rules_version=data["rules_version"],
+        programme=_decode_measures(data["programme"]),
+        **{name: {k: _decode_measures(v) for k, v in data[name].items()}
+           for name in ("by_submitter", "by_district", "by_disorder")},
+        confirmed_by_disorder=dict(data["confirmed_by_disorder"]))
+
+
+def programme_measures(session: Session, month: date, *,
+                       rules: FollowUpRules | None = None) -> ProgrammeMeasures:
+    """The measures of the calendar month holding ``month`` (UTC): the stored ones while they
+    stand for the month's data, else computed and stored (other ``rules`` than the
+    programme's are computed, never stored)."""
+    if rules is not None and rules != followup_rules():
+        return computed_measures(session, month, rules=rules)
+    rules = followup_rules()
+    seen, data = stored_measures.stored(session, month, rules.version)
+    kept = None if data is None else _decode(data)
+    if kept is not None:
+        return kept
+    computed = computed_measures(session, month, rules=rules)
+    stored_measures.store(session, month, seen, rules.version, _encode(computed))
+    return computed
+
+
+def refresh_measures(session: Session, months: Iterable[date] | None = None, *,
+                     force: bool = False) -> list[date]:
+    """Compute and store the measures of ``months`` (None: every month with cards or a
+    change counted) whose stored ones no longer stand for their data (``force``: all of
+    them); the months computed."""
+    if months is None:
+        months = [date(key // 100, key % 100, 1) for key in repository.months_with_data(session)]
+    rules, done = followup_rules(), []
+    for month in sorted({m.replace(day=1) for m in months}):
+        seen, data = stored_measures.stored(session, month, rules.version)
+        if not force and data is not None and _decode(data) is not None:
+            continue
+        stored_measures.store(session, month, seen, rules.version,
+                              _encode(computed_measures(session, month, rules=rules)))
+        done.append(month)
+    return done
+
+
+def programme_trend(session: Session, months: list[date]) -> dict[date, Measures]:
     """The programme's measures of each month (by its first day), as ``programme_measures``
-    gives them, reading the cases of all the months in one query: the rows of a span of months
-    hold every month's (``repository.case_measure_rows``), and each month keeps those opened
-    from its start less the follow-up limit to its end, the only ones its measures count."""
+    gives them: the stored ones where they stand for the month's data; the others computed,
+    the programme's alone (not stored), reading the cases of all those months in one query:
+    the rows of a span of months hold every month's (``repository.case_measure_rows``), and
+    each month keeps those opened from its start less the follow-up limit to its end, the only
+    ones its measures count."""
     if not months:
         return {}
-    rules = rules or followup_rules()
-    spans = sorted({month_of(m).start: month_of(m) for m in months}.values(),
-                   key=lambda span: span.start)
+    rules = followup_rules()
+    out: dict[date, Measures] = {}
+    spans = []
+    for span in sorted({month_of(m).start: month_of(m) for m in months}.values(),
+                       key=lambda span: span.start):
+        _, data = stored_measures.stored(session, span.start.date(), rules.version)
+        kept = None if data is None else _decode(data)
+        if kept is not None:
+            out[span.start.date()] = kept.programme
+        else:
+            spans.append(span)
+    if not spans:
+        return dict(sorted(out.items()))
     limit = timedelta(days=rules.follow_up_limit_days)
     rows = month_case_rows(session, Month(spans[0].start, spans[-1].end),
                            rules.follow_up_limit_days)
-    out: dict[date, Measures] = {}
     for span in spans:
         cases = [c for c in rows if span.start - limit <= c.opened_at < span.end]
         cards = month_card_measures(session, span, {"": None})
@@ -131,4 +214,4 @@ def programme_trend(session: Session, months: list[date], *,
         if "" in covered:
             cards[""].measures["coverage"] = covered[""]
         out[span.start.date()] = _all(cards[""], cases, span, rules)
-    return out
+    return dict(sorted(out.items()))

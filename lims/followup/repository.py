@@ -13,7 +13,9 @@ the case board and a case's record: ``BOARD_COLUMNS``, ``board_counts``, ``board
 the per-card figures: ``card_rows``, ``refresh_card_measures``, ``rebuild_card_measures``,
 ``specimen_ids_of_infants``, ``card_hour_counts``, ``card_figures_at``; live births and the
 rows behind a measure: ``live_births_of_month``, ``satisfactory_first_cards``,
-``card_drill_rows``, ``cards_of_cases``.
+``card_drill_rows``, ``cards_of_cases``; the stored measures of a month: ``months_changed``,
+``every_month_changed``, ``case_openings_of_infants``, ``stored_month``,
+``store_month``, ``months_with_data``.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from lims.models import (
     Infant,
     LiveBirths,
     ModelRecord,
+    ProgrammeMonth,
     Release,
     Specimen,
     Submitter,
@@ -79,7 +82,9 @@ __all__ = ["BOARD_COLUMNS", "CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN
            "open_cases_of_infant", "overdue_rows", "retire_active",
            "specimens_by_ids", "submitters", "treatments", "visits",
            "card_drill_rows", "cards_of_cases", "live_births_of_month",
-           "satisfactory_first_cards"]
+           "satisfactory_first_cards", "case_openings_of_infants",
+           "every_month_changed", "months_changed", "months_with_data", "store_month",
+           "stored_month"]
 
 _CASE = FollowUpCase.__table__  # type: ignore[attr-defined]
 _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
@@ -440,6 +445,12 @@ _FIGURES: dict[str, tuple[Any, Any, bool, Any]] = {
 HourKey = tuple[int, str, int, int]
 
 
+def _card_months(connection: Connection, chunk: Sequence[int]) -> set[int]:
+    """The months of the ``card_measure`` rows of these specimens."""
+    return {m for m in connection.execute(core_select(_CARD.c.month).distinct().where(
+        _CARD.c.specimen_id.in_(chunk))).scalars() if m is not None}
+
+
 def _hour_counts(connection: Connection, chunk: Sequence[int]) -> dict[HourKey, tuple[int, int]]:
     """Per (month, figure, submitter, hour): the cards of these specimens and the extra count."""
     counts: dict[HourKey, tuple[int, int]] = {}
@@ -469,27 +480,33 @@ def _add_hour_counts(connection: Connection,
               "extra": _HOURS.c.extra + statement.excluded.extra}), rows)
 
 
-def refresh_card_measures(connection: Connection, specimen_ids: Iterable[int]) -> None:
+def refresh_card_measures(connection: Connection, specimen_ids: Iterable[int]) -> set[int]:
     """Compute again the ``card_measure`` rows of these specimens (a specimen no longer there
-    loses its row) and move their counts in ``card_hour_count``."""
+    loses its row) and move their counts in ``card_hour_count``; the months (``yyyymm``) of
+    their rows before and after."""
     ids = sorted(set(specimen_ids))
     dialect = connection.dialect.name
+    months: set[int] = set()
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
+        months |= _card_months(connection, chunk)
         before = _hour_counts(connection, chunk)
         connection.execute(delete(_CARD).where(_CARD.c.specimen_id.in_(chunk)))
         connection.execute(insert(_CARD).from_select(list(_CARD_COLUMNS),
                                                      card_rows(dialect, chunk)))
+        months |= _card_months(connection, chunk)
         deltas = {key: (n, k) for key, (n, k) in _hour_counts(connection, chunk).items()}
         for key, (n, k) in before.items():
             n_new, k_new = deltas.get(key, (0, 0))
             deltas[key] = (n_new - n, k_new - k)
         _add_hour_counts(connection, deltas)
+    return months
 
 
 def rebuild_card_measures(connection: Connection) -> None:
     """Compute every ``card_measure`` row and hour count again (after cards were written in
-    bulk with Core)."""
+    bulk with Core), and count a change to every month's data, whose stored measures are
+    then computed again (``lims.followup.stored_measures``)."""
     connection.execute(delete(_CARD))
     connection.execute(insert(_CARD).from_select(list(_CARD_COLUMNS),
                                                  card_rows(connection.dialect.name)))
@@ -501,6 +518,7 @@ def rebuild_card_measures(connection: Connection) -> None:
                         func.count(), func.coalesce(func.sum(extra), 0))
             .where(hour.is_not(None), *([_CARD.c.initial == true()] if first_only else []))
             .group_by(_CARD.c.month, _CARD.c.submitter_id, hour)))
+    every_month_changed(connection)
 
 
 def specimen_ids_of_infants(connection: Connection, infant_ids: Collection[int]) -> list[int]:
@@ -590,3 +608,68 @@ def cards_of_cases(session: Session, case_ids: Sequence[int]) -> dict[int, tuple
              .join(Submitter, col(Submitter.id) == col(FollowUpCase.submitter_id))
              .where(col(FollowUpCase.id).in_(list(case_ids))))
     return {int(i): (int(s), b, u, r) for i, s, b, u, r in session.execute(query)}
+
+
+_PROGRAMME_MONTH = ProgrammeMonth.__table__  # type: ignore[attr-defined]
+
+
+def months_changed(connection: Connection, months: Collection[int]) -> None:
+    """Count a change to the data of each month (``yyyymm``) in ``programme_month`` (an
+    upsert in month order, so concurrent writers add up and do not deadlock)."""
+    rows = [{"month": m, "version": 1, "rules_version": ""} for m in sorted(set(months))]
+    if not rows:
+        return
+    make = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    statement = make(_PROGRAMME_MONTH)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=["month"], set_={"version": _PROGRAMME_MONTH.c.version + 1}), rows)
+
+
+def every_month_changed(connection: Connection) -> None:
+    """Count a change to the data of every month stored (after writes in bulk, or a change
+    to the submitting units)."""
+    connection.execute(update(_PROGRAMME_MONTH).values(version=_PROGRAMME_MONTH.c.version + 1))
+
+
+def case_openings_of_infants(connection: Connection, infant_ids: Collection[int]) -> list[
+        datetime]:
+    """When each case of the babies was opened."""
+    return list(connection.execute(core_select(_CASE.c.opened_at).where(
+        _CASE.c.infant_id.in_(sorted(infant_ids)))).scalars())
+
+
+def stored_month(session: Session, month: int) -> tuple[int, int | None, str,
+                                                        dict[str, Any] | None] | None:
+    """A month's change count, the count and rules version its measures were computed at,
+    and the measures stored (None: no row for the month)."""
+    m = _PROGRAMME_MONTH.c
+    row = session.execute(core_select(m.version, m.computed_version, m.rules_version,
+                                      m.measures).where(m.month == month)).first()
+    return None if row is None else (int(row[0]), row[1], str(row[2]), row[3])
+
+
+def store_month(session: Session, month: int, seen: int | None, rules_version: str,
+                measures: dict[str, Any], now: datetime) -> bool:
+    """Store a month's measures computed from the data of change count ``seen`` (None: the
+    month had no row), unless the month changed since (its count is no longer ``seen``);
+    whether they were stored."""
+    m = _PROGRAMME_MONTH.c
+    values = {"computed_version": 0 if seen is None else seen, "rules_version": rules_version,
+              "measures": measures, "computed_at": now}
+    if seen is None:
+        make = (sqlite_insert if session.get_bind().dialect.name == "sqlite"
+                else postgresql_insert)
+        done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            make(_PROGRAMME_MONTH).values(month=month, version=0, **values)
+            .on_conflict_do_nothing(index_elements=["month"]))
+    else:
+        done = session.execute(update(_PROGRAMME_MONTH).where(  # type: ignore[assignment]
+            m.month == month, m.version == seen).values(**values))
+    return bool(done.rowcount == 1)
+
+
+def months_with_data(session: Session) -> list[int]:
+    """The months with cards received, or with a change counted."""
+    cards = set(session.execute(core_select(_CARD.c.month).distinct()).scalars())
+    counted = set(session.execute(core_select(_PROGRAMME_MONTH.c.month)).scalars())
+    return sorted(m for m in cards | counted if m is not None)

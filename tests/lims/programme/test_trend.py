@@ -1,6 +1,7 @@
 """The bulletin page's trend: ``programme_trend`` reads the cases of several months in one
 query and gives each month the programme's measures ``programme_measures`` gives it, over a
-simulated year (cases opened long before a month, diagnosed or treated in it, included)."""
+simulated year (cases opened long before a month, diagnosed or treated in it, included);
+once the months are stored, the trend gives the stored ones, the same."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def test_the_trend_is_each_months_programme_measures(engine):
         trend = programme_trend(session, months)
         for month in months:
             assert trend[month] == programme_measures(session, month).programme, month
+        assert programme_trend(session, months) == trend
     assert trend[date(YEAR, 5, 1)]["coverage"].n == 120
     assert "coverage" not in trend[date(YEAR, 6, 1)]
     assert sum(m["confirmed_cases"].n for m in trend.values()) > 0

@@ -1,18 +1,23 @@
 """The programme's pages on SQLite and PostgreSQL over a simulated year
 (``bench.followup_year``): the bulletin page's figures are the PDF's (read back with pypdf),
 each indicator drills down to as many specimens as its n, live births recorded on the page give
-coverage; admins and directors only; CSRF on the forms."""
+coverage; the month's measures, stored after the first view, follow a change in its data;
+admins and directors only; CSRF on the forms."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
 from bench.followup_year import YEAR, load_year, simulate_year
 from lims.auth.service import issue_token
-from lims.models import Director, User
+from lims.followup.programme import computed_measures
+from lims.models import Director, FollowUpCase, ProgrammeMonth, Specimen, User
+from lims.vocabulary import OutcomeClass, SpecimenKind
 from tests.lims.conftest import password_hash
 from tests.lims.web.conftest import sign_in_page
 from tests.reports.pdfcheck import page_texts, squash
@@ -127,3 +132,59 @@ def test_the_programme_pages_are_for_admins_and_directors(web, year):
     sign_in_page(web, "unit")
     assert web.get("/programme/bulletin", params={"month": MONTH}).status_code == 403
     assert web.get("/programme/indicators/ppv", params={"month": MONTH}).status_code == 403
+
+
+def _counts(html: str, code: str) -> tuple[int, int]:
+    row = html.split(f'data-code="{code}"', 1)[1].split("</tr>", 1)[0]
+    found = re.search(r'class="num counts">([\d,]+) / ([\d,]+)<', row)
+    assert found, row
+    numerator, n = (int(c.replace(",", "")) for c in found.groups())
+    return numerator, n
+
+
+def test_a_change_in_the_months_data_changes_the_page(web, year, engine):
+    """The month's measures are stored after the first view; a card marked unsatisfactory
+    and a case confirmed later change the page all the same, to the measures computed from
+    the data (and the unit's report card with it)."""
+    sign_in_page(web, "admin")
+    before = web.get("/programme/bulletin", params={"month": MONTH})
+    unsatisfactory = _counts(before.text, "unsatisfactory_rate")
+    again = web.get("/programme/bulletin", params={"month": MONTH})
+    assert _counts(again.text, "unsatisfactory_rate") == unsatisfactory
+    with Session(engine) as session:
+        stored = session.get(ProgrammeMonth, YEAR * 100 + 6)
+        assert stored is not None and stored.computed_version == stored.version
+    with Session(engine) as session:
+        confirmed = computed_measures(session, date(YEAR, 6, 1)).programme[
+            "confirmed_cases"].n
+        card = session.exec(select(Specimen).where(
+            col(Specimen.received_at) >= datetime(YEAR, 6, 1, tzinfo=UTC),
+            col(Specimen.received_at) < datetime(YEAR, 6, 28, tzinfo=UTC),
+            Specimen.submitter_id == 1,
+            Specimen.kind == SpecimenKind.initial,
+            col(Specimen.unsatisfactory_code).is_(None)).limit(1)).one()
+        card.unsatisfactory_code = "INSUFF"
+        case = session.exec(select(FollowUpCase).where(
+            col(FollowUpCase.opened_at) >= datetime(YEAR, 6, 1, tzinfo=UTC),
+            col(FollowUpCase.opened_at) < datetime(YEAR, 6, 20, tzinfo=UTC),
+            or_(col(FollowUpCase.outcome).is_(None),
+                col(FollowUpCase.outcome) != OutcomeClass.confirmed)).limit(1)).one()
+        case.outcome, case.diagnosed_disorder = OutcomeClass.confirmed, "PKU"
+        case.diagnosed_at = case.opened_at + timedelta(days=5)
+        session.add_all([card, case])
+        session.commit()
+        computed = computed_measures(session, date(YEAR, 6, 1))
+    expected = computed.programme
+    expected_unit = computed.by_submitter["S1"]["unsatisfactory_rate"].n
+    after = web.get("/programme/bulletin", params={"month": MONTH})
+    assert _counts(after.text, "unsatisfactory_rate") == (unsatisfactory[0] + 1,
+                                                          unsatisfactory[1])
+    assert expected["confirmed_cases"].n == confirmed + 1
+    row = after.text.split('data-code="confirmed_cases"', 1)[1].split("</tr>", 1)[0]
+    assert f'class="num counts">{confirmed + 1:,}<' in row, row
+    assert expected["unsatisfactory_rate"].numerator == unsatisfactory[0] + 1
+    web.cookies.clear()
+    sign_in_page(web, "unit")
+    card_page = web.get("/unit/report-card", params={"month": MONTH})
+    row = card_page.text.split('data-code="unsatisfactory_rate"', 1)[1].split("</tr>", 1)[0]
+    assert f'<td class="num">{expected_unit:,}</td>' in row, row
