@@ -142,30 +142,41 @@ class NormalPositions:
         has the marker or the value is missing; -inf for a value <= 0."""
         values = np.asarray(values, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            logs = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), -np.inf)
-        logs[np.isnan(values)] = np.nan
+            logs = np.log(values)  # NaN stays NaN, 0 is -inf
+            logs[values < 0] = -np.inf
         out = np.full(values.size, np.nan)
-        todo = np.ones(values.size, dtype=bool)
+        todo: np.ndarray | None = None  # positions without a usable table grid (None: all)
         if self.table is not None and self._assignment is not None:
             choice, vector = self.table.stratum_numbers(marker, self._assignment)
             grids, valid = self._table_grids()
-            order, starts, numbers = self._groups(choice, rows)
-            for start, end, number in zip(starts, np.r_[starts[1:], order.size], numbers,
-                                          strict=True):
-                index = vector[number]
-                if index < 0 or not valid[index]:
-                    continue
-                at = order[start:end]
-                padded = self._padded.get(index)
-                if padded is None:
-                    padded = self._padded[index] = _padded_grid(grids[index], self._table_z)
-                out[at] = _z_padded(logs[at], padded)
-                todo[at] = False
+            usable = (vector >= 0) & valid[vector]  # per stratum number
+            if usable.any():
+                order, starts, numbers = self._groups(choice, rows)
+                ends = np.r_[starts[1:], order.size]
+                # one gather into stratum order, contiguous interpolation per stratum, one
+                # scatter back
+                ordered_logs = logs[order]
+                ordered = np.full(order.size, np.nan)
+                for start, end, number in zip(starts.tolist(), ends.tolist(),
+                                              numbers.tolist(), strict=True):
+                    if not usable[number]:
+                        continue
+                    index = int(vector[number])
+                    padded = self._padded.get(index)
+                    if padded is None:
+                        padded = self._padded[index] = _padded_grid(grids[index],
+                                                                    self._table_z)
+                    ordered[start:end] = np.interp(ordered_logs[start:end], *padded)
+                out[order] = ordered
+                todo = ~usable[choice[rows]]
         entry = self.model.markers.get(marker)
-        if entry is not None and todo.any():
-            offsets = self._bound.offsets(marker, rows[todo])
-            out[todo] = _z_from_grid(logs[todo] - offsets, np.log(np.asarray(entry.quantiles)),
-                                     self._model_z)
+        if entry is not None and (todo is None or todo.any()):
+            at = np.arange(values.size) if todo is None else np.flatnonzero(todo)
+            offsets = self._bound.offsets(marker, rows[at])
+            out[at] = np.interp(logs[at] - offsets,
+                                *_padded_grid(np.log(np.asarray(entry.quantiles)),
+                                              self._model_z))
+        out[np.isneginf(logs) & ~np.isnan(out)] = -np.inf
         return out
 
 

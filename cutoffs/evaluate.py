@@ -38,6 +38,7 @@ import pandas as pd
 
 from cutoffs.disorder_scores import DisorderScores, disorder_scores
 from cutoffs.errors import CutoffError
+from cutoffs.marker_tiers import Levels, MarkerTiers, marker_levels
 from cutoffs.markers import ABOVE_ALL, MarkerTable, marker_table, marker_table_from_values
 from cutoffs.profiles import numeric_column, specimen_ids
 from cutoffs.reason_phrases import REASONS
@@ -110,92 +111,6 @@ def first_tier_final(first_tier: pd.Series | np.ndarray) -> np.ndarray:
     return _FINAL_OF[codes.to_numpy(dtype=int)]
 
 
-@dataclass
-class _Levels:
-    """Thresholds of one marker (NaN = level absent): scalars, or arrays over the cutoff table's
-    entries that ``index`` maps each specimen to (position -1 holds NaN: no entry)."""
-
-    borderline: float | np.ndarray
-    positive: float | np.ndarray
-    critical: float | np.ndarray
-    index: np.ndarray | None = None
-
-    def by_code(self) -> tuple[tuple[int, float | np.ndarray], ...]:
-        return ((1, self.borderline), (2, self.positive), (3, self.critical))
-
-    def first(self) -> float | np.ndarray:
-        first = self.critical
-        for level in (self.positive, self.borderline):
-            first = np.where(np.isnan(level), first, level)
-        return first
-
-    def full(self, level: float | np.ndarray) -> float | np.ndarray:
-        """A level for every specimen (a scalar stays a scalar)."""
-        if np.ndim(level) == 0 or self.index is None:
-            return level
-        return np.asarray(level)[self.index]
-
-    def at(self, level: float | np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """A level at the given specimen positions."""
-        if np.ndim(level) == 0:
-            return np.full(rows.size, float(level))
-        if self.index is None:
-            return np.asarray(level)[rows]
-        return np.asarray(level)[self.index[rows]]
-
-
-def _nan(value: float | None) -> float:
-    return np.nan if value is None else float(value)
-
-
-def marker_levels(
-    marker: MarkerRule, table_cutoff: np.ndarray | None
-) -> _Levels:
-    """Borderline / positive / critical thresholds of a rule marker for each specimen.
-
-    Without a table cutoff the rule's literature levels apply. A table cutoff ``c`` (the lab's
-    own percentile for the specimen's stratum; NaN where the table has no entry) becomes the
-    borderline level, but never lies beyond the rule's positive level (else its critical level):
-    a stratum whose own percentile is past a literature positive level (say Phe in babies on
-    TPN) still calls such values at least borderline. The positive and critical levels are kept
-    unless ``c`` is already past them (then they move to ``c``): a lab cutoff never lowers them.
-    """
-    levels = marker.levels
-    b, p, c = _nan(levels.borderline), _nan(levels.positive), _nan(levels.critical)
-    if table_cutoff is None:
-        return _Levels(b, p, c)
-    cut = table_cutoff
-    have = ~np.isnan(cut)
-    high = marker.direction == "high"
-    further = np.fmax if high else np.fmin
-    nearer = np.fmin if high else np.fmax
-    cap = p if not np.isnan(p) else c
-    first = nearer(cut, cap)  # fmin/fmax ignore a NaN cap
-
-    def moved(level: float) -> float | np.ndarray:
-        if np.isnan(level):
-            return level
-        return np.where(have, further(level, cut), level)
-
-    return _Levels(np.where(have, first, b), moved(p), moved(c))
-
-
-def _beyond(values: np.ndarray, level: float | np.ndarray, marker: MarkerRule) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        if marker.direction == "high":
-            return values >= level if marker.inclusive else values > level
-        return values <= level if marker.inclusive else values < level
-
-
-def _marker_tier(values: np.ndarray, levels: _Levels, marker: MarkerRule) -> np.ndarray:
-    tier = np.zeros(values.size, dtype=np.int8)
-    for code, level in levels.by_code():
-        if np.ndim(level) == 0 and np.isnan(level):
-            continue
-        tier[_beyond(values, levels.full(level), marker)] = code
-    return tier
-
-
 def _combine(primary: np.ndarray, secondary: np.ndarray | None) -> np.ndarray:
     """The call from the k-th highest primary tier and the highest secondary tier."""
     if secondary is None:
@@ -255,9 +170,24 @@ class _Context:
     score_cutoffs: dict[str, float] = field(default_factory=dict)
     _cut_cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray] | None] = field(
         default_factory=dict)
-    #: (marker, direction, inclusive, levels) -> (levels, tiers, usable), shared across rules
-    tier_cache: dict[tuple[object, ...], tuple[_Levels, np.ndarray, np.ndarray]] = field(
-        default_factory=dict)
+    #: (marker, direction, inclusive, levels) -> its tiers, shared across rules
+    tier_cache: dict[tuple[object, ...], MarkerTiers] = field(default_factory=dict)
+
+    def marker_tiers(self, marker: MarkerRule) -> MarkerTiers:
+        """The levels and (on demand) tiers of a rule marker over every specimen."""
+        key = (marker.name, marker.direction, marker.inclusive, marker.levels)
+        cached = self.tier_cache.get(key)
+        if cached is None:
+            table = self.table_cutoff(marker.name, marker.direction)
+            if table is None:
+                levels = marker_levels(marker, None)
+            else:  # levels per table entry, mapped to specimens by the entry index
+                levels = marker_levels(marker, table[1])
+                levels.index = table[0]
+            cached = MarkerTiers(marker, levels, self.markers.values[marker.name],
+                                 self.markers.usable(marker.name))
+            self.tier_cache[key] = cached
+        return cached
 
     def table_cutoff(self, name: str, direction: str
                      ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -277,11 +207,11 @@ class _Context:
 
 
 def _marker_pieces(
-    ctx: _Context, marker: MarkerRule, levels: _Levels, tier: np.ndarray, rows: np.ndarray
+    ctx: _Context, marker: MarkerRule, levels: Levels, t: np.ndarray, rows: np.ndarray
 ) -> np.ndarray:
-    """'C8=0.61>0.30' for each output row where the marker is out of range, else ''."""
+    """'C8=0.61>0.30' for each output row (specimen positions ``rows``, the marker's tier
+    ``t`` there) where the marker is out of range, else ''."""
     out = np.full(rows.size, "", dtype=object)
-    t = tier[rows]
     fired = np.flatnonzero(t > 0)
     if fired.size == 0:
         return out
@@ -346,10 +276,11 @@ def _exclusion_text(ctx: _Context, exclusion: Exclusion, rows: np.ndarray) -> li
             for v in _fmt_many(values)]
 
 
-def _rule_score(ctx: _Context, rule: DisorderRule, levels_of: dict[str, _Levels],
+def _rule_score(ctx: _Context, rule: DisorderRule, levels_of: dict[str, Levels],
                 usable: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
     """Without a score section: the largest multiple of the first level among the primary
-    markers (value / level for a high marker, level / value for a low one)."""
+    markers (value / level for a high marker, level / value for a low one); ``usable`` per
+    marker at ``rows``."""
     score = np.full(rows.size, np.nan)
     for marker in rule.primary:
         values = ctx.markers.values[marker.name][rows]
@@ -357,33 +288,53 @@ def _rule_score(ctx: _Context, rule: DisorderRule, levels_of: dict[str, _Levels]
         first = levels.at(levels.first(), rows)
         with np.errstate(all="ignore"):
             multiple = values / first if marker.direction == "high" else first / values
-        multiple = np.where(np.isfinite(multiple) & usable[marker.name][rows], multiple, np.nan)
+        multiple = np.where(np.isfinite(multiple) & usable[marker.name], multiple, np.nan)
         score = np.fmax(score, multiple)
     return score
+
+
+def _candidates(ctx: _Context, rule: DisorderRule, marker_tiers: dict[str, MarkerTiers],
+                on_score: bool) -> np.ndarray:
+    """Specimen positions whose call for ``rule`` can be other than normal (a superset of
+    them), from one comparison per marker.
+
+    On a score: above the cutoff, a score that cannot be computed, a primary marker unread or
+    any marker critical. On the markers alone: a primary marker unread or past one of its
+    levels (with every primary read and in range the call is normal).
+    """
+    maybe: np.ndarray
+    if on_score:
+        assert ctx.scores is not None
+        disorder_score = ctx.scores.values[rule.code]
+        with np.errstate(invalid="ignore"):
+            maybe = (disorder_score > ctx.score_cutoffs[rule.code]) | np.isnan(disorder_score)
+        for marker in rule.primary:
+            maybe |= ~marker_tiers[marker.name].usable
+        for marker in rule.markers:
+            critical = marker_tiers[marker.name].critical()
+            if critical is not None:
+                maybe |= critical
+    else:
+        maybe = np.zeros(ctx.markers.n, dtype=bool)
+        for marker in rule.primary:
+            tiers = marker_tiers[marker.name]
+            maybe |= ~tiers.usable | tiers.past_any()
+    return np.flatnonzero(maybe)
 
 
 def _evaluate_rule(
     ctx: _Context, rule: DisorderRule, rule_index: int, include_normal: bool, stage: str
 ) -> dict[str, np.ndarray] | None:
-    n = ctx.markers.n
     mk = ctx.markers
-    tiers: dict[str, np.ndarray] = {}
-    usable: dict[str, np.ndarray] = {}
-    levels_of: dict[str, _Levels] = {}
-    for marker in rule.markers:
-        key = (marker.name, marker.direction, marker.inclusive, marker.levels)
-        cached = ctx.tier_cache.get(key)
-        if cached is None:
-            table = ctx.table_cutoff(marker.name, marker.direction)
-            if table is None:
-                levels = marker_levels(marker, None)
-            else:  # levels per table entry, mapped to specimens by the entry index
-                levels = marker_levels(marker, table[1])
-                levels.index = table[0]
-            cached = (levels, _marker_tier(mk.values[marker.name], levels, marker),
-                      mk.usable(marker.name))
-            ctx.tier_cache[key] = cached
-        levels_of[marker.name], tiers[marker.name], usable[marker.name] = cached
+    marker_tiers = {m.name: ctx.marker_tiers(m) for m in rule.markers}
+    on_score = ctx.scores is not None and rule.code in ctx.score_cutoffs
+    # Tiers are taken only where the call can be out of range (every specimen with --all).
+    rows = np.arange(mk.n) if include_normal else _candidates(ctx, rule, marker_tiers, on_score)
+    if rows.size == 0:
+        return None
+    levels_of = {name: t.levels for name, t in marker_tiers.items()}
+    tiers = {name: t.at(rows) for name, t in marker_tiers.items()}
+    usable = {name: t.usable[rows] for name, t in marker_tiers.items()}
 
     def bound(markers: Sequence[MarkerRule], fill: int) -> np.ndarray:
         return np.stack([np.where(usable[m.name], tiers[m.name], fill).astype(np.int8)
@@ -392,10 +343,9 @@ def _evaluate_rule(
     primary, secondary = rule.primary, rule.secondary
     low_p = _kth_highest(bound(primary, 0), rule.k)
     low_s = bound(secondary, 0).max(axis=0) if secondary else None
-    on_score = ctx.scores is not None and rule.code in ctx.score_cutoffs
     if on_score:
         assert ctx.scores is not None
-        disorder_score = ctx.scores.values[rule.code]
+        disorder_score = ctx.scores.values[rule.code][rows]
         unread = np.asarray(~np.stack([usable[m.name] for m in primary]).all(axis=0))
         tier = score_tier(disorder_score, ctx.score_cutoffs[rule.code], low_p,
                           bound(rule.markers, 0), unread)
@@ -411,17 +361,23 @@ def _evaluate_rule(
         mask = _exclusion_mask(ctx, exclusion)
         if mask is None or not mask.any():
             continue
+        mask = mask[rows]
         applies = mask & (tier >= 1) & (tier <= 2)
         tier = np.where(mask & (tier == 2), 1, tier).astype(np.int8)
         capped_by.append((exclusion, applies))
 
-    rows = np.arange(n) if include_normal else np.flatnonzero(tier != 0)
-    if rows.size == 0:
+    # From here on, only the output rows: every specimen with --all, else the out of range.
+    keep = np.arange(rows.size) if include_normal else np.flatnonzero(tier != 0)
+    if keep.size == 0:
         return None
-    t = tier[rows]
+    rows, t, low_p = rows[keep], tier[keep], low_p[keep]
+    low_s = low_s[keep] if low_s is not None else None
+    tiers = {name: value[keep] for name, value in tiers.items()}
+    usable = {name: value[keep] for name, value in usable.items()}
+    capped_by = [(exclusion, applies[keep]) for exclusion, applies in capped_by]
 
     score = _rule_score(ctx, rule, levels_of, usable, rows) if not on_score \
-        else disorder_score[rows]
+        else disorder_score[keep]
 
     pieces = [_marker_pieces(ctx, m, levels_of[m.name], tiers[m.name], rows)
               for m in rule.markers]
@@ -430,21 +386,21 @@ def _evaluate_rule(
         assert ctx.scores is not None
         pieces.insert(0, score_reason(ctx.scores, rule.code, ctx.score_cutoffs[rule.code],
                                       rows))
-    downgraded = (low_s is not None) & (t == 1) & (low_p[rows] >= 2) & (low_s[rows] == 0) \
+    downgraded = (low_s is not None) & (t == 1) & (low_p >= 2) & (low_s == 0) \
         & (not on_score) if low_s is not None else np.zeros(rows.size, dtype=bool)
     if downgraded.any():
         note = np.full(rows.size, "", dtype=object)
         note[downgraded] = REASONS.text("secondary_in_range")
         notes.append(note)
     for exclusion, applies in capped_by:
-        hit = np.flatnonzero(applies[rows])
+        hit = np.flatnonzero(applies)
         if hit.size:
             note = np.full(rows.size, "", dtype=object)
             note[hit] = _exclusion_text(ctx, exclusion, rows[hit])
             notes.append(note)
     unread = np.full(rows.size, "", dtype=object)
     for marker in rule.markers:
-        missing = np.flatnonzero(~usable[marker.name][rows])
+        missing = np.flatnonzero(~usable[marker.name])
         if missing.size:
             sep = np.where(unread[missing] == "", "", ", ")
             unread[missing] = unread[missing] + sep + mk.why_missing(marker.name, rows[missing])
