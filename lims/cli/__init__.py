@@ -47,15 +47,18 @@ def _evaluate_app() -> typer.Typer:
     return single
 
 
-def main() -> None:
-    """Entry point of the ``nbs`` script."""
+def main(args: list[str] | None = None) -> None:
+    """Entry point of the ``nbs`` script: ``args`` (by default the command line's) are parsed
+    and run, and the process exits with the status the module's docstring lists."""
+    argv = sys.argv[1:] if args is None else args
+    named = {} if args is None else {"args": args, "prog_name": "nbs"}
     try:
-        if sys.argv[1:2] == ["evaluate"]:
-            _evaluate_app()()
+        if argv[:1] == ["evaluate"]:
+            _evaluate_app()(**named)
         else:
             from lims.cli.commands import app
 
-            app()
+            app(**named)
     except (MsmsError, LimsError) as exc:
         typer.echo(f"nbs: error: {exc}", err=True)
         sys.exit(EXIT_REJECTED)

@@ -2,7 +2,7 @@
 one user per role with a token.
 
 SQLite: the schema is migrated once per session into a template file that each test copies.
-PostgreSQL: the session's schema is migrated once; each test starts from truncated tables.
+PostgreSQL: the session's schema is migrated once; each test starts from emptied tables.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -52,18 +52,41 @@ def postgres_migrated(postgres_schema_url: str) -> str:
     return postgres_schema_url
 
 
-def truncate_all(engine: Engine) -> None:
-    """Empty every table between tests: the tables' owner lifts the truncate triggers
-    (migration 0002) of the append-only tables inside the transaction (what a DBA resetting a
-    database would do)."""
+@cache
+def deletion_order(url: str) -> tuple[str, ...]:
+    """The migrated schema's tables, each after every table it references (read once per
+    session)."""
+    engine = make_engine(Settings(database_url=url))
+    metadata = MetaData()
+    metadata.reflect(engine)
+    engine.dispose()
+    return tuple(t.name for t in reversed(metadata.sorted_tables) if t.name != "alembic_version")
+
+
+def empty_all_tables(engine: Engine) -> None:
+    """Return the PostgreSQL schema to its just-migrated state between tests: every table empty,
+    every sequence back at its start.
+
+    Only the tables a test wrote to are emptied (one query finds them), children first, with
+    DELETE: a TRUNCATE of all forty tables costs about a second of the server's time per test.
+    The tables' owner lifts the append-only triggers (migrations 0001, 0006) inside the
+    transaction, as a DBA resetting a database would. Sequences are restarted with ``setval``,
+    which does not create new files as ``RESTART IDENTITY`` does."""
+    order = deletion_order(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
-        tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
-        for table in APPEND_ONLY_TABLES:
-            connection.execute(text(f'ALTER TABLE "{table}" DISABLE TRIGGER {table}_no_truncate'))
+        written = set(connection.execute(text(" UNION ALL ".join(
+            f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in order))).scalars())
+        locked = [t for t in APPEND_ONLY_TABLES if t in written]
+        for table in locked:
+            connection.execute(text(f'ALTER TABLE "{table}" DISABLE TRIGGER {table}_append_only'))
+        for table in order:
+            if table in written:
+                connection.execute(text(f'DELETE FROM "{table}"'))
+        for table in locked:
+            connection.execute(text(f'ALTER TABLE "{table}" ENABLE TRIGGER {table}_append_only'))
         connection.execute(text(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        for table in APPEND_ONLY_TABLES:
-            connection.execute(text(f'ALTER TABLE "{table}" ENABLE TRIGGER {table}_no_truncate'))
+            "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false)"
+            " FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -81,7 +104,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings)
     if engine.dialect.name == "postgresql":
-        truncate_all(engine)
+        empty_all_tables(engine)
     yield engine
     engine.dispose()
 

@@ -3,6 +3,7 @@ API, the ``nbs`` command in a subprocess, table counts."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import subprocess
@@ -11,12 +12,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import event, func
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from cutoffs.second_tier.policy import default_policy
+from lims.cli import main
 from lims.models import Alert, utcnow
 from lims.reference import barcode_rule
+from lims.settings import get_settings
 
 API = "/api/v1"
 BIRTH = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -98,3 +103,36 @@ def nbs(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([*NBS, *args], capture_output=True, text=True, env=full_env, cwd=cwd,
                           timeout=timeout, check=False)
+
+
+def nbs_here(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+             input: str = "") -> subprocess.CompletedProcess[str]:
+    """Run ``nbs`` in this process, as :func:`nbs` runs it in a subprocess: the same entry
+    function (``lims.cli.main``, with its exit statuses), ``env`` added to the environment,
+    ``cwd`` the working folder, ``input`` on stdin, the settings read afresh. For tests about
+    what a command does; tests about the process itself (start-up, exit on a bad setting)
+    keep :func:`nbs`."""
+    engines: dict[int, Engine] = {}
+
+    def opened(connection: Connection) -> None:
+        engines[id(connection.engine)] = connection.engine
+
+    get_settings.cache_clear()
+    status: int | str | None = 0
+    event.listen(Engine, "engine_connect", opened)
+    with CliRunner().isolation(input=input, env=env) as (out, err, _), \
+            contextlib.chdir(cwd or Path.cwd()):
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            status = exc.code
+        finally:
+            # what the end of the process does: the command's connections are closed
+            event.remove(Engine, "engine_connect", opened)
+            for engine in engines.values():
+                engine.dispose()
+            get_settings.cache_clear()
+        stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+    if isinstance(status, str):  # sys.exit("message"): printed, and the status is 1
+        stderr, status = stderr + status + "\n", 1
+    return subprocess.CompletedProcess(["nbs", *args], status or 0, stdout, stderr)

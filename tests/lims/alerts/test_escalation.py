@@ -20,7 +20,7 @@ from lims.models import Alert, AuditEvent, Run
 from lims.settings import Settings
 from msms.population import simulate_cohort
 from tests.conftest import ROOT
-from tests.lims.helpers import API, accession, nbs, open_alert
+from tests.lims.helpers import API, accession, nbs, nbs_here, open_alert
 from tests.lims.plates import CsvPipeline
 
 
@@ -41,7 +41,7 @@ def test_nbs_alerts_escalate_prints_what_it_escalated(client, world, engine, set
     cards = accession(client, world, 1)
     alert_id = open_alert(engine, cards[1]["id"], age=timedelta(minutes=61))
     env = {"NBS_DATABASE_URL": settings.database_url}
-    done = nbs("alerts", "escalate", "--actor", "Dr Night Shift", env=env, cwd=ROOT)
+    done = nbs_here("alerts", "escalate", "--actor", "Dr Night Shift", env=env, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert f"alert {alert_id} (MSUD, specimen {cards[1]['id']}" in done.stdout
     assert "level 0 -> 1; notify reviewer, follow_up (reviewer, follow_up)" in done.stdout
@@ -49,10 +49,10 @@ def test_nbs_alerts_escalate_prints_what_it_escalated(client, world, engine, set
     assert _level(engine, alert_id) == 1
     [event] = _events(engine, "escalate")
     assert event.username == "Dr Night Shift" and event.user_id is None
-    again = nbs("alerts", "escalate", env=env, cwd=ROOT)
+    again = nbs_here("alerts", "escalate", env=env, cwd=ROOT)
     assert again.returncode == 0 and "no alert is overdue" in again.stdout
 
-    listed = nbs("alerts", "list", "--status", "all", env=env, cwd=ROOT)
+    listed = nbs_here("alerts", "list", "--status", "all", env=env, cwd=ROOT)
     assert listed.returncode == 0, listed.stderr
     assert "MSUD" in listed.stdout and "(1 alerts)" in listed.stdout
     [read] = _events(engine, "read_list")
@@ -137,7 +137,7 @@ def test_nbs_ingest_records_who_ran_it(world, engine, settings, tmp_path):
     path = simulated_plate_file(cohort, seed=11, fmt="masslynx", plate_id="ACTOR-1",
                                 folder=tmp_path)
     env = {"NBS_DATABASE_URL": settings.database_url}
-    done = nbs("ingest", str(path), "--actor", "tech.wang", env=env, cwd=ROOT, timeout=180)
+    done = nbs_here("ingest", str(path), "--actor", "tech.wang", env=env, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     [ingest] = _events(engine, "ingest")
     assert ingest.username == "tech.wang" and ingest.user_id is None
@@ -146,5 +146,5 @@ def test_nbs_ingest_records_who_ran_it(world, engine, settings, tmp_path):
                                                       AuditEvent.action != "accession")).all()
         assert moved and {e.username for e in moved} == {"tech.wang"}
         assert session.exec(select(Run)).one().uploaded_by is None
-    by_default = nbs("ingest", str(path), env=env, cwd=ROOT, timeout=180)
+    by_default = nbs_here("ingest", str(path), env=env, cwd=ROOT)
     assert by_default.returncode == 0 and "already stored" in by_default.stdout

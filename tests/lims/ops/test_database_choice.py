@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
 
-from tests.lims.helpers import nbs
+from tests.lims.helpers import nbs, nbs_here
 
 
 def _tables(url: str) -> set[str]:
@@ -23,8 +23,10 @@ def test_commands_refuse_to_create_a_database(own_database_url: str, tmp_path: P
     env = {"NBS_DATABASE_URL": own_database_url}
     plate = tmp_path / "plate.txt"
     plate.write_text("not read\n", encoding="utf-8")
-    for command in (("ingest", str(plate)), ("alerts", "list"), ("audit", "verify")):
-        result = nbs(*command, env=env, cwd=tmp_path)
+    # the first as its own process (what a user starting it sees), the others in this process
+    for run, command in ((nbs, ("ingest", str(plate))), (nbs_here, ("alerts", "list")),
+                         (nbs_here, ("audit", "verify"))):
+        result = run(*command, env=env, cwd=tmp_path)
         assert result.returncode == 3, result.stdout + result.stderr
         assert "nbs init-db" in result.stderr and "Traceback" not in result.stderr
         if own_database_url.startswith("sqlite"):
@@ -33,8 +35,8 @@ def test_commands_refuse_to_create_a_database(own_database_url: str, tmp_path: P
         else:
             assert "the database has no LIMS tables" in result.stderr
             assert _tables(own_database_url) == set()
-    assert nbs("init-db", env=env, cwd=tmp_path).returncode == 0
-    listed = nbs("alerts", "list", env=env, cwd=tmp_path)
+    assert nbs_here("init-db", env=env, cwd=tmp_path).returncode == 0
+    listed = nbs_here("alerts", "list", env=env, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert listed.stderr.startswith("nbs: database ")
     if own_database_url.startswith("sqlite"):

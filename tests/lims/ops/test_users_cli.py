@@ -3,24 +3,22 @@ a reset or a deactivation revokes the user's tokens."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 from sqlmodel import Session, select
 
 from lims.models import AuditEvent
 from tests.conftest import ROOT
-from tests.lims.helpers import API, NBS
+from tests.lims.helpers import API, nbs, nbs_here
 
 NEW = "a-long-new-password-1"
 
 
 def users(settings, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    env = {**os.environ, "NBS_DATABASE_URL": settings.database_url}
+    """``nbs users ...`` run in this process, by the command's own entry function."""
     actor = [] if args[0] == "list" else ["--actor", "it.admin"]
-    return subprocess.run([*NBS, "users", *args, *actor], env=env, cwd=ROOT,
-                          input=f"{password}\n{password}\n" if password else "",
-                          capture_output=True, text=True, timeout=60, check=False)
+    return nbs_here("users", *args, *actor, env={"NBS_DATABASE_URL": settings.database_url},
+                    cwd=ROOT, input=f"{password}\n{password}\n" if password else "")
 
 
 def _login(client, username: str, password: str):  # type: ignore[no-untyped-def]
@@ -64,5 +62,8 @@ def test_create_reset_deactivate_unlock_and_list(settings, engine, world, client
     listed = users(settings, "list")
     lines = {line.split()[1]: line for line in listed.stdout.splitlines()[1:-1]}
     assert " no " in lines["reviewer"] and " yes " in lines["alice"]
-    assert users(settings, "unlock", "nobody").returncode == 3
+    # and as its own process, with the exit status of a refused input
+    unknown = nbs("users", "unlock", "nobody", "--actor", "it.admin",
+                  env={"NBS_DATABASE_URL": settings.database_url}, cwd=ROOT)
+    assert unknown.returncode == 3 and "nobody" in unknown.stderr, unknown.stderr
     assert _actions(engine) == ["create", "reset_password", "unlock", "deactivate"]
