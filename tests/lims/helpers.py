@@ -127,7 +127,9 @@ def nbs_here(*args: str, env: dict[str, str] | None = None, cwd: Path | None = N
         except SystemExit as exc:
             status = exc.code
         finally:
-            # what the end of the process does: the command's connections are closed
+            # what the end of the process does: its output is flushed, its connections closed
+            sys.stdout.flush()
+            sys.stderr.flush()
             event.remove(Engine, "engine_connect", opened)
             for engine in engines.values():
                 engine.dispose()

@@ -19,12 +19,13 @@ from lims.app import create_app
 from lims.db import make_engine
 from lims.settings import Settings
 from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV
-from tests.lims.helpers import NBS, nbs
+from tests.lims.helpers import NBS, nbs, nbs_here
 
 
 def test_catalogue_csv_lists_48_analytes_and_46_disorders() -> None:
     def rows(kind: str) -> list[dict[str, str]]:
-        return list(csv.DictReader(io.StringIO(nbs("catalogue", kind, "--format", "csv").stdout)))
+        out = nbs_here("catalogue", kind, "--format", "csv").stdout
+        return list(csv.DictReader(io.StringIO(out)))
 
     analytes, disorders = rows("analytes"), rows("disorders")
     assert len(analytes) == 48
@@ -35,7 +36,7 @@ def test_catalogue_csv_lists_48_analytes_and_46_disorders() -> None:
 
 
 def test_catalogue_table_is_readable() -> None:
-    out = nbs("catalogue", "disorders").stdout
+    out = nbs_here("catalogue", "disorders").stdout
     assert out.splitlines()[0].split()[:2] == ["code", "category"]
     assert "(46 rows)" in out
 
@@ -46,13 +47,13 @@ def test_catalogue_table_is_readable() -> None:
      ("init-db",), ("seed-demo",)],
 )
 def test_help_everywhere(args: tuple[str, ...]) -> None:
-    result = nbs(*args, "--help")
+    result = nbs_here(*args, "--help")
     assert result.returncode == 0, result.stderr
     assert "Usage" in result.stdout
 
 
 def test_usage_error_exits_2() -> None:
-    assert nbs("catalogue", "analytes", "--format", "xml").returncode == 2
+    assert nbs_here("catalogue", "analytes", "--format", "xml").returncode == 2
 
 
 def test_unreachable_database_fails_at_start_up_naming_the_setting(tmp_path: Path) -> None:
