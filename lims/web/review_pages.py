@@ -110,7 +110,7 @@ def _specimen(session: Session, actor: Actor, pipeline: Screening,
     for entry in calls:  # the bands of this specimen, drawn for the trend too
         if entry.markers:
             entry.chart = population_chart(entry.markers, mine.bands if mine else {})
-    return {"card": card, "infant": infant, "item": item, "calls": calls,
+    return {"card": card, "infant": infant, "item": item, "calls": calls, "context": specimen,
             "trend": trend, "second_tier": second_tier_of(session, specimen_id, pipeline),
             "can_correct": Transition.correct in allowed_transitions(specimen.state,
                                                                     actor.role),

@@ -34,3 +34,11 @@ def test_the_accession_form_takes_the_card_context(web, world, engine):
     assert specimen.tpn_stopped_at.isoformat().startswith("2026-03-02T09:00")
     assert (specimen.pivalate_exposure, specimen.maternal_b12_low, specimen.maternal_diet,
             specimen.maternal_disorder) == (True, True, "vegetarian", "coeliac disease")
+    # the reviewer reads the same context on the specimen page, times on the laboratory's clock
+    page = web.get(f"/lab/specimens/{specimen.id}")
+    assert page.status_code == 200, page.text
+    shown = page.text.split('id="card-context"')[1].split("</table>")[0]
+    assert "2026-03-01 10:00 UTC" in shown and "2026-03-02 09:00 UTC" in shown
+    assert "vegetarian" in shown and "coeliac disease" in shown
+    chinese = web.get(f"/lab/specimens/{specimen.id}", headers={"Accept-Language": "zh-CN"})
+    assert "肠外营养开始时间" in chinese.text and "母亲维生素B12偏低" in chinese.text
