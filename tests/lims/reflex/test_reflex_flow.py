@@ -5,13 +5,8 @@ wait (docs/second_tier.md "In the LIMS"). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from lims.app import create_app
 from lims.models import (
     AuditEvent,
     ReflexDecisionRecord,
@@ -22,7 +17,7 @@ from lims.models import (
 )
 from tests.conftest import ROOT
 from tests.lims.helpers import API, accession, card, count, upload
-from tests.lims.reflex.plates import ReflexCsvPipeline, first_tier_plate, second_tier_export
+from tests.lims.reflex.plates import first_tier_plate, second_tier_export
 
 FIXTURE = ROOT / "tests" / "data" / "instruments" / "synthetic" / "second_tier_panel_masslynx.txt"
 #: what the fixture was simulated from (``second_tier_export(dir, FIXTURE_VALUES)``): card ->
@@ -44,13 +39,6 @@ CARDS = {
     6: {"C3": 8.0},               # PA positive: waits for MCA, MMA, tHcy
     7: {"C3": 8.0},               # PA positive: waits (maternal B12 pattern on the second tier)
 }
-
-
-@pytest.fixture
-def reflex_client(settings, engine) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    app = create_app(settings, engine, pipeline=ReflexCsvPipeline())
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def _states(engine) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -6,29 +6,12 @@ puts the cards back on the worklist."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from lims.app import create_app
 from lims.models import Alert, AuditEvent, ReflexDecisionRecord, ReflexRequest, Specimen
 from tests.lims.helpers import API, accession, card, upload
-from tests.lims.reflex.plates import ReflexCsvPipeline, first_tier_plate
-from tests.lims.reflex.test_reflex_flow import CARDS, FIXTURE
-
-
-@pytest.fixture
-def reflex_client(settings, engine) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    app = create_app(settings, engine, pipeline=ReflexCsvPipeline())
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-def _states(engine) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    with Session(engine) as session:
-        return {s.barcode: s.state for s in session.exec(select(Specimen))}
+from tests.lims.reflex.plates import first_tier_plate
+from tests.lims.reflex.test_reflex_flow import CARDS, FIXTURE, _states
 
 
 def _alerts(engine) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
