@@ -19,8 +19,8 @@ written against the ``Screening`` protocol, which ``ScreeningPipeline`` implemen
 the persistence rules may give a small implementation of their own.
 
 Public names: ``ScreeningPipeline``, ``Screening``, ``ScreenedPlate``, ``EvaluatedCalls``,
-``WELL_COLUMNS``, ``well_means``, ``profiles_from_wells``, ``card_covariates``,
-``with_covariates``, ``run_date``, ``Reflex``.
+``WELL_COLUMNS``, ``well_means``, ``latest_run_wells``, ``profiles_from_wells``,
+``card_covariates``, ``with_covariates``, ``run_date``, ``Reflex``.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ __all__ = [
     "Screening",
     "ScreeningPipeline",
     "card_covariates",
+    "latest_run_wells",
     "profiles_from_wells",
     "run_date",
     "well_means",
@@ -187,6 +188,17 @@ def well_means(wells: pd.DataFrame) -> pd.Series:
     replicate wells: for wells the LIMS holds apart from their plate (held wells, stored
     results)."""
     return wells.groupby(["sample_id", "analyte"], sort=False)["conc_umol_l"].mean()
+
+
+def latest_run_wells(results: pd.DataFrame) -> pd.DataFrame:
+    """Second-tier results (``specimen_id``, ``run_id``, ``assay``, ``conc_umol_l``, ...) kept
+    for each specimen and assay from the latest run that measured it (wells without a value
+    dropped): what a card is decided on and what its page shows."""
+    results = results.dropna(subset=["conc_umol_l"])
+    if not len(results):
+        return results
+    latest = results.groupby(["specimen_id", "assay"])["run_id"].transform("max")
+    return results[results["run_id"] == latest]
 
 
 def profiles_from_wells(wells: pd.DataFrame) -> pd.DataFrame:

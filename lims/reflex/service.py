@@ -38,7 +38,7 @@ from lims.accession.repository import specimens_by_barcodes
 from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.errors import InvalidInputError, NotFoundError
 from lims.models import Evaluation, ReflexDecisionRecord, SecondTierRun, Specimen, utcnow
-from lims.pipeline import Reflex, Screening, well_means
+from lims.pipeline import Reflex, Screening, latest_run_wells, well_means
 from lims.reflex import repository
 from lims.reflex.panel import read_second_tier
 from lims.vocabulary import ReflexRequestStatus, SpecimenState, Transition
@@ -182,12 +182,11 @@ def _profiles(session: Session, specimens: dict[str, Specimen]) -> pd.DataFrame:
                          columns=["specimen_id", "analyte", "conc_umol_l"])
     first["sample_id"] = first["specimen_id"].map(barcode_of)
     frames = [well_means(first).unstack("analyte")] if len(first) else []
-    second = pd.DataFrame(repository.results_of(session, ids),
-                          columns=["specimen_id", "run_id", "well", "assay", "conc_umol_l"])
-    second = second.dropna(subset=["conc_umol_l"])
+    second = latest_run_wells(pd.DataFrame(
+        repository.results_of(session, ids),
+        columns=["specimen_id", "run_id", "well", "assay", "conc_umol_l"]))
     if len(second):
-        latest = second.groupby(["specimen_id", "assay"])["run_id"].transform("max")
-        second = second[second["run_id"] == latest].rename(columns={"assay": "analyte"})
+        second = second.rename(columns={"assay": "analyte"})
         second["sample_id"] = second["specimen_id"].map(barcode_of)
         frames.append(well_means(second).unstack("analyte"))
     values = (pd.concat(frames, axis=1) if frames else pd.DataFrame(index=pd.Index(

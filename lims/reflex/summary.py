@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 from sqlmodel import Session
 
-from lims.pipeline import Reflex, Screening
+from lims.pipeline import Reflex, Screening, latest_run_wells
 from lims.reflex import repository
 from lims.vocabulary import ReflexDecision
 from msms.second_tier_assays import second_tier_assays
@@ -82,18 +83,11 @@ class SecondTier:
 def _latest_values(rows: list[dict[str, Any]]) -> dict[str, tuple[float, int, int]]:
     """Per assay: the mean of its wells on the latest run that measured it, the run, the
     number of wells."""
-    by_assay: dict[str, dict[int, list[float]]] = {}
-    for r in rows:
-        if r["conc_umol_l"] is None:
-            continue
-        runs = by_assay.setdefault(str(r["assay"]), {})
-        runs.setdefault(int(r["run_id"]), []).append(float(r["conc_umol_l"]))
-    out = {}
-    for assay, runs in by_assay.items():
-        run_id = max(runs)
-        values = runs[run_id]
-        out[assay] = (sum(values) / len(values), run_id, len(values))
-    return out
+    wells = latest_run_wells(pd.DataFrame(
+        rows, columns=["specimen_id", "run_id", "well", "assay", "conc_umol_l"]))
+    return {str(assay): (float(group["conc_umol_l"].mean()), int(group["run_id"].iloc[0]),
+                         len(group))
+            for assay, group in wells.groupby("assay", sort=False)}
 
 
 def second_tier_of(session: Session, specimen_id: int, pipeline: Screening) -> SecondTier:
