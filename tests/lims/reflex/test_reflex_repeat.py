@@ -6,11 +6,24 @@ docs/second_tier.md "In the LIMS". On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from lims.app import create_app
 from lims.models import Alert, AuditEvent, ReflexDecisionRecord, Specimen
 from tests.lims.helpers import API, accession, card, specimen_body, upload
-from tests.lims.reflex.plates import first_tier_plate, second_tier_export
+from tests.lims.reflex.plates import ReflexCsvPipeline, first_tier_plate, second_tier_export
+from tests.lims.web.conftest import sign_in_page
+
+
+@pytest.fixture
+def reflex_web(settings, engine) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    app = create_app(settings, engine, pipeline=ReflexCsvPipeline())
+    with TestClient(app, base_url="https://testserver") as client:
+        yield client
 
 
 def _decisions(engine, barcode: str) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -123,3 +136,42 @@ def test_a_repeat_waiting_for_its_assay_is_decided_as_a_repeat_on_the_run(
             AuditEvent.entity_id == str(waited.id))).one()
     assert event.after["repeat"]["first_barcode"] == card(31)
     assert 0.2 < event.after["second_tier"]["SUAC-2T"] < 0.6
+
+
+def test_a_card_a_follow_up_case_records_as_its_repeat_is_decided_as_one(reflex_client, world,
+                                                                         engine):
+    first = accession(reflex_client, world, 51)[51]
+    _plate(reflex_client, world, "P-CASE", {51: {"C8": 0.5}})
+    case = reflex_client.post(f"{API}/cases", json={"specimen_id": first["id"],
+                                                    "suspected": ["MCAD"]},
+                              headers=world.auth("follow_up"))
+    assert case.status_code == 201, case.text
+    # the baby's next card names no earlier card: the case records it as its repeat
+    body = specimen_body(card(52), world.submitter_ids[0], infant_id=first["infant_id"])
+    response = reflex_client.post(f"{API}/specimens", json=body,
+                                  headers=world.auth("technician"))
+    assert response.status_code == 201, response.text
+    assert response.json()["previous_specimen_id"] is None
+    shown = reflex_client.get(f"{API}/cases/{case.json()['id']}",
+                              headers=world.auth("follow_up")).json()
+    assert shown["repeat_specimen_id"] == response.json()["id"]
+    _plate(reflex_client, world, "P-CASE-REPEAT", {52: {"C8": 0.5}})
+    assert _decisions(engine, card(52)) == {"FAO": ("referral", "REPEAT_STILL_ABNORMAL")}
+
+
+def test_the_specimen_page_shows_a_repeat_decision(reflex_web, world, engine):
+    accession(reflex_web, world, 61)
+    _plate(reflex_web, world, "P-PAGE", {61: {"C8": 0.5}})
+    _repeat_of(reflex_web, world, 62, 61)
+    _plate(reflex_web, world, "P-PAGE-REPEAT", {62: {}})
+    sign_in_page(reflex_web, "reviewer")
+    page = reflex_web.get(f"/lab/specimens/{_specimen(engine, card(62)).id}")
+    assert page.status_code == 200
+    decisions = page.text.split('id="second-tier-decisions"')[1].split("</table>")[0]
+    assert 'data-decision="clear"' in decisions and "REPEAT_NORMAL" in decisions
+    assert "repeat specimen normal" in decisions
+    repeat = page.text.split('id="second-tier-repeat"')[1].split("</p>")[0]
+    assert f"Repeat of card {card(61)}" in repeat and "FAO +0.00" in repeat
+    chinese = reflex_web.get(f"/lab/specimens/{_specimen(engine, card(62)).id}",
+                             headers={"Accept-Language": "zh-CN"})
+    assert f"卡片 {card(61)} 的复采标本" in chinese.text and "复采标本正常" in chinese.text
