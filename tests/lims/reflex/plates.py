@@ -4,7 +4,8 @@ run written by the virtual instrument in a vendor format with the second-tier pa
 
 First-tier rules of ``ReflexCsvPipeline`` (on top of ``CsvPipeline``'s Phe and Xle > 400
 critical): Xle 250-400 -> MSUD positive (time-critical), Tyr > 300 -> TYR1 positive, C3 > 5 ->
-PA positive, C5 > 0.6 -> IVA positive, C8 > 0.3 -> MCAD positive (time-critical), Tyr > 600
+PA positive, C5 > 0.6 -> IVA positive, C8 > 0.4 -> MCAD positive (time-critical; 0.3-0.4
+borderline, which opens no alert of its own), Tyr > 600
 -> TYR2 positive as well; each asks for a repeat specimen (no duplicates), so the card goes
 straight to review or to the second tier. With ``include_normal`` every disorder these rules
 know has a call, normal ones included (no scores: the pipeline has no cutoff table).
@@ -68,9 +69,12 @@ class ReflexCsvPipeline(CsvPipeline):
             if p.get("C5", 0) > 0.6:
                 rows.append(_call(sid, "IVA", "positive", f"C5={p['C5']:.2f}>0.6",
                                   "request_repeat_specimen", False))
-            if p.get("C8", 0) > 0.3:
-                rows.append(_call(sid, "MCAD", "positive", f"C8={p['C8']:.2f}>0.3",
+            if p.get("C8", 0) > 0.4:
+                rows.append(_call(sid, "MCAD", "positive", f"C8={p['C8']:.2f}>0.4",
                                   "request_repeat_specimen", True))
+            elif p.get("C8", 0) > 0.3:
+                rows.append({**_call(sid, "MCAD", "borderline", f"C8={p['C8']:.2f}>0.3",
+                                     "request_repeat_specimen", True), "final": "borderline"})
             if p.get("Tyr", 0) > 600:
                 rows.append(_call(sid, "TYR2", "positive", f"Tyr={p['Tyr']:.0f}>600",
                                   "request_repeat_specimen", False))

@@ -175,3 +175,21 @@ def test_the_specimen_page_shows_a_repeat_decision(reflex_web, world, engine):
     chinese = reflex_web.get(f"/lab/specimens/{_specimen(engine, card(62)).id}",
                              headers={"Accept-Language": "zh-CN"})
     assert f"卡片 {card(61)} 的复采标本" in chinese.text and "复采标本正常" in chinese.text
+
+
+def test_a_time_critical_repeat_still_abnormal_opens_an_alert(reflex_client, world, engine):
+    accession(reflex_client, world, 71)
+    _plate(reflex_client, world, "P-BORDER", {71: {"C8": 0.35}})
+    assert _decisions(engine, card(71)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER")}
+    _repeat_of(reflex_client, world, 72, 71)
+    # still borderline: a borderline result opens no alert, the referral of the repeat does
+    _plate(reflex_client, world, "P-BORDER-REPEAT", {72: {"C8": 0.35}})
+    assert _decisions(engine, card(72)) == {"FAO": ("referral", "REPEAT_STILL_ABNORMAL")}
+    first, repeat = _specimen(engine, card(71)), _specimen(engine, card(72))
+    with Session(engine) as session:
+        on_first = session.exec(select(Alert).where(Alert.specimen_id == first.id)).all()
+        alerts = session.exec(select(Alert).where(Alert.specimen_id == repeat.id)).all()
+    assert on_first == []
+    assert [(a.disorder, a.status) for a in alerts] == [("MCAD", "open")]
+    assert f"repeat of card {card(71)}: referral (REPEAT_STILL_ABNORMAL)" in alerts[0].message
+    assert alerts[0].evaluation_id is not None
