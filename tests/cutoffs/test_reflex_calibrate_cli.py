@@ -60,6 +60,19 @@ def test_calibrates_writes_and_prints_each_group(files):
         assert levels <= 0, group
 
 
+def test_numeric_card_ids_keep_their_leading_zeros(files, tmp_path):
+    root, first, repeat = files
+    ids = {old: f"{i:07d}" for i, old in enumerate(first["specimen_id"])}
+    first.assign(specimen_id=first["specimen_id"].map(ids)).to_csv(tmp_path / "first.csv",
+                                                                   index=False)
+    repeat.assign(previous_specimen_id=repeat["previous_specimen_id"].map(ids)).to_csv(
+        tmp_path / "repeat.csv", index=False)
+    (tmp_path / "cutoffs.toml").write_bytes((root / "cutoffs.toml").read_bytes())
+    result = _run(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert read_calibration(tmp_path / "out.json").n_calibration == len(first)
+
+
 @pytest.mark.parametrize(("change", "where", "message"), [
     (lambda f, r: (f.drop(columns=["severity"]), r), "first.csv:1, field 'severity'",
      "no 'severity' column"),
