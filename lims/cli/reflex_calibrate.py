@@ -170,10 +170,11 @@ def calibrate_reflex_command(
     out: Path = typer.Option(..., "--out", help="Calibration file to write (JSON): "
                              "NBS_REFLEX_CALIBRATION, nbs evaluate --reflex."),
 ) -> None:
-    """Choose the reflex second tier's levels on labelled first cards and repeat specimens,
-    write them, and print per referral group the levels and what they do on this set:
-    unaffected babies flagged and cleared (FP cut), cases flagged, kept and cleared by
-    severity (mild/moderate/severe)."""
+    """Calibrate the reflex levels on labelled first cards and repeat specimens.
+
+    Writes the calibration file and prints per referral group the levels and what they do on
+    this set: unaffected babies flagged and cleared (FP cut), cases flagged, kept and cleared
+    by severity (mild/moderate/severe)."""
     rules = default_reflex_rules()
     table = _read_table(cutoffs)
     with step(f"reading {first_file} and {repeat_file}"):
