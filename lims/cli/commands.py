@@ -22,6 +22,7 @@ from lims.cli import (
     outcomes,
     quantify,
     read,
+    reflex_calibrate,
     report,
     second_tier,
     simulate,
@@ -62,4 +63,6 @@ app.command("read")(read.read_command)
 app.command("quantify")(quantify.quantify_command)
 app.add_typer(cutoffs.cutoffs_app, name="cutoffs")
 app.command("evaluate")(evaluate.evaluate_command)
+second_tier.second_tier_app.command("calibrate-reflex")(
+    reflex_calibrate.calibrate_reflex_command)
 app.add_typer(second_tier.second_tier_app, name="second-tier")

@@ -13,6 +13,8 @@
   a labelled table from first-tier calls and the truth of a simulated cohort.
 
 ``nbs evaluate --second-tier model.joblib`` applies a model (``lims.pipeline``).
+``calibrate-reflex`` (the reflex second tier's levels from labelled outcomes) lives in
+``lims.cli.reflex_calibrate`` and is registered on this group by ``lims.cli.commands``.
 
 Public names: ``second_tier_app``.
 """
@@ -44,7 +46,8 @@ from msms.tables import PROFILE_ID
 __all__ = ["second_tier_app"]
 
 second_tier_app = typer.Typer(
-    help="The machine-learned second tier: train on labelled outcomes, evaluate, inspect.",
+    help="The second tier: train, evaluate and inspect the machine-learned model on labelled "
+         "outcomes; calibrate the reflex levels (calibrate-reflex).",
     no_args_is_help=True,
 )
 

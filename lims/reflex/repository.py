@@ -4,7 +4,8 @@ reflex decisions, and the first-tier calls and results a decision is made from.
 Public names: ``open_request_rows``, ``open_requests_for``, ``insert_requests``,
 ``run_by_sha256``, ``list_runs``, ``insert_results``, ``results_of``, ``current_decisions``,
 ``insert_decisions``, ``retire_decisions``, ``current_calls``, ``first_tier_results``,
-``specimens_by_ids``, ``withdraw_open_requests``.
+``specimens_by_ids``, ``withdraw_open_requests``, ``first_cards_of_repeats``,
+``has_open_alert``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from lims.models import (
+    Alert,
     Evaluation,
+    FollowUpCase,
     ReflexDecisionRecord,
     ReflexRequest,
     Result,
@@ -25,9 +28,10 @@ from lims.models import (
     SecondTierRun,
     Specimen,
 )
-from lims.vocabulary import ReflexRequestStatus
+from lims.vocabulary import AlertStatus, ReflexRequestStatus
 
-__all__ = ["current_calls", "current_decisions", "first_tier_results", "insert_decisions",
+__all__ = ["current_calls", "current_decisions", "first_cards_of_repeats", "first_tier_results",
+           "has_open_alert", "insert_decisions",
            "insert_requests", "insert_results", "list_runs", "open_request_rows",
            "open_requests_for", "results_of", "retire_decisions", "run_by_sha256",
            "specimens_by_ids", "withdraw_open_requests"]
@@ -150,3 +154,24 @@ def specimens_by_ids(session: Session, specimen_ids: Sequence[int]) -> dict[int,
         return {}
     return {s.id: s for s in session.exec(select(Specimen).where(
         col(Specimen.id).in_(sorted(set(specimen_ids))))) if s.id is not None}
+
+
+def first_cards_of_repeats(session: Session, specimen_ids: Sequence[int]) -> dict[int, int]:
+    """Repeat card id -> the card of the follow-up case that records it as its repeat (the
+    earliest such case)."""
+    if not specimen_ids:
+        return {}
+    out: dict[int, int] = {}
+    for case in session.exec(select(FollowUpCase).where(
+            col(FollowUpCase.repeat_specimen_id).in_(sorted(set(specimen_ids))))
+            .order_by(col(FollowUpCase.id))):
+        if case.repeat_specimen_id is not None and case.specimen_id != case.repeat_specimen_id:
+            out.setdefault(case.repeat_specimen_id, case.specimen_id)
+    return out
+
+
+def has_open_alert(session: Session, specimen_id: int, disorder: str) -> bool:
+    """Whether the card has an open alert for ``disorder``."""
+    return session.exec(select(Alert.id).where(
+        Alert.specimen_id == specimen_id, Alert.disorder == disorder,
+        Alert.status == AlertStatus.open)).first() is not None

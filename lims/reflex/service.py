@@ -17,7 +17,10 @@
   records why. The same bytes return the earlier run; a file that does not read stores
   nothing.
 
-Public names: ``ImportOutcome``, ``hold_for_second_tier``, ``import_run``, ``worklist``,
+A repeat card is decided in the groups its earlier card was sent back for as a repeat
+(``lims.reflex.repeat``), at the first tier and on the second-tier run alike.
+
+Public names: ``Held``, ``ImportOutcome``, ``hold_for_second_tier``, ``import_run``, ``worklist``,
 ``list_runs``, ``get_run``, ``specimen_reflex``, ``context_of``.
 """
 
@@ -25,14 +28,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
-from cutoffs.reflex.decide import AWAITING, decide_groups
+from cutoffs.reflex.decide import AWAITING
 from cutoffs.reflex.outcomes import score_cutoffs
 from lims.accession.repository import specimens_by_barcodes
 from lims.audit import Actor, AuditEntry, record, record_many, snapshot
@@ -41,11 +44,12 @@ from lims.models import Evaluation, ReflexDecisionRecord, SecondTierRun, Specime
 from lims.pipeline import Reflex, Screening, latest_run_wells, well_means
 from lims.reflex import repository
 from lims.reflex.panel import read_second_tier
-from lims.vocabulary import ReflexRequestStatus, SpecimenState, Transition
+from lims.reflex.repeat import RepeatLink, alert_repeat_referrals, decide_cards, repeat_audit
+from lims.vocabulary import EvaluationStage, ReflexRequestStatus, SpecimenState, Stage, Transition
 from lims.workflow import apply_transitions
 from msms.tables import PROFILE_ID
 
-__all__ = ["ImportOutcome", "context_of", "get_run", "hold_for_second_tier", "import_run",
+__all__ = ["Held", "ImportOutcome", "context_of", "get_run", "hold_for_second_tier", "import_run",
            "list_runs", "specimen_reflex", "worklist"]
 
 #: Reason codes of a group referred at once: such a card never waits for the second tier.
@@ -111,24 +115,56 @@ def _plain(rows: Sequence[dict[str, Any]] | Sequence[ReflexDecisionRecord]) -> l
     return out
 
 
+@dataclass(frozen=True)
+class Held:
+    """What the first tier's reflex decisions do to the cards: ``waiting`` for the second
+    tier; ``referred``: repeat cards referred (or not cleared) in a group their earlier card
+    was sent back for, to be flagged for review whatever their own calls."""
+
+    waiting: set[int] = field(default_factory=set)
+    referred: set[int] = field(default_factory=set)
+
+
+def _referred(decided: pd.DataFrame, links: dict[str, RepeatLink],
+              specimens: dict[str, Specimen]) -> set[int]:
+    out = set()
+    for barcode, link in links.items():
+        mine = decided[(decided[PROFILE_ID].astype(str) == barcode)
+                       & decided["group"].isin(list(link.groups))]
+        if (mine["decision"] != "clear").any() and specimens[barcode].id is not None:
+            out.add(int(specimens[barcode].id or 0))
+    return out
+
+
+def _already_alerted(calls: pd.DataFrame) -> set[tuple[str, str]]:
+    """(barcode, disorder) of the calls whose result opens a time-critical alert itself."""
+    hit = calls[calls["time_critical"].astype(str).str.lower().isin(["true", "1"])
+                & (calls["final"].astype(str) == "positive")]
+    return set(zip(hit[PROFILE_ID].astype(str), hit["disorder"].astype(str), strict=True))
+
+
 def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame,
                          profiles: pd.DataFrame, specimens: Sequence[Specimen],
-                         pipeline: Screening) -> set[int]:
-    """Store the first tier's reflex decisions of these cards (about to go to review) and put
-    the ones that wait on the reflex worklist; returns their ids (the caller moves them to
-    ``awaiting_second_tier``). Nothing happens when the pipeline has no reflex second tier."""
+                         pipeline: Screening) -> Held:
+    """Store the first tier's reflex decisions of these cards (about to go to review; a
+    repeat card also in the groups its earlier card was sent back for) and put the ones that
+    wait on the reflex worklist; returns their ids (the caller moves them to
+    ``awaiting_second_tier``) and the repeats referred. Nothing happens when the pipeline has
+    no reflex second tier."""
     reflex = _reflex(pipeline)
     by_barcode = {s.barcode: s for s in specimens}
-    if reflex is None or not by_barcode or calls.empty:
-        return set()
+    if reflex is None or not by_barcode:
+        return Held()
     mine = calls[calls[PROFILE_ID].astype(str).isin(list(by_barcode))]
     mine = mine[mine["first_tier"].astype(str) != "normal"]
-    if mine.empty:
-        return set()
-    decided = decide_groups(mine, _with_context(profiles, by_barcode), reflex.rules,
-                            reflex.calibration, _cuts(pipeline))
+    stages = {b: Stage.duplicate_mean if s.state == SpecimenState.awaiting_duplicate
+              else Stage.initial for b, s in by_barcode.items()}
+    cuts = _cuts(pipeline)
+    decided, links, every = decide_cards(session, pipeline, reflex, mine,
+                                         _with_context(profiles, by_barcode), by_barcode,
+                                         cuts, stages)
     if decided.empty:
-        return set()
+        return Held()
     rows = _decision_rows(decided, by_barcode, reflex, None)
     ids = sorted({r["specimen_id"] for r in rows})
     repository.retire_decisions(session, ids)
@@ -153,15 +189,20 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
                              "assays": ", ".join(assays)[:500], "time_critical": critical,
                              "status": ReflexRequestStatus.open, "requested_at": now})
             waiting.add(specimen.id)
+        link = links.get(str(barcode))
         entries.append(AuditEntry(
             "reflex_decision", "specimen", specimen.id, infant_id=specimen.infant_id,
             after={"decisions": _plain([r for r in rows if r["specimen_id"] == specimen.id]),
                    "version": reflex.version,
-                   "waits": specimen.id in waiting, "context": context_of(specimen)},
+                   "waits": specimen.id in waiting, "context": context_of(specimen),
+                   **({"repeat": repeat_audit(str(barcode), link, decided, every, reflex, cuts)}
+                      if link is not None else {})},
             reason=f"first tier, run {run_id}"))
     repository.insert_requests(session, requests)
     record_many(session, actor, entries)
-    return waiting
+    alert_repeat_referrals(session, actor, by_barcode, links, decided, every, reflex.rules,
+                           _already_alerted(mine))
+    return Held(waiting, _referred(decided, links, by_barcode) - waiting)
 
 
 def _first_tier_calls(calls: list[Evaluation], barcodes: dict[int, str]) -> pd.DataFrame:
@@ -260,10 +301,16 @@ def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
                   pipeline: Screening) -> None:
     assert run.id is not None
     barcode_of = {s.id: b for b, s in matched.items() if s.id is not None}
-    calls = _first_tier_calls(repository.current_calls(session, list(barcode_of)), barcode_of)
+    stored = repository.current_calls(session, list(barcode_of))
+    calls = _first_tier_calls(stored, barcode_of)
     profiles = _profiles(session, matched)
-    decided = decide_groups(calls[calls["first_tier"] != "normal"], profiles, reflex.rules,
-                            reflex.calibration, _cuts(pipeline))
+    duplicated = {barcode_of[c.specimen_id] for c in stored
+                  if c.stage == EvaluationStage.duplicate}
+    stages = {b: Stage.duplicate_mean if b in duplicated else Stage.initial for b in matched}
+    cuts = _cuts(pipeline)
+    decided, links, every = decide_cards(session, pipeline, reflex,
+                                         calls[calls["first_tier"] != "normal"], profiles,
+                                         matched, cuts, stages)
     before: dict[int, list[ReflexDecisionRecord]] = {}
     for old in repository.current_decisions(session, list(barcode_of)):
         before.setdefault(old.specimen_id, []).append(old)
@@ -280,12 +327,15 @@ def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
         values = profiles[profiles[PROFILE_ID] == barcode]
         used = {a: round(float(values[a].iloc[0]), 4) for a in sorted(assays)
                 if a in values and not pd.isna(values[a].iloc[0])}
+        link = links.get(barcode)
         entries.append(AuditEntry(
             "second_tier_decision", "specimen", specimen.id, infant_id=specimen.infant_id,
             before={"decisions": _plain(before.get(specimen.id, [])), "state": specimen.state},
             after={"decisions": _plain(mine), "second_tier": used,
                    "context": context_of(specimen), "version": reflex.version,
-                   "still_waiting": waits},
+                   "still_waiting": waits,
+                   **({"repeat": repeat_audit(barcode, link, decided, every, reflex, cuts)}
+                      if link is not None else {})},
             reason=f"second-tier run {run.plate_id} ({run.file_name})"))
         if not waits:
             request = requests[specimen.id]
@@ -296,7 +346,10 @@ def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
             moves.append((specimen, Transition.record_second_tier,
                           f"second-tier run {run.plate_id}"))
     record_many(session, actor, entries)
-    apply_transitions(session, actor, moves)
+    referred = _referred(decided, links, matched)
+    apply_transitions(session, actor, moves,
+                      also={i: {"flagged": True} for i in referred})
+    alert_repeat_referrals(session, actor, matched, links, decided, every, reflex.rules)
 
 
 def worklist(session: Session) -> list[dict[str, Any]]:

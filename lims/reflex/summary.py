@@ -5,9 +5,12 @@ laboratory calibrated it, and what reaching it decides), and each group's curren
 with its reason code and the rules' words for it.
 
 The levels are those of the reflex second tier the service runs now; when a decision was made
-under another version, ``SecondTier.other_versions`` names it.
+under another version, ``SecondTier.other_versions`` names it. On a repeat card, ``repeat_of``
+names the earlier card, the groups it was sent back for and the repeat levels they are decided
+by (``lims.reflex.repeat``).
 
-Public names: ``AssayLevel``, ``AssayRow``, ``DecisionRow``, ``SecondTier``, ``second_tier_of``.
+Public names: ``AssayLevel``, ``AssayRow``, ``DecisionRow``, ``RepeatOf``, ``SecondTier``,
+``second_tier_of``.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session
 
+from lims.models import Specimen
 from lims.pipeline import Reflex, Screening, latest_run_wells
 from lims.reflex import repository
+from lims.reflex.repeat import repeat_links
 from lims.vocabulary import ReflexDecision
 from msms.second_tier_assays import second_tier_assays
 
-__all__ = ["AssayLevel", "AssayRow", "DecisionRow", "SecondTier", "second_tier_of"]
+__all__ = ["AssayLevel", "AssayRow", "DecisionRow", "RepeatOf", "SecondTier", "second_tier_of"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,16 @@ class DecisionRow:
 
 
 @dataclass(frozen=True)
+class RepeatOf:
+    """The earlier card a repeat answers, the groups it was sent back for and, per group, the
+    repeat level (score excess in SD: cleared below it), a disorder's own level beside it."""
+
+    specimen_id: int
+    barcode: str
+    levels: list[str]
+
+
+@dataclass(frozen=True)
 class SecondTier:
     """What the specimen page shows of the card's second tier (``decisions`` empty: none)."""
 
@@ -74,6 +89,8 @@ class SecondTier:
     version: str
     #: versions of stored decisions other than ``version``
     other_versions: list[str]
+    #: on a repeat card: the earlier card and the repeat levels
+    repeat_of: RepeatOf | None = None
 
     @property
     def waiting(self) -> bool:
@@ -124,4 +141,27 @@ def second_tier_of(session: Session, specimen_id: int, pipeline: Screening) -> S
                              None if value is None else round(value, 4), run_id, wells,
                              levels))
     others = sorted({d.version for d in decisions} - {reflex.version})
-    return SecondTier(decisions, rows, reflex.version, others)
+    return SecondTier(decisions, rows, reflex.version, others,
+                      _repeat_of(session, specimen_id, reflex))
+
+
+def _repeat_of(session: Session, specimen_id: int, reflex: Reflex) -> RepeatOf | None:
+    specimen = session.get(Specimen, specimen_id)
+    if specimen is None:
+        return None
+    link = repeat_links(session, {specimen.barcode: specimen}).get(specimen.barcode)
+    if link is None or link.first.id is None:
+        return None
+    c = reflex.calibration
+    levels = []
+    for group in link.groups:
+        own = [f"{d} {c.repeat_clear_below_disorder[d]:+.2f}" for d in _disorders(reflex,
+               group) if d in c.repeat_clear_below_disorder]
+        levels.append(f"{group} {c.repeat_clear_below.get(group, 0.0):+.2f}"
+                      + (f" ({', '.join(own)})" if own else ""))
+    return RepeatOf(link.first.id, link.first.barcode, levels)
+
+
+def _disorders(reflex: Reflex, group: str) -> tuple[str, ...]:
+    codes = {g.code for g in reflex.rules.groups}
+    return tuple(reflex.rules.group(group).disorders) if group in codes else ()

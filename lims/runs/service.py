@@ -298,11 +298,12 @@ def evaluate_stored(session: Session, actor: Actor, run: Run, profiles: pd.DataF
     for row in rows:
         by_specimen.setdefault(row["specimen_id"], []).append(row)
     assert run.id is not None
-    second_tier = hold_for_second_tier(  # the reflex second tier (docs/second_tier.md)
+    held = hold_for_second_tier(  # the reflex second tier (docs/second_tier.md)
         session, actor, run.id, calls, profiles,
         [s for s in initial if not _to_duplicates(by_specimen.get(s.id, []))] + duplicate,
         pipeline)
-    _move(session, actor, run, initial, duplicate, waiting, by_specimen, source, second_tier)
+    _move(session, actor, run, initial, duplicate, waiting, by_specimen, source, held.waiting,
+          held.referred)
     for specimen in initial + duplicate:
         for r in by_specimen.get(specimen.id, []):
             if r["time_critical"] and r["final"] == Final.positive:
@@ -329,10 +330,12 @@ def _to_duplicates(calls: list[dict[str, Any]]) -> bool:
 def _move(session: Session, actor: Actor, run: Run, initial: list[Specimen],
           duplicate: list[Specimen], waiting: dict[int, DuplicateRequest],
           calls: dict[int | None, list[dict[str, Any]]], source: str,
-          second_tier: set[int] | frozenset[int] = frozenset()) -> None:
+          second_tier: set[int] | frozenset[int] = frozenset(),
+          referred: set[int] | frozenset[int] = frozenset()) -> None:
     """Move each card as its calls say (audited) and fill the duplicates worklist: an initial
     card out of range (and not referred at once) is re-punched in duplicate; a card's
-    duplicates complete its request; a card in ``second_tier`` waits for the second tier."""
+    duplicates complete its request; a card in ``second_tier`` waits for the second tier; a
+    repeat card ``referred`` by the reflex second tier is flagged whatever its calls."""
     now = utcnow()
     moves: list[tuple[Specimen, str, str]] = []
     flagged: dict[int, dict[str, Any]] = {}
@@ -340,7 +343,8 @@ def _move(session: Session, actor: Actor, run: Run, initial: list[Specimen],
     for specimen in initial:
         assert specimen.id is not None
         mine = calls.get(specimen.id, [])
-        flagged[specimen.id] = {"flagged": any(_flags(r) for r in mine)}
+        flagged[specimen.id] = {"flagged": any(_flags(r) for r in mine)
+                                or specimen.id in referred}
         if _to_duplicates(mine):
             moves.append((specimen, Transition.request_duplicate, f"out of range on {source}"))
             disorders = sorted({r["disorder"] for r in mine
@@ -355,7 +359,8 @@ def _move(session: Session, actor: Actor, run: Run, initial: list[Specimen],
             moves.append((specimen, Transition.record_results, source))
     for specimen in duplicate:
         assert specimen.id is not None
-        flagged[specimen.id] = {"flagged": any(_flags(r) for r in calls.get(specimen.id, []))}
+        flagged[specimen.id] = {"flagged": any(_flags(r) for r in calls.get(specimen.id, []))
+                                or specimen.id in referred}
         request = waiting[specimen.id]
         request.status = DuplicateRequestStatus.completed
         request.completed_run_id = run.id

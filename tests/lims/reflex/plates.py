@@ -4,8 +4,11 @@ run written by the virtual instrument in a vendor format with the second-tier pa
 
 First-tier rules of ``ReflexCsvPipeline`` (on top of ``CsvPipeline``'s Phe and Xle > 400
 critical): Xle 250-400 -> MSUD positive (time-critical), Tyr > 300 -> TYR1 positive, C3 > 5 ->
-PA positive, C5 > 0.6 -> IVA positive; each asks for a repeat specimen (no duplicates), so the
-card goes straight to review or to the second tier.
+PA positive, C5 > 0.6 -> IVA positive, C8 > 0.4 -> MCAD positive (time-critical; 0.3-0.4
+borderline, which opens no alert of its own), Tyr > 600
+-> TYR2 positive as well; each asks for a repeat specimen (no duplicates), so the card goes
+straight to review or to the second tier. With ``include_normal`` every disorder these rules
+know has a call, normal ones included (no scores: the pipeline has no cutoff table).
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from lims.vocabulary import Stage
 from msms.second_tier_panel import second_tier_catalogue, second_tier_method
 from tests.lims.plates import CUTOFF_VERSION, CsvPipeline, _call
 
-NORMAL = {"Phe": 55.0, "Xle": 150.0, "Tyr": 70.0, "C3": 2.0, "C5": 0.15}
+NORMAL = {"Phe": 55.0, "Xle": 150.0, "Tyr": 70.0, "C3": 2.0, "C5": 0.15, "C8": 0.1}
+#: the disorders ``ReflexCsvPipeline`` calls, and whether each is time-critical
+DISORDERS = {"PKU": False, "MSUD": True, "TYR1": False, "TYR2": False, "PA": False,
+             "IVA": False, "MCAD": True}
 _WELLS = [f"{r}{c:02d}" for r in "ABCDEFGH" for c in range(1, 13)]
 
 
@@ -45,8 +51,8 @@ class ReflexCsvPipeline(CsvPipeline):
         super().__init__()
         self.reflex = Reflex.literature()
 
-    def evaluate(self, profiles: pd.DataFrame, *,
-                 stage: Stage = Stage.initial) -> EvaluatedCalls:
+    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
+                 include_normal: bool = False) -> EvaluatedCalls:
         base = super().evaluate(profiles, stage=stage).calls
         rows: list[dict[str, Any]] = base.to_dict("records")
         for p in profiles.to_dict("records"):
@@ -63,6 +69,20 @@ class ReflexCsvPipeline(CsvPipeline):
             if p.get("C5", 0) > 0.6:
                 rows.append(_call(sid, "IVA", "positive", f"C5={p['C5']:.2f}>0.6",
                                   "request_repeat_specimen", False))
+            if p.get("C8", 0) > 0.4:
+                rows.append(_call(sid, "MCAD", "positive", f"C8={p['C8']:.2f}>0.4",
+                                  "request_repeat_specimen", True))
+            elif p.get("C8", 0) > 0.3:
+                rows.append({**_call(sid, "MCAD", "borderline", f"C8={p['C8']:.2f}>0.3",
+                                     "request_repeat_specimen", True), "final": "borderline"})
+            if p.get("Tyr", 0) > 600:
+                rows.append(_call(sid, "TYR2", "positive", f"Tyr={p['Tyr']:.0f}>600",
+                                  "request_repeat_specimen", False))
+        if include_normal:
+            called = {(r["specimen_id"], r["disorder"]) for r in rows}
+            rows += [{**_call(sid, d, "normal", "", "none", critical), "final": "negative"}
+                     for sid in profiles["specimen_id"] for d, critical in DISORDERS.items()
+                     if (sid, d) not in called]
         return EvaluatedCalls(pd.DataFrame(rows, columns=list(CALL_COLUMNS)), CUTOFF_VERSION)
 
 

@@ -1,0 +1,100 @@
+"""``nbs second-tier calibrate-reflex``: the reflex levels chosen from labelled first cards and
+repeat specimens of a small simulated population, written where the LIMS reads them, and a
+file with a missing or wrong label refused, naming the file, line and column, nothing
+written."""
+
+from __future__ import annotations
+
+import pytest
+
+from cutoffs.derive import derive_cutoffs
+from cutoffs.derive_scores import derive_score_section
+from cutoffs.reflex.calibrate import read_calibration
+from cutoffs.reflex.rules import default_reflex_rules
+from cutoffs.tables import write_cutoff_table
+from lims.pipeline import Reflex
+from msms.population import simulate_cohort, split_truth
+from msms.population.screening import simulate_screening
+from tests.lims.helpers import nbs_here
+
+RULES = default_reflex_rules()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("calibrate_reflex")
+    profiles, truth = split_truth(simulate_cohort(20_000, seed=2024))
+    population = profiles[truth["true_disorder"].eq("").to_numpy()]
+    table = derive_cutoffs(population, n_bootstrap=5, seed=1)
+    table.scores = derive_score_section(population, table, target_flag_rate=0.015)
+    write_cutoff_table(table, root / "cutoffs.toml")
+    first, repeat = simulate_screening(4000, seed=11, disorder_rate=0.1)
+    first.to_csv(root / "first.csv", index=False)
+    repeat.to_csv(root / "repeat.csv", index=False)
+    return root, first, repeat
+
+
+def _run(root, first="first.csv", repeat="repeat.csv"):  # type: ignore[no-untyped-def]
+    return nbs_here("second-tier", "calibrate-reflex", str(root / first), str(root / repeat),
+                    "--cutoffs", str(root / "cutoffs.toml"), "--out", str(root / "out.json"))
+
+
+def test_calibrates_writes_and_prints_each_group(files):
+    root, first, _ = files
+    result = _run(root)
+    assert result.returncode == 0, result.stderr
+    calibrated = read_calibration(root / "out.json")
+    assert calibrated.rules_sha256 == RULES.sha256 and calibrated.n_calibration == len(first)
+    assert calibrated.version in result.stdout
+    # the LIMS takes the file as NBS_REFLEX_CALIBRATION
+    assert Reflex.from_file(root / "out.json").version == calibrated.version
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[3:]
+            if line and not line.startswith("note:")}
+    assert list(rows) == [g.code for g in RULES.groups] + ["all"]
+    # the calibration clears no moderate or severe case of its own set; every case is counted
+    flagged_cases, cleared = int(rows["all"][7]), rows["all"][9]
+    mild, moderate, severe = map(int, cleared.split("/"))
+    assert moderate == severe == 0 and flagged_cases > 100
+    assert mild == sum(k for k, _ in calibrated.mild_cleared.values())
+    for group, levels in calibrated.calibration.repeat_clear_below.items():
+        assert levels <= 0, group
+
+
+def test_numeric_card_ids_keep_their_leading_zeros(files, tmp_path):
+    root, first, repeat = files
+    ids = {old: f"{i:07d}" for i, old in enumerate(first["specimen_id"])}
+    first.assign(specimen_id=first["specimen_id"].map(ids)).to_csv(tmp_path / "first.csv",
+                                                                   index=False)
+    repeat.assign(previous_specimen_id=repeat["previous_specimen_id"].map(ids)).to_csv(
+        tmp_path / "repeat.csv", index=False)
+    (tmp_path / "cutoffs.toml").write_bytes((root / "cutoffs.toml").read_bytes())
+    result = _run(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert read_calibration(tmp_path / "out.json").n_calibration == len(first)
+
+
+@pytest.mark.parametrize(("change", "where", "message"), [
+    (lambda f, r: (f.drop(columns=["severity"]), r), "first.csv:1, field 'severity'",
+     "no 'severity' column"),
+    (lambda f, r: (f.assign(severity=f["severity"].where(f.index != 7, "grave"),
+                            true_disorder=f["true_disorder"].where(f.index != 7, "PKU")), r),
+     "first.csv:9, field 'severity'", "must be one of mild, moderate, severe, not 'grave'"),
+    (lambda f, r: (f.assign(true_disorder=f["true_disorder"].where(f.index != 3, "FLU")), r),
+     "first.csv:5, field 'true_disorder'", "'FLU' is not a disorder"),
+    (lambda f, r: (f, r.assign(previous_specimen_id=r["previous_specimen_id"].where(
+        r.index != 10, "NOBODY"))),
+     "repeat.csv:12, field 'previous_specimen_id'", "'NOBODY' is not a first card"),
+    (lambda f, r: (f, r.drop(columns=["previous_specimen_id"])),
+     "repeat.csv:1, field 'previous_specimen_id'", "no 'previous_specimen_id' column"),
+])
+def test_a_bad_label_is_refused_naming_file_line_and_column(files, tmp_path, change, where,
+                                                            message):
+    root, first, repeat = files
+    bad_first, bad_repeat = change(first.copy(), repeat.copy())
+    for frame, name in ((bad_first, "first.csv"), (bad_repeat, "repeat.csv")):
+        frame.to_csv(tmp_path / name, index=False)
+    (tmp_path / "cutoffs.toml").write_bytes((root / "cutoffs.toml").read_bytes())
+    result = _run(tmp_path)
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert where in result.stderr and message in result.stderr, result.stderr
+    assert not (tmp_path / "out.json").exists()

@@ -1,0 +1,195 @@
+"""A repeat specimen in the LIMS's reflex second tier: a card whose earlier card was sent back
+for a repeat is decided in that group by ``decide_repeat`` through the real plate ingest (and,
+where the group's assays are missing, on the second-tier run): cleared with its reason code,
+or referred (flagged for review, audited with the values used, shown on the specimen page).
+docs/second_tier.md "In the LIMS". On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from lims.app import create_app
+from lims.models import Alert, AuditEvent, ReflexDecisionRecord, Specimen
+from tests.lims.helpers import API, accession, card, specimen_body, upload
+from tests.lims.reflex.plates import ReflexCsvPipeline, first_tier_plate, second_tier_export
+from tests.lims.web.conftest import sign_in_page
+
+
+@pytest.fixture
+def reflex_web(settings, engine) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    app = create_app(settings, engine, pipeline=ReflexCsvPipeline())
+    with TestClient(app, base_url="https://testserver") as client:
+        yield client
+
+
+def _decisions(engine, barcode: str) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        specimen = session.exec(select(Specimen).where(Specimen.barcode == barcode)).one()
+        rows = session.exec(select(ReflexDecisionRecord).where(
+            ReflexDecisionRecord.specimen_id == specimen.id,
+            col(ReflexDecisionRecord.current).is_(True)))
+        return {r.group_code: (r.decision, r.reason_code) for r in rows}
+
+
+def _specimen(engine, barcode: str) -> Specimen:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return session.exec(select(Specimen).where(Specimen.barcode == barcode)).one()
+
+
+def _repeat_of(client, world, n: int, first: int) -> None:  # type: ignore[no-untyped-def]
+    body = specimen_body(card(n), world.submitter_ids[0], previous_barcode=card(first))
+    response = client.post(f"{API}/specimens", json=body, headers=world.auth("technician"))
+    assert response.status_code == 201, response.text
+
+
+def _plate(client, world, plate_id: str, cards: dict[int, dict[str, float]]) -> None:  # type: ignore[no-untyped-def]
+    data = first_tier_plate(plate_id, {card(n): v for n, v in cards.items()})
+    response = upload(client, world, f"{plate_id}.csv", data)
+    assert response.status_code == 201, response.text
+
+
+def test_a_repeat_card_is_cleared_or_referred_as_the_second_tier_says(reflex_client, world,
+                                                                      engine):
+    accession(reflex_client, world, 11, 12, 13)
+    # MCAD positive on both first cards: the FAO group has no reflex assay -> repeat specimen
+    _plate(reflex_client, world, "P-FIRST", {11: {"C8": 0.5}, 12: {"C8": 0.5}, 13: {}})
+    assert _decisions(engine, card(11)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER")}
+    assert _decisions(engine, card(12)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER")}
+    _repeat_of(reflex_client, world, 21, 11)
+    _repeat_of(reflex_client, world, 22, 12)
+    _repeat_of(reflex_client, world, 23, 13)   # a repeat of a card not sent back: no decision
+    _plate(reflex_client, world, "P-REPEAT", {21: {}, 22: {"C8": 0.6}, 23: {}})
+
+    # the normal repeat is cleared, the one still raised referred; the earlier cards keep theirs
+    assert _decisions(engine, card(21)) == {"FAO": ("clear", "REPEAT_NORMAL")}
+    assert _decisions(engine, card(22)) == {"FAO": ("referral", "REPEAT_STILL_ABNORMAL")}
+    assert _decisions(engine, card(23)) == {}
+    assert _decisions(engine, card(11)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER")}
+    cleared, referred = _specimen(engine, card(21)), _specimen(engine, card(22))
+    assert cleared.state == referred.state == "awaiting_review"
+    assert referred.flagged and not cleared.flagged
+
+    with Session(engine) as session:
+        event = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "reflex_decision",
+            AuditEvent.entity_id == str(referred.id))).one()
+        alerts = session.exec(select(Alert).where(Alert.specimen_id == referred.id)).all()
+        on_cleared = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "reflex_decision",
+            AuditEvent.entity_id == str(cleared.id))).one()
+    repeat = event.after["repeat"]
+    assert repeat["first_barcode"] == card(12)
+    assert repeat["groups"]["FAO"]["decision"] == "referral"
+    assert repeat["groups"]["FAO"]["reason_code"] == "REPEAT_STILL_ABNORMAL"
+    assert repeat["groups"]["FAO"]["repeat_level"] == 0.0
+    assert repeat["groups"]["FAO"]["calls"]["MCAD"]["first_tier"] == "positive"
+    assert on_cleared.after["repeat"]["groups"]["FAO"]["calls"]["MCAD"]["first_tier"] == "normal"
+    assert on_cleared.after["decisions"] == [{"group": "FAO", "decision": "clear",
+                                              "reason_code": "REPEAT_NORMAL"}]
+    # MCAD is time-critical: the repeat's positive result opened its alert, and only one
+    assert [a.disorder for a in alerts] == ["MCAD"]
+
+    shown = reflex_client.get(f"{API}/specimens/{referred.id}/reflex",
+                              headers=world.auth("reviewer")).json()
+    assert [(d["group_code"], d["reason_code"]) for d in shown["decisions"]] == [
+        ("FAO", "REPEAT_STILL_ABNORMAL")]
+    assert shown["decisions"][0]["reason"]
+
+
+def test_a_repeat_waiting_for_its_assay_is_decided_as_a_repeat_on_the_run(
+        reflex_client, world, engine, tmp_path):
+    accession(reflex_client, world, 31, 32)
+    # TYR1 and TYR2 flagged: a normal succinylacetone clears neither -> repeat specimen
+    _plate(reflex_client, world, "P-TYR", {31: {"Tyr": 700.0}, 32: {"Tyr": 700.0}})
+    export = second_tier_export(tmp_path, {card(31): {"SUAC-2T": 0.4},
+                                           card(32): {"SUAC-2T": 0.4}}, plate_id="ST-TYR")
+    response = reflex_client.post(f"{API}/second-tier-runs",
+                                  files={"file": ("ST-TYR.txt", export, "text/plain")},
+                                  headers=world.auth("technician"))
+    assert response.status_code == 201, response.text
+    assert _decisions(engine, card(31))["TYR"][0] == "repeat_specimen"
+    _repeat_of(reflex_client, world, 41, 31)
+    _repeat_of(reflex_client, world, 42, 32)
+    _plate(reflex_client, world, "P-TYR-REPEAT", {41: {"Tyr": 700.0}, 42: {}})
+    # the normal repeat is cleared at once; the raised one waits for its succinylacetone
+    assert _decisions(engine, card(42)) == {"TYR": ("clear", "REPEAT_NORMAL")}
+    assert _decisions(engine, card(41)) == {"TYR": ("awaiting_second_tier", "NO_RESULT")}
+    assert _specimen(engine, card(41)).state == "awaiting_second_tier"
+
+    export = second_tier_export(tmp_path, {card(41): {"SUAC-2T": 0.4}}, plate_id="ST-TYR-2",
+                                seed=6)
+    response = reflex_client.post(f"{API}/second-tier-runs",
+                                  files={"file": ("ST-TYR-2.txt", export, "text/plain")},
+                                  headers=world.auth("technician"))
+    assert response.status_code == 201, response.text
+    # on a repeat, "repeat specimen" becomes a referral
+    assert _decisions(engine, card(41)) == {"TYR": ("referral", "REPEAT_STILL_ABNORMAL")}
+    waited = _specimen(engine, card(41))
+    assert waited.state == "awaiting_review" and waited.flagged
+    with Session(engine) as session:
+        event = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "second_tier_decision",
+            AuditEvent.entity_id == str(waited.id))).one()
+    assert event.after["repeat"]["first_barcode"] == card(31)
+    assert 0.2 < event.after["second_tier"]["SUAC-2T"] < 0.6
+
+
+def test_a_card_a_follow_up_case_records_as_its_repeat_is_decided_as_one(reflex_client, world,
+                                                                         engine):
+    first = accession(reflex_client, world, 51)[51]
+    _plate(reflex_client, world, "P-CASE", {51: {"C8": 0.5}})
+    case = reflex_client.post(f"{API}/cases", json={"specimen_id": first["id"],
+                                                    "suspected": ["MCAD"]},
+                              headers=world.auth("follow_up"))
+    assert case.status_code == 201, case.text
+    # the baby's next card names no earlier card: the case records it as its repeat
+    body = specimen_body(card(52), world.submitter_ids[0], infant_id=first["infant_id"])
+    response = reflex_client.post(f"{API}/specimens", json=body,
+                                  headers=world.auth("technician"))
+    assert response.status_code == 201, response.text
+    assert response.json()["previous_specimen_id"] is None
+    shown = reflex_client.get(f"{API}/cases/{case.json()['id']}",
+                              headers=world.auth("follow_up")).json()
+    assert shown["repeat_specimen_id"] == response.json()["id"]
+    _plate(reflex_client, world, "P-CASE-REPEAT", {52: {"C8": 0.5}})
+    assert _decisions(engine, card(52)) == {"FAO": ("referral", "REPEAT_STILL_ABNORMAL")}
+
+
+def test_the_specimen_page_shows_a_repeat_decision(reflex_web, world, engine):
+    accession(reflex_web, world, 61)
+    _plate(reflex_web, world, "P-PAGE", {61: {"C8": 0.5}})
+    _repeat_of(reflex_web, world, 62, 61)
+    _plate(reflex_web, world, "P-PAGE-REPEAT", {62: {}})
+    sign_in_page(reflex_web, "reviewer")
+    page = reflex_web.get(f"/lab/specimens/{_specimen(engine, card(62)).id}")
+    assert page.status_code == 200
+    decisions = page.text.split('id="second-tier-decisions"')[1].split("</table>")[0]
+    assert 'data-decision="clear"' in decisions and "REPEAT_NORMAL" in decisions
+    assert "repeat specimen normal" in decisions
+    repeat = page.text.split('id="second-tier-repeat"')[1].split("</p>")[0]
+    assert f"Repeat of card {card(61)}" in repeat and "FAO +0.00" in repeat
+    chinese = reflex_web.get(f"/lab/specimens/{_specimen(engine, card(62)).id}",
+                             headers={"Accept-Language": "zh-CN"})
+    assert f"卡片 {card(61)} 的复采标本" in chinese.text and "复采标本正常" in chinese.text
+
+
+def test_a_time_critical_repeat_still_abnormal_opens_an_alert(reflex_client, world, engine):
+    accession(reflex_client, world, 71)
+    _plate(reflex_client, world, "P-BORDER", {71: {"C8": 0.35}})
+    assert _decisions(engine, card(71)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER")}
+    _repeat_of(reflex_client, world, 72, 71)
+    # still borderline: a borderline result opens no alert, the referral of the repeat does
+    _plate(reflex_client, world, "P-BORDER-REPEAT", {72: {"C8": 0.35}})
+    assert _decisions(engine, card(72)) == {"FAO": ("referral", "REPEAT_STILL_ABNORMAL")}
+    first, repeat = _specimen(engine, card(71)), _specimen(engine, card(72))
+    with Session(engine) as session:
+        on_first = session.exec(select(Alert).where(Alert.specimen_id == first.id)).all()
+        alerts = session.exec(select(Alert).where(Alert.specimen_id == repeat.id)).all()
+    assert on_first == []
+    assert [(a.disorder, a.status) for a in alerts] == [("MCAD", "open")]
+    assert f"repeat of card {card(71)}: referral (REPEAT_STILL_ABNORMAL)" in alerts[0].message
+    assert alerts[0].evaluation_id is not None
