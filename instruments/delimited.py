@@ -24,7 +24,6 @@ import csv
 import io
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 from instruments.errors import MalformedFileError, ProfileError, WriteError
@@ -35,7 +34,7 @@ from instruments.profile_choice import choose_profile, delimiter_for
 from instruments.profiles import Profile, load_profile
 from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
 from instruments.run import PlateRun
-from instruments.sources import Source, decode_text, open_source
+from instruments.sources import Source, decode_text, open_source, write_bytes
 from instruments.wells import format_well
 from msms import csvsafe
 from msms.catalogue import Catalogue
@@ -329,10 +328,7 @@ def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None,
                      "value": _num(r.value, prof.decimal), "unit": r.unit}
             writer.writerow(row + [extra[c] for c in long_cols])
     data = out.getvalue().encode(encoding)
-    if hasattr(dest, "write"):
-        dest.write(data)
-    else:
-        Path(dest).write_bytes(data)
+    write_bytes(dest, data)
 
 
 register(FormatSpec(

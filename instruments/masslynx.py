@@ -17,7 +17,6 @@ import io
 import math
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from instruments.dates import iso, parse_datetime
@@ -28,7 +27,7 @@ from instruments.platemap import PlateMap
 from instruments.profiles import Profile, load_profile
 from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
 from instruments.run import PlateRun
-from instruments.sources import Source, decode_text, open_source
+from instruments.sources import Source, decode_text, open_source, write_bytes
 from instruments.wells import format_well
 from msms.catalogue import Catalogue
 
@@ -311,10 +310,7 @@ def write(run: PlateRun, dest: Any, *, report: str = "compound",
                 out.write("\t".join(row) + nl)
             out.write(nl)
     data = out.getvalue().encode(encoding)
-    if hasattr(dest, "write"):
-        dest.write(data)
-    else:
-        Path(dest).write_bytes(data)
+    write_bytes(dest, data)
 
 
 register(FormatSpec(

@@ -27,7 +27,7 @@ from instruments.platemap import PlateMap
 from instruments.profiles import Profile, load_profile
 from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
 from instruments.run import PlateRun
-from instruments.sources import Source, open_source
+from instruments.sources import Source, open_source, write_bytes
 from instruments.wells import format_well
 from msms.catalogue import Catalogue
 
@@ -210,10 +210,7 @@ def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None) -> 
             if "is_area" in kinds:
                 ispeak.set("area", num(values[(s.well, analyte, "is_area")]))
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8")
-    if hasattr(dest, "write"):
-        dest.write(data)
-    else:
-        Path(dest).write_bytes(data)
+    write_bytes(dest, data)
 
 
 register(FormatSpec(
