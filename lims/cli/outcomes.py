@@ -14,9 +14,8 @@ import datetime as dt
 from pathlib import Path
 
 import typer
-from sqlmodel import Session
 
-from lims.cli.common import TableFormat, emit_table, in_session, open_database
+from lims.cli.common import TableFormat, emit_table, in_session
 from lims.errors import InvalidInputError
 from lims.followup.outcomes import labelled_outcomes
 from lims.followup.programme import programme_measures, refresh_measures
@@ -32,10 +31,7 @@ programme_app = typer.Typer(help="Programme measures from the follow-up cases.",
 @outcomes_app.command("export")
 def export_command(out: Path = typer.Option(..., "--out", help="labelled CSV to write")) -> None:
     """Write every resolved case's suspected disorders with their outcome."""
-    engine = open_database()
-    with Session(engine) as session:
-        table = labelled_outcomes(session)
-    engine.dispose()
+    table = in_session(lambda s, _: labelled_outcomes(s))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         csvsafe.frame_to_csv(table, out, lineterminator="\n")

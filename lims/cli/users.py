@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import typer
 from pydantic import ValidationError
-from sqlmodel import Session
 
 from lims.auth import service
 from lims.auth.schemas import UserCreate
 from lims.cli.actor import ActorOption
-from lims.cli.common import in_session, open_database, print_table
+from lims.cli.common import in_session, print_table
 from lims.errors import InvalidInputError
 from lims.models import utcnow
 from lims.vocabulary import Role
@@ -87,12 +86,7 @@ def unlock_command(username: str = typer.Argument(...), actor: ActorOption = Non
 @users_app.command("list")
 def list_command() -> None:
     """Every user, in the order they were added."""
-    engine = open_database()
-    try:
-        with Session(engine) as session:
-            users = service.list_users(session)
-    finally:
-        engine.dispose()
+    users = in_session(lambda s, _: service.list_users(s))
     now = utcnow()
     print_table(["id", "username", "full name", "role", "active", "locked until (UTC)"],
                 [[u.id, u.username, u.full_name, u.role, "yes" if u.active else "no",
