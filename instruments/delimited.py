@@ -24,21 +24,18 @@ import csv
 import io
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 from instruments.errors import MalformedFileError, ProfileError, WriteError
 from instruments.formats import FormatSpec, Rendering, register
-from instruments.normalise import normalise
-from instruments.platemap import PlateMap
+from instruments.normalise import reader
 from instruments.profile_choice import choose_profile, delimiter_for
 from instruments.profiles import Profile, load_profile
 from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
 from instruments.run import PlateRun
-from instruments.sources import Source, decode_text, open_source
+from instruments.sources import Source, decode_text, open_source, write_bytes
 from instruments.wells import format_well
 from msms import csvsafe
-from msms.catalogue import Catalogue
 from msms.tables import MEASUREMENT_KINDS
 
 __all__ = ["DEFAULT_PROFILE", "FORMAT", "choose_profile", "detect", "parse", "read", "write"]
@@ -253,13 +250,7 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
     return raw
 
 
-def read(source: Any, *, profile: Profile | str | None = None,
-         plate_map: PlateMap | None = None, name: str | None = None,
-         catalogue: Catalogue | None = None) -> PlateRun:
-    """Parse and import a delimited export (see :func:`instruments.read`)."""
-    prof = load_profile(profile, default=DEFAULT_PROFILE)
-    return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map,
-                     catalogue=catalogue)
+read = reader(parse, DEFAULT_PROFILE)
 
 
 def _num(value: float, decimal: str) -> str:
@@ -329,10 +320,7 @@ def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None,
                      "value": _num(r.value, prof.decimal), "unit": r.unit}
             writer.writerow(row + [extra[c] for c in long_cols])
     data = out.getvalue().encode(encoding)
-    if hasattr(dest, "write"):
-        dest.write(data)
-    else:
-        Path(dest).write_bytes(data)
+    write_bytes(dest, data)
 
 
 register(FormatSpec(

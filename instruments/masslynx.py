@@ -17,20 +17,17 @@ import io
 import math
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from instruments.dates import iso, parse_datetime
 from instruments.errors import MalformedFileError, WriteError
 from instruments.formats import FormatSpec, Rendering, register
-from instruments.normalise import normalise
-from instruments.platemap import PlateMap
+from instruments.normalise import reader
 from instruments.profiles import Profile, load_profile
 from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
 from instruments.run import PlateRun
-from instruments.sources import Source, decode_text, open_source
+from instruments.sources import Source, decode_text, open_source, write_bytes
 from instruments.wells import format_well
-from msms.catalogue import Catalogue
 
 __all__ = ["FORMAT", "REPORT_TYPES", "detect", "parse", "read", "write"]
 
@@ -232,13 +229,7 @@ def _emit(raw: RawRun, report: str, header: list[str], block: str, block_line: i
         names[s_name] = None
 
 
-def read(source: Any, *, profile: Profile | str | None = None,
-         plate_map: PlateMap | None = None, name: str | None = None,
-         catalogue: Catalogue | None = None) -> PlateRun:
-    """Parse and import a report (see :func:`instruments.read`)."""
-    prof = load_profile(profile, default=DEFAULT_PROFILE)
-    return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map,
-                     catalogue=catalogue)
+read = reader(parse, DEFAULT_PROFILE)
 
 
 def _num(value: float) -> str:
@@ -311,10 +302,7 @@ def write(run: PlateRun, dest: Any, *, report: str = "compound",
                 out.write("\t".join(row) + nl)
             out.write(nl)
     data = out.getvalue().encode(encoding)
-    if hasattr(dest, "write"):
-        dest.write(data)
-    else:
-        Path(dest).write_bytes(data)
+    write_bytes(dest, data)
 
 
 register(FormatSpec(

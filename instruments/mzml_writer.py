@@ -22,6 +22,7 @@ from lxml import etree
 from instruments.errors import WriteError
 from instruments.profiles import Profile, load_profile
 from instruments.run import PlateRun
+from instruments.sources import write_bytes
 from instruments.transitions import Transition, TransitionTable, load_transitions
 from instruments.vocabulary import ACCESSIONS
 from instruments.wells import well_sort_key
@@ -188,10 +189,7 @@ def write(run: PlateRun, dest: Any, *, transitions: TransitionTable | str | Path
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, data in files:
                 archive.writestr(name, data)
-        if hasattr(dest, "write"):
-            dest.write(buffer.getvalue())
-        else:
-            Path(dest).write_bytes(buffer.getvalue())
+        write_bytes(dest, buffer.getvalue())
         return
     folder = Path(dest)
     folder.mkdir(parents=True, exist_ok=True)

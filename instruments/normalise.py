@@ -14,25 +14,26 @@ any error makes :func:`normalise` raise :class:`~instruments.errors.ValidationEr
   error: the plate is read, and plate QC (``msms.qc.plate``) judges its composition;
 - a plate map, when given, agrees with the file (barcodes) and fills what the file lacks.
 
-Public names: ``normalise``.
+Public names: ``normalise``, ``reader``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from instruments.errors import ProfileError, ValidationError
 from instruments.platemap import PlateMap
-from instruments.profiles import IGNORE, IS_PREFIX, Profile
+from instruments.profiles import IGNORE, IS_PREFIX, Profile, load_profile
 from instruments.raw import COUNTS, UNIT_SYNONYMS, RawRecord, RawRun
 from instruments.run import Issue, PlateRun, measurements_frame
 from instruments.wells import parse_well, well_sort_key
 from msms.catalogue import Catalogue, default_catalogue
 
-__all__ = ["normalise"]
+__all__ = ["normalise", "reader"]
 
 _INTENSITY_KINDS = ("area", "height", "response")
 
@@ -288,6 +289,19 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
     return PlateRun(run_id=raw.run_id, plate_id=base_plate, format=raw.format,
                     source_file=src, metadata=metadata, measurements=measurements,
                     issues=tuple(issues))
+
+
+def reader(parse: Callable[..., RawRun], default_profile: str) -> Callable[..., PlateRun]:
+    """A format's ``read``: ``parse(source, profile=, name=)`` with the profile named (the
+    packaged ``default_profile`` when none is), then :func:`normalise` (see
+    :func:`instruments.read`)."""
+    def read(source: Any, *, profile: Profile | str | None = None,
+             plate_map: PlateMap | None = None, name: str | None = None,
+             catalogue: Catalogue | None = None) -> PlateRun:
+        prof = load_profile(profile, default=default_profile)
+        return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map,
+                         catalogue=catalogue)
+    return read
 
 
 def _check_mapped_wells_present(plate_map: PlateMap, wells: set[str], add: Any) -> None:

@@ -22,14 +22,12 @@ from lxml import etree
 from instruments.dates import iso, parse_datetime
 from instruments.errors import MalformedFileError, WriteError
 from instruments.formats import FormatSpec, Rendering, register
-from instruments.normalise import normalise
-from instruments.platemap import PlateMap
+from instruments.normalise import reader
 from instruments.profiles import Profile, load_profile
 from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
 from instruments.run import PlateRun
-from instruments.sources import Source, open_source
+from instruments.sources import Source, open_source, write_bytes
 from instruments.wells import format_well
-from msms.catalogue import Catalogue
 
 __all__ = ["DEFAULT_PROFILE", "FORMAT", "detect", "parse", "read", "write"]
 
@@ -150,13 +148,7 @@ def _child(element: Any, tag: str) -> Any:
     return None
 
 
-def read(source: Any, *, profile: Profile | str | None = None,
-         plate_map: PlateMap | None = None, name: str | None = None,
-         catalogue: Catalogue | None = None) -> PlateRun:
-    """Parse and import quandata.xml (see :func:`instruments.read`)."""
-    prof = load_profile(profile, default=DEFAULT_PROFILE)
-    return normalise(parse(source, profile=prof, name=name), prof, plate_map=plate_map,
-                     catalogue=catalogue)
+read = reader(parse, DEFAULT_PROFILE)
 
 
 def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None) -> None:
@@ -210,10 +202,7 @@ def write(run: PlateRun, dest: Any, *, profile: Profile | str | None = None) -> 
             if "is_area" in kinds:
                 ispeak.set("area", num(values[(s.well, analyte, "is_area")]))
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8")
-    if hasattr(dest, "write"):
-        dest.write(data)
-    else:
-        Path(dest).write_bytes(data)
+    write_bytes(dest, data)
 
 
 register(FormatSpec(

@@ -1,7 +1,9 @@
 """The one file-opening helper every reader uses: a path or a binary buffer becomes a
-``Source`` (display name + bytes), and text is decoded with an explicit list of encodings.
+``Source`` (display name + bytes), and text is decoded with an explicit list of encodings; and
+its counterpart for the writers, ``write_bytes``.
 
-Public names: ``Source``, ``open_source``, ``decode_text``, ``DEFAULT_ENCODINGS``.
+Public names: ``Source``, ``open_source``, ``decode_text``, ``write_bytes``,
+``DEFAULT_ENCODINGS``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from instruments.errors import InstrumentError, MalformedFileError
 
-__all__ = ["DEFAULT_ENCODINGS", "Source", "decode_text", "open_source"]
+__all__ = ["DEFAULT_ENCODINGS", "Source", "decode_text", "open_source", "write_bytes"]
 
 #: Tried in order: UTF-8 (with or without a byte-order mark), then Windows-1252, the usual
 #: encoding of exports from Windows instrument PCs (it is a superset of ISO-8859-1's printable
@@ -99,3 +101,11 @@ def decode_text(source: Source, encodings: tuple[str, ...] | list[str] = DEFAULT
             raise InstrumentError(f"unknown text encoding {encoding!r}", file=source.name,
                                   field="encoding") from None
     raise MalformedFileError(f"is not text in any of {', '.join(encodings)}", file=source.name)
+
+
+def write_bytes(dest: Any, data: bytes) -> None:
+    """Write ``data`` to a binary file object, or to the file at the path ``dest``."""
+    if hasattr(dest, "write"):
+        dest.write(data)
+    else:
+        Path(dest).write_bytes(data)

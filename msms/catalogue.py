@@ -347,7 +347,8 @@ def _primary_markers(row: dict[str, str], path: Path, line: int, index: dict[str
 
 def _parse_disorder(row: dict[str, str], path: Path, line: int,
                     analyte_index: dict[str, str]) -> Disorder:
-    fields = {name: row[name].strip() for name in _DISORDER_COLUMNS}
+    # every column as text but ``time_critical``, which the Disorder holds parsed
+    fields = {name: row[name].strip() for name in _DISORDER_COLUMNS if name != "time_critical"}
     for name in _DISORDER_REQUIRED:
         _required(row, name, path, line)
     if not _DISORDER_CODE.fullmatch(fields["code"]):
@@ -367,25 +368,7 @@ def _parse_disorder(row: dict[str, str], path: Path, line: int,
         )
     _primary_markers(row, path, line, analyte_index)
     _check_marker_analytes(row, "secondary_markers_ratios", path, line, analyte_index)
-    return Disorder(
-        code=fields["code"],
-        name=fields["name"],
-        category=fields["category"],
-        loinc_answer=fields["loinc_answer"],
-        primary_markers=fields["primary_markers"],
-        secondary_markers_ratios=fields["secondary_markers_ratios"],
-        typical_cutoffs=fields["typical_cutoffs"],
-        cutoff_source=fields["cutoff_source"],
-        birth_prevalence=fields["birth_prevalence"],
-        prevalence_source=fields["prevalence_source"],
-        prevalence_china=fields["prevalence_china"],
-        prevalence_china_source=fields["prevalence_china_source"],
-        rusp_status=fields["rusp_status"],
-        time_critical=_parse_time_critical(row, path, line),
-        time_critical_source=fields["time_critical_source"],
-        confirmatory_tests=fields["confirmatory_tests"],
-        notes=fields["notes"],
-    )
+    return Disorder(**fields, time_critical=_parse_time_critical(row, path, line))
 
 
 def load_catalogue(

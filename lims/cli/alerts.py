@@ -15,12 +15,11 @@ from __future__ import annotations
 from enum import StrEnum
 
 import typer
-from sqlmodel import Session
 
 from lims.alerts.scheduler import escalate_now
 from lims.alerts.service import alert_rows
 from lims.cli.actor import ActorOption, cli_actor
-from lims.cli.common import open_database, print_table
+from lims.cli.common import in_session, open_database, print_table
 
 __all__ = ["alerts_app"]
 
@@ -41,12 +40,8 @@ def list_command(
     actor: ActorOption = None,
 ) -> None:
     """The time-critical alerts, oldest first."""
-    engine = open_database()
-    with Session(engine) as session:
-        rows = alert_rows(session, cli_actor(actor),
-                          status=None if status is Status.all else status.value)
-        session.commit()
-    engine.dispose()
+    rows = in_session(lambda s, a: alert_rows(
+        s, a, status=None if status is Status.all else status.value), actor)
     print_table(["id", "specimen", "disorder", "opened (UTC)", "status", "level",
                  "acknowledged by"],
                 [[r["id"], r["specimen_id"], r["disorder"], f"{r['opened_at']:%Y-%m-%d %H:%M}",

@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from sqlmodel import Session
 
-from lims.cli.actor import ActorOption, cli_actor
-from lims.cli.common import open_database
+from lims.cli.actor import ActorOption
+from lims.cli.common import in_session
 from lims.errors import InvalidInputError
 from lims.followup.births import import_births
 
@@ -29,11 +28,5 @@ def births_command(file: Path = typer.Argument(..., help="the live-births CSV", 
         data = file.read_bytes()
     except OSError as exc:
         raise InvalidInputError(f"cannot read: {exc.strerror}", file=str(file)) from None
-    engine = open_database()
-    try:
-        with Session(engine) as session:
-            lines = import_births(session, cli_actor(actor), data, file.name)
-            session.commit()
-    finally:
-        engine.dispose()
+    lines = in_session(lambda s, a: import_births(s, a, data, file.name), actor)
     typer.echo(f"{lines} live-birth figure(s) recorded from {file}")

@@ -15,16 +15,15 @@ Public names: ``cases_app``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 from sqlmodel import Session
 
 from lims.audit import Actor
-from lims.cli.actor import ActorOption, cli_actor
-from lims.cli.common import TableFormat, emit_table, open_database
+from lims.cli.actor import ActorOption
+from lims.cli.common import TableFormat, emit_table, in_session
 from lims.followup import service
 from lims.followup.schemas import CaseCreate, ContactIn, TransitionIn
 from lims.vocabulary import CaseState, CaseTransition, ContactMethod, ContactResult, OutcomeClass
@@ -33,20 +32,8 @@ __all__ = ["cases_app"]
 
 cases_app = typer.Typer(help="Follow-up cases: list, open, contact, move, the overdue worklist.",
                         no_args_is_help=True)
-_T = TypeVar("_T")
 _HEADER = ["id", "infant", "group", "suspected", "reason", "state", "due", "due by (UTC)",
            "outcome"]
-
-
-def _in_session(work: Callable[[Session, Actor], _T], actor: str | None) -> _T:
-    engine = open_database()
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            result = work(session, cli_actor(actor))
-            session.commit()
-            return result
-    finally:
-        engine.dispose()
 
 
 def _row(r: dict[str, Any]) -> list[str]:
@@ -62,7 +49,7 @@ def list_command(state: CaseState = typer.Option(None, help="only cases in this 
                  fmt: TableFormat = typer.Option(TableFormat.table, "--format"),
                  actor: ActorOption = None) -> None:
     """The follow-up cases, newest first."""
-    rows = _in_session(lambda s, a: service.list_cases(s, a, state=state, limit=limit), actor)
+    rows = in_session(lambda s, a: service.list_cases(s, a, state=state, limit=limit), actor)
     emit_table(_HEADER, [_row(r) for r in rows], fmt)
 
 
@@ -75,7 +62,7 @@ def overdue_command(remind: bool = typer.Option(False, "--remind", help="raise a
     def work(session: Session, who: Actor) -> tuple[list[dict[str, Any]], list[int]]:
         alerts = service.remind_overdue(session, who) if remind else []
         return service.overdue_cases(session, who, limit=10_000), alerts
-    rows, alerts = _in_session(work, actor)
+    rows, alerts = in_session(work, actor)
     emit_table(_HEADER, [_row(r) for r in rows], fmt)
     if remind:
         typer.echo(f"reminders raised: {len(alerts)}", err=True)
@@ -84,7 +71,7 @@ def overdue_command(remind: bool = typer.Option(False, "--remind", help="raise a
 @cases_app.command("show")
 def show_command(case_id: int = typer.Argument(..., min=1), actor: ActorOption = None) -> None:
     """One case with its log (as JSON)."""
-    detail = _in_session(lambda s, a: service.case_detail(s, a, case_id), actor)
+    detail = in_session(lambda s, a: service.case_detail(s, a, case_id), actor)
     typer.echo(detail.model_dump_json(indent=2))
 
 
@@ -95,7 +82,7 @@ def open_command(specimen: int = typer.Option(..., "--specimen", min=1,
                                                      help="a suspected disorder code"),
                  note: str = typer.Option("", "--note"), actor: ActorOption = None) -> None:
     """Open a case by hand."""
-    case = _in_session(lambda s, a: service.open_case(
+    case = in_session(lambda s, a: service.open_case(
         s, a, CaseCreate(specimen_id=specimen, suspected=suspected, note=note)), actor)
     typer.echo(f"case {case.id}: {case.state}, due {case.due_action} by {case.due_at}")
 
@@ -109,7 +96,7 @@ def contact_command(case_id: int = typer.Argument(..., min=1),
                     at: datetime = typer.Option(None, "--at", help="when (default now; UTC)"),
                     note: str = typer.Option("", "--note"), actor: ActorOption = None) -> None:
     """Log a contact attempt (a reached family marks an opened case contacted)."""
-    attempt = _in_session(lambda s, a: service.record_contact(s, a, case_id, ContactIn(
+    attempt = in_session(lambda s, a: service.record_contact(s, a, case_id, ContactIn(
         at=at, method=method, contacted=contacted, result=result, note=note)), actor)
     typer.echo(f"contact {attempt.id} logged on case {case_id}")
 
@@ -131,6 +118,6 @@ def move_command(case_id: int = typer.Argument(..., min=1),
     body = TransitionIn(transition=transition, at=at, reason=reason, clinic_id=clinic,
                         appointment_at=appointment, outcome=outcome, disorder=disorder,
                         confirmatory_tests=tests, description=description)
-    case = _in_session(lambda s, a: service.transition(s, a, case_id, body), actor)
+    case = in_session(lambda s, a: service.transition(s, a, case_id, body), actor)
     typer.echo(f"case {case_id}: {case.state}; next {case.due_action or 'nothing'}"
                + (f" by {case.due_at:%Y-%m-%d %H:%M} UTC" if case.due_at else ""))

@@ -1,32 +1,39 @@
 """What the ``nbs`` commands share: the exit status of a rejected input, the database set-up of
-the commands that use the LIMS, and tables on the terminal (``rich``) or as CSV.
+the commands that use the LIMS (``open_database``, ``in_session``), and tables on the terminal
+(``rich``) or as CSV.
 
-Public names: ``EXIT_REJECTED``, ``TableFormat``, ``open_database``, ``print_table``,
-``emit_table``.
+Public names: ``EXIT_REJECTED``, ``TableFormat``, ``open_database``, ``in_session``,
+``print_table``, ``emit_table``.
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
+from typing import TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from lims.audit import Actor
+from lims.cli.actor import cli_actor
 from lims.db import check_database, init_db, make_engine
 from lims.errors import DatabaseUnavailableError
 from lims.migrate import current_revision
 from lims.settings import Settings, get_settings, load_configured_rules, redact_url
 from msms import csvsafe
 
-__all__ = ["EXIT_REJECTED", "TableFormat", "emit_table", "open_database", "print_table"]
+__all__ = ["EXIT_REJECTED", "TableFormat", "emit_table", "in_session", "open_database",
+           "print_table"]
 
 #: docs/architecture.md "Command line": the exit status when an input or a setting is rejected.
 EXIT_REJECTED = 3
+T = TypeVar("T")
 
 
 class TableFormat(StrEnum):
@@ -65,6 +72,19 @@ def open_database(settings: Settings | None = None, *, quiet: bool = False) -> E
         shown = f"{where} ({path.resolve()})" if path is not None else where
         typer.echo(f"nbs: database {shown}", err=True)
     return engine
+
+
+def in_session(work: Callable[[Session, Actor], T], actor: str | None = None) -> T:
+    """Run ``work`` in a session of the configured database as ``actor`` (``--actor``) and
+    commit; the database's connections are closed however it ends."""
+    engine = open_database()
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            result = work(session, cli_actor(actor))
+            session.commit()
+            return result
+    finally:
+        engine.dispose()
 
 
 def print_table(header: Sequence[str], rows: Sequence[Sequence[object]], *,

@@ -14,9 +14,8 @@ import datetime as dt
 from pathlib import Path
 
 import typer
-from sqlmodel import Session
 
-from lims.cli.common import TableFormat, emit_table, open_database
+from lims.cli.common import TableFormat, emit_table, in_session
 from lims.errors import InvalidInputError
 from lims.followup.outcomes import labelled_outcomes
 from lims.followup.programme import programme_measures, refresh_measures
@@ -32,10 +31,7 @@ programme_app = typer.Typer(help="Programme measures from the follow-up cases.",
 @outcomes_app.command("export")
 def export_command(out: Path = typer.Option(..., "--out", help="labelled CSV to write")) -> None:
     """Write every resolved case's suspected disorders with their outcome."""
-    engine = open_database()
-    with Session(engine) as session:
-        table = labelled_outcomes(session)
-    engine.dispose()
+    table = in_session(lambda s, _: labelled_outcomes(s))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         csvsafe.frame_to_csv(table, out, lineterminator="\n")
@@ -58,11 +54,7 @@ def measures_command(month: str = typer.Option(..., "--month", help="YYYY-MM"),
                      fmt: TableFormat = typer.Option(TableFormat.table, "--format")) -> None:
     """The programme's measures of a month (value, n, numerator)."""
     day = _month(month)
-    engine = open_database()
-    with Session(engine) as session:
-        result = programme_measures(session, day)
-        session.commit()
-    engine.dispose()
+    result = in_session(lambda s, _: programme_measures(s, day))
     emit_table(["measure", "value", "n", "numerator"],
                [[code, "" if m.value is None else f"{m.value:.3f}", str(m.n),
                  "" if m.numerator is None else str(m.numerator)]
@@ -77,12 +69,6 @@ def refresh_command(
                                    help="compute them even where the stored ones stand")) -> None:
     """Compute and store the programme measures of the months whose data changed since."""
     months = [_month(m) for m in month] or None
-    engine = open_database()
-    try:
-        with Session(engine) as session:
-            done = refresh_measures(session, months, force=force)
-            session.commit()
-    finally:
-        engine.dispose()
+    done = in_session(lambda s, _: refresh_measures(s, months, force=force))
     typer.echo(f"{len(done)} month(s) computed and stored"
                + (f": {', '.join(f'{m:%Y-%m}' for m in done)}" if done else ""))

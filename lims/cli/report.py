@@ -32,8 +32,8 @@ import typer
 from sqlmodel import Session
 
 from lims.audit import Actor
-from lims.cli.actor import ActorOption, cli_actor
-from lims.cli.common import TableFormat, emit_table, open_database
+from lims.cli.actor import ActorOption
+from lims.cli.common import TableFormat, emit_table, in_session
 from lims.documents import service
 from lims.documents.schemas import MONTH
 from lims.errors import InvalidInputError
@@ -59,13 +59,7 @@ def _month(text: str) -> date:
 
 def _write(work: Callable[[Session, Actor], IssuedDocument | service.Issued], out: Path,
            actor: str | None) -> None:
-    engine = open_database()
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            got = work(session, cli_actor(actor))
-            session.commit()
-    finally:
-        engine.dispose()
+    got = in_session(work, actor)
     doc = got.document if isinstance(got, service.Issued) else got
     out.write_bytes(doc.content)
     new = "issued" if isinstance(got, service.Issued) and got.created else (
@@ -101,16 +95,12 @@ def results_command(
     """The result report of each specimen released on a day, one PDF each
     (``<document id>-v<version>.pdf``)."""
     day = _day(released_on)
-    engine = open_database()
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            who = cli_actor(actor)
-            ids = service.released_between(session, who, day, day, submitter_id=submitter)
-            issued = service.issue_results(session, who, ids, language=language,
-                                           workers=workers)
-            session.commit()
-    finally:
-        engine.dispose()
+
+    def work(session: Session, who: Actor) -> list[service.Issued]:
+        ids = service.released_between(session, who, day, day, submitter_id=submitter)
+        return service.issue_results(session, who, ids, language=language, workers=workers)
+
+    issued = in_session(work, actor)
     out_dir.mkdir(parents=True, exist_ok=True)
     for got in issued:
         doc = got.document
@@ -167,15 +157,8 @@ def card_command(submitter: int, month: Month, out: Out, language: Language = No
 def language_command(submitter: int, language: DocumentLanguage,
                      actor: ActorOption = None) -> None:
     """Set the language of the documents issued to a submitter (the submitter's id)."""
-    engine = open_database()
-    try:
-        with Session(engine) as session:
-            row = service.set_language(session, cli_actor(actor), submitter, language)
-            code, chosen = row.code, row.document_language
-            session.commit()
-    finally:
-        engine.dispose()
-    typer.echo(f"submitter {submitter} ({code}): documents in {chosen}")
+    row = in_session(lambda s, a: service.set_language(s, a, submitter, language), actor)
+    typer.echo(f"submitter {submitter} ({row.code}): documents in {row.document_language}")
 
 
 @report_app.command("reprint")
@@ -198,13 +181,7 @@ def list_command(kind: DocumentKind = typer.Option(None, help="only this kind"),
                  fmt: TableFormat = typer.Option(TableFormat.table, "--format"),
                  actor: ActorOption = None) -> None:
     """The issued documents, newest first."""
-    engine = open_database()
-    try:
-        with Session(engine) as session:
-            rows = service.list_documents(session, cli_actor(actor), kind=kind, limit=limit)
-            session.commit()
-    finally:
-        engine.dispose()
+    rows = in_session(lambda s, a: service.list_documents(s, a, kind=kind, limit=limit), actor)
     emit_table(["id", "document", "version", "kind", "language", "sha256", "issued (UTC)",
                 "by"],
                [[str(r["id"]), r["document_id"], str(r["version"]), r["kind"], r["language"],

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import typer
 from pydantic import ValidationError
-from sqlmodel import Session
 
 from lims.auth import service
 from lims.auth.schemas import UserCreate
-from lims.cli.actor import ActorOption, cli_actor
-from lims.cli.common import open_database, print_table
+from lims.cli.actor import ActorOption
+from lims.cli.common import in_session, print_table
 from lims.errors import InvalidInputError
 from lims.models import utcnow
 from lims.vocabulary import Role
@@ -56,14 +55,8 @@ def create_command(
     except ValidationError as exc:
         error = exc.errors()[0]
         raise InvalidInputError(error["msg"], field=str(error["loc"][0])) from None
-    engine = open_database()
-    try:
-        with Session(engine) as session:
-            user = service.create_user(session, cli_actor(actor), **body.model_dump())
-            session.commit()
-            typer.echo(f"user {user.username} ({user.role}) created, id {user.id}")
-    finally:
-        engine.dispose()
+    user = in_session(lambda s, a: service.create_user(s, a, **body.model_dump()), actor)
+    typer.echo(f"user {user.username} ({user.role}) created, id {user.id}")
 
 
 @users_app.command("reset-password")
@@ -71,52 +64,29 @@ def reset_password_command(username: str = typer.Argument(...),
                            actor: ActorOption = None) -> None:
     """Set a new password (asked for), clear the lock and revoke the user's tokens."""
     password = _password()
-    engine = open_database()
-    try:
-        with Session(engine) as session:
-            revoked = service.reset_password(session, cli_actor(actor), username, password)
-            session.commit()
-    finally:
-        engine.dispose()
+    revoked = in_session(lambda s, a: service.reset_password(s, a, username, password), actor)
     typer.echo(f"password of {username} reset; {len(revoked)} token(s) revoked")
 
 
 @users_app.command("deactivate")
 def deactivate_command(username: str = typer.Argument(...), actor: ActorOption = None) -> None:
     """Stop the user signing in or signing, and revoke its tokens."""
-    engine = open_database()
-    try:
-        with Session(engine) as session:
-            revoked = service.deactivate(session, cli_actor(actor),
-                                         service.user_named(session, username))
-            session.commit()
-    finally:
-        engine.dispose()
+    revoked = in_session(
+        lambda s, a: service.deactivate(s, a, service.user_named(s, username)), actor)
     typer.echo(f"user {username} deactivated; {len(revoked)} token(s) revoked")
 
 
 @users_app.command("unlock")
 def unlock_command(username: str = typer.Argument(...), actor: ActorOption = None) -> None:
     """Clear the lock that failed sign-ins or signatures set."""
-    engine = open_database()
-    try:
-        with Session(engine) as session:
-            service.unlock(session, cli_actor(actor), service.user_named(session, username))
-            session.commit()
-    finally:
-        engine.dispose()
+    in_session(lambda s, a: service.unlock(s, a, service.user_named(s, username)), actor)
     typer.echo(f"user {username} unlocked")
 
 
 @users_app.command("list")
 def list_command() -> None:
     """Every user, in the order they were added."""
-    engine = open_database()
-    try:
-        with Session(engine) as session:
-            users = service.list_users(session)
-    finally:
-        engine.dispose()
+    users = in_session(lambda s, _: service.list_users(s))
     now = utcnow()
     print_table(["id", "username", "full name", "role", "active", "locked until (UTC)"],
                 [[u.id, u.username, u.full_name, u.role, "yes" if u.active else "no",

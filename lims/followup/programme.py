@@ -58,10 +58,6 @@ class ProgrammeMeasures:
     by_disorder: dict[str, Measures] = field(default_factory=dict)
     confirmed_by_disorder: dict[str, int] = field(default_factory=dict)
 
-    def indicator_measures(self, measures: Measures) -> Measures:
-        """Only the measures the bulletin's indicators define (``INDICATOR_CODES``)."""
-        return {k: v for k, v in measures.items() if k in INDICATOR_CODES}
-
 
 def month_case_rows(session: Session, month: Month, limit_days: int) -> list[CaseRow]:
     """The cases the month's measures read (``repository.case_measure_rows``)."""

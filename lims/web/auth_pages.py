@@ -26,7 +26,6 @@ from lims.web.context import (
     Page,
     check_csrf,
     error_message,
-    form_of,
     page,
     render,
 )
@@ -84,7 +83,7 @@ def _sign_in(request: Request, username: str, password: str) -> tuple[User, str]
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
-    form = await form_of(request)
+    form = await request.form()
     next_path = _safe_next(form.get("next"))
     if not same_token(request.cookies.get(LOGIN_CSRF_COOKIE), str(form.get(CSRF_FIELD) or "")):
         return _login_form(request, error="csrf", next_path=next_path, status_code=403)
@@ -112,7 +111,7 @@ def _sign_out(request: Request, user: User, token: str) -> None:
 
 @router.post("/logout")
 async def logout(request: Request, current: Current) -> Response:
-    check_csrf(request, current, await form_of(request))
+    check_csrf(request, current, await request.form())
     await run_in_threadpool(_sign_out, request, current.user, current.token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -143,7 +142,7 @@ def _change(request: Request, current: Page, old: str, new: str) -> None:
 
 @router.post("/lab/password", response_class=HTMLResponse)
 async def change_password(request: Request, current: Current) -> HTMLResponse:
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     new, again = str(form.get("new_password", "")), str(form.get("new_password_again", ""))
     try:
@@ -161,7 +160,7 @@ async def change_password(request: Request, current: Current) -> HTMLResponse:
 async def choose_language(request: Request) -> Response:
     """Keep the chosen language in a cookie (a year); signed in or not. Choosing one changes
     nothing else, so it needs no CSRF token."""
-    form = await form_of(request)
+    form = await request.form()
     choice = str(form.get("lang", ""))
     back = _safe_next(form.get("next"))
     response = RedirectResponse(back, status_code=303)

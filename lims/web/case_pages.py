@@ -51,7 +51,6 @@ from lims.web.context import (
     Page,
     check_csrf,
     error_message,
-    form_of,
     in_session,
     in_session_async,
     lab_zone,
@@ -203,7 +202,7 @@ async def case_form(request: Request, current: Page, follow: Follow, case_id: in
                     parse: Callable[[Any], Any] | None, done: str) -> Response:
     """A case's form: CSRF checked, ``parse`` the form, ``work`` it in a transaction, back to
     the case (the error shown on the case's page, with its status, and nothing stored)."""
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     actor = Actor.of(current.user)
     try:
@@ -246,7 +245,7 @@ def case_router(follow: Follow, roles: tuple[Role, ...]) -> APIRouter:
         def work(session: Session, actor: Actor, body: Any) -> object:
             return service.transition(session, actor, case_id, body)
 
-        form = await form_of(request)
+        form = await request.form()
         done = str(form.get("transition") or "")
         zone = lab_zone(request)
         return await case_form(request, current, follow, case_id, work,
@@ -272,7 +271,7 @@ def case_router(follow: Follow, roles: tuple[Role, ...]) -> APIRouter:
     @router.post(prefix + "/cases/{case_id}/results/{specimen_id}")
     async def result_report(request: Request, case_id: PathId, specimen_id: PathId,
                             current: Page = worker) -> Response:
-        form = await form_of(request)
+        form = await request.form()
         check_csrf(request, current, form)
         actor, language = Actor.of(current.user), document_language(current)
 

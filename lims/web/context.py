@@ -8,7 +8,7 @@ not see a page gets a 403 page. Domain errors raised by a form's service call ar
 page (``error_message``), never as a server error.
 
 Public names: ``WebState``, ``Page``, ``SignInRequired``, ``install_state``, ``page``,
-``pages_for``, ``render``, ``check_csrf``, ``form_of``, ``error_message``, ``lang_of``,
+``pages_for``, ``render``, ``check_csrf``, ``error_message``, ``lang_of``,
 ``PageError``, ``shown_on_page``, ``FORM_ERRORS``, ``lab_time``, ``lab_zone``.
 """
 
@@ -49,7 +49,7 @@ from lims.web.security import (
 from msms.errors import MsmsError
 
 __all__ = ["FORM_ERRORS", "Page", "PageError", "SignInRequired", "WebState", "check_csrf",
-           "error_message", "form_of", "in_session", "in_session_async", "install_state",
+           "error_message", "in_session", "in_session_async", "install_state",
            "lab_time", "lab_zone", "lang_of", "page", "pages_for", "render", "shown_on_page"]
 
 T = TypeVar("T")
@@ -172,10 +172,6 @@ def pages_for(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Page]]:
         return current
 
     return check
-
-
-async def form_of(request: Request) -> FormData:
-    return await request.form()
 
 
 def check_csrf(request: Request, current: Page, form: FormData | None) -> None:

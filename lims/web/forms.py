@@ -91,12 +91,13 @@ def specimen_from_form(form: FormData, zone: ZoneInfo) -> SpecimenCreate:
     return validated(SpecimenCreate, body, nested="infant.")
 
 
-def validated(model: type[M], body: dict[str, Any], *, nested: str = "") -> M:
+def validated(model: type[M], body: dict[str, Any], *, nested: str = "", whole: str = "") -> M:
     """``body`` as ``model``; its first refused value is an ``InvalidInputError`` naming the
-    form's field (a field of a ``nested`` part named as on the form)."""
+    form's field (a field of a ``nested`` part named as on the form; ``whole`` where the model
+    refuses the values together)."""
     try:
         return model.model_validate(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInputError(first["msg"], field=where.removeprefix(nested)) from None
+        raise InvalidInputError(first["msg"], field=where.removeprefix(nested) or whole) from None

@@ -8,15 +8,14 @@ Public names: ``router``, ``read_upload``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 from instruments import Source
 from lims.accession import service as accession
@@ -41,7 +40,6 @@ from lims.web.context import (
     Page,
     check_csrf,
     error_message,
-    form_of,
     in_session,
     in_session_async,
     lab_zone,
@@ -49,7 +47,7 @@ from lims.web.context import (
     render,
     shown_on_page,
 )
-from lims.web.forms import optional, specimen_from_form
+from lims.web.forms import optional, specimen_from_form, validated
 from lims.web.lj_chart import lj_chart
 from msms.qc.rules import WESTGARD_RULES
 
@@ -90,7 +88,7 @@ def check_barcode(request: Request, current: Lab, barcode: str = "") -> HTMLResp
 
 @router.post("/lab/accession", response_class=HTMLResponse)
 async def accession_card(request: Request, current: Lab) -> HTMLResponse:
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     actor = Actor.of(current.user)
     try:
@@ -109,28 +107,22 @@ async def accession_card(request: Request, current: Lab) -> HTMLResponse:
 
 @router.post("/lab/accession/import", response_class=HTMLResponse)
 async def import_card_file(request: Request, current: Lab) -> HTMLResponse:
-    form = await form_of(request)
-    try:
-        return await _import_card_file(request, current, form)
-    finally:
-        await form.close()
-
-
-async def _import_card_file(request: Request, current: Page, form: FormData) -> HTMLResponse:
-    check_csrf(request, current, form)
-    actor = Actor.of(current.user)
-    context = await run_in_threadpool(_accession_context, request, current)
-    try:
-        source = await read_upload(form.get("file"), "the card file")
-        if source is None:
-            return render(request, "accession.html", current, status_code=422, form={},
-                          import_error="choose a card CSV file", **context)
-        imported = await in_session_async(
-            request, lambda s: import_cards(s, actor, source.data, source.name))
-    except FORM_ERRORS as exc:
-        return render(request, "accession.html", current, status_code=http_status(exc),
-                      form={}, import_error=error_message(exc), **context)
-    return render(request, "accession.html", current, form={}, imported=imported, **context)
+    async with request.form() as form:
+        check_csrf(request, current, form)
+        actor = Actor.of(current.user)
+        context = await run_in_threadpool(_accession_context, request, current)
+        try:
+            source = await read_upload(form.get("file"), "the card file")
+            if source is None:
+                return render(request, "accession.html", current, status_code=422, form={},
+                              import_error="choose a card CSV file", **context)
+            imported = await in_session_async(
+                request, lambda s: import_cards(s, actor, source.data, source.name))
+        except FORM_ERRORS as exc:
+            return render(request, "accession.html", current, status_code=http_status(exc),
+                          form={}, import_error=error_message(exc), **context)
+        return render(request, "accession.html", current, form={}, imported=imported,
+                      **context)
 
 
 @router.get("/lab/search", response_class=HTMLResponse)
@@ -159,29 +151,22 @@ async def read_upload(upload: object, what: str) -> Source | None:
 
 @router.post("/lab/runs", response_class=HTMLResponse)
 async def upload_run(request: Request, current: Lab) -> Response:
-    form = await form_of(request)
-    try:
-        return await _upload_run(request, current, form)
-    finally:
-        await form.close()
-
-
-async def _upload_run(request: Request, current: Page, form: FormData) -> Response:
-    check_csrf(request, current, form)
-    actor = Actor.of(current.user)
-    try:
-        export = await read_upload(form.get("file"), "the instrument file")
-        if export is None:
-            raise InvalidInputError("choose the instrument's export file", field="file")
-        plate_map = await read_upload(form.get("plate_map"), "the plate map")
-        outcome = await run_in_threadpool(
-            lambda: runs.ingest_bytes(request.app.state.engine, actor, export.data,
-                                      export.name, request.app.state.pipeline,
-                                      plate_map=plate_map))
-    except FORM_ERRORS as exc:
-        listed = await in_session_async(request, runs.list_runs)
-        return render(request, "runs.html", current, status_code=http_status(exc), runs=listed,
-                      error=error_message(exc))
+    async with request.form() as form:
+        check_csrf(request, current, form)
+        actor = Actor.of(current.user)
+        try:
+            export = await read_upload(form.get("file"), "the instrument file")
+            if export is None:
+                raise InvalidInputError("choose the instrument's export file", field="file")
+            plate_map = await read_upload(form.get("plate_map"), "the plate map")
+            outcome = await run_in_threadpool(
+                lambda: runs.ingest_bytes(request.app.state.engine, actor, export.data,
+                                          export.name, request.app.state.pipeline,
+                                          plate_map=plate_map))
+        except FORM_ERRORS as exc:
+            listed = await in_session_async(request, runs.list_runs)
+            return render(request, "runs.html", current, status_code=http_status(exc),
+                          runs=listed, error=error_message(exc))
     target = f"/lab/runs/{outcome.run.id}" + ("" if outcome.created else "?again=1")
     if request.headers.get("HX-Request"):
         return Response(status_code=204, headers={"HX-Redirect": target})
@@ -236,39 +221,39 @@ def plate_page(request: Request, run_id: PathId, current: Lab, again: int = 0,
     return render(request, "plate.html", current, again=bool(again), **view)
 
 
-@router.post("/lab/runs/{run_id}/qc", response_class=HTMLResponse)
-async def plate_sign_off(request: Request, run_id: PathId, current: Lab) -> Response:
-    form = await form_of(request)
-    check_csrf(request, current, form)
-    actor = Actor.of(current.user)
-    accept = optional(form, "decision") == "accept"
-    reason = optional(form, "reason") or ""
+async def _on_plate(request: Request, current: Page, run_id: int,
+                    work: Callable[[Session], object]) -> Response:
+    """Do ``work`` and go back to the plate, or show the plate with what was refused."""
     try:
-        await in_session_async(request, lambda s: plate.sign_off(s, actor, run_id,
-                                                                 accept=accept, reason=reason))
+        await in_session_async(request, work)
     except FORM_ERRORS as exc:
         with shown_on_page():
             view = await in_session_async(request, lambda s: _plate_context(s, run_id))
         return render(request, "plate.html", current, status_code=http_status(exc),
                       error=error_message(exc), **view)
     return RedirectResponse(f"/lab/runs/{run_id}", status_code=303)
+
+
+@router.post("/lab/runs/{run_id}/qc", response_class=HTMLResponse)
+async def plate_sign_off(request: Request, run_id: PathId, current: Lab) -> Response:
+    form = await request.form()
+    check_csrf(request, current, form)
+    actor = Actor.of(current.user)
+    accept = optional(form, "decision") == "accept"
+    reason = optional(form, "reason") or ""
+    return await _on_plate(request, current, run_id, lambda s: plate.sign_off(
+        s, actor, run_id, accept=accept, reason=reason))
 
 
 @router.post("/lab/runs/{run_id}/withdraw", response_class=HTMLResponse)
 async def plate_withdraw(request: Request, run_id: PathId, current: Lab) -> Response:
     """Withdraw a plate whose results are stored, with a reason (``lims.runs.withdrawal``)."""
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     actor = Actor.of(current.user)
     reason = optional(form, "reason") or ""
-    try:
-        await in_session_async(request, lambda s: withdraw_run(s, actor, run_id, reason=reason))
-    except FORM_ERRORS as exc:
-        with shown_on_page():
-            view = await in_session_async(request, lambda s: _plate_context(s, run_id))
-        return render(request, "plate.html", current, status_code=http_status(exc),
-                      error=error_message(exc), **view)
-    return RedirectResponse(f"/lab/runs/{run_id}", status_code=303)
+    return await _on_plate(request, current, run_id,
+                           lambda s: withdraw_run(s, actor, run_id, reason=reason))
 
 
 def _worklists(session: Session, actor: Actor) -> dict[str, Any]:
@@ -299,20 +284,15 @@ def _resolve(session: Session, actor: Actor, held_id: int, body: HeldWellResolve
 async def resolve_held_well(request: Request, held_id: PathId, current: Lab) -> Response:
     """Attach a held well to the card accessioned since with its barcode (its values become
     the card's results and are evaluated), or discard it, with a note."""
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     actor, pipeline = Actor.of(current.user), request.app.state.pipeline
     try:
-        try:
-            action = optional(form, "action") or ""
-            body = HeldWellResolve.model_validate({
-                "action": action, "note": optional(form, "note") or "",
-                "barcode": optional(form, "barcode") if action == HeldWellAction.attach
-                else None})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise InvalidInputError(first["msg"], field=".".join(
-                str(p) for p in first["loc"]) or "action") from None
+        action = optional(form, "action") or ""
+        body = validated(HeldWellResolve, {
+            "action": action, "note": optional(form, "note") or "",
+            "barcode": optional(form, "barcode") if action == HeldWellAction.attach
+            else None}, whole="action")
         await in_session_async(request, lambda s: _resolve(s, actor, held_id, body, pipeline))
     except FORM_ERRORS as exc:
         lists = await in_session_async(request, lambda s: _worklists(s, actor))

@@ -23,7 +23,6 @@ from lims.web.context import (
     Page,
     check_csrf,
     error_message,
-    form_of,
     in_session,
     in_session_async,
     pages_for,
@@ -59,7 +58,7 @@ def messages_page(request: Request, current: Lab, status: str = "") -> HTMLRespo
 
 @router.post("/lab/messages/{message_id}/resend", response_class=HTMLResponse)
 async def resend(request: Request, message_id: PathId, current: Admin) -> Response:
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     actor = Actor.of(current.user)
     try:

@@ -43,7 +43,6 @@ from lims.web.context import (
     PageError,
     check_csrf,
     error_message,
-    form_of,
     in_session,
     in_session_async,
     pages_for,
@@ -272,7 +271,7 @@ def _issue_bulletin(session: Session, current: Page, month: date) -> Any:
 async def bulletin_pdf(request: Request, current: Staff) -> Response:
     """The month's bulletin as a PDF in the page's language: issued (stored, hashed and
     audited) the first time, its stored bytes after."""
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     with shown_on_page():
         first = month_of_text(str(form.get("month") or ""))
@@ -361,7 +360,7 @@ def _record_form(session: Session, current: Page, month: date,
 @router.post("/programme/births", response_class=HTMLResponse)
 async def record_births_form(request: Request, current: Staff) -> Response:
     """The typed figures of the month (a blank field leaves the unit's figure as it is)."""
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     with shown_on_page():
         first = month_of_text(str(form.get("month") or ""))
@@ -385,8 +384,7 @@ async def record_births_form(request: Request, current: Staff) -> Response:
 @router.post("/programme/births/import", response_class=HTMLResponse)
 async def import_births_form(request: Request, current: Staff) -> Response:
     """A live-births CSV (``submitter,month,live_births``), stored whole or refused."""
-    form = await form_of(request)
-    try:
+    async with request.form() as form:
         check_csrf(request, current, form)
         with shown_on_page():
             first = month_of_text(str(form.get("month") or ""))
@@ -410,5 +408,3 @@ async def import_births_form(request: Request, current: Staff) -> Response:
                           **context)
         return RedirectResponse(f"/programme/births?month={first:%Y-%m}&saved=1",
                                 status_code=303)
-    finally:
-        await form.close()

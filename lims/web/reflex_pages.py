@@ -13,24 +13,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
-from starlette.datastructures import UploadFile
 
 from lims.audit import Actor
 from lims.errors import InvalidInputError, http_status
 from lims.reflex import service as reflex
-from lims.runs.routes import MAX_UPLOAD_BYTES
 from lims.vocabulary import Role
 from lims.web.context import (
     FORM_ERRORS,
     Page,
     check_csrf,
     error_message,
-    form_of,
     in_session,
     in_session_async,
     pages_for,
     render,
 )
+from lims.web.lab_pages import read_upload
 
 __all__ = ["router"]
 
@@ -50,26 +48,18 @@ def reflex_page(request: Request, current: Lab, run: int = 0) -> HTMLResponse:
 @router.post("/lab/reflex/runs", response_class=HTMLResponse)
 async def upload_second_tier_run(request: Request, current: Lab) -> Response:
     """Upload a second-tier run: attached to the waiting cards, each decided again."""
-    form = await form_of(request)
-    try:
+    async with request.form() as form:
         check_csrf(request, current, form)
         actor, pipeline = Actor.of(current.user), request.app.state.pipeline
         try:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile) or not upload.filename:
+            upload = await read_upload(form.get("file"), "the file")
+            if upload is None:
                 raise InvalidInputError("choose the second-tier run's export file",
                                         field="file")
-            data = await upload.read(MAX_UPLOAD_BYTES + 1)
-            if len(data) > MAX_UPLOAD_BYTES:
-                raise InvalidInputError(f"the file is larger than the upload limit of "
-                                        f"{MAX_UPLOAD_BYTES} bytes", file=upload.filename)
-            name = upload.filename
-            outcome = await in_session_async(
-                request, lambda s: reflex.import_run(s, actor, data, name, pipeline))
+            outcome = await in_session_async(request, lambda s: reflex.import_run(
+                s, actor, upload.data, upload.name, pipeline))
         except FORM_ERRORS as exc:
             lists = await in_session_async(request, _lists)
             return render(request, "reflex.html", current, status_code=http_status(exc),
                           error=error_message(exc), uploaded=0, **lists)
         return RedirectResponse(f"/lab/reflex?run={outcome.run.id}", status_code=303)
-    finally:
-        await form.close()

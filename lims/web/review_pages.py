@@ -36,7 +36,6 @@ from lims.web.context import (
     Page,
     check_csrf,
     error_message,
-    form_of,
     in_session,
     in_session_async,
     pages_for,
@@ -132,7 +131,7 @@ def _decide(session: Session, user: User, specimen_id: int, decision: Decision, 
 
 @router.post("/lab/specimens/{specimen_id}/decide", response_class=HTMLResponse)
 async def decide(request: Request, specimen_id: PathId, current: Reviewer) -> Response:
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     user = current.user
     try:
@@ -166,7 +165,7 @@ async def _form_error(request: Request, current: Page, specimen_id: int,
 async def correct(request: Request, specimen_id: PathId, current: Reviewer) -> Response:
     """Reopen a released result as a new version (``POST /specimens/{id}/corrections``),
     signed with the re-entered password; the transition is audited with its reason."""
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     user = current.user
     try:
@@ -183,7 +182,7 @@ async def correct(request: Request, specimen_id: PathId, current: Reviewer) -> R
 
 @router.post("/lab/review/release-normals", response_class=HTMLResponse)
 async def release_normals(request: Request, current: Reviewer) -> Response:
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     user, password = current.user, str(form.get("password") or "")
     try:
@@ -219,7 +218,7 @@ def alerts_page(request: Request, current: Responder) -> HTMLResponse:
 
 @router.post("/lab/alerts/{alert_id}/acknowledge", response_class=HTMLResponse)
 async def acknowledge(request: Request, alert_id: PathId, current: Responder) -> Response:
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     actor = Actor.of(current.user)
     full_name = optional(form, "full_name") or current.user.full_name

@@ -37,7 +37,6 @@ from lims.web.context import (
     PageError,
     check_csrf,
     error_message,
-    form_of,
     in_session,
     in_session_async,
     pages_for,
@@ -127,7 +126,7 @@ def baby_page(request: Request, infant_id: PathId, current: Unit) -> HTMLRespons
 @router.post("/unit/results/{specimen_id}/pdf")
 async def result_pdf(request: Request, specimen_id: PathId, current: Unit) -> Response:
     """The specimen's result report (issued the first time, its stored bytes after)."""
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     with shown_on_page():
         doc = await in_session_async(request, lambda s: documents.issue_result(
@@ -147,7 +146,7 @@ def _acknowledge(session: Session, current: Page, alert_id: int, name: str, note
 @router.post("/unit/notices/{alert_id}/acknowledge", response_class=HTMLResponse)
 async def acknowledge_notice(request: Request, alert_id: PathId, current: Unit) -> Response:
     """The unit's named clinician acknowledges a time-critical notice of its baby."""
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
     name = optional(form, "full_name") or ""
     note = optional(form, "note") or ""
@@ -198,7 +197,7 @@ def report_card_page(request: Request, current: Unit, month: str = "") -> HTMLRe
 @router.post("/unit/report-card/pdf")
 async def report_card_pdf(request: Request, current: Unit) -> Response:
     """The unit's report card of the month as a PDF (in the page's language)."""
-    form = await form_of(request)
+    form = await request.form()
     check_csrf(request, current, form)
 
     def issue(s: Session) -> Any:

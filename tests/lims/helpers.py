@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func
+from sqlalchemy import create_engine, event, func, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
@@ -71,6 +71,15 @@ def accession(client, world, *numbers):  # type: ignore[no-untyped-def]
 def upload(client, world, name, data, role="technician"):  # type: ignore[no-untyped-def]
     return client.post(f"{API}/runs", files={"file": (name, data, "text/csv")},
                        headers=world.auth(role))
+
+
+def table_names(url: str) -> set[str]:
+    """The tables of the database at ``url``."""
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
 
 
 def count(engine, model):  # type: ignore[no-untyped-def]

@@ -6,17 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from sqlalchemy import create_engine, inspect
-
-from tests.lims.helpers import nbs, nbs_here
-
-
-def _tables(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        return set(inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
+from tests.lims.helpers import nbs, nbs_here, table_names
 
 
 def test_commands_refuse_to_create_a_database(own_database_url: str, tmp_path: Path) -> None:
@@ -34,7 +24,7 @@ def test_commands_refuse_to_create_a_database(own_database_url: str, tmp_path: P
             assert not (tmp_path / "var").exists()
         else:
             assert "the database has no LIMS tables" in result.stderr
-            assert _tables(own_database_url) == set()
+            assert table_names(own_database_url) == set()
     assert nbs_here("init-db", env=env, cwd=tmp_path).returncode == 0
     listed = nbs_here("alerts", "list", env=env, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr

@@ -6,19 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
 
-from tests.lims.helpers import nbs
+from tests.lims.helpers import nbs, table_names
 
 PRODUCTION = {"NBS_ENVIRONMENT": "production", "NBS_SECRET_KEY": "a-secret-of-the-lab-" * 3}
-
-
-def _tables(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        return set(inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.parametrize(("environment", "command"), [
@@ -33,4 +24,4 @@ def test_demo_is_refused_outside_development(own_database_url: str, tmp_path: Pa
     if own_database_url.startswith("sqlite"):
         assert not (tmp_path / "var" / "nbs.db").exists()
     else:
-        assert _tables(own_database_url) == set()
+        assert table_names(own_database_url) == set()

@@ -16,12 +16,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from lims.app import create_app
 from lims.db import make_engine
@@ -45,15 +47,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def served(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, list[int]]]:
-    """The app on a fresh SQLite copy, served by uvicorn in a thread; (base URL, submitters)."""
-    path = tmp_path / "nbs.db"
-    shutil.copy(sqlite_template, path)
-    settings = Settings(database_url=f"sqlite:///{path}", environment="test")
-    engine = make_engine(settings)
-    world = make_world(engine)
-    app = create_app(settings, engine, pipeline=ScreeningPipeline())
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free port, until the block ends; its base
+    URL."""
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
@@ -64,10 +61,24 @@ def served(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, list[in
         assert time.monotonic() < deadline, "the app did not start"
         time.sleep(0.05)
     try:
-        yield f"http://localhost:{port}", world.submitter_ids
+        yield f"http://localhost:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def served(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, list[int]]]:
+    """The app on a fresh SQLite copy, served by uvicorn in a thread; (base URL, submitters)."""
+    path = tmp_path / "nbs.db"
+    shutil.copy(sqlite_template, path)
+    settings = Settings(database_url=f"sqlite:///{path}", environment="test")
+    engine = make_engine(settings)
+    world = make_world(engine)
+    try:
+        with serving(create_app(settings, engine, pipeline=ScreeningPipeline())) as base:
+            yield base, world.submitter_ids
+    finally:
         engine.dispose()
 
 

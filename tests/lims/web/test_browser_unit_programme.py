@@ -8,14 +8,11 @@ specimens. Every request goes to the app's own host. Screenshots go to
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from lims.app import create_app
@@ -26,11 +23,11 @@ from tests.lims.documents.test_documents import _referred
 from tests.lims.helpers import API, card, specimen_body
 from tests.lims.plates import CsvPipeline
 from tests.lims.web.test_browser import (  # noqa: F401
-    _free_port,
     _shot,
     _sign_in,
     browser,
     offline_page,
+    serving,
 )
 
 pytest.importorskip("playwright.sync_api")
@@ -50,20 +47,10 @@ def served_with_results(sqlite_template: Path, tmp_path: Path) -> Iterator[dict[
         ours = _referred(client, world)
         theirs = client.post(f"{API}/specimens", json=specimen_body(
             card(40), world.submitter_ids[1]), headers=world.auth("technician")).json()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
     try:
-        yield {"base": f"http://localhost:{port}", "ours": ours, "theirs": theirs}
+        with serving(app) as base:
+            yield {"base": base, "ours": ours, "theirs": theirs}
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +10,6 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 from hl7apy.parser import parse_message
 
-from msms.catalogue import default_catalogue
 from reports.hl7 import (
     Address,
     Baby,
@@ -33,16 +31,6 @@ BIRTH = datetime(2024, 3, 1, 6, 30, tzinfo=UTC)
 
 def reference_messages() -> list[Path]:
     return sorted(REFERENCE.glob("*.hl7"))
-
-
-def disorder_markers() -> dict[str, list[str]]:
-    """Each disorder's analytes as the ratio catalogue lists them (a ratio's numerator)."""
-    markers: dict[str, list[str]] = {}
-    with (Path(__file__).resolve().parents[3] / "msms" / "data" / "ratios.csv").open() as fh:
-        for row in csv.DictReader(fh):
-            for disorder in row["disorders"].split("|"):
-                markers.setdefault(disorder, []).append(row["name"])
-    return markers
 
 
 def result(**changes: object) -> ResultMessage:
@@ -106,10 +94,6 @@ def obx_rows(message: str) -> list[tuple[str, str, list[str], list[str], str, st
                          components(segment.field(5)), components(segment.field(6))[0],
                          segment.field(7), segment.field(8)))
     return rows
-
-
-def catalogue_disorders() -> list[str]:
-    return [d.code for d in default_catalogue().disorders]
 
 
 def hl7apy_segments(element: object) -> list[object]:
