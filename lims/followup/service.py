@@ -374,11 +374,16 @@ def remind_overdue(session: Session, actor: Actor, *, now: datetime | None = Non
 # ---- working a case --------------------------------------------------------------------------
 
 
+def _as_utc(value: datetime) -> datetime:
+    """A time given without a zone is UTC (the API's and the command line's convention)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _checked_at(value: datetime | None, field: str) -> datetime:
     now = utcnow()
     if value is None:
         return now
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    value = _as_utc(value)
     if value > now + _SKEW:
         raise InvalidInputError("lies in the future", field=field)
     return value
@@ -448,8 +453,9 @@ def _effects(session: Session, actor: Actor, case: FollowUpCase, body: Transitio
     if name == CaseTransition.refer:
         if body.clinic_id is None or session.get(Clinic, body.clinic_id) is None:
             raise InvalidInputError(f"clinic {body.clinic_id} not found", field="clinic_id")
-        case.clinic_id, case.appointment_at = body.clinic_id, body.appointment_at
-        return {"clinic_id": body.clinic_id, "appointment_at": body.appointment_at}
+        appointment = None if body.appointment_at is None else _as_utc(body.appointment_at)
+        case.clinic_id, case.appointment_at = body.clinic_id, appointment
+        return {"clinic_id": body.clinic_id, "appointment_at": appointment}
     if name == CaseTransition.diagnose:
         details = {"outcome": body.outcome, "disorder": body.disorder}
         return details

@@ -59,10 +59,15 @@ def test_a_referred_baby_from_release_to_a_closed_case(client, world, engine):
             "method": "phone", "contacted": "mother", "result": result}, headers=fu)
         assert contact.status_code == 201, contact.text
     clinic_id = _clinic(client, world, "METAB", world.users["clinic"])
-    appointment = (utcnow() + timedelta(days=1)).isoformat()
-    referred = _move(client, world, case_id, "follow_up", transition="refer",
-                     clinic_id=clinic_id, appointment_at=appointment)
+    appointment = (utcnow() + timedelta(days=1)).replace(microsecond=0, tzinfo=None)
+    referred = _move(client, world, case_id, "follow_up", transition="refer",  # no zone: UTC
+                     clinic_id=clinic_id, appointment_at=appointment.isoformat())
     assert referred.status_code == 200, referred.text
+    assert referred.json()["appointment_at"].startswith(appointment.isoformat())
+    with Session(engine) as session:
+        stored = session.get(FollowUpCase, case_id)
+        assert stored is not None and stored.appointment_at is not None
+        assert stored.appointment_at.replace(tzinfo=None) == appointment
     assert referred.json()["state"] == "referred"
     assert referred.json()["due_action"] == "diagnosis"
     clinic_view = client.get(f"{API}/cases", headers=world.auth("clinic")).json()
