@@ -304,12 +304,13 @@ def report() -> dict[str, object]:
     sc = c.scores(specs)
     score_s = time.perf_counter() - t0
     margin, margin_missed = _margin(b, sb)
-    floors_r, overlapping = range_floors(specs, signatures, ranges, position)
+    floors_r, in_tail = range_floors(specs, ranges, position)
     floors_c = case_floors(sb[b.classic], b.disorder[b.classic], margin=margin)
     floors_c0 = case_floors(sb[b.classic], b.disorder[b.classic], margin=0.0)
     variants, qs = {}, {}
     for name, target, floors in (("target", TARGET, {}), ("target_2pct", 0.02, {}),
-                                 ("ranges", TARGET, floors_r), ("cases_no_margin", TARGET,
+                                 ("ranges", TARGET, floors_r), ("ranges_2pct", 0.02, floors_r),
+                                 ("cases_no_margin", TARGET,
                                                                 floors_c0),
                                  ("cases", TARGET, floors_c)):
         variants[name], qs[name] = derive_score_cutoffs(sa, target, floors=floors)
@@ -325,7 +326,7 @@ def report() -> dict[str, object]:
         "published": _published(table, specs, variants["ranges"]),
         "simulator": compare_simulated(c.profiles, c.truth),
         "negative_discriminant_weights": negative,
-        "range_floors": floors_r, "range_floors_not_used": overlapping,
+        "range_floors": floors_r, "range_floors_in_normal_tail": in_tail,
         "case_floor_margin": margin, "case_floor_margin_missed": margin_missed,
         "tail_share": qs,
         "test": {name: _summary(c, sc, cut) for name, cut in variants.items()},
