@@ -15,7 +15,7 @@ PUBLISHED = Path(__file__).resolve().parents[1] / "data" / "published_cases.csv"
 #: First-tier calls that flag a specimen for a disorder (``not_evaluable`` does not).
 FLAGGED = frozenset({"borderline", "positive", "critical"})
 
-#: case_id -> why the default cutoffs do not flag it (docs/published_cases.md, "Not flagged").
+#: case_id -> why the default cutoffs do not flag it (none today; docs/published_cases.md).
 KNOWN_GAPS: dict[str, str] = {}
 
 
