@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from cutoffs.covariate_model import default_covariate_model
 from cutoffs.derive import derive_cutoffs
@@ -141,6 +142,22 @@ def _pooled_tail_floors(b: _Set, scores: pd.DataFrame, k: float) -> dict[str, fl
     return out
 
 
+def _fitted_tail_floors(b: _Set, scores: pd.DataFrame, n_ratio: float,
+                        expected_miss: float) -> dict[str, float]:
+    """Floors from each disorder's own fitted lower tail of B's classic cases: a normal with
+    B's median and the spread of the cases below it, cut at the quantile that leaves
+    ``expected_miss`` cases below among a test set ``n_ratio`` times B's case count."""
+    out = {}
+    for code in scores.columns:
+        v = scores[code].to_numpy()[b.classic & (b.disorder == code)]
+        v = v[np.isfinite(v)]
+        if v.size >= 20:
+            median = float(np.median(v))
+            spread = float(np.sqrt(np.mean((v[v <= median] - median) ** 2)))
+            out[code] = median + float(ndtri(expected_miss / (v.size * n_ratio))) * spread
+    return out
+
+
 def _tail_spreads(b: _Set, scores: pd.DataFrame) -> np.ndarray:
     """B's classic cases in units of their disorder's (median - 5th percentile) below its
     median (pooled over disorders)."""
@@ -158,8 +175,9 @@ def _case_floor_study(b: _Set, c: _Set, sa: pd.DataFrame, sb: pd.DataFrame,
                       sc: pd.DataFrame) -> pd.DataFrame:
     """How far below B's classic cases the cutoffs must go to find every classic case of C:
     floors from B's pooled case tail (at B's lowest case and its 99.99th and 99.9th
-    percentiles), and cutoffs placed at B's lowest case per disorder with one margin chosen so
-    that A's flag rate is the target (per-disorder tail shares instead of a shared one)."""
+    percentiles), from each disorder's own fitted lower tail, and cutoffs placed at B's lowest
+    case per disorder with one margin chosen so that A's flag rate is the target (per-disorder
+    tail shares instead of a shared one)."""
     rows = []
     spread = _tail_spreads(b, sb)
     for name, k in (("B's lowest case", spread.max()), ("99.99th pct", np.quantile(spread, 0.9999)),
@@ -167,6 +185,10 @@ def _case_floor_study(b: _Set, c: _Set, sa: pd.DataFrame, sb: pd.DataFrame,
         cut, _ = derive_score_cutoffs(sa, TARGET, floors=_pooled_tail_floors(b, sb, k))
         rows.append({"cutoffs": f"1.5% target, floors from B's pooled case tail ({name}, "
                                 f"k={k:.2f})", **_summary(c, sc, cut)})
+    fitted = _fitted_tail_floors(b, sb, N_C / N_B, 1.0)
+    cut, _ = derive_score_cutoffs(sa, TARGET, floors=fitted)
+    rows.append({"cutoffs": "1.5% target, floors from each disorder's fitted lower tail of B "
+                            "(1 expected miss per disorder in C)", **_summary(c, sc, cut)})
     lowest = case_floors(sb[b.classic], b.disorder[b.classic])
     for target in (TARGET, 0.02):
         base, _ = derive_score_cutoffs(sa, target)
@@ -304,12 +326,13 @@ def report() -> dict[str, object]:
     sc = c.scores(specs)
     score_s = time.perf_counter() - t0
     margin, margin_missed = _margin(b, sb)
-    floors_r, overlapping = range_floors(specs, signatures, ranges, position)
+    floors_r, in_tail = range_floors(specs, ranges, position)
     floors_c = case_floors(sb[b.classic], b.disorder[b.classic], margin=margin)
     floors_c0 = case_floors(sb[b.classic], b.disorder[b.classic], margin=0.0)
     variants, qs = {}, {}
     for name, target, floors in (("target", TARGET, {}), ("target_2pct", 0.02, {}),
-                                 ("ranges", TARGET, floors_r), ("cases_no_margin", TARGET,
+                                 ("ranges", TARGET, floors_r), ("ranges_2pct", 0.02, floors_r),
+                                 ("cases_no_margin", TARGET,
                                                                 floors_c0),
                                  ("cases", TARGET, floors_c)):
         variants[name], qs[name] = derive_score_cutoffs(sa, target, floors=floors)
@@ -325,7 +348,7 @@ def report() -> dict[str, object]:
         "published": _published(table, specs, variants["ranges"]),
         "simulator": compare_simulated(c.profiles, c.truth),
         "negative_discriminant_weights": negative,
-        "range_floors": floors_r, "range_floors_not_used": overlapping,
+        "range_floors": floors_r, "range_floors_in_normal_tail": in_tail,
         "case_floor_margin": margin, "case_floor_margin_missed": margin_missed,
         "tail_share": qs,
         "test": {name: _summary(c, sc, cut) for name, cut in variants.items()},

@@ -15,19 +15,8 @@ PUBLISHED = Path(__file__).resolve().parents[1] / "data" / "published_cases.csv"
 #: First-tier calls that flag a specimen for a disorder (``not_evaluable`` does not).
 FLAGGED = frozenset({"borderline", "positive", "critical"})
 
-#: case_id -> why the default cutoffs do not flag it (docs/published_cases.md, "Not flagged").
-KNOWN_GAPS: dict[str, str] = {
-    "MSUD-Stroek2020-detected-lowest": (
-        "Xle 288 umol/L, the lowest of 53 MSUD babies found by screening (the source gives no "
-        "other marker), lies below the MSUD borderline level of 300 umol/L and below the MSUD "
-        "score cutoff"
-    ),
-    "GA1-Poland2023-lowest": (
-        "C5DC 0.23 umol/L, the lowest of 15 GA1 babies found by screening in Poland (the source "
-        "gives no other marker), lies below the GA1 borderline level of 0.30 umol/L and below the "
-        "GA1 score cutoff"
-    ),
-}
+#: case_id -> why the default cutoffs do not flag it (none today; docs/published_cases.md).
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def read_cases() -> pd.DataFrame:
