@@ -37,6 +37,7 @@ from cutoffs.derive import derive_cutoffs
 from cutoffs.disease_ranges import compare_simulated, default_disease_ranges
 from cutoffs.disorder_scores import METHODS, ScoreSpec, disorder_scores, marker_positions
 from cutoffs.evaluate import evaluate
+from cutoffs.markers import marker_table
 from cutoffs.rules import default_rules
 from cutoffs.score_cutoffs import (
     case_floors,
@@ -287,7 +288,17 @@ def _published(table: CutoffTable, specs: dict[str, ScoreSpec], cutoffs: dict[st
     out = cases[["specimen_id", "disorder", "screening_outcome"]].copy()
     out["score"] = [scores.at[i, d] for i, d in zip(cases.index, cases["disorder"], strict=True)]
     out["cutoff"] = [cutoffs[d] for d in cases["disorder"]]
-    out["flagged"] = out["score"] > out["cutoff"]
+    # a profile without some of the rule's markers keeps the rule's call on its cited levels
+    rules = {rule.code: rule for rule in default_rules()}
+    markers = marker_table(cases, {m.name for rule in rules.values() for m in rule.markers})
+    out["incomplete"] = [not all(markers.usable(m.name)[i] for m in rules[d].markers)
+                         for i, d in zip(cases.index, cases["disorder"], strict=True)]
+    cited = evaluate(cases)
+    cited = cited[cited["first_tier"].isin(["borderline", "positive", "critical"])]
+    by_rules = set(zip(cited["specimen_id"], cited["disorder"], strict=True))
+    out["rule_call"] = [(i, d) in by_rules
+                        for i, d in zip(out["specimen_id"], out["disorder"], strict=True)]
+    out["flagged"] = (out["score"] > out["cutoff"]) | (out["incomplete"] & out["rule_call"])
     return out
 
 
@@ -326,7 +337,7 @@ def report() -> dict[str, object]:
     sc = c.scores(specs)
     score_s = time.perf_counter() - t0
     margin, margin_missed = _margin(b, sb)
-    floors_r, in_tail = range_floors(specs, ranges, position)
+    floors_r, overlapping = range_floors(specs, signatures, ranges, position)
     floors_c = case_floors(sb[b.classic], b.disorder[b.classic], margin=margin)
     floors_c0 = case_floors(sb[b.classic], b.disorder[b.classic], margin=0.0)
     variants, qs = {}, {}
@@ -348,7 +359,7 @@ def report() -> dict[str, object]:
         "published": _published(table, specs, variants["ranges"]),
         "simulator": compare_simulated(c.profiles, c.truth),
         "negative_discriminant_weights": negative,
-        "range_floors": floors_r, "range_floors_in_normal_tail": in_tail,
+        "range_floors": floors_r, "range_floors_not_used": overlapping,
         "case_floor_margin": margin, "case_floor_margin_missed": margin_missed,
         "tail_share": qs,
         "test": {name: _summary(c, sc, cut) for name, cut in variants.items()},

@@ -136,7 +136,7 @@ def derive_score_section(
     floors: dict[str, tuple[float, str]] = {}
     if use_range_floors:
         floors.update({c: (v, "disease ranges")
-                       for c, v in range_floors(specs, ranges, position)[0].items()})
+                       for c, v in range_floors(specs, signatures, ranges, position)[0].items()})
     if cases is not None and len(cases):
         for code, v in _case_floors(cases, specs, table, model, case_margin).items():
             if v < floors.get(code, (np.inf, ""))[0]:

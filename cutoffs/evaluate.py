@@ -189,6 +189,17 @@ class _Context:
             self.tier_cache[key] = cached
         return cached
 
+    def literature_tiers(self, marker: MarkerRule) -> MarkerTiers:
+        """A rule marker's tiers on the rule's own (literature) levels, whatever the table."""
+        key = ("literature", marker.name, marker.direction, marker.inclusive, marker.levels)
+        cached = self.tier_cache.get(key)
+        if cached is None:
+            cached = MarkerTiers(marker, marker_levels(marker, None),
+                                 self.markers.values[marker.name],
+                                 self.markers.usable(marker.name))
+            self.tier_cache[key] = cached
+        return cached
+
     def table_cutoff(self, name: str, direction: str
                      ) -> tuple[np.ndarray, np.ndarray] | None:
         """(entry index per specimen, cutoff per entry with NaN last) or None without a table
@@ -293,14 +304,36 @@ def _rule_score(ctx: _Context, rule: DisorderRule, levels_of: dict[str, Levels],
     return score
 
 
+def _rule_call_if_incomplete(ctx: _Context, rule: DisorderRule, rows: np.ndarray,
+                             usable: dict[str, np.ndarray]) -> np.ndarray:
+    """The rule's own call on its literature levels (section 3 of docs/evaluation.md) where a
+    marker of the rule cannot be read, else 0: a score resting on fewer markers never calls
+    such a profile below what the rule's cited levels call it."""
+    out = np.zeros(rows.size, dtype=np.int8)
+    where = np.flatnonzero(~np.stack([usable[m.name] for m in rule.markers]).all(axis=0))
+    if where.size == 0:
+        return out
+
+    def tiers(markers: Sequence[MarkerRule]) -> np.ndarray:
+        return np.stack([np.where(usable[m.name][where],
+                                  ctx.literature_tiers(m).at(rows[where]), 0)
+                         for m in markers]).astype(np.int8)
+
+    secondary = tiers(rule.secondary).max(axis=0) if rule.secondary else None
+    out[where] = _combine(_kth_highest(tiers(rule.primary), rule.k), secondary)
+    return out
+
+
 def _candidates(ctx: _Context, rule: DisorderRule, marker_tiers: dict[str, MarkerTiers],
                 on_score: bool) -> np.ndarray:
     """Specimen positions whose call for ``rule`` can be other than normal (a superset of
     them), from one comparison per marker.
 
-    On a score: above the cutoff, a score that cannot be computed, a primary marker unread or
-    any marker critical. On the markers alone: a primary marker unread or past one of its
-    levels (with every primary read and in range the call is normal).
+    On a score: above the cutoff, a score that cannot be computed, a primary marker unread,
+    any marker critical, or a marker of the rule unread while a primary one is past one of its
+    levels (:func:`cutoffs.score_tiers.score_tier`: an incomplete profile keeps the rule's
+    own call). On the markers alone: a primary marker unread or past one of its levels (with
+    every primary read and in range the call is normal).
     """
     maybe: np.ndarray
     if on_score:
@@ -308,12 +341,17 @@ def _candidates(ctx: _Context, rule: DisorderRule, marker_tiers: dict[str, Marke
         disorder_score = ctx.scores.values[rule.code]
         with np.errstate(invalid="ignore"):
             maybe = (disorder_score > ctx.score_cutoffs[rule.code]) | np.isnan(disorder_score)
+        incomplete = np.zeros(ctx.markers.n, dtype=bool)
         for marker in rule.primary:
             maybe |= ~marker_tiers[marker.name].usable
         for marker in rule.markers:
+            incomplete |= ~marker_tiers[marker.name].usable
             critical = marker_tiers[marker.name].critical()
             if critical is not None:
                 maybe |= critical
+        where = np.flatnonzero(incomplete & ~maybe)
+        for marker in rule.primary if where.size else ():
+            maybe[where] |= ctx.literature_tiers(marker).at(where) >= 1
     else:
         maybe = np.zeros(ctx.markers.n, dtype=bool)
         for marker in rule.primary:
@@ -348,7 +386,8 @@ def _evaluate_rule(
         disorder_score = ctx.scores.values[rule.code][rows]
         unread = np.asarray(~np.stack([usable[m.name] for m in primary]).all(axis=0))
         tier = score_tier(disorder_score, ctx.score_cutoffs[rule.code], low_p,
-                          bound(rule.markers, 0), unread)
+                          bound(rule.markers, 0), unread, _rule_call_if_incomplete(
+                              ctx, rule, rows, usable))
     else:
         high_p = _kth_highest(bound(primary, 3), rule.k)
         high_s = bound(secondary, 3).max(axis=0) if secondary else None

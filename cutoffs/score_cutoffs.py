@@ -9,9 +9,8 @@ per-disorder target of ``nbs cutoffs derive``). With ``floors`` (per disorder, a
 confirmed cases reach) a disorder's cutoff never lies above its floor, whatever the target; the
 target is then met only if the floors allow it, and the shared q shrinks to make room for them.
 
-Floors come from the published disease ranges (:func:`range_floors`: just below the score of a
-specimen whose only readable marker is a primary analyte at the lowest case of a detected
-series) or from
+Floors come from the published disease ranges (:func:`range_floors`: the score of a specimen
+whose markers sit at the lowest statistic published for the disorder's detected cases) or from
 a laboratory's confirmed cases (:func:`case_floors`: their lowest score less a margin).
 
 Public names: ``derive_score_cutoffs``, ``flag_scores``, ``any_flag_rate``, ``flag_rates``,
@@ -29,11 +28,13 @@ from scipy.special import ndtri
 from cutoffs.disease_ranges import DiseaseRange
 from cutoffs.errors import CutoffError
 from cutoffs.score_spec import ScoreSpec
+from cutoffs.score_weights import expected_shift
+from cutoffs.signatures import Signature
 
 __all__ = ["MIN_FLOOR_SD", "any_flag_rate", "case_floors", "derive_score_cutoffs", "flag_rates",
            "flag_scores", "oracle_cutoffs", "range_floors"]
 
-#: A range floor below the normal p99.5 (in SDs) is reported as reaching into the normal tail.
+#: A floor below the normal p99.5 (in SDs) is not used: see :func:`range_floors`.
 MIN_FLOOR_SD = float(ndtri(0.995))
 
 
@@ -112,50 +113,47 @@ def derive_score_cutoffs(scores: pd.DataFrame, target_flag_rate: float, *,
     return _cutoffs_at(sorted_columns, lo, floors, tail_shares), lo
 
 
-def range_floors(specs: Mapping[str, ScoreSpec], ranges: Iterable[DiseaseRange],
-                 position: Callable[[str, float], float], *, minimum: float = MIN_FLOOR_SD
-                 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Floors from the published detected ranges: the published low end must be flagged.
+def range_floors(specs: Mapping[str, ScoreSpec], signatures: Mapping[str, Signature],
+                 ranges: Iterable[DiseaseRange], position: Callable[[str, float], float],
+                 *, minimum: float = MIN_FLOOR_SD) -> tuple[dict[str, float], dict[str, float]]:
+    """Floors from the published detected ranges.
 
-    For each published detected range of a primary analyte of a disorder's score (not a ratio:
-    a ratio's low end, such as MCAD's C8/C10 0.8, belongs to a baby found by its analyte): the
-    score of a specimen at the reference whose only readable marker is that one, at the series'
-    lowest case (its ``min``; a low percentile such as CLIR's p1 is not a case and sets no
-    floor) -- what a published case reporting only its primary marker looks like (the low ends
-    of different series and markers are different babies, so they are not combined). A
-    disorder's floor lies just below the lowest of these. Every floor is used (the goal: every
-    published true case flagged); a floor below ``minimum`` (the normal p99.5, in SDs) means
-    published cases reach into the normal tail and the floor costs flags beyond the target's
-    share: those floors are also returned separately, to be reported.
+    For a disorder with a published range for some of its markers: the score of a baby at the
+    reference whose ranged markers sit at their lowest published statistic and whose other
+    markers sit at the same fraction t of their expected shift (t: the smallest fraction of
+    the way from the normal median to the disease anchor among the ranged markers). A floor
+    below ``minimum`` (the normal p99.5, in SDs) means the published cases reach into the
+    normal tail, where a floor would flag more babies than a per-marker cutoff: it is
+    returned separately, not used.
 
     Returns
     -------
-    floors, in_normal_tail
-        Floors per disorder, and the subset below ``minimum``.
+    floors, overlapping
+        Floors to use, and the floors below ``minimum`` (per disorder).
     """
     ranges = tuple(ranges)
     floors: dict[str, float] = {}
-    low_tail: dict[str, float] = {}
+    overlapping: dict[str, float] = {}
     for code, spec in specs.items():
-        # primary analytes only: a ratio's low end belongs to a baby found by its analyte
-        primaries = {m for m, p in zip(spec.markers, spec.primary, strict=True)
-                     if p and "/" not in m}
-        lowest = np.inf
-        for r in ranges:
-            if (r.disorder != code or r.cohort != "detected" or r.marker not in primaries
-                    or 0.0 not in r.percentiles):
-                continue
-            value = position(r.marker, r.percentiles[0.0])
-            alone = {m: np.array([value if m == r.marker else np.nan]) for m in spec.markers}
-            score = float(spec.score(alone)[0])
-            if np.isfinite(score):
-                lowest = min(lowest, score)
-        if not np.isfinite(lowest):
+        low = {r.marker: r.lowest[1] for r in ranges
+               if r.disorder == code and r.cohort == "detected" and r.marker in spec.markers}
+        if not low or code not in signatures:
             continue
-        floors[code] = float(np.nextafter(lowest, -np.inf))
-        if floors[code] < minimum:
-            low_tail[code] = floors[code]
-    return floors, low_tail
+        shift = dict(zip(spec.markers, expected_shift(signatures[code], ranges, position),
+                         strict=True))
+        signs = dict(zip(spec.markers, spec.signs, strict=True))
+        placed = {m: signs[m] * position(m, v) for m, v in low.items()}
+        t = float(np.clip(min(placed[m] / shift[m] * _weight(signatures[code], m)
+                              for m in placed), 0.0, 1.0))
+        positions = {m: np.array([signs[m] * placed[m] if m in placed else
+                                  signs[m] * t * shift[m]]) for m in spec.markers}
+        floor = float(spec.score(positions)[0])
+        (floors if floor >= minimum else overlapping)[code] = floor
+    return floors, overlapping
+
+
+def _weight(signature: Signature, marker: str) -> float:
+    return next(m.weight for m in signature.markers if m.name == marker)
 
 
 def case_floors(scores: pd.DataFrame, disorders: np.ndarray, *,

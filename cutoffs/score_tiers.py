@@ -9,7 +9,12 @@ section and the marker tiers of :mod:`cutoffs.evaluate`:
 - **borderline** when the score is above the cutoff otherwise;
 - **not_evaluable** when the score is at or below the cutoff but a primary marker cannot be
   read (or no marker can): never a silent normal;
-- **normal** otherwise.
+- **normal** otherwise;
+- and where a marker of the rule cannot be read (a profile without some of the disorder's
+  analytes, such as a published case reporting its primary marker only), never below the
+  rule's own call on its cited levels (docs/evaluation.md section 3): the score of an
+  incomplete profile rests on fewer markers and does not clear a primary marker past its
+  level.
 
 The action table of :mod:`cutoffs.evaluate` is unchanged (time-critical positive -> referral
 at once; critical -> referral; otherwise repeat in duplicate, then the duplicates' mean
@@ -33,7 +38,8 @@ _NE = 4  # internal code of not_evaluable (cutoffs.evaluate)
 
 
 def score_tier(score: np.ndarray, cutoff: float, primary_kth: np.ndarray,
-               marker_tiers: np.ndarray, primary_unread: np.ndarray) -> np.ndarray:
+               marker_tiers: np.ndarray, primary_unread: np.ndarray,
+               rule_tier: np.ndarray | None = None) -> np.ndarray:
     """Tier codes (0 normal .. 3 critical, 4 not evaluable) per specimen.
 
     Parameters
@@ -48,12 +54,17 @@ def score_tier(score: np.ndarray, cutoff: float, primary_kth: np.ndarray,
         Tiers of every marker of the rule, shape (markers, specimens) (unread as 0).
     primary_unread
         Whether a primary marker cannot be read.
+    rule_tier
+        The rule's own call on its cited levels (0 normal .. 3 critical) where a marker of the
+        rule cannot be read, else 0: the call is never below it.
     """
     with np.errstate(invalid="ignore"):
         above = score > cutoff
     tier = above.astype(np.int8)
     tier += above & (primary_kth >= 2)
     tier[marker_tiers.max(axis=0) == 3] = 3
+    if rule_tier is not None:
+        np.maximum(tier, rule_tier, out=tier)
     tier[(tier == 0) & (primary_unread | np.isnan(score))] = _NE
     return tier
 

@@ -153,10 +153,7 @@ def test_case_floors_sit_below_the_lowest_case():
 
 def test_range_floors_use_the_published_low_end(fitted):
     position = reference_position(None, default_covariate_model())
-    used, in_tail = range_floors(fitted["sum"], default_disease_ranges(), position)
-    assert set(used) == {"MSUD", "MCAD", "CPT1A", "TYR1", "GA1"}  # BKT: percentiles only
-    assert set(in_tail) <= set(used) and all(v < 2.6 for v in in_tail.values())
-    # the floor is just below a specimen at the published lowest value, its other markers unread
-    xle = fitted["sum"]["MSUD"]
-    alone = {m: np.array([position(m, 288.0) if m == "Xle" else np.nan]) for m in xle.markers}
-    assert used["MSUD"] < xle.score(alone)[0] <= np.nextafter(used["MSUD"], np.inf)
+    used, low = range_floors(fitted["sum"], default_signatures(), default_disease_ranges(),
+                             position)
+    assert set(used) | set(low) == {"MSUD", "MCAD", "BKT", "CPT1A", "TYR1", "GA1"}
+    assert all(v >= 2.5 for v in used.values()) and all(v < 2.6 for v in low.values())
