@@ -204,7 +204,7 @@ class _Positions(Mapping[str, np.ndarray]):
         self.normal = NormalPositions(profiles, table, model or default_covariate_model(), file)
         if values is None or any(n not in values.values for n in names):
             values = marker_table(profiles, names, file=file)
-        self.values = values
+        self.markers = values
         self.rows = np.arange(len(profiles))
         self._kept: dict[str, np.ndarray] = {}
 
@@ -213,7 +213,7 @@ class _Positions(Mapping[str, np.ndarray]):
         kept = self._kept.get(name)
         if kept is not None:
             return kept[rows]
-        table = self.values
+        table = self.markers
         usable, values, status = table.usable(name), table.values[name], table.status[name]
         if rows is not self.rows:  # all of them: no copies
             usable, values, status = usable[rows], values[rows], status[rows]
