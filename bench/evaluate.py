@@ -51,7 +51,8 @@ def _cli(profiles: pd.DataFrame, table: CutoffTable) -> list[tuple[str, float, s
     """``nbs evaluate`` through the CLI on 1,000,000 profiles (CSV and Parquet) with a score
     table, against ``pandas.read_csv`` of the same file (best of two runs each: other jobs on
     the shared machine only add time). Wall time is the target; CPU time (user + system, all
-    threads, the command's whole process) is the fair comparison on a shared machine."""
+    threads, the command's whole process) is the fair comparison on a shared machine. The
+    peak memory is the largest resident set of the runs (``ru_maxrss`` of the children)."""
     nbs = str(Path(sys.executable).with_name("nbs"))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -75,6 +76,7 @@ def _cli(profiles: pd.DataFrame, table: CutoffTable) -> list[tuple[str, float, s
                 timed[kind].append(time.perf_counter() - start)
                 if kind == "csv":
                     timed["csv_cpu"].append(_children_cpu() - cpu)
+    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 ** 2  # KiB -> GiB
     pandas_s, csv_s, parquet_s = _best(read), _best(timed["csv"]), _best(timed["parquet"])
     pandas_cpu, csv_cpu = _best(read_cpu), _best(timed["csv_cpu"])
     return [
@@ -85,6 +87,8 @@ def _cli(profiles: pd.DataFrame, table: CutoffTable) -> list[tuple[str, float, s
         ("  ... CPU time", csv_cpu, "s", "-"),
         ("  ... CPU time as a multiple of pandas.read_csv's", csv_cpu / pandas_cpu, "x", "-"),
         ("nbs evaluate CLI: 1,000,000 profiles Parquet -> Parquet", parquet_s, "s", "-"),
+        ("  ... peak resident memory of the largest nbs evaluate run", peak_gb, "GiB", "-"),
+        ("load average (1 min) after the runs", os.getloadavg()[0], "", "-"),
     ]
 
 
