@@ -10,12 +10,13 @@ The million profiles are ten copies (with distinct specimen ids) of a simulated 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -42,16 +43,36 @@ def _best(seconds: list[float]) -> float:
     return min(seconds)
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _timed(command: list[str]) -> tuple[float, float, float]:
+    """Run ``command``: its wall time, CPU time (user + system, all threads) and peak resident
+    memory (GiB), from its own resource usage."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    errors = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stderr.close()
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command, stderr=errors)
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024 ** 2  # KiB -> GiB
+
+
+def _run_alone(command: list[str]) -> tuple[float, float, float]:
+    """:func:`_timed` from a fresh small interpreter: a child of this process would start
+    with this process's resident memory (the million profiles), which its peak would count."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_timed, command).result()
 
 
 def _cli(profiles: pd.DataFrame, table: CutoffTable) -> list[tuple[str, float, str, str]]:
     """``nbs evaluate`` through the CLI on 1,000,000 profiles (CSV and Parquet) with a score
     table, against ``pandas.read_csv`` of the same file (best of two runs each: other jobs on
     the shared machine only add time). Wall time is the target; CPU time (user + system, all
-    threads, the command's whole process) is the fair comparison on a shared machine."""
+    threads, the command's whole process) is the fair comparison on a shared machine. The
+    peak memory is the command's own largest resident set (``ru_maxrss``) over the runs."""
     nbs = str(Path(sys.executable).with_name("nbs"))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -65,16 +86,17 @@ def _cli(profiles: pd.DataFrame, table: CutoffTable) -> list[tuple[str, float, s
             pd.read_csv(csv)
             read.append(time.perf_counter() - start)
             read_cpu.append(time.process_time() - cpu)
-        timed: dict[str, list[float]] = {"csv": [], "parquet": [], "csv_cpu": []}
+        timed: dict[str, list[float]] = {"csv": [], "parquet": [], "csv_cpu": [],
+                                         "csv_gib": [], "parquet_gib": []}
         for _ in range(2):
             for kind, source in (("csv", csv), ("parquet", parquet)):
-                start, cpu = time.perf_counter(), _children_cpu()
-                subprocess.run([nbs, "evaluate", str(source), "--cutoffs", str(table_path),
-                                "--out", str(root / f"calls.{kind}")], check=True,
-                               capture_output=True, env={**os.environ})
-                timed[kind].append(time.perf_counter() - start)
+                wall, cpu, peak = _run_alone([nbs, "evaluate", str(source), "--cutoffs",
+                                              str(table_path), "--out",
+                                              str(root / f"calls.{kind}")])
+                timed[kind].append(wall)
+                timed[f"{kind}_gib"].append(peak)
                 if kind == "csv":
-                    timed["csv_cpu"].append(_children_cpu() - cpu)
+                    timed["csv_cpu"].append(cpu)
     pandas_s, csv_s, parquet_s = _best(read), _best(timed["csv"]), _best(timed["parquet"])
     pandas_cpu, csv_cpu = _best(read_cpu), _best(timed["csv_cpu"])
     return [
@@ -85,6 +107,10 @@ def _cli(profiles: pd.DataFrame, table: CutoffTable) -> list[tuple[str, float, s
         ("  ... CPU time", csv_cpu, "s", "-"),
         ("  ... CPU time as a multiple of pandas.read_csv's", csv_cpu / pandas_cpu, "x", "-"),
         ("nbs evaluate CLI: 1,000,000 profiles Parquet -> Parquet", parquet_s, "s", "-"),
+        ("  ... peak resident memory", max(timed["parquet_gib"]), "GiB", "-"),
+        ("nbs evaluate CLI: peak resident memory, CSV -> CSV", max(timed["csv_gib"]), "GiB",
+         "-"),
+        ("load average (1 min) after the runs", os.getloadavg()[0], "", "-"),
     ]
 
 

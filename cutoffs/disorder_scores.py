@@ -27,8 +27,8 @@ Public names: ``NormalPositions``, ``ScoreSpec``, ``DisorderScores``, ``disorder
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +37,7 @@ from scipy.special import ndtr, ndtri
 
 from cutoffs.covariate_model import CovariateScoreModel, default_covariate_model
 from cutoffs.markers import ABOVE_ALL, MarkerTable, marker_table
-from cutoffs.score_spec import METHODS, ScoreSpec
+from cutoffs.score_spec import METHODS, MarkerPosition, ScoreSpec, ScoreSum
 from cutoffs.tables import QUANTILE_PROBS, CutoffTable
 
 __all__ = ["ABOVE_ALL_Z", "METHODS", "DisorderScores", "NormalPositions", "ScoreSpec",
@@ -45,6 +45,8 @@ __all__ = ["ABOVE_ALL_Z", "METHODS", "DisorderScores", "NormalPositions", "Score
 
 #: Threads computing marker positions (the service's machines have two cores).
 _THREADS = 2
+#: Markers whose positions are computed ahead of the disorder scores that add them.
+_AHEAD = 4
 #: Position given to a ratio whose denominator is 0 and numerator positive (above every level).
 ABOVE_ALL_Z = 40.0
 
@@ -141,10 +143,14 @@ class NormalPositions:
         """Normal score of ``values`` (one per position in ``rows``); NaN where no reference
         has the marker or the value is missing; -inf for a value <= 0."""
         values = np.asarray(values, dtype=float)
+        with np.errstate(invalid="ignore"):
+            nonpositive = values <= 0  # NaN is not
+        any_nonpositive = bool(nonpositive.any())
         with np.errstate(divide="ignore", invalid="ignore"):
             logs = np.log(values)  # NaN stays NaN, 0 is -inf
-            logs[values < 0] = -np.inf
-        out = np.full(values.size, np.nan)
+        if any_nonpositive:
+            logs[nonpositive] = -np.inf
+        out: np.ndarray | None = None
         todo: np.ndarray | None = None  # positions without a usable table grid (None: all)
         if self.table is not None and self._assignment is not None:
             choice, vector = self.table.stratum_numbers(marker, self._assignment)
@@ -153,10 +159,11 @@ class NormalPositions:
             if usable.any():
                 order, starts, numbers = self._groups(choice, rows)
                 ends = np.r_[starts[1:], order.size]
+                every = bool(usable[numbers].all())
                 # one gather into stratum order, contiguous interpolation per stratum, one
                 # scatter back
                 ordered_logs = logs[order]
-                ordered = np.full(order.size, np.nan)
+                ordered = np.empty(order.size) if every else np.full(order.size, np.nan)
                 for start, end, number in zip(starts.tolist(), ends.tolist(),
                                               numbers.tolist(), strict=True):
                     if not usable[number]:
@@ -167,17 +174,66 @@ class NormalPositions:
                         padded = self._padded[index] = _padded_grid(grids[index],
                                                                     self._table_z)
                     ordered[start:end] = np.interp(ordered_logs[start:end], *padded)
+                out = np.empty(values.size)
                 out[order] = ordered
-                todo = ~usable[choice[rows]]
+                todo = (np.array([], dtype=np.int64) if every
+                        else np.flatnonzero(~usable[choice[rows]]))
+        if out is None:
+            out = np.full(values.size, np.nan)
         entry = self.model.markers.get(marker)
-        if entry is not None and (todo is None or todo.any()):
-            at = np.arange(values.size) if todo is None else np.flatnonzero(todo)
+        if entry is not None and (todo is None or todo.size):
+            at = np.arange(values.size) if todo is None else todo
             offsets = self._bound.offsets(marker, rows[at])
             out[at] = np.interp(logs[at] - offsets,
                                 *_padded_grid(np.log(np.asarray(entry.quantiles)),
                                               self._model_z))
-        out[np.isneginf(logs) & ~np.isnan(out)] = -np.inf
+        if any_nonpositive:
+            out[nonpositive & ~np.isnan(out)] = -np.inf
         return out
+
+
+class _Positions(Mapping[str, np.ndarray]):
+    """Normal positions of the markers of ``values`` over every specimen of ``profiles``,
+    computed when asked for: all of a marker's (``positions[name]``, kept once computed) or at
+    some specimen positions only (:meth:`at`)."""
+
+    def __init__(self, profiles: pd.DataFrame, names: list[str], table: CutoffTable | None,
+                 model: CovariateScoreModel | None, values: MarkerTable | None,
+                 file: str | None) -> None:
+        self.names = names
+        self.normal = NormalPositions(profiles, table, model or default_covariate_model(), file)
+        if values is None or any(n not in values.values for n in names):
+            values = marker_table(profiles, names, file=file)
+        self.markers = values
+        self.rows = np.arange(len(profiles))
+        self._kept: dict[str, np.ndarray] = {}
+
+    def at(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Positions of one marker at the specimen positions ``rows``."""
+        kept = self._kept.get(name)
+        if kept is not None:
+            return kept[rows]
+        table = self.markers
+        usable, values, status = table.usable(name), table.values[name], table.status[name]
+        if rows is not self.rows:  # all of them: no copies
+            usable, values, status = usable[rows], values[rows], status[rows]
+        z = self.normal.z(name, values if usable.all() else np.where(usable, values, np.nan),
+                          rows)
+        z[status == ABOVE_ALL] = ABOVE_ALL_Z
+        return z
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._kept:
+            if name not in self.names:
+                raise KeyError(name)
+            self._kept[name] = self.at(name, self.rows)
+        return self._kept[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 def marker_positions(profiles: pd.DataFrame, names: Iterable[str], *,
@@ -189,65 +245,116 @@ def marker_positions(profiles: pd.DataFrame, names: Iterable[str], *,
     above every level, zero denominator, at ``ABOVE_ALL_Z``). ``values``: the markers already
     computed for these profiles (every name), else they are computed here."""
     names = list(dict.fromkeys(names))
-    normal = NormalPositions(profiles, table, model or default_covariate_model(), file)
-    if values is None or any(n not in values.values for n in names):
-        values = marker_table(profiles, names, file=file)
-    rows = np.arange(len(profiles))
-    computed = values
-
-    def position(name: str) -> np.ndarray:
-        usable = computed.usable(name)
-        z = normal.z(name, np.where(usable, computed.values[name], np.nan), rows)
-        z[computed.status[name] == ABOVE_ALL] = ABOVE_ALL_Z
-        return z
-
     if not names:
         return {}
+    positions = _Positions(profiles, names, table, model, values, file)
     # The first marker fills the shared lookups; the others, each independent of the rest,
     # run on two threads (numpy releases the interpreter lock while it interpolates).
-    out = {names[0]: position(names[0])}
+    out = {names[0]: positions[names[0]]}
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        out.update(zip(names[1:], pool.map(position, names[1:]), strict=True))
+        out.update(zip(names[1:], pool.map(positions.at, names[1:],
+                                           [positions.rows] * (len(names) - 1)), strict=True))
+    return out
+
+
+def _streamed_scores(positions: _Positions, specs: Mapping[str, ScoreSpec],
+                     codes: list[str]) -> dict[str, np.ndarray]:
+    """Every disorder's score, each marker's positions computed once (two threads, a few
+    markers ahead) and dropped once the last disorder that reads it has added it."""
+    order = list(dict.fromkeys(m for c in codes for m in specs[c].markers))
+    last_use = {m: i for i, c in enumerate(codes) for m in specs[c].markers}
+    if not order:
+        return {}
+    rows = positions.rows
+    ready: dict[str, MarkerPosition] = {}
+    out: dict[str, np.ndarray] = {}
+    scratch = np.empty(rows.size)
+
+    def compute(name: str) -> MarkerPosition:
+        return MarkerPosition.of(positions.at(name, rows))
+
+    ready[order[0]] = compute(order[0])  # fills the shared lookups before the threads start
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        pending: dict[str, Future[MarkerPosition]] = {}
+        ahead = iter(order[1:])
+
+        def top_up() -> None:
+            while len(pending) < _AHEAD:
+                name = next(ahead, None)
+                if name is None:
+                    return
+                pending[name] = pool.submit(compute, name)
+
+        top_up()
+        for i, code in enumerate(codes):
+            total = ScoreSum(specs[code], rows.size, scratch)
+            for m in specs[code].markers:
+                if m not in ready:
+                    ready[m] = pending.pop(m).result()
+                    top_up()
+                total.add(ready[m])
+            out[code] = total.result()
+            for m in specs[code].markers:
+                if last_use[m] == i:
+                    ready.pop(m, None)
     return out
 
 
 @dataclass
 class DisorderScores:
     """Scores per specimen (in profile order) and disorder, with every marker's normal
-    position, for the reasons."""
+    position (computed when asked for), for the reasons."""
 
     values: dict[str, np.ndarray]  # disorder -> score per specimen
     index: pd.Index
     specs: dict[str, ScoreSpec]
-    positions: dict[str, np.ndarray]  # marker -> normal score z per specimen
+    positions: Mapping[str, np.ndarray]  # marker -> normal score z per specimen
 
     @property
     def scores(self) -> pd.DataFrame:
         """Float DataFrame: profile index, one column per disorder."""
         return pd.DataFrame(self.values, index=self.index)
 
+    def position(self, marker: str, rows: np.ndarray) -> np.ndarray:
+        """One marker's normal positions at the specimen positions ``rows``."""
+        if isinstance(self.positions, _Positions):
+            return self.positions.at(marker, rows)
+        return self.positions[marker][rows]
+
     def push(self, disorder: str, rows: np.ndarray) -> np.ndarray:
         """How much each marker pushes the score up at ``rows`` (rows x markers): its weighted
         signed position, or for a guarded score's primary its own position when larger; NaN
         where the marker is unread."""
         spec = self.specs[disorder]
-        y = np.column_stack([sign * self.positions[m][rows]
-                             for m, sign in zip(spec.markers, spec.signs, strict=True)])
+        return self._push(spec, self._z(spec, rows))
+
+    def _z(self, spec: ScoreSpec, rows: np.ndarray) -> np.ndarray:
+        return np.column_stack([self.position(m, rows) for m in spec.markers])
+
+    @staticmethod
+    def _push(spec: ScoreSpec, z: np.ndarray) -> np.ndarray:
+        y = z * np.asarray(spec.signs)
         push = y * (np.asarray(spec.weights) / spec.scale)
         if spec.method == "guarded":
             push = np.where(np.asarray(spec.primary), np.fmax(push, y), push)
         return push
 
+    def positions_and_push(self, disorder: str, rows: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, push) at ``rows``, each rows x markers (:meth:`push`)."""
+        spec = self.specs[disorder]
+        z = self._z(spec, rows)
+        return z, self._push(spec, z)
+
     def top_markers(self, disorder: str, row: int, k: int = 2) -> list[tuple[str, float]]:
         """The ``k`` markers that push this specimen's score up most, with their percentile
         among babies like it (0-100)."""
         spec = self.specs[disorder]
-        push = self.push(disorder, np.array([row]))[0]
+        z, push = self.positions_and_push(disorder, np.array([row]))
         out = []
-        for i in np.argsort(-np.nan_to_num(push, nan=-np.inf))[:k]:
-            z = self.positions[spec.markers[i]][row]
-            if not np.isnan(z):
-                out.append((spec.markers[i], float(100 * ndtr(z))))
+        for i in np.argsort(-np.nan_to_num(push[0], nan=-np.inf))[:k]:
+            if not np.isnan(z[0, i]):
+                out.append((spec.markers[i], float(100 * ndtr(z[0, i]))))
         return out
 
 
@@ -285,9 +392,10 @@ def disorder_scores(profiles: pd.DataFrame, specs: Mapping[str, ScoreSpec], *,
         of the disorder's markers can be read.
     """
     codes = list(specs) if disorders is None else list(disorders)
-    names = [m for c in codes for m in specs[c].markers]
-    if positions is None:
-        positions = marker_positions(profiles, names, table=table, model=model,
-                                     values=values, file=file)
-    out = {code: specs[code].score(positions) for code in codes}
-    return DisorderScores(out, profiles.index, {c: specs[c] for c in codes}, dict(positions))
+    kept = {c: specs[c] for c in codes}
+    if positions is not None:
+        out = {code: specs[code].score(positions) for code in codes}
+        return DisorderScores(out, profiles.index, kept, dict(positions))
+    names = list(dict.fromkeys(m for c in codes for m in specs[c].markers))
+    lazy = _Positions(profiles, names, table, model, values, file)
+    return DisorderScores(_streamed_scores(lazy, specs, codes), profiles.index, kept, lazy)

@@ -170,6 +170,8 @@ class _Context:
     score_cutoffs: dict[str, float] = field(default_factory=dict)
     _cut_cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray] | None] = field(
         default_factory=dict)
+    #: id of a stratum-number array -> (the array, whether each number is used)
+    _present: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     #: (marker, direction, inclusive, levels) -> its tiers, shared across rules
     tier_cache: dict[tuple[object, ...], MarkerTiers] = field(default_factory=dict)
 
@@ -181,7 +183,7 @@ class _Context:
             table = self.table_cutoff(marker.name, marker.direction)
             if table is None:
                 levels = marker_levels(marker, None)
-            else:  # levels per table entry, mapped to specimens by the entry index
+            else:  # levels per stratum number, mapped to specimens by their numbers
                 levels = marker_levels(marker, table[1])
                 levels.index = table[0]
             cached = MarkerTiers(marker, levels, self.markers.values[marker.name],
@@ -202,18 +204,23 @@ class _Context:
 
     def table_cutoff(self, name: str, direction: str
                      ) -> tuple[np.ndarray, np.ndarray] | None:
-        """(entry index per specimen, cutoff per entry with NaN last) or None without a table
-        entry for this marker."""
+        """(stratum number per specimen, cutoff per stratum number, NaN where it has no entry)
+        or None without a table entry for this marker. The stratum numbers are shared by the
+        markers with entries in the same strata, so no array per marker and specimen is made."""
         if self.cutoffs is None or self.assignment is None:
             return None
         key = (name, direction)
         if key not in self._cut_cache:
-            index = self.cutoffs.entry_index(name, self.assignment)
-            if (index < 0).all():
+            choice, vector = self.cutoffs.stratum_numbers(name, self.assignment)
+            present = self._present.get(id(choice))
+            if present is None or present[0] is not choice:
+                present = self._present[id(choice)] = (
+                    choice, np.bincount(choice, minlength=vector.size) > 0)
+            if (vector[present[1]] < 0).all():
                 self._cut_cache[key] = None
             else:
                 values = self.cutoffs.entry_values("upper" if direction == "high" else "lower")
-                self._cut_cache[key] = (index, values)
+                self._cut_cache[key] = (choice, values[vector])
         return self._cut_cache[key]
 
 

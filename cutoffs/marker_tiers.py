@@ -2,7 +2,7 @@
 positive / critical levels per specimen and the tier (0 normal .. 3 critical) a value reaches.
 
 A cutoff table gives each stratum its own first level, so a level is either one number or one
-number per table entry, which an entry index per specimen maps to the specimens. Tiers are
+number per stratum number of the table, which each specimen's stratum number maps to it. Tiers are
 computed where they are asked for: most specimens are normal for most disorders, so a rule
 first finds the few specimens that can be out of range with one comparison per marker
 (:meth:`MarkerTiers.past_any`, :meth:`MarkerTiers.critical`, against a per-entry threshold
@@ -25,7 +25,8 @@ __all__ = ["Levels", "MarkerTiers", "marker_levels"]
 @dataclass
 class Levels:
     """Thresholds of one marker (NaN = level absent): scalars, or arrays over the cutoff table's
-    entries that ``index`` maps each specimen to (position -1 holds NaN: no entry)."""
+    stratum numbers (:meth:`cutoffs.tables.CutoffTable.stratum_numbers`) that ``index`` maps
+    each specimen to (NaN where the stratum has no entry)."""
 
     borderline: float | np.ndarray
     positive: float | np.ndarray

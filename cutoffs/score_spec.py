@@ -1,6 +1,6 @@
 """How one disorder's score combines its markers: methods and the fitted spec.
 
-Public names: ``ScoreSpec``, ``METHODS``.
+Public names: ``ScoreSpec``, ``ScoreSum``, ``MarkerPosition``, ``METHODS``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["METHODS", "ScoreSpec"]
+__all__ = ["METHODS", "MarkerPosition", "ScoreSpec", "ScoreSum"]
 
 #: ``sum``: the signature's weights; ``discriminant``: S^-1 d with non-negative weights;
 #: ``guarded``: the discriminant or the highest primary position, whichever is larger.
@@ -44,30 +44,74 @@ class ScoreSpec:
 
         Where markers cannot be read, the sum of the others is divided by its own spread among
         screen-negative babies, so a missing marker neither dilutes nor inflates the score."""
-        n = len(positions[self.markers[0]])
-        score = np.zeros(n)
-        read_all = np.ones(n, dtype=bool)
-        best = np.full(n, -np.inf) if self.method == "guarded" else None
-        for m, sign, w, primary in zip(self.markers, self.signs, self.weights, self.primary,
-                                       strict=True):
-            z = positions[m]
-            read = ~np.isnan(z)
-            read_all &= read
-            score += np.where(read, z, 0.0) * (sign * w)
-            if best is not None and primary:
-                np.fmax(best, sign * z, out=best)
-        score /= self.scale
+        total = ScoreSum(self, len(positions[self.markers[0]]))
+        for m in self.markers:
+            total.add(MarkerPosition.of(positions[m]))
+        return total.result()
+
+
+@dataclass(frozen=True, slots=True)
+class MarkerPosition:
+    """One marker's positions over every specimen, as a score adds them: ``z`` (NaN where
+    unread), ``filled`` (0 where unread) and the ``unread`` positions (sorted)."""
+
+    z: np.ndarray
+    filled: np.ndarray
+    unread: np.ndarray
+
+    @classmethod
+    def of(cls, z: np.ndarray) -> MarkerPosition:
+        missing = np.isnan(z)
+        unread = np.flatnonzero(missing)
+        return cls(z, np.where(missing, 0.0, z) if unread.size else z, unread)
+
+
+class ScoreSum:
+    """One disorder's score summed marker by marker, in the spec's order, so that the markers'
+    positions need not all be kept at once (:meth:`ScoreSpec.score`)."""
+
+    def __init__(self, spec: ScoreSpec, n: int, scratch: np.ndarray | None = None) -> None:
+        self.spec = spec
+        self.n = n
+        self._sum = np.zeros(n)
+        #: room for one marker's weighted positions (n floats), reusable across sums
+        self._scratch = scratch if scratch is not None else np.empty(n)
+        self._unread: list[np.ndarray] = []
+        self._best = np.full(n, -np.inf) if spec.method == "guarded" else None
+
+    def add(self, position: MarkerPosition) -> None:
+        """Add the next marker of the spec (``spec.markers[len(added)]``)."""
+        i = len(self._unread)
+        sign, w = self.spec.signs[i], self.spec.weights[i]
+        self._sum += np.multiply(position.filled, sign * w, out=self._scratch)
+        self._unread.append(position.unread)
+        if self._best is not None and self.spec.primary[i]:
+            np.fmax(self._best, sign * position.z, out=self._best)
+
+    def result(self) -> np.ndarray:
+        """The scores once every marker is added."""
+        spec = self.spec
+        if len(self._unread) != len(spec.markers):
+            raise ValueError(f"{spec.disorder}: {len(self._unread)} of "
+                             f"{len(spec.markers)} markers added")
+        score = self._sum
+        score /= spec.scale
+        read_all = np.ones(self.n, dtype=bool)
+        for unread in self._unread:
+            read_all[unread] = False
         partial = np.flatnonzero(~read_all)
         if partial.size:
-            read = np.column_stack([~np.isnan(positions[m][partial]) for m in self.markers])
+            read = np.ones((partial.size, len(spec.markers)), dtype=bool)
+            for j, unread in enumerate(self._unread):
+                read[np.searchsorted(partial, unread), j] = False
             pattern = read @ (1 << np.arange(read.shape[1], dtype=np.int64))
             for code in np.unique(pattern).tolist():
                 mask = ((code >> np.arange(read.shape[1])) & 1).astype(bool)
                 rows = partial[pattern == code]
                 if mask.any():
-                    score[rows] *= self.scale / self._scale(mask)
+                    score[rows] *= spec.scale / spec._scale(mask)
                 else:
                     score[rows] = np.nan
-        if best is not None:
-            score = np.where(np.isnan(score), score, np.fmax(score, best))
+        if self._best is not None:
+            score = np.where(np.isnan(score), score, np.fmax(score, self._best))
         return score

@@ -83,8 +83,7 @@ def score_reason(scores: DisorderScores, disorder: str, cutoff: float, rows: np.
     like it (the guarded score's primary counts with its own position)."""
     spec = scores.specs[disorder]
     values = scores.values[disorder][rows]
-    push = scores.push(disorder, rows)
-    z = np.column_stack([scores.positions[m][rows] for m in spec.markers])
+    z, push = scores.positions_and_push(disorder, rows)
     push = np.where(np.isnan(z), -np.inf, np.nan_to_num(push, nan=-np.inf))
     order = np.argsort(-push, axis=1, kind="stable")[:, :k]
     text = np.array([f"{v:.3g}" for v in values.tolist()], dtype=object)

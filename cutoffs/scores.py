@@ -200,18 +200,18 @@ class _BoundTable:
 
     def percentile_mom(self, marker: str, values: np.ndarray, rows: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray]:
-        index = self.table.entry_index(marker, self.assignment)[rows]
+        index = self.table.entry_index(marker, self.assignment, rows)
         median = self._medians[index]
         with np.errstate(all="ignore"):
             mom = np.where(median > 0, values / median, np.nan)
         return _interp_percentile(values, self._grids[index]), mom
 
     def quantiles(self, marker: str, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        index = self.table.entry_index(marker, self.assignment)[rows]
+        index = self.table.entry_index(marker, self.assignment, rows)
         return _invert_grid(self._grids[index], np.asarray(QUANTILE_PROBS), probs)
 
     def scores(self, marker: str, values: np.ndarray, rows: np.ndarray) -> MarkerScores:
-        index = self.table.entry_index(marker, self.assignment)[rows]
+        index = self.table.entry_index(marker, self.assignment, rows)
         pct, mom = self.percentile_mom(marker, values, rows)
         name = np.where(index >= 0, f"cutoffs {self.table.version}", "").astype(object)
         return MarkerScores(pct, mom, self._strata[index], self._n[index], name)

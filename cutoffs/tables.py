@@ -185,13 +185,18 @@ class CutoffTable:
         assignment.cache[key] = choice
         return choice
 
-    def entry_index(self, marker: str, assignment: Assignment) -> np.ndarray:
-        """Index (into ``entries``) of the entry each specimen uses for ``marker``; -1 for none.
+    def entry_index(self, marker: str, assignment: Assignment,
+                    rows: np.ndarray | None = None) -> np.ndarray:
+        """Index (into ``entries``) of the entry each specimen uses for ``marker``; -1 for none
+        (``rows``: at those specimen positions only, not kept).
 
         The most specific stratum with an entry wins; ``all`` is the fall-back. The stratum
         choice is shared by markers with entries in the same strata and cached on the
         assignment.
         """
+        if rows is not None:
+            choice, vector = self.stratum_numbers(marker, assignment)
+            return vector[choice[rows]]
         key = (id(self), marker)
         cached = assignment.cache.get(key)
         if cached is not None:

@@ -52,8 +52,6 @@ from cutoffs.reflex.rules import ReflexRules, default_reflex_rules
 from cutoffs.scores import Reference
 from instruments import ArchiveLimits, PlateRun, Source
 from lims.errors import ConfigurationError
-from lims.lengths import check_plate_lengths
-from lims.models import Infant, Specimen
 from lims.settings import Settings, load_configured_catalogue
 from lims.vocabulary import QcDecision, Stage
 from msms.catalogue import Catalogue
@@ -67,6 +65,7 @@ from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
 if TYPE_CHECKING:
     from cutoffs.second_tier.model_file import SecondTierModel
+    from lims.models import Infant, Specimen
 
 __all__ = [
     "WELL_COLUMNS",
@@ -354,6 +353,8 @@ class ScreeningPipeline:
         if plate_map is not None:  # read with the plate size of the profile reading the export
             plate_map = Source(Path(plate_map.name).name or "plate-map", plate_map.data)
         run = self.read(data, name=Path(name).name or "upload", plate_map=plate_map)
+        from lims.lengths import check_plate_lengths  # the ORM: not for evaluating profiles
+
         check_plate_lengths(Path(name).name or "upload", run.plate_id, run.run_id,
                             run.measurements)
         quantified = self.quantify(run)

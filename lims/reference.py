@@ -33,7 +33,7 @@ from typing import Annotated
 from pydantic import Field
 
 from lims.errors import InvalidInputError
-from lims.models import ROLES
+from lims.vocabulary import Role
 from msms.datafiles import Count, OneOf, Range, Schema, Text, load_toml, read_toml
 
 __all__ = [
@@ -244,9 +244,10 @@ def load_unsatisfactory_codes(path: Path = UNSATISFACTORY_CSV) -> dict[
 def load_workflow_config(path: Path = WORKFLOW_TOML) -> WorkflowConfig:
     """The workflow intervals in ``path`` (TOML)."""
     doc, file = load_toml(path, WorkflowFile, error=InvalidInputError)
-    unknown = sorted({r for step in doc.alert_escalation_notify for r in step} - set(ROLES))
+    roles = tuple(Role)  # the roles a user can hold, without loading the database models
+    unknown = sorted({r for step in doc.alert_escalation_notify for r in step} - set(roles))
     if unknown:
-        raise file.error(f"unknown role {', '.join(unknown)}; roles are {', '.join(ROLES)}",
+        raise file.error(f"unknown role {', '.join(unknown)}; roles are {', '.join(roles)}",
                          "alert_escalation_notify")
     return WorkflowConfig(
         version=doc.version,

@@ -17,7 +17,6 @@ from typing import Any
 
 import typer
 
-from lims.cli.common import EXIT_REJECTED
 from lims.errors import LimsError
 from msms.errors import MsmsError
 
@@ -60,5 +59,7 @@ def main(args: list[str] | None = None) -> None:
 
             app(**named)
     except (MsmsError, LimsError) as exc:
+        from lims.cli.common import EXIT_REJECTED  # with the database set-up: only when needed
+
         typer.echo(f"nbs: error: {exc}", err=True)
         sys.exit(EXIT_REJECTED)

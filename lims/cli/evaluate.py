@@ -54,6 +54,8 @@ def _repeated(frame: pd.DataFrame) -> pd.Series:
     ids = frame["specimen_id"]
     if pd.api.types.infer_dtype(ids, skipna=False) != "string":  # already text: no copy
         ids = ids.astype(str)
+    if ids.is_unique:  # the usual case: one pass, no mask
+        return ids.iloc[:0]
     return ids[ids.duplicated(keep=False)]
 
 

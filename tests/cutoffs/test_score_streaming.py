@@ -1,0 +1,116 @@
+"""The evaluation's shortcuts give exactly what the plain computations give: disorder scores
+summed marker by marker against the scores of every marker's kept positions, positions at a
+few specimens against the positions of all, and ratios of clean analytes against
+``msms.ratios``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cutoffs.derive import derive_cutoffs
+from cutoffs.derive_scores import derive_score_section
+from cutoffs.disorder_scores import disorder_scores, marker_positions
+from cutoffs.markers import marker_table
+from cutoffs.rules import default_rules
+from msms import ratios as r
+from msms.population import simulate_cohort, split_truth
+
+
+@pytest.fixture(scope="module")
+def scored() -> tuple[pd.DataFrame, object]:
+    """A table with a score section derived from 6,000 simulated screen-negative babies, and
+    2,000 other profiles with unread, zero, negative and missing values mixed in."""
+    population, truth = split_truth(simulate_cohort(6_000, seed=11))
+    population = population[truth["true_disorder"].eq("").to_numpy()]
+    table = derive_cutoffs(population, n_bootstrap=0)
+    table.scores = derive_score_section(population, table, target_flag_rate=0.015)
+    frame, _ = split_truth(simulate_cohort(2_000, seed=12, disorder_rate=0.05))
+    frame = frame.reset_index(drop=True)
+    rng = np.random.default_rng(3)
+    for column in ("C0", "C2", "C8", "Phe", "C5", "C3", "Tyr"):
+        frame.loc[rng.random(len(frame)) < 0.03, column] = np.nan
+    frame.loc[rng.random(len(frame)) < 0.02, "C2"] = 0.0
+    frame.loc[rng.random(len(frame)) < 0.01, "C10"] = 0.0
+    frame.loc[rng.random(len(frame)) < 0.01, "C3"] = -0.1
+    return frame, table
+
+
+def _reference_score(spec, positions):
+    """The score written out with every position at hand (as docs/first_tier_scores.md gives
+    it): the weighted sum over the read markers, over its own spread for the markers read."""
+    z = np.column_stack([positions[m] for m in spec.markers])
+    read = ~np.isnan(z)
+    weights = np.asarray(spec.signs) * np.asarray(spec.weights)
+    total = np.zeros(len(z))
+    for j in range(z.shape[1]):
+        total += np.where(read[:, j], z[:, j], 0.0) * weights[j]
+    total /= spec.scale
+    for i in np.flatnonzero(~read.all(axis=1)):
+        total[i] = (total[i] * (spec.scale / spec._scale(read[i])) if read[i].any()
+                    else np.nan)
+    if spec.method == "guarded":
+        signed = z * np.asarray(spec.signs)
+        best = np.fmax.reduce(np.where(np.asarray(spec.primary), signed, -np.inf), axis=1)
+        total = np.where(np.isnan(total), total, np.fmax(total, best))
+    return total
+
+
+def test_scores_summed_marker_by_marker_equal_the_scores_of_kept_positions(scored):
+    frame, table = scored
+    section = table.scores
+    names = [m for spec in section.specs.values() for m in spec.markers]
+    kept = marker_positions(frame, names, table=table)
+    # a value of 0 is at -inf, which a weight of 0 turns into NaN (numpy warns), both ways
+    with np.errstate(invalid="ignore"):
+        plain = disorder_scores(frame, section.specs, positions=kept)
+        streamed = disorder_scores(frame, section.specs, table=table)
+        reference = {c: _reference_score(spec, kept) for c, spec in section.specs.items()}
+    for code in section.specs:
+        assert np.array_equal(streamed.values[code], plain.values[code], equal_nan=True), code
+        assert np.array_equal(streamed.values[code], reference[code], equal_nan=True), code
+    assert any(np.isnan(kept[m]).any() for m in kept)  # unread markers were exercised
+    rows = np.array([5, 17, 17, 400, len(frame) - 1])
+    for code in list(section.specs)[:10]:
+        z, push = streamed.positions_and_push(code, rows)
+        assert np.array_equal(push, plain.push(code, rows), equal_nan=True)
+        spec = section.specs[code]
+        assert np.array_equal(z, np.column_stack([kept[m][rows] for m in spec.markers]),
+                              equal_nan=True)
+    assert np.array_equal(streamed.positions["C0"], kept["C0"], equal_nan=True)
+
+
+@pytest.mark.parametrize("values", [
+    {"C5": [1.0, 0.5, 2.0], "C2": [10.0, 20.0, 5.0], "C3": [1.0, 2.0, 3.0]},  # clean
+    {"C5": [1.0, -0.0, 2.0], "C2": [10.0, 0.0, 5.0], "C3": [0.0, 2.0, 3.0]},  # zeros
+    {"C5": [1.0, np.nan, 2.0], "C2": [10.0, 20.0, -1.0], "C3": [np.inf, 2.0, 3.0]},
+    {"C5": [1e300, 0.5, 2.0], "C2": [1e-300, 20.0, 5.0], "C3": [1.0, 2.0, 3.0]},  # overflow
+])
+def test_ratios_of_clean_analytes_equal_msms_ratios(values):
+    frame = pd.DataFrame(values)
+    table = marker_table(frame, ["C5/C2", "C5/C3", "C3/C2"])
+    for name in ("C5/C2", "C5/C3", "C3/C2"):
+        ratio = r.parse_ratio(name)
+        expected, status = r.ratio_values_from_arrays(ratio, table.columns, table.n)
+        zero = status == r.ZERO_DENOMINATOR
+        numerator = sum(table.columns[c] for c in ratio.numerator)
+        above = zero & (np.asarray(numerator) > 0)
+        assert np.array_equal(table.values[name][~above], expected[~above], equal_nan=True)
+        assert np.array_equal(np.signbit(table.values[name][~above]),
+                              np.signbit(expected[~above]))
+        assert np.isposinf(table.values[name][above]).all()
+
+
+def test_rule_markers_with_sums_equal_msms_ratios():
+    rules = default_rules()
+    frame, _ = split_truth(simulate_cohort(500, seed=4))
+    table = marker_table(frame, rules.markers())
+    sums = [name for name in table.ratios if "+" in name]
+    assert sums
+    for name in table.ratios:
+        expected, status = r.ratio_values_from_arrays(table.ratios[name], table.columns,
+                                                      table.n)
+        defined = status == r.OK
+        assert np.array_equal(table.values[name][defined], expected[defined]), name
+        assert np.array_equal(table.status[name][defined], status[defined])
