@@ -20,9 +20,15 @@ from cutoffs.errors import CutoffError
 from msms import csvsafe
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID, SEXES
 
-__all__ = ["covariate_frame", "numeric_column", "read_profiles", "specimen_ids", "write_table"]
+__all__ = ["LINK_COLUMNS", "covariate_frame", "numeric_column", "read_profiles", "specimen_ids",
+           "write_table"]
 
 _FLAGS = ("tpn", "transfused")
+
+
+#: Columns naming other specimens or the baby: identifiers, read as text like ``specimen_id``
+#: (a numeric-looking id keeps its leading zeros and links to the card it names).
+LINK_COLUMNS = ("previous_specimen_id", "infant_id")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -76,8 +82,9 @@ def read_profiles(path: Path | str) -> pd.DataFrame:
         raise CutoffError("header lacks the specimen_id column", file=str(path), line=1,
                           field=PROFILE_ID)
     try:
-        frame = pd.read_csv(path, dtype={PROFILE_ID: str}, keep_default_na=True,
-                            encoding="utf-8")
+        frame = pd.read_csv(path, dtype={c: str for c in (PROFILE_ID, *LINK_COLUMNS)
+                                         if c in header},
+                            keep_default_na=True, encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise CutoffError(f"not UTF-8 ({exc.reason})", file=str(path)) from None
     except (pd.errors.ParserError, ValueError) as exc:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cutoffs.profiles import read_profiles
 from cutoffs.reflex.calibrate import CalibratedReflex, read_calibration, write_calibration
 from cutoffs.reflex.decide import Calibration
 from cutoffs.reflex.rules import DECISIONS, default_reflex_rules
@@ -112,3 +113,14 @@ def test_a_calibration_file_from_before_the_own_levels_reads_without_them(tmp_pa
     old = read_calibration(path).calibration
     assert old.repeat_clear_below_disorder == {} and old.rule_scale == {}
     assert old.scale == {"C5": 0.7}
+
+
+def test_ids_that_look_like_numbers_stay_text(tmp_path):
+    """A repeat naming its first card ``00017`` keeps that id, and the baby's id its zeros."""
+    path = tmp_path / "ids.csv"
+    path.write_text("specimen_id,previous_specimen_id,infant_id,Phe\n"
+                    "00017,,0042,50\n00018,00017,0042,55\n", encoding="utf-8")
+    frame = read_profiles(path)
+    assert frame["previous_specimen_id"].fillna("").tolist() == ["", "00017"]
+    assert frame["infant_id"].tolist() == ["0042", "0042"]
+    assert frame["Phe"].tolist() == [50, 55]
