@@ -540,6 +540,8 @@ class Alert(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     specimen_id: int = Field(foreign_key="specimen.id", index=True)
     evaluation_id: int | None = Field(default=None, foreign_key="evaluation.id")
+    #: the plate run whose result raised it (withdrawing the plate withdraws it)
+    run_id: int | None = Field(default=None, foreign_key="run.id")
     disorder: str = Field(max_length=32)
     message: str = Field(max_length=1000)
     opened_at: datetime = Field(default_factory=utcnow)

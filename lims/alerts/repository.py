@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Row, func, update
+from sqlalchemy import CursorResult, Row, func, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -65,12 +65,13 @@ def open_alerts_of_infant(session: Session, infant_id: int) -> list[int]:
 
 def open_alerts_of_run(session: Session, run_id: int,
                        specimen_ids: Sequence[int]) -> list[Alert]:
-    """The open, unacknowledged alerts raised from ``run_id``'s calls on these cards."""
+    """The open, unacknowledged alerts raised from ``run_id``'s results on these cards."""
     if not specimen_ids:
         return []
     raised = core_select(_EVALUATION.c.id).where(_EVALUATION.c.run_id == run_id)
     return list(session.exec(select(Alert).where(
-        col(Alert.evaluation_id).in_(raised), col(Alert.specimen_id).in_(list(specimen_ids)),
+        or_(col(Alert.run_id) == run_id, col(Alert.evaluation_id).in_(raised)),
+        col(Alert.specimen_id).in_(list(specimen_ids)),
         col(Alert.status) == AlertStatus.open, col(Alert.acknowledged_at).is_(None))
         .order_by(col(Alert.id))))
 

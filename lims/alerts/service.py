@@ -42,11 +42,12 @@ __all__ = ["Escalation", "acknowledge", "alert_rows", "close_for_override", "esc
 
 
 def open_alert(session: Session, actor: Actor, specimen: Specimen, *, disorder: str,
-               message: str, evaluation_id: int | None) -> Alert:
-    """Add an open alert for a time-critical result (same transaction as the result)."""
+               message: str, evaluation_id: int | None, run_id: int | None = None) -> Alert:
+    """Add an open alert for a time-critical result (same transaction as the result);
+    ``run_id``: the plate run whose result raised it."""
     assert specimen.id is not None
-    alert = Alert(specimen_id=specimen.id, evaluation_id=evaluation_id, disorder=disorder,
-                  message=message[:1000], opened_at=utcnow())
+    alert = Alert(specimen_id=specimen.id, evaluation_id=evaluation_id, run_id=run_id,
+                  disorder=disorder, message=message[:1000], opened_at=utcnow())
     session.add(alert)
     session.flush()
     record(session, actor, "open", "alert", alert.id, infant_id=specimen.infant_id,

@@ -178,9 +178,12 @@ def time_critical_referrals(barcode: str, link: RepeatLink, decided: pd.DataFram
 def alert_repeat_referrals(session: Session, actor: Actor, specimens: Mapping[str, Specimen],
                            links: Mapping[str, RepeatLink], decided: pd.DataFrame,
                            calls: pd.DataFrame, rules: Any,
-                           already: Collection[tuple[str, str]] = ()) -> int:
+                           already: Collection[tuple[str, str]] = (),
+                           run_id: int | None = None) -> int:
     """Open an alert for each time-critical referral on these repeats (``already``: the
-    (barcode, disorder) pairs whose alert the card's result opens); returns how many."""
+    (barcode, disorder) pairs whose alert the card's result opens; ``run_id``: the plate run
+    whose result decided them, which withdraws the alert with the plate); returns how
+    many."""
     opened = 0
     for barcode, link in links.items():
         specimen = specimens[barcode]
@@ -196,6 +199,6 @@ def alert_repeat_referrals(session: Session, actor: Actor, specimens: Mapping[st
                            "time_critical", disorder=disorder, barcode=barcode,
                            reasons=f"repeat of card {link.first.barcode}: referral "
                                    f"({reason_code})"),
-                       evaluation_id=evaluations.get(disorder))
+                       evaluation_id=evaluations.get(disorder), run_id=run_id)
             opened += 1
     return opened

@@ -201,7 +201,7 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
     repository.insert_requests(session, requests)
     record_many(session, actor, entries)
     alert_repeat_referrals(session, actor, by_barcode, links, decided, every, reflex.rules,
-                           _already_alerted(mine))
+                           _already_alerted(mine), run_id=run_id)
     return Held(waiting, _referred(decided, links, by_barcode) - waiting)
 
 

@@ -311,7 +311,8 @@ def evaluate_stored(session: Session, actor: Actor, run: Run, profiles: pd.DataF
                            message=ALERT_MESSAGES.text(
                                "time_critical", disorder=r["disorder"],
                                barcode=specimen.barcode, reasons=r["reasons"]),
-                           evaluation_id=evaluation_id.get((r["specimen_id"], r["disorder"])))
+                           evaluation_id=evaluation_id.get((r["specimen_id"], r["disorder"])),
+                           run_id=run.id)
 
 
 def _flags(call: dict[str, Any]) -> bool:

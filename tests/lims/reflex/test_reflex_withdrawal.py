@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from lims.alerts.service import open_alert
+from lims.audit import SYSTEM
 from lims.models import Alert, AuditEvent, ReflexDecisionRecord, ReflexRequest, Specimen
 from tests.lims.helpers import API, accession, card, upload
 from tests.lims.reflex.plates import first_tier_plate
@@ -87,3 +89,29 @@ def test_withdrawing_a_plate_takes_its_cards_off_the_second_tier(reflex_client, 
     rows = reflex_client.get(f"{API}/worklists/reflex", headers=tech).json()
     assert {r["barcode"] for r in rows} == waiting
     assert {r["source_run_id"] for r in rows} == {again.json()["id"]}
+
+
+def test_an_alert_the_plate_raised_without_a_stored_call_is_withdrawn_with_it(reflex_client,
+                                                                                world, engine):
+    """A repeat card referred by the second tier while its own calls are normal has an alert
+    but no stored call behind it: the alert names the plate's run, and withdrawing the plate
+    withdraws it too."""
+    cards = accession(reflex_client, world, 4)
+    run = upload(reflex_client, world, "p-rw2.csv", first_tier_plate(
+        "P-RW2", {card(4): CARDS[4]})).json()
+    with Session(engine) as session:
+        specimen = session.get(Specimen, cards[4]["id"])
+        assert specimen is not None
+        raised = session.exec(select(Alert).where(Alert.specimen_id == specimen.id)).one()
+        assert raised.run_id == run["id"]  # the result's alert names its run
+        open_alert(session, SYSTEM, specimen, disorder="MCAD",
+                   message="repeat referred", evaluation_id=None, run_id=run["id"])
+        session.commit()
+    done = reflex_client.post(f"{API}/runs/{run['id']}/withdrawal",
+                              json={"reason": "wrong plate map"}, headers=world.auth("technician"))
+    assert done.status_code == 200, done.text
+    assert len(done.json()["alerts_withdrawn"]) == 2
+    with Session(engine) as session:
+        statuses = session.exec(select(Alert.status).where(
+            Alert.specimen_id == cards[4]["id"])).all()
+    assert statuses == ["withdrawn", "withdrawn"]
