@@ -18,7 +18,8 @@
   nothing.
 
 A repeat card is decided in the groups its earlier card was sent back for as a repeat
-(``lims.reflex.repeat``), at the first tier and on the second-tier run alike.
+(``lims.reflex.repeat``), at the first tier and on the second-tier run alike; a repeat
+already in when its earlier card is sent back is decided then (``lims.reflex.late``).
 
 Public names: ``Held``, ``ImportOutcome``, ``hold_for_second_tier``, ``import_run``, ``worklist``,
 ``list_runs``, ``get_run``, ``specimen_reflex``, ``context_of``.
