@@ -53,7 +53,9 @@ def decide_late_repeats(session: Session, actor: Actor, pipeline: Screening, ref
                         plate_run_id: int | None = None) -> set[int]:
     """Decide again the repeats of the cards ``firsts`` (just sent back for a repeat) that
     already have their first-tier result (the caller commits); returns their ids. The audit
-    event is ``second_tier_decision`` on a second-tier run, else ``reflex_decision``."""
+    event is ``second_tier_decision`` when the earlier cards' second-tier run
+    (``second_tier_run_id``) sent them back, else ``reflex_decision``; ``plate_run_id``: the
+    earlier cards' plate run, named by a time-critical alert raised here."""
     repeats = {s.barcode: s for s in repository.repeats_of(session, list(firsts))
                if s.state in _DECIDED and s.id not in firsts}
     if not repeats:
@@ -67,7 +69,8 @@ def decide_late_repeats(session: Session, actor: Actor, pipeline: Screening, ref
     before: dict[int, list[ReflexDecisionRecord]] = {}
     for old in repository.current_decisions(session, ids):
         before.setdefault(old.specimen_id, []).append(old)
-    rows = decision_rows(mine, repeats, reflex, second_tier_run_id)
+    # the run (if any) measured the earlier card, not the repeat: the rows name no run
+    rows = decision_rows(mine, repeats, reflex, None)
     repository.retire_decisions(session, ids)
     repository.insert_decisions(session, rows)
     referred = referred_repeats(mine, decided.links, repeats)
@@ -82,6 +85,8 @@ def decide_late_repeats(session: Session, actor: Actor, pipeline: Screening, ref
             after={"decisions": plain([r for r in rows if r["specimen_id"] == specimen.id]),
                    "version": reflex.version, "context": context_of(specimen),
                    "released": specimen.state in _RELEASED,
+                   "sent_back_by": {"second_tier_run_id": second_tier_run_id,
+                                    "plate_run_id": plate_run_id},
                    "flagged": specimen.id in referred,
                    "repeat": repeat_audit(barcode, decided.links[barcode], mine,
                                           decided.calls, reflex, cuts)},

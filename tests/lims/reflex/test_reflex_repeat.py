@@ -233,6 +233,7 @@ def test_a_repeat_that_arrived_before_the_second_tier_sent_its_card_back_is_deci
     assert event.after["decisions"] == [{"group": "TYR", "decision": "clear",
                                          "reason_code": "REPEAT_NORMAL"}]
     assert event.after["repeat"]["first_barcode"] == card(82)
+    assert event.after["sent_back_by"]["second_tier_run_id"] == response.json()["id"]
     assert event.after["repeat"]["groups"]["TYR"]["calls"]["TYR1"]["first_tier"] == "normal"
     assert event.reason == (f"card {card(82)} sent back for a repeat: second-tier run ST-LATE "
                             "(ST-LATE.txt)")
