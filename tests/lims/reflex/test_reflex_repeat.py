@@ -269,3 +269,27 @@ def test_a_repeat_in_before_its_earlier_card_is_referred_when_that_card_is_sent_
     assert event.reason.startswith(f"card {card(75)} sent back for a repeat: its first tier")
     assert [(a.disorder, a.status) for a in alerts] == [("MCAD", "open")]
     assert f"repeat of card {card(75)}: referral (REPEAT_STILL_ABNORMAL)" in alerts[0].message
+
+
+def test_a_case_s_repeat_read_before_the_second_tier_sent_its_card_back_is_decided_then(
+        reflex_client, world, engine, tmp_path):
+    first = accession(reflex_client, world, 101)[101]
+    _plate(reflex_client, world, "P-CASE-LATE", {101: {"Tyr": 700.0}})
+    case = reflex_client.post(f"{API}/cases", json={"specimen_id": first["id"],
+                                                    "suspected": ["TYR1"]},
+                              headers=world.auth("follow_up"))
+    assert case.status_code == 201, case.text
+    body = specimen_body(card(102), world.submitter_ids[0], infant_id=first["infant_id"])
+    response = reflex_client.post(f"{API}/specimens", json=body,
+                                  headers=world.auth("technician"))
+    assert response.status_code == 201, response.text
+    assert response.json()["previous_specimen_id"] is None
+    _plate(reflex_client, world, "P-CASE-LATE-REPEAT", {102: {}})
+    assert _decisions(engine, card(102)) == {}
+    export = second_tier_export(tmp_path, {card(101): {"SUAC-2T": 0.4}}, plate_id="ST-CASE")
+    run = reflex_client.post(f"{API}/second-tier-runs",
+                             files={"file": ("ST-CASE.txt", export, "text/plain")},
+                             headers=world.auth("technician"))
+    assert run.status_code == 201, run.text
+    assert _decisions(engine, card(101))["TYR"][0] == "repeat_specimen"
+    assert _decisions(engine, card(102)) == {"TYR": ("clear", "REPEAT_NORMAL")}
