@@ -14,7 +14,7 @@ A repeat referred in a group whose deciding disorder is time-critical opens an a
 time-critical result does, unless the repeat's own result already opened one.
 
 Public names: ``RepeatLink``, ``repeat_links``, ``decide_cards``, ``repeat_audit``,
-``time_critical_referrals``, ``alert_repeat_referrals``.
+``referred_repeats``, ``time_critical_referrals``, ``alert_repeat_referrals``.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from lims.reflex import repository
 from lims.vocabulary import ReflexDecision, Stage
 from msms.tables import PROFILE_ID
 
-__all__ = ["RepeatLink", "alert_repeat_referrals", "decide_cards", "repeat_audit",
-           "repeat_links", "time_critical_referrals"]
+__all__ = ["RepeatLink", "alert_repeat_referrals", "decide_cards", "referred_repeats",
+           "repeat_audit", "repeat_links", "time_critical_referrals"]
 
 _REPEAT = ReflexDecision.repeat_specimen.value
 
@@ -119,6 +119,19 @@ def decide_cards(session: Session, pipeline: Any, reflex: Reflex, calls: pd.Data
                                        decided["group"].astype(str)]).isin(asked)
     out = pd.concat([decided[keep], again], ignore_index=True) if len(again) else decided[keep]
     return out.reset_index(drop=True), links, every
+
+
+def referred_repeats(decided: pd.DataFrame, links: Mapping[str, RepeatLink],
+                     specimens: Mapping[str, Specimen]) -> set[int]:
+    """Ids of the repeats not cleared in a group their earlier card was sent back for (to be
+    flagged for review whatever their own calls)."""
+    out = set()
+    for barcode, link in links.items():
+        mine = decided[(decided[PROFILE_ID].astype(str) == barcode)
+                       & decided["group"].isin(list(link.groups))]
+        if (mine["decision"] != "clear").any() and specimens[barcode].id is not None:
+            out.add(int(specimens[barcode].id or 0))
+    return out
 
 
 def _number(value: Any) -> float | None:

@@ -4,7 +4,7 @@ reflex decisions, and the first-tier calls and results a decision is made from.
 Public names: ``open_request_rows``, ``open_requests_for``, ``insert_requests``,
 ``run_by_sha256``, ``list_runs``, ``insert_results``, ``results_of``, ``current_decisions``,
 ``insert_decisions``, ``retire_decisions``, ``current_calls``, ``first_tier_results``,
-``specimens_by_ids``, ``withdraw_open_requests``, ``first_cards_of_repeats``,
+``specimens_by_ids``, ``withdraw_open_requests``, ``first_cards_of_repeats``, ``repeats_of``,
 ``has_open_alert``.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -33,7 +33,7 @@ from lims.vocabulary import AlertStatus, ReflexRequestStatus
 __all__ = ["current_calls", "current_decisions", "first_cards_of_repeats", "first_tier_results",
            "has_open_alert", "insert_decisions",
            "insert_requests", "insert_results", "list_runs", "open_request_rows",
-           "open_requests_for", "results_of", "retire_decisions", "run_by_sha256",
+           "open_requests_for", "repeats_of", "results_of", "retire_decisions", "run_by_sha256",
            "specimens_by_ids", "withdraw_open_requests"]
 
 _REQUEST = ReflexRequest.__table__  # type: ignore[attr-defined]
@@ -168,6 +168,19 @@ def first_cards_of_repeats(session: Session, specimen_ids: Sequence[int]) -> dic
         if case.repeat_specimen_id is not None and case.specimen_id != case.repeat_specimen_id:
             out.setdefault(case.repeat_specimen_id, case.specimen_id)
     return out
+
+
+def repeats_of(session: Session, specimen_ids: Sequence[int]) -> list[Specimen]:
+    """The cards that are a repeat of one of these: naming it (``previous_specimen_id``) or
+    recorded as its repeat by a follow-up case opened on it."""
+    if not specimen_ids:
+        return []
+    ids = sorted(set(specimen_ids))
+    of_cases = select(FollowUpCase.repeat_specimen_id).where(
+        col(FollowUpCase.specimen_id).in_(ids), col(FollowUpCase.repeat_specimen_id).is_not(None))
+    return list(session.exec(select(Specimen).where(or_(
+        col(Specimen.previous_specimen_id).in_(ids), col(Specimen.id).in_(of_cases)))
+        .order_by(col(Specimen.id))))
 
 
 def has_open_alert(session: Session, specimen_id: int, disorder: str) -> bool:

@@ -18,7 +18,8 @@
   nothing.
 
 A repeat card is decided in the groups its earlier card was sent back for as a repeat
-(``lims.reflex.repeat``), at the first tier and on the second-tier run alike.
+(``lims.reflex.repeat``), at the first tier and on the second-tier run alike; a repeat
+already in when its earlier card is sent back is decided then (``lims.reflex.late``).
 
 Public names: ``Held``, ``ImportOutcome``, ``hold_for_second_tier``, ``import_run``, ``worklist``,
 ``list_runs``, ``get_run``, ``specimen_reflex``, ``context_of``.
@@ -31,7 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
@@ -40,12 +40,14 @@ from cutoffs.reflex.outcomes import score_cutoffs
 from lims.accession.repository import specimens_by_barcodes
 from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.errors import InvalidInputError, NotFoundError
-from lims.models import Evaluation, ReflexDecisionRecord, SecondTierRun, Specimen, utcnow
-from lims.pipeline import Reflex, Screening, latest_run_wells, well_means
+from lims.models import ReflexDecisionRecord, SecondTierRun, Specimen, utcnow
+from lims.pipeline import Reflex, Screening
 from lims.reflex import repository
+from lims.reflex.late import decide_late_repeats, sent_back
 from lims.reflex.panel import read_second_tier
-from lims.reflex.repeat import RepeatLink, alert_repeat_referrals, decide_cards, repeat_audit
-from lims.vocabulary import EvaluationStage, ReflexRequestStatus, SpecimenState, Stage, Transition
+from lims.reflex.repeat import alert_repeat_referrals, decide_cards, referred_repeats, repeat_audit
+from lims.reflex.stored import context_of, decide_stored, decision_rows, plain
+from lims.vocabulary import ReflexRequestStatus, SpecimenState, Stage, Transition
 from lims.workflow import apply_transitions
 from msms.tables import PROFILE_ID
 
@@ -62,18 +64,6 @@ class ImportOutcome:
 
     run: SecondTierRun
     created: bool
-
-
-def context_of(specimen: Specimen) -> dict[str, int]:
-    """The card's context as profile columns (docs/architecture.md "Profiles"): parenteral
-    nutrition (running, or stopped after collection), a pivalate exposure, the mother's low
-    vitamin B12 status."""
-    tpn = specimen.tpn or (specimen.tpn_started_at is not None
-                           and specimen.tpn_started_at <= specimen.collected_at
-                           and (specimen.tpn_stopped_at is None
-                                or specimen.tpn_stopped_at >= specimen.collected_at))
-    return {"tpn": int(bool(tpn)), "pivalate_exposure": int(specimen.pivalate_exposure),
-            "maternal_b12_low": int(specimen.maternal_b12_low)}
 
 
 def _reflex(pipeline: Screening) -> Reflex | None:
@@ -94,27 +84,6 @@ def _with_context(profiles: pd.DataFrame, specimens: dict[str, Specimen]) -> pd.
     return mine.merge(context, on=PROFILE_ID, how="left").reset_index(drop=True)
 
 
-def _decision_rows(decided: pd.DataFrame, specimens: dict[str, Specimen], reflex: Reflex,
-                   run_id: int | None) -> list[dict[str, Any]]:
-    now = utcnow()
-    texts = reflex.rules.reason_codes
-    return [{"specimen_id": specimens[str(r[PROFILE_ID])].id, "second_tier_run_id": run_id,
-             "group_code": str(r["group"])[:16], "disorder": str(r["disorder"])[:32],
-             "decision": str(r["decision"]), "reason_code": str(r["reason_code"])[:32],
-             "reason": texts.get(str(r["reason_code"]), "")[:500],
-             "version": reflex.version[:64], "current": True, "created_at": now}
-            for r in decided.to_dict("records")]
-
-
-def _plain(rows: Sequence[dict[str, Any]] | Sequence[ReflexDecisionRecord]) -> list[dict[str, str]]:
-    out = []
-    for r in rows:
-        get = r.get if isinstance(r, dict) else (lambda k, _r=r: getattr(_r, k))
-        out.append({"group": str(get("group_code")), "decision": str(get("decision")),
-                    "reason_code": str(get("reason_code"))})
-    return out
-
-
 @dataclass(frozen=True)
 class Held:
     """What the first tier's reflex decisions do to the cards: ``waiting`` for the second
@@ -123,17 +92,6 @@ class Held:
 
     waiting: set[int] = field(default_factory=set)
     referred: set[int] = field(default_factory=set)
-
-
-def _referred(decided: pd.DataFrame, links: dict[str, RepeatLink],
-              specimens: dict[str, Specimen]) -> set[int]:
-    out = set()
-    for barcode, link in links.items():
-        mine = decided[(decided[PROFILE_ID].astype(str) == barcode)
-                       & decided["group"].isin(list(link.groups))]
-        if (mine["decision"] != "clear").any() and specimens[barcode].id is not None:
-            out.add(int(specimens[barcode].id or 0))
-    return out
 
 
 def _already_alerted(calls: pd.DataFrame) -> set[tuple[str, str]]:
@@ -165,8 +123,9 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
                                          cuts, stages)
     if decided.empty:
         return Held()
-    rows = _decision_rows(decided, by_barcode, reflex, None)
+    rows = decision_rows(decided, by_barcode, reflex, None)
     ids = sorted({r["specimen_id"] for r in rows})
+    before = repository.current_decisions(session, ids)
     repository.retire_decisions(session, ids)
     repository.insert_decisions(session, rows)
     group_of = reflex.rules.group_of()
@@ -192,7 +151,7 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
         link = links.get(str(barcode))
         entries.append(AuditEntry(
             "reflex_decision", "specimen", specimen.id, infant_id=specimen.infant_id,
-            after={"decisions": _plain([r for r in rows if r["specimen_id"] == specimen.id]),
+            after={"decisions": plain([r for r in rows if r["specimen_id"] == specimen.id]),
                    "version": reflex.version,
                    "waits": specimen.id in waiting, "context": context_of(specimen),
                    **({"repeat": repeat_audit(str(barcode), link, decided, every, reflex, cuts)}
@@ -202,41 +161,10 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
     record_many(session, actor, entries)
     alert_repeat_referrals(session, actor, by_barcode, links, decided, every, reflex.rules,
                            _already_alerted(mine), run_id=run_id)
-    return Held(waiting, _referred(decided, links, by_barcode) - waiting)
-
-
-def _first_tier_calls(calls: list[Evaluation], barcodes: dict[int, str]) -> pd.DataFrame:
-    return pd.DataFrame({
-        PROFILE_ID: [barcodes[c.specimen_id] for c in calls],
-        "disorder": [c.disorder for c in calls],
-        "first_tier": [c.first_tier for c in calls],
-        "score": [np.nan if c.score is None else float(c.score) for c in calls],
-        "time_critical": [c.time_critical for c in calls]})
-
-
-def _profiles(session: Session, specimens: dict[str, Specimen]) -> pd.DataFrame:
-    """Each card's first-tier values (mean of its stored wells), context and second-tier
-    results (per assay, the latest run that measured it: mean of its wells)."""
-    barcode_of = {s.id: b for b, s in specimens.items()}
-    ids = [s.id for s in specimens.values() if s.id is not None]
-    first = pd.DataFrame(repository.first_tier_results(session, ids),
-                         columns=["specimen_id", "analyte", "conc_umol_l"])
-    first["sample_id"] = first["specimen_id"].map(barcode_of)
-    frames = [well_means(first).unstack("analyte")] if len(first) else []
-    second = latest_run_wells(pd.DataFrame(
-        repository.results_of(session, ids),
-        columns=["specimen_id", "run_id", "well", "assay", "conc_umol_l"]))
-    if len(second):
-        second = second.rename(columns={"assay": "analyte"})
-        second["sample_id"] = second["specimen_id"].map(barcode_of)
-        frames.append(well_means(second).unstack("analyte"))
-    values = (pd.concat(frames, axis=1) if frames else pd.DataFrame(index=pd.Index(
-        [], name="sample_id")))
-    values = values.reindex(list(specimens))
-    values.columns.name = None
-    values = values.rename_axis(PROFILE_ID).reset_index()
-    context = pd.DataFrame([{PROFILE_ID: b, **context_of(s)} for b, s in specimens.items()])
-    return context.merge(values, on=PROFILE_ID, how="left")
+    decide_late_repeats(session, actor, pipeline, reflex, sent_back(before, rows),
+                        reason=f"its first tier, run {run_id}",
+                        plate_run_id=run_id)
+    return Held(waiting, referred_repeats(decided, links, by_barcode) - waiting)
 
 
 def _sha256(data: bytes) -> str:
@@ -301,20 +229,14 @@ def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
                   pipeline: Screening) -> None:
     assert run.id is not None
     barcode_of = {s.id: b for b, s in matched.items() if s.id is not None}
-    stored = repository.current_calls(session, list(barcode_of))
-    calls = _first_tier_calls(stored, barcode_of)
-    profiles = _profiles(session, matched)
-    duplicated = {barcode_of[c.specimen_id] for c in stored
-                  if c.stage == EvaluationStage.duplicate}
-    stages = {b: Stage.duplicate_mean if b in duplicated else Stage.initial for b in matched}
-    cuts = _cuts(pipeline)
-    decided, links, every = decide_cards(session, pipeline, reflex,
-                                         calls[calls["first_tier"] != "normal"], profiles,
-                                         matched, cuts, stages)
+    stored = decide_stored(session, pipeline, reflex, matched)
+    decided, links, every, profiles = (stored.decisions, stored.links, stored.calls,
+                                       stored.profiles)
+    cuts = stored.cuts
     before: dict[int, list[ReflexDecisionRecord]] = {}
     for old in repository.current_decisions(session, list(barcode_of)):
         before.setdefault(old.specimen_id, []).append(old)
-    rows = _decision_rows(decided, matched, reflex, run.id)
+    rows = decision_rows(decided, matched, reflex, run.id)
     repository.retire_decisions(session, list(barcode_of))
     repository.insert_decisions(session, rows)
     assays = {a for g in reflex.rules.groups for a in g.assays}
@@ -330,8 +252,8 @@ def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
         link = links.get(barcode)
         entries.append(AuditEntry(
             "second_tier_decision", "specimen", specimen.id, infant_id=specimen.infant_id,
-            before={"decisions": _plain(before.get(specimen.id, [])), "state": specimen.state},
-            after={"decisions": _plain(mine), "second_tier": used,
+            before={"decisions": plain(before.get(specimen.id, [])), "state": specimen.state},
+            after={"decisions": plain(mine), "second_tier": used,
                    "context": context_of(specimen), "version": reflex.version,
                    "still_waiting": waits,
                    **({"repeat": repeat_audit(barcode, link, decided, every, reflex, cuts)}
@@ -346,10 +268,15 @@ def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
             moves.append((specimen, Transition.record_second_tier,
                           f"second-tier run {run.plate_id}"))
     record_many(session, actor, entries)
-    referred = _referred(decided, links, matched)
+    referred = referred_repeats(decided, links, matched)
     apply_transitions(session, actor, moves,
                       also={i: {"flagged": True} for i in referred})
     alert_repeat_referrals(session, actor, matched, links, decided, every, reflex.rules)
+    decide_late_repeats(
+        session, actor, pipeline, reflex,
+        sent_back([d for ds in before.values() for d in ds], rows),
+        reason=f"second-tier run {run.plate_id} ({run.file_name})",
+        second_tier_run_id=run.id)
 
 
 def worklist(session: Session) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from lims.app import create_app
 from lims.models import Alert, AuditEvent, ReflexDecisionRecord, Specimen
+from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card, specimen_body, upload
 from tests.lims.reflex.plates import ReflexCsvPipeline, first_tier_plate, second_tier_export
 from tests.lims.web.conftest import sign_in_page
@@ -193,3 +194,102 @@ def test_a_time_critical_repeat_still_abnormal_opens_an_alert(reflex_client, wor
     assert [(a.disorder, a.status) for a in alerts] == [("MCAD", "open")]
     assert f"repeat of card {card(71)}: referral (REPEAT_STILL_ABNORMAL)" in alerts[0].message
     assert alerts[0].evaluation_id is not None
+
+
+def test_a_repeat_that_arrived_before_the_second_tier_sent_its_card_back_is_decided_then(
+        reflex_client, world, engine, tmp_path):
+    accession(reflex_client, world, 81, 82)
+    _plate(reflex_client, world, "P-LATE", {81: {"Tyr": 700.0}, 82: {"Tyr": 700.0}})
+    assert _decisions(engine, card(81)) == {"TYR": ("awaiting_second_tier", "NO_RESULT")}
+    # the repeats arrive while their earlier cards still wait for succinylacetone
+    _repeat_of(reflex_client, world, 91, 81)
+    _repeat_of(reflex_client, world, 92, 82)
+    _plate(reflex_client, world, "P-LATE-REPEAT", {91: {"C8": 0.5}, 92: {}})
+    assert _decisions(engine, card(91)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER")}
+    assert _decisions(engine, card(92)) == {}
+    released = reflex_client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
+                                  headers=world.auth("reviewer"))
+    assert released.status_code == 200, released.text
+    assert _specimen(engine, card(92)).state == "released"
+    export = second_tier_export(tmp_path, {card(81): {"SUAC-2T": 0.4},
+                                           card(82): {"SUAC-2T": 0.4}}, plate_id="ST-LATE")
+    response = reflex_client.post(f"{API}/second-tier-runs",
+                                  files={"file": ("ST-LATE.txt", export, "text/plain")},
+                                  headers=world.auth("technician"))
+    assert response.status_code == 201, response.text
+    assert _decisions(engine, card(81))["TYR"][0] == "repeat_specimen"
+    # the run sent the earlier cards back for a repeat: the repeats already in are decided now
+    assert _decisions(engine, card(91)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER"),
+                                            "TYR": ("clear", "REPEAT_NORMAL")}
+    assert _specimen(engine, card(91)).state == "awaiting_review"
+    assert _decisions(engine, card(92)) == {"TYR": ("clear", "REPEAT_NORMAL")}
+    repeat = _specimen(engine, card(92))
+    assert repeat.state == "released" and not repeat.flagged
+    with Session(engine) as session:
+        event = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "second_tier_decision",
+            AuditEvent.entity_id == str(repeat.id))).one()
+    assert event.before["decisions"] == [] and event.before["state"] == "released"
+    assert event.after["decisions"] == [{"group": "TYR", "decision": "clear",
+                                         "reason_code": "REPEAT_NORMAL"}]
+    assert event.after["repeat"]["first_barcode"] == card(82)
+    assert event.after["sent_back_by"]["second_tier_run_id"] == response.json()["id"]
+    assert event.after["repeat"]["groups"]["TYR"]["calls"]["TYR1"]["first_tier"] == "normal"
+    assert event.reason == (f"card {card(82)} sent back for a repeat: second-tier run ST-LATE "
+                            "(ST-LATE.txt)")
+
+
+def test_a_repeat_in_before_its_earlier_card_is_referred_when_that_card_is_sent_back(
+        reflex_client, world, engine):
+    accession(reflex_client, world, 75)
+    _repeat_of(reflex_client, world, 76, 75)
+    # the repeat's plate is read first: on its own card a borderline C8 asks for a repeat
+    _plate(reflex_client, world, "P-EARLY-REPEAT", {76: {"C8": 0.35}})
+    assert _decisions(engine, card(76)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER")}
+    released = reflex_client.post(f"{API}/specimens/{_specimen(engine, card(76)).id}/decisions",
+                                  json={"decision": "request_repeat_specimen",
+                                        "reason": "borderline C8", "password": PASSWORD},
+                                  headers=world.auth("reviewer"))
+    assert released.status_code == 201, released.text
+    before = _specimen(engine, card(76))
+    _plate(reflex_client, world, "P-LATE-FIRST", {75: {"C8": 0.5}})
+    # the earlier card is sent back for a repeat: its repeat, still raised, is referred; its
+    # release stays as it was, the card is flagged and the time-critical referral alerted
+    assert _decisions(engine, card(76)) == {"FAO": ("referral", "REPEAT_STILL_ABNORMAL")}
+    after = _specimen(engine, card(76))
+    assert after.state == before.state == "repeat_requested" and after.flagged
+    assert after.version == before.version
+    with Session(engine) as session:
+        event = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "reflex_decision",
+            AuditEvent.entity_id == str(after.id)).order_by(col(AuditEvent.id))).all()[-1]
+        alerts = session.exec(select(Alert).where(Alert.specimen_id == after.id)).all()
+    assert event.after["repeat"]["first_barcode"] == card(75)
+    assert event.after["released"] is True and event.after["flagged"] is True
+    assert event.reason.startswith(f"card {card(75)} sent back for a repeat: its first tier")
+    assert [(a.disorder, a.status) for a in alerts] == [("MCAD", "open")]
+    assert f"repeat of card {card(75)}: referral (REPEAT_STILL_ABNORMAL)" in alerts[0].message
+
+
+def test_a_case_s_repeat_read_before_the_second_tier_sent_its_card_back_is_decided_then(
+        reflex_client, world, engine, tmp_path):
+    first = accession(reflex_client, world, 101)[101]
+    _plate(reflex_client, world, "P-CASE-LATE", {101: {"Tyr": 700.0}})
+    case = reflex_client.post(f"{API}/cases", json={"specimen_id": first["id"],
+                                                    "suspected": ["TYR1"]},
+                              headers=world.auth("follow_up"))
+    assert case.status_code == 201, case.text
+    body = specimen_body(card(102), world.submitter_ids[0], infant_id=first["infant_id"])
+    response = reflex_client.post(f"{API}/specimens", json=body,
+                                  headers=world.auth("technician"))
+    assert response.status_code == 201, response.text
+    assert response.json()["previous_specimen_id"] is None
+    _plate(reflex_client, world, "P-CASE-LATE-REPEAT", {102: {}})
+    assert _decisions(engine, card(102)) == {}
+    export = second_tier_export(tmp_path, {card(101): {"SUAC-2T": 0.4}}, plate_id="ST-CASE")
+    run = reflex_client.post(f"{API}/second-tier-runs",
+                             files={"file": ("ST-CASE.txt", export, "text/plain")},
+                             headers=world.auth("technician"))
+    assert run.status_code == 201, run.text
+    assert _decisions(engine, card(101))["TYR"][0] == "repeat_specimen"
+    assert _decisions(engine, card(102)) == {"TYR": ("clear", "REPEAT_NORMAL")}
