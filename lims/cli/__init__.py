@@ -2,10 +2,9 @@
 
 Exit codes: 0 success, 1 a broken audit chain, 2 usage error, 3 an input or setting was rejected
 (the message names the file and line or field, or the setting) or a plate QC rejected. The
-commands are registered on ``app`` in ``lims.cli.commands``, one module per command or group.
-``nbs evaluate`` loads its own module only, not the others (the database service, the web app,
-model training), which would take longer to import than evaluating a plate; it parses and
-behaves as in the whole app.
+commands are listed in ``lims.cli.commands``, one module per command or group; ``nbs COMMAND``
+imports that command's module only, not the others (the database service, the web app, model
+training), which would take longer to import than evaluating a plate.
 
 Public names: ``app`` (loaded when first asked for), ``main``.
 """
@@ -31,35 +30,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _evaluate_app() -> typer.Typer:
-    """An ``nbs`` with ``evaluate`` alone, parsed as in the whole app (a group of commands)."""
-    from lims.cli.evaluate import evaluate_command
-
-    single = typer.Typer(name="nbs", no_args_is_help=True, pretty_exceptions_enable=False,
-                         add_completion=False)
-
-    @single.callback()
-    def _nbs() -> None:
-        """Newborn-screening laboratory: instruments, quantitation, evaluation, LIMS."""
-
-    single.command("evaluate")(evaluate_command)
-    return single
-
-
 def main(args: list[str] | None = None) -> None:
     """Entry point of the ``nbs`` script: ``args`` (by default the command line's) are parsed
     and run, and the process exits with the status the module's docstring lists."""
-    argv = sys.argv[1:] if args is None else args
     named = {} if args is None else {"args": args, "prog_name": "nbs"}
     try:
-        if argv[:1] == ["evaluate"]:
-            _evaluate_app()(**named)
-        else:
-            from lims.cli.commands import app
+        from lims.cli.commands import app
 
-            app(**named)
+        app(**named)
     except (MsmsError, LimsError) as exc:
-        from lims.cli.common import EXIT_REJECTED  # with the database set-up: only when needed
+        from lims.cli.common import EXIT_REJECTED  # only when needed
 
         typer.echo(f"nbs: error: {exc}", err=True)
         sys.exit(EXIT_REJECTED)

@@ -12,21 +12,21 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from lims.audit import Actor
-from lims.cli.actor import cli_actor
-from lims.db import check_database, init_db, make_engine
 from lims.errors import DatabaseUnavailableError
-from lims.migrate import current_revision
 from lims.settings import Settings, get_settings, load_configured_rules, redact_url
 from msms import csvsafe
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+    from lims.audit import Actor
 
 __all__ = ["EXIT_REJECTED", "TableFormat", "emit_table", "in_session", "open_database",
            "print_table"]
@@ -52,6 +52,10 @@ def open_database(settings: Settings | None = None, *, quiet: bool = False) -> E
     the command naming NBS_DATABASE_URL (so a command run in another folder does not quietly
     start an empty ``./var/nbs.db``).
     """
+    # the database service is imported by the commands that open it only
+    from lims.db import check_database, init_db, make_engine
+    from lims.migrate import current_revision
+
     settings = settings or get_settings()
     load_configured_rules(settings)
     where = redact_url(settings.database_url)
@@ -77,6 +81,10 @@ def open_database(settings: Settings | None = None, *, quiet: bool = False) -> E
 def in_session(work: Callable[[Session, Actor], T], actor: str | None = None) -> T:
     """Run ``work`` in a session of the configured database as ``actor`` (``--actor``) and
     commit; the database's connections are closed however it ends."""
+    from sqlmodel import Session
+
+    from lims.cli.actor import cli_actor
+
     engine = open_database()
     try:
         with Session(engine, expire_on_commit=False) as session:

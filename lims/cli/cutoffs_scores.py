@@ -11,7 +11,6 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from cutoffs.derive_scores import CASE_MARGIN, derive_score_section
 from cutoffs.errors import CutoffError
 from cutoffs.profiles import read_profiles
 from cutoffs.tables import CutoffTable
@@ -54,6 +53,9 @@ def add_score_section(table: CutoffTable, population: pd.DataFrame, *, target: f
                       range_floors: bool) -> None:
     """Derive the score section into ``table`` and print the expected flag rate per disorder
     on the derivation population."""
+    # scikit-learn (score weights), needed here only: ``nbs cutoffs show`` does not load it
+    from cutoffs.derive_scores import CASE_MARGIN, derive_score_section
+
     confirmed = read_confirmed_cases(cases) if cases is not None else None
     section = derive_score_section(
         population, table, target_flag_rate=target,

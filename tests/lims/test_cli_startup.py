@@ -1,0 +1,117 @@
+"""``nbs COMMAND`` imports that command's module only; ``nbs --help`` lists every command."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+
+import lims.cli
+from lims.cli.commands import COMMANDS, load
+from tests.lims.helpers import nbs_here
+
+#: what the commands that do not use the database, the web app or model training never load
+HEAVY = ("sqlalchemy.orm", "sqlmodel", "alembic", "sklearn", "fastapi", "lims.db", "lims.app")
+
+_RUN_AND_REPORT = """
+import json, sys
+from lims.cli import main
+try:
+    main(sys.argv[1:])
+    status = 0
+except SystemExit as exc:
+    status = exc.code
+heavy = json.loads({heavy!r})
+print(json.dumps({{"status": status, "loaded": [m for m in heavy if m in sys.modules]}}),
+      file=sys.stderr)
+"""
+
+
+def _run_reporting_modules(*args: str, cwd: Path) -> tuple[int, list[str]]:
+    code = _RUN_AND_REPORT.format(heavy=json.dumps(HEAVY))
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                            cwd=cwd, timeout=120, check=False)
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    return report["status"], report["loaded"]
+
+
+@pytest.fixture(scope="module")
+def one_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("one")
+    made = nbs_here("simulate", "cohort", "--n", "1", "--seed", "1", "--out",
+                    str(folder / "profiles.csv"))
+    assert made.returncode == 0, made.stderr
+    return folder / "profiles.csv"
+
+
+@pytest.mark.parametrize("args", [
+    ("evaluate", "--help"),
+    ("evaluate", "profiles.csv", "--out", "calls.csv"),
+    ("cutoffs", "show", "--help"),
+    ("cutoffs", "show"),
+    ("--help",),
+])
+def test_a_command_loads_no_database_web_or_model_training(args: tuple[str, ...],
+                                                            one_profile: Path) -> None:
+    status, loaded = _run_reporting_modules(*args, cwd=one_profile.parent)
+    assert status == 0
+    assert loaded == []
+
+
+def test_the_check_sees_what_a_database_command_loads(tmp_path: Path) -> None:
+    status, loaded = _run_reporting_modules("ingest", "--help", cwd=tmp_path)
+    assert status == 0
+    assert {"sqlmodel", "sklearn"} <= set(loaded)
+
+
+def test_help_lists_every_command_in_order_with_its_own_one_line_help() -> None:
+    result = nbs_here("--help")
+    assert result.returncode == 0, result.stderr
+    listed = re.findall(r"^│ ([a-z][a-z0-9-]*) ", result.stdout, flags=re.MULTILINE)
+    assert listed == [entry.name for entry in COMMANDS]
+    for entry in COMMANDS:
+        command = load(entry.name)
+        first = inspect.cleandoc(command.help or "").split("\n\n")[0].replace("\n", " ")
+        assert command.name == entry.name
+        assert first.strip() == entry.help
+
+
+def _reachable_callbacks(app: typer.Typer) -> set[object]:
+    found = {info.callback for info in app.registered_commands}
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        found |= _reachable_callbacks(group.typer_instance)
+    return found
+
+
+def test_every_command_function_of_the_cli_modules_is_in_the_table() -> None:
+    reachable: set[object] = set()
+    for entry in COMMANDS:
+        load(entry.name)
+        module, _, attribute = entry.target.partition(":")
+        found = getattr(importlib.import_module(module), attribute)
+        reachable |= (_reachable_callbacks(found) if isinstance(found, typer.Typer)
+                      else {found})
+    commands = {
+        f"{info.name}:{name}"
+        for info in pkgutil.iter_modules(lims.cli.__path__, "lims.cli.")
+        if info.name != "lims.cli.__main__"  # runs nbs when imported
+        for name, value in vars(importlib.import_module(info.name)).items()
+        if name.endswith("_command") and inspect.isfunction(value)
+        and value.__module__ == info.name and value not in reachable
+    }
+    assert commands == set()
+
+
+def test_a_mistyped_command_is_a_usage_error_naming_the_nearest() -> None:
+    result = nbs_here("evalute")
+    assert result.returncode == 2
+    assert "Did you mean 'evaluate'?" in result.stderr
