@@ -96,8 +96,7 @@ def test_every_command_function_of_the_cli_modules_is_in_the_table() -> None:
     reachable: set[object] = set()
     for entry in COMMANDS:
         load(entry.name)
-        module, _, attribute = entry.target.partition(":")
-        found = getattr(importlib.import_module(module), attribute)
+        found = entry.resolve()
         reachable |= (_reachable_callbacks(found) if isinstance(found, typer.Typer)
                       else {found})
     commands = {
