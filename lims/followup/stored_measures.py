@@ -46,11 +46,9 @@ from lims.models import FollowUpCase, Infant, LiveBirths, Submitter, utcnow
 
 __all__ = ["card_months_changed", "month_key", "store", "stored"]
 
-#: The case columns the measures read (``repository.CASE_MEASURE_COLUMNS`` without the id and
-#: the baby's birth).
-_CASE_FIELDS = ("infant_id", "submitter_id", "reason", "suspected", "opened_at",
-                "first_contact_at", "repeat_received_at", "diagnosed_at",
-                "treatment_started_at", "closed_at", "outcome", "diagnosed_disorder")
+#: The case columns the measures read: ``repository.CASE_MEASURE_COLUMNS`` without the id and
+#: the baby's birth (read from the baby, not the case), so a new measure column is tracked too.
+_CASE_FIELDS = tuple(c for c in repository.CASE_MEASURE_COLUMNS if c not in ("id", "birth_at"))
 #: The case columns that move a case between the months whose measures read it, or change the
 #: disorders a month lists.
 _CASE_SPAN_FIELDS = ("opened_at", "suspected")
