@@ -139,23 +139,30 @@ def test_a_repeat_waiting_for_its_assay_is_decided_as_a_repeat_on_the_run(
     assert 0.2 < event.after["second_tier"]["SUAC-2T"] < 0.6
 
 
-def test_a_card_a_follow_up_case_records_as_its_repeat_is_decided_as_one(reflex_client, world,
-                                                                         engine):
-    first = accession(reflex_client, world, 51)[51]
-    _plate(reflex_client, world, "P-CASE", {51: {"C8": 0.5}})
-    case = reflex_client.post(f"{API}/cases", json={"specimen_id": first["id"],
-                                                    "suspected": ["MCAD"]},
-                              headers=world.auth("follow_up"))
+def _case_and_its_repeat(client, world, n: int, values: dict[str, float],  # type: ignore[no-untyped-def]
+                         suspected: str) -> tuple[dict, dict]:
+    """Card ``n`` read on plate ``P-<n>`` with ``values``, a follow-up case opened on it, and
+    the baby's next card ``n + 1`` accessioned naming no earlier card (the case records it as
+    its repeat). Returns the case and the repeat card."""
+    first = accession(client, world, n)[n]
+    _plate(client, world, f"P-{n}", {n: values})
+    case = client.post(f"{API}/cases", json={"specimen_id": first["id"],
+                                             "suspected": [suspected]},
+                       headers=world.auth("follow_up"))
     assert case.status_code == 201, case.text
-    # the baby's next card names no earlier card: the case records it as its repeat
-    body = specimen_body(card(52), world.submitter_ids[0], infant_id=first["infant_id"])
-    response = reflex_client.post(f"{API}/specimens", json=body,
-                                  headers=world.auth("technician"))
+    body = specimen_body(card(n + 1), world.submitter_ids[0], infant_id=first["infant_id"])
+    response = client.post(f"{API}/specimens", json=body, headers=world.auth("technician"))
     assert response.status_code == 201, response.text
     assert response.json()["previous_specimen_id"] is None
-    shown = reflex_client.get(f"{API}/cases/{case.json()['id']}",
+    return case.json(), response.json()
+
+
+def test_a_card_a_follow_up_case_records_as_its_repeat_is_decided_as_one(reflex_client, world,
+                                                                         engine):
+    case, repeat = _case_and_its_repeat(reflex_client, world, 51, {"C8": 0.5}, "MCAD")
+    shown = reflex_client.get(f"{API}/cases/{case['id']}",
                               headers=world.auth("follow_up")).json()
-    assert shown["repeat_specimen_id"] == response.json()["id"]
+    assert shown["repeat_specimen_id"] == repeat["id"]
     _plate(reflex_client, world, "P-CASE-REPEAT", {52: {"C8": 0.5}})
     assert _decisions(engine, card(52)) == {"FAO": ("referral", "REPEAT_STILL_ABNORMAL")}
 
@@ -273,17 +280,7 @@ def test_a_repeat_in_before_its_earlier_card_is_referred_when_that_card_is_sent_
 
 def test_a_case_s_repeat_read_before_the_second_tier_sent_its_card_back_is_decided_then(
         reflex_client, world, engine, tmp_path):
-    first = accession(reflex_client, world, 101)[101]
-    _plate(reflex_client, world, "P-CASE-LATE", {101: {"Tyr": 700.0}})
-    case = reflex_client.post(f"{API}/cases", json={"specimen_id": first["id"],
-                                                    "suspected": ["TYR1"]},
-                              headers=world.auth("follow_up"))
-    assert case.status_code == 201, case.text
-    body = specimen_body(card(102), world.submitter_ids[0], infant_id=first["infant_id"])
-    response = reflex_client.post(f"{API}/specimens", json=body,
-                                  headers=world.auth("technician"))
-    assert response.status_code == 201, response.text
-    assert response.json()["previous_specimen_id"] is None
+    _case_and_its_repeat(reflex_client, world, 101, {"Tyr": 700.0}, "TYR1")
     _plate(reflex_client, world, "P-CASE-LATE-REPEAT", {102: {}})
     assert _decisions(engine, card(102)) == {}
     export = second_tier_export(tmp_path, {card(101): {"SUAC-2T": 0.4}}, plate_id="ST-CASE")
