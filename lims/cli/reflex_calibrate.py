@@ -137,17 +137,6 @@ def _print_groups(calibrated: CalibratedReflex, measures: pd.DataFrame,
             f"  {cases:>5} {cases - sum(cleared):>5} {'/'.join(map(str, cleared)):>13}  {own}")
 
 
-def _read_repeat(path: Path) -> pd.DataFrame:
-    """The repeat specimens, ``previous_specimen_id`` read as text from a CSV (as
-    ``specimen_id`` is: an id such as 000123 keeps its zeros)."""
-    frame = read_profiles(path)
-    if path.suffix.lower() != ".parquet" and "previous_specimen_id" in frame.columns:
-        frame["previous_specimen_id"] = pd.read_csv(
-            path, usecols=["previous_specimen_id"], dtype=str,
-            keep_default_na=False)["previous_specimen_id"].to_numpy(dtype=object)
-    return frame
-
-
 def _read_table(path: Path) -> CutoffTable:
     table = read_cutoff_table(path)
     if table.scores is None:
@@ -178,7 +167,7 @@ def calibrate_reflex_command(
     rules = default_reflex_rules()
     table = _read_table(cutoffs)
     with step(f"reading {first_file} and {repeat_file}"):
-        first, repeat = check_labels(read_profiles(first_file), _read_repeat(repeat_file),
+        first, repeat = check_labels(read_profiles(first_file), read_profiles(repeat_file),
                                      first_file, repeat_file, rules)
     with step(f"evaluating {len(first):,} first cards"):
         calls = evaluate(first, cutoffs=table, file=str(first_file))
