@@ -8,7 +8,9 @@ second-tier run), each repeat of it that already has its first-tier result is de
 now, as ``decide_cards`` decides a repeat: its decisions stored (the earlier ones retired),
 audited with the values used, flagged for review when referred in such a group and alerted
 when that referral is time-critical. A released repeat keeps its release: the decision is
-recorded and the card flagged, and the audit event says it was released.
+recorded, the card flagged, the audit event says it was released, and every group it is not
+cleared in opens an alert naming the card and the decision (no review queue shows a released
+card).
 
 Public names: ``sent_back``, ``decide_late_repeats``.
 """
@@ -24,7 +26,8 @@ from lims.audit import Actor, AuditEntry, record_many
 from lims.models import ReflexDecisionRecord
 from lims.pipeline import Reflex, Screening
 from lims.reflex import repository
-from lims.reflex.repeat import alert_repeat_referrals, referred_repeats, repeat_audit
+from lims.reflex.repeat import referred_repeats, repeat_audit
+from lims.reflex.repeat_alerts import alert_repeat_referrals
 from lims.reflex.stored import context_of, decide_stored, decision_rows, plain
 from lims.vocabulary import ReflexDecision, SpecimenState
 from msms.tables import PROFILE_ID
@@ -55,7 +58,9 @@ def decide_late_repeats(session: Session, actor: Actor, pipeline: Screening, ref
     already have their first-tier result (the caller commits); returns their ids. The audit
     event is ``second_tier_decision`` when the earlier cards' second-tier run
     (``second_tier_run_id``) sent them back, else ``reflex_decision``; ``plate_run_id``: the
-    earlier cards' plate run, named by a time-critical alert raised here."""
+    earlier cards' plate run that did (both named in the audit event). A repeat referred here
+    opens its alerts (``lims.reflex.repeat_alerts``): a time-critical referral, and on a
+    released repeat every group not cleared."""
     repeats = {s.barcode: s for s in repository.repeats_of(session, list(firsts))
                if s.state in _DECIDED and s.id not in firsts}
     if not repeats:
@@ -97,5 +102,6 @@ def decide_late_repeats(session: Session, actor: Actor, pipeline: Screening, ref
             session.add(specimen)
     record_many(session, actor, entries)
     alert_repeat_referrals(session, actor, repeats, decided.links, mine, decided.calls,
-                           reflex.rules, run_id=plate_run_id)
+                           reflex.rules, released=[int(s.id or 0) for s in repeats.values()
+                                                   if s.state in _RELEASED])
     return set(ids)

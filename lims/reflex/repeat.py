@@ -10,16 +10,15 @@ the score cutoffs. It is cleared (``REPEAT_NORMAL``) when the repeat's score exc
 the calibrated repeat level, else referred (``REPEAT_STILL_ABNORMAL``, or a rule's referral);
 the repeat's other flagged groups are decided as on any card.
 
-A repeat referred in a group whose deciding disorder is time-critical opens an alert, as a
-time-critical result does, unless the repeat's own result already opened one.
+The alerts a repeat's decision opens are ``lims.reflex.repeat_alerts``'s.
 
 Public names: ``RepeatLink``, ``repeat_links``, ``decide_cards``, ``repeat_audit``,
-``referred_repeats``, ``time_critical_referrals``, ``alert_repeat_referrals``.
+``referred_repeats``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -29,17 +28,13 @@ from sqlmodel import Session
 
 from cutoffs.reflex.decide import decide_groups, decide_repeat
 from lims.accession.repository import infants_by_ids
-from lims.alerts.messages import ALERT_MESSAGES
-from lims.alerts.service import open_alert
-from lims.audit import Actor
 from lims.models import Specimen
 from lims.pipeline import EvaluatedCalls, Reflex, card_covariates, with_covariates
 from lims.reflex import repository
 from lims.vocabulary import ReflexDecision, Stage
 from msms.tables import PROFILE_ID
 
-__all__ = ["RepeatLink", "alert_repeat_referrals", "decide_cards", "referred_repeats",
-           "repeat_audit", "repeat_links", "time_critical_referrals"]
+__all__ = ["RepeatLink", "decide_cards", "referred_repeats", "repeat_audit", "repeat_links"]
 
 _REPEAT = ReflexDecision.repeat_specimen.value
 
@@ -164,54 +159,3 @@ def repeat_audit(barcode: str, link: RepeatLink, decided: pd.DataFrame, calls: p
                 for c in of_group.to_dict("records")}}
     return {"first_specimen_id": link.first.id, "first_barcode": link.first.barcode,
             "groups": groups}
-
-
-def time_critical_referrals(barcode: str, link: RepeatLink, decided: pd.DataFrame,
-                            calls: pd.DataFrame, rules: Any) -> list[tuple[str, str]]:
-    """(disorder, reason code) of each group asked for on this repeat that is referred and
-    whose deciding disorder is time-critical (an alert is raised for it, as for a
-    time-critical result)."""
-    group_of = rules.group_of()
-    mine = calls[calls[PROFILE_ID].astype(str) == barcode]
-    critical = mine[mine["time_critical"].astype(str).str.lower().isin(["true", "1"])]
-    out = []
-    for r in decided[decided[PROFILE_ID].astype(str) == barcode].to_dict("records"):
-        if r["group"] not in link.groups or r["decision"] != ReflexDecision.referral:
-            continue
-        flagged = critical[(critical["disorder"].astype(str).map(group_of) == r["group"])
-                           & (critical["first_tier"].astype(str) != "normal")]
-        disorders = [str(r["disorder"])] if str(r["disorder"]) in set(
-            critical["disorder"].astype(str)) else []
-        disorders += [str(d) for d in flagged["disorder"]]
-        if disorders:
-            out.append((disorders[0], str(r["reason_code"])))
-    return out
-
-
-def alert_repeat_referrals(session: Session, actor: Actor, specimens: Mapping[str, Specimen],
-                           links: Mapping[str, RepeatLink], decided: pd.DataFrame,
-                           calls: pd.DataFrame, rules: Any,
-                           already: Collection[tuple[str, str]] = (),
-                           run_id: int | None = None) -> int:
-    """Open an alert for each time-critical referral on these repeats (``already``: the
-    (barcode, disorder) pairs whose alert the card's result opens; ``run_id``: the plate run
-    whose result decided them, which withdraws the alert with the plate); returns how
-    many."""
-    opened = 0
-    for barcode, link in links.items():
-        specimen = specimens[barcode]
-        assert specimen.id is not None
-        evaluations = {e.disorder: e.id for e in repository.current_calls(session, [specimen.id])}
-        for disorder, reason_code in time_critical_referrals(barcode, link, decided, calls,
-                                                             rules):
-            if (barcode, disorder) in already or repository.has_open_alert(
-                    session, specimen.id, disorder):
-                continue
-            open_alert(session, actor, specimen, disorder=disorder,
-                       message=ALERT_MESSAGES.text(
-                           "time_critical", disorder=disorder, barcode=barcode,
-                           reasons=f"repeat of card {link.first.barcode}: referral "
-                                   f"({reason_code})"),
-                       evaluation_id=evaluations.get(disorder), run_id=run_id)
-            opened += 1
-    return opened

@@ -45,7 +45,8 @@ from lims.pipeline import Reflex, Screening
 from lims.reflex import repository
 from lims.reflex.late import decide_late_repeats, sent_back
 from lims.reflex.panel import read_second_tier
-from lims.reflex.repeat import alert_repeat_referrals, decide_cards, referred_repeats, repeat_audit
+from lims.reflex.repeat import decide_cards, referred_repeats, repeat_audit
+from lims.reflex.repeat_alerts import alert_repeat_referrals
 from lims.reflex.stored import context_of, decide_stored, decision_rows, plain
 from lims.vocabulary import ReflexRequestStatus, SpecimenState, Stage, Transition
 from lims.workflow import apply_transitions
@@ -160,7 +161,7 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
     repository.insert_requests(session, requests)
     record_many(session, actor, entries)
     alert_repeat_referrals(session, actor, by_barcode, links, decided, every, reflex.rules,
-                           _already_alerted(mine), run_id=run_id)
+                           _already_alerted(mine))
     decide_late_repeats(session, actor, pipeline, reflex, sent_back(before, rows),
                         reason=f"its first tier, run {run_id}",
                         plate_run_id=run_id)
