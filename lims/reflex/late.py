@@ -53,16 +53,18 @@ def sent_back(before: Iterable[ReflexDecisionRecord], after: Sequence[Mapping[st
 def decide_late_repeats(session: Session, actor: Actor, pipeline: Screening, reflex: Reflex,
                         firsts: Collection[int], *, reason: str,
                         second_tier_run_id: int | None = None,
-                        plate_run_id: int | None = None) -> set[int]:
+                        plate_run_id: int | None = None,
+                        exclude: Collection[int] = ()) -> set[int]:
     """Decide again the repeats of the cards ``firsts`` (just sent back for a repeat) that
     already have their first-tier result (the caller commits); returns their ids. The audit
     event is ``second_tier_decision`` when the earlier cards' second-tier run
     (``second_tier_run_id``) sent them back, else ``reflex_decision``; ``plate_run_id``: the
-    earlier cards' plate run that did (both named in the audit event). A repeat referred here
+    earlier cards' plate run that did (both named in the audit event); ``exclude``: cards the
+    caller decides itself (read on the same plate or run). A repeat referred here
     opens its alerts (``lims.reflex.repeat_alerts``): a time-critical referral, and on a
     released repeat every group not cleared."""
     repeats = {s.barcode: s for s in repository.repeats_of(session, list(firsts))
-               if s.state in _DECIDED and s.id not in firsts}
+               if s.state in _DECIDED and s.id not in firsts and s.id not in exclude}
     if not repeats:
         return set()
     decided = decide_stored(session, pipeline, reflex, repeats)

@@ -12,8 +12,11 @@ the repeat's other flagged groups are decided as on any card.
 
 The alerts a repeat's decision opens are ``lims.reflex.repeat_alerts``'s.
 
-Public names: ``RepeatLink``, ``repeat_links``, ``decide_cards``, ``repeat_audit``,
-``referred_repeats``.
+A repeat read on the same plate or second-tier run as its earlier card is decided after it
+(``in_rounds``), as a repeat of the earlier card's new decision.
+
+Public names: ``RepeatLink``, ``earlier_cards``, ``in_rounds``, ``repeat_links``,
+``decide_cards``, ``repeat_audit``, ``referred_repeats``.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from lims.reflex import repository
 from lims.vocabulary import ReflexDecision, Stage
 from msms.tables import PROFILE_ID
 
-__all__ = ["RepeatLink", "decide_cards", "referred_repeats", "repeat_audit", "repeat_links"]
+__all__ = ["RepeatLink", "decide_cards", "earlier_cards", "in_rounds", "referred_repeats",
+           "repeat_audit", "repeat_links"]
 
 _REPEAT = ReflexDecision.repeat_specimen.value
 
@@ -52,14 +56,39 @@ class _EvaluatesAll(Protocol):
                  include_normal: bool = False) -> EvaluatedCalls: ...
 
 
-def repeat_links(session: Session, specimens: Mapping[str, Specimen]) -> dict[str, RepeatLink]:
-    """Barcode -> the earlier card and the groups its current reflex decisions sent for a
-    repeat, for the cards of ``specimens`` that are such a repeat."""
+def earlier_cards(session: Session, specimens: Mapping[str, Specimen]) -> dict[str, int]:
+    """Barcode -> the id of the earlier card, for the cards of ``specimens`` that are a repeat
+    (naming it, or recorded as its repeat by a follow-up case opened on it)."""
     ids = [s.id for s in specimens.values() if s.id is not None]
     from_cases = repository.first_cards_of_repeats(session, ids)
     earlier = {b: s.previous_specimen_id or from_cases.get(s.id or 0)
                for b, s in specimens.items()}
-    wanted = {b: i for b, i in earlier.items() if i is not None}
+    return {b: i for b, i in earlier.items() if i is not None}
+
+
+def in_rounds(session: Session, specimens: Mapping[str, Specimen]
+              ) -> list[dict[str, Specimen]]:
+    """These cards in the rounds they are decided in: a repeat read together with its earlier
+    card (on one plate or one second-tier run) comes in a round after it, so that it is decided
+    as a repeat of the earlier card's new decision; one round when no card's earlier card is
+    among them."""
+    earlier = earlier_cards(session, specimens)
+    barcode_of = {s.id: b for b, s in specimens.items() if s.id is not None}
+    after = {b: barcode_of[i] for b, i in earlier.items() if i in barcode_of}
+    rounds: list[dict[str, Specimen]] = []
+    left = dict(specimens)
+    while left:
+        now = {b: s for b, s in left.items() if after.get(b) not in left}
+        now = now or left  # cards naming each other in a circle: decided together
+        rounds.append(now)
+        left = {b: s for b, s in left.items() if b not in now}
+    return rounds
+
+
+def repeat_links(session: Session, specimens: Mapping[str, Specimen]) -> dict[str, RepeatLink]:
+    """Barcode -> the earlier card and the groups its current reflex decisions sent for a
+    repeat, for the cards of ``specimens`` that are such a repeat."""
+    wanted = earlier_cards(session, specimens)
     if not wanted:
         return {}
     groups: dict[int, list[str]] = {}

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from lims.app import create_app
-from lims.models import Alert
+from lims.models import Alert, AuditEvent
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card
 from tests.lims.reflex.plates import ReflexCsvPipeline, ScoredReflexCsvPipeline
@@ -99,3 +99,45 @@ def test_withdrawing_the_repeat_s_plate_withdraws_the_alert_of_its_late_referral
     assert done.status_code == 200, done.text
     assert done.json()["alerts_withdrawn"] == [alerts[0].id]
     assert [a.status for a in _alerts(engine, card(122))] == ["withdrawn"]
+
+
+def _events(engine, action: str, barcode: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return list(session.exec(select(AuditEvent).where(
+            AuditEvent.action == action,
+            AuditEvent.entity_id == str(specimen(engine, barcode).id))
+            .order_by(col(AuditEvent.id))))
+
+
+def test_a_repeat_on_its_earlier_card_s_plate_is_decided_as_its_repeat(reflex_client, world,
+                                                                       engine):
+    accession(reflex_client, world, 131)
+    repeat_of(reflex_client, world, 132, 131)
+    plate(reflex_client, world, "P-131", {132: {"C8": 0.35}, 131: {"C8": 0.5}})
+    assert decisions(engine, card(131)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER")}
+    # as an ordinary card its borderline C8 would ask for a repeat; as the repeat it is referred
+    assert decisions(engine, card(132)) == {"FAO": ("referral", "REPEAT_STILL_ABNORMAL")}
+    repeat = specimen(engine, card(132))
+    assert repeat.state == "awaiting_review" and repeat.flagged
+    events = _events(engine, "reflex_decision", card(132))
+    assert len(events) == 1 and events[0].after["repeat"]["first_barcode"] == card(131)
+    assert [(a.disorder, a.status) for a in _alerts(engine, card(132))] == [("MCAD", "open")]
+
+
+def test_a_repeat_on_its_earlier_card_s_second_tier_run_is_decided_once(reflex_client, world,
+                                                                        engine, tmp_path):
+    accession(reflex_client, world, 141)
+    repeat_of(reflex_client, world, 142, 141)
+    plate(reflex_client, world, "P-141", {141: {"Tyr": 700.0}, 142: {"Tyr": 700.0}})
+    assert decisions(engine, card(142)) == {"TYR": ("awaiting_second_tier", "NO_RESULT")}
+    second_tier_run(reflex_client, world, tmp_path, "ST-141",
+                    {141: {"SUAC-2T": 0.4}, 142: {"SUAC-2T": 0.4}})
+    assert decisions(engine, card(141)) == {"TYR": ("repeat_specimen", "TYR_SUAC_NORMAL")}
+    assert decisions(engine, card(142)) == {"TYR": ("referral", "REPEAT_STILL_ABNORMAL")}
+    events = _events(engine, "second_tier_decision", card(142))
+    assert len(events) == 1
+    assert events[0].before["decisions"] == [{"group": "TYR", "decision": "awaiting_second_tier",
+                                              "reason_code": "NO_RESULT"}]
+    assert events[0].after["repeat"]["first_barcode"] == card(141)
+    repeat = specimen(engine, card(142))
+    assert repeat.state == "awaiting_review" and repeat.flagged
