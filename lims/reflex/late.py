@@ -7,7 +7,9 @@ group becomes ``repeat_specimen`` later (its own plate ingested after the repeat
 second-tier run), each repeat of it that already has its first-tier result is decided again
 now, as ``decide_cards`` decides a repeat: its decisions stored (the earlier ones retired),
 audited with the values used, flagged for review when referred in such a group and alerted
-when that referral is time-critical. A released repeat keeps its release: the decision is
+when that referral is time-critical; a repeat decided so that is itself sent back for a
+repeat (its own groups decided with the levels in use now) has its repeats decided in turn.
+A released repeat keeps its release: the decision is
 recorded, the card flagged, the audit event says it was released, and every group it is not
 cleared in opens an alert naming the card and the decision (no review queue shows a released
 card).
@@ -62,16 +64,38 @@ def decide_late_repeats(session: Session, actor: Actor, pipeline: Screening, ref
     earlier cards' plate run that did (both named in the audit event); ``exclude``: cards the
     caller decides itself (read on the same plate or run). A repeat referred here
     opens its alerts (``lims.reflex.repeat_alerts``): a time-critical referral, and on a
-    released repeat every group not cleared."""
+    released repeat every group not cleared.
+
+    Chained: a repeat decided here whose decision in a group becomes ``repeat_specimen`` (its
+    own groups decided again with the levels in use now) has its own repeats decided again
+    in turn, each card once."""
+    done = set(exclude) | set(firsts)
+    decided: set[int] = set()
+    while firsts:
+        ids, before, rows = _decide(session, actor, pipeline, reflex, firsts, reason=reason,
+                                    second_tier_run_id=second_tier_run_id,
+                                    plate_run_id=plate_run_id, exclude=done)
+        decided |= ids
+        done |= ids
+        firsts = sent_back(before, rows)
+    return decided
+
+
+def _decide(session: Session, actor: Actor, pipeline: Screening, reflex: Reflex,
+            firsts: Collection[int], *, reason: str, second_tier_run_id: int | None,
+            plate_run_id: int | None, exclude: Collection[int]
+            ) -> tuple[set[int], list[ReflexDecisionRecord], list[dict[str, Any]]]:
+    """One link of ``decide_late_repeats``: the repeats of ``firsts`` not in ``exclude``;
+    returns their ids, their decisions before and the rows stored."""
     repeats = {s.barcode: s for s in repository.repeats_of(session, list(firsts))
-               if s.state in _DECIDED and s.id not in firsts and s.id not in exclude}
+               if s.state in _DECIDED and s.id not in exclude}
     if not repeats:
-        return set()
+        return set(), [], []
     decided = decide_stored(session, pipeline, reflex, repeats)
     repeats = {b: s for b, s in repeats.items() if b in decided.links}
     mine = decided.decisions[decided.decisions[PROFILE_ID].astype(str).isin(list(repeats))]
     if not repeats or mine.empty:
-        return set()
+        return set(), [], []
     ids = [int(s.id or 0) for s in repeats.values()]
     before: dict[int, list[ReflexDecisionRecord]] = {}
     for old in repository.current_decisions(session, ids):
@@ -106,4 +130,4 @@ def decide_late_repeats(session: Session, actor: Actor, pipeline: Screening, ref
     alert_repeat_referrals(session, actor, repeats, decided.links, mine, decided.calls,
                            reflex.rules, released=[int(s.id or 0) for s in repeats.values()
                                                    if s.state in _RELEASED])
-    return set(ids)
+    return set(ids), [d for ds in before.values() for d in ds], rows

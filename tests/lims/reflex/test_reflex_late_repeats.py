@@ -11,8 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from cutoffs.reflex.decide import Calibration
 from lims.app import create_app
 from lims.models import Alert, AuditEvent
+from lims.pipeline import Reflex
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card
 from tests.lims.reflex.plates import ReflexCsvPipeline, ScoredReflexCsvPipeline
@@ -141,3 +143,34 @@ def test_a_repeat_on_its_earlier_card_s_second_tier_run_is_decided_once(reflex_c
     assert events[0].after["repeat"]["first_barcode"] == card(141)
     repeat = specimen(engine, card(142))
     assert repeat.state == "awaiting_review" and repeat.flagged
+
+
+def test_a_repeat_of_a_late_decided_repeat_is_decided_again(settings, engine, world, tmp_path):
+    # before the laboratory recalibrated, FAO was cleared below a score excess of 2 SD
+    earlier = ScoredReflexCsvPipeline()
+    earlier.reflex = Reflex(earlier.reflex.rules,
+                            Calibration(clear_below={"FAO": 2.0}, repeat_clear_below={"FAO": -2.0}),
+                            "reflex test with FAO clearing")
+    with TestClient(create_app(settings, engine, pipeline=earlier)) as before:
+        accession(before, world, 151)
+        repeat_of(before, world, 152, 151)
+        repeat_of(before, world, 153, 152)
+        plate(before, world, "P-151", {151: {"Tyr": 700.0}})
+        plate(before, world, "P-152", {152: {"C8": 0.35}})
+        plate(before, world, "P-153", {153: {"C8": 0.35}})
+    assert decisions(engine, card(152)) == {"FAO": ("clear", "SCORE_BELOW_CLEAR")}
+    assert decisions(engine, card(153)) == {"FAO": ("clear", "SCORE_BELOW_CLEAR")}
+
+    with TestClient(create_app(settings, engine, pipeline=ScoredReflexCsvPipeline())) as now:
+        run = second_tier_run(now, world, tmp_path, "ST-151", {151: {"SUAC-2T": 0.4}})
+    assert decisions(engine, card(151)) == {"TYR": ("repeat_specimen", "TYR_SUAC_NORMAL")}
+    # card 152, the repeat of 151, is decided again: with today's levels its FAO asks for a
+    # repeat, so card 153, its repeat, is decided again as one and referred
+    assert decisions(engine, card(152)) == {"TYR": ("clear", "REPEAT_NORMAL"),
+                                            "FAO": ("repeat_specimen", "NO_SECOND_TIER")}
+    assert decisions(engine, card(153)) == {"FAO": ("referral", "REPEAT_STILL_ABNORMAL")}
+    assert specimen(engine, card(153)).flagged
+    events = _events(engine, "second_tier_decision", card(153))
+    assert len(events) == 1 and events[0].after["repeat"]["first_barcode"] == card(152)
+    assert events[0].after["sent_back_by"]["second_tier_run_id"] == run["id"]
+    assert [(a.disorder, a.status) for a in _alerts(engine, card(153))] == [("MCAD", "open")]
