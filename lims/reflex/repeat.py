@@ -116,12 +116,15 @@ def _all_calls(session: Session, pipeline: Any, profiles: pd.DataFrame,
 
 def decide_cards(session: Session, pipeline: Any, reflex: Reflex, calls: pd.DataFrame,
                  profiles: pd.DataFrame, specimens: Mapping[str, Specimen],
-                 cuts: dict[str, float] | None, stages: Mapping[str, Stage]
+                 cuts: dict[str, float] | None, stages: Mapping[str, Stage], *,
+                 every: pd.DataFrame | None = None
                  ) -> tuple[pd.DataFrame, dict[str, RepeatLink], pd.DataFrame]:
     """The reflex decisions of these cards: their flagged groups (``calls``: the flagged
     calls) as on any card, and on a repeat the groups its earlier card was sent back for
     (``decide_repeat``). ``profiles`` hold the cards' values and context (``PROFILE_ID`` the
-    barcode); ``stages`` how each card's first tier was evaluated. Returns the decisions
+    barcode); ``stages`` how each card's first tier was evaluated; ``every``: every call of
+    the repeats, normal ones included, where the caller has them (else they are evaluated
+    here, ``include_normal``). Returns the decisions
     (``GROUP_COLUMNS``, ``PROFILE_ID`` the card's barcode), the repeat links and the repeats'
     calls (normal ones included)."""
     decided = decide_groups(calls, profiles, reflex.rules, reflex.calibration, cuts)
@@ -129,7 +132,8 @@ def decide_cards(session: Session, pipeline: Any, reflex: Reflex, calls: pd.Data
     if not links:
         return decided, links, calls.iloc[0:0]
     repeats = {b: specimens[b] for b in links}
-    every = _all_calls(session, pipeline, profiles, repeats, stages)
+    if every is None or not set(links) <= set(every[PROFILE_ID].astype(str)):
+        every = _all_calls(session, pipeline, profiles, repeats, stages)
     every = every[every[PROFILE_ID].astype(str).isin(list(links))]
     # each repeat is its own key: decide_repeat returns the key it was asked about
     first = pd.DataFrame([(b, g, _REPEAT) for b, link in links.items() for g in link.groups],

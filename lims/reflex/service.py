@@ -105,11 +105,14 @@ def _already_alerted(calls: pd.DataFrame) -> set[tuple[str, str]]:
 
 def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame,
                          profiles: pd.DataFrame, specimens: Sequence[Specimen],
-                         pipeline: Screening) -> Held:
+                         pipeline: Screening, *, repeat_calls: pd.DataFrame | None = None
+                         ) -> Held:
     """Store the first tier's reflex decisions of these cards (about to go to review; a
     repeat card also in the groups its earlier card was sent back for, after that card when
     both are on this plate) and put the ones that wait on the reflex worklist; returns their
-    ids (the caller moves them to ``awaiting_second_tier``) and the repeats referred. Nothing
+    ids (the caller moves them to ``awaiting_second_tier``) and the repeats referred.
+    ``repeat_calls``: every call of the repeat cards among them, normal ones included, as the
+    ingest evaluated them (``lims.reflex.ingest_calls``; else they are evaluated here). Nothing
     happens when the pipeline has no reflex second tier."""
     reflex = _reflex(pipeline)
     by_barcode = {s.barcode: s for s in specimens}
@@ -121,7 +124,7 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
     rows: list[dict[str, Any]] = []
     for cards in in_rounds(session, by_barcode):
         held, was, now = _hold_round(session, actor, run_id, calls, profiles, cards, pipeline,
-                                     reflex)
+                                     reflex, repeat_calls)
         waiting |= held.waiting
         referred |= held.referred
         before += was
@@ -134,7 +137,7 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
 
 def _hold_round(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame,
                 profiles: pd.DataFrame, by_barcode: dict[str, Specimen], pipeline: Screening,
-                reflex: Reflex
+                reflex: Reflex, repeat_calls: pd.DataFrame | None
                 ) -> tuple[Held, list[ReflexDecisionRecord], list[dict[str, Any]]]:
     """``hold_for_second_tier`` for one round of cards (``in_rounds``); returns what it holds,
     the cards' decisions before and the rows stored."""
@@ -145,7 +148,7 @@ def _hold_round(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame
     cuts = _cuts(pipeline)
     decided, links, every = decide_cards(session, pipeline, reflex, mine,
                                          _with_context(profiles, by_barcode), by_barcode,
-                                         cuts, stages)
+                                         cuts, stages, every=repeat_calls)
     if decided.empty:
         return Held(), [], []
     rows = decision_rows(decided, by_barcode, reflex, None)

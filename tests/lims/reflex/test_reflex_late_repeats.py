@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from cutoffs.reflex.decide import Calibration
 from lims.app import create_app
-from lims.models import Alert, AuditEvent
-from lims.pipeline import Reflex
+from lims.models import Alert, AuditEvent, Evaluation
+from lims.pipeline import EvaluatedCalls, Reflex
+from lims.vocabulary import Stage
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card
 from tests.lims.reflex.plates import ReflexCsvPipeline, ScoredReflexCsvPipeline
@@ -174,3 +176,34 @@ def test_a_repeat_of_a_late_decided_repeat_is_decided_again(settings, engine, wo
     assert len(events) == 1 and events[0].after["repeat"]["first_barcode"] == card(152)
     assert events[0].after["sent_back_by"]["second_tier_run_id"] == run["id"]
     assert [(a.disorder, a.status) for a in _alerts(engine, card(153))] == [("MCAD", "open")]
+
+
+class _Recording(ReflexCsvPipeline):
+    """``ReflexCsvPipeline`` that records each card it evaluates, with ``include_normal``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.evaluated: list[tuple[str, bool]] = []
+
+    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
+                 include_normal: bool = False) -> EvaluatedCalls:
+        self.evaluated += [(str(b), include_normal) for b in profiles["specimen_id"]]
+        return super().evaluate(profiles, stage=stage, include_normal=include_normal)
+
+
+def test_a_repeat_card_is_evaluated_once_at_ingest(settings, engine, world):
+    pipeline = _Recording()
+    with TestClient(create_app(settings, engine, pipeline=pipeline)) as client:
+        accession(client, world, 161, 163)
+        plate(client, world, "P-161", {161: {"C8": 0.5}})
+        repeat_of(client, world, 162, 161)
+        pipeline.evaluated.clear()
+        plate(client, world, "P-162", {162: {}, 163: {}})
+    # the repeat with its normal calls (its repeat decision reads them), the other card without
+    assert sorted(pipeline.evaluated) == [(card(162), True), (card(163), False)]
+    assert decisions(engine, card(162)) == {"FAO": ("clear", "REPEAT_NORMAL")}
+    assert decisions(engine, card(163)) == {}
+    with Session(engine) as session:  # the normal calls are not stored
+        stored = session.exec(select(Evaluation.disorder).where(
+            Evaluation.specimen_id == specimen(engine, card(162)).id)).all()
+    assert stored == []
