@@ -162,6 +162,10 @@ def test_the_specimen_page_shows_a_repeat_decision(reflex_web, world, engine):
     assert "repeat specimen normal" in decisions
     repeat = page.text.split('id="second-tier-repeat"')[1].split("</p>")[0]
     assert f"Repeat of card {card(61)}" in repeat and "FAO +0.00" in repeat
+    assert 'id="second-tier-assays"' not in page.text  # FAO has no reflex assay: no table
+    form = page.text.split('id="decision-form"')[1].split("</form>")[0]
+    assert "> Release as normal</label>" in form and "> Refer</label>" in form
+    assert "release_normal</label>" not in form
     chinese = reflex_web.get(f"/lab/specimens/{_specimen(engine, card(62)).id}",
                              headers={"Accept-Language": "zh-CN"})
     assert f"卡片 {card(61)} 的复采标本" in chinese.text and "复采标本正常" in chinese.text
