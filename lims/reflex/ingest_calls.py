@@ -45,7 +45,7 @@ def evaluate_cards(session: Session, pipeline: Screening, profiles: pd.DataFrame
                                                    include_normal=True)
     flagged = [every.calls[every.calls["first_tier"].astype(str) != "normal"]]
     if not is_repeat.all():
-        flagged.insert(0, pipeline.evaluate(profiles[~is_repeat], stage=stage).calls)
+        flagged = [pipeline.evaluate(profiles[~is_repeat], stage=stage).calls, *flagged]
     calls: Any = pd.concat(flagged, ignore_index=True) if len(flagged) > 1 else flagged[0]
     return (EvaluatedCalls(calls.reset_index(drop=True), every.cutoff_version,
                            every.model_version), every.calls)
