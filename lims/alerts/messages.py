@@ -14,8 +14,13 @@ __all__ = ["ALERT_MESSAGES"]
 ALERT_MESSAGES = Phrasebook((
     #: a time-critical result (``lims.runs.service``); ``reasons`` are the call's
     ("time_critical", "time-critical {disorder} on card {barcode}: {reasons}"),
+    #: a repeat card decided after its release (``lims.reflex.repeat_alerts``): a referral
+    #: group its earlier card was sent back for, not cleared
+    ("released_repeat", "released card {barcode}, the repeat of card {first}, is decided "
+                        "again: {group} {decision} ({reason_code})"),
     #: a follow-up case past its due date (``lims.followup.service.remind_overdue``)
     ("followup_overdue",
      "follow-up case {case} ({label}) is overdue: {due_action} was due {due_at}"),
 ), fields={"barcode": r"\S+", "case": r"\d+", "disorder": r"\S+", "due_action": r"\S+",
-           "due_at": r"\S+"})
+           "due_at": r"\S+", "first": r"\S+", "group": r"\S+",
+           "decision": r"\S+", "reason_code": r"\S+"})

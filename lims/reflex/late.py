@@ -7,8 +7,12 @@ group becomes ``repeat_specimen`` later (its own plate ingested after the repeat
 second-tier run), each repeat of it that already has its first-tier result is decided again
 now, as ``decide_cards`` decides a repeat: its decisions stored (the earlier ones retired),
 audited with the values used, flagged for review when referred in such a group and alerted
-when that referral is time-critical. A released repeat keeps its release: the decision is
-recorded and the card flagged, and the audit event says it was released.
+when that referral is time-critical; a repeat decided so that is itself sent back for a
+repeat (its own groups decided with the levels in use now) has its repeats decided in turn.
+A released repeat keeps its release: the decision is
+recorded, the card flagged, the audit event says it was released, and every group it is not
+cleared in opens an alert naming the card and the decision (no review queue shows a released
+card).
 
 Public names: ``sent_back``, ``decide_late_repeats``.
 """
@@ -24,7 +28,8 @@ from lims.audit import Actor, AuditEntry, record_many
 from lims.models import ReflexDecisionRecord
 from lims.pipeline import Reflex, Screening
 from lims.reflex import repository
-from lims.reflex.repeat import alert_repeat_referrals, referred_repeats, repeat_audit
+from lims.reflex.repeat import referred_repeats, repeat_audit
+from lims.reflex.repeat_alerts import alert_repeat_referrals
 from lims.reflex.stored import context_of, decide_stored, decision_rows, plain
 from lims.vocabulary import ReflexDecision, SpecimenState
 from msms.tables import PROFILE_ID
@@ -50,21 +55,47 @@ def sent_back(before: Iterable[ReflexDecisionRecord], after: Sequence[Mapping[st
 def decide_late_repeats(session: Session, actor: Actor, pipeline: Screening, reflex: Reflex,
                         firsts: Collection[int], *, reason: str,
                         second_tier_run_id: int | None = None,
-                        plate_run_id: int | None = None) -> set[int]:
+                        plate_run_id: int | None = None,
+                        exclude: Collection[int] = ()) -> set[int]:
     """Decide again the repeats of the cards ``firsts`` (just sent back for a repeat) that
     already have their first-tier result (the caller commits); returns their ids. The audit
     event is ``second_tier_decision`` when the earlier cards' second-tier run
     (``second_tier_run_id``) sent them back, else ``reflex_decision``; ``plate_run_id``: the
-    earlier cards' plate run, named by a time-critical alert raised here."""
+    earlier cards' plate run that did (both named in the audit event); ``exclude``: cards the
+    caller decides itself (read on the same plate or run). A repeat referred here
+    opens its alerts (``lims.reflex.repeat_alerts``): a time-critical referral, and on a
+    released repeat every group not cleared.
+
+    Chained: a repeat decided here whose decision in a group becomes ``repeat_specimen`` (its
+    own groups decided again with the levels in use now) has its own repeats decided again
+    in turn, each card once."""
+    done = set(exclude) | set(firsts)
+    decided: set[int] = set()
+    while firsts:
+        ids, before, rows = _decide(session, actor, pipeline, reflex, firsts, reason=reason,
+                                    second_tier_run_id=second_tier_run_id,
+                                    plate_run_id=plate_run_id, exclude=done)
+        decided |= ids
+        done |= ids
+        firsts = sent_back(before, rows)
+    return decided
+
+
+def _decide(session: Session, actor: Actor, pipeline: Screening, reflex: Reflex,
+            firsts: Collection[int], *, reason: str, second_tier_run_id: int | None,
+            plate_run_id: int | None, exclude: Collection[int]
+            ) -> tuple[set[int], list[ReflexDecisionRecord], list[dict[str, Any]]]:
+    """One link of ``decide_late_repeats``: the repeats of ``firsts`` not in ``exclude``;
+    returns their ids, their decisions before and the rows stored."""
     repeats = {s.barcode: s for s in repository.repeats_of(session, list(firsts))
-               if s.state in _DECIDED and s.id not in firsts}
+               if s.state in _DECIDED and s.id not in exclude}
     if not repeats:
-        return set()
+        return set(), [], []
     decided = decide_stored(session, pipeline, reflex, repeats)
     repeats = {b: s for b, s in repeats.items() if b in decided.links}
     mine = decided.decisions[decided.decisions[PROFILE_ID].astype(str).isin(list(repeats))]
     if not repeats or mine.empty:
-        return set()
+        return set(), [], []
     ids = [int(s.id or 0) for s in repeats.values()]
     before: dict[int, list[ReflexDecisionRecord]] = {}
     for old in repository.current_decisions(session, ids):
@@ -97,5 +128,6 @@ def decide_late_repeats(session: Session, actor: Actor, pipeline: Screening, ref
             session.add(specimen)
     record_many(session, actor, entries)
     alert_repeat_referrals(session, actor, repeats, decided.links, mine, decided.calls,
-                           reflex.rules, run_id=plate_run_id)
-    return set(ids)
+                           reflex.rules, released=[int(s.id or 0) for s in repeats.values()
+                                                   if s.state in _RELEASED])
+    return set(ids), [d for ds in before.values() for d in ds], rows

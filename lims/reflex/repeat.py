@@ -10,16 +10,18 @@ the score cutoffs. It is cleared (``REPEAT_NORMAL``) when the repeat's score exc
 the calibrated repeat level, else referred (``REPEAT_STILL_ABNORMAL``, or a rule's referral);
 the repeat's other flagged groups are decided as on any card.
 
-A repeat referred in a group whose deciding disorder is time-critical opens an alert, as a
-time-critical result does, unless the repeat's own result already opened one.
+The alerts a repeat's decision opens are ``lims.reflex.repeat_alerts``'s.
 
-Public names: ``RepeatLink``, ``repeat_links``, ``decide_cards``, ``repeat_audit``,
-``referred_repeats``, ``time_critical_referrals``, ``alert_repeat_referrals``.
+A repeat read on the same plate or second-tier run as its earlier card is decided after it
+(``in_rounds``), as a repeat of the earlier card's new decision.
+
+Public names: ``RepeatLink``, ``earlier_cards``, ``in_rounds``, ``repeat_links``,
+``decide_cards``, ``repeat_audit``, ``referred_repeats``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -29,17 +31,14 @@ from sqlmodel import Session
 
 from cutoffs.reflex.decide import decide_groups, decide_repeat
 from lims.accession.repository import infants_by_ids
-from lims.alerts.messages import ALERT_MESSAGES
-from lims.alerts.service import open_alert
-from lims.audit import Actor
 from lims.models import Specimen
 from lims.pipeline import EvaluatedCalls, Reflex, card_covariates, with_covariates
 from lims.reflex import repository
 from lims.vocabulary import ReflexDecision, Stage
 from msms.tables import PROFILE_ID
 
-__all__ = ["RepeatLink", "alert_repeat_referrals", "decide_cards", "referred_repeats",
-           "repeat_audit", "repeat_links", "time_critical_referrals"]
+__all__ = ["RepeatLink", "decide_cards", "earlier_cards", "in_rounds", "referred_repeats",
+           "repeat_audit", "repeat_links"]
 
 _REPEAT = ReflexDecision.repeat_specimen.value
 
@@ -57,14 +56,39 @@ class _EvaluatesAll(Protocol):
                  include_normal: bool = False) -> EvaluatedCalls: ...
 
 
-def repeat_links(session: Session, specimens: Mapping[str, Specimen]) -> dict[str, RepeatLink]:
-    """Barcode -> the earlier card and the groups its current reflex decisions sent for a
-    repeat, for the cards of ``specimens`` that are such a repeat."""
+def earlier_cards(session: Session, specimens: Mapping[str, Specimen]) -> dict[str, int]:
+    """Barcode -> the id of the earlier card, for the cards of ``specimens`` that are a repeat
+    (naming it, or recorded as its repeat by a follow-up case opened on it)."""
     ids = [s.id for s in specimens.values() if s.id is not None]
     from_cases = repository.first_cards_of_repeats(session, ids)
     earlier = {b: s.previous_specimen_id or from_cases.get(s.id or 0)
                for b, s in specimens.items()}
-    wanted = {b: i for b, i in earlier.items() if i is not None}
+    return {b: i for b, i in earlier.items() if i is not None}
+
+
+def in_rounds(session: Session, specimens: Mapping[str, Specimen]
+              ) -> list[dict[str, Specimen]]:
+    """These cards in the rounds they are decided in: a repeat read together with its earlier
+    card (on one plate or one second-tier run) comes in a round after it, so that it is decided
+    as a repeat of the earlier card's new decision; one round when no card's earlier card is
+    among them."""
+    earlier = earlier_cards(session, specimens)
+    barcode_of = {s.id: b for b, s in specimens.items() if s.id is not None}
+    after = {b: barcode_of[i] for b, i in earlier.items() if i in barcode_of}
+    rounds: list[dict[str, Specimen]] = []
+    left = dict(specimens)
+    while left:
+        now = {b: s for b, s in left.items() if after.get(b) not in left}
+        now = now or left  # cards naming each other in a circle: decided together
+        rounds.append(now)
+        left = {b: s for b, s in left.items() if b not in now}
+    return rounds
+
+
+def repeat_links(session: Session, specimens: Mapping[str, Specimen]) -> dict[str, RepeatLink]:
+    """Barcode -> the earlier card and the groups its current reflex decisions sent for a
+    repeat, for the cards of ``specimens`` that are such a repeat."""
+    wanted = earlier_cards(session, specimens)
     if not wanted:
         return {}
     groups: dict[int, list[str]] = {}
@@ -92,12 +116,15 @@ def _all_calls(session: Session, pipeline: Any, profiles: pd.DataFrame,
 
 def decide_cards(session: Session, pipeline: Any, reflex: Reflex, calls: pd.DataFrame,
                  profiles: pd.DataFrame, specimens: Mapping[str, Specimen],
-                 cuts: dict[str, float] | None, stages: Mapping[str, Stage]
+                 cuts: dict[str, float] | None, stages: Mapping[str, Stage], *,
+                 every: pd.DataFrame | None = None
                  ) -> tuple[pd.DataFrame, dict[str, RepeatLink], pd.DataFrame]:
     """The reflex decisions of these cards: their flagged groups (``calls``: the flagged
     calls) as on any card, and on a repeat the groups its earlier card was sent back for
     (``decide_repeat``). ``profiles`` hold the cards' values and context (``PROFILE_ID`` the
-    barcode); ``stages`` how each card's first tier was evaluated. Returns the decisions
+    barcode); ``stages`` how each card's first tier was evaluated; ``every``: every call of
+    the repeats, normal ones included, where the caller has them (else they are evaluated
+    here, ``include_normal``). Returns the decisions
     (``GROUP_COLUMNS``, ``PROFILE_ID`` the card's barcode), the repeat links and the repeats'
     calls (normal ones included)."""
     decided = decide_groups(calls, profiles, reflex.rules, reflex.calibration, cuts)
@@ -105,7 +132,8 @@ def decide_cards(session: Session, pipeline: Any, reflex: Reflex, calls: pd.Data
     if not links:
         return decided, links, calls.iloc[0:0]
     repeats = {b: specimens[b] for b in links}
-    every = _all_calls(session, pipeline, profiles, repeats, stages)
+    if every is None or not set(links) <= set(every[PROFILE_ID].astype(str)):
+        every = _all_calls(session, pipeline, profiles, repeats, stages)
     every = every[every[PROFILE_ID].astype(str).isin(list(links))]
     # each repeat is its own key: decide_repeat returns the key it was asked about
     first = pd.DataFrame([(b, g, _REPEAT) for b, link in links.items() for g in link.groups],
@@ -164,54 +192,3 @@ def repeat_audit(barcode: str, link: RepeatLink, decided: pd.DataFrame, calls: p
                 for c in of_group.to_dict("records")}}
     return {"first_specimen_id": link.first.id, "first_barcode": link.first.barcode,
             "groups": groups}
-
-
-def time_critical_referrals(barcode: str, link: RepeatLink, decided: pd.DataFrame,
-                            calls: pd.DataFrame, rules: Any) -> list[tuple[str, str]]:
-    """(disorder, reason code) of each group asked for on this repeat that is referred and
-    whose deciding disorder is time-critical (an alert is raised for it, as for a
-    time-critical result)."""
-    group_of = rules.group_of()
-    mine = calls[calls[PROFILE_ID].astype(str) == barcode]
-    critical = mine[mine["time_critical"].astype(str).str.lower().isin(["true", "1"])]
-    out = []
-    for r in decided[decided[PROFILE_ID].astype(str) == barcode].to_dict("records"):
-        if r["group"] not in link.groups or r["decision"] != ReflexDecision.referral:
-            continue
-        flagged = critical[(critical["disorder"].astype(str).map(group_of) == r["group"])
-                           & (critical["first_tier"].astype(str) != "normal")]
-        disorders = [str(r["disorder"])] if str(r["disorder"]) in set(
-            critical["disorder"].astype(str)) else []
-        disorders += [str(d) for d in flagged["disorder"]]
-        if disorders:
-            out.append((disorders[0], str(r["reason_code"])))
-    return out
-
-
-def alert_repeat_referrals(session: Session, actor: Actor, specimens: Mapping[str, Specimen],
-                           links: Mapping[str, RepeatLink], decided: pd.DataFrame,
-                           calls: pd.DataFrame, rules: Any,
-                           already: Collection[tuple[str, str]] = (),
-                           run_id: int | None = None) -> int:
-    """Open an alert for each time-critical referral on these repeats (``already``: the
-    (barcode, disorder) pairs whose alert the card's result opens; ``run_id``: the plate run
-    whose result decided them, which withdraws the alert with the plate); returns how
-    many."""
-    opened = 0
-    for barcode, link in links.items():
-        specimen = specimens[barcode]
-        assert specimen.id is not None
-        evaluations = {e.disorder: e.id for e in repository.current_calls(session, [specimen.id])}
-        for disorder, reason_code in time_critical_referrals(barcode, link, decided, calls,
-                                                             rules):
-            if (barcode, disorder) in already or repository.has_open_alert(
-                    session, specimen.id, disorder):
-                continue
-            open_alert(session, actor, specimen, disorder=disorder,
-                       message=ALERT_MESSAGES.text(
-                           "time_critical", disorder=disorder, barcode=barcode,
-                           reasons=f"repeat of card {link.first.barcode}: referral "
-                                   f"({reason_code})"),
-                       evaluation_id=evaluations.get(disorder), run_id=run_id)
-            opened += 1
-    return opened

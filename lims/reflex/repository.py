@@ -5,7 +5,7 @@ Public names: ``open_request_rows``, ``open_requests_for``, ``insert_requests``,
 ``run_by_sha256``, ``list_runs``, ``insert_results``, ``results_of``, ``current_decisions``,
 ``insert_decisions``, ``retire_decisions``, ``current_calls``, ``first_tier_results``,
 ``specimens_by_ids``, ``withdraw_open_requests``, ``first_cards_of_repeats``, ``repeats_of``,
-``has_open_alert``.
+``has_open_alert``, ``latest_plate_runs``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import func, insert, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -31,7 +31,7 @@ from lims.models import (
 from lims.vocabulary import AlertStatus, ReflexRequestStatus
 
 __all__ = ["current_calls", "current_decisions", "first_cards_of_repeats", "first_tier_results",
-           "has_open_alert", "insert_decisions",
+           "has_open_alert", "insert_decisions", "latest_plate_runs",
            "insert_requests", "insert_results", "list_runs", "open_request_rows",
            "open_requests_for", "repeats_of", "results_of", "retire_decisions", "run_by_sha256",
            "specimens_by_ids", "withdraw_open_requests"]
@@ -147,6 +147,18 @@ def first_tier_results(session: Session, specimen_ids: Sequence[int]) -> list[di
     query = (core_select(table.c.specimen_id, table.c.analyte, table.c.conc_umol_l)
              .where(table.c.specimen_id.in_(sorted(set(specimen_ids)))))
     return [dict(r._mapping) for r in session.execute(query)]
+
+
+def latest_plate_runs(session: Session, specimen_ids: Sequence[int]) -> dict[int, int]:
+    """The plate run of each card's latest first-tier results (the run its current first-tier
+    result comes from; ``lims.runs.repository.latest_on_run`` reads "latest" the same way)."""
+    if not specimen_ids:
+        return {}
+    table = Result.__table__  # type: ignore[attr-defined]
+    query = (core_select(table.c.specimen_id, func.max(table.c.run_id))
+             .where(table.c.specimen_id.in_(sorted(set(specimen_ids))))
+             .group_by(table.c.specimen_id))
+    return {int(s): int(r) for s, r in session.execute(query)}
 
 
 def specimens_by_ids(session: Session, specimen_ids: Sequence[int]) -> dict[int, Specimen]:

@@ -18,8 +18,9 @@
   nothing.
 
 A repeat card is decided in the groups its earlier card was sent back for as a repeat
-(``lims.reflex.repeat``), at the first tier and on the second-tier run alike; a repeat
-already in when its earlier card is sent back is decided then (``lims.reflex.late``).
+(``lims.reflex.repeat``), at the first tier and on the second-tier run alike (after its
+earlier card, once, when both are on one plate or one run); a repeat already in when its
+earlier card is sent back is decided then (``lims.reflex.late``).
 
 Public names: ``Held``, ``ImportOutcome``, ``hold_for_second_tier``, ``import_run``, ``worklist``,
 ``list_runs``, ``get_run``, ``specimen_reflex``, ``context_of``.
@@ -45,7 +46,8 @@ from lims.pipeline import Reflex, Screening
 from lims.reflex import repository
 from lims.reflex.late import decide_late_repeats, sent_back
 from lims.reflex.panel import read_second_tier
-from lims.reflex.repeat import alert_repeat_referrals, decide_cards, referred_repeats, repeat_audit
+from lims.reflex.repeat import decide_cards, in_rounds, referred_repeats, repeat_audit
+from lims.reflex.repeat_alerts import alert_repeat_referrals
 from lims.reflex.stored import context_of, decide_stored, decision_rows, plain
 from lims.vocabulary import ReflexRequestStatus, SpecimenState, Stage, Transition
 from lims.workflow import apply_transitions
@@ -103,16 +105,42 @@ def _already_alerted(calls: pd.DataFrame) -> set[tuple[str, str]]:
 
 def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame,
                          profiles: pd.DataFrame, specimens: Sequence[Specimen],
-                         pipeline: Screening) -> Held:
+                         pipeline: Screening, *, repeat_calls: pd.DataFrame | None = None
+                         ) -> Held:
     """Store the first tier's reflex decisions of these cards (about to go to review; a
-    repeat card also in the groups its earlier card was sent back for) and put the ones that
-    wait on the reflex worklist; returns their ids (the caller moves them to
-    ``awaiting_second_tier``) and the repeats referred. Nothing happens when the pipeline has
-    no reflex second tier."""
+    repeat card also in the groups its earlier card was sent back for, after that card when
+    both are on this plate) and put the ones that wait on the reflex worklist; returns their
+    ids (the caller moves them to ``awaiting_second_tier``) and the repeats referred.
+    ``repeat_calls``: every call of the repeat cards among them, normal ones included, as the
+    ingest evaluated them (``lims.reflex.ingest_calls``; else they are evaluated here). Nothing
+    happens when the pipeline has no reflex second tier."""
     reflex = _reflex(pipeline)
     by_barcode = {s.barcode: s for s in specimens}
     if reflex is None or not by_barcode:
         return Held()
+    waiting: set[int] = set()
+    referred: set[int] = set()
+    before: list[ReflexDecisionRecord] = []
+    rows: list[dict[str, Any]] = []
+    for cards in in_rounds(session, by_barcode):
+        held, was, now = _hold_round(session, actor, run_id, calls, profiles, cards, pipeline,
+                                     reflex, repeat_calls)
+        waiting |= held.waiting
+        referred |= held.referred
+        before += was
+        rows += now
+    decide_late_repeats(session, actor, pipeline, reflex, sent_back(before, rows),
+                        reason=f"its first tier, run {run_id}", plate_run_id=run_id,
+                        exclude=[s.id for s in specimens if s.id is not None])
+    return Held(waiting, referred)
+
+
+def _hold_round(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame,
+                profiles: pd.DataFrame, by_barcode: dict[str, Specimen], pipeline: Screening,
+                reflex: Reflex, repeat_calls: pd.DataFrame | None
+                ) -> tuple[Held, list[ReflexDecisionRecord], list[dict[str, Any]]]:
+    """``hold_for_second_tier`` for one round of cards (``in_rounds``); returns what it holds,
+    the cards' decisions before and the rows stored."""
     mine = calls[calls[PROFILE_ID].astype(str).isin(list(by_barcode))]
     mine = mine[mine["first_tier"].astype(str) != "normal"]
     stages = {b: Stage.duplicate_mean if s.state == SpecimenState.awaiting_duplicate
@@ -120,9 +148,9 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
     cuts = _cuts(pipeline)
     decided, links, every = decide_cards(session, pipeline, reflex, mine,
                                          _with_context(profiles, by_barcode), by_barcode,
-                                         cuts, stages)
+                                         cuts, stages, every=repeat_calls)
     if decided.empty:
-        return Held()
+        return Held(), [], []
     rows = decision_rows(decided, by_barcode, reflex, None)
     ids = sorted({r["specimen_id"] for r in rows})
     before = repository.current_decisions(session, ids)
@@ -160,11 +188,8 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
     repository.insert_requests(session, requests)
     record_many(session, actor, entries)
     alert_repeat_referrals(session, actor, by_barcode, links, decided, every, reflex.rules,
-                           _already_alerted(mine), run_id=run_id)
-    decide_late_repeats(session, actor, pipeline, reflex, sent_back(before, rows),
-                        reason=f"its first tier, run {run_id}",
-                        plate_run_id=run_id)
-    return Held(waiting, referred_repeats(decided, links, by_barcode) - waiting)
+                           _already_alerted(mine))
+    return Held(waiting, referred_repeats(decided, links, by_barcode) - waiting), before, rows
 
 
 def _sha256(data: bytes) -> str:
@@ -227,6 +252,24 @@ def import_run(session: Session, actor: Actor, data: bytes, file_name: str,
 def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
                   matched: dict[str, Specimen], requests: dict[int, Any], reflex: Reflex,
                   pipeline: Screening) -> None:
+    """Decide the run's cards again, a repeat after its earlier card when both are on the
+    run (``in_rounds``: once, as a repeat), then the repeats of the cards it sent back."""
+    assert run.id is not None
+    before: list[ReflexDecisionRecord] = []
+    rows: list[dict[str, Any]] = []
+    for cards in in_rounds(session, matched):
+        was, now = _decide_round(session, actor, run, cards, requests, reflex, pipeline)
+        before += was
+        rows += now
+    decide_late_repeats(
+        session, actor, pipeline, reflex, sent_back(before, rows),
+        reason=f"second-tier run {run.plate_id} ({run.file_name})",
+        second_tier_run_id=run.id, exclude=[s.id for s in matched.values() if s.id is not None])
+
+
+def _decide_round(session: Session, actor: Actor, run: SecondTierRun,
+                  matched: dict[str, Specimen], requests: dict[int, Any], reflex: Reflex,
+                  pipeline: Screening) -> tuple[list[ReflexDecisionRecord], list[dict[str, Any]]]:
     assert run.id is not None
     barcode_of = {s.id: b for b, s in matched.items() if s.id is not None}
     stored = decide_stored(session, pipeline, reflex, matched)
@@ -272,11 +315,7 @@ def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
     apply_transitions(session, actor, moves,
                       also={i: {"flagged": True} for i in referred})
     alert_repeat_referrals(session, actor, matched, links, decided, every, reflex.rules)
-    decide_late_repeats(
-        session, actor, pipeline, reflex,
-        sent_back([d for ds in before.values() for d in ds], rows),
-        reason=f"second-tier run {run.plate_id} ({run.file_name})",
-        second_tier_run_id=run.id)
+    return [d for ds in before.values() for d in ds], rows
 
 
 def worklist(session: Session) -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ from lims.errors import ConflictError, InvalidInputError, NotFoundError
 from lims.lengths import check_plate_lengths
 from lims.models import DuplicateRequest, Run, Specimen, utcnow
 from lims.pipeline import ScreenedPlate, Screening, card_covariates, with_covariates
+from lims.reflex.ingest_calls import evaluate_cards
 from lims.reflex.service import hold_for_second_tier
 from lims.runs import repository
 from lims.runs.westgard_verdicts import store_verdicts
@@ -251,18 +252,25 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
 
 
 def _calls(session: Session, profiles: pd.DataFrame, initial: list[Specimen],
-           duplicate: list[Specimen], pipeline: Screening) -> tuple[pd.DataFrame, str, str]:
-    """The calls of the initial cards and of the duplicates' means, and the versions."""
+           duplicate: list[Specimen], pipeline: Screening
+           ) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
+    """The calls of the initial cards and of the duplicates' means, every call of the repeat
+    cards among them (normal ones included, for their reflex decision;
+    ``lims.reflex.ingest_calls``), and the versions."""
     infants = infants_by_ids(session, [s.infant_id for s in initial + duplicate])
-    frames, versions = [], []
+    frames, repeats, versions = [], [], []
     for group, stage in ((initial, Stage.initial), (duplicate, Stage.duplicate_mean)):
         if group:
             covariates = {s.barcode: card_covariates(s, infants[s.infant_id]) for s in group}
-            evaluated = pipeline.evaluate(with_covariates(profiles, covariates), stage=stage)
+            evaluated, every = evaluate_cards(session, pipeline,
+                                              with_covariates(profiles, covariates),
+                                              {s.barcode: s for s in group}, stage)
             frames.append(evaluated.calls)
+            repeats.append(every)
             versions.append((evaluated.cutoff_version, evaluated.model_version))
     calls = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return calls, versions[0][0], versions[0][1]
+    every = pd.concat(repeats, ignore_index=True) if len(repeats) > 1 else repeats[0]
+    return calls, every, versions[0][0], versions[0][1]
 
 
 def evaluate_stored(session: Session, actor: Actor, run: Run, profiles: pd.DataFrame,
@@ -272,8 +280,8 @@ def evaluate_stored(session: Session, actor: Actor, run: Run, profiles: pd.DataF
     """Evaluate the ``profiles`` of these cards (the mean of each card's stored wells) and
     apply what the calls say: evaluations, transitions (audited), the duplicates worklist and
     time-critical alerts."""
-    calls, cutoff_version, model_version = _calls(session, profiles, initial, duplicate,
-                                                  pipeline)
+    calls, repeat_calls, cutoff_version, model_version = _calls(session, profiles, initial,
+                                                                duplicate, pipeline)
     run.cutoff_version = run.cutoff_version or cutoff_version[:64]
     run.model_version = run.model_version or model_version[:64]
     if duplicate:
@@ -301,7 +309,7 @@ def evaluate_stored(session: Session, actor: Actor, run: Run, profiles: pd.DataF
     held = hold_for_second_tier(  # the reflex second tier (docs/second_tier.md)
         session, actor, run.id, calls, profiles,
         [s for s in initial if not _to_duplicates(by_specimen.get(s.id, []))] + duplicate,
-        pipeline)
+        pipeline, repeat_calls=repeat_calls)
     _move(session, actor, run, initial, duplicate, waiting, by_specimen, source, held.waiting,
           held.referred)
     for specimen in initial + duplicate:

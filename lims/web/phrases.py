@@ -54,7 +54,7 @@ class Phrases:
             return ", ".join(self.phrase(FEATURES, f) for f in split_outside(value, ","))
         if name == "reasons":
             return self.reasons(value)
-        if name in ("tier", "due_action"):
+        if name in ("tier", "due_action", "decision"):
             return self.gettext(value)
         if name == "due_at":
             try:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 
 from cutoffs import CALL_COLUMNS
+from cutoffs.reflex.decide import Calibration
 from instruments.virtual import simulate_plate, suffix, write_plate
 from lims.pipeline import WELL_COLUMNS, EvaluatedCalls, Reflex
 from lims.vocabulary import Stage
@@ -84,6 +86,28 @@ class ReflexCsvPipeline(CsvPipeline):
                      for sid in profiles["specimen_id"] for d, critical in DISORDERS.items()
                      if (sid, d) not in called]
         return EvaluatedCalls(pd.DataFrame(rows, columns=list(CALL_COLUMNS)), CUTOFF_VERSION)
+
+
+class ScoredReflexCsvPipeline(ReflexCsvPipeline):
+    """``ReflexCsvPipeline`` with an MCAD score, its score cutoff and a calibrated FAO repeat
+    level (above)."""
+
+    cutoffs = SimpleNamespace(scores=SimpleNamespace(
+        disorders={"MCAD": SimpleNamespace(cutoff=4.0)}))  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reflex = Reflex(self.reflex.rules, Calibration(repeat_clear_below={"FAO": -2.0}),
+                             "reflex test calibrated")
+
+    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
+                 include_normal: bool = False) -> EvaluatedCalls:
+        calls = super().evaluate(profiles, stage=stage, include_normal=include_normal).calls
+        c8 = dict(zip(profiles["specimen_id"], profiles["C8"], strict=True))
+        mcad = calls["disorder"] == "MCAD"
+        calls["score"] = calls["score"].astype(object)
+        calls.loc[mcad, "score"] = [float(c8[s]) / 0.1 for s in calls.loc[mcad, "specimen_id"]]
+        return EvaluatedCalls(calls, CUTOFF_VERSION)
 
 
 def second_tier_export(directory: Path, values: dict[str, dict[str, float]], *,

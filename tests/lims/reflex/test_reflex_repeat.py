@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from lims.app import create_app
-from lims.models import Alert, AuditEvent, ReflexDecisionRecord, Specimen
+from lims.models import Alert, AuditEvent
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, specimen_body, upload
-from tests.lims.reflex.plates import ReflexCsvPipeline, first_tier_plate, second_tier_export
+from tests.lims.helpers import API, accession, card, specimen_body
+from tests.lims.reflex.plates import ReflexCsvPipeline, second_tier_export
+from tests.lims.reflex.repeats import decisions, plate, repeat_of, specimen
 from tests.lims.web.conftest import sign_in_page
 
 
@@ -27,30 +28,11 @@ def reflex_web(settings, engine) -> Iterator[TestClient]:  # type: ignore[no-unt
         yield client
 
 
-def _decisions(engine, barcode: str) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
-    with Session(engine) as session:
-        specimen = session.exec(select(Specimen).where(Specimen.barcode == barcode)).one()
-        rows = session.exec(select(ReflexDecisionRecord).where(
-            ReflexDecisionRecord.specimen_id == specimen.id,
-            col(ReflexDecisionRecord.current).is_(True)))
-        return {r.group_code: (r.decision, r.reason_code) for r in rows}
-
-
-def _specimen(engine, barcode: str) -> Specimen:  # type: ignore[no-untyped-def]
-    with Session(engine) as session:
-        return session.exec(select(Specimen).where(Specimen.barcode == barcode)).one()
-
-
-def _repeat_of(client, world, n: int, first: int) -> None:  # type: ignore[no-untyped-def]
-    body = specimen_body(card(n), world.submitter_ids[0], previous_barcode=card(first))
-    response = client.post(f"{API}/specimens", json=body, headers=world.auth("technician"))
-    assert response.status_code == 201, response.text
+_decisions, _specimen, _repeat_of = decisions, specimen, repeat_of
 
 
 def _plate(client, world, plate_id: str, cards: dict[int, dict[str, float]]) -> None:  # type: ignore[no-untyped-def]
-    data = first_tier_plate(plate_id, {card(n): v for n, v in cards.items()})
-    response = upload(client, world, f"{plate_id}.csv", data)
-    assert response.status_code == 201, response.text
+    plate(client, world, plate_id, cards)
 
 
 def test_a_repeat_card_is_cleared_or_referred_as_the_second_tier_says(reflex_client, world,
@@ -180,6 +162,10 @@ def test_the_specimen_page_shows_a_repeat_decision(reflex_web, world, engine):
     assert "repeat specimen normal" in decisions
     repeat = page.text.split('id="second-tier-repeat"')[1].split("</p>")[0]
     assert f"Repeat of card {card(61)}" in repeat and "FAO +0.00" in repeat
+    assert 'id="second-tier-assays"' not in page.text  # FAO has no reflex assay: no table
+    form = page.text.split('id="decision-form"')[1].split("</form>")[0]
+    assert "> Release as normal</label>" in form and "> Refer</label>" in form
+    assert "release_normal</label>" not in form
     chinese = reflex_web.get(f"/lab/specimens/{_specimen(engine, card(62)).id}",
                              headers={"Accept-Language": "zh-CN"})
     assert f"卡片 {card(61)} 的复采标本" in chinese.text and "复采标本正常" in chinese.text

@@ -212,6 +212,12 @@ def test_a_technicians_and_a_reviewers_day_in_the_browser(served, browser, tmp_p
     assert page.locator("section.call").count() >= 1
     assert page.locator("table.markers tbody tr").count() >= 1
     _shot(page, lang, "05-specimen")
+    radios = page.locator("#decision-form input[name=decision]")
+    codes = [radios.nth(i).get_attribute("value") for i in range(radios.count())]
+    labels = [page.inner_text(f"#decision-form label:has(input[value={c}])").strip()
+              for c in codes]
+    assert labels and not set(labels) & set(codes), labels  # the decisions in words
+    assert {"en": "Refer", "zh-CN": "转诊"}[lang] in labels
     page.check("input[name=decision][value=refer]")
     page.fill("textarea[name=reason]", "confirmatory testing")
     page.fill("#decision-form input[name=password]", PASSWORD)
