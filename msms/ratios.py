@@ -19,7 +19,6 @@ Public names: ``Ratio``, ``RatioError``, ``RATIOS_CSV``, ``load_ratios``, ``rati
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from msms.catalogue import Catalogue, default_catalogue
+from msms.catalogue import Catalogue, default_catalogue, read_rows
 from msms.errors import DataError
 from msms.tables import PROFILE_ID
 
@@ -202,31 +201,10 @@ def load_ratios(
     """
     catalogue = catalogue or default_catalogue()
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RatioError(f"cannot read: {exc}", file=str(path)) from None
-    rows = list(csv.reader(text.splitlines()))
-    if not rows:
-        raise RatioError("empty file", file=str(path), line=1)
-    header = rows[0]
-    missing = [c for c in _COLUMNS if c not in header]
-    if missing:
-        raise RatioError(
-            f"header lacks column(s) {', '.join(missing)}", file=str(path), line=1,
-            field=missing[0],
-        )
     disorder_codes = {d.code for d in catalogue.disorders}
     ratios: list[Ratio] = []
     seen: dict[str, int] = {}
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise RatioError(
-                f"has {len(row)} fields, the header has {len(header)}", file=str(path), line=line
-            )
-        record = dict(zip(header, row, strict=True))
+    for line, record in read_rows(path, _COLUMNS, RatioError):
         name = record["name"].strip()
         numerator = _codes(record["numerator"], path, line, "numerator", catalogue)
         denominator = _codes(record["denominator"], path, line, "denominator", catalogue)
