@@ -226,10 +226,8 @@ def _required(row: dict[str, str], field: str, path: Path, line: int) -> str:
     return value
 
 
-def _number(row: dict[str, str], field: str, path: Path, line: int, *, optional: bool) -> float:
+def _number(row: dict[str, str], field: str, path: Path, line: int) -> float:
     text = row[field].strip()
-    if not text and optional:
-        return math.nan
     try:
         value = float(text)
     except ValueError:
@@ -258,9 +256,9 @@ def _parse_analyte(row: dict[str, str], path: Path, line: int) -> Analyte:
             f"{cls!r} is not one of {', '.join(sorted(ANALYTE_CLASSES))}",
             file=str(path), line=line, field="class",
         )
-    median = _number(row, "pop_median_umol_l", path, line, optional=False)
-    p1 = _number(row, "pop_p1_umol_l", path, line, optional=False)
-    p99 = _number(row, "pop_p99_umol_l", path, line, optional=False)
+    median = _number(row, "pop_median_umol_l", path, line)
+    p1 = _number(row, "pop_p1_umol_l", path, line)
+    p99 = _number(row, "pop_p99_umol_l", path, line)
     if not p1 <= median <= p99:
         raise CatalogueError(
             f"needs p1 <= median <= p99, got {p1} / {median} / {p99}",
