@@ -21,7 +21,7 @@ from instruments.profiles import packaged_profiles
 from instruments.raw import parse_number
 from instruments.run import PlateRun
 from instruments.wells import format_well, parse_well
-from tests.instruments.builders import plate_run
+from tests.instruments.builders import in_order, plate_run
 from tests.instruments.conftest import FIXTURES
 
 HEADER = "Plate,Well,Sample ID,Sample Type,Phe,Tyr,C8\n"
@@ -78,8 +78,9 @@ def test_mzml_plate_as_a_directory(run, tmp_path):
 
 def test_quandata_fixture():
     raw = quandata.parse(FIXTURES / "masslynx" / "quandata.xml")
-    assert raw.compounds == ["CAT", "EC", "PLZ", "CAT_MS", "EC_MS", "PLZ_MS"]
-    assert raw.positions == ["1:A,2"] and raw.sample_names == ["130522_Std290920_96_Inj01"]
+    assert in_order(raw, "compound") == ["CAT", "EC", "PLZ", "CAT_MS", "EC_MS", "PLZ_MS"]
+    assert in_order(raw, "position") == ["1:A,2"]
+    assert in_order(raw, "sample_name") == ["130522_Std290920_96_Inj01"]
     areas = {r.compound: r.value for r in raw.records if r.kind == "area"}
     assert areas["CAT"] == 1728.543 and areas["PLZ_MS"] == 979674.938
     heights = {r.compound: r.value for r in raw.records if r.kind == "height"}
