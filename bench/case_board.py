@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from bench.pages import PASSWORD, percentile, sign_in
+from bench.pages import PASSWORD, page_times, percentile, sign_in
 from lims.app import create_app
 from lims.audit import SYSTEM
 from lims.auth.service import create_user
@@ -87,18 +86,6 @@ def _cases(engine, submitter_ids: list[int], clinic_ids: list[int]) -> None:  # 
 
 
 
-def _times(client: TestClient, path: str) -> list[float]:
-    times = []
-    for k in range(REQUESTS):
-        start = time.perf_counter()
-        response = client.get(path)
-        elapsed = (time.perf_counter() - start) * 1000
-        assert response.status_code == 200, (path, response.status_code)
-        if k >= WARM:
-            times.append(elapsed)
-    return times
-
-
 def run() -> list[tuple[str, float, str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'board.db'}",
@@ -131,7 +118,7 @@ def run() -> list[tuple[str, float, str, str]]:
                                 "/followup?state=opened"),
                                ("case page (/followup/cases/{id})",
                                 f"/followup/cases/{case.group(1)}")):
-                times = _times(client, path)
+                times = page_times(client, path, REQUESTS, WARM)
                 rows.append((f"{name} p50", percentile(times, 50), "ms", ""))
                 rows.append((f"{name} p95", percentile(times, 95), "ms",
                              f"< {TARGET_MS:.0f}"))

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from bench.followup_year import YEAR, load_year, simulate_year
+from bench.pages import percentile
 from lims.audit import SYSTEM
 from lims.db import init_db, make_engine
 from lims.followup.programme import computed_measures
@@ -32,11 +33,6 @@ from lims.settings import Settings
 CARDS = 1_000_000
 CASE_RATE = 0.0022
 REPEATS = 24
-
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def run() -> list[tuple[str, float, str, str]]:
@@ -69,7 +65,7 @@ def run() -> list[tuple[str, float, str, str]]:
         ("followup: cards / cases in the database", float(n_cards), "cards",
          f"{n_cases:,} cases"),
         ("followup: overdue worklist (200 rows), p50", statistics.median(worklist), "ms", ""),
-        ("followup: overdue worklist (200 rows), p95", _p(worklist, 95), "ms", "< 200"),
+        ("followup: overdue worklist (200 rows), p95", percentile(worklist, 95), "ms", "< 200"),
         ("followup: programme measures of a month, p50", statistics.median(measures), "ms", ""),
-        ("followup: programme measures of a month, p95", _p(measures, 95), "ms", "< 200"),
+        ("followup: programme measures of a month, p95", percentile(measures, 95), "ms", "< 200"),
     ]

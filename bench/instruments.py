@@ -13,6 +13,8 @@ import io
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from lxml import etree
@@ -24,11 +26,12 @@ from instruments.vocabulary import psi_ms
 _NS = "{http://psi.hupo.org/ms/mzml}"
 
 
-def _best(fn, repeat: int = 5) -> float:
+def best_ms(action: Callable[[], Any], repeat: int = 5) -> float:
+    """The fastest of ``repeat`` runs of ``action``, in milliseconds (also bench.quantify's)."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        fn()
+        action()
         times.append(time.perf_counter() - start)
     return min(times) * 1000
 
@@ -69,7 +72,7 @@ def run() -> list[tuple[str, float, str, str]]:
         blobs[name] = (buffer.getvalue(), fmt, options)
     for name, (data, fmt, options) in blobs.items():
         label = f"{fmt}{' long' if 'long' in name else ''}"
-        ms = _best(lambda d=data, n=name, o=options: instruments.read(
+        ms = best_ms(lambda d=data, n=name, o=options: instruments.read(
             d, name=n, profile=o.get("profile"), transitions=o.get("transitions")),
             repeat=3 if fmt == "mzml" else 7)
         rows.append((f"instruments: read a 96-well plate, {label} ({len(data) // 1024} KiB)", ms,
@@ -77,9 +80,9 @@ def run() -> list[tuple[str, float, str, str]]:
     data = blobs["plate.zip"][0]
     mzml_ms = rows[-1][1]
     xml_mib = sum(len(m) for m in _members(data)) / 2**20
-    bare_ms = _best(lambda: _bare_lxml(data), repeat=3)
+    bare_ms = best_ms(lambda: _bare_lxml(data), repeat=3)
     rows.append(("instruments: bare lxml pass over the same mzML plate", bare_ms, "ms", "-"))
     rows.append((f"instruments: lxml trees alone, same plate ({xml_mib:.1f} MiB of XML)",
-                 _best(lambda: _trees_only(data), repeat=3), "ms", "-"))
+                 best_ms(lambda: _trees_only(data), repeat=3), "ms", "-"))
     rows.append(("instruments: mzML reader / bare lxml pass", mzml_ms / bare_ms, "x", "<= 3"))
     return rows

@@ -34,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 from sqlmodel import Session
 
+from bench.pages import percentile
 from instruments import Source
 from lims.app import settle
 from lims.audit import SYSTEM
@@ -52,11 +53,6 @@ DURATION_S = 5.0
 #: uvicorn's protocol and loop: "auto" picks httptools and uvloop (uvicorn[standard]).
 HTTP = os.environ.get("NBS_BENCH_HTTP", "auto")
 LOOP = os.environ.get("NBS_BENCH_LOOP", "auto")
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def _prepare(folder: Path) -> tuple[Settings, list[int]]:
@@ -230,15 +226,15 @@ def run() -> list[tuple[str, float, str, str]]:
     rows = [
         ("lims: plate ingest end to end, p50 (SQLite)", statistics.median(ingest_ms), "ms",
          "-"),
-        ("lims: plate ingest end to end, p95 (SQLite)", _percentile(ingest_ms, 95), "ms",
+        ("lims: plate ingest end to end, p95 (SQLite)", percentile(ingest_ms, 95), "ms",
          "< 250 ms"),
-        ("lims: of which store + evaluate + workflow, p95", _percentile(lims_ms, 95), "ms",
+        ("lims: of which store + evaluate + workflow, p95", percentile(lims_ms, 95), "ms",
          "-"),
         ("lims: of which read + quantify + QC (the core), p95",
-         _percentile([t - x for t, x in zip(ingest_ms, lims_ms, strict=True)], 95), "ms", "-"),
+         percentile([t - x for t, x in zip(ingest_ms, lims_ms, strict=True)], 95), "ms", "-"),
         (f"lims: API reads at {RATE_PER_S}/s, p50 (1 worker)", statistics.median(latencies),
          "ms", "-"),
-        (f"lims: API reads at {RATE_PER_S}/s, p99 (1 worker)", _percentile(latencies, 99),
+        (f"lims: API reads at {RATE_PER_S}/s, p99 (1 worker)", percentile(latencies, 99),
          "ms", "< 100 ms"),
         ("lims: API reads answered other than 200", float(errors), "count", "0"),
         ("lims: API cold start, slowest of the first requests (one at a time)", first_ms, "ms",

@@ -1,24 +1,41 @@
 """What the page benchmarks share: the bench users' password, signing a test client in
-through the login form, and a percentile of the timings.
+through the login form, timing repeated requests of a page, and a percentile of the timings
+(also used by the other service benchmarks).
 
-Public names: ``PASSWORD``, ``sign_in``, ``percentile``.
+Public names: ``PASSWORD``, ``sign_in``, ``page_times``, ``percentile``.
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Sequence
 
+import numpy as np
 from fastapi.testclient import TestClient
 
-__all__ = ["PASSWORD", "percentile", "sign_in"]
+__all__ = ["PASSWORD", "page_times", "percentile", "sign_in"]
 
 PASSWORD = "bench-password-long"
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile of ``values`` (the nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return float(np.percentile(values, q, method="nearest"))
+
+
+def page_times(client: TestClient, path: str, requests: int, warm: int) -> list[float]:
+    """Milliseconds of ``requests`` sequential GETs of ``path`` (each must answer 200), the
+    first ``warm`` not counted."""
+    times = []
+    for k in range(requests):
+        start = time.perf_counter()
+        response = client.get(path)
+        elapsed = (time.perf_counter() - start) * 1000
+        assert response.status_code == 200, (path, response.status_code)
+        if k >= warm:
+            times.append(elapsed)
+    return times
 
 
 def sign_in(client: TestClient, username: str) -> None:

@@ -10,25 +10,14 @@ and ~18 MiB of XML: lxml alone needs longer than the target to parse it (bench/i
 from __future__ import annotations
 
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from bench.instruments import best_ms
 from instruments.virtual import PLATE_FORMATS, read_plate, simulate_plate, suffix, write_plate
 from msms.qc.plate import check_plate
 from msms.quantify import quantify
 
 TARGET = "< 100 ms"
-
-
-def _best_ms(action: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1000
 
 
 def run() -> list[tuple[str, float, str, str]]:
@@ -37,7 +26,7 @@ def run() -> list[tuple[str, float, str, str]]:
     measurements = plate.run.measurements
     check_plate(quantify(measurements, method))  # warm caches (method, rules, lots)
     rows = [("quantify: quantify + QC, 96-well plate (in memory)",
-             _best_ms(lambda: check_plate(quantify(measurements, method)), 15), "ms",
+             best_ms(lambda: check_plate(quantify(measurements, method)), 15), "ms",
              TARGET)]
     with tempfile.TemporaryDirectory() as tmp:
         for fmt in PLATE_FORMATS:
@@ -50,6 +39,6 @@ def run() -> list[tuple[str, float, str, str]]:
                 check_plate(quantify(run.measurements, method))
 
             rows.append((f"quantify: read + quantify + QC, 96 wells [{fmt}]",
-                         _best_ms(pipeline, repeat), "ms",
+                         best_ms(pipeline, repeat), "ms",
                          TARGET if fmt != "mzml" else "n/a (lxml alone > 100 ms)"))
     return rows

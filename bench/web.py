@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from bench.pages import PASSWORD, percentile, sign_in
+from bench.pages import PASSWORD, page_times, percentile, sign_in
 from lims.app import create_app, settle
 from lims.audit import SYSTEM
 from lims.auth.service import create_user
@@ -85,15 +85,7 @@ def _charts(client: TestClient, path: str) -> int:
 
 
 def _p95(client: TestClient, path: str) -> float:
-    times = []
-    for k in range(REQUESTS):
-        start = time.perf_counter()
-        response = client.get(path)
-        elapsed = (time.perf_counter() - start) * 1000
-        assert response.status_code == 200, (path, response.status_code)
-        if k >= WARM:
-            times.append(elapsed)
-    return percentile(times, 95)
+    return percentile(page_times(client, path, REQUESTS, WARM), 95)
 
 
 def _flags_p95(engine, run_id: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]

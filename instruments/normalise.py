@@ -35,9 +35,6 @@ from msms.catalogue import Catalogue, default_catalogue
 
 __all__ = ["normalise", "reader"]
 
-_INTENSITY_KINDS = ("area", "height", "response")
-
-
 def _targets(compound: str, profile: Profile, catalogue: Catalogue
              ) -> tuple[str, tuple[str, ...]] | None:
     """('analyte'|'is'|'ignore', codes) for a compound name, or None when nothing maps it."""

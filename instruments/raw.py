@@ -73,19 +73,6 @@ class RawRun:
              file: str | None = None) -> None:
         self.issues.append(Issue("info", file or self.source_file, line, field, message))
 
-    @property
-    def compounds(self) -> list[str]:
-        """Compound names in order of first appearance."""
-        return list(dict.fromkeys(r.compound for r in self.records))
-
-    @property
-    def sample_names(self) -> list[str]:
-        return list(dict.fromkeys(r.sample_name for r in self.records))
-
-    @property
-    def positions(self) -> list[str]:
-        return list(dict.fromkeys(r.position for r in self.records))
-
 
 def parse_number(text: str, *, decimal: str = ".") -> float | None:
     """A float from a cell, or None when the cell is not a plain number.

@@ -127,14 +127,3 @@ class PlateRun:
         """One row per (plate_id, well): sample_id and sample_type."""
         cols = ["plate_id", "well", "sample_id", "sample_type"]
         return self.measurements[cols].drop_duplicates().reset_index(drop=True)
-
-    def same_measurements(self, other: PlateRun, *, rtol: float = 1e-9) -> bool:
-        """True when both runs hold the same measurements (values within ``rtol``), ignoring
-        row order, ``run_id``, ``source_file`` and ``source_row``."""
-        keys = ["plate_id", "well", "sample_id", "sample_type", "analyte", "unit", "kind"]
-        a = self.measurements.sort_values(keys).reset_index(drop=True)
-        b = other.measurements.sort_values(keys).reset_index(drop=True)
-        if len(a) != len(b) or not a[keys].equals(b[keys]):
-            return False
-        return bool(np.allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=rtol,
-                                atol=0.0, equal_nan=True))

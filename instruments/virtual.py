@@ -35,10 +35,10 @@ from instruments.formats import FormatSpec, Rendering, specs
 from instruments.registry import read as registry_read  # registers the formats
 from instruments.registry import write as registry_write
 from instruments.run import PlateRun, measurements_frame
+from instruments.wells import plate_wells
 from msms.catalogue import Catalogue, default_catalogue
 from msms.methods import Method, default_method
 from msms.qc.controls import ControlLots, default_control_lots
-from msms.qc.wells import injection_order
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
 __all__ = [
@@ -110,7 +110,7 @@ def plate_layout() -> pd.DataFrame:
     A01 blank, A02 low control, A03 high control, A04 blank (after the high control: carryover),
     A05..H09 patients (89), H10 low control, H11 high control, H12 blank.
     """
-    wells = injection_order([f"{r}{c:02d}" for r in "ABCDEFGH" for c in range(1, 13)], "row")
+    wells = plate_wells()
     fixed = {"A01": "blank", "A02": "qc_low", "A03": "qc_high", "A04": "blank",
              "H10": "qc_low", "H11": "qc_high", "H12": "blank"}
     types = [fixed.get(w, "patient") for w in wells]

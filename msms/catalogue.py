@@ -5,8 +5,8 @@ The catalogues are package data copied from the shared reference (``msms/data/an
 line and field of the first problem.
 
 Public names: ``Analyte``, ``Disorder``, ``Catalogue``, ``load_catalogue``, ``analytes``,
-``disorders``, ``resolve``, ``default_catalogue``, ``ANALYTES_CSV``, ``DISORDERS_CSV``,
-``ANALYTE_CLASSES``, ``DISORDER_CATEGORIES``.
+``disorders``, ``resolve``, ``default_catalogue``, ``read_rows``, ``ANALYTES_CSV``,
+``DISORDERS_CSV``, ``ANALYTE_CLASSES``, ``DISORDER_CATEGORIES``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import csv
 import difflib
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -34,6 +34,7 @@ __all__ = [
     "default_catalogue",
     "disorders",
     "load_catalogue",
+    "read_rows",
     "resolve",
 ]
 
@@ -187,27 +188,32 @@ class Catalogue:
         return iter(self.analytes)
 
 
-def _read_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+def read_rows(path: Path, columns: tuple[str, ...],
+              error: Callable[..., Exception] = CatalogueError
+              ) -> Iterator[tuple[int, dict[str, str]]]:
+    """The non-blank rows of a reference CSV as ``(line, {column: cell})``; a file that cannot
+    be read, lacks one of ``columns`` or has a row of the wrong width raises ``error`` naming
+    the file and line."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise CatalogueError(f"not UTF-8 ({exc.reason})", file=str(path)) from None
+        raise error(f"not UTF-8 ({exc.reason})", file=str(path)) from None
     except OSError as exc:
-        raise CatalogueError(f"cannot read: {exc.strerror}", file=str(path)) from None
+        raise error(f"cannot read: {exc.strerror}", file=str(path)) from None
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if header is None:
-        raise CatalogueError("empty file", file=str(path), line=1)
+        raise error("empty file", file=str(path), line=1)
     missing = [c for c in columns if c not in header]
     if missing:
-        raise CatalogueError(
+        raise error(
             f"header lacks column(s) {', '.join(missing)}", file=str(path), line=1, field=missing[0]
         )
     for number, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise CatalogueError(
+            raise error(
                 f"has {len(row)} fields, the header has {len(header)}", file=str(path), line=number
             )
         yield number, dict(zip(header, row, strict=True))
@@ -220,10 +226,8 @@ def _required(row: dict[str, str], field: str, path: Path, line: int) -> str:
     return value
 
 
-def _number(row: dict[str, str], field: str, path: Path, line: int, *, optional: bool) -> float:
+def _number(row: dict[str, str], field: str, path: Path, line: int) -> float:
     text = row[field].strip()
-    if not text and optional:
-        return math.nan
     try:
         value = float(text)
     except ValueError:
@@ -252,9 +256,9 @@ def _parse_analyte(row: dict[str, str], path: Path, line: int) -> Analyte:
             f"{cls!r} is not one of {', '.join(sorted(ANALYTE_CLASSES))}",
             file=str(path), line=line, field="class",
         )
-    median = _number(row, "pop_median_umol_l", path, line, optional=False)
-    p1 = _number(row, "pop_p1_umol_l", path, line, optional=False)
-    p99 = _number(row, "pop_p99_umol_l", path, line, optional=False)
+    median = _number(row, "pop_median_umol_l", path, line)
+    p1 = _number(row, "pop_p1_umol_l", path, line)
+    p99 = _number(row, "pop_p99_umol_l", path, line)
     if not p1 <= median <= p99:
         raise CatalogueError(
             f"needs p1 <= median <= p99, got {p1} / {median} / {p99}",
@@ -386,7 +390,7 @@ def load_catalogue(
     analyte_list: list[Analyte] = []
     index: dict[str, str] = {}
     seen_lines: dict[str, int] = {}
-    for line, row in _read_rows(a_path, _ANALYTE_COLUMNS):
+    for line, row in read_rows(a_path, _ANALYTE_COLUMNS):
         analyte = _parse_analyte(row, a_path, line)
         if any(a.code == analyte.code for a in analyte_list):
             raise CatalogueError(
@@ -405,7 +409,7 @@ def load_catalogue(
         analyte_list.append(analyte)
     disorder_list: list[Disorder] = []
     disorder_lines: dict[tuple[str, str], int] = {}
-    for line, row in _read_rows(d_path, _DISORDER_COLUMNS):
+    for line, row in read_rows(d_path, _DISORDER_COLUMNS):
         disorder = _parse_disorder(row, d_path, line, index)
         for field, value in (("code", disorder.code), ("name", disorder.name),
                              ("loinc_answer", disorder.loinc_answer)):

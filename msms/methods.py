@@ -28,7 +28,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Literal
 
-import pandas as pd
 from pydantic import Field
 
 from msms.catalogue import Catalogue, default_catalogue
@@ -146,42 +145,6 @@ class Method:
     def label(self) -> str:
         """``name version`` plus ``(unverified)`` while any part is unverified."""
         return f"{self.name} {self.version}" + ("" if self.verified else " (unverified)")
-
-    def factors(self) -> pd.DataFrame:
-        """One row per analyte: ``analyte, internal_standard, is_conc_umol_l, response_factor,
-        factor_umol_l`` (the last is what the analyte/IS ratio is multiplied by)."""
-        rows = [
-            (a.analyte, a.internal_standard.name, a.is_conc_umol_l, a.response_factor,
-             a.factor_umol_l)
-            for a in self
-        ]
-        return pd.DataFrame(
-            rows,
-            columns=["analyte", "internal_standard", "is_conc_umol_l", "response_factor",
-                     "factor_umol_l"],
-        )
-
-    def transition_table(self) -> pd.DataFrame:
-        """Every transition the instrument acquires, one row each.
-
-        Columns: ``analyte`` (the canonical code the row serves), ``role`` (``analyte`` or
-        ``internal_standard``), ``compound`` (analyte code or IS name), ``precursor_mz``,
-        ``product_mz``, ``polarity``, ``label``. An internal standard serving several analytes
-        appears once per analyte, so a reader can key IS intensities by the analyte they serve.
-        """
-        rows: list[tuple[str, str, str, float, float, str, str]] = []
-        for a in self:
-            for t in a.transitions:
-                rows.append((a.analyte, "analyte", a.analyte, t.precursor_mz, t.product_mz,
-                             t.polarity, t.label))
-            t = a.internal_standard.transition
-            rows.append((a.analyte, "internal_standard", a.internal_standard.name,
-                         t.precursor_mz, t.product_mz, t.polarity, t.label))
-        return pd.DataFrame(
-            rows,
-            columns=["analyte", "role", "compound", "precursor_mz", "product_mz", "polarity",
-                     "label"],
-        )
 
 
 # ---- loading ----------------------------------------------------------------------------------

@@ -11,27 +11,23 @@ source. A ratio whose denominator is zero or whose parts are missing, negative o
 missing value with a recorded reason, never infinity.
 
 Public names: ``Ratio``, ``RatioError``, ``RATIOS_CSV``, ``load_ratios``, ``ratio_catalogue``,
-``parse_ratio``, ``format_ratio_name``, ``get_ratio``, ``ratio_values``,
-``ratio_values_from_arrays``, ``undefined_reasons``,
-``compute_ratios``, ``REASON_COLUMNS`` and the status codes ``OK``, ``NOT_MEASURED``, ``MISSING``,
+``parse_ratio``, ``format_ratio_name``, ``get_ratio``, ``ratio_values_from_arrays``,
+``undefined_reasons`` and the status codes ``OK``, ``NOT_MEASURED``, ``MISSING``,
 ``NOT_FINITE``, ``NEGATIVE``, ``ZERO_DENOMINATOR``, ``OUT_OF_RANGE``.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from msms.catalogue import Catalogue, default_catalogue
+from msms.catalogue import Catalogue, default_catalogue, read_rows
 from msms.errors import DataError
-from msms.tables import PROFILE_ID
 
 __all__ = [
     "MISSING",
@@ -41,16 +37,13 @@ __all__ = [
     "OK",
     "OUT_OF_RANGE",
     "RATIOS_CSV",
-    "REASON_COLUMNS",
     "Ratio",
     "RatioError",
-    "compute_ratios",
     "format_ratio_name",
     "get_ratio",
     "load_ratios",
     "parse_ratio",
     "ratio_catalogue",
-    "ratio_values",
     "ratio_values_from_arrays",
     "undefined_reasons",
     "ZERO_DENOMINATOR",
@@ -58,10 +51,8 @@ __all__ = [
 
 RATIOS_CSV = Path(str(resources.files("msms") / "data" / "ratios.csv"))
 _COLUMNS = ("name", "numerator", "denominator", "disorders", "source")
-#: Columns of the reasons table :func:`compute_ratios` returns.
-REASON_COLUMNS: tuple[str, ...] = ("row", PROFILE_ID, "ratio", "reason")
 
-# Status codes of one ratio value (see ratio_values); 0 means the value is defined.
+# Status codes of one ratio value (see ratio_values_from_arrays); 0 means the value is defined.
 OK, NOT_MEASURED, MISSING, NOT_FINITE, NEGATIVE, ZERO_DENOMINATOR, OUT_OF_RANGE = range(7)
 
 
@@ -202,31 +193,10 @@ def load_ratios(
     """
     catalogue = catalogue or default_catalogue()
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RatioError(f"cannot read: {exc}", file=str(path)) from None
-    rows = list(csv.reader(text.splitlines()))
-    if not rows:
-        raise RatioError("empty file", file=str(path), line=1)
-    header = rows[0]
-    missing = [c for c in _COLUMNS if c not in header]
-    if missing:
-        raise RatioError(
-            f"header lacks column(s) {', '.join(missing)}", file=str(path), line=1,
-            field=missing[0],
-        )
     disorder_codes = {d.code for d in catalogue.disorders}
     ratios: list[Ratio] = []
     seen: dict[str, int] = {}
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise RatioError(
-                f"has {len(row)} fields, the header has {len(header)}", file=str(path), line=line
-            )
-        record = dict(zip(header, row, strict=True))
+    for line, record in read_rows(path, _COLUMNS, RatioError):
         name = record["name"].strip()
         numerator = _codes(record["numerator"], path, line, "numerator", catalogue)
         denominator = _codes(record["denominator"], path, line, "denominator", catalogue)
@@ -280,50 +250,16 @@ def get_ratio(name: str, catalogue: Catalogue | None = None) -> Ratio:
     return parsed
 
 
-def _column(profiles: pd.DataFrame, code: str) -> np.ndarray:
-    series = profiles[code]
-    try:
-        return series.to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError):
-        raise DataError(
-            "holds values that are not numbers", field=code
-        ) from None
-
-
-def ratio_values(
-    profiles: pd.DataFrame,
-    ratio: Ratio,
-    columns: Mapping[str, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The values of one ratio and a status code per row (vectorised).
-
-    Parameters
-    ----------
-    profiles
-        One row per specimen, a column per analyte (canonical code, µmol/L).
-    ratio
-        The ratio to compute.
-    columns
-        Analyte values already converted to float arrays (a cache shared across ratios).
-
-    Returns
-    -------
-    (values, status)
-        ``values`` is float with NaN where the ratio is undefined; ``status`` is int8: 0 defined,
-        1 an analyte column is absent, 2 a value is missing, 3 a value is not finite, 4 a value is
-        negative, 5 the denominator is zero, 6 the quotient overflows (beyond float range).
-    """
-    arrays: dict[str, np.ndarray] = dict(columns or {})
-    for code in ratio.analytes:
-        if code not in arrays and code in profiles.columns:
-            arrays[code] = _column(profiles, code)
-    return ratio_values_from_arrays(ratio, arrays, len(profiles))
-
-
 def ratio_values_from_arrays(
     ratio: Ratio, columns: Mapping[str, np.ndarray], n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Like :func:`ratio_values`, from float arrays per analyte code (absent code: not measured)."""
+    """The values of one ratio over ``n`` rows and a status code per row (vectorised), from
+    float arrays per analyte code (an absent code is not measured).
+
+    ``values`` is float with NaN where the ratio is undefined; ``status`` is int8: 0 defined,
+    1 an analyte column is absent, 2 a value is missing, 3 a value is not finite, 4 a value is
+    negative, 5 the denominator is zero, 6 the quotient overflows (beyond float range).
+    """
     status = np.zeros(n, dtype=np.int8)
     sums = []
     with np.errstate(all="ignore"):
@@ -381,65 +317,3 @@ def undefined_reasons(
     zero = open_rows & (np.asarray(denominator) == 0)
     reasons[zero] = f"denominator {'+'.join(ratio.denominator)} is 0"
     return reasons
-
-
-def compute_ratios(
-    profiles: pd.DataFrame, names: Iterable[str] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Compute ratios for every profile (vectorised over rows).
-
-    Parameters
-    ----------
-    profiles
-        Profiles (docs/architecture.md "Profiles"): one row per specimen, analyte columns by
-        canonical code (µmol/L).
-    names
-        Ratio names in any accepted spelling (default: the whole catalogue).
-
-    Returns
-    -------
-    (ratios, reasons)
-        ``ratios`` has the profiles' index and one float column per ratio, named canonically, NaN
-        where undefined. ``reasons`` has a row per undefined value with ``row`` (position),
-        ``specimen_id`` (from the profiles, else the index label), ``ratio`` and ``reason``
-        (e.g. ``C10 missing``, ``denominator C10 is 0``, ``C26:0-LPC not measured``).
-
-    Raises
-    ------
-    RatioError
-        For a name that is not a ratio of known analytes.
-    DataError
-        For an analyte column holding values that are not numbers.
-    """
-    ratios = ratio_catalogue() if names is None else tuple(get_ratio(n) for n in names)
-    columns: dict[str, np.ndarray] = {}
-    for code in dict.fromkeys(c for r in ratios for c in r.analytes):
-        if code in profiles.columns:
-            columns[code] = _column(profiles, code)
-    if PROFILE_ID in profiles.columns:
-        ids = profiles[PROFILE_ID].to_numpy()
-    else:
-        ids = profiles.index.to_numpy()
-    out: dict[str, np.ndarray] = {}
-    reason_parts: list[pd.DataFrame] = []
-    for ratio in ratios:
-        values, status = ratio_values(profiles, ratio, columns)
-        out[ratio.name] = values
-        bad = np.flatnonzero(status != OK)
-        if bad.size:
-            reason_parts.append(
-                pd.DataFrame(
-                    {
-                        "row": bad,
-                        PROFILE_ID: ids[bad],
-                        "ratio": ratio.name,
-                        "reason": undefined_reasons(ratio, bad, columns),
-                    }
-                )
-            )
-    table = pd.DataFrame(out, index=profiles.index)
-    if reason_parts:
-        reasons = pd.concat(reason_parts, ignore_index=True)
-    else:
-        reasons = pd.DataFrame({c: pd.Series(dtype=object) for c in REASON_COLUMNS})
-    return table, reasons

@@ -15,14 +15,13 @@ Public names: ``SecondTierAssay``, ``load_second_tier_assays``, ``second_tier_as
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from msms.catalogue import default_catalogue
+from msms.catalogue import default_catalogue, read_rows
 from msms.errors import CatalogueError, UnknownAnalyteError
 
 __all__ = [
@@ -144,23 +143,15 @@ def load_second_tier_assays(path: Path | str = SECOND_TIER_ASSAYS_CSV
     first_tier = frozenset(a.code for a in catalogue.analytes)
     mechanisms = _mechanism_names()
     out: dict[str, SecondTierAssay] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CatalogueError(f"missing column(s) {', '.join(missing)}", file=str(path),
-                                 line=1, field=missing[0])
-        for line, raw in enumerate(reader, start=2):
-            if None in raw or any(v is None for v in raw.values()):
-                raise CatalogueError("wrong number of fields", file=str(path), line=line)
-            assay = _row(raw, path, line, disorders, mechanisms)
-            if assay.code in out:
-                raise CatalogueError(f"duplicate code {assay.code!r}", file=str(path),
-                                     line=line, field="code")
-            if assay.code in first_tier:
-                raise CatalogueError(f"{assay.code!r} is a first-tier analyte code",
-                                     file=str(path), line=line, field="code")
-            out[assay.code] = assay
+    for line, raw in read_rows(path, _COLUMNS):
+        assay = _row(raw, path, line, disorders, mechanisms)
+        if assay.code in out:
+            raise CatalogueError(f"duplicate code {assay.code!r}", file=str(path),
+                                 line=line, field="code")
+        if assay.code in first_tier:
+            raise CatalogueError(f"{assay.code!r} is a first-tier analyte code",
+                                 file=str(path), line=line, field="code")
+        out[assay.code] = assay
     if not out:
         raise CatalogueError("no assays", file=str(path))
     return out

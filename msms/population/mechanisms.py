@@ -80,17 +80,20 @@ def draw_mechanisms(rng: np.random.Generator, cov: Covariates,
 
 
 def add_mechanism_offsets(log_offsets: np.ndarray, draw: MechanismDraw,
-                          params: PopulationParams) -> None:
-    """Add the log fold of every present mechanism to ``log_offsets`` (n, n_analytes) in place."""
+                          params: PopulationParams, scale: np.ndarray | None = None) -> None:
+    """Add the log fold of every present mechanism to ``log_offsets`` (n, n_analytes) in place,
+    times ``scale[k]`` for mechanism ``k`` when given (a mechanism scaled by 0 is skipped)."""
     for k, mech in enumerate(params.mechanisms):
         rows = np.flatnonzero(draw.present[:, k])
-        if not len(rows):
+        if not len(rows) or (scale is not None and scale[k] == 0):
             continue
         u = draw.strength[rows, k]
         for effect in mech.effects:
             lo, hi = np.log(effect.fold_at_weakest), np.log(effect.fold_at_strongest)
             cols = np.array([params.index(code) for code in effect.analytes])
             log_fold = lo + (hi - lo) * u
+            if scale is not None:
+                log_fold = scale[k] * log_fold
             log_offsets[np.ix_(rows, cols)] += log_fold[:, None]
 
 

@@ -335,15 +335,19 @@ class _BirthWeight(LenientSchema):
     max_g: Annotated[float, Range(3000, 10000)]
 
 
-class _SexProbabilities(LenientSchema):
+class _Shares(LenientSchema):
+    """Probabilities, one per key, that sum to 1."""
+
+    @model_validator(mode="after")
+    def _sum(self) -> _Shares:
+        _check_sum([getattr(self, name) for name in type(self).model_fields])
+        return self
+
+
+class _SexProbabilities(_Shares):
     M: Fraction
     F: Fraction
     U: Fraction
-
-    @model_validator(mode="after")
-    def _sum(self) -> _SexProbabilities:
-        _check_sum([self.M, self.F, self.U])
-        return self
 
 
 class _Sex(LenientSchema):
@@ -453,15 +457,10 @@ class _Levels(LenientSchema):
     severe: Multiples
 
 
-class _Weights(LenientSchema):
+class _Weights(_Shares):
     mild: Fraction
     moderate: Fraction
     severe: Fraction
-
-    @model_validator(mode="after")
-    def _sum(self) -> _Weights:
-        _check_sum([self.mild, self.moderate, self.severe])
-        return self
 
 
 class _Defaults(LenientSchema):

@@ -36,7 +36,7 @@ from msms.population.calibration import calibrate
 from msms.population.cohort import CHUNK_SIZE, _check, _Output, specimen_ids
 from msms.population.covariates import Covariates, covariate_terms
 from msms.population.disorders import apply_signatures
-from msms.population.mechanisms import MechanismDraw, label_flags
+from msms.population.mechanisms import MechanismDraw, add_mechanism_offsets, label_flags
 from msms.population.params import SEVERITIES, PopulationParams, default_params
 from msms.population.parts import Parts, _matrices, draw_parts
 from msms.population.second_tier_params import SecondTierParams, default_second_tier_params
@@ -55,15 +55,7 @@ def second_tier_columns(st: SecondTierParams | None = None) -> tuple[str, ...]:
 def _mechanism_offsets(draw: MechanismDraw, params: PopulationParams, n_analytes: int,
                        scale: np.ndarray) -> np.ndarray:
     out = np.zeros((draw.present.shape[0], n_analytes))
-    for k, mech in enumerate(params.mechanisms):
-        rows = np.flatnonzero(draw.present[:, k])
-        if not len(rows) or scale[k] == 0:
-            continue
-        u = draw.strength[rows, k]
-        for effect in mech.effects:
-            lo, hi = np.log(effect.fold_at_weakest), np.log(effect.fold_at_strongest)
-            cols = np.array([params.index(code) for code in effect.analytes])
-            out[np.ix_(rows, cols)] += (scale[k] * (lo + (hi - lo) * u))[:, None]
+    add_mechanism_offsets(out, draw, params, scale)
     return out
 
 

@@ -8,7 +8,6 @@ Public names: ``check_plate``, ``PlateQC``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,9 +66,6 @@ class PlateQC:
             **self.report.to_dict(),
             "control_values": values.to_dict(orient="records"),
         })
-
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
 
 def check_plate(

@@ -10,7 +10,6 @@ Public names: ``Finding``, ``StepReport``, ``ProcessingReport``, ``SEVERITIES``,
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -117,6 +116,3 @@ class ProcessingReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"steps": [s.to_dict() for s in self.steps]}
-
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)

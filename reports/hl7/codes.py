@@ -19,7 +19,6 @@ Public names: ``Coded``, ``MeasurementCode``, ``DisorderCode``, ``CodeTables``, 
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
-from msms.catalogue import Catalogue, default_catalogue
+from msms.catalogue import Catalogue, default_catalogue, read_rows
 from msms.ratios import ratio_catalogue
 from reports.hl7.er7 import escape
 from reports.hl7.errors import CodeTableError
@@ -120,23 +119,12 @@ class CodeTables:
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    try:
-        handle = path.open(encoding="utf-8", newline="")
-    except OSError as exc:
-        raise CodeTableError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CodeTableError(f"missing column(s) {', '.join(missing)}", file=str(path),
-                                 line=1)
-        for row in reader:
-            values = {c: (row.get(c) or "").strip() for c in columns}
-            for column in columns:
-                if column not in ("display", "loinc", "note") and not values[column]:
-                    raise CodeTableError("is empty", file=str(path), line=reader.line_num,
-                                         field=column)
-            yield reader.line_num, values
+    for line, row in read_rows(path, columns, CodeTableError):
+        values = {c: row[c].strip() for c in columns}
+        for column in columns:
+            if column not in ("display", "loinc", "note") and not values[column]:
+                raise CodeTableError("is empty", file=str(path), line=line, field=column)
+        yield line, values
 
 
 def _concepts(path: Path) -> dict[str, Coded]:

@@ -19,11 +19,9 @@ from types import MappingProxyType
 from typing import Literal
 
 from reports.hl7.errors import Location
-from reports.hl7.model import PersonName
+from reports.hl7.model import Feeding, PersonName
 
 __all__ = ["AccessionRecord", "Feeding"]
-
-Feeding = Literal["breast", "formula", "mixed", "tpn", "none", "unknown"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ print and extract back as the same Unicode text. Any character none of them hold
 visibly as ``[U+XXXX]``, never as a blank or a wrong glyph.
 
 Public names: ``LATIN``, ``LATIN_BOLD``, ``CJK``, ``SYMBOL``, ``CJK_FONT_FILE``, ``face``,
-``register_fonts``, ``runs``, ``markup``, ``string_width``, ``uncovered``.
+``register_fonts``, ``runs``, ``string_width``, ``uncovered``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
@@ -36,7 +35,6 @@ __all__ = [
     "LATIN_BOLD",
     "SYMBOL",
     "face",
-    "markup",
     "register_fonts",
     "runs",
     "string_width",
@@ -135,18 +133,6 @@ def _runs(text: str) -> tuple[tuple[str, str], ...]:
 def uncovered(text: str) -> list[str]:
     """The characters of ``text`` that no font holds (they print as ``[U+XXXX]``)."""
     return list(dict.fromkeys(c for c in text if _font_of(_SUBSTITUTES.get(c, c)) is None))
-
-
-def markup(text: str) -> str:
-    """``text`` as reportlab paragraph markup: XML-escaped, CJK runs in the CJK face.
-
-    Bold, size and colour come from the paragraph style or from tags around the result.
-    """
-    parts = []
-    for font, segment in runs(text):
-        escaped = escape(segment).replace("\n", "<br/>")
-        parts.append(escaped if font == LATIN else f'<font name="{font}">{escaped}</font>')
-    return "".join(parts)
 
 
 def string_width(text: str, size: float, *, bold: bool = False) -> float:

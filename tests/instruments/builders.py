@@ -12,11 +12,18 @@ from pathlib import Path
 import numpy as np
 from psims.mzml.writer import MzMLWriter
 
+from instruments.raw import RawRun
 from instruments.run import PlateRun, measurements_frame
 from instruments.transitions import load_transitions
 from instruments.wells import plate_wells
 
 __all__ = ["FLOW_INJECTION_SHAPE", "neutral_loss_mzml", "plate_run", "zip_bomb"]
+
+
+def in_order(raw: RawRun, field: str) -> list[str]:
+    """The distinct values of one field of a parsed file's records (``compound``,
+    ``sample_name``, ``position``) in order of first appearance."""
+    return list(dict.fromkeys(getattr(r, field) for r in raw.records))
 
 
 def plate_run(*, seed: int = 1, plate_id: str = "PLATE0001", analytes: list[str] | None = None,

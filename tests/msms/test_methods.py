@@ -72,19 +72,12 @@ def test_internal_standards_are_the_analyte_plus_the_label_shift() -> None:
 
 
 def test_factor_is_is_concentration_times_response_factor() -> None:
-    factors = default_method().factors().set_index("analyte")
-    assert factors.loc["Phe", "factor_umol_l"] == 50.0
-    assert all(factors["response_factor"] == 1.0)
-    assert all(factors["is_conc_umol_l"] > 0)
-
-
-def test_transition_table_has_an_is_row_per_served_analyte() -> None:
-    table = default_method().transition_table()
-    assert set(table["role"]) == {"analyte", "internal_standard"}
-    is_rows = table[table["role"] == "internal_standard"]
-    assert len(is_rows) == 48
-    served_by_d3c8 = set(is_rows.loc[is_rows["compound"] == "D3-C8", "analyte"])
-    assert {"C6", "C8", "C10"} <= served_by_d3c8
+    method = default_method()
+    assert method.analyte("Phe").factor_umol_l == 50.0
+    assert all(a.response_factor == 1.0 and a.is_conc_umol_l > 0 for a in method)
+    # an internal standard serves several analytes
+    assert {"C6", "C8", "C10"} <= {a.analyte for a in method
+                                   if a.internal_standard.name == "D3-C8"}
 
 
 # ---- validation -------------------------------------------------------------------------------

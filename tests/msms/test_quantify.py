@@ -395,7 +395,7 @@ def test_the_report_records_every_step_and_is_json() -> None:
     steps = [s.step for s in result.report.steps]
     assert steps == ["validate", "internal_standard", "completeness", "intensities",
                      "concentrations", "profiles"]
-    data = json.loads(result.report.to_json())
+    data = json.loads(json.dumps(result.report.to_dict()))
     assert data["steps"][1]["counts"]["pairs_low"] == 1
     assert data["steps"][3]["parameters"]["method"].startswith("nonderivatized")
     assert np.isnan(result.profiles.set_index("specimen_id").loc["S001", "C16"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from reportlab.lib.styles import ParagraphStyle
 
-from reports.pdf.fonts import CJK, CJK_FONT_FILE, LATIN, SYMBOL, markup, runs, uncovered
+from reports.pdf.fonts import CJK, CJK_FONT_FILE, LATIN, SYMBOL, runs, uncovered
 from reports.pdf.page import styles
 from reports.pdf.text import Text
 from reports.wording import _texts, wording
@@ -34,10 +34,6 @@ def test_a_character_no_font_holds_prints_visibly() -> None:
 def test_every_wording_text_can_be_printed(lang: str) -> None:
     bad = {c for _, text in _texts(wording(lang)) for c in uncovered(text)}  # type: ignore[arg-type]
     assert not bad
-
-
-def test_markup_escapes_and_marks_cjk_runs() -> None:
-    assert markup("a<b 王") == f'a&lt;b <font name="{CJK}">王</font>'
 
 
 def test_text_wraps_at_spaces_and_cjk_boundaries_not_before_closing_punctuation() -> None:

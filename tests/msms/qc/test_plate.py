@@ -203,7 +203,7 @@ def test_no_blank_at_all_warns() -> None:
 
 def test_the_qc_report_is_json_with_the_decision_and_control_values() -> None:
     result = qc(standard_wells(8, analytes=CODES, low_shift_sd={"Phe": 2.5}))
-    data = json.loads(result.to_json())
+    data = json.loads(json.dumps(result.to_dict()))
     assert data["decision"]["status"] == "accept_with_warnings"
     assert data["method"] == "nonderivatized 0.1.0-default (unverified)"
     assert data["rules"].startswith("default-plate-qc")
