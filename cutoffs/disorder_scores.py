@@ -139,6 +139,14 @@ class NormalPositions:
             self._grids = (grids, valid)
         return self._grids
 
+    def _padded_of(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The padded grid (:func:`_padded_grid`) of table entry ``index``, made once."""
+        padded = self._padded.get(index)
+        if padded is None:
+            grids, _ = self._table_grids()
+            padded = self._padded[index] = _padded_grid(grids[index], self._table_z)
+        return padded
+
     def z(self, marker: str, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Normal score of ``values`` (one per position in ``rows``); NaN where no reference
         has the marker or the value is missing; -inf for a value <= 0."""
@@ -154,27 +162,34 @@ class NormalPositions:
         todo: np.ndarray | None = None  # positions without a usable table grid (None: all)
         if self.table is not None and self._assignment is not None:
             choice, vector = self.table.stratum_numbers(marker, self._assignment)
-            grids, valid = self._table_grids()
+            _, valid = self._table_grids()
             usable = (vector >= 0) & valid[vector]  # per stratum number
             if usable.any():
                 order, starts, numbers = self._groups(choice, rows)
                 ends = np.r_[starts[1:], order.size]
                 every = bool(usable[numbers].all())
+                sizes = np.where(usable[numbers], ends - starts, 0)
+                big = int(np.argmax(sizes)) if sizes.size else 0
+                if sizes.size and 2 * int(sizes[big]) > order.size:
+                    # most specimens share one stratum: it is interpolated in place over
+                    # every position, and only the others go through the gather below
+                    out = np.interp(logs, *self._padded_of(int(vector[numbers[big]])))
+                    size = int(sizes[big])
+                    order = np.r_[order[:starts[big]], order[ends[big]:]]
+                    starts = np.r_[starts[:big], starts[big + 1:] - size]
+                    ends = np.r_[ends[:big], ends[big + 1:] - size]
+                    numbers = np.r_[numbers[:big], numbers[big + 1:]]
+                else:
+                    out = np.empty(values.size)
                 # one gather into stratum order, contiguous interpolation per stratum, one
                 # scatter back
                 ordered_logs = logs[order]
                 ordered = np.empty(order.size) if every else np.full(order.size, np.nan)
                 for start, end, number in zip(starts.tolist(), ends.tolist(),
                                               numbers.tolist(), strict=True):
-                    if not usable[number]:
-                        continue
-                    index = int(vector[number])
-                    padded = self._padded.get(index)
-                    if padded is None:
-                        padded = self._padded[index] = _padded_grid(grids[index],
-                                                                    self._table_z)
-                    ordered[start:end] = np.interp(ordered_logs[start:end], *padded)
-                out = np.empty(values.size)
+                    if usable[number]:
+                        ordered[start:end] = np.interp(ordered_logs[start:end],
+                                                       *self._padded_of(int(vector[number])))
                 out[order] = ordered
                 todo = (np.array([], dtype=np.int64) if every
                         else np.flatnonzero(~usable[choice[rows]]))

@@ -135,20 +135,33 @@ def _fmt(value: float) -> str:
 
 
 def _fmt_many(values: np.ndarray) -> list[str]:
-    """Numbers for reasons: 3 significant digits below 10, one decimal below 100, else whole."""
-    out = []
-    for x in values.tolist():
-        magnitude = abs(x)
-        if magnitude < 10:
-            out.append(f"{x:.3g}" if x != 0 else "0")
-        elif magnitude < 100:
-            text = f"{x:.1f}"
-            out.append(text[:-2] if text.endswith(".0") else text)
-        elif magnitude < math.inf:
-            out.append(f"{x:.0f}")
-        else:
-            out.append(str(x))
-    return out
+    """Numbers for reasons: 3 significant digits below 10, one decimal below 100, else whole
+    (``inf``, ``nan`` as Python writes them). One list comprehension per kind of number."""
+    values = np.asarray(values, dtype=float)
+    out = np.empty(values.size, dtype=object)
+    magnitude = np.abs(values)
+    small = magnitude < 10  # NaN is in no class but the last
+    middle = (magnitude >= 10) & (magnitude < 100)
+    large = (magnitude >= 100) & (magnitude < math.inf)
+    at = np.flatnonzero(small)
+    out[at] = [f"{x:.3g}" if x != 0 else "0" for x in values[at].tolist()]
+    at = np.flatnonzero(middle)
+    out[at] = [t[:-2] if t.endswith(".0") else t
+               for t in [f"{x:.1f}" for x in values[at].tolist()]]
+    at = np.flatnonzero(large)
+    out[at] = [f"{x:.0f}" for x in values[at].tolist()]
+    at = np.flatnonzero(~(small | middle | large))
+    out[at] = [str(x) for x in values[at].tolist()]
+    result: list[str] = out.tolist()
+    return result
+
+
+def _fmt_levels(levels: np.ndarray) -> list[str]:
+    """:func:`_fmt_many` of cutoff levels, each distinct level written once (a table has a
+    few levels per marker, shared by every specimen of a stratum)."""
+    distinct, inverse = np.unique(levels, return_inverse=True)
+    texts: list[str] = np.asarray(_fmt_many(distinct), dtype=object)[inverse].tolist()
+    return texts
 
 
 def _op(marker: MarkerRule) -> str:
@@ -245,13 +258,15 @@ def _marker_pieces(
     op = _op(marker)
     above = status == ABOVE_ALL
     texts = np.empty(fired.size, dtype=object)
-    texts[:] = [f"{marker.name}={v}{op}{e}" for v, e in zip(_fmt_many(values),
-                                                           _fmt_many(exceeded), strict=True)]
+    prefix = f"{marker.name}="
+    texts[:] = [f"{prefix}{v}{op}{e}" for v, e in zip(_fmt_many(values), _fmt_levels(exceeded),
+                                                     strict=True)]
     if ctx.reference is not None:
-        scores = ctx.reference.describe(marker.name, np.where(above, np.nan, values), fired_rows)
-        with_score = np.array([bool(x) for x in scores], dtype=bool) & ~above
+        scores = np.asarray(ctx.reference.describe(marker.name, np.where(above, np.nan, values),
+                                                   fired_rows), dtype=object)
+        with_score = (scores != "") & ~above
         if with_score.any():
-            shown = np.asarray(scores, dtype=object)[with_score]
+            shown = scores[with_score]
             texts[with_score] = texts[with_score] + " (" + shown + ")"
     if above.any():
         ratio = ctx.markers.ratios.get(marker.name)
@@ -462,7 +477,7 @@ def _evaluate_rule(
         note[t >= 1] = REASONS.text("shared_first_tier", disorders=", ".join(shared))
         notes.append(note)
     columns = pieces + notes
-    reasons = ["; ".join(p for p in parts if p) for parts in zip(*columns, strict=True)]
+    reasons = ["; ".join(filter(None, parts)) for parts in zip(*columns, strict=True)]
 
     actions = np.array(_ACTION_OF[stage][rule.time_critical], dtype=object)[t]
     return {

@@ -21,7 +21,7 @@ Every scored row names its reference and the stratum (or, for the model, the cov
 Public names: ``Reference``, ``BoundReference``, ``MarkerScores``, ``TableReference``,
 ``ModelReference``, ``FallbackReference``, ``CatalogueReference``, ``catalogue_reference``,
 ``model_reference``, ``default_reference``, ``score``, ``reference_quantiles``,
-``format_score``, ``SCORE_COLUMNS``, ``QUANTILE_COLUMNS``.
+``format_score``, ``format_scores``, ``SCORE_COLUMNS``, ``QUANTILE_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ __all__ = [
     "catalogue_reference",
     "default_reference",
     "format_score",
+    "format_scores",
     "model_reference",
     "reference_quantiles",
     "score",
@@ -136,14 +137,29 @@ def format_score(percentile: float, mom: float) -> str:
 def _describe(bound: BoundReference, marker: str, values: np.ndarray, rows: np.ndarray
               ) -> list[str]:
     pct, mom = bound.percentile_mom(marker, values, rows)
-    out = []
-    for p, m in zip(pct.tolist(), mom.tolist(), strict=True):
-        if p != p and m != m:  # both NaN
-            out.append("")
-        elif p == p and m == m and _LOW < p < _HIGH and m < 10:
-            out.append(f"P{p:.1f}, {m:.2g} MoM")
-        else:
-            out.append(format_score(p, m))
+    return format_scores(pct, mom)
+
+
+def format_scores(percentile: np.ndarray, mom: np.ndarray) -> list[str]:
+    """:func:`format_score` of each pair, one list comprehension per kind of number."""
+    percentile = np.asarray(percentile, dtype=float)
+    mom = np.asarray(mom, dtype=float)
+    n = percentile.size
+    has_p, has_m = ~np.isnan(percentile), ~np.isnan(mom)
+    p_text = np.full(n, "", dtype=object)
+    above, below = percentile >= _HIGH, percentile <= _LOW  # NaN is neither
+    p_text[above] = f">P{_HIGH:g}"
+    p_text[below] = f"<P{_LOW:g}"
+    at = np.flatnonzero(has_p & ~above & ~below)
+    p_text[at] = [f"P{p:.1f}" for p in percentile[at].tolist()]
+    m_text = np.full(n, "", dtype=object)
+    small = mom < 10
+    at = np.flatnonzero(small)
+    m_text[at] = [f"{m:.2g} MoM" for m in mom[at].tolist()]
+    at = np.flatnonzero(has_m & ~small)
+    m_text[at] = [f"{m:.0f} MoM" for m in mom[at].tolist()]
+    joined = p_text + np.where(has_p & has_m, ", ", "").astype(object) + m_text
+    out: list[str] = joined.tolist()
     return out
 
 

@@ -210,3 +210,25 @@ def test_evaluate_markers_takes_marker_values_directly():
     assert by_row == {"0": "positive", "1": "borderline", "2": "borderline"}
     # the absent secondaries (C6, C10:1) are reported as unread
     assert "unread: C6 not measured, C10:1 not measured" in calls["reasons"].iloc[1]
+
+
+def test_reason_numbers_are_written_one_kind_at_a_time_as_one_at_a_time():
+    from cutoffs.evaluate import _fmt, _fmt_levels, _fmt_many
+
+    values = np.array([np.nan, -np.inf, np.inf, -0.0, 0.0, 0.000123456, 1.2345, 9.9951, 9.994,
+                       10.0, 10.04, 10.05, 99.94, 99.96, 100.0, 123.5, 124.5, 1e300, -5.5,
+                       -50.0, -500.0])
+
+    def one(x: float) -> str:  # the rule, value by value
+        if abs(x) < 10:
+            return f"{x:.3g}" if x != 0 else "0"
+        if abs(x) < 100:
+            text = f"{x:.1f}"
+            return text[:-2] if text.endswith(".0") else text
+        return f"{x:.0f}" if abs(x) < np.inf else str(x)
+
+    expected = [one(x) for x in values.tolist()]
+    assert _fmt_many(values) == expected
+    assert [_fmt(x) for x in values.tolist()] == expected
+    repeated = np.concatenate([values, values[::-1], values])
+    assert _fmt_levels(repeated) == [one(x) for x in repeated.tolist()]

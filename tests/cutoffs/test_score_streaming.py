@@ -11,7 +11,7 @@ import pytest
 
 from cutoffs.derive import derive_cutoffs
 from cutoffs.derive_scores import derive_score_section
-from cutoffs.disorder_scores import disorder_scores, marker_positions
+from cutoffs.disorder_scores import NormalPositions, disorder_scores, marker_positions
 from cutoffs.markers import marker_table
 from cutoffs.rules import default_rules
 from msms import ratios as r
@@ -114,3 +114,30 @@ def test_rule_markers_with_sums_equal_msms_ratios():
         defined = status == r.OK
         assert np.array_equal(table.values[name][defined], expected[defined]), name
         assert np.array_equal(table.status[name][defined], status[defined])
+
+
+def test_positions_with_one_stratum_interpolated_in_place_equal_those_gathered_by_stratum(
+        scored):
+    """Where most specimens share one stratum its positions are interpolated in place; a set
+    of specimens in which no stratum has a majority goes through the gather by stratum only.
+    Both give the same bits for the same specimen."""
+    frame, table = scored
+    normal = NormalPositions(frame, table)
+    values = marker_table(frame, ["Phe", "C8", "C0", "C5DC+C6OH"])
+    checked = 0
+    for marker in ("Phe", "C8", "C0", "C5DC+C6OH"):
+        choice, _ = table.stratum_numbers(marker, normal._assignment)
+        counts = np.bincount(choice)
+        if counts.size < 2 or 2 * counts.max() <= choice.size:
+            continue
+        every = np.arange(len(frame))
+        whole = normal.z(marker, values.values[marker], every)
+        # as many specimens of the largest stratum as of all the others: no majority
+        big = np.flatnonzero(choice == counts.argmax())
+        others = np.flatnonzero(choice != counts.argmax())
+        mixed = np.sort(np.r_[big[:others.size], others])
+        assert 2 * np.bincount(choice[mixed]).max() <= mixed.size
+        part = normal.z(marker, values.values[marker][mixed], mixed)
+        np.testing.assert_array_equal(part, whole[mixed])
+        checked += 1
+    assert checked

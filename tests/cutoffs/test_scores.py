@@ -10,7 +10,14 @@ import pytest
 
 from cutoffs.derive import derive_cutoffs
 from cutoffs.evaluate import evaluate
-from cutoffs.scores import SCORE_COLUMNS, TableReference, catalogue_reference, format_score, score
+from cutoffs.scores import (
+    SCORE_COLUMNS,
+    TableReference,
+    catalogue_reference,
+    format_score,
+    format_scores,
+    score,
+)
 from msms.catalogue import default_catalogue
 from tests.cutoffs.builders import MEDIANS, profiles
 
@@ -81,3 +88,13 @@ def test_format_score():
     assert format_score(99.95, 12.4) == ">P99.9, 12 MoM"
     assert format_score(0.05, 0.2) == "<P0.1, 0.2 MoM"
     assert format_score(float("nan"), float("nan")) == ""
+
+
+def test_format_scores_writes_each_pair_as_format_score_does():
+    edges = [math.nan, -math.inf, math.inf, -0.0, 0.0, 0.05, 0.1, 0.1000001, 9.96, 9.949,
+             50.0, 99.85, 99.9, 99.95, 100.0, 10.0, 9.5, 123.456, -3.2]
+    pct = np.repeat(edges, len(edges))
+    mom = np.tile(edges, len(edges))
+    expected = [format_score(p, m) for p, m in zip(pct.tolist(), mom.tolist(), strict=True)]
+    assert format_scores(pct, mom) == expected
+    assert format_scores(np.array([]), np.array([])) == []

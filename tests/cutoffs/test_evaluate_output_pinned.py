@@ -1,0 +1,53 @@
+"""``nbs evaluate``'s output on a fixed set of profiles and a fixed cutoff table, byte for byte.
+
+The evaluation's shortcuts (tiers only where a call can be out of range, positions streamed
+marker by marker, the largest stratum interpolated in place, reason numbers written a kind at a
+time) must not change one byte of what the command writes. ``data/pinned`` holds 120 simulated
+profiles (25% affected, 5% of seven analytes missing) and a table with a score section
+derived from 3,000 simulated babies; the digests below are those of the command's files on
+them: calls of every pair (``--all``) with the scores of every specimen, the flagged calls with
+their specimens' scores, and every pair on the rules' literature levels.
+
+A deliberate change of the calls (a level, a rule, the wording of a reason) changes these
+digests: check the new files by hand, then put the digests the failure prints here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lims.cli import app
+
+DATA = Path(__file__).parent / "data" / "pinned"
+PROFILES, TABLE = DATA / "profiles.csv", DATA / "table.toml"
+
+#: (arguments after the profiles file, {output file: sha256})
+RUNS = {
+    "all pairs with scores": (
+        ["--cutoffs", str(TABLE), "--all"],
+        {"calls.csv": "f96a5e0e00627dbaa5662019200657147d92452ccc2a5e1e1ba5cafff24546bf",
+         "scores.csv": "bc030dfc6ffa4ca5bcf64f86189be6292a7791bcc4d2d56a2d96c8698cd89e3f"}),
+    "flagged with scores": (
+        ["--cutoffs", str(TABLE)],
+        {"calls.csv": "ed2ad780621dc9a3e73bbe725b1633af2b053c97f3042a550f6dba9a451d6e32",
+         "scores.csv": "bdbc1311a1886088614b764b0dc842cead78f2a1b0304af2fe3b1ee8118fba01"}),
+    "all pairs, literature levels": (
+        ["--all"],
+        {"calls.csv": "39ea26eaa18152563e1901fb68ceccaeb432b7acd12796480bc9669f646ca4c0"}),
+}
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_the_files_written_are_byte_for_byte_those_pinned(name: str, tmp_path: Path) -> None:
+    options, digests = RUNS[name]
+    args = ["evaluate", str(PROFILES), *options, "--out", str(tmp_path / "calls.csv")]
+    if "scores.csv" in digests:
+        args += ["--scores", str(tmp_path / "scores.csv")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, (result.output, result.exception)
+    got = {file: hashlib.sha256((tmp_path / file).read_bytes()).hexdigest() for file in digests}
+    assert got == digests
