@@ -83,7 +83,8 @@ class ScoreSum:
         """Add the next marker of the spec (``spec.markers[len(added)]``)."""
         i = len(self._unread)
         sign, w = self.spec.signs[i], self.spec.weights[i]
-        self._sum += np.multiply(position.filled, sign * w, out=self._scratch)
+        if w:  # a marker of weight 0 adds nothing, even at a position of -inf (a value <= 0)
+            self._sum += np.multiply(position.filled, sign * w, out=self._scratch)
         self._unread.append(position.unread)
         if self._best is not None and self.spec.primary[i]:
             np.fmax(self._best, sign * position.z, out=self._best)

@@ -14,6 +14,7 @@ from cutoffs.derive_scores import derive_score_section
 from cutoffs.disorder_scores import NormalPositions, disorder_scores, marker_positions
 from cutoffs.markers import marker_table
 from cutoffs.rules import default_rules
+from cutoffs.score_spec import ScoreSpec
 from msms import ratios as r
 from msms.population import simulate_cohort, split_truth
 
@@ -141,3 +142,14 @@ def test_positions_with_one_stratum_interpolated_in_place_equal_those_gathered_b
         np.testing.assert_array_equal(part, whole[mixed])
         checked += 1
     assert checked
+
+
+def test_a_marker_of_weight_zero_adds_nothing_even_at_a_value_of_zero():
+    """A value <= 0 sits at position -inf; a marker the score does not weigh must leave the
+    score as the other markers make it (0 x -inf would make it NaN, never above a cutoff)."""
+    spec = ScoreSpec(disorder="X", method="sum", markers=("A", "B"), signs=(1, 1),
+                     primary=(True, False), weights=(1.0, 0.0),
+                     covariance=((1.0, 0.0), (0.0, 1.0)))
+    a = np.array([4.0, 0.5, -1.0])
+    scores = spec.score({"A": a, "B": np.array([-np.inf, 1.0, -np.inf])})
+    assert np.array_equal(scores, a)
