@@ -6,8 +6,8 @@ comes from a short-lived in-process cache keyed by the token's SHA-256 (``TokenC
 query joining token and user on a miss, run off the event loop), and role checks are plain
 comparisons, so a request crosses to a worker thread only for its own work.
 
-Public names: ``bearer``, ``get_session``, ``SessionDep``, ``PathId``, ``current_user``,
-``CurrentUser``,
+Public names: ``bearer``, ``get_session``, ``SessionDep``, ``committed``, ``PathId``,
+``current_user``, ``CurrentUser``,
 ``require``, ``get_pipeline``, ``PipelineDep``, ``TokenCache``, ``token_cache``.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
@@ -33,6 +33,7 @@ from lims.vocabulary import Role
 __all__ = [
     "CurrentUser",
     "bearer",
+    "committed",
     "PathId",
     "PipelineDep",
     "SessionDep",
@@ -57,6 +58,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+T = TypeVar("T")
+
+
+def committed(session: Session, value: T) -> T:
+    """``value``, once ``session`` is committed: a route's answer after its work is stored."""
+    session.commit()
+    return value
+
+
 #: An id in a URL path.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from lims.audit import Actor
-from lims.deps import CurrentUser, PathId, SessionDep, require
+from lims.deps import CurrentUser, PathId, SessionDep, committed, require
 from lims.documents import service
 from lims.documents.schemas import (
     BatchRequest,
@@ -114,11 +114,9 @@ def list_documents(session: SessionDep, user: CurrentUser, kind: DocumentKind | 
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[dict[str, Any]]:
     """Issued versions in the user's scope, newest first."""
-    rows = service.list_documents(session, Actor.of(user), kind=kind, specimen_id=specimen_id,
-                                  case_id=case_id, submitter_id=submitter_id, run_id=run_id,
-                                  limit=limit, offset=offset)
-    session.commit()
-    return rows
+    return committed(session, service.list_documents(
+        session, Actor.of(user), kind=kind, specimen_id=specimen_id, case_id=case_id,
+        submitter_id=submitter_id, run_id=run_id, limit=limit, offset=offset))
 
 
 @router.get("/documents/{document_row_id}", response_class=Response,
@@ -135,9 +133,7 @@ def reprint(document_row_id: PathId, session: SessionDep, user: CurrentUser) -> 
 def versions(document_row_id: PathId, session: SessionDep,
              user: CurrentUser) -> list[dict[str, Any]]:
     """Every version of this document, oldest first."""
-    rows = service.versions(session, Actor.of(user), document_row_id)
-    session.commit()
-    return rows
+    return committed(session, service.versions(session, Actor.of(user), document_row_id))
 
 
 @router.post("/documents/{document_row_id}/corrections", response_class=Response,
