@@ -33,7 +33,7 @@ from lims.accession.schemas import (
     SubmitterCreate,
 )
 from lims.audit import Actor, record, record_list_read, snapshot
-from lims.errors import ConflictError, InvalidInputError, NotFoundError
+from lims.errors import ConflictError, InvalidInputError, NotFoundError, found
 from lims.followup.service import on_card_accessioned, on_unsatisfactory
 from lims.models import Infant, RepeatRequest, Specimen, Submitter, utcnow
 from lims.reference import BarcodeRule, barcode_rule, unsatisfactory_codes, workflow_config
@@ -109,10 +109,7 @@ def create_submitter(session: Session, actor: Actor, data: SubmitterCreate) -> S
 
 
 def _submitter(session: Session, submitter_id: int) -> Submitter:
-    submitter = session.get(Submitter, submitter_id)
-    if submitter is None:
-        raise NotFoundError(f"submitter {submitter_id} not found")
-    return submitter
+    return found(session.get(Submitter, submitter_id), f"submitter {submitter_id}")
 
 
 def _not_in_future(value: datetime, field: str) -> datetime:
@@ -147,9 +144,7 @@ def create_infant(session: Session, actor: Actor, data: InfantCreate, *,
 
 def get_infant(session: Session, actor: Actor, infant_id: int, *, audit: bool = True) -> Infant:
     """An infant's record (the read is audited)."""
-    infant = session.get(Infant, infant_id)
-    if infant is None:
-        raise NotFoundError(f"infant {infant_id} not found")
+    infant = found(session.get(Infant, infant_id), f"infant {infant_id}")
     check_scope(actor, infant.submitter_id, f"infant {infant_id}")
     if audit:
         record(session, actor, "read", "infant", infant_id, infant_id=infant_id)
@@ -220,9 +215,7 @@ def list_repeat_requests(session: Session, actor: Actor, *,
 def get_specimen(session: Session, actor: Actor, specimen_id: int, *,
                  audit: bool = True) -> Specimen:
     """A specimen (the read is audited as a read of the baby's record)."""
-    specimen = session.get(Specimen, specimen_id)
-    if specimen is None:
-        raise NotFoundError(f"specimen {specimen_id} not found")
+    specimen = found(session.get(Specimen, specimen_id), f"specimen {specimen_id}")
     check_scope(actor, specimen.submitter_id, f"specimen {specimen_id}")
     if audit:
         record(session, actor, "read", "specimen", specimen_id, infant_id=specimen.infant_id)
@@ -239,9 +232,8 @@ def _link_infant(session: Session, actor: Actor, data: SpecimenCreate) -> tuple[
             "name the baby by exactly one of infant_id, previous_barcode or infant",
             field="infant")
     if data.previous_barcode is not None:
-        previous = repository.specimen_by_barcode(session, data.previous_barcode.strip())
-        if previous is None:
-            raise NotFoundError(f"previous card {data.previous_barcode!r} not found")
+        previous = found(repository.specimen_by_barcode(session, data.previous_barcode.strip()),
+                         f"previous card {data.previous_barcode!r}")
         if previous.submitter_id != data.submitter_id:
             raise InvalidInputError(
                 f"the previous card {previous.barcode} was sent by submitter "
@@ -251,9 +243,7 @@ def _link_infant(session: Session, actor: Actor, data: SpecimenCreate) -> tuple[
         assert infant is not None
         return infant, previous
     if data.infant_id is not None:
-        infant = session.get(Infant, data.infant_id)
-        if infant is None:
-            raise NotFoundError(f"infant {data.infant_id} not found")
+        infant = found(session.get(Infant, data.infant_id), f"infant {data.infant_id}")
         if infant.submitter_id != data.submitter_id:
             raise InvalidInputError(
                 f"infant {data.infant_id} belongs to submitter {infant.submitter_id}, this "

@@ -36,6 +36,7 @@ from lims.errors import (
     InvalidInputError,
     NotFoundError,
     ThrottledError,
+    found,
 )
 from lims.models import ApiToken, Submitter, User, utcnow
 from lims.tokens import new_token, revoke_tokens, token_digest
@@ -110,10 +111,7 @@ def create_user(session: Session, actor: Actor, *, username: str, password: str,
 
 def user_by_id(session: Session, user_id: int) -> User:
     """The user with this id (NotFoundError otherwise)."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"user {user_id} not found")
-    return user
+    return found(session.get(User, user_id), f"user {user_id}")
 
 
 def user_named(session: Session, username: str) -> User:

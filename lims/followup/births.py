@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from lims.accession.repository import submitter_by_code
 from lims.audit import Actor, record
-from lims.errors import InvalidInputError, NotFoundError
+from lims.errors import InvalidInputError, found
 from lims.followup import repository
 from lims.followup.measures import Measure, proportion
 from lims.models import LiveBirths, Submitter, utcnow
@@ -69,8 +69,7 @@ def _births(text: str, **where: Any) -> int:
 def record_births(session: Session, actor: Actor, submitter_id: int, month: date,
                   births: int) -> LiveBirths:
     """Record (or replace) a unit's live births of the month holding ``month`` (audited)."""
-    if session.get(Submitter, submitter_id) is None:
-        raise NotFoundError(f"submitter {submitter_id} not found")
+    found(session.get(Submitter, submitter_id), f"submitter {submitter_id}")
     births = _births(str(births))
     key = month_key(month)
     row = session.get(LiveBirths, (submitter_id, key))

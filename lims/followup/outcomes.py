@@ -42,7 +42,7 @@ from cutoffs.second_tier.training import train_model
 from lims.accession.repository import infants_by_ids
 from lims.audit import Actor, record, snapshot
 from lims.auth.service import confirm_password
-from lims.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from lims.errors import ConflictError, InvalidInputError, PermissionDeniedError, found
 from lims.followup import repository
 from lims.followup.measures import RESOLVED
 from lims.models import ModelRecord, User, utcnow
@@ -204,9 +204,7 @@ def activate_model(session: Session, user: User, model_id: int, *,
     if user.role != Role.reviewer or not repository.is_director(session, user.id):
         raise PermissionDeniedError("only a reviewer with the director's authority activates "
                                     "a second-tier model")
-    row = session.get(ModelRecord, model_id)
-    if row is None:
-        raise NotFoundError(f"model {model_id} not found")
+    row = found(session.get(ModelRecord, model_id), f"model {model_id}")
     if row.status != ModelStatus.candidate:
         raise ConflictError(f"model {row.version} is {row.status}, not a candidate")
     if not row.check_passed:

@@ -28,7 +28,7 @@ from lims.accession.repository import specimen_by_barcode
 from lims.alerts.messages import ALERT_MESSAGES
 from lims.alerts.service import open_alert
 from lims.audit import Actor, record, record_list_read, snapshot
-from lims.errors import ConflictError, InvalidInputError, NotFoundError
+from lims.errors import ConflictError, InvalidInputError, NotFoundError, found
 from lims.followup import repository
 from lims.followup.machine import (
     allowed_case_transitions,
@@ -234,9 +234,7 @@ def record_second_tier(session: Session, actor: Actor, specimen_id: int,
     """Record a card's second-tier results on the baby's open cases of the disorders' groups
     (``second_tier`` per disorder: probability, decision, reason code, model version); a
     ``referral`` decision makes the case a referral. Audited per case."""
-    specimen = session.get(Specimen, specimen_id)
-    if specimen is None:
-        raise NotFoundError(f"specimen {specimen_id} not found")
+    specimen = found(session.get(Specimen, specimen_id), f"specimen {specimen_id}")
     by_group: dict[str, list[SecondTierUpdate]] = {}
     for result in results:
         by_group.setdefault(referral_group(result.disorder), []).append(result)
@@ -265,9 +263,7 @@ def record_second_tier(session: Session, actor: Actor, specimen_id: int,
 
 def open_case(session: Session, actor: Actor, data: CaseCreate) -> FollowUpCase:
     """Open a case by hand for the baby of a card (suspected disorders of one group)."""
-    specimen = session.get(Specimen, data.specimen_id)
-    if specimen is None:
-        raise NotFoundError(f"specimen {data.specimen_id} not found")
+    specimen = found(session.get(Specimen, data.specimen_id), f"specimen {data.specimen_id}")
     known = catalogue()
     unknown = [d for d in data.suspected if d not in known]
     if unknown:
@@ -559,9 +555,7 @@ def list_clinics(session: Session) -> list[Clinic]:
 
 
 def _user(session: Session, user_id: int, role: Role) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"user {user_id} not found")
+    user = found(session.get(User, user_id), f"user {user_id}")
     if user.role != role:
         raise InvalidInputError(f"user {user.username} has role {user.role}, not {role}",
                                 field="user_id")
@@ -571,8 +565,7 @@ def _user(session: Session, user_id: int, role: Role) -> User:
 def assign_clinic_user(session: Session, actor: Actor, clinic_id: int,
                        user_id: int) -> ClinicUser:
     """Tie a ``clinic`` user to a clinic (replacing an earlier tie)."""
-    if session.get(Clinic, clinic_id) is None:
-        raise NotFoundError(f"clinic {clinic_id} not found")
+    found(session.get(Clinic, clinic_id), f"clinic {clinic_id}")
     _user(session, user_id, Role.clinic)
     row = session.get(ClinicUser, user_id)
     before = snapshot(row)

@@ -30,7 +30,7 @@ from lims.documents import service as documents
 from lims.documents.bulletins import bulletin_view
 from lims.documents.laboratory import laboratory
 from lims.documents.repository import submitters as all_submitters
-from lims.errors import InvalidInputError, NotFoundError, http_status
+from lims.errors import InvalidInputError, NotFoundError, found, http_status
 from lims.followup.births import births_of_month, import_births, record_births
 from lims.followup.drilldown import drill_down
 from lims.followup.programme import programme_trend
@@ -345,8 +345,7 @@ def _record_form(session: Session, current: Page, month: date,
     _programme_user(session, current)
     actor, done = Actor.of(current.user), 0
     for submitter_id, text in typed.items():
-        if session.get(Submitter, submitter_id) is None:
-            raise NotFoundError(f"submitter {submitter_id} not found")
+        found(session.get(Submitter, submitter_id), f"submitter {submitter_id}")
         try:
             births = int(text)
         except ValueError:
