@@ -8,8 +8,9 @@ not see a page gets a 403 page. Domain errors raised by a form's service call ar
 page (``error_message``), never as a server error.
 
 Public names: ``WebState``, ``Page``, ``SignInRequired``, ``install_state``, ``page``,
-``pages_for``, ``render``, ``check_csrf``, ``error_message``, ``lang_of``,
-``PageError``, ``shown_on_page``, ``FORM_ERRORS``, ``lab_time``, ``lab_zone``.
+``pages_for``, ``render``, ``check_csrf``, ``posted_form``, ``error_message``, ``lang_of``,
+``PageError``, ``shown_on_page``, ``FORM_ERRORS``, ``lab_time``, ``lab_zone``, ``page_from``,
+``refused_form``, ``doc_lang``, ``pdf_response``.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from lims.deps import token_cache
 from lims.errors import AuthenticationError, LimsError, http_status
-from lims.models import User
+from lims.models import IssuedDocument, User
 from lims.settings import Settings
 from lims.tokens import token_digest, user_for_token_digest
 from lims.vocabulary import Role
@@ -47,10 +48,12 @@ from lims.web.security import (
     same_token,
 )
 from msms.errors import MsmsError
+from reports.models import Lang
 
 __all__ = ["FORM_ERRORS", "Page", "PageError", "SignInRequired", "WebState", "check_csrf",
-           "error_message", "in_session", "in_session_async", "install_state",
-           "lab_time", "lab_zone", "lang_of", "page", "pages_for", "render", "shown_on_page"]
+           "doc_lang", "error_message", "in_session", "in_session_async", "install_state",
+           "lab_time", "lab_zone", "lang_of", "page", "page_from", "pages_for", "pdf_response",
+           "posted_form", "refused_form", "render", "shown_on_page"]
 
 T = TypeVar("T")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -186,6 +189,13 @@ def check_csrf(request: Request, current: Page, form: FormData | None) -> None:
                              "missing or wrong); reload the page")
 
 
+async def posted_form(request: Request, current: Page) -> FormData:
+    """The request's form, its CSRF token checked (``check_csrf``)."""
+    form = await request.form()
+    check_csrf(request, current, form)
+    return form
+
+
 def in_session(request: Request, work: Callable[[Session], T]) -> T:
     """Run ``work`` in a session of the app's database and commit (reads are audited, so a
     page that reads commits too); a domain error rolls everything back."""
@@ -237,3 +247,35 @@ def render(request: Request, template: str, current: Page | None, *, status_code
         time_zone=state.settings.time_zone, **context)
     return HTMLResponse(html, status_code=status_code)
 
+
+def page_from(request: Request, template: str, current: Page,
+              build: Callable[[Session], dict[str, Any]], **context: Any) -> HTMLResponse:
+    """``template`` with what ``build`` reads in a session (``in_session``) and ``context``; a
+    domain error while reading is an error page (``shown_on_page``)."""
+    with shown_on_page():
+        read = in_session(request, build)
+    return render(request, template, current, **read, **context)
+
+
+async def refused_form(request: Request, template: str, current: Page, exc: Exception,
+                       build: Callable[[Session], dict[str, Any]], *,
+                       shown_as: str = "error") -> HTMLResponse:
+    """A form's page again, read by ``build``, with why ``exc`` refused the form (in the
+    template's ``shown_as`` field) and its status."""
+    with shown_on_page():
+        read = await in_session_async(request, build)
+    return render(request, template, current, status_code=http_status(exc),
+                  **{shown_as: error_message(exc)}, **read)
+
+
+def doc_lang(locale: str) -> Lang:
+    """A page's locale as a document language."""
+    return "zh-CN" if locale == "zh_CN" else "en"
+
+
+def pdf_response(doc: IssuedDocument) -> Response:
+    """A stored document's bytes as a file to save, named by its id and version."""
+    return Response(doc.content, media_type="application/pdf", headers={
+        "X-Document-Id": doc.document_id, "X-Document-Version": str(doc.version),
+        "X-Document-Sha256": doc.sha256,
+        "Content-Disposition": f'attachment; filename="{doc.document_id}-v{doc.version}.pdf"'})

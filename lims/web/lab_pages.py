@@ -43,9 +43,11 @@ from lims.web.context import (
     in_session,
     in_session_async,
     lab_zone,
+    page_from,
     pages_for,
+    posted_form,
+    refused_form,
     render,
-    shown_on_page,
 )
 from lims.web.forms import optional, specimen_from_form, validated
 from lims.web.lj_chart import lj_chart
@@ -88,8 +90,7 @@ def check_barcode(request: Request, current: Lab, barcode: str = "") -> HTMLResp
 
 @router.post("/lab/accession", response_class=HTMLResponse)
 async def accession_card(request: Request, current: Lab) -> HTMLResponse:
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     actor = Actor.of(current.user)
     try:
         data = specimen_from_form(form, lab_zone(request))
@@ -216,9 +217,8 @@ def westgard_flags(verdicts: Sequence[WestgardVerdict]) -> list[dict[str, Any]]:
 @router.get("/lab/runs/{run_id}", response_class=HTMLResponse)
 def plate_page(request: Request, run_id: PathId, current: Lab, again: int = 0,
                analyte: str = "") -> HTMLResponse:
-    with shown_on_page():
-        view = in_session(request, lambda s: _plate_context(s, run_id, analyte[:32]))
-    return render(request, "plate.html", current, again=bool(again), **view)
+    return page_from(request, "plate.html", current,
+                     lambda s: _plate_context(s, run_id, analyte[:32]), again=bool(again))
 
 
 async def _on_plate(request: Request, current: Page, run_id: int,
@@ -227,17 +227,14 @@ async def _on_plate(request: Request, current: Page, run_id: int,
     try:
         await in_session_async(request, work)
     except FORM_ERRORS as exc:
-        with shown_on_page():
-            view = await in_session_async(request, lambda s: _plate_context(s, run_id))
-        return render(request, "plate.html", current, status_code=http_status(exc),
-                      error=error_message(exc), **view)
+        return await refused_form(request, "plate.html", current, exc,
+                                  lambda s: _plate_context(s, run_id))
     return RedirectResponse(f"/lab/runs/{run_id}", status_code=303)
 
 
 @router.post("/lab/runs/{run_id}/qc", response_class=HTMLResponse)
 async def plate_sign_off(request: Request, run_id: PathId, current: Lab) -> Response:
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     actor = Actor.of(current.user)
     accept = optional(form, "decision") == "accept"
     reason = optional(form, "reason") or ""
@@ -248,8 +245,7 @@ async def plate_sign_off(request: Request, run_id: PathId, current: Lab) -> Resp
 @router.post("/lab/runs/{run_id}/withdraw", response_class=HTMLResponse)
 async def plate_withdraw(request: Request, run_id: PathId, current: Lab) -> Response:
     """Withdraw a plate whose results are stored, with a reason (``lims.runs.withdrawal``)."""
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     actor = Actor.of(current.user)
     reason = optional(form, "reason") or ""
     return await _on_plate(request, current, run_id,
@@ -284,8 +280,7 @@ def _resolve(session: Session, actor: Actor, held_id: int, body: HeldWellResolve
 async def resolve_held_well(request: Request, held_id: PathId, current: Lab) -> Response:
     """Attach a held well to the card accessioned since with its barcode (its values become
     the card's results and are evaluated), or discard it, with a note."""
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     actor, pipeline = Actor.of(current.user), request.app.state.pipeline
     try:
         action = optional(form, "action") or ""
@@ -295,7 +290,6 @@ async def resolve_held_well(request: Request, held_id: PathId, current: Lab) -> 
             else None}, whole="action")
         await in_session_async(request, lambda s: _resolve(s, actor, held_id, body, pipeline))
     except FORM_ERRORS as exc:
-        lists = await in_session_async(request, lambda s: _worklists(s, actor))
-        return render(request, "worklists.html", current, status_code=http_status(exc),
-                      error=error_message(exc), **lists)
+        return await refused_form(request, "worklists.html", current, exc,
+                                  lambda s: _worklists(s, actor))
     return RedirectResponse("/lab/worklists", status_code=303)
