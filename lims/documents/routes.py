@@ -53,8 +53,7 @@ def _pdf(doc: IssuedDocument, status: int = 200) -> Response:
 
 
 def _answer(session: SessionDep, issued: service.Issued) -> Response:
-    session.commit()
-    return _pdf(issued.document, 201 if issued.created else 200)
+    return _pdf(committed(session, issued).document, 201 if issued.created else 200)
 
 
 @router.post("/documents/letters", response_class=Response, status_code=201,
@@ -124,9 +123,7 @@ def list_documents(session: SessionDep, user: CurrentUser, kind: DocumentKind | 
                        404: {"description": "not found, or outside the user's scope"}})
 def reprint(document_row_id: PathId, session: SessionDep, user: CurrentUser) -> Response:
     """Reprint a stored version: the same bytes as at issue (their hash checked)."""
-    doc = service.reprint(session, Actor.of(user), document_row_id)
-    session.commit()
-    return _pdf(doc)
+    return _pdf(committed(session, service.reprint(session, Actor.of(user), document_row_id)))
 
 
 @router.get("/documents/{document_row_id}/versions", response_model=list[DocumentPublic])
@@ -142,9 +139,8 @@ def correct(document_row_id: PathId, body: CorrectionRequest, session: SessionDe
             user: CurrentUser) -> Response:
     """Issue a corrected version, built from the records as they are now, naming the version
     it replaces and why."""
-    doc = service.correct(session, Actor.of(user), document_row_id, body.reason)
-    session.commit()
-    return _pdf(doc, 201)
+    return _pdf(committed(session, service.correct(session, Actor.of(user), document_row_id,
+                                                   body.reason)), 201)
 
 
 @router.put("/submitters/{submitter_id}/document-language",

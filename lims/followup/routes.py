@@ -83,9 +83,7 @@ def overdue(session: SessionDep, user: Staff,
 @router.post("/cases/remind")
 def remind(session: SessionDep, user: FollowUp) -> dict[str, list[int]]:
     """Raise a reminder (an alert, escalated as alerts are) for each newly overdue case."""
-    alerts = service.remind_overdue(session, Actor.of(user))
-    session.commit()
-    return {"alert_ids": alerts}
+    return {"alert_ids": committed(session, service.remind_overdue(session, Actor.of(user)))}
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail | CasePublic)

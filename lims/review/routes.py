@@ -53,9 +53,8 @@ def decide(specimen_id: PathId, body: DecisionIn, session: SessionDep,
 def release_normals(body: ReleaseNormalsIn, session: SessionDep,
                     user: Reviewer) -> dict[str, list[int]]:
     """Release every unflagged specimen awaiting review (signed with the password)."""
-    released = service.release_normals(session, user, password=body.password, limit=body.limit)
-    session.commit()
-    return {"released_specimen_ids": released}
+    return {"released_specimen_ids": committed(session, service.release_normals(
+        session, user, password=body.password, limit=body.limit))}
 
 
 @router.post("/specimens/{specimen_id}/corrections", response_model=dict[str, int | str])
