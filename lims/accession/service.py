@@ -32,7 +32,7 @@ from lims.accession.schemas import (
     SpecimenCreate,
     SubmitterCreate,
 )
-from lims.audit import Actor, record, record_list_read, snapshot
+from lims.audit import Actor, record, record_list_read, snapshot, store
 from lims.errors import ConflictError, InvalidInputError, NotFoundError, found
 from lims.followup.service import on_card_accessioned, on_unsatisfactory
 from lims.models import Infant, RepeatRequest, Specimen, Submitter, utcnow
@@ -101,11 +101,7 @@ def list_submitters(session: Session, actor: Actor) -> list[Submitter]:
 def create_submitter(session: Session, actor: Actor, data: SubmitterCreate) -> Submitter:
     if repository.submitter_by_code(session, data.code) is not None:
         raise ConflictError(f"submitter code {data.code!r} already exists")
-    submitter = Submitter(**data.model_dump())
-    session.add(submitter)
-    session.flush()
-    record(session, actor, "create", "submitter", submitter.id, after=snapshot(submitter))
-    return submitter
+    return store(session, actor, "create", "submitter", Submitter(**data.model_dump()))
 
 
 def _submitter(session: Session, submitter_id: int) -> Submitter:
@@ -352,11 +348,8 @@ def request_repeat(session: Session, actor: Actor, specimen: Specimen,
     assert specimen.id is not None
     request = RepeatRequest(infant_id=specimen.infant_id, specimen_id=specimen.id,
                             reason=reason, requested_at=utcnow())
-    session.add(request)
-    session.flush()
-    record(session, actor, "request_repeat", "repeat_request", request.id,
-           infant_id=specimen.infant_id, after=snapshot(request), reason=reason)
-    return request
+    return store(session, actor, "request_repeat", "repeat_request", request,
+                 infant_id=specimen.infant_id, reason=reason)
 
 
 def link_suggestions(session: Session, actor: Actor, infant_id: int) -> list[LinkSuggestion]:

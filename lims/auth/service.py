@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from lims.audit import Actor, record, snapshot
+from lims.audit import Actor, record, snapshot, store
 from lims.auth import repository
 from lims.auth.repository import FailureCount, PasswordState
 from lims.errors import (
@@ -103,10 +103,7 @@ def create_user(session: Session, actor: Actor, *, username: str, password: str,
         raise ConflictError(f"user {username!r} already exists")
     user = User(username=username, full_name=full_name, role=role,
                 password_hash=hash_password(password), submitter_id=submitter_id)
-    session.add(user)
-    session.flush()
-    record(session, actor, "create", "user", user.id, after=snapshot(user))
-    return user
+    return store(session, actor, "create", "user", user)
 
 
 def user_by_id(session: Session, user_id: int) -> User:

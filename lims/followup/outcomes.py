@@ -40,7 +40,7 @@ from cutoffs.second_tier.model_file import SecondTierModel, load_model, save_mod
 from cutoffs.second_tier.policy import Policy, default_policy
 from cutoffs.second_tier.training import train_model
 from lims.accession.repository import infants_by_ids
-from lims.audit import Actor, record, snapshot
+from lims.audit import Actor, record, snapshot, store
 from lims.auth.service import confirm_password
 from lims.errors import ConflictError, InvalidInputError, PermissionDeniedError, found
 from lims.followup import repository
@@ -148,10 +148,7 @@ def register_model(session: Session, actor: Actor, path: Path, model: SecondTier
         training_rows=int(model.metadata.get("training_rows") or 0),
         holdout_rows=0 if holdout is None else len(holdout),
         holdout_metrics=_plain(metrics), check_passed=passed, check_note=note)
-    session.add(row)
-    session.flush()
-    record(session, actor, "register_model", "model_registry", row.id, after=snapshot(row))
-    return row
+    return store(session, actor, "register_model", "model_registry", row)
 
 
 def _plain(value: Any) -> Any:

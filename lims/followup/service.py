@@ -27,7 +27,7 @@ from sqlmodel import Session
 from lims.accession.repository import specimen_by_barcode
 from lims.alerts.messages import ALERT_MESSAGES
 from lims.alerts.service import open_alert
-from lims.audit import Actor, record, record_list_read, snapshot
+from lims.audit import Actor, record, record_list_read, snapshot, store
 from lims.errors import ConflictError, InvalidInputError, NotFoundError, found
 from lims.followup import repository
 from lims.followup.machine import (
@@ -145,22 +145,16 @@ def _open(session: Session, actor: Actor, specimen: Specimen, group: str, reason
             existing.reason = reason
         existing.due_action, existing.due_at = due_for(existing, now)
         existing.updated_at = now
-        session.add(existing)
-        session.flush()
-        record(session, actor, "update", "followup_case", existing.id,
-               infant_id=existing.infant_id, before=before, after=snapshot(existing),
-               reason=f"card {specimen.barcode}: {reason}")
-        return existing
+        return store(session, actor, "update", "followup_case", existing,
+                     infant_id=existing.infant_id, before=before,
+                     reason=f"card {specimen.barcode}: {reason}")
     case = FollowUpCase(infant_id=specimen.infant_id, submitter_id=specimen.submitter_id,
                         specimen_id=specimen.id, referral_group=group, reason=reason,
                         suspected=suspected, time_critical=time_critical,
                         state=CaseState.opened, opened_at=now, updated_at=now, note=note)
     case.due_action, case.due_at = due_for(case, now)
-    session.add(case)
-    session.flush()
-    record(session, actor, "open", "followup_case", case.id, infant_id=case.infant_id,
-           after=snapshot(case), reason=f"card {specimen.barcode}: {reason}")
-    return case
+    return store(session, actor, "open", "followup_case", case, infant_id=case.infant_id,
+                 reason=f"card {specimen.barcode}: {reason}")
 
 
 def _groups(calls: Sequence[Evaluation]) -> dict[str, tuple[list[str], bool]]:
@@ -543,11 +537,7 @@ def record_visit(session: Session, actor: Actor, case_id: int, data: VisitIn) ->
 def create_clinic(session: Session, actor: Actor, data: ClinicCreate) -> Clinic:
     if repository.clinic_by_code(session, data.code) is not None:
         raise ConflictError(f"clinic code {data.code!r} already exists")
-    clinic = Clinic(**data.model_dump())
-    session.add(clinic)
-    session.flush()
-    record(session, actor, "create", "clinic", clinic.id, after=snapshot(clinic))
-    return clinic
+    return store(session, actor, "create", "clinic", Clinic(**data.model_dump()))
 
 
 def list_clinics(session: Session) -> list[Clinic]:

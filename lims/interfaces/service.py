@@ -22,7 +22,7 @@ from typing import Any
 from sqlmodel import Session
 
 from lims.accession import repository as accession_repository
-from lims.audit import Actor, record, record_list_read, snapshot
+from lims.audit import Actor, record, record_list_read, snapshot, store
 from lims.errors import ConflictError, NotFoundError, found
 from lims.interfaces import repository
 from lims.interfaces.results import Sender, control_id, result_message
@@ -86,10 +86,7 @@ def create_endpoint(session: Session, actor: Actor, data: EndpointCreate) -> Hl7
                             "it instead")
     _check_facility(session, data.receiving_facility, None)
     endpoint = Hl7Endpoint(**data.model_dump())
-    session.add(endpoint)
-    session.flush()
-    record(session, actor, "create", "hl7_endpoint", endpoint.id, after=snapshot(endpoint))
-    return endpoint
+    return store(session, actor, "create", "hl7_endpoint", endpoint)
 
 
 def update_endpoint(session: Session, actor: Actor, endpoint_id: int,
@@ -106,11 +103,7 @@ def update_endpoint(session: Session, actor: Actor, endpoint_id: int,
     if moved or changes.get("enabled"):
         endpoint.failures, endpoint.retry_at, endpoint.last_error = 0, None, ""
     endpoint.updated_at = utcnow()
-    session.add(endpoint)
-    session.flush()
-    record(session, actor, "update", "hl7_endpoint", endpoint.id, before=before,
-           after=snapshot(endpoint))
-    return endpoint
+    return store(session, actor, "update", "hl7_endpoint", endpoint, before=before)
 
 
 def outbox(session: Session, actor: Actor, *, status: str | None = None,
