@@ -82,15 +82,18 @@ def record(session: Session, actor: Actor, action: str, entity: str, entity_id: 
 
 
 def store(session: Session, actor: Actor, action: str, entity: str, row: _Row, *,
-          infant_id: int | None = None, before: dict[str, Any] | None = None,
+          entity_id: object = None, infant_id: int | None = None,
+          before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
           reason: str = "") -> _Row:
-    """Add ``row`` and flush it (so it has its id), and audit ``action`` on it with the row as
-    stored (``snapshot``) as ``after``, in the caller's transaction."""
+    """Add ``row`` and flush it (so it has its id), and audit ``action`` on ``entity``
+    ``entity_id`` (default: the row's id) in the caller's transaction; ``after`` defaults to
+    the row as stored (``snapshot``)."""
     session.add(row)
     session.flush()
-    after = snapshot(row) or {}
-    record(session, actor, action, entity, after["id"], infant_id=infant_id, before=before,
-           after=after, reason=reason)
+    stored = snapshot(row) or {}
+    record(session, actor, action, entity, stored["id"] if entity_id is None else entity_id,
+           infant_id=infant_id, before=before, after=stored if after is None else after,
+           reason=reason)
     return row
 
 

@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from lims.accession.service import check_scope
-from lims.audit import Actor, record
+from lims.audit import Actor, record, store
 from lims.documents import repository
 from lims.documents.bulletins import bulletin_view, card_view, month_start
 from lims.documents.laboratory import LaboratoryFile, laboratory
@@ -517,11 +517,8 @@ def set_language(session: Session, actor: Actor, submitter_id: int,
     submitter = found(session.get(Submitter, submitter_id), f"submitter {submitter_id}")
     before = {"document_language": submitter.document_language}
     submitter.document_language = DocumentLanguage(language).value
-    session.add(submitter)
-    session.flush()
-    record(session, actor, "set_document_language", "submitter", submitter_id, before=before,
-           after={"document_language": submitter.document_language})
-    return submitter
+    return store(session, actor, "set_document_language", "submitter", submitter,
+                 before=before, after={"document_language": submitter.document_language})
 
 
 def on_cases_opened(session: Session, actor: Actor,

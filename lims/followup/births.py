@@ -27,7 +27,7 @@ from typing import Any
 from sqlmodel import Session
 
 from lims.accession.repository import submitter_by_code
-from lims.audit import Actor, record
+from lims.audit import Actor, store
 from lims.errors import InvalidInputError, found
 from lims.followup import repository
 from lims.followup.measures import Measure, proportion
@@ -79,11 +79,9 @@ def record_births(session: Session, actor: Actor, submitter_id: int, month: date
                          recorded_by_name=actor.username[:64])
     else:
         row.births, row.recorded_by_name, row.recorded_at = births, actor.username[:64], utcnow()
-    session.add(row)
-    session.flush()
-    record(session, actor, "record_live_births", "live_births", f"{submitter_id}:{key}",
-           before=before, after={"submitter_id": submitter_id, "month": key, "births": births})
-    return row
+    return store(session, actor, "record_live_births", "live_births", row,
+                 entity_id=f"{submitter_id}:{key}", before=before,
+                 after={"submitter_id": submitter_id, "month": key, "births": births})
 
 
 def import_births(session: Session, actor: Actor, data: bytes, name: str) -> int:

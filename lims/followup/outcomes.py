@@ -40,7 +40,7 @@ from cutoffs.second_tier.model_file import SecondTierModel, load_model, save_mod
 from cutoffs.second_tier.policy import Policy, default_policy
 from cutoffs.second_tier.training import train_model
 from lims.accession.repository import infants_by_ids
-from lims.audit import Actor, record, snapshot, store
+from lims.audit import Actor, snapshot, store
 from lims.auth.service import confirm_password
 from lims.errors import ConflictError, InvalidInputError, PermissionDeniedError, found
 from lims.followup import repository
@@ -215,11 +215,8 @@ def activate_model(session: Session, user: User, model_id: int, *,
     now = utcnow()
     retired = repository.retire_active(session, now)
     row.status, row.activated_at, row.activated_by = ModelStatus.active, now, actor.user_id
-    session.add(row)
-    session.flush()
-    record(session, actor, "activate_model", "model_registry", row.id, before=before,
-           after={**(snapshot(row) or {}), "retired": retired})
-    return row
+    return store(session, actor, "activate_model", "model_registry", row, before=before,
+                 after={**(snapshot(row) or {}), "retired": retired})
 
 
 def active_model_path(session: Session) -> Path | None:

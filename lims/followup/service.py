@@ -246,12 +246,9 @@ def record_second_tier(session: Session, actor: Actor, specimen_id: int,
         case.suspected = list(dict.fromkeys([*(case.suspected or []),
                                              *(r.disorder for r in mine)]))
         case.updated_at = utcnow()
-        session.add(case)
-        session.flush()
-        record(session, actor, "second_tier", "followup_case", case.id,
-               infant_id=case.infant_id, before=before,
-               after={"second_tier": case.second_tier, "reason": case.reason})
-        updated.append(case)
+        updated.append(store(session, actor, "second_tier", "followup_case", case,
+                             infant_id=case.infant_id, before=before,
+                             after={"second_tier": case.second_tier, "reason": case.reason}))
     return updated
 
 
@@ -394,10 +391,8 @@ def record_contact(session: Session, actor: Actor, case_id: int,
     attempt = ContactAttempt(case_id=case_id, at=at, method=data.method,
                              contacted=data.contacted, result=data.result, note=data.note,
                              recorded_by=actor.user_id, recorded_by_name=_staff_name(actor))
-    session.add(attempt)
-    session.flush()
-    record(session, actor, "contact_attempt", "followup_case", case_id,
-           infant_id=case.infant_id, after=snapshot(attempt), reason=data.note)
+    store(session, actor, "contact_attempt", "followup_case", attempt, entity_id=case_id,
+          infant_id=case.infant_id, reason=data.note)
     if data.result == ContactResult.reached and case.state == CaseState.opened:
         apply_case_transition(session, actor, case, CaseTransition.contact, at=at,
                               details={"contacted": data.contacted, "method": data.method})
@@ -561,11 +556,8 @@ def assign_clinic_user(session: Session, actor: Actor, clinic_id: int,
     before = snapshot(row)
     row = row or ClinicUser(user_id=user_id, clinic_id=clinic_id)
     row.clinic_id, row.assigned_at = clinic_id, utcnow()
-    session.add(row)
-    session.flush()
-    record(session, actor, "assign_clinic", "app_user", user_id, before=before,
-           after=snapshot(row))
-    return row
+    return store(session, actor, "assign_clinic", "app_user", row, entity_id=user_id,
+                 before=before)
 
 
 def is_director(session: Session, user_id: int | None) -> bool:
@@ -579,7 +571,4 @@ def grant_director(session: Session, actor: Actor, user_id: int) -> Director:
     if session.get(Director, user_id) is not None:
         raise ConflictError(f"user {user_id} is already a director")
     row = Director(user_id=user_id, granted_by_name=actor.username, granted_at=utcnow())
-    session.add(row)
-    session.flush()
-    record(session, actor, "grant_director", "app_user", user_id, after=snapshot(row))
-    return row
+    return store(session, actor, "grant_director", "app_user", row, entity_id=user_id)

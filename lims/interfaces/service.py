@@ -57,14 +57,11 @@ def enqueue_release(session: Session, actor: Actor, specimen: Specimen,
         control_id=control_id(specimen.id, release.version), body=body,
         status=OutboxStatus.pending if body else OutboxStatus.parked, last_error=error,
         next_attempt_at=utcnow())
-    session.add(message)
-    session.flush()
-    record(session, actor, "enqueue", "outbound_message", message.id,
-           infant_id=specimen.infant_id,
-           after={"specimen_id": specimen.id, "version": release.version,
-                  "control_id": message.control_id, "status": message.status,
-                  "error": error})
-    return message
+    return store(session, actor, "enqueue", "outbound_message", message,
+                 infant_id=specimen.infant_id,
+                 after={"specimen_id": specimen.id, "version": release.version,
+                        "control_id": message.control_id, "status": message.status,
+                        "error": error})
 
 
 def list_endpoints(session: Session) -> list[Hl7Endpoint]:
