@@ -7,17 +7,15 @@ Public names: ``router``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from lims.audit import Actor
 from lims.deps import CurrentUser, PathId, SessionDep, committed, require
-from lims.errors import InvalidInputError
 from lims.followup import letters, outcomes, programme, service
+from lims.followup.births import parse_month
 from lims.followup.schemas import (
     ActivateIn,
     CaseCreate,
@@ -53,7 +51,6 @@ Staff = Annotated[User, Depends(require(_R.technician, _R.reviewer, _R.follow_up
 Admin = Annotated[User, Depends(require(_R.admin))]
 Reviewer = Annotated[User, Depends(require(_R.reviewer, _R.admin))]
 Programme = Annotated[User, Depends(require(_R.follow_up, _R.reviewer, _R.admin))]
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 @router.get("/cases", response_model=list[CasePublic])
@@ -183,17 +180,10 @@ def activate_model(model_id: PathId, body: ActivateIn, request: Request, session
     return row
 
 
-def _month(text: str) -> date:
-    match = _MONTH.fullmatch(text)
-    if match is None:
-        raise InvalidInputError(f"{text!r} is not a month (YYYY-MM)", field="month")
-    return date(int(match[1]), int(match[2]), 1)
-
-
 @router.get("/programme/measures", response_model=MeasuresPublic)
 def measures(session: SessionDep, _user: Programme,
              month: Annotated[str, Query(min_length=7, max_length=7)]) -> dict[str, Any]:
     """The programme measures of a month (YYYY-MM): the programme's, per submitter, district
     and suspected disorder (docs/followup.md "Measures")."""
-    result = programme.programme_measures(session, _month(month))
+    result = programme.programme_measures(session, parse_month(month))
     return asdict(result)

@@ -15,7 +15,7 @@ Public names: ``router``, ``bulletin_context``, ``trend_context``, ``TREND_MONTH
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from typing import Annotated, Any
 
@@ -30,7 +30,7 @@ from lims.documents.bulletins import bulletin_view
 from lims.documents.laboratory import laboratory
 from lims.documents.repository import submitters as all_submitters
 from lims.errors import InvalidInputError, NotFoundError, found
-from lims.followup.births import births_of_month, import_births, record_births
+from lims.followup.births import births_of_month, import_births, parse_month, record_births
 from lims.followup.drilldown import drill_down
 from lims.followup.programme import programme_trend
 from lims.followup.service import is_director
@@ -78,10 +78,7 @@ def month_of_text(text: str) -> date:
         today = utcnow().date().replace(day=1)
         return (today.replace(year=today.year - 1, month=12) if today.month == 1
                 else today.replace(month=today.month - 1))
-    try:
-        return datetime.strptime(text.strip(), "%Y-%m").date()
-    except ValueError:
-        raise InvalidInputError(f"{text!r} is not a month (YYYY-MM)", field="month") from None
+    return parse_month(text)
 
 
 def _back(month: date, k: int) -> date:
