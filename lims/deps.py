@@ -7,7 +7,7 @@ query joining token and user on a miss, run off the event loop), and role checks
 comparisons, so a request crosses to a worker thread only for its own work.
 
 Public names: ``bearer``, ``get_session``, ``SessionDep``, ``committed``, ``PathId``,
-``current_user``, ``CurrentUser``,
+``user_for_token``, ``current_user``, ``CurrentUser``,
 ``require``, ``get_pipeline``, ``PipelineDep``, ``TokenCache``, ``token_cache``.
 """
 
@@ -43,6 +43,7 @@ __all__ = [
     "get_session",
     "require",
     "token_cache",
+    "user_for_token",
 ]
 
 bearer = HTTPBearer(auto_error=False, description="the token from POST /api/v1/auth/login")
@@ -119,18 +120,24 @@ def _look_up(engine: Engine, digest: str) -> tuple[User, float]:
         return user_for_token_digest(session, digest)
 
 
+async def user_for_token(app: FastAPI, token: str) -> User:
+    """The user ``token`` signs in (the API's bearer token, the pages' session cookie): from
+    the app's token cache, else the database (``AuthenticationError`` if none)."""
+    digest = token_digest(token)
+    cache = token_cache(app)
+    cached = cache.get(digest)
+    if cached is not None:
+        return cached
+    user, valid_s = await run_in_threadpool(_look_up, app.state.engine, digest)
+    cache.put(digest, user, token_valid_s=valid_s)
+    return user
+
+
 async def current_user(request: Request, credentials: Annotated[
         HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("sign in first: Authorization: Bearer <token>")
-    digest = token_digest(credentials.credentials)
-    cache = token_cache(request.app)
-    cached = cache.get(digest)
-    if cached is not None:
-        return cached
-    user, valid_s = await run_in_threadpool(_look_up, request.app.state.engine, digest)
-    cache.put(digest, user, token_valid_s=valid_s)
-    return user
+    return await user_for_token(request.app, credentials.credentials)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -30,11 +30,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from lims.deps import token_cache
+from lims.deps import user_for_token
 from lims.errors import AuthenticationError, LimsError, http_status
 from lims.models import IssuedDocument, User
 from lims.settings import Settings
-from lims.tokens import token_digest, user_for_token_digest
 from lims.vocabulary import Role
 from lims.web.i18n import LOCALES, load_translations, negotiate
 from lims.web.navigation import alert_roles, navigation
@@ -136,40 +135,25 @@ class Page:
         return self.user.role
 
 
-def _look_up(request: Request, digest: str) -> tuple[User, float]:
-    with Session(request.app.state.engine) as session:
-        return user_for_token_digest(session, digest)
-
-
-async def _page(request: Request) -> Page:
+async def page(request: Request) -> Page:
+    """Dependency: the signed-in user's page (redirects to the sign-in form without one)."""
     state = _state(request)
     token = state.signer.loads(request.cookies.get(SESSION_COOKIE))
     if token is None:
         raise SignInRequired()
-    digest = token_digest(token)
-    cache = token_cache(request.app)
-    user = cache.get(digest)
-    if user is None:
-        try:
-            found, valid_s = await run_in_threadpool(_look_up, request, digest)
-        except AuthenticationError:
-            raise SignInRequired() from None
-        cache.put(digest, found, token_valid_s=valid_s)
-        user = found
+    try:
+        user = await user_for_token(request.app, token)
+    except AuthenticationError:
+        raise SignInRequired() from None
     return Page(user=user, token=token, csrf=state.signer.csrf_for(token),
                 locale=lang_of(request))
-
-
-async def page(request: Request) -> Page:
-    """Dependency: the signed-in user's page (redirects to the sign-in form without one)."""
-    return await _page(request)
 
 
 def pages_for(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Page]]:
     """Dependency: as ``page``, for ``roles`` only (a 403 page for the others)."""
 
     async def check(request: Request) -> Page:
-        current = await _page(request)
+        current = await page(request)
         if current.role not in roles:
             raise PageError(403, f"role {current.role} may not see this page")
         return current
