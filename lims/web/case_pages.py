@@ -53,10 +53,10 @@ from lims.web.context import (
     in_session,
     in_session_async,
     lab_zone,
+    page_from,
     pages_for,
     pdf_response,
     posted_form,
-    render,
     shown_on_page,
 )
 
@@ -175,13 +175,12 @@ def case_page(request: Request, current: Page, follow: Follow, case_id: int, *,
               error: str = "", status_code: int = 200) -> HTMLResponse:
     """A case's page (a domain error while reading it: its error page)."""
     actor = Actor.of(current.user)
-    with shown_on_page():
-        view = in_session(request, lambda s: _case_view(s, actor, case_id))
-    return render(request, "case.html", current, status_code=status_code, error=error,
-                  follow=follow, methods=list(ContactMethod), results=list(ContactResult),
-                  visit_kinds=list(VisitKind), audiences=list(LetterAudience),
-                  languages=list(DocumentLanguage), document_lang=doc_lang(current.locale),
-                  done=request.query_params.get("done", ""), **view)
+    return page_from(request, "case.html", current, lambda s: _case_view(s, actor, case_id),
+                     status_code=status_code, error=error, follow=follow,
+                     methods=list(ContactMethod), results=list(ContactResult),
+                     visit_kinds=list(VisitKind), audiences=list(LetterAudience),
+                     languages=list(DocumentLanguage), document_lang=doc_lang(current.locale),
+                     done=request.query_params.get("done", ""))
 
 
 async def case_form(request: Request, current: Page, follow: Follow, case_id: int,
@@ -215,12 +214,11 @@ def case_router(follow: Follow, roles: tuple[Role, ...]) -> APIRouter:
                    offset: int = 0) -> HTMLResponse:
         actor = Actor.of(current.user)
         chosen = state or None
-        with shown_on_page():
-            view = in_session(request, lambda s: board.case_board(
-                s, actor, state=chosen, per_state=PER_STATE, overdue_limit=OVERDUE,
-                limit=PAGE_SIZE, offset=max(0, offset)))
-        return render(request, "case_board.html", current, follow=follow, board=view,
-                      states=board.BOARD_STATES, label_values=board_labels())
+        return page_from(request, "case_board.html", current, lambda s: {
+            "board": board.case_board(s, actor, state=chosen, per_state=PER_STATE,
+                                      overdue_limit=OVERDUE, limit=PAGE_SIZE,
+                                      offset=max(0, offset))},
+            follow=follow, states=board.BOARD_STATES, label_values=board_labels())
 
     @router.get(prefix + "/cases/{case_id}", response_class=HTMLResponse)
     def read_case(request: Request, case_id: PathId, current: Page = worker) -> HTMLResponse:

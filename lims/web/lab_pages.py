@@ -165,9 +165,8 @@ async def upload_run(request: Request, current: Lab) -> Response:
                                           export.name, request.app.state.pipeline,
                                           plate_map=plate_map))
         except FORM_ERRORS as exc:
-            listed = await in_session_async(request, runs.list_runs)
-            return render(request, "runs.html", current, status_code=http_status(exc),
-                          runs=listed, error=error_message(exc))
+            return await refused_form(request, "runs.html", current, exc,
+                                      lambda s: {"runs": runs.list_runs(s)})
     target = f"/lab/runs/{outcome.run.id}" + ("" if outcome.created else "?again=1")
     if request.headers.get("HX-Request"):
         return Response(status_code=204, headers={"HX-Redirect": target})
