@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -32,27 +31,17 @@ from sqlmodel import Session
 from lims.accession.repository import submitter_by_code
 from lims.audit import Actor
 from lims.cli.actor import ActorOption
-from lims.cli.common import in_session, open_database, print_table
+from lims.cli.common import database, in_session, print_table
 from lims.errors import InvalidInputError, NotFoundError
 from lims.interfaces import inbound, service
 from lims.interfaces.delivery import DeliveryPolicy, deliver_once, worker_name
 from lims.interfaces.listener import listener
 from lims.interfaces.schemas import EndpointCreate, EndpointUpdate
 from lims.models import Hl7Endpoint, OutboundMessage
-from lims.settings import Settings, get_settings
+from lims.settings import get_settings
 from lims.vocabulary import OutboxStatus
 
 __all__ = ["hl7_app"]
-
-@contextlib.contextmanager
-def _database(settings: Settings | None = None) -> Iterator[Engine]:
-    """The configured database, its connections closed however the command ends."""
-    engine = open_database(settings)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
 
 hl7_app = typer.Typer(help="HL7 v2.5.1: result messages out (ORU^R01), card data in "
                            "(OML^O21, CSV), MLLP.", no_args_is_help=True)
@@ -101,7 +90,7 @@ def send_command(
     settings = get_settings()
     policy, worker, stop = DeliveryPolicy.from_settings(settings), worker_name(), (
         _stop_on_signals())
-    with _database(settings) as engine:
+    with database(settings) as engine:
         while True:
             report = deliver_once(engine, policy, worker=worker, stopped=stop.is_set)
             if report.attempted or not loop:
@@ -130,7 +119,7 @@ def listen_command(
             typer.echo(f"listening for HL7 orders on {host}:{server.port}", err=True)
             await stop.wait()
 
-    with _database() as engine, contextlib.suppress(KeyboardInterrupt):
+    with database() as engine, contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(engine))
 
 
