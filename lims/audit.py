@@ -13,7 +13,7 @@ events whose ``after["infant_ids"]`` holds X.
 ``audit_trail`` reads the trail back, filtered (by baby in both of these ways).
 
 Public names: ``Actor``, ``SYSTEM``, ``AuditEntry``, ``record``, ``record_many``,
-``record_list_read``, ``snapshot``, ``audit_trail``.
+``record_list_read``, ``snapshot``, ``store``, ``audit_trail``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, insert, or_, text
 from sqlalchemy import select as core_select
@@ -32,9 +32,10 @@ from lims.audit_chain import advance, claim_head, link
 from lims.models import AuditEvent, User, utcnow
 
 __all__ = ["SYSTEM", "Actor", "AuditEntry", "audit_trail", "record", "record_list_read",
-           "record_many", "snapshot"]
+           "record_many", "snapshot", "store"]
 
 _TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
+_Row = TypeVar("_Row", bound=SQLModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,22 @@ def record(session: Session, actor: Actor, action: str, entity: str, entity_id: 
     _write(session, [_row(actor, AuditEntry(
         action, entity, entity_id, infant_id=infant_id, before=before, after=after,
         reason=reason), utcnow())])
+
+
+def store(session: Session, actor: Actor, action: str, entity: str, row: _Row, *,
+          entity_id: object = None, infant_id: int | None = None,
+          before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+          reason: str = "") -> _Row:
+    """Add ``row`` and flush it (so it has its id), and audit ``action`` on ``entity``
+    ``entity_id`` (default: the row's id) in the caller's transaction; ``after`` defaults to
+    the row as stored (``snapshot``)."""
+    session.add(row)
+    session.flush()
+    stored = snapshot(row) or {}
+    record(session, actor, action, entity, stored["id"] if entity_id is None else entity_id,
+           infant_id=infant_id, before=before, after=stored if after is None else after,
+           reason=reason)
+    return row
 
 
 def _write(session: Session, rows: list[dict[str, Any]]) -> None:

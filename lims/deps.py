@@ -6,8 +6,8 @@ comes from a short-lived in-process cache keyed by the token's SHA-256 (``TokenC
 query joining token and user on a miss, run off the event loop), and role checks are plain
 comparisons, so a request crosses to a worker thread only for its own work.
 
-Public names: ``bearer``, ``get_session``, ``SessionDep``, ``PathId``, ``current_user``,
-``CurrentUser``,
+Public names: ``bearer``, ``get_session``, ``SessionDep``, ``committed``, ``PathId``,
+``user_for_token``, ``current_user``, ``CurrentUser``,
 ``require``, ``get_pipeline``, ``PipelineDep``, ``TokenCache``, ``token_cache``.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
@@ -33,6 +33,7 @@ from lims.vocabulary import Role
 __all__ = [
     "CurrentUser",
     "bearer",
+    "committed",
     "PathId",
     "PipelineDep",
     "SessionDep",
@@ -42,6 +43,7 @@ __all__ = [
     "get_session",
     "require",
     "token_cache",
+    "user_for_token",
 ]
 
 bearer = HTTPBearer(auto_error=False, description="the token from POST /api/v1/auth/login")
@@ -57,6 +59,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+T = TypeVar("T")
+
+
+def committed(session: Session, value: T) -> T:
+    """``value``, once ``session`` is committed: a route's answer after its work is stored."""
+    session.commit()
+    return value
+
+
 #: An id in a URL path.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
@@ -109,18 +120,24 @@ def _look_up(engine: Engine, digest: str) -> tuple[User, float]:
         return user_for_token_digest(session, digest)
 
 
+async def user_for_token(app: FastAPI, token: str) -> User:
+    """The user ``token`` signs in (the API's bearer token, the pages' session cookie): from
+    the app's token cache, else the database (``AuthenticationError`` if none)."""
+    digest = token_digest(token)
+    cache = token_cache(app)
+    cached = cache.get(digest)
+    if cached is not None:
+        return cached
+    user, valid_s = await run_in_threadpool(_look_up, app.state.engine, digest)
+    cache.put(digest, user, token_valid_s=valid_s)
+    return user
+
+
 async def current_user(request: Request, credentials: Annotated[
         HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("sign in first: Authorization: Bearer <token>")
-    digest = token_digest(credentials.credentials)
-    cache = token_cache(request.app)
-    cached = cache.get(digest)
-    if cached is not None:
-        return cached
-    user, valid_s = await run_in_threadpool(_look_up, request.app.state.engine, digest)
-    cache.put(digest, user, token_valid_s=valid_s)
-    return user
+    return await user_for_token(request.app, credentials.credentials)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -6,10 +6,12 @@ Public names: ``LimsError``, ``ConfigurationError``, ``DatabaseUnavailableError`
 ``InvalidInputError``, ``NotFoundError``, ``ConflictError``, ``IllegalTransitionError``,
 ``AuthenticationError``, ``PermissionDeniedError``, ``ThrottledError``,
 ``PayloadTooLargeError``, ``HTTP_STATUS``,
-``http_status``.
+``http_status``, ``found``.
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from instruments.errors import ArchiveTooLargeError
 from msms.errors import MsmsError
@@ -27,8 +29,10 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "ThrottledError",
+    "found",
     "http_status",
 ]
+T = TypeVar("T")
 
 
 class LimsError(Exception):
@@ -58,6 +62,14 @@ class InvalidInputError(LimsError):
 
 class NotFoundError(LimsError):
     """The named record does not exist (or is outside the caller's scope)."""
+
+
+def found(value: T | None, what: str) -> T:
+    """``value``, or ``NotFoundError("<what> not found")`` when there is none (a record looked up
+    by its id or key)."""
+    if value is None:
+        raise NotFoundError(f"{what} not found")
+    return value
 
 
 class ConflictError(LimsError):

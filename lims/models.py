@@ -12,7 +12,8 @@ Public names: ``SystemInfo``, ``User``, ``ApiToken``, ``LoginThrottle``, ``Audit
 ``Submitter``, ``Infant``,
 ``Specimen``, ``RepeatRequest``, ``Run``, ``Result``, ``HeldWell``, ``WellSignal``,
 ``Evaluation``, ``DuplicateRequest``, ``Review``, ``Release``, ``Alert``, ``ControlResult``,
-``ROLES``, ``MAX_ID``, ``DbId``, ``utcnow``; follow-up (docs/followup.md): ``Clinic``,
+``ROLES``, ``MAX_ID``, ``DbId``, ``RequestBody``, ``FromAttributes``, ``utcnow``;
+follow-up (docs/followup.md): ``Clinic``,
 ``ClinicUser``, ``Director``, ``FollowUpCase``, ``ContactAttempt``, ``Diagnosis``, ``Treatment``,
 ``FollowUpVisit``, ``ModelRecord``; HL7 interfaces (docs/hl7.md): ``Hl7Endpoint``,
 ``OutboundMessage``, ``InboundMessage``; documents (docs/reports.md "In the LIMS"):
@@ -24,6 +25,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -52,6 +54,8 @@ __all__ = [
     "CardMeasure",
     "LiveBirths",
     "DbId",
+    "FromAttributes",
+    "RequestBody",
     "AuditChain",
     "LoginThrottle",
     "AuditEvent",
@@ -97,6 +101,18 @@ ROLES: tuple[str, ...] = tuple(Role)
 MAX_ID = 2_147_483_647
 #: An id in a request body.
 DbId = Annotated[int, PydanticField(ge=1, le=MAX_ID)]
+
+
+class RequestBody(BaseModel):
+    """The base of a request body: a field it does not declare is refused (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FromAttributes(BaseModel):
+    """The base of a response read from a stored row's attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 def utcnow() -> datetime:

@@ -24,7 +24,7 @@ from lims.accession.schemas import (
     UnsatisfactoryIn,
 )
 from lims.audit import Actor
-from lims.deps import CurrentUser, PathId, SessionDep, require
+from lims.deps import CurrentUser, PathId, SessionDep, committed, require
 from lims.models import MAX_ID, Infant, RepeatRequest, Specimen, Submitter, User
 from lims.reference import unsatisfactory_codes
 from lims.vocabulary import RepeatRequestStatus, Role, SpecimenState
@@ -47,9 +47,7 @@ def list_submitters(session: SessionDep, user: CurrentUser) -> list[Submitter]:
 @router.post("/submitters", response_model=SubmitterPublic, status_code=201)
 def create_submitter(body: SubmitterCreate, session: SessionDep, user: Admin) -> Submitter:
     """Add a submitting hospital or unit (admin)."""
-    submitter = service.create_submitter(session, Actor.of(user), body)
-    session.commit()
-    return submitter
+    return committed(session, service.create_submitter(session, Actor.of(user), body))
 
 
 @router.get("/unsatisfactory-codes")
@@ -64,34 +62,27 @@ def list_infants(session: SessionDep, user: CurrentUser,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100,
                  offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[Infant]:
     """Infants in the caller's scope (the read is audited)."""
-    infants = service.list_infants(session, Actor.of(user), limit=limit, offset=offset)
-    session.commit()
-    return infants
+    return committed(session, service.list_infants(session, Actor.of(user), limit=limit,
+                                                   offset=offset))
 
 
 @router.post("/infants", response_model=InfantPublic, status_code=201)
 def create_infant(body: InfantCreate, session: SessionDep, user: Lab) -> Infant:
     """Register a baby (usually done with its first card)."""
-    infant = service.create_infant(session, Actor.of(user), body)
-    session.commit()
-    return infant
+    return committed(session, service.create_infant(session, Actor.of(user), body))
 
 
 @router.get("/infants/{infant_id}", response_model=InfantPublic)
 def get_infant(infant_id: PathId, session: SessionDep, user: CurrentUser) -> Infant:
     """A baby's record (the read is audited)."""
-    infant = service.get_infant(session, Actor.of(user), infant_id)
-    session.commit()
-    return infant
+    return committed(session, service.get_infant(session, Actor.of(user), infant_id))
 
 
 @router.get("/infants/{infant_id}/link-suggestions", response_model=list[LinkSuggestion])
 def get_link_suggestions(infant_id: PathId, session: SessionDep, user: Staff) -> list[
         LinkSuggestion]:
     """Possible duplicates of this baby, for a person to check; never merged automatically."""
-    suggestions = service.link_suggestions(session, Actor.of(user), infant_id)
-    session.commit()
-    return suggestions
+    return committed(session, service.link_suggestions(session, Actor.of(user), infant_id))
 
 
 @router.get("/specimens", response_model=list[SpecimenPublic])
@@ -111,23 +102,18 @@ async def list_specimens(session: SessionDep, user: CurrentUser,
                         422: {"description": "bad barcode or data"}})
 def accession_specimen(body: SpecimenCreate, session: SessionDep, user: Lab) -> Specimen:
     """Accession a card: barcode checked, baby linked, unsatisfactory code recorded."""
-    specimen = service.accession(session, Actor.of(user), body)
-    session.commit()
-    return specimen
+    return committed(session, service.accession(session, Actor.of(user), body))
 
 
 def _list_specimens(session: Session, who: Actor, state: str | None, infant_id: int | None,
                     limit: int, offset: int) -> list[dict[str, Any]]:
-    rows = service.list_specimen_rows(session, who, state=state, infant_id=infant_id,
-                                      limit=limit, offset=offset)
-    session.commit()
-    return rows
+    return committed(session, service.list_specimen_rows(session, who, state=state,
+                                                         infant_id=infant_id, limit=limit,
+                                                         offset=offset))
 
 
 def _read_specimen(session: Session, who: Actor, specimen_id: int) -> dict[str, Any]:
-    row = service.read_specimen_row(session, who, specimen_id)
-    session.commit()
-    return row
+    return committed(session, service.read_specimen_row(session, who, specimen_id))
 
 
 @router.get("/specimens/{specimen_id}", response_model=SpecimenPublic)
@@ -143,9 +129,8 @@ def mark_unsatisfactory(specimen_id: PathId, body: UnsatisfactoryIn, session: Se
                         user: Lab) -> RepeatRequest:
     """Reject a card with an unsatisfactory code; a repeat specimen is requested."""
     specimen = service.get_specimen(session, Actor.of(user), specimen_id, audit=False)
-    request = service.mark_unsatisfactory(session, Actor.of(user), specimen, body.code, body.note)
-    session.commit()
-    return request
+    return committed(session, service.mark_unsatisfactory(session, Actor.of(user), specimen,
+                                                          body.code, body.note))
 
 
 @router.get("/repeat-requests", response_model=list[RepeatRequestPublic])
@@ -153,6 +138,4 @@ def list_repeat_requests(session: SessionDep, user: CurrentUser,
                          status: RepeatRequestStatus | None = None
                          ) -> list[RepeatRequest]:
     """Requests for a new card (a submitter sees its own; the read is audited)."""
-    requests = service.list_repeat_requests(session, Actor.of(user), status=status)
-    session.commit()
-    return requests
+    return committed(session, service.list_repeat_requests(session, Actor.of(user), status=status))

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lims.models import DbId
+from lims.models import DbId, FromAttributes, RequestBody
 from lims.vocabulary import Feeding, RepeatRequestStatus, Sex, SpecimenKind, SpecimenState
 
 __all__ = [
@@ -26,8 +26,7 @@ __all__ = [
     "UnsatisfactoryIn",
 ]
 
-class SubmitterCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SubmitterCreate(RequestBody):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=200)
     district: str = Field(default="", max_length=100)
@@ -38,8 +37,7 @@ class SubmitterPublic(SubmitterCreate):
     id: int
 
 
-class InfantCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class InfantCreate(RequestBody):
     submitter_id: DbId
     birth_at: datetime
     sex: Sex = Sex.U
@@ -57,11 +55,10 @@ class InfantPublic(InfantCreate):
     id: int
 
 
-class SpecimenCreate(BaseModel):
+class SpecimenCreate(RequestBody):
     """A card at accessioning. Name the baby by ``infant_id``, by ``previous_barcode`` (a
     repeat card), or describe a new baby in ``infant``."""
 
-    model_config = ConfigDict(extra="forbid")
     barcode: str = Field(min_length=1, max_length=32)
     submitter_id: DbId
     collected_at: datetime
@@ -87,8 +84,7 @@ class SpecimenCreate(BaseModel):
     unsatisfactory_code: str | None = Field(default=None, max_length=16)
 
 
-class SpecimenPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class SpecimenPublic(FromAttributes):
     id: int
     barcode: str
     infant_id: DbId
@@ -109,8 +105,7 @@ class SpecimenPublic(BaseModel):
     version: int
 
 
-class UnsatisfactoryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UnsatisfactoryIn(RequestBody):
     code: str = Field(min_length=1, max_length=16)
     note: str = Field(default="", max_length=500)
 
@@ -124,8 +119,7 @@ class LinkSuggestion(BaseModel):
     twin: bool
 
 
-class RepeatRequestPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class RepeatRequestPublic(FromAttributes):
     id: int
     infant_id: DbId
     specimen_id: int

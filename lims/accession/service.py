@@ -32,8 +32,8 @@ from lims.accession.schemas import (
     SpecimenCreate,
     SubmitterCreate,
 )
-from lims.audit import Actor, record, record_list_read, snapshot
-from lims.errors import ConflictError, InvalidInputError, NotFoundError
+from lims.audit import Actor, record, record_list_read, snapshot, store
+from lims.errors import ConflictError, InvalidInputError, NotFoundError, found
 from lims.followup.service import on_card_accessioned, on_unsatisfactory
 from lims.models import Infant, RepeatRequest, Specimen, Submitter, utcnow
 from lims.reference import BarcodeRule, barcode_rule, unsatisfactory_codes, workflow_config
@@ -101,18 +101,11 @@ def list_submitters(session: Session, actor: Actor) -> list[Submitter]:
 def create_submitter(session: Session, actor: Actor, data: SubmitterCreate) -> Submitter:
     if repository.submitter_by_code(session, data.code) is not None:
         raise ConflictError(f"submitter code {data.code!r} already exists")
-    submitter = Submitter(**data.model_dump())
-    session.add(submitter)
-    session.flush()
-    record(session, actor, "create", "submitter", submitter.id, after=snapshot(submitter))
-    return submitter
+    return store(session, actor, "create", "submitter", Submitter(**data.model_dump()))
 
 
 def _submitter(session: Session, submitter_id: int) -> Submitter:
-    submitter = session.get(Submitter, submitter_id)
-    if submitter is None:
-        raise NotFoundError(f"submitter {submitter_id} not found")
-    return submitter
+    return found(session.get(Submitter, submitter_id), f"submitter {submitter_id}")
 
 
 def _not_in_future(value: datetime, field: str) -> datetime:
@@ -147,9 +140,7 @@ def create_infant(session: Session, actor: Actor, data: InfantCreate, *,
 
 def get_infant(session: Session, actor: Actor, infant_id: int, *, audit: bool = True) -> Infant:
     """An infant's record (the read is audited)."""
-    infant = session.get(Infant, infant_id)
-    if infant is None:
-        raise NotFoundError(f"infant {infant_id} not found")
+    infant = found(session.get(Infant, infant_id), f"infant {infant_id}")
     check_scope(actor, infant.submitter_id, f"infant {infant_id}")
     if audit:
         record(session, actor, "read", "infant", infant_id, infant_id=infant_id)
@@ -220,9 +211,7 @@ def list_repeat_requests(session: Session, actor: Actor, *,
 def get_specimen(session: Session, actor: Actor, specimen_id: int, *,
                  audit: bool = True) -> Specimen:
     """A specimen (the read is audited as a read of the baby's record)."""
-    specimen = session.get(Specimen, specimen_id)
-    if specimen is None:
-        raise NotFoundError(f"specimen {specimen_id} not found")
+    specimen = found(session.get(Specimen, specimen_id), f"specimen {specimen_id}")
     check_scope(actor, specimen.submitter_id, f"specimen {specimen_id}")
     if audit:
         record(session, actor, "read", "specimen", specimen_id, infant_id=specimen.infant_id)
@@ -239,9 +228,8 @@ def _link_infant(session: Session, actor: Actor, data: SpecimenCreate) -> tuple[
             "name the baby by exactly one of infant_id, previous_barcode or infant",
             field="infant")
     if data.previous_barcode is not None:
-        previous = repository.specimen_by_barcode(session, data.previous_barcode.strip())
-        if previous is None:
-            raise NotFoundError(f"previous card {data.previous_barcode!r} not found")
+        previous = found(repository.specimen_by_barcode(session, data.previous_barcode.strip()),
+                         f"previous card {data.previous_barcode!r}")
         if previous.submitter_id != data.submitter_id:
             raise InvalidInputError(
                 f"the previous card {previous.barcode} was sent by submitter "
@@ -251,9 +239,7 @@ def _link_infant(session: Session, actor: Actor, data: SpecimenCreate) -> tuple[
         assert infant is not None
         return infant, previous
     if data.infant_id is not None:
-        infant = session.get(Infant, data.infant_id)
-        if infant is None:
-            raise NotFoundError(f"infant {data.infant_id} not found")
+        infant = found(session.get(Infant, data.infant_id), f"infant {data.infant_id}")
         if infant.submitter_id != data.submitter_id:
             raise InvalidInputError(
                 f"infant {data.infant_id} belongs to submitter {infant.submitter_id}, this "
@@ -362,11 +348,8 @@ def request_repeat(session: Session, actor: Actor, specimen: Specimen,
     assert specimen.id is not None
     request = RepeatRequest(infant_id=specimen.infant_id, specimen_id=specimen.id,
                             reason=reason, requested_at=utcnow())
-    session.add(request)
-    session.flush()
-    record(session, actor, "request_repeat", "repeat_request", request.id,
-           infant_id=specimen.infant_id, after=snapshot(request), reason=reason)
-    return request
+    return store(session, actor, "request_repeat", "repeat_request", request,
+                 infant_id=specimen.infant_id, reason=reason)
 
 
 def link_suggestions(session: Session, actor: Actor, infant_id: int) -> list[LinkSuggestion]:

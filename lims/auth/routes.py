@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from lims.audit import Actor, record
 from lims.auth import service
 from lims.auth.schemas import LoginIn, TokenOut, UserCreate, UserPublic
-from lims.deps import CurrentUser, PathId, SessionDep, bearer, require, token_cache
+from lims.deps import CurrentUser, PathId, SessionDep, bearer, committed, require, token_cache
 from lims.errors import AuthenticationError, ThrottledError
 from lims.models import User
 from lims.tokens import revoke_tokens, token_digest
@@ -94,6 +94,4 @@ def unlock_user(user_id: PathId, session: SessionDep, admin: Admin) -> User:
 @router.post("/users", response_model=UserPublic, status_code=201)
 def create_user(body: UserCreate, session: SessionDep, user: Admin) -> User:
     """Add a user (admin)."""
-    created = service.create_user(session, Actor.of(user), **body.model_dump())
-    session.commit()
-    return created
+    return committed(session, service.create_user(session, Actor.of(user), **body.model_dump()))

@@ -5,15 +5,14 @@ Public names: ``LoginIn``, ``TokenOut``, ``UserCreate``, ``UserPublic``.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from lims.models import DbId
+from lims.models import DbId, FromAttributes, RequestBody
 from lims.vocabulary import Role
 
 __all__ = ["LoginIn", "TokenOut", "UserCreate", "UserPublic"]
 
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LoginIn(RequestBody):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
 
@@ -25,8 +24,7 @@ class TokenOut(BaseModel):
     username: str
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserCreate(RequestBody):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9_.-]+$")
     full_name: str = Field(min_length=1, max_length=200)
     role: Role
@@ -34,8 +32,7 @@ class UserCreate(BaseModel):
     submitter_id: DbId | None = None
 
 
-class UserPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class UserPublic(FromAttributes):
     id: int
     username: str
     full_name: str

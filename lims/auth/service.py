@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from lims.audit import Actor, record, snapshot
+from lims.audit import Actor, record, snapshot, store
 from lims.auth import repository
 from lims.auth.repository import FailureCount, PasswordState
 from lims.errors import (
@@ -36,6 +36,7 @@ from lims.errors import (
     InvalidInputError,
     NotFoundError,
     ThrottledError,
+    found,
 )
 from lims.models import ApiToken, Submitter, User, utcnow
 from lims.tokens import new_token, revoke_tokens, token_digest
@@ -102,18 +103,12 @@ def create_user(session: Session, actor: Actor, *, username: str, password: str,
         raise ConflictError(f"user {username!r} already exists")
     user = User(username=username, full_name=full_name, role=role,
                 password_hash=hash_password(password), submitter_id=submitter_id)
-    session.add(user)
-    session.flush()
-    record(session, actor, "create", "user", user.id, after=snapshot(user))
-    return user
+    return store(session, actor, "create", "user", user)
 
 
 def user_by_id(session: Session, user_id: int) -> User:
     """The user with this id (NotFoundError otherwise)."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"user {user_id} not found")
-    return user
+    return found(session.get(User, user_id), f"user {user_id}")
 
 
 def user_named(session: Session, username: str) -> User:

@@ -19,7 +19,7 @@ import typer
 from lims.alerts.scheduler import escalate_now
 from lims.alerts.service import alert_rows
 from lims.cli.actor import ActorOption, cli_actor
-from lims.cli.common import in_session, open_database, print_table
+from lims.cli.common import database, in_session, print_table
 
 __all__ = ["alerts_app"]
 
@@ -52,9 +52,8 @@ def list_command(
 @alerts_app.command("escalate")
 def escalate_command(actor: ActorOption = None) -> None:
     """Escalate every overdue open alert and print what was escalated."""
-    engine = open_database()
-    escalated = escalate_now(engine, cli_actor(actor))
-    engine.dispose()
+    with database() as engine:
+        escalated = escalate_now(engine, cli_actor(actor))
     for e in escalated:
         typer.echo(f"alert {e.alert_id} ({e.disorder}, specimen {e.specimen_id}, opened "
                    f"{e.opened_at:%Y-%m-%d %H:%M} UTC): level {e.previous_level} -> "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import typer
 
 from lims.audit_chain import verify
-from lims.cli.common import open_database
+from lims.cli.common import database
 
 __all__ = ["audit_app"]
 
@@ -25,11 +25,8 @@ audit_app = typer.Typer(help="The audit trail: verify its hash chain.", no_args_
 @audit_app.command("verify")
 def verify_command() -> None:
     """Recompute every audit event's hash; report the first broken link."""
-    engine = open_database()
-    try:
+    with database() as engine:
         report = verify(engine)
-    finally:
-        engine.dispose()
     if not report.intact:
         typer.echo(f"audit chain BROKEN after {report.events} intact events: {report.problem}",
                    err=True)

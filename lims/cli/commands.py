@@ -1,19 +1,20 @@
 """Every command of ``nbs`` (docs/architecture.md "Command line"), in the order ``nbs --help``
 lists them; each command or command group lives in a module of its own.
 
-``COMMANDS`` names, per command, the module (a function importing it) and the attribute that
-holds it (a command function or a ``typer.Typer`` group), the groups' sub-commands that live in
+``COMMANDS`` names, per command, the module (imported by ``command_module``) and the attribute
+that holds it (a command function or a ``typer.Typer`` group), the groups' sub-commands that live in
 other modules, and the one-line help ``nbs --help`` shows. A command's module is imported only
 when the command is run or its own help is asked for, so ``nbs evaluate`` does not import the
 database service, the web app or model training; ``nbs --help`` lists the commands from the
 table without importing any.
 
-Public names: ``app``, ``COMMANDS``, ``HELP``, ``Entry``, ``Target``, ``load``, ``resolve``.
+Public names: ``app``, ``COMMANDS``, ``HELP``, ``Entry``, ``Target``, ``command_module``,
+``load``, ``resolve``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
@@ -25,117 +26,81 @@ from typer.core import TyperCommand, TyperGroup
 if TYPE_CHECKING:  # the click that typer vendors and builds its commands with
     from typer._click import Command, Context, HelpFormatter
 
-__all__ = ["COMMANDS", "HELP", "Entry", "Target", "app", "load", "resolve"]
+__all__ = ["COMMANDS", "HELP", "Entry", "Target", "app", "command_module", "load", "resolve"]
 
 HELP = "Newborn-screening laboratory: instruments, quantitation, evaluation, LIMS."
 
 
-#: Where a command lives: a function importing its module (a plain import, so that
-#: import-linter and mypy see every command module) and the attribute holding it.
-Target = tuple[Callable[[], ModuleType], str]
+#: Where a command lives: its module in ``lims.cli`` (imported by ``command_module``) and the
+#: attribute holding it.
+Target = tuple[str, str]
 
 
-# ---- the command modules, each imported when its command is first resolved --------------------
-
-def _system() -> ModuleType:
-    from lims.cli import system
-
-    return system
-
-def _backup() -> ModuleType:
-    from lims.cli import backup
-
-    return backup
-
-def _ingest() -> ModuleType:
-    from lims.cli import ingest
-
-    return ingest
-
-def _read() -> ModuleType:
-    from lims.cli import read
-
-    return read
-
-def _quantify() -> ModuleType:
-    from lims.cli import quantify
-
-    return quantify
-
-def _evaluate() -> ModuleType:
-    from lims.cli import evaluate
-
-    return evaluate
-
-def _catalogue() -> ModuleType:
-    from lims.cli import catalogue
-
-    return catalogue
-
-def _users() -> ModuleType:
-    from lims.cli import users
-
-    return users
-
-def _simulate() -> ModuleType:
-    from lims.cli import simulate
-
-    return simulate
-
-def _simulate_plate() -> ModuleType:
-    from lims.cli import simulate_plate
-
-    return simulate_plate
-
-def _alerts() -> ModuleType:
-    from lims.cli import alerts
-
-    return alerts
-
-def _audit() -> ModuleType:
-    from lims.cli import audit
-
-    return audit
-
-def _cases() -> ModuleType:
-    from lims.cli import cases
-
-    return cases
-
-def _outcomes() -> ModuleType:
-    from lims.cli import outcomes
-
-    return outcomes
-
-def _births() -> ModuleType:
-    from lims.cli import births
-
-    return births
-
-def _hl7() -> ModuleType:
-    from lims.cli import hl7
-
-    return hl7
-
-def _report() -> ModuleType:
-    from lims.cli import report
-
-    return report
-
-def _cutoffs() -> ModuleType:
-    from lims.cli import cutoffs
-
-    return cutoffs
-
-def _second_tier() -> ModuleType:
-    from lims.cli import second_tier
-
-    return second_tier
-
-def _reflex_calibrate() -> ModuleType:
-    from lims.cli import reflex_calibrate
-
-    return reflex_calibrate
+def command_module(name: str) -> ModuleType:
+    """The command module ``lims.cli.<name>``, imported now through a plain import, so that
+    import-linter and mypy see every command module."""
+    match name:
+        case "system":
+            from lims.cli import system
+            return system
+        case "backup":
+            from lims.cli import backup
+            return backup
+        case "ingest":
+            from lims.cli import ingest
+            return ingest
+        case "read":
+            from lims.cli import read
+            return read
+        case "quantify":
+            from lims.cli import quantify
+            return quantify
+        case "evaluate":
+            from lims.cli import evaluate
+            return evaluate
+        case "catalogue":
+            from lims.cli import catalogue
+            return catalogue
+        case "users":
+            from lims.cli import users
+            return users
+        case "simulate":
+            from lims.cli import simulate
+            return simulate
+        case "simulate_plate":
+            from lims.cli import simulate_plate
+            return simulate_plate
+        case "alerts":
+            from lims.cli import alerts
+            return alerts
+        case "audit":
+            from lims.cli import audit
+            return audit
+        case "cases":
+            from lims.cli import cases
+            return cases
+        case "outcomes":
+            from lims.cli import outcomes
+            return outcomes
+        case "births":
+            from lims.cli import births
+            return births
+        case "hl7":
+            from lims.cli import hl7
+            return hl7
+        case "report":
+            from lims.cli import report
+            return report
+        case "cutoffs":
+            from lims.cli import cutoffs
+            return cutoffs
+        case "second_tier":
+            from lims.cli import second_tier
+            return second_tier
+        case "reflex_calibrate":
+            from lims.cli import reflex_calibrate
+            return reflex_calibrate
+    raise KeyError(f"no nbs command module {name!r}")
 
 
 @dataclass(frozen=True)
@@ -154,52 +119,52 @@ class Entry:
 
 
 COMMANDS: tuple[Entry, ...] = (
-    Entry("init-db", (_system, "init_db_command"),
+    Entry("init-db", ("system", "init_db_command"),
           "Create (or bring up to date) the tables of the configured database."),
-    Entry("seed-demo", (_system, "seed_demo_command"),
+    Entry("seed-demo", ("system", "seed_demo_command"),
           "Load demo data (simulated submitters, users and plates) into an empty database."),
-    Entry("serve", (_system, "serve_command"),
+    Entry("serve", ("system", "serve_command"),
           "Start the web application and API on the configured database."),
-    Entry("backup", (_backup, "backup_command"),
+    Entry("backup", ("backup", "backup_command"),
           "Back up the configured database while the service runs (one consistent copy)."),
-    Entry("restore", (_backup, "restore_command"),
+    Entry("restore", ("backup", "restore_command"),
           "Restore a backup into a new database (NBS_DATABASE_URL) and verify its audit chain."),
-    Entry("ingest", (_ingest, "ingest_command"),
+    Entry("ingest", ("ingest", "ingest_command"),
           "Read, quantify, check, store and evaluate one plate in one transaction."),
-    Entry("read", (_read, "read_command"),
+    Entry("read", ("read", "read_command"),
           "Read an instrument file, validate the plate and write its measurements (CSV, UTF-8)."),
-    Entry("quantify", (_quantify, "quantify_command"),
+    Entry("quantify", ("quantify", "quantify_command"),
           "Quantify a plate through its internal standards, check it, and write the profiles."),
-    Entry("evaluate", (_evaluate, "evaluate_command"),
+    Entry("evaluate", ("evaluate", "evaluate_command"),
           "Evaluate every profile against the disorder rules and write the calls."),
-    Entry("catalogue", (_catalogue, "catalogue_app"),
+    Entry("catalogue", ("catalogue", "catalogue_app"),
           "The reference catalogues of analytes and disorders."),
-    Entry("users", (_users, "users_app"),
+    Entry("users", ("users", "users_app"),
           "User accounts: create, reset a password, deactivate, unlock, list."),
-    Entry("simulate", (_simulate, "simulate_app"),
+    Entry("simulate", ("simulate", "simulate_app"),
           "Simulated newborn cohorts and instrument plates.",
-          (("plate", (_simulate_plate, "plate_command")),)),
-    Entry("alerts", (_alerts, "alerts_app"),
+          (("plate", ("simulate_plate", "plate_command")),)),
+    Entry("alerts", ("alerts", "alerts_app"),
           "Time-critical alerts: list them, escalate overdue ones."),
-    Entry("audit", (_audit, "audit_app"), "The audit trail: verify its hash chain."),
-    Entry("cases", (_cases, "cases_app"),
+    Entry("audit", ("audit", "audit_app"), "The audit trail: verify its hash chain."),
+    Entry("cases", ("cases", "cases_app"),
           "Follow-up cases: list, open, contact, move, the overdue worklist."),
-    Entry("outcomes", (_outcomes, "outcomes_app"),
+    Entry("outcomes", ("outcomes", "outcomes_app"),
           "Outcomes of follow-up as labelled data."),
-    Entry("programme", (_outcomes, "programme_app"),
+    Entry("programme", ("outcomes", "programme_app"),
           "Programme measures from the follow-up cases.",
-          (("births", (_births, "births_command")),)),
-    Entry("hl7", (_hl7, "hl7_app"),
+          (("births", ("births", "births_command")),)),
+    Entry("hl7", ("hl7", "hl7_app"),
           "HL7 v2.5.1: result messages out (ORU^R01), card data in (OML^O21, CSV), MLLP."),
-    Entry("report", (_report, "report_app"),
+    Entry("report", ("report", "report_app"),
           "Documents to PDF: recall letters, result reports, QC reports, the monthly bulletin "
           "and report cards."),
-    Entry("cutoffs", (_cutoffs, "cutoffs_app"),
+    Entry("cutoffs", ("cutoffs", "cutoffs_app"),
           "Cutoff tables: derive a laboratory's own, show the ones in force."),
-    Entry("second-tier", (_second_tier, "second_tier_app"),
+    Entry("second-tier", ("second_tier", "second_tier_app"),
           "The second tier: train, evaluate and inspect the machine-learned model on labelled "
           "outcomes; calibrate the reflex levels (calibrate-reflex).",
-          (("calibrate-reflex", (_reflex_calibrate, "calibrate_reflex_command")),)),
+          (("calibrate-reflex", ("reflex_calibrate", "calibrate_reflex_command")),)),
 )
 
 _BY_NAME = {entry.name: entry for entry in COMMANDS}
@@ -208,7 +173,7 @@ _BY_NAME = {entry.name: entry for entry in COMMANDS}
 def resolve(target: Target) -> Any:
     """The object a target names, its module imported now."""
     module, attribute = target
-    return getattr(module(), attribute)
+    return getattr(command_module(module), attribute)
 
 
 @cache

@@ -1,8 +1,9 @@
 """What the ``nbs`` commands share: the exit status of a rejected input, the database set-up of
-the commands that use the LIMS (``open_database``, ``in_session``), and tables on the terminal
+the commands that use the LIMS (``open_database``, ``database``, ``in_session``), and tables on
+the terminal
 (``rich``) or as CSV.
 
-Public names: ``EXIT_REJECTED``, ``TableFormat``, ``open_database``, ``in_session``,
+Public names: ``EXIT_REJECTED``, ``TableFormat``, ``open_database``, ``database``, ``in_session``,
 ``print_table``, ``emit_table``.
 """
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
     from lims.audit import Actor
 
-__all__ = ["EXIT_REJECTED", "TableFormat", "emit_table", "in_session", "open_database",
+__all__ = ["EXIT_REJECTED", "TableFormat", "database", "emit_table", "in_session", "open_database",
            "print_table"]
 
 #: docs/architecture.md "Command line": the exit status when an input or a setting is rejected.
@@ -78,6 +80,17 @@ def open_database(settings: Settings | None = None, *, quiet: bool = False) -> E
     return engine
 
 
+@contextmanager
+def database(settings: Settings | None = None) -> Iterator[Engine]:
+    """The configured database (``open_database``), its connections closed however the
+    command ends."""
+    engine = open_database(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def in_session(work: Callable[[Session, Actor], T], actor: str | None = None) -> T:
     """Run ``work`` in a session of the configured database as ``actor`` (``--actor``) and
     commit; the database's connections are closed however it ends."""
@@ -85,14 +98,10 @@ def in_session(work: Callable[[Session, Actor], T], actor: str | None = None) ->
 
     from lims.cli.actor import cli_actor
 
-    engine = open_database()
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            result = work(session, cli_actor(actor))
-            session.commit()
-            return result
-    finally:
-        engine.dispose()
+    with database() as engine, Session(engine, expire_on_commit=False) as session:
+        result = work(session, cli_actor(actor))
+        session.commit()
+        return result
 
 
 def print_table(header: Sequence[str], rows: Sequence[Sequence[object]], *,

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -30,27 +29,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from lims.accession.repository import submitter_by_code
-from lims.cli.actor import ActorOption, cli_actor
-from lims.cli.common import open_database, print_table
+from lims.audit import Actor
+from lims.cli.actor import ActorOption
+from lims.cli.common import database, in_session, print_table
 from lims.errors import InvalidInputError, NotFoundError
 from lims.interfaces import inbound, service
 from lims.interfaces.delivery import DeliveryPolicy, deliver_once, worker_name
 from lims.interfaces.listener import listener
 from lims.interfaces.schemas import EndpointCreate, EndpointUpdate
-from lims.settings import Settings, get_settings
+from lims.models import Hl7Endpoint, OutboundMessage
+from lims.settings import get_settings
 from lims.vocabulary import OutboxStatus
 
 __all__ = ["hl7_app"]
-
-@contextlib.contextmanager
-def _database(settings: Settings | None = None) -> Iterator[Engine]:
-    """The configured database, its connections closed however the command ends."""
-    engine = open_database(settings)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
 
 hl7_app = typer.Typer(help="HL7 v2.5.1: result messages out (ORU^R01), card data in "
                            "(OML^O21, CSV), MLLP.", no_args_is_help=True)
@@ -65,11 +56,12 @@ def export_command(
     actor: ActorOption = None,
 ) -> None:
     """The ORU^R01 result message of a released specimen, as queued for delivery."""
-    with _database() as engine, Session(engine, expire_on_commit=False) as session:
+    def work(session: Session, who: Actor) -> OutboundMessage:
         found = service.find_specimen(session, specimen)
         assert found.id is not None
-        message = service.message_of_release(session, cli_actor(actor), found.id, version)
-        session.commit()
+        return service.message_of_release(session, who, found.id, version)
+
+    message = in_session(work, actor)
     if not message.body:
         raise NotFoundError(f"message {message.control_id} could not be built: "
                             f"{message.last_error}")
@@ -98,7 +90,7 @@ def send_command(
     settings = get_settings()
     policy, worker, stop = DeliveryPolicy.from_settings(settings), worker_name(), (
         _stop_on_signals())
-    with _database(settings) as engine:
+    with database(settings) as engine:
         while True:
             report = deliver_once(engine, policy, worker=worker, stopped=stop.is_set)
             if report.attempted or not loop:
@@ -127,7 +119,7 @@ def listen_command(
             typer.echo(f"listening for HL7 orders on {host}:{server.port}", err=True)
             await stop.wait()
 
-    with _database() as engine, contextlib.suppress(KeyboardInterrupt):
+    with database() as engine, contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(engine))
 
 
@@ -139,11 +131,9 @@ def outbox_command(
     actor: ActorOption = None,
 ) -> None:
     """Result messages and their delivery, newest first."""
-    with _database() as engine, Session(engine, expire_on_commit=False) as session:
-        specimen_id = service.find_specimen(session, specimen).id if specimen else None
-        rows = service.outbox(session, cli_actor(actor), status=status, specimen_id=specimen_id,
-                              limit=limit)
-        session.commit()
+    rows = in_session(lambda s, a: service.outbox(
+        s, a, status=status, specimen_id=service.find_specimen(s, specimen).id if specimen
+        else None, limit=limit), actor)
     print_table(["id", "specimen", "version", "control id", "status", "attempts", "ack",
                  "delivered (UTC)", "last error"],
                 [[r["id"], r["specimen_id"], r["version"], r["control_id"], r["status"],
@@ -156,17 +146,14 @@ def outbox_command(
 def resend_command(message_id: int = typer.Argument(..., min=1),
                    actor: ActorOption = None) -> None:
     """Send a parked message again."""
-    with _database() as engine, Session(engine, expire_on_commit=False) as session:
-        message = service.resend(session, cli_actor(actor), message_id)
-        session.commit()
+    message = in_session(lambda s, a: service.resend(s, a, message_id), actor)
     typer.echo(f"message {message_id} ({message.control_id}) is {message.status} again")
 
 
 @hl7_app.command("endpoints")
 def endpoints_command() -> None:
     """Every submitter's endpoint and its delivery state."""
-    with _database() as engine, Session(engine, expire_on_commit=False) as session:
-        rows = service.list_endpoints(session)
+    rows = in_session(lambda s, _: service.list_endpoints(s))
     print_table(["id", "submitter", "host:port", "application", "facility", "time zone",
                  "enabled", "failures", "last error"],
                 [[e.id, e.submitter_id, f"{e.host}:{e.port}", e.receiving_application,
@@ -191,7 +178,7 @@ def endpoint_command(
     given = {k: v for k, v in {"host": host, "port": port, "receiving_application": application,
                                "receiving_facility": facility, "time_zone": time_zone,
                                "enabled": enabled}.items() if v is not None}
-    with _database() as engine, Session(engine, expire_on_commit=False) as session:
+    def work(session: Session, who: Actor) -> Hl7Endpoint:
         found = submitter_by_code(session, submitter)
         if found is None or found.id is None:
             raise InvalidInputError(f"no submitter with code {submitter!r}", field="submitter")
@@ -199,21 +186,20 @@ def endpoint_command(
                          if e.submitter_id == found.id), None)
         try:
             if existing is None:
-                endpoint = service.create_endpoint(session, cli_actor(actor),
-                                                   EndpointCreate.model_validate(
-                                                       {"submitter_id": found.id, **given}))
-            else:
-                assert existing.id is not None
-                endpoint = service.update_endpoint(session, cli_actor(actor), existing.id,
-                                                   EndpointUpdate.model_validate(given))
+                return service.create_endpoint(session, who, EndpointCreate.model_validate(
+                    {"submitter_id": found.id, **given}))
+            assert existing.id is not None
+            return service.update_endpoint(session, who, existing.id,
+                                           EndpointUpdate.model_validate(given))
         except ValidationError as exc:
             problem = exc.errors()[0]
             raise InvalidInputError(problem["msg"], field=str(problem["loc"][-1])) from None
-        session.commit()
-        typer.echo(f"endpoint {endpoint.id}: submitter {submitter} -> "
-                   f"{endpoint.host}:{endpoint.port} ({endpoint.receiving_application}/"
-                   f"{endpoint.receiving_facility}, {endpoint.time_zone}, "
-                   f"{'enabled' if endpoint.enabled else 'disabled'})")
+
+    endpoint = in_session(work, actor)
+    typer.echo(f"endpoint {endpoint.id}: submitter {submitter} -> "
+               f"{endpoint.host}:{endpoint.port} ({endpoint.receiving_application}/"
+               f"{endpoint.receiving_facility}, {endpoint.time_zone}, "
+               f"{'enabled' if endpoint.enabled else 'disabled'})")
 
 
 @hl7_app.command("cards")
@@ -222,8 +208,7 @@ def cards_command(file: Path = typer.Argument(..., help="a submitter's card-data
     """Create or update the cards of a submitter's CSV, all of them or none."""
     if not file.is_file():
         raise InvalidInputError("no such file", file=str(file))
-    with _database() as engine, Session(engine, expire_on_commit=False) as session:
-        outcome = inbound.import_cards(session, cli_actor(actor), file.read_bytes(), str(file))
-        session.commit()
+    outcome = in_session(lambda s, a: inbound.import_cards(s, a, file.read_bytes(), str(file)),
+                         actor)
     typer.echo(f"{file}: {outcome.created} created, {outcome.updated} updated, "
                f"{outcome.unchanged} unchanged")

@@ -10,13 +10,13 @@ Public names: ``outcomes_app``, ``programme_app``.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import typer
 
 from lims.cli.common import TableFormat, emit_table, in_session
 from lims.errors import InvalidInputError
+from lims.followup.births import parse_month
 from lims.followup.outcomes import labelled_outcomes
 from lims.followup.programme import programme_measures, refresh_measures
 from msms import csvsafe
@@ -42,18 +42,11 @@ def export_command(out: Path = typer.Option(..., "--out", help="labelled CSV to 
                f"{counts.get('false_positive', 0):,} false positives) -> {out}", err=True)
 
 
-def _month(text: str) -> dt.date:
-    try:
-        return dt.datetime.strptime(text, "%Y-%m").date()
-    except ValueError:
-        raise InvalidInputError(f"{text!r} is not a month (YYYY-MM)", field="month") from None
-
-
 @programme_app.command("measures")
 def measures_command(month: str = typer.Option(..., "--month", help="YYYY-MM"),
                      fmt: TableFormat = typer.Option(TableFormat.table, "--format")) -> None:
     """The programme's measures of a month (value, n, numerator)."""
-    day = _month(month)
+    day = parse_month(month)
     result = in_session(lambda s, _: programme_measures(s, day))
     emit_table(["measure", "value", "n", "numerator"],
                [[code, "" if m.value is None else f"{m.value:.3f}", str(m.n),
@@ -68,7 +61,7 @@ def refresh_command(
         force: bool = typer.Option(False, "--force",
                                    help="compute them even where the stored ones stand")) -> None:
     """Compute and store the programme measures of the months whose data changed since."""
-    months = [_month(m) for m in month] or None
+    months = [parse_month(m) for m in month] or None
     done = in_session(lambda s, _: refresh_measures(s, months, force=force))
     typer.echo(f"{len(done)} month(s) computed and stored"
                + (f": {', '.join(f'{m:%Y-%m}' for m in done)}" if done else ""))

@@ -28,7 +28,6 @@ from typing import Any
 
 import pandas as pd
 import typer
-from sqlmodel import Session
 
 from cutoffs.errors import CutoffError
 from cutoffs.second_tier.apply import evaluate_labelled
@@ -37,8 +36,8 @@ from cutoffs.second_tier.labelled import label_screen_positives, read_labelled
 from cutoffs.second_tier.model_file import load_model, read_metadata, save_model
 from cutoffs.second_tier.policy import POLICY_TOML, Policy, load_policy
 from cutoffs.second_tier.training import stderr_progress, train_model
-from lims.cli.actor import ActorOption, cli_actor
-from lims.cli.common import open_database
+from lims.cli.actor import ActorOption
+from lims.cli.common import in_session
 from lims.followup.outcomes import train_from_database
 from msms import csvsafe
 from msms.tables import PROFILE_ID
@@ -174,13 +173,9 @@ def train_command(
 
 def _train_from_db(out: Path, rules: Policy, validate: bool, holdout_fraction: float,
                    actor: str | None) -> None:
-    engine = open_database()
-    with Session(engine, expire_on_commit=False) as session:
-        row = train_from_database(session, cli_actor(actor), out,
-                                  holdout_fraction=holdout_fraction, policy=rules,
-                                  validate=validate, progress=stderr_progress)
-        session.commit()
-    engine.dispose()
+    row = in_session(lambda s, a: train_from_database(
+        s, a, out, holdout_fraction=holdout_fraction, policy=rules, validate=validate,
+        progress=stderr_progress), actor)
     typer.echo(f"{row.version}: trained on {row.training_rows:,} rows, checked on "
                f"{row.holdout_rows:,} held-back rows -> {out}", err=True)
     typer.echo(f"registered as candidate {row.id}: "

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from lims.audit import Actor
-from lims.deps import CurrentUser, PathId, SessionDep, require
+from lims.deps import CurrentUser, PathId, SessionDep, committed, require
 from lims.documents import service
 from lims.documents.schemas import (
     BatchRequest,
@@ -53,8 +53,7 @@ def _pdf(doc: IssuedDocument, status: int = 200) -> Response:
 
 
 def _answer(session: SessionDep, issued: service.Issued) -> Response:
-    session.commit()
-    return _pdf(issued.document, 201 if issued.created else 200)
+    return _pdf(committed(session, issued).document, 201 if issued.created else 200)
 
 
 @router.post("/documents/letters", response_class=Response, status_code=201,
@@ -114,11 +113,9 @@ def list_documents(session: SessionDep, user: CurrentUser, kind: DocumentKind | 
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[dict[str, Any]]:
     """Issued versions in the user's scope, newest first."""
-    rows = service.list_documents(session, Actor.of(user), kind=kind, specimen_id=specimen_id,
-                                  case_id=case_id, submitter_id=submitter_id, run_id=run_id,
-                                  limit=limit, offset=offset)
-    session.commit()
-    return rows
+    return committed(session, service.list_documents(
+        session, Actor.of(user), kind=kind, specimen_id=specimen_id, case_id=case_id,
+        submitter_id=submitter_id, run_id=run_id, limit=limit, offset=offset))
 
 
 @router.get("/documents/{document_row_id}", response_class=Response,
@@ -126,18 +123,14 @@ def list_documents(session: SessionDep, user: CurrentUser, kind: DocumentKind | 
                        404: {"description": "not found, or outside the user's scope"}})
 def reprint(document_row_id: PathId, session: SessionDep, user: CurrentUser) -> Response:
     """Reprint a stored version: the same bytes as at issue (their hash checked)."""
-    doc = service.reprint(session, Actor.of(user), document_row_id)
-    session.commit()
-    return _pdf(doc)
+    return _pdf(committed(session, service.reprint(session, Actor.of(user), document_row_id)))
 
 
 @router.get("/documents/{document_row_id}/versions", response_model=list[DocumentPublic])
 def versions(document_row_id: PathId, session: SessionDep,
              user: CurrentUser) -> list[dict[str, Any]]:
     """Every version of this document, oldest first."""
-    rows = service.versions(session, Actor.of(user), document_row_id)
-    session.commit()
-    return rows
+    return committed(session, service.versions(session, Actor.of(user), document_row_id))
 
 
 @router.post("/documents/{document_row_id}/corrections", response_class=Response,
@@ -146,9 +139,8 @@ def correct(document_row_id: PathId, body: CorrectionRequest, session: SessionDe
             user: CurrentUser) -> Response:
     """Issue a corrected version, built from the records as they are now, naming the version
     it replaces and why."""
-    doc = service.correct(session, Actor.of(user), document_row_id, body.reason)
-    session.commit()
-    return _pdf(doc, 201)
+    return _pdf(committed(session, service.correct(session, Actor.of(user), document_row_id,
+                                                   body.reason)), 201)
 
 
 @router.put("/submitters/{submitter_id}/document-language",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from lims.models import DbId
+from lims.models import DbId, FromAttributes, RequestBody
 from lims.vocabulary import DocumentKind, DocumentLanguage, LetterAudience
 
 __all__ = ["MONTH", "BatchRequest", "BulletinRequest", "CardRequest", "CorrectionRequest",
@@ -21,8 +21,7 @@ __all__ = ["MONTH", "BatchRequest", "BulletinRequest", "CardRequest", "Correctio
 MONTH = r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$"
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(RequestBody):
     #: Empty: the submitter's document language, else the laboratory's default.
     language: DocumentLanguage | None = None
 
@@ -64,20 +63,17 @@ class CardRequest(BulletinRequest):
     submitter_id: DbId
 
 
-class CorrectionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CorrectionRequest(RequestBody):
     reason: str = Field(min_length=3, max_length=1000)
 
 
-class LanguageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LanguageIn(RequestBody):
     language: DocumentLanguage
 
 
-class DocumentPublic(BaseModel):
+class DocumentPublic(FromAttributes):
     """An issued version, without its bytes (``GET /documents/{id}`` returns those)."""
 
-    model_config = ConfigDict(from_attributes=True)
     id: int
     document_id: str
     kind: DocumentKind

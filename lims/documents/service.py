@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from lims.accession.service import check_scope
-from lims.audit import Actor, record
+from lims.audit import Actor, record, store
 from lims.documents import repository
 from lims.documents.bulletins import bulletin_view, card_view, month_start
 from lims.documents.laboratory import LaboratoryFile, laboratory
@@ -50,7 +50,7 @@ from lims.documents.views import (
     specimen_result,
     submitter_view,
 )
-from lims.errors import ConflictError, NotFoundError, PermissionDeniedError
+from lims.errors import ConflictError, NotFoundError, PermissionDeniedError, found
 from lims.followup.service import clinic_scope, clinic_sees_infant, get_case
 from lims.models import (
     FollowUpCase,
@@ -197,9 +197,7 @@ def _check_card_scope(session: Session, actor: Actor, specimen: Specimen, what: 
 
 def _result(session: Session, actor: Actor, specimen_id: int, language: str | None,
             lab: LaboratoryFile) -> _Subject:
-    specimen = session.get(Specimen, specimen_id)
-    if specimen is None:
-        raise NotFoundError(f"specimen {specimen_id} not found")
+    specimen = found(session.get(Specimen, specimen_id), f"specimen {specimen_id}")
     _check_card_scope(session, actor, specimen, f"specimen {specimen_id}")
     release = repository.latest_releases(session, [specimen_id]).get(specimen_id)
     if release is None:
@@ -225,9 +223,7 @@ def _day(day: date) -> tuple[datetime, datetime]:
 
 def _batch(session: Session, actor: Actor, submitter_id: int, day: date,
            language: str | None, lab: LaboratoryFile) -> _Subject:
-    submitter = session.get(Submitter, submitter_id)
-    if submitter is None:
-        raise NotFoundError(f"submitter {submitter_id} not found")
+    submitter = found(session.get(Submitter, submitter_id), f"submitter {submitter_id}")
     check_scope(actor, submitter_id, f"submitter {submitter_id}")
     specimens = repository.released_on(session, submitter_id, *_day(day))
     if not specimens:
@@ -250,9 +246,7 @@ def _batch(session: Session, actor: Actor, submitter_id: int, day: date,
 
 
 def _qc(session: Session, run_id: int, language: str | None, lab: LaboratoryFile) -> _Subject:
-    run = session.get(Run, run_id)
-    if run is None:
-        raise NotFoundError(f"run {run_id} not found")
+    run = found(session.get(Run, run_id), f"run {run_id}")
     lang = _language(lab, language, None)
 
     def render(info: DocumentInfo) -> bytes:
@@ -276,9 +270,7 @@ def _bulletin(session: Session, month: date, language: str | None,
 
 def _card(session: Session, actor: Actor, submitter_id: int, month: date,
           language: str | None, lab: LaboratoryFile) -> _Subject:
-    submitter = session.get(Submitter, submitter_id)
-    if submitter is None:
-        raise NotFoundError(f"submitter {submitter_id} not found")
+    submitter = found(session.get(Submitter, submitter_id), f"submitter {submitter_id}")
     check_scope(actor, submitter_id, f"submitter {submitter_id}")
     first = month_start(month)
     lang = _language(lab, language, submitter)
@@ -338,7 +330,7 @@ def _save(session: Session, actor: Actor, subject: _Subject, info: DocumentInfo,
 
 
 def _issue(session: Session, actor: Actor, subject: _Subject) -> Issued:
-    _allow(actor, subject.kind, VIEWERS, "issue")
+    """Issue ``subject`` (each caller checked first that the actor may issue its kind)."""
     existing = repository.latest_version(session, subject.document_id)
     if existing is not None:
         _audit(session, actor, "reprint", existing)
@@ -428,9 +420,7 @@ def issue_card(session: Session, actor: Actor, submitter_id: int, month: date, *
 
 
 def _visible(session: Session, actor: Actor, doc_id: int) -> IssuedDocument:
-    doc = session.get(IssuedDocument, doc_id)
-    if doc is None:
-        raise NotFoundError(f"document {doc_id} not found")
+    doc = found(session.get(IssuedDocument, doc_id), f"document {doc_id}")
     _allow(actor, doc.kind, VIEWERS, "see")
     if actor.role == Role.clinic:
         if doc.case_id is not None:
@@ -524,16 +514,11 @@ def versions(session: Session, actor: Actor, doc_id: int) -> list[dict[str, Any]
 def set_language(session: Session, actor: Actor, submitter_id: int,
                  language: str) -> Submitter:
     """The language of the documents issued to a submitter (audited)."""
-    submitter = session.get(Submitter, submitter_id)
-    if submitter is None:
-        raise NotFoundError(f"submitter {submitter_id} not found")
+    submitter = found(session.get(Submitter, submitter_id), f"submitter {submitter_id}")
     before = {"document_language": submitter.document_language}
     submitter.document_language = DocumentLanguage(language).value
-    session.add(submitter)
-    session.flush()
-    record(session, actor, "set_document_language", "submitter", submitter_id, before=before,
-           after={"document_language": submitter.document_language})
-    return submitter
+    return store(session, actor, "set_document_language", "submitter", submitter,
+                 before=before, after={"document_language": submitter.document_language})
 
 
 def on_cases_opened(session: Session, actor: Actor,

@@ -12,8 +12,8 @@ The CSV has a header line and the columns ``submitter`` (the unit's code), ``mon
 (YYYY-MM) and ``live_births`` (a whole number >= 0). A file is stored whole or not at all: the
 first bad line stops it, named by file, line and field.
 
-Public names: ``BIRTHS_COLUMNS``, ``month_key``, ``record_births``, ``import_births``,
-``births_of_month``, ``coverage``.
+Public names: ``BIRTHS_COLUMNS``, ``month_key``, ``parse_month``, ``record_births``,
+``import_births``, ``births_of_month``, ``coverage``.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from typing import Any
 from sqlmodel import Session
 
 from lims.accession.repository import submitter_by_code
-from lims.audit import Actor, record
-from lims.errors import InvalidInputError, NotFoundError
+from lims.audit import Actor, store
+from lims.errors import InvalidInputError, found
 from lims.followup import repository
 from lims.followup.measures import Measure, proportion
 from lims.models import LiveBirths, Submitter, utcnow
 
 __all__ = ["BIRTHS_COLUMNS", "births_of_month", "coverage", "import_births", "month_key",
-           "record_births"]
+           "parse_month", "record_births"]
 
 BIRTHS_COLUMNS: tuple[str, ...] = ("submitter", "month", "live_births")
 #: More births than this in one unit's month is a typing error, not a maternity unit.
@@ -46,7 +46,8 @@ def month_key(day: date) -> int:
     return day.year * 100 + day.month
 
 
-def _month(text: str, **where: Any) -> date:
+def parse_month(text: str, **where: Any) -> date:
+    """``YYYY-MM`` as the month's first day (``where``: the file and line it was read from)."""
     try:
         return datetime.strptime(text.strip(), "%Y-%m").date()
     except ValueError:
@@ -69,8 +70,7 @@ def _births(text: str, **where: Any) -> int:
 def record_births(session: Session, actor: Actor, submitter_id: int, month: date,
                   births: int) -> LiveBirths:
     """Record (or replace) a unit's live births of the month holding ``month`` (audited)."""
-    if session.get(Submitter, submitter_id) is None:
-        raise NotFoundError(f"submitter {submitter_id} not found")
+    found(session.get(Submitter, submitter_id), f"submitter {submitter_id}")
     births = _births(str(births))
     key = month_key(month)
     row = session.get(LiveBirths, (submitter_id, key))
@@ -80,11 +80,9 @@ def record_births(session: Session, actor: Actor, submitter_id: int, month: date
                          recorded_by_name=actor.username[:64])
     else:
         row.births, row.recorded_by_name, row.recorded_at = births, actor.username[:64], utcnow()
-    session.add(row)
-    session.flush()
-    record(session, actor, "record_live_births", "live_births", f"{submitter_id}:{key}",
-           before=before, after={"submitter_id": submitter_id, "month": key, "births": births})
-    return row
+    return store(session, actor, "record_live_births", "live_births", row,
+                 entity_id=f"{submitter_id}:{key}", before=before,
+                 after={"submitter_id": submitter_id, "month": key, "births": births})
 
 
 def import_births(session: Session, actor: Actor, data: bytes, name: str) -> int:
@@ -107,7 +105,7 @@ def import_births(session: Session, actor: Actor, data: bytes, name: str) -> int
         if submitter is None or submitter.id is None:
             raise InvalidInputError(f"no submitting unit with code {code!r}", field="submitter",
                                     **where)
-        month = _month(row.get("month") or "", **where)
+        month = parse_month(row.get("month") or "", **where)
         births = _births(row.get("live_births") or "", **where)
         key = (submitter.id, month_key(month))
         if key in seen:

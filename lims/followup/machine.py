@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from lims.audit import Actor, record
+from lims.audit import Actor, store
 from lims.errors import IllegalTransitionError, InvalidInputError, PermissionDeniedError
 from lims.followup.rules import CaseFacts, FollowUpRules, followup_rules
 from lims.models import FollowUpCase, utcnow
@@ -195,15 +195,13 @@ def apply_case_transition(session: Session, actor: Actor, case: FollowUpCase, na
         setattr(case, move.stamp, at)
     case.due_action, case.due_at = due_for(case, at, last_visits=last_visits)
     case.updated_at = utcnow()
-    session.add(case)
-    session.flush()
-    record(session, actor, name, "followup_case", case.id, infant_id=case.infant_id,
-           before=before,
-           after={"state": case.state, "due_action": case.due_action,
-                  "due_at": case.due_at.isoformat() if case.due_at else None,
-                  **{k: _plain(v) for k, v in details.items() if k != "reason" and v is not None}},
-           reason=reason)
-    return case
+    return store(session, actor, name, "followup_case", case, infant_id=case.infant_id,
+                 before=before,
+                 after={"state": case.state, "due_action": case.due_action,
+                        "due_at": case.due_at.isoformat() if case.due_at else None,
+                        **{k: _plain(v) for k, v in details.items()
+                           if k != "reason" and v is not None}},
+                 reason=reason)
 
 
 def _plain(value: Any) -> Any:

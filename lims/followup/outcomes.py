@@ -40,9 +40,9 @@ from cutoffs.second_tier.model_file import SecondTierModel, load_model, save_mod
 from cutoffs.second_tier.policy import Policy, default_policy
 from cutoffs.second_tier.training import train_model
 from lims.accession.repository import infants_by_ids
-from lims.audit import Actor, record, snapshot
+from lims.audit import Actor, snapshot, store
 from lims.auth.service import confirm_password
-from lims.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from lims.errors import ConflictError, InvalidInputError, PermissionDeniedError, found
 from lims.followup import repository
 from lims.followup.measures import RESOLVED
 from lims.models import ModelRecord, User, utcnow
@@ -148,10 +148,7 @@ def register_model(session: Session, actor: Actor, path: Path, model: SecondTier
         training_rows=int(model.metadata.get("training_rows") or 0),
         holdout_rows=0 if holdout is None else len(holdout),
         holdout_metrics=_plain(metrics), check_passed=passed, check_note=note)
-    session.add(row)
-    session.flush()
-    record(session, actor, "register_model", "model_registry", row.id, after=snapshot(row))
-    return row
+    return store(session, actor, "register_model", "model_registry", row)
 
 
 def _plain(value: Any) -> Any:
@@ -204,9 +201,7 @@ def activate_model(session: Session, user: User, model_id: int, *,
     if user.role != Role.reviewer or not repository.is_director(session, user.id):
         raise PermissionDeniedError("only a reviewer with the director's authority activates "
                                     "a second-tier model")
-    row = session.get(ModelRecord, model_id)
-    if row is None:
-        raise NotFoundError(f"model {model_id} not found")
+    row = found(session.get(ModelRecord, model_id), f"model {model_id}")
     if row.status != ModelStatus.candidate:
         raise ConflictError(f"model {row.version} is {row.status}, not a candidate")
     if not row.check_passed:
@@ -220,11 +215,8 @@ def activate_model(session: Session, user: User, model_id: int, *,
     now = utcnow()
     retired = repository.retire_active(session, now)
     row.status, row.activated_at, row.activated_by = ModelStatus.active, now, actor.user_id
-    session.add(row)
-    session.flush()
-    record(session, actor, "activate_model", "model_registry", row.id, before=before,
-           after={**(snapshot(row) or {}), "retired": retired})
-    return row
+    return store(session, actor, "activate_model", "model_registry", row, before=before,
+                 after={**(snapshot(row) or {}), "retired": retired})
 
 
 def active_model_path(session: Session) -> Path | None:

@@ -7,17 +7,15 @@ Public names: ``router``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from lims.audit import Actor
-from lims.deps import CurrentUser, PathId, SessionDep, require
-from lims.errors import InvalidInputError
+from lims.deps import CurrentUser, PathId, SessionDep, committed, require
 from lims.followup import letters, outcomes, programme, service
+from lims.followup.births import parse_month
 from lims.followup.schemas import (
     ActivateIn,
     CaseCreate,
@@ -53,7 +51,6 @@ Staff = Annotated[User, Depends(require(_R.technician, _R.reviewer, _R.follow_up
 Admin = Annotated[User, Depends(require(_R.admin))]
 Reviewer = Annotated[User, Depends(require(_R.reviewer, _R.admin))]
 Programme = Annotated[User, Depends(require(_R.follow_up, _R.reviewer, _R.admin))]
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 @router.get("/cases", response_model=list[CasePublic])
@@ -63,52 +60,40 @@ def list_cases(session: SessionDep, user: CurrentUser, state: CaseState | None =
                offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[dict[str, Any]]:
     """Follow-up cases in your scope (a clinic: those referred to it; a submitter: its own
     babies'), newest first."""
-    rows = service.list_cases(session, Actor.of(user), state=state, infant_id=infant_id,
-                              limit=limit, offset=offset)
-    session.commit()
-    return rows
+    return committed(session, service.list_cases(session, Actor.of(user), state=state,
+                                                 infant_id=infant_id, limit=limit, offset=offset))
 
 
 @router.post("/cases", response_model=CasePublic, status_code=201)
 def open_case(body: CaseCreate, session: SessionDep, user: FollowUp) -> Any:
     """Open a case by hand (or add the disorders to the baby's open case of their group)."""
-    case = service.open_case(session, Actor.of(user), body)
-    session.commit()
-    return case
+    return committed(session, service.open_case(session, Actor.of(user), body))
 
 
 @router.get("/cases/overdue", response_model=list[CasePublic])
 def overdue(session: SessionDep, user: Staff,
             limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     """The overdue worklist: open cases past their due date, most overdue first."""
-    rows = service.overdue_cases(session, Actor.of(user), limit=limit)
-    session.commit()
-    return rows
+    return committed(session, service.overdue_cases(session, Actor.of(user), limit=limit))
 
 
 @router.post("/cases/remind")
 def remind(session: SessionDep, user: FollowUp) -> dict[str, list[int]]:
     """Raise a reminder (an alert, escalated as alerts are) for each newly overdue case."""
-    alerts = service.remind_overdue(session, Actor.of(user))
-    session.commit()
-    return {"alert_ids": alerts}
+    return {"alert_ids": committed(session, service.remind_overdue(session, Actor.of(user)))}
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail | CasePublic)
 def read_case(case_id: PathId, session: SessionDep, user: CurrentUser) -> Any:
     """A case with its contacts, diagnosis, treatment and visits (a submitter: its status)."""
-    detail = service.case_detail(session, Actor.of(user), case_id)
-    session.commit()
-    return detail
+    return committed(session, service.case_detail(session, Actor.of(user), case_id))
 
 
 @router.post("/cases/{case_id}/contacts", response_model=ContactPublic, status_code=201)
 def add_contact(case_id: PathId, body: ContactIn, session: SessionDep,
                 user: FollowUp) -> ContactAttempt:
     """Log a contact attempt; the first that reaches the family marks the case contacted."""
-    attempt = service.record_contact(session, Actor.of(user), case_id, body)
-    session.commit()
-    return attempt
+    return committed(session, service.record_contact(session, Actor.of(user), case_id, body))
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseDetail,
@@ -120,36 +105,29 @@ def apply_transition(case_id: PathId, body: TransitionIn, session: SessionDep,
     start treatment, close, ..."""
     actor = Actor.of(user)
     service.transition(session, actor, case_id, body)
-    detail = service.case_detail(session, actor, case_id)
-    session.commit()
-    return detail
+    return committed(session, service.case_detail(session, actor, case_id))
 
 
 @router.post("/cases/{case_id}/visits", response_model=VisitPublic, status_code=201)
 def add_visit(case_id: PathId, body: VisitIn, session: SessionDep,
               user: Clinical) -> FollowUpVisit:
     """Record a long-term follow-up visit (growth, development, metabolic control)."""
-    visit = service.record_visit(session, Actor.of(user), case_id, body)
-    session.commit()
-    return visit
+    return committed(session, service.record_visit(session, Actor.of(user), case_id, body))
 
 
 @router.get("/cases/{case_id}/letter", response_model=CaseLetterView)
 def letter_view(case_id: PathId, session: SessionDep, user: FollowUp) -> CaseLetterView:
     """What a recall letter about the case says (baby, card, suspected disorders, values,
     what to do by when, clinic)."""
-    view = letters.case_letter_view(session, Actor.of(user), case_id)
-    session.commit()
-    return view
+    return committed(session, letters.case_letter_view(session, Actor.of(user), case_id))
 
 
 @router.post("/specimens/{specimen_id}/second-tier", response_model=list[CasePublic])
 def second_tier(specimen_id: PathId, body: list[SecondTierUpdate], session: SessionDep,
                 user: Reviewer) -> Any:
     """Record a card's second-tier results on the baby's open cases."""
-    cases = service.record_second_tier(session, Actor.of(user), specimen_id, body)
-    session.commit()
-    return cases
+    return committed(session, service.record_second_tier(session, Actor.of(user), specimen_id,
+                                                         body))
 
 
 @router.get("/clinics", response_model=list[ClinicPublic])
@@ -161,9 +139,7 @@ def list_clinics(session: SessionDep, _user: Staff) -> list[Clinic]:
 @router.post("/clinics", response_model=ClinicPublic, status_code=201)
 def create_clinic(body: ClinicCreate, session: SessionDep, user: FollowUp) -> Clinic:
     """Add a clinic."""
-    clinic = service.create_clinic(session, Actor.of(user), body)
-    session.commit()
-    return clinic
+    return committed(session, service.create_clinic(session, Actor.of(user), body))
 
 
 @router.post("/clinics/{clinic_id}/users", status_code=201)
@@ -204,17 +180,10 @@ def activate_model(model_id: PathId, body: ActivateIn, request: Request, session
     return row
 
 
-def _month(text: str) -> date:
-    match = _MONTH.fullmatch(text)
-    if match is None:
-        raise InvalidInputError(f"{text!r} is not a month (YYYY-MM)", field="month")
-    return date(int(match[1]), int(match[2]), 1)
-
-
 @router.get("/programme/measures", response_model=MeasuresPublic)
 def measures(session: SessionDep, _user: Programme,
              month: Annotated[str, Query(min_length=7, max_length=7)]) -> dict[str, Any]:
     """The programme measures of a month (YYYY-MM): the programme's, per submitter, district
     and suspected disorder (docs/followup.md "Measures")."""
-    result = programme.programme_measures(session, _month(month))
+    result = programme.programme_measures(session, parse_month(month))
     return asdict(result)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lims.models import DbId
+from lims.models import DbId, FromAttributes, RequestBody
 from lims.vocabulary import (
     CaseReason,
     CaseState,
@@ -34,19 +34,17 @@ __all__ = ["ActivateIn", "CaseCreate", "CaseDetail", "CaseLetterView", "CasePubl
 _Code = Field(min_length=1, max_length=32)
 
 
-class CaseCreate(BaseModel):
+class CaseCreate(RequestBody):
     """A case opened by hand: the card that prompted it and the suspected disorders."""
 
-    model_config = ConfigDict(extra="forbid")
     specimen_id: DbId
     suspected: list[str] = Field(min_length=1, max_length=20)
     note: str = Field(default="", max_length=1000)
 
 
-class CasePublic(BaseModel):
+class CasePublic(FromAttributes):
     """A case's status (what a submitter sees of its own babies' cases)."""
 
-    model_config = ConfigDict(from_attributes=True)
     id: int
     infant_id: int
     submitter_id: int
@@ -66,8 +64,7 @@ class CasePublic(BaseModel):
     closed_at: datetime | None
 
 
-class ContactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ContactIn(RequestBody):
     at: datetime | None = None
     method: ContactMethod
     contacted: str = Field(min_length=1, max_length=200)
@@ -75,8 +72,7 @@ class ContactIn(BaseModel):
     note: str = Field(default="", max_length=1000)
 
 
-class ContactPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ContactPublic(FromAttributes):
     id: int
     at: datetime
     method: ContactMethod
@@ -86,8 +82,7 @@ class ContactPublic(BaseModel):
     recorded_by_name: str
 
 
-class DiagnosisPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class DiagnosisPublic(FromAttributes):
     outcome: OutcomeClass
     disorder: str | None
     confirmatory_tests: str
@@ -96,22 +91,19 @@ class DiagnosisPublic(BaseModel):
     recorded_by_name: str
 
 
-class TreatmentPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class TreatmentPublic(FromAttributes):
     started_at: datetime
     description: str
     recorded_by_name: str
 
 
-class VisitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class VisitIn(RequestBody):
     kind: VisitKind
     visit_at: datetime | None = None
     findings: str = Field(default="", max_length=2000)
 
 
-class VisitPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class VisitPublic(FromAttributes):
     kind: VisitKind
     visit_at: datetime
     findings: str
@@ -119,13 +111,12 @@ class VisitPublic(BaseModel):
     recorded_by_name: str
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(RequestBody):
     """A transition and what it records: ``receive_repeat`` the repeat card's ``barcode``
     (linked to the case, received at the card's receipt time), ``refer`` a clinic (and
     appointment), ``diagnose`` an outcome (and the disorder found, the confirmatory tests),
     ``start_treatment`` a description; ``at`` when it happened (default now)."""
 
-    model_config = ConfigDict(extra="forbid")
     transition: CaseTransition
     barcode: str | None = Field(default=None, max_length=32)
     at: datetime | None = None
@@ -156,8 +147,7 @@ class CaseDetail(CasePublic):
     allowed_transitions: list[CaseTransition]
 
 
-class ClinicCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClinicCreate(RequestBody):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=200)
     district: str = Field(default="", max_length=100)
@@ -169,13 +159,11 @@ class ClinicPublic(ClinicCreate):
     id: int
 
 
-class ClinicUserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClinicUserIn(RequestBody):
     user_id: DbId
 
 
-class DirectorIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DirectorIn(RequestBody):
     user_id: DbId
 
 
@@ -210,8 +198,7 @@ class CaseLetterView(BaseModel):
     appointment_at: datetime | None
 
 
-class ModelPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ModelPublic(FromAttributes):
     id: int
     version: str
     file_path: str
@@ -228,10 +215,9 @@ class ModelPublic(BaseModel):
     activated_at: datetime | None
 
 
-class ActivateIn(BaseModel):
+class ActivateIn(RequestBody):
     """A director's signature: the password again."""
 
-    model_config = ConfigDict(extra="forbid")
     password: str = Field(min_length=1, max_length=200)
 
 

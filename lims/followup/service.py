@@ -27,8 +27,8 @@ from sqlmodel import Session
 from lims.accession.repository import specimen_by_barcode
 from lims.alerts.messages import ALERT_MESSAGES
 from lims.alerts.service import open_alert
-from lims.audit import Actor, record, record_list_read, snapshot
-from lims.errors import ConflictError, InvalidInputError, NotFoundError
+from lims.audit import Actor, record, record_list_read, snapshot, store
+from lims.errors import ConflictError, InvalidInputError, NotFoundError, found
 from lims.followup import repository
 from lims.followup.machine import (
     allowed_case_transitions,
@@ -145,22 +145,16 @@ def _open(session: Session, actor: Actor, specimen: Specimen, group: str, reason
             existing.reason = reason
         existing.due_action, existing.due_at = due_for(existing, now)
         existing.updated_at = now
-        session.add(existing)
-        session.flush()
-        record(session, actor, "update", "followup_case", existing.id,
-               infant_id=existing.infant_id, before=before, after=snapshot(existing),
-               reason=f"card {specimen.barcode}: {reason}")
-        return existing
+        return store(session, actor, "update", "followup_case", existing,
+                     infant_id=existing.infant_id, before=before,
+                     reason=f"card {specimen.barcode}: {reason}")
     case = FollowUpCase(infant_id=specimen.infant_id, submitter_id=specimen.submitter_id,
                         specimen_id=specimen.id, referral_group=group, reason=reason,
                         suspected=suspected, time_critical=time_critical,
                         state=CaseState.opened, opened_at=now, updated_at=now, note=note)
     case.due_action, case.due_at = due_for(case, now)
-    session.add(case)
-    session.flush()
-    record(session, actor, "open", "followup_case", case.id, infant_id=case.infant_id,
-           after=snapshot(case), reason=f"card {specimen.barcode}: {reason}")
-    return case
+    return store(session, actor, "open", "followup_case", case, infant_id=case.infant_id,
+                 reason=f"card {specimen.barcode}: {reason}")
 
 
 def _groups(calls: Sequence[Evaluation]) -> dict[str, tuple[list[str], bool]]:
@@ -234,9 +228,7 @@ def record_second_tier(session: Session, actor: Actor, specimen_id: int,
     """Record a card's second-tier results on the baby's open cases of the disorders' groups
     (``second_tier`` per disorder: probability, decision, reason code, model version); a
     ``referral`` decision makes the case a referral. Audited per case."""
-    specimen = session.get(Specimen, specimen_id)
-    if specimen is None:
-        raise NotFoundError(f"specimen {specimen_id} not found")
+    specimen = found(session.get(Specimen, specimen_id), f"specimen {specimen_id}")
     by_group: dict[str, list[SecondTierUpdate]] = {}
     for result in results:
         by_group.setdefault(referral_group(result.disorder), []).append(result)
@@ -254,20 +246,15 @@ def record_second_tier(session: Session, actor: Actor, specimen_id: int,
         case.suspected = list(dict.fromkeys([*(case.suspected or []),
                                              *(r.disorder for r in mine)]))
         case.updated_at = utcnow()
-        session.add(case)
-        session.flush()
-        record(session, actor, "second_tier", "followup_case", case.id,
-               infant_id=case.infant_id, before=before,
-               after={"second_tier": case.second_tier, "reason": case.reason})
-        updated.append(case)
+        updated.append(store(session, actor, "second_tier", "followup_case", case,
+                             infant_id=case.infant_id, before=before,
+                             after={"second_tier": case.second_tier, "reason": case.reason}))
     return updated
 
 
 def open_case(session: Session, actor: Actor, data: CaseCreate) -> FollowUpCase:
     """Open a case by hand for the baby of a card (suspected disorders of one group)."""
-    specimen = session.get(Specimen, data.specimen_id)
-    if specimen is None:
-        raise NotFoundError(f"specimen {data.specimen_id} not found")
+    specimen = found(session.get(Specimen, data.specimen_id), f"specimen {data.specimen_id}")
     known = catalogue()
     unknown = [d for d in data.suspected if d not in known]
     if unknown:
@@ -404,10 +391,8 @@ def record_contact(session: Session, actor: Actor, case_id: int,
     attempt = ContactAttempt(case_id=case_id, at=at, method=data.method,
                              contacted=data.contacted, result=data.result, note=data.note,
                              recorded_by=actor.user_id, recorded_by_name=_staff_name(actor))
-    session.add(attempt)
-    session.flush()
-    record(session, actor, "contact_attempt", "followup_case", case_id,
-           infant_id=case.infant_id, after=snapshot(attempt), reason=data.note)
+    store(session, actor, "contact_attempt", "followup_case", attempt, entity_id=case_id,
+          infant_id=case.infant_id, reason=data.note)
     if data.result == ContactResult.reached and case.state == CaseState.opened:
         apply_case_transition(session, actor, case, CaseTransition.contact, at=at,
                               details={"contacted": data.contacted, "method": data.method})
@@ -547,11 +532,7 @@ def record_visit(session: Session, actor: Actor, case_id: int, data: VisitIn) ->
 def create_clinic(session: Session, actor: Actor, data: ClinicCreate) -> Clinic:
     if repository.clinic_by_code(session, data.code) is not None:
         raise ConflictError(f"clinic code {data.code!r} already exists")
-    clinic = Clinic(**data.model_dump())
-    session.add(clinic)
-    session.flush()
-    record(session, actor, "create", "clinic", clinic.id, after=snapshot(clinic))
-    return clinic
+    return store(session, actor, "create", "clinic", Clinic(**data.model_dump()))
 
 
 def list_clinics(session: Session) -> list[Clinic]:
@@ -559,9 +540,7 @@ def list_clinics(session: Session) -> list[Clinic]:
 
 
 def _user(session: Session, user_id: int, role: Role) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"user {user_id} not found")
+    user = found(session.get(User, user_id), f"user {user_id}")
     if user.role != role:
         raise InvalidInputError(f"user {user.username} has role {user.role}, not {role}",
                                 field="user_id")
@@ -571,18 +550,14 @@ def _user(session: Session, user_id: int, role: Role) -> User:
 def assign_clinic_user(session: Session, actor: Actor, clinic_id: int,
                        user_id: int) -> ClinicUser:
     """Tie a ``clinic`` user to a clinic (replacing an earlier tie)."""
-    if session.get(Clinic, clinic_id) is None:
-        raise NotFoundError(f"clinic {clinic_id} not found")
+    found(session.get(Clinic, clinic_id), f"clinic {clinic_id}")
     _user(session, user_id, Role.clinic)
     row = session.get(ClinicUser, user_id)
     before = snapshot(row)
     row = row or ClinicUser(user_id=user_id, clinic_id=clinic_id)
     row.clinic_id, row.assigned_at = clinic_id, utcnow()
-    session.add(row)
-    session.flush()
-    record(session, actor, "assign_clinic", "app_user", user_id, before=before,
-           after=snapshot(row))
-    return row
+    return store(session, actor, "assign_clinic", "app_user", row, entity_id=user_id,
+                 before=before)
 
 
 def is_director(session: Session, user_id: int | None) -> bool:
@@ -596,7 +571,4 @@ def grant_director(session: Session, actor: Actor, user_id: int) -> Director:
     if session.get(Director, user_id) is not None:
         raise ConflictError(f"user {user_id} is already a director")
     row = Director(user_id=user_id, granted_by_name=actor.username, granted_at=utcnow())
-    session.add(row)
-    session.flush()
-    record(session, actor, "grant_director", "app_user", user_id, after=snapshot(row))
-    return row
+    return store(session, actor, "grant_director", "app_user", row, entity_id=user_id)

@@ -37,7 +37,7 @@ from sqlmodel import Session
 from lims.accession import repository as accession_repository
 from lims.accession.schemas import InfantCreate, SpecimenCreate
 from lims.accession.service import accession, check_scope, update_card
-from lims.audit import Actor, record
+from lims.audit import Actor, record, store
 from lims.errors import ConflictError, InvalidInputError, NotFoundError
 from lims.interfaces import repository
 from lims.interfaces.schemas import CardImport, CardOutcome
@@ -196,12 +196,10 @@ def accept_order(session: Session, text: str, *, actor: Actor | None = None,
     assert specimen.id is not None
     row = InboundMessage(submitter_id=submitter.id, control_id=control, sha256=digest,
                          specimen_id=specimen.id, action=action, received_at=now)
-    session.add(row)
-    session.flush()
-    record(session, actor, "receive", "inbound_message", row.id, infant_id=specimen.infant_id,
-           after={"message_type": row.message_type, "control_id": control,
-                  "submitter": submitter.code, "barcode": specimen.barcode,
-                  "specimen_id": specimen.id, "action": action, "sha256": digest})
+    store(session, actor, "receive", "inbound_message", row, infant_id=specimen.infant_id,
+          after={"message_type": row.message_type, "control_id": control,
+                 "submitter": submitter.code, "barcode": specimen.barcode,
+                 "specimen_id": specimen.id, "action": action, "sha256": digest})
     return Accepted(specimen.id, action, control)
 
 

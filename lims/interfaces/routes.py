@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from lims.audit import Actor
-from lims.deps import PathId, SessionDep, require
+from lims.deps import PathId, SessionDep, committed, require
 from lims.errors import PayloadTooLargeError
 from lims.interfaces import inbound, service
 from lims.interfaces.schemas import (
@@ -51,18 +51,14 @@ def list_endpoints(session: SessionDep, _user: Admin) -> list[Hl7Endpoint]:
 @router.post("/hl7/endpoints", response_model=EndpointPublic, status_code=201)
 def create_endpoint(body: EndpointCreate, session: SessionDep, user: Admin) -> Hl7Endpoint:
     """Give a submitter its endpoint (one per submitter)."""
-    endpoint = service.create_endpoint(session, Actor.of(user), body)
-    session.commit()
-    return endpoint
+    return committed(session, service.create_endpoint(session, Actor.of(user), body))
 
 
 @router.patch("/hl7/endpoints/{endpoint_id}", response_model=EndpointPublic)
 def update_endpoint(endpoint_id: PathId, body: EndpointUpdate, session: SessionDep,
                     user: Admin) -> Hl7Endpoint:
     """Change an endpoint (a new address is tried at once)."""
-    endpoint = service.update_endpoint(session, Actor.of(user), endpoint_id, body)
-    session.commit()
-    return endpoint
+    return committed(session, service.update_endpoint(session, Actor.of(user), endpoint_id, body))
 
 
 @router.get("/hl7/outbox", response_model=list[OutboxItem])
@@ -73,27 +69,22 @@ def list_outbox(session: SessionDep, user: Lab, status: OutboxStatus | None = No
                 offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[dict[str, Any]]:
     """Result messages and their delivery, newest first; filter by status, specimen or
     submitter."""
-    rows = service.outbox(session, Actor.of(user), status=status, specimen_id=specimen_id,
-                          submitter_id=submitter_id, limit=limit, offset=offset)
-    session.commit()
-    return rows
+    return committed(session, service.outbox(session, Actor.of(user), status=status,
+                                             specimen_id=specimen_id, submitter_id=submitter_id,
+                                             limit=limit, offset=offset))
 
 
 @router.get("/hl7/outbox/{message_id}", response_model=OutboxMessage)
 def get_message(message_id: PathId, session: SessionDep, user: Lab) -> OutboundMessage:
     """One message: its delivery, its text and the acknowledgment received."""
-    message = service.get_message(session, Actor.of(user), message_id)
-    session.commit()
-    return message
+    return committed(session, service.get_message(session, Actor.of(user), message_id))
 
 
 @router.post("/hl7/outbox/{message_id}/resend", response_model=OutboxItem,
              responses={409: {"description": "the message is not parked"}})
 def resend(message_id: PathId, session: SessionDep, user: Admin) -> OutboundMessage:
     """Send a parked message again (after the receiver's problem is fixed)."""
-    message = service.resend(session, Actor.of(user), message_id)
-    session.commit()
-    return message
+    return committed(session, service.resend(session, Actor.of(user), message_id))
 
 
 def _take_order(session: Session, user: User, text: str) -> Response:
@@ -149,9 +140,7 @@ async def import_cards(file: UploadFile, session: SessionDep, user: Sender) -> C
                                    f"{MAX_BYTES} bytes")
 
     def take() -> CardImport:
-        outcome = inbound.import_cards(session, Actor.of(user), data,
-                                       file.filename or "cards.csv")
-        session.commit()
-        return outcome
+        return committed(session, inbound.import_cards(session, Actor.of(user), data,
+                                                       file.filename or "cards.csv"))
 
     return await run_in_threadpool(take)

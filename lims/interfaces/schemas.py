@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from lims.models import DbId
+from lims.models import DbId, FromAttributes, RequestBody
 from lims.vocabulary import InboundAction, OutboxStatus
 
 __all__ = ["CardImport", "CardOutcome", "EndpointCreate", "EndpointPublic", "EndpointUpdate",
@@ -34,12 +34,11 @@ def _zone(value: str | None) -> str | None:
     return value
 
 
-class EndpointCreate(BaseModel):
+class EndpointCreate(RequestBody):
     """A submitter's endpoint: where its result messages go and the names they use.
     ``receiving_facility`` is also the name its own orders give in MSH-4; ``time_zone`` is
     the zone of its times written without an offset."""
 
-    model_config = ConfigDict(extra="forbid")
     submitter_id: DbId
     host: str = Field(min_length=1, max_length=255, pattern=_HOST)
     port: int = Field(ge=1, le=65535)
@@ -51,10 +50,9 @@ class EndpointCreate(BaseModel):
     _check_zone = field_validator("time_zone")(_zone)
 
 
-class EndpointUpdate(BaseModel):
+class EndpointUpdate(RequestBody):
     """The fields to change; a new address clears the failures, so delivery tries at once."""
 
-    model_config = ConfigDict(extra="forbid")
     host: str | None = Field(default=None, min_length=1, max_length=255, pattern=_HOST)
     port: int | None = Field(default=None, ge=1, le=65535)
     receiving_application: str | None = Field(default=None, max_length=20, pattern=_NAME)
@@ -66,8 +64,7 @@ class EndpointUpdate(BaseModel):
     _check_zone = field_validator("time_zone")(_zone)
 
 
-class EndpointPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class EndpointPublic(FromAttributes):
     id: int
     submitter_id: int
     host: str
@@ -83,10 +80,9 @@ class EndpointPublic(BaseModel):
     updated_at: datetime
 
 
-class OutboxItem(BaseModel):
+class OutboxItem(FromAttributes):
     """One message of the outbox and its delivery."""
 
-    model_config = ConfigDict(from_attributes=True)
     id: int
     specimen_id: int
     version: int

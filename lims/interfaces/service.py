@@ -22,8 +22,8 @@ from typing import Any
 from sqlmodel import Session
 
 from lims.accession import repository as accession_repository
-from lims.audit import Actor, record, record_list_read, snapshot
-from lims.errors import ConflictError, NotFoundError
+from lims.audit import Actor, record, record_list_read, snapshot, store
+from lims.errors import ConflictError, NotFoundError, found
 from lims.interfaces import repository
 from lims.interfaces.results import Sender, control_id, result_message
 from lims.interfaces.schemas import EndpointCreate, EndpointUpdate
@@ -57,14 +57,11 @@ def enqueue_release(session: Session, actor: Actor, specimen: Specimen,
         control_id=control_id(specimen.id, release.version), body=body,
         status=OutboxStatus.pending if body else OutboxStatus.parked, last_error=error,
         next_attempt_at=utcnow())
-    session.add(message)
-    session.flush()
-    record(session, actor, "enqueue", "outbound_message", message.id,
-           infant_id=specimen.infant_id,
-           after={"specimen_id": specimen.id, "version": release.version,
-                  "control_id": message.control_id, "status": message.status,
-                  "error": error})
-    return message
+    return store(session, actor, "enqueue", "outbound_message", message,
+                 infant_id=specimen.infant_id,
+                 after={"specimen_id": specimen.id, "version": release.version,
+                        "control_id": message.control_id, "status": message.status,
+                        "error": error})
 
 
 def list_endpoints(session: Session) -> list[Hl7Endpoint]:
@@ -80,25 +77,19 @@ def _check_facility(session: Session, facility: str, endpoint_id: int | None) ->
 
 def create_endpoint(session: Session, actor: Actor, data: EndpointCreate) -> Hl7Endpoint:
     """A submitter's endpoint (one per submitter)."""
-    if session.get(Submitter, data.submitter_id) is None:
-        raise NotFoundError(f"submitter {data.submitter_id} not found")
+    found(session.get(Submitter, data.submitter_id), f"submitter {data.submitter_id}")
     if repository.endpoint_for_submitter(session, data.submitter_id) is not None:
         raise ConflictError(f"submitter {data.submitter_id} has an endpoint already; change "
                             "it instead")
     _check_facility(session, data.receiving_facility, None)
     endpoint = Hl7Endpoint(**data.model_dump())
-    session.add(endpoint)
-    session.flush()
-    record(session, actor, "create", "hl7_endpoint", endpoint.id, after=snapshot(endpoint))
-    return endpoint
+    return store(session, actor, "create", "hl7_endpoint", endpoint)
 
 
 def update_endpoint(session: Session, actor: Actor, endpoint_id: int,
                     data: EndpointUpdate) -> Hl7Endpoint:
     """Change an endpoint; a new host or port clears its failures (deliver at once)."""
-    endpoint = repository.endpoint_by_id(session, endpoint_id)
-    if endpoint is None:
-        raise NotFoundError(f"endpoint {endpoint_id} not found")
+    endpoint = found(repository.endpoint_by_id(session, endpoint_id), f"endpoint {endpoint_id}")
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "receiving_facility" in changes:
         _check_facility(session, changes["receiving_facility"], endpoint.id)
@@ -109,11 +100,7 @@ def update_endpoint(session: Session, actor: Actor, endpoint_id: int,
     if moved or changes.get("enabled"):
         endpoint.failures, endpoint.retry_at, endpoint.last_error = 0, None, ""
     endpoint.updated_at = utcnow()
-    session.add(endpoint)
-    session.flush()
-    record(session, actor, "update", "hl7_endpoint", endpoint.id, before=before,
-           after=snapshot(endpoint))
-    return endpoint
+    return store(session, actor, "update", "hl7_endpoint", endpoint, before=before)
 
 
 def outbox(session: Session, actor: Actor, *, status: str | None = None,
@@ -131,9 +118,7 @@ def outbox(session: Session, actor: Actor, *, status: str | None = None,
 
 def get_message(session: Session, actor: Actor, message_id: int) -> OutboundMessage:
     """One message with its text and acknowledgment (an audited read of the baby's record)."""
-    message = repository.message_by_id(session, message_id)
-    if message is None:
-        raise NotFoundError(f"message {message_id} not found")
+    message = found(repository.message_by_id(session, message_id), f"message {message_id}")
     record(session, actor, "read", "outbound_message", message_id, infant_id=message.infant_id)
     return message
 
@@ -153,9 +138,7 @@ def message_of_release(session: Session, actor: Actor, specimen_id: int,
 
 def resend(session: Session, actor: Actor, message_id: int) -> OutboundMessage:
     """Put a parked message back in the queue, due now (built again if it never was)."""
-    message = repository.message_by_id(session, message_id)
-    if message is None:
-        raise NotFoundError(f"message {message_id} not found")
+    message = found(repository.message_by_id(session, message_id), f"message {message_id}")
     if message.status != OutboxStatus.parked:
         raise ConflictError(f"message {message_id} is {message.status}; only a parked message "
                             "is sent again")

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from lims.audit import Actor
-from lims.deps import CurrentUser, PathId, PipelineDep, SessionDep, require
+from lims.deps import CurrentUser, PathId, PipelineDep, SessionDep, committed, require
 from lims.models import Release, Specimen, User
 from lims.review import service
 from lims.review.schemas import (
@@ -34,10 +34,8 @@ def review_queue(session: SessionDep, pipeline: PipelineDep, user: Reviewer,
                  limit: Annotated[int, Query(ge=1, le=500)] = 200) -> list[ReviewItem]:
     """Flagged specimens awaiting review: values, covariate-adjusted percentiles, covariates,
     calls (first tier, second-tier probability, final call, versions), reasons, alerts."""
-    items = service.review_queue(session, Actor.of(user), pipeline,
-                                 flagged_only=flagged_only, limit=limit)
-    session.commit()
-    return items
+    return committed(session, service.review_queue(session, Actor.of(user), pipeline,
+                                                   flagged_only=flagged_only, limit=limit))
 
 
 @router.post("/specimens/{specimen_id}/decisions", response_model=ReleasePublic,
@@ -47,19 +45,16 @@ def review_queue(session: SessionDep, pipeline: PipelineDep, user: Reviewer,
 def decide(specimen_id: PathId, body: DecisionIn, session: SessionDep,
            user: Reviewer) -> Release:
     """Decide: release normal, request a repeat specimen, refer, or override with a reason."""
-    release = service.decide(session, user, specimen_id, body.decision, reason=body.reason,
-                             password=body.password)
-    session.commit()
-    return release
+    return committed(session, service.decide(session, user, specimen_id, body.decision,
+                                             reason=body.reason, password=body.password))
 
 
 @router.post("/review/release-normals")
 def release_normals(body: ReleaseNormalsIn, session: SessionDep,
                     user: Reviewer) -> dict[str, list[int]]:
     """Release every unflagged specimen awaiting review (signed with the password)."""
-    released = service.release_normals(session, user, password=body.password, limit=body.limit)
-    session.commit()
-    return {"released_specimen_ids": released}
+    return {"released_specimen_ids": committed(session, service.release_normals(
+        session, user, password=body.password, limit=body.limit))}
 
 
 @router.post("/specimens/{specimen_id}/corrections", response_model=dict[str, int | str])
@@ -75,6 +70,4 @@ def correct(specimen_id: PathId, body: CorrectionIn, session: SessionDep,
 @router.get("/specimens/{specimen_id}/releases", response_model=list[ReleasePublic])
 def list_releases(specimen_id: PathId, session: SessionDep, user: CurrentUser) -> list[Release]:
     """Every released version of this specimen's result (a submitter sees its own)."""
-    rows = service.releases(session, Actor.of(user), specimen_id)
-    session.commit()
-    return rows
+    return committed(session, service.releases(session, Actor.of(user), specimen_id))

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from lims.models import FromAttributes, RequestBody
 from lims.vocabulary import (
     Action,
     Decision,
@@ -33,29 +34,25 @@ __all__ = [
 ]
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(RequestBody):
     """A reviewer's decision; ``password`` is the reviewer's own, asked again to sign."""
 
-    model_config = ConfigDict(extra="forbid")
     decision: Decision
     reason: str = Field(default="", max_length=1000)
     password: str = Field(min_length=1, max_length=256)
 
 
-class ReleaseNormalsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReleaseNormalsIn(RequestBody):
     password: str = Field(min_length=1, max_length=256)
     limit: int = Field(default=500, ge=1, le=5000)
 
 
-class CorrectionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CorrectionIn(RequestBody):
     reason: str = Field(min_length=1, max_length=1000)
     password: str = Field(min_length=1, max_length=256)
 
 
-class ReleasePublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ReleasePublic(FromAttributes):
     id: int
     specimen_id: int
     version: int

@@ -38,7 +38,7 @@ from lims.accession.repository import infants_by_ids
 from lims.accession.service import get_specimen, request_repeat
 from lims.alerts.repository import open_counts
 from lims.alerts.service import close_for_override
-from lims.audit import Actor, AuditEntry, record, record_many, snapshot
+from lims.audit import Actor, AuditEntry, record_many, store
 from lims.auth.service import confirm_password
 from lims.documents.service import on_cases_opened
 from lims.errors import IllegalTransitionError
@@ -213,10 +213,8 @@ def _release(session: Session, actor: Actor, specimen: Specimen, decision: Decis
                       outcome=_OUTCOME[decision], summary=_summary(session, specimen),
                       reason=reason, released_by=actor.user_id, released_at=utcnow(),
                       supersedes_id=previous.id if previous else None)
-    session.add(release)
-    session.flush()
-    record(session, actor, "release", "release", release.id, infant_id=specimen.infant_id,
-           after=snapshot(release), reason=reason)
+    store(session, actor, "release", "release", release, infant_id=specimen.infant_id,
+          reason=reason)
     enqueue_release(session, actor, specimen, release)  # its HL7 message, in this transaction
     return release
 

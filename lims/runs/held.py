@@ -25,7 +25,13 @@ from sqlmodel import Session
 
 from lims.accession.repository import specimen_by_barcode
 from lims.audit import Actor, record, snapshot
-from lims.errors import ConflictError, IllegalTransitionError, InvalidInputError, NotFoundError
+from lims.errors import (
+    ConflictError,
+    IllegalTransitionError,
+    InvalidInputError,
+    NotFoundError,
+    found,
+)
 from lims.models import HeldWell, Run, utcnow
 from lims.pipeline import WELL_COLUMNS, Screening, profiles_from_wells
 from lims.runs import repository
@@ -36,9 +42,7 @@ __all__ = ["attach_held_well", "discard_held_well", "held_well_rows"]
 
 
 def _open(session: Session, held_id: int) -> HeldWell:
-    held = session.get(HeldWell, held_id)
-    if held is None:
-        raise NotFoundError(f"held well {held_id} not found")
+    held = found(session.get(HeldWell, held_id), f"held well {held_id}")
     if held.status != HeldWellStatus.held:
         raise ConflictError(f"held well {held_id} is already {held.status}")
     return held

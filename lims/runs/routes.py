@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from instruments import Source
 from lims.audit import Actor
-from lims.deps import PathId, PipelineDep, SessionDep, require
+from lims.deps import PathId, PipelineDep, SessionDep, committed, require
 from lims.errors import PayloadTooLargeError
 from lims.models import Run, User
 from lims.runs import service, withdrawal
@@ -102,9 +102,8 @@ def withdraw_run(run_id: PathId, body: WithdrawalRequest, session: SessionDep,
     the cards whose latest results it holds go back to waiting for a new run (or for their
     duplicates). Refused when a reviewer has released or decided any of them: correct those
     results (``POST /specimens/{id}/corrections``) instead. Audited."""
-    done = withdrawal.withdraw_run(session, Actor.of(user), run_id, reason=body.reason)
-    session.commit()
-    return done
+    return committed(session, withdrawal.withdraw_run(session, Actor.of(user), run_id,
+                                                      reason=body.reason))
 
 
 @router.get("/runs/{run_id}/held-wells", response_model=list[HeldWellPublic])

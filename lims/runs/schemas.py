@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from lims.models import FromAttributes, RequestBody
 from lims.vocabulary import DuplicateRequestStatus, HeldWellAction, HeldWellStatus, QcDecision
 
 __all__ = ["DuplicateRequestPublic", "HeldWellPublic", "HeldWellResolve", "RunPublic",
            "WithdrawalPublic", "WithdrawalRequest"]
 
 
-class RunPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class RunPublic(FromAttributes):
     id: int
     file_sha256: str
     plate_id: str
@@ -35,8 +35,7 @@ class RunPublic(BaseModel):
     model_version: str
 
 
-class HeldWellPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class HeldWellPublic(FromAttributes):
     id: int
     run_id: int
     well: str
@@ -49,11 +48,10 @@ class HeldWellPublic(BaseModel):
     specimen_id: int | None = None
 
 
-class HeldWellResolve(BaseModel):
+class HeldWellResolve(RequestBody):
     """``discard`` the held well, or ``attach`` it to the card accessioned with ``barcode``
     (the well's own barcode: its values become that card's results and are evaluated)."""
 
-    model_config = ConfigDict(extra="forbid")
     action: HeldWellAction
     note: str = Field(min_length=1, max_length=500)
     barcode: str | None = Field(default=None, min_length=1, max_length=32)
@@ -67,19 +65,17 @@ class HeldWellResolve(BaseModel):
         return self
 
 
-class WithdrawalRequest(BaseModel):
+class WithdrawalRequest(RequestBody):
     """Why the plate is withdrawn (audited, and added to the run's QC reasons)."""
 
-    model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=900)
 
 
-class WithdrawalPublic(BaseModel):
+class WithdrawalPublic(FromAttributes):
     """A withdrawal: the run, the cards back to waiting for a new run and those back to waiting
     for their duplicates (barcodes), the held wells discarded, the cards taken off the reflex
     worklist (barcodes) and the time-critical alerts withdrawn (ids)."""
 
-    model_config = ConfigDict(from_attributes=True)
     run_id: int
     to_new_run: list[str]
     to_duplicates: list[str]
@@ -88,8 +84,7 @@ class WithdrawalPublic(BaseModel):
     alerts_withdrawn: list[int]
 
 
-class DuplicateRequestPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class DuplicateRequestPublic(FromAttributes):
     id: int
     specimen_id: int
     barcode: str = ""

@@ -44,7 +44,7 @@ from lims.accession.repository import infants_by_ids, specimens_by_barcodes
 from lims.alerts.messages import ALERT_MESSAGES
 from lims.alerts.service import open_alert
 from lims.audit import Actor, record, snapshot
-from lims.errors import ConflictError, InvalidInputError, NotFoundError
+from lims.errors import ConflictError, InvalidInputError, found
 from lims.lengths import check_plate_lengths
 from lims.models import DuplicateRequest, Run, Specimen, utcnow
 from lims.pipeline import ScreenedPlate, Screening, card_covariates, with_covariates
@@ -102,10 +102,7 @@ def list_runs(session: Session) -> list[Run]:
 
 
 def get_run(session: Session, run_id: int) -> Run:
-    run = session.get(Run, run_id)
-    if run is None:
-        raise NotFoundError(f"run {run_id} not found")
-    return run
+    return found(session.get(Run, run_id), f"run {run_id}")
 
 
 def duplicates_worklist(session: Session) -> list[dict[str, Any]]:

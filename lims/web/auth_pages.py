@@ -27,6 +27,7 @@ from lims.web.context import (
     check_csrf,
     error_message,
     page,
+    posted_form,
     render,
 )
 from lims.web.i18n import LOCALES
@@ -142,8 +143,7 @@ def _change(request: Request, current: Page, old: str, new: str) -> None:
 
 @router.post("/lab/password", response_class=HTMLResponse)
 async def change_password(request: Request, current: Current) -> HTMLResponse:
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     new, again = str(form.get("new_password", "")), str(form.get("new_password_again", ""))
     try:
         if new != again:

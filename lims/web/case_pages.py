@@ -9,8 +9,7 @@ stored PDFs.
 follow-up domain's: a clinic user reaches only the cases referred to its clinic (any other is
 "not found", 404), and the documents of those cases and babies.
 
-Public names: ``case_router``, ``case_page``, ``timeline``, ``TimelineEntry``, ``Follow``,
-``pdf_download``, ``document_language``.
+Public names: ``case_router``, ``case_page``, ``timeline``, ``TimelineEntry``, ``Follow``.
 """
 
 from __future__ import annotations
@@ -49,18 +48,19 @@ from lims.web.case_labels import board_labels
 from lims.web.context import (
     FORM_ERRORS,
     Page,
-    check_csrf,
+    doc_lang,
     error_message,
     in_session,
     in_session_async,
     lab_zone,
+    page_from,
     pages_for,
-    render,
+    pdf_response,
+    posted_form,
     shown_on_page,
 )
 
-__all__ = ["Follow", "TimelineEntry", "case_page", "case_router", "document_language",
-           "pdf_download", "timeline"]
+__all__ = ["Follow", "TimelineEntry", "case_page", "case_router", "timeline"]
 
 #: The cases one page of a single state lists.
 PAGE_SIZE = 100
@@ -137,19 +137,6 @@ def timeline(record: board.CaseRecord, letters: Sequence[dict[str, Any]]) -> lis
     return sorted(entries, key=lambda e: (e.at, order[e.kind]))
 
 
-def document_language(current: Page) -> str:
-    """The document language that matches the page's."""
-    return DocumentLanguage.zh_CN if current.locale == "zh_CN" else DocumentLanguage.en
-
-
-def pdf_download(doc: IssuedDocument) -> Response:
-    """A stored document's bytes as a file to save, named by its id and version."""
-    return Response(doc.content, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{doc.document_id}-v{doc.version}.pdf"',
-        "X-Document-Id": doc.document_id, "X-Document-Version": str(doc.version),
-        "X-Document-Sha256": doc.sha256})
-
-
 def _offered(case: CaseDetail, transitions: list[CaseTransition]) -> list[CaseTransition]:
     """The transitions a form is offered for: those the state allows whose guard on the case
     itself holds (treatment after a confirmed diagnosis; a confirmed case is not closed before
@@ -188,13 +175,12 @@ def case_page(request: Request, current: Page, follow: Follow, case_id: int, *,
               error: str = "", status_code: int = 200) -> HTMLResponse:
     """A case's page (a domain error while reading it: its error page)."""
     actor = Actor.of(current.user)
-    with shown_on_page():
-        view = in_session(request, lambda s: _case_view(s, actor, case_id))
-    return render(request, "case.html", current, status_code=status_code, error=error,
-                  follow=follow, methods=list(ContactMethod), results=list(ContactResult),
-                  visit_kinds=list(VisitKind), audiences=list(LetterAudience),
-                  languages=list(DocumentLanguage), document_lang=document_language(current),
-                  done=request.query_params.get("done", ""), **view)
+    return page_from(request, "case.html", current, lambda s: _case_view(s, actor, case_id),
+                     status_code=status_code, error=error, follow=follow,
+                     methods=list(ContactMethod), results=list(ContactResult),
+                     visit_kinds=list(VisitKind), audiences=list(LetterAudience),
+                     languages=list(DocumentLanguage), document_lang=doc_lang(current.locale),
+                     done=request.query_params.get("done", ""))
 
 
 async def case_form(request: Request, current: Page, follow: Follow, case_id: int,
@@ -202,8 +188,7 @@ async def case_form(request: Request, current: Page, follow: Follow, case_id: in
                     parse: Callable[[Any], Any] | None, done: str) -> Response:
     """A case's form: CSRF checked, ``parse`` the form, ``work`` it in a transaction, back to
     the case (the error shown on the case's page, with its status, and nothing stored)."""
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     actor = Actor.of(current.user)
     try:
         data = parse(form) if parse is not None else form
@@ -229,12 +214,11 @@ def case_router(follow: Follow, roles: tuple[Role, ...]) -> APIRouter:
                    offset: int = 0) -> HTMLResponse:
         actor = Actor.of(current.user)
         chosen = state or None
-        with shown_on_page():
-            view = in_session(request, lambda s: board.case_board(
-                s, actor, state=chosen, per_state=PER_STATE, overdue_limit=OVERDUE,
-                limit=PAGE_SIZE, offset=max(0, offset)))
-        return render(request, "case_board.html", current, follow=follow, board=view,
-                      states=board.BOARD_STATES, label_values=board_labels())
+        return page_from(request, "case_board.html", current, lambda s: {
+            "board": board.case_board(s, actor, state=chosen, per_state=PER_STATE,
+                                      overdue_limit=OVERDUE, limit=PAGE_SIZE,
+                                      offset=max(0, offset))},
+            follow=follow, states=board.BOARD_STATES, label_values=board_labels())
 
     @router.get(prefix + "/cases/{case_id}", response_class=HTMLResponse)
     def read_case(request: Request, case_id: PathId, current: Page = worker) -> HTMLResponse:
@@ -266,14 +250,13 @@ def case_router(follow: Follow, roles: tuple[Role, ...]) -> APIRouter:
         actor = Actor.of(current.user)
         with shown_on_page():
             doc = in_session(request, lambda s: documents.reprint(s, actor, document_id))
-        return pdf_download(doc)
+        return pdf_response(doc)
 
     @router.post(prefix + "/cases/{case_id}/results/{specimen_id}")
     async def result_report(request: Request, case_id: PathId, specimen_id: PathId,
                             current: Page = worker) -> Response:
-        form = await request.form()
-        check_csrf(request, current, form)
-        actor, language = Actor.of(current.user), document_language(current)
+        await posted_form(request, current)
+        actor, language = Actor.of(current.user), doc_lang(current.locale)
 
         def work(session: Session) -> IssuedDocument:
             record = board.case_record(session, actor, case_id)

@@ -8,8 +8,9 @@ not see a page gets a 403 page. Domain errors raised by a form's service call ar
 page (``error_message``), never as a server error.
 
 Public names: ``WebState``, ``Page``, ``SignInRequired``, ``install_state``, ``page``,
-``pages_for``, ``render``, ``check_csrf``, ``error_message``, ``lang_of``,
-``PageError``, ``shown_on_page``, ``FORM_ERRORS``, ``lab_time``, ``lab_zone``.
+``pages_for``, ``render``, ``check_csrf``, ``posted_form``, ``error_message``, ``lang_of``,
+``PageError``, ``shown_on_page``, ``FORM_ERRORS``, ``lab_time``, ``lab_zone``, ``page_from``,
+``refused_form``, ``doc_lang``, ``pdf_response``.
 """
 
 from __future__ import annotations
@@ -24,16 +25,15 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from lims.deps import token_cache
+from lims.deps import user_for_token
 from lims.errors import AuthenticationError, LimsError, http_status
-from lims.models import User
+from lims.models import IssuedDocument, User
 from lims.settings import Settings
-from lims.tokens import token_digest, user_for_token_digest
 from lims.vocabulary import Role
 from lims.web.i18n import LOCALES, load_translations, negotiate
 from lims.web.navigation import alert_roles, navigation
@@ -47,10 +47,12 @@ from lims.web.security import (
     same_token,
 )
 from msms.errors import MsmsError
+from reports.models import Lang
 
 __all__ = ["FORM_ERRORS", "Page", "PageError", "SignInRequired", "WebState", "check_csrf",
-           "error_message", "in_session", "in_session_async", "install_state",
-           "lab_time", "lab_zone", "lang_of", "page", "pages_for", "render", "shown_on_page"]
+           "doc_lang", "error_message", "in_session", "in_session_async", "install_state",
+           "lab_time", "lab_zone", "lang_of", "page", "page_from", "pages_for", "pdf_response",
+           "posted_form", "refused_form", "render", "shown_on_page"]
 
 T = TypeVar("T")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -133,40 +135,25 @@ class Page:
         return self.user.role
 
 
-def _look_up(request: Request, digest: str) -> tuple[User, float]:
-    with Session(request.app.state.engine) as session:
-        return user_for_token_digest(session, digest)
-
-
-async def _page(request: Request) -> Page:
+async def page(request: Request) -> Page:
+    """Dependency: the signed-in user's page (redirects to the sign-in form without one)."""
     state = _state(request)
     token = state.signer.loads(request.cookies.get(SESSION_COOKIE))
     if token is None:
         raise SignInRequired()
-    digest = token_digest(token)
-    cache = token_cache(request.app)
-    user = cache.get(digest)
-    if user is None:
-        try:
-            found, valid_s = await run_in_threadpool(_look_up, request, digest)
-        except AuthenticationError:
-            raise SignInRequired() from None
-        cache.put(digest, found, token_valid_s=valid_s)
-        user = found
+    try:
+        user = await user_for_token(request.app, token)
+    except AuthenticationError:
+        raise SignInRequired() from None
     return Page(user=user, token=token, csrf=state.signer.csrf_for(token),
                 locale=lang_of(request))
-
-
-async def page(request: Request) -> Page:
-    """Dependency: the signed-in user's page (redirects to the sign-in form without one)."""
-    return await _page(request)
 
 
 def pages_for(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Page]]:
     """Dependency: as ``page``, for ``roles`` only (a 403 page for the others)."""
 
     async def check(request: Request) -> Page:
-        current = await _page(request)
+        current = await page(request)
         if current.role not in roles:
             raise PageError(403, f"role {current.role} may not see this page")
         return current
@@ -184,6 +171,13 @@ def check_csrf(request: Request, current: Page, form: FormData | None) -> None:
     if not same_token(current.csrf, given):
         raise PageError(403, "the form is stale or was not sent by this site (CSRF token "
                              "missing or wrong); reload the page")
+
+
+async def posted_form(request: Request, current: Page) -> FormData:
+    """The request's form, its CSRF token checked (``check_csrf``)."""
+    form = await request.form()
+    check_csrf(request, current, form)
+    return form
 
 
 def in_session(request: Request, work: Callable[[Session], T]) -> T:
@@ -237,3 +231,35 @@ def render(request: Request, template: str, current: Page | None, *, status_code
         time_zone=state.settings.time_zone, **context)
     return HTMLResponse(html, status_code=status_code)
 
+
+def page_from(request: Request, template: str, current: Page,
+              build: Callable[[Session], dict[str, Any]], **context: Any) -> HTMLResponse:
+    """``template`` with what ``build`` reads in a session (``in_session``) and ``context``; a
+    domain error while reading is an error page (``shown_on_page``)."""
+    with shown_on_page():
+        read = in_session(request, build)
+    return render(request, template, current, **read, **context)
+
+
+async def refused_form(request: Request, template: str, current: Page, exc: Exception,
+                       build: Callable[[Session], dict[str, Any]], *,
+                       shown_as: str = "error") -> HTMLResponse:
+    """A form's page again, read by ``build``, with why ``exc`` refused the form (in the
+    template's ``shown_as`` field) and its status."""
+    with shown_on_page():
+        read = await in_session_async(request, build)
+    return render(request, template, current, status_code=http_status(exc),
+                  **{shown_as: error_message(exc)}, **read)
+
+
+def doc_lang(locale: str) -> Lang:
+    """A page's locale as a document language."""
+    return "zh-CN" if locale == "zh_CN" else "en"
+
+
+def pdf_response(doc: IssuedDocument) -> Response:
+    """A stored document's bytes as a file to save, named by its id and version."""
+    return Response(doc.content, media_type="application/pdf", headers={
+        "X-Document-Id": doc.document_id, "X-Document-Version": str(doc.version),
+        "X-Document-Sha256": doc.sha256,
+        "Content-Disposition": f'attachment; filename="{doc.document_id}-v{doc.version}.pdf"'})

@@ -43,9 +43,11 @@ from lims.web.context import (
     in_session,
     in_session_async,
     lab_zone,
+    page_from,
     pages_for,
+    posted_form,
+    refused_form,
     render,
-    shown_on_page,
 )
 from lims.web.forms import optional, specimen_from_form, validated
 from lims.web.lj_chart import lj_chart
@@ -88,8 +90,7 @@ def check_barcode(request: Request, current: Lab, barcode: str = "") -> HTMLResp
 
 @router.post("/lab/accession", response_class=HTMLResponse)
 async def accession_card(request: Request, current: Lab) -> HTMLResponse:
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     actor = Actor.of(current.user)
     try:
         data = specimen_from_form(form, lab_zone(request))
@@ -164,9 +165,8 @@ async def upload_run(request: Request, current: Lab) -> Response:
                                           export.name, request.app.state.pipeline,
                                           plate_map=plate_map))
         except FORM_ERRORS as exc:
-            listed = await in_session_async(request, runs.list_runs)
-            return render(request, "runs.html", current, status_code=http_status(exc),
-                          runs=listed, error=error_message(exc))
+            return await refused_form(request, "runs.html", current, exc,
+                                      lambda s: {"runs": runs.list_runs(s)})
     target = f"/lab/runs/{outcome.run.id}" + ("" if outcome.created else "?again=1")
     if request.headers.get("HX-Request"):
         return Response(status_code=204, headers={"HX-Redirect": target})
@@ -216,9 +216,8 @@ def westgard_flags(verdicts: Sequence[WestgardVerdict]) -> list[dict[str, Any]]:
 @router.get("/lab/runs/{run_id}", response_class=HTMLResponse)
 def plate_page(request: Request, run_id: PathId, current: Lab, again: int = 0,
                analyte: str = "") -> HTMLResponse:
-    with shown_on_page():
-        view = in_session(request, lambda s: _plate_context(s, run_id, analyte[:32]))
-    return render(request, "plate.html", current, again=bool(again), **view)
+    return page_from(request, "plate.html", current,
+                     lambda s: _plate_context(s, run_id, analyte[:32]), again=bool(again))
 
 
 async def _on_plate(request: Request, current: Page, run_id: int,
@@ -227,17 +226,14 @@ async def _on_plate(request: Request, current: Page, run_id: int,
     try:
         await in_session_async(request, work)
     except FORM_ERRORS as exc:
-        with shown_on_page():
-            view = await in_session_async(request, lambda s: _plate_context(s, run_id))
-        return render(request, "plate.html", current, status_code=http_status(exc),
-                      error=error_message(exc), **view)
+        return await refused_form(request, "plate.html", current, exc,
+                                  lambda s: _plate_context(s, run_id))
     return RedirectResponse(f"/lab/runs/{run_id}", status_code=303)
 
 
 @router.post("/lab/runs/{run_id}/qc", response_class=HTMLResponse)
 async def plate_sign_off(request: Request, run_id: PathId, current: Lab) -> Response:
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     actor = Actor.of(current.user)
     accept = optional(form, "decision") == "accept"
     reason = optional(form, "reason") or ""
@@ -248,8 +244,7 @@ async def plate_sign_off(request: Request, run_id: PathId, current: Lab) -> Resp
 @router.post("/lab/runs/{run_id}/withdraw", response_class=HTMLResponse)
 async def plate_withdraw(request: Request, run_id: PathId, current: Lab) -> Response:
     """Withdraw a plate whose results are stored, with a reason (``lims.runs.withdrawal``)."""
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     actor = Actor.of(current.user)
     reason = optional(form, "reason") or ""
     return await _on_plate(request, current, run_id,
@@ -284,8 +279,7 @@ def _resolve(session: Session, actor: Actor, held_id: int, body: HeldWellResolve
 async def resolve_held_well(request: Request, held_id: PathId, current: Lab) -> Response:
     """Attach a held well to the card accessioned since with its barcode (its values become
     the card's results and are evaluated), or discard it, with a note."""
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     actor, pipeline = Actor.of(current.user), request.app.state.pipeline
     try:
         action = optional(form, "action") or ""
@@ -295,7 +289,6 @@ async def resolve_held_well(request: Request, held_id: PathId, current: Lab) -> 
             else None}, whole="action")
         await in_session_async(request, lambda s: _resolve(s, actor, held_id, body, pipeline))
     except FORM_ERRORS as exc:
-        lists = await in_session_async(request, lambda s: _worklists(s, actor))
-        return render(request, "worklists.html", current, status_code=http_status(exc),
-                      error=error_message(exc), **lists)
+        return await refused_form(request, "worklists.html", current, exc,
+                                  lambda s: _worklists(s, actor))
     return RedirectResponse("/lab/worklists", status_code=303)

@@ -21,11 +21,11 @@ from lims.vocabulary import OutboxStatus, Role
 from lims.web.context import (
     FORM_ERRORS,
     Page,
-    check_csrf,
     error_message,
     in_session,
     in_session_async,
     pages_for,
+    posted_form,
     render,
     shown_on_page,
 )
@@ -58,8 +58,7 @@ def messages_page(request: Request, current: Lab, status: str = "") -> HTMLRespo
 
 @router.post("/lab/messages/{message_id}/resend", response_class=HTMLResponse)
 async def resend(request: Request, message_id: PathId, current: Admin) -> Response:
-    form = await request.form()
-    check_csrf(request, current, form)
+    await posted_form(request, current)
     actor = Actor.of(current.user)
     try:
         await in_session_async(request, lambda s: interfaces.resend(s, actor, message_id))

@@ -9,19 +9,18 @@ The page is built from the same view model as the PDF (``lims.documents.bulletin
 .bulletin_view``) and prints its figures with the PDF's own formatting
 (``reports.bulletin.fmt_measure``), so the two show the same numbers.
 
-Public names: ``router``, ``bulletin_context``, ``trend_context``, ``TREND_MONTHS``, ``doc_lang``,
-``month_of_text``, ``pdf_response``.
+Public names: ``router``, ``bulletin_context``, ``trend_context``, ``TREND_MONTHS``,
+``month_of_text``.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from typing import Annotated, Any
 
 from babel.support import NullTranslations
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -30,8 +29,8 @@ from lims.documents import service as documents
 from lims.documents.bulletins import bulletin_view
 from lims.documents.laboratory import laboratory
 from lims.documents.repository import submitters as all_submitters
-from lims.errors import InvalidInputError, NotFoundError, http_status
-from lims.followup.births import births_of_month, import_births, record_births
+from lims.errors import InvalidInputError, NotFoundError, found
+from lims.followup.births import births_of_month, import_births, parse_month, record_births
 from lims.followup.drilldown import drill_down
 from lims.followup.programme import programme_trend
 from lims.followup.service import is_director
@@ -42,11 +41,13 @@ from lims.web.context import (
     Page,
     PageError,
     check_csrf,
-    error_message,
-    in_session,
+    doc_lang,
     in_session_async,
+    page_from,
     pages_for,
-    render,
+    pdf_response,
+    posted_form,
+    refused_form,
     shown_on_page,
 )
 from lims.web.i18n import load_translations
@@ -57,8 +58,7 @@ from reports.indicators import Indicator, indicators
 from reports.models import DocumentInfo, Lang
 from reports.wording import Wording, wording
 
-__all__ = ["TREND_MONTHS", "bulletin_context", "doc_lang", "month_of_text", "pdf_response",
-           "router", "trend_context"]
+__all__ = ["TREND_MONTHS", "bulletin_context", "month_of_text", "router", "trend_context"]
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Page, Depends(pages_for(Role.admin, Role.reviewer))]
@@ -72,21 +72,13 @@ def _programme_user(session: Session, current: Page) -> None:
         raise PageError(403, "the programme's pages are for admins and directors")
 
 
-def doc_lang(locale: str) -> Lang:
-    """A page's locale as a document language."""
-    return "zh-CN" if locale == "zh_CN" else "en"
-
-
 def month_of_text(text: str) -> date:
     """``YYYY-MM`` (blank: last month) as the month's first day."""
     if not text.strip():
         today = utcnow().date().replace(day=1)
         return (today.replace(year=today.year - 1, month=12) if today.month == 1
                 else today.replace(month=today.month - 1))
-    try:
-        return datetime.strptime(text.strip(), "%Y-%m").date()
-    except ValueError:
-        raise InvalidInputError(f"{text!r} is not a month (YYYY-MM)", field="month") from None
+    return parse_month(text)
 
 
 def _back(month: date, k: int) -> date:
@@ -238,27 +230,15 @@ def _read_trend(session: Session, current: Page, month: date) -> dict[str, Any]:
 @router.get("/programme/bulletin/trend", response_class=HTMLResponse)
 def bulletin_trend(request: Request, current: Staff, month: str = "") -> HTMLResponse:
     """The trend charts (the bulletin page loads them after it is shown)."""
-    with shown_on_page():
-        first = month_of_text(month)
-        context = in_session(request, lambda s: _read_trend(s, current, first))
-    return render(request, "_programme_trend.html", current, **context)
+    return page_from(request, "_programme_trend.html", current,
+                     lambda s: _read_trend(s, current, month_of_text(month)))
 
 
 @router.get("/programme/bulletin", response_class=HTMLResponse)
 def bulletin_page(request: Request, current: Staff, month: str = "") -> HTMLResponse:
     labels = _labels(request, current)
-    with shown_on_page():
-        first = month_of_text(month)
-        context = in_session(request, lambda s: _read_bulletin(s, current, first, labels))
-    return render(request, "programme_bulletin.html", current, **context)
-
-
-def pdf_response(doc: Any) -> Response:
-    """An issued document's stored bytes as a PDF download, naming its version."""
-    return Response(doc.content, media_type="application/pdf", headers={
-        "X-Document-Id": doc.document_id, "X-Document-Version": str(doc.version),
-        "X-Document-Sha256": doc.sha256,
-        "Content-Disposition": f'attachment; filename="{doc.document_id}-v{doc.version}.pdf"'})
+    return page_from(request, "programme_bulletin.html", current,
+                     lambda s: _read_bulletin(s, current, month_of_text(month), labels))
 
 
 def _issue_bulletin(session: Session, current: Page, month: date) -> Any:
@@ -271,8 +251,7 @@ def _issue_bulletin(session: Session, current: Page, month: date) -> Any:
 async def bulletin_pdf(request: Request, current: Staff) -> Response:
     """The month's bulletin as a PDF in the page's language: issued (stored, hashed and
     audited) the first time, its stored bytes after."""
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     with shown_on_page():
         first = month_of_text(str(form.get("month") or ""))
         doc = await in_session_async(request, lambda s: _issue_bulletin(s, current, first))
@@ -316,11 +295,8 @@ def _read_drill(session: Session, current: Page, code: str, month: date, unit: s
 @router.get("/programme/indicators/{code}", response_class=HTMLResponse)
 def indicator_page(request: Request, code: str, current: Staff, month: str = "",
                    unit: str = "", district: str = "") -> HTMLResponse:
-    with shown_on_page():
-        first = month_of_text(month)
-        context = in_session(request, lambda s: _read_drill(s, current, code[:40], first,
-                                                            unit[:32], district[:64]))
-    return render(request, "programme_indicator.html", current, **context)
+    return page_from(request, "programme_indicator.html", current, lambda s: _read_drill(
+        s, current, code[:40], month_of_text(month), unit[:32], district[:64]))
 
 
 def _births_context(session: Session, current: Page, month: date) -> dict[str, Any]:
@@ -334,10 +310,8 @@ def _births_context(session: Session, current: Page, month: date) -> dict[str, A
 
 @router.get("/programme/births", response_class=HTMLResponse)
 def births_page(request: Request, current: Staff, month: str = "") -> HTMLResponse:
-    with shown_on_page():
-        first = month_of_text(month)
-        context = in_session(request, lambda s: _births_context(s, current, first))
-    return render(request, "programme_births.html", current, **context)
+    return page_from(request, "programme_births.html", current,
+                     lambda s: _births_context(s, current, month_of_text(month)))
 
 
 def _record_form(session: Session, current: Page, month: date,
@@ -345,8 +319,7 @@ def _record_form(session: Session, current: Page, month: date,
     _programme_user(session, current)
     actor, done = Actor.of(current.user), 0
     for submitter_id, text in typed.items():
-        if session.get(Submitter, submitter_id) is None:
-            raise NotFoundError(f"submitter {submitter_id} not found")
+        found(session.get(Submitter, submitter_id), f"submitter {submitter_id}")
         try:
             births = int(text)
         except ValueError:
@@ -360,8 +333,7 @@ def _record_form(session: Session, current: Page, month: date,
 @router.post("/programme/births", response_class=HTMLResponse)
 async def record_births_form(request: Request, current: Staff) -> Response:
     """The typed figures of the month (a blank field leaves the unit's figure as it is)."""
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     with shown_on_page():
         first = month_of_text(str(form.get("month") or ""))
     typed = {}
@@ -373,11 +345,8 @@ async def record_births_form(request: Request, current: Staff) -> Response:
     try:
         await in_session_async(request, lambda s: _record_form(s, current, first, typed))
     except FORM_ERRORS as exc:
-        with shown_on_page():
-            context = await in_session_async(request,
-                                             lambda s: _births_context(s, current, first))
-        return render(request, "programme_births.html", current,
-                      status_code=http_status(exc), error=error_message(exc), **context)
+        return await refused_form(request, "programme_births.html", current, exc,
+                                  lambda s: _births_context(s, current, first))
     return RedirectResponse(f"/programme/births?month={first:%Y-%m}&saved=1", status_code=303)
 
 
@@ -400,11 +369,8 @@ async def import_births_form(request: Request, current: Staff) -> Response:
 
             await in_session_async(request, work)
         except FORM_ERRORS as exc:
-            with shown_on_page():
-                context = await run_in_threadpool(
-                    in_session, request, lambda s: _births_context(s, current, first))
-            return render(request, "programme_births.html", current,
-                          status_code=http_status(exc), import_error=error_message(exc),
-                          **context)
+            return await refused_form(request, "programme_births.html", current, exc,
+                                      lambda s: _births_context(s, current, first),
+                                      shown_as="import_error")
         return RedirectResponse(f"/programme/births?month={first:%Y-%m}&saved=1",
                                 status_code=303)

@@ -26,7 +26,7 @@ from lims.documents import service as documents
 from lims.documents.bulletins import card_view
 from lims.documents.laboratory import laboratory
 from lims.documents.views import specimen_result
-from lims.errors import NotFoundError, http_status
+from lims.errors import NotFoundError
 from lims.followup.service import list_cases
 from lims.models import Alert, Specimen, Submitter, utcnow
 from lims.reference import unsatisfactory_codes
@@ -35,16 +35,17 @@ from lims.web.context import (
     FORM_ERRORS,
     Page,
     PageError,
-    check_csrf,
-    error_message,
-    in_session,
+    doc_lang,
     in_session_async,
+    page_from,
     pages_for,
-    render,
+    pdf_response,
+    posted_form,
+    refused_form,
     shown_on_page,
 )
 from lims.web.forms import optional
-from lims.web.programme_pages import doc_lang, month_of_text, pdf_response
+from lims.web.programme_pages import month_of_text
 from reports.bulletin import fmt_measure
 from reports.indicators import indicators
 from reports.models import DocumentInfo
@@ -95,9 +96,7 @@ def _home(session: Session, current: Page, q: str) -> dict[str, Any]:
 
 @router.get("/unit", response_class=HTMLResponse)
 def unit_home(request: Request, current: Unit, q: str = "") -> HTMLResponse:
-    with shown_on_page():
-        context = in_session(request, lambda s: _home(s, current, q))
-    return render(request, "unit_home.html", current, **context)
+    return page_from(request, "unit_home.html", current, lambda s: _home(s, current, q))
 
 
 def _baby(session: Session, current: Page, infant_id: int) -> dict[str, Any]:
@@ -118,16 +117,13 @@ def _baby(session: Session, current: Page, infant_id: int) -> dict[str, Any]:
 
 @router.get("/unit/babies/{infant_id}", response_class=HTMLResponse)
 def baby_page(request: Request, infant_id: PathId, current: Unit) -> HTMLResponse:
-    with shown_on_page():
-        context = in_session(request, lambda s: _baby(s, current, infant_id))
-    return render(request, "unit_baby.html", current, **context)
+    return page_from(request, "unit_baby.html", current, lambda s: _baby(s, current, infant_id))
 
 
 @router.post("/unit/results/{specimen_id}/pdf")
 async def result_pdf(request: Request, specimen_id: PathId, current: Unit) -> Response:
     """The specimen's result report (issued the first time, its stored bytes after)."""
-    form = await request.form()
-    check_csrf(request, current, form)
+    await posted_form(request, current)
     with shown_on_page():
         doc = await in_session_async(request, lambda s: documents.issue_result(
             s, _actor(current), specimen_id).document)
@@ -146,18 +142,15 @@ def _acknowledge(session: Session, current: Page, alert_id: int, name: str, note
 @router.post("/unit/notices/{alert_id}/acknowledge", response_class=HTMLResponse)
 async def acknowledge_notice(request: Request, alert_id: PathId, current: Unit) -> Response:
     """The unit's named clinician acknowledges a time-critical notice of its baby."""
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
     name = optional(form, "full_name") or ""
     note = optional(form, "note") or ""
     try:
         await in_session_async(request, lambda s: _acknowledge(s, current, alert_id, name,
                                                                note[:1000]))
     except FORM_ERRORS as exc:
-        with shown_on_page():
-            context = await in_session_async(request, lambda s: _home(s, current, ""))
-        return render(request, "unit_home.html", current, status_code=http_status(exc),
-                      error=error_message(exc), **context)
+        return await refused_form(request, "unit_home.html", current, exc,
+                                  lambda s: _home(s, current, ""))
     return RedirectResponse("/unit?acknowledged=1", status_code=303)
 
 
@@ -189,16 +182,13 @@ def _card(session: Session, current: Page, month_text: str) -> dict[str, Any]:
 
 @router.get("/unit/report-card", response_class=HTMLResponse)
 def report_card_page(request: Request, current: Unit, month: str = "") -> HTMLResponse:
-    with shown_on_page():
-        context = in_session(request, lambda s: _card(s, current, month))
-    return render(request, "unit_card.html", current, **context)
+    return page_from(request, "unit_card.html", current, lambda s: _card(s, current, month))
 
 
 @router.post("/unit/report-card/pdf")
 async def report_card_pdf(request: Request, current: Unit) -> Response:
     """The unit's report card of the month as a PDF (in the page's language)."""
-    form = await request.form()
-    check_csrf(request, current, form)
+    form = await posted_form(request, current)
 
     def issue(s: Session) -> Any:
         actor = _actor(current)
