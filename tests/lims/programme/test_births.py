@@ -43,7 +43,7 @@ def test_births_csv_is_stored_whole_or_refused_naming_line_and_field(world, engi
     with Session(engine) as session:
         stored = {(r.submitter_id, r.month): r.births for r in session.exec(select(LiveBirths))}
         events = session.exec(select(AuditEvent).where(
-            AuditEvent.action == "record_live_births")).all()
+            AuditEvent.action == "record_live_births").order_by(AuditEvent.id)).all()
     assert stored == {(world.submitter_ids[0], 202603): 125, (world.submitter_ids[1], 202603): 80}
     assert len(events) == 3 and events[0].username == "registrar"
 
