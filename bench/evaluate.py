@@ -7,10 +7,9 @@ plate; deriving a table from 100,000 babies.
 The million profiles are ten copies (with distinct specimen ids) of a simulated cohort of
 100,000 babies with 1% affected, so the calls include every kind of reason.
 
-Figures and what they depend on are in docs/evaluation.md section 9; the last run, at a load
-average of 5.4-7.8 on the shared 2-core machine: ``pandas.read_csv`` 10.2 s, ``nbs evaluate``
-CSV -> CSV 28.7 s (2.8x; 7.4x on an idle machine before the latest changes), Parquet -> Parquet
-15.5 s.
+Figures and what they depend on are in docs/evaluation.md section 9; the last run, with
+nothing else running on the 2-core machine (load average 1.4): ``pandas.read_csv`` 2.09 s,
+``nbs evaluate`` CSV -> CSV 13.6 s (6.5x), Parquet -> Parquet 10.5 s.
 """
 
 from __future__ import annotations
