@@ -48,7 +48,7 @@ SYMBOL = "Symbol"
 CJK_FONT_FILE = Path(str(resources.files("reports") / "fonts" / "DroidSansFallbackFull.ttf"))
 
 #: Characters written as an equivalent the fonts hold (Greek mu as the micro sign, spaces).
-_SUBSTITUTES = {"μ": "µ", "\u00a0": " ", "\u2009": " ", "\u202f": " "}
+_SUBSTITUTES = {"μ": "µ", "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\t": " "}
 
 
 @cache
@@ -79,7 +79,7 @@ def _latin(char: str) -> bool:
         char.encode("cp1252")
     except UnicodeEncodeError:
         return False
-    return char.isprintable() or char in "\n\t"
+    return char.isprintable() or char == "\n"
 
 
 @cache

@@ -3,8 +3,11 @@ extracts back as the same Unicode text."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfgen.canvas import Canvas
 
 from reports.pdf.fonts import CJK, CJK_FONT_FILE, LATIN, SYMBOL, runs, uncovered
 from reports.pdf.page import styles
@@ -28,6 +31,18 @@ def test_runs_follow_the_font_that_holds_each_character() -> None:
 def test_a_character_no_font_holds_prints_visibly() -> None:
     assert uncovered("王𠮷") == ["𠮷"]
     assert runs("𠮷") == [(LATIN, "[U+20BB7]")]
+
+
+def test_a_tab_prints_as_a_space() -> None:
+    """A tab in free text (a bulletin's message, a note) is set as a space: the Latin face has
+    no glyph for it, and drawing it failed."""
+    assert runs("a\tb") == [(LATIN, "a b")]
+    style = ParagraphStyle("t", fontName="Helvetica", fontSize=10, leading=12)
+    text = Text("dose\t0.5 mg", style)
+    text.wrap(200, 100)
+    page = Canvas(io.BytesIO())
+    text.drawOn(page, 10, 10)
+    page.save()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
