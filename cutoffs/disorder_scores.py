@@ -37,7 +37,7 @@ from scipy.special import ndtr, ndtri
 
 from cutoffs.covariate_model import CovariateScoreModel, default_covariate_model
 from cutoffs.markers import ABOVE_ALL, MarkerTable, marker_table
-from cutoffs.score_spec import METHODS, MarkerPosition, ScoreSpec, ScoreSum
+from cutoffs.score_spec import LOWEST_SIGNED_POSITION, METHODS, MarkerPosition, ScoreSpec, ScoreSum
 from cutoffs.tables import QUANTILE_PROBS, CutoffTable
 
 __all__ = ["ABOVE_ALL_Z", "METHODS", "DisorderScores", "NormalPositions", "ScoreSpec",
@@ -349,7 +349,7 @@ class DisorderScores:
     @staticmethod
     def _push(spec: ScoreSpec, z: np.ndarray) -> np.ndarray:
         y = z * np.asarray(spec.signs)
-        push = y * (np.asarray(spec.weights) / spec.scale)
+        push = np.maximum(y, LOWEST_SIGNED_POSITION) * (np.asarray(spec.weights) / spec.scale)
         if spec.method == "guarded":
             push = np.where(np.asarray(spec.primary), np.fmax(push, y), push)
         return push

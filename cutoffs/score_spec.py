@@ -1,6 +1,7 @@
 """How one disorder's score combines its markers: methods and the fitted spec.
 
-Public names: ``ScoreSpec``, ``ScoreSum``, ``MarkerPosition``, ``METHODS``.
+Public names: ``ScoreSpec``, ``ScoreSum``, ``MarkerPosition``, ``METHODS``,
+``LOWEST_SIGNED_POSITION``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["METHODS", "MarkerPosition", "ScoreSpec", "ScoreSum"]
+__all__ = ["LOWEST_SIGNED_POSITION", "METHODS", "MarkerPosition", "ScoreSpec", "ScoreSum"]
+
+#: The lowest signed position a marker adds to a score: a marker that points away from the
+#: disorder (a low value of a marker that rises in it, a value <= 0 below the measurable range
+#: at -inf) lowers the score by at most this many SDs times its weight, so that one unreadably
+#: low secondary marker cannot cancel a disorder's raised primary markers.
+LOWEST_SIGNED_POSITION = -3.0
 
 #: ``sum``: the signature's weights; ``discriminant``: S^-1 d with non-negative weights;
 #: ``guarded``: the discriminant or the highest primary position, whichever is larger.
@@ -84,7 +91,10 @@ class ScoreSum:
         i = len(self._unread)
         sign, w = self.spec.signs[i], self.spec.weights[i]
         if w:  # a marker of weight 0 adds nothing, even at a position of -inf (a value <= 0)
-            self._sum += np.multiply(position.filled, sign * w, out=self._scratch)
+            signed = np.multiply(position.filled, sign, out=self._scratch)
+            np.maximum(signed, LOWEST_SIGNED_POSITION, out=signed)
+            signed *= w
+            self._sum += signed
         self._unread.append(position.unread)
         if self._best is not None and self.spec.primary[i]:
             np.fmax(self._best, sign * position.z, out=self._best)

@@ -14,7 +14,7 @@ from cutoffs.derive_scores import derive_score_section
 from cutoffs.disorder_scores import NormalPositions, disorder_scores, marker_positions
 from cutoffs.markers import marker_table
 from cutoffs.rules import default_rules
-from cutoffs.score_spec import ScoreSpec
+from cutoffs.score_spec import LOWEST_SIGNED_POSITION, ScoreSpec
 from msms import ratios as r
 from msms.population import simulate_cohort, split_truth
 
@@ -40,14 +40,17 @@ def scored() -> tuple[pd.DataFrame, object]:
 
 def _reference_score(spec, positions):
     """The score written out with every position at hand (as docs/first_tier_scores.md gives
-    it): the weighted sum over the read markers (a marker of weight 0 adds nothing), over its
-    own spread for the markers read."""
+    it): the weighted sum of the signed positions of the read markers, each no lower than
+    LOWEST_SIGNED_POSITION (a marker of weight 0 adds nothing), over its own spread for the
+    markers read."""
     z = np.column_stack([positions[m] for m in spec.markers])
     read = ~np.isnan(z)
     weights = np.asarray(spec.signs) * np.asarray(spec.weights)
     total = np.zeros(len(z))
+    signs = np.asarray(spec.signs)
     for j in np.flatnonzero(weights):
-        total += np.where(read[:, j], z[:, j], 0.0) * weights[j]
+        signed = np.maximum(np.where(read[:, j], z[:, j], 0.0) * signs[j], LOWEST_SIGNED_POSITION)
+        total += signed * np.asarray(spec.weights)[j]
     total /= spec.scale
     for i in np.flatnonzero(~read.all(axis=1)):
         total[i] = (total[i] * (spec.scale / spec._scale(read[i])) if read[i].any()
@@ -152,3 +155,15 @@ def test_a_marker_of_weight_zero_adds_nothing_even_at_a_value_of_zero():
     a = np.array([4.0, 0.5, -1.0])
     scores = spec.score({"A": a, "B": np.array([-np.inf, 1.0, -np.inf])})
     assert np.array_equal(scores, a)
+
+
+def test_one_marker_far_below_normal_lowers_a_score_by_at_most_its_floor():
+    """A value <= 0 (-inf) or far below the normal range of a marker that rises in the disorder
+    counts as LOWEST_SIGNED_POSITION; a falling marker at -inf still raises the score."""
+    spec = ScoreSpec(disorder="X", method="sum", markers=("A", "B", "C"), signs=(1, 1, -1),
+                     primary=(True, False, False), weights=(1.0, 1.0, 1.0),
+                     covariance=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
+    scores = spec.score({"A": np.array([9.0, 9.0, 0.0]), "B": np.array([-np.inf, -20.0, 0.0]),
+                         "C": np.array([0.0, 0.0, -np.inf])})
+    assert np.allclose(scores[:2], (9.0 + LOWEST_SIGNED_POSITION) / np.sqrt(3))
+    assert np.isposinf(scores[2])
