@@ -141,9 +141,11 @@ def test_a_referral_from_the_board_to_a_closed_case(client, web, world, engine):
     assert 'id="form-close"' not in page.text  # closing is the coordinator's
     diagnosed = _post(web, f"/clinic/cases/{case_id}/transitions", clinic_csrf,
                       transition="diagnose", outcome="confirmed", disorder="MSUD",
+                      severity="moderate",
                       confirmatory_tests="plasma allo-isoleucine 12 umol/L",
                       reason="seen with the mother")
     assert diagnosed.status_code == 200 and _state(diagnosed.text) == "diagnosed"
+    assert 'id="case-severity"' in diagnosed.text and "moderate" in diagnosed.text
     assert 'id="form-start_treatment"' in diagnosed.text
     treated = _post(web, f"/clinic/cases/{case_id}/transitions", clinic_csrf,
                     transition="start_treatment", description="leucine-free formula")
