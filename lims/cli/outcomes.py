@@ -68,7 +68,8 @@ def export_calibration_command(
     (previous_specimen_id): the files nbs second-tier calibrate-reflex reads. Babies whose
     cases have no final resolution are left out and counted."""
     if since is not None and until is not None and until < since:
-        raise InvalidInputError("the period ends before it starts", field="to")
+        raise InvalidInputError(f"the period ends ({until:%Y-%m-%d}) before it starts "
+                                f"(--from {since:%Y-%m-%d})", field="--to")
     export = in_session(lambda s, _: calibration_population(
         s, since=since.date() if since else None, until=until.date() if until else None))
     _write(export.first, first_out)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 from sqlmodel import Session, col, exists, select
@@ -73,14 +73,15 @@ class CalibrationExport:
 
 def _released_first_cards(session: Session, since: date | None,
                           until: date | None) -> list[Specimen]:
-    """Each baby's earliest released first card received in the period (dates inclusive)."""
+    """Each baby's earliest released first card received in the period (days in UTC,
+    inclusive)."""
     released = exists().where(col(Release.specimen_id) == col(Specimen.id))
     query = select(Specimen).where(Specimen.kind == SpecimenKind.initial, released)
     if since is not None:
-        query = query.where(col(Specimen.received_at) >= datetime.combine(since, time.min))
+        query = query.where(col(Specimen.received_at) >= datetime.combine(since, time.min, UTC))
     if until is not None:
         query = query.where(col(Specimen.received_at)
-                            < datetime.combine(until + timedelta(days=1), time.min))
+                            < datetime.combine(until + timedelta(days=1), time.min, UTC))
     cards: dict[int, Specimen] = {}
     for card in session.exec(query.order_by(col(Specimen.received_at), col(Specimen.id))):
         cards.setdefault(card.infant_id, card)

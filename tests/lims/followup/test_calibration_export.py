@@ -297,6 +297,23 @@ def test_outcomes_calibrate_the_reflex_second_tier(cutoffs, engine, world, setti
     assert set(out_repeat[PROFILE_ID]) <= set(repeats.values())
     assert out_repeat["previous_specimen_id"].is_unique
 
+    # the period: first cards received in it (days inclusive)
+    today = utcnow().date()
+    period = nbs_here("outcomes", "export-calibration", str(tmp_path / "p1.csv"),
+                      str(tmp_path / "p2.csv"), "--from", f"{today - timedelta(days=60)}",
+                      "--to", f"{today}", env=env)
+    assert period.returncode == 0 and len(pd.read_csv(tmp_path / "p1.csv")) == len(out_first)
+    before = nbs_here("outcomes", "export-calibration", str(tmp_path / "p1.csv"),
+                      str(tmp_path / "p2.csv"), "--to", f"{today - timedelta(days=45)}",
+                      env=env)
+    assert before.returncode == 0 and before.stdout.startswith("0 babies' first cards")
+    assert len(pd.read_csv(tmp_path / "p1.csv")) == 0
+    backwards = nbs_here("outcomes", "export-calibration", str(tmp_path / "p1.csv"),
+                         str(tmp_path / "p2.csv"), "--from", f"{today}", "--to",
+                         f"{today - timedelta(days=1)}", env=env)
+    assert backwards.returncode == 3
+    assert "field --to: the period ends" in backwards.stderr, backwards.stderr
+
     calibration = tmp_path / "reflex.json"
     calibrated = nbs_here("second-tier", "calibrate-reflex", str(first_csv), str(repeat_csv),
                           "--cutoffs", str(cutoffs), "--out", str(calibration))
