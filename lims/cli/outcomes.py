@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
+from lims.cli.actor import ActorOption
 from lims.cli.common import TableFormat, emit_table, in_session
 from lims.errors import InvalidInputError
 from lims.followup.births import parse_month
@@ -62,6 +63,7 @@ def export_calibration_command(
                                        help="first cards received from this day (YYYY-MM-DD)"),
         until: datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"],
                                        help="first cards received up to this day, inclusive"),
+        actor: ActorOption = None,
 ) -> None:
     """Write the released first cards of the period, one per baby, with the baby's outcome
     (true_disorder, severity, fp_mechanism), and their repeat specimens
@@ -70,8 +72,9 @@ def export_calibration_command(
     if since is not None and until is not None and until < since:
         raise InvalidInputError(f"the period ends ({until:%Y-%m-%d}) before it starts "
                                 f"(--from {since:%Y-%m-%d})", field="--to")
-    export = in_session(lambda s, _: calibration_population(
-        s, since=since.date() if since else None, until=until.date() if until else None))
+    export = in_session(lambda s, a: calibration_population(
+        s, a, since=since.date() if since else None, until=until.date() if until else None),
+        actor)
     _write(export.first, first_out)
     _write(export.repeat, repeat_out)
     cases = export.cases

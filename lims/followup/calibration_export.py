@@ -14,7 +14,8 @@ calibrate-reflex FIRST REPEAT`` reads, written from the database.
   or recorded as its repeat by a case opened on it: ``lims.reflex.repeat.earlier_cards``),
   with ``previous_specimen_id`` the first card's barcode.
 
-A baby is left out, and counted by why, when one of its cases has no final resolution yet
+The cards written are recorded as one audited list read. A baby is left out, and counted by
+why, when one of its cases has no final resolution yet
 (open) or ended without one (lost to follow-up, moved, declined, deceased), when its confirmed
 diagnosis has no severity (recorded before severities were, migration 0015), or when two
 different disorders were confirmed.
@@ -34,6 +35,7 @@ import pandas as pd
 from sqlmodel import Session, col, exists, select
 
 from lims.accession.repository import infants_by_ids
+from lims.audit import Actor, record_list_read
 from lims.followup.measures import RESOLVED
 from lims.models import Diagnosis, FollowUpCase, Infant, Release, Specimen
 from lims.pipeline import card_covariates
@@ -159,11 +161,12 @@ def _first_repeats(session: Session, firsts: dict[int, Specimen]) -> dict[str, S
     return out
 
 
-def calibration_population(session: Session, *, since: date | None = None,
+def calibration_population(session: Session, actor: Actor, *, since: date | None = None,
                            until: date | None = None) -> CalibrationExport:
     """The released first cards received from ``since`` to ``until`` (inclusive; None: no
     bound), one per baby with its labels, and their repeats; babies without a final
-    resolution of every case left out and counted by reason."""
+    resolution of every case left out and counted by reason. The cards written are one
+    audited list read of ``actor``'s."""
     cards = _released_first_cards(session, since, until)
     infant_ids = [c.infant_id for c in cards]
     cases: dict[int, list[FollowUpCase]] = {}
@@ -193,5 +196,9 @@ def calibration_population(session: Session, *, since: date | None = None,
     repeat = _profiles(session, by_barcode, infants)
     repeat["previous_specimen_id"] = repeat[PROFILE_ID].map(
         {r.barcode: first_barcode for first_barcode, r in repeats.items()})
+    written = [*kept.values(), *repeats.values()]
+    record_list_read(session, actor, "specimen", [s.id for s in written if s.id is not None],
+                     [s.infant_id for s in written],
+                     filters={"export": "calibration", "from": since, "to": until})
     return CalibrationExport(first.reset_index(drop=True), repeat.reset_index(drop=True),
                              dict(left_out))

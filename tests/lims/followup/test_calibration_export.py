@@ -29,7 +29,7 @@ from lims.demo import accession_cohort, simulated_plate_file
 from lims.errors import InvalidInputError
 from lims.followup import service as followup
 from lims.followup.schemas import ClinicCreate, ContactIn, TransitionIn
-from lims.models import Diagnosis, FollowUpCase, Infant, Specimen, User, utcnow
+from lims.models import AuditEvent, Diagnosis, FollowUpCase, Infant, Specimen, User, utcnow
 from lims.pipeline import ScreeningPipeline
 from lims.reference import barcode_rule
 from lims.reflex.service import import_run
@@ -266,7 +266,7 @@ def test_outcomes_calibrate_the_reflex_second_tier(cutoffs, engine, world, setti
     env = {"NBS_DATABASE_URL": settings.database_url}
     first_csv, repeat_csv = tmp_path / "out" / "first.csv", tmp_path / "out" / "repeat.csv"
     exported = nbs_here("outcomes", "export-calibration", str(first_csv), str(repeat_csv),
-                        env=env)
+                        "--actor", "epidemiologist", env=env)
     assert exported.returncode == 0, exported.stderr
     out_first = pd.read_csv(first_csv, dtype={PROFILE_ID: str}, keep_default_na=False)
     out_repeat = pd.read_csv(repeat_csv, dtype={PROFILE_ID: str, "previous_specimen_id": str},
@@ -293,6 +293,13 @@ def test_outcomes_calibrate_the_reflex_second_tier(cutoffs, engine, world, setti
     assert (c8 / simulated).median() == pytest.approx(1.0, abs=0.25)
     # the repeats of the babies kept, each naming its first card
     assert len(out_repeat) > 0
+    with Session(engine) as session:
+        (read,) = session.exec(select(AuditEvent).where(
+            AuditEvent.username == "epidemiologist")).all()
+        written = {s.id for s in session.exec(select(Specimen).where(col(Specimen.barcode).in_(
+            [*out_first[PROFILE_ID], *out_repeat[PROFILE_ID]])))}
+    assert read.action == "read_list" and set(read.after["ids"]) == written
+    assert read.after["filters"] == {"export": "calibration"}
     assert set(out_repeat["previous_specimen_id"]) <= set(out_first[PROFILE_ID])
     assert set(out_repeat[PROFILE_ID]) <= set(repeats.values())
     assert out_repeat["previous_specimen_id"].is_unique
