@@ -68,7 +68,8 @@ def export_calibration_command(
     """Write the released first cards of the period, one per baby, with the baby's outcome
     (true_disorder, severity, fp_mechanism), and their repeat specimens
     (previous_specimen_id): the files nbs second-tier calibrate-reflex reads. Babies whose
-    cases have no final resolution are left out and counted."""
+    cases are not all resolved, or whose confirmed diagnosis has no severity, are left out
+    and counted."""
     if since is not None and until is not None and until < since:
         raise InvalidInputError(f"the period ends ({until:%Y-%m-%d}) before it starts "
                                 f"(--from {since:%Y-%m-%d})", field="--to")
@@ -85,7 +86,7 @@ def export_calibration_command(
                f"deficiency) -> {first_out}")
     typer.echo(f"{len(export.repeat):,} repeat specimens -> {repeat_out}")
     left = sum(export.left_out.values())
-    typer.echo(f"{left:,} babies left out without a closed outcome"
+    typer.echo(f"{left:,} babies left out (their outcome is not known or not complete)"
                + "".join(f"\n  {n:,}: {why}" for why, n in sorted(export.left_out.items())))
 
 
