@@ -15,10 +15,9 @@ calibrate-reflex FIRST REPEAT`` reads, written from the database.
   with ``previous_specimen_id`` the first card's barcode.
 
 The cards written are recorded as one audited list read. A baby is left out, and counted by
-why, when one of its cases has no final resolution yet
-(open) or ended without one (lost to follow-up, moved, declined, deceased), when its confirmed
-diagnosis has no severity (recorded before severities were, migration 0015), or when two
-different disorders were confirmed.
+why, when one of its cases has no final resolution yet (open) or ended without one (lost to
+follow-up, moved, declined, deceased), when its confirmed diagnosis has no severity (recorded
+before severities were, migration 0015), or when two different disorders were confirmed.
 
 Public names: ``MATERNAL_B12``, ``LABEL_COLUMNS``, ``CalibrationExport``,
 ``calibration_population``.
