@@ -41,6 +41,7 @@ from lims.vocabulary import (
     ContactResult,
     OutcomeClass,
     Role,
+    Severity,
     SpecimenState,
     VisitKind,
 )
@@ -181,7 +182,8 @@ def _demo_step(session: Session, case_id: int, step: str, clinic_id: int, barcod
             "diagnose_fp": TransitionIn(transition=CaseTransition.diagnose,
                                         outcome=OutcomeClass.false_positive),
             "diagnose": TransitionIn(transition=CaseTransition.diagnose,
-                                     outcome=OutcomeClass.confirmed, disorder="MSUD"),
+                                     outcome=OutcomeClass.confirmed, disorder="MSUD",
+                                     severity=Severity.severe),
             "treat": TransitionIn(transition=CaseTransition.start_treatment,
                                   description="leucine-free formula")}
     if step == "contact":

@@ -718,6 +718,9 @@ class Diagnosis(SQLModel, table=True):
     case_id: int = Field(foreign_key="followup_case.id", index=True)
     outcome: str = Field(max_length=24)
     disorder: str | None = Field(default=None, max_length=32)
+    #: ``Severity`` of a confirmed case; empty for other outcomes and for diagnoses recorded
+    #: before severities were (migration 0015).
+    severity: str = Field(default="", max_length=16)
     confirmatory_tests: str = Field(default="", max_length=1000)
     diagnosed_at: datetime
     note: str = Field(default="", max_length=1000)

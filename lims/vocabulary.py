@@ -12,7 +12,8 @@ Public names: ``Role``, ``SpecimenState``, ``SpecimenKind``, ``Sex``, ``Feeding`
 ``RepeatRequestStatus``, ``DuplicateRequestStatus``, ``ReflexRequestStatus``,
 ``ReflexDecision``, ``HeldWellStatus``, ``HeldWellAction``,
 ``AlertStatus``, ``QcDecision``, ``Stage``, ``FirstTier``, ``Final``, ``Action``,
-``CaseState``, ``CaseTransition``, ``CaseReason``, ``OutcomeClass``, ``ContactMethod``,
+``CaseState``, ``CaseTransition``, ``CaseReason``, ``OutcomeClass``, ``Severity``,
+``ContactMethod``,
 ``ContactResult``, ``VisitKind``, ``ModelStatus``, ``OutboxStatus``, ``InboundAction``,
 ``DocumentKind``, ``LetterAudience``, ``DocumentLanguage``.
 """
@@ -44,6 +45,7 @@ __all__ = [
     "ReleaseOutcome",
     "RepeatRequestStatus",
     "Role",
+    "Severity",
     "Sex",
     "SpecimenKind",
     "SpecimenState",
@@ -314,6 +316,15 @@ class OutcomeClass(StrEnum):
     deceased = "deceased"
     moved = "moved"
     declined = "declined"
+
+
+class Severity(StrEnum):
+    """How severe a confirmed case is, as the clinic judges it (the reflex second tier's
+    calibration protects moderate and severe cases fully, mild ones up to a bound)."""
+
+    mild = "mild"
+    moderate = "moderate"
+    severe = "severe"
 
 
 class ContactMethod(StrEnum):

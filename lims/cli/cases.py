@@ -5,7 +5,8 @@
 - ``open --specimen ID --suspected CODE [--suspected CODE ...] [--note TEXT]``: open by hand.
 - ``contact CASE --method M --contacted WHO --result R [--at TIME] [--note TEXT]``.
 - ``move CASE TRANSITION [--clinic ID] [--appointment TIME] [--outcome O] [--disorder CODE]
-  [--tests TEXT] [--description TEXT] [--reason TEXT] [--at TIME]``.
+  [--severity mild|moderate|severe] [--tests TEXT] [--description TEXT] [--reason TEXT]
+  [--at TIME]``.
 - ``overdue [--remind]``: the overdue worklist; ``--remind`` raises the reminders (alerts).
 
 Every command is audited as ``--actor``.
@@ -26,7 +27,14 @@ from lims.cli.actor import ActorOption
 from lims.cli.common import TableFormat, emit_table, in_session
 from lims.followup import service
 from lims.followup.schemas import CaseCreate, ContactIn, TransitionIn
-from lims.vocabulary import CaseState, CaseTransition, ContactMethod, ContactResult, OutcomeClass
+from lims.vocabulary import (
+    CaseState,
+    CaseTransition,
+    ContactMethod,
+    ContactResult,
+    OutcomeClass,
+    Severity,
+)
 
 __all__ = ["cases_app"]
 
@@ -108,6 +116,8 @@ def move_command(case_id: int = typer.Argument(..., min=1),
                  appointment: datetime = typer.Option(None, "--appointment"),
                  outcome: OutcomeClass = typer.Option(None, "--outcome"),
                  disorder: str = typer.Option(None, "--disorder"),
+                 severity: Severity = typer.Option(None, "--severity",
+                                                   help="a confirmed case's severity"),
                  tests: str = typer.Option("", "--tests", help="confirmatory tests"),
                  description: str = typer.Option("", "--description",
                                                  help="the treatment started"),
@@ -117,6 +127,7 @@ def move_command(case_id: int = typer.Argument(..., min=1),
     """Apply a transition (an illegal one names those allowed, exit 3)."""
     body = TransitionIn(transition=transition, at=at, reason=reason, clinic_id=clinic,
                         appointment_at=appointment, outcome=outcome, disorder=disorder,
+                        severity=severity,
                         confirmatory_tests=tests, description=description)
     case = in_session(lambda s, a: service.transition(s, a, case_id, body), actor)
     typer.echo(f"case {case_id}: {case.state}; next {case.due_action or 'nothing'}"

@@ -6,7 +6,9 @@ registry, and the programme measures (docs/followup.md).
 Modules: ``rules`` (the cited due-date and visit data), ``machine`` (the case state machine),
 ``schemas``, ``repository`` (every query), ``service`` (cases), ``board`` (the case board and
 a case's record, for the pages), ``outcomes`` (labelled outcomes,
-training from the database, the model registry), ``measures`` (pure measure functions),
+training from the database, the model registry), ``calibration_export`` (the released first
+cards and repeats with each baby's outcome and severity, for the reflex second tier's
+calibration), ``measures`` (pure measure functions),
 ``card_measures`` (the per-card figures the measures read, kept up to date), ``programme``
 (the measures from the database), ``routes``.
 """

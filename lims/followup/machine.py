@@ -29,7 +29,7 @@ from lims.audit import Actor, store
 from lims.errors import IllegalTransitionError, InvalidInputError, PermissionDeniedError
 from lims.followup.rules import CaseFacts, FollowUpRules, followup_rules
 from lims.models import FollowUpCase, utcnow
-from lims.vocabulary import CaseState, CaseTransition, OutcomeClass, Role
+from lims.vocabulary import CaseState, CaseTransition, OutcomeClass, Role, Severity
 
 __all__ = ["CASE_TRANSITIONS", "CASE_TRANSITIONS_BY_NAME", "NO_DIAGNOSIS", "CaseMove",
            "CaseTransitionError", "allowed_case_transitions", "apply_case_transition",
@@ -66,6 +66,13 @@ def _diagnosis(case: FollowUpCase, details: Details) -> tuple[str, str] | None:
     if case.state != CaseState.referred and outcome not in NO_DIAGNOSIS:
         return (f"a case not referred for evaluation can only end as "
                 f"{', '.join(NO_DIAGNOSIS)}; refer it to a clinic first", "outcome")
+    severity = details.get("severity")
+    if outcome == OutcomeClass.confirmed and severity not in tuple(Severity):
+        return (f"a confirmed diagnosis gives the case's severity: "
+                f"{', '.join(Severity)}", "severity")
+    if outcome != OutcomeClass.confirmed and severity:
+        return (f"a severity is given only with a confirmed disorder, not with {outcome}",
+                "severity")
     return None
 
 

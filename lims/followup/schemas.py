@@ -10,7 +10,7 @@ Public names: ``CaseCreate``, ``CasePublic``, ``CaseDetail``, ``ContactIn``, ``C
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,7 @@ from lims.vocabulary import (
     ContactResult,
     ModelStatus,
     OutcomeClass,
+    Severity,
     VisitKind,
 )
 
@@ -85,6 +86,9 @@ class ContactPublic(FromAttributes):
 class DiagnosisPublic(FromAttributes):
     outcome: OutcomeClass
     disorder: str | None
+    #: the confirmed case's severity; "" for other outcomes and diagnoses recorded before
+    #: severities were
+    severity: Severity | Literal[""]
     confirmatory_tests: str
     diagnosed_at: datetime
     note: str
@@ -114,7 +118,8 @@ class VisitPublic(FromAttributes):
 class TransitionIn(RequestBody):
     """A transition and what it records: ``receive_repeat`` the repeat card's ``barcode``
     (linked to the case, received at the card's receipt time), ``refer`` a clinic (and
-    appointment), ``diagnose`` an outcome (and the disorder found, the confirmatory tests),
+    appointment), ``diagnose`` an outcome (and the disorder found, the confirmed case's
+    ``severity``, the confirmatory tests),
     ``start_treatment`` a description; ``at`` when it happened (default now)."""
 
     transition: CaseTransition
@@ -125,6 +130,7 @@ class TransitionIn(RequestBody):
     appointment_at: datetime | None = None
     outcome: OutcomeClass | None = None
     disorder: str | None = Field(default=None, max_length=32)
+    severity: Severity | None = None
     confirmatory_tests: str = Field(default="", max_length=1000)
     description: str = Field(default="", max_length=1000)
 

@@ -442,8 +442,8 @@ def _effects(session: Session, actor: Actor, case: FollowUpCase, body: Transitio
         case.clinic_id, case.appointment_at = body.clinic_id, appointment
         return {"clinic_id": body.clinic_id, "appointment_at": appointment}
     if name == CaseTransition.diagnose:
-        details = {"outcome": body.outcome, "disorder": body.disorder}
-        return details
+        return {"outcome": body.outcome, "disorder": body.disorder,
+                "severity": body.severity}
     if name == CaseTransition.start_treatment and not body.description.strip():
         raise InvalidInputError("describe the treatment", field="description")
     if name == CaseTransition.close_not_confirmed:
@@ -467,6 +467,9 @@ def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn)
     if body.barcode is not None:
         raise InvalidInputError(f"a barcode is given only with receive_repeat, not with "
                                 f"{body.transition}", field="barcode")
+    if body.severity is not None and body.transition != CaseTransition.diagnose:
+        raise InvalidInputError(f"a severity is given only with diagnose, not with "
+                                f"{body.transition}", field="severity")
     case = get_case(session, actor, case_id, audit=False)
     at = _checked_at(body.at, "at")
     if body.disorder is not None and body.disorder not in catalogue():
@@ -482,7 +485,7 @@ def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn)
         case.outcome, case.diagnosed_disorder = body.outcome, body.disorder
         case.due_action, case.due_at = due_for(case, at)
         session.add(Diagnosis(case_id=case_id, outcome=str(body.outcome),
-                              disorder=body.disorder,
+                              disorder=body.disorder, severity=str(body.severity or ""),
                               confirmatory_tests=body.confirmatory_tests, diagnosed_at=at,
                               note=body.reason, recorded_by=actor.user_id,
                               recorded_by_name=_staff_name(actor)))

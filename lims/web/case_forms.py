@@ -36,9 +36,10 @@ def contact_from_form(form: FormData, zone: ZoneInfo) -> ContactIn:
 
 def transition_from_form(form: FormData, zone: ZoneInfo) -> TransitionIn:
     """A transition with what it records (the clinic and appointment of a referral, the outcome,
-    disorder and confirmatory tests of a diagnosis, the treatment's description)."""
+    disorder, severity and confirmatory tests of a diagnosis, the treatment's description)."""
     body = _fields(form, ("transition", "at", "reason", "clinic_id", "appointment_at",
-                          "outcome", "disorder", "confirmatory_tests", "description"),
+                          "outcome", "disorder", "severity", "confirmatory_tests",
+                          "description"),
                    ("at", "appointment_at"), zone)
     body.setdefault("transition", "")
     return validated(TransitionIn, body)

@@ -41,6 +41,7 @@ from lims.vocabulary import (
     LetterAudience,
     OutcomeClass,
     Role,
+    Severity,
     VisitKind,
 )
 from lims.web.case_forms import transition_from_form, visit_from_form
@@ -168,6 +169,7 @@ def _case_view(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
         "outcomes": [o for o in OutcomeClass if o != OutcomeClass.normal_repeat
                      and (case.state == CaseState.referred or o in NO_DIAGNOSIS)],
         "disorders": sorted(service.catalogue().values(), key=lambda d: d.code),
+        "severities": list(Severity),
     }
 
 

@@ -75,6 +75,10 @@ def test_a_referred_baby_from_release_to_a_closed_case(client, world, engine):
     diagnosed = _move(client, world, case_id, "clinic", transition="diagnose",
                       outcome="confirmed", disorder="MSUD",
                       confirmatory_tests="plasma allo-isoleucine 12 umol/L")
+    assert diagnosed.status_code == 422 and "severity" in diagnosed.text  # refused: no severity
+    diagnosed = _move(client, world, case_id, "clinic", transition="diagnose",
+                      outcome="confirmed", disorder="MSUD", severity="severe",
+                      confirmatory_tests="plasma allo-isoleucine 12 umol/L")
     assert diagnosed.status_code == 200, diagnosed.text
     assert diagnosed.json()["due_action"] == "start_treatment"
     treated = _move(client, world, case_id, "clinic", transition="start_treatment",

@@ -139,11 +139,20 @@ def test_a_referral_from_the_board_to_a_closed_case(client, web, world, engine):
     page = web.get(f"/clinic/cases/{case_id}")
     assert 'id="form-diagnose"' in page.text and 'id="contact-form"' not in page.text
     assert 'id="form-close"' not in page.text  # closing is the coordinator's
+    no_severity = _post(web, f"/clinic/cases/{case_id}/transitions", clinic_csrf,
+                        transition="diagnose", outcome="confirmed", disorder="MSUD")
+    assert no_severity.status_code == 422 and "severity" in no_severity.text
+    assert _state(no_severity.text) == "referred"
     diagnosed = _post(web, f"/clinic/cases/{case_id}/transitions", clinic_csrf,
                       transition="diagnose", outcome="confirmed", disorder="MSUD",
+                      severity="moderate",
                       confirmatory_tests="plasma allo-isoleucine 12 umol/L",
                       reason="seen with the mother")
     assert diagnosed.status_code == 200 and _state(diagnosed.text) == "diagnosed"
+    assert 'id="case-severity"' in diagnosed.text and "moderate" in diagnosed.text
+    web.cookies.set("nbs_lang", "zh_CN")
+    assert "严重程度: 中型" in web.get(f"/clinic/cases/{case_id}").text
+    web.cookies.delete("nbs_lang")
     assert 'id="form-start_treatment"' in diagnosed.text
     treated = _post(web, f"/clinic/cases/{case_id}/transitions", clinic_csrf,
                     transition="start_treatment", description="leucine-free formula")
