@@ -398,7 +398,7 @@ def _screened_rows(positions: _Positions, spec: ScoreSpec, cutoff: float) -> np.
     a score at or below the cutoff, since the score is the weighted sum of the signed
     positions over the scale. Every other specimen is kept."""
     weights = np.asarray(spec.weights)
-    if not math.isfinite(cutoff) or weights.sum() <= 0:
+    if not math.isfinite(cutoff) or weights.sum() <= 0 or set(spec.signs) - {1, -1}:
         return None
     share = cutoff * spec.scale / float(weights.sum())
     share -= _MARGIN * max(1.0, abs(share))

@@ -176,7 +176,8 @@ def test_a_screen_by_the_cutoffs_leaves_out_only_scores_at_or_below_them(scored)
     frame, table = scored
     section = table.scores
     full = disorder_scores(frame, section.specs, table=table)
-    for shift in (0.0, -1.5):  # the table's cutoffs, and lower ones that more scores pass
+    # the table's cutoffs, lower ones that more scores pass, and ones past every marker's grid
+    for shift in (0.0, -1.5, 30.0):
         cutoffs = {c: d.cutoff + shift for c, d in section.disorders.items()}
         screened = disorder_scores(frame, section.specs, table=table, screen=cutoffs)
         assert len(screened.screened) > len(cutoffs) / 2
