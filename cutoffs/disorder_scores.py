@@ -461,8 +461,8 @@ class DisorderScores:
     def scores(self) -> pd.DataFrame:
         """Float DataFrame: profile index, one column per disorder (every score computed)."""
         rows = np.arange(len(self.index))
-        return pd.DataFrame({code: self.at(code, rows) for code in self.specs},
-                            index=self.index)
+        return pd.DataFrame({code: self.at(code, rows) if code in self.screened
+                             else self.values[code] for code in self.specs}, index=self.index)
 
     def at(self, disorder: str, rows: np.ndarray) -> np.ndarray:
         """One disorder's scores at the specimen positions ``rows``."""
