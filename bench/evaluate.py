@@ -7,9 +7,13 @@ plate; deriving a table from 100,000 babies.
 The million profiles are ten copies (with distinct specimen ids) of a simulated cohort of
 100,000 babies with 1% affected, so the calls include every kind of reason.
 
-Figures and what they depend on are in docs/evaluation.md section 9; the last run, with
-nothing else running on the 2-core machine (load average 1.4): ``pandas.read_csv`` 2.09 s,
-``nbs evaluate`` CSV -> CSV 13.6 s (6.5x), Parquet -> Parquet 10.5 s.
+Figures and what they depend on are in docs/evaluation.md section 9; the last quiet run,
+with nothing else running on the 2-core machine (load average 1.4): ``pandas.read_csv``
+2.09 s, ``nbs evaluate`` CSV -> CSV 13.6 s (6.5x), Parquet -> Parquet 10.5 s. Since the
+disorder scores are computed only where they can be above their cutoffs, at a load average of
+4.5-8 (no quiet machine was available): ``pandas.read_csv`` 3.2-3.6 s, ``nbs evaluate``
+CSV -> CSV 8.4-11.5 s (2.7-3.3x; CPU 5.7-6.8 s), Parquet -> Parquet 9.3-10.1 s; the code
+before, at the same load: 1.6 s, 10.3 s (6.4x; CPU 7.8 s), 10.7 s.
 """
 
 from __future__ import annotations

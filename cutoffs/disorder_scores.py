@@ -27,6 +27,7 @@ Public names: ``NormalPositions``, ``ScoreSpec``, ``DisorderScores``, ``disorder
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ _AHEAD = 4
 #: Position given to a ratio whose denominator is 0 and numerator positive (above every level).
 ABOVE_ALL_Z = 40.0
 
+
+#: Relative margin by which a screen's bounds (:func:`_screened_rows`) stay clear of rounding.
+_MARGIN = 1e-9
 
 #: Log-scale reach of the padding points that carry the tail slopes (no positive float's log
 #: is beyond +-745, so every finite value falls inside).
@@ -106,6 +110,8 @@ class NormalPositions:
         self._group_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray,
                                                        tuple[np.ndarray, np.ndarray,
                                                              np.ndarray]]] = {}
+        #: id of a stratum-number array -> (the array, whether each number is used)
+        self._used: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _groups(self, choice: np.ndarray, rows: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -146,6 +152,60 @@ class NormalPositions:
             grids, _ = self._table_grids()
             padded = self._padded[index] = _padded_grid(grids[index], self._table_z)
         return padded
+
+    def _entries_used(self, marker: str) -> np.ndarray | None:
+        """The table entries the specimens' positions of ``marker`` come from, or None when
+        some specimen's comes from the covariate model (no table grid for its stratum)."""
+        if self.table is None or self._assignment is None:
+            return None
+        choice, vector = self.table.stratum_numbers(marker, self._assignment)
+        used = self._used.get(id(choice))
+        if used is None or used[0] is not choice:
+            used = self._used[id(choice)] = (choice, np.bincount(choice, minlength=vector.size)
+                                             > 0)
+        entries = vector[np.flatnonzero(used[1])]
+        _, valid = self._table_grids()
+        if not entries.size or (entries < 0).any() or not valid[entries].all():
+            return None
+        return np.unique(entries)
+
+    def bound_value(self, marker: str, position: float, sign: int) -> float | None:
+        """A value v of ``marker`` such that every specimen whose value is a finite number on
+        the near side of it (``<= v`` for ``sign`` +1, ``>= v`` for -1) has a signed position
+        ``sign * z`` at most ``position``, with a margin for rounding; None when no value is
+        or when a specimen's position comes from the covariate model (its offsets differ per
+        specimen). A value <= 0 (position -inf) is on the near side of a rising marker only."""
+        entries = self._entries_used(marker)
+        if entries is None or not math.isfinite(position):
+            return None
+        target = position if sign > 0 else -position  # z <= target, or z >= target
+        ends: list[float] = []
+        for entry in entries.tolist():
+            xp, fp = self._padded_of(entry)
+            if sign > 0 and target >= fp[-1]:
+                ends.append(math.inf)  # every finite value is within it
+                continue
+            if sign < 0 and target <= fp[0]:
+                ends.append(-math.inf)  # every positive value is within it
+                continue
+            if (sign > 0 and target < fp[0]) or (sign < 0 and target > fp[-1]):
+                return None
+            end = float(np.interp(target, fp, xp))
+            end -= sign * _MARGIN * max(1.0, abs(end))
+            reached = float(np.interp(end, xp, fp))
+            if (reached > target) if sign > 0 else (reached < target):
+                return None
+            ends.append(end)
+        if sign > 0:
+            end = min(ends)
+            if end == math.inf:
+                return float(np.finfo(float).max)
+            return math.exp(end) * (1 - _MARGIN)
+        end = max(ends)
+        if end == -math.inf:
+            return float(np.nextafter(0.0, 1.0))
+        value = math.exp(end) * (1 + _MARGIN) if end < 700 else math.inf
+        return value if math.isfinite(value) else None
 
     def z(self, marker: str, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Normal score of ``values`` (one per position in ``rows``); NaN where no reference
@@ -315,20 +375,122 @@ def _streamed_scores(positions: _Positions, specs: Mapping[str, ScoreSpec],
     return out
 
 
+def _score_at(positions: _Positions, spec: ScoreSpec, rows: np.ndarray) -> np.ndarray:
+    """One disorder's scores at the specimen positions ``rows`` (the same arithmetic as over
+    every specimen, value by value)."""
+    if not rows.size:
+        return np.empty(0)
+    total = ScoreSum(spec, rows.size)
+    for m in spec.markers:
+        total.add(MarkerPosition.of(positions.at(m, rows)))
+    return total.result()
+
+
+def _screened_rows(positions: _Positions, spec: ScoreSpec, cutoff: float) -> np.ndarray | None:
+    """The specimen positions whose score can be above ``cutoff`` (a superset), found with
+    one comparison of each marker's values; None when the score cannot be bounded so (a
+    marker placed by the covariate model, a cutoff too low).
+
+    Each weighted marker gets an equal share of ``cutoff x scale`` (and a guarded score's
+    primary marker at most ``cutoff``): a specimen whose every marker is read, with a value on
+    the near side of the value at which its signed position reaches that share
+    (:meth:`NormalPositions.bound_value`, the lowest such value over the strata present), has
+    a score at or below the cutoff, since the score is the weighted sum of the signed
+    positions over the scale. Every other specimen is kept."""
+    weights = np.asarray(spec.weights)
+    if not math.isfinite(cutoff) or weights.sum() <= 0 or set(spec.signs) - {1, -1}:
+        return None
+    share = cutoff * spec.scale / float(weights.sum())
+    share -= _MARGIN * max(1.0, abs(share))
+    if share <= LOWEST_SIGNED_POSITION:
+        return None
+    own = cutoff - _MARGIN * max(1.0, abs(cutoff))
+    table = positions.markers
+    near = np.ones(table.n, dtype=bool)
+    for name, sign, weight, primary in zip(spec.markers, spec.signs, spec.weights,
+                                           spec.primary, strict=True):
+        usable = table.usable(name)
+        if not usable.all():
+            near &= usable
+        limit = share if weight > 0 else math.inf
+        if spec.method == "guarded" and primary:
+            limit = min(limit, own)
+        if limit == math.inf:
+            continue
+        value = positions.normal.bound_value(name, limit, sign)
+        if value is None:
+            return None
+        values = table.values[name]
+        near &= (values <= value) if sign > 0 else (values >= value)
+    return np.flatnonzero(~near)
+
+
+def _screened_scores(positions: _Positions, specs: Mapping[str, ScoreSpec], codes: list[str],
+                     cutoffs: Mapping[str, float]
+                     ) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Every disorder's scores: over every specimen where the score cannot be bounded by its
+    cutoff, else (the positions of the specimens whose score can be above the cutoff, their
+    scores) (:func:`_screened_rows`)."""
+    values: dict[str, np.ndarray] = {}
+    screened: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for code in codes:
+        rows = _screened_rows(positions, specs[code], cutoffs[code]) if code in cutoffs \
+            else None
+        if rows is None:
+            values[code] = _score_at(positions, specs[code], positions.rows)
+        else:
+            screened[code] = (rows, _score_at(positions, specs[code], rows))
+    return values, screened
+
+
 @dataclass
 class DisorderScores:
     """Scores per specimen (in profile order) and disorder, with every marker's normal
     position (computed when asked for), for the reasons."""
 
-    values: dict[str, np.ndarray]  # disorder -> score per specimen
+    values: dict[str, np.ndarray]  # disorder -> score per specimen (not screened)
     index: pd.Index
     specs: dict[str, ScoreSpec]
     positions: Mapping[str, np.ndarray]  # marker -> normal score z per specimen
+    #: disorder -> (the specimen positions whose score can be above the disorder's cutoff,
+    #: their scores); every other specimen's score is at or below the cutoff and computed
+    #: only when asked for (``disorder_scores(..., screen=...)``)
+    screened: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def scores(self) -> pd.DataFrame:
-        """Float DataFrame: profile index, one column per disorder."""
-        return pd.DataFrame(self.values, index=self.index)
+        """Float DataFrame: profile index, one column per disorder (every score computed)."""
+        rows = np.arange(len(self.index))
+        return pd.DataFrame({code: self.at(code, rows) if code in self.screened
+                             else self.values[code] for code in self.specs}, index=self.index)
+
+    def at(self, disorder: str, rows: np.ndarray) -> np.ndarray:
+        """One disorder's scores at the specimen positions ``rows``."""
+        if disorder not in self.screened:
+            return self.values[disorder][rows]
+        kept, scores = self.screened[disorder]
+        where = np.minimum(np.searchsorted(kept, rows), max(kept.size - 1, 0))
+        found = kept[where] == rows if kept.size else np.zeros(rows.size, dtype=bool)
+        values = np.empty(rows.size)
+        values[found] = scores[where[found]]
+        todo = np.flatnonzero(~found)
+        if todo.size:
+            assert isinstance(self.positions, _Positions)
+            values[todo] = _score_at(self.positions, self.specs[disorder], rows[todo])
+        return values
+
+    def above(self, disorder: str, cutoff: float) -> np.ndarray:
+        """Whether each specimen's score is above ``cutoff`` or missing (NaN); with a screen,
+        ``cutoff`` may not be below the disorder's own."""
+        if disorder not in self.screened:
+            values = self.values[disorder]
+            with np.errstate(invalid="ignore"):
+                return np.asarray((values > cutoff) | np.isnan(values))
+        kept, scores = self.screened[disorder]
+        out = np.zeros(len(self.index), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            out[kept[(scores > cutoff) | np.isnan(scores)]] = True
+        return out
 
     def position(self, marker: str, rows: np.ndarray) -> np.ndarray:
         """One marker's normal positions at the specimen positions ``rows``."""
@@ -378,6 +540,7 @@ def disorder_scores(profiles: pd.DataFrame, specs: Mapping[str, ScoreSpec], *,
                     disorders: Iterable[str] | None = None,
                     positions: Mapping[str, np.ndarray] | None = None,
                     values: MarkerTable | None = None,
+                    screen: Mapping[str, float] | None = None,
                     file: str | None = None) -> DisorderScores:
     """Score every specimen for every disorder of ``specs`` (see the module docstring).
 
@@ -399,6 +562,10 @@ def disorder_scores(profiles: pd.DataFrame, specs: Mapping[str, ScoreSpec], *,
     values
         Marker values already computed for these profiles (:func:`cutoffs.markers.
         marker_table`).
+    screen
+        Per disorder, its cutoff: only the scores that can be above it are computed
+        (``screened``), the others (provably at or below it) when asked for
+        (:meth:`DisorderScores.at`, ``scores``). For evaluating without the normal calls.
 
     Returns
     -------
@@ -413,4 +580,7 @@ def disorder_scores(profiles: pd.DataFrame, specs: Mapping[str, ScoreSpec], *,
         return DisorderScores(out, profiles.index, kept, dict(positions))
     names = list(dict.fromkeys(m for c in codes for m in specs[c].markers))
     lazy = _Positions(profiles, names, table, model, values, file)
+    if screen is not None:
+        out, screened = _screened_scores(lazy, specs, codes, screen)
+        return DisorderScores(out, profiles.index, kept, lazy, screened)
     return DisorderScores(_streamed_scores(lazy, specs, codes), profiles.index, kept, lazy)

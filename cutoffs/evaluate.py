@@ -360,9 +360,7 @@ def _candidates(ctx: _Context, rule: DisorderRule, marker_tiers: dict[str, Marke
     maybe: np.ndarray
     if on_score:
         assert ctx.scores is not None
-        disorder_score = ctx.scores.values[rule.code]
-        with np.errstate(invalid="ignore"):
-            maybe = (disorder_score > ctx.score_cutoffs[rule.code]) | np.isnan(disorder_score)
+        maybe = ctx.scores.above(rule.code, ctx.score_cutoffs[rule.code])
         incomplete = np.zeros(ctx.markers.n, dtype=bool)
         for marker in rule.primary:
             maybe |= ~marker_tiers[marker.name].usable
@@ -405,7 +403,7 @@ def _evaluate_rule(
     low_s = bound(secondary, 0).max(axis=0) if secondary else None
     if on_score:
         assert ctx.scores is not None
-        disorder_score = ctx.scores.values[rule.code][rows]
+        disorder_score = ctx.scores.at(rule.code, rows)
         unread = np.asarray(~np.stack([usable[m.name] for m in primary]).all(axis=0))
         tier = score_tier(disorder_score, ctx.score_cutoffs[rule.code], low_p,
                           bound(rule.markers, 0), unread, _rule_call_if_incomplete(
@@ -610,9 +608,11 @@ def evaluate(
     if cutoffs is not None and cutoffs.scores is not None:
         section = cutoffs.scores
         codes = [c for c in section.disorders if c in set(rules.codes)]
-        ctx.scores = disorder_scores(profiles, section.specs, table=cutoffs, disorders=codes,
-                                     values=markers, file=file)
         ctx.score_cutoffs = {c: section.disorders[c].cutoff for c in codes}
+        # without the normal calls, only the scores that can be above their cutoff are needed
+        ctx.scores = disorder_scores(profiles, section.specs, table=cutoffs, disorders=codes,
+                                     values=markers, file=file,
+                                     screen=None if include_normal else ctx.score_cutoffs)
     calls = _run(ctx, rules, include_normal, stage, cutoffs)
     for step in postprocess:
         calls = step(calls, profiles)

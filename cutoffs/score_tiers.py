@@ -82,7 +82,7 @@ def score_reason(scores: DisorderScores, disorder: str, cutoff: float, rows: np.
     the cutoff and the ``k`` markers that push it most, with their percentile among babies
     like it (the guarded score's primary counts with its own position)."""
     spec = scores.specs[disorder]
-    values = scores.values[disorder][rows]
+    values = scores.at(disorder, rows)
     z, push = scores.positions_and_push(disorder, rows)
     push = np.where(np.isnan(z), -np.inf, np.nan_to_num(push, nan=-np.inf))
     order = np.argsort(-push, axis=1, kind="stable")[:, :k]

@@ -167,3 +167,48 @@ def test_one_marker_far_below_normal_lowers_a_score_by_at_most_its_floor():
                          "C": np.array([0.0, 0.0, -np.inf])})
     assert np.allclose(scores[:2], (9.0 + LOWEST_SIGNED_POSITION) / np.sqrt(3))
     assert np.isposinf(scores[2])
+
+
+def test_a_screen_by_the_cutoffs_leaves_out_only_scores_at_or_below_them(scored) -> None:
+    """Scores computed only where they can be above their disorder's cutoff (what evaluating
+    without the normal calls needs): those kept are exactly the scores over every specimen,
+    none left out is above its cutoff or missing, and any is computed when asked for."""
+    frame, table = scored
+    section = table.scores
+    full = disorder_scores(frame, section.specs, table=table)
+    # the table's cutoffs, lower ones that more scores pass, and ones past every marker's grid
+    for shift in (0.0, -1.5, 30.0):
+        cutoffs = {c: d.cutoff + shift for c, d in section.disorders.items()}
+        screened = disorder_scores(frame, section.specs, table=table, screen=cutoffs)
+        assert len(screened.screened) > len(cutoffs) / 2
+        for code, (rows, values) in screened.screened.items():
+            exact = full.values[code]
+            np.testing.assert_array_equal(values, exact[rows])
+            left_out = np.setdiff1d(np.arange(len(frame)), rows)
+            assert not np.isnan(exact[left_out]).any()
+            assert (exact[left_out] <= cutoffs[code]).all(), code
+            assert rows.size < len(frame)
+            with np.errstate(invalid="ignore"):
+                np.testing.assert_array_equal(screened.above(code, cutoffs[code]),
+                                              (exact > cutoffs[code]) | np.isnan(exact))
+            some = np.array([0, 7, len(frame) - 1, *left_out[:5]])
+            np.testing.assert_array_equal(screened.at(code, some), exact[some])
+        pd.testing.assert_frame_equal(screened.scores, full.scores)
+
+
+def test_a_markers_bound_value_is_where_its_signed_position_reaches_the_bound(scored) -> None:
+    """Every value on the near side of the bound value has a signed position at most the
+    bound, in every stratum; a value 0.1% beyond it reaches past the bound in some stratum."""
+    frame, table = scored
+    normal = NormalPositions(frame, table)
+    rows = np.arange(len(frame))
+    for marker in ("C8", "Phe", "C3/C2", "Tyr", "C0"):
+        for sign in (1, -1):
+            for bound in (-2.0, 0.3, 2.5, 3.5):
+                value = normal.bound_value(marker, bound, sign)
+                assert value is not None
+                near = np.full(len(frame), value)
+                beyond = near * (1.001 if sign > 0 else 0.999)
+                assert (sign * normal.z(marker, near, rows) <= bound).all()
+                assert (sign * normal.z(marker, beyond, rows) > bound).any()
+    assert normal.bound_value("C8", float("inf"), 1) is None
