@@ -26,7 +26,8 @@ __all__ = ["ALERT_PUBLIC_COLUMNS", "acknowledge", "acknowledged_by", "active_use
 #: The columns an alert is shown with (``AlertPublic``).
 ALERT_PUBLIC_COLUMNS: tuple[str, ...] = (
     "id", "specimen_id", "disorder", "message", "opened_at", "status", "escalation_level",
-    "escalated_at", "acknowledged_by_name", "acknowledged_at",
+    "escalated_at", "acknowledged_by_name", "acknowledged_at", "withdrawn_by_name",
+    "withdrawn_at", "withdrawal_reason",
 )
 _ALERT = Alert.__table__  # type: ignore[attr-defined]
 _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
@@ -81,8 +82,8 @@ def withdraw(session: Session, alert_id: int, *, user_id: int | None, name: str,
     """Mark the alert withdrawn unless someone acknowledged it meanwhile (False then)."""
     done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(_ALERT).where(_ALERT.c.id == alert_id, *_STILL_OPEN)
-        .values(status=AlertStatus.withdrawn, acknowledged_by=user_id,
-                acknowledged_by_name=name, acknowledged_at=at, acknowledgement_note=note))
+        .values(status=AlertStatus.withdrawn, withdrawn_by=user_id, withdrawn_by_name=name,
+                withdrawn_at=at, withdrawal_reason=note))
     return done.rowcount == 1
 
 

@@ -70,7 +70,7 @@ def acknowledge(session: Session, actor: Actor, alert_id: int, *, full_name: str
         raise NotFoundError(f"alert {alert_id} not found")
     if alert.status == AlertStatus.withdrawn:
         raise ConflictError(f"alert {alert_id} was withdrawn with its plate: "
-                            f"{alert.acknowledgement_note}")
+                            f"{alert.withdrawal_reason}")
     before = snapshot(alert)
     if not repository.acknowledge(session, alert_id, user_id=actor.user_id, name=name,
                                   note=note, at=utcnow()):
