@@ -130,7 +130,6 @@ def _decide(session: Session, actor: Actor, pipeline: Screening, reflex: Reflex,
     repository.retire_decisions(session, ids)
     repository.insert_decisions(session, rows)
     links = {b: link for b, link in decided.links.items() if b in repeats}
-    referred = referred_repeats(mine, links, repeats)
     earlier_ids = earlier_cards(session, repeats)
     earlier = repository.specimens_by_ids(session, list(set(earlier_ids.values())))
     earlier_of = {b: earlier[i].barcode for b, i in earlier_ids.items() if i in earlier}
@@ -139,6 +138,8 @@ def _decide(session: Session, actor: Actor, pipeline: Screening, reflex: Reflex,
     waits = set(worklist_after_redecision(
         session, actor, {int(s.id or 0): s for s in repeats.values()}, rows, reflex,
         reason=reason))
+    # a repeat that waits is flagged when its second-tier run refers it
+    referred = referred_repeats(mine, links, repeats) - waits
     entries = []
     for barcode, specimen in sorted(repeats.items()):
         assert specimen.id is not None
@@ -159,7 +160,7 @@ def _decide(session: Session, actor: Actor, pipeline: Screening, reflex: Reflex,
                    **({"repeat": repeat_audit(barcode, link, mine, decided.calls, reflex,
                                               cuts)} if link is not None else {})},
             reason=f"{why}: {reason}"[:500]))
-        if (specimen.id in referred or specimen.id in waits) and not specimen.flagged:
+        if specimen.id in referred and not specimen.flagged:
             specimen.flagged = True
             session.add(specimen)
     record_many(session, actor, entries)

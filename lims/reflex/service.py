@@ -13,14 +13,16 @@
   second-tier results (clear with a reason code, repeat specimen, referral, or maternal B12
   deficiency), the decisions are stored (the earlier ones retired) and audited with the values
   they were made from, and a card with no group still waiting moves to review
-  (``record_second_tier``). Wells of a card that is not waiting are not stored; the run
-  records why. The same bytes return the earlier run; a file that does not read stores
-  nothing.
+  (``record_second_tier``). A released repeat put on the worklist when it was decided again
+  (``lims.reflex.late``) is decided the same way and keeps its release (flagged, and alerted
+  for each group asked for that is not cleared). Wells of a card that is not on the worklist
+  are not stored; the run records why. The same bytes return the earlier run; a file that
+  does not read stores nothing.
 
 A repeat card is decided in the groups its earlier card was sent back for as a repeat
 (``lims.reflex.repeat``), at the first tier and on the second-tier run alike (after its
 earlier card, once, when both are on one plate or one run); a repeat already in when its
-earlier card is sent back is decided then (``lims.reflex.late``).
+earlier card's requests for a repeat change is decided again then (``lims.reflex.late``).
 
 Public names: ``Held``, ``ImportOutcome``, ``hold_for_second_tier``, ``import_run``, ``worklist``,
 ``list_runs``, ``get_run``, ``specimen_reflex``, ``context_of``.
