@@ -17,10 +17,11 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from lims.models import Alert, Evaluation, Specimen, User
-from lims.vocabulary import AlertStatus
+from lims.vocabulary import AlertStatus, Final
 
 __all__ = ["ALERT_PUBLIC_COLUMNS", "acknowledge", "acknowledged_by", "active_users_by_role",
-           "alert_rows", "infant_of_specimen", "open_alerts", "open_alerts_of_run", "open_counts",
+           "alert_rows", "infant_of_specimen", "open_alerts", "open_alerts_of_decisions",
+           "open_alerts_of_run", "open_counts",
            "raise_level", "withdraw"]
 
 #: The columns an alert is shown with (``AlertPublic``).
@@ -73,6 +74,21 @@ def open_alerts_of_run(session: Session, run_id: int,
     return list(session.exec(select(Alert).where(
         or_(col(Alert.run_id) == run_id, col(Alert.evaluation_id).in_(raised)),
         col(Alert.specimen_id).in_(list(specimen_ids)),
+        col(Alert.status) == AlertStatus.open, col(Alert.acknowledged_at).is_(None))
+        .order_by(col(Alert.id))))
+
+
+def open_alerts_of_decisions(session: Session, specimen_ids: Sequence[int]) -> list[Alert]:
+    """The open, unacknowledged alerts of these cards that none of their own time-critical
+    positive calls raised: those a repeat card's reflex decision opened
+    (``lims.reflex.repeat_alerts``)."""
+    if not specimen_ids:
+        return []
+    own = core_select(_EVALUATION.c.id).where(_EVALUATION.c.time_critical.is_(True),
+                                              _EVALUATION.c.final == Final.positive)
+    return list(session.exec(select(Alert).where(
+        col(Alert.specimen_id).in_(list(specimen_ids)),
+        or_(col(Alert.evaluation_id).is_(None), col(Alert.evaluation_id).not_in(own)),
         col(Alert.status) == AlertStatus.open, col(Alert.acknowledged_at).is_(None))
         .order_by(col(Alert.id))))
 

@@ -17,7 +17,8 @@ card).
 The same happens when an earlier card stops asking for a repeat in a group (it is decided again
 as a repeat itself, or its plate is withdrawn, ``lims.runs.withdrawal``): each of its repeats
 that has its first-tier result is decided again against the card's current requests, on its own
-where none is left (its decisions as the repeat retired, audited). A repeat decided again so
+where none is left (its decisions as the repeat retired, audited, and the open alerts they
+opened withdrawn). A repeat decided again so
 that a group now waits for a reflex assay goes on the reflex worklist (``lims.reflex.waiting``).
 
 Public names: ``requests_changed``, ``decide_late_repeats``.
@@ -31,6 +32,7 @@ from typing import Any
 from sqlmodel import Session
 
 from cutoffs.reflex.decide import AWAITING
+from lims.alerts.service import withdraw_decision_alerts
 from lims.audit import Actor, AuditEntry, record_many
 from lims.models import ReflexDecisionRecord
 from lims.pipeline import Reflex, Screening
@@ -164,6 +166,13 @@ def _decide(session: Session, actor: Actor, pipeline: Screening, reflex: Reflex,
             specimen.flagged = True
             session.add(specimen)
     record_many(session, actor, entries)
+    # a repeat now decided on its own: the alerts its decisions as the repeat opened go too
+    for barcode, specimen in sorted(repeats.items()):
+        if barcode not in links and specimen.id in before:
+            withdraw_decision_alerts(
+                session, actor, [int(specimen.id or 0)],
+                note=f"card {earlier_of.get(barcode, '?')} no longer asks for a repeat: "
+                     f"{reason}")
     # a group that waits on the worklist is brought to a person by its second-tier run
     waiting = mine[PROFILE_ID].astype(str).map(
         {b: s.id in waits for b, s in repeats.items()}).fillna(False).astype(bool)

@@ -12,8 +12,8 @@ technician or an admin, with a reason, audited) and its unreleased results stop 
   decisions are retired; a new first-tier result decides again. Second-tier results already
   stored stay with their run. A card that asked for a repeat specimen no longer does: each of
   its repeats with a first-tier result has the decisions it received as that repeat retired
-  and is decided again on its own, audited (``lims.reflex.late``; with the pipeline's reflex
-  second tier).
+  and is decided again on its own, audited, and the open alerts those decisions opened are
+  withdrawn (``lims.reflex.late``; with the pipeline's reflex second tier).
 - The time-critical alerts this plate's calls raised on those cards and nobody acknowledged
   are ``withdrawn`` (who, when, the plate and the reason; ``lims.alerts.service
   .withdraw_for_run``), each audited. An alert a person acknowledged stays as it is.

@@ -26,7 +26,7 @@ from lims.pipeline import EvaluatedCalls, Reflex
 from lims.vocabulary import Stage
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card
-from tests.lims.reflex.plates import CUTOFF_VERSION, ReflexCsvPipeline
+from tests.lims.reflex.plates import CUTOFF_VERSION, ReflexCsvPipeline, ScoredReflexCsvPipeline
 from tests.lims.reflex.repeats import decisions, plate, repeat_of, second_tier_run, specimen
 
 
@@ -224,3 +224,44 @@ def test_a_repeat_waiting_as_a_repeat_leaves_the_worklist_when_the_earlier_plate
     assert statuses == ["withdrawn"]
     last = _events(engine, card(242))[-1]
     assert last.after["decisions"] == [] and last.after["waits"] is False
+
+
+@pytest.fixture
+def scored_client(settings, engine) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    app = create_app(settings, engine, pipeline=ScoredReflexCsvPipeline())
+    with TestClient(app) as client:
+        yield client
+
+
+def test_the_alert_of_a_retired_repeat_referral_is_withdrawn_with_the_earlier_plate(
+        scored_client, world, engine):
+    accession(scored_client, world, 251, 253)
+    repeat_of(scored_client, world, 252, 251)
+    # C8 0.25 is below the first tier's cutoff: on its own the repeat has no call
+    plate(scored_client, world, "P-252", {252: {"C8": 0.25}})
+    first_run = plate(scored_client, world, "P-251", {251: {"C8": 0.5}, 253: {"Xle": 900.0}})
+    # as card 251's repeat its MCAD score is not below the FAO repeat level: referred, alerted
+    assert decisions(engine, card(252)) == {"FAO": ("referral", "REPEAT_STILL_ABNORMAL")}
+    with Session(engine) as session:
+        alert = session.exec(select(Alert).where(
+            Alert.specimen_id == specimen(engine, card(252)).id)).one()
+    assert (alert.disorder, alert.status) == ("MCAD", "open")
+
+    reason = "wrong plate map"
+    done = scored_client.post(f"{API}/runs/{first_run['id']}/withdrawal",
+                              json={"reason": reason}, headers=world.auth("technician"))
+    assert done.status_code == 200, done.text
+    assert decisions(engine, card(252)) == {}
+    with Session(engine) as session:
+        alert = session.exec(select(Alert).where(Alert.id == alert.id)).one()
+        # card 253's own MSUD alert on the plate is withdrawn with it, as before
+        own = session.exec(select(Alert).where(
+            Alert.specimen_id == specimen(engine, card(253)).id)).one()
+    assert own.status == "withdrawn"
+    assert (alert.status, alert.withdrawn_by_name) == ("withdrawn", "technician")
+    assert alert.withdrawal_reason == (f"card {card(251)} no longer asks for a repeat: plate "
+                                       f"P-251 withdrawn: {reason}")
+    # the response lists the alerts of the plate's own results (cards 251 and 253)
+    assert own.id in done.json()["alerts_withdrawn"]
+    assert len(done.json()["alerts_withdrawn"]) == 2 and alert.id not in done.json()[
+        "alerts_withdrawn"]
