@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from cutoffs.second_tier.model_file import load_model, read_metadata
 from cutoffs.second_tier.policy import POLICY_TOML
 from lims.followup.outcomes import file_sha256
+from lims.followup.schemas import TransitionIn
 from lims.models import AuditEvent, ModelRecord
 from lims.pipeline import WELL_COLUMNS
 from msms.catalogue import default_catalogue
@@ -22,6 +23,8 @@ from tests.lims.helpers import API, accession, card, nbs_here, upload
 
 #: babies with MSUD (Xle far past 400) and false positives (just past it)
 CONFIRMED, FALSE_POSITIVE = 10, 14
+#: a confirmed diagnosis records the case's severity where the API's diagnosis has the field
+SEVERITY = {"severity": "severe"} if "severity" in TransitionIn.model_fields else {}
 
 
 def _fast_policy(tmp_path: Path) -> Path:
@@ -91,7 +94,8 @@ def _population(client, world) -> dict[str, int]:  # type: ignore[no-untyped-def
         outcome = "confirmed" if m in numbers[:CONFIRMED] else "false_positive"
         diagnosed = client.post(f"{API}/cases/{case['id']}/transitions", json={
             "transition": "diagnose", "outcome": outcome,
-            "disorder": "MSUD" if outcome == "confirmed" else None}, headers=fu)
+            **({"disorder": "MSUD", **SEVERITY} if outcome == "confirmed" else {})},
+            headers=fu)
         assert diagnosed.status_code == 200, diagnosed.text
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
