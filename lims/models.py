@@ -549,7 +549,9 @@ class Release(SQLModel, table=True):
 
 
 class Alert(SQLModel, table=True):
-    """A time-critical result: open until a named person acknowledges it."""
+    """A time-critical result: open until a named person acknowledges it, or withdrawn with the
+    plate whose result raised it (``withdrawn_*``: who, when and why; never an
+    acknowledgement)."""
 
     __tablename__ = "alert"
 
@@ -568,6 +570,10 @@ class Alert(SQLModel, table=True):
     acknowledged_by_name: str = Field(default="", max_length=200)
     acknowledged_at: datetime | None = None
     acknowledgement_note: str = Field(default="", max_length=1000)
+    withdrawn_by: int | None = Field(default=None, foreign_key="app_user.id")
+    withdrawn_by_name: str = Field(default="", max_length=200)
+    withdrawn_at: datetime | None = None
+    withdrawal_reason: str = Field(default="", max_length=1000)
 
 
 # ---- follow-up: cases from a released result to an outcome (docs/followup.md) ------------

@@ -148,7 +148,10 @@ class Reflex:
 
 
 class Screening(Protocol):
-    """What the LIMS needs from the screening pipeline."""
+    """What the LIMS needs from the screening pipeline. ``reflex``: the reflex second tier
+    the LIMS applies (None: off)."""
+
+    reflex: Reflex | None
 
     def screen(self, data: bytes, name: str, *, control_history: pd.DataFrame,
                plate_map: Source | None = None) -> ScreenedPlate:
@@ -156,8 +159,10 @@ class Screening(Protocol):
         the plate), quantify it and check the plate against ``control_history``."""
         ...
 
-    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial) -> EvaluatedCalls:
-        """The calls for ``profiles`` (docs/architecture.md "Profiles")."""
+    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
+                 include_normal: bool = False) -> EvaluatedCalls:
+        """The calls for ``profiles`` (docs/architecture.md "Profiles"): the flagged ones, or
+        with ``include_normal`` every disorder's (a repeat card's reflex decision reads them)."""
         ...
 
     def score(self, profiles: pd.DataFrame, markers: list[str] | None = None) -> pd.DataFrame:

@@ -5,7 +5,7 @@ results move it to ``awaiting_review``, or to ``awaiting_duplicate`` when the in
 out of range and the card must be re-punched twice (docs/lims.md "Rules"), or to
 ``awaiting_second_tier`` when a referral group with reflex assays is flagged and no result is
 past a bypass level (the second-tier run then moves it to review, docs/second_tier.md "In the
-LIMS"); a reviewer then
+LIMS"; a repeat in review decided again so that it waits goes there too); a reviewer then
 releases it (``released``),
 requests a repeat specimen (``repeat_requested``) or refers the baby (``referred``). A correction
 moves a released specimen back to review as a new version; the old release stays visible.
@@ -79,7 +79,8 @@ SPECIMEN_TRANSITIONS: tuple[Move, ...] = (
     Move(_T.record_results, (_S.accessioned,), _S.awaiting_review, _LAB),
     Move(_T.request_duplicate, (_S.accessioned,), _S.awaiting_duplicate, _LAB),
     Move(_T.record_duplicates, (_S.awaiting_duplicate,), _S.awaiting_review, _LAB),
-    Move(_T.request_second_tier, (_S.accessioned, _S.awaiting_duplicate),
+    # from review: a repeat decided again that now waits for a reflex assay (lims.reflex.late)
+    Move(_T.request_second_tier, (_S.accessioned, _S.awaiting_duplicate, _S.awaiting_review),
          _S.awaiting_second_tier, _LAB),
     Move(_T.record_second_tier, (_S.awaiting_second_tier,), _S.awaiting_review, _LAB),
     Move(_T.release_normal, (_S.awaiting_review,), _S.released, _REVIEW),

@@ -17,16 +17,18 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from lims.models import Alert, Evaluation, Specimen, User
-from lims.vocabulary import AlertStatus
+from lims.vocabulary import AlertStatus, Final
 
 __all__ = ["ALERT_PUBLIC_COLUMNS", "acknowledge", "acknowledged_by", "active_users_by_role",
-           "alert_rows", "infant_of_specimen", "open_alerts", "open_alerts_of_run", "open_counts",
+           "alert_rows", "infant_of_specimen", "open_alerts", "open_alerts_of_decisions",
+           "open_alerts_of_run", "open_counts",
            "raise_level", "withdraw"]
 
 #: The columns an alert is shown with (``AlertPublic``).
 ALERT_PUBLIC_COLUMNS: tuple[str, ...] = (
     "id", "specimen_id", "disorder", "message", "opened_at", "status", "escalation_level",
-    "escalated_at", "acknowledged_by_name", "acknowledged_at",
+    "escalated_at", "acknowledged_by_name", "acknowledged_at", "withdrawn_by_name",
+    "withdrawn_at", "withdrawal_reason",
 )
 _ALERT = Alert.__table__  # type: ignore[attr-defined]
 _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
@@ -76,13 +78,28 @@ def open_alerts_of_run(session: Session, run_id: int,
         .order_by(col(Alert.id))))
 
 
+def open_alerts_of_decisions(session: Session, specimen_ids: Sequence[int]) -> list[Alert]:
+    """The open, unacknowledged alerts of these cards that none of their own time-critical
+    positive calls raised: those a repeat card's reflex decision opened
+    (``lims.reflex.repeat_alerts``)."""
+    if not specimen_ids:
+        return []
+    own = core_select(_EVALUATION.c.id).where(_EVALUATION.c.time_critical.is_(True),
+                                              _EVALUATION.c.final == Final.positive)
+    return list(session.exec(select(Alert).where(
+        col(Alert.specimen_id).in_(list(specimen_ids)),
+        or_(col(Alert.evaluation_id).is_(None), col(Alert.evaluation_id).not_in(own)),
+        col(Alert.status) == AlertStatus.open, col(Alert.acknowledged_at).is_(None))
+        .order_by(col(Alert.id))))
+
+
 def withdraw(session: Session, alert_id: int, *, user_id: int | None, name: str, note: str,
              at: datetime) -> bool:
     """Mark the alert withdrawn unless someone acknowledged it meanwhile (False then)."""
     done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(_ALERT).where(_ALERT.c.id == alert_id, *_STILL_OPEN)
-        .values(status=AlertStatus.withdrawn, acknowledged_by=user_id,
-                acknowledged_by_name=name, acknowledged_at=at, acknowledgement_note=note))
+        .values(status=AlertStatus.withdrawn, withdrawn_by=user_id, withdrawn_by_name=name,
+                withdrawn_at=at, withdrawal_reason=note))
     return done.rowcount == 1
 
 

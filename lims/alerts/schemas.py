@@ -15,6 +15,9 @@ __all__ = ["AcknowledgeIn", "AlertPublic", "EscalationPublic"]
 
 
 class AlertPublic(BaseModel):
+    """An alert: open, acknowledged by a named person (``acknowledged_*``), or withdrawn with
+    its plate (``withdrawn_*`` and the reason)."""
+
     model_config = ConfigDict(from_attributes=True)
     id: int
     specimen_id: int
@@ -26,6 +29,9 @@ class AlertPublic(BaseModel):
     escalated_at: datetime | None
     acknowledged_by_name: str
     acknowledged_at: datetime | None
+    withdrawn_by_name: str
+    withdrawn_at: datetime | None
+    withdrawal_reason: str
 
 
 class AcknowledgeIn(BaseModel):

@@ -10,7 +10,7 @@ A plate withdrawn after its results were stored withdraws the open alerts its ca
 (``withdraw_for_run``: status ``withdrawn``, who, when and why, audited).
 
 Public names: ``open_alert``, ``acknowledge``, ``close_for_override``, ``escalate_overdue``,
-``Escalation``, ``alert_rows``, ``withdraw_for_run``.
+``Escalation``, ``alert_rows``, ``withdraw_for_run``, ``withdraw_decision_alerts``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from lims.reference import workflow_config
 from lims.vocabulary import AlertStatus, Role
 
 __all__ = ["Escalation", "acknowledge", "alert_rows", "close_for_override", "escalate_overdue",
-           "open_alert", "withdraw_for_run"]
+           "open_alert", "withdraw_decision_alerts", "withdraw_for_run"]
 
 
 def open_alert(session: Session, actor: Actor, specimen: Specimen, *, disorder: str,
@@ -70,7 +70,7 @@ def acknowledge(session: Session, actor: Actor, alert_id: int, *, full_name: str
         raise NotFoundError(f"alert {alert_id} not found")
     if alert.status == AlertStatus.withdrawn:
         raise ConflictError(f"alert {alert_id} was withdrawn with its plate: "
-                            f"{alert.acknowledgement_note}")
+                            f"{alert.withdrawal_reason}")
     before = snapshot(alert)
     if not repository.acknowledge(session, alert_id, user_id=actor.user_id, name=name,
                                   note=note, at=utcnow()):
@@ -110,10 +110,24 @@ def withdraw_for_run(session: Session, actor: Actor, run_id: int, specimen_ids: 
     withdrawn, lims.runs.withdrawal): each is marked ``withdrawn`` by the actor with ``note``
     (a conditional update: one a person acknowledged meanwhile stays theirs), audited (action
     ``withdraw``, before and after). Returns the ids withdrawn."""
+    return _withdraw(session, actor, repository.open_alerts_of_run(session, run_id,
+                                                                   specimen_ids), note)
+
+
+def withdraw_decision_alerts(session: Session, actor: Actor, specimen_ids: Sequence[int], *,
+                             note: str) -> list[int]:
+    """Withdraw the open alerts a repeat card's reflex decision opened on these cards (that
+    decision is retired, lims.reflex.late), as ``withdraw_for_run`` withdraws a plate's;
+    returns the ids withdrawn."""
+    return _withdraw(session, actor, repository.open_alerts_of_decisions(session, specimen_ids),
+                     note)
+
+
+def _withdraw(session: Session, actor: Actor, alerts: Sequence[Alert], note: str) -> list[int]:
     note = note[:1000]
     withdrawn: list[int] = []
     entries = []
-    for alert in repository.open_alerts_of_run(session, run_id, specimen_ids):
+    for alert in alerts:
         assert alert.id is not None
         before = snapshot(alert)
         if not repository.withdraw(session, alert.id, user_id=actor.user_id,

@@ -43,9 +43,11 @@ def list_command(
     rows = in_session(lambda s, a: alert_rows(
         s, a, status=None if status is Status.all else status.value), actor)
     print_table(["id", "specimen", "disorder", "opened (UTC)", "status", "level",
-                 "acknowledged by"],
+                 "acknowledged or withdrawn by"],
                 [[r["id"], r["specimen_id"], r["disorder"], f"{r['opened_at']:%Y-%m-%d %H:%M}",
-                  r["status"], r["escalation_level"], r["acknowledged_by_name"]] for r in rows],
+                  r["status"], r["escalation_level"],
+                  r["withdrawn_by_name"] if r["status"] == "withdrawn"
+                  else r["acknowledged_by_name"]] for r in rows],
                 noun="alerts")
 
 

@@ -10,23 +10,18 @@ Public names: ``evaluate_cards``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol, cast
+from typing import Any
 
 import pandas as pd
 from sqlmodel import Session
 
 from lims.models import Specimen
-from lims.pipeline import EvaluatedCalls, Reflex, Screening
+from lims.pipeline import EvaluatedCalls, Screening
 from lims.reflex.repeat import earlier_cards
 from lims.vocabulary import Stage
 from msms.tables import PROFILE_ID
 
 __all__ = ["evaluate_cards"]
-
-
-class _EvaluatesAll(Protocol):
-    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
-                 include_normal: bool = False) -> EvaluatedCalls: ...
 
 
 def evaluate_cards(session: Session, pipeline: Screening, profiles: pd.DataFrame,
@@ -36,13 +31,11 @@ def evaluate_cards(session: Session, pipeline: Screening, profiles: pd.DataFrame
     pipeline's ``evaluate`` as the ingest calls it) and every call of the repeat cards among
     them, normal ones included (empty when none is a repeat or the reflex second tier is
     off). Each card is evaluated once."""
-    repeats = (set(earlier_cards(session, specimens))
-               if isinstance(getattr(pipeline, "reflex", None), Reflex) else set())
+    repeats = set(earlier_cards(session, specimens)) if pipeline.reflex is not None else set()
     if not repeats:
         return pipeline.evaluate(profiles, stage=stage), profiles.iloc[0:0]
     is_repeat = profiles[PROFILE_ID].astype(str).isin(list(repeats)).to_numpy()
-    every = cast(_EvaluatesAll, pipeline).evaluate(profiles[is_repeat], stage=stage,
-                                                   include_normal=True)
+    every = pipeline.evaluate(profiles[is_repeat], stage=stage, include_normal=True)
     flagged = [every.calls[every.calls["first_tier"].astype(str) != "normal"]]
     if not is_repeat.all():
         flagged = [pipeline.evaluate(profiles[~is_repeat], stage=stage).calls, *flagged]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from sqlmodel import Session
 from cutoffs.reflex.decide import decide_groups, decide_repeat
 from lims.accession.repository import infants_by_ids
 from lims.models import Specimen
-from lims.pipeline import EvaluatedCalls, Reflex, card_covariates, with_covariates
+from lims.pipeline import Reflex, Screening, card_covariates, with_covariates
 from lims.reflex import repository
 from lims.vocabulary import ReflexDecision, Stage
 from msms.tables import PROFILE_ID
@@ -49,11 +49,6 @@ class RepeatLink:
 
     first: Specimen
     groups: tuple[str, ...]
-
-
-class _EvaluatesAll(Protocol):
-    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
-                 include_normal: bool = False) -> EvaluatedCalls: ...
 
 
 def earlier_cards(session: Session, specimens: Mapping[str, Specimen]) -> dict[str, int]:
@@ -100,7 +95,7 @@ def repeat_links(session: Session, specimens: Mapping[str, Specimen]) -> dict[st
             for b, i in wanted.items() if i in firsts}
 
 
-def _all_calls(session: Session, pipeline: Any, profiles: pd.DataFrame,
+def _all_calls(session: Session, pipeline: Screening, profiles: pd.DataFrame,
                specimens: Mapping[str, Specimen], stages: Mapping[str, Stage]) -> pd.DataFrame:
     """Every call of these cards, normal ones too, evaluated with the cards' covariates."""
     infants = infants_by_ids(session, [s.infant_id for s in specimens.values()])
@@ -108,13 +103,13 @@ def _all_calls(session: Session, pipeline: Any, profiles: pd.DataFrame,
     for stage in dict.fromkeys(stages.values()):
         mine = {b: s for b, s in specimens.items() if stages[b] == stage}
         covariates = {b: card_covariates(s, infants[s.infant_id]) for b, s in mine.items()}
-        evaluated = cast(_EvaluatesAll, pipeline).evaluate(
+        evaluated = pipeline.evaluate(
             with_covariates(profiles, covariates), stage=stage, include_normal=True)
         frames.append(evaluated.calls)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def decide_cards(session: Session, pipeline: Any, reflex: Reflex, calls: pd.DataFrame,
+def decide_cards(session: Session, pipeline: Screening, reflex: Reflex, calls: pd.DataFrame,
                  profiles: pd.DataFrame, specimens: Mapping[str, Specimen],
                  cuts: dict[str, float] | None, stages: Mapping[str, Stage], *,
                  every: pd.DataFrame | None = None

@@ -13,14 +13,16 @@
   second-tier results (clear with a reason code, repeat specimen, referral, or maternal B12
   deficiency), the decisions are stored (the earlier ones retired) and audited with the values
   they were made from, and a card with no group still waiting moves to review
-  (``record_second_tier``). Wells of a card that is not waiting are not stored; the run
-  records why. The same bytes return the earlier run; a file that does not read stores
-  nothing.
+  (``record_second_tier``). A released repeat put on the worklist when it was decided again
+  (``lims.reflex.late``) is decided the same way and keeps its release (flagged, and alerted
+  for each group asked for that is not cleared). Wells of a card that is not on the worklist
+  are not stored; the run records why. The same bytes return the earlier run; a file that
+  does not read stores nothing.
 
 A repeat card is decided in the groups its earlier card was sent back for as a repeat
 (``lims.reflex.repeat``), at the first tier and on the second-tier run alike (after its
 earlier card, once, when both are on one plate or one run); a repeat already in when its
-earlier card is sent back is decided then (``lims.reflex.late``).
+earlier card's requests for a repeat change is decided again then (``lims.reflex.late``).
 
 Public names: ``Held``, ``ImportOutcome``, ``hold_for_second_tier``, ``import_run``, ``worklist``,
 ``list_runs``, ``get_run``, ``specimen_reflex``, ``context_of``.
@@ -44,11 +46,12 @@ from lims.errors import InvalidInputError, NotFoundError
 from lims.models import ReflexDecisionRecord, SecondTierRun, Specimen, utcnow
 from lims.pipeline import Reflex, Screening
 from lims.reflex import repository
-from lims.reflex.late import decide_late_repeats, sent_back
+from lims.reflex.late import decide_late_repeats, requests_changed
 from lims.reflex.panel import read_second_tier
 from lims.reflex.repeat import decide_cards, in_rounds, referred_repeats, repeat_audit
 from lims.reflex.repeat_alerts import alert_repeat_referrals
 from lims.reflex.stored import context_of, decide_stored, decision_rows, plain
+from lims.reflex.waiting import AT_ONCE, request_row
 from lims.vocabulary import ReflexRequestStatus, SpecimenState, Stage, Transition
 from lims.workflow import apply_transitions
 from msms.tables import PROFILE_ID
@@ -56,8 +59,10 @@ from msms.tables import PROFILE_ID
 __all__ = ["Held", "ImportOutcome", "context_of", "get_run", "hold_for_second_tier", "import_run",
            "list_runs", "specimen_reflex", "worklist"]
 
-#: Reason codes of a group referred at once: such a card never waits for the second tier.
-_AT_ONCE = ("CRITICAL", "BYPASS")
+#: The states of a card on the reflex worklist: waiting for the second tier, or released and
+#: then decided again as a repeat with a group waiting (``lims.reflex.late``: its release stays).
+_RELEASED = (SpecimenState.released, SpecimenState.repeat_requested, SpecimenState.referred)
+_ON_WORKLIST = (SpecimenState.awaiting_second_tier, *_RELEASED)
 
 
 @dataclass(frozen=True)
@@ -66,11 +71,6 @@ class ImportOutcome:
 
     run: SecondTierRun
     created: bool
-
-
-def _reflex(pipeline: Screening) -> Reflex | None:
-    reflex = getattr(pipeline, "reflex", None)
-    return reflex if isinstance(reflex, Reflex) else None
 
 
 def _cuts(pipeline: Screening) -> dict[str, float] | None:
@@ -114,7 +114,7 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
     ``repeat_calls``: every call of the repeat cards among them, normal ones included, as the
     ingest evaluated them (``lims.reflex.ingest_calls``; else they are evaluated here). Nothing
     happens when the pipeline has no reflex second tier."""
-    reflex = _reflex(pipeline)
+    reflex = pipeline.reflex
     by_barcode = {s.barcode: s for s in specimens}
     if reflex is None or not by_barcode:
         return Held()
@@ -129,7 +129,7 @@ def hold_for_second_tier(session: Session, actor: Actor, run_id: int, calls: pd.
         referred |= held.referred
         before += was
         rows += now
-    decide_late_repeats(session, actor, pipeline, reflex, sent_back(before, rows),
+    decide_late_repeats(session, actor, pipeline, reflex, requests_changed(before, rows),
                         reason=f"its first tier, run {run_id}", plate_run_id=run_id,
                         exclude=[s.id for s in specimens if s.id is not None])
     return Held(waiting, referred)
@@ -163,18 +163,14 @@ def _hold_round(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame
         specimen = by_barcode[str(barcode)]
         assert specimen.id is not None
         awaiting = part[part["decision"] == AWAITING]
-        at_once = part["reason_code"].isin(_AT_ONCE).any()
+        at_once = part["reason_code"].isin(AT_ONCE).any()
         if not awaiting.empty and not at_once:
             groups = [str(g) for g in awaiting["group"]]
-            assays = list(dict.fromkeys(a for g in groups for a in reflex.rules.group(g).assays))
             calls_of = mine[(mine[PROFILE_ID].astype(str) == barcode)
                             & mine["disorder"].astype(str).map(group_of).isin(groups)]
             critical = bool(calls_of["time_critical"].astype(str).str.lower()
                             .isin(["true", "1"]).any())
-            requests.append({"specimen_id": specimen.id, "source_run_id": run_id,
-                             "groups": ", ".join(groups)[:200],
-                             "assays": ", ".join(assays)[:500], "time_critical": critical,
-                             "status": ReflexRequestStatus.open, "requested_at": now})
+            requests.append(request_row(specimen.id, run_id, groups, reflex, critical, now))
             waiting.add(specimen.id)
         link = links.get(str(barcode))
         entries.append(AuditEntry(
@@ -208,7 +204,7 @@ def import_run(session: Session, actor: Actor, data: bytes, file_name: str,
     if not data:
         raise InvalidInputError("the file is empty", file=file_name)
     plate = read_second_tier(data, file_name, limits=getattr(pipeline, "archive_limits", None))
-    reflex = _reflex(pipeline) or Reflex.literature()
+    reflex = pipeline.reflex or Reflex.literature()
     barcodes = sorted(set(plate.wells["sample_id"]))
     found = specimens_by_barcodes(session, barcodes)
     requests = repository.open_requests_for(
@@ -219,8 +215,7 @@ def import_run(session: Session, actor: Actor, data: bytes, file_name: str,
         specimen = found.get(barcode)
         if specimen is None:
             unmatched[barcode] = "unknown barcode: no accessioned card"
-        elif (specimen.state != SpecimenState.awaiting_second_tier
-              or specimen.id not in requests):
+        elif specimen.id not in requests or specimen.state not in _ON_WORKLIST:
             unmatched[barcode] = f"card is {specimen.state}, not on the reflex worklist"
         else:
             matched[barcode] = specimen
@@ -262,7 +257,7 @@ def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
         before += was
         rows += now
     decide_late_repeats(
-        session, actor, pipeline, reflex, sent_back(before, rows),
+        session, actor, pipeline, reflex, requests_changed(before, rows),
         reason=f"second-tier run {run.plate_id} ({run.file_name})",
         second_tier_run_id=run.id, exclude=[s.id for s in matched.values() if s.id is not None])
 
@@ -298,7 +293,7 @@ def _decide_round(session: Session, actor: Actor, run: SecondTierRun,
             before={"decisions": plain(before.get(specimen.id, [])), "state": specimen.state},
             after={"decisions": plain(mine), "second_tier": used,
                    "context": context_of(specimen), "version": reflex.version,
-                   "still_waiting": waits,
+                   "still_waiting": waits, "released": specimen.state in _RELEASED,
                    **({"repeat": repeat_audit(barcode, link, decided, every, reflex, cuts)}
                       if link is not None else {})},
             reason=f"second-tier run {run.plate_id} ({run.file_name})"))
@@ -308,13 +303,21 @@ def _decide_round(session: Session, actor: Actor, run: SecondTierRun,
             request.completed_run_id = run.id
             request.completed_at = now
             session.add(request)
-            moves.append((specimen, Transition.record_second_tier,
-                          f"second-tier run {run.plate_id}"))
+            if specimen.state == SpecimenState.awaiting_second_tier:
+                moves.append((specimen, Transition.record_second_tier,
+                              f"second-tier run {run.plate_id}"))
     record_many(session, actor, entries)
     referred = referred_repeats(decided, links, matched)
+    released = [int(s.id or 0) for s in matched.values() if s.state in _RELEASED]
+    moved = {s.id for s, _t, _r in moves}
+    for specimen in matched.values():  # not moved (released, or still waiting): flagged only
+        if specimen.id in referred and specimen.id not in moved and not specimen.flagged:
+            specimen.flagged = True
+            session.add(specimen)
     apply_transitions(session, actor, moves,
                       also={i: {"flagged": True} for i in referred})
-    alert_repeat_referrals(session, actor, matched, links, decided, every, reflex.rules)
+    alert_repeat_referrals(session, actor, matched, links, decided, every, reflex.rules,
+                           released=released)
     return [d for ds in before.values() for d in ds], rows
 
 

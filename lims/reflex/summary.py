@@ -109,9 +109,7 @@ def _latest_values(rows: list[dict[str, Any]]) -> dict[str, tuple[float, int, in
 
 def second_tier_of(session: Session, specimen_id: int, pipeline: Screening) -> SecondTier:
     """The card's current reflex decisions and the assays of their groups, valued."""
-    reflex = getattr(pipeline, "reflex", None)
-    if not isinstance(reflex, Reflex):
-        reflex = Reflex.literature()
+    reflex = pipeline.reflex or Reflex.literature()
     rules, calibration = reflex.rules, reflex.calibration
     stored = repository.current_decisions(session, [specimen_id])
     decisions = [DecisionRow(d.group_code, d.disorder, d.decision, d.reason_code,

@@ -97,13 +97,14 @@ def get_run(run_id: PathId, session: SessionDep, _user: Staff) -> Run:
                                              "results from it (correct those first)"},
                         422: {"description": "no reason given"}})
 def withdraw_run(run_id: PathId, body: WithdrawalRequest, session: SessionDep,
-                 user: Lab) -> Withdrawal:
+                 pipeline: PipelineDep, user: Lab) -> Withdrawal:
     """Withdraw a plate whose results are stored: the run is rejected, with the reason, and
     the cards whose latest results it holds go back to waiting for a new run (or for their
-    duplicates). Refused when a reviewer has released or decided any of them: correct those
-    results (``POST /specimens/{id}/corrections``) instead. Audited."""
+    duplicates); the repeats of its cards that asked for one are decided again on their own.
+    Refused when a reviewer has released or decided any of them: correct those results
+    (``POST /specimens/{id}/corrections``) instead. Audited."""
     return committed(session, withdrawal.withdraw_run(session, Actor.of(user), run_id,
-                                                      reason=body.reason))
+                                                      reason=body.reason, pipeline=pipeline))
 
 
 @router.get("/runs/{run_id}/held-wells", response_model=list[HeldWellPublic])

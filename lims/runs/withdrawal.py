@@ -10,7 +10,10 @@ technician or an admin, with a reason, audited) and its unreleased results stop 
 - The reflex second tier these results asked for stops: the reflex requests from this plate
   still open are ``withdrawn`` (off the reflex worklist) and the cards' current reflex
   decisions are retired; a new first-tier result decides again. Second-tier results already
-  stored stay with their run.
+  stored stay with their run. A card that asked for a repeat specimen no longer does: each of
+  its repeats with a first-tier result has the decisions it received as that repeat retired
+  and is decided again on its own, audited, and the open alerts those decisions opened are
+  withdrawn (``lims.reflex.late``; with the pipeline's reflex second tier).
 - The time-critical alerts this plate's calls raised on those cards and nobody acknowledged
   are ``withdrawn`` (who, when, the plate and the reason; ``lims.alerts.service
   .withdraw_for_run``), each audited. An alert a person acknowledged stays as it is.
@@ -37,7 +40,9 @@ from lims.alerts.service import withdraw_for_run
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from lims.models import utcnow
+from lims.pipeline import Screening
 from lims.reflex import repository as reflex_repository
+from lims.reflex.late import decide_late_repeats, requests_changed
 from lims.runs import repository
 from lims.runs.service import get_run
 from lims.vocabulary import (
@@ -75,8 +80,11 @@ class Withdrawal:
     alerts_withdrawn: list[int] = field(default_factory=list)
 
 
-def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str) -> Withdrawal:
-    """Reject a stored plate and withdraw its unreleased results (the caller commits)."""
+def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str,
+                 pipeline: Screening | None = None) -> Withdrawal:
+    """Reject a stored plate and withdraw its unreleased results (the caller commits); with
+    the ``pipeline``'s reflex second tier, the repeats of its cards that asked for one are
+    decided again."""
     if actor.role not in WITHDRAW_ROLES:
         raise PermissionDeniedError(f"role {actor.role} may not withdraw a plate")
     run = get_run(session, run_id)
@@ -123,7 +131,12 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str) ->
     for specimen_id, source_run in sources:
         repository.set_calls_current(session, source_run, [specimen_id], True)
     reflex_repository.withdraw_open_requests(session, run_id, ids)
+    retired = reflex_repository.current_decisions(session, ids)
     reflex_repository.retire_decisions(session, ids)
+    reflex = None if pipeline is None else pipeline.reflex
+    if reflex is not None and pipeline is not None:
+        decide_late_repeats(session, actor, pipeline, reflex, requests_changed(retired, []),
+                            reason=note, plate_run_id=run_id, exclude=ids)
     alerts = withdraw_for_run(session, actor, run_id, ids, note=note)
     held = repository.held_wells_of_run(session, run_id)
     if held:

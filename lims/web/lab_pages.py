@@ -245,10 +245,10 @@ async def plate_sign_off(request: Request, run_id: PathId, current: Lab) -> Resp
 async def plate_withdraw(request: Request, run_id: PathId, current: Lab) -> Response:
     """Withdraw a plate whose results are stored, with a reason (``lims.runs.withdrawal``)."""
     form = await posted_form(request, current)
-    actor = Actor.of(current.user)
+    actor, pipeline = Actor.of(current.user), request.app.state.pipeline
     reason = optional(form, "reason") or ""
-    return await _on_plate(request, current, run_id,
-                           lambda s: withdraw_run(s, actor, run_id, reason=reason))
+    return await _on_plate(request, current, run_id, lambda s: withdraw_run(
+        s, actor, run_id, reason=reason, pipeline=pipeline))
 
 
 def _worklists(session: Session, actor: Actor) -> dict[str, Any]:

@@ -23,7 +23,13 @@ import pandas as pd
 from cutoffs import CALL_COLUMNS, reference_quantiles, score
 from instruments import Source
 from lims.errors import InvalidInputError
-from lims.pipeline import WELL_COLUMNS, EvaluatedCalls, ScreenedPlate, profiles_from_wells
+from lims.pipeline import (
+    WELL_COLUMNS,
+    EvaluatedCalls,
+    Reflex,
+    ScreenedPlate,
+    profiles_from_wells,
+)
 from lims.vocabulary import QcDecision, Stage
 
 CUTOFF_VERSION = "test-cutoffs-1"
@@ -47,7 +53,9 @@ def plate_csv(plate_id: str, patients: dict[str, dict[str, float]] | list[
 
 class CsvPipeline:
     """Reads ``plate_csv`` files; evaluates the two rules above; scores as the real pipeline
-    does without a cutoff table."""
+    does without a cutoff table. No reflex second tier."""
+
+    reflex: Reflex | None = None
 
     def __init__(self) -> None:
         self.quantified = 0
@@ -77,8 +85,8 @@ class CsvPipeline:
                              qc_decision=QcDecision.reject if reasons else QcDecision.accept,
                              qc_reasons=tuple(reasons))
 
-    def evaluate(self, profiles: pd.DataFrame, *,
-                 stage: Stage = Stage.initial) -> EvaluatedCalls:
+    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
+                 include_normal: bool = False) -> EvaluatedCalls:
         rows: list[dict[str, Any]] = []
         for p in profiles.to_dict("records"):
             if p["Phe"] > 120:
@@ -87,6 +95,12 @@ class CsvPipeline:
             if p["Xle"] > 400:
                 rows.append(_call(p["specimen_id"], "MSUD", "critical",
                                   f"Xle={p['Xle']:.0f}>400", "immediate_referral", True))
+        if include_normal:
+            called = {(r["specimen_id"], r["disorder"]) for r in rows}
+            rows += [{**_call(sid, d, "normal", "", "none", critical), "final": "negative"}
+                     for sid in profiles["specimen_id"]
+                     for d, critical in (("PKU", False), ("MSUD", True))
+                     if (sid, d) not in called]
         calls = pd.DataFrame(rows, columns=list(CALL_COLUMNS))
         return EvaluatedCalls(calls=calls, cutoff_version=CUTOFF_VERSION)
 
@@ -109,6 +123,6 @@ def _call(specimen_id: str, disorder: str, tier: str, reasons: str, action: str,
 class FailingPipeline(CsvPipeline):
     """Fails while evaluating, after the run and results have been written."""
 
-    def evaluate(self, profiles: pd.DataFrame, *,
-                 stage: Stage = Stage.initial) -> EvaluatedCalls:
+    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
+                 include_normal: bool = False) -> EvaluatedCalls:
         raise RuntimeError("evaluation crashed")

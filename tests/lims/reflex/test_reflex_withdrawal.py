@@ -18,7 +18,7 @@ from tests.lims.reflex.test_reflex_flow import CARDS, FIXTURE, _states
 
 def _alerts(engine) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
     with Session(engine) as session:
-        rows = session.exec(select(Specimen.barcode, Alert.status, Alert.acknowledgement_note)
+        rows = session.exec(select(Specimen.barcode, Alert.status, Alert.withdrawal_reason)
                             .join(Alert, col(Alert.specimen_id) == col(Specimen.id))).all()
     return {barcode: (status, note) for barcode, status, note in rows}
 
@@ -66,7 +66,8 @@ def test_withdrawing_a_plate_takes_its_cards_off_the_second_tier(reflex_client, 
     listed = reflex_client.get(f"{API}/alerts", params={"status": "withdrawn"},
                                headers=world.auth("reviewer"))
     assert listed.status_code == 200, listed.text
-    assert {a["acknowledged_by_name"] for a in listed.json()} == {"technician"}
+    assert {a["withdrawn_by_name"] for a in listed.json()} == {"technician"}
+    assert {a["acknowledged_by_name"] for a in listed.json()} == {""}
     assert reflex_client.get(f"{API}/alerts", params={"status": "open"},
                              headers=world.auth("reviewer")).json() == []
     refused = reflex_client.post(f"{API}/alerts/{body['alerts_withdrawn'][0]}/acknowledge",

@@ -129,7 +129,7 @@ def test_an_alert_acknowledged_before_the_withdrawal_stays_acknowledged(client, 
     assert done.status_code == 200, done.text
     assert done.json()["alerts_withdrawn"] == [second]
     with Session(engine) as session:
-        rows = {a.id: (a.status, a.acknowledged_by_name, a.acknowledgement_note)
-                for a in session.exec(select(Alert))}
-    assert rows == {first: ("acknowledged", "Dr Zhou", ""),
-                    second: ("withdrawn", "technician", "plate P-A withdrawn: plate swapped")}
+        rows = {a.id: (a.status, a.acknowledged_by_name, a.withdrawn_by_name,
+                       a.withdrawal_reason) for a in session.exec(select(Alert))}
+    assert rows == {first: ("acknowledged", "Dr Zhou", "", ""),
+                    second: ("withdrawn", "", "technician", "plate P-A withdrawn: plate swapped")}
