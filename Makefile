@@ -36,7 +36,7 @@ browser:
 		 chromium fonts-wqy-microhei)
 
 test: lint browser
-	$(BIN)/python -m pytest -n auto --dist loadfile --durations=30
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=30
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH)

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.file_order import heaviest_first
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SHARED = ROOT.parent / "shared"
@@ -24,6 +26,11 @@ SHARED = ROOT.parent / "shared"
 POSTGRES_URL = os.environ.get(
     "NBS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The heaviest test files first (see ``tests/file_order.py``)."""
+    heaviest_first(items)
 
 
 @contextmanager

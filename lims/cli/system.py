@@ -12,9 +12,7 @@ import typer
 
 from lims.cli.common import open_database
 from lims.db import init_db, make_engine
-from lims.demo import seed_demo
 from lims.errors import ConfigurationError
-from lims.pipeline import ScreeningPipeline
 from lims.service_role import grant_service_role, owns_append_only_tables
 from lims.settings import Settings, get_settings, redact_url
 
@@ -53,6 +51,9 @@ def seed_demo_command(
     force: bool = typer.Option(False, help="load the demo data even if the database has data"),
 ) -> None:
     """Load demo data (simulated submitters, users and plates) into an empty database."""
+    from lims.demo import seed_demo  # with the pipeline, what only the demo and serve need
+    from lims.pipeline import ScreeningPipeline
+
     settings = get_settings()
     refuse_demo_outside_development(settings, "nbs seed-demo")
     engine = open_database(settings)
@@ -71,6 +72,8 @@ def serve_command(
     import uvicorn
 
     from lims.app import create_app, settle
+    from lims.demo import seed_demo
+    from lims.pipeline import ScreeningPipeline
 
     settings = get_settings()
     if demo:

@@ -35,8 +35,9 @@ print(json.dumps({{"status": status, "loaded": [m for m in heavy if m in sys.mod
 """
 
 
-def _run_reporting_modules(*args: str, cwd: Path) -> tuple[int, list[str]]:
-    code = _RUN_AND_REPORT.format(heavy=json.dumps(HEAVY))
+def _run_reporting_modules(*args: str, cwd: Path,
+                           heavy: tuple[str, ...] = HEAVY) -> tuple[int, list[str]]:
+    code = _RUN_AND_REPORT.format(heavy=json.dumps(heavy))
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                             cwd=cwd, timeout=120, check=False)
     report = json.loads(result.stderr.strip().splitlines()[-1])
@@ -70,6 +71,17 @@ def test_the_check_sees_what_a_database_command_loads(tmp_path: Path) -> None:
     status, loaded = _run_reporting_modules("ingest", "--help", cwd=tmp_path)
     assert status == 0
     assert {"sqlmodel", "sklearn"} <= set(loaded)
+
+
+def test_init_db_loads_no_demo_pipeline_or_web_app(tmp_path: Path) -> None:
+    """``nbs init-db`` migrates without the demo, the screening pipeline or the web app."""
+    status, loaded = _run_reporting_modules(
+        "init-db", cwd=tmp_path, heavy=(*HEAVY, "lims.demo", "lims.pipeline", "lims.accession"))
+    assert status == 0
+    assert (tmp_path / "var" / "nbs.db").is_file()
+    assert "lims.db" in loaded
+    assert not {"sklearn", "fastapi", "lims.app", "lims.demo", "lims.pipeline",
+                "lims.accession"} & set(loaded), loaded
 
 
 def test_help_lists_every_command_in_order_with_its_own_one_line_help() -> None:
