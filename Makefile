@@ -35,8 +35,12 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		 chromium fonts-wqy-microhei)
 
+# Four workers on two cores: much of the suite waits on PostgreSQL, the browser and the `nbs`
+# processes it starts, and the other workers use the cores meanwhile.
+TEST_WORKERS ?= 4
+
 test: lint browser
-	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=30
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH)
