@@ -31,17 +31,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
-from sqlmodel import Session, col, exists, select
+from sqlmodel import Session
 
 from lims.accession.repository import infants_by_ids
 from lims.audit import Actor, record_list_read
+from lims.followup import repository
 from lims.followup.measures import RESOLVED
-from lims.models import Diagnosis, FollowUpCase, Infant, Release, Specimen
+from lims.models import FollowUpCase, Infant, Specimen
 from lims.pipeline import card_covariates
 from lims.reflex.repeat import earlier_cards
 from lims.reflex.repository import repeats_of
 from lims.reflex.stored import stored_profiles
-from lims.vocabulary import OutcomeClass, SpecimenKind
+from lims.vocabulary import OutcomeClass
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID
 
 __all__ = ["LABEL_COLUMNS", "MATERNAL_B12", "CalibrationExport", "calibration_population"]
@@ -76,15 +77,11 @@ def _released_first_cards(session: Session, since: date | None,
                           until: date | None) -> list[Specimen]:
     """Each baby's earliest released first card received in the period (days in UTC,
     inclusive)."""
-    released = exists().where(col(Release.specimen_id) == col(Specimen.id))
-    query = select(Specimen).where(Specimen.kind == SpecimenKind.initial, released)
-    if since is not None:
-        query = query.where(col(Specimen.received_at) >= datetime.combine(since, time.min, UTC))
-    if until is not None:
-        query = query.where(col(Specimen.received_at)
-                            < datetime.combine(until + timedelta(days=1), time.min, UTC))
+    start = datetime.combine(since, time.min, UTC) if since is not None else None
+    end = datetime.combine(until + timedelta(days=1), time.min, UTC) if until is not None \
+        else None
     cards: dict[int, Specimen] = {}
-    for card in session.exec(query.order_by(col(Specimen.received_at), col(Specimen.id))):
+    for card in repository.released_first_cards(session, start, end):
         cards.setdefault(card.infant_id, card)
     return list(cards.values())
 
@@ -109,18 +106,14 @@ def _labels(cases: Sequence[FollowUpCase], severities: dict[int, str]
         severity = severities.get(case.id or 0, "")
         if not severity:
             return {}, NO_SEVERITY
-        labels.update(true_disorder=str(disorder), severity=severity)
+        labels |= {"true_disorder": str(disorder), "severity": severity}
     return labels, None
 
 
 def _severities(session: Session, case_ids: list[int]) -> dict[int, str]:
     """Each case's severity as its latest diagnosis records it."""
-    out: dict[int, str] = {}
-    if case_ids:
-        for row in session.exec(select(Diagnosis).where(
-                col(Diagnosis.case_id).in_(case_ids)).order_by(col(Diagnosis.id))):
-            out[row.case_id] = row.severity
-    return out
+    return {row.case_id: row.severity
+            for row in repository.diagnoses_of_cases(session, case_ids)}
 
 
 def _profiles(session: Session, cards: dict[str, Specimen],
@@ -145,9 +138,8 @@ def _profiles(session: Session, cards: dict[str, Specimen],
 def _first_repeats(session: Session, firsts: dict[int, Specimen]) -> dict[str, Specimen]:
     """Barcode of each first card -> its earliest released repeat (by collection)."""
     candidates = {s.barcode: s for s in repeats_of(session, list(firsts))}
-    released = set(session.exec(select(Release.specimen_id).where(
-        col(Release.specimen_id).in_([s.id for s in candidates.values()])))) if candidates \
-        else set()
+    released = {r.specimen_id for r in repository.releases_of(
+        session, [s.id for s in candidates.values() if s.id is not None])}
     earlier = earlier_cards(session, {b: s for b, s in candidates.items() if s.id in released})
     out: dict[str, Specimen] = {}
     for barcode, first_id in earlier.items():
@@ -169,10 +161,8 @@ def calibration_population(session: Session, actor: Actor, *, since: date | None
     cards = _released_first_cards(session, since, until)
     infant_ids = [c.infant_id for c in cards]
     cases: dict[int, list[FollowUpCase]] = {}
-    if infant_ids:
-        for case in session.exec(select(FollowUpCase).where(
-                col(FollowUpCase.infant_id).in_(infant_ids)).order_by(col(FollowUpCase.id))):
-            cases.setdefault(case.infant_id, []).append(case)
+    for case in repository.cases_of_infants(session, infant_ids):
+        cases.setdefault(case.infant_id, []).append(case)
     severities = _severities(session, [c.id for cs in cases.values() for c in cs
                                        if c.id is not None])
     left_out: Counter[str] = Counter()

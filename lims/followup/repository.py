@@ -47,7 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, exists, select
 
 from lims.models import (
     CardHourCount,
@@ -72,7 +72,7 @@ from lims.vocabulary import CaseState, ModelStatus, SpecimenKind
 
 __all__ = ["BOARD_COLUMNS", "CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN_STATES",
            "active_model", "board_counts", "board_rows", "clinic_has_infant", "infant_cards",
-           "releases_of",
+           "releases_of", "released_first_cards", "cases_of_infants", "diagnoses_of_cases",
            "card_figures_at",
            "card_hour_counts", "card_rows", "case_measure_rows", "rebuild_card_measures",
            "refresh_card_measures", "specimen_ids_of_infants", "suspected_codes",
@@ -275,6 +275,35 @@ def releases_of(session: Session, specimen_ids: Sequence[int]) -> list[Release]:
     return list(session.exec(select(Release).where(
         col(Release.specimen_id).in_(list(specimen_ids)))
         .order_by(col(Release.released_at), col(Release.id))))
+
+
+def released_first_cards(session: Session, since: datetime | None,
+                         until: datetime | None) -> list[Specimen]:
+    """The released first cards (kind ``initial``) received from ``since`` (inclusive) to
+    ``until`` (exclusive; None: no bound), by receipt."""
+    released = exists().where(col(Release.specimen_id) == col(Specimen.id))
+    query = select(Specimen).where(Specimen.kind == SpecimenKind.initial, released)
+    if since is not None:
+        query = query.where(col(Specimen.received_at) >= since)
+    if until is not None:
+        query = query.where(col(Specimen.received_at) < until)
+    return list(session.exec(query.order_by(col(Specimen.received_at), col(Specimen.id))))
+
+
+def cases_of_infants(session: Session, infant_ids: Sequence[int]) -> list[FollowUpCase]:
+    """Every case of these babies, oldest first."""
+    if not infant_ids:
+        return []
+    return list(session.exec(select(FollowUpCase).where(
+        col(FollowUpCase.infant_id).in_(list(infant_ids))).order_by(col(FollowUpCase.id))))
+
+
+def diagnoses_of_cases(session: Session, case_ids: Sequence[int]) -> list[Diagnosis]:
+    """Every diagnosis of these cases, oldest first."""
+    if not case_ids:
+        return []
+    return list(session.exec(select(Diagnosis).where(
+        col(Diagnosis.case_id).in_(list(case_ids))).order_by(col(Diagnosis.id))))
 
 
 def clinic_has_infant(session: Session, clinic_id: int, infant_id: int) -> bool:
