@@ -1,12 +1,13 @@
 """The order in which ``make test`` hands test files to its workers: the heaviest first.
 
-``make test`` runs the files on two workers (pytest-xdist, ``--dist loadfile
---no-loadscope-reorder``), each worker taking the next file in collection order when it is
-nearly done with its own. Left to itself, xdist orders files by their number of tests, which puts
-the costliest files (one or two tests over a large simulated cohort, a browser or ``nbs``
-processes) last, where one worker runs them while the other waits. Started first, as the longest-
-processing-time rule has it, the many light files fill in behind them and both workers finish
-together.
+``make test`` runs the files on four workers (pytest-xdist, ``--dist loadfile
+--no-loadscope-reorder``; four on two cores, since much of the suite waits on PostgreSQL, the
+browser and the processes it starts), each worker taking the next file in collection order when
+it is nearly done with its own. Left to itself, xdist orders files by their number of tests,
+which puts the costliest files (one or two tests over a large simulated cohort, a browser or
+``nbs`` processes) last, where one worker runs them while the others wait. Started first, as
+the longest-processing-time rule has it, the many light files fill in behind them and the
+workers finish together.
 
 ``HEAVIEST`` lists the files whose tests took longest (sum of setup, call and teardown from
 ``--durations`` on two workers), heaviest first; every other file keeps its collection order
@@ -18,6 +19,7 @@ from __future__ import annotations
 import pytest
 
 HEAVIEST: tuple[str, ...] = (
+    "tests/lims/followup/test_calibration_export.py",
     "tests/lims/test_foundation.py",
     "tests/lims/ops/test_backup.py",
     "tests/cutoffs/test_second_tier_validation.py",
@@ -29,6 +31,7 @@ HEAVIEST: tuple[str, ...] = (
     "tests/cutoffs/test_reflex_simulated.py",
     "tests/cutoffs/test_second_tier_model.py",
     "tests/lims/interfaces/test_exactly_once.py",
+    "tests/lims/test_second_tier_train_from_db.py",
     "tests/lims/runs/test_cutoffs_setting.py",
     "tests/lims/review/test_second_tier_review.py",
     "tests/lims/ops/test_login_throttle.py",
