@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from cutoffs.derive import derive_cutoffs
-from cutoffs.derive_scores import derive_score_section
 from cutoffs.reflex.calibrate import read_calibration
 from cutoffs.reflex.rules import default_reflex_rules
-from cutoffs.tables import write_cutoff_table
 from lims.pipeline import Reflex
-from msms.population import simulate_cohort, split_truth
 from msms.population.screening import simulate_screening
+from tests.cutoffs.builders import scored_table
 from tests.lims.helpers import nbs_here
 
 RULES = default_reflex_rules()
@@ -23,11 +20,7 @@ RULES = default_reflex_rules()
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("calibrate_reflex")
-    profiles, truth = split_truth(simulate_cohort(20_000, seed=2024))
-    population = profiles[truth["true_disorder"].eq("").to_numpy()]
-    table = derive_cutoffs(population, n_bootstrap=5, seed=1)
-    table.scores = derive_score_section(population, table, target_flag_rate=0.015)
-    write_cutoff_table(table, root / "cutoffs.toml")
+    scored_table(root / "cutoffs.toml")
     first, repeat = simulate_screening(4000, seed=11, disorder_rate=0.1)
     first.to_csv(root / "first.csv", index=False)
     repeat.to_csv(root / "repeat.csv", index=False)

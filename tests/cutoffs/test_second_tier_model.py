@@ -30,7 +30,7 @@ from cutoffs.second_tier.model_file import (
     read_metadata,
     save_model,
 )
-from cutoffs.second_tier.policy import POLICY_TOML, default_policy
+from cutoffs.second_tier.policy import default_policy
 from cutoffs.second_tier.thresholds import recall_recommended
 from cutoffs.second_tier.training import (
     TRADE_OFF_TAIL_BOUNDS,
@@ -41,6 +41,7 @@ from cutoffs.second_tier.training import (
 )
 from lims.cli import app
 from msms.population import simulate_cohort, split_truth
+from tests.cutoffs.builders import fast_policy_file
 
 runner = CliRunner()
 
@@ -316,17 +317,6 @@ def test_load_refuses_what_is_not_a_model(tmp_path):
 # -- the command line -----------------------------------------------------------------------
 
 
-def _fast_policy_file(tmp_path: Path) -> Path:
-    text = POLICY_TOML.read_text(encoding="utf-8")
-    for old, new in (("min_true_positives = 15", "min_true_positives = 6"),
-                     ("cv_splits = 5", "cv_splits = 3"), ("cv_repeats = 3", "cv_repeats = 1")):
-        assert old in text
-        text = text.replace(old, new)
-    path = tmp_path / "policy.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def test_cli_label_train_show_evaluate(tmp_path, cohort, first_tier):
     profiles, calls = first_tier
     _, truth = split_truth(cohort)
@@ -346,7 +336,7 @@ def test_cli_label_train_show_evaluate(tmp_path, cohort, first_tier):
     model_path, report = tmp_path / "model.joblib", tmp_path / "report.json"
     result = runner.invoke(app, ["second-tier", "train", str(labelled_csv), "--out",
                                  str(model_path), "--report", str(report), "--policy",
-                                 str(_fast_policy_file(tmp_path))])
+                                 str(fast_policy_file(tmp_path))])
     assert result.exit_code == 0, result.output
     assert "cross-validated (held-out folds):" in result.output
     assert "trade-off (cross-validated" in result.output

@@ -12,28 +12,16 @@ import numpy as np
 from sqlmodel import Session, select
 
 from cutoffs.second_tier.model_file import load_model, read_metadata
-from cutoffs.second_tier.policy import POLICY_TOML
 from lims.followup.outcomes import file_sha256
 from lims.models import AuditEvent, ModelRecord
 from lims.pipeline import WELL_COLUMNS
 from msms.catalogue import default_catalogue
+from tests.cutoffs.builders import fast_policy_file
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card, nbs_here, upload
 
 #: babies with MSUD (Xle far past 400) and false positives (just past it)
 CONFIRMED, FALSE_POSITIVE = 10, 14
-
-
-def _fast_policy(tmp_path: Path) -> Path:
-    """The packaged policy with a minimum of 6 true positives and fewer folds (a small set)."""
-    text = POLICY_TOML.read_text(encoding="utf-8")
-    for old, new in (("min_true_positives = 15", "min_true_positives = 6"),
-                     ("cv_splits = 5", "cv_splits = 3"), ("cv_repeats = 3", "cv_repeats = 1")):
-        assert old in text
-        text = text.replace(old, new)
-    path = tmp_path / "policy.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def _plate(plate_id: str, patients: dict[str, dict[str, float]],
@@ -104,7 +92,7 @@ def test_train_from_db_writes_and_registers_a_model_of_the_laboratory_s_outcomes
                                            "false_positive": FALSE_POSITIVE}
     out = tmp_path / "models" / "from-db.joblib"
     result = nbs_here("second-tier", "train", "--from-db", "--out", str(out),
-                      "--policy", str(_fast_policy(tmp_path)), "--holdout-fraction", "0.25",
+                      "--policy", str(fast_policy_file(tmp_path)), "--holdout-fraction", "0.25",
                       "--actor", "lab.director", env={"NBS_DATABASE_URL": settings.database_url})
     assert result.returncode == 0, result.stderr
 

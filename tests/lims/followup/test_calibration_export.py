@@ -18,10 +18,8 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from cutoffs.derive import derive_cutoffs
-from cutoffs.derive_scores import derive_score_section
 from cutoffs.reflex.calibrate import read_calibration
-from cutoffs.tables import read_cutoff_table, write_cutoff_table
+from cutoffs.tables import read_cutoff_table
 from lims.accession.schemas import SpecimenCreate
 from lims.accession.service import accession
 from lims.audit import SYSTEM
@@ -47,10 +45,10 @@ from lims.vocabulary import (
     Severity,
     SpecimenState,
 )
-from msms.population import simulate_cohort, split_truth
 from msms.population.screening import simulate_screening
 from msms.second_tier_panel import second_tier_method
 from msms.tables import PROFILE_ID
+from tests.cutoffs.builders import scored_table
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import nbs_here
 from tests.lims.reflex.plates import second_tier_export
@@ -60,11 +58,7 @@ N = 89  # one plate of patients
 
 @pytest.fixture(scope="module")
 def cutoffs(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    profiles, truth = split_truth(simulate_cohort(20_000, seed=2024))
-    population = profiles[truth["true_disorder"].eq("").to_numpy()]
-    table = derive_cutoffs(population, n_bootstrap=5, seed=1)
-    table.scores = derive_score_section(population, table, target_flag_rate=0.015)
-    return write_cutoff_table(table, tmp_path_factory.mktemp("calibration") / "cutoffs.toml")
+    return scored_table(tmp_path_factory.mktemp("calibration") / "cutoffs.toml")
 
 
 def _second_tier(engine, pipeline, sim: pd.DataFrame, barcode_of: dict[str, str],  # type: ignore[no-untyped-def]

@@ -14,9 +14,6 @@ import pandas as pd
 import pytest
 from sqlmodel import Session, col, select
 
-from cutoffs.derive import derive_cutoffs
-from cutoffs.derive_scores import derive_score_section
-from cutoffs.tables import write_cutoff_table
 from lims.accession.schemas import SpecimenCreate
 from lims.accession.service import accession
 from lims.audit import SYSTEM
@@ -26,20 +23,16 @@ from lims.pipeline import ScreeningPipeline
 from lims.reference import barcode_rule
 from lims.runs.service import ingest_bytes
 from lims.settings import Settings
-from msms.population import simulate_cohort, split_truth
 from msms.population.screening import simulate_screening
 from msms.tables import PROFILE_ID
+from tests.cutoffs.builders import scored_table
 
 N = 89  # one plate of patients
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory) -> ScreeningPipeline:  # type: ignore[no-untyped-def]
-    profiles, truth = split_truth(simulate_cohort(20_000, seed=2024))
-    population = profiles[truth["true_disorder"].eq("").to_numpy()]
-    table = derive_cutoffs(population, n_bootstrap=5, seed=1)
-    table.scores = derive_score_section(population, table, target_flag_rate=0.015)
-    path = write_cutoff_table(table, tmp_path_factory.mktemp("core") / "cutoffs.toml")
+    path = scored_table(tmp_path_factory.mktemp("core") / "cutoffs.toml")
     return ScreeningPipeline.from_settings(Settings(environment="test", reflex=True),
                                            cutoffs=path)
 
