@@ -20,16 +20,13 @@ from sqlmodel import Session, col, select
 
 from cutoffs.reflex.calibrate import read_calibration
 from cutoffs.tables import read_cutoff_table
-from lims.accession.schemas import SpecimenCreate
-from lims.accession.service import accession
 from lims.audit import SYSTEM
 from lims.demo import accession_cohort, simulated_plate_file
 from lims.errors import InvalidInputError
 from lims.followup import service as followup
 from lims.followup.schemas import ClinicCreate, ContactIn, TransitionIn
-from lims.models import AuditEvent, Diagnosis, FollowUpCase, Infant, Specimen, User, utcnow
+from lims.models import AuditEvent, Diagnosis, FollowUpCase, Specimen, User, utcnow
 from lims.pipeline import ScreeningPipeline
-from lims.reference import barcode_rule
 from lims.reflex.service import import_run
 from lims.review.repository import current_calls
 from lims.review.service import decide
@@ -51,7 +48,7 @@ from msms.tables import PROFILE_ID
 from tests.cutoffs.builders import scored_table
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import nbs_here
-from tests.lims.reflex.plates import second_tier_export
+from tests.lims.reflex.plates import accession_repeat, second_tier_export
 
 N = 89  # one plate of patients
 
@@ -179,20 +176,13 @@ def test_outcomes_calibrate_the_reflex_second_tier(cutoffs, engine, world, setti
 
     # the repeat cards of the babies asked for one, read on a second plate
     rows = repeat[repeat["previous_specimen_id"].astype(str).map(barcode_of).isin(asked)].copy()
-    rule = barcode_rule()
     with Session(engine) as session:
         by_barcode = {s.barcode: s for s in session.exec(select(Specimen))}
         repeats = {}
         for i, row in enumerate(rows.to_dict("records")):
             earlier = by_barcode[barcode_of[str(row["previous_specimen_id"])]]
-            infant = session.get(Infant, earlier.infant_id)
-            assert infant is not None
-            collected = infant.birth_at + timedelta(hours=float(row["age_at_collection_hours"]))
-            created = accession(session, SYSTEM, SpecimenCreate(
-                barcode=rule.make(f"{40_000_000 + i:08d}"), submitter_id=earlier.submitter_id,
-                collected_at=collected, received_at=collected + timedelta(days=1),
-                previous_barcode=earlier.barcode))
-            repeats[str(row[PROFILE_ID])] = created.barcode
+            repeats[str(row[PROFILE_ID])] = accession_repeat(
+                session, earlier, float(row["age_at_collection_hours"]), i)
         session.commit()
     rows[PROFILE_ID] = rows[PROFILE_ID].astype(str).map(repeats)
     others = repeat[~repeat.index.isin(rows.index)].head(N - len(rows)).copy()

@@ -14,16 +14,23 @@ know has a call, normal ones included (no scores: the pipeline has no cutoff tab
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
+from sqlmodel import Session
 
 from cutoffs import CALL_COLUMNS
 from cutoffs.reflex.decide import Calibration
 from instruments.virtual import simulate_plate, suffix, write_plate
+from lims.accession.schemas import SpecimenCreate
+from lims.accession.service import accession
+from lims.audit import SYSTEM
+from lims.models import Infant, Specimen
 from lims.pipeline import WELL_COLUMNS, EvaluatedCalls, Reflex
+from lims.reference import barcode_rule
 from lims.vocabulary import Stage
 from msms.second_tier_panel import second_tier_catalogue, second_tier_method
 from tests.lims.plates import CUTOFF_VERSION, CsvPipeline, _call
@@ -127,3 +134,15 @@ def second_tier_export(directory: Path, values: dict[str, dict[str, float]], *,
     path = directory / f"{plate_id}{suffix(format)}"
     write_plate(dataclasses.replace(plate, run=run), path, format=format)
     return path.read_bytes()
+
+
+def accession_repeat(session: Session, earlier: Specimen, age_hours: float, number: int) -> str:
+    """Accession the repeat card of ``earlier``'s baby, collected at ``age_hours`` of age and
+    received a day later, barcode number 40,000,000 + ``number``; its barcode."""
+    infant = session.get(Infant, earlier.infant_id)
+    assert infant is not None
+    collected = infant.birth_at + timedelta(hours=age_hours)
+    return accession(session, SYSTEM, SpecimenCreate(
+        barcode=barcode_rule().make(f"{40_000_000 + number:08d}"),
+        submitter_id=earlier.submitter_id, collected_at=collected,
+        received_at=collected + timedelta(days=1), previous_barcode=earlier.barcode)).barcode

@@ -14,18 +14,16 @@ import pandas as pd
 import pytest
 from sqlmodel import Session, col, select
 
-from lims.accession.schemas import SpecimenCreate
-from lims.accession.service import accession
 from lims.audit import SYSTEM
 from lims.demo import accession_cohort, simulated_plate_file
-from lims.models import AuditEvent, Infant, ReflexDecisionRecord, Specimen, utcnow
+from lims.models import AuditEvent, ReflexDecisionRecord, Specimen, utcnow
 from lims.pipeline import ScreeningPipeline
-from lims.reference import barcode_rule
 from lims.runs.service import ingest_bytes
 from lims.settings import Settings
 from msms.population.screening import simulate_screening
 from msms.tables import PROFILE_ID
 from tests.cutoffs.builders import scored_table
+from tests.lims.reflex.plates import accession_repeat
 
 N = 89  # one plate of patients
 
@@ -68,15 +66,8 @@ def test_repeats_are_decided_from_their_scores(pipeline, engine, world, tmp_path
         repeats = {}
         for i, row in enumerate(rows.to_dict("records")):
             earlier = by_barcode[barcode_of[str(row["previous_specimen_id"])]]
-            infant = session.get(Infant, earlier.infant_id)
-            assert infant is not None
-            collected = infant.birth_at + timedelta(hours=float(row["age_at_collection_hours"]))
-            created = accession(session, SYSTEM, SpecimenCreate(
-                barcode=barcode_rule().make(f"{40_000_000 + i:08d}"),
-                submitter_id=earlier.submitter_id,
-                collected_at=collected, received_at=collected + timedelta(days=1),
-                previous_barcode=earlier.barcode))
-            repeats[str(row[PROFILE_ID])] = created.barcode
+            repeats[str(row[PROFILE_ID])] = accession_repeat(
+                session, earlier, float(row["age_at_collection_hours"]), i)
         session.commit()
     rows[PROFILE_ID] = rows[PROFILE_ID].astype(str).map(repeats)
     # the rest of the plate: cards the LIMS does not know (held, not decided)
