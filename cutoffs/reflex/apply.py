@@ -1,7 +1,10 @@
 """The reflex decision on the calls (docs/architecture.md "Calls"): every call of a flagged
 group gains ``decision`` and ``reason_code`` (the group's), its ``reasons`` the decision and the
 mild-case bound that applied, and ``model_version`` the calibration's version. A profile with a
-``previous_specimen_id`` is a repeat specimen and is decided as one.
+``previous_specimen_id`` is a repeat specimen: it is decided as one in the groups its earlier
+specimen asked a repeat for, when that specimen is in the same file (decided first), and in
+every flagged group when it is not; its other groups are decided as on any card, as the LIMS
+does.
 
 Public names: ``apply_reflex``, ``reflex_step``, ``REFLEX_COLUMNS``.
 """
@@ -13,7 +16,7 @@ import pandas as pd
 
 from cutoffs.evaluate import PostProcess
 from cutoffs.reflex.calibrate import CalibratedReflex
-from cutoffs.reflex.decide import decide_flags, group_flags
+from cutoffs.reflex.decide import Calibration, decide_flags, group_flags
 from cutoffs.reflex.rules import ReflexRules, default_reflex_rules
 from cutoffs.tables import CutoffTable
 from msms.tables import PROFILE_ID
@@ -29,6 +32,63 @@ def _score_cutoffs(table: CutoffTable | None) -> dict[str, float] | None:
     return {c: s.cutoff for c, s in table.scores.disorders.items()}
 
 
+def _earlier_of(profiles: pd.DataFrame) -> dict[str, str]:
+    """Specimen id -> the earlier specimen it repeats (``previous_specimen_id``), for the repeat
+    specimens among ``profiles``."""
+    if "previous_specimen_id" not in profiles.columns:
+        return {}
+    previous = profiles["previous_specimen_id"].astype("string").fillna("").to_numpy(dtype=str)
+    ids = profiles[PROFILE_ID].astype(str).to_numpy()
+    return {i: p for i, p in zip(ids, previous, strict=True) if p}
+
+
+def _rounds(ids: set[str], earlier: dict[str, str]) -> list[set[str]]:
+    """The flagged specimens in the order they are decided: a repeat comes in a round after
+    the earlier specimen it names when that one is in the file too (chains of repeats in
+    turn); specimens naming each other in a circle are decided together."""
+    rounds, left = [], set(ids)
+    while left:
+        now = {i for i in left if earlier.get(i) not in left} or left
+        rounds.append(now)
+        left -= now
+    return rounds
+
+
+def _decide_in_rounds(calls: pd.DataFrame, profiles: pd.DataFrame, in_file: set[str],
+                      earlier: dict[str, str], rules: ReflexRules, calibration: Calibration,
+                      cuts: dict[str, float] | None) -> pd.DataFrame:
+    """Every flagged (specimen, group) decided, as on a first card or as a repeat: a repeat
+    specimen is decided as one in the groups its earlier specimen asked a repeat for when that
+    specimen is in the file (its other flagged groups as on any card), and in every flagged
+    group when it is not (the requests are not known; the LIMS knows them). ``in_file``: the
+    ids of every specimen in the file, normal ones included."""
+    flagged = calls[(calls["first_tier"].astype(str) != "normal").to_numpy()]
+    asked: set[tuple[str, str]] = set()
+    parts = []
+    for now in _rounds(set(flagged[PROFILE_ID].astype(str)), earlier):
+        mine = flagged[flagged[PROFILE_ID].astype(str).isin(now).to_numpy()]
+        flags = group_flags(mine, rules, cuts)
+        as_repeat = np.array([
+            i in earlier and ((earlier[i], g) in asked or earlier[i] not in in_file)
+            for i, g in zip(flags[PROFILE_ID].astype(str), flags["group"].astype(str),
+                            strict=True)], dtype=bool)
+        repeat_flags = group_flags(mine, rules, cuts, calibration)
+        key = pd.MultiIndex.from_frame(flags[[PROFILE_ID, "group"]].astype(str))
+        at = pd.MultiIndex.from_frame(repeat_flags[[PROFILE_ID, "group"]].astype(str)
+                                      ).get_indexer(key[as_repeat])
+        for part in (decide_flags(flags[~as_repeat], profiles, rules, calibration, False),
+                     decide_flags(repeat_flags.iloc[at], profiles, rules, calibration, True)):
+            if len(part):
+                parts.append(part)
+                wants = part[part["decision"] == "repeat_specimen"]
+                asked |= set(zip(wants[PROFILE_ID].astype(str), wants["group"].astype(str),
+                                 strict=True))
+    if not parts:
+        return decide_flags(group_flags(flagged, rules, cuts), profiles, rules, calibration,
+                            False)
+    return pd.concat(parts, ignore_index=True)
+
+
 def apply_reflex(calls: pd.DataFrame, profiles: pd.DataFrame, calibrated: CalibratedReflex,
                  table: CutoffTable | None, rules: ReflexRules | None = None) -> pd.DataFrame:
     """``calls`` with ``decision`` and ``reason_code`` filled for every flagged call (empty
@@ -42,20 +102,10 @@ def apply_reflex(calls: pd.DataFrame, profiles: pd.DataFrame, calibrated: Calibr
         return out
     flagged_ids = set(calls.loc[calls["first_tier"].astype(str) != "normal", PROFILE_ID]
                       .astype(str))
-    keep = profiles[PROFILE_ID].astype(str).isin(flagged_ids).to_numpy()
-    profiles = profiles[keep].reset_index(drop=True)  # decide on the flagged specimens only
     ids = profiles[PROFILE_ID].astype(str)
-    previous = (profiles["previous_specimen_id"].astype("string").fillna("")
-                if "previous_specimen_id" in profiles.columns else pd.Series("", index=ids.index))
-    repeat_ids = set(ids[(previous != "").to_numpy()])
-    on_repeat = calls[PROFILE_ID].astype(str).isin(repeat_ids).to_numpy()
-    calibration = calibrated.calibration
-    parts = [decide_flags(group_flags(calls[~on_repeat], rules, cuts), profiles, rules,
-                          calibration, False),
-             decide_flags(group_flags(calls[on_repeat], rules, cuts, calibration), profiles,
-                          rules, calibration, True)]
-    decided = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
-        len(p) for p in parts) else parts[0]
+    keep = ids.isin(flagged_ids).to_numpy()
+    decided = _decide_in_rounds(calls, profiles[keep].reset_index(drop=True), set(ids),
+                                _earlier_of(profiles), rules, calibrated.calibration, cuts)
     key = pd.MultiIndex.from_arrays([decided[PROFILE_ID].astype(str), decided["group"]])
     group_of = rules.group_of()
     where = key.get_indexer(pd.MultiIndex.from_arrays(

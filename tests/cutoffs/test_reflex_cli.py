@@ -28,6 +28,9 @@ def files(tmp_path_factory):
     first.drop(columns=[*truth, *second_tier_columns()]).to_csv(root / "plain.csv", index=False)
     both = pd.concat([first.head(200), repeat.head(200)]).drop(columns=truth)
     both.to_csv(root / "both.csv", index=False)
+    alone = repeat.head(200).drop(columns=truth)
+    alone.to_csv(root / "repeats.csv", index=False)
+    alone.assign(previous_specimen_id="").to_csv(root / "unlinked.csv", index=False)
     rules = default_reflex_rules()
     calibrated = CalibratedReflex(Calibration(), rules.version, rules.sha256, "literature",
                                   rules.mild_miss_bound, dict(rules.mild_miss_bound_by_disorder),
@@ -62,12 +65,37 @@ def test_without_second_tier_columns_the_assay_groups_await_their_assay(files):
     assert set(c3["decision"]) <= {"awaiting_second_tier", "referral"}
 
 
-def test_a_repeat_specimen_is_decided_as_a_repeat(files):
-    calls = _calls(files, "both")
+def _flagged(calls):
+    out = calls[calls["first_tier"] != "normal"].copy()
+    out["group"] = out["disorder"].map(default_reflex_rules().group_of())
+    return out
+
+
+def test_a_repeat_is_decided_as_one_in_the_groups_its_earlier_card_asked_a_repeat_for(files):
+    calls = _flagged(_calls(files, "both"))
+    firsts = calls[~calls["specimen_id"].str.contains("-R")]
+    asked = set(zip(firsts.loc[firsts["decision"] == "repeat_specimen", "specimen_id"],
+                    firsts.loc[firsts["decision"] == "repeat_specimen", "group"], strict=True))
     repeats = calls[calls["specimen_id"].str.contains("-R")]
-    flagged = repeats[repeats["first_tier"] != "normal"]
-    assert len(flagged)
-    assert not flagged["decision"].eq("repeat_specimen").any()
+    earlier = repeats["specimen_id"].str.replace("-R", "-", regex=False)
+    is_asked = [(e, g) in asked for e, g in zip(earlier, repeats["group"], strict=True)]
+    as_repeat, as_first = repeats[is_asked], repeats[[not a for a in is_asked]]
+    assert len(as_repeat) and len(as_first)
+    # a repeat in a group asked for is cleared or referred, never sent for another repeat
+    assert not as_repeat["decision"].eq("repeat_specimen").any()
+    # its other groups are decided as on any card: as the same card evaluated unlinked
+    unlinked = _flagged(_calls(files, "unlinked")).set_index(["specimen_id", "disorder"])
+    mine = as_first.set_index(["specimen_id", "disorder"])
+    assert mine["decision"].eq(unlinked.loc[mine.index, "decision"]).all()
+    assert as_first["decision"].eq("repeat_specimen").any()
+
+
+def test_a_repeat_whose_earlier_card_is_not_in_the_file_is_decided_as_one_everywhere(files):
+    repeats = _flagged(_calls(files, "repeats"))
+    assert len(repeats)
+    assert not repeats["decision"].eq("repeat_specimen").any()
+    # evaluated unlinked, the same cards would be sent for a repeat in some groups
+    assert _flagged(_calls(files, "unlinked"))["decision"].eq("repeat_specimen").any()
 
 
 def test_a_bad_calibration_file_is_refused(files, tmp_path):
