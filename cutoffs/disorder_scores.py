@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
 
 from cutoffs.covariate_model import CovariateScoreModel, default_covariate_model
 from cutoffs.markers import ABOVE_ALL, MarkerTable, marker_table
+from cutoffs.normal_dist import normal_cdf, normal_quantile
 from cutoffs.score_spec import LOWEST_SIGNED_POSITION, METHODS, MarkerPosition, ScoreSpec, ScoreSum
 from cutoffs.tables import QUANTILE_PROBS, CutoffTable
 
@@ -103,8 +103,8 @@ class NormalPositions:
         self._bound = self.model.bind(self.profiles, file=self.file)
         self._assignment = (self.table.assign(self.profiles, file=self.file)
                             if self.table is not None else None)
-        self._model_z = ndtri(np.asarray(self.model.probs))
-        self._table_z = ndtri(np.asarray(QUANTILE_PROBS))
+        self._model_z = normal_quantile(np.asarray(self.model.probs))
+        self._table_z = normal_quantile(np.asarray(QUANTILE_PROBS))
         self._grids: tuple[np.ndarray, np.ndarray] | None = None
         self._padded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._group_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray,
@@ -531,7 +531,7 @@ class DisorderScores:
         out = []
         for i in np.argsort(-np.nan_to_num(push[0], nan=-np.inf))[:k]:
             if not np.isnan(z[0, i]):
-                out.append((spec.markers[i], float(100 * ndtr(z[0, i]))))
+                out.append((spec.markers[i], float(100 * normal_cdf(z[0, i]))))
         return out
 
 

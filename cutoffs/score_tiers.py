@@ -27,9 +27,9 @@ Public names: ``score_tier``, ``score_reason``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr
 
 from cutoffs.disorder_scores import DisorderScores
+from cutoffs.normal_dist import normal_cdf
 from cutoffs.reason_phrases import REASONS
 
 __all__ = ["score_reason", "score_tier"]
@@ -71,7 +71,7 @@ def score_tier(score: np.ndarray, cutoff: float, primary_kth: np.ndarray,
 
 def _percentiles(z: np.ndarray) -> list[str]:
     """``P99.7`` per position; ``>P99.9`` / ``<P0.1`` beyond the grid a table stores."""
-    p = 100 * ndtr(z)
+    p = 100 * normal_cdf(z)
     return [">P99.9" if v >= 99.9 else "<P0.1" if v <= 0.1 else f"P{v:.1f}"
             for v in p.tolist()]
 

@@ -34,7 +34,6 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
 
 from cutoffs.covariate_model import BoundCovariates, CovariateScoreModel, default_covariate_model
 from cutoffs.markers import marker_table
@@ -398,6 +397,8 @@ class CatalogueReference:
             mom = values / median
             z = np.where(values > 0, np.log(np.where(values > 0, values, 1.0) / median) / sigma,
                          -np.inf)
+        from scipy.special import ndtr  # only when scoring: evaluating does not need SciPy
+
         pct = np.where(np.isfinite(values), 100 * ndtr(z), np.nan)
         pct = np.where(np.isneginf(z) & np.isfinite(values), 0.0, pct)
         return pct, mom
@@ -405,6 +406,8 @@ class CatalogueReference:
     def quantiles(self, marker: str, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
         if marker not in self.median:
             return np.full((rows.size, probs.size), np.nan)
+        from scipy.special import ndtri  # only when scoring
+
         values = self.median[marker] * np.exp(self.sigma[marker] * ndtri(probs))
         return np.broadcast_to(values, (rows.size, probs.size)).copy()
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlmodel import create_engine
 
 from lims.errors import ConfigurationError, DatabaseUnavailableError
@@ -64,8 +64,13 @@ def make_engine(settings: Settings) -> Engine:
     """An engine for ``settings.database_url``; creates the SQLite file's folder if needed.
 
     An unusable SQLite path (a folder that cannot be created, a file in the way, no write
-    permission) raises DatabaseUnavailableError naming NBS_DATABASE_URL and the problem.
+    permission) raises DatabaseUnavailableError naming NBS_DATABASE_URL and the problem; a URL
+    that does not parse raises ConfigurationError naming it.
     """
+    try:
+        make_url(settings.database_url)
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigurationError(f"NBS_DATABASE_URL: not a database URL: {exc}") from None
     if settings.is_sqlite:
         path = settings.sqlite_path()
         if path is not None:

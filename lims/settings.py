@@ -7,6 +7,7 @@ Public names: ``Settings``, ``get_settings``, ``load_configured_catalogue``,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -15,8 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from instruments.archive import MIB, ArchiveLimits
 from lims.errors import ConfigurationError, InvalidInputError
@@ -32,6 +31,9 @@ from lims.reference import (
     use_rules,
 )
 from msms.catalogue import ANALYTES_CSV, DISORDERS_CSV, Catalogue, load_catalogue
+
+#: ``dialect[+driver]://`` at the start of a database URL (as SQLAlchemy reads it).
+_SCHEME = re.compile(r"(?P<backend>\w+)(?:\+(?P<driver>\w+))?://")
 
 __all__ = ["DEFAULT_ESCALATION_CHECK_S", "DEFAULT_HL7_DELIVERY_CHECK_S", "DEV_SECRET",
            "MIN_SECRET_LENGTH",
@@ -138,16 +140,17 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _valid_url(cls, value: str) -> str:
-        try:
-            url = make_url(value)
-        except ArgumentError as exc:
-            raise ValueError(f"not a database URL: {exc}") from None
-        if url.get_backend_name() not in {"sqlite", "postgresql"}:
-            raise ValueError(
-                f"unsupported database {url.get_backend_name()!r}; use sqlite or postgresql"
-            )
-        if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
-            value = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        # the scheme only: the whole URL is parsed when the database is opened (lims.db), so
+        # that the commands that never open it do not import SQLAlchemy
+        scheme = _SCHEME.match(value)
+        if scheme is None:
+            raise ValueError("not a database URL: expected sqlite:///FILE or "
+                             "postgresql://USER@HOST:PORT/DATABASE")
+        backend, driver = scheme["backend"], scheme["driver"]
+        if backend not in {"sqlite", "postgresql"}:
+            raise ValueError(f"unsupported database {backend!r}; use sqlite or postgresql")
+        if backend == "postgresql" and driver is None:
+            value = "postgresql+psycopg://" + value[scheme.end():]
         return value
 
     @model_validator(mode="after")
@@ -185,6 +188,8 @@ class Settings(BaseSettings):
 
     def sqlite_path(self) -> Path | None:
         """The database file for a file-based SQLite URL, else None."""
+        from sqlalchemy.engine import make_url  # only for the database commands
+
         url = make_url(self.database_url)
         if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
             return None
@@ -221,9 +226,12 @@ def load_configured_rules(settings: Settings) -> LabRules:
 
 def redact_url(url: str) -> str:
     """The URL with any password hidden, for messages and logs."""
+    from sqlalchemy.engine import make_url  # only for the database commands
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable URL>"
 
 

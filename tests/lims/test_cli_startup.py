@@ -67,6 +67,17 @@ def test_a_command_loads_no_database_web_or_model_training(args: tuple[str, ...]
     assert loaded == []
 
 
+def test_evaluating_a_plate_loads_neither_sqlalchemy_nor_scipy(one_profile: Path) -> None:
+    """The database driver layer and SciPy take a tenth of a second each to import, longer than
+    evaluating a plate: the settings check only the database URL's scheme and the first tier
+    takes its normal quantiles from the standard library."""
+    status, loaded = _run_reporting_modules("evaluate", "profiles.csv", "--out", "calls.csv",
+                                            cwd=one_profile.parent,
+                                            heavy=("sqlalchemy", "scipy"))
+    assert status == 0
+    assert loaded == []
+
+
 def test_the_check_sees_what_a_database_command_loads(tmp_path: Path) -> None:
     status, loaded = _run_reporting_modules("ingest", "--help", cwd=tmp_path)
     assert status == 0
