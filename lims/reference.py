@@ -33,6 +33,7 @@ from typing import Annotated
 from pydantic import Field
 
 from lims.errors import InvalidInputError
+from lims.serial_screening import SerialScreening, SerialScreeningFile
 from lims.vocabulary import Role
 from msms.datafiles import Count, OneOf, Range, Schema, Text, load_toml, read_toml
 
@@ -151,6 +152,8 @@ class WorkflowConfig:
     #: How far in the future a collection or receipt time may be (the clocks of the
     #: submitter's and the laboratory's computers differ a little).
     max_clock_skew_minutes: int = 5
+    #: Further cards for small and preterm babies (None: the laboratory asks for none).
+    serial_screening: SerialScreening | None = None
 
     def notify_roles(self, level: int) -> tuple[str, ...]:
         """The roles to notify when an alert reaches escalation ``level`` (1, 2, ...)."""
@@ -196,6 +199,7 @@ class WorkflowFile(Schema):
     ] = [["reviewer", "follow_up"]]
     late_arrival_code: Text = "U09"
     max_clock_skew_minutes: Count = 5
+    serial_screening: SerialScreeningFile | None = None
 
 
 @cache
@@ -256,6 +260,8 @@ def load_workflow_config(path: Path = WORKFLOW_TOML) -> WorkflowConfig:
         alert_escalation_notify=tuple(tuple(step) for step in doc.alert_escalation_notify),
         late_arrival_code=doc.late_arrival_code,
         max_clock_skew_minutes=doc.max_clock_skew_minutes,
+        serial_screening=(SerialScreening.of(doc.serial_screening)
+                          if doc.serial_screening is not None else None),
     )
 
 

@@ -36,7 +36,13 @@ from lims.audit import Actor, record, record_list_read, snapshot, store
 from lims.errors import ConflictError, InvalidInputError, NotFoundError, found
 from lims.followup.service import on_card_accessioned, on_unsatisfactory
 from lims.models import Infant, RepeatRequest, Specimen, Submitter, utcnow
-from lims.reference import BarcodeRule, barcode_rule, unsatisfactory_codes, workflow_config
+from lims.reference import (
+    BarcodeRule,
+    WorkflowConfig,
+    barcode_rule,
+    unsatisfactory_codes,
+    workflow_config,
+)
 from lims.vocabulary import (
     Feeding,
     RepeatRequestStatus,
@@ -324,7 +330,24 @@ def accession(session: Session, actor: Actor, data: SpecimenCreate, *,
         mark_unsatisfactory(session, actor, specimen, code)
     else:
         on_card_accessioned(session, actor, specimen)
+        _ask_serial_card(session, actor, specimen, infant, workflow)
     return specimen
+
+
+def _ask_serial_card(session: Session, actor: Actor, specimen: Specimen, infant: Infant,
+                     workflow: WorkflowConfig) -> RepeatRequest | None:
+    """A small or preterm baby's card asks for the next card of the serial-screening protocol
+    (``lims.serial_screening``); an unsatisfactory card asks for its replacement instead,
+    which asks for the next one in turn."""
+    protocol = workflow.serial_screening
+    if protocol is None:
+        return None
+    card = protocol.next_card(specimen.birth_weight_g, specimen.gestational_age_weeks,
+                              infant.birth_at, specimen.collected_at)
+    if card is None:
+        return None
+    return request_repeat(session, actor, specimen, f"{card.reason()} [workflow "
+                                                    f"{workflow.version}]")
 
 
 def mark_unsatisfactory(session: Session, actor: Actor, specimen: Specimen, code: str,

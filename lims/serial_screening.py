@@ -1,0 +1,100 @@
+"""Serial screening of small and preterm babies: the further cards the laboratory asks for
+(docs/lims.md "Serial screening").
+
+A first card of a baby born under a birth weight, or before a gestational age, is read with the
+effects of immaturity, parenteral nutrition and the treatments of intensive care; programmes ask
+for further cards at set ages (the workflow file's ``[serial_screening]`` section, cited there).
+Each card accessioned for such a baby asks for the next card of the protocol: the first age
+that the card was not collected within ``early_days`` of.
+
+Public names: ``SerialScreening``, ``SerialScreeningFile``, ``SerialCard``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from msms.datafiles import Count, Range, Schema, Text
+
+__all__ = ["SerialCard", "SerialScreening", "SerialScreeningFile"]
+
+
+class SerialScreeningFile(Schema):
+    """The ``[serial_screening]`` section of a workflow file."""
+
+    birth_weight_below_g: Annotated[int, Range(1, math.inf)]
+    gestational_age_below_weeks: Annotated[float, Range(20, 45)]
+    ages_days: Annotated[list[Annotated[int, Range(1, 366)]], Field(min_length=1)]
+    early_days: Count = 3
+    source: Text
+
+    @model_validator(mode="after")
+    def _ascending(self) -> SerialScreeningFile:
+        ages = self.ages_days
+        if any(b <= a for a, b in zip(ages, ages[1:], strict=False)):
+            raise ValueError(f"ages_days must rise: {ages}")
+        if ages[0] <= self.early_days:
+            raise ValueError(f"early_days ({self.early_days}) must be below the first age "
+                             f"({ages[0]} days)")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class SerialCard:
+    """The next card the protocol asks for: at ``age_days`` of age, from ``due``; ``why``
+    names the criterion the baby meets."""
+
+    age_days: int
+    due: date
+    why: str
+
+    def reason(self) -> str:
+        """The request's wording (stored with the repeat request and shown to the submitter)."""
+        return (f"serial screening ({self.why}): a card at {self.age_days} days of age, from "
+                f"{self.due.isoformat()}, or on the day of discharge if earlier")
+
+
+@dataclass(frozen=True, slots=True)
+class SerialScreening:
+    """Who is screened serially and at which ages (``SerialScreeningFile``)."""
+
+    birth_weight_below_g: int
+    gestational_age_below_weeks: float
+    ages_days: tuple[int, ...]
+    early_days: int
+    source: str
+
+    @classmethod
+    def of(cls, doc: SerialScreeningFile) -> SerialScreening:
+        return cls(doc.birth_weight_below_g, doc.gestational_age_below_weeks,
+                   tuple(doc.ages_days), doc.early_days, doc.source)
+
+    def why(self, birth_weight_g: int | None, gestational_age_weeks: float | None
+            ) -> str | None:
+        """The criterion this baby meets, or None when the protocol does not apply."""
+        if birth_weight_g is not None and birth_weight_g < self.birth_weight_below_g:
+            return f"birth weight {birth_weight_g} g, under {self.birth_weight_below_g} g"
+        if (gestational_age_weeks is not None
+                and gestational_age_weeks < self.gestational_age_below_weeks):
+            return (f"born at {gestational_age_weeks:g} weeks, before "
+                    f"{self.gestational_age_below_weeks:g} weeks")
+        return None
+
+    def next_card(self, birth_weight_g: int | None, gestational_age_weeks: float | None,
+                  birth_at: datetime, collected_at: datetime) -> SerialCard | None:
+        """The card to ask for after a card collected at ``collected_at``: the first age of
+        the protocol that card was not collected within ``early_days`` of; None when the
+        protocol does not apply or the card completes it."""
+        why = self.why(birth_weight_g, gestational_age_weeks)
+        if why is None:
+            return None
+        age = (collected_at - birth_at) / timedelta(days=1)
+        for days in self.ages_days:
+            if age < days - self.early_days:
+                return SerialCard(days, (birth_at + timedelta(days=days)).date(), why)
+        return None
