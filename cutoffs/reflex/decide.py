@@ -7,16 +7,18 @@ A group is *flagged* when any of its disorders has a call other than normal. In 
 
 1. a critical call, or a marker past a bypass level: **referral** at once (``CRITICAL``,
    ``BYPASS``), never waiting for the second tier;
-2. a reflex assay that is not in the profile: ``awaiting_second_tier`` (the assay is to be run);
+2. a reflex assay that is not in the profile: ``awaiting_second_tier`` (the assay is to be run),
+   unless the group does not await its assays (``await_assays = false``: decided without
+   them, ``NO_SECOND_TIER``, nothing cleared as informed);
 3. the group's rules in order, each ``assay >= level x scale`` (the scale is calibrated, at most
    1 on referral rules, exactly 1 on clearing rules) or a recorded context flag equal to 1;
 4. otherwise: the group's ``otherwise_informed`` (clear) when every flagged disorder is one
    its assays inform (a normal succinylacetone excludes tyrosinaemia type 1, not type 2; no
    ACADM variant detected excludes MCAD deficiency, not CPT2 deficiency), with every assay
    result present and, where the calibration set one (``informed_clear_below``), the score
-   excess below it; cleared when the group's score excess (the highest disorder score less its cutoff, in SD)
-   is below the calibrated clearing level; else the group's ``otherwise`` (``first_tier``:
-   positive -> referral, borderline -> repeat specimen).
+   excess below it; cleared when the group's score excess (the highest disorder score less
+   its cutoff, in SD) is below the calibrated clearing level; else the group's ``otherwise``
+   (``first_tier``: positive -> referral, borderline -> repeat specimen).
 
 On a repeat specimen the same steps run on the new card, a repeat-specimen outcome becomes a
 referral, and a group whose score excess is below the calibrated repeat level (at most 0: the
