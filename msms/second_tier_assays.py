@@ -1,7 +1,14 @@
 """The second-tier assay catalogue: analytes measured on the first card after a first-tier flag
 (methylcitric and methylmalonic acid, total homocysteine, the C5 isomers, allo-isoleucine,
-succinylacetone, glutaric acids, C26:0-LPC), as cited package data
+succinylacetone, glutaric acids, C26:0-LPC) and genotypes read from the same card (the number
+of pathogenic ACADM and ACADVL variants detected), as cited package data
 (``msms/data/second_tier_assays.csv``).
+
+A concentration assay has unit ``umol/L``. A genotype has unit ``variants`` (:data:`VARIANTS`):
+its result is a count (0, 1 or 2 pathogenic variants detected in the gene, a variant of
+uncertain significance counted as one), and its four number columns hold counts: the smallest
+count reported (``loq_umol_l``, 1), the unaffected babies' median (0) and 99th percentile (1
+where carriers exceed 1%), and the count that refers (``cutoff_umol_l``, 2).
 
 Each assay row gives its unit, limit of quantitation, the unaffected reference median and 99th
 percentile, the cutoff, the first-tier disorders it informs, the false-positive mechanisms it
@@ -16,6 +23,7 @@ Public names: ``SecondTierAssay``, ``load_second_tier_assays``, ``second_tier_as
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -27,6 +35,7 @@ from msms.errors import CatalogueError, UnknownAnalyteError
 __all__ = [
     "NORMAL_TAIL",
     "SECOND_TIER_ASSAYS_CSV",
+    "VARIANTS",
     "SecondTierAssay",
     "load_second_tier_assays",
     "second_tier_assays",
@@ -35,6 +44,8 @@ __all__ = [
 SECOND_TIER_ASSAYS_CSV = Path(str(resources.files("msms") / "data" / "second_tier_assays.csv"))
 #: An unaffected baby whose first-tier marker lies in the population's tail (no mechanism).
 NORMAL_TAIL = "normal_tail"
+#: The unit of a genotype: pathogenic variants detected in the gene (a count, 0-2).
+VARIANTS = "variants"
 _COLUMNS = (
     "code", "name", "assay", "unit", "loq_umol_l", "reference_median_umol_l",
     "reference_p99_umol_l", "cutoff_umol_l", "informs", "resolves", "first_tier_markers",
@@ -45,7 +56,8 @@ _NUMBERS = ("loq_umol_l", "reference_median_umol_l", "reference_p99_umol_l", "cu
 
 @dataclass(frozen=True, slots=True)
 class SecondTierAssay:
-    """One second-tier analyte; concentrations in µmol/L blood."""
+    """One second-tier analyte; concentrations in µmol/L blood, or a genotype's count of
+    variants detected (``unit == "variants"``: the number columns hold counts)."""
 
     code: str
     name: str
@@ -60,6 +72,11 @@ class SecondTierAssay:
     first_tier_markers: tuple[str, ...]
     figures_provenance: str
     source: str
+
+    @property
+    def is_count(self) -> bool:
+        """A genotype (count of variants detected), not a concentration."""
+        return self.unit == VARIANTS
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -82,16 +99,10 @@ def _check_marker(name: str, path: Path, line: int) -> None:
                                  field="first_tier_markers") from None
 
 
-def _row(raw: dict[str, str], path: Path, line: int, disorders: frozenset[str],
-         mechanisms: frozenset[str]) -> SecondTierAssay:
-    def fail(field: str, message: str) -> CatalogueError:
-        return CatalogueError(message, file=str(path), line=line, field=field)
+_Fail = Callable[[str, str], CatalogueError]
 
-    for field in ("code", "name", "assay", "unit", "figures_provenance", "source"):
-        if not raw.get(field, "").strip():
-            raise fail(field, "must not be empty")
-    if raw["unit"].strip() != "umol/L":
-        raise fail("unit", f"must be umol/L, got {raw['unit']!r}")
+
+def _concentrations(raw: dict[str, str], fail: _Fail) -> dict[str, float]:
     values: dict[str, float] = {}
     for field in _NUMBERS:
         try:
@@ -107,6 +118,38 @@ def _row(raw: dict[str, str], path: Path, line: int, disorders: frozenset[str],
         raise fail("cutoff_umol_l", "must be above the reference median")
     if not values["loq_umol_l"] < values["cutoff_umol_l"]:
         raise fail("loq_umol_l", "must be below the cutoff")
+    return values
+
+
+def _counts(raw: dict[str, str], fail: _Fail) -> dict[str, float]:
+    """A genotype's numbers: counts of variants, 0 <= median <= p99 < cutoff <= 2 and
+    1 <= smallest reported count <= cutoff."""
+    values: dict[str, float] = {}
+    for field in _NUMBERS:
+        text = raw[field].strip()
+        if text not in ("0", "1", "2"):
+            raise fail(field, f"a count of variants must be 0, 1 or 2, got {raw[field]!r}")
+        values[field] = float(text)
+    if not (values["reference_median_umol_l"] <= values["reference_p99_umol_l"]
+            < values["cutoff_umol_l"]):
+        raise fail("reference_p99_umol_l", "counts must satisfy median <= p99 < cutoff")
+    if not 1 <= values["loq_umol_l"] <= values["cutoff_umol_l"]:
+        raise fail("loq_umol_l", "the smallest reported count must be 1 .. the cutoff")
+    return values
+
+
+def _row(raw: dict[str, str], path: Path, line: int, disorders: frozenset[str],
+         mechanisms: frozenset[str]) -> SecondTierAssay:
+    def fail(field: str, message: str) -> CatalogueError:
+        return CatalogueError(message, file=str(path), line=line, field=field)
+
+    for field in ("code", "name", "assay", "unit", "figures_provenance", "source"):
+        if not raw.get(field, "").strip():
+            raise fail(field, "must not be empty")
+    unit = raw["unit"].strip()
+    if unit not in ("umol/L", VARIANTS):
+        raise fail("unit", f"must be umol/L or {VARIANTS}, got {raw['unit']!r}")
+    values = (_counts(raw, fail) if unit == VARIANTS else _concentrations(raw, fail))
     informs = _split(raw["informs"])
     for code in informs:
         if code not in disorders:
@@ -124,7 +167,7 @@ def _row(raw: dict[str, str], path: Path, line: int, disorders: frozenset[str],
         _check_marker(marker, path, line)
     return SecondTierAssay(
         code=raw["code"].strip(), name=raw["name"].strip(), assay=raw["assay"].strip(),
-        unit="umol/L", informs=informs, resolves=resolves, first_tier_markers=markers,
+        unit=unit, informs=informs, resolves=resolves, first_tier_markers=markers,
         figures_provenance=raw["figures_provenance"].strip(), source=raw["source"].strip(),
         **values)
 

@@ -8,8 +8,9 @@ first-tier plate (docs/second_tier.md "In the LIMS").
   median, limit of quantitation and 99th percentile as the population figures); a name that
   already names a first-tier analyte is refused.
 - ``second_tier_method()``: the packaged panel method (``msms/data/second_tier_panel.toml``),
-  validated against that catalogue; every analyte of it is an assay of the catalogue and the
-  other way round.
+  validated against that catalogue; every analyte of it is a concentration assay of the
+  catalogue and the other way round (the genotypes, counts of ACADM and ACADVL variants, are
+  not measured by the panel and cannot be imported through it).
 
 Public names: ``SECOND_TIER_METHOD_TOML``, ``second_tier_catalogue``, ``second_tier_method``,
 ``load_second_tier_method``.
@@ -52,9 +53,10 @@ def _extended(base: Catalogue, path: Path) -> Catalogue:
     added: list[Analyte] = []
     for code, entry in doc.analytes.items():
         assay = assays.get(code)
-        if assay is None:
+        if assay is None or assay.is_count:
+            measured = [c for c, a in assays.items() if not a.is_count]
             raise file.error(f"{code!r} is not an assay of the second-tier catalogue "
-                             f"({', '.join(assays)})", "analytes", code)
+                             f"measured by the panel ({', '.join(measured)})", "analytes", code)
         if entry.precursor_mz is not None and entry.product_mz is not None:
             precursor, product = float(entry.precursor_mz), float(entry.product_mz)
         elif entry.transitions:
@@ -69,7 +71,8 @@ def _extended(base: Catalogue, path: Path) -> Catalogue:
                                      file=str(path), field=f"analytes.{code}")
             index[key] = code
         added.append(analyte)
-    missing = [code for code in assays if code not in doc.analytes]
+    # a genotype (count of variants) is not measured by the LC-MS/MS panel
+    missing = [code for code, a in assays.items() if not a.is_count and code not in doc.analytes]
     if missing:
         raise file.error(f"the panel measures no {', '.join(missing)} of the second-tier "
                          "catalogue", "analytes")

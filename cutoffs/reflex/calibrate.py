@@ -8,6 +8,10 @@ is in the group (its cases):
   moderate or severe case is cleared and each disorder's mild cases are cleared no more often
   than its bound (``reflex_rules.toml [safety]``); then, in a group with several such assays,
   each assay's own scale (``rule_scale``), raised from the group's as far as stays safe;
+- the *informed clearing level* of a group with ``otherwise_informed``: none when no
+  calibration case would be cleared as informed beyond the bounds; else ``score_margin_sd``
+  below the lowest such non-mild case, lowered for the mild bound (a moderate VLCAD case whose
+  ACADVL sequencing missed both alleles keeps every baby above it from being cleared);
 - the *clearing level* of a group with ``clear_below_score``: the score excess of its lowest
   non-mild case that no rule refers, less ``score_margin_sd``, lowered further so that no
   disorder's mild cases are cleared beyond the bound;
@@ -58,6 +62,7 @@ _SCALES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
 #: The oracle may also raise an assay level above the literature's, up to 8 times.
 ORACLE_SCALES = (8.0, 6.0, 5.0, 4.0, 3.0, 2.5, 2.0, 1.75, 1.5, 1.3, 1.2, 1.1, *_SCALES)
 _CLEARED = ("clear",)
+_FAR = 1e9
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ class CalibratedReflex:
         return {"scale": c.scale, "clear_below": c.clear_below,
                 "repeat_clear_below": c.repeat_clear_below,
                 "repeat_clear_below_disorder": c.repeat_clear_below_disorder,
-                "rule_scale": c.rule_scale,
+                "rule_scale": c.rule_scale, "informed_clear_below": c.informed_clear_below,
                 "rules_version": self.rules_version, "rules_sha256": self.rules_sha256,
                 "cutoff_version": self.cutoff_version, "mild_miss_bound": self.mild_miss_bound,
                 "mild_miss_bound_by_disorder": self.mild_miss_bound_by_disorder,
@@ -110,7 +115,9 @@ def read_calibration(path: Path | str) -> CalibratedReflex:
                         {k: float(v) for k, v in doc["repeat_clear_below"].items()},
                         {k: float(v) for k, v in
                          doc.get("repeat_clear_below_disorder", {}).items()},
-                        {k: float(v) for k, v in doc.get("rule_scale", {}).items()})
+                        {k: float(v) for k, v in doc.get("rule_scale", {}).items()},
+                        {k: float(v) for k, v in
+                         doc.get("informed_clear_below", {}).items()})
         return CalibratedReflex(c, doc["rules_version"], doc["rules_sha256"],
                                 doc["cutoff_version"], float(doc["mild_miss_bound"]),
                                 dict(doc["mild_miss_bound_by_disorder"]),
@@ -165,6 +172,31 @@ def _down(level: float) -> float:
     return math.floor(level * 1e4) / 1e4
 
 
+def _informed_level(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTable,
+                    rules: ReflexRules, code: str, reason_code: str, base: Calibration,
+                    left: dict[str, int], truth: pd.DataFrame, own_calls: pd.DataFrame,
+                    own_repeat: pd.DataFrame) -> tuple[float | None, pd.DataFrame, pd.DataFrame]:
+    """The informed clearing level of group ``code`` (None: no limit) and the flow and cases
+    with it: the cases the informed rule would clear must be mild and within ``left``, else
+    the level is ``score_margin_sd`` below the lowest non-mild one, lowered for the bound."""
+
+    def flow_with(limit: dict[str, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        flow = run_flow(first, repeat, table, rules, replace(base, informed_clear_below=limit),
+                        first_calls=own_calls, repeat_calls=own_repeat)
+        return flow, _cases(flow, rules, truth)
+
+    flow, cases = flow_with({})
+    taken = cases[cases["reflex_reason_code"] == reason_code]
+    if _safe(taken, left, "reflex_decision"):
+        return None, flow, cases
+    values = np.nan_to_num(taken["excess"].to_numpy(float), nan=-math.inf)
+    level = _level_below(values, taken["severity"].to_numpy(), taken["true_disorder"].to_numpy(),
+                         left, rules.score_margin_sd, math.inf)
+    level = _down(level) if math.isfinite(level) else -_FAR
+    flow, cases = flow_with({code: level})
+    return level, flow, cases
+
+
 def _group_calls(calls: pd.DataFrame, group_disorders: set[str]) -> pd.DataFrame:
     return calls[calls["disorder"].astype(str).isin(group_disorders)]
 
@@ -196,16 +228,21 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
     repeat_below: dict[str, float] = {}
     repeat_below_disorder: dict[str, float] = {}
     rule_scale: dict[str, float] = {}
+    informed_below: dict[str, float] = {}
     notes: list[str] = []
     for group in rules.groups:
-        has_scale = any(r.outcome in ("referral", "maternal_b12") for r in group.rules)
+        has_scale = any(r.outcome in ("referral", "maternal_b12") and r.scaled
+                        for r in group.rules)
+        # the scale is chosen with the informed clearing held back (its own level follows)
+        held = ({"informed_clear_below": {group.code: -_FAR}}
+                if group.otherwise_informed else {})
         members = set(group.disorders)
         # the group's calls only: its decision does not depend on the other groups
         own_calls = _group_calls(calls, members)
         own_repeat = _group_calls(repeat_calls, members)
         chosen = None
         for s in (tuple(scales) if has_scale else (1.0,)):
-            probe = Calibration(scale={group.code: s / rules.margin})
+            probe = Calibration(scale={group.code: s / rules.margin}, **held)
             flow = run_flow(first, repeat, table, rules, probe, first_calls=own_calls,
                             repeat_calls=own_repeat)
             cases = _cases(flow, rules, truth)
@@ -217,7 +254,8 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
             s = min(scales)
             notes.append(f"{group.code}: a moderate or severe calibration case is cleared even "
                          f"at scale {s}")
-            flow = run_flow(first, repeat, table, rules, Calibration(scale={group.code: s}),
+            flow = run_flow(first, repeat, table, rules,
+                            Calibration(scale={group.code: s}, **held),
                             first_calls=own_calls, repeat_calls=own_repeat)
             cases = _cases(flow, rules, truth)
             allowed = _mild_allowed(cases, rules)
@@ -226,7 +264,7 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
         if has_scale:
             scale[group.code] = s
             # each assay's own scale: as high as is safe with the others' (the group's first)
-            assays = list(dict.fromkeys(r.assay for r in group.rules if r.assay
+            assays = list(dict.fromkeys(r.assay for r in group.rules if r.assay and r.scaled
                                         and r.outcome in ("referral", "maternal_b12")))
             own: dict[str, float] = {}
             for assay in assays if len(assays) > 1 else []:
@@ -234,7 +272,7 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
                     trial = {**own, f"{group.code}:{assay}": t}
                     probe = Calibration(scale={group.code: s / rules.margin},
                                         rule_scale={k: v / rules.margin
-                                                    for k, v in trial.items()})
+                                                    for k, v in trial.items()}, **held)
                     flow_t = run_flow(first, repeat, table, rules, probe,
                                       first_calls=own_calls, repeat_calls=own_repeat)
                     cases_t = _cases(flow_t, rules, truth)
@@ -243,6 +281,17 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
                         flow, cases = flow_t, cases_t
                         break
             rule_scale.update(own)
+        left = dict(allowed)
+        cleared_now = cases[cases["reflex_decision"].isin(_CLEARED)]
+        for d, k in cleared_now["true_disorder"].value_counts().items():
+            left[str(d)] = left.get(str(d), 0) - int(k)
+        if group.otherwise_informed:
+            level, flow, cases = _informed_level(
+                first, repeat, table, rules, group.code, group.otherwise_informed_reason_code,
+                Calibration(scale={group.code: s}, rule_scale=rule_scale), left, truth,
+                own_calls, own_repeat)
+            if level is not None:
+                informed_below[group.code] = level
         left = dict(allowed)
         cleared_now = cases[cases["reflex_decision"].isin(_CLEARED)]
         for d, k in cleared_now["true_disorder"].value_counts().items():
@@ -317,7 +366,7 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
                                         else math.copysign(1e9, level))
             repeat_below_disorder.update(levels)
     calibration = Calibration(scale, clear_below, repeat_below, repeat_below_disorder,
-                              rule_scale)
+                              rule_scale, informed_below)
     final = _cases(run_flow(first, repeat, table, rules, calibration, first_calls=calls,
                             repeat_calls=repeat_calls), rules, truth)
     mild_cleared: dict[str, list[int]] = {}

@@ -7,14 +7,18 @@ A group is *flagged* when any of its disorders has a call other than normal. In 
 
 1. a critical call, or a marker past a bypass level: **referral** at once (``CRITICAL``,
    ``BYPASS``), never waiting for the second tier;
-2. a reflex assay that is not in the profile: ``awaiting_second_tier`` (the assay is to be run);
+2. a reflex assay that is not in the profile: ``awaiting_second_tier`` (the assay is to be run),
+   unless the group does not await its assays (``await_assays = false``: decided without
+   them, ``NO_SECOND_TIER``, nothing cleared as informed);
 3. the group's rules in order, each ``assay >= level x scale`` (the scale is calibrated, at most
    1 on referral rules, exactly 1 on clearing rules) or a recorded context flag equal to 1;
 4. otherwise: the group's ``otherwise_informed`` (clear) when every flagged disorder is one
-   its assays inform (a normal succinylacetone excludes tyrosinaemia type 1, not type 2);
-   cleared when the group's score excess (the highest disorder score less its cutoff, in SD)
-   is below the calibrated clearing level; else the group's ``otherwise`` (``first_tier``:
-   positive -> referral, borderline -> repeat specimen).
+   its assays inform (a normal succinylacetone excludes tyrosinaemia type 1, not type 2; no
+   ACADM variant detected excludes MCAD deficiency, not CPT2 deficiency), with every assay
+   result present and, where the calibration set one (``informed_clear_below``), the score
+   excess below it; cleared when the group's score excess (the highest disorder score less
+   its cutoff, in SD) is below the calibrated clearing level; else the group's ``otherwise``
+   (``first_tier``: positive -> referral, borderline -> repeat specimen).
 
 On a repeat specimen the same steps run on the new card, a repeat-specimen outcome becomes a
 referral, and a group whose score excess is below the calibrated repeat level (at most 0: the
@@ -61,7 +65,10 @@ class Calibration:
     ``clear_below``: per group, the score excess (SD above the cutoff) below which a flagged
     baby with no positive rule is cleared at once; ``repeat_clear_below``: per group, the
     excess (<= 0) a repeat specimen must stay below to be cleared;
-    ``repeat_clear_below_disorder``: a disorder's own repeat level.
+    ``repeat_clear_below_disorder``: a disorder's own repeat level;
+    ``informed_clear_below``: per group, the score excess a baby cleared as informed
+    (``otherwise_informed``) must stay below (none: no limit), set where a calibration case
+    would otherwise be cleared (a case whose genotype missed both alleles).
     """
 
     scale: dict[str, float] = field(default_factory=dict)
@@ -69,6 +76,7 @@ class Calibration:
     repeat_clear_below: dict[str, float] = field(default_factory=dict)
     repeat_clear_below_disorder: dict[str, float] = field(default_factory=dict)
     rule_scale: dict[str, float] = field(default_factory=dict)
+    informed_clear_below: dict[str, float] = field(default_factory=dict)
 
     def repeat_shift(self, group: str, disorder: str) -> float:
         """How far ``disorder``'s own repeat level lies above its group's (0 without one): a
@@ -171,17 +179,19 @@ def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows:
         with np.errstate(invalid="ignore"):
             normal = np.where(np.isnan(excess), tier == 0, excess < level)
         settle(normal, "clear", repeat_reason_normal)
+    missing = np.zeros(n, dtype=bool)
     if group.assays:
         values = {a: _values(profiles, rows, a) for a in group.assays}
-        missing = np.zeros(n, dtype=bool)
         for v in values.values():
             missing |= np.isnan(v)
-        settle(missing, AWAITING, "NO_RESULT")
+        if group.await_assays:
+            settle(missing, AWAITING, "NO_RESULT")
         for rule in group.rules:
             if rule.context:
                 hit = _values(profiles, rows, rule.context) == 1
             else:
-                lvl = calibration.level(group.code, rule.outcome, rule.level, rule.assay)
+                lvl = (calibration.level(group.code, rule.outcome, rule.level, rule.assay)
+                       if rule.scaled else rule.level)
                 with np.errstate(invalid="ignore"):
                     hit = values[rule.assay] >= lvl
             outcome = rule.outcome
@@ -192,8 +202,11 @@ def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows:
         settle(np.ones(n, dtype=bool), "referral", repeat_reason_flagged)
         return decision, reason
     if group.otherwise_informed and "informed" in sub.columns:
-        settle(sub["informed"].to_numpy(dtype=bool), group.otherwise_informed,
-               group.otherwise_informed_reason_code)
+        informed = sub["informed"].to_numpy(dtype=bool) & ~missing
+        if group.code in calibration.informed_clear_below:
+            with np.errstate(invalid="ignore"):
+                informed &= excess < calibration.informed_clear_below[group.code]
+        settle(informed, group.otherwise_informed, group.otherwise_informed_reason_code)
     # a clearing level is calibrated for the clear_below_score groups (and by the oracle for all)
     level = calibration.clear_below.get(group.code, math.nan)
     if not math.isnan(level):
@@ -203,6 +216,7 @@ def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows:
         settle(tier >= 2, "referral", "FIRST_TIER_POSITIVE")
         settle(np.ones(n, dtype=bool), "repeat_specimen", "FIRST_TIER_BORDERLINE")
     else:
+        settle(missing, group.otherwise, "NO_SECOND_TIER")
         settle(np.ones(n, dtype=bool), group.otherwise, group.otherwise_reason_code)
     return decision, reason
 

@@ -71,6 +71,7 @@ class _Group(LenientSchema):
     otherwise_informed: Literal["clear"] | None = None
     otherwise_informed_reason_code: str | None = None
     clear_below_score: bool = False
+    await_assays: bool = True
     bypass: list[_Bypass] = []
     rule: list[_Rule] = []
 
@@ -109,14 +110,16 @@ class Bypass:
 
 @dataclass(frozen=True)
 class Rule:
-    """If ``assay`` >= ``level`` (µmol/L), or the context flag ``context`` is 1, the group's
-    decision is ``outcome``."""
+    """If ``assay`` >= ``level`` (µmol/L, or variants detected for a genotype), or the context
+    flag ``context`` is 1, the group's decision is ``outcome``. ``scaled``: the calibration may
+    lower the level (a concentration); a genotype's count is exact and never scaled."""
 
     assay: str
     level: float
     outcome: str
     reason_code: str
     context: str = ""
+    scaled: bool = True
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,10 @@ class Group:
     #: run (their normal result excludes it), with its reason code; "" = ``otherwise``.
     otherwise_informed: str = ""
     otherwise_informed_reason_code: str = ""
+    #: A missing assay result holds the group (``awaiting_second_tier``); when False, a group
+    #: whose assays are not all in the profile is decided without them (no rule on a missing
+    #: result matches, nothing is cleared as informed) and ends ``NO_SECOND_TIER``.
+    await_assays: bool = True
 
 
 @dataclass(frozen=True)
@@ -218,6 +225,10 @@ def load_reflex_rules(path: Path | str = REFLEX_RULES_TOML,
                 and g.otherwise_informed_reason_code not in doc.reason_codes):
             raise file.error(f"undeclared reason code {g.otherwise_informed_reason_code!r}",
                              "group", i, "otherwise_informed_reason_code")
+        if not g.await_assays and g.otherwise == "clear":
+            raise file.error("a group that does not await its assays must not clear "
+                             "otherwise (a missing result would clear)", "group", i,
+                             "await_assays")
         informed = tuple(d for d in g.disorders
                          if any(d in assays[a].informs for a in g.assays))
         bypasses = []
@@ -246,11 +257,17 @@ def load_reflex_rules(path: Path | str = REFLEX_RULES_TOML,
                                  "group", i, "rule", k, "assay")
             assert r.assay is not None
             level = r.at_least if r.at_least is not None else assays[r.assay].cutoff_umol_l
-            rules.append(Rule(r.assay, float(level), r.outcome, r.reason_code))
+            count = assays[r.assay].is_count
+            if count and (level != int(level) or not 1 <= level <= 2):
+                raise file.error("a genotype's level is a count of variants: 1 or 2",
+                                 "group", i, "rule", k, "at_least")
+            rules.append(Rule(r.assay, float(level), r.outcome, r.reason_code,
+                              scaled=not count))
         groups.append(Group(g.code, g.name, tuple(g.disorders), tuple(g.assays),
                             tuple(bypasses), tuple(rules), g.otherwise,
                             g.otherwise_reason_code, g.clear_below_score, informed,
-                            g.otherwise_informed or "", g.otherwise_informed_reason_code or ""))
+                            g.otherwise_informed or "", g.otherwise_informed_reason_code or "",
+                            g.await_assays))
     missing = sorted(codes - set(seen))
     if missing:
         raise file.error(f"disorder(s) in no group: {', '.join(missing)}", "group")

@@ -119,7 +119,10 @@ def second_tier_of(session: Session, specimen_id: int, pipeline: Screening) -> S
     catalogue = second_tier_assays()
     codes = {g.code for g in rules.groups}
     groups = [rules.group(c) for c in dict.fromkeys(d.group for d in decisions) if c in codes]
-    assays = list(dict.fromkeys([a for g in groups for a in g.assays] + sorted(values)))
+    # a group that does not await its assays (FAO's genotypes, which the LIMS cannot import)
+    # lists them only once a value is stored
+    assays = list(dict.fromkeys([a for g in groups for a in g.assays
+                                 if g.await_assays or a in values] + sorted(values)))
     rows = []
     for assay in assays:
         value, run_id, wells = values.get(assay, (None, None, 0))

@@ -5,7 +5,10 @@ The first card is exactly :func:`msms.population.simulate_cohort`'s profile for 
 with these columns added: ``infant_id``, the context flags ``pivalate_exposure`` and
 ``maternal_b12_low``, and one column per second-tier assay (``msms/data/second_tier_assays.csv``:
 ``MCA``, ``MMA``, ``tHcy``, ``C5-IV``, ``C5-2MB``, ``C5-PIV``, ``aIle``, ``SUAC-2T``, ``GA``,
-``3OH-GA``, ``C26:0-LPC-2T``; µmol/L, 0 below the limit of quantitation).
+``3OH-GA``, ``C26:0-LPC-2T``; µmol/L, 0 below the limit of quantitation) and per genotype
+(``ACADM``, ``ACADVL``) the number of pathogenic variants detected (0-2: an affected baby's two
+alleles each detected at the per-allele rate, a carrier's one, a variant of uncertain
+significance counted as one; the same on the repeat card).
 
 The repeat specimen (``SIM{seed}-R...``, ``previous_specimen_id`` the first card) is drawn with
 the same babies' disorders and levels: the latent biology correlates with the first card's, the
@@ -194,11 +197,30 @@ def _second_tier(parts: Parts, spec: _Specimen, rng: np.random.Generator,
     values["C5-PIV"] = st.pivaloyl_trace + pivaloyl
     result = {}
     for code, assay in st.assays.items():
+        if assay.is_count:
+            continue
         v = values[code] * np.exp(st.cv * rng.standard_normal(n))
         decimals = int(3 - np.floor(np.log10(assay.reference_median_umol_l)))
         v = np.round(v, max(decimals, 2))
         result[code] = np.where(v < assay.loq_umol_l, 0.0, v)
     return result
+
+
+def _genotypes(parts: Parts, rng: np.random.Generator, params: PopulationParams,
+               st: SecondTierParams) -> dict[str, np.ndarray]:
+    """Per genotype assay, the pathogenic variants detected on each baby's card (0, 1, 2)."""
+    n = len(parts.disorders.disorder)
+    codes = params.disorder_codes
+    names = [m.name for m in params.mechanisms]
+    out = {}
+    for assay, (disorder, carrier, p, vus) in st.genotypes.items():
+        affected = parts.disorders.disorder == codes.index(disorder)
+        carries = parts.mechanisms.present[:, names.index(carrier)] & ~affected
+        alleles = np.where(affected, 2, np.where(carries, 1, 0))
+        detected = rng.binomial(alleles, p)
+        uncertain = (alleles == 0) & (rng.random(n) < vus)
+        out[assay] = (detected + uncertain).astype(float)
+    return out
 
 
 def _only_mechanism(params: PopulationParams, k: int) -> PopulationParams:
@@ -252,6 +274,8 @@ def simulate_screening(
             np.random.SeedSequence(int(seed), spawn_key=(chunk, 7 + k)))) for k in range(4)]
         first = _first(parts, marginals, p)
         again = _repeat(parts, rngs[0], marginals, p, st)
+        genotypes = _genotypes(parts, np.random.Generator(np.random.PCG64(
+            np.random.SeedSequence(int(seed), spawn_key=(chunk, 13)))), p, st)
         for i, spec in enumerate((first, again)):
             missing = np.random.Generator(np.random.PCG64(
                 np.random.SeedSequence(int(seed), spawn_key=(chunk, 5 if i == 0 else 11))))
@@ -259,7 +283,7 @@ def simulate_screening(
                          offsets=parts.offsets, spot=parts.spot, labels=spec.labels,
                          mechanisms=spec.mech)
             outputs[i].put(start, view, spec.conc, missing)
-            cols = _second_tier(parts, spec, rngs[2 + i], p, st)
+            cols = _second_tier(parts, spec, rngs[2 + i], p, st) | genotypes
             if i == 0:
                 cols.update(_context(spec, rngs[1], p, st))
             for name, values in cols.items():

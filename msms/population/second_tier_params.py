@@ -8,7 +8,7 @@ Public names: ``SecondTierParams``, ``load_second_tier_params``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -68,6 +68,14 @@ class _Disorder(LenientSchema):
     severe: Pair
 
 
+class _Genotype(LenientSchema):
+    assay: Text
+    disorder: Text
+    carrier_mechanism: Text
+    detection_per_allele: Unit
+    vus_rate: Annotated[float, Range(0, 0.1)]
+
+
 class _Context(LenientSchema):
     pivalate_exposure_recorded: Unit
     pivalate_exposure_false: Unit
@@ -89,6 +97,7 @@ class _File(LenientSchema):
     c5_split: _Split
     mechanism: list[_Mechanism]
     disorder: list[_Disorder]
+    genotype: list[_Genotype] = []
     context: _Context
     repeat: _Repeat
 
@@ -114,6 +123,8 @@ class SecondTierParams:
     tpn_continues: float
     redrawn: tuple[str, ...]
     persistence: dict[str, float]
+    #: genotype assay -> (disorder, carrier mechanism, per-allele detection, VUS rate)
+    genotypes: dict[str, tuple[str, str, float, float]] = field(default_factory=dict)
 
 
 def load_second_tier_params(path: Path | str = SECOND_TIER_TOML,
@@ -172,6 +183,23 @@ def load_second_tier_params(path: Path | str = SECOND_TIER_TOML,
                 raise file.error("the ends must be in order", "disorder", i, s)
             ranges[s] = (a, b)
         levels.setdefault(d.code, []).append((d.analyte, ranges))
+    genotypes: dict[str, tuple[str, str, float, float]] = {}
+    for i, g in enumerate(doc.genotype):
+        if g.assay not in assays or not assays[g.assay].is_count:
+            raise file.error(f"not a genotype of the assay catalogue: {g.assay!r}",
+                             "genotype", i, "assay")
+        if g.disorder not in disorders:
+            raise file.error(f"not a simulated disorder: {g.disorder!r}", "genotype", i,
+                             "disorder")
+        if g.carrier_mechanism not in mechanisms:
+            raise file.error(f"unknown mechanism {g.carrier_mechanism!r}", "genotype", i,
+                             "carrier_mechanism")
+        genotypes[g.assay] = (g.disorder, g.carrier_mechanism, g.detection_per_allele,
+                              g.vus_rate)
+    for code, assay in assays.items():
+        if assay.is_count and code not in genotypes:
+            raise file.error(f"the catalogue's genotype {code!r} has no [[genotype]] entry",
+                             "genotype")
     rep = doc.repeat
     for name in (*rep.redrawn, *rep.persistence):
         if name not in mechanisms:
@@ -190,7 +218,7 @@ def load_second_tier_params(path: Path | str = SECOND_TIER_TOML,
         context=doc.context.model_dump(),
         delay_days=(rep.delay_days[0], rep.delay_days[1]),
         latent_correlation=rep.latent_correlation, tpn_continues=rep.tpn_continues,
-        redrawn=tuple(rep.redrawn), persistence=dict(rep.persistence))
+        redrawn=tuple(rep.redrawn), persistence=dict(rep.persistence), genotypes=genotypes)
 
 
 @cache

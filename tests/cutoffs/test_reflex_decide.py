@@ -162,3 +162,54 @@ def test_an_assay_s_own_scale_overrides_its_group_s():
     out = decide_groups(calls, profiles, RULES, own)
     assert _decision(out, "a", "C5") == ("clear", "C5_ISOMERS_NORMAL")  # 0.35 < 0.4
     assert _decision(out, "b", "C5") == ("referral", "C5_ISOVALERYL_HIGH")  # 0.35 >= 0.32
+
+
+def test_acadm_and_acadvl_variants_refer_repeat_or_clear_only_what_they_inform():
+    base = {"C8": 0.4, "C0": 20.0}
+    genotypes = {"a": (0, 0), "b": (0, 0), "c": (0, 0), "d": (2, 0), "e": (1, 0),
+                 "f": (0, 2), "g": (0, 1), "h": (0, 0)}
+    profiles = _profiles([{"specimen_id": s, **base, "ACADM": m, "ACADVL": v}
+                          for s, (m, v) in genotypes.items()]
+                         + [{"specimen_id": "i", **base}])  # not genotyped
+    profiles.loc[profiles["specimen_id"] == "h", "C8"] = 1.2  # past the C8 bypass
+    calls = _calls([("a", "MCAD", "borderline", 3.5), ("b", "CPT2", "borderline", 3.5),
+                    ("c", "MCAD", "borderline", 3.5), ("c", "CPT2", "borderline", 3.4),
+                    ("d", "MCAD", "borderline", 3.5), ("e", "MCAD", "borderline", 3.5),
+                    ("f", "VLCAD", "positive", 4.5), ("g", "MCAD", "borderline", 3.5),
+                    ("g", "VLCAD", "borderline", 3.5), ("h", "MCAD", "positive", 6.0),
+                    ("i", "MCAD", "borderline", 3.5)])
+    cuts = {"MCAD": 3.2, "VLCAD": 3.0, "CPT2": 3.0}
+    out = decide_groups(calls, profiles, RULES, score_cutoffs=cuts)
+    # none detected and only MCAD (or VLCAD) flagged: excluded
+    assert _decision(out, "a", "FAO") == ("clear", "FAO_NO_VARIANT")
+    # a CPT2 flag is not informed by ACADM or ACADVL, alone or with MCAD
+    assert _decision(out, "b", "FAO") == ("repeat_specimen", "FAO_NO_VARIANT_UNINFORMED")
+    assert _decision(out, "c", "FAO") == ("repeat_specimen", "FAO_NO_VARIANT_UNINFORMED")
+    assert _decision(out, "d", "FAO") == ("referral", "FAO_ACADM_TWO")
+    assert _decision(out, "e", "FAO") == ("repeat_specimen", "FAO_ACADM_ONE")  # carrier?
+    assert _decision(out, "f", "FAO") == ("referral", "FAO_ACADVL_TWO")
+    assert _decision(out, "g", "FAO") == ("repeat_specimen", "FAO_ACADVL_ONE")
+    assert _decision(out, "h", "FAO") == ("referral", "BYPASS")  # never waits, never cleared
+    # not genotyped: decided as without a second tier, never held and never cleared
+    assert _decision(out, "i", "FAO") == ("repeat_specimen", "NO_SECOND_TIER")
+    # a calibrated level keeps a baby above it (excess 0.3) from being cleared on the genotype
+    held = decide_groups(calls, profiles, RULES, Calibration(informed_clear_below={"FAO": 0.2}),
+                         score_cutoffs=cuts)
+    assert _decision(held, "a", "FAO") == ("repeat_specimen", "FAO_NO_VARIANT_UNINFORMED")
+    assert Calibration(scale={"FAO": 0.4}).level("FAO", "referral", 2.0, "ACADM") == 0.8
+    scaled = decide_groups(calls, profiles, RULES, Calibration(scale={"FAO": 0.4}),
+                           score_cutoffs=cuts)
+    assert _decision(scaled, "e", "FAO") == ("repeat_specimen", "FAO_ACADM_ONE")  # exact count
+
+
+def test_a_repeat_of_a_carrier_still_abnormal_is_referred_on_its_genotype():
+    first = pd.DataFrame({"specimen_id": ["a", "b"], "group": ["FAO", "FAO"],
+                          "decision": ["repeat_specimen"] * 2})
+    repeat_profiles = _profiles([
+        {"specimen_id": "ra", "previous_specimen_id": "a", "C8": 0.4, "ACADM": 1, "ACADVL": 0},
+        {"specimen_id": "rb", "previous_specimen_id": "b", "C8": 0.1, "ACADM": 1, "ACADVL": 0}])
+    repeat_calls = _calls([("ra", "MCAD", "borderline", 4.0), ("rb", "MCAD", "normal", 1.0)])
+    out = decide_repeat(first, repeat_calls, repeat_profiles, RULES,
+                        score_cutoffs={"MCAD": 3.2})
+    assert _decision(out, "a", "FAO") == ("referral", "FAO_ACADM_ONE")
+    assert _decision(out, "b", "FAO") == ("clear", "REPEAT_NORMAL")

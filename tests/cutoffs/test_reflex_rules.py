@@ -44,7 +44,14 @@ def test_the_disorders_each_group_s_assays_inform():
     assert rules.group("TYR").informed == ("TYR1",)  # succinylacetone: type 1 only
     assert rules.group("MET").informed == ("HCY",)
     assert rules.group("TYR").otherwise_informed == "clear"
-    assert rules.group("FAO").informed == () and rules.group("FAO").otherwise_informed == ""
+    # ACADM and ACADVL variants: MCAD and VLCAD deficiency, not CPT2, LCHAD, ...
+    assert rules.group("FAO").informed == ("MCAD", "VLCAD")
+    assert rules.group("FAO").otherwise_informed == "clear"
+    assert not rules.group("FAO").await_assays and rules.group("TYR").await_assays
+    # a genotype's count is exact: never scaled by the calibration
+    assert [(r.assay, r.level, r.outcome, r.scaled) for r in rules.group("FAO").rules] == [
+        ("ACADM", 2.0, "referral", False), ("ACADVL", 2.0, "referral", False),
+        ("ACADM", 1.0, "repeat_specimen", False), ("ACADVL", 1.0, "repeat_specimen", False)]
     assert rules.min_cases_own_level == 20
 
 
@@ -70,6 +77,11 @@ def _edited(tmp_path: Path, old: str, new: str) -> Path:
      "give both otherwise_informed and otherwise_informed_reason_code"),
     ('otherwise_informed_reason_code = "TYR_SUAC_EXCLUDES_TYR1"',
      'otherwise_informed_reason_code = "TYR_X"', "undeclared reason code 'TYR_X'"),
+    ('assay = "ACADM"\nat_least = 2', 'assay = "ACADM"\nat_least = 1.5',
+     "a genotype's level is a count of variants"),
+    ('otherwise_reason_code = "BCAA_AILE_NORMAL"',
+     'otherwise_reason_code = "BCAA_AILE_NORMAL"\nawait_assays = false',
+     "must not clear otherwise"),
 ])
 def test_a_bad_file_is_refused_naming_file_and_line(tmp_path, old, new, message):
     path = _edited(tmp_path, old, new)

@@ -6,8 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from msms.errors import DataError
 from msms.population import simulate_cohort
 from msms.population.screening import CONTEXT_COLUMNS, second_tier_columns, simulate_screening
+from msms.population.second_tier_params import (
+    SECOND_TIER_TOML,
+    default_second_tier_params,
+    load_second_tier_params,
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +81,58 @@ def test_repeat_specimens_follow_each_mechanism(screening):
     unaffected = first["true_disorder"].eq("")
     r = np.corrcoef(np.log(first.loc[unaffected, "C3"]), np.log(repeat.loc[unaffected, "C3"]))
     assert 0.4 < r[0, 1] < 0.8
+
+
+def _variants(first, assay, disorder, carrier):
+    case = first["true_disorder"].eq(disorder)
+    carries = first["fp_mechanism"].str.contains(carrier) & ~case
+    return (first.loc[case, assay].value_counts().to_dict(),
+            first.loc[carries, assay].value_counts().to_dict(),
+            first.loc[~case & ~carries, assay].value_counts().to_dict())
+
+
+def _within(k, n, p):
+    """k of n agrees with rate p (4 standard deviations)."""
+    return abs(k - n * p) <= 4 * np.sqrt(n * p * (1 - p)) + 1
+
+
+@pytest.mark.parametrize(("assay", "disorder", "carrier"), [
+    ("ACADM", "MCAD", "mcad_carrier"), ("ACADVL", "VLCAD", "vlcad_carrier")])
+def test_genotypes_give_cases_two_variants_and_carriers_one_at_the_detection_rate(
+        screening, assay, disorder, carrier):
+    first, repeat = screening
+    p, vus = default_second_tier_params().genotypes[assay][2:]
+    cases, carriers, others = _variants(first, assay, disorder, carrier)
+    n_cases, n_carriers, n_others = (sum(d.values()) for d in (cases, carriers, others))
+    assert n_cases > 100 and n_carriers > 300
+    assert set(cases) <= {0, 1, 2} and set(carriers) <= {0, 1} and set(others) <= {0, 1}
+    assert _within(cases.get(2, 0), n_cases, p * p)
+    assert _within(cases.get(1, 0), n_cases, 2 * p * (1 - p))
+    assert _within(carriers.get(1, 0), n_carriers, p)
+    assert _within(others.get(1, 0), n_others, vus)  # a variant of uncertain significance
+    assert (repeat[assay] == first[assay]).all()  # the baby's genotype, on either card
+
+
+def test_a_lower_detection_rate_leaves_cases_with_fewer_than_two_variants(tmp_path):
+    text = SECOND_TIER_TOML.read_text(encoding="utf-8")
+    path = tmp_path / "second_tier.toml"
+    path.write_text(text.replace("detection_per_allele = 0.97", "detection_per_allele = 0.5"),
+                    encoding="utf-8")
+    first, _ = simulate_screening(20_000, seed=5, disorder_rate=0.2,
+                                  second_tier=load_second_tier_params(path))
+    cases, carriers, _ = _variants(first, "ACADM", "MCAD", "mcad_carrier")
+    n = sum(cases.values())
+    assert n > 100
+    for k, share in ((0, 0.25), (1, 0.5), (2, 0.25)):
+        assert _within(cases.get(k, 0), n, share), (k, cases)
+    assert _within(carriers.get(0, 0), sum(carriers.values()), 0.5)
+
+
+def test_a_genotype_of_the_catalogue_without_simulation_parameters_is_refused(tmp_path):
+    text = SECOND_TIER_TOML.read_text(encoding="utf-8")
+    start = text.index("[[genotype]]\nassay = \"ACADVL\"")
+    end = text.index("[context]")
+    path = tmp_path / "second_tier.toml"
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    with pytest.raises(DataError, match="genotype 'ACADVL' has no"):
+        load_second_tier_params(path)
