@@ -82,8 +82,9 @@ def evaluate_command(
                                        "--all), against the cutoff table, else the default "
                                        "covariate model."),
     reflex: Path | None = typer.Option(None, "--reflex", help="Calibrated reflex levels "
-                                       "(cutoffs.reflex.calibrate): the calls gain decision "
-                                       "and reason_code per referral group from the profiles' "
+                                       "(the JSON nbs second-tier calibrate-reflex writes): "
+                                       "the calls gain decision and reason_code per referral "
+                                       "group from the profiles' "
                                        "second-tier, context and earlier-specimen columns."),
 ) -> None:
     """Evaluate every profile against the disorder rules and write the calls."""

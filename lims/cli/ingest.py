@@ -38,7 +38,7 @@ def ingest_command(
 
     The same bytes again print the earlier run; a different file for a stored plate is refused.
     A plate that QC rejects is stored as rejected and the command exits 3 with the reasons.
-    The audit trail records the run, its results and alerts as done by ``--actor``.
+    The audit trail records the run, its results and alerts as done by --actor.
     """
     for path in (file, plate_map):
         if path is not None and not path.is_file():
