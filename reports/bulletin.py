@@ -15,6 +15,7 @@ Public names: ``Measure``, ``UnitMeasures``, ``CaseCount``, ``Bulletin``, ``Rank
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -156,14 +157,15 @@ def unit_medians(units: Sequence[UnitMeasures],
 @dataclass(frozen=True)
 class RankedUnit:
     unit: UnitMeasures
-    position: int
+    position: int | None  # None: ranked on no indicator (no figures that month)
     mean_rank: float | None
     ranks: dict[str, int]
 
 
 def ranking(units: Sequence[UnitMeasures], definitions: IndicatorSet) -> list[RankedUnit]:
     """The units ordered by the mean of their ranks (best first; units ranked on nothing last,
-    in code order), with their rank on each indicator."""
+    in code order, without a position), with their rank on each indicator. Units with the same
+    mean rank share a position (competition ranking: 1, 2, 2, 4)."""
     per_code = {i.code: rank({u.code: _value(u, i.code) for u in units}, i)
                 for i in definitions.indicator}
     rows = []
@@ -172,8 +174,13 @@ def ranking(units: Sequence[UnitMeasures], definitions: IndicatorSet) -> list[Ra
         mean = statistics.fmean(ranks.values()) if ranks else None
         rows.append((unit, mean, ranks))
     rows.sort(key=lambda row: (row[1] is None, row[1] or 0.0, row[0].code))
-    return [RankedUnit(unit, position, mean, ranks)
-            for position, (unit, mean, ranks) in enumerate(rows, start=1)]
+    out: list[RankedUnit] = []
+    for i, (unit, mean, ranks) in enumerate(rows):
+        tied = (i > 0 and mean is not None and rows[i - 1][1] is not None
+                and math.isclose(mean, rows[i - 1][1] or 0.0, abs_tol=1e-9))
+        position = None if mean is None else out[-1].position if tied else i + 1
+        out.append(RankedUnit(unit, position, mean, ranks))
+    return out
 
 
 def check_definitions(version: str | None, definitions: IndicatorSet) -> None:
@@ -253,7 +260,8 @@ def _ranking(bulletin: Bulletin, words: Wording, st: Styles, width: float,
             text = fmt_measure(i, _value(r.unit, i.code), words, bare=True)
             cells[i.code] = f"{text} ({r.ranks[i.code]})" if i.code in r.ranks else text
         mean = "-" if r.mean_rank is None else f"{r.mean_rank:.1f}"
-        rows.append(([str(r.position), r.unit.name, r.unit.district, mean], cells))
+        rows.append((["-" if r.position is None else str(r.position), r.unit.name,
+                      r.unit.district, mean], cells))
     return [*_wide_table(t.ranking_heading, [t.rank, t.unit, words.common.district, t.mean_rank],
                          [0.035, 0.13, 0.065, 0.05], rows, words, st, width, definitions,
                          lang, right_from=3),

@@ -164,7 +164,8 @@ def bulletin_context(session: Session, month: date, locale: str,
     ranked = []
     for r in ranking(bulletin.units, definitions):
         ranked.append({
-            "position": r.position, "code": r.unit.code, "name": r.unit.name,
+            "position": "-" if r.position is None else r.position, "code": r.unit.code,
+            "name": r.unit.name,
             "district": r.unit.district,
             "mean": "-" if r.mean_rank is None else f"{r.mean_rank:.1f}",
             "cells": [(fmt_measure(i, _value(r.unit, i.code), words, bare=True),

@@ -47,6 +47,20 @@ def test_units_are_ranked_by_their_mean_rank() -> None:
     assert squash("5 West Lake People's Hospital West Lake 4.1") in text
 
 
+def test_tied_units_share_a_position_and_a_unit_without_figures_has_none() -> None:
+    units = builders.bulletin("en").units
+    best = next(u for u in units if u.code == "H03")
+    twin = best.model_copy(update={"code": "H09", "name": "Twin Hospital"})
+    empty = best.model_copy(update={"code": "H00", "name": "New Clinic", "measures": {}})
+    ranked = ranking([*units, twin, empty], indicators())
+    positions = {r.unit.code: r.position for r in ranked}
+    assert positions["H03"] == positions["H09"] == 1  # same figures, same mean rank
+    assert positions["H01"] == 3  # competition ranking: 1, 1, 3
+    assert positions["H00"] is None and ranked[-1].unit.code == "H00"
+    nobody = ranking([empty], indicators())
+    assert [r.position for r in nobody] == [None]
+
+
 def test_bulletin_in_chinese() -> None:
     pdf = render_bulletin(builders.bulletin("zh-CN"))
     assert_pages_sound(pdf)
