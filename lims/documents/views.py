@@ -209,10 +209,33 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         specimen=specimen_view(specimen, infant, submitter), disorders=tuple(disorders),
         action="immediate_referral" if referral else "request_repeat_specimen",
         time_critical=bool(case.time_critical),
-        due_by=aware(case.due_at or case.opened_at),
-        clinic=(ReferralClinic(name=clinic.name, phone=clinic.phone) if clinic is not None
+        due_by=letter_deadline(case, document.issued_at),
+        appointment_at=booked_appointment(case, document.issued_at),
+        clinic=(ReferralClinic(name=clinic.name, address=clinic.district, phone=clinic.phone)
+                if clinic is not None
                 else ReferralClinic(name=text.followup_service, phone=text.phone)),
         contacts=text.contact_list(), signed_by=signed_by)
+
+
+def booked_appointment(case: FollowUpCase, issued_at: datetime) -> datetime | None:
+    """The case's appointment when one is booked and not yet past at ``issued_at``."""
+    if case.appointment_at is None or aware(case.appointment_at) < aware(issued_at):
+        return None
+    return aware(case.appointment_at)
+
+
+def letter_deadline(case: FollowUpCase, issued_at: datetime) -> datetime:
+    """The deadline a letter issued at ``issued_at`` prints, consistent with its urgency: the
+    booked appointment when there is one; for a time-critical case, the end of the day of
+    issue at the latest (``ACT TODAY``), never the case's next step months away (a growth
+    visit once treatment began); else what the case has due next."""
+    booked = booked_appointment(case, issued_at)
+    if booked is not None:
+        return booked
+    due = aware(case.due_at or case.opened_at)
+    if case.time_critical:
+        return min(due, aware(issued_at).replace(hour=23, minute=59, second=0, microsecond=0))
+    return due
 
 
 def _disorder_results(calls: Sequence[Evaluation], outcome: str) -> tuple[DisorderResult, ...]:
