@@ -28,8 +28,9 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 
 def load_translations(locale_dir: Path = LOCALE_DIR) -> dict[str, NullTranslations]:
     """Every language's translations, each ``.po`` catalogue compiled in memory; English is the
-    source text, its catalogue only words for the codes the pages show (``en/``). A catalogue with a fuzzy or empty entry still loads (the entry shows in
-    English); ``tests/lims/web/test_i18n.py`` keeps the catalogue complete."""
+    source text, its catalogue only words for the codes the pages show (``en/``). A catalogue
+    with a fuzzy or empty entry still loads (the entry shows in English);
+    ``tests/lims/web/test_i18n.py`` keeps the catalogue complete."""
     out: dict[str, NullTranslations] = {DEFAULT_LOCALE: NullTranslations()}
     for locale in LOCALES:
         po = locale_dir / locale / "LC_MESSAGES" / "messages.po"
