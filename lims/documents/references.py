@@ -21,7 +21,7 @@ def _by_id(session: Session, model: type[Specimen | Submitter | Run], text: str)
     if not text.isdigit():
         return None
     row = session.get(model, int(text))
-    return None if row is None else row.id
+    return None if row is None else int(text)
 
 
 def specimen_id(session: Session, reference: str) -> int:
