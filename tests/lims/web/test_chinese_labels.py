@@ -71,6 +71,18 @@ def test_chinese_pages_read_back_in_chinese(client, web, world):
     assert "MSUD <span class=\"muted\">(枫糖尿症)</span>" in page
     assert "Maple syrup urine disease" not in page
     assert "<th>开案时间</th>" in page and "发出时间" not in page
+    fu = world.auth("follow_up")
+    clinic = client.post("/api/v1/clinics", json={"code": "METAB", "name": "Metabolic clinic"},
+                         headers=fu).json()
+    client.post(f"/api/v1/cases/{case['id']}/contacts", json={
+        "method": "phone", "contacted": "mother", "result": "reached"}, headers=fu)
+    referred = client.post(f"/api/v1/cases/{case['id']}/transitions", json={
+        "transition": "refer", "clinic_id": clinic["id"]}, headers=fu)
+    assert referred.status_code == 200, referred.text
+    page = web.get(f"/followup/cases/{case['id']}").text
+    found = page.split('id="form-diagnose"')[1].split("</form>")[0]
+    assert "MSUD &middot; 枫糖尿症" in found and "PKU &middot; 苯丙酮尿症" in found
+    assert "Maple syrup urine disease" not in page
     web.cookies.clear()
     csrf = sign_in_page(web, "technician")
     _chinese(web)
