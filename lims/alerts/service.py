@@ -29,6 +29,7 @@ from lims.audit import (
     SYSTEM,
     Actor,
     AuditEntry,
+    last_list_read,
     record,
     record_list_read,
     record_many,
@@ -39,8 +40,9 @@ from lims.models import Alert, Specimen, utcnow
 from lims.reference import workflow_config
 from lims.vocabulary import AlertStatus, Role
 
-__all__ = ["Escalation", "acknowledge", "alert_rows", "close_for_override", "escalate_overdue",
-           "open_alert", "withdraw_decision_alerts", "withdraw_for_run"]
+__all__ = ["BANNER_READ_EVERY", "Escalation", "acknowledge", "alert_rows", "banner_rows",
+           "close_for_override", "escalate_overdue", "open_alert", "withdraw_decision_alerts",
+           "withdraw_for_run"]
 
 
 def open_alert(session: Session, actor: Actor, specimen: Specimen, *, disorder: str,
@@ -208,6 +210,28 @@ def escalate_overdue(session: Session, *, now: datetime | None = None,
                    f"notify {', '.join(roles)}"))
     record_many(session, actor, entries)
     return escalated
+
+
+#: The alert banner (on every page, polled every minute) records its read again only when
+#: the alerts it shows changed, or after this long.
+BANNER_READ_EVERY = timedelta(minutes=30)
+
+
+def banner_rows(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The open alerts in the actor's scope, for the banner of every page: as ``alert_rows``,
+    but the read is recorded only when these alerts differ from the ones the user's last
+    banner read recorded, or ``BANNER_READ_EVERY`` after it."""
+    escalate_overdue(session)
+    rows = repository.alert_rows(
+        session, status=AlertStatus.open,
+        submitter_id=actor.submitter_id if actor.role == Role.submitter else None)
+    infant_ids = [row.pop("infant_id") for row in rows]
+    ids = [r["id"] for r in rows]
+    filters = {"status": AlertStatus.open.value, "view": "banner"}
+    last = last_list_read(session, actor, "alert", filters)
+    if last is None or last[0] != ids or utcnow() - last[1] >= BANNER_READ_EVERY:
+        record_list_read(session, actor, "alert", ids, infant_ids, filters=filters)
+    return rows
 
 
 def alert_rows(session: Session, actor: Actor, *, status: str | None) -> list[dict[str, Any]]:

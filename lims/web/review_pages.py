@@ -30,7 +30,7 @@ from lims.review import population
 from lims.review import repository as review_repository
 from lims.review import service as review
 from lims.review.schemas import CallView
-from lims.vocabulary import AlertStatus, Decision, Role, Transition
+from lims.vocabulary import Decision, Role, Transition
 from lims.web.context import (
     FORM_ERRORS,
     Page,
@@ -198,7 +198,7 @@ async def release_normals(request: Request, current: Reviewer) -> Response:
 
 
 def _open_alerts(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    return alerts.alert_rows(session, actor, status=AlertStatus.open)
+    return alerts.banner_rows(session, actor)
 
 
 @router.get("/lab/alerts/banner", response_class=HTMLResponse)
