@@ -100,6 +100,8 @@ class OutboxItem(FromAttributes):
     ack_control_id: str
     delivered_at: datetime | None
     created_at: datetime
+    #: Why a pending message is not delivered yet (empty otherwise, and on a single message).
+    waiting_for: str = ""
 
 
 class OutboxMessage(OutboxItem):
