@@ -102,6 +102,8 @@ class OutboxItem(FromAttributes):
     created_at: datetime
     #: Why a pending message is not delivered yet (empty otherwise, and on a single message).
     waiting_for: str = ""
+    #: The card's barcode (in listings).
+    barcode: str = ""
 
 
 class OutboxMessage(OutboxItem):

@@ -16,6 +16,7 @@ from tests.lims.interfaces.conftest import (  # noqa: F401 (fixtures)
     receiver,
     release,
 )
+from tests.lims.helpers import card
 from tests.lims.web.conftest import sign_in_page
 
 
@@ -74,6 +75,7 @@ def test_a_pending_message_says_why_it_waits(client, web, world, engine):  # typ
     release(client, world, "P-2", {3: {}})
     sign_in_page(web, "technician")
     [row] = _rows(web.get("/lab/messages").text)
+    assert row[1] == card(3)  # the card by its barcode, not the database id
     assert row[3] == "pending"
     assert row[8].startswith("no HL7 endpoint for this submitter")
     api = client.get("/api/v1/hl7/outbox", headers=world.auth("technician"))
