@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from lims.interfaces.delivery import deliver_once
 from lims.models import AuditEvent, OutboundMessage
+from tests.lims.helpers import card
 from tests.lims.interfaces.conftest import (  # noqa: F401 (fixtures)
     QUICK,
     answer,
@@ -16,7 +17,6 @@ from tests.lims.interfaces.conftest import (  # noqa: F401 (fixtures)
     receiver,
     release,
 )
-from tests.lims.helpers import card
 from tests.lims.web.conftest import sign_in_page
 
 
