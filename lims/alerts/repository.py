@@ -133,9 +133,10 @@ def active_users_by_role(session: Session) -> dict[str, list[str]]:
 
 def alert_rows(session: Session, *, status: str | None,
                submitter_id: int | None) -> list[dict[str, Any]]:
-    """Alerts as plain rows of ``ALERT_PUBLIC_COLUMNS`` and ``infant_id`` (one Core query), of
-    ``submitter_id``'s babies only when given."""
-    query = (core_select(*(_ALERT.c[c] for c in ALERT_PUBLIC_COLUMNS), _SPECIMEN.c.infant_id)
+    """Alerts as plain rows of ``ALERT_PUBLIC_COLUMNS``, the card's ``barcode`` and
+    ``infant_id`` (one Core query), of ``submitter_id``'s babies only when given."""
+    query = (core_select(*(_ALERT.c[c] for c in ALERT_PUBLIC_COLUMNS), _SPECIMEN.c.barcode,
+                         _SPECIMEN.c.infant_id)
              .join(_SPECIMEN, _SPECIMEN.c.id == _ALERT.c.specimen_id).order_by(_ALERT.c.id))
     if status is not None:
         query = query.where(_ALERT.c.status == status)
