@@ -27,6 +27,7 @@ document.addEventListener("DOMContentLoaded", function () {
   function show(text) {
     if (!notice) { return; }
     notice.textContent = text;
+    notice.className = "error";
     notice.hidden = false;
     notice.scrollIntoView({block: "nearest"});
   }
