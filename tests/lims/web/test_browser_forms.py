@@ -7,7 +7,8 @@ against the app served by uvicorn on SQLite with the real pipeline, as ``test_br
 - a card accessioned without choosing sex or feeding is stored as sex U and feeding unknown,
   and the sex menu says its choices in words;
 - a refused htmx request shows why: a bad instrument file uploaded on the runs page, an alert
-  acknowledged in the banner after someone else acknowledged it;
+  acknowledged in the banner after someone else acknowledged it, a request that does not reach
+  the server;
 - at phone width (390 x 844) the pages fit the screen: wide tables scroll in their own box.
 
 Every page visited reports no Content-Security-Policy violation in the browser's console, and
@@ -201,6 +202,14 @@ def test_a_refused_htmx_request_shows_why(served, browser, tmp_path):  # noqa: F
         assert "not-a-plate.txt" in page.inner_text("#upload-error")
         assert page.is_enabled("#upload-submit")
         _shot(page, "upload-refused")
+
+        # the barcode check sent while the server cannot be reached: the page says so
+        page.goto(f"{base}/lab/accession")
+        page.route("**/lab/accession/barcode*", lambda route: route.abort())
+        page.fill("input[name=barcode]", card(7300))
+        page.wait_for_selector("#request-error:not([hidden])")
+        assert "could not be reached" in page.inner_text("#request-error")
+        page.unroute("**/lab/accession/barcode*")
         page.click("#sign-out")
 
         # an alert acknowledged elsewhere meanwhile: the banner's acknowledgement says so
