@@ -100,11 +100,11 @@ def test_the_language_menu_and_the_status_page(served, browser, lang):  # noqa: 
     page.goto(f"{base}/lab/accession")
     other = "en" if lang == "zh-CN" else "zh_CN"
     page.select_option("select[name=lang]", other)  # no button: the menu sends itself
-    page.wait_for_function(f"document.documentElement.lang === '{other.replace('_', '-')}'")
+    page.wait_for_selector(f"html[lang={other.replace('_', '-')}]", state="attached")
     assert page.url == f"{base}/lab/accession"
     assert ("新生儿筛查实验室" in page.inner_text("header")) == (other == "zh_CN")
     page.select_option("select[name=lang]", lang.replace("-", "_"))
-    page.wait_for_function(f"document.documentElement.lang === '{lang}'")
+    page.wait_for_selector(f"html[lang={lang}]", state="attached")
     watched.close()
 
 
