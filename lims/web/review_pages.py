@@ -208,6 +208,9 @@ async def release_normals(request: Request, current: Reviewer) -> Response:
     user, password = current.user, str(form.get("password") or "")
     digest, count = optional(form, "digest") or "", _counted(form)
     try:
+        if not digest:
+            raise InvalidInputError("the form does not say which normal results were counted; "
+                                    "open the review queue again", field="digest")
         released = await in_session_async(request, lambda s: review.release_normals(
             s, user, password=password, limit=_BULK_LIMIT, digest=digest, count=count))
     except FORM_ERRORS as exc:

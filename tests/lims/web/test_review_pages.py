@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from sqlmodel import Session, select
+
 from lims.models import Specimen
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import card
@@ -23,7 +25,6 @@ def _plate(web) -> dict[str, int]:  # type: ignore[no-untyped-def]
     _upload(web, csrf, "q1.csv", plate_csv("Q-1", {card(1): {}, card(2): {},
                                                    card(3): {"Xle": 950}}))
     web.cookies.clear()
-    from sqlmodel import Session, select
     with Session(web.app.state.engine) as session:  # type: ignore[attr-defined]
         return {s.barcode: s.id for s in session.exec(select(Specimen)) if s.id}
 
@@ -77,8 +78,7 @@ def test_the_bulk_release_is_refused_when_the_cards_changed_since_the_page(web, 
     csrf = sign_in_page(web, "reviewer")
     drawn = web.get("/lab/review").text
     assert _waiting(drawn) == 2
-    # another reviewer corrects nothing but releases one of them alone... here: card(2) is
-    # decided on its own page after the queue page was drawn
+    # card(2) is decided on its own page after the queue page was drawn
     assert web.post(f"/lab/specimens/{ids[card(2)]}/decide", data={
         "csrf_token": csrf, "decision": "release_normal",
         "password": PASSWORD}).status_code == 200
@@ -91,6 +91,8 @@ def test_the_bulk_release_is_refused_when_the_cards_changed_since_the_page(web, 
     assert wrong.status_code == 401
     forged = _release(web, csrf, refused.text, digest="0" * 64)
     assert forged.status_code == 409
+    unsigned = _release(web, csrf, refused.text, digest="")
+    assert unsigned.status_code == 422 and "open the review queue again" in unsigned.text
     done = _release(web, csrf, refused.text)
     assert "1 normal results released" in done.text
     assert 'id="specimen-state">released' in web.get(f"/lab/specimens/{ids[card(1)]}").text
