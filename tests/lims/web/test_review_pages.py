@@ -49,7 +49,7 @@ def test_a_corrected_result_is_queued_as_a_correction_and_never_released_in_bulk
     ids = _plate(web)
     csrf = sign_in_page(web, "reviewer")
     queue = web.get("/lab/review").text
-    assert _waiting(queue) == 2 and "Release these 2 normal results" in queue
+    assert _waiting(queue) == 2 and "Release 2 as normal" in queue
     released = _release(web, csrf, queue)
     assert "2 normal results released" in released.text
     target = ids[card(1)]
@@ -86,7 +86,7 @@ def test_the_bulk_release_is_refused_when_the_cards_changed_since_the_page(web, 
     assert refused.status_code == 409
     assert "1 wait now, not the 2 counted" in refused.text
     assert _waiting(refused.text) == 1  # the page is drawn again with the new count
-    assert "Release these 1 normal results" in refused.text
+    assert "Release 1 as normal" in refused.text
     wrong = _release(web, csrf, refused.text, password="nope")
     assert wrong.status_code == 401
     forged = _release(web, csrf, refused.text, digest="0" * 64)
