@@ -1,7 +1,7 @@
 """Queries of review: the queue, a specimen's current calls, the values of its latest run,
 releases, the corrections that reopened specimens.
 
-Public names: ``queue``, ``releasable``, ``current_calls``, ``latest_results``,
+Public names: ``queue``, ``releasable``, ``releasable_ids``, ``current_calls``, ``latest_results``,
 ``latest_release``, ``releases``, ``corrections``, ``specimens_of_infant``.
 """
 
@@ -18,7 +18,7 @@ from lims.models import AuditEvent, Evaluation, Release, Result, Run, Specimen
 from lims.vocabulary import FirstTier, QcDecision, SpecimenState, Transition
 
 __all__ = ["corrections", "current_calls", "latest_release", "latest_results", "queue",
-           "releasable", "releases", "specimens_of_infant"]
+           "releasable", "releasable_ids", "releases", "specimens_of_infant"]
 
 
 def _first_tier_flag() -> Any:
@@ -53,12 +53,23 @@ def queue(session: Session, *, flagged_only: bool, limit: int) -> list[Specimen]
                                             col(Specimen.id)).limit(limit)))
 
 
+def _releasable() -> Any:
+    """SQL: awaiting review with no flag, no first-tier call and no correction."""
+    return and_(Specimen.state == SpecimenState.awaiting_review,
+                col(Specimen.flagged).is_(False), not_(_first_tier_flag()), not_(_corrected()))
+
+
 def releasable(session: Session, *, limit: int) -> list[Specimen]:
     """Specimens awaiting review with no flag, no first-tier call and no correction: the bulk
     release's (a correction is released only by a reviewer deciding on it)."""
-    return list(session.exec(select(Specimen).where(
-        Specimen.state == SpecimenState.awaiting_review, col(Specimen.flagged).is_(False),
-        not_(_first_tier_flag()), not_(_corrected())).order_by(col(Specimen.id)).limit(limit)))
+    return list(session.exec(select(Specimen).where(_releasable())
+                             .order_by(col(Specimen.id)).limit(limit)))
+
+
+def releasable_ids(session: Session, *, limit: int) -> list[int]:
+    """The ids of ``releasable``, without loading the rows (the queue page's count)."""
+    return [int(i) for i in session.exec(select(Specimen.id).where(_releasable())
+                                         .order_by(col(Specimen.id)).limit(limit))]
 
 
 def current_calls(session: Session, specimen_ids: Sequence[int]) -> dict[

@@ -281,7 +281,7 @@ def _digest(specimen_ids: Sequence[int]) -> str:
 def normals_waiting(session: Session, *, limit: int) -> NormalsWaiting:
     """The cards ``release_normals`` with the same ``limit`` would release now, their count and
     the digest of their ids (to sign exactly this set)."""
-    ids = [s.id for s in repository.releasable(session, limit=limit) if s.id is not None]
+    ids = repository.releasable_ids(session, limit=limit)
     return NormalsWaiting(specimen_ids=ids, count=len(ids), digest=_digest(ids))
 
 
