@@ -55,7 +55,7 @@ def queue(session: Session, *, flagged_only: bool, limit: int) -> list[Specimen]
 
 def _releasable() -> Any:
     """SQL: awaiting review with no flag, no first-tier call and no correction."""
-    return and_(Specimen.state == SpecimenState.awaiting_review,
+    return and_(col(Specimen.state) == SpecimenState.awaiting_review,
                 col(Specimen.flagged).is_(False), not_(_first_tier_flag()), not_(_corrected()))
 
 
@@ -68,8 +68,8 @@ def releasable(session: Session, *, limit: int) -> list[Specimen]:
 
 def releasable_ids(session: Session, *, limit: int) -> list[int]:
     """The ids of ``releasable``, without loading the rows (the queue page's count)."""
-    return [int(i) for i in session.exec(select(Specimen.id).where(_releasable())
-                                         .order_by(col(Specimen.id)).limit(limit))]
+    return [i for i in session.exec(select(Specimen.id).where(_releasable())
+                                    .order_by(col(Specimen.id)).limit(limit)) if i is not None]
 
 
 def current_calls(session: Session, specimen_ids: Sequence[int]) -> dict[
