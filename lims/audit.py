@@ -10,10 +10,12 @@ infants they belong to and the filters asked for; ``infant_id`` is set when they
 one baby. "Who read baby X" is therefore the events with ``infant_id`` X plus the ``read_list``
 events whose ``after["infant_ids"]`` holds X.
 
-``audit_trail`` reads the trail back, filtered (by baby in both of these ways).
+``audit_trail`` reads the trail back, filtered (by baby in both of these ways);
+``last_list_read`` finds a user's latest read of a list (a list shown again and again, such
+as the alert banner, is recorded when what it shows changes).
 
 Public names: ``Actor``, ``SYSTEM``, ``AuditEntry``, ``record``, ``record_many``,
-``record_list_read``, ``snapshot``, ``store``, ``audit_trail``.
+``record_list_read``, ``last_list_read``, ``snapshot``, ``store``, ``audit_trail``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, insert, or_, text
@@ -144,6 +146,20 @@ def record_list_read(session: Session, actor: Actor, entity: str, ids: list[int]
              "filters": {k: _plain(v) for k, v in (filters or {}).items() if v is not None}}
     record(session, actor, "read_list", entity, "list",
            infant_id=infants[0] if len(infants) == 1 else None, after=after)
+
+
+def last_list_read(session: Session, actor: Actor, entity: str,
+                   filters: Mapping[str, object]) -> tuple[list[int], datetime] | None:
+    """The ids read and the time of this user's latest ``read_list`` of ``entity`` records
+    with exactly these ``filters`` (among the user's 20 latest reads of that entity)."""
+    wanted = {k: _plain(v) for k, v in filters.items() if v is not None}
+    rows = session.execute(core_select(_TABLE.c.at, _TABLE.c.after).where(
+        _TABLE.c.action == "read_list", _TABLE.c.entity == entity,
+        _TABLE.c.username == actor.username).order_by(_TABLE.c.id.desc()).limit(20)).all()
+    for at, after in rows:
+        if (after or {}).get("filters") == wanted:
+            return list(after.get("ids") or []), at if at.tzinfo else at.replace(tzinfo=UTC)
+    return None
 
 
 def _lists_infant(dialect: str, infant_id: int) -> Any:

@@ -560,6 +560,10 @@ class Alert(SQLModel, table=True):
     evaluation_id: int | None = Field(default=None, foreign_key="evaluation.id")
     #: the plate run whose result raised it (withdrawing the plate withdraws it)
     run_id: int | None = Field(default=None, foreign_key="run.id")
+    #: the repeat card's reflex decision that opened it (its referral group), if one did
+    #: (``lims.reflex.repeat_alerts``): withdrawn when the earlier card no longer asks for a
+    #: repeat in that group (``lims.reflex.late``)
+    reflex_decision_id: int | None = Field(default=None, foreign_key="reflex_decision.id")
     disorder: str = Field(max_length=32)
     message: str = Field(max_length=1000)
     opened_at: datetime = Field(default_factory=utcnow)

@@ -3,7 +3,8 @@ overwrite each other), the overdue open alerts, alert rows for listing.
 
 Public names: ``ALERT_PUBLIC_COLUMNS``, ``acknowledge``, ``acknowledged_by``,
 ``infant_of_specimen``, ``open_alerts``, ``raise_level``, ``active_users_by_role``,
-``alert_rows``, ``open_counts``; for a withdrawn plate: ``open_alerts_of_run``, ``withdraw``.
+``alert_rows``, ``open_counts``; for a withdrawn plate: ``open_alerts_of_run``, ``withdraw``;
+for a repeat card's retired reflex decisions: ``open_alerts_of_decisions``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from sqlalchemy import CursorResult, Row, func, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from lims.models import Alert, Evaluation, Specimen, User
-from lims.vocabulary import AlertStatus, Final
+from lims.models import Alert, Evaluation, ReflexDecisionRecord, Specimen, User
+from lims.vocabulary import AlertStatus
 
 __all__ = ["ALERT_PUBLIC_COLUMNS", "acknowledge", "acknowledged_by", "active_users_by_role",
            "alert_rows", "infant_of_specimen", "open_alerts", "open_alerts_of_decisions",
@@ -78,19 +79,19 @@ def open_alerts_of_run(session: Session, run_id: int,
         .order_by(col(Alert.id))))
 
 
-def open_alerts_of_decisions(session: Session, specimen_ids: Sequence[int]) -> list[Alert]:
-    """The open, unacknowledged alerts of these cards that none of their own time-critical
-    positive calls raised: those a repeat card's reflex decision opened
-    (``lims.reflex.repeat_alerts``)."""
+def open_alerts_of_decisions(session: Session, specimen_ids: Sequence[int]
+                             ) -> list[tuple[Alert, str]]:
+    """The open, unacknowledged alerts a reflex decision of these cards opened (a repeat
+    card's, ``lims.reflex.repeat_alerts``: ``alert.reflex_decision_id``), each with the
+    referral group of that decision."""
     if not specimen_ids:
         return []
-    own = core_select(_EVALUATION.c.id).where(_EVALUATION.c.time_critical.is_(True),
-                                              _EVALUATION.c.final == Final.positive)
-    return list(session.exec(select(Alert).where(
-        col(Alert.specimen_id).in_(list(specimen_ids)),
-        or_(col(Alert.evaluation_id).is_(None), col(Alert.evaluation_id).not_in(own)),
-        col(Alert.status) == AlertStatus.open, col(Alert.acknowledged_at).is_(None))
-        .order_by(col(Alert.id))))
+    rows = session.exec(select(Alert, ReflexDecisionRecord.group_code).join(
+        ReflexDecisionRecord, col(Alert.reflex_decision_id) == col(ReflexDecisionRecord.id))
+        .where(col(Alert.specimen_id).in_(sorted(set(specimen_ids))),
+               col(Alert.status) == AlertStatus.open, col(Alert.acknowledged_at).is_(None))
+        .order_by(col(Alert.id)))
+    return [(alert, str(group)) for alert, group in rows]
 
 
 def withdraw(session: Session, alert_id: int, *, user_id: int | None, name: str, note: str,
@@ -132,9 +133,10 @@ def active_users_by_role(session: Session) -> dict[str, list[str]]:
 
 def alert_rows(session: Session, *, status: str | None,
                submitter_id: int | None) -> list[dict[str, Any]]:
-    """Alerts as plain rows of ``ALERT_PUBLIC_COLUMNS`` and ``infant_id`` (one Core query), of
-    ``submitter_id``'s babies only when given."""
-    query = (core_select(*(_ALERT.c[c] for c in ALERT_PUBLIC_COLUMNS), _SPECIMEN.c.infant_id)
+    """Alerts as plain rows of ``ALERT_PUBLIC_COLUMNS``, the card's ``barcode`` and
+    ``infant_id`` (one Core query), of ``submitter_id``'s babies only when given."""
+    query = (core_select(*(_ALERT.c[c] for c in ALERT_PUBLIC_COLUMNS), _SPECIMEN.c.barcode,
+                         _SPECIMEN.c.infant_id)
              .join(_SPECIMEN, _SPECIMEN.c.id == _ALERT.c.specimen_id).order_by(_ALERT.c.id))
     if status is not None:
         query = query.where(_ALERT.c.status == status)

@@ -32,6 +32,8 @@ class AlertPublic(BaseModel):
     withdrawn_by_name: str
     withdrawn_at: datetime | None
     withdrawal_reason: str
+    #: The card's barcode (in listings).
+    barcode: str = ""
 
 
 class AcknowledgeIn(BaseModel):

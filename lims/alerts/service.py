@@ -7,7 +7,9 @@ to be notified (``workflow.toml``'s ``alert_escalation_notify``). Acknowledgemen
 escalation are conditional updates, so concurrent requests cannot overwrite each other.
 
 A plate withdrawn after its results were stored withdraws the open alerts its calls raised
-(``withdraw_for_run``: status ``withdrawn``, who, when and why, audited).
+(``withdraw_for_run``: status ``withdrawn``, who, when and why, audited); a repeat card's
+alert is withdrawn the same way when its earlier card no longer asks for a repeat in the
+group of the reflex decision that opened it (``withdraw_decision_alerts``).
 
 Public names: ``open_alert``, ``acknowledge``, ``close_for_override``, ``escalate_overdue``,
 ``Escalation``, ``alert_rows``, ``withdraw_for_run``, ``withdraw_decision_alerts``.
@@ -15,7 +17,7 @@ Public names: ``open_alert``, ``acknowledge``, ``close_for_override``, ``escalat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +29,7 @@ from lims.audit import (
     SYSTEM,
     Actor,
     AuditEntry,
+    last_list_read,
     record,
     record_list_read,
     record_many,
@@ -37,17 +40,21 @@ from lims.models import Alert, Specimen, utcnow
 from lims.reference import workflow_config
 from lims.vocabulary import AlertStatus, Role
 
-__all__ = ["Escalation", "acknowledge", "alert_rows", "close_for_override", "escalate_overdue",
-           "open_alert", "withdraw_decision_alerts", "withdraw_for_run"]
+__all__ = ["BANNER_READ_EVERY", "Escalation", "acknowledge", "alert_rows", "banner_rows",
+           "close_for_override", "escalate_overdue", "open_alert", "withdraw_decision_alerts",
+           "withdraw_for_run"]
 
 
 def open_alert(session: Session, actor: Actor, specimen: Specimen, *, disorder: str,
-               message: str, evaluation_id: int | None, run_id: int | None = None) -> Alert:
+               message: str, evaluation_id: int | None, run_id: int | None = None,
+               reflex_decision_id: int | None = None) -> Alert:
     """Add an open alert for a time-critical result (same transaction as the result);
-    ``run_id``: the plate run whose result raised it."""
+    ``run_id``: the plate run whose result raised it; ``reflex_decision_id``: the repeat
+    card's reflex decision that opened it, if one did."""
     assert specimen.id is not None
     alert = Alert(specimen_id=specimen.id, evaluation_id=evaluation_id, run_id=run_id,
-                  disorder=disorder, message=message[:1000], opened_at=utcnow())
+                  reflex_decision_id=reflex_decision_id, disorder=disorder,
+                  message=message[:1000], opened_at=utcnow())
     session.add(alert)
     session.flush()
     record(session, actor, "open", "alert", alert.id, infant_id=specimen.infant_id,
@@ -110,25 +117,29 @@ def withdraw_for_run(session: Session, actor: Actor, run_id: int, specimen_ids: 
     withdrawn, lims.runs.withdrawal): each is marked ``withdrawn`` by the actor with ``note``
     (a conditional update: one a person acknowledged meanwhile stays theirs), audited (action
     ``withdraw``, before and after). Returns the ids withdrawn."""
-    return _withdraw(session, actor, repository.open_alerts_of_run(session, run_id,
-                                                                   specimen_ids), note)
+    return _withdraw(session, actor, [(a, note) for a in repository.open_alerts_of_run(
+        session, run_id, specimen_ids)])
 
 
-def withdraw_decision_alerts(session: Session, actor: Actor, specimen_ids: Sequence[int], *,
-                             note: str) -> list[int]:
-    """Withdraw the open alerts a repeat card's reflex decision opened on these cards (that
-    decision is retired, lims.reflex.late), as ``withdraw_for_run`` withdraws a plate's;
-    returns the ids withdrawn."""
-    return _withdraw(session, actor, repository.open_alerts_of_decisions(session, specimen_ids),
-                     note)
+def withdraw_decision_alerts(session: Session, actor: Actor, kept: Mapping[int, Collection[str]],
+                             *, note: Callable[[int, str], str]) -> list[int]:
+    """Withdraw the open alerts a repeat card's reflex decision opened on these cards
+    (``kept``: card id -> the referral groups its earlier card still asks for a repeat in;
+    an alert opened for one of them stays), found by the decision each names
+    (``alert.reflex_decision_id``), as ``withdraw_for_run`` withdraws a plate's; ``note``:
+    the withdrawal's note for a card id and the alert's group. Returns the ids withdrawn."""
+    return _withdraw(session, actor, [
+        (alert, note(alert.specimen_id, group))
+        for alert, group in repository.open_alerts_of_decisions(session, list(kept))
+        if group not in kept[alert.specimen_id]])
 
 
-def _withdraw(session: Session, actor: Actor, alerts: Sequence[Alert], note: str) -> list[int]:
-    note = note[:1000]
+def _withdraw(session: Session, actor: Actor, alerts: Sequence[tuple[Alert, str]]) -> list[int]:
     withdrawn: list[int] = []
     entries = []
-    for alert in alerts:
+    for alert, note in alerts:
         assert alert.id is not None
+        note = note[:1000]
         before = snapshot(alert)
         if not repository.withdraw(session, alert.id, user_id=actor.user_id,
                                    name=actor.username, note=note, at=utcnow()):
@@ -199,6 +210,28 @@ def escalate_overdue(session: Session, *, now: datetime | None = None,
                    f"notify {', '.join(roles)}"))
     record_many(session, actor, entries)
     return escalated
+
+
+#: The alert banner (on every page, polled every minute) records its read again only when
+#: the alerts it shows changed, or after this long.
+BANNER_READ_EVERY = timedelta(minutes=30)
+
+
+def banner_rows(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The open alerts in the actor's scope, for the banner of every page: as ``alert_rows``,
+    but the read is recorded only when these alerts differ from the ones the user's last
+    banner read recorded, or ``BANNER_READ_EVERY`` after it."""
+    escalate_overdue(session)
+    rows = repository.alert_rows(
+        session, status=AlertStatus.open,
+        submitter_id=actor.submitter_id if actor.role == Role.submitter else None)
+    infant_ids = [row.pop("infant_id") for row in rows]
+    ids = [r["id"] for r in rows]
+    filters = {"status": AlertStatus.open.value, "view": "banner"}
+    last = last_list_read(session, actor, "alert", filters)
+    if last is None or last[0] != ids or utcnow() - last[1] >= BANNER_READ_EVERY:
+        record_list_read(session, actor, "alert", ids, infant_ids, filters=filters)
+    return rows
 
 
 def alert_rows(session: Session, actor: Actor, *, status: str | None) -> list[dict[str, Any]]:

@@ -42,9 +42,9 @@ def list_command(
     """The time-critical alerts, oldest first."""
     rows = in_session(lambda s, a: alert_rows(
         s, a, status=None if status is Status.all else status.value), actor)
-    print_table(["id", "specimen", "disorder", "opened (UTC)", "status", "level",
+    print_table(["id", "card", "disorder", "opened (UTC)", "status", "level",
                  "acknowledged or withdrawn by"],
-                [[r["id"], r["specimen_id"], r["disorder"], f"{r['opened_at']:%Y-%m-%d %H:%M}",
+                [[r["id"], r["barcode"], r["disorder"], f"{r['opened_at']:%Y-%m-%d %H:%M}",
                   r["status"], r["escalation_level"],
                   r["withdrawn_by_name"] if r["status"] == "withdrawn"
                   else r["acknowledged_by_name"]] for r in rows],

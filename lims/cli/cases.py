@@ -2,7 +2,8 @@
 
 - ``list [--state S] [--format table|csv]``: the cases, newest first.
 - ``show CASE``: one case with its contacts, diagnosis, treatment and visits.
-- ``open --specimen ID --suspected CODE [--suspected CODE ...] [--note TEXT]``: open by hand.
+- ``open --specimen BARCODE|ID --suspected CODE [--suspected CODE ...] [--note TEXT]``: open
+  by hand.
 - ``contact CASE --method M --contacted WHO --result R [--at TIME] [--note TEXT]``.
 - ``move CASE TRANSITION [--clinic ID] [--appointment TIME] [--outcome O] [--disorder CODE]
   [--severity mild|moderate|severe] [--tests TEXT] [--description TEXT] [--reason TEXT]
@@ -27,6 +28,8 @@ from lims.cli.actor import ActorOption
 from lims.cli.common import TableFormat, emit_table, in_session
 from lims.followup import service
 from lims.followup.schemas import CaseCreate, ContactIn, TransitionIn
+from lims.interfaces.service import find_specimen
+from lims.models import FollowUpCase
 from lims.vocabulary import (
     CaseState,
     CaseTransition,
@@ -84,14 +87,20 @@ def show_command(case_id: int = typer.Argument(..., min=1), actor: ActorOption =
 
 
 @cases_app.command("open")
-def open_command(specimen: int = typer.Option(..., "--specimen", min=1,
-                                              help="the card that prompted the case"),
+def open_command(specimen: str = typer.Option(..., "--specimen",
+                                              help="the card that prompted the case: its "
+                                                   "barcode, or the specimen id"),
                  suspected: list[str] = typer.Option(..., "--suspected",
                                                      help="a suspected disorder code"),
                  note: str = typer.Option("", "--note"), actor: ActorOption = None) -> None:
     """Open a case by hand."""
-    case = in_session(lambda s, a: service.open_case(
-        s, a, CaseCreate(specimen_id=specimen, suspected=suspected, note=note)), actor)
+    def work(session: Session, who: Actor) -> FollowUpCase:
+        card = find_specimen(session, specimen)
+        assert card.id is not None
+        return service.open_case(session, who, CaseCreate(specimen_id=card.id,
+                                                          suspected=suspected, note=note))
+
+    case = in_session(work, actor)
     typer.echo(f"case {case.id}: {case.state}, due {case.due_action} by {case.due_at}")
 
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta
 
 import pandas as pd
 
+from lims.errors import InvalidInputError
 from lims.vocabulary import CaseReason, OutcomeClass
 
 __all__ = ["NOT_CONFIRMED", "RESOLVED", "SCREEN_POSITIVE", "CaseRow", "Cohort", "Measure",
@@ -61,7 +62,13 @@ class Month:
 
 
 def month_of(day: date) -> Month:
-    """The month holding ``day``."""
+    """The month holding ``day``; a month in the calendar's first or last year is refused
+    naming it (its end, or the windows reaching back or ahead of it, fall off the calendar:
+    9999-12 has no next month)."""
+    if not MINYEAR < day.year < MAXYEAR:
+        raise InvalidInputError(
+            f"{day.year:04d}-{day.month:02d} is outside the months that can be measured "
+            f"({MINYEAR + 1:04d}-01 to {MAXYEAR - 1:04d}-12)", field="month")
     start = datetime(day.year, day.month, 1, tzinfo=UTC)
     end = datetime(day.year + day.month // 12, day.month % 12 + 1, 1, tzinfo=UTC)
     return Month(start, end)

@@ -24,7 +24,7 @@ from sqlalchemy import and_, bindparam, exists, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from lims.models import Hl7Endpoint, InboundMessage, OutboundMessage
+from lims.models import Hl7Endpoint, InboundMessage, OutboundMessage, Specimen
 from lims.vocabulary import OutboxStatus
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 _M = OutboundMessage.__table__  # type: ignore[attr-defined]
+_S = Specimen.__table__  # type: ignore[attr-defined]
 _E = Hl7Endpoint.__table__  # type: ignore[attr-defined]
 #: The columns of an outbox listing (everything but the message and acknowledgment texts).
 OUTBOX_COLUMNS = ("id", "specimen_id", "version", "submitter_id", "infant_id", "message_type",
@@ -175,8 +176,10 @@ def finish(session: Session, message_id: int, *, worker: str, **values: Any) -> 
 def outbox_rows(session: Session, *, status: str | None = None, specimen_id: int | None = None,
                 submitter_id: int | None = None, limit: int = 100,
                 offset: int = 0) -> list[dict[str, Any]]:
-    """Messages as plain rows (``OUTBOX_COLUMNS``), newest first."""
-    query = core_select(*(_M.c[name] for name in OUTBOX_COLUMNS))
+    """Messages as plain rows (``OUTBOX_COLUMNS`` and the card's ``barcode``), newest
+    first."""
+    query = core_select(*(_M.c[name] for name in OUTBOX_COLUMNS), _S.c.barcode).join(
+        _S, _S.c.id == _M.c.specimen_id)
     if status is not None:
         query = query.where(_M.c.status == status)
     if specimen_id is not None:

@@ -100,6 +100,10 @@ class OutboxItem(FromAttributes):
     ack_control_id: str
     delivered_at: datetime | None
     created_at: datetime
+    #: Why a pending message is not delivered yet (empty otherwise, and on a single message).
+    waiting_for: str = ""
+    #: The card's barcode (in listings).
+    barcode: str = ""
 
 
 class OutboxMessage(OutboxItem):

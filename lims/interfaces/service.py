@@ -103,12 +103,32 @@ def update_endpoint(session: Session, actor: Actor, endpoint_id: int,
     return store(session, actor, "update", "hl7_endpoint", endpoint, before=before)
 
 
+def _waiting_for(endpoint: Hl7Endpoint | None) -> str:
+    """Why a pending message of a submitter with this endpoint is not delivered yet."""
+    if endpoint is None:
+        return ("no HL7 endpoint for this submitter: the message waits until one is given "
+                "(nbs hl7 endpoint)")
+    if not endpoint.enabled:
+        return "the submitter's endpoint is disabled"
+    if endpoint.retry_at is not None:
+        return (f"the endpoint failed {endpoint.failures} time(s) "
+                f"({endpoint.last_error or 'no answer'}); next attempt "
+                f"{endpoint.retry_at.isoformat(timespec='minutes')}")
+    return "queued for the next delivery pass"
+
+
 def outbox(session: Session, actor: Actor, *, status: str | None = None,
            specimen_id: int | None = None, submitter_id: int | None = None, limit: int = 100,
            offset: int = 0) -> list[dict[str, Any]]:
-    """Messages with their delivery, newest first; the read is one audit event."""
+    """Messages with their delivery, newest first, a pending one with why it waits
+    (``waiting_for``: no endpoint for its submitter, a disabled one, one waiting after a
+    failure); the read is one audit event."""
     rows = repository.outbox_rows(session, status=status, specimen_id=specimen_id,
                                   submitter_id=submitter_id, limit=limit, offset=offset)
+    by_submitter = {e.submitter_id: e for e in repository.endpoints(session)}
+    for row in rows:
+        row["waiting_for"] = (_waiting_for(by_submitter.get(row["submitter_id"]))
+                              if row["status"] == OutboxStatus.pending else "")
     record_list_read(session, actor, "outbound_message", [r["id"] for r in rows],
                      (r["infant_id"] for r in rows),
                      filters={"status": status, "specimen_id": specimen_id,

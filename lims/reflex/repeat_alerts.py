@@ -11,6 +11,9 @@ repeat specimen").
 
 Each alert names the plate run of the repeat's own latest first-tier result, the result the
 decision was made from: withdrawing that plate (``lims.runs.withdrawal``) withdraws the alert.
+Each names the repeat's reflex decision that opened it (``alert.reflex_decision_id``, and so
+its group): when the earlier card no longer asks for a repeat in that group, the alert is
+withdrawn (``lims.reflex.late``).
 
 Public names: ``time_critical_referrals``, ``alert_repeat_referrals``.
 """
@@ -73,9 +76,12 @@ def alert_repeat_referrals(session: Session, actor: Actor, specimens: Mapping[st
     """Open an alert for each time-critical referral on these repeats and, on the repeats
     already released (``released``: their ids), for each group asked for that is not cleared
     (``already``: the (barcode, disorder) pairs whose alert the card's result opens). Each
-    alert names the repeat's own plate run. Returns how many were opened."""
-    runs = repository.latest_plate_runs(
-        session, [int(specimens[b].id or 0) for b in links if specimens[b].id is not None])
+    alert names the repeat's own plate run and the repeat's current decision in its group.
+    Returns how many were opened."""
+    ids = [int(specimens[b].id or 0) for b in links if specimens[b].id is not None]
+    runs = repository.latest_plate_runs(session, ids)
+    decision_of = {(d.specimen_id, d.group_code): d.id
+                   for d in repository.current_decisions(session, ids)}
     opened = 0
     for barcode, link in links.items():
         specimen = specimens[barcode]
@@ -93,7 +99,8 @@ def alert_repeat_referrals(session: Session, actor: Actor, specimens: Mapping[st
                            "time_critical", disorder=disorder, barcode=barcode,
                            reasons=f"repeat of card {link.first.barcode}: referral "
                                    f"({reason_code})"),
-                       evaluation_id=evaluations.get(disorder), run_id=runs.get(specimen.id))
+                       evaluation_id=evaluations.get(disorder), run_id=runs.get(specimen.id),
+                       reflex_decision_id=decision_of.get((specimen.id, group)))
             opened += 1
         if specimen.id not in released:
             continue
@@ -107,6 +114,7 @@ def alert_repeat_referrals(session: Session, actor: Actor, specimens: Mapping[st
                            "released_repeat", barcode=barcode, first=link.first.barcode,
                            group=str(r["group"]), decision=str(r["decision"]),
                            reason_code=str(r["reason_code"])),
-                       evaluation_id=evaluations.get(disorder), run_id=runs.get(specimen.id))
+                       evaluation_id=evaluations.get(disorder), run_id=runs.get(specimen.id),
+                       reflex_decision_id=decision_of.get((specimen.id, str(r["group"]))))
             opened += 1
     return opened

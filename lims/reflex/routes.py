@@ -42,14 +42,15 @@ async def upload_second_tier_run(file: UploadFile, response: Response, session: 
     """Upload a second-tier run (any instrument format the readers support): its results
     are attached to the waiting cards by barcode, each card is decided again and audited,
     and a card with no group still waiting goes to review. The same bytes answer 200 with
-    the earlier run."""
+    the earlier run, after attaching the wells left unmatched whose cards are now accessioned
+    and on the reflex worklist."""
     data = await read_limited(file, "the file")
     outcome = await run_in_threadpool(
         lambda: service.import_run(session, Actor.of(user), data, file.filename or "upload",
                                    pipeline))
-    if outcome.created:
+    if outcome.created or outcome.attached:
         session.commit()
-    else:
+    if not outcome.created:
         response.status_code = 200
     return outcome.run
 

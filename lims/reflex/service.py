@@ -67,10 +67,12 @@ _ON_WORKLIST = (SpecimenState.awaiting_second_tier, *_RELEASED)
 
 @dataclass(frozen=True)
 class ImportOutcome:
-    """The stored second-tier run, and whether this upload created it."""
+    """The stored second-tier run, whether this upload created it, and the cards whose wells
+    it attached to a run stored before (the same file uploaded again)."""
 
     run: SecondTierRun
     created: bool
+    attached: tuple[str, ...] = ()
 
 
 def _cuts(pipeline: Screening) -> dict[str, float] | None:
@@ -196,16 +198,39 @@ def import_run(session: Session, actor: Actor, data: bytes, file_name: str,
                pipeline: Screening) -> ImportOutcome:
     """Store a second-tier run, attach its wells to the waiting cards and decide them again
     (the caller commits). Raises the reader's error, or ``InvalidInputError``, before anything
-    is stored."""
+    is stored. The same file again answers the stored run, after attaching the wells that
+    were left unmatched and whose cards are now accessioned and on the reflex worklist
+    (``ImportOutcome.attached``)."""
     sha256 = _sha256(data)
     existing = repository.run_by_sha256(session, sha256)
     if existing is not None:
-        return ImportOutcome(existing, False)
+        return _attach_late_wells(session, actor, existing, data, file_name, pipeline)
     if not data:
         raise InvalidInputError("the file is empty", file=file_name)
     plate = read_second_tier(data, file_name, limits=getattr(pipeline, "archive_limits", None))
     reflex = pipeline.reflex or Reflex.literature()
-    barcodes = sorted(set(plate.wells["sample_id"]))
+    matched, unmatched, requests = _match(session, sorted(set(plate.wells["sample_id"])))
+    run = SecondTierRun(file_sha256=sha256, plate_id=plate.plate_id[:64],
+                        instrument_run_id=plate.instrument_run_id[:128],
+                        file_name=file_name[:255], format=plate.format[:32],
+                        method_version=plate.method_version, reflex_version=reflex.version[:64],
+                        uploaded_by=actor.user_id, uploaded_at=utcnow(), unmatched=unmatched)
+    session.add(run)
+    session.flush()
+    _store_wells(session, run, plate.wells, matched)
+    if matched:
+        _decide_again(session, actor, run, matched, requests, reflex, pipeline)
+    session.add(run)
+    record(session, actor, "second_tier_import", "second_tier_run", run.id,
+           after=snapshot(run), reason=f"second-tier run {run.plate_id} ({run.file_name})")
+    session.flush()
+    return ImportOutcome(run, True)
+
+
+def _match(session: Session, barcodes: list[str]
+           ) -> tuple[dict[str, Specimen], dict[str, str], dict[int, Any]]:
+    """The wells' cards on the reflex worklist (by barcode), why the others are not, and the
+    open requests of the cards found."""
     found = specimens_by_barcodes(session, barcodes)
     requests = repository.open_requests_for(
         session, [s.id for s in found.values() if s.id is not None])
@@ -219,29 +244,46 @@ def import_run(session: Session, actor: Actor, data: bytes, file_name: str,
             unmatched[barcode] = f"card is {specimen.state}, not on the reflex worklist"
         else:
             matched[barcode] = specimen
-    run = SecondTierRun(file_sha256=sha256, plate_id=plate.plate_id[:64],
-                        instrument_run_id=plate.instrument_run_id[:128],
-                        file_name=file_name[:255], format=plate.format[:32],
-                        method_version=plate.method_version, reflex_version=reflex.version[:64],
-                        uploaded_by=actor.user_id, uploaded_at=utcnow(), unmatched=unmatched)
-    session.add(run)
-    session.flush()
+    return matched, unmatched, requests
+
+
+def _store_wells(session: Session, run: SecondTierRun, wells: pd.DataFrame,
+                 matched: dict[str, Specimen]) -> None:
+    """The results of the wells of ``matched`` cards, counted on the run."""
     assert run.id is not None
-    wells = plate.wells[plate.wells["sample_id"].isin(list(matched))]
+    mine = wells[wells["sample_id"].isin(list(matched))]
     repository.insert_results(session, [
         {"run_id": run.id, "specimen_id": matched[r["sample_id"]].id, "well": r["well"][:4],
          "assay": r["assay"][:32],
          "conc_umol_l": None if pd.isna(r["conc_umol_l"]) else float(r["conc_umol_l"])}
-        for r in wells.to_dict("records")])
-    run.n_results = len(wells)
-    run.n_specimens = len(matched)
-    if matched:
-        _decide_again(session, actor, run, matched, requests, reflex, pipeline)
+        for r in mine.to_dict("records")])
+    run.n_results = (run.n_results or 0) + len(mine)
+    run.n_specimens = (run.n_specimens or 0) + len(matched)
+
+
+def _attach_late_wells(session: Session, actor: Actor, run: SecondTierRun, data: bytes,
+                       file_name: str, pipeline: Screening) -> ImportOutcome:
+    """The stored run's file again: its unmatched wells whose cards are now on the reflex
+    worklist are attached and their cards decided again, audited (``second_tier_attach``);
+    the others stay unmatched, with why."""
+    if not run.unmatched:
+        return ImportOutcome(run, False)
+    matched, unmatched, requests = _match(session, sorted(run.unmatched))
+    if not matched:
+        return ImportOutcome(run, False)
+    plate = read_second_tier(data, file_name, limits=getattr(pipeline, "archive_limits", None))
+    before = snapshot(run)
+    _store_wells(session, run, plate.wells, matched)
+    run.unmatched = unmatched  # a new dict: the JSON column is written again
+    _decide_again(session, actor, run, matched, requests, pipeline.reflex or Reflex.literature(),
+                  pipeline)
     session.add(run)
-    record(session, actor, "second_tier_import", "second_tier_run", run.id,
-           after=snapshot(run), reason=f"second-tier run {run.plate_id} ({run.file_name})")
+    record(session, actor, "second_tier_attach", "second_tier_run", run.id, before=before,
+           after={**(snapshot(run) or {}), "attached": sorted(matched)},
+           reason=f"second-tier run {run.plate_id} ({file_name}) uploaded again: "
+                  f"{len(matched)} card(s) now on the reflex worklist")
     session.flush()
-    return ImportOutcome(run, True)
+    return ImportOutcome(run, False, tuple(sorted(matched)))
 
 
 def _decide_again(session: Session, actor: Actor, run: SecondTierRun,

@@ -1,8 +1,8 @@
 """Queries of review: the queue, a specimen's current calls, the values of its latest run,
-releases.
+releases, the corrections that reopened specimens.
 
-Public names: ``queue``, ``releasable``, ``current_calls``, ``latest_results``,
-``latest_release``, ``releases``, ``specimens_of_infant``.
+Public names: ``queue``, ``releasable``, ``releasable_ids``, ``current_calls``, ``latest_results``,
+``latest_release``, ``releases``, ``corrections``, ``specimens_of_infant``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import pandas as pd
 from sqlalchemy import and_, case, exists, func, not_, or_
 from sqlmodel import Session, col, select
 
-from lims.models import Evaluation, Release, Result, Run, Specimen
-from lims.vocabulary import FirstTier, QcDecision, SpecimenState
+from lims.models import AuditEvent, Evaluation, Release, Result, Run, Specimen
+from lims.vocabulary import FirstTier, QcDecision, SpecimenState, Transition
 
-__all__ = ["current_calls", "latest_release", "latest_results", "queue", "releasable",
-           "releases", "specimens_of_infant"]
+__all__ = ["corrections", "current_calls", "latest_release", "latest_results", "queue",
+           "releasable", "releasable_ids", "releases", "specimens_of_infant"]
 
 
 def _first_tier_flag() -> Any:
@@ -34,23 +34,42 @@ def _time_critical() -> Any:
                                col(Evaluation.current), col(Evaluation.time_critical)))
 
 
+def _corrected() -> Any:
+    """SQL: the specimen was reopened by a correction (only a correction adds a version)."""
+    return col(Specimen.version) > 1
+
+
 def queue(session: Session, *, flagged_only: bool, limit: int) -> list[Specimen]:
-    """Specimens awaiting review: time-critical first, then flagged, then the others, each in
-    arrival order; only flagged ones with ``flagged_only`` (the stored flag, or a first-tier
-    call: rows stored before second-tier negatives were flagged)."""
+    """Specimens awaiting review: time-critical first, then corrections, then flagged, then the
+    others, each in arrival order; only flagged ones and corrections with ``flagged_only`` (the
+    stored flag, or a first-tier call: rows stored before second-tier negatives were
+    flagged)."""
     query = select(Specimen).where(Specimen.state == SpecimenState.awaiting_review)
     if flagged_only:
-        query = query.where(or_(col(Specimen.flagged), _first_tier_flag()))
+        query = query.where(or_(col(Specimen.flagged), _first_tier_flag(), _corrected()))
     critical = case((_time_critical(), 0), else_=1)
-    return list(session.exec(query.order_by(critical, col(Specimen.flagged).desc(),
+    corrected = case((_corrected(), 0), else_=1)
+    return list(session.exec(query.order_by(critical, corrected, col(Specimen.flagged).desc(),
                                             col(Specimen.id)).limit(limit)))
 
 
+def _releasable() -> Any:
+    """SQL: awaiting review with no flag, no first-tier call and no correction."""
+    return and_(col(Specimen.state) == SpecimenState.awaiting_review,
+                col(Specimen.flagged).is_(False), not_(_first_tier_flag()), not_(_corrected()))
+
+
 def releasable(session: Session, *, limit: int) -> list[Specimen]:
-    """Specimens awaiting review with no flag and no first-tier call: the bulk release's."""
-    return list(session.exec(select(Specimen).where(
-        Specimen.state == SpecimenState.awaiting_review, col(Specimen.flagged).is_(False),
-        not_(_first_tier_flag())).order_by(col(Specimen.id)).limit(limit)))
+    """Specimens awaiting review with no flag, no first-tier call and no correction: the bulk
+    release's (a correction is released only by a reviewer deciding on it)."""
+    return list(session.exec(select(Specimen).where(_releasable())
+                             .order_by(col(Specimen.id)).limit(limit)))
+
+
+def releasable_ids(session: Session, *, limit: int) -> list[int]:
+    """The ids of ``releasable``, without loading the rows (the queue page's count)."""
+    return [i for i in session.exec(select(Specimen.id).where(_releasable())
+                                    .order_by(col(Specimen.id)).limit(limit)) if i is not None]
 
 
 def current_calls(session: Session, specimen_ids: Sequence[int]) -> dict[
@@ -91,6 +110,19 @@ def releases(session: Session, specimen_id: int) -> list[Release]:
     """Every released version of a specimen's result, oldest first."""
     return list(session.exec(select(Release).where(Release.specimen_id == specimen_id)
                              .order_by(col(Release.version))))
+
+
+def corrections(session: Session, specimen_ids: Sequence[int]) -> dict[int, AuditEvent]:
+    """The latest correction of each specimen (its ``correct`` audit event: who, when, why,
+    the version it opened)."""
+    out: dict[int, AuditEvent] = {}
+    if specimen_ids:
+        for event in session.exec(select(AuditEvent).where(
+                AuditEvent.action == Transition.correct, AuditEvent.entity == "specimen",
+                col(AuditEvent.entity_id).in_([str(i) for i in specimen_ids]))
+                .order_by(col(AuditEvent.id))):
+            out[int(event.entity_id)] = event
+    return out
 
 
 def specimens_of_infant(session: Session, infant_id: int, *,

@@ -16,6 +16,7 @@ from lims.review import service
 from lims.review.schemas import (
     CorrectionIn,
     DecisionIn,
+    NormalsWaiting,
     ReleaseNormalsIn,
     ReleasePublic,
     ReviewItem,
@@ -49,12 +50,25 @@ def decide(specimen_id: PathId, body: DecisionIn, session: SessionDep,
                                              reason=body.reason, password=body.password))
 
 
-@router.post("/review/release-normals")
+@router.get("/review/release-normals", response_model=NormalsWaiting)
+def normals_waiting(session: SessionDep, user: Reviewer,
+                    limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> NormalsWaiting:
+    """The cards the bulk release would release now (no flag, no first-tier call, no
+    correction), their count and the digest that signs exactly them."""
+    return committed(session, service.normals_waiting(session, limit=limit))
+
+
+@router.post("/review/release-normals",
+             responses={401: {"description": "the signing password is wrong"},
+                        409: {"description": "the cards waiting are not those counted"}})
 def release_normals(body: ReleaseNormalsIn, session: SessionDep,
                     user: Reviewer) -> dict[str, list[int]]:
-    """Release every unflagged specimen awaiting review (signed with the password)."""
+    """Release every unflagged specimen awaiting review (signed with the password); never a
+    correction. With the ``digest`` (and ``count``) of ``GET /review/release-normals``: refused
+    (409) when the cards waiting changed since."""
     return {"released_specimen_ids": committed(session, service.release_normals(
-        session, user, password=body.password, limit=body.limit))}
+        session, user, password=body.password, limit=body.limit, digest=body.digest,
+        count=body.count))}
 
 
 @router.post("/specimens/{specimen_id}/corrections", response_model=dict[str, int | str])

@@ -1,7 +1,7 @@
 """Request and response models of review, release and corrections.
 
-Public names: ``DecisionIn``, ``ReleaseNormalsIn``, ``CorrectionIn``, ``ReleasePublic``,
-``ReviewItem``, ``CallView``, ``MarkerScore``.
+Public names: ``DecisionIn``, ``ReleaseNormalsIn``, ``NormalsWaiting``, ``CorrectionIn``,
+``CorrectionView``, ``ReleasePublic``, ``ReviewItem``, ``CallView``, ``MarkerScore``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from lims.vocabulary import (
 __all__ = [
     "CallView",
     "CorrectionIn",
+    "CorrectionView",
     "DecisionIn",
     "MarkerScore",
+    "NormalsWaiting",
     "ReleaseNormalsIn",
     "ReleasePublic",
     "ReviewItem",
@@ -43,8 +45,23 @@ class DecisionIn(RequestBody):
 
 
 class ReleaseNormalsIn(RequestBody):
+    """The bulk release of normals, signed with the password. ``digest`` (and ``count``) from
+    ``GET /review/release-normals`` with the same ``limit``: the release is refused (409) when
+    the cards waiting are no longer exactly those counted."""
+
     password: str = Field(min_length=1, max_length=256)
     limit: int = Field(default=500, ge=1, le=5000)
+    digest: str | None = Field(default=None, max_length=64)
+    count: int | None = Field(default=None, ge=0)
+
+
+class NormalsWaiting(BaseModel):
+    """The cards the bulk release would release now (no flag, no first-tier call, no
+    correction) and the digest of their ids that signs exactly this set."""
+
+    specimen_ids: list[int]
+    count: int
+    digest: str
 
 
 class CorrectionIn(RequestBody):
@@ -90,6 +107,15 @@ class MarkerScore(BaseModel):
     reference: str
 
 
+class CorrectionView(BaseModel):
+    """The correction that reopened a released result: the version it opened, why, by whom."""
+
+    version: int
+    reason: str
+    corrected_by: str
+    corrected_at: datetime
+
+
 class ReviewItem(BaseModel):
     """A flagged specimen as the reviewer sees it."""
 
@@ -112,3 +138,6 @@ class ReviewItem(BaseModel):
     open_alerts: int
     #: exactly the decisions ``POST /specimens/{id}/decisions`` accepts now
     allowed_decisions: list[Decision]
+    #: set when a correction reopened the specimen (version 2 or later): never released in
+    #: bulk, only by a reviewer's own decision
+    correction: CorrectionView | None = None

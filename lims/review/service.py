@@ -9,24 +9,28 @@ password, immutable releases and corrections as new versions.
   recommended") stays in the queue with that recommendation shown; the reviewer may release it
   as normal, one specimen at a time (the release says it followed the second tier), or act
   against it. ``release_normals`` (the bulk release) takes only specimens with no first-tier
-  flag at all.
+  flag at all and never a correction; ``normals_waiting`` counts them first and gives the
+  digest of their ids, and a release signed with that digest is refused (409) when the cards
+  waiting are no longer exactly those counted.
 - Every decision writes a ``Review`` row and a ``Release`` (the result reported), both
   append-only; ``request_repeat_specimen`` also asks the submitter for a new card.
 - A referral or a repeat request opens the baby's follow-up case in the same transaction, and
   a normal release of a repeat card closes the case waiting on it (``lims.followup.service``).
 - ``correct`` moves a decided specimen back to review as version n+1; the old release stays
-  visible and the new one names it in ``supersedes_id``.
+  visible and the new one names it in ``supersedes_id``. The corrected specimen waits in the
+  queue (with the correction's version, reason and author) until a reviewer decides on it.
 - Every release queues its HL7 result message (``lims.interfaces.service.enqueue_release``)
   in the same transaction; a case opened for a referral gets its recall letter to the clinic
   (``lims.documents.service.on_cases_opened``) in it too.
 
 Public names: ``review_queue``, ``review_item``, ``queue_scores``, ``decide``,
-``release_normals``, ``correct``, ``releases``, ``latest_values``, ``allowed_decisions``,
-``second_tier_recommendation``, ``REVIEW_REASONS``.
+``normals_waiting``, ``release_normals``, ``correct``, ``releases``, ``latest_values``,
+``allowed_decisions``, ``second_tier_recommendation``, ``REVIEW_REASONS``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,10 +48,16 @@ from lims.documents.service import on_cases_opened
 from lims.errors import IllegalTransitionError
 from lims.followup.service import on_release, on_released_normal
 from lims.interfaces.service import enqueue_release
-from lims.models import Evaluation, Release, Review, Specimen, User, utcnow
+from lims.models import AuditEvent, Evaluation, Release, Review, Specimen, User, utcnow
 from lims.pipeline import Screening, card_covariates, well_means
 from lims.review import repository
-from lims.review.schemas import CallView, MarkerScore, ReviewItem
+from lims.review.schemas import (
+    CallView,
+    CorrectionView,
+    MarkerScore,
+    NormalsWaiting,
+    ReviewItem,
+)
 from lims.vocabulary import (
     Decision,
     Final,
@@ -60,8 +70,8 @@ from lims.workflow import allowed_transitions, apply_transition
 from msms.tables import PROFILE_ID
 
 __all__ = ["REVIEW_REASONS", "allowed_decisions", "correct", "decide", "latest_values",
-           "queue_scores", "release_normals", "releases", "review_item", "review_queue",
-           "second_tier_recommendation"]
+           "normals_waiting", "queue_scores", "release_normals", "releases", "review_item",
+           "review_queue", "second_tier_recommendation"]
 
 #: The reasons a decision is recorded with when the reviewer gives none (English, read back as
 #: phrases by the pages: ``cutoffs.phrases``).
@@ -162,6 +172,8 @@ def _items(session: Session, actor: Actor, pipeline: Screening | None,
     calls = repository.current_calls(session, ids)
     alerts = open_counts(session, ids)
     infants = infants_by_ids(session, [s.infant_id for s in specimens])
+    corrections = repository.corrections(session, [i for s in specimens if s.version > 1
+                                                   and (i := s.id) is not None])
     covariates = {s.id: card_covariates(s, infants[s.infant_id]) for s in specimens}
     rows = [
         {PROFILE_ID: s.barcode, **covariates[s.id],
@@ -184,10 +196,20 @@ def _items(session: Session, actor: Actor, pipeline: Screening | None,
             calls=[CallView.model_validate(e, from_attributes=True) for e in mine],
             second_tier_recommendation=second_tier_recommendation(mine),
             open_alerts=alerts.get(s.id, 0),
-            allowed_decisions=allowed_decisions(s, mine, actor.role)))
+            allowed_decisions=allowed_decisions(s, mine, actor.role),
+            correction=_correction(corrections.get(s.id)) if s.version > 1 else None))
     record_many(session, actor, [AuditEntry("read", "specimen", s.id, infant_id=s.infant_id,
                                             reason=why) for s in specimens])
     return items
+
+
+def _correction(event: AuditEvent | None) -> CorrectionView | None:
+    if event is None:
+        return None
+    version = (event.after or {}).get("version")
+    return CorrectionView(version=int(version) if version is not None else 0,
+                          reason=event.reason, corrected_by=event.username,
+                          corrected_at=event.at)
 
 
 def _summary(session: Session, specimen: Specimen) -> dict[str, Any]:
@@ -251,20 +273,42 @@ def decide(session: Session, user: User, specimen_id: int, decision: Decision, *
     return release
 
 
-def release_normals(session: Session, user: User, *, password: str, limit: int) -> list[int]:
+def _digest(specimen_ids: Sequence[int]) -> str:
+    """The SHA-256 of the ids, in order: what a signed bulk release was counted as."""
+    return hashlib.sha256(",".join(str(i) for i in specimen_ids).encode()).hexdigest()
+
+
+def normals_waiting(session: Session, *, limit: int) -> NormalsWaiting:
+    """The cards ``release_normals`` with the same ``limit`` would release now, their count and
+    the digest of their ids (to sign exactly this set)."""
+    ids = repository.releasable_ids(session, limit=limit)
+    return NormalsWaiting(specimen_ids=ids, count=len(ids), digest=_digest(ids))
+
+
+def release_normals(session: Session, user: User, *, password: str, limit: int,
+                    digest: str | None = None, count: int | None = None) -> list[int]:
     """Release every unflagged specimen awaiting review; returns their ids.
 
     A specimen with a current first-tier call is never released in bulk, whatever the second
-    tier recommends: each needs the reviewer's own decision (``decide``).
+    tier recommends, nor a corrected one: each needs the reviewer's own decision (``decide``).
+    With ``digest`` (and ``count``) from ``normals_waiting``: refused, nothing released, when
+    the cards waiting are no longer exactly those counted.
     """
     confirm_password(user, password, session.get_bind())
     actor = Actor.of(user)
     specimens = repository.releasable(session, limit=limit)
+    ids = [s.id for s in specimens if s.id is not None]
+    if (digest is not None and digest != _digest(ids)) or (count is not None
+                                                          and count != len(ids)):
+        counted = f"the {count} counted" if count is not None else "those counted"
+        raise IllegalTransitionError(
+            f"the normal results waiting changed since they were counted: {len(ids)} wait "
+            f"now, not {counted}; nothing was released. Count them again and sign")
     for specimen in specimens:
         apply_transition(session, actor, specimen, Transition.release_normal)
         _release(session, actor, specimen, Decision.release_normal, "")
     on_released_normal(session, actor, specimens)
-    return [s.id for s in specimens if s.id is not None]
+    return ids
 
 
 def correct(session: Session, user: User, specimen_id: int, *, reason: str,

@@ -74,7 +74,9 @@ class WithdrawalRequest(RequestBody):
 class WithdrawalPublic(FromAttributes):
     """A withdrawal: the run, the cards back to waiting for a new run and those back to waiting
     for their duplicates (barcodes), the held wells discarded, the cards taken off the reflex
-    worklist (barcodes) and the time-critical alerts withdrawn (ids)."""
+    worklist (barcodes) and the alerts withdrawn (ids): the time-critical alerts the plate's
+    results raised, and those the decisions of the repeats of its cards opened as their
+    repeats (decided again on their own, ``lims.reflex.late``)."""
 
     run_id: int
     to_new_run: list[str]

@@ -13,7 +13,8 @@ technician or an admin, with a reason, audited) and its unreleased results stop 
   stored stay with their run. A card that asked for a repeat specimen no longer does: each of
   its repeats with a first-tier result has the decisions it received as that repeat retired
   and is decided again on its own, audited, and the open alerts those decisions opened are
-  withdrawn (``lims.reflex.late``; with the pipeline's reflex second tier).
+  withdrawn (``lims.reflex.late``; with the pipeline's reflex second tier): they are listed
+  with the plate's own in ``alerts_withdrawn`` and the ``qc_withdraw`` audit event.
 - The time-critical alerts this plate's calls raised on those cards and nobody acknowledged
   are ``withdrawn`` (who, when, the plate and the reason; ``lims.alerts.service
   .withdraw_for_run``), each audited. An alert a person acknowledged stays as it is.
@@ -70,7 +71,8 @@ _PAST_DUPLICATES = (SpecimenState.awaiting_review, SpecimenState.awaiting_second
 class Withdrawal:
     """What a withdrawal did: the run, the cards back to ``accessioned`` and those back to
     ``awaiting_duplicate`` (by barcode), the held wells discarded, the cards taken off the
-    reflex worklist (by barcode) and the alerts withdrawn (by id)."""
+    reflex worklist (by barcode) and the alerts withdrawn (by id: those the plate's results
+    raised, then those of the repeats of its cards decided again on their own)."""
 
     run_id: int
     to_new_run: list[str] = field(default_factory=list)
@@ -134,10 +136,13 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str,
     retired = reflex_repository.current_decisions(session, ids)
     reflex_repository.retire_decisions(session, ids)
     reflex = None if pipeline is None else pipeline.reflex
+    of_repeats: list[int] = []
     if reflex is not None and pipeline is not None:
-        decide_late_repeats(session, actor, pipeline, reflex, requests_changed(retired, []),
-                            reason=note, plate_run_id=run_id, exclude=ids)
+        of_repeats = decide_late_repeats(
+            session, actor, pipeline, reflex, requests_changed(retired, []), reason=note,
+            plate_run_id=run_id, exclude=ids).alerts_withdrawn
     alerts = withdraw_for_run(session, actor, run_id, ids, note=note)
+    alerts += [a for a in of_repeats if a not in alerts]
     held = repository.held_wells_of_run(session, run_id)
     if held:
         repository.claim_held_wells(session, held, HeldWellStatus.discarded, actor.user_id,

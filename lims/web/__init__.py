@@ -7,11 +7,19 @@ Public names: ``install_web``, ``STATIC_DIR``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from lims.settings import Settings
 from lims.web import (
@@ -29,6 +37,9 @@ from lims.web import (
 from lims.web.context import PageError, SignInRequired, install_state, render
 
 __all__ = ["STATIC_DIR", "install_web"]
+
+#: Paths whose refusals stay the framework's (JSON): the API, the static files.
+_NOT_PAGES = ("/api/", "/static/", "/openapi.json")
 
 #: Every asset the pages and the API documentation load (htmx, Swagger UI, ReDoc, the style).
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -48,6 +59,34 @@ async def _page_error(request: Request, exc: Exception) -> HTMLResponse:
                   status=exc.status_code)
 
 
+async def _malformed(request: Request, exc: Exception) -> Response:
+    """A page's address whose id or parameter does not read (``/lab/runs/abc``): the error
+    page (422) naming it; under ``/api`` the framework's JSON as before."""
+    assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith("/api/"):
+        return await request_validation_exception_handler(request, exc)
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = first.get("loc") or ("", "")
+    return render(request, "error.html", None, status_code=422, status=422,
+                  message=str(first.get("msg", "")),
+                  malformed={"field": str(loc[-1]), "value": str(first.get("input", ""))[:40]})
+
+
+def _no_page(app: FastAPI) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """An unknown page (404 outside ``/api``, ``/static`` and the API's documents) as the
+    error page; any other refusal by the framework as the handler already installed does."""
+    framework: Any = app.exception_handlers.get(HTTPException, http_exception_handler)
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404 and not request.url.path.startswith(_NOT_PAGES):
+            return render(request, "error.html", None, status_code=404, status=404,
+                          message="", no_page=True)
+        return await framework(request, exc)
+
+    return handle
+
+
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, the static files and their error pages to ``app``."""
     install_state(app, settings)
@@ -57,3 +96,5 @@ def install_web(app: FastAPI, settings: Settings) -> None:
         app.include_router(module.router)
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(PageError, _page_error)
+    app.add_exception_handler(RequestValidationError, _malformed)
+    app.add_exception_handler(HTTPException, _no_page(app))

@@ -32,6 +32,7 @@ from lims.documents.repository import submitters as all_submitters
 from lims.errors import InvalidInputError, NotFoundError, found
 from lims.followup.births import births_of_month, import_births, parse_month, record_births
 from lims.followup.drilldown import drill_down
+from lims.followup.measures import month_of
 from lims.followup.programme import programme_trend
 from lims.followup.service import is_director
 from lims.models import Submitter, utcnow
@@ -73,12 +74,15 @@ def _programme_user(session: Session, current: Page) -> None:
 
 
 def month_of_text(text: str) -> date:
-    """``YYYY-MM`` (blank: last month) as the month's first day."""
+    """``YYYY-MM`` (blank: last month) as the month's first day; a month that cannot be
+    measured (``month_of``: the calendar's first and last years) is refused naming it."""
     if not text.strip():
         today = utcnow().date().replace(day=1)
         return (today.replace(year=today.year - 1, month=12) if today.month == 1
                 else today.replace(month=today.month - 1))
-    return parse_month(text)
+    first = parse_month(text)
+    month_of(first)
+    return first
 
 
 def _back(month: date, k: int) -> date:

@@ -3,8 +3,10 @@ each flagged disorder with its markers, value against cutoff, percentile and mul
 median, drawn against babies like this one, the disorder score and second-tier result, the
 reflex second tier's assays against their levels and its decision per referral group
 (``lims.reflex.summary``), the baby's specimens as a trend), the decision and the correction
-of a released result, each signed with the re-entered password, the bulk release of normals;
-and the time-critical alerts banner with its acknowledgement.
+of a released result, each signed with the re-entered password (a refused form comes back
+with what was typed, never the password), the bulk release of normals (the form carries the
+count and the digest of the cards it was drawn with: a changed set is refused); and the
+time-critical alerts banner with its acknowledgement.
 
 Public names: ``router``.
 """
@@ -30,7 +32,7 @@ from lims.review import population
 from lims.review import repository as review_repository
 from lims.review import service as review
 from lims.review.schemas import CallView
-from lims.vocabulary import AlertStatus, Decision, Role, Transition
+from lims.vocabulary import Decision, Role, Transition
 from lims.web.context import (
     FORM_ERRORS,
     Page,
@@ -61,11 +63,20 @@ def _pipeline(request: Request) -> Screening:
     return pipeline
 
 
+#: the bulk release's limit on the queue page (the count shown is of at most this many)
+_BULK_LIMIT = 5000
+
+
+def _queue(session: Session, actor: Actor, pipeline: Screening) -> dict[str, Any]:
+    return {"items": review.review_queue(session, actor, pipeline),
+            "normals": review.normals_waiting(session, limit=_BULK_LIMIT)}
+
+
 @router.get("/lab/review", response_class=HTMLResponse)
 def queue_page(request: Request, current: Reviewer, done: str = "") -> HTMLResponse:
     actor, pipeline = Actor.of(current.user), _pipeline(request)
-    items = in_session(request, lambda s: review.review_queue(s, actor, pipeline))
-    return render(request, "queue.html", current, items=items, done=done)
+    view = in_session(request, lambda s: _queue(s, actor, pipeline))
+    return render(request, "queue.html", current, done=done, **view)
 
 
 @dataclass
@@ -134,11 +145,12 @@ async def decide(request: Request, specimen_id: PathId, current: Reviewer) -> Re
     form = await request.form()
     check_csrf(request, current, form)
     user = current.user
+    choice = optional(form, "decision") or ""
+    reason = (optional(form, "reason") or "")[:1000]
+    typed = {"form": "decision", "decision": choice, "reason": reason}
     try:
-        choice = optional(form, "decision") or ""
         if choice not in tuple(Decision):
             raise InvalidInputError("choose a decision", field="decision")
-        reason = (optional(form, "reason") or "")[:1000]
         if choice in (Decision.override, Decision.refer, Decision.request_repeat_specimen) \
                 and not reason:
             raise InvalidInputError("give a reason for this decision", field="reason")
@@ -146,19 +158,20 @@ async def decide(request: Request, specimen_id: PathId, current: Reviewer) -> Re
         await in_session_async(request, lambda s: _decide(s, user, specimen_id,
                                                           Decision(choice), reason, password))
     except FORM_ERRORS as exc:
-        return await _form_error(request, current, specimen_id, exc)
+        return await _form_error(request, current, specimen_id, exc, typed)
     return RedirectResponse(f"/lab/specimens/{specimen_id}?decided=1", status_code=303)
 
 
 async def _form_error(request: Request, current: Page, specimen_id: int,
-                      exc: Exception) -> HTMLResponse:
-    """The specimen page again, with the error of the form that failed."""
+                      exc: Exception, typed: dict[str, str]) -> HTMLResponse:
+    """The specimen page again, with the error of the form that failed and what was typed in
+    it (``typed``: the form's name, its reason and decision; never the password)."""
     actor, pipeline = Actor.of(current.user), _pipeline(request)
     with shown_on_page():
         view = await in_session_async(
             request, lambda s: _specimen(s, actor, pipeline, specimen_id))
     return render(request, "specimen.html", current, status_code=http_status(exc),
-                  error=error_message(exc), **view)
+                  error=error_message(exc), typed=typed, **view)
 
 
 @router.post("/lab/specimens/{specimen_id}/correct", response_class=HTMLResponse)
@@ -168,37 +181,48 @@ async def correct(request: Request, specimen_id: PathId, current: Reviewer) -> R
     form = await request.form()
     check_csrf(request, current, form)
     user = current.user
+    reason = (optional(form, "reason") or "")[:1000]
+    typed = {"form": "correction", "reason": reason}
     try:
-        reason = (optional(form, "reason") or "")[:1000]
         if not reason:
             raise InvalidInputError("give a reason for the correction", field="reason")
         password = str(form.get("password") or "")
         await in_session_async(request, lambda s: review.correct(
             s, user, specimen_id, reason=reason, password=password))
     except FORM_ERRORS as exc:
-        return await _form_error(request, current, specimen_id, exc)
+        return await _form_error(request, current, specimen_id, exc, typed)
     return RedirectResponse(f"/lab/specimens/{specimen_id}?corrected=1", status_code=303)
+
+
+def _counted(form: Any) -> int | None:
+    value = optional(form, "count") or ""
+    return int(value) if value.isdigit() else None
 
 
 @router.post("/lab/review/release-normals", response_class=HTMLResponse)
 async def release_normals(request: Request, current: Reviewer) -> Response:
+    """Release the normals the page counted: the form's ``digest`` (and ``count``) are those of
+    the cards waiting when the page was drawn; a changed set is refused, nothing released."""
     form = await request.form()
     check_csrf(request, current, form)
     user, password = current.user, str(form.get("password") or "")
+    digest, count = optional(form, "digest") or "", _counted(form)
     try:
-        released = await in_session_async(
-            request, lambda s: review.release_normals(s, user, password=password, limit=5000))
+        if not digest:
+            raise InvalidInputError("the form does not say which normal results were counted; "
+                                    "open the review queue again", field="digest")
+        released = await in_session_async(request, lambda s: review.release_normals(
+            s, user, password=password, limit=_BULK_LIMIT, digest=digest, count=count))
     except FORM_ERRORS as exc:
         actor, pipeline = Actor.of(user), _pipeline(request)
-        items = await in_session_async(request, lambda s: review.review_queue(s, actor,
-                                                                              pipeline))
+        view = await in_session_async(request, lambda s: _queue(s, actor, pipeline))
         return render(request, "queue.html", current, status_code=http_status(exc),
-                      items=items, error=error_message(exc))
+                      error=error_message(exc), **view)
     return RedirectResponse(f"/lab/review?done={len(released)}", status_code=303)
 
 
 def _open_alerts(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    return alerts.alert_rows(session, actor, status=AlertStatus.open)
+    return alerts.banner_rows(session, actor)
 
 
 @router.get("/lab/alerts/banner", response_class=HTMLResponse)

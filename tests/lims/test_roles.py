@@ -52,6 +52,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/specimens/{specimen_id}/reflex"): {"technician", "reviewer", "admin"},
     ("GET", "/api/v1/review/queue"): REVIEW,
     ("POST", "/api/v1/specimens/{specimen_id}/decisions"): REVIEW,
+    ("GET", "/api/v1/review/release-normals"): REVIEW,
     ("POST", "/api/v1/review/release-normals"): REVIEW,
     ("POST", "/api/v1/specimens/{specimen_id}/corrections"): REVIEW,
     ("GET", "/api/v1/specimens/{specimen_id}/releases"): STAFF,

@@ -84,9 +84,12 @@ def _correct_and_release_again(client, world, specimen_id):
     corrected = client.post(f"{API}/specimens/{specimen_id}/corrections", json={
         "reason": "transcription error", "password": PASSWORD}, headers=world.auth("reviewer"))
     assert corrected.status_code == 200, corrected.text
-    again = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
-                        headers=world.auth("reviewer"))
-    assert again.json()["released_specimen_ids"] == [specimen_id]
+    bulk = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
+                       headers=world.auth("reviewer"))
+    assert bulk.json()["released_specimen_ids"] == []  # a correction waits for a decision
+    again = client.post(f"{API}/specimens/{specimen_id}/decisions", json={
+        "decision": "release_normal", "password": PASSWORD}, headers=world.auth("reviewer"))
+    assert again.status_code == 201, again.text
 
 
 def test_a_correction_is_sent_after_the_result_it_corrects(client, world, engine, endpoint,

@@ -117,6 +117,29 @@ class ScoredReflexCsvPipeline(ReflexCsvPipeline):
         return EvaluatedCalls(calls, CUTOFF_VERSION)
 
 
+class TyrosineScoredPipeline(ReflexCsvPipeline):
+    """``ReflexCsvPipeline`` with a TYR1 score (Tyr / 50, cutoff 6: Tyr 300) and a calibrated
+    TYR repeat level 2 SD below the cutoff: a repeat whose tyrosine is normal but above
+    200 µmol/L is not cleared, and waits for succinylacetone."""
+
+    cutoffs = SimpleNamespace(scores=SimpleNamespace(
+        disorders={"TYR1": SimpleNamespace(cutoff=6.0)}))  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reflex = Reflex(self.reflex.rules, Calibration(repeat_clear_below={"TYR": -2.0}),
+                             "reflex test calibrated TYR")
+
+    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
+                 include_normal: bool = False) -> EvaluatedCalls:
+        calls = super().evaluate(profiles, stage=stage, include_normal=include_normal).calls
+        tyr = dict(zip(profiles["specimen_id"], profiles["Tyr"], strict=True))
+        mine = calls["disorder"] == "TYR1"
+        calls["score"] = calls["score"].astype(object)
+        calls.loc[mine, "score"] = [float(tyr[s]) / 50 for s in calls.loc[mine, "specimen_id"]]
+        return EvaluatedCalls(calls, CUTOFF_VERSION)
+
+
 def second_tier_export(directory: Path, values: dict[str, dict[str, float]], *,
                        plate_id: str = "ST-1", seed: int = 5, format: str = "masslynx") -> bytes:
     """A second-tier run of the cards ``values`` names (barcode -> assay -> true µmol/L; the

@@ -172,3 +172,43 @@ def test_a_bad_file_stores_nothing(reflex_client, world, engine, tmp_path):
     assert reflex_client.post(f"{API}/second-tier-runs",
                               files={"file": ("ST-1.txt", export, "text/plain")},
                               headers=world.auth("reviewer")).status_code == 403
+
+
+def test_wells_of_a_card_accessioned_later_are_attached_when_the_run_is_uploaded_again(
+        reflex_client, world, engine):
+    early = {n: v for n, v in CARDS.items() if n != 2}
+    accession(reflex_client, world, *early)
+    plate = first_tier_plate("P-EARLY", {card(n): v for n, v in early.items()})
+    assert upload(reflex_client, world, "p-early.csv", plate).status_code == 201
+    export = FIXTURE.read_bytes()
+
+    def send():  # type: ignore[no-untyped-def]
+        return reflex_client.post(f"{API}/second-tier-runs",
+                                  files={"file": ("ST-1.txt", export, "text/plain")},
+                                  headers=world.auth("technician"))
+
+    first = send()
+    assert first.status_code == 201, first.text
+    assert first.json()["unmatched"][card(2)] == "unknown barcode: no accessioned card"
+    assert first.json()["n_specimens"] == 3
+    # the card arrives, is read on its own plate and waits for allo-isoleucine
+    accession(reflex_client, world, 2)
+    late = first_tier_plate("P-LATE", {card(2): CARDS[2]})
+    assert upload(reflex_client, world, "p-late.csv", late).status_code == 201
+    assert _states(engine)[card(2)] == "awaiting_second_tier"
+
+    again = send()
+    assert again.status_code == 200, again.text
+    run = again.json()
+    assert run["id"] == first.json()["id"]
+    assert run["unmatched"] == {card(3): "card is awaiting_review, not on the reflex worklist"}
+    assert run["n_specimens"] == 4 and run["n_results"] == 4 * 11
+    assert _decisions(engine, card(2)) == {"BCAA": ("referral", "BCAA_AILE_HIGH", run["id"])}
+    with Session(engine) as session:
+        attached = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "second_tier_attach")).one()
+    assert count(engine, SecondTierResult) == 4 * 11
+    assert attached.after["attached"] == [card(2)]
+    # a third upload changes nothing
+    third = send()
+    assert third.status_code == 200 and third.json() == run

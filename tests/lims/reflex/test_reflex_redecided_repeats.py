@@ -6,56 +6,33 @@
 - a repeat whose earlier card's request for it is replaced (the earlier card, itself a repeat,
   is decided again and no longer asks for one) is decided again against the current request;
 - withdrawing the earlier card's plate retires the decisions its repeats received as its
-  repeats (audited) and decides each repeat again on its own.
+  repeats (audited) and decides each repeat again on its own; the alerts those decisions
+  opened are withdrawn and listed with the plate's own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from cutoffs.reflex.decide import Calibration
 from lims.app import create_app
 from lims.models import Alert, AuditEvent, ReflexRequest
-from lims.pipeline import EvaluatedCalls, Reflex
-from lims.vocabulary import Stage
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card
-from tests.lims.reflex.plates import CUTOFF_VERSION, ReflexCsvPipeline, ScoredReflexCsvPipeline
+from tests.lims.reflex.plates import (
+    ReflexCsvPipeline,
+    ScoredReflexCsvPipeline,
+    TyrosineScoredPipeline,
+)
 from tests.lims.reflex.repeats import decisions, plate, repeat_of, second_tier_run, specimen
-
-
-class _TyrosineScored(ReflexCsvPipeline):
-    """``ReflexCsvPipeline`` with a TYR1 score (Tyr / 50, cutoff 6: Tyr 300) and a calibrated
-    TYR repeat level 2 SD below the cutoff: a repeat whose tyrosine is normal but above
-    200 µmol/L is not cleared, and waits for succinylacetone."""
-
-    cutoffs = SimpleNamespace(scores=SimpleNamespace(
-        disorders={"TYR1": SimpleNamespace(cutoff=6.0)}))  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reflex = Reflex(self.reflex.rules, Calibration(repeat_clear_below={"TYR": -2.0}),
-                             "reflex test calibrated TYR")
-
-    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
-                 include_normal: bool = False) -> EvaluatedCalls:
-        calls = super().evaluate(profiles, stage=stage, include_normal=include_normal).calls
-        tyr = dict(zip(profiles["specimen_id"], profiles["Tyr"], strict=True))
-        mine = calls["disorder"] == "TYR1"
-        calls["score"] = calls["score"].astype(object)
-        calls.loc[mine, "score"] = [float(tyr[s]) / 50 for s in calls.loc[mine, "specimen_id"]]
-        return EvaluatedCalls(calls, CUTOFF_VERSION)
 
 
 @pytest.fixture
 def tyr_client(settings, engine) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    app = create_app(settings, engine, pipeline=_TyrosineScored())
+    app = create_app(settings, engine, pipeline=TyrosineScoredPipeline())
     with TestClient(app) as client:
         yield client
 
@@ -261,7 +238,13 @@ def test_the_alert_of_a_retired_repeat_referral_is_withdrawn_with_the_earlier_pl
     assert (alert.status, alert.withdrawn_by_name) == ("withdrawn", "technician")
     assert alert.withdrawal_reason == (f"card {card(251)} no longer asks for a repeat: plate "
                                        f"P-251 withdrawn: {reason}")
-    # the response lists the alerts of the plate's own results (cards 251 and 253)
-    assert own.id in done.json()["alerts_withdrawn"]
-    assert len(done.json()["alerts_withdrawn"]) == 2 and alert.id not in done.json()[
-        "alerts_withdrawn"]
+    # the response and the withdrawal's audit event list the alerts of the plate's own results
+    # (cards 251 and 253), then the repeat's
+    with Session(engine) as session:
+        plate_own = session.exec(select(Alert.id).where(
+            Alert.specimen_id == specimen(engine, card(251)).id)).all()
+        event = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "qc_withdraw",
+            AuditEvent.entity_id == str(first_run["id"]))).one()
+    assert done.json()["alerts_withdrawn"] == sorted([*plate_own, own.id]) + [alert.id]
+    assert event.after["alerts_withdrawn"] == done.json()["alerts_withdrawn"]

@@ -114,3 +114,57 @@ def test_alert_open_until_a_named_person_acknowledges(client, world, plate, engi
         actions = [e.action for e in session.exec(
             select(AuditEvent).where(AuditEvent.entity == "alert").order_by(AuditEvent.id))]
         assert actions == ["open", "read_list", "escalate", "acknowledge"]
+
+
+def test_a_corrected_result_waits_in_the_queue_and_is_never_released_in_bulk(client, world,
+                                                                             plate):
+    reviewer, target = world.auth("reviewer"), plate[1]["id"]
+    client.post(f"{API}/review/release-normals", json={"password": PASSWORD}, headers=reviewer)
+    corrected = client.post(f"{API}/specimens/{target}/corrections", json={
+        "reason": "card belonged to the twin", "password": PASSWORD}, headers=reviewer)
+    assert corrected.status_code == 200, corrected.text
+    queue = client.get(f"{API}/review/queue", headers=reviewer).json()
+    mine = {item["specimen_id"]: item for item in queue}
+    assert set(mine) == {plate[2]["id"], target}  # the flagged card and the correction
+    assert mine[target]["version"] == 2
+    assert mine[target]["correction"]["reason"] == "card belonged to the twin"
+    assert mine[target]["correction"]["version"] == 2
+    assert mine[target]["correction"]["corrected_by"] == "reviewer"
+    assert mine[target]["allowed_decisions"] == [
+        "release_normal", "request_repeat_specimen", "refer"]
+    assert mine[plate[2]["id"]]["correction"] is None
+    # the bulk release counts it out and leaves it for a person
+    waiting = client.get(f"{API}/review/release-normals", headers=reviewer).json()
+    assert waiting["specimen_ids"] == [] and waiting["count"] == 0
+    bulk = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
+                       headers=reviewer)
+    assert bulk.json()["released_specimen_ids"] == []
+    assert target in {i["specimen_id"] for i in client.get(
+        f"{API}/review/queue", headers=reviewer).json()}
+    decided = client.post(f"{API}/specimens/{target}/decisions", json={
+        "decision": "release_normal", "password": PASSWORD}, headers=reviewer)
+    assert decided.status_code == 201, decided.text
+    assert decided.json()["version"] == 2 and decided.json()["supersedes_id"] is not None
+    assert target not in {i["specimen_id"] for i in client.get(
+        f"{API}/review/queue", headers=reviewer).json()}
+
+
+def test_the_bulk_release_releases_exactly_the_cards_it_counted(client, world, plate):
+    reviewer = world.auth("reviewer")
+    counted = client.get(f"{API}/review/release-normals", headers=reviewer).json()
+    assert counted["count"] == 2
+    assert counted["specimen_ids"] == [plate[1]["id"], plate[3]["id"]]
+    # a card arrives between counting and signing: the signed release is refused, nothing moves
+    accession(client, world, 4)
+    assert upload(client, world, "p2.csv",
+                  plate_csv("P-REV2", {card(4): {}})).status_code == 201
+    changed = client.post(f"{API}/review/release-normals", json={
+        "password": PASSWORD, "digest": counted["digest"], "count": 2}, headers=reviewer)
+    assert changed.status_code == 409, changed.text
+    assert "2" in changed.json()["detail"] and "3" in changed.json()["detail"]
+    again = client.get(f"{API}/review/release-normals", headers=reviewer).json()
+    assert again["count"] == 3 and again["digest"] != counted["digest"]  # nothing released
+    done = client.post(f"{API}/review/release-normals", json={
+        "password": PASSWORD, "digest": again["digest"]}, headers=reviewer)
+    assert done.status_code == 200, done.text
+    assert done.json()["released_specimen_ids"] == again["specimen_ids"]

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from lims.interfaces.delivery import deliver_once
 from lims.models import AuditEvent, OutboundMessage
+from tests.lims.helpers import card
 from tests.lims.interfaces.conftest import (  # noqa: F401 (fixtures)
     QUICK,
     answer,
@@ -68,3 +69,15 @@ def test_the_page_in_chinese(client, web, world, engine):  # type: ignore[no-unt
     page = web.get("/lab/messages").text
     assert "结果消息" in page and "待发送" in page
     assert web.get("/lab/messages", params={"status": "nonsense"}).status_code == 200
+
+
+def test_a_pending_message_says_why_it_waits(client, web, world, engine):  # type: ignore[no-untyped-def]
+    release(client, world, "P-2", {3: {}})
+    sign_in_page(web, "technician")
+    [row] = _rows(web.get("/lab/messages").text)
+    assert row[1] == card(3)  # the card by its barcode, not the database id
+    assert row[3] == "pending"
+    assert row[8].startswith("no HL7 endpoint for this submitter")
+    api = client.get("/api/v1/hl7/outbox", headers=world.auth("technician"))
+    assert api.status_code == 200, api.text
+    assert api.json()[0]["waiting_for"].startswith("no HL7 endpoint")

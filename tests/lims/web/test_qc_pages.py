@@ -71,9 +71,12 @@ def test_a_plate_is_withdrawn_from_its_page(web, world):
     assert empty.status_code == 422 and "give a reason" in empty.text
     done = web.post(f"{url}/withdraw", data={"csrf_token": csrf, "reason": "smudged punches"})
     assert done.status_code == 200 and done.url.path == url
-    assert 'id="qc-decision">reject' in done.text
+    assert 'id="qc-decision">withdrawn' in done.text
+    assert "Automatic decision" not in done.text  # the plate was accepted at its upload
     assert "withdrawn" in done.text and "smudged punches" in done.text
     assert 'id="withdraw-form"' not in done.text
+    # no sign-off is offered that the plate can no longer take
+    assert 'id="qc-form"' not in done.text and 'id="qc-withdrawn"' in done.text
     assert "accessioned" in web.get("/lab/search", params={"q": card(1)}).text
     chinese = web.get(url, headers={"Accept-Language": "zh-CN"}).text
     assert "已撤回" in chinese
