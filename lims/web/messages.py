@@ -61,9 +61,9 @@ AUDIT_ACTIONS: tuple[str, ...] = tuple(sorted({
     "password_change_failed", "password_change_refused_locked", "qc_accept", "qc_reject",
     "qc_withdraw", "read", "read_audit", "read_bulletin", "read_list", "receive",
     "record_live_births", "reflex_decision", "register_model", "release", "reprint",
-    "request_repeat", "resend", "reset_password", "second_tier", "second_tier_decision",
-    "second_tier_import", "set_document_language", "signature_failed", "signature_refused_locked",
-    "supersede", "unlock", "update", "visit", "withdraw",
+    "request_repeat", "resend", "reset_password", "second_tier", "second_tier_attach",
+    "second_tier_decision", "second_tier_import", "set_document_language", "signature_failed",
+    "signature_refused_locked", "supersede", "unlock", "update", "visit", "withdraw",
     *Transition, *CaseTransition}))
 
 
