@@ -88,14 +88,16 @@ def accession_cohort(session: Session, actor: Actor, cohort: pd.DataFrame,
         ga = float(row.gestational_age_weeks) if pd.notna(row.gestational_age_weeks) else None
         sex = str(row.sex) if str(row.sex) in {"M", "F"} else "U"
         collected = birth_at + timedelta(hours=age_h)
+        nicu = weight is not None and weight < 2000
+        weight = weight if weight is None or 200 <= weight <= 7000 else None
+        ga = ga if ga is None or 20 <= ga <= 45 else None
         accession(session, actor, SpecimenCreate(
             barcode=barcode, submitter_id=submitter_id, collected_at=collected,
-            received_at=collected + _TRANSIT,
-            birth_weight_g=weight if weight is None or 200 <= weight <= 7000 else None,
-            gestational_age_weeks=ga if ga is None or 20 <= ga <= 45 else None,
+            received_at=collected + _TRANSIT, birth_weight_g=weight, gestational_age_weeks=ga,
             tpn=bool(row.tpn == 1), transfused=bool(row.transfused == 1),
-            nicu=bool(weight is not None and weight < 2000),
+            nicu=nicu,
             infant=InfantCreate(submitter_id=submitter_id, birth_at=birth_at, sex=sex,  # type: ignore[arg-type]
+                                birth_weight_g=weight, gestational_age_weeks=ga,
                                 mother_name=f"Mother {first_card + i}",
                                 mother_id=f"M{first_card + i:08d}")))
         barcodes.append(barcode)

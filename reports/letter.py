@@ -1,5 +1,6 @@
 """The recall letter to the follow-up clinic or to the family: the action and its deadline
-first (``ACT TODAY`` for a time-critical case), then the baby and the card, the suspected
+first (``ACT TODAY`` for a time-critical case; the booked appointment, when there is one, is
+the deadline), then the baby and the card, the suspected
 disorders in plain words, the values against their cutoffs, what to do and whom to contact.
 
 The texts come from the wording data of the letter's language (``reports/data/wording``), per
@@ -64,6 +65,9 @@ class RecallLetter(ViewModel):
     time_critical: bool
     due_by: dt.datetime
     clinic: ReferralClinic
+    #: The booked appointment at ``clinic``, when one is booked: the letter names it and its
+    #: deadline is it.
+    appointment_at: dt.datetime | None = None
     contacts: tuple[Contact, ...] = Field(min_length=1)
     signed_by: str = Field(min_length=1)
 
@@ -80,10 +84,15 @@ def _groups(letter: RecallLetter, words: Wording) -> dict[str, tuple[GroupText, 
 def _head(letter: RecallLetter, words: Wording, st: Styles, width: float) -> list[Flowable]:
     t = words.letter
     family = letter.audience == "family"
-    due = words.datetime(letter.due_by)
-    sentence = getattr(t.action_family if family else t.action_clinic, letter.action)
+    booked = letter.appointment_at
+    deadline = booked or letter.due_by
+    due = words.datetime(deadline)
+    if booked is not None:
+        sentence = getattr(t.booked_family if family else t.booked_clinic, letter.action)
+    else:
+        sentence = getattr(t.action_family if family else t.action_clinic, letter.action)
     first = t.banner_today if letter.time_critical else fill(t.banner_by,
-                                                             due=words.date(letter.due_by))
+                                                             due=words.date(deadline))
     fill_colour = COLOURS.red if letter.time_critical else COLOURS.amber
     recipient = (fill(t.to_family, baby=letter.baby.name) if family
                  else words.label(t.to, letter.clinic.name))
@@ -153,6 +162,8 @@ def _todo(letter: RecallLetter, words: Wording, st: Styles, width: float) -> lis
     clinic = [(t.clinic_heading, where)]
     if letter.clinic.phone:
         clinic.append((c.phone, letter.clinic.phone))
+    if letter.appointment_at is not None:
+        clinic.append((t.appointment, words.datetime(letter.appointment_at)))
     cited = [*t.action_sources, *(s for g in groups for s in g.sources)]
     return [
         para(t.todo_heading, st.h1),

@@ -151,10 +151,13 @@ class LetterText(_Text):
     todo_heading: str
     contact_heading: str
     clinic_heading: str
+    appointment: str
     issued_by: str
     action_sources: tuple[str, ...]
     action_clinic: LetterActions
     action_family: LetterActions
+    booked_clinic: LetterActions
+    booked_family: LetterActions
 
 
 class SpecimenNotes(_Text):

@@ -2,10 +2,13 @@
 
 - ``letter CASE [--audience clinic|family]``: a follow-up case's recall letter.
 - ``result SPECIMEN``: a released specimen's result report; ``results --released-on DAY
-  --out-dir DIR [--submitter ID] [--workers N]``: each specimen released that day (UTC) its own
-  report, rendered by N processes; ``batch SUBMITTER --released-on DAY``: a submitter's results
-  released that day, in one report.
+  --out-dir DIR [--submitter SUBMITTER] [--workers N]``: each specimen released that day (UTC)
+  its own report, rendered by N processes; ``batch SUBMITTER --released-on DAY``: a submitter's
+  results released that day, in one report.
 - ``qc RUN``: a run's QC report.
+
+SPECIMEN is the card's barcode (or the specimen's id), SUBMITTER the submitter's code (or its
+id), RUN the plate id (or the run's id): ``lims.documents.references``.
 - ``bulletin --month YYYY-MM``: the programme bulletin; ``card SUBMITTER --month YYYY-MM``: a
   submitting unit's report card.
 - ``reprint DOCUMENT``: a stored version's bytes; ``correct DOCUMENT --reason TEXT``: a new
@@ -34,7 +37,7 @@ from sqlmodel import Session
 from lims.audit import Actor
 from lims.cli.actor import ActorOption
 from lims.cli.common import TableFormat, emit_table, in_session
-from lims.documents import service
+from lims.documents import references, service
 from lims.documents.schemas import MONTH
 from lims.errors import InvalidInputError
 from lims.models import IssuedDocument
@@ -49,6 +52,11 @@ Language = Annotated[DocumentLanguage | None, typer.Option(
     "--language", help="the document's language (default: the submitter's, else the "
                        "laboratory's)")]
 Month = Annotated[str, typer.Option("--month", metavar="YYYY-MM", help="the calendar month")]
+SpecimenRef = Annotated[str, typer.Argument(metavar="SPECIMEN",
+                                            help="the card's barcode, or the specimen's id")]
+SubmitterRef = Annotated[str, typer.Argument(metavar="SUBMITTER",
+                                             help="the submitter's code, or its id")]
+RunRef = Annotated[str, typer.Argument(metavar="RUN", help="the plate id, or the run's id")]
 
 
 def _month(text: str) -> date:
@@ -77,10 +85,11 @@ def letter_command(case: int, out: Out, audience: LetterAudience = LetterAudienc
 
 
 @report_app.command("result")
-def result_command(specimen: int, out: Out, language: Language = None,
+def result_command(specimen: SpecimenRef, out: Out, language: Language = None,
                    actor: ActorOption = None) -> None:
-    """A released specimen's result report (the specimen's id)."""
-    _write(lambda s, a: service.issue_result(s, a, specimen, language=language), out, actor)
+    """A released specimen's result report."""
+    _write(lambda s, a: service.issue_result(s, a, references.specimen_id(s, specimen),
+                                             language=language), out, actor)
 
 
 @report_app.command("results")
@@ -89,15 +98,17 @@ def results_command(
                                                  help="YYYY-MM-DD (UTC)")],
         out_dir: Annotated[Path, typer.Option("--out-dir", file_okay=False,
                                               help="where the PDFs go")],
-        submitter: Annotated[int | None, typer.Option(help="one submitter's (its id)")] = None,
+        submitter: Annotated[str | None, typer.Option(
+            metavar="SUBMITTER", help="one submitter's (its code, or its id)")] = None,
         workers: Annotated[int, typer.Option(min=1, max=64, help="processes rendering")] = 1,
         language: Language = None, actor: ActorOption = None) -> None:
-    """The result report of each specimen released on a day, one PDF each
-    (``<document id>-v<version>.pdf``)."""
+    """The result report of each specimen released on a day, one PDF each, named
+    <document id>-v<version>.pdf."""
     day = _day(released_on)
 
     def work(session: Session, who: Actor) -> list[service.Issued]:
-        ids = service.released_between(session, who, day, day, submitter_id=submitter)
+        unit = None if submitter is None else references.submitter_id(session, submitter)
+        ids = service.released_between(session, who, day, day, submitter_id=unit)
         return service.issue_results(session, who, ids, language=language, workers=workers)
 
     issued = in_session(work, actor)
@@ -119,21 +130,22 @@ def _day(text: str) -> date:
 
 
 @report_app.command("batch")
-def batch_command(submitter: int, out: Out,
+def batch_command(submitter: SubmitterRef, out: Out,
                   released_on: Annotated[str, typer.Option("--released-on", metavar="DAY",
                                                            help="YYYY-MM-DD (UTC)")],
                   language: Language = None, actor: ActorOption = None) -> None:
-    """A submitter's results released on a day, in one report (the submitter's id)."""
+    """A submitter's results released on a day, in one report."""
     day = _day(released_on)
-    _write(lambda s, a: service.issue_batch(s, a, submitter, day, language=language), out,
-           actor)
+    _write(lambda s, a: service.issue_batch(s, a, references.submitter_id(s, submitter), day,
+                                            language=language), out, actor)
 
 
 @report_app.command("qc")
-def qc_command(run: int, out: Out, language: Language = None,
+def qc_command(run: RunRef, out: Out, language: Language = None,
                actor: ActorOption = None) -> None:
-    """A run's QC report (the run's id)."""
-    _write(lambda s, a: service.issue_qc(s, a, run, language=language), out, actor)
+    """A run's QC report."""
+    _write(lambda s, a: service.issue_qc(s, a, references.run_id(s, run), language=language),
+           out, actor)
 
 
 @report_app.command("bulletin")
@@ -145,25 +157,26 @@ def bulletin_command(month: Month, out: Out, language: Language = None,
 
 
 @report_app.command("card")
-def card_command(submitter: int, month: Month, out: Out, language: Language = None,
+def card_command(submitter: SubmitterRef, month: Month, out: Out, language: Language = None,
                  actor: ActorOption = None) -> None:
-    """A submitting unit's report card for a month (the submitter's id)."""
+    """A submitting unit's report card for a month."""
     first = _month(month)
-    _write(lambda s, a: service.issue_card(s, a, submitter, first, language=language), out,
-           actor)
+    _write(lambda s, a: service.issue_card(s, a, references.submitter_id(s, submitter), first,
+                                           language=language), out, actor)
 
 
 @report_app.command("language")
-def language_command(submitter: int, language: DocumentLanguage,
+def language_command(submitter: SubmitterRef, language: DocumentLanguage,
                      actor: ActorOption = None) -> None:
-    """Set the language of the documents issued to a submitter (the submitter's id)."""
-    row = in_session(lambda s, a: service.set_language(s, a, submitter, language), actor)
-    typer.echo(f"submitter {submitter} ({row.code}): documents in {row.document_language}")
+    """Set the language of the documents issued to a submitter."""
+    row = in_session(lambda s, a: service.set_language(
+        s, a, references.submitter_id(s, submitter), language), actor)
+    typer.echo(f"submitter {row.code} (id {row.id}): documents in {row.document_language}")
 
 
 @report_app.command("reprint")
 def reprint_command(document: int, out: Out, actor: ActorOption = None) -> None:
-    """A stored version's bytes, as issued (the id ``nbs report list`` shows)."""
+    """A stored version's bytes, as issued (the id nbs report list shows)."""
     _write(lambda s, a: service.reprint(s, a, document), out, actor)
 
 

@@ -160,3 +160,9 @@ def cases_of_clinic(session: Session, clinic_id: int) -> list[int]:
     """The cases referred to a clinic."""
     return [int(i) for i in session.exec(select(FollowUpCase.id).where(
         FollowUpCase.clinic_id == clinic_id)) if i is not None]
+
+
+def first_card(session: Session, infant_id: int) -> Specimen | None:
+    """The baby's first card (earliest collected, then earliest recorded)."""
+    return session.exec(select(Specimen).where(Specimen.infant_id == infant_id)
+                        .order_by(col(Specimen.collected_at), col(Specimen.id)).limit(1)).first()

@@ -118,9 +118,14 @@ def rule_markers(code: str, values: dict[str, float]) -> tuple[rm.MarkerValue, .
     return tuple(out)
 
 
-def baby_view(infant: Infant, text: LabText) -> rm.Baby:
+def baby_view(infant: Infant, text: LabText, first_card: Specimen | None = None) -> rm.Baby:
+    """The baby as documents print it; the birth weight and gestational age the baby's record
+    lacks come from its first card (``first_card``), where the submitter wrote them."""
     weight = infant.birth_weight_g
     weeks = infant.gestational_age_weeks
+    if first_card is not None:
+        weight = weight if weight is not None else first_card.birth_weight_g
+        weeks = weeks if weeks is not None else first_card.gestational_age_weeks
     return rm.Baby(
         name=text.baby_name(infant.mother_name, infant.sex),
         sex=infant.sex if infant.sex in ("M", "F") else "U",  # type: ignore[arg-type]
@@ -205,14 +210,38 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
     return RecallLetter(
         document=document, laboratory=text.laboratory(),
         audience=audience,  # type: ignore[arg-type]
-        case_id=f"CASE-{case.id:06d}", baby=baby_view(infant, text),
+        case_id=f"CASE-{case.id:06d}",
+        baby=baby_view(infant, text, repository.first_card(session, case.infant_id)),
         specimen=specimen_view(specimen, infant, submitter), disorders=tuple(disorders),
         action="immediate_referral" if referral else "request_repeat_specimen",
         time_critical=bool(case.time_critical),
-        due_by=aware(case.due_at or case.opened_at),
-        clinic=(ReferralClinic(name=clinic.name, phone=clinic.phone) if clinic is not None
+        due_by=letter_deadline(case, document.issued_at),
+        appointment_at=booked_appointment(case, document.issued_at),
+        clinic=(ReferralClinic(name=clinic.name, address=clinic.district, phone=clinic.phone)
+                if clinic is not None
                 else ReferralClinic(name=text.followup_service, phone=text.phone)),
         contacts=text.contact_list(), signed_by=signed_by)
+
+
+def booked_appointment(case: FollowUpCase, issued_at: datetime) -> datetime | None:
+    """The case's appointment when one is booked and not yet past at ``issued_at``."""
+    if case.appointment_at is None or aware(case.appointment_at) < aware(issued_at):
+        return None
+    return aware(case.appointment_at)
+
+
+def letter_deadline(case: FollowUpCase, issued_at: datetime) -> datetime:
+    """The deadline a letter issued at ``issued_at`` prints, consistent with its urgency: the
+    booked appointment when there is one; for a time-critical case, the end of the day of
+    issue at the latest (``ACT TODAY``), never the case's next step months away (a growth
+    visit once treatment began); else what the case has due next."""
+    booked = booked_appointment(case, issued_at)
+    if booked is not None:
+        return booked
+    due = aware(case.due_at or case.opened_at)
+    if case.time_critical:
+        return min(due, aware(issued_at).replace(hour=23, minute=59, second=0, microsecond=0))
+    return due
 
 
 def _disorder_results(calls: Sequence[Evaluation], outcome: str) -> tuple[DisorderResult, ...]:
@@ -248,7 +277,8 @@ def specimen_result(session: Session, specimen: Specimen, release: Release, *,
     cutoffs = sorted({c.cutoff_version for c in calls if c.cutoff_version})
     models = sorted({c.model_version for c in calls if c.model_version})
     return SpecimenResult(
-        baby=baby_view(infant, text), specimen=specimen_view(specimen, infant, submitter),
+        baby=baby_view(infant, text, repository.first_card(session, specimen.infant_id)),
+        specimen=specimen_view(specimen, infant, submitter),
         results=_disorder_results(calls, release.outcome),
         method=f"MS/MS, {default_method().label}",
         cutoff_version=", ".join(cutoffs) or "disorder rules, literature levels",

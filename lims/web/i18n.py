@@ -28,13 +28,14 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 
 def load_translations(locale_dir: Path = LOCALE_DIR) -> dict[str, NullTranslations]:
     """Every language's translations, each ``.po`` catalogue compiled in memory; English is the
-    source text. A catalogue with a fuzzy or empty entry still loads (the entry shows in
-    English); ``tests/lims/web/test_i18n.py`` keeps the catalogue complete."""
+    source text, its catalogue only words for the codes the pages show (``en/``). A catalogue
+    with a fuzzy or empty entry still loads (the entry shows in English);
+    ``tests/lims/web/test_i18n.py`` keeps the catalogue complete."""
     out: dict[str, NullTranslations] = {DEFAULT_LOCALE: NullTranslations()}
     for locale in LOCALES:
-        if locale == DEFAULT_LOCALE:
-            continue
         po = locale_dir / locale / "LC_MESSAGES" / "messages.po"
+        if locale == DEFAULT_LOCALE and not po.exists():
+            continue
         with po.open("rb") as handle:
             catalog = read_po(handle, locale=locale)
         buffer = io.BytesIO()

@@ -3,6 +3,7 @@ corrections, and the view model's refusals."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import subprocess
 import sys
@@ -30,7 +31,7 @@ def test_clinic_letter_in_english_puts_the_action_and_deadline_first() -> None:
                     "Advise feeds at least every 3 hours", "Li Min", "0571-8800 1299",
                     "Riverside Children's Hospital, Metabolic Clinic",
                     "Issued by Dr Zhang Wei, Laboratory Director",
-                    "Document LTR-2025-00042-clinic, version 1", "wording en 2025.1",
+                    "Document LTR-2025-00042-clinic, version 1", "wording en 2025.2",
                     "Page 1 of 1")
 
 
@@ -106,3 +107,19 @@ def test_golden_letters() -> None:
     assert_golden(render_recall_letter(builders.recall_letter("en")), "letter-clinic-en")
     assert_golden(render_recall_letter(builders.recall_letter("zh-CN", "family")),
                   "letter-family-zh-CN")
+
+
+def test_a_booked_appointment_is_named_and_is_the_deadline() -> None:
+    booked = builders.recall_letter("en", "family", time_critical=False,
+                                    appointment_at=dt.datetime(2025, 3, 7, 9, 30))
+    pdf = render_recall_letter(booked)
+    text = "".join(page_texts(pdf))
+    assert_contains(pdf, "ACT BY 2025-03-07", "Deadline: 2025-03-07 09:30",
+                    "Your baby has an appointment at Riverside Children's Hospital, Metabolic "
+                    "Clinic on 2025-03-07 09:30", "Appointment 2025-03-07 09:30")
+    assert "arrange it" not in text and "2025-03-04 18:00" not in text
+    chinese = render_recall_letter(builders.recall_letter(
+        "zh-CN", "clinic", appointment_at=dt.datetime(2025, 3, 7, 9, 30)))
+    assert_contains(chinese, "时间紧急：请今天处理", "截止时间：2025年03月07日 09:30",
+                    "宝宝已预约于2025年03月07日 09:30到江南市儿童医院遗传代谢科进行确诊检查",
+                    "预约时间")

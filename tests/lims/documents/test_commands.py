@@ -1,5 +1,7 @@
 """``nbs report`` in this process on the test's database: the PDFs written, the stored
-version reprinted byte for byte, a correction, refused input, the audit trail's actor."""
+version reprinted byte for byte, a correction, refused input, the audit trail's actor; cards,
+submitters and runs named as the pages show them (barcode, code, plate id) or by id; help
+texts without markup."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typer.testing import CliRunner
 
 from lims.cli import app
 from lims.errors import InvalidInputError, NotFoundError
-from lims.models import AuditEvent, IssuedDocument
+from lims.models import AuditEvent, IssuedDocument, Submitter
 from lims.settings import get_settings
 from tests.lims.conftest import PASSWORD
 from tests.lims.documents.test_documents import _referred
@@ -101,3 +103,49 @@ def test_nbs_report_results_renders_a_days_reports_in_worker_processes(client, w
     assert again.stdout.startswith("3 result reports (0 issued, 3 stored)"), again.stdout
     assert [p.read_bytes() for p in sorted((tmp_path / "s").glob("*.pdf"))] == [
         p.read_bytes() for p in files]  # the stored versions, not issued again
+
+
+def test_cards_submitters_and_runs_by_the_names_pages_show(client, world, engine, run,
+                                                           tmp_path):
+    specimen = _referred(client, world, plate="P-REF")
+    by_barcode = run("report", "result", card(1), "--out", str(tmp_path / "r.pdf"))
+    assert by_barcode.exit_code == 0, by_barcode.output
+    assert by_barcode.stdout.startswith(f"issued: RES-{specimen['id']:06d}-en")
+    by_id = run("report", "result", str(specimen["id"]), "--out", str(tmp_path / "r2.pdf"))
+    assert by_id.exit_code == 0 and by_id.stdout.startswith("stored: RES-"), by_id.output
+    assert (tmp_path / "r.pdf").read_bytes() == (tmp_path / "r2.pdf").read_bytes()
+    day = f"{datetime.now(UTC):%Y-%m-%d}"
+    batch = run("report", "batch", "NORTH", "--released-on", day, "--out",
+                str(tmp_path / "b.pdf"))
+    assert batch.exit_code == 0, batch.output
+    assert_contains((tmp_path / "b.pdf").read_bytes(), card(1))
+    month = f"{datetime.now(UTC):%Y-%m}"
+    report_card = run("report", "card", "SOUTH", "--month", month, "--out",
+                      str(tmp_path / "c.pdf"))
+    assert report_card.exit_code == 0 and "CARD-" in report_card.stdout, report_card.output
+    assert_contains((tmp_path / "c.pdf").read_bytes(), "South Maternity Unit")
+    qc = run("report", "qc", "P-REF", "--out", str(tmp_path / "q.pdf"))
+    assert qc.exit_code == 0, qc.output
+    assert_contains((tmp_path / "q.pdf").read_bytes(), "P-REF")
+    chinese = run("report", "language", "NORTH", "zh-CN")
+    assert chinese.exit_code == 0 and "NORTH" in chinese.stdout, chinese.output
+    by_number = run("report", "language", str(world.submitter_ids[1]), "zh-CN")
+    assert by_number.exit_code == 0 and "SOUTH" in by_number.stdout, by_number.output
+    with Session(engine) as session:
+        assert {session.get(Submitter, i).document_language  # type: ignore[union-attr]
+                for i in world.submitter_ids} == {"zh-CN"}
+    for args, name in ((("result", "NO-SUCH-CARD"), "NO-SUCH-CARD"),
+                       (("batch", "NOWHERE", "--released-on", day), "NOWHERE"),
+                       (("qc", "P-NONE"), "P-NONE")):
+        missing = run("report", *args, "--out", str(tmp_path / "x.pdf"))
+        assert isinstance(missing.exception, NotFoundError), missing.output
+        assert name in str(missing.exception)
+    assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.parametrize("command", ["", "result", "results", "batch", "qc", "card",
+                                     "language", "reprint", "letter"])
+def test_report_help_has_no_markup(run, command):
+    shown = run("report", *([command] if command else []), "--help")
+    assert shown.exit_code == 0, shown.output
+    assert "``" not in shown.output

@@ -14,7 +14,8 @@ from tests.lims.web.test_lab_pages import _accession
 
 def _events(html: str) -> list[tuple[str, str, str]]:
     body = html.split('id="audit"')[1].split("</table>")[0]
-    return [tuple(c.strip() for c in cells[1:4]) for cells in (
+    return [tuple(re.sub(r'<span data-action="([^"]+)">.*?</span>', r"\1", c).strip()
+                  for c in cells[1:4]) for cells in (
         re.findall(r"<td>(.*?)</td>", row, re.S)
         for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)) if len(cells) >= 4]
 

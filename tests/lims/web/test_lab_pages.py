@@ -171,4 +171,4 @@ def test_held_wells_are_attached_or_discarded_from_the_worklist(web, world):
         "csrf_token": csrf, "action": "discard", "barcode": card(8), "note": "punched by mistake"})
     remaining = discarded.text.split('id="held-wells"')[1].split("</table>")[0]
     assert "Nothing waiting" in remaining
-    assert "awaiting_review" in web.get("/lab/search", params={"q": card(7)}).text
+    assert "awaiting review" in web.get("/lab/search", params={"q": card(7)}).text

@@ -66,7 +66,7 @@ def test_a_corrected_result_is_queued_as_a_correction_and_never_released_in_bulk
     again = _release(web, csrf, queue)
     assert "0 normal results released" in again.text
     page = web.get(f"/lab/specimens/{target}").text
-    assert 'id="specimen-state">awaiting_review' in page  # still waiting for a person
+    assert 'id="specimen-state">awaiting review' in page  # still waiting for a person
     decided = web.post(f"/lab/specimens/{target}/decide", data={
         "csrf_token": csrf, "decision": "release_normal", "password": PASSWORD})
     assert decided.status_code == 200 and "Decision signed and released" in decided.text

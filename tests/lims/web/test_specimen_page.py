@@ -98,7 +98,7 @@ def test_a_released_result_is_corrected_with_the_signature(web, world):
     assert done.status_code == 303 and done.headers["location"].endswith("?corrected=1")
     shown = web.get(done.headers["location"]).text
     assert 'id="corrected"' in shown and "version 2" in shown
-    assert 'id="specimen-state">awaiting_review' in shown and 'id="correction-form"' not in shown
+    assert 'id="specimen-state">awaiting review' in shown and 'id="correction-form"' not in shown
     assert "referred" in shown.split('id="releases"', 1)[1]  # the released version stays
     with Session(web.app.state.engine) as session:  # type: ignore[attr-defined]
         events = session.exec(select(AuditEvent).where(
