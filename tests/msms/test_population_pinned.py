@@ -28,5 +28,10 @@ def test_a_seeded_cohort_is_pinned() -> None:
 
 def test_seeded_first_cards_and_repeats_are_pinned() -> None:
     first, repeat = simulate_screening(3000, seed=11, disorder_rate=0.05)
-    assert _digest(first, repeat) == (
+    # the ACADM/ACADVL genotypes were added with their own random stream: every other column
+    # is as it was before them
+    genotypes = ["ACADM", "ACADVL"]
+    assert _digest(first.drop(columns=genotypes), repeat.drop(columns=genotypes)) == (
         "db00860d53f1ed54dd93ec0e36d4931c5a7b39a0525ff8a78a1ad9913d5df8ac")
+    assert _digest(first, repeat) == (
+        "706daa1410bb6e343fb646f2486cc320bdfcb50aae90b3d1e756ccfce329d1d9")
