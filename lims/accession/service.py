@@ -63,6 +63,7 @@ __all__ = [
     "get_specimen",
     "link_suggestions",
     "list_infants",
+    "find_card",
     "list_repeat_requests",
     "list_specimen_rows",
     "list_submitters",
@@ -212,6 +213,17 @@ def list_repeat_requests(session: Session, actor: Actor, *,
                      [r.id for r in requests if r.id is not None],
                      (r.infant_id for r in requests), filters={"status": status})
     return requests
+
+
+def find_card(session: Session, reference: str) -> Specimen:
+    """A card by its barcode, else by its specimen id (how the command line names cards)."""
+    text = reference.strip()
+    specimen = repository.specimen_by_barcode(session, text)
+    if specimen is None and text.isdigit():
+        specimen = session.get(Specimen, int(text))
+    if specimen is None:
+        raise NotFoundError(f"no card with barcode {reference!r} and no specimen with that id")
+    return specimen
 
 
 def get_specimen(session: Session, actor: Actor, specimen_id: int, *,

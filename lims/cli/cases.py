@@ -23,12 +23,12 @@ from typing import Any
 import typer
 from sqlmodel import Session
 
+from lims.accession.service import find_card
 from lims.audit import Actor
 from lims.cli.actor import ActorOption
 from lims.cli.common import TableFormat, emit_table, in_session
 from lims.followup import service
 from lims.followup.schemas import CaseCreate, ContactIn, TransitionIn
-from lims.interfaces.service import find_specimen
 from lims.models import FollowUpCase
 from lims.vocabulary import (
     CaseState,
@@ -95,7 +95,7 @@ def open_command(specimen: str = typer.Option(..., "--specimen",
                  note: str = typer.Option("", "--note"), actor: ActorOption = None) -> None:
     """Open a case by hand."""
     def work(session: Session, who: Actor) -> FollowUpCase:
-        card = find_specimen(session, specimen)
+        card = find_card(session, specimen)
         assert card.id is not None
         return service.open_case(session, who, CaseCreate(specimen_id=card.id,
                                                           suspected=suspected, note=note))

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from lims.accession.repository import submitter_by_code
+from lims.accession.service import find_card
 from lims.audit import Actor
 from lims.cli.actor import ActorOption
 from lims.cli.common import database, in_session, print_table
@@ -57,7 +58,7 @@ def export_command(
 ) -> None:
     """The ORU^R01 result message of a released specimen, as queued for delivery."""
     def work(session: Session, who: Actor) -> OutboundMessage:
-        found = service.find_specimen(session, specimen)
+        found = find_card(session, specimen)
         assert found.id is not None
         return service.message_of_release(session, who, found.id, version)
 
@@ -132,7 +133,7 @@ def outbox_command(
 ) -> None:
     """Result messages and their delivery, newest first."""
     rows = in_session(lambda s, a: service.outbox(
-        s, a, status=status, specimen_id=service.find_specimen(s, specimen).id if specimen
+        s, a, status=status, specimen_id=find_card(s, specimen).id if specimen
         else None, limit=limit), actor)
     print_table(["id", "specimen", "version", "control id", "status", "attempts", "ack",
                  "delivered (UTC)", "last error"],

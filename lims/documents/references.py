@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from lims.accession import repository as accession_repository
+from lims.accession.service import find_card
 from lims.errors import NotFoundError
 from lims.models import Run, Specimen, Submitter
 from lims.runs import repository as runs_repository
@@ -26,13 +27,9 @@ def _by_id(session: Session, model: type[Specimen | Submitter | Run], text: str)
 
 def specimen_id(session: Session, reference: str) -> int:
     """A specimen's id from its card's barcode, else from its id."""
-    text = reference.strip()
-    found = accession_repository.specimen_by_barcode(session, text)
-    got = found.id if found is not None else _by_id(session, Specimen, text)
-    if got is None:
-        raise NotFoundError(f"specimen {reference!r}: no card with this barcode and no "
-                            "specimen with this id")
-    return got
+    card = find_card(session, reference)
+    assert card.id is not None
+    return card.id
 
 
 def submitter_id(session: Session, reference: str) -> int:

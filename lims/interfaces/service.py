@@ -12,7 +12,7 @@
 Services flush, never commit.
 
 Public names: ``enqueue_release``, ``list_endpoints``, ``create_endpoint``, ``update_endpoint``,
-``outbox``, ``get_message``, ``resend``, ``message_of_release``, ``find_specimen``.
+``outbox``, ``get_message``, ``resend``, ``message_of_release``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from lims.accession import repository as accession_repository
 from lims.audit import Actor, record, record_list_read, snapshot, store
 from lims.errors import ConflictError, NotFoundError, found
 from lims.interfaces import repository
@@ -32,7 +31,7 @@ from lims.settings import get_settings
 from lims.vocabulary import OutboxStatus
 from reports.hl7 import Hl7Error, build_oru
 
-__all__ = ["create_endpoint", "enqueue_release", "find_specimen", "get_message",
+__all__ = ["create_endpoint", "enqueue_release", "get_message",
            "list_endpoints", "message_of_release", "outbox", "resend", "update_endpoint"]
 
 
@@ -176,13 +175,3 @@ def resend(session: Session, actor: Actor, message_id: int) -> OutboundMessage:
     record(session, actor, "resend", "outbound_message", message_id,
            infant_id=message.infant_id, after={"status": message.status})
     return message
-
-
-def find_specimen(session: Session, reference: str) -> Specimen:
-    """A specimen by its card's barcode, else by its id."""
-    specimen = accession_repository.specimen_by_barcode(session, reference.strip())
-    if specimen is None and reference.strip().isdigit():
-        specimen = session.get(Specimen, int(reference))
-    if specimen is None:
-        raise NotFoundError(f"no card with barcode {reference!r} and no specimen with that id")
-    return specimen
