@@ -24,7 +24,7 @@ from lims.cli.common import TableFormat, emit_table, in_session
 from lims.errors import InvalidInputError
 from lims.followup.births import parse_month
 from lims.followup.calibration_export import calibration_population
-from lims.followup.outcomes import labelled_outcomes
+from lims.followup.outcomes import labelled_and_missed
 from lims.followup.programme import programme_measures, refresh_measures
 from msms import csvsafe
 
@@ -45,12 +45,15 @@ def _write(table: pd.DataFrame, out: Path) -> None:
 
 @outcomes_app.command("export")
 def export_command(out: Path = typer.Option(..., "--out", help="labelled CSV to write")) -> None:
-    """Write every resolved case's suspected disorders with their outcome."""
-    table = in_session(lambda s, _: labelled_outcomes(s))
+    """Write every resolved case's suspected disorders that its card was flagged for, with
+    their outcome; the others (a case opened by hand on a card read as normal) are counted."""
+    table, missed = in_session(lambda s, _: labelled_and_missed(s))
     _write(table, out)
     counts = table["outcome"].value_counts() if len(table) else {}
     typer.echo(f"{len(table):,} labelled outcomes ({counts.get('true_positive', 0):,} true, "
-               f"{counts.get('false_positive', 0):,} false positives) -> {out}", err=True)
+               f"{counts.get('false_positive', 0):,} false positives) -> {out}"
+               + (f"; {missed:,} suspected disorder(s) of cases whose card was not flagged for "
+                  "them left out (not screen positives)" if missed else ""), err=True)
 
 
 @outcomes_app.command("export-calibration")

@@ -2,11 +2,13 @@
 (docs/followup.md "Outcomes", "Model registry").
 
 - ``labelled_outcomes``: one row per suspected disorder of every case with a final resolution
-  (docs/architecture.md "Labelled outcomes"): the triggering card's profile (covariates from
-  the card and baby, the mean of its wells on its latest run), ``disorder``, ``outcome``
-  (``true_positive`` when the diagnosis confirmed that disorder, else ``false_positive``),
-  ``first_tier``, and the follow-up's ``outcome_class`` and ``case_id``. Cases lost to
-  follow-up, moved, declined or deceased are not labelled.
+  that the case's card was flagged for (docs/architecture.md "Labelled outcomes"): the
+  triggering card's profile (covariates from the card and baby, the mean of its wells on its
+  latest run), ``disorder``, ``outcome`` (``true_positive`` when the diagnosis confirmed that
+  disorder, else ``false_positive``), ``first_tier``, and the follow-up's ``outcome_class``
+  and ``case_id``. Cases lost to follow-up, moved, declined or deceased are not labelled; a
+  disorder the card was not flagged for (a case opened by hand on a card read as normal) is
+  not a screen positive and is counted, not labelled (``labelled_and_missed``).
 - ``train_from_database``: holds back a share of the cases (stratified, by case), trains the
   second tier on the rest with ``cutoffs.second_tier.training.train_model`` (as ``nbs
   second-tier train`` does a file), writes the model file and registers it as a candidate with
@@ -15,7 +17,7 @@
   makes a candidate that passed its check the active model (the previous one is retired); the
   service then screens with it (``configured_pipeline``).
 
-Public names: ``LABELLED_EXTRA``, ``labelled_outcomes``, ``split_by_case``,
+Public names: ``LABELLED_EXTRA``, ``labelled_outcomes``, ``labelled_and_missed``, ``split_by_case``,
 ``train_from_database``, ``register_model``, ``activate_model``, ``list_models``,
 ``active_model_path``, ``configured_pipeline``, ``file_sha256``.
 """
@@ -54,15 +56,24 @@ from lims.vocabulary import ModelStatus, OutcomeClass, Role
 from msms.tables import PROFILE_ID
 
 __all__ = ["LABELLED_EXTRA", "activate_model", "active_model_path", "configured_pipeline",
-           "file_sha256", "labelled_outcomes", "list_models", "register_model",
-           "split_by_case", "train_from_database"]
+           "file_sha256", "labelled_and_missed", "labelled_outcomes", "list_models",
+           "register_model", "split_by_case", "train_from_database"]
 
 #: Columns the export adds to the labelled-outcomes contract.
 LABELLED_EXTRA: tuple[str, ...] = ("first_tier", "outcome_class", "case_id")
 
 
 def labelled_outcomes(session: Session) -> pd.DataFrame:
-    """The laboratory's resolved cases as a labelled table (one row per suspected disorder)."""
+    """The laboratory's resolved cases as a labelled table (one row per suspected disorder
+    that the case's card was flagged for: the screen positives)."""
+    return labelled_and_missed(session)[0]
+
+
+def labelled_and_missed(session: Session) -> tuple[pd.DataFrame, int]:
+    """``labelled_outcomes`` and how many suspected disorders of resolved cases were left out
+    because the case's card was not flagged for them (a case opened by hand on a card the
+    first tier read as normal: confirmed, it is a case the first tier missed, not a screen
+    positive)."""
     cases = [c for c in repository.labelled_case_rows(session, RESOLVED) if c.suspected]
     specimens = repository.specimens_by_ids(session, [c.specimen_id for c in cases])
     infants = infants_by_ids(session, [s.infant_id for s in specimens.values()])
@@ -70,27 +81,32 @@ def labelled_outcomes(session: Session) -> pd.DataFrame:
     values = latest_values(session, ids)
     calls = current_calls(session, ids)
     rows: list[dict[str, Any]] = []
+    missed = 0
     for case in cases:
         specimen = specimens[case.specimen_id]
         assert specimen.id is not None
+        # the stored calls are the flagged ones: a disorder without one was read as normal
         tiers = {c.disorder: c.first_tier for c in calls.get(specimen.id, [])}
         profile = {PROFILE_ID: specimen.barcode,
                    **card_covariates(specimen, infants[specimen.infant_id]),
                    **values.get(specimen.id, {})}
         for disorder in case.suspected or []:
+            if tiers.get(disorder, "normal") == "normal":
+                missed += 1
+                continue
             true = (case.outcome == OutcomeClass.confirmed
                     and case.diagnosed_disorder == disorder)
             rows.append({**profile, "disorder": disorder, "outcome": OUTCOMES[0 if true else 1],
-                         "first_tier": tiers.get(disorder, ""),
+                         "first_tier": tiers[disorder],
                          "outcome_class": case.outcome, "case_id": case.id})
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=[PROFILE_ID, "disorder", "outcome", *LABELLED_EXTRA])
+        return pd.DataFrame(columns=[PROFILE_ID, "disorder", "outcome", *LABELLED_EXTRA]), missed
     front = [PROFILE_ID, "birth_weight_g", "gestational_age_weeks", "age_at_collection_hours",
              "sex", "tpn", "transfused"]
     tail = ["disorder", "outcome", *LABELLED_EXTRA]
     analytes = sorted(c for c in frame.columns if c not in (*front, *tail))
-    return frame[[*front, *analytes, *tail]]
+    return frame[[*front, *analytes, *tail]], missed
 
 
 def split_by_case(labelled: pd.DataFrame, *, holdout_fraction: float,
