@@ -217,15 +217,21 @@ def escalate_overdue(session: Session, *, now: datetime | None = None,
 BANNER_READ_EVERY = timedelta(minutes=30)
 
 
+def _in_scope(session: Session, actor: Actor, status: str | None
+              ) -> tuple[list[dict[str, Any]], list[int | None]]:
+    """The alerts in the actor's scope (after escalating overdue ones) and their babies."""
+    escalate_overdue(session)
+    rows = repository.alert_rows(
+        session, status=status,
+        submitter_id=actor.submitter_id if actor.role == Role.submitter else None)
+    return rows, [row.pop("infant_id") for row in rows]
+
+
 def banner_rows(session: Session, actor: Actor) -> list[dict[str, Any]]:
     """The open alerts in the actor's scope, for the banner of every page: as ``alert_rows``,
     but the read is recorded only when these alerts differ from the ones the user's last
     banner read recorded, or ``BANNER_READ_EVERY`` after it."""
-    escalate_overdue(session)
-    rows = repository.alert_rows(
-        session, status=AlertStatus.open,
-        submitter_id=actor.submitter_id if actor.role == Role.submitter else None)
-    infant_ids = [row.pop("infant_id") for row in rows]
+    rows, infant_ids = _in_scope(session, actor, AlertStatus.open)
     ids = [r["id"] for r in rows]
     filters = {"status": AlertStatus.open.value, "view": "banner"}
     last = last_list_read(session, actor, "alert", filters)
@@ -238,11 +244,7 @@ def alert_rows(session: Session, actor: Actor, *, status: str | None) -> list[di
     """Alerts in the actor's scope as plain rows of ``repository.ALERT_PUBLIC_COLUMNS`` (Core
     queries, no ORM objects), after escalating overdue ones; the read is one audit event naming
     the alerts and their babies."""
-    escalate_overdue(session)
-    rows = repository.alert_rows(
-        session, status=status,
-        submitter_id=actor.submitter_id if actor.role == Role.submitter else None)
-    infant_ids = [row.pop("infant_id") for row in rows]
+    rows, infant_ids = _in_scope(session, actor, status)
     record_list_read(session, actor, "alert", [r["id"] for r in rows], infant_ids,
                      filters={"status": status})
     return rows
