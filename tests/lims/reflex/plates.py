@@ -95,49 +95,47 @@ class ReflexCsvPipeline(CsvPipeline):
         return EvaluatedCalls(pd.DataFrame(rows, columns=list(CALL_COLUMNS)), CUTOFF_VERSION)
 
 
-class ScoredReflexCsvPipeline(ReflexCsvPipeline):
-    """``ReflexCsvPipeline`` with an MCAD score, its score cutoff and a calibrated FAO repeat
-    level (above)."""
+class _OneScorePipeline(ReflexCsvPipeline):
+    """``ReflexCsvPipeline`` whose ``DISORDER`` is scored as ``MARKER / DIVISOR`` against a
+    score cutoff, with a calibrated repeat level for its ``GROUP``."""
 
-    cutoffs = SimpleNamespace(scores=SimpleNamespace(
-        disorders={"MCAD": SimpleNamespace(cutoff=4.0)}))  # type: ignore[assignment]
+    DISORDER = MARKER = GROUP = VERSION = ""
+    DIVISOR = CUTOFF = REPEAT_LEVEL = 0.0
 
     def __init__(self) -> None:
         super().__init__()
-        self.reflex = Reflex(self.reflex.rules, Calibration(repeat_clear_below={"FAO": -2.0}),
-                             "reflex test calibrated")
+        self.cutoffs = SimpleNamespace(scores=SimpleNamespace(  # type: ignore[assignment]
+            disorders={self.DISORDER: SimpleNamespace(cutoff=self.CUTOFF)}))
+        self.reflex = Reflex(self.reflex.rules,
+                             Calibration(repeat_clear_below={self.GROUP: self.REPEAT_LEVEL}),
+                             self.VERSION)
 
     def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
                  include_normal: bool = False) -> EvaluatedCalls:
         calls = super().evaluate(profiles, stage=stage, include_normal=include_normal).calls
-        c8 = dict(zip(profiles["specimen_id"], profiles["C8"], strict=True))
-        mcad = calls["disorder"] == "MCAD"
+        values = dict(zip(profiles["specimen_id"], profiles[self.MARKER], strict=True))
+        mine = calls["disorder"] == self.DISORDER
         calls["score"] = calls["score"].astype(object)
-        calls.loc[mcad, "score"] = [float(c8[s]) / 0.1 for s in calls.loc[mcad, "specimen_id"]]
+        calls.loc[mine, "score"] = [float(values[s]) / self.DIVISOR
+                                    for s in calls.loc[mine, "specimen_id"]]
         return EvaluatedCalls(calls, CUTOFF_VERSION)
 
 
-class TyrosineScoredPipeline(ReflexCsvPipeline):
+class ScoredReflexCsvPipeline(_OneScorePipeline):
+    """``ReflexCsvPipeline`` with an MCAD score (C8 / 0.1), its score cutoff 4 and a
+    calibrated FAO repeat level (above)."""
+
+    DISORDER, MARKER, GROUP, VERSION = "MCAD", "C8", "FAO", "reflex test calibrated"
+    DIVISOR, CUTOFF, REPEAT_LEVEL = 0.1, 4.0, -2.0
+
+
+class TyrosineScoredPipeline(_OneScorePipeline):
     """``ReflexCsvPipeline`` with a TYR1 score (Tyr / 50, cutoff 6: Tyr 300) and a calibrated
     TYR repeat level 2 SD below the cutoff: a repeat whose tyrosine is normal but above
     200 µmol/L is not cleared, and waits for succinylacetone."""
 
-    cutoffs = SimpleNamespace(scores=SimpleNamespace(
-        disorders={"TYR1": SimpleNamespace(cutoff=6.0)}))  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reflex = Reflex(self.reflex.rules, Calibration(repeat_clear_below={"TYR": -2.0}),
-                             "reflex test calibrated TYR")
-
-    def evaluate(self, profiles: pd.DataFrame, *, stage: Stage = Stage.initial,
-                 include_normal: bool = False) -> EvaluatedCalls:
-        calls = super().evaluate(profiles, stage=stage, include_normal=include_normal).calls
-        tyr = dict(zip(profiles["specimen_id"], profiles["Tyr"], strict=True))
-        mine = calls["disorder"] == "TYR1"
-        calls["score"] = calls["score"].astype(object)
-        calls.loc[mine, "score"] = [float(tyr[s]) / 50 for s in calls.loc[mine, "specimen_id"]]
-        return EvaluatedCalls(calls, CUTOFF_VERSION)
+    DISORDER, MARKER, GROUP, VERSION = "TYR1", "Tyr", "TYR", "reflex test calibrated TYR"
+    DIVISOR, CUTOFF, REPEAT_LEVEL = 50.0, 6.0, -2.0
 
 
 def second_tier_export(directory: Path, values: dict[str, dict[str, float]], *,
