@@ -44,8 +44,18 @@ def test_calibrates_writes_and_prints_each_group(files):
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[3:]
             if line and not line.startswith("note:")}
     assert list(rows) == [g.code for g in RULES.groups] + ["all"]
+    # each group's informed level: '-' where nothing is cleared as informed, 'all' where the
+    # calibration needed none
+    header = result.stdout.splitlines()[2].split()
+    assert header[4] == "informed<"
+    informed = calibrated.calibration.informed_clear_below
+    for group in RULES.groups:
+        expected = ("-" if not group.otherwise_informed
+                    else f"{informed[group.code]:+.2f}" if group.code in informed else "all")
+        assert rows[group.code][4] == expected, (group.code, rows[group.code])
+    assert rows["all"][4] == "-"
     # the calibration clears no moderate or severe case of its own set; every case is counted
-    flagged_cases, cleared = int(rows["all"][7]), rows["all"][9]
+    flagged_cases, cleared = int(rows["all"][8]), rows["all"][10]
     mild, moderate, severe = map(int, cleared.split("/"))
     assert moderate == severe == 0 and flagged_cases > 100
     assert mild == sum(k for k, _ in calibrated.mild_cleared.values())
