@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 
 from cutoffs.reflex.calibrate import read_calibration
+from cutoffs.reflex.decide import Calibration
 from cutoffs.reflex.rules import default_reflex_rules
+from lims.cli.reflex_calibrate import _informed
 from lims.pipeline import Reflex
 from msms.population.screening import simulate_screening
 from tests.cutoffs.builders import scored_table
@@ -101,3 +103,12 @@ def test_a_bad_label_is_refused_naming_file_line_and_column(files, tmp_path, cha
     assert result.returncode == 3, (result.stdout, result.stderr)
     assert where in result.stderr and message in result.stderr, result.stderr
     assert not (tmp_path / "out.json").exists()
+
+
+def test_the_informed_level_is_printed_as_a_score_excess_all_or_dash():
+    calibration = Calibration(informed_clear_below={"FAO": 0.0446, "MET": -1e9})
+    assert _informed(calibration, RULES, "FAO") == "+0.04"
+    assert _informed(calibration, RULES, "MET") == "none"  # nothing may be cleared as informed
+    assert _informed(calibration, RULES, "TYR") == "all"  # informed clearing, no level needed
+    assert _informed(calibration, RULES, "C3") == "-"  # the group clears nothing as informed
+    assert _informed(calibration, RULES, "all") == "-"
