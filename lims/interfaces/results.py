@@ -13,9 +13,11 @@
   past a critical level, ``N`` within; none for a marker no rule reads);
 - the interpretations are the specimen's current calls, one per catalogue disorder (normal
   unless a call stands; a release as normal, by the reviewer's decision or an override, reports
-  every disorder normal); a time-critical positive call asks for immediate referral;
+  every disorder normal); a time-critical positive call of a referred release asks for
+  immediate referral (released with a request for a repeat specimen, it is out of range);
 - the recommendation is the result report's wording (``reports/data/wording/en.toml``): the
-  overall sentence with the release's action, then each out-of-range disorder.
+  overall sentence with the release's action (what the reviewer decided, whatever the calls'
+  own first-tier actions), then each out-of-range disorder.
 
 Public names: ``Sender``, ``result_message``, ``control_id``, ``ReferenceRange``,
 ``reference_ranges``, ``designator``.
@@ -161,6 +163,9 @@ def _measurements(values: Mapping[str, float | None]) -> tuple[tuple[Measurement
 def _interpretations(calls: Sequence[Evaluation], outcome: str) -> tuple[Interpretation, ...]:
     standing = {} if outcome in _AS_NORMAL else {
         c.disorder: c for c in calls if c.final != Final.negative}
+    # "requiring immediate referral" only when the reviewer referred: a time-critical positive
+    # call the reviewer released with a request for a repeat specimen is out of range
+    referred = outcome == ReleaseOutcome.referred
     out = []
     for disorder in default_catalogue().disorders:
         call = standing.get(disorder.code)
@@ -169,15 +174,15 @@ def _interpretations(calls: Sequence[Evaluation], outcome: str) -> tuple[Interpr
         else:
             positive = call.final == Final.positive
             out.append(Interpretation(disorder.code, "positive" if positive else "borderline",
-                                      immediate=bool(call.time_critical) and positive))
+                                      immediate=referred and bool(call.time_critical)
+                                      and positive))
     return tuple(out)
 
 
 def _recommendation(interpretations: Sequence[Interpretation], outcome: str) -> str:
     words = wording("en")
     flagged = [i for i in interpretations if i.call != "normal"]
-    action = (Action.immediate_referral if any(i.immediate for i in flagged)
-              else _ACTION.get(ReleaseOutcome(outcome), Action.none))
+    action = _ACTION.get(ReleaseOutcome(outcome), Action.none)  # what the reviewer decided
     if not flagged and action == Action.none:
         return fill(words.result.overall_negative_text, total=len(interpretations))
     lines = [fill(words.result.overall_flagged_text, count=len(flagged),
