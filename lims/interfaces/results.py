@@ -8,9 +8,10 @@
   (without an endpoint, the submitter's code is the receiving facility);
 - the values are the ones the release recorded (``Release.summary``), the ratios of the ratio
   catalogue computed from them (``msms.ratios``); each is reported with the reference range of
-  the disorder rules' literature levels (``cutoffs/data/rules``: for each marker the nearest
-  first level in each direction) and an abnormal flag against it (``H``/``L``, ``HH``/``LL``
-  past a critical level, ``N`` within; none for a marker no rule reads);
+  the disorder rules' literature levels (``cutoffs/data/rules``: for each marker a rule reads
+  as a primary marker, the nearest first level in each direction) and an abnormal flag against
+  it (``H``/``L``, ``HH``/``LL`` past a critical level, ``N`` within; none for a marker no rule
+  reads as a primary one);
 - the interpretations are the specimen's current calls, one per catalogue disorder (normal
   unless a call stands; a release as normal, by the reviewer's decision or an override, reports
   every disorder normal); a time-critical positive call of a referred release asks for
@@ -117,11 +118,13 @@ class ReferenceRange:
 
 @cache
 def reference_ranges() -> Mapping[str, ReferenceRange]:
-    """Per marker the rules read: the nearest first level in each direction and the nearest
-    critical level (the packaged disorder rules, cited in their files)."""
+    """Per marker a rule reads as a primary marker: the nearest first level in each direction
+    and the nearest critical level (the packaged disorder rules, cited in their files). A
+    marker the rules read only as a secondary one has no range: its levels only support a
+    primary marker's call and never make one, and most normal babies pass one of them."""
     found: dict[str, dict[str, float]] = {}
     for rule in default_rules():
-        for marker in rule.markers:
+        for marker in rule.primary:
             levels = [v for _, v in marker.levels.items()]
             if not levels:
                 continue
