@@ -34,6 +34,7 @@ from lims.followup.births import births_of_month, import_births, parse_month, re
 from lims.followup.drilldown import drill_down
 from lims.followup.measures import month_of
 from lims.followup.programme import programme_trend
+from lims.followup.repository import latest_card_month
 from lims.followup.service import is_director
 from lims.models import Submitter, utcnow
 from lims.vocabulary import Role
@@ -83,6 +84,18 @@ def month_of_text(text: str) -> date:
     first = parse_month(text)
     month_of(first)
     return first
+
+
+def _bulletin_month(session: Session, text: str) -> tuple[date, str]:
+    """The month asked for (``YYYY-MM``); none asked: the latest month with cards received
+    (``"latest"``; the current month while it has the latest cards), else last month
+    (``"no_cards"``)."""
+    if text.strip():
+        return month_of_text(text), ""
+    key = latest_card_month(session)
+    if key is None:
+        return month_of_text(""), "no_cards"
+    return date(key // 100, key % 100, 1), "latest"
 
 
 def _back(month: date, k: int) -> date:
@@ -219,12 +232,14 @@ def _labels(request: Request, current: Page) -> dict[str, str]:
             "target": gettext("target")}
 
 
-def _read_bulletin(session: Session, current: Page, month: date,
+def _read_bulletin(session: Session, current: Page, month_text: str,
                    labels: dict[str, str]) -> dict[str, Any]:
     _programme_user(session, current)
+    month, chosen = _bulletin_month(session, month_text)
     context = bulletin_context(session, month, current.locale, labels)
     record(session, Actor.of(current.user), "read_bulletin", "bulletin", f"{month:%Y-%m}")
-    return context
+    this_month = utcnow().date().replace(day=1)
+    return {**context, "chosen": chosen, "in_progress": month >= this_month}
 
 
 def _read_trend(session: Session, current: Page, month: date) -> dict[str, Any]:
@@ -243,7 +258,7 @@ def bulletin_trend(request: Request, current: Staff, month: str = "") -> HTMLRes
 def bulletin_page(request: Request, current: Staff, month: str = "") -> HTMLResponse:
     labels = _labels(request, current)
     return page_from(request, "programme_bulletin.html", current,
-                     lambda s: _read_bulletin(s, current, month_of_text(month), labels))
+                     lambda s: _read_bulletin(s, current, month, labels))
 
 
 def _issue_bulletin(session: Session, current: Page, month: date) -> Any:
