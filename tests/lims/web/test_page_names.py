@@ -1,0 +1,80 @@
+"""The pages name a card by its barcode and a baby by its mother's name and medical record
+number, never by a database id (SQLite and PostgreSQL): the worklists' repeat cards requested,
+the review queue, a unit's cards and results and its baby's page."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session
+
+from lims.accession.service import request_repeat
+from lims.audit import SYSTEM
+from lims.models import Specimen
+from tests.lims.helpers import API, BIRTH, card, specimen_body
+from tests.lims.web.conftest import sign_in_page
+
+MOTHER, RECORD = "Chen Jing", "MRN-7781"
+
+
+def _table(html: str, table_id: str) -> str:
+    return html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+
+
+def _link_texts(section: str) -> list[str]:
+    return [
+        " ".join(re.sub(r"<[^>]+>", " ", t).split())
+        for t in re.findall(r"<a [^>]*>(.*?)</a>", section, re.S)
+    ]
+
+
+def _card_with_repeat_request(client, world, engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    north = world.submitter_ids[0]
+    made = client.post(
+        f"{API}/specimens",
+        headers=world.auth("technician"),
+        json=specimen_body(
+            card(7),
+            north,
+            infant={
+                "submitter_id": north,
+                "birth_at": BIRTH.isoformat(),
+                "sex": "F",
+                "mother_name": MOTHER,
+                "mother_id": "M-7",
+                "medical_record_number": RECORD,
+            },
+        ),
+    )
+    assert made.status_code == 201, made.text
+    with Session(engine) as session:
+        specimen = session.get(Specimen, made.json()["id"])
+        assert specimen is not None
+        request_repeat(session, SYSTEM, specimen, "card arrived soaked through")
+        session.commit()
+    return made.json()
+
+
+def test_the_worklists_name_a_repeat_request_by_its_card_and_baby(client, web, world, engine):
+    made = _card_with_repeat_request(client, world, engine)
+    sign_in_page(web, "technician")
+    rows = _table(web.get("/lab/worklists").text, "repeat-requests")
+    assert "card arrived soaked through" in rows
+    assert _link_texts(rows) == [card(7)]
+    assert f'href="/lab/specimens/{made["id"]}"' in rows
+    assert MOTHER in rows and RECORD in rows
+
+
+def test_a_unit_names_its_babies_by_mother_and_record_number(client, web, world, engine):
+    made = _card_with_repeat_request(client, world, engine)
+    sign_in_page(web, "submitter")
+    home = web.get("/unit").text
+    results = _table(home, "results")
+    row = results.split(f'data-specimen="{made["id"]}"', 1)[1].split("</tr>", 1)[0]
+    assert _link_texts(row) == [f"{MOTHER} {RECORD}"]
+    assert f'href="/unit/babies/{made["infant_id"]}"' in row
+    assert _link_texts(_table(home, "repeat-requests")) == [card(7)]
+    baby = web.get(f"/unit/babies/{made['infant_id']}").text
+    heading = re.search(r"<h1>(.*?)</h1>", baby, re.S).group(1)
+    assert MOTHER in heading and RECORD in heading
+    assert f">{made['infant_id']}<" not in heading
