@@ -1,5 +1,6 @@
-"""The audit view: who read or changed a baby's record, filterable by baby, user, action and
-dates; for admins and the programme's directors. Reading the trail is itself audited.
+"""The audit view: who read or changed a baby's record, filterable by baby, user, action (chosen
+by its label from the actions the code writes) and dates; for admins and the programme's
+directors. Reading the trail is itself audited.
 
 Public names: ``router``.
 """
@@ -28,6 +29,7 @@ from lims.web.context import (
     render,
     shown_on_page,
 )
+from lims.web.messages import AUDIT_ACTIONS
 
 __all__ = ["router"]
 
@@ -72,5 +74,7 @@ def audit_page(request: Request, current: Current,
             "action": action.strip() or None, "since": start,
             "until": end}
         rows = in_session(request, lambda s: _trail(s, current, filters))
+    chosen = action.strip()
+    actions = [*AUDIT_ACTIONS, *([chosen] if chosen and chosen not in AUDIT_ACTIONS else [])]
     return render(request, "audit.html", current, rows=rows, infant_id=infant_id or "",
-                  username=username, action=action, since=since, until=until)
+                  username=username, action=chosen, actions=actions, since=since, until=until)
