@@ -30,6 +30,7 @@ from lims.web.context import (
     shown_on_page,
 )
 from lims.web.messages import AUDIT_ACTIONS
+from lims.web.names import babies_of
 
 __all__ = ["router"]
 
@@ -49,7 +50,7 @@ def _day(value: str, field: str, zone: ZoneInfo, *, after: int = 0) -> datetime 
     return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
-def _trail(session: Session, current: Page, filters: dict[str, Any]) -> list[dict[str, Any]]:
+def _trail(session: Session, current: Page, filters: dict[str, Any]) -> dict[str, Any]:
     if current.role != Role.admin and not (current.role == Role.reviewer
                                            and is_director(session, current.user.id)):
         raise PageError(403, "the audit trail is for admins and directors")
@@ -58,7 +59,7 @@ def _trail(session: Session, current: Page, filters: dict[str, Any]) -> list[dic
            infant_id=filters.get("infant_id"),
            after={k: (v.isoformat() if isinstance(v, datetime) else v)
                   for k, v in filters.items() if v not in (None, "")})
-    return rows
+    return {"rows": rows, "babies": babies_of(session, [r for r in rows if r["infant_id"]])}
 
 
 @router.get("/lab/audit", response_class=HTMLResponse)
@@ -73,8 +74,8 @@ def audit_page(request: Request, current: Current,
             "infant_id": infant_id, "username": username.strip() or None,
             "action": action.strip() or None, "since": start,
             "until": end}
-        rows = in_session(request, lambda s: _trail(s, current, filters))
+        trail = in_session(request, lambda s: _trail(s, current, filters))
     chosen = action.strip()
     actions = [*AUDIT_ACTIONS, *([chosen] if chosen and chosen not in AUDIT_ACTIONS else [])]
-    return render(request, "audit.html", current, rows=rows, infant_id=infant_id or "",
+    return render(request, "audit.html", current, **trail, infant_id=infant_id or "",
                   username=username, action=chosen, actions=actions, since=since, until=until)

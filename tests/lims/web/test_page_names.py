@@ -11,6 +11,7 @@ from sqlmodel import Session
 from lims.accession.service import request_repeat
 from lims.audit import SYSTEM
 from lims.models import Specimen
+from tests.lims.documents.test_documents import _referred
 from tests.lims.helpers import API, BIRTH, card, specimen_body
 from tests.lims.web.conftest import sign_in_page
 
@@ -78,3 +79,29 @@ def test_a_unit_names_its_babies_by_mother_and_record_number(client, web, world,
     heading = re.search(r"<h1>(.*?)</h1>", baby, re.S).group(1)
     assert MOTHER in heading and RECORD in heading
     assert f">{made['infant_id']}<" not in heading
+
+
+def test_the_audit_trail_names_the_baby(client, web, world, engine):
+    made = _card_with_repeat_request(client, world, engine)
+    sign_in_page(web, "admin")
+    page = web.get("/lab/audit", params={"infant_id": made["infant_id"]}).text
+    cells = re.findall(
+        r'<a href="/lab/audit\?infant_id=(\d+)" data-infant="\d+">(.*?)</a>',
+        _table(page, "audit"),
+        re.S,
+    )
+    assert cells and {int(i) for i, _ in cells} == {made["infant_id"]}
+    assert {" ".join(re.sub(r"<[^>]+>", " ", t).split()) for _, t in cells} == {
+        f"{MOTHER} {RECORD}"
+    }
+
+
+def test_a_units_baby_page_shows_its_cases_in_words(client, web, world):
+    specimen = _referred(client, world)
+    sign_in_page(web, "submitter")
+    web.post("/language", data={"lang": "zh_CN", "next": "/unit"})
+    page = web.get(f"/unit/babies/{specimen['infant_id']}").text
+    rows = _table(page, "cases").split("</thead>", 1)[1]
+    row = next(r for r in rows.split("</tr>") if "<td>" in r)
+    assert "转诊" in row and "已开立" in row
+    assert not re.search(r"<td>(referral|opened|contact_family)</td>", row), row
