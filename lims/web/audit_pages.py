@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
+from lims.accession.repository import barcodes_by_ids
 from lims.audit import Actor, audit_trail, record
 from lims.errors import InvalidInputError
 from lims.followup.service import is_director
@@ -59,7 +60,10 @@ def _trail(session: Session, current: Page, filters: dict[str, Any]) -> dict[str
            infant_id=filters.get("infant_id"),
            after={k: (v.isoformat() if isinstance(v, datetime) else v)
                   for k, v in filters.items() if v not in (None, "")})
-    return {"rows": rows, "babies": babies_of(session, [r for r in rows if r["infant_id"]])}
+    cards = [int(r["entity_id"]) for r in rows
+             if r["entity"] == "specimen" and str(r["entity_id"]).isdigit()]
+    return {"rows": rows, "babies": babies_of(session, [r for r in rows if r["infant_id"]]),
+            "barcodes": barcodes_by_ids(session, cards)}
 
 
 @router.get("/lab/audit", response_class=HTMLResponse)

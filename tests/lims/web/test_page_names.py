@@ -81,7 +81,7 @@ def test_a_unit_names_its_babies_by_mother_and_record_number(client, web, world,
     assert f">{made['infant_id']}<" not in heading
 
 
-def test_the_audit_trail_names_the_baby(client, web, world, engine):
+def test_the_audit_trail_names_the_baby_and_the_card(client, web, world, engine):
     made = _card_with_repeat_request(client, world, engine)
     sign_in_page(web, "admin")
     page = web.get("/lab/audit", params={"infant_id": made["infant_id"]}).text
@@ -94,6 +94,8 @@ def test_the_audit_trail_names_the_baby(client, web, world, engine):
     assert {" ".join(re.sub(r"<[^>]+>", " ", t).split()) for _, t in cells} == {
         f"{MOTHER} {RECORD}"
     }
+    # the card's events name it by its barcode, linked to its page
+    assert f'Card <a href="/lab/specimens/{made["id"]}">{card(7)}</a>' in page
 
 
 def test_a_units_baby_page_shows_its_cases_in_words(client, web, world):
