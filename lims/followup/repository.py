@@ -705,7 +705,11 @@ def months_with_data(session: Session) -> list[int]:
     return sorted(m for m in cards | counted if m is not None)
 
 
-def latest_card_month(session: Session) -> int | None:
-    """The latest month (``yyyymm``) with cards received, or None before the first card."""
-    month: int | None = session.execute(core_select(func.max(_CARD.c.month))).scalar()
+def latest_card_month(session: Session, submitter_id: int | None = None) -> int | None:
+    """The latest month (``yyyymm``) with cards received (of one submitter), or None before
+    the first card."""
+    query = core_select(func.max(_CARD.c.month))
+    if submitter_id is not None:
+        query = query.where(_CARD.c.submitter_id == submitter_id)
+    month: int | None = session.execute(query).scalar()
     return month

@@ -46,7 +46,7 @@ from lims.web.context import (
 )
 from lims.web.forms import optional
 from lims.web.names import babies_of, named_requests
-from lims.web.programme_pages import month_of_text
+from lims.web.programme_pages import chosen_month, month_of_text
 from reports.bulletin import fmt_measure
 from reports.indicators import indicators
 from reports.models import DocumentInfo
@@ -151,7 +151,8 @@ async def acknowledge_notice(request: Request, alert_id: PathId, current: Unit) 
 
 def _card(session: Session, current: Page, month_text: str) -> dict[str, Any]:
     actor = _actor(current)
-    month = month_of_text(month_text)
+    shown = chosen_month(session, month_text, actor.submitter_id)
+    month = shown.month
     unit = session.get(Submitter, actor.submitter_id)
     assert unit is not None
     lang = doc_lang(current.locale)
@@ -172,7 +173,8 @@ def _card(session: Session, current: Page, month_text: str) -> dict[str, Any]:
                               if i.code in card.ranks else "-"),
                      "target": "-" if i.target is None else fmt_measure(i, i.target, words),
                      "met": i.meets(value)})
-    return {"card": card, "rows": rows, "month": card.period_start, "unit": unit}
+    return {"card": card, "rows": rows, "month": card.period_start, "unit": unit,
+            **shown.context()}
 
 
 @router.get("/unit/report-card", response_class=HTMLResponse)

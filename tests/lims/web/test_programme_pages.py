@@ -226,3 +226,28 @@ def test_the_bulletin_opens_on_the_latest_month_with_cards(client, web, world):
     current = web.get("/programme/bulletin").text
     assert _month_shown(current) == f"{today:%Y-%m}" and 'data-chosen="latest"' in current
     assert 'id="month-in-progress"' in current
+
+
+
+def test_a_units_report_card_opens_on_its_latest_month_with_cards(client, web, world):
+    """The unit's own cards choose its report card's month: another unit's later card does
+    not."""
+    sign_in_page(web, "submitter")
+    today = utcnow().date().replace(day=1)
+    last = (today - timedelta(days=1)).replace(day=1)
+    empty = web.get("/unit/report-card").text
+    assert f'name="month" value="{last:%Y-%m}"' in empty and 'data-chosen="no_cards"' in empty
+    accession(client, world, 1)  # the submitter's unit, received in 2026-03
+    now = utcnow()
+    south = world.submitter_ids[1]
+    body = specimen_body(card(2), south, infant={
+        "submitter_id": south, "birth_at": (now - timedelta(days=3)).isoformat(), "sex": "F",
+        "mother_name": "Zhou Lan", "mother_id": "M-9"},
+        collected_at=(now - timedelta(days=2)).isoformat(),
+        received_at=(now - timedelta(hours=1)).isoformat())
+    assert client.post(f"{API}/specimens", json=body,
+                       headers=world.auth("technician")).status_code == 201
+    page = web.get("/unit/report-card").text
+    assert 'name="month" value="2026-03"' in page and 'data-chosen="latest"' in page
+    assert "2026-03 is the latest month with cards received" in page
+    assert 'id="month-in-progress"' not in page
