@@ -29,6 +29,7 @@ from cutoffs.errors import CutoffError
 from cutoffs.evaluate import evaluate
 from cutoffs.profiles import read_profiles
 from cutoffs.reflex.calibrate import CalibratedReflex, calibrate_reflex, write_calibration
+from cutoffs.reflex.decide import Calibration
 from cutoffs.reflex.measure import measure_flow
 from cutoffs.reflex.outcomes import run_flow, truth_of
 from cutoffs.reflex.rules import ReflexRules, default_reflex_rules
@@ -106,13 +107,23 @@ def _level(value: float | None) -> str:
     return f"{value:+.2f}"
 
 
+def _informed(calibration: Calibration, rules: ReflexRules, group: str) -> str:
+    """A group's informed level: ``-`` for a group that clears nothing as informed (and the
+    ``all`` row), ``all`` where no level was needed."""
+    if group not in {g.code for g in rules.groups} or not rules.group(group).otherwise_informed:
+        return "-"
+    return _level(calibration.informed_clear_below.get(group, math.inf))
+
+
 def _print_groups(calibrated: CalibratedReflex, measures: pd.DataFrame,
                   rules: ReflexRules) -> None:
     c = calibrated.calibration
-    typer.echo("levels: scale of the referral levels, clearing and repeat levels (score "
-               "excess in SD; - the rules' own); unaffected babies flagged, cleared, FP cut; "
-               "cases flagged, kept (not cleared), cleared mild/moderate/severe")
-    typer.echo(f"{'group':9} {'scale':>5} {'clear<':>7} {'repeat<':>8}  "
+    typer.echo("levels: scale of the referral levels, clearing, repeat and informed levels "
+               "(score excess in SD; - the rules' own; informed: below it a baby flagged only "
+               "for disorders the group's assays inform is cleared on a normal result, all: at "
+               "any excess); unaffected babies flagged, cleared, FP cut; cases flagged, kept "
+               "(not cleared), cleared mild/moderate/severe")
+    typer.echo(f"{'group':9} {'scale':>5} {'clear<':>7} {'repeat<':>8} {'informed<':>9}  "
                f"{'flagged':>7} {'cleared':>7} {'FP cut':>6}  {'cases':>5} {'kept':>5} "
                f"{'cleared m/M/S':>13}  own repeat levels")
     by = measures.set_index("group")
@@ -133,7 +144,8 @@ def _print_groups(calibrated: CalibratedReflex, measures: pd.DataFrame,
         typer.echo(
             f"{group:9} {'-' if scale is None else f'{scale:g}':>5} "
             f"{_level(c.clear_below.get(group)):>7} {_level(c.repeat_clear_below.get(group)):>8}"
-            f"  {int(m['unaffected_flagged']):>7} {int(m['unaffected_cleared']):>7} {fp_cut:>6}"
+            f" {_informed(c, rules, group):>9}  {int(m['unaffected_flagged']):>7}"
+            f" {int(m['unaffected_cleared']):>7} {fp_cut:>6}"
             f"  {cases:>5} {cases - sum(cleared):>5} {'/'.join(map(str, cleared)):>13}  {own}")
 
 

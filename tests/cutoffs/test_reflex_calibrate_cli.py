@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 
 from cutoffs.reflex.calibrate import read_calibration
+from cutoffs.reflex.decide import Calibration
 from cutoffs.reflex.rules import default_reflex_rules
+from lims.cli.reflex_calibrate import _informed
 from lims.pipeline import Reflex
 from msms.population.screening import simulate_screening
 from tests.cutoffs.builders import scored_table
@@ -44,8 +46,18 @@ def test_calibrates_writes_and_prints_each_group(files):
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[3:]
             if line and not line.startswith("note:")}
     assert list(rows) == [g.code for g in RULES.groups] + ["all"]
+    # each group's informed level: '-' where nothing is cleared as informed, 'all' where the
+    # calibration needed none
+    header = result.stdout.splitlines()[2].split()
+    assert header[4] == "informed<"
+    informed = calibrated.calibration.informed_clear_below
+    for group in RULES.groups:
+        expected = ("-" if not group.otherwise_informed
+                    else f"{informed[group.code]:+.2f}" if group.code in informed else "all")
+        assert rows[group.code][4] == expected, (group.code, rows[group.code])
+    assert rows["all"][4] == "-"
     # the calibration clears no moderate or severe case of its own set; every case is counted
-    flagged_cases, cleared = int(rows["all"][7]), rows["all"][9]
+    flagged_cases, cleared = int(rows["all"][8]), rows["all"][10]
     mild, moderate, severe = map(int, cleared.split("/"))
     assert moderate == severe == 0 and flagged_cases > 100
     assert mild == sum(k for k, _ in calibrated.mild_cleared.values())
@@ -91,3 +103,12 @@ def test_a_bad_label_is_refused_naming_file_line_and_column(files, tmp_path, cha
     assert result.returncode == 3, (result.stdout, result.stderr)
     assert where in result.stderr and message in result.stderr, result.stderr
     assert not (tmp_path / "out.json").exists()
+
+
+def test_the_informed_level_is_printed_as_a_score_excess_all_or_dash():
+    calibration = Calibration(informed_clear_below={"FAO": 0.0446, "MET": -1e9})
+    assert _informed(calibration, RULES, "FAO") == "+0.04"
+    assert _informed(calibration, RULES, "MET") == "none"  # nothing may be cleared as informed
+    assert _informed(calibration, RULES, "TYR") == "all"  # informed clearing, no level needed
+    assert _informed(calibration, RULES, "C3") == "-"  # the group clears nothing as informed
+    assert _informed(calibration, RULES, "all") == "-"
