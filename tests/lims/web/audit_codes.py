@@ -98,9 +98,10 @@ def _argument(call: ast.Call, position: int | None, name: str) -> ast.expr | Non
 
 @dataclass(frozen=True)
 class Site:
+    """Where an audit call (or a call of a wrapper) is, for the messages."""
+
     module: str
     line: int
-    function: str | None
 
 
 class AuditCodes:
@@ -113,7 +114,7 @@ class AuditCodes:
         for module, function, call in self._writer_calls():
             position = WRITERS[self._callee(module, call.func) or ""]
             action = _argument(call, position, "action")
-            site = Site(module.name, call.lineno, function.name if function else None)
+            site = Site(module.name, call.lineno)
             if action is None:
                 raise Unresolved(f"{module.name}:{call.lineno}: an audit call without action")
             for code in self._resolve(module, function, action, site):
@@ -265,7 +266,7 @@ class AuditCodes:
                 caller,
                 holder,
                 argument,
-                Site(caller.name, call.lineno, holder and holder.name),
+                Site(caller.name, call.lineno),
                 fields,
             )
         return codes
