@@ -2,8 +2,8 @@
 
 Public names: ``submitter_by_code``, ``list_submitters``, ``specimen_by_barcode``,
 ``specimens_by_barcodes``, ``specimen_rows``, ``SPECIMEN_PUBLIC_COLUMNS``, ``list_infants``,
-``infants_by_ids``, ``list_repeat_requests``, ``open_repeat_requests``, ``candidate_infants``,
-``search_specimen_rows``.
+``infants_by_ids``, ``barcodes_by_ids``, ``list_repeat_requests``, ``open_repeat_requests``,
+``candidate_infants``, ``search_specimen_rows``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from lims.vocabulary import RepeatRequestStatus
 
 __all__ = [
     "SPECIMEN_PUBLIC_COLUMNS",
+    "barcodes_by_ids",
     "candidate_infants",
     "infants_by_ids",
     "list_infants",
@@ -104,6 +105,15 @@ def infants_by_ids(session: Session, infant_ids: Sequence[int]) -> dict[int, Inf
         return {}
     return {i.id: i for i in session.exec(select(Infant).where(col(Infant.id).in_(
         sorted(set(infant_ids))))) if i.id is not None}
+
+
+def barcodes_by_ids(session: Session, specimen_ids: Sequence[int]) -> dict[int, str]:
+    """The barcodes of the cards with these ids, in one query (how the pages name a card)."""
+    if not specimen_ids:
+        return {}
+    query = core_select(col(Specimen.id), col(Specimen.barcode)).where(
+        col(Specimen.id).in_(sorted(set(specimen_ids))))
+    return {int(i): str(b) for i, b in session.execute(query)}
 
 
 def list_repeat_requests(session: Session, *, submitter_id: int | None, status: str | None,

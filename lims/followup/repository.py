@@ -15,7 +15,7 @@ the per-card figures: ``card_rows``, ``refresh_card_measures``, ``rebuild_card_m
 rows behind a measure: ``live_births_of_month``, ``satisfactory_first_cards``,
 ``card_drill_rows``, ``cards_of_cases``; the stored measures of a month: ``months_changed``,
 ``every_month_changed``, ``case_openings_of_infants``, ``stored_month``,
-``store_month``, ``months_with_data``.
+``store_month``, ``months_with_data``, ``latest_card_month``.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ from lims.models import (
 from lims.vocabulary import CaseState, ModelStatus, SpecimenKind
 
 __all__ = ["BOARD_COLUMNS", "CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN_STATES",
-           "active_model", "board_counts", "board_rows", "clinic_has_infant", "infant_cards",
+           "active_model", "latest_card_month", "board_counts", "board_rows",
+           "clinic_has_infant", "infant_cards",
            "releases_of", "released_first_cards", "cases_of_infants", "diagnoses_of_cases",
            "card_figures_at",
            "card_hour_counts", "card_rows", "case_measure_rows", "rebuild_card_measures",
@@ -702,3 +703,13 @@ def months_with_data(session: Session) -> list[int]:
     cards = set(session.execute(core_select(_CARD.c.month).distinct()).scalars())
     counted = set(session.execute(core_select(_PROGRAMME_MONTH.c.month)).scalars())
     return sorted(m for m in cards | counted if m is not None)
+
+
+def latest_card_month(session: Session, submitter_id: int | None = None) -> int | None:
+    """The latest month (``yyyymm``) with cards received (of one submitter), or None before
+    the first card."""
+    query = core_select(func.max(_CARD.c.month))
+    if submitter_id is not None:
+        query = query.where(_CARD.c.submitter_id == submitter_id)
+    month: int | None = session.execute(query).scalar()
+    return month

@@ -25,7 +25,8 @@ password, immutable releases and corrections as new versions.
 
 Public names: ``review_queue``, ``review_item``, ``queue_scores``, ``decide``,
 ``normals_waiting``, ``release_normals``, ``correct``, ``releases``, ``latest_values``,
-``allowed_decisions``, ``second_tier_recommendation``, ``REVIEW_REASONS``.
+``allowed_decisions``, ``second_tier_recommendation``, ``REVIEW_REASONS``,
+``RELEASE_REFUSALS``.
 """
 
 from __future__ import annotations
@@ -69,9 +70,9 @@ from lims.vocabulary import (
 from lims.workflow import allowed_transitions, apply_transition
 from msms.tables import PROFILE_ID
 
-__all__ = ["REVIEW_REASONS", "allowed_decisions", "correct", "decide", "latest_values",
-           "normals_waiting", "queue_scores", "release_normals", "releases", "review_item",
-           "review_queue", "second_tier_recommendation"]
+__all__ = ["RELEASE_REFUSALS", "REVIEW_REASONS", "allowed_decisions", "correct", "decide",
+           "latest_values", "normals_waiting", "queue_scores", "release_normals", "releases",
+           "review_item", "review_queue", "second_tier_recommendation"]
 
 #: The reasons a decision is recorded with when the reviewer gives none (English, read back as
 #: phrases by the pages: ``cutoffs.phrases``).
@@ -80,6 +81,16 @@ REVIEW_REASONS = Phrasebook((
      "reviewer accepted the second tier's recommendation (no recall) for {disorders}"),
     ("repeat_requested", "reviewer requested a repeat card"),
 ))
+
+#: Why a bulk release of normals was refused (409), read back as phrases by the pages.
+RELEASE_REFUSALS = Phrasebook((
+    ("normals_changed_count",
+     "the normal results waiting changed since they were counted: {now} wait now, not the "
+     "{counted} counted; nothing was released. Count them again and sign"),
+    ("normals_changed",
+     "the normal results waiting changed since they were counted: {now} wait now, not those "
+     "counted; nothing was released. Count them again and sign"),
+), fields={"now": r"\d+", "counted": r"\d+"})
 
 _OUTCOME = {Decision.release_normal: ReleaseOutcome.normal,
             Decision.override: ReleaseOutcome.normal_by_override,
@@ -300,10 +311,9 @@ def release_normals(session: Session, user: User, *, password: str, limit: int,
     ids = [s.id for s in specimens if s.id is not None]
     if (digest is not None and digest != _digest(ids)) or (count is not None
                                                           and count != len(ids)):
-        counted = f"the {count} counted" if count is not None else "those counted"
         raise IllegalTransitionError(
-            f"the normal results waiting changed since they were counted: {len(ids)} wait "
-            f"now, not {counted}; nothing was released. Count them again and sign")
+            RELEASE_REFUSALS.text("normals_changed", now=len(ids)) if count is None
+            else RELEASE_REFUSALS.text("normals_changed_count", now=len(ids), counted=count))
     for specimen in specimens:
         apply_transition(session, actor, specimen, Transition.release_normal)
         _release(session, actor, specimen, Decision.release_normal, "")

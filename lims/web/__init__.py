@@ -73,8 +73,9 @@ async def _malformed(request: Request, exc: Exception) -> Response:
 
 
 def _no_page(app: FastAPI) -> Callable[[Request, Exception], Awaitable[Response]]:
-    """An unknown page (404 outside ``/api``, ``/static`` and the API's documents) as the
-    error page; any other refusal by the framework as the handler already installed does."""
+    """An unknown page (404 outside ``/api``, ``/static`` and the API's documents) and a page's
+    address asked with a method it does not take (405, its ``Allow`` header kept) as the error
+    page; any other refusal by the framework as the handler already installed does."""
     framework: Any = app.exception_handlers.get(HTTPException, http_exception_handler)
 
     async def handle(request: Request, exc: Exception) -> Response:
@@ -82,6 +83,11 @@ def _no_page(app: FastAPI) -> Callable[[Request, Exception], Awaitable[Response]
         if exc.status_code == 404 and not request.url.path.startswith(_NOT_PAGES):
             return render(request, "error.html", None, status_code=404, status=404,
                           message="", no_page=True)
+        if exc.status_code == 405 and not request.url.path.startswith(_NOT_PAGES):
+            page = render(request, "error.html", None, status_code=405, status=405,
+                          message="", wrong_method=request.method)
+            page.headers.update(exc.headers or {})
+            return page
         return await framework(request, exc)
 
     return handle

@@ -1,5 +1,6 @@
-"""The audit view: who read or changed a baby's record, filterable by baby, user, action and
-dates; for admins and the programme's directors. Reading the trail is itself audited.
+"""The audit view: who read or changed a baby's record, filterable by baby, user, action (chosen
+by its label from the actions the code writes) and dates; for admins and the programme's
+directors. Reading the trail is itself audited.
 
 Public names: ``router``.
 """
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
+from lims.accession.repository import barcodes_by_ids
 from lims.audit import Actor, audit_trail, record
 from lims.errors import InvalidInputError
 from lims.followup.service import is_director
@@ -28,6 +30,8 @@ from lims.web.context import (
     render,
     shown_on_page,
 )
+from lims.web.messages import AUDIT_ACTIONS
+from lims.web.names import babies_of
 
 __all__ = ["router"]
 
@@ -47,7 +51,7 @@ def _day(value: str, field: str, zone: ZoneInfo, *, after: int = 0) -> datetime 
     return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
-def _trail(session: Session, current: Page, filters: dict[str, Any]) -> list[dict[str, Any]]:
+def _trail(session: Session, current: Page, filters: dict[str, Any]) -> dict[str, Any]:
     if current.role != Role.admin and not (current.role == Role.reviewer
                                            and is_director(session, current.user.id)):
         raise PageError(403, "the audit trail is for admins and directors")
@@ -56,7 +60,10 @@ def _trail(session: Session, current: Page, filters: dict[str, Any]) -> list[dic
            infant_id=filters.get("infant_id"),
            after={k: (v.isoformat() if isinstance(v, datetime) else v)
                   for k, v in filters.items() if v not in (None, "")})
-    return rows
+    cards = [int(r["entity_id"]) for r in rows
+             if r["entity"] == "specimen" and str(r["entity_id"]).isdigit()]
+    return {"rows": rows, "babies": babies_of(session, [r for r in rows if r["infant_id"]]),
+            "barcodes": barcodes_by_ids(session, cards)}
 
 
 @router.get("/lab/audit", response_class=HTMLResponse)
@@ -71,6 +78,8 @@ def audit_page(request: Request, current: Current,
             "infant_id": infant_id, "username": username.strip() or None,
             "action": action.strip() or None, "since": start,
             "until": end}
-        rows = in_session(request, lambda s: _trail(s, current, filters))
-    return render(request, "audit.html", current, rows=rows, infant_id=infant_id or "",
-                  username=username, action=action, since=since, until=until)
+        trail = in_session(request, lambda s: _trail(s, current, filters))
+    chosen = action.strip()
+    actions = [*AUDIT_ACTIONS, *([chosen] if chosen and chosen not in AUDIT_ACTIONS else [])]
+    return render(request, "audit.html", current, **trail, infant_id=infant_id or "",
+                  username=username, action=chosen, actions=actions, since=since, until=until)

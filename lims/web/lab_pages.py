@@ -51,6 +51,7 @@ from lims.web.context import (
 )
 from lims.web.forms import optional, specimen_from_form, validated
 from lims.web.lj_chart import lj_chart
+from lims.web.names import named_requests
 from msms.qc.rules import WESTGARD_RULES
 
 __all__ = ["read_upload", "router"]
@@ -254,8 +255,8 @@ async def plate_withdraw(request: Request, run_id: PathId, current: Lab) -> Resp
 def _worklists(session: Session, actor: Actor) -> dict[str, Any]:
     return {"held": plate.open_held_wells(session),
             "duplicates": runs.duplicates_worklist(session),
-            "repeats": accession.list_repeat_requests(session, actor,
-                                                      status=RepeatRequestStatus.open)}
+            "repeats": named_requests(session, accession.list_repeat_requests(
+                session, actor, status=RepeatRequestStatus.open))}
 
 
 @router.get("/lab/worklists", response_class=HTMLResponse)

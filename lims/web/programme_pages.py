@@ -10,11 +10,12 @@ The page is built from the same view model as the PDF (``lims.documents.bulletin
 (``reports.bulletin.fmt_measure``), so the two show the same numbers.
 
 Public names: ``router``, ``bulletin_context``, ``trend_context``, ``TREND_MONTHS``,
-``month_of_text``.
+``month_of_text``, ``chosen_month``, ``ChosenMonth``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ from lims.followup.births import births_of_month, import_births, parse_month, re
 from lims.followup.drilldown import drill_down
 from lims.followup.measures import month_of
 from lims.followup.programme import programme_trend
+from lims.followup.repository import latest_card_month
 from lims.followup.service import is_director
 from lims.models import Submitter, utcnow
 from lims.vocabulary import Role
@@ -59,7 +61,8 @@ from reports.indicators import Indicator, indicators
 from reports.models import DocumentInfo, Lang
 from reports.wording import Wording, wording
 
-__all__ = ["TREND_MONTHS", "bulletin_context", "month_of_text", "router", "trend_context"]
+__all__ = ["TREND_MONTHS", "ChosenMonth", "bulletin_context", "chosen_month", "month_of_text",
+           "router", "trend_context"]
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Page, Depends(pages_for(Role.admin, Role.reviewer))]
@@ -83,6 +86,32 @@ def month_of_text(text: str) -> date:
     first = parse_month(text)
     month_of(first)
     return first
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenMonth:
+    """The month a page shows: asked for (``chosen`` empty), else the latest month with cards
+    received (``"latest"``), else last month (``"no_cards"``); ``in_progress`` while it is not
+    over."""
+
+    month: date
+    chosen: str
+    in_progress: bool
+
+    def context(self) -> dict[str, Any]:
+        return {"chosen": self.chosen, "in_progress": self.in_progress}
+
+
+def chosen_month(session: Session, text: str, submitter_id: int | None = None) -> ChosenMonth:
+    """The month ``YYYY-MM`` in ``text``; none: the latest month with cards received (of one
+    submitter), else last month."""
+    if text.strip():
+        month, chosen = month_of_text(text), ""
+    elif (key := latest_card_month(session, submitter_id)) is not None:
+        month, chosen = date(key // 100, key % 100, 1), "latest"
+    else:
+        month, chosen = month_of_text(""), "no_cards"
+    return ChosenMonth(month, chosen, month >= utcnow().date().replace(day=1))
 
 
 def _back(month: date, k: int) -> date:
@@ -219,12 +248,13 @@ def _labels(request: Request, current: Page) -> dict[str, str]:
             "target": gettext("target")}
 
 
-def _read_bulletin(session: Session, current: Page, month: date,
+def _read_bulletin(session: Session, current: Page, month_text: str,
                    labels: dict[str, str]) -> dict[str, Any]:
     _programme_user(session, current)
-    context = bulletin_context(session, month, current.locale, labels)
-    record(session, Actor.of(current.user), "read_bulletin", "bulletin", f"{month:%Y-%m}")
-    return context
+    shown = chosen_month(session, month_text)
+    context = bulletin_context(session, shown.month, current.locale, labels)
+    record(session, Actor.of(current.user), "read_bulletin", "bulletin", f"{shown.month:%Y-%m}")
+    return {**context, **shown.context()}
 
 
 def _read_trend(session: Session, current: Page, month: date) -> dict[str, Any]:
@@ -243,7 +273,7 @@ def bulletin_trend(request: Request, current: Staff, month: str = "") -> HTMLRes
 def bulletin_page(request: Request, current: Staff, month: str = "") -> HTMLResponse:
     labels = _labels(request, current)
     return page_from(request, "programme_bulletin.html", current,
-                     lambda s: _read_bulletin(s, current, month_of_text(month), labels))
+                     lambda s: _read_bulletin(s, current, month, labels))
 
 
 def _issue_bulletin(session: Session, current: Page, month: date) -> Any:

@@ -45,7 +45,8 @@ from lims.web.context import (
     shown_on_page,
 )
 from lims.web.forms import optional
-from lims.web.programme_pages import month_of_text
+from lims.web.names import babies_of, named_requests
+from lims.web.programme_pages import chosen_month, month_of_text
 from reports.bulletin import fmt_measure
 from reports.indicators import indicators
 from reports.models import DocumentInfo
@@ -78,18 +79,12 @@ def _home(session: Session, current: Page, q: str) -> dict[str, Any]:
         cards = accession.search_specimens(session, actor, q[:200], limit=200)
     else:
         cards = accession.list_specimen_rows(session, actor, limit=200, newest_first=True)
-    ids = [c["id"] for c in cards]
-    barcodes = {c["id"]: c["barcode"] for c in cards}
-    for r in requests:
-        if r.specimen_id not in barcodes:
-            found = session.get(Specimen, r.specimen_id)
-            barcodes[r.specimen_id] = found.barcode if found is not None else str(r.specimen_id)
-    releases = documents_repository.latest_releases(session, ids)
+    releases = documents_repository.latest_releases(session, [c["id"] for c in cards])
     codes = unsatisfactory_codes()
-    repeats = [{"request": r, "barcode": barcodes.get(r.specimen_id, r.specimen_id),
-                "case": due.get(r.specimen_id)} for r in requests]
+    repeats = [{"request": r.request, "barcode": r.barcode, "case": due.get(r.request.specimen_id)}
+               for r in named_requests(session, requests)]
     return {"unit": unit, "notices": notices, "repeats": repeats, "cards": cards,
-            "releases": releases, "q": q,
+            "babies": babies_of(session, cards), "releases": releases, "q": q,
             "unsatisfactory": [c for c in cards if c["unsatisfactory_code"]],
             "code_labels": {k: v.description for k, v in codes.items()}}
 
@@ -156,7 +151,8 @@ async def acknowledge_notice(request: Request, alert_id: PathId, current: Unit) 
 
 def _card(session: Session, current: Page, month_text: str) -> dict[str, Any]:
     actor = _actor(current)
-    month = month_of_text(month_text)
+    shown = chosen_month(session, month_text, actor.submitter_id)
+    month = shown.month
     unit = session.get(Submitter, actor.submitter_id)
     assert unit is not None
     lang = doc_lang(current.locale)
@@ -177,7 +173,8 @@ def _card(session: Session, current: Page, month_text: str) -> dict[str, Any]:
                               if i.code in card.ranks else "-"),
                      "target": "-" if i.target is None else fmt_measure(i, i.target, words),
                      "met": i.meets(value)})
-    return {"card": card, "rows": rows, "month": card.period_start, "unit": unit}
+    return {"card": card, "rows": rows, "month": card.period_start, "unit": unit,
+            **shown.context()}
 
 
 @router.get("/unit/report-card", response_class=HTMLResponse)

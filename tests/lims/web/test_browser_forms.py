@@ -281,6 +281,11 @@ def test_the_pages_fit_a_phone(served, browser, tmp_path):  # noqa: F811
         for path in ("/lab/messages", "/lab/runs", "/lab/accession", "/lab/worklists",
                      "/lab/runs/1"):
             _fits(page, base, path)
+        page.click("#sign-out")
+        _sign_in(page, base, "reviewer")
+        _fits(page, base, "/lab/review")
+        assert page.locator("#queue tbody tr a[href^='/lab/specimens/']").count() >= 1
+        _shot(page, "phone-review-queue")
         watched.close()
     finally:
         engine.dispose()

@@ -68,7 +68,7 @@ def test_a_submitter_and_the_programme_in_the_browser(served_with_results, brows
     assert ("待确认的危急结果通知" in page.content()) == (lang == "zh-CN")
     _shot(page, lang, "10-unit-home")
     page.click(f"#results tr[data-specimen='{ours['id']}'] a")
-    page.wait_for_selector("#infant-id")
+    page.wait_for_selector("#baby-name")
     assert page.locator("table.results tbody tr").count() >= 1
     _shot(page, lang, "11-unit-baby")
     with page.expect_download() as download:

@@ -56,6 +56,22 @@ def test_the_error_pages_name_what_was_refused_in_both_languages(client, web, wo
         "error"] == "NotFound"
 
 
+def test_a_wrong_method_on_a_page_address_is_the_error_page(client, web, world):
+    """POST to a page that is only read, GET to a form's address: the error page (405, with
+    its Allow header) in the page's language; the API keeps its JSON."""
+    csrf = sign_in_page(web, "reviewer")
+    posted = web.post("/lab/review", data={"csrf_token": csrf})
+    assert "does not take a POST request" in _error_page(posted, 405)
+    assert posted.headers["allow"] == "GET"
+    read = web.get("/lab/review/release-normals")
+    assert "does not take a GET request" in _error_page(read, 405)
+    assert read.headers["allow"] == "POST"
+    web.post("/language", data={"lang": "zh_CN", "next": "/lab"})
+    assert "此地址不接受 GET 请求" in _error_page(web.get("/lab/review/release-normals"), 405)
+    api = client.put(f"{API}/specimens", headers=world.auth("technician"))
+    assert api.status_code == 405 and api.json()["error"] == "MethodNotAllowed"
+
+
 @pytest.mark.parametrize("month", ["9999-12", "9999-01", "0001-01", "0001-03"])
 def test_a_month_the_calendar_cannot_measure_is_refused_naming_it(web, world, month):
     sign_in_page(web, "admin")

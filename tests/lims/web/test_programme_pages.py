@@ -16,9 +16,10 @@ from sqlmodel import Session, col, select
 from bench.followup_year import YEAR, load_year, simulate_year
 from lims.auth.service import issue_token
 from lims.followup.programme import computed_measures
-from lims.models import Director, FollowUpCase, ProgrammeMonth, Specimen, User
+from lims.models import Director, FollowUpCase, ProgrammeMonth, Specimen, User, utcnow
 from lims.vocabulary import OutcomeClass, SpecimenKind
 from tests.lims.conftest import password_hash
+from tests.lims.helpers import API, accession, card, specimen_body
 from tests.lims.web.conftest import sign_in_page
 from tests.reports.pdfcheck import page_texts, squash
 
@@ -188,3 +189,65 @@ def test_a_change_in_the_months_data_changes_the_page(web, year, engine):
     card_page = web.get("/unit/report-card", params={"month": MONTH})
     row = card_page.text.split('data-code="unsatisfactory_rate"', 1)[1].split("</tr>", 1)[0]
     assert f'<td class="num">{expected_unit:,}</td>' in row, row
+
+
+def _month_shown(html: str) -> str:
+    return re.search(r'<span id="bulletin-month">([^<]+)</span>', html).group(1)
+
+
+def test_the_bulletin_opens_on_the_latest_month_with_cards(client, web, world):
+    """No month asked for: the latest month with cards received, said so on the page (last
+    month before the first card); a month asked for is shown as asked, the chooser kept."""
+    sign_in_page(web, "admin")
+    today = utcnow().date().replace(day=1)
+    last = (today - timedelta(days=1)).replace(day=1)
+    empty = web.get("/programme/bulletin").text
+    assert _month_shown(empty) == f"{last:%Y-%m}" and 'data-chosen="no_cards"' in empty
+    accession(client, world, 1, 2)  # received in 2026-03
+    page = web.get("/programme/bulletin").text
+    assert _month_shown(page) == "2026-03" and 'data-chosen="latest"' in page
+    assert "2026-03 is the latest month with cards received" in page
+    assert 'id="month-in-progress"' not in page
+    assert 'name="month" value="2026-03"' in page  # the chooser and the PDF take it
+    asked = web.get("/programme/bulletin", params={"month": "2026-02"}).text
+    assert _month_shown(asked) == "2026-02" and 'id="month-chosen"' not in asked
+    web.post("/language", data={"lang": "zh_CN", "next": "/programme/bulletin"})
+    assert "2026-03 是收到血片的最近一个月" in web.get("/programme/bulletin").text
+    web.post("/language", data={"lang": "en", "next": "/programme/bulletin"})
+    now = utcnow()
+    body = specimen_body(card(3), world.submitter_ids[0], infant={
+        "submitter_id": world.submitter_ids[0], "birth_at": (now - timedelta(days=3)).isoformat(),
+        "sex": "M", "birth_weight_g": 3100, "gestational_age_weeks": 39.0,
+        "mother_name": "Wang Fang", "mother_id": "M-3"},
+        collected_at=(now - timedelta(days=2)).isoformat(),
+        received_at=(now - timedelta(hours=1)).isoformat())
+    assert client.post(f"{API}/specimens", json=body,
+                       headers=world.auth("technician")).status_code == 201
+    current = web.get("/programme/bulletin").text
+    assert _month_shown(current) == f"{today:%Y-%m}" and 'data-chosen="latest"' in current
+    assert 'id="month-in-progress"' in current
+
+
+
+def test_a_units_report_card_opens_on_its_latest_month_with_cards(client, web, world):
+    """The unit's own cards choose its report card's month: another unit's later card does
+    not."""
+    sign_in_page(web, "submitter")
+    today = utcnow().date().replace(day=1)
+    last = (today - timedelta(days=1)).replace(day=1)
+    empty = web.get("/unit/report-card").text
+    assert f'name="month" value="{last:%Y-%m}"' in empty and 'data-chosen="no_cards"' in empty
+    accession(client, world, 1)  # the submitter's unit, received in 2026-03
+    now = utcnow()
+    south = world.submitter_ids[1]
+    body = specimen_body(card(2), south, infant={
+        "submitter_id": south, "birth_at": (now - timedelta(days=3)).isoformat(), "sex": "F",
+        "mother_name": "Zhou Lan", "mother_id": "M-9"},
+        collected_at=(now - timedelta(days=2)).isoformat(),
+        received_at=(now - timedelta(hours=1)).isoformat())
+    assert client.post(f"{API}/specimens", json=body,
+                       headers=world.auth("technician")).status_code == 201
+    page = web.get("/unit/report-card").text
+    assert 'name="month" value="2026-03"' in page and 'data-chosen="latest"' in page
+    assert "2026-03 is the latest month with cards received" in page
+    assert 'id="month-in-progress"' not in page

@@ -38,6 +38,10 @@ def _field(html: str, form: str, name: str) -> str:
     return re.search(rf'name="{name}" value="([^"]*)"', section).group(1)
 
 
+def _queue_error(html: str) -> str:
+    return re.search(r'<p class="error" role="alert" id="queue-error">([^<]*)</p>', html).group(1)
+
+
 def _release(web, csrf: str, page: str, **extra: str):  # type: ignore[no-untyped-def]
     return web.post("/lab/review/release-normals", data={
         "csrf_token": csrf, "password": PASSWORD,
@@ -91,6 +95,19 @@ def test_the_bulk_release_is_refused_when_the_cards_changed_since_the_page(web, 
     assert wrong.status_code == 401
     forged = _release(web, csrf, refused.text, digest="0" * 64)
     assert forged.status_code == 409
+    assert "1 wait now, not the 1 counted" in _queue_error(forged.text)
+    # the refusal in Chinese, with and without the count the page carried
+    web.post("/language", data={"lang": "zh_CN", "next": "/lab/review"})
+    chinese = _release(web, csrf, refused.text, digest="0" * 64)
+    assert chinese.status_code == 409
+    assert _queue_error(chinese.text) == (
+        "自清点以来，等待发布的正常结果已有变化：现有 1 份，而非清点时的 1 份；"
+        "未发布任何结果。请重新清点后签名")
+    uncounted = _release(web, csrf, refused.text, digest="0" * 64, count="")
+    assert _queue_error(uncounted.text) == (
+        "自清点以来，等待发布的正常结果已有变化：现有 1 份，而非清点时的数目；"
+        "未发布任何结果。请重新清点后签名")
+    web.post("/language", data={"lang": "en", "next": "/lab/review"})
     unsigned = _release(web, csrf, refused.text, digest="")
     assert unsigned.status_code == 422 and "open the review queue again" in unsigned.text
     done = _release(web, csrf, refused.text)
