@@ -27,7 +27,14 @@ from datetime import UTC, datetime, tzinfo
 from types import MappingProxyType
 
 from reports.hl7.codes import CodeTables, default_codes
-from reports.hl7.er7 import RawSegment, components, parse_dtm, repetitions, split_message
+from reports.hl7.er7 import (
+    RawSegment,
+    components,
+    parse_dtm,
+    repetitions,
+    split_message,
+    unescape,
+)
 from reports.hl7.errors import Location, MessageError
 from reports.hl7.model import PersonName
 from reports.hl7.records import AccessionRecord
@@ -92,6 +99,20 @@ class _Reader:
         reps = repetitions(segment.field(number), self.encoding)
         return components(reps[0], self.encoding) if reps else []
 
+    def name(self, segment: RawSegment, number: int) -> PersonName | None:
+        """An XPN field's first repetition as a name: the family name is FN's surname with its
+        own prefix before it (``Beethoven&van`` is "van Beethoven"), each subcomponent
+        unescaped; None when it holds neither a family nor a given name."""
+        reps = repetitions(segment.field(number), self.encoding)
+        if not reps:
+            return None
+        raw = reps[0].split(self.encoding.component)
+        surname, prefix = ([unescape(p, self.encoding)
+                            for p in raw[0].split(self.encoding.subcomponent)] + [""])[:2]
+        given, middle = ([unescape(p, self.encoding) for p in raw[1:3]] + ["", ""])[:2]
+        family = f"{prefix} {surname}".strip()
+        return PersonName(family, given, middle) if family or given else None
+
     def take(self, key: str, value: object, where: Location) -> None:
         self.values[key] = value
         self.locations[key] = where
@@ -139,10 +160,9 @@ def _patient(reader: _Reader) -> None:
     index = typed[0] if typed else 0
     if ids and ids[index][0]:
         reader.take("medical_record_number", ids[index][0], _where(pid, 3, index + 1))
-    name = reader.parts(pid, 5)
-    if name and (name[0] or (len(name) > 1 and name[1])):
-        reader.take("baby_name", PersonName(name[0], name[1] if len(name) > 1 else "",
-                                            name[2] if len(name) > 2 else ""), _where(pid, 5))
+    name = reader.name(pid, 5)
+    if name is not None:
+        reader.take("baby_name", name, _where(pid, 5))
     sex = (reader.parts(pid, 8) or [""])[0]
     reader.take("sex", sex if sex in ("M", "F") else "U", _where(pid, 8))
     multiple = (reader.parts(pid, 24) or [""])[0]
@@ -163,11 +183,9 @@ def _mother(reader: _Reader) -> None:
     for nk1 in reader.all("NK1"):
         if (reader.parts(nk1, 3) or [""])[0] != "MTH":
             continue
-        name = reader.parts(nk1, 2)
-        if name and name[0]:
-            reader.take("mother_name", PersonName(name[0], name[1] if len(name) > 1 else "",
-                                                  name[2] if len(name) > 2 else ""),
-                        _where(nk1, 2))
+        name = reader.name(nk1, 2)
+        if name is not None and name.family:
+            reader.take("mother_name", name, _where(nk1, 2))
         ident = (reader.parts(nk1, 33) or [""])[0]
         if ident:
             reader.take("mother_id", ident, _where(nk1, 33))

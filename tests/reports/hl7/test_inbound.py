@@ -189,3 +189,15 @@ def test_a_card_stream_that_is_not_well_formed_csv_is_refused_naming_its_line() 
     with pytest.raises(CardFileError, match="well-formed CSV") as caught:
         read_cards_csv(io.StringIO("barcode\rsubmitter\n"))
     assert caught.value.line == 1
+
+
+def test_a_family_name_s_subcomponents_are_surname_and_prefix() -> None:
+    """XPN-1 is FN: surname & own surname prefix; an escaped separator inside it is text."""
+    mother = [s for s in segments(MN) if s.name == "NK1"][1]
+    prefixed = _field(MN, "NK1", 2, 2, "Beethoven&van^Mei")
+    escaped = _field(MN, "NK1", 2, 2, "Zh\\F\\ang&Co^Mei")
+    assert mother.field(2)  # the reference message names the mother
+    assert parse_oml(prefixed).mother_name.family == "van Beethoven"
+    name = parse_oml(escaped).mother_name
+    assert (name.family, name.given) == ("Co Zh|ang", "Mei")
+    assert parse_oml(_field(MN, "PID", 1, 5, "Li&de^Baby Girl")).baby_name.family == "de Li"
