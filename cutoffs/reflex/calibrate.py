@@ -49,9 +49,9 @@ import pandas as pd
 
 from cutoffs.errors import CutoffError
 from cutoffs.evaluate import evaluate
-from cutoffs.reflex.decide import Calibration
-from cutoffs.reflex.outcomes import run_flow, truth_of
-from cutoffs.reflex.rules import ReflexRules
+from cutoffs.reflex.decide import INFORMED_EXCESS, Calibration, group_flags
+from cutoffs.reflex.outcomes import run_flow, score_cutoffs, truth_of
+from cutoffs.reflex.rules import Group, ReflexRules
 from cutoffs.tables import CutoffTable
 from msms.tables import PROFILE_ID
 
@@ -86,10 +86,15 @@ class CalibratedReflex:
 
     def as_dict(self) -> dict[str, Any]:
         c = self.calibration
+        # the disorders' own informed levels only where set: a file written before them reads
+        # back with the version it was written with
+        own_informed = ({"informed_clear_below_disorder": c.informed_clear_below_disorder}
+                        if c.informed_clear_below_disorder else {})
         return {"scale": c.scale, "clear_below": c.clear_below,
                 "repeat_clear_below": c.repeat_clear_below,
                 "repeat_clear_below_disorder": c.repeat_clear_below_disorder,
                 "rule_scale": c.rule_scale, "informed_clear_below": c.informed_clear_below,
+                **own_informed,
                 "rules_version": self.rules_version, "rules_sha256": self.rules_sha256,
                 "cutoff_version": self.cutoff_version, "mild_miss_bound": self.mild_miss_bound,
                 "mild_miss_bound_by_disorder": self.mild_miss_bound_by_disorder,
@@ -117,7 +122,9 @@ def read_calibration(path: Path | str) -> CalibratedReflex:
                          doc.get("repeat_clear_below_disorder", {}).items()},
                         {k: float(v) for k, v in doc.get("rule_scale", {}).items()},
                         {k: float(v) for k, v in
-                         doc.get("informed_clear_below", {}).items()})
+                         doc.get("informed_clear_below", {}).items()},
+                        {k: float(v) for k, v in
+                         doc.get("informed_clear_below_disorder", {}).items()})
         return CalibratedReflex(c, doc["rules_version"], doc["rules_sha256"],
                                 doc["cutoff_version"], float(doc["mild_miss_bound"]),
                                 dict(doc["mild_miss_bound_by_disorder"]),
@@ -173,28 +180,83 @@ def _down(level: float) -> float:
 
 
 def _informed_level(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTable,
-                    rules: ReflexRules, code: str, reason_code: str, base: Calibration,
-                    left: dict[str, int], truth: pd.DataFrame, own_calls: pd.DataFrame,
-                    own_repeat: pd.DataFrame) -> tuple[float | None, pd.DataFrame, pd.DataFrame]:
-    """The informed clearing level of group ``code`` (None: no limit) and the flow and cases
-    with it: the cases the informed rule would clear must be mild and within ``left``, else
-    the level is ``score_margin_sd`` below the lowest non-mild one, lowered for the bound."""
+                    rules: ReflexRules, group: Group, base: Calibration, left: dict[str, int],
+                    truth: pd.DataFrame, own_calls: pd.DataFrame, own_repeat: pd.DataFrame
+                    ) -> tuple[float | None, dict[str, float], pd.DataFrame, pd.DataFrame]:
+    """The informed clearing levels of ``group``: the group's (None: no limit) and its informed
+    disorders' own, with the flow and cases under them. The cases the informed rule would clear
+    must be mild and within ``left``, else the group's level is ``score_margin_sd`` below the
+    lowest non-mild one, lowered for the bound (over every such case: the fallback of a disorder
+    without its own level). A disorder flagged, with informed disorders only, in at least
+    ``min_cases_own_level`` non-mild cases of the group gets its own level
+    (:func:`_own_informed_levels`)."""
 
-    def flow_with(limit: dict[str, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        flow = run_flow(first, repeat, table, rules, replace(base, informed_clear_below=limit),
-                        first_calls=own_calls, repeat_calls=own_repeat)
+    def flow_with(level: float | None, own: dict[str, float]
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        limits = replace(base, informed_clear_below={} if level is None else {group.code: level},
+                         informed_clear_below_disorder=own)
+        flow = run_flow(first, repeat, table, rules, limits, first_calls=own_calls,
+                        repeat_calls=own_repeat)
         return flow, _cases(flow, rules, truth)
 
-    flow, cases = flow_with({})
-    taken = cases[cases["reflex_reason_code"] == reason_code]
+    flow, cases = flow_with(None, {})
+    taken = cases[cases["reflex_reason_code"] == group.otherwise_informed_reason_code]
     if _safe(taken, left, "reflex_decision"):
-        return None, flow, cases
+        return None, {}, flow, cases
     values = np.nan_to_num(taken["excess"].to_numpy(float), nan=-math.inf)
     level = _level_below(values, taken["severity"].to_numpy(), taken["true_disorder"].to_numpy(),
                          left, rules.score_margin_sd, math.inf)
     level = _down(level) if math.isfinite(level) else -_FAR
-    flow, cases = flow_with({code: level})
-    return level, flow, cases
+    flags = group_flags(own_calls, rules, score_cutoffs(table))
+    own = _own_informed_levels(group, cases, taken, flags, level, left, rules)
+    flow, cases = flow_with(level, own)
+    return level, own, flow, cases
+
+
+def _own_informed_levels(group: Group, cases: pd.DataFrame, taken: pd.DataFrame,
+                         flags: pd.DataFrame, level: float, left: dict[str, int],
+                         rules: ReflexRules) -> dict[str, float]:
+    """Each informed disorder's own level where it has ``min_cases_own_level`` non-mild cases
+    flagged for it with informed disorders only (``taken``: the cases the informed rule would
+    clear with no level; ``level``: the group's). A case is held by the level of the flagged
+    disorder of its highest excess (a CACT case flagged for MCAD alone holds MCAD's level, not
+    VLCAD's): ``score_margin_sd`` below the lowest non-mild case it holds, lowered for the mild
+    bound left after the cases held by the group's level; no limit (``_FAR``) when it holds
+    none. Only levels other than the group's are returned."""
+    columns = [f"{INFORMED_EXCESS}{d}" for d in group.informed]
+    mine = flags[(flags["group"] == group.code).to_numpy()].set_index(PROFILE_ID)[
+        ["informed", *columns]].rename(columns={"informed": "_informed"})
+    exposed = cases.join(mine, on=PROFILE_ID)
+    exposed = exposed[(exposed["severity"] != "mild").to_numpy()
+                      & exposed["_informed"].eq(True).to_numpy()]
+    counts = {d: int(exposed[c].notna().sum()) for d, c in zip(group.informed, columns,
+                                                                strict=True)}
+    holders = [d for d in group.informed if counts[d] >= rules.min_cases_own_level]
+    if not holders:
+        return {}
+    held = taken.join(mine, on=PROFILE_ID)
+    excess = held[columns].to_numpy(float)
+    readable = ~np.isnan(excess).all(axis=1)
+    holder = np.full(len(held), "", dtype=object)
+    holder[readable] = np.asarray(group.informed, dtype=object)[
+        np.nanargmax(np.where(np.isnan(excess[readable]), -math.inf, excess[readable]), axis=1)]
+    severity, disorders = held["severity"].to_numpy(), held["true_disorder"].to_numpy()
+    mild = severity == "mild"
+    spare = dict(left)
+    by_group = mild & ~np.isin(holder, holders) & (
+        np.nan_to_num(held["excess"].to_numpy(float), nan=-math.inf) < level)
+    for d in disorders[by_group]:
+        spare[str(d)] = spare.get(str(d), 0) - 1
+    own: dict[str, float] = {}
+    for d in sorted(holders):
+        mine_ = holder == d
+        values = excess[mine_, group.informed.index(d)]
+        level_d = _level_below(values, severity[mine_], disorders[mine_], spare,
+                               rules.score_margin_sd, math.inf)
+        for t in disorders[mine_ & mild][values[mild[mine_]] < level_d]:
+            spare[str(t)] = spare.get(str(t), 0) - 1
+        own[d] = _down(level_d) if math.isfinite(level_d) else _FAR
+    return {d: v for d, v in own.items() if v != level}
 
 
 def _group_calls(calls: pd.DataFrame, group_disorders: set[str]) -> pd.DataFrame:
@@ -229,6 +291,7 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
     repeat_below_disorder: dict[str, float] = {}
     rule_scale: dict[str, float] = {}
     informed_below: dict[str, float] = {}
+    informed_below_disorder: dict[str, float] = {}
     notes: list[str] = []
     for group in rules.groups:
         has_scale = any(r.outcome in ("referral", "maternal_b12") and r.scaled
@@ -286,12 +349,13 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
         for d, k in cleared_now["true_disorder"].value_counts().items():
             left[str(d)] = left.get(str(d), 0) - int(k)
         if group.otherwise_informed:
-            level, flow, cases = _informed_level(
-                first, repeat, table, rules, group.code, group.otherwise_informed_reason_code,
+            level, own_informed, flow, cases = _informed_level(
+                first, repeat, table, rules, group,
                 Calibration(scale={group.code: s}, rule_scale=rule_scale), left, truth,
                 own_calls, own_repeat)
             if level is not None:
                 informed_below[group.code] = level
+            informed_below_disorder.update(own_informed)
         left = dict(allowed)
         cleared_now = cases[cases["reflex_decision"].isin(_CLEARED)]
         for d, k in cleared_now["true_disorder"].value_counts().items():
@@ -366,7 +430,7 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
                                         else math.copysign(1e9, level))
             repeat_below_disorder.update(levels)
     calibration = Calibration(scale, clear_below, repeat_below, repeat_below_disorder,
-                              rule_scale, informed_below)
+                              rule_scale, informed_below, informed_below_disorder)
     final = _cases(run_flow(first, repeat, table, rules, calibration, first_calls=calls,
                             repeat_calls=repeat_calls), rules, truth)
     mild_cleared: dict[str, list[int]] = {}
