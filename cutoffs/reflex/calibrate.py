@@ -189,7 +189,8 @@ def _informed_level(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTabl
     lowest non-mild one, lowered for the bound (over every such case: the fallback of a disorder
     without its own level). A disorder flagged, with informed disorders only, in at least
     ``min_cases_own_level`` non-mild cases of the group gets its own level
-    (:func:`_own_informed_levels`)."""
+    (:func:`_own_informed_levels`). In a group informed by a genotype each level is then capped
+    as if any case's sequencing could have missed both alleles (:func:`_missed_allele_caps`)."""
 
     def flow_with(level: float | None, own: dict[str, float]
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -201,41 +202,55 @@ def _informed_level(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTabl
 
     flow, cases = flow_with(None, {})
     taken = cases[cases["reflex_reason_code"] == group.otherwise_informed_reason_code]
-    if _safe(taken, left, "reflex_decision"):
-        return None, {}, flow, cases
-    values = np.nan_to_num(taken["excess"].to_numpy(float), nan=-math.inf)
-    level = _level_below(values, taken["severity"].to_numpy(), taken["true_disorder"].to_numpy(),
-                         left, rules.score_margin_sd, math.inf)
-    level = _down(level) if math.isfinite(level) else -_FAR
     flags = group_flags(own_calls, rules, score_cutoffs(table))
-    own = _own_informed_levels(group, cases, taken, flags, level, left, rules)
-    flow, cases = flow_with(level, own)
-    return level, own, flow, cases
-
-
-def _own_informed_levels(group: Group, cases: pd.DataFrame, taken: pd.DataFrame,
-                         flags: pd.DataFrame, level: float, left: dict[str, int],
-                         rules: ReflexRules) -> dict[str, float]:
-    """Each informed disorder's own level where it has ``min_cases_own_level`` non-mild cases
-    flagged for it with informed disorders only (``taken``: the cases the informed rule would
-    clear with no level; ``level``: the group's). A case is held by the level of the flagged
-    disorder of its highest excess (a CACT case flagged for MCAD alone holds MCAD's level, not
-    VLCAD's): ``score_margin_sd`` below the lowest non-mild case it holds, lowered for the mild
-    bound left after the cases held by the group's level; no limit (``_FAR``) when it holds
-    none. Only levels other than the group's are returned."""
-    columns = [f"{INFORMED_EXCESS}{d}" for d in group.informed]
     mine = flags[(flags["group"] == group.code).to_numpy()].set_index(PROFILE_ID)[
-        ["informed", *columns]].rename(columns={"informed": "_informed"})
+        ["informed", *_informed_columns(group)]].rename(columns={"informed": "_informed"})
     exposed = cases.join(mine, on=PROFILE_ID)
     exposed = exposed[(exposed["severity"] != "mild").to_numpy()
                       & exposed["_informed"].eq(True).to_numpy()]
-    counts = {d: int(exposed[c].notna().sum()) for d, c in zip(group.informed, columns,
-                                                                strict=True)}
-    holders = [d for d in group.informed if counts[d] >= rules.min_cases_own_level]
+    holders = [d for d, c in zip(group.informed, _informed_columns(group), strict=True)
+               if int(exposed[c].notna().sum()) >= rules.min_cases_own_level]
+    level, own = math.inf, {d: math.inf for d in holders}
+    if not _safe(taken, left, "reflex_decision"):
+        values = np.nan_to_num(taken["excess"].to_numpy(float), nan=-math.inf)
+        level = _level_below(values, taken["severity"].to_numpy(),
+                             taken["true_disorder"].to_numpy(), left, rules.score_margin_sd,
+                             math.inf)
+        if math.isfinite(level):
+            level = _down(level)
+        own = _own_informed_levels(group, taken.join(mine, on=PROFILE_ID), holders, level, left,
+                                   rules)
+    if group.genotyped:
+        caps, group_cap = _missed_allele_caps(group, exposed, holders, rules.score_margin_sd)
+        level = min(level, group_cap)
+        own = {d: min(v, caps[d]) for d, v in own.items()}
+    if level == math.inf and all(v == math.inf for v in own.values()):
+        return None, {}, flow, cases
+    stored = None if level == math.inf else _down(level) if math.isfinite(level) else -_FAR
+    own_stored = {d: _down(v) if math.isfinite(v) else _FAR for d, v in own.items()}
+    # a disorder's level is stored only where it differs from the group's (none: no limit)
+    own_stored = {d: v for d, v in own_stored.items()
+                  if v != (_FAR if stored is None else stored)}
+    flow, cases = flow_with(stored, own_stored)
+    return stored, own_stored, flow, cases
+
+
+def _informed_columns(group: Group) -> list[str]:
+    return [f"{INFORMED_EXCESS}{d}" for d in group.informed]
+
+
+def _own_informed_levels(group: Group, held: pd.DataFrame, holders: list[str], level: float,
+                         left: dict[str, int], rules: ReflexRules) -> dict[str, float]:
+    """The own level of each informed disorder of ``holders`` (those with
+    ``min_cases_own_level`` non-mild cases flagged for it with informed disorders only), on
+    ``held``: the cases the informed rule would clear with no level, with their own excess per
+    informed disorder (``level``: the group's). A case is held by the level of the flagged
+    disorder of its highest excess (a CACT case flagged for MCAD alone holds MCAD's level, not
+    VLCAD's): ``score_margin_sd`` below the lowest non-mild case it holds, lowered for the mild
+    bound left after the cases held by the group's level; no limit (inf) when it holds none."""
     if not holders:
         return {}
-    held = taken.join(mine, on=PROFILE_ID)
-    excess = held[columns].to_numpy(float)
+    excess = held[_informed_columns(group)].to_numpy(float)
     readable = ~np.isnan(excess).all(axis=1)
     holder = np.full(len(held), "", dtype=object)
     holder[readable] = np.asarray(group.informed, dtype=object)[
@@ -255,8 +270,30 @@ def _own_informed_levels(group: Group, cases: pd.DataFrame, taken: pd.DataFrame,
                                rules.score_margin_sd, math.inf)
         for t in disorders[mine_ & mild][values[mild[mine_]] < level_d]:
             spare[str(t)] = spare.get(str(t), 0) - 1
-        own[d] = _down(level_d) if math.isfinite(level_d) else _FAR
-    return {d: v for d, v in own.items() if v != level}
+        own[d] = level_d
+    return own
+
+
+def _missed_allele_caps(group: Group, exposed: pd.DataFrame, holders: list[str],
+                        margin: float) -> tuple[dict[str, float], float]:
+    """The highest informed levels that keep every non-mild calibration case flagged for
+    informed disorders only (``exposed``, with each informed disorder's own excess) ``margin``
+    above the level that holds it, as if its genotype had come back with no variant (sequencing
+    missing both alleles: 0.97 per allele in the assay catalogue, about 0.09% of cases, too few
+    for a calibration set to show): each disorder of ``holders``, margin below the lowest own
+    excess of the cases flagged for it; the group's level, margin below the lowest excess of
+    the cases flagged for no disorder of ``holders``. inf where there is no such case."""
+
+    def below(values: np.ndarray) -> float:
+        values = values[~np.isnan(values)]
+        return float(np.min(values)) - margin if len(values) else math.inf
+
+    caps = {d: below(exposed[f"{INFORMED_EXCESS}{d}"].to_numpy(float)) for d in holders}
+    rest = exposed
+    if holders:
+        rest = exposed[exposed[[f"{INFORMED_EXCESS}{d}" for d in holders]].isna().all(
+            axis=1).to_numpy()]
+    return caps, below(rest["excess"].to_numpy(float))
 
 
 def _group_calls(calls: pd.DataFrame, group_disorders: set[str]) -> pd.DataFrame:
