@@ -11,7 +11,11 @@ is in the group (its cases):
 - the *informed clearing level* of a group with ``otherwise_informed``: none when no
   calibration case would be cleared as informed beyond the bounds; else ``score_margin_sd``
   below the lowest such non-mild case, lowered for the mild bound (a moderate VLCAD case whose
-  ACADVL sequencing missed both alleles keeps every baby above it from being cleared);
+  ACADVL sequencing missed both alleles keeps every baby above it from being cleared); an
+  informed disorder with ``min_cases_own_level`` non-mild cases flagged for it with informed
+  disorders only gets its own such level; in a group informed by a genotype each level is
+  also kept ``score_margin_sd`` below every non-mild case it holds, as if the case's
+  sequencing had missed both alleles (too rare for a calibration set to show);
 - the *clearing level* of a group with ``clear_below_score``: the score excess of its lowest
   non-mild case that no rule refers, less ``score_margin_sd``, lowered further so that no
   disorder's mild cases are cleared beyond the bound;
@@ -203,8 +207,9 @@ def _informed_level(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTabl
     flow, cases = flow_with(None, {})
     taken = cases[cases["reflex_reason_code"] == group.otherwise_informed_reason_code]
     flags = group_flags(own_calls, rules, score_cutoffs(table))
-    mine = flags[(flags["group"] == group.code).to_numpy()].set_index(PROFILE_ID)[
-        ["informed", *_informed_columns(group)]].rename(columns={"informed": "_informed"})
+    # (no flagged call: group_flags' frame has neither column)
+    mine = flags[(flags["group"] == group.code).to_numpy()].set_index(PROFILE_ID).reindex(
+        columns=["informed", *_informed_columns(group)]).rename(columns={"informed": "_informed"})
     exposed = cases.join(mine, on=PROFILE_ID)
     exposed = exposed[(exposed["severity"] != "mild").to_numpy()
                       & exposed["_informed"].eq(True).to_numpy()]
