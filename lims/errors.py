@@ -55,6 +55,7 @@ class InvalidInputError(LimsError):
         self.field = field
         self.file = file
         self.line = line
+        self.detail = message  # without the place, for a caller that names it its own way
         where = ":".join(str(p) for p in (file, line) if p is not None)
         prefix = ", ".join(p for p in (where, f"field {field}" if field else "") if p)
         super().__init__(f"{prefix}: {message}" if prefix else message)

@@ -467,7 +467,9 @@ class SecondTierRun(SQLModel, table=True):
 
 
 class SecondTierResult(SQLModel, table=True):
-    """One second-tier assay's concentration in one well of a second-tier run."""
+    """One second-tier assay's concentration in one well of a second-tier run, or a genotype
+    from a molecular laboratory's file (``well`` empty, ``conc_umol_l`` the count of
+    pathogenic variants detected, with the HGVS text, reference and report time it sent)."""
 
     __tablename__ = "second_tier_result"
     __table_args__ = (Index("ix_second_tier_result_specimen", "specimen_id", "assay"),)
@@ -478,6 +480,9 @@ class SecondTierResult(SQLModel, table=True):
     well: str = Field(max_length=4)
     assay: str = Field(max_length=32)
     conc_umol_l: float | None = None
+    variants: str | None = Field(default=None, max_length=500)
+    lab_reference: str | None = Field(default=None, max_length=64)
+    reported_at: datetime | None = None
 
 
 class ReflexRequest(SQLModel, table=True):

@@ -146,6 +146,13 @@ class Reflex:
                 file=str(path))
         return cls(rules, calibrated.calibration, calibrated.version)
 
+    def with_genotypes(self) -> Reflex:
+        """This reflex second tier in a laboratory that imports genotypes
+        (``NBS_REFLEX_GENOTYPES``): a group with genotype assays (FAO) waits for them on the
+        reflex worklist; the version says so (``... genotyped``)."""
+        return Reflex(self.rules.awaiting_genotypes(), self.calibration,
+                      f"{self.version} genotyped")
+
 
 class Screening(Protocol):
     """What the LIMS needs from the screening pipeline. ``reflex``: the reflex second tier
@@ -310,8 +317,10 @@ class ScreeningPipeline:
         if settings.reflex_calibration is not None:
             options.setdefault("reflex", _configured(
                 "NBS_REFLEX_CALIBRATION", settings.reflex_calibration, Reflex.from_file))
-        elif settings.reflex:
+        elif settings.reflex or settings.reflex_genotypes:
             options.setdefault("reflex", Reflex.literature())
+        if settings.reflex_genotypes and options.get("reflex") is not None:
+            options["reflex"] = options["reflex"].with_genotypes()
         return cls(cutoffs=table, second_tier=model, catalogue=catalogue, **options)
 
     def with_second_tier(self, path: Path, *, source: str) -> ScreeningPipeline:

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     #: Calibrated reflex levels (``cutoffs.reflex.calibrate.write_calibration``); empty: the
     #: literature levels of ``cutoffs/data/reflex_rules.toml``. Setting it turns ``reflex`` on.
     reflex_calibration: Path | None = None
+    #: The laboratory imports ACADM and ACADVL genotypes (``POST /api/v1/second-tier-genotypes``):
+    #: a card flagged in the FAO group waits for them on the reflex worklist instead of being
+    #: decided without them. Setting it turns ``reflex`` on.
+    reflex_genotypes: bool = False
     #: The laboratory's cutoff table (``nbs cutoffs derive``, or a literature table); empty:
     #: the rules' cited literature levels, and the covariate model for scores.
     cutoffs: Path | None = None

@@ -4,7 +4,8 @@
   card's barcode or its id), as queued in the outbox: segments on lines on stdout, or the
   message exactly as sent (segments ending in CR) in FILE;
 - ``send [--loop] [--every S]``: deliver the outbox over MLLP once, or keep delivering;
-- ``listen [--host H] [--port P]``: an MLLP listener taking OML^O21 orders (card data);
+- ``listen [--host H] [--port P]``: an MLLP listener taking OML^O21 orders (card data), one
+  line on stderr per order answered;
 - ``outbox [--status S] [--specimen SPECIMEN]``, ``resend MESSAGE_ID``: delivery status, and
   sending a parked message again;
 - ``endpoints``, ``endpoint SUBMITTER_CODE ...``: the submitters' endpoints (create or change);
@@ -21,6 +22,7 @@ import asyncio
 import contextlib
 import signal
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -104,6 +106,21 @@ def send_command(
                 stop.wait(every)
 
 
+def _log_answer(ack: str) -> None:
+    """One line on stderr per order answered: when, from whom, its control id, the ACK code
+    and, when refused, where and why (ERR-2, ERR-8)."""
+    separator = ack[3] if ack.startswith("MSH") and len(ack) > 3 else "|"
+    fields = {line[:3]: line.split(separator) for line in ack.split("\r") if line[:3]}
+    msh, msa = fields.get("MSH", []), fields.get("MSA", [])
+    sender = msh[5].split("^")[0] if len(msh) > 5 else ""  # the ACK's receiver: the sender
+    code, control = (msa + ["", "", ""])[1:3]
+    errors = [line.split(separator) for line in ack.split("\r") if line.startswith("ERR")]
+    why = "; ".join(f"{(e + [''] * 9)[2]} {(e + [''] * 9)[8]}".strip() for e in errors)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    typer.echo(f"{stamp} order {control or '-'} from {sender or '-'}: {code}"
+               + (f" ({why})" if why else ""), err=True)
+
+
 @hl7_app.command("listen")
 def listen_command(
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
@@ -116,7 +133,7 @@ def listen_command(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with listener(engine, host=host, port=port) as server:
+        async with listener(engine, host=host, port=port, answered=_log_answer) as server:
             typer.echo(f"listening for HL7 orders on {host}:{server.port}", err=True)
             await stop.wait()
 

@@ -59,6 +59,14 @@ __all__ = ["Accepted", "accept_order", "import_cards", "sender_of"]
 _RECORD_KEY = {"submitter_id": "submitter", "plurality": "multiple_birth"}
 #: The CSV column a record field came from, where the names differ.
 _COLUMN = {"mother_name": "mother_family_name"}
+#: HL7 table 0357 codes (ERR-3) of the refusals that are not a data type error (102).
+MISSING, UNKNOWN_KEY, DUPLICATE_KEY, APPLICATION_ERROR = 101, 204, 205, 207
+#: What a card field means to the sender, and its unit, where its name does not say it.
+_DESCRIBED = {"birth_weight_g": ("birth weight", " g"),
+              "gestational_age_weeks": ("gestational age", " weeks"),
+              "collected_at": ("collection time", ""), "received_at": ("receipt time", ""),
+              "birth_at": ("birth time", ""), "plurality": ("number of babies born", ""),
+              "birth_order": ("birth order", "")}
 
 
 class _RecordError(Exception):
@@ -139,6 +147,9 @@ def _apply(session: Session, actor: Actor, submitter: Submitter, card: Accession
     assert submitter.id is not None
     try:
         barcode = barcode_rule().validate(card.barcode)
+    except InvalidInputError as exc:  # not the laboratory's card format: a data type error
+        raise _RecordError(exc.detail, "barcode") from None
+    try:
         data = _form(card, submitter.id, barcode, received_at)
         existing = accession_repository.specimen_by_barcode(session, barcode, for_update=True)
         if existing is None:
@@ -147,12 +158,32 @@ def _apply(session: Session, actor: Actor, submitter: Submitter, card: Accession
         return existing, InboundAction.updated if changed else InboundAction.unchanged
     except ValidationError as exc:
         error = exc.errors()[0]
-        raise _RecordError(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}",
-                           _key(str(error["loc"][-1]))) from None
-    except InvalidInputError as exc:
-        raise _RecordError(str(exc), _key(exc.field)) from None
-    except (ConflictError, NotFoundError) as exc:
-        raise _RecordError(str(exc), "barcode") from None
+        name = str(error["loc"][-1])
+        raise _RecordError(f"{_described(name, error.get('input'))}: {error['msg']}",
+                           _key(name), _validation_code(str(error["type"]))) from None
+    except InvalidInputError as exc:  # a rule of the card (collected before birth, ...)
+        raise _RecordError(exc.detail, _key(exc.field), APPLICATION_ERROR) from None
+    except NotFoundError as exc:
+        raise _RecordError(str(exc), "barcode", UNKNOWN_KEY) from None
+    except ConflictError as exc:  # already accessioned, or tested: its data no longer change
+        raise _RecordError(str(exc), "barcode", APPLICATION_ERROR) from None
+
+
+def _described(name: str, value: object) -> str:
+    """``birth weight 9000 g`` for the form field ``birth_weight_g`` and its value."""
+    label, unit = _DESCRIBED.get(name, (name.replace("_", " "), ""))
+    shown = "" if value is None or isinstance(value, dict) else f" {value}{unit}"
+    return label + shown
+
+
+def _validation_code(kind: str) -> int:
+    """ERR-3 of a form check that failed: a value missing, of the wrong type, or refused by a
+    rule of the form (a range, a length)."""
+    if kind == "missing":
+        return MISSING
+    if kind.endswith(("_parsing", "_type")):
+        return 102
+    return APPLICATION_ERROR
 
 
 def _located(card: AccessionRecord, error: _RecordError) -> MessageError:
@@ -187,7 +218,8 @@ def accept_order(session: Session, text: str, *, actor: Actor | None = None,
     if seen is not None:
         if seen.sha256 != digest:
             raise MessageError(f"control id {control} was used by another message taken at "
-                               f"{seen.received_at:%Y-%m-%d %H:%M} UTC", Location("MSH", 1, 10))
+                               f"{seen.received_at:%Y-%m-%d %H:%M} UTC", Location("MSH", 1, 10),
+                               code=DUPLICATE_KEY)
         return Accepted(seen.specimen_id, InboundAction(seen.action), control, repeated=True)
     try:
         specimen, action = _apply(session, actor, submitter, card, now)

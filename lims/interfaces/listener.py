@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -53,11 +54,15 @@ def receive_order(engine: Engine, text: str, *, actor: Actor | None = None) -> s
 
 
 def listener(engine: Engine, *, host: str = "127.0.0.1", port: int = 0,
-             actor: Actor | None = None) -> MllpServer:
+             actor: Actor | None = None,
+             answered: Callable[[str], None] | None = None) -> MllpServer:
     """An MLLP server that takes each order it receives (start it with ``start`` or ``async
-    with``)."""
+    with``); ``answered`` is given each acknowledgment sent (the command's log)."""
 
     async def handle(text: str) -> str:
-        return await asyncio.to_thread(receive_order, engine, text, actor=actor)
+        ack = await asyncio.to_thread(receive_order, engine, text, actor=actor)
+        if answered is not None:
+            answered(ack)
+        return ack
 
     return MllpServer(handle, host=host, port=port)

@@ -8,14 +8,17 @@
   (without an endpoint, the submitter's code is the receiving facility);
 - the values are the ones the release recorded (``Release.summary``), the ratios of the ratio
   catalogue computed from them (``msms.ratios``); each is reported with the reference range of
-  the disorder rules' literature levels (``cutoffs/data/rules``: for each marker the nearest
-  first level in each direction) and an abnormal flag against it (``H``/``L``, ``HH``/``LL``
-  past a critical level, ``N`` within; none for a marker no rule reads);
+  the disorder rules' literature levels (``cutoffs/data/rules``: for each marker a rule reads
+  as a primary marker, the nearest first level in each direction) and an abnormal flag against
+  it (``H``/``L``, ``HH``/``LL`` past a critical level, ``N`` within; none for a marker no rule
+  reads as a primary one);
 - the interpretations are the specimen's current calls, one per catalogue disorder (normal
   unless a call stands; a release as normal, by the reviewer's decision or an override, reports
-  every disorder normal); a time-critical positive call asks for immediate referral;
+  every disorder normal); a time-critical positive call of a referred release asks for
+  immediate referral (released with a request for a repeat specimen, it is out of range);
 - the recommendation is the result report's wording (``reports/data/wording/en.toml``): the
-  overall sentence with the release's action, then each out-of-range disorder.
+  overall sentence with the release's action (what the reviewer decided, whatever the calls'
+  own first-tier actions), then each out-of-range disorder.
 
 Public names: ``Sender``, ``result_message``, ``control_id``, ``ReferenceRange``,
 ``reference_ranges``, ``designator``.
@@ -115,11 +118,13 @@ class ReferenceRange:
 
 @cache
 def reference_ranges() -> Mapping[str, ReferenceRange]:
-    """Per marker the rules read: the nearest first level in each direction and the nearest
-    critical level (the packaged disorder rules, cited in their files)."""
+    """Per marker a rule reads as a primary marker: the nearest first level in each direction
+    and the nearest critical level (the packaged disorder rules, cited in their files). A
+    marker the rules read only as a secondary one has no range: its levels only support a
+    primary marker's call and never make one, and most normal babies pass one of them."""
     found: dict[str, dict[str, float]] = {}
     for rule in default_rules():
-        for marker in rule.markers:
+        for marker in rule.primary:
             levels = [v for _, v in marker.levels.items()]
             if not levels:
                 continue
@@ -161,6 +166,9 @@ def _measurements(values: Mapping[str, float | None]) -> tuple[tuple[Measurement
 def _interpretations(calls: Sequence[Evaluation], outcome: str) -> tuple[Interpretation, ...]:
     standing = {} if outcome in _AS_NORMAL else {
         c.disorder: c for c in calls if c.final != Final.negative}
+    # "requiring immediate referral" only when the reviewer referred: a time-critical positive
+    # call the reviewer released with a request for a repeat specimen is out of range
+    referred = outcome == ReleaseOutcome.referred
     out = []
     for disorder in default_catalogue().disorders:
         call = standing.get(disorder.code)
@@ -169,15 +177,15 @@ def _interpretations(calls: Sequence[Evaluation], outcome: str) -> tuple[Interpr
         else:
             positive = call.final == Final.positive
             out.append(Interpretation(disorder.code, "positive" if positive else "borderline",
-                                      immediate=bool(call.time_critical) and positive))
+                                      immediate=referred and bool(call.time_critical)
+                                      and positive))
     return tuple(out)
 
 
 def _recommendation(interpretations: Sequence[Interpretation], outcome: str) -> str:
     words = wording("en")
     flagged = [i for i in interpretations if i.call != "normal"]
-    action = (Action.immediate_referral if any(i.immediate for i in flagged)
-              else _ACTION.get(ReleaseOutcome(outcome), Action.none))
+    action = _ACTION.get(ReleaseOutcome(outcome), Action.none)  # what the reviewer decided
     if not flagged and action == Action.none:
         return fill(words.result.overall_negative_text, total=len(interpretations))
     lines = [fill(words.result.overall_flagged_text, count=len(flagged),

@@ -21,7 +21,9 @@ where none is left (its decisions as the repeat retired, audited). The open aler
 decisions opened in a group the earlier card no longer asks for a repeat in are withdrawn
 (each alert names the decision that opened it, ``alert.reflex_decision_id``; every one of
 them when none is left), audited, the note naming the earlier card (and the group, when
-another is still asked for); the alerts of a group still asked for stay. A repeat decided
+another is still asked for); the alerts of a group still asked for stay, unless the repeat
+is now cleared there (the levels in use changed): then they are withdrawn too, the note
+naming the group and the clearing reason code. A repeat decided
 again so that a group now waits for a reflex assay goes on the reflex worklist
 (``lims.reflex.waiting``).
 
@@ -247,15 +249,22 @@ def _audit(session: Session, actor: Actor, batch: _Batch, reflex: Reflex, *, rea
 def _withdraw_dropped_alerts(session: Session, actor: Actor, batch: _Batch, *, reason: str
                              ) -> list[int]:
     """Withdraw the open alerts the repeats' decisions opened in a group their earlier card no
-    longer asks for a repeat in (all of them for a repeat now decided on its own); returns
-    their ids."""
-    kept = {int(s.id or 0): (batch.links[b].groups if b in batch.links else ())
+    longer asks for a repeat in (all of them for a repeat now decided on its own), or in a
+    group still asked for that the repeat is now cleared in (new levels); returns their ids."""
+    cleared = {(int(r["specimen_id"]), str(r["group_code"])): str(r["reason_code"])
+               for r in batch.rows if r["decision"] == ReflexDecision.clear}
+    kept = {int(s.id or 0): tuple(g for g in (batch.links[b].groups if b in batch.links else ())
+                                  if (int(s.id or 0), g) not in cleared)
             for b, s in batch.repeats.items()}
     barcode_of = {int(s.id or 0): b for b, s in batch.repeats.items()}
 
     def note(specimen_id: int, group: str) -> str:
         barcode = barcode_of[specimen_id]
-        where = "" if barcode not in batch.links else f" in {group}"
+        link = batch.links.get(barcode)
+        if link is not None and group in link.groups:  # still asked for: cleared now
+            return (f"card {barcode} is decided again as cleared in {group} "
+                    f"({cleared[(specimen_id, group)]}): {reason}")
+        where = "" if link is None else f" in {group}"
         return f"card {batch.first_of(barcode)} no longer asks for a repeat{where}: {reason}"
 
     return withdraw_decision_alerts(session, actor, kept, note=note)

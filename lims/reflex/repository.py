@@ -99,11 +99,13 @@ def insert_results(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def results_of(session: Session, specimen_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """Second-tier results of these cards: specimen_id, run_id, well, assay, conc_umol_l."""
+    """Second-tier results of these cards: specimen_id, run_id, well, assay, conc_umol_l, and
+    a genotype's variants, lab_reference and reported_at (None for a concentration)."""
     if not specimen_ids:
         return []
     query = (core_select(_RESULT.c.specimen_id, _RESULT.c.run_id, _RESULT.c.well,
-                         _RESULT.c.assay, _RESULT.c.conc_umol_l)
+                         _RESULT.c.assay, _RESULT.c.conc_umol_l, _RESULT.c.variants,
+                         _RESULT.c.lab_reference, _RESULT.c.reported_at)
              .where(_RESULT.c.specimen_id.in_(sorted(set(specimen_ids))))
              .order_by(_RESULT.c.run_id, _RESULT.c.well, _RESULT.c.id))
     return [dict(r._mapping) for r in session.execute(query)]

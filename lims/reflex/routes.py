@@ -1,4 +1,5 @@
-"""Routes: the reflex worklist, upload and list second-tier runs, a card's reflex decisions.
+"""Routes: the reflex worklist, upload and list second-tier runs, upload a molecular
+laboratory's genotype results, a card's reflex decisions.
 
 Public names: ``router``.
 """
@@ -6,14 +7,16 @@ Public names: ``router``.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Response, UploadFile
+from fastapi import APIRouter, Depends, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from lims.audit import Actor
 from lims.deps import PathId, PipelineDep, SessionDep, require
 from lims.models import SecondTierRun, User
 from lims.reflex import service
+from lims.reflex.genotypes import import_genotypes
 from lims.reflex.schemas import ReflexRequestPublic, SecondTierRunPublic, SpecimenReflex
 from lims.runs.routes import read_limited
 from lims.vocabulary import Role
@@ -51,6 +54,33 @@ async def upload_second_tier_run(file: UploadFile, response: Response, session: 
     if outcome.created or outcome.attached:
         session.commit()
     if not outcome.created:
+        response.status_code = 200
+    return outcome.run
+
+
+@router.post("/second-tier-genotypes", response_model=SecondTierRunPublic, status_code=201,
+             responses={200: {"description": "the same file was uploaded before",
+                              "model": SecondTierRunPublic},
+                        413: {"description": "the file is larger than the upload limit"},
+                        422: {"description": "a row is malformed (file, line, field); "
+                                             "nothing was stored"}})
+async def upload_genotypes(file: UploadFile, request: Request, response: Response,
+                           session: SessionDep, pipeline: PipelineDep, user: Lab
+                           ) -> SecondTierRun:
+    """Upload a molecular laboratory's genotype results (CSV: ``barcode``, ``gene``,
+    ``variants_detected`` 0-2, ``variants`` HGVS text, ``reported_at``, ``lab_reference``;
+    docs/second_tier.md "Genotype results"): each row is attached to its card when the card
+    waits on the reflex worklist for that gene, each card is decided again and audited, and a
+    card with no group still waiting goes to review. The rows not stored are listed with the
+    reason; the same bytes answer 200 with the earlier import."""
+    data = await read_limited(file, "the file")
+    zone = ZoneInfo(request.app.state.settings.time_zone)
+    outcome = await run_in_threadpool(
+        lambda: import_genotypes(session, Actor.of(user), data, file.filename or "genotypes.csv",
+                                 pipeline, default_tz=zone))
+    if outcome.created:
+        session.commit()
+    else:
         response.status_code = 200
     return outcome.run
 

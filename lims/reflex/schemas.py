@@ -69,7 +69,12 @@ class SecondTierResultPublic(BaseModel):
     run_id: int
     well: str
     assay: str
+    #: µmol/L, or a genotype's count of pathogenic variants detected (unit ``variants``)
     conc_umol_l: float | None
+    #: a genotype's variants (HGVS text), the laboratory's reference and report time
+    variants: str | None = None
+    lab_reference: str | None = None
+    reported_at: datetime | None = None
 
 
 class SpecimenReflex(BaseModel):

@@ -24,8 +24,12 @@ A repeat card is decided in the groups its earlier card was sent back for as a r
 earlier card, once, when both are on one plate or one run); a repeat already in when its
 earlier card's requests for a repeat change is decided again then (``lims.reflex.late``).
 
+A molecular laboratory's genotype file (``lims.reflex.genotypes``) is matched and decided by
+the same steps (``match_worklist``, ``decide_again``).
+
 Public names: ``Held``, ``ImportOutcome``, ``hold_for_second_tier``, ``import_run``, ``worklist``,
-``list_runs``, ``get_run``, ``specimen_reflex``, ``context_of``.
+``list_runs``, ``get_run``, ``specimen_reflex``, ``context_of``, ``match_worklist``,
+``decide_again``.
 """
 
 from __future__ import annotations
@@ -54,10 +58,12 @@ from lims.reflex.stored import context_of, decide_stored, decision_rows, plain
 from lims.reflex.waiting import AT_ONCE, request_row
 from lims.vocabulary import ReflexRequestStatus, SpecimenState, Stage, Transition
 from lims.workflow import apply_transitions
+from msms.genotype_results import GENOTYPE_FORMAT
 from msms.tables import PROFILE_ID
 
-__all__ = ["Held", "ImportOutcome", "context_of", "get_run", "hold_for_second_tier", "import_run",
-           "list_runs", "specimen_reflex", "worklist"]
+__all__ = ["Held", "ImportOutcome", "context_of", "decide_again", "get_run",
+           "hold_for_second_tier", "import_run", "list_runs", "match_worklist", "specimen_reflex",
+           "worklist"]
 
 #: The states of a card on the reflex worklist: waiting for the second tier, or released and
 #: then decided again as a repeat with a group waiting (``lims.reflex.late``: its release stays).
@@ -203,13 +209,15 @@ def import_run(session: Session, actor: Actor, data: bytes, file_name: str,
     (``ImportOutcome.attached``)."""
     sha256 = _sha256(data)
     existing = repository.run_by_sha256(session, sha256)
+    if existing is not None and existing.format == GENOTYPE_FORMAT:
+        return ImportOutcome(existing, False)  # a genotype file's bytes: that import
     if existing is not None:
         return _attach_late_wells(session, actor, existing, data, file_name, pipeline)
     if not data:
         raise InvalidInputError("the file is empty", file=file_name)
     plate = read_second_tier(data, file_name, limits=getattr(pipeline, "archive_limits", None))
     reflex = pipeline.reflex or Reflex.literature()
-    matched, unmatched, requests = _match(session, sorted(set(plate.wells["sample_id"])))
+    matched, unmatched, requests = match_worklist(session, sorted(set(plate.wells["sample_id"])))
     run = SecondTierRun(file_sha256=sha256, plate_id=plate.plate_id[:64],
                         instrument_run_id=plate.instrument_run_id[:128],
                         file_name=file_name[:255], format=plate.format[:32],
@@ -219,7 +227,7 @@ def import_run(session: Session, actor: Actor, data: bytes, file_name: str,
     session.flush()
     _store_wells(session, run, plate.wells, matched)
     if matched:
-        _decide_again(session, actor, run, matched, requests, reflex, pipeline)
+        decide_again(session, actor, run, matched, requests, reflex, pipeline)
     session.add(run)
     record(session, actor, "second_tier_import", "second_tier_run", run.id,
            after=snapshot(run), reason=f"second-tier run {run.plate_id} ({run.file_name})")
@@ -227,8 +235,8 @@ def import_run(session: Session, actor: Actor, data: bytes, file_name: str,
     return ImportOutcome(run, True)
 
 
-def _match(session: Session, barcodes: list[str]
-           ) -> tuple[dict[str, Specimen], dict[str, str], dict[int, Any]]:
+def match_worklist(session: Session, barcodes: list[str]
+                   ) -> tuple[dict[str, Specimen], dict[str, str], dict[int, Any]]:
     """The wells' cards on the reflex worklist (by barcode), why the others are not, and the
     open requests of the cards found."""
     found = specimens_by_barcodes(session, barcodes)
@@ -268,14 +276,14 @@ def _attach_late_wells(session: Session, actor: Actor, run: SecondTierRun, data:
     the others stay unmatched, with why."""
     if not run.unmatched:
         return ImportOutcome(run, False)
-    matched, unmatched, requests = _match(session, sorted(run.unmatched))
+    matched, unmatched, requests = match_worklist(session, sorted(run.unmatched))
     if not matched:
         return ImportOutcome(run, False)
     plate = read_second_tier(data, file_name, limits=getattr(pipeline, "archive_limits", None))
     before = snapshot(run)
     _store_wells(session, run, plate.wells, matched)
     run.unmatched = unmatched  # a new dict: the JSON column is written again
-    _decide_again(session, actor, run, matched, requests, pipeline.reflex or Reflex.literature(),
+    decide_again(session, actor, run, matched, requests, pipeline.reflex or Reflex.literature(),
                   pipeline)
     session.add(run)
     record(session, actor, "second_tier_attach", "second_tier_run", run.id, before=before,
@@ -286,7 +294,7 @@ def _attach_late_wells(session: Session, actor: Actor, run: SecondTierRun, data:
     return ImportOutcome(run, False, tuple(sorted(matched)))
 
 
-def _decide_again(session: Session, actor: Actor, run: SecondTierRun,
+def decide_again(session: Session, actor: Actor, run: SecondTierRun,
                   matched: dict[str, Specimen], requests: dict[int, Any], reflex: Reflex,
                   pipeline: Screening) -> None:
     """Decide the run's cards again, a repeat after its earlier card when both are on the

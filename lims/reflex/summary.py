@@ -15,6 +15,7 @@ Public names: ``AssayLevel``, ``AssayRow``, ``DecisionRow``, ``RepeatOf``, ``Sec
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,11 @@ class AssayRow:
     run_id: int | None
     wells: int
     levels: list[AssayLevel] = field(default_factory=list)
+    #: a genotype (unit ``variants``): ``value`` is the count of pathogenic variants detected,
+    #: ``variants`` the HGVS text and ``lab_reference`` the report the laboratory sent
+    genotype: bool = False
+    variants: str = ""
+    lab_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,14 +103,22 @@ class SecondTier:
         return any(d.decision == ReflexDecision.awaiting_second_tier for d in self.decisions)
 
 
-def _latest_values(rows: list[dict[str, Any]]) -> dict[str, tuple[float, int, int]]:
+def _latest_values(rows: list[dict[str, Any]]
+                   ) -> dict[str, tuple[float, int, int, str, str]]:
     """Per assay: the mean of its wells on the latest run that measured it, the run, the
-    number of wells."""
+    number of wells, and a genotype's HGVS text and laboratory reference ("" otherwise)."""
     wells = latest_run_wells(pd.DataFrame(
-        rows, columns=["specimen_id", "run_id", "well", "assay", "conc_umol_l"]))
+        rows, columns=["specimen_id", "run_id", "well", "assay", "conc_umol_l", "variants",
+                       "lab_reference"]))
     return {str(assay): (float(group["conc_umol_l"].mean()), int(group["run_id"].iloc[0]),
-                         len(group))
+                         len(group), _text(group["variants"]), _text(group["lab_reference"]))
             for assay, group in wells.groupby("assay", sort=False)}
+
+
+def _text(column: pd.Series) -> str:
+    """The first text of a column of a run's results ("" when none)."""
+    present = column.dropna()
+    return str(present.iloc[0]) if len(present) else ""
 
 
 def second_tier_of(session: Session, specimen_id: int, pipeline: Screening) -> SecondTier:
@@ -119,13 +133,13 @@ def second_tier_of(session: Session, specimen_id: int, pipeline: Screening) -> S
     catalogue = second_tier_assays()
     codes = {g.code for g in rules.groups}
     groups = [rules.group(c) for c in dict.fromkeys(d.group for d in decisions) if c in codes]
-    # a group that does not await its assays (FAO's genotypes, which the LIMS cannot import)
-    # lists them only once a value is stored
+    # a group that does not await its assays (FAO's genotypes in a laboratory that does not
+    # import them: NBS_REFLEX_GENOTYPES off) lists them only once a value is stored
     assays = list(dict.fromkeys([a for g in groups for a in g.assays
                                  if g.await_assays or a in values] + sorted(values)))
     rows = []
     for assay in assays:
-        value, run_id, wells = values.get(assay, (None, None, 0))
+        value, run_id, wells, variants, reference = values.get(assay, (None, None, 0, "", ""))
         levels = []
         for group in groups:
             for rule in group.rules:
@@ -138,9 +152,12 @@ def second_tier_of(session: Session, specimen_id: int, pipeline: Screening) -> S
         if not levels and known is not None:
             levels.append(AssayLevel("", known.cutoff_umol_l, "", "",
                                      value is not None and value >= known.cutoff_umol_l))
-        rows.append(AssayRow(assay, known.name if known else assay,
-                             None if value is None else round(value, 4), run_id, wells,
-                             levels))
+        count = known is not None and known.is_count
+        if count:  # a count of variants: shown as one
+            levels = [dataclasses.replace(lv, level=int(lv.level)) for lv in levels]
+        shown = None if value is None else (int(value) if count else round(value, 4))
+        rows.append(AssayRow(assay, known.name if known else assay, shown, run_id, wells,
+                             levels, count, variants, reference))
     others = sorted({d.version for d in decisions} - {reflex.version})
     return SecondTier(decisions, rows, reflex.version, others,
                       _repeat_of(session, specimen_id, reflex))

@@ -1,7 +1,8 @@
 """The reflex page (technicians): the reflex worklist -- cards waiting for second-tier assays
 on the same card, with the assays to run, time-critical first, then the oldest -- the upload
-of a second-tier run, and the latest second-tier runs with the wells not stored and why
-(docs/second_tier.md "In the LIMS").
+of a second-tier run and of a molecular laboratory's genotype results, and the latest
+second-tier runs with the wells (or genotype rows) not stored and why (docs/second_tier.md
+"In the LIMS").
 
 Public names: ``router``.
 """
@@ -17,6 +18,7 @@ from sqlmodel import Session
 from lims.audit import Actor
 from lims.errors import InvalidInputError, http_status
 from lims.reflex import service as reflex
+from lims.reflex.genotypes import import_genotypes
 from lims.vocabulary import Role
 from lims.web.context import (
     FORM_ERRORS,
@@ -25,6 +27,7 @@ from lims.web.context import (
     error_message,
     in_session,
     in_session_async,
+    lab_zone,
     pages_for,
     render,
 )
@@ -58,6 +61,27 @@ async def upload_second_tier_run(request: Request, current: Lab) -> Response:
                                         field="file")
             outcome = await in_session_async(request, lambda s: reflex.import_run(
                 s, actor, upload.data, upload.name, pipeline))
+        except FORM_ERRORS as exc:
+            lists = await in_session_async(request, _lists)
+            return render(request, "reflex.html", current, status_code=http_status(exc),
+                          error=error_message(exc), uploaded=0, **lists)
+        return RedirectResponse(f"/lab/reflex?run={outcome.run.id}", status_code=303)
+
+
+@router.post("/lab/reflex/genotypes", response_class=HTMLResponse)
+async def upload_genotypes(request: Request, current: Lab) -> Response:
+    """Upload a molecular laboratory's genotype results: attached to the cards waiting for
+    those genes, each decided again."""
+    async with request.form() as form:
+        check_csrf(request, current, form)
+        actor, pipeline = Actor.of(current.user), request.app.state.pipeline
+        zone = lab_zone(request)
+        try:
+            upload = await read_upload(form.get("file"), "the file")
+            if upload is None:
+                raise InvalidInputError("choose the genotype results file", field="file")
+            outcome = await in_session_async(request, lambda s: import_genotypes(
+                s, actor, upload.data, upload.name, pipeline, default_tz=zone))
         except FORM_ERRORS as exc:
             lists = await in_session_async(request, _lists)
             return render(request, "reflex.html", current, status_code=http_status(exc),

@@ -27,6 +27,9 @@ ERROR_CODES: dict[int, str] = {
     201: "Unsupported event code",
     202: "Unsupported processing id",
     203: "Unsupported version id",
+    204: "Unknown key identifier",
+    205: "Duplicate key identifier",
+    206: "Application record locked",
     207: "Application internal error",
 }
 

@@ -95,17 +95,23 @@ def _xad(address: Address | None) -> str:
 
 
 class _Group:
-    """The OBX segments of one OBR, numbered (OBX-1) and sub-numbered per code (OBX-4)."""
+    """The OBX segments of one OBR, numbered (OBX-1) and sub-numbered per question (OBX-4: the
+    question's code and coding system, whatever its alternate code)."""
 
     def __init__(self, ctx: _Context) -> None:
         self.ctx = ctx
         self.segments: list[str] = []
-        self._counts: dict[str, int] = {}
+        self._counts: dict[tuple[str, str], int] = {}
 
     def add(self, value_type: str, identifier: str, value: str, units: str = "",
             reference: str = "", flag: str = "") -> None:
-        sub = self._counts.get(identifier, 0) + 1
-        self._counts[identifier] = sub
+        # the question is its code in its coding system: a disorder's interpretation repeats
+        # one LOINC question with the disorder as the alternate code, and a receiver tells the
+        # repeats apart by the sub-id alone
+        parts = identifier.split("^")
+        question = (parts[0], parts[2] if len(parts) > 2 else "")
+        sub = self._counts.get(question, 0) + 1
+        self._counts[question] = sub
         self.segments.append(
             f"OBX|{len(self.segments) + 1}|{value_type}|{identifier}|{sub}|{value}|{units}"
             f"|{reference}|{flag}{self.ctx.tail}")

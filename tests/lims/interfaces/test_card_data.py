@@ -124,22 +124,36 @@ def test_the_minnesota_order_creates_its_card_with_the_form_s_checks(client, wor
     assert "ERR||MSH^1^10^1|" in reused.text and counts(engine) == before
 
 
-@pytest.mark.parametrize(("change", "status", "location"), [
-    (lambda m: edit(m, "OBX", 1, 5, "100"), 422, "OBX^1^5^1"),  # birth weight under 200 g
-    (lambda m: edit(m, "SPM", 1, 17, "20230501000000-0500"), 422, "SPM^1^17^1"),  # before birth
-    (lambda m: edit(m, "PID", 1, 7, "20990101000000-0500"), 422, "PID^1^7^1"),  # the future
-    (lambda m: edit(m, "MSH", 1, 4, "Elsewhere"), 422, "MSH^1^4^1"),  # not a submitter
-    (lambda m: edit(m, "OBX", 9, 5, "05161993"), 422, "OBX^9^5^1"),  # not the lab's format
-    (lambda m: edit(m, "MSH", 1, 9, "ORU^R01^ORU_R01"), 400, "MSH^1^9^1"),  # not an order
+@pytest.mark.parametrize(("change", "status", "location", "code"), [
+    # birth weight under 200 g: a value the form refuses, said with its unit
+    (lambda m: edit(m, "OBX", 1, 5, "100"), 422, "OBX^1^5^1", "207^Application internal error"),
+    (lambda m: edit(m, "SPM", 1, 17, "20230501000000-0500"), 422, "SPM^1^17^1",
+     "207^Application internal error"),  # collected before birth: a rule of the card
+    (lambda m: edit(m, "PID", 1, 7, "20990101000000-0500"), 422, "PID^1^7^1",
+     "207^Application internal error"),  # born in the future
+    (lambda m: edit(m, "MSH", 1, 4, "Elsewhere"), 422, "MSH^1^4^1",
+     "103^Table value not found"),  # not a submitter
+    (lambda m: edit(m, "OBX", 9, 5, "05161993"), 422, "OBX^9^5^1",
+     "102^Data type error"),  # not the lab's format
+    (lambda m: edit(m, "MSH", 1, 9, "ORU^R01^ORU_R01"), 400, "MSH^1^9^1",
+     "200^Unsupported message type"),  # not an order
 ])
 def test_a_refused_order_names_segment_and_field_and_changes_nothing(
-        client, world, engine, minnesota, change, status, location):
+        client, world, engine, minnesota, change, status, location, code):
     before = counts(engine)
     refused = post(client, world, change(MN))
     assert refused.status_code == status, refused.text
     assert f"\rMSA|{'AR' if status == 400 else 'AE'}|31808297\r" in refused.text
-    assert f"\rERR||{location}|" in refused.text
+    assert f"\rERR||{location}|{code}^HL70357|" in refused.text
     assert counts(engine) == before
+    assert "birth_weight_g" not in refused.text  # the sender's words, not the form's names
+
+
+def test_a_reused_control_id_is_a_duplicate_key(client, world, engine, minnesota):
+    assert post(client, world, MN).status_code == 200
+    reused = post(client, world, edit(MN, "OBX", 1, 5, "1800"))
+    assert reused.status_code == 422
+    assert "ERR||MSH^1^10^1|205^Duplicate key identifier^HL70357|" in reused.text
 
 
 def test_later_orders_update_the_card_until_it_is_tested(client, world, engine, minnesota):
@@ -206,6 +220,10 @@ def test_a_submitter_s_card_file_all_or_nothing(client, world, engine):
     assert bad.status_code == 422
     assert (bad.json()["file"], bad.json()["line"], bad.json()["field"]) == (
         "north.csv", 3, "birth_weight_g")
+    before_birth = send(_cards_csv(f"{card(3)},NORTH,{born},{taken},F,3100,Li"))
+    assert before_birth.status_code == 422
+    assert before_birth.json()["detail"] == (
+        "north.csv:2, field collected_at: collected before the baby's birth")
     mixed = send(_cards_csv(f"{card(3)},NORTH,{taken},{born},F,3100,Li",
                             f"{card(4)},SOUTH,{taken},{born},F,3100,Li"),
                  headers=world.auth("technician"))

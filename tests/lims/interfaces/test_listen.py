@@ -49,15 +49,23 @@ def test_nbs_hl7_listen_takes_orders_over_mllp(settings, engine, world, tmp_path
         port = int(found.group(1))
         order = (REFERENCE / "002_MN_OML_O21_NBS.hl7").read_text(encoding="utf-8")
 
-        async def send() -> str:
-            async with MllpClient("127.0.0.1", port) as client:
-                return (await client.send(order.replace("\n", "\r"))).code
+        reused = order.replace("|1769.859285|", "|1800|")  # its control id, another content
+        assert reused != order
 
-        assert asyncio.run(asyncio.wait_for(send(), 60)) == "AA"
+        async def send() -> list[str]:
+            async with MllpClient("127.0.0.1", port) as client:
+                return [(await client.send(m.replace("\n", "\r"))).code
+                        for m in (order, reused)]
+
+        assert asyncio.run(asyncio.wait_for(send(), 60)) == ["AA", "AE"]
     finally:
         process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=30)
+        _, log = process.communicate(timeout=30)
     assert process.returncode == 0
+    # one line per order answered, for the interface engineer
+    assert re.search(r"UTC order 31808297 from \S+: AA\n", log), log
+    assert re.search(r"UTC order 31808297 from \S+: AE \(MSH\^1\^10\^1 control id 31808297 "
+                     r"was used by another message", log), log
     with Session(engine) as session:
         taken = session.exec(select(Specimen).where(Specimen.barcode == "0516199364")).one()
     assert taken.birth_weight_g == 1770

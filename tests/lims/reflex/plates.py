@@ -95,6 +95,24 @@ class ReflexCsvPipeline(CsvPipeline):
         return EvaluatedCalls(pd.DataFrame(rows, columns=list(CALL_COLUMNS)), CUTOFF_VERSION)
 
 
+class GenotypingReflexCsvPipeline(ReflexCsvPipeline):
+    """``ReflexCsvPipeline`` in a laboratory that imports ACADM and ACADVL genotypes
+    (``NBS_REFLEX_GENOTYPES``): a card flagged in the FAO group waits for them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reflex = Reflex.literature().with_genotypes()
+
+
+def genotype_csv(rows: list[tuple[str, str, int, str]], *, reported_at: str = "2026-03-05",
+                 reference: str = "MOL-1") -> bytes:
+    """A genotype results file (docs/second_tier.md "Genotype results") of (barcode, gene,
+    variants detected, HGVS text) rows."""
+    lines = ["barcode,gene,variants_detected,variants,reported_at,lab_reference"]
+    lines += [f"{b},{g},{n},{v},{reported_at},{reference}" for b, g, n, v in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
 class _OneScorePipeline(ReflexCsvPipeline):
     """``ReflexCsvPipeline`` whose ``DISORDER`` is scored as ``MARKER / DIVISOR`` against a
     score cutoff, with a calibrated repeat level for its ``GROUP``."""

@@ -37,3 +37,23 @@ def test_a_calibration_of_other_rules_stops_start_up(tmp_path):
     _, path = _calibration(tmp_path, "0" * 64)
     with pytest.raises(ConfigurationError, match="NBS_REFLEX_CALIBRATION=.*calibrated on"):
         ScreeningPipeline.from_settings(Settings(environment="test", reflex_calibration=path))
+
+
+def test_genotypes_make_the_fao_group_wait(tmp_path):
+    """``NBS_REFLEX_GENOTYPES``: the FAO group waits for ACADM and ACADVL (the packaged rules
+    decide it without them), the other groups as before; it turns the reflex on, and keeps a
+    calibration of the rules file (its hash is the file's)."""
+    rules = default_reflex_rules()
+    assert not rules.group("FAO").await_assays
+    alone = ScreeningPipeline.from_settings(Settings(environment="test", reflex_genotypes=True))
+    assert alone.reflex is not None
+    assert alone.reflex.version.endswith("literature genotyped")
+    fao = alone.reflex.rules.group("FAO")
+    assert fao.await_assays and fao.assays == ("ACADM", "ACADVL")
+    assert all(g == alone.reflex.rules.group(g.code) for g in rules.groups if g.code != "FAO")
+    assert alone.reflex.rules.sha256 == rules.sha256
+    calibrated, path = _calibration(tmp_path, rules.sha256)
+    both = ScreeningPipeline.from_settings(Settings(environment="test", reflex_calibration=path,
+                                                    reflex_genotypes=True)).reflex
+    assert both is not None and both.version == f"{calibrated.version} genotyped"
+    assert both.rules.group("FAO").await_assays and both.calibration.scale == {"C5": 0.7}

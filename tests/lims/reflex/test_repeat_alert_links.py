@@ -6,7 +6,10 @@
   leaves another alert of the repeat card (a follow-up reminder) open;
 - an earlier card that no longer asks for a repeat in one group but still does in another has
   the alert its repeat's decision opened in the dropped group withdrawn, by name and with a
-  note naming the group, audited; the kept group's alert stays open.
+  note naming the group, audited; the kept group's alert stays open;
+- a repeat still asked for in a group and decided again there as cleared (new levels) has the
+  alert its earlier referral in that group opened withdrawn, the note naming the group and
+  the clearing reason code, audited.
 """
 
 from __future__ import annotations
@@ -150,3 +153,38 @@ def test_the_alert_of_a_group_the_earlier_card_no_longer_asks_for_is_withdrawn(
             AuditEvent.entity_id == str(fao.id))).one()
     assert (event.reason, event.before["status"], event.after["status"]) == (
         note, "open", "withdrawn")
+
+
+class _LooserTyrosinePipeline(TyrosineScoredPipeline):
+    """``TyrosineScoredPipeline`` under a new calibration: a TYR repeat is cleared below the
+    cutoff (repeat level 0 instead of -2 SD)."""
+
+    VERSION, REPEAT_LEVEL = "reflex test calibrated TYR 2", 0.0
+
+
+def test_the_alert_of_a_group_still_asked_for_is_withdrawn_when_the_repeat_is_cleared_there(
+        tyr_client, world, engine, tmp_path: Path):
+    fao, tyr = referred_in_two_groups(tyr_client, world, engine, tmp_path)
+    # new levels: card 313's tyrosine (250, score 5 against the cutoff 6: 1 SD below it) is
+    # now below the TYR repeat level
+    tyr_client.app.state.pipeline = _LooserTyrosinePipeline()
+
+    run = plate(tyr_client, world, "P-311", {311: {"C8": 0.5}})
+    assert decisions(engine, card(312))["TYR"] == ("repeat_specimen", "TYR_SUAC_NORMAL")
+    # still card 312's repeat in TYR, and cleared there now
+    assert decisions(engine, card(313)) == {
+        "FAO": ("repeat_specimen", "NO_SECOND_TIER"),
+        "TYR": ("clear", "REPEAT_NORMAL")}
+    after = {a.id: a for a in _alerts(engine, card(313))}
+    assert set(after) == {fao.id, tyr.id}
+    note = (f"card {card(313)} is decided again as cleared in TYR (REPEAT_NORMAL): its first "
+            f"tier, run {run['id']}")
+    assert (after[tyr.id].status, after[tyr.id].withdrawal_reason) == ("withdrawn", note)
+    assert after[fao.id].status == "withdrawn"  # card 312 no longer asks for FAO
+    with Session(engine) as session:
+        event = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "withdraw", AuditEvent.entity == "alert",
+            AuditEvent.entity_id == str(tyr.id))).one()
+    assert (event.reason, event.before["status"], event.after["status"]) == (
+        note, "open", "withdrawn")
+

@@ -1,5 +1,5 @@
-"""The reflex page: the worklist in order, the upload of a second-tier run (CSRF, errors
-shown on the page), English and Simplified Chinese, technicians only."""
+"""The reflex page: the worklist in order, the upload of a second-tier run and of genotype
+results (CSRF, errors shown on the page), English and Simplified Chinese, technicians only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from fastapi.testclient import TestClient
 
 from lims.app import create_app
 from tests.lims.helpers import accession, card, upload
-from tests.lims.reflex.plates import ReflexCsvPipeline, first_tier_plate, second_tier_export
+from tests.lims.reflex.plates import (
+    GenotypingReflexCsvPipeline,
+    ReflexCsvPipeline,
+    first_tier_plate,
+    genotype_csv,
+    second_tier_export,
+)
 from tests.lims.web.conftest import csrf_of, sign_in_page
 
 
@@ -113,3 +119,30 @@ def test_a_card_without_a_second_tier_shows_none(reflex_web, world):
     sign_in_page(reflex_web, "reviewer")
     page = reflex_web.get(f"/lab/specimens/{cards[3]['id']}")
     assert page.status_code == 200 and 'id="second-tier"' not in page.text
+
+
+def test_the_genotype_form_checks_csrf_and_shows_a_malformed_file(settings, engine, world):
+    app = create_app(settings, engine, pipeline=GenotypingReflexCsvPipeline())
+    with TestClient(app, base_url="https://testserver") as web:
+        accession(web, world, 21)
+        plate = first_tier_plate("P-G", {card(21): {"C8": 0.6}})
+        assert upload(web, world, "p-g.csv", plate).status_code == 201
+        sign_in_page(web, "technician")
+        page = web.get("/lab/reflex")
+        assert 'id="genotype-upload"' in page.text and "Upload genotype results" in page.text
+        good = genotype_csv([(card(21), "ACADM", 0, ""), (card(21), "ACADVL", 0, "")])
+        refused = web.post("/lab/reflex/genotypes", files={"file": ("g.csv", good)},
+                           data={"csrf_token": "forged"})
+        assert refused.status_code == 403
+        bad = genotype_csv([(card(21), "ACADM", 0, ""), (card(21), "ACADVL", 3, "")])
+        shown = web.post("/lab/reflex/genotypes", files={"file": ("bad.csv", bad)},
+                         data={"csrf_token": csrf_of(page.text)},
+                         headers={"Accept-Language": "zh-CN"})
+        assert shown.status_code == 422 and 'id="reflex-error"' in shown.text
+        assert "bad.csv:3" in shown.text and "variants_detected" in shown.text
+        assert "上传基因型结果" in shown.text
+        assert card(21) in _section(shown.text, "reflex-worklist")  # nothing stored
+        done = web.post("/lab/reflex/genotypes", files={"file": ("g.csv", good)},
+                        data={"csrf_token": csrf_of(page.text)})
+        assert done.status_code == 200 and done.url.path == "/lab/reflex", done.text
+        assert card(21) not in _section(done.text, "reflex-worklist")

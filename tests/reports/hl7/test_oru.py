@@ -156,3 +156,23 @@ def test_overall_interpretation_follows_the_calls() -> None:
 def test_a_view_model_that_cannot_be_sent_is_refused_by_name(change, words) -> None:
     with pytest.raises(Hl7Error, match=re.escape(words)):
         build_oru(result(**change))
+
+
+def test_the_repeats_of_a_question_have_their_own_sub_ids() -> None:
+    """Each disorder's interpretation repeats its panel's LOINC question (the disorder as the
+    alternate code): a receiver that keys results by question and sub-id must see each one."""
+    calls = (Interpretation("MCAD", "positive", immediate=True),
+             Interpretation("MCKAT", "positive"), Interpretation("DERED", "normal"),
+             Interpretation("PKU", "normal"))
+    keys: dict[tuple[str, str], list[str]] = {}
+    panel = ""
+    for segment in segments(build_oru(result(interpretations=calls))):
+        if segment.name == "OBR":
+            panel = components(segment.field(4))[0]
+        elif segment.name == "OBX":
+            question = components(segment.field(3))
+            keys.setdefault((panel, question[0]), []).append(segment.field(4))
+    fao = keys[("57084-6", "46736-5")]
+    assert fao == ["1", "2", "3"]
+    for (_, question), subs in keys.items():
+        assert len(set(subs)) == len(subs), (question, subs)
