@@ -13,9 +13,10 @@ Nothing is chosen on C or D. The literature levels (no calibration) are measured
 babies, and so is each population's *oracle* (``cutoffs.reflex.calibrate.oracle_reflex``: every
 level at that population's own lowest classic case, no margin, mild cases unprotected), the
 limit the data allow at 100% classic sensitivity. ``python -m bench reflex_study`` prints every
-table, and the per-group tables of docs/second_tier.md as markdown (about 4-20 minutes on 2
-cores, with the load). ``study(oracles=False)`` measures the calibrated levels alone (about 2
-minutes), to compare a change of the calibration before and after.
+table, and the per-group tables of docs/second_tier.md as markdown (212 s on 2 shared cores
+at load average 6, up to 20 minutes under heavier load). ``study(oracles=False)`` measures the
+calibrated levels alone (127 s at the same load), to compare a change of the calibration
+before and after.
 """
 
 from __future__ import annotations
