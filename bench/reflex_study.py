@@ -15,7 +15,7 @@ level at that population's own lowest classic case, no margin, mild cases unprot
 limit the data allow at 100% classic sensitivity. ``python -m bench reflex_study`` prints every
 table, and the per-group tables of docs/second_tier.md as markdown (212 s on 2 shared cores
 at load average 6, up to 20 minutes under heavier load). ``study(oracles=False)`` measures the
-calibrated levels alone (127 s at the same load), to compare a change of the calibration
+calibrated levels alone (78 to 127 s), to compare a change of the calibration
 before and after.
 """
 

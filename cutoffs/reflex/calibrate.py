@@ -221,16 +221,15 @@ def _informed_level(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTabl
         level = _level_below(values, taken["severity"].to_numpy(),
                              taken["true_disorder"].to_numpy(), left, rules.score_margin_sd,
                              math.inf)
-        if math.isfinite(level):
-            level = _down(level)
-        own = _own_informed_levels(group, taken.join(mine, on=PROFILE_ID), holders, level, left,
-                                   rules)
+        own = _own_informed_levels(group, taken.join(mine, on=PROFILE_ID), holders,
+                                   _down(level) if math.isfinite(level) else level, left, rules)
     if group.genotyped:
         caps, group_cap = _missed_allele_caps(group, exposed, holders, rules.score_margin_sd)
         level = min(level, group_cap)
         own = {d: min(v, caps[d]) for d, v in own.items()}
     if level == math.inf and all(v == math.inf for v in own.values()):
         return None, {}, flow, cases
+    # rounded down once, at the end (rounding must never clear a case the level keeps)
     stored = None if level == math.inf else _down(level) if math.isfinite(level) else -_FAR
     own_stored = {d: _down(v) if math.isfinite(v) else _FAR for d, v in own.items()}
     # a disorder's level is stored only where it differs from the group's (none: no limit)
