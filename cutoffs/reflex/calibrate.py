@@ -11,7 +11,11 @@ is in the group (its cases):
 - the *informed clearing level* of a group with ``otherwise_informed``: none when no
   calibration case would be cleared as informed beyond the bounds; else ``score_margin_sd``
   below the lowest such non-mild case, lowered for the mild bound (a moderate VLCAD case whose
-  ACADVL sequencing missed both alleles keeps every baby above it from being cleared);
+  ACADVL sequencing missed both alleles keeps every baby above it from being cleared); an
+  informed disorder with ``min_cases_own_level`` non-mild cases flagged for it with informed
+  disorders only gets its own such level; in a group informed by a genotype each level is
+  also kept ``score_margin_sd`` below every non-mild case it holds, as if the case's
+  sequencing had missed both alleles (too rare for a calibration set to show);
 - the *clearing level* of a group with ``clear_below_score``: the score excess of its lowest
   non-mild case that no rule refers, less ``score_margin_sd``, lowered further so that no
   disorder's mild cases are cleared beyond the bound;
@@ -49,9 +53,9 @@ import pandas as pd
 
 from cutoffs.errors import CutoffError
 from cutoffs.evaluate import evaluate
-from cutoffs.reflex.decide import Calibration
-from cutoffs.reflex.outcomes import run_flow, truth_of
-from cutoffs.reflex.rules import ReflexRules
+from cutoffs.reflex.decide import INFORMED_EXCESS, Calibration, group_flags
+from cutoffs.reflex.outcomes import run_flow, score_cutoffs, truth_of
+from cutoffs.reflex.rules import Group, ReflexRules
 from cutoffs.tables import CutoffTable
 from msms.tables import PROFILE_ID
 
@@ -86,10 +90,15 @@ class CalibratedReflex:
 
     def as_dict(self) -> dict[str, Any]:
         c = self.calibration
+        # the disorders' own informed levels only where set: a file written before them reads
+        # back with the version it was written with
+        own_informed = ({"informed_clear_below_disorder": c.informed_clear_below_disorder}
+                        if c.informed_clear_below_disorder else {})
         return {"scale": c.scale, "clear_below": c.clear_below,
                 "repeat_clear_below": c.repeat_clear_below,
                 "repeat_clear_below_disorder": c.repeat_clear_below_disorder,
                 "rule_scale": c.rule_scale, "informed_clear_below": c.informed_clear_below,
+                **own_informed,
                 "rules_version": self.rules_version, "rules_sha256": self.rules_sha256,
                 "cutoff_version": self.cutoff_version, "mild_miss_bound": self.mild_miss_bound,
                 "mild_miss_bound_by_disorder": self.mild_miss_bound_by_disorder,
@@ -117,7 +126,9 @@ def read_calibration(path: Path | str) -> CalibratedReflex:
                          doc.get("repeat_clear_below_disorder", {}).items()},
                         {k: float(v) for k, v in doc.get("rule_scale", {}).items()},
                         {k: float(v) for k, v in
-                         doc.get("informed_clear_below", {}).items()})
+                         doc.get("informed_clear_below", {}).items()},
+                        {k: float(v) for k, v in
+                         doc.get("informed_clear_below_disorder", {}).items()})
         return CalibratedReflex(c, doc["rules_version"], doc["rules_sha256"],
                                 doc["cutoff_version"], float(doc["mild_miss_bound"]),
                                 dict(doc["mild_miss_bound_by_disorder"]),
@@ -173,28 +184,120 @@ def _down(level: float) -> float:
 
 
 def _informed_level(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTable,
-                    rules: ReflexRules, code: str, reason_code: str, base: Calibration,
-                    left: dict[str, int], truth: pd.DataFrame, own_calls: pd.DataFrame,
-                    own_repeat: pd.DataFrame) -> tuple[float | None, pd.DataFrame, pd.DataFrame]:
-    """The informed clearing level of group ``code`` (None: no limit) and the flow and cases
-    with it: the cases the informed rule would clear must be mild and within ``left``, else
-    the level is ``score_margin_sd`` below the lowest non-mild one, lowered for the bound."""
+                    rules: ReflexRules, group: Group, base: Calibration, left: dict[str, int],
+                    truth: pd.DataFrame, own_calls: pd.DataFrame, own_repeat: pd.DataFrame
+                    ) -> tuple[float | None, dict[str, float], pd.DataFrame, pd.DataFrame]:
+    """The informed clearing levels of ``group``: the group's (None: no limit) and its informed
+    disorders' own, with the flow and cases under them. The cases the informed rule would clear
+    must be mild and within ``left``, else the group's level is ``score_margin_sd`` below the
+    lowest non-mild one, lowered for the bound (over every such case: the fallback of a disorder
+    without its own level). A disorder flagged, with informed disorders only, in at least
+    ``min_cases_own_level`` non-mild cases of the group gets its own level
+    (:func:`_own_informed_levels`). In a group informed by a genotype each level is then capped
+    as if any case's sequencing could have missed both alleles (:func:`_missed_allele_caps`)."""
 
-    def flow_with(limit: dict[str, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        flow = run_flow(first, repeat, table, rules, replace(base, informed_clear_below=limit),
-                        first_calls=own_calls, repeat_calls=own_repeat)
+    def flow_with(level: float | None, own: dict[str, float]
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        limits = replace(base, informed_clear_below={} if level is None else {group.code: level},
+                         informed_clear_below_disorder=own)
+        flow = run_flow(first, repeat, table, rules, limits, first_calls=own_calls,
+                        repeat_calls=own_repeat)
         return flow, _cases(flow, rules, truth)
 
-    flow, cases = flow_with({})
-    taken = cases[cases["reflex_reason_code"] == reason_code]
-    if _safe(taken, left, "reflex_decision"):
-        return None, flow, cases
-    values = np.nan_to_num(taken["excess"].to_numpy(float), nan=-math.inf)
-    level = _level_below(values, taken["severity"].to_numpy(), taken["true_disorder"].to_numpy(),
-                         left, rules.score_margin_sd, math.inf)
-    level = _down(level) if math.isfinite(level) else -_FAR
-    flow, cases = flow_with({code: level})
-    return level, flow, cases
+    flow, cases = flow_with(None, {})
+    taken = cases[cases["reflex_reason_code"] == group.otherwise_informed_reason_code]
+    flags = group_flags(own_calls, rules, score_cutoffs(table))
+    # (no flagged call: group_flags' frame has neither column)
+    mine = flags[(flags["group"] == group.code).to_numpy()].set_index(PROFILE_ID).reindex(
+        columns=["informed", *_informed_columns(group)]).rename(columns={"informed": "_informed"})
+    exposed = cases.join(mine, on=PROFILE_ID)
+    exposed = exposed[(exposed["severity"] != "mild").to_numpy()
+                      & exposed["_informed"].eq(True).to_numpy()]
+    holders = [d for d, c in zip(group.informed, _informed_columns(group), strict=True)
+               if int(exposed[c].notna().sum()) >= rules.min_cases_own_level]
+    level, own = math.inf, {d: math.inf for d in holders}
+    if not _safe(taken, left, "reflex_decision"):
+        values = np.nan_to_num(taken["excess"].to_numpy(float), nan=-math.inf)
+        level = _level_below(values, taken["severity"].to_numpy(),
+                             taken["true_disorder"].to_numpy(), left, rules.score_margin_sd,
+                             math.inf)
+        own = _own_informed_levels(group, taken.join(mine, on=PROFILE_ID), holders,
+                                   _down(level) if math.isfinite(level) else level, left, rules)
+    if group.genotyped:
+        caps, group_cap = _missed_allele_caps(group, exposed, holders, rules.score_margin_sd)
+        level = min(level, group_cap)
+        own = {d: min(v, caps[d]) for d, v in own.items()}
+    if level == math.inf and all(v == math.inf for v in own.values()):
+        return None, {}, flow, cases
+    # rounded down once, at the end (rounding must never clear a case the level keeps)
+    stored = None if level == math.inf else _down(level) if math.isfinite(level) else -_FAR
+    own_stored = {d: _down(v) if math.isfinite(v) else _FAR for d, v in own.items()}
+    # a disorder's level is stored only where it differs from the group's (none: no limit)
+    own_stored = {d: v for d, v in own_stored.items()
+                  if v != (_FAR if stored is None else stored)}
+    flow, cases = flow_with(stored, own_stored)
+    return stored, own_stored, flow, cases
+
+
+def _informed_columns(group: Group) -> list[str]:
+    return [f"{INFORMED_EXCESS}{d}" for d in group.informed]
+
+
+def _own_informed_levels(group: Group, held: pd.DataFrame, holders: list[str], level: float,
+                         left: dict[str, int], rules: ReflexRules) -> dict[str, float]:
+    """The own level of each informed disorder of ``holders`` (those with
+    ``min_cases_own_level`` non-mild cases flagged for it with informed disorders only), on
+    ``held``: the cases the informed rule would clear with no level, with their own excess per
+    informed disorder (``level``: the group's). A case is held by the level of the flagged
+    disorder of its highest excess (a CACT case flagged for MCAD alone holds MCAD's level, not
+    VLCAD's): ``score_margin_sd`` below the lowest non-mild case it holds, lowered for the mild
+    bound left after the cases held by the group's level; no limit (inf) when it holds none."""
+    if not holders:
+        return {}
+    excess = held[_informed_columns(group)].to_numpy(float)
+    readable = ~np.isnan(excess).all(axis=1)
+    holder = np.full(len(held), "", dtype=object)
+    holder[readable] = np.asarray(group.informed, dtype=object)[
+        np.nanargmax(np.where(np.isnan(excess[readable]), -math.inf, excess[readable]), axis=1)]
+    severity, disorders = held["severity"].to_numpy(), held["true_disorder"].to_numpy()
+    mild = severity == "mild"
+    spare = dict(left)
+    by_group = mild & ~np.isin(holder, holders) & (
+        np.nan_to_num(held["excess"].to_numpy(float), nan=-math.inf) < level)
+    for d in disorders[by_group]:
+        spare[str(d)] = spare.get(str(d), 0) - 1
+    own: dict[str, float] = {}
+    for d in sorted(holders):
+        mine_ = holder == d
+        values = excess[mine_, group.informed.index(d)]
+        level_d = _level_below(values, severity[mine_], disorders[mine_], spare,
+                               rules.score_margin_sd, math.inf)
+        for t in disorders[mine_ & mild][values[mild[mine_]] < level_d]:
+            spare[str(t)] = spare.get(str(t), 0) - 1
+        own[d] = level_d
+    return own
+
+
+def _missed_allele_caps(group: Group, exposed: pd.DataFrame, holders: list[str],
+                        margin: float) -> tuple[dict[str, float], float]:
+    """The highest informed levels that keep every non-mild calibration case flagged for
+    informed disorders only (``exposed``, with each informed disorder's own excess) ``margin``
+    above the level that holds it, as if its genotype had come back with no variant (sequencing
+    missing both alleles: 0.97 per allele in the assay catalogue, about 0.09% of cases, too few
+    for a calibration set to show): each disorder of ``holders``, margin below the lowest own
+    excess of the cases flagged for it; the group's level, margin below the lowest excess of
+    the cases flagged for no disorder of ``holders``. inf where there is no such case."""
+
+    def below(values: np.ndarray) -> float:
+        values = values[~np.isnan(values)]
+        return float(np.min(values)) - margin if len(values) else math.inf
+
+    caps = {d: below(exposed[f"{INFORMED_EXCESS}{d}"].to_numpy(float)) for d in holders}
+    rest = exposed
+    if holders:
+        rest = exposed[exposed[[f"{INFORMED_EXCESS}{d}" for d in holders]].isna().all(
+            axis=1).to_numpy()]
+    return caps, below(rest["excess"].to_numpy(float))
 
 
 def _group_calls(calls: pd.DataFrame, group_disorders: set[str]) -> pd.DataFrame:
@@ -229,6 +332,7 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
     repeat_below_disorder: dict[str, float] = {}
     rule_scale: dict[str, float] = {}
     informed_below: dict[str, float] = {}
+    informed_below_disorder: dict[str, float] = {}
     notes: list[str] = []
     for group in rules.groups:
         has_scale = any(r.outcome in ("referral", "maternal_b12") and r.scaled
@@ -286,12 +390,13 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
         for d, k in cleared_now["true_disorder"].value_counts().items():
             left[str(d)] = left.get(str(d), 0) - int(k)
         if group.otherwise_informed:
-            level, flow, cases = _informed_level(
-                first, repeat, table, rules, group.code, group.otherwise_informed_reason_code,
+            level, own_informed, flow, cases = _informed_level(
+                first, repeat, table, rules, group,
                 Calibration(scale={group.code: s}, rule_scale=rule_scale), left, truth,
                 own_calls, own_repeat)
             if level is not None:
                 informed_below[group.code] = level
+            informed_below_disorder.update(own_informed)
         left = dict(allowed)
         cleared_now = cases[cases["reflex_decision"].isin(_CLEARED)]
         for d, k in cleared_now["true_disorder"].value_counts().items():
@@ -366,7 +471,7 @@ def calibrate_reflex(first: pd.DataFrame, repeat: pd.DataFrame, table: CutoffTab
                                         else math.copysign(1e9, level))
             repeat_below_disorder.update(levels)
     calibration = Calibration(scale, clear_below, repeat_below, repeat_below_disorder,
-                              rule_scale, informed_below)
+                              rule_scale, informed_below, informed_below_disorder)
     final = _cases(run_flow(first, repeat, table, rules, calibration, first_calls=calls,
                             repeat_calls=repeat_calls), rules, truth)
     mild_cleared: dict[str, list[int]] = {}

@@ -15,8 +15,9 @@ A group is *flagged* when any of its disorders has a call other than normal. In 
 4. otherwise: the group's ``otherwise_informed`` (clear) when every flagged disorder is one
    its assays inform (a normal succinylacetone excludes tyrosinaemia type 1, not type 2; no
    ACADM variant detected excludes MCAD deficiency, not CPT2 deficiency), with every assay
-   result present and, where the calibration set one (``informed_clear_below``), the score
-   excess below it; cleared when the group's score excess (the highest disorder score less
+   result present and, where the calibration set one, each flagged disorder's score excess
+   below its informed level (``informed_clear_below_disorder``, else the group's
+   ``informed_clear_below``); cleared when the group's score excess (the highest disorder score less
    its cutoff, in SD) is below the calibrated clearing level; else the group's ``otherwise``
    (``first_tier``: positive -> referral, borderline -> repeat specimen).
 
@@ -29,7 +30,7 @@ excess is below its level (a disorder whose cases' markers change with age, such
 no longer sets the level of the whole group).
 
 Public names: ``Calibration``, ``LITERATURE``, ``group_flags``, ``decide_flags``,
-``decide_groups``, ``decide_repeat``, ``AWAITING``, ``GROUP_COLUMNS``.
+``decide_groups``, ``decide_repeat``, ``AWAITING``, ``GROUP_COLUMNS``, ``INFORMED_EXCESS``.
 """
 
 from __future__ import annotations
@@ -45,13 +46,15 @@ from cutoffs.profiles import numeric_column
 from cutoffs.reflex.rules import Group, ReflexRules
 from msms.tables import PROFILE_ID
 
-__all__ = ["AWAITING", "GROUP_COLUMNS", "LITERATURE", "Calibration", "decide_flags",
-           "decide_groups", "decide_repeat", "group_flags"]
+__all__ = ["AWAITING", "GROUP_COLUMNS", "INFORMED_EXCESS", "LITERATURE", "Calibration",
+           "decide_flags", "decide_groups", "decide_repeat", "group_flags"]
 
 #: The decision while a reflex assay has not been run yet.
 AWAITING = "awaiting_second_tier"
 GROUP_COLUMNS = (PROFILE_ID, "group", "tier", "excess", "disorder", "decision",
                  "reason_code", "stage")
+#: The prefix of :func:`group_flags`' column of an informed disorder's own score excess.
+INFORMED_EXCESS = "excess:"
 _TIER = {"normal": 0, "not_evaluable": 1, "borderline": 1, "positive": 2, "critical": 3}
 
 
@@ -68,7 +71,10 @@ class Calibration:
     ``repeat_clear_below_disorder``: a disorder's own repeat level;
     ``informed_clear_below``: per group, the score excess a baby cleared as informed
     (``otherwise_informed``) must stay below (none: no limit), set where a calibration case
-    would otherwise be cleared (a case whose genotype missed both alleles).
+    would otherwise be cleared (a case whose genotype missed both alleles);
+    ``informed_clear_below_disorder``: an informed disorder's own such level (a baby flagged
+    for MCAD alone is held to MCAD's, flagged for MCAD and VLCAD to both); a disorder without
+    one is held to its group's.
     """
 
     scale: dict[str, float] = field(default_factory=dict)
@@ -77,6 +83,13 @@ class Calibration:
     repeat_clear_below_disorder: dict[str, float] = field(default_factory=dict)
     rule_scale: dict[str, float] = field(default_factory=dict)
     informed_clear_below: dict[str, float] = field(default_factory=dict)
+    informed_clear_below_disorder: dict[str, float] = field(default_factory=dict)
+
+    def informed_level(self, group: str, disorder: str) -> float | None:
+        """The score excess below which ``disorder``'s flag allows clearing as informed: its
+        own level, else its group's, else None (no limit)."""
+        own = self.informed_clear_below_disorder.get(disorder)
+        return own if own is not None else self.informed_clear_below.get(group)
 
     def repeat_shift(self, group: str, disorder: str) -> float:
         """How far ``disorder``'s own repeat level lies above its group's (0 without one): a
@@ -113,10 +126,11 @@ def group_flags(calls: pd.DataFrame, rules: ReflexRules,
                 score_cutoffs: dict[str, float] | None = None,
                 repeat_levels: Calibration | None = None) -> pd.DataFrame:
     """One row per specimen and flagged group: highest tier (0-3), score excess, the
-    disorder of the highest tier, and ``informed`` (every flagged disorder is one the group's
-    assays inform). With ``repeat_levels`` (the calls are repeat specimens) each
-    disorder's excess is taken relative to its own repeat level
-    (:meth:`Calibration.repeat_shift`)."""
+    disorder of the highest tier, ``informed`` (every flagged disorder is one the group's
+    assays inform) and, per disorder a group clears as informed (``otherwise_informed``), its
+    own excess (``INFORMED_EXCESS`` + code; NaN when not flagged). With ``repeat_levels``
+    (the calls are repeat specimens) each disorder's excess is taken relative to its own
+    repeat level (:meth:`Calibration.repeat_shift`)."""
     group_of = rules.group_of()
     flagged = calls[calls["first_tier"].astype(str) != "normal"]
     if flagged.empty:
@@ -137,9 +151,38 @@ def group_flags(calls: pd.DataFrame, rules: ReflexRules,
     out = frame.groupby([PROFILE_ID, "group"], sort=False).agg(
         tier=("tier", "max"), excess=("excess", "max"), disorder=("disorder", "first"),
         uninformed=("uninformed", "any"))
-    out = out.reset_index()
+    # the excess of each disorder a group clears as informed (NaN: not flagged), held to its
+    # own informed level
+    clearing = sorted({d for g in rules.groups if g.otherwise_informed for d in g.informed})
+    own = frame[frame["disorder"].isin(clearing)]
+    wide = own.groupby([PROFILE_ID, "group", "disorder"], sort=False)["excess"].max().unstack(
+        "disorder").reindex(columns=clearing)
+    wide.columns = [f"{INFORMED_EXCESS}{d}" for d in clearing]
+    out = out.join(wide).reset_index()
     out["informed"] = ~out.pop("uninformed").to_numpy(dtype=bool)
     return out
+
+
+def _below_informed_levels(group: Group, sub: pd.DataFrame,
+                           calibration: Calibration) -> np.ndarray:
+    """Per row, whether every flagged informed disorder's excess lies below its informed level
+    (:meth:`Calibration.informed_level`); a row with no readable excess is held where any level
+    applies. A missing excess column is read as the group's excess (never lower)."""
+    n = len(sub)
+    below = np.ones(n, dtype=bool)
+    readable = np.zeros(n, dtype=bool)
+    limited = False
+    for disorder in group.informed:
+        column = f"{INFORMED_EXCESS}{disorder}"
+        values = sub[column if column in sub.columns else "excess"].to_numpy(dtype=float)
+        readable |= ~np.isnan(values)
+        level = calibration.informed_level(group.code, disorder)
+        if level is None:
+            continue
+        limited = True
+        with np.errstate(invalid="ignore"):
+            below &= ~(values >= level)
+    return below & readable if limited else below
 
 
 def _values(profiles: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
@@ -202,10 +245,8 @@ def _decide_group(group: Group, sub: pd.DataFrame, profiles: pd.DataFrame, rows:
         settle(np.ones(n, dtype=bool), "referral", repeat_reason_flagged)
         return decision, reason
     if group.otherwise_informed and "informed" in sub.columns:
-        informed = sub["informed"].to_numpy(dtype=bool) & ~missing
-        if group.code in calibration.informed_clear_below:
-            with np.errstate(invalid="ignore"):
-                informed &= excess < calibration.informed_clear_below[group.code]
+        informed = (sub["informed"].to_numpy(dtype=bool) & ~missing
+                    & _below_informed_levels(group, sub, calibration))
         settle(informed, group.otherwise_informed, group.otherwise_informed_reason_code)
     # a clearing level is calibrated for the clear_below_score groups (and by the oracle for all)
     level = calibration.clear_below.get(group.code, math.nan)

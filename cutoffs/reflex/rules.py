@@ -147,6 +147,12 @@ class Group:
     #: result matches, nothing is cleared as informed) and ends ``NO_SECOND_TIER``.
     await_assays: bool = True
 
+    @property
+    def genotyped(self) -> bool:
+        """Whether a rule of the group reads a genotype (a count of variants detected, never
+        scaled): its informed clearing rests on sequencing that may miss both alleles."""
+        return any(r.assay and not r.scaled for r in self.rules)
+
 
 @dataclass(frozen=True)
 class ReflexRules:

@@ -115,6 +115,14 @@ def _informed(calibration: Calibration, rules: ReflexRules, group: str) -> str:
     return _level(calibration.informed_clear_below.get(group, math.inf))
 
 
+def _own_informed(calibration: Calibration, rules: ReflexRules, group: str) -> str:
+    """A group's disorders' own informed levels (``informed VLCAD -0.75``); a disorder without
+    one is held to the group's (the informed column)."""
+    own = calibration.informed_clear_below_disorder
+    return ", ".join(f"informed {d} {_level(own[d])}" for d in rules.group(group).disorders
+                     if d in own)
+
+
 def _print_groups(calibrated: CalibratedReflex, measures: pd.DataFrame,
                   rules: ReflexRules) -> None:
     c = calibrated.calibration
@@ -125,7 +133,7 @@ def _print_groups(calibrated: CalibratedReflex, measures: pd.DataFrame,
                "(not cleared), cleared mild/moderate/severe")
     typer.echo(f"{'group':9} {'scale':>5} {'clear<':>7} {'repeat<':>8} {'informed<':>9}  "
                f"{'flagged':>7} {'cleared':>7} {'FP cut':>6}  {'cases':>5} {'kept':>5} "
-               f"{'cleared m/M/S':>13}  own repeat levels")
+               f"{'cleared m/M/S':>13}  own repeat levels; assay scales; own informed levels")
     by = measures.set_index("group")
     for group in [*(g.code for g in rules.groups), "all"]:
         m = by.loc[group]
@@ -139,7 +147,7 @@ def _print_groups(calibrated: CalibratedReflex, measures: pd.DataFrame,
                             for d in disorders if d in c.repeat_clear_below_disorder)
             scales = ", ".join(f"{k.split(':', 1)[1]} x{v:g}" for k, v in c.rule_scale.items()
                                if k.startswith(f"{group}:"))
-            own = "; ".join(x for x in (own, scales) if x)
+            own = "; ".join(x for x in (own, scales, _own_informed(c, rules, group)) if x)
         scale = c.scale.get(group)
         typer.echo(
             f"{group:9} {'-' if scale is None else f'{scale:g}':>5} "

@@ -10,7 +10,7 @@ import pytest
 from cutoffs.reflex.calibrate import read_calibration
 from cutoffs.reflex.decide import Calibration
 from cutoffs.reflex.rules import default_reflex_rules
-from lims.cli.reflex_calibrate import _informed
+from lims.cli.reflex_calibrate import _informed, _own_informed
 from lims.pipeline import Reflex
 from msms.population.screening import simulate_screening
 from tests.cutoffs.builders import scored_table
@@ -56,6 +56,12 @@ def test_calibrates_writes_and_prints_each_group(files):
                     else f"{informed[group.code]:+.2f}" if group.code in informed else "all")
         assert rows[group.code][4] == expected, (group.code, rows[group.code])
     assert rows["all"][4] == "-"
+    # each informed disorder's own level follows its group's other own levels
+    assert header[-1] == "levels" and "own informed levels" in result.stdout.splitlines()[2]
+    for disorder, level in calibrated.calibration.informed_clear_below_disorder.items():
+        code = RULES.group_of()[disorder]
+        assert f"informed {disorder} " in " ".join(rows[code][11:]), rows[code]
+        assert _own_informed(calibrated.calibration, RULES, code).count(f"{level:+.2f}") >= 1
     # the calibration clears no moderate or severe case of its own set; every case is counted
     flagged_cases, cleared = int(rows["all"][8]), rows["all"][10]
     mild, moderate, severe = map(int, cleared.split("/"))
@@ -112,3 +118,11 @@ def test_the_informed_level_is_printed_as_a_score_excess_all_or_dash():
     assert _informed(calibration, RULES, "TYR") == "all"  # informed clearing, no level needed
     assert _informed(calibration, RULES, "C3") == "-"  # the group clears nothing as informed
     assert _informed(calibration, RULES, "all") == "-"
+
+
+def test_each_informed_disorders_own_level_is_printed_in_its_group_only():
+    calibration = Calibration(informed_clear_below={"FAO": 0.0446},
+                              informed_clear_below_disorder={"VLCAD": -0.752, "MCAD": 1e9})
+    assert _own_informed(calibration, RULES, "FAO") == "informed MCAD all, informed VLCAD -0.75"
+    assert _own_informed(calibration, RULES, "TYR") == ""
+    assert _own_informed(Calibration(informed_clear_below={"FAO": 0.0446}), RULES, "FAO") == ""
