@@ -266,7 +266,7 @@ def _read_trend(session: Session, current: Page, month: date) -> dict[str, Any]:
 def bulletin_trend(request: Request, current: Staff, month: str = "") -> HTMLResponse:
     """The trend charts (the bulletin page loads them after it is shown)."""
     return page_from(request, "_programme_trend.html", current,
-                     lambda s: _read_trend(s, current, month_of_text(month)))
+                     lambda s: _read_trend(s, current, chosen_month(s, month).month))
 
 
 @router.get("/programme/bulletin", response_class=HTMLResponse)
@@ -331,7 +331,7 @@ def _read_drill(session: Session, current: Page, code: str, month: date, unit: s
 def indicator_page(request: Request, code: str, current: Staff, month: str = "",
                    unit: str = "", district: str = "") -> HTMLResponse:
     return page_from(request, "programme_indicator.html", current, lambda s: _read_drill(
-        s, current, code[:40], month_of_text(month), unit[:32], district[:64]))
+        s, current, code[:40], chosen_month(s, month).month, unit[:32], district[:64]))
 
 
 def _births_context(session: Session, current: Page, month: date) -> dict[str, Any]:
@@ -346,7 +346,7 @@ def _births_context(session: Session, current: Page, month: date) -> dict[str, A
 @router.get("/programme/births", response_class=HTMLResponse)
 def births_page(request: Request, current: Staff, month: str = "") -> HTMLResponse:
     return page_from(request, "programme_births.html", current,
-                     lambda s: _births_context(s, current, month_of_text(month)))
+                     lambda s: _births_context(s, current, chosen_month(s, month).month))
 
 
 def _record_form(session: Session, current: Page, month: date,

@@ -251,3 +251,16 @@ def test_a_units_report_card_opens_on_its_latest_month_with_cards(client, web, w
     assert 'name="month" value="2026-03"' in page and 'data-chosen="latest"' in page
     assert "2026-03 is the latest month with cards received" in page
     assert 'id="month-in-progress"' not in page
+
+
+def test_the_measure_births_and_trend_pages_open_on_the_bulletin_s_month(client, web, world):
+    """Without a month they show the month the bulletin opens on (the latest with cards
+    received), not last month, which is empty for a laboratory whose cards are older."""
+    sign_in_page(web, "admin")
+    accession(client, world, 1, 2)  # received in 2026-03
+    births = web.get("/programme/births").text
+    assert 'name="month" value="2026-03"' in births, births
+    drill = web.get("/programme/indicators/unsatisfactory_rate").text
+    assert "2026-03" in drill
+    trend = web.get("/programme/bulletin/trend").text
+    assert web.get("/programme/bulletin/trend", params={"month": "2026-03"}).text == trend
