@@ -14,8 +14,8 @@
   reads as a primary one);
 - the interpretations are the specimen's current calls, one per catalogue disorder (normal
   unless a call stands; a release as normal, by the reviewer's decision or an override, reports
-  every disorder normal); a time-critical positive call of a referred release asks for
-  immediate referral (released with a request for a repeat specimen, it is out of range);
+  every disorder normal); a positive call of a referred release asks for immediate referral
+  (released with a request for a repeat specimen, it is out of range);
 - the recommendation is the result report's wording (``reports/data/wording/en.toml``): the
   overall sentence with the release's action (what the reviewer decided, whatever the calls'
   own first-tier actions), then each out-of-range disorder.
@@ -166,8 +166,9 @@ def _measurements(values: Mapping[str, float | None]) -> tuple[tuple[Measurement
 def _interpretations(calls: Sequence[Evaluation], outcome: str) -> tuple[Interpretation, ...]:
     standing = {} if outcome in _AS_NORMAL else {
         c.disorder: c for c in calls if c.final != Final.negative}
-    # "requiring immediate referral" only when the reviewer referred: a time-critical positive
-    # call the reviewer released with a request for a repeat specimen is out of range
+    # "requiring immediate referral" when the reviewer referred (the narrative's "refer at
+    # once"), for each positive call, time-critical or after its duplicates; released with a
+    # request for a repeat specimen, a positive call is out of range
     referred = outcome == ReleaseOutcome.referred
     out = []
     for disorder in default_catalogue().disorders:
@@ -177,8 +178,7 @@ def _interpretations(calls: Sequence[Evaluation], outcome: str) -> tuple[Interpr
         else:
             positive = call.final == Final.positive
             out.append(Interpretation(disorder.code, "positive" if positive else "borderline",
-                                      immediate=referred and bool(call.time_critical)
-                                      and positive))
+                                      immediate=referred and positive))
     return tuple(out)
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, col, select
 
-from lims.models import OutboundMessage
+from lims.interfaces.results import _interpretations
+from lims.models import Evaluation, OutboundMessage
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API
 from tests.lims.interfaces.conftest import release
@@ -16,8 +17,10 @@ from tests.reports.hl7.builders import obx_rows, strict
 
 def _latest(engine) -> str:
     with Session(engine) as session:
-        return session.exec(select(OutboundMessage).order_by(
-            col(OutboundMessage.id).desc())).first().body
+        latest = session.exec(select(OutboundMessage).order_by(
+            col(OutboundMessage.id).desc())).first()
+    assert latest is not None
+    return latest.body
 
 
 @pytest.mark.parametrize(("decision", "overall", "msud", "narrative"), [
@@ -39,3 +42,15 @@ def test_the_message_reports_the_release_decision(client, world, engine, decisio
     text = next("".join(r[3]) for r in rows if r[2][0] == "57724-7")
     assert f"Action: {narrative}." in text
     assert ("refer at once" in text) == (decision == "refer")
+
+
+@pytest.mark.parametrize(("outcome", "immediate"), [
+    ("referred", True), ("repeat_specimen_requested", False)])
+def test_a_referred_positive_asks_for_immediate_referral_time_critical_or_not(outcome,
+                                                                           immediate):
+    """PKU is not time-critical: referred after its duplicates, the message still says what
+    the narrative says, "refer at once"."""
+    calls = [Evaluation(specimen_id=1, run_id=1, disorder="PKU", final="positive",
+                        first_tier="positive", time_critical=False, action="immediate_referral")]
+    [pku] = [i for i in _interpretations(calls, outcome) if i.disorder == "PKU"]
+    assert (pku.call, pku.immediate) == ("positive", immediate)
