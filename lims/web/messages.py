@@ -2,12 +2,13 @@
 shown as labels, the navigation's labels, the kinds of well, the phrases stored texts are read
 back as (``lims.web.phrases``: reasons, alert messages, decision reasons), the reflex rules'
 words for their reason codes (the specimen page's second tier), the audit trail's actions
-(``audit <action>``, ``AUDIT_ACTIONS``), the disorders' names (the catalogue's) and the
+(``audit <action>``, ``AUDIT_ACTIONS``) and kinds of record (``record <entity>``,
+``AUDIT_RECORDS``), the disorders' names (the catalogue's) and the
 unsatisfactory codes' descriptions (``lims/data/unsatisfactory_codes.csv``). ``message_ids``
 lists them, so that the catalogue test (``tests/lims/web/test_i18n.py``) asks each language
 for all of them.
 
-Public names: ``AUDIT_ACTIONS``, ``DYNAMIC_VOCABULARIES``, ``WELL_KINDS``,
+Public names: ``AUDIT_ACTIONS``, ``AUDIT_RECORDS``, ``DYNAMIC_VOCABULARIES``, ``WELL_KINDS``,
 ``disorder_names``, ``unsatisfactory_descriptions``, ``message_ids``.
 """
 
@@ -41,7 +42,7 @@ from lims.web.case_labels import case_message_ids
 from lims.web.navigation import NAVIGATION
 from lims.web.phrases import PHRASEBOOKS
 
-__all__ = ["AUDIT_ACTIONS", "DYNAMIC_VOCABULARIES", "WELL_KINDS", "disorder_names",
+__all__ = ["AUDIT_ACTIONS", "AUDIT_RECORDS", "DYNAMIC_VOCABULARIES", "WELL_KINDS", "disorder_names",
            "message_ids", "unsatisfactory_descriptions"]
 
 #: Enums whose values the templates pass through ``_()``.
@@ -65,6 +66,35 @@ AUDIT_ACTIONS: tuple[str, ...] = tuple(sorted({
     "second_tier_decision", "second_tier_import", "set_document_language", "signature_failed",
     "signature_refused_locked", "supersede", "unlock", "update", "visit", "withdraw",
     *Transition, *CaseTransition}))
+
+
+#: The kinds of record the audit trail names (an event's ``entity``), shown as ``record
+#: <entity>``; a kind not listed shows as its name.
+AUDIT_RECORDS: tuple[str, ...] = (
+    "alert",
+    "app_user",
+    "audit_event",
+    "bulletin",
+    "card_file",
+    "clinic",
+    "followup_case",
+    "held_well",
+    "hl7_endpoint",
+    "inbound_message",
+    "infant",
+    "issued_document",
+    "live_births",
+    "login",
+    "model_registry",
+    "outbound_message",
+    "release",
+    "repeat_request",
+    "run",
+    "second_tier_run",
+    "specimen",
+    "submitter",
+    "user",
+)
 
 
 def disorder_names() -> set[str]:
@@ -93,6 +123,7 @@ def message_ids() -> set[str]:
     ids |= {phrase.msgid for book in PHRASEBOOKS for phrase in book}
     ids |= set(default_reflex_rules().reason_codes.values())
     ids |= {f"audit {a}" for a in AUDIT_ACTIONS}
+    ids |= {f"record {r}" for r in AUDIT_RECORDS}
     ids |= disorder_names() | unsatisfactory_descriptions()
     templates = Path(__file__).parent / "templates"
     for _name, _line, message, _comments, _context in extract_from_dir(

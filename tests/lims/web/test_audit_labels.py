@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lims.web.i18n import load_translations
-from lims.web.messages import AUDIT_ACTIONS
+from lims.web.messages import AUDIT_ACTIONS, AUDIT_RECORDS
 from tests.conftest import ROOT
 from tests.lims.web.audit_codes import AuditCodes, Unresolved
 from tests.lims.web.conftest import sign_in_page
@@ -108,3 +108,42 @@ def test_the_audit_page_offers_the_events_by_their_labels(web, world):
     assert '<option value="login" selected>' in menu
     older = web.get("/lab/audit", params={"action": "no_longer_written"}).text
     assert '<option value="no_longer_written" selected>no_longer_written</option>' in older
+
+
+def _entities_written() -> set[str]:
+    """The kinds of record (``entity``) the code base passes as text to the audit writers."""
+    import ast
+
+    position = {"record": 3, "store": 3, "AuditEntry": 1, "record_list_read": 2}
+    found = set()
+    for path in (ROOT / "lims").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = (func.id if isinstance(func, ast.Name)
+                    else func.attr if isinstance(func, ast.Attribute) else "")
+            at = position.get(name)
+            if at is not None and len(node.args) > at:
+                arg = node.args[at]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    found.add(arg.value)
+    return found
+
+
+def test_every_kind_of_record_the_code_writes_has_a_label_in_both_languages():
+    written = _entities_written()
+    assert {"specimen", "run", "followup_case", "outbound_message"} <= written
+    assert written <= set(AUDIT_RECORDS), written - set(AUDIT_RECORDS)
+    for language in ("en", "zh_CN"):
+        catalogue = load_translations()[language]
+        assert all(catalogue.gettext(f"record {r}") != f"record {r}" for r in AUDIT_RECORDS)
+
+
+def test_the_audit_page_names_kinds_of_record_in_words(web, world):
+    sign_in_page(web, "admin")
+    web.get("/lab/audit")  # reading the trail is itself an event, on the record audit_event
+    page = web.get("/lab/audit").text
+    assert '<span data-entity="audit_event">audit trail</span> list' in page
+    web.post("/language", data={"lang": "zh_CN", "next": "/lab/audit"})
+    assert '<span data-entity="audit_event">审计记录</span> list' in web.get("/lab/audit").text

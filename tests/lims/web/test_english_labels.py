@@ -16,7 +16,7 @@ from tests.lims.helpers import API, accession, card, upload
 from tests.lims.plates import plate_csv
 from tests.lims.web.conftest import sign_in_page
 
-CODE = re.compile(r"[a-z0-9_:\-]+|sex [A-Z]|audit [a-z_]+")
+CODE = re.compile(r"[a-z0-9_:\-]+|sex [A-Z]|audit [a-z_]+|record [a-z_]+")
 
 
 def _codes() -> list[str]:
@@ -31,7 +31,7 @@ def test_every_code_a_page_shows_reads_as_words_in_english():
     for code in _codes():
         label = english.gettext(code)
         if "_" in label or ":" in label or re.search(r"\b[A-Z]$", label) or (
-                re.search(r"[_:]|^sex |^audit ", code) and label == code):
+                re.search(r"[_:]|^sex |^audit |^record ", code) and label == code):
             bad[code] = label
     assert not bad, f"English shows codes: {bad}"
     for code in ("opened", "manual", "phone"):  # words, but not what the page means
