@@ -69,6 +69,9 @@ class SpecimenResult(ViewModel):
     released_by: str = Field(min_length=1)
     released_at: dt.datetime
     reviewed_by: str | None = None
+    #: What the release decided for the card; the report's action when given (a reviewer
+    #: may ask for a repeat specimen where a call asked for a referral).
+    release_action: Action | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> Self:
@@ -83,7 +86,10 @@ class SpecimenResult(ViewModel):
 
     @property
     def action(self) -> Action:
-        """The most urgent action of any disorder."""
+        """What the release decided for the card, else the most urgent action of any
+        disorder."""
+        if self.release_action is not None:
+            return self.release_action
         return max((r.action for r in self.results), key=ACTION_ORDER.index)
 
 

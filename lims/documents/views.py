@@ -244,9 +244,33 @@ def letter_deadline(case: FollowUpCase, issued_at: datetime) -> datetime:
     return due
 
 
+#: What a release decides for the card (``ReleaseOutcome``), as the report's action.
+RELEASE_ACTIONS: dict[str, Action] = {
+    ReleaseOutcome.normal: Action.none, ReleaseOutcome.normal_by_override: Action.none,
+    ReleaseOutcome.repeat_specimen_requested: Action.request_repeat_specimen,
+    ReleaseOutcome.referred: Action.immediate_referral}
+_RECALLS = (Action.request_repeat_specimen, Action.immediate_referral)
+
+
+def release_action(outcome: str) -> Action:
+    """The card's action a release decided: what the report tells the submitter to do."""
+    return RELEASE_ACTIONS.get(outcome, Action.none)
+
+
+def _disorder_action(call: Evaluation, decided: Action) -> str:
+    """A disorder's action on a released report: its call's recall, no more urgent than what
+    the release decided for the card (a reviewer's repeat request turns a call's referral into
+    a repeat specimen); never a laboratory step (retest in duplicate, second tier), which
+    the release has already settled."""
+    if call.action not in _RECALLS or decided not in _RECALLS:
+        return Action.none
+    return min(call.action, decided, key=_RECALLS.index)
+
+
 def _disorder_results(calls: Sequence[Evaluation], outcome: str) -> tuple[DisorderResult, ...]:
     by_code = {c.disorder: c for c in calls}
     normal = outcome in _AS_NORMAL
+    decided = release_action(outcome)
     out = []
     for disorder in default_catalogue().disorders:
         call = by_code.get(disorder.code)
@@ -258,7 +282,7 @@ def _disorder_results(calls: Sequence[Evaluation], outcome: str) -> tuple[Disord
         out.append(DisorderResult(
             code=disorder.code, first_tier=call.first_tier,  # type: ignore[arg-type]
             final="negative" if normal else call.final,  # type: ignore[arg-type]
-            action="none" if normal else call.action,  # type: ignore[arg-type]
+            action=_disorder_action(call, decided),  # type: ignore[arg-type]
             reasons=call.reasons,
             second_tier_probability=p if p is not None and 0 <= p <= 1 else None,
             markers=markers_of(call.reasons, call.first_tier)))
@@ -280,6 +304,7 @@ def specimen_result(session: Session, specimen: Specimen, release: Release, *,
         baby=baby_view(infant, text, repository.first_card(session, specimen.infant_id)),
         specimen=specimen_view(specimen, infant, submitter),
         results=_disorder_results(calls, release.outcome),
+        release_action=release_action(release.outcome),  # type: ignore[arg-type]
         method=f"MS/MS, {default_method().label}",
         cutoff_version=", ".join(cutoffs) or "disorder rules, literature levels",
         model_version=", ".join(models) or None,
