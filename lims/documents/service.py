@@ -45,6 +45,7 @@ from lims.documents.laboratory import LaboratoryFile, laboratory
 from lims.documents.pool import render_all
 from lims.documents.views import (
     ViewError,
+    aware,
     letter_view,
     qc_view,
     specimen_result,
@@ -298,7 +299,7 @@ def _audit(session: Session, actor: Actor, action: str, doc: IssuedDocument,
 def _info(subject: _Subject, *, version: int = 1, replaces: IssuedDocument | None = None,
           reason: str = "") -> DocumentInfo:
     return DocumentInfo(
-        document_id=subject.document_id, version=version, issued_at=utcnow(),
+        document_id=subject.document_id, version=version, issued_at=aware(utcnow()),
         lang=subject.language,  # type: ignore[arg-type]
         replaces=None if replaces is None else DocumentRef(
             document_id=replaces.document_id, version=replaces.version, sha256=replaces.sha256),
@@ -322,7 +323,7 @@ def _save(session: Session, actor: Actor, subject: _Subject, info: DocumentInfo,
         "case_id": None, "run_id": None, "submitter_id": None, "infant_id": None,
         **subject.ids, "sha256": hashlib.sha256(pdf).hexdigest(), "size_bytes": len(pdf),
         "content": pdf, "correction_reason": reason[:1000], "issued_by": actor.user_id,
-        "issued_by_name": actor.username[:64], "issued_at": now}
+        "issued_by_name": actor.username[:64], "issued_at": now.astimezone(UTC)}
     row["id"] = repository.insert_document(session, row)
     doc = IssuedDocument(**row)
     _audit(session, actor, "correct" if replaces is not None else "issue", doc, reason)
