@@ -91,8 +91,12 @@ def _head(letter: RecallLetter, words: Wording, st: Styles, width: float) -> lis
         sentence = getattr(t.booked_family if family else t.booked_clinic, letter.action)
     else:
         sentence = getattr(t.action_family if family else t.action_clinic, letter.action)
-    first = t.banner_today if letter.time_critical else fill(t.banner_by,
-                                                             due=words.date(deadline))
+    if not letter.time_critical:
+        first = fill(t.banner_by, due=words.date(deadline))
+    elif words.date(deadline) == words.date(letter.document.issued_at):
+        first = t.banner_today
+    else:  # issued too late in the day for "today": the deadline, named
+        first = fill(t.banner_critical_by, due=due)
     fill_colour = COLOURS.red if letter.time_critical else COLOURS.amber
     recipient = (fill(t.to_family, baby=letter.baby.name) if family
                  else words.label(t.to, letter.clinic.name))

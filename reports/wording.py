@@ -142,6 +142,11 @@ class LetterText(_Text):
     case: str
     banner_today: str
     banner_by: str
+    banner_critical_by: str
+    #: A time-critical letter's deadline is the end of the laboratory's day of issue only
+    #: when at least this many hours remain (the ``[letter]`` comment gives the reasons).
+    act_today_min_hours: float = Field(gt=0, le=24)
+    act_today_sources: tuple[str, ...]
     deadline: str
     found_heading: str
     found_intro_clinic: str
@@ -388,6 +393,7 @@ class Wording(_Text):
 
     def _cited(self) -> Iterator[tuple[str, tuple[str, ...]]]:
         yield "letter.action_sources", self.letter.action_sources
+        yield "letter.act_today_sources", self.letter.act_today_sources
         yield "result.limitations_sources", self.result.limitations_sources
         yield "result.notes.sources", self.result.notes.sources
         for name, group in self.group.items():

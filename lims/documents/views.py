@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -58,6 +58,7 @@ from reports import models as rm
 from reports.letter import RecallLetter, ReferralClinic, SuspectedDisorder
 from reports.qc import ControlSeries, ControlValue, QcFinding, QcReport, SeriesPoint, Well
 from reports.result import DisorderResult, SpecimenResult
+from reports.wording import wording
 
 __all__ = ["ViewError", "aware", "baby_view", "lab_zone", "letter_view", "markers_of", "qc_view",
            "rule_markers", "specimen_result", "specimen_view"]
@@ -228,7 +229,8 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         specimen=specimen_view(specimen, infant, submitter), disorders=tuple(disorders),
         action="immediate_referral" if referral else "request_repeat_specimen",
         time_critical=bool(case.time_critical),
-        due_by=letter_deadline(case, document.issued_at),
+        due_by=letter_deadline(case, document.issued_at,
+                               wording(document.lang).letter.act_today_min_hours),
         appointment_at=booked_appointment(case, document.issued_at),
         clinic=(ReferralClinic(name=clinic.name, address=clinic.district, phone=clinic.phone)
                 if clinic is not None
@@ -243,18 +245,30 @@ def booked_appointment(case: FollowUpCase, issued_at: datetime) -> datetime | No
     return aware(case.appointment_at)
 
 
-def letter_deadline(case: FollowUpCase, issued_at: datetime) -> datetime:
-    """The deadline a letter issued at ``issued_at`` prints, consistent with its urgency: the
-    booked appointment when there is one; for a time-critical case, the end of the day of
-    issue at the latest (``ACT TODAY``), never the case's next step months away (a growth
-    visit once treatment began); else what the case has due next."""
+def letter_deadline(case: FollowUpCase, issued_at: datetime,
+                    min_hours: float) -> datetime:
+    """The deadline a letter issued at ``issued_at`` prints, in the laboratory's time zone,
+    never a time already past: the booked appointment when there is one; for a time-critical
+    case the end of the laboratory's day of issue (``ACT TODAY``) when at least
+    ``min_hours`` remain (the wording's ``act_today_min_hours``, cited there) and the case is
+    not due sooner; issued later in the day, the case's due time, but no later than the end of
+    the next day (never a step months away, such as a growth visit once treatment began);
+    for any other case what it has due next. A due time already past gives the end of the
+    day, or ``min_hours`` from issue when the day ends sooner."""
     booked = booked_appointment(case, issued_at)
     if booked is not None:
         return booked
+    now = aware(issued_at)
     due = aware(case.due_at or case.opened_at)
-    if case.time_critical:
-        return min(due, aware(issued_at).replace(hour=23, minute=59, second=0, microsecond=0))
-    return due
+    end = now.replace(hour=23, minute=59, second=0, microsecond=0)
+    sensible = end - now >= timedelta(hours=min_hours)
+    if case.time_critical and sensible:
+        return min(due, end) if due > now else end
+    if case.time_critical and due > now:
+        return min(due, end + timedelta(days=1))
+    if due > now:
+        return due
+    return end if sensible else now + timedelta(hours=min_hours)
 
 
 #: What a release decides for the card (``ReleaseOutcome``), as the report's action.
