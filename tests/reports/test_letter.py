@@ -121,6 +121,7 @@ def test_a_booked_appointment_is_named_and_is_the_deadline() -> None:
     chinese = render_recall_letter(builders.recall_letter(
         "zh-CN", "clinic", appointment_at=dt.datetime(2025, 3, 7, 9, 30)))
     # time-critical, but the appointment is days away: the banner names it, not "today"
-    assert_contains(chinese, "时间紧急：请于2025年03月07日 09:30前处理", "截止时间：2025年03月07日 09:30",
+    assert_contains(chinese, "时间紧急：请于2025年03月07日 09:30前处理",
+                    "截止时间：2025年03月07日 09:30",
                     "宝宝已预约于2025年03月07日 09:30到江南市儿童医院遗传代谢科进行确诊检查",
                     "预约时间")
