@@ -59,6 +59,14 @@ SubmitterRef = Annotated[str, typer.Argument(metavar="SUBMITTER",
 RunRef = Annotated[str, typer.Argument(metavar="RUN", help="the plate id, or the run's id")]
 
 
+def _signer_named(actor: str | None) -> None:
+    """A letter names the person responsible for it: the command line has no sign-in, and the
+    operating-system account is no person, so a command that issues a letter needs --actor."""
+    if actor is None:
+        raise InvalidInputError("a recall letter names the person responsible for it: give "
+                                "--actor NAME (a LIMS user name, or your name)", field="actor")
+
+
 def _month(text: str) -> date:
     if not re.match(MONTH, text):
         raise InvalidInputError(f"--month {text!r}: a month as YYYY-MM", field="month")
@@ -79,7 +87,9 @@ def _write(work: Callable[[Session, Actor], IssuedDocument | service.Issued], ou
 @report_app.command("letter")
 def letter_command(case: int, out: Out, audience: LetterAudience = LetterAudience.clinic,
                    language: Language = None, actor: ActorOption = None) -> None:
-    """A follow-up case's recall letter, to its clinic or to the family."""
+    """A follow-up case's recall letter, to its clinic or to the family, signed by --actor
+    (required: the person responsible, a LIMS user name or a name)."""
+    _signer_named(actor)
     _write(lambda s, a: service.issue_letter(s, a, case, audience=audience, language=language),
            out, actor)
 
@@ -184,8 +194,16 @@ def reprint_command(document: int, out: Out, actor: ActorOption = None) -> None:
 def correct_command(document: int, out: Out,
                     reason: Annotated[str, typer.Option("--reason", help="why")],
                     actor: ActorOption = None) -> None:
-    """A corrected version, built from the records as they are now."""
-    _write(lambda s, a: service.correct(s, a, document, reason), out, actor)
+    """A corrected version, built from the records as they are now (a recall letter's is
+    signed by --actor, required then)."""
+
+    def work(session: Session, who: Actor) -> IssuedDocument:
+        doc = session.get(IssuedDocument, document)
+        if doc is not None and doc.kind == DocumentKind.recall_letter:
+            _signer_named(actor)
+        return service.correct(session, who, document, reason)
+
+    _write(work, out, actor)
 
 
 @report_app.command("list")

@@ -39,6 +39,7 @@ from sqlmodel import Session
 
 from lims.accession.service import check_scope
 from lims.audit import Actor, record, store
+from lims.auth.repository import user_by_username
 from lims.documents import repository
 from lims.documents.bulletins import bulletin_view, card_view, month_start
 from lims.documents.laboratory import LaboratoryFile, laboratory
@@ -146,8 +147,11 @@ def _language(lab: LaboratoryFile, asked: str | None, submitter: Submitter | Non
 
 
 def _signer(session: Session, actor: Actor) -> str:
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    return user.full_name if user is not None else actor.username
+    """The person a letter names as responsible: the signed-in user, or the user the command
+    line's ``--actor`` names (by user name), else the name as given."""
+    user = (session.get(User, actor.user_id) if actor.user_id is not None
+            else user_by_username(session, actor.username))
+    return user.full_name if user is not None and user.full_name else actor.username
 
 
 _T = TypeVar("_T")
@@ -525,7 +529,8 @@ def set_language(session: Session, actor: Actor, submitter_id: int,
 def on_cases_opened(session: Session, actor: Actor,
                     cases: Sequence[FollowUpCase]) -> list[IssuedDocument]:
     """The release's hook: each case opened for a referral that has no recall letter yet gets
-    one to its clinic (the follow-up service until a clinic is assigned). A case whose records
+    one to its clinic (the follow-up service until a clinic is assigned), signed by the
+    reviewer who released. A case whose records
     cannot make a letter is audited (``letter_not_issued``); the release goes on."""
     referred = [c for c in cases if c.reason == CaseReason.referral and c.id is not None]
     done = repository.letters_of_cases(session, [c.id for c in referred if c.id])
@@ -536,9 +541,9 @@ def on_cases_opened(session: Session, actor: Actor,
         if case.id in done:
             continue
         system = Actor(actor.user_id, actor.username, Role.admin)
-        try:
+        try:  # signed by the reviewer whose release opened the case
             subject = _letter(session, system, case.id, LetterAudience.clinic, None, lab,
-                              signer=lab.text(lab.default_language).automatic_signer)
+                              signer=_signer(session, actor))
             out.append(_store(session, actor, subject))
         except ViewError as exc:
             record(session, actor, "letter_not_issued", "followup_case", case.id,
