@@ -156,10 +156,12 @@ class LetterText(_Text):
     todo_heading: str
     contact_heading: str
     clinic_heading: str
+    clinic_pending: str
     appointment: str
     issued_by: str
     action_sources: tuple[str, ...]
     action_clinic: LetterActions
+    action_submitter: LetterActions
     action_family: LetterActions
     booked_clinic: LetterActions
     booked_family: LetterActions

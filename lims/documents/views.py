@@ -190,9 +190,10 @@ def _letter_tier(call: Evaluation) -> str:
 
 def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentInfo,
                 text: LabText, audience: str, signed_by: str) -> RecallLetter:
-    """The recall letter of ``case`` to its clinic (or the follow-up service before one is
-    assigned) or to the family: immediate referral for a referral (or a case opened by hand
-    whose calls ask for one), else a repeat specimen."""
+    """The recall letter of ``case`` to its clinic (the submitting unit before one is
+    assigned: it recalls the family, the follow-up service names the clinic) or to the
+    family: immediate referral for a referral (or a case opened by hand whose calls ask for
+    one), else a repeat specimen."""
     suspected = list(case.suspected or [])
     if not suspected:
         raise ViewError(f"case {case.id} ({case.reason}) suspects no disorder: a recall "
@@ -233,8 +234,7 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
                                wording(document.lang).letter.act_today_min_hours),
         appointment_at=booked_appointment(case, document.issued_at),
         clinic=(ReferralClinic(name=clinic.name, address=clinic.district, phone=clinic.phone)
-                if clinic is not None
-                else ReferralClinic(name=text.followup_service, phone=text.phone)),
+                if clinic is not None else None),  # none yet: to the submitting unit
         contacts=text.contact_list(), signed_by=signed_by)
 
 

@@ -63,3 +63,25 @@ def test_nbs_report_letter_needs_the_person_responsible(client, world, run, tmp_
     )
     assert named.returncode == 0, named.stderr
     assert squash("Issued by Dr Wang Fang") in _text(corrected.read_bytes())
+
+
+def test_before_a_clinic_is_assigned_the_letter_goes_to_the_submitting_hospital(client, world):
+    _referred(client, world)
+    [letter] = _listed(client, world, "follow_up", kind="recall_letter")
+    text = _text(
+        client.get(f"{API}/documents/{letter['id']}", headers=world.auth("follow_up")).content
+    )
+    assert squash("To: North General Hospital") in text
+    assert squash("call the follow-up service (below) at once: it names the clinic") in text
+    assert squash("Referral clinic Not yet assigned") in text
+    assert squash("Newborn screening follow-up service for diagnostic") not in text
+    assert "+000000000" not in text  # the laboratory file's placeholder phone
+    chinese = client.post(
+        f"{API}/documents/letters",
+        json={"case_id": letter["case_id"], "language": "zh-CN"},
+        headers=world.auth("follow_up"),
+    )
+    assert chinese.status_code == 201, chinese.text
+    text = _text(chinese.content)
+    assert squash("致：North General Hospital") in text or "NorthGeneralHospital" in text
+    assert "尚未指定" in text and "随访服务将宝宝转诊至" not in text
