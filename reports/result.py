@@ -64,7 +64,9 @@ class SpecimenResult(ViewModel):
     specimen: Specimen
     results: tuple[DisorderResult, ...] = Field(min_length=1)
     method: str = Field(min_length=1)
-    cutoff_version: str = Field(min_length=1)
+    #: The cutoff table's version; "" when the calls used the disorder rules' literature levels
+    #: (printed in the document's language).
+    cutoff_version: str = ""
     model_version: str | None = None
     released_by: str = Field(min_length=1)
     released_at: dt.datetime
@@ -126,7 +128,8 @@ def _findings(result: SpecimenResult, words: Wording, st: Styles, width: float) 
     rows: list[list[str]] = []
     fills: dict[int, object] = {}
     for r in result.flagged:
-        what = r.reasons or "; ".join(f"{m.marker} {marker_value(m)}" for m in r.markers)
+        what = words.call_reasons(r.reasons) or "; ".join(
+            f"{m.marker} {marker_value(m)}" for m in r.markers)
         probability = ("-" if r.second_tier_probability is None
                        else f"{r.second_tier_probability:.2f}")
         fills[len(rows)] = (COLOURS.red_fill if r.final == "positive" else COLOURS.amber_fill)
@@ -209,7 +212,8 @@ def _all_disorders(result: SpecimenResult, words: Wording, st: Styles,
 
 def _versions(result: SpecimenResult, words: Wording, st: Styles, width: float) -> list[Flowable]:
     t, c = words.result, words.common
-    pairs = [(t.method, result.method), (t.cutoff_version, result.cutoff_version),
+    pairs = [(t.method, result.method),
+             (t.cutoff_version, result.cutoff_version or t.cutoff_rules),
              (t.model_version, result.model_version or c.none),
              (t.wording_version, f"{words.language} {words.version}")]
     released = fill(t.released, name=result.released_by, at=words.datetime(result.released_at))

@@ -333,7 +333,7 @@ def specimen_result(session: Session, specimen: Specimen, release: Release, *,
         results=_disorder_results(calls, release.outcome),
         release_action=release_action(release.outcome),  # type: ignore[arg-type]
         method=f"MS/MS, {default_method().label}",
-        cutoff_version=", ".join(cutoffs) or "disorder rules, literature levels",
+        cutoff_version=", ".join(cutoffs),  # none: the rules' literature levels
         model_version=", ".join(models) or None,
         released_by=releaser.full_name if releaser is not None else str(release.released_by),
         released_at=aware(release.released_at))
@@ -415,17 +415,18 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
     decision = run.qc_decision if run.qc_decision in ("accept", "accept_with_warnings",
                                                       "reject") else "reject"
     uploader = session.get(User, run.uploaded_by) if run.uploaded_by else None
-    decided_by = (f"{uploader.full_name}: plate QC ({default_qc_rules().label})" if uploader
-                  else f"plate QC ({default_qc_rules().label})")
+    label = default_qc_rules().label
+    decided_by, decided_how, note = ((uploader.full_name, "plate_qc", label) if uploader
+                                     else (label, "plate_qc_unattended", label))
     decided_at = aware(run.uploaded_at)
     signed = runs_repository.qc_sign_off_events(session, run.id)
     if signed:  # the technician's sign-off, or the plate's withdrawal, decides last
         last = signed[-1]
         signer = session.get(User, last.user_id) if last.user_id else None
-        what = {"qc_accept": "accepted", "qc_reject": "rejected",
-                "qc_withdraw": "withdrawn"}.get(last.action, last.action)
-        decided_by = (f"{signer.full_name if signer else last.username}: {what} "
-                      f"({last.reason})")[:300]
+        decided_by = (signer.full_name if signer else last.username)[:100]
+        decided_how = {"qc_accept": "accepted", "qc_reject": "rejected",
+                       "qc_withdraw": "withdrawn"}.get(last.action, "accepted")
+        note = (last.reason or "")[:200]
         decided_at = aware(last.at)
     signal = runs_repository.well_signal(session, run.id)
     for name, sig in signal.items():  # a QC-rejected plate stores no patient well
@@ -448,7 +449,8 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
                                  code="plate_qc", message=m[:500])
                        for m in (run.qc_reasons or []) if m.strip()),
         decision=decision,  # type: ignore[arg-type]
-        decided_by=decided_by, decided_at=decided_at)
+        decided_by=decided_by, decided_how=decided_how,  # type: ignore[arg-type]
+        decided_note=note, decided_at=decided_at)
 
 
 def _series(series: LJSeries, run_key: str) -> ControlSeries:
