@@ -4,7 +4,7 @@ in the month and has passed, and of them those re-sampled or seen by the due dat
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from lims.followup.measures import CaseRow, case_cohorts, case_measures, month_of
 
