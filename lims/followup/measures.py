@@ -29,7 +29,8 @@ from lims.errors import InvalidInputError
 from lims.vocabulary import CaseReason, OutcomeClass
 
 __all__ = ["NOT_CONFIRMED", "RECALLED", "RESOLVED", "SCREEN_POSITIVE", "CaseRow", "Cohort",
-           "Measure", "Month", "SPECIMEN_COLUMNS", "case_cohorts", "case_measures", "confirmed_by_disorder",
+           "Measure", "Month", "SPECIMEN_COLUMNS", "case_cohorts", "case_measures",
+           "confirmed_by_disorder",
            "median", "month_of", "proportion", "specimen_measures"]
 
 #: Cases opened by a screen result (the recalled babies).
