@@ -51,11 +51,18 @@ Out = Annotated[Path, typer.Option("--out", help="the PDF file to write", dir_ok
 Language = Annotated[DocumentLanguage | None, typer.Option(
     "--language", help="the document's language (default: the submitter's, else the "
                        "laboratory's)")]
+#: The bulletin and QC reports have no submitter.
+LabLanguage = Annotated[DocumentLanguage | None, typer.Option(
+    "--language", help="the document's language (default: the laboratory's)")]
 Month = Annotated[str, typer.Option("--month", metavar="YYYY-MM", help="the calendar month")]
 SpecimenRef = Annotated[str, typer.Argument(metavar="SPECIMEN",
                                             help="the card's barcode, or the specimen's id")]
 SubmitterRef = Annotated[str, typer.Argument(metavar="SUBMITTER",
                                              help="the submitter's code, or its id")]
+DocumentRef = Annotated[str, typer.Argument(
+    metavar="DOCUMENT", help="the document id an issue command prints (LTR-000009-clinic-en: its "
+                             "newest version; @N for version N), or the row id nbs report "
+                             "list shows")]
 RunRef = Annotated[str, typer.Argument(metavar="RUN", help="the plate id, or the run's id")]
 
 
@@ -151,7 +158,7 @@ def batch_command(submitter: SubmitterRef, out: Out,
 
 
 @report_app.command("qc")
-def qc_command(run: RunRef, out: Out, language: Language = None,
+def qc_command(run: RunRef, out: Out, language: LabLanguage = None,
                actor: ActorOption = None) -> None:
     """A run's QC report."""
     _write(lambda s, a: service.issue_qc(s, a, references.run_id(s, run), language=language),
@@ -159,7 +166,7 @@ def qc_command(run: RunRef, out: Out, language: Language = None,
 
 
 @report_app.command("bulletin")
-def bulletin_command(month: Month, out: Out, language: Language = None,
+def bulletin_command(month: Month, out: Out, language: LabLanguage = None,
                      actor: ActorOption = None) -> None:
     """The programme bulletin of a month."""
     first = _month(month)
@@ -185,23 +192,25 @@ def language_command(submitter: SubmitterRef, language: DocumentLanguage,
 
 
 @report_app.command("reprint")
-def reprint_command(document: int, out: Out, actor: ActorOption = None) -> None:
-    """A stored version's bytes, as issued (the id nbs report list shows)."""
-    _write(lambda s, a: service.reprint(s, a, document), out, actor)
+def reprint_command(document: DocumentRef, out: Out, actor: ActorOption = None) -> None:
+    """A stored version's bytes, as issued."""
+    _write(lambda s, a: service.reprint(s, a, references.document_row_id(s, document)), out,
+           actor)
 
 
 @report_app.command("correct")
-def correct_command(document: int, out: Out,
+def correct_command(document: DocumentRef, out: Out,
                     reason: Annotated[str, typer.Option("--reason", help="why")],
                     actor: ActorOption = None) -> None:
     """A corrected version, built from the records as they are now (a recall letter's is
     signed by --actor, required then)."""
 
     def work(session: Session, who: Actor) -> IssuedDocument:
-        doc = session.get(IssuedDocument, document)
+        row_id = references.document_row_id(session, document)
+        doc = session.get(IssuedDocument, row_id)
         if doc is not None and doc.kind == DocumentKind.recall_letter:
             _signer_named(actor)
-        return service.correct(session, who, document, reason)
+        return service.correct(session, who, row_id, reason)
 
     _write(work, out, actor)
 
