@@ -307,6 +307,7 @@ class Directions(_Text):
 
 class BulletinText(_Text):
     title: str
+    cards: str
     period: str
     programme_heading: str
     indicator: str
