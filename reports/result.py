@@ -186,7 +186,7 @@ def _all_disorders(result: SpecimenResult, words: Wording, st: Styles,
     entries = _all_rows(result, words)
     half = (len(entries) + 1) // 2
     column = (width - 6) / 2
-    widths = [0.62 * column, 0.15 * column, 0.23 * column]
+    widths = [0.56 * column, 0.19 * column, 0.25 * column]
     head = [cell(h, st.cell_head) for h in (c.disorder, c.result, c.action)]
     data: list[list[Flowable | str]] = [[*head, "", *head]]
     commands: list[tuple[object, ...]] = [("BACKGROUND", (0, 0), (2, 0), COLOURS.header_fill),
