@@ -212,7 +212,9 @@ def _controls(report: QcReport, words: Wording, st: Styles, width: float) -> lis
                      fmt_number(c.target_sd_umol_l), f"{c.z:+.2f}", ", ".join(c.flags)])
     widths = [0.15, 0.08, 0.13, 0.07, 0.11, 0.12, 0.1, 0.09, 0.15]
     return [para(t.controls_heading, st.h1),
-            data_table([t.lot, t.level, t.analyte, t.well, words.common.value, t.target, t.sd,
+            data_table([t.lot, t.level, t.analyte, t.well,
+                        *(fill(t.in_unit, label=label)
+                          for label in (words.common.value, t.target, t.sd)),
                         t.z, t.flags], rows, [w * width for w in widths], st, row_fills=fills,
                        right=(4, 5, 6, 7))]
 

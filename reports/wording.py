@@ -275,6 +275,7 @@ class QcText(_Text):
     is_low: str
     is_all_ok: str
     controls_heading: str
+    in_unit: str
     lot: str
     level: str
     analyte: str

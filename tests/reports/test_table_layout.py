@@ -11,7 +11,7 @@ import pytest
 
 from reports.result import render_result_report
 from tests.reports import builders
-from tests.reports.pdfcheck import page_texts
+from tests.reports.pdfcheck import page_texts, squash
 
 BORDERLINE = dict(
     first_tier="borderline",
@@ -63,3 +63,11 @@ def test_a_strip_of_equal_units_prints_each_label_once_and_apart() -> None:
     shown = {s[2]: s[0] for s in _strings(spread)}
     assert {"10.0%", "30.0%", "25.0%"} <= set(shown)
     assert shown["10.0%"] < shown["25.0%"] < shown["30.0%"]
+
+
+@pytest.mark.parametrize("lang, unit", [("en", "Target mean (µmol/L)"), ("zh-CN", "（µmol/L）")])
+def test_the_qc_control_table_names_its_unit(lang: str, unit: str) -> None:
+    from reports.qc import render_qc_report
+
+    text = squash("".join(page_texts(render_qc_report(builders.qc_report(lang)))))  # type: ignore[arg-type]
+    assert squash(unit) in text
