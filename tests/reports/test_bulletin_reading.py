@@ -27,8 +27,9 @@ def test_the_title_names_a_programme_only_when_the_title_does_not() -> None:
         squash("Newborn screening programme bulletin: Riverside newborn screening programme")
         in named
     )
-    chinese = _text(render_bulletin(builders.bulletin("zh-CN", programme="新生儿筛查项目")))
-    assert "新生儿筛查项目月报" in chinese and "月报：新生儿筛查项目" not in chinese
+    # the laboratory file's packaged programme name (lims/documents/data/laboratory.toml)
+    chinese = _text(render_bulletin(builders.bulletin("zh-CN", programme="新生儿疾病筛查项目")))
+    assert "新生儿疾病筛查项目月报" in chinese and "月报：新生儿疾病筛查项目" not in chinese
 
 
 def test_the_districts_table_counts_the_cards_received() -> None:
