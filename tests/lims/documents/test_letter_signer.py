@@ -1,7 +1,8 @@
 """A recall letter names the person responsible for it: the letter issued at release is signed
 by the reviewer who released, and ``nbs report letter`` (and the correction of a letter)
 requires ``--actor``, a LIMS user named by their full name, never the operating-system
-account."""
+account. Before a clinic is assigned, the clinic letter goes to the submitting hospital, never
+asking a follow-up service to send the baby to itself or printing a placeholder telephone."""
 
 from __future__ import annotations
 
