@@ -135,7 +135,8 @@ def _findings(result: SpecimenResult, words: Wording, st: Styles, width: float) 
         fills[len(rows)] = (COLOURS.red_fill if r.final == "positive" else COLOURS.amber_fill)
         rows.append([words.disorder_label(r.code),
                      f"{getattr(c.tiers, r.first_tier)} / {getattr(c.finals, r.final)}",
-                     getattr(c.actions, r.action), what, probability])
+                     getattr(c.actions, r.action) if r.action != "none" else "-", what,
+                     probability])
     widths = [0.27, 0.15, 0.2, 0.28, 0.1]
     return [para(t.findings_heading, st.h1),
             data_table([c.disorder, c.result, c.action, t.reasons, t.second_tier], rows,

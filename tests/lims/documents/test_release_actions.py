@@ -45,3 +45,5 @@ def test_a_referral_shows_the_other_calls_result_without_a_laboratory_step(clien
     assert squash("Action: refer at once for diagnosis.") in text
     assert squash("retest this card in duplicate") not in text
     assert "PKU" in text and "MSUD" in text
+    # the other call's row shows its result and no action of its own
+    assert squash("(PKU)positive / screen positive-Phe=200>120") in text
