@@ -241,13 +241,23 @@ def _districts(bulletin: Bulletin, words: Wording, st: Styles, width: float,
              {i.code: fmt_measure(i, _value(d, i.code), words, bare=True)
               for i in definitions.indicator})
             for d in bulletin.districts]
-    return _wide_table(words.bulletin.districts_heading, [words.common.district, "n"],
+    return _wide_table(words.bulletin.districts_heading,
+                       [words.common.district, words.bulletin.cards],
                        [0.13, 0.06], rows, words, st, width, definitions, lang, right_from=1)
 
 
 def _n(unit: UnitMeasures) -> int | None:
-    measure = unit.measures.get("coverage")
+    """The cards the district received in the period (the unsatisfactory rate's n)."""
+    measure = unit.measures.get("unsatisfactory_rate")
     return None if measure is None else measure.n
+
+
+def _title(bulletin: Bulletin, words: Wording) -> str:
+    """The title, naming the programme unless the title already says it."""
+    title = words.bulletin.title
+    if bulletin.programme.casefold() in title.casefold():
+        return title
+    return words.label(title, bulletin.programme)
 
 
 def _ranking(bulletin: Bulletin, words: Wording, st: Styles, width: float,
@@ -339,7 +349,7 @@ def render_bulletin(bulletin: Bulletin) -> bytes:
                   end=words.date(bulletin.period_end))
     story: list[Flowable] = [
         *correction_box(bulletin.document, words, width, st),
-        para(words.label(t.title, bulletin.programme), st.title),
+        para(_title(bulletin, words), st.title),
         para(period, st.body, bold=True),
         *_programme(bulletin, words, st, width, definitions),
         *_districts(bulletin, words, st, width, definitions),

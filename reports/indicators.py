@@ -122,10 +122,13 @@ def indicators() -> IndicatorSet:
 
 def rank(values: Mapping[str, float | None], indicator: Indicator) -> dict[str, int]:
     """Competition ranks (1 = best, ties share the best rank) of the units that have a value;
-    nothing for an indicator without a direction of better."""
+    nothing for an indicator without a direction of better, nor when fewer than two units
+    have a value (a unit alone is compared with nobody: it is not "first")."""
     if indicator.better == "neither":
         return {}
     present = [(v, k) for k, v in values.items() if v is not None]
+    if len(present) < 2:
+        return {}
     present.sort(key=lambda item: -item[0] if indicator.better == "higher" else item[0])
     ranks: dict[str, int] = {}
     for position, (value, key) in enumerate(present, start=1):

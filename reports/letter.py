@@ -13,9 +13,9 @@ Public names: ``SuspectedDisorder``, ``ReferralClinic``, ``RecallLetter``,
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from reports.blocks import identity_pairs, marker_finding, marker_value, sources_line
@@ -64,12 +64,26 @@ class RecallLetter(ViewModel):
     action: Literal["request_repeat_specimen", "immediate_referral"]
     time_critical: bool
     due_by: dt.datetime
-    clinic: ReferralClinic
+    #: The referral clinic; None before the follow-up service has assigned one: the clinic
+    #: letter then goes to the submitting unit (which recalls the family, and whose
+    #: referral the follow-up service arranges), the family's names it as where to go.
+    clinic: ReferralClinic | None = None
     #: The booked appointment at ``clinic``, when one is booked: the letter names it and its
     #: deadline is it.
     appointment_at: dt.datetime | None = None
     contacts: tuple[Contact, ...] = Field(min_length=1)
     signed_by: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _booked_at_a_clinic(self) -> Self:
+        if self.appointment_at is not None and self.clinic is None:
+            raise ValueError("an appointment is booked at a clinic: name the clinic")
+        return self
+
+    @property
+    def place(self) -> str:
+        """Where the baby goes: the clinic, else the submitting unit."""
+        return self.clinic.name if self.clinic is not None else self.specimen.submitter.name
 
 
 def _groups(letter: RecallLetter, words: Wording) -> dict[str, tuple[GroupText, list[str]]]:
@@ -89,23 +103,31 @@ def _head(letter: RecallLetter, words: Wording, st: Styles, width: float) -> lis
     due = words.datetime(deadline)
     if booked is not None:
         sentence = getattr(t.booked_family if family else t.booked_clinic, letter.action)
+    elif letter.clinic is None and not family:
+        sentence = getattr(t.action_submitter, letter.action)
     else:
         sentence = getattr(t.action_family if family else t.action_clinic, letter.action)
-    first = t.banner_today if letter.time_critical else fill(t.banner_by,
-                                                             due=words.date(deadline))
+    if not letter.time_critical:
+        first = fill(t.banner_by, due=words.date(deadline))
+    elif words.date(deadline) == words.date(letter.document.issued_at):
+        first = t.banner_today
+    else:  # issued too late in the day for "today": the deadline, named
+        first = fill(t.banner_critical_by, due=due)
     fill_colour = COLOURS.red if letter.time_critical else COLOURS.amber
     recipient = (fill(t.to_family, baby=letter.baby.name) if family
-                 else words.label(t.to, letter.clinic.name))
+                 else words.label(t.to, letter.place))
     lines = [
         para(t.title_family if family else t.title_clinic, st.title),
         para(recipient, st.body, bold=True),
     ]
-    if not family and letter.clinic.address:
-        lines.append(para(letter.clinic.address, st.small))
+    address = (letter.clinic.address if letter.clinic is not None
+               else letter.specimen.submitter.district)
+    if not family and address:
+        lines.append(para(address, st.small))
     lines += [
         Spacer(1, 4),
         banner([(first, st.banner),
-                (fill(sentence, due=due, clinic=letter.clinic.name), st.banner_text),
+                (fill(sentence, due=due, clinic=letter.place), st.banner_text),
                 (fill(t.deadline, due=due), st.banner_text)], width, fill_colour),
         Spacer(1, 6),
     ]
@@ -158,10 +180,12 @@ def _todo(letter: RecallLetter, words: Wording, st: Styles, width: float) -> lis
     groups = [g for g, _ in _groups(letter, words).values()]
     texts = [g.family_action if family else g.clinic_action for g in groups]
     contacts = [[p.name, p.role, p.phone, p.hours] for p in letter.contacts]
-    where = letter.clinic.name + (f"\n{letter.clinic.address}" if letter.clinic.address else "")
+    referral = letter.clinic
+    where = (t.clinic_pending if referral is None
+             else referral.name + (f"\n{referral.address}" if referral.address else ""))
     clinic = [(t.clinic_heading, where)]
-    if letter.clinic.phone:
-        clinic.append((c.phone, letter.clinic.phone))
+    if referral is not None and referral.phone:
+        clinic.append((c.phone, referral.phone))
     if letter.appointment_at is not None:
         clinic.append((t.appointment, words.datetime(letter.appointment_at)))
     cited = [*t.action_sources, *(s for g in groups for s in g.sources)]

@@ -124,6 +124,11 @@ class QcReport(ViewModel):
     findings: tuple[QcFinding, ...] = ()
     decision: Literal["accept", "accept_with_warnings", "reject"]
     decided_by: str = Field(min_length=1)
+    #: How it was decided (the wording's ``[qc.deciders]``): by plate QC on upload (``note``
+    #: the rules), or a person's sign-off (``note`` the reason); None prints ``decided_by``.
+    decided_how: Literal["plate_qc", "plate_qc_unattended", "accepted", "rejected",
+                         "withdrawn"] | None = None
+    decided_note: str = ""
     decided_at: dt.datetime
 
     @model_validator(mode="after")
@@ -140,13 +145,20 @@ class QcReport(ViewModel):
         return self
 
 
+def _decider(report: QcReport, words: Wording) -> str:
+    if report.decided_how is None:
+        return report.decided_by
+    return fill(getattr(words.qc.deciders, report.decided_how), name=report.decided_by,
+                note=report.decided_note)
+
+
 def _decision(report: QcReport, words: Wording, st: Styles, width: float) -> list[Flowable]:
     t = words.qc
     colour = {"accept": COLOURS.green, "accept_with_warnings": COLOURS.amber,
               "reject": COLOURS.red}[report.decision]
     out: list[Flowable] = [
         banner([(getattr(t.decisions, report.decision), st.banner),
-                (fill(t.decided_by, name=report.decided_by,
+                (fill(t.decided_by, name=_decider(report, words),
                       at=words.datetime(report.decided_at)), st.banner_text)], width, colour)]
     for severity, heading in (("reject", t.reasons_heading), ("warning", t.warnings_heading)):
         messages = [f.message for f in report.findings if f.severity == severity]
@@ -200,7 +212,9 @@ def _controls(report: QcReport, words: Wording, st: Styles, width: float) -> lis
                      fmt_number(c.target_sd_umol_l), f"{c.z:+.2f}", ", ".join(c.flags)])
     widths = [0.15, 0.08, 0.13, 0.07, 0.11, 0.12, 0.1, 0.09, 0.15]
     return [para(t.controls_heading, st.h1),
-            data_table([t.lot, t.level, t.analyte, t.well, words.common.value, t.target, t.sd,
+            data_table([t.lot, t.level, t.analyte, t.well,
+                        *(fill(t.in_unit, label=label)
+                          for label in (words.common.value, t.target, t.sd)),
                         t.z, t.flags], rows, [w * width for w in widths], st, row_fills=fills,
                        right=(4, 5, 6, 7))]
 

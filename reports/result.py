@@ -64,11 +64,16 @@ class SpecimenResult(ViewModel):
     specimen: Specimen
     results: tuple[DisorderResult, ...] = Field(min_length=1)
     method: str = Field(min_length=1)
-    cutoff_version: str = Field(min_length=1)
+    #: The cutoff table's version; "" when the calls used the disorder rules' literature levels
+    #: (printed in the document's language).
+    cutoff_version: str = ""
     model_version: str | None = None
     released_by: str = Field(min_length=1)
     released_at: dt.datetime
     reviewed_by: str | None = None
+    #: What the release decided for the card; the report's action when given (a reviewer
+    #: may ask for a repeat specimen where a call asked for a referral).
+    release_action: Action | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> Self:
@@ -83,7 +88,10 @@ class SpecimenResult(ViewModel):
 
     @property
     def action(self) -> Action:
-        """The most urgent action of any disorder."""
+        """What the release decided for the card, else the most urgent action of any
+        disorder."""
+        if self.release_action is not None:
+            return self.release_action
         return max((r.action for r in self.results), key=ACTION_ORDER.index)
 
 
@@ -120,13 +128,15 @@ def _findings(result: SpecimenResult, words: Wording, st: Styles, width: float) 
     rows: list[list[str]] = []
     fills: dict[int, object] = {}
     for r in result.flagged:
-        what = r.reasons or "; ".join(f"{m.marker} {marker_value(m)}" for m in r.markers)
+        what = words.call_reasons(r.reasons) or "; ".join(
+            f"{m.marker} {marker_value(m)}" for m in r.markers)
         probability = ("-" if r.second_tier_probability is None
                        else f"{r.second_tier_probability:.2f}")
         fills[len(rows)] = (COLOURS.red_fill if r.final == "positive" else COLOURS.amber_fill)
         rows.append([words.disorder_label(r.code),
                      f"{getattr(c.tiers, r.first_tier)} / {getattr(c.finals, r.final)}",
-                     getattr(c.actions, r.action), what, probability])
+                     getattr(c.actions, r.action) if r.action != "none" else "-", what,
+                     probability])
     widths = [0.27, 0.15, 0.2, 0.28, 0.1]
     return [para(t.findings_heading, st.h1),
             data_table([c.disorder, c.result, c.action, t.reasons, t.second_tier], rows,
@@ -177,7 +187,7 @@ def _all_disorders(result: SpecimenResult, words: Wording, st: Styles,
     entries = _all_rows(result, words)
     half = (len(entries) + 1) // 2
     column = (width - 6) / 2
-    widths = [0.62 * column, 0.15 * column, 0.23 * column]
+    widths = [0.56 * column, 0.19 * column, 0.25 * column]
     head = [cell(h, st.cell_head) for h in (c.disorder, c.result, c.action)]
     data: list[list[Flowable | str]] = [[*head, "", *head]]
     commands: list[tuple[object, ...]] = [("BACKGROUND", (0, 0), (2, 0), COLOURS.header_fill),
@@ -203,7 +213,8 @@ def _all_disorders(result: SpecimenResult, words: Wording, st: Styles,
 
 def _versions(result: SpecimenResult, words: Wording, st: Styles, width: float) -> list[Flowable]:
     t, c = words.result, words.common
-    pairs = [(t.method, result.method), (t.cutoff_version, result.cutoff_version),
+    pairs = [(t.method, result.method),
+             (t.cutoff_version, result.cutoff_version or t.cutoff_rules),
              (t.model_version, result.model_version or c.none),
              (t.wording_version, f"{words.language} {words.version}")]
     released = fill(t.released, name=result.released_by, at=words.datetime(result.released_at))

@@ -22,6 +22,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cutoffs.phrases import split_outside
+from cutoffs.reason_phrases import REASONS
 from msms.catalogue import DISORDER_CATEGORIES, default_catalogue
 from reports import ReportError
 from reports.datafile import DATA_DIR, ReportDataError, line_of, load_toml
@@ -122,6 +124,7 @@ class CommonText(_Text):
     result: str
     action: str
     colon: str
+    reasons_separator: str = "; "
     sex_values: SexValues
     specimen_kinds: SpecimenKinds
     tiers: Tiers
@@ -142,6 +145,11 @@ class LetterText(_Text):
     case: str
     banner_today: str
     banner_by: str
+    banner_critical_by: str
+    #: A time-critical letter's deadline is the end of the laboratory's day of issue only
+    #: when at least this many hours remain (the ``[letter]`` comment gives the reasons).
+    act_today_min_hours: float = Field(gt=0, le=24)
+    act_today_sources: tuple[str, ...]
     deadline: str
     found_heading: str
     found_intro_clinic: str
@@ -151,10 +159,12 @@ class LetterText(_Text):
     todo_heading: str
     contact_heading: str
     clinic_heading: str
+    clinic_pending: str
     appointment: str
     issued_by: str
     action_sources: tuple[str, ...]
     action_clinic: LetterActions
+    action_submitter: LetterActions
     action_family: LetterActions
     booked_clinic: LetterActions
     booked_family: LetterActions
@@ -186,6 +196,7 @@ class ResultText(_Text):
     method_heading: str
     method: str
     cutoff_version: str
+    cutoff_rules: str
     model_version: str
     wording_version: str
     limitations_heading: str
@@ -236,6 +247,16 @@ class Severities(_Text):
     reject: str
 
 
+class QcDeciders(_Text):
+    """Who or what decided a plate: ``{name}`` the person, ``{note}`` the rules or reason."""
+
+    plate_qc: str
+    plate_qc_unattended: str
+    accepted: str
+    rejected: str
+    withdrawn: str
+
+
 class QcText(_Text):
     title: str
     run: str
@@ -254,6 +275,7 @@ class QcText(_Text):
     is_low: str
     is_all_ok: str
     controls_heading: str
+    in_unit: str
     lot: str
     level: str
     analyte: str
@@ -272,6 +294,7 @@ class QcText(_Text):
     message: str
     severities: Severities
     decisions: QcDecisions
+    deciders: QcDeciders
     sample_types: SampleTypes
     statuses: WellStatuses
     levels: Levels
@@ -285,6 +308,7 @@ class Directions(_Text):
 
 class BulletinText(_Text):
     title: str
+    cards: str
     period: str
     programme_heading: str
     indicator: str
@@ -366,6 +390,9 @@ class Wording(_Text):
     card: CardText
     group: dict[str, GroupText]
     disorders: dict[str, str]
+    #: A call's reasons phrase by phrase (``cutoffs.reason_phrases.REASONS`` codes, the same
+    #: fields); a phrase not listed, a marker against its cutoff, prints as written.
+    reasons: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -380,6 +407,16 @@ class Wording(_Text):
             raise ValueError(f"[disorders] has no name for {missing}")
         if unknown := sorted(set(self.disorders) - codes):
             raise ValueError(f"[disorders] names codes the catalogue does not have: {unknown}")
+        for code, template in self.reasons.items():
+            try:
+                fields = set(REASONS[code].fields)
+            except KeyError:
+                raise ValueError(f"[reasons] names a phrase the calls do not write: {code!r}"
+                                 ) from None
+            if placeholders(template) != fields:
+                raise ValueError(f"[reasons] {code}: placeholders "
+                                 f"{sorted(placeholders(template))} differ from the phrase's "
+                                 f"{sorted(fields)}")
         known = {s.id for s in self.sources}
         for where, ids in self._cited():
             if bad := sorted(set(ids) - known):
@@ -388,6 +425,7 @@ class Wording(_Text):
 
     def _cited(self) -> Iterator[tuple[str, tuple[str, ...]]]:
         yield "letter.action_sources", self.letter.action_sources
+        yield "letter.act_today_sources", self.letter.act_today_sources
         yield "result.limitations_sources", self.result.limitations_sources
         yield "result.notes.sources", self.result.notes.sources
         for name, group in self.group.items():
@@ -409,6 +447,21 @@ class Wording(_Text):
     def group_of(self, code: str) -> GroupText:
         """The text of the disorder's group (its catalogue category)."""
         return self.group[default_catalogue().disorder(code).category]
+
+    def call_reasons(self, text: str) -> str:
+        """A call's reasons in this language, phrase by phrase (``[reasons]``)."""
+        out = []
+        for part in split_outside(text, ";"):
+            found = REASONS.parse(part)
+            template = self.reasons.get(found[0].code) if found is not None else None
+            if found is None or template is None:
+                out.append(part)
+                continue
+            fields = dict(found[1])
+            if "tier" in fields:
+                fields["tier"] = getattr(self.common.tiers, fields["tier"], fields["tier"])
+            out.append(fill(template, **fields))
+        return self.common.reasons_separator.join(out)
 
     def source(self, source_id: str) -> Source:
         return next(s for s in self.sources if s.id == source_id)

@@ -51,12 +51,27 @@ Out = Annotated[Path, typer.Option("--out", help="the PDF file to write", dir_ok
 Language = Annotated[DocumentLanguage | None, typer.Option(
     "--language", help="the document's language (default: the submitter's, else the "
                        "laboratory's)")]
+#: The bulletin and QC reports have no submitter.
+LabLanguage = Annotated[DocumentLanguage | None, typer.Option(
+    "--language", help="the document's language (default: the laboratory's)")]
 Month = Annotated[str, typer.Option("--month", metavar="YYYY-MM", help="the calendar month")]
 SpecimenRef = Annotated[str, typer.Argument(metavar="SPECIMEN",
                                             help="the card's barcode, or the specimen's id")]
 SubmitterRef = Annotated[str, typer.Argument(metavar="SUBMITTER",
                                              help="the submitter's code, or its id")]
+DocumentRef = Annotated[str, typer.Argument(
+    metavar="DOCUMENT", help="the document id an issue command prints (LTR-000009-clinic-en: its "
+                             "newest version; @N for version N), or the row id nbs report "
+                             "list shows")]
 RunRef = Annotated[str, typer.Argument(metavar="RUN", help="the plate id, or the run's id")]
+
+
+def _signer_named(actor: str | None) -> None:
+    """A letter names the person responsible for it: the command line has no sign-in, and the
+    operating-system account is no person, so a command that issues a letter needs --actor."""
+    if actor is None:
+        raise InvalidInputError("a recall letter names the person responsible for it: give "
+                                "--actor NAME (a LIMS user name, or your name)", field="actor")
 
 
 def _month(text: str) -> date:
@@ -79,7 +94,9 @@ def _write(work: Callable[[Session, Actor], IssuedDocument | service.Issued], ou
 @report_app.command("letter")
 def letter_command(case: int, out: Out, audience: LetterAudience = LetterAudience.clinic,
                    language: Language = None, actor: ActorOption = None) -> None:
-    """A follow-up case's recall letter, to its clinic or to the family."""
+    """A follow-up case's recall letter, to its clinic or to the family, signed by --actor
+    (required: the person responsible, a LIMS user name or a name)."""
+    _signer_named(actor)
     _write(lambda s, a: service.issue_letter(s, a, case, audience=audience, language=language),
            out, actor)
 
@@ -141,7 +158,7 @@ def batch_command(submitter: SubmitterRef, out: Out,
 
 
 @report_app.command("qc")
-def qc_command(run: RunRef, out: Out, language: Language = None,
+def qc_command(run: RunRef, out: Out, language: LabLanguage = None,
                actor: ActorOption = None) -> None:
     """A run's QC report."""
     _write(lambda s, a: service.issue_qc(s, a, references.run_id(s, run), language=language),
@@ -149,7 +166,7 @@ def qc_command(run: RunRef, out: Out, language: Language = None,
 
 
 @report_app.command("bulletin")
-def bulletin_command(month: Month, out: Out, language: Language = None,
+def bulletin_command(month: Month, out: Out, language: LabLanguage = None,
                      actor: ActorOption = None) -> None:
     """The programme bulletin of a month."""
     first = _month(month)
@@ -175,17 +192,27 @@ def language_command(submitter: SubmitterRef, language: DocumentLanguage,
 
 
 @report_app.command("reprint")
-def reprint_command(document: int, out: Out, actor: ActorOption = None) -> None:
-    """A stored version's bytes, as issued (the id nbs report list shows)."""
-    _write(lambda s, a: service.reprint(s, a, document), out, actor)
+def reprint_command(document: DocumentRef, out: Out, actor: ActorOption = None) -> None:
+    """A stored version's bytes, as issued."""
+    _write(lambda s, a: service.reprint(s, a, references.document_row_id(s, document)), out,
+           actor)
 
 
 @report_app.command("correct")
-def correct_command(document: int, out: Out,
+def correct_command(document: DocumentRef, out: Out,
                     reason: Annotated[str, typer.Option("--reason", help="why")],
                     actor: ActorOption = None) -> None:
-    """A corrected version, built from the records as they are now."""
-    _write(lambda s, a: service.correct(s, a, document, reason), out, actor)
+    """A corrected version, built from the records as they are now (a recall letter's is
+    signed by --actor, required then)."""
+
+    def work(session: Session, who: Actor) -> IssuedDocument:
+        row_id = references.document_row_id(session, document)
+        doc = session.get(IssuedDocument, row_id)
+        if doc is not None and doc.kind == DocumentKind.recall_letter:
+            _signer_named(actor)
+        return service.correct(session, who, row_id, reason)
+
+    _write(work, out, actor)
 
 
 @report_app.command("list")

@@ -48,7 +48,9 @@ class LabText(_Data):
     baby_boy: str = Field(min_length=1)
     baby: str = Field(min_length=1)
     unknown_mother: str = Field(min_length=1)
-    automatic_signer: str = Field(min_length=1)
+    #: No longer printed (a letter names the person responsible: the reviewer who released,
+    #: or the command line's ``--actor``); still read so that older files load.
+    automatic_signer: str = ""
     contacts: tuple[_Contact, ...] = Field(min_length=1)
 
     def laboratory(self) -> Laboratory:

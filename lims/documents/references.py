@@ -2,7 +2,11 @@
 barcode, a submitter by its code, a run by its plate id, as the pages show them; an id (the
 record's number) still works when no barcode, code or plate id reads the same.
 
-Public names: ``specimen_id``, ``submitter_id``, ``run_id``.
+A stored document by the document id every issue command prints (``LTR-000009-clinic-en``,
+its newest version; ``LTR-000009-clinic-en@1`` a given version) or by the row id
+``nbs report list`` shows.
+
+Public names: ``specimen_id``, ``submitter_id``, ``run_id``, ``document_row_id``.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from sqlmodel import Session
 
 from lims.accession import repository as accession_repository
 from lims.accession.service import find_card
+from lims.documents import repository as documents_repository
 from lims.errors import NotFoundError
 from lims.models import Run, Specimen, Submitter
 from lims.runs import repository as runs_repository
 
-__all__ = ["run_id", "specimen_id", "submitter_id"]
+__all__ = ["document_row_id", "run_id", "specimen_id", "submitter_id"]
 
 
 def _by_id(session: Session, model: type[Specimen | Submitter | Run], text: str) -> int | None:
@@ -51,3 +56,19 @@ def run_id(session: Session, reference: str) -> int:
         raise NotFoundError(f"run {reference!r}: no run of this plate id and no run with "
                             "this id")
     return got
+
+
+def document_row_id(session: Session, reference: str) -> int:
+    """A stored version's row id from a document id (its newest version, or ``@<version>``),
+    else the row id itself."""
+    text = reference.strip()
+    if text.isdigit():
+        return int(text)
+    document, _, version = text.partition("@")
+    rows = documents_repository.versions(session, document)
+    if version:
+        rows = [r for r in rows if str(r["version"]) == version]
+    if not rows:
+        raise NotFoundError(f"document {reference!r}: no document of this id (or version) "
+                            "and no row with this id")
+    return int(rows[-1]["id"])

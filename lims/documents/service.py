@@ -39,12 +39,14 @@ from sqlmodel import Session
 
 from lims.accession.service import check_scope
 from lims.audit import Actor, record, store
+from lims.auth.repository import user_by_username
 from lims.documents import repository
 from lims.documents.bulletins import bulletin_view, card_view, month_start
 from lims.documents.laboratory import LaboratoryFile, laboratory
 from lims.documents.pool import render_all
 from lims.documents.views import (
     ViewError,
+    aware,
     letter_view,
     qc_view,
     specimen_result,
@@ -145,8 +147,11 @@ def _language(lab: LaboratoryFile, asked: str | None, submitter: Submitter | Non
 
 
 def _signer(session: Session, actor: Actor) -> str:
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    return user.full_name if user is not None else actor.username
+    """The person a letter names as responsible: the signed-in user, or the user the command
+    line's ``--actor`` names (by user name), else the name as given."""
+    user = (session.get(User, actor.user_id) if actor.user_id is not None
+            else user_by_username(session, actor.username))
+    return user.full_name if user is not None and user.full_name else actor.username
 
 
 _T = TypeVar("_T")
@@ -298,7 +303,7 @@ def _audit(session: Session, actor: Actor, action: str, doc: IssuedDocument,
 def _info(subject: _Subject, *, version: int = 1, replaces: IssuedDocument | None = None,
           reason: str = "") -> DocumentInfo:
     return DocumentInfo(
-        document_id=subject.document_id, version=version, issued_at=utcnow(),
+        document_id=subject.document_id, version=version, issued_at=aware(utcnow()),
         lang=subject.language,  # type: ignore[arg-type]
         replaces=None if replaces is None else DocumentRef(
             document_id=replaces.document_id, version=replaces.version, sha256=replaces.sha256),
@@ -322,7 +327,7 @@ def _save(session: Session, actor: Actor, subject: _Subject, info: DocumentInfo,
         "case_id": None, "run_id": None, "submitter_id": None, "infant_id": None,
         **subject.ids, "sha256": hashlib.sha256(pdf).hexdigest(), "size_bytes": len(pdf),
         "content": pdf, "correction_reason": reason[:1000], "issued_by": actor.user_id,
-        "issued_by_name": actor.username[:64], "issued_at": now}
+        "issued_by_name": actor.username[:64], "issued_at": now.astimezone(UTC)}
     row["id"] = repository.insert_document(session, row)
     doc = IssuedDocument(**row)
     _audit(session, actor, "correct" if replaces is not None else "issue", doc, reason)
@@ -524,7 +529,8 @@ def set_language(session: Session, actor: Actor, submitter_id: int,
 def on_cases_opened(session: Session, actor: Actor,
                     cases: Sequence[FollowUpCase]) -> list[IssuedDocument]:
     """The release's hook: each case opened for a referral that has no recall letter yet gets
-    one to its clinic (the follow-up service until a clinic is assigned). A case whose records
+    one to its clinic (the follow-up service until a clinic is assigned), signed by the
+    reviewer who released. A case whose records
     cannot make a letter is audited (``letter_not_issued``); the release goes on."""
     referred = [c for c in cases if c.reason == CaseReason.referral and c.id is not None]
     done = repository.letters_of_cases(session, [c.id for c in referred if c.id])
@@ -535,9 +541,9 @@ def on_cases_opened(session: Session, actor: Actor,
         if case.id in done:
             continue
         system = Actor(actor.user_id, actor.username, Role.admin)
-        try:
+        try:  # signed by the reviewer whose release opened the case
             subject = _letter(session, system, case.id, LetterAudience.clinic, None, lab,
-                              signer=lab.text(lab.default_language).automatic_signer)
+                              signer=_signer(session, actor))
             out.append(_store(session, actor, subject))
         except ViewError as exc:
             record(session, actor, "letter_not_issued", "followup_case", case.id,

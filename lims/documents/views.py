@@ -10,8 +10,11 @@ batch), the QC report of a run. ``reports`` renders them; nothing here renders o
   normal; a release as normal (by the reviewer, or an override) reports every final negative
   with no action, as the HL7 result does (``lims.interfaces.results``).
 
-Public names: ``ViewError``, ``markers_of``, ``rule_markers``, ``baby_view``, ``specimen_view``,
-``letter_view``, ``specimen_result``, ``qc_view``.
+- Every time is printed in the laboratory's time zone (``NBS_TIME_ZONE``, as the web pages
+  show it) with its UTC offset: a birth at 18:20 UTC is the next morning in Beijing.
+
+Public names: ``ViewError``, ``lab_zone``, ``aware``, ``markers_of``, ``rule_markers``,
+``baby_view``, ``specimen_view``, ``letter_view``, ``specimen_result``, ``qc_view``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -43,6 +47,7 @@ from lims.pipeline import well_means
 from lims.review import repository as review_repository
 from lims.runs import repository as runs_repository
 from lims.runs.levey_jennings import run_charts
+from lims.settings import get_settings
 from lims.vocabulary import Action, CaseReason, Final, FirstTier, QcDecision, ReleaseOutcome
 from msms.catalogue import default_catalogue
 from msms.methods import default_method
@@ -53,9 +58,10 @@ from reports import models as rm
 from reports.letter import RecallLetter, ReferralClinic, SuspectedDisorder
 from reports.qc import ControlSeries, ControlValue, QcFinding, QcReport, SeriesPoint, Well
 from reports.result import DisorderResult, SpecimenResult
+from reports.wording import wording
 
-__all__ = ["ViewError", "baby_view", "rule_markers", "letter_view", "markers_of", "qc_view",
-           "specimen_result", "specimen_view"]
+__all__ = ["ViewError", "aware", "baby_view", "lab_zone", "letter_view", "markers_of", "qc_view",
+           "rule_markers", "specimen_result", "specimen_view"]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PIECE = re.compile(rf"(?P<marker>[A-Za-z0-9:+\-/]+)=(?P<value>{_NUMBER})"
@@ -73,8 +79,16 @@ class ViewError(InvalidInputError):
     """The records cannot make this document (e.g. a letter about a case suspecting nothing)."""
 
 
+def lab_zone() -> ZoneInfo:
+    """The laboratory's time zone (``NBS_TIME_ZONE``), in which the web pages show times too."""
+    return ZoneInfo(get_settings().time_zone)
+
+
 def aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    """A stored time (UTC; a naive one is read as UTC) in the laboratory's time zone: the
+    documents print every time as the laboratory's clock reads it, with its UTC offset."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return utc.astimezone(lab_zone())
 
 
 def markers_of(reasons: str, tier: str | None = None) -> tuple[rm.MarkerValue, ...]:
@@ -176,9 +190,10 @@ def _letter_tier(call: Evaluation) -> str:
 
 def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentInfo,
                 text: LabText, audience: str, signed_by: str) -> RecallLetter:
-    """The recall letter of ``case`` to its clinic (or the follow-up service before one is
-    assigned) or to the family: immediate referral for a referral (or a case opened by hand
-    whose calls ask for one), else a repeat specimen."""
+    """The recall letter of ``case`` to its clinic (the submitting unit before one is
+    assigned: it recalls the family, the follow-up service names the clinic) or to the
+    family: immediate referral for a referral (or a case opened by hand whose calls ask for
+    one), else a repeat specimen."""
     suspected = list(case.suspected or [])
     if not suspected:
         raise ViewError(f"case {case.id} ({case.reason}) suspects no disorder: a recall "
@@ -215,11 +230,11 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         specimen=specimen_view(specimen, infant, submitter), disorders=tuple(disorders),
         action="immediate_referral" if referral else "request_repeat_specimen",
         time_critical=bool(case.time_critical),
-        due_by=letter_deadline(case, document.issued_at),
+        due_by=letter_deadline(case, document.issued_at,
+                               wording(document.lang).letter.act_today_min_hours),
         appointment_at=booked_appointment(case, document.issued_at),
         clinic=(ReferralClinic(name=clinic.name, address=clinic.district, phone=clinic.phone)
-                if clinic is not None
-                else ReferralClinic(name=text.followup_service, phone=text.phone)),
+                if clinic is not None else None),  # none yet: to the submitting unit
         contacts=text.contact_list(), signed_by=signed_by)
 
 
@@ -230,23 +245,59 @@ def booked_appointment(case: FollowUpCase, issued_at: datetime) -> datetime | No
     return aware(case.appointment_at)
 
 
-def letter_deadline(case: FollowUpCase, issued_at: datetime) -> datetime:
-    """The deadline a letter issued at ``issued_at`` prints, consistent with its urgency: the
-    booked appointment when there is one; for a time-critical case, the end of the day of
-    issue at the latest (``ACT TODAY``), never the case's next step months away (a growth
-    visit once treatment began); else what the case has due next."""
+def letter_deadline(case: FollowUpCase, issued_at: datetime,
+                    min_hours: float) -> datetime:
+    """The deadline a letter issued at ``issued_at`` prints, in the laboratory's time zone,
+    never a time already past: the booked appointment when there is one; for a time-critical
+    case the end of the laboratory's day of issue (``ACT TODAY``) when at least
+    ``min_hours`` remain (the wording's ``act_today_min_hours``, cited there) and the case is
+    not due sooner; issued later in the day, the case's due time, but no later than the end of
+    the next day (never a step months away, such as a growth visit once treatment began);
+    for any other case what it has due next. A due time already past gives the end of the
+    day, or ``min_hours`` from issue when the day ends sooner."""
     booked = booked_appointment(case, issued_at)
     if booked is not None:
         return booked
+    now = aware(issued_at)
     due = aware(case.due_at or case.opened_at)
-    if case.time_critical:
-        return min(due, aware(issued_at).replace(hour=23, minute=59, second=0, microsecond=0))
-    return due
+    end = now.replace(hour=23, minute=59, second=0, microsecond=0)
+    sensible = end - now >= timedelta(hours=min_hours)
+    if case.time_critical and sensible:
+        return min(due, end) if due > now else end
+    if case.time_critical and due > now:
+        return min(due, end + timedelta(days=1))
+    if due > now:
+        return due
+    return end if sensible else now + timedelta(hours=min_hours)
+
+
+#: What a release decides for the card (``ReleaseOutcome``), as the report's action.
+RELEASE_ACTIONS: dict[str, Action] = {
+    ReleaseOutcome.normal: Action.none, ReleaseOutcome.normal_by_override: Action.none,
+    ReleaseOutcome.repeat_specimen_requested: Action.request_repeat_specimen,
+    ReleaseOutcome.referred: Action.immediate_referral}
+_RECALLS = (Action.request_repeat_specimen, Action.immediate_referral)
+
+
+def release_action(outcome: str) -> Action:
+    """The card's action a release decided: what the report tells the submitter to do."""
+    return RELEASE_ACTIONS.get(outcome, Action.none)
+
+
+def _disorder_action(call: Evaluation, decided: Action) -> str:
+    """A disorder's action on a released report: its call's recall, no more urgent than what
+    the release decided for the card (a reviewer's repeat request turns a call's referral into
+    a repeat specimen); never a laboratory step (retest in duplicate, second tier), which
+    the release has already settled."""
+    if call.action not in _RECALLS or decided not in _RECALLS:
+        return Action.none
+    return min(call.action, decided, key=_RECALLS.index)
 
 
 def _disorder_results(calls: Sequence[Evaluation], outcome: str) -> tuple[DisorderResult, ...]:
     by_code = {c.disorder: c for c in calls}
     normal = outcome in _AS_NORMAL
+    decided = release_action(outcome)
     out = []
     for disorder in default_catalogue().disorders:
         call = by_code.get(disorder.code)
@@ -258,7 +309,7 @@ def _disorder_results(calls: Sequence[Evaluation], outcome: str) -> tuple[Disord
         out.append(DisorderResult(
             code=disorder.code, first_tier=call.first_tier,  # type: ignore[arg-type]
             final="negative" if normal else call.final,  # type: ignore[arg-type]
-            action="none" if normal else call.action,  # type: ignore[arg-type]
+            action=_disorder_action(call, decided),  # type: ignore[arg-type]
             reasons=call.reasons,
             second_tier_probability=p if p is not None and 0 <= p <= 1 else None,
             markers=markers_of(call.reasons, call.first_tier)))
@@ -280,8 +331,9 @@ def specimen_result(session: Session, specimen: Specimen, release: Release, *,
         baby=baby_view(infant, text, repository.first_card(session, specimen.infant_id)),
         specimen=specimen_view(specimen, infant, submitter),
         results=_disorder_results(calls, release.outcome),
+        release_action=release_action(release.outcome),  # type: ignore[arg-type]
         method=f"MS/MS, {default_method().label}",
-        cutoff_version=", ".join(cutoffs) or "disorder rules, literature levels",
+        cutoff_version=", ".join(cutoffs),  # none: the rules' literature levels
         model_version=", ".join(models) or None,
         released_by=releaser.full_name if releaser is not None else str(release.released_by),
         released_at=aware(release.released_at))
@@ -363,17 +415,18 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
     decision = run.qc_decision if run.qc_decision in ("accept", "accept_with_warnings",
                                                       "reject") else "reject"
     uploader = session.get(User, run.uploaded_by) if run.uploaded_by else None
-    decided_by = (f"{uploader.full_name}: plate QC ({default_qc_rules().label})" if uploader
-                  else f"plate QC ({default_qc_rules().label})")
+    label = default_qc_rules().label
+    decided_by, decided_how, note = ((uploader.full_name, "plate_qc", label) if uploader
+                                     else (label, "plate_qc_unattended", label))
     decided_at = aware(run.uploaded_at)
     signed = runs_repository.qc_sign_off_events(session, run.id)
     if signed:  # the technician's sign-off, or the plate's withdrawal, decides last
         last = signed[-1]
         signer = session.get(User, last.user_id) if last.user_id else None
-        what = {"qc_accept": "accepted", "qc_reject": "rejected",
-                "qc_withdraw": "withdrawn"}.get(last.action, last.action)
-        decided_by = (f"{signer.full_name if signer else last.username}: {what} "
-                      f"({last.reason})")[:300]
+        decided_by = (signer.full_name if signer else last.username)[:100]
+        decided_how = {"qc_accept": "accepted", "qc_reject": "rejected",
+                       "qc_withdraw": "withdrawn"}.get(last.action, "accepted")
+        note = (last.reason or "")[:200]
         decided_at = aware(last.at)
     signal = runs_repository.well_signal(session, run.id)
     for name, sig in signal.items():  # a QC-rejected plate stores no patient well
@@ -396,7 +449,8 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
                                  code="plate_qc", message=m[:500])
                        for m in (run.qc_reasons or []) if m.strip()),
         decision=decision,  # type: ignore[arg-type]
-        decided_by=decided_by, decided_at=decided_at)
+        decided_by=decided_by, decided_how=decided_how,  # type: ignore[arg-type]
+        decided_note=note, decided_at=decided_at)
 
 
 def _series(series: LJSeries, run_key: str) -> ControlSeries:

@@ -99,7 +99,8 @@ def _case_rows(session: Session, code: str, day: date,
                submitters: Collection[int] | None) -> list[DrillRow]:
     rules = followup_rules()
     span = month_of(day)
-    cases = [c for c in month_case_rows(session, span, rules.follow_up_limit_days)
+    cases = [c for c in month_case_rows(session, span, rules.follow_up_limit_days,
+                                        rules.recall_window_days)
              if submitters is None or c.submitter_id in submitters]
     cohorts = case_cohorts(cases, span, recall_window_days=rules.recall_window_days,
                            follow_up_limit_days=rules.follow_up_limit_days)

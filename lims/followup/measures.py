@@ -12,7 +12,7 @@ end; each measure picks its own cohort (the case's opening, diagnosis or treatme
 month, or its follow-up limit falling in it).
 
 Public names: ``Measure``, ``SPECIMEN_COLUMNS``, ``CaseRow``, ``Month``, ``SCREEN_POSITIVE``,
-``RESOLVED``, ``NOT_CONFIRMED``, ``Cohort``, ``proportion``, ``median``,
+``RECALLED``, ``RESOLVED``, ``NOT_CONFIRMED``, ``Cohort``, ``proportion``, ``median``,
 ``specimen_measures``, ``case_cohorts``, ``case_measures``, ``confirmed_by_disorder``, ``month_of``.
 """
 
@@ -28,12 +28,17 @@ import pandas as pd
 from lims.errors import InvalidInputError
 from lims.vocabulary import CaseReason, OutcomeClass
 
-__all__ = ["NOT_CONFIRMED", "RESOLVED", "SCREEN_POSITIVE", "CaseRow", "Cohort", "Measure",
-           "Month", "SPECIMEN_COLUMNS", "case_cohorts", "case_measures", "confirmed_by_disorder",
+__all__ = ["NOT_CONFIRMED", "RECALLED", "RESOLVED", "SCREEN_POSITIVE", "CaseRow", "Cohort",
+           "Measure", "Month", "SPECIMEN_COLUMNS", "case_cohorts", "case_measures",
+           "confirmed_by_disorder",
            "median", "month_of", "proportion", "specimen_measures"]
 
 #: Cases opened by a screen result (the recalled babies).
 SCREEN_POSITIVE: tuple[str, ...] = (CaseReason.referral, CaseReason.repeat_specimen)
+#: Cases that recall a baby with a due date: a repeat specimen (also of an unsatisfactory
+#: card) or a referral for diagnosis.
+RECALLED: tuple[str, ...] = (CaseReason.referral, CaseReason.repeat_specimen,
+                             CaseReason.unsatisfactory)
 #: Outcomes that are a final resolution: the disorder confirmed or ruled out.
 RESOLVED: tuple[str, ...] = (
     OutcomeClass.confirmed, OutcomeClass.carrier, OutcomeClass.false_positive,
@@ -157,15 +162,30 @@ Cohort = tuple[list[CaseRow], Callable[[CaseRow], bool] | None]
 
 
 def case_cohorts(cases: Sequence[CaseRow], month: Month, *, recall_window_days: int,
-                 follow_up_limit_days: int,
-                 disorder: str | None = None) -> dict[str, Cohort]:
+                 follow_up_limit_days: int, disorder: str | None = None,
+                 now: datetime | None = None) -> dict[str, Cohort]:
     """The cases each case measure of ``month`` is over (``case_measures`` computes from
     them; the programme pages list them). ``recall_rate`` and ``false_positive_rate`` are over
-    the babies screened: their cohort is the cases of their numerator."""
+    the babies screened: their cohort is the cases of their numerator. ``recall_compliance``
+    is over the recalls (``RECALLED``: a repeat specimen, an unsatisfactory card's repeat, a
+    referral) whose due date (``recall_window_days`` after the recall) fell in the month and
+    has passed by ``now`` (default: the present), as its definition says
+    (``reports/data/indicators.toml``); it counts those re-sampled (a repeat card received)
+    or seen (a diagnosis recorded) by the due date."""
     positive = _opened(cases, month, lambda c: c.reason in SCREEN_POSITIVE)
-    recalls = _opened(cases, month, lambda c: c.reason in (
-        CaseReason.repeat_specimen, CaseReason.unsatisfactory))
     window = timedelta(days=recall_window_days)
+    as_of = now or datetime.now(UTC)
+
+    def due(c: CaseRow) -> datetime:
+        return c.opened_at + window
+
+    recalls = [c for c in cases if c.reason in RECALLED and month.holds(due(c))
+               and due(c) <= as_of]
+
+    def on_time(c: CaseRow) -> bool:
+        seen = [t for t in (c.repeat_received_at, c.diagnosed_at) if t is not None]
+        return bool(seen) and min(seen) <= due(c)
+
     limit = timedelta(days=follow_up_limit_days)
     due_limit = [c for c in cases if c.reason in SCREEN_POSITIVE
                  and month.holds(c.opened_at + limit)]
@@ -184,8 +204,7 @@ def case_cohorts(cases: Sequence[CaseRow], month: Month, *, recall_window_days: 
                and month.holds(c.treatment_started_at)]
     return {
         "recall_rate": (positive, None),
-        "recall_compliance": (recalls, lambda c: c.repeat_received_at is not None
-                              and c.repeat_received_at - c.opened_at <= window),
+        "recall_compliance": (recalls, on_time),
         "time_to_contact": ([c for c in _opened(cases, month) if c.first_contact_at], None),
         "time_to_diagnosis": ([c for c in confirmed if c.diagnosed_at], None),
         "time_to_treatment": ([c for c in treated if c.treatment_started_at], None),
@@ -199,11 +218,13 @@ def case_cohorts(cases: Sequence[CaseRow], month: Month, *, recall_window_days: 
 
 def case_measures(cases: Sequence[CaseRow], month: Month, *, screened: int,
                   recall_window_days: int, follow_up_limit_days: int,
-                  disorder: str | None = None) -> dict[str, Measure]:
+                  disorder: str | None = None, now: datetime | None = None
+                  ) -> dict[str, Measure]:
     """The case measures of ``month`` (of the cases suspecting ``disorder`` when given;
     ``screened`` is the babies screened, the first cards received in the month)."""
     cohorts = case_cohorts(cases, month, recall_window_days=recall_window_days,
-                           follow_up_limit_days=follow_up_limit_days, disorder=disorder)
+                           follow_up_limit_days=follow_up_limit_days, disorder=disorder,
+                           now=now)
 
     def share(code: str) -> Measure:
         rows, counts = cohorts[code]

@@ -59,10 +59,13 @@ class ProgrammeMeasures:
     confirmed_by_disorder: dict[str, int] = field(default_factory=dict)
 
 
-def month_case_rows(session: Session, month: Month, limit_days: int) -> list[CaseRow]:
-    """The cases the month's measures read (``repository.case_measure_rows``)."""
+def month_case_rows(session: Session, month: Month, limit_days: int,
+                    window_days: int = 0) -> list[CaseRow]:
+    """The cases the month's measures read (``repository.case_measure_rows``; those opened
+    ``window_days`` before it too, whose recall is due in it)."""
     rows = repository.case_measure_rows(session, month.start, month.end,
-                                        timedelta(days=limit_days), SCREEN_POSITIVE)
+                                        timedelta(days=limit_days), SCREEN_POSITIVE,
+                                        timedelta(days=window_days))
     return [CaseRow(i, infant, submitter, reason, tuple(suspected or ()), *rest)
             for i, infant, submitter, reason, suspected, *rest in rows]
 
@@ -81,7 +84,8 @@ def computed_measures(session: Session, month: date, *,
     """The measures of the calendar month holding ``month`` (UTC), computed from the data."""
     rules = rules or followup_rules()
     span = month_of(month)
-    cases = month_case_rows(session, span, rules.follow_up_limit_days)
+    cases = month_case_rows(session, span, rules.follow_up_limit_days,
+                            rules.recall_window_days)
     submitters = sorted(repository.submitters(session).items())
     districts: dict[str, set[int]] = {}
     for submitter_id, (_, district) in submitters:
@@ -202,7 +206,7 @@ def programme_trend(session: Session, months: list[date]) -> dict[date, Measures
         return dict(sorted(out.items()))
     limit = timedelta(days=rules.follow_up_limit_days)
     rows = month_case_rows(session, Month(spans[0].start, spans[-1].end),
-                           rules.follow_up_limit_days)
+                           rules.follow_up_limit_days, rules.recall_window_days)
     for span in spans:
         cases = [c for c in rows if span.start - limit <= c.opened_at < span.end]
         cards = month_card_measures(session, span, {"": None})

@@ -348,11 +348,13 @@ CASE_MEASURE_COLUMNS: tuple[str, ...] = (
 
 
 def case_measure_rows(session: Session, start: datetime, end: datetime, limit: timedelta,
-                      screen_positive: Sequence[str]) -> list[tuple[Any, ...]]:
+                      screen_positive: Sequence[str],
+                      recall_window: timedelta = timedelta(0)) -> list[tuple[Any, ...]]:
     """The cases a month ``[start, end)``'s measures read (``CASE_MEASURE_COLUMNS``): opened in
-    the month, or opened ``limit`` before it for one of the ``screen_positive`` reasons (their
-    follow-up limit falls in the month), or opened within ``limit`` before its end and
-    diagnosed or treated in it."""
+    the month or within ``recall_window`` before it (their recall is due in the month), or
+    opened ``limit`` before it for one of the ``screen_positive`` reasons (their follow-up
+    limit falls in the month), or opened within ``limit`` before its end and diagnosed or
+    treated in it."""
     c = _CASE.c
 
     def within(column: Any) -> ColumnElement[bool]:
@@ -362,7 +364,7 @@ def case_measure_rows(session: Session, start: datetime, end: datetime, limit: t
                            for n in CASE_MEASURE_COLUMNS))
              .join(_INFANT, _INFANT.c.id == c.infant_id)
              .where(c.opened_at >= start - limit, c.opened_at < end,
-                    or_(c.opened_at >= start,
+                    or_(c.opened_at >= start - recall_window,
                         and_(c.opened_at < end - limit, c.reason.in_(list(screen_positive))),
                         within(c.diagnosed_at), within(c.treatment_started_at))))
     return [tuple(r) for r in session.execute(query).all()]

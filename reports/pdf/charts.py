@@ -268,16 +268,22 @@ def strip_chart(rows: Sequence[StripRow], *, width: float, fmt: Callable[[float]
         if row.low is None or row.high is None or not points:
             continue
         lo, hi = min(points), max(points)
-        spread = (hi - lo) or abs(hi) or 1.0
+        spread = hi - lo
 
         def x_of(v: float, lo: float = lo, spread: float = spread) -> float:
-            return x0 + (x1 - x0) * (v - lo) / spread
+            # every point equal (all units alike): one point in the middle of the scale
+            return x0 + (x1 - x0) * ((v - lo) / spread if spread else 0.5)
 
         drawing.add(Line(x_of(row.low), y, x_of(row.high), y, strokeColor=COLOURS.rule,
                          strokeWidth=2.2))
-        text(drawing, x_of(row.low) - 3, y - 2.5, fmt(row.low), 5.8, anchor="end",
-             colour=COLOURS.muted)
-        text(drawing, x_of(row.high) + 3, y - 2.5, fmt(row.high), 5.8, colour=COLOURS.muted)
+        low, high = fmt(row.low), fmt(row.high)
+        if low != high:
+            text(drawing, x_of(row.low) - 3, y - 2.5, low, 5.8, anchor="end",
+                 colour=COLOURS.muted)
+        if row.value is None or fmt(row.value) != high or low != high:
+            # the lowest and highest printed once when they read the same, and not at all
+            # when this unit's value (printed above) reads the same too
+            text(drawing, x_of(row.high) + 6, y - 2.5, high, 5.8, colour=COLOURS.muted)
         if row.median is not None:
             xm = x_of(row.median)
             drawing.add(Line(xm, y - 5, xm, y + 5, strokeColor=COLOURS.ink, strokeWidth=1.2))

@@ -32,7 +32,7 @@ def test_bulletin_in_english() -> None:
                     "Ranking of submitting units", "Indicators by submitting unit",
                     "Confirmed cases by disorder", "Phenylketonuria (PKU)",
                     "Indicator definitions", "NewSTEPs Quality Indicator 1",
-                    "indicator definitions 2025.1")
+                    "indicator definitions 2025.2")
 
 
 def test_units_are_ranked_by_their_mean_rank() -> None:
@@ -64,7 +64,7 @@ def test_tied_units_share_a_position_and_a_unit_without_figures_has_none() -> No
 def test_bulletin_in_chinese() -> None:
     pdf = render_bulletin(builders.bulletin("zh-CN"))
     assert_pages_sound(pdf)
-    assert_contains(pdf, "新生儿筛查项目月报：江南市新生儿遗传代谢病筛查项目",
+    assert_contains(pdf, "新生儿疾病筛查项目月报：江南市新生儿遗传代谢病筛查项目",
                     "2025年03月01日至2025年03月31日", "筛查覆盖率", "不合格血片率", "未达标",
                     "送检单位排名", "滨江医院", "指标定义", "越低越好", "苯丙酮尿症")
 

@@ -31,7 +31,7 @@ def test_clinic_letter_in_english_puts_the_action_and_deadline_first() -> None:
                     "Advise feeds at least every 3 hours", "Li Min", "0571-8800 1299",
                     "Riverside Children's Hospital, Metabolic Clinic",
                     "Issued by Dr Zhang Wei, Laboratory Director",
-                    "Document LTR-2025-00042-clinic, version 1", "wording en 2025.2",
+                    "Document LTR-2025-00042-clinic, version 1", "wording en 2025.3",
                     "Page 1 of 1")
 
 
@@ -120,6 +120,8 @@ def test_a_booked_appointment_is_named_and_is_the_deadline() -> None:
     assert "arrange it" not in text and "2025-03-04 18:00" not in text
     chinese = render_recall_letter(builders.recall_letter(
         "zh-CN", "clinic", appointment_at=dt.datetime(2025, 3, 7, 9, 30)))
-    assert_contains(chinese, "时间紧急：请今天处理", "截止时间：2025年03月07日 09:30",
+    # time-critical, but the appointment is days away: the banner names it, not "today"
+    assert_contains(chinese, "时间紧急：请于2025年03月07日 09:30前处理",
+                    "截止时间：2025年03月07日 09:30",
                     "宝宝已预约于2025年03月07日 09:30到江南市儿童医院遗传代谢科进行确诊检查",
                     "预约时间")

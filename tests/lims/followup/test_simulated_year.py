@@ -32,6 +32,12 @@ def _pct(numerator: int, n: int) -> float | None:
     return 100 * numerator / n if n else None
 
 
+def _seen_by_due(case: dict[str, Any]) -> bool:
+    """Re-sampled (a repeat card received) or seen (a diagnosis) by the recall's due date."""
+    seen = [case.get(k) for k in ("repeat_received_at", "diagnosed_at") if case.get(k)]
+    return bool(seen) and min(seen) <= case["opened_at"] + WINDOW
+
+
 def expected(year: Any, month: int, submitter: int | None) -> dict[str, float | None]:
     """The measures of a month computed from the simulation's records, one by one."""
     start = datetime(YEAR, month, 1, tzinfo=UTC)
@@ -44,7 +50,9 @@ def expected(year: Any, month: int, submitter: int | None) -> dict[str, float | 
     hours = [(s["collected_at"] - birth[s["infant_id"]]).total_seconds() / 3600 for s in cards]
     opened = [c for c in cases if _in(c["opened_at"], start, end)]
     positive = [c for c in opened if c["reason"] in ("referral", "repeat_specimen")]
-    recalls = [c for c in opened if c["reason"] in ("repeat_specimen", "unsatisfactory")]
+    recalls = [c for c in cases if c["reason"] in ("referral", "repeat_specimen",
+                                                   "unsatisfactory")
+               and _in(c["opened_at"] + WINDOW, start, min(end, datetime.now(UTC)))]
     resolved = [c for c in positive if c["outcome"] in RESOLVED]
     confirmed = [c for c in cases if c["outcome"] == "confirmed"
                  and _in(c.get("diagnosed_at"), start, end)]
@@ -68,9 +76,7 @@ def expected(year: Any, month: int, submitter: int | None) -> dict[str, float | 
         "time_to_result": _median([(released[s["id"]] - birth[s["infant_id"]]).total_seconds()
                                    / 86400 for s in cards if s["id"] in released]),
         "recall_rate": _pct(len({c["infant_id"] for c in positive}), len(cards)),
-        "recall_compliance": _pct(sum(c.get("repeat_received_at") is not None and
-                                      c["repeat_received_at"] - c["opened_at"] <= WINDOW
-                                      for c in recalls), len(recalls)),
+        "recall_compliance": _pct(sum(_seen_by_due(c) for c in recalls), len(recalls)),
         "time_to_contact": _median([(c["first_contact_at"] - c["opened_at"]).total_seconds()
                                     / 3600 for c in opened if c.get("first_contact_at")]),
         "time_to_diagnosis": _median([(c["diagnosed_at"] - birth[c["infant_id"]])
