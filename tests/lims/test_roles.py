@@ -47,6 +47,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/worklists/duplicates"): LAB,
     ("GET", "/api/v1/worklists/reflex"): LAB,
     ("POST", "/api/v1/second-tier-runs"): LAB,
+    ("POST", "/api/v1/second-tier-genotypes"): LAB,
     ("GET", "/api/v1/second-tier-runs"): {"technician", "reviewer", "admin"},
     ("GET", "/api/v1/second-tier-runs/{run_id}"): {"technician", "reviewer", "admin"},
     ("GET", "/api/v1/specimens/{specimen_id}/reflex"): {"technician", "reviewer", "admin"},
@@ -163,6 +164,9 @@ def _request(client, world, method, path, role, n):
     if url == "/api/v1/second-tier-runs" and method == "POST":  # not a run: 422 when allowed
         return client.post(url, headers=headers, files={"file": (
             "st.txt", b"not a second-tier run", "text/plain")})
+    if url == "/api/v1/second-tier-genotypes":  # no genotype file: 422 when allowed
+        return client.post(url, headers=headers, files={"file": (
+            "g.csv", b"not,a genotype file\n", "text/csv")})
     if url == "/api/v1/hl7/orders":
         return client.post(url, content=MN.encode(), headers={**headers,
                                                                 "Content-Type": "text/plain"})
