@@ -98,6 +98,8 @@ def test_the_specimen_page_shows_the_second_tier(reflex_web, world, tmp_path):
     suac = suac.split("</tr>")[0]
     value = float(suac.split("<td>")[1].split()[0])
     assert 0.2 < value < 0.8 and f"run {run_id}, 1 wells" in suac
+    assert f"{suac.split('<td>')[1].split()[0]} µmol/L" in suac  # the unit with the value
+    assert "<th>Result</th>" in cleared  # a genotype is no concentration: no unit above
     assert "&ge; 2.0 &rarr; referral" in suac and "(reached)" not in suac
 
     referred = reflex_web.get(f"/lab/specimens/{cards[6]['id']}").text
