@@ -27,7 +27,7 @@ from tests.lims.interfaces.conftest import QUICK, answer, release
 from tests.reports.hl7.builders import strict
 
 #: Waits long enough to see that nothing is tried before its time, on a busy machine.
-PATIENT = replace(QUICK, retry_initial_s=0.6, retry_max_s=1.2)
+PATIENT = replace(QUICK, retry_initial_s=2.0, retry_max_s=4.0)
 
 
 def messages(engine) -> list[OutboundMessage]:
