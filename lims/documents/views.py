@@ -45,6 +45,7 @@ from lims.models import (
 )
 from lims.pipeline import well_means
 from lims.review import repository as review_repository
+from lims.review.actions import release_action
 from lims.runs import repository as runs_repository
 from lims.runs.levey_jennings import run_charts
 from lims.settings import get_settings
@@ -271,17 +272,7 @@ def letter_deadline(case: FollowUpCase, issued_at: datetime,
     return end if sensible else now + timedelta(hours=min_hours)
 
 
-#: What a release decides for the card (``ReleaseOutcome``), as the report's action.
-RELEASE_ACTIONS: dict[str, Action] = {
-    ReleaseOutcome.normal: Action.none, ReleaseOutcome.normal_by_override: Action.none,
-    ReleaseOutcome.repeat_specimen_requested: Action.request_repeat_specimen,
-    ReleaseOutcome.referred: Action.immediate_referral}
 _RECALLS = (Action.request_repeat_specimen, Action.immediate_referral)
-
-
-def release_action(outcome: str) -> Action:
-    """The card's action a release decided: what the report tells the submitter to do."""
-    return RELEASE_ACTIONS.get(outcome, Action.none)
 
 
 def _disorder_action(call: Evaluation, decided: Action) -> str:

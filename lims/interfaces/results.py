@@ -41,6 +41,7 @@ from lims.interfaces import repository
 from lims.models import Evaluation, Infant, Release, Specimen, Submitter
 from lims.reference import unsatisfactory_codes
 from lims.review import repository as review_repository
+from lims.review.actions import release_action
 from lims.settings import Settings
 from lims.vocabulary import Action, Final, ReleaseOutcome
 from msms.catalogue import default_catalogue
@@ -62,10 +63,6 @@ from reports.wording import fill, wording
 __all__ = ["ReferenceRange", "Sender", "control_id", "designator", "reference_ranges",
            "result_message"]
 
-#: The action a release reports, by its outcome.
-_ACTION = {ReleaseOutcome.normal: Action.none, ReleaseOutcome.normal_by_override: Action.none,
-           ReleaseOutcome.repeat_specimen_requested: Action.request_repeat_specimen,
-           ReleaseOutcome.referred: Action.immediate_referral}
 _AS_NORMAL = (ReleaseOutcome.normal, ReleaseOutcome.normal_by_override)
 
 
@@ -185,7 +182,7 @@ def _interpretations(calls: Sequence[Evaluation], outcome: str) -> tuple[Interpr
 def _recommendation(interpretations: Sequence[Interpretation], outcome: str) -> str:
     words = wording("en")
     flagged = [i for i in interpretations if i.call != "normal"]
-    action = _ACTION.get(ReleaseOutcome(outcome), Action.none)  # what the reviewer decided
+    action = release_action(outcome)  # what the reviewer decided
     if not flagged and action == Action.none:
         return fill(words.result.overall_negative_text, total=len(interpretations))
     lines = [fill(words.result.overall_flagged_text, count=len(flagged),
