@@ -45,11 +45,11 @@ from lims.models import (
 )
 from lims.pipeline import well_means
 from lims.review import repository as review_repository
-from lims.review.actions import release_action
+from lims.review.actions import AS_NORMAL, release_action
 from lims.runs import repository as runs_repository
 from lims.runs.levey_jennings import run_charts
 from lims.settings import get_settings
-from lims.vocabulary import Action, CaseReason, Final, FirstTier, QcDecision, ReleaseOutcome
+from lims.vocabulary import Action, CaseReason, Final, FirstTier, QcDecision
 from msms.catalogue import default_catalogue
 from msms.methods import default_method
 from msms.qc.controls import default_control_lots
@@ -67,7 +67,6 @@ __all__ = ["ViewError", "aware", "baby_view", "lab_zone", "letter_view", "marker
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PIECE = re.compile(rf"(?P<marker>[A-Za-z0-9:+\-/]+)=(?P<value>{_NUMBER})"
                     rf"(?P<op>>=|<=|>|<)(?P<cutoff>{_NUMBER})")
-_AS_NORMAL = (ReleaseOutcome.normal, ReleaseOutcome.normal_by_override)
 _SAMPLE_TYPES = ("patient", "blank", "qc_low", "qc_high", "qc_other", "calibrator",
                  "proficiency", "unknown")
 #: Charts drawn in a QC report: every series the run flagged (at most ``QC_MAX_CHARTS``), and
@@ -287,7 +286,7 @@ def _disorder_action(call: Evaluation, decided: Action) -> str:
 
 def _disorder_results(calls: Sequence[Evaluation], outcome: str) -> tuple[DisorderResult, ...]:
     by_code = {c.disorder: c for c in calls}
-    normal = outcome in _AS_NORMAL
+    normal = outcome in AS_NORMAL
     decided = release_action(outcome)
     out = []
     for disorder in default_catalogue().disorders:

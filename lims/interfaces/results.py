@@ -41,7 +41,7 @@ from lims.interfaces import repository
 from lims.models import Evaluation, Infant, Release, Specimen, Submitter
 from lims.reference import unsatisfactory_codes
 from lims.review import repository as review_repository
-from lims.review.actions import release_action
+from lims.review.actions import AS_NORMAL, release_action
 from lims.settings import Settings
 from lims.vocabulary import Action, Final, ReleaseOutcome
 from msms.catalogue import default_catalogue
@@ -62,8 +62,6 @@ from reports.wording import fill, wording
 
 __all__ = ["ReferenceRange", "Sender", "control_id", "designator", "reference_ranges",
            "result_message"]
-
-_AS_NORMAL = (ReleaseOutcome.normal, ReleaseOutcome.normal_by_override)
 
 
 def designator(text: str) -> HierarchicDesignator:
@@ -161,7 +159,7 @@ def _measurements(values: Mapping[str, float | None]) -> tuple[tuple[Measurement
 
 
 def _interpretations(calls: Sequence[Evaluation], outcome: str) -> tuple[Interpretation, ...]:
-    standing = {} if outcome in _AS_NORMAL else {
+    standing = {} if outcome in AS_NORMAL else {
         c.disorder: c for c in calls if c.final != Final.negative}
     # "requiring immediate referral" when the reviewer referred (the narrative's "refer at
     # once"), for each positive call, time-critical or after its duplicates; released with a
