@@ -187,15 +187,12 @@ class ReflexRules:
         """The mild-case miss bound of ``disorder``."""
         return self.mild_miss_bound_by_disorder.get(disorder, self.mild_miss_bound)
 
-    def awaiting_genotypes(self, assays: dict[str, SecondTierAssay] | None = None
-                           ) -> ReflexRules:
+    def awaiting_genotypes(self) -> ReflexRules:
         """These rules for a laboratory that genotypes the cards its groups ask for: a group
-        with a genotype among its assays (unit ``variants``: FAO's ACADM and ACADVL) awaits
+        whose rules read a genotype (:attr:`Group.genotyped`: FAO's ACADM and ACADVL) awaits
         them (``await_assays``) instead of being decided without them. The file, its version
         and hash are unchanged (a calibration of the file still fits)."""
-        assays = assays if assays is not None else second_tier_assays()
-        groups = tuple(dataclasses.replace(g, await_assays=True)
-                       if any(assays[a].is_count for a in g.assays if a in assays) else g
+        groups = tuple(dataclasses.replace(g, await_assays=True) if g.genotyped else g
                        for g in self.groups)
         return dataclasses.replace(self, groups=groups)
 
