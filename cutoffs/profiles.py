@@ -4,13 +4,14 @@ numeric columns, covariates.
 Every problem is a :class:`~cutoffs.errors.CutoffError` naming the file (when known), the line
 (header = line 1, so the first specimen is line 2) and the field.
 
-Public names: ``read_profiles``, ``numeric_column``, ``covariate_frame``, ``specimen_ids``,
-``write_table``.
+Public names: ``read_profiles``, ``check_columns``, ``numeric_column``, ``covariate_frame``,
+``specimen_ids``, ``write_table``.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,11 @@ import pandas as pd
 
 from cutoffs.errors import CutoffError
 from msms import csvsafe
+from msms.catalogue import default_catalogue
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID, SEXES
 
-__all__ = ["LINK_COLUMNS", "covariate_frame", "numeric_column", "read_profiles", "specimen_ids",
-           "write_table"]
+__all__ = ["LINK_COLUMNS", "check_columns", "covariate_frame", "numeric_column", "read_profiles",
+           "specimen_ids", "write_table"]
 
 _FLAGS = ("tpn", "transfused")
 
@@ -93,8 +95,60 @@ def read_profiles(path: Path | str) -> pd.DataFrame:
     if blank.any():
         line = int(np.flatnonzero(blank)[0]) + 2
         raise CutoffError("is empty", file=str(path), line=line, field=PROFILE_ID)
+    _check_last_row(path, len(header), len(frame) + 1)
     frame.attrs["source_file"] = str(path)
     return frame
+
+
+def _check_last_row(path: Path, n_fields: int, line: int) -> None:
+    """A file cut short ends in a row with fewer fields than the header, which the CSV reader
+    fills with blanks: refuse it. Only the file's last row is read again (a quoted field in
+    it, which could span lines, leaves it unchecked)."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - (1 << 16)))
+        tail = handle.read()
+    last = tail.rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+    if not last or b'"' in last:
+        return
+    fields = next(csv.reader([last.decode("utf-8", errors="replace")]), [])
+    if 1 < len(fields) < n_fields or (len(fields) == 1 and n_fields > 1 and fields[0]):
+        raise CutoffError(f"has {len(fields)} of the header's {n_fields} fields (the file may "
+                          "be cut short)", file=str(path), line=line)
+
+
+def check_columns(profiles: pd.DataFrame, needed: tuple[str, ...], *,
+                  file: str | None = None) -> list[str]:
+    """The analytes of ``needed`` (canonical codes the rules read) the table has no column for.
+
+    A column that names a missing one another way is an error naming the column: a vendor
+    alias or another case (``phe`` for ``Phe``), or a near miss (``C3x`` for ``C3``). The rules
+    read canonical codes only, so such a column would leave every specimen's disorders that
+    need it not evaluable without a word. Other columns are carried through, as the profiles
+    contract says.
+    """
+    catalogue = default_catalogue()
+    columns = [str(c) for c in profiles.columns]
+    missing = [code for code in needed if code not in set(columns)]
+    if not missing:
+        return []
+    for column in columns:
+        code = catalogue.try_resolve(column)
+        if code is not None and code != column and code in missing:
+            raise CutoffError(f"names the analyte {code} another way: call the column {code}",
+                              file=_file(profiles, file), line=1, field=column)
+    known = set(catalogue.codes)
+    for column in columns:
+        if column in known or catalogue.try_resolve(column) is not None:
+            continue
+        folded = {code.casefold(): code for code in missing}
+        close = difflib.get_close_matches(column.casefold(), list(folded), n=1, cutoff=0.75)
+        if close:
+            code = folded[close[0]]
+            raise CutoffError(f"is not an analyte code; did you mean {code}? (the file has no "
+                              f"{code} column)", file=_file(profiles, file), line=1,
+                              field=column)
+    return missing
 
 
 def _file(profiles: pd.DataFrame, file: str | None) -> str | None:

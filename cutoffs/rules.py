@@ -195,6 +195,19 @@ class RuleSet:
                     names[exclusion.marker] = None
         return tuple(names)
 
+    def analytes(self) -> tuple[str, ...]:
+        """Every analyte code the rules read, alone or in a ratio, first use first."""
+        catalogue = default_catalogue()
+        names: dict[str, None] = {}
+        for rule in self.rules:
+            pairs = [(m.name, m.is_ratio) for m in rule.markers]
+            pairs += [(e.marker, e.marker_is_ratio) for e in rule.exclusions
+                      if e.kind == "marker"]
+            for name, is_ratio in pairs:
+                for code in (parse_ratio(name, catalogue).analytes if is_ratio else (name,)):
+                    names[code] = None
+        return tuple(names)
+
     def subset(self, codes: list[str] | tuple[str, ...]) -> RuleSet:
         """The rules of the given disorders only (KeyError for an unknown code)."""
         chosen = tuple(self.rule(c) for c in codes)

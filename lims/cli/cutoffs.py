@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from pathlib import Path
 
 import typer
@@ -22,18 +23,27 @@ from cutoffs.covariate_model import (
 )
 from cutoffs.derive import DEFAULT_MIN_STRATUM_N, derive_cutoffs
 from cutoffs.errors import CutoffError
-from cutoffs.profiles import read_profiles
+from cutoffs.profiles import check_columns, read_profiles
 from cutoffs.rules import RULES_DIR, load_rules
 from cutoffs.strata import STRATA_TOML, load_strata
 from cutoffs.tables import read_cutoff_table, write_cutoff_table
 from lims.cli.common import TableFormat, emit_table
 from lims.cli.cutoffs_scores import add_score_section, parse_disorder_targets
+from lims.cli.evaluate import warn_missing
 
 __all__ = ["covariate_model_command", "cutoffs_app", "derive_command", "describe_derived_from",
            "show_command"]
 
 cutoffs_app = typer.Typer(help="Cutoff tables: derive a laboratory's own, show the ones in force.",
                           no_args_is_help=True)
+
+
+def _default_version(population_sha256: str, settings: dict[str, object]) -> str:
+    """``lab-`` and 12 hex digits of the SHA-256 of the population file and every setting the
+    table depends on: the same file derived with other settings (a score section or not, other
+    percentiles, strata or rules) gets another version, so its calls say which table made them."""
+    text = population_sha256 + "\n" + json.dumps(settings, sort_keys=True, default=str)
+    return "lab-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _sha256(path: Path) -> str:
@@ -67,7 +77,9 @@ def derive_command(
     rules: Path = typer.Option(RULES_DIR, "--rules", help="Rule file or directory whose markers "
                                "are included."),
     version: str | None = typer.Option(None, "--version", help="Table version (default: "
-                                       "lab- and the population's SHA-256 prefix)."),
+                                       "lab- and a SHA-256 prefix of the population and "
+                                       "these settings: two tables derived differently never "
+                                       "share it)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap."),
     target_flag_rate: float | None = typer.Option(
         None, "--target-flag-rate", min=0.0, max=0.5,
@@ -92,8 +104,19 @@ def derive_command(
         strata_def = dataclasses.replace(strata_def, max_depth=max_depth)
     rule_set = load_rules(rules)
     digest = _sha256(population)
+    if version is None:
+        version = _default_version(digest, {
+            "upper_percentile": upper_percentile, "lower_percentile": lower_percentile,
+            "min_stratum_n": min_stratum_n, "bootstrap": bootstrap, "confidence": confidence,
+            "strata": _sha256(strata), "max_depth": max_depth, "seed": seed,
+            "rules": sorted(f"{r.code} {r.version}" for r in rule_set),
+            "target_flag_rate": target_flag_rate, "disorder_targets": sorted(own_targets.items()),
+            "cases": _sha256(cases) if cases is not None else None,
+            "range_floors": range_floors})
     frame = read_profiles(population)
     typer.echo(f"read {len(frame):,} profiles from {population}", err=True)
+    warn_missing(check_columns(frame, rule_set.analytes()), population,
+                 "left without a laboratory cutoff (the rules' own levels apply)")
 
     def progress(done: int, total: int) -> None:
         typer.echo(f"strata combinations {done} / {total}", err=True)

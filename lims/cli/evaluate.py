@@ -9,7 +9,7 @@ With ``--stage duplicate_mean`` the file may hold the two in-duplicate results o
 (docs/evaluation.md, :func:`cutoffs.duplicates.mean_of_duplicates`); a file with one row per
 specimen holds the means already.
 
-Public names: ``evaluate_command``, ``write_calls``, ``flag_columns``.
+Public names: ``evaluate_command``, ``write_calls``, ``flag_columns``, ``warn_missing``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 import typer
 
 from cutoffs.duplicates import mean_of_duplicates
-from cutoffs.profiles import read_profiles, write_table
+from cutoffs.profiles import check_columns, read_profiles, write_table
 from cutoffs.reflex.apply import apply_reflex
 from cutoffs.reflex.calibrate import read_calibration
 from cutoffs.rules import RULES_DIR, RuleSet, load_rules
@@ -30,7 +30,7 @@ from lims.pipeline import ScreeningPipeline
 from lims.settings import get_settings
 from lims.vocabulary import Stage
 
-__all__ = ["evaluate_command", "flag_columns", "write_calls"]
+__all__ = ["evaluate_command", "flag_columns", "warn_missing", "write_calls"]
 
 
 def write_calls(calls: pd.DataFrame, path: Path) -> None:
@@ -48,6 +48,13 @@ def flag_columns(rules: RuleSet) -> list[str]:
     like the covariates, they belong to the card and must agree between its duplicates."""
     return list(dict.fromkeys(e.column for r in rules for e in r.exclusions
                               if e.kind == "flag" and e.column))
+
+
+def warn_missing(missing: list[str], path: Path, outcome: str) -> None:
+    """Say which analytes the rules read a profiles file has no column for."""
+    if missing:
+        typer.echo(f"warning: {path} has no column for {', '.join(missing)}: the disorders "
+                   f"that read them are {outcome}", err=True)
 
 
 def _repeated(frame: pd.DataFrame) -> pd.Series:
@@ -93,6 +100,7 @@ def evaluate_command(
                                                second_tier=second_tier, rules=rule_set)
     with step(f"reading {profiles}"):
         frame = read_profiles(profiles)
+    warn_missing(check_columns(frame, rule_set.analytes()), profiles, "not evaluable")
     repeated = _repeated(frame)
     if stage is Stage.duplicate_mean and len(repeated):
         n_rows = len(frame)

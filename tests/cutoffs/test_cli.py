@@ -101,6 +101,51 @@ def test_rejected_input_names_file_line_and_field(files):
     assert not (files / "x.csv").exists()  # nothing partial written
 
 
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("C3", "C3x", "did you mean C3?"),
+    ("Phe", "phe", "names the analyte Phe another way"),
+    ("C5DC+C6OH", "C05DC", "names the analyte C5DC+C6OH another way"),
+])
+@pytest.mark.parametrize("command", [["evaluate"], ["cutoffs", "derive"]])
+def test_a_misnamed_analyte_column_is_refused_naming_it(files, tmp_path: Path, old, new,
+                                                        message, command):
+    """A typo or a vendor alias in the header would leave every specimen's disorders that read
+    the analyte not evaluable (or the table without its cutoffs) without a word."""
+    source = "profiles.csv" if command == ["evaluate"] else "population.csv"
+    bad = tmp_path / "misnamed.csv"
+    pd.read_csv(files / source).rename(columns={old: new}).to_csv(bad, index=False)
+    result = runner.invoke(app, [*command, str(bad), "--out", str(tmp_path / "out.csv")])
+    assert isinstance(result.exception, CutoffError), result.output
+    assert (result.exception.file, result.exception.line, result.exception.field) == (
+        str(bad), 1, new)
+    assert message in str(result.exception)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_missing_analyte_column_is_named_and_other_columns_are_carried(files, tmp_path: Path):
+    partial = tmp_path / "partial.csv"
+    frame = pd.read_csv(files / "profiles.csv").drop(columns=["Phe"])
+    frame["citation"] = "a published case"  # an extra column: carried, not an error
+    frame.to_csv(partial, index=False)
+    result = runner.invoke(app, ["evaluate", str(partial), "--out", str(tmp_path / "c.csv")])
+    assert result.exit_code == 0, result.output
+    assert "has no column for Phe: the disorders that read them are not evaluable" in (
+        result.output)
+
+
+def test_a_file_cut_short_is_refused_naming_its_last_line(files, tmp_path: Path):
+    text = (files / "profiles.csv").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    cut = tmp_path / "cut.csv"
+    cut.write_text("\n".join(lines[:40]) + "\n" + lines[40][: len(lines[40]) // 2],
+                   encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", str(cut), "--out", str(tmp_path / "c.csv")])
+    assert isinstance(result.exception, CutoffError), result.output
+    assert (result.exception.file, result.exception.line) == (str(cut), 41)
+    assert "fields (the file may be cut short)" in str(result.exception)
+    assert not (tmp_path / "c.csv").exists()
+
+
 @pytest.mark.slow
 def test_exit_code_three_through_the_nbs_command(files):
     bad = files / "no_id.csv"
@@ -171,3 +216,17 @@ def test_bad_disorder_target_and_parquet_without_specimen_id_are_refused(files):
     result = runner.invoke(app, ["evaluate", str(bad), "--out", str(files / "y.csv")])
     assert isinstance(result.exception, CutoffError)
     assert result.exception.field == "specimen_id" and result.exception.file == str(bad)
+
+
+def test_tables_derived_with_other_settings_get_other_versions(files, tmp_path: Path):
+    """The default version names the population and the settings: calls made with a table
+    with disorder scores and one without never carry the same cutoff version."""
+    def version(name: str, *extra: str) -> str:
+        _ok("cutoffs", "derive", str(files / "population.csv"), "--out", str(tmp_path / name),
+            "--min-stratum-n", "500", "--bootstrap", "0", *extra)
+        return read_cutoff_table(tmp_path / name).version
+
+    plain, again = version("a.toml"), version("b.toml")
+    other = version("c.toml", "--upper-percentile", "99.0")
+    assert plain == again and plain.startswith("lab-") and len(plain) == 16
+    assert other != plain
