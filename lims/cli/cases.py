@@ -61,7 +61,7 @@ def list_command(state: CaseState = typer.Option(None, help="only cases in this 
                  actor: ActorOption = None) -> None:
     """The follow-up cases, newest first."""
     rows = in_session(lambda s, a: service.list_cases(s, a, state=state, limit=limit), actor)
-    emit_table(_HEADER, [_row(r) for r in rows], fmt)
+    emit_table(_HEADER, [_row(r) for r in rows], fmt, limit=limit)
 
 
 @cases_app.command("overdue")

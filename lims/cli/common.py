@@ -105,9 +105,10 @@ def in_session(work: Callable[[Session, Actor], T], actor: str | None = None) ->
 
 
 def print_table(header: Sequence[str], rows: Sequence[Sequence[object]], *,
-                noun: str = "rows") -> None:
+                noun: str = "rows", limit: int | None = None) -> None:
     """``rows`` aligned under ``header`` on stdout, one line each (the last column's cells
-    end in an ellipsis where the terminal is too narrow), then how many there are."""
+    end in an ellipsis where the terminal is too narrow), then how many there are; when they
+    reach ``limit`` (the command's ``--limit``), that more may exist."""
     cells = [[str(cell) for cell in row] for row in rows]
     widths = [max([len(name), *(len(row[j]) for row in cells)])
               for j, name in enumerate(header)]
@@ -123,16 +124,28 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[object]], *,
     console = Console(width=max(terminal, sum(widths) + 2 * len(widths)), markup=False,
                       highlight=False, emoji=False)
     console.print(table)
-    console.print(f"({len(rows)} {noun})")
+    console.print(_count(len(rows), noun, limit))
+
+
+def _count(n: int, noun: str, limit: int | None) -> str:
+    """``(3 messages)``, ``(1 message)``; the nouns are plurals ending in s."""
+    noun = noun[:-1] if n == 1 and noun.endswith("s") else noun
+    if limit is not None and n >= limit:
+        return f"(the first {n} {noun}: there may be more; --limit shows more)"
+    return f"({n} {noun})"
 
 
 def emit_table(header: Sequence[str], rows: Sequence[Sequence[str]], fmt: TableFormat, *,
-               shown: Sequence[int] | None = None) -> None:
-    """Every column as CSV, or the ``shown`` columns (all by default) as a table."""
+               shown: Sequence[int] | None = None, limit: int | None = None) -> None:
+    """Every column as CSV, or the ``shown`` columns (all by default) as a table; rows that
+    reach ``limit`` are said to be the first ones (on stderr for CSV)."""
     if fmt is TableFormat.csv:
         writer = csvsafe.writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
+        if limit is not None and len(rows) >= limit:
+            print(_count(len(rows), "rows", limit), file=sys.stderr)
         return
     keep = list(shown) if shown is not None else list(range(len(header)))
-    print_table([header[i] for i in keep], [[row[i] for i in keep] for row in rows])
+    print_table([header[i] for i in keep], [[row[i] for i in keep] for row in rows],
+                limit=limit)

@@ -157,7 +157,7 @@ def outbox_command(
                 [[r["id"], r["specimen_id"], r["version"], r["control_id"], r["status"],
                   r["attempts"], r["ack_code"],
                   f"{r['delivered_at']:%Y-%m-%d %H:%M:%S}" if r["delivered_at"] else "",
-                  r["last_error"]] for r in rows], noun="messages")
+                  r["last_error"]] for r in rows], noun="messages", limit=limit)
 
 
 @hl7_app.command("resend")

@@ -226,4 +226,4 @@ def list_command(kind: DocumentKind = typer.Option(None, help="only this kind"),
                 "by"],
                [[str(r["id"]), r["document_id"], str(r["version"]), r["kind"], r["language"],
                  r["sha256"][:16], f"{r['issued_at']:%Y-%m-%d %H:%M}", r["issued_by_name"]]
-                for r in rows], fmt)
+                for r in rows], fmt, limit=limit)

@@ -235,12 +235,24 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise CutoffError(f"not a readable CSV table: {exc}", file=str(path)) from None
 
 
+def _plate_truth_as_specimens(truth: pd.DataFrame) -> pd.DataFrame:
+    """A plate's truth file (one row per well, ``nbs simulate plate --truth``) as one row per
+    specimen: its patients' wells, keyed by ``sample_id`` as the plate's profiles are; a
+    cohort's truth file is returned as it is."""
+    if PROFILE_ID in truth.columns or "sample_id" not in truth.columns:
+        return truth
+    if "sample_type" in truth.columns:
+        truth = truth[truth["sample_type"].astype(str) == "patient"]
+    return truth.rename(columns={"sample_id": PROFILE_ID}).drop_duplicates(PROFILE_ID)
+
+
 @second_tier_app.command("label")
 def label_command(
     calls: Path = typer.Option(..., "--calls", help="First-tier calls CSV (nbs evaluate)."),
     profiles: Path = typer.Option(..., "--profiles", help="The profiles the calls came from."),
     truth: Path = typer.Option(..., "--truth", help="Truth CSV of a simulated cohort "
-                               "(nbs simulate cohort --truth)."),
+                               "(nbs simulate cohort --truth) or plate (nbs simulate plate "
+                               "--truth: its patients' sample_id are the specimen ids)."),
     out: Path = typer.Option(..., "--out", help="Labelled outcomes CSV to write."),
 ) -> None:
     """Label simulated screen positives: true positive when the baby has the flagged disorder."""
@@ -249,14 +261,13 @@ def label_command(
         if column not in call_table.columns:
             raise CutoffError("calls lack this column", file=str(calls), line=1, field=column)
     profile_table = _read_csv(profiles)
-    truth_table = _read_csv(truth)
-    for name, frame, path in (("profiles", profile_table, profiles), ("truth", truth_table,
-                                                                        truth)):
+    truth_table = _plate_truth_as_specimens(_read_csv(truth))
+    for frame, path in ((profile_table, profiles), (truth_table, truth)):
         if PROFILE_ID not in frame.columns:
-            raise CutoffError(f"{name} lack this column", file=str(path), line=1,
+            raise CutoffError("the header has no such column", file=str(path), line=1,
                               field=PROFILE_ID)
     if "true_disorder" not in truth_table.columns:
-        raise CutoffError("truth lacks this column", file=str(truth), line=1,
+        raise CutoffError("the header has no such column", file=str(truth), line=1,
                           field="true_disorder")
     truth_table["true_disorder"] = truth_table["true_disorder"].fillna("")
     cohort = profile_table.merge(truth_table[[PROFILE_ID, "true_disorder"]], on=PROFILE_ID,

@@ -404,3 +404,36 @@ def test_every_part_of_the_reasons_is_a_marker_or_a_phrase_read_back(model, firs
                 items = split_outside(found[1]["features"], ",")
                 assert items and all(FEATURES.parse(f) for f in items), part
     assert {"second_tier_no_recall", "top_features"} <= seen
+
+
+def test_cli_labels_the_screen_positives_of_a_simulated_plate(tmp_path):
+    """The README's plate session: its truth file has a row per well keyed by sample_id (the
+    plate's specimen ids), which labels the calls as a cohort's truth file does."""
+    from lims.cli import app
+
+    runner = CliRunner()
+
+    def ok(*args: str) -> str:
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, (result.output, result.exception)
+        return result.output
+
+    files = {n: str(tmp_path / n) for n in ("plate.txt", "truth.csv", "profiles.csv",
+                                            "calls.csv", "labelled.csv")}
+    ok("simulate", "plate", "--format", "masslynx", "--seed", "7", "--out", files["plate.txt"],
+       "--truth", files["truth.csv"])
+    ok("quantify", files["plate.txt"], "--out", files["profiles.csv"])
+    ok("evaluate", files["profiles.csv"], "--out", files["calls.csv"])
+    ok("second-tier", "label", "--calls", files["calls.csv"], "--profiles",
+       files["profiles.csv"], "--truth", files["truth.csv"], "--out", files["labelled.csv"])
+    calls = pd.read_csv(files["calls.csv"], dtype={"specimen_id": str})
+    labelled = pd.read_csv(files["labelled.csv"], dtype={"specimen_id": str})
+    assert len(labelled) and set(labelled["specimen_id"]) <= set(calls["specimen_id"])
+    pd.read_csv(files["truth.csv"]).drop(columns=["true_disorder"]).to_csv(
+        tmp_path / "no_truth.csv", index=False)
+    result = runner.invoke(app, ["second-tier", "label", "--calls", files["calls.csv"],
+                                 "--profiles", files["profiles.csv"], "--truth",
+                                 str(tmp_path / "no_truth.csv"), "--out", files["labelled.csv"]])
+    assert isinstance(result.exception, CutoffError)
+    assert result.exception.field == "true_disorder"
+    assert str(result.exception).endswith("the header has no such column")

@@ -54,7 +54,7 @@ def test_nbs_alerts_escalate_prints_what_it_escalated(client, world, engine, set
 
     listed = nbs_here("alerts", "list", "--status", "all", env=env, cwd=ROOT)
     assert listed.returncode == 0, listed.stderr
-    assert "MSUD" in listed.stdout and "(1 alerts)" in listed.stdout
+    assert "MSUD" in listed.stdout and "(1 alert)" in listed.stdout
     [read] = _events(engine, "read_list")
     assert read.entity == "alert" and read.username == os_user_name()
     assert read.after["ids"] == [alert_id]

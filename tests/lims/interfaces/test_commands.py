@@ -63,6 +63,9 @@ def test_nbs_hl7_export_send_outbox_endpoint_cards(engine, world, endpoint, rece
     assert receiver.received == [queued.body]
     listed = run("hl7", "outbox", "--specimen", card(1))
     assert re.search(rf"{queued.control_id}\s+delivered\s+1\s+AA", listed.stdout), listed.stdout
+    assert listed.stdout.rstrip().endswith("(1 message)")
+    capped = run("hl7", "outbox", "--limit", "1")  # as many as the limit: there may be more
+    assert "(the first 1 message: there may be more; --limit shows more)" in capped.stdout
     unknown = run("hl7", "export", card(99))
     assert isinstance(unknown.exception, NotFoundError) and card(99) in str(unknown.exception)
     made = run("hl7", "endpoint", "SOUTH", "--host", "127.0.0.1", "--port", "2575",
