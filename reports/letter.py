@@ -39,7 +39,8 @@ __all__ = ["RecallLetter", "ReferralClinic", "SuspectedDisorder", "render_recall
 class SuspectedDisorder(DisorderRow):
     """A disorder the screen points to, with the markers that point to it."""
 
-    first_tier: Literal["borderline", "positive", "critical"]
+    #: ``suspected``: the case suspects it but the screen did not flag it (opened by hand).
+    first_tier: Literal["borderline", "positive", "critical", "suspected"]
     markers: tuple[MarkerValue, ...] = Field(min_length=1)
 
 
@@ -168,7 +169,10 @@ def _results(letter: RecallLetter, words: Wording, st: Styles, width: float) -> 
     widths = [0.13, 0.17, 0.2, 0.2, 0.3]
     out: list[Flowable] = [para(words.letter.results_heading, st.h1)]
     if letter.audience == "family":
-        out.append(para(words.letter.results_intro_family, st.body))
+        beyond = any(m.tier in ("borderline", "positive", "critical")
+                     for d in letter.disorders for m in d.markers)
+        out.append(para(words.letter.results_intro_family if beyond
+                        else words.letter.results_intro_family_suspected, st.body))
     out.append(data_table([c.disorder, c.marker, c.value, c.cutoff, c.finding], rows,
                           [w * width for w in widths], st, row_fills=fills, right=(2, 3)))
     return out

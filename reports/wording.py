@@ -62,6 +62,9 @@ class Tiers(_Text):
     positive: str
     critical: str
     not_evaluable: str
+    #: A disorder a follow-up case suspects that the screen did not flag (a case opened by
+    #: hand: family history, a clinical sign): never called positive on a letter.
+    suspected: str
 
 
 class Finals(_Text):
@@ -156,6 +159,9 @@ class LetterText(_Text):
     found_intro_family: str
     results_heading: str
     results_intro_family: str
+    #: The family letter's results intro when no value is beyond its cutoff (a case opened by
+    #: hand on a card the screen did not flag).
+    results_intro_family_suspected: str
     todo_heading: str
     contact_heading: str
     clinic_heading: str

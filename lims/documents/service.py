@@ -19,9 +19,9 @@ replaces (docs/reports.md "In the LIMS").
   letter to the clinic (or the follow-up service) in the release's transaction; a case whose
   records cannot make a letter is audited as such and the release goes on.
 
-Public names: ``Issued``, ``VIEWERS``, ``CORRECTORS``, ``issue_letter``, ``issue_result``,
-``issue_results``, ``released_between``, ``issue_batch``, ``issue_qc``, ``issue_bulletin``,
-``issue_card``, ``reprint``, ``correct``,
+Public names: ``Issued``, ``VIEWERS``, ``CORRECTORS``, ``PAST_RECALL``, ``issue_letter``,
+``issue_result``, ``issue_results``, ``released_between``, ``issue_batch``, ``issue_qc``,
+``issue_bulletin``, ``issue_card``, ``reprint``, ``correct``,
 ``list_documents``, ``versions``, ``set_language``, ``on_cases_opened``, ``document_id_for``.
 """
 
@@ -63,7 +63,14 @@ from lims.models import (
     User,
     utcnow,
 )
-from lims.vocabulary import CaseReason, DocumentKind, DocumentLanguage, LetterAudience, Role
+from lims.vocabulary import (
+    CaseReason,
+    CaseState,
+    DocumentKind,
+    DocumentLanguage,
+    LetterAudience,
+    Role,
+)
 from reports import ReportError
 from reports.bulletin import render_bulletin
 from reports.letter import render_recall_letter
@@ -77,10 +84,10 @@ from reports.result import (
     render_result_report,
 )
 
-__all__ = ["CORRECTORS", "VIEWERS", "Issued", "correct", "document_id_for", "issue_batch",
-           "issue_bulletin", "issue_card", "issue_letter", "issue_qc", "issue_result",
-           "issue_results", "list_documents", "on_cases_opened", "released_between", "reprint",
-           "set_language", "versions"]
+__all__ = ["CORRECTORS", "PAST_RECALL", "VIEWERS", "Issued", "correct", "document_id_for",
+           "issue_batch", "issue_bulletin", "issue_card", "issue_letter", "issue_qc",
+           "issue_result", "issue_results", "list_documents", "on_cases_opened",
+           "released_between", "reprint", "set_language", "versions"]
 
 _K, _R = DocumentKind, Role
 #: Who may see (and ask for) each kind of document; clinic and submitter users within their
@@ -343,12 +350,24 @@ def _issue(session: Session, actor: Actor, subject: _Subject) -> Issued:
     return Issued(_store(session, actor, subject), created=True)
 
 
+#: Cases past the recall: the diagnosis is recorded (or the case ended), so a new recall
+#: letter, which asks for a repeat card or a referral by a deadline, is no longer due.
+PAST_RECALL = (CaseState.diagnosed, CaseState.treatment, CaseState.long_term_follow_up,
+                CaseState.closed)
+
+
 def issue_letter(session: Session, actor: Actor, case_id: int, *,
                  audience: str = LetterAudience.clinic, language: str | None = None) -> Issued:
-    """The recall letter of a case (to its clinic or the family)."""
+    """The recall letter of a case (to its clinic or the family); a letter issued before is
+    given again (a reprint), a new one is refused once the case is past the recall."""
     _allow(actor, _K.recall_letter, VIEWERS, "issue")
-    return _issue(session, actor, _letter(session, actor, case_id, audience, language,
-                                          laboratory()))
+    subject = _letter(session, actor, case_id, audience, language, laboratory())
+    state = get_case(session, actor, case_id, audit=False).state
+    if state in PAST_RECALL and repository.latest_version(session, subject.document_id) is None:
+        raise ConflictError(f"case {case_id} is {CaseState(state).value.replace('_', ' ')}: a "
+                            "recall letter is no longer due (the letters issued before can be "
+                            "reprinted)")
+    return _issue(session, actor, subject)
 
 
 def issue_result(session: Session, actor: Actor, specimen_id: int, *,

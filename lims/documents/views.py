@@ -209,7 +209,8 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
     disorders = []
     for code in suspected:
         call = by_code.get(code)
-        tier = _letter_tier(call) if call is not None else "positive"
+        # a disorder the case suspects but the screen did not flag is never called positive
+        tier = _letter_tier(call) if call is not None else "suspected"
         markers = (markers_of(call.reasons, tier) if call is not None else ()) or (
             rule_markers(code, values))
         if markers:

@@ -163,6 +163,7 @@ def _case_view(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
                            for key in {d["document_id"] for d in letters}},
         "transitions": _offered(case, [t for t in allowed if t not in _OTHER_FORMS]),
         "can_receive_repeat": CaseTransition.receive_repeat in allowed,
+        "letter_due": case.state not in documents.PAST_RECALL,
         "can_visit": actor.role in _VISITORS and case.state in (
             CaseState.treatment, CaseState.long_term_follow_up),
         "clinics": service.list_clinics(session) if CaseTransition.refer in allowed else [],

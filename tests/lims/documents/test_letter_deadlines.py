@@ -6,7 +6,6 @@ never in the past."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -99,7 +98,7 @@ def test_a_booked_appointment_is_named_and_is_the_deadline(client, world):
     assert squash(f"截止时间：{when}") in text
 
 
-def test_a_time_critical_letter_after_treatment_began_is_due_today(client, world):
+def test_after_treatment_began_no_new_recall_letter_is_issued(client, world):
     _referred(client, world)
     [letter] = _listed(client, world, "follow_up", kind="recall_letter")
     case_id, fu = letter["case_id"], world.auth("follow_up")
@@ -141,19 +140,13 @@ def test_a_time_critical_letter_after_treatment_began_is_due_today(client, world
         json={"case_id": case_id, "audience": "family", "language": "en"},
         headers=fu,
     )
-    assert issued.status_code == 201, issued.text
-    text = _text(issued.content)
-    deadline = re.search(r"Deadline:(\d{4}-\d\d-\d\d)", text)
-    issued = utcnow()
-    if issued.hour < 20:  # 4 hours or more left of the day: act today
-        assert squash("TIME-CRITICAL: ACT TODAY") in text
-        assert deadline is not None and deadline[1] == issued.date().isoformat(), deadline
-    else:  # too late for today: by the end of tomorrow at the latest
-        assert squash("TIME-CRITICAL: ACT BY") in text
-        assert (
-            deadline is not None and deadline[1] <= (issued + timedelta(days=1)).date().isoformat()
-        ), deadline
-    assert case["due_at"][:10] not in text
+    # past the recall a new recall letter (a repeat card or a referral by a deadline) is not
+    # due; the deadline of a time-critical letter against a far due time is
+    # test_too_late_in_the_day_for_today_gives_the_due_time_never_the_past's
+    assert issued.status_code == 409, issued.text
+    assert "is treatment: a recall letter is no longer due" in issued.text
+    before = client.post(f"{API}/documents/letters", json={"case_id": case_id}, headers=fu)
+    assert before.status_code == 200, before.text  # the clinic letter of the release, again
 
 
 def _case(due: datetime, *, time_critical: bool = True) -> FollowUpCase:
