@@ -209,6 +209,7 @@ class ResultText(_Text):
     reviewed: str
     batch_summary_heading: str
     batch_count: str
+    batch_released_on: str
     number: str
     limitations: tuple[str, ...] = Field(min_length=1)
     limitations_sources: tuple[str, ...]

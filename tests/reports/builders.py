@@ -157,7 +157,7 @@ def batch_report(lang: Lang, count: int = 3) -> Any:
         results.append(specimen_result(lang, flagged=(i == 0), specimen=spec))
     return BatchResultReport(document=document("BAT-2025-0007", lang),
                              laboratory=laboratory(lang), submitter=submitter(lang),
-                             results=tuple(results))
+                             released_on=dt.date(2025, 3, 4), results=tuple(results))
 
 
 def qc_report(lang: Lang, decision: str = "accept_with_warnings", **changes: Any) -> Any:
