@@ -268,6 +268,8 @@ class QcText(_Text):
     run: str
     plate: str
     instrument: str
+    instrument_run: str
+    file: str
     method: str
     rules: str
     acquired: str
