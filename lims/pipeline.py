@@ -48,7 +48,7 @@ from cutoffs.errors import CutoffError
 from cutoffs.evaluate import evaluate
 from cutoffs.reflex.calibrate import read_calibration
 from cutoffs.reflex.decide import LITERATURE, Calibration
-from cutoffs.reflex.rules import ReflexRules, default_reflex_rules
+from cutoffs.reflex.rules import ReflexRules, default_reflex_rules, reflex_version
 from cutoffs.scores import Reference
 from instruments import ArchiveLimits, PlateRun, Source
 from lims.errors import ConfigurationError
@@ -131,7 +131,7 @@ class Reflex:
     @classmethod
     def literature(cls, rules: ReflexRules | None = None) -> Reflex:
         rules = rules or default_reflex_rules()
-        return cls(rules, LITERATURE, f"reflex {rules.version} literature")
+        return cls(rules, LITERATURE, reflex_version(rules.version, "literature"))
 
     @classmethod
     def from_file(cls, path: Path, rules: ReflexRules | None = None) -> Reflex:

@@ -324,7 +324,8 @@ def definitions_section(words: Wording, st: Styles, width: float, definitions: I
         target = ("-" if i.target is None or i.target_source is None
                   else f"{fmt_measure(i, i.target, words)} [{i.target_source}]")
         rows.append([i.text("name", lang), i.text("numerator", lang), i.text("denominator", lang),
-                     i.unit, getattr(t.directions, i.better), target, ", ".join(i.sources)])
+                     getattr(t.units, "percent" if i.unit == "%" else i.unit),
+                     getattr(t.directions, i.better), target, ", ".join(i.sources)])
     widths = [0.14, 0.27, 0.2, 0.05, 0.08, 0.11, 0.15]
     cited = dict.fromkeys(s for i in definitions.indicator
                           for s in (*i.sources, *([i.target_source] if i.target_source else [])))

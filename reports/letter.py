@@ -144,9 +144,11 @@ def _found(letter: RecallLetter, words: Wording, st: Styles) -> list[Flowable]:
                                 st.body)]
     by_code = {d.code: d for d in letter.disorders}
     for group, codes in _groups(letter, words).values():
-        names = "; ".join(
-            f"{words.disorder_name(c)} ({c}, {getattr(tiers, by_code[c].first_tier)})"
-            for c in codes)
+        names = words.common.reasons_separator.join(
+            fill(t.disorder_heading_suspected, disorder=words.disorder_label(c))
+            if by_code[c].first_tier == "suspected" else
+            fill(t.disorder_heading, disorder=words.disorder_label(c),
+                 tier=getattr(tiers, by_code[c].first_tier)) for c in codes)
         urgency = group.urgency_time_critical if letter.time_critical else group.urgency
         out.append(KeepTogether([para(names, st.h2), para(group.what, st.body),
                                  para(urgency, st.body, bold=letter.time_critical)]))

@@ -111,7 +111,11 @@ class QcReport(ViewModel):
     laboratory: Laboratory
     run_id: str = Field(min_length=1)
     plate_id: str = Field(min_length=1)
+    #: The instrument as the run records it (its output format), and the instrument's own
+    #: run id; the uploaded file's name is ``file_name``.
     instrument: str = ""
+    instrument_run: str = ""
+    file_name: str = ""
     method: str = Field(min_length=1)
     rules: str = Field(min_length=1)
     acquired_at: dt.datetime | None = None
@@ -262,6 +266,8 @@ def render_qc_report(report: QcReport) -> bytes:
     t = words.qc
     pairs = [(t.run, report.run_id), (t.plate, report.plate_id),
              (t.instrument, report.instrument or words.common.not_recorded),
+             *([(t.instrument_run, report.instrument_run)] if report.instrument_run else []),
+             *([(t.file, report.file_name)] if report.file_name else []),
              (t.acquired, words.datetime(report.acquired_at) if report.acquired_at
               else words.common.not_recorded),
              (t.method, report.method), (t.rules, report.rules)]

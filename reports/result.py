@@ -105,6 +105,8 @@ class BatchResultReport(ViewModel):
     document: DocumentInfo
     laboratory: Laboratory
     submitter: Submitter
+    #: The laboratory's day the results were released on (the LIMS's batch), if one.
+    released_on: dt.date | None = None
     results: tuple[SpecimenResult, ...] = Field(min_length=1)
 
 
@@ -299,6 +301,8 @@ def render_batch_report(report: BatchResultReport) -> bytes:
         *correction_box(report.document, words, width, st),
         para(t.batch_title, st.title),
         para(words.label(t.to, report.submitter.name), st.body, bold=True),
+        *([para(fill(t.batch_released_on, day=words.date(report.released_on)), st.body)]
+          if report.released_on is not None else []),
         *_batch_summary(report, words, st, width),
     ]
     for number, result in enumerate(report.results, start=1):

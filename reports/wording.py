@@ -22,8 +22,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cutoffs.phrases import split_outside
-from cutoffs.reason_phrases import REASONS
+from cutoffs.phrases import Phrasebook, split_outside
+from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
 from msms.catalogue import DISORDER_CATEGORIES, default_catalogue
 from reports import ReportError
 from reports.datafile import DATA_DIR, ReportDataError, line_of, load_toml
@@ -62,9 +62,6 @@ class Tiers(_Text):
     positive: str
     critical: str
     not_evaluable: str
-    #: A disorder a follow-up case suspects that the screen did not flag (a case opened by
-    #: hand: family history, a clinical sign): never called positive on a letter.
-    suspected: str
 
 
 class Finals(_Text):
@@ -128,6 +125,8 @@ class CommonText(_Text):
     action: str
     colon: str
     reasons_separator: str = "; "
+    #: Between the items of a list inside a reason (the markers not read, the features).
+    list_separator: str = ", "
     sex_values: SexValues
     specimen_kinds: SpecimenKinds
     tiers: Tiers
@@ -155,6 +154,12 @@ class LetterText(_Text):
     act_today_sources: tuple[str, ...]
     deadline: str
     found_heading: str
+    #: A suspected disorder's heading: ``{disorder}`` its name with its code once,
+    #: ``{tier}`` its first-tier result.
+    disorder_heading: str
+    #: The heading of a disorder a follow-up case suspects that the screen did not flag (a
+    #: case opened by hand: family history, a clinical sign): never a screen result.
+    disorder_heading_suspected: str
     found_intro_clinic: str
     found_intro_family: str
     results_heading: str
@@ -210,6 +215,7 @@ class ResultText(_Text):
     reviewed: str
     batch_summary_heading: str
     batch_count: str
+    batch_released_on: str
     number: str
     limitations: tuple[str, ...] = Field(min_length=1)
     limitations_sources: tuple[str, ...]
@@ -268,6 +274,8 @@ class QcText(_Text):
     run: str
     plate: str
     instrument: str
+    instrument_run: str
+    file: str
     method: str
     rules: str
     acquired: str
@@ -312,6 +320,15 @@ class Directions(_Text):
     neither: str
 
 
+class UnitsOfMeasure(_Text):
+    """An indicator's unit (``reports/data/indicators.toml`` ``unit``) in the definitions."""
+
+    percent: str
+    h: str
+    d: str
+    count: str
+
+
 class BulletinText(_Text):
     title: str
     cards: str
@@ -346,6 +363,7 @@ class BulletinText(_Text):
     status: str
     group: str
     directions: Directions
+    units: UnitsOfMeasure
 
 
 class CardStatuses(_Text):
@@ -399,6 +417,11 @@ class Wording(_Text):
     #: A call's reasons phrase by phrase (``cutoffs.reason_phrases.REASONS`` codes, the same
     #: fields); a phrase not listed, a marker against its cutoff, prints as written.
     reasons: dict[str, str] = {}
+    #: The items inside ``unread: ...`` / ``not evaluable: ...`` and why a ratio is undefined
+    #: (``cutoffs.reason_phrases.MISSING`` codes, the same fields).
+    missing: dict[str, str] = {}
+    #: The items inside ``top features: ...`` (``cutoffs.reason_phrases.FEATURES`` codes).
+    features: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -413,16 +436,9 @@ class Wording(_Text):
             raise ValueError(f"[disorders] has no name for {missing}")
         if unknown := sorted(set(self.disorders) - codes):
             raise ValueError(f"[disorders] names codes the catalogue does not have: {unknown}")
-        for code, template in self.reasons.items():
-            try:
-                fields = set(REASONS[code].fields)
-            except KeyError:
-                raise ValueError(f"[reasons] names a phrase the calls do not write: {code!r}"
-                                 ) from None
-            if placeholders(template) != fields:
-                raise ValueError(f"[reasons] {code}: placeholders "
-                                 f"{sorted(placeholders(template))} differ from the phrase's "
-                                 f"{sorted(fields)}")
+        for table, book in (("reasons", REASONS), ("missing", MISSING),
+                            ("features", FEATURES)):
+            _check_phrases(table, getattr(self, table), book)
         known = {s.id for s in self.sources}
         for where, ids in self._cited():
             if bad := sorted(set(ids) - known):
@@ -455,19 +471,34 @@ class Wording(_Text):
         return self.group[default_catalogue().disorder(code).category]
 
     def call_reasons(self, text: str) -> str:
-        """A call's reasons in this language, phrase by phrase (``[reasons]``)."""
-        out = []
-        for part in split_outside(text, ";"):
-            found = REASONS.parse(part)
-            template = self.reasons.get(found[0].code) if found is not None else None
-            if found is None or template is None:
-                out.append(part)
-                continue
-            fields = dict(found[1])
-            if "tier" in fields:
-                fields["tier"] = getattr(self.common.tiers, fields["tier"], fields["tier"])
-            out.append(fill(template, **fields))
-        return self.common.reasons_separator.join(out)
+        """A call's reasons in this language, phrase by phrase (``[reasons]``), with the
+        items of ``unread: ...`` (``[missing]``) and ``top features: ...`` (``[features]``)."""
+        return self.common.reasons_separator.join(
+            self._phrase(REASONS, self.reasons, part) for part in split_outside(text, ";"))
+
+    def _phrase(self, book: Phrasebook, table: dict[str, str], text: str) -> str:
+        """``text`` in this language when a phrase of ``book`` wrote it and ``table`` words
+        that phrase; else as written."""
+        found = book.parse(text)
+        template = table.get(found[0].code) if found is not None else None
+        if found is None or template is None:
+            return text
+        return fill(template, **{name: self._field(name, value)
+                                 for name, value in found[1].items()})
+
+    def _field(self, name: str, value: str) -> str:
+        """A field of a phrase: a tier by its name, a list of missing markers or of features
+        item by item, why a ratio is undefined as a phrase; other fields as written."""
+        if name == "tier":
+            return str(getattr(self.common.tiers, value, value))
+        if name in ("missing", "features"):
+            book, table = (MISSING, self.missing) if name == "missing" else (FEATURES,
+                                                                             self.features)
+            return self.common.list_separator.join(
+                self._phrase(book, table, item) for item in split_outside(value, ","))
+        if name == "why":
+            return self._phrase(MISSING, self.missing, value)
+        return value
 
     def source(self, source_id: str) -> Source:
         return next(s for s in self.sources if s.id == source_id)
@@ -481,6 +512,19 @@ class Wording(_Text):
         text = str(value.strftime(self.datetime_format))
         offset = value.strftime("%z") if getattr(value, "tzinfo", None) else ""
         return f"{text} ({offset[:3]}:{offset[3:]})" if offset else text
+
+
+def _check_phrases(table: str, templates: dict[str, str], book: Phrasebook) -> None:
+    """Every template of ``[table]`` words a phrase of ``book`` with the phrase's fields."""
+    for code, template in templates.items():
+        try:
+            fields = set(book[code].fields)
+        except KeyError:
+            raise ValueError(f"[{table}] names a phrase the calls do not write: {code!r}"
+                             ) from None
+        if placeholders(template) != fields:
+            raise ValueError(f"[{table}] {code}: placeholders {sorted(placeholders(template))} "
+                             f"differ from the phrase's {sorted(fields)}")
 
 
 def wording_for(info: DocumentInfo) -> Wording:

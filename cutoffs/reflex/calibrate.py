@@ -55,7 +55,7 @@ from cutoffs.errors import CutoffError
 from cutoffs.evaluate import evaluate
 from cutoffs.reflex.decide import INFORMED_EXCESS, Calibration, group_flags
 from cutoffs.reflex.outcomes import run_flow, score_cutoffs, truth_of
-from cutoffs.reflex.rules import Group, ReflexRules
+from cutoffs.reflex.rules import Group, ReflexRules, reflex_version
 from cutoffs.tables import CutoffTable
 from msms.tables import PROFILE_ID
 
@@ -86,7 +86,7 @@ class CalibratedReflex:
     @property
     def version(self) -> str:
         digest = json.dumps(self.as_dict(), sort_keys=True).encode("utf-8")
-        return f"reflex {self.rules_version} {hashlib.sha256(digest).hexdigest()[:8]}"
+        return reflex_version(self.rules_version, hashlib.sha256(digest).hexdigest()[:8])
 
     def as_dict(self) -> dict[str, Any]:
         c = self.calibration

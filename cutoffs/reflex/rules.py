@@ -4,7 +4,8 @@ with their reason codes. Loading validates every key and cross-reference (disord
 codes, reason codes, markers) and names the file, line and key of the first problem.
 
 Public names: ``ReflexRules``, ``Group``, ``Bypass``, ``Rule``, ``load_reflex_rules``,
-``default_reflex_rules``, ``REFLEX_RULES_TOML``, ``OUTCOMES``, ``DECISIONS``.
+``default_reflex_rules``, ``reflex_version``, ``REFLEX_RULES_TOML``, ``OUTCOMES``,
+``DECISIONS``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "Rule",
     "default_reflex_rules",
     "load_reflex_rules",
+    "reflex_version",
 ]
 
 REFLEX_RULES_TOML = Path(str(resources.files("cutoffs") / "data" / "reflex_rules.toml"))
@@ -198,6 +200,16 @@ class ReflexRules:
 
     def bypass_markers(self) -> list[str]:
         return list(dict.fromkeys(b.marker for g in self.groups for b in g.bypass))
+
+
+def reflex_version(rules_version: str, *detail: str) -> str:
+    """The version a reflex decision is written with (the calls' ``model_version``): the
+    rules' version, named as the reflex's once (``reflex-rules 2026-12-04 r5`` says so
+    already; another gets ``reflex`` before it), then ``detail`` (``literature``, the
+    calibration's hash)."""
+    named = rules_version if rules_version.lower().startswith("reflex") else (
+        f"reflex {rules_version}")
+    return " ".join((named, *detail))
 
 
 def load_reflex_rules(path: Path | str = REFLEX_RULES_TOML,

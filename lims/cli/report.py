@@ -109,10 +109,14 @@ def result_command(specimen: SpecimenRef, out: Out, language: Language = None,
                                              language=language), out, actor)
 
 
+#: A release day is the laboratory's (``NBS_TIME_ZONE``), as the documents print times.
+_DAY_HELP = "YYYY-MM-DD, the laboratory's day (NBS_TIME_ZONE)"
+
+
 @report_app.command("results")
 def results_command(
         released_on: Annotated[str, typer.Option("--released-on", metavar="DAY",
-                                                 help="YYYY-MM-DD (UTC)")],
+                                                 help=_DAY_HELP)],
         out_dir: Annotated[Path, typer.Option("--out-dir", file_okay=False,
                                               help="where the PDFs go")],
         submitter: Annotated[str | None, typer.Option(
@@ -149,7 +153,7 @@ def _day(text: str) -> date:
 @report_app.command("batch")
 def batch_command(submitter: SubmitterRef, out: Out,
                   released_on: Annotated[str, typer.Option("--released-on", metavar="DAY",
-                                                           help="YYYY-MM-DD (UTC)")],
+                                                           help=_DAY_HELP)],
                   language: Language = None, actor: ActorOption = None) -> None:
     """A submitter's results released on a day, in one report."""
     day = _day(released_on)

@@ -37,7 +37,7 @@ class ResultRequest(_In):
 
 class BatchRequest(_In):
     submitter_id: DbId
-    #: The day (UTC) the results were released.
+    #: The laboratory's day (``NBS_TIME_ZONE``) the results were released.
     released_on: date
 
     @field_validator("released_on")

@@ -47,6 +47,7 @@ from lims.documents.pool import render_all
 from lims.documents.views import (
     ViewError,
     aware,
+    lab_zone,
     letter_view,
     qc_view,
     specimen_result,
@@ -229,8 +230,12 @@ def _result(session: Session, actor: Actor, specimen_id: int, language: str | No
 
 
 def _day(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+    """The laboratory's day (``NBS_TIME_ZONE``, as the documents print times) in UTC: from
+    its midnight to the next."""
+    zone = lab_zone()
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _batch(session: Session, actor: Actor, submitter_id: int, day: date,
@@ -240,7 +245,7 @@ def _batch(session: Session, actor: Actor, submitter_id: int, day: date,
     specimens = repository.released_on(session, submitter_id, *_day(day))
     if not specimens:
         raise NotFoundError(f"no result of submitter {submitter.code} was released on "
-                            f"{day.isoformat()} (UTC)")
+                            f"{day.isoformat()} ({lab_zone().key})")
     lang = _language(lab, language, submitter)
 
     def render(info: DocumentInfo) -> bytes:
@@ -248,7 +253,7 @@ def _batch(session: Session, actor: Actor, submitter_id: int, day: date,
         releases = repository.latest_releases(session, [s.id for s in specimens if s.id])
         return render_batch_report(BatchResultReport(
             document=info, laboratory=text.laboratory(), submitter=submitter_view(submitter),
-            results=tuple(specimen_result(session, s, releases[s.id], text=text)
+            released_on=day, results=tuple(specimen_result(session, s, releases[s.id], text=text)
                           for s in specimens if s.id in releases)))
 
     return _Subject(_K.batch_report,
@@ -404,7 +409,8 @@ def issue_results(session: Session, actor: Actor, specimen_ids: Sequence[int], *
 
 def released_between(session: Session, actor: Actor, start: date, end: date, *,
                      submitter_id: int | None = None) -> list[int]:
-    """The specimens with a release on the days ``start`` to ``end`` (UTC), of one submitter
+    """The specimens with a release on the days ``start`` to ``end`` (the laboratory's days,
+    ``NBS_TIME_ZONE``), of one submitter
     or all (a submitter user: its own), by barcode."""
     if actor.role == Role.submitter:
         submitter_id = actor.submitter_id or -1
@@ -415,7 +421,8 @@ def released_between(session: Session, actor: Actor, start: date, end: date, *,
 
 def issue_batch(session: Session, actor: Actor, submitter_id: int, day: date, *,
                 language: str | None = None) -> Issued:
-    """The batch report of a submitter's results released on ``day`` (UTC)."""
+    """The batch report of a submitter's results released on ``day`` (the laboratory's day,
+    ``NBS_TIME_ZONE``)."""
     _allow(actor, _K.batch_report, VIEWERS, "issue")
     return _issue(session, actor, _batch(session, actor, submitter_id, day, language,
                                          laboratory()))

@@ -429,7 +429,8 @@ def qc_view(session: Session, run: Run, *, document: rm.DocumentInfo, text: LabT
     rows, columns = _plate_size(list(wells))
     return QcReport(
         document=document, laboratory=text.laboratory(), run_id=f"RUN-{run.id:06d}",
-        plate_id=run.plate_id, instrument=f"{run.format}: {run.file_name}"[:200],
+        plate_id=run.plate_id, instrument=run.format[:200],
+        instrument_run=run.instrument_run_id[:200], file_name=run.file_name[:255],
         method=default_method().label, rules=default_qc_rules().label,
         plate_rows=rows, plate_columns=columns,
         is_limit_pct=100 * default_qc_rules().is_low_fraction_of_plate_median,

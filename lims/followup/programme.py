@@ -4,7 +4,8 @@ use. The rows come from ``lims.followup.repository``; the arithmetic is the pure
 ``lims.followup.measures``. Coverage is there for a month whose live births were recorded
 (``lims.followup.births``), for the groups of the units that reported them.
 
-A month's measures are computed once and stored until the data behind them change
+A month's measures are computed once and stored until the data behind them change, the
+follow-up rules' version changes or the indicator definitions' version does
 (``lims.followup.stored_measures``): ``programme_measures`` gives the stored ones when they
 stand for the data, else computes them (``computed_measures``) and stores them;
 ``refresh_measures`` computes the months asked (``nbs programme refresh``).
@@ -57,6 +58,8 @@ class ProgrammeMeasures:
     by_district: dict[str, Measures] = field(default_factory=dict)
     by_disorder: dict[str, Measures] = field(default_factory=dict)
     confirmed_by_disorder: dict[str, int] = field(default_factory=dict)
+    #: The indicator definitions (``reports/data/indicators.toml``) they were computed under.
+    indicators_version: str = field(default_factory=lambda: indicators().version)
 
 
 def month_case_rows(session: Session, month: Month, limit_days: int,
@@ -130,6 +133,7 @@ def _decode_measures(data: dict[str, list[Any]]) -> Measures:
 def _encode(computed: ProgrammeMeasures) -> dict[str, Any]:
     return {"layout": _LAYOUT, "month": f"{computed.month:%Y-%m-%d}",
             "rules_version": computed.rules_version,
+            "indicators_version": computed.indicators_version,
             "programme": _encode_measures(computed.programme),
             **{name: {k: _encode_measures(v) for k, v in getattr(computed, name).items()}
                for name in ("by_submitter", "by_district", "by_disorder")},
@@ -137,14 +141,19 @@ def _encode(computed: ProgrammeMeasures) -> dict[str, Any]:
 
 
 def _decode(data: dict[str, Any]) -> ProgrammeMeasures | None:
-    if data.get("layout") != _LAYOUT:
+    """The stored measures, or None when they are of another layout or were computed under
+    other indicator definitions than the packaged ones (a definition may have changed under
+    the same code, as ``recall_compliance`` did): those are computed again, never shown
+    under the new definitions."""
+    if data.get("layout") != _LAYOUT or data.get("indicators_version") != indicators().version:
         return None
     return ProgrammeMeasures(
         month=date.fromisoformat(data["month"]), rules_version=data["rules_version"],
         programme=_decode_measures(data["programme"]),
         **{name: {k: _decode_measures(v) for k, v in data[name].items()}
            for name in ("by_submitter", "by_district", "by_disorder")},
-        confirmed_by_disorder=dict(data["confirmed_by_disorder"]))
+        confirmed_by_disorder=dict(data["confirmed_by_disorder"]),
+        indicators_version=data["indicators_version"])
 
 
 def programme_measures(session: Session, month: date, *,

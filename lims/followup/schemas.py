@@ -239,6 +239,8 @@ class MeasuresPublic(BaseModel):
 
     month: date
     rules_version: str
+    #: The indicator definitions' version (``reports/data/indicators.toml``) they follow.
+    indicators_version: str
     programme: dict[str, MeasurePublic]
     by_submitter: dict[str, dict[str, MeasurePublic]]
     by_district: dict[str, dict[str, MeasurePublic]]

@@ -4,6 +4,7 @@ columns is evaluated with them; the calls gain decision and reason_code."""
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 from cutoffs.profiles import read_profiles
 from cutoffs.reflex.calibrate import CalibratedReflex, read_calibration, write_calibration
 from cutoffs.reflex.decide import Calibration
-from cutoffs.reflex.rules import DECISIONS, default_reflex_rules
+from cutoffs.reflex.rules import DECISIONS, default_reflex_rules, reflex_version
 from lims.cli import app
 from msms.population.screening import second_tier_columns, simulate_screening
 
@@ -55,7 +56,7 @@ def test_calls_gain_decision_and_reason_code(files):
     assert set(flagged["decision"]) <= set(DECISIONS)
     assert (flagged["reason_code"] != "").all()
     assert flagged["reasons"].str.contains("mild-case miss bound").all()
-    assert flagged["model_version"].str.contains("reflex ").all()
+    assert flagged["model_version"].str.startswith(default_reflex_rules().version + " ").all()
 
 
 def test_without_second_tier_columns_the_assay_groups_await_their_assay(files):
@@ -152,3 +153,19 @@ def test_ids_that_look_like_numbers_stay_text(tmp_path):
     assert frame["previous_specimen_id"].fillna("").tolist() == ["", "00017"]
     assert frame["infant_id"].tolist() == ["0042", "0042"]
     assert frame["Phe"].tolist() == [50, 55]
+
+
+def test_a_reflex_version_names_the_reflex_once():
+    """The calls' model version (printed on result reports and the specimen page) read
+    "reflex reflex-rules 2026-12-04 r5 ...": the rules' version already names the reflex."""
+    from lims.pipeline import Reflex
+
+    rules = default_reflex_rules()
+    calibrated = CalibratedReflex(Calibration(), rules.version, rules.sha256, "literature",
+                                  rules.mild_miss_bound, dict(rules.mild_miss_bound_by_disorder),
+                                  0)
+    doubled = re.compile(r"\b(\w+)\W+\1\b", re.IGNORECASE)
+    for version in (Reflex.literature(rules).version, calibrated.version):
+        assert version.startswith(rules.version + " ")
+        assert doubled.search(version) is None, version
+    assert reflex_version("2026-01 local", "literature") == "reflex 2026-01 local literature"

@@ -157,7 +157,7 @@ def batch_report(lang: Lang, count: int = 3) -> Any:
         results.append(specimen_result(lang, flagged=(i == 0), specimen=spec))
     return BatchResultReport(document=document("BAT-2025-0007", lang),
                              laboratory=laboratory(lang), submitter=submitter(lang),
-                             results=tuple(results))
+                             released_on=dt.date(2025, 3, 4), results=tuple(results))
 
 
 def qc_report(lang: Lang, decision: str = "accept_with_warnings", **changes: Any) -> Any:
@@ -212,6 +212,7 @@ def qc_report(lang: Lang, decision: str = "accept_with_warnings", **changes: Any
     values: dict[str, Any] = dict(
         document=document("QC-R-2025-0311", lang), laboratory=laboratory(lang),
         run_id="R-2025-0311", plate_id="P-2025-0311-1", instrument="Xevo TQD #2",
+        instrument_run="TQD2-20250311-01", file_name="P-2025-0311-1_TargetLynx.txt",
         method="nonderivatized 0.1.0-default (unverified)", rules="default-plate-qc 0.1.0",
         acquired_at=dt.datetime(2025, 3, 11, 7, 40), wells=tuple(wells),
         controls=tuple(controls), series=tuple(series), findings=findings, decision=decision,

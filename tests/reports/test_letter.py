@@ -18,6 +18,25 @@ from tests.reports import builders
 from tests.reports.pdfcheck import assert_contains, assert_golden, assert_pages_sound, page_texts
 
 
+@pytest.mark.parametrize(("lang", "heading"), [
+    ("en", "Medium-chain acyl-CoA dehydrogenase (MCAD) deficiency: critical result"),
+    ("zh-CN", "中链酰基辅酶A脱氢酶缺乏症 (MCAD)：筛查结果危急"),
+    ("en", "Maple syrup urine disease (MSUD): positive result"),
+    ("zh-CN", "枫糖尿症 (MSUD)：筛查结果阳性"),
+])
+def test_a_suspected_disorders_heading_names_its_code_once(lang: str, heading: str) -> None:
+    code = "MSUD" if "MSUD" in heading else "MCAD"
+    first_tier = "positive" if code == "MSUD" else "critical"
+    letter = builders.recall_letter(lang, disorders=(SuspectedDisorder(  # type: ignore[arg-type]
+        code=code, first_tier=first_tier, markers=builders.mcad_markers()),))
+    lines = [line for page in page_texts(render_recall_letter(letter))
+             for line in page.splitlines()]
+    [line] = [line for line in lines if line.startswith(heading.split(" ")[0][:6])
+              and code in line]
+    assert line.strip() == heading
+    assert line.count(code) == 1
+
+
 def test_clinic_letter_in_english_puts_the_action_and_deadline_first() -> None:
     pdf = render_recall_letter(builders.recall_letter("en"))
     assert assert_pages_sound(pdf) == 1
@@ -25,13 +44,13 @@ def test_clinic_letter_in_english_puts_the_action_and_deadline_first() -> None:
     assert first.index("TIME-CRITICAL: ACT TODAY") < first.index("What the screen found")
     assert_contains(pdf, "Deadline: 2025-03-04 18:00", "Baby boy of Wang Fang (王芳)", "250301077",
                     "S-2025-031877 (initial)", "26 h",
-                    "Medium-chain acyl-CoA dehydrogenase (MCAD) deficiency (MCAD, critical)",
+                    "Medium-chain acyl-CoA dehydrogenase (MCAD) deficiency: critical result",
                     "The body cannot use fat for energy", "C8 2.84 µmol/L 0.3 µmol/L",
                     "above the cutoff (critical)", "C8/C10 9.60 2.00",
                     "Advise feeds at least every 3 hours", "Li Min", "0571-8800 1299",
                     "Riverside Children's Hospital, Metabolic Clinic",
                     "Issued by Dr Zhang Wei, Laboratory Director",
-                    "Document LTR-2025-00042-clinic, version 1", "wording en 2025.4",
+                    "Document LTR-2025-00042-clinic, version 1", "wording en 2025.7",
                     "Page 1 of 1")
 
 
@@ -57,7 +76,7 @@ def test_a_letter_that_is_not_time_critical_gives_its_date() -> None:
     text = "".join(page_texts(pdf))
     assert "ACT TODAY" not in text
     assert_contains(pdf, "ACT BY 2025-03-04", "Collect a repeat dried blood spot specimen",
-                    "Phenylketonuria (PKU) (PKU, borderline)",
+                    "Phenylketonuria (PKU): borderline result",
                     "treatment (usually a special diet) works best when it starts early")
 
 

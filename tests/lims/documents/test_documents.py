@@ -16,7 +16,7 @@ from lims.models import AuditEvent, utcnow
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card, specimen_body, upload
 from tests.lims.plates import plate_csv
-from tests.reports.pdfcheck import assert_contains, assert_pages_sound
+from tests.reports.pdfcheck import assert_contains, assert_pages_sound, page_texts, squash
 
 PDF = "application/pdf"
 
@@ -197,6 +197,8 @@ def test_the_qc_report_and_a_batch_report(client, world):
                      headers=world.auth("technician"))
     assert qc.status_code == 201, qc.text
     assert_contains(qc.content, "批次质控报告", "P-QC", "Phe", "接受")
+    text = squash("".join(page_texts(qc.content)))  # the instrument, and the file on its own
+    assert "仪器test-csv" in text and "数据文件P-QC.csv" in text and "test-csv:P-QC" not in text
     assert_pages_sound(qc.content)
     released = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
                            headers=world.auth("reviewer"))

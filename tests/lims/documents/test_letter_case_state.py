@@ -35,8 +35,8 @@ def test_a_case_opened_by_hand_is_suspected_not_positive_and_a_diagnosed_case_ge
     family = _letter(client, world, case_id, "family")
     assert family.status_code == 201, family.text
     text = squash(" ".join(page_texts(family.content)))
-    assert squash("(PKU, suspected at follow-up, not flagged by the screen)") in text, text
-    assert squash("PKU, positive") not in text
+    assert squash("(PKU): suspected at follow-up, not flagged by the screen") in text, text
+    assert squash("positive result") not in text
     assert squash("values below are within the cutoffs") in text
     assert squash("The values beyond the cutoff are why") not in text
     clinic_id = _clinic(client, world, "METAB", world.users["clinic"])

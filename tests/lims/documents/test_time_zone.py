@@ -91,3 +91,37 @@ def test_letters_and_qc_reports_print_no_utc_time(beijing, client, world):
     assert qc.status_code == 201, qc.text
     text = _text(qc.content)
     assert "(+08:00)" in text and "+00:00" not in text
+
+
+def test_a_batch_report_takes_the_release_day_in_the_laboratorys_time_zone(
+        monkeypatch, client, world):
+    """A release at 20:00 UTC is the next day in a lab 14 hours ahead, and one at 08:00 UTC
+    the day before in a lab 12 hours behind: the zone is chosen from the clock so that the
+    laboratory's day of the release is never the UTC day."""
+    now = datetime.now(UTC)
+    zone, shift = ("Etc/GMT-14", 1) if now.hour >= 12 else ("Etc/GMT+12", -1)
+    monkeypatch.setenv("NBS_TIME_ZONE", zone)
+    get_settings.cache_clear()
+    try:
+        _released(client, world)
+        released = datetime.now(UTC)
+        north = world.submitter_ids[0]
+        utc_day = released.date()
+        local_day = utc_day + timedelta(days=shift)
+        if released.hour != now.hour and (released.hour == 12 or released.hour == 0):
+            pytest.skip("the release crossed the hour the zone was chosen by")
+
+        def batch(day):  # type: ignore[no-untyped-def]
+            return client.post(f"{API}/documents/results/batch", json={
+                "submitter_id": north, "released_on": day.isoformat(), "language": "en"},
+                headers=world.auth("reviewer"))
+
+        assert batch(utc_day).status_code == 404
+        issued = batch(local_day)
+        assert issued.status_code == 201, issued.text
+        assert issued.headers["X-Document-Id"].endswith(f"-{local_day.isoformat()}-en")
+        text = _text(issued.content)
+        assert squash(f"Results released on {local_day.isoformat()}") in text
+        assert card(1) in text
+    finally:
+        get_settings.cache_clear()

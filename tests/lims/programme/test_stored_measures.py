@@ -15,10 +15,12 @@ from bench.followup_year import YEAR, load_year, simulate_year
 from lims.audit import Actor
 from lims.followup import stored_measures
 from lims.followup.births import record_births
-from lims.followup.programme import computed_measures, programme_measures
+from lims.followup.measures import Measure
+from lims.followup.programme import computed_measures, programme_measures, programme_trend
 from lims.followup.rules import followup_rules
 from lims.models import FollowUpCase, Infant, ProgrammeMonth, Submitter
 from lims.vocabulary import OutcomeClass
+from reports.indicators import indicators
 from tests.lims.documents.test_commands import run  # noqa: F401  (the fixture)
 
 MONTHS = [date(YEAR, m, 1) for m in range(3, 10)]
@@ -137,3 +139,36 @@ def test_nbs_programme_refresh_computes_the_months_whose_data_changed(engine, ru
         assert stored is not None and stored.computed_version == stored.version
         assert programme_measures(session, date(YEAR, 5, 1)) == computed_measures(
             session, date(YEAR, 5, 1))
+
+
+def test_measures_stored_under_other_indicator_definitions_are_computed_again(engine):
+    """Measures stored before the indicator definitions changed (another version, or none:
+    stored before the version was kept) are computed again, never shown under the new
+    definitions; the stored row then holds the current version."""
+    load_year(engine, simulate_year(2_000, seed=6, case_rate=0.05))
+    month, key = date(YEAR, 5, 1), YEAR * 100 + 5
+    current = indicators().version
+    for stale in ("2024.1", None):
+        with Session(engine) as session:
+            computed = programme_measures(session, month)
+            assert computed.indicators_version == current
+            session.commit()
+            row = session.get(ProgrammeMonth, key)
+            assert row is not None and row.measures is not None
+            old = {**row.measures, "programme": {**row.measures["programme"],
+                                                 "recall_compliance": [12.5, 8, 1]}}
+            if stale is None:
+                del old["indicators_version"]
+            else:
+                old["indicators_version"] = stale
+            row.measures = old
+            session.add(row)
+            session.commit()
+        with Session(engine) as session:
+            assert programme_trend(session, [month])[month] == computed.programme
+            again = programme_measures(session, month)
+            assert again == computed_measures(session, month) == computed
+            assert again.programme["recall_compliance"] != Measure(12.5, 8, 1)
+            session.commit()
+            row = session.get(ProgrammeMonth, key)
+            assert row is not None and row.measures["indicators_version"] == current
