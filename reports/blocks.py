@@ -42,13 +42,19 @@ def identity_pairs(baby: Baby, specimen: Specimen, words: Wording) -> list[tuple
         (c.age_at_collection, age_text(specimen.age_at_collection_hours(baby), words)),
         (c.gestational_age, age),
         (c.received, words.datetime(specimen.received_at)),
-        (c.mother, baby.mother_name or c.not_recorded),
+        (c.mother, _mother(baby) or c.not_recorded),
         (c.submitter, specimen.submitter.name),
     ]
     if baby.infant_id or baby.medical_record_number:
         pairs += [(c.infant_id, baby.infant_id or c.not_recorded),
                   (c.medical_record_number, baby.medical_record_number or c.not_recorded)]
     return pairs
+
+
+def _mother(baby: Baby) -> str:
+    """``Li Na (M50000888)``, or the name or the identifier alone."""
+    name, number = baby.mother_name.strip(), baby.mother_id.strip()
+    return f"{name} ({number})" if name and number else name or number
 
 
 def marker_value(marker: MarkerValue) -> str:

@@ -148,6 +148,9 @@ class Baby(ViewModel):
     birth_weight_g: int | None = Field(default=None, gt=0, lt=10_000)
     gestational_age_weeks: float | None = Field(default=None, gt=15, lt=50)
     mother_name: str = ""
+    #: The mother's identifier on the card (a hospital or ID number), printed with her name,
+    #: or alone when the card gives no name.
+    mother_id: str = ""
     infant_id: str = ""
     medical_record_number: str = ""
 

@@ -141,12 +141,14 @@ def baby_view(infant: Infant, text: LabText, first_card: Specimen | None = None)
         weight = weight if weight is not None else first_card.birth_weight_g
         weeks = weeks if weeks is not None else first_card.gestational_age_weeks
     return rm.Baby(
-        name=text.baby_name(infant.mother_name, infant.sex),
+        # a card without the mother's name names her by her identifier, as the pages do
+        name=text.baby_name(infant.mother_name or infant.mother_id, infant.sex),
         sex=infant.sex if infant.sex in ("M", "F") else "U",  # type: ignore[arg-type]
         birth_at=aware(infant.birth_at),
         birth_weight_g=weight if weight is not None and 0 < weight < 10_000 else None,
         gestational_age_weeks=weeks if weeks is not None and 15 < weeks < 50 else None,
-        mother_name=infant.mother_name, infant_id=f"INF-{infant.id:06d}",
+        mother_name=infant.mother_name, mother_id=infant.mother_id,
+        infant_id=f"INF-{infant.id:06d}",
         medical_record_number=infant.medical_record_number)
 
 

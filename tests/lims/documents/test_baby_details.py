@@ -58,3 +58,24 @@ def test_the_demo_records_weight_and_age_on_the_baby(engine, world):
     for specimen, infant in rows:
         assert (infant.birth_weight_g, infant.gestational_age_weeks) == (
             specimen.birth_weight_g, specimen.gestational_age_weeks)
+
+
+def test_documents_name_the_mother_by_her_identifier_when_the_card_gives_no_name(client,
+                                                                                 world):
+    north = world.submitter_ids[0]
+    body = specimen_body(card(2), north,
+                         infant={"submitter_id": north, "birth_at": BIRTH.isoformat(),
+                                 "sex": "F", "mother_id": "M50000888"})
+    made = client.post(f"{API}/specimens", json=body, headers=world.auth("technician"))
+    assert made.status_code == 201, made.text
+    upload(client, world, "P-MID.csv", plate_csv("P-MID", {card(2): {}}))
+    decided = client.post(f"{API}/specimens/{made.json()['id']}/decisions", json={
+        "decision": "release_normal", "reason": "", "password": PASSWORD},
+        headers=world.auth("reviewer"))
+    assert decided.status_code == 201, decided.text
+    report = client.post(f"{API}/documents/results", json={"specimen_id": made.json()["id"]},
+                         headers=world.auth("reviewer"))
+    assert report.status_code == 201, report.text
+    assert_contains(report.content, "Baby girl of M50000888", "Mother M50000888")
+    text = squash("".join(page_texts(report.content)))
+    assert squash("unnamed mother") not in text and squash("Mother not recorded") not in text
