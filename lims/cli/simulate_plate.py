@@ -90,6 +90,7 @@ def plate_command(
     typer.echo(f"plate {plate.run.plate_id} ({fmt}, method {plate.method.label}): "
                f"{len(plate.truth)} wells, {len(patients)} patients ({affected} affected) -> "
                f"{out}" + (f"; truth -> {truth}" if truth else "")
+               + (f"; card data -> {cards}" if cards else "")
                + (f"; cards -> {lims_cards}" if lims_cards else ""), err=True)
 
 

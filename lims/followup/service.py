@@ -372,7 +372,8 @@ def _checked_at(value: datetime | None, field: str) -> datetime:
         return now
     value = _as_utc(value)
     if value > now + _SKEW:
-        raise InvalidInputError("lies in the future", field=field)
+        raise InvalidInputError(f"{value:%Y-%m-%d %H:%M} UTC lies in the future: give the time "
+                                "it happened", field=field)
     return value
 
 

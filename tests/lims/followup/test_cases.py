@@ -191,6 +191,12 @@ def test_an_illegal_transition_is_409_and_changes_nothing(client, world, engine)
     with Session(engine) as session:
         assert session.get(FollowUpCase, case_id).model_dump() == before
         assert len(session.exec(select(AuditEvent.id)).all()) == events
+    later = (utcnow() + timedelta(days=2)).replace(microsecond=0)
+    future = _move(client, world, case_id, "follow_up", transition="diagnose",
+                   outcome="false_positive", at=later.isoformat())
+    assert future.status_code == 422, future.text
+    assert f"{later:%Y-%m-%d %H:%M} UTC lies in the future: give the time it happened" in (
+        future.text)
 
 
 def test_overdue_cases_are_listed_and_reminded_once(client, world, engine):
