@@ -7,7 +7,8 @@ as ``--actor`` (default: the OS user running it), with the pipeline the service 
 ``NBS_TIME_ZONE``.
 
 A malformed file is refused naming file, line and field (exit 3) and nothing is stored. The
-same bytes again print the earlier import and add nothing.
+same bytes again print the earlier import, after attaching the rows left unmatched whose cards
+now wait on the reflex worklist for that gene; nothing else is added.
 
 Public names: ``import_genotypes_command``.
 """
@@ -39,8 +40,8 @@ def import_genotypes_command(
 
     Each row is stored when its card waits on the reflex worklist for that gene, and each such
     card is decided again; the other rows are listed with the reason. A malformed file stores
-    nothing and names file, line and field. The same file again stores nothing. Audited as
-    --actor.
+    nothing and names file, line and field. The same file again stores only the rows whose
+    cards have since come onto the worklist for that gene. Audited as --actor.
     """
     if not file.is_file():
         raise InvalidInputError("no such file", file=str(file))
