@@ -13,6 +13,7 @@ Public names: ``SerialScreening``, ``SerialScreeningFile``, ``SerialCard``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated
@@ -22,6 +23,10 @@ from pydantic import Field, model_validator
 from msms.datafiles import Count, Range, Schema, Text
 
 __all__ = ["SerialCard", "SerialScreening", "SerialScreeningFile"]
+
+#: ``SerialCard.reason``'s wording, read back (``SerialCard.of_reason``).
+_REASON = re.compile(r"serial screening \((?P<why>.+?)\): a card at (?P<age>\d+) days of age, "
+                     r"from (?P<due>\d{4}-\d{2}-\d{2})")
 
 
 class SerialScreeningFile(Schema):
@@ -57,6 +62,20 @@ class SerialCard:
         """The request's wording (stored with the repeat request and shown to the submitter)."""
         return (f"serial screening ({self.why}): a card at {self.age_days} days of age, from "
                 f"{self.due.isoformat()}, or on the day of discharge if earlier")
+
+    @classmethod
+    def of_reason(cls, reason: str) -> SerialCard | None:
+        """The card a repeat request asks for, read back from the request's wording as
+        ``reason`` wrote it (the date asked for, whatever the protocol in force now); None for
+        a request of any other kind."""
+        found = _REASON.match(reason)
+        if found is None:
+            return None
+        try:
+            due = date.fromisoformat(found["due"])
+        except ValueError:
+            return None
+        return cls(int(found["age"]), due, found["why"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ HEAVIEST: tuple[str, ...] = (
     "tests/lims/ops/test_backup.py",
     "tests/cutoffs/test_second_tier_validation.py",
     "tests/lims/runs/test_core_pipeline.py",
+    "tests/lims/reflex/test_demo_reflex.py",
     "tests/lims/ops/test_database_choice.py",
     "tests/lims/test_end_to_end_core.py",
     "tests/lims/web/test_browser.py",

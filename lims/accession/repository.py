@@ -24,6 +24,7 @@ __all__ = [
     "barcodes_by_ids",
     "candidate_infants",
     "infants_by_ids",
+    "infants_named",
     "list_infants",
     "list_repeat_requests",
     "list_submitters",
@@ -105,6 +106,18 @@ def infants_by_ids(session: Session, infant_ids: Sequence[int]) -> dict[int, Inf
         return {}
     return {i.id: i for i in session.exec(select(Infant).where(col(Infant.id).in_(
         sorted(set(infant_ids))))) if i.id is not None}
+
+
+def infants_named(session: Session, text: str, *, limit: int = 20) -> list[Infant]:
+    """The babies a person names by what the pages show of them: whose medical record number
+    is ``text``, or whose mother's name is ``text`` (any case); the newest first."""
+    needle = text.strip()
+    if not needle:
+        return []
+    return list(session.exec(select(Infant).where(or_(
+        Infant.medical_record_number == needle,
+        func.lower(Infant.mother_name) == needle.lower())).order_by(
+        col(Infant.id).desc()).limit(limit)))
 
 
 def barcodes_by_ids(session: Session, specimen_ids: Sequence[int]) -> dict[int, str]:

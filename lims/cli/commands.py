@@ -100,6 +100,9 @@ def command_module(name: str) -> ModuleType:
         case "reflex_calibrate":
             from lims.cli import reflex_calibrate
             return reflex_calibrate
+        case "genotypes":
+            from lims.cli import genotypes
+            return genotypes
     raise KeyError(f"no nbs command module {name!r}")
 
 
@@ -163,8 +166,10 @@ COMMANDS: tuple[Entry, ...] = (
           "Cutoff tables: derive a laboratory's own, show the ones in force."),
     Entry("second-tier", ("second_tier", "second_tier_app"),
           "The second tier: train, evaluate and inspect the machine-learned model on labelled "
-          "outcomes; calibrate the reflex levels (calibrate-reflex).",
-          (("calibrate-reflex", ("reflex_calibrate", "calibrate_reflex_command")),)),
+          "outcomes; calibrate the reflex levels (calibrate-reflex); import genotype "
+          "results (import-genotypes).",
+          (("calibrate-reflex", ("reflex_calibrate", "calibrate_reflex_command")),
+           ("import-genotypes", ("genotypes", "import_genotypes_command")))),
 )
 
 _BY_NAME = {entry.name: entry for entry in COMMANDS}

@@ -14,7 +14,9 @@
 
 ``nbs evaluate --second-tier model.joblib`` applies a model (``lims.pipeline``).
 ``calibrate-reflex`` (the reflex second tier's levels from labelled outcomes) lives in
-``lims.cli.reflex_calibrate`` and is registered on this group by ``lims.cli.commands``.
+``lims.cli.reflex_calibrate``, ``import-genotypes`` (a molecular laboratory's genotype results
+into the reflex second tier) in ``lims.cli.genotypes``; ``lims.cli.commands`` registers both
+on this group.
 
 Public names: ``second_tier_app``.
 """
@@ -46,7 +48,8 @@ __all__ = ["second_tier_app"]
 
 second_tier_app = typer.Typer(
     help="The second tier: train, evaluate and inspect the machine-learned model on labelled "
-         "outcomes; calibrate the reflex levels (calibrate-reflex).",
+         "outcomes; calibrate the reflex levels (calibrate-reflex); import genotype results "
+         "(import-genotypes).",
     no_args_is_help=True,
 )
 

@@ -7,7 +7,9 @@ is decided again exactly as after an LC-MS/MS run (``lims.reflex.service.decide_
 
 A row whose card is unknown, not on the reflex worklist, or on it for other assays is not
 stored; the run lists it with the reason. A malformed file stores nothing. The same bytes
-return the earlier import.
+return the earlier import, after attaching the rows left unmatched whose cards now wait on
+the reflex worklist for that gene (audited ``second_tier_attach``); rows already stored are
+not stored again.
 
 Public names: ``import_genotypes``.
 """
@@ -76,6 +78,9 @@ def import_genotypes(
     ``default_tz``: the time zone of a report time without an offset."""
     sha256 = hashlib.sha256(data).hexdigest()
     existing = repository.run_by_sha256(session, sha256)
+    if existing is not None and existing.format == GENOTYPE_FORMAT and existing.unmatched:
+        return _attach_late_rows(session, actor, existing, data, file_name, pipeline,
+                                 default_tz)
     if existing is not None:
         return ImportOutcome(existing, False)
     if not data:
@@ -103,6 +108,24 @@ def import_genotypes(
     )
     session.add(run)
     session.flush()
+    _store(session, run, kept, cards)
+    if cards:
+        decide_again(session, actor, run, cards, requests, reflex, pipeline)
+    record(
+        session,
+        actor,
+        "second_tier_import",
+        "second_tier_run",
+        run.id,
+        after={**(snapshot(run) or {}), "genotypes": _audited(kept)},
+        reason=f"genotype results {run.plate_id} ({run.file_name})",
+    )
+    session.flush()
+    return ImportOutcome(run, True)
+
+
+def _store(session: Session, run: SecondTierRun, kept: list[GenotypeRow],
+           cards: dict[str, Specimen]) -> None:
     assert run.id is not None
     repository.insert_results(
         session,
@@ -120,29 +143,63 @@ def import_genotypes(
             for r in kept
         ],
     )
-    if cards:
-        decide_again(session, actor, run, cards, requests, reflex, pipeline)
-    record(
-        session,
-        actor,
-        "second_tier_import",
-        "second_tier_run",
-        run.id,
-        after={
-            **(snapshot(run) or {}),
-            "genotypes": [
-                {
-                    "barcode": r.barcode,
-                    "gene": r.assay,
-                    "variants_detected": r.variants_detected,
-                    "variants": r.variants,
-                    "lab_reference": r.lab_reference,
-                    "reported_at": r.reported_at.isoformat(),
-                }
-                for r in kept
-            ],
-        },
-        reason=f"genotype results {run.plate_id} ({run.file_name})",
-    )
+
+
+def _audited(rows: list[GenotypeRow]) -> list[dict[str, Any]]:
+    return [
+        {
+            "barcode": r.barcode,
+            "gene": r.assay,
+            "variants_detected": r.variants_detected,
+            "variants": r.variants,
+            "lab_reference": r.lab_reference,
+            "reported_at": r.reported_at.isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def _attach_late_rows(
+    session: Session,
+    actor: Actor,
+    run: SecondTierRun,
+    data: bytes,
+    file_name: str,
+    pipeline: Screening,
+    default_tz: tzinfo,
+) -> ImportOutcome:
+    """The stored import's file again: its rows left unmatched whose cards now wait on the
+    reflex worklist for that gene are stored and the cards decided again, audited
+    (``second_tier_attach``); a row already stored on the import is not stored again, and the
+    others stay unmatched, with why now."""
+    assert run.id is not None
+    rows = read_genotype_results(data, Path(run.file_name).name or "upload",
+                                 default_tz=default_tz)
+    left = dict(run.unmatched or {})
+    late = [r for r in rows if r.barcode in left]
+    matched, unmatched, requests = match_worklist(session, sorted({r.barcode for r in late}))
+    stored = {(int(r["specimen_id"]), str(r["assay"])) for r in repository.results_of(
+        session, [int(s.id or 0) for s in matched.values()]) if r["run_id"] == run.id}
+    fresh = [r for r in late if r.barcode not in matched
+             or (int(matched[r.barcode].id or 0), r.assay) not in stored]
+    kept, cards = _split(fresh, matched, unmatched, requests)
+    if not kept:
+        return ImportOutcome(run, False)
+    before = snapshot(run)
+    counted = {specimen_id for specimen_id, _ in stored}
+    _store(session, run, kept, cards)
+    run.n_results = (run.n_results or 0) + len(kept)
+    run.n_specimens = (run.n_specimens or 0) + len(
+        [s for s in cards.values() if s.id not in counted])
+    run.unmatched = {b: why for b, why in {**left, **unmatched}.items()
+                     if b not in cards or b in unmatched}  # a new dict: the column is written
+    decide_again(session, actor, run, cards, requests, pipeline.reflex or Reflex.literature(),
+                 pipeline)
+    session.add(run)
+    record(session, actor, "second_tier_attach", "second_tier_run", run.id, before=before,
+           after={**(snapshot(run) or {}), "attached": sorted(cards),
+                  "genotypes": _audited(kept)},
+           reason=f"genotype results {run.plate_id} ({file_name}) uploaded again: "
+                  f"{len(cards)} card(s) now on the reflex worklist")
     session.flush()
-    return ImportOutcome(run, True)
+    return ImportOutcome(run, False, tuple(sorted(cards)))

@@ -72,15 +72,16 @@ async def upload_genotypes(file: UploadFile, request: Request, response: Respons
     docs/second_tier.md "Genotype results"): each row is attached to its card when the card
     waits on the reflex worklist for that gene, each card is decided again and audited, and a
     card with no group still waiting goes to review. The rows not stored are listed with the
-    reason; the same bytes answer 200 with the earlier import."""
+    reason; the same bytes answer 200 with the earlier import, after attaching the rows left
+    unmatched whose cards now wait on the reflex worklist for that gene."""
     data = await read_limited(file, "the file")
     zone = ZoneInfo(request.app.state.settings.time_zone)
     outcome = await run_in_threadpool(
         lambda: import_genotypes(session, Actor.of(user), data, file.filename or "genotypes.csv",
                                  pipeline, default_tz=zone))
-    if outcome.created:
+    if outcome.created or outcome.attached:
         session.commit()
-    else:
+    if not outcome.created:
         response.status_code = 200
     return outcome.run
 

@@ -9,31 +9,39 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session
 
 from lims.accession.repository import barcodes_by_ids, infants_by_ids
 from lims.models import Infant, RepeatRequest
+from lims.serial_screening import SerialCard
 
 __all__ = ["NamedRequest", "babies_of", "named_requests"]
 
 
 @dataclass(frozen=True, slots=True)
 class NamedRequest:
-    """A repeat-card request with its card's barcode and its baby."""
+    """A repeat-card request with its card's barcode and its baby; ``due``: the day a
+    serial-screening card is asked for from (None for other requests)."""
 
     request: RepeatRequest
     barcode: str
     infant: Infant | None
+    due: date | None = None
 
 
 def named_requests(session: Session, requests: Sequence[RepeatRequest]) -> list[NamedRequest]:
-    """The requests with their cards' barcodes and babies (two queries in all)."""
+    """The requests with their cards' barcodes and babies (two queries in all), and when a
+    serial-screening request's card is due (``SerialCard.of_reason``)."""
     barcodes = barcodes_by_ids(session, [r.specimen_id for r in requests])
     infants = infants_by_ids(session, [r.infant_id for r in requests])
+    serial = {r.id: SerialCard.of_reason(r.reason) for r in requests}
     return [
-        NamedRequest(r, barcodes.get(r.specimen_id, ""), infants.get(r.infant_id)) for r in requests
+        NamedRequest(r, barcodes.get(r.specimen_id, ""), infants.get(r.infant_id),
+                     card.due if (card := serial[r.id]) is not None else None)
+        for r in requests
     ]
 
 

@@ -81,8 +81,8 @@ def _home(session: Session, current: Page, q: str) -> dict[str, Any]:
         cards = accession.list_specimen_rows(session, actor, limit=200, newest_first=True)
     releases = documents_repository.latest_releases(session, [c["id"] for c in cards])
     codes = unsatisfactory_codes()
-    repeats = [{"request": r.request, "barcode": r.barcode, "case": due.get(r.request.specimen_id)}
-               for r in named_requests(session, requests)]
+    repeats = [{"request": r.request, "barcode": r.barcode, "case": due.get(r.request.specimen_id),
+                "serial_due": r.due} for r in named_requests(session, requests)]
     return {"unit": unit, "notices": notices, "repeats": repeats, "cards": cards,
             "babies": babies_of(session, cards), "releases": releases, "q": q,
             "unsatisfactory": [c for c in cards if c["unsatisfactory_code"]],

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from lims.errors import InvalidInputError
 from lims.models import AuditEvent
 from lims.reference import WORKFLOW_TOML, load_workflow_config
+from lims.serial_screening import SerialCard
 from tests.lims.helpers import API, BIRTH, card, specimen_body
 
 
@@ -92,3 +93,15 @@ def test_the_protocol_is_the_laboratory_s_data(tmp_path: Path) -> None:
             "ages_days = [30, 14]\nsource = \"x\"\n"), "bad.toml"))
     assert "bad.toml:" in str(bad.value) and "field serial_screening" in str(bad.value)
     assert "ages_days must rise" in str(bad.value)
+
+
+def test_the_card_asked_for_is_read_back_from_the_request() -> None:
+    protocol = load_workflow_config().serial_screening
+    assert protocol is not None
+    born = BIRTH
+    asked = protocol.next_card(1450, 31.0, born, born + timedelta(days=13))
+    assert asked is not None and asked.age_days == 30
+    assert SerialCard.of_reason(f"{asked.reason()} [workflow 2026-01]") == asked
+    assert SerialCard.of_reason("U01: quantity not sufficient") is None
+    assert SerialCard.of_reason("serial screening (x): a card at 14 days of age, from "
+                                "2026-02-30, or on the day of discharge if earlier") is None

@@ -248,3 +248,55 @@ def test_a_malformed_file_is_refused_and_stores_nothing(
     assert "bad.csv" in error["detail"]
     assert _stored(engine) == before
     assert _decisions(engine, card(21)) == {"FAO": ("awaiting_second_tier", "NO_RESULT", None)}
+
+
+def test_the_same_file_again_attaches_the_rows_whose_cards_now_wait(
+    genotype_client, world, engine
+):
+    """A row whose card was not accessioned yet is left unmatched; once the card is on the
+    reflex worklist, the same bytes again attach it (and decide the card), not the rows stored
+    the first time; a third upload changes nothing."""
+    accession(genotype_client, world, 21)
+    plate = first_tier_plate("P-EARLY", {card(21): CARDS[21]})
+    assert upload(genotype_client, world, "p-early.csv", plate).status_code == 201
+    data = genotype_csv([(card(21), "ACADM", 2, HOMOZYGOUS), (card(21), "ACADVL", 0, ""),
+                         (card(26), "ACADM", 1, "NM_000016.6:c.985A>G"),
+                         (card(26), "ACADVL", 0, "")], reference="MOL-LATE")
+    first = _post(genotype_client, world, "late.csv", data)
+    assert first.status_code == 201, first.text
+    run = first.json()
+    assert run["n_specimens"] == 1 and run["n_results"] == 2
+    assert run["unmatched"] == {card(26): "unknown barcode: no accessioned card"}
+    assert _decisions(engine, card(21)) == {"FAO": ("referral", "FAO_ACADM_TWO", run["id"])}
+    same = _stored(engine)
+    assert _post(genotype_client, world, "late.csv", data).status_code == 200
+    assert _stored(engine) == same  # the card is still unknown: nothing to attach
+
+    accession(genotype_client, world, 26)
+    later = first_tier_plate("P-LATER", {card(26): {"C8": 0.6}})
+    assert upload(genotype_client, world, "p-later.csv", later).status_code == 201
+    assert _decisions(engine, card(26)) == {"FAO": ("awaiting_second_tier", "NO_RESULT", None)}
+    results, decisions = count(engine, SecondTierResult), count(engine, ReflexDecisionRecord)
+    again = _post(genotype_client, world, "late-again.csv", data)
+    assert again.status_code == 200, again.text
+    attached = again.json()
+    assert attached["id"] == run["id"]
+    assert attached["n_specimens"] == 2 and attached["n_results"] == 4
+    assert attached["unmatched"] == {}
+    assert count(engine, SecondTierResult) == results + 2  # card 21's rows not stored again
+    assert count(engine, ReflexDecisionRecord) == decisions + 1  # card 26 alone decided again
+    assert _decisions(engine, card(26)) == {"FAO": ("repeat_specimen", "FAO_ACADM_ONE",
+                                                    run["id"])}
+    assert _decisions(engine, card(21)) == {"FAO": ("referral", "FAO_ACADM_TWO", run["id"])}
+    assert _specimen(engine, card(26)).state == "awaiting_review"
+    with Session(engine) as session:
+        event = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "second_tier_attach")).one()
+    assert event.username == TECH and event.after["attached"] == [card(26)]
+    assert {(g["barcode"], g["gene"]) for g in event.after["genotypes"]} == {
+        (card(26), "ACADM"), (card(26), "ACADVL")}
+
+    settled = _stored(engine)
+    third = _post(genotype_client, world, "late.csv", data)
+    assert third.status_code == 200 and third.json()["n_results"] == 4
+    assert _stored(engine) == settled

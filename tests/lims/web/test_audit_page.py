@@ -54,3 +54,49 @@ def test_who_read_or_changed_a_babys_record(web, world, engine):
                              granted_at=utcnow()))
         session.commit()
     assert web.get("/lab/audit", params={"infant_id": infant}).status_code == 200
+
+
+def _infants(html: str) -> set[str]:
+    body = html.split('id="audit"')[1].split("</table>")[0]
+    return set(re.findall(r'data-infant="(\d+)"', body))
+
+
+def test_the_baby_filter_takes_the_record_number_or_the_mothers_name(web, world):
+    csrf = sign_in_page(web, "technician")
+    _accession(web, csrf, card(1))  # Wang Fang, record number MRN-5
+    _accession(web, csrf, card(2), mother_name="Zhao Min", mother_id="M-88",
+               medical_record_number="MRN-9")
+    _accession(web, csrf, card(3), mother_name="Li Na", mother_id="M-99")  # MRN-5 as well
+    web.cookies.clear()
+    sign_in_page(web, "admin")
+
+    page = web.get("/lab/audit", params={"baby": " MRN-9 "})
+    assert page.status_code == 200
+    assert 'value="MRN-9"' in page.text  # the form keeps what was typed
+    assert "Zhao Min" in page.text.split('id="audit-baby"')[1].split("</p>")[0]
+    (infant,) = _infants(page.text)
+    technician = [e for e in _events(page.text) if e[0] == "technician"]
+    assert ("technician", "create", ) in [e[:2] for e in technician]
+    by_id = web.get("/lab/audit", params={"infant_id": infant}).text
+    assert [e for e in _events(by_id) if e[0] == "technician"] == technician
+    assert _infants(by_id) == {infant}
+    assert "Zhao Min" in by_id.split('id="audit-baby"')[1].split("</p>")[0]
+    by_mother = web.get("/lab/audit", params={"baby": "zhao min"}).text
+    assert [e for e in _events(by_mother) if e[0] == "technician"] == technician
+
+    shared = web.get("/lab/audit", params={"baby": "MRN-5", "username": "technician"}).text
+    choices = shared.split('id="audit-babies"')[1].split("</ul>")[0]
+    assert "Wang Fang" in choices and "Li Na" in choices and "Zhao Min" not in choices
+    assert _events(shared) == []  # no trail until one is chosen
+    links = re.findall(r'href="/lab/audit\?([^"]+)"', choices)
+    assert len(links) == 2 and all("username=technician" in link for link in links)
+    chosen = web.get("/lab/audit?" + links[0].replace("&amp;", "&")).text
+    assert len(_infants(chosen)) == 1 and _events(chosen)
+    assert {e[0] for e in _events(chosen)} == {"technician"}
+
+    unknown = web.get("/lab/audit", params={"baby": "MRN-404"})
+    assert unknown.status_code == 200 and 'id="audit-baby-unknown"' in unknown.text
+    assert _events(unknown.text) == []
+    chinese = web.get("/lab/audit", params={"baby": "MRN-5"},
+                      headers={"Accept-Language": "zh-CN"}).text
+    assert "婴儿（病历号或母亲姓名）" in chinese and "请选择一个" in chinese

@@ -2,7 +2,10 @@
 
 Submitters, one user per role (with a fresh random password, printed once), and several
 simulated 96-well plates (``instruments.virtual``) whose 89 patients are accessioned as cards and
-then ingested through the real pipeline, so the review queue holds flagged cases.
+then ingested through the real pipeline, so the review queue holds flagged cases. The plates
+are screened with the reflex second tier on (``lims.demo.reflex``): flagged cards wait on the
+reflex worklist, and part of it is completed by a second-tier run and a genotype file imported
+through the real imports.
 
 Follow-up: a clinic (the demo clinic user tied to it, the demo reviewer a director) and cases
 in every state (``seed_cases``).
@@ -28,6 +31,7 @@ from lims.accession.schemas import InfantCreate, SpecimenCreate, SubmitterCreate
 from lims.accession.service import accession, create_submitter
 from lims.audit import SYSTEM, Actor
 from lims.auth.service import create_user
+from lims.demo.reflex import complete_worklist, with_reflex
 from lims.followup import service as followup_service
 from lims.followup.schemas import CaseCreate, ClinicCreate, ContactIn, TransitionIn, VisitIn
 from lims.models import Director, Specimen, SystemInfo, User, utcnow
@@ -119,7 +123,9 @@ def seed_demo(engine: Engine, *, force: bool = False,
     """Load the demo data unless it is already there; returns a summary with the passwords.
 
     The plates go through ``pipeline`` (default: the screening pipeline with the packaged
-    rules and literature levels)."""
+    rules and literature levels) with the reflex second tier on (``with_reflex``: the
+    pipeline's own, else the literature levels with genotypes), and part of the reflex
+    worklist is then completed (``complete_worklist``)."""
     with Session(engine, expire_on_commit=False) as session:
         marker = session.get(SystemInfo, _MARKER)
         if marker is not None and not force:
@@ -141,8 +147,9 @@ def seed_demo(engine: Engine, *, force: bool = False,
                         submitter_id=submitter_ids[0] if role == Role.submitter else None)
             lines.append(f"  {role:11} user {username:24} password {password}")
         session.commit()
-    pipeline = pipeline or ScreeningPipeline()
+    pipeline = with_reflex(pipeline or ScreeningPipeline())
     plates = []
+    run_ids: list[int] = []
     stamp = datetime.now(UTC)
     with TemporaryDirectory() as tmp:
         for k, (seed, fmt) in enumerate(DEMO_PLATES):
@@ -160,8 +167,10 @@ def seed_demo(engine: Engine, *, force: bool = False,
                                         folder=Path(tmp))
             outcome = ingest_bytes(engine, SYSTEM, path.read_bytes(), path.name, pipeline)
             run = outcome.run
+            run_ids.append(int(run.id or 0))
             plates.append(f"  plate {run.plate_id} ({fmt}): qc={run.qc_decision} "
                           f"results={run.n_results} held={run.n_held}")
+        plates += complete_worklist(engine, pipeline, run_ids, tag=suffix_, folder=Path(tmp))
     with Session(engine, expire_on_commit=False) as session:
         cases = seed_cases(session, first_card=10_900_000 + (0 if marker is None else
                                                             secrets.randbelow(90_000) * 10))
