@@ -34,9 +34,10 @@ from lims.auth.service import create_user
 from lims.demo.reflex import complete_worklist, with_reflex
 from lims.followup import service as followup_service
 from lims.followup.schemas import CaseCreate, ClinicCreate, ContactIn, TransitionIn, VisitIn
-from lims.models import Director, Specimen, SystemInfo, User, utcnow
+from lims.models import Director, FollowUpCase, Specimen, SystemInfo, User, utcnow
 from lims.pipeline import Screening, ScreeningPipeline
 from lims.reference import barcode_rule
+from lims.review import repository as review_repository
 from lims.runs.service import ingest_bytes
 from lims.vocabulary import (
     CaseState,
@@ -187,16 +188,18 @@ _CASE_STEPS: tuple[tuple[str, ...], ...] = (
     ("contact", "refer", "diagnose", "treat", "visit"), ("contact", "repeat", "normal"))
 
 
-def _demo_step(session: Session, case_id: int, step: str, clinic_id: int, barcode: str) -> None:
+def _demo_step(session: Session, case_id: int, step: str, clinic_id: int, barcode: str,
+               disorder: str) -> None:
     fu = followup_service
     move = {"refer": TransitionIn(transition=CaseTransition.refer, clinic_id=clinic_id),
             "diagnose_fp": TransitionIn(transition=CaseTransition.diagnose,
                                         outcome=OutcomeClass.false_positive),
             "diagnose": TransitionIn(transition=CaseTransition.diagnose,
-                                     outcome=OutcomeClass.confirmed, disorder="MSUD",
-                                     severity=Severity.severe),
+                                     outcome=OutcomeClass.confirmed, disorder=disorder,
+                                     severity=Severity.moderate),
             "treat": TransitionIn(transition=CaseTransition.start_treatment,
-                                  description="leucine-free formula")}
+                                  description=f"treatment of {disorder} started as the "
+                                              "clinic's protocol says")}
     if step == "contact":
         fu.record_contact(session, SYSTEM, case_id, ContactIn(
             method=ContactMethod.phone, contacted="mother", result=ContactResult.reached))
@@ -215,15 +218,40 @@ def _demo_step(session: Session, case_id: int, step: str, clinic_id: int, barcod
         fu.on_released_normal(session, Actor(None, "demo", "reviewer"), [repeat])
     elif step == "visit":
         fu.record_visit(session, SYSTEM, case_id, VisitIn(kind=VisitKind.metabolic_control,
-                                                          findings="Leu 210 umol/L"))
+                                                          findings="metabolic control stable"))
     else:
         fu.transition(session, SYSTEM, case_id, move[step])
 
 
+_TIER_ORDER = {"critical": 0, "positive": 1, "borderline": 2}
+
+
+def _flagged_cards(session: Session, n: int) -> list[tuple[Specimen, list[str]]]:
+    """The first ``n`` cards awaiting review (or their in-duplicate repeat) that the screen
+    flagged and that have no case yet, each with the disorder of its most severe call: a demo
+    case suspects what its card shows, so its letters and the programme's figures agree with
+    the card."""
+    waiting = session.exec(select(Specimen).where(col(Specimen.state).in_(
+        [SpecimenState.awaiting_review, SpecimenState.awaiting_duplicate]))
+        .order_by(col(Specimen.id))).all()
+    with_case = {c.specimen_id for c in session.exec(select(FollowUpCase))}
+    ids = [s.id for s in waiting if s.id is not None and s.id not in with_case]
+    calls = review_repository.current_calls(session, ids)
+    out = []
+    for specimen in waiting:
+        flags = sorted((c for c in calls.get(specimen.id or 0, [])
+                        if c.first_tier in _TIER_ORDER), key=lambda c: _TIER_ORDER[c.first_tier])
+        if flags:
+            out.append((specimen, [flags[0].disorder]))  # a case is of one referral group
+        if len(out) == n:
+            break
+    return out
+
+
 def seed_cases(session: Session, *, first_card: int) -> str:
-    """Follow-up cases in every state on the demo's cards (opened by hand, then taken through
-    the steps of ``_CASE_STEPS``), a clinic, the demo clinic user tied to it and the demo
-    reviewer made a director."""
+    """Follow-up cases in every state on the demo's flagged cards (opened on their flags,
+    then taken through the steps of ``_CASE_STEPS``), a clinic, the demo clinic user tied to
+    it and the demo reviewer made a director."""
     clinic = followup_service.create_clinic(session, SYSTEM, ClinicCreate(
         code=f"METAB-{first_card % 100_000}", name="Children's Metabolic Clinic",
         district="Central", phone="+86 10 5555 0100"))
@@ -234,16 +262,16 @@ def seed_cases(session: Session, *, first_card: int) -> str:
         if user.role == Role.reviewer and user.id is not None and not session.get(
                 Director, user.id):
             followup_service.grant_director(session, SYSTEM, user.id)
-    cards = session.exec(select(Specimen).where(
-        Specimen.state == SpecimenState.awaiting_review).order_by(col(Specimen.id))
-        .limit(len(_CASE_STEPS))).all()
     rule = barcode_rule()
-    for k, (specimen, steps) in enumerate(zip(cards, _CASE_STEPS, strict=False)):
+    flagged = _flagged_cards(session, len(_CASE_STEPS))
+    for k, ((specimen, disorders), steps) in enumerate(zip(flagged, _CASE_STEPS, strict=False)):
         assert specimen.id is not None
         case = followup_service.open_case(session, SYSTEM, CaseCreate(
-            specimen_id=specimen.id, suspected=["MSUD"], note="demo case"))
+            specimen_id=specimen.id, suspected=disorders,
+            note="demo case: opened on the screen's flag"))
         assert case.id is not None
         for step in steps:
-            _demo_step(session, case.id, step, clinic.id, rule.make(f"{first_card + k:08d}"))
+            _demo_step(session, case.id, step, clinic.id, rule.make(f"{first_card + k:08d}"),
+                       disorders[0])
     states = [c["state"] for c in followup_service.list_cases(session, SYSTEM, limit=500)]
     return ", ".join(f"{s} {states.count(s)}" for s in CaseState if s in states)
