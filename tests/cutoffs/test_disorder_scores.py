@@ -155,5 +155,5 @@ def test_range_floors_use_the_published_low_end(fitted):
     position = reference_position(None, default_covariate_model())
     used, low = range_floors(fitted["sum"], default_signatures(), default_disease_ranges(),
                              position)
-    assert set(used) | set(low) == {"MSUD", "MCAD", "BKT", "CPT1A", "TYR1", "GA1"}
+    assert set(used) | set(low) == {"MSUD", "MCAD", "BKT", "CPT1A", "TYR1", "GA1", "XALD"}
     assert all(v >= 2.5 for v in used.values()) and all(v < 2.6 for v in low.values())

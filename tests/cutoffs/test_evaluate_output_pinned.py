@@ -29,15 +29,15 @@ PROFILES, TABLE = DATA / "profiles.csv", DATA / "table.toml"
 RUNS = {
     "all pairs with scores": (
         ["--cutoffs", str(TABLE), "--all"],
-        {"calls.csv": "ae81b3a50e5343709ec785c2068971e0519df6bde40a72e0fb98bbeca5992491",
+        {"calls.csv": "a354b428e056d8e8d92b1ea9b063cbe9f8acb322117fceda1ce248087787dd38",
          "scores.csv": "bc030dfc6ffa4ca5bcf64f86189be6292a7791bcc4d2d56a2d96c8698cd89e3f"}),
     "flagged with scores": (
         ["--cutoffs", str(TABLE)],
-        {"calls.csv": "ed2ad780621dc9a3e73bbe725b1633af2b053c97f3042a550f6dba9a451d6e32",
+        {"calls.csv": "7c527c1a91f8a353c17a1edff46b5441c2e45f03b8f6ed3737f627836f8b67e2",
          "scores.csv": "bdbc1311a1886088614b764b0dc842cead78f2a1b0304af2fe3b1ee8118fba01"}),
     "all pairs, literature levels": (
         ["--all"],
-        {"calls.csv": "39ea26eaa18152563e1901fb68ceccaeb432b7acd12796480bc9669f646ca4c0"}),
+        {"calls.csv": "ad5533300d298e92ff24dca014cdd901338e43579cd946f2be673317ad976caa"}),
 }
 
 
