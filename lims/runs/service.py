@@ -42,6 +42,7 @@ from sqlmodel import Session
 from instruments import Source
 from lims.accession.repository import infants_by_ids, specimens_by_barcodes
 from lims.alerts.messages import ALERT_MESSAGES
+from lims.alerts.rule import raises_alert
 from lims.alerts.service import open_alert
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError, found
@@ -311,7 +312,7 @@ def evaluate_stored(session: Session, actor: Actor, run: Run, profiles: pd.DataF
           held.referred)
     for specimen in initial + duplicate:
         for r in by_specimen.get(specimen.id, []):
-            if r["time_critical"] and r["final"] == Final.positive:
+            if raises_alert(r["time_critical"], r["final"]):
                 open_alert(session, actor, specimen, disorder=r["disorder"],
                            message=ALERT_MESSAGES.text(
                                "time_critical", disorder=r["disorder"],
