@@ -52,6 +52,7 @@ from lims.pipeline import ScreenedPlate, Screening, card_covariates, with_covari
 from lims.reflex.ingest_calls import evaluate_cards
 from lims.reflex.service import hold_for_second_tier
 from lims.runs import repository
+from lims.runs.notes import RUN_NOTES
 from lims.runs.westgard_verdicts import store_verdicts
 from lims.vocabulary import (
     Action,
@@ -198,8 +199,8 @@ def _refuse_other_file_for_plate(session: Session, actor: Actor, plate_id: str, 
     assert other.id is not None
     before = snapshot(other)
     retired = retired_plate_key(plate_id, other.id)
-    note = (f"superseded: plate {plate_id} was uploaded again as {file_name[:120]} (sha256 "
-            f"{sha256[:12]}); this rejected run stays recorded as {retired}")
+    note = RUN_NOTES.text("superseded", plate_id=plate_id, file_name=file_name[:120],
+                          sha256=sha256[:12], retired=retired)
     # guarded: when two new files race for the plate, only one retires the rejected run
     if not repository.retire_run(session, other, retired, [*(other.qc_reasons or []), note]):
         raise ConflictError(
