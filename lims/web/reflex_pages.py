@@ -43,7 +43,7 @@ def _lists(session: Session) -> dict[str, Any]:
     return {"requests": reflex.worklist(session), "runs": reflex.list_runs(session)[:50]}
 
 
-def _switches(request: Request) -> dict[str, bool]:
+def _switches(request: Request) -> dict[str, Any]:
     """Whether the reflex second tier is on (``NBS_REFLEX``) and whether the laboratory
     imports genotypes (``NBS_REFLEX_GENOTYPES``), as the service's pipeline applies them."""
     reflex = getattr(request.app.state.pipeline, "reflex", None)
