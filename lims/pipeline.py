@@ -146,6 +146,12 @@ class Reflex:
                 file=str(path))
         return cls(rules, calibrated.calibration, calibrated.version)
 
+    @property
+    def genotyped(self) -> bool:
+        """Whether the laboratory imports genotypes: a group whose rules read one awaits them
+        (``with_genotypes``)."""
+        return any(g.genotyped and g.await_assays for g in self.rules.groups)
+
     def with_genotypes(self) -> Reflex:
         """This reflex second tier in a laboratory that imports genotypes
         (``NBS_REFLEX_GENOTYPES``): a group with genotype assays (FAO) waits for them on the

@@ -7,7 +7,11 @@ for further cards at set ages (the workflow file's ``[serial_screening]`` sectio
 Each card accessioned for such a baby asks for the next card of the protocol: the first age
 that the card was not collected within ``early_days`` of.
 
-Public names: ``SerialScreening``, ``SerialScreeningFile``, ``SerialCard``.
+The request's wording is written with phrases (``SERIAL_CARDS``, its criterion with
+``SERIAL_CRITERIA``), so that the pages read it back and show it in their own language.
+
+Public names: ``SerialScreening``, ``SerialScreeningFile``, ``SerialCard``, ``SERIAL_CARDS``,
+``SERIAL_CRITERIA``.
 """
 
 from __future__ import annotations
@@ -20,9 +24,27 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from cutoffs.phrases import Phrasebook
 from msms.datafiles import Count, Range, Schema, Text
 
-__all__ = ["SerialCard", "SerialScreening", "SerialScreeningFile"]
+__all__ = ["SERIAL_CARDS", "SERIAL_CRITERIA", "SerialCard", "SerialScreening",
+           "SerialScreeningFile"]
+
+#: The serial-screening request (stored as the repeat request's reason); ``criterion`` is a
+#: ``SERIAL_CRITERIA`` phrase; the accession adds the workflow file's version.
+SERIAL_CARDS = Phrasebook((
+    ("serial_card_of_workflow",
+     "serial screening ({criterion}): a card at {age_days} days of age, from {due}, or on the day "
+     "of discharge if earlier [workflow {version}]"),
+    ("serial_card",
+     "serial screening ({criterion}): a card at {age_days} days of age, from {due}, or on the day "
+     "of discharge if earlier"),
+), fields={"age_days": r"\d+", "due": r"\d{4}-\d\d-\d\d", "version": r"[^\]]+"})
+#: The criterion a baby screened serially meets.
+SERIAL_CRITERIA = Phrasebook((
+    ("birth_weight", "birth weight {weight} g, under {limit} g"),
+    ("gestational_age", "born at {weeks} weeks, before {limit} weeks"),
+), fields={"weight": r"\d+", "weeks": r"[\d.]+", "limit": r"[\d.]+"})
 
 #: ``SerialCard.reason``'s wording, read back (``SerialCard.of_reason``).
 _REASON = re.compile(r"serial screening \((?P<why>.+?)\): a card at (?P<age>\d+) days of age, "
@@ -60,8 +82,14 @@ class SerialCard:
 
     def reason(self) -> str:
         """The request's wording (stored with the repeat request and shown to the submitter)."""
-        return (f"serial screening ({self.why}): a card at {self.age_days} days of age, from "
-                f"{self.due.isoformat()}, or on the day of discharge if earlier")
+        return SERIAL_CARDS.text("serial_card", criterion=self.why, age_days=self.age_days,
+                                 due=self.due.isoformat())
+
+    def reason_of_workflow(self, version: str) -> str:
+        """The request's wording with the workflow file's version it follows."""
+        return SERIAL_CARDS.text("serial_card_of_workflow", criterion=self.why,
+                                 age_days=self.age_days, due=self.due.isoformat(),
+                                 version=version)
 
     @classmethod
     def of_reason(cls, reason: str) -> SerialCard | None:
@@ -97,11 +125,12 @@ class SerialScreening:
             ) -> str | None:
         """The criterion this baby meets, or None when the protocol does not apply."""
         if birth_weight_g is not None and birth_weight_g < self.birth_weight_below_g:
-            return f"birth weight {birth_weight_g} g, under {self.birth_weight_below_g} g"
+            return SERIAL_CRITERIA.text("birth_weight", weight=birth_weight_g,
+                                        limit=self.birth_weight_below_g)
         if (gestational_age_weeks is not None
                 and gestational_age_weeks < self.gestational_age_below_weeks):
-            return (f"born at {gestational_age_weeks:g} weeks, before "
-                    f"{self.gestational_age_below_weeks:g} weeks")
+            return SERIAL_CRITERIA.text("gestational_age", weeks=f"{gestational_age_weeks:g}",
+                                        limit=f"{self.gestational_age_below_weeks:g}")
         return None
 
     def next_card(self, birth_weight_g: int | None, gestational_age_weeks: float | None,

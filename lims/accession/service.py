@@ -358,8 +358,7 @@ def _ask_serial_card(session: Session, actor: Actor, specimen: Specimen, infant:
                               infant.birth_at, specimen.collected_at)
     if card is None:
         return None
-    return request_repeat(session, actor, specimen, f"{card.reason()} [workflow "
-                                                    f"{workflow.version}]")
+    return request_repeat(session, actor, specimen, card.reason_of_workflow(workflow.version))
 
 
 def mark_unsatisfactory(session: Session, actor: Actor, specimen: Specimen, code: str,

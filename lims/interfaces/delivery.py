@@ -48,6 +48,7 @@ from sqlmodel import Session
 from lims.audit import Actor, record
 from lims.interfaces import repository
 from lims.interfaces.mllp import Acknowledgment, MllpClient, MllpError
+from lims.interfaces.phrases import DELIVERY_PHRASES
 from lims.models import Hl7Endpoint, utcnow
 from lims.settings import Settings
 from lims.vocabulary import OutboxStatus, Role
@@ -136,7 +137,8 @@ def _outcome(claimed: repository.Claimed, ack: Acknowledgment,
     if ack.code in _ACCEPTED and ack.control_id == claimed.control_id:
         return OutboxStatus.delivered, {**values, "delivered_at": now, "last_error": ""}
     if ack.code in _REJECTED:
-        return OutboxStatus.parked, {**values, "last_error": f"rejected ({ack.code})"}
+        return OutboxStatus.parked, {**values, "last_error": DELIVERY_PHRASES.text(
+            "rejected", ack=ack.code)}
     errors = claimed.application_errors + 1
     why = (f"acknowledged {ack.code} for control id {ack.control_id!r}, not "
            f"{claimed.control_id!r}" if ack.code in _ACCEPTED

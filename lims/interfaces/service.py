@@ -24,6 +24,7 @@ from sqlmodel import Session
 from lims.audit import Actor, record, record_list_read, snapshot, store
 from lims.errors import ConflictError, NotFoundError, found
 from lims.interfaces import repository
+from lims.interfaces.phrases import DELIVERY_PHRASES
 from lims.interfaces.results import Sender, control_id, result_message
 from lims.interfaces.schemas import EndpointCreate, EndpointUpdate
 from lims.models import Hl7Endpoint, OutboundMessage, Release, Specimen, Submitter, utcnow
@@ -105,15 +106,17 @@ def update_endpoint(session: Session, actor: Actor, endpoint_id: int,
 def _waiting_for(endpoint: Hl7Endpoint | None) -> str:
     """Why a pending message of a submitter with this endpoint is not delivered yet."""
     if endpoint is None:
-        return ("no HL7 endpoint for this submitter: the message waits until one is given "
-                "(nbs hl7 endpoint)")
+        return DELIVERY_PHRASES.text("no_endpoint")
     if not endpoint.enabled:
-        return "the submitter's endpoint is disabled"
+        return DELIVERY_PHRASES.text("endpoint_disabled")
     if endpoint.retry_at is not None:
-        return (f"the endpoint failed {endpoint.failures} time(s) "
-                f"({endpoint.last_error or 'no answer'}); next attempt "
-                f"{endpoint.retry_at.isoformat(timespec='minutes')}")
-    return "queued for the next delivery pass"
+        due_at = endpoint.retry_at.isoformat(timespec="minutes")
+        if not endpoint.last_error:
+            return DELIVERY_PHRASES.text("endpoint_failed_silent", failures=endpoint.failures,
+                                         due_at=due_at)
+        return DELIVERY_PHRASES.text("endpoint_failed", failures=endpoint.failures,
+                                     error=endpoint.last_error, due_at=due_at)
+    return DELIVERY_PHRASES.text("queued")
 
 
 def outbox(session: Session, actor: Actor, *, status: str | None = None,

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import and_, case, exists, func, not_, or_
 from sqlmodel import Session, col, select
 
+from lims.alerts.rule import ALERTING_FINAL
 from lims.models import AuditEvent, Evaluation, Release, Result, Run, Specimen
 from lims.vocabulary import FirstTier, QcDecision, SpecimenState, Transition
 
@@ -29,9 +30,11 @@ def _first_tier_flag() -> Any:
 
 
 def _time_critical() -> Any:
-    """SQL: the specimen has a current time-critical call."""
+    """SQL: the specimen has a current call that opens a time-critical alert
+    (``lims.alerts.rule``)."""
     return exists().where(and_(col(Evaluation.specimen_id) == col(Specimen.id),
-                               col(Evaluation.current), col(Evaluation.time_critical)))
+                               col(Evaluation.current), col(Evaluation.time_critical),
+                               col(Evaluation.final) == ALERTING_FINAL))
 
 
 def _corrected() -> Any:

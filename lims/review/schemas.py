@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from lims.alerts.rule import raises_alert
 from lims.models import FromAttributes, RequestBody
 from lims.vocabulary import (
     Action,
@@ -93,6 +94,12 @@ class CallView(BaseModel):
     action: Action
     cutoff_version: str
     model_version: str
+
+    @property
+    def alerting(self) -> bool:
+        """The call opens a time-critical alert (``lims.alerts.rule``): what the pages mark
+        time-critical (``time_critical`` alone says the disorder is one)."""
+        return raises_alert(self.time_critical, self.final)
 
 
 class MarkerScore(BaseModel):

@@ -27,6 +27,7 @@ from sqlalchemy import CursorResult, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from lims.alerts.rule import ALERTING_FINAL
 from lims.models import (
     AuditEvent,
     ControlResult,
@@ -370,10 +371,12 @@ def control_wells(session: Session, run_id: int) -> list[dict[str, Any]]:
 
 
 def time_critical_specimens(session: Session, run_id: int) -> set[int]:
-    """The specimens with a current time-critical call from this run."""
+    """The specimens with a current call from this run that opens a time-critical alert
+    (``lims.alerts.rule``: a time-critical disorder called positive)."""
     return set(session.execute(core_select(_EVALUATION.c.specimen_id).distinct().where(
         _EVALUATION.c.run_id == run_id, _EVALUATION.c.current.is_(True),
-        _EVALUATION.c.time_critical.is_(True))).scalars())
+        _EVALUATION.c.time_critical.is_(True),
+        _EVALUATION.c.final == ALERTING_FINAL)).scalars())
 
 
 def open_held_well_rows(session: Session, *, limit: int = 500) -> list[dict[str, Any]]:

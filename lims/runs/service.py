@@ -42,6 +42,7 @@ from sqlmodel import Session
 from instruments import Source
 from lims.accession.repository import infants_by_ids, specimens_by_barcodes
 from lims.alerts.messages import ALERT_MESSAGES
+from lims.alerts.rule import raises_alert
 from lims.alerts.service import open_alert
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError, found
@@ -51,6 +52,7 @@ from lims.pipeline import ScreenedPlate, Screening, card_covariates, with_covari
 from lims.reflex.ingest_calls import evaluate_cards
 from lims.reflex.service import hold_for_second_tier
 from lims.runs import repository
+from lims.runs.notes import RUN_NOTES
 from lims.runs.westgard_verdicts import store_verdicts
 from lims.vocabulary import (
     Action,
@@ -197,8 +199,8 @@ def _refuse_other_file_for_plate(session: Session, actor: Actor, plate_id: str, 
     assert other.id is not None
     before = snapshot(other)
     retired = retired_plate_key(plate_id, other.id)
-    note = (f"superseded: plate {plate_id} was uploaded again as {file_name[:120]} (sha256 "
-            f"{sha256[:12]}); this rejected run stays recorded as {retired}")
+    note = RUN_NOTES.text("superseded", plate_id=plate_id, file_name=file_name[:120],
+                          sha256=sha256[:12], retired=retired)
     # guarded: when two new files race for the plate, only one retires the rejected run
     if not repository.retire_run(session, other, retired, [*(other.qc_reasons or []), note]):
         raise ConflictError(
@@ -311,7 +313,7 @@ def evaluate_stored(session: Session, actor: Actor, run: Run, profiles: pd.DataF
           held.referred)
     for specimen in initial + duplicate:
         for r in by_specimen.get(specimen.id, []):
-            if r["time_critical"] and r["final"] == Final.positive:
+            if raises_alert(r["time_critical"], r["final"]):
                 open_alert(session, actor, specimen, disorder=r["disorder"],
                            message=ALERT_MESSAGES.text(
                                "time_critical", disorder=r["disorder"],

@@ -45,6 +45,7 @@ from lims.pipeline import Screening
 from lims.reflex import repository as reflex_repository
 from lims.reflex.late import decide_late_repeats, requests_changed
 from lims.runs import repository
+from lims.runs.notes import RUN_NOTES
 from lims.runs.service import get_run
 from lims.vocabulary import (
     DuplicateRequestStatus,
@@ -147,7 +148,8 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str,
     if held:
         repository.claim_held_wells(session, held, HeldWellStatus.discarded, actor.user_id,
                                     utcnow())
-    reasons = [*(run.qc_reasons or []), f"withdrawn by {actor.username}: {reason}"]
+    reasons = [*(run.qc_reasons or []),
+               RUN_NOTES.text("withdrawn", user=actor.username, reason=reason)]
     # guarded: of two withdrawals at once, one rejects the run and the other is refused
     if not repository.reject_run(session, run, reasons):
         raise ConflictError(f"plate {run.plate_id} was rejected meanwhile")

@@ -17,7 +17,7 @@ from fastapi.exception_handlers import (
     request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
@@ -93,10 +93,18 @@ def _no_page(app: FastAPI) -> Callable[[Request, Exception], Awaitable[Response]
     return handle
 
 
+def _favicon() -> FileResponse:
+    """The icon browsers ask for at ``/favicon.ico`` (the pages link ``/static/favicon.svg``,
+    the same file): a static SVG, served from the app's own origin as the CSP allows."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, the static files and their error pages to ``app``."""
     install_state(app, settings)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_api_route("/favicon.ico", _favicon, methods=["GET"], include_in_schema=False)
     for module in (auth_pages, lab_pages, review_pages, audit_pages, message_pages,
                    followup_pages, clinic_pages, reflex_pages, submitter_pages, programme_pages):
         app.include_router(module.router)

@@ -9,7 +9,8 @@ lists them, so that the catalogue test (``tests/lims/web/test_i18n.py``) asks ea
 for all of them.
 
 Public names: ``AUDIT_ACTIONS``, ``AUDIT_RECORDS``, ``DYNAMIC_VOCABULARIES``, ``WELL_KINDS``,
-``disorder_names``, ``unsatisfactory_descriptions``, ``message_ids``.
+``disorder_names``, ``unsatisfactory_descriptions``, ``message_ids``,
+``plural_message_ids``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from lims.web.navigation import NAVIGATION
 from lims.web.phrases import PHRASEBOOKS
 
 __all__ = ["AUDIT_ACTIONS", "AUDIT_RECORDS", "DYNAMIC_VOCABULARIES", "WELL_KINDS", "disorder_names",
-           "message_ids", "unsatisfactory_descriptions"]
+           "message_ids", "plural_message_ids", "unsatisfactory_descriptions"]
 
 #: Enums whose values the templates pass through ``_()``.
 DYNAMIC_VOCABULARIES: tuple[type[StrEnum], ...] = (
@@ -112,9 +113,8 @@ def unsatisfactory_descriptions() -> set[str]:
 
 
 def message_ids() -> set[str]:
-    """Every message the pages may ask a catalogue for."""
-    from pathlib import Path
-
+    """Every message the pages may ask a catalogue for (the count sentences:
+    ``plural_message_ids``)."""
     ids = {str(v) for enum in DYNAMIC_VOCABULARIES for v in enum}
     ids |= {f"sex {s}" for s in Sex}
     ids |= {item.label for item in NAVIGATION}
@@ -125,10 +125,19 @@ def message_ids() -> set[str]:
     ids |= {f"audit {a}" for a in AUDIT_ACTIONS}
     ids |= {f"record {r}" for r in AUDIT_RECORDS}
     ids |= disorder_names() | unsatisfactory_descriptions()
-    templates = Path(__file__).parent / "templates"
-    for _name, _line, message, _comments, _context in extract_from_dir(
-            str(templates), method_map=[("**.html", "jinja2")],
-            options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
-        if isinstance(message, str):
-            ids.add(message)
+    ids |= {m for m in _template_messages() if isinstance(m, str)}
     return ids
+
+
+def plural_message_ids() -> set[tuple[str, str]]:
+    """The count sentences of the templates (``ngettext``): (singular, plural) pairs."""
+    return {(m[0], m[1]) for m in _template_messages() if isinstance(m, tuple)}
+
+
+def _template_messages() -> list[str | tuple[str, ...]]:
+    from pathlib import Path
+
+    templates = Path(__file__).parent / "templates"
+    return [message for _name, _line, message, _comments, _context in extract_from_dir(
+        str(templates), method_map=[("**.html", "jinja2")],
+        options_map={"**.html": {"extensions": "jinja2.ext.i18n"}})]

@@ -5,8 +5,10 @@ Each is read back as a phrase (a code and its fields) by the phrasebook that wro
 (the reasons of an alert, the items of ``unread: ...``) is rendered the same way. A text no
 phrase wrote (a reviewer's own words, a marker against its cutoff) is shown as written.
 
-The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``
-and ``release_refusal`` (``install``).
+The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``,
+``release_refusal``, ``repeat_reason`` (a repeat request: serial screening, a reviewer's),
+``qc_reason`` (a run's QC reasons) and ``delivery_note`` (a result message's delivery)
+(``install``).
 
 Public names: ``PHRASEBOOKS``, ``Phrases``, ``install``.
 """
@@ -22,13 +24,17 @@ from jinja2 import Environment
 from cutoffs.phrases import Phrasebook, split_outside
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
 from lims.alerts.messages import ALERT_MESSAGES
+from lims.interfaces.phrases import DELIVERY_PHRASES
 from lims.review.service import RELEASE_REFUSALS, REVIEW_REASONS
+from lims.runs.notes import LISTING, RUN_NOTES
+from lims.serial_screening import SERIAL_CARDS, SERIAL_CRITERIA
 
 __all__ = ["PHRASEBOOKS", "Phrases", "install"]
 
 #: Every phrasebook whose texts the pages show (their messages are in the catalogues).
 PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGES,
-                                       REVIEW_REASONS, RELEASE_REFUSALS)
+                                       REVIEW_REASONS, RELEASE_REFUSALS, SERIAL_CARDS,
+                                       SERIAL_CRITERIA, RUN_NOTES, LISTING, DELIVERY_PHRASES)
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,10 @@ class Phrases:
             return ", ".join(self.phrase(FEATURES, f) for f in split_outside(value, ","))
         if name == "reasons":
             return self.reasons(value)
+        if name == "criterion":
+            return self.phrase(SERIAL_CRITERIA, value)
+        if name in ("wells", "analytes"):
+            return self.phrase(LISTING, value)
         if name in ("tier", "due_action", "decision"):
             return self.gettext(value)
         if name == "due_at":
@@ -80,6 +90,17 @@ class Phrases:
     def release_refusal(self, text: str) -> str:
         return self.phrase(RELEASE_REFUSALS, text)
 
+    def repeat_reason(self, text: str) -> str:
+        """A repeat request's reason: serial screening's, or a reviewer's."""
+        found = SERIAL_CARDS.parse(text)
+        return self.phrase(SERIAL_CARDS if found else REVIEW_REASONS, text)
+
+    def qc_reason(self, text: str) -> str:
+        return self.phrase(RUN_NOTES, text)
+
+    def delivery_note(self, text: str) -> str:
+        return self.phrase(DELIVERY_PHRASES, text)
+
 
 def install(env: Environment, gettext: Callable[[str], str], time: Callable[..., str]) -> None:
     """The filters of ``Phrases`` in one language's template environment."""
@@ -89,3 +110,6 @@ def install(env: Environment, gettext: Callable[[str], str], time: Callable[...,
     env.filters["alert_message"] = phrases.alert_message
     env.filters["review_reason"] = phrases.review_reason
     env.filters["release_refusal"] = phrases.release_refusal
+    env.filters["repeat_reason"] = phrases.repeat_reason
+    env.filters["qc_reason"] = phrases.qc_reason
+    env.filters["delivery_note"] = phrases.delivery_note

@@ -119,6 +119,24 @@ def _back(month: date, k: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def signed_measure(indicator: Indicator, change: float, words: Wording) -> str:
+    """A change of a measure, signed, as precise as the measure is printed (a count: ``+2``)."""
+    size = fmt_measure(indicator, abs(change), words, bare=True)
+    if size.strip("0.%") == "":
+        return size
+    return ("+" if change > 0 else "−") + size
+
+
+def measure_range(indicator: Indicator, low: float | None, high: float | None,
+                  words: Wording) -> str:
+    """The range of the units' measures: ``low – high``, one value when they are equal, ``-``
+    when no unit has one."""
+    if low is None or high is None:
+        return "-"
+    low_text, high_text = fmt_measure(indicator, low, words), fmt_measure(indicator, high, words)
+    return low_text if low_text == high_text else f"{low_text} – {high_text}"
+
+
 def _value(unit: UnitMeasures, code: str) -> float | None:
     measure = unit.measures.get(code)
     return None if measure is None else measure.value
@@ -142,7 +160,7 @@ def _measure_rows(bulletin: Bulletin, previous: dict[str, float | None], words: 
             f"{'>=' if i.better == 'higher' else '<='} {fmt_measure(i, i.target, words)}",
             "met": i.meets(m.value), "median": fmt_measure(i, medians[i.code], words),
             "previous": fmt_measure(i, before, words),
-            "change": None if change is None else f"{change:+.1f}",
+            "change": None if change is None else signed_measure(i, change, words),
             "better": None if change is None or change == 0 or i.better == "neither"
             else (change > 0) == (i.better == "higher")})
     return rows

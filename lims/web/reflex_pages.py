@@ -43,9 +43,18 @@ def _lists(session: Session) -> dict[str, Any]:
     return {"requests": reflex.worklist(session), "runs": reflex.list_runs(session)[:50]}
 
 
+def _switches(request: Request) -> dict[str, Any]:
+    """Whether the reflex second tier is on (``NBS_REFLEX``) and whether the laboratory
+    imports genotypes (``NBS_REFLEX_GENOTYPES``), as the service's pipeline applies them."""
+    reflex = getattr(request.app.state.pipeline, "reflex", None)
+    return {"reflex_on": reflex is not None,
+            "genotypes_on": reflex is not None and reflex.genotyped}
+
+
 @router.get("/lab/reflex", response_class=HTMLResponse)
 def reflex_page(request: Request, current: Lab, run: int = 0) -> HTMLResponse:
-    return render(request, "reflex.html", current, uploaded=run, **in_session(request, _lists))
+    return render(request, "reflex.html", current, uploaded=run, **_switches(request),
+                  **in_session(request, _lists))
 
 
 @router.post("/lab/reflex/runs", response_class=HTMLResponse)
@@ -64,7 +73,7 @@ async def upload_second_tier_run(request: Request, current: Lab) -> Response:
         except FORM_ERRORS as exc:
             lists = await in_session_async(request, _lists)
             return render(request, "reflex.html", current, status_code=http_status(exc),
-                          error=error_message(exc), uploaded=0, **lists)
+                          error=error_message(exc), uploaded=0, **_switches(request), **lists)
         return RedirectResponse(f"/lab/reflex?run={outcome.run.id}", status_code=303)
 
 
@@ -85,5 +94,5 @@ async def upload_genotypes(request: Request, current: Lab) -> Response:
         except FORM_ERRORS as exc:
             lists = await in_session_async(request, _lists)
             return render(request, "reflex.html", current, status_code=http_status(exc),
-                          error=error_message(exc), uploaded=0, **lists)
+                          error=error_message(exc), uploaded=0, **_switches(request), **lists)
         return RedirectResponse(f"/lab/reflex?run={outcome.run.id}", status_code=303)

@@ -46,7 +46,7 @@ from lims.web.context import (
 )
 from lims.web.forms import optional
 from lims.web.names import babies_of, named_requests
-from lims.web.programme_pages import chosen_month, month_of_text
+from lims.web.programme_pages import chosen_month, measure_range, month_of_text
 from reports.bulletin import fmt_measure
 from reports.indicators import indicators
 from reports.models import DocumentInfo
@@ -167,8 +167,8 @@ def _card(session: Session, current: Page, month_text: str) -> dict[str, Any]:
                      "value": fmt_measure(i, value, words),
                      "n": "-" if m is None or m.n is None else f"{m.n:,}",
                      "median": fmt_measure(i, card.medians.get(i.code), words),
-                     "range": f"{fmt_measure(i, card.lows.get(i.code), words)} – "
-                              f"{fmt_measure(i, card.highs.get(i.code), words)}",
+                     "range": measure_range(i, card.lows.get(i.code),
+                                            card.highs.get(i.code), words),
                      "rank": (f"{card.ranks[i.code]} / {card.ranked_counts.get(i.code, '-')}"
                               if i.code in card.ranks else "-"),
                      "target": "-" if i.target is None else fmt_measure(i, i.target, words),

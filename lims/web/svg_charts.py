@@ -1,20 +1,44 @@
 """Charts drawn on the server as inline SVG (no script, no asset): horizontal bars per unit or
 district with the median and target lines, and a month-by-month trend line. Every text is
-escaped; a missing value is drawn as "no data".
+escaped; a missing value is drawn as "no data". The bars' labels get the room their longest
+one needs (estimated from the 11 px font: a wide character, as in Chinese, counts twice), up
+to ``MAX_LABEL`` px; a longer one is cut with an ellipsis and shows in full as its tooltip.
 
 Public names: ``Bar``, ``bar_chart``, ``trend_chart``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from unicodedata import east_asian_width
 
 from markupsafe import Markup, escape
 
 __all__ = ["Bar", "bar_chart", "trend_chart"]
 
-_ROW, _LABEL, _WIDTH, _VALUE = 18, 150, 460, 70
+_ROW, _BARS, _VALUE = 18, 310, 70
+#: the narrowest and the widest room for the bars' labels (px)
+MIN_LABEL, MAX_LABEL = 60, 260
+#: an 11 px font: the width of a narrow and of a wide (CJK) character, generously (px)
+_NARROW, _WIDE = 6.6, 11.5
+
+
+def _text_width(text: str) -> float:
+    return sum(_WIDE if east_asian_width(c) in ("W", "F") else _NARROW for c in text)
+
+
+def _fitted(text: str, room: float) -> str:
+    """``text`` cut with an ellipsis to fit ``room`` px."""
+    if _text_width(text) <= room:
+        return text
+    out = ""
+    for c in text:
+        if _text_width(out + c + "…") > room:
+            break
+        out += c
+    return out.rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -29,8 +53,8 @@ def _scale(values: Sequence[float | None], *extra: float | None) -> float:
     return top if top > 0 else 1.0
 
 
-def _x(value: float, top: float) -> float:
-    return _LABEL + (_WIDTH - _LABEL - _VALUE) * value / top
+def _x(value: float, top: float, left: float) -> float:
+    return left + (_BARS - _VALUE) * value / top
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, fmt: Callable[[float | None], str],
@@ -39,20 +63,26 @@ def bar_chart(bars: Sequence[Bar], *, title: str, fmt: Callable[[float | None], 
     """One bar per row, longest scale from the largest value (or the target)."""
     top = _scale([b.value for b in bars], median, target)
     height = 24 + _ROW * max(len(bars), 1) + 18
-    parts = [f'<svg class="chart" role="img" viewBox="0 0 {_WIDTH} {height}" '
-             f'width="{_WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+    room = min(max([_text_width(b.label) for b in bars] or [0.0]), MAX_LABEL - 6)
+    left = max(MIN_LABEL, math.ceil(room) + 6)
+    width = left + _BARS
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
              f"<title>{escape(title)}</title>",
              f'<text x="0" y="14" class="chart-title">{escape(title)}</text>']
     for k, bar in enumerate(bars):
         y = 24 + k * _ROW
-        label = f'<text x="{_LABEL - 6}" y="{y + 12}" text-anchor="end">{escape(bar.label)}</text>'
+        shown = _fitted(bar.label, room)
+        tip = f"<title>{escape(bar.label)}</title>" if shown != bar.label else ""
+        label = (f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{tip}'
+                 f"{escape(shown)}</text>")
         parts.append(f'<a href="{escape(bar.href)}">{label}</a>' if bar.href else label)
         if bar.value is None:
-            parts.append(f'<text x="{_LABEL + 4}" y="{y + 12}" class="muted">'
+            parts.append(f'<text x="{left + 4}" y="{y + 12}" class="muted">'
                          f"{escape(no_data)}</text>")
             continue
-        end = _x(max(bar.value, 0.0), top)
-        parts.append(f'<rect x="{_LABEL}" y="{y + 2}" width="{end - _LABEL:.1f}" '
+        end = _x(max(bar.value, 0.0), top, left)
+        parts.append(f'<rect x="{left}" y="{y + 2}" width="{end - left:.1f}" '
                      f'height="{_ROW - 5}" class="bar"/>')
         parts.append(f'<text x="{end + 4:.1f}" y="{y + 12}" class="value">'
                      f"{escape(fmt(bar.value))}</text>")
@@ -60,7 +90,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, fmt: Callable[[float | None], 
     for value, css, name in ((median, "median", median_label), (target, "target", target_label)):
         if value is None:
             continue
-        x = _x(value, top)
+        x = _x(value, top, left)
         parts.append(f'<line x1="{x:.1f}" y1="20" x2="{x:.1f}" y2="{bottom}" class="{css}"/>')
         parts.append(f'<text x="{x:.1f}" y="{bottom + 13}" class="{css}" text-anchor="middle">'
                      f"{escape(name)} {escape(fmt(value))}</text>")

@@ -21,7 +21,7 @@ concentration for it (a missing or low internal standard is the IS check's: only
 serves are not reportable). Blanks and wells of unknown type are not checked.
 
 Public names: ``Completeness``, ``check_completeness``, ``check_method_coverage``,
-``measured_pairs``, ``CHECKED_SAMPLE_TYPES``.
+``measured_pairs``, ``CHECKED_SAMPLE_TYPES``, ``COVERAGE_MESSAGES``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from msms.qc.rules import QCRules, default_rules
 
 __all__ = [
     "CHECKED_SAMPLE_TYPES",
+    "COVERAGE_MESSAGES",
     "Completeness",
     "check_completeness",
     "check_method_coverage",
@@ -45,6 +46,16 @@ __all__ = [
 
 STEP = "completeness"
 COVERAGE_STEP = "method_coverage"
+#: The coverage finding's message (``str.format`` fields), one template per case so that a
+#: reader (the LIMS's pages) can take the message back apart into its fields.
+COVERAGE_MESSAGES = {
+    "wells": "{absent} of the {total} analytes of method {method} not measured in all {n_wells} "
+             "patient and control wells ({wells}): {analytes}; the file is incomplete (cut "
+             "short?) or was exported for another method",
+    "no_wells": "{absent} of the {total} analytes of method {method} not measured in any well "
+                "(the plate has no patient or control well): {analytes}; the file is "
+                "incomplete (cut short?) or was exported for another method",
+}
 #: Wells that must hold every analyte of the method: patients and control materials.
 CHECKED_SAMPLE_TYPES: tuple[str, ...] = (
     "patient", "qc_low", "qc_high", "qc_other", "calibrator", "proficiency",
@@ -193,13 +204,12 @@ def check_method_coverage(grid: PlateGrid, method: Method) -> StepReport:
     wells = [str(w) for w in grid.wells[checked]]
     findings: tuple[Finding, ...] = ()
     if absent:
-        where = (f"all {len(wells)} patient and control wells ({_listing(wells, 4)})" if wells
-                 else "any well (the plate has no patient or control well)")
+        message = COVERAGE_MESSAGES["wells" if wells else "no_wells"].format(
+            absent=len(absent), total=len(method.codes), method=method.label,
+            n_wells=len(wells), wells=_listing(wells, 4), analytes=_listing(absent, 50))
         findings = (Finding(
             step=COVERAGE_STEP, severity="reject", code="analytes_not_measured",
-            message=f"{len(absent)} of the {len(method.codes)} analytes of method "
-                    f"{method.label} not measured in {where}: {_listing(absent, 50)}; the file "
-                    "is incomplete (cut short?) or was exported for another method",
+            message=message,
             detail={"analytes": absent, "wells": wells},
         ),)
     return StepReport(

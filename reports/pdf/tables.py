@@ -5,12 +5,11 @@ Cells given as ``str`` become ``Text`` flowables (wrapped to their column, CJK r
 face); flowables pass through.
 
 Public names: ``Cell``, ``cell``, ``info_table``, ``data_table``, ``banner``, ``bullets``,
-``correction_box``, ``fmt_number``.
+``correction_box``, ``fmt_number`` (``reports.numbers``'s, shared with the web pages).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -18,6 +17,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, ListFlowable, ListItem, Spacer, Table, TableStyle
 
 from reports.models import DocumentInfo
+from reports.numbers import fmt_number
 from reports.pdf.page import COLOURS, Styles, para
 from reports.pdf.text import Text
 from reports.wording import Wording, fill
@@ -34,24 +34,6 @@ def cell(value: Cell, style: ParagraphStyle, width: float = 0.0) -> Flowable:
     """A table cell: text wrapped to its column (``width`` is kept for callers that size
     cells themselves); a flowable passes through."""
     return Text(value, style) if isinstance(value, str) else value
-
-
-def fmt_number(value: float | None, *, decimals: int | None = None) -> str:
-    """A value as the documents print it: 3 significant digits, no exponent, ``-`` for none."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if decimals is not None:
-        return f"{value:.{decimals}f}"
-    size = abs(value)
-    if size >= 100:
-        return f"{value:.0f}"
-    if size >= 10:
-        return f"{value:.1f}"
-    if size >= 1:
-        return f"{value:.2f}"
-    if size == 0:
-        return "0"
-    return f"{value:.3g}" if size >= 0.001 else f"{value:.1e}"
 
 
 def info_table(pairs: Sequence[tuple[str, str]], width: float, st: Styles, *,

@@ -134,13 +134,15 @@ def test_the_reviewer_decides_with_the_signature_and_releases_the_normals(web, w
         "password": PASSWORD})
     assert done.status_code == 200 and "Decision signed and released" in done.text
     assert "referred" in done.text
-    form = web.get("/lab/review").text.split('id="release-normals"', 1)[1]
+    review = web.get("/lab/review").text
+    assert "1 normal result is waiting to be released." in review
+    form = review.split('id="release-normals"', 1)[1]
     counted = {name: re.search(rf'name="{name}" value="([^"]*)"', form).group(1)
                for name in ("count", "digest")}
     assert counted["count"] == "1"
     released = web.post("/lab/review/release-normals", data={"csrf_token": csrf,
                                                              "password": PASSWORD, **counted})
-    assert "1 normal results released" in released.text
+    assert "1 normal result released." in released.text
     alert = re.search(r'data-alert="(\d+)"', banner).group(1)
     acked = web.post(f"/lab/alerts/{alert}/acknowledge", data={"note": "called"},
                      headers={"HX-Request": "true", "X-CSRF-Token": csrf})

@@ -97,7 +97,7 @@ def test_the_specimen_page_shows_the_second_tier(reflex_web, world, tmp_path):
     suac = _section(cleared, "second-tier-assays").split('data-assay="SUAC-2T"')[1]
     suac = suac.split("</tr>")[0]
     value = float(suac.split("<td>")[1].split()[0])
-    assert 0.2 < value < 0.8 and f"run {run_id}, 1 wells" in suac
+    assert 0.2 < value < 0.8 and f"run {run_id}, 1 well)" in suac
     assert f"{suac.split('<td>')[1].split()[0]} µmol/L" in suac  # the unit with the value
     assert "<th>Result</th>" in cleared  # a genotype is no concentration: no unit above
     assert "&ge; 2.0 &rarr; referral" in suac and "(reached)" not in suac
@@ -148,3 +148,26 @@ def test_the_genotype_form_checks_csrf_and_shows_a_malformed_file(settings, engi
                         data={"csrf_token": csrf_of(page.text)})
         assert done.status_code == 200 and done.url.path == "/lab/reflex", done.text
         assert card(21) not in _section(done.text, "reflex-worklist")
+
+
+def test_the_page_says_when_the_reflex_second_tier_and_genotypes_are_off(web, world):
+    sign_in_page(web, "technician")  # CsvPipeline: no reflex second tier
+    page = web.get("/lab/reflex").text
+    assert 'id="reflex-off"' in page and "NBS_REFLEX=true" in page
+    assert 'id="reflex-upload"' not in page and 'id="genotype-upload"' not in page
+    assert 'id="genotypes-off"' in page
+    chinese = web.get("/lab/reflex", headers={"Accept-Language": "zh-CN"}).text
+    assert "反射式二级检测未开启" in chinese
+
+
+def test_the_genotype_form_is_offered_only_when_genotypes_are_imported(
+        reflex_web, settings, engine, world):  # type: ignore[no-untyped-def]
+    sign_in_page(reflex_web, "technician")
+    page = reflex_web.get("/lab/reflex").text
+    assert 'id="reflex-off"' not in page and 'id="reflex-upload"' in page
+    assert 'id="genotype-upload"' not in page and 'id="genotypes-off"' in page
+    app = create_app(settings, engine, pipeline=GenotypingReflexCsvPipeline())
+    with TestClient(app, base_url="https://testserver") as client:
+        sign_in_page(client, "technician")
+        page = client.get("/lab/reflex").text
+    assert 'id="genotype-upload"' in page and 'id="genotypes-off"' not in page

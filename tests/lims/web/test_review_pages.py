@@ -111,7 +111,7 @@ def test_the_bulk_release_is_refused_when_the_cards_changed_since_the_page(web, 
     unsigned = _release(web, csrf, refused.text, digest="")
     assert unsigned.status_code == 422 and "open the review queue again" in unsigned.text
     done = _release(web, csrf, refused.text)
-    assert "1 normal results released" in done.text
+    assert "1 normal result released" in done.text
     assert 'id="specimen-state">released' in web.get(f"/lab/specimens/{ids[card(1)]}").text
 
 

@@ -1,0 +1,26 @@
+"""The texts the result-message outbox shows about a delivery, written with phrases so that
+the pages read them back and show them in their own language (``lims.web.phrases``): why a
+pending message waits (``lims.interfaces.service``), and a hospital's rejection
+(``lims.interfaces.delivery``). Transport errors (the socket's own words) are shown as
+written.
+
+Public names: ``DELIVERY_PHRASES``.
+"""
+
+from __future__ import annotations
+
+from cutoffs.phrases import Phrasebook
+
+__all__ = ["DELIVERY_PHRASES"]
+
+DELIVERY_PHRASES = Phrasebook((
+    ("no_endpoint", "no HL7 endpoint for this submitter: the message waits until one is "
+                    "given (nbs hl7 endpoint)"),
+    ("endpoint_disabled", "the submitter's endpoint is disabled"),
+    ("endpoint_failed", "the endpoint failed {failures} time(s) ({error}); next attempt "
+                        "{due_at}"),
+    ("endpoint_failed_silent", "the endpoint failed {failures} time(s) (no answer); next "
+                               "attempt {due_at}"),
+    ("queued", "queued for the next delivery pass"),
+    ("rejected", "rejected ({ack})"),
+), fields={"failures": r"\d+", "due_at": r"\S+", "ack": r"[A-Z]{2}"})
