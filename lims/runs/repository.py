@@ -377,10 +377,12 @@ def time_critical_specimens(session: Session, run_id: int) -> set[int]:
 
 
 def open_held_well_rows(session: Session, *, limit: int = 500) -> list[dict[str, Any]]:
-    """Held wells not yet resolved, across runs, oldest first, with the run's plate."""
+    """Held wells not yet resolved, across runs, oldest first, with the run's plate; not those
+    of a rejected run (rejecting a plate discards them; older rows may remain held)."""
     query = (core_select(*(_HELD.c[c] for c in _HELD_COLUMNS), _RUN.c.plate_id)
              .join(_RUN, _RUN.c.id == _HELD.c.run_id)
-             .where(_HELD.c.status == HeldWellStatus.held)
+             .where(_HELD.c.status == HeldWellStatus.held,
+                    _RUN.c.qc_decision != QcDecision.reject)
              .order_by(_HELD.c.id).limit(limit))
     return [dict(r._mapping) for r in session.execute(query)]
 
