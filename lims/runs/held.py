@@ -17,8 +17,13 @@ A well of a rejected plate (rejected by QC or by the technician's sign-off, with
 superseded by a new file) is never attached: the refusal names the plate and why
 (``rejected_plate``). Rejecting or withdrawing a plate discards its wells still held.
 
-Public names: ``attach_held_well``, ``discard_held_well``, ``held_well_rows``,
-``rejected_plate``.
+``attach_arrived`` attaches, in one transaction and with one note, every held well whose card
+has been accessioned since (each well audited as above): run after the cards arrive, it
+replaces one click per well, and run again it finds nothing more to do. A card held on more
+than one plate takes the wells of its oldest plate; the others stay held for a technician.
+
+Public names: ``attach_arrived``, ``attach_held_well``, ``discard_held_well``,
+``held_well_rows``, ``rejected_plate``.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ from lims.runs import repository
 from lims.runs.service import evaluate_stored
 from lims.vocabulary import HeldWellStatus, QcDecision, SpecimenState
 
-__all__ = ["attach_held_well", "discard_held_well", "held_well_rows", "rejected_plate"]
+__all__ = ["attach_arrived", "attach_held_well", "discard_held_well", "held_well_rows",
+           "rejected_plate"]
 
 
 def _open(session: Session, held_id: int) -> HeldWell:
@@ -155,3 +161,27 @@ def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: s
                     pipeline,
                     source=f"held well(s) {listed} of plate {run.plate_id} attached: {note}"[:900])
     return wells
+
+
+def attach_arrived(session: Session, actor: Actor, *, note: str,
+                   pipeline: Screening) -> list[HeldWell]:
+    """Attach every held well (of a run not rejected) whose barcode is now a card waiting for
+    its first results, with one ``note`` (each well's ``attach`` audit event carries it);
+    returns the wells attached, none when nothing has arrived since (idempotent)."""
+    note = note.strip()
+    if not note:
+        raise InvalidInputError("give a note for attaching the held wells", field="note")
+    if len(note) > 500:
+        raise InvalidInputError("at most 500 characters", field="note")
+    attached: list[HeldWell] = []
+    cards: set[str] = set()
+    for well in repository.arrived_held_wells(session):
+        run = session.get(Run, well.run_id)
+        assert run is not None and well.id is not None
+        if (well.sample_id in cards or well.status != HeldWellStatus.held
+                or rejected_plate(session, run) is not None):
+            continue  # a replicate attached with its first well, or a second plate's well
+        cards.add(well.sample_id)
+        attached += attach_held_well(session, actor, well.id, barcode=well.sample_id,
+                                     note=note, pipeline=pipeline)
+    return attached

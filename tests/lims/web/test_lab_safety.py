@@ -1,7 +1,10 @@
 """The laboratory's safety rules on the pages and the API: nothing from a rejected plate reaches
-a card; held wells attached in one action once their cards exist."""
+a card; the bulk release holds back open cases and plates not signed off; held wells attached
+in one action once their cards exist."""
 
 from __future__ import annotations
+
+import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -9,8 +12,8 @@ from sqlmodel import Session, select
 
 from lims.audit import Actor, record
 from lims.models import AuditEvent, HeldWell, Result, Run, Specimen
-from tests.lims.conftest import World
-from tests.lims.helpers import card
+from tests.lims.conftest import PASSWORD, World
+from tests.lims.helpers import accession, card, sign_off_plates, upload
 from tests.lims.plates import plate_csv
 from tests.lims.web.conftest import sign_in_page
 from tests.lims.web.test_lab_pages import _accession, _upload
@@ -85,3 +88,91 @@ def test_a_plate_whose_last_sign_off_is_a_rejection_gives_no_well(
     assert page.status_code == 409 and "OLD-1" in page.text and "smudged" in page.text
     with Session(engine) as session:
         assert session.exec(select(Result)).first() is None
+
+
+def _release_normals_form(page: str) -> dict[str, str]:
+    form = page.split('id="release-normals"', 1)[1]
+    return {name: re.search(rf'name="{name}" value="([^"]*)"', form).group(1)  # type: ignore[union-attr]
+            for name in ("count", "digest")}
+
+
+def test_the_bulk_release_holds_back_open_cases_and_plates_not_signed_off(
+        web: TestClient, client: TestClient, world: World, engine: Engine) -> None:
+    cards = accession(client, world, 1, 2, 3, 4)
+    assert upload(client, world, "b1.csv", plate_csv(
+        "BULK-1", {card(1): {}, card(2): {}, card(3): {}})).status_code == 201
+    case = client.post(f"{API}/cases", headers=world.auth("follow_up"), json={
+        "specimen_id": cards[2]["id"], "suspected": ["MSUD"]})
+    assert case.status_code == 201, case.text
+    reviewer = world.auth("reviewer")
+    waiting = client.get(f"{API}/review/release-normals", headers=reviewer).json()
+    assert waiting["count"] == 0 and waiting["held_back_not_signed_off"] == 3
+    assert waiting["held_back_open_case"] == 1
+    assert [p["plate_id"] for p in waiting["unsigned_plates"]] == ["BULK-1"]
+    csrf = sign_in_page(web, "reviewer")
+    page = web.get("/lab/review").text
+    held = page.split('id="normals-held-back"')[1].split("</ul>")[0]
+    assert 'data-why="open_case" data-count="1"' in held
+    assert 'data-why="not_signed_off" data-count="3"' in held and "BULK-1</a> (3)" in held
+    assert card(2) in page.split('id="queue"')[1].split("</table>")[0]  # to decide alone
+    assert _release_normals_form(page)["count"] == "0"
+    refused = client.post(f"{API}/review/release-normals", headers=reviewer,
+                          json={"password": PASSWORD})
+    assert refused.json()["released_specimen_ids"] == []
+    assert sign_off_plates(client, world.auth("technician"))
+    assert upload(client, world, "b2.csv", plate_csv("BULK-2", {card(4): {}})).status_code == 201
+    page = web.get("/lab/review").text
+    counted = _release_normals_form(page)
+    assert counted["count"] == "2" and "BULK-2</a> (1)" in page
+    released = web.post("/lab/review/release-normals", data={
+        "csrf_token": csrf, "password": PASSWORD, **counted})
+    assert "2 normal results released" in released.text
+    states = {n: client.get(f"{API}/specimens/{cards[n]['id']}", headers=reviewer).json()[
+        "state"] for n in (1, 2, 3, 4)}
+    assert states == {1: "released", 2: "awaiting_review", 3: "released",
+                      4: "awaiting_review"}
+    # a single card is the reviewer's own decision: its plate's sign-off is not awaited
+    for n in (2, 4):
+        decided = client.post(f"{API}/specimens/{cards[n]['id']}/decisions", headers=reviewer,
+                              json={"decision": "release_normal", "password": PASSWORD})
+        assert decided.status_code == 201, decided.text
+
+
+def test_every_held_well_whose_card_arrived_is_attached_in_one_action(
+        web: TestClient, client: TestClient, world: World, engine: Engine) -> None:
+    csrf = sign_in_page(web, "technician")
+    _upload(web, csrf, "late.csv", plate_csv("LATE-1", [
+        (card(7), {}), (card(8), {}), (card(9), {"Phe": 150}), (card(9), {"Phe": 160})]))
+    before = _held_table(web.get("/lab/worklists").text)
+    assert before.count("unknown barcode: no accessioned card") == 4
+    assert 'id="attach-arrived"' not in web.get("/lab/worklists").text
+    for n in (7, 9):
+        assert _accession(web, csrf, card(n)).status_code == 201
+    page = web.get("/lab/worklists").text
+    rows = _held_table(page)
+    assert rows.count("card now accessioned: ready to attach") == 3
+    assert rows.count("unknown barcode: no accessioned card") == 1  # card 8 has not arrived
+    assert "3 held wells have a card accessioned since" in page
+    no_note = web.post("/lab/held-wells/attach-arrived", data={"csrf_token": csrf, "note": " "})
+    assert no_note.status_code == 422 and "note" in no_note.text
+    done = web.post("/lab/held-wells/attach-arrived", data={
+        "csrf_token": csrf, "note": "cards of the late courier arrived"})
+    assert done.status_code == 200 and "3 held wells attached to their cards" in done.text
+    rows = _held_table(done.text)
+    assert card(8) in rows and card(7) not in rows and card(9) not in rows
+    with Session(engine) as session:
+        events = session.exec(select(AuditEvent).where(
+            AuditEvent.entity == "held_well", AuditEvent.action == "attach")).all()
+        assert len(events) == 3
+        assert {e.reason for e in events} == {"cards of the late courier arrived"}
+        states = {s.barcode: s.state for s in session.exec(select(Specimen))}
+        assert states == {card(7): "awaiting_review", card(9): "awaiting_duplicate"}
+        assert len({r.well for r in session.exec(select(Result))}) == 3
+    again = client.post(f"{API}/held-wells/attach-arrived", headers=world.auth("technician"),
+                        json={"note": "again"})
+    assert again.status_code == 200 and again.json() == []
+    assert _accession(web, csrf, card(8)).status_code == 201
+    api = client.post(f"{API}/held-wells/attach-arrived", headers=world.auth("technician"),
+                      json={"note": "card 8 found"})
+    assert [(w["sample_id"], w["status"]) for w in api.json()] == [(card(8), "attached")]
+    assert api.json()[0]["specimen_id"]
