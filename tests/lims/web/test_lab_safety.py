@@ -1,6 +1,6 @@
 """The laboratory's safety rules on the pages and the API: nothing from a rejected plate reaches
 a card; the bulk release holds back open cases and plates not signed off; held wells attached
-in one action once their cards exist."""
+in one action once their cards exist; a card file cut short is named as such."""
 
 from __future__ import annotations
 
@@ -176,3 +176,20 @@ def test_every_held_well_whose_card_arrived_is_attached_in_one_action(
                       json={"note": "card 8 found"})
     assert [(w["sample_id"], w["status"]) for w in api.json()] == [(card(8), "attached")]
     assert api.json()[0]["specimen_id"]
+
+
+def test_a_card_file_cut_short_is_refused_naming_the_line_and_nothing_is_stored(
+        web: TestClient, world: World, engine: Engine) -> None:
+    csrf = sign_in_page(web, "technician")
+    header = "barcode,submitter,collected_at,birth_at,sex\n"
+    whole = "".join(f"{card(n)},NORTH,2026-03-02T20:00Z,2026-03-01T08:00Z,M\n"
+                    for n in (1, 2))
+    cut = whole + f"{card(3)},NORTH,2026"
+    refused = web.post("/lab/accession/import", data={"csrf_token": csrf},
+                       files={"file": ("cards9_trunc.csv", (header + cut).encode(), "text/csv")})
+    assert refused.status_code == 422
+    assert "cards9_trunc.csv" in refused.text and ":4" in refused.text
+    assert "line 4 has 3 of 5 fields (the file may be cut short)" in refused.text
+    assert "isoformat" not in refused.text
+    with Session(engine) as session:
+        assert session.exec(select(Specimen)).first() is None
