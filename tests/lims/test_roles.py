@@ -129,7 +129,7 @@ def _request(client, world, method, path, role, n):
                                           "password": PASSWORD},
         "/api/v1/review/release-normals": {"password": PASSWORD},
         "/api/v1/specimens/1/corrections": {"reason": "r", "password": PASSWORD},
-        "/api/v1/alerts/1/acknowledge": {"full_name": "Dr A"},
+        "/api/v1/alerts/1/acknowledge": {"full_name": "Dr A", "note": "ward called"},
         "/api/v1/alerts/escalate": None,
         "/api/v1/cases": {"specimen_id": 1, "suspected": ["MSUD"]},
         "/api/v1/cases/remind": None,

@@ -123,7 +123,8 @@ def test_an_alert_acknowledged_before_the_withdrawal_stays_acknowledged(client, 
         alerts = {a.specimen_id: a.id for a in session.exec(select(Alert))}
     first, second = alerts[cards[11]["id"]], alerts[cards[12]["id"]]
     taken = client.post(f"{API}/alerts/{first}/acknowledge",
-                        json={"full_name": "Dr Zhou"}, headers=world.auth("reviewer"))
+                        json={"full_name": "Dr Zhou", "note": "ward called"},
+                        headers=world.auth("reviewer"))
     assert taken.status_code == 200, taken.text
     done = _withdraw(client, world, run["id"], reason="plate swapped")
     assert done.status_code == 200, done.text

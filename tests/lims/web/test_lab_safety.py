@@ -1,6 +1,7 @@
 """The laboratory's safety rules on the pages and the API: nothing from a rejected plate reaches
 a card; the bulk release holds back open cases and plates not signed off; held wells attached
-in one action once their cards exist; a card file cut short is named as such."""
+in one action once their cards exist; a card file cut short is named as such; an alert is
+acknowledged only with a note."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from lims.audit import Actor, record
-from lims.models import AuditEvent, HeldWell, Result, Run, Specimen
+from lims.models import Alert, AuditEvent, HeldWell, Result, Run, Specimen
 from tests.lims.conftest import PASSWORD, World
-from tests.lims.helpers import accession, card, sign_off_plates, upload
+from tests.lims.helpers import accession, card, open_alert, sign_off_plates, upload
 from tests.lims.plates import plate_csv
 from tests.lims.web.conftest import sign_in_page
 from tests.lims.web.test_lab_pages import _accession, _upload
@@ -193,3 +194,29 @@ def test_a_card_file_cut_short_is_refused_naming_the_line_and_nothing_is_stored(
     assert "isoformat" not in refused.text
     with Session(engine) as session:
         assert session.exec(select(Specimen)).first() is None
+
+
+def test_a_time_critical_alert_is_not_acknowledged_without_a_note(
+        web: TestClient, client: TestClient, world: World, engine: Engine) -> None:
+    cards = accession(client, world, 1)
+    alert_id = open_alert(engine, cards[1]["id"])
+    api = client.post(f"{API}/alerts/{alert_id}/acknowledge", headers=world.auth("reviewer"),
+                      json={"full_name": "Dr Zhou", "note": "  "})
+    assert api.status_code == 422 and api.json()["field"] == "note"
+    assert "what was done about the alert" in api.json()["detail"]
+    csrf = sign_in_page(web, "reviewer")
+    page = web.get("/lab/alerts").text
+    assert re.search(r'<input name="note" required[^>]*>', page)
+    refused = web.post(f"/lab/alerts/{alert_id}/acknowledge", data={"csrf_token": csrf,
+                                                                     "note": ""})
+    assert refused.status_code == 422 and "what was done about the alert" in refused.text
+    with Session(engine) as session:
+        alert = session.get(Alert, alert_id)
+        assert alert is not None and alert.status == "open"
+    done = web.post(f"/lab/alerts/{alert_id}/acknowledge", data={
+        "csrf_token": csrf, "note": "ward called, baby on the way"})
+    assert done.status_code == 200
+    with Session(engine) as session:
+        alert = session.get(Alert, alert_id)
+        assert alert is not None and alert.status == "acknowledged"
+        assert alert.acknowledgement_note == "ward called, baby on the way"
