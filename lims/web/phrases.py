@@ -1,12 +1,13 @@
 """Texts the system stores in English, shown in the page's language: a call's reasons, an
-alert's message, the reason a decision was recorded with, why a bulk release was refused.
+alert's message, the reason a decision was recorded with, why a bulk release or a plate's
+withdrawal was refused.
 Each is read back as a phrase (a code and its fields) by the phrasebook that wrote it
 (``cutoffs.phrases``) and rendered through the catalogue; a field that is itself a phrase
 (the reasons of an alert, the items of ``unread: ...``) is rendered the same way. A text no
 phrase wrote (a reviewer's own words, a marker against its cutoff) is shown as written.
 
 The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``
-and ``release_refusal`` (``install``).
+``release_refusal`` and ``withdrawal_refusal`` (``install``).
 
 Public names: ``PHRASEBOOKS``, ``Phrases``, ``install``.
 """
@@ -23,12 +24,13 @@ from cutoffs.phrases import Phrasebook, split_outside
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
 from lims.alerts.messages import ALERT_MESSAGES
 from lims.review.service import RELEASE_REFUSALS, REVIEW_REASONS
+from lims.runs.withdrawal import WITHDRAWAL_REFUSALS
 
 __all__ = ["PHRASEBOOKS", "Phrases", "install"]
 
 #: Every phrasebook whose texts the pages show (their messages are in the catalogues).
 PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGES,
-                                       REVIEW_REASONS, RELEASE_REFUSALS)
+                                       REVIEW_REASONS, RELEASE_REFUSALS, WITHDRAWAL_REFUSALS)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,9 @@ class Phrases:
     def release_refusal(self, text: str) -> str:
         return self.phrase(RELEASE_REFUSALS, text)
 
+    def withdrawal_refusal(self, text: str) -> str:
+        return self.phrase(WITHDRAWAL_REFUSALS, text)
+
 
 def install(env: Environment, gettext: Callable[[str], str], time: Callable[..., str]) -> None:
     """The filters of ``Phrases`` in one language's template environment."""
@@ -89,3 +94,4 @@ def install(env: Environment, gettext: Callable[[str], str], time: Callable[...,
     env.filters["alert_message"] = phrases.alert_message
     env.filters["review_reason"] = phrases.review_reason
     env.filters["release_refusal"] = phrases.release_refusal
+    env.filters["withdrawal_refusal"] = phrases.withdrawal_refusal

@@ -1,7 +1,7 @@
 """The laboratory's safety rules on the pages and the API: nothing from a rejected plate reaches
 a card; the bulk release holds back open cases and plates not signed off; held wells attached
 in one action once their cards exist; a card file cut short is named as such; an alert is
-acknowledged only with a note."""
+acknowledged only with a note; a plate with released results says how to correct them."""
 
 from __future__ import annotations
 
@@ -220,3 +220,32 @@ def test_a_time_critical_alert_is_not_acknowledged_without_a_note(
         alert = session.get(Alert, alert_id)
         assert alert is not None and alert.status == "acknowledged"
         assert alert.acknowledgement_note == "ward called, baby on the way"
+
+
+def test_a_plate_with_released_results_says_on_the_page_how_to_correct_them(
+        web: TestClient, client: TestClient, world: World) -> None:
+    cards = accession(client, world, 1, 2)
+    assert upload(client, world, "w.csv", plate_csv(
+        "WD-1", {card(1): {}, card(2): {"Xle": 900}})).status_code == 201
+    decided = client.post(f"{API}/specimens/{cards[2]['id']}/decisions", json={
+        "decision": "refer", "reason": "MSUD", "password": PASSWORD},
+        headers=world.auth("reviewer"))
+    assert decided.status_code == 201, decided.text
+    csrf = sign_in_page(web, "technician")
+    run_id = client.get(f"{API}/runs", headers=world.auth("technician")).json()[0]["id"]
+    refused = web.post(f"/lab/runs/{run_id}/withdraw", data={"csrf_token": csrf,
+                                                             "reason": "wrong rack"})
+    assert refused.status_code == 409
+    error = refused.text.split('id="qc-error">')[1].split("</p>")[0]
+    assert card(2) in error and card(1) not in error and "WD-1" in error
+    assert "(Search)" in error and "Correct the released result" in error
+    assert "/specimens/" not in error and "POST" not in error
+    web.post("/language", data={"lang": "zh_CN", "next": f"/lab/runs/{run_id}"})
+    chinese = web.post(f"/lab/runs/{run_id}/withdraw", data={"csrf_token": csrf,
+                                                             "reason": "wrong rack"})
+    error = chinese.text.split('id="qc-error">')[1].split("</p>")[0]
+    assert chinese.status_code == 409 and card(2) in error
+    assert "无法撤回" in error and "更正已发布的结果" in error and "查找" in error
+    api = client.post(f"{API}/runs/{run_id}/withdrawal", json={"reason": "wrong rack"},
+                      headers=world.auth("technician"))
+    assert api.status_code == 409 and card(2) in api.json()["detail"]
