@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from lims.models import AuditEvent, utcnow
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, specimen_body, upload
+from tests.lims.helpers import API, accession, card, sign_off_plates, specimen_body, upload
 from tests.lims.plates import plate_csv
 from tests.reports.pdfcheck import assert_contains, assert_pages_sound
 
@@ -198,6 +198,7 @@ def test_the_qc_report_and_a_batch_report(client, world):
     assert qc.status_code == 201, qc.text
     assert_contains(qc.content, "批次质控报告", "P-QC", "Phe", "接受")
     assert_pages_sound(qc.content)
+    sign_off_plates(client, world.auth("technician"))
     released = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
                            headers=world.auth("reviewer"))
     assert released.status_code == 200, released.text
