@@ -39,6 +39,8 @@ class AlertPublic(BaseModel):
 class AcknowledgeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     full_name: str = Field(min_length=1, max_length=200)
+    #: what was done about the alert; required (checked by ``service.acknowledge``, after
+    #: whether the alert is still open, so a late acknowledgement is told who took it)
     note: str = Field(default="", max_length=1000)
 
 

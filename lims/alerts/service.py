@@ -63,8 +63,9 @@ def open_alert(session: Session, actor: Actor, specimen: Specimen, *, disorder: 
 
 
 def acknowledge(session: Session, actor: Actor, alert_id: int, *, full_name: str,
-                note: str = "") -> Alert:
-    """A named person takes responsibility for the alert.
+                note: str) -> Alert:
+    """A named person takes responsibility for the alert, with a note of what was done (who
+    was called, what was agreed): an acknowledgement with an empty note is refused.
 
     One conditional update: when people acknowledge at the same time, exactly one succeeds and
     the others get ``ConflictError`` naming who did.
@@ -78,6 +79,13 @@ def acknowledge(session: Session, actor: Actor, alert_id: int, *, full_name: str
     if alert.status == AlertStatus.withdrawn:
         raise ConflictError(f"alert {alert_id} was withdrawn with its plate: "
                             f"{alert.withdrawal_reason}")
+    if alert.status != AlertStatus.open:
+        raise ConflictError(f"alert {alert_id} was already acknowledged by "
+                            f"{repository.acknowledged_by(session, alert_id)}")
+    note = note.strip()
+    if not note:
+        raise InvalidInputError("give a note: what was done about the alert (who was called, "
+                                "what was agreed)", field="note")
     before = snapshot(alert)
     if not repository.acknowledge(session, alert_id, user_id=actor.user_id, name=name,
                                   note=note, at=utcnow()):

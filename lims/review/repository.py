@@ -1,8 +1,9 @@
 """Queries of review: the queue, a specimen's current calls, the values of its latest run,
 releases, the corrections that reopened specimens.
 
-Public names: ``queue``, ``releasable``, ``releasable_ids``, ``current_calls``, ``latest_results``,
-``latest_release``, ``releases``, ``corrections``, ``specimens_of_infant``.
+Public names: ``queue``, ``releasable``, ``releasable_ids``, ``held_back_counts``,
+``unsigned_plates``, ``current_calls``, ``latest_results``, ``latest_release``, ``releases``,
+``corrections``, ``specimens_of_infant``.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, exists, func, not_, or_
+from sqlalchemy import String, and_, case, cast, exists, func, not_, or_
 from sqlmodel import Session, col, select
 
 from lims.alerts.rule import ALERTING_FINAL
-from lims.models import AuditEvent, Evaluation, Release, Result, Run, Specimen
-from lims.vocabulary import FirstTier, QcDecision, SpecimenState, Transition
+from lims.models import AuditEvent, Evaluation, FollowUpCase, Release, Result, Run, Specimen
+from lims.vocabulary import CaseState, FirstTier, QcDecision, SpecimenState, Transition
 
-__all__ = ["corrections", "current_calls", "latest_release", "latest_results", "queue",
-           "releasable", "releasable_ids", "releases", "specimens_of_infant"]
+__all__ = ["corrections", "current_calls", "held_back_counts", "latest_release",
+           "latest_results", "queue", "releasable", "releasable_ids", "releases",
+           "specimens_of_infant", "unsigned_plates"]
 
 
 def _first_tier_flag() -> Any:
@@ -44,29 +46,85 @@ def _corrected() -> Any:
 
 def queue(session: Session, *, flagged_only: bool, limit: int) -> list[Specimen]:
     """Specimens awaiting review: time-critical first, then corrections, then flagged, then the
-    others, each in arrival order; only flagged ones and corrections with ``flagged_only`` (the
-    stored flag, or a first-tier call: rows stored before second-tier negatives were
-    flagged)."""
+    others, each in arrival order; with ``flagged_only``, only flagged ones (the stored flag, or
+    a first-tier call: rows stored before second-tier negatives were flagged), corrections and
+    the cards of babies with an open follow-up case (which the bulk release holds back)."""
     query = select(Specimen).where(Specimen.state == SpecimenState.awaiting_review)
     if flagged_only:
-        query = query.where(or_(col(Specimen.flagged), _first_tier_flag(), _corrected()))
+        query = query.where(or_(col(Specimen.flagged), _first_tier_flag(), _corrected(),
+                                _open_case()))
     critical = case((_time_critical(), 0), else_=1)
     corrected = case((_corrected(), 0), else_=1)
     return list(session.exec(query.order_by(critical, corrected, col(Specimen.flagged).desc(),
                                             col(Specimen.id)).limit(limit)))
 
 
-def _releasable() -> Any:
+def _unflagged() -> Any:
     """SQL: awaiting review with no flag, no first-tier call and no correction."""
     return and_(col(Specimen.state) == SpecimenState.awaiting_review,
                 col(Specimen.flagged).is_(False), not_(_first_tier_flag()), not_(_corrected()))
 
 
+def _open_case() -> Any:
+    """SQL: the specimen's baby has a follow-up case that is not closed."""
+    return exists().where(and_(col(FollowUpCase.infant_id) == col(Specimen.infant_id),
+                               col(FollowUpCase.state) != CaseState.closed))
+
+
+def _plate_signed_off() -> Any:
+    """SQL: the plate of the specimen's latest results (its latest run not rejected) has the
+    technician's QC sign-off (a ``qc_accept`` audit event on the run). A run whose patient
+    results are stored cannot be rejected by a sign-off afterwards, only withdrawn, so an
+    accepting sign-off is the plate's last word while its results count."""
+    latest = (select(func.max(Result.run_id)).join(Run, col(Run.id) == col(Result.run_id))
+              .where(col(Result.specimen_id) == col(Specimen.id),
+                     Run.qc_decision != QcDecision.reject)
+              .correlate(Specimen).scalar_subquery())
+    return exists().where(and_(col(AuditEvent.entity) == "run",
+                               col(AuditEvent.entity_id) == cast(latest, String),
+                               col(AuditEvent.action) == "qc_accept"))
+
+
+def _releasable() -> Any:
+    """SQL: what the bulk release takes: unflagged (``_unflagged``), the baby with no open
+    follow-up case, the plate signed off by its technician."""
+    return and_(_unflagged(), not_(_open_case()), _plate_signed_off())
+
+
 def releasable(session: Session, *, limit: int) -> list[Specimen]:
-    """Specimens awaiting review with no flag, no first-tier call and no correction: the bulk
-    release's (a correction is released only by a reviewer deciding on it)."""
+    """Specimens awaiting review with no flag, no first-tier call and no correction, whose baby
+    has no open follow-up case and whose plate its technician signed off: the bulk release's
+    (the others are released only by a reviewer deciding on each)."""
     return list(session.exec(select(Specimen).where(_releasable())
                              .order_by(col(Specimen.id)).limit(limit)))
+
+
+def held_back_counts(session: Session) -> dict[str, int]:
+    """The unflagged specimens awaiting review the bulk release does not take, by why (a
+    specimen may count under both): ``open_case``, ``not_signed_off``."""
+    counts = {}
+    for name, condition in (("open_case", _open_case()),
+                            ("not_signed_off", not_(_plate_signed_off()))):
+        counts[name] = session.exec(select(func.count()).select_from(Specimen).where(
+            _unflagged(), condition)).one()
+    return counts
+
+
+def unsigned_plates(session: Session, *, limit: int = 5000) -> list[dict[str, Any]]:
+    """The plates whose technician's sign-off holds unflagged specimens back from the bulk
+    release: ``run_id``, ``plate_id`` and how many (``cards``), by run."""
+    ids = [i for i in session.exec(select(Specimen.id).where(
+        _unflagged(), not_(_plate_signed_off())).limit(limit)) if i is not None]
+    if not ids:
+        return []
+    latest = (select(Result.specimen_id, func.max(Result.run_id).label("run_id"))
+              .join(Run, col(Run.id) == col(Result.run_id))
+              .where(col(Result.specimen_id).in_(ids), Run.qc_decision != QcDecision.reject)
+              .group_by(col(Result.specimen_id)).subquery())
+    rows = session.exec(select(Run.id, Run.plate_id, func.count())
+                        .join(latest, latest.c.run_id == col(Run.id))
+                        .group_by(col(Run.id), col(Run.plate_id)).order_by(col(Run.id))).all()
+    return [{"run_id": r, "plate_id": p, "cards": n} for r, p, n in rows]
 
 
 def releasable_ids(session: Session, *, limit: int) -> list[int]:

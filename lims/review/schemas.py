@@ -58,11 +58,19 @@ class ReleaseNormalsIn(RequestBody):
 
 class NormalsWaiting(BaseModel):
     """The cards the bulk release would release now (no flag, no first-tier call, no
-    correction) and the digest of their ids that signs exactly this set."""
+    correction, no open follow-up case of the baby, the plate signed off by its technician) and
+    the digest of their ids that signs exactly this set; and how many unflagged cards it holds
+    back for a reviewer's own decision, by why (a card may count under both)."""
 
     specimen_ids: list[int]
     count: int
     digest: str
+    #: unflagged cards whose baby has a follow-up case that is not closed
+    held_back_open_case: int = 0
+    #: unflagged cards whose plate its technician has not signed off (accepted)
+    held_back_not_signed_off: int = 0
+    #: those plates: ``run_id``, ``plate_id``, ``cards`` (how many cards each holds back)
+    unsigned_plates: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class CorrectionIn(RequestBody):

@@ -9,9 +9,15 @@ password, immutable releases and corrections as new versions.
   recommended") stays in the queue with that recommendation shown; the reviewer may release it
   as normal, one specimen at a time (the release says it followed the second tier), or act
   against it. ``release_normals`` (the bulk release) takes only specimens with no first-tier
-  flag at all and never a correction; ``normals_waiting`` counts them first and gives the
-  digest of their ids, and a release signed with that digest is refused (409) when the cards
-  waiting are no longer exactly those counted.
+  flag at all, never a correction, never a card of a baby with an open follow-up case (a
+  recall, a referral, a repeat awaited) and never a card whose plate its technician has not
+  signed off; ``normals_waiting`` counts them first (and those held back, by why) and gives
+  the digest of their ids, and a release signed with that digest is refused (409) when the
+  cards waiting are no longer exactly those counted.
+- A single card's release (``decide``) is the reviewer's own decision on that card and does
+  not wait for the plate's sign-off: a referral or a repeat request must never wait, and the
+  card's page shows its calls and values; the bulk release, which no one looks at card by
+  card, takes only what a technician and the follow-up board have nothing open on.
 - Every decision writes a ``Review`` row and a ``Release`` (the result reported), both
   append-only; ``request_repeat_specimen`` also asks the submitter for a new card.
 - A referral or a repeat request opens the baby's follow-up case in the same transaction, and
@@ -293,7 +299,12 @@ def normals_waiting(session: Session, *, limit: int) -> NormalsWaiting:
     """The cards ``release_normals`` with the same ``limit`` would release now, their count and
     the digest of their ids (to sign exactly this set)."""
     ids = repository.releasable_ids(session, limit=limit)
-    return NormalsWaiting(specimen_ids=ids, count=len(ids), digest=_digest(ids))
+    held = repository.held_back_counts(session)
+    return NormalsWaiting(specimen_ids=ids, count=len(ids), digest=_digest(ids),
+                          held_back_open_case=held["open_case"],
+                          held_back_not_signed_off=held["not_signed_off"],
+                          unsigned_plates=repository.unsigned_plates(session)
+                          if held["not_signed_off"] else [])
 
 
 def release_normals(session: Session, user: User, *, password: str, limit: int,
@@ -301,7 +312,9 @@ def release_normals(session: Session, user: User, *, password: str, limit: int,
     """Release every unflagged specimen awaiting review; returns their ids.
 
     A specimen with a current first-tier call is never released in bulk, whatever the second
-    tier recommends, nor a corrected one: each needs the reviewer's own decision (``decide``).
+    tier recommends, nor a corrected one, nor one whose baby has an open follow-up case, nor
+    one whose plate its technician has not signed off: each needs the reviewer's own decision
+    (``decide``).
     With ``digest`` (and ``count``) from ``normals_waiting``: refused, nothing released, when
     the cards waiting are no longer exactly those counted.
     """

@@ -13,7 +13,17 @@ results); its values stay with the run. A technician then either
 No column records which card a well was attached to: the ``result`` rows of (run, well) name
 it (``held_well_rows``), and the ``attach`` audit event records it.
 
-Public names: ``attach_held_well``, ``discard_held_well``, ``held_well_rows``.
+A well of a rejected plate (rejected by QC or by the technician's sign-off, withdrawn, or
+superseded by a new file) is never attached: the refusal names the plate and why
+(``rejected_plate``). Rejecting or withdrawing a plate discards its wells still held.
+
+``attach_arrived`` attaches, in one transaction and with one note, every held well whose card
+has been accessioned since (each well audited as above): run after the cards arrive, it
+replaces one click per well, and run again it finds nothing more to do. A card held on more
+than one plate takes the wells of its oldest plate; the others stay held for a technician.
+
+Public names: ``attach_arrived``, ``attach_held_well``, ``discard_held_well``,
+``held_well_rows``, ``rejected_plate``.
 """
 
 from __future__ import annotations
@@ -38,7 +48,8 @@ from lims.runs import repository
 from lims.runs.service import evaluate_stored
 from lims.vocabulary import HeldWellStatus, QcDecision, SpecimenState
 
-__all__ = ["attach_held_well", "discard_held_well", "held_well_rows"]
+__all__ = ["attach_arrived", "attach_held_well", "discard_held_well", "held_well_rows",
+           "rejected_plate"]
 
 
 def _open(session: Session, held_id: int) -> HeldWell:
@@ -46,6 +57,28 @@ def _open(session: Session, held_id: int) -> HeldWell:
     if held.status != HeldWellStatus.held:
         raise ConflictError(f"held well {held_id} is already {held.status}")
     return held
+
+
+def rejected_plate(session: Session, run: Run) -> str | None:
+    """Why nothing from ``run`` may reach a card (rejected by QC or by its technician,
+    withdrawn, superseded), or None. A run whose latest sign-off is a rejection counts as
+    rejected even when stored before a technician's rejection rejected the run itself."""
+    if run.qc_decision == QcDecision.reject:
+        return "; ".join(run.qc_reasons or []) or "rejected by QC"
+    assert run.id is not None
+    events = repository.qc_sign_off_events(session, run.id)
+    if events and events[-1].action != "qc_accept":
+        return f"rejected by {events[-1].username}: {events[-1].reason}"
+    return None
+
+
+def _refuse_rejected_plate(session: Session, run: Run, held: HeldWell) -> None:
+    why = rejected_plate(session, run)
+    if why is not None:
+        raise ConflictError(
+            f"held well {held.well} ({held.sample_id}) is on plate {run.plate_id}, which was "
+            f"rejected ({why[:300]}); its wells are never attached to a card: run the card "
+            "on a new plate")
 
 
 def _claim(session: Session, actor: Actor, wells: list[HeldWell],
@@ -85,8 +118,13 @@ def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: s
     NotFoundError
         No held well ``held_id``, or no card with that barcode (accession it first).
     ConflictError
-        The well is resolved already, or the card is not waiting for its first results.
+        The well's plate was rejected, the well is resolved already, or the card is not
+        waiting for its first results.
     """
+    held = found(session.get(HeldWell, held_id), f"held well {held_id}")
+    run = session.get(Run, held.run_id)
+    assert run is not None and run.id is not None
+    _refuse_rejected_plate(session, run, held)
     held = _open(session, held_id)
     barcode = barcode.strip()
     if barcode != held.sample_id.strip():
@@ -100,10 +138,7 @@ def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: s
         raise IllegalTransitionError(
             f"card {barcode} is {specimen.state}; a held well is attached only to a card "
             "waiting for its first results")
-    run = session.get(Run, held.run_id)
-    assert run is not None and run.id is not None and specimen.id is not None
-    if run.qc_decision == QcDecision.reject:  # rejected plates hold no wells; kept as a guard
-        raise ConflictError(f"run {run.id} was rejected by QC; its wells cannot be reported")
+    assert specimen.id is not None
     wells = repository.held_wells_of(session, run.id, held.sample_id)
     before = {w.id: snapshot(w) for w in wells}
     _claim(session, actor, wells, HeldWellStatus.attached)
@@ -126,3 +161,27 @@ def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: s
                     pipeline,
                     source=f"held well(s) {listed} of plate {run.plate_id} attached: {note}"[:900])
     return wells
+
+
+def attach_arrived(session: Session, actor: Actor, *, note: str,
+                   pipeline: Screening) -> list[HeldWell]:
+    """Attach every held well (of a run not rejected) whose barcode is now a card waiting for
+    its first results, with one ``note`` (each well's ``attach`` audit event carries it);
+    returns the wells attached, none when nothing has arrived since (idempotent)."""
+    note = note.strip()
+    if not note:
+        raise InvalidInputError("give a note for attaching the held wells", field="note")
+    if len(note) > 500:
+        raise InvalidInputError("at most 500 characters", field="note")
+    attached: list[HeldWell] = []
+    cards: set[str] = set()
+    for well in repository.arrived_held_wells(session):
+        run = session.get(Run, well.run_id)
+        assert run is not None and well.id is not None
+        if (well.sample_id in cards or well.status != HeldWellStatus.held
+                or rejected_plate(session, run) is not None):
+            continue  # a replicate attached with its first well, or a second plate's well
+        cards.add(well.sample_id)
+        attached += attach_held_well(session, actor, well.id, barcode=well.sample_id,
+                                     note=note, pipeline=pipeline)
+    return attached

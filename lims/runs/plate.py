@@ -7,8 +7,11 @@ and status, and the technician's QC sign-off.
   or card not waiting); empty positions.
 - ``sign_off`` records the technician's decision on the plate's QC with a reason, audited:
   ``accept`` confirms the automatic decision (accepted, or accepted with warnings);
-  ``reject`` confirms a plate QC rejected (no patient result stored). A plate whose patient
-  results are stored is rejected by withdrawing it (``lims.runs.withdrawal``).
+  ``reject`` confirms a plate QC rejected (no patient result stored), or rejects a plate QC
+  accepted that stored no patient result (all its patient wells held, say): the run becomes
+  ``reject`` with the reason and its held wells are discarded, so none of them can be
+  attached to a card later. A plate whose patient results are stored is rejected by
+  withdrawing it (``lims.runs.withdrawal``).
 
 Public names: ``ROWS``, ``COLUMNS``, ``plate_view``, ``sign_off``, ``sign_offs``,
 ``open_held_wells``.
@@ -20,8 +23,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from lims.audit import Actor, record
+from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError
+from lims.models import Run, utcnow
 from lims.runs import repository
 from lims.runs.service import get_run
 from lims.vocabulary import HeldWellStatus, QcDecision
@@ -106,10 +110,40 @@ def sign_off(session: Session, actor: Actor, run_id: int, *, accept: bool,
         raise ConflictError(f"plate {run.plate_id} has {run.n_results} patient results stored; "
                             "to reject it, withdraw the plate (its unreleased results are "
                             "withdrawn and the cards wait for a new run)")
+    held_discarded = 0
+    if not accept and run.qc_decision != QcDecision.reject:
+        held_discarded = _reject(session, actor, run, reason)
     record(session, actor, "qc_accept" if accept else "qc_reject", "run", run.id,
-           after={"qc_decision": run.qc_decision}, reason=reason)
+           after={"qc_decision": run.qc_decision, "held_discarded": held_discarded},
+           reason=reason)
     return {"decision": "accept" if accept else "reject", "by": actor.username,
             "reason": reason}
+
+
+def _reject(session: Session, actor: Actor, run: Run, reason: str) -> int:
+    """The technician rejects a plate QC accepted that stored no patient result: the run is
+    rejected with the reason among its QC reasons (its plate id takes a new file, its controls
+    are no longer Westgard history) and its wells still held are discarded, each audited, so
+    that nothing from the plate reaches a card. Returns the number of wells discarded."""
+    assert run.id is not None
+    held = repository.held_wells_of_run(session, run.id)
+    at = utcnow()
+    if held and not repository.claim_held_wells(session, held, HeldWellStatus.discarded,
+                                                actor.user_id, at):
+        raise ConflictError(f"a held well of plate {run.plate_id} was resolved meanwhile; "
+                            "look at the plate again")
+    note = f"plate {run.plate_id} rejected by {actor.username}: {reason}"[:1000]
+    for well in held:
+        before = snapshot(well)
+        session.refresh(well)
+        record(session, actor, "discard", "held_well", well.id, before=before,
+               after=snapshot(well), reason=note)
+    reasons = [*(run.qc_reasons or []), f"rejected by {actor.username}: {reason}"]
+    # guarded: of two rejections at once, one rejects the run and the other is refused
+    if not repository.reject_run(session, run, reasons):
+        raise ConflictError(f"plate {run.plate_id} was rejected meanwhile")
+    session.refresh(run)
+    return len(held)
 
 
 def open_held_wells(session: Session) -> list[dict[str, Any]]:

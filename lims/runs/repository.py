@@ -11,7 +11,8 @@ Public names: ``run_by_sha256``, ``run_by_plate``, ``list_runs``, ``retire_run``
 ``insert_evaluations``, ``insert_duplicate_requests``, ``retire_evaluations``,
 ``duplicate_requests_for``, ``open_duplicate_rows``, ``held_wells_of``, ``claim_held_wells``,
 ``held_well_rows``, ``HISTORY_RUNS``, ``patient_wells``, ``control_wells``,
-``time_critical_specimens``, ``open_held_well_rows``, ``qc_sign_off_events``; for a
+``time_critical_specimens``, ``open_held_well_rows``, ``arrived_held_wells``,
+``qc_sign_off_events``; for a
 withdrawal: ``latest_on_run``, ``requests_completed_on``, ``set_calls_current``,
 ``withdraw_open_requests``, ``held_wells_of_run``.
 """
@@ -40,10 +41,11 @@ from lims.models import (
     WellSignal,
     WestgardVerdict,
 )
-from lims.vocabulary import DuplicateRequestStatus, HeldWellStatus, QcDecision
+from lims.vocabulary import DuplicateRequestStatus, HeldWellStatus, QcDecision, SpecimenState
 
 __all__ = [
     "HISTORY_RUNS",
+    "arrived_held_wells",
     "chart_history",
     "claim_held_wells",
     "control_history",
@@ -380,12 +382,28 @@ def time_critical_specimens(session: Session, run_id: int) -> set[int]:
 
 
 def open_held_well_rows(session: Session, *, limit: int = 500) -> list[dict[str, Any]]:
-    """Held wells not yet resolved, across runs, oldest first, with the run's plate."""
-    query = (core_select(*(_HELD.c[c] for c in _HELD_COLUMNS), _RUN.c.plate_id)
+    """Held wells not yet resolved, across runs, oldest first, with the run's plate and the
+    card now accessioned with the well's barcode, if any (``card_id``, ``card_state``); not
+    those of a rejected run (rejecting a plate discards them; older rows may remain held)."""
+    query = (core_select(*(_HELD.c[c] for c in _HELD_COLUMNS), _RUN.c.plate_id,
+                         _SPECIMEN.c.id.label("card_id"), _SPECIMEN.c.state.label("card_state"))
              .join(_RUN, _RUN.c.id == _HELD.c.run_id)
-             .where(_HELD.c.status == HeldWellStatus.held)
+             .outerjoin(_SPECIMEN, _SPECIMEN.c.barcode == _HELD.c.sample_id)
+             .where(_HELD.c.status == HeldWellStatus.held,
+                    _RUN.c.qc_decision != QcDecision.reject)
              .order_by(_HELD.c.id).limit(limit))
     return [dict(r._mapping) for r in session.execute(query)]
+
+
+def arrived_held_wells(session: Session) -> list[HeldWell]:
+    """The held wells of runs not rejected whose barcode is now a card waiting for its first
+    results (``accessioned``), oldest first."""
+    return list(session.exec(
+        select(HeldWell).join(Run, col(Run.id) == col(HeldWell.run_id))
+        .join(Specimen, col(Specimen.barcode) == col(HeldWell.sample_id))
+        .where(HeldWell.status == HeldWellStatus.held, Run.qc_decision != QcDecision.reject,
+               Specimen.state == SpecimenState.accessioned)
+        .order_by(col(HeldWell.id))))
 
 
 def qc_sign_off_events(session: Session, run_id: int) -> list[AuditEvent]:

@@ -1,5 +1,5 @@
-"""Routes: upload a run, list runs, withdraw a run, held wells, the repeat-in-duplicate
-worklist.
+"""Routes: upload a run, list runs, sign off a run's QC, withdraw a run, held wells (one or
+every one whose card arrived), the repeat-in-duplicate worklist.
 
 Public names: ``router``.
 """
@@ -16,13 +16,21 @@ from lims.audit import Actor
 from lims.deps import PathId, PipelineDep, SessionDep, committed, require
 from lims.errors import PayloadTooLargeError
 from lims.models import Run, User
-from lims.runs import service, withdrawal
-from lims.runs.held import attach_held_well, discard_held_well, held_well_rows
+from lims.runs import plate, service, withdrawal
+from lims.runs.held import (
+    attach_arrived,
+    attach_held_well,
+    discard_held_well,
+    held_well_rows,
+)
 from lims.runs.schemas import (
+    AttachArrivedRequest,
     DuplicateRequestPublic,
     HeldWellPublic,
     HeldWellResolve,
     RunPublic,
+    SignOffPublic,
+    SignOffRequest,
     WithdrawalPublic,
     WithdrawalRequest,
 )
@@ -91,6 +99,22 @@ def get_run(run_id: PathId, session: SessionDep, _user: Staff) -> Run:
     return service.get_run(session, run_id)
 
 
+@router.post("/runs/{run_id}/sign-off", response_model=SignOffPublic,
+             responses={404: {"description": "no such run"},
+                        409: {"description": "accepting a rejected plate, or rejecting one "
+                                             "whose patient results are stored (withdraw it)"},
+                        422: {"description": "no reason given"}})
+def sign_off(run_id: PathId, body: SignOffRequest, session: SessionDep,
+             user: Lab) -> dict[str, Any]:
+    """The technician's sign-off of the plate's QC, with a reason (audited), as on the plate
+    page: ``accept`` confirms the automatic decision (the bulk release of normals takes only
+    cards whose plate is signed off); ``reject`` confirms a QC rejection, or rejects a plate
+    that stored no patient result (its held wells are discarded)."""
+    return committed(session, plate.sign_off(session, Actor.of(user), run_id,
+                                              accept=body.decision == "accept",
+                                              reason=body.reason))
+
+
 @router.post("/runs/{run_id}/withdrawal", response_model=WithdrawalPublic,
              responses={404: {"description": "no such run"},
                         409: {"description": "already rejected, or a reviewer has decided on "
@@ -112,6 +136,20 @@ def list_held_wells(run_id: PathId, session: SessionDep, _user: Lab) -> list[dic
     """Patient wells held for a technician (unknown barcode or card not waiting), with the
     card each attached well went to."""
     return held_well_rows(session, run_id)
+
+
+@router.post("/held-wells/attach-arrived", response_model=list[HeldWellPublic],
+             responses={422: {"description": "no note given"}})
+def attach_arrived_wells(body: AttachArrivedRequest, session: SessionDep,
+                         pipeline: PipelineDep, user: Lab) -> list[dict[str, Any]]:
+    """Attach every held well whose card has been accessioned since (of runs not rejected),
+    with one note, each well audited; the wells attached (none when nothing has arrived
+    since: calling it again changes nothing)."""
+    wells = attach_arrived(session, Actor.of(user), note=body.note, pipeline=pipeline)
+    session.commit()
+    ids = {w.id for w in wells}
+    return [r for run_id in sorted({w.run_id for w in wells})
+            for r in held_well_rows(session, run_id) if r["id"] in ids]
 
 
 @router.post("/held-wells/{held_id}/resolve", response_model=HeldWellPublic,

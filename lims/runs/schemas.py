@@ -1,21 +1,22 @@
 """Response models of runs, held wells and the duplicates worklist.
 
 Public names: ``RunPublic``, ``HeldWellPublic``, ``HeldWellResolve``, ``DuplicateRequestPublic``,
-``WithdrawalRequest``, ``WithdrawalPublic``.
+``WithdrawalRequest``, ``WithdrawalPublic``, ``SignOffRequest``, ``SignOffPublic``,
+``AttachArrivedRequest``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from lims.models import FromAttributes, RequestBody
 from lims.vocabulary import DuplicateRequestStatus, HeldWellAction, HeldWellStatus, QcDecision
 
-__all__ = ["DuplicateRequestPublic", "HeldWellPublic", "HeldWellResolve", "RunPublic",
-           "WithdrawalPublic", "WithdrawalRequest"]
+__all__ = ["AttachArrivedRequest", "DuplicateRequestPublic", "HeldWellPublic", "HeldWellResolve",
+           "RunPublic", "SignOffPublic", "SignOffRequest", "WithdrawalPublic", "WithdrawalRequest"]
 
 
 class RunPublic(FromAttributes):
@@ -63,6 +64,25 @@ class HeldWellResolve(RequestBody):
         if self.action == HeldWellAction.discard and self.barcode is not None:
             raise ValueError("discard takes no barcode")
         return self
+
+
+class SignOffRequest(RequestBody):
+    """The technician's decision on a plate's QC (``accept`` | ``reject``) and why."""
+
+    decision: Literal["accept", "reject"]
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class SignOffPublic(FromAttributes):
+    decision: str
+    by: str
+    reason: str
+
+
+class AttachArrivedRequest(RequestBody):
+    """The note every attached well's audit event carries."""
+
+    note: str = Field(min_length=1, max_length=500)
 
 
 class WithdrawalRequest(RequestBody):

@@ -20,15 +20,16 @@ technician or an admin, with a reason, audited) and its unreleased results stop 
   .withdraw_for_run``), each audited. An alert a person acknowledged stays as it is.
 - Nothing is withdrawn when any of those cards has been decided by a reviewer (released,
   repeat specimen requested, referred): a released result is never silently withdrawn; it is
-  corrected (``POST /specimens/{id}/corrections``), which keeps the release and makes a new
-  version. The refusal names the cards.
+  corrected (``POST /specimens/{id}/corrections``, or "Correct the released result" on the
+  card's page), which keeps the release and makes a new version. The refusal names the cards
+  and says what to do on the pages (``WITHDRAWAL_REFUSALS``, in the page's language).
 - The plate's result rows stay stored with the run, as a QC-rejected run's do; the run is
   ``reject`` with the reason among its QC reasons, so its plate id takes a new file
   (``lims.runs.service``) and its controls are no longer Westgard history. Wells still held
   are discarded.
 - Cards whose latest results come from a later plate are not touched.
 
-Public names: ``WITHDRAW_ROLES``, ``Withdrawal``, ``withdraw_run``.
+Public names: ``WITHDRAW_ROLES``, ``WITHDRAWAL_REFUSALS``, ``Withdrawal``, ``withdraw_run``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from cutoffs.phrases import Phrasebook
 from lims.alerts.service import withdraw_for_run
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError, PermissionDeniedError
@@ -57,7 +59,20 @@ from lims.vocabulary import (
 )
 from lims.workflow import apply_transitions
 
-__all__ = ["WITHDRAW_ROLES", "Withdrawal", "withdraw_run"]
+__all__ = ["WITHDRAWAL_REFUSALS", "WITHDRAW_ROLES", "Withdrawal", "withdraw_run"]
+
+#: Why a plate whose results a reviewer decided is not withdrawn, and what to do on the pages
+#: (read back as phrases by the pages: the plate page shows it in its language).
+_WHAT_TO_DO = ("A released result is never withdrawn: a reviewer opens each of these cards "
+               "(Search), corrects its released result on the card's page (\"Correct the "
+               "released result\", with a reason and the password), then the plate can be "
+               "withdrawn")
+WITHDRAWAL_REFUSALS = Phrasebook((
+    ("decided", "plate {plate} cannot be withdrawn: a reviewer has decided on the results "
+                "from it of cards {cards}. " + _WHAT_TO_DO),
+    ("decided_more", "plate {plate} cannot be withdrawn: a reviewer has decided on the "
+                     "results from it of cards {cards} and {more} more. " + _WHAT_TO_DO),
+), fields={"more": r"\d+"})
 
 #: Who may withdraw a plate: those who sign off its QC.
 WITHDRAW_ROLES = (Role.technician, Role.admin)
@@ -101,12 +116,11 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str,
     cards = repository.latest_on_run(session, run_id)
     decided = [c for c in cards if c.state not in _UNDECIDED]
     if decided:
-        names = ", ".join(f"{c.barcode} ({c.state})" for c in decided[:20])
-        more = f" and {len(decided) - 20} more" if len(decided) > 20 else ""
+        names = ", ".join(c.barcode for c in decided[:20])
         raise ConflictError(
-            f"plate {run.plate_id} cannot be withdrawn: a reviewer has decided on results "
-            f"from it for {names}{more}. A released result is not withdrawn; correct it "
-            "(POST /specimens/{id}/corrections, with a reason), then withdraw the plate")
+            WITHDRAWAL_REFUSALS.text("decided", plate=run.plate_id, cards=names)
+            if len(decided) <= 20 else WITHDRAWAL_REFUSALS.text(
+                "decided_more", plate=run.plate_id, cards=names, more=len(decided) - 20))
     before = snapshot(run)
     off_reflex = [c.barcode for c in cards if c.state == SpecimenState.awaiting_second_tier]
     completed = repository.requests_completed_on(session, run_id)

@@ -28,7 +28,7 @@ from lims.pipeline import Screening
 from lims.reference import barcode_rule, unsatisfactory_codes
 from lims.runs import plate
 from lims.runs import service as runs
-from lims.runs.held import attach_held_well, discard_held_well
+from lims.runs.held import attach_arrived, attach_held_well, discard_held_well
 from lims.runs.levey_jennings import chart_key, series_charts
 from lims.runs.routes import MAX_UPLOAD_BYTES
 from lims.runs.schemas import HeldWellResolve
@@ -253,16 +253,18 @@ async def plate_withdraw(request: Request, run_id: PathId, current: Lab) -> Resp
 
 
 def _worklists(session: Session, actor: Actor) -> dict[str, Any]:
-    return {"held": plate.open_held_wells(session),
+    held = plate.open_held_wells(session)
+    return {"held": held,
+            "arrived": sum(1 for h in held if h["card_state"] == "accessioned"),
             "duplicates": runs.duplicates_worklist(session),
             "repeats": named_requests(session, accession.list_repeat_requests(
                 session, actor, status=RepeatRequestStatus.open))}
 
 
 @router.get("/lab/worklists", response_class=HTMLResponse)
-def worklists(request: Request, current: Lab) -> HTMLResponse:
+def worklists(request: Request, current: Lab, attached: int = -1) -> HTMLResponse:
     actor = Actor.of(current.user)
-    return render(request, "worklists.html", current,
+    return render(request, "worklists.html", current, attached=attached,
                   **in_session(request, lambda s: _worklists(s, actor)))
 
 
@@ -274,6 +276,21 @@ def _resolve(session: Session, actor: Actor, held_id: int, body: HeldWellResolve
                          pipeline=pipeline)
     else:
         discard_held_well(session, actor, held_id, note=body.note)
+
+
+@router.post("/lab/held-wells/attach-arrived", response_class=HTMLResponse)
+async def attach_arrived_wells(request: Request, current: Lab) -> Response:
+    """Attach every held well whose card has been accessioned since, with one note."""
+    form = await posted_form(request, current)
+    actor, pipeline = Actor.of(current.user), request.app.state.pipeline
+    note = optional(form, "note") or ""
+    try:
+        wells = await in_session_async(request, lambda s: attach_arrived(
+            s, actor, note=note, pipeline=pipeline))
+    except FORM_ERRORS as exc:
+        return await refused_form(request, "worklists.html", current, exc,
+                                  lambda s: _worklists(s, actor))
+    return RedirectResponse(f"/lab/worklists?attached={len(wells)}", status_code=303)
 
 
 @router.post("/lab/held-wells/{held_id}/resolve", response_class=HTMLResponse)

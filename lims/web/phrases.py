@@ -1,14 +1,15 @@
 """Texts the system stores in English, shown in the page's language: a call's reasons, an
-alert's message, the reason a decision was recorded with, why a bulk release was refused.
+alert's message, the reason a decision was recorded with, why a bulk release or a plate's
+withdrawal was refused.
 Each is read back as a phrase (a code and its fields) by the phrasebook that wrote it
 (``cutoffs.phrases``) and rendered through the catalogue; a field that is itself a phrase
 (the reasons of an alert, the items of ``unread: ...``) is rendered the same way. A text no
 phrase wrote (a reviewer's own words, a marker against its cutoff) is shown as written.
 
 The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``,
-``release_refusal``, ``repeat_reason`` (a repeat request: serial screening, a reviewer's),
-``qc_reason`` (a run's QC reasons) and ``delivery_note`` (a result message's delivery)
-(``install``).
+``release_refusal``, ``withdrawal_refusal``, ``repeat_reason`` (a repeat request: serial
+screening, a reviewer's), ``qc_reason`` (a run's QC reasons) and ``delivery_note`` (a result
+message's delivery) (``install``).
 
 Public names: ``PHRASEBOOKS``, ``Phrases``, ``install``.
 """
@@ -28,13 +29,15 @@ from lims.interfaces.phrases import DELIVERY_PHRASES
 from lims.review.service import RELEASE_REFUSALS, REVIEW_REASONS
 from lims.runs.notes import LISTING, RUN_NOTES
 from lims.serial_screening import SERIAL_CARDS, SERIAL_CRITERIA
+from lims.runs.withdrawal import WITHDRAWAL_REFUSALS
 
 __all__ = ["PHRASEBOOKS", "Phrases", "install"]
 
 #: Every phrasebook whose texts the pages show (their messages are in the catalogues).
 PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGES,
                                        REVIEW_REASONS, RELEASE_REFUSALS, SERIAL_CARDS,
-                                       SERIAL_CRITERIA, RUN_NOTES, LISTING, DELIVERY_PHRASES)
+                                       SERIAL_CRITERIA, RUN_NOTES, LISTING, DELIVERY_PHRASES,
+                                       WITHDRAWAL_REFUSALS)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ class Phrases:
     def delivery_note(self, text: str) -> str:
         return self.phrase(DELIVERY_PHRASES, text)
 
+    def withdrawal_refusal(self, text: str) -> str:
+        return self.phrase(WITHDRAWAL_REFUSALS, text)
+
 
 def install(env: Environment, gettext: Callable[[str], str], time: Callable[..., str]) -> None:
     """The filters of ``Phrases`` in one language's template environment."""
@@ -113,3 +119,4 @@ def install(env: Environment, gettext: Callable[[str], str], time: Callable[...,
     env.filters["repeat_reason"] = phrases.repeat_reason
     env.filters["qc_reason"] = phrases.qc_reason
     env.filters["delivery_note"] = phrases.delivery_note
+    env.filters["withdrawal_refusal"] = phrases.withdrawal_refusal

@@ -10,7 +10,8 @@ true/false), ``transfused_at``, ``kind`` (initial, repeat), ``birth_order``,
 ``placer_order_number``; the context the reflex second tier reads: ``tpn_started_at``,
 ``tpn_stopped_at`` (times), ``pivalate_exposure`` (an antibiotic with pivalate, or a pivalate
 nipple balm), ``maternal_b12_low`` (flags), ``maternal_diet`` (e.g. vegan, vegetarian),
-``maternal_disorder`` (text). An unknown column, a malformed value or a bar code given twice raises
+``maternal_disorder`` (text). An unknown column, a row with fewer or more cells than the header
+(a file cut short ends in one), a malformed value or a bar code given twice raises
 :class:`CardFileError` naming the file, line and column; nothing from the file is returned then.
 
 Public names: ``read_cards_csv``, ``CardFileError``, ``CARD_COLUMNS``.
@@ -156,14 +157,22 @@ def _records(reader: csv.DictReader, name: str, default_tz: tzinfo) -> list[Acce
                             line=1)
     records: list[AccessionRecord] = []
     first_line: dict[str, int] = {}
-    for row in reader:
+    rows = [(row, reader.line_num) for row in reader]
+    width = len(reader.fieldnames or [])
+    for index, (row, line) in enumerate(rows):
         if None in row:
-            raise CardFileError("has more cells than the header", file=name, line=reader.line_num)
-        record = _record(row, reader.line_num, name, default_tz)
+            raise CardFileError("has more cells than the header", file=name, line=line)
+        cells = sum(value is not None for value in row.values())
+        if cells < width:  # a row cut short: its missing cells are not empty values
+            hint = ("the file may be cut short" if index == len(rows) - 1
+                    else "a cell or a separator is missing")
+            raise CardFileError(f"line {line} has {cells} of {width} fields ({hint})",
+                                file=name, line=line)
+        record = _record(row, line, name, default_tz)
         if record.barcode in first_line:
             raise CardFileError(f"bar code {record.barcode} is also on line "
                                 f"{first_line[record.barcode]}", file=name,
-                                line=reader.line_num, column="barcode")
-        first_line[record.barcode] = reader.line_num
+                                line=line, column="barcode")
+        first_line[record.barcode] = line
         records.append(record)
     return records

@@ -5,7 +5,7 @@ result."""
 from __future__ import annotations
 
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, card, sign_in, specimen_body
+from tests.lims.helpers import API, card, sign_in, sign_off_plates, specimen_body
 from tests.lims.plates import plate_csv
 
 
@@ -63,6 +63,7 @@ def test_a_plate_from_card_to_released_result(client, world):
     queue = client.get(f"{API}/review/queue", headers=reviewer).json()
     assert {(q["barcode"], q["calls"][0]["reasons"]) for q in queue} == {
         (card(2), "Phe=175>120"), (card(3), "Xle=950>400")}
+    sign_off_plates(client, tech)
     released = client.post(f"{API}/review/release-normals", headers=reviewer,
                            json={"password": reviewer_password})
     assert released.json()["released_specimen_ids"] == [ids[1]]

@@ -16,7 +16,7 @@ from lims.demo import simulated_plate_file
 from lims.pipeline import ScreeningPipeline
 from msms.population import simulate_cohort
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import card, sign_in
+from tests.lims.helpers import card, sign_in, sign_off_plates
 
 API = "/api/v1"
 BORN = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
@@ -120,6 +120,7 @@ def test_plates_from_cards_to_released_results_through_the_real_core(settings, e
             if item["barcode"] in duplicates:  # the mean of the duplicates decided
                 assert {c["stage"] for c in item["calls"]} == {"duplicate"}
         waiting = _by_state(client, admin, "awaiting_review")
+        sign_off_plates(client, tech)
         released = client.post(f"{API}/review/release-normals", headers=reviewer,
                                json={"password": PASSWORD})
         assert released.status_code == 200, released.text

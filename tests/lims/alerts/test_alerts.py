@@ -33,7 +33,8 @@ def test_parallel_acknowledgements_one_wins(client, world, engine, specimen_ids)
     def ack(person: tuple[str, str]):
         role, name = person
         return name, client.post(f"{API}/alerts/{alert_id}/acknowledge",
-                                 json={"full_name": name}, headers=world.auth(role))
+                                 json={"full_name": name, "note": "ward called"},
+                                 headers=world.auth(role))
 
     with ThreadPoolExecutor(max_workers=len(people)) as pool:
         answers = list(pool.map(ack, people))
@@ -89,7 +90,8 @@ def test_parallel_escalations_raise_each_alert_once(engine, world, specimen_ids)
 
 def test_an_acknowledged_alert_is_not_escalated(client, world, engine, specimen_ids):
     alert_id = open_alert(engine, specimen_ids[0], age=timedelta(minutes=90))
-    assert client.post(f"{API}/alerts/{alert_id}/acknowledge", json={"full_name": "Dr Li"},
-                       headers=world.auth("reviewer")).status_code == 200
+    assert client.post(f"{API}/alerts/{alert_id}/acknowledge", json={
+        "full_name": "Dr Li", "note": "ward called"}, headers=world.auth("reviewer")
+                       ).status_code == 200
     with Session(engine) as session:
         assert escalate_overdue(session) == []

@@ -18,7 +18,7 @@ from lims.models import AuditEvent, IssuedDocument, Submitter
 from lims.settings import get_settings
 from tests.lims.conftest import PASSWORD
 from tests.lims.documents.test_documents import _referred
-from tests.lims.helpers import API, accession, card, upload
+from tests.lims.helpers import API, accession, card, sign_off_plates, upload
 from tests.lims.plates import plate_csv
 from tests.reports.pdfcheck import assert_contains
 
@@ -77,6 +77,7 @@ def test_nbs_report_results_renders_a_days_reports_in_worker_processes(client, w
     accession(client, world, 1, 2, 3)
     assert upload(client, world, "P-R.csv", plate_csv("P-R", {card(1): {}, card(2): {},
                                                                card(3): {}})).status_code == 201
+    sign_off_plates(client, world.auth("technician"))
     released = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
                            headers=world.auth("reviewer")).json()["released_specimen_ids"]
     first = released[0]

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from lims.models import AuditEvent, utcnow
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, specimen_body, upload
+from tests.lims.helpers import API, accession, card, sign_off_plates, specimen_body, upload
 from tests.lims.plates import plate_csv
 from tests.reports.pdfcheck import assert_contains, assert_pages_sound, page_texts, squash
 
@@ -200,6 +200,7 @@ def test_the_qc_report_and_a_batch_report(client, world):
     text = squash("".join(page_texts(qc.content)))  # the instrument, and the file on its own
     assert "仪器test-csv" in text and "数据文件P-QC.csv" in text and "test-csv:P-QC" not in text
     assert_pages_sound(qc.content)
+    sign_off_plates(client, world.auth("technician"))
     released = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
                            headers=world.auth("reviewer"))
     assert released.status_code == 200, released.text

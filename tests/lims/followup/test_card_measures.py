@@ -19,7 +19,15 @@ from lims.followup.measures import month_of
 from lims.followup.repository import card_rows, rebuild_card_measures
 from lims.models import Specimen
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, BIRTH, accession, card, specimen_body, upload
+from tests.lims.helpers import (
+    API,
+    BIRTH,
+    accession,
+    card,
+    sign_off_plates,
+    specimen_body,
+    upload,
+)
 from tests.lims.plates import plate_csv
 
 
@@ -49,6 +57,7 @@ def test_the_figures_follow_the_cards_through_the_service(client, world, engine)
     assert marked.status_code == 200, marked.text
     plate = plate_csv("P-CM", {card(1): {}, card(2): {}})
     assert upload(client, world, "p.csv", plate).status_code == 201
+    sign_off_plates(client, world.auth("technician"))
     released = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
                            headers=world.auth("reviewer"))
     assert sorted(released.json()["released_specimen_ids"]) == [cards[1]["id"], cards[2]["id"]]

@@ -23,7 +23,7 @@ from lims.interfaces.service import create_endpoint
 from lims.settings import Settings
 from reports.hl7 import MessageError, ack_for, build_ack, read_header
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, upload
+from tests.lims.helpers import API, accession, card, sign_off_plates, upload
 from tests.lims.plates import plate_csv
 
 #: Retries within a test's patience.
@@ -123,6 +123,7 @@ def release(client, world, plate: str, cards: dict[int, dict[str, float]]) -> di
     response = upload(client, world, f"{plate}.csv",
                       plate_csv(plate, {card(n): values for n, values in cards.items()}))
     assert response.status_code == 201, response.text
+    sign_off_plates(client, world.auth("technician"))
     released = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
                            headers=world.auth("reviewer"))
     assert released.status_code == 200, released.text

@@ -40,6 +40,7 @@ from lims.models import (
     utcnow,
 )
 from lims.review.service import correct, decide, release_normals
+from lims.runs.plate import sign_off
 from lims.settings import Settings
 from lims.vocabulary import Decision, SpecimenState
 from tests.lims.conftest import PASSWORD
@@ -76,6 +77,8 @@ def _awaiting_review(engine, submitter_id: int, n: int) -> list[int]:
              "conc_umol_l": value}
             for s in specimens for analyte, value in (("Phe", 55.0), ("Tyr", 70.0),
                                                       ("Xle", 150.0))])
+        # the technician's sign-off, which the bulk release awaits
+        sign_off(session, SYSTEM, run.id, accept=True, reason="controls in range")
         session.commit()
         return [s.id for s in specimens if s.id is not None]
 

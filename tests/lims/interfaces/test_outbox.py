@@ -287,7 +287,7 @@ def test_the_outbox_and_endpoints_in_the_api(client, world, engine):
     assert (changed.json()["port"], changed.json()["enabled"]) == (2576, False)
     with Session(engine) as session:
         updates = session.exec(select(AuditEvent).where(
-            AuditEvent.entity == "hl7_endpoint")).all()
+            AuditEvent.entity == "hl7_endpoint").order_by(col(AuditEvent.id))).all()
         reads = session.exec(select(AuditEvent).where(
             AuditEvent.entity == "outbound_message", AuditEvent.action == "read_list")).all()
     assert [e.action for e in updates] == ["create", "update"]

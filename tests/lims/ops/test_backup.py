@@ -15,7 +15,7 @@ from lims.audit_chain import verify
 from lims.models import Release
 from tests.conftest import POSTGRES_URL, ROOT
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, nbs, upload
+from tests.lims.helpers import API, accession, card, nbs, sign_off_plates, upload
 from tests.lims.plates import plate_csv
 
 _RELEASE = Release.__table__  # type: ignore[attr-defined]
@@ -55,6 +55,7 @@ def test_backup_and_restore_keep_every_release_and_the_chain(settings, engine, w
     assert upload(client, world, "p.csv", plate_csv(
         "P-BAK", {card(1): {}, card(2): {"Xle": 800}, card(3): {}})).status_code == 201
     reviewer = world.auth("reviewer")
+    sign_off_plates(client, world.auth("technician"))
     assert client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
                        headers=reviewer).status_code == 200
     assert client.post(f"{API}/specimens/{cards[2]['id']}/decisions", json={

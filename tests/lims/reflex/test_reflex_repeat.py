@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from lims.app import create_app
 from lims.models import Alert, AuditEvent
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, specimen_body
+from tests.lims.helpers import API, accession, card, sign_off_plates, specimen_body
 from tests.lims.reflex.plates import ReflexCsvPipeline, second_tier_export
 from tests.lims.reflex.repeats import decisions, plate, repeat_of, specimen
 from tests.lims.web.conftest import sign_in_page
@@ -200,6 +200,7 @@ def test_a_repeat_that_arrived_before_the_second_tier_sent_its_card_back_is_deci
     _plate(reflex_client, world, "P-LATE-REPEAT", {91: {"C8": 0.5}, 92: {}})
     assert _decisions(engine, card(91)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER")}
     assert _decisions(engine, card(92)) == {}
+    sign_off_plates(reflex_client, world.auth("technician"))
     released = reflex_client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
                                   headers=world.auth("reviewer"))
     assert released.status_code == 200, released.text

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from lims.alerts.service import escalate_overdue
 from lims.models import Alert, AuditEvent, utcnow
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, upload
+from tests.lims.helpers import API, accession, card, sign_off_plates, upload
 from tests.lims.plates import plate_csv
 
 
@@ -22,6 +22,7 @@ def plate(client, world):
     response = upload(client, world, "p.csv", plate_csv(
         "P-REV", {card(1): {}, card(2): {"Xle": 800}, card(3): {}}))
     assert response.status_code == 201
+    sign_off_plates(client, world.auth("technician"))  # the bulk release awaits it
     return cards
 
 
@@ -158,6 +159,7 @@ def test_the_bulk_release_releases_exactly_the_cards_it_counted(client, world, p
     accession(client, world, 4)
     assert upload(client, world, "p2.csv",
                   plate_csv("P-REV2", {card(4): {}})).status_code == 201
+    sign_off_plates(client, world.auth("technician"))
     changed = client.post(f"{API}/review/release-normals", json={
         "password": PASSWORD, "digest": counted["digest"], "count": 2}, headers=reviewer)
     assert changed.status_code == 409, changed.text

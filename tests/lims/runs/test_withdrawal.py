@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from lims.models import Alert, AuditEvent, DuplicateRequest, Evaluation, HeldWell
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, upload
+from tests.lims.helpers import API, accession, card, sign_off_plates, upload
 from tests.lims.plates import plate_csv
 from tests.reports.pdfcheck import assert_contains, assert_pages_sound
 
@@ -88,13 +88,14 @@ def test_withdrawing_the_plate_of_the_duplicates_reopens_their_request(client, w
 def test_a_released_result_is_not_withdrawn(client, world, engine):
     cards = accession(client, world, 3, 4)
     run = upload(client, world, "r.csv", plate_csv("P-R", {card(3): {}, card(4): {}})).json()
+    sign_off_plates(client, world.auth("technician"))
     released = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
                            headers=world.auth("reviewer"))
     assert released.status_code == 200, released.text
     refused = _withdraw(client, world, run["id"])
     assert refused.status_code == 409
     detail = refused.json()["detail"]
-    assert card(3) in detail and "released" in detail and "corrections" in detail
+    assert card(3) in detail and "Correct the released result" in detail
     assert _state(client, world, cards[3])[0] == "released"
     stored = client.get(f"{API}/runs/{run['id']}", headers=world.auth("technician")).json()
     assert stored["qc_decision"] != "reject"
@@ -123,7 +124,8 @@ def test_an_alert_acknowledged_before_the_withdrawal_stays_acknowledged(client, 
         alerts = {a.specimen_id: a.id for a in session.exec(select(Alert))}
     first, second = alerts[cards[11]["id"]], alerts[cards[12]["id"]]
     taken = client.post(f"{API}/alerts/{first}/acknowledge",
-                        json={"full_name": "Dr Zhou"}, headers=world.auth("reviewer"))
+                        json={"full_name": "Dr Zhou", "note": "ward called"},
+                        headers=world.auth("reviewer"))
     assert taken.status_code == 200, taken.text
     done = _withdraw(client, world, run["id"], reason="plate swapped")
     assert done.status_code == 200, done.text

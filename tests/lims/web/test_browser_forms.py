@@ -219,7 +219,8 @@ def test_a_refused_htmx_request_shows_why(served, browser, tmp_path):  # noqa: F
         page.wait_for_selector(row)
         with Session(engine) as session:
             admin = session.exec(select(User).where(User.username == "admin")).one()
-            acknowledge(session, Actor.of(admin), alert_id, full_name="Dr Admin")  # type: ignore[arg-type]
+            acknowledge(session, Actor.of(admin), alert_id, full_name="Dr Admin",  # type: ignore[arg-type]
+                        note="ward called")
             session.commit()
         page.fill(f"{row} input[name=note]", "calling the ward")
         page.click(f"{row} button.ack")

@@ -109,8 +109,10 @@ def test_the_reviewer_decides_with_the_signature_and_releases_the_normals(web, w
     csrf = sign_in_page(web, "technician")
     for n in (1, 2, 3):
         assert _accession(web, csrf, card(n)).status_code == 201
-    _upload(web, csrf, "p1.csv", plate_csv("R-1", {card(1): {}, card(2): {"Phe": 180},
-                                                    card(3): {"Xle": 950}}))
+    run_url = _upload(web, csrf, "p1.csv", plate_csv(
+        "R-1", {card(1): {}, card(2): {"Phe": 180}, card(3): {"Xle": 950}})).headers["location"]
+    assert web.post(f"{run_url}/qc", data={"csrf_token": csrf, "decision": "accept",
+                                           "reason": "controls in range"}).status_code == 200
     _upload(web, csrf, "p2.csv", plate_csv("R-2", [(card(2), {"Phe": 170}),
                                                    (card(2), {"Phe": 180})]))
     web.cookies.clear()

@@ -24,6 +24,7 @@ from lims.db import make_engine
 from lims.demo import accession_cohort, simulated_plate_file
 from lims.models import Specimen
 from lims.pipeline import ScreeningPipeline
+from lims.runs.plate import sign_off
 from lims.runs.service import ingest_bytes
 from lims.settings import Settings
 from msms.population import simulate_cohort
@@ -50,8 +51,12 @@ def _plate(path: Path, folder: Path, submitter_id: int) -> None:
             session.commit()
         plate = simulated_plate_file(cohort, seed=5, fmt="masslynx", plate_id="RV-1",
                                      folder=folder)
-        assert ingest_bytes(engine, SYSTEM, plate.read_bytes(), plate.name,
-                            ScreeningPipeline()).run.id is not None
+        run = ingest_bytes(engine, SYSTEM, plate.read_bytes(), plate.name,
+                           ScreeningPipeline()).run
+        assert run.id is not None
+        with Session(engine) as session:  # the technician's sign-off the bulk release awaits
+            sign_off(session, SYSTEM, run.id, accept=True, reason="controls in range")
+            session.commit()
     finally:
         engine.dispose()
 

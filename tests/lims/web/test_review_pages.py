@@ -22,8 +22,11 @@ def _plate(web) -> dict[str, int]:  # type: ignore[no-untyped-def]
     csrf = sign_in_page(web, "technician")
     for n in (1, 2, 3):
         assert _accession(web, csrf, card(n)).status_code == 201
-    _upload(web, csrf, "q1.csv", plate_csv("Q-1", {card(1): {}, card(2): {},
-                                                   card(3): {"Xle": 950}}))
+    run_url = _upload(web, csrf, "q1.csv", plate_csv("Q-1", {card(1): {}, card(2): {},
+                                                             card(3): {"Xle": 950}})
+                      ).headers["location"]
+    assert web.post(f"{run_url}/qc", data={"csrf_token": csrf, "decision": "accept",
+                                           "reason": "controls in range"}).status_code == 200
     web.cookies.clear()
     with Session(web.app.state.engine) as session:  # type: ignore[attr-defined]
         return {s.barcode: s.id for s in session.exec(select(Specimen)) if s.id}

@@ -169,6 +169,20 @@ def test_a_bad_card_row_is_refused_naming_file_line_and_column(tmp_path, row, co
     assert str(path) in str(caught.value)
 
 
+def test_a_card_file_cut_short_is_refused_naming_its_last_line_and_its_fields(tmp_path) -> None:
+    path = tmp_path / "cards_trunc.csv"
+    path.write_text(CSV_HEADER + "9,H,2023-05-06T06:00,2023-05-04,M,,,,,,,\n"
+                    + "10,H,2026", encoding="utf-8")
+    with pytest.raises(CardFileError) as caught:
+        read_cards_csv(path)
+    assert (caught.value.line, caught.value.column) == (3, None)
+    assert str(caught.value).endswith("line 3 has 3 of 12 fields (the file may be cut short)")
+    path.write_text(CSV_HEADER + "9,H,2023-05-06T06:00,2023-05-04,M\n"
+                    + "10,H,2023-05-06T06:00,2023-05-04,M,,,,,,,\n", encoding="utf-8")
+    with pytest.raises(CardFileError, match="line 2 has 5 of 12 fields .a cell or a separator"):
+        read_cards_csv(path)
+
+
 def test_a_card_file_with_a_duplicate_or_unknown_column_is_refused(tmp_path) -> None:
     path = tmp_path / "cards.csv"
     path.write_text(CSV_HEADER + "9,H,2023-05-06T06:00,2023-05-04,M,,,,,,,\n"
