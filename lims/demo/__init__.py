@@ -34,10 +34,11 @@ from lims.auth.service import create_user
 from lims.demo.reflex import complete_worklist, with_reflex
 from lims.followup import service as followup_service
 from lims.followup.schemas import CaseCreate, ClinicCreate, ContactIn, TransitionIn, VisitIn
-from lims.models import Director, FollowUpCase, Specimen, SystemInfo, User, utcnow
+from lims.models import Director, FollowUpCase, Run, Specimen, SystemInfo, User, utcnow
 from lims.pipeline import Screening, ScreeningPipeline
 from lims.reference import barcode_rule
 from lims.review import repository as review_repository
+from lims.runs.plate import sign_off
 from lims.runs.service import ingest_bytes
 from lims.vocabulary import (
     CaseState,
@@ -173,6 +174,7 @@ def seed_demo(engine: Engine, *, force: bool = False,
                           f"results={run.n_results} held={run.n_held}")
         plates += complete_worklist(engine, pipeline, run_ids, tag=suffix_, folder=Path(tmp))
     with Session(engine, expire_on_commit=False) as session:
+        plates += _sign_off_but_the_last(session, run_ids)
         cases = seed_cases(session, first_card=10_900_000 + (0 if marker is None else
                                                             secrets.randbelow(90_000) * 10))
         session.merge(SystemInfo(key=_MARKER, value=stamp.isoformat(timespec="seconds")))
@@ -221,6 +223,20 @@ def _demo_step(session: Session, case_id: int, step: str, clinic_id: int, barcod
                                                           findings="metabolic control stable"))
     else:
         fu.transition(session, SYSTEM, case_id, move[step])
+
+
+def _sign_off_but_the_last(session: Session, run_ids: list[int]) -> list[str]:
+    """The demo technician signs off every plate QC accepted but the last, so the review
+    page shows the bulk release of normals and, for the last plate, why its cards are held
+    back until a technician signs it off."""
+    technician = Actor(None, "demo-technician", "technician")
+    accepted = [i for i in run_ids
+                if (run := session.get(Run, i)) is not None and run.qc_decision != "reject"]
+    for run_id in accepted[:-1]:
+        sign_off(session, technician, run_id, accept=True,
+                 reason="controls within their limits (demo)")
+    return [f"  signed off: {len(accepted[:-1])} plate(s); left for a technician: "
+            f"{len(accepted[-1:])}"]
 
 
 _TIER_ORDER = {"critical": 0, "positive": 1, "borderline": 2}

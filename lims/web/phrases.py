@@ -28,8 +28,8 @@ from lims.alerts.messages import ALERT_MESSAGES
 from lims.interfaces.phrases import DELIVERY_PHRASES
 from lims.review.service import RELEASE_REFUSALS, REVIEW_REASONS
 from lims.runs.notes import LISTING, RUN_NOTES
-from lims.serial_screening import SERIAL_CARDS, SERIAL_CRITERIA
 from lims.runs.withdrawal import WITHDRAWAL_REFUSALS
+from lims.serial_screening import SERIAL_CARDS, SERIAL_CRITERIA
 
 __all__ = ["PHRASEBOOKS", "Phrases", "install"]
 
