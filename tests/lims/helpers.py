@@ -22,6 +22,7 @@ from lims.cli import main
 from lims.models import Alert, utcnow
 from lims.reference import barcode_rule
 from lims.settings import get_settings
+from tests.lims.conftest import PASSWORD
 
 API = "/api/v1"
 BIRTH = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -84,6 +85,19 @@ def sign_off_plates(client, headers):  # type: ignore[no-untyped-def]
             assert response.status_code == 200, response.text
             done.append(run["id"])
     return done
+
+
+def release_held_back_repeat(client, world, repeat_id):  # type: ignore[no-untyped-def]
+    """The plates signed off, the bulk release of normals holds back the repeat card of a baby
+    with an open case, and the reviewer releases it as normal on its own: the decision."""
+    sign_off_plates(client, world.auth("technician"))
+    bulk = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
+                       headers=world.auth("reviewer"))
+    assert repeat_id not in bulk.json()["released_specimen_ids"]
+    released = client.post(f"{API}/specimens/{repeat_id}/decisions", json={
+        "decision": "release_normal", "password": PASSWORD}, headers=world.auth("reviewer"))
+    assert released.status_code == 201, released.text
+    return released.json()
 
 
 def table_names(url: str) -> set[str]:

@@ -10,7 +10,14 @@ from sqlmodel import Session, col, select
 
 from lims.models import AuditEvent, FollowUpCase, utcnow
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, sign_off_plates, specimen_body, upload
+from tests.lims.helpers import (
+    API,
+    accession,
+    card,
+    release_held_back_repeat,
+    specimen_body,
+    upload,
+)
 from tests.lims.plates import plate_csv
 
 
@@ -123,15 +130,8 @@ def test_a_normal_repeat_card_closes_its_case(client, world, engine):
         case = session.exec(select(FollowUpCase)).one()
         assert (case.state, case.repeat_specimen_id) == ("repeat_received", repeat.json()["id"])
     assert upload(client, world, "r.csv", plate_csv("P-REP", {card(2): {}})).status_code == 201
-    sign_off_plates(client, world.auth("technician"))
-    # the bulk release holds back the card of a baby with an open case: the reviewer decides it
-    bulk = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
-                       headers=world.auth("reviewer"))
-    assert repeat.json()["id"] not in bulk.json()["released_specimen_ids"]
-    released = client.post(f"{API}/specimens/{repeat.json()['id']}/decisions", json={
-        "decision": "release_normal", "password": PASSWORD}, headers=world.auth("reviewer"))
-    assert released.status_code == 201, released.text
-    assert released.json()["specimen_id"] == repeat.json()["id"]
+    released = release_held_back_repeat(client, world, repeat.json()["id"])
+    assert released["specimen_id"] == repeat.json()["id"]
     with Session(engine) as session:
         case = session.exec(select(FollowUpCase)).one()
         assert (case.state, case.outcome) == ("closed", "normal_repeat")

@@ -10,7 +10,14 @@ from sqlmodel import Session, select
 
 from lims.models import AuditEvent, FollowUpCase
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, sign_off_plates, specimen_body, upload
+from tests.lims.helpers import (
+    API,
+    accession,
+    card,
+    release_held_back_repeat,
+    specimen_body,
+    upload,
+)
 from tests.lims.plates import plate_csv
 
 
@@ -67,12 +74,5 @@ def test_receive_repeat_names_and_links_the_repeat_card(client, world, engine):
     assert move(barcode=card(2)).status_code == 409  # received already
 
     assert upload(client, world, "b.csv", plate_csv("P-RR2", {card(2): {}})).status_code == 201
-    sign_off_plates(client, world.auth("technician"))
-    # the bulk release holds back the card of a baby with an open case: the reviewer decides it
-    bulk = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
-                       headers=world.auth("reviewer"))
-    assert repeat.json()["id"] not in bulk.json()["released_specimen_ids"]
-    released = client.post(f"{API}/specimens/{repeat.json()['id']}/decisions", json={
-        "decision": "release_normal", "password": PASSWORD}, headers=world.auth("reviewer"))
-    assert released.status_code == 201, released.text
+    release_held_back_repeat(client, world, repeat.json()["id"])
     assert (_case(engine).state, _case(engine).outcome) == ("closed", "normal_repeat")

@@ -26,7 +26,14 @@ from lims.models import (
     utcnow,
 )
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, sign_off_plates, specimen_body, upload
+from tests.lims.helpers import (
+    API,
+    accession,
+    card,
+    release_held_back_repeat,
+    specimen_body,
+    upload,
+)
 from tests.lims.plates import plate_csv
 from tests.lims.web.conftest import sign_in_page
 
@@ -245,14 +252,7 @@ def test_a_repeat_card_recorded_by_its_barcode(client, web, world, engine):
     twice = _post(web, f"/followup/cases/{case_id}/repeat", csrf, barcode=card(2))
     assert twice.status_code == 409
     assert upload(client, world, "b.csv", plate_csv("P-B", {card(2): {}})).status_code == 201
-    sign_off_plates(client, world.auth("technician"))
-    # the bulk release holds back the card of a baby with an open case: the reviewer decides it
-    bulk = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
-                       headers=world.auth("reviewer"))
-    assert repeat.json()["id"] not in bulk.json()["released_specimen_ids"]
-    released = client.post(f"{API}/specimens/{repeat.json()['id']}/decisions", json={
-        "decision": "release_normal", "password": PASSWORD}, headers=world.auth("reviewer"))
-    assert released.status_code == 201, released.text
+    release_held_back_repeat(client, world, repeat.json()["id"])
     page = web.get(f"/followup/cases/{case_id}").text
     assert _state(page) == "closed" and "repeat" in _kinds(page)
     with Session(engine) as session:
