@@ -15,7 +15,7 @@ from lims.web.i18n import load_translations
 from lims.web.phrases import Phrases
 from msms.qc.completeness import COVERAGE_MESSAGES
 from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, specimen_body, upload
+from tests.lims.helpers import API, accession, card, sign_off_plates, specimen_body, upload
 from tests.lims.plates import plate_csv
 from tests.lims.web.conftest import sign_in_page
 
@@ -47,6 +47,7 @@ def test_built_texts_are_shown_in_chinese(client, web, world):
     assert rejected.status_code in (201, 422), rejected.text
     good = upload(client, world, "p1-again.csv", plate_csv("SUP-1", {card(2): {}}))
     assert good.status_code == 201, good.text
+    sign_off_plates(client, tech)  # the bulk release takes the cards of signed-off plates
     released = client.post(f"{API}/review/release-normals", json={"password": PASSWORD},
                            headers=world.auth("reviewer"))
     assert released.status_code == 200, released.text
