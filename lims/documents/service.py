@@ -367,7 +367,9 @@ def issue_letter(session: Session, actor: Actor, case_id: int, *,
     given again (a reprint), a new one is refused once the case is past the recall."""
     _allow(actor, _K.recall_letter, VIEWERS, "issue")
     subject = _letter(session, actor, case_id, audience, language, laboratory())
-    state = get_case(session, actor, case_id, audit=False).state
+    case = session.get(FollowUpCase, case_id)  # read (and its access checked) by _letter
+    assert case is not None
+    state = case.state
     if state in PAST_RECALL and repository.latest_version(session, subject.document_id) is None:
         raise ConflictError(f"case {case_id} is {CaseState(state).value.replace('_', ' ')}: a "
                             "recall letter is no longer due (the letters issued before can be "

@@ -20,12 +20,9 @@ from lims.models import (
     SecondTierRun,
     Specimen,
 )
-from tests.conftest import ROOT
 from tests.lims.helpers import accession, card, count, nbs_here, upload
 from tests.lims.reflex.plates import GenotypingReflexCsvPipeline, first_tier_plate
-
-EXAMPLE = ROOT / "tests" / "data" / "genotypes" / "genotype_results_example.csv"
-CARDS = {21: {"C8": 0.6}, 22: {"C8": 0.6}, 23: {"C8": 0.6}, 24: {"Tyr": 420.0}, 25: {}}
+from tests.lims.reflex.test_genotype_import import CARDS, EXAMPLE
 
 
 @pytest.fixture
