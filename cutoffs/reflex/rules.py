@@ -204,7 +204,7 @@ class ReflexRules:
 
 def reflex_version(rules_version: str, *detail: str) -> str:
     """The version a reflex decision is written with (the calls' ``model_version``): the
-    rules' version, named as the reflex's once (``reflex-rules 2026-12-04 r5`` says so
+    rules' version, named as the reflex's once (``reflex-rules 2026-12-06 r6`` says so
     already; another gets ``reflex`` before it), then ``detail`` (``literature``, the
     calibration's hash)."""
     named = rules_version if rules_version.lower().startswith("reflex") else (

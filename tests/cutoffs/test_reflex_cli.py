@@ -157,7 +157,7 @@ def test_ids_that_look_like_numbers_stay_text(tmp_path):
 
 def test_a_reflex_version_names_the_reflex_once():
     """The calls' model version (printed on result reports and the specimen page) read
-    "reflex reflex-rules 2026-12-04 r5 ...": the rules' version already names the reflex."""
+    "reflex reflex-rules 2026-12-06 r6 ...": the rules' version already names the reflex."""
     from lims.pipeline import Reflex
 
     rules = default_reflex_rules()

@@ -90,6 +90,24 @@ def test_groups_without_an_assay_follow_the_first_tier_or_the_calibrated_score()
     assert _decision(cleared, "c", "FAO") == ("clear", "SCORE_BELOW_CLEAR")  # 0.3 < 0.5
 
 
+def test_a_group_without_an_assay_is_cleared_below_its_calibrated_score_level_only():
+    """The groups that follow the first tier take a calibrated clearing level too: a baby
+    below it is cleared, one above it still follows the first tier, a critical one is referred
+    whatever its score, and with no level calibrated nothing is cleared."""
+    assert all(g.clear_below_score for g in RULES.groups if g.otherwise == "first_tier")
+    profiles = _profiles([{"specimen_id": s, "Phe": 200.0, "Tyr": 60.0} for s in "abc"])
+    calls = _calls([("a", "PKU", "positive", 5.0), ("b", "PKU", "borderline", 4.0),
+                    ("c", "PKU", "critical", 3.5)])
+    cuts = {"PKU": 3.0}
+    out = decide_groups(calls, profiles, RULES, Calibration(clear_below={"PHE": 1.5}),
+                        score_cutoffs=cuts)
+    assert _decision(out, "a", "PHE") == ("referral", "FIRST_TIER_POSITIVE")  # 2.0 >= 1.5
+    assert _decision(out, "b", "PHE") == ("clear", "SCORE_BELOW_CLEAR")  # 1.0 < 1.5
+    assert _decision(out, "c", "PHE") == ("referral", "CRITICAL")
+    plain = decide_groups(calls, profiles, RULES, score_cutoffs=cuts)
+    assert _decision(plain, "b", "PHE") == ("repeat_specimen", "FIRST_TIER_BORDERLINE")
+
+
 def test_repeat_specimen_clears_when_normal_and_refers_when_still_flagged():
     first = pd.DataFrame({"specimen_id": ["a", "b"], "group": ["FAO", "FAO"],
                           "decision": ["repeat_specimen"] * 2})
