@@ -48,7 +48,7 @@ from lims.web.security import (
 )
 from msms.errors import MsmsError
 from reports.models import Lang
-from reports.numbers import fmt_number
+from reports.numbers import fmt_number, fmt_percentile
 
 __all__ = ["FORM_ERRORS", "Page", "PageError", "SignInRequired", "WebState", "check_csrf",
            "doc_lang", "error_message", "in_session", "in_session_async", "install_state",
@@ -84,6 +84,7 @@ class WebState:
             env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
             env.filters["lab_time"] = shown_in
             env.filters["number"] = fmt_number  # as the documents print values
+            env.filters["percentile"] = fmt_percentile
             install_phrases(env, translations.gettext, shown_in)
             state.environments[locale] = env
         return state
