@@ -4,14 +4,15 @@ numeric columns, covariates.
 Every problem is a :class:`~cutoffs.errors.CutoffError` naming the file (when known), the line
 (header = line 1, so the first specimen is line 2) and the field.
 
-Public names: ``read_profiles``, ``check_columns``, ``numeric_column``, ``covariate_frame``,
-``specimen_ids``, ``write_table``.
+Public names: ``read_profiles``, ``check_columns``, ``check_covariates``, ``numeric_column``,
+``covariate_frame``, ``specimen_ids``, ``write_table``.
 """
 
 from __future__ import annotations
 
 import csv
 import difflib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,8 @@ from msms import csvsafe
 from msms.catalogue import default_catalogue
 from msms.tables import COVARIATE_COLUMNS, PROFILE_ID, SEXES
 
-__all__ = ["LINK_COLUMNS", "check_columns", "covariate_frame", "numeric_column", "read_profiles",
-           "specimen_ids", "write_table"]
+__all__ = ["LINK_COLUMNS", "check_columns", "check_covariates", "covariate_frame",
+           "numeric_column", "read_profiles", "specimen_ids", "write_table"]
 
 _FLAGS = ("tpn", "transfused")
 
@@ -147,6 +148,39 @@ def check_columns(profiles: pd.DataFrame, needed: tuple[str, ...], *,
             code = folded[close[0]]
             raise CutoffError(f"is not an analyte code; did you mean {code}? (the file has no "
                               f"{code} column)", file=_file(profiles, file), line=1,
+                              field=column)
+    return missing
+
+
+def check_covariates(profiles: pd.DataFrame, *, file: str | None = None) -> list[str]:
+    """The covariates (birth weight, gestational age, age at collection, sex, TPN,
+    transfusion) the table has no column for.
+
+    A column that names a missing one another way (``birthweight``, ``Birth Weight (g)``,
+    ``gestational_age``) is an error naming the column: the strata and the scores would
+    silently ignore it and every specimen would be evaluated as if its covariate were
+    unknown.
+    """
+    columns = [str(c) for c in profiles.columns]
+    missing = [c for c in COVARIATE_COLUMNS if c not in set(columns)]
+    if not missing:
+        return []
+    catalogue = default_catalogue()
+    known = {PROFILE_ID, *LINK_COLUMNS, *COVARIATE_COLUMNS}
+
+    def folded(name: str) -> str:
+        return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+    targets = {folded(c): c for c in missing}
+    for column in columns:
+        if column in known or catalogue.try_resolve(column) is not None:
+            continue
+        name = folded(column)
+        close = [targets[name]] if name in targets else [
+            targets[m] for m in difflib.get_close_matches(name, list(targets), n=1, cutoff=0.8)]
+        if close:
+            raise CutoffError(f"is not a covariate column; did you mean {close[0]}? (the file "
+                              f"has no {close[0]} column)", file=_file(profiles, file), line=1,
                               field=column)
     return missing
 

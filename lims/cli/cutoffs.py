@@ -23,13 +23,13 @@ from cutoffs.covariate_model import (
 )
 from cutoffs.derive import DEFAULT_MIN_STRATUM_N, derive_cutoffs
 from cutoffs.errors import CutoffError
-from cutoffs.profiles import check_columns, read_profiles
+from cutoffs.profiles import check_columns, check_covariates, read_profiles
 from cutoffs.rules import RULES_DIR, load_rules
 from cutoffs.strata import STRATA_TOML, load_strata
 from cutoffs.tables import read_cutoff_table, write_cutoff_table
 from lims.cli.common import TableFormat, emit_table
 from lims.cli.cutoffs_scores import add_score_section, parse_disorder_targets
-from lims.cli.evaluate import warn_missing
+from lims.cli.evaluate import warn_missing, warn_missing_covariates
 
 __all__ = ["covariate_model_command", "cutoffs_app", "derive_command", "describe_derived_from",
            "show_command"]
@@ -117,6 +117,7 @@ def derive_command(
     typer.echo(f"read {len(frame):,} profiles from {population}", err=True)
     warn_missing(check_columns(frame, rule_set.analytes()), population,
                  "left without a laboratory cutoff (the rules' own levels apply)")
+    warn_missing_covariates(check_covariates(frame), population)
 
     def progress(done: int, total: int) -> None:
         typer.echo(f"strata combinations {done} / {total}", err=True)

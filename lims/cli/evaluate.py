@@ -9,7 +9,8 @@ With ``--stage duplicate_mean`` the file may hold the two in-duplicate results o
 (docs/evaluation.md, :func:`cutoffs.duplicates.mean_of_duplicates`); a file with one row per
 specimen holds the means already.
 
-Public names: ``evaluate_command``, ``write_calls``, ``flag_columns``, ``warn_missing``.
+Public names: ``evaluate_command``, ``write_calls``, ``flag_columns``, ``warn_missing``,
+``warn_missing_covariates``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 import typer
 
 from cutoffs.duplicates import mean_of_duplicates
-from cutoffs.profiles import check_columns, read_profiles, write_table
+from cutoffs.profiles import check_columns, check_covariates, read_profiles, write_table
 from cutoffs.reflex.apply import apply_reflex
 from cutoffs.reflex.calibrate import read_calibration
 from cutoffs.rules import RULES_DIR, RuleSet, load_rules
@@ -30,7 +31,8 @@ from lims.pipeline import ScreeningPipeline
 from lims.settings import get_settings
 from lims.vocabulary import Stage
 
-__all__ = ["evaluate_command", "flag_columns", "warn_missing", "write_calls"]
+__all__ = ["evaluate_command", "flag_columns", "warn_missing", "warn_missing_covariates",
+           "write_calls"]
 
 
 def write_calls(calls: pd.DataFrame, path: Path) -> None:
@@ -55,6 +57,13 @@ def warn_missing(missing: list[str], path: Path, outcome: str) -> None:
     if missing:
         typer.echo(f"warning: {path} has no column for {', '.join(missing)}: the disorders "
                    f"that read them are {outcome}", err=True)
+
+
+def warn_missing_covariates(missing: list[str], path: Path) -> None:
+    """Say which covariates a profiles file has no column for."""
+    if missing:
+        typer.echo(f"warning: {path} has no column for {', '.join(missing)}: the cutoffs' "
+                   "strata and the scores cannot take them into account", err=True)
 
 
 def _repeated(frame: pd.DataFrame) -> pd.Series:
@@ -98,9 +107,13 @@ def evaluate_command(
     rule_set = load_rules(rules)
     pipeline = ScreeningPipeline.from_settings(get_settings(), cutoffs=cutoffs,
                                                second_tier=second_tier, rules=rule_set)
+    # the calibration is read before the profiles: a missing or unreadable file is said at
+    # once, not after the whole table was evaluated
+    calibration = read_calibration(reflex) if reflex is not None else None
     with step(f"reading {profiles}"):
         frame = read_profiles(profiles)
     warn_missing(check_columns(frame, rule_set.analytes()), profiles, "not evaluable")
+    warn_missing_covariates(check_covariates(frame), profiles)
     repeated = _repeated(frame)
     if stage is Stage.duplicate_mean and len(repeated):
         n_rows = len(frame)
@@ -118,9 +131,9 @@ def evaluate_command(
     with step(f"evaluating {len(frame):,} profiles x {len(rule_set)} disorders"):
         calls = pipeline.evaluate(frame, stage=stage, include_normal=include_all,
                                   source=str(profiles)).calls
-    if reflex is not None:
+    if calibration is not None:
         with step("applying the reflex second tier"):
-            calls = apply_reflex(calls, frame, read_calibration(reflex), pipeline.cutoffs)
+            calls = apply_reflex(calls, frame, calibration, pipeline.cutoffs)
     with step(f"writing {len(calls):,} calls to {out}"):
         write_calls(calls, out)
     flagged = calls[calls["first_tier"] != "normal"]

@@ -133,6 +133,50 @@ def test_a_missing_analyte_column_is_named_and_other_columns_are_carried(files, 
         result.output)
 
 
+@pytest.mark.parametrize(("old", "new"), [
+    ("birth_weight_g", "birthweight"),
+    ("gestational_age_weeks", "Gestational Age (weeks)"),
+    ("age_at_collection_hours", "age_at_collection_h"),
+])
+@pytest.mark.parametrize("command", [["evaluate"], ["cutoffs", "derive"]])
+def test_a_misnamed_covariate_column_is_refused_naming_it(files, tmp_path: Path, old, new,
+                                                          command):
+    """A covariate column named another way would be ignored: every specimen evaluated as if
+    its birth weight (or age) were unknown, and the calls changed without a word."""
+    source = "profiles.csv" if command == ["evaluate"] else "population.csv"
+    bad = tmp_path / "misnamed.csv"
+    pd.read_csv(files / source).rename(columns={old: new}).to_csv(bad, index=False)
+    result = runner.invoke(app, [*command, str(bad), "--out", str(tmp_path / "out.csv")])
+    assert isinstance(result.exception, CutoffError), result.output
+    assert (result.exception.file, result.exception.line, result.exception.field) == (
+        str(bad), 1, new)
+    assert f"did you mean {old}?" in str(result.exception)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_missing_covariate_column_is_named(files, tmp_path: Path):
+    partial = tmp_path / "nocov.csv"
+    pd.read_csv(files / "profiles.csv").drop(columns=["birth_weight_g", "tpn"]).to_csv(
+        partial, index=False)
+    result = runner.invoke(app, ["evaluate", str(partial), "--out", str(tmp_path / "c.csv")])
+    assert result.exit_code == 0, result.output
+    assert ("has no column for birth_weight_g, tpn: the cutoffs' strata and the scores cannot "
+            "take them into account") in result.output
+    whole = runner.invoke(app, ["evaluate", str(files / "profiles.csv"), "--out",
+                                str(tmp_path / "w.csv")])
+    assert whole.exit_code == 0 and "strata and the scores" not in whole.output
+
+
+def test_a_missing_reflex_calibration_is_said_before_the_profiles_are_read(files,
+                                                                          tmp_path: Path):
+    result = runner.invoke(app, ["evaluate", str(files / "profiles.csv"), "--reflex",
+                                 str(tmp_path / "none.json"), "--out", str(tmp_path / "c.csv")])
+    assert result.exit_code != 0
+    assert "reading" not in result.output and "evaluating" not in result.output, result.output
+    assert "none.json" in f"{result.output}{result.exception}"
+    assert not (tmp_path / "c.csv").exists()
+
+
 def test_a_file_cut_short_is_refused_naming_its_last_line(files, tmp_path: Path):
     text = (files / "profiles.csv").read_text(encoding="utf-8")
     lines = text.splitlines()
