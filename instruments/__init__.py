@@ -2,8 +2,8 @@
 "Measurements"), one module per format with ``parse``/``read`` and ``write`` (used by the virtual
 instrument).
 
-Public names: ``read``, ``write``, ``formats``, ``detect``, ``PlateRun``, ``Issue``,
-``InstrumentError``, ``UnknownFormatError``, ``MalformedFileError``,
+Public names: ``read``, ``write``, ``formats``, ``rendering_names``, ``detect``, ``PlateRun``,
+``Issue``, ``InstrumentError``, ``UnknownFormatError``, ``MalformedFileError``,
 ``UnsupportedEncodingError``, ``ProfileError``, ``PlateMapError``, ``ValidationError``,
 ``WriteError``, ``ArchiveTooLargeError``, ``ArchiveLimits``, ``load_profile``,
 ``read_plate_map``, ``Source``.
@@ -21,6 +21,7 @@ from instruments.errors import (
     ValidationError,
     WriteError,
 )
+from instruments.formats import rendering_names
 from instruments.platemap import read_plate_map
 from instruments.profiles import load_profile
 from instruments.registry import detect, formats, read, write
@@ -46,5 +47,6 @@ __all__ = [
     "load_profile",
     "read",
     "read_plate_map",
+    "rendering_names",
     "write",
 ]

@@ -4,7 +4,7 @@
 renderings, the formats a profile may name, the command line's help, the tests).
 
 Public names: ``FormatSpec``, ``Rendering``, ``register``, ``specs``, ``formats``,
-``get_format``.
+``rendering_names``, ``get_format``.
 """
 
 from __future__ import annotations
@@ -74,11 +74,19 @@ def formats() -> list[str]:
     return [spec.name for spec in specs()]
 
 
+def rendering_names() -> list[str]:
+    """Names of the renderings the formats' writers offer (``csv-wide``, ``masslynx-sample``)
+    other than the formats' own names; a reader takes them too."""
+    names = set(formats())
+    return [r.name for spec in specs() for r in spec.renderings if r.name not in names]
+
+
 def get_format(name: str) -> FormatSpec:
     """The registered format ``name``; UnknownFormatError naming the registered ones."""
     try:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownFormatError(
-            f"unknown format {name!r}; registered formats: {', '.join(formats())}",
+            f"unknown format {name!r}; registered formats: {', '.join(formats())} (or a "
+            f"rendering of one: {', '.join(rendering_names())})",
             field="format") from None

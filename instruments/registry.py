@@ -99,6 +99,11 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
         naming file, line and field.
     """
     src = open_source(source, name=name)
+    rendering = _rendering(format)
+    if rendering is not None:  # a writer's name (csv-wide): its format, read with its profile
+        format = rendering[0]
+        if profile is None:
+            profile = rendering[1]
     prof = load_profile(profile) if profile is not None else None
     if format == "auto":
         try:
@@ -129,6 +134,20 @@ def read(source: Any, *, format: str = "auto", profile: str | Path | Profile | N
     except _LOW_LEVEL as exc:
         raise MalformedFileError(f"cannot be read as {fmt}: {type(exc).__name__}: {exc}",
                                  file=src.name) from exc
+
+
+def _rendering(name: str) -> tuple[str, str | None] | None:
+    """The format and profile of a rendering the virtual instrument writes (``csv-wide`` is a
+    delimited file read with ``generic_wide``), so that ``nbs read`` takes the names ``nbs
+    simulate plate`` writes; None for a format's own name or an unknown one."""
+    if name == "auto" or name in formats():
+        return None
+    for spec in specs():
+        for rendering in spec.renderings:
+            if rendering.name == name:
+                chosen = rendering.options.get("profile")
+                return spec.name, str(chosen) if chosen is not None else None
+    return None
 
 
 def write(run: PlateRun, dest: Any, *, format: str, **options: Any) -> None:

@@ -45,7 +45,9 @@ def _csv(frame: pd.DataFrame) -> str:
 def quantify_command(
     file: Path = typer.Argument(..., help="instrument export (a directory or .zip for mzML)"),
     fmt: str = typer.Option("auto", "--format", help="auto, or one of: "
-                            f"{', '.join(instruments.formats())}"),
+                            f"{', '.join(instruments.formats())}, or a rendering "
+                            "nbs simulate plate writes: "
+                            f"{', '.join(instruments.rendering_names())}"),
     profile: str = typer.Option(None, "--profile", help="reader profile name or PROFILE.toml"),
     plate_map: Path = typer.Option(None, "--plate-map", help="MAP.csv: well, sample_id, "
                                    "sample_type"),

@@ -108,7 +108,9 @@ def read_or_report(read: Callable[[], PlateRun], *, errors: Path | None) -> Plat
 def read_command(
     file: Path = typer.Argument(..., help="instrument export (a directory or .zip for mzML)"),
     fmt: str = typer.Option("auto", "--format", help="auto, or one of: "
-                            f"{', '.join(instruments.formats())}"),
+                            f"{', '.join(instruments.formats())}, or a rendering "
+                            "nbs simulate plate writes: "
+                            f"{', '.join(instruments.rendering_names())}"),
     profile: str = typer.Option(None, "--profile", help="profile name or PROFILE.toml"),
     plate_map: Path = typer.Option(None, "--plate-map", help="MAP.csv: well, sample_id, "
                                    "sample_type (for single mzML files also: file)"),

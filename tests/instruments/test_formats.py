@@ -313,6 +313,25 @@ def test_unknown_format_is_a_clear_error():
         instruments.read(b"a,b\n1,2\n", format="nope", name="x.csv")
 
 
+def test_a_rendering_the_writers_offer_is_read_by_its_name():
+    """``nbs simulate plate --format csv-wide`` writes it; ``nbs read --format csv-wide``
+    reads it (a delimited file with the rendering's profile), and each rendering gives the
+    plate that was written."""
+    assert set(instruments.rendering_names()) >= {"csv-wide", "csv-long", "masslynx-sample"}
+    run = plate_run()
+    for spec in specs():
+        for rendering in spec.renderings:
+            if rendering.name in instruments.formats():
+                continue
+            out = io.BytesIO()
+            instruments.write(run, out, format=spec.name, **rendering.options)
+            back = instruments.read(out.getvalue(), format=rendering.name,
+                                    name=f"plate{rendering.suffix}")
+            assert len(back.measurements) == len(run.measurements), rendering.name
+    with pytest.raises(instruments.UnknownFormatError, match="or a rendering of one: .*csv-wide"):
+        instruments.read(b"a,b\n1,2\n", format="csv-wider", name="x.csv")
+
+
 _PREFIXES = [b"", b"Quantify Compound Summary Report \r\n\r\nCompound 1:  Phe\r\n\r\n\tName\t",
              b"Quantify Sample Summary Report\r\nSample Name: x   Sample ID: y\r\n",
              b"<?xml version='1.0'?><QUANDATASET><SAMPLE name='a' vial='1:A,1'>",
