@@ -55,9 +55,15 @@ def ingest_command(
     typer.echo(f"{status}: run {run.id} plate {run.plate_id} ({run.format}) qc={run.qc_decision}"
                f" results={run.n_results} held={run.n_held} sha256={run.file_sha256}")
     if run.qc_decision == QcDecision.reject:
-        for reason in run.qc_reasons or []:
-            typer.echo(f"nbs: QC reject: {reason}", err=True)
-        typer.echo(f"nbs: error: plate {run.plate_id} rejected by QC "
-                   f"({len(run.qc_reasons or [])} reason(s)): its control values are kept, no "
-                   f"patient results were stored; the cards wait for another run", err=True)
+        # the reader's warnings are stored with the reasons; they are said as warnings
+        reasons = run.qc_reasons or []
+        warnings = [r for r in reasons if r.startswith("warning: ")]
+        for reason in reasons:
+            typer.echo(f"nbs: {reason}" if reason in warnings else f"nbs: QC reject: {reason}",
+                       err=True)
+        counted = f"{len(reasons) - len(warnings)} reason(s)" + (
+            f", {len(warnings)} warning(s)" if warnings else "")
+        typer.echo(f"nbs: error: plate {run.plate_id} rejected by QC ({counted}): its control "
+                   "values are kept, no patient results were stored; the cards wait for another "
+                   "run", err=True)
         raise typer.Exit(EXIT_REJECTED)

@@ -3,6 +3,8 @@ closes the baby's open time-critical alerts, audited."""
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import Session, select
 
 from instruments.virtual import simulate_plate, write_plate
@@ -27,6 +29,23 @@ def test_ingest_of_a_rejected_plate_exits_3_with_the_reasons(settings, engine, t
         assert "plate EXPIRED-5 rejected by QC" in result.stderr
     with Session(engine) as session:
         assert session.exec(select(Run)).one().qc_decision == "reject"
+
+
+def test_ingest_of_a_cut_short_plate_says_its_warnings_as_warnings(settings, tmp_path):
+    """A reader's warning stored with a rejected plate's reasons is said as a warning, not as a
+    reason "QC reject: warning: ...", and the count says how many of each."""
+    plate = simulate_plate(seed=7, plate_id="CUT-7")
+    whole = tmp_path / "whole.txt"
+    write_plate(plate, whole, format="masslynx")
+    cut = tmp_path / "cut.txt"
+    cut.write_bytes(whole.read_bytes()[:3000])
+    result = nbs("ingest", str(cut), env={"NBS_DATABASE_URL": settings.database_url}, cwd=ROOT,
+                 timeout=180)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "QC reject: warning" not in result.stderr, result.stderr
+    assert "nbs: warning: cut.txt:" in result.stderr
+    assert "nbs: QC reject: method_coverage" in result.stderr and "cut short" in result.stderr
+    assert re.search(r"\(\d+ reason\(s\), \d+ warning\(s\)\)", result.stderr), result.stderr
 
 
 def test_an_override_closes_the_babys_open_alerts(client, world, engine):
