@@ -7,9 +7,22 @@ contributing features), ``labelled`` (the labelled-outcomes table, docs/architec
 "Labelled outcomes"), ``training`` (fit, repeated cross-validation), ``model_file`` (the model
 file with its metadata), ``apply`` (combine with first-tier calls).
 
-Public names: ``SecondTierClassifier``.
+Public names: ``SecondTierClassifier`` (loaded on first use: the package's light modules, such
+as ``labelled`` and ``policy``, do not load scikit-learn).
 """
 
-from cutoffs.second_tier.estimator import SecondTierClassifier
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cutoffs.second_tier.estimator import SecondTierClassifier
 
 __all__ = ["SecondTierClassifier"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SecondTierClassifier":
+        from cutoffs.second_tier.estimator import SecondTierClassifier
+        return SecondTierClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,17 +32,16 @@ import pandas as pd
 import typer
 
 from cutoffs.errors import CutoffError
-from cutoffs.second_tier.apply import evaluate_labelled
 from cutoffs.second_tier.features import default_feature_spec
 from cutoffs.second_tier.labelled import label_screen_positives, read_labelled
-from cutoffs.second_tier.model_file import load_model, read_metadata, save_model
 from cutoffs.second_tier.policy import POLICY_TOML, Policy, load_policy
-from cutoffs.second_tier.training import stderr_progress, train_model
 from lims.cli.actor import ActorOption
 from lims.cli.common import in_session
-from lims.followup.outcomes import train_from_database
 from msms import csvsafe
 from msms.tables import PROFILE_ID
+
+# the model's modules (scikit-learn, joblib) load inside the commands that train, evaluate or
+# read a model, after their inputs are checked: a wrong path is said in a fraction of a second
 
 __all__ = ["second_tier_app"]
 
@@ -153,6 +152,9 @@ def train_command(
     assert labelled is not None
     table, digest = read_labelled(labelled)
     typer.echo(f"{len(table):,} labelled screen positives from {labelled}", err=True)
+    from cutoffs.second_tier.model_file import save_model
+    from cutoffs.second_tier.training import stderr_progress, train_model
+
     model = train_model(
         table, default_feature_spec(rules), rules, training_sha256=digest,
         source=str(labelled), validate=validate, progress=stderr_progress,
@@ -176,6 +178,9 @@ def train_command(
 
 def _train_from_db(out: Path, rules: Policy, validate: bool, holdout_fraction: float,
                    actor: str | None) -> None:
+    from cutoffs.second_tier.training import stderr_progress
+    from lims.followup.outcomes import train_from_database
+
     row = in_session(lambda s, a: train_from_database(
         s, a, out, holdout_fraction=holdout_fraction, policy=rules, validate=validate,
         progress=stderr_progress), actor)
@@ -195,8 +200,13 @@ def evaluate_command(
     report: Path | None = typer.Option(None, "--report", help="Also write the metrics as JSON."),
 ) -> None:
     """Sensitivity and false-positive reduction of a model on labelled outcomes."""
-    loaded = load_model(model)
+    if not model.is_file():  # said before the model's libraries load (seconds)
+        raise CutoffError("no such file", file=str(model), field="--model")
     table, digest = read_labelled(labelled)
+    from cutoffs.second_tier.apply import evaluate_labelled
+    from cutoffs.second_tier.model_file import load_model
+
+    loaded = load_model(model)
     if digest == loaded.metadata.get("training_sha256"):
         typer.echo("warning: this is the model's own training file; the figures are not an "
                    "independent evaluation", err=True)
@@ -214,6 +224,8 @@ def show_command(
     model: Path = typer.Argument(..., help="Model file."),
 ) -> None:
     """Print a model's metadata and per-disorder thresholds (without loading the model)."""
+    from cutoffs.second_tier.model_file import read_metadata
+
     meta = read_metadata(model)
     for key in ("model_version", "trained_at", "training_file", "training_sha256",
                 "training_rows", "training_true_positives", "training_false_positives"):

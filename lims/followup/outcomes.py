@@ -26,21 +26,16 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from cutoffs.second_tier.apply import evaluate_labelled
-from cutoffs.second_tier.features import default_feature_spec
 from cutoffs.second_tier.labelled import OUTCOMES, sha256_of, validate_labelled
-from cutoffs.second_tier.model_file import SecondTierModel, load_model, save_model
 from cutoffs.second_tier.policy import Policy, default_policy
-from cutoffs.second_tier.training import train_model
 from lims.accession.repository import infants_by_ids
 from lims.audit import Actor, snapshot, store
 from lims.auth.service import confirm_password
@@ -54,6 +49,12 @@ from lims.review.service import latest_values
 from lims.settings import Settings
 from lims.vocabulary import ModelStatus, OutcomeClass, Role
 from msms.tables import PROFILE_ID
+
+if TYPE_CHECKING:
+    from cutoffs.second_tier.model_file import SecondTierModel
+
+# scikit-learn and the model modules load with the functions that train, evaluate or load a
+# model: exporting outcomes, ingesting a plate and starting the web service do not need them
 
 __all__ = ["LABELLED_EXTRA", "activate_model", "active_model_path", "configured_pipeline",
            "file_sha256", "labelled_and_missed", "labelled_outcomes", "list_models",
@@ -113,6 +114,8 @@ def split_by_case(labelled: pd.DataFrame, *, holdout_fraction: float,
                   seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training and held-back rows: whole cases held back, stratified by whether the case has
     a true positive."""
+    from sklearn.model_selection import train_test_split
+
     per_case = labelled.groupby("case_id")["outcome"].agg(
         lambda o: int((o == OUTCOMES[0]).any()))
     ids = per_case.index.to_numpy()
@@ -148,6 +151,8 @@ def register_model(session: Session, actor: Actor, path: Path, model: SecondTier
                    holdout: pd.DataFrame | None) -> ModelRecord:
     """Register a model file as a candidate, with its figures on ``holdout`` and whether it
     passes the check an activation needs."""
+    from cutoffs.second_tier.apply import evaluate_labelled
+
     if repository.model_by_version(session, model.version) is not None:
         raise ConflictError(f"model {model.version} is already registered")
     metrics = None
@@ -186,6 +191,10 @@ def train_from_database(session: Session, actor: Actor, out: Path, *,
                         progress: Any = None) -> ModelRecord:
     """Train on the laboratory's resolved cases (a share held back), write ``out``, register
     it as a candidate checked on the held-back cases."""
+    from cutoffs.second_tier.features import default_feature_spec
+    from cutoffs.second_tier.model_file import save_model
+    from cutoffs.second_tier.training import train_model
+
     if not 0 < holdout_fraction < 1:
         raise InvalidInputError("must be between 0 and 1", field="holdout_fraction")
     labelled = labelled_outcomes(session)
@@ -212,6 +221,8 @@ def activate_model(session: Session, user: User, model_id: int, *,
                    password: str) -> ModelRecord:
     """A director activates a candidate that passed its check, signing with the password; the
     file must still be the one registered and must load. Audited."""
+    from cutoffs.second_tier.model_file import load_model
+
     confirm_password(user, password, session.get_bind())
     actor = Actor.of(user)
     if user.role != Role.reviewer or not repository.is_director(session, user.id):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import os
 import pkgutil
 import re
 import subprocess
@@ -35,11 +36,12 @@ print(json.dumps({{"status": status, "loaded": [m for m in heavy if m in sys.mod
 """
 
 
-def _run_reporting_modules(*args: str, cwd: Path,
-                           heavy: tuple[str, ...] = HEAVY) -> tuple[int, list[str]]:
+def _run_reporting_modules(*args: str, cwd: Path, heavy: tuple[str, ...] = HEAVY,
+                           env: dict[str, str] | None = None) -> tuple[int, list[str]]:
     code = _RUN_AND_REPORT.format(heavy=json.dumps(heavy))
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                            cwd=cwd, timeout=120, check=False)
+                            cwd=cwd, timeout=120, check=False,
+                            env={**os.environ, **(env or {})})
     report = json.loads(result.stderr.strip().splitlines()[-1])
     return report["status"], report["loaded"]
 
@@ -81,7 +83,7 @@ def test_evaluating_a_plate_loads_neither_sqlalchemy_nor_scipy(one_profile: Path
 def test_the_check_sees_what_a_database_command_loads(tmp_path: Path) -> None:
     status, loaded = _run_reporting_modules("ingest", "--help", cwd=tmp_path)
     assert status == 0
-    assert {"sqlmodel", "sklearn"} <= set(loaded)
+    assert {"sqlmodel", "sqlalchemy.orm"} <= set(loaded)
 
 
 def test_init_db_loads_no_demo_pipeline_or_web_app(tmp_path: Path) -> None:
@@ -137,3 +139,20 @@ def test_a_mistyped_command_is_a_usage_error_naming_the_nearest() -> None:
     result = nbs_here("evalute")
     assert result.returncode == 2
     assert "Did you mean 'evaluate'?" in result.stderr
+
+
+def test_database_commands_that_do_not_train_load_no_model_libraries(
+        one_profile: Path, tmp_path: Path) -> None:
+    """Exporting outcomes, ingesting a plate and refusing a missing model file need neither
+    scikit-learn nor joblib (2-3 s of imports on the shared machine before)."""
+    db = f"sqlite:///{tmp_path / 'nbs.db'}"
+    assert nbs_here("init-db", env={"NBS_DATABASE_URL": db}).returncode == 0
+    runs = [("outcomes", "export", "--out", str(tmp_path / "o.csv")),
+            ("second-tier", "evaluate", str(one_profile), "--model",
+             str(tmp_path / "none.joblib"))]
+    for args in runs:
+        status, loaded = _run_reporting_modules(*args, cwd=one_profile.parent,
+                                                heavy=("sklearn", "joblib"),
+                                                env={"NBS_DATABASE_URL": db})
+        assert loaded == [], (args, loaded)
+    assert status != 0  # the missing model file is refused
