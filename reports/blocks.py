@@ -1,8 +1,8 @@
 """Blocks the recall letter and the result report share: the baby's and the card's identity,
 markers against their cutoffs, and the sources line under the clinical texts.
 
-Public names: ``identity_pairs``, ``marker_finding``, ``marker_value``, ``sources_line``,
-``age_text``.
+Public names: ``identity_pairs``, ``marker_cutoff``, ``marker_finding``, ``marker_value``,
+``sources_line``, ``age_text``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from reports.models import Baby, MarkerValue, Specimen
+from reports.numbers import fmt_level
 from reports.pdf.tables import fmt_number
 from reports.wording import Wording, fill
 
@@ -61,6 +62,12 @@ def marker_value(marker: MarkerValue) -> str:
     """``0.61 µmol/L`` (a ratio has no unit)."""
     unit = "" if marker.is_ratio or not marker.unit else f" {marker.unit}"
     return f"{fmt_number(marker.value)}{unit}"
+
+
+def marker_cutoff(marker: MarkerValue) -> str:
+    """``3 µmol/L``, ``0.2 µmol/L``: the cutoff as the level it is (``fmt_level``)."""
+    unit = "" if marker.is_ratio or not marker.unit else f" {marker.unit}"
+    return f"{fmt_level(marker.cutoff)}{unit}"
 
 
 def marker_finding(marker: MarkerValue, words: Wording) -> str:

@@ -18,7 +18,13 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
-from reports.blocks import identity_pairs, marker_finding, marker_value, sources_line
+from reports.blocks import (
+    identity_pairs,
+    marker_cutoff,
+    marker_finding,
+    marker_value,
+    sources_line,
+)
 from reports.models import (
     Baby,
     Contact,
@@ -166,7 +172,7 @@ def _results(letter: RecallLetter, words: Wording, st: Styles, width: float) -> 
             elif marker.tier == "borderline":
                 fills[len(rows)] = COLOURS.amber_fill
             rows.append([disorder.code, marker.marker, marker_value(marker),
-                         marker_value(marker.model_copy(update={"value": marker.cutoff})),
+                         marker_cutoff(marker),
                          marker_finding(marker, words)])
     widths = [0.13, 0.17, 0.2, 0.2, 0.3]
     out: list[Flowable] = [para(words.letter.results_heading, st.h1)]

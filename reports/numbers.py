@@ -5,14 +5,18 @@ value reads the same on the page and on the report. A percentile among babies li
 reads to one decimal, and at the ends of the grid as ``>99.9`` or ``<0.1``
 (``fmt_percentile``).
 
-Public names: ``fmt_number``, ``fmt_percentile``.
+A cutoff is a level someone set, not a measurement: it reads as set, to 3 significant digits
+without trailing zeros (``3``, ``0.2``, ``0.45``; ``fmt_level``), so two cutoffs of one
+table never read with different precision.
+
+Public names: ``fmt_number``, ``fmt_level``, ``fmt_percentile``.
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["fmt_number", "fmt_percentile"]
+__all__ = ["fmt_level", "fmt_number", "fmt_percentile"]
 
 
 def fmt_number(value: float | None, *, decimals: int | None = None) -> str:
@@ -43,3 +47,14 @@ def fmt_percentile(value: float | None) -> str:
     if value <= 0.1:
         return "<0.1"
     return f"{value:.1f}"
+
+
+def fmt_level(value: float | None) -> str:
+    """A set level (a cutoff) to 3 significant digits without trailing zeros: ``3``,
+    ``0.2``, ``0.45``, ``250``; ``-`` for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    text = fmt_number(value)
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
+    return text

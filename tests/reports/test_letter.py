@@ -46,7 +46,7 @@ def test_clinic_letter_in_english_puts_the_action_and_deadline_first() -> None:
                     "S-2025-031877 (initial)", "26 h",
                     "Medium-chain acyl-CoA dehydrogenase (MCAD) deficiency: critical result",
                     "The body cannot use fat for energy", "C8 2.84 µmol/L 0.3 µmol/L",
-                    "above the cutoff (critical)", "C8/C10 9.60 2.00",
+                    "above the cutoff (critical)", "C8/C10 9.60 2 ",
                     "Advise feeds at least every 3 hours", "Li Min", "0571-8800 1299",
                     "Riverside Children's Hospital, Metabolic Clinic",
                     "Issued by Dr Zhang Wei, Laboratory Director",
