@@ -51,3 +51,21 @@ def test_the_worklist_follows_the_alert_rule(genotype_web, world):
     assert table.index(card(43)) < table.index(card(41)) < table.index(card(42))
     critical = [row for row in table.split("<tr")[1:] if 'class="critical"' in row]
     assert len(critical) == 1 and card(43) in critical[0]
+
+
+def test_the_api_s_time_critical_is_the_alert_rule(reflex_client, world):
+    """The review queue's calls: ``time_critical`` says the call opens a time-critical alert
+    (what the pages mark red), ``time_critical_disorder`` that its disorder is a time-critical
+    one; a borderline MCAD call is the latter only. Without genotypes both cards go to
+    review (``NO_SECOND_TIER``)."""
+    cards = accession(reflex_client, world, 42, 43)
+    plate = first_tier_plate("P-TQ", {card(n): CARDS[n] for n in (42, 43)})
+    assert upload(reflex_client, world, "p-tq.csv", plate).status_code == 201
+    queue = reflex_client.get(f"{API}/review/queue", headers=world.auth("reviewer")).json()
+    calls = {(item["specimen_id"], c["disorder"]): c for item in queue for c in item["calls"]}
+    borderline, positive = calls[cards[42]["id"], "MCAD"], calls[cards[43]["id"], "MCAD"]
+    assert (borderline["final"], borderline["time_critical"],
+            borderline["time_critical_disorder"]) == ("borderline", False, True)
+    assert (positive["final"], positive["time_critical"],
+            positive["time_critical_disorder"]) == ("positive", True, True)
+    assert [item["specimen_id"] for item in queue][0] == cards[43]["id"]
