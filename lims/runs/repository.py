@@ -29,7 +29,7 @@ from sqlalchemy import CursorResult, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from lims.alerts.rule import ALERTING_FINAL
+from lims.alerts.rule import alerting_calls
 from lims.models import (
     AuditEvent,
     ControlResult,
@@ -387,8 +387,7 @@ def time_critical_specimens(session: Session, run_id: int) -> set[int]:
     (``lims.alerts.rule``: a time-critical disorder called positive)."""
     return set(session.execute(core_select(_EVALUATION.c.specimen_id).distinct().where(
         _EVALUATION.c.run_id == run_id, _EVALUATION.c.current.is_(True),
-        _EVALUATION.c.time_critical.is_(True),
-        _EVALUATION.c.final == ALERTING_FINAL)).scalars())
+        alerting_calls(_EVALUATION.c.time_critical, _EVALUATION.c.final))).scalars())
 
 
 def open_held_well_rows(session: Session, *, limit: int = 500) -> list[dict[str, Any]]:
