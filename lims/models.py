@@ -495,6 +495,8 @@ class ReflexRequest(SQLModel, table=True):
     source_run_id: int = Field(foreign_key="run.id")
     groups: str = Field(max_length=200)
     assays: str = Field(max_length=500)
+    #: when requested, the card's calls opened a time-critical alert (``lims.alerts.rule``);
+    #: the worklist reads the card's current calls instead
     time_critical: bool = False
     status: str = Field(default=ReflexRequestStatus.open, max_length=16, index=True)
     requested_at: datetime = Field(default_factory=utcnow)

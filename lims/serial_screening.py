@@ -5,7 +5,8 @@ A first card of a baby born under a birth weight, or before a gestational age, i
 effects of immaturity, parenteral nutrition and the treatments of intensive care; programmes ask
 for further cards at set ages (the workflow file's ``[serial_screening]`` section, cited there).
 Each card accessioned for such a baby asks for the next card of the protocol: the first age
-that the card was not collected within ``early_days`` of.
+that the card was not collected within ``early_days`` of, due from the laboratory's day (its
+time zone, ``NBS_TIME_ZONE``: ``lims.settings.lab_day``) on which the baby reaches that age.
 
 The request's wording is written with phrases (``SERIAL_CARDS``, its criterion with
 ``SERIAL_CRITERIA``), so that the pages read it back and show it in their own language.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated
@@ -105,6 +107,13 @@ class SerialCard:
             return None
         return cls(int(found["age"]), due, found["why"])
 
+    @classmethod
+    def due_of(cls, reason: str) -> date | None:
+        """The day a serial-screening request's card is due from (``of_reason``), None for a
+        request of any other kind: what the pages and the API show."""
+        card = cls.of_reason(reason)
+        return card.due if card is not None else None
+
 
 @dataclass(frozen=True, slots=True)
 class SerialScreening:
@@ -134,15 +143,18 @@ class SerialScreening:
         return None
 
     def next_card(self, birth_weight_g: int | None, gestational_age_weeks: float | None,
-                  birth_at: datetime, collected_at: datetime) -> SerialCard | None:
+                  birth_at: datetime, collected_at: datetime, *,
+                  day_of: Callable[[datetime], date]) -> SerialCard | None:
         """The card to ask for after a card collected at ``collected_at``: the first age of
-        the protocol that card was not collected within ``early_days`` of; None when the
-        protocol does not apply or the card completes it."""
+        the protocol that card was not collected within ``early_days`` of, due from
+        ``day_of`` the moment the baby reaches that age (the laboratory's day:
+        ``lims.settings.lab_day``); None when the protocol does not apply or the card
+        completes it."""
         why = self.why(birth_weight_g, gestational_age_weeks)
         if why is None:
             return None
         age = (collected_at - birth_at) / timedelta(days=1)
         for days in self.ages_days:
             if age < days - self.early_days:
-                return SerialCard(days, (birth_at + timedelta(days=days)).date(), why)
+                return SerialCard(days, day_of(birth_at + timedelta(days=days)), why)
         return None

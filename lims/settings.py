@@ -1,6 +1,12 @@
 """Settings read from the environment (prefix ``NBS_``) and an optional ``.env`` file.
 
-Public names: ``Settings``, ``get_settings``, ``load_configured_catalogue``,
+The laboratory's clock: ``lab_zone`` (``NBS_TIME_ZONE``), ``aware`` (a stored time as that
+clock reads it) and ``lab_day`` (the laboratory's day of a stored time), which the documents
+(the batch report's day of release, every printed time) and the accession (the day a serial
+card is due from) share.
+
+Public names: ``Settings``, ``get_settings``, ``lab_zone``, ``aware``, ``lab_day``,
+``load_configured_catalogue``,
 ``load_configured_rules``, ``redact_url``, ``DEV_SECRET``, ``DEFAULT_ESCALATION_CHECK_S``,
 ``DEFAULT_HL7_DELIVERY_CHECK_S``.
 """
@@ -9,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -37,8 +44,8 @@ _SCHEME = re.compile(r"(?P<backend>\w+)(?:\+(?P<driver>\w+))?://")
 
 __all__ = ["DEFAULT_ESCALATION_CHECK_S", "DEFAULT_HL7_DELIVERY_CHECK_S", "DEV_SECRET",
            "MIN_SECRET_LENGTH",
-           "Settings", "get_settings", "load_configured_catalogue", "load_configured_rules",
-           "redact_url"]
+           "Settings", "aware", "get_settings", "lab_day", "lab_zone", "load_configured_catalogue",
+           "load_configured_rules", "redact_url"]
 
 DEV_SECRET = "development-only-secret-change-me"
 #: The shortest secret key accepted in production (e.g. ``python -c "import secrets;
@@ -250,3 +257,22 @@ def get_settings() -> Settings:
             for err in exc.errors()
         )
         raise ConfigurationError(f"invalid configuration: {problems}") from None
+
+
+def lab_zone() -> ZoneInfo:
+    """The laboratory's time zone (``NBS_TIME_ZONE``), in which the web pages and the
+    documents show times and the laboratory counts its days."""
+    return ZoneInfo(get_settings().time_zone)
+
+
+def aware(moment: datetime) -> datetime:
+    """A stored time (UTC; a naive one is read as UTC) in the laboratory's time zone: as the
+    laboratory's clock reads it, with its UTC offset."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return utc.astimezone(lab_zone())
+
+
+def lab_day(moment: datetime) -> date:
+    """The laboratory's day of a stored time (``aware``): a birth at 18:20 UTC is the next day
+    in Beijing."""
+    return aware(moment).date()

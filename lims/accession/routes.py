@@ -137,5 +137,6 @@ def mark_unsatisfactory(specimen_id: PathId, body: UnsatisfactoryIn, session: Se
 def list_repeat_requests(session: SessionDep, user: CurrentUser,
                          status: RepeatRequestStatus | None = None
                          ) -> list[RepeatRequest]:
-    """Requests for a new card (a submitter sees its own; the read is audited)."""
+    """Requests for a new card (a submitter sees its own; the read is audited); ``due``: the
+    laboratory's day a serial-screening card is due from, as the pages show it."""
     return committed(session, service.list_repeat_requests(session, Actor.of(user), status=status))

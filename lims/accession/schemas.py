@@ -7,11 +7,12 @@ Public names: ``SubmitterCreate``, ``SubmitterPublic``, ``InfantCreate``, ``Infa
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from lims.models import DbId, FromAttributes, RequestBody
+from lims.serial_screening import SerialCard
 from lims.vocabulary import Feeding, RepeatRequestStatus, Sex, SpecimenKind, SpecimenState
 
 __all__ = [
@@ -127,3 +128,10 @@ class RepeatRequestPublic(FromAttributes):
     status: RepeatRequestStatus
     fulfilled_by_specimen_id: int | None
     requested_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def due(self) -> date | None:
+        """The laboratory's day a serial-screening card is due from, as the pages show it
+        (``SerialCard.due_of``: read from the request's wording); null for other requests."""
+        return SerialCard.due_of(self.reason)

@@ -43,6 +43,7 @@ from lims.reference import (
     unsatisfactory_codes,
     workflow_config,
 )
+from lims.settings import lab_day
 from lims.vocabulary import (
     Feeding,
     RepeatRequestStatus,
@@ -355,7 +356,7 @@ def _ask_serial_card(session: Session, actor: Actor, specimen: Specimen, infant:
     if protocol is None:
         return None
     card = protocol.next_card(specimen.birth_weight_g, specimen.gestational_age_weeks,
-                              infant.birth_at, specimen.collected_at)
+                              infant.birth_at, specimen.collected_at, day_of=lab_day)
     if card is None:
         return None
     return request_repeat(session, actor, specimen, card.reason_of_workflow(workflow.version))

@@ -6,7 +6,8 @@ as ``--actor`` (default: the OS user running it), with the pipeline the service 
 (``lims.followup.outcomes.configured_pipeline``) and report times without an offset in
 ``NBS_TIME_ZONE``.
 
-A malformed file is refused naming file, line and field (exit 3) and nothing is stored. The
+A malformed file is refused naming file, line and field (exit 3) and nothing is stored; so is
+any file when the laboratory does not genotype (``NBS_REFLEX_GENOTYPES`` off). The
 same bytes again print the earlier import, after attaching the rows left unmatched whose cards
 now wait on the reflex worklist for that gene; nothing else is added.
 

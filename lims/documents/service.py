@@ -46,8 +46,6 @@ from lims.documents.laboratory import LaboratoryFile, laboratory
 from lims.documents.pool import render_all
 from lims.documents.views import (
     ViewError,
-    aware,
-    lab_zone,
     letter_view,
     qc_view,
     specimen_result,
@@ -64,6 +62,7 @@ from lims.models import (
     User,
     utcnow,
 )
+from lims.settings import aware, lab_zone
 from lims.vocabulary import (
     CaseReason,
     CaseState,

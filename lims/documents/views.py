@@ -11,9 +11,10 @@ batch), the QC report of a run. ``reports`` renders them; nothing here renders o
   with no action, as the HL7 result does (``lims.interfaces.results``).
 
 - Every time is printed in the laboratory's time zone (``NBS_TIME_ZONE``, as the web pages
-  show it) with its UTC offset: a birth at 18:20 UTC is the next morning in Beijing.
+  show it) with its UTC offset (``lims.settings.aware``): a birth at 18:20 UTC is the next
+  morning in Beijing.
 
-Public names: ``ViewError``, ``lab_zone``, ``aware``, ``markers_of``, ``rule_markers``,
+Public names: ``ViewError``, ``markers_of``, ``rule_markers``,
 ``baby_view``, ``specimen_view``, ``letter_view``, ``specimen_result``, ``qc_view``.
 """
 
@@ -22,8 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -48,7 +48,7 @@ from lims.review import repository as review_repository
 from lims.review.actions import AS_NORMAL, release_action
 from lims.runs import repository as runs_repository
 from lims.runs.levey_jennings import run_charts
-from lims.settings import get_settings
+from lims.settings import aware
 from lims.vocabulary import Action, CaseReason, Final, FirstTier, QcDecision
 from msms.catalogue import default_catalogue
 from msms.methods import default_method
@@ -61,8 +61,8 @@ from reports.qc import ControlSeries, ControlValue, QcFinding, QcReport, SeriesP
 from reports.result import DisorderResult, SpecimenResult
 from reports.wording import wording
 
-__all__ = ["ViewError", "aware", "baby_view", "lab_zone", "letter_view", "markers_of", "qc_view",
-           "rule_markers", "specimen_result", "specimen_view"]
+__all__ = ["ViewError", "baby_view", "letter_view", "markers_of", "qc_view", "rule_markers",
+           "specimen_result", "specimen_view"]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PIECE = re.compile(rf"(?P<marker>[A-Za-z0-9:+\-/]+)=(?P<value>{_NUMBER})"
@@ -77,18 +77,6 @@ QC_MAX_CHARTS = 12
 
 class ViewError(InvalidInputError):
     """The records cannot make this document (e.g. a letter about a case suspecting nothing)."""
-
-
-def lab_zone() -> ZoneInfo:
-    """The laboratory's time zone (``NBS_TIME_ZONE``), in which the web pages show times too."""
-    return ZoneInfo(get_settings().time_zone)
-
-
-def aware(moment: datetime) -> datetime:
-    """A stored time (UTC; a naive one is read as UTC) in the laboratory's time zone: the
-    documents print every time as the laboratory's clock reads it, with its UTC offset."""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return utc.astimezone(lab_zone())
 
 
 def markers_of(reasons: str, tier: str | None = None) -> tuple[rm.MarkerValue, ...]:

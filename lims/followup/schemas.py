@@ -53,6 +53,8 @@ class CasePublic(FromAttributes):
     referral_group: str
     reason: CaseReason
     suspected: list[str] | None
+    #: the case suspects a time-critical disorder, which sets its deadlines (not the alert
+    #: rule of a call or a card: docs/lims.md "What time-critical means")
     time_critical: bool
     state: CaseState
     opened_at: datetime

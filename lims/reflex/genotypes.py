@@ -11,7 +11,12 @@ return the earlier import, after attaching the rows left unmatched whose cards n
 the reflex worklist for that gene (audited ``second_tier_attach``); rows already stored are
 not stored again.
 
-Public names: ``import_genotypes``.
+A laboratory that does not genotype (``NBS_REFLEX_GENOTYPES`` off: no group of the reflex
+second tier waits for genotypes) has no card waiting for them: its file is refused
+(``ConflictError``, ``GENOTYPE_REFUSALS``, naming the setting) and nothing is stored, the same
+bytes as an earlier import included.
+
+Public names: ``GENOTYPE_REFUSALS``, ``import_genotypes``.
 """
 
 from __future__ import annotations
@@ -23,15 +28,25 @@ from typing import Any
 
 from sqlmodel import Session
 
+from cutoffs.phrases import Phrasebook
 from lims.audit import Actor, record, snapshot
-from lims.errors import InvalidInputError
+from lims.errors import ConflictError, InvalidInputError
 from lims.models import SecondTierRun, Specimen, utcnow
-from lims.pipeline import Reflex, Screening
+from lims.pipeline import Screening
 from lims.reflex import repository
 from lims.reflex.service import ImportOutcome, decide_again, match_worklist
 from msms.genotype_results import GENOTYPE_FORMAT, GenotypeRow, read_genotype_results
 
-__all__ = ["import_genotypes"]
+__all__ = ["GENOTYPE_REFUSALS", "import_genotypes"]
+
+#: Why a genotype file is refused (English, read back as phrases by the pages: the reflex page
+#: shows it in its language).
+GENOTYPE_REFUSALS = Phrasebook((
+    ("not_genotyping",
+     "genotype results are not imported: this laboratory does not genotype "
+     "(NBS_REFLEX_GENOTYPES is off), so no card waits for ACADM or ACADVL; nothing was stored. "
+     "NBS_REFLEX_GENOTYPES=true and a restart of the service turn the import on"),
+))
 
 
 def _split(
@@ -75,7 +90,10 @@ def import_genotypes(
     """Store a genotype results file, attach its rows to the cards waiting for those genes and
     decide each card again (the caller commits). Raises ``DataError`` (file, line, field) or
     ``InvalidInputError`` before anything is stored; the same bytes answer the stored run.
-    ``default_tz``: the time zone of a report time without an offset."""
+    ``default_tz``: the time zone of a report time without an offset. Raises
+    ``ConflictError`` (``GENOTYPE_REFUSALS``) when the laboratory does not genotype."""
+    if pipeline.reflex is None or not pipeline.reflex.genotyped:
+        raise ConflictError(GENOTYPE_REFUSALS.text("not_genotyping"))
     sha256 = hashlib.sha256(data).hexdigest()
     existing = repository.run_by_sha256(session, sha256)
     if existing is not None and existing.format == GENOTYPE_FORMAT and existing.unmatched:
@@ -87,7 +105,7 @@ def import_genotypes(
         raise InvalidInputError("the file is empty", file=file_name)
     name = Path(file_name).name or "upload"
     rows = read_genotype_results(data, name, default_tz=default_tz)
-    reflex = pipeline.reflex or Reflex.literature()
+    reflex = pipeline.reflex
     barcodes = sorted({r.barcode for r in rows})
     matched, unmatched, requests = match_worklist(session, barcodes)
     kept, cards = _split(rows, matched, unmatched, requests)
@@ -193,8 +211,8 @@ def _attach_late_rows(
         [s for s in cards.values() if s.id not in counted])
     run.unmatched = {b: why for b, why in {**left, **unmatched}.items()
                      if b not in cards or b in unmatched}  # a new dict: the column is written
-    decide_again(session, actor, run, cards, requests, pipeline.reflex or Reflex.literature(),
-                 pipeline)
+    assert pipeline.reflex is not None  # import_genotypes refuses a laboratory without it
+    decide_again(session, actor, run, cards, requests, pipeline.reflex, pipeline)
     session.add(run)
     record(session, actor, "second_tier_attach", "second_tier_run", run.id, before=before,
            after={**(snapshot(run) or {}), "attached": sorted(cards),

@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import case as sql_case
+from sqlalchemy import exists, func, insert, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from lims.alerts.rule import alerting_calls
 from lims.models import (
     Alert,
     Evaluation,
@@ -40,22 +42,35 @@ _REQUEST = ReflexRequest.__table__  # type: ignore[attr-defined]
 _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
 _DECISION = ReflexDecisionRecord.__table__  # type: ignore[attr-defined]
 _RESULT = SecondTierResult.__table__  # type: ignore[attr-defined]
+_EVALUATION = Evaluation.__table__  # type: ignore[attr-defined]
+
+
+def _alerting_card() -> Any:
+    """SQL: the request's card has a current call that opens a time-critical alert
+    (``lims.alerts.rule``), as the review queue and the plate map mark it."""
+    return exists().where(_EVALUATION.c.specimen_id == _REQUEST.c.specimen_id,
+                          _EVALUATION.c.current.is_(True),
+                          alerting_calls(_EVALUATION.c.time_critical, _EVALUATION.c.final))
 
 
 def open_request_rows(session: Session, *, limit: int = 1000) -> list[dict[str, Any]]:
-    """The reflex worklist: open requests with their card, time-critical first, then the
-    oldest request (then the earliest collected card)."""
+    """The reflex worklist: open requests with their card, time-critical first (the card's
+    current calls open a time-critical alert: ``lims.alerts.rule``, read now, so that a card
+    decided again since its request follows), then the oldest request (then the earliest
+    collected card)."""
+    critical = _alerting_card()
     query = (core_select(_REQUEST.c.id, _REQUEST.c.specimen_id, _SPECIMEN.c.barcode,
                          _SPECIMEN.c.collected_at, _SPECIMEN.c.received_at,
                          _REQUEST.c.source_run_id, _REQUEST.c.groups, _REQUEST.c.assays,
-                         _REQUEST.c.time_critical, _REQUEST.c.status,
+                         critical.label("time_critical"), _REQUEST.c.status,
                          _REQUEST.c.requested_at)
              .join(_SPECIMEN, _SPECIMEN.c.id == _REQUEST.c.specimen_id)
              .where(_REQUEST.c.status == ReflexRequestStatus.open)
-             .order_by(_REQUEST.c.time_critical.desc(), _REQUEST.c.requested_at,
+             .order_by(sql_case((critical, 0), else_=1), _REQUEST.c.requested_at,
                        _SPECIMEN.c.collected_at, _REQUEST.c.id)
              .limit(limit))
-    return [dict(r._mapping) for r in session.execute(query)]
+    return [{**r._mapping, "time_critical": bool(r.time_critical)}
+            for r in session.execute(query)]
 
 
 def open_requests_for(session: Session, specimen_ids: Sequence[int]) -> dict[int, ReflexRequest]:

@@ -61,6 +61,9 @@ async def upload_second_tier_run(file: UploadFile, response: Response, session: 
 @router.post("/second-tier-genotypes", response_model=SecondTierRunPublic, status_code=201,
              responses={200: {"description": "the same file was uploaded before",
                               "model": SecondTierRunPublic},
+                        409: {"description": "the laboratory does not genotype "
+                                             "(NBS_REFLEX_GENOTYPES off); nothing was "
+                                             "stored"},
                         413: {"description": "the file is larger than the upload limit"},
                         422: {"description": "a row is malformed (file, line, field); "
                                              "nothing was stored"}})
@@ -73,7 +76,8 @@ async def upload_genotypes(file: UploadFile, request: Request, response: Respons
     waits on the reflex worklist for that gene, each card is decided again and audited, and a
     card with no group still waiting goes to review. The rows not stored are listed with the
     reason; the same bytes answer 200 with the earlier import, after attaching the rows left
-    unmatched whose cards now wait on the reflex worklist for that gene."""
+    unmatched whose cards now wait on the reflex worklist for that gene. A laboratory that does
+    not genotype (``NBS_REFLEX_GENOTYPES`` off) answers 409 and stores nothing."""
     data = await read_limited(file, "the file")
     zone = ZoneInfo(request.app.state.settings.time_zone)
     outcome = await run_in_threadpool(

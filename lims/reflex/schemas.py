@@ -30,6 +30,8 @@ class ReflexRequestPublic(BaseModel):
     source_run_id: int
     groups: str
     assays: str
+    #: the card's current calls open a time-critical alert (``lims.alerts.rule``: a
+    #: time-critical disorder called positive), as the plate map and the review queue mark it
     time_critical: bool
     status: ReflexRequestStatus
     requested_at: datetime

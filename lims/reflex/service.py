@@ -45,6 +45,7 @@ from sqlmodel import Session
 from cutoffs.reflex.decide import AWAITING
 from cutoffs.reflex.outcomes import score_cutoffs
 from lims.accession.repository import specimens_by_barcodes
+from lims.alerts.rule import ALERTING_FINAL
 from lims.audit import Actor, AuditEntry, record, record_many, snapshot
 from lims.errors import InvalidInputError, NotFoundError
 from lims.models import ReflexDecisionRecord, SecondTierRun, Specimen, utcnow
@@ -105,9 +106,10 @@ class Held:
 
 
 def _already_alerted(calls: pd.DataFrame) -> set[tuple[str, str]]:
-    """(barcode, disorder) of the calls whose result opens a time-critical alert itself."""
+    """(barcode, disorder) of the calls whose result opens a time-critical alert itself
+    (``lims.alerts.rule``)."""
     hit = calls[calls["time_critical"].astype(str).str.lower().isin(["true", "1"])
-                & (calls["final"].astype(str) == "positive")]
+                & (calls["final"].astype(str) == ALERTING_FINAL)]
     return set(zip(hit[PROFILE_ID].astype(str), hit["disorder"].astype(str), strict=True))
 
 
@@ -164,7 +166,8 @@ def _hold_round(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame
     before = repository.current_decisions(session, ids)
     repository.retire_decisions(session, ids)
     repository.insert_decisions(session, rows)
-    group_of = reflex.rules.group_of()
+    already = _already_alerted(mine)
+    alerted = {b for b, _ in already}
     now = utcnow()
     requests, waiting, entries = [], set(), []
     for barcode, part in decided.groupby(PROFILE_ID, sort=True):
@@ -174,10 +177,7 @@ def _hold_round(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame
         at_once = part["reason_code"].isin(AT_ONCE).any()
         if not awaiting.empty and not at_once:
             groups = [str(g) for g in awaiting["group"]]
-            calls_of = mine[(mine[PROFILE_ID].astype(str) == barcode)
-                            & mine["disorder"].astype(str).map(group_of).isin(groups)]
-            critical = bool(calls_of["time_critical"].astype(str).str.lower()
-                            .isin(["true", "1"]).any())
+            critical = str(barcode) in alerted  # the worklist reads it again, by the same rule
             requests.append(request_row(specimen.id, run_id, groups, reflex, critical, now))
             waiting.add(specimen.id)
         link = links.get(str(barcode))
@@ -192,7 +192,7 @@ def _hold_round(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame
     repository.insert_requests(session, requests)
     record_many(session, actor, entries)
     alert_repeat_referrals(session, actor, by_barcode, links, decided, every, reflex.rules,
-                           _already_alerted(mine))
+                           already)
     return Held(waiting, referred_repeats(decided, links, by_barcode) - waiting), before, rows
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel import Session
 
 from cutoffs.reflex.decide import AWAITING
+from lims.alerts.rule import raises_alert
 from lims.audit import Actor
 from lims.models import Specimen, utcnow
 from lims.pipeline import Reflex
@@ -55,12 +56,10 @@ def request_row(specimen_id: int, run_id: int, groups: list[str], reflex: Reflex
             "requested_at": now}
 
 
-def _time_critical(session: Session, specimen_id: int, groups: list[str],
-                   reflex: Reflex) -> bool:
-    """Whether a flagged current call of the card in these groups is time-critical."""
-    group_of = reflex.rules.group_of()
-    return any(c.time_critical and c.first_tier != "normal"
-               and group_of.get(c.disorder) in groups
+def _time_critical(session: Session, specimen_id: int) -> bool:
+    """Whether a current call of the card opens a time-critical alert (``lims.alerts.rule``,
+    as the worklist reads it)."""
+    return any(raises_alert(c.time_critical, c.final)
                for c in repository.current_calls(session, [specimen_id]))
 
 
@@ -82,7 +81,7 @@ def worklist_after_redecision(session: Session, actor: Actor, specimens: Mapping
         if groups:
             waiting.append(specimen_id)
             row = request_row(specimen_id, runs.get(specimen_id, 0), groups, reflex,
-                              _time_critical(session, specimen_id, groups, reflex), now)
+                              _time_critical(session, specimen_id), now)
             if request is not None:
                 request.groups, request.assays = row["groups"], row["assays"]
                 request.time_critical = row["time_critical"]

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import String, and_, case, cast, exists, func, not_, or_
 from sqlmodel import Session, col, select
 
-from lims.alerts.rule import ALERTING_FINAL
+from lims.alerts.rule import alerting_calls
 from lims.models import AuditEvent, Evaluation, FollowUpCase, Release, Result, Run, Specimen
 from lims.vocabulary import CaseState, FirstTier, QcDecision, SpecimenState, Transition
 
@@ -35,8 +35,9 @@ def _time_critical() -> Any:
     """SQL: the specimen has a current call that opens a time-critical alert
     (``lims.alerts.rule``)."""
     return exists().where(and_(col(Evaluation.specimen_id) == col(Specimen.id),
-                               col(Evaluation.current), col(Evaluation.time_critical),
-                               col(Evaluation.final) == ALERTING_FINAL))
+                               col(Evaluation.current),
+                               alerting_calls(col(Evaluation.time_critical),
+                                              col(Evaluation.final))))
 
 
 def _corrected() -> Any:

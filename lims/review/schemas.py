@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, computed_field
 
 from lims.alerts.rule import raises_alert
 from lims.models import FromAttributes, RequestBody
@@ -98,16 +98,24 @@ class CallView(BaseModel):
     reasons: str
     score: float | None
     second_tier_probability: float | None
-    time_critical: bool
+    #: the disorder is a time-critical one (the catalogue's flag, stored with the call)
+    time_critical_disorder: bool = Field(
+        validation_alias=AliasChoices("time_critical_disorder", "time_critical"))
     action: Action
     cutoff_version: str
     model_version: str
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def time_critical(self) -> bool:
+        """The call opens a time-critical alert (``lims.alerts.rule``: a time-critical
+        disorder called positive), as every ``time_critical`` of the API means."""
+        return raises_alert(self.time_critical_disorder, self.final)
+
     @property
     def alerting(self) -> bool:
-        """The call opens a time-critical alert (``lims.alerts.rule``): what the pages mark
-        time-critical (``time_critical`` alone says the disorder is one)."""
-        return raises_alert(self.time_critical, self.final)
+        """What the pages mark time-critical: ``time_critical``."""
+        return self.time_critical
 
 
 class MarkerScore(BaseModel):

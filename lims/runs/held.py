@@ -15,7 +15,11 @@ it (``held_well_rows``), and the ``attach`` audit event records it.
 
 A well of a rejected plate (rejected by QC or by the technician's sign-off, withdrawn, or
 superseded by a new file) is never attached: the refusal names the plate and why
-(``rejected_plate``). Rejecting or withdrawing a plate discards its wells still held.
+(``rejected_plate``). Rejecting or withdrawing a plate discards its wells still held. An attach
+and a rejection of the same plate at the same moment take turns on the plate's row (each locks
+it first): an attach that comes second is refused, and a rejection that comes second sees the
+card attached (a plate with results is withdrawn, not rejected; a withdrawal withdraws that
+card's results too).
 
 ``attach_arrived`` attaches, in one transaction and with one note, every held well whose card
 has been accessioned since (each well audited as above): run after the cards arrive, it
@@ -122,7 +126,7 @@ def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: s
         waiting for its first results.
     """
     held = found(session.get(HeldWell, held_id), f"held well {held_id}")
-    run = session.get(Run, held.run_id)
+    run = repository.run_for_update(session, held.run_id)  # a rejection meanwhile: waited for
     assert run is not None and run.id is not None
     _refuse_rejected_plate(session, run, held)
     held = _open(session, held_id)

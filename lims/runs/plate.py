@@ -96,8 +96,10 @@ def sign_offs(session: Session, run_id: int) -> list[dict[str, Any]]:
 
 def sign_off(session: Session, actor: Actor, run_id: int, *, accept: bool,
              reason: str) -> dict[str, Any]:
-    """Record the technician's QC decision on the plate, with a reason (audited)."""
-    run = get_run(session, run_id)
+    """Record the technician's QC decision on the plate, with a reason (audited). The plate's
+    row is locked first, so that a held well being attached meanwhile is either attached
+    before (and the plate, now with results, is withdrawn instead) or refused after."""
+    run = get_run(session, run_id, for_update=True)
     reason = reason.strip()
     if not reason:
         raise InvalidInputError("give a reason for the plate's QC decision", field="reason")

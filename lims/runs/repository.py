@@ -4,7 +4,8 @@ controls, held wells and evaluations, the duplicates worklist and held wells.
 Result and control rows go to the driver's ``executemany`` as plain tuples (``_insert_tuples``),
 other rows as Core inserts: no ORM object per row.
 
-Public names: ``run_by_sha256``, ``run_by_plate``, ``list_runs``, ``retire_run``, ``reject_run``,
+Public names: ``run_by_sha256``, ``run_by_plate``, ``run_for_update``, ``list_runs``,
+``retire_run``, ``reject_run``,
 ``control_history``, ``chart_history``, ``insert_controls``, ``insert_results``,
 ``insert_well_signal``, ``well_signal``, ``insert_westgard_verdicts``,
 ``westgard_verdicts``, ``insert_held_wells``,
@@ -28,7 +29,7 @@ from sqlalchemy import CursorResult, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from lims.alerts.rule import ALERTING_FINAL
+from lims.alerts.rule import alerting_calls
 from lims.models import (
     AuditEvent,
     ControlResult,
@@ -74,6 +75,7 @@ __all__ = [
     "retire_run",
     "run_by_plate",
     "run_by_sha256",
+    "run_for_update",
     "time_critical_specimens",
     "well_signal",
     "westgard_verdicts",
@@ -95,6 +97,14 @@ def run_by_sha256(session: Session, sha256: str) -> Run | None:
 
 def run_by_plate(session: Session, plate_id: str) -> Run | None:
     return session.exec(select(Run).where(Run.plate_id == plate_id)).first()
+
+
+def run_for_update(session: Session, run_id: int) -> Run | None:
+    """The run read afresh, its row locked until the transaction ends: what rejects or
+    withdraws a plate and what attaches its held wells take turns on it, each seeing what the
+    other committed (on SQLite the one writer does)."""
+    return session.exec(select(Run).where(Run.id == run_id).with_for_update()
+                        .execution_options(populate_existing=True)).first()
 
 
 def list_runs(session: Session, *, limit: int = 200) -> list[Run]:
@@ -377,8 +387,7 @@ def time_critical_specimens(session: Session, run_id: int) -> set[int]:
     (``lims.alerts.rule``: a time-critical disorder called positive)."""
     return set(session.execute(core_select(_EVALUATION.c.specimen_id).distinct().where(
         _EVALUATION.c.run_id == run_id, _EVALUATION.c.current.is_(True),
-        _EVALUATION.c.time_critical.is_(True),
-        _EVALUATION.c.final == ALERTING_FINAL)).scalars())
+        alerting_calls(_EVALUATION.c.time_critical, _EVALUATION.c.final))).scalars())
 
 
 def open_held_well_rows(session: Session, *, limit: int = 500) -> list[dict[str, Any]]:

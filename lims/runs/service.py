@@ -103,8 +103,11 @@ def list_runs(session: Session) -> list[Run]:
     return repository.list_runs(session)
 
 
-def get_run(session: Session, run_id: int) -> Run:
-    return found(session.get(Run, run_id), f"run {run_id}")
+def get_run(session: Session, run_id: int, *, for_update: bool = False) -> Run:
+    """A run; ``for_update``: read afresh and locked until the transaction ends
+    (``repository.run_for_update``)."""
+    run = repository.run_for_update(session, run_id) if for_update else session.get(Run, run_id)
+    return found(run, f"run {run_id}")
 
 
 def duplicates_worklist(session: Session) -> list[dict[str, Any]]:

@@ -105,7 +105,7 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str,
     decided again."""
     if actor.role not in WITHDRAW_ROLES:
         raise PermissionDeniedError(f"role {actor.role} may not withdraw a plate")
-    run = get_run(session, run_id)
+    run = get_run(session, run_id, for_update=True)  # a held well attached meanwhile: waited for
     reason = reason.strip()
     if not reason:
         raise InvalidInputError("give a reason for withdrawing the plate", field="reason")

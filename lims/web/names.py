@@ -34,13 +34,12 @@ class NamedRequest:
 
 def named_requests(session: Session, requests: Sequence[RepeatRequest]) -> list[NamedRequest]:
     """The requests with their cards' barcodes and babies (two queries in all), and when a
-    serial-screening request's card is due (``SerialCard.of_reason``)."""
+    serial-screening request's card is due (``SerialCard.due_of``, as the API says)."""
     barcodes = barcodes_by_ids(session, [r.specimen_id for r in requests])
     infants = infants_by_ids(session, [r.infant_id for r in requests])
-    serial = {r.id: SerialCard.of_reason(r.reason) for r in requests}
     return [
         NamedRequest(r, barcodes.get(r.specimen_id, ""), infants.get(r.infant_id),
-                     card.due if (card := serial[r.id]) is not None else None)
+                     SerialCard.due_of(r.reason))
         for r in requests
     ]
 

@@ -1,6 +1,6 @@
 """Texts the system stores in English, shown in the page's language: a call's reasons, an
 alert's message, the reason a decision was recorded with, why a bulk release or a plate's
-withdrawal was refused.
+withdrawal was refused, why a genotype file was refused.
 Each is read back as a phrase (a code and its fields) by the phrasebook that wrote it
 (``cutoffs.phrases``) and rendered through the catalogue; a field that is itself a phrase
 (the reasons of an alert, the items of ``unread: ...``) is rendered the same way. A text no
@@ -8,8 +8,8 @@ phrase wrote (a reviewer's own words, a marker against its cutoff) is shown as w
 
 The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``,
 ``release_refusal``, ``withdrawal_refusal``, ``repeat_reason`` (a repeat request: serial
-screening, a reviewer's), ``qc_reason`` (a run's QC reasons) and ``delivery_note`` (a result
-message's delivery) (``install``).
+screening, a reviewer's), ``qc_reason`` (a run's QC reasons), ``delivery_note`` (a result
+message's delivery) and ``genotype_refusal`` (the reflex page's upload) (``install``).
 
 Public names: ``PHRASEBOOKS``, ``Phrases``, ``install``.
 """
@@ -26,6 +26,7 @@ from cutoffs.phrases import Phrasebook, split_outside
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
 from lims.alerts.messages import ALERT_MESSAGES
 from lims.interfaces.phrases import DELIVERY_PHRASES
+from lims.reflex.genotypes import GENOTYPE_REFUSALS
 from lims.review.service import RELEASE_REFUSALS, REVIEW_REASONS
 from lims.runs.notes import LISTING, RUN_NOTES
 from lims.runs.withdrawal import WITHDRAWAL_REFUSALS
@@ -37,7 +38,7 @@ __all__ = ["PHRASEBOOKS", "Phrases", "install"]
 PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGES,
                                        REVIEW_REASONS, RELEASE_REFUSALS, SERIAL_CARDS,
                                        SERIAL_CRITERIA, RUN_NOTES, LISTING, DELIVERY_PHRASES,
-                                       WITHDRAWAL_REFUSALS)
+                                       WITHDRAWAL_REFUSALS, GENOTYPE_REFUSALS)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,9 @@ class Phrases:
     def withdrawal_refusal(self, text: str) -> str:
         return self.phrase(WITHDRAWAL_REFUSALS, text)
 
+    def genotype_refusal(self, text: str) -> str:
+        return self.phrase(GENOTYPE_REFUSALS, text)
+
 
 def install(env: Environment, gettext: Callable[[str], str], time: Callable[..., str]) -> None:
     """The filters of ``Phrases`` in one language's template environment."""
@@ -120,3 +124,4 @@ def install(env: Environment, gettext: Callable[[str], str], time: Callable[...,
     env.filters["qc_reason"] = phrases.qc_reason
     env.filters["delivery_note"] = phrases.delivery_note
     env.filters["withdrawal_refusal"] = phrases.withdrawal_refusal
+    env.filters["genotype_refusal"] = phrases.genotype_refusal

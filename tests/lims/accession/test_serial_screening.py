@@ -4,7 +4,8 @@ term baby's does not; each request is audited and fulfilled by the baby's next c
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,10 @@ from lims.errors import InvalidInputError
 from lims.models import AuditEvent
 from lims.reference import WORKFLOW_TOML, load_workflow_config
 from lims.serial_screening import SerialCard
+from lims.settings import get_settings
 from tests.lims.helpers import API, BIRTH, card, specimen_body
+
+LATE_BIRTH = datetime(2026, 3, 1, 18, 20, tzinfo=UTC)  # 2026-03-02 02:20 in Beijing
 
 
 def _baby(submitter: int, weight: int, weeks: float) -> dict[str, object]:
@@ -99,9 +103,46 @@ def test_the_card_asked_for_is_read_back_from_the_request() -> None:
     protocol = load_workflow_config().serial_screening
     assert protocol is not None
     born = BIRTH
-    asked = protocol.next_card(1450, 31.0, born, born + timedelta(days=13))
+    asked = protocol.next_card(1450, 31.0, born, born + timedelta(days=13),
+                               day_of=lambda moment: moment.date())
     assert asked is not None and asked.age_days == 30
     assert SerialCard.of_reason(f"{asked.reason()} [workflow 2026-01]") == asked
     assert SerialCard.of_reason("U01: quantity not sufficient") is None
     assert SerialCard.of_reason("serial screening (x): a card at 14 days of age, from "
                                 "2026-02-30, or on the day of discharge if earlier") is None
+    assert SerialCard.due_of(asked.reason()) == asked.due == BIRTH.date() + timedelta(days=30)
+    assert SerialCard.due_of("U01: quantity not sufficient") is None
+
+
+@pytest.fixture
+def beijing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("NBS_TIME_ZONE", "Asia/Shanghai")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_the_card_is_due_from_the_laboratory_s_day(beijing, client, world):
+    """A baby born at 18:20 UTC on 1 March was born on 2 March in Beijing: its card at 14 days
+    is due from 16 March there (15 March by UTC), in the request's wording, in the API's
+    ``due`` and on the worklists page alike; a request of another kind has no ``due``."""
+    north = world.submitter_ids[0]
+    evening = {**_baby(north, 1450, 31.0), "birth_at": LATE_BIRTH.isoformat()}
+    body = specimen_body(card(321), north, infant=evening)
+    body["collected_at"] = (LATE_BIRTH + timedelta(days=1.5)).isoformat()
+    body["received_at"] = (LATE_BIRTH + timedelta(days=2.5)).isoformat()
+    made = client.post(f"{API}/specimens", json=body, headers=world.auth("technician"))
+    assert made.status_code == 201, made.text
+    unusable = client.post(f"{API}/specimens", headers=world.auth("technician"), json=specimen_body(
+        card(322), north, unsatisfactory_code="U01"))
+    assert unusable.status_code == 201, unusable.text
+    [asked] = _requests(client, world, made.json()["infant_id"])
+    assert "a card at 14 days of age, from 2026-03-16," in asked["reason"]
+    assert asked["due"] == "2026-03-16"
+    [other] = _requests(client, world, unusable.json()["infant_id"])
+    assert other["due"] is None
+    for role in ("technician", "submitter"):
+        listed = client.get(f"{API}/repeat-requests", params={"status": "open"},
+                            headers=world.auth(role)).json()
+        assert {r["specimen_id"]: r["due"] for r in listed} == {
+            made.json()["id"]: "2026-03-16", unusable.json()["id"]: None}

@@ -91,3 +91,23 @@ def test_nbs_imports_genotype_results(genotype_client, world, engine, settings, 
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith(f"already stored: genotype import {run.id}")
     assert _stored(engine) == after
+
+
+def test_nbs_refuses_genotypes_when_the_laboratory_does_not_genotype(
+        genotype_client, world, engine, settings, tmp_path):
+    """Without ``NBS_REFLEX_GENOTYPES`` (the reflex second tier on or off), the command says
+    so, exits 3 and stores nothing: the cards waiting for genotypes stay as they are."""
+    accession(genotype_client, world, *CARDS)
+    plate = first_tier_plate("P-GENO", {card(n): v for n, v in CARDS.items()})
+    assert upload(genotype_client, world, "p-geno.csv", plate).status_code == 201
+    waiting, before = _current(engine), _stored(engine)
+    path = tmp_path / EXAMPLE.name
+    path.write_bytes(EXAMPLE.read_bytes())
+    for switches in ({"NBS_REFLEX": "1", "NBS_REFLEX_GENOTYPES": "0"},
+                     {"NBS_REFLEX": "0", "NBS_REFLEX_GENOTYPES": "0"}):
+        env = {"NBS_DATABASE_URL": settings.database_url, **switches}
+        refused = nbs_here("second-tier", "import-genotypes", str(path), env=env)
+        assert refused.returncode == 3, refused.stdout
+        assert "NBS_REFLEX_GENOTYPES is off" in refused.stderr
+        assert "nothing was stored" in refused.stderr and refused.stdout == ""
+    assert _stored(engine) == before and _current(engine) == waiting

@@ -109,19 +109,31 @@ def test_without_the_setting_the_fao_group_is_decided_without_genotypes(
     reflex_client, world, engine
 ):
     """What a laboratory that does not import genotypes gets, as before: the FAO card goes to
-    review with a repeat specimen asked for (``NO_SECOND_TIER``) and a genotype file finds it
-    not waiting."""
+    review with a repeat specimen asked for (``NO_SECOND_TIER``); a genotype file is refused
+    (409, naming the setting) and nothing is stored."""
     _first_tier(reflex_client, world)
     assert _specimen(engine, card(21)).state == "awaiting_review"
     assert _decisions(engine, card(21)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER", None)}
+    before = _stored(engine)
     response = _post(
         reflex_client, world, "g.csv", genotype_csv([(card(21), "ACADM", 2, HOMOZYGOUS)])
     )
-    assert response.status_code == 201, response.text
-    assert response.json()["unmatched"] == {
-        card(21): "card is awaiting_review, not on the reflex worklist"
-    }
+    assert response.status_code == 409, response.text
+    assert "NBS_REFLEX_GENOTYPES is off" in response.json()["detail"]
+    assert "nothing was stored" in response.json()["detail"]
+    assert _stored(engine) == before
     assert _decisions(engine, card(21)) == {"FAO": ("repeat_specimen", "NO_SECOND_TIER", None)}
+
+
+def test_a_laboratory_without_the_reflex_second_tier_refuses_genotypes(client, world, engine):
+    """Without any reflex second tier, even a malformed file is refused for the setting first,
+    and nothing is stored."""
+    before = _stored(engine)
+    for data in (genotype_csv([(card(21), "ACADM", 2, HOMOZYGOUS)]), b"not,a genotype file\n"):
+        response = _post(client, world, "g.csv", data)
+        assert response.status_code == 409, response.text
+        assert "NBS_REFLEX_GENOTYPES" in response.json()["detail"]
+    assert _stored(engine) == before
 
 
 def test_genotypes_refer_clear_or_ask_for_a_repeat(genotype_client, world, engine):

@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lims.app import create_app
-from tests.lims.helpers import accession, card, upload
+from lims.models import SecondTierRun
+from tests.lims.helpers import accession, card, count, upload
 from tests.lims.reflex.plates import (
     GenotypingReflexCsvPipeline,
     ReflexCsvPipeline,
@@ -53,6 +54,32 @@ def test_the_reflex_page_lists_uploads_and_decides(reflex_web, world, tmp_path):
     assert done.status_code == 200 and done.url.path == "/lab/reflex", done.text
     assert card(1) not in done.text.split('id="reflex-worklist"')[1].split("</table>")[0]
     assert "st.txt" in done.text
+
+
+def test_the_reflex_page_refuses_genotypes_when_the_laboratory_does_not_genotype(
+        reflex_web, world, engine):
+    """A genotype file posted to a laboratory that does not genotype (a form left open, a
+    bookmark) is refused on the page, naming the setting, in English and in Chinese."""
+    accession(reflex_web, world, 1)
+    assert upload(reflex_web, world, "p-g.csv",
+                  first_tier_plate("P-G", {card(1): {"C8": 0.6}})).status_code == 201
+    sign_in_page(reflex_web, "technician")
+    page = reflex_web.get("/lab/reflex")
+    assert 'id="genotypes-off"' in page.text and 'id="genotype-upload"' not in page.text
+    data = genotype_csv([(card(1), "ACADM", 2, "")])
+    runs = count(engine, SecondTierRun)
+    refused = reflex_web.post("/lab/reflex/genotypes", files={"file": ("g.csv", data)},
+                              data={"csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 409
+    error = refused.text.split('id="reflex-error">')[1].split("</p>")[0]
+    assert "NBS_REFLEX_GENOTYPES is off" in error and "nothing was stored" in error
+    chinese = reflex_web.post("/lab/reflex/genotypes", files={"file": ("g.csv", data)},
+                              data={"csrf_token": csrf_of(page.text)},
+                              headers={"Accept-Language": "zh-CN"})
+    assert chinese.status_code == 409
+    error = chinese.text.split('id="reflex-error">')[1].split("</p>")[0]
+    assert "NBS_REFLEX_GENOTYPES 未开启" in error and "未存储任何内容" in error
+    assert count(engine, SecondTierRun) == runs
 
 
 def test_only_the_laboratory_sees_the_reflex_page(reflex_web, world):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from lims.settings import get_settings
+from tests.lims.accession.test_serial_screening import LATE_BIRTH
 from tests.lims.helpers import API, BIRTH, card, specimen_body
 from tests.lims.web.conftest import sign_in_page
 
@@ -51,3 +53,25 @@ def test_the_serial_card_s_due_date_is_listed(web, world):
     assert _due(_row(unit.text, "repeat-requests", card(301))) == "2026-03-15"
     # the unusable card's request shows its follow-up case's due time, as before
     assert _due(_row(unit.text, "repeat-requests", card(302))) not in ("-", "2026-03-15")
+
+
+def test_the_due_date_is_the_laboratory_s_day(monkeypatch, request, web, world):
+    """Born at 18:20 UTC, 2 March in Beijing: the card at 14 days is due from 16 March on the
+    worklists page, as the API says."""
+    monkeypatch.setenv("NBS_TIME_ZONE", "Asia/Shanghai")
+    get_settings.cache_clear()
+    request.addfinalizer(get_settings.cache_clear)
+    north = world.submitter_ids[0]
+    body = specimen_body(card(331), north, infant={
+        "submitter_id": north, "birth_at": LATE_BIRTH.isoformat(), "sex": "F",
+        "birth_weight_g": 1450, "gestational_age_weeks": 31.0, "mother_name": "Li Na",
+        "mother_id": "M-331"})
+    body["collected_at"] = (LATE_BIRTH + timedelta(days=1.5)).isoformat()
+    body["received_at"] = (LATE_BIRTH + timedelta(days=2.5)).isoformat()
+    created = web.post(f"{API}/specimens", json=body, headers=world.auth("technician"))
+    assert created.status_code == 201, created.text
+    sign_in_page(web, "technician")
+    serial = _row(web.get("/lab/worklists").text, "repeat-requests", card(331))
+    assert _due(serial) == "2026-03-16" and "from 2026-03-16" in serial
+    [listed] = web.get(f"{API}/repeat-requests", headers=world.auth("technician")).json()
+    assert listed["due"] == "2026-03-16"
