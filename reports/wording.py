@@ -22,9 +22,9 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cutoffs.phrases import Phrasebook, split_outside
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
 from msms.catalogue import DISORDER_CATEGORIES, default_catalogue
+from msms.phrases import Phrasebook, split_outside
 from reports import ReportError
 from reports.datafile import DATA_DIR, ReportDataError, line_of, load_toml
 from reports.models import LANGUAGES, DocumentInfo, Lang

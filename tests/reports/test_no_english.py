@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from cutoffs.phrases import Phrase, Phrasebook, split_outside
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
+from msms.phrases import Phrase, Phrasebook, split_outside
 from reports.bulletin import render_bulletin
 from reports.indicators import indicators
 from reports.letter import render_recall_letter
