@@ -8,7 +8,8 @@ phrase wrote (a reviewer's own words, a marker against its cutoff) is shown as w
 
 The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``,
 ``release_refusal``, ``withdrawal_refusal``, ``repeat_reason`` (a repeat request: serial
-screening, a reviewer's), ``qc_reason`` (a run's QC reasons) and ``delivery_note`` (a result
+screening, a reviewer's), ``qc_reason`` (a run's QC reasons: the LIMS's notes, the plate QC's
+findings, the instrument reader's warnings) and ``delivery_note`` (a result
 message's delivery) (``install``).
 
 Public names: ``PHRASEBOOKS``, ``STEP_MESSAGES``, ``VALUE_MESSAGES``, ``REASON_MESSAGE``,
@@ -25,6 +26,7 @@ from datetime import datetime
 from jinja2 import Environment
 
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
+from instruments.issues import WARNINGS, word_issue
 from lims.alerts.messages import ALERT_MESSAGES
 from lims.interfaces.phrases import DELIVERY_PHRASES
 from lims.review.service import RELEASE_REFUSALS, REVIEW_REASONS
@@ -49,7 +51,7 @@ __all__ = ["PHRASEBOOKS", "REASON_MESSAGE", "STEP_MESSAGES", "VALUE_MESSAGES", "
 PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGES,
                                        REVIEW_REASONS, RELEASE_REFUSALS, SERIAL_CARDS,
                                        SERIAL_CRITERIA, RUN_NOTES, LISTING, DELIVERY_PHRASES,
-                                       WITHDRAWAL_REFUSALS, FINDINGS, ITEMS)
+                                       WITHDRAWAL_REFUSALS, FINDINGS, ITEMS, WARNINGS)
 #: The message ids of the plate QC's steps, which a run's reasons name.
 STEP_MESSAGES: dict[str, str] = {step: f"qc step {step}" for step in STEPS}
 #: The message ids of the words of the findings' vocabularies (a sample type, a level).
@@ -123,11 +125,15 @@ class Phrases:
         or an instrument reader's issue."""
         if RUN_NOTES.parse(text) is not None:
             return self.phrase(RUN_NOTES, text)
-        worded = word_reason(text, self._finding_words())
+        words = self._finding_words()
+        worded = word_reason(text, words)
+        if worded is None:
+            worded = word_issue(text, words)
         return text if worded is None else worded
 
     def _finding_words(self) -> FindingWords:
         return FindingWords(template=self._template, step=self._step, value=self._value,
+                            severity=self._word,
                             reason=self._template_of(REASON_MESSAGE) or "{step}: {message}")
 
     def _template(self, phrase: Phrase) -> str | None:
@@ -145,6 +151,9 @@ class Phrases:
         msgid = VALUE_MESSAGES.get((name, value), value)
         text = self.gettext(msgid)
         return value if text == msgid else text
+
+    def _word(self, word: str) -> str:
+        return self.gettext(word)
 
     def _step(self, step: str) -> str:
         msgid = STEP_MESSAGES.get(step, step)

@@ -165,7 +165,8 @@ def finding(step: str, severity: str, phrase: str, *, code: str | None = None,
 class FindingWords:
     """A language's wording of the findings: ``template(phrase)`` is the phrase's template in
     the language (``{field}`` placeholders; None: keep the English), ``step(name)`` a step's
-    name, ``value(field, value)`` a word of a field's vocabulary (``VOCABULARIES``);
+    name, ``value(field, value)`` a word of a field's vocabulary (``VOCABULARIES``),
+    ``severity(name)`` an instrument reader's severity (``instruments.issues``);
     ``reason`` a stored reason's template (``{step}`` and ``{message}``),
     ``list_separator`` and ``clause_separator`` (what ``; `` becomes) as the language writes
     them."""
@@ -173,6 +174,7 @@ class FindingWords:
     template: Callable[[Phrase], str | None]
     step: Callable[[str], str]
     value: Callable[[str, str], str] = lambda _field, value: value
+    severity: Callable[[str], str] = lambda severity: severity
     reason: str = "{step}: {message}"
     list_separator: str = ", "
     clause_separator: str = "; "

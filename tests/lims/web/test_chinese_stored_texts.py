@@ -1,6 +1,7 @@
 """Texts the code builds and stores in English are shown in Chinese on the Chinese pages: a
 serial-screening repeat request (worklists, the unit's home), a run's QC reasons (a rejected
-run superseded by a new file of its plate, a withdrawn plate, the method-coverage finding) and
+run superseded by a new file of its plate, a withdrawn plate, every plate-QC finding, every
+instrument reader's warning) and
 why a result message waits (the messages page). The pages are scanned for English left over:
 no three English words in a row outside the markup."""
 
@@ -14,6 +15,7 @@ from lims.web.context import lab_time
 from lims.web.i18n import load_translations
 from lims.web.phrases import Phrases
 from msms.qc.messages import FINDINGS
+from tests.instruments.builders import AS_WRITTEN, every_reader_warning
 from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import API, accession, card, sign_off_plates, specimen_body, upload
 from tests.lims.plates import plate_csv
@@ -119,3 +121,18 @@ def test_every_plate_qc_finding_reads_in_chinese():
     assert not untranslated, untranslated
     shown = zh.qc_reason(every_finding_reason()[-2])  # westgard_lot
     assert shown == "Westgard规则：C8 违反 1-3s（批号 VQC-L-2501）：z = +3.40 (A02), -2.10 (A03)"
+
+
+def test_every_reader_warning_reads_in_chinese():
+    """Every warning the instrument readers write (``instruments.issues``), as a run keeps it
+    with its QC reasons, is translated: what names a thing in the file or a setting of the
+    reader's profile is kept as written, no other English word is left."""
+    zh = Phrases(load_translations()["zh_CN"].gettext, lab_time(ZoneInfo("Asia/Shanghai")))
+    en = Phrases(load_translations()["en"].gettext, lab_time(ZoneInfo("Asia/Shanghai")))
+    untranslated = {}
+    for stored in every_reader_warning():
+        assert en.qc_reason(stored) == stored
+        shown = zh.qc_reason(stored)
+        if not shown.startswith("警告：") or _ENGLISH_WORD.search(AS_WRITTEN.sub(" ", shown)):
+            untranslated[stored] = shown
+    assert not untranslated, untranslated
