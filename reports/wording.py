@@ -126,6 +126,9 @@ class CommonText(_Text):
     result: str
     action: str
     colon: str
+    #: A note in brackets after a text (``{text}``, ``{inside}``), in the language's brackets
+    #: (a disorder's code after its name, a tier after where a value stands).
+    bracketed: str = "{text} ({inside})"
     reasons_separator: str = "; "
     #: Between the items of a list inside a reason (the markers not read, the features).
     list_separator: str = ", "
@@ -481,9 +484,14 @@ class Wording(_Text):
         return self.disorders.get(code, code)
 
     def disorder_label(self, code: str) -> str:
-        """The name with the code in brackets, unless the name already holds the code."""
+        """The name with the code in the language's brackets, unless the name already holds
+        the code."""
         name = self.disorder_name(code)
-        return name if code in name else f"{name} ({code})"
+        return name if code in name else self.bracketed(name, code)
+
+    def bracketed(self, text: str, inside: str) -> str:
+        """``text (inside)`` in the language's brackets (``common.bracketed``)."""
+        return fill(self.common.bracketed, text=text, inside=inside)
 
     def group_of(self, code: str) -> GroupText:
         """The text of the disorder's group (its catalogue category)."""
