@@ -365,6 +365,9 @@ class BulletinText(_Text):
     source: str
     no_data: str
     indicators_version: str
+    #: A source cited in its own language, given with its title in the document's
+    #: (``{title}``) and its citation as published (``{original}``).
+    translated_source: str
     status: str
     group: str
     directions: Directions

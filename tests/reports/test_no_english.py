@@ -83,7 +83,8 @@ def test_the_sample_reasons_hold_every_phrase() -> None:
 def _allowed(model: Any) -> list[str]:
     """The names and versions a view model carries as written, and the sources' titles."""
     out = [s.title for s in wording("zh-CN").sources] + [s.url for s in wording("zh-CN").sources]
-    out += [t for s in indicators().sources for t in (s.title, s.url, f"[{s.id}]")]
+    out += [t for s in indicators().sources
+            for t in (s.title, s.url, f"[{s.id}]", *s.titles.values())]
     out += [", ".join(i.sources) for i in indicators().indicator]  # the keys of the sources
 
     def walk(value: Any, name: str = "") -> None:
