@@ -1,7 +1,7 @@
 """The phrases of a call's reasons (docs/architecture.md "Calls": ``reasons`` joins its parts
 with ``; ``), written by the first tier (``cutoffs.evaluate``, ``cutoffs.markers``,
 ``cutoffs.score_tiers``) and the second tier (``cutoffs.second_tier.apply``), read back by
-whoever shows them in another language (``cutoffs.phrases``).
+whoever shows them in another language (``msms.phrases``).
 
 - ``REASONS``: one part of the reasons; a marker against its cutoff (``C8=0.61>0.30``) is not
   a phrase, it is read as a marker.
@@ -11,14 +11,14 @@ whoever shows them in another language (``cutoffs.phrases``).
   and why a ratio is undefined (the texts of ``msms.ratios.undefined_reasons``).
 
 Parts and items are split where ``;`` / ``,`` stand outside parentheses
-(``cutoffs.phrases.split_outside``).
+(``msms.phrases.split_outside``).
 
 Public names: ``REASONS``, ``MISSING``, ``FEATURES``.
 """
 
 from __future__ import annotations
 
-from cutoffs.phrases import Phrasebook
+from msms.phrases import Phrasebook
 
 __all__ = ["FEATURES", "MISSING", "REASONS"]
 

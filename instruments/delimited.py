@@ -28,6 +28,7 @@ from typing import Any
 
 from instruments.errors import MalformedFileError, ProfileError, WriteError
 from instruments.formats import FormatSpec, Rendering, register
+from instruments.issues import WARNINGS
 from instruments.normalise import reader
 from instruments.profile_choice import choose_profile, delimiter_for
 from instruments.profiles import Profile, load_profile
@@ -103,9 +104,9 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
                     f"the file has no column {column!r} (profile columns.{role}): rows placed "
                     f"by order (wells.from_row_order) need their sample ids", file=src.name,
                     line=header_line, field=column)
-            hint = (": sample ids must come from a plate map (well -> barcode)"
-                    if role == "sample_id" and "sample_name" not in prof.columns else "")
-            raw.warn(f"no column {column!r} (profile columns.{role}){hint}", line=header_line,
+            code = ("no_column_sample_ids" if role == "sample_id"
+                    and "sample_name" not in prof.columns else "no_column")
+            raw.warn(WARNINGS.text(code, column=repr(column), role=role), line=header_line,
                      field=column)
             continue
         roles[role] = index
@@ -237,9 +238,9 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
         raise MalformedFileError(f"bad CSV: {exc}", file=src.name,
                                  line=offset + reader.line_num) from None
     for where, lines_seen in censored_seen.items():
-        raw.warn(f"censored value {where.split(': ', 1)[1]!r} in {len(lines_seen)} row(s), "
-                 f"read as {prof.censored} (values.censored)", line=lines_seen[0],
-                 field=where.split(": ", 1)[0])
+        raw.warn(WARNINGS.text("censored", value=repr(where.split(": ", 1)[1]),
+                               n=len(lines_seen), read_as=prof.censored),
+                 line=lines_seen[0], field=where.split(": ", 1)[0])
     if len(plates) > 1:
         raw.error(f"the file holds {len(plates)} plates ({', '.join(sorted(plates))}); "
                   f"give one plate per file", field=prof.columns.get("plate_id"))

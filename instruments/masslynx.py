@@ -22,6 +22,7 @@ from typing import Any
 from instruments.dates import iso, parse_datetime
 from instruments.errors import MalformedFileError, WriteError
 from instruments.formats import FormatSpec, Rendering, register
+from instruments.issues import WARNINGS
 from instruments.normalise import reader
 from instruments.profiles import Profile, load_profile
 from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
@@ -212,7 +213,7 @@ def _emit(raw: RawRun, report: str, header: list[str], block: str, block_line: i
             if moment is not None:
                 acquired.append(moment)
             else:
-                raw.warn(f"cannot read acquisition date {day!r}", line=number,
+                raw.warn(WARNINGS.text("acquisition_date", day=repr(day)), line=number,
                          field="Acq.Date")
         for column, i, kind, unit in values_at:
             text = cells[i].strip()

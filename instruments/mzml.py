@@ -52,6 +52,7 @@ from lxml import etree
 from instruments.archive import ArchiveLimits, PlateFiles, open_plate_files
 from instruments.errors import InstrumentError, MalformedFileError
 from instruments.formats import FormatSpec, Rendering, register
+from instruments.issues import WARNINGS
 from instruments.mzml_writer import DEFAULT_PROFILE, SAMPLE_LIST, write
 from instruments.normalise import normalise
 from instruments.platemap import PlateMap
@@ -118,9 +119,8 @@ def _times(item: dict, label: str, raw: RawRun, where: str, index: int) -> np.nd
     unit = item.get("time array unit")
     factor = TIME_TO_MIN.get(unit or "")
     if factor is None:
-        raw.warn(f"chromatogram {label!r}: time unit {unit!r} is not stated or not a time unit; "
-                 f"times used as minutes only for a plateau window", file=where, line=index,
-                 field="time array")
+        raw.warn(WARNINGS.text("time_unit", label=repr(label), unit=repr(unit)), file=where,
+                 line=index, field="time array")
         factor = 1.0
     return times if factor == 1.0 else times * factor
 
@@ -174,7 +174,7 @@ def _parse_injection(data: bytes, where: str, raw: RawRun, table: TransitionTabl
                 raw.error(f"chromatogram {label!r} states no polarity", file=where,
                           line=number, field="polarity")
                 continue
-            raw.warn(f"chromatogram {label!r} states no polarity; matched on m/z only",
+            raw.warn(WARNINGS.text("no_polarity", label=repr(label)),
                      file=where, line=number, field="polarity")
         transition = table.match(q1, q3, polarity, tol)
         if transition is None:
@@ -257,8 +257,9 @@ def _scan_traces(spectra: list[dict], injection: _Injection, raw: RawRun, where:
                 hit = np.abs(a - t.precursor_mz) <= window
                 series.append(float(y[hit].max()) if hit.any() else math.nan)
             if all(math.isnan(v) for v in series):
-                raw.warn(f"no data point within {tol} m/z of {t.name} ({t.precursor_mz:g}) in "
-                         f"the {mode} scans at {mz:g}", file=where, field="m/z array")
+                raw.warn(WARNINGS.text(f"no_point_{mode}", tolerance=tol, transition=t.name,
+                                       mz=f"{t.precursor_mz:g}", scan_mz=f"{mz:g}"),
+                         file=where, field="m/z array")
             matched[t.name] = f"{mode} {mz:g}"
             injection.traces.append(_Trace(
                 f"{mode} scan {mz:g}", scans[0][0], t, np.asarray(times)[order],
@@ -423,7 +424,7 @@ def _parse_members(files: PlateFiles, src: Source, raw: RawRun, table: Transitio
     if not mzml_members:
         raise MalformedFileError("holds no mzML files", file=src.name)
     if not single and not sample_rows:
-        raw.warn(f"no {SAMPLE_LIST}: wells are read from each run id (<plate>_<well>)",
+        raw.warn(WARNINGS.text("no_sample_list", sample_list=SAMPLE_LIST),
                  field=SAMPLE_LIST)
     plates: set[str] = set()
     chromatograms = spectra = 0

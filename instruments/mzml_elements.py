@@ -36,6 +36,7 @@ from pyteomics import mzml as _pyteomics_mzml
 
 from instruments import numpress
 from instruments.errors import MalformedFileError, UnsupportedEncodingError
+from instruments.issues import WARNINGS
 from instruments.vocabulary import ACCESSIONS, is_compression, psi_ms, term_name
 
 __all__ = ["TIME_TO_MIN", "InjectionReader", "decode_array", "param_groups"]
@@ -78,8 +79,8 @@ def _name_note(accession: str, written: str) -> str | None:
     """A note when the file names a decoding cvParam differently from the vocabulary."""
     expected = ACCESSIONS.get(accession) or term_name(accession)
     if expected and written and written != expected:
-        return (f"cvParam {accession} is named {written!r} in the file but {expected!r} in the "
-                f"PSI-MS vocabulary; decoded by accession")
+        return WARNINGS.text("cv_name", accession=accession, written=repr(written),
+                             expected=repr(expected))
     return None
 
 

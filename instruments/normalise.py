@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from instruments.errors import ProfileError, ValidationError
+from instruments.issues import WARNINGS
 from instruments.platemap import PlateMap
 from instruments.profiles import IGNORE, IS_PREFIX, Profile, load_profile
 from instruments.raw import COUNTS, UNIT_SYNONYMS, RawRecord, RawRun
@@ -107,8 +108,8 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
         line, field, file = rec.line, rec.field, rec.source_file or src
         if target is None:
             if profile.unmapped_analytes == "ignore":
-                add("warning", f"unmapped analyte {compound!r} ignored "
-                               f"(validation.unmapped_analytes = \"ignore\")", line, field, file)
+                add("warning", WARNINGS.text("unmapped_ignored", compound=repr(compound)), line,
+                    field, file)
                 continue
             add("error", f"unmapped analyte {compound!r}: not a catalogue code or alias; map it "
                          f"in the profile's [analytes] table (or to \"ignore\")", line, field, file)
@@ -143,8 +144,8 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
         if len(map_plates) == 1 and not profile.default_plate_id:
             base_plate = map_plates.pop()
     if len(trays) > 1:
-        add("warning", f"positions span autosampler trays {', '.join(trays)}: each tray is a "
-                       f"plate of its own (plate ids {base_plate}-<tray>)", None, "well")
+        add("warning", WARNINGS.text("trays", trays=", ".join(trays), plate=base_plate), None,
+            "well")
     # position key -> (plate, well)
     placed: dict[str, tuple[str, str]] = {
         key: (f"{base_plate}-{pos[0]}" if len(trays) > 1 and pos[0] is not None
@@ -242,8 +243,8 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
 
     for (compound, field), where in empty.items():
         wells = ", ".join(w for w, _, _ in where[:6]) + (" ..." if len(where) > 6 else "")
-        add("warning", f"no value (no peak) for {compound!r} in {len(where)} well(s): {wells}",
-            where[0][1], field, where[0][2])
+        add("warning", WARNINGS.text("no_peak", compound=repr(compound), n=len(where),
+                                     wells=wells), where[0][1], field, where[0][2])
 
     # 5. plate-level checks
     if not value_col and not any(i.severity == "error" for i in issues):
@@ -251,17 +252,16 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
     plates = sorted({p for p, _ in samples})
     for plate in plates:
         types = {s["sample_type"] for (p, _), s in samples.items() if p == plate}
-        label = f"plate {plate}" if len(plates) > 1 else "the plate"
+        own = {"plate": plate} if len(plates) > 1 else {}
+        suffix = "_of_plate" if own else ""
         # the plate's composition is plate QC's to judge (it rejects a plate without a
         # required control level): the reader reads the plate and warns
         if profile.require_blank and "blank" not in types:
-            add("warning", f"{label} has no blank well (validation.require_blank); plate QC "
-                           f"judges it", None, "sample_type")
+            add("warning", WARNINGS.text("no_blank" + suffix, **own), None, "sample_type")
         for control in profile.require_controls:
             if control not in types:
-                add("warning", f"{label} has no {control} control well "
-                               f"(validation.require_controls); plate QC judges it", None,
-                    "sample_type")
+                add("warning", WARNINGS.text("no_control" + suffix, control=control, **own),
+                    None, "sample_type")
     if any(i.severity == "error" for i in issues):
         raise ValidationError(issues)
     metadata = dict(raw.metadata)
@@ -331,13 +331,14 @@ def _identify(sample: dict[str, Any], well: str, profile: Profile, plate_map: Pl
             sample_id = entry.sample_id
         if entry.sample_type:
             if sample_type not in (None, "unknown", entry.sample_type):
-                add("warning", f"well {well}: the file's sample type {sample_type!r} "
-                               f"differs from the plate map's {entry.sample_type!r}; the "
-                               f"plate map is used", entry.line, "sample_type",
+                add("warning", WARNINGS.text("sample_type_differs", well=well,
+                                             file_type=repr(sample_type),
+                                             map_type=repr(entry.sample_type)),
+                    entry.line, "sample_type",
                     plate_map.file if plate_map else None)
             sample_type = entry.sample_type
     elif plate_map is not None:
-        add("warning", f"well {well} is not in the plate map", sample["line"], "well",
+        add("warning", WARNINGS.text("not_in_plate_map", well=well), sample["line"], "well",
             sample["file"])
     if not sample_id:
         sample_id = sample["name"]
@@ -350,8 +351,9 @@ def _identify(sample: dict[str, Any], well: str, profile: Profile, plate_map: Pl
         sample["sample_id"], sample["sample_type"] = "", sample_type or "unknown"
         return
     if sample_type is None:
-        add("warning", f"well {well} ({sample_id!r}): sample type "
-                       f"{sample['vendor_type']!r} is not mapped; set to 'unknown'",
+        add("warning", WARNINGS.text("sample_type_unmapped", well=well,
+                                     sample_id=repr(sample_id),
+                                     vendor_type=repr(sample["vendor_type"])),
             sample["line"], "sample_type", sample["file"])
         sample_type = "unknown"
     sample["sample_id"], sample["sample_type"] = sample_id, sample_type

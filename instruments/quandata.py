@@ -22,6 +22,7 @@ from lxml import etree
 from instruments.dates import iso, parse_datetime
 from instruments.errors import MalformedFileError, WriteError
 from instruments.formats import FormatSpec, Rendering, register
+from instruments.issues import WARNINGS
 from instruments.normalise import reader
 from instruments.profiles import Profile, load_profile
 from instruments.raw import COUNTS, RawRecord, RawRun, parse_number
@@ -99,7 +100,8 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
                 continue
             peak = _child(compound, "PEAK")
             if peak is None:
-                raw.warn(f"compound {c_name!r} of sample {s_name!r} has no PEAK",
+                raw.warn(WARNINGS.text("no_peak_element", compound=repr(c_name),
+                                       sample=repr(s_name)),
                          line=compound.sourceline, field="PEAK")
                 continue
             peak_number += 1

@@ -26,8 +26,8 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from cutoffs.phrases import Phrasebook
 from msms.datafiles import Count, Range, Schema, Text
+from msms.phrases import Phrasebook
 
 __all__ = ["SERIAL_CARDS", "SERIAL_CRITERIA", "SerialCard", "SerialScreening",
            "SerialScreeningFile"]

@@ -41,6 +41,7 @@ from msms.methods import Method
 from msms.qc.completeness import Completeness, check_completeness
 from msms.qc.grid import PlateGrid, TableCodes, plate_grid, table_codes
 from msms.qc.internal_standard import ISCheck, check_internal_standards
+from msms.qc.messages import ITEMS, finding, listing
 from msms.qc.report import Finding, ProcessingReport, StepReport
 from msms.qc.rules import QCRules, default_rules
 from msms.tables import (
@@ -363,12 +364,9 @@ def _intensity_concentrations(
               zip(grid.analytes, in_method, has_intensity.any(axis=0), strict=True)
               if seen and not ok]
     if absent:
-        findings.append(Finding(
-            step="intensities", severity="warning", code="analyte_not_in_method",
-            message=f"method {method.name} has no entry for {', '.join(absent)}: their "
-                    "intensities are not quantified",
-            detail={"analytes": absent},
-        ))
+        findings.append(finding("intensities", "warning", "analyte_not_in_method",
+                                method=method.name, analytes=", ".join(absent),
+                                detail={"analytes": absent}))
     factor = np.array([method.analyte(code).factor_umol_l if ok else np.nan
                        for code, ok in zip(grid.analytes, in_method, strict=True)])
     is_value, _ = grid.kind("is_area")
@@ -402,10 +400,10 @@ def _combine(
             if value > 0.05:
                 far[str(grid.analytes[j])] = value
         if far:
-            findings.append(Finding(
-                step="concentrations", severity="info", code="vendor_differs_from_method",
-                message="vendor concentrations differ from the method's by a median of more "
-                        "than 5% for " + ", ".join(f"{a} ({v:.0%})" for a, v in far.items()),
+            findings.append(finding(
+                "concentrations", "info", "vendor_differs_from_method",
+                differences=", ".join(ITEMS.text("difference", analyte=a, fraction=f"{v:.0%}")
+                                      for a, v in far.items()),
                 detail={"median_abs_rel_difference": far},
             ))
     use_vendor = has_vendor & (~computed_present if prefer == "method" else True)
@@ -464,11 +462,8 @@ def quantify(
                                               strict=True)}
     validate_findings: list[Finding] = []
     if "response" in kinds:
-        validate_findings.append(Finding(
-            step="validate", severity="info", code="response_not_used",
-            message=f"{kinds['response']} 'response' values are not used: the method needs "
-                    "intensities with internal standards, or vendor concentrations",
-        ))
+        validate_findings.append(finding("validate", "info", "response_not_used",
+                                         n=kinds["response"]))
     steps.append(StepReport(
         step="validate", description="check the measurements table",
         parameters={"run_id": run_id, "plate_id": plate_id},
@@ -582,12 +577,9 @@ def _profiles(
             notes[str(specimen)] = "; ".join(parts)
     for specimen, ws in wells_of.items():
         if len(ws) > 1:
-            findings.append(Finding(
-                step="profiles", severity="info", code="replicates_averaged",
-                message=f"specimen {specimen} is in wells {', '.join(ws)}: the profile holds "
-                        "the mean of its reportable values",
-                well=ws[0], detail={"specimen_id": specimen},
-            ))
+            findings.append(finding("profiles", "info", "replicates_averaged", well=ws[0],
+                                    specimen=specimen, wells=", ".join(ws),
+                                    detail={"specimen_id": specimen}))
     profiles = values.reset_index(drop=True)
     profiles.insert(0, PROFILE_ID, pd.array(order, dtype="string"))
     profiles["plate_id"] = plate_id
@@ -608,11 +600,9 @@ def _profiles(
         cards, source = read_card_data(card_data), str(card_data)
         absent = list(cards.attrs.get("absent_columns", []))
         if absent:
-            findings.append(Finding(
-                step="profiles", severity="warning", code="card_columns_absent",
-                message=f"{source} lacks card column(s) {', '.join(absent)}: those "
-                        f"covariates are left empty",
-                detail={"columns": absent}))
+            findings.append(finding("profiles", "warning", "card_columns_absent",
+                                    source=source, columns=", ".join(absent),
+                                    detail={"columns": absent}))
     profiles = profiles.merge(cards[[PROFILE_ID, *COVARIATE_COLUMNS]], on=PROFILE_ID,
                               how="left")
     if source is not None:
@@ -623,12 +613,9 @@ def _profiles(
                        "specimens_without_card_data": len(without),
                        "card_rows_not_on_plate": int((~cards[PROFILE_ID].isin(on_plate)).sum())}
         if without:
-            findings.append(Finding(
-                step="profiles", severity="warning", code="no_card_data",
-                message=f"{len(without)} specimen(s) have no card data (covariates left empty): "
-                        + ", ".join(without[:10]) + (" ..." if len(without) > 10 else ""),
-                detail={"specimen_ids": without},
-            ))
+            findings.append(finding("profiles", "warning", "no_card_data", n=len(without),
+                                    specimens=listing(without, 10),
+                                    detail={"specimen_ids": without}))
     profiles = profiles[profile_columns(columns)]
     step = StepReport(
         step="profiles",

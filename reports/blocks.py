@@ -36,7 +36,8 @@ def identity_pairs(baby: Baby, specimen: Specimen, words: Wording) -> list[tuple
         (c.baby, baby.name),
         (c.card, specimen.card_barcode),
         (c.sex, getattr(c.sex_values, baby.sex)),
-        (c.specimen, f"{specimen.specimen_id} ({getattr(c.specimen_kinds, specimen.kind)})"),
+        (c.specimen, words.bracketed(specimen.specimen_id,
+                                     getattr(c.specimen_kinds, specimen.kind))),
         (c.born, words.datetime(baby.birth_at)),
         (c.collected, words.datetime(specimen.collected_at)),
         (c.birth_weight, weight),
@@ -79,7 +80,7 @@ def marker_finding(marker: MarkerValue, words: Wording) -> str:
         where = c.below
     else:
         where = c.within
-    return f"{where} ({getattr(c.tiers, marker.tier)})" if marker.tier else where
+    return words.bracketed(where, getattr(c.tiers, marker.tier)) if marker.tier else where
 
 
 def sources_line(ids: Iterable[str], words: Wording) -> str:

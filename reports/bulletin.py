@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 from reportlab.platypus import CondPageBreak, Flowable, Spacer, Table, TableStyle
 
 from reports import ReportError
-from reports.indicators import Indicator, IndicatorSet, indicators, rank
+from reports.indicators import Indicator, IndicatorSet, IndicatorSource, indicators, rank
 from reports.models import DisorderRow, DocumentInfo, Laboratory, Lang, ViewModel
 from reports.pdf.charts import BarRow, bar_chart
 from reports.pdf.page import COLOURS, MARGIN, PageSetup, Styles, page_size, para, render, styles
@@ -315,6 +315,15 @@ def _cases(bulletin: Bulletin, words: Wording, st: Styles, width: float) -> list
                        [0.4 * width, 0.3 * width, 0.1 * width], st, right=(2,))]
 
 
+def _source_title(source: IndicatorSource, words: Wording, lang: Lang) -> str:
+    """A source's title in the document's language, then its citation as published; the
+    citation alone when it is the title."""
+    title = source.title_in(lang)
+    if title is None or title == source.title:
+        return source.title
+    return fill(words.bulletin.translated_source, title=title, original=source.title)
+
+
 def definitions_section(words: Wording, st: Styles, width: float, definitions: IndicatorSet,
                         lang: Lang) -> list[Flowable]:
     """The definitions table and its numbered sources (shared with the report card)."""
@@ -329,7 +338,7 @@ def definitions_section(words: Wording, st: Styles, width: float, definitions: I
     widths = [0.14, 0.27, 0.2, 0.05, 0.08, 0.11, 0.15]
     cited = dict.fromkeys(s for i in definitions.indicator
                           for s in (*i.sources, *([i.target_source] if i.target_source else [])))
-    refs = [f"[{s}] {definitions.source(s).title}" for s in cited]
+    refs = [f"[{s}] {_source_title(definitions.source(s), words, lang)}" for s in cited]
     return [CondPageBreak(120), para(t.definitions_heading, st.h1),
             para(fill(t.indicators_version, version=definitions.version), st.small),
             data_table([t.indicator, t.numerator, t.denominator, t.unit_of_measure, t.direction,

@@ -5,8 +5,8 @@ Each indicator has a code, a kind (``proportion`` in %, ``median`` duration, ``c
 unit, which direction is better (``higher``, ``lower`` or ``neither``: not ranked), a target
 where one is published, its sources, and its name, numerator and denominator in every language.
 
-Public names: ``Indicator``, ``IndicatorSet``, ``indicators``, ``load_indicators``,
-``INDICATORS_TOML``, ``rank``.
+Public names: ``Indicator``, ``IndicatorSet``, ``IndicatorSource``, ``indicators``,
+``load_indicators``, ``INDICATORS_TOML``, ``rank``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from reports.datafile import DATA_DIR, load_toml
 from reports.models import LANGUAGES, Lang
 from reports.wording import Source
 
-__all__ = ["INDICATORS_TOML", "Indicator", "IndicatorSet", "indicators", "load_indicators",
-           "rank"]
+__all__ = ["INDICATORS_TOML", "Indicator", "IndicatorSet", "IndicatorSource", "indicators",
+           "load_indicators", "rank"]
 
 INDICATORS_TOML = DATA_DIR / "indicators.toml"
 
@@ -78,9 +78,28 @@ class Indicator(_Data):
         return "better" if higher == (self.better == "higher") else "worse"
 
 
+class IndicatorSource(Source):
+    """A cited source: ``title`` is its citation as published, ``titles`` the title in each
+    other language of the documents (every language but English needs one)."""
+
+    titles: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _titles(self) -> Self:
+        if missing := [lang for lang in LANGUAGES if lang != "en" and not self.titles.get(lang)]:
+            raise ValueError(f"source {self.id} has no title in {missing}")
+        if unknown := sorted(set(self.titles) - set(LANGUAGES)):
+            raise ValueError(f"source {self.id} has titles in unknown languages {unknown}")
+        return self
+
+    def title_in(self, lang: Lang) -> str | None:
+        """The title in ``lang`` (None: the citation as published is the title)."""
+        return self.titles.get(lang)
+
+
 class IndicatorSet(_Data):
     version: str = Field(min_length=1)
-    sources: tuple[Source, ...] = Field(min_length=1)
+    sources: tuple[IndicatorSource, ...] = Field(min_length=1)
     indicator: tuple[Indicator, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -105,7 +124,7 @@ class IndicatorSet(_Data):
                 return item
         raise KeyError(f"unknown indicator {code!r}; the definitions have {', '.join(self.codes)}")
 
-    def source(self, source_id: str) -> Source:
+    def source(self, source_id: str) -> IndicatorSource:
         return next(s for s in self.sources if s.id == source_id)
 
 

@@ -101,6 +101,9 @@ class ControlSeries(ViewModel):
 
 
 class QcFinding(ViewModel):
+    """A reason the run's QC stored, as stored (English: ``<step>: <message>`` of the plate QC,
+    ``msms.qc.messages``); the report prints it in the document's language."""
+
     severity: Literal["warning", "reject"]
     code: str = Field(min_length=1)
     message: str = Field(min_length=1)
@@ -165,7 +168,8 @@ def _decision(report: QcReport, words: Wording, st: Styles, width: float) -> lis
                 (fill(t.decided_by, name=_decider(report, words),
                       at=words.datetime(report.decided_at)), st.banner_text)], width, colour)]
     for severity, heading in (("reject", t.reasons_heading), ("warning", t.warnings_heading)):
-        messages = [f.message for f in report.findings if f.severity == severity]
+        messages = [words.qc_reason(f.message) for f in report.findings
+                    if f.severity == severity]
         if messages:
             out += [para(heading, st.h2), bullets(messages[:12], st.cell)]
             if len(messages) > 12:
@@ -250,7 +254,8 @@ def _findings(report: QcReport, words: Wording, st: Styles, width: float) -> lis
     t = words.qc
     if not report.findings:
         return [para(t.findings_heading, st.h1), para(t.none, st.body)]
-    rows = [[getattr(t.severities, f.severity), f.code, f.message] for f in report.findings]
+    rows = [[getattr(t.severities, f.severity), f.code, words.qc_reason(f.message)]
+            for f in report.findings]
     fills: dict[int, object] = {i: COLOURS.red_fill for i, f in enumerate(report.findings)
                                 if f.severity == "reject"}
     return [para(t.findings_heading, st.h1),

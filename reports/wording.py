@@ -22,9 +22,11 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cutoffs.phrases import Phrasebook, split_outside
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
+from instruments.issues import WARNINGS, word_issue
 from msms.catalogue import DISORDER_CATEGORIES, default_catalogue
+from msms.phrases import Phrase, Phrasebook, split_outside
+from msms.qc.messages import FINDINGS, ITEMS, LISTING, STEPS, FindingWords, word_reason
 from reports import ReportError
 from reports.datafile import DATA_DIR, ReportDataError, line_of, load_toml
 from reports.models import LANGUAGES, DocumentInfo, Lang
@@ -124,6 +126,9 @@ class CommonText(_Text):
     result: str
     action: str
     colon: str
+    #: A note in brackets after a text (``{text}``, ``{inside}``), in the language's brackets
+    #: (a disorder's code after its name, a tier after where a value stands).
+    bracketed: str = "{text} ({inside})"
     reasons_separator: str = "; "
     #: Between the items of a list inside a reason (the markers not read, the features).
     list_separator: str = ", "
@@ -360,6 +365,9 @@ class BulletinText(_Text):
     source: str
     no_data: str
     indicators_version: str
+    #: A source cited in its own language, given with its title in the document's
+    #: (``{title}``) and its citation as published (``{original}``).
+    translated_source: str
     status: str
     group: str
     directions: Directions
@@ -422,6 +430,16 @@ class Wording(_Text):
     missing: dict[str, str] = {}
     #: The items inside ``top features: ...`` (``cutoffs.reason_phrases.FEATURES`` codes).
     features: dict[str, str] = {}
+    #: The plate QC's findings phrase by phrase (``msms.qc.messages.FINDINGS`` codes, the same
+    #: fields), the items of their lists (``ITEMS`` codes, and ``more`` for a list cut short:
+    #: ``LISTING``) and the names of the steps (``STEPS``); a finding not listed prints as
+    #: written.
+    qc_findings: dict[str, str] = {}
+    qc_items: dict[str, str] = {}
+    qc_steps: dict[str, str] = {}
+    #: The instrument readers' warnings a run keeps with its QC reasons
+    #: (``instruments.issues.WARNINGS`` codes, the same fields).
+    reader_warnings: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -437,8 +455,15 @@ class Wording(_Text):
         if unknown := sorted(set(self.disorders) - codes):
             raise ValueError(f"[disorders] names codes the catalogue does not have: {unknown}")
         for table, book in (("reasons", REASONS), ("missing", MISSING),
-                            ("features", FEATURES)):
+                            ("features", FEATURES), ("qc_findings", FINDINGS),
+                            ("reader_warnings", WARNINGS)):
             _check_phrases(table, getattr(self, table), book)
+        _check_phrases("qc_items", {k: v for k, v in self.qc_items.items() if k != "more"},
+                       ITEMS)
+        _check_phrases("qc_items", {k: v for k, v in self.qc_items.items() if k == "more"},
+                       LISTING)
+        if unknown := sorted(set(self.qc_steps) - set(STEPS)):
+            raise ValueError(f"[qc_steps] names steps the plate QC does not have: {unknown}")
         known = {s.id for s in self.sources}
         for where, ids in self._cited():
             if bad := sorted(set(ids) - known):
@@ -462,9 +487,14 @@ class Wording(_Text):
         return self.disorders.get(code, code)
 
     def disorder_label(self, code: str) -> str:
-        """The name with the code in brackets, unless the name already holds the code."""
+        """The name with the code in the language's brackets, unless the name already holds
+        the code."""
         name = self.disorder_name(code)
-        return name if code in name else f"{name} ({code})"
+        return name if code in name else self.bracketed(name, code)
+
+    def bracketed(self, text: str, inside: str) -> str:
+        """``text (inside)`` in the language's brackets (``common.bracketed``)."""
+        return fill(self.common.bracketed, text=text, inside=inside)
 
     def group_of(self, code: str) -> GroupText:
         """The text of the disorder's group (its catalogue category)."""
@@ -499,6 +529,39 @@ class Wording(_Text):
         if name == "why":
             return self._phrase(MISSING, self.missing, value)
         return value
+
+    def qc_reason(self, text: str) -> str:
+        """A run's stored QC reason in this language: a plate-QC finding (``<step>:
+        <message>``, ``msms.qc.messages``) or an instrument reader's warning
+        (``instruments.issues``); another text as written."""
+        words = self._finding_words
+        worded = word_reason(text, words)
+        if worded is None:
+            worded = word_issue(text, words)
+        return text if worded is None else worded
+
+    @property
+    def _finding_words(self) -> FindingWords:
+        def template(phrase: Phrase) -> str | None:
+            for table, book in ((self.qc_findings, FINDINGS),
+                                (self.reader_warnings, WARNINGS)):
+                if phrase.code in table and book[phrase.code] is phrase:
+                    return table[phrase.code]
+            return self.qc_items.get(phrase.code)
+
+        def value(name: str, value: str) -> str:
+            table = {"sample_type": self.qc.sample_types, "level": self.qc.levels}[name]
+            return str(getattr(table, value, value))
+
+        def severity(name: str) -> str:
+            return str(getattr(self.qc.severities, name, name))
+
+        c = self.common
+        return FindingWords(template=template, step=lambda name: self.qc_steps.get(name, name),
+                            value=value, severity=severity,
+                            reason="{step}" + c.colon + "{message}",
+                            list_separator=c.list_separator,
+                            clause_separator=c.reasons_separator)
 
     def source(self, source_id: str) -> Source:
         return next(s for s in self.sources if s.id == source_id)

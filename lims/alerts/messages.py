@@ -1,13 +1,13 @@
 """The messages alerts are opened with: English text in ``alert.message`` (what the API and
 the audit trail show), written with phrases that read it back as a code and fields, so that
-the pages show it in their own language (``cutoffs.phrases``; ``lims.web.phrases``).
+the pages show it in their own language (``msms.phrases``; ``lims.web.phrases``).
 
 Public names: ``ALERT_MESSAGES``.
 """
 
 from __future__ import annotations
 
-from cutoffs.phrases import Phrasebook
+from msms.phrases import Phrasebook
 
 __all__ = ["ALERT_MESSAGES"]
 

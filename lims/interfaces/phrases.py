@@ -9,7 +9,7 @@ Public names: ``DELIVERY_PHRASES``.
 
 from __future__ import annotations
 
-from cutoffs.phrases import Phrasebook
+from msms.phrases import Phrasebook
 
 __all__ = ["DELIVERY_PHRASES"]
 

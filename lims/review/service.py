@@ -44,7 +44,6 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session
 
-from cutoffs.phrases import Phrasebook
 from lims.accession.repository import infants_by_ids
 from lims.accession.service import get_specimen, request_repeat
 from lims.alerts.repository import open_counts
@@ -74,6 +73,7 @@ from lims.vocabulary import (
     Transition,
 )
 from lims.workflow import allowed_transitions, apply_transition
+from msms.phrases import Phrasebook
 from msms.tables import PROFILE_ID
 
 __all__ = ["RELEASE_REFUSALS", "REVIEW_REASONS", "allowed_decisions", "correct", "decide",
@@ -81,7 +81,7 @@ __all__ = ["RELEASE_REFUSALS", "REVIEW_REASONS", "allowed_decisions", "correct",
            "review_item", "review_queue", "second_tier_recommendation"]
 
 #: The reasons a decision is recorded with when the reviewer gives none (English, read back as
-#: phrases by the pages: ``cutoffs.phrases``).
+#: phrases by the pages: ``msms.phrases``).
 REVIEW_REASONS = Phrasebook((
     ("accepted_no_recall",
      "reviewer accepted the second tier's recommendation (no recall) for {disorders}"),

@@ -27,6 +27,7 @@ from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError
 from lims.models import Run, utcnow
 from lims.runs import repository
+from lims.runs.notes import RUN_NOTES
 from lims.runs.service import get_run
 from lims.vocabulary import HeldWellStatus, QcDecision
 from msms.qc.rules import default_rules as default_qc_rules
@@ -140,7 +141,8 @@ def _reject(session: Session, actor: Actor, run: Run, reason: str) -> int:
         session.refresh(well)
         record(session, actor, "discard", "held_well", well.id, before=before,
                after=snapshot(well), reason=note)
-    reasons = [*(run.qc_reasons or []), f"rejected by {actor.username}: {reason}"]
+    reasons = [*(run.qc_reasons or []),
+               RUN_NOTES.text("rejected", user=actor.username, reason=reason)]
     # guarded: of two rejections at once, one rejects the run and the other is refused
     if not repository.reject_run(session, run, reasons):
         raise ConflictError(f"plate {run.plate_id} was rejected meanwhile")

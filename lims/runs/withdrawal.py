@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from cutoffs.phrases import Phrasebook
 from lims.alerts.service import withdraw_for_run
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError, PermissionDeniedError
@@ -58,6 +57,7 @@ from lims.vocabulary import (
     Transition,
 )
 from lims.workflow import apply_transitions
+from msms.phrases import Phrasebook
 
 __all__ = ["WITHDRAWAL_REFUSALS", "WITHDRAW_ROLES", "Withdrawal", "withdraw_run"]
 

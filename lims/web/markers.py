@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cutoffs.phrases import split_outside
 from cutoffs.reason_phrases import REASONS
 from lims.review.schemas import MarkerScore
+from msms.phrases import split_outside
 
 __all__ = ["Marker", "markers_of"]
 

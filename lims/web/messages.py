@@ -41,7 +41,7 @@ from lims.vocabulary import (
 )
 from lims.web.case_labels import case_message_ids
 from lims.web.navigation import NAVIGATION
-from lims.web.phrases import PHRASEBOOKS
+from lims.web.phrases import PHRASEBOOKS, REASON_MESSAGE, STEP_MESSAGES, VALUE_MESSAGES
 
 __all__ = ["AUDIT_ACTIONS", "AUDIT_RECORDS", "DYNAMIC_VOCABULARIES", "WELL_KINDS", "disorder_names",
            "message_ids", "plural_message_ids", "unsatisfactory_descriptions"]
@@ -121,6 +121,7 @@ def message_ids() -> set[str]:
     ids |= set(WELL_KINDS)
     ids |= case_message_ids()
     ids |= {phrase.msgid for book in PHRASEBOOKS for phrase in book}
+    ids |= {*STEP_MESSAGES.values(), *VALUE_MESSAGES.values(), REASON_MESSAGE}
     ids |= set(default_reflex_rules().reason_codes.values())
     ids |= {f"audit {a}" for a in AUDIT_ACTIONS}
     ids |= {f"record {r}" for r in AUDIT_RECORDS}

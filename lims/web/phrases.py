@@ -2,43 +2,66 @@
 alert's message, the reason a decision was recorded with, why a bulk release or a plate's
 withdrawal was refused, why a genotype file was refused.
 Each is read back as a phrase (a code and its fields) by the phrasebook that wrote it
-(``cutoffs.phrases``) and rendered through the catalogue; a field that is itself a phrase
+(``msms.phrases``) and rendered through the catalogue; a field that is itself a phrase
 (the reasons of an alert, the items of ``unread: ...``) is rendered the same way. A text no
 phrase wrote (a reviewer's own words, a marker against its cutoff) is shown as written.
 
 The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``,
 ``release_refusal``, ``withdrawal_refusal``, ``repeat_reason`` (a repeat request: serial
-screening, a reviewer's), ``qc_reason`` (a run's QC reasons), ``delivery_note`` (a result
-message's delivery) and ``genotype_refusal`` (the reflex page's upload) (``install``).
+screening, a reviewer's), ``qc_reason`` (a run's QC reasons: the LIMS's notes, the plate QC's
+findings, the instrument reader's warnings), ``delivery_note`` (a result message's delivery)
+and ``genotype_refusal`` (the reflex page's upload) (``install``).
 
-Public names: ``PHRASEBOOKS``, ``Phrases``, ``install``.
+Public names: ``PHRASEBOOKS``, ``STEP_MESSAGES``, ``VALUE_MESSAGES``, ``REASON_MESSAGE``,
+``Phrases``, ``install``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from jinja2 import Environment
 
-from cutoffs.phrases import Phrasebook, split_outside
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
+from instruments.issues import WARNINGS, word_issue
 from lims.alerts.messages import ALERT_MESSAGES
 from lims.interfaces.phrases import DELIVERY_PHRASES
 from lims.reflex.genotypes import GENOTYPE_REFUSALS
 from lims.review.service import RELEASE_REFUSALS, REVIEW_REASONS
-from lims.runs.notes import LISTING, RUN_NOTES
+from lims.runs.notes import RUN_NOTES
 from lims.runs.withdrawal import WITHDRAWAL_REFUSALS
 from lims.serial_screening import SERIAL_CARDS, SERIAL_CRITERIA
+from msms.phrases import Phrase, Phrasebook, split_outside
+from msms.qc.messages import (
+    FINDINGS,
+    ITEMS,
+    LISTING,
+    STEPS,
+    VOCABULARIES,
+    FindingWords,
+    word_reason,
+)
 
-__all__ = ["PHRASEBOOKS", "Phrases", "install"]
+__all__ = ["PHRASEBOOKS", "REASON_MESSAGE", "STEP_MESSAGES", "VALUE_MESSAGES", "Phrases",
+           "install"]
 
 #: Every phrasebook whose texts the pages show (their messages are in the catalogues).
 PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGES,
                                        REVIEW_REASONS, RELEASE_REFUSALS, SERIAL_CARDS,
                                        SERIAL_CRITERIA, RUN_NOTES, LISTING, DELIVERY_PHRASES,
-                                       WITHDRAWAL_REFUSALS, GENOTYPE_REFUSALS)
+                                       WITHDRAWAL_REFUSALS, GENOTYPE_REFUSALS, FINDINGS, ITEMS,
+                                       WARNINGS)
+#: The message ids of the plate QC's steps, which a run's reasons name.
+STEP_MESSAGES: dict[str, str] = {step: f"qc step {step}" for step in STEPS}
+#: The message ids of the words of the findings' vocabularies (a sample type, a level).
+VALUE_MESSAGES: dict[tuple[str, str], str] = {(name, value): f"qc {name} {value}"
+                                              for name, values in VOCABULARIES.items()
+                                              for value in values}
+#: How a run's reason joins the step and the finding's message.
+REASON_MESSAGE = "%(step)s: %(message)s"
 
 
 @dataclass(frozen=True)
@@ -100,7 +123,44 @@ class Phrases:
         return self.phrase(SERIAL_CARDS if found else REVIEW_REASONS, text)
 
     def qc_reason(self, text: str) -> str:
-        return self.phrase(RUN_NOTES, text)
+        """A run's QC reason: a note of the LIMS's, a plate-QC finding (``<step>: <message>``),
+        or an instrument reader's issue."""
+        if RUN_NOTES.parse(text) is not None:
+            return self.phrase(RUN_NOTES, text)
+        words = self._finding_words()
+        worded = word_reason(text, words)
+        if worded is None:
+            worded = word_issue(text, words)
+        return text if worded is None else worded
+
+    def _finding_words(self) -> FindingWords:
+        return FindingWords(template=self._template, step=self._step, value=self._value,
+                            severity=self._word,
+                            reason=self._template_of(REASON_MESSAGE) or "{step}: {message}")
+
+    def _template(self, phrase: Phrase) -> str | None:
+        return self._template_of(phrase.msgid)
+
+    def _template_of(self, msgid: str) -> str | None:
+        """The translation of ``msgid`` with ``{name}`` placeholders; None if untranslated."""
+        text = self.gettext(msgid)
+        if text == msgid:
+            return None
+        text = text.replace("{", "{{").replace("}", "}}")
+        return re.sub(r"%\((\w+)\)s", r"{\1}", text).replace("%%", "%")
+
+    def _value(self, name: str, value: str) -> str:
+        msgid = VALUE_MESSAGES.get((name, value), value)
+        text = self.gettext(msgid)
+        return value if text == msgid else text
+
+    def _word(self, word: str) -> str:
+        return self.gettext(word)
+
+    def _step(self, step: str) -> str:
+        msgid = STEP_MESSAGES.get(step, step)
+        text = self.gettext(msgid)
+        return step if text == msgid else text
 
     def delivery_note(self, text: str) -> str:
         return self.phrase(DELIVERY_PHRASES, text)

@@ -6,7 +6,8 @@ Modules: ``rules`` (limits as data), ``internal_standard``, ``completeness`` (ev
 the method in every patient and control well), ``blanks``, ``controls``,
 ``westgard`` (pure rules over z-scores), ``decision``, ``report``, ``plate`` (all steps in one
 call: ``msms.qc.plate.check_plate``, after :func:`msms.quantify.quantify`, which runs the steps
-of this package it needs; so this package does not import it), ``wells``.
+of this package it needs; so this package does not import it), ``wells``, ``messages`` (the
+phrases every finding's message is written with, and read back by in another language).
 
 Public names: ``Decision``, ``decide``, ``QCRules``,
 ``load_rules``, ``default_rules``, ``ControlLots``, ``load_control_lots``,

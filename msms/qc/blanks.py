@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from msms.catalogue import Catalogue, default_catalogue
+from msms.qc.messages import ITEMS, finding
 from msms.qc.report import Finding, StepReport
 from msms.qc.rules import QCRules
 from msms.qc.wells import injection_order
@@ -41,10 +42,8 @@ def check_blanks(
     n_blanks = int(blanks["well"].nunique())
     findings: list[Finding] = []
     if n_blanks < rules.blank_min_count:
-        findings.append(Finding(
-            step=step, severity="warning", code="blank_missing",
-            message=f"{n_blanks} blank well(s) on the plate, at least {rules.blank_min_count} "
-                    "expected: contamination and carryover are not checked"))
+        findings.append(finding(step, "warning", "blank_missing", n_blanks=n_blanks,
+                                minimum=rules.blank_min_count))
     fraction = blanks["conc_umol_l"] / blanks["analyte"].map(p99).astype(float)
     worst = float(fraction.max()) if fraction.notna().any() else None
     for severity, limit in (("reject", rules.blank_reject_fraction_of_p99),
@@ -53,12 +52,12 @@ def check_blanks(
         if severity == "warning":
             hits = hits[fraction[hits.index] <= rules.blank_reject_fraction_of_p99]
         for well, rows in hits.groupby("well", sort=True):
-            parts = [f"{r.analyte} {r.conc_umol_l:.3g} umol/L ({fraction[i]:.0%} of p99)"
+            parts = [ITEMS.text("blank_value", analyte=r.analyte, value=f"{r.conc_umol_l:.3g}",
+                                percent=f"{fraction[i]:.0%}")
                      for i, r in zip(rows.index, rows.itertuples(), strict=True)]
-            findings.append(Finding(
-                step=step, severity=severity, code="blank_high", well=str(well),
-                message=f"blank {well}: {', '.join(parts)} (limit {limit:.0%} of p99)",
-                detail={"analytes": list(rows["analyte"])}))
+            findings.append(finding(
+                step, severity, "blank_high", well=str(well), values=", ".join(parts),
+                limit_percent=f"{limit:.0%}", detail={"analytes": list(rows["analyte"])}))
     return StepReport(
         step=step,
         description="apparent concentration of blank wells against the catalogue p99",
@@ -106,15 +105,11 @@ def check_carryover(
                                              "carryover_percent"])
     findings: list[Finding] = []
     if not pairs:
-        findings.append(Finding(
-            step=step, severity="info", code="carryover_not_estimated",
-            message="no blank follows a sample well in injection order: carryover not "
-                    "estimated"))
+        findings.append(finding(step, "info", "carryover_no_pair",
+                                code="carryover_not_estimated"))
     elif table.empty:
-        findings.append(Finding(
-            step=step, severity="info", code="carryover_not_estimated",
-            message="no blank follows a well with values above the p99: carryover not "
-                    "estimated"))
+        findings.append(finding(step, "info", "carryover_no_high_well",
+                                code="carryover_not_estimated"))
     else:
         for severity, limit in (("reject", rules.carryover_reject_percent),
                                 ("warning", rules.carryover_warn_percent)):
@@ -122,12 +117,13 @@ def check_carryover(
             if severity == "warning":
                 hits = hits[hits["carryover_percent"] <= rules.carryover_reject_percent]
             if len(hits):
-                parts = [f"{r.analyte} {r.carryover_percent:.2f}% ({r.preceding_well} -> "
-                         f"{r.blank_well})" for r in hits.itertuples()]
-                findings.append(Finding(
-                    step=step, severity=severity, code="carryover_high",
-                    well=str(hits.iloc[0]["blank_well"]),
-                    message=f"carryover above {limit:g}%: {', '.join(parts)}",
+                parts = [ITEMS.text("carryover_estimate", analyte=r.analyte,
+                                    percent=f"{r.carryover_percent:.2f}%",
+                                    preceding=r.preceding_well, blank=r.blank_well)
+                         for r in hits.itertuples()]
+                findings.append(finding(
+                    step, severity, "carryover_high", well=str(hits.iloc[0]["blank_well"]),
+                    limit=f"{limit:g}", estimates=", ".join(parts),
                     detail={"analytes": sorted(set(hits["analyte"]))}))
     worst = float(table["carryover_percent"].max()) if len(table) else None
     return StepReport(

@@ -21,23 +21,24 @@ concentration for it (a missing or low internal standard is the IS check's: only
 serves are not reportable). Blanks and wells of unknown type are not checked.
 
 Public names: ``Completeness``, ``check_completeness``, ``check_method_coverage``,
-``measured_pairs``, ``CHECKED_SAMPLE_TYPES``, ``COVERAGE_MESSAGES``.
+``measured_pairs``, ``CHECKED_SAMPLE_TYPES``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from msms.methods import Method
 from msms.qc.grid import PlateGrid
+from msms.qc.messages import ITEMS, finding, listing
 from msms.qc.report import Finding, StepReport
 from msms.qc.rules import QCRules, default_rules
 
 __all__ = [
     "CHECKED_SAMPLE_TYPES",
-    "COVERAGE_MESSAGES",
     "Completeness",
     "check_completeness",
     "check_method_coverage",
@@ -46,16 +47,6 @@ __all__ = [
 
 STEP = "completeness"
 COVERAGE_STEP = "method_coverage"
-#: The coverage finding's message (``str.format`` fields), one template per case so that a
-#: reader (the LIMS's pages) can take the message back apart into its fields.
-COVERAGE_MESSAGES = {
-    "wells": "{absent} of the {total} analytes of method {method} not measured in all {n_wells} "
-             "patient and control wells ({wells}): {analytes}; the file is incomplete (cut "
-             "short?) or was exported for another method",
-    "no_wells": "{absent} of the {total} analytes of method {method} not measured in any well "
-                "(the plate has no patient or control well): {analytes}; the file is "
-                "incomplete (cut short?) or was exported for another method",
-}
 #: Wells that must hold every analyte of the method: patients and control materials.
 CHECKED_SAMPLE_TYPES: tuple[str, ...] = (
     "patient", "qc_low", "qc_high", "qc_other", "calibrator", "proficiency",
@@ -65,8 +56,7 @@ _LISTED = 12
 
 
 def _listing(items: list[str], limit: int = _LISTED) -> str:
-    head = ", ".join(items[:limit])
-    return head + (f" and {len(items) - limit} more" if len(items) > limit else "")
+    return listing(items, limit)
 
 
 def _finite(grid: PlateGrid, kind: str) -> np.ndarray:
@@ -144,23 +134,20 @@ def check_completeness(grid: PlateGrid, method: Method | None = None, *,
         lacking = [str(grid.analytes[j]) for j in np.flatnonzero(missing[w])]
         well = str(grid.wells[w])
         reason[w] = f"well incomplete: {_listing(lacking, 6)} not measured"
-        findings.append(Finding(
-            step=STEP, severity="warning", code="well_incomplete",
-            message=f"well {well} ({grid.sample_type[w]} {grid.sample_id[w]}): not reportable: "
-                    f"{_listing(lacking)} not measured",
-            well=well, detail={"analytes": lacking, "sample_id": str(grid.sample_id[w])},
+        findings.append(finding(
+            STEP, "warning", "well_incomplete", well=well, sample_type=grid.sample_type[w],
+            sample_id=grid.sample_id[w], analytes=_listing(lacking),
+            detail={"analytes": lacking, "sample_id": str(grid.sample_id[w])},
         ))
     n_checked = int(checked.sum())
     for j in np.flatnonzero(partial):
         lacking_wells = [str(grid.wells[w]) for w in np.flatnonzero(missing[:, j])]
         fraction = len(lacking_wells) / n_checked if n_checked else 0.0
         if fraction > limit:
-            findings.append(Finding(
-                step=STEP, severity="reject", code="analyte_missing_in_wells",
-                message=f"{grid.analytes[j]} not measured in {len(lacking_wells)} of "
-                        f"{n_checked} patient and control wells ({fraction:.0%}, limit "
-                        f"{limit:.0%}): {_listing(lacking_wells)}",
-                analyte=str(grid.analytes[j]),
+            findings.append(finding(
+                STEP, "reject", "analyte_missing_in_wells", analyte=str(grid.analytes[j]),
+                n_missing=len(lacking_wells), n_checked=n_checked, fraction=f"{fraction:.0%}",
+                limit_percent=f"{limit:.0%}", wells=_listing(lacking_wells),
                 detail={"wells": lacking_wells, "fraction_of_wells": fraction},
             ))
     last = np.flatnonzero(checked)[-1:]  # grid wells keep the order they first appear in
@@ -168,13 +155,11 @@ def check_completeness(grid: PlateGrid, method: Method | None = None, *,
     if len(last) and (incomplete[last[0]] or no_is_row[last[0]].any()):
         final = int(last[0])
         lacking = [str(grid.analytes[j]) for j in np.flatnonzero(missing[final])] + [
-            f"the internal standard of {grid.analytes[j]}"
+            ITEMS.text("internal_standard_of", analyte=grid.analytes[j])
             for j in np.flatnonzero(no_is_row[final] & ~missing[final])]
-        findings.append(Finding(
-            step=STEP, severity="reject", code="file_truncated",
-            message=f"the last well of the file, {grid.wells[final]}, lacks {_listing(lacking)}: "
-                    "the file looks cut short; export it again",
-            well=str(grid.wells[final]), detail={"analytes": lacking},
+        findings.append(finding(
+            STEP, "reject", "file_truncated", well=str(grid.wells[final]),
+            lacking=_listing(lacking), detail={"analytes": lacking},
         ))
     report = StepReport(
         step=STEP,
@@ -204,14 +189,15 @@ def check_method_coverage(grid: PlateGrid, method: Method) -> StepReport:
     wells = [str(w) for w in grid.wells[checked]]
     findings: tuple[Finding, ...] = ()
     if absent:
-        message = COVERAGE_MESSAGES["wells" if wells else "no_wells"].format(
-            absent=len(absent), total=len(method.codes), method=method.label,
-            n_wells=len(wells), wells=_listing(wells, 4), analytes=_listing(absent, 50))
-        findings = (Finding(
-            step=COVERAGE_STEP, severity="reject", code="analytes_not_measured",
-            message=message,
-            detail={"analytes": absent, "wells": wells},
-        ),)
+        fields: dict[str, Any] = dict(absent=len(absent), total=len(method.codes),
+                                      method=method.label, analytes=_listing(absent, 50))
+        if wells:
+            fields.update(n_wells=len(wells), wells=_listing(wells, 4))
+        findings = (finding(
+            COVERAGE_STEP, "reject",
+            "analytes_not_measured" if wells else "analytes_not_measured_no_wells",
+            code="analytes_not_measured", detail={"analytes": absent, "wells": wells},
+            **fields),)
     return StepReport(
         step=COVERAGE_STEP,
         description="every analyte of the quantitation method is measured on the plate",

@@ -33,6 +33,7 @@ from msms.catalogue import Catalogue, default_catalogue
 from msms.datafiles import DataFile, LenientSchema, Positive, Schema, Text, load_toml
 from msms.errors import DataError
 from msms.qc import westgard
+from msms.qc.messages import ITEMS, finding
 from msms.qc.report import Finding, StepReport
 from msms.qc.rules import QCRules
 from msms.qc.wells import injection_order
@@ -252,9 +253,8 @@ def control_values(
     controls = conc[conc["sample_type"].isin(list(levels))]
     others = conc.loc[conc["sample_type"] == "qc_other", "well"].unique()
     if len(others):
-        findings.append(Finding(
-            step=step, severity="info", code="qc_other_not_evaluated",
-            message=f"wells {', '.join(others)} hold other QC material; not evaluated"))
+        findings.append(finding(step, "info", "qc_other_not_evaluated",
+                                wells=", ".join(others)))
 
     wells = controls.drop_duplicates("well")[["well", "sample_id", "sample_type"]]
     well_lot: dict[str, ControlLot] = {}
@@ -262,39 +262,30 @@ def control_values(
         level = levels[row.sample_type]
         lot = lots.lots.get(str(row.sample_id))
         if lot is not None and lot.level != level:
-            findings.append(Finding(
-                step=step, severity="reject", code="lot_level_mismatch", well=row.well,
-                message=f"well {row.well} is {row.sample_type} but lot {lot.lot} is a "
-                        f"{lot.level} control"))
+            findings.append(finding(step, "reject", "lot_level_mismatch", well=row.well,
+                                    sample_type=row.sample_type, lot=lot.lot, level=lot.level))
             continue
         if lot is None:
             candidates = lots.in_use(level)
             if len(candidates) != 1:
-                names = ", ".join(c.lot for c in candidates) or "none"
-                findings.append(Finding(
-                    step=step, severity="reject", code="lot_unknown", well=row.well,
-                    message=f"well {row.well} ({row.sample_type}, sample id "
-                            f"{row.sample_id!r}): no such lot, and the in-use {level} lots are "
-                            f"{names}"))
+                names = ", ".join(c.lot for c in candidates) or ITEMS.text("none")
+                findings.append(finding(step, "reject", "lot_unknown", well=row.well,
+                                        sample_type=row.sample_type,
+                                        sample_id=repr(row.sample_id), level=level, lots=names))
                 continue
             lot = candidates[0]
-            findings.append(Finding(
-                step=step, severity="info", code="lot_assumed", well=row.well,
-                message=f"well {row.well}: sample id {row.sample_id!r} names no lot; took the "
-                        f"in-use {level} lot {lot.lot}"))
+            findings.append(finding(step, "info", "lot_assumed", well=row.well,
+                                    sample_id=repr(row.sample_id), level=level, lot=lot.lot))
         if (run_date is not None and lot.expires is not None and run_date > lot.expires
                 and rules.expired_lot_action != "off"):
-            findings.append(Finding(
-                step=step, severity=rules.expired_lot_action, code="lot_expired", well=row.well,
-                message=f"well {row.well}: lot {lot.lot} expired on {lot.expires.isoformat()}"))
+            findings.append(finding(step, rules.expired_lot_action, "lot_expired", well=row.well,
+                                    lot=lot.lot, expires=lot.expires.isoformat()))
         well_lot[row.well] = lot
 
     present = {lot.level for lot in well_lot.values()}
     for level in rules.required_levels:
         if level not in present:
-            findings.append(Finding(
-                step=step, severity="reject", code="control_level_missing",
-                message=f"no usable {level} control on the plate"))
+            findings.append(finding(step, "reject", "control_level_missing", level=level))
 
     matched = controls[controls["well"].isin(list(well_lot))]
     lot_of = [well_lot[w] for w in matched["well"].tolist()]
@@ -327,10 +318,9 @@ def control_values(
         have = set(usable.loc[usable["level"] == level, "analyte"])
         lacking = sorted(reported - have)
         if lacking:
-            findings.append(Finding(
-                step=step, severity="reject", code="control_value_missing",
-                message=f"no usable {level} control value for {', '.join(lacking)}",
-                detail={"analytes": lacking, "level": level}))
+            findings.append(finding(step, "reject", "control_value_missing", level=level,
+                                    analytes=", ".join(lacking),
+                                    detail={"analytes": lacking, "level": level}))
     no_target = sorted(reported - set(values["analyte"]))
     counts = {"control_wells": len(wells), "matched_wells": len(well_lot),
               "values": len(values), "usable_values": len(usable),
@@ -380,12 +370,12 @@ def evaluate_westgard(
         if key in seen or rule not in active:
             return
         seen.add(key)
-        where = f"lot {lot}" if lot else "across materials"
-        findings.append(Finding(
-            step=step, severity="reject" if actions[rule] == "reject" else "warning",
-            code=f"westgard_{rule}", analyte=analyte, well=wells[0] if wells else None,
-            message=f"{analyte} {rule} ({where}): z = {', '.join(labels)}",
+        findings.append(finding(
+            step, "reject" if actions[rule] == "reject" else "warning",
+            "westgard_lot" if lot else "westgard_across", code=f"westgard_{rule}",
+            analyte=analyte, well=wells[0] if wells else None,
             detail={"rule": rule, "lot": lot, "wells": wells, "observations": ids},
+            rule=rule, z=", ".join(labels), **({"lot": lot} if lot else {}),
         ))
 
     usable = values[values["z"].notna()]

@@ -24,6 +24,7 @@ import pandas as pd
 
 from msms.methods import Method
 from msms.qc.grid import PlateGrid, plate_grid
+from msms.qc.messages import ITEMS, finding
 from msms.qc.report import Finding, StepReport
 from msms.qc.rules import QCRules, default_rules
 
@@ -120,13 +121,13 @@ def check_internal_standards(
     status[no_is_anywhere & ~has_intensity] = "unchecked"
     plate_missing = no_is_anywhere & has_intensity
     status[plate_missing] = "missing"
-    reason[plate_missing] = "no internal-standard signal for this analyte on the plate"
+    reason[plate_missing] = ITEMS.text("is_absent_on_plate")
     well_missing = has_is_on_plate[None, :] & np.isnan(usable)
     status[well_missing] = "missing"
-    reason[well_missing] = "internal standard missing in this well"
+    reason[well_missing] = ITEMS.text("is_missing_in_well")
     low = has_is_on_plate[None, :] & (fraction < low_fraction)
     status[low] = "low"
-    reason[low] = [f"internal standard low ({f:.0%} of the plate median)" for f in fraction[low]]
+    reason[low] = [ITEMS.text("is_low", fraction=f"{f:.0%}") for f in fraction[low]]
     check = ISCheck(StepReport(STEP, ""), grid, valued, status, reason, is_value, median,
                     fraction)
 
@@ -157,7 +158,7 @@ def check_internal_standards(
 def _is_name(method: Method | None, analyte: str) -> str:
     if method is not None and analyte in method:
         return method.analyte(analyte).internal_standard.name
-    return f"IS of {analyte}"
+    return ITEMS.text("is_of", analyte=analyte)
 
 
 def _findings(check: ISCheck, bad: np.ndarray, checked: np.ndarray, rules: QCRules,
@@ -166,18 +167,18 @@ def _findings(check: ISCheck, bad: np.ndarray, checked: np.ndarray, rules: QCRul
     findings: list[Finding] = []
     for w in np.flatnonzero(bad.any(axis=1)):
         columns = np.flatnonzero(bad[w])
-        by_reason: dict[str, list[str]] = {}
+        by_reason: dict[tuple[str, str], list[str]] = {}
         for j in columns:
             analyte = str(g.analytes[j])
-            key = f"{_is_name(method, analyte)}: {check.reason[w, j]}"
+            key = (_is_name(method, analyte), str(check.reason[w, j]))
             by_reason.setdefault(key, []).append(analyte)
-        parts = [f"{why} -> {', '.join(codes)}" for why, codes in by_reason.items()]
+        parts = [ITEMS.text("is_cause", standard=standard, why=why, analytes=", ".join(codes))
+                 for (standard, why), codes in by_reason.items()]
         all_low = bool((check.status[w, columns] == "low").all())
-        findings.append(Finding(
-            step=STEP, severity="warning", code="is_low" if all_low else "is_missing",
-            message=f"well {g.wells[w]} ({g.sample_type[w]} {g.sample_id[w]}): "
-                    f"not reportable: {'; '.join(parts)}",
-            well=str(g.wells[w]),
+        findings.append(finding(
+            STEP, "warning", "is_not_reportable", code="is_low" if all_low else "is_missing",
+            well=str(g.wells[w]), sample_type=g.sample_type[w], sample_id=g.sample_id[w],
+            causes="; ".join(parts),
             detail={"analytes": [str(g.analytes[j]) for j in columns],
                     "sample_id": str(g.sample_id[w])},
         ))
@@ -186,11 +187,10 @@ def _findings(check: ISCheck, bad: np.ndarray, checked: np.ndarray, rules: QCRul
     for j in np.flatnonzero(n_checked > 0):
         fraction = float((bad[:, j] & checked[:, j]).sum() / n_checked[j])
         if fraction > limit:
-            findings.append(Finding(
-                step=STEP, severity="reject", code="is_plate_failure",
-                message=f"{g.analytes[j]}: internal standard low or missing in {fraction:.0%} "
-                        f"of wells (limit {limit:.0%})",
-                analyte=str(g.analytes[j]), detail={"fraction_of_wells": fraction},
+            findings.append(finding(
+                STEP, "reject", "is_plate_failure", analyte=str(g.analytes[j]),
+                fraction=f"{fraction:.0%}", limit_percent=f"{limit:.0%}",
+                detail={"fraction_of_wells": fraction},
             ))
     return findings
 

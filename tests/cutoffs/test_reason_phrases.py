@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from cutoffs.evaluate import evaluate
-from cutoffs.phrases import Phrasebook
 from cutoffs.reason_phrases import MISSING, REASONS
+from msms.phrases import Phrasebook
 from tests.cutoffs.builders import nan, profiles
 
 

@@ -384,8 +384,8 @@ def test_cli_rejects_bad_labelled_files_with_exit_3(tmp_path):
 
 
 def test_every_part_of_the_reasons_is_a_marker_or_a_phrase_read_back(model, first_tier):
-    from cutoffs.phrases import split_outside
     from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
+    from msms.phrases import split_outside
 
     profiles, calls = first_tier
     out = apply_second_tier(calls, profiles, model)

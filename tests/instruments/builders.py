@@ -6,6 +6,7 @@ injection written as a real mzML file with psims."""
 from __future__ import annotations
 
 import gc
+import re
 import warnings
 from pathlib import Path
 
@@ -141,3 +142,35 @@ def zip_bomb(members: dict[str, int], *, extra: dict[str, bytes] | None = None,
                     member.write(chunk[:left])
                     left -= len(chunk)
     return out.getvalue()
+
+
+#: A value for every field of the readers' warnings (``instruments.issues.WARNINGS``), as the
+#: readers write them (names as written in the file are quoted).
+WARNING_FIELDS: dict[str, str] = {
+    "column": "'Barcode'", "role": "sample_id", "value": "'<LOD'", "n": "7", "read_as": "nan",
+    "day": "'31-Feb-2025'", "label": "'SRM Phe'", "unit": "None", "accession": "MS:1000574",
+    "written": "'zlib'", "expected": "'zlib compression'", "tolerance": "0.5",
+    "transition": "Phe", "mz": "166.1", "scan_mz": "120.1", "sample_list": "samples.csv",
+    "compound": "'C8'", "sample": "'S001'", "trays": "1, 2", "plate": "P-2025-0311",
+    "wells": "A01, A02, A03, A04, A05, A06 ...", "control": "qc_high", "well": "D07",
+    "file_type": "'patient'", "map_type": "'qc_low'", "sample_id": "'250301042'",
+    "vendor_type": "'Std Bracket'",
+}
+
+
+def every_reader_warning() -> list[str]:
+    """Every phrase of the readers' warnings as a run stores it (``str(issue)``)."""
+    from instruments.issues import WARNINGS
+    from instruments.run import Issue
+
+    return [str(Issue("warning", "P-2025-0311.csv", 12, "Name",
+                      p.text(**{name: WARNING_FIELDS[name] for name in p.fields})))
+            for p in WARNINGS]
+
+
+#: What a reader's warning prints as written in every language: names as the file writes them
+#: (quoted), the reader profile's settings (``values.censored``), the field and the file where
+#: it was found, the PSI-MS term ``cvParam`` and a value the profile or file gives (``nan``,
+#: ``None``).
+AS_WRITTEN = re.compile(r"(?<![A-Za-z])'[^']*'(?![A-Za-z])|\"[^\"]*\"|\b[a-z_]+\.[a-z_]+\b"
+                        r"|\[[A-Za-z_]+\]|\bcvParam\b|\bNone\b|\bnan\b|[\w-]+\.csv\b")

@@ -202,12 +202,13 @@ def qc_report(lang: Lang, decision: str = "accept_with_warnings", **changes: Any
                 series.append(ControlSeries(lot=lot, level=level, analyte=analyte,
                                             mean_umol_l=mean, sd_umol_l=sd,
                                             points=tuple(history)))
-    findings = (
-        QcFinding(severity="warning", code="westgard_1-2s",
-                  message="C8 1-2s (lot VQC-L-2501): z = +2.40 (A02)"),
-        QcFinding(severity="warning", code="internal_standard_low",
-                  message="D07: internal standard d3-C8 at 21% of the plate median; "
-                          "C6, C8, C10 not reportable"),
+    findings = (  # as the plate QC stores them (msms.qc.messages)
+        QcFinding(severity="warning", code="plate_qc",
+                  message="westgard: C8 1-2s (lot VQC-L-2501): z = +2.40 (A02)"),
+        QcFinding(severity="warning", code="plate_qc",
+                  message="internal_standard: well D07 (patient 250301042): not reportable: "
+                          "D3-C8: internal standard low (21% of the plate median) -> C6, C8, "
+                          "C10"),
     )
     values: dict[str, Any] = dict(
         document=document("QC-R-2025-0311", lang), laboratory=laboratory(lang),

@@ -32,7 +32,7 @@ def test_bulletin_in_english() -> None:
                     "Ranking of submitting units", "Indicators by submitting unit",
                     "Confirmed cases by disorder", "Phenylketonuria (PKU)",
                     "Indicator definitions", "NewSTEPs Quality Indicator 1",
-                    "indicator definitions 2025.2")
+                    "indicator definitions 2025.3")
 
 
 def test_units_are_ranked_by_their_mean_rank() -> None:
@@ -121,3 +121,17 @@ def test_golden_bulletin_and_report_card() -> None:
     assert_golden(render_bulletin(bulletin), "bulletin-en")
     card = report_card(bulletin, "H02", builders.document("CARD-H02", "en"))
     assert_golden(render_report_card(card), "report-card-en")
+
+
+def test_a_chinese_bulletin_titles_its_sources_in_chinese_and_cites_them_as_published() -> None:
+    defs = indicators()
+    zh = squash("".join(page_texts(render_bulletin(builders.bulletin("zh-CN")))))
+    en = squash("".join(page_texts(render_bulletin(builders.bulletin("en")))))
+    cited = {s for i in defs.indicator for s in (*i.sources, *filter(None, [i.target_source]))}
+    assert cited
+    for source_id in cited:
+        source = defs.source(source_id)
+        title = source.title_in("zh-CN")
+        assert title and squash(f"[{source_id}] {title}。原文：{source.title}") in zh, source_id
+        assert squash(f"[{source_id}] {source.title}") in en
+        assert squash(title) not in en

@@ -1,5 +1,6 @@
 """Chinese documents carry no English sentence of the system's own: a call's reasons phrase by
-phrase (``[reasons]``), the cutoffs when no table was used, and who decided a plate."""
+phrase (``[reasons]``), the cutoffs when no table was used, who decided a plate and the reasons
+the plate QC stored (``[qc_findings]``); a note in brackets takes full-width brackets."""
 
 from __future__ import annotations
 
@@ -90,3 +91,37 @@ def test_a_reasons_text_must_keep_the_phrases_placeholders(tmp_path) -> None:  #
     with pytest.raises(ReportDataError, match="shared_first_tier"):
         load_wording(path)
     assert wording("zh-CN").reasons["shared_first_tier"]
+
+
+def test_chinese_disorder_labels_use_full_width_brackets() -> None:
+    """Every disorder's label in Chinese holds its code in full-width brackets, as do the
+    other notes in brackets of Chinese text (a tier after where a value stands); English
+    keeps its own."""
+    from msms.catalogue import default_catalogue
+
+    zh, en = wording("zh-CN"), wording("en")
+    for disorder in default_catalogue().disorders:
+        label = zh.disorder_label(disorder.code)
+        assert "(" not in label and ")" not in label, label
+        assert label.endswith(f"（{disorder.code}）") or disorder.code in zh.disorders[
+            disorder.code], label
+    assert "(MCAD)" in en.disorder_label("MCAD")
+    assert zh.bracketed("高于切值", zh.common.tiers.critical) == "高于切值（危急）"
+
+
+def test_a_chinese_qc_report_words_the_reasons_the_plate_qc_stored() -> None:
+    model = builders.qc_report("zh-CN")
+    text = _text(render_qc_report(model))
+    assert squash("Westgard规则：C8 违反 1-2s（批号 VQC-L-2501）：z = +2.40 (A02)") in text
+    assert squash("内标：孔 D07（患者样本 250301042）：不可报告：D3-C8：内标偏低（全板中位数的 "
+                  "21%） → C6、C8、C10") in text
+    assert "not reportable" not in text and "internal_standard" not in text
+
+
+def test_a_qc_findings_text_must_keep_the_phrases_placeholders(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = wording_path("zh-CN").read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith("lot_expired = "))
+    path = tmp_path / "zh-CN.toml"
+    path.write_text(text.replace(line, line.replace("{expires}", "{expiry}")), encoding="utf-8")
+    with pytest.raises(ReportDataError, match="lot_expired"):
+        load_wording(path)

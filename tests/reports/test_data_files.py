@@ -106,3 +106,12 @@ def test_a_broken_indicator_file_names_its_line(tmp_path: Path) -> None:
         load_indicators(path)
     assert err.value.field == "indicator[1].better"
     assert path.read_text(encoding="utf-8").splitlines()[err.value.line - 1] == 'better = "down"'  # type: ignore[operator]
+
+
+def test_an_indicator_source_without_a_chinese_title_is_refused(tmp_path: Path) -> None:
+    text = INDICATORS_TOML.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith('titles."zh-CN" = "NewSTEPs质量指标1'))
+    path = tmp_path / "indicators.toml"
+    path.write_text(text.replace(line + "\n", ""), encoding="utf-8")
+    with pytest.raises(ReportDataError, match=r"newsteps_qi1 has no title in \['zh-CN'\]"):
+        load_indicators(path)

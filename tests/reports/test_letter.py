@@ -20,9 +20,9 @@ from tests.reports.pdfcheck import assert_contains, assert_golden, assert_pages_
 
 @pytest.mark.parametrize(("lang", "heading"), [
     ("en", "Medium-chain acyl-CoA dehydrogenase (MCAD) deficiency: critical result"),
-    ("zh-CN", "中链酰基辅酶A脱氢酶缺乏症 (MCAD)：筛查结果危急"),
+    ("zh-CN", "中链酰基辅酶A脱氢酶缺乏症（MCAD）：筛查结果危急"),
     ("en", "Maple syrup urine disease (MSUD): positive result"),
-    ("zh-CN", "枫糖尿症 (MSUD)：筛查结果阳性"),
+    ("zh-CN", "枫糖尿症（MSUD）：筛查结果阳性"),
 ])
 def test_a_suspected_disorders_heading_names_its_code_once(lang: str, heading: str) -> None:
     code = "MSUD" if "MSUD" in heading else "MCAD"
@@ -61,7 +61,7 @@ def test_family_letter_in_chinese_extracts_as_the_same_chinese_text() -> None:
                     "时间紧急：请今天处理",
                     "请于2025年03月04日 18:00前带宝宝到江南市儿童医院遗传代谢科看专科医生",
                     "中链酰基辅酶A脱氢酶缺乏症", "宝宝的身体不能利用脂肪产生能量",
-                    "请日夜至少每3小时喂养宝宝一次", "高于切值 (危急)", "2.84 µmol/L",
+                    "请日夜至少每3小时喂养宝宝一次", "高于切值（危急）", "2.84 µmol/L",
                     "出生体重", "3,250克", "采血日龄", "26小时", "第1页，共1页")
     assert "Advise feeds" not in "".join(page_texts(pdf))
 

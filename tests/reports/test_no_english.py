@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from cutoffs.phrases import Phrase, Phrasebook, split_outside
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
+from msms.phrases import Phrase, Phrasebook, split_outside
 from reports.bulletin import render_bulletin
 from reports.indicators import indicators
 from reports.letter import render_recall_letter
@@ -23,6 +23,8 @@ from reports.qc import render_qc_report
 from reports.report_card import render_report_card, report_card
 from reports.result import render_batch_report, render_result_report
 from reports.wording import wording
+from tests.instruments.builders import AS_WRITTEN, every_reader_warning
+from tests.msms.qc.builders import FINDING_FIELDS, every_finding_reason
 from tests.reports import builders
 from tests.reports.pdfcheck import page_texts, squash
 
@@ -81,7 +83,8 @@ def test_the_sample_reasons_hold_every_phrase() -> None:
 def _allowed(model: Any) -> list[str]:
     """The names and versions a view model carries as written, and the sources' titles."""
     out = [s.title for s in wording("zh-CN").sources] + [s.url for s in wording("zh-CN").sources]
-    out += [t for s in indicators().sources for t in (s.title, s.url, f"[{s.id}]")]
+    out += [t for s in indicators().sources
+            for t in (s.title, s.url, f"[{s.id}]", *s.titles.values())]
     out += [", ".join(i.sources) for i in indicators().indicator]  # the keys of the sources
 
     def walk(value: Any, name: str = "") -> None:
@@ -158,9 +161,33 @@ def test_the_scan_finds_the_english_of_an_english_document(kind: str) -> None:
         assert word in found, word
 
 
-@pytest.mark.xfail(strict=True, reason="the plate QC's findings are stored as English sentences "
-                   "(msms/qc writes them with no phrase code) and print as written")
-def test_a_chinese_qc_report_words_the_plate_qc_findings() -> None:
-    model = builders.qc_report("zh-CN")
-    runs = english_runs(render_qc_report(model), model)
+#: Names the sample findings carry as written (a file, a card column) and the measurement kind
+#: ``response`` (a code of the measurements table).
+_FINDING_NAMES = (FINDING_FIELDS["source"], FINDING_FIELDS["columns"], "response")
+
+
+def _every_finding(severity: str) -> tuple[Any, ...]:
+    """Every plate-QC finding and every reader warning, as a run stores them."""
+    from reports.qc import QcFinding
+
+    return tuple(QcFinding(severity=severity, code="plate_qc", message=reason)
+                 for reason in (*every_finding_reason(), *every_reader_warning()))
+
+
+@pytest.mark.parametrize("severity", ["reject", "warning"])
+def test_a_chinese_qc_report_words_every_plate_qc_finding(severity: str) -> None:
+    """Every phrase of the plate QC's findings (``msms.qc.messages``), as a run stores it, in
+    the decision's reasons or warnings and in the table of findings."""
+    model = builders.qc_report("zh-CN", findings=_every_finding(severity),
+                               method=FINDING_FIELDS["method"])
+    as_written = {m for w in every_reader_warning() for m in AS_WRITTEN.findall(w)}
+    runs = english_runs(render_qc_report(model), model, (*_FINDING_NAMES, *as_written))
     assert runs == [], runs
+
+
+def test_the_scan_finds_the_english_of_the_findings_in_an_english_qc_report() -> None:
+    model = builders.qc_report("en", findings=_every_finding("warning"))
+    found = " ".join(english_runs(render_qc_report(model), model))
+    for word in ("contamination", "carryover", "expired", "reportable", "short", "peak",
+                 "map"):
+        assert word in found, word

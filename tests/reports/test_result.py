@@ -42,7 +42,7 @@ def test_negative_result_in_chinese() -> None:
     pdf = render_result_report(report)
     assert_pages_sound(pdf)
     assert_contains(pdf, "筛查阴性", "所筛查的全部46种疾病均在切值范围内，无需处理。",
-                    "苯丙酮尿症 (PKU)", "β-酮硫解酶缺乏症 (BKT)", "二级模型", "局限性",
+                    "苯丙酮尿症（PKU）", "β-酮硫解酶缺乏症（BKT）", "二级模型", "局限性",
                     "发布人：张伟", "审核人：陈静")
     assert "异常结果" not in "".join(page_texts(pdf))
 

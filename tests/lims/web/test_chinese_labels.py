@@ -32,7 +32,7 @@ def test_chinese_pages_read_back_in_chinese(client, web, world):
     sign_in_page(web, "follow_up")
     _chinese(web)
     page = web.get(f"/followup/cases/{case['id']}").text
-    assert "MSUD <span class=\"muted\">(枫糖尿症)</span>" in page
+    assert "MSUD <span class=\"muted\">（枫糖尿症）</span>" in page
     assert "Maple syrup urine disease" not in page
     assert "<th>开案时间</th>" in page and "发出时间" not in page
     fu = world.auth("follow_up")

@@ -113,3 +113,48 @@ def standard_wells(
         well = f"A{5 + i:02d}" if 5 + i <= 12 else f"B{5 + i - 12:02d}"
         wells.append(Well(well, f"S{i + 1:03d}", "patient", medians(codes, 1.0 + 0.1 * i)))
     return wells
+
+
+#: A value for every field of the findings' phrases (``msms.qc.messages``), list fields with
+#: items of every kind, so that a sample of each phrase exercises its wording in full.
+FINDING_FIELDS: dict[str, str] = {
+    "n": "3", "n_blanks": "0", "minimum": "1", "absent": "29", "total": "48", "n_wells": "96",
+    "n_missing": "3", "n_checked": "10", "fraction": "30%", "limit_percent": "10%",
+    "limit": "0.5", "well": "D07", "analyte": "C8", "sample_type": "qc_low", "level": "low",
+    "lot": "VQC-L-2501", "rule": "1-3s", "method": "nonderivatized 0.1.0-default (unverified)",
+    "expires": "2027-12-31", "sample_id": "'QC LOW'", "specimen": "S003", "source": "cards.csv",
+    "z": "+3.40 (A02), -2.10 (A03)",
+    "analytes": "C3, C5", "wells": "A01, A02, A03, A04 and 92 more", "columns": "birth_weight_g",
+    "specimens": "S001, S002", "lots": "none",
+    "values": "Phe 19 umol/L (20% of p99), C0 1.2 umol/L (15% of p99)",
+    "estimates": "C0 1.00% (A03 -> A04), C8 0.80% (A07 -> A08)",
+    "causes": "D3-C8: internal standard low (21% of the plate median) -> C6, C8; "
+              "IS of C10: internal standard missing in this well -> C10; "
+              "D9-C0: no internal-standard signal for this analyte on the plate -> C0",
+    "lacking": "C3, the internal standard of C8",
+    "differences": "C0 (12%), C3 (7%)",
+}
+#: The step that writes each phrase of the findings (``<step>: <message>`` in a run's reasons).
+FINDING_STEPS: dict[str, str] = {
+    "response_not_used": "validate", "analyte_not_in_method": "intensities",
+    "vendor_differs_from_method": "concentrations", "replicates_averaged": "profiles",
+    "card_columns_absent": "profiles", "no_card_data": "profiles",
+    "is_not_reportable": "internal_standard", "is_plate_failure": "internal_standard",
+    "well_incomplete": "completeness", "analyte_missing_in_wells": "completeness",
+    "file_truncated": "completeness", "analytes_not_measured": "method_coverage",
+    "analytes_not_measured_no_wells": "method_coverage", "blank_missing": "blanks",
+    "blank_high": "blanks", "carryover_no_pair": "carryover",
+    "carryover_no_high_well": "carryover", "carryover_high": "carryover",
+    "qc_other_not_evaluated": "controls", "lot_level_mismatch": "controls",
+    "lot_unknown": "controls", "lot_assumed": "controls", "lot_expired": "controls",
+    "control_level_missing": "controls", "control_value_missing": "controls",
+    "westgard_lot": "westgard", "westgard_across": "westgard",
+}
+
+
+def every_finding_reason() -> list[str]:
+    """A run's reason (``<step>: <message>``) for every phrase of the findings."""
+    from msms.qc.messages import FINDINGS
+
+    return [f"{FINDING_STEPS[p.code]}: "
+            + p.text(**{name: FINDING_FIELDS[name] for name in p.fields}) for p in FINDINGS]

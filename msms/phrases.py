@@ -2,7 +2,9 @@
 template with named fields, and the pattern that recovers the fields from the text.
 
 The evaluation stores its reasons as text (the ``reasons`` column of docs/architecture.md
-"Calls"), and other records keep English sentences too (an alert's message). Writing them
+"Calls"), the plate QC its findings' messages (``msms.qc.messages``), and other records keep
+English sentences too (an alert's message). The book lives at the base of the core so that
+every package that writes such texts can use it. Writing them
 through a ``Phrasebook`` and reading them back with the same book gives their structure (a
 code and parameters) to whoever shows them in another language, without a second list of
 English sentences to match: the template that wrote a text is the one that reads it.
