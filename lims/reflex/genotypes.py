@@ -28,7 +28,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from cutoffs.phrases import Phrasebook
 from lims.audit import Actor, record, snapshot
 from lims.errors import ConflictError, InvalidInputError
 from lims.models import SecondTierRun, Specimen, utcnow
@@ -36,6 +35,7 @@ from lims.pipeline import Screening
 from lims.reflex import repository
 from lims.reflex.service import ImportOutcome, decide_again, match_worklist
 from msms.genotype_results import GENOTYPE_FORMAT, GenotypeRow, read_genotype_results
+from msms.phrases import Phrasebook
 
 __all__ = ["GENOTYPE_REFUSALS", "import_genotypes"]
 
