@@ -9,7 +9,7 @@ Public names: ``CASE_PUBLIC_COLUMNS``, ``OPEN_STATES``, ``open_cases_of_infant``
 ``labelled_case_rows``,
 ``specimens_by_ids``, ``models``, ``model_by_version``, ``active_model``, ``retire_active``;
 the case board and a case's record: ``BOARD_COLUMNS``, ``board_counts``, ``board_rows``,
-``infant_cards``, ``releases_of``, ``clinic_has_infant``;
+``infant_cards``, ``releases_of``, ``released_normal_card``, ``clinic_has_infant``;
 the per-card figures: ``card_rows``, ``refresh_card_measures``, ``rebuild_card_measures``,
 ``specimen_ids_of_infants``, ``card_hour_counts``, ``card_figures_at``; live births and the
 rows behind a measure: ``live_births_of_month``, ``satisfactory_first_cards``,
@@ -68,12 +68,13 @@ from lims.models import (
     Submitter,
     Treatment,
 )
-from lims.vocabulary import CaseState, ModelStatus, SpecimenKind
+from lims.vocabulary import CaseState, ModelStatus, ReleaseOutcome, SpecimenKind
 
 __all__ = ["BOARD_COLUMNS", "CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN_STATES",
            "active_model", "latest_card_month", "board_counts", "board_rows",
            "clinic_has_infant", "infant_cards",
-           "releases_of", "released_first_cards", "cases_of_infants", "diagnoses_of_cases",
+           "releases_of", "released_first_cards", "released_normal_card", "cases_of_infants",
+           "diagnoses_of_cases",
            "card_figures_at",
            "card_hour_counts", "card_rows", "case_measure_rows", "rebuild_card_measures",
            "refresh_card_measures", "specimen_ids_of_infants", "suspected_codes",
@@ -276,6 +277,25 @@ def releases_of(session: Session, specimen_ids: Sequence[int]) -> list[Release]:
     return list(session.exec(select(Release).where(
         col(Release.specimen_id).in_(list(specimen_ids)))
         .order_by(col(Release.released_at), col(Release.id))))
+
+
+def released_normal_card(session: Session, case: FollowUpCase) -> Specimen | None:
+    """A later card of the case's baby whose latest release is normal (by the reviewer or an
+    override): the case's repeat card first, else the earliest other card received after the
+    case's own. None when no such card was released normal."""
+    own = session.get(Specimen, case.specimen_id)
+    cards = [c for c in session.exec(select(Specimen).where(
+        Specimen.infant_id == case.infant_id, col(Specimen.id) != case.specimen_id)
+        .order_by(col(Specimen.received_at), col(Specimen.id)))
+        if own is None or c.received_at >= own.received_at]
+    cards.sort(key=lambda c: c.id != case.repeat_specimen_id)
+    latest: dict[int, Release] = {}
+    for release in releases_of(session, [c.id for c in cards if c.id is not None]):
+        if release.specimen_id not in latest or (
+                release.version > latest[release.specimen_id].version):
+            latest[release.specimen_id] = release
+    normal = (ReleaseOutcome.normal, ReleaseOutcome.normal_by_override)
+    return next((c for c in cards if c.id in latest and latest[c.id].outcome in normal), None)
 
 
 def released_first_cards(session: Session, since: datetime | None,

@@ -189,12 +189,13 @@ def on_released_normal(session: Session, actor: Actor,
     """A repeat card released as normal closes the cases waiting on it: not confirmed
     (outcome ``normal_repeat``)."""
     closed = []
-    for case in repository.cases_of_repeat_specimens(
-            session, [s.id for s in specimens if s.id is not None]):
+    barcodes = {s.id: s.barcode for s in specimens if s.id is not None}
+    for case in repository.cases_of_repeat_specimens(session, list(barcodes)):
         case.outcome = OutcomeClass.normal_repeat
         closed.append(apply_case_transition(
             session, actor, case, CaseTransition.close_not_confirmed,
-            details={"outcome": OutcomeClass.normal_repeat},
+            details={"outcome": OutcomeClass.normal_repeat,
+                     "normal_card": barcodes[case.repeat_specimen_id or 0]},
             reason="the repeat specimen was normal: not confirmed"))
     return closed
 
@@ -432,9 +433,10 @@ def link_repeat_specimen(session: Session, actor: Actor, case_id: int,
 
 
 def _effects(session: Session, actor: Actor, case: FollowUpCase, body: TransitionIn,
-             at: datetime) -> dict[str, Any]:
+             at: datetime, normal_card: str | None) -> dict[str, Any]:
     """What a transition records besides the move: the clinic and appointment of a referral,
-    the diagnosis row, the treatment row. Returns the details the audit event shows."""
+    the diagnosis row, the treatment row, the normal card that closes a case as not
+    confirmed. Returns the details the audit event shows."""
     name = body.transition
     if name == CaseTransition.refer:
         if body.clinic_id is None or session.get(Clinic, body.clinic_id) is None:
@@ -449,6 +451,7 @@ def _effects(session: Session, actor: Actor, case: FollowUpCase, body: Transitio
         raise InvalidInputError("describe the treatment", field="description")
     if name == CaseTransition.close_not_confirmed:
         case.outcome = OutcomeClass.normal_repeat
+        return {"outcome": OutcomeClass.normal_repeat, "normal_card": normal_card}
     return {"description": body.description or None}
 
 
@@ -476,9 +479,13 @@ def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn)
     if body.disorder is not None and body.disorder not in catalogue():
         raise InvalidInputError(f"{body.disorder!r} is not a catalogue disorder code",
                                 field="disorder")
+    normal = (repository.released_normal_card(session, case)
+              if body.transition == CaseTransition.close_not_confirmed else None)
+    normal_card = normal.barcode if normal is not None else None
     check_case_transition(actor, case, body.transition, {
-        **body.model_dump(exclude={"transition", "at", "barcode"}), "reason": body.reason})
-    details = _effects(session, actor, case, body, at)
+        **body.model_dump(exclude={"transition", "at", "barcode"}), "reason": body.reason,
+        "normal_card": normal_card})
+    details = _effects(session, actor, case, body, at, normal_card)
     if body.transition == CaseTransition.diagnose:
         # checked by the machine's guard first, recorded after it accepted
         apply_case_transition(session, actor, case, body.transition, details=details, at=at,
