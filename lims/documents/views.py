@@ -49,7 +49,7 @@ from lims.review.actions import AS_NORMAL, release_action
 from lims.runs import repository as runs_repository
 from lims.runs.levey_jennings import run_charts
 from lims.settings import get_settings
-from lims.vocabulary import Action, CaseReason, Final, FirstTier, QcDecision
+from lims.vocabulary import Action, CaseReason, CaseState, Final, FirstTier, QcDecision
 from msms.catalogue import default_catalogue
 from msms.methods import default_method
 from msms.qc.controls import default_control_lots
@@ -194,8 +194,8 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
                 text: LabText, audience: str, signed_by: str) -> RecallLetter:
     """The recall letter of ``case`` to its clinic (the submitting unit before one is
     assigned: it recalls the family, the follow-up service names the clinic) or to the
-    family: immediate referral for a referral (or a case opened by hand whose calls ask for
-    one), else a repeat specimen."""
+    family: immediate referral for a case referred to a clinic, a referral (or a case opened
+    by hand whose calls ask for one), else a repeat specimen."""
     suspected = list(case.suspected or [])
     if not suspected:
         raise ViewError(f"case {case.id} ({case.reason}) suspects no disorder: a recall "
@@ -222,9 +222,13 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         raise ViewError(f"case {case.id}: neither a current call of {', '.join(suspected)} "
                         "nor the card's values give a value against a cutoff", field="case_id")
     clinic = session.get(Clinic, case.clinic_id) if case.clinic_id else None
-    referral = case.reason == CaseReason.referral or (
-        case.reason == CaseReason.manual and any(
-            c.action == Action.immediate_referral for c in calls if c.disorder in suspected))
+    # the case's state first: a case the follow-up service has referred to a clinic asks for
+    # the specialist's diagnostic appointment, whatever opened it (a repeat request too)
+    referral = (case.referred_at is not None or case.state == CaseState.referred
+                or case.reason == CaseReason.referral or (
+                    case.reason == CaseReason.manual and any(
+                        c.action == Action.immediate_referral
+                        for c in calls if c.disorder in suspected)))
     return RecallLetter(
         document=document, laboratory=text.laboratory(),
         audience=audience,  # type: ignore[arg-type]
