@@ -9,7 +9,8 @@ Public names: ``CASE_PUBLIC_COLUMNS``, ``OPEN_STATES``, ``open_cases_of_infant``
 ``labelled_case_rows``,
 ``specimens_by_ids``, ``models``, ``model_by_version``, ``active_model``, ``retire_active``;
 the case board and a case's record: ``BOARD_COLUMNS``, ``board_counts``, ``board_rows``,
-``infant_cards``, ``releases_of``, ``released_normal_card``, ``clinic_has_infant``;
+``infant_cards``, ``releases_of``, ``released_normal_card``, ``clinic_has_infant``,
+``clinic_has_card``;
 the per-card figures: ``card_rows``, ``refresh_card_measures``, ``rebuild_card_measures``,
 ``specimen_ids_of_infants``, ``card_hour_counts``, ``card_figures_at``; live births and the
 rows behind a measure: ``live_births_of_month``, ``satisfactory_first_cards``,
@@ -72,7 +73,7 @@ from lims.vocabulary import CaseState, ModelStatus, ReleaseOutcome, SpecimenKind
 
 __all__ = ["BOARD_COLUMNS", "CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN_STATES",
            "active_model", "latest_card_month", "board_counts", "board_rows",
-           "clinic_has_infant", "infant_cards",
+           "clinic_has_card", "clinic_has_infant", "infant_cards",
            "releases_of", "released_first_cards", "released_normal_card", "cases_of_infants",
            "diagnoses_of_cases",
            "card_figures_at",
@@ -332,6 +333,15 @@ def clinic_has_infant(session: Session, clinic_id: int, infant_id: int) -> bool:
     return session.execute(core_select(_CASE.c.id).where(
         _CASE.c.clinic_id == clinic_id, _CASE.c.infant_id == infant_id).limit(1)).first() \
         is not None
+
+
+def clinic_has_card(session: Session, clinic_id: int, specimen_id: int) -> bool:
+    """Whether the card is the card, or the repeat card, of a case referred to the clinic."""
+    c = _CASE.c
+    return session.execute(core_select(c.id).where(
+        c.clinic_id == clinic_id,
+        (c.specimen_id == specimen_id) | (c.repeat_specimen_id == specimen_id)).limit(1)
+    ).first() is not None
 
 
 def clinic_of_user(session: Session, user_id: int | None) -> int | None:

@@ -13,7 +13,8 @@ Public names: ``on_release``, ``on_released_normal``, ``on_unsatisfactory``,
 ``link_repeat_specimen``, ``transition``, ``record_visit``, ``get_case``, ``case_detail``,
 ``list_cases``, ``overdue_cases``, ``remind_overdue``, ``create_clinic``,
 ``list_clinics``, ``assign_clinic_user``, ``grant_director``, ``referral_group``, ``catalogue``,
-``clinic_scope``, ``clinic_sees_infant``, ``submitter_scope``, ``is_director``.
+``clinic_scope``, ``clinic_sees_infant``, ``clinic_sees_card``, ``submitter_scope``,
+``is_director``.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ from lims.vocabulary import (
 from msms.catalogue import Disorder, disorders
 
 __all__ = ["UNSATISFACTORY_GROUP", "UNSPECIFIED_GROUP", "assign_clinic_user", "case_detail",
-           "catalogue", "clinic_scope", "clinic_sees_infant", "create_clinic", "get_case",
+           "catalogue", "clinic_scope", "clinic_sees_card", "clinic_sees_infant",
+           "create_clinic", "get_case",
            "grant_director", "is_director", "link_repeat_specimen", "list_cases",
            "list_clinics",
            "on_card_accessioned", "on_release", "on_released_normal", "on_unsatisfactory",
@@ -118,6 +120,13 @@ def clinic_sees_infant(session: Session, actor: Actor, infant_id: int) -> bool:
     """Whether a clinic user's clinic has one of the baby's cases (other roles: True)."""
     clinic = clinic_scope(session, actor)
     return clinic is None or repository.clinic_has_infant(session, clinic, infant_id)
+
+
+def clinic_sees_card(session: Session, actor: Actor, specimen_id: int) -> bool:
+    """Whether a clinic user's clinic has a case on this card (its own or its repeat card);
+    other roles: True."""
+    clinic = clinic_scope(session, actor)
+    return clinic is None or repository.clinic_has_card(session, clinic, specimen_id)
 
 
 def submitter_scope(actor: Actor) -> int | None:
