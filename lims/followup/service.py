@@ -60,6 +60,7 @@ from lims.models import (
     Evaluation,
     FollowUpCase,
     FollowUpVisit,
+    Infant,
     Specimen,
     Treatment,
     User,
@@ -69,6 +70,7 @@ from lims.vocabulary import (
     CaseReason,
     CaseState,
     CaseTransition,
+    ContactMethod,
     ContactResult,
     Decision,
     Final,
@@ -387,6 +389,24 @@ def _checked_at(value: datetime | None, field: str) -> datetime:
     return value
 
 
+def _within_case(session: Session, case: FollowUpCase, value: datetime | None,
+                 field: str) -> None:
+    """A step's time given by hand is not before the baby's birth nor before the case was
+    opened (422 naming ``field`` and the bound)."""
+    if value is None:
+        return
+    value = _as_utc(value)
+    infant = session.get(Infant, case.infant_id)
+    if infant is not None and value < _as_utc(infant.birth_at):
+        raise InvalidInputError(
+            f"{value:%Y-%m-%d %H:%M} UTC is before the baby's birth "
+            f"({_as_utc(infant.birth_at):%Y-%m-%d %H:%M} UTC)", field=field)
+    if value < _as_utc(case.opened_at):
+        raise InvalidInputError(
+            f"{value:%Y-%m-%d %H:%M} UTC is before case {case.id} was opened "
+            f"({_as_utc(case.opened_at):%Y-%m-%d %H:%M} UTC)", field=field)
+
+
 def _staff_name(actor: Actor) -> str:
     return actor.username
 
@@ -399,6 +419,7 @@ def record_contact(session: Session, actor: Actor, case_id: int,
     if case.state == CaseState.closed:
         raise ConflictError(f"case {case_id} is closed")
     at = _checked_at(data.at, "at")
+    _within_case(session, case, data.at, "at")
     attempt = ContactAttempt(case_id=case_id, at=at, method=data.method,
                              contacted=data.contacted, result=data.result, note=data.note,
                              recorded_by=actor.user_id, recorded_by_name=_staff_name(actor))
@@ -464,6 +485,22 @@ def _effects(session: Session, actor: Actor, case: FollowUpCase, body: Transitio
     return {"description": body.description or None}
 
 
+def _contact(session: Session, actor: Actor, case_id: int, body: TransitionIn) -> (
+        FollowUpCase):
+    """The ``contact`` transition by hand: logged as the contact attempt that reached
+    ``contacted`` (``record_contact``), which moves the case."""
+    case = get_case(session, actor, case_id, audit=False)
+    check_case_transition(actor, case, CaseTransition.contact, {})
+    if not (body.contacted or "").strip():
+        raise InvalidInputError("say who was reached (contacted): the contact is logged",
+                                field="contacted")
+    record_contact(session, actor, case_id, ContactIn(
+        at=body.at, method=body.method or ContactMethod.other,
+        contacted=(body.contacted or "").strip(), result=ContactResult.reached,
+        note=body.reason))
+    return case
+
+
 def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn) -> (
         FollowUpCase):
     """Apply a transition to a case in the actor's scope, with what it records.
@@ -480,11 +517,18 @@ def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn)
     if body.barcode is not None:
         raise InvalidInputError(f"a barcode is given only with receive_repeat, not with "
                                 f"{body.transition}", field="barcode")
+    for name in ("contacted", "method"):
+        if getattr(body, name) is not None and body.transition != CaseTransition.contact:
+            raise InvalidInputError(f"{name} is given only with contact, not with "
+                                    f"{body.transition}", field=name)
+    if body.transition == CaseTransition.contact:
+        return _contact(session, actor, case_id, body)
     if body.severity is not None and body.transition != CaseTransition.diagnose:
         raise InvalidInputError(f"a severity is given only with diagnose, not with "
                                 f"{body.transition}", field="severity")
     case = get_case(session, actor, case_id, audit=False)
     at = _checked_at(body.at, "at")
+    _within_case(session, case, body.at, "at")
     if body.disorder is not None and body.disorder not in catalogue():
         raise InvalidInputError(f"{body.disorder!r} is not a catalogue disorder code",
                                 field="disorder")
@@ -524,6 +568,7 @@ def record_visit(session: Session, actor: Actor, case_id: int, data: VisitIn) ->
     visit of each kind is due by the disorder's schedule."""
     case = get_case(session, actor, case_id, audit=False)
     at = _checked_at(data.visit_at, "visit_at")
+    _within_case(session, case, data.visit_at, "visit_at")
     if case.state == CaseState.treatment:
         apply_case_transition(session, actor, case, CaseTransition.start_long_term_follow_up,
                               at=at)
