@@ -30,7 +30,7 @@ from sqlmodel import Session
 from cutoffs import default_rules
 from lims.documents import repository
 from lims.documents.laboratory import LabText
-from lims.errors import InvalidInputError
+from lims.errors import ConflictError, InvalidInputError
 from lims.models import (
     Clinic,
     Evaluation,
@@ -195,7 +195,11 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
     """The recall letter of ``case`` to its clinic (the submitting unit before one is
     assigned: it recalls the family, the follow-up service names the clinic) or to the
     family: immediate referral for a case referred to a clinic, a referral (or a case opened
-    by hand whose calls ask for one), else a repeat specimen."""
+    by hand whose calls ask for one), else a repeat specimen. Only a released result is
+    quoted: a referral's or repeat request's calls; for a card released as normal, the
+    card's values against the rules (the disorders "suspected"); a card awaiting review
+    gives no letter (``ConflictError``), except for a case opened by hand, whose letter names
+    the disorders suspected and quotes no value (``result_pending``)."""
     suspected = list(case.suspected or [])
     if not suspected:
         raise ViewError(f"case {case.id} ({case.reason}) suspects no disorder: a recall "
@@ -204,13 +208,25 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
     infant = session.get(Infant, case.infant_id)
     submitter = session.get(Submitter, case.submitter_id)
     assert specimen is not None and infant is not None and submitter is not None
-    calls = review_repository.current_calls(session, [case.specimen_id]).get(
-        case.specimen_id, [])
+    release = repository.latest_releases(session, [case.specimen_id]).get(case.specimen_id)
+    pending = release is None
+    if pending and case.reason != CaseReason.manual:
+        raise ConflictError(
+            f"case {case.id}: card {specimen.barcode} ({specimen.state.replace('_', ' ')}) "
+            "awaits review: a recall letter quotes only a released result")
+    # only the calls the reviewer decided on (a referral, a repeat request) are quoted; a
+    # card released as normal has none, and a card awaiting review none yet
+    calls = [] if release is None or release.outcome in AS_NORMAL else (
+        review_repository.current_calls(session, [case.specimen_id]).get(
+            case.specimen_id, []))
     by_code = {c.disorder: c for c in calls}
-    values = _card_values(session, case.specimen_id)
+    values = {} if pending else _card_values(session, case.specimen_id)
     disorders = []
     for code in suspected:
         call = by_code.get(code)
+        if pending:  # a case opened by hand before its card's result: suspected, no value
+            disorders.append(SuspectedDisorder(code=code, first_tier="suspected"))
+            continue
         # a disorder the case suspects but the screen did not flag is never called positive
         tier = _letter_tier(call) if call is not None else "suspected"
         markers = (markers_of(call.reasons, tier) if call is not None else ()) or (
@@ -242,7 +258,7 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         appointment_at=booked_appointment(case, document.issued_at),
         clinic=(ReferralClinic(name=clinic.name, address=clinic.district, phone=clinic.phone)
                 if clinic is not None else None),  # none yet: to the submitting unit
-        contacts=text.contact_list(), signed_by=signed_by)
+        contacts=text.contact_list(), signed_by=signed_by, result_pending=pending)
 
 
 def booked_appointment(case: FollowUpCase, issued_at: datetime) -> datetime | None:
