@@ -5,7 +5,8 @@ Public names: ``CASE_PUBLIC_COLUMNS``, ``OPEN_STATES``, ``open_cases_of_infant``
 ``cases_awaiting_repeat``, ``cases_of_repeat_specimens``, ``case_rows``, ``overdue_rows``,
 ``mark_reminded``, ``contacts``, ``diagnoses``, ``treatments``, ``visits``, ``last_visits``,
 ``clinic_of_user``, ``is_director``, ``clinic_by_code``, ``list_clinics``,
-``CASE_MEASURE_COLUMNS``, ``case_measure_rows``, ``suspected_codes``, ``submitters``,
+``CASE_MEASURE_COLUMNS``, ``case_measure_rows``, ``flagged_disorders``,
+``cases_of_specimens``, ``suspected_codes``, ``submitters``,
 ``labelled_case_rows``,
 ``specimens_by_ids``, ``models``, ``model_by_version``, ``active_model``, ``retire_active``;
 the case board and a case's record: ``BOARD_COLUMNS``, ``board_counts``, ``board_rows``,
@@ -58,6 +59,7 @@ from lims.models import (
     ContactAttempt,
     Diagnosis,
     Director,
+    Evaluation,
     FollowUpCase,
     FollowUpVisit,
     Infant,
@@ -69,7 +71,7 @@ from lims.models import (
     Submitter,
     Treatment,
 )
-from lims.vocabulary import CaseState, ModelStatus, ReleaseOutcome, SpecimenKind
+from lims.vocabulary import CaseState, FirstTier, ModelStatus, ReleaseOutcome, SpecimenKind
 
 __all__ = ["BOARD_COLUMNS", "CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN_STATES",
            "active_model", "latest_card_month", "board_counts", "board_rows",
@@ -77,7 +79,8 @@ __all__ = ["BOARD_COLUMNS", "CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN
            "releases_of", "released_first_cards", "released_normal_card", "cases_of_infants",
            "diagnoses_of_cases",
            "card_figures_at",
-           "card_hour_counts", "card_rows", "case_measure_rows", "rebuild_card_measures",
+           "card_hour_counts", "card_rows", "case_measure_rows", "cases_of_specimens",
+           "flagged_disorders", "rebuild_card_measures",
            "refresh_card_measures", "specimen_ids_of_infants", "suspected_codes",
            "case_rows", "cases_awaiting_repeat", "cases_of_repeat_specimens", "clinic_by_code",
            "clinic_of_user", "contacts", "diagnoses", "is_director", "labelled_case_rows",
@@ -374,7 +377,7 @@ def submitters(session: Session) -> dict[int, tuple[str, str]]:
 CASE_MEASURE_COLUMNS: tuple[str, ...] = (
     "id", "infant_id", "submitter_id", "reason", "suspected", "opened_at", "birth_at",
     "first_contact_at", "repeat_received_at", "diagnosed_at", "treatment_started_at",
-    "closed_at", "outcome", "diagnosed_disorder")
+    "closed_at", "outcome", "diagnosed_disorder", "specimen_id")
 
 
 def case_measure_rows(session: Session, start: datetime, end: datetime, limit: timedelta,
@@ -398,6 +401,29 @@ def case_measure_rows(session: Session, start: datetime, end: datetime, limit: t
                         and_(c.opened_at < end - limit, c.reason.in_(list(screen_positive))),
                         within(c.diagnosed_at), within(c.treatment_started_at))))
     return [tuple(r) for r in session.execute(query).all()]
+
+
+def flagged_disorders(session: Session, specimen_ids: Collection[int]) -> dict[int, set[str]]:
+    """The disorders each card's current calls flag (a call not read as normal), by card."""
+    out: dict[int, set[str]] = {}
+    ids = sorted(set(specimen_ids))
+    e = Evaluation.__table__.c  # type: ignore[attr-defined]
+    for start in range(0, len(ids), _CHUNK):
+        for specimen_id, disorder in session.execute(core_select(e.specimen_id, e.disorder).where(
+                e.specimen_id.in_(ids[start:start + _CHUNK]), e.current.is_(True),
+                e.first_tier != FirstTier.normal)):
+            out.setdefault(specimen_id, set()).add(disorder)
+    return out
+
+
+def cases_of_specimens(connection: Connection, specimen_ids: Collection[int]) -> list[datetime]:
+    """When the cases opened on these cards were opened."""
+    ids = sorted(set(specimen_ids))
+    out: list[datetime] = []
+    for start in range(0, len(ids), _CHUNK):
+        out += connection.execute(core_select(_CASE.c.opened_at).where(
+            _CASE.c.specimen_id.in_(ids[start:start + _CHUNK]))).scalars().all()
+    return out
 
 
 def suspected_codes(session: Session, opened_from: datetime, end: datetime) -> set[str]:

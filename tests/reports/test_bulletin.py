@@ -32,7 +32,7 @@ def test_bulletin_in_english() -> None:
                     "Ranking of submitting units", "Indicators by submitting unit",
                     "Confirmed cases by disorder", "Phenylketonuria (PKU)",
                     "Indicator definitions", "NewSTEPs Quality Indicator 1",
-                    "indicator definitions 2025.2")
+                    "indicator definitions 2025.3")
 
 
 def test_units_are_ranked_by_their_mean_rank() -> None:
