@@ -491,6 +491,8 @@ def _contact(session: Session, actor: Actor, case_id: int, body: TransitionIn) -
     ``contacted`` (``record_contact``), which moves the case."""
     case = get_case(session, actor, case_id, audit=False)
     check_case_transition(actor, case, CaseTransition.contact, {})
+    _checked_at(body.at, "at")
+    _within_case(session, case, body.at, "at")
     if not (body.contacted or "").strip():
         raise InvalidInputError("say who was reached (contacted): the contact is logged",
                                 field="contacted")

@@ -27,6 +27,9 @@ def _opened_case(client, world, engine):  # type: ignore[no-untyped-def]
 def test_times_before_the_birth_or_the_opening_are_refused(client, world, engine):
     case_id, opened_at, birth_at, before = _opened_case(client, world, engine)
     fu = world.auth("follow_up")
+    bare = _move(client, world, case_id, "follow_up", transition="contact",
+                 at="2020-01-01T00:00:00Z")  # the time is checked first
+    assert bare.status_code == 422 and "field at" in bare.text, bare.text
     early = _move(client, world, case_id, "follow_up", transition="contact",
                   contacted="mother", at="2020-01-01T00:00:00Z")
     assert early.status_code == 422, early.text
