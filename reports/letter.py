@@ -45,9 +45,10 @@ __all__ = ["RecallLetter", "ReferralClinic", "SuspectedDisorder", "render_recall
 class SuspectedDisorder(DisorderRow):
     """A disorder the screen points to, with the markers that point to it."""
 
-    #: ``suspected``: the case suspects it but the screen did not flag it (opened by hand).
+    #: ``suspected``: the case suspects it but the screen did not flag it (opened by hand),
+    #: or the card's result awaits review (``RecallLetter.result_pending``: no markers then).
     first_tier: Literal["borderline", "positive", "critical", "suspected"]
-    markers: tuple[MarkerValue, ...] = Field(min_length=1)
+    markers: tuple[MarkerValue, ...] = ()
 
 
 class ReferralClinic(ViewModel):
@@ -80,11 +81,24 @@ class RecallLetter(ViewModel):
     appointment_at: dt.datetime | None = None
     contacts: tuple[Contact, ...] = Field(min_length=1)
     signed_by: str = Field(min_length=1)
+    #: The card's result awaits the laboratory's review (a case opened by hand on a card not
+    #: yet released): every disorder is ``suspected`` and no value is quoted.
+    result_pending: bool = False
 
     @model_validator(mode="after")
     def _booked_at_a_clinic(self) -> Self:
         if self.appointment_at is not None and self.clinic is None:
             raise ValueError("an appointment is booked at a clinic: name the clinic")
+        return self
+
+    @model_validator(mode="after")
+    def _values_only_when_released(self) -> Self:
+        if self.result_pending and any(d.first_tier != "suspected" or d.markers
+                                       for d in self.disorders):
+            raise ValueError("a result awaiting review is quoted neither as a screen result "
+                             "nor by its values")
+        if not self.result_pending and any(not d.markers for d in self.disorders):
+            raise ValueError("each disorder of a released result gives its markers")
         return self
 
     @property
@@ -151,6 +165,8 @@ def _found(letter: RecallLetter, words: Wording, st: Styles) -> list[Flowable]:
     by_code = {d.code: d for d in letter.disorders}
     for group, codes in _groups(letter, words).values():
         names = words.common.reasons_separator.join(
+            fill(t.disorder_heading_pending, disorder=words.disorder_label(c))
+            if letter.result_pending else
             fill(t.disorder_heading_suspected, disorder=words.disorder_label(c))
             if by_code[c].first_tier == "suspected" else
             fill(t.disorder_heading, disorder=words.disorder_label(c),
@@ -176,6 +192,8 @@ def _results(letter: RecallLetter, words: Wording, st: Styles, width: float) -> 
                          marker_finding(marker, words)])
     widths = [0.13, 0.17, 0.2, 0.2, 0.3]
     out: list[Flowable] = [para(words.letter.results_heading, st.h1)]
+    if letter.result_pending:
+        return [*out, para(words.letter.results_pending, st.body)]
     if letter.audience == "family":
         beyond = any(m.tier in ("borderline", "positive", "critical")
                      for d in letter.disorders for m in d.markers)

@@ -165,6 +165,9 @@ class LetterText(_Text):
     #: The heading of a disorder a follow-up case suspects that the screen did not flag (a
     #: case opened by hand: family history, a clinical sign): never a screen result.
     disorder_heading_suspected: str
+    #: The heading of a disorder a case opened by hand suspects while its card's result still
+    #: awaits the laboratory's review: neither a screen result nor its values are quoted.
+    disorder_heading_pending: str
     found_intro_clinic: str
     found_intro_family: str
     results_heading: str
@@ -172,6 +175,8 @@ class LetterText(_Text):
     #: The family letter's results intro when no value is beyond its cutoff (a case opened by
     #: hand on a card the screen did not flag).
     results_intro_family_suspected: str
+    #: In place of the values, when the card's result awaits review (a case opened by hand).
+    results_pending: str
     todo_heading: str
     contact_heading: str
     clinic_heading: str

@@ -34,7 +34,7 @@ from lims.accession.schemas import (
 )
 from lims.audit import Actor, record, record_list_read, snapshot, store
 from lims.errors import ConflictError, InvalidInputError, NotFoundError, found
-from lims.followup.service import on_card_accessioned, on_unsatisfactory
+from lims.followup.service import clinic_sees_card, on_card_accessioned, on_unsatisfactory
 from lims.models import Infant, RepeatRequest, Specimen, Submitter, utcnow
 from lims.reference import (
     BarcodeRule,
@@ -157,12 +157,17 @@ def get_infant(session: Session, actor: Actor, infant_id: int, *, audit: bool = 
 
 def read_specimen_row(session: Session, actor: Actor, specimen_id: int) -> dict[str, Any]:
     """A specimen as a plain row (``repository.SPECIMEN_PUBLIC_COLUMNS``); the read is audited
-    like ``get_specimen``'s."""
+    like ``get_specimen``'s. A clinic user reads the cards of the cases referred to its clinic
+    (a case's own card and its repeat card), no other."""
     rows = repository.specimen_rows(session, specimen_id=specimen_id, limit=1)
     if not rows:
         raise NotFoundError(f"specimen {specimen_id} not found")
     row = rows[0]
-    check_scope(actor, row["submitter_id"], f"specimen {specimen_id}")
+    if actor.role == Role.clinic:  # the cards of the cases referred to its clinic only
+        if not clinic_sees_card(session, actor, specimen_id):
+            raise NotFoundError(f"specimen {specimen_id} not found")
+    else:
+        check_scope(actor, row["submitter_id"], f"specimen {specimen_id}")
     record(session, actor, "read", "specimen", specimen_id, infant_id=row["infant_id"])
     return row
 

@@ -6,8 +6,8 @@
   by hand.
 - ``contact CASE --method M --contacted WHO --result R [--at TIME] [--note TEXT]``.
 - ``move CASE TRANSITION [--clinic ID] [--appointment TIME] [--outcome O] [--disorder CODE]
-  [--severity mild|moderate|severe] [--tests TEXT] [--description TEXT] [--reason TEXT]
-  [--at TIME]``.
+  [--severity mild|moderate|severe] [--tests TEXT] [--description TEXT] [--contacted WHO]
+  [--method M] [--reason TEXT] [--at TIME]``.
 - ``overdue [--remind]``: the overdue worklist; ``--remind`` raises the reminders (alerts).
 
 Every command is audited as ``--actor``.
@@ -130,13 +130,17 @@ def move_command(case_id: int = typer.Argument(..., min=1),
                  tests: str = typer.Option("", "--tests", help="confirmatory tests"),
                  description: str = typer.Option("", "--description",
                                                  help="the treatment started"),
+                 contacted: str = typer.Option(None, "--contacted",
+                                               help="contact: who was reached"),
+                 method: ContactMethod = typer.Option(None, "--method",
+                                                      help="contact: how (default other)"),
                  reason: str = typer.Option("", "--reason"),
                  at: datetime = typer.Option(None, "--at", help="when (default now; UTC)"),
                  actor: ActorOption = None) -> None:
     """Apply a transition (an illegal one names those allowed, exit 3)."""
     body = TransitionIn(transition=transition, at=at, reason=reason, clinic_id=clinic,
                         appointment_at=appointment, outcome=outcome, disorder=disorder,
-                        severity=severity,
+                        severity=severity, contacted=contacted, method=method,
                         confirmatory_tests=tests, description=description)
     case = in_session(lambda s, a: service.transition(s, a, case_id, body), actor)
     typer.echo(f"case {case_id}: {case.state}; next {case.due_action or 'nothing'}"

@@ -30,7 +30,7 @@ from sqlmodel import Session
 from cutoffs import default_rules
 from lims.documents import repository
 from lims.documents.laboratory import LabText
-from lims.errors import InvalidInputError
+from lims.errors import ConflictError, InvalidInputError
 from lims.models import (
     Clinic,
     Evaluation,
@@ -49,7 +49,7 @@ from lims.review.actions import AS_NORMAL, release_action
 from lims.runs import repository as runs_repository
 from lims.runs.levey_jennings import run_charts
 from lims.settings import aware
-from lims.vocabulary import Action, CaseReason, Final, FirstTier, QcDecision
+from lims.vocabulary import Action, CaseReason, CaseState, Final, FirstTier, QcDecision
 from msms.catalogue import default_catalogue
 from msms.methods import default_method
 from msms.qc.controls import default_control_lots
@@ -182,8 +182,12 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
                 text: LabText, audience: str, signed_by: str) -> RecallLetter:
     """The recall letter of ``case`` to its clinic (the submitting unit before one is
     assigned: it recalls the family, the follow-up service names the clinic) or to the
-    family: immediate referral for a referral (or a case opened by hand whose calls ask for
-    one), else a repeat specimen."""
+    family: immediate referral for a case referred to a clinic, a referral (or a case opened
+    by hand whose calls ask for one), else a repeat specimen. Only a released result is
+    quoted: a referral's or repeat request's calls; for a card released as normal, the
+    card's values against the rules (the disorders "suspected"); a card awaiting review
+    gives no letter (``ConflictError``), except for a case opened by hand, whose letter names
+    the disorders suspected and quotes no value (``result_pending``)."""
     suspected = list(case.suspected or [])
     if not suspected:
         raise ViewError(f"case {case.id} ({case.reason}) suspects no disorder: a recall "
@@ -192,13 +196,25 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
     infant = session.get(Infant, case.infant_id)
     submitter = session.get(Submitter, case.submitter_id)
     assert specimen is not None and infant is not None and submitter is not None
-    calls = review_repository.current_calls(session, [case.specimen_id]).get(
-        case.specimen_id, [])
+    release = repository.latest_releases(session, [case.specimen_id]).get(case.specimen_id)
+    pending = release is None
+    if pending and case.reason != CaseReason.manual:
+        raise ConflictError(
+            f"case {case.id}: card {specimen.barcode} ({specimen.state.replace('_', ' ')}) "
+            "awaits review: a recall letter quotes only a released result")
+    # only the calls the reviewer decided on (a referral, a repeat request) are quoted; a
+    # card released as normal has none, and a card awaiting review none yet
+    calls = [] if release is None or release.outcome in AS_NORMAL else (
+        review_repository.current_calls(session, [case.specimen_id]).get(
+            case.specimen_id, []))
     by_code = {c.disorder: c for c in calls}
-    values = _card_values(session, case.specimen_id)
+    values = {} if pending else _card_values(session, case.specimen_id)
     disorders = []
     for code in suspected:
         call = by_code.get(code)
+        if pending:  # a case opened by hand before its card's result: suspected, no value
+            disorders.append(SuspectedDisorder(code=code, first_tier="suspected"))
+            continue
         # a disorder the case suspects but the screen did not flag is never called positive
         tier = _letter_tier(call) if call is not None else "suspected"
         markers = (markers_of(call.reasons, tier) if call is not None else ()) or (
@@ -210,9 +226,13 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         raise ViewError(f"case {case.id}: neither a current call of {', '.join(suspected)} "
                         "nor the card's values give a value against a cutoff", field="case_id")
     clinic = session.get(Clinic, case.clinic_id) if case.clinic_id else None
-    referral = case.reason == CaseReason.referral or (
-        case.reason == CaseReason.manual and any(
-            c.action == Action.immediate_referral for c in calls if c.disorder in suspected))
+    # the case's state first: a case the follow-up service has referred to a clinic asks for
+    # the specialist's diagnostic appointment, whatever opened it (a repeat request too)
+    referral = (case.referred_at is not None or case.state == CaseState.referred
+                or case.reason == CaseReason.referral or (
+                    case.reason == CaseReason.manual and any(
+                        c.action == Action.immediate_referral
+                        for c in calls if c.disorder in suspected)))
     return RecallLetter(
         document=document, laboratory=text.laboratory(),
         audience=audience,  # type: ignore[arg-type]
@@ -226,7 +246,7 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         appointment_at=booked_appointment(case, document.issued_at),
         clinic=(ReferralClinic(name=clinic.name, address=clinic.district, phone=clinic.phone)
                 if clinic is not None else None),  # none yet: to the submitting unit
-        contacts=text.contact_list(), signed_by=signed_by)
+        contacts=text.contact_list(), signed_by=signed_by, result_pending=pending)
 
 
 def booked_appointment(case: FollowUpCase, issued_at: datetime) -> datetime | None:

@@ -4,7 +4,8 @@ writes the audit event.
 
 States (``lims.vocabulary.CaseState``): ``opened -> contacted -> repeat_received | referred
 -> diagnosed -> treatment -> long_term_follow_up -> closed``; a normal repeat closes a case from
-``repeat_received`` (outcome ``normal_repeat``); a case whose family cannot be found, has moved,
+``repeat_received`` (outcome ``normal_repeat``, only once a later card of the baby was released
+normal: else 409); a case whose family cannot be found, has moved,
 declined or whose baby died is diagnosed with that outcome from any earlier state; a case
 diagnosed as not confirmed is closed without treatment. An illegal transition raises
 ``CaseTransitionError`` (HTTP 409) naming the transitions allowed from the case's state; a role
@@ -26,7 +27,12 @@ from typing import Any
 from sqlmodel import Session
 
 from lims.audit import Actor, store
-from lims.errors import IllegalTransitionError, InvalidInputError, PermissionDeniedError
+from lims.errors import (
+    ConflictError,
+    IllegalTransitionError,
+    InvalidInputError,
+    PermissionDeniedError,
+)
 from lims.followup.rules import CaseFacts, FollowUpRules, followup_rules
 from lims.models import FollowUpCase, utcnow
 from lims.vocabulary import CaseState, CaseTransition, OutcomeClass, Role, Severity
@@ -76,6 +82,16 @@ def _diagnosis(case: FollowUpCase, details: Details) -> tuple[str, str] | None:
     return None
 
 
+def _normal_repeat(case: FollowUpCase, details: Details) -> tuple[str, str] | None:
+    """Not confirmed on a normal repeat: a later card of the baby was released normal
+    (``normal_card``, its barcode, found by the caller)."""
+    if details.get("normal_card"):
+        return None
+    return (f"case {case.id}: outcome normal_repeat needs a released normal result on a later "
+            "card of the baby; none is released normal yet (the repeat card is still to be "
+            "tested and released)", "normal_card")
+
+
 def _confirmed(case: FollowUpCase, _details: Details) -> tuple[str, str] | None:
     if case.outcome == OutcomeClass.confirmed:
         return None
@@ -102,6 +118,8 @@ class CaseMove:
     roles: tuple[Role, ...]
     guard: CaseGuard | None = None
     stamp: str | None = None
+    #: the guard's refusal is a conflict with what is stored (409), not a bad input (422)
+    guard_conflicts: bool = False
 
 
 _S, _T, _R = CaseState, CaseTransition, Role
@@ -118,7 +136,7 @@ CASE_TRANSITIONS: tuple[CaseMove, ...] = (
     CaseMove(_T.diagnose, _BEFORE_DIAGNOSIS, _S.diagnosed, _CLINIC, _diagnosis,
              stamp="diagnosed_at"),
     CaseMove(_T.close_not_confirmed, (_S.repeat_received,), _S.closed,
-             (_R.reviewer, *_FU), stamp="closed_at"),
+             (_R.reviewer, *_FU), _normal_repeat, stamp="closed_at", guard_conflicts=True),
     CaseMove(_T.start_treatment, (_S.diagnosed,), _S.treatment, _CLINIC, _confirmed,
              stamp="treatment_started_at"),
     CaseMove(_T.start_long_term_follow_up, (_S.treatment,), _S.long_term_follow_up, _CLINIC),
@@ -181,6 +199,8 @@ def check_case_transition(actor: Actor, case: FollowUpCase, name: str,
             allowed)
     if move.guard is not None:
         problem = move.guard(case, details)
+        if problem and move.guard_conflicts:
+            raise ConflictError(problem[0])
         if problem:
             raise InvalidInputError(problem[0], field=problem[1])
     return move

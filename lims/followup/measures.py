@@ -105,6 +105,26 @@ class CaseRow:
     closed_at: datetime | None = None
     outcome: str | None = None
     diagnosed_disorder: str | None = None
+    specimen_id: int | None = None
+    #: The case's card was flagged by the screen for one of the disorders the case suspects
+    #: (a current call not read as normal): a case opened by hand on such a card is a screen
+    #: positive too.
+    flagged: bool = False
+
+    @property
+    def screen_positive(self) -> bool:
+        """Recalled by the screen: opened by a referral or a repeat request, or opened by hand
+        on a card the screen flagged for a disorder the case suspects. A case that is not
+        and was opened by hand (``screen_missed``) is, confirmed, a case the screen missed (a
+        false negative, clinically detected)."""
+        return self.reason in SCREEN_POSITIVE or (
+            self.reason == CaseReason.manual and self.flagged)
+
+    @property
+    def screen_missed(self) -> bool:
+        """Opened by hand on a card the screen did not flag for the disorders the case
+        suspects: confirmed, a case the screen missed."""
+        return self.reason == CaseReason.manual and not self.flagged
 
     @property
     def resolved_at(self) -> datetime | None:
@@ -165,30 +185,35 @@ def case_cohorts(cases: Sequence[CaseRow], month: Month, *, recall_window_days: 
                  follow_up_limit_days: int, disorder: str | None = None,
                  now: datetime | None = None) -> dict[str, Cohort]:
     """The cases each case measure of ``month`` is over (``case_measures`` computes from
-    them; the programme pages list them). ``recall_rate`` and ``false_positive_rate`` are over
-    the babies screened: their cohort is the cases of their numerator. ``recall_compliance``
+    them; the programme pages list them). One cohort of screen positives for every measure
+    of the screen (``CaseRow.screen_positive``: a referral, a repeat request, or a case opened
+    by hand on a card the screen flagged for it): recall, lost to follow-up, PPV and false
+    positives; a confirmed case opened by hand on a card the screen did not flag for it is
+    counted apart (``missed_cases``: a false negative, clinically detected), not among the
+    confirmed cases nor in the ages at diagnosis and treatment. ``recall_rate`` and
+    ``false_positive_rate`` are over the babies screened: their cohort is the cases of their
+    numerator. ``recall_compliance``
     is over the recalls (``RECALLED``: a repeat specimen, an unsatisfactory card's repeat, a
     referral) whose due date (``recall_window_days`` after the recall) fell in the month and
     has passed by ``now`` (default: the present), as its definition says
     (``reports/data/indicators.toml``); it counts those re-sampled (a repeat card received)
     or seen (a diagnosis recorded) by the due date."""
-    positive = _opened(cases, month, lambda c: c.reason in SCREEN_POSITIVE)
+    positive = _opened(cases, month, lambda c: c.screen_positive)
     window = timedelta(days=recall_window_days)
     as_of = now or datetime.now(UTC)
 
     def due(c: CaseRow) -> datetime:
         return c.opened_at + window
 
-    recalls = [c for c in cases if c.reason in RECALLED and month.holds(due(c))
-               and due(c) <= as_of]
+    recalls = [c for c in cases if (c.reason in RECALLED or c.screen_positive)
+               and month.holds(due(c)) and due(c) <= as_of]
 
     def on_time(c: CaseRow) -> bool:
         seen = [t for t in (c.repeat_received_at, c.diagnosed_at) if t is not None]
         return bool(seen) and min(seen) <= due(c)
 
     limit = timedelta(days=follow_up_limit_days)
-    due_limit = [c for c in cases if c.reason in SCREEN_POSITIVE
-                 and month.holds(c.opened_at + limit)]
+    due_limit = [c for c in cases if c.screen_positive and month.holds(c.opened_at + limit)]
     resolved = [c for c in positive if c.outcome in RESOLVED]
 
     def found(c: CaseRow) -> bool:
@@ -199,8 +224,9 @@ def case_cohorts(cases: Sequence[CaseRow], month: Month, *, recall_window_days: 
         return c.outcome in NOT_CONFIRMED or (c.outcome == OutcomeClass.confirmed
                                               and not found(c))
 
-    confirmed = [c for c in cases if found(c) and month.holds(c.diagnosed_at)]
-    treated = [c for c in cases if c.outcome == OutcomeClass.confirmed
+    diagnosed = [c for c in cases if found(c) and month.holds(c.diagnosed_at)]
+    confirmed = [c for c in diagnosed if not c.screen_missed]
+    treated = [c for c in cases if c.outcome == OutcomeClass.confirmed and not c.screen_missed
                and month.holds(c.treatment_started_at)]
     return {
         "recall_rate": (positive, None),
@@ -211,6 +237,7 @@ def case_cohorts(cases: Sequence[CaseRow], month: Month, *, recall_window_days: 
         "lost_to_follow_up": (due_limit, lambda c: c.resolved_at is None
                               or c.resolved_at > c.opened_at + limit),
         "confirmed_cases": (confirmed, None),
+        "missed_cases": ([c for c in diagnosed if c.screen_missed], None),
         "ppv": (resolved, found),
         "false_positive_rate": ([c for c in resolved if not_found(c)], None),
     }
@@ -246,16 +273,19 @@ def case_measures(cases: Sequence[CaseRow], month: Month, *, screened: int,
                                     if c.treatment_started_at),
         "lost_to_follow_up": share("lost_to_follow_up"),
         "confirmed_cases": Measure(float(len(confirmed)), len(confirmed)),
+        "missed_cases": Measure(float(len(cohorts["missed_cases"][0])),
+                                len(cohorts["missed_cases"][0])),
         "ppv": share("ppv"),
         "false_positive_rate": proportion(len(cohorts["false_positive_rate"][0]), screened),
     }
 
 
 def confirmed_by_disorder(cases: Sequence[CaseRow], month: Month) -> dict[str, int]:
-    """Confirmed diagnoses recorded in the month, by the disorder found."""
+    """Confirmed diagnoses recorded in the month, by the disorder found, but those the screen
+    missed (``missed_cases``)."""
     counts: dict[str, int] = {}
     for c in cases:
         if c.outcome == OutcomeClass.confirmed and month.holds(c.diagnosed_at) and (
-                c.diagnosed_disorder):
+                c.diagnosed_disorder) and not c.screen_missed:
             counts[c.diagnosed_disorder] = counts.get(c.diagnosed_disorder, 0) + 1
     return dict(sorted(counts.items()))

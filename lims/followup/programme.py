@@ -17,7 +17,7 @@ Public names: ``ProgrammeMeasures``, ``programme_measures``, ``computed_measures
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from lims.followup.measures import (
     month_of,
 )
 from lims.followup.rules import FollowUpRules, followup_rules
+from lims.vocabulary import CaseReason
 from reports.indicators import indicators
 
 __all__ = ["INDICATOR_CODES", "ProgrammeMeasures", "computed_measures", "month_case_rows",
@@ -67,10 +68,16 @@ def month_case_rows(session: Session, month: Month, limit_days: int,
     """The cases the month's measures read (``repository.case_measure_rows``; those opened
     ``window_days`` before it too, whose recall is due in it)."""
     rows = repository.case_measure_rows(session, month.start, month.end,
-                                        timedelta(days=limit_days), SCREEN_POSITIVE,
+                                        timedelta(days=limit_days),
+                                        (*SCREEN_POSITIVE, CaseReason.manual),
                                         timedelta(days=window_days))
-    return [CaseRow(i, infant, submitter, reason, tuple(suspected or ()), *rest)
-            for i, infant, submitter, reason, suspected, *rest in rows]
+    cases = [CaseRow(i, infant, submitter, reason, tuple(suspected or ()), *rest)
+             for i, infant, submitter, reason, suspected, *rest in rows]
+    # a case opened by hand is a screen positive when its card was flagged for it
+    flags = repository.flagged_disorders(session, [
+        c.specimen_id for c in cases if c.reason == CaseReason.manual and c.specimen_id])
+    return [replace(c, flagged=bool(flags.get(c.specimen_id or 0, set()) & set(c.suspected)))
+            if c.reason == CaseReason.manual else c for c in cases]
 
 
 def _all(card: CardMeasures, cases: list[CaseRow], month: Month, rules: FollowUpRules,

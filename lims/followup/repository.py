@@ -5,11 +5,13 @@ Public names: ``CASE_PUBLIC_COLUMNS``, ``OPEN_STATES``, ``open_cases_of_infant``
 ``cases_awaiting_repeat``, ``cases_of_repeat_specimens``, ``case_rows``, ``overdue_rows``,
 ``mark_reminded``, ``contacts``, ``diagnoses``, ``treatments``, ``visits``, ``last_visits``,
 ``clinic_of_user``, ``is_director``, ``clinic_by_code``, ``list_clinics``,
-``CASE_MEASURE_COLUMNS``, ``case_measure_rows``, ``suspected_codes``, ``submitters``,
+``CASE_MEASURE_COLUMNS``, ``case_measure_rows``, ``flagged_disorders``,
+``cases_of_specimens``, ``suspected_codes``, ``submitters``,
 ``labelled_case_rows``,
 ``specimens_by_ids``, ``models``, ``model_by_version``, ``active_model``, ``retire_active``;
 the case board and a case's record: ``BOARD_COLUMNS``, ``board_counts``, ``board_rows``,
-``infant_cards``, ``releases_of``, ``clinic_has_infant``;
+``infant_cards``, ``releases_of``, ``released_normal_card``, ``clinic_has_infant``,
+``clinic_has_card``;
 the per-card figures: ``card_rows``, ``refresh_card_measures``, ``rebuild_card_measures``,
 ``specimen_ids_of_infants``, ``card_hour_counts``, ``card_figures_at``; live births and the
 rows behind a measure: ``live_births_of_month``, ``satisfactory_first_cards``,
@@ -57,6 +59,7 @@ from lims.models import (
     ContactAttempt,
     Diagnosis,
     Director,
+    Evaluation,
     FollowUpCase,
     FollowUpVisit,
     Infant,
@@ -68,14 +71,16 @@ from lims.models import (
     Submitter,
     Treatment,
 )
-from lims.vocabulary import CaseState, ModelStatus, SpecimenKind
+from lims.vocabulary import CaseState, FirstTier, ModelStatus, ReleaseOutcome, SpecimenKind
 
 __all__ = ["BOARD_COLUMNS", "CASE_MEASURE_COLUMNS", "CASE_PUBLIC_COLUMNS", "OPEN_STATES",
            "active_model", "latest_card_month", "board_counts", "board_rows",
-           "clinic_has_infant", "infant_cards",
-           "releases_of", "released_first_cards", "cases_of_infants", "diagnoses_of_cases",
+           "clinic_has_card", "clinic_has_infant", "infant_cards",
+           "releases_of", "released_first_cards", "released_normal_card", "cases_of_infants",
+           "diagnoses_of_cases",
            "card_figures_at",
-           "card_hour_counts", "card_rows", "case_measure_rows", "rebuild_card_measures",
+           "card_hour_counts", "card_rows", "case_measure_rows", "cases_of_specimens",
+           "flagged_disorders", "rebuild_card_measures",
            "refresh_card_measures", "specimen_ids_of_infants", "suspected_codes",
            "case_rows", "cases_awaiting_repeat", "cases_of_repeat_specimens", "clinic_by_code",
            "clinic_of_user", "contacts", "diagnoses", "is_director", "labelled_case_rows",
@@ -278,6 +283,25 @@ def releases_of(session: Session, specimen_ids: Sequence[int]) -> list[Release]:
         .order_by(col(Release.released_at), col(Release.id))))
 
 
+def released_normal_card(session: Session, case: FollowUpCase) -> Specimen | None:
+    """A later card of the case's baby whose latest release is normal (by the reviewer or an
+    override): the case's repeat card first, else the earliest other card received after the
+    case's own. None when no such card was released normal."""
+    own = session.get(Specimen, case.specimen_id)
+    cards = [c for c in session.exec(select(Specimen).where(
+        Specimen.infant_id == case.infant_id, col(Specimen.id) != case.specimen_id)
+        .order_by(col(Specimen.received_at), col(Specimen.id)))
+        if own is None or c.received_at >= own.received_at]
+    cards.sort(key=lambda c: c.id != case.repeat_specimen_id)
+    latest: dict[int, Release] = {}
+    for release in releases_of(session, [c.id for c in cards if c.id is not None]):
+        if release.specimen_id not in latest or (
+                release.version > latest[release.specimen_id].version):
+            latest[release.specimen_id] = release
+    normal = (ReleaseOutcome.normal, ReleaseOutcome.normal_by_override)
+    return next((c for c in cards if c.id in latest and latest[c.id].outcome in normal), None)
+
+
 def released_first_cards(session: Session, since: datetime | None,
                          until: datetime | None) -> list[Specimen]:
     """The released first cards (kind ``initial``) received from ``since`` (inclusive) to
@@ -314,6 +338,15 @@ def clinic_has_infant(session: Session, clinic_id: int, infant_id: int) -> bool:
         is not None
 
 
+def clinic_has_card(session: Session, clinic_id: int, specimen_id: int) -> bool:
+    """Whether the card is the card, or the repeat card, of a case referred to the clinic."""
+    c = _CASE.c
+    return session.execute(core_select(c.id).where(
+        c.clinic_id == clinic_id,
+        (c.specimen_id == specimen_id) | (c.repeat_specimen_id == specimen_id)).limit(1)
+    ).first() is not None
+
+
 def clinic_of_user(session: Session, user_id: int | None) -> int | None:
     if user_id is None:
         return None
@@ -344,7 +377,7 @@ def submitters(session: Session) -> dict[int, tuple[str, str]]:
 CASE_MEASURE_COLUMNS: tuple[str, ...] = (
     "id", "infant_id", "submitter_id", "reason", "suspected", "opened_at", "birth_at",
     "first_contact_at", "repeat_received_at", "diagnosed_at", "treatment_started_at",
-    "closed_at", "outcome", "diagnosed_disorder")
+    "closed_at", "outcome", "diagnosed_disorder", "specimen_id")
 
 
 def case_measure_rows(session: Session, start: datetime, end: datetime, limit: timedelta,
@@ -368,6 +401,29 @@ def case_measure_rows(session: Session, start: datetime, end: datetime, limit: t
                         and_(c.opened_at < end - limit, c.reason.in_(list(screen_positive))),
                         within(c.diagnosed_at), within(c.treatment_started_at))))
     return [tuple(r) for r in session.execute(query).all()]
+
+
+def flagged_disorders(session: Session, specimen_ids: Collection[int]) -> dict[int, set[str]]:
+    """The disorders each card's current calls flag (a call not read as normal), by card."""
+    out: dict[int, set[str]] = {}
+    ids = sorted(set(specimen_ids))
+    e = Evaluation.__table__.c  # type: ignore[attr-defined]
+    for start in range(0, len(ids), _CHUNK):
+        for specimen_id, disorder in session.execute(core_select(e.specimen_id, e.disorder).where(
+                e.specimen_id.in_(ids[start:start + _CHUNK]), e.current.is_(True),
+                e.first_tier != FirstTier.normal)):
+            out.setdefault(specimen_id, set()).add(disorder)
+    return out
+
+
+def cases_of_specimens(connection: Connection, specimen_ids: Collection[int]) -> list[datetime]:
+    """When the cases opened on these cards were opened."""
+    ids = sorted(set(specimen_ids))
+    out: list[datetime] = []
+    for start in range(0, len(ids), _CHUNK):
+        out += connection.execute(core_select(_CASE.c.opened_at).where(
+            _CASE.c.specimen_id.in_(ids[start:start + _CHUNK]))).scalars().all()
+    return out
 
 
 def suspected_codes(session: Session, opened_from: datetime, end: datetime) -> set[str]:

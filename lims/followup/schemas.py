@@ -122,10 +122,15 @@ class TransitionIn(RequestBody):
     (linked to the case, received at the card's receipt time), ``refer`` a clinic (and
     appointment), ``diagnose`` an outcome (and the disorder found, the confirmed case's
     ``severity``, the confirmatory tests),
-    ``start_treatment`` a description; ``at`` when it happened (default now)."""
+    ``start_treatment`` a description, ``contact`` who was reached (``contacted``, and how:
+    ``method``, default ``other``; logged as a reached contact attempt, ``reason`` its note);
+    ``at`` when it happened (default now; not before the baby's birth nor the case's opening).
+    """
 
     transition: CaseTransition
     barcode: str | None = Field(default=None, max_length=32)
+    contacted: str | None = Field(default=None, max_length=200)
+    method: ContactMethod | None = None
     at: datetime | None = None
     reason: str = Field(default="", max_length=1000)
     clinic_id: DbId | None = None

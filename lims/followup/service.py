@@ -13,7 +13,8 @@ Public names: ``on_release``, ``on_released_normal``, ``on_unsatisfactory``,
 ``link_repeat_specimen``, ``transition``, ``record_visit``, ``get_case``, ``case_detail``,
 ``list_cases``, ``overdue_cases``, ``remind_overdue``, ``create_clinic``,
 ``list_clinics``, ``assign_clinic_user``, ``grant_director``, ``referral_group``, ``catalogue``,
-``clinic_scope``, ``clinic_sees_infant``, ``submitter_scope``, ``is_director``.
+``clinic_scope``, ``clinic_sees_infant``, ``clinic_sees_card``, ``submitter_scope``,
+``is_director``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from lims.models import (
     Evaluation,
     FollowUpCase,
     FollowUpVisit,
+    Infant,
     Specimen,
     Treatment,
     User,
@@ -68,6 +70,7 @@ from lims.vocabulary import (
     CaseReason,
     CaseState,
     CaseTransition,
+    ContactMethod,
     ContactResult,
     Decision,
     Final,
@@ -79,7 +82,8 @@ from lims.vocabulary import (
 from msms.catalogue import Disorder, disorders
 
 __all__ = ["UNSATISFACTORY_GROUP", "UNSPECIFIED_GROUP", "assign_clinic_user", "case_detail",
-           "catalogue", "clinic_scope", "clinic_sees_infant", "create_clinic", "get_case",
+           "catalogue", "clinic_scope", "clinic_sees_card", "clinic_sees_infant",
+           "create_clinic", "get_case",
            "grant_director", "is_director", "link_repeat_specimen", "list_cases",
            "list_clinics",
            "on_card_accessioned", "on_release", "on_released_normal", "on_unsatisfactory",
@@ -118,6 +122,13 @@ def clinic_sees_infant(session: Session, actor: Actor, infant_id: int) -> bool:
     """Whether a clinic user's clinic has one of the baby's cases (other roles: True)."""
     clinic = clinic_scope(session, actor)
     return clinic is None or repository.clinic_has_infant(session, clinic, infant_id)
+
+
+def clinic_sees_card(session: Session, actor: Actor, specimen_id: int) -> bool:
+    """Whether a clinic user's clinic has a case on this card (its own or its repeat card);
+    other roles: True."""
+    clinic = clinic_scope(session, actor)
+    return clinic is None or repository.clinic_has_card(session, clinic, specimen_id)
 
 
 def submitter_scope(actor: Actor) -> int | None:
@@ -189,12 +200,13 @@ def on_released_normal(session: Session, actor: Actor,
     """A repeat card released as normal closes the cases waiting on it: not confirmed
     (outcome ``normal_repeat``)."""
     closed = []
-    for case in repository.cases_of_repeat_specimens(
-            session, [s.id for s in specimens if s.id is not None]):
+    barcodes = {s.id: s.barcode for s in specimens if s.id is not None}
+    for case in repository.cases_of_repeat_specimens(session, list(barcodes)):
         case.outcome = OutcomeClass.normal_repeat
         closed.append(apply_case_transition(
             session, actor, case, CaseTransition.close_not_confirmed,
-            details={"outcome": OutcomeClass.normal_repeat},
+            details={"outcome": OutcomeClass.normal_repeat,
+                     "normal_card": barcodes[case.repeat_specimen_id or 0]},
             reason="the repeat specimen was normal: not confirmed"))
     return closed
 
@@ -377,6 +389,24 @@ def _checked_at(value: datetime | None, field: str) -> datetime:
     return value
 
 
+def _within_case(session: Session, case: FollowUpCase, value: datetime | None,
+                 field: str) -> None:
+    """A step's time given by hand is not before the baby's birth nor before the case was
+    opened (422 naming ``field`` and the bound)."""
+    if value is None:
+        return
+    value = _as_utc(value)
+    infant = session.get(Infant, case.infant_id)
+    if infant is not None and value < _as_utc(infant.birth_at):
+        raise InvalidInputError(
+            f"{value:%Y-%m-%d %H:%M} UTC is before the baby's birth "
+            f"({_as_utc(infant.birth_at):%Y-%m-%d %H:%M} UTC)", field=field)
+    if value < _as_utc(case.opened_at):
+        raise InvalidInputError(
+            f"{value:%Y-%m-%d %H:%M} UTC is before case {case.id} was opened "
+            f"({_as_utc(case.opened_at):%Y-%m-%d %H:%M} UTC)", field=field)
+
+
 def _staff_name(actor: Actor) -> str:
     return actor.username
 
@@ -389,6 +419,7 @@ def record_contact(session: Session, actor: Actor, case_id: int,
     if case.state == CaseState.closed:
         raise ConflictError(f"case {case_id} is closed")
     at = _checked_at(data.at, "at")
+    _within_case(session, case, data.at, "at")
     attempt = ContactAttempt(case_id=case_id, at=at, method=data.method,
                              contacted=data.contacted, result=data.result, note=data.note,
                              recorded_by=actor.user_id, recorded_by_name=_staff_name(actor))
@@ -432,9 +463,10 @@ def link_repeat_specimen(session: Session, actor: Actor, case_id: int,
 
 
 def _effects(session: Session, actor: Actor, case: FollowUpCase, body: TransitionIn,
-             at: datetime) -> dict[str, Any]:
+             at: datetime, normal_card: str | None) -> dict[str, Any]:
     """What a transition records besides the move: the clinic and appointment of a referral,
-    the diagnosis row, the treatment row. Returns the details the audit event shows."""
+    the diagnosis row, the treatment row, the normal card that closes a case as not
+    confirmed. Returns the details the audit event shows."""
     name = body.transition
     if name == CaseTransition.refer:
         if body.clinic_id is None or session.get(Clinic, body.clinic_id) is None:
@@ -449,7 +481,26 @@ def _effects(session: Session, actor: Actor, case: FollowUpCase, body: Transitio
         raise InvalidInputError("describe the treatment", field="description")
     if name == CaseTransition.close_not_confirmed:
         case.outcome = OutcomeClass.normal_repeat
+        return {"outcome": OutcomeClass.normal_repeat, "normal_card": normal_card}
     return {"description": body.description or None}
+
+
+def _contact(session: Session, actor: Actor, case_id: int, body: TransitionIn) -> (
+        FollowUpCase):
+    """The ``contact`` transition by hand: logged as the contact attempt that reached
+    ``contacted`` (``record_contact``), which moves the case."""
+    case = get_case(session, actor, case_id, audit=False)
+    check_case_transition(actor, case, CaseTransition.contact, {})
+    _checked_at(body.at, "at")
+    _within_case(session, case, body.at, "at")
+    if not (body.contacted or "").strip():
+        raise InvalidInputError("say who was reached (contacted): the contact is logged",
+                                field="contacted")
+    record_contact(session, actor, case_id, ContactIn(
+        at=body.at, method=body.method or ContactMethod.other,
+        contacted=(body.contacted or "").strip(), result=ContactResult.reached,
+        note=body.reason))
+    return case
 
 
 def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn) -> (
@@ -468,17 +519,28 @@ def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn)
     if body.barcode is not None:
         raise InvalidInputError(f"a barcode is given only with receive_repeat, not with "
                                 f"{body.transition}", field="barcode")
+    for name in ("contacted", "method"):
+        if getattr(body, name) is not None and body.transition != CaseTransition.contact:
+            raise InvalidInputError(f"{name} is given only with contact, not with "
+                                    f"{body.transition}", field=name)
+    if body.transition == CaseTransition.contact:
+        return _contact(session, actor, case_id, body)
     if body.severity is not None and body.transition != CaseTransition.diagnose:
         raise InvalidInputError(f"a severity is given only with diagnose, not with "
                                 f"{body.transition}", field="severity")
     case = get_case(session, actor, case_id, audit=False)
     at = _checked_at(body.at, "at")
+    _within_case(session, case, body.at, "at")
     if body.disorder is not None and body.disorder not in catalogue():
         raise InvalidInputError(f"{body.disorder!r} is not a catalogue disorder code",
                                 field="disorder")
+    normal = (repository.released_normal_card(session, case)
+              if body.transition == CaseTransition.close_not_confirmed else None)
+    normal_card = normal.barcode if normal is not None else None
     check_case_transition(actor, case, body.transition, {
-        **body.model_dump(exclude={"transition", "at", "barcode"}), "reason": body.reason})
-    details = _effects(session, actor, case, body, at)
+        **body.model_dump(exclude={"transition", "at", "barcode"}), "reason": body.reason,
+        "normal_card": normal_card})
+    details = _effects(session, actor, case, body, at, normal_card)
     if body.transition == CaseTransition.diagnose:
         # checked by the machine's guard first, recorded after it accepted
         apply_case_transition(session, actor, case, body.transition, details=details, at=at,
@@ -508,6 +570,7 @@ def record_visit(session: Session, actor: Actor, case_id: int, data: VisitIn) ->
     visit of each kind is due by the disorder's schedule."""
     case = get_case(session, actor, case_id, audit=False)
     at = _checked_at(data.visit_at, "visit_at")
+    _within_case(session, case, data.visit_at, "visit_at")
     if case.state == CaseState.treatment:
         apply_case_transition(session, actor, case, CaseTransition.start_long_term_follow_up,
                               at=at)

@@ -13,6 +13,8 @@ may have changed have their count raised, in the same transaction:
   column the measures read changed: only the months of the cohorts it can be in (the month it
   was opened, of its follow-up limit, of its diagnosis and treatment before and after); a
   baby's birth time: every month of each of the baby's cases;
+* a card's calls added or changed: every month of the cases opened on that card (whether a
+  case opened by hand is a screen positive depends on them);
 * a unit's live births: that month;
 * a submitting unit added, deleted or given another code or district: every month.
 
@@ -42,7 +44,7 @@ from sqlmodel import Session
 
 from lims.followup import repository
 from lims.followup.rules import followup_rules
-from lims.models import FollowUpCase, Infant, LiveBirths, Submitter, utcnow
+from lims.models import Evaluation, FollowUpCase, Infant, LiveBirths, Submitter, utcnow
 
 __all__ = ["card_months_changed", "month_key", "store", "stored"]
 
@@ -120,6 +122,10 @@ def _count_changes(session: OrmSession, _context: Any) -> None:
     births: set[int] = set()
     infants: set[int] = set()
     every = False
+    called: set[int] = set()
+    for obj in (*session.new, *session.deleted, *session.dirty):
+        if isinstance(obj, Evaluation) and obj.specimen_id is not None:
+            called.add(obj.specimen_id)
     for obj in (*session.new, *session.deleted):
         if isinstance(obj, FollowUpCase):
             openings += _values(obj, "opened_at")
@@ -138,9 +144,13 @@ def _count_changes(session: OrmSession, _context: Any) -> None:
             every = True
         elif isinstance(obj, Infant) and obj.id is not None and _history(obj, ("birth_at",)):
             infants.add(obj.id)
-    if not (openings or cohorts or births or infants or every):
+    if not (openings or cohorts or births or infants or every or called):
         return
     connection = session.connection()
+    if called:  # a card's calls decide whether a case opened by hand on it is a screen positive
+        openings += repository.cases_of_specimens(connection, called)
+    if not (openings or cohorts or births or infants or every):
+        return
     if every:
         repository.every_month_changed(connection)
         return

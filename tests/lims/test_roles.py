@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lims.models import ROLES
 from tests.lims.conftest import PASSWORD
+from tests.lims.followup.test_cases import _clinic, _decide, _flagged_card, _move
 from tests.lims.helpers import API, card, specimen_body, upload
 from tests.lims.plates import plate_csv
 from tests.reports.hl7.builders import REFERENCE
@@ -35,6 +36,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/infants/{infant_id}/link-suggestions"): STAFF,
     ("GET", "/api/v1/specimens"): EVERYONE,
     ("POST", "/api/v1/specimens"): LAB,
+    # a clinic: only the cards of the cases referred to its clinic
+    # (test_a_clinic_reads_only_the_cards_of_its_cases)
     ("GET", "/api/v1/specimens/{specimen_id}"): STAFF,
     ("POST", "/api/v1/specimens/{specimen_id}/unsatisfactory"): LAB,
     ("GET", "/api/v1/repeat-requests"): EVERYONE,
@@ -215,3 +218,30 @@ def test_no_unexpected_2xx(client, world):
     assert unexpected == []
     listed = client.get(f"{API}/specimens", headers=world.auth("submitter")).json()
     assert all(s["submitter_id"] == world.submitter_ids[0] for s in listed)
+
+
+def test_a_clinic_reads_only_the_cards_of_its_cases(client, world):
+    """A clinic user reads the card of a case referred to its clinic (and its repeat card),
+    not another baby's card, nor the card of a case referred to another clinic."""
+    fu, clinic = world.auth("follow_up"), world.auth("clinic")
+    referred = _flagged_card(client, world, 1, plate="P-C1")
+    other = _flagged_card(client, world, 2, plate="P-C2")
+    for specimen in (referred, other):
+        _decide(client, world, specimen["id"], "refer")
+    mine = _clinic(client, world, "CLINIC-A", world.users["clinic"])
+    theirs = client.post(f"{API}/clinics", json={"code": "CLINIC-B", "name": "B clinic"},
+                         headers=fu).json()["id"]
+    cases = {c["specimen_id"]: c["id"] for c in client.get(f"{API}/cases", headers=fu).json()}
+    assert client.get(f"{API}/specimens/{referred['id']}", headers=clinic).status_code == 404
+    for specimen, clinic_id in ((referred, mine), (other, theirs)):
+        case_id = cases[specimen["id"]]
+        assert client.post(f"{API}/cases/{case_id}/contacts", json={
+            "method": "phone", "contacted": "mother", "result": "reached"},
+            headers=fu).status_code == 201
+        assert _move(client, world, case_id, "follow_up", transition="refer",
+                     clinic_id=clinic_id).status_code == 200
+    read = client.get(f"{API}/specimens/{referred['id']}", headers=clinic)
+    assert read.status_code == 200, read.text
+    assert read.json()["barcode"] == card(1)
+    assert client.get(f"{API}/specimens/{other['id']}", headers=clinic).status_code == 404
+    assert client.get(f"{API}/specimens", headers=clinic).json() == []

@@ -50,7 +50,7 @@ def test_clinic_letter_in_english_puts_the_action_and_deadline_first() -> None:
                     "Advise feeds at least every 3 hours", "Li Min", "0571-8800 1299",
                     "Riverside Children's Hospital, Metabolic Clinic",
                     "Issued by Dr Zhang Wei, Laboratory Director",
-                    "Document LTR-2025-00042-clinic, version 1", "wording en 2025.7",
+                    "Document LTR-2025-00042-clinic, version 1", "wording en 2025.8",
                     "Page 1 of 1")
 
 

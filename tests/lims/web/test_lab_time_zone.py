@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from lims.models import AuditEvent, ContactAttempt, Infant, Run, Specimen
+from lims.models import AuditEvent, ContactAttempt, FollowUpCase, Infant, Run, Specimen
 from tests.lims.helpers import card
 from tests.lims.plates import plate_csv
 from tests.lims.web.conftest import sign_in_page
@@ -79,6 +79,12 @@ def test_the_laboratory_pages_show_their_times_in_the_zone(shanghai, world):  # 
 
 def test_a_follow_up_form_reads_the_laboratory_time(client, shanghai, world):  # noqa: F811
     _, case = _referral(client, world)
+    with Session(shanghai.app.state.engine) as session:  # type: ignore[attr-defined]
+        stored = session.get(FollowUpCase, case["id"])  # opened days ago: a contact 2 days
+        assert stored is not None                        # back is after its opening
+        stored.opened_at = datetime.now(UTC) - timedelta(days=3)
+        session.add(stored)
+        session.commit()
     csrf = sign_in_page(shanghai, "follow_up")
     board = shanghai.get("/followup").text
     assert "Times in Asia/Shanghai." in board and "UTC" not in board
