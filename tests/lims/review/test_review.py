@@ -57,6 +57,12 @@ def test_release_needs_the_password_and_is_immutable(client, world, plate, engin
     no_reason = client.post(f"{API}/specimens/{flagged}/decisions", json={
         "decision": "override", "password": PASSWORD}, headers=reviewer)
     assert no_reason.status_code == 422
+    for decision in ("refer", "request_repeat_specimen"):  # the form says so: not without one
+        for reason in ({}, {"reason": "  "}):
+            unexplained = client.post(f"{API}/specimens/{flagged}/decisions", json={
+                "decision": decision, "password": PASSWORD, **reason}, headers=reviewer)
+            assert unexplained.status_code == 422, (decision, reason)
+            assert unexplained.json()["field"] == "reason"
     referred = client.post(f"{API}/specimens/{flagged}/decisions", json={
         "decision": "refer", "reason": "MSUD suspected", "password": PASSWORD},
         headers=reviewer)
