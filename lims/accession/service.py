@@ -432,14 +432,12 @@ def update_card(session: Session, actor: Actor, specimen: Specimen,
                 data: SpecimenCreate) -> bool:
     """Change a card's data (and its baby's, from ``data.infant``) before it is tested, with
     the form's checks; the receipt time stays. Returns whether anything changed (audited with
-    before and after)."""
+    before and after). Once tested, the same data sent again change nothing (False); a value
+    that differs is refused (``ConflictError`` naming its field)."""
     if specimen.submitter_id != data.submitter_id:
         raise InvalidInputError(f"card {specimen.barcode} was sent by submitter "
                                 f"{specimen.submitter_id}, not {data.submitter_id}",
                                 field="submitter_id")
-    if specimen.state != SpecimenState.accessioned:
-        raise ConflictError(f"card {specimen.barcode} is {specimen.state}: its card data can "
-                            "no longer change")
     infant = session.get(Infant, specimen.infant_id)
     assert infant is not None
     card = {"collected_at": _not_in_future(data.collected_at, "collected_at"),
@@ -460,15 +458,20 @@ def update_card(session: Session, actor: Actor, specimen: Specimen,
     if card["collected_at"] < baby.get("birth_at", as_utc(infant.birth_at)):
         raise InvalidInputError("collected before the baby's birth", field="collected_at")
     before = {"specimen": snapshot(specimen), "infant": snapshot(infant)}
-    changed = False
-    for row, values in ((specimen, card), (infant, baby)):
+    changes = []
+    for row, values, prefix in ((specimen, card, ""), (infant, baby, "infant.")):
         for key, value in values.items():
             old = getattr(row, key)
             if isinstance(old, datetime) and isinstance(value, datetime):
                 old = as_utc(old)
             if old != value:
-                setattr(row, key, value)
-                changed = True
+                changes.append((row, key, value, prefix + key))
+    if changes and specimen.state != SpecimenState.accessioned:
+        raise ConflictError(f"card {specimen.barcode} is {specimen.state}: its card data can "
+                            "no longer change", field=changes[0][3])
+    for row, key, value, _name in changes:
+        setattr(row, key, value)
+    changed = bool(changes)
     if changed:
         specimen.updated_at = utcnow()
         session.add_all([specimen, infant])
