@@ -60,6 +60,9 @@ router = APIRouter(include_in_schema=False)
 Lab = Annotated[Page, Depends(pages_for(Role.technician, Role.admin))]
 Staff = Annotated[Page, Depends(pages_for(Role.technician, Role.reviewer, Role.follow_up,
                                           Role.admin))]
+#: A plate's page: the laboratory's, and read-only for a reviewer (whose queue names the plates
+#: not signed off yet); signing off and withdrawing stay the laboratory's (``Lab``).
+PlateReader = Annotated[Page, Depends(pages_for(Role.technician, Role.reviewer, Role.admin))]
 
 
 def _accession_context(request: Request, current: Page) -> dict[str, Any]:
@@ -215,7 +218,7 @@ def westgard_flags(verdicts: Sequence[WestgardVerdict]) -> list[dict[str, Any]]:
 
 
 @router.get("/lab/runs/{run_id}", response_class=HTMLResponse)
-def plate_page(request: Request, run_id: PathId, current: Lab, again: int = 0,
+def plate_page(request: Request, run_id: PathId, current: PlateReader, again: int = 0,
                analyte: str = "") -> HTMLResponse:
     return page_from(request, "plate.html", current,
                      lambda s: _plate_context(s, run_id, analyte[:32]), again=bool(again))

@@ -1,13 +1,14 @@
 """Texts the system stores in English, shown in the page's language: a call's reasons, an
 alert's message, the reason a decision was recorded with, why a bulk release or a plate's
-withdrawal was refused.
+withdrawal or a page was refused.
 Each is read back as a phrase (a code and its fields) by the phrasebook that wrote it
 (``cutoffs.phrases``) and rendered through the catalogue; a field that is itself a phrase
 (the reasons of an alert, the items of ``unread: ...``) is rendered the same way. A text no
 phrase wrote (a reviewer's own words, a marker against its cutoff) is shown as written.
 
 The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``,
-``release_refusal``, ``withdrawal_refusal``, ``repeat_reason`` (a repeat request: serial
+``release_refusal``, ``withdrawal_refusal``, ``page_refusal`` (why a page was refused),
+``repeat_reason`` (a repeat request: serial
 screening, a reviewer's), ``qc_reason`` (a run's QC reasons) and ``delivery_note`` (a result
 message's delivery) (``install``).
 
@@ -30,6 +31,7 @@ from lims.review.service import RELEASE_REFUSALS, REVIEW_REASONS
 from lims.runs.notes import LISTING, RUN_NOTES
 from lims.runs.withdrawal import WITHDRAWAL_REFUSALS
 from lims.serial_screening import SERIAL_CARDS, SERIAL_CRITERIA
+from lims.web.refusals import PAGE_REFUSALS
 
 __all__ = ["PHRASEBOOKS", "Phrases", "install"]
 
@@ -37,7 +39,7 @@ __all__ = ["PHRASEBOOKS", "Phrases", "install"]
 PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGES,
                                        REVIEW_REASONS, RELEASE_REFUSALS, SERIAL_CARDS,
                                        SERIAL_CRITERIA, RUN_NOTES, LISTING, DELIVERY_PHRASES,
-                                       WITHDRAWAL_REFUSALS)
+                                       WITHDRAWAL_REFUSALS, PAGE_REFUSALS)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class Phrases:
             return self.phrase(SERIAL_CRITERIA, value)
         if name in ("wells", "analytes"):
             return self.phrase(LISTING, value)
-        if name in ("tier", "due_action", "decision"):
+        if name in ("tier", "due_action", "decision", "role"):
             return self.gettext(value)
         if name == "due_at":
             try:
@@ -107,6 +109,9 @@ class Phrases:
     def withdrawal_refusal(self, text: str) -> str:
         return self.phrase(WITHDRAWAL_REFUSALS, text)
 
+    def page_refusal(self, text: str) -> str:
+        return self.phrase(PAGE_REFUSALS, text)
+
 
 def install(env: Environment, gettext: Callable[[str], str], time: Callable[..., str]) -> None:
     """The filters of ``Phrases`` in one language's template environment."""
@@ -120,3 +125,4 @@ def install(env: Environment, gettext: Callable[[str], str], time: Callable[...,
     env.filters["qc_reason"] = phrases.qc_reason
     env.filters["delivery_note"] = phrases.delivery_note
     env.filters["withdrawal_refusal"] = phrases.withdrawal_refusal
+    env.filters["page_refusal"] = phrases.page_refusal
