@@ -14,7 +14,8 @@ A submitter user sees only its own infants and specimens (others are "not found"
 Public names: ``create_submitter``, ``list_submitters``, ``accession``, ``mark_unsatisfactory``,
 ``request_repeat``, ``get_infant``, ``get_specimen``, ``read_specimen_row``,
 ``list_specimen_rows``, ``list_infants``, ``list_repeat_requests``, ``create_infant``,
-``link_suggestions``, ``check_scope``, ``as_utc``, ``update_card``, ``search_specimens``.
+``link_suggestions``, ``check_scope``, ``as_utc``, ``update_card``, ``search_specimens``,
+``CARD_REFUSALS``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from cutoffs.phrases import Phrasebook
 from lims.accession import repository
 from lims.accession.schemas import (
     InfantCreate,
@@ -54,6 +56,7 @@ from lims.vocabulary import (
 from lims.workflow import apply_transition
 
 __all__ = [
+    "CARD_REFUSALS",
     "accession",
     "as_utc",
     "check_scope",
@@ -75,6 +78,12 @@ __all__ = [
 ]
 
 _LINK_WINDOW = timedelta(days=1)
+
+#: Why card data are refused once the card is tested (English, read back as phrases by the
+#: pages, ``state`` as the vocabulary's label).
+CARD_REFUSALS = Phrasebook((
+    ("tested", "card {barcode} is {state}: its card data can no longer change"),
+), fields={"barcode": r"\S+", "state": r"\w+"})
 
 
 def as_utc(value: datetime) -> datetime:
@@ -467,8 +476,8 @@ def update_card(session: Session, actor: Actor, specimen: Specimen,
             if old != value:
                 changes.append((row, key, value, prefix + key))
     if changes and specimen.state != SpecimenState.accessioned:
-        raise ConflictError(f"card {specimen.barcode} is {specimen.state}: its card data can "
-                            "no longer change", field=changes[0][3])
+        raise ConflictError(CARD_REFUSALS.text("tested", barcode=specimen.barcode,
+                                               state=specimen.state), field=changes[0][3])
     for row, key, value, _name in changes:
         setattr(row, key, value)
     changed = bool(changes)

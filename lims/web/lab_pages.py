@@ -18,6 +18,7 @@ from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
 from instruments import Source
+from instruments.profile_choice import NoProfileFitsError
 from lims.accession import service as accession
 from lims.audit import Actor
 from lims.deps import PathId
@@ -52,6 +53,7 @@ from lims.web.context import (
 from lims.web.forms import optional, specimen_from_form, validated
 from lims.web.lj_chart import lj_chart
 from lims.web.names import named_requests
+from lims.web.refusals import UPLOAD_REFUSALS
 from msms.qc.rules import WESTGARD_RULES
 
 __all__ = ["read_upload", "router"]
@@ -168,6 +170,11 @@ async def upload_run(request: Request, current: Lab) -> Response:
                 lambda: runs.ingest_bytes(request.app.state.engine, actor, export.data,
                                           export.name, request.app.state.pipeline,
                                           plate_map=plate_map))
+        except NoProfileFitsError as exc:  # the page's advice, not the command line's
+            refused = InvalidInputError(UPLOAD_REFUSALS.text(
+                "no_profile", tried="; ".join(exc.tried)), file=exc.file, line=1, field="file")
+            return await refused_form(request, "runs.html", current, refused,
+                                      lambda s: {"runs": runs.list_runs(s)})
         except FORM_ERRORS as exc:
             return await refused_form(request, "runs.html", current, exc,
                                       lambda s: {"runs": runs.list_runs(s)})

@@ -8,6 +8,7 @@ phrase wrote (a reviewer's own words, a marker against its cutoff) is shown as w
 
 The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``,
 ``release_refusal``, ``withdrawal_refusal``, ``page_refusal`` (why a page was refused),
+``input_error`` (a form's or a file's input error: card numbers, card data, uploads),
 ``repeat_reason`` (a repeat request: serial
 screening, a reviewer's), ``qc_reason`` (a run's QC reasons) and ``delivery_note`` (a result
 message's delivery) (``install``).
@@ -25,13 +26,15 @@ from jinja2 import Environment
 
 from cutoffs.phrases import Phrasebook, split_outside
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
+from lims.accession.service import CARD_REFUSALS
 from lims.alerts.messages import ALERT_MESSAGES
 from lims.interfaces.phrases import DELIVERY_PHRASES
+from lims.reference import BARCODE_REFUSALS
 from lims.review.service import RELEASE_REFUSALS, REVIEW_REASONS
 from lims.runs.notes import LISTING, RUN_NOTES
 from lims.runs.withdrawal import WITHDRAWAL_REFUSALS
 from lims.serial_screening import SERIAL_CARDS, SERIAL_CRITERIA
-from lims.web.refusals import PAGE_REFUSALS
+from lims.web.refusals import PAGE_REFUSALS, PLACES, UPLOAD_REFUSALS
 
 __all__ = ["PHRASEBOOKS", "Phrases", "install"]
 
@@ -39,7 +42,10 @@ __all__ = ["PHRASEBOOKS", "Phrases", "install"]
 PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGES,
                                        REVIEW_REASONS, RELEASE_REFUSALS, SERIAL_CARDS,
                                        SERIAL_CRITERIA, RUN_NOTES, LISTING, DELIVERY_PHRASES,
-                                       WITHDRAWAL_REFUSALS, PAGE_REFUSALS)
+                                       WITHDRAWAL_REFUSALS, PAGE_REFUSALS, PLACES,
+                                       UPLOAD_REFUSALS, BARCODE_REFUSALS, CARD_REFUSALS)
+#: The input errors the pages read back (``input_error``), after their place (``PLACES``).
+INPUT_ERRORS: tuple[Phrasebook, ...] = (BARCODE_REFUSALS, CARD_REFUSALS, UPLOAD_REFUSALS)
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,10 @@ class Phrases:
             return self.phrase(SERIAL_CRITERIA, value)
         if name in ("wells", "analytes"):
             return self.phrase(LISTING, value)
-        if name in ("tier", "due_action", "decision", "role"):
+        if name in ("tier", "due_action", "decision", "role", "state"):
             return self.gettext(value)
+        if name == "message":
+            return self.input_message(value)
         if name == "due_at":
             try:
                 return self.time(datetime.fromisoformat(value))
@@ -112,6 +120,17 @@ class Phrases:
     def page_refusal(self, text: str) -> str:
         return self.phrase(PAGE_REFUSALS, text)
 
+    def input_error(self, text: str) -> str:
+        """A form's or file's input error: its place, then its message, each read back."""
+        return (self.phrase(PLACES, text) if PLACES.parse(text) is not None
+                else self.input_message(text))
+
+    def input_message(self, text: str) -> str:
+        for book in INPUT_ERRORS:
+            if book.parse(text) is not None:
+                return self.phrase(book, text)
+        return text
+
 
 def install(env: Environment, gettext: Callable[[str], str], time: Callable[..., str]) -> None:
     """The filters of ``Phrases`` in one language's template environment."""
@@ -126,3 +145,4 @@ def install(env: Environment, gettext: Callable[[str], str], time: Callable[...,
     env.filters["delivery_note"] = phrases.delivery_note
     env.filters["withdrawal_refusal"] = phrases.withdrawal_refusal
     env.filters["page_refusal"] = phrases.page_refusal
+    env.filters["input_error"] = phrases.input_error
