@@ -14,7 +14,8 @@ fits:
 When none fits, :class:`~instruments.errors.ProfileError` names the file and header line, lists
 each profile tried with what it missed, and says how to pass one.
 
-Public names: ``AUTO_PROFILES``, ``choose_profile``, ``delimiter_for``, ``profile_misfit``.
+Public names: ``AUTO_PROFILES``, ``NoProfileFitsError``, ``choose_profile``, ``delimiter_for``,
+``profile_misfit``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,17 @@ from instruments.profiles import IS_PREFIX, Profile, load_profile
 from instruments.sources import Source
 from msms.catalogue import default_catalogue
 
-__all__ = ["AUTO_PROFILES", "choose_profile", "delimiter_for", "profile_misfit"]
+__all__ = ["AUTO_PROFILES", "NoProfileFitsError", "choose_profile", "delimiter_for",
+           "profile_misfit"]
+
+
+class NoProfileFitsError(ProfileError):
+    """No packaged profile fits a delimited file's header; ``tried`` says why, profile by
+    profile (a caller other than the command line gives its own advice with it)."""
+
+    def __init__(self, message: str, *, tried: list[str], file: str | None) -> None:
+        super().__init__(message, file=file, line=1, field="profile")
+        self.tried = tried
 
 #: Tried in this order: the strictest layout first (a long header never fits a wide profile,
 #: since none of its columns names an analyte, but the order keeps the choice obvious).
@@ -126,8 +137,8 @@ def choose_profile(source: Source) -> str:
         needs = ", ".join(repr(c) for c in _required(prof))
         extra = " and analyte columns" if prof.layout == "wide" else ""
         tried.append(f"{name} ({prof.layout}: needs {needs}{extra}; {misfit})")
-    raise ProfileError(
+    raise NoProfileFitsError(
         "no packaged profile fits this delimited file's header; tried "
         + ", ".join(tried) + ". Pass a profile that describes its columns: "
         "--profile PROFILE.toml (nbs) or profile=... (instruments.read); see "
-        "docs/instruments.md, Profiles", file=source.name, line=1, field="profile")
+        "docs/instruments.md, Profiles", tried=tried, file=source.name)

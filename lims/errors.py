@@ -74,7 +74,12 @@ def found(value: T | None, what: str) -> T:
 
 
 class ConflictError(LimsError):
-    """The request conflicts with what is stored (duplicate barcode, another file for a plate)."""
+    """The request conflicts with what is stored (duplicate barcode, another file for a plate);
+    ``field`` names the field whose value conflicts, when one does."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
 
 
 class IllegalTransitionError(ConflictError):

@@ -12,8 +12,8 @@ file instead.
 The two TOML files are read through :mod:`msms.datafiles` (schemas ``BarcodeRuleFile`` and
 ``WorkflowFile``).
 
-Public names: ``BarcodeRule``, ``UnsatisfactoryCode``, ``WorkflowConfig``, ``LabRules``,
-``BarcodeRuleFile``, ``WorkflowFile``,
+Public names: ``BARCODE_REFUSALS``, ``BarcodeRule``, ``UnsatisfactoryCode``, ``WorkflowConfig``,
+``LabRules``, ``BarcodeRuleFile``, ``WorkflowFile``,
 ``load_rules``, ``use_rules``, ``active_rules``, ``barcode_rule``, ``unsatisfactory_codes``,
 ``workflow_config``, ``load_barcode_rule``, ``load_unsatisfactory_codes``,
 ``load_workflow_config``, ``luhn_check_digit``, ``DATA``, ``BARCODE_TOML``,
@@ -36,8 +36,10 @@ from lims.errors import InvalidInputError
 from lims.serial_screening import SerialScreening, SerialScreeningFile
 from lims.vocabulary import Role
 from msms.datafiles import Count, OneOf, Range, Schema, Text, load_toml, read_toml
+from msms.phrases import Phrasebook
 
 __all__ = [
+    "BARCODE_REFUSALS",
     "BARCODE_TOML",
     "DATA",
     "UNSATISFACTORY_CSV",
@@ -88,6 +90,15 @@ def _mod11_check_digit(digits: str) -> int:
     return (11 - total % 11) % 11 % 10
 
 
+#: Why a card number is refused (English, read back as phrases by the pages).
+BARCODE_REFUSALS = Phrasebook((
+    ("format", "{value} does not match the card format {pattern} ({description})"),
+    ("no_digits", "{value} has no digits to carry a check digit ({scheme})"),
+    ("check_digit", "{value} has check digit {check}, expected {expected} ({scheme}); the "
+                    "card number was probably mistyped"),
+), fields={"value": r"'[^']*'", "check": r"\d", "expected": r"\d", "scheme": r"\w+"})
+
+
 @dataclass(frozen=True, slots=True)
 class BarcodeRule:
     """A card barcode format (regular expression) and check-digit scheme."""
@@ -101,21 +112,21 @@ class BarcodeRule:
         """The trimmed barcode, or InvalidInputError saying what is wrong with it."""
         value = barcode.strip()
         if not re.fullmatch(self.pattern, value):
-            raise InvalidInputError(
-                f"{value!r} does not match the card format {self.pattern} ({self.description})",
-                field=field)
+            raise InvalidInputError(BARCODE_REFUSALS.text(
+                "format", value=repr(value), pattern=self.pattern,
+                description=self.description), field=field)
         if self.check_digit != "none":
             digits = "".join(ch for ch in value if ch.isdigit())
             if len(digits) < 2:
-                raise InvalidInputError(f"{value!r} has no digits to carry a check digit "
-                                        f"({self.check_digit})", field=field)
+                raise InvalidInputError(BARCODE_REFUSALS.text(
+                    "no_digits", value=repr(value), scheme=self.check_digit), field=field)
             body, check = digits[:-1], int(digits[-1])
             expected = (luhn_check_digit(body) if self.check_digit == "luhn"
                         else _mod11_check_digit(body))
             if check != expected:
-                raise InvalidInputError(
-                    f"{value!r} has check digit {check}, expected {expected} "
-                    f"({self.check_digit}); the card number was probably mistyped", field=field)
+                raise InvalidInputError(BARCODE_REFUSALS.text(
+                    "check_digit", value=repr(value), check=check, expected=expected,
+                    scheme=self.check_digit), field=field)
         return value
 
     def make(self, body: str) -> str:

@@ -7,7 +7,8 @@ out of range and the card must be re-punched twice (docs/lims.md "Rules"), or to
 past a bypass level (the second-tier run then moves it to review, docs/second_tier.md "In the
 LIMS"; a repeat in review decided again so that it waits goes there too); a reviewer then
 releases it (``released``),
-requests a repeat specimen (``repeat_requested``) or refers the baby (``referred``). A correction
+requests a repeat specimen (``repeat_requested``) or refers the baby (``referred``); an override,
+a repeat request and a referral each need a reason. A correction
 moves a released specimen back to review as a new version; the old release stays visible.
 Withdrawing a plate (``lims.runs.withdrawal``) moves the cards whose latest results it holds
 back, from review or from waiting for the second tier: to ``accessioned`` (awaiting a new
@@ -85,8 +86,9 @@ SPECIMEN_TRANSITIONS: tuple[Move, ...] = (
     Move(_T.record_second_tier, (_S.awaiting_second_tier,), _S.awaiting_review, _LAB),
     Move(_T.release_normal, (_S.awaiting_review,), _S.released, _REVIEW),
     Move(_T.override, (_S.awaiting_review,), _S.released, _REVIEW, _needs_reason),
-    Move(_T.request_repeat_specimen, (_S.awaiting_review,), _S.repeat_requested, _REVIEW),
-    Move(_T.refer, (_S.awaiting_review,), _S.referred, _REVIEW),
+    Move(_T.request_repeat_specimen, (_S.awaiting_review,), _S.repeat_requested, _REVIEW,
+         _needs_reason),
+    Move(_T.refer, (_S.awaiting_review,), _S.referred, _REVIEW, _needs_reason),
     Move(_T.correct, (_S.released, _S.repeat_requested, _S.referred), _S.awaiting_review,
          _REVIEW, _needs_reason, new_version=True),
     # a plate withdrawn (lims.runs.withdrawal): its unreleased results no longer count

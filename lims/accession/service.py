@@ -14,7 +14,8 @@ A submitter user sees only its own infants and specimens (others are "not found"
 Public names: ``create_submitter``, ``list_submitters``, ``accession``, ``mark_unsatisfactory``,
 ``request_repeat``, ``get_infant``, ``get_specimen``, ``read_specimen_row``,
 ``list_specimen_rows``, ``list_infants``, ``list_repeat_requests``, ``create_infant``,
-``link_suggestions``, ``check_scope``, ``as_utc``, ``update_card``, ``search_specimens``.
+``link_suggestions``, ``check_scope``, ``as_utc``, ``update_card``, ``search_specimens``,
+``CARD_REFUSALS``.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ from lims.vocabulary import (
     Transition,
 )
 from lims.workflow import apply_transition
+from msms.phrases import Phrasebook
 
 __all__ = [
+    "CARD_REFUSALS",
     "accession",
     "as_utc",
     "check_scope",
@@ -76,6 +79,12 @@ __all__ = [
 ]
 
 _LINK_WINDOW = timedelta(days=1)
+
+#: Why card data are refused once the card is tested (English, read back as phrases by the
+#: pages, ``state`` as the vocabulary's label).
+CARD_REFUSALS = Phrasebook((
+    ("tested", "card {barcode} is {state}: its card data can no longer change"),
+), fields={"barcode": r"\S+", "state": r"\w+"})
 
 
 def as_utc(value: datetime) -> datetime:
@@ -438,14 +447,12 @@ def update_card(session: Session, actor: Actor, specimen: Specimen,
                 data: SpecimenCreate) -> bool:
     """Change a card's data (and its baby's, from ``data.infant``) before it is tested, with
     the form's checks; the receipt time stays. Returns whether anything changed (audited with
-    before and after)."""
+    before and after). Once tested, the same data sent again change nothing (False); a value
+    that differs is refused (``ConflictError`` naming its field)."""
     if specimen.submitter_id != data.submitter_id:
         raise InvalidInputError(f"card {specimen.barcode} was sent by submitter "
                                 f"{specimen.submitter_id}, not {data.submitter_id}",
                                 field="submitter_id")
-    if specimen.state != SpecimenState.accessioned:
-        raise ConflictError(f"card {specimen.barcode} is {specimen.state}: its card data can "
-                            "no longer change")
     infant = session.get(Infant, specimen.infant_id)
     assert infant is not None
     card = {"collected_at": _not_in_future(data.collected_at, "collected_at"),
@@ -466,15 +473,20 @@ def update_card(session: Session, actor: Actor, specimen: Specimen,
     if card["collected_at"] < baby.get("birth_at", as_utc(infant.birth_at)):
         raise InvalidInputError("collected before the baby's birth", field="collected_at")
     before = {"specimen": snapshot(specimen), "infant": snapshot(infant)}
-    changed = False
-    for row, values in ((specimen, card), (infant, baby)):
+    changes = []
+    for row, values, prefix in ((specimen, card, ""), (infant, baby, "infant.")):
         for key, value in values.items():
             old = getattr(row, key)
             if isinstance(old, datetime) and isinstance(value, datetime):
                 old = as_utc(old)
             if old != value:
-                setattr(row, key, value)
-                changed = True
+                changes.append((row, key, value, prefix + key))
+    if changes and specimen.state != SpecimenState.accessioned:
+        raise ConflictError(CARD_REFUSALS.text("tested", barcode=specimen.barcode,
+                                               state=specimen.state), field=changes[0][3])
+    for row, key, value, _name in changes:
+        setattr(row, key, value)
+    changed = bool(changes)
     if changed:
         specimen.updated_at = utcnow()
         session.add_all([specimen, infant])

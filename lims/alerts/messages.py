@@ -21,6 +21,9 @@ ALERT_MESSAGES = Phrasebook((
     #: a follow-up case past its due date (``lims.followup.service.remind_overdue``)
     ("followup_overdue",
      "follow-up case {case} ({label}) is overdue: {due_action} was due {due_at}"),
+    #: the acknowledgement note of an alert closed by a reviewer's override
+    #: (``lims.alerts.service.close_for_override``); ``reason`` is the override's
+    ("closed_by_override", "closed by the override of specimen {barcode}: {reason}"),
 ), fields={"barcode": r"\S+", "case": r"\d+", "disorder": r"\S+", "due_action": r"\S+",
            "due_at": r"\S+", "first": r"\S+", "group": r"\S+",
            "decision": r"\S+", "reason_code": r"\S+"})

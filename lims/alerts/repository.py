@@ -28,8 +28,8 @@ __all__ = ["ALERT_PUBLIC_COLUMNS", "acknowledge", "acknowledged_by", "active_use
 #: The columns an alert is shown with (``AlertPublic``).
 ALERT_PUBLIC_COLUMNS: tuple[str, ...] = (
     "id", "specimen_id", "disorder", "message", "opened_at", "status", "escalation_level",
-    "escalated_at", "acknowledged_by_name", "acknowledged_at", "withdrawn_by_name",
-    "withdrawn_at", "withdrawal_reason",
+    "escalated_at", "acknowledged_by_name", "acknowledged_at", "acknowledgement_note",
+    "withdrawn_by_name", "withdrawn_at", "withdrawal_reason",
 )
 _ALERT = Alert.__table__  # type: ignore[attr-defined]
 _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]

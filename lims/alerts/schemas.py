@@ -15,8 +15,8 @@ __all__ = ["AcknowledgeIn", "AlertPublic", "EscalationPublic"]
 
 
 class AlertPublic(BaseModel):
-    """An alert: open, acknowledged by a named person (``acknowledged_*``), or withdrawn with
-    its plate (``withdrawn_*`` and the reason)."""
+    """An alert: open, acknowledged by a named person (``acknowledged_*``: who, when and the
+    note of what was done), or withdrawn with its plate (``withdrawn_*`` and the reason)."""
 
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -29,6 +29,8 @@ class AlertPublic(BaseModel):
     escalated_at: datetime | None
     acknowledged_by_name: str
     acknowledged_at: datetime | None
+    #: what the acknowledging person did about it (an override's closure names the override)
+    acknowledgement_note: str
     withdrawn_by_name: str
     withdrawn_at: datetime | None
     withdrawal_reason: str

@@ -25,6 +25,7 @@ from typing import Any
 from sqlmodel import Session
 
 from lims.alerts import repository
+from lims.alerts.messages import ALERT_MESSAGES
 from lims.audit import (
     SYSTEM,
     Actor,
@@ -105,7 +106,8 @@ def close_for_override(session: Session, actor: Actor, specimen: Specimen, *, fu
     update, as ``acknowledge``; one taken meanwhile is left to whoever took it) and audited
     (action ``close_by_override``). Returns the ids closed."""
     assert specimen.id is not None
-    note = f"closed by the override of specimen {specimen.barcode}: {reason}"[:1000]
+    note = ALERT_MESSAGES.text("closed_by_override", barcode=specimen.barcode,
+                               reason=reason)[:1000]
     closed = []
     for alert_id in repository.open_alerts_of_infant(session, specimen.infant_id):
         if repository.acknowledge(session, alert_id, user_id=actor.user_id, name=full_name,

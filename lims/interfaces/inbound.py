@@ -9,7 +9,8 @@ in the LIMS").
   barcode rule, times not in the future, collection after birth, ranges, the late-arrival rule;
   the baby is a new infant, as on the form without a link); it is received when the message
   (or file) arrives. A known card of the same submitter is updated while it waits for testing
-  (``accession.service.update_card``); once tested its data no longer change.
+  (``accession.service.update_card``); once tested its data no longer change: the same data
+  sent again are taken as unchanged, a value that differs is refused naming its field.
 - A check that fails is answered naming where the value came from: the segment and field of
   the order (``MessageError``, answered AE), the file, line and column of the CSV
   (``InvalidInputError``). The caller rolls the transaction back: nothing of the message or
@@ -165,8 +166,8 @@ def _apply(session: Session, actor: Actor, submitter: Submitter, card: Accession
         raise _RecordError(exc.detail, _key(exc.field), APPLICATION_ERROR) from None
     except NotFoundError as exc:
         raise _RecordError(str(exc), "barcode", UNKNOWN_KEY) from None
-    except ConflictError as exc:  # already accessioned, or tested: its data no longer change
-        raise _RecordError(str(exc), "barcode", APPLICATION_ERROR) from None
+    except ConflictError as exc:  # tested: a value that differs can no longer change
+        raise _RecordError(str(exc), _key(exc.field) or "barcode", APPLICATION_ERROR) from None
 
 
 def _described(name: str, value: object) -> str:

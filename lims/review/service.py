@@ -81,7 +81,8 @@ __all__ = ["RELEASE_REFUSALS", "REVIEW_REASONS", "allowed_decisions", "correct",
            "review_item", "review_queue", "second_tier_recommendation"]
 
 #: The reasons a decision is recorded with when the reviewer gives none (English, read back as
-#: phrases by the pages: ``msms.phrases``).
+#: phrases by the pages: ``msms.phrases``). A repeat request now always has the reviewer's
+#: own reason; ``repeat_requested`` stays to read back the requests stored without one.
 REVIEW_REASONS = Phrasebook((
     ("accepted_no_recall",
      "reviewer accepted the second tier's recommendation (no recall) for {disorders}"),
@@ -280,8 +281,7 @@ def decide(session: Session, user: User, specimen_id: int, decision: Decision, *
             sorted({c.disorder for c in calls})))[:1000]
     apply_transition(session, actor, specimen, decision, reason=reason)
     if decision == Decision.request_repeat_specimen:
-        request_repeat(session, actor, specimen,
-                       reason or REVIEW_REASONS.text("repeat_requested"))
+        request_repeat(session, actor, specimen, reason)
     if decision == Decision.override:
         close_for_override(session, actor, specimen, full_name=user.full_name, reason=reason)
     cases = on_release(session, actor, specimen, decision, calls)

@@ -36,6 +36,7 @@ from lims.web.context import (
 )
 from lims.web.messages import AUDIT_ACTIONS
 from lims.web.names import babies_of
+from lims.web.refusals import PAGE_REFUSALS
 
 __all__ = ["router"]
 
@@ -59,7 +60,7 @@ def _trail(session: Session, current: Page, filters: dict[str, Any],
            named: str) -> dict[str, Any]:
     if current.role != Role.admin and not (current.role == Role.reviewer
                                            and is_director(session, current.user.id)):
-        raise PageError(403, "the audit trail is for admins and directors")
+        raise PageError(403, PAGE_REFUSALS.text("audit_for_admins"))
     if named:
         found = infants_named(session, named)
         if len(found) != 1:  # none, or several to choose from: no trail read yet

@@ -38,6 +38,7 @@ from lims.vocabulary import Role
 from lims.web.i18n import LOCALES, load_translations, negotiate
 from lims.web.navigation import alert_roles, navigation
 from lims.web.phrases import install as install_phrases
+from lims.web.refusals import PAGE_REFUSALS
 from lims.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -158,7 +159,7 @@ def pages_for(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Page]]:
     async def check(request: Request) -> Page:
         current = await page(request)
         if current.role not in roles:
-            raise PageError(403, f"role {current.role} may not see this page")
+            raise PageError(403, PAGE_REFUSALS.text("role_may_not_see", role=current.role))
         return current
 
     return check
@@ -172,8 +173,7 @@ def check_csrf(request: Request, current: Page, form: FormData | None) -> None:
         value = form.get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     if not same_token(current.csrf, given):
-        raise PageError(403, "the form is stale or was not sent by this site (CSRF token "
-                             "missing or wrong); reload the page")
+        raise PageError(403, PAGE_REFUSALS.text("stale_form"))
 
 
 async def posted_form(request: Request, current: Page) -> FormData:

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
 from instruments import Source
+from instruments.profile_choice import NoProfileFitsError
 from lims.accession import service as accession
 from lims.audit import Actor
 from lims.deps import PathId
@@ -52,6 +53,7 @@ from lims.web.context import (
 from lims.web.forms import optional, specimen_from_form, validated
 from lims.web.lj_chart import lj_chart
 from lims.web.names import named_requests
+from lims.web.refusals import UPLOAD_REFUSALS
 from msms.qc.rules import WESTGARD_RULES
 
 __all__ = ["read_upload", "router"]
@@ -60,6 +62,9 @@ router = APIRouter(include_in_schema=False)
 Lab = Annotated[Page, Depends(pages_for(Role.technician, Role.admin))]
 Staff = Annotated[Page, Depends(pages_for(Role.technician, Role.reviewer, Role.follow_up,
                                           Role.admin))]
+#: A plate's page: the laboratory's, and read-only for a reviewer (whose queue names the plates
+#: not signed off yet); signing off and withdrawing stay the laboratory's (``Lab``).
+PlateReader = Annotated[Page, Depends(pages_for(Role.technician, Role.reviewer, Role.admin))]
 
 
 def _accession_context(request: Request, current: Page) -> dict[str, Any]:
@@ -165,6 +170,11 @@ async def upload_run(request: Request, current: Lab) -> Response:
                 lambda: runs.ingest_bytes(request.app.state.engine, actor, export.data,
                                           export.name, request.app.state.pipeline,
                                           plate_map=plate_map))
+        except NoProfileFitsError as exc:  # the page's advice, not the command line's
+            refused = InvalidInputError(UPLOAD_REFUSALS.text(
+                "no_profile", tried="; ".join(exc.tried)), file=exc.file, line=1, field="file")
+            return await refused_form(request, "runs.html", current, refused,
+                                      lambda s: {"runs": runs.list_runs(s)})
         except FORM_ERRORS as exc:
             return await refused_form(request, "runs.html", current, exc,
                                       lambda s: {"runs": runs.list_runs(s)})
@@ -215,7 +225,7 @@ def westgard_flags(verdicts: Sequence[WestgardVerdict]) -> list[dict[str, Any]]:
 
 
 @router.get("/lab/runs/{run_id}", response_class=HTMLResponse)
-def plate_page(request: Request, run_id: PathId, current: Lab, again: int = 0,
+def plate_page(request: Request, run_id: PathId, current: PlateReader, again: int = 0,
                analyte: str = "") -> HTMLResponse:
     return page_from(request, "plate.html", current,
                      lambda s: _plate_context(s, run_id, analyte[:32]), again=bool(again))

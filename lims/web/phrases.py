@@ -1,16 +1,18 @@
 """Texts the system stores in English, shown in the page's language: a call's reasons, an
 alert's message, the reason a decision was recorded with, why a bulk release or a plate's
-withdrawal was refused, why a genotype file was refused.
+withdrawal or a page was refused, why a genotype file was refused.
 Each is read back as a phrase (a code and its fields) by the phrasebook that wrote it
 (``msms.phrases``) and rendered through the catalogue; a field that is itself a phrase
 (the reasons of an alert, the items of ``unread: ...``) is rendered the same way. A text no
 phrase wrote (a reviewer's own words, a marker against its cutoff) is shown as written.
 
 The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``,
-``release_refusal``, ``withdrawal_refusal``, ``repeat_reason`` (a repeat request: serial
-screening, a reviewer's), ``qc_reason`` (a run's QC reasons: the LIMS's notes, the plate QC's
-findings, the instrument reader's warnings), ``delivery_note`` (a result message's delivery)
-and ``genotype_refusal`` (the reflex page's upload) (``install``).
+``release_refusal``, ``withdrawal_refusal``, ``page_refusal`` (why a page was refused),
+``input_error`` (a form's or a file's input error: card numbers, card data, uploads),
+``repeat_reason`` (a repeat request: serial screening, a reviewer's), ``qc_reason`` (a run's
+QC reasons: the LIMS's notes, the plate QC's findings, the instrument reader's warnings),
+``delivery_note`` (a result message's delivery) and ``genotype_refusal`` (the reflex page's
+upload) (``install``).
 
 Public names: ``PHRASEBOOKS``, ``STEP_MESSAGES``, ``VALUE_MESSAGES``, ``REASON_MESSAGE``,
 ``Phrases``, ``install``.
@@ -27,13 +29,16 @@ from jinja2 import Environment
 
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
 from instruments.issues import WARNINGS, word_issue
+from lims.accession.service import CARD_REFUSALS
 from lims.alerts.messages import ALERT_MESSAGES
 from lims.interfaces.phrases import DELIVERY_PHRASES
+from lims.reference import BARCODE_REFUSALS
 from lims.reflex.genotypes import GENOTYPE_REFUSALS
 from lims.review.service import RELEASE_REFUSALS, REVIEW_REASONS
 from lims.runs.notes import RUN_NOTES
 from lims.runs.withdrawal import WITHDRAWAL_REFUSALS
 from lims.serial_screening import SERIAL_CARDS, SERIAL_CRITERIA
+from lims.web.refusals import PAGE_REFUSALS, PLACES, UPLOAD_REFUSALS
 from msms.phrases import Phrase, Phrasebook, split_outside
 from msms.qc.messages import (
     FINDINGS,
@@ -53,7 +58,8 @@ PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGE
                                        REVIEW_REASONS, RELEASE_REFUSALS, SERIAL_CARDS,
                                        SERIAL_CRITERIA, RUN_NOTES, LISTING, DELIVERY_PHRASES,
                                        WITHDRAWAL_REFUSALS, GENOTYPE_REFUSALS, FINDINGS, ITEMS,
-                                       WARNINGS)
+                                       WARNINGS, PAGE_REFUSALS, PLACES, UPLOAD_REFUSALS,
+                                       BARCODE_REFUSALS, CARD_REFUSALS)
 #: The message ids of the plate QC's steps, which a run's reasons name.
 STEP_MESSAGES: dict[str, str] = {step: f"qc step {step}" for step in STEPS}
 #: The message ids of the words of the findings' vocabularies (a sample type, a level).
@@ -62,6 +68,8 @@ VALUE_MESSAGES: dict[tuple[str, str], str] = {(name, value): f"qc {name} {value}
                                               for value in values}
 #: How a run's reason joins the step and the finding's message.
 REASON_MESSAGE = "%(step)s: %(message)s"
+#: The input errors the pages read back (``input_error``), after their place (``PLACES``).
+INPUT_ERRORS: tuple[Phrasebook, ...] = (BARCODE_REFUSALS, CARD_REFUSALS, UPLOAD_REFUSALS)
 
 
 @dataclass(frozen=True)
@@ -91,8 +99,10 @@ class Phrases:
             return self.phrase(SERIAL_CRITERIA, value)
         if name in ("wells", "analytes"):
             return self.phrase(LISTING, value)
-        if name in ("tier", "due_action", "decision"):
+        if name in ("tier", "due_action", "decision", "role", "state"):
             return self.gettext(value)
+        if name == "message":
+            return self.input_message(value)
         if name == "due_at":
             try:
                 return self.time(datetime.fromisoformat(value))
@@ -171,6 +181,20 @@ class Phrases:
     def genotype_refusal(self, text: str) -> str:
         return self.phrase(GENOTYPE_REFUSALS, text)
 
+    def page_refusal(self, text: str) -> str:
+        return self.phrase(PAGE_REFUSALS, text)
+
+    def input_error(self, text: str) -> str:
+        """A form's or file's input error: its place, then its message, each read back."""
+        return (self.phrase(PLACES, text) if PLACES.parse(text) is not None
+                else self.input_message(text))
+
+    def input_message(self, text: str) -> str:
+        for book in INPUT_ERRORS:
+            if book.parse(text) is not None:
+                return self.phrase(book, text)
+        return text
+
 
 def install(env: Environment, gettext: Callable[[str], str], time: Callable[..., str]) -> None:
     """The filters of ``Phrases`` in one language's template environment."""
@@ -185,3 +209,5 @@ def install(env: Environment, gettext: Callable[[str], str], time: Callable[...,
     env.filters["delivery_note"] = phrases.delivery_note
     env.filters["withdrawal_refusal"] = phrases.withdrawal_refusal
     env.filters["genotype_refusal"] = phrases.genotype_refusal
+    env.filters["page_refusal"] = phrases.page_refusal
+    env.filters["input_error"] = phrases.input_error

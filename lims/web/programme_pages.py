@@ -55,6 +55,7 @@ from lims.web.context import (
 )
 from lims.web.i18n import load_translations
 from lims.web.lab_pages import read_upload
+from lims.web.refusals import PAGE_REFUSALS
 from lims.web.svg_charts import Bar, bar_chart, trend_chart
 from reports.bulletin import Bulletin, Measure, UnitMeasures, fmt_measure, ranking, unit_medians
 from reports.indicators import Indicator, indicators
@@ -73,7 +74,7 @@ TREND_MONTHS = 6
 def _programme_user(session: Session, current: Page) -> None:
     """Admins and directors only (a director is a reviewer granted the authority)."""
     if current.role != Role.admin and not is_director(session, current.user.id):
-        raise PageError(403, "the programme's pages are for admins and directors")
+        raise PageError(403, PAGE_REFUSALS.text("programme_for_admins"))
 
 
 def month_of_text(text: str) -> date:

@@ -152,7 +152,7 @@ async def decide(request: Request, specimen_id: PathId, current: Reviewer) -> Re
         if choice not in tuple(Decision):
             raise InvalidInputError("choose a decision", field="decision")
         if choice in (Decision.override, Decision.refer, Decision.request_repeat_specimen) \
-                and not reason:
+                and not reason.strip():
             raise InvalidInputError("give a reason for this decision", field="reason")
         password = str(form.get("password") or "")
         await in_session_async(request, lambda s: _decide(s, user, specimen_id,

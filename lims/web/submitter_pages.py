@@ -47,6 +47,7 @@ from lims.web.context import (
 from lims.web.forms import optional
 from lims.web.names import babies_of, named_requests
 from lims.web.programme_pages import chosen_month, measure_range, month_of_text
+from lims.web.refusals import PAGE_REFUSALS
 from reports.bulletin import fmt_measure
 from reports.indicators import indicators
 from reports.models import DocumentInfo
@@ -62,7 +63,7 @@ _REPEAT_REASONS = (CaseReason.unsatisfactory, CaseReason.repeat_specimen)
 def _actor(current: Page) -> Actor:
     actor = Actor.of(current.user)
     if actor.submitter_id is None:
-        raise PageError(403, "this user belongs to no submitting unit")
+        raise PageError(403, PAGE_REFUSALS.text("no_unit"))
     return actor
 
 

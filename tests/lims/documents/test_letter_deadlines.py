@@ -66,7 +66,7 @@ def test_a_booked_appointment_is_named_and_is_the_deadline(client, world):
         "follow_up",
         transition="refer",
         clinic_id=made["id"],
-        appointment_at=booked.isoformat(),
+        appointment_at=f"{booked.isoformat()}+00:00",
     )
     assert case["due_action"] == "diagnosis"
     due = case["due_at"][:10]

@@ -113,7 +113,8 @@ def _review(engine, reviewer: User, refer: set[str]) -> dict[str, Decision]:  # 
                     else Decision.request_repeat_specimen if standing
                     else Decision.release_normal)
         with Session(engine) as session:  # each decision signed and committed on its own
-            decide(session, reviewer, card_id, decision, reason="", password=PASSWORD)
+            decide(session, reviewer, card_id, decision, password=PASSWORD,
+                   reason="" if decision == Decision.release_normal else "calls reviewed")
             session.commit()
         decided[barcode] = decision
     return decided

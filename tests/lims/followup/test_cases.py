@@ -67,8 +67,8 @@ def test_a_referred_baby_from_release_to_a_closed_case(client, world, engine):
         assert contact.status_code == 201, contact.text
     clinic_id = _clinic(client, world, "METAB", world.users["clinic"])
     appointment = (utcnow() + timedelta(days=1)).replace(microsecond=0, tzinfo=None)
-    referred = _move(client, world, case_id, "follow_up", transition="refer",  # no zone: UTC
-                     clinic_id=clinic_id, appointment_at=appointment.isoformat())
+    referred = _move(client, world, case_id, "follow_up", transition="refer",
+                     clinic_id=clinic_id, appointment_at=f"{appointment.isoformat()}+00:00")
     assert referred.status_code == 200, referred.text
     assert referred.json()["appointment_at"].startswith(appointment.isoformat())
     with Session(engine) as session:

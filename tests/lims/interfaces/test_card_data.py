@@ -173,8 +173,10 @@ def test_later_orders_update_the_card_until_it_is_tested(client, world, engine, 
     response = upload(client, world, "p.csv", plate_csv("P-MN", {BARCODE: {}}))
     assert response.status_code == 201
     tested = post(client, world, recent(MN, "C-4", OBX1="1900"))
-    assert tested.status_code == 422 and "ERR||OBX^9^5^1|" in tested.text
+    assert tested.status_code == 422 and "ERR||OBX^1^5^1|" in tested.text  # the weight's
     assert "no longer change" in tested.text
+    again = post(client, world, recent(MN, "C-5", OBX1="1800"))  # the same data: no change
+    assert again.status_code == 200 and "MSA|AA|C-5" in again.text, again.text
 
 
 def test_orders_over_mllp_each_in_its_own_transaction(engine, world, minnesota):
@@ -231,3 +233,29 @@ def test_a_submitter_s_card_file_all_or_nothing(client, world, engine):
     south = send(_cards_csv(f"{card(5)},SOUTH,{taken},{born},F,3100,Li"))
     assert south.status_code == 404  # a submitter sends only its own cards
     assert counts(engine) == before
+
+
+def test_a_card_file_sent_again_after_the_plate_ran_is_unchanged(client, world, engine):
+    now = datetime.now(UTC).replace(microsecond=0)
+    born, taken = (now - timedelta(days=2)).isoformat(), (now - timedelta(days=1)).isoformat()
+    rows = [f"{card(1)},NORTH,{taken},{born},F,3100,Li",
+            f"{card(2)},NORTH,{taken},{born},M,2900,Wang"]
+
+    def send(data: bytes):  # type: ignore[no-untyped-def]
+        return client.post(f"{API}/hl7/cards", files={"file": ("north.csv", data, "text/csv")},
+                           headers=world.auth("technician"))
+
+    assert send(_cards_csv(*rows)).status_code == 201
+    assert upload(client, world, "p.csv", plate_csv(
+        "P-AGAIN", {card(1): {}, card(2): {}})).status_code == 201
+    again = send(_cards_csv(*rows))
+    assert again.status_code == 201, again.text
+    assert (again.json()["created"], again.json()["updated"], again.json()["unchanged"]) == (
+        0, 0, 2)
+    before = counts(engine)
+    changed = send(_cards_csv(f"{card(3)},NORTH,{taken},{born},F,3000,Zhao", rows[0],
+                              rows[1].replace(",2900,", ",2950,")))
+    assert changed.status_code == 422
+    assert (changed.json()["line"], changed.json()["field"]) == (4, "birth_weight_g")
+    assert "awaiting_review: its card data can no longer change" in changed.json()["detail"]
+    assert counts(engine) == before  # nothing of the file kept, not even the new card

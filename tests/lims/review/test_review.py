@@ -57,6 +57,12 @@ def test_release_needs_the_password_and_is_immutable(client, world, plate, engin
     no_reason = client.post(f"{API}/specimens/{flagged}/decisions", json={
         "decision": "override", "password": PASSWORD}, headers=reviewer)
     assert no_reason.status_code == 422
+    for decision in ("refer", "request_repeat_specimen"):  # the form says so: not without one
+        for reason in ({}, {"reason": "  "}):
+            unexplained = client.post(f"{API}/specimens/{flagged}/decisions", json={
+                "decision": decision, "password": PASSWORD, **reason}, headers=reviewer)
+            assert unexplained.status_code == 422, (decision, reason)
+            assert unexplained.json()["field"] == "reason"
     referred = client.post(f"{API}/specimens/{flagged}/decisions", json={
         "decision": "refer", "reason": "MSUD suspected", "password": PASSWORD},
         headers=reviewer)
@@ -106,6 +112,7 @@ def test_alert_open_until_a_named_person_acknowledges(client, world, plate, engi
     assert ack.status_code == 200
     assert ack.json()["status"] == "acknowledged"
     assert ack.json()["acknowledged_by_name"] == "Dr Zhou Min"
+    assert ack.json()["acknowledgement_note"] == "family called at 10:05"
     twice = client.post(f"{API}/alerts/{alert_id}/acknowledge", json={"full_name": "X"},
                         headers=world.auth("follow_up"))
     assert twice.status_code == 409
@@ -115,6 +122,10 @@ def test_alert_open_until_a_named_person_acknowledges(client, world, plate, engi
         actions = [e.action for e in session.exec(
             select(AuditEvent).where(AuditEvent.entity == "alert").order_by(AuditEvent.id))]
         assert actions == ["open", "read_list", "escalate", "acknowledge"]
+    [listed] = client.get(f"{API}/alerts?status=acknowledged",
+                          headers=world.auth("follow_up")).json()
+    assert listed["acknowledgement_note"] == "family called at 10:05"  # what was done, and when
+    assert listed["acknowledged_at"] == ack.json()["acknowledged_at"] is not None
 
 
 def test_a_corrected_result_waits_in_the_queue_and_is_never_released_in_bulk(client, world,

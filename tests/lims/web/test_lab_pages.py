@@ -149,6 +149,13 @@ def test_the_reviewer_decides_with_the_signature_and_releases_the_normals(web, w
     acked = web.post(f"/lab/alerts/{alert}/acknowledge", data={"note": "called"},
                      headers={"HX-Request": "true", "X-CSRF-Token": csrf})
     assert acked.status_code == 200 and "MSUD" not in acked.text
+    row = web.get("/lab/alerts").text.split('id="alerts"')[1]  # who, when and what was done
+    assert re.search(r"acknowledged by [^<,]+, \d{4}-\d\d-\d\d \d\d:\d\d [A-Za-z_/]+: called<",
+                     row), row
+    web.cookies.set("nbs_lang", "zh_CN")
+    row = web.get("/lab/alerts").text.split('id="alerts"')[1]
+    assert re.search(r"由 [^<]+ 于 \d{4}-\d\d-\d\d \d\d:\d\d [A-Za-z_/]+ 确认：called<", row), row
+    web.cookies.delete("nbs_lang")
     assert web.get("/lab/specimens/999999").status_code == 404
 
 

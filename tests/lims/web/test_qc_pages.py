@@ -52,7 +52,7 @@ def test_the_plate_page_charts_the_controls_with_their_westgard_flags(web, world
 
 
 def test_the_plate_page_is_for_the_laboratory(web, world):
-    sign_in_page(web, "reviewer")
+    sign_in_page(web, "follow_up")  # a reviewer reads it (test_plate_for_reviewer.py)
     assert web.get("/lab/runs/1").status_code in (403, 404)
 
 
