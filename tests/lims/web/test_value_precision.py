@@ -22,13 +22,18 @@ def test_the_pages_and_the_documents_share_one_formatter(settings):
         "173", "127", "1.28", "0.0883", "-"]
 
 
-def test_the_specimen_page_prints_values_to_three_significant_digits(client, web, world):
+def _values_table(client, web, world, plate_id: str, phe: float) -> str:
+    """The specimen page's values table of a card measured at ``phe`` on its own plate."""
     ids = accession(client, world, 1)
-    plate = plate_csv("PREC-1", {card(1): {"Phe": 173.0, "Xle": 127.289, "Tyr": 1.2775}})
-    assert upload(client, world, "prec.csv", plate).status_code == 201
+    plate = plate_csv(plate_id, {card(1): {"Phe": phe, "Xle": 127.289, "Tyr": 1.2775}})
+    assert upload(client, world, f"{plate_id}.csv", plate).status_code == 201
     sign_in_page(web, "reviewer")
     page = web.get(f"/lab/specimens/{ids[1]['id']}").text
-    values = page.split('id="values"', 1)[1].split("</table>", 1)[0]
+    return page.split('id="values"', 1)[1].split("</table>", 1)[0]
+
+
+def test_the_specimen_page_prints_values_to_three_significant_digits(client, web, world):
+    values = _values_table(client, web, world, "PREC-1", 173.0)
     shown = dict(re.findall(r"<tr><td>([A-Za-z/]+)</td><td data-value=\"[^\"]*\">([^<]*)</td>",
                             values))
     assert shown["Phe"] == "173" and shown["Xle"] == "127" and shown["Tyr"] == "1.28", shown
@@ -42,12 +47,7 @@ def test_percentiles_and_multiples_of_the_median_are_printed_to_their_precision(
     digits, as the values are."""
     assert [fmt_percentile(v) for v in (99.9, 99.84, 42.04, 0.1, None)] == [
         ">99.9", "99.8", "42.0", "<0.1", "-"]
-    ids = accession(client, world, 1)
-    plate = plate_csv("PREC-2", {card(1): {"Phe": 1900.0, "Xle": 127.289, "Tyr": 1.2775}})
-    assert upload(client, world, "prec2.csv", plate).status_code == 201
-    sign_in_page(web, "reviewer")
-    page = web.get(f"/lab/specimens/{ids[1]['id']}").text
-    values = page.split('id="values"', 1)[1].split("</table>", 1)[0]
+    values = _values_table(client, web, world, "PREC-2", 1900.0)
     rows = re.findall(r"<tr><td>([A-Za-z0-9:/-]+)</td><td data-value=\"[^\"]*\">[^<]*</td>"
                       r"<td>([^<]*)</td><td>([^<]*)</td></tr>", values)
     scored = [(name, p, mom) for name, p, mom in rows if p != "-"]
