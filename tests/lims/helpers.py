@@ -23,6 +23,7 @@ from lims.models import Alert, utcnow
 from lims.reference import barcode_rule
 from lims.settings import get_settings
 from tests.lims.conftest import PASSWORD
+from tests.lims.plates import plate_csv
 
 API = "/api/v1"
 BIRTH = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -85,6 +86,22 @@ def sign_off_plates(client, headers):  # type: ignore[no-untyped-def]
             assert response.status_code == 200, response.text
             done.append(run["id"])
     return done
+
+
+def flagged_card(client, world, n=1, plate="P-FU"):  # type: ignore[no-untyped-def]
+    """Card ``n`` accessioned and measured on its own plate with an MSUD leucine (Xle 900)."""
+    specimen = accession(client, world, n)[n]
+    response = upload(client, world, f"{plate}.csv", plate_csv(plate, {card(n): {"Xle": 900}}))
+    assert response.status_code == 201, response.text
+    return specimen
+
+
+def decide(client, world, specimen_id, decision):  # type: ignore[no-untyped-def]
+    """A reviewer's signed decision on a card, with the reason "MSUD suspected"."""
+    response = client.post(f"{API}/specimens/{specimen_id}/decisions", json={
+        "decision": decision, "reason": "MSUD suspected", "password": PASSWORD},
+        headers=world.auth("reviewer"))
+    assert response.status_code == 201, response.text
 
 
 def release_held_back_repeat(client, world, repeat_id):  # type: ignore[no-untyped-def]

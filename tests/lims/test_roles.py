@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from lims.models import ROLES
 from tests.lims.conftest import PASSWORD
-from tests.lims.followup.test_cases import _clinic, _decide, _flagged_card, _move
-from tests.lims.helpers import API, card, specimen_body, upload
+from tests.lims.followup.test_cases import _clinic, _move
+from tests.lims.helpers import API, card, decide, flagged_card, specimen_body, upload
 from tests.lims.plates import plate_csv
 from tests.reports.hl7.builders import REFERENCE
 
@@ -224,10 +224,10 @@ def test_a_clinic_reads_only_the_cards_of_its_cases(client, world):
     """A clinic user reads the card of a case referred to its clinic (and its repeat card),
     not another baby's card, nor the card of a case referred to another clinic."""
     fu, clinic = world.auth("follow_up"), world.auth("clinic")
-    referred = _flagged_card(client, world, 1, plate="P-C1")
-    other = _flagged_card(client, world, 2, plate="P-C2")
+    referred = flagged_card(client, world, 1, plate="P-C1")
+    other = flagged_card(client, world, 2, plate="P-C2")
     for specimen in (referred, other):
-        _decide(client, world, specimen["id"], "refer")
+        decide(client, world, specimen["id"], "refer")
     mine = _clinic(client, world, "CLINIC-A", world.users["clinic"])
     theirs = client.post(f"{API}/clinics", json={"code": "CLINIC-B", "name": "B clinic"},
                          headers=fu).json()["id"]

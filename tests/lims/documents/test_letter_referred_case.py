@@ -6,22 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.lims.conftest import PASSWORD
 from tests.lims.followup.test_cases import _clinic, _move
-from tests.lims.helpers import API, accession, card, upload
-from tests.lims.plates import plate_csv
+from tests.lims.helpers import API, decide, flagged_card
 from tests.reports.pdfcheck import page_texts, squash
 
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 def test_a_referred_case_asks_for_the_specialist_not_a_repeat_card(client, world, language):
-    specimen = accession(client, world, 1)[1]
-    assert upload(client, world, "P-R.csv", plate_csv(
-        "P-R", {card(1): {"Xle": 900}})).status_code == 201
-    decided = client.post(f"{API}/specimens/{specimen['id']}/decisions", json={
-        "decision": "request_repeat_specimen", "reason": "MSUD suspected",
-        "password": PASSWORD}, headers=world.auth("reviewer"))
-    assert decided.status_code == 201, decided.text
+    specimen = flagged_card(client, world, plate="P-R")
+    decide(client, world, specimen["id"], "request_repeat_specimen")
     fu = world.auth("follow_up")
     case_id = client.get(f"{API}/cases", headers=fu).json()[0]["id"]
     reached = client.post(f"{API}/cases/{case_id}/contacts", json={

@@ -8,13 +8,13 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from lims.models import Diagnosis, FollowUpCase
-from tests.lims.followup.test_cases import _clinic, _decide, _flagged_card, _move
-from tests.lims.helpers import API, nbs_here
+from tests.lims.followup.test_cases import _clinic, _move
+from tests.lims.helpers import API, decide, flagged_card, nbs_here
 
 
 def test_a_confirmed_diagnosis_records_its_severity(client, world, engine, settings):
-    specimen = _flagged_card(client, world)
-    _decide(client, world, specimen["id"], "refer")
+    specimen = flagged_card(client, world)
+    decide(client, world, specimen["id"], "refer")
     fu = world.auth("follow_up")
     case_id = client.get(f"{API}/cases", headers=fu).json()[0]["id"]
     assert client.post(f"{API}/cases/{case_id}/contacts", json={

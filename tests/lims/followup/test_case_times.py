@@ -10,13 +10,13 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from lims.models import FollowUpCase, Infant, utcnow
-from tests.lims.followup.test_cases import _decide, _flagged_card, _move
-from tests.lims.helpers import API
+from tests.lims.followup.test_cases import _move
+from tests.lims.helpers import API, decide, flagged_card
 
 
 def _opened_case(client, world, engine):  # type: ignore[no-untyped-def]
-    specimen = _flagged_card(client, world)
-    _decide(client, world, specimen["id"], "refer")
+    specimen = flagged_card(client, world)
+    decide(client, world, specimen["id"], "refer")
     with Session(engine) as session:
         case = session.exec(select(FollowUpCase)).one()
         infant = session.get(Infant, case.infant_id)

@@ -9,30 +9,17 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from lims.models import AuditEvent, FollowUpCase, utcnow
-from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import (
     API,
     accession,
     card,
+    decide,
+    flagged_card,
     release_held_back_repeat,
     specimen_body,
     upload,
 )
 from tests.lims.plates import plate_csv
-
-
-def _flagged_card(client, world, n=1, plate="P-FU"):  # type: ignore[no-untyped-def]
-    specimen = accession(client, world, n)[n]
-    response = upload(client, world, f"{plate}.csv", plate_csv(plate, {card(n): {"Xle": 900}}))
-    assert response.status_code == 201, response.text
-    return specimen
-
-
-def _decide(client, world, specimen_id, decision):  # type: ignore[no-untyped-def]
-    response = client.post(f"{API}/specimens/{specimen_id}/decisions", json={
-        "decision": decision, "reason": "MSUD suspected", "password": PASSWORD},
-        headers=world.auth("reviewer"))
-    assert response.status_code == 201, response.text
 
 
 def _move(client, world, case_id, role, **body):  # type: ignore[no-untyped-def]
@@ -51,8 +38,8 @@ def _clinic(client, world, code, user):  # type: ignore[no-untyped-def]
 
 
 def test_a_referred_baby_from_release_to_a_closed_case(client, world, engine):
-    specimen = _flagged_card(client, world)
-    _decide(client, world, specimen["id"], "refer")
+    specimen = flagged_card(client, world)
+    decide(client, world, specimen["id"], "refer")
     fu = world.auth("follow_up")
     cases = client.get(f"{API}/cases", headers=fu).json()
     assert len(cases) == 1
@@ -120,8 +107,8 @@ def test_a_referred_baby_from_release_to_a_closed_case(client, world, engine):
 
 
 def test_a_normal_repeat_card_closes_its_case(client, world, engine):
-    specimen = _flagged_card(client, world)
-    _decide(client, world, specimen["id"], "request_repeat_specimen")
+    specimen = flagged_card(client, world)
+    decide(client, world, specimen["id"], "request_repeat_specimen")
     tech, north = world.auth("technician"), world.submitter_ids[0]
     repeat = client.post(f"{API}/specimens", json=specimen_body(
         card(2), north, previous_barcode=card(1)), headers=tech)
@@ -149,8 +136,8 @@ def test_an_unsatisfactory_card_opens_a_case(client, world):
 
 
 def test_a_clinic_sees_only_its_own_cases(client, world):
-    specimen = _flagged_card(client, world)
-    _decide(client, world, specimen["id"], "refer")
+    specimen = flagged_card(client, world)
+    decide(client, world, specimen["id"], "refer")
     other = client.post(f"{API}/users", json={
         "username": "clinic-b", "full_name": "Dr B", "role": "clinic",
         "password": "long-enough-password"}, headers=world.auth("admin"))
@@ -183,8 +170,8 @@ def test_a_clinic_sees_only_its_own_cases(client, world):
 
 
 def test_an_illegal_transition_is_409_and_changes_nothing(client, world, engine):
-    specimen = _flagged_card(client, world)
-    _decide(client, world, specimen["id"], "refer")
+    specimen = flagged_card(client, world)
+    decide(client, world, specimen["id"], "refer")
     case_id = client.get(f"{API}/cases", headers=world.auth("follow_up")).json()[0]["id"]
     with Session(engine) as session:
         before = session.get(FollowUpCase, case_id).model_dump()
@@ -206,8 +193,8 @@ def test_an_illegal_transition_is_409_and_changes_nothing(client, world, engine)
 
 
 def test_overdue_cases_are_listed_and_reminded_once(client, world, engine):
-    specimen = _flagged_card(client, world)
-    _decide(client, world, specimen["id"], "refer")
+    specimen = flagged_card(client, world)
+    decide(client, world, specimen["id"], "refer")
     with Session(engine) as session:
         case = session.exec(select(FollowUpCase)).one()
         case.due_at = utcnow() - timedelta(hours=2)

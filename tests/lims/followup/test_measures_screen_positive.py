@@ -10,14 +10,14 @@ from sqlmodel import Session
 
 from lims.followup.programme import computed_measures
 from lims.models import utcnow
-from tests.lims.followup.test_cases import _clinic, _flagged_card
+from tests.lims.followup.test_cases import _clinic
 from tests.lims.followup.test_outcomes_missed import _confirm
-from tests.lims.helpers import API, accession, card, upload
+from tests.lims.helpers import API, accession, card, flagged_card, upload
 from tests.lims.plates import plate_csv
 
 
 def test_cases_opened_by_hand_are_screen_positives_or_missed_cases(client, world, engine):
-    flagged = _flagged_card(client, world)  # MSUD flagged, not yet reviewed
+    flagged = flagged_card(client, world)  # MSUD flagged, not yet reviewed
     normal = accession(client, world, 2)[2]
     assert upload(client, world, "p-n.csv", plate_csv("P-N", {card(2): {}})).status_code == 201
     fu = world.auth("follow_up")

@@ -7,19 +7,21 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from lims.models import FollowUpCase
-from tests.lims.conftest import PASSWORD
-from tests.lims.helpers import API, accession, card, release_held_back_repeat, specimen_body, upload
+from tests.lims.helpers import (
+    API,
+    card,
+    decide,
+    flagged_card,
+    release_held_back_repeat,
+    specimen_body,
+    upload,
+)
 from tests.lims.plates import plate_csv
 
 
 def test_normal_repeat_needs_a_released_normal_later_card(client, world, engine):
-    first = accession(client, world, 1)[1]
-    assert upload(client, world, "P-FU.csv", plate_csv(
-        "P-FU", {card(1): {"Xle": 900}})).status_code == 201
-    decided = client.post(f"{API}/specimens/{first['id']}/decisions", json={
-        "decision": "request_repeat_specimen", "reason": "MSUD suspected",
-        "password": PASSWORD}, headers=world.auth("reviewer"))
-    assert decided.status_code == 201, decided.text
+    first = flagged_card(client, world)
+    decide(client, world, first["id"], "request_repeat_specimen")
     tech, north = world.auth("technician"), world.submitter_ids[0]
     repeat = client.post(f"{API}/specimens", json=specimen_body(
         card(2), north, previous_barcode=card(1)), headers=tech)

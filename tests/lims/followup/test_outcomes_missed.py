@@ -8,8 +8,8 @@ import pandas as pd
 from sqlmodel import Session
 
 from lims.followup.outcomes import labelled_and_missed
-from tests.lims.followup.test_cases import _clinic, _decide, _flagged_card, _move
-from tests.lims.helpers import API, accession, card, nbs_here, upload
+from tests.lims.followup.test_cases import _clinic, _move
+from tests.lims.helpers import API, accession, card, decide, flagged_card, nbs_here, upload
 from tests.lims.plates import plate_csv
 
 
@@ -27,8 +27,8 @@ def _confirm(client, world, case_id, clinic_id, disorder):  # type: ignore[no-un
 
 def test_a_confirmed_case_the_first_tier_missed_is_counted_not_labelled(
         client, world, engine, settings, tmp_path):
-    flagged = _flagged_card(client, world)
-    _decide(client, world, flagged["id"], "refer")
+    flagged = flagged_card(client, world)
+    decide(client, world, flagged["id"], "refer")
     normal = accession(client, world, 2)[2]
     assert upload(client, world, "p-n.csv", plate_csv("P-N", {card(2): {}})).status_code == 201
     by_hand = client.post(f"{API}/cases", json={"specimen_id": normal["id"],
