@@ -56,7 +56,7 @@ def _rounds(ids: set[str], earlier: dict[str, str]) -> list[set[str]]:
     turn); specimens naming each other in a circle are decided together."""
     rounds, left = [], set(ids)
     while left:
-        now = {i for i in left if earlier.get(i) not in left} or left
+        now = {i for i in left if earlier.get(i) not in left} or set(left)
         rounds.append(now)
         left -= now
     return rounds
@@ -78,8 +78,7 @@ def _decide_in_rounds(calls: pd.DataFrame, profiles: pd.DataFrame, in_file: set[
     ids = flagged[PROFILE_ID].astype(str).to_numpy(dtype=object)
     rounds = _rounds(set(ids), earlier)
     round_of = {i: k for k, now in enumerate(rounds) for i in now}
-    # -1: a specimen in no round (as the rounds stand, those naming each other in a circle)
-    row_round = np.fromiter((round_of.get(i, -1) for i in ids), dtype=np.intp, count=len(ids))
+    row_round = np.fromiter((round_of[i] for i in ids), dtype=np.intp, count=len(ids))
     asked: set[tuple[str, str]] = set()
     parts = []
     for k in range(len(rounds)):

@@ -117,6 +117,21 @@ def test_a_repeat_whose_earlier_card_is_in_the_file_but_normal_is_decided_as_a_f
     assert mine["decision"].eq("repeat_specimen").any()
 
 
+def test_cards_naming_each_other_as_the_earlier_card_are_decided(files):
+    """Two flagged cards that name each other (a data-entry slip) are decided together, not
+    left without a decision."""
+    flagged = sorted(set(_flagged(_calls(files, "repeats"))["specimen_id"]))[:2]
+    assert len(flagged) == 2
+    repeats = pd.read_csv(files / "repeats.csv", dtype=str, keep_default_na=False)
+    pair = repeats["specimen_id"].isin(flagged)
+    repeats.loc[pair, "previous_specimen_id"] = repeats.loc[pair, "specimen_id"].map(
+        dict(zip(flagged, flagged[::-1], strict=True)))
+    repeats.to_csv(files / "circle.csv", index=False)
+    decided = _flagged(_calls(files, "circle"))
+    assert set(flagged) < set(decided["specimen_id"])
+    assert decided["decision"].isin(DECISIONS).all()
+
+
 def test_a_bad_calibration_file_is_refused(files, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{}", encoding="utf-8")
