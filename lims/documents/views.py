@@ -15,7 +15,8 @@ batch), the QC report of a run. ``reports`` renders them; nothing here renders o
   morning in Beijing.
 
 Public names: ``ViewError``, ``markers_of``, ``rule_markers``,
-``baby_view``, ``specimen_view``, ``letter_view``, ``specimen_result``, ``qc_view``.
+``baby_view``, ``specimen_view``, ``letter_view``, ``letter_action``, ``LetterAction``,
+``specimen_result``, ``qc_view``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlmodel import Session
 
@@ -61,8 +63,11 @@ from reports.qc import ControlSeries, ControlValue, QcFinding, QcReport, SeriesP
 from reports.result import DisorderResult, SpecimenResult
 from reports.wording import wording
 
-__all__ = ["ViewError", "baby_view", "letter_view", "markers_of", "qc_view", "rule_markers",
-           "specimen_result", "specimen_view"]
+__all__ = ["LetterAction", "ViewError", "baby_view", "letter_action", "letter_view",
+           "markers_of", "qc_view", "rule_markers", "specimen_result", "specimen_view"]
+
+#: What a recall letter asks for.
+LetterAction = Literal["request_repeat_specimen", "immediate_referral"]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PIECE = re.compile(rf"(?P<marker>[A-Za-z0-9:+\-/]+)=(?P<value>{_NUMBER})"
@@ -202,11 +207,7 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         raise ConflictError(
             f"case {case.id}: card {specimen.barcode} ({specimen.state.replace('_', ' ')}) "
             "awaits review: a recall letter quotes only a released result")
-    # only the calls the reviewer decided on (a referral, a repeat request) are quoted; a
-    # card released as normal has none, and a card awaiting review none yet
-    calls = [] if release is None or release.outcome in AS_NORMAL else (
-        review_repository.current_calls(session, [case.specimen_id]).get(
-            case.specimen_id, []))
+    calls = _letter_calls(session, case, release)
     by_code = {c.disorder: c for c in calls}
     values = {} if pending else _card_values(session, case.specimen_id)
     disorders = []
@@ -226,20 +227,13 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         raise ViewError(f"case {case.id}: neither a current call of {', '.join(suspected)} "
                         "nor the card's values give a value against a cutoff", field="case_id")
     clinic = session.get(Clinic, case.clinic_id) if case.clinic_id else None
-    # the case's state first: a case the follow-up service has referred to a clinic asks for
-    # the specialist's diagnostic appointment, whatever opened it (a repeat request too)
-    referral = (case.referred_at is not None or case.state == CaseState.referred
-                or case.reason == CaseReason.referral or (
-                    case.reason == CaseReason.manual and any(
-                        c.action == Action.immediate_referral
-                        for c in calls if c.disorder in suspected)))
     return RecallLetter(
         document=document, laboratory=text.laboratory(),
         audience=audience,  # type: ignore[arg-type]
         case_id=f"CASE-{case.id:06d}",
         baby=baby_view(infant, text, repository.first_card(session, case.infant_id)),
         specimen=specimen_view(specimen, infant, submitter), disorders=tuple(disorders),
-        action="immediate_referral" if referral else "request_repeat_specimen",
+        action=_letter_action(case, calls),
         time_critical=bool(case.time_critical),
         due_by=letter_deadline(case, document.issued_at,
                                wording(document.lang).letter.act_today_min_hours),
@@ -247,6 +241,37 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         clinic=(ReferralClinic(name=clinic.name, address=clinic.district, phone=clinic.phone)
                 if clinic is not None else None),  # none yet: to the submitting unit
         contacts=text.contact_list(), signed_by=signed_by, result_pending=pending)
+
+
+def _letter_calls(session: Session, case: FollowUpCase,
+                  release: Release | None) -> list[Evaluation]:
+    """Only the calls the reviewer decided on (a referral, a repeat request) are quoted; a
+    card released as normal has none, and a card awaiting review none yet."""
+    if release is None or release.outcome in AS_NORMAL:
+        return []
+    return review_repository.current_calls(session, [case.specimen_id]).get(
+        case.specimen_id, [])
+
+
+def _letter_action(case: FollowUpCase, calls: Sequence[Evaluation]) -> LetterAction:
+    """The case's state first: a case the follow-up service has referred to a clinic asks
+    for the specialist's diagnostic appointment, whatever opened it (a repeat request too);
+    else a referral, or a case opened by hand whose calls ask for one; else a repeat
+    specimen."""
+    suspected = case.suspected or []
+    referral = (case.referred_at is not None or case.state == CaseState.referred
+                or case.reason == CaseReason.referral or (
+                    case.reason == CaseReason.manual and any(
+                        c.action == Action.immediate_referral
+                        for c in calls if c.disorder in suspected)))
+    return "immediate_referral" if referral else "request_repeat_specimen"
+
+
+def letter_action(session: Session, case: FollowUpCase) -> LetterAction:
+    """What a recall letter about ``case`` asks for, as ``letter_view`` words it:
+    ``immediate_referral`` or ``request_repeat_specimen``."""
+    release = repository.latest_releases(session, [case.specimen_id]).get(case.specimen_id)
+    return _letter_action(case, _letter_calls(session, case, release))
 
 
 def booked_appointment(case: FollowUpCase, issued_at: datetime) -> datetime | None:
