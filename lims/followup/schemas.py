@@ -157,6 +157,8 @@ class CaseDetail(CasePublic):
     diagnoses: list[DiagnosisPublic]
     treatments: list[TreatmentPublic]
     visits: list[VisitPublic]
+    #: the transitions the caller can apply now: its role and the case's state allow them
+    #: and the case's records meet their conditions (as the case page offers them)
     allowed_transitions: list[CaseTransition]
 
 

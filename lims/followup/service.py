@@ -33,7 +33,6 @@ from lims.audit import Actor, record, record_list_read, snapshot, store
 from lims.errors import ConflictError, InvalidInputError, NotFoundError, found
 from lims.followup import repository
 from lims.followup.machine import (
-    allowed_case_transitions,
     apply_case_transition,
     check_case_transition,
     due_for,
@@ -321,7 +320,8 @@ def case_detail(session: Session, actor: Actor, case_id: int) -> CaseDetail | Ca
         treatments=[TreatmentPublic.model_validate(t)
                     for t in repository.treatments(session, case_id)],
         visits=[VisitPublic.model_validate(v) for v in repository.visits(session, case_id)],
-        allowed_transitions=allowed_case_transitions(case.state, actor.role))
+        allowed_transitions=ready_case_transitions(case, actor.role,
+                                                   _record_facts(session, case)))
 
 
 def list_cases(session: Session, actor: Actor, *, state: str | None = None,

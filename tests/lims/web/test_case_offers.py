@@ -1,7 +1,8 @@
 """A case's page offers only what can succeed now: before its repeat card is released normal, a
 repeat request's case offers no "Close: not confirmed" form and no new recall letter (the
 repeat card has arrived); a refused close reads in plain words, in English and in Chinese; the
-letter form names the languages. On SQLite and PostgreSQL."""
+letter form names the languages. The API's case detail lists the same moves. On SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def test_a_case_awaiting_its_repeat_result_offers_no_close_and_no_letter(
     assert 'id="letter-form"' not in page
     assert "The repeat card has arrived: no recall letter asking for one is due" in page
     assert 'id="form-diagnose"' in page  # the state's other moves are still offered
+    # the API's case detail lists the same moves as the page offers
+    detail = client.get(f"{API}/cases/{case_id}", headers=world.auth("follow_up")).json()
+    assert "close_not_confirmed" not in detail["allowed_transitions"]
+    assert "diagnose" in detail["allowed_transitions"]
     # the service refuses the close as the page does not offer it, in plain words
     refused = web.post(f"/followup/cases/{case_id}/transitions", data={
         "csrf_token": csrf, "transition": "close_not_confirmed"})
@@ -65,6 +70,8 @@ def test_the_close_is_offered_once_a_later_card_is_released_normal(client, world
     release_held_back_repeat(client, world, third.json()["id"])
     sign_in_page(web, "follow_up")
     assert 'id="form-close_not_confirmed"' in web.get(f"/followup/cases/{case_id}").text
+    detail = client.get(f"{API}/cases/{case_id}", headers=world.auth("follow_up")).json()
+    assert "close_not_confirmed" in detail["allowed_transitions"]
 
 
 def test_the_letter_form_names_the_languages(client, world, web):
