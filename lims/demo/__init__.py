@@ -149,7 +149,8 @@ def seed_demo(engine: Engine, *, force: bool = False,
                         submitter_id=submitter_ids[0] if role == Role.submitter else None)
             lines.append(f"  {role:11} user {username:24} password {password}")
         session.commit()
-    pipeline = with_reflex(pipeline or ScreeningPipeline())
+    served = pipeline or ScreeningPipeline()
+    pipeline = with_reflex(served)
     plates = []
     run_ids: list[int] = []
     stamp = datetime.now(UTC)
@@ -172,7 +173,8 @@ def seed_demo(engine: Engine, *, force: bool = False,
             run_ids.append(int(run.id or 0))
             plates.append(f"  plate {run.plate_id} ({fmt}): qc={run.qc_decision} "
                           f"results={run.n_results} held={run.n_held}")
-        plates += complete_worklist(engine, pipeline, run_ids, tag=suffix_, folder=Path(tmp))
+        plates += complete_worklist(engine, pipeline, run_ids, tag=suffix_, folder=Path(tmp),
+                                    keep_one=served.reflex is not None)
     with Session(engine, expire_on_commit=False) as session:
         plates += _sign_off_but_the_last(session, run_ids)
         cases = seed_cases(session, first_card=10_900_000 + (0 if marker is None else
