@@ -153,7 +153,8 @@ def seed_demo(engine: Engine, *, force: bool = False,
             lines.append(f"  {role:11} user {username:24} password {password}")
             passwords[role] = (username, password)
         session.commit()
-    pipeline = with_reflex(pipeline or ScreeningPipeline())
+    served = pipeline or ScreeningPipeline()
+    pipeline = with_reflex(served)
     plates = []
     run_ids: list[int] = []
     stamp = datetime.now(UTC)
@@ -176,7 +177,8 @@ def seed_demo(engine: Engine, *, force: bool = False,
             run_ids.append(int(run.id or 0))
             plates.append(f"  plate {run.plate_id} ({fmt}): qc={run.qc_decision} "
                           f"results={run.n_results} held={run.n_held}")
-        plates += complete_worklist(engine, pipeline, run_ids, tag=suffix_, folder=Path(tmp))
+        plates += complete_worklist(engine, pipeline, run_ids, tag=suffix_, folder=Path(tmp),
+                                    keep_one=served.reflex is not None)
         with Session(engine, expire_on_commit=False) as session:
             plates += _sign_off_but_the_last(session, run_ids)
             to_close = seed_cases(session, first_card=10_900_000 + (
