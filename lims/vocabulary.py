@@ -372,6 +372,8 @@ class OutboxStatus(StrEnum):
     sending = "sending"
     delivered = "delivered"
     parked = "parked"
+    #: Never sent: the result it reports was reopened for correction before it was delivered.
+    withheld = "withheld"
 
 
 class InboundAction(StrEnum):

@@ -66,7 +66,7 @@ AUDIT_ACTIONS: tuple[str, ...] = tuple(sorted({
     "request_repeat", "resend", "reset_password", "second_tier", "second_tier_attach",
     "second_tier_decision", "second_tier_import", "second_tier_skipped", "set_document_language",
     "signature_failed", "signature_refused_locked", "supersede", "unlock", "update", "visit",
-    "withdraw",
+    "withdraw", "withhold",
     *Transition, *CaseTransition}))
 
 
