@@ -189,7 +189,8 @@ def _letter_tier(call: Evaluation) -> str:
 class QuotedResult:
     """What of a case's card a recall letter may quote (``quoted_result``)."""
 
-    #: The card has no release yet: nothing of its result is quoted.
+    #: The card has no release of its current version (none yet, or it was reopened for a
+    #: correction): nothing of its result is quoted.
     pending: bool
     #: The current calls the reviewer decided on (a referral, a repeat request); none for a
     #: card released as normal or awaiting review.
@@ -200,11 +201,14 @@ class QuotedResult:
 
 def quoted_result(session: Session, case: FollowUpCase) -> QuotedResult:
     """The part of the case's card a letter quotes: only a released result (its newest
-    release); a card released as normal gives its values and no call, a card awaiting review
-    neither. The recall letter and the letter's data (``GET /cases/{id}/letter``) both use
-    this."""
+    release, of the card's current version); a card released as normal gives its values and
+    no call, a card awaiting review (or reopened for a correction) neither. The recall letter
+    and the letter's data (``GET /cases/{id}/letter``) both use this."""
     release = repository.latest_releases(session, [case.specimen_id]).get(case.specimen_id)
-    if release is None:
+    specimen = session.get(Specimen, case.specimen_id)
+    if release is None or (specimen is not None and specimen.version != release.version):
+        # none yet, or the card was reopened for a correction since: its calls and values
+        # now are not the ones released
         return QuotedResult(pending=True, calls=[], values={})
     calls = [] if release.outcome in AS_NORMAL else (
         review_repository.current_calls(session, [case.specimen_id]).get(

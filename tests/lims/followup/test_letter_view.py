@@ -1,12 +1,12 @@
 """The JSON of a recall letter (``GET /cases/{id}/letter``) quotes what the letter quotes: a
 card nobody has reviewed gives neither its values nor its calls (the result is pending); once
-the reviewer releases it, both; a card released as normal gives its values and no call. On
-SQLite and PostgreSQL."""
+the reviewer releases it, both; a card reopened for a correction, neither until it is released
+again; a card released as normal gives its values and no call. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from tests.lims.documents.test_letter_case_state import hand_opened_case
-from tests.lims.helpers import API, decide, flagged_card
+from tests.lims.helpers import API, PASSWORD, decide, flagged_card
 
 
 def _view(client, world, case_id):  # type: ignore[no-untyped-def]
@@ -40,3 +40,18 @@ def test_a_card_released_as_normal_gives_its_values_and_no_call(client, world):
     assert view["calls"] == []
     assert view["values_umol_l"]  # the card's values, against which the letter sets the rule
     assert view["result_pending"] is False
+
+
+def test_a_card_reopened_for_a_correction_is_not_quoted_until_released_again(client, world):
+    flagged = flagged_card(client, world)
+    decide(client, world, flagged["id"], "refer")
+    case_id = client.get(f"{API}/cases", headers=world.auth("follow_up")).json()[0]["id"]
+    assert _view(client, world, case_id)["values_umol_l"]["Xle"] == 900.0
+    corrected = client.post(f"{API}/specimens/{flagged['id']}/corrections", json={
+        "reason": "wrong value entered", "password": PASSWORD}, headers=world.auth("reviewer"))
+    assert corrected.json()["version"] == 2, corrected.text  # back in review
+    reopened = _view(client, world, case_id)
+    assert reopened["result_pending"] is True
+    assert (reopened["values_umol_l"], reopened["calls"]) == ({}, [])
+    decide(client, world, flagged["id"], "refer")
+    assert _view(client, world, case_id)["result_pending"] is False
