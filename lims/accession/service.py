@@ -80,10 +80,13 @@ __all__ = [
 
 _LINK_WINDOW = timedelta(days=1)
 
-#: Why card data are refused once the card is tested (English, read back as phrases by the
-#: pages, ``state`` as the vocabulary's label).
+#: Why card data are refused: once the card is tested, or without a submitter (English, read
+#: back as phrases by the pages, ``state`` as the vocabulary's label).
 CARD_REFUSALS = Phrasebook((
     ("tested", "card {barcode} is {state}: its card data can no longer change"),
+    #: the accession form's submitter left unchosen (the form never chooses one for the
+    #: technician: results, messages and letters go to the submitter stored with the card)
+    ("no_submitter", "choose the submitter (the hospital or unit that sent the card)"),
 ), fields={"barcode": r"\S+", "state": r"\w+"})
 
 
