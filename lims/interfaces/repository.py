@@ -8,13 +8,15 @@ SQLite and PostgreSQL). Every outcome is written with ``WHERE claimed_by = <this
 status = 'sending'``, so a worker whose claim has lapsed changes nothing.
 
 Public names: ``Claimed``, ``endpoints``, ``endpoint_by_id``, ``endpoint_for_submitter``,
-``endpoint_by_facility``, ``due_endpoints``, ``endpoint_failed``, ``endpoint_recovered``,
-``claim_next``, ``finish``, ``outbox_rows``, ``OUTBOX_COLUMNS``, ``message_by_id``,
-``message_for``, ``latest_message``, ``requeue``, ``inbound_by_control_id``.
+``endpoints_of_submitters``, ``submitters_by_ids``, ``endpoint_by_facility``,
+``due_endpoints``, ``endpoint_failed``, ``endpoint_recovered``, ``claim_next``, ``finish``,
+``outbox_rows``, ``OUTBOX_COLUMNS``, ``message_by_id``, ``message_for``, ``latest_message``,
+``requeue``, ``inbound_by_control_id``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -24,7 +26,7 @@ from sqlalchemy import and_, bindparam, exists, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from lims.models import Hl7Endpoint, InboundMessage, OutboundMessage, Specimen
+from lims.models import Hl7Endpoint, InboundMessage, OutboundMessage, Specimen, Submitter
 from lims.vocabulary import OutboxStatus
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "endpoint_for_submitter",
     "endpoint_recovered",
     "endpoints",
+    "endpoints_of_submitters",
     "finish",
     "inbound_by_control_id",
     "latest_message",
@@ -45,6 +48,7 @@ __all__ = [
     "message_for",
     "outbox_rows",
     "requeue",
+    "submitters_by_ids",
 ]
 
 _M = OutboundMessage.__table__  # type: ignore[attr-defined]
@@ -73,6 +77,23 @@ class Claimed:
 
 def endpoints(session: Session) -> list[Hl7Endpoint]:
     return list(session.exec(select(Hl7Endpoint).order_by(col(Hl7Endpoint.id))))
+
+
+def endpoints_of_submitters(session: Session,
+                            submitter_ids: Collection[int]) -> dict[int, Hl7Endpoint]:
+    """The endpoint of each of these submitters that has one (one query)."""
+    if not submitter_ids:
+        return {}
+    return {e.submitter_id: e for e in session.exec(select(Hl7Endpoint).where(
+        col(Hl7Endpoint.submitter_id).in_(sorted(submitter_ids))))}
+
+
+def submitters_by_ids(session: Session, submitter_ids: Collection[int]) -> dict[int, Submitter]:
+    """The submitters with these ids (one query)."""
+    if not submitter_ids:
+        return {}
+    return {s.id: s for s in session.exec(select(Submitter).where(
+        col(Submitter.id).in_(sorted(submitter_ids)))) if s.id is not None}
 
 
 def endpoint_by_id(session: Session, endpoint_id: int) -> Hl7Endpoint | None:
