@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from instruments.errors import UnknownFormatError
-from instruments.run import PlateRun
-from instruments.sources import Source
+
+if TYPE_CHECKING:  # the plate table (pandas) is imported by the format modules that read one
+    from instruments.run import PlateRun
+    from instruments.sources import Source
 
 __all__ = ["FormatSpec", "Rendering", "formats", "get_format", "register", "specs"]
 

@@ -54,7 +54,8 @@ def detect(source: Any, *, name: str | None = None) -> str:
     kind = "directory" if src.is_directory else f"{len(src.data)} bytes"
     raise UnknownFormatError(
         f"no reader recognises this file ({kind}); registered formats: "
-        f"{', '.join(formats())}. Pass format=... (and a profile for delimited files)",
+        f"{', '.join(formats())}; name its format (--format on the command line) and, for a "
+        f"delimited file, its profile (--profile)",
         file=src.name)
 
 

@@ -121,6 +121,7 @@ class Transition(StrEnum):
     record_duplicates = "record_duplicates"
     request_second_tier = "request_second_tier"
     record_second_tier = "record_second_tier"
+    skip_second_tier = "skip_second_tier"
     release_normal = "release_normal"
     override = "override"
     request_repeat_specimen = "request_repeat_specimen"
@@ -371,6 +372,8 @@ class OutboxStatus(StrEnum):
     sending = "sending"
     delivered = "delivered"
     parked = "parked"
+    #: Never sent: the result it reports was reopened for correction before it was delivered.
+    withheld = "withheld"
 
 
 class InboundAction(StrEnum):

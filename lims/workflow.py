@@ -84,6 +84,9 @@ SPECIMEN_TRANSITIONS: tuple[Move, ...] = (
     Move(_T.request_second_tier, (_S.accessioned, _S.awaiting_duplicate, _S.awaiting_review),
          _S.awaiting_second_tier, _LAB),
     Move(_T.record_second_tier, (_S.awaiting_second_tier,), _S.awaiting_review, _LAB),
+    # a reviewer does not wait for the second tier (lims.reflex.skip): signed, with a reason
+    Move(_T.skip_second_tier, (_S.awaiting_second_tier,), _S.awaiting_review, _REVIEW,
+         _needs_reason),
     Move(_T.release_normal, (_S.awaiting_review,), _S.released, _REVIEW),
     Move(_T.override, (_S.awaiting_review,), _S.released, _REVIEW, _needs_reason),
     Move(_T.request_repeat_specimen, (_S.awaiting_review,), _S.repeat_requested, _REVIEW,

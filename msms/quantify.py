@@ -268,7 +268,11 @@ def validate_card_data(header: Sequence[str], rows: Sequence[tuple[int, Sequence
                        file: str | None = None) -> pd.DataFrame:
     """Validate card-data rows (``(line, cells)``) under ``header``; see :func:`read_card_data`."""
     if PROFILE_ID not in header:
-        raise DataError(f"header lacks {PROFILE_ID!r}", file=file, line=1, field=PROFILE_ID)
+        hint = (" (a card CSV for the LIMS, with a barcode column, is imported by `nbs hl7 "
+                "cards`; card data here is specimen_id and the covariates)"
+                if "barcode" in header else "")
+        raise DataError(f"header lacks {PROFILE_ID!r}{hint}", file=file, line=1,
+                        field=PROFILE_ID)
     dupes = [h for h in header if header.count(h) > 1]
     if dupes:
         raise DataError(f"column {dupes[0]!r} appears twice", file=file, line=1, field=dupes[0])

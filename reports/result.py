@@ -164,14 +164,21 @@ def _all_rows(result: SpecimenResult, words: Wording) -> list[tuple[str, Disorde
     return entries
 
 
+#: The disorders a group heading of "Every disorder screened" is kept on the page with.
+_KEEP_WITH_HEADING = 2
+
+
 def _entry_cells(entry: tuple[str, DisorderResult | None], at: tuple[int, int], words: Wording,
                  st: Styles, widths: list[float],
                  commands: list[tuple[object, ...]]) -> list[Flowable | str]:
     """The three cells of a group heading or a disorder; styling commands go to ``commands``."""
     (text, r), (row, first) = entry, at
     if r is None:
+        # a group heading stays on the page of its first disorders (a page break only after
+        # them): the table's rows hold the two halves side by side, so the whole rows
         commands += [("SPAN", (first, row), (first + 2, row)),
-                     ("LINEBELOW", (first, row), (first + 2, row), 0.5, COLOURS.rule)]
+                     ("LINEBELOW", (first, row), (first + 2, row), 0.5, COLOURS.rule),
+                     ("NOSPLIT", (0, row), (-1, row + _KEEP_WITH_HEADING))]
         return [cell(text, st.compact_bold), "", ""]
     c = words.common
     style = st.compact_bold if r.flagged else st.compact

@@ -42,13 +42,21 @@ def _earlier_of(profiles: pd.DataFrame) -> dict[str, str]:
     return {i: p for i, p in zip(ids, previous, strict=True) if p}
 
 
+def _in_file(wanted: set[str], ids: pd.Series) -> set[str]:
+    """Those of ``wanted`` (the earlier specimens the flagged repeats name) that are among
+    ``ids`` (every specimen of the file): one vectorised look-up instead of a set of every id."""
+    if not wanted:
+        return set()
+    return set(ids[ids.isin(wanted).to_numpy()])
+
+
 def _rounds(ids: set[str], earlier: dict[str, str]) -> list[set[str]]:
     """The flagged specimens in the order they are decided: a repeat comes in a round after
     the earlier specimen it names when that one is in the file too (chains of repeats in
     turn); specimens naming each other in a circle are decided together."""
     rounds, left = [], set(ids)
     while left:
-        now = {i for i in left if earlier.get(i) not in left} or left
+        now = {i for i in left if earlier.get(i) not in left} or set(left)
         rounds.append(now)
         left -= now
     return rounds
@@ -61,23 +69,34 @@ def _decide_in_rounds(calls: pd.DataFrame, profiles: pd.DataFrame, in_file: set[
     specimen is decided as one in the groups its earlier specimen asked a repeat for when that
     specimen is in the file (its other flagged groups as on any card), and in every flagged
     group when it is not (the requests are not known; the LIMS knows them). ``in_file``: the
-    ids of every specimen in the file, normal ones included."""
+    earlier specimens named in ``earlier`` that are in the file (normal ones included)."""
     flagged = calls[(calls["first_tier"].astype(str) != "normal").to_numpy()]
+    if not earlier:
+        # no flagged specimen is a repeat: one pass, every group as on a first card
+        return decide_flags(group_flags(flagged, rules, cuts), profiles, rules, calibration,
+                            False)
+    ids = flagged[PROFILE_ID].astype(str).to_numpy(dtype=object)
+    rounds = _rounds(set(ids), earlier)
+    round_of = {i: k for k, now in enumerate(rounds) for i in now}
+    row_round = np.fromiter((round_of[i] for i in ids), dtype=np.intp, count=len(ids))
     asked: set[tuple[str, str]] = set()
     parts = []
-    for now in _rounds(set(flagged[PROFILE_ID].astype(str)), earlier):
-        mine = flagged[flagged[PROFILE_ID].astype(str).isin(now).to_numpy()]
+    for k in range(len(rounds)):
+        mine = flagged[row_round == k]
         flags = group_flags(mine, rules, cuts)
         as_repeat = np.array([
             i in earlier and ((earlier[i], g) in asked or earlier[i] not in in_file)
             for i, g in zip(flags[PROFILE_ID].astype(str), flags["group"].astype(str),
                             strict=True)], dtype=bool)
-        repeat_flags = group_flags(mine, rules, cuts, calibration)
-        key = pd.MultiIndex.from_frame(flags[[PROFILE_ID, "group"]].astype(str))
-        at = pd.MultiIndex.from_frame(repeat_flags[[PROFILE_ID, "group"]].astype(str)
-                                      ).get_indexer(key[as_repeat])
-        for part in (decide_flags(flags[~as_repeat], profiles, rules, calibration, False),
-                     decide_flags(repeat_flags.iloc[at], profiles, rules, calibration, True)):
+        decided = [decide_flags(flags[~as_repeat], profiles, rules, calibration, False)]
+        if as_repeat.any():
+            repeat_flags = group_flags(mine, rules, cuts, calibration)
+            key = pd.MultiIndex.from_frame(flags[[PROFILE_ID, "group"]].astype(str))
+            at = pd.MultiIndex.from_frame(repeat_flags[[PROFILE_ID, "group"]].astype(str)
+                                          ).get_indexer(key[as_repeat])
+            decided.append(decide_flags(repeat_flags.iloc[at], profiles, rules, calibration,
+                                        True))
+        for part in decided:
             if len(part):
                 parts.append(part)
                 wants = part[part["decision"] == "repeat_specimen"]
@@ -104,8 +123,12 @@ def apply_reflex(calls: pd.DataFrame, profiles: pd.DataFrame, calibrated: Calibr
                       .astype(str))
     ids = profiles[PROFILE_ID].astype(str)
     keep = ids.isin(flagged_ids).to_numpy()
-    decided = _decide_in_rounds(calls, profiles[keep].reset_index(drop=True), set(ids),
-                                _earlier_of(profiles), rules, calibrated.calibration, cuts)
+    # decide on the flagged specimens only: the earlier specimen a repeat names is looked up
+    # among all ids at once (a Python set of a million ids took most of the time)
+    mine = profiles[keep].reset_index(drop=True)
+    earlier = _earlier_of(mine)
+    decided = _decide_in_rounds(calls, mine, _in_file(set(earlier.values()), ids), earlier,
+                                rules, calibrated.calibration, cuts)
     key = pd.MultiIndex.from_arrays([decided[PROFILE_ID].astype(str), decided["group"]])
     group_of = rules.group_of()
     where = key.get_indexer(pd.MultiIndex.from_arrays(

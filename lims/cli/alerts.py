@@ -1,7 +1,9 @@
 """``nbs alerts``: time-critical alerts from the command line.
 
 - ``list [--status open|acknowledged|all]``: the alerts (overdue ones are escalated first, as
-  the API does); the read is audited under ``--actor``.
+  the API does), with who acknowledged or withdrew each, when, and the acknowledgement's note
+  or the withdrawal's reason, as the alerts page shows them; the read is audited under
+  ``--actor``.
 - ``escalate``: escalate every overdue open alert now and print each escalation with who is to
   be notified (``workflow.toml``'s ``alert_escalation_notify``); exit 0 also when nothing was
   due. For a scheduler (cron, a systemd timer) when the service's own periodic escalation
@@ -12,7 +14,9 @@ Public names: ``alerts_app``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import typer
 
@@ -43,12 +47,25 @@ def list_command(
     rows = in_session(lambda s, a: alert_rows(
         s, a, status=None if status is Status.all else status.value), actor)
     print_table(["id", "card", "disorder", "opened (UTC)", "status", "level",
-                 "acknowledged or withdrawn by"],
-                [[r["id"], r["barcode"], r["disorder"], f"{r['opened_at']:%Y-%m-%d %H:%M}",
-                  r["status"], r["escalation_level"],
-                  r["withdrawn_by_name"] if r["status"] == "withdrawn"
-                  else r["acknowledged_by_name"]] for r in rows],
+                 "acknowledged or withdrawn by", "at (UTC)", "note or reason"],
+                [[r["id"], r["barcode"], r["disorder"], _minute(r["opened_at"]),
+                  r["status"], r["escalation_level"], *_taken(r)] for r in rows],
                 noun="alerts")
+
+
+def _minute(at: datetime | None) -> str:
+    return "" if at is None else f"{at:%Y-%m-%d %H:%M}"
+
+
+def _taken(row: dict[str, Any]) -> tuple[str, str, str]:
+    """Who acknowledged or withdrew the alert, when, and the note or the reason (on one
+    line), as the alerts page shows them."""
+    if row["status"] == "withdrawn":
+        who, at, text = row["withdrawn_by_name"], row["withdrawn_at"], row["withdrawal_reason"]
+    else:
+        who, at, text = (row["acknowledged_by_name"], row["acknowledged_at"],
+                         row["acknowledgement_note"])
+    return who or "", _minute(at), " ".join((text or "").split())
 
 
 @alerts_app.command("escalate")

@@ -23,7 +23,6 @@ from typing import Any
 import typer
 from sqlmodel import Session
 
-from lims.accession.service import find_card
 from lims.audit import Actor
 from lims.cli.actor import ActorOption
 from lims.cli.common import TableFormat, emit_table, in_session
@@ -94,6 +93,9 @@ def open_command(specimen: str = typer.Option(..., "--specimen",
                                                      help="a suspected disorder code"),
                  note: str = typer.Option("", "--note"), actor: ActorOption = None) -> None:
     """Open a case by hand."""
+    # the accession service (card schemas, serial screening) is needed here only
+    from lims.accession.service import find_card
+
     def work(session: Session, who: Actor) -> FollowUpCase:
         card = find_card(session, specimen)
         assert card.id is not None

@@ -22,7 +22,6 @@ from rich.table import Table
 
 from lims.errors import DatabaseUnavailableError
 from lims.settings import Settings, get_settings, load_configured_rules, redact_url
-from msms import csvsafe
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -140,6 +139,8 @@ def emit_table(header: Sequence[str], rows: Sequence[Sequence[str]], fmt: TableF
     """Every column as CSV, or the ``shown`` columns (all by default) as a table; rows that
     reach ``limit`` are said to be the first ones (on stderr for CSV)."""
     if fmt is TableFormat.csv:
+        from msms import csvsafe  # imports pandas (its frame functions): a table needs neither
+
         writer = csvsafe.writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)

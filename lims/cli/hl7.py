@@ -96,10 +96,10 @@ def send_command(
     with database(settings) as engine:
         while True:
             report = deliver_once(engine, policy, worker=worker, stopped=stop.is_set)
-            if report.attempted or not loop:
+            if report.attempted or report.withheld or not loop:
                 typer.echo(f"delivered {report.delivered}, to retry {report.retried}, parked "
-                           f"{report.parked}" + "".join(f"; unreachable {u}"
-                                                        for u in report.unreachable))
+                           f"{report.parked}, withheld {report.withheld}"
+                           + "".join(f"; unreachable {u}" for u in report.unreachable))
             if not loop or stop.is_set():
                 break
             if report.delivered + report.retried + report.parked == 0:

@@ -1,4 +1,4 @@
-"""``nbs quantify FILE [--format ...] [--card-data cards.csv] --out profiles.csv
+"""``nbs quantify FILE [--format ...] [--card-data card_data.csv] --out profiles.csv
 [--qc-report qc.json] [--errors issues.csv]``: an instrument export -> concentrations (µmol/L)
 through the internal standards -> plate QC on the run's date -> the profiles table
 (docs/architecture.md "Profiles"), through the screening pipeline (``lims.pipeline``).
@@ -54,7 +54,7 @@ def quantify_command(
     method_name: str = typer.Option(
         "nonderivatized", "--method",
         help=f"quantitation method: {' or '.join(packaged_methods())}, or METHOD.toml"),
-    card_data: Path = typer.Option(None, "--card-data", help="cards.csv: specimen_id and "
+    card_data: Path = typer.Option(None, "--card-data", help="card_data.csv: specimen_id and "
                                    "covariates (docs/architecture.md 'Profiles') to join"),
     control_lots: Path = typer.Option(None, "--control-lots", help="control lots TOML "
                                       "(default: the packaged lots)"),

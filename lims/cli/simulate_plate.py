@@ -96,7 +96,9 @@ def plate_command(
 
 def _lims_cards(cohort: pd.DataFrame, submitter: str, first: int) -> pd.DataFrame:
     """One card CSV row per simulated baby: a barcode of the laboratory's rule (card number
-    ``first`` on), the baby's covariates, collected two days before now at its simulated age."""
+    ``first`` on), the baby's covariates, collected two days before now at its simulated age,
+    and a mother named as in the demo data ("Mother" and the card number), so that pages name
+    the baby."""
     from lims.reference import load_barcode_rule
     from lims.settings import get_settings
 
@@ -115,5 +117,6 @@ def _lims_cards(cohort: pd.DataFrame, submitter: str, first: int) -> pd.DataFram
                      "sex": row.sex if row.sex in ("M", "F") else "U",
                      "birth_weight_g": weight, "gestational_age_weeks": weeks,
                      "tpn": int(row.tpn == 1), "transfused": int(row.transfused == 1),
+                     "mother_family_name": "Mother", "mother_given_name": f"{first + i}",
                      "mother_id": f"M{first + i}"})
     return pd.DataFrame(rows)

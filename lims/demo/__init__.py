@@ -8,10 +8,11 @@ reflex worklist, and part of it is completed by a second-tier run and a genotype
 through the real imports.
 
 Follow-up: a clinic (the demo clinic user tied to it, the demo reviewer a director) and cases
-in every state (``seed_cases``).
+in every state (``seed_cases``); the case closed as not confirmed is closed as a real one is,
+by its repeat card measured and released as normal (``lims.demo.repeats``).
 
-Public names: ``seed_demo``, ``seed_cases``, ``accession_cohort``, ``simulated_plate_file``,
-``DEMO_PLATES``.
+Public names: ``seed_demo``, ``seed_cases``, ``case_states``, ``accession_cohort``,
+``simulated_plate_file``, ``DEMO_PLATES``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from lims.accession.service import accession, create_submitter
 from lims.audit import SYSTEM, Actor
 from lims.auth.service import create_user
 from lims.demo.reflex import complete_worklist, with_reflex
+from lims.demo.repeats import release_normal_repeats
 from lims.followup import service as followup_service
 from lims.followup.schemas import CaseCreate, ClinicCreate, ContactIn, TransitionIn, VisitIn
 from lims.models import Director, FollowUpCase, Run, Specimen, SystemInfo, User, utcnow
@@ -53,7 +55,7 @@ from lims.vocabulary import (
 )
 from msms.population import simulate_cohort
 
-__all__ = ["DEMO_PLATES", "accession_cohort", "seed_cases", "seed_demo",
+__all__ = ["DEMO_PLATES", "accession_cohort", "case_states", "seed_cases", "seed_demo",
            "simulated_plate_file"]
 
 _MARKER = "demo_loaded_at"
@@ -133,6 +135,7 @@ def seed_demo(engine: Engine, *, force: bool = False,
         if marker is not None and not force:
             return f"demo data already loaded ({marker.value})"
         lines = []
+        passwords: dict[str, tuple[str, str]] = {}  # role: (username, password)
         submitter_ids = []
         for code, name, district in _SUBMITTERS:
             existing = submitter_by_code(session, code)
@@ -148,8 +151,10 @@ def seed_demo(engine: Engine, *, force: bool = False,
                         full_name=f"Demo {role.replace('_', ' ').title()}",
                         submitter_id=submitter_ids[0] if role == Role.submitter else None)
             lines.append(f"  {role:11} user {username:24} password {password}")
+            passwords[role] = (username, password)
         session.commit()
-    pipeline = with_reflex(pipeline or ScreeningPipeline())
+    served = pipeline or ScreeningPipeline()
+    pipeline = with_reflex(served)
     plates = []
     run_ids: list[int] = []
     stamp = datetime.now(UTC)
@@ -172,18 +177,27 @@ def seed_demo(engine: Engine, *, force: bool = False,
             run_ids.append(int(run.id or 0))
             plates.append(f"  plate {run.plate_id} ({fmt}): qc={run.qc_decision} "
                           f"results={run.n_results} held={run.n_held}")
-        plates += complete_worklist(engine, pipeline, run_ids, tag=suffix_, folder=Path(tmp))
+        plates += complete_worklist(engine, pipeline, run_ids, tag=suffix_, folder=Path(tmp),
+                                    keep_one=served.reflex is not None)
+        with Session(engine, expire_on_commit=False) as session:
+            plates += _sign_off_but_the_last(session, run_ids)
+            to_close = seed_cases(session, first_card=10_900_000 + (
+                0 if marker is None else secrets.randbelow(90_000) * 10))
+            session.commit()
+            username, password = passwords[Role.reviewer]
+            reviewer = session.exec(select(User).where(User.username == username)).one()
+        plates += release_normal_repeats(engine, pipeline, to_close, reviewer, password,
+                                         tag=suffix_, folder=Path(tmp))
     with Session(engine, expire_on_commit=False) as session:
-        plates += _sign_off_but_the_last(session, run_ids)
-        cases = seed_cases(session, first_card=10_900_000 + (0 if marker is None else
-                                                            secrets.randbelow(90_000) * 10))
+        cases = case_states(session)
         session.merge(SystemInfo(key=_MARKER, value=stamp.isoformat(timespec="seconds")))
         session.commit()
     return "\n".join(["demo data loaded", "users (passwords shown once):", *lines,
                       "plates:", *plates, f"follow-up cases: {cases}"])
 
 
-#: The follow-up steps a demo case is taken through, one case per end state.
+#: The follow-up steps a demo case is taken through, one case per end state; ``normal``: its
+#: repeat card is then released as normal (``release_normal_repeats``), which closes it.
 _CASE_STEPS: tuple[tuple[str, ...], ...] = (
     (), ("contact",), ("contact", "repeat"), ("contact", "refer"),
     ("contact", "refer", "diagnose_fp"), ("contact", "refer", "diagnose", "treat"),
@@ -213,11 +227,6 @@ def _demo_step(session: Session, case_id: int, step: str, clinic_id: int, barcod
         accession(session, SYSTEM, SpecimenCreate(
             barcode=barcode, submitter_id=first.submitter_id, infant_id=first.infant_id,
             collected_at=now - timedelta(days=1), received_at=now))
-    elif step == "normal":
-        case = fu.get_case(session, SYSTEM, case_id, audit=False)
-        repeat = session.get(Specimen, case.repeat_specimen_id)
-        assert repeat is not None
-        fu.on_released_normal(session, Actor(None, "demo", "reviewer"), [repeat])
     elif step == "visit":
         fu.record_visit(session, SYSTEM, case_id, VisitIn(kind=VisitKind.metabolic_control,
                                                           findings="metabolic control stable"))
@@ -264,10 +273,11 @@ def _flagged_cards(session: Session, n: int) -> list[tuple[Specimen, list[str]]]
     return out
 
 
-def seed_cases(session: Session, *, first_card: int) -> str:
+def seed_cases(session: Session, *, first_card: int) -> list[int]:
     """Follow-up cases in every state on the demo's flagged cards (opened on their flags,
     then taken through the steps of ``_CASE_STEPS``), a clinic, the demo clinic user tied to
-    it and the demo reviewer made a director."""
+    it and the demo reviewer made a director. Returns the cases whose repeat card is to be
+    released as normal (step ``normal``), which closes them."""
     clinic = followup_service.create_clinic(session, SYSTEM, ClinicCreate(
         code=f"METAB-{first_card % 100_000}", name="Children's Metabolic Clinic",
         district="Central", phone="+86 10 5555 0100"))
@@ -280,6 +290,7 @@ def seed_cases(session: Session, *, first_card: int) -> str:
             followup_service.grant_director(session, SYSTEM, user.id)
     rule = barcode_rule()
     flagged = _flagged_cards(session, len(_CASE_STEPS))
+    to_close = []
     for k, ((specimen, disorders), steps) in enumerate(zip(flagged, _CASE_STEPS, strict=False)):
         assert specimen.id is not None
         case = followup_service.open_case(session, SYSTEM, CaseCreate(
@@ -287,7 +298,15 @@ def seed_cases(session: Session, *, first_card: int) -> str:
             note="demo case: opened on the screen's flag"))
         assert case.id is not None
         for step in steps:
-            _demo_step(session, case.id, step, clinic.id, rule.make(f"{first_card + k:08d}"),
-                       disorders[0])
+            if step == "normal":
+                to_close.append(case.id)
+            else:
+                _demo_step(session, case.id, step, clinic.id,
+                           rule.make(f"{first_card + k:08d}"), disorders[0])
+    return to_close
+
+
+def case_states(session: Session) -> str:
+    """The follow-up cases by state, as the demo's summary gives them."""
     states = [c["state"] for c in followup_service.list_cases(session, SYSTEM, limit=500)]
     return ", ".join(f"{s} {states.count(s)}" for s in CaseState if s in states)

@@ -76,11 +76,13 @@ def _genotype_file(barcodes: list[str], *, name: str, folder: Path) -> Path:
 
 
 def complete_worklist(engine: Engine, pipeline: Screening, run_ids: Collection[int], *,
-                      tag: str, folder: Path) -> list[str]:
-    """Complete part of the reflex worklist the demo plates ``run_ids`` filled, through the
-    real imports: a second-tier run (reference-median values) for every card waiting for
-    LC-MS/MS assays but the oldest request, which stays waiting, and a genotype file for
-    every card waiting for genotypes. Returns a summary line per import and the waiting."""
+                      tag: str, folder: Path, keep_one: bool = True) -> list[str]:
+    """Complete the reflex worklist the demo plates ``run_ids`` filled, through the real
+    imports: a second-tier run (reference-median values) for every card waiting for LC-MS/MS
+    assays but, with ``keep_one`` (the service runs the reflex second tier), the oldest
+    request, which stays waiting, and a genotype file for every card waiting for genotypes.
+    Without ``keep_one`` no card is left on the worklist: a service whose reflex second tier
+    is off holds no card for it. Returns a summary line per import and the waiting."""
     with Session(engine, expire_on_commit=False) as session:
         requests: list[dict[str, Any]] = [r for r in worklist(session)
                                           if r["source_run_id"] in run_ids]
@@ -91,8 +93,9 @@ def complete_worklist(engine: Engine, pipeline: Screening, run_ids: Collection[i
                      key=lambda r: (r["requested_at"], r["id"]))
     lines = []
     imports = []
-    if len(assayed) > 1:
-        imports.append((import_run, _panel_run([r["barcode"] for r in assayed[1:]],
+    kept = 1 if keep_one else 0
+    if len(assayed) > kept:
+        imports.append((import_run, _panel_run([r["barcode"] for r in assayed[kept:]],
                                                plate_id=f"DEMO-ST{tag}", folder=folder)))
     if genotyped:
         imports.append((import_genotypes, _genotype_file(

@@ -19,7 +19,8 @@ replaces (docs/reports.md "In the LIMS").
   letter to the clinic (or the follow-up service) in the release's transaction; a case whose
   records cannot make a letter is audited as such and the release goes on.
 
-Public names: ``Issued``, ``VIEWERS``, ``CORRECTORS``, ``PAST_RECALL``, ``issue_letter``,
+Public names: ``Issued``, ``VIEWERS``, ``CORRECTORS``, ``PAST_RECALL``, ``LETTER_REFUSALS``,
+``letter_not_due``, ``issue_letter``,
 ``issue_result``, ``issue_results``, ``released_between``, ``issue_batch``, ``issue_qc``,
 ``issue_bulletin``, ``issue_card``, ``reprint``, ``correct``,
 ``list_documents``, ``versions``, ``set_language``, ``on_cases_opened``, ``document_id_for``.
@@ -46,6 +47,7 @@ from lims.documents.laboratory import LaboratoryFile, laboratory
 from lims.documents.pool import render_all
 from lims.documents.views import (
     ViewError,
+    letter_action,
     letter_view,
     qc_view,
     specimen_result,
@@ -71,6 +73,7 @@ from lims.vocabulary import (
     LetterAudience,
     Role,
 )
+from msms.phrases import Phrasebook
 from reports import ReportError
 from reports.bulletin import render_bulletin
 from reports.letter import render_recall_letter
@@ -84,7 +87,8 @@ from reports.result import (
     render_result_report,
 )
 
-__all__ = ["CORRECTORS", "PAST_RECALL", "VIEWERS", "Issued", "correct", "document_id_for",
+__all__ = ["CORRECTORS", "LETTER_REFUSALS", "PAST_RECALL", "VIEWERS", "Issued", "correct",
+           "document_id_for", "letter_not_due",
            "issue_batch", "issue_bulletin", "issue_card", "issue_letter", "issue_qc",
            "issue_result", "issue_results", "list_documents", "on_cases_opened",
            "released_between", "reprint", "set_language", "versions"]
@@ -359,18 +363,54 @@ def _issue(session: Session, actor: Actor, subject: _Subject) -> Issued:
 PAST_RECALL = (CaseState.diagnosed, CaseState.treatment, CaseState.long_term_follow_up,
                 CaseState.closed)
 
+#: Why a new recall letter is refused, written as phrases so that the pages read them back in
+#: their own language (``lims.web.phrases``).
+LETTER_REFUSALS = Phrasebook((
+    #: the letter would ask for a repeat card, and the case has received one
+    ("repeat_arrived",
+     "case {case} is repeat received (its repeat card {barcode} has arrived): a recall letter "
+     "asking for a repeat card is no longer due (the letters issued before can be reprinted)"),
+), fields={"case": r"\d+", "barcode": r"\S+"})
+
+
+def _not_due(session: Session, case: FollowUpCase) -> str:
+    """Why a new recall letter about ``case`` is not due (``""``: it is): ``past_recall``,
+    or ``repeat_arrived`` when the letter would ask for a repeat card (a repeat request not
+    referred, ``lims.documents.views.letter_action``) and the case has received one."""
+    if case.state in PAST_RECALL:
+        return "past_recall"
+    if (case.state == CaseState.repeat_received
+            and letter_action(session, case) == "request_repeat_specimen"):
+        return "repeat_arrived"
+    return ""
+
+
+def letter_not_due(session: Session, actor: Actor, case_id: int) -> str:
+    """Why ``issue_letter`` refuses a new recall letter about a case in the actor's scope now
+    (``past_recall``, ``repeat_arrived``), or ``""`` when one is due: the case page offers the
+    letter form only then."""
+    return _not_due(session, get_case(session, actor, case_id, audit=False))
+
 
 def issue_letter(session: Session, actor: Actor, case_id: int, *,
                  audience: str = LetterAudience.clinic, language: str | None = None) -> Issued:
     """The recall letter of a case (to its clinic or the family); a letter issued before is
-    given again (a reprint), a new one is refused once the case is past the recall."""
+    given again (a reprint), a new one is refused once the case is past the recall, or when
+    it would ask for a repeat card the case has already received."""
     _allow(actor, _K.recall_letter, VIEWERS, "issue")
     subject = _letter(session, actor, case_id, audience, language, laboratory())
     case = session.get(FollowUpCase, case_id)  # read (and its access checked) by _letter
     assert case is not None
-    state = case.state
-    if state in PAST_RECALL and repository.latest_version(session, subject.document_id) is None:
-        raise ConflictError(f"case {case_id} is {CaseState(state).value.replace('_', ' ')}: a "
+    why = _not_due(session, case)
+    if why and repository.latest_version(session, subject.document_id) is None:
+        if why == "repeat_arrived":
+            repeat = (session.get(Specimen, case.repeat_specimen_id)
+                      if case.repeat_specimen_id else None)
+            raise ConflictError(LETTER_REFUSALS.text(
+                "repeat_arrived", case=case_id,
+                barcode=repeat.barcode if repeat is not None else "(not recorded)"))
+        raise ConflictError(f"case {case_id} is "
+                            f"{CaseState(case.state).value.replace('_', ' ')}: a "
                             "recall letter is no longer due (the letters issued before can be "
                             "reprinted)")
     return _issue(session, actor, subject)

@@ -14,8 +14,9 @@ batch), the QC report of a run. ``reports`` renders them; nothing here renders o
   show it) with its UTC offset (``lims.settings.aware``): a birth at 18:20 UTC is the next
   morning in Beijing.
 
-Public names: ``ViewError``, ``markers_of``, ``rule_markers``,
-``baby_view``, ``specimen_view``, ``letter_view``, ``specimen_result``, ``qc_view``.
+Public names: ``ViewError``, ``markers_of``, ``rule_markers``, ``baby_view``,
+``specimen_view``, ``QuotedResult``, ``quoted_result``, ``letter_view``, ``letter_action``,
+``LetterAction``, ``specimen_result``, ``qc_view``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlmodel import Session
 
@@ -61,8 +64,12 @@ from reports.qc import ControlSeries, ControlValue, QcFinding, QcReport, SeriesP
 from reports.result import DisorderResult, SpecimenResult
 from reports.wording import wording
 
-__all__ = ["ViewError", "baby_view", "letter_view", "markers_of", "qc_view", "rule_markers",
+__all__ = ["LetterAction", "QuotedResult", "ViewError", "baby_view", "letter_action",
+           "letter_view", "markers_of", "qc_view", "quoted_result", "rule_markers",
            "specimen_result", "specimen_view"]
+
+#: What a recall letter asks for.
+LetterAction = Literal["request_repeat_specimen", "immediate_referral"]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PIECE = re.compile(rf"(?P<marker>[A-Za-z0-9:+\-/]+)=(?P<value>{_NUMBER})"
@@ -178,6 +185,34 @@ def _letter_tier(call: Evaluation) -> str:
     return "positive" if call.final == Final.positive else "borderline"
 
 
+@dataclass(frozen=True)
+class QuotedResult:
+    """What of a case's card a recall letter may quote (``quoted_result``)."""
+
+    #: The card has no release yet: nothing of its result is quoted.
+    pending: bool
+    #: The current calls the reviewer decided on (a referral, a repeat request); none for a
+    #: card released as normal or awaiting review.
+    calls: list[Evaluation]
+    #: The card's mean concentration per analyte on its latest run; none before a release.
+    values: dict[str, float]
+
+
+def quoted_result(session: Session, case: FollowUpCase) -> QuotedResult:
+    """The part of the case's card a letter quotes: only a released result (its newest
+    release); a card released as normal gives its values and no call, a card awaiting review
+    neither. The recall letter and the letter's data (``GET /cases/{id}/letter``) both use
+    this."""
+    release = repository.latest_releases(session, [case.specimen_id]).get(case.specimen_id)
+    if release is None:
+        return QuotedResult(pending=True, calls=[], values={})
+    calls = [] if release.outcome in AS_NORMAL else (
+        review_repository.current_calls(session, [case.specimen_id]).get(
+            case.specimen_id, []))
+    return QuotedResult(pending=False, calls=list(calls),
+                        values=_card_values(session, case.specimen_id))
+
+
 def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentInfo,
                 text: LabText, audience: str, signed_by: str) -> RecallLetter:
     """The recall letter of ``case`` to its clinic (the submitting unit before one is
@@ -196,19 +231,13 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
     infant = session.get(Infant, case.infant_id)
     submitter = session.get(Submitter, case.submitter_id)
     assert specimen is not None and infant is not None and submitter is not None
-    release = repository.latest_releases(session, [case.specimen_id]).get(case.specimen_id)
-    pending = release is None
+    quoted = quoted_result(session, case)
+    pending, calls, values = quoted.pending, quoted.calls, quoted.values
     if pending and case.reason != CaseReason.manual:
         raise ConflictError(
             f"case {case.id}: card {specimen.barcode} ({specimen.state.replace('_', ' ')}) "
             "awaits review: a recall letter quotes only a released result")
-    # only the calls the reviewer decided on (a referral, a repeat request) are quoted; a
-    # card released as normal has none, and a card awaiting review none yet
-    calls = [] if release is None or release.outcome in AS_NORMAL else (
-        review_repository.current_calls(session, [case.specimen_id]).get(
-            case.specimen_id, []))
     by_code = {c.disorder: c for c in calls}
-    values = {} if pending else _card_values(session, case.specimen_id)
     disorders = []
     for code in suspected:
         call = by_code.get(code)
@@ -226,20 +255,13 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         raise ViewError(f"case {case.id}: neither a current call of {', '.join(suspected)} "
                         "nor the card's values give a value against a cutoff", field="case_id")
     clinic = session.get(Clinic, case.clinic_id) if case.clinic_id else None
-    # the case's state first: a case the follow-up service has referred to a clinic asks for
-    # the specialist's diagnostic appointment, whatever opened it (a repeat request too)
-    referral = (case.referred_at is not None or case.state == CaseState.referred
-                or case.reason == CaseReason.referral or (
-                    case.reason == CaseReason.manual and any(
-                        c.action == Action.immediate_referral
-                        for c in calls if c.disorder in suspected)))
     return RecallLetter(
         document=document, laboratory=text.laboratory(),
         audience=audience,  # type: ignore[arg-type]
         case_id=f"CASE-{case.id:06d}",
         baby=baby_view(infant, text, repository.first_card(session, case.infant_id)),
         specimen=specimen_view(specimen, infant, submitter), disorders=tuple(disorders),
-        action="immediate_referral" if referral else "request_repeat_specimen",
+        action=_letter_action(case, calls),
         time_critical=bool(case.time_critical),
         due_by=letter_deadline(case, document.issued_at,
                                wording(document.lang).letter.act_today_min_hours),
@@ -247,6 +269,26 @@ def letter_view(session: Session, case: FollowUpCase, *, document: rm.DocumentIn
         clinic=(ReferralClinic(name=clinic.name, address=clinic.district, phone=clinic.phone)
                 if clinic is not None else None),  # none yet: to the submitting unit
         contacts=text.contact_list(), signed_by=signed_by, result_pending=pending)
+
+
+def _letter_action(case: FollowUpCase, calls: Sequence[Evaluation]) -> LetterAction:
+    """The case's state first: a case the follow-up service has referred to a clinic asks
+    for the specialist's diagnostic appointment, whatever opened it (a repeat request too);
+    else a referral, or a case opened by hand whose calls ask for one; else a repeat
+    specimen."""
+    suspected = case.suspected or []
+    referral = (case.referred_at is not None or case.state == CaseState.referred
+                or case.reason == CaseReason.referral or (
+                    case.reason == CaseReason.manual and any(
+                        c.action == Action.immediate_referral
+                        for c in calls if c.disorder in suspected)))
+    return "immediate_referral" if referral else "request_repeat_specimen"
+
+
+def letter_action(session: Session, case: FollowUpCase) -> LetterAction:
+    """What a recall letter about ``case`` asks for, as ``letter_view`` words it:
+    ``immediate_referral`` or ``request_repeat_specimen``."""
+    return _letter_action(case, quoted_result(session, case).calls)
 
 
 def booked_appointment(case: FollowUpCase, issued_at: datetime) -> datetime | None:

@@ -1,5 +1,6 @@
 """The data of a recall letter about a follow-up case (``case_letter_view``), for the documents
-that render it (docs/followup.md "For documents").
+that render it (docs/followup.md "For documents"): it quotes what the letter quotes, only a
+released result (``lims.documents.views.quoted_result``).
 
 Public names: ``case_letter_view``.
 """
@@ -12,11 +13,10 @@ from sqlmodel import Session
 
 from lims.accession.repository import infants_by_ids
 from lims.audit import Actor
+from lims.documents.views import quoted_result
 from lims.followup.schemas import CaseLetterView
 from lims.followup.service import catalogue, get_case
 from lims.models import Clinic, Infant, Specimen, Submitter
-from lims.review.repository import current_calls
-from lims.review.service import latest_values
 from lims.vocabulary import CaseReason, CaseState
 
 __all__ = ["case_letter_view"]
@@ -31,8 +31,9 @@ def case_letter_view(session: Session, actor: Actor, case_id: int) -> CaseLetter
     assert specimen is not None and submitter is not None and specimen.id is not None
     clinic = session.get(Clinic, case.clinic_id) if case.clinic_id else None
     known = catalogue()
-    calls = current_calls(session, [specimen.id]).get(specimen.id, [])
-    mine = [c for c in calls if c.disorder in (case.suspected or [])]
+    # only what the recall letter quotes: a released result (lims.documents.views)
+    quoted = quoted_result(session, case)
+    mine = [c for c in quoted.calls if c.disorder in (case.suspected or [])]
     return CaseLetterView(
         case_id=case_id, state=CaseState(case.state), reason=CaseReason(case.reason),
         referral_group=case.referral_group, time_critical=case.time_critical,
@@ -45,7 +46,7 @@ def case_letter_view(session: Session, actor: Actor, case_id: int) -> CaseLetter
                    for d in case.suspected or []],
         calls=[{"disorder": c.disorder, "first_tier": c.first_tier, "final": c.final,
                 "reasons": c.reasons, "time_critical": c.time_critical} for c in mine],
-        values_umol_l=latest_values(session, [specimen.id]).get(specimen.id, {}),
+        values_umol_l=quoted.values, result_pending=quoted.pending,
         due_action=case.due_action, due_at=case.due_at,
         clinic=None if clinic is None else {"code": clinic.code, "name": clinic.name,
                                             "phone": clinic.phone, "district": clinic.district},

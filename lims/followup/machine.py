@@ -12,9 +12,14 @@ diagnosed as not confirmed is closed without treatment. An illegal transition ra
 that may not apply it, ``PermissionDeniedError`` (403); a guard's refusal,
 ``InvalidInputError`` (422) naming the field.
 
+A move's ``ready`` check reads only the case and what the service finds in its records (a
+later card released normal); ``ready_case_transitions`` gives the moves whose check holds, so
+that the pages offer only the forms that can succeed.
+
 Public names: ``CaseMove``, ``CASE_TRANSITIONS``, ``CASE_TRANSITIONS_BY_NAME``,
-``CaseTransitionError``, ``NO_DIAGNOSIS``, ``allowed_case_transitions``,
-``check_case_transition``, ``apply_case_transition``, ``due_for``, ``case_facts``.
+``CaseTransitionError``, ``CASE_REFUSALS``, ``NO_DIAGNOSIS``, ``allowed_case_transitions``,
+``ready_case_transitions``, ``check_case_transition``, ``apply_case_transition``, ``due_for``,
+``case_facts``.
 """
 
 from __future__ import annotations
@@ -36,12 +41,24 @@ from lims.errors import (
 from lims.followup.rules import CaseFacts, FollowUpRules, followup_rules
 from lims.models import FollowUpCase, utcnow
 from lims.vocabulary import CaseState, CaseTransition, OutcomeClass, Role, Severity
+from msms.phrases import Phrasebook
 
-__all__ = ["CASE_TRANSITIONS", "CASE_TRANSITIONS_BY_NAME", "NO_DIAGNOSIS", "CaseMove",
-           "CaseTransitionError", "allowed_case_transitions", "apply_case_transition",
-           "case_facts", "check_case_transition", "due_for"]
+__all__ = ["CASE_REFUSALS", "CASE_TRANSITIONS", "CASE_TRANSITIONS_BY_NAME", "NO_DIAGNOSIS",
+           "CaseMove", "CaseTransitionError", "allowed_case_transitions",
+           "apply_case_transition", "case_facts", "check_case_transition", "due_for",
+           "ready_case_transitions"]
 
 Details = Mapping[str, Any]
+
+#: Refusals written as phrases, so that the pages read them back in their own language
+#: (``lims.web.phrases``).
+CASE_REFUSALS = Phrasebook((
+    #: closing as not confirmed before a later card of the baby was released normal
+    ("repeat_not_normal_yet",
+     "case {case} cannot be closed as not confirmed yet: that needs a released normal result "
+     "on a later card of the baby, and none is released yet (the repeat card is still to be "
+     "tested and released)"),
+), fields={"case": r"\d+"})
 CaseGuard = Callable[[FollowUpCase, Details], tuple[str, str] | None]
 
 #: Outcomes that end a case without a diagnosis: allowed from any state before a diagnosis.
@@ -87,9 +104,7 @@ def _normal_repeat(case: FollowUpCase, details: Details) -> tuple[str, str] | No
     (``normal_card``, its barcode, found by the caller)."""
     if details.get("normal_card"):
         return None
-    return (f"case {case.id}: outcome normal_repeat needs a released normal result on a later "
-            "card of the baby; none is released normal yet (the repeat card is still to be "
-            "tested and released)", "normal_card")
+    return CASE_REFUSALS.text("repeat_not_normal_yet", case=case.id), "normal_card"
 
 
 def _confirmed(case: FollowUpCase, _details: Details) -> tuple[str, str] | None:
@@ -98,9 +113,14 @@ def _confirmed(case: FollowUpCase, _details: Details) -> tuple[str, str] | None:
     return f"treatment follows a confirmed diagnosis, not {case.outcome}", "outcome"
 
 
-def _closable(case: FollowUpCase, details: Details) -> tuple[str, str] | None:
+def _not_confirmed_yet_untreated(case: FollowUpCase,
+                                 _details: Details) -> tuple[str, str] | None:
     if case.state == CaseState.diagnosed and case.outcome == OutcomeClass.confirmed:
         return "a confirmed case is closed after treatment and follow-up", "state"
+    return None
+
+
+def _why_follow_up_ends(case: FollowUpCase, details: Details) -> tuple[str, str] | None:
     if case.state == CaseState.long_term_follow_up and not str(
             details.get("reason", "")).strip():
         return "say why long-term follow-up ends", "reason"
@@ -116,10 +136,16 @@ class CaseMove:
     sources: tuple[CaseState, ...]
     target: CaseState
     roles: tuple[Role, ...]
+    #: checks what the request gives (a clinic, an outcome, a reason)
     guard: CaseGuard | None = None
     stamp: str | None = None
-    #: the guard's refusal is a conflict with what is stored (409), not a bad input (422)
+    #: the guard's or ``ready``'s refusal is a conflict with what is stored (409), not a bad
+    #: input (422)
     guard_conflicts: bool = False
+    #: checks the case and the facts the service reads from its records (``normal_card``),
+    #: whatever the request gives: before the guard, and when the pages choose which forms
+    #: to offer (``ready_case_transitions``)
+    ready: CaseGuard | None = None
 
 
 _S, _T, _R = CaseState, CaseTransition, Role
@@ -136,12 +162,13 @@ CASE_TRANSITIONS: tuple[CaseMove, ...] = (
     CaseMove(_T.diagnose, _BEFORE_DIAGNOSIS, _S.diagnosed, _CLINIC, _diagnosis,
              stamp="diagnosed_at"),
     CaseMove(_T.close_not_confirmed, (_S.repeat_received,), _S.closed,
-             (_R.reviewer, *_FU), _normal_repeat, stamp="closed_at", guard_conflicts=True),
-    CaseMove(_T.start_treatment, (_S.diagnosed,), _S.treatment, _CLINIC, _confirmed,
-             stamp="treatment_started_at"),
+             (_R.reviewer, *_FU), stamp="closed_at", guard_conflicts=True,
+             ready=_normal_repeat),
+    CaseMove(_T.start_treatment, (_S.diagnosed,), _S.treatment, _CLINIC,
+             stamp="treatment_started_at", ready=_confirmed),
     CaseMove(_T.start_long_term_follow_up, (_S.treatment,), _S.long_term_follow_up, _CLINIC),
-    CaseMove(_T.close, (_S.diagnosed, _S.long_term_follow_up), _S.closed, _FU, _closable,
-             stamp="closed_at"),
+    CaseMove(_T.close, (_S.diagnosed, _S.long_term_follow_up), _S.closed, _FU,
+             _why_follow_up_ends, stamp="closed_at", ready=_not_confirmed_yet_untreated),
 )
 CASE_TRANSITIONS_BY_NAME: dict[str, CaseMove] = {t.name: t for t in CASE_TRANSITIONS}
 
@@ -150,6 +177,16 @@ def allowed_case_transitions(state: str, role: str | None = None) -> list[CaseTr
     """The transitions from ``state`` (that ``role`` may apply, when given)."""
     return [t.name for t in CASE_TRANSITIONS
             if state in t.sources and (role is None or role in t.roles)]
+
+
+def ready_case_transitions(case: FollowUpCase, role: str,
+                           facts: Details) -> list[CaseTransition]:
+    """The transitions ``role`` may apply to ``case`` now: allowed from its state and ready
+    on the case and ``facts`` (what the service reads from the records, as it gives them to
+    ``check_case_transition``); the request's own input is checked when one is applied."""
+    return [t.name for t in CASE_TRANSITIONS
+            if case.state in t.sources and role in t.roles
+            and (t.ready is None or t.ready(case, facts) is None)]
 
 
 def case_facts(case: FollowUpCase) -> CaseFacts:
@@ -197,8 +234,8 @@ def check_case_transition(actor: Actor, case: FollowUpCase, name: str,
             f"case {case.id} is {case.state}; {name} needs {' or '.join(move.sources)}. "
             f"Allowed from {case.state}: {', '.join(allowed) or 'none (the case is closed)'}",
             allowed)
-    if move.guard is not None:
-        problem = move.guard(case, details)
+    for check in (move.ready, move.guard):
+        problem = None if check is None else check(case, details)
         if problem and move.guard_conflicts:
             raise ConflictError(problem[0])
         if problem:

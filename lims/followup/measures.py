@@ -22,11 +22,13 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from lims.errors import InvalidInputError
 from lims.vocabulary import CaseReason, OutcomeClass
+
+if TYPE_CHECKING:  # the card frame's type only: a session's flush hook imports this module
+    import pandas as pd
 
 __all__ = ["NOT_CONFIRMED", "RECALLED", "RESOLVED", "SCREEN_POSITIVE", "CaseRow", "Cohort",
            "Measure", "Month", "SPECIMEN_COLUMNS", "case_cohorts", "case_measures",

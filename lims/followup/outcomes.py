@@ -81,18 +81,20 @@ def labelled_and_missed(session: Session) -> tuple[pd.DataFrame, int]:
     ids = list(specimens)
     values = latest_values(session, ids)
     calls = current_calls(session, ids)
+    # the programme's measures tell a screen positive by the same flags (CaseRow.screen_positive)
+    flags = repository.flagged_disorders(session, ids)
     rows: list[dict[str, Any]] = []
     missed = 0
     for case in cases:
         specimen = specimens[case.specimen_id]
         assert specimen.id is not None
-        # the stored calls are the flagged ones: a disorder without one was read as normal
+        flagged = flags.get(specimen.id, set())
         tiers = {c.disorder: c.first_tier for c in calls.get(specimen.id, [])}
         profile = {PROFILE_ID: specimen.barcode,
                    **card_covariates(specimen, infants[specimen.infant_id]),
                    **values.get(specimen.id, {})}
         for disorder in case.suspected or []:
-            if tiers.get(disorder, "normal") == "normal":
+            if disorder not in flagged:
                 missed += 1
                 continue
             true = (case.outcome == OutcomeClass.confirmed

@@ -10,8 +10,15 @@ follow-up rules' version changes or the indicator definitions' version does
 stand for the data, else computes them (``computed_measures``) and stores them;
 ``refresh_measures`` computes the months asked (``nbs programme refresh``).
 
+No month after the current one (``current_month``: the laboratory's, ``NBS_TIME_ZONE``) is
+computed: one asked for is refused naming it (``InvalidInputError``), and the months a refresh
+finds by itself stop at the current one. A case opened now counts a change in every month up
+to its follow-up limit, months ahead (``lims.followup.stored_measures``), so future months do
+have change counts; their measures are computed once they have begun.
+
 Public names: ``ProgrammeMeasures``, ``programme_measures``, ``computed_measures``,
-``refresh_measures``, ``programme_trend``, ``month_case_rows``, ``INDICATOR_CODES``.
+``refresh_measures``, ``programme_trend``, ``month_case_rows``, ``current_month``,
+``INDICATOR_CODES``.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from lims.errors import InvalidInputError
 from lims.followup import births, repository, stored_measures
 from lims.followup.card_measures import CardMeasures, month_card_measures
 from lims.followup.measures import (
@@ -35,11 +43,13 @@ from lims.followup.measures import (
     month_of,
 )
 from lims.followup.rules import FollowUpRules, followup_rules
+from lims.models import utcnow
+from lims.settings import get_settings, lab_day
 from lims.vocabulary import CaseReason
 from reports.indicators import indicators
 
-__all__ = ["INDICATOR_CODES", "ProgrammeMeasures", "computed_measures", "month_case_rows",
-           "programme_measures", "programme_trend", "refresh_measures"]
+__all__ = ["INDICATOR_CODES", "ProgrammeMeasures", "computed_measures", "current_month",
+           "month_case_rows", "programme_measures", "programme_trend", "refresh_measures"]
 
 #: The measures the bulletin's indicator definitions (reports/data/indicators.toml) name.
 INDICATOR_CODES: tuple[str, ...] = indicators().codes
@@ -61,6 +71,22 @@ class ProgrammeMeasures:
     confirmed_by_disorder: dict[str, int] = field(default_factory=dict)
     #: The indicator definitions (``reports/data/indicators.toml``) they were computed under.
     indicators_version: str = field(default_factory=lambda: indicators().version)
+
+
+def current_month() -> date:
+    """The first day of the laboratory's current month (its day now, ``lab_day``)."""
+    return lab_day(utcnow()).replace(day=1)
+
+
+def _begun(months: Iterable[date]) -> None:
+    """Refuse, naming it, a month after the current one: its measures are not computed."""
+    now = current_month()
+    future = sorted({m.replace(day=1) for m in months if m.replace(day=1) > now})
+    if future:
+        raise InvalidInputError(
+            f"{future[0]:%Y-%m} has not begun: the current month is {now:%Y-%m} (laboratory "
+            f"time, {get_settings().time_zone}); a month's measures are computed from its "
+            "first day on", field="month")
 
 
 def month_case_rows(session: Session, month: Month, limit_days: int,
@@ -91,7 +117,9 @@ def _all(card: CardMeasures, cases: list[CaseRow], month: Month, rules: FollowUp
 
 def computed_measures(session: Session, month: date, *,
                       rules: FollowUpRules | None = None) -> ProgrammeMeasures:
-    """The measures of the calendar month holding ``month`` (UTC), computed from the data."""
+    """The measures of the calendar month holding ``month`` (UTC), computed from the data; a
+    month after the current one is refused."""
+    _begun([month])
     rules = rules or followup_rules()
     span = month_of(month)
     cases = month_case_rows(session, span, rules.follow_up_limit_days,
@@ -167,7 +195,9 @@ def programme_measures(session: Session, month: date, *,
                        rules: FollowUpRules | None = None) -> ProgrammeMeasures:
     """The measures of the calendar month holding ``month`` (UTC): the stored ones while they
     stand for the month's data, else computed and stored (other ``rules`` than the
-    programme's are computed, never stored)."""
+    programme's are computed, never stored); a month after the current one is refused, even
+    if measures were stored for it."""
+    _begun([month])
     if rules is not None and rules != followup_rules():
         return computed_measures(session, month, rules=rules)
     rules = followup_rules()
@@ -183,10 +213,15 @@ def programme_measures(session: Session, month: date, *,
 def refresh_measures(session: Session, months: Iterable[date] | None = None, *,
                      force: bool = False) -> list[date]:
     """Compute and store the measures of ``months`` (None: every month with cards or a
-    change counted) whose stored ones no longer stand for their data (``force``: all of
-    them); the months computed."""
+    change counted, up to the current one) whose stored ones no longer stand for their data
+    (``force``: all of them); the months computed. A month asked for after the current one is
+    refused before any is computed."""
     if months is None:
-        months = [date(key // 100, key % 100, 1) for key in repository.months_with_data(session)]
+        now = current_month()
+        months = [m for key in repository.months_with_data(session)
+                  if (m := date(key // 100, key % 100, 1)) <= now]
+    months = list(months)
+    _begun(months)
     rules, done = followup_rules(), []
     for month in sorted({m.replace(day=1) for m in months}):
         seen, data = stored_measures.stored(session, month, rules.version)
@@ -204,9 +239,10 @@ def programme_trend(session: Session, months: list[date]) -> dict[date, Measures
     the programme's alone (not stored), reading the cases of all those months in one query:
     the rows of a span of months hold every month's (``repository.case_measure_rows``), and
     each month keeps those opened from its start less the follow-up limit to its end, the only
-    ones its measures count."""
+    ones its measures count. A month after the current one is refused."""
     if not months:
         return {}
+    _begun(months)
     rules = followup_rules()
     out: dict[date, Measures] = {}
     spans = []

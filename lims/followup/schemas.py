@@ -157,6 +157,8 @@ class CaseDetail(CasePublic):
     diagnoses: list[DiagnosisPublic]
     treatments: list[TreatmentPublic]
     visits: list[VisitPublic]
+    #: the transitions the caller can apply now: its role and the case's state allow them
+    #: and the case's records meet their conditions (as the case page offers them)
     allowed_transitions: list[CaseTransition]
 
 
@@ -192,7 +194,8 @@ class SecondTierUpdate(BaseModel):
 
 class CaseLetterView(BaseModel):
     """What a recall letter about a case says: the baby, the card, the suspected disorders with
-    the values against the cutoffs, what to do and by when, who to contact."""
+    the values against the cutoffs (only of a released result, as the letter), what to do and
+    by when, who to contact."""
 
     case_id: int
     state: CaseState
@@ -203,8 +206,13 @@ class CaseLetterView(BaseModel):
     submitter: dict[str, Any]
     specimen: dict[str, Any]
     suspected: list[dict[str, str]]
+    #: The reviewer's calls the letter quotes (none for a card released as normal or not
+    #: yet released).
     calls: list[dict[str, Any]]
-    values_umol_l: dict[str, float | None]
+    #: The card's values on its latest run, only once the card is released.
+    values_umol_l: dict[str, float]
+    #: The card awaits the laboratory's review: no value and no call is quoted.
+    result_pending: bool
     due_action: str
     due_at: datetime | None
     clinic: dict[str, Any] | None

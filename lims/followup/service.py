@@ -10,7 +10,8 @@ as status (``CasePublic``). Anything else is "not found". Every read of a case i
 
 Public names: ``on_release``, ``on_released_normal``, ``on_unsatisfactory``,
 ``on_card_accessioned``, ``record_second_tier``, ``open_case``, ``record_contact``,
-``link_repeat_specimen``, ``transition``, ``record_visit``, ``get_case``, ``case_detail``,
+``link_repeat_specimen``, ``transition``, ``ready_transitions``, ``record_visit``,
+``get_case``, ``case_detail``,
 ``list_cases``, ``overdue_cases``, ``remind_overdue``, ``create_clinic``,
 ``list_clinics``, ``assign_clinic_user``, ``grant_director``, ``referral_group``, ``catalogue``,
 ``clinic_scope``, ``clinic_sees_infant``, ``clinic_sees_card``, ``submitter_scope``,
@@ -32,10 +33,10 @@ from lims.audit import Actor, record, record_list_read, snapshot, store
 from lims.errors import ConflictError, InvalidInputError, NotFoundError, found
 from lims.followup import repository
 from lims.followup.machine import (
-    allowed_case_transitions,
     apply_case_transition,
     check_case_transition,
     due_for,
+    ready_case_transitions,
 )
 from lims.followup.schemas import (
     CaseCreate,
@@ -87,7 +88,8 @@ __all__ = ["UNSATISFACTORY_GROUP", "UNSPECIFIED_GROUP", "assign_clinic_user", "c
            "grant_director", "is_director", "link_repeat_specimen", "list_cases",
            "list_clinics",
            "on_card_accessioned", "on_release", "on_released_normal", "on_unsatisfactory",
-           "open_case", "overdue_cases", "record_contact", "record_second_tier",
+           "open_case", "overdue_cases", "ready_transitions", "record_contact",
+           "record_second_tier",
            "record_visit", "referral_group", "remind_overdue", "submitter_scope",
            "transition"]
 
@@ -318,7 +320,8 @@ def case_detail(session: Session, actor: Actor, case_id: int) -> CaseDetail | Ca
         treatments=[TreatmentPublic.model_validate(t)
                     for t in repository.treatments(session, case_id)],
         visits=[VisitPublic.model_validate(v) for v in repository.visits(session, case_id)],
-        allowed_transitions=allowed_case_transitions(case.state, actor.role))
+        allowed_transitions=ready_case_transitions(case, actor.role,
+                                                   _record_facts(session, case)))
 
 
 def list_cases(session: Session, actor: Actor, *, state: str | None = None,
@@ -503,6 +506,22 @@ def _contact(session: Session, actor: Actor, case_id: int, body: TransitionIn) -
     return case
 
 
+def _record_facts(session: Session, case: FollowUpCase) -> dict[str, Any]:
+    """What the machine's ``ready`` checks read from the records besides the case: the
+    barcode of a later card of the baby released normal (``normal_card``), if any."""
+    normal = (repository.released_normal_card(session, case)
+              if case.state == CaseState.repeat_received else None)
+    return {"normal_card": normal.barcode if normal is not None else None}
+
+
+def ready_transitions(session: Session, actor: Actor, case_id: int) -> list[CaseTransition]:
+    """The transitions the actor can apply to a case in its scope now: those its state and
+    role allow whose ``ready`` check holds on the case and its records, as ``transition``
+    checks them (the forms a page offers)."""
+    case = get_case(session, actor, case_id, audit=False)
+    return ready_case_transitions(case, actor.role, _record_facts(session, case))
+
+
 def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn) -> (
         FollowUpCase):
     """Apply a transition to a case in the actor's scope, with what it records.
@@ -534,9 +553,8 @@ def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn)
     if body.disorder is not None and body.disorder not in catalogue():
         raise InvalidInputError(f"{body.disorder!r} is not a catalogue disorder code",
                                 field="disorder")
-    normal = (repository.released_normal_card(session, case)
-              if body.transition == CaseTransition.close_not_confirmed else None)
-    normal_card = normal.barcode if normal is not None else None
+    normal_card = (_record_facts(session, case)["normal_card"]
+                   if body.transition == CaseTransition.close_not_confirmed else None)
     check_case_transition(actor, case, body.transition, {
         **body.model_dump(exclude={"transition", "at", "barcode"}), "reason": body.reason,
         "normal_card": normal_card})

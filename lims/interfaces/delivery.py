@@ -23,6 +23,13 @@ and sends that endpoint's due messages one at a time, oldest first, over one con
      other endpoints go on. A message whose acknowledgment was lost is sent again later with
      the same control id (MSH-10), so the receiver can tell it is the same message.
 
+A message whose result was reopened for correction before it was delivered is withheld, never
+sent: the correction withholds those not in a worker's hands (``lims.interfaces.service
+.withhold_for_correction``); the delivery checks each message it claims, and each outcome that
+is not a delivery, in the same transaction (``repository.withhold_if_reopened``), so a message
+claimed before the correction, or left behind by a stopped worker, is withheld rather than
+sent (again) once the correction is committed.
+
 ``deliver_pass`` is the coroutine (the service runs it periodically, ``lims.interfaces
 .scheduler``); ``deliver_once`` runs one pass from synchronous code (``nbs hl7 send``).
 
@@ -100,6 +107,8 @@ class PassReport:
     delivered: int = 0
     retried: int = 0
     parked: int = 0
+    #: Withheld, not sent: their results were reopened for correction.
+    withheld: int = 0
     unreachable: list[str] = field(default_factory=list)
 
     @property
@@ -110,22 +119,49 @@ class PassReport:
         self.delivered += other.delivered
         self.retried += other.retried
         self.parked += other.parked
+        self.withheld += other.withheld
         self.unreachable += other.unreachable
 
 
+def _actor(worker: str) -> Actor:
+    return Actor(None, f"hl7 delivery {worker}"[:64], Role.admin)
+
+
+def _withhold_if_reopened(session: Session, message_id: int, worker: str) -> bool:
+    """Withhold the message (audited) if its result was reopened for correction."""
+    withheld = repository.withhold_if_reopened(
+        session, message_id, note=lambda version, current: DELIVERY_PHRASES.text(
+            "withheld_reopened", version=version, current=current))
+    if withheld is None:
+        return False
+    log.warning("message %s withheld: its result was reopened for correction",
+                withheld.control_id)
+    record(session, _actor(worker), "withhold", "outbound_message", withheld.id,
+           infant_id=withheld.infant_id, before={"status": withheld.status},
+           after={"status": OutboxStatus.withheld, "control_id": withheld.control_id,
+                  "version": withheld.version})
+    return True
+
+
 def _claim_in(session: Session, submitter_id: int, worker: str,
-              policy: DeliveryPolicy) -> repository.Claimed | None:
-    now = utcnow()
-    return repository.claim_next(session, submitter_id, worker=worker, now=now,
-                                 until=now + timedelta(seconds=policy.claim_s))
+              policy: DeliveryPolicy) -> tuple[repository.Claimed | None, int]:
+    """The next message to send (None: none is due) and how many were withheld instead."""
+    withheld = 0
+    while True:
+        now = utcnow()
+        claimed = repository.claim_next(session, submitter_id, worker=worker, now=now,
+                                        until=now + timedelta(seconds=policy.claim_s))
+        if claimed is None or not _withhold_if_reopened(session, claimed.id, worker):
+            return claimed, withheld
+        withheld += 1
 
 
 def _claim(engine: Engine, submitter_id: int, worker: str,
-           policy: DeliveryPolicy) -> repository.Claimed | None:
+           policy: DeliveryPolicy) -> tuple[repository.Claimed | None, int]:
     with Session(engine) as session:
-        claimed = _claim_in(session, submitter_id, worker, policy)
+        claimed, withheld = _claim_in(session, submitter_id, worker, policy)
         session.commit()
-    return claimed
+    return claimed, withheld
 
 
 def _outcome(claimed: repository.Claimed, ack: Acknowledgment,
@@ -154,43 +190,50 @@ def _outcome(claimed: repository.Claimed, ack: Acknowledgment,
 def _acknowledged(engine: Engine, endpoint: Hl7Endpoint, claimed: repository.Claimed,
                   ack: Acknowledgment, worker: str, policy: DeliveryPolicy, *,
                   recovered: bool, then_claim: bool) -> tuple[str | None,
-                                                              repository.Claimed | None]:
+                                                              repository.Claimed | None, int]:
     """Record an acknowledgment and, with ``then_claim``, claim the endpoint's next message in
-    the same transaction; the new status (None: the claim had lapsed) and the next claim."""
+    the same transaction; the new status (None: the claim had lapsed; ``withheld``: not
+    delivered, and its result was reopened meanwhile), the next claim and how many messages
+    were withheld instead of claimed."""
     status, values = _outcome(claimed, ack, policy)
     with Session(engine) as session:
         if not repository.finish(session, claimed.id, worker=worker, status=status, **values):
             session.rollback()
             log.warning("message %s: acknowledged %s, but its claim had lapsed; the outcome "
                         "is left to the worker holding it", claimed.control_id, ack.code)
-            return None, None
+            return None, None, 0
         if status != OutboxStatus.pending:
-            record(session, Actor(None, f"hl7 delivery {worker}"[:64], Role.admin),
+            record(session, _actor(worker),
                    "deliver" if status == OutboxStatus.delivered else "park",
                    "outbound_message", claimed.id, infant_id=claimed.infant_id,
                    after={"control_id": claimed.control_id, "status": status,
                           "ack_code": ack.code, "attempts": claimed.attempts,
                           "error": values.get("last_error", "")})
+        if status != OutboxStatus.delivered and _withhold_if_reopened(session, claimed.id,
+                                                                      worker):
+            status = OutboxStatus.withheld
         if not recovered and endpoint.id is not None:
             repository.endpoint_recovered(session, endpoint.id)
-        following = (_claim_in(session, endpoint.submitter_id, worker, policy)
-                     if then_claim else None)
+        following, withheld = (_claim_in(session, endpoint.submitter_id, worker, policy)
+                               if then_claim else (None, 0))
         session.commit()
-    return status, following
+    return status, following, withheld
 
 
 def _unreachable(engine: Engine, endpoint: Hl7Endpoint, claimed: repository.Claimed,
-                 worker: str, policy: DeliveryPolicy, error: str) -> datetime:
-    """The message goes back to pending; the endpoint waits. When to try it again."""
+                 worker: str, policy: DeliveryPolicy, error: str) -> tuple[datetime, bool]:
+    """The message goes back to pending (withheld if its result was reopened meanwhile); the
+    endpoint waits. When to try it again, and whether the message was withheld."""
     assert endpoint.id is not None
     with Session(engine) as session:
-        repository.finish(session, claimed.id, worker=worker, status=OutboxStatus.pending,
-                          last_error=error[:1000])
+        withheld = repository.finish(session, claimed.id, worker=worker,
+                                     status=OutboxStatus.pending, last_error=error[:1000]
+                                     ) and _withhold_if_reopened(session, claimed.id, worker)
         retry_at = repository.endpoint_failed(
             session, endpoint.id, now=utcnow(),
             delays_s=(policy.retry_initial_s, policy.retry_max_s), error=error)
         session.commit()
-    return retry_at
+    return retry_at, withheld
 
 
 async def _endpoint_pass(engine: Engine, endpoint: Hl7Endpoint, policy: DeliveryPolicy,
@@ -200,22 +243,25 @@ async def _endpoint_pass(engine: Engine, endpoint: Hl7Endpoint, policy: Delivery
     recovered = endpoint.failures == 0
     async with MllpClient(endpoint.host, endpoint.port, connect_timeout=policy.connect_timeout_s,
                           ack_timeout=policy.ack_timeout_s) as client:
-        claimed = None if stopped() else await asyncio.to_thread(
+        claimed, withheld = (None, 0) if stopped() else await asyncio.to_thread(
             _claim, engine, endpoint.submitter_id, worker, policy)
+        report.withheld += withheld
         while claimed is not None:
             try:
                 ack = await client.send(claimed.body)
             except MllpError as exc:
-                retry_at = await asyncio.to_thread(_unreachable, engine, endpoint, claimed,
-                                                   worker, policy, str(exc))
+                retry_at, withheld = await asyncio.to_thread(
+                    _unreachable, engine, endpoint, claimed, worker, policy, str(exc))
+                report.withheld += withheld
                 log.warning("HL7 endpoint %s:%s (submitter %s): %s; next try at %s",
                             endpoint.host, endpoint.port, endpoint.submitter_id, exc,
                             f"{retry_at:%H:%M:%S}")
                 report.unreachable.append(f"{endpoint.host}:{endpoint.port}: {exc}")
                 break
-            status, claimed = await asyncio.to_thread(
+            status, claimed, withheld = await asyncio.to_thread(
                 _acknowledged, engine, endpoint, claimed, ack, worker, policy,
                 recovered=recovered, then_claim=not stopped())
+            report.withheld += withheld
             recovered = True
             if status == OutboxStatus.delivered:
                 report.delivered += 1
@@ -223,6 +269,8 @@ async def _endpoint_pass(engine: Engine, endpoint: Hl7Endpoint, policy: Delivery
                 report.parked += 1
             elif status == OutboxStatus.pending:
                 report.retried += 1
+            elif status == OutboxStatus.withheld:
+                report.withheld += 1
     return report
 
 

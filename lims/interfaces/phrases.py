@@ -1,8 +1,9 @@
 """The texts the result-message outbox shows about a delivery, written with phrases so that
 the pages read them back and show them in their own language (``lims.web.phrases``): why a
-pending message waits (``lims.interfaces.service``), and a hospital's rejection
-(``lims.interfaces.delivery``). Transport errors (the socket's own words) are shown as
-written.
+pending message waits (``lims.interfaces.service``), a hospital's rejection
+(``lims.interfaces.delivery``), and why a message is withheld (its result was reopened for
+correction before it was delivered: written by the correction, or by the delivery that found
+it so). Transport errors (the socket's own words) are shown as written.
 
 Public names: ``DELIVERY_PHRASES``.
 """
@@ -23,4 +24,9 @@ DELIVERY_PHRASES = Phrasebook((
                                "attempt {due_at}"),
     ("queued", "queued for the next delivery pass"),
     ("rejected", "rejected ({ack})"),
-), fields={"failures": r"\d+", "due_at": r"\S+", "ack": r"[A-Z]{2}"})
+    ("withheld_correction", "withheld: version {version} was reopened for correction by "
+                            "{user} before it was delivered ({reason})"),
+    ("withheld_reopened", "withheld: version {version} was reopened for correction (now "
+                          "version {current}) before it was delivered"),
+), fields={"failures": r"\d+", "due_at": r"\S+", "ack": r"[A-Z]{2}", "version": r"\d+",
+           "current": r"\d+"})

@@ -7,16 +7,26 @@ change the row (the other's condition no longer holds once the first has committ
 SQLite and PostgreSQL). Every outcome is written with ``WHERE claimed_by = <this worker> AND
 status = 'sending'``, so a worker whose claim has lapsed changes nothing.
 
+A message whose result was reopened for correction before it was delivered is withheld
+(``withhold_earlier``, in the correction's transaction): every undelivered message of the
+earlier versions is locked first (``SELECT ... FOR UPDATE``; SQLite has one writer at a time),
+so a claim or an outcome recorded on one waits for the correction to commit and then finds it
+withheld; a message claimed before the correction locked it is in flight and left to its
+worker. ``withhold_if_reopened`` is the delivery's own check, after a claim and after an
+outcome that is not a delivery: a statement of its own, so that on PostgreSQL it sees a
+correction committed while the claim or the outcome waited for the row (read committed).
+
 Public names: ``Claimed``, ``endpoints``, ``endpoint_by_id``, ``endpoint_for_submitter``,
 ``endpoints_of_submitters``, ``submitters_by_ids``, ``endpoint_by_facility``,
 ``due_endpoints``, ``endpoint_failed``, ``endpoint_recovered``, ``claim_next``, ``finish``,
 ``outbox_rows``, ``OUTBOX_COLUMNS``, ``message_by_id``, ``message_for``, ``latest_message``,
-``requeue``, ``inbound_by_control_id``.
+``requeue``, ``inbound_by_control_id``, ``Withheld``, ``withhold_earlier``,
+``withhold_if_reopened``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -32,6 +42,7 @@ from lims.vocabulary import OutboxStatus
 __all__ = [
     "OUTBOX_COLUMNS",
     "Claimed",
+    "Withheld",
     "claim_next",
     "due_endpoints",
     "endpoint_by_facility",
@@ -49,6 +60,8 @@ __all__ = [
     "outbox_rows",
     "requeue",
     "submitters_by_ids",
+    "withhold_earlier",
+    "withhold_if_reopened",
 ]
 
 _M = OutboundMessage.__table__  # type: ignore[attr-defined]
@@ -73,6 +86,17 @@ class Claimed:
     infant_id: int
     attempts: int
     application_errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withheld:
+    """A message just withheld: what its audit event records (``status``: the one before)."""
+
+    id: int
+    control_id: str
+    version: int
+    infant_id: int
+    status: str
 
 
 def endpoints(session: Session) -> list[Hl7Endpoint]:
@@ -246,3 +270,45 @@ def inbound_by_control_id(session: Session, submitter_id: int,
     return session.exec(select(InboundMessage).where(
         InboundMessage.submitter_id == submitter_id,
         InboundMessage.control_id == control_id)).first()
+
+
+#: The statuses of a message not delivered (and not withheld already).
+_UNDELIVERED = (OutboxStatus.pending, OutboxStatus.sending, OutboxStatus.parked)
+
+
+def _withhold(session: Session, row: Any, note: str) -> Withheld:
+    session.execute(update(_M).where(_M.c.id == row.id, _M.c.status == row.status).values(
+        status=OutboxStatus.withheld, claimed_by=None, claimed_until=None, last_error=note))
+    return Withheld(row.id, row.control_id, row.version, row.infant_id, row.status)
+
+
+def withhold_earlier(session: Session, specimen_id: int, version: int, *, now: datetime,
+                     note: Callable[[int], str]) -> tuple[list[Withheld], list[int]]:
+    """Withhold the specimen's undelivered messages of versions below ``version`` (its result
+    was just reopened as ``version``, in this transaction): each is locked, then withheld
+    with ``note(its version)`` as its last error, unless a worker holds it under a live claim.
+    Returns those withheld and the ids of those left in flight."""
+    rows = session.execute(
+        core_select(_M.c.id, _M.c.control_id, _M.c.version, _M.c.infant_id, _M.c.status,
+                    _M.c.claimed_until)
+        .where(_M.c.specimen_id == specimen_id, _M.c.version < version,
+               _M.c.status.in_(_UNDELIVERED))
+        .order_by(_M.c.id).with_for_update()).all()
+    in_flight = {r.id for r in rows if r.status == OutboxStatus.sending
+                 and r.claimed_until is not None and r.claimed_until >= now}
+    withheld = [_withhold(session, r, note(r.version)) for r in rows if r.id not in in_flight]
+    return withheld, sorted(in_flight)
+
+
+def withhold_if_reopened(session: Session, message_id: int, *,
+                         note: Callable[[int, int], str]) -> Withheld | None:
+    """Withhold the message if it is not delivered and its specimen's version is above its
+    own (the result it reports was reopened for correction), with ``note(its version, the
+    specimen's)`` as its last error; None otherwise."""
+    row = session.execute(
+        core_select(_M.c.id, _M.c.control_id, _M.c.version, _M.c.infant_id, _M.c.status,
+                    _S.c.version.label("current"))
+        .join(_S, _S.c.id == _M.c.specimen_id)
+        .where(_M.c.id == message_id, _M.c.status.in_(_UNDELIVERED),
+               _S.c.version > _M.c.version)).first()
+    return None if row is None else _withhold(session, row, note(row.version, row.current))

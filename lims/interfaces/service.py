@@ -10,12 +10,18 @@
 - endpoints (one per submitter) are data, managed by admins; every change is audited.
 - ``outbox`` lists messages with their delivery status; ``resend`` puts a parked message back
   in the queue.
+- ``withhold_for_correction`` is called by the correction service in the correction's own
+  transaction: the messages of the earlier versions not delivered yet are withheld (never
+  sent), each with the reason and an audit event; a delivered one is not altered (the
+  corrected version is sent with result status C once released). A message a worker is
+  sending at that moment is left to it (``lims.interfaces.delivery`` withholds it if it
+  comes back undelivered).
 
 Services flush, never commit.
 
 Public names: ``enqueue_release``, ``enqueue_releases``, ``list_endpoints``,
 ``create_endpoint``, ``update_endpoint``, ``outbox``, ``get_message``, ``resend``,
-``message_of_release``.
+``message_of_release``, ``withhold_for_correction``.
 """
 
 from __future__ import annotations
@@ -53,7 +59,12 @@ from lims.vocabulary import OutboxStatus
 from reports.hl7 import Hl7Error, build_oru
 
 __all__ = ["create_endpoint", "enqueue_release", "enqueue_releases", "get_message",
-           "list_endpoints", "message_of_release", "outbox", "resend", "update_endpoint"]
+           "list_endpoints", "message_of_release", "outbox", "resend", "update_endpoint",
+           "withhold_for_correction"]
+
+#: The longest part of a correction's reason a withheld message's note quotes (the audit
+#: events keep it whole).
+_REASON_CHARS = 600
 
 
 def _build(session: Session, specimen: Specimen, release: Release, *,
@@ -108,6 +119,26 @@ def enqueue_releases(session: Session, actor: Actor,
                "control_id": m.control_id, "status": m.status, "error": m.last_error})
         for m in messages])
     return messages
+
+
+def withhold_for_correction(session: Session, actor: Actor, specimen: Specimen,
+                            reason: str) -> list[int]:
+    """Withhold the messages of ``specimen``'s earlier versions that are not delivered (it was
+    reopened for correction as ``specimen.version`` in this transaction); their ids."""
+    assert specimen.id is not None
+    session.flush()  # the new version is written before the messages are locked
+    withheld, _in_flight = repository.withhold_earlier(
+        session, specimen.id, specimen.version, now=utcnow(),
+        note=lambda version: DELIVERY_PHRASES.text(
+            "withheld_correction", version=version, user=actor.username,
+            reason=reason.strip()[:_REASON_CHARS]))
+    for message in withheld:
+        record(session, actor, "withhold", "outbound_message", message.id,
+               infant_id=message.infant_id, before={"status": message.status},
+               after={"status": OutboxStatus.withheld, "control_id": message.control_id,
+                      "version": message.version, "reopened_as": specimen.version},
+               reason=reason)
+    return [m.id for m in withheld]
 
 
 def list_endpoints(session: Session) -> list[Hl7Endpoint]:
@@ -207,6 +238,10 @@ def message_of_release(session: Session, actor: Actor, specimen_id: int,
 def resend(session: Session, actor: Actor, message_id: int) -> OutboundMessage:
     """Put a parked message back in the queue, due now (built again if it never was)."""
     message = found(repository.message_by_id(session, message_id), f"message {message_id}")
+    if message.status == OutboxStatus.withheld:
+        raise ConflictError(f"message {message_id} is withheld: the result it reports was "
+                            "reopened for correction; the corrected version is sent once "
+                            "released")
     if message.status != OutboxStatus.parked:
         raise ConflictError(f"message {message_id} is {message.status}; only a parked message "
                             "is sent again")

@@ -6,7 +6,10 @@
   group waiting for a reflex assay (``awaiting_second_tier``) and no group referred at once (a
   critical call or a marker past a bypass level: ``CRITICAL``, ``BYPASS``) waits for the second
   tier: it goes on the reflex worklist with the assays to run on the same card, time-critical
-  first, then oldest. A card with a group referred at once never waits.
+  first, then oldest. A card with a group referred at once never waits; nor does a card whose
+  calls open a time-critical alert (``lims.alerts.rule``): it goes to review at once, and its
+  assays stay on the worklist (the run decides it again where it stands, in review or
+  released).
 - **The second-tier run** (``import_run``): read and quantified by the same readers as a
   plate (``lims.reflex.panel``); its wells are attached to the waiting cards by barcode, each
   card is decided again with its first-tier calls, its first-tier values, its context and its
@@ -66,10 +69,11 @@ __all__ = ["Held", "ImportOutcome", "context_of", "decide_again", "get_run",
            "hold_for_second_tier", "import_run", "list_runs", "match_worklist", "specimen_reflex",
            "worklist"]
 
-#: The states of a card on the reflex worklist: waiting for the second tier, or released and
+#: The states of a card on the reflex worklist: waiting for the second tier; in review while
+#: its assays run (a card whose calls open a time-critical alert never waits); or released and
 #: then decided again as a repeat with a group waiting (``lims.reflex.late``: its release stays).
 _RELEASED = (SpecimenState.released, SpecimenState.repeat_requested, SpecimenState.referred)
-_ON_WORKLIST = (SpecimenState.awaiting_second_tier, *_RELEASED)
+_ON_WORKLIST = (SpecimenState.awaiting_second_tier, SpecimenState.awaiting_review, *_RELEASED)
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,8 @@ def _hold_round(session: Session, actor: Actor, run_id: int, calls: pd.DataFrame
             groups = [str(g) for g in awaiting["group"]]
             critical = str(barcode) in alerted  # the worklist reads it again, by the same rule
             requests.append(request_row(specimen.id, run_id, groups, reflex, critical, now))
-            waiting.add(specimen.id)
+            if not critical:  # a time-critical card goes to review at once, its assays run
+                waiting.add(specimen.id)
         link = links.get(str(barcode))
         entries.append(AuditEntry(
             "reflex_decision", "specimen", specimen.id, infant_id=specimen.infant_id,

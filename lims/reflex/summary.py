@@ -64,7 +64,8 @@ class AssayRow:
 
 @dataclass(frozen=True)
 class DecisionRow:
-    """A referral group's current reflex decision."""
+    """A referral group's current reflex decision; ``disorders``: every disorder of the group
+    flagged on the card (``disorder``, the one the decision names, first)."""
 
     group: str
     disorder: str
@@ -73,6 +74,7 @@ class DecisionRow:
     reason: str
     version: str
     second_tier_run_id: int | None
+    disorders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,18 @@ class SecondTier:
     other_versions: list[str]
     #: on a repeat card: the earlier card and the repeat levels
     repeat_of: RepeatOf | None = None
+    #: whether the service runs the reflex second tier now (``NBS_REFLEX``)
+    service_on: bool = True
 
     @property
     def waiting(self) -> bool:
         return any(d.decision == ReflexDecision.awaiting_second_tier for d in self.decisions)
+
+    def decision_for(self, disorder: str) -> DecisionRow | None:
+        """The current decision of the group that gathers this flagged disorder (None: no
+        group decided it)."""
+        return next((d for d in self.decisions if disorder in (d.disorders or (d.disorder,))),
+                    None)
 
 
 def _latest_values(rows: list[dict[str, Any]]
@@ -123,12 +133,15 @@ def _text(column: pd.Series) -> str:
 
 def second_tier_of(session: Session, specimen_id: int, pipeline: Screening) -> SecondTier:
     """The card's current reflex decisions and the assays of their groups, valued."""
-    reflex = pipeline.reflex or Reflex.literature()
-    rules, calibration = reflex.rules, reflex.calibration
     stored = repository.current_decisions(session, [specimen_id])
+    reflex = _levels_of(pipeline, {d.version for d in stored})
+    rules, calibration = reflex.rules, reflex.calibration
+    flagged = [c.disorder for c in repository.current_calls(session, [specimen_id])
+               if c.first_tier != "normal"]
     decisions = [DecisionRow(d.group_code, d.disorder, d.decision, d.reason_code,
                              rules.reason_codes.get(d.reason_code, d.reason), d.version,
-                             d.second_tier_run_id) for d in stored]
+                             d.second_tier_run_id, _group_disorders(reflex, d, flagged))
+                 for d in stored]
     values = _latest_values(repository.results_of(session, [specimen_id]))
     catalogue = second_tier_assays()
     codes = {g.code for g in rules.groups}
@@ -160,7 +173,26 @@ def second_tier_of(session: Session, specimen_id: int, pipeline: Screening) -> S
                              levels, count, variants, reference))
     others = sorted({d.version for d in decisions} - {reflex.version})
     return SecondTier(decisions, rows, reflex.version, others,
-                      _repeat_of(session, specimen_id, reflex))
+                      _repeat_of(session, specimen_id, reflex), pipeline.reflex is not None)
+
+
+def _levels_of(pipeline: Screening, versions: set[str]) -> Reflex:
+    """The reflex second tier whose levels the page shows: the one every stored decision was
+    made under where the service can name it (its own, or the literature levels with or
+    without genotypes), else the service's own (the literature levels when it is off)."""
+    own = pipeline.reflex or Reflex.literature()
+    if len(versions) != 1:
+        return own
+    known = [own, own.with_genotypes(), Reflex.literature(), Reflex.literature().with_genotypes()]
+    return next((r for r in known if r.version in versions), own)
+
+
+def _group_disorders(reflex: Reflex, decision: Any, flagged: list[str]) -> tuple[str, ...]:
+    """The decision's disorder, then the group's other disorders flagged on the card."""
+    codes = {g.code for g in reflex.rules.groups}
+    group = (reflex.rules.group(decision.group_code).disorders
+             if decision.group_code in codes else ())
+    return tuple(dict.fromkeys([decision.disorder, *(d for d in flagged if d in group)]))
 
 
 def _repeat_of(session: Session, specimen_id: int, reflex: Reflex) -> RepeatOf | None:

@@ -5,12 +5,17 @@ A card waits when one of its referral groups is ``awaiting_second_tier`` (a refl
 run yet) and no group is referred at once (``AT_ONCE``). ``worklist_after_redecision`` keeps
 the worklist in step with the decisions a card received after its first tier (a repeat decided
 again, ``lims.reflex.late``): a card that now waits goes on the worklist with the assays of its
-waiting groups (from review to ``awaiting_second_tier``; a released card keeps its release and
-the second-tier run decides it as it stands); a card already on it has its request follow the
+waiting groups (from review to ``awaiting_second_tier``, unless its calls open a
+time-critical alert: such a card stays in review while its assays run; a released card keeps
+its release and the second-tier run decides it as it stands); a card already on it has its
+request follow the
 groups that wait now; a card that no longer waits leaves it (its request ``withdrawn``; from
 ``awaiting_second_tier`` to review).
 
-Public names: ``AT_ONCE``, ``waiting_groups``, ``request_row``, ``worklist_after_redecision``.
+``held_cards`` lists the cards that wait (``awaiting_second_tier``), for the review queue.
+
+Public names: ``AT_ONCE``, ``held_cards``, ``waiting_groups``, ``request_row``,
+``worklist_after_redecision``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from cutoffs.reflex.decide import AWAITING
 from lims.alerts.rule import raises_alert
@@ -30,7 +35,7 @@ from lims.reflex import repository
 from lims.vocabulary import ReflexRequestStatus, SpecimenState, Transition
 from lims.workflow import apply_transitions
 
-__all__ = ["AT_ONCE", "request_row", "waiting_groups", "worklist_after_redecision"]
+__all__ = ["AT_ONCE", "held_cards", "request_row", "waiting_groups", "worklist_after_redecision"]
 
 #: Reason codes of a group referred at once: such a card never waits for the second tier.
 AT_ONCE = ("CRITICAL", "BYPASS")
@@ -44,6 +49,13 @@ def waiting_groups(decisions: Iterable[Mapping[str, Any]]) -> list[str]:
         return []
     return list(dict.fromkeys(str(r["group_code"]) for r in rows
                               if r["decision"] == AWAITING))
+
+
+def held_cards(session: Session, *, limit: int = 500) -> list[Specimen]:
+    """The cards waiting for the second tier (``awaiting_second_tier``), oldest first."""
+    return list(session.exec(select(Specimen).where(
+        Specimen.state == SpecimenState.awaiting_second_tier)
+        .order_by(col(Specimen.received_at), col(Specimen.id)).limit(limit)))
 
 
 def request_row(specimen_id: int, run_id: int, groups: list[str], reflex: Reflex,
@@ -90,7 +102,7 @@ def worklist_after_redecision(session: Session, actor: Actor, specimens: Mapping
             if specimen_id not in runs:  # no first-tier result on a plate: nothing to run on
                 continue
             new.append(row)
-            if specimen.state == SpecimenState.awaiting_review:
+            if specimen.state == SpecimenState.awaiting_review and not row["time_critical"]:
                 moves.append((specimen, Transition.request_second_tier,
                               f"reflex assays; {reason}"))
         elif request is not None:  # nothing left to run: the request is withdrawn

@@ -25,6 +25,8 @@ password, immutable releases and corrections as new versions.
 - ``correct`` moves a decided specimen back to review as version n+1; the old release stays
   visible and the new one names it in ``supersedes_id``. The corrected specimen waits in the
   queue (with the correction's version, reason and author) until a reviewer decides on it.
+  The earlier versions' HL7 messages not delivered yet are withheld in the correction's
+  transaction (``lims.interfaces.service.withhold_for_correction``): never sent.
 - Every release queues its HL7 result message (``lims.interfaces.service.enqueue_releases``)
   in the same transaction; a case opened for a referral gets its recall letter to the clinic
   (``lims.documents.service.on_cases_opened``) in it too.
@@ -53,7 +55,7 @@ from lims.auth.service import confirm_password
 from lims.documents.service import on_cases_opened
 from lims.errors import IllegalTransitionError
 from lims.followup.service import on_release, on_released_normal
-from lims.interfaces.service import enqueue_releases
+from lims.interfaces.service import enqueue_releases, withhold_for_correction
 from lims.models import AuditEvent, Evaluation, Release, Review, Specimen, User, utcnow
 from lims.pipeline import Screening, card_covariates, well_means
 from lims.review import repository
@@ -352,11 +354,13 @@ def release_normals(session: Session, user: User, *, password: str, limit: int,
 
 def correct(session: Session, user: User, specimen_id: int, *, reason: str,
             password: str) -> Specimen:
-    """Reopen a decided specimen as a new version (the old release stays as it was)."""
+    """Reopen a decided specimen as a new version (the old release stays as it was; its HL7
+    message, unless delivered, is withheld)."""
     confirm_password(user, password, session.get_bind())
     actor = Actor.of(user)
     specimen = get_specimen(session, actor, specimen_id, audit=False)
     apply_transition(session, actor, specimen, Transition.correct, reason=reason)
+    withhold_for_correction(session, actor, specimen, reason)
     return specimen
 
 

@@ -122,7 +122,9 @@ def withdraw_run(session: Session, actor: Actor, run_id: int, *, reason: str,
             if len(decided) <= 20 else WITHDRAWAL_REFUSALS.text(
                 "decided_more", plate=run.plate_id, cards=names, more=len(decided) - 20))
     before = snapshot(run)
-    off_reflex = [c.barcode for c in cards if c.state == SpecimenState.awaiting_second_tier]
+    # on the reflex worklist: waiting, or in review while their assays run (time-critical)
+    listed = reflex_repository.open_requests_for(session, [c.id for c in cards if c.id])
+    off_reflex = [c.barcode for c in cards if c.id in listed]
     completed = repository.requests_completed_on(session, run_id)
     moves, to_new, to_duplicates, sources = [], [], [], []
     note = f"plate {run.plate_id} withdrawn: {reason}"

@@ -29,7 +29,6 @@ from lims.documents import service as documents
 from lims.errors import NotFoundError, http_status
 from lims.followup import board, service
 from lims.followup.machine import NO_DIAGNOSIS, allowed_case_transitions
-from lims.followup.schemas import CaseDetail
 from lims.models import IssuedDocument
 from lims.vocabulary import (
     CaseState,
@@ -60,6 +59,7 @@ from lims.web.context import (
     posted_form,
     shown_on_page,
 )
+from reports.wording import wording
 
 __all__ = ["Follow", "TimelineEntry", "case_page", "case_router", "timeline"]
 
@@ -138,32 +138,22 @@ def timeline(record: board.CaseRecord, letters: Sequence[dict[str, Any]]) -> lis
     return sorted(entries, key=lambda e: (e.at, order[e.kind]))
 
 
-def _offered(case: CaseDetail, transitions: list[CaseTransition]) -> list[CaseTransition]:
-    """The transitions a form is offered for: those the state allows whose guard on the case
-    itself holds (treatment after a confirmed diagnosis; a confirmed case is not closed before
-    its treatment); the machine checks them again when one is applied."""
-    confirmed = case.outcome == OutcomeClass.confirmed
-    return [t for t in transitions
-            if not (t == CaseTransition.start_treatment and not confirmed)
-            and not (t == CaseTransition.close and case.state == CaseState.diagnosed
-                     and confirmed)]
-
-
 def _case_view(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
     record = board.case_record(session, actor, case_id)
     letters = documents.list_documents(session, actor, kind=DocumentKind.recall_letter,
                                        case_id=case_id)
     case = record.detail
     allowed = allowed_case_transitions(case.state, actor.role)
+    ready = service.ready_transitions(session, actor, case_id)
     released = {r.specimen_id for r in record.releases}
     return {
         "record": record, "case": case, "timeline": timeline(record, letters),
         "letters": letters, "released": released,
         "newest_letters": {next(d["id"] for d in letters if d["document_id"] == key)
                            for key in {d["document_id"] for d in letters}},
-        "transitions": _offered(case, [t for t in allowed if t not in _OTHER_FORMS]),
+        "transitions": [t for t in ready if t not in _OTHER_FORMS],
         "can_receive_repeat": CaseTransition.receive_repeat in allowed,
-        "letter_due": case.state not in documents.PAST_RECALL,
+        "letter_not_due": documents.letter_not_due(session, actor, case_id),
         "can_visit": actor.role in _VISITORS and case.state in (
             CaseState.treatment, CaseState.long_term_follow_up),
         "clinics": service.list_clinics(session) if CaseTransition.refer in allowed else [],
@@ -174,6 +164,12 @@ def _case_view(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
     }
 
 
+def _language_names() -> dict[str, str]:
+    """The documents' languages by code, each named in itself (the wording's
+    ``language_name``)."""
+    return {lang.value: wording(lang.value).language_name for lang in DocumentLanguage}
+
+
 def case_page(request: Request, current: Page, follow: Follow, case_id: int, *,
               error: str = "", status_code: int = 200) -> HTMLResponse:
     """A case's page (a domain error while reading it: its error page)."""
@@ -182,7 +178,7 @@ def case_page(request: Request, current: Page, follow: Follow, case_id: int, *,
                      status_code=status_code, error=error, follow=follow,
                      methods=list(ContactMethod), results=list(ContactResult),
                      visit_kinds=list(VisitKind), audiences=list(LetterAudience),
-                     languages=list(DocumentLanguage), document_lang=doc_lang(current.locale),
+                     languages=_language_names(), document_lang=doc_lang(current.locale),
                      done=request.query_params.get("done", ""))
 
 

@@ -64,8 +64,9 @@ AUDIT_ACTIONS: tuple[str, ...] = tuple(sorted({
     "qc_withdraw", "read", "read_audit", "read_bulletin", "read_list", "receive",
     "record_live_births", "reflex_decision", "register_model", "release", "reprint",
     "request_repeat", "resend", "reset_password", "second_tier", "second_tier_attach",
-    "second_tier_decision", "second_tier_import", "set_document_language", "signature_failed",
-    "signature_refused_locked", "supersede", "unlock", "update", "visit", "withdraw",
+    "second_tier_decision", "second_tier_import", "second_tier_skipped", "set_document_language",
+    "signature_failed", "signature_refused_locked", "supersede", "unlock", "update", "visit",
+    "withdraw", "withhold",
     *Transition, *CaseTransition}))
 
 

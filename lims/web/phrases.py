@@ -9,6 +9,7 @@ phrase wrote (a reviewer's own words, a marker against its cutoff) is shown as w
 The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``,
 ``release_refusal``, ``withdrawal_refusal``, ``page_refusal`` (why a page was refused),
 ``input_error`` (a form's or a file's input error: card numbers, card data, uploads),
+``case_refusal`` (why a follow-up case's transition or letter was refused),
 ``repeat_reason`` (a repeat request: serial screening, a reviewer's), ``qc_reason`` (a run's
 QC reasons: the LIMS's notes, the plate QC's findings, the instrument reader's warnings),
 ``delivery_note`` (a result message's delivery) and ``genotype_refusal`` (the reflex page's
@@ -31,6 +32,8 @@ from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
 from instruments.issues import WARNINGS, word_issue
 from lims.accession.service import CARD_REFUSALS
 from lims.alerts.messages import ALERT_MESSAGES
+from lims.documents.service import LETTER_REFUSALS
+from lims.followup.machine import CASE_REFUSALS
 from lims.interfaces.phrases import DELIVERY_PHRASES
 from lims.reference import BARCODE_REFUSALS
 from lims.reflex.genotypes import GENOTYPE_REFUSALS
@@ -59,7 +62,8 @@ PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGE
                                        SERIAL_CRITERIA, RUN_NOTES, LISTING, DELIVERY_PHRASES,
                                        WITHDRAWAL_REFUSALS, GENOTYPE_REFUSALS, FINDINGS, ITEMS,
                                        WARNINGS, PAGE_REFUSALS, PLACES, UPLOAD_REFUSALS,
-                                       BARCODE_REFUSALS, CARD_REFUSALS)
+                                       BARCODE_REFUSALS, CARD_REFUSALS, CASE_REFUSALS,
+                                       LETTER_REFUSALS)
 #: The message ids of the plate QC's steps, which a run's reasons name.
 STEP_MESSAGES: dict[str, str] = {step: f"qc step {step}" for step in STEPS}
 #: The message ids of the words of the findings' vocabularies (a sample type, a level).
@@ -184,6 +188,14 @@ class Phrases:
     def page_refusal(self, text: str) -> str:
         return self.phrase(PAGE_REFUSALS, text)
 
+    def case_refusal(self, text: str) -> str:
+        """Why a case's form was refused: a transition's or a letter's refusal, else an input
+        error."""
+        for book in (CASE_REFUSALS, LETTER_REFUSALS):
+            if book.parse(text) is not None:
+                return self.phrase(book, text)
+        return self.input_error(text)
+
     def input_error(self, text: str) -> str:
         """A form's or file's input error: its place, then its message, each read back."""
         return (self.phrase(PLACES, text) if PLACES.parse(text) is not None
@@ -211,3 +223,4 @@ def install(env: Environment, gettext: Callable[[str], str], time: Callable[...,
     env.filters["genotype_refusal"] = phrases.genotype_refusal
     env.filters["page_refusal"] = phrases.page_refusal
     env.filters["input_error"] = phrases.input_error
+    env.filters["case_refusal"] = phrases.case_refusal

@@ -27,7 +27,10 @@ from lims.deps import PathId
 from lims.errors import InvalidInputError, http_status
 from lims.models import Specimen, User
 from lims.pipeline import Screening
+from lims.reflex import repository as reflex_repository
+from lims.reflex.skip import send_to_review
 from lims.reflex.summary import second_tier_of
+from lims.reflex.waiting import held_cards
 from lims.review import population
 from lims.review import repository as review_repository
 from lims.review import service as review
@@ -68,7 +71,13 @@ _BULK_LIMIT = 5000
 
 
 def _queue(session: Session, actor: Actor, pipeline: Screening) -> dict[str, Any]:
-    return {"items": review.review_queue(session, actor, pipeline),
+    """The queue, each card's current reflex decisions (specimen id -> decisions), the cards
+    waiting for the second tier and the normals waiting."""
+    items = review.review_queue(session, actor, pipeline)
+    reflex: dict[int, list[Any]] = {}
+    for d in reflex_repository.current_decisions(session, [i.specimen_id for i in items]):
+        reflex.setdefault(d.specimen_id, []).append(d)
+    return {"items": items, "reflex": reflex, "held": held_cards(session),
             "normals": review.normals_waiting(session, limit=_BULK_LIMIT)}
 
 
@@ -124,6 +133,8 @@ def _specimen(session: Session, actor: Actor, pipeline: Screening,
             "trend": trend, "second_tier": second_tier_of(session, specimen_id, pipeline),
             "can_correct": Transition.correct in allowed_transitions(specimen.state,
                                                                     actor.role),
+            "can_skip_second_tier": Transition.skip_second_tier in allowed_transitions(
+                specimen.state, actor.role),
             "releases": review.releases(session, actor, specimen_id)}
 
 
@@ -172,6 +183,25 @@ async def _form_error(request: Request, current: Page, specimen_id: int,
             request, lambda s: _specimen(s, actor, pipeline, specimen_id))
     return render(request, "specimen.html", current, status_code=http_status(exc),
                   error=error_message(exc), typed=typed, **view)
+
+
+@router.post("/lab/specimens/{specimen_id}/skip-second-tier", response_class=HTMLResponse)
+async def skip_second_tier(request: Request, specimen_id: PathId,
+                           current: Reviewer) -> Response:
+    """Send a card waiting for the reflex second tier to review without it
+    (``lims.reflex.skip``), signed with the re-entered password, with a reason."""
+    form = await request.form()
+    check_csrf(request, current, form)
+    user = current.user
+    reason = (optional(form, "reason") or "")[:1000]
+    typed = {"form": "skip_second_tier", "reason": reason}
+    try:
+        password = str(form.get("password") or "")
+        await in_session_async(request, lambda s: send_to_review(
+            s, user, specimen_id, reason=reason, password=password))
+    except FORM_ERRORS as exc:
+        return await _form_error(request, current, specimen_id, exc, typed)
+    return RedirectResponse(f"/lab/specimens/{specimen_id}?sent=1", status_code=303)
 
 
 @router.post("/lab/specimens/{specimen_id}/correct", response_class=HTMLResponse)

@@ -99,6 +99,39 @@ def test_a_repeat_whose_earlier_card_is_not_in_the_file_is_decided_as_one_everyw
     assert _flagged(_calls(files, "unlinked"))["decision"].eq("repeat_specimen").any()
 
 
+def test_a_repeat_whose_earlier_card_is_in_the_file_but_normal_is_decided_as_a_first_card(
+        files):
+    """The earlier card is looked up among every card of the file, not only the flagged
+    ones: a normal earlier card asked for no repeat, so its repeat is decided as any card."""
+    cards = pd.read_csv(files / "first.csv", dtype=str, keep_default_na=False)
+    flagged = set(_flagged(_calls(files, "first"))["specimen_id"])
+    normal = sorted(set(cards["specimen_id"]) - flagged)
+    repeats = pd.read_csv(files / "repeats.csv", dtype=str, keep_default_na=False)
+    repeats["previous_specimen_id"] = normal[0]
+    pd.concat([cards[cards["specimen_id"] == normal[0]], repeats]).to_csv(
+        files / "normal_earlier.csv", index=False)
+    mine = _flagged(_calls(files, "normal_earlier")).set_index(["specimen_id", "disorder"])
+    unlinked = _flagged(_calls(files, "unlinked")).set_index(["specimen_id", "disorder"])
+    assert len(mine) == len(unlinked)
+    assert mine["decision"].eq(unlinked.loc[mine.index, "decision"]).all()
+    assert mine["decision"].eq("repeat_specimen").any()
+
+
+def test_cards_naming_each_other_as_the_earlier_card_are_decided(files):
+    """Two flagged cards that name each other (a data-entry slip) are decided together, not
+    left without a decision."""
+    flagged = sorted(set(_flagged(_calls(files, "repeats"))["specimen_id"]))[:2]
+    assert len(flagged) == 2
+    repeats = pd.read_csv(files / "repeats.csv", dtype=str, keep_default_na=False)
+    pair = repeats["specimen_id"].isin(flagged)
+    repeats.loc[pair, "previous_specimen_id"] = repeats.loc[pair, "specimen_id"].map(
+        dict(zip(flagged, flagged[::-1], strict=True)))
+    repeats.to_csv(files / "circle.csv", index=False)
+    decided = _flagged(_calls(files, "circle"))
+    assert set(flagged) < set(decided["specimen_id"])
+    assert decided["decision"].isin(DECISIONS).all()
+
+
 def test_a_bad_calibration_file_is_refused(files, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{}", encoding="utf-8")

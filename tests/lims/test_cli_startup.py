@@ -156,3 +156,48 @@ def test_database_commands_that_do_not_train_load_no_model_libraries(
                                                 env={"NBS_DATABASE_URL": db})
         assert loaded == [], (args, loaded)
     assert status != 0  # the missing model file is refused
+
+
+#: what ``nbs cases`` never needs: the plate readers (the instrument format modules, lxml),
+#: pandas and numpy, and the accession service (its ``open`` alone finds a card)
+PLATE_AND_FRAMES = ("pandas", "numpy", "lxml", "instruments.registry", "instruments.run",
+                    "lims.accession.service")
+
+
+def test_a_cases_command_loads_no_plate_reader_or_data_frames(tmp_path: Path) -> None:
+    """The follow-up commands read the database only: the instrument package's readers,
+    pandas and numpy were a second of CPU of ``nbs cases list``'s 1.9 s before."""
+    db = f"sqlite:///{tmp_path / 'nbs.db'}"
+    assert nbs_here("init-db", env={"NBS_DATABASE_URL": db}).returncode == 0
+    for args in (("cases", "list"), ("cases", "overdue"), ("cases", "show", "1")):
+        status, loaded = _run_reporting_modules(*args, cwd=tmp_path, heavy=PLATE_AND_FRAMES,
+                                                env={"NBS_DATABASE_URL": db})
+        assert status == (3 if args[1] == "show" else 0), args  # no case 1: refused, named
+        assert loaded == [], (args, loaded)
+
+
+def test_the_instrument_errors_and_limits_load_no_reader_and_the_readers_load_when_used(
+        ) -> None:
+    """``import instruments.errors`` (as the LIMS's errors do) runs the package's ``__init__``:
+    it imports the readers when one of their names is first used, and ``instruments.formats()``
+    stays the function listing every registered format even when the ``instruments.formats``
+    module was imported first."""
+    code = ("import sys, json\n"
+            "import instruments.errors, instruments.archive\n"
+            "before = [m for m in ('pandas', 'lxml', 'instruments.registry') if m in sys.modules]\n"
+            "import instruments.formats\n"
+            "import instruments\n"
+            "names = instruments.formats()\n"
+            "from instruments import read, PlateRun, mzml\n"
+            "print(json.dumps({'before': before, 'formats': names,\n"
+            "                  'renderings': instruments.rendering_names(),\n"
+            "                  'read': read.__module__, 'run': PlateRun.__module__,\n"
+            "                  'mzml': mzml.__name__}))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True)
+    report = json.loads(result.stdout)
+    assert report["before"] == []
+    assert report["formats"][-1] == "delimited" and "mzml" in report["formats"]
+    assert "csv-wide" in report["renderings"]
+    assert (report["read"], report["run"], report["mzml"]) == (
+        "instruments.registry", "instruments.run", "instruments.mzml")

@@ -374,6 +374,15 @@ def test_bad_card_data_names_file_line_and_field(
     assert message in str(info.value)
 
 
+def test_a_card_csv_for_the_lims_given_as_card_data_says_which_command_takes_it(
+        tmp_path: Path) -> None:
+    path = _cards(tmp_path, "barcode,submitter,collected_at,birth_at\n"
+                            "500000001,CITY-MAT,2026-12-01T08:00Z,2026-11-29T08:00Z\n")
+    with pytest.raises(DataError, match="nbs hl7 cards") as info:
+        read_card_data(path)
+    assert (info.value.line, info.value.field) == (1, "specimen_id")
+
+
 def test_unreadable_card_data(tmp_path: Path) -> None:
     path = tmp_path / "cards.csv"
     path.write_bytes(b"specimen_id,sex\nS1,\xff\n")

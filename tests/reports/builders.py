@@ -241,6 +241,7 @@ def _units(lang: Lang) -> list[Any]:
         ("H05", "临平社区卫生院" if zh else "Linping Health Centre", "Linping",
          300, 285, 290, 3, 2, 26.0, 4.9, 1, 1, 0, 0, 0, None, None),
     ]
+    missed_by_unit = {"H03": 1}  # a baby the screen missed, found clinically
     units = []
     for (code, name, district, births, screened, specimens, unsat, early, transit, result_d,
          recalled, on_time, lost, referred, confirmed, diag, treat) in table:
@@ -256,6 +257,8 @@ def _units(lang: Lang) -> list[Any]:
             "time_to_treatment": Measure(value=treat, n=confirmed),
             "lost_to_follow_up": p(lost, recalled),
             "confirmed_cases": Measure(value=confirmed, n=confirmed),
+            "missed_cases": Measure(value=missed_by_unit.get(code, 0),
+                                    n=missed_by_unit.get(code, 0)),
             "ppv": p(confirmed, referred),
         }
         units.append(UnitMeasures(code=code, name=name, district=district, measures=measures))
@@ -276,6 +279,7 @@ def bulletin(lang: Lang, **changes: Any) -> Any:
             "unsatisfactory_rate": Measure(value=100 * 30 / 5190, n=5190, numerator=30),
             "recall_compliance": Measure(value=100 * 20 / 22, n=22, numerator=20),
             "confirmed_cases": Measure(value=2, n=2),
+            "missed_cases": Measure(value=1, n=1),
         },
         units=tuple(units),
         confirmed_by_disorder=(CaseCount(code="PKU", cases=1), CaseCount(code="MCAD", cases=1)),

@@ -29,10 +29,11 @@ def test_bulletin_in_english() -> None:
                     "Coverage 96.9% 5,135 / 5,300 >= 95.0% met",
                     "Unsatisfactory specimens 0.58% 30 / 5,190 <= 0.50% not met",
                     "Recall compliance 90.9% 20 / 22 >= 100.0% not met",
+                    "Cases missed by the screen 1 1 - - 0",
                     "Ranking of submitting units", "Indicators by submitting unit",
                     "Confirmed cases by disorder", "Phenylketonuria (PKU)",
                     "Indicator definitions", "NewSTEPs Quality Indicator 1",
-                    "indicator definitions 2025.3")
+                    "indicator definitions 2025.4")
 
 
 def test_units_are_ranked_by_their_mean_rank() -> None:

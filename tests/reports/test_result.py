@@ -75,3 +75,27 @@ def test_a_disorder_listed_twice_is_refused() -> None:
 def test_golden_result_reports() -> None:
     assert_golden(render_result_report(builders.result_report("en")), "result-en")
     assert_golden(render_batch_report(builders.batch_report("zh-CN")), "batch-zh-CN")
+
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_a_group_heading_is_on_the_page_of_its_first_disorders(lang: str) -> None:
+    """A group heading of "Every disorder screened" never ends a page with its disorders on the
+    next (the English report broke after "Peroxisomal disorders"): each heading is on the page
+    of its group's first two disorders."""
+    report = builders.result_report(lang)
+    pages = [squash(p) for p in page_texts(render_result_report(report))]
+    catalogue, words = default_catalogue(), wording(lang)
+    start = next(k for k, p in enumerate(pages) if squash(words.result.all_heading) in p)
+    # the table's text: from its heading on
+    table = [p.split(squash(words.result.all_heading), 1)[-1] if k == start else p
+             for k, p in enumerate(pages)][start:]
+    order = {d.code: i for i, d in enumerate(catalogue.disorders)}
+    groups: dict[str, list[str]] = {}
+    for r in sorted(report.result.results, key=lambda r: order[r.code]):
+        groups.setdefault(catalogue.disorder(r.code).category, []).append(r.code)
+    assert len(table) == 2 and len(groups) >= 6
+    for category, codes in groups.items():
+        page = next(p for p in table if squash(words.group[category].name) in p)
+        for code in codes[:2]:  # the label's start (a long label wraps in its cell)
+            assert squash(words.disorder_label(code))[:10] in page, (category, code)

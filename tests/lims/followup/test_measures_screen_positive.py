@@ -34,7 +34,7 @@ def test_cases_opened_by_hand_are_screen_positives_or_missed_cases(client, world
     assert got.status_code == 200, got.text
     body = got.json()
     m = body["programme"]
-    assert body["indicators_version"] == "2025.3"
+    assert body["indicators_version"] == "2025.4"
     assert (m["confirmed_cases"]["value"], m["missed_cases"]["value"]) == (1.0, 1.0)
     assert (m["ppv"]["numerator"], m["ppv"]["n"], m["ppv"]["value"]) == (1, 1, 100.0)
     assert m["time_to_diagnosis"]["n"] == 1

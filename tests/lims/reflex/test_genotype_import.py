@@ -31,7 +31,7 @@ from tests.lims.reflex.plates import GenotypingReflexCsvPipeline, first_tier_pla
 EXAMPLE = ROOT / "tests" / "data" / "genotypes" / "genotype_results_example.csv"
 #: card number -> first-tier values (the other markers normal)
 CARDS = {
-    21: {"C8": 0.6},  # MCAD positive, below the C8 bypass: waits for ACADM and ACADVL
+    21: {"C8": 0.6},  # MCAD positive, below the C8 bypass: ACADM and ACADVL to run
     22: {"C8": 0.6},
     23: {"C8": 0.6},
     24: {"Tyr": 420.0},  # TYR1: waits for succinylacetone only
@@ -92,8 +92,8 @@ def _stored(engine) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
 
 def test_an_fao_card_waits_for_its_genotypes(genotype_client, world, engine):
     _first_tier(genotype_client, world)
-    for n in (21, 22, 23):
-        assert _specimen(engine, card(n)).state == "awaiting_second_tier"
+    for n in (21, 22, 23):  # MCAD positive opens a time-critical alert: in review at once
+        assert _specimen(engine, card(n)).state == "awaiting_review"
         assert _decisions(engine, card(n)) == {"FAO": ("awaiting_second_tier", "NO_RESULT", None)}
     rows = genotype_client.get(f"{API}/worklists/reflex", headers=world.auth(TECH)).json()
     assert {r["barcode"]: r["assays"] for r in rows} == {

@@ -32,7 +32,8 @@ FIXTURE_VALUES = {
 #: card number -> first-tier values (the other markers normal)
 CARDS = {
     1: {"Tyr": 420.0},            # TYR1 positive: waits for succinylacetone
-    2: {"Xle": 300.0},            # MSUD positive, time-critical: waits for allo-isoleucine
+    2: {"Xle": 300.0},            # MSUD positive, time-critical: in review at once, its
+                                  # allo-isoleucine still run
     3: {},                        # normal
     4: {"Xle": 520.0},            # MSUD critical: referred at once, never waits
     5: {"C5": 6.0},               # IVA positive with C5 >= 5 (bypass level): never waits
@@ -66,7 +67,7 @@ def test_flagged_cards_wait_and_bypass_levels_never_do(reflex_client, world, eng
     _first_tier(reflex_client, world, engine)
     states = _states(engine)
     assert {n: states[card(n)] for n in CARDS} == {
-        1: "awaiting_second_tier", 2: "awaiting_second_tier", 3: "awaiting_review",
+        1: "awaiting_second_tier", 2: "awaiting_review", 3: "awaiting_review",
         4: "awaiting_review", 5: "awaiting_review", 6: "awaiting_second_tier",
         7: "awaiting_second_tier"}
     assert _decisions(engine, card(4)) == {"BCAA": ("referral", "CRITICAL", None)}
@@ -76,7 +77,8 @@ def test_flagged_cards_wait_and_bypass_levels_never_do(reflex_client, world, eng
     listed = reflex_client.get(f"{API}/worklists/reflex", headers=world.auth("technician"))
     assert listed.status_code == 200, listed.text
     rows = listed.json()
-    # time-critical first (MSUD), then the oldest request (the rest share one plate: card order)
+    # time-critical first (MSUD: in review already, its assay still to run), then the oldest
+    # request (the rest share one plate: card order)
     assert [r["barcode"] for r in rows][0] == card(2)
     assert {r["barcode"]: r["assays"] for r in rows} == {
         card(2): "aIle", card(1): "SUAC-2T", card(6): "MCA, MMA, tHcy",
@@ -88,7 +90,10 @@ def test_flagged_cards_wait_and_bypass_levels_never_do(reflex_client, world, eng
     with Session(engine) as session:
         events = session.exec(select(AuditEvent).where(
             AuditEvent.action == "request_second_tier")).all()
-    assert len(events) == 4
+    assert len(events) == 3  # the time-critical card never waited
+    # the reviewer has the time-critical card at once, its decision form with it
+    queue = reflex_client.get(f"{API}/review/queue", headers=world.auth("reviewer")).json()
+    assert [item["barcode"] for item in queue][0] == card(2)
 
 
 def test_second_tier_run_decides_stores_and_audits(reflex_client, world, engine):
@@ -191,11 +196,14 @@ def test_wells_of_a_card_accessioned_later_are_attached_when_the_run_is_uploaded
     assert first.status_code == 201, first.text
     assert first.json()["unmatched"][card(2)] == "unknown barcode: no accessioned card"
     assert first.json()["n_specimens"] == 3
-    # the card arrives, is read on its own plate and waits for allo-isoleucine
+    # the card arrives, is read on its own plate and, time-critical, goes to review at once
+    # with its allo-isoleucine on the reflex worklist
     accession(reflex_client, world, 2)
     late = first_tier_plate("P-LATE", {card(2): CARDS[2]})
     assert upload(reflex_client, world, "p-late.csv", late).status_code == 201
-    assert _states(engine)[card(2)] == "awaiting_second_tier"
+    assert _states(engine)[card(2)] == "awaiting_review"
+    assert [r["barcode"] for r in reflex_client.get(
+        f"{API}/worklists/reflex", headers=world.auth("technician")).json()] == [card(2)]
 
     again = send()
     assert again.status_code == 200, again.text

@@ -1,13 +1,16 @@
 """``nbs simulate plate --lims-cards FILE --submitter CODE``: a new user can take a simulated
-plate through the LIMS: the card CSV imports, and every patient well of the uploaded plate is
-attached to its card (none held for an unknown barcode)."""
+plate through the LIMS: the card CSV imports (each baby with a mother's name, so that pages name
+it), and every patient well of the uploaded plate is attached to its card (none held for an
+unknown barcode)."""
 
 from __future__ import annotations
 
 import pandas as pd
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
 from lims.app import create_app
+from lims.models import Infant
 from lims.pipeline import ScreeningPipeline
 from lims.reference import barcode_rule
 from tests.lims.helpers import API, nbs_here
@@ -32,6 +35,9 @@ def test_a_simulated_plate_with_its_card_csv_goes_through_the_lims(settings, eng
                                headers=world.auth("technician"))
         assert imported.status_code == 201, imported.text
         assert imported.json()["created"] == 89
+        with Session(engine) as session:
+            mothers = set(session.exec(select(Infant.mother_name)).all())
+        assert {f"Mother {int(n)}" for n in rows["mother_given_name"]} <= mothers
         run = client.post(f"{API}/runs", files={"file": (plate.name, plate.read_bytes())},
                           headers=world.auth("technician"))
         assert run.status_code == 201, run.text

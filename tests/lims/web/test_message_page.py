@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from lims.interfaces.delivery import deliver_once
 from lims.models import AuditEvent, OutboundMessage
+from tests.lims.conftest import PASSWORD
 from tests.lims.helpers import card
 from tests.lims.interfaces.conftest import (  # noqa: F401 (fixtures)
     QUICK,
@@ -81,3 +82,18 @@ def test_a_pending_message_says_why_it_waits(client, web, world, engine):  # typ
     api = client.get("/api/v1/hl7/outbox", headers=world.auth("technician"))
     assert api.status_code == 200, api.text
     assert api.json()[0]["waiting_for"].startswith("no HL7 endpoint")
+
+
+def test_a_withheld_message_says_why_in_the_page_s_language(client, web, world, engine):  # type: ignore[no-untyped-def]
+    specimen_id = release(client, world, "P-3", {4: {}})[4]["id"]
+    corrected = client.post(f"/api/v1/specimens/{specimen_id}/corrections", json={
+        "reason": "wrong value entered", "password": PASSWORD}, headers=world.auth("reviewer"))
+    assert corrected.status_code == 200, corrected.text
+    sign_in_page(web, "technician")
+    [row] = _rows(web.get("/lab/messages", params={"status": "withheld"}).text)
+    assert (row[3], row[8]) == ("withheld", "withheld: version 1 was reopened for correction by "
+                                "reviewer before it was delivered (wrong value entered)")
+    web.cookies.set("nbs_lang", "zh_CN")
+    [row] = _rows(web.get("/lab/messages", params={"status": "withheld"}).text)
+    assert (row[3], row[8]) == ("已扣发", "已扣发：第 1 版在送达前已由 reviewer 重新打开更正"
+                                "（wrong value entered）")

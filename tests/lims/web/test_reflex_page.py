@@ -101,8 +101,10 @@ def test_the_specimen_page_shows_the_second_tier(reflex_web, world, tmp_path):
     waiting = reflex_web.get(f"/lab/specimens/{cards[1]['id']}")
     assert waiting.status_code == 200
     decisions = _section(waiting.text, "second-tier-decisions")
-    assert 'data-decision="awaiting_second_tier"' in decisions and "NO_RESULT" in decisions
-    assert "a reflex assay result is missing: repeat specimen" in decisions
+    # waiting, not a missing result asking for a repeat specimen
+    assert 'data-decision="awaiting_second_tier"' in decisions and "NO_RESULT" not in decisions
+    assert "waiting for the reflex assays on this card" in decisions
+    assert "repeat specimen" not in decisions
     assays = _section(waiting.text, "second-tier-assays")
     assert 'data-assay="SUAC-2T"' in assays and "not measured yet" in assays
 
