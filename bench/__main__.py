@@ -24,6 +24,7 @@ BENCHMARKS: tuple[str, ...] = ("bench.catalogue", "bench.population", "bench.ins
                               "bench.second_tier", "bench.reflex",
                               "bench.reflex_study",
                               "bench.lims",
+                              "bench.release_normals",
                               "bench.followup",
                               "bench.hl7",
                               "bench.web",

@@ -1,5 +1,6 @@
 """The ``/api/v1`` API: every domain's routes under one router, and the domain errors turned
-into JSON responses with the status ``lims.errors.HTTP_STATUS`` gives them.
+into JSON responses with the status ``lims.errors.HTTP_STATUS`` gives them. A query parameter
+a route does not declare is refused (422 naming it), never ignored.
 
 A new domain adds its ``routes.router`` here (docs/architecture.md "Extension points").
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -19,6 +20,7 @@ from starlette.exceptions import HTTPException
 from lims.accession.routes import router as accession_router
 from lims.alerts.routes import router as alerts_router
 from lims.auth.routes import router as auth_router
+from lims.deps import known_query
 from lims.documents.routes import router as documents_router
 from lims.errors import AuthenticationError, LimsError, ThrottledError, http_status
 from lims.followup.routes import router as followup_router
@@ -30,7 +32,8 @@ from msms.errors import MsmsError
 
 __all__ = ["api_router", "install_error_handlers"]
 
-api_router = APIRouter(prefix="/api/v1")
+#: Every route refuses a query parameter it does not declare (``lims.deps.known_query``).
+api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query)])
 for _router in (auth_router, accession_router, runs_router, review_router, alerts_router,
                 followup_router, hl7_router, documents_router, reflex_router):
     api_router.include_router(_router)

@@ -15,8 +15,9 @@ is either. The statuses each operation declares follow from what it is:
   transition not allowed from the record's state;
 - 413 when it takes a file or a text body (an upload limit, an archive that inflates too far),
   and 400 when it takes a multipart body (one that cannot be parsed);
-- 422 when it takes parameters or a body; 429 (with ``Retry-After``) when the body holds a
-  password (sign-in and signatures are throttled);
+- 422 when it takes parameters or a body, or refuses a query parameter it does not declare
+  (``lims.deps.known_query``: every route under ``/api/v1``); 429 (with ``Retry-After``) when
+  the body holds a password (sign-in and signatures are throttled);
 - 503 always (the database unreachable or busy).
 
 A route's own ``responses`` (its descriptions, an HL7 acknowledgment's media type) are kept;
@@ -36,7 +37,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
-from lims.deps import current_user
+from lims.deps import current_user, known_query
 
 __all__ = ["ErrorBody", "install_contract", "operation_statuses"]
 
@@ -88,16 +89,18 @@ def _body_fields(route: APIRoute) -> set[str]:
     return names
 
 
-def operation_statuses(route: APIRoute, operation: dict[str, Any]) -> set[int]:
-    """The error statuses ``route`` can answer (the module's rules)."""
-    calls = [d.call for d in _dependants(route.dependant)]
+def operation_statuses(route: APIRoute, operation: dict[str, Any],
+                       dependant: Dependant | None = None) -> set[int]:
+    """The error statuses ``route`` can answer (the module's rules); ``dependant``: the route's
+    dependencies as included (with its routers' own), else the route's."""
+    calls = [d.call for d in _dependants(dependant or route.dependant)]
     statuses = {503}
     if current_user in calls:
         statuses.add(401)
         if any(getattr(c, "__qualname__", "").startswith("require.") for c in calls):
             statuses.add(403)
     parameters = operation.get("parameters") or []
-    if parameters or operation.get("requestBody"):
+    if parameters or operation.get("requestBody") or known_query in calls:
         statuses.add(422)
     names = {p.get("name", "") for p in parameters} | _body_fields(route)
     if any(p.get("in") == "path" for p in parameters) or any(
@@ -157,7 +160,9 @@ def _schema(app: FastAPI) -> dict[str, Any]:
             operation = schema["paths"].get(context.path_format, {}).get(method.lower())
             if operation is None:
                 continue
-            for status in sorted(operation_statuses(route, operation)):
+            included = getattr(context, "dependant", None)
+            for status in sorted(operation_statuses(
+                    route, operation, included if isinstance(included, Dependant) else None)):
                 _declare(operation, status)
     app.openapi_schema = schema
     return schema

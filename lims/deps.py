@@ -8,18 +8,21 @@ comparisons, so a request crosses to a worker thread only for its own work.
 
 Public names: ``bearer``, ``get_session``, ``SessionDep``, ``committed``, ``PathId``,
 ``user_for_token``, ``current_user``, ``CurrentUser``,
-``require``, ``get_pipeline``, ``PipelineDep``, ``TokenCache``, ``token_cache``.
+``require``, ``get_pipeline``, ``PipelineDep``, ``TokenCache``, ``token_cache``,
+``known_query``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -41,6 +44,7 @@ __all__ = [
     "current_user",
     "get_pipeline",
     "get_session",
+    "known_query",
     "require",
     "token_cache",
     "user_for_token",
@@ -70,6 +74,35 @@ def committed(session: Session, value: T) -> T:
 
 #: An id in a URL path.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependants(sub)
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameters a route declares, its dependencies' included."""
+    return frozenset(field.alias for d in _dependants(dependant) for field in d.query_params)
+
+
+def known_query(request: Request) -> None:
+    """Refuse a query parameter the route does not declare (422, naming it, in FastAPI's
+    validation body): a mistyped or unsupported filter (``/specimens?barcod=...``) would
+    otherwise be ignored and the whole list answered as if it had matched."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = [name for name in dict.fromkeys(request.query_params) if name not in known]
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise RequestValidationError([
+            {"type": "extra_forbidden", "loc": ("query", name),
+             "msg": f"unknown query parameter {name!r}; this request takes: {takes}",
+             "input": request.query_params[name]} for name in unknown])
 
 
 class TokenCache:

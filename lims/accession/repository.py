@@ -74,7 +74,8 @@ _SPECIMEN = Specimen.__table__  # type: ignore[attr-defined]
 
 def specimen_rows(session: Session, *, specimen_id: int | None = None,
                   submitter_id: int | None = None, state: str | None = None,
-                  infant_id: int | None = None, limit: int = 100, offset: int = 0,
+                  infant_id: int | None = None, barcode: str | None = None,
+                  limit: int = 100, offset: int = 0,
                   newest_first: bool = False) -> list[dict[str, Any]]:
     """Specimens as plain rows of ``SPECIMEN_PUBLIC_COLUMNS`` (one Core query, no ORM), by
     id (the newest first when asked)."""
@@ -87,6 +88,8 @@ def specimen_rows(session: Session, *, specimen_id: int | None = None,
         query = query.where(_SPECIMEN.c.state == state)
     if infant_id is not None:
         query = query.where(_SPECIMEN.c.infant_id == infant_id)
+    if barcode is not None:
+        query = query.where(_SPECIMEN.c.barcode == barcode)
     order = _SPECIMEN.c.id.desc() if newest_first else _SPECIMEN.c.id
     query = query.order_by(order).offset(offset).limit(limit)
     return [dict(r._mapping) for r in session.execute(query)]

@@ -89,12 +89,15 @@ def get_link_suggestions(infant_id: PathId, session: SessionDep, user: Staff) ->
 async def list_specimens(session: SessionDep, user: CurrentUser,
                          state: SpecimenState | None = None,
                          infant_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                         barcode: Annotated[str | None, Query(min_length=1,
+                                                              max_length=32)] = None,
                          limit: Annotated[int, Query(ge=1, le=500)] = 100,
                          offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[
                              dict[str, Any]]:
-    """Specimens in the caller's scope, optionally by state or infant (the read is audited)."""
+    """Specimens in the caller's scope, optionally by state, infant or barcode (exact: the
+    card, or none); the read is audited. A parameter not listed here is refused (422)."""
     return await run_in_threadpool(_list_specimens, session, Actor.of(user), state, infant_id,
-                                   limit, offset)
+                                   barcode, limit, offset)
 
 
 @router.post("/specimens", response_model=SpecimenPublic, status_code=201,
@@ -106,10 +109,10 @@ def accession_specimen(body: SpecimenCreate, session: SessionDep, user: Lab) -> 
 
 
 def _list_specimens(session: Session, who: Actor, state: str | None, infant_id: int | None,
-                    limit: int, offset: int) -> list[dict[str, Any]]:
+                    barcode: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     return committed(session, service.list_specimen_rows(session, who, state=state,
-                                                         infant_id=infant_id, limit=limit,
-                                                         offset=offset))
+                                                         infant_id=infant_id, barcode=barcode,
+                                                         limit=limit, offset=offset))
 
 
 def _read_specimen(session: Session, who: Actor, specimen_id: int) -> dict[str, Any]:

@@ -80,10 +80,13 @@ __all__ = [
 
 _LINK_WINDOW = timedelta(days=1)
 
-#: Why card data are refused once the card is tested (English, read back as phrases by the
-#: pages, ``state`` as the vocabulary's label).
+#: Why card data are refused: once the card is tested, or without a submitter (English, read
+#: back as phrases by the pages, ``state`` as the vocabulary's label).
 CARD_REFUSALS = Phrasebook((
     ("tested", "card {barcode} is {state}: its card data can no longer change"),
+    #: the accession form's submitter left unchosen (the form never chooses one for the
+    #: technician: results, messages and letters go to the submitter stored with the card)
+    ("no_submitter", "choose the submitter (the hospital or unit that sent the card)"),
 ), fields={"barcode": r"\S+", "state": r"\w+"})
 
 
@@ -182,16 +185,18 @@ def read_specimen_row(session: Session, actor: Actor, specimen_id: int) -> dict[
 
 
 def list_specimen_rows(session: Session, actor: Actor, *, state: str | None = None,
-                       infant_id: int | None = None, limit: int = 100,
-                       offset: int = 0, newest_first: bool = False) -> list[dict[str, Any]]:
-    """Specimens in the actor's scope as plain rows; the read is one audit event."""
+                       infant_id: int | None = None, barcode: str | None = None,
+                       limit: int = 100, offset: int = 0,
+                       newest_first: bool = False) -> list[dict[str, Any]]:
+    """Specimens in the actor's scope as plain rows (``barcode``: that card only, exactly);
+    the read is one audit event."""
     rows = repository.specimen_rows(session, submitter_id=_scope(actor), state=state,
-                                    infant_id=infant_id, limit=limit, offset=offset,
-                                    newest_first=newest_first)
+                                    infant_id=infant_id, barcode=barcode, limit=limit,
+                                    offset=offset, newest_first=newest_first)
     record_list_read(session, actor, "specimen", [r["id"] for r in rows],
                      (r["infant_id"] for r in rows),
-                     filters={"state": state, "infant_id": infant_id, "limit": limit,
-                              "offset": offset})
+                     filters={"state": state, "infant_id": infant_id, "barcode": barcode,
+                              "limit": limit, "offset": offset})
     return rows
 
 

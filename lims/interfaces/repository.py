@@ -17,15 +17,16 @@ outcome that is not a delivery: a statement of its own, so that on PostgreSQL it
 correction committed while the claim or the outcome waited for the row (read committed).
 
 Public names: ``Claimed``, ``endpoints``, ``endpoint_by_id``, ``endpoint_for_submitter``,
-``endpoint_by_facility``, ``due_endpoints``, ``endpoint_failed``, ``endpoint_recovered``,
-``claim_next``, ``finish``, ``outbox_rows``, ``OUTBOX_COLUMNS``, ``message_by_id``,
-``message_for``, ``latest_message``, ``requeue``, ``inbound_by_control_id``, ``Withheld``,
-``withhold_earlier``, ``withhold_if_reopened``.
+``endpoints_of_submitters``, ``submitters_by_ids``, ``endpoint_by_facility``,
+``due_endpoints``, ``endpoint_failed``, ``endpoint_recovered``, ``claim_next``, ``finish``,
+``outbox_rows``, ``OUTBOX_COLUMNS``, ``message_by_id``, ``message_for``, ``latest_message``,
+``requeue``, ``inbound_by_control_id``, ``Withheld``, ``withhold_earlier``,
+``withhold_if_reopened``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -35,7 +36,7 @@ from sqlalchemy import and_, bindparam, exists, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from lims.models import Hl7Endpoint, InboundMessage, OutboundMessage, Specimen
+from lims.models import Hl7Endpoint, InboundMessage, OutboundMessage, Specimen, Submitter
 from lims.vocabulary import OutboxStatus
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "endpoint_for_submitter",
     "endpoint_recovered",
     "endpoints",
+    "endpoints_of_submitters",
     "finish",
     "inbound_by_control_id",
     "latest_message",
@@ -57,6 +59,7 @@ __all__ = [
     "message_for",
     "outbox_rows",
     "requeue",
+    "submitters_by_ids",
     "withhold_earlier",
     "withhold_if_reopened",
 ]
@@ -98,6 +101,23 @@ class Withheld:
 
 def endpoints(session: Session) -> list[Hl7Endpoint]:
     return list(session.exec(select(Hl7Endpoint).order_by(col(Hl7Endpoint.id))))
+
+
+def endpoints_of_submitters(session: Session,
+                            submitter_ids: Collection[int]) -> dict[int, Hl7Endpoint]:
+    """The endpoint of each of these submitters that has one (one query)."""
+    if not submitter_ids:
+        return {}
+    return {e.submitter_id: e for e in session.exec(select(Hl7Endpoint).where(
+        col(Hl7Endpoint.submitter_id).in_(sorted(submitter_ids))))}
+
+
+def submitters_by_ids(session: Session, submitter_ids: Collection[int]) -> dict[int, Submitter]:
+    """The submitters with these ids (one query)."""
+    if not submitter_ids:
+        return {}
+    return {s.id: s for s in session.exec(select(Submitter).where(
+        col(Submitter.id).in_(sorted(submitter_ids)))) if s.id is not None}
 
 
 def endpoint_by_id(session: Session, endpoint_id: int) -> Hl7Endpoint | None:

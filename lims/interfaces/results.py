@@ -20,8 +20,8 @@
   overall sentence with the release's action (what the reviewer decided, whatever the calls'
   own first-tier actions), then each out-of-range disorder.
 
-Public names: ``Sender``, ``result_message``, ``control_id``, ``ReferenceRange``,
-``reference_ranges``, ``designator``.
+Public names: ``Sender``, ``Stored``, ``stored_for``, ``Measured``, ``measurements``,
+``result_message``, ``control_id``, ``ReferenceRange``, ``reference_ranges``, ``designator``.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ import numpy as np
 from sqlmodel import Session
 
 from cutoffs import default_rules
+from lims.accession.repository import infants_by_ids
 from lims.interfaces import repository
-from lims.models import Evaluation, Infant, Release, Specimen, Submitter
+from lims.models import Evaluation, Hl7Endpoint, Infant, Release, Specimen, Submitter
 from lims.reference import unsatisfactory_codes
 from lims.review import repository as review_repository
 from lims.review.actions import AS_NORMAL, release_action
@@ -60,8 +61,8 @@ from reports.hl7 import (
 from reports.hl7 import Submitter as SubmitterView
 from reports.wording import fill, wording
 
-__all__ = ["ReferenceRange", "Sender", "control_id", "designator", "reference_ranges",
-           "result_message"]
+__all__ = ["Measured", "ReferenceRange", "Sender", "Stored", "control_id", "designator",
+           "measurements", "reference_ranges", "result_message", "stored_for"]
 
 
 def designator(text: str) -> HierarchicDesignator:
@@ -141,21 +142,28 @@ def _measurement(code: str, value: float) -> Measurement:
     return Measurement(code, value, reference.flag(value), reference.low, reference.high)
 
 
-def _measurements(values: Mapping[str, float | None]) -> tuple[tuple[Measurement, ...],
-                                                               tuple[Measurement, ...]]:
-    known = {code: float(v) for code, v in values.items()
-             if v is not None and math.isfinite(float(v))}
-    analytes = tuple(_measurement(a.code, known[a.code])
-                     for a in default_catalogue().analytes if a.code in known)
-    arrays = {code: np.array([value]) for code, value in known.items()}
-    ratios = []
+Measured = tuple[tuple[Measurement, ...], tuple[Measurement, ...]]
+
+
+def measurements(many: Sequence[Mapping[str, float | None]]) -> list[Measured]:
+    """For each card's values (a release's ``summary["values_umol_l"]``): its analytes, in the
+    catalogue's order, and the ratios of the ratio catalogue defined for it (every analyte
+    measured, finite, not negative, a denominator above zero), each ratio computed for all the
+    cards at once."""
+    known = [{code: float(v) for code, v in values.items()
+              if v is not None and math.isfinite(float(v))} for values in many]
+    codes = {code for values in known for code in values}
+    arrays = {code: np.array([values.get(code, np.nan) for values in known]) for code in codes}
+    ratios: list[list[Measurement]] = [[] for _ in known]
     for ratio in ratio_catalogue():
-        if not all(code in arrays for code in ratio.analytes):
+        if not any(code in arrays for code in ratio.analytes):
             continue
-        value, status = ratio_values_from_arrays(ratio, arrays, 1)
-        if status[0] == OK:
-            ratios.append(_measurement(ratio.name, float(value[0])))
-    return analytes, tuple(ratios)
+        value, status = ratio_values_from_arrays(ratio, arrays, len(known))
+        for i in np.flatnonzero(status == OK):
+            ratios[i].append(_measurement(ratio.name, float(value[i])))
+    return [(tuple(_measurement(a.code, values[a.code])
+                   for a in default_catalogue().analytes if a.code in values), tuple(mine))
+            for values, mine in zip(known, ratios, strict=True)]
 
 
 def _interpretations(calls: Sequence[Evaluation], outcome: str) -> tuple[Interpretation, ...]:
@@ -228,16 +236,44 @@ def _baby(infant: Infant) -> Baby:
                 multiple_birth=infant.plurality > 1, birth_order=infant.birth_order)
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the messages of several releases read, read once (``stored_for``): the babies,
+    the submitters and their endpoints, and the specimens' current calls."""
+
+    infants: Mapping[int, Infant]
+    submitters: Mapping[int, Submitter]
+    endpoints: Mapping[int, Hl7Endpoint]
+    calls: Mapping[int, Sequence[Evaluation]]
+
+
+def stored_for(session: Session, specimens: Sequence[Specimen],
+               calls: Mapping[int, Sequence[Evaluation]] | None = None) -> Stored:
+    """``Stored`` for these specimens in four queries (three when their ``calls`` are given)."""
+    ids = [s.id for s in specimens if s.id is not None]
+    submitter_ids = {s.submitter_id for s in specimens}
+    return Stored(
+        infants=infants_by_ids(session, [s.infant_id for s in specimens]),
+        submitters=repository.submitters_by_ids(session, submitter_ids),
+        endpoints=repository.endpoints_of_submitters(session, submitter_ids),
+        calls=calls if calls is not None else review_repository.current_calls(session, ids))
+
+
 def result_message(session: Session, specimen: Specimen, release: Release, *,
-                   sender: Sender) -> ResultMessage:
-    """The view model of ``release`` (a released version of ``specimen``'s result)."""
+                   sender: Sender, stored: Stored | None = None,
+                   measured: Measured | None = None) -> ResultMessage:
+    """The view model of ``release`` (a released version of ``specimen``'s result);
+    ``stored``: what it reads, read already for several (else read for this one);
+    ``measured``: its ``measurements``, computed already with others'."""
     assert specimen.id is not None
-    infant = session.get(Infant, specimen.infant_id)
-    submitter = session.get(Submitter, specimen.submitter_id)
+    stored = stored or stored_for(session, [specimen])
+    infant = stored.infants.get(specimen.infant_id)
+    submitter = stored.submitters.get(specimen.submitter_id)
     assert infant is not None and submitter is not None
-    endpoint = repository.endpoint_for_submitter(session, specimen.submitter_id)
-    calls = review_repository.current_calls(session, [specimen.id]).get(specimen.id, [])
-    analytes, ratios = _measurements((release.summary or {}).get("values_umol_l", {}))
+    endpoint = stored.endpoints.get(specimen.submitter_id)
+    calls = stored.calls.get(specimen.id, [])
+    analytes, ratios = measured or measurements(
+        [(release.summary or {}).get("values_umol_l", {})])[0]
     interpretations = _interpretations(calls, release.outcome)
     mother = (Mother(PersonName(infant.mother_name), id=infant.mother_id)
               if infant.mother_name or infant.mother_id else None)

@@ -3,8 +3,10 @@
 - ``enqueue_release`` is called by the release service in the release's own transaction: it
   builds the release's ORU^R01 from the stored data (``lims.interfaces.results``) and adds it to
   the outbox, unique per (specimen, version), so a released version is queued exactly once and
-  survives any restart. A message that cannot be built never stops the release: it is stored
-  parked with the reason, and ``resend`` builds it again.
+  survives any restart. ``enqueue_releases`` queues several (a bulk release's) the same way,
+  with what they read read once, one insert flush and one audit insert. A message that cannot
+  be built never stops the release: it is stored parked with the reason, and ``resend`` builds
+  it again.
 - endpoints (one per submitter) are data, managed by admins; every change is audited.
 - ``outbox`` lists messages with their delivery status; ``resend`` puts a parked message back
   in the queue.
@@ -17,29 +19,47 @@
 
 Services flush, never commit.
 
-Public names: ``enqueue_release``, ``list_endpoints``, ``create_endpoint``, ``update_endpoint``,
-``outbox``, ``get_message``, ``resend``, ``message_of_release``, ``withhold_for_correction``.
+Public names: ``enqueue_release``, ``enqueue_releases``, ``list_endpoints``,
+``create_endpoint``, ``update_endpoint``, ``outbox``, ``get_message``, ``resend``,
+``message_of_release``, ``withhold_for_correction``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlmodel import Session
 
-from lims.audit import Actor, record, record_list_read, snapshot, store
+from lims.audit import Actor, AuditEntry, record, record_list_read, record_many, snapshot, store
 from lims.errors import ConflictError, NotFoundError, found
 from lims.interfaces import repository
 from lims.interfaces.phrases import DELIVERY_PHRASES
-from lims.interfaces.results import Sender, control_id, result_message
+from lims.interfaces.results import (
+    Measured,
+    Sender,
+    Stored,
+    control_id,
+    measurements,
+    result_message,
+    stored_for,
+)
 from lims.interfaces.schemas import EndpointCreate, EndpointUpdate
-from lims.models import Hl7Endpoint, OutboundMessage, Release, Specimen, Submitter, utcnow
+from lims.models import (
+    Evaluation,
+    Hl7Endpoint,
+    OutboundMessage,
+    Release,
+    Specimen,
+    Submitter,
+    utcnow,
+)
 from lims.settings import get_settings
 from lims.vocabulary import OutboxStatus
 from reports.hl7 import Hl7Error, build_oru
 
-__all__ = ["create_endpoint", "enqueue_release", "get_message", "list_endpoints",
-           "message_of_release", "outbox", "resend", "update_endpoint",
+__all__ = ["create_endpoint", "enqueue_release", "enqueue_releases", "get_message",
+           "list_endpoints", "message_of_release", "outbox", "resend", "update_endpoint",
            "withhold_for_correction"]
 
 #: The longest part of a correction's reason a withheld message's note quotes (the audit
@@ -47,11 +67,14 @@ __all__ = ["create_endpoint", "enqueue_release", "get_message", "list_endpoints"
 _REASON_CHARS = 600
 
 
-def _build(session: Session, specimen: Specimen, release: Release) -> tuple[str, str]:
+def _build(session: Session, specimen: Specimen, release: Release, *,
+           sender: Sender | None = None, stored: Stored | None = None,
+           measured: Measured | None = None) -> tuple[str, str]:
     """(the message text, "") or ("", why it could not be built)."""
     try:
         view = result_message(session, specimen, release,
-                              sender=Sender.from_settings(get_settings()))
+                              sender=sender or Sender.from_settings(get_settings()),
+                              stored=stored, measured=measured)
         return build_oru(view), ""
     except Hl7Error as exc:
         return "", f"the message could not be built: {exc}"[:1000]
@@ -60,19 +83,42 @@ def _build(session: Session, specimen: Specimen, release: Release) -> tuple[str,
 def enqueue_release(session: Session, actor: Actor, specimen: Specimen,
                     release: Release) -> OutboundMessage:
     """Queue the ORU^R01 of ``release`` (a correction when its version is above 1)."""
-    assert specimen.id is not None and release.id is not None
-    body, error = _build(session, specimen, release)
-    message = OutboundMessage(
-        specimen_id=specimen.id, version=release.version, release_id=release.id,
-        submitter_id=specimen.submitter_id, infant_id=specimen.infant_id,
-        control_id=control_id(specimen.id, release.version), body=body,
-        status=OutboxStatus.pending if body else OutboxStatus.parked, last_error=error,
-        next_attempt_at=utcnow())
-    return store(session, actor, "enqueue", "outbound_message", message,
-                 infant_id=specimen.infant_id,
-                 after={"specimen_id": specimen.id, "version": release.version,
-                        "control_id": message.control_id, "status": message.status,
-                        "error": error})
+    return enqueue_releases(session, actor, [(specimen, release)])[0]
+
+
+def enqueue_releases(session: Session, actor: Actor,
+                     released: Sequence[tuple[Specimen, Release]],
+                     calls: Mapping[int, Sequence[Evaluation]] | None = None) -> list[
+                         OutboundMessage]:
+    """Queue the ORU^R01 of each ``(specimen, release)``, as ``enqueue_release`` queues one:
+    what the messages read is read once for all (``calls``: the specimens' current calls,
+    when the caller has them), the messages are inserted in one flush and audited in one
+    insert."""
+    if not released:
+        return []
+    sender = Sender.from_settings(get_settings())
+    stored = stored_for(session, [s for s, _ in released], calls)
+    measured = measurements([(r.summary or {}).get("values_umol_l", {}) for _, r in released])
+    now = utcnow()
+    messages = []
+    for (specimen, release), values in zip(released, measured, strict=True):
+        assert specimen.id is not None and release.id is not None
+        body, error = _build(session, specimen, release, sender=sender, stored=stored,
+                             measured=values)
+        messages.append(OutboundMessage(
+            specimen_id=specimen.id, version=release.version, release_id=release.id,
+            submitter_id=specimen.submitter_id, infant_id=specimen.infant_id,
+            control_id=control_id(specimen.id, release.version), body=body,
+            status=OutboxStatus.pending if body else OutboxStatus.parked, last_error=error,
+            next_attempt_at=now))
+    session.add_all(messages)
+    session.flush()
+    record_many(session, actor, [AuditEntry(
+        "enqueue", "outbound_message", m.id, infant_id=m.infant_id,
+        after={"specimen_id": m.specimen_id, "version": m.version,
+               "control_id": m.control_id, "status": m.status, "error": m.last_error})
+        for m in messages])
+    return messages
 
 
 def withhold_for_correction(session: Session, actor: Actor, specimen: Specimen,

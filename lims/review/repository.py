@@ -2,7 +2,7 @@
 releases, the corrections that reopened specimens.
 
 Public names: ``queue``, ``releasable``, ``releasable_ids``, ``held_back_counts``,
-``unsigned_plates``, ``current_calls``, ``latest_results``, ``latest_release``, ``releases``,
+``unsigned_plates``, ``current_calls``, ``latest_results``, ``latest_releases``, ``releases``,
 ``corrections``, ``specimens_of_infant``.
 """
 
@@ -19,7 +19,7 @@ from lims.alerts.rule import alerting_calls
 from lims.models import AuditEvent, Evaluation, FollowUpCase, Release, Result, Run, Specimen
 from lims.vocabulary import CaseState, FirstTier, QcDecision, SpecimenState, Transition
 
-__all__ = ["corrections", "current_calls", "held_back_counts", "latest_release",
+__all__ = ["corrections", "current_calls", "held_back_counts", "latest_releases",
            "latest_results", "queue", "releasable", "releasable_ids", "releases",
            "specimens_of_infant", "unsigned_plates"]
 
@@ -163,9 +163,15 @@ def latest_results(session: Session, specimen_ids: Sequence[int]) -> pd.DataFram
         {"conc_umol_l": "float64"})
 
 
-def latest_release(session: Session, specimen_id: int) -> Release | None:
-    return session.exec(select(Release).where(Release.specimen_id == specimen_id)
-                        .order_by(col(Release.version).desc())).first()
+def latest_releases(session: Session, specimen_ids: Sequence[int]) -> dict[int, Release]:
+    """The latest release of each of these specimens that has one (one query)."""
+    out: dict[int, Release] = {}
+    if specimen_ids:
+        for release in session.exec(select(Release).where(
+                col(Release.specimen_id).in_(list(specimen_ids)))
+                .order_by(col(Release.version))):
+            out[release.specimen_id] = release
+    return out
 
 
 def releases(session: Session, specimen_id: int) -> list[Release]:

@@ -27,7 +27,7 @@ password, immutable releases and corrections as new versions.
   queue (with the correction's version, reason and author) until a reviewer decides on it.
   The earlier versions' HL7 messages not delivered yet are withheld in the correction's
   transaction (``lims.interfaces.service.withhold_for_correction``): never sent.
-- Every release queues its HL7 result message (``lims.interfaces.service.enqueue_release``)
+- Every release queues its HL7 result message (``lims.interfaces.service.enqueue_releases``)
   in the same transaction; a case opened for a referral gets its recall letter to the clinic
   (``lims.documents.service.on_cases_opened``) in it too.
 
@@ -50,12 +50,12 @@ from lims.accession.repository import infants_by_ids
 from lims.accession.service import get_specimen, request_repeat
 from lims.alerts.repository import open_counts
 from lims.alerts.service import close_for_override
-from lims.audit import Actor, AuditEntry, record_many, store
+from lims.audit import Actor, AuditEntry, record_many, snapshot
 from lims.auth.service import confirm_password
 from lims.documents.service import on_cases_opened
 from lims.errors import IllegalTransitionError
 from lims.followup.service import on_release, on_released_normal
-from lims.interfaces.service import enqueue_release, withhold_for_correction
+from lims.interfaces.service import enqueue_releases, withhold_for_correction
 from lims.models import AuditEvent, Evaluation, Release, Review, Specimen, User, utcnow
 from lims.pipeline import Screening, card_covariates, well_means
 from lims.review import repository
@@ -74,7 +74,7 @@ from lims.vocabulary import (
     SpecimenState,
     Transition,
 )
-from lims.workflow import allowed_transitions, apply_transition
+from lims.workflow import allowed_transitions, apply_transition, apply_transitions
 from msms.phrases import Phrasebook
 from msms.tables import PROFILE_ID
 
@@ -232,11 +232,10 @@ def _correction(event: AuditEvent | None) -> CorrectionView | None:
                           corrected_at=event.at)
 
 
-def _summary(session: Session, specimen: Specimen) -> dict[str, Any]:
-    assert specimen.id is not None
-    calls = repository.current_calls(session, [specimen.id]).get(specimen.id, [])
+def _summary(calls: Sequence[Evaluation], values: dict[str, float | None]) -> dict[str, Any]:
+    """What a release records of the card: its values and current calls."""
     return {
-        "values_umol_l": latest_values(session, [specimen.id]).get(specimen.id, {}),
+        "values_umol_l": values,
         "calls": [{"disorder": c.disorder, "final": c.final, "reasons": c.reasons,
                    "second_tier_probability": c.second_tier_probability,
                    "cutoff_version": c.cutoff_version, "model_version": c.model_version}
@@ -244,21 +243,38 @@ def _summary(session: Session, specimen: Specimen) -> dict[str, Any]:
     }
 
 
-def _release(session: Session, actor: Actor, specimen: Specimen, decision: Decision,
-             reason: str) -> Release:
-    """The decision's ``Review`` row and the ``Release`` it reports, both audited."""
-    assert specimen.id is not None and actor.user_id is not None
-    session.add(Review(specimen_id=specimen.id, version=specimen.version, decision=decision,
-                       reason=reason, reviewer_id=actor.user_id, decided_at=utcnow()))
-    previous = repository.latest_release(session, specimen.id)
-    release = Release(specimen_id=specimen.id, version=specimen.version,
-                      outcome=_OUTCOME[decision], summary=_summary(session, specimen),
-                      reason=reason, released_by=actor.user_id, released_at=utcnow(),
-                      supersedes_id=previous.id if previous else None)
-    store(session, actor, "release", "release", release, infant_id=specimen.infant_id,
-          reason=reason)
-    enqueue_release(session, actor, specimen, release)  # its HL7 message, in this transaction
-    return release
+def _release(session: Session, actor: Actor, specimens: Sequence[Specimen], decision: Decision,
+             reason: str, calls: dict[int, list[Evaluation]]) -> list[Release]:
+    """Each specimen's ``Review`` row and the ``Release`` it reports (``calls``: the current
+    calls of each), audited, and its HL7 message queued, in this transaction. What every card
+    reads is read once for all (its values, its previous release), the rows are inserted in one
+    flush each and audited in one insert each, so that a bulk release costs no statement per
+    card."""
+    assert actor.user_id is not None
+    ids = [s.id for s in specimens if s.id is not None]
+    values = latest_values(session, ids)
+    previous = repository.latest_releases(session, ids)
+    releases = []
+    for specimen in specimens:
+        assert specimen.id is not None
+        now = utcnow()
+        session.add(Review(specimen_id=specimen.id, version=specimen.version,
+                           decision=decision, reason=reason, reviewer_id=actor.user_id,
+                           decided_at=now))
+        before = previous.get(specimen.id)
+        releases.append(Release(
+            specimen_id=specimen.id, version=specimen.version, outcome=_OUTCOME[decision],
+            summary=_summary(calls.get(specimen.id, []), values.get(specimen.id, {})),
+            reason=reason, released_by=actor.user_id, released_at=now,
+            supersedes_id=before.id if before else None))
+    session.add_all(releases)
+    session.flush()
+    record_many(session, actor, [AuditEntry("release", "release", r.id, infant_id=s.infant_id,
+                                            after=snapshot(r), reason=reason)
+                                 for s, r in zip(specimens, releases, strict=True)])
+    # their HL7 messages, in this transaction
+    enqueue_releases(session, actor, list(zip(specimens, releases, strict=True)), calls)
+    return releases
 
 
 def decide(session: Session, user: User, specimen_id: int, decision: Decision, *, reason: str,
@@ -287,7 +303,7 @@ def decide(session: Session, user: User, specimen_id: int, decision: Decision, *
     if decision == Decision.override:
         close_for_override(session, actor, specimen, full_name=user.full_name, reason=reason)
     cases = on_release(session, actor, specimen, decision, calls)
-    release = _release(session, actor, specimen, decision, reason)
+    release, = _release(session, actor, [specimen], decision, reason, {specimen.id: calls})
     on_cases_opened(session, actor, cases)  # a referral's recall letter, in this transaction
     return release
 
@@ -329,9 +345,9 @@ def release_normals(session: Session, user: User, *, password: str, limit: int,
         raise IllegalTransitionError(
             RELEASE_REFUSALS.text("normals_changed", now=len(ids)) if count is None
             else RELEASE_REFUSALS.text("normals_changed_count", now=len(ids), counted=count))
-    for specimen in specimens:
-        apply_transition(session, actor, specimen, Transition.release_normal)
-        _release(session, actor, specimen, Decision.release_normal, "")
+    apply_transitions(session, actor, [(s, Transition.release_normal, "") for s in specimens])
+    _release(session, actor, specimens, Decision.release_normal, "",
+             repository.current_calls(session, ids))
     on_released_normal(session, actor, specimens)
     return ids
 

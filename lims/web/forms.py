@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from lims.accession.schemas import SpecimenCreate
+from lims.accession.service import CARD_REFUSALS
 from lims.errors import InvalidInputError
 
 __all__ = ["form_time", "optional", "specimen_from_form", "validated"]
@@ -51,7 +52,11 @@ def _flag(form: FormData, name: str) -> bool:
 
 def specimen_from_form(form: FormData, zone: ZoneInfo) -> SpecimenCreate:
     """The card the accession form describes: a new baby, or a repeat card naming the earlier
-    card's barcode; its times typed on the laboratory's clock in ``zone``."""
+    card's barcode; its times typed on the laboratory's clock in ``zone``. The submitter is
+    required: the form starts with none chosen, and a card without one is refused naming the
+    field (it decides where the results, messages and letters go)."""
+    if optional(form, "submitter_id") is None:
+        raise InvalidInputError(CARD_REFUSALS.text("no_submitter"), field="submitter_id")
     body: dict[str, Any] = {
         "barcode": optional(form, "barcode") or "",
         "submitter_id": optional(form, "submitter_id"),

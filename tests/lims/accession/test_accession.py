@@ -115,3 +115,42 @@ def test_submitter_sees_only_its_own_babies_and_reads_are_audited(client, world,
         reads = session.exec(select(AuditEvent).where(AuditEvent.action == "read")).all()
         assert [(r.username, r.entity, r.infant_id) for r in reads] == [
             ("submitter", "specimen", mine["infant_id"])]
+
+
+def test_the_specimen_list_filters_by_barcode_and_refuses_an_unknown_filter(
+        client, world, engine):
+    tech = world.auth("technician")
+    north, south = world.submitter_ids
+    for n, submitter in ((50, north), (51, north), (52, south)):
+        assert client.post(f"{API}/specimens", json=specimen_body(card(n), submitter),
+                           headers=tech).status_code == 201
+    one = client.get(f"{API}/specimens", params={"barcode": card(51)}, headers=tech)
+    assert one.status_code == 200 and [s["barcode"] for s in one.json()] == [card(51)]
+    # exact: a barcode's start is no match (the pages' search finds by the start)
+    assert client.get(f"{API}/specimens", params={"barcode": card(51)[:5]},
+                      headers=tech).json() == []
+    # in scope only: the submitter of NORTH does not find SOUTH's card by its barcode
+    sub = world.auth("submitter")
+    assert client.get(f"{API}/specimens", params={"barcode": card(52)}, headers=sub).json() == []
+    assert [s["barcode"] for s in client.get(f"{API}/specimens", params={
+        "barcode": card(50)}, headers=sub).json()] == [card(50)]
+    with Session(engine) as session:
+        read = session.exec(select(AuditEvent).where(AuditEvent.action == "read_list")
+                            .order_by(AuditEvent.id.desc())).first()  # type: ignore[union-attr]
+        assert read is not None and read.after is not None
+        assert read.after["filters"]["barcode"] == card(50)
+    # an unknown filter is refused naming it, never ignored (the whole list answered)
+    for params in ({"barcod": card(51)}, {"barcode": card(51), "submitter": "NORTH"}):
+        refused = client.get(f"{API}/specimens", params=params, headers=tech)
+        assert refused.status_code == 422, refused.text
+        unknown = next(iter(set(params) - {"barcode"}))
+        detail, = refused.json()["detail"]
+        assert detail["loc"] == ["query", unknown] and detail["type"] == "extra_forbidden"
+        assert unknown in detail["msg"] and "barcode" in detail["msg"]
+    assert client.get(f"{API}/specimens", params={"barcode": ""},
+                      headers=tech).status_code == 422
+    # every list of the API refuses what it does not declare
+    for path in ("/infants", "/repeat-requests", "/runs", "/alerts", "/review/queue"):
+        assert client.get(f"{API}{path}", params={"nope": "1"},
+                          headers=world.auth("admin")).status_code == 422, path
+        assert client.get(f"{API}{path}", headers=world.auth("admin")).status_code == 200, path

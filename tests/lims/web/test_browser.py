@@ -174,6 +174,7 @@ def test_a_technicians_and_a_reviewers_day_in_the_browser(served, browser, tmp_p
         "%Y-%m-%dT%H:%M"))
     page.fill("input[name=birth_at]", _local(first["birth_at"]))
     page.fill("input[name=mother_name]", "Li Na")
+    page.select_option("select[name=submitter_id]", str(_submitters[0]))
     page.click("#accession-submit")
     page.wait_for_selector("#accessioned, p.error")
     assert page.locator("p.error").count() == 0, page.inner_text("p.error")

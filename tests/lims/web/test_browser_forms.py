@@ -5,7 +5,8 @@ against the app served by uvicorn on SQLite with the real pipeline, as ``test_br
   Content-Security-Policy), and the status page ``/`` is styled by the app's stylesheet;
 - a contact attempt cannot be logged without choosing its result;
 - a card accessioned without choosing sex or feeding is stored as sex U and feeding unknown,
-  and the sex menu says its choices in words;
+  and the sex menu says its choices in words; the submitter is never chosen for the
+  technician (the browser asks for it, nothing is stored before it is chosen);
 - a refused htmx request shows why: a bad instrument file uploaded on the runs page, an alert
   acknowledged in the banner after someone else acknowledged it, a request that does not reach
   the server;
@@ -141,12 +142,23 @@ def test_the_forms_choose_nothing_for_the_user(served, browser, tmp_path):  # no
         page.fill("input[name=collected_at]", (now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"))
         page.fill("input[name=received_at]", (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
         page.fill("input[name=birth_at]", (now - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M"))
+        page.fill("input[name=birth_weight_g]", "3300")
+        # the submitter is never chosen for the technician: the browser asks for it
+        assert page.input_value("select[name=submitter_id]") == ""
+        page.click("#accession-submit")
+        assert page.eval_on_selector("select[name=submitter_id]",
+                                     "s => s.validity.valueMissing")
+        assert page.url == f"{base}/lab/accession"
+        with Session(engine) as session:
+            assert session.exec(select(Specimen).where(
+                Specimen.barcode == card(7100))).all() == []
+        page.select_option("select[name=submitter_id]", str(submitters[1]))
         page.click("#accession-submit")
         page.wait_for_selector("#accessioned, p.error")
         assert page.locator("p.error").count() == 0, page.inner_text("p.error")
         with Session(engine) as session:
             stored = session.exec(select(Specimen).where(Specimen.barcode == card(7100))).one()
-            assert stored.feeding == "unknown"
+            assert stored.feeding == "unknown" and stored.submitter_id == submitters[1]
             assert session.get(Infant, stored.infant_id).sex == "U"  # type: ignore[union-attr]
         page.click("#sign-out")
 

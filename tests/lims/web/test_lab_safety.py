@@ -1,7 +1,9 @@
-"""The laboratory's safety rules on the pages and the API: nothing from a rejected plate reaches
-a card; the bulk release holds back open cases and plates not signed off; held wells attached
-in one action once their cards exist; a card file cut short is named as such; an alert is
-acknowledged only with a note; a plate with released results says how to correct them."""
+"""The laboratory's safety rules on the pages and the API: the accession form never chooses the
+submitter for the technician (a card without one is refused naming the field, in English and
+Chinese); nothing from a rejected plate reaches a card; the bulk release holds back open cases
+and plates not signed off; held wells attached in one action once their cards exist; a card
+file cut short is named as such; an alert is acknowledged only with a note; a plate with
+released results says how to correct them."""
 
 from __future__ import annotations
 
@@ -17,9 +19,48 @@ from tests.lims.conftest import PASSWORD, World
 from tests.lims.helpers import accession, card, open_alert, sign_off_plates, upload
 from tests.lims.plates import plate_csv
 from tests.lims.web.conftest import sign_in_page
-from tests.lims.web.test_lab_pages import _accession, _upload
+from tests.lims.web.test_lab_pages import CARD_FORM, _accession, _upload
 
 API = "/api/v1"
+
+
+def test_the_accession_form_never_chooses_the_submitter(web, world, engine):
+    csrf = sign_in_page(web, "technician")
+    page = web.get("/lab/accession").text
+    select_ = re.search(r'<select name="submitter_id" required>(.*?)</select>', page, re.S)
+    assert select_, "no submitter menu"
+    options = re.findall(r"<option ([^>]*)>([^<]*)</option>", select_.group(1))
+    assert options[0] == ('value="" selected', "choose the submitter"), options[0]
+    assert all("selected" not in attributes for attributes, _ in options[1:]), options
+    assert len(options) == 1 + len(world.submitter_ids)
+    for missing in ({}, {"submitter_id": ""}, {"submitter_id": " "}):
+        form = {k: v for k, v in CARD_FORM.items() if k != "submitter_id"}
+        refused = web.post("/lab/accession", data={**form, **missing, "csrf_token": csrf,
+                                                   "barcode": card(41)})
+        assert refused.status_code == 422, refused.text[:300]
+        shown = refused.text.split('role="alert">')[1].split("</p>")[0]
+        assert shown == ("field submitter_id: choose the submitter (the hospital or unit that "
+                         "sent the card)"), shown
+        assert 'value="Wang Fang"' in refused.text  # the form keeps what was typed
+    chinese = web.post("/lab/accession", headers={"Accept-Language": "zh-CN"}, data={
+        **{k: v for k, v in CARD_FORM.items() if k != "submitter_id"}, "csrf_token": csrf,
+        "barcode": card(41)})
+    assert chinese.status_code == 422
+    shown = chinese.text.split('role="alert">')[1].split("</p>")[0]
+    assert shown == "字段 submitter_id：请选择送检单位（送检血片的医院或单位）", shown
+    assert '<option value="" selected>请选择送检单位</option>' in chinese.text
+    with Session(engine) as session:
+        assert session.exec(select(Specimen).where(Specimen.barcode == card(41))).all() == []
+    # chosen, the card is stored with that submitter, and the form shows the choice if refused
+    second = str(world.submitter_ids[1])
+    kept = _accession(web, csrf, card(41), submitter_id=second, birth_weight_g="9")
+    assert kept.status_code == 422
+    assert f'<option value="{second}" selected>' in kept.text
+    assert '<option value="" >' in kept.text
+    assert _accession(web, csrf, card(41), submitter_id=second).status_code == 201
+    with Session(engine) as session:
+        stored = session.exec(select(Specimen).where(Specimen.barcode == card(41))).one()
+        assert stored.submitter_id == world.submitter_ids[1]
 
 
 def _held_table(html: str) -> str:

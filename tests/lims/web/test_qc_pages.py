@@ -1,5 +1,6 @@
 """The plate page's QC: Levey-Jennings charts as inline SVG with the run's Westgard flags
-listed, each well's internal-standard signal, in English and Chinese; the plate's withdrawal."""
+listed, each well's internal-standard signal, in English and Chinese; the technician's sign-off
+shown instead of its buttons once given; the plate's withdrawal."""
 
 from __future__ import annotations
 
@@ -80,3 +81,37 @@ def test_a_plate_is_withdrawn_from_its_page(web, world):
     assert "accessioned" in web.get("/lab/search", params={"q": card(1)}).text
     chinese = web.get(url, headers={"Accept-Language": "zh-CN"}).text
     assert "已撤回" in chinese
+
+
+def test_a_signed_off_plate_shows_its_sign_off_instead_of_the_buttons(web, world):
+    csrf = sign_in_page(web, "technician")
+    assert _accession(web, csrf, card(1)).status_code == 201
+    url, = _plates(web, csrf, 0.0)
+    before = web.get(url).text
+    assert 'id="qc-accept"' in before and 'id="qc-reject"' in before
+    assert "Not signed off yet." in before and 'id="qc-signed"' not in before
+    signed = web.post(f"{url}/qc", data={"csrf_token": csrf, "decision": "accept",
+                                         "reason": "controls within limits"})
+    assert signed.status_code == 200 and signed.url.path == url
+    page = signed.text
+    assert 'id="qc-form"' not in page and 'id="qc-accept"' not in page
+    assert 'id="qc-reject"' not in page and "Accept plate" not in page
+    assert re.search(r'id="qc-signed" data-decision="accept">The plate is signed off\.', page)
+    sign_off, = re.findall(r'<p class="sign-off">(.*?)</p>', page, re.S)
+    assert re.search(r"accepted</span>\s+technician &middot; 20\d\d-\d\d-\d\d \d\d:\d\d"
+                     r".* &middot; controls within limits", sign_off), sign_off
+    assert 'id="withdraw-form"' in page  # its stored results are still withdrawn from here
+    chinese = web.get(url, headers={"Accept-Language": "zh-CN"}).text
+    assert "本板已签核。" in chinese and 'id="qc-accept"' not in chinese
+
+
+def test_a_plate_rejected_at_its_sign_off_offers_no_sign_off_again(web, world):
+    csrf = sign_in_page(web, "technician")
+    upload = _upload(web, csrf, "h.csv", plate_csv("HELD-1", {card(7): {}}))  # a held well
+    url = upload.headers["location"]
+    rejected = web.post(f"{url}/qc", data={"csrf_token": csrf, "decision": "reject",
+                                           "reason": "wrong rack"})
+    assert rejected.status_code == 200 and 'id="qc-decision">reject' in rejected.text
+    assert 'id="qc-form"' not in rejected.text
+    assert 'id="qc-signed" data-decision="reject"' in rejected.text
+    assert "rejected</span>" in rejected.text and "wrong rack" in rejected.text
