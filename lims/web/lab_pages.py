@@ -17,7 +17,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
+import instruments
 from instruments import Source
+from instruments.errors import UnknownFormatError
 from instruments.profile_choice import NoProfileFitsError
 from lims.accession import service as accession
 from lims.audit import Actor
@@ -176,6 +178,12 @@ async def upload_run(request: Request, current: Lab) -> Response:
         except NoProfileFitsError as exc:  # the page's advice, not the command line's
             refused = InvalidInputError(UPLOAD_REFUSALS.text(
                 "no_profile", tried="; ".join(exc.tried)), file=exc.file, line=1, field="file")
+            return await refused_form(request, "runs.html", current, refused,
+                                      lambda s: {"runs": runs.list_runs(s)})
+        except UnknownFormatError as exc:
+            refused = InvalidInputError(UPLOAD_REFUSALS.text(
+                "no_reader", formats=", ".join(instruments.formats())), file=exc.file,
+                field="file")
             return await refused_form(request, "runs.html", current, refused,
                                       lambda s: {"runs": runs.list_runs(s)})
         except FORM_ERRORS as exc:

@@ -17,8 +17,9 @@ upload), ``held_reason`` (why an ingest held a well) and ``page_error`` (``insta
 ``page_error`` is how a page shows a domain error (``lims.web.context.error_message``): the
 error's place (``file:line, field name``) and its message, or the whole text, read back by
 one of the refusal phrasebooks (``ERROR_BOOKS``: sign-in and passwords, a card's and a case's
-transitions, the review's decisions, uploads and a plate's sign-off, held wells, the forms'
-own checks, ...); an error no phrase wrote is shown as written, in English.
+transitions, the review's decisions, uploads and a plate's sign-off, held wells, the
+instrument readers' commonest errors, the forms' own checks, ...); an error no phrase wrote
+is shown as written, in English.
 Lists inside a message are joined as the language joins them (``SEPARATORS``).
 
 Public names: ``ERROR_BOOKS``, ``PHRASEBOOKS``, ``SEPARATORS``, ``STEP_MESSAGES``,
@@ -35,7 +36,7 @@ from datetime import datetime
 from jinja2 import Environment
 
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
-from instruments.issues import WARNINGS, word_issue
+from instruments.issues import READER_ERRORS, WARNINGS, word_issue
 from lims.accession.service import CARD_REFUSALS
 from lims.alerts.messages import ALERT_MESSAGES
 from lims.auth.service import AUTH_REFUSALS
@@ -72,7 +73,7 @@ PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGE
                                        WARNINGS, PAGE_REFUSALS, PLACES, UPLOAD_REFUSALS,
                                        BARCODE_REFUSALS, CARD_REFUSALS, FORM_REFUSALS, UPLOADS,
                                        AUTH_REFUSALS, TRANSITION_REFUSALS, CASE_REFUSALS,
-                                       RUN_REFUSALS, HELD_REASONS)
+                                       RUN_REFUSALS, HELD_REASONS, READER_ERRORS)
 #: The message ids of the plate QC's steps, which a run's reasons name.
 STEP_MESSAGES: dict[str, str] = {step: f"qc step {step}" for step in STEPS}
 #: The message ids of the words of the findings' vocabularies (a sample type, a level).
@@ -85,7 +86,8 @@ REASON_MESSAGE = "%(step)s: %(message)s"
 ERROR_BOOKS: tuple[Phrasebook, ...] = (BARCODE_REFUSALS, CARD_REFUSALS, UPLOAD_REFUSALS,
                                        FORM_REFUSALS, AUTH_REFUSALS, TRANSITION_REFUSALS,
                                        CASE_REFUSALS, RELEASE_REFUSALS, WITHDRAWAL_REFUSALS,
-                                       GENOTYPE_REFUSALS, RUN_REFUSALS, PAGE_REFUSALS)
+                                       GENOTYPE_REFUSALS, RUN_REFUSALS, READER_ERRORS,
+                                       PAGE_REFUSALS)
 #: How a message joins the items of a list (``, ``), its clauses (``; ``) and alternatives
 #: (`` or ``): message ids of their own, so that a language joins them its way.
 SEPARATORS: dict[str, str] = {"list": ", ", "clause": "; ", "or": " or "}

@@ -25,20 +25,27 @@ PAGE_REFUSALS = Phrasebook((
     ("audit_for_admins", "the audit trail is for admins and directors"),
 ), fields={"role": r"\w+"})
 
-#: An instrument file no profile of the laboratory reads (``instruments.profile_choice``): the
-#: page's advice, not the command line's.
+#: An instrument file no profile of the laboratory reads (``instruments.profile_choice``), or
+#: no reader recognises (``instruments.formats``): the page's advice, not the command line's.
 UPLOAD_REFUSALS = Phrasebook((
     ("no_profile", "no instrument profile of the laboratory fits this file's header (tried: "
                    "{tried}). Upload the export as the instrument's software wrote it, or ask "
                    "an administrator to add a profile that describes its columns"),
+    ("no_reader", "no reader of the laboratory recognises this file (the formats read: "
+                  "{formats}). Upload the export as the instrument's software wrote it"),
 ))
 
-#: Where an input error is, as ``lims.errors.InvalidInputError`` writes it before its message.
+#: Where an input error is, as ``lims.errors.InvalidInputError`` writes it before its message
+#: (and ``msms.errors.DataError``, the field quoted, or a line without a file).
 PLACES = Phrasebook((
     ("file_field", "{where}, field {field}: {message}"),
     ("field", "field {field}: {message}"),
+    ("file_quoted_field", "{where}, field '{field}': {message}"),
+    ("line_quoted_field", "line {line}, field '{field}': {message}"),
+    ("quoted_field", "field '{field}': {message}"),
+    ("line", "line {line}: {message}"),
     ("file", "{where}: {message}"),
-), fields={"where": r"[^\s,:]+(?::\d+)?", "field": r"[\w.]+"})
+), fields={"where": r"[^\s,:]+(?::\d+)?", "field": r"[\w.]+", "line": r"\d+"})
 
 #: A form the page refuses before its service call (the field is the error's place).
 FORM_REFUSALS = Phrasebook((

@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import instruments
+from instruments.issues import READER_ERRORS
+from instruments.platemap import read_plate_map
 from lims.accession.service import CARD_REFUSALS
 from lims.auth.service import AUTH_REFUSALS, MAX_FAILED_LOGINS
 from lims.errors import ConflictError, InvalidInputError
@@ -33,6 +36,7 @@ from tests.lims.helpers import card, flagged_card
 from tests.lims.plates import plate_csv
 from tests.lims.web.conftest import csrf_of, sign_in_page
 from tests.lims.web.test_case_pages import _referral
+from tests.lims.web.test_chinese_input_errors import _ReadsExports
 from tests.lims.web.test_chinese_stored_texts import english_left
 from tests.lims.web.test_lab_pages import _upload
 
@@ -48,7 +52,8 @@ COVERED: dict[str, Phrasebook] = {
     "a plate's withdrawal": WITHDRAWAL_REFUSALS,
     "a card number": BARCODE_REFUSALS,
     "a card's data": CARD_REFUSALS,
-    "an instrument file no profile reads": UPLOAD_REFUSALS,
+    "an instrument file no profile or reader reads": UPLOAD_REFUSALS,
+    "an instrument file or plate map a reader refuses (the commonest)": READER_ERRORS,
     "a genotype file": GENOTYPE_REFUSALS,
     "a page refused": PAGE_REFUSALS,
 }
@@ -88,7 +93,9 @@ def test_every_refusal_reads_in_chinese_with_its_place(phrase):
         shown = _ZH.page_error(error)
         assert shown != error and _EN.page_error(error) == error
         rest = shown
-        for value in sorted([*fields.values(), "p1.csv", "reason", "sha256", "=true"], key=len,
+        for value in sorted([*fields.values(), "p1.csv", "reason", "sha256", "=true", "[analytes]",
+                             '"ignore"', "columns.", "“well”", "“sample_id”", "“barcode”",
+                             "“sample_type”", "well、barcode", "µmol/L"], key=len,
                             reverse=True):
             rest = rest.replace(value, " ")
         assert not re.search(r"[a-z]{3,}", rest), (error, shown)  # CSRF, QC may stay
@@ -100,6 +107,38 @@ def test_why_a_well_was_held_reads_in_chinese():
     assert [_ZH.held_reason(HELD_REASONS.text(p.code, **_written(p)[1])) for p in HELD_REASONS] \
         == ["未知编号：没有已登记的血片", "血片当前为“待审核”；该状态下不接收结果"]
     assert _ZH.held_reason("a reason no phrase wrote") == "a reason no phrase wrote"
+
+
+@pytest.mark.parametrize(("name", "data", "shown"), [
+    ("map.csv", b"well,sample_type\nA01,bogus\n",
+     "map.csv:2，字段 sample_type：'bogus' 不在以下取值中：patient, "),
+    ("map.csv", b"well,sample_id\nA01,1\nA01,2\n", "map.csv:3，字段 well：孔 A01 已在第 2 行给出"),
+    ("x.csv", b"Well,Sample ID,Analyte,Value\nA01,S1,Foo,1\nA02,S2,Bar,1\n",
+     "x.csv:2，字段 Value：未映射的分析物 'Foo'：既不是目录中的代码也不是别名；请在仪器配置的 "
+     "[analytes] 表中映射它（或映射为 \"ignore\"）（另有 1 个错误）"),
+    ("x.csv", b"Well,Sample ID,Analyte,Value,Unit\nA01,S1,Phe,1,mg/dL\n",
+     "x.csv:2，字段 Value：单位 'mg/dL' 不是 µmol/L；浓度须以 µmol/L（全血）表示"),
+])
+def test_the_readers_commonest_errors_read_in_chinese(name, data, shown):
+    with pytest.raises(instruments.errors.InstrumentError) as refused:
+        if name == "map.csv":
+            read_plate_map(data, name=name)
+        else:
+            instruments.read(data, name=name)
+    assert _ZH.page_error(str(refused.value)).startswith(shown)
+    assert _EN.page_error(str(refused.value)) == str(refused.value)
+
+
+def test_a_file_no_reader_recognises_gets_the_page_s_advice(web, world):
+    web.app.state.pipeline = _ReadsExports()  # type: ignore[attr-defined]
+    csrf = sign_in_page(web, "technician")
+    web.cookies.set("nbs_lang", "zh_CN")
+    refused = _upload(web, csrf, "notes.txt", b"this is not an instrument export\n")
+    assert refused.status_code == 422
+    shown = refused.text.split('id="upload-error">')[1].split("</p>")[0]
+    assert shown.startswith("notes.txt，字段 file：本实验室没有能识别此文件的读取程序（"
+                            "可读取的格式："), shown
+    assert "format=" not in shown
 
 
 def test_an_error_no_phrase_wrote_stays_english():
