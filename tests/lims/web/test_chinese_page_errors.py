@@ -118,7 +118,7 @@ def test_why_a_well_was_held_reads_in_chinese():
      "[analytes] 表中映射它（或映射为 \"ignore\"）（另有 1 个错误）"),
     ("x.csv", b"Well,Sample ID,Analyte,Value,Unit\nA01,S1,Phe,1,mg/dL\n",
      "x.csv:2，字段 Value：单位 'mg/dL' 不是 µmol/L；浓度须以 µmol/L（全血）表示"),
-])
+], ids=["map-sample-type", "map-well-twice", "unmapped-and-more", "unit"])
 def test_the_readers_commonest_errors_read_in_chinese(name, data, shown):
     with pytest.raises(instruments.errors.InstrumentError) as refused:
         if name == "map.csv":
