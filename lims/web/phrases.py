@@ -88,6 +88,12 @@ ERROR_BOOKS: tuple[Phrasebook, ...] = (BARCODE_REFUSALS, CARD_REFUSALS, UPLOAD_R
                                        CASE_REFUSALS, RELEASE_REFUSALS, WITHDRAWAL_REFUSALS,
                                        GENOTYPE_REFUSALS, RUN_REFUSALS, READER_ERRORS,
                                        PAGE_REFUSALS)
+#: The books whose phrases a page words in English too (a role or a card's state by its
+#: label); an English page shows the other errors as the service wrote them (a case's and a
+#: card's states and transitions as their codes, as the API names them).
+_WORDED_IN_ENGLISH: tuple[Phrasebook, ...] = (BARCODE_REFUSALS, CARD_REFUSALS, UPLOAD_REFUSALS,
+                                              RELEASE_REFUSALS, WITHDRAWAL_REFUSALS,
+                                              GENOTYPE_REFUSALS, PAGE_REFUSALS)
 #: How a message joins the items of a list (``, ``), its clauses (``; ``) and alternatives
 #: (`` or ``): message ids of their own, so that a language joins them its way.
 SEPARATORS: dict[str, str] = {"list": ", ", "clause": "; ", "or": " or "}
@@ -257,12 +263,13 @@ class Phrases:
     def page_error(self, text: str) -> str:
         """A domain error shown on a page: its place (``file:line, field name``) and its
         message when a refusal phrase wrote the message, else the whole text when one wrote
-        it; else (or where the language words the phrase as English does) as written."""
+        it; else (or where the language words the phrase as English does, outside
+        ``_WORDED_IN_ENGLISH``) as written."""
         place = PLACES.parse(text)
         message = text if place is None or _book_of(place[1]["message"]) is None \
             else place[1]["message"]
         book = _book_of(message)
-        if book is None or not self._translated(book, message):
+        if book is None or not (book in _WORDED_IN_ENGLISH or self._translated(book, message)):
             return text
         return self.phrase(PLACES, text) if message is not text else self.phrase(book, text)
 

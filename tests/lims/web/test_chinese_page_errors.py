@@ -85,13 +85,21 @@ def test_the_covered_errors_are_the_filter_s():
     assert set(map(id, COVERED.values())) == set(map(id, ERROR_BOOKS))
 
 
-@pytest.mark.parametrize("phrase", [p for book in ERROR_BOOKS for p in book],
-                         ids=lambda p: p.code)
-def test_every_refusal_reads_in_chinese_with_its_place(phrase):
+#: The books an English page shows as the service wrote them (the others word a role or a
+#: card's state by its English label, as they did before they were read by ``page_error``).
+AS_WRITTEN_IN_ENGLISH = (AUTH_REFUSALS, TRANSITION_REFUSALS, CASE_REFUSALS, FORM_REFUSALS,
+                         RUN_REFUSALS, READER_ERRORS)
+
+
+@pytest.mark.parametrize(("book", "phrase"), [(b, p) for b in ERROR_BOOKS for p in b],
+                         ids=lambda p: p.code if isinstance(p, Phrase) else "")
+def test_every_refusal_reads_in_chinese_with_its_place(book, phrase):
     text, fields = _written(phrase)
     for error in (text, str(InvalidInputError(text, field="reason", file="p1.csv", line=3))):
         shown = _ZH.page_error(error)
-        assert shown != error and _EN.page_error(error) == error
+        assert shown != error
+        if book in AS_WRITTEN_IN_ENGLISH:
+            assert _EN.page_error(error) == error
         rest = shown
         for value in sorted([*fields.values(), "p1.csv", "reason", "sha256", "=true", "[analytes]",
                              '"ignore"', "columns.", "“well”", "“sample_id”", "“barcode”",
