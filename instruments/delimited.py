@@ -28,7 +28,7 @@ from typing import Any
 
 from instruments.errors import MalformedFileError, ProfileError, WriteError
 from instruments.formats import FormatSpec, Rendering, register
-from instruments.issues import WARNINGS
+from instruments.issues import READER_ERRORS, WARNINGS
 from instruments.normalise import reader
 from instruments.profile_choice import choose_profile, delimiter_for
 from instruments.profiles import Profile, load_profile
@@ -72,7 +72,7 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
     raw.metadata.update({"encoding": encoding, "profile": prof.name})
     lines = text.splitlines(keepends=True)
     if len(lines) <= prof.skip_rows:
-        raise MalformedFileError("is empty (no header line)", file=src.name, line=1)
+        raise MalformedFileError(READER_ERRORS.text("no_header"), file=src.name, line=1)
     body = "".join(lines[prof.skip_rows:])
     delimiter = delimiter_for(lines[prof.skip_rows], prof)
     reader = csv.reader(io.StringIO(body), delimiter=delimiter, strict=True)
@@ -86,7 +86,8 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
     folded = {h.casefold(): i for i, h in enumerate(header) if h}
     if len(folded) != len([h for h in header if h]):
         dupes = sorted({h for h in header if h and header.count(h) > 1})
-        raise MalformedFileError(f"column(s) named twice: {', '.join(dupes)}", file=src.name,
+        raise MalformedFileError(READER_ERRORS.text("named_twice", columns=", ".join(dupes)),
+                                 file=src.name,
                                  line=header_line, field=dupes[0] if dupes else None)
     roles: dict[str, int] = {}
     for role, column in prof.columns.items():
@@ -95,10 +96,10 @@ def parse(source: Any, *, profile: Profile | str | None = None, name: str | None
             if role in ("well",) and prof.well_from_row_order:
                 continue
             if role in ("well", "analyte", "value"):
-                raise ProfileError(
-                    f"the file has no column {column!r} (profile columns.{role}); its header "
-                    f"is {', '.join(h for h in header if h)}", file=src.name, line=header_line,
-                    field=column)
+                raise ProfileError(READER_ERRORS.text(
+                    "no_required_column", column=repr(column), setting=role,
+                    header=", ".join(h for h in header if h)), file=src.name,
+                    line=header_line, field=column)
             if role in ("sample_id", "sample_name") and prof.well_from_row_order:
                 raise ProfileError(
                     f"the file has no column {column!r} (profile columns.{role}): rows placed "

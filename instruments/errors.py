@@ -79,6 +79,9 @@ class ValidationError(InstrumentError):
         self.issues = tuple(issues)
         errors = [i for i in self.issues if i.severity == "error"]
         first = errors[0] if errors else self.issues[0]
-        more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
-        super().__init__(first.message + more, file=first.file, line=first.line,
-                         field=first.field)
+        from instruments.issues import READER_ERRORS  # issues names errors' messages
+
+        message = first.message
+        if len(errors) > 1:
+            message = READER_ERRORS.text("more_errors", message=message, n=len(errors) - 1)
+        super().__init__(message, file=first.file, line=first.line, field=first.field)

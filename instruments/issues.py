@@ -2,14 +2,17 @@
 phrases (``msms.phrases``): a run keeps them among its QC reasons as ``str(issue)``
 (``warning: <file>:<line> [<field>]: <message>``), and whoever shows them in another language
 reads the message back into its code and fields and words it again (:func:`word_issue`). A
-run with an error is never returned, so errors and notes (``info``) are not stored with a run
-and stay plain sentences.
+run with an error is never returned, so errors and notes (``info``) are not stored with a run.
+The errors a person uploading a file meets most (a plate map that cannot be used, a header
+without the profile's columns, an analyte no profile maps, a unit, a well with two samples or
+none, a plate map the file does not fit) are phrases too (``READER_ERRORS``), so that the
+pages show them in their language; the others stay plain sentences.
 
 Fields that name things in the file (a compound, a column, a well, a sample id, a value as
 written) are kept as written; so are the profile's settings (``values.censored``) a person
 changes to act on a warning.
 
-Public names: ``WARNINGS``, ``read_issue``, ``word_issue``.
+Public names: ``READER_ERRORS``, ``WARNINGS``, ``read_issue``, ``word_issue``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 from msms.phrases import Phrase, Phrasebook
 from msms.qc.messages import FindingWords
 
-__all__ = ["WARNINGS", "read_issue", "word_issue"]
+__all__ = ["READER_ERRORS", "WARNINGS", "read_issue", "word_issue"]
 
 _FIELDS = {"n": r"\d+", "well": r"\S+", "plate": r"\S+", "control": r"\S+", "role": r"\S+",
            "read_as": r"\S+", "tolerance": r"\S+", "mz": r"\S+", "scan_mz": r"\S+"}
@@ -62,6 +65,46 @@ WARNINGS = Phrasebook((
     ("sample_type_unmapped", "well {well} ({sample_id}): sample type {vendor_type} is not "
                              "mapped; set to 'unknown'"),
 ), fields=_FIELDS)
+
+#: The errors of ``instruments.platemap``, ``instruments.delimited`` and
+#: ``instruments.normalise`` a person uploading a file meets (``more_errors``: the first of
+#: several, ``instruments.errors.ValidationError``; its ``message`` is read back again).
+READER_ERRORS = Phrasebook((
+    ("more_errors", "{message} (and {n} more error(s))"),
+    # instruments.platemap
+    ("map_empty", "is empty"),
+    ("map_no_well", "header lacks a 'well' column"),
+    ("map_no_sample", "header needs 'sample_id' (or 'barcode') or 'sample_type'"),
+    ("map_fields", "has {n} fields, the header has {expected}"),
+    ("map_sample_type", "{value} is not one of {choices}"),
+    ("map_well_twice", "well {well} already given on line {line}"),
+    ("map_file_twice", "file {file} already given on line {line}"),
+    ("map_no_wells", "holds no wells"),
+    # instruments.delimited
+    ("no_header", "is empty (no header line)"),
+    ("named_twice", "column(s) named twice: {columns}"),
+    ("no_required_column", "the file has no column {column} (profile columns.{setting}); "
+                           "its header is {header}"),
+    # instruments.normalise
+    ("unmapped", "unmapped analyte {compound}: not a catalogue code or alias; map it in the "
+                 "profile's [analytes] table (or to \"ignore\")"),
+    ("no_position", "sample {sample} has no well position"),
+    ("two_samples", "well {well} holds two samples: {first} (line {line}) and {second}"),
+    ("unit", "unit {unit} is not µmol/L; concentrations must be in µmol/L blood"),
+    ("given_twice", "{analyte} {kind} for well {well} given twice with different values "
+                    "({first} on line {line}, {second})"),
+    ("no_measurements", "no measurements: the file holds no value for any mapped analyte"),
+    ("map_lacks_wells", "the plate map lists {n} well(s) the file lacks: {wells} (a file cut "
+                        "short, or the map of another plate)"),
+    ("sample_differs", "well {well}: the file says sample {file_sample}, the plate map says "
+                       "{map_sample}"),
+    ("no_sample_id_in_map", "well {well} has no sample id: the file gives none and the plate "
+                            "map has no barcode for it"),
+    ("no_sample_id_not_in_map", "well {well} has no sample id: the file gives none and the "
+                                "plate map does not list the well"),
+    ("no_sample_id", "well {well} has no sample id: the file gives none and no plate map "
+                     "gives one (--plate-map MAP.csv: well, barcode)"),
+), fields={**_FIELDS, "line": r"\d+", "expected": r"\d+", "kind": r"\w+"})
 
 _SEVERITIES = ("error", "warning", "info")
 

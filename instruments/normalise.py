@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from instruments.errors import ProfileError, ValidationError
-from instruments.issues import WARNINGS
+from instruments.issues import READER_ERRORS, WARNINGS
 from instruments.platemap import PlateMap
 from instruments.profiles import IGNORE, IS_PREFIX, Profile, load_profile
 from instruments.raw import COUNTS, UNIT_SYNONYMS, RawRecord, RawRun
@@ -111,8 +111,8 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
                 add("warning", WARNINGS.text("unmapped_ignored", compound=repr(compound)), line,
                     field, file)
                 continue
-            add("error", f"unmapped analyte {compound!r}: not a catalogue code or alias; map it "
-                         f"in the profile's [analytes] table (or to \"ignore\")", line, field, file)
+            add("error", READER_ERRORS.text("unmapped", compound=repr(compound)), line, field,
+                file)
         elif target[0] == "ignore":
             add("info", f"compound {compound!r} ignored as the profile says", line, field, file)
 
@@ -129,8 +129,8 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
                     rec.field, rec.source_file or None)
             continue
         if not rec.position.strip():
-            add("error", f"sample {rec.sample_name!r} has no well position", rec.line,
-                "well", rec.source_file or None)
+            add("error", READER_ERRORS.text("no_position", sample=repr(rec.sample_name)),
+                rec.line, "well", rec.source_file or None)
             continue
         try:
             positions[key] = parse_well(rec.position, fmt=profile.well_format,
@@ -173,9 +173,10 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
                               "vendor_type": rec.vendor_type, "line": rec.line,
                               "file": rec.source_file or src}
         elif (sample["id"] or sample["name"]) != ident:
-            add("error", f"well {place[1]} holds two samples: "
-                         f"{sample['id'] or sample['name']!r} (line {sample['line']}) and "
-                         f"{ident!r}", rec.line, "well", rec.source_file or None)
+            add("error", READER_ERRORS.text(
+                "two_samples", well=place[1], first=repr(sample["id"] or sample["name"]),
+                line=sample["line"], second=repr(ident)), rec.line, "well",
+                rec.source_file or None)
     for (_plate, well), sample in samples.items():
         _identify(sample, well, profile, plate_map, id_field, add)
     if plate_map is not None and len(trays) <= 1:
@@ -211,8 +212,8 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
         if unit == "":
             unit = units[rec.unit] = _unit(rec.unit)
         if unit is None:
-            add("error", f"unit {rec.unit!r} is not µmol/L; concentrations must be in µmol/L "
-                         f"blood", rec.line, rec.field, rec.source_file or None)
+            add("error", READER_ERRORS.text("unit", unit=repr(rec.unit)), rec.line, rec.field,
+                rec.source_file or None)
             continue
         value = rec.value
         file = rec.source_file or src
@@ -228,9 +229,10 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
                                 f"{prev_line}); kept once", rec.line, rec.field,
                         rec.source_file or None)
                 else:
-                    add("error", f"{code} {kind} for well {place[1]} given twice with "
-                                 f"different values ({prev_value:g} on line {prev_line}, "
-                                 f"{value:g})", rec.line, rec.field, rec.source_file or None)
+                    add("error", READER_ERRORS.text(
+                        "given_twice", analyte=code, kind=kind, well=place[1],
+                        first=f"{prev_value:g}", line=prev_line, second=f"{value:g}"),
+                        rec.line, rec.field, rec.source_file or None)
                 continue
             seen[dup_key] = (value, rec.line)
             well_col.append(well_number[place])
@@ -248,7 +250,7 @@ def normalise(raw: RawRun, profile: Profile, *, plate_map: PlateMap | None = Non
 
     # 5. plate-level checks
     if not value_col and not any(i.severity == "error" for i in issues):
-        add("error", "no measurements: the file holds no value for any mapped analyte")
+        add("error", READER_ERRORS.text("no_measurements"))
     plates = sorted({p for p, _ in samples})
     for plate in plates:
         types = {s["sample_type"] for (p, _), s in samples.items() if p == plate}
@@ -311,9 +313,8 @@ def _check_mapped_wells_present(plate_map: PlateMap, wells: set[str], add: Any) 
     absent.sort(key=lambda e: well_sort_key(e.well))
     listed = ", ".join(e.well for e in absent[:12])
     more = f" and {len(absent) - 12} more" if len(absent) > 12 else ""
-    add("error", f"the plate map lists {len(absent)} well(s) the file lacks: {listed}{more} "
-                 f"(a file cut short, or the map of another plate)", absent[0].line, "well",
-        plate_map.file)
+    add("error", READER_ERRORS.text("map_lacks_wells", n=len(absent), wells=listed + more),
+        absent[0].line, "well", plate_map.file)
 
 
 def _identify(sample: dict[str, Any], well: str, profile: Profile, plate_map: PlateMap | None,
@@ -325,9 +326,10 @@ def _identify(sample: dict[str, Any], well: str, profile: Profile, plate_map: Pl
     if entry is not None:
         if entry.sample_id:
             if sample_id and sample_id != entry.sample_id:
-                add("error", f"well {well}: the file says sample {sample_id!r}, the plate "
-                             f"map says {entry.sample_id!r}", entry.line, "sample_id",
-                    plate_map.file if plate_map else None)
+                add("error", READER_ERRORS.text("sample_differs", well=well,
+                                                file_sample=repr(sample_id),
+                                                map_sample=repr(entry.sample_id)),
+                    entry.line, "sample_id", plate_map.file if plate_map else None)
             sample_id = entry.sample_id
         if entry.sample_type:
             if sample_type not in (None, "unknown", entry.sample_type):
@@ -343,11 +345,10 @@ def _identify(sample: dict[str, Any], well: str, profile: Profile, plate_map: Pl
     if not sample_id:
         sample_id = sample["name"]
     if not sample_id:
-        why = ("and the plate map has no barcode for it" if entry is not None else
-               "and the plate map does not list the well" if plate_map is not None else
-               "and no plate map gives one (--plate-map MAP.csv: well, barcode)")
-        add("error", f"well {well} has no sample id: the file gives none {why}",
-            sample["line"], id_field, sample["file"])
+        code = ("no_sample_id_in_map" if entry is not None else
+                "no_sample_id_not_in_map" if plate_map is not None else "no_sample_id")
+        add("error", READER_ERRORS.text(code, well=well), sample["line"], id_field,
+            sample["file"])
         sample["sample_id"], sample["sample_type"] = "", sample_type or "unknown"
         return
     if sample_type is None:

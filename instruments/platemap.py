@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from instruments.errors import PlateMapError
+from instruments.issues import READER_ERRORS
 from instruments.sources import decode_text, open_source
 from instruments.wells import parse_well, well_sort_key
 from msms import csvsafe
@@ -68,7 +69,7 @@ def read_plate_map(source: Any, *, plate_size: int = 96, name: str | None = None
     text, _ = decode_text(src)
     lines = text.splitlines()
     if not lines:
-        raise PlateMapError("is empty", file=src.name, line=1)
+        raise PlateMapError(READER_ERRORS.text("map_empty"), file=src.name, line=1)
     try:
         dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
         delimiter = dialect.delimiter
@@ -78,9 +79,10 @@ def read_plate_map(source: Any, *, plate_size: int = 96, name: str | None = None
     header = [h.strip() for h in next(reader)]
     names = [_ALIASES.get(h.casefold(), h.casefold()) for h in header]
     if "well" not in names:
-        raise PlateMapError("header lacks a 'well' column", file=src.name, line=1, field="well")
+        raise PlateMapError(READER_ERRORS.text("map_no_well"), file=src.name, line=1,
+                            field="well")
     if "sample_id" not in names and "sample_type" not in names:
-        raise PlateMapError("header needs 'sample_id' (or 'barcode') or 'sample_type'",
+        raise PlateMapError(READER_ERRORS.text("map_no_sample"),
                             file=src.name, line=1)
     entries: dict[str, PlateMapEntry] = {}
     files: dict[str, int] = {}
@@ -88,7 +90,8 @@ def read_plate_map(source: Any, *, plate_size: int = 96, name: str | None = None
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise PlateMapError(f"has {len(row)} fields, the header has {len(header)}",
+            raise PlateMapError(READER_ERRORS.text("map_fields", n=len(row),
+                                                   expected=len(header)),
                                 file=src.name, line=number)
         values = {n: cell.strip() for n, cell in zip(names, row, strict=True)}
         try:
@@ -97,20 +100,23 @@ def read_plate_map(source: Any, *, plate_size: int = 96, name: str | None = None
             raise PlateMapError(str(exc), file=src.name, line=number, field="well") from None
         sample_type = values.get("sample_type", "")
         if sample_type and sample_type not in SAMPLE_TYPES:
-            raise PlateMapError(f"{sample_type!r} is not one of {', '.join(SAMPLE_TYPES)}",
+            raise PlateMapError(READER_ERRORS.text("map_sample_type", value=repr(sample_type),
+                                                   choices=", ".join(SAMPLE_TYPES)),
                                 file=src.name, line=number, field="sample_type")
         if well in entries:
-            raise PlateMapError(f"well {well} already given on line {entries[well].line}",
+            raise PlateMapError(READER_ERRORS.text("map_well_twice", well=well,
+                                                   line=entries[well].line),
                                 file=src.name, line=number, field="well")
         injection = Path(values.get("file", "").replace("\\", "/")).name
         if injection and injection in files:
-            raise PlateMapError(f"file {injection!r} already given on line {files[injection]}",
+            raise PlateMapError(READER_ERRORS.text("map_file_twice", file=repr(injection),
+                                                   line=files[injection]),
                                 file=src.name, line=number, field="file")
         files[injection] = number
         entries[well] = PlateMapEntry(well, values.get("sample_id", ""), sample_type,
                                       values.get("plate_id", ""), number, injection)
     if not entries:
-        raise PlateMapError("holds no wells", file=src.name, line=2)
+        raise PlateMapError(READER_ERRORS.text("map_no_wells"), file=src.name, line=2)
     return PlateMap(entries, src.name)
 
 

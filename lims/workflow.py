@@ -23,8 +23,12 @@ one UPDATE statement (executemany) and one audit insert for all of them.
 The transition names are ``lims.vocabulary.Transition``; each is declared once, in
 ``SPECIMEN_TRANSITIONS``.
 
-Public names: ``Move``, ``SPECIMEN_TRANSITIONS``, ``TRANSITIONS_BY_NAME``, ``apply_transition``,
-``apply_transitions``, ``allowed_transitions``.
+A refusal a person meets (a card not in a state the transition starts from, a missing reason)
+is written with a phrase of ``TRANSITION_REFUSALS`` (``msms.phrases``), so that the pages show
+it in their language.
+
+Public names: ``Move``, ``SPECIMEN_TRANSITIONS``, ``TRANSITIONS_BY_NAME``,
+``TRANSITION_REFUSALS``, ``apply_transition``, ``apply_transitions``, ``allowed_transitions``.
 """
 
 from __future__ import annotations
@@ -41,10 +45,12 @@ from lims.audit import Actor, AuditEntry, record, record_many
 from lims.errors import IllegalTransitionError, InvalidInputError, PermissionDeniedError
 from lims.models import Specimen, utcnow
 from lims.vocabulary import Role, SpecimenState, Transition
+from msms.phrases import Phrasebook
 
 __all__ = [
     "SPECIMEN_TRANSITIONS",
     "TRANSITIONS_BY_NAME",
+    "TRANSITION_REFUSALS",
     "Move",
     "allowed_transitions",
     "apply_transition",
@@ -53,9 +59,16 @@ __all__ = [
 
 Guard = Callable[[Specimen, str], str | None]
 
+#: Why a card's transition was refused: ``states`` are joined with `` or ``.
+TRANSITION_REFUSALS = Phrasebook((
+    ("not_from", "specimen {barcode} is {state}; {transition} needs {states}"),
+    ("reason_required", "a reason is required"),
+), fields={"barcode": r"\S+", "state": r"\w+", "transition": r"\w+",
+           "states": r"\w+(?: or \w+)*"})
+
 
 def _needs_reason(_specimen: Specimen, reason: str) -> str | None:
-    return None if reason.strip() else "a reason is required"
+    return None if reason.strip() else TRANSITION_REFUSALS.text("reason_required")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +128,9 @@ def _checked(actor: Actor, specimen: Specimen, name: str, reason: str) -> Move:
     if actor.role not in transition.roles:
         raise PermissionDeniedError(f"role {actor.role} may not {name}")
     if specimen.state not in transition.sources:
-        raise IllegalTransitionError(
-            f"specimen {specimen.barcode} is {specimen.state}; {name} needs "
-            f"{' or '.join(transition.sources)}")
+        raise IllegalTransitionError(TRANSITION_REFUSALS.text(
+            "not_from", barcode=specimen.barcode, state=specimen.state, transition=name,
+            states=" or ".join(transition.sources)))
     if transition.guard is not None:
         problem = transition.guard(specimen, reason)
         if problem:

@@ -11,7 +11,10 @@ and every refusal is audited. Tokens are random; only their SHA-256 is stored
 Public names: ``hash_password``, ``verify_password``, ``create_user``, ``authenticate``,
 ``confirm_password``, ``issue_token``, ``revoke_token``, ``change_password``, ``list_users``,
 ``user_named``, ``reset_password``, ``deactivate``, ``unlock``, ``MAX_FAILED_LOGINS``,
-``LOCKOUT_MINUTES``, ``MIN_PASSWORD_LENGTH``.
+``LOCKOUT_MINUTES``, ``MIN_PASSWORD_LENGTH``, ``AUTH_REFUSALS``.
+
+A refusal a person meets (a wrong password, a lock, a password too short) is written with a
+phrase of ``AUTH_REFUSALS`` (``msms.phrases``), so that the pages show it in their language.
 """
 
 from __future__ import annotations
@@ -41,8 +44,10 @@ from lims.errors import (
 from lims.models import ApiToken, Submitter, User, utcnow
 from lims.tokens import new_token, revoke_tokens, token_digest
 from lims.vocabulary import Role
+from msms.phrases import Phrasebook
 
 __all__ = [
+    "AUTH_REFUSALS",
     "CLIENT_MAX_FAILURES",
     "LOCKOUT_MINUTES",
     "MAX_FAILED_LOGINS",
@@ -69,6 +74,18 @@ LOCKOUT_MINUTES = 15
 CLIENT_MAX_FAILURES = 50
 MIN_PASSWORD_LENGTH = 10
 
+#: Why a sign-in, a password change or a signature was refused.
+AUTH_REFUSALS = Phrasebook((
+    ("wrong_sign_in", "wrong username or password"),
+    ("wrong_current", "the current password is wrong"),
+    ("wrong_signature", "the password given to sign this release is wrong"),
+    ("locked_sign_ins", "too many failed sign-ins; try again in {wait} s"),
+    ("locked_entries", "too many failed password entries; try again in {wait} s"),
+    ("disabled", "this account is disabled"),
+    ("too_short", "at least {n} characters"),
+    ("same_password", "the new password is the current one"),
+), fields={"wait": r"\d+", "n": r"\d+"})
+
 _HASHER = PasswordHasher()
 #: Verified against when the user does not exist, so timing does not reveal valid usernames.
 _DUMMY_HASH = _HASHER.hash("not-a-real-password")
@@ -94,7 +111,8 @@ def create_user(session: Session, actor: Actor, *, username: str, password: str,
         raise InvalidInputError(f"unknown role {role!r}; one of {', '.join(Role)}",
                                 field="role")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInputError(f"at least {MIN_PASSWORD_LENGTH} characters", field="password")
+        raise InvalidInputError(AUTH_REFUSALS.text("too_short", n=MIN_PASSWORD_LENGTH),
+                                field="password")
     if role == Role.submitter and submitter_id is None:
         raise InvalidInputError("a submitter user needs submitter_id", field="submitter_id")
     if submitter_id is not None and session.get(Submitter, submitter_id) is None:
@@ -123,7 +141,8 @@ def reset_password(session: Session, actor: Actor, username: str, password: str)
     """Give ``username`` a new password, clear its failed sign-ins and lock, and revoke its
     tokens (audited ``reset_password``); the revoked tokens' digests."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInputError(f"at least {MIN_PASSWORD_LENGTH} characters", field="password")
+        raise InvalidInputError(AUTH_REFUSALS.text("too_short", n=MIN_PASSWORD_LENGTH),
+                                field="password")
     user = user_named(session, username)
     user.password_hash = hash_password(password)
     user.failed_logins, user.locked_until = 0, None
@@ -174,21 +193,20 @@ class _Attempt:
 
     refused: str
     failed: str
-    what: str
-    wrong: str
+    what: str  # the AUTH_REFUSALS phrase of a lock
+    wrong: str  # the AUTH_REFUSALS phrase of a wrong password
 
 
-_SIGN_IN = _Attempt("login_refused_locked", "login_failed", "sign-ins",
-                    "wrong username or password")
+_SIGN_IN = _Attempt("login_refused_locked", "login_failed", "locked_sign_ins", "wrong_sign_in")
 _CHANGE = _Attempt("password_change_refused_locked", "password_change_failed",
-                   "password entries", "the current password is wrong")
-_SIGNATURE = _Attempt("signature_refused_locked", "signature_failed", "password entries",
-                      "the password given to sign this release is wrong")
+                   "locked_entries", "wrong_current")
+_SIGNATURE = _Attempt("signature_refused_locked", "signature_failed", "locked_entries",
+                      "wrong_signature")
 
 
 def _throttled(locked_until: datetime | None, now: datetime, what: str) -> ThrottledError:
     wait = 1 if locked_until is None else max(1, math.ceil((locked_until - now).total_seconds()))
-    return ThrottledError(f"too many failed {what}; try again in {wait} s", wait)
+    return ThrottledError(AUTH_REFUSALS.text(what, wait=wait), wait)
 
 
 def _failure_audit(count: FailureCount) -> dict[str, Any]:
@@ -217,7 +235,7 @@ def _check_password(session: Session, user: User, state: PasswordState, password
         record(session, actor, attempt.refused, "user", user.id)
         raise _throttled(repository.locked_until(session, user.id), now, attempt.what)
     record(session, actor, attempt.failed, "user", user.id, after=_failure_audit(count))
-    raise AuthenticationError(attempt.wrong)
+    raise AuthenticationError(AUTH_REFUSALS.text(attempt.wrong))
 
 
 def authenticate(session: Session, username: str, password: str, *,
@@ -273,7 +291,7 @@ def _unknown_user(session: Session, username: str, password: str, client: str | 
         raise _throttled(repository.throttle_lock(session, "account", username, now), now,
                          _SIGN_IN.what)
     _record_unknown(session, username, _SIGN_IN.failed, client)
-    raise AuthenticationError(_SIGN_IN.wrong)
+    raise AuthenticationError(AUTH_REFUSALS.text(_SIGN_IN.wrong))
 
 
 def confirm_password(user: User, password: str | None, bind: Engine | Connection) -> None:
@@ -287,7 +305,7 @@ def confirm_password(user: User, password: str | None, bind: Engine | Connection
     with Session(bind) as session:
         state = repository.password_state(session, user.id)
         if state is None or not state.active:
-            raise AuthenticationError("this account is disabled")
+            raise AuthenticationError(AUTH_REFUSALS.text("disabled"))
         try:
             _check_password(session, user, state, password, _SIGNATURE)
         finally:
@@ -315,13 +333,13 @@ def change_password(session: Session, user: User, *, current: str, new: str,
     assert user.id is not None
     state = repository.password_state(session, user.id)
     if state is None or not state.active:
-        raise AuthenticationError("this account is disabled")
+        raise AuthenticationError(AUTH_REFUSALS.text("disabled"))
     _check_password(session, user, state, current, _CHANGE)
     if len(new) < MIN_PASSWORD_LENGTH:
-        raise InvalidInputError(f"at least {MIN_PASSWORD_LENGTH} characters",
+        raise InvalidInputError(AUTH_REFUSALS.text("too_short", n=MIN_PASSWORD_LENGTH),
                                 field="new_password")
     if new == current:
-        raise InvalidInputError("the new password is the current one", field="new_password")
+        raise InvalidInputError(AUTH_REFUSALS.text("same_password"), field="new_password")
     repository.set_password_hash(session, user.id, hash_password(new))
     revoke_tokens(session, user_id=user.id,
                   keep=token_digest(keep_token) if keep_token else None)

@@ -10,16 +10,17 @@ declined or whose baby died is diagnosed with that outcome from any earlier stat
 diagnosed as not confirmed is closed without treatment. An illegal transition raises
 ``CaseTransitionError`` (HTTP 409) naming the transitions allowed from the case's state; a role
 that may not apply it, ``PermissionDeniedError`` (403); a guard's refusal,
-``InvalidInputError`` (422) naming the field.
+``InvalidInputError`` (422) naming the field. Each refusal is written with a phrase of
+``CASE_REFUSALS`` (``msms.phrases``), so that the pages show it in their language.
 
 A move's ``ready`` check reads only the case and what the service finds in its records (a
 later card released normal); ``ready_case_transitions`` gives the moves whose check holds, so
 that the pages offer only the forms that can succeed.
 
-Public names: ``CaseMove``, ``CASE_TRANSITIONS``, ``CASE_TRANSITIONS_BY_NAME``,
-``CaseTransitionError``, ``CASE_REFUSALS``, ``NO_DIAGNOSIS``, ``allowed_case_transitions``,
-``ready_case_transitions``, ``check_case_transition``, ``apply_case_transition``, ``due_for``,
-``case_facts``.
+Public names: ``CaseMove``, ``CASE_REFUSALS``, ``CASE_TRANSITIONS``,
+``CASE_TRANSITIONS_BY_NAME``, ``CaseTransitionError``, ``NO_DIAGNOSIS``,
+``allowed_case_transitions``, ``ready_case_transitions``, ``check_case_transition``,
+``apply_case_transition``, ``due_for``, ``case_facts``.
 """
 
 from __future__ import annotations
@@ -44,27 +45,52 @@ from lims.vocabulary import CaseState, CaseTransition, OutcomeClass, Role, Sever
 from msms.phrases import Phrasebook
 
 __all__ = ["CASE_REFUSALS", "CASE_TRANSITIONS", "CASE_TRANSITIONS_BY_NAME", "NO_DIAGNOSIS",
-           "CaseMove", "CaseTransitionError", "allowed_case_transitions",
-           "apply_case_transition", "case_facts", "check_case_transition", "due_for",
-           "ready_case_transitions"]
+           "CaseMove", "CaseTransitionError", "allowed_case_transitions", "apply_case_transition",
+           "case_facts", "check_case_transition", "due_for", "ready_case_transitions"]
 
 Details = Mapping[str, Any]
-
-#: Refusals written as phrases, so that the pages read them back in their own language
-#: (``lims.web.phrases``).
-CASE_REFUSALS = Phrasebook((
-    #: closing as not confirmed before a later card of the baby was released normal
-    ("repeat_not_normal_yet",
-     "case {case} cannot be closed as not confirmed yet: that needs a released normal result "
-     "on a later card of the baby, and none is released yet (the repeat card is still to be "
-     "tested and released)"),
-), fields={"case": r"\d+"})
 CaseGuard = Callable[[FollowUpCase, Details], tuple[str, str] | None]
 
 #: Outcomes that end a case without a diagnosis: allowed from any state before a diagnosis.
 NO_DIAGNOSIS: tuple[OutcomeClass, ...] = (
     OutcomeClass.lost_to_follow_up, OutcomeClass.deceased, OutcomeClass.moved,
     OutcomeClass.declined)
+
+#: Why a case's transition or a case form was refused: ``states`` are joined with `` or ``,
+#: ``transitions``, ``outcomes`` and ``severities`` with ``, ``.
+CASE_REFUSALS = Phrasebook((
+    ("not_from_closed", "case {case} is {state}; {transition} needs {states}. Allowed from "
+                        "{source}: none (the case is closed)"),
+    ("not_from", "case {case} is {state}; {transition} needs {states}. Allowed from {source}: "
+                 "{transitions}"),
+    ("needs_clinic", "name the clinic"),
+    ("outcome_required", "an outcome class is required (normal_repeat is recorded by closing "
+                         "the case on a normal repeat)"),
+    ("disorder_required", "a confirmed diagnosis names the disorder found"),
+    ("not_referred", "a case not referred for evaluation can only end as {outcomes}; refer it "
+                     "to a clinic first"),
+    ("severity_required", "a confirmed diagnosis gives the case's severity: {severities}"),
+    ("severity_not_confirmed", "a severity is given only with a confirmed disorder, not with "
+                               "{outcome}"),
+    #: closing as not confirmed before a later card of the baby was released normal
+    ("repeat_not_normal_yet",
+     "case {case} cannot be closed as not confirmed yet: that needs a released normal result "
+     "on a later card of the baby, and none is released yet (the repeat card is still to be "
+     "tested and released)"),
+    ("treatment_needs_confirmed", "treatment follows a confirmed diagnosis, not {outcome}"),
+    ("confirmed_not_closed", "a confirmed case is closed after treatment and follow-up"),
+    ("reason_to_end", "say why long-term follow-up ends"),
+    ("case_closed", "case {case} is closed"),
+    ("describe_treatment", "describe the treatment"),
+    ("who_was_reached", "say who was reached (contacted): the contact is logged"),
+    ("name_repeat_card", "name the repeat card: give its barcode"),
+    ("no_such_card", "no card with barcode {barcode} is accessioned"),
+    ("card_of_another_baby", "card {barcode} belongs to another baby's record; a repeat card is "
+                             "accessioned naming the earlier card's barcode"),
+    ("card_of_the_case", "card {barcode} is the card this case was opened on"),
+), fields={"case": r"\d+", "state": r"\w+", "source": r"\w+", "transition": r"\w+",
+           "outcome": r"\w+", "states": r"\w+(?: or \w+)*", "transitions": r"\w+(?:, \w+)*",
+           "outcomes": r"\w+(?:, \w+)*", "severities": r"\w+(?:, \w+)*"})
 
 
 class CaseTransitionError(IllegalTransitionError):
@@ -76,26 +102,24 @@ class CaseTransitionError(IllegalTransitionError):
 
 
 def _needs_clinic(_case: FollowUpCase, details: Details) -> tuple[str, str] | None:
-    return None if details.get("clinic_id") else ("name the clinic", "clinic_id")
+    return None if details.get("clinic_id") else (CASE_REFUSALS.text("needs_clinic"),
+                                                  "clinic_id")
 
 
 def _diagnosis(case: FollowUpCase, details: Details) -> tuple[str, str] | None:
     outcome = details.get("outcome")
     if outcome not in tuple(OutcomeClass) or outcome == OutcomeClass.normal_repeat:
-        return ("an outcome class is required (normal_repeat is recorded by closing the case "
-                "on a normal repeat)", "outcome")
+        return CASE_REFUSALS.text("outcome_required"), "outcome"
     if outcome == OutcomeClass.confirmed and not details.get("disorder"):
-        return "a confirmed diagnosis names the disorder found", "disorder"
+        return CASE_REFUSALS.text("disorder_required"), "disorder"
     if case.state != CaseState.referred and outcome not in NO_DIAGNOSIS:
-        return (f"a case not referred for evaluation can only end as "
-                f"{', '.join(NO_DIAGNOSIS)}; refer it to a clinic first", "outcome")
+        return CASE_REFUSALS.text("not_referred", outcomes=", ".join(NO_DIAGNOSIS)), "outcome"
     severity = details.get("severity")
     if outcome == OutcomeClass.confirmed and severity not in tuple(Severity):
-        return (f"a confirmed diagnosis gives the case's severity: "
-                f"{', '.join(Severity)}", "severity")
-    if outcome != OutcomeClass.confirmed and severity:
-        return (f"a severity is given only with a confirmed disorder, not with {outcome}",
+        return (CASE_REFUSALS.text("severity_required", severities=", ".join(Severity)),
                 "severity")
+    if outcome != OutcomeClass.confirmed and severity:
+        return CASE_REFUSALS.text("severity_not_confirmed", outcome=outcome), "severity"
     return None
 
 
@@ -110,20 +134,20 @@ def _normal_repeat(case: FollowUpCase, details: Details) -> tuple[str, str] | No
 def _confirmed(case: FollowUpCase, _details: Details) -> tuple[str, str] | None:
     if case.outcome == OutcomeClass.confirmed:
         return None
-    return f"treatment follows a confirmed diagnosis, not {case.outcome}", "outcome"
+    return CASE_REFUSALS.text("treatment_needs_confirmed", outcome=case.outcome), "outcome"
 
 
 def _not_confirmed_yet_untreated(case: FollowUpCase,
                                  _details: Details) -> tuple[str, str] | None:
     if case.state == CaseState.diagnosed and case.outcome == OutcomeClass.confirmed:
-        return "a confirmed case is closed after treatment and follow-up", "state"
+        return CASE_REFUSALS.text("confirmed_not_closed"), "state"
     return None
 
 
 def _why_follow_up_ends(case: FollowUpCase, details: Details) -> tuple[str, str] | None:
     if case.state == CaseState.long_term_follow_up and not str(
             details.get("reason", "")).strip():
-        return "say why long-term follow-up ends", "reason"
+        return CASE_REFUSALS.text("reason_to_end"), "reason"
     return None
 
 
@@ -230,10 +254,10 @@ def check_case_transition(actor: Actor, case: FollowUpCase, name: str,
                                     f"{' or '.join(move.roles)}")
     if case.state not in move.sources:
         allowed = [str(t) for t in allowed_case_transitions(case.state)]
-        raise CaseTransitionError(
-            f"case {case.id} is {case.state}; {name} needs {' or '.join(move.sources)}. "
-            f"Allowed from {case.state}: {', '.join(allowed) or 'none (the case is closed)'}",
-            allowed)
+        raise CaseTransitionError(CASE_REFUSALS.text(
+            "not_from" if allowed else "not_from_closed", case=case.id, state=case.state,
+            transition=name, states=" or ".join(move.sources), source=case.state,
+            transitions=", ".join(allowed)), allowed)
     for check in (move.ready, move.guard):
         problem = None if check is None else check(case, details)
         if problem and move.guard_conflicts:

@@ -33,6 +33,7 @@ from lims.audit import Actor, record, record_list_read, snapshot, store
 from lims.errors import ConflictError, InvalidInputError, NotFoundError, found
 from lims.followup import repository
 from lims.followup.machine import (
+    CASE_REFUSALS,
     apply_case_transition,
     check_case_transition,
     due_for,
@@ -420,7 +421,7 @@ def record_contact(session: Session, actor: Actor, case_id: int,
     an opened case to contacted."""
     case = get_case(session, actor, case_id, audit=False)
     if case.state == CaseState.closed:
-        raise ConflictError(f"case {case_id} is closed")
+        raise ConflictError(CASE_REFUSALS.text("case_closed", case=case_id))
     at = _checked_at(data.at, "at")
     _within_case(session, case, data.at, "at")
     attempt = ContactAttempt(case_id=case_id, at=at, method=data.method,
@@ -443,14 +444,13 @@ def link_repeat_specimen(session: Session, actor: Actor, case_id: int,
     barcode = barcode.strip()
     specimen = specimen_by_barcode(session, barcode) if barcode else None
     if specimen is None or specimen.id is None:
-        raise InvalidInputError(f"no card with barcode {barcode!r} is accessioned",
+        raise InvalidInputError(CASE_REFUSALS.text("no_such_card", barcode=repr(barcode)),
                                 field="barcode")
     if specimen.infant_id != case.infant_id:
-        raise InvalidInputError(
-            f"card {barcode} belongs to another baby's record; a repeat card is accessioned "
-            "naming the earlier card's barcode", field="barcode")
+        raise InvalidInputError(CASE_REFUSALS.text("card_of_another_baby", barcode=barcode),
+                                field="barcode")
     if specimen.id == case.specimen_id:
-        raise InvalidInputError(f"card {barcode} is the card this case was opened on",
+        raise InvalidInputError(CASE_REFUSALS.text("card_of_the_case", barcode=barcode),
                                 field="barcode")
     check_case_transition(actor, case, CaseTransition.receive_repeat, {})
     case.repeat_specimen_id = specimen.id
@@ -481,7 +481,7 @@ def _effects(session: Session, actor: Actor, case: FollowUpCase, body: Transitio
         return {"outcome": body.outcome, "disorder": body.disorder,
                 "severity": body.severity}
     if name == CaseTransition.start_treatment and not body.description.strip():
-        raise InvalidInputError("describe the treatment", field="description")
+        raise InvalidInputError(CASE_REFUSALS.text("describe_treatment"), field="description")
     if name == CaseTransition.close_not_confirmed:
         case.outcome = OutcomeClass.normal_repeat
         return {"outcome": OutcomeClass.normal_repeat, "normal_card": normal_card}
@@ -497,8 +497,7 @@ def _contact(session: Session, actor: Actor, case_id: int, body: TransitionIn) -
     _checked_at(body.at, "at")
     _within_case(session, case, body.at, "at")
     if not (body.contacted or "").strip():
-        raise InvalidInputError("say who was reached (contacted): the contact is logged",
-                                field="contacted")
+        raise InvalidInputError(CASE_REFUSALS.text("who_was_reached"), field="contacted")
     record_contact(session, actor, case_id, ContactIn(
         at=body.at, method=body.method or ContactMethod.other,
         contacted=(body.contacted or "").strip(), result=ContactResult.reached,
@@ -530,7 +529,7 @@ def transition(session: Session, actor: Actor, case_id: int, body: TransitionIn)
     it is received at the card's receipt time, so ``at`` is not taken with it."""
     if body.transition == CaseTransition.receive_repeat:
         if not (body.barcode or "").strip():
-            raise InvalidInputError("name the repeat card: give its barcode", field="barcode")
+            raise InvalidInputError(CASE_REFUSALS.text("name_repeat_card"), field="barcode")
         if body.at is not None:
             raise InvalidInputError("the repeat is received at its card's receipt time; "
                                     "leave at out", field="at")

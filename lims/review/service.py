@@ -91,7 +91,8 @@ REVIEW_REASONS = Phrasebook((
     ("repeat_requested", "reviewer requested a repeat card"),
 ))
 
-#: Why a bulk release of normals was refused (409), read back as phrases by the pages.
+#: Why a bulk release of normals, or a reviewer's decision, was refused (409), read back as
+#: phrases by the pages (``calls``: each standing call's disorder and final, kept as written).
 RELEASE_REFUSALS = Phrasebook((
     ("normals_changed_count",
      "the normal results waiting changed since they were counted: {now} wait now, not the "
@@ -99,7 +100,10 @@ RELEASE_REFUSALS = Phrasebook((
     ("normals_changed",
      "the normal results waiting changed since they were counted: {now} wait now, not those "
      "counted; nothing was released. Count them again and sign"),
-), fields={"now": r"\d+", "counted": r"\d+"})
+    ("standing_call", "specimen {barcode} has a standing call ({calls}); release it as normal "
+                      "with an override and a reason"),
+    ("no_standing_call", "specimen {barcode} has no standing call; release it as normal"),
+), fields={"now": r"\d+", "counted": r"\d+", "barcode": r"\S+"})
 
 _OUTCOME = {Decision.release_normal: ReleaseOutcome.normal,
             Decision.override: ReleaseOutcome.normal_by_override,
@@ -287,13 +291,12 @@ def decide(session: Session, user: User, specimen_id: int, decision: Decision, *
     calls = repository.current_calls(session, [specimen.id]).get(specimen.id, [])
     standing = _standing(calls)
     if decision == Decision.release_normal and standing:
-        raise IllegalTransitionError(
-            f"specimen {specimen.barcode} has a standing call ("
-            + ", ".join(f"{c.disorder} {c.final}" for c in standing)
-            + "); release it as normal with an override and a reason")
+        raise IllegalTransitionError(RELEASE_REFUSALS.text(
+            "standing_call", barcode=specimen.barcode,
+            calls=", ".join(f"{c.disorder} {c.final}" for c in standing)))
     if decision == Decision.override and not standing:
-        raise IllegalTransitionError(f"specimen {specimen.barcode} has no standing call; "
-                                     "release it as normal")
+        raise IllegalTransitionError(RELEASE_REFUSALS.text("no_standing_call",
+                                                           barcode=specimen.barcode))
     if decision == Decision.release_normal and calls and not reason.strip():
         reason = REVIEW_REASONS.text("accepted_no_recall", disorders=", ".join(
             sorted({c.disorder for c in calls})))[:1000]

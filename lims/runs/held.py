@@ -49,6 +49,8 @@ from lims.errors import (
 from lims.models import HeldWell, Run, utcnow
 from lims.pipeline import WELL_COLUMNS, Screening, profiles_from_wells
 from lims.runs import repository
+from lims.runs.notes import RUN_NOTES
+from lims.runs.refusals import RUN_REFUSALS
 from lims.runs.service import evaluate_stored
 from lims.vocabulary import HeldWellStatus, QcDecision, SpecimenState
 
@@ -59,7 +61,7 @@ __all__ = ["attach_arrived", "attach_held_well", "discard_held_well", "held_well
 def _open(session: Session, held_id: int) -> HeldWell:
     held = found(session.get(HeldWell, held_id), f"held well {held_id}")
     if held.status != HeldWellStatus.held:
-        raise ConflictError(f"held well {held_id} is already {held.status}")
+        raise ConflictError(RUN_REFUSALS.text("held_resolved", held=held_id, status=held.status))
     return held
 
 
@@ -68,21 +70,20 @@ def rejected_plate(session: Session, run: Run) -> str | None:
     withdrawn, superseded), or None. A run whose latest sign-off is a rejection counts as
     rejected even when stored before a technician's rejection rejected the run itself."""
     if run.qc_decision == QcDecision.reject:
-        return "; ".join(run.qc_reasons or []) or "rejected by QC"
+        return "; ".join(run.qc_reasons or []) or RUN_REFUSALS.text("rejected_by_qc_alone")
     assert run.id is not None
     events = repository.qc_sign_off_events(session, run.id)
     if events and events[-1].action != "qc_accept":
-        return f"rejected by {events[-1].username}: {events[-1].reason}"
+        return RUN_NOTES.text("rejected", user=events[-1].username, reason=events[-1].reason)
     return None
 
 
 def _refuse_rejected_plate(session: Session, run: Run, held: HeldWell) -> None:
     why = rejected_plate(session, run)
     if why is not None:
-        raise ConflictError(
-            f"held well {held.well} ({held.sample_id}) is on plate {run.plate_id}, which was "
-            f"rejected ({why[:300]}); its wells are never attached to a card: run the card "
-            "on a new plate")
+        raise ConflictError(RUN_REFUSALS.text(
+            "held_on_rejected_plate", well=held.well, sample_id=held.sample_id,
+            plate=run.plate_id, rejection=why if len(why) <= 300 else f"{why[:299]}…"))
 
 
 def _claim(session: Session, actor: Actor, wells: list[HeldWell],
@@ -90,7 +91,7 @@ def _claim(session: Session, actor: Actor, wells: list[HeldWell],
     """Move ``wells`` from held to ``status``; a well another request resolved meanwhile is a
     conflict (the guarded UPDATE finds it no longer held)."""
     if not repository.claim_held_wells(session, wells, status, actor.user_id, utcnow()):
-        raise ConflictError("the held well was resolved by someone else meanwhile")
+        raise ConflictError(RUN_REFUSALS.text("held_resolved_by_other"))
     for well in wells:
         session.refresh(well)
 
@@ -132,16 +133,14 @@ def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: s
     held = _open(session, held_id)
     barcode = barcode.strip()
     if barcode != held.sample_id.strip():
-        raise InvalidInputError(
-            f"held well {held.well} holds sample {held.sample_id!r}; it can be attached only to "
-            "the card with that barcode (a well is never relabelled)", field="barcode")
+        raise InvalidInputError(RUN_REFUSALS.text("not_relabelled", well=held.well,
+                                                  sample=repr(held.sample_id)), field="barcode")
     specimen = specimen_by_barcode(session, barcode, for_update=True)
     if specimen is None:
-        raise NotFoundError(f"no card with barcode {barcode}; accession the card first")
+        raise NotFoundError(RUN_REFUSALS.text("no_card", barcode=barcode))
     if specimen.state != SpecimenState.accessioned:
-        raise IllegalTransitionError(
-            f"card {barcode} is {specimen.state}; a held well is attached only to a card "
-            "waiting for its first results")
+        raise IllegalTransitionError(RUN_REFUSALS.text("card_not_waiting", barcode=barcode,
+                                                       state=specimen.state))
     assert specimen.id is not None
     wells = repository.held_wells_of(session, run.id, held.sample_id)
     before = {w.id: snapshot(w) for w in wells}
@@ -151,7 +150,7 @@ def attach_held_well(session: Session, actor: Actor, held_id: int, *, barcode: s
         for w in wells for analyte, value in (w.values or {}).items()],
         columns=list(WELL_COLUMNS))
     if rows.empty:
-        raise ConflictError(f"held well {held.well} has no values to attach")
+        raise ConflictError(RUN_REFUSALS.text("no_values", well=held.well))
     repository.insert_results(session, run.id, rows, {barcode: specimen.id})
     run.n_results += len(rows)
     session.add(run)
@@ -174,9 +173,9 @@ def attach_arrived(session: Session, actor: Actor, *, note: str,
     returns the wells attached, none when nothing has arrived since (idempotent)."""
     note = note.strip()
     if not note:
-        raise InvalidInputError("give a note for attaching the held wells", field="note")
+        raise InvalidInputError(RUN_REFUSALS.text("note_for_arrived"), field="note")
     if len(note) > 500:
-        raise InvalidInputError("at most 500 characters", field="note")
+        raise InvalidInputError(RUN_REFUSALS.text("too_long", n=500), field="note")
     attached: list[HeldWell] = []
     cards: set[str] = set()
     for well in repository.arrived_held_wells(session):

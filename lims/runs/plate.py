@@ -28,6 +28,7 @@ from lims.errors import ConflictError, InvalidInputError
 from lims.models import Run, utcnow
 from lims.runs import repository
 from lims.runs.notes import RUN_NOTES
+from lims.runs.refusals import RUN_REFUSALS
 from lims.runs.service import get_run
 from lims.vocabulary import HeldWellStatus, QcDecision
 from msms.qc.rules import default_rules as default_qc_rules
@@ -103,16 +104,15 @@ def sign_off(session: Session, actor: Actor, run_id: int, *, accept: bool,
     run = get_run(session, run_id, for_update=True)
     reason = reason.strip()
     if not reason:
-        raise InvalidInputError("give a reason for the plate's QC decision", field="reason")
+        raise InvalidInputError(RUN_REFUSALS.text("reason_for_qc"), field="reason")
     if len(reason) > 1000:
-        raise InvalidInputError("at most 1000 characters", field="reason")
+        raise InvalidInputError(RUN_REFUSALS.text("too_long", n=1000), field="reason")
     if accept and run.qc_decision == QcDecision.reject:
-        raise ConflictError(f"plate {run.plate_id} was rejected by QC ("
-                            + "; ".join(run.qc_reasons or []) + "); upload a new run of it")
+        raise ConflictError(RUN_REFUSALS.text("rejected_by_qc", plate=run.plate_id,
+                                              qc_reasons="; ".join(run.qc_reasons or [])))
     if not accept and run.n_results and run.qc_decision != QcDecision.reject:
-        raise ConflictError(f"plate {run.plate_id} has {run.n_results} patient results stored; "
-                            "to reject it, withdraw the plate (its unreleased results are "
-                            "withdrawn and the cards wait for a new run)")
+        raise ConflictError(RUN_REFUSALS.text("has_results", plate=run.plate_id,
+                                              n=run.n_results))
     held_discarded = 0
     if not accept and run.qc_decision != QcDecision.reject:
         held_discarded = _reject(session, actor, run, reason)
@@ -133,8 +133,7 @@ def _reject(session: Session, actor: Actor, run: Run, reason: str) -> int:
     at = utcnow()
     if held and not repository.claim_held_wells(session, held, HeldWellStatus.discarded,
                                                 actor.user_id, at):
-        raise ConflictError(f"a held well of plate {run.plate_id} was resolved meanwhile; "
-                            "look at the plate again")
+        raise ConflictError(RUN_REFUSALS.text("held_resolved_on_plate", plate=run.plate_id))
     note = f"plate {run.plate_id} rejected by {actor.username}: {reason}"[:1000]
     for well in held:
         before = snapshot(well)
@@ -145,7 +144,7 @@ def _reject(session: Session, actor: Actor, run: Run, reason: str) -> int:
                RUN_NOTES.text("rejected", user=actor.username, reason=reason)]
     # guarded: of two rejections at once, one rejects the run and the other is refused
     if not repository.reject_run(session, run, reasons):
-        raise ConflictError(f"plate {run.plate_id} was rejected meanwhile")
+        raise ConflictError(RUN_REFUSALS.text("rejected_meanwhile", plate=run.plate_id))
     session.refresh(run)
     return len(held)
 

@@ -52,7 +52,8 @@ from lims.pipeline import ScreenedPlate, Screening, card_covariates, with_covari
 from lims.reflex.ingest_calls import evaluate_cards
 from lims.reflex.service import hold_for_second_tier
 from lims.runs import repository
-from lims.runs.notes import RUN_NOTES
+from lims.runs.notes import HELD_REASONS, RUN_NOTES
+from lims.runs.refusals import RUN_REFUSALS
 from lims.runs.westgard_verdicts import store_verdicts
 from lims.vocabulary import (
     Action,
@@ -136,9 +137,9 @@ def ingest(session: Session, actor: Actor, data: bytes, file_name: str,
     if existing is not None:
         return IngestOutcome(existing, False)
     if not data:
-        raise InvalidInputError("the file is empty", file=file_name)
+        raise InvalidInputError(RUN_REFUSALS.text("empty_file"), file=file_name)
     if plate_map is not None and not plate_map.data:
-        raise InvalidInputError("the plate map is empty", file=plate_map.name)
+        raise InvalidInputError(RUN_REFUSALS.text("empty_plate_map"), file=plate_map.name)
     plate = pipeline.screen(data, file_name, plate_map=plate_map,
                             control_history=repository.control_history(session))
     check_plate_lengths(file_name, plate.plate_id, plate.instrument_run_id, plate.wells)
@@ -195,10 +196,9 @@ def _refuse_other_file_for_plate(session: Session, actor: Actor, plate_id: str, 
     if other is None or other.file_sha256 == sha256:
         return
     if other.qc_decision != QcDecision.reject:
-        raise ConflictError(
-            f"plate {plate_id} is already stored from {other.file_name} (run {other.id}, "
-            f"sha256 {other.file_sha256[:12]}); a different file for the same plate, or the "
-            f"same file with another plate map, is refused")
+        raise ConflictError(RUN_REFUSALS.text(
+            "plate_stored", plate=plate_id, file_name=other.file_name, run=other.id,
+            sha256=other.file_sha256[:12]))
     assert other.id is not None
     before = snapshot(other)
     retired = retired_plate_key(plate_id, other.id)
@@ -206,8 +206,8 @@ def _refuse_other_file_for_plate(session: Session, actor: Actor, plate_id: str, 
                           sha256=sha256[:12], retired=retired)
     # guarded: when two new files race for the plate, only one retires the rejected run
     if not repository.retire_run(session, other, retired, [*(other.qc_reasons or []), note]):
-        raise ConflictError(
-            f"{file_name}: another file for plate {plate_id} was stored at the same time")
+        raise ConflictError(RUN_REFUSALS.text("plate_stored_meanwhile", file_name=file_name,
+                                              plate=plate_id))
     session.refresh(other)
     record(session, actor, "supersede", "run", other.id, before=before, after=snapshot(other),
            reason=f"plate {plate_id} rejected by QC; a new file is ingested for it")
@@ -227,13 +227,13 @@ def _store_patients(session: Session, actor: Actor, run: Run, patients: pd.DataF
     for barcode in barcodes:
         specimen = specimens.get(barcode)
         if specimen is None:
-            held[barcode] = "unknown barcode: no accessioned card"
+            held[barcode] = HELD_REASONS.text("unknown_barcode")
         elif specimen.state == SpecimenState.accessioned:
             initial.append(specimen)
         elif specimen.state == SpecimenState.awaiting_duplicate and specimen.id in waiting:
             duplicate.append(specimen)
         else:
-            held[barcode] = f"card is {specimen.state}; results are not accepted in that state"
+            held[barcode] = HELD_REASONS.text("card_state", state=specimen.state)
     held_rows = [
         {"run_id": run.id, "well": str(well), "sample_id": barcode, "reason": reason,
          "values": {str(a): _number(v) for a, v in zip(group["analyte"], group["conc_umol_l"],
@@ -403,6 +403,5 @@ def ingest_bytes(engine: Engine, actor: Actor, data: bytes, file_name: str,
                 None if plate_map is None else file_sha256(plate_map.data)))
             if existing is not None:
                 return IngestOutcome(existing, False)
-            raise ConflictError(
-                f"{file_name}: another file for the same plate was stored at the same time"
-            ) from None
+            raise ConflictError(RUN_REFUSALS.text("same_plate_meanwhile",
+                                                  file_name=file_name)) from None

@@ -68,11 +68,11 @@ _WHAT_TO_DO = ("A released result is never withdrawn: a reviewer opens each of t
                "released result\", with a reason and the password), then the plate can be "
                "withdrawn")
 WITHDRAWAL_REFUSALS = Phrasebook((
-    ("decided", "plate {plate} cannot be withdrawn: a reviewer has decided on the results "
-                "from it of cards {cards}. " + _WHAT_TO_DO),
     ("decided_more", "plate {plate} cannot be withdrawn: a reviewer has decided on the "
                      "results from it of cards {cards} and {more} more. " + _WHAT_TO_DO),
-), fields={"more": r"\d+"})
+    ("decided", "plate {plate} cannot be withdrawn: a reviewer has decided on the results "
+                "from it of cards {cards}. " + _WHAT_TO_DO),
+), fields={"more": r"\d+"})  # the more specific first: "decided" reads "X and 3 more" too
 
 #: Who may withdraw a plate: those who sign off its QC.
 WITHDRAW_ROLES = (Role.technician, Role.admin)

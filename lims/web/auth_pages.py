@@ -31,6 +31,7 @@ from lims.web.context import (
     render,
 )
 from lims.web.i18n import LOCALES
+from lims.web.refusals import FORM_REFUSALS
 from lims.web.security import (
     CSRF_FIELD,
     LANG_COOKIE,
@@ -147,7 +148,8 @@ async def change_password(request: Request, current: Current) -> HTMLResponse:
     new, again = str(form.get("new_password", "")), str(form.get("new_password_again", ""))
     try:
         if new != again:
-            raise InvalidInputError("the two new passwords differ", field="new_password_again")
+            raise InvalidInputError(FORM_REFUSALS.text("passwords_differ"),
+                                    field="new_password_again")
         await run_in_threadpool(_change, request, current, str(form.get("current_password", "")),
                                 new)
     except FORM_ERRORS as exc:

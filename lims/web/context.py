@@ -198,7 +198,9 @@ async def in_session_async(request: Request, work: Callable[[Session], T]) -> T:
 
 
 def error_message(exc: Exception) -> str:
-    """A domain error as shown on a page (its message names the file, line and field)."""
+    """A domain error as shown on a page (its message names the file, line and field): the
+    English text, which the templates show in the page's language with the ``page_error``
+    filter (``lims.web.phrases``) when a refusal phrase wrote it."""
     return str(exc)
 
 

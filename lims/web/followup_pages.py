@@ -27,6 +27,7 @@ from lims.web.case_forms import contact_from_form
 from lims.web.case_pages import Follow, case_form, case_router
 from lims.web.context import Page, lab_zone, pages_for
 from lims.web.forms import optional
+from lims.web.refusals import FORM_REFUSALS
 
 __all__ = ["FOLLOW", "router"]
 
@@ -56,7 +57,7 @@ async def record_repeat(request: Request, case_id: PathId, current: Coordinator)
     def barcode_of(form: Any) -> str:
         barcode = optional(form, "barcode")
         if barcode is None:
-            raise InvalidInputError("give the repeat card's barcode", field="barcode")
+            raise InvalidInputError(FORM_REFUSALS.text("repeat_barcode"), field="barcode")
         return barcode
 
     return await case_form(request, current, FOLLOW, case_id, work, barcode_of,
@@ -66,7 +67,8 @@ async def record_repeat(request: Request, case_id: PathId, current: Coordinator)
 def _choice(form: Any, name: str, allowed: tuple[str, ...]) -> str:
     value = optional(form, name) or ""
     if value not in allowed:
-        raise InvalidInputError(f"choose one of {', '.join(allowed)}", field=name)
+        raise InvalidInputError(FORM_REFUSALS.text("choose_one_of", choices=", ".join(allowed)),
+                                field=name)
     return value
 
 
@@ -92,7 +94,7 @@ async def correct_letter(request: Request, case_id: PathId, document_id: PathId,
     def work(session: Session, actor: Actor, form: Any) -> object:
         reason = optional(form, "reason")
         if reason is None:
-            raise InvalidInputError("say why the letter is issued again", field="reason")
+            raise InvalidInputError(FORM_REFUSALS.text("why_letter_again"), field="reason")
         letters = documents.list_documents(session, actor, kind=DocumentKind.recall_letter,
                                            case_id=case_id)
         if document_id not in {d["id"] for d in letters}:

@@ -17,7 +17,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
+import instruments
 from instruments import Source
+from instruments.errors import UnknownFormatError
 from instruments.profile_choice import NoProfileFitsError
 from lims.accession import service as accession
 from lims.audit import Actor
@@ -53,7 +55,7 @@ from lims.web.context import (
 from lims.web.forms import optional, specimen_from_form, validated
 from lims.web.lj_chart import lj_chart
 from lims.web.names import named_requests
-from lims.web.refusals import UPLOAD_REFUSALS
+from lims.web.refusals import FORM_REFUSALS, UPLOAD_REFUSALS, UPLOADS
 from msms.qc.rules import WESTGARD_RULES
 
 __all__ = ["read_upload", "router"]
@@ -119,7 +121,7 @@ async def import_card_file(request: Request, current: Lab) -> HTMLResponse:
         actor = Actor.of(current.user)
         context = await run_in_threadpool(_accession_context, request, current)
         try:
-            source = await read_upload(form.get("file"), "the card file")
+            source = await read_upload(form.get("file"), "card_file")
             if source is None:
                 return render(request, "accession.html", current, status_code=422, form={},
                               import_error="choose a card CSV file", **context)
@@ -147,12 +149,15 @@ def runs_page(request: Request, current: Lab) -> HTMLResponse:
 
 
 async def read_upload(upload: object, what: str) -> Source | None:
+    """The uploaded file (None when none was chosen); ``what`` names it by its ``UPLOADS``
+    code in the refusal of a file past ``MAX_UPLOAD_BYTES``."""
     if not isinstance(upload, UploadFile) or not upload.filename:
         return None
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise InvalidInputError(f"{what} is larger than the upload limit of "
-                                f"{MAX_UPLOAD_BYTES} bytes", file=upload.filename)
+        raise InvalidInputError(FORM_REFUSALS.text("upload_too_large", what=UPLOADS.text(what),
+                                                   limit=MAX_UPLOAD_BYTES),
+                                file=upload.filename)
     return Source(upload.filename, data)
 
 
@@ -162,10 +167,10 @@ async def upload_run(request: Request, current: Lab) -> Response:
         check_csrf(request, current, form)
         actor = Actor.of(current.user)
         try:
-            export = await read_upload(form.get("file"), "the instrument file")
+            export = await read_upload(form.get("file"), "instrument_file")
             if export is None:
-                raise InvalidInputError("choose the instrument's export file", field="file")
-            plate_map = await read_upload(form.get("plate_map"), "the plate map")
+                raise InvalidInputError(FORM_REFUSALS.text("choose_export"), field="file")
+            plate_map = await read_upload(form.get("plate_map"), "plate_map")
             outcome = await run_in_threadpool(
                 lambda: runs.ingest_bytes(request.app.state.engine, actor, export.data,
                                           export.name, request.app.state.pipeline,
@@ -173,6 +178,12 @@ async def upload_run(request: Request, current: Lab) -> Response:
         except NoProfileFitsError as exc:  # the page's advice, not the command line's
             refused = InvalidInputError(UPLOAD_REFUSALS.text(
                 "no_profile", tried="; ".join(exc.tried)), file=exc.file, line=1, field="file")
+            return await refused_form(request, "runs.html", current, refused,
+                                      lambda s: {"runs": runs.list_runs(s)})
+        except UnknownFormatError as exc:
+            refused = InvalidInputError(UPLOAD_REFUSALS.text(
+                "no_reader", formats=", ".join(instruments.formats())), file=exc.file,
+                field="file")
             return await refused_form(request, "runs.html", current, refused,
                                       lambda s: {"runs": runs.list_runs(s)})
         except FORM_ERRORS as exc:

@@ -1,6 +1,7 @@
 """The words the pages translate that are not literal in a template: the vocabularies' values
 shown as labels, the navigation's labels, the kinds of well, the phrases stored texts are read
-back as (``lims.web.phrases``: reasons, alert messages, decision reasons), the reflex rules'
+back as (``lims.web.phrases``: reasons, alert messages, decision reasons, the refusals a
+page shows as its errors, and how a message joins a list), the reflex rules'
 words for their reason codes (the specimen page's second tier), the audit trail's actions
 (``audit <action>``, ``AUDIT_ACTIONS``) and kinds of record (``record <entity>``,
 ``AUDIT_RECORDS``), the disorders' names (the catalogue's) and the
@@ -28,6 +29,7 @@ from lims.vocabulary import (
     Feeding,
     Final,
     FirstTier,
+    HeldWellStatus,
     OutboxStatus,
     QcDecision,
     Recommendation,
@@ -41,15 +43,22 @@ from lims.vocabulary import (
 )
 from lims.web.case_labels import case_message_ids
 from lims.web.navigation import NAVIGATION
-from lims.web.phrases import PHRASEBOOKS, REASON_MESSAGE, STEP_MESSAGES, VALUE_MESSAGES
+from lims.web.phrases import (
+    PHRASEBOOKS,
+    REASON_MESSAGE,
+    SEPARATORS,
+    STEP_MESSAGES,
+    VALUE_MESSAGES,
+)
 
 __all__ = ["AUDIT_ACTIONS", "AUDIT_RECORDS", "DYNAMIC_VOCABULARIES", "WELL_KINDS", "disorder_names",
            "message_ids", "plural_message_ids", "unsatisfactory_descriptions"]
 
 #: Enums whose values the templates pass through ``_()``.
 DYNAMIC_VOCABULARIES: tuple[type[StrEnum], ...] = (
-    Action, AlertStatus, Decision, Feeding, Final, FirstTier, OutboxStatus, QcDecision,
-    Recommendation, ReflexDecision, ReleaseOutcome, Role, SpecimenKind, SpecimenState)
+    Action, AlertStatus, Decision, Feeding, Final, FirstTier, HeldWellStatus, OutboxStatus,
+    QcDecision, Recommendation, ReflexDecision, ReleaseOutcome, Role, SpecimenKind,
+    SpecimenState)
 #: The kinds of well the plate view counts (``lims.runs.plate``).
 WELL_KINDS = ("patient", "control", "blank", "held", "empty")
 #: The actions the audit trail records (``lims.audit``), shown on the audit page as
@@ -123,6 +132,7 @@ def message_ids() -> set[str]:
     ids |= case_message_ids()
     ids |= {phrase.msgid for book in PHRASEBOOKS for phrase in book}
     ids |= {*STEP_MESSAGES.values(), *VALUE_MESSAGES.values(), REASON_MESSAGE}
+    ids |= set(SEPARATORS.values())
     ids |= set(default_reflex_rules().reason_codes.values())
     ids |= {f"audit {a}" for a in AUDIT_ACTIONS}
     ids |= {f"record {r}" for r in AUDIT_RECORDS}

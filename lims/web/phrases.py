@@ -9,14 +9,21 @@ phrase wrote (a reviewer's own words, a marker against its cutoff) is shown as w
 The templates use the filters ``reasons``, ``reason``, ``alert_message``, ``review_reason``,
 ``release_refusal``, ``withdrawal_refusal``, ``page_refusal`` (why a page was refused),
 ``input_error`` (a form's or a file's input error: card numbers, card data, uploads),
-``case_refusal`` (why a follow-up case's transition or letter was refused),
 ``repeat_reason`` (a repeat request: serial screening, a reviewer's), ``qc_reason`` (a run's
 QC reasons: the LIMS's notes, the plate QC's findings, the instrument reader's warnings),
-``delivery_note`` (a result message's delivery) and ``genotype_refusal`` (the reflex page's
-upload) (``install``).
+``delivery_note`` (a result message's delivery), ``genotype_refusal`` (the reflex page's
+upload), ``held_reason`` (why an ingest held a well) and ``page_error`` (``install``).
 
-Public names: ``PHRASEBOOKS``, ``STEP_MESSAGES``, ``VALUE_MESSAGES``, ``REASON_MESSAGE``,
-``Phrases``, ``install``.
+``page_error`` is how a page shows a domain error (``lims.web.context.error_message``): the
+error's place (``file:line, field name``) and its message, or the whole text, read back by
+one of the refusal phrasebooks (``ERROR_BOOKS``: sign-in and passwords, a card's and a case's
+transitions and letters, the review's decisions, uploads and a plate's sign-off, held wells, the
+instrument readers' commonest errors, the forms' own checks, ...); an error no phrase wrote
+is shown as written, in English.
+Lists inside a message are joined as the language joins them (``SEPARATORS``).
+
+Public names: ``ERROR_BOOKS``, ``PHRASEBOOKS``, ``SEPARATORS``, ``STEP_MESSAGES``,
+``VALUE_MESSAGES``, ``REASON_MESSAGE``, ``Phrases``, ``install``.
 """
 
 from __future__ import annotations
@@ -29,19 +36,22 @@ from datetime import datetime
 from jinja2 import Environment
 
 from cutoffs.reason_phrases import FEATURES, MISSING, REASONS
-from instruments.issues import WARNINGS, word_issue
+from instruments.issues import READER_ERRORS, WARNINGS, word_issue
 from lims.accession.service import CARD_REFUSALS
 from lims.alerts.messages import ALERT_MESSAGES
+from lims.auth.service import AUTH_REFUSALS
 from lims.documents.service import LETTER_REFUSALS
 from lims.followup.machine import CASE_REFUSALS
 from lims.interfaces.phrases import DELIVERY_PHRASES
 from lims.reference import BARCODE_REFUSALS
 from lims.reflex.genotypes import GENOTYPE_REFUSALS
 from lims.review.service import RELEASE_REFUSALS, REVIEW_REASONS
-from lims.runs.notes import RUN_NOTES
+from lims.runs.notes import HELD_REASONS, RUN_NOTES
+from lims.runs.refusals import RUN_REFUSALS
 from lims.runs.withdrawal import WITHDRAWAL_REFUSALS
 from lims.serial_screening import SERIAL_CARDS, SERIAL_CRITERIA
-from lims.web.refusals import PAGE_REFUSALS, PLACES, UPLOAD_REFUSALS
+from lims.web.refusals import FORM_REFUSALS, PAGE_REFUSALS, PLACES, UPLOAD_REFUSALS, UPLOADS
+from lims.workflow import TRANSITION_REFUSALS
 from msms.phrases import Phrase, Phrasebook, split_outside
 from msms.qc.messages import (
     FINDINGS,
@@ -53,8 +63,8 @@ from msms.qc.messages import (
     word_reason,
 )
 
-__all__ = ["PHRASEBOOKS", "REASON_MESSAGE", "STEP_MESSAGES", "VALUE_MESSAGES", "Phrases",
-           "install"]
+__all__ = ["ERROR_BOOKS", "PHRASEBOOKS", "REASON_MESSAGE", "SEPARATORS", "STEP_MESSAGES",
+           "VALUE_MESSAGES", "Phrases", "install"]
 
 #: Every phrasebook whose texts the pages show (their messages are in the catalogues).
 PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGES,
@@ -62,8 +72,9 @@ PHRASEBOOKS: tuple[Phrasebook, ...] = (REASONS, MISSING, FEATURES, ALERT_MESSAGE
                                        SERIAL_CRITERIA, RUN_NOTES, LISTING, DELIVERY_PHRASES,
                                        WITHDRAWAL_REFUSALS, GENOTYPE_REFUSALS, FINDINGS, ITEMS,
                                        WARNINGS, PAGE_REFUSALS, PLACES, UPLOAD_REFUSALS,
-                                       BARCODE_REFUSALS, CARD_REFUSALS, CASE_REFUSALS,
-                                       LETTER_REFUSALS)
+                                       BARCODE_REFUSALS, CARD_REFUSALS, FORM_REFUSALS, UPLOADS,
+                                       AUTH_REFUSALS, TRANSITION_REFUSALS, CASE_REFUSALS,
+                                       LETTER_REFUSALS, RUN_REFUSALS, HELD_REASONS, READER_ERRORS)
 #: The message ids of the plate QC's steps, which a run's reasons name.
 STEP_MESSAGES: dict[str, str] = {step: f"qc step {step}" for step in STEPS}
 #: The message ids of the words of the findings' vocabularies (a sample type, a level).
@@ -72,8 +83,23 @@ VALUE_MESSAGES: dict[tuple[str, str], str] = {(name, value): f"qc {name} {value}
                                               for value in values}
 #: How a run's reason joins the step and the finding's message.
 REASON_MESSAGE = "%(step)s: %(message)s"
-#: The input errors the pages read back (``input_error``), after their place (``PLACES``).
-INPUT_ERRORS: tuple[Phrasebook, ...] = (BARCODE_REFUSALS, CARD_REFUSALS, UPLOAD_REFUSALS)
+#: The errors the pages read back (``page_error``), whole or after their place (``PLACES``).
+ERROR_BOOKS: tuple[Phrasebook, ...] = (BARCODE_REFUSALS, CARD_REFUSALS, UPLOAD_REFUSALS,
+                                       FORM_REFUSALS, AUTH_REFUSALS, TRANSITION_REFUSALS,
+                                       CASE_REFUSALS, LETTER_REFUSALS, RELEASE_REFUSALS,
+                                       WITHDRAWAL_REFUSALS, GENOTYPE_REFUSALS, RUN_REFUSALS,
+                                       READER_ERRORS, PAGE_REFUSALS)
+#: The books whose phrases a page words in English too (a role or a card's state by its
+#: label); an English page shows the other errors as the service wrote them (a case's and a
+#: card's states and transitions as their codes, as the API names them).
+_WORDED_IN_ENGLISH: tuple[Phrasebook, ...] = (BARCODE_REFUSALS, CARD_REFUSALS, UPLOAD_REFUSALS,
+                                              RELEASE_REFUSALS, WITHDRAWAL_REFUSALS,
+                                              GENOTYPE_REFUSALS, PAGE_REFUSALS)
+#: How a message joins the items of a list (``, ``), its clauses (``; ``) and alternatives
+#: (`` or ``): message ids of their own, so that a language joins them its way.
+SEPARATORS: dict[str, str] = {"list": ", ", "clause": "; ", "or": " or "}
+#: The most ``; ``-separated clauses one QC reason holds (``Phrases.qc_reasons``).
+_MOST_CLAUSES = 3
 
 
 @dataclass(frozen=True)
@@ -103,8 +129,24 @@ class Phrases:
             return self.phrase(SERIAL_CRITERIA, value)
         if name in ("wells", "analytes"):
             return self.phrase(LISTING, value)
-        if name in ("tier", "due_action", "decision", "role", "state"):
+        if name in ("tier", "due_action", "decision", "role", "state", "source", "status",
+                    "outcome"):
             return self.gettext(value)
+        if name in ("outcomes", "severities"):
+            return self._joined(value, ", ", "list", self.gettext)
+        if name == "states":
+            return self._joined(value, " or ", "or", self.gettext)
+        if name == "transition":
+            return self._action(value)
+        if name == "transitions":
+            return self._joined(value, ", ", "list", self._action)
+        if name == "what":
+            return self.phrase(UPLOADS, value)
+        if name == "qc_reasons":
+            return self.qc_reasons(value)
+        if name == "rejection":
+            return (self.phrase(RUN_REFUSALS, value) if RUN_REFUSALS.parse(value)
+                    else self.qc_reasons(value))
         if name == "message":
             return self.input_message(value)
         if name == "due_at":
@@ -113,6 +155,32 @@ class Phrases:
             except ValueError:
                 return value
         return value
+
+    def _joined(self, value: str, sep: str, name: str, word: Callable[[str], str]) -> str:
+        """A list joined with ``sep``, item by item (``word``), joined as the language does."""
+        joiner = self.gettext(SEPARATORS[name])
+        return joiner.join(word(item.strip()) for item in value.split(sep))
+
+    def qc_reasons(self, text: str) -> str:
+        """A run's QC reasons joined with ``; `` (a reason may hold ``; `` of its own: the
+        shortest run of parts that reads as one reason is taken), each as ``qc_reason``."""
+        parts, out, i = text.split("; "), [], 0
+        while i < len(parts):
+            for j in range(i + 1, min(i + _MOST_CLAUSES, len(parts)) + 1):
+                chunk = "; ".join(parts[i:j])
+                worded = self.qc_reason(chunk)
+                if worded != chunk:
+                    break
+            else:
+                j, worded = i + 1, parts[i]
+            out.append(worded)
+            i = j
+        return self.gettext(SEPARATORS["clause"]).join(out)
+
+    def _action(self, name: str) -> str:
+        """A transition by its audit trail's label (``audit <name>``); else as written."""
+        text = self.gettext(f"audit {name}")
+        return name if text == f"audit {name}" else text
 
     def reasons(self, text: str) -> str:
         """A call's reasons, part by part."""
@@ -150,7 +218,9 @@ class Phrases:
     def _finding_words(self) -> FindingWords:
         return FindingWords(template=self._template, step=self._step, value=self._value,
                             severity=self._word,
-                            reason=self._template_of(REASON_MESSAGE) or "{step}: {message}")
+                            reason=self._template_of(REASON_MESSAGE) or "{step}: {message}",
+                            list_separator=self.gettext(SEPARATORS["list"]),
+                            clause_separator=self.gettext(SEPARATORS["clause"]))
 
     def _template(self, phrase: Phrase) -> str | None:
         return self._template_of(phrase.msgid)
@@ -188,24 +258,39 @@ class Phrases:
     def page_refusal(self, text: str) -> str:
         return self.phrase(PAGE_REFUSALS, text)
 
-    def case_refusal(self, text: str) -> str:
-        """Why a case's form was refused: a transition's or a letter's refusal, else an input
-        error."""
-        for book in (CASE_REFUSALS, LETTER_REFUSALS):
-            if book.parse(text) is not None:
-                return self.phrase(book, text)
-        return self.input_error(text)
+    def held_reason(self, text: str) -> str:
+        return self.phrase(HELD_REASONS, text)
+
+    def page_error(self, text: str) -> str:
+        """A domain error shown on a page: its place (``file:line, field name``) and its
+        message when a refusal phrase wrote the message, else the whole text when one wrote
+        it; else (or where the language words the phrase as English does, outside
+        ``_WORDED_IN_ENGLISH``) as written."""
+        place = PLACES.parse(text)
+        message = text if place is None or _book_of(place[1]["message"]) is None \
+            else place[1]["message"]
+        book = _book_of(message)
+        if book is None or not (book in _WORDED_IN_ENGLISH or self._translated(book, message)):
+            return text
+        return self.phrase(PLACES, text) if message is not text else self.phrase(book, text)
+
+    def _translated(self, book: Phrasebook, text: str) -> bool:
+        """Whether the language words the phrase that wrote ``text`` otherwise than English."""
+        found = book.parse(text)
+        return found is not None and self.gettext(found[0].msgid) != found[0].msgid
 
     def input_error(self, text: str) -> str:
-        """A form's or file's input error: its place, then its message, each read back."""
-        return (self.phrase(PLACES, text) if PLACES.parse(text) is not None
-                else self.input_message(text))
+        """A form's or file's input error (``page_error``)."""
+        return self.page_error(text)
 
     def input_message(self, text: str) -> str:
-        for book in INPUT_ERRORS:
-            if book.parse(text) is not None:
-                return self.phrase(book, text)
-        return text
+        book = _book_of(text)
+        return text if book is None else self.phrase(book, text)
+
+
+def _book_of(text: str) -> Phrasebook | None:
+    """The refusal phrasebook (``ERROR_BOOKS``) one of whose phrases wrote ``text``, or None."""
+    return next((book for book in ERROR_BOOKS if book.parse(text) is not None), None)
 
 
 def install(env: Environment, gettext: Callable[[str], str], time: Callable[..., str]) -> None:
@@ -223,4 +308,5 @@ def install(env: Environment, gettext: Callable[[str], str], time: Callable[...,
     env.filters["genotype_refusal"] = phrases.genotype_refusal
     env.filters["page_refusal"] = phrases.page_refusal
     env.filters["input_error"] = phrases.input_error
-    env.filters["case_refusal"] = phrases.case_refusal
+    env.filters["page_error"] = phrases.page_error
+    env.filters["held_reason"] = phrases.held_reason

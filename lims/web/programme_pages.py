@@ -412,7 +412,7 @@ async def import_births_form(request: Request, current: Staff) -> Response:
         with shown_on_page():
             first = month_of_text(str(form.get("month") or ""))
         try:
-            upload = await read_upload(form.get("file"), "the live-births file")
+            upload = await read_upload(form.get("file"), "live_births")
             if upload is None:
                 raise InvalidInputError("choose a live-births CSV file", field="file")
             actor = Actor.of(current.user)

@@ -64,7 +64,7 @@ async def upload_second_tier_run(request: Request, current: Lab) -> Response:
         check_csrf(request, current, form)
         actor, pipeline = Actor.of(current.user), request.app.state.pipeline
         try:
-            upload = await read_upload(form.get("file"), "the file")
+            upload = await read_upload(form.get("file"), "file")
             if upload is None:
                 raise InvalidInputError("choose the second-tier run's export file",
                                         field="file")
@@ -86,7 +86,7 @@ async def upload_genotypes(request: Request, current: Lab) -> Response:
         actor, pipeline = Actor.of(current.user), request.app.state.pipeline
         zone = lab_zone(request)
         try:
-            upload = await read_upload(form.get("file"), "the file")
+            upload = await read_upload(form.get("file"), "file")
             if upload is None:
                 raise InvalidInputError("choose the genotype results file", field="file")
             outcome = await in_session_async(request, lambda s: import_genotypes(

@@ -50,6 +50,7 @@ from lims.web.context import (
 from lims.web.forms import optional
 from lims.web.marker_charts import PopulationChart, population_chart, trend_chart
 from lims.web.markers import Marker, markers_of
+from lims.web.refusals import FORM_REFUSALS
 from lims.workflow import allowed_transitions
 
 __all__ = ["router"]
@@ -161,10 +162,10 @@ async def decide(request: Request, specimen_id: PathId, current: Reviewer) -> Re
     typed = {"form": "decision", "decision": choice, "reason": reason}
     try:
         if choice not in tuple(Decision):
-            raise InvalidInputError("choose a decision", field="decision")
+            raise InvalidInputError(FORM_REFUSALS.text("choose_decision"), field="decision")
         if choice in (Decision.override, Decision.refer, Decision.request_repeat_specimen) \
                 and not reason.strip():
-            raise InvalidInputError("give a reason for this decision", field="reason")
+            raise InvalidInputError(FORM_REFUSALS.text("reason_for_decision"), field="reason")
         password = str(form.get("password") or "")
         await in_session_async(request, lambda s: _decide(s, user, specimen_id,
                                                           Decision(choice), reason, password))
@@ -215,7 +216,8 @@ async def correct(request: Request, specimen_id: PathId, current: Reviewer) -> R
     typed = {"form": "correction", "reason": reason}
     try:
         if not reason:
-            raise InvalidInputError("give a reason for the correction", field="reason")
+            raise InvalidInputError(FORM_REFUSALS.text("reason_for_correction"),
+                                    field="reason")
         password = str(form.get("password") or "")
         await in_session_async(request, lambda s: review.correct(
             s, user, specimen_id, reason=reason, password=password))
@@ -239,8 +241,7 @@ async def release_normals(request: Request, current: Reviewer) -> Response:
     digest, count = optional(form, "digest") or "", _counted(form)
     try:
         if not digest:
-            raise InvalidInputError("the form does not say which normal results were counted; "
-                                    "open the review queue again", field="digest")
+            raise InvalidInputError(FORM_REFUSALS.text("not_counted"), field="digest")
         released = await in_session_async(request, lambda s: review.release_normals(
             s, user, password=password, limit=_BULK_LIMIT, digest=digest, count=count))
     except FORM_ERRORS as exc:

@@ -84,7 +84,8 @@ def test_the_method_coverage_finding_reads_in_chinese():
         wells="A01, A02, A03, A04 and 92 more", analytes="C3, C5")
     shown = zh.qc_reason(reason)
     assert shown.startswith("方法覆盖：方法 NBS-48 的 48 个分析物中有 29 个")
-    assert "A01, A02, A03, A04 等，另有 92 个" in shown and not english_left(shown)
+    assert "A01、A02、A03、A04 等，另有 92 个" in shown and "C3、C5；" in shown
+    assert not english_left(shown)
     due = datetime(2026, 3, 5, 8, 0, tzinfo=UTC).isoformat(timespec="minutes")
     from lims.interfaces.phrases import DELIVERY_PHRASES
     waiting = DELIVERY_PHRASES.text("endpoint_failed", failures=2, error="connection refused",
