@@ -17,6 +17,7 @@ from instruments.issues import READER_ERRORS
 from instruments.platemap import read_plate_map
 from lims.accession.service import CARD_REFUSALS
 from lims.auth.service import AUTH_REFUSALS, MAX_FAILED_LOGINS
+from lims.documents.service import LETTER_REFUSALS
 from lims.errors import ConflictError, InvalidInputError
 from lims.followup.machine import CASE_REFUSALS
 from lims.reference import BARCODE_REFUSALS
@@ -46,6 +47,7 @@ COVERED: dict[str, Phrasebook] = {
     "sign-in, password change, signature": AUTH_REFUSALS,
     "a card's transitions (409, a missing reason)": TRANSITION_REFUSALS,
     "a case's transitions and forms (409, 422)": CASE_REFUSALS,
+    "a recall letter not due (409)": LETTER_REFUSALS,
     "a reviewer's decision, the bulk release of normals": RELEASE_REFUSALS,
     "the pages' own checks of a form (a reason, a decision, an upload's size)": FORM_REFUSALS,
     "an upload, a plate's sign-off, a held well": RUN_REFUSALS,
@@ -87,8 +89,8 @@ def test_the_covered_errors_are_the_filter_s():
 
 #: The books an English page shows as the service wrote them (the others word a role or a
 #: card's state by its English label, as they did before they were read by ``page_error``).
-AS_WRITTEN_IN_ENGLISH = (AUTH_REFUSALS, TRANSITION_REFUSALS, CASE_REFUSALS, FORM_REFUSALS,
-                         RUN_REFUSALS, READER_ERRORS)
+AS_WRITTEN_IN_ENGLISH = (AUTH_REFUSALS, TRANSITION_REFUSALS, CASE_REFUSALS, LETTER_REFUSALS,
+                         FORM_REFUSALS, RUN_REFUSALS, READER_ERRORS)
 
 
 @pytest.mark.parametrize(("book", "phrase"), [(b, p) for b in ERROR_BOOKS for p in b],
