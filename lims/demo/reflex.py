@@ -10,7 +10,6 @@ Public names: ``with_reflex``, ``complete_worklist``.
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,9 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from instruments.virtual import simulate_plate, suffix, write_plate
+from instruments.virtual import simulate_plate
 from lims.audit import SYSTEM
+from lims.demo.plates import PATIENT_WELLS, write_cards_plate
 from lims.models import utcnow
 from lims.pipeline import Reflex, Screening
 from lims.reflex.genotypes import import_genotypes
@@ -32,8 +32,6 @@ __all__ = ["complete_worklist", "with_reflex"]
 #: The genotype the demo's molecular laboratory reports for a card waiting for ACADM and
 #: ACADVL: one ACADM variant, none in ACADVL (the rules ask for a repeat specimen).
 _GENOTYPES = (("ACADM", 1, "NM_000016.6:c.985A>G"), ("ACADVL", 0, ""))
-#: Wells of a 96-well plate the virtual instrument fills with patients.
-_PATIENT_WELLS = 89
 
 
 def with_reflex(pipeline: Screening) -> Screening:
@@ -54,15 +52,10 @@ def _panel_run(barcodes: list[str], *, plate_id: str, folder: Path) -> Path:
     medians = {a: catalogue.analyte(a).pop_median_umol_l for a in method.codes}
     rows = [{"specimen_id": b, **medians} for b in barcodes]
     rows += [{"specimen_id": f"FILL{i:03d}", **medians}
-             for i in range(_PATIENT_WELLS - len(rows))]
+             for i in range(PATIENT_WELLS - len(rows))]
     plate = simulate_plate(seed=7, method=method, catalogue=catalogue,
                            cohort=pd.DataFrame(rows), plate_id=plate_id)
-    measured = plate.run.measurements
-    keep = (measured["sample_type"] != "patient") | measured["sample_id"].isin(barcodes)
-    run = dataclasses.replace(plate.run, measurements=measured[keep].reset_index(drop=True))
-    path = folder / f"{plate_id}{suffix('masslynx')}"
-    write_plate(dataclasses.replace(plate, run=run), path, format="masslynx")
-    return path
+    return write_cards_plate(plate, barcodes, plate_id=plate_id, folder=folder)
 
 
 def _genotype_file(barcodes: list[str], *, name: str, folder: Path) -> Path:

@@ -9,15 +9,15 @@ Public names: ``release_normal_repeats``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from instruments.virtual import simulate_plate, suffix, write_plate
+from instruments.virtual import simulate_plate
 from lims.audit import SYSTEM
+from lims.demo.plates import PATIENT_WELLS, write_cards_plate
 from lims.models import FollowUpCase, Specimen, User
 from lims.pipeline import Screening
 from lims.review.service import decide
@@ -28,27 +28,20 @@ from msms.population import simulate_cohort
 
 __all__ = ["release_normal_repeats"]
 
-#: Wells of a 96-well plate the virtual instrument fills with patients.
-_PATIENT_WELLS = 89
 _SEED = 404
 
 
 def _repeat_plate(barcodes: Sequence[str], *, plate_id: str, folder: Path) -> Path:
     """A plate of these cards, every analyte at its population median, the other patient
     wells left empty; as MassLynx."""
-    cohort = simulate_cohort(_PATIENT_WELLS, seed=_SEED, disorder_rate=0.0)
+    cohort = simulate_cohort(PATIENT_WELLS, seed=_SEED, disorder_rate=0.0)
     catalogue = default_catalogue()
     for analyte in catalogue.analytes:
         if analyte.code in cohort.columns:
             cohort[analyte.code] = analyte.pop_median_umol_l
     cohort.loc[: len(barcodes) - 1, "specimen_id"] = list(barcodes)
     plate = simulate_plate(seed=_SEED, cohort=cohort, plate_id=plate_id)
-    measured = plate.run.measurements
-    keep = (measured["sample_type"] != "patient") | measured["sample_id"].isin(barcodes)
-    run = dataclasses.replace(plate.run, measurements=measured[keep].reset_index(drop=True))
-    path = folder / f"{plate_id}{suffix('masslynx')}"
-    write_plate(dataclasses.replace(plate, run=run), path, format="masslynx")
-    return path
+    return write_cards_plate(plate, barcodes, plate_id=plate_id, folder=folder)
 
 
 def release_normal_repeats(engine: Engine, pipeline: Screening, case_ids: Sequence[int],

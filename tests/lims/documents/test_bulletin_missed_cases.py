@@ -15,27 +15,12 @@ from lims.documents.laboratory import laboratory
 from lims.documents.service import issue_bulletin
 from reports.indicators import indicators
 from reports.models import DocumentInfo
-from tests.lims.followup.test_cases import _clinic
-from tests.lims.followup.test_outcomes_missed import _confirm
-from tests.lims.helpers import API, accession, card, decide, flagged_card, upload
-from tests.lims.plates import plate_csv
+from tests.lims.followup.test_outcomes_missed import found_and_missed
 from tests.reports.pdfcheck import assert_contains
 
 
 def test_the_bulletin_counts_the_cases_the_screen_missed(client, world, engine):
-    flagged = flagged_card(client, world)  # MSUD, referred and confirmed: a screen positive
-    decide(client, world, flagged["id"], "refer")
-    normal = accession(client, world, 2)[2]  # read as normal; PKU found clinically
-    assert upload(client, world, "p-n.csv", plate_csv("P-N", {card(2): {}})).status_code == 201
-    by_hand = client.post(f"{API}/cases", json={"specimen_id": normal["id"],
-                                                "suspected": ["PKU"], "note": "clinical"},
-                          headers=world.auth("follow_up"))
-    assert by_hand.status_code == 201, by_hand.text
-    clinic_id = _clinic(client, world, "METAB", world.users["clinic"])
-    cases = {c["specimen_id"]: c["id"]
-             for c in client.get(f"{API}/cases", headers=world.auth("follow_up")).json()}
-    _confirm(client, world, cases[flagged["id"]], clinic_id, "MSUD")
-    _confirm(client, world, cases[normal["id"]], clinic_id, "PKU")
+    found_and_missed(client, world)  # MSUD screen positive, PKU missed
     today = datetime.now(UTC).date()
     with Session(engine) as session:
         view = bulletin_view(session, today, lab=laboratory(), document=DocumentInfo(

@@ -25,8 +25,9 @@ def _confirm(client, world, case_id, clinic_id, disorder):  # type: ignore[no-un
     assert done.status_code == 200, done.text
 
 
-def test_a_confirmed_case_the_first_tier_missed_is_counted_not_labelled(
-        client, world, engine, settings, tmp_path):
+def found_and_missed(client, world) -> None:  # type: ignore[no-untyped-def]
+    """Two confirmed cases: MSUD on a flagged card referred by the reviewer (a screen
+    positive), PKU found clinically on a card the first tier read as normal (a missed case)."""
     flagged = flagged_card(client, world)
     decide(client, world, flagged["id"], "refer")
     normal = accession(client, world, 2)[2]
@@ -40,6 +41,11 @@ def test_a_confirmed_case_the_first_tier_missed_is_counted_not_labelled(
              for c in client.get(f"{API}/cases", headers=world.auth("follow_up")).json()}
     _confirm(client, world, cases[flagged["id"]], clinic_id, "MSUD")
     _confirm(client, world, cases[normal["id"]], clinic_id, "PKU")
+
+
+def test_a_confirmed_case_the_first_tier_missed_is_counted_not_labelled(
+        client, world, engine, settings, tmp_path):
+    found_and_missed(client, world)
     with Session(engine) as session:
         table, missed = labelled_and_missed(session)
     assert missed == 1
