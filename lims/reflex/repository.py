@@ -30,10 +30,10 @@ from lims.models import (
     SecondTierRun,
     Specimen,
 )
-from lims.vocabulary import AlertStatus, ReflexRequestStatus
+from lims.vocabulary import AlertStatus, ReflexRequestStatus, SpecimenState
 
 __all__ = ["current_calls", "current_decisions", "first_cards_of_repeats", "first_tier_results",
-           "has_open_alert", "insert_decisions", "latest_plate_runs",
+           "has_open_alert", "insert_decisions", "cards_awaiting_second_tier", "latest_plate_runs",
            "insert_requests", "insert_results", "list_runs", "open_request_rows",
            "open_requests_for", "repeats_of", "results_of", "retire_decisions", "run_by_sha256",
            "specimens_by_ids", "withdraw_open_requests"]
@@ -217,3 +217,10 @@ def has_open_alert(session: Session, specimen_id: int, disorder: str) -> bool:
     return session.exec(select(Alert.id).where(
         Alert.specimen_id == specimen_id, Alert.disorder == disorder,
         Alert.status == AlertStatus.open)).first() is not None
+
+
+def cards_awaiting_second_tier(session: Session, *, limit: int = 500) -> list[Specimen]:
+    """The cards in ``awaiting_second_tier``, oldest received first."""
+    return list(session.exec(select(Specimen).where(
+        Specimen.state == SpecimenState.awaiting_second_tier)
+        .order_by(col(Specimen.received_at), col(Specimen.id)).limit(limit)))

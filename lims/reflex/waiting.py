@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from cutoffs.reflex.decide import AWAITING
 from lims.alerts.rule import raises_alert
@@ -53,9 +53,7 @@ def waiting_groups(decisions: Iterable[Mapping[str, Any]]) -> list[str]:
 
 def held_cards(session: Session, *, limit: int = 500) -> list[Specimen]:
     """The cards waiting for the second tier (``awaiting_second_tier``), oldest first."""
-    return list(session.exec(select(Specimen).where(
-        Specimen.state == SpecimenState.awaiting_second_tier)
-        .order_by(col(Specimen.received_at), col(Specimen.id)).limit(limit)))
+    return repository.cards_awaiting_second_tier(session, limit=limit)
 
 
 def request_row(specimen_id: int, run_id: int, groups: list[str], reflex: Reflex,
